@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"trainsim/parallelism"
+	"trainsim/report"
+	"trainsim/scenario"
+	"trainsim/scenarios"
+)
+
+// Exit codes, as SPEC.md fixes them.
+const (
+	exitOK         = 0
+	exitInfeasible = 1
+	exitBadInput   = 2
+)
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func badInput(err error) error { return &exitError{exitBadInput, err} }
+
+// Main runs the command line with args and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.code != exitInfeasible {
+			fmt.Fprintln(stderr, ee.err)
+		}
+		return ee.code
+	}
+	// Flag and argument errors from cobra itself.
+	fmt.Fprintf(stderr, "sim: %v\n", err)
+	return exitBadInput
+}
+
+// commonFlags are the flags every simulating verb accepts.
+type commonFlags struct {
+	sets     []string
+	format   string
+	out      string
+	trace    string
+	seed     string
+	verbose  bool
+	logLevel string
+}
+
+func (c *commonFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringArrayVar(&c.sets, "set", nil, "override a scenario key by its dotted path, e.g. --set parallelism.tp=4 (repeatable)")
+	f.StringVar(&c.format, "format", "text", "output format: text, json or csv")
+	f.StringVarP(&c.out, "output", "o", "", "write the report to FILE instead of stdout")
+	f.StringVar(&c.trace, "trace", "", "write a Chrome/Perfetto trace to FILE (not supported yet)")
+	f.StringVar(&c.seed, "seed", "", "override the scenario's seed")
+	f.BoolVarP(&c.verbose, "verbose", "v", false, "log progress to stderr (same as --log-level=debug)")
+	f.StringVar(&c.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+}
+
+func (c *commonFlags) logger(stderr io.Writer) (*zap.Logger, error) {
+	level := c.logLevel
+	if c.verbose {
+		level = "debug"
+	}
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, badInput(fmt.Errorf("--log-level: %q is not a level (allowed: debug, info, warn, error)", level))
+	}
+	enc := zap.NewDevelopmentEncoderConfig()
+	enc.TimeKey = ""
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(stderr), lvl)
+	return zap.New(core), nil
+}
+
+func (c *commonFlags) check() error {
+	switch c.format {
+	case "text", "json", "csv":
+	default:
+		return badInput(fmt.Errorf("--format: %q is not a format (allowed: text, json, csv)", c.format))
+	}
+	if c.trace != "" {
+		return badInput(fmt.Errorf("--trace: Chrome/Perfetto traces are not supported yet"))
+	}
+	return nil
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "sim",
+		Short:         "trainsim: a cluster-scale simulator of distributed LLM training",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newRunCmd(stdout, stderr), newPresetsCmd(stdout))
+	return root
+}
+
+func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
+	var flags commonFlags
+	cmd := &cobra.Command{
+		Use:   "run [SCENARIO.toml]",
+		Short: "simulate a scenario (the embedded GPT-3 175B default when no file is given)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := flags.check(); err != nil {
+				return err
+			}
+			log, err := flags.logger(stderr)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = log.Sync() }()
+			name, src := scenarios.Default()
+			if len(args) == 1 {
+				name = args[0]
+				if src, err = os.ReadFile(name); err != nil {
+					return badInput(fmt.Errorf("%s: %w", name, err))
+				}
+			}
+			sc, err := scenario.Load(name, src, flags.sets)
+			if err != nil {
+				return badInput(err)
+			}
+			if flags.seed != "" {
+				s, err := strconv.ParseUint(flags.seed, 10, 64)
+				if err != nil {
+					return badInput(fmt.Errorf("--seed: %q is not a non-negative integer", flags.seed))
+				}
+				sc.Seed = s
+			}
+			log.Debug("scenario loaded", zap.String("file", name), zap.String("name", sc.Name), zap.Int("gpus", sc.Job.Cluster.GPUs()))
+			start := time.Now()
+			res, err := parallelism.Simulate(sc.Job)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			log.Debug("replayed", zap.Int("tasks", res.Tasks), zap.Int("events", res.Events), zap.Duration("took", time.Since(start)))
+			rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job}, res)
+			if err != nil {
+				return err
+			}
+			var buf bytes.Buffer
+			switch flags.format {
+			case "json":
+				err = report.WriteJSON(&buf, rep)
+			case "csv":
+				err = report.WriteCSV(&buf, rep)
+			default:
+				err = report.WriteText(&buf, rep, sc.Job)
+			}
+			if err != nil {
+				return err
+			}
+			if err := writeOut(flags.out, stdout, buf.Bytes()); err != nil {
+				return err
+			}
+			if !rep.Feasible {
+				fmt.Fprintf(stderr, "%s: infeasible: %s\n", name, rep.Reason)
+				return &exitError{exitInfeasible, errors.New(rep.Reason)}
+			}
+			return nil
+		},
+	}
+	flags.register(cmd)
+	return cmd
+}
+
+// writeOut writes data to path, or to stdout when path is empty.
+func writeOut(path string, stdout io.Writer, data []byte) error {
+	if path == "" {
+		_, err := stdout.Write(data)
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return badInput(fmt.Errorf("-o: %w", err))
+	}
+	return nil
+}

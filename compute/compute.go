@@ -1,0 +1,154 @@
+package compute
+
+import (
+	"fmt"
+	"math"
+
+	"trainsim/model"
+	"trainsim/topology"
+	"trainsim/units"
+)
+
+// Tile is a thread-block output tile a GEMM library may choose, with the
+// efficiency a full wave of such tiles reaches relative to the largest tile.
+type Tile struct {
+	M, N int
+	Rel  float64
+}
+
+// Params are the kernel-efficiency constants of one GPU family.
+type Params struct {
+	// GEMMPeakFraction is the fraction of the dense datasheet peak that a
+	// large, well-shaped GEMM sustains in training (full waves, large K).
+	GEMMPeakFraction float64
+	// Tiles are the output tiles the GEMM library picks from; the one that
+	// gives the shortest time is used, as cuBLAS's heuristics aim to.
+	Tiles []Tile
+	// KHalf is the K at which a tile spends as long in its prologue and
+	// epilogue as in its main loop: efficiency scales by K/(K+KHalf).
+	KHalf float64
+	// HBMFraction is the fraction of the datasheet HBM bandwidth that
+	// streaming element-wise kernels reach.
+	HBMFraction float64
+	// FlashFraction is the fraction of the dense peak a fused
+	// flash-attention kernel sustains on its (unmasked) FLOPs.
+	FlashFraction float64
+	// KernelOverhead is the fixed launch and tail cost of one kernel.
+	KernelOverhead units.Seconds
+}
+
+// ParamsFor returns the documented constants for a GPU family. See
+// docs/model.md for the sources of each number.
+func ParamsFor(family string) (Params, error) {
+	tiles := []Tile{{256, 128, 1}, {128, 256, 1}, {128, 128, 0.95}, {128, 64, 0.85}, {64, 128, 0.85}, {64, 64, 0.7}}
+	switch family {
+	case "ampere":
+		return Params{GEMMPeakFraction: 0.78, Tiles: tiles, KHalf: 64, HBMFraction: 0.85, FlashFraction: 0.60, KernelOverhead: 4 * units.Microsecond}, nil
+	case "hopper", "blackwell":
+		return Params{GEMMPeakFraction: 0.75, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, KernelOverhead: 4 * units.Microsecond}, nil
+	}
+	return Params{}, fmt.Errorf("compute: no kernel-efficiency constants for GPU family %q", family)
+}
+
+// Limiter is what bounds a kernel's time.
+type Limiter uint8
+
+// The limiters.
+const (
+	TensorCores Limiter = iota
+	HBM
+)
+
+// Model computes kernel times on one GPU at one precision.
+type Model struct {
+	GPU    topology.GPU
+	Peak   units.FLOPRate
+	Params Params
+}
+
+// New returns the kernel model for gpu at precision p.
+func New(gpu topology.GPU, p units.Precision) (Model, error) {
+	peak, ok := gpu.Peak(p)
+	if !ok {
+		return Model{}, fmt.Errorf("compute: %s has no %s tensor cores", gpu.Name, p)
+	}
+	params, err := ParamsFor(gpu.Family)
+	if err != nil {
+		return Model{}, err
+	}
+	return Model{GPU: gpu, Peak: peak, Params: params}, nil
+}
+
+// Time returns how long op takes and what bounds it.
+func (m Model) Time(op model.Op) (units.Seconds, Limiter) {
+	mem := op.Bytes.Over(m.GPU.HBMBandwidth.Scale(m.Params.HBMFraction))
+	var t units.Seconds
+	lim := HBM
+	switch op.Class {
+	case model.GEMM:
+		t = op.FLOPs.At(m.Peak.Scale(m.GEMMEfficiency(op.Batch, op.M, op.N, op.K)))
+		lim = TensorCores
+	case model.FlashAttention:
+		f := op.FLOPs
+		if op.Causal {
+			f /= 2
+		}
+		t = f.At(m.Peak.Scale(m.Params.FlashFraction * m.kEfficiency(op.K)))
+		lim = TensorCores
+	default:
+		t = mem
+	}
+	if mem > t {
+		t, lim = mem, HBM
+	}
+	return t + m.Params.KernelOverhead, lim
+}
+
+// GEMMEfficiency is the fraction of peak a GEMM of batch × (M×K · K×N)
+// reaches: the best over the candidate tiles of tile × wave quantization,
+// times the K amortisation and the sustained-peak fraction.
+func (m Model) GEMMEfficiency(batch, M, N, K int) float64 {
+	if batch < 1 || M < 1 || N < 1 || K < 1 {
+		return m.Params.GEMMPeakFraction
+	}
+	sms := m.GPU.SMs
+	if sms < 1 {
+		sms = 1
+	}
+	best := 0.0
+	for _, tl := range m.Params.Tiles {
+		tm := ceilDiv(M, tl.M)
+		tn := ceilDiv(N, tl.N)
+		tiles := batch * tm * tn
+		waves := ceilDiv(tiles, sms)
+		tileQ := float64(M) * float64(N) / (float64(tm*tl.M) * float64(tn*tl.N))
+		waveQ := float64(tiles) / float64(waves*sms)
+		if e := tl.Rel * tileQ * waveQ; e > best {
+			best = e
+		}
+	}
+	return best * m.kEfficiency(K) * m.Params.GEMMPeakFraction
+}
+
+func (m Model) kEfficiency(k int) float64 {
+	return float64(k) / (float64(k) + m.Params.KHalf)
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// Sum returns the total time of ops and the part of it bound by each limiter.
+func (m Model) Sum(ops []model.Op) (total, tensor, hbm units.Seconds) {
+	for _, op := range ops {
+		t, lim := m.Time(op)
+		total += t
+		if lim == TensorCores {
+			tensor += t
+		} else {
+			hbm += t
+		}
+	}
+	if math.IsNaN(float64(total)) {
+		total = 0
+	}
+	return total, tensor, hbm
+}

@@ -1,0 +1,108 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Config is the shape of a decoder-only transformer. All counts are for the
+// whole model, before any parallel split.
+type Config struct {
+	Name      string
+	Layers    int // transformer blocks
+	Hidden    int // model width h
+	Heads     int // attention heads a
+	KVHeads   int // key/value heads (grouped-query attention); Heads when equal
+	FFNHidden int // MLP inner width; 4h for GPT
+	SeqLen    int // tokens per sequence s
+	Vocab     int // vocabulary size V
+	Experts   int // MoE experts per MLP layer; 0 for a dense model
+	TopK      int // experts each token is routed to
+	// GatedMLP marks a SwiGLU-style MLP with three weight matrices (Llama,
+	// PaLM) instead of GPT's two.
+	GatedMLP bool
+	// Source cites where the shape was published.
+	Source string
+}
+
+// HeadDim is the width of one attention head, h/a.
+func (c Config) HeadDim() int { return c.Hidden / c.Heads }
+
+// KVHidden is the width of the key (or value) projection: kv_heads × head_dim.
+func (c Config) KVHidden() int { return c.KVHeads * c.HeadDim() }
+
+// mlpMatrices is the number of h×ffn weight matrices in one MLP.
+func (c Config) mlpMatrices() int {
+	if c.GatedMLP {
+		return 3
+	}
+	return 2
+}
+
+// LayerParams is the parameter count of one transformer block, biases and
+// layer-norm gains included: QKV and output projections, the MLP, two layer
+// norms. For GPT (ffn=4h, no GQA) this is 12h² + 13h.
+func (c Config) LayerParams() int64 {
+	h, f, kv := int64(c.Hidden), int64(c.FFNHidden), int64(c.KVHidden())
+	attn := h*(h+2*kv) + (h + 2*kv) + h*h + h // QKV weights+bias, output proj weights+bias
+	m := int64(c.mlpMatrices())
+	mlp := m*h*f + (m-1)*f + h // weights, first-layer biases, output bias
+	if c.Experts > 0 {
+		mlp = int64(c.Experts)*mlp + h*int64(c.Experts) // experts and router
+	}
+	norms := 4 * h
+	return attn + mlp + norms
+}
+
+// EmbeddingParams is the parameter count of the token and position embeddings
+// (the output layer shares the token embedding, as in GPT and Megatron-LM).
+func (c Config) EmbeddingParams() int64 {
+	return int64(c.Vocab)*int64(c.Hidden) + int64(c.SeqLen)*int64(c.Hidden)
+}
+
+// Params is the total parameter count, final layer norm included.
+func (c Config) Params() int64 {
+	return int64(c.Layers)*c.LayerParams() + c.EmbeddingParams() + 2*int64(c.Hidden)
+}
+
+// Validate checks that the shape is usable and returns every problem found,
+// each starting with the scenario key it concerns ("model.hidden: ...").
+func (c Config) Validate() []error {
+	var errs []error
+	pos := func(key string, v int) {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("model.%s: must be a positive integer, got %d", key, v))
+		}
+	}
+	pos("layers", c.Layers)
+	pos("hidden", c.Hidden)
+	pos("heads", c.Heads)
+	pos("kv_heads", c.KVHeads)
+	pos("ffn_hidden", c.FFNHidden)
+	pos("seq_len", c.SeqLen)
+	pos("vocab", c.Vocab)
+	if c.Heads > 0 && c.Hidden > 0 && c.Hidden%c.Heads != 0 {
+		errs = append(errs, fmt.Errorf("model.hidden: %d is not divisible by heads (%d)", c.Hidden, c.Heads))
+	}
+	if c.Heads > 0 && c.KVHeads > 0 && c.Heads%c.KVHeads != 0 {
+		errs = append(errs, fmt.Errorf("model.kv_heads: heads (%d) must be a multiple of kv_heads (%d)", c.Heads, c.KVHeads))
+	}
+	if c.Experts < 0 || c.TopK < 0 {
+		errs = append(errs, fmt.Errorf("model.experts: experts and top_k must not be negative"))
+	}
+	if c.Experts > 0 && (c.TopK < 1 || c.TopK > c.Experts) {
+		errs = append(errs, fmt.Errorf("model.top_k: must be between 1 and experts (%d) for an MoE model, got %d", c.Experts, c.TopK))
+	}
+	return errs
+}
+
+// String is a one-line description such as "gpt3-175b: 96 layers, h=12288, 96 heads, 174.6B params".
+func (c Config) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d layers, h=%d, %d heads", c.Name, c.Layers, c.Hidden, c.Heads)
+	if c.KVHeads != c.Heads {
+		fmt.Fprintf(&b, " (%d kv)", c.KVHeads)
+	}
+	fmt.Fprintf(&b, ", ffn=%d, seq %d, vocab %d, %.1fB params", c.FFNHidden, c.SeqLen, c.Vocab, float64(c.Params())/1e9)
+	return b.String()
+}

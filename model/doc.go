@@ -1,0 +1,32 @@
+// Package model describes the transformer being trained: its shape, its
+// parameter count and the work one layer does.
+//
+// A Config holds the shape of a decoder-only transformer (layers, hidden
+// width, attention and key/value heads, MLP width, sequence length,
+// vocabulary, and for mixture-of-experts models the experts and top-k),
+// checked by Validate. From it the package derives parameter counts (per
+// layer, embeddings, whole model) and the operations of a layer, its
+// embedding, logits and optimizer: matrix multiplications with their shapes,
+// FLOPs and HBM bytes, and memory-bound kernels with their bytes, as they run
+// on one GPU once the layer is split over its tensor-parallel group. Other
+// packages turn these operations into time (compute) and into a schedule
+// (parallelism); this package knows nothing of GPUs, links or time.
+//
+// Built-in shapes (Preset, Presets, PresetNames) are the models of the
+// published measurements the project validates against (the Megatron-LM SC21
+// family, Korthikanti et al. 2022, the 2024 Megatron-Core H100 table) and
+// well-known dense models (GPT-3, OPT, BLOOM, Gopher, MT-NLG, PaLM, LaMDA,
+// Turing-NLG, BERT, Llama 2 and 3). Each cites the paper and table its numbers
+// come from, and says where the model differs from what Config can express.
+//
+// What it leaves out: the output layer is assumed to share the input
+// embedding, and position embeddings are counted as learned (s×h) ones;
+// attention width is always the hidden width (heads × hidden/heads), so
+// models whose heads are wider or narrower than d_model/heads (PaLM, LaMDA)
+// are approximated; biases are always counted; relative position encodings,
+// parallel attention/MLP blocks, encoder-decoder and encoder-only specifics
+// (BERT's pooler and token-type embeddings) are not modelled. Parameter counts
+// of such models therefore differ from the published ones by the amounts the
+// presets' Source fields state. Numerics (precision effects on accuracy) and
+// data loading are outside the package.
+package model

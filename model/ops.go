@@ -1,0 +1,236 @@
+package model
+
+import "trainsim/units"
+
+// OpClass says which unit of the GPU an operation keeps busy.
+type OpClass uint8
+
+// The classes of operations.
+const (
+	// GEMM is a (batched) matrix multiplication on the tensor cores.
+	GEMM OpClass = iota
+	// Memory is an element-wise or reduction kernel bound by HBM bandwidth
+	// (layer norm, softmax, dropout, GeLU, residual adds, the optimizer).
+	Memory
+	// FlashAttention is a fused attention kernel: tensor-core work that never
+	// writes the s×s score matrix to HBM.
+	FlashAttention
+)
+
+// Op is one kernel as it runs on one GPU, after the parallel split.
+type Op struct {
+	Name  string
+	Class OpClass
+	// GEMM shape: Batch independent products of an M×K by a K×N matrix.
+	Batch, M, N, K int
+	// FLOPs is the arithmetic work; for a GEMM 2·Batch·M·N·K.
+	FLOPs units.FLOPs
+	// Bytes is the HBM traffic (read plus written).
+	Bytes units.Bytes
+	// Causal marks a flash-attention kernel that skips the masked half.
+	Causal bool
+}
+
+func gemm(name string, batch, m, n, k int, elem units.Bytes) Op {
+	b, mf, nf, kf := float64(batch), float64(m), float64(n), float64(k)
+	return Op{
+		Name: name, Class: GEMM, Batch: batch, M: m, N: n, K: k,
+		FLOPs: units.FLOPs(2 * b * mf * nf * kf),
+		Bytes: units.Bytes(b*(mf*kf+kf*nf+mf*nf)) * elem,
+	}
+}
+
+func memop(name string, bytes units.Bytes) Op {
+	return Op{Name: name, Class: Memory, Bytes: bytes}
+}
+
+// Attention selects how the attention core (scores, softmax, context) runs.
+type Attention string
+
+// Attention implementations.
+const (
+	// AttentionUnfused materialises the s×s scores: two batched GEMMs with a
+	// fused scale-mask-softmax and a dropout kernel between them, as
+	// Megatron-LM ran it in 2021–2022.
+	AttentionUnfused Attention = "unfused"
+	// AttentionFlash is a fused flash-attention kernel (Dao et al. 2022).
+	AttentionFlash Attention = "flash"
+)
+
+// Shard is how one layer's work is split over the GPUs that share it.
+type Shard struct {
+	TP               int  // tensor-parallel degree
+	Microbatch       int  // sequences per micro-batch
+	SequenceParallel bool // layer norms and dropouts split over TP ranks
+	Attention        Attention
+	Precision        units.Precision
+}
+
+// Block is a run of kernels between two tensor-parallel communication points.
+type Block struct {
+	Forward, Backward []Op
+	// Core holds the ops that selective recomputation re-runs (the attention
+	// core); nil for blocks without one.
+	Core []Op
+}
+
+// LayerBlocks returns one transformer layer split at its tensor-parallel
+// communication points: the attention block and the MLP block. The backward
+// lists hold the kernels of the backward pass, in the order they run.
+func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
+	e := sh.Precision.ElementBytes()
+	t := sh.TP
+	tokens := sh.Microbatch * c.SeqLen
+	h := c.Hidden
+	// Element-wise work on the full hidden state is split over TP ranks only
+	// with sequence parallelism; otherwise every rank repeats it.
+	ewTokens := tokens
+	if sh.SequenceParallel {
+		ewTokens = tokens / t
+	}
+	hs := units.Bytes(float64(ewTokens)*float64(h)) * e // one activation tensor, bytes
+	heads := c.Heads / t
+	kvHeads := c.KVHeads / t
+	if kvHeads < 1 {
+		kvHeads = 1
+	}
+	d := c.HeadDim()
+	qkvN := (heads + 2*kvHeads) * d
+	ffn := c.FFNHidden / t
+	s := c.SeqLen
+	b := sh.Microbatch
+
+	ln := memop("layernorm", 2*hs)
+	lnBwd := memop("layernorm-bwd", 3*hs)
+	// Bias, dropout and residual add, fused (Megatron's bias_dropout_add):
+	// read the block output and the residual, write the sum and a 1-byte mask.
+	bda := memop("bias-dropout-add", 3*hs+hs/e)
+	bdaBwd := memop("bias-dropout-add-bwd", 2*hs+hs/e)
+
+	qkv := gemm("qkv", 1, tokens, qkvN, h, e)
+	proj := gemm("attn-out", 1, tokens, h, heads*d, e)
+	attn.Forward = []Op{ln, qkv}
+	var core, coreBwd []Op
+	switch sh.Attention {
+	case AttentionFlash:
+		f := Op{
+			Name: "flash-attention", Class: FlashAttention, Batch: b * heads, M: s, N: s, K: d,
+			FLOPs: units.FLOPs(4 * float64(b*heads) * float64(s) * float64(s) * float64(d)),
+			Bytes: units.Bytes(float64(b*heads)*float64(s)*float64(d)*4) * e, Causal: true,
+		}
+		fb := f
+		fb.Name = "flash-attention-bwd"
+		// The backward recomputes the scores: 2.5× the forward's products
+		// (five s×s×d products instead of two).
+		fb.FLOPs = f.FLOPs * 2.5
+		fb.Bytes = f.Bytes * 2
+		core, coreBwd = []Op{f}, []Op{fb}
+	default:
+		scores := units.Bytes(float64(b*heads)*float64(s)*float64(s)) * e
+		qk := gemm("attn-scores", b*heads, s, s, d, e)
+		sm := memop("scale-mask-softmax", 2*scores)
+		drop := memop("attn-dropout", 2*scores+scores/e)
+		av := gemm("attn-context", b*heads, s, d, s, e)
+		core = []Op{qk, sm, drop, av}
+		coreBwd = []Op{
+			gemm("attn-context-dgrad", b*heads, s, s, d, e), gemm("attn-context-wgrad", b*heads, s, d, s, e),
+			memop("attn-dropout-bwd", 2*scores+scores/e), memop("softmax-bwd", 3*scores),
+			gemm("attn-scores-dgrad-q", b*heads, s, d, s, e), gemm("attn-scores-dgrad-k", b*heads, s, d, s, e),
+		}
+	}
+	attn.Forward = append(attn.Forward, core...)
+	attn.Forward = append(attn.Forward, proj)
+	attn.Core = core
+	attn.Backward = append([]Op{bdaBwd}, dgradWgrad(proj, e)...)
+	attn.Backward = append(attn.Backward, coreBwd...)
+	attn.Backward = append(attn.Backward, dgradWgrad(qkv, e)...)
+	attn.Backward = append(attn.Backward, lnBwd)
+	attn.Forward = append(attn.Forward, bda)
+
+	up := ffn
+	if c.GatedMLP {
+		up = 2 * ffn
+	}
+	fc1 := gemm("mlp-up", 1, tokens, up, h, e)
+	fc2 := gemm("mlp-down", 1, tokens, h, ffn, e)
+	act := units.Bytes(float64(tokens)*float64(ffn)) * e
+	gelu := memop("activation", act*2)
+	geluBwd := memop("activation-bwd", act*3)
+	if c.GatedMLP {
+		gelu = memop("activation", act*3)
+		geluBwd = memop("activation-bwd", act*5)
+	}
+	mlp.Forward = []Op{ln, fc1, gelu, fc2, bda}
+	mlp.Backward = append([]Op{bdaBwd}, dgradWgrad(fc2, e)...)
+	mlp.Backward = append(mlp.Backward, geluBwd)
+	mlp.Backward = append(mlp.Backward, dgradWgrad(fc1, e)...)
+	mlp.Backward = append(mlp.Backward, lnBwd)
+	return attn, mlp
+}
+
+// dgradWgrad returns the two GEMMs of a linear layer's backward pass: the
+// input gradient (M×N by N×K) and the weight gradient (K×M by M×N).
+func dgradWgrad(f Op, e units.Bytes) []Op {
+	return []Op{
+		gemm(f.Name+"-dgrad", f.Batch, f.M, f.K, f.N, e),
+		gemm(f.Name+"-wgrad", f.Batch, f.K, f.N, f.M, e),
+	}
+}
+
+// EmbeddingOps returns the forward and backward kernels of the token and
+// position embedding lookup for one micro-batch on one TP rank (the table is
+// split over the vocabulary, Megatron's VocabParallelEmbedding).
+func (c Config) EmbeddingOps(sh Shard) (fwd, bwd []Op) {
+	e := sh.Precision.ElementBytes()
+	hs := units.Bytes(float64(sh.Microbatch*c.SeqLen)*float64(c.Hidden)) * e
+	return []Op{memop("embedding", 3*hs)}, []Op{memop("embedding-bwd", 3*hs)}
+}
+
+// LogitsOps returns the output layer (logits GEMM against the shared
+// embedding, split over the vocabulary) and the cross-entropy loss for one
+// micro-batch on one TP rank.
+func (c Config) LogitsOps(sh Shard) (fwd, bwd []Op) {
+	e := sh.Precision.ElementBytes()
+	tokens := sh.Microbatch * c.SeqLen
+	v := c.Vocab / sh.TP
+	logits := gemm("logits", 1, tokens, v, c.Hidden, e)
+	// Vocab-parallel cross-entropy in fp32: max, exp-sum and loss passes over
+	// the logits.
+	lg := units.Bytes(float64(tokens) * float64(v) * 4)
+	fwd = []Op{logits, memop("cross-entropy", 3*lg)}
+	bwd = append([]Op{memop("cross-entropy-bwd", 2*lg)}, dgradWgrad(logits, e)...)
+	return fwd, bwd
+}
+
+// OptimizerOps returns the kernels of one mixed-precision Adam step over
+// params parameters: gradient-norm computation, the fused Adam update of the
+// fp32 master weights and moments, the copy back to 16-bit weights and
+// zeroing the gradient buffer. Per parameter: read 4 B gradient for the norm;
+// Adam reads gradient, master weight and two moments (16 B) and writes master
+// weight, moments and the 16-bit copy (14 B); zeroing writes 4 B.
+func OptimizerOps(params float64) []Op {
+	return []Op{
+		memop("grad-norm", units.Bytes(4*params)),
+		memop("adam", units.Bytes(30*params)),
+		memop("zero-grad", units.Bytes(4*params)),
+	}
+}
+
+// FLOPsPerStep is the model FLOPs of one training step without recomputation
+// (forward plus backward, 3× the forward), for batch sequences: the SC21
+// paper's Eq. 3 count with 72 in place of 96, generalised to GQA, gated MLPs
+// and any FFN width. MFU is measured against this.
+func (c Config) FLOPsPerStep(batch int) units.FLOPs {
+	return 3 * c.ForwardFLOPs(batch)
+}
+
+// ForwardFLOPs is the matrix-multiply FLOPs of one forward pass over batch
+// sequences: projections, attention scores and context, MLP, and logits.
+func (c Config) ForwardFLOPs(batch int) units.FLOPs {
+	b, s, h := float64(batch), float64(c.SeqLen), float64(c.Hidden)
+	kv := float64(c.KVHidden())
+	f := float64(c.FFNHidden)
+	m := float64(c.mlpMatrices())
+	perLayer := 2*b*s*h*(h+2*kv) + 2*b*s*h*h + 2*m*b*s*h*f + 4*b*s*s*h
+	return units.FLOPs(float64(c.Layers)*perLayer + 2*b*s*h*float64(c.Vocab))
+}

@@ -1,0 +1,162 @@
+package model
+
+import "sort"
+
+// Citations shared by several presets. Each preset's Source names the paper
+// (or repository file) and the table its shape was read from.
+const (
+	srcGPT3 = "Brown et al. 2020 'Language Models are Few-Shot Learners', Table 2.1 (layers, d_model, heads, d_head; n_ctx 2048 for all sizes)"
+	// The GPT-2 BPE vocabulary has 50257 tokens; Megatron-LM pads it to a
+	// multiple of 128 × TP (51200 for TP 8), which is what the SC21 and
+	// Korthikanti et al. FLOP and parameter formulas use.
+	vocabNote = "vocab 51200 = GPT-2 BPE 50257 padded by Megatron-LM"
+	srcSC21T1 = "Narayanan et al. 2021 (SC21) 'Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM', Table 1 (layers, hidden, heads, params); seq 2048, " + vocabNote
+	srcMcore  = "NVIDIA/Megatron-LM README 'Performance Benchmarking', images/model_table.png (2024-07-15, commit f2e5db402c; H100 weak-scaling table): layers, hidden, heads; 'vocabulary size 131,072', 'sequence length 4096'. " +
+		"The table's parameter counts imply GPT blocks (ffn 4h, no GQA) with untied input/output embeddings, which Config does not model (the output layer's V×h is missing from Params)"
+	srcLlama3 = "Dubey et al. 2024 'The Llama 3 Herd of Models', Table 3 (layers, model dim, FFN dim, heads, KV heads; SwiGLU; pre-training context 8192). " +
+		"Vocab 128256 = the 128K tokenizer (128000) + 256 reserved special tokens, as in the released config.json. No biases, untied output layer (not modelled by Config)"
+)
+
+// gpt is a GPT-style block: ffn = 4h, no grouped-query attention, two MLP
+// matrices.
+func gpt(name string, layers, hidden, heads, seq, vocab int, source string) Config {
+	return Config{
+		Name: name, Layers: layers, Hidden: hidden, Heads: heads, KVHeads: heads,
+		FFNHidden: 4 * hidden, SeqLen: seq, Vocab: vocab, Source: source,
+	}
+}
+
+// table returns a fresh copy of every built-in model. Keeping it a function
+// (rather than a package-level map) means callers can never change what the
+// next caller gets.
+func table() []Config {
+	return []Config{
+		// GPT-3 family (Brown et al. 2020, Table 2.1). The paper lists
+		// n_params, n_layers, d_model, n_heads, d_head; two rows are not
+		// self-consistent (d_model ≠ n_heads × d_head) and are fixed as noted.
+		gpt("gpt3-125m", 12, 768, 12, 2048, 51200, srcGPT3+" (GPT-3 Small); "+vocabNote),
+		gpt("gpt3-350m", 24, 1024, 16, 2048, 51200, srcGPT3+" (GPT-3 Medium); "+vocabNote),
+		gpt("gpt3-760m", 24, 1536, 16, 2048, 51200, srcGPT3+" (GPT-3 Large); "+vocabNote),
+		gpt("gpt3-1.3b", 24, 2048, 16, 2048, 51200, srcGPT3+" (GPT-3 XL). The table lists 24 heads of d_head 128, "+
+			"but 2048 is not divisible by 24; 16 heads (2048/128, keeping the listed d_head) as in Megatron-LM/NeMo 1.3B configs; "+vocabNote),
+		gpt("gpt3-2.7b", 32, 2560, 32, 2048, 51200, srcGPT3+" (GPT-3 2.7B); "+vocabNote),
+		gpt("gpt3-6.7b", 32, 4096, 32, 2048, 51200, srcGPT3+" (GPT-3 6.7B); "+vocabNote),
+		gpt("gpt3-13b", 40, 5120, 40, 2048, 51200, srcGPT3+" (GPT-3 13B). The table lists d_model 5140, which is not divisible by its "+
+			"40 heads; 5120 = 40 × d_head 128 (the listed d_head) is the width Megatron-LM and NeMo use for GPT-3 13B; "+vocabNote),
+		gpt("gpt3-175b", 96, 12288, 96, 2048, 51200, srcGPT3+" (GPT-3 175B; 174.6B params per Narayanan et al. 2021, Table 2); "+vocabNote),
+
+		// Narayanan et al. 2021 (SC21), Table 1: the weak-scaling family, also
+		// in NVIDIA/Megatron-LM images/cases_april2021.png.
+		gpt("gpt-1.7b", 24, 2304, 24, 2048, 51200, srcSC21T1+" (1.7B row)"),
+		gpt("gpt-3.6b", 30, 3072, 32, 2048, 51200, srcSC21T1+" (3.6B row)"),
+		gpt("gpt-7.5b", 36, 4096, 32, 2048, 51200, srcSC21T1+" (7.5B row)"),
+		gpt("gpt-18.4b", 40, 6144, 48, 2048, 51200, srcSC21T1+" (18.4B row)"),
+		gpt("gpt-39.1b", 48, 8192, 64, 2048, 51200, srcSC21T1+" (39.1B row)"),
+		gpt("gpt-76.1b", 60, 10240, 80, 2048, 51200, srcSC21T1+" (76.1B row)"),
+		gpt("gpt-145.6b", 80, 12288, 96, 2048, 51200, srcSC21T1+" (145.6B row)"),
+		gpt("gpt-310.1b", 96, 16384, 128, 2048, 51200, srcSC21T1+" (310.1B row)"),
+		gpt("gpt-529.6b", 105, 20480, 128, 2048, 51200, srcSC21T1+" (529.6B row; the MT-NLG shape, see mt-nlg-530b)"),
+		gpt("gpt-1t", 128, 25600, 160, 2048, 51200, srcSC21T1+" (1008.0B row); the same shape is the 1T model of Korthikanti et al. 2022, Table 3"),
+		// The January 2021 README table has a 290.8B row in place of 310.1B.
+		gpt("gpt-290.8b", 90, 16384, 128, 2048, 51200, "NVIDIA/Megatron-LM images/cases_jan2021.png (README at commit 152aab304d, 2021-01-11), 290.8B row: "+
+			"layers, hidden, heads; seq 2048, "+vocabNote),
+		// Korthikanti et al. 2022, Table 3: the 22B model (175B, 530B and 1T
+		// are gpt3-175b, gpt-529.6b / mt-nlg-530b and gpt-1t).
+		gpt("gpt-22b", 48, 6144, 64, 2048, 51200, "Korthikanti et al. 2022 'Reducing Activation Recomputation in Large Transformer Models', Table 3 (22B: "+
+			"layers, hidden, heads, seq 2048); "+vocabNote),
+
+		// Megatron-Core H100 weak-scaling table (2024).
+		gpt("megatron-h100-1.7b", 24, 2048, 16, 4096, 131072, srcMcore+" (1.7B row)"),
+		gpt("megatron-h100-7.1b", 30, 4096, 32, 4096, 131072, srcMcore+" (7.1B row)"),
+		gpt("megatron-h100-16b", 32, 6144, 48, 4096, 131072, srcMcore+" (16B row)"),
+		gpt("megatron-h100-32b", 48, 7168, 56, 4096, 131072, srcMcore+" (32B row)"),
+		gpt("megatron-h100-70b", 84, 8192, 64, 4096, 131072, srcMcore+" (70B row)"),
+		gpt("megatron-h100-119b", 92, 10240, 80, 4096, 131072, srcMcore+" (119B row)"),
+		gpt("megatron-h100-177b", 96, 12288, 96, 4096, 131072, srcMcore+" (177B row: the GPT-3 shape with the larger vocabulary)"),
+		gpt("megatron-h100-314b", 96, 16384, 128, 4096, 131072, srcMcore+" (314B row)"),
+		gpt("megatron-h100-462b", 112, 18432, 144, 4096, 131072, srcMcore+" (462B row)"),
+
+		// Well-known dense models.
+		gpt("opt-175b", 96, 12288, 96, 2048, 50272, "Zhang et al. 2022 'OPT: Open Pre-trained Transformer Language Models', Table 1 (175B: 96 layers, "+
+			"96 heads, d_model 12288) and Section 2 (sequence length 2048); vocab 50272 from the released facebook/opt config.json"),
+		gpt("bloom-176b", 70, 14336, 112, 2048, 250880, "BigScience 2022 'BLOOM: A 176B-Parameter Open-Access Multilingual Language Model', "+
+			"Table 3 (70 layers, hidden 14336, 112 heads, sequence length 2048) and Section 3.3 (vocabulary 250680, padded to 250880 in the released config). "+
+			"ALiBi positions and an embedding layer norm are not modelled"),
+		gpt("gopher-280b", 80, 16384, 128, 2048, 32000, "Rae et al. 2021 'Scaling Language Models: Methods, Analysis & Insights from Training Gopher', "+
+			"Table 1 (80 layers, 128 heads, key/value size 128, d_model 16384) and Section 3.1 (SentencePiece vocab 32000, 2048-token context). "+
+			"Its Transformer-XL relative position encoding adds an h×h projection per layer (≈21.5B of the 280B) that Config does not model"),
+		gpt("mt-nlg-530b", 105, 20480, 128, 2048, 51200, "Smith et al. 2022 'Using DeepSpeed and Megatron to Train Megatron-Turing NLG 530B', "+
+			"model-configuration section (105 layers, hidden 20480, 128 heads, sequence length 2048, GPT-2 BPE tokenizer); "+vocabNote),
+		{
+			Name: "palm-540b", Layers: 118, Hidden: 18432, Heads: 48, KVHeads: 1, FFNHidden: 4 * 18432,
+			SeqLen: 2048, Vocab: 256000, GatedMLP: true,
+			Source: "Chowdhery et al. 2022 'PaLM: Scaling Language Modeling with Pathways', Table 1 (118 layers, 48 heads, d_model 18432, " +
+				"d_ff = 4 × d_model, head size 256) and Section 2 (SwiGLU, multi-query attention, 256k SentencePiece vocab, sequence length 2048). " +
+				"PaLM's attention width (48 × 256 = 12288) is not d_model; Config derives head size h/heads = 384, so Params counts ≈27B (5%) more than the published 540.35B " +
+				"(a HeadDim field would fix it). Parallel attention/MLP layers and no biases are not modelled",
+		},
+		{
+			Name: "lamda-137b", Layers: 64, Hidden: 8192, Heads: 128, KVHeads: 128, FFNHidden: 65536,
+			SeqLen: 2048, Vocab: 32000, GatedMLP: true,
+			Source: "Thoppilan et al. 2022 'LaMDA: Language Models for Dialog Applications', Section 3, pre-training (64 layers, d_model 8192, d_ff 65536, " +
+				"128 heads, d_k = d_v = 128, gated-GELU, T5-style relative attention, SentencePiece vocab 32K; 137B non-embedding params). " +
+				"The paper does not state the pre-training sequence length: 2048 is assumed. Its attention width (128 × 128 = 16384) is twice d_model; " +
+				"Config derives head size h/heads = 64, so Params counts ≈16.5B (12%) fewer than the published 137B (a HeadDim field would fix it)",
+		},
+		gpt("turing-nlg-17b", 78, 4256, 28, 1024, 50257, "Microsoft Research blog 2020-02-10 'Turing-NLG: A 17-billion-parameter language model by Microsoft' "+
+			"(78 layers, hidden 4256, 28 heads). Sequence length 1024 and the GPT-2 BPE vocab (50257) are not stated there: assumed, as in the GPT-2 / "+
+			"Megatron-LM setup it was trained with"),
+		{
+			Name: "bert-large", Layers: 24, Hidden: 1024, Heads: 16, KVHeads: 16, FFNHidden: 4096, SeqLen: 512, Vocab: 30522,
+			Source: "Devlin et al. 2018 'BERT: Pre-training of Deep Bidirectional Transformers', Section 3 (BERT-LARGE: L=24, H=1024, A=16, " +
+				"feed-forward 4H, 340M params, sequences up to 512 tokens); WordPiece vocab 30522 from the released bert-large-uncased config. " +
+				"Encoder-only: token-type embeddings, the pooler and the MLM head are not modelled",
+		},
+		{
+			Name: "llama2-70b", Layers: 80, Hidden: 8192, Heads: 64, KVHeads: 8, FFNHidden: 28672, SeqLen: 4096, Vocab: 32000, GatedMLP: true,
+			Source: "Touvron et al. 2023 'Llama 2: Open Foundation and Fine-Tuned Chat Models', Table 1 (70B: context 4k, GQA) and Section 2.2 " +
+				"(architecture as Llama 1: SwiGLU, 32k tokenizer); layers 80, hidden 8192, 64 heads, 8 KV heads, ffn 28672 from the released config.json. " +
+				"No biases, untied output layer (not modelled by Config)",
+		},
+		{
+			Name: "llama3-8b", Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 8, FFNHidden: 14336, SeqLen: 8192, Vocab: 128256, GatedMLP: true,
+			Source: srcLlama3 + " (8B column)",
+		},
+		{
+			Name: "llama3-70b", Layers: 80, Hidden: 8192, Heads: 64, KVHeads: 8, FFNHidden: 28672, SeqLen: 8192, Vocab: 128256, GatedMLP: true,
+			Source: srcLlama3 + " (70B column)",
+		},
+		{
+			Name: "llama3-405b", Layers: 126, Hidden: 16384, Heads: 128, KVHeads: 8, FFNHidden: 53248, SeqLen: 8192, Vocab: 128256, GatedMLP: true,
+			Source: srcLlama3 + " (405B column)",
+		},
+	}
+}
+
+// Preset returns the built-in model called name, with Name filled in.
+func Preset(name string) (Config, bool) {
+	for _, c := range table() {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Config{}, false
+}
+
+// Presets returns every built-in model, sorted by name. The slice and its
+// elements are fresh copies.
+func Presets() []Config {
+	cs := table()
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	return cs
+}
+
+// PresetNames lists the built-in models in sorted order.
+func PresetNames() []string {
+	cs := Presets()
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	return names
+}

@@ -1,0 +1,476 @@
+package parallelism
+
+import (
+	"fmt"
+
+	"trainsim/collective"
+	"trainsim/compute"
+	"trainsim/model"
+	"trainsim/sim"
+	"trainsim/units"
+)
+
+// Task kinds, for accounting.
+const (
+	KindCompute sim.Kind = iota
+	KindRecompute
+	KindTP
+	KindPP
+	KindDP
+	KindOptimizer
+	KindBarrier
+	numKinds
+)
+
+// stageStreams are the resources of one pipeline stage's GPU.
+type stageStreams struct {
+	main   sim.ResourceID // compute stream; blocking communication runs here too
+	tp     sim.ResourceID // overlapped tensor-parallel communication
+	ppNext sim.ResourceID // sends to the next virtual stage
+	ppPrev sim.ResourceID // sends to the previous virtual stage
+	dp     sim.ResourceID // overlapped data-parallel communication
+}
+
+// taskInfo is what the builder knows of a task beyond the engine's view.
+type taskInfo struct {
+	stage  int32
+	tensor sim.Time // part of a compute task bound by tensor cores
+	sent   [2]units.Bytes
+	tier   collective.Tier
+}
+
+// costs are the durations of the building blocks, computed once.
+type costs struct {
+	attnFwd, mlpFwd, attnBwd, mlpBwd, core      sim.Time
+	attnFwdT, mlpFwdT, attnBwdT, mlpBwdT, coreT sim.Time // tensor-core parts
+	embFwd, embBwd, logitsFwd, logitsBwd        sim.Time
+	embFwdT, embBwdT, logitsFwdT, logitsBwdT    sim.Time
+	tpComm                                      collective.Cost // one all-reduce, or one RS/AG with SP
+	tpCount                                     int             // TP collectives per block per pass
+	embAR                                       collective.Cost
+	ppSend                                      collective.Cost
+	zeroAG, zeroRS                              collective.Cost // ZeRO-3, per layer
+	opts                                        []units.Seconds // per stage optimizer time
+	gradReduce, paramGather, embGrad            []collective.Cost
+	layerGradReduce                             collective.Cost // one layer's bucket
+}
+
+type builder struct {
+	j       Job
+	pending [][]sim.TaskID // per stage: tasks the next main-stream task must wait for
+	g       *sim.Graph
+	cm      compute.Model
+	coll    collective.Model
+	c       costs
+	st      []stageStreams
+	info    []taskInfo
+	acc     []accum
+	layers  int // layers per chunk
+	m       int // micro-batches
+}
+
+// accum is a compute task being coalesced on a stage's main stream.
+type accum struct {
+	open bool
+	id   sim.TaskID
+	kind sim.Kind
+}
+
+func toTime(s units.Seconds) sim.Time { return sim.FromSeconds(float64(s)) }
+
+func (b *builder) sum(ops []model.Op) (sim.Time, sim.Time) {
+	total, tensor, _ := b.cm.Sum(ops)
+	return toTime(total), toTime(tensor)
+}
+
+func (b *builder) cost(op collective.Op, bytes units.Bytes, p collective.Placement) (collective.Cost, error) {
+	c, err := b.coll.Time(op, bytes, p)
+	if err != nil {
+		return c, fmt.Errorf("pricing %s of %s: %w", op, bytes, err)
+	}
+	return c, nil
+}
+
+// placements returns the communicator groups of the layout under Megatron's
+// rank order (TP innermost, then DP, then PP outermost).
+func (j Job) placements() (tp, dp, pp, dpFull collective.Placement) {
+	gpn := j.Cluster.GPUsPerNode
+	l := j.Layout
+	tp = collective.Placement{Ranks: l.TP, PerNode: min(l.TP, gpn)}
+	dpPer := 1
+	if l.TP < gpn {
+		dpPer = min(l.DP, gpn/l.TP)
+	}
+	dp = collective.Placement{Ranks: l.DP, PerNode: dpPer}
+	// Consecutive stages are TP×DP ranks apart.
+	if l.TP*l.DP < gpn {
+		pp = collective.Placement{Ranks: 2, PerNode: 2}
+	} else {
+		pp = collective.Placement{Ranks: 2, PerNode: 1}
+	}
+	dpFull = dp
+	return tp, dp, pp, dpFull
+}
+
+func (b *builder) prepare() error {
+	j := b.j
+	l := j.Layout
+	sh := model.Shard{TP: l.TP, Microbatch: l.Microbatch, SequenceParallel: l.SequenceParallel, Attention: j.Training.Attention, Precision: j.Training.Precision}
+	attn, mlp := j.Model.LayerBlocks(sh)
+	c := &b.c
+	c.attnFwd, c.attnFwdT = b.sum(attn.Forward)
+	c.mlpFwd, c.mlpFwdT = b.sum(mlp.Forward)
+	c.attnBwd, c.attnBwdT = b.sum(attn.Backward)
+	c.mlpBwd, c.mlpBwdT = b.sum(mlp.Backward)
+	c.core, c.coreT = b.sum(attn.Core)
+	ef, eb := j.Model.EmbeddingOps(sh)
+	c.embFwd, c.embFwdT = b.sum(ef)
+	c.embBwd, c.embBwdT = b.sum(eb)
+	lf, lb := j.Model.LogitsOps(sh)
+	c.logitsFwd, c.logitsFwdT = b.sum(lf)
+	c.logitsBwd, c.logitsBwdT = b.sum(lb)
+
+	tpP, dpP, ppP, _ := j.placements()
+	e := j.Training.Precision.ElementBytes()
+	act := units.Bytes(float64(l.Microbatch*j.Model.SeqLen*j.Model.Hidden)) * e
+	var err error
+	if l.TP > 1 {
+		if l.SequenceParallel {
+			c.tpComm, err = b.cost(collective.ReduceScatter, act, tpP)
+			c.tpCount = 2
+		} else {
+			c.tpComm, err = b.cost(collective.AllReduce, act, tpP)
+			c.tpCount = 1
+		}
+		if err != nil {
+			return err
+		}
+		if c.embAR, err = b.cost(collective.AllReduce, act, tpP); err != nil {
+			return err
+		}
+	}
+	if l.PP > 1 {
+		// Megatron's scatter/gather optimisation: each TP rank sends its
+		// 1/t slice; the receiver all-gathers it over NVLink (not needed
+		// with sequence parallelism, where activations are already split).
+		msg := act / units.Bytes(l.TP)
+		if c.ppSend, err = b.cost(collective.SendRecv, msg, ppP); err != nil {
+			return err
+		}
+		if l.TP > 1 && !l.SequenceParallel {
+			ag, err := b.cost(collective.AllGather, act, tpP)
+			if err != nil {
+				return err
+			}
+			c.ppSend.Time += ag.Time
+			c.ppSend.Sent[collective.NVLink] += ag.Sent[collective.NVLink]
+		}
+	}
+	layerParams := float64(j.Model.LayerParams()) / float64(l.TP)
+	if l.ZeRO == 3 && l.DP > 1 {
+		if c.zeroAG, err = b.cost(collective.AllGather, units.Bytes(layerParams*weightBytesPerParam), dpP); err != nil {
+			return err
+		}
+		if c.zeroRS, err = b.cost(collective.ReduceScatter, units.Bytes(layerParams*weightBytesPerParam), dpP); err != nil {
+			return err
+		}
+	}
+	gradOp := collective.AllReduce
+	if l.ZeRO >= 1 {
+		gradOp = collective.ReduceScatter
+	}
+	if c.layerGradReduce, err = b.cost(gradOp, units.Bytes(layerParams*gradBytesPerParam), dpP); err != nil {
+		return err
+	}
+	c.opts = make([]units.Seconds, l.PP)
+	c.gradReduce = make([]collective.Cost, l.PP)
+	c.paramGather = make([]collective.Cost, l.PP)
+	c.embGrad = make([]collective.Cost, l.PP)
+	for s := 0; s < l.PP; s++ {
+		params := j.stageParams(s)
+		shard := params
+		if l.ZeRO >= 1 {
+			shard /= float64(l.DP)
+		}
+		t, _, _ := b.cm.Sum(model.OptimizerOps(shard))
+		c.opts[s] = t
+		if l.ZeRO < 3 {
+			if c.gradReduce[s], err = b.cost(gradOp, units.Bytes(params*gradBytesPerParam), dpP); err != nil {
+				return err
+			}
+			if l.ZeRO >= 1 {
+				if c.paramGather[s], err = b.cost(collective.AllGather, units.Bytes(params*weightBytesPerParam), dpP); err != nil {
+					return err
+				}
+			}
+		}
+		if l.PP > 1 && (s == 0 || s == l.PP-1) {
+			emb := units.Bytes(float64(j.Model.Vocab) * float64(j.Model.Hidden) / float64(l.TP) * gradBytesPerParam)
+			if c.embGrad[s], err = b.cost(collective.AllReduce, emb, collective.Placement{Ranks: 2, PerNode: 1}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// task adds a task and its side information.
+func (b *builder) task(r sim.ResourceID, stage int, d sim.Time, k sim.Kind) sim.TaskID {
+	id := b.g.AddTask(r, d, k)
+	b.info = append(b.info, taskInfo{stage: int32(stage)})
+	return id
+}
+
+// comp adds d of compute (tensor part tens) of kind k to stage s's main
+// stream, merging it into the open compute task when it can.
+func (b *builder) comp(s int, d, tens sim.Time, k sim.Kind) {
+	a := &b.acc[s]
+	if a.open && a.kind == k && len(b.pending[s]) == 0 {
+		b.g.Extend(a.id, d)
+		b.info[a.id].tensor += tens
+		return
+	}
+	id := b.mainTask(s, d, k)
+	b.info[id].tensor = tens
+	*a = accum{open: true, id: id, kind: k}
+}
+
+// mainTask adds a task to stage s's main stream that also waits for the
+// stage's pending dependencies.
+func (b *builder) mainTask(s int, d sim.Time, k sim.Kind) sim.TaskID {
+	b.acc[s].open = false
+	id := b.task(b.st[s].main, s, d, k)
+	if len(b.pending[s]) > 0 {
+		b.g.After(id, b.pending[s]...)
+		b.pending[s] = b.pending[s][:0]
+	}
+	return id
+}
+
+// seal closes stage s's open compute task and returns the last task on its
+// main stream, so that other tasks may depend on it.
+func (b *builder) seal(s int) sim.TaskID {
+	b.acc[s].open = false
+	return b.g.Last(b.st[s].main)
+}
+
+// comm adds a communication task of cost c and kind k to resource r of stage s.
+func (b *builder) comm(r sim.ResourceID, s int, c collective.Cost, k sim.Kind) sim.TaskID {
+	var id sim.TaskID
+	if r == b.st[s].main {
+		id = b.mainTask(s, toTime(c.Time), k)
+	} else {
+		id = b.task(r, s, toTime(c.Time), k)
+	}
+	b.info[id].sent = c.Sent
+	b.info[id].tier = c.Bottleneck
+	return id
+}
+
+// block adds one block of a layer (the attention or the MLP half) of
+// duration d and its tensor-parallel communication: serial on the main stream,
+// or, with TPOverlap, on the TP stream alongside the block's GEMMs.
+func (b *builder) block(s int, d, tens sim.Time, k sim.Kind) {
+	l := b.j.Layout
+	if l.TP == 1 {
+		b.comp(s, d, tens, k)
+		return
+	}
+	if l.TPOverlap {
+		prev := b.seal(s)
+		b.comp(s, d, tens, k)
+		b.seal(s)
+		for i := 0; i < b.c.tpCount; i++ {
+			id := b.comm(b.st[s].tp, s, b.c.tpComm, KindTP)
+			b.g.After(id, prev)
+			b.pending[s] = append(b.pending[s], id)
+		}
+		return
+	}
+	b.comp(s, d, tens, k)
+	for i := 0; i < b.c.tpCount; i++ {
+		b.comm(b.st[s].main, s, b.c.tpComm, KindTP)
+	}
+}
+
+// zeroGather adds a ZeRO-3 parameter all-gather for the next layer on the
+// stage's DP stream; the next compute waits for it. window holds the
+// previous gathers' predecessors, so that at most two layers are prefetched.
+func (b *builder) zeroGather(s int, window *[2]sim.TaskID) {
+	if b.j.Layout.ZeRO != 3 || b.j.Layout.DP == 1 {
+		return
+	}
+	id := b.comm(b.st[s].dp, s, b.c.zeroAG, KindDP)
+	// Prefetch at most one layer ahead: wait until the compute two gathers
+	// back has finished (its parameters are released).
+	b.g.After(id, window[0])
+	window[0], window[1] = window[1], b.seal(s)
+	b.pending[s] = append(b.pending[s], id)
+}
+
+// stepIDs hold, for one training step, the cross-stage endpoints of every
+// pass: the marker task that starts it and the send that ends it.
+type stepIDs struct {
+	fStart, fSend, bStart, bSend []sim.TaskID
+}
+
+func (b *builder) idx(s, c, i int) int { return (c*b.j.Layout.PP+s)*b.m + i }
+
+// pass adds one forward or backward pass of micro-batch st.mb through chunk
+// st.chunk on stage s.
+func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, window *[2]sim.TaskID) {
+	l, c := b.j.Layout, &b.c
+	p, v := l.PP, l.VirtualStages
+	vs := st.chunk*p + s
+	lastVS := p*v - 1
+	k := b.idx(s, st.chunk, st.mb)
+	marker := b.mainTask(s, 0, KindPP)
+	if st.forward {
+		ids.fStart[k] = marker
+		if vs == 0 {
+			b.comp(s, c.embFwd, c.embFwdT, KindCompute)
+			if l.TP > 1 {
+				b.comm(b.st[s].main, s, c.embAR, KindTP)
+			}
+		}
+		for layer := 0; layer < b.layers; layer++ {
+			b.zeroGather(s, window)
+			b.block(s, c.attnFwd, c.attnFwdT, KindCompute)
+			b.block(s, c.mlpFwd, c.mlpFwdT, KindCompute)
+		}
+		if vs == lastVS {
+			b.comp(s, c.logitsFwd, c.logitsFwdT, KindCompute)
+		}
+		last := b.seal(s)
+		if vs != lastVS {
+			send := b.comm(b.st[s].ppNext, s, c.ppSend, KindPP)
+			b.g.After(send, last)
+			ids.fSend[k] = send
+		}
+		return
+	}
+	ids.bStart[k] = marker
+	if vs == lastVS {
+		b.comp(s, c.logitsBwd, c.logitsBwdT, KindCompute)
+	}
+	lastMB := st.mb == b.m-1
+	for layer := 0; layer < b.layers; layer++ {
+		b.zeroGather(s, window)
+		switch l.Recompute {
+		case RecomputeFull:
+			b.block(s, c.attnFwd, c.attnFwdT, KindRecompute)
+			b.block(s, c.mlpFwd, c.mlpFwdT, KindRecompute)
+		case RecomputeSelective:
+			b.comp(s, c.core, c.coreT, KindRecompute)
+		}
+		b.block(s, c.mlpBwd, c.mlpBwdT, KindCompute)
+		b.block(s, c.attnBwd, c.attnBwdT, KindCompute)
+		if l.ZeRO == 3 && l.DP > 1 {
+			prev := b.seal(s)
+			rs := b.comm(b.st[s].dp, s, c.zeroRS, KindDP)
+			b.g.After(rs, prev)
+		} else if lastMB && l.OverlapGradReduce && l.DP > 1 {
+			prev := b.seal(s)
+			id := b.comm(b.st[s].dp, s, c.layerGradReduce, KindDP)
+			b.g.After(id, prev)
+			*buckets = append(*buckets, id)
+		}
+	}
+	if vs == 0 {
+		b.comp(s, c.embBwd, c.embBwdT, KindCompute)
+	}
+	last := b.seal(s)
+	if vs != 0 {
+		send := b.comm(b.st[s].ppPrev, s, c.ppSend, KindPP)
+		b.g.After(send, last)
+		ids.bSend[k] = send
+	}
+}
+
+// build unrolls the whole job into b.g: steps × stages × program.
+func (b *builder) build() ([][]step, error) {
+	l := b.j.Layout
+	p, v := l.PP, l.VirtualStages
+	progs := make([][]step, p)
+	total := 0
+	for s := 0; s < p; s++ {
+		progs[s] = program(l.Schedule, p, v, b.m, s)
+		total += len(progs[s])
+	}
+	n := p * v * b.m
+	ids := stepIDs{make([]sim.TaskID, n), make([]sim.TaskID, n), make([]sim.TaskID, n), make([]sim.TaskID, n)}
+	barrierRes := b.g.AddResource("optimizer barrier")
+	var prevEnd []sim.TaskID // per stage: what the next step must wait for
+	for step := 0; step < b.j.Training.Steps; step++ {
+		for i := range ids.fSend {
+			ids.fSend[i], ids.bSend[i] = sim.None, sim.None
+		}
+		ends := make([]sim.TaskID, p)
+		for s := 0; s < p; s++ {
+			if prevEnd != nil {
+				b.pending[s] = append(b.pending[s], prevEnd[s])
+			}
+			var buckets []sim.TaskID
+			window := [2]sim.TaskID{sim.None, sim.None}
+			for _, st := range progs[s] {
+				b.pass(s, st, &ids, &buckets, &window)
+			}
+			// Gradient reduction that was not overlapped runs now, blocking.
+			if l.DP > 1 && l.ZeRO < 3 && !l.OverlapGradReduce {
+				b.comm(b.st[s].main, s, b.c.gradReduce[s], KindDP)
+			}
+			if b.c.embGrad[s].Time > 0 {
+				b.comm(b.st[s].main, s, b.c.embGrad[s], KindDP)
+			}
+			last := b.seal(s)
+			b.pending[s] = append(b.pending[s], buckets...)
+			if dpLast := b.g.Last(b.st[s].dp); dpLast != sim.None {
+				b.pending[s] = append(b.pending[s], dpLast)
+			}
+			ends[s] = last
+		}
+		// Cross-stage edges of this step's pipeline.
+		for s := 0; s < p; s++ {
+			for c := 0; c < v; c++ {
+				vs := c*p + s
+				for i := 0; i < b.m; i++ {
+					k := b.idx(s, c, i)
+					if vs > 0 {
+						ps, pc := s-1, c
+						if s == 0 {
+							ps, pc = p-1, c-1
+						}
+						b.g.After(ids.fStart[k], ids.fSend[b.idx(ps, pc, i)])
+					}
+					if vs < p*v-1 {
+						ns, nc := s+1, c
+						if s == p-1 {
+							ns, nc = 0, c+1
+						}
+						b.g.After(ids.bStart[k], ids.bSend[b.idx(ns, nc, i)])
+					}
+				}
+			}
+		}
+		// Gradient clipping needs the global norm: every stage waits for all.
+		barrier := b.task(barrierRes, 0, 0, KindBarrier)
+		for s := 0; s < p; s++ {
+			// The stage's main stream, including its pending gradient
+			// buckets, must be done.
+			marker := b.mainTask(s, 0, KindDP)
+			b.g.After(barrier, marker, ends[s])
+		}
+		prevEnd = make([]sim.TaskID, p)
+		for s := 0; s < p; s++ {
+			opt := b.mainTask(s, toTime(b.c.opts[s]), KindOptimizer)
+			b.g.After(opt, barrier)
+			b.seal(s)
+			if l.ZeRO >= 1 && l.ZeRO < 3 && l.DP > 1 {
+				b.comm(b.st[s].main, s, b.c.paramGather[s], KindDP)
+			}
+			prevEnd[s] = b.seal(s)
+		}
+	}
+	_ = total
+	return progs, nil
+}

@@ -1,0 +1,193 @@
+package parallelism
+
+import (
+	"fmt"
+
+	"trainsim/model"
+	"trainsim/topology"
+	"trainsim/units"
+)
+
+// Schedule is a pipeline schedule.
+type Schedule string
+
+// The pipeline schedules trainsim replays.
+const (
+	GPipe       Schedule = "gpipe"
+	OneFOneB    Schedule = "1f1b"
+	Interleaved Schedule = "interleaved"
+)
+
+// Recompute is an activation recomputation policy (Korthikanti et al. 2022).
+type Recompute string
+
+// The recomputation policies.
+const (
+	RecomputeNone      Recompute = "none"
+	RecomputeSelective Recompute = "selective" // re-run the attention core only
+	RecomputeFull      Recompute = "full"      // re-run each layer's forward
+)
+
+// Layout is how a training job is split over the GPUs.
+type Layout struct {
+	TP, PP, DP, CP, EP int
+	// Microbatch is the micro-batch size in sequences.
+	Microbatch int
+	Schedule   Schedule
+	// VirtualStages is the number of model chunks per GPU (interleaved schedule).
+	VirtualStages    int
+	SequenceParallel bool
+	Recompute        Recompute
+	// ZeRO is the optimizer-sharding stage: 0 none, 1 optimizer state (the
+	// distributed optimizer), 2 also gradients, 3 also parameters.
+	ZeRO int
+	// OverlapGradReduce overlaps the data-parallel gradient reduction with the
+	// backward pass of the last micro-batch.
+	OverlapGradReduce bool
+	// TPOverlap overlaps tensor-parallel communication with GEMMs.
+	TPOverlap bool
+}
+
+// Training is what one optimizer step and the whole run process.
+type Training struct {
+	GlobalBatch int // sequences per step
+	Precision   units.Precision
+	Tokens      float64 // tokens of the whole run, for time-to-train
+	Steps       int     // steps replayed event by event
+	// Attention is how the attention core runs: model.AttentionUnfused or
+	// model.AttentionFlash.
+	Attention model.Attention
+}
+
+// Network fidelities.
+const (
+	NetworkAnalytical = "analytical"
+	NetworkFlow       = "flow"
+)
+
+// Rank modes.
+const (
+	RanksSymmetric = "symmetric"
+	RanksFull      = "full"
+)
+
+// Options selects how the replay is done.
+type Options struct {
+	// Network is NetworkAnalytical or NetworkFlow.
+	Network string
+	// Ranks is RanksSymmetric or RanksFull.
+	Ranks string
+}
+
+// Job is everything the replay needs: what is trained, on what, how it is split.
+type Job struct {
+	Model    model.Config
+	Cluster  topology.Cluster
+	Layout   Layout
+	Training Training
+	Options  Options
+}
+
+// Microbatches returns the number of micro-batches per pipeline per step.
+func (j Job) Microbatches() int {
+	return j.Training.GlobalBatch / (j.Layout.DP * j.Layout.Microbatch)
+}
+
+// Validate checks divisibility and ranges, returning every problem found. Each
+// error starts with the dotted scenario key it concerns ("parallelism.tp: ...")
+// so that callers can point at the line that set it.
+func (j Job) Validate() []error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	l, m := j.Layout, j.Model
+	for _, f := range []struct {
+		key string
+		v   int
+	}{{"parallelism.tp", l.TP}, {"parallelism.pp", l.PP}, {"parallelism.dp", l.DP}, {"parallelism.cp", l.CP}, {"parallelism.ep", l.EP}, {"parallelism.microbatch", l.Microbatch}, {"parallelism.virtual_stages", l.VirtualStages}} {
+		if f.v < 1 {
+			add("%s: must be a positive integer, got %d", f.key, f.v)
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	gpus := j.Cluster.GPUs()
+	if l.TP*l.PP*l.DP*l.CP != gpus {
+		add("parallelism: tp(%d) × pp(%d) × dp(%d) × cp(%d) = %d ≠ %d GPUs (cluster.nodes × gpus_per_node)", l.TP, l.PP, l.DP, l.CP, l.TP*l.PP*l.DP*l.CP, gpus)
+	}
+	if m.Heads > 0 && m.Heads%l.TP != 0 {
+		add("parallelism.tp: %d does not divide model.heads (%d)", l.TP, m.Heads)
+	}
+	if m.KVHeads > 0 && l.TP > m.KVHeads && l.TP%m.KVHeads != 0 {
+		add("parallelism.tp: %d is neither a divisor nor a multiple of model.kv_heads (%d)", l.TP, m.KVHeads)
+	}
+	if m.FFNHidden > 0 && m.FFNHidden%l.TP != 0 {
+		add("parallelism.tp: %d does not divide model.ffn_hidden (%d)", l.TP, m.FFNHidden)
+	}
+	if m.Layers > 0 && m.Layers%(l.PP*l.VirtualStages) != 0 {
+		add("parallelism.pp: model.layers (%d) is not divisible by pp × virtual_stages (%d × %d)", m.Layers, l.PP, l.VirtualStages)
+	}
+	if l.CP > 1 && m.SeqLen%(2*l.CP) != 0 {
+		add("parallelism.cp: model.seq_len (%d) is not divisible by 2 × cp (%d)", m.SeqLen, 2*l.CP)
+	}
+	if l.CP > 1 {
+		add("parallelism.cp: context parallelism is not supported yet (allowed: 1)")
+	}
+	if l.EP > 1 || m.Experts > 0 {
+		add("model.experts: mixture-of-experts models are not supported yet (allowed: experts = 0, parallelism.ep = 1)")
+	}
+	if l.SequenceParallel && m.SeqLen%l.TP != 0 {
+		add("parallelism.sequence_parallel: model.seq_len (%d) is not divisible by tp (%d)", m.SeqLen, l.TP)
+	}
+	switch l.Schedule {
+	case GPipe, OneFOneB:
+		if l.VirtualStages != 1 {
+			add("parallelism.virtual_stages: %d model chunks need schedule = \"interleaved\" (schedule is %q)", l.VirtualStages, l.Schedule)
+		}
+	case Interleaved:
+		if l.PP < 2 {
+			add("parallelism.schedule: \"interleaved\" needs pp ≥ 2")
+		}
+	default:
+		add("parallelism.schedule: %q is not a schedule (allowed: \"gpipe\", \"1f1b\", \"interleaved\")", l.Schedule)
+	}
+	switch l.Recompute {
+	case RecomputeNone, RecomputeSelective, RecomputeFull:
+	default:
+		add("parallelism.recompute: %q is not a policy (allowed: \"none\", \"selective\", \"full\")", l.Recompute)
+	}
+	if l.ZeRO < 0 || l.ZeRO > 3 {
+		add("parallelism.zero: %d is not a ZeRO stage (allowed: 0, 1, 2, 3)", l.ZeRO)
+	}
+	t := j.Training
+	if t.GlobalBatch < 1 {
+		add("training.global_batch: must be a positive integer, got %d", t.GlobalBatch)
+	} else if t.GlobalBatch%(l.DP*l.Microbatch) != 0 {
+		add("training.global_batch: %d is not divisible by dp × microbatch (%d × %d)", t.GlobalBatch, l.DP, l.Microbatch)
+	} else if l.Schedule == Interleaved && j.Microbatches()%l.PP != 0 {
+		add("training.global_batch: the interleaved schedule needs the micro-batch count (%d) to be a multiple of pp (%d)", j.Microbatches(), l.PP)
+	}
+	if !t.Precision.Valid() {
+		add("training.precision: %q is not supported (allowed: \"fp16\", \"bf16\", \"fp8\")", t.Precision)
+	} else if _, ok := j.Cluster.GPU.Peak(t.Precision); !ok {
+		add("training.precision: %s is not supported by %s", t.Precision, j.Cluster.GPU.Name)
+	}
+	if t.Attention != model.AttentionUnfused && t.Attention != model.AttentionFlash {
+		add("training.attention: %q is not an implementation (allowed: %q, %q)", t.Attention, model.AttentionUnfused, model.AttentionFlash)
+	}
+	if t.Tokens < 0 {
+		add("training.tokens: must not be negative, got %g", t.Tokens)
+	}
+	if t.Steps < 1 {
+		add("training.steps: must be a positive integer, got %d", t.Steps)
+	}
+	if j.Options.Network == NetworkFlow {
+		add("simulation.network: \"flow\" is not supported yet (allowed: %q)", NetworkAnalytical)
+	} else if j.Options.Network != NetworkAnalytical {
+		add("simulation.network: %q is not a fidelity (allowed: %q, %q)", j.Options.Network, NetworkAnalytical, NetworkFlow)
+	}
+	if j.Options.Ranks != RanksSymmetric && j.Options.Ranks != RanksFull {
+		add("simulation.ranks: %q is not a mode (allowed: %q, %q)", j.Options.Ranks, RanksSymmetric, RanksFull)
+	}
+	return errs
+}

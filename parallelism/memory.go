@@ -1,0 +1,149 @@
+package parallelism
+
+import (
+	"fmt"
+
+	"trainsim/units"
+)
+
+// Memory is the memory one GPU needs, by part.
+type Memory struct {
+	Weights     units.Bytes
+	Gradients   units.Bytes
+	Optimizer   units.Bytes
+	Activations units.Bytes
+	// Transient is working memory that is live only briefly: the activations
+	// of the one layer being recomputed or back-propagated beyond what is
+	// stored, and the fp32 logits of the output layer.
+	Transient units.Bytes
+	// Peak is the sum of the parts.
+	Peak units.Bytes
+}
+
+// Bytes per parameter of mixed-precision Adam training (Micikevicius et al.
+// 2018; Rajbhandari et al. 2020): 16-bit weights, fp32 gradient buffer (as
+// Megatron-LM keeps it with --accumulate-allreduce-grads-in-fp32, which the
+// 18 B/parameter of Korthikanti et al. 2022, Fig. 1 implies), and fp32 master
+// weights plus two Adam moments.
+const (
+	weightBytesPerParam    = 2
+	gradBytesPerParam      = 4
+	optimizerBytesPerParam = 12
+)
+
+// layerActivationBytes is the activation memory one transformer layer keeps
+// for one micro-batch until its backward pass, per Korthikanti et al. 2022
+// (§4, Eqs. 1–5; Table 2): sbh(34 + 5as/h) without parallelism; with tensor
+// parallelism sbh(10 + 24/t + 5as/(ht)); with sequence parallelism as well
+// sbh/t(34 + 5as/h); selective recomputation drops the 5as/h term; full
+// recomputation keeps only the layer input, 2sbh (÷t with sequence
+// parallelism). Generalised to any FFN width and GQA by scaling the parts
+// that grow with them.
+func (j Job) layerActivationBytes() units.Bytes {
+	m, l := j.Model, j.Layout
+	s, b, h := float64(m.SeqLen), float64(l.Microbatch), float64(m.Hidden)
+	a := float64(m.Heads)
+	t := float64(l.TP)
+	sbh := s * b * h
+	if l.Recompute == RecomputeFull {
+		if l.SequenceParallel {
+			return units.Bytes(2 * sbh / t)
+		}
+		return units.Bytes(2 * sbh)
+	}
+	// Parts that every TP rank keeps whole without sequence parallelism:
+	// layer-norm inputs (2×2sbh), dropout masks (2×sbh), the residual
+	// inputs to the two blocks (2×... counted in the 10).
+	replicated := 10.0
+	// Parts split over TP ranks: QKV input/outputs and projections (in
+	// Korthikanti's 24: 2sbh QKV input, 4sbh Q and K, 2sbh V, 2sbh projection
+	// input, 2sbh + 8sbh + 8sbh + sbh... for the MLP with ffn=4h).
+	ffnScale := float64(m.FFNHidden) / (4 * h)
+	if m.GatedMLP {
+		ffnScale *= 1.5
+	}
+	kvScale := float64(m.KVHeads) / a
+	// Korthikanti's 24 = 8 (attention: QKV input 2, Q,K 4, V 2... as stored
+	// inputs to the linear layers and core) + 16 (MLP: 2 input, 8 GeLU input,
+	// 8 GeLU output... minus the shared ones); split 8/16 and scaled.
+	split := 8*(1+2*kvScale)/3 + 16*ffnScale
+	// Attention core: softmax output (2as²b), dropout mask (as²b) and
+	// dropout output (2as²b) = 5as²b.
+	core := 5 * a * s / h
+	if l.Recompute == RecomputeSelective {
+		core = 0
+	}
+	if l.SequenceParallel {
+		return units.Bytes(sbh / t * (replicated + split + core))
+	}
+	return units.Bytes(sbh * (replicated + split/t + core/t))
+}
+
+// stageParams returns the parameters held by one GPU of pipeline stage s:
+// its layers' share under tensor parallelism, plus the embedding table on the
+// first stage and its tied copy on the last.
+func (j Job) stageParams(s int) float64 {
+	m, l := j.Model, j.Layout
+	layers := m.Layers / l.PP
+	p := float64(layers) * float64(m.LayerParams()) / float64(l.TP)
+	emb := float64(m.Vocab) * float64(m.Hidden) / float64(l.TP)
+	if s == 0 {
+		p += emb + float64(m.SeqLen)*float64(m.Hidden)
+	}
+	if s == l.PP-1 && l.PP > 1 {
+		p += emb
+	}
+	return p
+}
+
+// stageMemory returns the memory of one GPU of stage s, holding inFlight
+// chunks' activations at once.
+func (j Job) stageMemory(s, inFlight int) Memory {
+	l := j.Layout
+	params := j.stageParams(s)
+	dp := float64(l.DP)
+	mem := Memory{
+		Weights:   units.Bytes(params * weightBytesPerParam),
+		Gradients: units.Bytes(params * gradBytesPerParam),
+		Optimizer: units.Bytes(params * optimizerBytesPerParam),
+	}
+	if l.ZeRO >= 1 {
+		mem.Optimizer /= units.Bytes(dp)
+	}
+	if l.ZeRO >= 2 {
+		mem.Gradients /= units.Bytes(dp)
+	}
+	if l.ZeRO >= 3 {
+		mem.Weights /= units.Bytes(dp)
+		// Two layers' parameters are gathered at a time (the one running
+		// and the one prefetched).
+		mem.Transient += units.Bytes(2 * float64(j.Model.LayerParams()) / float64(l.TP) * weightBytesPerParam)
+	}
+	layersPerChunk := j.Model.Layers / (l.PP * l.VirtualStages)
+	act := j.layerActivationBytes()
+	mem.Activations = units.Bytes(float64(inFlight*layersPerChunk)) * act
+	e := j.Training.Precision.ElementBytes()
+	sbh := units.Bytes(float64(j.Model.SeqLen*l.Microbatch*j.Model.Hidden)) * e
+	if l.Recompute != RecomputeNone {
+		// The layer being recomputed holds its full activations once.
+		full := j
+		full.Layout.Recompute = RecomputeNone
+		mem.Transient += full.layerActivationBytes()
+	}
+	if s == l.PP-1 {
+		// fp32 logits over this rank's vocabulary slice, and the final
+		// layer norm's input.
+		mem.Transient += units.Bytes(4*float64(j.Model.SeqLen*l.Microbatch)*float64(j.Model.Vocab)/float64(l.TP)) + sbh
+	}
+	mem.Peak = mem.Weights + mem.Gradients + mem.Optimizer + mem.Activations + mem.Transient
+	return mem
+}
+
+// infeasibleMemory returns why mem does not fit in hbm, or "".
+func infeasibleMemory(stage int, mem Memory, hbm units.Bytes) string {
+	if mem.Peak <= hbm {
+		return ""
+	}
+	return fmt.Sprintf("out of memory: pipeline stage %d needs %s per GPU (weights %s, gradients %s, optimizer %s, activations %s, transient %s), %s more than the %s of HBM",
+		stage, mem.Peak, mem.Weights, mem.Gradients, mem.Optimizer, mem.Activations, mem.Transient, mem.Peak-hbm, hbm)
+}

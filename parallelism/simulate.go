@@ -1,0 +1,280 @@
+package parallelism
+
+import (
+	"fmt"
+	"sort"
+
+	"trainsim/collective"
+	"trainsim/compute"
+	"trainsim/sim"
+	"trainsim/units"
+)
+
+// Breakdown splits one GPU's step into where its time went. The parts add up
+// to the step time.
+type Breakdown struct {
+	Compute   units.Seconds // forward and backward kernels: tensor-core and memory-bound
+	Recompute units.Seconds // activation recomputation
+	TP        units.Seconds // exposed tensor-parallel communication
+	PP        units.Seconds // exposed pipeline sends (waiting on a transfer)
+	DP        units.Seconds // exposed data-parallel communication
+	Optimizer units.Seconds
+	Bubble    units.Seconds // pipeline idle: waiting for other stages
+	// TensorCore and HBM split Compute+Recompute by what bounds the kernels.
+	TensorCore, HBM units.Seconds
+	// ExposedNVLink and ExposedNIC split the exposed communication
+	// (TP+PP+DP) by the link tier that bounded each transfer.
+	ExposedNVLink, ExposedNIC units.Seconds
+}
+
+// CommStats is one kind of communication as one GPU sees it in one step.
+type CommStats struct {
+	Total   units.Seconds // time its transfers took
+	Exposed units.Seconds // the part not hidden behind computation
+	Bytes   units.Bytes   // bytes this GPU sent
+}
+
+// LinkStats is the load of one link tier, or of one link.
+type LinkStats struct {
+	Tier string
+	// Link names one link ("stage 3 GPU → NIC") for the busiest-links list.
+	Link  string
+	Bytes units.Bytes
+	// BusyFraction is bytes / (datasheet rate × step time), averaged over
+	// the tier's links: the share of the step the link would be busy at
+	// full rate.
+	BusyFraction float64
+}
+
+// Result is the outcome of replaying a job.
+type Result struct {
+	Feasible bool
+	Reason   string
+	StepTime units.Seconds
+	// Stage is the pipeline stage whose GPU is reported (the most loaded).
+	Stage     int
+	Breakdown Breakdown
+	// Comm maps "tp", "pp", "dp", "cp", "ep" to the reported GPU's traffic.
+	Comm map[string]CommStats
+	// Memory is that of the GPU that needs most; MemoryStage says which stage.
+	Memory       Memory
+	MemoryStage  int
+	Links        []LinkStats
+	BusiestLinks []LinkStats
+	// ModelFLOPs and HardwareFLOPs are per step for the whole job; the
+	// latter counts recomputation.
+	ModelFLOPs, HardwareFLOPs units.FLOPs
+	// Tasks and Events size the replay.
+	Tasks, Events int
+	// Notes record modelling assumptions the reader should know.
+	Notes []string
+}
+
+// Simulate replays one training step (or Training.Steps of them) of j and
+// returns its timing, communication and memory. j must have passed Validate.
+func Simulate(j Job) (*Result, error) {
+	if errs := j.Validate(); len(errs) > 0 {
+		return nil, fmt.Errorf("invalid job: %w", errs[0])
+	}
+	cm, err := compute.New(j.Cluster.GPU, j.Training.Precision)
+	if err != nil {
+		return nil, err
+	}
+	l := j.Layout
+	b := &builder{
+		j:      j,
+		cm:     cm,
+		coll:   collective.Model{Cluster: j.Cluster, Params: collective.DefaultParams()},
+		layers: j.Model.Layers / (l.PP * l.VirtualStages),
+		m:      j.Microbatches(),
+	}
+	if err := b.prepare(); err != nil {
+		return nil, err
+	}
+	est := j.Training.Steps * l.PP * b.m * l.VirtualStages * (4 + b.layers*12)
+	b.g = sim.NewGraph(est)
+	b.st = make([]stageStreams, l.PP)
+	b.acc = make([]accum, l.PP)
+	b.pending = make([][]sim.TaskID, l.PP)
+	b.info = make([]taskInfo, 0, est)
+	for s := range b.st {
+		b.st[s] = stageStreams{
+			main:   b.g.AddResource(fmt.Sprintf("stage %d compute", s)),
+			tp:     b.g.AddResource(fmt.Sprintf("stage %d tp", s)),
+			ppNext: b.g.AddResource(fmt.Sprintf("stage %d pp-next", s)),
+			ppPrev: b.g.AddResource(fmt.Sprintf("stage %d pp-prev", s)),
+			dp:     b.g.AddResource(fmt.Sprintf("stage %d dp", s)),
+		}
+	}
+	progs, err := b.build()
+	if err != nil {
+		return nil, err
+	}
+	run, err := sim.Run(b.g)
+	if err != nil {
+		return nil, fmt.Errorf("replaying the step: %w", err)
+	}
+	res := b.account(run)
+
+	// Memory: every stage, with the in-flight count its program reaches.
+	for s := 0; s < l.PP; s++ {
+		mem := j.stageMemory(s, maxInFlight(progs[s]))
+		if s == 0 || mem.Peak > res.Memory.Peak {
+			res.Memory, res.MemoryStage = mem, s
+		}
+	}
+	res.Feasible = true
+	if why := infeasibleMemory(res.MemoryStage, res.Memory, j.Cluster.GPU.HBM); why != "" {
+		res.Feasible, res.Reason = false, why
+	}
+	res.ModelFLOPs = j.Model.FLOPsPerStep(j.Training.GlobalBatch)
+	res.HardwareFLOPs = res.ModelFLOPs + j.recomputeFLOPs()
+	res.Tasks = b.g.Tasks()
+	res.Events = run.Events
+	res.Notes = append(res.Notes, fmt.Sprintf("symmetric replay: one pipeline of %d stages simulated, one rank per tensor-parallel group; the %d data-parallel replicas run the same program", l.PP, l.DP))
+	return res, nil
+}
+
+// recomputeFLOPs is the extra work recomputation adds per step.
+func (j Job) recomputeFLOPs() units.FLOPs {
+	m := j.Model
+	b, s, h := float64(j.Training.GlobalBatch), float64(m.SeqLen), float64(m.Hidden)
+	switch j.Layout.Recompute {
+	case RecomputeFull:
+		return (j.Model.ForwardFLOPs(j.Training.GlobalBatch) - units.FLOPs(2*b*s*h*float64(m.Vocab)))
+	case RecomputeSelective:
+		return units.FLOPs(float64(m.Layers) * 4 * b * s * s * h)
+	}
+	return 0
+}
+
+// account turns the replay into the reported figures.
+func (b *builder) account(run *sim.Result) *Result {
+	j, l := b.j, b.j.Layout
+	p := l.PP
+	steps := float64(j.Training.Steps)
+	makespan := run.Makespan
+	sec := func(t sim.Time) units.Seconds { return units.Seconds(t.Seconds() / steps) }
+
+	type stageAcc struct {
+		busy    [numKinds]sim.Time
+		tensor  sim.Time
+		tier    [2]sim.Time // exposed communication by bottleneck tier
+		exposed [numKinds]sim.Time
+		bubble  sim.Time
+		total   [numKinds]sim.Time
+		sent    [numKinds][2]units.Bytes
+	}
+	acc := make([]stageAcc, p)
+	lastEnd := make([]sim.Time, p)
+	for id := 0; id < b.g.Tasks(); id++ {
+		t := sim.TaskID(id)
+		inf := b.info[id]
+		s := int(inf.stage)
+		k := b.g.Kind(t)
+		d := b.g.Duration(t)
+		a := &acc[s]
+		if k == KindBarrier {
+			continue
+		}
+		a.total[k] += d
+		a.sent[k][0] += inf.sent[0]
+		a.sent[k][1] += inf.sent[1]
+		if b.g.Resource(t) != b.st[s].main {
+			continue
+		}
+		a.busy[k] += d
+		a.tensor += inf.tensor
+		if k == KindTP || k == KindPP || k == KindDP {
+			a.tier[inf.tier] += d
+		}
+		// Idle time before this task, attributed to what it waited for.
+		gap := run.Start[t] - lastEnd[s]
+		lastEnd[s] = run.End[t]
+		if gap <= 0 {
+			continue
+		}
+		cause := run.Binding[t]
+		if cause != sim.None {
+			ck := b.g.Kind(cause)
+			if ck == KindPP || ck == KindDP || ck == KindTP {
+				w := min(gap, b.g.Duration(cause))
+				a.exposed[ck] += w
+				a.tier[b.info[cause].tier] += w
+				gap -= w
+			}
+		}
+		a.bubble += gap
+	}
+	// Reported stage: the one with the most compute.
+	crit := 0
+	for s := 1; s < p; s++ {
+		if acc[s].busy[KindCompute]+acc[s].busy[KindRecompute] > acc[crit].busy[KindCompute]+acc[crit].busy[KindRecompute] {
+			crit = s
+		}
+	}
+	a := acc[crit]
+	a.bubble += makespan - lastEnd[crit]
+	res := &Result{StepTime: sec(makespan), Stage: crit}
+	bd := &res.Breakdown
+	bd.Compute = sec(a.busy[KindCompute])
+	bd.Recompute = sec(a.busy[KindRecompute])
+	bd.TP = sec(a.busy[KindTP] + a.exposed[KindTP])
+	bd.PP = sec(a.busy[KindPP] + a.exposed[KindPP])
+	bd.DP = sec(a.busy[KindDP] + a.exposed[KindDP])
+	bd.Optimizer = sec(a.busy[KindOptimizer])
+	bd.Bubble = sec(a.bubble)
+	bd.TensorCore = sec(a.tensor)
+	bd.HBM = bd.Compute + bd.Recompute - bd.TensorCore
+	bd.ExposedNVLink = sec(a.tier[collective.NVLink])
+	bd.ExposedNIC = sec(a.tier[collective.NIC])
+	res.Comm = map[string]CommStats{}
+	for name, k := range map[string]sim.Kind{"tp": KindTP, "pp": KindPP, "dp": KindDP} {
+		res.Comm[name] = CommStats{
+			Total:   sec(a.total[k]),
+			Exposed: sec(a.busy[k] + a.exposed[k]),
+			Bytes:   (a.sent[k][0] + a.sent[k][1]) / units.Bytes(steps),
+		}
+	}
+	res.Comm["cp"] = CommStats{}
+	res.Comm["ep"] = CommStats{}
+
+	// Link tiers: every GPU of a stage does the same, tp×dp of them.
+	perStage := float64(l.TP * l.DP)
+	step := makespan.Seconds() / steps
+	rate := [2]units.Bandwidth{j.Cluster.NVLink.Bandwidth, j.Cluster.NICBandwidthPerGPU()}
+	var tierBytes [2]units.Bytes
+	var busiest []LinkStats
+	for s := 0; s < p; s++ {
+		var gpu [2]units.Bytes
+		for k := range acc[s].sent {
+			gpu[0] += acc[s].sent[k][0] / units.Bytes(steps)
+			gpu[1] += acc[s].sent[k][1] / units.Bytes(steps)
+		}
+		for tier := 0; tier < 2; tier++ {
+			tierBytes[tier] += gpu[tier] * units.Bytes(perStage)
+			if gpu[tier] > 0 {
+				busiest = append(busiest, LinkStats{
+					Tier:         collective.Tier(tier).String(),
+					Link:         fmt.Sprintf("stage %d GPU → %s", s, collective.Tier(tier)),
+					Bytes:        gpu[tier],
+					BusyFraction: float64(gpu[tier].Over(rate[tier])) / step,
+				})
+			}
+		}
+	}
+	gpus := float64(j.Cluster.GPUs())
+	for tier := 0; tier < 2; tier++ {
+		res.Links = append(res.Links, LinkStats{
+			Tier:         collective.Tier(tier).String(),
+			Bytes:        tierBytes[tier],
+			BusyFraction: float64((tierBytes[tier] / units.Bytes(gpus)).Over(rate[tier])) / step,
+		})
+	}
+	sort.SliceStable(busiest, func(x, y int) bool { return busiest[x].BusyFraction > busiest[y].BusyFraction })
+	if len(busiest) > 5 {
+		busiest = busiest[:5]
+	}
+	res.BusiestLinks = busiest
+	return res
+}

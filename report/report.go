@@ -1,0 +1,215 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"trainsim/parallelism"
+	"trainsim/units"
+)
+
+// Comm is one kind of communication of the reported GPU per step.
+type Comm struct {
+	TotalS   float64 `json:"total_s"`
+	ExposedS float64 `json:"exposed_s"`
+	Bytes    float64 `json:"bytes"`
+}
+
+// Memory is the memory of the busiest GPU, in bytes.
+type Memory struct {
+	Peak        float64 `json:"peak"`
+	Weights     float64 `json:"weights"`
+	Gradients   float64 `json:"gradients"`
+	Optimizer   float64 `json:"optimizer"`
+	Activations float64 `json:"activations"`
+	Transient   float64 `json:"transient"`
+	Stage       int     `json:"stage"`
+	HBM         float64 `json:"hbm"`
+}
+
+// Link is one link tier's, or one link's, load in one step.
+type Link struct {
+	Tier         string  `json:"tier"`
+	Link         string  `json:"link,omitempty"`
+	Bytes        float64 `json:"bytes"`
+	BusyFraction float64 `json:"busy_fraction"`
+}
+
+// Bottleneck names the resource that bounds the step.
+type Bottleneck struct {
+	// Resource is "compute", "hbm", "nvlink", "nic" or "pipeline-bubble".
+	Resource string `json:"resource"`
+	// Share is the part of the step it accounts for.
+	Share float64 `json:"share"`
+	Why   string  `json:"why"`
+}
+
+// Breakdown is the reported GPU's step split by where the time went, in seconds.
+type Breakdown struct {
+	ComputeS   float64 `json:"compute_s"`
+	RecomputeS float64 `json:"recompute_s"`
+	TPS        float64 `json:"tp_exposed_s"`
+	PPS        float64 `json:"pp_exposed_s"`
+	DPS        float64 `json:"dp_exposed_s"`
+	OptimizerS float64 `json:"optimizer_s"`
+	BubbleS    float64 `json:"bubble_s"`
+	TensorS    float64 `json:"tensor_core_s"`
+	HBMS       float64 `json:"hbm_bound_s"`
+	Stage      int     `json:"stage"`
+}
+
+// Layout echoes the resolved parallel layout.
+type Layout struct {
+	TP                int    `json:"tp"`
+	PP                int    `json:"pp"`
+	DP                int    `json:"dp"`
+	CP                int    `json:"cp"`
+	EP                int    `json:"ep"`
+	Microbatch        int    `json:"microbatch"`
+	Microbatches      int    `json:"microbatches"`
+	Schedule          string `json:"schedule"`
+	VirtualStages     int    `json:"virtual_stages"`
+	SequenceParallel  bool   `json:"sequence_parallel"`
+	Recompute         string `json:"recompute"`
+	ZeRO              int    `json:"zero"`
+	OverlapGradReduce bool   `json:"overlap_grad_reduce"`
+	TPOverlap         bool   `json:"tp_overlap"`
+}
+
+// Report is one scenario's result; its JSON field names are fixed by SPEC.md.
+type Report struct {
+	Scenario             string          `json:"scenario"`
+	Seed                 uint64          `json:"seed"`
+	Model                string          `json:"model"`
+	Params               float64         `json:"params"`
+	System               string          `json:"system"`
+	GPU                  string          `json:"gpu"`
+	GPUs                 int             `json:"gpus"`
+	Layout               Layout          `json:"layout"`
+	Feasible             bool            `json:"feasible"`
+	Reason               string          `json:"reason,omitempty"`
+	StepTimeS            float64         `json:"step_time_s"`
+	TokensPerS           float64         `json:"tokens_per_s"`
+	ModelFLOPsPerGPUS    float64         `json:"model_flops_per_gpu_s"`
+	HardwareFLOPsPerGPUS float64         `json:"hardware_flops_per_gpu_s"`
+	MFU                  float64         `json:"mfu"`
+	HFU                  float64         `json:"hfu"`
+	Tokens               float64         `json:"tokens"`
+	TimeToTrainS         float64         `json:"time_to_train_s"`
+	TrainingFLOPs        float64         `json:"training_flops"`
+	GPUHours             float64         `json:"gpu_hours"`
+	BubbleFraction       float64         `json:"bubble_fraction"`
+	Breakdown            Breakdown       `json:"breakdown"`
+	Memory               Memory          `json:"memory_per_gpu_bytes"`
+	Comm                 map[string]Comm `json:"comm"`
+	Bottleneck           Bottleneck      `json:"bottleneck"`
+	Links                []Link          `json:"links"`
+	BusiestLinks         []Link          `json:"busiest_links"`
+	Tasks                int             `json:"tasks"`
+	Events               int             `json:"events"`
+	Notes                []string        `json:"notes"`
+}
+
+// Input is what Build needs besides the replay result.
+type Input struct {
+	Name string
+	Seed uint64
+	Job  parallelism.Job
+}
+
+// Build assembles the report of one replay.
+func Build(in Input, r *parallelism.Result) (*Report, error) {
+	j := in.Job
+	peak, ok := j.Cluster.GPU.Peak(j.Training.Precision)
+	if !ok || r.StepTime <= 0 {
+		return nil, fmt.Errorf("report: no %s peak for %s or empty step", j.Training.Precision, j.Cluster.GPU.Name)
+	}
+	gpus := float64(j.Cluster.GPUs())
+	step := float64(r.StepTime)
+	tokensPerStep := float64(j.Training.GlobalBatch * j.Model.SeqLen)
+	rep := &Report{
+		Scenario: in.Name, Seed: in.Seed,
+		Model: j.Model.Name, Params: float64(j.Model.Params()),
+		System: j.Cluster.Name, GPU: j.Cluster.GPU.Name, GPUs: j.Cluster.GPUs(),
+		Layout: Layout{
+			TP: j.Layout.TP, PP: j.Layout.PP, DP: j.Layout.DP, CP: j.Layout.CP, EP: j.Layout.EP,
+			Microbatch: j.Layout.Microbatch, Microbatches: j.Microbatches(),
+			Schedule: string(j.Layout.Schedule), VirtualStages: j.Layout.VirtualStages,
+			SequenceParallel: j.Layout.SequenceParallel, Recompute: string(j.Layout.Recompute),
+			ZeRO: j.Layout.ZeRO, OverlapGradReduce: j.Layout.OverlapGradReduce, TPOverlap: j.Layout.TPOverlap,
+		},
+		Feasible:             r.Feasible,
+		Reason:               r.Reason,
+		StepTimeS:            step,
+		TokensPerS:           tokensPerStep / step,
+		ModelFLOPsPerGPUS:    float64(r.ModelFLOPs) / step / gpus,
+		HardwareFLOPsPerGPUS: float64(r.HardwareFLOPs) / step / gpus,
+		Tokens:               j.Training.Tokens,
+		Tasks:                r.Tasks,
+		Events:               r.Events,
+		Notes:                r.Notes,
+	}
+	rep.MFU = rep.ModelFLOPsPerGPUS / float64(peak)
+	rep.HFU = rep.HardwareFLOPsPerGPUS / float64(peak)
+	if j.Training.Tokens > 0 {
+		rep.TimeToTrainS = j.Training.Tokens / rep.TokensPerS
+		rep.TrainingFLOPs = float64(r.ModelFLOPs) * j.Training.Tokens / tokensPerStep
+		rep.GPUHours = rep.TimeToTrainS * gpus / 3600
+	}
+	bd := r.Breakdown
+	rep.Breakdown = Breakdown{
+		ComputeS: float64(bd.Compute), RecomputeS: float64(bd.Recompute),
+		TPS: float64(bd.TP), PPS: float64(bd.PP), DPS: float64(bd.DP),
+		OptimizerS: float64(bd.Optimizer), BubbleS: float64(bd.Bubble),
+		TensorS: float64(bd.TensorCore), HBMS: float64(bd.HBM), Stage: r.Stage,
+	}
+	rep.BubbleFraction = float64(bd.Bubble) / step
+	mem := r.Memory
+	rep.Memory = Memory{
+		Peak: float64(mem.Peak), Weights: float64(mem.Weights), Gradients: float64(mem.Gradients),
+		Optimizer: float64(mem.Optimizer), Activations: float64(mem.Activations), Transient: float64(mem.Transient),
+		Stage: r.MemoryStage, HBM: float64(j.Cluster.GPU.HBM),
+	}
+	rep.Comm = make(map[string]Comm, len(r.Comm))
+	for k, c := range r.Comm {
+		rep.Comm[k] = Comm{TotalS: float64(c.Total), ExposedS: float64(c.Exposed), Bytes: float64(c.Bytes)}
+	}
+	for _, l := range r.Links {
+		rep.Links = append(rep.Links, Link{Tier: l.Tier, Bytes: float64(l.Bytes), BusyFraction: l.BusyFraction})
+	}
+	rep.BusiestLinks = []Link{}
+	for _, l := range r.BusiestLinks {
+		rep.BusiestLinks = append(rep.BusiestLinks, Link{Tier: l.Tier, Link: l.Link, Bytes: float64(l.Bytes), BusyFraction: l.BusyFraction})
+	}
+	rep.Bottleneck = bottleneck(r, step)
+	return rep, nil
+}
+
+// bottleneck names the largest consumer of the reported GPU's step.
+func bottleneck(r *parallelism.Result, step float64) Bottleneck {
+	bd := r.Breakdown
+	type cand struct {
+		res  string
+		t    units.Seconds
+		what string
+	}
+	cands := []cand{
+		{"compute", bd.TensorCore, "tensor-core GEMMs (forward, backward and recompute)"},
+		{"hbm", bd.HBM + bd.Optimizer, "memory-bound kernels (norms, softmax, dropout, activations, optimizer) limited by HBM bandwidth"},
+		{"nvlink", bd.ExposedNVLink, "exposed communication bounded by NVLink (mostly tensor-parallel collectives)"},
+		{"nic", bd.ExposedNIC, "exposed communication bounded by the NICs (pipeline sends, data-parallel reductions across nodes)"},
+		{"pipeline-bubble", bd.Bubble, "pipeline bubble: stages idle while the pipeline fills and drains"},
+	}
+	sort.SliceStable(cands, func(a, b int) bool { return cands[a].t > cands[b].t })
+	top, next := cands[0], cands[1]
+	share := float64(top.t) / step
+	why := fmt.Sprintf("%s take %.1f%% of the step on pipeline stage %d; next: %s at %.1f%%",
+		top.what, 100*share, r.Stage, next.res, 100*float64(next.t)/step)
+	return Bottleneck{Resource: top.res, Share: round(share, 4), Why: why}
+}
+
+func round(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
+}

@@ -1,0 +1,158 @@
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"trainsim/parallelism"
+	"trainsim/units"
+)
+
+// WriteJSON writes rep as one indented JSON object.
+func WriteJSON(w io.Writer, rep *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
+// csvColumns are the flat fields of a report, in column order.
+var csvColumns = []struct {
+	name string
+	get  func(r *Report) string
+}{
+	{"scenario", func(r *Report) string { return r.Scenario }},
+	{"model", func(r *Report) string { return r.Model }},
+	{"gpu", func(r *Report) string { return r.GPU }},
+	{"gpus", func(r *Report) string { return strconv.Itoa(r.GPUs) }},
+	{"tp", func(r *Report) string { return strconv.Itoa(r.Layout.TP) }},
+	{"pp", func(r *Report) string { return strconv.Itoa(r.Layout.PP) }},
+	{"dp", func(r *Report) string { return strconv.Itoa(r.Layout.DP) }},
+	{"microbatch", func(r *Report) string { return strconv.Itoa(r.Layout.Microbatch) }},
+	{"schedule", func(r *Report) string { return r.Layout.Schedule }},
+	{"recompute", func(r *Report) string { return r.Layout.Recompute }},
+	{"feasible", func(r *Report) string { return strconv.FormatBool(r.Feasible) }},
+	{"reason", func(r *Report) string { return r.Reason }},
+	{"step_time_s", func(r *Report) string { return f(r.StepTimeS) }},
+	{"tokens_per_s", func(r *Report) string { return f(r.TokensPerS) }},
+	{"model_flops_per_gpu_s", func(r *Report) string { return f(r.ModelFLOPsPerGPUS) }},
+	{"mfu", func(r *Report) string { return f(r.MFU) }},
+	{"hfu", func(r *Report) string { return f(r.HFU) }},
+	{"time_to_train_s", func(r *Report) string { return f(r.TimeToTrainS) }},
+	{"bubble_fraction", func(r *Report) string { return f(r.BubbleFraction) }},
+	{"memory_peak_bytes", func(r *Report) string { return f(r.Memory.Peak) }},
+	{"tp_exposed_s", func(r *Report) string { return f(r.Comm["tp"].ExposedS) }},
+	{"pp_exposed_s", func(r *Report) string { return f(r.Comm["pp"].ExposedS) }},
+	{"dp_exposed_s", func(r *Report) string { return f(r.Comm["dp"].ExposedS) }},
+	{"bottleneck", func(r *Report) string { return r.Bottleneck.Resource }},
+}
+
+func f(x float64) string { return strconv.FormatFloat(x, 'g', 8, 64) }
+
+// WriteCSV writes a header and one row per report.
+func WriteCSV(w io.Writer, reps ...*Report) error {
+	cw := csv.NewWriter(w)
+	head := make([]string, len(csvColumns))
+	for i, c := range csvColumns {
+		head[i] = c.name
+	}
+	if err := cw.Write(head); err != nil {
+		return err
+	}
+	for _, r := range reps {
+		row := make([]string, len(csvColumns))
+		for i, c := range csvColumns {
+			row[i] = c.get(r)
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteText writes the summary a planner reads.
+func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	pct := func(x float64) string { return fmt.Sprintf("%5.1f%%", 100*x) }
+	sec := func(x float64) string { return units.Seconds(x).String() }
+	net := j.Cluster.Network
+	peak, _ := j.Cluster.GPU.Peak(j.Training.Precision)
+
+	p("%s\n", rep.Scenario)
+	p("  model    %s\n", j.Model)
+	p("  cluster  %d × %s = %d × %s (%s %s), NVLink %s/GPU, %d × %.0f Gb/s NICs per node, %s",
+		j.Cluster.Nodes, j.Cluster.Name, rep.GPUs, j.Cluster.GPU.Name, peak, j.Training.Precision,
+		j.Cluster.NVLink.Bandwidth, net.NICsPerNode, float64(net.NICBandwidth)*8/1e9, net.Topology)
+	if net.Oversubscription > 1 {
+		p(" %g:1 oversubscribed", net.Oversubscription)
+	}
+	p("\n")
+	l := rep.Layout
+	p("  layout   TP %d × PP %d × DP %d; micro-batch %d, %d micro-batches per step; %s", l.TP, l.PP, l.DP, l.Microbatch, l.Microbatches, l.Schedule)
+	if l.VirtualStages > 1 {
+		p(" (%d chunks per GPU)", l.VirtualStages)
+	}
+	p("; recompute %s", l.Recompute)
+	if l.SequenceParallel {
+		p("; sequence parallel")
+	}
+	p("; ZeRO %d; global batch %d × %d tokens\n\n", l.ZeRO, j.Training.GlobalBatch, j.Model.SeqLen)
+
+	if !rep.Feasible {
+		p("INFEASIBLE: %s\n\n", rep.Reason)
+	}
+	p("Step time        %s   (%.0f tokens/s)\n", sec(rep.StepTimeS), rep.TokensPerS)
+	if rep.TimeToTrainS > 0 {
+		p("Time to train    %.1f days for %.3g tokens; %.3g training FLOPs, %.3g GPU-hours\n",
+			rep.TimeToTrainS/86400, rep.Tokens, rep.TrainingFLOPs, rep.GPUHours)
+	}
+	p("Throughput       %.1f model TFLOP/s per GPU (MFU %.1f%%); %.1f with recompute (HFU %.1f%%)\n\n",
+		rep.ModelFLOPsPerGPUS/1e12, 100*rep.MFU, rep.HardwareFLOPsPerGPUS/1e12, 100*rep.HFU)
+
+	bd := rep.Breakdown
+	p("Where the step goes (pipeline stage %d, the most loaded GPU)\n", bd.Stage)
+	for _, row := range []struct {
+		name string
+		v    float64
+	}{
+		{"compute", bd.ComputeS}, {"recompute", bd.RecomputeS},
+		{"TP comm, exposed", bd.TPS}, {"PP comm, exposed", bd.PPS}, {"DP comm, exposed", bd.DPS},
+		{"optimizer", bd.OptimizerS}, {"pipeline bubble", bd.BubbleS},
+	} {
+		p("  %-18s %10s  %s\n", row.name, sec(row.v), pct(row.v/rep.StepTimeS))
+	}
+	p("  (compute+recompute: %s on tensor cores, %s bound by HBM)\n\n", sec(bd.TensorS), sec(bd.HBMS))
+
+	m := rep.Memory
+	p("Memory per GPU   %s of %s (pipeline stage %d)\n", units.Bytes(m.Peak), units.Bytes(m.HBM), m.Stage)
+	p("  weights %s, gradients %s, optimizer %s, activations %s, transient %s\n\n",
+		units.Bytes(m.Weights), units.Bytes(m.Gradients), units.Bytes(m.Optimizer), units.Bytes(m.Activations), units.Bytes(m.Transient))
+
+	p("Communication per GPU per step\n")
+	for _, k := range []string{"tp", "pp", "dp"} {
+		c := rep.Comm[k]
+		if c.Bytes == 0 && c.TotalS == 0 {
+			continue
+		}
+		p("  %-3s %12s sent, %10s of transfers, %10s exposed\n", k, units.Bytes(c.Bytes), sec(c.TotalS), sec(c.ExposedS))
+	}
+	p("Links            ")
+	for i, lk := range rep.Links {
+		if i > 0 {
+			p("; ")
+		}
+		p("%s %s moved, %.1f%% busy", lk.Tier, units.Bytes(lk.Bytes), 100*lk.BusyFraction)
+	}
+	p("\n\nBottleneck       %s: %s\n", rep.Bottleneck.Resource, rep.Bottleneck.Why)
+	for _, n := range rep.Notes {
+		p("Note: %s\n", n)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,239 @@
+package scenario
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"trainsim/parallelism"
+)
+
+// Scenario is a resolved scenario: what to simulate and under which name.
+type Scenario struct {
+	// Name is the scenario's name as reports show it; the file's base name
+	// when the file gives none.
+	Name string
+	// Seed seeds every random choice of the simulation.
+	Seed uint64
+	// Job is fully resolved: presets applied, explicit keys and --set
+	// overrides applied over them, defaults filled, and validated.
+	Job parallelism.Job
+	// File is the name of the file the scenario came from.
+	File string
+}
+
+// Load decodes src, the TOML text of the file called filename, applies the
+// --set overrides in sets (each "dotted.key=value", applied in order after the
+// file), fills the defaults and validates the result. On any problem it
+// returns an ErrorList holding every problem found; it never returns a
+// scenario that fails validation.
+func Load(filename string, src []byte, sets []string) (*Scenario, error) {
+	d := &decoder{
+		file:      filename,
+		setBySet:  map[string]bool{},
+		setInFile: map[string]bool{},
+		reported:  map[string]bool{},
+	}
+	d.schema = newSchema(&d.raw)
+
+	var doc map[string]any
+	if _, err := toml.Decode(string(src), &doc); err != nil {
+		d.syntaxError(err)
+		// Without a parse there is nothing more to say about the file, but the
+		// --set overrides can still be checked.
+		for _, set := range sets {
+			d.applySet(set)
+		}
+		return nil, d.errs.err()
+	}
+	d.lines = keyLines(src)
+	d.walk(nil, doc, false)
+	for _, set := range sets {
+		d.applySet(set)
+	}
+	job := d.resolve()
+	if len(d.errs) > 0 {
+		return nil, d.errs.err()
+	}
+	sc := &Scenario{Name: d.name(), Seed: 1, Job: job, File: filename}
+	if d.raw.Seed != nil {
+		sc.Seed = *d.raw.Seed
+	}
+	return sc, nil
+}
+
+// decoder holds the state of one Load.
+type decoder struct {
+	file   string
+	raw    rawFile
+	schema schema
+	lines  map[string]int
+	// setBySet and setInFile record the keys (and tables) each source set.
+	setBySet, setInFile map[string]bool
+	// reported records the keys an error was already reported for, so that a
+	// later validation does not repeat it.
+	reported map[string]bool
+	errs     ErrorList
+}
+
+// add records a problem with key, placed where the key was set.
+func (d *decoder) add(key, msg string) {
+	file, line := d.place(key)
+	d.addAt(file, line, key, msg)
+}
+
+func (d *decoder) addAt(file string, line int, key, msg string) {
+	d.reported[key] = true
+	d.errs = append(d.errs, &Error{File: file, Line: line, Key: key, Msg: msg})
+}
+
+// place says where key was set: by a --set flag, on a line of the file, or,
+// failing those, where its closest enclosing table was set.
+func (d *decoder) place(key string) (file string, line int) {
+	for k := key; k != ""; k = parentKey(k) {
+		if d.setBySet[k] {
+			return SetFile, 0
+		}
+		if l, ok := d.lines[k]; ok {
+			return d.file, l
+		}
+	}
+	return d.file, 0
+}
+
+// parentKey drops the last part of a dotted key; keys of the schema are bare,
+// so splitting at the last dot is exact for them.
+func parentKey(k string) string {
+	if i := strings.LastIndexByte(k, '.'); i >= 0 {
+		return k[:i]
+	}
+	return ""
+}
+
+func (d *decoder) syntaxError(err error) {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		d.addAt(d.file, pe.Position.Line, "", "invalid TOML: "+pe.Message)
+		return
+	}
+	d.addAt(d.file, 0, "", "invalid TOML: "+err.Error())
+}
+
+// isSet reports whether key was set by the file or by --set.
+func (d *decoder) isSet(key string) bool { return d.setBySet[key] || d.setInFile[key] }
+
+// walk stores the values of the decoded table m, found at path, into d.raw,
+// reporting unknown keys and values of the wrong kind.
+func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
+	for _, name := range sortedKeys(m) {
+		v := m[name]
+		kp := append(append([]string(nil), path...), name)
+		key := toml.Key(kp).String()
+		parent := toml.Key(path).String()
+		if _, isTable := v.(map[string]any); !isTable {
+			if bySet {
+				d.setBySet[key] = true
+			} else {
+				d.setInFile[key] = true
+			}
+		}
+		switch {
+		case parent == jobTable:
+			if contains(jobKeys(), name) {
+				d.add(key, "not supported yet (the [job] table comes with the job-level replay)")
+			} else {
+				d.add(key, "unknown key; "+didYouMean(name, jobKeys()))
+			}
+		case d.schema.fields[key].decode != nil:
+			if err := d.schema.fields[key].decode(v); err != nil {
+				d.add(key, err.Error())
+			}
+		case d.schema.isTable(key):
+			sub, ok := v.(map[string]any)
+			if !ok {
+				d.add(key, fmt.Sprintf("want a table ([%s]), got %s", key, describe(v)))
+				continue
+			}
+			d.walk(kp, sub, bySet)
+		default:
+			d.add(key, "unknown key; "+didYouMean(name, d.schema.children[parent]))
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// applySet applies one --set KEY=VALUE override.
+func (d *decoder) applySet(set string) {
+	k, value, ok := strings.Cut(set, "=")
+	key := strings.TrimSpace(k)
+	if !ok || key == "" {
+		d.addAt(SetFile, 0, "", fmt.Sprintf("%q: want KEY=VALUE, e.g. parallelism.tp=8", set))
+		return
+	}
+	parts := strings.Split(key, ".")
+	for _, p := range parts {
+		if p == "" || strings.IndexFunc(p, func(r rune) bool { return r > 127 || !isBare(byte(r)) }) >= 0 {
+			d.addAt(SetFile, 0, key, "not a dotted key path (want e.g. parallelism.tp)")
+			return
+		}
+	}
+	v, err := parseSetValue(value, d.schema.fields[key].text)
+	if err != nil {
+		d.addAt(SetFile, 0, key, err.Error())
+		return
+	}
+	// Nest the value under its path, so that the walk sees what a file
+	// setting the key would give.
+	d.setBySet[key] = true
+	var tree any = v
+	for i := len(parts) - 1; i >= 0; i-- {
+		tree = map[string]any{parts[i]: tree}
+	}
+	d.walk(nil, tree.(map[string]any), true)
+}
+
+// parseSetValue reads VALUE as a TOML value. Text that is not one is taken
+// as a string, so that --set parallelism.schedule=gpipe works; so is any
+// value given for a plain string key (--set name=2024).
+func parseSetValue(value string, text bool) (any, error) {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return nil, errors.New("empty value (want KEY=VALUE)")
+	}
+	var doc map[string]any
+	_, err := toml.Decode("v = "+value, &doc)
+	if err == nil && len(doc) == 1 {
+		if _, isString := doc["v"].(string); isString || !text {
+			return doc["v"], nil
+		}
+	}
+	doc = nil
+	if _, err := toml.Decode("v = "+strconv.Quote(value), &doc); err != nil || len(doc) != 1 {
+		return nil, fmt.Errorf("%q is not a value", value)
+	}
+	return doc["v"], nil
+}
+
+// name is the scenario's name: the file's, or the file's base name.
+func (d *decoder) name() string {
+	if d.raw.Name != nil && *d.raw.Name != "" {
+		return *d.raw.Name
+	}
+	base := filepath.Base(d.file)
+	if name := strings.TrimSuffix(base, filepath.Ext(base)); name != "" && name != "." && name != string(filepath.Separator) {
+		return name
+	}
+	return "scenario"
+}

@@ -1,0 +1,200 @@
+package topology
+
+import (
+	"sort"
+
+	"trainsim/units"
+)
+
+// HBM capacities: the datasheets print "40GB", "80GB", "141GB", "180GB".
+// The HBM stacks are binary-sized (A100 40GB: 5 active stacks × 8 GiB HBM2;
+// A100 80GB and H100: 5 × 16 GiB HBM2e/HBM3), so the printed figure is the
+// physical capacity in GiB, and HBM holds it as GiB. H200 and B200 are read
+// the same way; nvidia-smi reports 143771 MiB (140.4 GiB) on an H200, 0.4%
+// under 141 GiB. What the driver, ECC, the CUDA context and the allocator
+// keep for themselves is a question for the memory model (a documented
+// reserve), not a datasheet figure, so it is not subtracted here.
+
+// Modelling estimates shared by the system presets. They are not datasheet
+// values and are the same for every system of a generation.
+const (
+	// nvlinkLatency is the one-way latency of a small NVLink/NVSwitch
+	// transfer between two GPUs of a node, end to end as NCCL sees it
+	// (kernel launch excluded). An estimate of the same order as the
+	// per-step NVLink latencies in NCCL's tuning model; not a datasheet
+	// figure.
+	nvlinkLatency = 1 * units.Microsecond
+	// networkLatency is the end-to-end latency of a small message between
+	// two nodes across the InfiniBand fabric: about 0.6–1 us in the two
+	// NICs and PCIe, plus about 130–300 ns per switch hop for up to 5 hops
+	// in a three-level fat tree, plus cables and software. An estimate,
+	// rounded up to 2 us; not a datasheet figure.
+	networkLatency = 2 * units.Microsecond
+)
+
+// Datasheet citations.
+const (
+	srcA100 = "NVIDIA A100 Tensor Core GPU datasheet (2021), SXM4 columns: BF16/FP16 tensor 312 TFLOPS dense (624 with sparsity), no FP8, " +
+		"HBM2 40GB at 1,555 GB/s / HBM2e 80GB at 2,039 GB/s; 108 SMs from the NVIDIA A100 Tensor Core GPU Architecture whitepaper (2020)"
+	srcH100 = "NVIDIA H100 Tensor Core GPU datasheet (2023), H100 SXM column: BF16 1,979 and FP8 3,958 TFLOPS with sparsity, i.e. 989.4 and " +
+		"1,978.9 dense as the NVIDIA H100 Tensor Core GPU Architecture whitepaper (2022, Table 'H100 SXM5') lists them; 80GB HBM3 at 3.35 TB/s; 132 SMs (whitepaper)"
+	srcH200 = "NVIDIA H200 Tensor Core GPU product brief / datasheet (2024), H200 SXM column: BF16 1,979 and FP8 3,958 TFLOPS with sparsity " +
+		"(the H100 SXM figures, same GH100 die and clocks: 989.4 / 1,978.9 dense), 141GB HBM3e at 4.8 TB/s; 132 SMs as H100 SXM"
+	srcB200 = "PRELIMINARY. NVIDIA HGX B200 / DGX B200 datasheets (2024), per GPU = 8-GPU totals / 8: FP16/BF16 36 PFLOPS and FP8 72 PFLOPS with " +
+		"sparsity (2,250 / 4,500 TFLOPS dense), 1,440GB HBM3e (180GB per GPU) at 64 TB/s (8 TB/s per GPU). NVIDIA has revised Blackwell figures " +
+		"between announcements; check them against the current datasheet. 148 SMs as the CUDA runtime reports for B200 (not in the datasheet)"
+	srcSuperPODA100 = "NVIDIA DGX SuperPOD reference architecture (DGX A100, 2020-2021): scalable unit of 20 DGX A100, compute fabric of HDR " +
+		"QM8790 40-port leaves, one leaf per rail with 20 ports down (one per node) and 20 up, non-blocking"
+	srcSuperPODH100 = "NVIDIA DGX SuperPOD reference architecture (DGX H100, 2023; DGX H200, 2024): scalable unit of 32 nodes, compute fabric " +
+		"of NDR QM9700 64-port leaves, one leaf per rail with 32 ports down and 32 up, non-blocking"
+)
+
+// gpuTable returns a fresh copy of every built-in GPU.
+func gpuTable() []GPU {
+	return []GPU{
+		{
+			Name: "a100-40gb", Family: "ampere",
+			PeakDense16: 312 * units.TFLOPs, HBM: 40 * units.GiB, HBMBandwidth: 1555 * units.GBps, SMs: 108,
+			Source: srcA100 + " (40GB)",
+		},
+		{
+			Name: "a100-80gb", Family: "ampere",
+			PeakDense16: 312 * units.TFLOPs, HBM: 80 * units.GiB, HBMBandwidth: 2039 * units.GBps, SMs: 108,
+			Source: srcA100 + " (80GB)",
+		},
+		{
+			Name: "h100-sxm", Family: "hopper",
+			PeakDense16: 989.4 * units.TFLOPs, PeakDenseFP8: 1978.9 * units.TFLOPs,
+			HBM: 80 * units.GiB, HBMBandwidth: 3350 * units.GBps, SMs: 132,
+			Source: srcH100,
+		},
+		{
+			Name: "h200", Family: "hopper",
+			PeakDense16: 989.4 * units.TFLOPs, PeakDenseFP8: 1978.9 * units.TFLOPs,
+			HBM: 141 * units.GiB, HBMBandwidth: 4800 * units.GBps, SMs: 132,
+			Source: srcH200,
+		},
+		{
+			Name: "b200", Family: "blackwell",
+			PeakDense16: 2250 * units.TFLOPs, PeakDenseFP8: 4500 * units.TFLOPs,
+			HBM: 180 * units.GiB, HBMBandwidth: 8000 * units.GBps, SMs: 148,
+			Source: srcB200,
+		},
+	}
+}
+
+// systemTable returns a fresh copy of every built-in node type.
+func systemTable() []System {
+	gpu := map[string]GPU{}
+	for _, g := range gpuTable() {
+		gpu[g.Name] = g
+	}
+	// NVLink per GPU, per direction: NVLink 3 (A100) is 12 links × 25 GB/s
+	// = 300 GB/s (600 GB/s both directions, A100 datasheet); NVLink 4
+	// (H100/H200) is 18 links × 25 GB/s = 450 GB/s (900 GB/s total, H100
+	// datasheet); NVLink 5 (B200) is 18 links × 50 GB/s = 900 GB/s (1.8
+	// TB/s total, HGX B200 datasheet).
+	nvlink3 := Link{Bandwidth: 300 * units.GBps, Latency: nvlinkLatency}
+	nvlink4 := Link{Bandwidth: 450 * units.GBps, Latency: nvlinkLatency}
+	nvlink5 := Link{Bandwidth: 900 * units.GBps, Latency: nvlinkLatency}
+	// Compute fabrics. Eight single-port NICs per node, one per GPU (the
+	// storage/management NICs are not part of the compute fabric). The
+	// SuperPOD compute fabric is a rail-optimized, full-bisection fat tree;
+	// it is described here as FatTree, as Narayanan et al. 2021 describe
+	// Selene ("three-level fat tree"). NodesPerLeaf is the nodes on one rail
+	// leaf: rail-aligned traffic (GPU i to GPU i) among them crosses one
+	// switch.
+	hdr := Network{
+		Topology: FatTree, NICBandwidth: 200 * units.Gbps, NICsPerNode: 8,
+		Latency: networkLatency, Oversubscription: 1, NodesPerLeaf: 20,
+	}
+	ndr := Network{
+		Topology: FatTree, NICBandwidth: 400 * units.Gbps, NICsPerNode: 8,
+		Latency: networkLatency, Oversubscription: 1, NodesPerLeaf: 32,
+	}
+	const estimates = "; NVLink and fabric latencies are modelling estimates (1 us, 2 us), not datasheet figures"
+	return []System{
+		{
+			Name: "dgx-a100-40gb", GPU: gpu["a100-40gb"], GPUsPerNode: 8, NVLink: nvlink3, Network: hdr,
+			Source: "NVIDIA DGX A100 datasheet (2020, 320GB system): 8 × A100 40GB on 6 NVSwitches, 600 GB/s GPU-to-GPU (300 per direction), " +
+				"8 × single-port ConnectX-6 200Gb/s HDR InfiniBand for compute; " + srcSuperPODA100 + estimates,
+		},
+		{
+			Name: "dgx-a100-80gb", GPU: gpu["a100-80gb"], GPUsPerNode: 8, NVLink: nvlink3, Network: hdr,
+			Source: "NVIDIA DGX A100 datasheet (2021, 640GB system): 8 × A100 80GB on 6 NVSwitches, 600 GB/s GPU-to-GPU (300 per direction), " +
+				"8 × single-port ConnectX-6 200Gb/s HDR InfiniBand for compute; " + srcSuperPODA100 + estimates,
+		},
+		{
+			Name: "dgx-h100", GPU: gpu["h100-sxm"], GPUsPerNode: 8, NVLink: nvlink4, Network: ndr,
+			Source: "NVIDIA DGX H100 datasheet (2023): 8 × H100 SXM on 4 NVSwitches, 900 GB/s GPU-to-GPU (450 per direction), " +
+				"8 × single-port ConnectX-7 400Gb/s NDR InfiniBand for compute; " + srcSuperPODH100 + estimates,
+		},
+		{
+			Name: "dgx-h200", GPU: gpu["h200"], GPUsPerNode: 8, NVLink: nvlink4, Network: ndr,
+			Source: "NVIDIA DGX H200 datasheet (2024): 8 × H200 on 4 NVSwitches, 900 GB/s GPU-to-GPU (450 per direction), " +
+				"8 × single-port ConnectX-7 400Gb/s NDR InfiniBand for compute; " + srcSuperPODH100 + estimates,
+		},
+		{
+			Name: "dgx-b200", GPU: gpu["b200"], GPUsPerNode: 8, NVLink: nvlink5, Network: ndr,
+			Source: "PRELIMINARY. NVIDIA DGX B200 datasheet (2024): 8 × B200 on 2 NVSwitch chips, 1.8 TB/s GPU-to-GPU (900 per direction), " +
+				"8 × single-port ConnectX-7 400Gb/s InfiniBand for compute; NodesPerLeaf 32 assumes the DGX SuperPOD (B200) reference " +
+				"architecture's 32-node scalable unit with NDR rail leaves" + estimates,
+		},
+	}
+}
+
+// GPUPreset returns the built-in GPU called name.
+func GPUPreset(name string) (GPU, bool) {
+	for _, g := range gpuTable() {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return GPU{}, false
+}
+
+// SystemPreset returns the built-in node type called name, with Name filled in.
+func SystemPreset(name string) (System, bool) {
+	for _, s := range systemTable() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return System{}, false
+}
+
+// GPUPresets returns every built-in GPU, sorted by name. The slice and its
+// elements are fresh copies.
+func GPUPresets() []GPU {
+	gs := gpuTable()
+	sort.Slice(gs, func(i, j int) bool { return gs[i].Name < gs[j].Name })
+	return gs
+}
+
+// SystemPresets returns every built-in node type, sorted by name. The slice
+// and its elements are fresh copies.
+func SystemPresets() []System {
+	ss := systemTable()
+	sort.Slice(ss, func(i, j int) bool { return ss[i].Name < ss[j].Name })
+	return ss
+}
+
+// GPUPresetNames lists the built-in GPUs in sorted order.
+func GPUPresetNames() []string {
+	gs := GPUPresets()
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		out[i] = g.Name
+	}
+	return out
+}
+
+// SystemPresetNames lists the built-in node types in sorted order.
+func SystemPresetNames() []string {
+	ss := SystemPresets()
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = s.Name
+	}
+	return out
+}
