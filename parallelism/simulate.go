@@ -278,3 +278,32 @@ func (b *builder) account(run *sim.Result) *Result {
 	res.BusiestLinks = busiest
 	return res
 }
+
+// LayerTimes returns the time of one transformer layer's forward and backward
+// pass for one micro-batch on one GPU, tensor-parallel communication
+// included and recomputation (as the layout asks) counted in the backward.
+// It is what Korthikanti et al. 2022, Table 4 measured.
+func LayerTimes(j Job) (fwd, bwd units.Seconds, err error) {
+	cm, err := compute.New(j.Cluster.GPU, j.Training.Precision)
+	if err != nil {
+		return 0, 0, err
+	}
+	b := &builder{j: j, cm: cm, coll: collective.Model{Cluster: j.Cluster, Params: collective.DefaultParams()}, m: 1}
+	if err := b.prepare(); err != nil {
+		return 0, 0, err
+	}
+	c := b.c
+	comm := sim.Time(0)
+	if j.Layout.TP > 1 {
+		comm = 2 * sim.Time(c.tpCount) * toTime(c.tpComm.Time)
+	}
+	f := c.attnFwd + c.mlpFwd + comm
+	bw := c.attnBwd + c.mlpBwd + comm
+	switch j.Layout.Recompute {
+	case RecomputeFull:
+		bw += f
+	case RecomputeSelective:
+		bw += c.core
+	}
+	return units.Seconds(f.Seconds()), units.Seconds(bw.Seconds()), nil
+}
