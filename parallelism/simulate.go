@@ -76,6 +76,22 @@ func Simulate(j Job) (*Result, error) {
 	if errs := j.Validate(); len(errs) > 0 {
 		return nil, fmt.Errorf("invalid job: %w", errs[0])
 	}
+	b, err := newBuilder(j)
+	if err != nil {
+		return nil, err
+	}
+	res, err := b.replay()
+	if err != nil {
+		return nil, err
+	}
+	res.ModelFLOPs = j.Model.FLOPsPerStep(j.Training.GlobalBatch)
+	res.HardwareFLOPs = res.ModelFLOPs + j.recomputeFLOPs()
+	res.Notes = append(res.Notes, fmt.Sprintf("symmetric replay: one pipeline of %d stages simulated, one rank per tensor-parallel group; the %d data-parallel replicas run the same program", j.Layout.PP, j.Layout.DP))
+	return res, nil
+}
+
+// newBuilder prices the building blocks of j.
+func newBuilder(j Job) (*builder, error) {
 	cm, err := compute.New(j.Cluster.GPU, j.Training.Precision)
 	if err != nil {
 		return nil, err
@@ -91,6 +107,13 @@ func Simulate(j Job) (*Result, error) {
 	if err := b.prepare(); err != nil {
 		return nil, err
 	}
+	return b, nil
+}
+
+// replay builds the task graph from b's costs, runs it and accounts for it,
+// memory and feasibility included.
+func (b *builder) replay() (*Result, error) {
+	j, l := b.j, b.j.Layout
 	est := j.Training.Steps * l.PP * b.m * l.VirtualStages * (4 + b.layers*12)
 	b.g = sim.NewGraph(est)
 	b.st = make([]stageStreams, l.PP)
@@ -115,8 +138,6 @@ func Simulate(j Job) (*Result, error) {
 		return nil, fmt.Errorf("replaying the step: %w", err)
 	}
 	res := b.account(run)
-
-	// Memory: every stage, with the in-flight count its program reaches.
 	for s := 0; s < l.PP; s++ {
 		mem := j.stageMemory(s, maxInFlight(progs[s]))
 		if s == 0 || mem.Peak > res.Memory.Peak {
@@ -127,11 +148,8 @@ func Simulate(j Job) (*Result, error) {
 	if why := infeasibleMemory(res.MemoryStage, res.Memory, j.Cluster.GPU.HBM); why != "" {
 		res.Feasible, res.Reason = false, why
 	}
-	res.ModelFLOPs = j.Model.FLOPsPerStep(j.Training.GlobalBatch)
-	res.HardwareFLOPs = res.ModelFLOPs + j.recomputeFLOPs()
 	res.Tasks = b.g.Tasks()
 	res.Events = run.Events
-	res.Notes = append(res.Notes, fmt.Sprintf("symmetric replay: one pipeline of %d stages simulated, one rank per tensor-parallel group; the %d data-parallel replicas run the same program", l.PP, l.DP))
 	return res, nil
 }
 

@@ -1,0 +1,89 @@
+package compute
+
+import (
+	"math"
+	"testing"
+
+	"trainsim/model"
+	"trainsim/topology"
+	"trainsim/units"
+)
+
+func a100(t *testing.T) Model {
+	t.Helper()
+	g, ok := topology.GPUPreset("a100-80gb")
+	if !ok {
+		t.Fatal("no a100-80gb preset")
+	}
+	m, err := New(g, units.FP16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func gemmOp(m, n, k int) model.Op {
+	return model.Op{Class: model.GEMM, Batch: 1, M: m, N: n, K: k,
+		FLOPs: units.FLOPs(2 * float64(m) * float64(n) * float64(k)),
+		Bytes: units.Bytes(2 * float64(m*k+k*n+m*n))}
+}
+
+// TestGEMMHandComputed works one GEMM out by hand: 8192³ on an A100.
+// 256×128 tiles: 32 × 64 = 2048 tiles over 108 SMs = 19 waves, the last
+// 104/108 full, so wave efficiency 2048/(19·108); tiles divide the matrix
+// exactly; K efficiency 8192/(8192+64); times the sustained-peak fraction.
+func TestGEMMHandComputed(t *testing.T) {
+	m := a100(t)
+	p := m.Params
+	eff := 2048.0 / (19 * 108) * 8192 / (8192 + p.KHalf) * p.GEMMPeakFraction
+	flops := 2 * math.Pow(8192, 3)
+	want := flops/(312e12*eff) + float64(p.KernelOverhead)
+	got, lim := m.Time(gemmOp(8192, 8192, 8192))
+	if math.Abs(float64(got)/want-1) > 1e-12 || lim != TensorCores {
+		t.Fatalf("8192³ GEMM: %v (%v), want %.6g s on tensor cores", got, lim, want)
+	}
+}
+
+func TestMemoryBoundHandComputed(t *testing.T) {
+	m := a100(t)
+	op := model.Op{Class: model.Memory, Bytes: 1 << 30}
+	want := float64(1<<30)/(2039e9*m.Params.HBMFraction) + float64(m.Params.KernelOverhead)
+	got, lim := m.Time(op)
+	if math.Abs(float64(got)/want-1) > 1e-12 || lim != HBM {
+		t.Fatalf("1 GiB streaming kernel: %v (%v), want %.6g s bound by HBM", got, lim, want)
+	}
+}
+
+// TestGEMMShapes checks the shape effects: a skinny GEMM (tiny N) is bound by
+// its HBM traffic, small K lowers efficiency, an extra partial wave costs a
+// whole wave, and efficiency never exceeds the sustained fraction.
+func TestGEMMShapes(t *testing.T) {
+	m := a100(t)
+	if _, lim := m.Time(gemmOp(65536, 8, 4096)); lim != HBM {
+		t.Errorf("65536×8×4096 GEMM should be HBM-bound (roofline)")
+	}
+	if m.GEMMEfficiency(1, 4096, 4096, 64) >= m.GEMMEfficiency(1, 4096, 4096, 4096) {
+		t.Errorf("K=64 should be less efficient than K=4096")
+	}
+	// 108 tiles of 256×128 fill one wave; 109 need two.
+	full := m.GEMMEfficiency(1, 256*108, 128, 8192)
+	over := m.GEMMEfficiency(1, 256*109, 128, 8192)
+	if over >= full {
+		t.Errorf("one tile past a full wave should cost efficiency: %v >= %v", over, full)
+	}
+	for _, s := range [][3]int{{1, 1, 1}, {7, 13, 17}, {2048, 4608, 12288}, {100000, 100000, 100000}} {
+		if e := m.GEMMEfficiency(1, s[0], s[1], s[2]); e <= 0 || e > m.Params.GEMMPeakFraction {
+			t.Errorf("efficiency of %v = %v, want in (0, %v]", s, e, m.Params.GEMMPeakFraction)
+		}
+	}
+}
+
+func TestNoFP8OnA100(t *testing.T) {
+	g, _ := topology.GPUPreset("a100-80gb")
+	if _, err := New(g, units.FP8); err == nil {
+		t.Fatal("A100 has no FP8 tensor cores; New should fail")
+	}
+	if _, err := ParamsFor("nonesuch"); err == nil {
+		t.Fatal("unknown family should fail")
+	}
+}

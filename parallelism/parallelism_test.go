@@ -1,0 +1,248 @@
+package parallelism
+
+import (
+	"math"
+	"reflect"
+	"testing"
+
+	"trainsim/collective"
+	"trainsim/model"
+	"trainsim/topology"
+	"trainsim/units"
+)
+
+// gpt3Job returns the GPT-3 175B job on nodes DGX A100-80GB nodes.
+func gpt3Job(t testing.TB, nodes int, l Layout, batch int) Job {
+	t.Helper()
+	m, ok := model.Preset("gpt3-175b")
+	if !ok {
+		t.Fatal("no gpt3-175b preset")
+	}
+	sys, ok := topology.SystemPreset("dgx-a100-80gb")
+	if !ok {
+		t.Fatal("no dgx-a100-80gb preset")
+	}
+	if l.CP == 0 {
+		l.CP, l.EP = 1, 1
+	}
+	if l.VirtualStages == 0 {
+		l.VirtualStages = 1
+	}
+	return Job{
+		Model: m, Cluster: topology.Cluster{System: sys, Nodes: nodes}, Layout: l,
+		Training: Training{GlobalBatch: batch, Precision: units.FP16, Tokens: 300e9, Steps: 1, Attention: model.AttentionUnfused},
+		Options:  Options{Network: NetworkAnalytical, Ranks: RanksSymmetric},
+	}
+}
+
+// unitBuilder returns a builder for a pipeline of p stages with one layer per
+// chunk whose forward takes tf and backward tb, and nothing else: no
+// communication, embedding, logits or optimizer.
+func unitBuilder(t *testing.T, sched Schedule, p, v, m int, tf, tb units.Seconds) *builder {
+	t.Helper()
+	m175, _ := model.Preset("gpt3-175b")
+	j := gpt3Job(t, p, Layout{TP: 8, PP: p, DP: 1, Microbatch: 1, Schedule: sched, VirtualStages: v, Recompute: RecomputeNone}, m)
+	j.Model = m175
+	j.Model.Layers = p * v
+	b := &builder{j: j, layers: 1, m: m}
+	b.c.attnFwd = toTime(tf)
+	b.c.attnBwd = toTime(tb)
+	b.c.opts = make([]units.Seconds, p)
+	b.c.gradReduce = make([]collective.Cost, p)
+	b.c.paramGather = make([]collective.Cost, p)
+	b.c.embGrad = make([]collective.Cost, p)
+	b.c.tpCount = 0
+	return b
+}
+
+// TestBubbleFromReplay checks the pipeline bubble that comes out of the event
+// replay against the closed forms: (p−1)/m of the ideal time for GPipe and
+// 1F1B, (p−1)/(v·m) for the interleaved schedule (Narayanan et al. 2021, §2.2).
+func TestBubbleFromReplay(t *testing.T) {
+	tests := []struct {
+		sched   Schedule
+		p, v, m int
+	}{
+		{GPipe, 4, 1, 8},
+		{OneFOneB, 4, 1, 8},
+		{OneFOneB, 8, 1, 64},
+		{OneFOneB, 16, 1, 192},
+		{Interleaved, 4, 2, 8},
+		{Interleaved, 8, 3, 64},
+		{Interleaved, 4, 4, 16},
+	}
+	for _, tc := range tests {
+		tf, tb := units.Seconds(1e-3), units.Seconds(2e-3)
+		b := unitBuilder(t, tc.sched, tc.p, tc.v, tc.m, tf, tb)
+		res, err := b.replay()
+		if err != nil {
+			t.Fatalf("%s p=%d v=%d m=%d: %v", tc.sched, tc.p, tc.v, tc.m, err)
+		}
+		ideal := float64(tc.m*tc.v) * float64(tf+tb)
+		got := (float64(res.StepTime) - ideal) / ideal
+		want := float64(tc.p-1) / float64(tc.v*tc.m)
+		if math.Abs(got-want) > 1e-6 {
+			t.Errorf("%s p=%d v=%d m=%d: bubble = %.6f of ideal, want (p-1)/(v·m) = %.6f", tc.sched, tc.p, tc.v, tc.m, got, want)
+		}
+		if bub := float64(res.Breakdown.Bubble) / ideal; math.Abs(bub-want) > 1e-6 {
+			t.Errorf("%s p=%d v=%d m=%d: reported bubble = %.6f of ideal, want %.6f", tc.sched, tc.p, tc.v, tc.m, bub, want)
+		}
+	}
+}
+
+// TestInFlight checks how many micro-batches' activations a stage holds:
+// p−s for 1F1B (Narayanan et al. 2021), all m for GPipe, and for the
+// interleaved schedule the count behind Korthikanti et al.'s factor
+// L·(1 + (p−1)/(p·v)) on the first stage.
+func TestInFlight(t *testing.T) {
+	for s := 0; s < 8; s++ {
+		if got := maxInFlight(program(OneFOneB, 8, 1, 64, s)); got != 8-s {
+			t.Errorf("1F1B stage %d holds %d micro-batches, want %d", s, got, 8-s)
+		}
+	}
+	if got := maxInFlight(program(GPipe, 8, 1, 64, 3)); got != 64 {
+		t.Errorf("GPipe holds %d, want 64", got)
+	}
+	p, v := 8, 3
+	chunks := maxInFlight(program(Interleaved, p, v, 64, 0))
+	layersPerChunk := 4 // 96 layers / (8 × 3)
+	want := 96 * (1 + float64(p-1)/float64(p*v))
+	if got := float64(chunks * layersPerChunk); math.Abs(got-want) > 1e-9 {
+		t.Errorf("interleaved stage 0 holds %g layer-micro-batches, want %g", got, want)
+	}
+}
+
+// TestProgramsComplete checks that every schedule runs each micro-batch's
+// forward and backward exactly once per chunk, forward first.
+func TestProgramsComplete(t *testing.T) {
+	for _, tc := range []struct {
+		sched   Schedule
+		p, v, m int
+	}{{GPipe, 4, 1, 6}, {OneFOneB, 4, 1, 3}, {OneFOneB, 4, 1, 9}, {Interleaved, 4, 2, 8}, {Interleaved, 2, 3, 4}, {Interleaved, 4, 2, 4}} {
+		for s := 0; s < tc.p; s++ {
+			seen := map[step]int{}
+			fwdDone := map[[2]int]bool{}
+			for _, st := range program(tc.sched, tc.p, tc.v, tc.m, s) {
+				seen[st]++
+				key := [2]int{st.mb, st.chunk}
+				if st.forward {
+					fwdDone[key] = true
+				} else if !fwdDone[key] {
+					t.Errorf("%s stage %d: backward of %v before its forward", tc.sched, s, key)
+				}
+			}
+			if len(seen) != 2*tc.m*tc.v {
+				t.Errorf("%s p=%d v=%d m=%d stage %d: %d distinct passes, want %d", tc.sched, tc.p, tc.v, tc.m, s, len(seen), 2*tc.m*tc.v)
+			}
+			for st, n := range seen {
+				if n != 1 {
+					t.Errorf("%s stage %d: %v runs %d times", tc.sched, s, st, n)
+				}
+			}
+		}
+	}
+}
+
+// TestKorthikantiMemory checks the memory model against Korthikanti et al.
+// 2022, Fig. 1 (175B, TP8 PP8, interleaved v=3; their figures exclude the
+// embedding, so stage 3, a middle stage, is compared).
+func TestKorthikantiMemory(t *testing.T) {
+	gib := float64(units.GiB)
+	tests := []struct {
+		name      string
+		rec       Recompute
+		sp        bool
+		wantState float64 // parameters + optimizer state, GiB
+		wantAct   float64 // activations, GiB
+	}{
+		{"none", RecomputeNone, false, 45.5625, 66.84375},
+		{"seq+sel", RecomputeSelective, true, 45.5625, 12.3515625},
+		{"full", RecomputeFull, false, 45.5625, 66.84375 * 0.0871},
+	}
+	for _, tc := range tests {
+		j := gpt3Job(t, 8, Layout{TP: 8, PP: 8, DP: 1, Microbatch: 1, Schedule: Interleaved, VirtualStages: 3, Recompute: tc.rec, SequenceParallel: tc.sp}, 64)
+		mem := j.stageMemory(3, maxInFlight(program(Interleaved, 8, 3, 64, 0)))
+		state := float64(mem.Weights+mem.Gradients+mem.Optimizer) / gib
+		act := float64(mem.Activations) / gib
+		if math.Abs(state/tc.wantState-1) > 0.01 {
+			t.Errorf("%s: parameters+optimizer %.2f GiB, paper %.2f GiB", tc.name, state, tc.wantState)
+		}
+		if math.Abs(act/tc.wantAct-1) > 0.02 {
+			t.Errorf("%s: activations %.2f GiB, paper %.2f GiB", tc.name, act, tc.wantAct)
+		}
+	}
+}
+
+func TestInfeasibleWhenOutOfMemory(t *testing.T) {
+	j := gpt3Job(t, 8, Layout{TP: 8, PP: 8, DP: 1, Microbatch: 1, Schedule: Interleaved, VirtualStages: 3, Recompute: RecomputeNone}, 64)
+	res, err := Simulate(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Feasible || res.Reason == "" {
+		t.Fatalf("175B TP8 PP8 without recompute fits in 80 GiB (peak %s); Korthikanti et al. say it does not", res.Memory.Peak)
+	}
+}
+
+func TestSimulateDeterministic(t *testing.T) {
+	j := gpt3Job(t, 16, Layout{TP: 8, PP: 8, DP: 2, Microbatch: 1, Schedule: Interleaved, VirtualStages: 2, Recompute: RecomputeSelective, SequenceParallel: true, ZeRO: 1, OverlapGradReduce: true}, 64)
+	a, err := Simulate(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Simulate(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("two replays of the same job differ")
+	}
+}
+
+// TestBreakdownAddsUp checks that the reported GPU's breakdown accounts for
+// the whole step, on layouts that exercise every kind of task.
+func TestBreakdownAddsUp(t *testing.T) {
+	layouts := []Layout{
+		{TP: 8, PP: 16, DP: 8, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull},
+		{TP: 8, PP: 8, DP: 2, Microbatch: 1, Schedule: Interleaved, VirtualStages: 3, Recompute: RecomputeSelective, SequenceParallel: true, OverlapGradReduce: true, ZeRO: 1},
+		{TP: 4, PP: 16, DP: 2, Microbatch: 1, Schedule: GPipe, Recompute: RecomputeFull, TPOverlap: true},
+		{TP: 1, PP: 1, DP: 128, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, ZeRO: 3},
+	}
+	for i, l := range layouts {
+		nodes := l.TP * l.PP * l.DP / 8
+		j := gpt3Job(t, nodes, l, l.DP*l.PP*2)
+		res, err := Simulate(j)
+		if err != nil {
+			t.Fatalf("layout %d: %v", i, err)
+		}
+		bd := res.Breakdown
+		sum := bd.Compute + bd.Recompute + bd.TP + bd.PP + bd.DP + bd.Optimizer + bd.Bubble
+		if math.Abs(float64(sum/res.StepTime)-1) > 1e-6 {
+			t.Errorf("layout %d: breakdown sums to %v, step is %v (%+v)", i, sum, res.StepTime, bd)
+		}
+		if bd.Bubble < 0 || bd.TP < 0 || bd.PP < 0 || bd.DP < 0 {
+			t.Errorf("layout %d: negative part in %+v", i, bd)
+		}
+		for k, c := range res.Comm {
+			if c.Exposed > c.Total+units.Seconds(1e-9) {
+				t.Errorf("layout %d: %s exposed %v > total %v", i, k, c.Exposed, c.Total)
+			}
+		}
+	}
+}
+
+// BenchmarkReplayDefault measures one replay of the default scenario
+// (GPT-3 175B, TP8 PP16 DP8, 192 micro-batches); run with -cpu 1.
+func BenchmarkReplayDefault(b *testing.B) {
+	j := gpt3Job(b, 128, Layout{TP: 8, PP: 16, DP: 8, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 1536)
+	b.ReportAllocs()
+	events := 0
+	for i := 0; i < b.N; i++ {
+		res, err := Simulate(j)
+		if err != nil {
+			b.Fatal(err)
+		}
+		events = res.Events
+	}
+	b.ReportMetric(float64(events), "events/replay")
+}
