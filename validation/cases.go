@@ -1,0 +1,556 @@
+package validation
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"trainsim/model"
+	"trainsim/parallelism"
+	"trainsim/units"
+)
+
+// Metric names what a case's prediction is compared on.
+type Metric string
+
+// The metrics, in the units the reports show them in.
+const (
+	// StepTime is the wall-clock of one optimizer step, in seconds.
+	StepTime Metric = "step_time_s"
+	// HardwareTFLOPs is FLOP/s per GPU counting recomputation, in TFLOP/s,
+	// as the SC21 paper and the Megatron-LM README (2021) count them.
+	HardwareTFLOPs Metric = "hardware_tflops_per_gpu"
+	// ModelTFLOPs is FLOP/s per GPU without recomputation, in TFLOP/s.
+	ModelTFLOPs Metric = "model_tflops_per_gpu"
+	// TokensPerGPU is tokens per second per GPU.
+	TokensPerGPU Metric = "tokens_per_s_per_gpu"
+	// MFU is model FLOPs utilisation, in percent of the dense peak.
+	MFU Metric = "mfu_pct"
+	// LayerForward and LayerBackward are the time of one transformer layer's
+	// forward and backward pass for one micro-batch, in milliseconds.
+	LayerForward  Metric = "layer_forward_ms"
+	LayerBackward Metric = "layer_backward_ms"
+)
+
+// Label is a short human name for the metric, with its unit.
+func (m Metric) Label() string {
+	switch m {
+	case StepTime:
+		return "step time (s)"
+	case HardwareTFLOPs:
+		return "TFLOP/s/GPU incl. recompute"
+	case ModelTFLOPs:
+		return "model TFLOP/s/GPU"
+	case TokensPerGPU:
+		return "tokens/s/GPU"
+	case MFU:
+		return "MFU (%)"
+	case LayerForward:
+		return "layer fwd (ms)"
+	case LayerBackward:
+		return "layer bwd (ms)"
+	}
+	return string(m)
+}
+
+// Auto marks a recomputation policy the source does not give: the replay
+// picks the least recomputation that fits in memory.
+const Auto = "auto"
+
+// Knobs is a case's parallel layout as the replay uses it.
+type Knobs struct {
+	TP, PP, DP, Microbatch int
+	Schedule               parallelism.Schedule
+	VirtualStages          int
+	SequenceParallel       bool
+	// Recompute is "none", "selective", "full", or Auto.
+	Recompute         string
+	ZeRO              int
+	OverlapGradReduce bool
+	TPOverlap         bool
+}
+
+// String is a compact description: "TP8 PP8 DP1 mb1 interleaved×3 SP selective ZeRO-0".
+func (k Knobs) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "TP%d PP%d DP%d mb%d %s", k.TP, k.PP, k.DP, k.Microbatch, k.Schedule)
+	if k.Schedule == parallelism.Interleaved {
+		fmt.Fprintf(&b, "×%d", k.VirtualStages)
+	}
+	if k.SequenceParallel {
+		b.WriteString(" SP")
+	}
+	fmt.Fprintf(&b, " %s", k.Recompute)
+	if k.ZeRO > 0 {
+		fmt.Fprintf(&b, " ZeRO-%d", k.ZeRO)
+	}
+	return b.String()
+}
+
+// Shape is a model's shape as the case gives it (zero: not given).
+type Shape struct {
+	Layers, Hidden, Heads, KVHeads, FFNHidden, SeqLen, Vocab int
+}
+
+// LayerRow is one row of a per-layer timing table (Korthikanti et al. 2022,
+// Table 4): a recomputation / sequence-parallel choice and the measured
+// forward and backward time of one layer.
+type LayerRow struct {
+	Name                  string
+	Recompute             parallelism.Recompute
+	SequenceParallel      bool
+	ForwardMS, BackwardMS float64
+}
+
+// Case is one published measurement and how it is replayed.
+type Case struct {
+	ID, Group, Confidence, Source string
+	// ModelName is the model as the source names it.
+	ModelName string
+	Shape     Shape
+	// Preset is the built-in model whose shape filled the fields the source
+	// does not give ("" when every field was given).
+	Preset string
+	// System is the built-in node type; GPUs and Nodes size the cluster.
+	System      string
+	GPUs, Nodes int
+	// Generation is "a100" or "h100": the hardware and software era the
+	// attention and overlap rules follow.
+	Generation  string
+	Knobs       Knobs
+	GlobalBatch int
+	Precision   units.Precision
+	Attention   model.Attention
+	// Metric and Measured are what the prediction is compared with.
+	Metric   Metric
+	Measured float64
+	// Rows holds the per-layer table when the case is one (Metric is then
+	// LayerForward, and each row is scored forward and backward).
+	Rows []LayerRow
+	// Replayable is false when the case cannot be replayed (layout unknown,
+	// model shape incomplete, no measured metric); Why says why.
+	Replayable bool
+	// Scored is false for cases that are listed only; Why says why.
+	Scored bool
+	Why    string
+	// Assumptions lists the rules this case needed, each naming the value
+	// the source gave and the value the replay used.
+	Assumptions []string
+}
+
+// Rules returns the general rules that fill what a source leaves unknown;
+// they are the same for every case, and reports print them.
+func Rules() []string {
+	return []string{
+		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB is stated), H100 → dgx-h100; nodes = GPUs / gpus_per_node (8)",
+		"model: shape fields as given; a field the source leaves unknown comes from the built-in model preset that matches every given field (preferring a preset whose name appears in the case's model name, then name order); no match → not scored",
+		"precision: FP8 → fp8; bf16 named → bf16; otherwise (16-bit, mixed, fp16, half, unknown) fp16 on A100 (Megatron-LM 2021–22 ran --fp16) and bf16 on H100",
+		"microbatch: unknown → 1",
+		"sequence_parallel: unknown → on when tp > 1, else off",
+		"interleave: \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
+		"zero: \"ZeRO-N …\" → N; otherwise 0",
+		"attention: A100 cases (Megatron-LM 2021–2022) → unfused; H100 cases (Megatron-Core 2024, NeMo 24.07) → flash",
+		"overlap: A100 cases → overlap_grad_reduce false, tp_overlap false (Megatron-LM 2021–2022 reduced gradients after the backward pass); H100 cases → overlap_grad_reduce true, tp_overlap true (the README 2024 runs list --overlap-grad-reduce and --tp-comm-overlap; NeMo 24.07 enables both by default)",
+		"recompute: \"full …\" → full, \"selective …\" → selective; unknown → the least recomputation that fits in memory (none, then selective, then full; the case says which)",
+		"dp: as given; unknown → GPUs / (tp·pp)",
+		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU; else mfu → MFU",
+		"error: (predicted − measured) / measured, for every metric; MAE is the mean of |error|, bias the mean of error",
+		"scoring: a case whose tp or pp is unknown, or whose confidence is low, is listed but not scored; a prediction the simulator finds infeasible is still scored (the measured run did run)",
+		"per-layer table (Korthikanti 2022, Table 4): each row replayed with parallelism.LayerTimes, recompute from the row name (full / selective / none), sequence parallelism when the name says sequence; forward and backward scored separately",
+	}
+}
+
+// Cases returns every case of the embedded published.toml, mapped to its
+// replay plan, in file order.
+func Cases() ([]Case, error) {
+	raws, err := readPublished()
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	cases := make([]Case, 0, len(raws))
+	for i, r := range raws {
+		if r.ID == "" {
+			return nil, fmt.Errorf("%s: case %d has no id", publishedFile, i+1)
+		}
+		if seen[r.ID] {
+			return nil, fmt.Errorf("%s: duplicate case id %q", publishedFile, r.ID)
+		}
+		seen[r.ID] = true
+		c, err := mapCase(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s: case %q: %w", publishedFile, r.ID, err)
+		}
+		cases = append(cases, c)
+	}
+	return cases, nil
+}
+
+// mapper collects the assumptions one case needs.
+type mapper struct {
+	c *Case
+}
+
+func (m mapper) assume(format string, a ...any) {
+	m.c.Assumptions = append(m.c.Assumptions, fmt.Sprintf(format, a...))
+}
+
+// unplayable marks the case as listed only, keeping the first reason.
+func (m mapper) unplayable(format string, a ...any) {
+	if m.c.Replayable || m.c.Why == "" {
+		m.c.Why = fmt.Sprintf(format, a...)
+	}
+	m.c.Replayable, m.c.Scored = false, false
+}
+
+// mapCase applies the rules to one raw case.
+func mapCase(r rawCase) (Case, error) {
+	c := Case{
+		ID: r.ID, Group: r.Group, Confidence: r.Confidence, Source: r.Source,
+		Replayable: true, Scored: true,
+	}
+	m := mapper{&c}
+	name, _ := r.Model["name"].(string)
+	c.ModelName = name
+	if err := m.hardware(r.Hardware); err != nil {
+		return c, err
+	}
+	m.shape(r.Model)
+	m.layout(r.Parallelism)
+	m.precision(r.Parallelism["precision"])
+	m.metric(r.Measured)
+	if c.Replayable && strings.EqualFold(c.Confidence, "low") {
+		c.Scored = false
+		c.Why = "confidence low"
+	}
+	return c, nil
+}
+
+// hardware maps the GPU name to a system preset and sizes the cluster.
+func (m mapper) hardware(h map[string]any) error {
+	c := m.c
+	gpu := text(h["gpu"])
+	switch {
+	case strings.HasPrefix(gpu, "a100"):
+		c.System, c.Generation = "dgx-a100-80gb", "a100"
+		if strings.Contains(strings.ReplaceAll(gpu, " ", ""), "40gb") {
+			c.System = "dgx-a100-40gb"
+		}
+	case strings.HasPrefix(gpu, "h100"):
+		c.System, c.Generation = "dgx-h100", "h100"
+	default:
+		m.unplayable("hardware %s has no built-in system", show(h["gpu"]))
+		return nil
+	}
+	gpus, ok := integer(h["gpus"])
+	if !ok || gpus < 1 {
+		return fmt.Errorf("hardware.gpus: want a positive integer, got %s", show(h["gpus"]))
+	}
+	perNode := 8
+	if n, ok := integer(h["gpus_per_node"]); ok && n > 0 {
+		perNode = n
+	}
+	c.GPUs = gpus
+	if gpus%perNode != 0 {
+		m.unplayable("%d GPUs are not whole nodes of %d", gpus, perNode)
+		return nil
+	}
+	c.Nodes = gpus / perNode
+	if c.Generation == "a100" {
+		c.Attention = model.AttentionUnfused
+	} else {
+		c.Attention = model.AttentionFlash
+	}
+	return nil
+}
+
+// shape reads the model shape; fields the source leaves out come from the
+// matching built-in preset.
+func (m mapper) shape(raw map[string]any) {
+	c := m.c
+	type fieldRef struct {
+		key      string
+		dst      *int
+		required bool
+		get      func(model.Config) int
+	}
+	s := &c.Shape
+	fields := []fieldRef{
+		{"layers", &s.Layers, true, func(p model.Config) int { return p.Layers }},
+		{"hidden", &s.Hidden, true, func(p model.Config) int { return p.Hidden }},
+		{"heads", &s.Heads, true, func(p model.Config) int { return p.Heads }},
+		{"seq_len", &s.SeqLen, true, func(p model.Config) int { return p.SeqLen }},
+		{"vocab", &s.Vocab, true, func(p model.Config) int { return p.Vocab }},
+		{"kv_heads", &s.KVHeads, false, func(p model.Config) int { return p.KVHeads }},
+		{"ffn_hidden", &s.FFNHidden, false, func(p model.Config) int { return p.FFNHidden }},
+	}
+	var missing []fieldRef
+	for _, f := range fields {
+		if v, ok := integer(raw[f.key]); ok && v > 0 {
+			*f.dst = v
+		} else if f.required {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	// Presets that agree with every field the source gives.
+	var match []model.Config
+	for _, p := range model.Presets() {
+		ok := true
+		for _, f := range fields {
+			if *f.dst != 0 && f.get(p) != *f.dst {
+				ok = false
+				break
+			}
+		}
+		// A preset with grouped-query attention or a non-4h MLP cannot stand
+		// for a source that gives neither: it would add a shape the source
+		// does not describe.
+		if ok && s.KVHeads == 0 && p.KVHeads != p.Heads {
+			ok = false
+		}
+		if ok && s.FFNHidden == 0 && p.FFNHidden != 4*p.Hidden {
+			ok = false
+		}
+		if ok {
+			match = append(match, p)
+		}
+	}
+	var named []model.Config
+	for _, p := range match {
+		if strings.Contains(alnum(c.ModelName), alnum(p.Name)) {
+			named = append(named, p)
+		}
+	}
+	if len(named) > 0 {
+		match = named
+	}
+	names := make([]string, len(missing))
+	for i, f := range missing {
+		names[i] = f.key
+	}
+	if len(match) == 0 {
+		m.unplayable("model %s unknown and no built-in preset matches the given shape", strings.Join(names, ", "))
+		return
+	}
+	sort.Slice(match, func(i, j int) bool { return match[i].Name < match[j].Name })
+	p := match[0]
+	c.Preset = p.Name
+	var filled []string
+	for _, f := range missing {
+		*f.dst = f.get(p)
+		filled = append(filled, fmt.Sprintf("%s %s → %d", f.key, show(raw[f.key]), *f.dst))
+	}
+	m.assume("model: %s (from preset %s, the matching preset)", strings.Join(filled, ", "), p.Name)
+}
+
+// layout maps the [case.parallelism] table to knobs.
+func (m mapper) layout(p map[string]any) {
+	c := m.c
+	k := &c.Knobs
+	tp, okTP := integer(p["tp"])
+	pp, okPP := integer(p["pp"])
+	if !okTP || !okPP {
+		m.unplayable("layout unknown (tp %s, pp %s)", show(p["tp"]), show(p["pp"]))
+		return
+	}
+	k.TP, k.PP = tp, pp
+	gb, ok := integer(p["global_batch"])
+	if !ok {
+		m.unplayable("global batch %s", show(p["global_batch"]))
+		return
+	}
+	c.GlobalBatch = gb
+	if dp, ok := integer(p["dp"]); ok {
+		k.DP = dp
+	} else {
+		k.DP = c.GPUs / max(tp*pp, 1)
+		m.assume("dp %s → %d (GPUs / (tp·pp))", show(p["dp"]), k.DP)
+	}
+	if mb, ok := integer(p["microbatch"]); ok {
+		k.Microbatch = mb
+	} else {
+		k.Microbatch = 1
+		m.assume("microbatch %s → 1", show(p["microbatch"]))
+	}
+	switch v := p["sequence_parallel"].(type) {
+	case bool:
+		k.SequenceParallel = v
+	default:
+		k.SequenceParallel = tp > 1
+		if text(v) != "varies per row" {
+			m.assume("sequence_parallel %s → %v (tp %d)", show(v), k.SequenceParallel, tp)
+		}
+	}
+	m.schedule(p["interleave"])
+	m.recompute(p["recompute"])
+	if z := zeroStage.FindStringSubmatch(text(p["zero"])); z != nil {
+		k.ZeRO = int(z[1][0] - '0')
+	} else if n, ok := integer(p["zero"]); ok {
+		k.ZeRO = n
+	}
+	if c.Generation == "h100" {
+		k.OverlapGradReduce, k.TPOverlap = true, true
+	}
+}
+
+// schedule applies the interleave rule.
+func (m mapper) schedule(v any) {
+	c := m.c
+	k := &c.Knobs
+	k.Schedule, k.VirtualStages = parallelism.OneFOneB, 1
+	count, yes := 0, false
+	switch x := v.(type) {
+	case int64:
+		count, yes = int(x), x > 1
+	case bool:
+		yes = x
+	case string:
+		s := text(x)
+		if strings.HasPrefix(s, "yes") {
+			yes = true
+			if g := leadingCount.FindStringSubmatch(s); g != nil {
+				if _, err := fmt.Sscan(g[1], &count); err != nil {
+					count = 0
+				}
+			}
+		}
+	}
+	if !yes {
+		// An explicit "no", false or 1 needs no rule; "not stated",
+		// "unknown" or a missing field does.
+		_, isInt := v.(int64)
+		_, isBool := v.(bool)
+		if k.PP > 1 && !isInt && !isBool && !explicitNo.MatchString(text(v)) {
+			m.assume("interleave %s → 1f1b", show(v))
+		}
+		return
+	}
+	if k.PP < 2 {
+		m.assume("interleave %s with pp 1 → 1f1b (no pipeline)", show(v))
+		return
+	}
+	if count > 1 {
+		k.Schedule, k.VirtualStages = parallelism.Interleaved, count
+		return
+	}
+	mbs := 0
+	if d := k.DP * k.Microbatch; d > 0 {
+		mbs = c.GlobalBatch / d
+	}
+	for vs := 4; vs >= 2; vs-- {
+		if c.Shape.Layers > 0 && c.Shape.Layers%(k.PP*vs) == 0 && mbs%k.PP == 0 {
+			k.Schedule, k.VirtualStages = parallelism.Interleaved, vs
+			m.assume("interleave %s → interleaved×%d (largest v in {2,3,4} with layers %% (pp·v) = 0 and micro-batches %% pp = 0)", show(v), vs)
+			return
+		}
+	}
+	m.assume("interleave %s → 1f1b (no v in {2,3,4} divides layers %d by pp %d with micro-batches %d %% pp = 0)", show(v), c.Shape.Layers, k.PP, mbs)
+}
+
+// recompute applies the recomputation rule.
+func (m mapper) recompute(v any) {
+	k := &m.c.Knobs
+	s := text(v)
+	switch {
+	case strings.HasPrefix(s, "full"):
+		k.Recompute = string(parallelism.RecomputeFull)
+	case strings.HasPrefix(s, "selective"):
+		k.Recompute = string(parallelism.RecomputeSelective)
+	case s == "none" || s == "no" || strings.HasPrefix(s, "none "):
+		k.Recompute = string(parallelism.RecomputeNone)
+	case s == "varies per row":
+		k.Recompute = string(parallelism.RecomputeNone)
+	default:
+		k.Recompute = Auto
+	}
+}
+
+// precision applies the precision rule.
+func (m mapper) precision(v any) {
+	c := m.c
+	s := text(v)
+	switch {
+	case strings.Contains(s, "fp8"):
+		c.Precision = units.FP8
+	case strings.Contains(s, "bf16"):
+		c.Precision = units.BF16
+	case c.Generation == "h100":
+		c.Precision = units.BF16
+		m.assume("precision %s → bf16 (H100)", show(v))
+	default:
+		c.Precision = units.FP16
+		if s == "" || strings.HasPrefix(s, "unknown") {
+			m.assume("precision %s → fp16 (A100)", show(v))
+		}
+	}
+}
+
+// metric picks the measured figure the prediction is compared with.
+func (m mapper) metric(meas map[string]any) {
+	c := m.c
+	if rows, ok := meas["layer_ms"].(map[string]any); ok {
+		c.Metric = LayerForward
+		for name, v := range rows {
+			arr, ok := v.([]any)
+			if !ok || len(arr) < 2 {
+				continue
+			}
+			f, ok1 := number(arr[0])
+			b, ok2 := number(arr[1])
+			if !ok1 || !ok2 {
+				continue
+			}
+			row := LayerRow{Name: name, ForwardMS: f, BackwardMS: b, Recompute: parallelism.RecomputeNone}
+			switch {
+			case strings.Contains(name, "full"):
+				row.Recompute = parallelism.RecomputeFull
+			case strings.Contains(name, "selective"):
+				row.Recompute = parallelism.RecomputeSelective
+			}
+			row.SequenceParallel = strings.Contains(name, "sequence")
+			c.Rows = append(c.Rows, row)
+		}
+		rank := map[parallelism.Recompute]int{parallelism.RecomputeNone: 0, parallelism.RecomputeSelective: 1, parallelism.RecomputeFull: 2}
+		sort.Slice(c.Rows, func(i, j int) bool {
+			a, b := c.Rows[i], c.Rows[j]
+			if rank[a.Recompute] != rank[b.Recompute] {
+				return rank[a.Recompute] < rank[b.Recompute]
+			}
+			if a.SequenceParallel != b.SequenceParallel {
+				return !a.SequenceParallel
+			}
+			return a.Name < b.Name
+		})
+		if len(c.Rows) == 0 {
+			m.unplayable("layer_ms has no [forward, backward] rows")
+		}
+		return
+	}
+	if x, ok := number(meas["iteration_s"]); ok {
+		c.Metric, c.Measured = StepTime, x
+		return
+	}
+	if x, ok := number(meas["tflops_per_gpu"]); ok {
+		c.Metric, c.Measured = HardwareTFLOPs, x
+		if _, hasMFU := number(meas["mfu"]); hasMFU {
+			c.Metric = ModelTFLOPs
+		}
+		return
+	}
+	if x, ok := number(meas["tokens_per_s_per_gpu"]); ok {
+		c.Metric, c.Measured = TokensPerGPU, x
+		return
+	}
+	if x, ok := number(meas["model_tflops_per_gpu"]); ok {
+		c.Metric, c.Measured = ModelTFLOPs, x
+		return
+	}
+	if x, ok := number(meas["mfu"]); ok {
+		c.Metric, c.Measured = MFU, x
+		return
+	}
+	m.unplayable("no measured metric")
+}

@@ -1,0 +1,154 @@
+package validation
+
+import (
+	"embed"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// data holds the published measurements, with their citations.
+//
+//go:embed data/*.toml
+var data embed.FS
+
+// Names of the embedded files.
+const (
+	publishedFile = "data/published.toml"
+	memoryFile    = "data/memory.toml"
+)
+
+// rawCase is one [[case]] of published.toml as written. The sections are kept
+// as generic tables: a field may be a number in one case and a string such as
+// "unknown" or "yes (...)" in another.
+type rawCase struct {
+	ID          string         `toml:"id"`
+	Group       string         `toml:"group"`
+	Confidence  string         `toml:"confidence"`
+	Source      string         `toml:"source"`
+	Notes       string         `toml:"notes"`
+	Model       map[string]any `toml:"model"`
+	Hardware    map[string]any `toml:"hardware"`
+	Parallelism map[string]any `toml:"parallelism"`
+	Measured    map[string]any `toml:"measured"`
+	Derived     map[string]any `toml:"derived"`
+}
+
+type rawPublished struct {
+	Case []rawCase `toml:"case"`
+}
+
+// rawMemory is one [[case]] of memory.toml.
+type rawMemory struct {
+	Model                 string             `toml:"model"`
+	ParamsAndOptimizerGiB float64            `toml:"params_and_optimizer_gib"`
+	ActivationsGiB        map[string]float64 `toml:"activations_gib"`
+	ActivationsPctOfNone  map[string]float64 `toml:"activations_pct_of_none"`
+}
+
+type rawMemoryFile struct {
+	Case []rawMemory `toml:"case"`
+}
+
+// readPublished decodes the embedded published.toml.
+func readPublished() ([]rawCase, error) {
+	src, err := data.ReadFile(publishedFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading embedded %s: %w", publishedFile, err)
+	}
+	var f rawPublished
+	if _, err := toml.Decode(string(src), &f); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", publishedFile, err)
+	}
+	return f.Case, nil
+}
+
+// readMemory decodes the embedded memory.toml.
+func readMemory() ([]rawMemory, error) {
+	src, err := data.ReadFile(memoryFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading embedded %s: %w", memoryFile, err)
+	}
+	var f rawMemoryFile
+	md, err := toml.Decode(string(src), &f)
+	if err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", memoryFile, err)
+	}
+	if un := md.Undecoded(); len(un) > 0 {
+		return nil, fmt.Errorf("decoding %s: unknown key %s", memoryFile, un[0])
+	}
+	return f.Case, nil
+}
+
+// number returns v as a float when it is a TOML number.
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return 0, false
+		}
+		return x, true
+	}
+	return 0, false
+}
+
+// integer returns v as an int when it is a TOML integer (or a float with no
+// fraction).
+func integer(v any) (int, bool) {
+	switch x := v.(type) {
+	case int64:
+		if x < math.MinInt32 || x > math.MaxInt32 {
+			return 0, false
+		}
+		return int(x), true
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) <= math.MaxInt32 {
+			return int(x), true
+		}
+	}
+	return 0, false
+}
+
+// text returns v lower-cased and trimmed when it is a string, else "".
+func text(v any) string {
+	s, _ := v.(string)
+	return strings.ToLower(strings.TrimSpace(s))
+}
+
+// show renders a raw value for an assumption note: strings quoted, numbers
+// as written.
+func show(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "missing"
+	case string:
+		return fmt.Sprintf("%q", x)
+	}
+	return fmt.Sprint(v)
+}
+
+// leadingCount matches "yes, 3 interleaving stages" and captures the count.
+var leadingCount = regexp.MustCompile(`^yes[\s,:;-]+(\d+)\b`)
+
+// explicitNo matches an explicit "no" ("no (script predates …)"), not "not stated".
+var explicitNo = regexp.MustCompile(`^no\b`)
+
+// zeroStage matches "ZeRO-3 (DeepSpeed library)" and captures the stage.
+var zeroStage = regexp.MustCompile(`zero[\s-]*(\d)`)
+
+// alnum keeps only the letters and digits of s, lower-cased: "GPT-3 175B" and
+// "gpt3-175b" both become "gpt3175b".
+func alnum(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,362 @@
+package validation
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+
+	"trainsim/parallelism"
+	"trainsim/report"
+	"trainsim/scenario"
+)
+
+// Result is one comparison of a prediction with a measurement: a case, or one
+// row and pass of a per-layer table.
+type Result struct {
+	ID    string `json:"id"`
+	Group string `json:"group"`
+	// Row names the per-layer table row and pass ("full_recompute/backward").
+	Row    string `json:"row,omitempty"`
+	Scored bool   `json:"scored"`
+	// Why says why the result is not scored.
+	Why    string `json:"why_not_scored,omitempty"`
+	Metric Metric `json:"metric"`
+	// Replayed is false when no prediction was made (the case is listed only).
+	Replayed  bool    `json:"replayed"`
+	Predicted float64 `json:"predicted"`
+	Measured  float64 `json:"measured"`
+	// ErrorPct is 100 × (predicted − measured) / measured.
+	ErrorPct float64 `json:"error_pct"`
+	// Infeasible is the simulator's reason when it finds the run does not fit.
+	Infeasible string `json:"infeasible,omitempty"`
+	System     string `json:"system,omitempty"`
+	GPUs       int    `json:"gpus"`
+	Layout     string `json:"layout,omitempty"`
+	Precision  string `json:"precision,omitempty"`
+	// Assumptions lists the rules the case needed.
+	Assumptions []string `json:"assumptions"`
+}
+
+// Scenario returns the TOML scenario text that replays c with knobs k, as a
+// user would write it. k.Recompute must be a policy, not Auto.
+func (c Case) Scenario(k Knobs) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "name = %q\n\n[model]\n", c.ID)
+	if c.Preset != "" {
+		fmt.Fprintf(&b, "preset = %q\n", c.Preset)
+	}
+	s := c.Shape
+	for _, f := range []struct {
+		key string
+		v   int
+	}{{"layers", s.Layers}, {"hidden", s.Hidden}, {"heads", s.Heads}, {"kv_heads", s.KVHeads}, {"ffn_hidden", s.FFNHidden}, {"seq_len", s.SeqLen}, {"vocab", s.Vocab}} {
+		if f.v > 0 {
+			fmt.Fprintf(&b, "%s = %d\n", f.key, f.v)
+		}
+	}
+	fmt.Fprintf(&b, "\n[cluster]\nsystem = %q\nnodes = %d\n", c.System, c.Nodes)
+	fmt.Fprintf(&b, "\n[parallelism]\ntp = %d\npp = %d\ndp = %d\nmicrobatch = %d\n", k.TP, k.PP, k.DP, k.Microbatch)
+	fmt.Fprintf(&b, "schedule = %q\nvirtual_stages = %d\nsequence_parallel = %v\nrecompute = %q\nzero = %d\n",
+		k.Schedule, k.VirtualStages, k.SequenceParallel, k.Recompute, k.ZeRO)
+	fmt.Fprintf(&b, "overlap_grad_reduce = %v\ntp_overlap = %v\n", k.OverlapGradReduce, k.TPOverlap)
+	fmt.Fprintf(&b, "\n[training]\nglobal_batch = %d\nprecision = %q\nattention = %q\n", c.GlobalBatch, c.Precision, c.Attention)
+	return []byte(b.String())
+}
+
+// load resolves c's scenario with knobs k through scenario.Load, the path a
+// user's file takes.
+func (c Case) load(k Knobs) (*scenario.Scenario, error) {
+	sc, err := scenario.Load(c.ID+".toml", c.Scenario(k), nil)
+	if err != nil {
+		return nil, fmt.Errorf("scenario rejected: %w", err)
+	}
+	return sc, nil
+}
+
+// Evaluate replays one case and compares it with its measurement. A per-layer
+// table gives two results per row (forward, backward); any other case one.
+// A case that cannot be replayed gives one listed, unscored result.
+func Evaluate(c Case) []Result {
+	base := Result{
+		ID: c.ID, Group: c.Group, Scored: c.Scored, Why: c.Why, Metric: c.Metric,
+		Measured: c.Measured, System: c.System, GPUs: c.GPUs, Precision: string(c.Precision),
+		Assumptions: append([]string{}, c.Assumptions...),
+	}
+	if !c.Replayable {
+		return []Result{base}
+	}
+	base.Layout = c.Knobs.String()
+	if len(c.Rows) > 0 {
+		return evaluateRows(c, base)
+	}
+	policies := []string{c.Knobs.Recompute}
+	if c.Knobs.Recompute == Auto {
+		policies = []string{string(parallelism.RecomputeNone), string(parallelism.RecomputeSelective), string(parallelism.RecomputeFull)}
+	}
+	var (
+		res *parallelism.Result
+		sc  *scenario.Scenario
+		k   Knobs
+	)
+	for _, pol := range policies {
+		k = c.Knobs
+		k.Recompute = pol
+		var err error
+		if sc, err = c.load(k); err != nil {
+			return []Result{failed(base, err)}
+		}
+		if res, err = parallelism.Simulate(sc.Job); err != nil {
+			return []Result{failed(base, fmt.Errorf("simulating: %w", err))}
+		}
+		if res.Feasible {
+			break
+		}
+	}
+	base.Layout = k.String()
+	if c.Knobs.Recompute == Auto {
+		if res.Feasible {
+			base.Assumptions = append(base.Assumptions, fmt.Sprintf("recompute unknown → %s (least of none, selective, full that fits)", k.Recompute))
+		} else {
+			base.Assumptions = append(base.Assumptions, "recompute unknown → full (none of none, selective, full fits)")
+		}
+	}
+	rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job}, res)
+	if err != nil {
+		return []Result{failed(base, fmt.Errorf("building the report: %w", err))}
+	}
+	if !res.Feasible {
+		base.Infeasible = res.Reason
+	}
+	gpus := float64(rep.GPUs)
+	var pred float64
+	switch c.Metric {
+	case StepTime:
+		pred = rep.StepTimeS
+	case HardwareTFLOPs:
+		pred = rep.HardwareFLOPsPerGPUS / 1e12
+	case ModelTFLOPs:
+		pred = rep.ModelFLOPsPerGPUS / 1e12
+	case TokensPerGPU:
+		pred = rep.TokensPerS / gpus
+	case MFU:
+		pred = 100 * rep.MFU
+	default:
+		return []Result{failed(base, fmt.Errorf("metric %q has no prediction", c.Metric))}
+	}
+	return []Result{compare(base, pred)}
+}
+
+// evaluateRows replays each row of a per-layer table with LayerTimes.
+func evaluateRows(c Case, base Result) []Result {
+	var out []Result
+	for _, row := range c.Rows {
+		k := c.Knobs
+		k.Recompute = string(row.Recompute)
+		k.SequenceParallel = row.SequenceParallel
+		r := base
+		r.Layout = k.String()
+		r.Assumptions = append(append([]string{}, base.Assumptions...),
+			fmt.Sprintf("row %s → recompute %s, sequence_parallel %v", row.Name, row.Recompute, row.SequenceParallel))
+		sc, err := c.load(k)
+		if err != nil {
+			r.Row = row.Name
+			out = append(out, failed(r, err))
+			continue
+		}
+		fwd, bwd, err := parallelism.LayerTimes(sc.Job)
+		if err != nil {
+			r.Row = row.Name
+			out = append(out, failed(r, fmt.Errorf("layer times: %w", err)))
+			continue
+		}
+		f, b := r, r
+		f.Row, f.Metric, f.Measured = row.Name+"/forward", LayerForward, row.ForwardMS
+		b.Row, b.Metric, b.Measured = row.Name+"/backward", LayerBackward, row.BackwardMS
+		out = append(out, compare(f, 1e3*float64(fwd)), compare(b, 1e3*float64(bwd)))
+	}
+	return out
+}
+
+// compare fills in a prediction and its signed error.
+func compare(r Result, predicted float64) Result {
+	r.Replayed = true
+	r.Predicted = predicted
+	if r.Measured != 0 {
+		r.ErrorPct = 100 * (predicted - r.Measured) / r.Measured
+	}
+	return r
+}
+
+// failed marks a result whose replay could not be made.
+func failed(r Result, err error) Result {
+	r.Scored = false
+	r.Why = "replay failed: " + err.Error()
+	return r
+}
+
+// Run replays cases on up to workers goroutines and returns their results in
+// case order, so the output does not depend on scheduling.
+func Run(cases []Case, workers int) []Result {
+	workers = max(1, min(workers, len(cases)))
+	out := make([][]Result, len(cases))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i] = Evaluate(cases[i])
+			}
+		}()
+	}
+	for i := range cases {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var flat []Result
+	for _, rs := range out {
+		flat = append(flat, rs...)
+	}
+	return flat
+}
+
+// Summary is the error of a group of results.
+type Summary struct {
+	Group string `json:"group"`
+	// Listed counts every result; Scored those that count.
+	Listed int `json:"listed"`
+	Scored int `json:"scored"`
+	// MAEPct is the mean absolute error and BiasPct the mean signed error
+	// of the scored results, in percent.
+	MAEPct  float64 `json:"mae_pct"`
+	BiasPct float64 `json:"bias_pct"`
+	// WorstPct is the scored error of largest magnitude, and Worst its id.
+	WorstPct float64 `json:"worst_pct"`
+	Worst    string  `json:"worst,omitempty"`
+}
+
+// add counts one result into s.
+func (s *Summary) add(r Result) {
+	s.Listed++
+	if !r.Scored || !r.Replayed {
+		return
+	}
+	s.Scored++
+	s.MAEPct += math.Abs(r.ErrorPct)
+	s.BiasPct += r.ErrorPct
+	if s.Worst == "" || math.Abs(r.ErrorPct) > math.Abs(s.WorstPct) {
+		s.WorstPct, s.Worst = r.ErrorPct, r.label()
+	}
+}
+
+func (s *Summary) finish() {
+	if s.Scored > 0 {
+		s.MAEPct /= float64(s.Scored)
+		s.BiasPct /= float64(s.Scored)
+	}
+}
+
+// label is the id, with the row for a per-layer result.
+func (r Result) label() string {
+	if r.Row != "" {
+		return r.ID + "/" + r.Row
+	}
+	return r.ID
+}
+
+// Summarize returns one summary per group, in the order groups first appear,
+// and one over all results.
+func Summarize(results []Result) (groups []Summary, overall Summary) {
+	index := map[string]int{}
+	overall.Group = "overall"
+	for _, r := range results {
+		i, ok := index[r.Group]
+		if !ok {
+			i = len(groups)
+			index[r.Group] = i
+			groups = append(groups, Summary{Group: r.Group})
+		}
+		groups[i].add(r)
+		overall.add(r)
+	}
+	for i := range groups {
+		groups[i].finish()
+	}
+	overall.finish()
+	return groups, overall
+}
+
+// Report is everything sim validate prints.
+type Report struct {
+	Rules   []string  `json:"rules"`
+	Groups  []Summary `json:"groups"`
+	Overall Summary   `json:"overall"`
+	Results []Result  `json:"results"`
+	// Memory is the memory check; nil when a --group other than
+	// MemoryGroup was asked for.
+	Memory *MemoryCheck `json:"memory,omitempty"`
+}
+
+// Options selects what Build replays.
+type Options struct {
+	// Group keeps only the cases of this group ("" keeps all). MemoryGroup
+	// keeps only the memory check.
+	Group string
+	// Workers bounds the replays run at once (at least 1).
+	Workers int
+}
+
+// GroupNames lists the case groups in file order, then MemoryGroup.
+func GroupNames(cases []Case) []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, c := range cases {
+		if !seen[c.Group] {
+			seen[c.Group] = true
+			names = append(names, c.Group)
+		}
+	}
+	return append(names, MemoryGroup)
+}
+
+// Build replays the embedded cases and the memory check.
+func Build(opts Options) (*Report, error) {
+	cases, err := Cases()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Group != "" {
+		known := false
+		for _, g := range GroupNames(cases) {
+			known = known || g == opts.Group
+		}
+		if !known {
+			return nil, fmt.Errorf("no group %q (groups: %s)", opts.Group, strings.Join(GroupNames(cases), ", "))
+		}
+	}
+	var keep []Case
+	for _, c := range cases {
+		if opts.Group == "" || c.Group == opts.Group {
+			keep = append(keep, c)
+		}
+	}
+	rep := &Report{Rules: Rules(), Results: Run(keep, opts.Workers)}
+	if rep.Results == nil {
+		rep.Results = []Result{}
+	}
+	rep.Groups, rep.Overall = Summarize(rep.Results)
+	if rep.Groups == nil {
+		rep.Groups = []Summary{}
+	}
+	if opts.Group == "" || opts.Group == MemoryGroup {
+		mem, err := CheckMemory(cases, opts.Workers)
+		if err != nil {
+			return nil, err
+		}
+		rep.Memory = mem
+	}
+	return rep, nil
+}
