@@ -212,7 +212,12 @@ func (b *builder) account(run *sim.Result) *Result {
 		if gap <= 0 {
 			continue
 		}
+		// Follow zero-length markers and the optimizer barrier back to the
+		// work that held this task up (another stage's reduction, say).
 		cause := run.Binding[t]
+		for cause != sim.None && b.g.Duration(cause) == 0 && run.Binding[cause] != sim.None {
+			cause = run.Binding[cause]
+		}
 		if cause != sim.None {
 			ck := b.g.Kind(cause)
 			if ck == KindPP || ck == KindDP || ck == KindTP {
@@ -250,7 +255,9 @@ func (b *builder) account(run *sim.Result) *Result {
 	for name, k := range map[string]sim.Kind{"tp": KindTP, "pp": KindPP, "dp": KindDP} {
 		res.Comm[name] = CommStats{
 			Total:   sec(a.total[k]),
-			Exposed: sec(a.busy[k] + a.exposed[k]),
+			// Waiting for another GPU's transfer shows in the breakdown;
+			// this GPU's own transfers cannot be more than all exposed.
+			Exposed: sec(min(a.busy[k]+a.exposed[k], a.total[k])),
 			Bytes:   (a.sent[k][0] + a.sent[k][1]) / units.Bytes(steps),
 		}
 	}

@@ -17,17 +17,24 @@ const MemoryGroup = "Korthikanti2022-memory"
 // describes (Korthikanti et al. 2022, Table 3 = the Table 5 runs).
 const memoryConfigGroup = "Korthikanti2022-Table5"
 
-// Activation policies of Korthikanti et al. 2022, Figures 1 and 7.
-var memoryPolicies = []struct {
+// memoryPolicy is an activation policy of Korthikanti et al. 2022, Figures 1
+// and 7, as memory.toml names it.
+type memoryPolicy struct {
 	name      string
 	sp        bool
 	recompute parallelism.Recompute
-}{
-	{"none", false, parallelism.RecomputeNone},
-	{"seq", true, parallelism.RecomputeNone},
-	{"sel", false, parallelism.RecomputeSelective},
-	{"seqsel", true, parallelism.RecomputeSelective},
-	{"full", false, parallelism.RecomputeFull},
+}
+
+// memoryPolicies lists the policies; "none" comes first, the others are
+// reported relative to it.
+func memoryPolicies() []memoryPolicy {
+	return []memoryPolicy{
+		{"none", false, parallelism.RecomputeNone},
+		{"seq", true, parallelism.RecomputeNone},
+		{"sel", false, parallelism.RecomputeSelective},
+		{"seqsel", true, parallelism.RecomputeSelective},
+		{"full", false, parallelism.RecomputeFull},
+	}
 }
 
 // MemoryRow is one memory figure of one model: predicted against published.
@@ -83,6 +90,7 @@ func CheckMemory(cases []Case, workers int) (*MemoryCheck, error) {
 			"tp, pp, schedule, micro-batch and global batch from there; the policy sets sequence_parallel and recompute " +
 			"(none: neither; seq: SP; sel: selective; seqsel: SP + selective; full: full recompute)",
 	}}
+	policies := memoryPolicies()
 	type job struct {
 		row    int
 		policy int
@@ -97,7 +105,7 @@ func CheckMemory(cases []Case, workers int) (*MemoryCheck, error) {
 			return nil, fmt.Errorf("%s: model %q: no replayable %s case with dp 1 for it", memoryFile, r.Model, memoryConfigGroup)
 		}
 		base[i] = c
-		for p, pol := range memoryPolicies {
+		for p, pol := range policies {
 			k := c.Knobs
 			k.SequenceParallel, k.Recompute = pol.sp, string(pol.recompute)
 			jobs = append(jobs, job{i, p, c, k})
@@ -105,7 +113,7 @@ func CheckMemory(cases []Case, workers int) (*MemoryCheck, error) {
 	}
 	runs := make([][]memoryRun, len(raws))
 	for i := range runs {
-		runs[i] = make([]memoryRun, len(memoryPolicies))
+		runs[i] = make([]memoryRun, len(policies))
 	}
 	next := make(chan job)
 	var wg sync.WaitGroup
@@ -129,7 +137,7 @@ func CheckMemory(cases []Case, workers int) (*MemoryCheck, error) {
 		c := base[i]
 		for p, run := range runs[i] {
 			if run.err != nil {
-				return nil, fmt.Errorf("%s: model %q, policy %s: %w", memoryFile, r.Model, memoryPolicies[p].name, run.err)
+				return nil, fmt.Errorf("%s: model %q, policy %s: %w", memoryFile, r.Model, policies[p].name, run.err)
 			}
 		}
 		none := runs[i][0]
@@ -146,14 +154,14 @@ func CheckMemory(cases []Case, workers int) (*MemoryCheck, error) {
 		share := nonEmbeddingShare(none.job, none.stage)
 		chk.Rows = append(chk.Rows, row("params_and_optimizer_gib", "GiB", gib(state)*share, r.ParamsAndOptimizerGiB,
 			fmt.Sprintf("stage %d with embeddings: %.2f GiB", none.stage, gib(state))))
-		for p, pol := range memoryPolicies {
+		for p, pol := range policies {
 			if meas, ok := r.ActivationsGiB[pol.name]; ok {
 				run := runs[i][p]
 				chk.Rows = append(chk.Rows, row("activations_gib."+pol.name, "GiB", gib(run.mem.Activations), meas,
 					fmt.Sprintf("stage %d", run.stage)))
 			}
 		}
-		for p, pol := range memoryPolicies {
+		for p, pol := range policies {
 			if meas, ok := r.ActivationsPctOfNone[pol.name]; ok && none.mem.Activations > 0 {
 				pct := 100 * float64(runs[i][p].mem.Activations) / float64(none.mem.Activations)
 				chk.Rows = append(chk.Rows, row("activations_pct_of_none."+pol.name, "%", pct, meas, ""))
