@@ -1,0 +1,92 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"trainsim/model"
+	"trainsim/parallelism"
+	"trainsim/topology"
+	"trainsim/units"
+)
+
+func job(t *testing.T) parallelism.Job {
+	t.Helper()
+	m, _ := model.Preset("gpt-18.4b")
+	if m.Layers == 0 {
+		t.Fatal("no gpt-18.4b preset")
+	}
+	sys, _ := topology.SystemPreset("dgx-a100-80gb")
+	return parallelism.Job{
+		Model: m, Cluster: topology.Cluster{System: sys, Nodes: 4},
+		Layout:   parallelism.Layout{TP: 8, PP: 2, DP: 2, CP: 1, EP: 1, Microbatch: 1, Schedule: parallelism.OneFOneB, VirtualStages: 1, Recompute: parallelism.RecomputeFull},
+		Training: parallelism.Training{GlobalBatch: 32, Precision: units.BF16, Tokens: 1e9, Steps: 1, Attention: model.AttentionFlash},
+		Options:  parallelism.Options{Network: parallelism.NetworkAnalytical, Ranks: parallelism.RanksSymmetric},
+	}
+}
+
+// TestSpecFields checks that the JSON report has every field SPEC.md fixes,
+// with sane values.
+func TestSpecFields(t *testing.T) {
+	j := job(t)
+	res, err := parallelism.Simulate(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Build(Input{Name: "t", Seed: 1, Job: j}, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"scenario", "gpus", "feasible", "step_time_s", "tokens_per_s", "model_flops_per_gpu_s", "mfu", "hfu", "time_to_train_s", "bubble_fraction", "memory_per_gpu_bytes", "comm", "bottleneck", "links"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("report lacks %q", k)
+		}
+	}
+	mem := got["memory_per_gpu_bytes"].(map[string]any)
+	for _, k := range []string{"peak", "weights", "gradients", "optimizer", "activations"} {
+		if v, ok := mem[k].(float64); !ok || v <= 0 {
+			t.Errorf("memory_per_gpu_bytes.%s = %v", k, mem[k])
+		}
+	}
+	comm := got["comm"].(map[string]any)
+	for _, k := range []string{"tp", "pp", "dp", "cp", "ep"} {
+		c, ok := comm[k].(map[string]any)
+		if !ok {
+			t.Errorf("comm.%s missing", k)
+			continue
+		}
+		for _, f := range []string{"total_s", "exposed_s", "bytes"} {
+			if _, ok := c[f]; !ok {
+				t.Errorf("comm.%s.%s missing", k, f)
+			}
+		}
+	}
+	if rep.MFU <= 0 || rep.MFU > rep.HFU || rep.HFU > 1 {
+		t.Errorf("mfu %v, hfu %v", rep.MFU, rep.HFU)
+	}
+	if want := 1e9 / rep.TokensPerS; rep.TimeToTrainS != want {
+		t.Errorf("time_to_train_s %v, want tokens/throughput %v", rep.TimeToTrainS, want)
+	}
+	if rep.BubbleFraction <= 0 || rep.BubbleFraction >= 1 {
+		t.Errorf("bubble fraction %v", rep.BubbleFraction)
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, rep, j); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"Step time", "Time to train", "MFU", "HFU", "pipeline bubble", "Memory per GPU", "Bottleneck"} {
+		if !strings.Contains(text.String(), s) {
+			t.Errorf("text summary lacks %q", s)
+		}
+	}
+}
