@@ -2,7 +2,6 @@ package compute
 
 import (
 	"fmt"
-	"math"
 
 	"trainsim/model"
 	"trainsim/topology"
@@ -146,9 +145,6 @@ func (m Model) Sum(ops []model.Op) (total, tensor, hbm units.Seconds) {
 		} else {
 			hbm += t
 		}
-	}
-	if math.IsNaN(float64(total)) {
-		total = 0
 	}
 	return total, tensor, hbm
 }

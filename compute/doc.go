@@ -12,7 +12,7 @@
 // Every constant is per GPU family, named in Params and documented in
 // docs/model.md with its source; none is fitted to one training run.
 //
-// What it leaves out: clock throttling under power limits, L2-cache reuse
-// between kernels, and kernels overlapping on one GPU (communication kernels
-// slowing down GEMMs is modelled by the caller as a separate factor).
+// What it leaves out: clock throttling under power limits (folded into the
+// sustained-peak fraction), L2-cache reuse between kernels, and kernels
+// running concurrently on one GPU.
 package compute

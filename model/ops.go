@@ -217,9 +217,11 @@ func OptimizerOps(params float64) []Op {
 }
 
 // FLOPsPerStep is the model FLOPs of one training step without recomputation
-// (forward plus backward, 3× the forward), for batch sequences: the SC21
-// paper's Eq. 3 count with 72 in place of 96, generalised to GQA, gated MLPs
-// and any FFN width. MFU is measured against this.
+// (forward plus backward, 3× the forward), for batch sequences:
+// 72·B·s·l·h²·(1 + s/6h) + 6·B·s·h·V for GPT, which is the SC21 paper's Eq. 3
+// without the recomputed forward (its 96 becomes 72 on the layer terms; the
+// logits were never recomputed), generalised to GQA, gated MLPs and any FFN
+// width. MFU is measured against this.
 func (c Config) FLOPsPerStep(batch int) units.FLOPs {
 	return 3 * c.ForwardFLOPs(batch)
 }

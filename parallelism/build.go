@@ -53,6 +53,7 @@ type costs struct {
 	opts                                        []units.Seconds // per stage optimizer time
 	gradReduce, paramGather, embGrad            []collective.Cost
 	layerGradReduce                             collective.Cost // one layer's bucket
+	embBucket                                   collective.Cost // the embedding's bucket (first and last stage)
 }
 
 type builder struct {
@@ -93,7 +94,7 @@ func (b *builder) cost(op collective.Op, bytes units.Bytes, p collective.Placeme
 
 // placements returns the communicator groups of the layout under Megatron's
 // rank order (TP innermost, then DP, then PP outermost).
-func (j Job) placements() (tp, dp, pp, dpFull collective.Placement) {
+func (j Job) placements() (tp, dp, pp collective.Placement) {
 	gpn := j.Cluster.GPUsPerNode
 	l := j.Layout
 	tp = collective.Placement{Ranks: l.TP, PerNode: min(l.TP, gpn)}
@@ -108,8 +109,7 @@ func (j Job) placements() (tp, dp, pp, dpFull collective.Placement) {
 	} else {
 		pp = collective.Placement{Ranks: 2, PerNode: 1}
 	}
-	dpFull = dp
-	return tp, dp, pp, dpFull
+	return tp, dp, pp
 }
 
 func (b *builder) prepare() error {
@@ -130,7 +130,7 @@ func (b *builder) prepare() error {
 	c.logitsFwd, c.logitsFwdT = b.sum(lf)
 	c.logitsBwd, c.logitsBwdT = b.sum(lb)
 
-	tpP, dpP, ppP, _ := j.placements()
+	tpP, dpP, ppP := j.placements()
 	e := j.Training.Precision.ElementBytes()
 	act := units.Bytes(float64(l.Microbatch*j.Model.SeqLen*j.Model.Hidden)) * e
 	var err error
@@ -171,7 +171,9 @@ func (b *builder) prepare() error {
 		if c.zeroAG, err = b.cost(collective.AllGather, units.Bytes(layerParams*weightBytesPerParam), dpP); err != nil {
 			return err
 		}
-		if c.zeroRS, err = b.cost(collective.ReduceScatter, units.Bytes(layerParams*weightBytesPerParam), dpP); err != nil {
+	}
+	if l.ZeRO >= 2 && l.DP > 1 {
+		if c.zeroRS, err = b.cost(collective.ReduceScatter, units.Bytes(layerParams*shardedGradBytesPerParam), dpP); err != nil {
 			return err
 		}
 	}
@@ -180,6 +182,10 @@ func (b *builder) prepare() error {
 		gradOp = collective.ReduceScatter
 	}
 	if c.layerGradReduce, err = b.cost(gradOp, units.Bytes(layerParams*gradBytesPerParam), dpP); err != nil {
+		return err
+	}
+	embParams := float64(j.Model.Vocab) * float64(j.Model.Hidden) / float64(l.TP)
+	if c.embBucket, err = b.cost(gradOp, units.Bytes(embParams*gradBytesPerParam), dpP); err != nil {
 		return err
 	}
 	c.opts = make([]units.Seconds, l.PP)
@@ -206,7 +212,13 @@ func (b *builder) prepare() error {
 		}
 		if l.PP > 1 && (s == 0 || s == l.PP-1) {
 			emb := units.Bytes(float64(j.Model.Vocab) * float64(j.Model.Hidden) / float64(l.TP) * gradBytesPerParam)
-			if c.embGrad[s], err = b.cost(collective.AllReduce, emb, collective.Placement{Ranks: 2, PerNode: 1}); err != nil {
+			// First and last stage share a node only when the whole
+			// pipeline does.
+			pair := collective.Placement{Ranks: 2, PerNode: 1}
+			if l.TP*l.DP*l.PP <= j.Cluster.GPUsPerNode {
+				pair.PerNode = 2
+			}
+			if c.embGrad[s], err = b.cost(collective.AllReduce, emb, pair); err != nil {
 				return err
 			}
 		}
@@ -294,18 +306,33 @@ func (b *builder) block(s int, d, tens sim.Time, k sim.Kind) {
 }
 
 // zeroGather adds a ZeRO-3 parameter all-gather for the next layer on the
-// stage's DP stream; the next compute waits for it. window holds the
-// previous gathers' predecessors, so that at most two layers are prefetched.
-func (b *builder) zeroGather(s int, window *[2]sim.TaskID) {
+// stage's DP stream; the layer's compute waits for it. The gather may run
+// while the previous layer computes, not earlier: *released is the main-stream
+// task that ended two layers back, after which that layer's parameters are
+// freed. So at most two layers' parameters are gathered at once, as the
+// memory model assumes.
+func (b *builder) zeroGather(s int, released *sim.TaskID) {
 	if b.j.Layout.ZeRO != 3 || b.j.Layout.DP == 1 {
 		return
 	}
 	id := b.comm(b.st[s].dp, s, b.c.zeroAG, KindDP)
-	// Prefetch at most one layer ahead: wait until the compute two gathers
-	// back has finished (its parameters are released).
-	b.g.After(id, window[0])
-	window[0], window[1] = window[1], b.seal(s)
+	b.g.After(id, *released)
+	*released = b.seal(s)
 	b.pending[s] = append(b.pending[s], id)
+}
+
+// bucket adds an overlapped gradient reduction of cost c on stage s's DP
+// stream after the work so far, when this is the step's last backward pass
+// over those parameters and the layout overlaps gradient reduction.
+func (b *builder) bucket(s int, lastMB bool, c collective.Cost, buckets *[]sim.TaskID) {
+	l := b.j.Layout
+	if !lastMB || !l.OverlapGradReduce || l.DP == 1 || l.ZeRO >= 2 {
+		return
+	}
+	prev := b.seal(s)
+	id := b.comm(b.st[s].dp, s, c, KindDP)
+	b.g.After(id, prev)
+	*buckets = append(*buckets, id)
 }
 
 // stepIDs hold, for one training step, the cross-stage endpoints of every
@@ -318,7 +345,7 @@ func (b *builder) idx(s, c, i int) int { return (c*b.j.Layout.PP+s)*b.m + i }
 
 // pass adds one forward or backward pass of micro-batch st.mb through chunk
 // st.chunk on stage s.
-func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, window *[2]sim.TaskID) {
+func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, window *sim.TaskID) {
 	l, c := b.j.Layout, &b.c
 	p, v := l.PP, l.VirtualStages
 	vs := st.chunk*p + s
@@ -350,10 +377,15 @@ func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, wind
 		return
 	}
 	ids.bStart[k] = marker
+	lastMB := st.mb == b.m-1
 	if vs == lastVS {
 		b.comp(s, c.logitsBwd, c.logitsBwdT, KindCompute)
+		if l.TP > 1 {
+			// The gradient of the logits' input, replicated over TP ranks.
+			b.comm(b.st[s].main, s, c.embAR, KindTP)
+		}
+		b.bucket(s, lastMB, c.embBucket, buckets)
 	}
-	lastMB := st.mb == b.m-1
 	for layer := 0; layer < b.layers; layer++ {
 		b.zeroGather(s, window)
 		switch l.Recompute {
@@ -365,19 +397,19 @@ func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, wind
 		}
 		b.block(s, c.mlpBwd, c.mlpBwdT, KindCompute)
 		b.block(s, c.attnBwd, c.attnBwdT, KindCompute)
-		if l.ZeRO == 3 && l.DP > 1 {
+		if l.ZeRO >= 2 && l.DP > 1 {
+			// Sharded gradients are reduce-scattered after every
+			// micro-batch: no rank holds the full gradient.
 			prev := b.seal(s)
 			rs := b.comm(b.st[s].dp, s, c.zeroRS, KindDP)
 			b.g.After(rs, prev)
-		} else if lastMB && l.OverlapGradReduce && l.DP > 1 {
-			prev := b.seal(s)
-			id := b.comm(b.st[s].dp, s, c.layerGradReduce, KindDP)
-			b.g.After(id, prev)
-			*buckets = append(*buckets, id)
+		} else {
+			b.bucket(s, lastMB, c.layerGradReduce, buckets)
 		}
 	}
 	if vs == 0 {
 		b.comp(s, c.embBwd, c.embBwdT, KindCompute)
+		b.bucket(s, lastMB, c.embBucket, buckets)
 	}
 	last := b.seal(s)
 	if vs != 0 {
@@ -392,10 +424,8 @@ func (b *builder) build() ([][]step, error) {
 	l := b.j.Layout
 	p, v := l.PP, l.VirtualStages
 	progs := make([][]step, p)
-	total := 0
 	for s := 0; s < p; s++ {
 		progs[s] = program(l.Schedule, p, v, b.m, s)
-		total += len(progs[s])
 	}
 	n := p * v * b.m
 	ids := stepIDs{make([]sim.TaskID, n), make([]sim.TaskID, n), make([]sim.TaskID, n), make([]sim.TaskID, n)}
@@ -411,12 +441,12 @@ func (b *builder) build() ([][]step, error) {
 				b.pending[s] = append(b.pending[s], prevEnd[s])
 			}
 			var buckets []sim.TaskID
-			window := [2]sim.TaskID{sim.None, sim.None}
+			released := sim.None
 			for _, st := range progs[s] {
-				b.pass(s, st, &ids, &buckets, &window)
+				b.pass(s, st, &ids, &buckets, &released)
 			}
 			// Gradient reduction that was not overlapped runs now, blocking.
-			if l.DP > 1 && l.ZeRO < 3 && !l.OverlapGradReduce {
+			if l.DP > 1 && l.ZeRO < 2 && !l.OverlapGradReduce {
 				b.comm(b.st[s].main, s, b.c.gradReduce[s], KindDP)
 			}
 			if b.c.embGrad[s].Time > 0 {
@@ -465,12 +495,11 @@ func (b *builder) build() ([][]step, error) {
 			opt := b.mainTask(s, toTime(b.c.opts[s]), KindOptimizer)
 			b.g.After(opt, barrier)
 			b.seal(s)
-			if l.ZeRO >= 1 && l.ZeRO < 3 && l.DP > 1 {
+			if (l.ZeRO == 1 || l.ZeRO == 2) && l.DP > 1 {
 				b.comm(b.st[s].main, s, b.c.paramGather[s], KindDP)
 			}
 			prevEnd[s] = b.seal(s)
 		}
 	}
-	_ = total
 	return progs, nil
 }

@@ -118,7 +118,7 @@ func (j Job) Validate() []error {
 	if m.Heads > 0 && m.Heads%l.TP != 0 {
 		add("parallelism.tp: %d does not divide model.heads (%d)", l.TP, m.Heads)
 	}
-	if m.KVHeads > 0 && l.TP > m.KVHeads && l.TP%m.KVHeads != 0 {
+	if m.KVHeads > 0 && m.KVHeads != m.Heads && (l.TP > m.KVHeads && l.TP%m.KVHeads != 0 || l.TP <= m.KVHeads && m.KVHeads%l.TP != 0) {
 		add("parallelism.tp: %d is neither a divisor nor a multiple of model.kv_heads (%d)", l.TP, m.KVHeads)
 	}
 	if m.FFNHidden > 0 && m.FFNHidden%l.TP != 0 {
@@ -186,7 +186,9 @@ func (j Job) Validate() []error {
 	} else if j.Options.Network != NetworkAnalytical {
 		add("simulation.network: %q is not a fidelity (allowed: %q, %q)", j.Options.Network, NetworkAnalytical, NetworkFlow)
 	}
-	if j.Options.Ranks != RanksSymmetric && j.Options.Ranks != RanksFull {
+	if j.Options.Ranks == RanksFull {
+		add("simulation.ranks: \"full\" is not supported yet (allowed: %q)", RanksSymmetric)
+	} else if j.Options.Ranks != RanksSymmetric {
 		add("simulation.ranks: %q is not a mode (allowed: %q, %q)", j.Options.Ranks, RanksSymmetric, RanksFull)
 	}
 	return errs

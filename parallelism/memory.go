@@ -29,6 +29,10 @@ const (
 	weightBytesPerParam    = 2
 	gradBytesPerParam      = 4
 	optimizerBytesPerParam = 12
+	// shardedGradBytesPerParam is what ZeRO-2/3 (DeepSpeed) reduce-scatter
+	// per parameter: the 16-bit gradients, before the fp32 optimizer update
+	// of the local shard.
+	shardedGradBytesPerParam = 2
 )
 
 // layerActivationBytes is the activation memory one transformer layer keeps
@@ -51,22 +55,22 @@ func (j Job) layerActivationBytes() units.Bytes {
 		}
 		return units.Bytes(2 * sbh)
 	}
-	// Parts that every TP rank keeps whole without sequence parallelism:
-	// layer-norm inputs (2×2sbh), dropout masks (2×sbh), the residual
-	// inputs to the two blocks (2×... counted in the 10).
+	// Korthikanti et al.'s count, tensor by tensor (2-byte activations, 1-byte
+	// dropout masks), in units of sbh:
+	//   kept whole by every TP rank without sequence parallelism (10): the
+	//   two layer-norm inputs (4), the QKV and first-MLP GEMM inputs (4), the
+	//   two dropout masks after the blocks (2);
+	//   split over TP ranks (24 for GPT): Q and K (4), V (2), the output
+	//   projection's input (2), the MLP activation's input and output (16).
+	// With g KV heads of a, K and V shrink by g/a; the MLP parts scale with
+	// ffn/4h, and a gated MLP keeps three ffn-wide tensors instead of two.
 	replicated := 10.0
-	// Parts split over TP ranks: QKV input/outputs and projections (in
-	// Korthikanti's 24: 2sbh QKV input, 4sbh Q and K, 2sbh V, 2sbh projection
-	// input, 2sbh + 8sbh + 8sbh + sbh... for the MLP with ffn=4h).
 	ffnScale := float64(m.FFNHidden) / (4 * h)
 	if m.GatedMLP {
 		ffnScale *= 1.5
 	}
-	kvScale := float64(m.KVHeads) / a
-	// Korthikanti's 24 = 8 (attention: QKV input 2, Q,K 4, V 2... as stored
-	// inputs to the linear layers and core) + 16 (MLP: 2 input, 8 GeLU input,
-	// 8 GeLU output... minus the shared ones); split 8/16 and scaled.
-	split := 8*(1+2*kvScale)/3 + 16*ffnScale
+	g := float64(m.KVHeads) / a
+	split := 4 + 4*g + 16*ffnScale
 	// Attention core: softmax output (2as²b), dropout mask (as²b) and
 	// dropout output (2as²b) = 5as²b.
 	core := 5 * a * s / h

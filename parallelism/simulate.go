@@ -254,7 +254,7 @@ func (b *builder) account(run *sim.Result) *Result {
 	res.Comm = map[string]CommStats{}
 	for name, k := range map[string]sim.Kind{"tp": KindTP, "pp": KindPP, "dp": KindDP} {
 		res.Comm[name] = CommStats{
-			Total:   sec(a.total[k]),
+			Total: sec(a.total[k]),
 			// Waiting for another GPU's transfer shows in the breakdown;
 			// this GPU's own transfers cannot be more than all exposed.
 			Exposed: sec(min(a.busy[k]+a.exposed[k], a.total[k])),

@@ -172,7 +172,7 @@ func (d *decoder) resolveCluster() (c topology.Cluster, ok bool) {
 		ok = false
 	}
 	if r.System == nil && r.GPU.Preset == nil && d.required("when neither cluster.system nor cluster.gpu.preset is given",
-		"cluster.gpu.peak", "cluster.gpu.hbm", "cluster.gpu.hbm_bandwidth", "cluster.gpu.sms") {
+		"cluster.gpu.family", "cluster.gpu.peak", "cluster.gpu.hbm", "cluster.gpu.hbm_bandwidth", "cluster.gpu.sms") {
 		ok = false
 	}
 	if sys.GPU.Name == "" {
@@ -186,6 +186,7 @@ func (d *decoder) resolveCluster() (c topology.Cluster, ok bool) {
 	setUnit(&sys.GPU.HBM, g.HBM)
 	setUnit(&sys.GPU.HBMBandwidth, g.HBMBandwidth)
 	setInt(&sys.GPU.SMs, g.SMs)
+	setString(&sys.GPU.Family, g.Family)
 	setUnit(&sys.NVLink.Bandwidth, r.NVLink.Bandwidth)
 	setUnit(&sys.NVLink.Latency, r.NVLink.Latency)
 	n := r.Network

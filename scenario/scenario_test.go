@@ -43,6 +43,7 @@ nodes = 2
 gpus_per_node = 4
 
 [cluster.gpu]
+family = "ampere"
 peak = "100TFLOP/s"
 hbm = "32GiB"
 hbm_bandwidth = "1TB/s"
@@ -144,8 +145,8 @@ func TestOverrides(t *testing.T) {
 		{name: "set floats", sets: []string{"training.tokens=1e12", "cluster.network.oversubscription=2"}, check: func(sc *Scenario) []any {
 			return []any{sc.Job.Training.Tokens, 1e12, sc.Job.Cluster.Network.Oversubscription, 2.0}
 		}},
-		{name: "set overrides the file", extra: "\n[simulation]\nranks = \"symmetric\"\n", sets: []string{"simulation.ranks=full", "parallelism.tp=2", "parallelism.tp=1"}, check: func(sc *Scenario) []any {
-			return []any{sc.Job.Options.Ranks, parallelism.RanksFull, sc.Job.Layout.TP, 1}
+		{name: "set overrides the file", extra: "\n[simulation]\nranks = \"symmetric\"\n", sets: []string{"training.precision=fp16", "parallelism.tp=2", "parallelism.tp=1"}, check: func(sc *Scenario) []any {
+			return []any{sc.Job.Training.Precision, units.FP16, sc.Job.Layout.TP, 1}
 		}},
 		{name: "set an inline table", sets: []string{`cluster.gpu={hbm="40GiB", sms=100}`}, check: func(sc *Scenario) []any {
 			g := sc.Job.Cluster.GPU
@@ -293,7 +294,7 @@ func TestErrors(t *testing.T) {
 			src:  strings.Replace(strings.Replace(custom, "gpus_per_node = 4\n", "", 1), "latency = \"1us\"\n", "", 1),
 			want: []string{
 				`x.toml:8: cluster.gpus_per_node: required when cluster.system is not given`,
-				`x.toml:17: cluster.nvlink.latency: required when cluster.system is not given`,
+				`x.toml:18: cluster.nvlink.latency: required when cluster.system is not given`,
 			},
 		},
 		{
@@ -317,6 +318,7 @@ func TestErrors(t *testing.T) {
 				`x.toml: cluster.network.nics_per_node: required`,
 				`x.toml: cluster.network.latency: required`,
 				`x.toml: cluster.network.nodes_per_leaf: required`,
+				`x.toml: cluster.gpu.family: required when neither cluster.system nor cluster.gpu.preset is given`,
 				`x.toml: cluster.gpu.peak: required when neither cluster.system nor cluster.gpu.preset is given`,
 				`x.toml: cluster.gpu.hbm: required`,
 				`x.toml: cluster.gpu.hbm_bandwidth: required`,

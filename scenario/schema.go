@@ -40,6 +40,7 @@ type rawCluster struct {
 
 type rawGPU struct {
 	Preset        *string
+	Family        *string
 	Peak, PeakFP8 *units.FLOPRate
 	HBM           *units.Bytes
 	HBMBandwidth  *units.Bandwidth
@@ -118,6 +119,7 @@ func (f *rawFile) fields() []field {
 		countField("cluster.nodes", &c.Nodes),
 		countField("cluster.gpus_per_node", &c.GPUsPerNode),
 		stringField("cluster.gpu.preset", &c.GPU.Preset),
+		stringField("cluster.gpu.family", &c.GPU.Family),
 		unitField("cluster.gpu.peak", "312TFLOP/s", &c.GPU.Peak),
 		unitField("cluster.gpu.peak_fp8", "989TFLOP/s", &c.GPU.PeakFP8),
 		unitField("cluster.gpu.hbm", "80GiB", &c.GPU.HBM),

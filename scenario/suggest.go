@@ -53,8 +53,8 @@ func editDistance(a, b string) int {
 	return prev[len(rb)]
 }
 
-// didYouMean is " (did you mean "x"?)" for the closest candidate, or the list
-// of what is allowed when nothing is close.
+// didYouMean returns `did you mean "x"?` for the closest candidate, or
+// "allowed: a, b, c" when nothing is close.
 func didYouMean(word string, candidates []string) string {
 	if s := suggest(word, candidates); s != "" {
 		return fmt.Sprintf("did you mean %q?", s)

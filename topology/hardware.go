@@ -106,6 +106,17 @@ func (c Cluster) Validate() []error {
 	if c.GPU.PeakDense16 <= 0 {
 		errs = append(errs, fmt.Errorf("cluster.gpu.peak: must be positive"))
 	}
+	switch c.GPU.Family {
+	case "ampere", "hopper", "blackwell":
+	default:
+		errs = append(errs, fmt.Errorf("cluster.gpu.family: %q is not a GPU family with kernel-efficiency constants (allowed: \"ampere\", \"hopper\", \"blackwell\")", c.GPU.Family))
+	}
+	if c.GPU.SMs < 1 {
+		errs = append(errs, fmt.Errorf("cluster.gpu.sms: must be a positive integer, got %d", c.GPU.SMs))
+	}
+	if c.Network.NodesPerLeaf < 1 {
+		errs = append(errs, fmt.Errorf("cluster.network.nodes_per_leaf: must be a positive integer, got %d", c.Network.NodesPerLeaf))
+	}
 	if c.GPU.HBM <= 0 {
 		errs = append(errs, fmt.Errorf("cluster.gpu.hbm: must be positive"))
 	}

@@ -120,6 +120,9 @@ func text(v any) string {
 	return strings.ToLower(strings.TrimSpace(s))
 }
 
+// maxShown is how many characters of a source's text an assumption quotes.
+const maxShown = 32
+
 // show renders a raw value for an assumption note: strings quoted, numbers
 // as written.
 func show(v any) string {
@@ -127,6 +130,11 @@ func show(v any) string {
 	case nil:
 		return "missing"
 	case string:
+		// Long notes ("yes (interleaved schedule + scatter/gather used
+		// for Table 1; …)") are cut: the data file has the whole text.
+		if r := []rune(x); len(r) > maxShown {
+			x = strings.TrimSpace(string(r[:maxShown])) + "…"
+		}
 		return fmt.Sprintf("%q", x)
 	}
 	return fmt.Sprint(v)

@@ -2,7 +2,6 @@ package validation
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"sync"
 
@@ -89,6 +88,8 @@ func CheckMemory(cases []Case, workers int) (*MemoryCheck, error) {
 		"each model is replayed in the configuration of its " + memoryConfigGroup + " case of published.toml (memory.toml: the same runs): " +
 			"tp, pp, schedule, micro-batch and global batch from there; the policy sets sequence_parallel and recompute " +
 			"(none: neither; seq: SP; sel: selective; seqsel: SP + selective; full: full recompute)",
+		"memory.toml's header says micro-batch 1, but its 22B figures are those of micro-batch 4 (59.25 GiB is 4 × the micro-batch-1 value of Korthikanti's Eq. 2), " +
+			"the micro-batch of the 22B Table 5 case, which is the configuration replayed here",
 	}}
 	policies := memoryPolicies()
 	type job struct {
@@ -141,10 +142,10 @@ func CheckMemory(cases []Case, workers int) (*MemoryCheck, error) {
 			}
 		}
 		none := runs[i][0]
-		layout := c.Knobs
-		layout.Recompute = "none"
-		row := func(q, unit string, pred, meas float64, note string) MemoryRow {
-			mr := MemoryRow{Model: r.Model, Case: c.ID, Layout: layout.String(), Quantity: q, Unit: unit, Predicted: pred, Measured: meas, Note: note}
+		row := func(pol memoryPolicy, q, unit string, pred, meas float64, note string) MemoryRow {
+			k := c.Knobs
+			k.SequenceParallel, k.Recompute = pol.sp, string(pol.recompute)
+			mr := MemoryRow{Model: r.Model, Case: c.ID, Layout: k.String(), Quantity: q, Unit: unit, Predicted: pred, Measured: meas, Note: note}
 			if meas != 0 {
 				mr.ErrorPct = 100 * (pred - meas) / meas
 			}
@@ -152,19 +153,20 @@ func CheckMemory(cases []Case, workers int) (*MemoryCheck, error) {
 		}
 		state := none.mem.Weights + none.mem.Gradients + none.mem.Optimizer
 		share := nonEmbeddingShare(none.job, none.stage)
-		chk.Rows = append(chk.Rows, row("params_and_optimizer_gib", "GiB", gib(state)*share, r.ParamsAndOptimizerGiB,
+		chk.Rows = append(chk.Rows, row(policies[0], "params_and_optimizer_gib", "GiB", gib(state)*share, r.ParamsAndOptimizerGiB,
 			fmt.Sprintf("stage %d with embeddings: %.2f GiB", none.stage, gib(state))))
 		for p, pol := range policies {
 			if meas, ok := r.ActivationsGiB[pol.name]; ok {
 				run := runs[i][p]
-				chk.Rows = append(chk.Rows, row("activations_gib."+pol.name, "GiB", gib(run.mem.Activations), meas,
+				chk.Rows = append(chk.Rows, row(pol, "activations_gib."+pol.name, "GiB", gib(run.mem.Activations), meas,
 					fmt.Sprintf("stage %d", run.stage)))
 			}
 		}
 		for p, pol := range policies {
 			if meas, ok := r.ActivationsPctOfNone[pol.name]; ok && none.mem.Activations > 0 {
 				pct := 100 * float64(runs[i][p].mem.Activations) / float64(none.mem.Activations)
-				chk.Rows = append(chk.Rows, row("activations_pct_of_none."+pol.name, "%", pct, meas, ""))
+				chk.Rows = append(chk.Rows, row(pol, "activations_pct_of_none."+pol.name, "%", pct, meas,
+					fmt.Sprintf("%.2f of %.2f GiB", gib(runs[i][p].mem.Activations), gib(none.mem.Activations))))
 			}
 		}
 	}
@@ -226,7 +228,7 @@ func nonEmbeddingShare(j parallelism.Job, stage int) float64 {
 	if stage == l.PP-1 && l.PP > 1 {
 		emb += word
 	}
-	if layers+emb == 0 || math.IsNaN(layers) {
+	if layers+emb <= 0 {
 		return 1
 	}
 	return layers / (layers + emb)

@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -322,6 +323,10 @@ func GroupNames(cases []Case) []string {
 	return append(names, MemoryGroup)
 }
 
+// ErrUnknownGroup is returned (wrapped) by Build for an Options.Group that
+// names no group.
+var ErrUnknownGroup = errors.New("no group")
+
 // Build replays the embedded cases and the memory check.
 func Build(opts Options) (*Report, error) {
 	cases, err := Cases()
@@ -334,7 +339,7 @@ func Build(opts Options) (*Report, error) {
 			known = known || g == opts.Group
 		}
 		if !known {
-			return nil, fmt.Errorf("no group %q (groups: %s)", opts.Group, strings.Join(GroupNames(cases), ", "))
+			return nil, fmt.Errorf("%w %q (groups: %s)", ErrUnknownGroup, opts.Group, strings.Join(GroupNames(cases), ", "))
 		}
 	}
 	var keep []Case

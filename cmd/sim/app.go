@@ -116,6 +116,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(stdout, stderr), newPresetsCmd(stdout))
+	root.AddCommand(newValidateCmd(stdout, stderr))
 	return root
 }
 

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"trainsim/validation"
+)
+
+// newValidateCmd is `sim validate`: replay the built-in published
+// measurements and print predicted vs measured with the signed error. It is a
+// report, so large errors still exit 0; bad flags exit 2.
+func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
+	var format, out, group string
+	cmd := &cobra.Command{
+		Use:   "validate",
+		Short: "replay the built-in published-measurement cases and print predicted vs measured, with the error",
+		Long: "Replay every case of the built-in published measurements (validation/data/published.toml) and the memory figures\n" +
+			"(validation/data/memory.toml), and print predicted vs measured with the signed error (predicted − measured) / measured,\n" +
+			"per case and per group. --format markdown writes the page docs/validation.md:\n\n  " + validation.RegenerateCommand,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var write func(io.Writer, *validation.Report) error
+			switch format {
+			case "text":
+				write = validation.WriteText
+			case "markdown":
+				write = validation.WriteMarkdown
+			case "json":
+				write = validation.WriteJSON
+			default:
+				return badInput(fmt.Errorf("--format: %q is not a format (allowed: text, markdown, json)", format))
+			}
+			rep, err := validation.Build(validation.Options{Group: group, Workers: runtime.NumCPU()})
+			if errors.Is(err, validation.ErrUnknownGroup) {
+				return badInput(fmt.Errorf("--group: %w", err))
+			}
+			if err != nil {
+				return fmt.Errorf("validate: %w", err)
+			}
+			var buf bytes.Buffer
+			if err := write(&buf, rep); err != nil {
+				return err
+			}
+			return writeOut(out, stdout, buf.Bytes())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&format, "format", "text", "output format: text, markdown or json")
+	f.StringVarP(&out, "output", "o", "", "write the report to FILE instead of stdout")
+	f.StringVar(&group, "group", "", "only the cases of this group (e.g. Korthikanti2022-Table5, or "+validation.MemoryGroup+")")
+	return cmd
+}

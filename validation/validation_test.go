@@ -1,0 +1,249 @@
+package validation
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"runtime"
+	"strings"
+	"testing"
+
+	"trainsim/parallelism"
+)
+
+// TestCasesParse checks that every case of published.toml is read, once.
+func TestCasesParse(t *testing.T) {
+	cases, err := Cases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != 56 {
+		t.Errorf("got %d cases, want 56", len(cases))
+	}
+	seen := map[string]bool{}
+	for _, c := range cases {
+		if c.ID == "" || c.Group == "" {
+			t.Errorf("case %+v has no id or group", c)
+		}
+		if seen[c.ID] {
+			t.Errorf("duplicate id %q", c.ID)
+		}
+		seen[c.ID] = true
+		if c.Replayable && c.Metric == "" {
+			t.Errorf("%s: replayable without a metric", c.ID)
+		}
+	}
+}
+
+// TestMappingRules pins what the general rules make of a few cases.
+func TestMappingRules(t *testing.T) {
+	cases, err := Cases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]Case{}
+	for _, c := range cases {
+		byID[c.ID] = c
+	}
+	tests := []struct {
+		id             string
+		tp, pp, dp, mb int
+		schedule       parallelism.Schedule
+		v              int
+		sp             bool
+		recompute      string
+		zero           int
+		metric         Metric
+		system         string
+		precision      string
+		preset         string
+		scored         bool
+	}{
+		// "yes" without a count: largest v in {2,3,4} dividing 60 layers by pp 4 → 3.
+		{"sc21-t1-76.1b", 8, 4, 32, 1, parallelism.Interleaved, 3, false, "full", 0, HardwareTFLOPs, "dgx-a100-80gb", "fp16", "", true},
+		// pp 1: no pipeline schedule to interleave.
+		{"sc21-t1-1.7b", 1, 1, 32, 1, parallelism.OneFOneB, 1, false, "full", 0, HardwareTFLOPs, "dgx-a100-80gb", "fp16", "", true},
+		// 80 layers over pp 8: only v = 2 divides.
+		{"sc21-t1-145.6b", 8, 8, 24, 1, parallelism.Interleaved, 2, false, "full", 0, HardwareTFLOPs, "dgx-a100-80gb", "fp16", "", true},
+		{"sc21-t2-zero3-174b-768gpu", 1, 1, 768, 2, parallelism.OneFOneB, 1, false, "full", 3, HardwareTFLOPs, "dgx-a100-80gb", "fp16", "", true},
+		// Numeric iteration_s wins over tflops_per_gpu; the vocab comes from the preset.
+		{"megatron-readme-2021-gpt3-175b-1024gpu", 8, 16, 8, 1, parallelism.OneFOneB, 1, false, "full", 0, StepTime, "dgx-a100-80gb", "fp16", "gpt3-175b", true},
+		{"korthikanti22-175b-seqpar-selective", 8, 8, 1, 1, parallelism.Interleaved, 3, true, "selective", 0, StepTime, "dgx-a100-80gb", "fp16", "", true},
+		// tflops_per_gpu with an MFU: model FLOP/s; unknown SP with tp > 1 → on; unknown recompute → auto.
+		{"megatron-readme-2024-h100-70b", 8, 2, 48, 1, parallelism.OneFOneB, 1, true, Auto, 0, ModelTFLOPs, "dgx-h100", "bf16", "", true},
+		{"nemo2407-gpt3-175b-512gpu", 4, 8, 16, 2, parallelism.Interleaved, 6, true, Auto, 0, TokensPerGPU, "dgx-h100", "fp8", "gpt3-175b", true},
+		// Layout unknown: listed, not scored.
+		{"megatron-readme-2021jan-145b", 0, 0, 0, 0, "", 0, false, "", 0, HardwareTFLOPs, "dgx-a100-80gb", "fp16", "", false},
+		{"megatron-readme-2024-h100-gpt3-strong-96gpu", 0, 0, 0, 0, "", 0, false, "", 0, MFU, "dgx-h100", "bf16", "gpt3-175b", false},
+	}
+	for _, tc := range tests {
+		c, ok := byID[tc.id]
+		if !ok {
+			t.Errorf("%s: no such case", tc.id)
+			continue
+		}
+		k := c.Knobs
+		got := []any{k.TP, k.PP, k.DP, k.Microbatch, k.Schedule, k.VirtualStages, k.SequenceParallel, k.Recompute, k.ZeRO, c.Metric, c.System, string(c.Precision), c.Preset, c.Scored}
+		want := []any{tc.tp, tc.pp, tc.dp, tc.mb, tc.schedule, tc.v, tc.sp, tc.recompute, tc.zero, tc.metric, tc.system, tc.precision, tc.preset, tc.scored}
+		names := []string{"tp", "pp", "dp", "microbatch", "schedule", "virtual_stages", "sequence_parallel", "recompute", "zero", "metric", "system", "precision", "preset", "scored"}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("%s: %s = %v, want %v", tc.id, names[i], got[i], want[i])
+			}
+		}
+	}
+	// Unknown recompute: the least that fits. The 1.7B model fits without.
+	if rs := Evaluate(byID["megatron-readme-2024-h100-1.7b"]); len(rs) != 1 || !strings.HasSuffix(rs[0].Layout, " none") {
+		t.Errorf("megatron-readme-2024-h100-1.7b: layout %q, want recompute none (the least that fits)", rs[0].Layout)
+	}
+	// The per-layer table: five rows, their policies read from the names.
+	rows := byID["korthikanti22-22b-layer-timing"].Rows
+	wantRows := map[string]struct {
+		r  parallelism.Recompute
+		sp bool
+	}{
+		"baseline_no_recompute":   {parallelism.RecomputeNone, false},
+		"sequence_parallel":       {parallelism.RecomputeNone, true},
+		"full_recompute":          {parallelism.RecomputeFull, false},
+		"selective_recompute":     {parallelism.RecomputeSelective, false},
+		"selective_plus_sequence": {parallelism.RecomputeSelective, true},
+	}
+	if len(rows) != len(wantRows) {
+		t.Errorf("layer table: %d rows, want %d", len(rows), len(wantRows))
+	}
+	for _, r := range rows {
+		w, ok := wantRows[r.Name]
+		if !ok || w.r != r.Recompute || w.sp != r.SequenceParallel {
+			t.Errorf("layer row %s: recompute %s SP %v, want %+v", r.Name, r.Recompute, r.SequenceParallel, w)
+		}
+	}
+}
+
+// maxMAE records each group's mean absolute error, in percent, as measured
+// when the test was written, rounded up to the next 0.5 point. These levels
+// may only go down: lower one when the model improves, never raise one to
+// make a change pass.
+var maxMAE = map[string]float64{
+	"Narayanan2021-SC21-Table1":          8.0,
+	"Narayanan2021-SC21-Table2":          72.0,
+	"Megatron-LM-README-2021":            10.0,
+	"Megatron-LM-README-2024-H100":       19.5,
+	"Korthikanti2022-Table5":             4.0,
+	"Korthikanti2022-Table4":             2.0,
+	"NeMo-24.07-perf-summary":            12.5,
+	"overall":                            23.0,
+	MemoryGroup + " (GiB, Fig. 1)":       0.5,
+	MemoryGroup + " (% of none, Fig. 7)": 0.5,
+}
+
+// minScored records how many results each group scores; a drop means cases
+// stopped replaying.
+var minScored = map[string]int{
+	"Narayanan2021-SC21-Table1":    10,
+	"Narayanan2021-SC21-Table2":    12,
+	"Megatron-LM-README-2021":      1,
+	"Megatron-LM-README-2024-H100": 9,
+	"Korthikanti2022-Table5":       9,
+	"Korthikanti2022-Table4":       10,
+	"NeMo-24.07-perf-summary":      2,
+	"overall":                      53,
+}
+
+// TestRegression replays every case and fails when a group's error grows
+// past its recorded level or fewer results are scored.
+func TestRegression(t *testing.T) {
+	rep, err := Build(Options{Workers: runtime.NumCPU()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if strings.HasPrefix(r.Why, "replay failed") {
+			t.Errorf("%s: %s", r.label(), r.Why)
+		}
+		if r.Replayed && (math.IsNaN(r.Predicted) || math.IsInf(r.Predicted, 0) || r.Predicted <= 0) {
+			t.Errorf("%s: prediction %v", r.label(), r.Predicted)
+		}
+	}
+	summaries := append(append([]Summary{}, rep.Groups...), rep.Overall, rep.Memory.Absolute, rep.Memory.Relative)
+	seen := map[string]bool{}
+	for _, s := range summaries {
+		seen[s.Group] = true
+		limit, ok := maxMAE[s.Group]
+		if !ok {
+			t.Errorf("group %s has no recorded level (MAE now %.2f%%, %d scored): add it", s.Group, s.MAEPct, s.Scored)
+			continue
+		}
+		if s.MAEPct > limit {
+			t.Errorf("%s: MAE %.2f%% exceeds the recorded %.1f%% (worst %s at %+.1f%%)", s.Group, s.MAEPct, limit, s.Worst, s.WorstPct)
+		}
+		if n, ok := minScored[s.Group]; ok && s.Scored < n {
+			t.Errorf("%s: %d results scored, fewer than the recorded %d", s.Group, s.Scored, n)
+		}
+		t.Logf("%-45s n=%2d MAE %6.2f%% bias %+7.2f%%", s.Group, s.Scored, s.MAEPct, s.BiasPct)
+	}
+	for g := range maxMAE {
+		if !seen[g] {
+			t.Errorf("recorded group %s is no longer reported", g)
+		}
+	}
+}
+
+// TestDeterministic checks that two runs print the same bytes, whatever the
+// worker pool's scheduling.
+func TestDeterministic(t *testing.T) {
+	var outs [2]string
+	for i, workers := range []int{runtime.NumCPU(), 1} {
+		rep, err := Build(Options{Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := WriteJSON(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteMarkdown(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteText(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		outs[i] = b.String()
+	}
+	if outs[0] != outs[1] {
+		t.Error("two runs of the same cases gave different output")
+	}
+}
+
+// TestScenarioIsLoadable checks that a scenario text the harness writes is
+// one a user could run: it round-trips through scenario.Load.
+func TestScenarioIsLoadable(t *testing.T) {
+	cases, err := Cases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		if !c.Replayable {
+			continue
+		}
+		k := c.Knobs
+		if k.Recompute == Auto {
+			k.Recompute = string(parallelism.RecomputeFull)
+		}
+		sc, err := c.load(k)
+		if err != nil {
+			t.Errorf("%s: %v\n%s", c.ID, err, c.Scenario(k))
+			continue
+		}
+		l := sc.Job.Layout
+		if l.TP != k.TP || l.PP != k.PP || l.DP != k.DP || l.VirtualStages != k.VirtualStages || string(l.Recompute) != k.Recompute {
+			t.Errorf("%s: loaded layout %+v differs from %+v", c.ID, l, k)
+		}
+	}
+}
+
+// TestUnknownGroup checks that Build refuses a group it does not know.
+func TestUnknownGroup(t *testing.T) {
+	if _, err := Build(Options{Group: "no-such-group", Workers: 1}); !errors.Is(err, ErrUnknownGroup) {
+		t.Errorf("unknown group: got %v, want ErrUnknownGroup", err)
+	}
+}
