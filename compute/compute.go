@@ -44,7 +44,7 @@ func ParamsFor(family string) (Params, error) {
 	case "ampere":
 		return Params{GEMMPeakFraction: 0.78, Tiles: tiles, KHalf: 64, HBMFraction: 0.85, FlashFraction: 0.60, KernelOverhead: 4 * units.Microsecond}, nil
 	case "hopper", "blackwell":
-		return Params{GEMMPeakFraction: 0.75, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, KernelOverhead: 4 * units.Microsecond}, nil
+		return Params{GEMMPeakFraction: 0.70, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, KernelOverhead: 4 * units.Microsecond}, nil
 	}
 	return Params{}, fmt.Errorf("compute: no kernel-efficiency constants for GPU family %q", family)
 }
@@ -60,9 +60,12 @@ const (
 
 // Model computes kernel times on one GPU at one precision.
 type Model struct {
-	GPU    topology.GPU
-	Peak   units.FLOPRate
-	Params Params
+	GPU topology.GPU
+	// Peak is the tensor-core peak of linear-layer GEMMs at the training
+	// precision; Peak16 that of everything else (attention, output layer),
+	// which FP8 training keeps in 16-bit.
+	Peak, Peak16 units.FLOPRate
+	Params       Params
 }
 
 // New returns the kernel model for gpu at precision p.
@@ -75,7 +78,7 @@ func New(gpu topology.GPU, p units.Precision) (Model, error) {
 	if err != nil {
 		return Model{}, err
 	}
-	return Model{GPU: gpu, Peak: peak, Params: params}, nil
+	return Model{GPU: gpu, Peak: peak, Peak16: gpu.PeakDense16, Params: params}, nil
 }
 
 // Time returns how long op takes and what bounds it.
@@ -85,14 +88,18 @@ func (m Model) Time(op model.Op) (units.Seconds, Limiter) {
 	lim := HBM
 	switch op.Class {
 	case model.GEMM:
-		t = op.FLOPs.At(m.Peak.Scale(m.GEMMEfficiency(op.Batch, op.M, op.N, op.K)))
+		peak := m.Peak16
+		if op.Linear {
+			peak = m.Peak
+		}
+		t = op.FLOPs.At(peak.Scale(m.GEMMEfficiency(op.Batch, op.M, op.N, op.K)))
 		lim = TensorCores
 	case model.FlashAttention:
 		f := op.FLOPs
 		if op.Causal {
 			f /= 2
 		}
-		t = f.At(m.Peak.Scale(m.Params.FlashFraction * m.kEfficiency(op.K)))
+		t = f.At(m.Peak16.Scale(m.Params.FlashFraction * m.kEfficiency(op.K)))
 		lim = TensorCores
 	default:
 		t = mem

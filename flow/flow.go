@@ -38,6 +38,8 @@ const (
 	// saturatedFrac: a link carrying at least this fraction of its capacity
 	// counts as saturated in LinkSaturated.
 	saturatedFrac = 0.999
+	// arenaChunk: LinkIDs allocated at once for the paths of new slots.
+	arenaChunk = 1 << 14
 	// maxTime: finish times at or beyond this are reported as MaxInt64.
 	maxTime = float64(math.MaxInt64) / 2
 )
@@ -101,6 +103,8 @@ type Network struct {
 	epoch     uint32
 	compLinks []LinkID
 	compFlows []int32
+
+	arena []LinkID // where new slots' path buffers are carved from
 
 	pending []Finished // finished but not yet returned by Advance
 	out     []Finished
@@ -167,7 +171,11 @@ func (n *Network) Add(now int64, path []LinkID, bytes float64, maxRate float64, 
 	// path and pos share one buffer, kept with the slot for its next flow.
 	k := len(path)
 	if cap(f.path) < 2*k {
-		f.path = make([]LinkID, 2*k)
+		if len(n.arena)+2*k > cap(n.arena) {
+			n.arena = make([]LinkID, 0, max(arenaChunk, 2*k))
+		}
+		f.path = n.arena[len(n.arena) : len(n.arena)+2*k : len(n.arena)+2*k]
+		n.arena = n.arena[:len(n.arena)+2*k]
 	}
 	f.path = f.path[:k]
 	f.pos = f.path[k : 2*k : 2*k]

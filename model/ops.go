@@ -29,6 +29,10 @@ type Op struct {
 	Bytes units.Bytes
 	// Causal marks a flash-attention kernel that skips the masked half.
 	Causal bool
+	// Linear marks the GEMMs of linear layers (projections, MLP), the ones
+	// FP8 training (Transformer Engine) runs in FP8; attention products and
+	// the output layer stay in 16-bit.
+	Linear bool
 }
 
 func gemm(name string, batch, m, n, k int, elem units.Bytes) Op {
@@ -107,8 +111,8 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 	bda := memop("bias-dropout-add", 3*hs+hs/e)
 	bdaBwd := memop("bias-dropout-add-bwd", 2*hs+hs/e)
 
-	qkv := gemm("qkv", 1, tokens, qkvN, h, e)
-	proj := gemm("attn-out", 1, tokens, h, heads*d, e)
+	qkv := linear(gemm("qkv", 1, tokens, qkvN, h, e))
+	proj := linear(gemm("attn-out", 1, tokens, h, heads*d, e))
 	attn.Forward = []Op{ln, qkv}
 	var core, coreBwd []Op
 	switch sh.Attention {
@@ -151,8 +155,8 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 	if c.GatedMLP {
 		up = 2 * ffn
 	}
-	fc1 := gemm("mlp-up", 1, tokens, up, h, e)
-	fc2 := gemm("mlp-down", 1, tokens, h, ffn, e)
+	fc1 := linear(gemm("mlp-up", 1, tokens, up, h, e))
+	fc2 := linear(gemm("mlp-down", 1, tokens, h, ffn, e))
 	act := units.Bytes(float64(tokens)*float64(ffn)) * e
 	gelu := memop("activation", act*2)
 	geluBwd := memop("activation-bwd", act*3)
@@ -171,10 +175,15 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 // dgradWgrad returns the two GEMMs of a linear layer's backward pass: the
 // input gradient (M×N by N×K) and the weight gradient (K×M by M×N).
 func dgradWgrad(f Op, e units.Bytes) []Op {
-	return []Op{
-		gemm(f.Name+"-dgrad", f.Batch, f.M, f.K, f.N, e),
-		gemm(f.Name+"-wgrad", f.Batch, f.K, f.N, f.M, e),
-	}
+	d := gemm(f.Name+"-dgrad", f.Batch, f.M, f.K, f.N, e)
+	w := gemm(f.Name+"-wgrad", f.Batch, f.K, f.N, f.M, e)
+	d.Linear, w.Linear = f.Linear, f.Linear
+	return []Op{d, w}
+}
+
+func linear(o Op) Op {
+	o.Linear = true
+	return o
 }
 
 // EmbeddingOps returns the forward and backward kernels of the token and

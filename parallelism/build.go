@@ -54,6 +54,7 @@ type costs struct {
 	gradReduce, paramGather, embGrad            []collective.Cost
 	layerGradReduce                             collective.Cost // one layer's bucket
 	embBucket                                   collective.Cost // the embedding's bucket (first and last stage)
+	layerGather                                 collective.Cost // one layer's parameter all-gather (distributed optimizer)
 }
 
 type builder struct {
@@ -182,6 +183,9 @@ func (b *builder) prepare() error {
 		gradOp = collective.ReduceScatter
 	}
 	if c.layerGradReduce, err = b.cost(gradOp, units.Bytes(layerParams*gradBytesPerParam), dpP); err != nil {
+		return err
+	}
+	if c.layerGather, err = b.cost(collective.AllGather, units.Bytes(layerParams*weightBytesPerParam), dpP); err != nil {
 		return err
 	}
 	embParams := float64(j.Model.Vocab) * float64(j.Model.Hidden) / float64(l.TP)
@@ -335,6 +339,38 @@ func (b *builder) bucket(s int, lastMB bool, c collective.Cost, buckets *[]sim.T
 	*buckets = append(*buckets, id)
 }
 
+// overlapParamGather reports whether the distributed optimizer's parameter
+// all-gather is overlapped with the next step's forward pass, as
+// Megatron-Core's --overlap-param-gather does; trainsim ties it to
+// overlap_grad_reduce.
+func (b *builder) overlapParamGather() bool {
+	l := b.j.Layout
+	return (l.ZeRO == 1 || l.ZeRO == 2) && l.DP > 1 && l.OverlapGradReduce
+}
+
+// paramGathers adds, at the start of a step on stage s, the per-layer
+// all-gathers of the parameters the previous step's optimizer updated, in the
+// order the forward pass needs them; the first micro-batch's forward through
+// each layer waits for its gather. In steady state this is the overlap of one
+// step's gathers with the next step's forward.
+func (b *builder) paramGathers(s int, prevEnd []sim.TaskID) []sim.TaskID {
+	if !b.overlapParamGather() {
+		return nil
+	}
+	v := b.j.Layout.VirtualStages
+	out := make([]sim.TaskID, 0, v*b.layers)
+	for c := 0; c < v; c++ {
+		for layer := 0; layer < b.layers; layer++ {
+			id := b.comm(b.st[s].dp, s, b.c.layerGather, KindDP)
+			if prevEnd != nil {
+				b.g.After(id, prevEnd[s])
+			}
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // stepIDs hold, for one training step, the cross-stage endpoints of every
 // pass: the marker task that starts it and the send that ends it.
 type stepIDs struct {
@@ -345,7 +381,7 @@ func (b *builder) idx(s, c, i int) int { return (c*b.j.Layout.PP+s)*b.m + i }
 
 // pass adds one forward or backward pass of micro-batch st.mb through chunk
 // st.chunk on stage s.
-func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, window *sim.TaskID) {
+func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, window *sim.TaskID, gathers []sim.TaskID) {
 	l, c := b.j.Layout, &b.c
 	p, v := l.PP, l.VirtualStages
 	vs := st.chunk*p + s
@@ -362,6 +398,9 @@ func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, wind
 		}
 		for layer := 0; layer < b.layers; layer++ {
 			b.zeroGather(s, window)
+			if gathers != nil && st.mb == 0 {
+				b.pending[s] = append(b.pending[s], gathers[st.chunk*b.layers+layer])
+			}
 			b.block(s, c.attnFwd, c.attnFwdT, KindCompute)
 			b.block(s, c.mlpFwd, c.mlpFwdT, KindCompute)
 		}
@@ -442,8 +481,9 @@ func (b *builder) build() ([][]step, error) {
 			}
 			var buckets []sim.TaskID
 			released := sim.None
+			gathers := b.paramGathers(s, prevEnd)
 			for _, st := range progs[s] {
-				b.pass(s, st, &ids, &buckets, &released)
+				b.pass(s, st, &ids, &buckets, &released, gathers)
 			}
 			// Gradient reduction that was not overlapped runs now, blocking.
 			if l.DP > 1 && l.ZeRO < 2 && !l.OverlapGradReduce {
@@ -495,7 +535,7 @@ func (b *builder) build() ([][]step, error) {
 			opt := b.mainTask(s, toTime(b.c.opts[s]), KindOptimizer)
 			b.g.After(opt, barrier)
 			b.seal(s)
-			if (l.ZeRO == 1 || l.ZeRO == 2) && l.DP > 1 {
+			if (l.ZeRO == 1 || l.ZeRO == 2) && l.DP > 1 && !b.overlapParamGather() {
 				b.comm(b.st[s].main, s, b.c.paramGather[s], KindDP)
 			}
 			prevEnd[s] = b.seal(s)

@@ -185,6 +185,25 @@ func (b *builder) account(run *sim.Result) *Result {
 	}
 	acc := make([]stageAcc, p)
 	lastEnd := make([]sim.Time, p)
+	// runStart[t]: when the run of back-to-back tasks of t's kind on t's
+	// resource began; a transfer queued behind others of its kind kept the
+	// stream busy since then.
+	runStart := make([]sim.Time, b.g.Tasks())
+	resEnd := make([]sim.Time, b.g.Resources())
+	resLast := make([]sim.TaskID, b.g.Resources())
+	for i := range resLast {
+		resLast[i] = sim.None
+	}
+	for id := 0; id < b.g.Tasks(); id++ {
+		t := sim.TaskID(id)
+		r := b.g.Resource(t)
+		if prev := resLast[r]; prev != sim.None && run.Start[t] == resEnd[r] && b.g.Kind(prev) == b.g.Kind(t) {
+			runStart[t] = runStart[prev]
+		} else {
+			runStart[t] = run.Start[t]
+		}
+		resLast[r], resEnd[r] = t, run.End[t]
+	}
 	for id := 0; id < b.g.Tasks(); id++ {
 		t := sim.TaskID(id)
 		inf := b.info[id]
@@ -207,7 +226,8 @@ func (b *builder) account(run *sim.Result) *Result {
 			a.tier[inf.tier] += d
 		}
 		// Idle time before this task, attributed to what it waited for.
-		gap := run.Start[t] - lastEnd[s]
+		idleFrom := lastEnd[s]
+		gap := run.Start[t] - idleFrom
 		lastEnd[s] = run.End[t]
 		if gap <= 0 {
 			continue
@@ -221,7 +241,7 @@ func (b *builder) account(run *sim.Result) *Result {
 		if cause != sim.None {
 			ck := b.g.Kind(cause)
 			if ck == KindPP || ck == KindDP || ck == KindTP {
-				w := min(gap, b.g.Duration(cause))
+				w := max(0, min(gap, run.End[cause]-max(runStart[cause], idleFrom)))
 				a.exposed[ck] += w
 				a.tier[b.info[cause].tier] += w
 				gap -= w

@@ -228,7 +228,8 @@ const maxGraphLinks = 1 << 28
 // of it.
 //
 // Vertices are laid out node by node (the node's GPUs, its NVSwitch, its
-// NICs), then the leaves, then the spines; link IDs follow the same order.
+// NICs), then the leaves, then the spines; link IDs follow the same order
+// and come in pairs, so that the reverse of link id is link id^1.
 // Build returns every problem with c's network fields, by scenario key.
 func Build(c Cluster) (*Graph, error) {
 	if err := checkBuild(c); err != nil {

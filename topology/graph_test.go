@@ -136,8 +136,11 @@ func TestReverseLinksExist(t *testing.T) {
 		for id, l := range g.Links {
 			r, ok := g.Reverse(LinkID(id))
 			if !ok {
-				t.Errorf("%s %s: %s has no reverse", c.Network.Topology, c.Network.Topology, g.LinkName(LinkID(id)))
+				t.Errorf("%s: %s has no reverse", c.Network.Topology, g.LinkName(LinkID(id)))
 				continue
+			}
+			if r != LinkID(id)^1 {
+				t.Errorf("the reverse of link %d is %d, not its pair %d", id, r, id^1)
 			}
 			rl := g.Links[r]
 			if rl.Capacity != l.Capacity || rl.Latency != l.Latency || rl.Tier != l.Tier {

@@ -148,7 +148,7 @@ func Rules() []string {
 		"microbatch: unknown → 1",
 		"sequence_parallel: unknown → on when tp > 1, else off",
 		"interleave: \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
-		"zero: \"ZeRO-N …\" → N; otherwise 0",
+		"zero: \"ZeRO-N …\" → N; H100 cases (Megatron-Core 2024, NeMo 24.07) → 1, the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is; otherwise 0",
 		"attention: A100 cases (Megatron-LM 2021–2022) → unfused; H100 cases (Megatron-Core 2024, NeMo 24.07) → flash",
 		"overlap: A100 cases → overlap_grad_reduce false, tp_overlap false (Megatron-LM 2021–2022 reduced gradients after the backward pass); H100 cases → overlap_grad_reduce true, tp_overlap true (the README 2024 runs list --overlap-grad-reduce and --tp-comm-overlap; NeMo 24.07 enables both by default)",
 		"recompute: \"full …\" → full, \"selective …\" → selective; unknown → the least recomputation that fits in memory (none, then selective, then full; the case says which)",
@@ -393,6 +393,14 @@ func (m mapper) layout(p map[string]any) {
 	}
 	if c.Generation == "h100" {
 		k.OverlapGradReduce, k.TPOverlap = true, true
+		if k.ZeRO == 0 {
+			// Megatron-Core's --overlap-param-gather (listed for the
+			// README 2024 runs) works only with --use-distributed-optimizer,
+			// and NeMo's GPT-3 recipes use its distributed_fused_adam: the
+			// optimizer state is sharded over DP, ZeRO stage 1.
+			k.ZeRO = 1
+			m.assume("zero unknown → 1 (Megatron-Core distributed optimizer)")
+		}
 	}
 }
 
