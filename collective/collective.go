@@ -23,16 +23,14 @@ func (o Op) String() string {
 	return [...]string{"all-reduce", "reduce-scatter", "all-gather", "send/recv"}[o]
 }
 
-// Tier is a class of link.
-type Tier uint8
-
-// The link tiers of the analytical model.
+// The link tiers the analytical model prices: NVLink inside a node, the
+// GPU's NIC share between nodes, and the leaf–spine uplinks for groups that
+// span leaves of an oversubscribed fabric.
 const (
-	NVLink Tier = iota // GPU to NVSwitch, inside a node
-	NIC                // GPU's NIC into the fabric, between nodes
+	NVLink = topology.TierNVLink
+	NIC    = topology.TierNIC
+	Spine  = topology.TierSpine
 )
-
-func (t Tier) String() string { return [...]string{"nvlink", "nic"}[t] }
 
 // Placement describes a communicator group.
 type Placement struct {
@@ -41,6 +39,10 @@ type Placement struct {
 	// PerNode is how many of the group's ranks share a node; Ranks/PerNode
 	// nodes are spanned.
 	PerNode int
+	// Leaves is how many leaf switches the group's nodes hang off; more
+	// than one means its inter-node traffic crosses the spine. Zero means
+	// unknown: the count of nodes against NodesPerLeaf decides.
+	Leaves int
 }
 
 // Nodes returns the number of nodes the group spans.
@@ -65,9 +67,9 @@ func DefaultParams() Params {
 	return Params{NVLinkFraction: 0.78, NICFraction: 0.92, HalfBandwidthBytes: 512 * units.KiB}
 }
 
-// sizeFactor is the share of the large-message bandwidth a step moving
+// SizeFactor is the share of the large-message bandwidth a step moving
 // chunk bytes reaches.
-func (p Params) sizeFactor(chunk units.Bytes) float64 {
+func (p Params) SizeFactor(chunk units.Bytes) float64 {
 	if p.HalfBandwidthBytes <= 0 {
 		return 1
 	}
@@ -85,10 +87,13 @@ type Cost struct {
 	Time units.Seconds
 	// Algorithm is the algorithm chosen ("ring", "tree", "direct").
 	Algorithm string
+	// Latency is the part of Time that is per-step latency rather than
+	// bandwidth (what a flow-level model adds on top of the transfers).
+	Latency units.Seconds
 	// Bottleneck is the link tier whose bandwidth bounds the transfer.
-	Bottleneck Tier
+	Bottleneck topology.Tier
 	// Sent holds the bytes this rank sends on each tier.
-	Sent [2]units.Bytes
+	Sent [topology.NumTiers]units.Bytes
 }
 
 // Time prices op on a buffer of size bytes (the full buffer: the all-reduce
@@ -104,16 +109,27 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 	nv := m.Cluster.NVLink.Bandwidth.Scale(m.Params.NVLinkFraction)
 	nic := m.Cluster.NICBandwidthPerGPU().Scale(m.Params.NICFraction)
 	net := m.Cluster.Network
-	if p.Nodes() > net.NodesPerLeaf && net.NodesPerLeaf > 0 && net.Oversubscription > 1 {
-		nic = nic.Scale(1 / net.Oversubscription)
+	nicTier := NIC
+	leaves := p.Leaves
+	if leaves == 0 && net.NodesPerLeaf > 0 {
+		leaves = (p.Nodes() + net.NodesPerLeaf - 1) / net.NodesPerLeaf
 	}
+	if leaves > 1 && net.Oversubscription > 1 {
+		// Every NIC of a leaf is busy with its own group's traffic, so the
+		// uplinks give each 1/oversubscription of its rate.
+		nic = nic.Scale(1 / net.Oversubscription)
+		nicTier = Spine
+	}
+	var sent [topology.NumTiers]units.Bytes
 	if op == SendRecv {
-		f := m.Params.sizeFactor(bytes)
+		f := m.Params.SizeFactor(bytes)
 		nic, nv = nic.Scale(f), nv.Scale(f)
 		if p.Ranks > 1 && p.PerNode == 1 || p.Nodes() > 1 {
-			return Cost{Time: bytes.Over(nic) + net.Latency, Algorithm: "direct", Bottleneck: NIC, Sent: [2]units.Bytes{0, bytes}}, nil
+			sent[NIC] = bytes
+			return Cost{Time: bytes.Over(nic) + net.Latency, Latency: net.Latency, Algorithm: "direct", Bottleneck: nicTier, Sent: sent}, nil
 		}
-		return Cost{Time: bytes.Over(nv) + m.Cluster.NVLink.Latency, Algorithm: "direct", Bottleneck: NVLink, Sent: [2]units.Bytes{bytes, 0}}, nil
+		sent[NVLink] = bytes
+		return Cost{Time: bytes.Over(nv) + m.Cluster.NVLink.Latency, Latency: m.Cluster.NVLink.Latency, Algorithm: "direct", Bottleneck: NVLink, Sent: sent}, nil
 	}
 
 	n := float64(p.Ranks)
@@ -125,37 +141,38 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 	if nodes > 1 {
 		inter := nic.Scale(float64(p.PerNode))
 		if inter < nv {
-			bw, tier = inter, NIC
+			bw, tier = inter, nicTier
 		}
 		alpha = net.Latency
 	}
 	// Each ring step moves one rank's chunk of the buffer.
-	bw = bw.Scale(m.Params.sizeFactor(bytes / units.Bytes(n)))
+	bw = bw.Scale(m.Params.SizeFactor(bytes / units.Bytes(n)))
 	steps := n - 1
 	volume := (n - 1) / n // share of the buffer each rank sends per pass
 	passes := 1.0
 	if op == AllReduce {
 		passes = 2
 	}
-	ring := units.Seconds(passes*volume*float64(bytes)/float64(bw)) + units.Seconds(passes*steps)*alpha
-	c := Cost{Time: ring, Algorithm: "ring", Bottleneck: tier}
+	ringLat := units.Seconds(passes*steps) * alpha
+	ring := units.Seconds(passes*volume*float64(bytes)/float64(bw)) + ringLat
+	c := Cost{Time: ring, Latency: ringLat, Algorithm: "ring", Bottleneck: tier}
 	if op == AllReduce && nodes > 2 {
 		// Double binary tree across nodes, chains inside them: bandwidth
 		// like a ring's for large buffers, latency logarithmic in nodes.
 		depth := math.Ceil(math.Log2(float64(nodes)))
-		tree := units.Seconds(2*float64(bytes)/float64(bw)) +
-			units.Seconds(2*depth)*net.Latency + units.Seconds(2*float64(p.PerNode-1))*m.Cluster.NVLink.Latency
+		treeLat := units.Seconds(2*depth)*net.Latency + units.Seconds(2*float64(p.PerNode-1))*m.Cluster.NVLink.Latency
+		tree := units.Seconds(2*float64(bytes)/float64(bw)) + treeLat
 		if tree < ring {
-			c = Cost{Time: tree, Algorithm: "tree", Bottleneck: tier}
+			c = Cost{Time: tree, Latency: treeLat, Algorithm: "tree", Bottleneck: tier}
 		}
 	}
-	sent := units.Bytes(passes * volume * float64(bytes))
+	vol := units.Bytes(passes * volume * float64(bytes))
 	if nodes > 1 {
 		// One ring edge in PerNode leaves the node.
-		inter := sent / units.Bytes(p.PerNode)
-		c.Sent = [2]units.Bytes{sent - inter, inter}
+		inter := vol / units.Bytes(p.PerNode)
+		c.Sent[NVLink], c.Sent[NIC] = vol-inter, inter
 	} else {
-		c.Sent = [2]units.Bytes{sent, 0}
+		c.Sent[NVLink] = vol
 	}
 	return c, nil
 }

@@ -30,10 +30,10 @@ func TestRingAllReduceClosedForm(t *testing.T) {
 		raw   units.Bandwidth
 		frac  float64
 		alpha units.Seconds
-		tier  Tier
+		tier  topology.Tier
 	}{
-		{"8 GPUs in one node", Placement{8, 8}, 300e9, p.NVLinkFraction, m.Cluster.NVLink.Latency, NVLink},
-		{"2 nodes, 1 rank each", Placement{2, 1}, 25e9, p.NICFraction, m.Cluster.Network.Latency, NIC},
+		{"8 GPUs in one node", Placement{Ranks: 8, PerNode: 8}, 300e9, p.NVLinkFraction, m.Cluster.NVLink.Latency, NVLink},
+		{"2 nodes, 1 rank each", Placement{Ranks: 2, PerNode: 1}, 25e9, p.NICFraction, m.Cluster.Network.Latency, NIC},
 	}
 	for _, tc := range tests {
 		n := float64(tc.place.Ranks)
@@ -48,7 +48,7 @@ func TestRingAllReduceClosedForm(t *testing.T) {
 			t.Errorf("%s: %v via %s on %v, want %.6g s on %v", tc.name, c.Time, c.Algorithm, c.Bottleneck, want, tc.tier)
 		}
 		// A rank sends 2(n−1)/n·S in a ring all-reduce, and receives as much.
-		if sent := float64(c.Sent[0] + c.Sent[1]); math.Abs(sent/(2*(n-1)/n*float64(S))-1) > 1e-12 {
+		if sent := float64(c.Sent[NVLink] + c.Sent[NIC]); math.Abs(sent/(2*(n-1)/n*float64(S))-1) > 1e-12 {
 			t.Errorf("%s: sent %g bytes, want %g", tc.name, sent, 2*(n-1)/n*float64(S))
 		}
 	}
@@ -58,7 +58,7 @@ func TestRingAllReduceClosedForm(t *testing.T) {
 // followed by an all-gather of the same buffer.
 func TestReduceScatterIsHalfAllReduce(t *testing.T) {
 	m := dgx(t, 16)
-	for _, p := range []Placement{{8, 8}, {16, 1}, {64, 4}} {
+	for _, p := range []Placement{{Ranks: 8, PerNode: 8}, {Ranks: 16, PerNode: 1}, {Ranks: 64, PerNode: 4}} {
 		S := units.Bytes(256 << 20)
 		ar, _ := m.Time(AllReduce, S, p)
 		rs, _ := m.Time(ReduceScatter, S, p)
@@ -77,8 +77,8 @@ func TestReduceScatterIsHalfAllReduce(t *testing.T) {
 func TestHierarchicalUsesAllNICs(t *testing.T) {
 	m := dgx(t, 16)
 	S := units.Bytes(1 << 30)
-	one, _ := m.Time(AllReduce, S, Placement{16, 1})
-	eight, _ := m.Time(AllReduce, S, Placement{128, 8})
+	one, _ := m.Time(AllReduce, S, Placement{Ranks: 16, PerNode: 1})
+	eight, _ := m.Time(AllReduce, S, Placement{Ranks: 128, PerNode: 8})
 	if eight.Time >= one.Time {
 		t.Errorf("8 ranks per node (%v) should beat 1 rank per node (%v)", eight.Time, one.Time)
 	}
@@ -86,11 +86,11 @@ func TestHierarchicalUsesAllNICs(t *testing.T) {
 
 func TestTreeForSmallMessagesAtScale(t *testing.T) {
 	m := dgx(t, 512)
-	c, _ := m.Time(AllReduce, 4096, Placement{512, 1})
+	c, _ := m.Time(AllReduce, 4096, Placement{Ranks: 512, PerNode: 1})
 	if c.Algorithm != "tree" {
 		t.Errorf("4 KiB over 512 nodes: %s, want tree", c.Algorithm)
 	}
-	big, _ := m.Time(AllReduce, 4<<30, Placement{8, 1})
+	big, _ := m.Time(AllReduce, 4<<30, Placement{Ranks: 8, PerNode: 1})
 	if big.Algorithm != "ring" {
 		t.Errorf("4 GiB over 8 nodes: %s, want ring", big.Algorithm)
 	}
@@ -99,12 +99,12 @@ func TestTreeForSmallMessagesAtScale(t *testing.T) {
 func TestOversubscriptionSlowsSpineTraffic(t *testing.T) {
 	m := dgx(t, 64)
 	S := units.Bytes(1 << 30)
-	base, _ := m.Time(AllReduce, S, Placement{64, 1})
+	base, _ := m.Time(AllReduce, S, Placement{Ranks: 64, PerNode: 1})
 	m.Cluster.Network.Oversubscription = 4
-	slow, _ := m.Time(AllReduce, S, Placement{64, 1})
-	within, _ := m.Time(AllReduce, S, Placement{16, 1})
+	slow, _ := m.Time(AllReduce, S, Placement{Ranks: 64, PerNode: 1})
+	within, _ := m.Time(AllReduce, S, Placement{Ranks: 16, PerNode: 1})
 	m.Cluster.Network.Oversubscription = 1
-	withinBase, _ := m.Time(AllReduce, S, Placement{16, 1})
+	withinBase, _ := m.Time(AllReduce, S, Placement{Ranks: 16, PerNode: 1})
 	if slow.Time <= 3*base.Time {
 		t.Errorf("4:1 oversubscription across leaves: %v vs %v non-blocking", slow.Time, base.Time)
 	}
@@ -115,10 +115,10 @@ func TestOversubscriptionSlowsSpineTraffic(t *testing.T) {
 
 func TestInvalidPlacement(t *testing.T) {
 	m := dgx(t, 2)
-	if _, err := m.Time(AllReduce, 1, Placement{8, 16}); err == nil {
+	if _, err := m.Time(AllReduce, 1, Placement{Ranks: 8, PerNode: 16}); err == nil {
 		t.Error("16 ranks per node on an 8-GPU node should fail")
 	}
-	if _, err := m.Time(AllReduce, 1, Placement{0, 1}); err == nil {
+	if _, err := m.Time(AllReduce, 1, Placement{Ranks: 0, PerNode: 1}); err == nil {
 		t.Error("empty group should fail")
 	}
 }

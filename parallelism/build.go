@@ -7,6 +7,7 @@ import (
 	"trainsim/compute"
 	"trainsim/model"
 	"trainsim/sim"
+	"trainsim/topology"
 	"trainsim/units"
 )
 
@@ -35,26 +36,52 @@ type stageStreams struct {
 type taskInfo struct {
 	stage  int32
 	tensor sim.Time // part of a compute task bound by tensor cores
-	sent   [2]units.Bytes
-	tier   collective.Tier
+	sent   [topology.NumTiers]units.Bytes
+	tier   topology.Tier
 }
 
-// costs are the durations of the building blocks, computed once.
+// groupKind names the communicator a collective runs on.
+type groupKind uint8
+
+const (
+	groupTP  groupKind = iota // the stage's tensor-parallel group
+	groupDP                   // the stage's data-parallel group
+	groupPP                   // a pipeline pair: the stage and its peer stage
+	groupEmb                  // the first and last stage, sharing the embedding
+)
+
+// commSpec is a collective before it is priced: what it moves, over which
+// group. It is priced per stage, since the stage decides which nodes (and
+// leaves) the group spans.
+type commSpec struct {
+	op    collective.Op
+	bytes units.Bytes
+	group groupKind
+	// gatherAfter adds an all-gather of gatherBytes over the TP group on the
+	// receiving side (Megatron's pipeline scatter/gather), priced as a fixed
+	// time.
+	gatherAfter units.Bytes
+}
+
+// costs are the building blocks of a step, computed once.
 type costs struct {
 	attnFwd, mlpFwd, attnBwd, mlpBwd, core      sim.Time
 	attnFwdT, mlpFwdT, attnBwdT, mlpBwdT, coreT sim.Time // tensor-core parts
 	embFwd, embBwd, logitsFwd, logitsBwd        sim.Time
 	embFwdT, embBwdT, logitsFwdT, logitsBwdT    sim.Time
-	tpComm                                      collective.Cost // one all-reduce, or one RS/AG with SP
-	tpCount                                     int             // TP collectives per block per pass
-	embAR                                       collective.Cost
-	ppSend                                      collective.Cost
-	zeroAG, zeroRS                              collective.Cost // ZeRO-3, per layer
 	opts                                        []units.Seconds // per stage optimizer time
-	gradReduce, paramGather, embGrad            []collective.Cost
-	layerGradReduce                             collective.Cost // one layer's bucket
-	embBucket                                   collective.Cost // the embedding's bucket (first and last stage)
-	layerGather                                 collective.Cost // one layer's parameter all-gather (distributed optimizer)
+
+	tpComm          commSpec // one all-reduce, or one RS/AG with SP
+	tpCount         int      // TP collectives per block per pass
+	embAR           commSpec
+	ppSend          commSpec
+	zeroAG, zeroRS  commSpec // ZeRO-3 gathers, ZeRO-2/3 reduce-scatters, per layer
+	layerGradReduce commSpec // one layer's bucket
+	embBucket       commSpec // the embedding's bucket (first and last stage)
+	layerGather     commSpec // one layer's parameter all-gather (distributed optimizer)
+	gradReduce      []commSpec
+	paramGather     []commSpec
+	embGrad         []commSpec // per stage; zero bytes where there is none
 }
 
 type builder struct {
@@ -69,6 +96,14 @@ type builder struct {
 	acc     []accum
 	layers  int // layers per chunk
 	m       int // micro-batches
+	priced  map[pricedKey]collective.Cost
+	flow    *flowNet // nil in analytical mode
+	err     error    // the first error met while building
+}
+
+type pricedKey struct {
+	spec        commSpec
+	stage, peer int
 }
 
 // accum is a compute task being coalesced on a stage's main stream.
@@ -85,37 +120,101 @@ func (b *builder) sum(ops []model.Op) (sim.Time, sim.Time) {
 	return toTime(total), toTime(tensor)
 }
 
-func (b *builder) cost(op collective.Op, bytes units.Bytes, p collective.Placement) (collective.Cost, error) {
-	c, err := b.coll.Time(op, bytes, p)
-	if err != nil {
-		return c, fmt.Errorf("pricing %s of %s: %w", op, bytes, err)
+// rank is the global rank of TP rank r, DP rank d, pipeline stage s in
+// Megatron-LM's order.
+func (j Job) rank(r, d, s int) int { return r + j.Layout.TP*(d+j.Layout.DP*s) }
+
+func (j Job) node(rank int) int { return rank / j.Cluster.GPUsPerNode }
+
+func (j Job) leaf(rank int) int {
+	n := j.Cluster.Network.NodesPerLeaf
+	if n < 1 {
+		return 0
 	}
-	return c, nil
+	return j.node(rank) / n
 }
 
-// placements returns the communicator groups of the layout under Megatron's
-// rank order (TP innermost, then DP, then PP outermost).
-func (j Job) placements() (tp, dp, pp collective.Placement) {
-	gpn := j.Cluster.GPUsPerNode
+// members returns the ranks of the representative group of kind g at stage
+// s (TP rank 0, DP rank 0 where they are not the group's own dimension); for
+// a pair, the stage and its peer.
+func (j Job) members(g groupKind, s, peer int) []int {
 	l := j.Layout
-	tp = collective.Placement{Ranks: l.TP, PerNode: min(l.TP, gpn)}
-	dpPer := 1
-	if l.TP < gpn {
-		dpPer = min(l.DP, gpn/l.TP)
+	var out []int
+	switch g {
+	case groupTP:
+		for r := 0; r < l.TP; r++ {
+			out = append(out, j.rank(r, 0, s))
+		}
+	case groupDP:
+		for d := 0; d < l.DP; d++ {
+			out = append(out, j.rank(0, d, s))
+		}
+	case groupPP, groupEmb:
+		out = []int{j.rank(0, 0, s), j.rank(0, 0, peer)}
 	}
-	dp = collective.Placement{Ranks: l.DP, PerNode: dpPer}
-	// Consecutive stages are TP×DP ranks apart.
-	if l.TP*l.DP < gpn {
-		pp = collective.Placement{Ranks: 2, PerNode: 2}
-	} else {
-		pp = collective.Placement{Ranks: 2, PerNode: 1}
+	return out
+}
+
+// placement describes the representative group of kind g at stage s.
+func (j Job) placement(g groupKind, s, peer int) collective.Placement {
+	ms := j.members(g, s, peer)
+	perNode := map[int]int{}
+	leaves := map[int]bool{}
+	for _, r := range ms {
+		perNode[j.node(r)]++
+		leaves[j.leaf(r)] = true
 	}
-	return tp, dp, pp
+	most := 0
+	for _, c := range perNode {
+		most = max(most, c)
+	}
+	return collective.Placement{Ranks: len(ms), PerNode: most, Leaves: len(leaves)}
+}
+
+// peerOf returns the stage a group of kind g at stage s pairs with.
+func (b *builder) peerOf(g groupKind, s int, r sim.ResourceID) int {
+	p := b.j.Layout.PP
+	switch {
+	case g == groupEmb:
+		if s == 0 {
+			return p - 1
+		}
+		return 0
+	case g == groupPP && r == b.st[s].ppPrev:
+		return (s - 1 + p) % p
+	case g == groupPP:
+		return (s + 1) % p
+	}
+	return s
+}
+
+// price returns the analytical cost of spec at stage s with peer stage peer.
+func (b *builder) price(spec commSpec, s, peer int) (collective.Cost, error) {
+	key := pricedKey{spec, s, peer}
+	if c, ok := b.priced[key]; ok {
+		return c, nil
+	}
+	c, err := b.coll.Time(spec.op, spec.bytes, b.j.placement(spec.group, s, peer))
+	if err != nil {
+		return c, fmt.Errorf("pricing %s of %s: %w", spec.op, spec.bytes, err)
+	}
+	if spec.gatherAfter > 0 {
+		ag, err := b.coll.Time(collective.AllGather, spec.gatherAfter, b.j.placement(groupTP, peer, peer))
+		if err != nil {
+			return c, fmt.Errorf("pricing the pipeline all-gather: %w", err)
+		}
+		c.Time += ag.Time
+		c.Latency += ag.Time
+		c.Sent[collective.NVLink] += ag.Sent[collective.NVLink]
+	}
+	b.priced[key] = c
+	return c, nil
 }
 
 func (b *builder) prepare() error {
 	j := b.j
 	l := j.Layout
+	b.priced = map[pricedKey]collective.Cost{}
 	sh := model.Shard{TP: l.TP, Microbatch: l.Microbatch, SequenceParallel: l.SequenceParallel, Attention: j.Training.Attention, Precision: j.Training.Precision}
 	attn, mlp := j.Model.LayerBlocks(sh)
 	c := &b.c
@@ -131,71 +230,39 @@ func (b *builder) prepare() error {
 	c.logitsFwd, c.logitsFwdT = b.sum(lf)
 	c.logitsBwd, c.logitsBwdT = b.sum(lb)
 
-	tpP, dpP, ppP := j.placements()
 	e := j.Training.Precision.ElementBytes()
 	act := units.Bytes(float64(l.Microbatch*j.Model.SeqLen*j.Model.Hidden)) * e
-	var err error
 	if l.TP > 1 {
+		c.tpComm, c.tpCount = commSpec{op: collective.AllReduce, bytes: act, group: groupTP}, 1
 		if l.SequenceParallel {
-			c.tpComm, err = b.cost(collective.ReduceScatter, act, tpP)
-			c.tpCount = 2
-		} else {
-			c.tpComm, err = b.cost(collective.AllReduce, act, tpP)
-			c.tpCount = 1
+			c.tpComm, c.tpCount = commSpec{op: collective.ReduceScatter, bytes: act, group: groupTP}, 2
 		}
-		if err != nil {
-			return err
-		}
-		if c.embAR, err = b.cost(collective.AllReduce, act, tpP); err != nil {
-			return err
-		}
+		c.embAR = commSpec{op: collective.AllReduce, bytes: act, group: groupTP}
 	}
 	if l.PP > 1 {
 		// Megatron's scatter/gather optimisation: each TP rank sends its
 		// 1/t slice; the receiver all-gathers it over NVLink (not needed
 		// with sequence parallelism, where activations are already split).
-		msg := act / units.Bytes(l.TP)
-		if c.ppSend, err = b.cost(collective.SendRecv, msg, ppP); err != nil {
-			return err
-		}
+		c.ppSend = commSpec{op: collective.SendRecv, bytes: act / units.Bytes(l.TP), group: groupPP}
 		if l.TP > 1 && !l.SequenceParallel {
-			ag, err := b.cost(collective.AllGather, act, tpP)
-			if err != nil {
-				return err
-			}
-			c.ppSend.Time += ag.Time
-			c.ppSend.Sent[collective.NVLink] += ag.Sent[collective.NVLink]
+			c.ppSend.gatherAfter = act
 		}
 	}
 	layerParams := float64(j.Model.LayerParams()) / float64(l.TP)
-	if l.ZeRO == 3 && l.DP > 1 {
-		if c.zeroAG, err = b.cost(collective.AllGather, units.Bytes(layerParams*weightBytesPerParam), dpP); err != nil {
-			return err
-		}
-	}
-	if l.ZeRO >= 2 && l.DP > 1 {
-		if c.zeroRS, err = b.cost(collective.ReduceScatter, units.Bytes(layerParams*shardedGradBytesPerParam), dpP); err != nil {
-			return err
-		}
-	}
+	c.zeroAG = commSpec{op: collective.AllGather, bytes: units.Bytes(layerParams * weightBytesPerParam), group: groupDP}
+	c.zeroRS = commSpec{op: collective.ReduceScatter, bytes: units.Bytes(layerParams * shardedGradBytesPerParam), group: groupDP}
 	gradOp := collective.AllReduce
 	if l.ZeRO >= 1 {
 		gradOp = collective.ReduceScatter
 	}
-	if c.layerGradReduce, err = b.cost(gradOp, units.Bytes(layerParams*gradBytesPerParam), dpP); err != nil {
-		return err
-	}
-	if c.layerGather, err = b.cost(collective.AllGather, units.Bytes(layerParams*weightBytesPerParam), dpP); err != nil {
-		return err
-	}
+	c.layerGradReduce = commSpec{op: gradOp, bytes: units.Bytes(layerParams * gradBytesPerParam), group: groupDP}
+	c.layerGather = commSpec{op: collective.AllGather, bytes: units.Bytes(layerParams * weightBytesPerParam), group: groupDP}
 	embParams := float64(j.Model.Vocab) * float64(j.Model.Hidden) / float64(l.TP)
-	if c.embBucket, err = b.cost(gradOp, units.Bytes(embParams*gradBytesPerParam), dpP); err != nil {
-		return err
-	}
+	c.embBucket = commSpec{op: gradOp, bytes: units.Bytes(embParams * gradBytesPerParam), group: groupDP}
 	c.opts = make([]units.Seconds, l.PP)
-	c.gradReduce = make([]collective.Cost, l.PP)
-	c.paramGather = make([]collective.Cost, l.PP)
-	c.embGrad = make([]collective.Cost, l.PP)
+	c.gradReduce = make([]commSpec, l.PP)
+	c.paramGather = make([]commSpec, l.PP)
+	c.embGrad = make([]commSpec, l.PP)
 	for s := 0; s < l.PP; s++ {
 		params := j.stageParams(s)
 		shard := params
@@ -204,26 +271,20 @@ func (b *builder) prepare() error {
 		}
 		t, _, _ := b.cm.Sum(model.OptimizerOps(shard))
 		c.opts[s] = t
-		if l.ZeRO < 3 {
-			if c.gradReduce[s], err = b.cost(gradOp, units.Bytes(params*gradBytesPerParam), dpP); err != nil {
-				return err
-			}
-			if l.ZeRO >= 1 {
-				if c.paramGather[s], err = b.cost(collective.AllGather, units.Bytes(params*weightBytesPerParam), dpP); err != nil {
+		c.gradReduce[s] = commSpec{op: gradOp, bytes: units.Bytes(params * gradBytesPerParam), group: groupDP}
+		c.paramGather[s] = commSpec{op: collective.AllGather, bytes: units.Bytes(params * weightBytesPerParam), group: groupDP}
+		if l.PP > 1 && (s == 0 || s == l.PP-1) {
+			c.embGrad[s] = commSpec{op: collective.AllReduce, bytes: units.Bytes(embParams * gradBytesPerParam), group: groupEmb}
+		}
+	}
+	// Price every collective once up front, so that bad placements surface
+	// here as errors rather than inside the replay.
+	for s := 0; s < l.PP; s++ {
+		for _, sp := range []commSpec{c.tpComm, c.embAR, c.zeroAG, c.zeroRS, c.layerGradReduce, c.layerGather, c.embBucket, c.gradReduce[s], c.paramGather[s]} {
+			if sp.bytes > 0 {
+				if _, err := b.price(sp, s, s); err != nil {
 					return err
 				}
-			}
-		}
-		if l.PP > 1 && (s == 0 || s == l.PP-1) {
-			emb := units.Bytes(float64(j.Model.Vocab) * float64(j.Model.Hidden) / float64(l.TP) * gradBytesPerParam)
-			// First and last stage share a node only when the whole
-			// pipeline does.
-			pair := collective.Placement{Ranks: 2, PerNode: 1}
-			if l.TP*l.DP*l.PP <= j.Cluster.GPUsPerNode {
-				pair.PerNode = 2
-			}
-			if c.embGrad[s], err = b.cost(collective.AllReduce, emb, pair); err != nil {
-				return err
 			}
 		}
 	}
@@ -270,16 +331,31 @@ func (b *builder) seal(s int) sim.TaskID {
 	return b.g.Last(b.st[s].main)
 }
 
-// comm adds a communication task of cost c and kind k to resource r of stage s.
-func (b *builder) comm(r sim.ResourceID, s int, c collective.Cost, k sim.Kind) sim.TaskID {
+// comm adds a communication task for spec, of kind k, to resource r of
+// stage s. In flow mode the task's transfers go to the flow network and its
+// own duration is only the collective's latency.
+func (b *builder) comm(r sim.ResourceID, s int, spec commSpec, k sim.Kind) sim.TaskID {
+	peer := b.peerOf(spec.group, s, r)
+	c, err := b.price(spec, s, peer)
+	if err != nil && b.err == nil {
+		b.err = err
+	}
+	d := toTime(c.Time)
+	if b.flow != nil {
+		d = toTime(c.Latency)
+	}
 	var id sim.TaskID
 	if r == b.st[s].main {
-		id = b.mainTask(s, toTime(c.Time), k)
+		id = b.mainTask(s, d, k)
 	} else {
-		id = b.task(r, s, toTime(c.Time), k)
+		id = b.task(r, s, d, k)
 	}
 	b.info[id].sent = c.Sent
 	b.info[id].tier = c.Bottleneck
+	if b.flow != nil {
+		b.flow.register(id, spec, s, peer)
+		b.g.Share(id)
+	}
 	return id
 }
 
@@ -328,7 +404,7 @@ func (b *builder) zeroGather(s int, released *sim.TaskID) {
 // bucket adds an overlapped gradient reduction of cost c on stage s's DP
 // stream after the work so far, when this is the step's last backward pass
 // over those parameters and the layout overlaps gradient reduction.
-func (b *builder) bucket(s int, lastMB bool, c collective.Cost, buckets *[]sim.TaskID) {
+func (b *builder) bucket(s int, lastMB bool, c commSpec, buckets *[]sim.TaskID) {
 	l := b.j.Layout
 	if !lastMB || !l.OverlapGradReduce || l.DP == 1 || l.ZeRO >= 2 {
 		return
@@ -489,7 +565,7 @@ func (b *builder) build() ([][]step, error) {
 			if l.DP > 1 && l.ZeRO < 2 && !l.OverlapGradReduce {
 				b.comm(b.st[s].main, s, b.c.gradReduce[s], KindDP)
 			}
-			if b.c.embGrad[s].Time > 0 {
+			if b.c.embGrad[s].bytes > 0 {
 				b.comm(b.st[s].main, s, b.c.embGrad[s], KindDP)
 			}
 			last := b.seal(s)
@@ -541,5 +617,5 @@ func (b *builder) build() ([][]step, error) {
 			prevEnd[s] = b.seal(s)
 		}
 	}
-	return progs, nil
+	return progs, b.err
 }

@@ -181,9 +181,7 @@ func (j Job) Validate() []error {
 	if t.Steps < 1 {
 		add("training.steps: must be a positive integer, got %d", t.Steps)
 	}
-	if j.Options.Network == NetworkFlow {
-		add("simulation.network: \"flow\" is not supported yet (allowed: %q)", NetworkAnalytical)
-	} else if j.Options.Network != NetworkAnalytical {
+	if j.Options.Network != NetworkAnalytical && j.Options.Network != NetworkFlow {
 		add("simulation.network: %q is not a fidelity (allowed: %q, %q)", j.Options.Network, NetworkAnalytical, NetworkFlow)
 	}
 	if j.Options.Ranks == RanksFull {

@@ -44,13 +44,14 @@ func unitBuilder(t *testing.T, sched Schedule, p, v, m int, tf, tb units.Seconds
 	j := gpt3Job(t, p, Layout{TP: 8, PP: p, DP: 1, Microbatch: 1, Schedule: sched, VirtualStages: v, Recompute: RecomputeNone}, m)
 	j.Model = m175
 	j.Model.Layers = p * v
-	b := &builder{j: j, layers: 1, m: m}
+	b := &builder{j: j, layers: 1, m: m, priced: map[pricedKey]collective.Cost{},
+		coll: collective.Model{Cluster: j.Cluster, Params: collective.DefaultParams()}}
 	b.c.attnFwd = toTime(tf)
 	b.c.attnBwd = toTime(tb)
 	b.c.opts = make([]units.Seconds, p)
-	b.c.gradReduce = make([]collective.Cost, p)
-	b.c.paramGather = make([]collective.Cost, p)
-	b.c.embGrad = make([]collective.Cost, p)
+	b.c.gradReduce = make([]commSpec, p)
+	b.c.paramGather = make([]commSpec, p)
+	b.c.embGrad = make([]commSpec, p)
 	b.c.tpCount = 0
 	return b
 }

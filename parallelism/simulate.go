@@ -7,6 +7,7 @@ import (
 	"trainsim/collective"
 	"trainsim/compute"
 	"trainsim/sim"
+	"trainsim/topology"
 	"trainsim/units"
 )
 
@@ -22,9 +23,9 @@ type Breakdown struct {
 	Bubble    units.Seconds // pipeline idle: waiting for other stages
 	// TensorCore and HBM split Compute+Recompute by what bounds the kernels.
 	TensorCore, HBM units.Seconds
-	// ExposedNVLink and ExposedNIC split the exposed communication
-	// (TP+PP+DP) by the link tier that bounded each transfer.
-	ExposedNVLink, ExposedNIC units.Seconds
+	// Exposed splits the exposed communication (TP+PP+DP) by the link tier
+	// that bounded each transfer, indexed by topology.Tier.
+	Exposed [topology.NumTiers]units.Seconds
 }
 
 // CommStats is one kind of communication as one GPU sees it in one step.
@@ -120,6 +121,14 @@ func (b *builder) replay() (*Result, error) {
 	b.acc = make([]accum, l.PP)
 	b.pending = make([][]sim.TaskID, l.PP)
 	b.info = make([]taskInfo, 0, est)
+	b.flow = nil
+	if j.Options.Network == NetworkFlow {
+		f, err := newFlowNet(b)
+		if err != nil {
+			return nil, err
+		}
+		b.flow = f
+	}
 	for s := range b.st {
 		b.st[s] = stageStreams{
 			main:   b.g.AddResource(fmt.Sprintf("stage %d compute", s)),
@@ -133,11 +142,19 @@ func (b *builder) replay() (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	run, err := sim.Run(b.g)
+	var net sim.Network
+	if b.flow != nil {
+		net = b.flow
+	}
+	run, err := sim.RunWith(b.g, net)
 	if err != nil {
 		return nil, fmt.Errorf("replaying the step: %w", err)
 	}
 	res := b.account(run)
+	if b.flow != nil {
+		res.Links, res.BusiestLinks = b.flow.links(run.Makespan.Seconds())
+		res.Notes = append(res.Notes, fmt.Sprintf("flow-level network: %d transfers shared the links of a %d-link graph max-min fairly; collectives inside one node were simulated for one representative group", b.flow.flows, len(b.flow.topo.Links)))
+	}
 	for s := 0; s < l.PP; s++ {
 		mem := j.stageMemory(s, maxInFlight(progs[s]))
 		if s == 0 || mem.Peak > res.Memory.Peak {
@@ -151,6 +168,14 @@ func (b *builder) replay() (*Result, error) {
 	res.Tasks = b.g.Tasks()
 	res.Events = run.Events
 	return res, nil
+}
+
+func sumBytes(b [topology.NumTiers]units.Bytes) units.Bytes {
+	var t units.Bytes
+	for _, x := range b {
+		t += x
+	}
+	return t
 }
 
 // recomputeFLOPs is the extra work recomputation adds per step.
@@ -177,11 +202,11 @@ func (b *builder) account(run *sim.Result) *Result {
 	type stageAcc struct {
 		busy    [numKinds]sim.Time
 		tensor  sim.Time
-		tier    [2]sim.Time // exposed communication by bottleneck tier
+		tier    [topology.NumTiers]sim.Time // exposed communication by bottleneck tier
 		exposed [numKinds]sim.Time
 		bubble  sim.Time
 		total   [numKinds]sim.Time
-		sent    [numKinds][2]units.Bytes
+		sent    [numKinds][topology.NumTiers]units.Bytes
 	}
 	acc := make([]stageAcc, p)
 	lastEnd := make([]sim.Time, p)
@@ -209,14 +234,15 @@ func (b *builder) account(run *sim.Result) *Result {
 		inf := b.info[id]
 		s := int(inf.stage)
 		k := b.g.Kind(t)
-		d := b.g.Duration(t)
+		d := run.End[t] - run.Start[t] // network tasks last longer than their fixed part
 		a := &acc[s]
 		if k == KindBarrier {
 			continue
 		}
 		a.total[k] += d
-		a.sent[k][0] += inf.sent[0]
-		a.sent[k][1] += inf.sent[1]
+		for tier := range inf.sent {
+			a.sent[k][tier] += inf.sent[tier]
+		}
 		if b.g.Resource(t) != b.st[s].main {
 			continue
 		}
@@ -235,7 +261,7 @@ func (b *builder) account(run *sim.Result) *Result {
 		// Follow zero-length markers and the optimizer barrier back to the
 		// work that held this task up (another stage's reduction, say).
 		cause := run.Binding[t]
-		for cause != sim.None && b.g.Duration(cause) == 0 && run.Binding[cause] != sim.None {
+		for cause != sim.None && run.End[cause] == run.Start[cause] && run.Binding[cause] != sim.None {
 			cause = run.Binding[cause]
 		}
 		if cause != sim.None {
@@ -269,8 +295,9 @@ func (b *builder) account(run *sim.Result) *Result {
 	bd.Bubble = sec(a.bubble)
 	bd.TensorCore = sec(a.tensor)
 	bd.HBM = bd.Compute + bd.Recompute - bd.TensorCore
-	bd.ExposedNVLink = sec(a.tier[collective.NVLink])
-	bd.ExposedNIC = sec(a.tier[collective.NIC])
+	for tier := range a.tier {
+		bd.Exposed[tier] = sec(a.tier[tier])
+	}
 	res.Comm = map[string]CommStats{}
 	for name, k := range map[string]sim.Kind{"tp": KindTP, "pp": KindPP, "dp": KindDP} {
 		res.Comm[name] = CommStats{
@@ -278,7 +305,7 @@ func (b *builder) account(run *sim.Result) *Result {
 			// Waiting for another GPU's transfer shows in the breakdown;
 			// this GPU's own transfers cannot be more than all exposed.
 			Exposed: sec(min(a.busy[k]+a.exposed[k], a.total[k])),
-			Bytes:   (a.sent[k][0] + a.sent[k][1]) / units.Bytes(steps),
+			Bytes:   sumBytes(a.sent[k]) / units.Bytes(steps),
 		}
 	}
 	res.Comm["cp"] = CommStats{}
@@ -287,21 +314,24 @@ func (b *builder) account(run *sim.Result) *Result {
 	// Link tiers: every GPU of a stage does the same, tp×dp of them.
 	perStage := float64(l.TP * l.DP)
 	step := makespan.Seconds() / steps
-	rate := [2]units.Bandwidth{j.Cluster.NVLink.Bandwidth, j.Cluster.NICBandwidthPerGPU()}
-	var tierBytes [2]units.Bytes
+	// The analytical model knows each GPU's NVLink and NIC traffic.
+	tiers := []topology.Tier{collective.NVLink, collective.NIC}
+	rate := map[topology.Tier]units.Bandwidth{collective.NVLink: j.Cluster.NVLink.Bandwidth, collective.NIC: j.Cluster.NICBandwidthPerGPU()}
+	var tierBytes [topology.NumTiers]units.Bytes
 	var busiest []LinkStats
 	for s := 0; s < p; s++ {
-		var gpu [2]units.Bytes
+		var gpu [topology.NumTiers]units.Bytes
 		for k := range acc[s].sent {
-			gpu[0] += acc[s].sent[k][0] / units.Bytes(steps)
-			gpu[1] += acc[s].sent[k][1] / units.Bytes(steps)
+			for tier := range gpu {
+				gpu[tier] += acc[s].sent[k][tier] / units.Bytes(steps)
+			}
 		}
-		for tier := 0; tier < 2; tier++ {
+		for _, tier := range tiers {
 			tierBytes[tier] += gpu[tier] * units.Bytes(perStage)
 			if gpu[tier] > 0 {
 				busiest = append(busiest, LinkStats{
-					Tier:         collective.Tier(tier).String(),
-					Link:         fmt.Sprintf("stage %d GPU → %s", s, collective.Tier(tier)),
+					Tier:         tier.String(),
+					Link:         fmt.Sprintf("stage %d GPU → %s", s, tier),
 					Bytes:        gpu[tier],
 					BusyFraction: float64(gpu[tier].Over(rate[tier])) / step,
 				})
@@ -309,9 +339,9 @@ func (b *builder) account(run *sim.Result) *Result {
 		}
 	}
 	gpus := float64(j.Cluster.GPUs())
-	for tier := 0; tier < 2; tier++ {
+	for _, tier := range tiers {
 		res.Links = append(res.Links, LinkStats{
-			Tier:         collective.Tier(tier).String(),
+			Tier:         tier.String(),
 			Bytes:        tierBytes[tier],
 			BusyFraction: float64((tierBytes[tier] / units.Bytes(gpus)).Over(rate[tier])) / step,
 		})
@@ -340,7 +370,11 @@ func LayerTimes(j Job) (fwd, bwd units.Seconds, err error) {
 	c := b.c
 	comm := sim.Time(0)
 	if j.Layout.TP > 1 {
-		comm = 2 * sim.Time(c.tpCount) * toTime(c.tpComm.Time)
+		tc, err := b.price(c.tpComm, 0, 0)
+		if err != nil {
+			return 0, 0, err
+		}
+		comm = 2 * sim.Time(c.tpCount) * toTime(tc.Time)
 	}
 	f := c.attnFwd + c.mlpFwd + comm
 	bw := c.attnBwd + c.mlpBwd + comm

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"trainsim/parallelism"
+	"trainsim/topology"
 	"trainsim/units"
 )
 
@@ -197,8 +198,10 @@ func bottleneck(r *parallelism.Result, step float64) Bottleneck {
 	cands := []cand{
 		{"compute", bd.TensorCore, "tensor-core GEMMs (forward, backward and recompute)"},
 		{"hbm", bd.HBM + bd.Optimizer, "memory-bound kernels (norms, softmax, dropout, activations, optimizer) limited by HBM bandwidth"},
-		{"nvlink", bd.ExposedNVLink, "exposed communication bounded by NVLink (mostly tensor-parallel collectives)"},
-		{"nic", bd.ExposedNIC, "exposed communication bounded by the NICs (pipeline sends, data-parallel reductions across nodes)"},
+		{"nvlink", bd.Exposed[topology.TierNVLink], "exposed communication bounded by NVLink (mostly tensor-parallel collectives)"},
+		{"pcie", bd.Exposed[topology.TierPCIe], "exposed communication bounded by the PCIe links between GPUs and NICs"},
+		{"nic", bd.Exposed[topology.TierNIC], "exposed communication bounded by the NICs (pipeline sends, data-parallel reductions across nodes)"},
+		{"leaf-spine", bd.Exposed[topology.TierSpine], "exposed communication bounded by the leaf–spine links of the fabric (traffic between leaves, oversubscribed)"},
 		{"pipeline-bubble", bd.Bubble, "pipeline bubble: stages idle while the pipeline fills and drains"},
 	}
 	sort.SliceStable(cands, func(a, b int) bool { return cands[a].t > cands[b].t })

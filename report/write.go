@@ -149,7 +149,14 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 		}
 		p("%s %s moved, %.1f%% busy", lk.Tier, units.Bytes(lk.Bytes), 100*lk.BusyFraction)
 	}
-	p("\n\nBottleneck       %s: %s\n", rep.Bottleneck.Resource, rep.Bottleneck.Why)
+	p("\n")
+	for i, lk := range rep.BusiestLinks {
+		if i == 0 {
+			p("Busiest links\n")
+		}
+		p("  %-48s %12s  %5.1f%% busy\n", lk.Link, units.Bytes(lk.Bytes), 100*lk.BusyFraction)
+	}
+	p("\nBottleneck       %s: %s\n", rep.Bottleneck.Resource, rep.Bottleneck.Why)
 	for _, n := range rep.Notes {
 		p("Note: %s\n", n)
 	}

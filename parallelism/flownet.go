@@ -1,0 +1,216 @@
+package parallelism
+
+import (
+	"fmt"
+	"sort"
+
+	"trainsim/collective"
+	"trainsim/flow"
+	"trainsim/sim"
+	"trainsim/topology"
+	"trainsim/units"
+)
+
+// flowNet is the flow-level network of simulation.network = "flow": it turns
+// each communication task into the transfers its collective makes, on the
+// paths the topology graph gives them, and lets them share every link max-min
+// fairly (package flow). It implements sim.Network.
+//
+// Under the symmetric replay one task stands for the same collective in every
+// replica. Its transfers are instantiated for every copy that crosses the
+// fabric — each TP rank's data-parallel ring, each (TP, DP) rank's pipeline
+// send — so that copies contend on NICs and spine links as they do in the
+// cluster. A collective confined to one node (a tensor-parallel group inside
+// an NVSwitch) is instantiated once, as one ring edge: its copies are
+// symmetric and use disjoint links.
+type flowNet struct {
+	b    *builder
+	topo *topology.Graph
+	net  *flow.Network
+	// Per task (indexed by TaskID; -1 or zero where not a network task).
+	spec      []int32 // index into specs
+	remaining []int32 // transfers still in flight
+	specs     []flowSpec
+	specIndex map[flowSpec]int32
+	path      []flow.LinkID
+	pathT     []topology.LinkID
+	done      []sim.TaskID
+	params    collective.Params
+	flows     int
+}
+
+type flowSpec struct {
+	spec        commSpec
+	stage, peer int
+}
+
+func newFlowNet(b *builder) (*flowNet, error) {
+	topo, err := topology.Build(b.j.Cluster)
+	if err != nil {
+		return nil, fmt.Errorf("building the network graph: %w", err)
+	}
+	p := b.coll.Params
+	caps := make([]float64, len(topo.Links))
+	for i, l := range topo.Links {
+		frac := p.NICFraction
+		if l.Tier == topology.TierNVLink {
+			frac = p.NVLinkFraction
+		}
+		caps[i] = float64(l.Capacity) * frac
+	}
+	return &flowNet{
+		b: b, topo: topo, net: flow.New(caps), params: p,
+		specIndex: map[flowSpec]int32{},
+	}, nil
+}
+
+// register records that task t moves spec between stage s and peer.
+func (f *flowNet) register(t sim.TaskID, spec commSpec, s, peer int) {
+	for int(t) >= len(f.spec) {
+		f.spec = append(f.spec, -1)
+		f.remaining = append(f.remaining, 0)
+	}
+	key := flowSpec{spec, s, peer}
+	i, ok := f.specIndex[key]
+	if !ok {
+		i = int32(len(f.specs))
+		f.specs = append(f.specs, key)
+		f.specIndex[key] = i
+	}
+	f.spec[t] = i
+}
+
+// copies returns the member lists of every instance of the collective that
+// must be simulated, and the members per node of one.
+func (f *flowNet) copies(fs flowSpec) ([][]int, int) {
+	j := f.b.j
+	l := j.Layout
+	rep := j.members(fs.spec.group, fs.stage, fs.peer)
+	pl := j.placement(fs.spec.group, fs.stage, fs.peer)
+	if pl.Nodes() == 1 {
+		return [][]int{rep}, pl.PerNode
+	}
+	var out [][]int
+	switch fs.spec.group {
+	case groupTP:
+		for d := 0; d < l.DP; d++ {
+			var g []int
+			for r := 0; r < l.TP; r++ {
+				g = append(g, j.rank(r, d, fs.stage))
+			}
+			out = append(out, g)
+		}
+	case groupDP:
+		for r := 0; r < l.TP; r++ {
+			var g []int
+			for d := 0; d < l.DP; d++ {
+				g = append(g, j.rank(r, d, fs.stage))
+			}
+			out = append(out, g)
+		}
+	case groupPP, groupEmb:
+		for d := 0; d < l.DP; d++ {
+			for r := 0; r < l.TP; r++ {
+				out = append(out, []int{j.rank(r, d, fs.stage), j.rank(r, d, fs.peer)})
+			}
+		}
+	}
+	return out, pl.PerNode
+}
+
+// Start begins the transfers of task t.
+func (f *flowNet) Start(now sim.Time, t sim.TaskID) {
+	fs := f.specs[f.spec[t]]
+	groups, perNode := f.copies(fs)
+	sp := fs.spec
+	n := len(groups[0])
+	chunk := sp.bytes
+	if sp.op != collective.SendRecv && n > 0 {
+		chunk /= units.Bytes(n)
+	}
+	// Protocol overheads of small messages stretch the transfer, as the
+	// analytical model's size factor does.
+	inflate := 1 / f.params.SizeFactor(chunk)
+	intra := len(groups) == 1 && f.b.j.placement(sp.group, fs.stage, fs.peer).Nodes() == 1
+	for gi, g := range groups {
+		trs := collective.Transfers(sp.op, sp.bytes, g, perNode)
+		if intra && len(trs) > 0 {
+			trs = trs[:1] // one edge stands for the symmetric ring
+		}
+		for i, tr := range trs {
+			f.pathT = f.topo.AppendPath(f.pathT[:0], tr.Src, tr.Dst, uint64(t)<<20|uint64(gi)<<10|uint64(i))
+			f.path = f.path[:0]
+			for _, l := range f.pathT {
+				f.path = append(f.path, flow.LinkID(l))
+			}
+			f.net.Add(int64(now), f.path, float64(tr.Bytes)*inflate, 0, int32(t))
+			f.remaining[t]++
+			f.flows++
+		}
+	}
+	if f.remaining[t] == 0 {
+		// Nothing to move (a group of one): done at once.
+		f.net.Add(int64(now), nil, 0, 0, int32(t))
+		f.remaining[t] = 1
+	}
+}
+
+// Next returns when the next transfer finishes.
+func (f *flowNet) Next() (sim.Time, bool) {
+	at, ok := f.net.Next()
+	return sim.Time(at), ok
+}
+
+// Advance finishes transfers up to now and returns the tasks all of whose
+// transfers are done, recording the link tier that bounded each.
+func (f *flowNet) Advance(now sim.Time) []sim.TaskID {
+	f.done = f.done[:0]
+	for _, fin := range f.net.Advance(int64(now)) {
+		t := sim.TaskID(fin.Group)
+		if fin.Bottleneck >= 0 {
+			f.b.info[t].tier = f.topo.Links[fin.Bottleneck].Tier
+		}
+		f.remaining[t]--
+		if f.remaining[t] == 0 {
+			f.done = append(f.done, t)
+		}
+	}
+	sort.Slice(f.done, func(i, k int) bool { return f.done[i] < f.done[k] })
+	return f.done
+}
+
+// links reports the load of every link tier and the busiest links over a
+// replay of length span (seconds).
+func (f *flowNet) links(span float64) (tiers []LinkStats, busiest []LinkStats) {
+	var bytes [topology.NumTiers]float64
+	var util [topology.NumTiers]float64
+	var used [topology.NumTiers]int
+	for i, l := range f.topo.Links {
+		b := f.net.LinkBytes(flow.LinkID(i))
+		if b == 0 {
+			continue
+		}
+		u := b / (float64(l.Capacity) * span)
+		bytes[l.Tier] += b
+		util[l.Tier] += u
+		used[l.Tier]++
+		busiest = append(busiest, LinkStats{Tier: l.Tier.String(), Link: f.topo.LinkName(topology.LinkID(i)), Bytes: units.Bytes(b), BusyFraction: u})
+	}
+	for i := 0; i < topology.NumTiers; i++ {
+		t := topology.Tier(i)
+		if used[t] == 0 {
+			continue
+		}
+		tiers = append(tiers, LinkStats{Tier: t.String(), Bytes: units.Bytes(bytes[t]), BusyFraction: util[t] / float64(used[t])})
+	}
+	sort.SliceStable(busiest, func(a, c int) bool {
+		if busiest[a].BusyFraction != busiest[c].BusyFraction {
+			return busiest[a].BusyFraction > busiest[c].BusyFraction
+		}
+		return busiest[a].Link < busiest[c].Link
+	})
+	if len(busiest) > 5 {
+		busiest = busiest[:5]
+	}
+	return tiers, busiest
+}
