@@ -386,7 +386,7 @@ func TestErrors(t *testing.T) {
 		},
 		{
 			name: "several errors at once, sorted by line",
-			src:  "seeed = 1\n" + replace("tp = 8", "tp = 5\nschedule = \"zigzag\"") + "\n[simulation]\nnetwork = \"flow\"\n",
+			src:  "seeed = 1\n" + replace("tp = 8", "tp = 5\nschedule = \"zigzag\"") + "\n[simulation]\nnetwork = \"packet\"\n",
 			sets: []string{"training.precision=fp4"},
 			want: []string{
 				`x.toml:1: seeed: unknown key; did you mean "seed"?`,
@@ -394,7 +394,7 @@ func TestErrors(t *testing.T) {
 				`x.toml:12: parallelism.tp: 5 does not divide model.heads (96)`,
 				`x.toml:12: parallelism.tp: 5 does not divide model.ffn_hidden (49152)`,
 				`x.toml:13: parallelism.schedule: "zigzag" is not a schedule`,
-				`x.toml:20: simulation.network: "flow" is not supported yet`,
+				`x.toml:20: simulation.network: "packet" is not a fidelity (allowed: "analytical", "flow")`,
 				`--set: training.precision: "fp4" is not supported`,
 			},
 		},
