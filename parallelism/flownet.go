@@ -37,6 +37,8 @@ type flowNet struct {
 	done      []sim.TaskID
 	params    collective.Params
 	flows     int
+	// transfers caches, per spec, the transfers of all its copies.
+	transfers [][]collective.Transfer
 }
 
 type flowSpec struct {
@@ -76,6 +78,7 @@ func (f *flowNet) register(t sim.TaskID, spec commSpec, s, peer int) {
 		i = int32(len(f.specs))
 		f.specs = append(f.specs, key)
 		f.specIndex[key] = i
+		f.transfers = append(f.transfers, nil)
 	}
 	f.spec[t] = i
 }
@@ -118,35 +121,48 @@ func (f *flowNet) copies(fs flowSpec) ([][]int, int) {
 	return out, pl.PerNode
 }
 
-// Start begins the transfers of task t.
-func (f *flowNet) Start(now sim.Time, t sim.TaskID) {
-	fs := f.specs[f.spec[t]]
+// transfersOf returns the transfers of every simulated copy of spec i, their
+// bytes already stretched by the small-message protocol overhead that the
+// analytical model's size factor stands for.
+func (f *flowNet) transfersOf(i int32) []collective.Transfer {
+	if trs := f.transfers[i]; trs != nil {
+		return trs
+	}
+	fs := f.specs[i]
 	groups, perNode := f.copies(fs)
 	sp := fs.spec
-	n := len(groups[0])
 	chunk := sp.bytes
-	if sp.op != collective.SendRecv && n > 0 {
+	if n := len(groups[0]); sp.op != collective.SendRecv && n > 0 {
 		chunk /= units.Bytes(n)
 	}
-	// Protocol overheads of small messages stretch the transfer, as the
-	// analytical model's size factor does.
-	inflate := 1 / f.params.SizeFactor(chunk)
+	inflate := units.Bytes(1 / f.params.SizeFactor(chunk))
 	intra := len(groups) == 1 && f.b.j.placement(sp.group, fs.stage, fs.peer).Nodes() == 1
-	for gi, g := range groups {
-		trs := collective.Transfers(sp.op, sp.bytes, g, perNode)
-		if intra && len(trs) > 0 {
-			trs = trs[:1] // one edge stands for the symmetric ring
+	trs := []collective.Transfer{}
+	for _, g := range groups {
+		one := collective.Transfers(sp.op, sp.bytes, g, perNode)
+		if intra && len(one) > 0 {
+			one = one[:1] // one edge stands for the symmetric ring
 		}
-		for i, tr := range trs {
-			f.pathT = f.topo.AppendPath(f.pathT[:0], tr.Src, tr.Dst, uint64(t)<<20|uint64(gi)<<10|uint64(i))
-			f.path = f.path[:0]
-			for _, l := range f.pathT {
-				f.path = append(f.path, flow.LinkID(l))
-			}
-			f.net.Add(int64(now), f.path, float64(tr.Bytes)*inflate, 0, int32(t))
-			f.remaining[t]++
-			f.flows++
+		for _, tr := range one {
+			tr.Bytes *= inflate
+			trs = append(trs, tr)
 		}
+	}
+	f.transfers[i] = trs
+	return trs
+}
+
+// Start begins the transfers of task t.
+func (f *flowNet) Start(now sim.Time, t sim.TaskID) {
+	for i, tr := range f.transfersOf(f.spec[t]) {
+		f.pathT = f.topo.AppendPath(f.pathT[:0], tr.Src, tr.Dst, uint64(t)<<16|uint64(i))
+		f.path = f.path[:0]
+		for _, l := range f.pathT {
+			f.path = append(f.path, flow.LinkID(l))
+		}
+		f.net.Add(int64(now), f.path, float64(tr.Bytes), 0, int32(t))
+		f.remaining[t]++
+		f.flows++
 	}
 	if f.remaining[t] == 0 {
 		// Nothing to move (a group of one): done at once.

@@ -1,0 +1,125 @@
+package parallelism
+
+import (
+	"math"
+	"testing"
+
+	"trainsim/flow"
+	"trainsim/model"
+	"trainsim/topology"
+	"trainsim/units"
+)
+
+// dpHeavy is GPT-3 13B with 512-way data parallelism over 128 nodes: its
+// gradient rings span every leaf switch.
+func dpHeavy(t testing.TB, oversub float64, network string) Job {
+	t.Helper()
+	j := gpt3Job(t, 128, Layout{TP: 2, PP: 1, DP: 512, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeSelective, SequenceParallel: true, ZeRO: 1, OverlapGradReduce: true}, 1024)
+	m, ok := model.Preset("gpt3-13b")
+	if !ok {
+		t.Fatal("no gpt3-13b preset")
+	}
+	j.Model = m
+	j.Training.Precision = units.BF16
+	j.Cluster.Network.Oversubscription = oversub
+	j.Options.Network = network
+	return j
+}
+
+func simulate(t testing.TB, j Job) *Result {
+	t.Helper()
+	res, err := Simulate(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestFlowAgreesWithAnalytical: without contention the flow-level network
+// reproduces the analytical prices.
+func TestFlowAgreesWithAnalytical(t *testing.T) {
+	def := gpt3Job(t, 128, Layout{TP: 8, PP: 16, DP: 8, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 1536)
+	for name, j := range map[string]Job{"default": def, "dp-heavy": dpHeavy(t, 1, NetworkAnalytical)} {
+		a := simulate(t, j)
+		j.Options.Network = NetworkFlow
+		f := simulate(t, j)
+		if e := float64(f.StepTime/a.StepTime) - 1; math.Abs(e) > 0.03 {
+			t.Errorf("%s: flow %v vs analytical %v (%+.1f%%)", name, f.StepTime, a.StepTime, 100*e)
+		}
+	}
+}
+
+// TestOversubscribedSpine: 8:1 oversubscription slows the DP-heavy step in
+// both modes, and the exposed time is charged to the leaf–spine tier.
+func TestOversubscribedSpine(t *testing.T) {
+	for _, network := range []string{NetworkAnalytical, NetworkFlow} {
+		base := simulate(t, dpHeavy(t, 1, network))
+		over := simulate(t, dpHeavy(t, 8, network))
+		if over.StepTime < 1.2*base.StepTime {
+			t.Errorf("%s: 8:1 oversubscription %v vs %v non-blocking: want ≥ 20%% slower", network, over.StepTime, base.StepTime)
+		}
+		worst := topology.Tier(0)
+		for tier := range over.Breakdown.Exposed {
+			if over.Breakdown.Exposed[tier] > over.Breakdown.Exposed[worst] {
+				worst = topology.Tier(tier)
+			}
+		}
+		if worst != topology.TierSpine {
+			t.Errorf("%s: most exposed tier is %v (%v), want leaf-spine", network, worst, over.Breakdown.Exposed)
+		}
+	}
+}
+
+func TestRailOptimizedRuns(t *testing.T) {
+	j := gpt3Job(t, 128, Layout{TP: 8, PP: 16, DP: 8, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 1536)
+	j.Options.Network = NetworkFlow
+	fat := simulate(t, j)
+	j.Cluster.Network.Topology = topology.RailOptimized
+	rail := simulate(t, j)
+	if e := float64(rail.StepTime/fat.StepTime) - 1; math.Abs(e) > 0.05 {
+		t.Errorf("rail-optimized %v vs fat-tree %v", rail.StepTime, fat.StepTime)
+	}
+}
+
+// TestFlowConservesBytes: every byte a NIC sends into the fabric is received
+// by a NIC, and what leaves a leaf for a spine comes back down to a leaf.
+func TestFlowConservesBytes(t *testing.T) {
+	b, err := newBuilder(dpHeavy(t, 4, NetworkFlow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.replay(); err != nil {
+		t.Fatal(err)
+	}
+	var up, down, toSpine, fromSpine float64
+	for i, l := range b.flow.topo.Links {
+		bytes := b.flow.net.LinkBytes(flow.LinkID(i))
+		from, to := b.flow.topo.Vertices[l.From].Kind, b.flow.topo.Vertices[l.To].Kind
+		switch {
+		case from == topology.VertexNIC && to == topology.VertexLeaf:
+			up += bytes
+		case from == topology.VertexLeaf && to == topology.VertexNIC:
+			down += bytes
+		case from == topology.VertexLeaf && to == topology.VertexSpine:
+			toSpine += bytes
+		case from == topology.VertexSpine && to == topology.VertexLeaf:
+			fromSpine += bytes
+		}
+	}
+	if up == 0 || math.Abs(up/down-1) > 1e-9 || math.Abs(toSpine/fromSpine-1) > 1e-9 {
+		t.Errorf("NIC→leaf %g vs leaf→NIC %g; leaf→spine %g vs spine→leaf %g", up, down, toSpine, fromSpine)
+	}
+}
+
+// BenchmarkReplayDefaultFlow measures one flow-level replay of the default
+// scenario; run with -cpu 1.
+func BenchmarkReplayDefaultFlow(b *testing.B) {
+	j := gpt3Job(b, 128, Layout{TP: 8, PP: 16, DP: 8, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 1536)
+	j.Options.Network = NetworkFlow
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := Simulate(j); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
