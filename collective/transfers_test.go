@@ -12,9 +12,9 @@ import (
 func TestTransfersConserveBytes(t *testing.T) {
 	S := units.Bytes(96 << 20)
 	for _, tc := range []struct {
-		op      Op
-		n, per  int
-		passes  float64
+		op     Op
+		n, per int
+		passes float64
 	}{
 		{AllReduce, 8, 8, 2},
 		{AllReduce, 8, 1, 2},

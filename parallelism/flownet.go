@@ -210,7 +210,8 @@ func (f *flowNet) links(span float64) (tiers []LinkStats, busiest []LinkStats) {
 		bytes[l.Tier] += b
 		util[l.Tier] += u
 		used[l.Tier]++
-		busiest = append(busiest, LinkStats{Tier: l.Tier.String(), Link: f.topo.LinkName(topology.LinkID(i)), Bytes: units.Bytes(b), BusyFraction: u})
+		sat := float64(f.net.LinkSaturated(flow.LinkID(i))) * 1e-9 / span
+		busiest = append(busiest, LinkStats{Tier: l.Tier.String(), Link: f.topo.LinkName(topology.LinkID(i)), Bytes: units.Bytes(b), BusyFraction: u, SaturatedFraction: sat})
 	}
 	for i := 0; i < topology.NumTiers; i++ {
 		t := topology.Tier(i)
@@ -219,14 +220,26 @@ func (f *flowNet) links(span float64) (tiers []LinkStats, busiest []LinkStats) {
 		}
 		tiers = append(tiers, LinkStats{Tier: t.String(), Bytes: units.Bytes(bytes[t]), BusyFraction: util[t] / float64(used[t])})
 	}
+	// Links that ran at capacity longest first: they are the ones that held
+	// transfers back.
 	sort.SliceStable(busiest, func(a, c int) bool {
+		if busiest[a].SaturatedFraction != busiest[c].SaturatedFraction {
+			return busiest[a].SaturatedFraction > busiest[c].SaturatedFraction
+		}
 		if busiest[a].BusyFraction != busiest[c].BusyFraction {
 			return busiest[a].BusyFraction > busiest[c].BusyFraction
 		}
 		return busiest[a].Link < busiest[c].Link
 	})
-	if len(busiest) > 5 {
-		busiest = busiest[:5]
+	// The two busiest links of each tier, so that a saturated spine shows
+	// even when NIC links move more bytes.
+	var top []LinkStats
+	count := map[string]int{}
+	for _, l := range busiest {
+		if count[l.Tier] < 2 {
+			top = append(top, l)
+			count[l.Tier]++
+		}
 	}
-	return tiers, busiest
+	return tiers, top
 }

@@ -45,6 +45,9 @@ type LinkStats struct {
 	// the tier's links: the share of the step the link would be busy at
 	// full rate.
 	BusyFraction float64
+	// SaturatedFraction is the share of the step the link ran at capacity
+	// (flow mode only): a link that limits transfers.
+	SaturatedFraction float64
 }
 
 // Result is the outcome of replaying a job.

@@ -35,6 +35,9 @@ type Link struct {
 	Link         string  `json:"link,omitempty"`
 	Bytes        float64 `json:"bytes"`
 	BusyFraction float64 `json:"busy_fraction"`
+	// SaturatedFraction is the share of the step the link ran at capacity
+	// (flow mode).
+	SaturatedFraction float64 `json:"saturated_fraction,omitempty"`
 }
 
 // Bottleneck names the resource that bounds the step.
@@ -181,7 +184,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 	}
 	rep.BusiestLinks = []Link{}
 	for _, l := range r.BusiestLinks {
-		rep.BusiestLinks = append(rep.BusiestLinks, Link{Tier: l.Tier, Link: l.Link, Bytes: float64(l.Bytes), BusyFraction: l.BusyFraction})
+		rep.BusiestLinks = append(rep.BusiestLinks, Link{Tier: l.Tier, Link: l.Link, Bytes: float64(l.Bytes), BusyFraction: l.BusyFraction, SaturatedFraction: l.SaturatedFraction})
 	}
 	rep.Bottleneck = bottleneck(r, step)
 	return rep, nil

@@ -154,7 +154,11 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 		if i == 0 {
 			p("Busiest links\n")
 		}
-		p("  %-48s %12s  %5.1f%% busy\n", lk.Link, units.Bytes(lk.Bytes), 100*lk.BusyFraction)
+		p("  %-48s %12s  %5.1f%% busy", lk.Link, units.Bytes(lk.Bytes), 100*lk.BusyFraction)
+		if lk.SaturatedFraction > 0 {
+			p(", at capacity %.1f%% of the step", 100*lk.SaturatedFraction)
+		}
+		p("\n")
 	}
 	p("\nBottleneck       %s: %s\n", rep.Bottleneck.Resource, rep.Bottleneck.Why)
 	for _, n := range rep.Notes {
