@@ -140,6 +140,18 @@ func systemTable() []System {
 				"8 × single-port ConnectX-7 400Gb/s InfiniBand for compute; NodesPerLeaf 32 assumes the DGX SuperPOD (B200) reference " +
 				"architecture's 32-node scalable unit with NDR rail leaves" + estimates,
 		},
+		{
+			// One NVL72 rack is one "node": its 72 GPUs share one NVLink
+			// switch domain, so tensor (or expert) parallel groups of up to
+			// 72 stay on NVLink.
+			Name: "gb200-nvl72", GPU: gpu["b200"], GPUsPerNode: 72, NVLink: nvlink5, Network: Network{
+				Topology: FatTree, NICBandwidth: ndr.NICBandwidth, NICsPerNode: 72, Latency: ndr.Latency,
+				Oversubscription: 1, NodesPerLeaf: 4,
+			},
+			Source: "PRELIMINARY. NVIDIA GB200 NVL72 product page (2024): 72 Blackwell GPUs in one NVLink domain, 1.8 TB/s " +
+				"per GPU (900 GB/s per direction); the GPU figures are those of the B200 preset (the GB200's own are " +
+				"slightly higher); one 400 Gb/s NIC per GPU and 4 racks per leaf are assumptions, not datasheet figures" + estimates,
+		},
 	}
 }
 

@@ -166,12 +166,14 @@ func TestSystemFigures(t *testing.T) {
 		nicPerGPUGBps  float64
 		nodesPerLeaf   int
 		hbmGiB, hbmBWs float64
+		gpusPerNode    int
 	}{
-		{"dgx-a100-40gb", "a100-40gb", 12 * 25, 200.0 / 8, 20, 40, 1555},
-		{"dgx-a100-80gb", "a100-80gb", 12 * 25, 200.0 / 8, 20, 80, 2039},
-		{"dgx-h100", "h100-sxm", 18 * 25, 400.0 / 8, 32, 80, 3350},
-		{"dgx-h200", "h200", 18 * 25, 400.0 / 8, 32, 141, 4800},
-		{"dgx-b200", "b200", 18 * 50, 400.0 / 8, 32, 180, 8000},
+		{"dgx-a100-40gb", "a100-40gb", 12 * 25, 200.0 / 8, 20, 40, 1555, 8},
+		{"dgx-a100-80gb", "a100-80gb", 12 * 25, 200.0 / 8, 20, 80, 2039, 8},
+		{"dgx-h100", "h100-sxm", 18 * 25, 400.0 / 8, 32, 80, 3350, 8},
+		{"dgx-h200", "h200", 18 * 25, 400.0 / 8, 32, 141, 4800, 8},
+		{"dgx-b200", "b200", 18 * 50, 400.0 / 8, 32, 180, 8000, 8},
+		{"gb200-nvl72", "b200", 18 * 50, 400.0 / 8, 4, 180, 8000, 72},
 	}
 	for _, tc := range tests {
 		s, ok := SystemPreset(tc.system)
@@ -179,8 +181,8 @@ func TestSystemFigures(t *testing.T) {
 			t.Errorf("system %q missing", tc.system)
 			continue
 		}
-		if s.GPU.Name != tc.gpu || s.GPUsPerNode != 8 {
-			t.Errorf("%s: %d × %s, want 8 × %s", tc.system, s.GPUsPerNode, s.GPU.Name, tc.gpu)
+		if s.GPU.Name != tc.gpu || s.GPUsPerNode != tc.gpusPerNode {
+			t.Errorf("%s: %d × %s, want %d × %s", tc.system, s.GPUsPerNode, s.GPU.Name, tc.gpusPerNode, tc.gpu)
 		}
 		if got := float64(s.NVLink.Bandwidth) / 1e9; got != tc.nvlinkGBps {
 			t.Errorf("%s: NVLink %g GB/s per direction, want %g", tc.system, got, tc.nvlinkGBps)
