@@ -1,0 +1,338 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Time is virtual time in nanoseconds.
+type Time int64
+
+// Seconds converts t to seconds.
+func (t Time) Seconds() float64 { return float64(t) * 1e-9 }
+
+// FromSeconds converts seconds to Time, rounding to the nearest nanosecond.
+func FromSeconds(s float64) Time {
+	if s <= 0 {
+		return 0
+	}
+	return Time(s*1e9 + 0.5)
+}
+
+// ResourceID names a resource of a Graph.
+type ResourceID int32
+
+// TaskID names a task of a Graph.
+type TaskID int32
+
+// None is the TaskID used where there is no task.
+const None TaskID = -1
+
+// Kind is a caller-defined category of task, used for accounting.
+type Kind uint8
+
+// Graph is a set of tasks on resources with dependencies between them. Build
+// it with AddResource, AddTask and After, then Run it. A Graph is not safe for
+// concurrent use.
+type Graph struct {
+	resNames []string
+	lastOn   []TaskID // per resource: the latest task added to it
+
+	res    []ResourceID
+	dur    []Time
+	kind   []Kind
+	shared []bool // task's transfer time comes from the Network
+
+	// Dependency edges as pairs; compacted into adjacency lists by Run.
+	from, to []TaskID
+}
+
+// NewGraph returns an empty graph with room for about n tasks.
+func NewGraph(n int) *Graph {
+	return &Graph{
+		res:  make([]ResourceID, 0, n),
+		dur:  make([]Time, 0, n),
+		kind: make([]Kind, 0, n),
+		from: make([]TaskID, 0, 2*n),
+		to:   make([]TaskID, 0, 2*n),
+	}
+}
+
+// AddResource adds an in-order resource (a stream) and returns its ID.
+func (g *Graph) AddResource(name string) ResourceID {
+	g.resNames = append(g.resNames, name)
+	g.lastOn = append(g.lastOn, None)
+	return ResourceID(len(g.resNames) - 1)
+}
+
+// ResourceName returns the name given to r.
+func (g *Graph) ResourceName(r ResourceID) string { return g.resNames[r] }
+
+// Resources returns the number of resources.
+func (g *Graph) Resources() int { return len(g.resNames) }
+
+// Tasks returns the number of tasks.
+func (g *Graph) Tasks() int { return len(g.res) }
+
+// AddTask appends a task of duration d and kind k to resource r. It runs
+// after every task added to r before it.
+func (g *Graph) AddTask(r ResourceID, d Time, k Kind) TaskID {
+	if d < 0 {
+		d = 0
+	}
+	id := TaskID(len(g.res))
+	g.res = append(g.res, r)
+	g.dur = append(g.dur, d)
+	g.kind = append(g.kind, k)
+	g.shared = append(g.shared, false)
+	if prev := g.lastOn[r]; prev != None {
+		g.from = append(g.from, prev)
+		g.to = append(g.to, id)
+	}
+	g.lastOn[r] = id
+	return id
+}
+
+// After makes t wait for every task in deps. None entries are ignored, so
+// callers can pass "no dependency" without a branch.
+func (g *Graph) After(t TaskID, deps ...TaskID) {
+	for _, d := range deps {
+		if d == None || d == t {
+			continue
+		}
+		g.from = append(g.from, d)
+		g.to = append(g.to, t)
+	}
+}
+
+// Extend adds d to the duration of t. It lets a builder coalesce consecutive
+// kernels of one stream into one task while nothing depends on the first part.
+func (g *Graph) Extend(t TaskID, d Time) {
+	if d > 0 {
+		g.dur[t] += d
+	}
+}
+
+// Share makes t a network task: when it starts, Run hands it to the Network,
+// and it ends its own duration (a fixed latency) after the Network reports
+// its transfers done.
+func (g *Graph) Share(t TaskID) { g.shared[t] = true }
+
+// Shared reports whether t is a network task.
+func (g *Graph) Shared(t TaskID) bool { return g.shared[t] }
+
+// Last returns the latest task added to r, or None.
+func (g *Graph) Last(r ResourceID) TaskID { return g.lastOn[r] }
+
+// Resource returns the resource of t.
+func (g *Graph) Resource(t TaskID) ResourceID { return g.res[t] }
+
+// Duration returns the duration of t.
+func (g *Graph) Duration(t TaskID) Time { return g.dur[t] }
+
+// Kind returns the kind of t.
+func (g *Graph) Kind(t TaskID) Kind { return g.kind[t] }
+
+// Result is what happened when a Graph ran.
+type Result struct {
+	// Start and End hold each task's start and end time, indexed by TaskID.
+	Start, End []Time
+	// Binding holds, for each task, the predecessor (on its resource or a
+	// dependency) that finished last, or None for a task that could start at 0.
+	Binding []TaskID
+	// Makespan is the end of the last task.
+	Makespan Time
+	// Order lists the tasks in the order their completion events were
+	// processed; their end times never decrease along it.
+	Order []TaskID
+	// Events is the number of events processed (one start and one end per task).
+	Events int
+}
+
+// ErrCycle is returned when some tasks can never start because their
+// dependencies form a cycle.
+var ErrCycle = errors.New("sim: dependency cycle")
+
+// Network is a model of transfers that share links, such as a flow-level
+// network. Run tells it when a network task starts; it tells Run when the
+// transfers of started tasks are done. It must be deterministic.
+type Network interface {
+	// Start begins the transfers of task t at time now.
+	Start(now Time, t TaskID)
+	// Next returns the earliest time at which a started task's transfers
+	// may finish, and false when none is in flight.
+	Next() (Time, bool)
+	// Advance moves the network to now and returns the tasks whose
+	// transfers have all finished, in increasing TaskID order.
+	Advance(now Time) []TaskID
+}
+
+// Run replays g and returns when each task ran. It fails only if the
+// dependencies form a cycle. Network tasks (see Share) need RunWith.
+func Run(g *Graph) (*Result, error) { return RunWith(g, nil) }
+
+// RunWith replays g, handing network tasks to net.
+func RunWith(g *Graph, net Network) (*Result, error) {
+	n := len(g.res)
+	// Compact edges into adjacency lists (CSR), keeping insertion order.
+	off := make([]int32, n+1)
+	pending := make([]int32, n)
+	for i, f := range g.from {
+		off[f+1]++
+		pending[g.to[i]]++
+	}
+	for i := 0; i < n; i++ {
+		off[i+1] += off[i]
+	}
+	succ := make([]TaskID, len(g.from))
+	fill := make([]int32, n)
+	copy(fill, off[:n])
+	for i, f := range g.from {
+		succ[fill[f]] = g.to[i]
+		fill[f]++
+	}
+
+	r := &Result{
+		Start:   make([]Time, n),
+		End:     make([]Time, n),
+		Binding: make([]TaskID, n),
+		Order:   make([]TaskID, 0, n),
+	}
+	for i := range r.Binding {
+		r.Binding[i] = None
+	}
+	q := eventQueue{items: make([]event, 0, 1024)}
+	var seq uint64
+	// A network wake-up is an event with task None; only the one carrying
+	// the latest version is acted on.
+	var netVersion uint64
+	var netChanged bool
+	start := func(t TaskID, now Time) {
+		r.Start[t] = now
+		r.Events++
+		if g.shared[t] && net != nil {
+			net.Start(now, t)
+			netChanged = true
+			return
+		}
+		end := now + g.dur[t]
+		r.End[t] = end
+		q.push(event{at: end, seq: seq, task: t})
+		seq++
+	}
+	wake := func() {
+		if !netChanged || net == nil {
+			return
+		}
+		netChanged = false
+		netVersion++
+		if at, ok := net.Next(); ok {
+			q.push(event{at: at, seq: seq, task: None, version: netVersion})
+			seq++
+		}
+	}
+	for i := 0; i < n; i++ {
+		if pending[i] == 0 {
+			start(TaskID(i), 0)
+		}
+	}
+	for i := 0; i < n; i++ {
+		if g.shared[i] && net == nil {
+			return nil, fmt.Errorf("sim: task %d is a network task but no network was given", i)
+		}
+	}
+	wake()
+	done := 0
+	for q.len() > 0 {
+		ev := q.pop()
+		now := ev.at
+		if ev.task == None {
+			if ev.version != netVersion {
+				continue
+			}
+			for _, t := range net.Advance(now) {
+				end := now + g.dur[t]
+				r.End[t] = end
+				q.push(event{at: end, seq: seq, task: t})
+				seq++
+			}
+			netChanged = true
+			wake()
+			continue
+		}
+		done++
+		r.Events++
+		r.Order = append(r.Order, ev.task)
+		if now > r.Makespan {
+			r.Makespan = now
+		}
+		for _, s := range succ[off[ev.task]:off[ev.task+1]] {
+			// Events come in time order, so the last predecessor to finish
+			// is the one whose completion drops the count to zero.
+			pending[s]--
+			if pending[s] == 0 {
+				r.Binding[s] = ev.task
+				start(s, now)
+			}
+		}
+		wake()
+	}
+	if done != n {
+		return nil, fmt.Errorf("%w: %d of %d tasks never started", ErrCycle, n-done, n)
+	}
+	return r, nil
+}
+
+// event is the completion of a task.
+type event struct {
+	at      Time
+	seq     uint64
+	task    TaskID
+	version uint64 // of a network wake-up (task None)
+}
+
+// eventQueue is a binary min-heap of events ordered by (at, seq). It is
+// written out rather than built on container/heap to avoid an interface call
+// per comparison on the engine's hot path.
+type eventQueue struct{ items []event }
+
+func (q *eventQueue) len() int { return len(q.items) }
+
+func less(a, b event) bool { return a.at < b.at || (a.at == b.at && a.seq < b.seq) }
+
+func (q *eventQueue) push(e event) {
+	q.items = append(q.items, e)
+	i := len(q.items) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !less(q.items[i], q.items[p]) {
+			break
+		}
+		q.items[i], q.items[p] = q.items[p], q.items[i]
+		i = p
+	}
+}
+
+func (q *eventQueue) pop() event {
+	top := q.items[0]
+	last := len(q.items) - 1
+	q.items[0] = q.items[last]
+	q.items = q.items[:last]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= last {
+			break
+		}
+		m := l
+		if r := l + 1; r < last && less(q.items[r], q.items[l]) {
+			m = r
+		}
+		if !less(q.items[m], q.items[i]) {
+			break
+		}
+		q.items[i], q.items[m] = q.items[m], q.items[i]
+		i = m
+	}
+	return top
+}

@@ -1,0 +1,225 @@
+package sim
+
+import (
+	"errors"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+)
+
+// TestHandComputed checks small graphs whose schedule is worked out by hand.
+func TestHandComputed(t *testing.T) {
+	tests := []struct {
+		name     string
+		build    func(g *Graph) []TaskID
+		makespan Time
+		starts   []Time
+	}{
+		{
+			name: "one stream runs in order",
+			build: func(g *Graph) []TaskID {
+				r := g.AddResource("gpu")
+				return []TaskID{g.AddTask(r, 3, 0), g.AddTask(r, 4, 0), g.AddTask(r, 5, 0)}
+			},
+			makespan: 12, starts: []Time{0, 3, 7},
+		},
+		{
+			name: "two streams overlap",
+			build: func(g *Graph) []TaskID {
+				a, b := g.AddResource("compute"), g.AddResource("comm")
+				return []TaskID{g.AddTask(a, 10, 0), g.AddTask(b, 4, 0)}
+			},
+			makespan: 10, starts: []Time{0, 0},
+		},
+		{
+			name: "dependency across streams delays the second",
+			build: func(g *Graph) []TaskID {
+				a, b := g.AddResource("compute"), g.AddResource("comm")
+				x := g.AddTask(a, 10, 0)
+				y := g.AddTask(b, 4, 0)
+				g.After(y, x)
+				z := g.AddTask(a, 1, 0)
+				g.After(z, y)
+				return []TaskID{x, y, z}
+			},
+			makespan: 15, starts: []Time{0, 10, 14},
+		},
+		{
+			name: "diamond waits for the slower branch",
+			build: func(g *Graph) []TaskID {
+				a, b, c := g.AddResource("a"), g.AddResource("b"), g.AddResource("c")
+				s := g.AddTask(a, 1, 0)
+				l := g.AddTask(b, 5, 0)
+				r := g.AddTask(c, 2, 0)
+				g.After(l, s)
+				g.After(r, s)
+				j := g.AddTask(a, 1, 0)
+				g.After(j, l, r)
+				return []TaskID{s, l, r, j}
+			},
+			makespan: 7, starts: []Time{0, 1, 1, 6},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewGraph(8)
+			ids := tc.build(g)
+			res, err := Run(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Makespan != tc.makespan {
+				t.Errorf("makespan = %d, want %d", res.Makespan, tc.makespan)
+			}
+			for i, id := range ids {
+				if res.Start[id] != tc.starts[i] {
+					t.Errorf("task %d starts at %d, want %d", i, res.Start[id], tc.starts[i])
+				}
+			}
+		})
+	}
+}
+
+func TestBindingNamesLastPredecessor(t *testing.T) {
+	g := NewGraph(4)
+	a, b := g.AddResource("a"), g.AddResource("b")
+	x := g.AddTask(a, 2, 0)
+	y := g.AddTask(b, 9, 0)
+	z := g.AddTask(a, 1, 0)
+	g.After(z, y)
+	res, err := Run(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Binding[z] != y {
+		t.Errorf("binding of z = %d, want %d (the slower dependency)", res.Binding[z], y)
+	}
+	if res.Binding[x] != None {
+		t.Errorf("binding of x = %d, want None", res.Binding[x])
+	}
+}
+
+func TestCycle(t *testing.T) {
+	g := NewGraph(2)
+	a, b := g.AddResource("a"), g.AddResource("b")
+	x := g.AddTask(a, 1, 0)
+	y := g.AddTask(b, 1, 0)
+	g.After(x, y)
+	g.After(y, x)
+	if _, err := Run(g); !errors.Is(err, ErrCycle) {
+		t.Fatalf("err = %v, want ErrCycle", err)
+	}
+}
+
+// randomDAG builds a random graph: tasks on a few streams, each depending on
+// some earlier tasks, so there is never a cycle.
+func randomDAG(rng *rand.Rand, tasks, streams int) *Graph {
+	g := NewGraph(tasks)
+	for i := 0; i < streams; i++ {
+		g.AddResource("s")
+	}
+	for i := 0; i < tasks; i++ {
+		id := g.AddTask(ResourceID(rng.IntN(streams)), Time(rng.IntN(100)), Kind(rng.IntN(4)))
+		for d := 0; d < rng.IntN(3) && i > 0; d++ {
+			g.After(id, TaskID(rng.IntN(i)))
+		}
+	}
+	return g
+}
+
+// TestInvariants checks on random graphs that no resource runs two tasks at
+// once, that every dependency is respected, that time never goes back, and
+// that a task never waits without a reason.
+func TestInvariants(t *testing.T) {
+	for seed := uint64(1); seed <= 50; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		g := randomDAG(rng, 300, 1+rng.IntN(6))
+		res, err := Run(g)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		// Dependencies, including stream order, are respected.
+		for i := range g.from {
+			f, to := g.from[i], g.to[i]
+			if res.Start[to] < res.End[f] {
+				t.Fatalf("seed %d: task %d starts at %d before its dependency %d ends at %d", seed, to, res.Start[to], f, res.End[f])
+			}
+		}
+		// No resource runs two tasks at once.
+		lastEnd := make(map[ResourceID]Time)
+		for i := 0; i < g.Tasks(); i++ {
+			r := g.res[i]
+			if res.Start[i] < lastEnd[r] {
+				t.Fatalf("seed %d: resource %d runs task %d at %d while busy until %d", seed, r, i, res.Start[i], lastEnd[r])
+			}
+			lastEnd[r] = res.End[i]
+		}
+		// Time never goes back.
+		for i := 1; i < len(res.Order); i++ {
+			if res.End[res.Order[i]] < res.End[res.Order[i-1]] {
+				t.Fatalf("seed %d: completion %d at %d after one at %d", seed, i, res.End[res.Order[i]], res.End[res.Order[i-1]])
+			}
+		}
+		// A task starts exactly when its binding predecessor ends, or at 0.
+		for i := 0; i < g.Tasks(); i++ {
+			want := Time(0)
+			if b := res.Binding[i]; b != None {
+				want = res.End[b]
+			}
+			if res.Start[i] != want {
+				t.Fatalf("seed %d: task %d starts at %d, binding predecessor ends at %d", seed, i, res.Start[i], want)
+			}
+		}
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	build := func() *Graph { return randomDAG(rand.New(rand.NewPCG(42, 42)), 2000, 5) }
+	a, err := Run(build())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Run(build())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("two runs of the same graph differ")
+	}
+}
+
+// BenchmarkEngine measures events per second on a pipeline-like graph: many
+// streams, long chains, cross-stream dependencies.
+func BenchmarkEngine(b *testing.B) {
+	const stages, perStage = 16, 20000
+	build := func() *Graph {
+		g := NewGraph(stages * perStage)
+		res := make([]ResourceID, stages)
+		for s := range res {
+			res[s] = g.AddResource("stage")
+		}
+		prev := make([]TaskID, stages)
+		for i := 0; i < perStage; i++ {
+			for s := 0; s < stages; s++ {
+				id := g.AddTask(res[s], Time(1000+i%7), 0)
+				if s > 0 {
+					g.After(id, prev[s-1])
+				}
+				prev[s] = id
+			}
+		}
+		return g
+	}
+	g := build()
+	b.ReportAllocs()
+	b.ResetTimer()
+	events := 0
+	for i := 0; i < b.N; i++ {
+		res, err := Run(g)
+		if err != nil {
+			b.Fatal(err)
+		}
+		events += res.Events
+	}
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+}
