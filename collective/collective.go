@@ -55,10 +55,13 @@ type Params struct {
 	NVLinkFraction float64
 	// NICFraction is the fraction of a NIC's line rate NCCL reaches.
 	NICFraction float64
-	// HalfBandwidthBytes is the per-rank message size at which NCCL reaches
-	// half of its large-message bus bandwidth: below a few MiB the pipeline
-	// of chunks through the ring never fills (nccl-tests curves). Effective
-	// bandwidth is B·S/(S+HalfBandwidthBytes) for a per-step chunk S.
+	// HalfBandwidthBytes sets the cost of NCCL's protocols for a step that
+	// moves a chunk of c bytes at bandwidth B. The Simple protocol, built for
+	// bandwidth, pays a pipeline fill of HalfBandwidthBytes/B per step (so it
+	// reaches half its peak at c = HalfBandwidthBytes, as nccl-tests curves
+	// do); the low-latency LL protocol sends data and flags together at half
+	// the bandwidth. NCCL picks the faster, so a step costs
+	// latency + (c + min(c, HalfBandwidthBytes))/B.
 	HalfBandwidthBytes units.Bytes
 }
 
@@ -68,12 +71,13 @@ func DefaultParams() Params {
 }
 
 // SizeFactor is the share of the large-message bandwidth a step moving
-// chunk bytes reaches.
+// chunk bytes reaches under the faster of NCCL's protocols (see
+// HalfBandwidthBytes): c / (c + min(c, HalfBandwidthBytes)).
 func (p Params) SizeFactor(chunk units.Bytes) float64 {
-	if p.HalfBandwidthBytes <= 0 {
+	if p.HalfBandwidthBytes <= 0 || chunk <= 0 {
 		return 1
 	}
-	return float64(chunk) / float64(chunk+p.HalfBandwidthBytes)
+	return float64(chunk) / float64(chunk+min(chunk, p.HalfBandwidthBytes))
 }
 
 // Model prices collectives on one cluster.

@@ -54,6 +54,23 @@ func (c Config) LayerParams() int64 {
 	return attn + mlp + norms
 }
 
+// LayerTensors returns the parameter count of each weight tensor of one
+// transformer block, in the order a forward pass uses them: layer norm gain
+// and bias, QKV weight and bias, output projection weight and bias, layer
+// norm, the MLP's weights and biases. They sum to LayerParams for a dense
+// model. Frameworks that gather parameters tensor by tensor (ZeRO-3) issue
+// one collective per entry.
+func (c Config) LayerTensors() []int64 {
+	h, f, kv := int64(c.Hidden), int64(c.FFNHidden), int64(c.KVHidden())
+	out := []int64{h, h, h * (h + 2*kv), h + 2*kv, h * h, h, h, h}
+	if c.GatedMLP {
+		out = append(out, h*f, f, h*f, f, f*h, h)
+	} else {
+		out = append(out, h*f, f, f*h, h)
+	}
+	return out
+}
+
 // EmbeddingParams is the parameter count of the token and position embeddings
 // (the output layer shares the token embedding, as in GPT and Megatron-LM).
 func (c Config) EmbeddingParams() int64 {

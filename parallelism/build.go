@@ -61,6 +61,9 @@ type commSpec struct {
 	// receiving side (Megatron's pipeline scatter/gather), priced as a fixed
 	// time.
 	gatherAfter units.Bytes
+	// perTensor splits the collective into one call per layer weight tensor
+	// (bytes is then bytes per parameter), as ZeRO-3 gathers parameters.
+	perTensor bool
 }
 
 // costs are the building blocks of a step, computed once.
@@ -194,9 +197,36 @@ func (b *builder) price(spec commSpec, s, peer int) (collective.Cost, error) {
 	if c, ok := b.priced[key]; ok {
 		return c, nil
 	}
-	c, err := b.coll.Time(spec.op, spec.bytes, b.j.placement(spec.group, s, peer))
+	pl := b.j.placement(spec.group, s, peer)
+	c, err := b.coll.Time(spec.op, spec.bytes, pl)
 	if err != nil {
 		return c, fmt.Errorf("pricing %s of %s: %w", spec.op, spec.bytes, err)
+	}
+	if spec.perTensor {
+		// One collective per tensor of the layer's TP shard.
+		var sum collective.Cost
+		total := units.Bytes(0)
+		for _, n := range b.j.Model.LayerTensors() {
+			bytes := units.Bytes(float64(n)/float64(b.j.Layout.TP)) * spec.bytes
+			one, err := b.coll.Time(spec.op, bytes, pl)
+			if err != nil {
+				return c, fmt.Errorf("pricing %s of %s: %w", spec.op, bytes, err)
+			}
+			total += bytes
+			sum.Time += one.Time
+			for t := range sum.Sent {
+				sum.Sent[t] += one.Sent[t]
+			}
+			sum.Algorithm, sum.Bottleneck = one.Algorithm, one.Bottleneck
+		}
+		whole, err := b.coll.Time(spec.op, total, pl)
+		if err != nil {
+			return c, err
+		}
+		// In flow mode the bytes move as one transfer; the extra cost of
+		// the separate calls stays a fixed latency.
+		sum.Latency = sum.Time - (whole.Time - whole.Latency)
+		c = sum
 	}
 	if spec.gatherAfter > 0 {
 		ag, err := b.coll.Time(collective.AllGather, spec.gatherAfter, b.j.placement(groupTP, peer, peer))
@@ -249,7 +279,8 @@ func (b *builder) prepare() error {
 		}
 	}
 	layerParams := float64(j.Model.LayerParams()) / float64(l.TP)
-	c.zeroAG = commSpec{op: collective.AllGather, bytes: units.Bytes(layerParams * weightBytesPerParam), group: groupDP}
+	// ZeRO-3 (DeepSpeed) gathers each parameter tensor with its own call.
+	c.zeroAG = commSpec{op: collective.AllGather, bytes: weightBytesPerParam, group: groupDP, perTensor: true}
 	c.zeroRS = commSpec{op: collective.ReduceScatter, bytes: units.Bytes(layerParams * shardedGradBytesPerParam), group: groupDP}
 	gradOp := collective.AllReduce
 	if l.ZeRO >= 1 {
