@@ -126,7 +126,7 @@ func TestMappingRules(t *testing.T) {
 // make a change pass.
 var maxMAE = map[string]float64{
 	"Narayanan2021-SC21-Table1":          8.0,
-	"Narayanan2021-SC21-Table2":          72.0,
+	"Narayanan2021-SC21-Table2":          56.0,
 	"Megatron-LM-README-2021":            10.0,
 	"Megatron-LM-README-2024-H100":       10.5,
 	"Korthikanti2022-Table5":             4.0,
