@@ -17,10 +17,19 @@ const (
 	ReduceScatter
 	AllGather
 	SendRecv
+	AllToAll
+)
+
+// All-reduce algorithms a scenario may force; AlgorithmAuto picks the
+// cheaper of ring and tree for each call, as NCCL's tuner does.
+const (
+	AlgorithmAuto = "auto"
+	AlgorithmRing = "ring"
+	AlgorithmTree = "tree"
 )
 
 func (o Op) String() string {
-	return [...]string{"all-reduce", "reduce-scatter", "all-gather", "send/recv"}[o]
+	return [...]string{"all-reduce", "reduce-scatter", "all-gather", "send/recv", "all-to-all"}[o]
 }
 
 // The link tiers the analytical model prices: NVLink inside a node, the
@@ -63,6 +72,9 @@ type Params struct {
 	// the bandwidth. NCCL picks the faster, so a step costs
 	// latency + (c + min(c, HalfBandwidthBytes))/B.
 	HalfBandwidthBytes units.Bytes
+	// AllReduce forces an all-reduce algorithm (AlgorithmRing or
+	// AlgorithmTree); empty or AlgorithmAuto lets the cheaper win.
+	AllReduce string
 }
 
 // DefaultParams returns the documented achievable fractions (docs/model.md).
@@ -138,6 +150,26 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 
 	n := float64(p.Ranks)
 	nodes := p.Nodes()
+	if op == AllToAll {
+		// Every rank sends S/n to each other rank directly: (k−1) shares
+		// over NVLink to its node's ranks, n−k shares through its NIC.
+		k := float64(min(p.PerNode, p.Ranks))
+		share := bytes / units.Bytes(n)
+		f := m.Params.SizeFactor(share)
+		intra := units.Bytes(k-1) * share
+		inter := units.Bytes(n-k) * share
+		t := intra.Over(nv.Scale(f))
+		lat := m.Cluster.NVLink.Latency
+		tier := NVLink
+		if inter > 0 {
+			if ti := inter.Over(nic.Scale(f)); ti > t {
+				t, tier = ti, nicTier
+			}
+			lat = net.Latency
+		}
+		sent[NVLink], sent[NIC] = intra, inter
+		return Cost{Time: t + lat, Latency: lat, Algorithm: "pairwise", Bottleneck: tier, Sent: sent}, nil
+	}
 	// Bandwidth a ring sees per rank: NVLink inside the node; across nodes,
 	// one channel per rank the group has on the node, each on that rank's
 	// NIC share.
@@ -166,7 +198,8 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 		depth := math.Ceil(math.Log2(float64(nodes)))
 		treeLat := units.Seconds(2*depth)*net.Latency + units.Seconds(2*float64(p.PerNode-1))*m.Cluster.NVLink.Latency
 		tree := units.Seconds(2*float64(bytes)/float64(bw)) + treeLat
-		if tree < ring {
+		forced := m.Params.AllReduce
+		if forced == AlgorithmTree || (forced != AlgorithmRing && tree < ring) {
 			c = Cost{Time: tree, Latency: treeLat, Algorithm: "tree", Bottleneck: tier}
 		}
 	}

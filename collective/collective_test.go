@@ -122,3 +122,39 @@ func TestInvalidPlacement(t *testing.T) {
 		t.Error("empty group should fail")
 	}
 }
+
+// TestAllToAll: each rank sends S/n to every other rank; across nodes the NIC
+// share carries the n−k shares that leave the node.
+func TestAllToAll(t *testing.T) {
+	m := dgx(t, 2)
+	S := units.Bytes(1 << 30)
+	c, err := m.Time(AllToAll, S, Placement{Ranks: 16, PerNode: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	share := float64(S) / 16
+	f := m.Params.SizeFactor(units.Bytes(share))
+	want := 8*share/(25e9*m.Params.NICFraction*f) + float64(m.Cluster.Network.Latency)
+	if math.Abs(float64(c.Time)/want-1) > 1e-9 || c.Bottleneck != NIC {
+		t.Errorf("all-to-all over 2 nodes: %v on %v, want %.6g s on nic", c.Time, c.Bottleneck, want)
+	}
+	if got := float64(c.Sent[NVLink] + c.Sent[NIC]); math.Abs(got/(15*share)-1) > 1e-12 {
+		t.Errorf("sent %g, want 15/16 of S", got)
+	}
+	tr := Transfers(AllToAll, S, []int{0, 1, 2}, 1)
+	if len(tr) != 6 {
+		t.Errorf("%d all-to-all transfers among 3 ranks, want 6", len(tr))
+	}
+}
+
+func TestForcedAlgorithm(t *testing.T) {
+	m := dgx(t, 512)
+	m.Params.AllReduce = AlgorithmRing
+	if c, _ := m.Time(AllReduce, 4096, Placement{Ranks: 512, PerNode: 1}); c.Algorithm != "ring" {
+		t.Errorf("forced ring: got %s", c.Algorithm)
+	}
+	m.Params.AllReduce = AlgorithmTree
+	if c, _ := m.Time(AllReduce, 4<<30, Placement{Ranks: 8, PerNode: 1}); c.Algorithm != "tree" {
+		t.Errorf("forced tree over 8 nodes: got %s", c.Algorithm)
+	}
+}

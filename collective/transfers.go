@@ -24,6 +24,18 @@ func Transfers(op Op, bytes units.Bytes, members []int, perNode int) []Transfer 
 	if op == SendRecv {
 		return []Transfer{{Src: members[0], Dst: members[1], Bytes: bytes}}
 	}
+	if op == AllToAll {
+		out := make([]Transfer, 0, n*(n-1))
+		share := bytes / units.Bytes(n)
+		for _, s := range members {
+			for _, d := range members {
+				if s != d {
+					out = append(out, Transfer{Src: s, Dst: d, Bytes: share})
+				}
+			}
+		}
+		return out
+	}
 	if perNode < 1 || n%perNode != 0 {
 		perNode = 1
 	}

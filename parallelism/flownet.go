@@ -47,9 +47,15 @@ type flowSpec struct {
 }
 
 func newFlowNet(b *builder) (*flowNet, error) {
-	topo, err := topology.Build(b.j.Cluster)
-	if err != nil {
-		return nil, fmt.Errorf("building the network graph: %w", err)
+	topo := b.j.Options.Graph
+	if topo == nil {
+		var err error
+		if topo, err = topology.Build(b.j.Cluster); err != nil {
+			return nil, fmt.Errorf("building the network graph: %w", err)
+		}
+	}
+	if topo.GPUs() != b.j.Cluster.GPUs() {
+		return nil, fmt.Errorf("the network graph has %d GPUs, the cluster %d", topo.GPUs(), b.j.Cluster.GPUs())
 	}
 	p := b.coll.Params
 	caps := make([]float64, len(topo.Links))

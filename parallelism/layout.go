@@ -3,6 +3,7 @@ package parallelism
 import (
 	"fmt"
 
+	"trainsim/collective"
 	"trainsim/model"
 	"trainsim/topology"
 	"trainsim/units"
@@ -77,6 +78,12 @@ type Options struct {
 	Network string
 	// Ranks is RanksSymmetric or RanksFull.
 	Ranks string
+	// AllReduce forces the all-reduce algorithm: "auto" (the cheaper of
+	// ring and tree per call, as NCCL's tuner does), "ring" or "tree".
+	AllReduce string
+	// Graph is the explicit topology loaded from Cluster.Network.File, for
+	// the flow-level network; nil builds one from the cluster's template.
+	Graph *topology.Graph
 }
 
 // Job is everything the replay needs: what is trained, on what, how it is split.
@@ -183,6 +190,18 @@ func (j Job) Validate() []error {
 	}
 	if j.Options.Network != NetworkAnalytical && j.Options.Network != NetworkFlow {
 		add("simulation.network: %q is not a fidelity (allowed: %q, %q)", j.Options.Network, NetworkAnalytical, NetworkFlow)
+	}
+	switch j.Options.AllReduce {
+	case collective.AlgorithmAuto, collective.AlgorithmRing, collective.AlgorithmTree:
+	default:
+		add("simulation.allreduce: %q is not an algorithm (allowed: %q, %q, %q)", j.Options.AllReduce, collective.AlgorithmAuto, collective.AlgorithmRing, collective.AlgorithmTree)
+	}
+	if f := j.Cluster.Network.File; f != "" {
+		if j.Options.Network != NetworkFlow {
+			add("cluster.network.file: an explicit topology is used by the flow-level network only; set simulation.network = \"flow\"")
+		} else if g := j.Options.Graph; g != nil && g.GPUs() != j.Cluster.GPUs() {
+			add("cluster.network.file: %s has %d GPUs, the cluster %d (cluster.nodes × gpus_per_node)", f, g.GPUs(), j.Cluster.GPUs())
+		}
 	}
 	if j.Options.Ranks == RanksFull {
 		add("simulation.ranks: \"full\" is not supported yet (allowed: %q)", RanksSymmetric)

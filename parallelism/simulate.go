@@ -94,6 +94,14 @@ func Simulate(j Job) (*Result, error) {
 	return res, nil
 }
 
+// collectiveParams returns the collective model's constants with the
+// scenario's forced all-reduce algorithm, if any.
+func collectiveParams(j Job) collective.Params {
+	p := collective.DefaultParams()
+	p.AllReduce = j.Options.AllReduce
+	return p
+}
+
 // newBuilder prices the building blocks of j.
 func newBuilder(j Job) (*builder, error) {
 	cm, err := compute.New(j.Cluster.GPU, j.Training.Precision)
@@ -104,7 +112,7 @@ func newBuilder(j Job) (*builder, error) {
 	b := &builder{
 		j:      j,
 		cm:     cm,
-		coll:   collective.Model{Cluster: j.Cluster, Params: collective.DefaultParams()},
+		coll:   collective.Model{Cluster: j.Cluster, Params: collectiveParams(j)},
 		layers: j.Model.Layers / (l.PP * l.VirtualStages),
 		m:      j.Microbatches(),
 	}
@@ -366,7 +374,7 @@ func LayerTimes(j Job) (fwd, bwd units.Seconds, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	b := &builder{j: j, cm: cm, coll: collective.Model{Cluster: j.Cluster, Params: collective.DefaultParams()}, m: 1}
+	b := &builder{j: j, cm: cm, coll: collective.Model{Cluster: j.Cluster, Params: collectiveParams(j)}, m: 1}
 	if err := b.prepare(); err != nil {
 		return 0, 0, err
 	}

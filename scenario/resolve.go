@@ -196,6 +196,7 @@ func (d *decoder) resolveCluster() (c topology.Cluster, ok bool) {
 	setUnit(&sys.Network.Latency, n.Latency)
 	setUnit(&sys.Network.Oversubscription, n.Oversubscription)
 	setInt(&sys.Network.NodesPerLeaf, n.NodesPerLeaf)
+	setString(&sys.Network.File, n.File)
 
 	c = topology.Cluster{System: sys}
 	setInt(&c.Nodes, r.Nodes)
@@ -271,8 +272,9 @@ func (d *decoder) resolveTraining(j *parallelism.Job) {
 	setString(&t.Attention, r.Attention)
 	j.Training = t
 
-	o := parallelism.Options{Network: parallelism.NetworkAnalytical, Ranks: parallelism.RanksSymmetric}
+	o := parallelism.Options{Network: parallelism.NetworkAnalytical, Ranks: parallelism.RanksSymmetric, AllReduce: "auto"}
 	setString(&o.Network, d.raw.Simulation.Network)
 	setString(&o.Ranks, d.raw.Simulation.Ranks)
+	setString(&o.AllReduce, d.raw.Simulation.AllReduce)
 	j.Options = o
 }

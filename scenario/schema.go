@@ -59,6 +59,7 @@ type rawNetwork struct {
 	Latency          *units.Seconds
 	Oversubscription *float64
 	NodesPerLeaf     *int
+	File             *string
 }
 
 type rawParallelism struct {
@@ -82,8 +83,9 @@ type rawTraining struct {
 }
 
 type rawSimulation struct {
-	Network *string
-	Ranks   *string
+	Network   *string
+	Ranks     *string
+	AllReduce *string
 }
 
 // field is one scenario key and how to store a TOML value into rawFile.
@@ -133,6 +135,7 @@ func (f *rawFile) fields() []field {
 		unitField("cluster.network.latency", "2us", &c.Network.Latency),
 		floatField("cluster.network.oversubscription", &c.Network.Oversubscription),
 		countField("cluster.network.nodes_per_leaf", &c.Network.NodesPerLeaf),
+		stringField("cluster.network.file", &c.Network.File),
 
 		countField("parallelism.tp", &p.TP),
 		countField("parallelism.pp", &p.PP),
@@ -155,6 +158,7 @@ func (f *rawFile) fields() []field {
 		stringField("training.attention", &t.Attention),
 
 		stringField("simulation.network", &s.Network),
+		stringField("simulation.allreduce", &s.AllReduce),
 		stringField("simulation.ranks", &s.Ranks),
 	}
 }

@@ -64,6 +64,9 @@ type Network struct {
 	// rail-optimized) connects; traffic between nodes of different leaves
 	// crosses the spine.
 	NodesPerLeaf int
+	// File names an explicit topology (see ReadGraph) to use instead of the
+	// template in the flow-level network; the caller loads it.
+	File string
 }
 
 // System is a node type: its GPUs, their NVLink/NVSwitch domain and its NICs.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"trainsim/report"
 	"trainsim/scenario"
 	"trainsim/scenarios"
+	"trainsim/topology"
 )
 
 // Exit codes, as SPEC.md fixes them.
@@ -146,6 +148,9 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return badInput(err)
 			}
+			if err := loadGraph(&sc.Job, name, len(args) == 1); err != nil {
+				return badInput(err)
+			}
 			if flags.seed != "" {
 				s, err := strconv.ParseUint(flags.seed, 10, 64)
 				if err != nil {
@@ -188,6 +193,32 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	flags.register(cmd)
 	return cmd
+}
+
+// loadGraph reads the explicit topology named by cluster.network.file, a
+// path relative to the scenario file (or to the working directory for the
+// embedded default), and checks it against the job.
+func loadGraph(j *parallelism.Job, scenarioFile string, fromDisk bool) error {
+	path := j.Cluster.Network.File
+	if path == "" {
+		return nil
+	}
+	if fromDisk && !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(scenarioFile), path)
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%s: cluster.network.file: %w", scenarioFile, err)
+	}
+	g, err := topology.ReadGraph(path, src)
+	if err != nil {
+		return err
+	}
+	j.Options.Graph = g
+	if errs := j.Validate(); len(errs) > 0 {
+		return fmt.Errorf("%s: %w", scenarioFile, errors.Join(errs...))
+	}
+	return nil
 }
 
 // writeOut writes data to path, or to stdout when path is empty.

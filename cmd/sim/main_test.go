@@ -111,6 +111,12 @@ func TestExitCodes(t *testing.T) {
 		{"out of memory", []string{"run", "--set", "parallelism.recompute=none", "--set", "parallelism.pp=8", "--set", "cluster.nodes=64"}, 1, []string{"out of memory"}, []string{"INFEASIBLE"}},
 		{"unknown verb", []string{"frobnicate"}, 2, []string{"unknown command"}, nil},
 		{"presets", []string{"presets"}, 0, nil, []string{"gpt3-175b", "dgx-h100", "h200", "a100-40gb"}},
+		{"explicit topology file", []string{"run", "testdata/two-nodes-scenario.toml"}, 0, nil, []string{"gpu0 -> sw0", "leaf0 -> nic"}},
+		{"topology file needs flow", []string{"run", "testdata/two-nodes-scenario.toml", "--set", "simulation.network=analytical"}, 2, []string{"two-nodes-scenario.toml:14: cluster.network.file"}, nil},
+		{"topology file GPU count", []string{"run", "testdata/two-nodes-scenario.toml", "--set", "cluster.nodes=4", "--set", "parallelism.dp=4"}, 2, []string{"has 4 GPUs, the cluster 8"}, nil},
+		{"flow mode", []string{"run", "--set", "simulation.network=flow"}, 0, nil, []string{"leaf-spine", "Busiest links"}},
+		{"forced tree", []string{"run", "--set", "simulation.allreduce=tree"}, 0, nil, []string{"Step time"}},
+		{"bad algorithm", []string{"run", "--set", "simulation.allreduce=butterfly"}, 2, []string{"simulation.allreduce", "not an algorithm"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
