@@ -192,7 +192,7 @@ func (j Job) Validate() []error {
 		add("simulation.network: %q is not a fidelity (allowed: %q, %q)", j.Options.Network, NetworkAnalytical, NetworkFlow)
 	}
 	switch j.Options.AllReduce {
-	case collective.AlgorithmAuto, collective.AlgorithmRing, collective.AlgorithmTree:
+	case "", collective.AlgorithmAuto, collective.AlgorithmRing, collective.AlgorithmTree:
 	default:
 		add("simulation.allreduce: %q is not an algorithm (allowed: %q, %q, %q)", j.Options.AllReduce, collective.AlgorithmAuto, collective.AlgorithmRing, collective.AlgorithmTree)
 	}

@@ -20,7 +20,10 @@ func TestRandomLayouts(t *testing.T) {
 	names := []string{"gpt-1.7b", "gpt3-1.3b", "llama3-8b", "gpt-3.6b"}
 	systems := []string{"dgx-a100-80gb", "dgx-h100"}
 	tried := 0
-	for tried < 40 {
+	for attempt := 0; tried < 40; attempt++ {
+		if attempt > 10000 {
+			t.Fatalf("only %d valid random layouts in %d attempts", tried, attempt)
+		}
 		m, _ := model.Preset(names[rng.IntN(len(names))])
 		sys, _ := topology.SystemPreset(systems[rng.IntN(len(systems))])
 		tp := []int{1, 2, 4, 8}[rng.IntN(4)]
