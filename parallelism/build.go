@@ -80,7 +80,9 @@ type costs struct {
 	ppSend          commSpec
 	zeroAG, zeroRS  commSpec // ZeRO-3 gathers, ZeRO-2/3 reduce-scatters, per layer
 	layerGradReduce commSpec // one layer's bucket
-	embBucket       commSpec // the embedding's bucket (first and last stage)
+	embBucket       [2]commSpec // embedding gradients: [0] first stage (token and position tables), [1] last (tied copy)
+	embRS           [2]commSpec // the same, reduce-scattered every micro-batch under ZeRO-2/3
+	embGather       [2]commSpec // the same tables' parameter all-gather (distributed optimizer)
 	layerGather     commSpec // one layer's parameter all-gather (distributed optimizer)
 	gradReduce      []commSpec
 	paramGather     []commSpec
@@ -289,7 +291,12 @@ func (b *builder) prepare() error {
 	c.layerGradReduce = commSpec{op: gradOp, bytes: units.Bytes(layerParams * gradBytesPerParam), group: groupDP}
 	c.layerGather = commSpec{op: collective.AllGather, bytes: units.Bytes(layerParams * weightBytesPerParam), group: groupDP}
 	embParams := float64(j.Model.Vocab) * float64(j.Model.Hidden) / float64(l.TP)
-	c.embBucket = commSpec{op: gradOp, bytes: units.Bytes(embParams * gradBytesPerParam), group: groupDP}
+	posParams := float64(j.Model.SeqLen) * float64(j.Model.Hidden)
+	for i, n := range [2]float64{embParams + posParams, embParams} {
+		c.embBucket[i] = commSpec{op: gradOp, bytes: units.Bytes(n * gradBytesPerParam), group: groupDP}
+		c.embRS[i] = commSpec{op: collective.ReduceScatter, bytes: units.Bytes(n * shardedGradBytesPerParam), group: groupDP}
+		c.embGather[i] = commSpec{op: collective.AllGather, bytes: units.Bytes(n * weightBytesPerParam), group: groupDP}
+	}
 	c.opts = make([]units.Seconds, l.PP)
 	c.gradReduce = make([]commSpec, l.PP)
 	c.paramGather = make([]commSpec, l.PP)
@@ -311,7 +318,7 @@ func (b *builder) prepare() error {
 	// Price every collective once up front, so that bad placements surface
 	// here as errors rather than inside the replay.
 	for s := 0; s < l.PP; s++ {
-		for _, sp := range []commSpec{c.tpComm, c.embAR, c.zeroAG, c.zeroRS, c.layerGradReduce, c.layerGather, c.embBucket, c.gradReduce[s], c.paramGather[s]} {
+		for _, sp := range []commSpec{c.tpComm, c.embAR, c.zeroAG, c.zeroRS, c.layerGradReduce, c.layerGather, c.embBucket[0], c.embBucket[1], c.embRS[0], c.embRS[1], c.embGather[0], c.embGather[1], c.gradReduce[s], c.paramGather[s]} {
 			if sp.bytes > 0 {
 				if _, err := b.price(sp, s, s); err != nil {
 					return err
@@ -460,22 +467,54 @@ func (b *builder) overlapParamGather() bool {
 // order the forward pass needs them; the first micro-batch's forward through
 // each layer waits for its gather. In steady state this is the overlap of one
 // step's gathers with the next step's forward.
-func (b *builder) paramGathers(s int, prevEnd []sim.TaskID) []sim.TaskID {
+func (b *builder) paramGathers(s int, prevEnd []sim.TaskID) *gathers {
 	if !b.overlapParamGather() {
 		return nil
 	}
-	v := b.j.Layout.VirtualStages
-	out := make([]sim.TaskID, 0, v*b.layers)
-	for c := 0; c < v; c++ {
+	l := b.j.Layout
+	g := &gathers{layers: make([]sim.TaskID, 0, l.VirtualStages*b.layers), emb: [2]sim.TaskID{sim.None, sim.None}}
+	add := func(spec commSpec) sim.TaskID {
+		id := b.comm(b.st[s].dp, s, spec, KindDP)
+		if prevEnd != nil {
+			b.g.After(id, prevEnd[s])
+		}
+		return id
+	}
+	if s == 0 {
+		g.emb[0] = add(b.c.embGather[0])
+	}
+	for c := 0; c < l.VirtualStages; c++ {
 		for layer := 0; layer < b.layers; layer++ {
-			id := b.comm(b.st[s].dp, s, b.c.layerGather, KindDP)
-			if prevEnd != nil {
-				b.g.After(id, prevEnd[s])
-			}
-			out = append(out, id)
+			g.layers = append(g.layers, add(b.c.layerGather))
 		}
 	}
-	return out
+	if s == l.PP-1 && l.PP*l.VirtualStages > 1 {
+		g.emb[1] = add(b.c.embGather[1])
+	}
+	return g
+}
+
+// gathers are one stage's overlapped parameter all-gathers of a step: one per
+// layer of each chunk, and the embedding tables where the stage holds them.
+type gathers struct {
+	layers []sim.TaskID
+	emb    [2]sim.TaskID
+}
+
+// embGradients reduces the embedding gradients of table i (0: the first
+// stage's token and position tables, 1: the last stage's tied copy) after
+// their backward: every micro-batch under ZeRO-2/3, else in the overlapped
+// bucket of the last micro-batch (or with the blocking end-of-step
+// reduction).
+func (b *builder) embGradients(s, i int, lastMB bool, buckets *[]sim.TaskID) {
+	l := b.j.Layout
+	if l.ZeRO >= 2 && l.DP > 1 {
+		prev := b.seal(s)
+		rs := b.comm(b.st[s].dp, s, b.c.embRS[i], KindDP)
+		b.g.After(rs, prev)
+		return
+	}
+	b.bucket(s, lastMB, b.c.embBucket[i], buckets)
 }
 
 // stepIDs hold, for one training step, the cross-stage endpoints of every
@@ -488,7 +527,7 @@ func (b *builder) idx(s, c, i int) int { return (c*b.j.Layout.PP+s)*b.m + i }
 
 // pass adds one forward or backward pass of micro-batch st.mb through chunk
 // st.chunk on stage s.
-func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, window *sim.TaskID, gathers []sim.TaskID) {
+func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, window *sim.TaskID, gath *gathers) {
 	l, c := b.j.Layout, &b.c
 	p, v := l.PP, l.VirtualStages
 	vs := st.chunk*p + s
@@ -498,6 +537,9 @@ func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, wind
 	if st.forward {
 		ids.fStart[k] = marker
 		if vs == 0 {
+			if gath != nil && st.mb == 0 {
+				b.pending[s] = append(b.pending[s], gath.emb[0])
+			}
 			b.comp(s, c.embFwd, c.embFwdT, KindCompute)
 			if l.TP > 1 {
 				b.comm(b.st[s].main, s, c.embAR, KindTP)
@@ -505,13 +547,16 @@ func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, wind
 		}
 		for layer := 0; layer < b.layers; layer++ {
 			b.zeroGather(s, window)
-			if gathers != nil && st.mb == 0 {
-				b.pending[s] = append(b.pending[s], gathers[st.chunk*b.layers+layer])
+			if gath != nil && st.mb == 0 {
+				b.pending[s] = append(b.pending[s], gath.layers[st.chunk*b.layers+layer])
 			}
 			b.block(s, c.attnFwd, c.attnFwdT, KindCompute)
 			b.block(s, c.mlpFwd, c.mlpFwdT, KindCompute)
 		}
 		if vs == lastVS {
+			if gath != nil && st.mb == 0 && gath.emb[1] != sim.None {
+				b.pending[s] = append(b.pending[s], gath.emb[1])
+			}
 			b.comp(s, c.logitsFwd, c.logitsFwdT, KindCompute)
 		}
 		last := b.seal(s)
@@ -530,7 +575,10 @@ func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, wind
 			// The gradient of the logits' input, replicated over TP ranks.
 			b.comm(b.st[s].main, s, c.embAR, KindTP)
 		}
-		b.bucket(s, lastMB, c.embBucket, buckets)
+		if vs != 0 {
+			// A single-chunk pipeline reduces its one table below.
+			b.embGradients(s, 1, lastMB, buckets)
+		}
 	}
 	for layer := 0; layer < b.layers; layer++ {
 		b.zeroGather(s, window)
@@ -555,7 +603,7 @@ func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, wind
 	}
 	if vs == 0 {
 		b.comp(s, c.embBwd, c.embBwdT, KindCompute)
-		b.bucket(s, lastMB, c.embBucket, buckets)
+		b.embGradients(s, 0, lastMB, buckets)
 	}
 	last := b.seal(s)
 	if vs != 0 {
@@ -588,9 +636,9 @@ func (b *builder) build() ([][]step, error) {
 			}
 			var buckets []sim.TaskID
 			released := sim.None
-			gathers := b.paramGathers(s, prevEnd)
+			gath := b.paramGathers(s, prevEnd)
 			for _, st := range progs[s] {
-				b.pass(s, st, &ids, &buckets, &released, gathers)
+				b.pass(s, st, &ids, &buckets, &released, gath)
 			}
 			// Gradient reduction that was not overlapped runs now, blocking.
 			if l.DP > 1 && l.ZeRO < 2 && !l.OverlapGradReduce {

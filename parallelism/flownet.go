@@ -137,6 +137,11 @@ func (f *flowNet) transfersOf(i int32) []collective.Transfer {
 	fs := f.specs[i]
 	groups, perNode := f.copies(fs)
 	sp := fs.spec
+	if sp.perTensor {
+		// The per-tensor calls move the layer's whole shard; their extra
+		// latency is in the task's fixed part.
+		sp.bytes *= units.Bytes(float64(f.b.j.Model.LayerParams()) / float64(f.b.j.Layout.TP))
+	}
 	chunk := sp.bytes
 	if n := len(groups[0]); sp.op != collective.SendRecv && n > 0 {
 		chunk /= units.Bytes(n)
@@ -202,8 +207,10 @@ func (f *flowNet) Advance(now sim.Time) []sim.TaskID {
 }
 
 // links reports the load of every link tier and the busiest links over a
-// replay of length span (seconds).
-func (f *flowNet) links(span float64) (tiers []LinkStats, busiest []LinkStats) {
+// replay of length span (seconds) covering steps steps; bytes are per step.
+// They count the simulated copies only (see flowNet) and include the
+// small-message protocol overhead.
+func (f *flowNet) links(span float64, steps int) (tiers []LinkStats, busiest []LinkStats) {
 	var bytes [topology.NumTiers]float64
 	var util [topology.NumTiers]float64
 	var used [topology.NumTiers]int
@@ -217,14 +224,14 @@ func (f *flowNet) links(span float64) (tiers []LinkStats, busiest []LinkStats) {
 		util[l.Tier] += u
 		used[l.Tier]++
 		sat := float64(f.net.LinkSaturated(flow.LinkID(i))) * 1e-9 / span
-		busiest = append(busiest, LinkStats{Tier: l.Tier.String(), Link: f.topo.LinkName(topology.LinkID(i)), Bytes: units.Bytes(b), BusyFraction: u, SaturatedFraction: sat})
+		busiest = append(busiest, LinkStats{Tier: l.Tier.String(), Link: f.topo.LinkName(topology.LinkID(i)), Bytes: units.Bytes(b / float64(steps)), BusyFraction: u, SaturatedFraction: sat})
 	}
 	for i := 0; i < topology.NumTiers; i++ {
 		t := topology.Tier(i)
 		if used[t] == 0 {
 			continue
 		}
-		tiers = append(tiers, LinkStats{Tier: t.String(), Bytes: units.Bytes(bytes[t]), BusyFraction: util[t] / float64(used[t])})
+		tiers = append(tiers, LinkStats{Tier: t.String(), Bytes: units.Bytes(bytes[t] / float64(steps)), BusyFraction: util[t] / float64(used[t])})
 	}
 	// Links that ran at capacity longest first: they are the ones that held
 	// transfers back.

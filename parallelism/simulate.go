@@ -163,7 +163,7 @@ func (b *builder) replay() (*Result, error) {
 	}
 	res := b.account(run)
 	if b.flow != nil {
-		res.Links, res.BusiestLinks = b.flow.links(run.Makespan.Seconds())
+		res.Links, res.BusiestLinks = b.flow.links(run.Makespan.Seconds(), j.Training.Steps)
 		res.Notes = append(res.Notes, fmt.Sprintf("flow-level network: %d transfers shared the links of a %d-link graph max-min fairly; collectives inside one node were simulated for one representative group", b.flow.flows, len(b.flow.topo.Links)))
 	}
 	for s := 0; s < l.PP; s++ {

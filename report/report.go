@@ -42,7 +42,8 @@ type Link struct {
 
 // Bottleneck names the resource that bounds the step.
 type Bottleneck struct {
-	// Resource is "compute", "hbm", "nvlink", "nic" or "pipeline-bubble".
+	// Resource is "compute", "hbm", "nvlink", "pcie", "nic", "leaf-spine"
+	// or "pipeline-bubble".
 	Resource string `json:"resource"`
 	// Share is the part of the step it accounts for.
 	Share float64 `json:"share"`

@@ -16,7 +16,10 @@
 // for each task, which predecessor finished last (the one that "bound" its
 // start), so that callers can attribute idle time to its cause.
 //
-// What it leaves out: preemption, priorities between ready tasks of different
-// streams, and durations that change while a task runs. The last is what a
-// flow-level network model needs; it will come as a pluggable shared resource.
+// Tasks whose durations depend on each other — transfers sharing network
+// links — are handed to a Network (RunWith, Share): the engine tells it when
+// such a task starts, and it tells the engine when its transfers are done.
+//
+// What it leaves out: preemption and priorities between ready tasks of
+// different streams.
 package sim

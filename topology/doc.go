@@ -13,12 +13,18 @@
 // comes from, and name the few figures that are modelling estimates rather
 // than datasheet values (link latencies).
 //
+// A Graph is the cluster's network as explicit data: GPUs, each node's
+// NVSwitch fabric, PCIe links to the NICs, NICs, leaf and spine switches, with
+// directed links of a capacity, a latency and a reporting tier; Build makes
+// it from the fat-tree or rail-optimized template, ReadGraph from a TOML file,
+// and Path routes a transfer deterministically (ECMP by hash).
+//
 // The package does no simulation and holds no state: it neither times
-// transfers nor shares bandwidth between flows (the collective and sim
-// packages do), and it does not place ranks on GPUs (parallelism does).
-// What it leaves out of the hardware: achieved rather than peak rates
-// (kernel and NCCL efficiencies are modelled elsewhere), clocks, power and
-// thermal throttling, PCIe and host memory, storage and its network, switch
-// buffers and congestion control, adaptive routing, and failures.
+// transfers nor shares bandwidth between them (packages collective and flow
+// do), and it does not place ranks on GPUs (parallelism does). What it leaves
+// out of the hardware: achieved rather than peak rates (kernel and NCCL
+// efficiencies are modelled elsewhere), clocks, power and thermal throttling,
+// host memory, storage and its network, switch buffers and congestion
+// control, adaptive routing, and failures.
 // Heterogeneous clusters (mixed node types) are not described.
 package topology
