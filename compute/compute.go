@@ -34,6 +34,19 @@ type Params struct {
 	FlashFraction float64
 	// KernelOverhead is the fixed launch and tail cost of one kernel.
 	KernelOverhead units.Seconds
+	// CommSMs is how many SMs a communication kernel running alongside
+	// computation takes from it: NCCL runs one thread block per channel,
+	// and uses about 8 channels for these collectives on DGX systems.
+	CommSMs int
+}
+
+// CommSlowdown is the share of the GPU's SMs that overlapped communication
+// takes from computation while it runs.
+func (m Model) CommSlowdown() float64 {
+	if m.GPU.SMs <= 0 {
+		return 0
+	}
+	return min(1, float64(m.Params.CommSMs)/float64(m.GPU.SMs))
 }
 
 // ParamsFor returns the documented constants for a GPU family. See
@@ -42,9 +55,9 @@ func ParamsFor(family string) (Params, error) {
 	tiles := []Tile{{256, 128, 1}, {128, 256, 1}, {128, 128, 0.95}, {128, 64, 0.85}, {64, 128, 0.85}, {64, 64, 0.7}}
 	switch family {
 	case "ampere":
-		return Params{GEMMPeakFraction: 0.78, Tiles: tiles, KHalf: 64, HBMFraction: 0.85, FlashFraction: 0.60, KernelOverhead: 4 * units.Microsecond}, nil
+		return Params{GEMMPeakFraction: 0.78, Tiles: tiles, KHalf: 64, HBMFraction: 0.85, FlashFraction: 0.60, KernelOverhead: 4 * units.Microsecond, CommSMs: 8}, nil
 	case "hopper", "blackwell":
-		return Params{GEMMPeakFraction: 0.70, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, KernelOverhead: 4 * units.Microsecond}, nil
+		return Params{GEMMPeakFraction: 0.70, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, KernelOverhead: 4 * units.Microsecond, CommSMs: 8}, nil
 	}
 	return Params{}, fmt.Errorf("compute: no kernel-efficiency constants for GPU family %q", family)
 }

@@ -104,6 +104,9 @@ type builder struct {
 	priced  map[pricedKey]collective.Cost
 	flow    *flowNet // nil in analytical mode
 	err     error    // the first error met while building
+	// contention is, per stage, compute time lost to overlapped
+	// communication kernels issued so far, charged to the next compute.
+	contention []sim.Time
 }
 
 type pricedKey struct {
@@ -339,6 +342,10 @@ func (b *builder) task(r sim.ResourceID, stage int, d sim.Time, k sim.Kind) sim.
 // comp adds d of compute (tensor part tens) of kind k to stage s's main
 // stream, merging it into the open compute task when it can.
 func (b *builder) comp(s int, d, tens sim.Time, k sim.Kind) {
+	if b.contention != nil {
+		d += b.contention[s]
+		b.contention[s] = 0
+	}
 	a := &b.acc[s]
 	if a.open && a.kind == k && len(b.pending[s]) == 0 {
 		b.g.Extend(a.id, d)
@@ -387,6 +394,10 @@ func (b *builder) comm(r sim.ResourceID, s int, spec commSpec, k sim.Kind) sim.T
 		id = b.mainTask(s, d, k)
 	} else {
 		id = b.task(r, s, d, k)
+		// Running beside computation, its kernels take SMs from it.
+		if b.contention != nil {
+			b.contention[s] += sim.Time(b.cm.CommSlowdown() * float64(toTime(c.Time)))
+		}
 	}
 	b.info[id].sent = c.Sent
 	b.info[id].tier = c.Bottleneck

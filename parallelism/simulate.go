@@ -131,6 +131,7 @@ func (b *builder) replay() (*Result, error) {
 	b.st = make([]stageStreams, l.PP)
 	b.acc = make([]accum, l.PP)
 	b.pending = make([][]sim.TaskID, l.PP)
+	b.contention = make([]sim.Time, l.PP)
 	b.info = make([]taskInfo, 0, est)
 	b.flow = nil
 	if j.Options.Network == NetworkFlow {
