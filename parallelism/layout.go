@@ -86,13 +86,36 @@ type Options struct {
 	Graph *topology.Graph
 }
 
+// Calibration replaces the generic kernel and NCCL efficiencies with a
+// site's own measurements. Nil fields keep the documented defaults.
+type Calibration struct {
+	// GEMMPeakFraction is the share of the dense peak a large GEMM sustains
+	// (measured, e.g., with a cuBLAS benchmark at the training's shapes).
+	GEMMPeakFraction *float64
+	// HBMFraction is the share of the HBM bandwidth a streaming kernel reaches.
+	HBMFraction *float64
+	// FlashFraction is the share of the dense peak flash attention sustains.
+	FlashFraction *float64
+	// KernelOverhead is the fixed cost of one kernel launch.
+	KernelOverhead *units.Seconds
+	// CommSMs is how many SMs overlapped communication takes from compute.
+	CommSMs *int
+	// NVLinkBusBandwidth is the nccl-tests all-reduce bus bandwidth of a
+	// large message inside one node.
+	NVLinkBusBandwidth *units.Bandwidth
+	// NICBusBandwidth is the bus bandwidth one NIC sustains across nodes
+	// (nccl-tests across nodes, divided by the NICs a rank uses).
+	NICBusBandwidth *units.Bandwidth
+}
+
 // Job is everything the replay needs: what is trained, on what, how it is split.
 type Job struct {
-	Model    model.Config
-	Cluster  topology.Cluster
-	Layout   Layout
-	Training Training
-	Options  Options
+	Model       model.Config
+	Cluster     topology.Cluster
+	Layout      Layout
+	Training    Training
+	Options     Options
+	Calibration Calibration
 }
 
 // Microbatches returns the number of micro-batches per pipeline per step.
@@ -202,6 +225,24 @@ func (j Job) Validate() []error {
 		} else if g := j.Options.Graph; g != nil && g.GPUs() != j.Cluster.GPUs() {
 			add("cluster.network.file: %s has %d GPUs, the cluster %d (cluster.nodes × gpus_per_node)", f, g.GPUs(), j.Cluster.GPUs())
 		}
+	}
+	cal := j.Calibration
+	for _, f := range []struct {
+		key string
+		v   *float64
+	}{{"calibration.gemm_peak_fraction", cal.GEMMPeakFraction}, {"calibration.hbm_fraction", cal.HBMFraction}, {"calibration.flash_fraction", cal.FlashFraction}} {
+		if f.v != nil && !(*f.v > 0 && *f.v <= 1) {
+			add("%s: must be a fraction in (0, 1], got %g", f.key, *f.v)
+		}
+	}
+	if cal.CommSMs != nil && (*cal.CommSMs < 0 || *cal.CommSMs > j.Cluster.GPU.SMs) {
+		add("calibration.comm_sms: must be between 0 and the GPU's %d SMs, got %d", j.Cluster.GPU.SMs, *cal.CommSMs)
+	}
+	if bw := cal.NVLinkBusBandwidth; bw != nil && !(*bw > 0 && *bw <= j.Cluster.NVLink.Bandwidth) {
+		add("calibration.nvlink_busbw: must be positive and at most the NVLink rate (%s), got %s", j.Cluster.NVLink.Bandwidth, *bw)
+	}
+	if bw := cal.NICBusBandwidth; bw != nil && !(*bw > 0 && *bw <= j.Cluster.Network.NICBandwidth) {
+		add("calibration.nic_busbw: must be positive and at most the NIC rate (%s), got %s", j.Cluster.Network.NICBandwidth, *bw)
 	}
 	if j.Options.Ranks == RanksFull {
 		add("simulation.ranks: \"full\" is not supported yet (allowed: %q)", RanksSymmetric)

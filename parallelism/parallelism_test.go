@@ -247,3 +247,40 @@ func BenchmarkReplayDefault(b *testing.B) {
 	}
 	b.ReportMetric(float64(events), "events/replay")
 }
+
+// TestCalibration: a site's measurements replace the generic efficiencies.
+// Halving the sustained GEMM fraction about doubles the tensor-core time; a
+// measured NVLink bus bandwidth sets the TP all-reduce time exactly.
+func TestCalibration(t *testing.T) {
+	j := gpt3Job(t, 8, Layout{TP: 8, PP: 8, DP: 1, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 16)
+	base := simulate(t, j)
+	cm, _ := kernelModel(j)
+	half := cm.Params.GEMMPeakFraction / 2
+	bw := units.Bandwidth(150e9)
+	j.Calibration = Calibration{GEMMPeakFraction: &half, NVLinkBusBandwidth: &bw}
+	cal := simulate(t, j)
+	// Not exactly 2: launch costs do not double, and a few GEMMs that were
+	// bound by HBM become bound by the (slower) tensor cores.
+	if r := float64(cal.Breakdown.TensorCore / base.Breakdown.TensorCore); r < 1.95 || r > 2.1 {
+		t.Errorf("tensor-core time ×%.3f with half the GEMM fraction, want about ×2", r)
+	}
+	b, err := newBuilder(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.price(b.c.tpComm, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	S := float64(2048 * 12288 * 2)
+	chunk := units.Bytes(S / 8)
+	want := 2*7.0/8*S/(150e9*b.coll.Params.SizeFactor(chunk)) + 14*float64(j.Cluster.NVLink.Latency)
+	if math.Abs(float64(c.Time)/want-1) > 1e-9 {
+		t.Errorf("TP all-reduce with 150 GB/s measured: %v, want %.6g s", c.Time, want)
+	}
+	bad := 1.5
+	j.Calibration = Calibration{HBMFraction: &bad}
+	if errs := j.Validate(); len(errs) != 1 {
+		t.Errorf("hbm_fraction 1.5: %v, want one error", errs)
+	}
+}

@@ -95,16 +95,47 @@ func Simulate(j Job) (*Result, error) {
 }
 
 // collectiveParams returns the collective model's constants with the
-// scenario's forced all-reduce algorithm, if any.
+// scenario's forced all-reduce algorithm and calibration, if any.
 func collectiveParams(j Job) collective.Params {
 	p := collective.DefaultParams()
 	p.AllReduce = j.Options.AllReduce
+	if bw := j.Calibration.NVLinkBusBandwidth; bw != nil && j.Cluster.NVLink.Bandwidth > 0 {
+		p.NVLinkFraction = float64(*bw / j.Cluster.NVLink.Bandwidth)
+	}
+	if bw := j.Calibration.NICBusBandwidth; bw != nil && j.Cluster.Network.NICBandwidth > 0 {
+		p.NICFraction = float64(*bw / j.Cluster.Network.NICBandwidth)
+	}
 	return p
+}
+
+// kernelModel returns the compute model of j's GPU with its calibration.
+func kernelModel(j Job) (compute.Model, error) {
+	cm, err := compute.New(j.Cluster.GPU, j.Training.Precision)
+	if err != nil {
+		return cm, err
+	}
+	c := j.Calibration
+	if c.GEMMPeakFraction != nil {
+		cm.Params.GEMMPeakFraction = *c.GEMMPeakFraction
+	}
+	if c.HBMFraction != nil {
+		cm.Params.HBMFraction = *c.HBMFraction
+	}
+	if c.FlashFraction != nil {
+		cm.Params.FlashFraction = *c.FlashFraction
+	}
+	if c.KernelOverhead != nil {
+		cm.Params.KernelOverhead = *c.KernelOverhead
+	}
+	if c.CommSMs != nil {
+		cm.Params.CommSMs = *c.CommSMs
+	}
+	return cm, nil
 }
 
 // newBuilder prices the building blocks of j.
 func newBuilder(j Job) (*builder, error) {
-	cm, err := compute.New(j.Cluster.GPU, j.Training.Precision)
+	cm, err := kernelModel(j)
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +402,7 @@ func (b *builder) account(run *sim.Result) *Result {
 // included and recomputation (as the layout asks) counted in the backward.
 // It is what Korthikanti et al. 2022, Table 4 measured.
 func LayerTimes(j Job) (fwd, bwd units.Seconds, err error) {
-	cm, err := compute.New(j.Cluster.GPU, j.Training.Precision)
+	cm, err := kernelModel(j)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -18,6 +18,12 @@ func (d *decoder) resolve() parallelism.Job {
 	j := parallelism.Job{Model: m, Cluster: c}
 	d.resolveLayout(&j, clusterOK)
 	d.resolveTraining(&j)
+	k := d.raw.Calibration
+	j.Calibration = parallelism.Calibration{
+		GEMMPeakFraction: k.GEMMPeakFraction, HBMFraction: k.HBMFraction, FlashFraction: k.FlashFraction,
+		KernelOverhead: k.KernelOverhead, CommSMs: k.CommSMs,
+		NVLinkBusBandwidth: k.NVLinkBusBW, NICBusBandwidth: k.NICBusBW,
+	}
 
 	// After an unknown preset or a missing key, the values the validations
 	// see are partly zero; report only what they say about keys the user

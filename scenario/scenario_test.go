@@ -239,9 +239,14 @@ func TestErrors(t *testing.T) {
 			want: []string{`x.toml:17: modle: unknown key; did you mean "model"?`},
 		},
 		{
-			name: "calibration is not a table yet",
+			name: "unknown calibration key",
 			src:  base + "\n[calibration]\nx = 1\n",
-			want: []string{`x.toml:17: calibration: unknown key; allowed: name, seed, model, cluster, parallelism, training, simulation, job`},
+			want: []string{`x.toml:18: calibration.x: unknown key; allowed: gemm_peak_fraction, hbm_fraction, flash_fraction, kernel_overhead, comm_sms, nvlink_busbw, nic_busbw`},
+		},
+		{
+			name: "unknown top-level table lists calibration",
+			src:  base + "\n[calibrate]\nx = 1\n",
+			want: []string{`x.toml:17: calibrate: unknown key; allowed: name, seed, model, cluster, parallelism, training, simulation, calibration, job`},
 		},
 		{
 			name: "bad unit",

@@ -21,6 +21,14 @@ type rawFile struct {
 	Parallelism rawParallelism
 	Training    rawTraining
 	Simulation  rawSimulation
+	Calibration rawCalibration
+}
+
+type rawCalibration struct {
+	GEMMPeakFraction, HBMFraction, FlashFraction *float64
+	KernelOverhead                               *units.Seconds
+	CommSMs                                      *int
+	NVLinkBusBW, NICBusBW                        *units.Bandwidth
 }
 
 type rawModel struct {
@@ -100,7 +108,7 @@ type field struct {
 
 // fields lists every scenario key, bound to the place in f that holds it.
 func (f *rawFile) fields() []field {
-	m, c, p, t, s := &f.Model, &f.Cluster, &f.Parallelism, &f.Training, &f.Simulation
+	m, c, p, t, s, k := &f.Model, &f.Cluster, &f.Parallelism, &f.Training, &f.Simulation, &f.Calibration
 	return []field{
 		stringField("name", &f.Name),
 		uintField("seed", &f.Seed),
@@ -160,6 +168,14 @@ func (f *rawFile) fields() []field {
 		stringField("simulation.network", &s.Network),
 		stringField("simulation.allreduce", &s.AllReduce),
 		stringField("simulation.ranks", &s.Ranks),
+
+		floatField("calibration.gemm_peak_fraction", &k.GEMMPeakFraction),
+		floatField("calibration.hbm_fraction", &k.HBMFraction),
+		floatField("calibration.flash_fraction", &k.FlashFraction),
+		unitField("calibration.kernel_overhead", "4us", &k.KernelOverhead),
+		countField("calibration.comm_sms", &k.CommSMs),
+		unitField("calibration.nvlink_busbw", "230GB/s", &k.NVLinkBusBW),
+		unitField("calibration.nic_busbw", "23GB/s", &k.NICBusBW),
 	}
 }
 
