@@ -19,35 +19,40 @@ func WriteJSON(w io.Writer, rep *Report) error {
 	return enc.Encode(rep)
 }
 
-// csvColumns are the flat fields of a report, in column order.
-var csvColumns = []struct {
+// csvColumn is one flat field of a report.
+type csvColumn struct {
 	name string
 	get  func(r *Report) string
-}{
-	{"scenario", func(r *Report) string { return r.Scenario }},
-	{"model", func(r *Report) string { return r.Model }},
-	{"gpu", func(r *Report) string { return r.GPU }},
-	{"gpus", func(r *Report) string { return strconv.Itoa(r.GPUs) }},
-	{"tp", func(r *Report) string { return strconv.Itoa(r.Layout.TP) }},
-	{"pp", func(r *Report) string { return strconv.Itoa(r.Layout.PP) }},
-	{"dp", func(r *Report) string { return strconv.Itoa(r.Layout.DP) }},
-	{"microbatch", func(r *Report) string { return strconv.Itoa(r.Layout.Microbatch) }},
-	{"schedule", func(r *Report) string { return r.Layout.Schedule }},
-	{"recompute", func(r *Report) string { return r.Layout.Recompute }},
-	{"feasible", func(r *Report) string { return strconv.FormatBool(r.Feasible) }},
-	{"reason", func(r *Report) string { return r.Reason }},
-	{"step_time_s", func(r *Report) string { return f(r.StepTimeS) }},
-	{"tokens_per_s", func(r *Report) string { return f(r.TokensPerS) }},
-	{"model_flops_per_gpu_s", func(r *Report) string { return f(r.ModelFLOPsPerGPUS) }},
-	{"mfu", func(r *Report) string { return f(r.MFU) }},
-	{"hfu", func(r *Report) string { return f(r.HFU) }},
-	{"time_to_train_s", func(r *Report) string { return f(r.TimeToTrainS) }},
-	{"bubble_fraction", func(r *Report) string { return f(r.BubbleFraction) }},
-	{"memory_peak_bytes", func(r *Report) string { return f(r.Memory.Peak) }},
-	{"tp_exposed_s", func(r *Report) string { return f(r.Comm["tp"].ExposedS) }},
-	{"pp_exposed_s", func(r *Report) string { return f(r.Comm["pp"].ExposedS) }},
-	{"dp_exposed_s", func(r *Report) string { return f(r.Comm["dp"].ExposedS) }},
-	{"bottleneck", func(r *Report) string { return r.Bottleneck.Resource }},
+}
+
+// csvColumns returns the flat fields of a report, in column order.
+func csvColumns() []csvColumn {
+	return []csvColumn{
+		{"scenario", func(r *Report) string { return r.Scenario }},
+		{"model", func(r *Report) string { return r.Model }},
+		{"gpu", func(r *Report) string { return r.GPU }},
+		{"gpus", func(r *Report) string { return strconv.Itoa(r.GPUs) }},
+		{"tp", func(r *Report) string { return strconv.Itoa(r.Layout.TP) }},
+		{"pp", func(r *Report) string { return strconv.Itoa(r.Layout.PP) }},
+		{"dp", func(r *Report) string { return strconv.Itoa(r.Layout.DP) }},
+		{"microbatch", func(r *Report) string { return strconv.Itoa(r.Layout.Microbatch) }},
+		{"schedule", func(r *Report) string { return r.Layout.Schedule }},
+		{"recompute", func(r *Report) string { return r.Layout.Recompute }},
+		{"feasible", func(r *Report) string { return strconv.FormatBool(r.Feasible) }},
+		{"reason", func(r *Report) string { return r.Reason }},
+		{"step_time_s", func(r *Report) string { return f(r.StepTimeS) }},
+		{"tokens_per_s", func(r *Report) string { return f(r.TokensPerS) }},
+		{"model_flops_per_gpu_s", func(r *Report) string { return f(r.ModelFLOPsPerGPUS) }},
+		{"mfu", func(r *Report) string { return f(r.MFU) }},
+		{"hfu", func(r *Report) string { return f(r.HFU) }},
+		{"time_to_train_s", func(r *Report) string { return f(r.TimeToTrainS) }},
+		{"bubble_fraction", func(r *Report) string { return f(r.BubbleFraction) }},
+		{"memory_peak_bytes", func(r *Report) string { return f(r.Memory.Peak) }},
+		{"tp_exposed_s", func(r *Report) string { return f(r.Comm["tp"].ExposedS) }},
+		{"pp_exposed_s", func(r *Report) string { return f(r.Comm["pp"].ExposedS) }},
+		{"dp_exposed_s", func(r *Report) string { return f(r.Comm["dp"].ExposedS) }},
+		{"bottleneck", func(r *Report) string { return r.Bottleneck.Resource }},
+	}
 }
 
 func f(x float64) string { return strconv.FormatFloat(x, 'g', 8, 64) }
@@ -55,16 +60,17 @@ func f(x float64) string { return strconv.FormatFloat(x, 'g', 8, 64) }
 // WriteCSV writes a header and one row per report.
 func WriteCSV(w io.Writer, reps ...*Report) error {
 	cw := csv.NewWriter(w)
-	head := make([]string, len(csvColumns))
-	for i, c := range csvColumns {
+	cols := csvColumns()
+	head := make([]string, len(cols))
+	for i, c := range cols {
 		head[i] = c.name
 	}
 	if err := cw.Write(head); err != nil {
 		return err
 	}
 	for _, r := range reps {
-		row := make([]string, len(csvColumns))
-		for i, c := range csvColumns {
+		row := make([]string, len(cols))
+		for i, c := range cols {
 			row[i] = c.get(r)
 		}
 		if err := cw.Write(row); err != nil {

@@ -97,8 +97,43 @@ func (r FLOPRate) String() string { return fmt.Sprintf("%.4g TFLOP/s", float64(r
 // String formats b in GB/s.
 func (b Bandwidth) String() string { return fmt.Sprintf("%.4g GB/s", float64(b)/1e9) }
 
-var decimalPrefix = map[string]float64{"": 1, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}
-var binaryPrefix = map[string]float64{"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50}
+// decimalPrefix returns the factor of an SI prefix ("" for none).
+func decimalPrefix(p string) (float64, bool) {
+	switch p {
+	case "":
+		return 1, true
+	case "k", "K":
+		return 1e3, true
+	case "M":
+		return 1e6, true
+	case "G":
+		return 1e9, true
+	case "T":
+		return 1e12, true
+	case "P":
+		return 1e15, true
+	case "E":
+		return 1e18, true
+	}
+	return 0, false
+}
+
+// binaryPrefix returns the factor of an IEC binary prefix.
+func binaryPrefix(p string) (float64, bool) {
+	switch p {
+	case "Ki":
+		return 1 << 10, true
+	case "Mi":
+		return 1 << 20, true
+	case "Gi":
+		return 1 << 30, true
+	case "Ti":
+		return 1 << 40, true
+	case "Pi":
+		return 1 << 50, true
+	}
+	return 0, false
+}
 
 // splitNumber splits "2.5us" into 2.5 and "us". It rejects NaN, infinities
 // and a missing number.
@@ -140,11 +175,11 @@ func prefixed(unit string, bases []string, binary bool) (float64, bool) {
 			continue
 		}
 		p := strings.TrimSuffix(unit, base)
-		if f, ok := decimalPrefix[p]; ok {
+		if f, ok := decimalPrefix(p); ok {
 			return f, true
 		}
 		if binary {
-			if f, ok := binaryPrefix[p]; ok {
+			if f, ok := binaryPrefix(p); ok {
 				return f, true
 			}
 		}
