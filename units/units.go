@@ -82,7 +82,7 @@ func (s Seconds) String() string {
 	case a >= 86400*2:
 		return fmt.Sprintf("%.1f days", v/86400)
 	case a >= 1:
-		return fmt.Sprintf("%.3g s", v)
+		return fmt.Sprintf("%.4g s", v)
 	case a >= 1e-3:
 		return fmt.Sprintf("%.3g ms", v*1e3)
 	case a >= 1e-6:
