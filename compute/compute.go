@@ -2,6 +2,7 @@ package compute
 
 import (
 	"fmt"
+	"math"
 
 	"trainsim/model"
 	"trainsim/topology"
@@ -71,8 +72,19 @@ const (
 	HBM
 )
 
+// MeasuredGEMM is a GEMM throughput a site measured (cuBLAS at the training
+// precision): Batch products of M×K · K×N ran at Rate.
+type MeasuredGEMM struct {
+	Batch, M, N, K int
+	Rate           units.FLOPRate
+}
+
 // Model computes kernel times on one GPU at one precision.
 type Model struct {
+	// Measured GEMMs, when given, correct the efficiency curve: a GEMM's
+	// modelled efficiency is scaled by measured/modelled at the nearest
+	// measured shape (exact at a measured shape).
+	Measured []MeasuredGEMM
 	GPU topology.GPU
 	// Peak is the tensor-core peak of linear-layer GEMMs at the training
 	// precision; Peak16 that of everything else (attention, output layer),
@@ -105,7 +117,7 @@ func (m Model) Time(op model.Op) (units.Seconds, Limiter) {
 		if op.Linear {
 			peak = m.Peak
 		}
-		t = op.FLOPs.At(peak.Scale(m.GEMMEfficiency(op.Batch, op.M, op.N, op.K)))
+		t = op.FLOPs.At(peak.Scale(m.calibrated(op.Batch, op.M, op.N, op.K)))
 		lim = TensorCores
 	case model.FlashAttention:
 		f := op.FLOPs
@@ -147,6 +159,31 @@ func (m Model) GEMMEfficiency(batch, M, N, K int) float64 {
 		}
 	}
 	return best * m.kEfficiency(K) * m.Params.GEMMPeakFraction
+}
+
+// calibrated is GEMMEfficiency corrected by the nearest measured GEMM, by
+// distance in log M·batch, log N and log K.
+func (m Model) calibrated(batch, M, N, K int) float64 {
+	eff := m.GEMMEfficiency(batch, M, N, K)
+	if len(m.Measured) == 0 || m.Peak <= 0 {
+		return eff
+	}
+	dist := func(g MeasuredGEMM) float64 {
+		l := func(a, b float64) float64 { return math.Abs(math.Log(a / b)) }
+		return l(float64(max(1, batch)*max(1, M)), float64(max(1, g.Batch)*max(1, g.M))) + l(float64(max(1, N)), float64(max(1, g.N))) + l(float64(max(1, K)), float64(max(1, g.K)))
+	}
+	best := m.Measured[0]
+	for _, g := range m.Measured[1:] {
+		if dist(g) < dist(best) {
+			best = g
+		}
+	}
+	modelled := m.GEMMEfficiency(best.Batch, best.M, best.N, best.K)
+	if modelled <= 0 {
+		return eff
+	}
+	measured := float64(best.Rate / m.Peak)
+	return min(1, eff*measured/modelled)
 }
 
 func (m Model) kEfficiency(k int) float64 {

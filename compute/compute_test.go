@@ -87,3 +87,25 @@ func TestNoFP8OnA100(t *testing.T) {
 		t.Fatal("unknown family should fail")
 	}
 }
+
+// TestMeasuredGEMMs: at a measured shape the measured rate is used exactly;
+// elsewhere the curve is scaled by the nearest measurement's ratio.
+func TestMeasuredGEMMs(t *testing.T) {
+	m := a100(t)
+	base := m.GEMMEfficiency(1, 4096, 4096, 4096)
+	far := m.GEMMEfficiency(1, 8192, 8192, 1024)
+	m.Measured = []MeasuredGEMM{{Batch: 1, M: 4096, N: 4096, K: 4096, Rate: 200 * units.TFLOPs}}
+	if got, want := m.calibrated(1, 4096, 4096, 4096), 200.0/312; math.Abs(got-want) > 1e-12 {
+		t.Errorf("at the measured shape: %v, want %v", got, want)
+	}
+	ratio := (200.0 / 312) / base
+	if got := m.calibrated(1, 8192, 8192, 1024); math.Abs(got-far*ratio) > 1e-12 {
+		t.Errorf("elsewhere: %v, want the curve × %v = %v", got, ratio, far*ratio)
+	}
+	op := gemmOp(4096, 4096, 4096)
+	got, _ := m.Time(op)
+	want := float64(op.FLOPs)/200e12 + float64(m.Params.KernelOverhead)
+	if math.Abs(float64(got)/want-1) > 1e-12 {
+		t.Errorf("time at the measured shape: %v, want %.6g", got, want)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"trainsim/collective"
+	"trainsim/compute"
 	"trainsim/model"
 	"trainsim/topology"
 	"trainsim/units"
@@ -106,6 +107,9 @@ type Calibration struct {
 	// NICBusBandwidth is the bus bandwidth one NIC sustains across nodes
 	// (nccl-tests across nodes, divided by the NICs a rank uses).
 	NICBusBandwidth *units.Bandwidth
+	// GEMMs are measured GEMM throughputs at the training precision; they
+	// correct the efficiency curve near the measured shapes.
+	GEMMs []compute.MeasuredGEMM
 }
 
 // Job is everything the replay needs: what is trained, on what, how it is split.
@@ -243,6 +247,12 @@ func (j Job) Validate() []error {
 	}
 	if bw := cal.NICBusBandwidth; bw != nil && !(*bw > 0 && *bw <= j.Cluster.Network.NICBandwidth) {
 		add("calibration.nic_busbw: must be positive and at most the NIC rate (%s), got %s", j.Cluster.Network.NICBandwidth, *bw)
+	}
+	for i, g := range cal.GEMMs {
+		peak, _ := j.Cluster.GPU.Peak(j.Training.Precision)
+		if g.Batch < 1 || g.M < 1 || g.N < 1 || g.K < 1 || !(g.Rate > 0) || (peak > 0 && g.Rate > peak) {
+			add("calibration.gemm: entry %d needs positive batch, m, n, k and a rate up to the %s peak (%s), got %+v", i+1, j.Training.Precision, peak, g)
+		}
 	}
 	if j.Options.Ranks == RanksFull {
 		add("simulation.ranks: \"full\" is not supported yet (allowed: %q)", RanksSymmetric)

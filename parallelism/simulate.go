@@ -130,6 +130,7 @@ func kernelModel(j Job) (compute.Model, error) {
 	if c.CommSMs != nil {
 		cm.Params.CommSMs = *c.CommSMs
 	}
+	cm.Measured = c.GEMMs
 	return cm, nil
 }
 

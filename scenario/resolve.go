@@ -23,6 +23,7 @@ func (d *decoder) resolve() parallelism.Job {
 		GEMMPeakFraction: k.GEMMPeakFraction, HBMFraction: k.HBMFraction, FlashFraction: k.FlashFraction,
 		KernelOverhead: k.KernelOverhead, CommSMs: k.CommSMs,
 		NVLinkBusBandwidth: k.NVLinkBusBW, NICBusBandwidth: k.NICBusBW,
+		GEMMs: k.GEMMs,
 	}
 
 	// After an unknown preset or a missing key, the values the validations

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"trainsim/compute"
 	"trainsim/units"
 )
 
@@ -29,6 +30,7 @@ type rawCalibration struct {
 	KernelOverhead                               *units.Seconds
 	CommSMs                                      *int
 	NVLinkBusBW, NICBusBW                        *units.Bandwidth
+	GEMMs                                        []compute.MeasuredGEMM
 }
 
 type rawModel struct {
@@ -176,6 +178,7 @@ func (f *rawFile) fields() []field {
 		countField("calibration.comm_sms", &k.CommSMs),
 		unitField("calibration.nvlink_busbw", "230GB/s", &k.NVLinkBusBW),
 		unitField("calibration.nic_busbw", "23GB/s", &k.NICBusBW),
+		{key: "calibration.gemm", decode: func(v any) error { return decodeGEMMs(v, &k.GEMMs) }},
 	}
 }
 
@@ -356,4 +359,63 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// decodeGEMMs reads calibration.gemm: an array of tables
+// {batch = 1, m = …, n = …, k = …, tflops = "250TFLOP/s"}.
+func decodeGEMMs(v any, out *[]compute.MeasuredGEMM) error {
+	var rows []map[string]any
+	switch x := v.(type) {
+	case []map[string]any:
+		rows = x
+	case []any:
+		for _, e := range x {
+			m, ok := e.(map[string]any)
+			if !ok {
+				return fmt.Errorf("want an array of tables {m, n, k, tflops}, got %s", describe(e))
+			}
+			rows = append(rows, m)
+		}
+	default:
+		return fmt.Errorf("want an array of tables ([[calibration.gemm]] with m, n, k, tflops), got %s", describe(v))
+	}
+	for i, r := range rows {
+		g := compute.MeasuredGEMM{Batch: 1}
+		for key, val := range r {
+			n, isInt := val.(int64)
+			switch key {
+			case "batch", "m", "n", "k":
+				if !isInt || n < 1 || n > math.MaxInt32 {
+					return fmt.Errorf("entry %d: %s: want a positive integer, got %s", i+1, key, describe(val))
+				}
+				switch key {
+				case "batch":
+					g.Batch = int(n)
+				case "m":
+					g.M = int(n)
+				case "n":
+					g.N = int(n)
+				case "k":
+					g.K = int(n)
+				}
+			case "tflops":
+				s, ok := val.(string)
+				if !ok {
+					return fmt.Errorf("entry %d: tflops: want a string with a unit such as \"250TFLOP/s\", got %s", i+1, describe(val))
+				}
+				rate, err := units.ParseFLOPRate(s)
+				if err != nil {
+					return fmt.Errorf("entry %d: tflops: %w", i+1, err)
+				}
+				g.Rate = rate
+			default:
+				return fmt.Errorf("entry %d: unknown key %q (allowed: batch, m, n, k, tflops)", i+1, key)
+			}
+		}
+		if g.M == 0 || g.N == 0 || g.K == 0 || g.Rate == 0 {
+			return fmt.Errorf("entry %d: needs m, n, k and tflops", i+1)
+		}
+		*out = append(*out, g)
+	}
+	return nil
 }
