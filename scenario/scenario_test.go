@@ -148,6 +148,10 @@ func TestOverrides(t *testing.T) {
 		{name: "set overrides the file", extra: "\n[simulation]\nranks = \"symmetric\"\n", sets: []string{"training.precision=fp16", "parallelism.tp=2", "parallelism.tp=1"}, check: func(sc *Scenario) []any {
 			return []any{sc.Job.Training.Precision, units.FP16, sc.Job.Layout.TP, 1}
 		}},
+		{name: "calibration", sets: []string{`calibration.gemm=[{m=2048, n=4608, k=12288, tflops="200TFLOP/s"}]`, "calibration.nic_busbw=20GB/s", "calibration.gemm_peak_fraction=0.7"}, check: func(sc *Scenario) []any {
+			c := sc.Job.Calibration
+			return []any{len(c.GEMMs), 1, c.GEMMs[0].N, 4608, float64(c.GEMMs[0].Rate), 200e12, float64(*c.NICBusBandwidth), 20e9, *c.GEMMPeakFraction, 0.7}
+		}},
 		{name: "set an inline table", sets: []string{`cluster.gpu={hbm="40GiB", sms=100}`}, check: func(sc *Scenario) []any {
 			g := sc.Job.Cluster.GPU
 			return []any{g.HBM, 40 * units.GiB, g.SMs, 100, g.PeakDense16, 312 * units.TFLOPs}
