@@ -381,7 +381,8 @@ func decodeGEMMs(v any, out *[]compute.MeasuredGEMM) error {
 	}
 	for i, r := range rows {
 		g := compute.MeasuredGEMM{Batch: 1}
-		for key, val := range r {
+		for _, key := range sortedKeys(r) {
+			val := r[key]
 			n, isInt := val.(int64)
 			switch key {
 			case "batch", "m", "n", "k":
