@@ -483,7 +483,7 @@ func (b *builder) paramGathers(s int, prevEnd []sim.TaskID) *gathers {
 		return nil
 	}
 	l := b.j.Layout
-	g := &gathers{layers: make([]sim.TaskID, 0, l.VirtualStages*b.layers), emb: [2]sim.TaskID{sim.None, sim.None}}
+	g := &gathers{layers: make([][]sim.TaskID, l.VirtualStages), emb: [2]sim.TaskID{sim.None, sim.None}}
 	add := func(spec commSpec) sim.TaskID {
 		id := b.comm(b.st[s].dp, s, spec, KindDP)
 		if prevEnd != nil {
@@ -495,8 +495,8 @@ func (b *builder) paramGathers(s int, prevEnd []sim.TaskID) *gathers {
 		g.emb[0] = add(b.c.embGather[0])
 	}
 	for c := 0; c < l.VirtualStages; c++ {
-		for layer := 0; layer < b.layers; layer++ {
-			g.layers = append(g.layers, add(b.c.layerGather))
+		for layer := 0; layer < b.j.LayersOf(c*l.PP+s); layer++ {
+			g.layers[c] = append(g.layers[c], add(b.c.layerGather))
 		}
 	}
 	if s == l.PP-1 && l.PP*l.VirtualStages > 1 {
@@ -508,7 +508,7 @@ func (b *builder) paramGathers(s int, prevEnd []sim.TaskID) *gathers {
 // gathers are one stage's overlapped parameter all-gathers of a step: one per
 // layer of each chunk, and the embedding tables where the stage holds them.
 type gathers struct {
-	layers []sim.TaskID
+	layers [][]sim.TaskID // per chunk, per layer
 	emb    [2]sim.TaskID
 }
 
@@ -556,10 +556,10 @@ func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, wind
 				b.comm(b.st[s].main, s, c.embAR, KindTP)
 			}
 		}
-		for layer := 0; layer < b.layers; layer++ {
+		for layer := 0; layer < b.j.LayersOf(vs); layer++ {
 			b.zeroGather(s, window)
 			if gath != nil && st.mb == 0 {
-				b.pending[s] = append(b.pending[s], gath.layers[st.chunk*b.layers+layer])
+				b.pending[s] = append(b.pending[s], gath.layers[st.chunk][layer])
 			}
 			b.block(s, c.attnFwd, c.attnFwdT, KindCompute)
 			b.block(s, c.mlpFwd, c.mlpFwdT, KindCompute)
@@ -591,7 +591,7 @@ func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, wind
 			b.embGradients(s, 1, lastMB, buckets)
 		}
 	}
-	for layer := 0; layer < b.layers; layer++ {
+	for layer := 0; layer < b.j.LayersOf(vs); layer++ {
 		b.zeroGather(s, window)
 		switch l.Recompute {
 		case RecomputeFull:

@@ -122,6 +122,31 @@ type Job struct {
 	Calibration Calibration
 }
 
+// LayersOf returns how many transformer layers virtual stage vs (chunk c of
+// stage s is vs = c·pp + s) holds. When the layers do not divide evenly,
+// the remainder goes one each to the virtual stages after the first, which
+// also holds the embedding, as uneven Megatron-DeepSpeed and Megatron-Core
+// partitions lighten the stages with extra work.
+func (j Job) LayersOf(vs int) int {
+	n := j.Layout.PP * j.Layout.VirtualStages
+	base, extra := j.Model.Layers/n, j.Model.Layers%n
+	if extra > 0 && vs >= 1 && vs <= extra {
+		return base + 1
+	}
+	return base
+}
+
+// stageLayers returns the layers a GPU of stage s holds over all its chunks,
+// and the most any one chunk holds.
+func (j Job) stageLayers(s int) (total, most int) {
+	for c := 0; c < j.Layout.VirtualStages; c++ {
+		n := j.LayersOf(c*j.Layout.PP + s)
+		total += n
+		most = max(most, n)
+	}
+	return total, most
+}
+
 // Microbatches returns the number of micro-batches per pipeline per step.
 func (j Job) Microbatches() int {
 	return j.Training.GlobalBatch / (j.Layout.DP * j.Layout.Microbatch)
@@ -158,8 +183,8 @@ func (j Job) Validate() []error {
 	if m.FFNHidden > 0 && m.FFNHidden%l.TP != 0 {
 		add("parallelism.tp: %d does not divide model.ffn_hidden (%d)", l.TP, m.FFNHidden)
 	}
-	if m.Layers > 0 && m.Layers%(l.PP*l.VirtualStages) != 0 {
-		add("parallelism.pp: model.layers (%d) is not divisible by pp × virtual_stages (%d × %d)", m.Layers, l.PP, l.VirtualStages)
+	if m.Layers > 0 && m.Layers < l.PP*l.VirtualStages {
+		add("parallelism.pp: model.layers (%d) is fewer than pp × virtual_stages (%d × %d): a pipeline stage would hold no layer", m.Layers, l.PP, l.VirtualStages)
 	}
 	if l.CP > 1 && m.SeqLen%(2*l.CP) != 0 {
 		add("parallelism.cp: model.seq_len (%d) is not divisible by 2 × cp (%d)", m.SeqLen, 2*l.CP)

@@ -88,7 +88,7 @@ func (j Job) layerActivationBytes() units.Bytes {
 // first stage and its tied copy on the last.
 func (j Job) stageParams(s int) float64 {
 	m, l := j.Model, j.Layout
-	layers := m.Layers / l.PP
+	layers, _ := j.stageLayers(s)
 	p := float64(layers) * float64(m.LayerParams()) / float64(l.TP)
 	emb := float64(m.Vocab) * float64(m.Hidden) / float64(l.TP)
 	if s == 0 {
@@ -123,7 +123,9 @@ func (j Job) stageMemory(s, inFlight int) Memory {
 		// and the one prefetched).
 		mem.Transient += units.Bytes(2 * float64(j.Model.LayerParams()) / float64(l.TP) * weightBytesPerParam)
 	}
-	layersPerChunk := j.Model.Layers / (l.PP * l.VirtualStages)
+	// Uneven chunks: count each in-flight chunk at the largest (an upper
+	// bound off by at most one layer per chunk).
+	_, layersPerChunk := j.stageLayers(s)
 	act := j.layerActivationBytes()
 	mem.Activations = units.Bytes(float64(inFlight*layersPerChunk)) * act
 	e := j.Training.Precision.ElementBytes()

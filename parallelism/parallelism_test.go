@@ -284,3 +284,43 @@ func TestCalibration(t *testing.T) {
 		t.Errorf("hbm_fraction 1.5: %v, want one error", errs)
 	}
 }
+
+// TestUnevenStages: layers that do not divide over the virtual stages are
+// spread with at most one layer of difference, the first stage (which holds
+// the embedding) taking the fewer, and every layer is replayed once.
+func TestUnevenStages(t *testing.T) {
+	for _, tc := range []struct{ layers, pp, v int }{{70, 12, 1}, {126, 16, 1}, {96, 7, 2}, {5, 4, 1}} {
+		j := gpt3Job(t, tc.pp, Layout{TP: 8, PP: tc.pp, DP: 1, Microbatch: 1, Schedule: OneFOneB, VirtualStages: tc.v, Recompute: RecomputeFull}, tc.pp*2)
+		if tc.v > 1 {
+			j.Layout.Schedule = Interleaved
+		}
+		j.Model.Layers = tc.layers
+		total, lo, hi := 0, tc.layers, 0
+		for vs := 0; vs < tc.pp*tc.v; vs++ {
+			n := j.LayersOf(vs)
+			total += n
+			lo, hi = min(lo, n), max(hi, n)
+		}
+		if total != tc.layers || hi-lo > 1 || j.LayersOf(0) != lo {
+			t.Errorf("%d layers over %d×%d: total %d, sizes %d..%d, first %d", tc.layers, tc.pp, tc.v, total, lo, hi, j.LayersOf(0))
+		}
+		if errs := j.Validate(); len(errs) > 0 {
+			t.Fatalf("%d layers over %d×%d: %v", tc.layers, tc.pp, tc.v, errs)
+		}
+		var params float64
+		for s := 0; s < tc.pp; s++ {
+			params += j.stageParams(s)
+		}
+		emb := float64(j.Model.Vocab*j.Model.Hidden) / 8
+		want := float64(tc.layers)*float64(j.Model.LayerParams())/8 + 2*emb + float64(j.Model.SeqLen*j.Model.Hidden)
+		if tc.pp == 1 {
+			want -= emb
+		}
+		if math.Abs(params/want-1) > 1e-12 {
+			t.Errorf("%d layers over %d stages: %g parameters per TP rank, want %g", tc.layers, tc.pp, params, want)
+		}
+		if _, err := Simulate(j); err != nil {
+			t.Errorf("%d layers over %d×%d: %v", tc.layers, tc.pp, tc.v, err)
+		}
+	}
+}

@@ -145,7 +145,7 @@ func newBuilder(j Job) (*builder, error) {
 		j:      j,
 		cm:     cm,
 		coll:   collective.Model{Cluster: j.Cluster, Params: collectiveParams(j)},
-		layers: j.Model.Layers / (l.PP * l.VirtualStages),
+		layers: (j.Model.Layers + l.PP*l.VirtualStages - 1) / (l.PP * l.VirtualStages),
 		m:      j.Microbatches(),
 	}
 	if err := b.prepare(); err != nil {

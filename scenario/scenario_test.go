@@ -353,11 +353,11 @@ func TestErrors(t *testing.T) {
 			},
 		},
 		{
-			name: "divisibility in the file",
-			src:  replace("tp = 8\npp = 16", "tp = 8\npp = 5") + "\n[cluster.network]\noversubscription = 0.5\n",
-			sets: []string{"cluster.nodes=80"},
+			name: "too many stages in the file",
+			src:  replace("tp = 8\npp = 16", "tp = 8\npp = 128") + "\n[cluster.network]\noversubscription = 0.5\n",
+			sets: []string{"cluster.nodes=128"},
 			want: []string{
-				`x.toml:12: parallelism.pp: model.layers (96) is not divisible by pp × virtual_stages (5 × 1)`,
+				`x.toml:12: parallelism.pp: model.layers (96) is fewer than pp × virtual_stages (128 × 1): a pipeline stage would hold no layer`,
 				`x.toml:18: cluster.network.oversubscription: must be at least 1`,
 			},
 		},
