@@ -64,6 +64,8 @@ type commSpec struct {
 	// perTensor splits the collective into one call per layer weight tensor
 	// (bytes is then bytes per parameter), as ZeRO-3 gathers parameters.
 	perTensor bool
+	// backward marks a pipeline send to the previous stage.
+	backward bool
 }
 
 // costs are the building blocks of a step, computed once.
@@ -180,15 +182,16 @@ func (j Job) placement(g groupKind, s, peer int) collective.Placement {
 }
 
 // peerOf returns the stage a group of kind g at stage s pairs with.
-func (b *builder) peerOf(g groupKind, s int, r sim.ResourceID) int {
+func (b *builder) peerOf(spec commSpec, s int) int {
 	p := b.j.Layout.PP
+	g := spec.group
 	switch {
 	case g == groupEmb:
 		if s == 0 {
 			return p - 1
 		}
 		return 0
-	case g == groupPP && r == b.st[s].ppPrev:
+	case g == groupPP && spec.backward:
 		return (s - 1 + p) % p
 	case g == groupPP:
 		return (s + 1) % p
@@ -380,7 +383,7 @@ func (b *builder) seal(s int) sim.TaskID {
 // stage s. In flow mode the task's transfers go to the flow network and its
 // own duration is only the collective's latency.
 func (b *builder) comm(r sim.ResourceID, s int, spec commSpec, k sim.Kind) sim.TaskID {
-	peer := b.peerOf(spec.group, s, r)
+	peer := b.peerOf(spec, s)
 	c, err := b.price(spec, s, peer)
 	if err != nil && b.err == nil {
 		b.err = err
@@ -406,6 +409,16 @@ func (b *builder) comm(r sim.ResourceID, s int, spec commSpec, k sim.Kind) sim.T
 		b.g.Share(id)
 	}
 	return id
+}
+
+// ppStream is where a pipeline send of stage s runs: its own stream when
+// sends overlap computation, else the main stream, which then waits for it
+// (Megatron-LM ≤ 2022 synchronised the device after every send/receive).
+func (b *builder) ppStream(s int, own sim.ResourceID) sim.ResourceID {
+	if b.j.Layout.PPOverlap {
+		return own
+	}
+	return b.st[s].main
 }
 
 // block adds one block of a layer (the attention or the MLP half) of
@@ -572,7 +585,7 @@ func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, wind
 		}
 		last := b.seal(s)
 		if vs != lastVS {
-			send := b.comm(b.st[s].ppNext, s, c.ppSend, KindPP)
+			send := b.comm(b.ppStream(s, b.st[s].ppNext), s, c.ppSend, KindPP)
 			b.g.After(send, last)
 			ids.fSend[k] = send
 		}
@@ -618,7 +631,9 @@ func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, wind
 	}
 	last := b.seal(s)
 	if vs != 0 {
-		send := b.comm(b.st[s].ppPrev, s, c.ppSend, KindPP)
+		back := c.ppSend
+		back.backward = true
+		send := b.comm(b.ppStream(s, b.st[s].ppPrev), s, back, KindPP)
 		b.g.After(send, last)
 		ids.bSend[k] = send
 	}

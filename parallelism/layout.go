@@ -48,6 +48,10 @@ type Layout struct {
 	OverlapGradReduce bool
 	// TPOverlap overlaps tensor-parallel communication with GEMMs.
 	TPOverlap bool
+	// PPOverlap runs pipeline sends beside computation; when false a stage
+	// waits for its own sends, as Megatron-LM did until 2022 (it called
+	// torch.cuda.synchronize() after each batch of point-to-point ops).
+	PPOverlap bool
 }
 
 // Training is what one optimizer step and the whole run process.

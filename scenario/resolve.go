@@ -225,7 +225,7 @@ func (d *decoder) resolveLayout(j *parallelism.Job, clusterOK bool) {
 	l := parallelism.Layout{
 		TP: 1, PP: 1, CP: 1, EP: 1, Microbatch: 1,
 		Schedule: parallelism.OneFOneB, VirtualStages: 1,
-		Recompute: parallelism.RecomputeNone, OverlapGradReduce: true,
+		Recompute: parallelism.RecomputeNone, OverlapGradReduce: true, PPOverlap: true,
 	}
 	setInt(&l.TP, r.TP)
 	setInt(&l.PP, r.PP)
@@ -242,6 +242,7 @@ func (d *decoder) resolveLayout(j *parallelism.Job, clusterOK bool) {
 	setInt(&l.ZeRO, r.ZeRO)
 	setBool(&l.OverlapGradReduce, r.OverlapGradReduce)
 	setBool(&l.TPOverlap, r.TPOverlap)
+	setBool(&l.PPOverlap, r.PPOverlap)
 
 	l.DP = 1
 	if r.DP != nil {

@@ -82,6 +82,7 @@ type rawParallelism struct {
 	ZeRO               *int
 	OverlapGradReduce  *bool
 	TPOverlap          *bool
+	PPOverlap          *bool
 }
 
 type rawTraining struct {
@@ -160,6 +161,7 @@ func (f *rawFile) fields() []field {
 		countField("parallelism.zero", &p.ZeRO),
 		boolField("parallelism.overlap_grad_reduce", &p.OverlapGradReduce),
 		boolField("parallelism.tp_overlap", &p.TPOverlap),
+		boolField("parallelism.pp_overlap", &p.PPOverlap),
 
 		countField("training.global_batch", &t.GlobalBatch),
 		stringField("training.precision", &t.Precision),

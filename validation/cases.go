@@ -68,6 +68,7 @@ type Knobs struct {
 	ZeRO              int
 	OverlapGradReduce bool
 	TPOverlap         bool
+	PPOverlap         bool
 }
 
 // String is a compact description: "TP8 PP8 DP1 mb1 interleaved×3 SP selective ZeRO-0".
@@ -150,7 +151,7 @@ func Rules() []string {
 		"interleave: \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
 		"zero: \"ZeRO-N …\" → N; H100 cases (Megatron-Core 2024, NeMo 24.07) → 1, the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is; otherwise 0",
 		"attention: A100 cases (Megatron-LM 2021–2022) → unfused; H100 cases (Megatron-Core 2024, NeMo 24.07) → flash",
-		"overlap: A100 cases → overlap_grad_reduce false, tp_overlap false (Megatron-LM 2021–2022 reduced gradients after the backward pass); H100 cases → overlap_grad_reduce true, tp_overlap true (the README 2024 runs list --overlap-grad-reduce and --tp-comm-overlap; NeMo 24.07 enables both by default)",
+		"overlap: A100 cases → overlap_grad_reduce false, tp_overlap false, pp_overlap false (Megatron-LM 2021–2022 reduced gradients after the backward pass and synchronised the device after every pipeline send/receive); H100 cases → overlap_grad_reduce true, tp_overlap true, pp_overlap true (the README 2024 runs list --overlap-grad-reduce, --tp-comm-overlap and 'PP overlap default'; NeMo 24.07 enables them by default)",
 		"recompute: \"full …\" → full, \"selective …\" → selective; unknown → the least recomputation that fits in memory (none, then selective, then full; the case says which)",
 		"dp: as given; unknown → GPUs / (tp·pp)",
 		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU; else mfu → MFU",
@@ -392,7 +393,7 @@ func (m mapper) layout(p map[string]any) {
 		k.ZeRO = n
 	}
 	if c.Generation == "h100" {
-		k.OverlapGradReduce, k.TPOverlap = true, true
+		k.OverlapGradReduce, k.TPOverlap, k.PPOverlap = true, true, true
 		if k.ZeRO == 0 {
 			// Megatron-Core's --overlap-param-gather (listed for the
 			// README 2024 runs) works only with --use-distributed-optimizer,

@@ -125,11 +125,11 @@ func TestMappingRules(t *testing.T) {
 // may only go down: lower one when the model improves, never raise one to
 // make a change pass.
 var maxMAE = map[string]float64{
-	"Narayanan2021-SC21-Table1":          8.0,
+	"Narayanan2021-SC21-Table1":          7.0,
 	"Narayanan2021-SC21-Table2":          54.0,
 	"Megatron-LM-README-2021":            10.0,
 	"Megatron-LM-README-2024-H100":       9.5,
-	"Korthikanti2022-Table5":             4.0,
+	"Korthikanti2022-Table5":             3.5,
 	"Korthikanti2022-Table4":             2.0,
 	"NeMo-24.07-perf-summary":            20.5,
 	"overall":                            17.5,
