@@ -85,7 +85,7 @@ type Model struct {
 	// modelled efficiency is scaled by measured/modelled at the nearest
 	// measured shape (exact at a measured shape).
 	Measured []MeasuredGEMM
-	GPU topology.GPU
+	GPU      topology.GPU
 	// Peak is the tensor-core peak of linear-layer GEMMs at the training
 	// precision; Peak16 that of everything else (attention, output layer),
 	// which FP8 training keeps in 16-bit.
@@ -113,11 +113,13 @@ func (m Model) Time(op model.Op) (units.Seconds, Limiter) {
 	lim := HBM
 	switch op.Class {
 	case model.GEMM:
-		peak := m.Peak16
-		if op.Linear {
-			peak = m.Peak
+		peak, eff := m.Peak16, m.GEMMEfficiency(op.Batch, op.M, op.N, op.K)
+		if op.Linear || m.Peak == m.Peak16 {
+			// Measured GEMMs are at the training precision: they correct
+			// only the GEMMs that run at it.
+			peak, eff = m.Peak, m.calibrated(op.Batch, op.M, op.N, op.K)
 		}
-		t = op.FLOPs.At(peak.Scale(m.calibrated(op.Batch, op.M, op.N, op.K)))
+		t = op.FLOPs.At(peak.Scale(eff))
 		lim = TensorCores
 	case model.FlashAttention:
 		f := op.FLOPs

@@ -80,12 +80,12 @@ type costs struct {
 	tpCount         int      // TP collectives per block per pass
 	embAR           commSpec
 	ppSend          commSpec
-	zeroAG, zeroRS  commSpec // ZeRO-3 gathers, ZeRO-2/3 reduce-scatters, per layer
-	layerGradReduce commSpec // one layer's bucket
+	zeroAG, zeroRS  commSpec    // ZeRO-3 gathers, ZeRO-2/3 reduce-scatters, per layer
+	layerGradReduce commSpec    // one layer's bucket
 	embBucket       [2]commSpec // embedding gradients: [0] first stage (token and position tables), [1] last (tied copy)
 	embRS           [2]commSpec // the same, reduce-scattered every micro-batch under ZeRO-2/3
 	embGather       [2]commSpec // the same tables' parameter all-gather (distributed optimizer)
-	layerGather     commSpec // one layer's parameter all-gather (distributed optimizer)
+	layerGather     commSpec    // one layer's parameter all-gather (distributed optimizer)
 	gradReduce      []commSpec
 	paramGather     []commSpec
 	embGrad         []commSpec // per stage; zero bytes where there is none

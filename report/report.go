@@ -80,6 +80,7 @@ type Layout struct {
 	ZeRO              int    `json:"zero"`
 	OverlapGradReduce bool   `json:"overlap_grad_reduce"`
 	TPOverlap         bool   `json:"tp_overlap"`
+	PPOverlap         bool   `json:"pp_overlap"`
 }
 
 // Report is one scenario's result; its JSON field names are fixed by SPEC.md.
@@ -142,7 +143,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 			Microbatch: j.Layout.Microbatch, Microbatches: j.Microbatches(),
 			Schedule: string(j.Layout.Schedule), VirtualStages: j.Layout.VirtualStages,
 			SequenceParallel: j.Layout.SequenceParallel, Recompute: string(j.Layout.Recompute),
-			ZeRO: j.Layout.ZeRO, OverlapGradReduce: j.Layout.OverlapGradReduce, TPOverlap: j.Layout.TPOverlap,
+			ZeRO: j.Layout.ZeRO, OverlapGradReduce: j.Layout.OverlapGradReduce, TPOverlap: j.Layout.TPOverlap, PPOverlap: j.Layout.PPOverlap,
 		},
 		Feasible:             r.Feasible,
 		Reason:               r.Reason,
