@@ -2,6 +2,7 @@ package parallelism
 
 import (
 	"fmt"
+	"sort"
 
 	"trainsim/collective"
 	"trainsim/compute"
@@ -106,10 +107,24 @@ type builder struct {
 	priced  map[pricedKey]collective.Cost
 	flow    *flowNet // nil in analytical mode
 	err     error    // the first error met while building
-	// contention is, per stage, compute time lost to overlapped
+	// contention is, per lane, compute time lost to overlapped
 	// communication kernels issued so far, charged to the next compute.
 	contention []sim.Time
+	// reps is how many data-parallel replicas are simulated: 1 in the
+	// symmetric replay, DP with ranks = "full". Per-GPU state is indexed by
+	// lane = replica·PP + stage.
+	reps int
+	// joins collect, in full mode, the tasks of one data-parallel
+	// collective across replicas, keyed by stage and sequence number.
+	joins   map[joinKey][]sim.TaskID
+	dpCalls []int // per lane: data-parallel collectives issued so far
 }
+
+type joinKey struct{ stage, seq int }
+
+// stage and replica split a lane.
+func (b *builder) stage(lane int) int   { return lane % b.j.Layout.PP }
+func (b *builder) replica(lane int) int { return lane / b.j.Layout.PP }
 
 type pricedKey struct {
 	spec        commSpec
@@ -383,8 +398,9 @@ func (b *builder) seal(s int) sim.TaskID {
 // stage s. In flow mode the task's transfers go to the flow network and its
 // own duration is only the collective's latency.
 func (b *builder) comm(r sim.ResourceID, s int, spec commSpec, k sim.Kind) sim.TaskID {
-	peer := b.peerOf(spec, s)
-	c, err := b.price(spec, s, peer)
+	stage := b.stage(s)
+	peer := b.peerOf(spec, stage)
+	c, err := b.price(spec, stage, peer)
 	if err != nil && b.err == nil {
 		b.err = err
 	}
@@ -405,8 +421,17 @@ func (b *builder) comm(r sim.ResourceID, s int, spec commSpec, k sim.Kind) sim.T
 	b.info[id].sent = c.Sent
 	b.info[id].tier = c.Bottleneck
 	if b.flow != nil {
-		b.flow.register(id, spec, s, peer)
+		rep := -1
+		if b.reps > 1 {
+			rep = b.replica(s)
+		}
+		b.flow.register(id, spec, stage, peer, rep)
 		b.g.Share(id)
+	}
+	if b.reps > 1 && spec.group == groupDP && spec.bytes > 0 {
+		key := joinKey{stage, b.dpCalls[s]}
+		b.dpCalls[s]++
+		b.joins[key] = append(b.joins[key], id)
 	}
 	return id
 }
@@ -504,15 +529,16 @@ func (b *builder) paramGathers(s int, prevEnd []sim.TaskID) *gathers {
 		}
 		return id
 	}
-	if s == 0 {
+	stage := b.stage(s)
+	if stage == 0 {
 		g.emb[0] = add(b.c.embGather[0])
 	}
 	for c := 0; c < l.VirtualStages; c++ {
-		for layer := 0; layer < b.j.LayersOf(c*l.PP+s); layer++ {
+		for layer := 0; layer < b.j.LayersOf(c*l.PP+stage); layer++ {
 			g.layers[c] = append(g.layers[c], add(b.c.layerGather))
 		}
 	}
-	if s == l.PP-1 && l.PP*l.VirtualStages > 1 {
+	if stage == l.PP-1 && l.PP*l.VirtualStages > 1 {
 		g.emb[1] = add(b.c.embGather[1])
 	}
 	return g
@@ -547,14 +573,19 @@ type stepIDs struct {
 	fStart, fSend, bStart, bSend []sim.TaskID
 }
 
-func (b *builder) idx(s, c, i int) int { return (c*b.j.Layout.PP+s)*b.m + i }
+// idx numbers the passes of a step: lane s (replica·PP + stage), chunk c,
+// micro-batch i.
+func (b *builder) idx(s, c, i int) int {
+	l := b.j.Layout
+	return b.replica(s)*l.PP*l.VirtualStages*b.m + (c*l.PP+b.stage(s))*b.m + i
+}
 
 // pass adds one forward or backward pass of micro-batch st.mb through chunk
 // st.chunk on stage s.
 func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, window *sim.TaskID, gath *gathers) {
 	l, c := b.j.Layout, &b.c
 	p, v := l.PP, l.VirtualStages
-	vs := st.chunk*p + s
+	vs := st.chunk*p + b.stage(s)
 	lastVS := p*v - 1
 	k := b.idx(s, st.chunk, st.mb)
 	marker := b.mainTask(s, 0, KindPP)
@@ -647,7 +678,8 @@ func (b *builder) build() ([][]step, error) {
 	for s := 0; s < p; s++ {
 		progs[s] = program(l.Schedule, p, v, b.m, s)
 	}
-	n := p * v * b.m
+	lanes := b.reps * p
+	n := lanes * v * b.m
 	ids := stepIDs{make([]sim.TaskID, n), make([]sim.TaskID, n), make([]sim.TaskID, n), make([]sim.TaskID, n)}
 	barrierRes := b.g.AddResource("optimizer barrier")
 	var prevEnd []sim.TaskID // per stage: what the next step must wait for
@@ -655,23 +687,24 @@ func (b *builder) build() ([][]step, error) {
 		for i := range ids.fSend {
 			ids.fSend[i], ids.bSend[i] = sim.None, sim.None
 		}
-		ends := make([]sim.TaskID, p)
-		for s := 0; s < p; s++ {
+		ends := make([]sim.TaskID, lanes)
+		for s := 0; s < lanes; s++ {
+			stage := b.stage(s)
 			if prevEnd != nil {
 				b.pending[s] = append(b.pending[s], prevEnd[s])
 			}
 			var buckets []sim.TaskID
 			released := sim.None
 			gath := b.paramGathers(s, prevEnd)
-			for _, st := range progs[s] {
+			for _, st := range progs[stage] {
 				b.pass(s, st, &ids, &buckets, &released, gath)
 			}
 			// Gradient reduction that was not overlapped runs now, blocking.
 			if l.DP > 1 && l.ZeRO < 2 && !l.OverlapGradReduce {
-				b.comm(b.st[s].main, s, b.c.gradReduce[s], KindDP)
+				b.comm(b.st[s].main, s, b.c.gradReduce[stage], KindDP)
 			}
-			if b.c.embGrad[s].bytes > 0 {
-				b.comm(b.st[s].main, s, b.c.embGrad[s], KindDP)
+			if b.c.embGrad[stage].bytes > 0 {
+				b.comm(b.st[s].main, s, b.c.embGrad[stage], KindDP)
 			}
 			last := b.seal(s)
 			b.pending[s] = append(b.pending[s], buckets...)
@@ -680,47 +713,88 @@ func (b *builder) build() ([][]step, error) {
 			}
 			ends[s] = last
 		}
-		// Cross-stage edges of this step's pipeline.
-		for s := 0; s < p; s++ {
+		// Cross-stage edges of this step's pipelines.
+		for lane := 0; lane < lanes; lane++ {
+			s, base := b.stage(lane), b.replica(lane)*p
 			for c := 0; c < v; c++ {
 				vs := c*p + s
 				for i := 0; i < b.m; i++ {
-					k := b.idx(s, c, i)
+					k := b.idx(lane, c, i)
 					if vs > 0 {
 						ps, pc := s-1, c
 						if s == 0 {
 							ps, pc = p-1, c-1
 						}
-						b.g.After(ids.fStart[k], ids.fSend[b.idx(ps, pc, i)])
+						b.g.After(ids.fStart[k], ids.fSend[b.idx(base+ps, pc, i)])
 					}
 					if vs < p*v-1 {
 						ns, nc := s+1, c
 						if s == p-1 {
 							ns, nc = 0, c+1
 						}
-						b.g.After(ids.bStart[k], ids.bSend[b.idx(ns, nc, i)])
+						b.g.After(ids.bStart[k], ids.bSend[b.idx(base+ns, nc, i)])
 					}
 				}
 			}
 		}
 		// Gradient clipping needs the global norm: every stage waits for all.
 		barrier := b.task(barrierRes, 0, 0, KindBarrier)
-		for s := 0; s < p; s++ {
+		for s := 0; s < lanes; s++ {
 			// The stage's main stream, including its pending gradient
 			// buckets, must be done.
 			marker := b.mainTask(s, 0, KindDP)
 			b.g.After(barrier, marker, ends[s])
 		}
-		prevEnd = make([]sim.TaskID, p)
-		for s := 0; s < p; s++ {
-			opt := b.mainTask(s, toTime(b.c.opts[s]), KindOptimizer)
+		prevEnd = make([]sim.TaskID, lanes)
+		for s := 0; s < lanes; s++ {
+			opt := b.mainTask(s, toTime(b.c.opts[b.stage(s)]), KindOptimizer)
 			b.g.After(opt, barrier)
 			b.seal(s)
 			if (l.ZeRO == 1 || l.ZeRO == 2) && l.DP > 1 && !b.overlapParamGather() {
-				b.comm(b.st[s].main, s, b.c.paramGather[s], KindDP)
+				b.comm(b.st[s].main, s, b.c.paramGather[b.stage(s)], KindDP)
 			}
 			prevEnd[s] = b.seal(s)
 		}
 	}
+	b.joinReplicas()
 	return progs, b.err
+}
+
+// joinReplicas makes, in full mode, every data-parallel collective start on
+// all replicas together, when the last of them is ready: a zero-length join
+// task waits for every member's predecessors, and every member waits for it.
+func (b *builder) joinReplicas() {
+	if len(b.joins) == 0 {
+		return
+	}
+	members := map[sim.TaskID]bool{}
+	for _, ts := range b.joins {
+		for _, t := range ts {
+			members[t] = true
+		}
+	}
+	preds := map[sim.TaskID][]sim.TaskID{}
+	b.g.Edges(func(from, to sim.TaskID) {
+		if members[to] {
+			preds[to] = append(preds[to], from)
+		}
+	})
+	keys := make([]joinKey, 0, len(b.joins))
+	for k := range b.joins {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].stage != keys[j].stage {
+			return keys[i].stage < keys[j].stage
+		}
+		return keys[i].seq < keys[j].seq
+	})
+	for _, k := range keys {
+		ts := b.joins[k]
+		join := b.task(b.g.AddResource("dp join"), int(b.info[ts[0]].stage), 0, KindBarrier)
+		for _, t := range ts {
+			b.g.After(join, preds[t]...)
+			b.g.After(t, join)
+		}
+	}
 }

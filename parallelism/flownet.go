@@ -44,6 +44,10 @@ type flowNet struct {
 type flowSpec struct {
 	spec        commSpec
 	stage, peer int
+	// replica is the data-parallel replica the task belongs to in full
+	// mode, whose transfers it carries; -1 in the symmetric replay, where
+	// the task carries every copy.
+	replica int
 }
 
 func newFlowNet(b *builder) (*flowNet, error) {
@@ -73,12 +77,12 @@ func newFlowNet(b *builder) (*flowNet, error) {
 }
 
 // register records that task t moves spec between stage s and peer.
-func (f *flowNet) register(t sim.TaskID, spec commSpec, s, peer int) {
+func (f *flowNet) register(t sim.TaskID, spec commSpec, s, peer, replica int) {
 	for int(t) >= len(f.spec) {
 		f.spec = append(f.spec, -1)
 		f.remaining = append(f.remaining, 0)
 	}
-	key := flowSpec{spec, s, peer}
+	key := flowSpec{spec, s, peer, replica}
 	i, ok := f.specIndex[key]
 	if !ok {
 		i = int32(len(f.specs))
@@ -97,6 +101,12 @@ func (f *flowNet) copies(fs flowSpec) ([][]int, int) {
 	rep := j.members(fs.spec.group, fs.stage, fs.peer)
 	pl := j.placement(fs.spec.group, fs.stage, fs.peer)
 	if pl.Nodes() == 1 {
+		if d := fs.replica; d > 0 && fs.spec.group != groupDP {
+			// The replica's own group: same shape, its own GPUs.
+			for i, r := range rep {
+				rep[i] = r + d*l.TP
+			}
+		}
 		return [][]int{rep}, pl.PerNode
 	}
 	var out [][]int
@@ -148,13 +158,23 @@ func (f *flowNet) transfersOf(i int32) []collective.Transfer {
 	}
 	inflate := units.Bytes(1 / f.params.SizeFactor(chunk))
 	intra := len(groups) == 1 && f.b.j.placement(sp.group, fs.stage, fs.peer).Nodes() == 1
+	// In full mode a data-parallel ring inside one node is split between
+	// the replicas' tasks edge by edge, so it is not shortened.
+	shortcut := intra && !(fs.replica >= 0 && sp.group == groupDP)
+	j := f.b.j
 	trs := []collective.Transfer{}
 	for _, g := range groups {
+		if fs.replica >= 0 && !intra && sp.group != groupDP && (g[0]/j.Layout.TP)%j.Layout.DP != fs.replica {
+			continue // another replica's copy, carried by its own task
+		}
 		one := collective.Transfers(sp.op, sp.bytes, g, perNode)
-		if intra && len(one) > 0 {
+		if shortcut && len(one) > 0 {
 			one = one[:1] // one edge stands for the symmetric ring
 		}
 		for _, tr := range one {
+			if fs.replica >= 0 && sp.group == groupDP && (tr.Src/j.Layout.TP)%j.Layout.DP != fs.replica {
+				continue // the ring edges leaving the other replicas' ranks
+			}
 			tr.Bytes *= inflate
 			trs = append(trs, tr)
 		}

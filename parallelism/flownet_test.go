@@ -123,3 +123,36 @@ func BenchmarkReplayDefaultFlow(b *testing.B) {
 		}
 	}
 }
+
+// TestFullMatchesSymmetric: replaying every data-parallel replica gives
+// exactly the symmetric replay's step in analytical mode (every replica runs
+// the same program), and nearly the same in flow mode, where the symmetric
+// replay stands for the replicas' copies of each transfer.
+func TestFullMatchesSymmetric(t *testing.T) {
+	layouts := []Layout{
+		{TP: 8, PP: 4, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull},
+		{TP: 4, PP: 2, DP: 4, Microbatch: 1, Schedule: Interleaved, VirtualStages: 2, Recompute: RecomputeSelective, SequenceParallel: true, ZeRO: 1, OverlapGradReduce: true, PPOverlap: true},
+		{TP: 2, PP: 1, DP: 8, Microbatch: 2, Schedule: OneFOneB, Recompute: RecomputeFull, ZeRO: 3},
+		{TP: 8, PP: 2, DP: 2, Microbatch: 1, Schedule: GPipe, Recompute: RecomputeNone, ZeRO: 2, TPOverlap: true},
+	}
+	for i, l := range layouts {
+		nodes := l.TP * l.PP * l.DP / 8
+		j := gpt3Job(t, nodes, l, l.DP*l.PP*4)
+		m, _ := model.Preset("gpt-7.5b")
+		j.Model = m
+		j.Training.Steps = 2
+		for _, network := range []string{NetworkAnalytical, NetworkFlow} {
+			j.Options.Network, j.Options.Ranks = network, RanksSymmetric
+			sym := simulate(t, j)
+			j.Options.Ranks = RanksFull
+			full := simulate(t, j)
+			e := math.Abs(float64(full.StepTime/sym.StepTime) - 1)
+			if network == NetworkAnalytical && e > 1e-9 {
+				t.Errorf("layout %d analytical: full %v vs symmetric %v", i, full.StepTime, sym.StepTime)
+			}
+			if e > 0.02 {
+				t.Errorf("layout %d %s: full %v vs symmetric %v (%.2f%%)", i, network, full.StepTime, sym.StepTime, 100*e)
+			}
+		}
+	}
+}

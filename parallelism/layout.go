@@ -283,9 +283,7 @@ func (j Job) Validate() []error {
 			add("calibration.gemm: entry %d needs positive batch, m, n, k and a rate up to the %s peak (%s), got %+v", i+1, j.Training.Precision, peak, g)
 		}
 	}
-	if j.Options.Ranks == RanksFull {
-		add("simulation.ranks: \"full\" is not supported yet (allowed: %q)", RanksSymmetric)
-	} else if j.Options.Ranks != RanksSymmetric {
+	if j.Options.Ranks != RanksFull && j.Options.Ranks != RanksSymmetric {
 		add("simulation.ranks: %q is not a mode (allowed: %q, %q)", j.Options.Ranks, RanksSymmetric, RanksFull)
 	}
 	return errs

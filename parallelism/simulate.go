@@ -90,7 +90,11 @@ func Simulate(j Job) (*Result, error) {
 	}
 	res.ModelFLOPs = j.Model.FLOPsPerStep(j.Training.GlobalBatch)
 	res.HardwareFLOPs = res.ModelFLOPs + j.recomputeFLOPs()
-	res.Notes = append(res.Notes, fmt.Sprintf("symmetric replay: one pipeline of %d stages simulated, one rank per tensor-parallel group; the %d data-parallel replicas run the same program", j.Layout.PP, j.Layout.DP))
+	if j.Options.Ranks == RanksFull {
+		res.Notes = append(res.Notes, fmt.Sprintf("full replay: all %d data-parallel pipelines of %d stages simulated, one rank per tensor-parallel group; data-parallel collectives start when every replica reaches them", j.Layout.DP, j.Layout.PP))
+	} else {
+		res.Notes = append(res.Notes, fmt.Sprintf("symmetric replay: one pipeline of %d stages simulated, one rank per tensor-parallel group; the %d data-parallel replicas run the same program", j.Layout.PP, j.Layout.DP))
+	}
 	return res, nil
 }
 
@@ -147,6 +151,10 @@ func newBuilder(j Job) (*builder, error) {
 		coll:   collective.Model{Cluster: j.Cluster, Params: collectiveParams(j)},
 		layers: (j.Model.Layers + l.PP*l.VirtualStages - 1) / (l.PP * l.VirtualStages),
 		m:      j.Microbatches(),
+		reps:   1,
+	}
+	if j.Options.Ranks == RanksFull {
+		b.reps = l.DP
 	}
 	if err := b.prepare(); err != nil {
 		return nil, err
@@ -158,12 +166,16 @@ func newBuilder(j Job) (*builder, error) {
 // memory and feasibility included.
 func (b *builder) replay() (*Result, error) {
 	j, l := b.j, b.j.Layout
-	est := j.Training.Steps * l.PP * b.m * l.VirtualStages * (4 + b.layers*12)
+	b.reps = max(1, b.reps)
+	lanes := b.reps * l.PP
+	est := j.Training.Steps * lanes * b.m * l.VirtualStages * (4 + b.layers*12)
 	b.g = sim.NewGraph(est)
-	b.st = make([]stageStreams, l.PP)
-	b.acc = make([]accum, l.PP)
-	b.pending = make([][]sim.TaskID, l.PP)
-	b.contention = make([]sim.Time, l.PP)
+	b.st = make([]stageStreams, lanes)
+	b.acc = make([]accum, lanes)
+	b.pending = make([][]sim.TaskID, lanes)
+	b.contention = make([]sim.Time, lanes)
+	b.joins = map[joinKey][]sim.TaskID{}
+	b.dpCalls = make([]int, lanes)
 	b.info = make([]taskInfo, 0, est)
 	b.flow = nil
 	if j.Options.Network == NetworkFlow {
@@ -175,11 +187,11 @@ func (b *builder) replay() (*Result, error) {
 	}
 	for s := range b.st {
 		b.st[s] = stageStreams{
-			main:   b.g.AddResource(fmt.Sprintf("stage %d compute", s)),
-			tp:     b.g.AddResource(fmt.Sprintf("stage %d tp", s)),
-			ppNext: b.g.AddResource(fmt.Sprintf("stage %d pp-next", s)),
-			ppPrev: b.g.AddResource(fmt.Sprintf("stage %d pp-prev", s)),
-			dp:     b.g.AddResource(fmt.Sprintf("stage %d dp", s)),
+			main:   b.g.AddResource(fmt.Sprintf("lane %d compute", s)),
+			tp:     b.g.AddResource(fmt.Sprintf("lane %d tp", s)),
+			ppNext: b.g.AddResource(fmt.Sprintf("lane %d pp-next", s)),
+			ppPrev: b.g.AddResource(fmt.Sprintf("lane %d pp-prev", s)),
+			dp:     b.g.AddResource(fmt.Sprintf("lane %d dp", s)),
 		}
 	}
 	progs, err := b.build()
@@ -222,6 +234,15 @@ func sumBytes(b [topology.NumTiers]units.Bytes) units.Bytes {
 	return t
 }
 
+// laneName names a lane for the report: "stage 3", or "replica 2 stage 3"
+// in full mode.
+func (b *builder) laneName(lane int) string {
+	if b.reps > 1 {
+		return fmt.Sprintf("replica %d stage %d", b.replica(lane), b.stage(lane))
+	}
+	return fmt.Sprintf("stage %d", lane)
+}
+
 // recomputeFLOPs is the extra work recomputation adds per step.
 func (j Job) recomputeFLOPs() units.FLOPs {
 	m := j.Model
@@ -238,7 +259,7 @@ func (j Job) recomputeFLOPs() units.FLOPs {
 // account turns the replay into the reported figures.
 func (b *builder) account(run *sim.Result) *Result {
 	j, l := b.j, b.j.Layout
-	p := l.PP
+	p := b.reps * l.PP // lanes
 	steps := float64(j.Training.Steps)
 	makespan := run.Makespan
 	sec := func(t sim.Time) units.Seconds { return units.Seconds(t.Seconds() / steps) }
@@ -328,7 +349,7 @@ func (b *builder) account(run *sim.Result) *Result {
 	}
 	a := acc[crit]
 	a.bubble += makespan - lastEnd[crit]
-	res := &Result{StepTime: sec(makespan), Stage: crit}
+	res := &Result{StepTime: sec(makespan), Stage: b.stage(crit)}
 	bd := &res.Breakdown
 	bd.Compute = sec(a.busy[KindCompute])
 	bd.Recompute = sec(a.busy[KindRecompute])
@@ -356,7 +377,7 @@ func (b *builder) account(run *sim.Result) *Result {
 	res.Comm["ep"] = CommStats{}
 
 	// Link tiers: every GPU of a stage does the same, tp×dp of them.
-	perStage := float64(l.TP * l.DP)
+	perStage := float64(l.TP * l.DP / b.reps)
 	step := makespan.Seconds() / steps
 	// The analytical model knows each GPU's NVLink and NIC traffic.
 	tiers := []topology.Tier{collective.NVLink, collective.NIC}
@@ -375,7 +396,7 @@ func (b *builder) account(run *sim.Result) *Result {
 			if gpu[tier] > 0 {
 				busiest = append(busiest, LinkStats{
 					Tier:         tier.String(),
-					Link:         fmt.Sprintf("stage %d GPU → %s", s, tier),
+					Link:         b.laneName(s) + " GPU → " + tier.String(),
 					Bytes:        gpu[tier],
 					BusyFraction: float64(gpu[tier].Over(rate[tier])) / step,
 				})

@@ -121,6 +121,14 @@ func (g *Graph) Share(t TaskID) { g.shared[t] = true }
 // Shared reports whether t is a network task.
 func (g *Graph) Shared(t TaskID) bool { return g.shared[t] }
 
+// Edges calls visit for every dependency added so far (stream order
+// included), in the order they were added.
+func (g *Graph) Edges(visit func(from, to TaskID)) {
+	for i, f := range g.from {
+		visit(f, g.to[i])
+	}
+}
+
 // Last returns the latest task added to r, or None.
 func (g *Graph) Last(r ResourceID) TaskID { return g.lastOn[r] }
 
