@@ -89,6 +89,8 @@ type Options struct {
 	// Graph is the explicit topology loaded from Cluster.Network.File, for
 	// the flow-level network; nil builds one from the cluster's template.
 	Graph *topology.Graph
+	// Timeline asks Simulate to return every task's interval (for traces).
+	Timeline bool
 }
 
 // Calibration replaces the generic kernel and NCCL efficiencies with a

@@ -72,6 +72,39 @@ type Result struct {
 	Tasks, Events int
 	// Notes record modelling assumptions the reader should know.
 	Notes []string
+	// Timeline holds every task that took time, in task order, when
+	// Options.Timeline asks for it.
+	Timeline []Span
+}
+
+// Span is one task of the replay: where it ran and when.
+type Span struct {
+	// Lane names the GPU ("stage 3", or "replica 1 stage 3" in full mode);
+	// Stream the stream on it ("compute", "tp", "pp-next", "pp-prev", "dp").
+	Lane, Stream string
+	// Kind is what the task did: "compute", "recompute", "tp", "pp", "dp",
+	// "optimizer".
+	Kind       string
+	Start, End units.Seconds
+}
+
+// kindName names a task kind for traces.
+func kindName(k sim.Kind) string {
+	switch k {
+	case KindCompute:
+		return "compute"
+	case KindRecompute:
+		return "recompute"
+	case KindTP:
+		return "tp"
+	case KindPP:
+		return "pp"
+	case KindDP:
+		return "dp"
+	case KindOptimizer:
+		return "optimizer"
+	}
+	return "barrier"
 }
 
 // Simulate replays one training step (or Training.Steps of them) of j and
@@ -207,6 +240,9 @@ func (b *builder) replay() (*Result, error) {
 		return nil, fmt.Errorf("replaying the step: %w", err)
 	}
 	res := b.account(run)
+	if j.Options.Timeline {
+		res.Timeline = b.timeline(run)
+	}
 	if b.flow != nil {
 		res.Links, res.BusiestLinks = b.flow.links(run.Makespan.Seconds(), j.Training.Steps)
 		res.Notes = append(res.Notes, fmt.Sprintf("flow-level network: %d transfers shared the links of a %d-link graph max-min fairly; collectives inside one node were simulated for one representative group", b.flow.flows, len(b.flow.topo.Links)))
@@ -232,6 +268,31 @@ func sumBytes(b [topology.NumTiers]units.Bytes) units.Bytes {
 		t += x
 	}
 	return t
+}
+
+// timeline lists the tasks that took time on the GPUs' streams.
+func (b *builder) timeline(run *sim.Result) []Span {
+	streams := map[sim.ResourceID][2]string{}
+	for lane, st := range b.st {
+		name := b.laneName(lane)
+		for r, s := range map[sim.ResourceID]string{st.main: "compute", st.tp: "tp", st.ppNext: "pp-next", st.ppPrev: "pp-prev", st.dp: "dp"} {
+			streams[r] = [2]string{name, s}
+		}
+	}
+	var out []Span
+	for id := 0; id < b.g.Tasks(); id++ {
+		t := sim.TaskID(id)
+		if run.End[t] == run.Start[t] {
+			continue
+		}
+		where, ok := streams[b.g.Resource(t)]
+		if !ok {
+			continue
+		}
+		out = append(out, Span{Lane: where[0], Stream: where[1], Kind: kindName(b.g.Kind(t)),
+			Start: units.Seconds(run.Start[t].Seconds()), End: units.Seconds(run.End[t].Seconds())})
+	}
+	return out
 }
 
 // laneName names a lane for the report: "stage 3", or "replica 2 stage 3"

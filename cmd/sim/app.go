@@ -75,7 +75,7 @@ func (c *commonFlags) register(cmd *cobra.Command) {
 	f.StringArrayVar(&c.sets, "set", nil, "override a scenario key by its dotted path, e.g. --set parallelism.tp=4 (repeatable)")
 	f.StringVar(&c.format, "format", "text", "output format: text, json or csv")
 	f.StringVarP(&c.out, "output", "o", "", "write the report to FILE instead of stdout")
-	f.StringVar(&c.trace, "trace", "", "write a Chrome/Perfetto trace to FILE (not supported yet)")
+	f.StringVar(&c.trace, "trace", "", "write a Chrome/Perfetto trace of the replayed step(s) to FILE")
 	f.StringVar(&c.seed, "seed", "", "override the scenario's seed")
 	f.BoolVarP(&c.verbose, "verbose", "v", false, "log progress to stderr (same as --log-level=debug)")
 	f.StringVar(&c.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
@@ -101,9 +101,6 @@ func (c *commonFlags) check() error {
 	case "text", "json", "csv":
 	default:
 		return badInput(fmt.Errorf("--format: %q is not a format (allowed: text, json, csv)", c.format))
-	}
-	if c.trace != "" {
-		return badInput(fmt.Errorf("--trace: Chrome/Perfetto traces are not supported yet"))
 	}
 	return nil
 }
@@ -160,6 +157,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			log.Debug("scenario loaded", zap.String("file", name), zap.String("name", sc.Name), zap.Int("gpus", sc.Job.Cluster.GPUs()))
 			start := time.Now()
+			sc.Job.Options.Timeline = flags.trace != ""
 			res, err := parallelism.Simulate(sc.Job)
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
@@ -183,6 +181,11 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			if err := writeOut(flags.out, stdout, buf.Bytes()); err != nil {
 				return err
+			}
+			if flags.trace != "" {
+				if err := writeTrace(flags.trace, sc.Name, res.Timeline); err != nil {
+					return err
+				}
 			}
 			if !rep.Feasible {
 				fmt.Fprintf(stderr, "%s: infeasible: %s\n", name, rep.Reason)
@@ -219,6 +222,19 @@ func loadGraph(j *parallelism.Job, scenarioFile string, fromDisk bool) error {
 		return fmt.Errorf("%s: %w", scenarioFile, errors.Join(errs...))
 	}
 	return nil
+}
+
+// writeTrace writes the timeline as a Chrome/Perfetto trace to path.
+func writeTrace(path, name string, spans []parallelism.Span) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return badInput(fmt.Errorf("--trace: %w", err))
+	}
+	if err := report.WriteTrace(f, name, spans); err != nil {
+		f.Close()
+		return fmt.Errorf("--trace: %w", err)
+	}
+	return f.Close()
 }
 
 // writeOut writes data to path, or to stdout when path is empty.

@@ -107,7 +107,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad unit names file and line", []string{"run", bad}, 2, []string{"bad.toml:7", "cluster.nvlink.bandwidth"}, nil},
 		{"missing file", []string{"run", filepath.Join(dir, "nope.toml")}, 2, []string{"nope.toml"}, nil},
 		{"bad format", []string{"run", "--format", "xml"}, 2, []string{"--format"}, nil},
-		{"trace not yet", []string{"run", "--trace", "t.json"}, 2, []string{"not supported yet"}, nil},
+		{"trace to a bad path", []string{"run", "--trace", filepath.Join(dir, "no", "such", "t.json")}, 2, []string{"--trace"}, nil},
 		{"out of memory", []string{"run", "--set", "parallelism.recompute=none", "--set", "parallelism.pp=8", "--set", "cluster.nodes=64"}, 1, []string{"out of memory"}, []string{"INFEASIBLE"}},
 		{"unknown verb", []string{"frobnicate"}, 2, []string{"unknown command"}, nil},
 		{"presets", []string{"presets"}, 0, nil, []string{"gpt3-175b", "dgx-h100", "h200", "a100-40gb"}},
@@ -150,5 +150,65 @@ func TestOutputFile(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "scenario,") {
 		t.Fatalf("CSV: %q", data)
+	}
+}
+
+// TestTrace: --trace writes a Chrome/Perfetto trace of the replay: valid
+// JSON, a named process per pipeline stage, complete events on the streams,
+// none overlapping on one stream, the last ending at the step time.
+func TestTrace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.json")
+	code, out, errs := runCLI(t, "run", "--format", "json", "--trace", path, "--set", "parallelism.pp=4", "--set", "cluster.nodes=4", "--set", "training.global_batch=16", "--set", "model.preset=gpt-18.4b", "--set", "parallelism.pp=2", "--set", "parallelism.dp=2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var rep struct {
+		StepTimeS float64 `json:"step_time_s"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr struct {
+		TraceEvents []struct {
+			Name string          `json:"name"`
+			Ph   string          `json:"ph"`
+			Ts   float64         `json:"ts"`
+			Dur  float64         `json:"dur"`
+			Pid  int             `json:"pid"`
+			Tid  int             `json:"tid"`
+			Args json.RawMessage `json:"args"`
+		} `json:"traceEvents"`
+	}
+	if err := json.Unmarshal(data, &tr); err != nil {
+		t.Fatalf("trace is not JSON: %v", err)
+	}
+	processes, complete := 0, 0
+	end := map[[2]int]float64{}
+	last := 0.0
+	for _, e := range tr.TraceEvents {
+		switch e.Ph {
+		case "M":
+			if e.Name == "process_name" {
+				processes++
+			}
+		case "X":
+			complete++
+			k := [2]int{e.Pid, e.Tid}
+			if e.Ts < end[k]-1e-6 {
+				t.Fatalf("events overlap on pid %d tid %d at %g µs", e.Pid, e.Tid, e.Ts)
+			}
+			end[k] = e.Ts + e.Dur
+			last = max(last, end[k])
+		}
+	}
+	if processes != 2 || complete == 0 {
+		t.Errorf("%d processes (want 2 stages), %d events", processes, complete)
+	}
+	if math.Abs(last/1e6/rep.StepTimeS-1) > 1e-6 {
+		t.Errorf("trace ends at %g s, step is %g s", last/1e6, rep.StepTimeS)
 	}
 }
