@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -115,6 +116,18 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(stdout, stderr), newPresetsCmd(stdout))
+	for _, later := range []struct{ use, short string }{
+		{"sweep SWEEP.toml", "evaluate many scenarios over a grid of keys (not supported yet)"},
+		{"report RESULTS", "an HTML/Markdown report with plots from results (not supported yet)"},
+	} {
+		verb := strings.Fields(later.use)[0]
+		root.AddCommand(&cobra.Command{
+			Use: later.use, Short: later.short,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return badInput(fmt.Errorf("sim %s: not supported yet (SPEC.md marks it as coming later)", verb))
+			},
+		})
+	}
 	root.AddCommand(newValidateCmd(stdout, stderr))
 	return root
 }
