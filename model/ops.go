@@ -169,6 +169,19 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 	mlp.Backward = append(mlp.Backward, geluBwd)
 	mlp.Backward = append(mlp.Backward, dgradWgrad(fc1, e)...)
 	mlp.Backward = append(mlp.Backward, lnBwd)
+	if sh.Precision == units.FP8 {
+		// Transformer Engine's FP8 casts around each linear layer. Forward:
+		// the inputs of QKV and the first MLP GEMM are cast inside the
+		// layer norm, which also writes a transposed FP8 copy for the
+		// weight gradient (1 B per element); the other two inputs get a
+		// separate cast-transpose (read 2 B, write 1 + 1 B). Backward: each
+		// output gradient is cast and transposed (read 2 B, write 1 + 1 B).
+		elems := func(n int) units.Bytes { return units.Bytes(float64(tokens) * float64(n)) }
+		attn.Forward = append(attn.Forward, memop("fp8-cast", elems(h)+4*elems(heads*d)))
+		mlp.Forward = append(mlp.Forward, memop("fp8-cast", elems(h)+4*elems(ffn)))
+		attn.Backward = append(attn.Backward, memop("fp8-cast-bwd", 4*(elems(qkvN)+elems(h))))
+		mlp.Backward = append(mlp.Backward, memop("fp8-cast-bwd", 4*(elems(up)+elems(h))))
+	}
 	return attn, mlp
 }
 
