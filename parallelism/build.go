@@ -488,6 +488,19 @@ func (b *builder) zeroGather(s int, released *sim.TaskID) {
 	b.pending[s] = append(b.pending[s], id)
 }
 
+// zeroTableGather gathers, under ZeRO-3, embedding table i (0: the first
+// stage's token and position tables, 1: the last stage's tied copy) before
+// the pass that uses it; the next compute waits for it.
+func (b *builder) zeroTableGather(s, i int) {
+	if b.j.Layout.ZeRO != 3 || b.j.Layout.DP == 1 {
+		return
+	}
+	prev := b.seal(s)
+	id := b.comm(b.st[s].dp, s, b.c.embGather[i], KindDP)
+	b.g.After(id, prev)
+	b.pending[s] = append(b.pending[s], id)
+}
+
 // bucket adds an overlapped gradient reduction of cost c on stage s's DP
 // stream after the work so far, when this is the step's last backward pass
 // over those parameters and the layout overlaps gradient reduction.
@@ -595,6 +608,7 @@ func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, wind
 			if gath != nil && st.mb == 0 {
 				b.pending[s] = append(b.pending[s], gath.emb[0])
 			}
+			b.zeroTableGather(s, 0)
 			b.comp(s, c.embFwd, c.embFwdT, KindCompute)
 			if l.TP > 1 {
 				b.comm(b.st[s].main, s, c.embAR, KindTP)
@@ -612,6 +626,7 @@ func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, wind
 			if gath != nil && st.mb == 0 && gath.emb[1] != sim.None {
 				b.pending[s] = append(b.pending[s], gath.emb[1])
 			}
+			b.zeroTableGather(s, 1)
 			b.comp(s, c.logitsFwd, c.logitsFwdT, KindCompute)
 		}
 		last := b.seal(s)
@@ -625,6 +640,7 @@ func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, wind
 	ids.bStart[k] = marker
 	lastMB := st.mb == b.m-1
 	if vs == lastVS {
+		b.zeroTableGather(s, 1)
 		b.comp(s, c.logitsBwd, c.logitsBwdT, KindCompute)
 		if l.TP > 1 {
 			// The gradient of the logits' input, replicated over TP ranks.
@@ -657,6 +673,7 @@ func (b *builder) pass(s int, st step, ids *stepIDs, buckets *[]sim.TaskID, wind
 		}
 	}
 	if vs == 0 {
+		b.zeroTableGather(s, 0)
 		b.comp(s, c.embBwd, c.embBwdT, KindCompute)
 		b.embGradients(s, 0, lastMB, buckets)
 	}
