@@ -115,9 +115,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCmd(stdout, stderr), newPresetsCmd(stdout))
+	root.AddCommand(newRunCmd(stdout, stderr), newPresetsCmd(stdout), newSweepCmd(stdout, stderr))
 	for _, later := range []struct{ use, short string }{
-		{"sweep SWEEP.toml", "evaluate many scenarios over a grid of keys (not supported yet)"},
 		{"report RESULTS", "an HTML/Markdown report with plots from results (not supported yet)"},
 	} {
 		verb := strings.Fields(later.use)[0]

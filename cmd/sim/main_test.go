@@ -110,7 +110,7 @@ func TestExitCodes(t *testing.T) {
 		{"trace to a bad path", []string{"run", "--trace", filepath.Join(dir, "no", "such", "t.json")}, 2, []string{"--trace"}, nil},
 		{"out of memory", []string{"run", "--set", "parallelism.recompute=none", "--set", "parallelism.pp=8", "--set", "cluster.nodes=64"}, 1, []string{"out of memory"}, []string{"INFEASIBLE"}},
 		{"unknown verb", []string{"frobnicate"}, 2, []string{"unknown command"}, nil},
-		{"sweep not yet", []string{"sweep", "x.toml"}, 2, []string{"not supported yet"}, nil},
+		{"sweep needs --out", []string{"sweep", "x.toml"}, 2, []string{"--out"}, nil},
 		{"presets", []string{"presets"}, 0, nil, []string{"gpt3-175b", "dgx-h100", "h200", "a100-40gb"}},
 		{"explicit topology file", []string{"run", "testdata/two-nodes-scenario.toml"}, 0, nil, []string{"gpu0 -> sw0", "leaf0 -> nic"}},
 		{"topology file needs flow", []string{"run", "testdata/two-nodes-scenario.toml", "--set", "simulation.network=analytical"}, 2, []string{"two-nodes-scenario.toml:14: cluster.network.file"}, nil},

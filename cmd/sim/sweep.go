@@ -1,0 +1,497 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"golang.org/x/term"
+
+	"trainsim/scenario"
+	"trainsim/sweep"
+	"trainsim/units"
+)
+
+// Environment variables a shard index is read from when --shard-index is
+// not given, in this order.
+var shardIndexEnv = []string{"JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID"}
+
+// manifestFile is the name of the manifest every run writes into --out.
+const manifestFile = "sweep.json"
+
+type sweepFlags struct {
+	out        string
+	workers    int
+	shards     int
+	shardIndex int
+	sets       []string
+	seed       string
+	verbose    bool
+	logLevel   string
+}
+
+// newSweepCmd is `sim sweep SWEEP.toml --out DIR` and `sim sweep merge DIR`.
+func newSweepCmd(stdout, stderr io.Writer) *cobra.Command {
+	var flags sweepFlags
+	cmd := &cobra.Command{
+		Use:   "sweep SWEEP.toml --out DIR [--workers N] [--shards N --shard-index I]",
+		Short: "evaluate many scenarios over a grid of keys, in parallel; `sweep merge DIR` joins the shards",
+		Long: "Evaluate every point of the sweep's grid (the cross product of the values of its [grid] keys) over the base\n" +
+			"scenario and write one JSON line per point to DIR/results.jsonl (DIR/results-shard-I-of-N.jsonl with --shards)\n" +
+			"and the CSV beside it. Points already in that file are skipped, so a rerun resumes. With --shards N, point i\n" +
+			"belongs to shard i mod N; the shard index defaults to $JOB_COMPLETION_INDEX (Kubernetes Indexed Job), then\n" +
+			"$SLURM_ARRAY_TASK_ID (Slurm job array). See docs/sweep.md.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSweep(cmd, &flags, args[0], stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&flags.out, "out", "", "directory for the results (created if missing; required)")
+	// GOMAXPROCS is the CPU count, or the container's CPU limit where the
+	// runtime sees one (a Kubernetes pod on a larger node).
+	f.IntVar(&flags.workers, "workers", runtime.GOMAXPROCS(0), "points evaluated at once (default: the CPUs this process may use)")
+	f.IntVar(&flags.shards, "shards", 0, "split the grid into N shards and evaluate one (point i is in shard i mod N)")
+	f.IntVar(&flags.shardIndex, "shard-index", 0, "the shard to evaluate, 0..N-1 (default $JOB_COMPLETION_INDEX, then $SLURM_ARRAY_TASK_ID)")
+	f.StringArrayVar(&flags.sets, "set", nil, "override a scenario key for every point, after the sweep's own tables and before the grid (repeatable)")
+	f.StringVar(&flags.seed, "seed", "", "override the scenario's seed")
+	f.BoolVarP(&flags.verbose, "verbose", "v", false, "log progress to stderr (same as --log-level=debug)")
+	f.StringVar(&flags.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	cmd.AddCommand(newSweepMergeCmd(stdout, stderr))
+	return cmd
+}
+
+// shard resolves the shard flags and the environment: shards 0 means the
+// whole grid.
+func (fl *sweepFlags) shard(cmd *cobra.Command, stderr io.Writer) (index, shards int, err error) {
+	changed := cmd.Flags().Changed
+	if !changed("shards") {
+		if changed("shard-index") {
+			return 0, 0, badInput(errors.New("--shard-index needs --shards N (the shard count is always explicit)"))
+		}
+		for _, env := range shardIndexEnv {
+			if v := os.Getenv(env); v != "" {
+				fmt.Fprintf(stderr, "sim sweep: %s is set but --shards is not: evaluating the whole grid\n", env)
+				break
+			}
+		}
+		return 0, 0, nil
+	}
+	index, source := fl.shardIndex, "--shard-index"
+	if !changed("shard-index") {
+		source = ""
+		for _, env := range shardIndexEnv {
+			if v := os.Getenv(env); v != "" {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil {
+					return 0, 0, badInput(fmt.Errorf("%s=%q is not a shard index", env, v))
+				}
+				index, source = n, env
+				break
+			}
+		}
+		if source == "" {
+			return 0, 0, badInput(fmt.Errorf("--shards %d needs --shard-index I, or %s in the environment", fl.shards, strings.Join(shardIndexEnv, " or ")))
+		}
+	}
+	if err := sweep.CheckShard(index, fl.shards); err != nil {
+		if source == "SLURM_ARRAY_TASK_ID" {
+			return 0, 0, badInput(fmt.Errorf("%s: %w (number the array from 0: --array=0-%d)", source, err, fl.shards-1))
+		}
+		return 0, 0, badInput(fmt.Errorf("%s: %w", source, err))
+	}
+	return index, fl.shards, nil
+}
+
+func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io.Writer) error {
+	start := time.Now()
+	if fl.out == "" {
+		return badInput(errors.New("--out DIR is required: the directory for the results"))
+	}
+	if fl.workers < 1 {
+		return badInput(fmt.Errorf("--workers: want at least 1, got %d", fl.workers))
+	}
+	cf := commonFlags{verbose: fl.verbose, logLevel: fl.logLevel}
+	log, err := cf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	index, shards, err := fl.shard(cmd, stderr)
+	if err != nil {
+		return err
+	}
+	sets := fl.sets
+	if fl.seed != "" {
+		if _, err := strconv.ParseUint(fl.seed, 10, 64); err != nil {
+			return badInput(fmt.Errorf("--seed: %q is not a non-negative integer", fl.seed))
+		}
+		sets = append(append([]string(nil), sets...), "seed="+fl.seed)
+	}
+
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return badInput(fmt.Errorf("%s: %w", file, err))
+	}
+	sw, err := sweep.Parse(sweep.Input{File: file, Src: src, ReadBase: os.ReadFile, Sets: sets})
+	if err != nil {
+		return badInput(err)
+	}
+	total := sw.Len()
+	points := sweep.Shard(total, index, max(shards, 1))
+	log.Debug("sweep parsed", zap.String("file", file), zap.Int("points", total), zap.Int("shard_points", len(points)), zap.Strings("keys", sw.Keys()))
+
+	if err := os.MkdirAll(fl.out, 0o755); err != nil {
+		return badInput(fmt.Errorf("--out: %w", err))
+	}
+	if err := writeManifest(fl.out, sw.Manifest()); err != nil {
+		return err
+	}
+	name := "results"
+	if shards > 0 {
+		name = fmt.Sprintf("results-shard-%d-of-%d", index, shards)
+	}
+	jsonlPath := filepath.Join(fl.out, name+".jsonl")
+	csvPath := filepath.Join(fl.out, name+".csv")
+
+	// Resume: keep the complete lines already written, cut off a truncated
+	// last one.
+	done, truncated, err := readShardJournal(jsonlPath, total, index, max(shards, 1))
+	if err != nil {
+		return err
+	}
+	have := make(map[int]bool, len(done))
+	for _, r := range done {
+		have[r.Point] = true
+	}
+	var todo []int
+	for _, p := range points {
+		if !have[p] {
+			todo = append(todo, p)
+		}
+	}
+	log.Debug("resuming", zap.Int("done", len(done)), zap.Int("todo", len(todo)), zap.Bool("truncated", truncated))
+
+	out, err := os.OpenFile(jsonlPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	bar := newBar(stderr, len(todo))
+	prepare := func(sc *scenario.Scenario) error { return loadGraph(&sc.Job, sc.File, true) }
+	evalStart := time.Now()
+	all := done
+	err = sweep.Run(todo, fl.workers, func(i int) sweep.Record { return sw.Evaluate(i, prepare) }, func(r sweep.Record) error {
+		line, err := r.MarshalLine()
+		if err != nil {
+			return err
+		}
+		if _, err := out.Write(line); err != nil {
+			return fmt.Errorf("%s: %w", jsonlPath, err)
+		}
+		all = append(all, r)
+		if bar != nil {
+			_ = bar.Add(1)
+		}
+		log.Debug("point", zap.Int("point", r.Point), zap.Bool("feasible", r.Feasible()))
+		return nil
+	})
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if cerr := out.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("%s: %w", jsonlPath, cerr)
+	}
+	if err != nil {
+		return err
+	}
+	evalTime := time.Since(evalStart)
+
+	// The file is in point order unless an older one was not; then rewrite it.
+	if !sort.SliceIsSorted(all, func(i, j int) bool { return all[i].Point < all[j].Point }) {
+		sort.SliceStable(all, func(i, j int) bool { return all[i].Point < all[j].Point })
+		var buf bytes.Buffer
+		if err := sweep.WriteJSONL(&buf, all); err != nil {
+			return err
+		}
+		if err := writeFileAtomic(jsonlPath, buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	var buf bytes.Buffer
+	if err := sweep.WriteCSV(&buf, sw.Keys(), sweep.Output(all, sw.Objective, sw.Keep)); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(csvPath, buf.Bytes()); err != nil {
+		return err
+	}
+
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	p("sweep       %s: %d points over %s\n", file, total, strings.Join(sw.Keys(), " × "))
+	if shards > 0 {
+		p("shard       index %d of %d shards: %d points (i mod %d = %d)\n", index, shards, len(points), shards, index)
+	}
+	p("evaluated   %d\n", len(todo))
+	p("skipped     %d (already in %s)", len(points)-len(todo), jsonlPath)
+	if truncated {
+		p("; its truncated last line was discarded and recomputed")
+	}
+	p("\n")
+	infeasible := 0
+	for _, r := range all {
+		if !r.Feasible() {
+			infeasible++
+		}
+	}
+	p("infeasible  %d of %d\n", infeasible, len(all))
+	p("best        %s\n", describeBest(all, sw.Objective))
+	p("results     %s, %s", jsonlPath, csvPath)
+	if sw.Keep > 0 {
+		p(" (the CSV: the %d best feasible points by %s)", sw.Keep, sw.Objective)
+	}
+	p("\n")
+	rate := ""
+	if len(todo) > 0 && evalTime > 0 {
+		w := min(fl.workers, len(todo))
+		rate = fmt.Sprintf(" (%.1f points/s on %d worker%s)", float64(len(todo))/evalTime.Seconds(), w, map[bool]string{true: "s"}[w > 1])
+	}
+	p("wall time   %s%s\n", units.Seconds(time.Since(start).Seconds()), rate)
+	_, err = io.WriteString(stdout, b.String())
+	return err
+}
+
+// describeBest names the best feasible point by the objective, with its
+// figures.
+func describeBest(recs []sweep.Record, o sweep.Objective) string {
+	best := sweep.Best(recs, o, 1)
+	if len(best) == 0 {
+		return "none: no feasible point"
+	}
+	r := best[0]
+	var params []string
+	for _, p := range r.Grid {
+		params = append(params, p.Key+"="+sweep.FormatTOML(p.Value))
+	}
+	rep := r.Report
+	s := fmt.Sprintf("point %d by %s: %s; step %s, MFU %.1f%%, %d GPUs", r.Point, o, strings.Join(params, " "), units.Seconds(rep.StepTimeS), 100*rep.MFU, rep.GPUs)
+	if rep.Tokens > 0 {
+		s += fmt.Sprintf(", %.4g GPU-hours (%.1f days) for %.3g tokens", rep.GPUHours, rep.TimeToTrainS/86400, rep.Tokens)
+	}
+	return s
+}
+
+// readShardJournal reads the shard's results file, if there is one, and
+// cuts off a truncated last line. Every record must be a point of this
+// shard; a second record of a point is ignored.
+func readShardJournal(path string, total, index, shards int) (recs []sweep.Record, truncated bool, err error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", path, err)
+	}
+	j, err := sweep.ReadJournal(data)
+	if err != nil {
+		return nil, false, badInput(fmt.Errorf("%s: %w (not a results file of sim sweep? use another --out)", path, err))
+	}
+	seen := map[int]bool{}
+	for _, r := range j.Records {
+		if r.Point >= total || r.Point%shards != index {
+			return nil, false, badInput(fmt.Errorf("%s: point %d is not a point of this shard (of %d points, shard %d of %d); use another --out", path, r.Point, total, index, shards))
+		}
+		if !seen[r.Point] {
+			seen[r.Point] = true
+			recs = append(recs, r)
+		}
+	}
+	if j.Truncated(data) {
+		if err := os.Truncate(path, int64(j.Complete)); err != nil {
+			return nil, false, fmt.Errorf("%s: %w", path, err)
+		}
+		truncated = true
+	}
+	return recs, truncated, nil
+}
+
+// writeManifest writes DIR/sweep.json, refusing a directory that holds the
+// results of a different sweep.
+func writeManifest(dir string, m sweep.Manifest) error {
+	path := filepath.Join(dir, manifestFile)
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	old, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		have, err := sweep.ReadManifest(old)
+		if err != nil {
+			return badInput(fmt.Errorf("%s: %w", path, err))
+		}
+		if have.Fingerprint != m.Fingerprint || have.Points != m.Points {
+			return badInput(fmt.Errorf("%s: %s holds the results of another sweep (%s: a different base, overrides or grid); use another --out, or delete it to start over", path, dir, have.Sweep))
+		}
+		if bytes.Equal(old, data) {
+			return nil
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return writeFileAtomic(path, data)
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames
+// it over path, so that readers (and concurrent shards) never see half a file.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
+}
+
+// newBar returns a progress bar on stderr when it is a terminal, else nil.
+func newBar(stderr io.Writer, n int) *progressbar.ProgressBar {
+	f, ok := stderr.(*os.File)
+	if !ok || n == 0 || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return progressbar.NewOptions(n,
+		progressbar.OptionSetWriter(stderr),
+		progressbar.OptionSetDescription("sweep"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("points"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+// newSweepMergeCmd is `sim sweep merge DIR`.
+func newSweepMergeCmd(stdout, stderr io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "merge DIR",
+		Short: "join the shards' results in DIR into merged.jsonl and merged.csv; exit 1 if points are missing",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return mergeSweep(args[0], stdout, stderr)
+		},
+	}
+}
+
+// maxListed bounds the missing points the merge summary lists.
+const maxListed = 20
+
+func mergeSweep(dir string, stdout, stderr io.Writer) error {
+	manPath := filepath.Join(dir, manifestFile)
+	data, err := os.ReadFile(manPath)
+	if err != nil {
+		return badInput(fmt.Errorf("%s: %w (is %s the --out of a sim sweep?)", manPath, err, dir))
+	}
+	man, err := sweep.ReadManifest(data)
+	if err != nil {
+		return badInput(fmt.Errorf("%s: %w", manPath, err))
+	}
+	names, err := filepath.Glob(filepath.Join(dir, "results*.jsonl"))
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return badInput(fmt.Errorf("%s: no results*.jsonl files", dir))
+	}
+	files := make([]sweep.File, len(names))
+	for i, n := range names {
+		data, err := os.ReadFile(n)
+		if err != nil {
+			return badInput(err)
+		}
+		files[i] = sweep.File{Name: n, Data: data}
+	}
+	m, err := sweep.Merge(man.Points, files)
+	if err != nil {
+		return badInput(err)
+	}
+	var jl, cv bytes.Buffer
+	if err := sweep.WriteJSONL(&jl, m.Records); err != nil {
+		return err
+	}
+	if err := sweep.WriteCSV(&cv, man.Keys, sweep.Output(m.Records, man.Objective, man.Keep)); err != nil {
+		return err
+	}
+	jsonlPath, csvPath := filepath.Join(dir, "merged.jsonl"), filepath.Join(dir, "merged.csv")
+	if err := writeFileAtomic(jsonlPath, jl.Bytes()); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(csvPath, cv.Bytes()); err != nil {
+		return err
+	}
+
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	p("merged      %d of %d points from %d files into %s, %s", len(m.Records), man.Points, len(files), jsonlPath, csvPath)
+	if man.Keep > 0 {
+		p(" (the CSV: the %d best feasible points by %s)", man.Keep, man.Objective)
+	}
+	p("\n")
+	p("duplicates  %d dropped\n", m.Duplicates)
+	for _, t := range m.Truncated {
+		p("truncated   %s: its last line was cut off (rerun that shard to complete it)\n", t)
+	}
+	p("best        %s\n", describeBest(m.Records, man.Objective))
+	if len(m.Missing) == 0 {
+		p("missing     none\n")
+		_, err := io.WriteString(stdout, b.String())
+		return err
+	}
+	p("missing     %d: %s\n", len(m.Missing), listPoints(m.Missing))
+	if _, err := io.WriteString(stdout, b.String()); err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("%s: %d of %d points missing (first: %s); rerun their shards with the same --out", dir, len(m.Missing), man.Points, listPoints(m.Missing))
+	fmt.Fprintf(stderr, "sim sweep merge: %s\n", msg)
+	return &exitError{exitInfeasible, errors.New(msg)}
+}
+
+// listPoints lists the first point indices, with "…" when there are more.
+func listPoints(ps []int) string {
+	var s []string
+	for i, p := range ps {
+		if i == maxListed {
+			s = append(s, fmt.Sprintf("… (%d more)", len(ps)-maxListed))
+			break
+		}
+		s = append(s, strconv.Itoa(p))
+	}
+	return strings.Join(s, ", ")
+}
