@@ -1,0 +1,282 @@
+package sweep
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"trainsim/parallelism"
+	"trainsim/report"
+	"trainsim/scenario"
+)
+
+// Len is the number of points of the grid: the product of the axes' lengths.
+func (s *Sweep) Len() int {
+	if len(s.Axes) == 0 {
+		return 0
+	}
+	n := 1
+	for _, a := range s.Axes {
+		n *= len(a.Values)
+		if n > maxPoints {
+			return n
+		}
+	}
+	return n
+}
+
+// Keys returns the grid keys in enumeration order.
+func (s *Sweep) Keys() []string {
+	keys := make([]string, len(s.Axes))
+	for i, a := range s.Axes {
+		keys[i] = a.Key
+	}
+	return keys
+}
+
+// indices returns, for point i, the index of its value on each axis: the
+// mixed-radix digits of i, the last axis the least significant.
+func (s *Sweep) indices(i int) []int {
+	at := make([]int, len(s.Axes))
+	for a := len(s.Axes) - 1; a >= 0; a-- {
+		n := len(s.Axes[a].Values)
+		at[a] = i % n
+		i /= n
+	}
+	return at
+}
+
+// Point returns the grid values of point i (0 ≤ i < Len()), one per axis.
+func (s *Sweep) Point(i int) []Param {
+	at := s.indices(i)
+	ps := make([]Param, len(s.Axes))
+	for a, ax := range s.Axes {
+		ps[a] = Param{Key: ax.Key, Value: ax.Values[at[a]]}
+	}
+	return ps
+}
+
+func (s *Sweep) sets(at []int) []string {
+	sets := append([]string(nil), s.shared...)
+	for a, ax := range s.Axes {
+		sets = append(sets, ax.Key+"="+FormatTOML(ax.Values[at[a]]))
+	}
+	return sets
+}
+
+// Sets returns the --set overrides that make point i from the base
+// scenario: the sweep's inline keys, its --set flags, then the grid values.
+func (s *Sweep) Sets(i int) []string { return s.sets(s.indices(i)) }
+
+// Load resolves the scenario of point i. Its error is a scenario.ErrorList.
+func (s *Sweep) Load(i int) (*scenario.Scenario, error) {
+	return scenario.Load(s.scenarioName(), s.baseSrc, s.Sets(i))
+}
+
+// Reason turns a load error into the text a result's reason holds: each
+// problem as "key: what is wrong", joined by "; ". Places are left out, so
+// that the results do not depend on where the files are.
+func Reason(err error) string {
+	var list scenario.ErrorList
+	if !errors.As(err, &list) {
+		return err.Error()
+	}
+	parts := make([]string, len(list))
+	for i, e := range list {
+		if e.Key != "" {
+			parts[i] = e.Key + ": " + e.Msg
+		} else {
+			parts[i] = e.Msg
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Evaluate loads, replays and reports point i. A point that cannot be
+// loaded or replayed is still a record: Report is nil and Reason says why.
+// prepare, when not nil, runs on the loaded scenario before the replay (the
+// command line reads cluster.network.file there); its error is a reason too.
+func (s *Sweep) Evaluate(i int, prepare func(*scenario.Scenario) error) (rec Record) {
+	rec = Record{Point: i, Grid: s.Point(i), Scenario: s.name}
+	if a := s.axisIndex("name"); a >= 0 {
+		if n, ok := rec.Grid[a].Value.(string); ok && n != "" {
+			rec.Scenario = n
+		}
+	}
+	defer func() {
+		if x := recover(); x != nil {
+			rec.Report, rec.Reason = nil, fmt.Sprintf("internal error (a bug; please report it): %v", x)
+		}
+	}()
+	sc, err := s.Load(i)
+	if err != nil {
+		rec.Reason = Reason(err)
+		return rec
+	}
+	rec.Scenario = sc.Name
+	if prepare != nil {
+		if err := prepare(sc); err != nil {
+			rec.Reason = err.Error()
+			return rec
+		}
+	}
+	res, err := parallelism.Simulate(sc.Job)
+	if err != nil {
+		rec.Reason = "simulation failed: " + err.Error()
+		return rec
+	}
+	rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job}, res)
+	if err != nil {
+		rec.Reason = err.Error()
+		return rec
+	}
+	rec.Report = rep
+	return rec
+}
+
+func (s *Sweep) axisIndex(key string) int {
+	for i, a := range s.Axes {
+		if a.Key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// Fingerprint identifies what the points of the sweep are: the base
+// scenario's text, the shared overrides and the grid. Two runs with the same
+// fingerprint compute the same records, so their results may be resumed and
+// merged together; comments, [search] and file names do not count.
+func (s *Sweep) Fingerprint() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "base %d\n", len(s.baseSrc))
+	h.Write(s.baseSrc)
+	for _, set := range s.shared {
+		fmt.Fprintf(h, "set %q\n", set)
+	}
+	for _, a := range s.Axes {
+		fmt.Fprintf(h, "axis %q", a.Key)
+		for _, v := range a.Values {
+			fmt.Fprintf(h, " %s", FormatTOML(v))
+		}
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// FormatTOML writes a decoded TOML value back as TOML text that decodes to
+// the same value of the same kind: integers as integers, floats with
+// strconv's shortest 'g' form and a ".0" when that looks like an integer,
+// strings quoted, booleans, arrays and inline tables (keys sorted).
+func FormatTOML(v any) string {
+	switch x := v.(type) {
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		switch {
+		case math.IsNaN(x):
+			return "nan"
+		case math.IsInf(x, 1):
+			return "inf"
+		case math.IsInf(x, -1):
+			return "-inf"
+		}
+		s := strconv.FormatFloat(x, 'g', -1, 64)
+		if !strings.ContainsAny(s, ".e") {
+			s += ".0"
+		}
+		return s
+	case string:
+		return quoteTOML(x)
+	case bool:
+		return strconv.FormatBool(x)
+	case time.Time:
+		return x.Format(time.RFC3339Nano)
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = FormatTOML(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case []map[string]any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = FormatTOML(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			name := k
+			if !isBareKey(k) {
+				name = quoteTOML(k)
+			}
+			parts[i] = name + " = " + FormatTOML(x[k])
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	}
+	return quoteTOML(fmt.Sprint(v))
+}
+
+// quoteTOML writes s as a TOML basic string.
+func quoteTOML(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		case r == utf8.RuneError:
+			b.WriteString(`\uFFFD`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// formatCSV writes a grid value as a CSV cell: numbers as in TOML, strings
+// bare.
+func formatCSV(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return FormatTOML(v)
+}
+
+// formatJSON writes a grid value as JSON: numbers as in TOML (valid JSON
+// numbers, since grid values are finite), strings and booleans.
+func formatJSON(v any) []byte {
+	switch x := v.(type) {
+	case int64, float64:
+		return []byte(FormatTOML(x))
+	case bool:
+		return []byte(strconv.FormatBool(x))
+	}
+	b, _ := json.Marshal(fmt.Sprint(v))
+	return b
+}
