@@ -764,7 +764,10 @@ func (b *builder) build() ([][]step, error) {
 		}
 		prevEnd = make([]sim.TaskID, lanes)
 		for s := 0; s < lanes; s++ {
-			opt := b.mainTask(s, toTime(b.c.opts[b.stage(s)]), KindOptimizer)
+			// SM time still owed to overlapped communication is paid here,
+			// so that it does not depend on whether another step follows.
+			opt := b.mainTask(s, toTime(b.c.opts[b.stage(s)])+b.contention[s], KindOptimizer)
+			b.contention[s] = 0
 			b.g.After(opt, barrier)
 			b.seal(s)
 			if (l.ZeRO == 1 || l.ZeRO == 2) && l.DP > 1 && !b.overlapParamGather() {
