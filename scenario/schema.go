@@ -331,7 +331,11 @@ func unitField[T any, PT interface {
 }
 
 // describe names a decoded TOML value and shows it, for messages.
-func describe(v any) string {
+func describe(v any) string { return DescribeValue(v) }
+
+// DescribeValue names a decoded TOML value and shows it, for error messages
+// ("the integer 8", "a table"); the sweep file reader shares it.
+func DescribeValue(v any) string {
 	switch x := v.(type) {
 	case int64:
 		return fmt.Sprintf("the integer %d", x)

@@ -53,6 +53,10 @@ func editDistance(a, b string) int {
 	return prev[len(rb)]
 }
 
+// EditDistance is the optimal string alignment distance between a and b
+// (see editDistance); other readers of TOML files share it.
+func EditDistance(a, b string) int { return editDistance(a, b) }
+
 // didYouMean returns `did you mean "x"?` for the closest candidate, or
 // "allowed: a, b, c" when nothing is close.
 func didYouMean(word string, candidates []string) string {

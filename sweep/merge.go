@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
+
+	"trainsim/scenario"
 )
 
 // Manifest describes a sweep's results directory; every run writes it, and
@@ -117,57 +118,14 @@ func WriteJSONL(w io.Writer, recs []Record) error {
 	return nil
 }
 
-// describe names a decoded TOML value and shows it, for messages.
-func describe(v any) string {
-	switch x := v.(type) {
-	case int64:
-		return fmt.Sprintf("the integer %d", x)
-	case float64:
-		return fmt.Sprintf("the number %v", x)
-	case string:
-		return fmt.Sprintf("the string %q", x)
-	case bool:
-		return fmt.Sprintf("%v", x)
-	case time.Time:
-		return "a date-time"
-	case map[string]any:
-		return "a table"
-	case []map[string]any:
-		return "an array of tables"
-	case []any:
-		return "an array"
-	}
-	return fmt.Sprintf("a value of type %T", v)
-}
+func describe(v any) string { return scenario.DescribeValue(v) }
 
 // suggest returns the candidate within two edits of word (case ignored), or "".
 func suggest(word string, candidates []string) string {
 	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(word), c); d <= 2 && d < len(word) {
+		if d := scenario.EditDistance(strings.ToLower(word), c); d <= 2 && d < len(word) {
 			return c
 		}
 	}
 	return ""
-}
-
-// editDistance is Levenshtein's distance between a and b, in runes.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
