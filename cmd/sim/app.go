@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -116,16 +115,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(stdout, stderr), newPresetsCmd(stdout), newSweepCmd(stdout, stderr), newReportCmd(stdout))
-	// Verbs SPEC.md marks as coming later answer "not supported yet"; none is left.
-	for _, later := range []struct{ use, short string }{} {
-		verb := strings.Fields(later.use)[0]
-		root.AddCommand(&cobra.Command{
-			Use: later.use, Short: later.short,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return badInput(fmt.Errorf("sim %s: not supported yet (SPEC.md marks it as coming later)", verb))
-			},
-		})
-	}
 	root.AddCommand(newValidateCmd(stdout, stderr))
 	return root
 }
