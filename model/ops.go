@@ -68,6 +68,13 @@ type Shard struct {
 	SequenceParallel bool // layer norms and dropouts split over TP ranks
 	Attention        Attention
 	Precision        units.Precision
+	// UnfusedGradAccum writes each weight gradient in 16 bit and adds it
+	// into the fp32 gradient buffer with a separate kernel, as Megatron-LM
+	// did before gradient-accumulation fusion (2021); false lets the
+	// weight-gradient GEMM accumulate into the fp32 buffer itself.
+	UnfusedGradAccum bool
+	// Grads16 keeps the gradient buffer in 16 bit instead of fp32.
+	Grads16 bool
 }
 
 // Block is a run of kernels between two tensor-parallel communication points.
@@ -145,9 +152,9 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 	attn.Forward = append(attn.Forward, core...)
 	attn.Forward = append(attn.Forward, proj)
 	attn.Core = core
-	attn.Backward = append([]Op{bdaBwd}, dgradWgrad(proj, e)...)
+	attn.Backward = append([]Op{bdaBwd}, dgradWgrad(proj, sh)...)
 	attn.Backward = append(attn.Backward, coreBwd...)
-	attn.Backward = append(attn.Backward, dgradWgrad(qkv, e)...)
+	attn.Backward = append(attn.Backward, dgradWgrad(qkv, sh)...)
 	attn.Backward = append(attn.Backward, lnBwd)
 	attn.Forward = append(attn.Forward, bda)
 
@@ -165,9 +172,9 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 		geluBwd = memop("activation-bwd", act*5)
 	}
 	mlp.Forward = []Op{ln, fc1, gelu, fc2, bda}
-	mlp.Backward = append([]Op{bdaBwd}, dgradWgrad(fc2, e)...)
+	mlp.Backward = append([]Op{bdaBwd}, dgradWgrad(fc2, sh)...)
 	mlp.Backward = append(mlp.Backward, geluBwd)
-	mlp.Backward = append(mlp.Backward, dgradWgrad(fc1, e)...)
+	mlp.Backward = append(mlp.Backward, dgradWgrad(fc1, sh)...)
 	mlp.Backward = append(mlp.Backward, lnBwd)
 	if sh.Precision == units.FP8 {
 		// Transformer Engine's FP8 casts around each linear layer. Forward:
@@ -185,12 +192,26 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 	return attn, mlp
 }
 
-// dgradWgrad returns the two GEMMs of a linear layer's backward pass: the
-// input gradient (M×N by N×K) and the weight gradient (K×M by M×N).
-func dgradWgrad(f Op, e units.Bytes) []Op {
+// dgradWgrad returns the kernels of a linear layer's backward pass: the
+// input gradient (M×N by N×K) and the weight gradient (K×M by M×N), which
+// lands in the gradient buffer (g bytes per weight: 4 in fp32, e with
+// Grads16). Fused, the weight-gradient GEMM reads and writes that buffer (2g
+// per weight instead of writing e); unfused, it writes a 16-bit gradient that
+// a separate kernel adds into the buffer (reading e + g and writing g).
+func dgradWgrad(f Op, sh Shard) []Op {
+	e := sh.Precision.ElementBytes()
+	g := units.Bytes(4)
+	if sh.Grads16 {
+		g = e
+	}
 	d := gemm(f.Name+"-dgrad", f.Batch, f.M, f.K, f.N, e)
 	w := gemm(f.Name+"-wgrad", f.Batch, f.K, f.N, f.M, e)
 	d.Linear, w.Linear = f.Linear, f.Linear
+	weights := units.Bytes(float64(f.Batch) * float64(f.K) * float64(f.N))
+	if sh.UnfusedGradAccum {
+		return []Op{d, w, memop(f.Name+"-grad-accum", weights*(e+2*g))}
+	}
+	w.Bytes += weights * (2*g - e)
 	return []Op{d, w}
 }
 
@@ -220,7 +241,7 @@ func (c Config) LogitsOps(sh Shard) (fwd, bwd []Op) {
 	// the logits.
 	lg := units.Bytes(float64(tokens) * float64(v) * 4)
 	fwd = []Op{logits, memop("cross-entropy", 3*lg)}
-	bwd = append([]Op{memop("cross-entropy-bwd", 2*lg)}, dgradWgrad(logits, e)...)
+	bwd = append([]Op{memop("cross-entropy-bwd", 2*lg)}, dgradWgrad(logits, sh)...)
 	return fwd, bwd
 }
 

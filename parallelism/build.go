@@ -268,7 +268,7 @@ func (b *builder) prepare() error {
 	j := b.j
 	l := j.Layout
 	b.priced = map[pricedKey]collective.Cost{}
-	sh := model.Shard{TP: l.TP, Microbatch: l.Microbatch, SequenceParallel: l.SequenceParallel, Attention: j.Training.Attention, Precision: j.Training.Precision}
+	sh := model.Shard{TP: l.TP, Microbatch: l.Microbatch, SequenceParallel: l.SequenceParallel, Attention: j.Training.Attention, Precision: j.Training.Precision, UnfusedGradAccum: j.Training.UnfusedGradAccum, Grads16: j.Training.Grads16}
 	attn, mlp := j.Model.LayerBlocks(sh)
 	c := &b.c
 	c.attnFwd, c.attnFwdT = b.sum(attn.Forward)
@@ -309,12 +309,12 @@ func (b *builder) prepare() error {
 	if l.ZeRO >= 1 {
 		gradOp = collective.ReduceScatter
 	}
-	c.layerGradReduce = commSpec{op: gradOp, bytes: units.Bytes(layerParams * gradBytesPerParam), group: groupDP}
+	c.layerGradReduce = commSpec{op: gradOp, bytes: units.Bytes(layerParams * j.gradBytes()), group: groupDP}
 	c.layerGather = commSpec{op: collective.AllGather, bytes: units.Bytes(layerParams * weightBytesPerParam), group: groupDP}
 	embParams := float64(j.Model.Vocab) * float64(j.Model.Hidden) / float64(l.TP)
 	posParams := float64(j.Model.SeqLen) * float64(j.Model.Hidden)
 	for i, n := range [2]float64{embParams + posParams, embParams} {
-		c.embBucket[i] = commSpec{op: gradOp, bytes: units.Bytes(n * gradBytesPerParam), group: groupDP}
+		c.embBucket[i] = commSpec{op: gradOp, bytes: units.Bytes(n * j.gradBytes()), group: groupDP}
 		c.embRS[i] = commSpec{op: collective.ReduceScatter, bytes: units.Bytes(n * shardedGradBytesPerParam), group: groupDP}
 		c.embGather[i] = commSpec{op: collective.AllGather, bytes: units.Bytes(n * weightBytesPerParam), group: groupDP}
 	}
@@ -330,10 +330,10 @@ func (b *builder) prepare() error {
 		}
 		t, _, _ := b.cm.Sum(model.OptimizerOps(shard))
 		c.opts[s] = t
-		c.gradReduce[s] = commSpec{op: gradOp, bytes: units.Bytes(params * gradBytesPerParam), group: groupDP}
+		c.gradReduce[s] = commSpec{op: gradOp, bytes: units.Bytes(params * j.gradBytes()), group: groupDP}
 		c.paramGather[s] = commSpec{op: collective.AllGather, bytes: units.Bytes(params * weightBytesPerParam), group: groupDP}
 		if l.PP > 1 && (s == 0 || s == l.PP-1) {
-			c.embGrad[s] = commSpec{op: collective.AllReduce, bytes: units.Bytes(embParams * gradBytesPerParam), group: groupEmb}
+			c.embGrad[s] = commSpec{op: collective.AllReduce, bytes: units.Bytes(embParams * j.gradBytes()), group: groupEmb}
 		}
 	}
 	// Price every collective once up front, so that bad placements surface

@@ -23,11 +23,12 @@ type Memory struct {
 // Bytes per parameter of mixed-precision Adam training (Micikevicius et al.
 // 2018; Rajbhandari et al. 2020): 16-bit weights, fp32 gradient buffer (as
 // Megatron-LM keeps it with --accumulate-allreduce-grads-in-fp32, which the
-// 18 B/parameter of Korthikanti et al. 2022, Fig. 1 implies), and fp32 master
-// weights plus two Adam moments.
+// 18 B/parameter of Korthikanti et al. 2022, Fig. 1 implies; 16-bit with
+// Training.Grads16), and fp32 master weights plus two Adam moments.
 const (
 	weightBytesPerParam    = 2
 	gradBytesPerParam      = 4
+	grad16BytesPerParam    = 2
 	optimizerBytesPerParam = 12
 	// shardedGradBytesPerParam is what ZeRO-2/3 (DeepSpeed) reduce-scatter
 	// per parameter: the 16-bit gradients, before the fp32 optimizer update
@@ -100,6 +101,15 @@ func (j Job) stageParams(s int) float64 {
 	return p
 }
 
+// gradBytes is the size of one parameter's gradient in the gradient buffer
+// and in the data-parallel reduction.
+func (j Job) gradBytes() float64 {
+	if j.Training.Grads16 {
+		return grad16BytesPerParam
+	}
+	return gradBytesPerParam
+}
+
 // stageMemory returns the memory of one GPU of stage s, holding inFlight
 // chunks' activations at once.
 func (j Job) stageMemory(s, inFlight int) Memory {
@@ -108,7 +118,7 @@ func (j Job) stageMemory(s, inFlight int) Memory {
 	dp := float64(l.DP)
 	mem := Memory{
 		Weights:   units.Bytes(params * weightBytesPerParam),
-		Gradients: units.Bytes(params * gradBytesPerParam),
+		Gradients: units.Bytes(params * j.gradBytes()),
 		Optimizer: units.Bytes(params * optimizerBytesPerParam),
 	}
 	if l.ZeRO >= 1 {

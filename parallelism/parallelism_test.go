@@ -324,3 +324,37 @@ func TestUnevenStages(t *testing.T) {
 		}
 	}
 }
+
+// TestGradientPrecisionAndAccumulation: 16-bit gradients halve the gradient
+// buffer and the bytes of the data-parallel reduction; unfused accumulation
+// adds one memory-bound kernel per weight and micro-batch, so the step grows
+// by at least those kernels' HBM time on the busiest stage.
+func TestGradientPrecisionAndAccumulation(t *testing.T) {
+	l := Layout{TP: 8, PP: 4, DP: 2, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}
+	j := gpt3Job(t, 8, l, 16)
+	base := simulate(t, j)
+
+	j16 := j
+	j16.Training.Grads16 = true
+	r16 := simulate(t, j16)
+	if got, want := r16.Memory.Gradients, base.Memory.Gradients/2; got != want {
+		t.Errorf("16-bit gradients: %v of gradient memory, want %v", got, want)
+	}
+	if got, want := r16.Comm["dp"].Bytes, base.Comm["dp"].Bytes/2; math.Abs(float64(got)/float64(want)-1) > 1e-9 {
+		t.Errorf("16-bit gradients: DP sends %v, want %v", got, want)
+	}
+
+	ju := j
+	ju.Training.UnfusedGradAccum = true
+	ru := simulate(t, ju)
+	// Every stage holds 24 layers of 12·h²/t weights and runs 16/2 = 8
+	// micro-batches; each adds read 2 + 4 and write 4 B per weight at the
+	// HBM roofline to the stage's backward.
+	cm, _ := kernelModel(j)
+	weights := 24 * 12 * 12288.0 * 12288 / 8
+	perMB, _ := cm.Time(model.Op{Class: model.Memory, Bytes: units.Bytes(10 * weights)})
+	min := units.Seconds(8) * perMB * 0.9 // at least 90%: the kernels are split per weight
+	if d := ru.StepTime - base.StepTime; d < min {
+		t.Errorf("unfused accumulation adds %v to the step, want at least %v", d, min)
+	}
+}

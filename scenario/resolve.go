@@ -278,6 +278,12 @@ func (d *decoder) resolveTraining(j *parallelism.Job) {
 	setUnit(&t.Tokens, r.Tokens)
 	setInt(&t.Steps, r.Steps)
 	setString(&t.Attention, r.Attention)
+	if r.GradAccumFusion != nil {
+		t.UnfusedGradAccum = !*r.GradAccumFusion
+	}
+	if r.FP32Grads != nil {
+		t.Grads16 = !*r.FP32Grads
+	}
 	j.Training = t
 
 	o := parallelism.Options{Network: parallelism.NetworkAnalytical, Ranks: parallelism.RanksSymmetric, AllReduce: "auto"}

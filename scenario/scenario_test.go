@@ -90,6 +90,8 @@ func TestDefault(t *testing.T) {
 		{"overlap_grad_reduce", l.OverlapGradReduce, false},
 		{"precision", j.Training.Precision, units.FP16},
 		{"attention", j.Training.Attention, model.AttentionUnfused},
+		{"grad_accum_fusion", !j.Training.UnfusedGradAccum, false},
+		{"fp32_grads", !j.Training.Grads16, false},
 		{"tokens", j.Training.Tokens, 300e9},
 		{"global_batch", j.Training.GlobalBatch, 1536},
 		{"microbatches", j.Microbatches(), 192},
@@ -121,7 +123,11 @@ func TestOverrides(t *testing.T) {
 				l.Recompute, parallelism.RecomputeNone, l.ZeRO, 0, l.OverlapGradReduce, true,
 				l.TPOverlap, false, l.SequenceParallel, false,
 				tr.Precision, units.BF16, tr.Attention, model.AttentionFlash, tr.Tokens, 0.0, tr.Steps, 1,
+				tr.UnfusedGradAccum, false, tr.Grads16, false,
 			}
+		}},
+		{name: "2021 gradients", sets: []string{"training.grad_accum_fusion=false", "training.fp32_grads=false"}, check: func(sc *Scenario) []any {
+			return []any{sc.Job.Training.UnfusedGradAccum, true, sc.Job.Training.Grads16, true}
 		}},
 		{name: "name from the file name", file: strings.Replace(base, `name = "test"`, "", 1), check: func(sc *Scenario) []any {
 			return []any{sc.Name, "x"}

@@ -91,6 +91,10 @@ type rawTraining struct {
 	Tokens      *float64
 	Steps       *int
 	Attention   *string
+	// GradAccumFusion is training.grad_accum_fusion.
+	GradAccumFusion *bool
+	// FP32Grads is training.fp32_grads.
+	FP32Grads *bool
 }
 
 type rawSimulation struct {
@@ -168,6 +172,8 @@ func (f *rawFile) fields() []field {
 		floatField("training.tokens", &t.Tokens),
 		countField("training.steps", &t.Steps),
 		stringField("training.attention", &t.Attention),
+		boolField("training.grad_accum_fusion", &t.GradAccumFusion),
+		boolField("training.fp32_grads", &t.FP32Grads),
 
 		stringField("simulation.network", &s.Network),
 		stringField("simulation.allreduce", &s.AllReduce),

@@ -2,7 +2,9 @@ package validation
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"trainsim/model"
@@ -122,6 +124,15 @@ type Case struct {
 	GlobalBatch int
 	Precision   units.Precision
 	Attention   model.Attention
+	// Year is the first year the source names (its software's date); 0
+	// when it names none.
+	Year int
+	// GradAccumFusion is false for software from before Megatron-LM's
+	// gradient-accumulation fusion (sources of 2021 and earlier).
+	GradAccumFusion bool
+	// FP32Grads is false for fp16 runs of sources of 2021 and earlier,
+	// whose Megatron-LM kept gradients in 16 bit by default.
+	FP32Grads bool
 	// Metric and Measured are what the prediction is compared with.
 	Metric   Metric
 	Measured float64
@@ -152,6 +163,9 @@ func Rules() []string {
 		"zero: \"ZeRO-N …\" → N; H100 cases (Megatron-Core 2024, NeMo 24.07) → 1, the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is; otherwise 0",
 		"attention: A100 cases (Megatron-LM 2021–2022) → unfused; H100 cases (Megatron-Core 2024, NeMo 24.07) → flash",
 		"overlap: A100 cases → overlap_grad_reduce false, tp_overlap false, pp_overlap false (Megatron-LM 2021–2022 reduced gradients after the backward pass and synchronised the device after every pipeline send/receive); H100 cases → overlap_grad_reduce true, tp_overlap true, pp_overlap true (the README 2024 runs list --overlap-grad-reduce, --tp-comm-overlap and 'PP overlap default'; NeMo 24.07 enables them by default)",
+		"gradient accumulation: sources dated 2021 or earlier (the first year the source names) → grad_accum_fusion false: each weight gradient is written in 16 bit and added into the fp32 gradient buffer by a separate kernel, as Megatron-LM did before its --gradient-accumulation-fusion (apex's fused_weight_gradient_mlp_cuda, 2021–22); later sources → true",
+		"data-parallel implementation: sources dated 2021 or earlier with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass), with pp > 1 → false (--DDP-impl local: one all-reduce after the backward pass)",
+		"gradient precision: fp16 runs of sources dated 2021 or earlier → fp32_grads false (16-bit gradient buffer and data-parallel reduction: Megatron-LM's default with --fp16, --accumulate-allreduce-grads-in-fp32 being opt-in); otherwise fp32 (bf16 forces it; the 18 B/parameter of Korthikanti et al. 2022, Fig. 1 implies it)",
 		"recompute: \"full …\" → full, \"selective …\" → selective; unknown → the least recomputation that fits in memory (none, then selective, then full; the case says which)",
 		"dp: as given; unknown → GPUs / (tp·pp)",
 		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU; else mfu → MFU",
@@ -220,6 +234,7 @@ func mapCase(r rawCase) (Case, error) {
 	m.layout(r.Parallelism)
 	m.precision(r.Parallelism["precision"])
 	m.metric(r.Measured)
+	m.software()
 	if c.Replayable && strings.EqualFold(c.Confidence, "low") {
 		c.Scored = false
 		c.Why = "confidence low"
@@ -263,6 +278,24 @@ func (m mapper) hardware(h map[string]any) error {
 		c.Attention = model.AttentionFlash
 	}
 	return nil
+}
+
+// sourceYear is the first year (2000–2099) a source text names.
+var sourceYear = regexp.MustCompile(`\b20\d\d\b`)
+
+// software dates the case by its source and applies the gradient
+// accumulation rule.
+func (m mapper) software() {
+	c := m.c
+	if y := sourceYear.FindString(c.Source); y != "" {
+		c.Year, _ = strconv.Atoi(y)
+	}
+	old := c.Year > 0 && c.Year <= 2021
+	c.GradAccumFusion = !old
+	c.FP32Grads = !(old && c.Precision == units.FP16)
+	if old && c.Knobs.PP == 1 && c.Knobs.ZeRO == 0 {
+		c.Knobs.OverlapGradReduce = true
+	}
 }
 
 // shape reads the model shape; fields the source leaves out come from the

@@ -61,7 +61,7 @@ func (c Case) Scenario(k Knobs) []byte {
 	fmt.Fprintf(&b, "schedule = %q\nvirtual_stages = %d\nsequence_parallel = %v\nrecompute = %q\nzero = %d\n",
 		k.Schedule, k.VirtualStages, k.SequenceParallel, k.Recompute, k.ZeRO)
 	fmt.Fprintf(&b, "overlap_grad_reduce = %v\ntp_overlap = %v\npp_overlap = %v\n", k.OverlapGradReduce, k.TPOverlap, k.PPOverlap)
-	fmt.Fprintf(&b, "\n[training]\nglobal_batch = %d\nprecision = %q\nattention = %q\n", c.GlobalBatch, c.Precision, c.Attention)
+	fmt.Fprintf(&b, "\n[training]\nglobal_batch = %d\nprecision = %q\nattention = %q\ngrad_accum_fusion = %v\nfp32_grads = %v\n", c.GlobalBatch, c.Precision, c.Attention, c.GradAccumFusion, c.FP32Grads)
 	return []byte(b.String())
 }
 
@@ -91,28 +91,9 @@ func Evaluate(c Case) []Result {
 	if len(c.Rows) > 0 {
 		return evaluateRows(c, base)
 	}
-	policies := []string{c.Knobs.Recompute}
-	if c.Knobs.Recompute == Auto {
-		policies = []string{string(parallelism.RecomputeNone), string(parallelism.RecomputeSelective), string(parallelism.RecomputeFull)}
-	}
-	var (
-		res *parallelism.Result
-		sc  *scenario.Scenario
-		k   Knobs
-	)
-	for _, pol := range policies {
-		k = c.Knobs
-		k.Recompute = pol
-		var err error
-		if sc, err = c.load(k); err != nil {
-			return []Result{failed(base, err)}
-		}
-		if res, err = parallelism.Simulate(sc.Job); err != nil {
-			return []Result{failed(base, fmt.Errorf("simulating: %w", err))}
-		}
-		if res.Feasible {
-			break
-		}
+	sc, res, k, err := c.replay()
+	if err != nil {
+		return []Result{failed(base, err)}
 	}
 	base.Layout = k.String()
 	if c.Knobs.Recompute == Auto {
@@ -146,6 +127,73 @@ func Evaluate(c Case) []Result {
 		return []Result{failed(base, fmt.Errorf("metric %q has no prediction", c.Metric))}
 	}
 	return []Result{compare(base, pred)}
+}
+
+// replay simulates c, resolving an unknown recomputation policy to the least
+// of none, selective and full that fits in memory (full when none fits).
+func (c Case) replay() (*scenario.Scenario, *parallelism.Result, Knobs, error) {
+	policies := []string{c.Knobs.Recompute}
+	if c.Knobs.Recompute == Auto {
+		policies = []string{string(parallelism.RecomputeNone), string(parallelism.RecomputeSelective), string(parallelism.RecomputeFull)}
+	}
+	var (
+		res *parallelism.Result
+		sc  *scenario.Scenario
+		k   Knobs
+	)
+	for _, pol := range policies {
+		k = c.Knobs
+		k.Recompute = pol
+		var err error
+		if sc, err = c.load(k); err != nil {
+			return nil, nil, k, err
+		}
+		if res, err = parallelism.Simulate(sc.Job); err != nil {
+			return nil, nil, k, fmt.Errorf("simulating: %w", err)
+		}
+		if res.Feasible {
+			break
+		}
+	}
+	return sc, res, k, nil
+}
+
+// ErrUnknownCase and ErrNotReplayable are returned (wrapped) by ScenarioOf for
+// an id that names no case, or a case that has no replay (layout unknown).
+var (
+	ErrUnknownCase   = errors.New("no case")
+	ErrNotReplayable = errors.New("not replayable")
+)
+
+// ScenarioOf returns the scenario TOML that replays the case with this id as
+// sim validate replays it (an unknown recomputation policy resolved), so that
+// `sim run` can show its full report.
+func ScenarioOf(id string) ([]byte, error) {
+	cases, err := Cases()
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, c := range cases {
+		ids = append(ids, c.ID)
+		if c.ID != id {
+			continue
+		}
+		if !c.Replayable {
+			return nil, fmt.Errorf("case %q is %w: %s", id, ErrNotReplayable, c.Why)
+		}
+		k := c.Knobs
+		if k.Recompute == Auto || len(c.Rows) > 0 {
+			if len(c.Rows) > 0 {
+				k.Recompute = string(c.Rows[0].Recompute)
+				k.SequenceParallel = c.Rows[0].SequenceParallel
+			} else if _, _, k, err = c.replay(); err != nil {
+				return nil, err
+			}
+		}
+		return c.Scenario(k), nil
+	}
+	return nil, fmt.Errorf("%w %q (allowed: %s)", ErrUnknownCase, id, strings.Join(ids, ", "))
 }
 
 // evaluateRows replays each row of a per-layer table with LayerTimes.

@@ -93,6 +93,26 @@ func TestMappingRules(t *testing.T) {
 			}
 		}
 	}
+	// Software-era rules, dated by the first year the source names.
+	for _, tc := range []struct {
+		id                         string
+		year                       int
+		fusion, fp32, overlapGrads bool
+	}{
+		{"sc21-t1-1.7b", 2021, false, false, true},   // pp 1: PyTorch DDP
+		{"sc21-t1-76.1b", 2021, false, false, false}, // pp 4: Megatron's local DDP
+		{"megatron-readme-2021-gpt3-175b-1024gpu", 2021, false, false, false},
+		{"sc21-t2-zero3-174b-768gpu", 2021, false, false, false},
+		{"korthikanti22-175b-seqpar-selective", 2022, true, true, false},
+		{"megatron-readme-2024-h100-70b", 2024, true, true, true},
+		{"nemo2407-gpt3-175b-512gpu", 2024, true, true, true},
+	} {
+		c := byID[tc.id]
+		got := [4]any{c.Year, c.GradAccumFusion, c.FP32Grads, c.Knobs.OverlapGradReduce}
+		if want := [4]any{tc.year, tc.fusion, tc.fp32, tc.overlapGrads}; got != want {
+			t.Errorf("%s: year, grad_accum_fusion, fp32_grads, overlap_grad_reduce = %v, want %v", tc.id, got, want)
+		}
+	}
 	// Unknown recompute: the least that fits. The 1.7B model fits without.
 	if rs := Evaluate(byID["megatron-readme-2024-h100-1.7b"]); len(rs) != 1 || !strings.HasSuffix(rs[0].Layout, " none ZeRO-1") {
 		t.Errorf("megatron-readme-2024-h100-1.7b: layout %q, want recompute none (the least that fits)", rs[0].Layout)
@@ -125,14 +145,14 @@ func TestMappingRules(t *testing.T) {
 // may only go down: lower one when the model improves, never raise one to
 // make a change pass.
 var maxMAE = map[string]float64{
-	"Narayanan2021-SC21-Table1":          7.0,
-	"Narayanan2021-SC21-Table2":          54.0,
-	"Megatron-LM-README-2021":            10.0,
+	"Narayanan2021-SC21-Table1":          5.0,
+	"Narayanan2021-SC21-Table2":          50.0,
+	"Megatron-LM-README-2021":            7.0,
 	"Megatron-LM-README-2024-H100":       9.5,
 	"Korthikanti2022-Table5":             3.5,
 	"Korthikanti2022-Table4":             2.0,
 	"NeMo-24.07-perf-summary":            19.5,
-	"overall":                            17.5,
+	"overall":                            16.0,
 	MemoryGroup + " (GiB, Fig. 1)":       0.5,
 	MemoryGroup + " (% of none, Fig. 7)": 0.5,
 }

@@ -80,6 +80,38 @@ func TestDefaultAgainstPublished(t *testing.T) {
 	}
 }
 
+// TestCaseScenarioReplays: the scenario sim validate --scenario prints, run by
+// sim run, predicts what sim validate reports for that case.
+func TestCaseScenarioReplays(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "case.toml")
+	if code, _, errs := runCLI(t, "validate", "--scenario", "korthikanti22-175b-full-recompute", "-o", file); code != 0 {
+		t.Fatalf("validate --scenario: exit %d: %s", code, errs)
+	}
+	_, out, errs := runCLI(t, "run", file, "--format", "json")
+	var rep struct {
+		StepTimeS float64 `json:"step_time_s"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v; stderr: %s", err, errs)
+	}
+	_, vout, _ := runCLI(t, "validate", "--group", "Korthikanti2022-Table5", "--format", "json")
+	var vrep struct {
+		Results []struct {
+			ID        string  `json:"id"`
+			Predicted float64 `json:"predicted"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(vout), &vrep); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range vrep.Results {
+		if r.ID == "korthikanti22-175b-full-recompute" && r.Predicted != rep.StepTimeS {
+			t.Errorf("sim run of the case's scenario: %.6g s; sim validate: %.6g s", rep.StepTimeS, r.Predicted)
+		}
+	}
+}
+
 func TestDeterministicOutput(t *testing.T) {
 	for _, format := range []string{"json", "csv", "text"} {
 		_, a, _ := runCLI(t, "run", "--format", format, "--set", "parallelism.schedule=interleaved", "--set", "parallelism.virtual_stages=2")
@@ -118,6 +150,10 @@ func TestExitCodes(t *testing.T) {
 		{"flow mode", []string{"run", "--set", "simulation.network=flow"}, 0, nil, []string{"leaf-spine", "Busiest links"}},
 		{"forced tree", []string{"run", "--set", "simulation.allreduce=tree"}, 0, nil, []string{"Step time"}},
 		{"bad algorithm", []string{"run", "--set", "simulation.allreduce=butterfly"}, 2, []string{"simulation.allreduce", "not an algorithm"}, nil},
+		{"case scenario", []string{"validate", "--scenario", "sc21-t1-76.1b"}, 0, nil, []string{"tp = 8", "grad_accum_fusion = false", "fp32_grads = false"}},
+		{"unknown case", []string{"validate", "--scenario", "no-such-case"}, 2, []string{"--scenario", "no case", "korthikanti22-175b-full-recompute"}, nil},
+		{"unplayable case", []string{"validate", "--scenario", "megatron-readme-2021jan-145b"}, 2, []string{"not replayable", "layout unknown"}, nil},
+		{"bad gradient key", []string{"run", "--set", "training.fp32_grads=yes"}, 2, []string{"training.fp32_grads", "want true or false"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

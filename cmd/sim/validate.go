@@ -16,15 +16,27 @@ import (
 // measurements and print predicted vs measured with the signed error. It is a
 // report, so large errors still exit 0; bad flags exit 2.
 func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
-	var format, out, group string
+	var format, out, group, caseID string
 	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "replay the built-in published-measurement cases and print predicted vs measured, with the error",
 		Long: "Replay every case of the built-in published measurements (validation/data/published.toml) and the memory figures\n" +
 			"(validation/data/memory.toml), and print predicted vs measured with the signed error (predicted − measured) / measured,\n" +
-			"per case and per group. --format markdown writes the page docs/validation.md:\n\n  " + validation.RegenerateCommand,
+			"per case and per group. --format markdown writes the page docs/validation.md:\n\n  " + validation.RegenerateCommand +
+			"\n\n--scenario ID prints the scenario a case is replayed with, so that sim run shows its whole report:\n\n" +
+			"  go run ./cmd/sim validate --scenario korthikanti22-175b-full-recompute -o case.toml && go run ./cmd/sim run case.toml",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if caseID != "" {
+				text, err := validation.ScenarioOf(caseID)
+				if errors.Is(err, validation.ErrUnknownCase) || errors.Is(err, validation.ErrNotReplayable) {
+					return badInput(fmt.Errorf("--scenario: %w", err))
+				}
+				if err != nil {
+					return fmt.Errorf("validate: %w", err)
+				}
+				return writeOut(out, stdout, text)
+			}
 			var write func(io.Writer, *validation.Report) error
 			switch format {
 			case "text":
@@ -53,6 +65,7 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&format, "format", "text", "output format: text, markdown or json")
 	f.StringVarP(&out, "output", "o", "", "write the report to FILE instead of stdout")
+	f.StringVar(&caseID, "scenario", "", "print the scenario TOML that replays the case with this id (for sim run) instead of validating")
 	f.StringVar(&group, "group", "", "only the cases of this group (e.g. Korthikanti2022-Table5, or "+validation.MemoryGroup+")")
 	return cmd
 }

@@ -1,0 +1,60 @@
+package model
+
+import (
+	"testing"
+
+	"trainsim/units"
+)
+
+// TestGradAccumulation checks the backward of one linear layer under the two
+// ways of landing a weight gradient in the gradient buffer, by hand: the
+// GPT-3 175B MLP-up weight on TP 8 is 12288 × 6144 = 75,497,472 weights.
+func TestGradAccumulation(t *testing.T) {
+	m, ok := Preset("gpt3-175b")
+	if !ok {
+		t.Fatal("no gpt3-175b preset")
+	}
+	const weights = 12288 * 6144
+	base := Shard{TP: 8, Microbatch: 1, Attention: AttentionUnfused, Precision: units.FP16}
+	plain := gemm("x", 1, 6144, 12288, 2048, 2).Bytes // the wgrad GEMM writing 2 B outputs
+	for _, tc := range []struct {
+		name            string
+		unfused, grad16 bool
+		wgradBytes      units.Bytes // extra over a 16-bit output
+		accumBytes      units.Bytes // the separate add; 0 when fused
+	}{
+		{"fused fp32", false, false, weights * 6, 0},   // read + write 4 B instead of writing 2 B
+		{"fused fp16", false, true, weights * 2, 0},    // read + write 2 B instead of writing 2 B
+		{"unfused fp32", true, false, 0, weights * 10}, // read 2 + 4, write 4
+		{"unfused fp16", true, true, 0, weights * 6},   // read 2 + 2, write 2
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sh := base
+			sh.UnfusedGradAccum, sh.Grads16 = tc.unfused, tc.grad16
+			_, mlp := m.LayerBlocks(sh)
+			var wgrad, accum *Op
+			for i, op := range mlp.Backward {
+				switch op.Name {
+				case "mlp-up-wgrad":
+					wgrad = &mlp.Backward[i]
+				case "mlp-up-grad-accum":
+					accum = &mlp.Backward[i]
+				}
+			}
+			if wgrad == nil {
+				t.Fatal("no mlp-up-wgrad kernel")
+			}
+			if got, want := wgrad.Bytes, plain+tc.wgradBytes; got != want {
+				t.Errorf("wgrad bytes %v, want %v", got, want)
+			}
+			switch {
+			case tc.accumBytes == 0 && accum != nil:
+				t.Errorf("fused: unexpected %s kernel", accum.Name)
+			case tc.accumBytes > 0 && accum == nil:
+				t.Error("unfused: no mlp-up-grad-accum kernel")
+			case accum != nil && (accum.Bytes != tc.accumBytes || accum.Class != Memory):
+				t.Errorf("grad-accum class %v, %v, want a memory kernel of %v", accum.Class, accum.Bytes, tc.accumBytes)
+			}
+		})
+	}
+}
