@@ -237,11 +237,24 @@ func (c Config) LogitsOps(sh Shard) (fwd, bwd []Op) {
 	tokens := sh.Microbatch * c.SeqLen
 	v := c.Vocab / sh.TP
 	logits := gemm("logits", 1, tokens, v, c.Hidden, e)
-	// Vocab-parallel cross-entropy in fp32: max, exp-sum and loss passes over
-	// the logits.
-	lg := units.Bytes(float64(tokens) * float64(v) * 4)
-	fwd = []Op{logits, memop("cross-entropy", 3*lg)}
-	bwd = append([]Op{memop("cross-entropy-bwd", 2*lg)}, dgradWgrad(logits, sh)...)
+	// Megatron's vocab-parallel cross-entropy, kernel by kernel, over the
+	// n = T·V/t logits: the cast to fp32 (read e, write 4 B), the row max
+	// (read 4), subtracting it in place (read 4, write 4), exp in place
+	// (read 4, write 4), the row sum (read 4) and the division that leaves the
+	// softmax for the backward pass (read 4, write 4); backward, the softmax
+	// times the incoming gradient in place (read 4, write 4) and the cast
+	// back to 16 bit for the output layer (read 4, write e). The loss
+	// gathers and all-reduces touch O(T) values and are left out.
+	n := units.Bytes(float64(tokens) * float64(v))
+	fwd = []Op{logits,
+		memop("cross-entropy-cast", n*(e+4)),
+		memop("cross-entropy-max", n*4),
+		memop("cross-entropy-sub", n*8),
+		memop("cross-entropy-exp", n*8),
+		memop("cross-entropy-sum", n*4),
+		memop("cross-entropy-softmax", n*8),
+	}
+	bwd = append([]Op{memop("cross-entropy-bwd", n*8), memop("cross-entropy-bwd-cast", n*(4+e))}, dgradWgrad(logits, sh)...)
 	return fwd, bwd
 }
 
