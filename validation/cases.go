@@ -163,7 +163,7 @@ func Rules() []string {
 		"zero: \"ZeRO-N …\" → N; H100 cases (Megatron-Core 2024, NeMo 24.07) → 1, the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is; otherwise 0",
 		"attention: A100 cases (Megatron-LM 2021–2022) → unfused; H100 cases (Megatron-Core 2024, NeMo 24.07) → flash",
 		"overlap: A100 cases → overlap_grad_reduce false, tp_overlap false, pp_overlap false (Megatron-LM 2021–2022 reduced gradients after the backward pass and synchronised the device after every pipeline send/receive); H100 cases → overlap_grad_reduce true, tp_overlap true, pp_overlap true (the README 2024 runs list --overlap-grad-reduce, --tp-comm-overlap and 'PP overlap default'; NeMo 24.07 enables them by default)",
-		"gradient accumulation: sources dated 2021 or earlier (the first year the source names) → grad_accum_fusion false: each weight gradient is written in 16 bit and added into the fp32 gradient buffer by a separate kernel, as Megatron-LM did before its --gradient-accumulation-fusion (apex's fused_weight_gradient_mlp_cuda, 2021–22); later sources → true",
+		"gradient accumulation: sources dated 2021 or earlier (the first year the source names) → grad_accum_fusion false: each weight gradient is written in 16 bit and added into the gradient buffer by a separate kernel, as Megatron-LM did before its --gradient-accumulation-fusion (apex's fused_weight_gradient_mlp_cuda, 2021–22); later sources → true",
 		"data-parallel implementation: sources dated 2021 or earlier with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass), with pp > 1 → false (--DDP-impl local: one all-reduce after the backward pass)",
 		"gradient precision: fp16 runs of sources dated 2021 or earlier → fp32_grads false (16-bit gradient buffer and data-parallel reduction: Megatron-LM's default with --fp16, --accumulate-allreduce-grads-in-fp32 being opt-in); otherwise fp32 (bf16 forces it; the 18 B/parameter of Korthikanti et al. 2022, Fig. 1 implies it)",
 		"recompute: \"full …\" → full, \"selective …\" → selective; unknown → the least recomputation that fits in memory (none, then selective, then full; the case says which)",
@@ -293,9 +293,18 @@ func (m mapper) software() {
 	old := c.Year > 0 && c.Year <= 2021
 	c.GradAccumFusion = !old
 	c.FP32Grads = !(old && c.Precision == units.FP16)
-	if old && c.Knobs.PP == 1 && c.Knobs.ZeRO == 0 {
-		c.Knobs.OverlapGradReduce = true
+	if !old {
+		return
 	}
+	note := fmt.Sprintf("source dated %d → grad_accum_fusion false", c.Year)
+	if !c.FP32Grads {
+		note += ", fp32_grads false"
+	}
+	if c.Knobs.PP == 1 && c.Knobs.ZeRO == 0 {
+		c.Knobs.OverlapGradReduce = true
+		note += ", overlap_grad_reduce true (PyTorch DDP, pp 1)"
+	}
+	m.assume("%s", note)
 }
 
 // shape reads the model shape; fields the source leaves out come from the
