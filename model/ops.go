@@ -258,18 +258,40 @@ func (c Config) LogitsOps(sh Shard) (fwd, bwd []Op) {
 	return fwd, bwd
 }
 
-// OptimizerOps returns the kernels of one mixed-precision Adam step over
-// params parameters: gradient-norm computation, the fused Adam update of the
-// fp32 master weights and moments, the copy back to 16-bit weights and
-// zeroing the gradient buffer. Per parameter: read 4 B gradient for the norm;
-// Adam reads gradient, master weight and two moments (16 B) and writes master
-// weight, moments and the 16-bit copy (14 B); zeroing writes 4 B.
-func OptimizerOps(params float64) []Op {
-	return []Op{
-		memop("grad-norm", units.Bytes(4*params)),
-		memop("adam", units.Bytes(30*params)),
-		memop("zero-grad", units.Bytes(4*params)),
+// OptimizerOps returns the kernels of one mixed-precision Adam step, as
+// Megatron-LM's fp16/bf16 optimizer runs it, over the shard parameters this
+// GPU updates, params being all the parameters whose gradients it holds
+// (equal without a distributed optimizer). Per shard parameter, with g the
+// gradient buffer's bytes per element (4, or e with Shard.Grads16):
+//   - 16-bit gradients only: copy into fp32 main gradients (read g, write 4);
+//   - fp16 only (loss scaling): unscale and check for inf/NaN in place
+//     (read 4, write 4);
+//   - gradient norm for clipping (read 4);
+//   - fused Adam: read gradient, master weight and two moments (16 B), write
+//     master weight and moments (12 B);
+//   - copy the master weights back to the 16-bit weights (read 4, write e).
+//
+// Then the gradient buffer of all params is zeroed for the next step (write
+// g). fp32 gradients in fp16: 50 B per parameter; in bf16: 42 B.
+func OptimizerOps(shard, params float64, sh Shard) []Op {
+	e := float64(sh.Precision.ElementBytes())
+	g := 4.0
+	if sh.Grads16 {
+		g = e
 	}
+	var ops []Op
+	if sh.Grads16 {
+		ops = append(ops, memop("grad-to-fp32", units.Bytes((g+4)*shard)))
+	}
+	if sh.Precision == units.FP16 {
+		ops = append(ops, memop("unscale", units.Bytes(8*shard)))
+	}
+	return append(ops,
+		memop("grad-norm", units.Bytes(4*shard)),
+		memop("adam", units.Bytes(28*shard)),
+		memop("params-to-16bit", units.Bytes((4+e)*shard)),
+		memop("zero-grad", units.Bytes(g*params)),
+	)
 }
 
 // FLOPsPerStep is the model FLOPs of one training step without recomputation

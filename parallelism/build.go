@@ -328,7 +328,11 @@ func (b *builder) prepare() error {
 		if l.ZeRO >= 1 {
 			shard /= float64(l.DP)
 		}
-		t, _, _ := b.cm.Sum(model.OptimizerOps(shard))
+		buffer := params // gradients held: all of the stage's, sharded too under ZeRO 2–3
+		if l.ZeRO >= 2 {
+			buffer = shard
+		}
+		t, _, _ := b.cm.Sum(model.OptimizerOps(shard, buffer, sh))
 		c.opts[s] = t
 		c.gradReduce[s] = commSpec{op: gradOp, bytes: units.Bytes(params * j.gradBytes()), group: groupDP}
 		c.paramGather[s] = commSpec{op: collective.AllGather, bytes: units.Bytes(params * weightBytesPerParam), group: groupDP}
