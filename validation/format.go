@@ -162,6 +162,8 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		"with Korthikanti et al. 2022, Figures 1 and 7 (`validation/data/memory.toml`). A test (`validation/validation_test.go`) " +
 		"fails when a group's MAE grows past the level recorded there.\n\n")
 	p("Regenerate with:\n\n```sh\n%s\n```\n\n", RegenerateCommand)
+	p("Any case's whole report (step breakdown, memory, links) comes from the scenario it is replayed with:\n\n" +
+		"```sh\ngo run ./cmd/sim validate --scenario sc21-t1-76.1b -o case.toml && go run ./cmd/sim run case.toml\n```\n\n")
 
 	p("## Summary\n\n")
 	row("group", "scored / listed", "MAE", "bias", "worst")
