@@ -54,6 +54,17 @@ func (c Config) LayerParams() int64 {
 	return attn + mlp + norms
 }
 
+// LinearWeights is the weight count of one layer's linear layers (QKV, output
+// projection, MLP): the tensors FP8 training runs its GEMMs on.
+func (c Config) LinearWeights() int64 {
+	h, f, kv := int64(c.Hidden), int64(c.FFNHidden), int64(c.KVHidden())
+	w := h*(h+2*kv) + h*h + int64(c.mlpMatrices())*h*f
+	if c.Experts > 0 {
+		w += int64(c.Experts-1) * int64(c.mlpMatrices()) * h * f
+	}
+	return w
+}
+
 // LayerTensors returns the parameter count of each weight tensor of one
 // transformer block, in the order a forward pass uses them: layer norm gain
 // and bias, QKV weight and bias, output projection weight and bias, layer

@@ -3,6 +3,7 @@ package parallelism
 import (
 	"fmt"
 
+	"trainsim/model"
 	"trainsim/units"
 )
 
@@ -26,9 +27,12 @@ type Memory struct {
 // 18 B/parameter of Korthikanti et al. 2022, Fig. 1 implies; 16-bit with
 // Training.Grads16), and fp32 master weights plus two Adam moments.
 const (
-	weightBytesPerParam    = 2
-	gradBytesPerParam      = 4
-	grad16BytesPerParam    = 2
+	weightBytesPerParam = 2
+	gradBytesPerParam   = 4
+	grad16BytesPerParam = 2
+	// fp8WeightCopyBytes is the FP8 weight and its transpose that FP8
+	// training keeps per linear-layer weight.
+	fp8WeightCopyBytes     = 2
 	optimizerBytesPerParam = 12
 	// shardedGradBytesPerParam is what ZeRO-2/3 (DeepSpeed) reduce-scatter
 	// per parameter: the 16-bit gradients, before the fp32 optimizer update
@@ -72,9 +76,23 @@ func (j Job) layerActivationBytes() units.Bytes {
 	}
 	g := float64(m.KVHeads) / a
 	split := 4 + 4*g + 16*ffnScale
+	if j.Training.Precision == units.FP8 {
+		// Transformer Engine saves the inputs of FP8 GEMMs for the weight
+		// gradient in FP8, one byte instead of two: the QKV and MLP-up
+		// inputs (4 → 2), the projection input (2 → 1) and the MLP-down
+		// input (2·ffn/h → ffn/h).
+		replicated -= 2
+		split -= 1 + float64(m.FFNHidden)/h
+	}
 	// Attention core: softmax output (2as²b), dropout mask (as²b) and
-	// dropout output (2as²b) = 5as²b.
+	// dropout output (2as²b) = 5as²b. A flash-attention kernel keeps none of
+	// them, only its output (counted above) and the fp32 log-sum-exp of each
+	// head's scores row for the backward pass: 4as bytes per sequence (Dao et
+	// al. 2022; its dropout mask is regenerated from the RNG state).
 	core := 5 * a * s / h
+	if j.Training.Attention == model.AttentionFlash {
+		core = 4 * a / h
+	}
 	if l.Recompute == RecomputeSelective {
 		core = 0
 	}
@@ -116,8 +134,15 @@ func (j Job) stageMemory(s, inFlight int) Memory {
 	l := j.Layout
 	params := j.stageParams(s)
 	dp := float64(l.DP)
+	weights := params * weightBytesPerParam
+	if j.Training.Precision == units.FP8 {
+		// Transformer Engine keeps each linear weight cast to FP8, and its
+		// transpose for the backward GEMMs, across the micro-batches of a step.
+		layers, _ := j.stageLayers(s)
+		weights += fp8WeightCopyBytes * float64(layers) * float64(j.Model.LinearWeights()) / float64(l.TP)
+	}
 	mem := Memory{
-		Weights:   units.Bytes(params * weightBytesPerParam),
+		Weights:   units.Bytes(weights),
 		Gradients: units.Bytes(params * j.gradBytes()),
 		Optimizer: units.Bytes(params * optimizerBytesPerParam),
 	}

@@ -358,3 +358,30 @@ func TestGradientPrecisionAndAccumulation(t *testing.T) {
 		t.Errorf("unfused accumulation adds %v to the step, want at least %v", d, min)
 	}
 }
+
+// TestAttentionAndFP8Memory checks two memory rules by hand on one GPT-3 175B
+// layer at TP 8 with sequence parallelism, micro-batch 1, no recomputation:
+// flash attention keeps no s×s scores, only an fp32 log-sum-exp per head and
+// token (5as²b/t bytes become 4as·b/t); FP8 keeps the QKV, MLP-up, projection
+// and MLP-down inputs in one byte (7sbh/t bytes fewer) and an FP8 weight and
+// its transpose for every linear weight (2 B each).
+func TestAttentionAndFP8Memory(t *testing.T) {
+	l := Layout{TP: 8, PP: 8, DP: 1, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeNone, SequenceParallel: true}
+	unfused := gpt3Job(t, 8, l, 8)
+	const s, h, a, tp = 2048.0, 12288.0, 96.0, 8.0
+	flash := unfused
+	flash.Training.Attention = model.AttentionFlash
+	if got, want := float64(unfused.layerActivationBytes()-flash.layerActivationBytes()), 5*a*s*s/tp-4*a*s/tp; got != want {
+		t.Errorf("flash attention saves %g B per layer, want %g", got, want)
+	}
+	fp8 := flash
+	fp8.Training.Precision = units.FP8
+	if got, want := float64(flash.layerActivationBytes()-fp8.layerActivationBytes()), 7*s*h/tp; got != want {
+		t.Errorf("FP8 saves %g B of activations per layer, want %g", got, want)
+	}
+	layers, _ := fp8.stageLayers(1)
+	extra := fp8.stageMemory(1, 1).Weights - flash.stageMemory(1, 1).Weights
+	if want := units.Bytes(2 * float64(layers) * 12 * h * h / tp); extra != want {
+		t.Errorf("FP8 weight copies: %v, want %v", extra, want)
+	}
+}
