@@ -83,6 +83,16 @@ type Layout struct {
 	PPOverlap         bool   `json:"pp_overlap"`
 }
 
+// Training echoes the resolved [training] choices the replay depended on (an
+// addition to SPEC.md).
+type Training struct {
+	GlobalBatch     int    `json:"global_batch"`
+	Precision       string `json:"precision"`
+	Attention       string `json:"attention"`
+	GradAccumFusion bool   `json:"grad_accum_fusion"`
+	FP32Grads       bool   `json:"fp32_grads"`
+}
+
 // Report is one scenario's result; its JSON field names are fixed by SPEC.md.
 type Report struct {
 	Scenario             string          `json:"scenario"`
@@ -93,6 +103,7 @@ type Report struct {
 	GPU                  string          `json:"gpu"`
 	GPUs                 int             `json:"gpus"`
 	Layout               Layout          `json:"layout"`
+	Training             Training        `json:"training"`
 	Feasible             bool            `json:"feasible"`
 	Reason               string          `json:"reason,omitempty"`
 	StepTimeS            float64         `json:"step_time_s"`
@@ -144,6 +155,10 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 			Schedule: string(j.Layout.Schedule), VirtualStages: j.Layout.VirtualStages,
 			SequenceParallel: j.Layout.SequenceParallel, Recompute: string(j.Layout.Recompute),
 			ZeRO: j.Layout.ZeRO, OverlapGradReduce: j.Layout.OverlapGradReduce, TPOverlap: j.Layout.TPOverlap, PPOverlap: j.Layout.PPOverlap,
+		},
+		Training: Training{
+			GlobalBatch: j.Training.GlobalBatch, Precision: string(j.Training.Precision), Attention: string(j.Training.Attention),
+			GradAccumFusion: !j.Training.UnfusedGradAccum, FP32Grads: !j.Training.Grads16,
 		},
 		Feasible:             r.Feasible,
 		Reason:               r.Reason,
