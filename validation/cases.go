@@ -283,8 +283,8 @@ func (m mapper) hardware(h map[string]any) error {
 // sourceYear is the first year (2000–2099) a source text names.
 var sourceYear = regexp.MustCompile(`\b20\d\d\b`)
 
-// software dates the case by its source and applies the gradient
-// accumulation rule.
+// software dates the case by its source and applies the software-era rules:
+// gradient accumulation, gradient precision and, for pp = 1, PyTorch DDP.
 func (m mapper) software() {
 	c := m.c
 	if y := sourceYear.FindString(c.Source); y != "" {
