@@ -128,9 +128,9 @@ func (j Job) gradBytes() float64 {
 	return gradBytesPerParam
 }
 
-// stageMemory returns the memory of one GPU of stage s, holding inFlight
-// chunks' activations at once.
-func (j Job) stageMemory(s, inFlight int) Memory {
+// stageMemory returns the memory of one GPU of stage s, holding the
+// activations of inFlightLayers layer passes at once (maxInFlightLayers).
+func (j Job) stageMemory(s, inFlightLayers int) Memory {
 	l := j.Layout
 	params := j.stageParams(s)
 	dp := float64(l.DP)
@@ -158,11 +158,8 @@ func (j Job) stageMemory(s, inFlight int) Memory {
 		// and the one prefetched).
 		mem.Transient += units.Bytes(2 * float64(j.Model.LayerParams()) / float64(l.TP) * weightBytesPerParam)
 	}
-	// Uneven chunks: count each in-flight chunk at the largest (an upper
-	// bound off by at most one layer per chunk).
-	_, layersPerChunk := j.stageLayers(s)
 	act := j.layerActivationBytes()
-	mem.Activations = units.Bytes(float64(inFlight*layersPerChunk)) * act
+	mem.Activations = units.Bytes(float64(inFlightLayers)) * act
 	e := j.Training.Precision.ElementBytes()
 	sbh := units.Bytes(float64(j.Model.SeqLen*l.Microbatch*j.Model.Hidden)) * e
 	if l.Recompute != RecomputeNone {

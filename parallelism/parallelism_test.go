@@ -162,7 +162,8 @@ func TestKorthikantiMemory(t *testing.T) {
 	}
 	for _, tc := range tests {
 		j := gpt3Job(t, 8, Layout{TP: 8, PP: 8, DP: 1, Microbatch: 1, Schedule: Interleaved, VirtualStages: 3, Recompute: tc.rec, SequenceParallel: tc.sp}, 64)
-		mem := j.stageMemory(3, maxInFlight(program(Interleaved, 8, 3, 64, 0)))
+		// Stage 0's in-flight count, 4 layers per chunk.
+		mem := j.stageMemory(3, 4*maxInFlight(program(Interleaved, 8, 3, 64, 0)))
 		state := float64(mem.Weights+mem.Gradients+mem.Optimizer) / gib
 		act := float64(mem.Activations) / gib
 		if math.Abs(state/tc.wantState-1) > 0.01 {
@@ -380,8 +381,34 @@ func TestAttentionAndFP8Memory(t *testing.T) {
 		t.Errorf("FP8 saves %g B of activations per layer, want %g", got, want)
 	}
 	layers, _ := fp8.stageLayers(1)
-	extra := fp8.stageMemory(1, 1).Weights - flash.stageMemory(1, 1).Weights
+	extra := fp8.stageMemory(1, 12).Weights - flash.stageMemory(1, 12).Weights
 	if want := units.Bytes(2 * float64(layers) * 12 * h * h / tp); extra != want {
 		t.Errorf("FP8 weight copies: %v, want %v", extra, want)
+	}
+}
+
+// TestInFlightLayers: in-flight activations are counted layer by layer, each
+// chunk at its own size. Interleaved, p = 2, v = 2, m = 2: stage 0 runs all four
+// forward passes before any backward, two through chunk 0 (1 layer) and two
+// through chunk 1 (2 layers): 6 layers, where counting every chunk at the
+// largest gave 8.
+func TestInFlightLayers(t *testing.T) {
+	layers := []int{1, 2}
+	got := maxInFlightLayers(program(Interleaved, 2, 2, 2, 0), func(c int) int { return layers[c] })
+	if got != 6 {
+		t.Errorf("interleaved p=2 v=2 m=2 stage 0: %d layers in flight, want 6", got)
+	}
+	if got := maxInFlightLayers(program(OneFOneB, 4, 1, 8, 0), func(int) int { return 3 }); got != 12 {
+		t.Errorf("1F1B p=4 stage 0, 3 layers: %d, want 4 × 3 = 12", got)
+	}
+	if got := maxInFlightLayers(program(GPipe, 4, 1, 5, 2), func(int) int { return 3 }); got != 15 {
+		t.Errorf("GPipe m=5, 3 layers: %d, want 15", got)
+	}
+	// In a job, 94 layers on 4 stages (23, 23, 24, 24) count each stage at
+	// its own size.
+	j := gpt3Job(t, 4, Layout{TP: 8, PP: 4, DP: 1, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 8)
+	j.Model.Layers = 94
+	if got, want := j.inFlightLayers(program(OneFOneB, 4, 1, 8, 0), 0), 4*j.LayersOf(0); got != want {
+		t.Errorf("94 layers on 4 stages, stage 0: %d, want %d", got, want)
 	}
 }

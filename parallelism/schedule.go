@@ -74,3 +74,21 @@ func maxInFlight(prog []step) int {
 	}
 	return best
 }
+
+// maxInFlightLayers is the largest number of layers whose activations a
+// stage's program holds at once: the in-flight forward passes of maxInFlight,
+// each weighted by the layers of its chunk (layersOf), so that chunks of
+// different sizes (an uneven partition) count at their own size.
+func maxInFlightLayers(prog []step, layersOf func(chunk int) int) int {
+	cur, best := 0, 0
+	for _, st := range prog {
+		n := layersOf(st.chunk)
+		if st.forward {
+			cur += n
+			best = max(best, cur)
+		} else {
+			cur -= n
+		}
+	}
+	return best
+}

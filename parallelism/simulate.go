@@ -248,7 +248,7 @@ func (b *builder) replay() (*Result, error) {
 		res.Notes = append(res.Notes, fmt.Sprintf("flow-level network: %d transfers shared the links of a %d-link graph max-min fairly; collectives inside one node were simulated for one representative group", b.flow.flows, len(b.flow.topo.Links)))
 	}
 	for s := 0; s < l.PP; s++ {
-		mem := j.stageMemory(s, maxInFlight(progs[s]))
+		mem := j.stageMemory(s, j.inFlightLayers(progs[s], s))
 		if s == 0 || mem.Peak > res.Memory.Peak {
 			res.Memory, res.MemoryStage = mem, s
 		}
@@ -315,6 +315,12 @@ func (j Job) recomputeFLOPs() units.FLOPs {
 		return units.FLOPs(float64(m.Layers) * 4 * b * s * s * h)
 	}
 	return 0
+}
+
+// inFlightLayers is the most layer activations stage s holds at once under
+// its program prog.
+func (j Job) inFlightLayers(prog []step, s int) int {
+	return maxInFlightLayers(prog, func(chunk int) int { return j.LayersOf(chunk*j.Layout.PP + s) })
 }
 
 // account turns the replay into the reported figures.
