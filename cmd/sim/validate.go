@@ -65,7 +65,7 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&format, "format", "text", "output format: text, markdown or json")
 	f.StringVarP(&out, "output", "o", "", "write the report to FILE instead of stdout")
-	f.StringVar(&caseID, "scenario", "", "print the scenario TOML that replays the case with this id (for sim run) instead of validating")
+	f.StringVar(&caseID, "scenario", "", "print the scenario TOML that replays the case with this id (for sim run; a per-layer table: its first row) instead of validating")
 	f.StringVar(&group, "group", "", "only the cases of this group (e.g. Korthikanti2022-Table5, or "+validation.MemoryGroup+")")
 	return cmd
 }
