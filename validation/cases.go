@@ -133,6 +133,10 @@ type Case struct {
 	// FP32Grads is false for fp16 runs of sources of 2021 and earlier,
 	// whose Megatron-LM kept gradients in 16 bit by default.
 	FP32Grads bool
+	// RecomputeDefault is the recomputation the framework that produced the
+	// number uses by default ("none" for Megatron-LM, "selective" for NeMo);
+	// an unknown policy starts from it.
+	RecomputeDefault string
 	// Metric and Measured are what the prediction is compared with.
 	Metric   Metric
 	Measured float64
@@ -166,7 +170,7 @@ func Rules() []string {
 		"gradient accumulation: sources dated 2021 or earlier (the first year the source names) → grad_accum_fusion false: each weight gradient is written in 16 bit and added into the gradient buffer by a separate kernel, as Megatron-LM did before its --gradient-accumulation-fusion (apex's fused_weight_gradient_mlp_cuda, 2021–22); later sources → true",
 		"data-parallel implementation: sources dated 2021 or earlier with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass), with pp > 1 → false (--DDP-impl local: one all-reduce after the backward pass)",
 		"gradient precision: fp16 runs of sources dated 2021 or earlier → fp32_grads false (16-bit gradient buffer and data-parallel reduction: Megatron-LM's default with --fp16, --accumulate-allreduce-grads-in-fp32 being opt-in); otherwise fp32 (bf16 forces it; the 18 B/parameter of Korthikanti et al. 2022, Fig. 1 implies it)",
-		"recompute: \"full …\" → full, \"selective …\" → selective; unknown → the least recomputation that fits in memory (none, then selective, then full; the case says which)",
+		"recompute: \"full …\" → full, \"selective …\" → selective; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults: Megatron-LM and Megatron-Core none (--recompute-granularity unset); NeMo selective (activations_checkpoint_granularity: selective in NeMo-Framework-Launcher conf/training/gpt3/*.yaml)",
 		"dp: as given; unknown → GPUs / (tp·pp)",
 		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU; else mfu → MFU",
 		"error: (predicted − measured) / measured, for every metric; MAE is the mean of |error|, bias the mean of error",
@@ -235,6 +239,7 @@ func mapCase(r rawCase) (Case, error) {
 	m.precision(r.Parallelism["precision"])
 	m.metric(r.Measured)
 	m.software()
+	m.framework()
 	if c.Replayable && strings.EqualFold(c.Confidence, "low") {
 		c.Scored = false
 		c.Why = "confidence low"
@@ -305,6 +310,17 @@ func (m mapper) software() {
 		note += ", overlap_grad_reduce true (PyTorch DDP, pp 1)"
 	}
 	m.assume("%s", note)
+}
+
+// framework sets the recomputation default of the framework the source names:
+// NeMo's GPT-3 configurations set activations_checkpoint_granularity to
+// selective; Megatron-LM leaves --recompute-granularity unset (none).
+func (m mapper) framework() {
+	c := m.c
+	c.RecomputeDefault = string(parallelism.RecomputeNone)
+	if strings.Contains(strings.ToLower(c.Source), "nemo") {
+		c.RecomputeDefault = string(parallelism.RecomputeSelective)
+	}
 }
 
 // shape reads the model shape; fields the source leaves out come from the

@@ -97,10 +97,13 @@ func Evaluate(c Case) []Result {
 	}
 	base.Layout = k.String()
 	if c.Knobs.Recompute == Auto {
-		if res.Feasible {
-			base.Assumptions = append(base.Assumptions, fmt.Sprintf("recompute unknown → %s (least of none, selective, full that fits)", k.Recompute))
-		} else {
-			base.Assumptions = append(base.Assumptions, "recompute unknown → full (none of none, selective, full fits)")
+		switch {
+		case !res.Feasible:
+			base.Assumptions = append(base.Assumptions, "recompute unknown → full (nothing fits)")
+		case k.Recompute == c.RecomputeDefault:
+			base.Assumptions = append(base.Assumptions, fmt.Sprintf("recompute unknown → %s (the framework's default, fits)", k.Recompute))
+		default:
+			base.Assumptions = append(base.Assumptions, fmt.Sprintf("recompute unknown → %s (the framework's default, %s, does not fit; the least more that fits)", k.Recompute, c.RecomputeDefault))
 		}
 	}
 	rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job}, res)
@@ -134,7 +137,13 @@ func Evaluate(c Case) []Result {
 func (c Case) replay() (*scenario.Scenario, *parallelism.Result, Knobs, error) {
 	policies := []string{c.Knobs.Recompute}
 	if c.Knobs.Recompute == Auto {
-		policies = []string{string(parallelism.RecomputeNone), string(parallelism.RecomputeSelective), string(parallelism.RecomputeFull)}
+		all := []string{string(parallelism.RecomputeNone), string(parallelism.RecomputeSelective), string(parallelism.RecomputeFull)}
+		policies = all
+		for i, p := range all {
+			if p == c.RecomputeDefault {
+				policies = all[i:]
+			}
+		}
 	}
 	var (
 		res *parallelism.Result
