@@ -296,9 +296,14 @@ func (b *builder) prepare() error {
 		// Megatron's scatter/gather optimisation: each TP rank sends its
 		// 1/t slice; the receiver all-gathers it over NVLink (not needed
 		// with sequence parallelism, where activations are already split).
+		// Without it every TP rank sends the whole activation.
 		c.ppSend = commSpec{op: collective.SendRecv, bytes: act / units.Bytes(l.TP), group: groupPP}
 		if l.TP > 1 && !l.SequenceParallel {
-			c.ppSend.gatherAfter = act
+			if l.NoPPScatterGather {
+				c.ppSend.bytes = act
+			} else {
+				c.ppSend.gatherAfter = act
+			}
 		}
 	}
 	layerParams := float64(j.Model.LayerParams()) / float64(l.TP)

@@ -52,6 +52,13 @@ type Layout struct {
 	// waits for its own sends, as Megatron-LM did until 2022 (it called
 	// torch.cuda.synchronize() after each batch of point-to-point ops).
 	PPOverlap bool
+	// NoPPScatterGather sends whole activations between pipeline stages from
+	// every TP rank, as Megatron-Core does since 2023; false, the default,
+	// is Megatron-LM's scatter/gather (a 1/t slice each, all-gathered over
+	// NVLink by the receiver). Without TP or with sequence parallelism the
+	// two are the same. Scenario key parallelism.pp_scatter_gather (its
+	// negation).
+	NoPPScatterGather bool
 }
 
 // Training is what one optimizer step and the whole run process.

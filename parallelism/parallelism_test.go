@@ -412,3 +412,37 @@ func TestInFlightLayers(t *testing.T) {
 		t.Errorf("94 layers on 4 stages, stage 0: %d, want %d", got, want)
 	}
 }
+
+// TestPPScatterGather: with TP 8 and no sequence parallelism, Megatron-LM's
+// scatter/gather sends 1/8 of the activation through the NIC and all-gathers
+// it over NVLink; without it (Megatron-Core) each rank sends the whole
+// activation, 8× the NIC bytes, and no gather follows. With sequence
+// parallelism the two are the same.
+func TestPPScatterGather(t *testing.T) {
+	for _, sp := range []bool{false, true} {
+		l := Layout{TP: 8, PP: 2, DP: 1, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, SequenceParallel: sp}
+		sent := map[bool]units.Bytes{}
+		for _, no := range []bool{false, true} {
+			l.NoPPScatterGather = no
+			b, err := newBuilder(gpt3Job(t, 2, l, 8))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := b.price(b.c.ppSend, 0, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sent[no] = c.Sent[collective.NIC]
+		}
+		act := units.Bytes(2048 * 12288 * 2)
+		want := map[bool]units.Bytes{false: act / 8, true: act}
+		if sp {
+			want[true] = act / 8
+		}
+		for no, w := range want {
+			if sent[no] != w {
+				t.Errorf("sp %v, scatter/gather off %v: %v through the NIC, want %v", sp, no, sent[no], w)
+			}
+		}
+	}
+}

@@ -81,6 +81,7 @@ type Layout struct {
 	OverlapGradReduce bool   `json:"overlap_grad_reduce"`
 	TPOverlap         bool   `json:"tp_overlap"`
 	PPOverlap         bool   `json:"pp_overlap"`
+	PPScatterGather   bool   `json:"pp_scatter_gather"`
 }
 
 // Training echoes the resolved [training] choices the replay depended on (an
@@ -155,6 +156,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 			Schedule: string(j.Layout.Schedule), VirtualStages: j.Layout.VirtualStages,
 			SequenceParallel: j.Layout.SequenceParallel, Recompute: string(j.Layout.Recompute),
 			ZeRO: j.Layout.ZeRO, OverlapGradReduce: j.Layout.OverlapGradReduce, TPOverlap: j.Layout.TPOverlap, PPOverlap: j.Layout.PPOverlap,
+			PPScatterGather: !j.Layout.NoPPScatterGather,
 		},
 		Training: Training{
 			GlobalBatch: j.Training.GlobalBatch, Precision: string(j.Training.Precision), Attention: string(j.Training.Attention),

@@ -243,6 +243,9 @@ func (d *decoder) resolveLayout(j *parallelism.Job, clusterOK bool) {
 	setBool(&l.OverlapGradReduce, r.OverlapGradReduce)
 	setBool(&l.TPOverlap, r.TPOverlap)
 	setBool(&l.PPOverlap, r.PPOverlap)
+	if r.PPScatterGather != nil {
+		l.NoPPScatterGather = !*r.PPScatterGather
+	}
 
 	l.DP = 1
 	if r.DP != nil {

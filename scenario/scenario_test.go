@@ -127,7 +127,10 @@ func TestOverrides(t *testing.T) {
 			}
 		}},
 		{name: "2021 gradients", sets: []string{"training.grad_accum_fusion=false", "training.fp32_grads=false"}, check: func(sc *Scenario) []any {
-			return []any{sc.Job.Training.UnfusedGradAccum, true, sc.Job.Training.Grads16, true}
+			return []any{sc.Job.Training.UnfusedGradAccum, true, sc.Job.Training.Grads16, true, sc.Job.Layout.NoPPScatterGather, false}
+		}},
+		{name: "Megatron-Core pipeline sends", sets: []string{"parallelism.pp_scatter_gather=false"}, check: func(sc *Scenario) []any {
+			return []any{sc.Job.Layout.NoPPScatterGather, true}
 		}},
 		{name: "name from the file name", file: strings.Replace(base, `name = "test"`, "", 1), check: func(sc *Scenario) []any {
 			return []any{sc.Name, "x"}

@@ -83,6 +83,7 @@ type rawParallelism struct {
 	OverlapGradReduce  *bool
 	TPOverlap          *bool
 	PPOverlap          *bool
+	PPScatterGather    *bool
 }
 
 type rawTraining struct {
@@ -166,6 +167,7 @@ func (f *rawFile) fields() []field {
 		boolField("parallelism.overlap_grad_reduce", &p.OverlapGradReduce),
 		boolField("parallelism.tp_overlap", &p.TPOverlap),
 		boolField("parallelism.pp_overlap", &p.PPOverlap),
+		boolField("parallelism.pp_scatter_gather", &p.PPScatterGather),
 
 		countField("training.global_batch", &t.GlobalBatch),
 		stringField("training.precision", &t.Precision),
