@@ -145,17 +145,7 @@ func gridString(ps []sweep.Param) string {
 }
 
 // listPoints lists point indices, the first maxListed of them.
-func listPoints(pts []int) string {
-	var parts []string
-	for i, p := range pts {
-		if i == maxListed {
-			parts = append(parts, fmt.Sprintf("… (%d more)", len(pts)-maxListed))
-			break
-		}
-		parts = append(parts, fmt.Sprint(p))
-	}
-	return strings.Join(parts, ", ")
-}
+func listPoints(pts []int) string { return sweep.ListPoints(pts, maxListed) }
 
 // bestTable writes a ranked table of feasible points.
 func bestTable(d *Document, best []sweep.Record, keys []string, by string) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"trainsim/scenario"
@@ -128,4 +129,18 @@ func suggest(word string, candidates []string) string {
 		}
 	}
 	return ""
+}
+
+// ListPoints lists point indices, comma-separated, the first limit of them
+// followed by "… (N more)" when there are more.
+func ListPoints(points []int, limit int) string {
+	var parts []string
+	for i, p := range points {
+		if i == limit {
+			parts = append(parts, fmt.Sprintf("… (%d more)", len(points)-limit))
+			break
+		}
+		parts = append(parts, strconv.Itoa(p))
+	}
+	return strings.Join(parts, ", ")
 }

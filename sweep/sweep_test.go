@@ -531,3 +531,20 @@ func BenchmarkExample(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(points))/time.Since(start).Seconds(), "points/s")
 }
+
+func TestListPoints(t *testing.T) {
+	for _, tc := range []struct {
+		pts   []int
+		limit int
+		want  string
+	}{
+		{nil, 3, ""},
+		{[]int{4, 7}, 3, "4, 7"},
+		{[]int{1, 2, 3}, 3, "1, 2, 3"},
+		{[]int{1, 2, 3, 9, 12}, 3, "1, 2, 3, … (2 more)"},
+	} {
+		if got := ListPoints(tc.pts, tc.limit); got != tc.want {
+			t.Errorf("ListPoints(%v, %d) = %q, want %q", tc.pts, tc.limit, got, tc.want)
+		}
+	}
+}

@@ -483,15 +483,5 @@ func mergeSweep(dir string, stdout, stderr io.Writer) error {
 	return &exitError{exitInfeasible, errors.New(msg)}
 }
 
-// listPoints lists the first point indices, with "…" when there are more.
-func listPoints(ps []int) string {
-	var s []string
-	for i, p := range ps {
-		if i == maxListed {
-			s = append(s, fmt.Sprintf("… (%d more)", len(ps)-maxListed))
-			break
-		}
-		s = append(s, strconv.Itoa(p))
-	}
-	return strings.Join(s, ", ")
-}
+// listPoints lists the first maxListed point indices.
+func listPoints(ps []int) string { return sweep.ListPoints(ps, maxListed) }
