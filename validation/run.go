@@ -192,11 +192,11 @@ func ScenarioOf(id string) ([]byte, error) {
 			return nil, fmt.Errorf("case %q is %w: %s", id, ErrNotReplayable, c.Why)
 		}
 		k := c.Knobs
-		if k.Recompute == Auto || len(c.Rows) > 0 {
-			if len(c.Rows) > 0 {
-				k.Recompute = string(c.Rows[0].Recompute)
-				k.SequenceParallel = c.Rows[0].SequenceParallel
-			} else if _, _, k, err = c.replay(); err != nil {
+		switch {
+		case len(c.Rows) > 0:
+			k = c.rowKnobs(c.Rows[0])
+		case k.Recompute == Auto:
+			if _, _, k, err = c.replay(); err != nil {
 				return nil, err
 			}
 		}
@@ -205,13 +205,20 @@ func ScenarioOf(id string) ([]byte, error) {
 	return nil, fmt.Errorf("%w %q (allowed: %s)", ErrUnknownCase, id, strings.Join(ids, ", "))
 }
 
+// rowKnobs is c's layout with the recomputation and sequence parallelism of
+// one row of its per-layer table.
+func (c Case) rowKnobs(row LayerRow) Knobs {
+	k := c.Knobs
+	k.Recompute = string(row.Recompute)
+	k.SequenceParallel = row.SequenceParallel
+	return k
+}
+
 // evaluateRows replays each row of a per-layer table with LayerTimes.
 func evaluateRows(c Case, base Result) []Result {
 	var out []Result
 	for _, row := range c.Rows {
-		k := c.Knobs
-		k.Recompute = string(row.Recompute)
-		k.SequenceParallel = row.SequenceParallel
+		k := c.rowKnobs(row)
 		r := base
 		r.Layout = k.String()
 		r.Assumptions = append(append([]string{}, base.Assumptions...),
