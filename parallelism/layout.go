@@ -161,15 +161,13 @@ func (j Job) LayersOf(vs int) int {
 	return base
 }
 
-// stageLayers returns the layers a GPU of stage s holds over all its chunks,
-// and the most any one chunk holds.
-func (j Job) stageLayers(s int) (total, most int) {
+// stageLayers returns the layers a GPU of stage s holds over all its chunks.
+func (j Job) stageLayers(s int) int {
+	total := 0
 	for c := 0; c < j.Layout.VirtualStages; c++ {
-		n := j.LayersOf(c*j.Layout.PP + s)
-		total += n
-		most = max(most, n)
+		total += j.LayersOf(c*j.Layout.PP + s)
 	}
-	return total, most
+	return total
 }
 
 // Microbatches returns the number of micro-batches per pipeline per step.

@@ -107,7 +107,7 @@ func (j Job) layerActivationBytes() units.Bytes {
 // first stage and its tied copy on the last.
 func (j Job) stageParams(s int) float64 {
 	m, l := j.Model, j.Layout
-	layers, _ := j.stageLayers(s)
+	layers := j.stageLayers(s)
 	p := float64(layers) * float64(m.LayerParams()) / float64(l.TP)
 	emb := float64(m.Vocab) * float64(m.Hidden) / float64(l.TP)
 	if s == 0 {
@@ -138,7 +138,7 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 	if j.Training.Precision == units.FP8 {
 		// Transformer Engine keeps each linear weight cast to FP8, and its
 		// transpose for the backward GEMMs, across the micro-batches of a step.
-		layers, _ := j.stageLayers(s)
+		layers := j.stageLayers(s)
 		weights += fp8WeightCopyBytes * float64(layers) * float64(j.Model.LinearWeights()) / float64(l.TP)
 	}
 	mem := Memory{

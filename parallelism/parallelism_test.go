@@ -380,7 +380,7 @@ func TestAttentionAndFP8Memory(t *testing.T) {
 	if got, want := float64(flash.layerActivationBytes()-fp8.layerActivationBytes()), 7*s*h/tp; got != want {
 		t.Errorf("FP8 saves %g B of activations per layer, want %g", got, want)
 	}
-	layers, _ := fp8.stageLayers(1)
+	layers := fp8.stageLayers(1)
 	extra := fp8.stageMemory(1, 12).Weights - flash.stageMemory(1, 12).Weights
 	if want := units.Bytes(2 * float64(layers) * 12 * h * h / tp); extra != want {
 		t.Errorf("FP8 weight copies: %v, want %v", extra, want)
