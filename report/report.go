@@ -94,6 +94,42 @@ type Training struct {
 	FP32Grads       bool   `json:"fp32_grads"`
 }
 
+// Calibration echoes the site measurements the replay used in place of the
+// documented defaults (the scenario's [calibration] table merged over the
+// calibration file it names); absent when there are none.
+type Calibration struct {
+	File             string   `json:"file,omitempty"`
+	GEMMPeakFraction *float64 `json:"gemm_peak_fraction,omitempty"`
+	HBMFraction      *float64 `json:"hbm_fraction,omitempty"`
+	FlashFraction    *float64 `json:"flash_fraction,omitempty"`
+	KernelOverheadS  *float64 `json:"kernel_overhead_s,omitempty"`
+	CommSMs          *int     `json:"comm_sms,omitempty"`
+	NVLinkBusBW      *float64 `json:"nvlink_busbw_bytes_per_s,omitempty"`
+	NICBusBW         *float64 `json:"nic_busbw_bytes_per_s,omitempty"`
+	MeasuredGEMMs    int      `json:"measured_gemms,omitempty"`
+}
+
+func calibrationOf(c parallelism.Calibration) *Calibration {
+	if !c.Set() {
+		return nil
+	}
+	out := &Calibration{File: c.File, GEMMPeakFraction: c.GEMMPeakFraction, HBMFraction: c.HBMFraction,
+		FlashFraction: c.FlashFraction, CommSMs: c.CommSMs, MeasuredGEMMs: len(c.GEMMs)}
+	if c.KernelOverhead != nil {
+		v := float64(*c.KernelOverhead)
+		out.KernelOverheadS = &v
+	}
+	if c.NVLinkBusBandwidth != nil {
+		v := float64(*c.NVLinkBusBandwidth)
+		out.NVLinkBusBW = &v
+	}
+	if c.NICBusBandwidth != nil {
+		v := float64(*c.NICBusBandwidth)
+		out.NICBusBW = &v
+	}
+	return out
+}
+
 // Report is one scenario's result; its JSON field names are fixed by SPEC.md.
 type Report struct {
 	Scenario             string          `json:"scenario"`
@@ -105,6 +141,7 @@ type Report struct {
 	GPUs                 int             `json:"gpus"`
 	Layout               Layout          `json:"layout"`
 	Training             Training        `json:"training"`
+	Calibration          *Calibration    `json:"calibration,omitempty"`
 	Feasible             bool            `json:"feasible"`
 	Reason               string          `json:"reason,omitempty"`
 	StepTimeS            float64         `json:"step_time_s"`
@@ -162,6 +199,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 			GlobalBatch: j.Training.GlobalBatch, Precision: string(j.Training.Precision), Attention: string(j.Training.Attention),
 			GradAccumFusion: !j.Training.UnfusedGradAccum, FP32Grads: !j.Training.Grads16,
 		},
+		Calibration:          calibrationOf(j.Calibration),
 		Feasible:             r.Feasible,
 		Reason:               r.Reason,
 		StepTimeS:            step,

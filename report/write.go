@@ -108,7 +108,11 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 	if l.SequenceParallel {
 		p("; sequence parallel")
 	}
-	p("; ZeRO %d; global batch %d × %d tokens\n\n", l.ZeRO, j.Training.GlobalBatch, j.Model.SeqLen)
+	p("; ZeRO %d; global batch %d × %d tokens\n", l.ZeRO, j.Training.GlobalBatch, j.Model.SeqLen)
+	if c := rep.Calibration; c != nil {
+		p("  calib    %s\n", calibrationText(c))
+	}
+	p("\n")
 
 	if !rep.Feasible {
 		p("INFEASIBLE: %s\n\n", rep.Reason)
@@ -172,4 +176,32 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// calibrationText lists the calibrated values in the [calibration] table's
+// key names.
+func calibrationText(c *Calibration) string {
+	var parts []string
+	f := func(key string, v *float64, format string, scale float64) {
+		if v != nil {
+			parts = append(parts, fmt.Sprintf("%s "+format, key, *v*scale))
+		}
+	}
+	f("gemm_peak_fraction", c.GEMMPeakFraction, "%g", 1)
+	f("hbm_fraction", c.HBMFraction, "%g", 1)
+	f("flash_fraction", c.FlashFraction, "%g", 1)
+	f("kernel_overhead", c.KernelOverheadS, "%gµs", 1e6)
+	if c.CommSMs != nil {
+		parts = append(parts, fmt.Sprintf("comm_sms %d", *c.CommSMs))
+	}
+	f("nvlink_busbw", c.NVLinkBusBW, "%gGB/s", 1e-9)
+	f("nic_busbw", c.NICBusBW, "%gGB/s", 1e-9)
+	if c.MeasuredGEMMs > 0 {
+		parts = append(parts, fmt.Sprintf("measured GEMMs: %d", c.MeasuredGEMMs))
+	}
+	s := strings.Join(parts, ", ")
+	if c.File != "" {
+		s += " (merged over " + c.File + ")"
+	}
+	return s
 }

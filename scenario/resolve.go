@@ -18,12 +18,9 @@ func (d *decoder) resolve() parallelism.Job {
 	j := parallelism.Job{Model: m, Cluster: c}
 	d.resolveLayout(&j, clusterOK)
 	d.resolveTraining(&j)
-	k := d.raw.Calibration
-	j.Calibration = parallelism.Calibration{
-		GEMMPeakFraction: k.GEMMPeakFraction, HBMFraction: k.HBMFraction, FlashFraction: k.FlashFraction,
-		KernelOverhead: k.KernelOverhead, CommSMs: k.CommSMs,
-		NVLinkBusBandwidth: k.NVLinkBusBW, NICBusBandwidth: k.NICBusBW,
-		GEMMs: k.GEMMs,
+	j.Calibration = d.raw.Calibration.calibration()
+	if f := d.raw.Calibration.File; f != nil && *f == "" {
+		d.add("calibration.file", "empty path (want the name of a TOML file holding a [calibration] table)")
 	}
 
 	// After an unknown preset or a missing key, the values the validations

@@ -31,6 +31,7 @@ type rawCalibration struct {
 	CommSMs                                      *int
 	NVLinkBusBW, NICBusBW                        *units.Bandwidth
 	GEMMs                                        []compute.MeasuredGEMM
+	File                                         *string
 }
 
 type rawModel struct {
@@ -189,6 +190,7 @@ func (f *rawFile) fields() []field {
 		unitField("calibration.nvlink_busbw", "230GB/s", &k.NVLinkBusBW),
 		unitField("calibration.nic_busbw", "23GB/s", &k.NICBusBW),
 		{key: "calibration.gemm", decode: func(v any) error { return decodeGEMMs(v, &k.GEMMs) }},
+		stringField("calibration.file", &k.File),
 	}
 }
 

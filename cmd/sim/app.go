@@ -145,7 +145,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return badInput(err)
 			}
-			if err := loadGraph(&sc.Job, name, len(args) == 1); err != nil {
+			if err := prepareJob(&sc.Job, name, len(args) == 1); err != nil {
 				return badInput(err)
 			}
 			if flags.seed != "" {
@@ -198,17 +198,57 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
+// prepareJob reads the files a scenario names, relative to the scenario file
+// (or to the working directory for the embedded default): the calibration
+// file, merged under the scenario's own [calibration] keys, and the explicit
+// topology.
+func prepareJob(j *parallelism.Job, scenarioFile string, fromDisk bool) error {
+	if err := loadCalibration(j, scenarioFile, fromDisk); err != nil {
+		return err
+	}
+	return loadGraph(j, scenarioFile, fromDisk)
+}
+
+// relativeTo resolves path against the scenario file's directory.
+func relativeTo(path, scenarioFile string, fromDisk bool) string {
+	if fromDisk && !filepath.IsAbs(path) {
+		return filepath.Join(filepath.Dir(scenarioFile), path)
+	}
+	return path
+}
+
+// loadCalibration reads the file named by calibration.file and merges it
+// under the scenario's own [calibration] keys, then checks the merged values
+// against the job (fractions, bus bandwidths at most the link rates, GEMM
+// rates at most the peak).
+func loadCalibration(j *parallelism.Job, scenarioFile string, fromDisk bool) error {
+	if j.Calibration.File == "" {
+		return nil
+	}
+	path := relativeTo(j.Calibration.File, scenarioFile, fromDisk)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%s: calibration.file: %w", scenarioFile, err)
+	}
+	base, err := scenario.LoadCalibration(path, src)
+	if err != nil {
+		return err
+	}
+	j.Calibration = j.Calibration.Over(base)
+	if errs := j.Validate(); len(errs) > 0 {
+		return fmt.Errorf("%s (with calibration.file %s merged in): %w", scenarioFile, path, errors.Join(errs...))
+	}
+	return nil
+}
+
 // loadGraph reads the explicit topology named by cluster.network.file, a
 // path relative to the scenario file (or to the working directory for the
 // embedded default), and checks it against the job.
 func loadGraph(j *parallelism.Job, scenarioFile string, fromDisk bool) error {
-	path := j.Cluster.Network.File
-	if path == "" {
+	if j.Cluster.Network.File == "" {
 		return nil
 	}
-	if fromDisk && !filepath.IsAbs(path) {
-		path = filepath.Join(filepath.Dir(scenarioFile), path)
-	}
+	path := relativeTo(j.Cluster.Network.File, scenarioFile, fromDisk)
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("%s: cluster.network.file: %w", scenarioFile, err)

@@ -1,0 +1,73 @@
+package scenario
+
+import (
+	"fmt"
+
+	"github.com/BurntSushi/toml"
+
+	"trainsim/parallelism"
+)
+
+// calibrationTable is the one table a calibration file may hold.
+const calibrationTable = "calibration"
+
+// LoadCalibration decodes src, the TOML text of the calibration file called
+// filename: a [calibration] table with the keys a scenario's [calibration]
+// table takes (docs/scenario.md), and nothing else. It is how a site keeps
+// its measured kernel rates and bus bandwidths in one file that many
+// scenarios name with calibration.file. The values are checked for their
+// kind here; their ranges depend on the cluster, so Job.Validate checks them
+// once they are merged into a job (Calibration.Over). On any problem it
+// returns an ErrorList naming this file, the line and the key.
+func LoadCalibration(filename string, src []byte) (parallelism.Calibration, error) {
+	d := &decoder{
+		file:      filename,
+		setBySet:  map[string]bool{},
+		setInFile: map[string]bool{},
+		reported:  map[string]bool{},
+	}
+	d.schema = newSchema(&d.raw)
+	var doc map[string]any
+	if _, err := toml.Decode(string(src), &doc); err != nil {
+		d.syntaxError(err)
+		return parallelism.Calibration{}, d.errs.err()
+	}
+	d.lines = keyLines(src)
+	for _, name := range sortedKeys(doc) {
+		key := toml.Key{name}.String()
+		if name != calibrationTable {
+			d.add(key, "a calibration file holds only a [calibration] table")
+			continue
+		}
+		if _, ok := doc[name].(map[string]any); !ok {
+			d.add(key, fmt.Sprintf("want a table ([calibration]), got %s", describe(doc[name])))
+			continue
+		}
+		d.walk(nil, map[string]any{name: doc[name]}, false)
+	}
+	if len(doc) == 0 {
+		d.addAt(filename, 0, "", "no [calibration] table")
+	}
+	k := d.raw.Calibration
+	if k.File != nil {
+		d.add("calibration.file", "a calibration file cannot name another one")
+	}
+	if len(d.errs) > 0 {
+		return parallelism.Calibration{}, d.errs.err()
+	}
+	return k.calibration(), nil
+}
+
+// calibration is the job's form of the [calibration] keys as written.
+func (k rawCalibration) calibration() parallelism.Calibration {
+	c := parallelism.Calibration{
+		GEMMPeakFraction: k.GEMMPeakFraction, HBMFraction: k.HBMFraction, FlashFraction: k.FlashFraction,
+		KernelOverhead: k.KernelOverhead, CommSMs: k.CommSMs,
+		NVLinkBusBandwidth: k.NVLinkBusBW, NICBusBandwidth: k.NICBusBW,
+		GEMMs: k.GEMMs,
+	}
+	if k.File != nil {
+		c.File = *k.File
+	}
+	return c
+}
