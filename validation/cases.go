@@ -169,7 +169,7 @@ func Rules() []string {
 		"interleave: \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
 		"zero: \"ZeRO-N …\" → N; H100 cases (Megatron-Core 2024, NeMo 24.07) → 1, the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is; otherwise 0",
 		"attention: A100 cases (Megatron-LM 2021–2022) → unfused; H100 cases (Megatron-Core 2024, NeMo 24.07) → flash",
-		"overlap: A100 cases → overlap_grad_reduce false, tp_overlap false, pp_overlap false (Megatron-LM 2021–2022 reduced gradients after the backward pass and synchronised the device after every pipeline send/receive); H100 cases → overlap_grad_reduce true, tp_overlap true, pp_overlap true (the README 2024 runs list --overlap-grad-reduce, --tp-comm-overlap and 'PP overlap default'; NeMo 24.07 enables them by default); pipeline scatter/gather on for A100 cases (Megatron-LM 2021–22), off for H100 cases (Megatron-Core removed it in 2023; with sequence parallelism it changes nothing)",
+		"overlap: A100 cases → overlap_grad_reduce false, tp_overlap false, pp_overlap false (Megatron-LM 2021–2022 reduced gradients after the backward pass and synchronised the device after every pipeline send/receive); H100 cases → overlap_grad_reduce true, tp_overlap true, pp_overlap true (the README 2024 runs list --overlap-grad-reduce, --tp-comm-overlap and 'PP overlap default'; NeMo 24.07 enables them by default); pipeline scatter/gather on for A100 cases (Megatron-LM 2021–22) except those whose source is dated before 2021-04-09 (the SC21 paper, arXiv 2104.04473, introduced it; the January 2021 README predates it), off for H100 cases (Megatron-Core removed it in 2023; with sequence parallelism it changes nothing)",
 		"gradient accumulation: sources dated 2021 or earlier (the first year the source names) → grad_accum_fusion false: each weight gradient is written in 16 bit and added into the gradient buffer by a separate kernel, as Megatron-LM did before its --gradient-accumulation-fusion (apex's fused_weight_gradient_mlp_cuda, 2021–22); later sources → true",
 		"data-parallel implementation: sources dated 2021 or earlier with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass), with pp > 1 → false (--DDP-impl local: one all-reduce after the backward pass)",
 		"gradient precision: fp16 runs of sources dated 2021 or earlier → fp32_grads false (16-bit gradient buffer and data-parallel reduction: Megatron-LM's default with --fp16, --accumulate-allreduce-grads-in-fp32 being opt-in); otherwise fp32 (bf16 forces it; the 18 B/parameter of Korthikanti et al. 2022, Fig. 1 implies it)",
@@ -291,6 +291,15 @@ func (m mapper) hardware(h map[string]any) error {
 // sourceYear is the first year (2000–2099) a source text names.
 var sourceYear = regexp.MustCompile(`\b20\d\d\b`)
 
+// sourceDate is the first full date (YYYY-MM-DD) a source text names.
+var sourceDate = regexp.MustCompile(`\b20\d\d-\d\d-\d\d\b`)
+
+// scatterGatherSince is the first public description of Megatron-LM's
+// pipeline scatter/gather: the SC21 paper (Narayanan et al., arXiv
+// 2104.04473 v1, 2021-04-09), which introduced it. Megatron-LM software a
+// source dates before it sends whole activations between stages.
+const scatterGatherSince = "2021-04-09"
+
 // software dates the case by its source and applies the software-era rules:
 // gradient accumulation, gradient precision and, for pp = 1, PyTorch DDP.
 func (m mapper) software() {
@@ -311,6 +320,10 @@ func (m mapper) software() {
 	if c.Knobs.PP == 1 && c.Knobs.ZeRO == 0 {
 		c.Knobs.OverlapGradReduce = true
 		note += ", overlap_grad_reduce true (PyTorch DDP, pp 1)"
+	}
+	if d := sourceDate.FindString(c.Source); d != "" && d < scatterGatherSince && c.Knobs.PPScatterGather {
+		c.Knobs.PPScatterGather = false
+		note += fmt.Sprintf(", pp_scatter_gather false (software of %s, before the SC21 paper introduced it)", d)
 	}
 	m.assume("%s", note)
 }
