@@ -189,6 +189,21 @@ func Cases() ([]Case, error) {
 	if err != nil {
 		return nil, err
 	}
+	return mapCases(publishedFile, raws)
+}
+
+// ParseCases reads src, a file called name in published.toml's format (the
+// same [[case]] tables and rules), and maps its cases to their replay plans,
+// in file order: how runs kept outside the built-in folder are checked.
+func ParseCases(name string, src []byte) ([]Case, error) {
+	raws, err := parsePublished(name, src)
+	if err != nil {
+		return nil, err
+	}
+	return mapCases(name, raws)
+}
+
+func mapCases(publishedFile string, raws []rawCase) ([]Case, error) {
 	seen := map[string]bool{}
 	cases := make([]Case, 0, len(raws))
 	for i, r := range raws {

@@ -2,6 +2,7 @@ package validation
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -59,9 +60,30 @@ func readPublished() ([]rawCase, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading embedded %s: %w", publishedFile, err)
 	}
+	return parsePublished(publishedFile, src)
+}
+
+// parsePublished decodes a file in published.toml's format, naming the file
+// and, for a key no case section has, the case and the key.
+func parsePublished(name string, src []byte) ([]rawCase, error) {
 	var f rawPublished
-	if _, err := toml.Decode(string(src), &f); err != nil {
-		return nil, fmt.Errorf("decoding %s: %w", publishedFile, err)
+	md, err := toml.Decode(string(src), &f)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s:%d: invalid TOML: %s", name, pe.Position.Line, pe.Message)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	// Keys inside the generic tables are free-form; only a case's own keys
+	// and top-level keys can be unknown.
+	for _, k := range md.Undecoded() {
+		if len(k) <= 2 {
+			return nil, fmt.Errorf("%s: unknown key %q (a [[case]] holds id, group, confidence, source, notes and the tables model, hardware, parallelism, measured, derived)", name, k.String())
+		}
+	}
+	if len(f.Case) == 0 {
+		return nil, fmt.Errorf("%s: no [[case]]", name)
 	}
 	return f.Case, nil
 }

@@ -182,6 +182,12 @@ func ScenarioOf(id string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ScenarioIn(cases, id)
+}
+
+// ScenarioIn is ScenarioOf among the given cases.
+func ScenarioIn(cases []Case, id string) ([]byte, error) {
+	var err error
 	var ids []string
 	for _, c := range cases {
 		ids = append(ids, c.ID)
@@ -372,6 +378,10 @@ type Options struct {
 	Group string
 	// Workers bounds the replays run at once (at least 1).
 	Workers int
+	// Cases replaces the built-in published cases (ParseCases); the memory
+	// check, which is about the built-in Korthikanti et al. models, is then
+	// left out.
+	Cases []Case
 }
 
 // GroupNames lists the case groups in file order, then MemoryGroup.
@@ -393,17 +403,24 @@ var ErrUnknownGroup = errors.New("no group")
 
 // Build replays the embedded cases and the memory check.
 func Build(opts Options) (*Report, error) {
-	cases, err := Cases()
-	if err != nil {
-		return nil, err
+	cases, builtin := opts.Cases, opts.Cases == nil
+	if builtin {
+		var err error
+		if cases, err = Cases(); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Group != "" {
 		known := false
 		for _, g := range GroupNames(cases) {
-			known = known || g == opts.Group
+			known = known || (g == opts.Group && (builtin || g != MemoryGroup))
 		}
 		if !known {
-			return nil, fmt.Errorf("%w %q (groups: %s)", ErrUnknownGroup, opts.Group, strings.Join(GroupNames(cases), ", "))
+			names := GroupNames(cases)
+			if !builtin {
+				names = names[:len(names)-1] // no memory check for other cases
+			}
+			return nil, fmt.Errorf("%w %q (groups: %s)", ErrUnknownGroup, opts.Group, strings.Join(names, ", "))
 		}
 	}
 	var keep []Case
@@ -420,7 +437,7 @@ func Build(opts Options) (*Report, error) {
 	if rep.Groups == nil {
 		rep.Groups = []Summary{}
 	}
-	if opts.Group == "" || opts.Group == MemoryGroup {
+	if builtin && (opts.Group == "" || opts.Group == MemoryGroup) {
 		mem, err := CheckMemory(cases, opts.Workers)
 		if err != nil {
 			return nil, err

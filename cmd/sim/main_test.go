@@ -154,6 +154,9 @@ func TestExitCodes(t *testing.T) {
 		{"unknown case", []string{"validate", "--scenario", "no-such-case"}, 2, []string{"--scenario", "no case", "korthikanti22-175b-full-recompute"}, nil},
 		{"unplayable case", []string{"validate", "--scenario", "megatron-readme-2021jan-145b"}, 2, []string{"not replayable", "layout unknown"}, nil},
 		{"bad gradient key", []string{"run", "--set", "training.fp32_grads=yes"}, 2, []string{"training.fp32_grads", "want true or false"}, nil},
+		{"held-out cases", []string{"validate", "--cases", "../../validation/testdata/heldout-example.toml"}, 0, nil, []string{"Smith2022-MT-NLG", "mt-nlg-530b-2240gpu", "60.10"}},
+		{"held-out case scenario", []string{"validate", "--cases", "../../validation/testdata/heldout-example.toml", "--scenario", "mt-nlg-530b-2240gpu"}, 0, nil, []string{"pp = 35", "global_batch = 1920"}},
+		{"missing cases file", []string{"validate", "--cases", "nope.toml"}, 2, []string{"--cases", "nope.toml"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,67 @@
+package validation
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestParseCases reads a file of cases kept outside the built-in folder and
+// replays it under the same rules; a bad file is refused with its name.
+func TestParseCases(t *testing.T) {
+	src, err := os.ReadFile("testdata/heldout-example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := ParseCases("heldout-example.toml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != 1 || !cases[0].Scored || cases[0].Knobs.PP != 35 || cases[0].Precision != "bf16" {
+		t.Fatalf("cases: %+v", cases)
+	}
+	rep, err := Build(Options{Workers: 2, Cases: cases})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Groups) != 1 || rep.Groups[0].Group != "Smith2022-MT-NLG" || rep.Memory != nil || len(rep.Results) != 1 {
+		t.Fatalf("report: groups %+v, memory %v, %d results", rep.Groups, rep.Memory != nil, len(rep.Results))
+	}
+	if r := rep.Results[0]; !(r.Predicted > 0) || r.Measured != 60.1 {
+		t.Fatalf("result %+v", r)
+	}
+	if _, err := Build(Options{Workers: 1, Cases: cases, Group: MemoryGroup}); err == nil {
+		t.Error("the memory group was accepted for other cases")
+	}
+
+	dup := string(src) + "\n" + string(src)[strings.Index(string(src), "[[case]]"):]
+	for name, tc := range map[string]struct{ src, want string }{
+		"syntax":    {"[[case]\n", "f.toml:2: invalid TOML"},
+		"unknown":   {"[[case]]\nid = \"x\"\nmodle = {}\n", `unknown key "case.modle"`},
+		"empty":     {"# none\n", "no [[case]]"},
+		"duplicate": {dup, `duplicate case id "mt-nlg-530b-2240gpu"`},
+		"no id":     {"[[case]]\ngroup = \"g\"\n", "has no id"},
+	} {
+		_, err := ParseCases("f.toml", []byte(tc.src))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want it to contain %q", name, err, tc.want)
+		}
+	}
+}
+
+// FuzzParseCases feeds arbitrary files to the case parser and mapper: an
+// error or cases, never a panic.
+func FuzzParseCases(f *testing.F) {
+	if src, err := os.ReadFile("testdata/heldout-example.toml"); err == nil {
+		f.Add(string(src))
+	}
+	f.Add("[[case]]\nid = \"a\"\n[case.parallelism]\ntp = -1\npp = 0\n[case.hardware]\ngpus = 0\n")
+	f.Add("[[case]]\nid = \"b\"\n[case.model]\nlayers = \"unknown\"\nhidden = 1e300\n[case.measured]\niteration_s = -1\n")
+	f.Add("[[case]]\nid = \"c\"\n[case.parallelism]\ninterleave = \"yes, 0 chunks\"\nmicrobatch = 2147483648\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		cases, err := ParseCases("f.toml", []byte(src))
+		if err == nil && len(cases) == 0 {
+			t.Fatal("no error and no cases")
+		}
+	})
+}
