@@ -20,13 +20,7 @@ const calibrationTable = "calibration"
 // once they are merged into a job (Calibration.Over). On any problem it
 // returns an ErrorList naming this file, the line and the key.
 func LoadCalibration(filename string, src []byte) (parallelism.Calibration, error) {
-	d := &decoder{
-		file:      filename,
-		setBySet:  map[string]bool{},
-		setInFile: map[string]bool{},
-		reported:  map[string]bool{},
-	}
-	d.schema = newSchema(&d.raw)
+	d := newDecoder(filename)
 	var doc map[string]any
 	if _, err := toml.Decode(string(src), &doc); err != nil {
 		d.syntaxError(err)

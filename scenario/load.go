@@ -24,6 +24,18 @@ type Scenario struct {
 	Job parallelism.Job
 	// File is the name of the file the scenario came from.
 	File string
+	// lines maps the file's keys to the lines that set them.
+	lines map[string]int
+}
+
+// Place says where key was set, as "FILE:LINE" (or "FILE" when no line of
+// the file set it), for errors found after Load: a file the key names that
+// cannot be read, say.
+func (s *Scenario) Place(key string) string {
+	if l, ok := s.lines[key]; ok && l > 0 {
+		return fmt.Sprintf("%s:%d", s.File, l)
+	}
+	return s.File
 }
 
 // Load decodes src, the TOML text of the file called filename, applies the
@@ -32,14 +44,7 @@ type Scenario struct {
 // returns an ErrorList holding every problem found; it never returns a
 // scenario that fails validation.
 func Load(filename string, src []byte, sets []string) (*Scenario, error) {
-	d := &decoder{
-		file:      filename,
-		setBySet:  map[string]bool{},
-		setInFile: map[string]bool{},
-		reported:  map[string]bool{},
-	}
-	d.schema = newSchema(&d.raw)
-
+	d := newDecoder(filename)
 	var doc map[string]any
 	if _, err := toml.Decode(string(src), &doc); err != nil {
 		d.syntaxError(err)
@@ -59,11 +64,23 @@ func Load(filename string, src []byte, sets []string) (*Scenario, error) {
 	if len(d.errs) > 0 {
 		return nil, d.errs.err()
 	}
-	sc := &Scenario{Name: d.name(), Seed: 1, Job: job, File: filename}
+	sc := &Scenario{Name: d.name(), Seed: 1, Job: job, File: filename, lines: d.lines}
 	if d.raw.Seed != nil {
 		sc.Seed = *d.raw.Seed
 	}
 	return sc, nil
+}
+
+// newDecoder returns an empty decoder for the file called filename.
+func newDecoder(filename string) *decoder {
+	d := &decoder{
+		file:      filename,
+		setBySet:  map[string]bool{},
+		setInFile: map[string]bool{},
+		reported:  map[string]bool{},
+	}
+	d.schema = newSchema(&d.raw)
+	return d
 }
 
 // decoder holds the state of one Load.

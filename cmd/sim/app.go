@@ -145,7 +145,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return badInput(err)
 			}
-			if err := prepareJob(&sc.Job, name, len(args) == 1); err != nil {
+			if err := prepareJob(sc, len(args) == 1); err != nil {
 				return badInput(err)
 			}
 			if flags.seed != "" {
@@ -202,11 +202,11 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 // (or to the working directory for the embedded default): the calibration
 // file, merged under the scenario's own [calibration] keys, and the explicit
 // topology.
-func prepareJob(j *parallelism.Job, scenarioFile string, fromDisk bool) error {
-	if err := loadCalibration(j, scenarioFile, fromDisk); err != nil {
+func prepareJob(sc *scenario.Scenario, fromDisk bool) error {
+	if err := loadCalibration(sc, fromDisk); err != nil {
 		return err
 	}
-	return loadGraph(j, scenarioFile, fromDisk)
+	return loadGraph(sc, fromDisk)
 }
 
 // relativeTo resolves path against the scenario file's directory.
@@ -221,14 +221,15 @@ func relativeTo(path, scenarioFile string, fromDisk bool) string {
 // under the scenario's own [calibration] keys, then checks the merged values
 // against the job (fractions, bus bandwidths at most the link rates, GEMM
 // rates at most the peak).
-func loadCalibration(j *parallelism.Job, scenarioFile string, fromDisk bool) error {
+func loadCalibration(sc *scenario.Scenario, fromDisk bool) error {
+	j, scenarioFile := &sc.Job, sc.File
 	if j.Calibration.File == "" {
 		return nil
 	}
 	path := relativeTo(j.Calibration.File, scenarioFile, fromDisk)
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("%s: calibration.file: %w", scenarioFile, err)
+		return fmt.Errorf("%s: calibration.file: %w", sc.Place("calibration.file"), err)
 	}
 	base, err := scenario.LoadCalibration(path, src)
 	if err != nil {
@@ -244,14 +245,15 @@ func loadCalibration(j *parallelism.Job, scenarioFile string, fromDisk bool) err
 // loadGraph reads the explicit topology named by cluster.network.file, a
 // path relative to the scenario file (or to the working directory for the
 // embedded default), and checks it against the job.
-func loadGraph(j *parallelism.Job, scenarioFile string, fromDisk bool) error {
+func loadGraph(sc *scenario.Scenario, fromDisk bool) error {
+	j, scenarioFile := &sc.Job, sc.File
 	if j.Cluster.Network.File == "" {
 		return nil
 	}
 	path := relativeTo(j.Cluster.Network.File, scenarioFile, fromDisk)
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("%s: cluster.network.file: %w", scenarioFile, err)
+		return fmt.Errorf("%s: cluster.network.file: %w", sc.Place("cluster.network.file"), err)
 	}
 	g, err := topology.ReadGraph(path, src)
 	if err != nil {

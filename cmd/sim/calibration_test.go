@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,7 +82,7 @@ func TestCalibrationFile(t *testing.T) {
 		path string
 		want []string
 	}{
-		{missing, []string{"missing.toml", "calibration.file", "nope.toml"}},
+		{missing, []string{fmt.Sprintf("missing.toml:%d: calibration.file", strings.Count(string(def)+"\n[calibration]\n", "\n")+1), "nope.toml"}},
 		{bad, []string{"bad.toml", "site/bad.toml", "calibration.nic_busbw", "at most the NIC rate"}},
 		{typo, []string{"typo.toml:2", "calibration.nic_bus", "unknown key"}},
 	} {
