@@ -113,6 +113,18 @@ func table() []Config {
 				"Encoder-only: token-type embeddings, the pooler and the MLM head are not modelled",
 		},
 		{
+			Name: "llama2-7b", Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 32, FFNHidden: 11008, SeqLen: 4096, Vocab: 32000, GatedMLP: true,
+			Source: "Touvron et al. 2023 'Llama 2: Open Foundation and Fine-Tuned Chat Models', Table 1 (7B: context 4k, no GQA) and Section 2.2 " +
+				"(SwiGLU, 32k tokenizer); layers 32, hidden 4096, 32 heads, ffn 11008 from the released config.json. " +
+				"No biases, untied output layer (not modelled by Config)",
+		},
+		{
+			Name: "llama2-13b", Layers: 40, Hidden: 5120, Heads: 40, KVHeads: 40, FFNHidden: 13824, SeqLen: 4096, Vocab: 32000, GatedMLP: true,
+			Source: "Touvron et al. 2023 'Llama 2: Open Foundation and Fine-Tuned Chat Models', Table 1 (13B: context 4k, no GQA) and Section 2.2 " +
+				"(SwiGLU, 32k tokenizer); layers 40, hidden 5120, 40 heads, ffn 13824 from the released config.json. " +
+				"No biases, untied output layer (not modelled by Config)",
+		},
+		{
 			Name: "llama2-70b", Layers: 80, Hidden: 8192, Heads: 64, KVHeads: 8, FFNHidden: 28672, SeqLen: 4096, Vocab: 32000, GatedMLP: true,
 			Source: "Touvron et al. 2023 'Llama 2: Open Foundation and Fine-Tuned Chat Models', Table 1 (70B: context 4k, GQA) and Section 2.2 " +
 				"(architecture as Llama 1: SwiGLU, 32k tokenizer); layers 80, hidden 8192, 64 heads, 8 KV heads, ffn 28672 from the released config.json. " +

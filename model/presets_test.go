@@ -209,6 +209,8 @@ func TestPresetParams(t *testing.T) {
 		// (about 1-2M together); Params lands about 2% under, so the check is
 		// loose rather than skipped.
 		{"bert-large", 340e6, 0.03, nil, "Devlin 2018: 340M (rounded)"},
+		{"llama2-7b", 6.74e9, 0.02, []func(Config) float64{untiedOutput}, "Touvron 2023 (released weights: 6.74B)"},
+		{"llama2-13b", 13.02e9, 0.02, []func(Config) float64{untiedOutput}, "Touvron 2023 (released weights: 13.02B)"},
 		{"llama2-70b", 70e9, 0.02, []func(Config) float64{untiedOutput}, "Touvron 2023 (released weights: 68.98B)"},
 		{"llama3-8b", 8e9, 0.02, []func(Config) float64{untiedOutput}, "Dubey 2024"},
 		{"llama3-70b", 70e9, 0.02, []func(Config) float64{untiedOutput}, "Dubey 2024"},

@@ -65,3 +65,32 @@ func FuzzParseCases(f *testing.F) {
 		}
 	})
 }
+
+// TestHeldOutFiles keeps the held-out case files in validation/heldout
+// readable and fully scored: every case names its layout and a metric.
+func TestHeldOutFiles(t *testing.T) {
+	for _, tc := range []struct {
+		file  string
+		cases int
+	}{{"heldout/nemo-h100-fp8.toml", 5}} {
+		src, err := os.ReadFile(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases, err := ParseCases(tc.file, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scored := 0
+		for _, c := range cases {
+			if c.Scored {
+				scored++
+			} else {
+				t.Errorf("%s: %s not scored: %s", tc.file, c.ID, c.Why)
+			}
+		}
+		if scored != tc.cases {
+			t.Errorf("%s: %d scored cases, want %d", tc.file, scored, tc.cases)
+		}
+	}
+}
