@@ -137,10 +137,26 @@ func (m Model) Time(op model.Op) (units.Seconds, Limiter) {
 	return t + m.Params.KernelOverhead, lim
 }
 
-// GEMMEfficiency is the fraction of peak a GEMM of batch × (M×K · K×N)
-// reaches: the best over the candidate tiles of tile × wave quantization,
-// times the K amortisation and the sustained-peak fraction.
+// GEMMEfficiency is the fraction of the 16-bit peak a 16-bit GEMM of
+// batch × (M×K · K×N) reaches: the best over the candidate tiles of tile ×
+// wave quantization, times the K amortisation and the sustained-peak
+// fraction.
 func (m Model) GEMMEfficiency(batch, M, N, K int) float64 {
+	return m.gemmEfficiency(batch, M, N, K, m.Params.KHalf)
+}
+
+// trainingKHalf is KHalf for GEMMs at the training precision: a tile's
+// prologue and epilogue take the same time at any input precision while its
+// main loop runs Peak/Peak16 times faster per K element (twice, in FP8), so
+// the K that amortises them grows by that ratio.
+func (m Model) trainingKHalf() float64 {
+	if m.Peak16 <= 0 || m.Peak <= m.Peak16 {
+		return m.Params.KHalf
+	}
+	return m.Params.KHalf * float64(m.Peak/m.Peak16)
+}
+
+func (m Model) gemmEfficiency(batch, M, N, K int, kHalf float64) float64 {
 	if batch < 1 || M < 1 || N < 1 || K < 1 {
 		return m.Params.GEMMPeakFraction
 	}
@@ -160,13 +176,14 @@ func (m Model) GEMMEfficiency(batch, M, N, K int) float64 {
 			best = e
 		}
 	}
-	return best * m.kEfficiency(K) * m.Params.GEMMPeakFraction
+	return best * float64(K) / (float64(K) + kHalf) * m.Params.GEMMPeakFraction
 }
 
 // calibrated is GEMMEfficiency corrected by the nearest measured GEMM, by
 // distance in log M·batch, log N and log K.
 func (m Model) calibrated(batch, M, N, K int) float64 {
-	eff := m.GEMMEfficiency(batch, M, N, K)
+	kHalf := m.trainingKHalf()
+	eff := m.gemmEfficiency(batch, M, N, K, kHalf)
 	if len(m.Measured) == 0 || m.Peak <= 0 {
 		return eff
 	}
@@ -180,7 +197,7 @@ func (m Model) calibrated(batch, M, N, K int) float64 {
 			best = g
 		}
 	}
-	modelled := m.GEMMEfficiency(best.Batch, best.M, best.N, best.K)
+	modelled := m.gemmEfficiency(best.Batch, best.M, best.N, best.K, kHalf)
 	if modelled <= 0 {
 		return eff
 	}

@@ -2,6 +2,7 @@ package compute
 
 import (
 	"bufio"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -108,5 +109,38 @@ func TestHopperGEMMShapeTrend(t *testing.T) {
 		if r < 0.95*med || r > 1.05*med {
 			t.Errorf("predicted/measured %.3f is more than 5%% from the median %.3f: the shape dependence departs from the measured one", r, med)
 		}
+	}
+}
+
+// TestFP8KHalf works an FP8 linear GEMM out by hand on an H100: the tile
+// prologue and epilogue amortise over twice the K of a 16-bit GEMM, because
+// FP8's main loop runs at twice the rate per K element. 4096×4096 output in
+// 256×128 tiles = 512 tiles over 132 SMs, 4 waves (528 slots); K = 1024.
+func TestFP8KHalf(t *testing.T) {
+	g, ok := topology.GPUPreset("h100-sxm")
+	if !ok {
+		t.Fatal("no h100-sxm preset")
+	}
+	m, err := New(g, units.FP8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := m.Params
+	const M, N, K = 4096, 4096, 1024
+	op := model.Op{Class: model.GEMM, Batch: 1, M: M, N: N, K: K, Linear: true,
+		FLOPs: units.FLOPs(2.0 * M * N * K), Bytes: units.Bytes(M*K + K*N + 2*M*N)}
+	eff := 512.0 / 528 * K / (K + p.KHalf*1978.9/989.4) * p.GEMMPeakFraction // K½ × the FP8/16-bit peak ratio, 2.0001
+	want := 2.0*M*N*K/(1978.9e12*eff) + float64(p.KernelOverhead)
+	got, _ := m.Time(op)
+	if math.Abs(float64(got)/want-1) > 1e-9 {
+		t.Fatalf("FP8 GEMM %.9g s, want %.9g s (K½ = 2 × %g)", float64(got), want, p.KHalf)
+	}
+	// The same GEMM outside a linear layer (attention, logits) stays in
+	// 16 bit with the 16-bit K½.
+	op.Linear = false
+	eff16 := 512.0 / 528 * K / (K + p.KHalf) * p.GEMMPeakFraction
+	want16 := 2.0*M*N*K/(989.4e12*eff16) + float64(p.KernelOverhead)
+	if got, _ := m.Time(op); math.Abs(float64(got)/want16-1) > 1e-9 {
+		t.Fatalf("16-bit GEMM under FP8 training %v, want %.6g s", got, want16)
 	}
 }
