@@ -1,6 +1,7 @@
 package parallelism
 
 import (
+	"strings"
 	"testing"
 
 	"trainsim/compute"
@@ -32,5 +33,44 @@ func TestCalibrationOver(t *testing.T) {
 	}
 	if (Calibration{File: "x"}).Set() || !got.Set() {
 		t.Fatal("Set: a file name alone is no calibration; merged values are")
+	}
+}
+
+// TestReplayTooLarge refuses a job whose task graph would not fit in memory,
+// before allocating it: Validate names the key, and Simulate returns an
+// error instead of running out of memory. Sizes that would overflow an int
+// product are estimated in floating point.
+func TestReplayTooLarge(t *testing.T) {
+	j := gpt3Job(t, 128, Layout{TP: 8, PP: 16, DP: 8, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 1536)
+	if n := j.ReplayTasks(); n <= 0 || n > MaxReplayTasks {
+		t.Fatalf("default job: %.3g tasks", n)
+	}
+	for _, tc := range []struct {
+		name  string
+		set   func(*Job)
+		key   string
+		tasks float64
+	}{
+		{"global batch", func(j *Job) { j.Training.GlobalBatch = 100_000_000 }, "training.global_batch", 1e10},
+		{"steps", func(j *Job) { j.Training.Steps = 100 }, "training.steps", 1e7},
+		{"overflow", func(j *Job) { j.Training.GlobalBatch = 1 << 62; j.Training.Steps = 1 << 30 }, "training.steps", 1e25},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			big := j
+			tc.set(&big)
+			if n := big.ReplayTasks(); !(n > tc.tasks) {
+				t.Fatalf("estimate %.3g, want above %.3g", n, tc.tasks)
+			}
+			found := false
+			for _, err := range big.Validate() {
+				found = found || strings.HasPrefix(err.Error(), tc.key+": the replay would unroll")
+			}
+			if !found {
+				t.Fatalf("Validate: %v, want a %s size error", big.Validate(), tc.key)
+			}
+			if _, err := Simulate(big); err == nil || !strings.Contains(err.Error(), "more than the") {
+				t.Fatalf("Simulate: %v", err)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package parallelism
 
 import (
 	"fmt"
+	"math"
 
 	"trainsim/collective"
 	"trainsim/compute"
@@ -218,6 +219,32 @@ func (j Job) Microbatches() int {
 	return j.Training.GlobalBatch / (j.Layout.DP * j.Layout.Microbatch)
 }
 
+// MaxReplayTasks bounds the task graph one replay may unroll. At about 230
+// bytes per task (the default scenario: 234k tasks in 53 MB) it keeps a
+// replay near 2.3 GB, 43 times the default; a larger job is refused by
+// Validate, before any allocation, instead of running the machine out of
+// memory.
+const MaxReplayTasks = 10_000_000
+
+// ReplayTasks estimates the tasks a replay of j unrolls: per step, per
+// replayed pipeline stage, per micro-batch and model chunk, a dozen per
+// layer plus a few per pass. It is computed in floating point so that no
+// size overflows.
+func (j Job) ReplayTasks() float64 {
+	l := j.Layout
+	if l.PP < 1 || l.VirtualStages < 1 || l.DP < 1 || l.Microbatch < 1 {
+		return 0
+	}
+	reps := 1.0
+	if j.Options.Ranks == RanksFull {
+		reps = float64(l.DP)
+	}
+	chunks := float64(l.PP) * float64(l.VirtualStages)
+	layers := math.Ceil(float64(j.Model.Layers) / chunks)
+	m := float64(j.Training.GlobalBatch) / (float64(l.DP) * float64(l.Microbatch))
+	return float64(max(1, j.Training.Steps)) * reps * float64(l.PP) * m * float64(l.VirtualStages) * (4 + 12*layers)
+}
+
 // Validate checks divisibility and ranges, returning every problem found. Each
 // error starts with the dotted scenario key it concerns ("parallelism.tp: ...")
 // so that callers can point at the line that set it.
@@ -305,6 +332,13 @@ func (j Job) Validate() []error {
 	}
 	if t.Steps < 1 {
 		add("training.steps: must be a positive integer, got %d", t.Steps)
+	}
+	if n := j.ReplayTasks(); n > MaxReplayTasks {
+		key := "training.global_batch"
+		if t.Steps > 1 {
+			key = "training.steps"
+		}
+		add("%s: the replay would unroll about %.3g tasks (steps × pipeline stages × micro-batches × model chunks × a dozen per layer), more than the %d one run may take (about 2.3 GB of memory); use fewer training.steps, a smaller global batch per pipeline or a larger micro-batch", key, n, MaxReplayTasks)
 	}
 	if j.Options.Network != NetworkAnalytical && j.Options.Network != NetworkFlow {
 		add("simulation.network: %q is not a fidelity (allowed: %q, %q)", j.Options.Network, NetworkAnalytical, NetworkFlow)
