@@ -1,0 +1,80 @@
+package scenario
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"trainsim/parallelism"
+	"trainsim/scenarios"
+)
+
+// FuzzLoadAndSimulate drives the whole path a user's scenario takes — the
+// embedded default with --set overrides of the layout, model size, precision,
+// attention, overlaps and network fidelity — through Load and Simulate. Any
+// combination is either refused by Load with an error list or replays
+// without an error, to a positive, finite step whose breakdown adds up.
+// Replays above 300k tasks are skipped to keep each execution short.
+func FuzzLoadAndSimulate(f *testing.F) {
+	f.Add(uint8(8), uint8(16), uint8(1), uint8(2), uint8(96), uint8(1), uint8(1), uint8(2), uint8(0), uint8(0), false, false, false)
+	f.Add(uint8(4), uint8(4), uint8(2), uint8(4), uint8(24), uint8(2), uint8(2), uint8(1), uint8(3), uint8(1), true, true, true)
+	f.Add(uint8(1), uint8(2), uint8(1), uint8(1), uint8(8), uint8(0), uint8(0), uint8(0), uint8(1), uint8(2), true, false, true)
+	_, def := scenarios.Default()
+	f.Fuzz(func(t *testing.T, tp, pp, mb, batchPerDP, layers, sched, rec, v, zero, prec uint8, flash, sp, flow bool) {
+		schedule := []string{"gpipe", "1f1b", "interleaved"}[int(sched)%3]
+		sets := []string{
+			fmt.Sprintf("cluster.nodes=%d", 1+int(tp)%4),
+			"parallelism.dp=", // filled below
+			fmt.Sprintf("parallelism.tp=%d", 1<<(int(tp)%4)),
+			fmt.Sprintf("parallelism.pp=%d", 1+int(pp)%8),
+			fmt.Sprintf("parallelism.microbatch=%d", 1+int(mb)%4),
+			fmt.Sprintf("model.layers=%d", 1+int(layers)%48),
+			fmt.Sprintf("parallelism.schedule=%s", schedule),
+			fmt.Sprintf("parallelism.recompute=%s", []string{"none", "selective", "full"}[int(rec)%3]),
+			fmt.Sprintf("parallelism.zero=%d", int(zero)%4),
+			fmt.Sprintf("training.precision=%s", []string{"fp16", "bf16", "fp8"}[int(prec)%3]),
+			fmt.Sprintf("parallelism.sequence_parallel=%v", sp),
+			fmt.Sprintf("parallelism.overlap_grad_reduce=%v", sp != flash),
+			fmt.Sprintf("parallelism.tp_overlap=%v", flash),
+			fmt.Sprintf("parallelism.pp_overlap=%v", sp),
+		}
+		if schedule == "interleaved" {
+			sets = append(sets, fmt.Sprintf("parallelism.virtual_stages=%d", 2+int(v)%3))
+		}
+		if flash {
+			sets = append(sets, "training.attention=flash", "cluster.system=dgx-h100")
+		}
+		if flow {
+			sets = append(sets, "simulation.network=flow")
+		}
+		// dp from the GPUs left; the batch a multiple of dp × micro-batch.
+		gpus := 8 * (1 + int(tp)%4)
+		tpv, ppv := 1<<(int(tp)%4), 1+int(pp)%8
+		dp := gpus / (tpv * ppv)
+		if dp < 1 || gpus%(tpv*ppv) != 0 {
+			dp = 1
+		}
+		sets[1] = fmt.Sprintf("parallelism.dp=%d", dp)
+		sets = append(sets, fmt.Sprintf("training.global_batch=%d", dp*(1+int(mb)%4)*(1+int(batchPerDP)%16)))
+		sc, err := Load("default.toml", def, sets)
+		if err != nil {
+			return
+		}
+		if sc.Job.ReplayTasks() > 3e5 {
+			return
+		}
+		res, err := parallelism.Simulate(sc.Job)
+		if err != nil {
+			t.Fatalf("%v: %v", sets, err)
+		}
+		step := float64(res.StepTime)
+		if !(step > 0) || math.IsInf(step, 0) || math.IsNaN(step) {
+			t.Fatalf("%v: step %v", sets, res.StepTime)
+		}
+		bd := res.Breakdown
+		sum := float64(bd.Compute + bd.Recompute + bd.TP + bd.PP + bd.DP + bd.Optimizer + bd.Bubble)
+		if math.Abs(sum-step) > 1e-6*step {
+			t.Fatalf("%v: breakdown %v ≠ step %v", sets, sum, step)
+		}
+	})
+}
