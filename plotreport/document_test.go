@@ -153,6 +153,13 @@ func TestRunEdgeCases(t *testing.T) {
 	if _, err := Render(d, HTML); err != nil {
 		t.Error(err)
 	}
+	// A calibrated run says so in its header.
+	f := 0.74
+	rep.Calibration = &report.Calibration{File: "site.toml", GEMMPeakFraction: &f, MeasuredGEMMs: 2}
+	md = string(RunDocument("r.json", rep).Markdown())
+	if want := "Calibrated: gemm_peak_fraction 0.74, measured GEMMs: 2 (merged over site.toml)"; !strings.Contains(md, want) {
+		t.Errorf("no %q in\n%s", want, md)
+	}
 }
 
 func TestMDEscape(t *testing.T) {

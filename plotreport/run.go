@@ -77,7 +77,11 @@ func runHeader(rep *report.Report) []string {
 	if rep.System != "" {
 		cluster += " (" + rep.System + " nodes)"
 	}
-	return []string{model, cluster, "Layout: " + layout(l), fmt.Sprintf("Seed: %d", rep.Seed)}
+	lines := []string{model, cluster, "Layout: " + layout(l)}
+	if rep.Calibration != nil {
+		lines = append(lines, "Calibrated: "+rep.Calibration.String())
+	}
+	return append(lines, fmt.Sprintf("Seed: %d", rep.Seed))
 }
 
 // layout describes a parallel layout in one line.

@@ -110,7 +110,7 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 	}
 	p("; ZeRO %d; global batch %d × %d tokens\n", l.ZeRO, j.Training.GlobalBatch, j.Model.SeqLen)
 	if c := rep.Calibration; c != nil {
-		p("  calib    %s\n", calibrationText(c))
+		p("  calib    %s\n", c)
 	}
 	p("\n")
 
@@ -178,9 +178,9 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 	return err
 }
 
-// calibrationText lists the calibrated values in the [calibration] table's
-// key names.
-func calibrationText(c *Calibration) string {
+// String lists the calibrated values under the [calibration] table's key
+// names, and the calibration file they were merged over.
+func (c *Calibration) String() string {
 	var parts []string
 	f := func(key string, v *float64, format string, scale float64) {
 		if v != nil {
