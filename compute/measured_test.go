@@ -144,3 +144,25 @@ func TestFP8KHalf(t *testing.T) {
 		t.Fatalf("16-bit GEMM under FP8 training %v, want %.6g s", got, want16)
 	}
 }
+
+// TestMeasuredGEMMSetsLevel: with a measured GEMM the sustained fraction
+// cancels out of every GEMM it corrects — the measurement sets the level —
+// so two sites that differ only in gemm_peak_fraction get the same times.
+func TestMeasuredGEMMSetsLevel(t *testing.T) {
+	g, _ := topology.GPUPreset("a100-80gb")
+	a, err := New(g, units.FP16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Measured = []MeasuredGEMM{{Batch: 1, M: 2048, N: 4608, K: 12288, Rate: 200e12}}
+	b := a
+	b.Params.GEMMPeakFraction = 0.6
+	for _, s := range [][3]int{{2048, 4608, 12288}, {8192, 1536, 12288}, {2048, 12288, 6144}} {
+		op := gemmOp(s[0], s[1], s[2])
+		ta, _ := a.Time(op)
+		tb, _ := b.Time(op)
+		if math.Abs(float64(ta)/float64(tb)-1) > 1e-12 {
+			t.Errorf("%v: %v with fraction %g, %v with %g", s, ta, a.Params.GEMMPeakFraction, tb, b.Params.GEMMPeakFraction)
+		}
+	}
+}
