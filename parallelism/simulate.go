@@ -128,6 +128,9 @@ func Simulate(j Job) (*Result, error) {
 	} else {
 		res.Notes = append(res.Notes, fmt.Sprintf("symmetric replay: one pipeline of %d stages simulated, one rank per tensor-parallel group; the %d data-parallel replicas run the same program", j.Layout.PP, j.Layout.DP))
 	}
+	if c := j.Calibration; c.GEMMPeakFraction != nil && len(c.GEMMs) > 0 {
+		res.Notes = append(res.Notes, "calibration: the measured GEMMs set the level of the GEMMs they correct, so calibration.gemm_peak_fraction does not change those")
+	}
 	return res, nil
 }
 
