@@ -204,9 +204,7 @@ func (b *builder) replay() (*Result, error) {
 	j, l := b.j, b.j.Layout
 	b.reps = max(1, b.reps)
 	lanes := b.reps * l.PP
-	if n := j.ReplayTasks(); n > MaxReplayTasks {
-		return nil, fmt.Errorf("the replay would unroll about %.3g tasks, more than the %d one run may take", n, MaxReplayTasks)
-	}
+	// Validate (run by Simulate) has bounded j.ReplayTasks, so est fits.
 	est := j.Training.Steps * lanes * b.m * l.VirtualStages * (4 + b.layers*12)
 	b.g = sim.NewGraph(est)
 	b.st = make([]stageStreams, lanes)
