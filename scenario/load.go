@@ -24,18 +24,19 @@ type Scenario struct {
 	Job parallelism.Job
 	// File is the name of the file the scenario came from.
 	File string
-	// lines maps the file's keys to the lines that set them.
-	lines map[string]int
+	// origins says where each key was set.
+	origins origins
 }
 
-// Place says where key was set, as "FILE:LINE" (or "FILE" when no line of
-// the file set it), for errors found after Load: a file the key names that
-// cannot be read, say.
+// Place says where key was set, as "FILE:LINE", "FILE" or "--set", the way
+// Load's own errors place it, for errors found after Load: a file the key
+// names that cannot be read, say.
 func (s *Scenario) Place(key string) string {
-	if l, ok := s.lines[key]; ok && l > 0 {
-		return fmt.Sprintf("%s:%d", s.File, l)
+	file, line := s.origins.place(key)
+	if line > 0 {
+		return fmt.Sprintf("%s:%d", file, line)
 	}
-	return s.File
+	return file
 }
 
 // Load decodes src, the TOML text of the file called filename, applies the
@@ -64,7 +65,7 @@ func Load(filename string, src []byte, sets []string) (*Scenario, error) {
 	if len(d.errs) > 0 {
 		return nil, d.errs.err()
 	}
-	sc := &Scenario{Name: d.name(), Seed: 1, Job: job, File: filename, lines: d.lines}
+	sc := &Scenario{Name: d.name(), Seed: 1, Job: job, File: filename, origins: d.origins}
 	if d.raw.Seed != nil {
 		sc.Seed = *d.raw.Seed
 	}
@@ -74,8 +75,7 @@ func Load(filename string, src []byte, sets []string) (*Scenario, error) {
 // newDecoder returns an empty decoder for the file called filename.
 func newDecoder(filename string) *decoder {
 	d := &decoder{
-		file:      filename,
-		setBySet:  map[string]bool{},
+		origins:   origins{file: filename, setBySet: map[string]bool{}},
 		setInFile: map[string]bool{},
 		reported:  map[string]bool{},
 	}
@@ -83,14 +83,21 @@ func newDecoder(filename string) *decoder {
 	return d
 }
 
+// origins records where a scenario's keys were set: the file's lines, and
+// the keys (and tables) a --set override set.
+type origins struct {
+	file     string
+	lines    map[string]int
+	setBySet map[string]bool
+}
+
 // decoder holds the state of one Load.
 type decoder struct {
-	file   string
+	origins
 	raw    rawFile
 	schema schema
-	lines  map[string]int
-	// setBySet and setInFile record the keys (and tables) each source set.
-	setBySet, setInFile map[string]bool
+	// setInFile records the keys (and tables) the file set.
+	setInFile map[string]bool
 	// reported records the keys an error was already reported for, so that a
 	// later validation does not repeat it.
 	reported map[string]bool
@@ -110,16 +117,16 @@ func (d *decoder) addAt(file string, line int, key, msg string) {
 
 // place says where key was set: by a --set flag, on a line of the file, or,
 // failing those, where its closest enclosing table was set.
-func (d *decoder) place(key string) (file string, line int) {
+func (o origins) place(key string) (file string, line int) {
 	for k := key; k != ""; k = parentKey(k) {
-		if d.setBySet[k] {
+		if o.setBySet[k] {
 			return SetFile, 0
 		}
-		if l, ok := d.lines[k]; ok {
-			return d.file, l
+		if l, ok := o.lines[k]; ok {
+			return o.file, l
 		}
 	}
-	return d.file, 0
+	return o.file, 0
 }
 
 // parentKey drops the last part of a dotted key; keys of the schema are bare,
