@@ -201,12 +201,28 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 // prepareJob reads the files a scenario names, relative to the scenario file
 // (or to the working directory for the embedded default): the calibration
 // file, merged under the scenario's own [calibration] keys, and the explicit
-// topology.
+// topology. Then it checks the job once more with what they brought (the
+// calibrated values' ranges, the topology's GPU count), which Load could not.
 func prepareJob(sc *scenario.Scenario, fromDisk bool) error {
-	if err := loadCalibration(sc, fromDisk); err != nil {
+	calFile, err := loadCalibration(sc, fromDisk)
+	if err != nil {
 		return err
 	}
-	return loadGraph(sc, fromDisk)
+	graph, err := loadGraph(sc, fromDisk)
+	if err != nil {
+		return err
+	}
+	if !graph && calFile == "" {
+		return nil
+	}
+	if errs := sc.Job.Validate(); len(errs) > 0 {
+		where := sc.File
+		if calFile != "" {
+			where += " (with calibration.file " + calFile + " merged in)"
+		}
+		return fmt.Errorf("%s: %w", where, errors.Join(errs...))
+	}
+	return nil
 }
 
 // relativeTo resolves path against the scenario file's directory.
@@ -218,52 +234,44 @@ func relativeTo(path, scenarioFile string, fromDisk bool) string {
 }
 
 // loadCalibration reads the file named by calibration.file and merges it
-// under the scenario's own [calibration] keys, then checks the merged values
-// against the job (fractions, bus bandwidths at most the link rates, GEMM
-// rates at most the peak).
-func loadCalibration(sc *scenario.Scenario, fromDisk bool) error {
-	j, scenarioFile := &sc.Job, sc.File
+// under the scenario's own [calibration] keys; it returns the path read, or
+// "" when the scenario names none.
+func loadCalibration(sc *scenario.Scenario, fromDisk bool) (string, error) {
+	j := &sc.Job
 	if j.Calibration.File == "" {
-		return nil
+		return "", nil
 	}
-	path := relativeTo(j.Calibration.File, scenarioFile, fromDisk)
+	path := relativeTo(j.Calibration.File, sc.File, fromDisk)
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("%s: calibration.file: %w", sc.Place("calibration.file"), err)
+		return "", fmt.Errorf("%s: calibration.file: %w", sc.Place("calibration.file"), err)
 	}
 	base, err := scenario.LoadCalibration(path, src)
 	if err != nil {
-		return err
+		return "", err
 	}
 	j.Calibration = j.Calibration.Over(base)
-	if errs := j.Validate(); len(errs) > 0 {
-		return fmt.Errorf("%s (with calibration.file %s merged in): %w", scenarioFile, path, errors.Join(errs...))
-	}
-	return nil
+	return path, nil
 }
 
-// loadGraph reads the explicit topology named by cluster.network.file, a
-// path relative to the scenario file (or to the working directory for the
-// embedded default), and checks it against the job.
-func loadGraph(sc *scenario.Scenario, fromDisk bool) error {
-	j, scenarioFile := &sc.Job, sc.File
+// loadGraph reads the explicit topology named by cluster.network.file into
+// the job's options; it reports whether the scenario names one.
+func loadGraph(sc *scenario.Scenario, fromDisk bool) (bool, error) {
+	j := &sc.Job
 	if j.Cluster.Network.File == "" {
-		return nil
+		return false, nil
 	}
-	path := relativeTo(j.Cluster.Network.File, scenarioFile, fromDisk)
+	path := relativeTo(j.Cluster.Network.File, sc.File, fromDisk)
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("%s: cluster.network.file: %w", sc.Place("cluster.network.file"), err)
+		return false, fmt.Errorf("%s: cluster.network.file: %w", sc.Place("cluster.network.file"), err)
 	}
 	g, err := topology.ReadGraph(path, src)
 	if err != nil {
-		return err
+		return false, err
 	}
 	j.Options.Graph = g
-	if errs := j.Validate(); len(errs) > 0 {
-		return fmt.Errorf("%s: %w", scenarioFile, errors.Join(errs...))
-	}
-	return nil
+	return true, nil
 }
 
 // writeTrace writes the timeline as a Chrome/Perfetto trace to path.
