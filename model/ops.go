@@ -75,6 +75,9 @@ type Shard struct {
 	UnfusedGradAccum bool
 	// Grads16 keeps the gradient buffer in 16 bit instead of fp32.
 	Grads16 bool
+	// Recompute is what the backward pass re-runs of the forward
+	// (Layer.Recompute).
+	Recompute Recompute
 }
 
 // Block is a run of kernels between two tensor-parallel communication points.

@@ -6,6 +6,7 @@ import (
 
 	"trainsim/collective"
 	"trainsim/flow"
+	"trainsim/mesh"
 	"trainsim/sim"
 	"trainsim/topology"
 	"trainsim/units"
@@ -24,25 +25,30 @@ import (
 // an NVSwitch) is instantiated once, as one ring edge: its copies are
 // symmetric and use disjoint links.
 type flowNet struct {
-	b    *builder
 	topo *topology.Graph
 	net  *flow.Network
+	// mesh places the groups; specs are the job's collectives (read only).
+	mesh  *mesh.Mesh
+	specs []commSpec
 	// Per task (indexed by TaskID; -1 or zero where not a network task).
 	spec      []int32 // index into specs
 	remaining []int32 // transfers still in flight
-	specs     []flowSpec
+	flowSpecs []flowSpec
 	specIndex map[flowSpec]int32
 	path      []flow.LinkID
 	pathT     []topology.LinkID
 	done      []sim.TaskID
 	params    collective.Params
 	flows     int
+	// bottleneck records, per task, the link tier that bounded its last
+	// transfer (-1: none), for the accounting.
+	bottleneck []int8
 	// transfers caches, per spec, the transfers of all its copies.
 	transfers [][]collective.Transfer
 }
 
 type flowSpec struct {
-	spec        commSpec
+	spec        specID
 	stage, peer int
 	// replica is the data-parallel replica the task belongs to in full
 	// mode, whose transfers it carries; -1 in the symmetric replay, where
@@ -50,18 +56,20 @@ type flowSpec struct {
 	replica int
 }
 
-func newFlowNet(b *builder) (*flowNet, error) {
-	topo := b.j.Options.Graph
+// newFlowNet builds j's network graph (or takes Options.Graph) for the
+// collectives pr prices.
+func newFlowNet(j Job, pr *pricer) (*flowNet, error) {
+	topo := j.Options.Graph
 	if topo == nil {
 		var err error
-		if topo, err = topology.Build(b.j.Cluster); err != nil {
+		if topo, err = topology.Build(j.Cluster); err != nil {
 			return nil, fmt.Errorf("building the network graph: %w", err)
 		}
 	}
-	if topo.GPUs() != b.j.Cluster.GPUs() {
-		return nil, fmt.Errorf("the network graph has %d GPUs, the cluster %d", topo.GPUs(), b.j.Cluster.GPUs())
+	if topo.GPUs() != j.Cluster.GPUs() {
+		return nil, fmt.Errorf("the network graph has %d GPUs, the cluster %d", topo.GPUs(), j.Cluster.GPUs())
 	}
-	p := b.coll.Params
+	p := pr.coll.Params
 	caps := make([]float64, len(topo.Links))
 	for i, l := range topo.Links {
 		frac := p.NICFraction
@@ -71,22 +79,35 @@ func newFlowNet(b *builder) (*flowNet, error) {
 		caps[i] = float64(l.Capacity) * frac
 	}
 	return &flowNet{
-		b: b, topo: topo, net: flow.New(caps), params: p,
+		topo: topo, net: flow.New(caps), params: p, mesh: pr.mesh, specs: pr.specs,
 		specIndex: map[flowSpec]int32{},
 	}, nil
 }
 
-// register records that task t moves spec between stage s and peer.
-func (f *flowNet) register(t sim.TaskID, spec commSpec, s, peer, replica int) {
+// duration is a communication task's own part: the collective's latency;
+// its transfers take the rest.
+func (f *flowNet) duration(c collective.Cost) sim.Time { return toTime(c.Latency) }
+
+// attach registers task t as moving collective spec between stage s and
+// peer, and marks it as a network task.
+func (f *flowNet) attach(g *sim.Graph, t sim.TaskID, spec specID, s, peer, replica int) {
+	f.register(t, spec, s, peer, replica)
+	g.Share(t)
+}
+
+// register records that task t moves collective spec between stage s and
+// peer.
+func (f *flowNet) register(t sim.TaskID, spec specID, s, peer, replica int) {
 	for int(t) >= len(f.spec) {
 		f.spec = append(f.spec, -1)
 		f.remaining = append(f.remaining, 0)
+		f.bottleneck = append(f.bottleneck, -1)
 	}
 	key := flowSpec{spec, s, peer, replica}
 	i, ok := f.specIndex[key]
 	if !ok {
-		i = int32(len(f.specs))
-		f.specs = append(f.specs, key)
+		i = int32(len(f.flowSpecs))
+		f.flowSpecs = append(f.flowSpecs, key)
 		f.specIndex[key] = i
 		f.transfers = append(f.transfers, nil)
 	}
@@ -96,45 +117,38 @@ func (f *flowNet) register(t sim.TaskID, spec commSpec, s, peer, replica int) {
 // copies returns the member lists of every instance of the collective that
 // must be simulated, and the members per node of one.
 func (f *flowNet) copies(fs flowSpec) ([][]int, int) {
-	j := f.b.j
-	l := j.Layout
-	rep := j.members(fs.spec.group, fs.stage, fs.peer)
-	pl := j.placement(fs.spec.group, fs.stage, fs.peer)
-	if pl.Nodes() == 1 {
-		if d := fs.replica; d > 0 && fs.spec.group != groupDP {
+	m := f.mesh
+	group := f.specs[fs.spec].group
+	rep := members(m, group, fs.stage, fs.peer)
+	sp := m.Span(rep)
+	if sp.Nodes == 1 {
+		if d := fs.replica; d > 0 && group != groupDP {
 			// The replica's own group: same shape, its own GPUs.
 			for i, r := range rep {
-				rep[i] = r + d*l.TP
+				rep[i] = m.Shift(r, mesh.DP, d)
 			}
 		}
-		return [][]int{rep}, pl.PerNode
+		return [][]int{rep}, sp.MostPerNode
 	}
 	var out [][]int
-	switch fs.spec.group {
+	switch group {
 	case groupTP:
-		for d := 0; d < l.DP; d++ {
-			var g []int
-			for r := 0; r < l.TP; r++ {
-				g = append(g, j.rank(r, d, fs.stage))
-			}
-			out = append(out, g)
+		for d := 0; d < m.Size(mesh.DP); d++ {
+			out = append(out, m.Group(m.Rank(mesh.Coord{mesh.DP: d, mesh.PP: fs.stage}), mesh.TP))
 		}
 	case groupDP:
-		for r := 0; r < l.TP; r++ {
-			var g []int
-			for d := 0; d < l.DP; d++ {
-				g = append(g, j.rank(r, d, fs.stage))
-			}
-			out = append(out, g)
+		for r := 0; r < m.Size(mesh.TP); r++ {
+			out = append(out, m.Group(m.Rank(mesh.Coord{mesh.TP: r, mesh.PP: fs.stage}), mesh.DP))
 		}
 	case groupPP, groupEmb:
-		for d := 0; d < l.DP; d++ {
-			for r := 0; r < l.TP; r++ {
-				out = append(out, []int{j.rank(r, d, fs.stage), j.rank(r, d, fs.peer)})
+		for d := 0; d < m.Size(mesh.DP); d++ {
+			for r := 0; r < m.Size(mesh.TP); r++ {
+				src := m.Rank(mesh.Coord{mesh.TP: r, mesh.DP: d, mesh.PP: fs.stage})
+				out = append(out, []int{src, m.Shift(src, mesh.PP, fs.peer-fs.stage)})
 			}
 		}
 	}
-	return out, pl.PerNode
+	return out, sp.MostPerNode
 }
 
 // transfersOf returns the transfers of every simulated copy of spec i, their
@@ -144,27 +158,26 @@ func (f *flowNet) transfersOf(i int32) []collective.Transfer {
 	if trs := f.transfers[i]; trs != nil {
 		return trs
 	}
-	fs := f.specs[i]
+	fs := f.flowSpecs[i]
 	groups, perNode := f.copies(fs)
-	sp := fs.spec
-	if sp.perTensor {
+	sp := f.specs[fs.spec]
+	if sp.tensors != nil {
 		// The per-tensor calls move the layer's whole shard; their extra
 		// latency is in the task's fixed part.
-		sp.bytes *= units.Bytes(float64(f.b.j.Model.LayerParams()) / float64(f.b.j.Layout.TP))
+		sp.bytes *= units.Bytes(sp.shardParams)
 	}
 	chunk := sp.bytes
 	if n := len(groups[0]); sp.op != collective.SendRecv && n > 0 {
 		chunk /= units.Bytes(n)
 	}
 	inflate := units.Bytes(1 / f.params.SizeFactor(chunk))
-	intra := len(groups) == 1 && f.b.j.placement(sp.group, fs.stage, fs.peer).Nodes() == 1
+	intra := len(groups) == 1 && f.mesh.Span(groups[0]).Nodes == 1
 	// In full mode a data-parallel ring inside one node is split between
 	// the replicas' tasks edge by edge, so it is not shortened.
 	shortcut := intra && !(fs.replica >= 0 && sp.group == groupDP)
-	j := f.b.j
 	trs := []collective.Transfer{}
 	for _, g := range groups {
-		if fs.replica >= 0 && !intra && sp.group != groupDP && (g[0]/j.Layout.TP)%j.Layout.DP != fs.replica {
+		if fs.replica >= 0 && !intra && sp.group != groupDP && f.mesh.Coord(g[0])[mesh.DP] != fs.replica {
 			continue // another replica's copy, carried by its own task
 		}
 		one := collective.Transfers(sp.op, sp.bytes, g, perNode)
@@ -172,7 +185,7 @@ func (f *flowNet) transfersOf(i int32) []collective.Transfer {
 			one = one[:1] // one edge stands for the symmetric ring
 		}
 		for _, tr := range one {
-			if fs.replica >= 0 && sp.group == groupDP && (tr.Src/j.Layout.TP)%j.Layout.DP != fs.replica {
+			if fs.replica >= 0 && sp.group == groupDP && f.mesh.Coord(tr.Src)[mesh.DP] != fs.replica {
 				continue // the ring edges leaving the other replicas' ranks
 			}
 			tr.Bytes *= inflate
@@ -215,7 +228,7 @@ func (f *flowNet) Advance(now sim.Time) []sim.TaskID {
 	for _, fin := range f.net.Advance(int64(now)) {
 		t := sim.TaskID(fin.Group)
 		if fin.Bottleneck >= 0 {
-			f.b.info[t].tier = f.topo.Links[fin.Bottleneck].Tier
+			f.bottleneck[t] = int8(f.topo.Links[fin.Bottleneck].Tier)
 		}
 		f.remaining[t]--
 		if f.remaining[t] == 0 {
@@ -224,6 +237,16 @@ func (f *flowNet) Advance(now sim.Time) []sim.TaskID {
 	}
 	sort.Slice(f.done, func(i, k int) bool { return f.done[i] < f.done[k] })
 	return f.done
+}
+
+// tiers overwrites, in info, the bottleneck tier of every task whose
+// transfers the network saw bound by a link.
+func (f *flowNet) tiers(info []taskInfo) {
+	for t, tier := range f.bottleneck {
+		if tier >= 0 {
+			info[t].tier = topology.Tier(tier)
+		}
+	}
 }
 
 // links reports the load of every link tier and the busiest links over a

@@ -84,17 +84,24 @@ func TestRailOptimizedRuns(t *testing.T) {
 // TestFlowConservesBytes: every byte a NIC sends into the fabric is received
 // by a NIC, and what leaves a leaf for a spine comes back down to a leaf.
 func TestFlowConservesBytes(t *testing.T) {
-	b, err := newBuilder(dpHeavy(t, 4, NetworkFlow))
+	j := dpHeavy(t, 4, NetworkFlow)
+	pr, err := newPricer(j)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.replay(); err != nil {
+	pl, err := newPlan(pr)
+	if err != nil {
 		t.Fatal(err)
 	}
+	r, err := runPlan(j, pr, pl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := r.fn
 	var up, down, toSpine, fromSpine float64
-	for i, l := range b.flow.topo.Links {
-		bytes := b.flow.net.LinkBytes(flow.LinkID(i))
-		from, to := b.flow.topo.Vertices[l.From].Kind, b.flow.topo.Vertices[l.To].Kind
+	for i, l := range fn.topo.Links {
+		bytes := fn.net.LinkBytes(flow.LinkID(i))
+		from, to := fn.topo.Vertices[l.From].Kind, fn.topo.Vertices[l.To].Kind
 		switch {
 		case from == topology.VertexNIC && to == topology.VertexLeaf:
 			up += bytes

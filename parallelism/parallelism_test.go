@@ -35,25 +35,49 @@ func gpt3Job(t testing.TB, nodes int, l Layout, batch int) Job {
 	}
 }
 
-// unitBuilder returns a builder for a pipeline of p stages with one layer per
-// chunk whose forward takes tf and backward tb, and nothing else: no
-// communication, embedding, logits or optimizer.
-func unitBuilder(t *testing.T, sched Schedule, p, v, m int, tf, tb units.Seconds) *builder {
+// unitReplay replays a pipeline of p stages with one layer per chunk whose
+// forward takes tf and backward tb, and nothing else: no communication,
+// embedding, logits or optimizer. The plan is written by hand and goes
+// through the same emission as a model's.
+func unitReplay(t *testing.T, sched Schedule, p, v, m int, tf, tb units.Seconds) *Result {
 	t.Helper()
 	m175, _ := model.Preset("gpt3-175b")
 	j := gpt3Job(t, p, Layout{TP: 8, PP: p, DP: 1, Microbatch: 1, Schedule: sched, VirtualStages: v, Recompute: RecomputeNone}, m)
 	j.Model = m175
 	j.Model.Layers = p * v
-	b := &builder{j: j, layers: 1, m: m, priced: map[pricedKey]collective.Cost{},
-		coll: collective.Model{Cluster: j.Cluster, Params: collective.DefaultParams()}}
-	b.c.attnFwd = toTime(tf)
-	b.c.attnBwd = toTime(tb)
-	b.c.opts = make([]units.Seconds, p)
-	b.c.gradReduce = make([]commSpec, p)
-	b.c.paramGather = make([]commSpec, p)
-	b.c.embGrad = make([]commSpec, p)
-	b.c.tpCount = 0
-	return b
+	pr, err := newPricer(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := handPlan(pr, model.Layer{})
+	pl.layers[model.TransformerLayer].fwd = []stepID{pr.computeStep(toTime(tf))}
+	pl.layers[model.TransformerLayer].bwd = []stepID{pr.computeStep(toTime(tb))}
+	r, err := runPlan(j, pr, pl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.result()
+}
+
+// handPlan returns a plan whose every layer kind is layer (programs compiled
+// by pr) and whose layout collectives move nothing.
+func handPlan(pr *pricer, layer model.Layer) *plan {
+	pl := &plan{}
+	none := pr.spec(commSpec{group: groupDP})
+	for k := range pl.layers {
+		pl.layers[k] = layerSteps{kind: model.LayerKind(k), fwd: pr.compile(layer.Forward), bwd: pr.compile(layer.Backward),
+			rec: pr.compile(layer.Recompute), gradReduce: none, shardedRS: none, gather: none, zeroGather: none}
+	}
+	pl.ppSend = pr.spec(commSpec{op: collective.SendRecv, group: groupPP})
+	pl.ppBack = pr.spec(commSpec{op: collective.SendRecv, group: groupPP, backward: true})
+	p := pr.j.Layout.PP
+	for s := 0; s < p; s++ {
+		pl.gradReduce = append(pl.gradReduce, none)
+		pl.paramGather = append(pl.paramGather, none)
+		pl.embGrad = append(pl.embGrad, -1)
+		pl.optimizer = append(pl.optimizer, pr.computeStep(0))
+	}
+	return pl
 }
 
 // TestBubbleFromReplay checks the pipeline bubble that comes out of the event
@@ -74,11 +98,7 @@ func TestBubbleFromReplay(t *testing.T) {
 	}
 	for _, tc := range tests {
 		tf, tb := units.Seconds(1e-3), units.Seconds(2e-3)
-		b := unitBuilder(t, tc.sched, tc.p, tc.v, tc.m, tf, tb)
-		res, err := b.replay()
-		if err != nil {
-			t.Fatalf("%s p=%d v=%d m=%d: %v", tc.sched, tc.p, tc.v, tc.m, err)
-		}
+		res := unitReplay(t, tc.sched, tc.p, tc.v, tc.m, tf, tb)
 		ideal := float64(tc.m*tc.v) * float64(tf+tb)
 		got := (float64(res.StepTime) - ideal) / ideal
 		want := float64(tc.p-1) / float64(tc.v*tc.m)
@@ -265,17 +285,17 @@ func TestCalibration(t *testing.T) {
 	if r := float64(cal.Breakdown.TensorCore / base.Breakdown.TensorCore); r < 1.95 || r > 2.1 {
 		t.Errorf("tensor-core time ×%.3f with half the GEMM fraction, want about ×2", r)
 	}
-	b, err := newBuilder(j)
+	pr, err := newPricer(j)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := b.price(b.c.tpComm, 0, 0)
+	c, err := pr.price(pr.spec(commSpec{op: collective.AllReduce, bytes: 2048 * 12288 * 2, group: groupTP}), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	S := float64(2048 * 12288 * 2)
 	chunk := units.Bytes(S / 8)
-	want := 2*7.0/8*S/(150e9*b.coll.Params.SizeFactor(chunk)) + 14*float64(j.Cluster.NVLink.Latency)
+	want := 2*7.0/8*S/(150e9*pr.coll.Params.SizeFactor(chunk)) + 14*float64(j.Cluster.NVLink.Latency)
 	if math.Abs(float64(c.Time)/want-1) > 1e-9 {
 		t.Errorf("TP all-reduce with 150 GB/s measured: %v, want %.6g s", c.Time, want)
 	}
@@ -424,11 +444,15 @@ func TestPPScatterGather(t *testing.T) {
 		sent := map[bool]units.Bytes{}
 		for _, no := range []bool{false, true} {
 			l.NoPPScatterGather = no
-			b, err := newBuilder(gpt3Job(t, 2, l, 8))
+			pr, err := newPricer(gpt3Job(t, 2, l, 8))
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := b.price(b.c.ppSend, 0, 1)
+			pl, err := newPlan(pr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := pr.price(pl.ppSend, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

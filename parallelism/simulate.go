@@ -2,10 +2,11 @@ package parallelism
 
 import (
 	"fmt"
-	"sort"
 
 	"trainsim/collective"
 	"trainsim/compute"
+	"trainsim/mesh"
+	"trainsim/model"
 	"trainsim/sim"
 	"trainsim/topology"
 	"trainsim/units"
@@ -113,11 +114,7 @@ func Simulate(j Job) (*Result, error) {
 	if errs := j.Validate(); len(errs) > 0 {
 		return nil, fmt.Errorf("invalid job: %w", errs[0])
 	}
-	b, err := newBuilder(j)
-	if err != nil {
-		return nil, err
-	}
-	res, err := b.replay()
+	res, err := replay(j)
 	if err != nil {
 		return nil, err
 	}
@@ -174,61 +171,94 @@ func kernelModel(j Job) (compute.Model, error) {
 	return cm, nil
 }
 
-// newBuilder prices the building blocks of j.
-func newBuilder(j Job) (*builder, error) {
+// newPricer prices j's steps on its hardware.
+func newPricer(j Job) (*pricer, error) {
 	cm, err := kernelModel(j)
 	if err != nil {
 		return nil, err
 	}
-	l := j.Layout
-	b := &builder{
-		j:      j,
-		cm:     cm,
-		coll:   collective.Model{Cluster: j.Cluster, Params: collectiveParams(j)},
-		layers: (j.Model.Layers + l.PP*l.VirtualStages - 1) / (l.PP * l.VirtualStages),
-		m:      j.Microbatches(),
-		reps:   1,
-	}
-	if j.Options.Ranks == RanksFull {
-		b.reps = l.DP
-	}
-	if err := b.prepare(); err != nil {
+	m, err := j.mesh()
+	if err != nil {
 		return nil, err
 	}
-	return b, nil
+	return &pricer{j: j, mesh: m, cm: cm, coll: collective.Model{Cluster: j.Cluster, Params: collectiveParams(j)}}, nil
 }
 
-// replay builds the task graph from b's costs, runs it and accounts for it,
-// memory and feasibility included.
-func (b *builder) replay() (*Result, error) {
-	j, l := b.j, b.j.Layout
-	b.reps = max(1, b.reps)
-	lanes := b.reps * l.PP
+// replay builds the task graph of j, runs it and accounts for it, memory
+// and feasibility included.
+func replay(j Job) (*Result, error) {
+	pr, err := newPricer(j)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := newPlan(pr)
+	if err != nil {
+		return nil, err
+	}
+	r, err := runPlan(j, pr, pl)
+	if err != nil {
+		return nil, err
+	}
+	return r.result(), nil
+}
+
+// replayed is a replay that has run: the graph as emitted, the engine's
+// result and, in flow mode, the network.
+type replayed struct {
+	j     Job
+	b     *builder
+	fn    *flowNet // nil in analytical mode
+	run   *sim.Result
+	progs [][]step // each stage's schedule
+	names []string // per lane
+	reps  int      // replicas replayed
+}
+
+// runPlan emits the plan pl of j (priced by pr) as a task graph and runs it.
+func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
+	l := j.Layout
+	b := &builder{j: j, pr: pr, plan: pl, m: j.Microbatches(), tim: analytical{}, reps: symmetric{}, dur: newDurations(j, 0)}
+	reps := 1
+	if j.Options.Ranks == RanksFull {
+		reps = l.DP
+	}
+	lanes := reps * l.PP
+	if reps > 1 {
+		b.reps = newFullReplicas(reps, lanes)
+	}
+	names := make([]string, 0, lanes)
+	for r := 0; r < reps; r++ {
+		for s := 0; s < l.PP; s++ {
+			b.laneRank = append(b.laneRank, pr.mesh.Rank(mesh.Coord{mesh.DP: r, mesh.PP: s}))
+			b.laneStage = append(b.laneStage, s)
+			b.laneReplica = append(b.laneReplica, r)
+			names = append(names, laneName(reps, s, r))
+		}
+	}
+	layers := (j.Model.Layers + l.PP*l.VirtualStages - 1) / (l.PP * l.VirtualStages)
 	// Validate (run by Simulate) has bounded j.ReplayTasks, so est fits.
-	est := j.Training.Steps * lanes * b.m * l.VirtualStages * (4 + b.layers*12)
+	est := j.Training.Steps * lanes * b.m * l.VirtualStages * (4 + layers*12)
 	b.g = sim.NewGraph(est)
 	b.st = make([]stageStreams, lanes)
 	b.acc = make([]accum, lanes)
 	b.pending = make([][]sim.TaskID, lanes)
 	b.contention = make([]sim.Time, lanes)
-	b.joins = map[joinKey][]sim.TaskID{}
-	b.dpCalls = make([]int, lanes)
 	b.info = make([]taskInfo, 0, est)
-	b.flow = nil
+	var fn *flowNet
 	if j.Options.Network == NetworkFlow {
-		f, err := newFlowNet(b)
-		if err != nil {
+		var err error
+		if fn, err = newFlowNet(j, pr); err != nil {
 			return nil, err
 		}
-		b.flow = f
+		b.tim = fn
 	}
-	for s := range b.st {
-		b.st[s] = stageStreams{
-			main:   b.g.AddResource(fmt.Sprintf("lane %d compute", s)),
-			tp:     b.g.AddResource(fmt.Sprintf("lane %d tp", s)),
-			ppNext: b.g.AddResource(fmt.Sprintf("lane %d pp-next", s)),
-			ppPrev: b.g.AddResource(fmt.Sprintf("lane %d pp-prev", s)),
-			dp:     b.g.AddResource(fmt.Sprintf("lane %d dp", s)),
+	for lane := range b.st {
+		b.st[lane] = stageStreams{
+			main:   b.g.AddResource(fmt.Sprintf("lane %d compute", lane)),
+			tp:     b.g.AddResource(fmt.Sprintf("lane %d tp", lane)),
+			ppNext: b.g.AddResource(fmt.Sprintf("lane %d pp-next", lane)),
+			ppPrev: b.g.AddResource(fmt.Sprintf("lane %d pp-prev", lane)),
+			dp:     b.g.AddResource(fmt.Sprintf("lane %d dp", lane)),
 		}
 	}
 	progs, err := b.build()
@@ -236,23 +266,36 @@ func (b *builder) replay() (*Result, error) {
 		return nil, err
 	}
 	var net sim.Network
-	if b.flow != nil {
-		net = b.flow
+	if fn != nil {
+		net = fn
 	}
 	run, err := sim.RunWith(b.g, net)
 	if err != nil {
 		return nil, fmt.Errorf("replaying the step: %w", err)
 	}
-	res := b.account(run)
-	if j.Options.Timeline {
-		res.Timeline = b.timeline(run)
+	if fn != nil {
+		fn.tiers(b.info)
 	}
-	if b.flow != nil {
-		res.Links, res.BusiestLinks = b.flow.links(run.Makespan.Seconds(), j.Training.Steps)
-		res.Notes = append(res.Notes, fmt.Sprintf("flow-level network: %d transfers shared the links of a %d-link graph max-min fairly; collectives inside one node were simulated for one representative group", b.flow.flows, len(b.flow.topo.Links)))
+	return &replayed{j: j, b: b, fn: fn, run: run, progs: progs, names: names, reps: reps}, nil
+}
+
+// result accounts for the replay: timing, communication, links, memory and
+// feasibility.
+func (r *replayed) result() *Result {
+	j, l, b := r.j, r.j.Layout, r.b
+	res := account(accountInput{
+		g: b.g, run: r.run, info: b.info, streams: b.st, names: r.names, stage: b.laneStage,
+		steps: j.Training.Steps, gpusPerLane: float64(l.TP * l.DP / r.reps), cluster: j.Cluster,
+	})
+	if j.Options.Timeline {
+		res.Timeline = timeline(b.g, r.run, b.st, r.names)
+	}
+	if fn := r.fn; fn != nil {
+		res.Links, res.BusiestLinks = fn.links(r.run.Makespan.Seconds(), j.Training.Steps)
+		res.Notes = append(res.Notes, fmt.Sprintf("flow-level network: %d transfers shared the links of a %d-link graph max-min fairly; collectives inside one node were simulated for one representative group", fn.flows, len(fn.topo.Links)))
 	}
 	for s := 0; s < l.PP; s++ {
-		mem := j.stageMemory(s, j.inFlightLayers(progs[s], s))
+		mem := j.stageMemory(s, j.inFlightLayers(r.progs[s], s))
 		if s == 0 || mem.Peak > res.Memory.Peak {
 			res.Memory, res.MemoryStage = mem, s
 		}
@@ -262,50 +305,17 @@ func (b *builder) replay() (*Result, error) {
 		res.Feasible, res.Reason = false, why
 	}
 	res.Tasks = b.g.Tasks()
-	res.Events = run.Events
-	return res, nil
-}
-
-func sumBytes(b [topology.NumTiers]units.Bytes) units.Bytes {
-	var t units.Bytes
-	for _, x := range b {
-		t += x
-	}
-	return t
-}
-
-// timeline lists the tasks that took time on the GPUs' streams.
-func (b *builder) timeline(run *sim.Result) []Span {
-	streams := map[sim.ResourceID][2]string{}
-	for lane, st := range b.st {
-		name := b.laneName(lane)
-		for r, s := range map[sim.ResourceID]string{st.main: "compute", st.tp: "tp", st.ppNext: "pp-next", st.ppPrev: "pp-prev", st.dp: "dp"} {
-			streams[r] = [2]string{name, s}
-		}
-	}
-	var out []Span
-	for id := 0; id < b.g.Tasks(); id++ {
-		t := sim.TaskID(id)
-		if run.End[t] == run.Start[t] {
-			continue
-		}
-		where, ok := streams[b.g.Resource(t)]
-		if !ok {
-			continue
-		}
-		out = append(out, Span{Lane: where[0], Stream: where[1], Kind: kindName(b.g.Kind(t)),
-			Start: units.Seconds(run.Start[t].Seconds()), End: units.Seconds(run.End[t].Seconds())})
-	}
-	return out
+	res.Events = r.run.Events
+	return res
 }
 
 // laneName names a lane for the report: "stage 3", or "replica 2 stage 3"
-// in full mode.
-func (b *builder) laneName(lane int) string {
-	if b.reps > 1 {
-		return fmt.Sprintf("replica %d stage %d", b.replica(lane), b.stage(lane))
+// when reps replicas are replayed.
+func laneName(reps, stage, replica int) string {
+	if reps > 1 {
+		return fmt.Sprintf("replica %d stage %d", replica, stage)
 	}
-	return fmt.Sprintf("stage %d", lane)
+	return fmt.Sprintf("stage %d", stage)
 }
 
 // recomputeFLOPs is the extra work recomputation adds per step.
@@ -327,198 +337,41 @@ func (j Job) inFlightLayers(prog []step, s int) int {
 	return maxInFlightLayers(prog, func(chunk int) int { return j.LayersOf(chunk*j.Layout.PP + s) })
 }
 
-// account turns the replay into the reported figures.
-func (b *builder) account(run *sim.Result) *Result {
-	j, l := b.j, b.j.Layout
-	p := b.reps * l.PP // lanes
-	steps := float64(j.Training.Steps)
-	makespan := run.Makespan
-	sec := func(t sim.Time) units.Seconds { return units.Seconds(t.Seconds() / steps) }
-
-	type stageAcc struct {
-		busy    [numKinds]sim.Time
-		tensor  sim.Time
-		tier    [topology.NumTiers]sim.Time // exposed communication by bottleneck tier
-		exposed [numKinds]sim.Time
-		bubble  sim.Time
-		total   [numKinds]sim.Time
-		sent    [numKinds][topology.NumTiers]units.Bytes
-	}
-	acc := make([]stageAcc, p)
-	lastEnd := make([]sim.Time, p)
-	// runStart[t]: when the run of back-to-back tasks of t's kind on t's
-	// resource began; a transfer queued behind others of its kind kept the
-	// stream busy since then.
-	runStart := make([]sim.Time, b.g.Tasks())
-	resEnd := make([]sim.Time, b.g.Resources())
-	resLast := make([]sim.TaskID, b.g.Resources())
-	for i := range resLast {
-		resLast[i] = sim.None
-	}
-	for id := 0; id < b.g.Tasks(); id++ {
-		t := sim.TaskID(id)
-		r := b.g.Resource(t)
-		if prev := resLast[r]; prev != sim.None && run.Start[t] == resEnd[r] && b.g.Kind(prev) == b.g.Kind(t) {
-			runStart[t] = runStart[prev]
-		} else {
-			runStart[t] = run.Start[t]
-		}
-		resLast[r], resEnd[r] = t, run.End[t]
-	}
-	for id := 0; id < b.g.Tasks(); id++ {
-		t := sim.TaskID(id)
-		inf := b.info[id]
-		s := int(inf.stage)
-		k := b.g.Kind(t)
-		d := run.End[t] - run.Start[t] // network tasks last longer than their fixed part
-		a := &acc[s]
-		if k == KindBarrier {
-			continue
-		}
-		a.total[k] += d
-		for tier := range inf.sent {
-			a.sent[k][tier] += inf.sent[tier]
-		}
-		if b.g.Resource(t) != b.st[s].main {
-			continue
-		}
-		a.busy[k] += d
-		a.tensor += inf.tensor
-		if k == KindTP || k == KindPP || k == KindDP {
-			a.tier[inf.tier] += d
-		}
-		// Idle time before this task, attributed to what it waited for.
-		idleFrom := lastEnd[s]
-		gap := run.Start[t] - idleFrom
-		lastEnd[s] = run.End[t]
-		if gap <= 0 {
-			continue
-		}
-		// Follow zero-length markers and the optimizer barrier back to the
-		// work that held this task up (another stage's reduction, say).
-		cause := run.Binding[t]
-		for cause != sim.None && run.End[cause] == run.Start[cause] && run.Binding[cause] != sim.None {
-			cause = run.Binding[cause]
-		}
-		if cause != sim.None {
-			ck := b.g.Kind(cause)
-			if ck == KindPP || ck == KindDP || ck == KindTP {
-				w := max(0, min(gap, run.End[cause]-max(runStart[cause], idleFrom)))
-				a.exposed[ck] += w
-				a.tier[b.info[cause].tier] += w
-				gap -= w
-			}
-		}
-		a.bubble += gap
-	}
-	// Reported stage: the one with the most compute.
-	crit := 0
-	for s := 1; s < p; s++ {
-		if acc[s].busy[KindCompute]+acc[s].busy[KindRecompute] > acc[crit].busy[KindCompute]+acc[crit].busy[KindRecompute] {
-			crit = s
-		}
-	}
-	a := acc[crit]
-	a.bubble += makespan - lastEnd[crit]
-	res := &Result{StepTime: sec(makespan), Stage: b.stage(crit)}
-	bd := &res.Breakdown
-	bd.Compute = sec(a.busy[KindCompute])
-	bd.Recompute = sec(a.busy[KindRecompute])
-	bd.TP = sec(a.busy[KindTP] + a.exposed[KindTP])
-	bd.PP = sec(a.busy[KindPP] + a.exposed[KindPP])
-	bd.DP = sec(a.busy[KindDP] + a.exposed[KindDP])
-	bd.Optimizer = sec(a.busy[KindOptimizer])
-	bd.Bubble = sec(a.bubble)
-	bd.TensorCore = sec(a.tensor)
-	bd.HBM = bd.Compute + bd.Recompute - bd.TensorCore
-	for tier := range a.tier {
-		bd.Exposed[tier] = sec(a.tier[tier])
-	}
-	res.Comm = map[string]CommStats{}
-	for name, k := range map[string]sim.Kind{"tp": KindTP, "pp": KindPP, "dp": KindDP} {
-		res.Comm[name] = CommStats{
-			Total: sec(a.total[k]),
-			// Waiting for another GPU's transfer shows in the breakdown;
-			// this GPU's own transfers cannot be more than all exposed.
-			Exposed: sec(min(a.busy[k]+a.exposed[k], a.total[k])),
-			Bytes:   sumBytes(a.sent[k]) / units.Bytes(steps),
-		}
-	}
-	res.Comm["cp"] = CommStats{}
-	res.Comm["ep"] = CommStats{}
-
-	// Link tiers: every GPU of a stage does the same, tp×dp of them.
-	perStage := float64(l.TP * l.DP / b.reps)
-	step := makespan.Seconds() / steps
-	// The analytical model knows each GPU's NVLink and NIC traffic.
-	tiers := []topology.Tier{collective.NVLink, collective.NIC}
-	rate := map[topology.Tier]units.Bandwidth{collective.NVLink: j.Cluster.NVLink.Bandwidth, collective.NIC: j.Cluster.NICBandwidthPerGPU()}
-	var tierBytes [topology.NumTiers]units.Bytes
-	var busiest []LinkStats
-	for s := 0; s < p; s++ {
-		var gpu [topology.NumTiers]units.Bytes
-		for k := range acc[s].sent {
-			for tier := range gpu {
-				gpu[tier] += acc[s].sent[k][tier] / units.Bytes(steps)
-			}
-		}
-		for _, tier := range tiers {
-			tierBytes[tier] += gpu[tier] * units.Bytes(perStage)
-			if gpu[tier] > 0 {
-				busiest = append(busiest, LinkStats{
-					Tier:         tier.String(),
-					Link:         b.laneName(s) + " GPU → " + tier.String(),
-					Bytes:        gpu[tier],
-					BusyFraction: float64(gpu[tier].Over(rate[tier])) / step,
-				})
-			}
-		}
-	}
-	gpus := float64(j.Cluster.GPUs())
-	for _, tier := range tiers {
-		res.Links = append(res.Links, LinkStats{
-			Tier:         tier.String(),
-			Bytes:        tierBytes[tier],
-			BusyFraction: float64((tierBytes[tier] / units.Bytes(gpus)).Over(rate[tier])) / step,
-		})
-	}
-	sort.SliceStable(busiest, func(x, y int) bool { return busiest[x].BusyFraction > busiest[y].BusyFraction })
-	if len(busiest) > 5 {
-		busiest = busiest[:5]
-	}
-	res.BusiestLinks = busiest
-	return res
-}
-
 // LayerTimes returns the time of one transformer layer's forward and backward
 // pass for one micro-batch on one GPU, tensor-parallel communication
 // included and recomputation (as the layout asks) counted in the backward.
 // It is what Korthikanti et al. 2022, Table 4 measured.
 func LayerTimes(j Job) (fwd, bwd units.Seconds, err error) {
-	cm, err := kernelModel(j)
+	pr, err := newPricer(j)
 	if err != nil {
 		return 0, 0, err
 	}
-	b := &builder{j: j, cm: cm, coll: collective.Model{Cluster: j.Cluster, Params: collectiveParams(j)}, m: 1}
-	if err := b.prepare(); err != nil {
+	layer := j.Model.Programs(j.shard())[model.TransformerLayer]
+	pass := func(progs ...model.Program) (sim.Time, error) {
+		var t sim.Time
+		for _, prog := range progs {
+			for _, id := range pr.compile(prog) {
+				st := pr.steps[id]
+				if st.kind == model.Compute {
+					t += st.d
+					continue
+				}
+				c, err := pr.price(st.spec, 0)
+				if err != nil {
+					return 0, err
+				}
+				t += toTime(c.Time)
+			}
+		}
+		return t, nil
+	}
+	f, err := pass(layer.Forward)
+	if err != nil {
 		return 0, 0, err
 	}
-	c := b.c
-	comm := sim.Time(0)
-	if j.Layout.TP > 1 {
-		tc, err := b.price(c.tpComm, 0, 0)
-		if err != nil {
-			return 0, 0, err
-		}
-		comm = 2 * sim.Time(c.tpCount) * toTime(tc.Time)
-	}
-	f := c.attnFwd + c.mlpFwd + comm
-	bw := c.attnBwd + c.mlpBwd + comm
-	switch j.Layout.Recompute {
-	case RecomputeFull:
-		bw += f
-	case RecomputeSelective:
-		bw += c.core
+	bw, err := pass(layer.Recompute, layer.Backward)
+	if err != nil {
+		return 0, 0, err
 	}
 	return units.Seconds(f.Seconds()), units.Seconds(bw.Seconds()), nil
 }

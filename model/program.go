@@ -1,0 +1,203 @@
+package model
+
+import (
+	"trainsim/mesh"
+	"trainsim/units"
+)
+
+// The step as data: each kind of layer is described, per pass, as an ordered
+// list of steps — runs of kernels and collectives over a group of the device
+// mesh — that one builder (package parallelism) turns into tasks, whatever
+// the layer. A new operation in a layer is a new step here, not a new code
+// path in the builder (the approach of Chakra execution traces, which
+// ASTRA-sim replays: typed compute and communication nodes walked
+// generically).
+
+// StepKind is what a step of a layer program does.
+type StepKind uint8
+
+// The kinds of steps.
+const (
+	// Compute runs kernels back to back on one GPU.
+	Compute StepKind = iota
+	// Collective moves data over one group of the device mesh.
+	Collective
+)
+
+// CommOp is the collective operation of a step.
+type CommOp uint8
+
+// The collective operations.
+const (
+	AllReduce CommOp = iota
+	ReduceScatter
+	AllGather
+	SendRecv
+	AllToAll
+)
+
+func (o CommOp) String() string {
+	return [...]string{"all-reduce", "reduce-scatter", "all-gather", "send/recv", "all-to-all"}[o]
+}
+
+// Step is one entry of a layer program.
+type Step struct {
+	// Name says which tensor or block the step works on ("attention",
+	// "mlp-bwd", "attention tp all-reduce").
+	Name string
+	Kind StepKind
+	// Ops are the kernels of a Compute step, in the order they run; the
+	// replay prices them together as one task.
+	Ops []Op
+	// Comm, Group and Bytes describe a Collective step: the operation, the
+	// mesh dimension of the group it runs over and the buffer's size (the
+	// all-reduce input, the reduce-scatter input, the all-gather output).
+	Comm  CommOp
+	Group mesh.Dim
+	Bytes units.Bytes
+	// Overlappable marks a collective that may run beside the compute step
+	// before it (tensor-parallel communication overlapped with the block's
+	// GEMMs): it may start when that compute starts, and the step after it
+	// waits for it. Whether it does is the layout's choice (tp_overlap);
+	// otherwise, and always without the mark, it runs after the compute,
+	// and the GPU waits for it.
+	Overlappable bool
+}
+
+// Program is the ordered steps of one pass through one layer. Each step
+// depends on the one before it, except where Overlappable says otherwise.
+type Program []Step
+
+// LayerKind names a kind of layer.
+type LayerKind uint8
+
+// The kinds of layers a decoder-only transformer is built of.
+const (
+	// EmbeddingLayer is the token and position embedding lookup (the
+	// first layer of the first pipeline stage).
+	EmbeddingLayer LayerKind = iota
+	// TransformerLayer is one attention + MLP block.
+	TransformerLayer
+	// LogitsLayer is the output layer (sharing the token embedding) and
+	// the cross-entropy loss (the last layer of the last stage).
+	LogitsLayer
+	NumLayerKinds
+)
+
+func (k LayerKind) String() string {
+	return [...]string{"embedding", "transformer", "logits"}[k]
+}
+
+// Recompute is an activation recomputation policy (Korthikanti et al. 2022).
+type Recompute string
+
+// The recomputation policies.
+const (
+	RecomputeNone      Recompute = "none"
+	RecomputeSelective Recompute = "selective" // re-run the attention core only
+	RecomputeFull      Recompute = "full"      // re-run each layer's forward
+)
+
+// Layer is one kind of layer as one GPU runs it after the parallel split:
+// its program for each pass and the parameters it holds.
+type Layer struct {
+	Kind LayerKind
+	// Forward and Backward are the passes; Recompute is what the backward
+	// pass re-runs first under Shard.Recompute (nil: nothing).
+	Forward, Backward, Recompute Program
+	// Params is the parameter count one tensor-parallel rank holds of the
+	// layer: what its gradient reduction and parameter gathers move.
+	Params float64
+	// Tensors lists, for a layer whose parameters a sharded optimizer
+	// (ZeRO-3) gathers tensor by tensor before each pass, the parameter
+	// count of each weight tensor before the tensor-parallel split; nil for
+	// a table gathered in one call.
+	Tensors []int64
+	// Tied marks the output layer whose weight is the embedding table:
+	// when one model chunk holds both, their gradients are one tensor.
+	Tied bool
+}
+
+// Programs returns the layer kinds of c as sh runs them, indexed by
+// LayerKind.
+func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
+	e := sh.Precision.ElementBytes()
+	t := sh.TP
+	// One activation tensor of the micro-batch: what the tensor-parallel
+	// collectives move.
+	act := units.Bytes(float64(sh.Microbatch*c.SeqLen*c.Hidden)) * e
+	// tp returns the tensor-parallel collectives after a block: an
+	// all-reduce of its output, or with sequence parallelism a
+	// reduce-scatter of its output and the all-gather of the next block's
+	// input (Korthikanti et al. 2022, §4.2.2).
+	tp := func(name string) Program {
+		switch {
+		case t == 1:
+			return nil
+		case sh.SequenceParallel:
+			return Program{
+				{Name: name + " tp reduce-scatter", Kind: Collective, Comm: ReduceScatter, Group: mesh.TP, Bytes: act, Overlappable: true},
+				{Name: name + " tp all-gather", Kind: Collective, Comm: AllGather, Group: mesh.TP, Bytes: act, Overlappable: true},
+			}
+		}
+		return Program{{Name: name + " tp all-reduce", Kind: Collective, Comm: AllReduce, Group: mesh.TP, Bytes: act, Overlappable: true}}
+	}
+	compute := func(name string, ops []Op) Step { return Step{Name: name, Kind: Compute, Ops: ops} }
+	// replicated is the all-reduce of a tensor every TP rank needs whole:
+	// the embedding's output, the gradient of the logits' input. It is not
+	// overlapped.
+	replicated := func(name string) Program {
+		if t == 1 {
+			return nil
+		}
+		return Program{{Name: name + " tp all-reduce", Kind: Collective, Comm: AllReduce, Group: mesh.TP, Bytes: act}}
+	}
+	cat := func(ps ...Program) Program {
+		var out Program
+		for _, p := range ps {
+			out = append(out, p...)
+		}
+		return out
+	}
+
+	var out [NumLayerKinds]Layer
+	attn, mlp := c.LayerBlocks(sh)
+	fwd := cat(Program{compute("attention", attn.Forward)}, tp("attention"), Program{compute("mlp", mlp.Forward)}, tp("mlp"))
+	tl := Layer{
+		Kind:     TransformerLayer,
+		Forward:  fwd,
+		Backward: cat(Program{compute("mlp-bwd", mlp.Backward)}, tp("mlp-bwd"), Program{compute("attention-bwd", attn.Backward)}, tp("attention-bwd")),
+		Params:   float64(c.LayerParams()) / float64(t),
+		Tensors:  c.LayerTensors(),
+	}
+	switch sh.Recompute {
+	case RecomputeFull:
+		tl.Recompute = fwd
+	case RecomputeSelective:
+		tl.Recompute = Program{compute("attention-core", attn.Core)}
+	}
+	out[TransformerLayer] = tl
+
+	embParams := float64(c.Vocab) * float64(c.Hidden) / float64(t)
+	ef, eb := c.EmbeddingOps(sh)
+	out[EmbeddingLayer] = Layer{
+		Kind:     EmbeddingLayer,
+		Forward:  cat(Program{compute("embedding", ef)}, replicated("embedding")),
+		Backward: Program{compute("embedding-bwd", eb)},
+		// The token table's shard and the whole position table.
+		Params: embParams + float64(c.SeqLen)*float64(c.Hidden),
+	}
+	lf, lb := c.LogitsOps(sh)
+	out[LogitsLayer] = Layer{
+		Kind:     LogitsLayer,
+		Forward:  Program{compute("logits", lf)},
+		Backward: cat(Program{compute("logits-bwd", lb)}, replicated("logits-input-grad")),
+		Params:   embParams,
+		Tied:     true,
+	}
+	return out
+}
+
+// KindOf returns the kind of transformer layer i (0-based) of the stack.
+// Every layer of a dense model is a TransformerLayer.
+func (c Config) KindOf(i int) LayerKind { return TransformerLayer }

@@ -1,0 +1,225 @@
+package parallelism
+
+import (
+	"sort"
+
+	"trainsim/collective"
+	"trainsim/sim"
+	"trainsim/topology"
+	"trainsim/units"
+)
+
+// Accounting: a pure function of the task graph, what emission recorded of
+// each task (taskInfo) and the engine's result. It turns the replay into the
+// reported figures: the step time, the breakdown of the most loaded GPU with
+// its bubble and exposed communication attributed to their causes, the
+// communication per kind and the load per link tier.
+
+// accountInput is everything the accounting reads.
+type accountInput struct {
+	g       *sim.Graph
+	run     *sim.Result
+	info    []taskInfo
+	streams []stageStreams // per lane
+	names   []string       // per lane, for the busiest-links list
+	stage   []int          // per lane: its pipeline stage
+	steps   int            // training steps replayed
+	// gpusPerLane is how many GPUs of the cluster each lane stands for.
+	gpusPerLane float64
+	cluster     topology.Cluster
+}
+
+// account turns the replay into the reported figures.
+func account(in accountInput) *Result {
+	g, run := in.g, in.run
+	p := len(in.streams) // lanes
+	steps := float64(in.steps)
+	makespan := run.Makespan
+	sec := func(t sim.Time) units.Seconds { return units.Seconds(t.Seconds() / steps) }
+
+	type stageAcc struct {
+		busy    [numKinds]sim.Time
+		tensor  sim.Time
+		tier    [topology.NumTiers]sim.Time // exposed communication by bottleneck tier
+		exposed [numKinds]sim.Time
+		bubble  sim.Time
+		total   [numKinds]sim.Time
+		sent    [numKinds][topology.NumTiers]units.Bytes
+	}
+	acc := make([]stageAcc, p)
+	lastEnd := make([]sim.Time, p)
+	// runStart[t]: when the run of back-to-back tasks of t's kind on t's
+	// resource began; a transfer queued behind others of its kind kept the
+	// stream busy since then.
+	runStart := make([]sim.Time, g.Tasks())
+	resEnd := make([]sim.Time, g.Resources())
+	resLast := make([]sim.TaskID, g.Resources())
+	for i := range resLast {
+		resLast[i] = sim.None
+	}
+	for id := 0; id < g.Tasks(); id++ {
+		t := sim.TaskID(id)
+		r := g.Resource(t)
+		if prev := resLast[r]; prev != sim.None && run.Start[t] == resEnd[r] && g.Kind(prev) == g.Kind(t) {
+			runStart[t] = runStart[prev]
+		} else {
+			runStart[t] = run.Start[t]
+		}
+		resLast[r], resEnd[r] = t, run.End[t]
+	}
+	for id := 0; id < g.Tasks(); id++ {
+		t := sim.TaskID(id)
+		inf := in.info[id]
+		s := int(inf.lane)
+		k := g.Kind(t)
+		d := run.End[t] - run.Start[t] // network tasks last longer than their fixed part
+		a := &acc[s]
+		if k == KindBarrier {
+			continue
+		}
+		a.total[k] += d
+		for tier := range inf.sent {
+			a.sent[k][tier] += inf.sent[tier]
+		}
+		if g.Resource(t) != in.streams[s].main {
+			continue
+		}
+		a.busy[k] += d
+		a.tensor += inf.tensor
+		if k == KindTP || k == KindPP || k == KindDP {
+			a.tier[inf.tier] += d
+		}
+		// Idle time before this task, attributed to what it waited for.
+		idleFrom := lastEnd[s]
+		gap := run.Start[t] - idleFrom
+		lastEnd[s] = run.End[t]
+		if gap <= 0 {
+			continue
+		}
+		// Follow zero-length markers and the optimizer barrier back to the
+		// work that held this task up (another stage's reduction, say).
+		cause := run.Binding[t]
+		for cause != sim.None && run.End[cause] == run.Start[cause] && run.Binding[cause] != sim.None {
+			cause = run.Binding[cause]
+		}
+		if cause != sim.None {
+			ck := g.Kind(cause)
+			if ck == KindPP || ck == KindDP || ck == KindTP {
+				w := max(0, min(gap, run.End[cause]-max(runStart[cause], idleFrom)))
+				a.exposed[ck] += w
+				a.tier[in.info[cause].tier] += w
+				gap -= w
+			}
+		}
+		a.bubble += gap
+	}
+	// Reported stage: the one with the most compute.
+	crit := 0
+	for s := 1; s < p; s++ {
+		if acc[s].busy[KindCompute]+acc[s].busy[KindRecompute] > acc[crit].busy[KindCompute]+acc[crit].busy[KindRecompute] {
+			crit = s
+		}
+	}
+	a := acc[crit]
+	a.bubble += makespan - lastEnd[crit]
+	res := &Result{StepTime: sec(makespan), Stage: in.stage[crit]}
+	bd := &res.Breakdown
+	bd.Compute = sec(a.busy[KindCompute])
+	bd.Recompute = sec(a.busy[KindRecompute])
+	bd.TP = sec(a.busy[KindTP] + a.exposed[KindTP])
+	bd.PP = sec(a.busy[KindPP] + a.exposed[KindPP])
+	bd.DP = sec(a.busy[KindDP] + a.exposed[KindDP])
+	bd.Optimizer = sec(a.busy[KindOptimizer])
+	bd.Bubble = sec(a.bubble)
+	bd.TensorCore = sec(a.tensor)
+	bd.HBM = bd.Compute + bd.Recompute - bd.TensorCore
+	for tier := range a.tier {
+		bd.Exposed[tier] = sec(a.tier[tier])
+	}
+	res.Comm = map[string]CommStats{}
+	for name, k := range map[string]sim.Kind{"tp": KindTP, "pp": KindPP, "dp": KindDP} {
+		res.Comm[name] = CommStats{
+			Total: sec(a.total[k]),
+			// Waiting for another GPU's transfer shows in the breakdown;
+			// this GPU's own transfers cannot be more than all exposed.
+			Exposed: sec(min(a.busy[k]+a.exposed[k], a.total[k])),
+			Bytes:   sumBytes(a.sent[k]) / units.Bytes(steps),
+		}
+	}
+	res.Comm["cp"] = CommStats{}
+	res.Comm["ep"] = CommStats{}
+
+	// Link tiers: every GPU of a stage does the same, tp×dp of them.
+	perStage := in.gpusPerLane
+	step := makespan.Seconds() / steps
+	// The analytical model knows each GPU's NVLink and NIC traffic.
+	tiers := []topology.Tier{collective.NVLink, collective.NIC}
+	rate := map[topology.Tier]units.Bandwidth{collective.NVLink: in.cluster.NVLink.Bandwidth, collective.NIC: in.cluster.NICBandwidthPerGPU()}
+	var tierBytes [topology.NumTiers]units.Bytes
+	var busiest []LinkStats
+	for s := 0; s < p; s++ {
+		var gpu [topology.NumTiers]units.Bytes
+		for k := range acc[s].sent {
+			for tier := range gpu {
+				gpu[tier] += acc[s].sent[k][tier] / units.Bytes(steps)
+			}
+		}
+		for _, tier := range tiers {
+			tierBytes[tier] += gpu[tier] * units.Bytes(perStage)
+			if gpu[tier] > 0 {
+				busiest = append(busiest, LinkStats{
+					Tier:         tier.String(),
+					Link:         in.names[s] + " GPU → " + tier.String(),
+					Bytes:        gpu[tier],
+					BusyFraction: float64(gpu[tier].Over(rate[tier])) / step,
+				})
+			}
+		}
+	}
+	gpus := float64(in.cluster.GPUs())
+	for _, tier := range tiers {
+		res.Links = append(res.Links, LinkStats{
+			Tier:         tier.String(),
+			Bytes:        tierBytes[tier],
+			BusyFraction: float64((tierBytes[tier] / units.Bytes(gpus)).Over(rate[tier])) / step,
+		})
+	}
+	sort.SliceStable(busiest, func(x, y int) bool { return busiest[x].BusyFraction > busiest[y].BusyFraction })
+	if len(busiest) > 5 {
+		busiest = busiest[:5]
+	}
+	res.BusiestLinks = busiest
+	return res
+}
+
+func sumBytes(b [topology.NumTiers]units.Bytes) units.Bytes {
+	var t units.Bytes
+	for _, x := range b {
+		t += x
+	}
+	return t
+}
+
+// timeline lists the tasks that took time on the GPUs' streams.
+func timeline(g *sim.Graph, run *sim.Result, lanes []stageStreams, names []string) []Span {
+	streams := map[sim.ResourceID][2]string{}
+	for lane, st := range lanes {
+		for r, s := range map[sim.ResourceID]string{st.main: "compute", st.tp: "tp", st.ppNext: "pp-next", st.ppPrev: "pp-prev", st.dp: "dp"} {
+			streams[r] = [2]string{names[lane], s}
+		}
+	}
+	var out []Span
+	for id := 0; id < g.Tasks(); id++ {
+		t := sim.TaskID(id)
+		if run.End[t] == run.Start[t] {
+			continue
+		}
+		where, ok := streams[g.Resource(t)]
+		if !ok {
+			continue
+		}
+		out = append(out, Span{Lane: where[0], Stream: where[1], Kind: kindName(g.Kind(t)),
+			Start: units.Seconds(run.Start[t].Seconds()), End: units.Seconds(run.End[t].Seconds())})
+	}
+	return out
+}

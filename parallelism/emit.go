@@ -1,0 +1,508 @@
+package parallelism
+
+import (
+	"trainsim/model"
+	"trainsim/sim"
+	"trainsim/topology"
+	"trainsim/units"
+)
+
+// Emission: the plan's steps become tasks of the engine, lane by lane (a
+// lane is one simulated GPU: a pipeline stage of one replica), with what the
+// accounting needs to know of each task beside the engine's view (taskInfo).
+
+// Task kinds, for accounting.
+const (
+	KindCompute sim.Kind = iota
+	KindRecompute
+	KindTP
+	KindPP
+	KindDP
+	KindOptimizer
+	KindBarrier
+	numKinds
+)
+
+// stageStreams are the resources of one lane's GPU.
+type stageStreams struct {
+	main   sim.ResourceID // compute stream; blocking communication runs here too
+	tp     sim.ResourceID // overlapped tensor-parallel communication
+	ppNext sim.ResourceID // sends to the next virtual stage
+	ppPrev sim.ResourceID // sends to the previous virtual stage
+	dp     sim.ResourceID // overlapped data-parallel communication
+}
+
+// taskInfo is what emission knows of a task beyond the engine's view.
+type taskInfo struct {
+	lane   int32
+	tensor sim.Time // part of a compute task bound by tensor cores
+	sent   [topology.NumTiers]units.Bytes
+	tier   topology.Tier
+}
+
+// builder emits one job's task graph.
+type builder struct {
+	j    Job
+	pr   *pricer
+	plan *plan
+	g    *sim.Graph
+	st   []stageStreams
+	info []taskInfo
+	acc  []accum
+	// pending, per lane: tasks the next main-stream task must wait for.
+	pending [][]sim.TaskID
+	m       int // micro-batches
+	tim     timing
+	reps    replicas
+	dur     durations
+	// Per lane: the rank of its GPU, its stage and its replica.
+	laneRank, laneStage, laneReplica []int
+	err                              error // the first error met while building
+	// contention is, per lane, compute time lost to overlapped
+	// communication kernels issued so far, charged to the next compute.
+	contention []sim.Time
+}
+
+// accum is a compute task being coalesced on a lane's main stream.
+type accum struct {
+	open bool
+	id   sim.TaskID
+	kind sim.Kind
+}
+
+// task adds a task and its side information.
+func (b *builder) task(r sim.ResourceID, lane int, d sim.Time, k sim.Kind) sim.TaskID {
+	id := b.g.AddTask(r, d, k)
+	b.info = append(b.info, taskInfo{lane: int32(lane)})
+	return id
+}
+
+// comp adds d of compute (tensor part tens) of kind k, step st, to lane's
+// main stream, merging it into the open compute task when it can.
+func (b *builder) comp(lane int, st stepID, d, tens sim.Time, k sim.Kind) {
+	d = b.dur.compute(b.laneRank[lane], st, d)
+	if b.contention != nil {
+		d += b.contention[lane]
+		b.contention[lane] = 0
+	}
+	a := &b.acc[lane]
+	if a.open && a.kind == k && len(b.pending[lane]) == 0 {
+		b.g.Extend(a.id, d)
+		b.info[a.id].tensor += tens
+		return
+	}
+	id := b.mainTask(lane, d, k)
+	b.info[id].tensor = tens
+	*a = accum{open: true, id: id, kind: k}
+}
+
+// mainTask adds a task to lane's main stream that also waits for the lane's
+// pending dependencies.
+func (b *builder) mainTask(lane int, d sim.Time, k sim.Kind) sim.TaskID {
+	b.acc[lane].open = false
+	id := b.task(b.st[lane].main, lane, d, k)
+	if len(b.pending[lane]) > 0 {
+		b.g.After(id, b.pending[lane]...)
+		b.pending[lane] = b.pending[lane][:0]
+	}
+	return id
+}
+
+// seal closes lane's open compute task and returns the last task on its
+// main stream, so that other tasks may depend on it.
+func (b *builder) seal(lane int) sim.TaskID {
+	b.acc[lane].open = false
+	return b.g.Last(b.st[lane].main)
+}
+
+// comm adds a communication task for collective id, of kind k, to resource
+// r of lane.
+func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.TaskID {
+	stage := b.laneStage[lane]
+	sp := &b.pr.specs[id]
+	peer := b.pr.peerOf(sp, stage)
+	c, err := b.pr.price(id, stage)
+	if err != nil && b.err == nil {
+		b.err = err
+	}
+	d := b.dur.comm(b.laneRank[lane], id, b.tim.duration(c))
+	var t sim.TaskID
+	if r == b.st[lane].main {
+		t = b.mainTask(lane, d, k)
+	} else {
+		t = b.task(r, lane, d, k)
+		// Running beside computation, its kernels take SMs from it.
+		if b.contention != nil {
+			b.contention[lane] += sim.Time(b.pr.cm.CommSlowdown() * float64(toTime(c.Time)))
+		}
+	}
+	b.info[t].sent = c.Sent
+	b.info[t].tier = c.Bottleneck
+	b.tim.attach(b.g, t, id, stage, peer, b.reps.replicaArg(b.laneReplica[lane]))
+	if sp.group == groupDP && sp.bytes > 0 {
+		b.reps.collective(t, lane, stage)
+	}
+	return t
+}
+
+// emit adds the steps of one pass through one layer to lane; compute steps
+// are of kind k.
+func (b *builder) emit(lane int, steps []stepID, k sim.Kind) {
+	for i := 0; i < len(steps); i++ {
+		st := &b.pr.steps[steps[i]]
+		if st.kind == model.Collective {
+			b.comm(b.st[lane].main, lane, st.spec, KindTP)
+			continue
+		}
+		if i+1 == len(steps) || !b.pr.steps[steps[i+1]].overlap {
+			b.comp(lane, steps[i], st.d, st.tensor, k)
+			continue
+		}
+		// Collectives overlapped with this compute: on the TP stream, from
+		// the moment it may start; the next main-stream task waits for them.
+		prev := b.seal(lane)
+		b.comp(lane, steps[i], st.d, st.tensor, k)
+		b.seal(lane)
+		for i+1 < len(steps) && b.pr.steps[steps[i+1]].overlap {
+			i++
+			t := b.comm(b.st[lane].tp, lane, b.pr.steps[steps[i]].spec, KindTP)
+			b.g.After(t, prev)
+			b.pending[lane] = append(b.pending[lane], t)
+		}
+	}
+}
+
+// ppStream is where a pipeline send of lane runs: its own stream when sends
+// overlap computation, else the main stream, which then waits for it
+// (Megatron-LM ≤ 2022 synchronised the device after every send/receive).
+func (b *builder) ppStream(lane int, own sim.ResourceID) sim.ResourceID {
+	if b.j.Layout.PPOverlap {
+		return own
+	}
+	return b.st[lane].main
+}
+
+// zero3 reports whether parameters are gathered before every pass (ZeRO-3).
+func (b *builder) zero3() bool { return b.j.Layout.ZeRO == 3 && b.j.Layout.DP > 1 }
+
+// zeroGather adds, under ZeRO-3, the parameter all-gather of layer ls before
+// a pass through it on lane's DP stream; the layer's compute waits for it. A
+// transformer layer's gather may run while the previous layer computes, not
+// earlier: *released is the main-stream task that ended two layers back,
+// after which that layer's parameters are freed. So at most two layers'
+// parameters are gathered at once, as the memory model assumes. A table is
+// gathered after the work so far.
+func (b *builder) zeroGather(lane int, ls *layerSteps, released *sim.TaskID) {
+	if !b.zero3() {
+		return
+	}
+	if ls.zeroGatherPerLayer {
+		id := b.comm(b.st[lane].dp, lane, ls.zeroGather, KindDP)
+		b.g.After(id, *released)
+		*released = b.seal(lane)
+		b.pending[lane] = append(b.pending[lane], id)
+		return
+	}
+	prev := b.seal(lane)
+	id := b.comm(b.st[lane].dp, lane, ls.zeroGather, KindDP)
+	b.g.After(id, prev)
+	b.pending[lane] = append(b.pending[lane], id)
+}
+
+// gradients reduces layer ls's gradients after its backward: every
+// micro-batch under ZeRO-2/3 (no rank holds the full gradient), else in an
+// overlapped bucket after the step's last backward through it (or with the
+// blocking end-of-step reduction).
+func (b *builder) gradients(lane int, ls *layerSteps, lastMB bool, buckets *[]sim.TaskID) {
+	l := b.j.Layout
+	if l.ZeRO >= 2 && l.DP > 1 {
+		prev := b.seal(lane)
+		rs := b.comm(b.st[lane].dp, lane, ls.shardedRS, KindDP)
+		b.g.After(rs, prev)
+		return
+	}
+	if !lastMB || !l.OverlapGradReduce || l.DP == 1 {
+		return
+	}
+	prev := b.seal(lane)
+	id := b.comm(b.st[lane].dp, lane, ls.gradReduce, KindDP)
+	b.g.After(id, prev)
+	*buckets = append(*buckets, id)
+}
+
+// overlapParamGather reports whether the distributed optimizer's parameter
+// all-gather is overlapped with the next step's forward pass, as
+// Megatron-Core's --overlap-param-gather does; trainsim ties it to
+// overlap_grad_reduce.
+func (b *builder) overlapParamGather() bool {
+	l := b.j.Layout
+	return (l.ZeRO == 1 || l.ZeRO == 2) && l.DP > 1 && l.OverlapGradReduce
+}
+
+// slot is one layer of a model chunk: its kind and its place in the gathers
+// of the step (gathers.of).
+type slot struct {
+	ls    *layerSteps
+	index int // the transformer layer's index in the chunk; the table otherwise
+}
+
+// chunk returns the layers of virtual stage vs in forward order: the
+// embedding on the first, its transformer layers, the output layer on the
+// last.
+func (b *builder) chunk(vs int, into []slot) []slot {
+	p := b.plan
+	into = into[:0]
+	if vs == 0 {
+		into = append(into, slot{&p.layers[model.EmbeddingLayer], 0})
+	}
+	first := 0
+	for u := 0; u < vs; u++ {
+		first += b.j.LayersOf(u)
+	}
+	for i := 0; i < b.j.LayersOf(vs); i++ {
+		into = append(into, slot{&p.layers[b.j.Model.KindOf(first+i)], i})
+	}
+	if vs == b.j.Layout.PP*b.j.Layout.VirtualStages-1 {
+		into = append(into, slot{&p.layers[model.LogitsLayer], 1})
+	}
+	return into
+}
+
+// paramGathers adds, at the start of a step on lane, the per-layer
+// all-gathers of the parameters the previous step's optimizer updated, in the
+// order the forward pass needs them; the first micro-batch's forward through
+// each layer waits for its gather. In steady state this is the overlap of one
+// step's gathers with the next step's forward.
+func (b *builder) paramGathers(lane int, prevEnd []sim.TaskID) *gathers {
+	if !b.overlapParamGather() {
+		return nil
+	}
+	l := b.j.Layout
+	g := &gathers{layers: make([][]sim.TaskID, l.VirtualStages), emb: [2]sim.TaskID{sim.None, sim.None}}
+	add := func(spec specID) sim.TaskID {
+		id := b.comm(b.st[lane].dp, lane, spec, KindDP)
+		if prevEnd != nil {
+			b.g.After(id, prevEnd[lane])
+		}
+		return id
+	}
+	stage := b.laneStage[lane]
+	var slots []slot
+	for c := 0; c < l.VirtualStages; c++ {
+		vs := c*l.PP + stage
+		slots = b.chunk(vs, slots)
+		for _, sl := range slots {
+			switch {
+			case sl.ls.kind == model.EmbeddingLayer:
+				g.emb[0] = add(sl.ls.gather)
+			case sl.ls.kind == model.LogitsLayer:
+				if l.PP*l.VirtualStages > 1 {
+					g.emb[1] = add(sl.ls.gather)
+				}
+			default:
+				g.layers[c] = append(g.layers[c], add(sl.ls.gather))
+			}
+		}
+	}
+	return g
+}
+
+// gathers are one lane's overlapped parameter all-gathers of a step: one per
+// layer of each chunk, and the embedding tables where the stage holds them.
+type gathers struct {
+	layers [][]sim.TaskID // per chunk, per layer
+	emb    [2]sim.TaskID  // the token and position tables; the output layer's tied copy
+}
+
+// of returns the gather slot sl of chunk c waits for, or sim.None.
+func (g *gathers) of(c int, sl slot) sim.TaskID {
+	switch sl.ls.kind {
+	case model.EmbeddingLayer:
+		return g.emb[0]
+	case model.LogitsLayer:
+		return g.emb[1]
+	}
+	return g.layers[c][sl.index]
+}
+
+// stepIDs hold, for one training step, the cross-stage endpoints of every
+// pass: the marker task that starts it and the send that ends it.
+type stepIDs struct {
+	fStart, fSend, bStart, bSend []sim.TaskID
+}
+
+// idx numbers the passes of a step: lane, chunk c, micro-batch i.
+func (b *builder) idx(lane, c, i int) int {
+	l := b.j.Layout
+	return b.laneReplica[lane]*l.PP*l.VirtualStages*b.m + (c*l.PP+b.laneStage[lane])*b.m + i
+}
+
+// passState is what one lane's passes of a step share.
+type passState struct {
+	buckets  []sim.TaskID // overlapped gradient buckets issued
+	released sim.TaskID   // ZeRO-3's prefetch window (zeroGather)
+	gath     *gathers
+	slots    []slot
+}
+
+// pass adds one forward or backward pass of micro-batch st.mb through chunk
+// st.chunk on lane.
+func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
+	l := b.j.Layout
+	p, v := l.PP, l.VirtualStages
+	vs := st.chunk*p + b.laneStage[lane]
+	lastVS := p*v - 1
+	k := b.idx(lane, st.chunk, st.mb)
+	marker := b.mainTask(lane, 0, KindPP)
+	ps.slots = b.chunk(vs, ps.slots)
+	if st.forward {
+		ids.fStart[k] = marker
+		for _, sl := range ps.slots {
+			b.zeroGather(lane, sl.ls, &ps.released)
+			if ps.gath != nil && st.mb == 0 {
+				if g := ps.gath.of(st.chunk, sl); g != sim.None {
+					b.pending[lane] = append(b.pending[lane], g)
+				}
+			}
+			b.emit(lane, sl.ls.fwd, KindCompute)
+		}
+		last := b.seal(lane)
+		if vs != lastVS {
+			send := b.comm(b.ppStream(lane, b.st[lane].ppNext), lane, b.plan.ppSend, KindPP)
+			b.g.After(send, last)
+			ids.fSend[k] = send
+		}
+		return
+	}
+	ids.bStart[k] = marker
+	lastMB := st.mb == b.m-1
+	for i := len(ps.slots) - 1; i >= 0; i-- {
+		sl := ps.slots[i]
+		b.zeroGather(lane, sl.ls, &ps.released)
+		b.emit(lane, sl.ls.rec, KindRecompute)
+		b.emit(lane, sl.ls.bwd, KindCompute)
+		if sl.ls.tied && vs == 0 {
+			// One chunk holds the embedding too: the tied table's
+			// gradient is reduced once, with the embedding's.
+			continue
+		}
+		b.gradients(lane, sl.ls, lastMB, &ps.buckets)
+	}
+	last := b.seal(lane)
+	if vs != 0 {
+		send := b.comm(b.ppStream(lane, b.st[lane].ppPrev), lane, b.plan.ppBack, KindPP)
+		b.g.After(send, last)
+		ids.bSend[k] = send
+	}
+}
+
+// build unrolls the whole job into b.g: steps × lanes × program, and returns
+// each stage's program.
+func (b *builder) build() ([][]step, error) {
+	l := b.j.Layout
+	p, v := l.PP, l.VirtualStages
+	progs := make([][]step, p)
+	for s := 0; s < p; s++ {
+		progs[s] = program(l.Schedule, p, v, b.m, s)
+	}
+	lanes := len(b.laneRank)
+	n := lanes * v * b.m
+	ids := stepIDs{make([]sim.TaskID, n), make([]sim.TaskID, n), make([]sim.TaskID, n), make([]sim.TaskID, n)}
+	barrierRes := b.g.AddResource("optimizer barrier")
+	var prevEnd []sim.TaskID // per lane: what the next step must wait for
+	var ps passState
+	for step := 0; step < b.j.Training.Steps; step++ {
+		for i := range ids.fSend {
+			ids.fSend[i], ids.bSend[i] = sim.None, sim.None
+		}
+		ends := make([]sim.TaskID, lanes)
+		for lane := 0; lane < lanes; lane++ {
+			stage := b.laneStage[lane]
+			if prevEnd != nil {
+				b.pending[lane] = append(b.pending[lane], prevEnd[lane])
+			}
+			ps = passState{buckets: ps.buckets[:0], released: sim.None, gath: b.paramGathers(lane, prevEnd), slots: ps.slots}
+			for _, st := range progs[stage] {
+				b.pass(lane, st, &ids, &ps)
+			}
+			// Gradient reduction that was not overlapped runs now, blocking.
+			if l.DP > 1 && l.ZeRO < 2 && !l.OverlapGradReduce {
+				b.comm(b.st[lane].main, lane, b.plan.gradReduce[stage], KindDP)
+			}
+			if e := b.plan.embGrad[stage]; e >= 0 {
+				b.comm(b.st[lane].main, lane, e, KindDP)
+			}
+			last := b.seal(lane)
+			b.pending[lane] = append(b.pending[lane], ps.buckets...)
+			if dpLast := b.g.Last(b.st[lane].dp); dpLast != sim.None {
+				b.pending[lane] = append(b.pending[lane], dpLast)
+			}
+			ends[lane] = last
+		}
+		b.crossStage(&ids)
+		// Gradient clipping needs the global norm: every stage waits for all.
+		barrier := b.task(barrierRes, 0, 0, KindBarrier)
+		for lane := 0; lane < lanes; lane++ {
+			// The lane's main stream, including its pending gradient
+			// buckets, must be done.
+			marker := b.mainTask(lane, 0, KindDP)
+			b.g.After(barrier, marker, ends[lane])
+		}
+		prevEnd = make([]sim.TaskID, lanes)
+		for lane := 0; lane < lanes; lane++ {
+			stage := b.laneStage[lane]
+			// SM time still owed to overlapped communication is paid here,
+			// so that it does not depend on whether another step follows.
+			os := b.plan.optimizer[stage]
+			opt := b.mainTask(lane, b.dur.compute(b.laneRank[lane], os, b.pr.steps[os].d)+b.contention[lane], KindOptimizer)
+			b.contention[lane] = 0
+			b.g.After(opt, barrier)
+			b.seal(lane)
+			if (l.ZeRO == 1 || l.ZeRO == 2) && l.DP > 1 && !b.overlapParamGather() {
+				b.comm(b.st[lane].main, lane, b.plan.paramGather[stage], KindDP)
+			}
+			prevEnd[lane] = b.seal(lane)
+		}
+	}
+	b.reps.finish(b)
+	return progs, b.err
+}
+
+// crossStage adds the edges between the passes of one step's pipelines: the
+// forward of virtual stage vs waits for the forward send of vs − 1, the
+// backward of vs for the backward send of vs + 1 (stage p − 1 of chunk c
+// feeds stage 0 of chunk c + 1), within each replica.
+func (b *builder) crossStage(ids *stepIDs) {
+	l := b.j.Layout
+	p, v := l.PP, l.VirtualStages
+	for lane := range b.laneRank {
+		s := b.laneStage[lane]
+		for c := 0; c < v; c++ {
+			vs := c*p + s
+			for i := 0; i < b.m; i++ {
+				k := b.idx(lane, c, i)
+				if vs > 0 {
+					ps, pc := s-1, c
+					if s == 0 {
+						ps, pc = p-1, c-1
+					}
+					b.g.After(ids.fStart[k], ids.fSend[b.passOf(lane, ps, pc, i)])
+				}
+				if vs < p*v-1 {
+					ns, nc := s+1, c
+					if s == p-1 {
+						ns, nc = 0, c+1
+					}
+					b.g.After(ids.bStart[k], ids.bSend[b.passOf(lane, ns, nc, i)])
+				}
+			}
+		}
+	}
+}
+
+// passOf numbers the pass of micro-batch i through chunk c on stage s of
+// lane's replica.
+func (b *builder) passOf(lane, s, c, i int) int {
+	l := b.j.Layout
+	return b.laneReplica[lane]*l.PP*l.VirtualStages*b.m + (c*l.PP+s)*b.m + i
+}

@@ -1,0 +1,131 @@
+package parallelism
+
+import (
+	"trainsim/collective"
+	"trainsim/model"
+	"trainsim/units"
+)
+
+// plan is a job's step, priced and indexed: the compiled layer programs and
+// the collectives the layout adds around them. It is computed once per job
+// (newPlan) and read by emission.
+type plan struct {
+	layers [model.NumLayerKinds]layerSteps
+	// ppSend is a pipeline send to the next virtual stage; ppBack the same
+	// to the previous one.
+	ppSend, ppBack specID
+	// Per stage: the blocking end-of-step gradient reduction, the
+	// distributed optimizer's blocking parameter all-gather, the tied
+	// embedding's gradient all-reduce between the first and last stage
+	// (-1 where there is none), and the optimizer step.
+	gradReduce, paramGather, embGrad []specID
+	optimizer                        []stepID
+}
+
+// shard is how the job splits one layer's work over its GPUs.
+func (j Job) shard() model.Shard {
+	l := j.Layout
+	return model.Shard{TP: l.TP, Microbatch: l.Microbatch, SequenceParallel: l.SequenceParallel,
+		Attention: j.Training.Attention, Precision: j.Training.Precision,
+		UnfusedGradAccum: j.Training.UnfusedGradAccum, Grads16: j.Training.Grads16,
+		Recompute: model.Recompute(l.Recompute)}
+}
+
+// newPlan compiles j's layer programs and the layout's collectives into p and
+// prices every collective once at every stage, so that a bad placement
+// surfaces here as an error rather than inside the replay.
+func newPlan(p *pricer) (*plan, error) {
+	j := p.j
+	l := j.Layout
+	sh := j.shard()
+	pl := &plan{}
+	gradOp := collective.AllReduce
+	if l.ZeRO >= 1 {
+		gradOp = collective.ReduceScatter
+	}
+	var up []specID // priced up front at every stage
+	for kind, layer := range j.Model.Programs(sh) {
+		ls := layerSteps{
+			kind: model.LayerKind(kind),
+			fwd:  p.compile(layer.Forward),
+			bwd:  p.compile(layer.Backward),
+			rec:  p.compile(layer.Recompute),
+			tied: layer.Tied,
+		}
+		n := layer.Params
+		ls.gradReduce = p.spec(commSpec{op: gradOp, bytes: units.Bytes(n * j.gradBytes()), group: groupDP})
+		ls.shardedRS = p.spec(commSpec{op: collective.ReduceScatter, bytes: units.Bytes(n * shardedGradBytesPerParam), group: groupDP})
+		ls.gather = p.spec(commSpec{op: collective.AllGather, bytes: units.Bytes(n * weightBytesPerParam), group: groupDP})
+		ls.zeroGather = ls.gather
+		if layer.Tensors != nil {
+			// ZeRO-3 (DeepSpeed) gathers each parameter tensor with its own call.
+			ls.zeroGather = p.spec(commSpec{op: collective.AllGather, bytes: weightBytesPerParam, group: groupDP, tensors: layer.Tensors, shardParams: n})
+			ls.zeroGatherPerLayer = true
+		}
+		for _, ids := range [][]stepID{ls.fwd, ls.bwd, ls.rec} {
+			for _, id := range ids {
+				if p.steps[id].kind == model.Collective {
+					up = append(up, p.steps[id].spec)
+				}
+			}
+		}
+		up = append(up, ls.zeroGather, ls.shardedRS, ls.gradReduce, ls.gather)
+		pl.layers[kind] = ls
+	}
+
+	e := j.Training.Precision.ElementBytes()
+	act := units.Bytes(float64(l.Microbatch*j.Model.SeqLen*j.Model.Hidden)) * e
+	send := commSpec{op: collective.SendRecv, group: groupPP}
+	if l.PP > 1 {
+		// Megatron's scatter/gather optimisation: each TP rank sends its
+		// 1/t slice; the receiver all-gathers it over NVLink (not needed
+		// with sequence parallelism, where activations are already split).
+		// Without it every TP rank sends the whole activation.
+		send.bytes = act / units.Bytes(l.TP)
+		if l.TP > 1 && !l.SequenceParallel {
+			if l.NoPPScatterGather {
+				send.bytes = act
+			} else {
+				send.gatherAfter = act
+			}
+		}
+	}
+	pl.ppSend = p.spec(send)
+	send.backward = true
+	pl.ppBack = p.spec(send)
+
+	embParams := float64(j.Model.Vocab) * float64(j.Model.Hidden) / float64(l.TP)
+	pl.gradReduce = make([]specID, l.PP)
+	pl.paramGather = make([]specID, l.PP)
+	pl.embGrad = make([]specID, l.PP)
+	pl.optimizer = make([]stepID, l.PP)
+	for s := 0; s < l.PP; s++ {
+		params := j.stageParams(s)
+		shard := params
+		if l.ZeRO >= 1 {
+			shard /= float64(l.DP)
+		}
+		buffer := params // gradients held: all of the stage's, sharded too under ZeRO 2–3
+		if l.ZeRO >= 2 {
+			buffer = shard
+		}
+		t, _, _ := p.cm.Sum(model.OptimizerOps(shard, buffer, sh))
+		pl.optimizer[s] = p.computeStep(toTime(t))
+		pl.gradReduce[s] = p.spec(commSpec{op: gradOp, bytes: units.Bytes(params * j.gradBytes()), group: groupDP})
+		pl.paramGather[s] = p.spec(commSpec{op: collective.AllGather, bytes: units.Bytes(params * weightBytesPerParam), group: groupDP})
+		pl.embGrad[s] = -1
+		if l.PP > 1 && (s == 0 || s == l.PP-1) {
+			pl.embGrad[s] = p.spec(commSpec{op: collective.AllReduce, bytes: units.Bytes(embParams * j.gradBytes()), group: groupEmb})
+		}
+	}
+	for s := 0; s < l.PP; s++ {
+		for _, id := range append(up, pl.gradReduce[s], pl.paramGather[s]) {
+			if p.specs[id].bytes > 0 {
+				if _, err := p.price(id, s); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return pl, nil
+}

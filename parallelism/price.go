@@ -1,0 +1,237 @@
+package parallelism
+
+import (
+	"fmt"
+
+	"trainsim/collective"
+	"trainsim/compute"
+	"trainsim/mesh"
+	"trainsim/model"
+	"trainsim/sim"
+	"trainsim/units"
+)
+
+// Pricing: every step of the layer programs and every collective the layout
+// adds (pipeline sends, gradient reductions, parameter gathers) gets an index
+// once, and its duration on this hardware is computed once per index (and,
+// for a collective, per pipeline stage, since the stage decides where its
+// group sits). Emission then looks prices up by index; nothing is hashed on
+// the replay's hot path.
+
+// groupKind names the communicator a collective runs on.
+type groupKind uint8
+
+const (
+	groupTP  groupKind = iota // the stage's tensor-parallel group
+	groupDP                   // the stage's data-parallel group
+	groupPP                   // a pipeline pair: the stage and its peer stage
+	groupEmb                  // the first and last stage, sharing the embedding
+)
+
+// specID indexes pricer.specs.
+type specID int32
+
+// stepID indexes pricer.steps.
+type stepID int32
+
+// commSpec is a collective before it is priced: what it moves, over which
+// group.
+type commSpec struct {
+	op    collective.Op
+	bytes units.Bytes
+	group groupKind
+	// gatherAfter adds an all-gather of gatherAfter bytes over the TP group
+	// on the receiving side (Megatron's pipeline scatter/gather), priced as
+	// a fixed time.
+	gatherAfter units.Bytes
+	// tensors splits the collective into one call per weight tensor (bytes
+	// is then bytes per parameter, and each tensor's count is split over
+	// the TP ranks), as ZeRO-3 gathers parameters; shardParams is their
+	// sum on one TP rank, the bytes moved in all being bytes × shardParams.
+	tensors     []int64
+	shardParams float64
+	// backward marks a pipeline send to the previous stage.
+	backward bool
+}
+
+// pricedStep is one step of a layer program, priced.
+type pricedStep struct {
+	kind model.StepKind
+	// d and tensor are a compute step's duration and its tensor-core part.
+	d, tensor sim.Time
+	// spec is a collective step's collective.
+	spec specID
+	// overlap: a collective that runs beside the compute step before it
+	// (the step is Overlappable and the layout overlaps its group).
+	overlap bool
+}
+
+// layerSteps is one layer kind, compiled: its passes as step indices and the
+// collectives the layout runs on its parameters.
+type layerSteps struct {
+	kind               model.LayerKind
+	fwd, bwd, rec      []stepID
+	tied               bool
+	gradReduce         specID // the gradient bucket (ZeRO 0–1)
+	shardedRS          specID // the per-micro-batch reduce-scatter (ZeRO 2–3)
+	gather             specID // the parameter all-gather (distributed optimizer; ZeRO-3 tables)
+	zeroGather         specID // ZeRO-3's before-each-pass gather (per tensor where listed)
+	zeroGatherPerLayer bool   // zeroGather runs with the one-layer prefetch window
+}
+
+// pricer turns steps and collectives into durations on one job's hardware.
+// It holds no task graph: what it computes depends only on the job.
+type pricer struct {
+	j     Job
+	mesh  *mesh.Mesh
+	cm    compute.Model
+	coll  collective.Model
+	steps []pricedStep
+	specs []commSpec
+	// costs[spec·PP + stage] is the spec priced at stage; ok says which
+	// are filled.
+	costs []collective.Cost
+	ok    []bool
+}
+
+func toTime(s units.Seconds) sim.Time { return sim.FromSeconds(float64(s)) }
+
+// sum prices a run of kernels as one task: their summed time, rounded once.
+func (p *pricer) sum(ops []model.Op) (sim.Time, sim.Time) {
+	total, tensor, _ := p.cm.Sum(ops)
+	return toTime(total), toTime(tensor)
+}
+
+// spec registers a collective and returns its index.
+func (p *pricer) spec(s commSpec) specID {
+	p.specs = append(p.specs, s)
+	return specID(len(p.specs) - 1)
+}
+
+// compile registers the steps of program prog, priced, and returns their
+// indices.
+func (p *pricer) compile(prog model.Program) []stepID {
+	out := make([]stepID, 0, len(prog))
+	for _, st := range prog {
+		ps := pricedStep{kind: st.Kind}
+		switch st.Kind {
+		case model.Compute:
+			ps.d, ps.tensor = p.sum(st.Ops)
+		case model.Collective:
+			ps.spec = p.spec(commSpec{op: collOp(st.Comm), bytes: st.Bytes, group: groupOf(st.Group)})
+			ps.overlap = st.Overlappable && p.overlaps(st.Group)
+		}
+		p.steps = append(p.steps, ps)
+		out = append(out, stepID(len(p.steps)-1))
+	}
+	return out
+}
+
+// computeStep registers a compute step of duration d priced elsewhere (the
+// optimizer) and returns its index.
+func (p *pricer) computeStep(d sim.Time) stepID {
+	p.steps = append(p.steps, pricedStep{kind: model.Compute, d: d})
+	return stepID(len(p.steps) - 1)
+}
+
+// overlaps reports whether the layout overlaps collectives over dimension d
+// with computation.
+func (p *pricer) overlaps(d mesh.Dim) bool {
+	return d == mesh.TP && p.j.Layout.TPOverlap
+}
+
+// collOp maps a program's collective to the collective model's.
+func collOp(o model.CommOp) collective.Op {
+	switch o {
+	case model.ReduceScatter:
+		return collective.ReduceScatter
+	case model.AllGather:
+		return collective.AllGather
+	case model.SendRecv:
+		return collective.SendRecv
+	case model.AllToAll:
+		return collective.AllToAll
+	}
+	return collective.AllReduce
+}
+
+// groupOf maps a mesh dimension to the communicator kind the builder prices.
+func groupOf(d mesh.Dim) groupKind {
+	if d == mesh.DP {
+		return groupDP
+	}
+	return groupTP
+}
+
+// peerOf returns the stage a collective of spec at stage s pairs with.
+func (p *pricer) peerOf(sp *commSpec, s int) int {
+	pp := p.j.Layout.PP
+	switch {
+	case sp.group == groupEmb:
+		if s == 0 {
+			return pp - 1
+		}
+		return 0
+	case sp.group == groupPP && sp.backward:
+		return (s - 1 + pp) % pp
+	case sp.group == groupPP:
+		return (s + 1) % pp
+	}
+	return s
+}
+
+// price returns the analytical cost of collective id at stage s.
+func (p *pricer) price(id specID, s int) (collective.Cost, error) {
+	i := int(id)*p.j.Layout.PP + s
+	for i >= len(p.costs) {
+		p.costs = append(p.costs, collective.Cost{})
+		p.ok = append(p.ok, false)
+	}
+	if p.ok[i] {
+		return p.costs[i], nil
+	}
+	sp := &p.specs[id]
+	peer := p.peerOf(sp, s)
+	pl := placement(p.mesh, sp.group, s, peer)
+	c, err := p.coll.Time(sp.op, sp.bytes, pl)
+	if err != nil {
+		return c, fmt.Errorf("pricing %s of %s: %w", sp.op, sp.bytes, err)
+	}
+	if sp.tensors != nil {
+		// One collective per tensor of the layer's TP shard.
+		var sum collective.Cost
+		total := units.Bytes(0)
+		for _, n := range sp.tensors {
+			bytes := units.Bytes(float64(n)/float64(p.j.Layout.TP)) * sp.bytes
+			one, err := p.coll.Time(sp.op, bytes, pl)
+			if err != nil {
+				return c, fmt.Errorf("pricing %s of %s: %w", sp.op, bytes, err)
+			}
+			total += bytes
+			sum.Time += one.Time
+			for t := range sum.Sent {
+				sum.Sent[t] += one.Sent[t]
+			}
+			sum.Algorithm, sum.Bottleneck = one.Algorithm, one.Bottleneck
+		}
+		whole, err := p.coll.Time(sp.op, total, pl)
+		if err != nil {
+			return c, err
+		}
+		// In flow mode the bytes move as one transfer; the extra cost of
+		// the separate calls stays a fixed latency.
+		sum.Latency = sum.Time - (whole.Time - whole.Latency)
+		c = sum
+	}
+	if sp.gatherAfter > 0 {
+		ag, err := p.coll.Time(collective.AllGather, sp.gatherAfter, placement(p.mesh, groupTP, peer, peer))
+		if err != nil {
+			return c, fmt.Errorf("pricing the pipeline all-gather: %w", err)
+		}
+		c.Time += ag.Time
+		c.Latency += ag.Time
+		c.Sent[collective.NVLink] += ag.Sent[collective.NVLink]
+	}
+	p.costs[i], p.ok[i] = c, true
+	return c, nil
+}
