@@ -24,8 +24,8 @@ type accountInput struct {
 	names   []string       // per lane, for the busiest-links list
 	stage   []int          // per lane: its pipeline stage
 	steps   int            // training steps replayed
-	// gpusPerLane is how many GPUs of the cluster each lane stands for.
-	gpusPerLane float64
+	// gpusPerLane is, per lane, how many GPUs of the cluster it stands for.
+	gpusPerLane []float64
 	cluster     topology.Cluster
 }
 
@@ -150,7 +150,6 @@ func account(in accountInput) *Result {
 	res.Comm["ep"] = CommStats{}
 
 	// Link tiers: every GPU of a stage does the same, tp×dp of them.
-	perStage := in.gpusPerLane
 	step := makespan.Seconds() / steps
 	// The analytical model knows each GPU's NVLink and NIC traffic.
 	tiers := []topology.Tier{collective.NVLink, collective.NIC}
@@ -165,7 +164,7 @@ func account(in accountInput) *Result {
 			}
 		}
 		for _, tier := range tiers {
-			tierBytes[tier] += gpu[tier] * units.Bytes(perStage)
+			tierBytes[tier] += gpu[tier] * units.Bytes(in.gpusPerLane[s])
 			if gpu[tier] > 0 {
 				busiest = append(busiest, LinkStats{
 					Tier:         tier.String(),

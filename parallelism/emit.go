@@ -55,8 +55,9 @@ type builder struct {
 	tim     timing
 	reps    replicas
 	dur     durations
-	// Per lane: the rank of its GPU, its stage and its replica.
-	laneRank, laneStage, laneReplica []int
+	// Per lane: the rank of its GPU, its stage, the index of its replica
+	// among those replayed and that replica's data-parallel coordinate.
+	laneRank, laneStage, laneReplica, laneDP []int
 	err                              error // the first error met while building
 	// contention is, per lane, compute time lost to overlapped
 	// communication kernels issued so far, charged to the next compute.
@@ -80,7 +81,7 @@ func (b *builder) task(r sim.ResourceID, lane int, d sim.Time, k sim.Kind) sim.T
 // comp adds d of compute (tensor part tens) of kind k, step st, to lane's
 // main stream, merging it into the open compute task when it can.
 func (b *builder) comp(lane int, st stepID, d, tens sim.Time, k sim.Kind) {
-	d = b.dur.compute(b.laneRank[lane], st, d)
+	d = b.dur.compute(lane, st, d)
 	if b.contention != nil {
 		d += b.contention[lane]
 		b.contention[lane] = 0
@@ -125,7 +126,7 @@ func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.Ta
 	if err != nil && b.err == nil {
 		b.err = err
 	}
-	d := b.dur.comm(b.laneRank[lane], id, b.tim.duration(c))
+	d := b.dur.comm(lane, id, b.tim.duration(c))
 	var t sim.TaskID
 	if r == b.st[lane].main {
 		t = b.mainTask(lane, d, k)
@@ -138,7 +139,7 @@ func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.Ta
 	}
 	b.info[t].sent = c.Sent
 	b.info[t].tier = c.Bottleneck
-	b.tim.attach(b.g, t, id, stage, peer, b.reps.replicaArg(b.laneReplica[lane]))
+	b.tim.attach(b.g, t, id, stage, peer, b.reps.replicaArg(b.laneDP[lane]))
 	if sp.group == groupDP && sp.bytes > 0 {
 		b.reps.collective(t, lane, stage)
 	}
@@ -454,7 +455,7 @@ func (b *builder) build() ([][]step, error) {
 			// SM time still owed to overlapped communication is paid here,
 			// so that it does not depend on whether another step follows.
 			os := b.plan.optimizer[stage]
-			opt := b.mainTask(lane, b.dur.compute(b.laneRank[lane], os, b.pr.steps[os].d)+b.contention[lane], KindOptimizer)
+			opt := b.mainTask(lane, b.dur.compute(lane, os, b.pr.steps[os].d)+b.contention[lane], KindOptimizer)
 			b.contention[lane] = 0
 			b.g.After(opt, barrier)
 			b.seal(lane)

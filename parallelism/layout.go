@@ -111,6 +111,9 @@ type Options struct {
 	Graph *topology.Graph
 	// Timeline asks Simulate to return every task's interval (for traces).
 	Timeline bool
+	// Seed seeds every random draw of the replay (which GPUs are slow): the
+	// scenario's seed.
+	Seed uint64
 }
 
 // Calibration replaces the generic kernel and NCCL efficiencies with a
@@ -189,6 +192,8 @@ type Job struct {
 	Training    Training
 	Options     Options
 	Calibration Calibration
+	// Variation is how GPUs differ in speed (stragglers).
+	Variation Variation
 }
 
 // LayersOf returns how many transformer layers virtual stage vs (chunk c of
@@ -236,7 +241,7 @@ func (j Job) ReplayTasks() float64 {
 		return 0
 	}
 	reps := 1.0
-	if j.Options.Ranks == RanksFull {
+	if j.Options.Ranks == RanksFull || j.Variation.Set() {
 		reps = float64(l.DP)
 	}
 	chunks := float64(l.PP) * float64(l.VirtualStages)

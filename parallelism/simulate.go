@@ -76,6 +76,11 @@ type Result struct {
 	// Timeline holds every task that took time, in task order, when
 	// Options.Timeline asks for it.
 	Timeline []Span
+	// Stragglers says what slow GPUs cost the step; nil when every GPU is
+	// alike (Job.Variation unset).
+	Stragglers *StragglerStats
+	// set is the replicas the replay simulated.
+	set laneSet
 }
 
 // Span is one task of the replay: where it ran and when.
@@ -118,11 +123,22 @@ func Simulate(j Job) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if j.Variation.Set() {
+		// The same job with every GPU alike: what the stragglers cost.
+		u := j
+		u.Variation, u.Options.Timeline = Variation{}, false
+		base, err := replay(u)
+		if err != nil {
+			return nil, err
+		}
+		res.Stragglers = &StragglerStats{SlowGPUs: res.set.slow, UniformStep: float64(base.StepTime), Replicas: len(res.set.dp)}
+		res.Notes = append(res.Notes, res.set.describe(j))
+	}
 	res.ModelFLOPs = j.Model.FLOPsPerStep(j.Training.GlobalBatch)
 	res.HardwareFLOPs = res.ModelFLOPs + j.recomputeFLOPs()
 	if j.Options.Ranks == RanksFull {
 		res.Notes = append(res.Notes, fmt.Sprintf("full replay: all %d data-parallel pipelines of %d stages simulated, one rank per tensor-parallel group; data-parallel collectives start when every replica reaches them", j.Layout.DP, j.Layout.PP))
-	} else {
+	} else if !j.Variation.Set() {
 		res.Notes = append(res.Notes, fmt.Sprintf("symmetric replay: one pipeline of %d stages simulated, one rank per tensor-parallel group; the %d data-parallel replicas run the same program", j.Layout.PP, j.Layout.DP))
 	}
 	if c := j.Calibration; c.GEMMPeakFraction != nil && len(c.GEMMs) > 0 {
@@ -210,30 +226,39 @@ type replayed struct {
 	fn    *flowNet // nil in analytical mode
 	run   *sim.Result
 	progs [][]step // each stage's schedule
-	names []string // per lane
-	reps  int      // replicas replayed
+	names   []string  // per lane
+	weights []float64 // per lane: the GPUs it stands for
+	set     laneSet   // the replicas replayed
 }
 
 // runPlan emits the plan pl of j (priced by pr) as a task graph and runs it.
 func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 	l := j.Layout
-	b := &builder{j: j, pr: pr, plan: pl, m: j.Microbatches(), tim: analytical{}, reps: symmetric{}, dur: newDurations(j, 0)}
-	reps := 1
-	if j.Options.Ranks == RanksFull {
-		reps = l.DP
-	}
+	b := &builder{j: j, pr: pr, plan: pl, m: j.Microbatches(), tim: analytical{}, reps: symmetric{}, dur: uniform{}}
+	set := lanesOf(j, pr.mesh)
+	reps := len(set.dp)
 	lanes := reps * l.PP
 	if reps > 1 {
 		b.reps = newFullReplicas(reps, lanes)
 	}
 	names := make([]string, 0, lanes)
-	for r := 0; r < reps; r++ {
+	weights := make([]float64, 0, lanes)
+	var factor []float64
+	for r, d := range set.dp {
 		for s := 0; s < l.PP; s++ {
-			b.laneRank = append(b.laneRank, pr.mesh.Rank(mesh.Coord{mesh.DP: r, mesh.PP: s}))
+			b.laneRank = append(b.laneRank, pr.mesh.Rank(mesh.Coord{mesh.DP: d, mesh.PP: s}))
 			b.laneStage = append(b.laneStage, s)
 			b.laneReplica = append(b.laneReplica, r)
-			names = append(names, laneName(reps, s, r))
+			b.laneDP = append(b.laneDP, d)
+			names = append(names, laneName(reps, s, d))
+			weights = append(weights, float64(l.TP*set.weight[r]))
+			if set.factor != nil {
+				factor = append(factor, set.factor[r][s])
+			}
 		}
+	}
+	if factor != nil {
+		b.dur = scaled{factor}
 	}
 	layers := (j.Model.Layers + l.PP*l.VirtualStages - 1) / (l.PP * l.VirtualStages)
 	// Validate (run by Simulate) has bounded j.ReplayTasks, so est fits.
@@ -276,7 +301,7 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 	if fn != nil {
 		fn.tiers(b.info)
 	}
-	return &replayed{j: j, b: b, fn: fn, run: run, progs: progs, names: names, reps: reps}, nil
+	return &replayed{j: j, b: b, fn: fn, run: run, progs: progs, names: names, weights: weights, set: set}, nil
 }
 
 // result accounts for the replay: timing, communication, links, memory and
@@ -285,7 +310,7 @@ func (r *replayed) result() *Result {
 	j, l, b := r.j, r.j.Layout, r.b
 	res := account(accountInput{
 		g: b.g, run: r.run, info: b.info, streams: b.st, names: r.names, stage: b.laneStage,
-		steps: j.Training.Steps, gpusPerLane: float64(l.TP * l.DP / r.reps), cluster: j.Cluster,
+		steps: j.Training.Steps, gpusPerLane: r.weights, cluster: j.Cluster,
 	})
 	if j.Options.Timeline {
 		res.Timeline = timeline(b.g, r.run, b.st, r.names)
@@ -306,6 +331,7 @@ func (r *replayed) result() *Result {
 	}
 	res.Tasks = b.g.Tasks()
 	res.Events = r.run.Events
+	res.set = r.set
 	return res
 }
 

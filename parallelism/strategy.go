@@ -32,9 +32,9 @@ func (analytical) attach(*sim.Graph, sim.TaskID, specID, int, int, int) {}
 type replicas interface {
 	// count is the number of replicas replayed.
 	count() int
-	// replicaArg is what the network is told of lane's replica: -1 when
-	// one task stands for every replica.
-	replicaArg(replica int) int
+	// replicaArg is what the network is told of a lane whose replica has
+	// data-parallel coordinate dp: -1 when one task stands for every replica.
+	replicaArg(dp int) int
 	// collective records a data-parallel collective task t of stage.
 	collective(t sim.TaskID, lane, stage int)
 	// finish adds what makes the replicas' collectives start together.
@@ -68,7 +68,7 @@ func newFullReplicas(n, lanes int) *fullReplicas {
 }
 
 func (f *fullReplicas) count() int                 { return f.n }
-func (f *fullReplicas) replicaArg(replica int) int { return replica }
+func (f *fullReplicas) replicaArg(dp int) int { return dp }
 
 func (f *fullReplicas) collective(t sim.TaskID, lane, stage int) {
 	key := joinKey{stage, f.calls[lane]}
@@ -115,13 +115,13 @@ func (f *fullReplicas) finish(b *builder) {
 	}
 }
 
-// durations gives each task of each GPU its duration: the price of its step
-// on this hardware, as the GPU of rank runs it. It is where per-GPU
-// variation plugs in (a slow GPU, a slow link); seeded from the scenario so
-// that a replay stays reproducible.
+// durations gives each task of each lane its duration: the price of its
+// step on this hardware, as that lane's GPU runs it. It is where per-GPU
+// variation plugs in (variation.go: slow GPUs, drawn from the scenario's
+// seed so that a replay stays reproducible).
 type durations interface {
-	compute(rank int, step stepID, d sim.Time) sim.Time
-	comm(rank int, spec specID, d sim.Time) sim.Time
+	compute(lane int, step stepID, d sim.Time) sim.Time
+	comm(lane int, spec specID, d sim.Time) sim.Time
 }
 
 // uniform gives every GPU the priced duration: all GPUs are alike.
@@ -129,10 +129,3 @@ type uniform struct{}
 
 func (uniform) compute(_ int, _ stepID, d sim.Time) sim.Time { return d }
 func (uniform) comm(_ int, _ specID, d sim.Time) sim.Time    { return d }
-
-// newDurations returns the duration provider of j, seeded with seed. Every
-// GPU is alike for now, so it is uniform whatever the seed.
-func newDurations(j Job, seed uint64) durations {
-	_, _ = j, seed
-	return uniform{}
-}
