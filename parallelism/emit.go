@@ -58,7 +58,7 @@ type builder struct {
 	// Per lane: the rank of its GPU, its stage, the index of its replica
 	// among those replayed and that replica's data-parallel coordinate.
 	laneRank, laneStage, laneReplica, laneDP []int
-	err                              error // the first error met while building
+	err                                      error // the first error met while building
 	// contention is, per lane, compute time lost to overlapped
 	// communication kernels issued so far, charged to the next compute.
 	contention []sim.Time

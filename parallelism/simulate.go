@@ -221,11 +221,11 @@ func replay(j Job) (*Result, error) {
 // replayed is a replay that has run: the graph as emitted, the engine's
 // result and, in flow mode, the network.
 type replayed struct {
-	j     Job
-	b     *builder
-	fn    *flowNet // nil in analytical mode
-	run   *sim.Result
-	progs [][]step // each stage's schedule
+	j       Job
+	b       *builder
+	fn      *flowNet // nil in analytical mode
+	run     *sim.Result
+	progs   [][]step  // each stage's schedule
 	names   []string  // per lane
 	weights []float64 // per lane: the GPUs it stands for
 	set     laneSet   // the replicas replayed

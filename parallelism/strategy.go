@@ -67,7 +67,7 @@ func newFullReplicas(n, lanes int) *fullReplicas {
 	return &fullReplicas{n: n, joins: map[joinKey][]sim.TaskID{}, calls: make([]int, lanes)}
 }
 
-func (f *fullReplicas) count() int                 { return f.n }
+func (f *fullReplicas) count() int            { return f.n }
 func (f *fullReplicas) replicaArg(dp int) int { return dp }
 
 func (f *fullReplicas) collective(t sim.TaskID, lane, stage int) {
