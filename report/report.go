@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 
+	"trainsim/job"
 	"trainsim/parallelism"
 	"trainsim/topology"
 	"trainsim/units"
@@ -162,6 +163,8 @@ type Report struct {
 	Bottleneck           Bottleneck      `json:"bottleneck"`
 	Links                []Link          `json:"links"`
 	BusiestLinks         []Link          `json:"busiest_links"`
+	Stragglers           *Stragglers     `json:"stragglers,omitempty"`
+	Job                  *Job            `json:"job,omitempty"`
 	Tasks                int             `json:"tasks"`
 	Events               int             `json:"events"`
 	Notes                []string        `json:"notes"`
@@ -172,6 +175,10 @@ type Input struct {
 	Name string
 	Seed uint64
 	Job  parallelism.Job
+	// Whole is the whole run's Monte Carlo under WholeConfig, nil without
+	// a [job] table.
+	Whole       *job.Result
+	WholeConfig job.Config
 }
 
 // Build assembles the report of one replay.
@@ -245,6 +252,12 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 		rep.BusiestLinks = append(rep.BusiestLinks, Link{Tier: l.Tier, Link: l.Link, Bytes: float64(l.Bytes), BusyFraction: l.BusyFraction, SaturatedFraction: l.SaturatedFraction})
 	}
 	rep.Bottleneck = bottleneck(r, step)
+	rep.Stragglers = stragglersOf(r.Stragglers, step)
+	train := rep.TimeToTrainS
+	if s := rep.Stragglers; s != nil && rep.TimeToTrainS > 0 {
+		train = j.Training.Tokens / (tokensPerStep / s.UniformStepS)
+	}
+	rep.Job = jobOf(in.WholeConfig, in.Whole, train)
 	return rep, nil
 }
 

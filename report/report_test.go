@@ -12,7 +12,7 @@ import (
 	"trainsim/units"
 )
 
-func job(t *testing.T) parallelism.Job {
+func testJob(t *testing.T) parallelism.Job {
 	t.Helper()
 	m, _ := model.Preset("gpt-18.4b")
 	if m.Layers == 0 {
@@ -31,7 +31,7 @@ func job(t *testing.T) parallelism.Job {
 // fixed field contract (docs/scenario.md),
 // with sane values.
 func TestSpecFields(t *testing.T) {
-	j := job(t)
+	j := testJob(t)
 	res, err := parallelism.Simulate(j)
 	if err != nil {
 		t.Fatal(err)

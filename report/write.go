@@ -52,10 +52,24 @@ func csvColumns() []csvColumn {
 		{"pp_exposed_s", func(r *Report) string { return f(r.Comm["pp"].ExposedS) }},
 		{"dp_exposed_s", func(r *Report) string { return f(r.Comm["dp"].ExposedS) }},
 		{"bottleneck", func(r *Report) string { return r.Bottleneck.Resource }},
+		{"straggler_slowdown", func(r *Report) string { return jobField(r.Stragglers != nil, func() float64 { return r.Stragglers.Slowdown }) }},
+		{"job_p50_s", func(r *Report) string { return jobField(r.Job != nil, func() float64 { return r.Job.P50S }) }},
+		{"job_p90_s", func(r *Report) string { return jobField(r.Job != nil, func() float64 { return r.Job.P90S }) }},
+		{"job_p99_s", func(r *Report) string { return jobField(r.Job != nil, func() float64 { return r.Job.P99S }) }},
+		{"goodput", func(r *Report) string { return jobField(r.Job != nil, func() float64 { return r.Job.Goodput }) }},
+		{"interruptions", func(r *Report) string { return jobField(r.Job != nil, func() float64 { return r.Job.Interruptions }) }},
 	}
 }
 
 func f(x float64) string { return strconv.FormatFloat(x, 'g', 8, 64) }
+
+// jobField formats get() when present, else leaves the cell empty.
+func jobField(present bool, get func() float64) string {
+	if !present {
+		return ""
+	}
+	return f(get())
+}
 
 // WriteCSV writes a header and one row per report.
 func WriteCSV(w io.Writer, reps ...*Report) error {
@@ -121,6 +135,28 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 	if rep.TimeToTrainS > 0 {
 		p("Time to train    %.1f days for %.3g tokens; %.3g training FLOPs, %.3g GPU-hours\n",
 			rep.TimeToTrainS/86400, rep.Tokens, rep.TrainingFLOPs, rep.GPUHours)
+		if rep.Job == nil {
+			p("                 (assumes no failure, checkpoint, restart or slow GPU: a [job] table models them)\n")
+		}
+	}
+	if s := rep.Stragglers; s != nil {
+		p("Stragglers       %d slow GPUs: step %s against %s with every GPU alike (+%.1f%%, %s per step)\n",
+			s.SlowGPUs, sec(rep.StepTimeS), sec(s.UniformStepS), 100*s.Slowdown, sec(s.LostPerStepS))
+	}
+	if jb := rep.Job; jb != nil {
+		day := func(x float64) string { return fmt.Sprintf("%.2f d", x/86400) }
+		ci := func(c [2]float64) string { return fmt.Sprintf("[%.2f, %.2f]", c[0]/86400, c[1]/86400) }
+		p("Whole job        %d Monte-Carlo runs (seed %d): time to train p50 %s %s, p90 %s %s, p99 %s %s\n",
+			jb.Runs, rep.Seed, day(jb.P50S), ci(jb.P50CIS), day(jb.P90S), ci(jb.P90CIS), day(jb.P99S), ci(jb.P99CIS))
+		p("  goodput %.1f%%: training %s; lost to failures %s, restarts %s, checkpoints %s, stragglers %s\n",
+			100*jb.Goodput, day(jb.TrainS), day(jb.Lost.Failures), day(jb.Lost.Restarts), day(jb.Lost.Checkpoints), day(jb.Lost.Stragglers))
+		if jb.JobMTBFS > 0 {
+			p("  interruptions %.1f per run (%.2f per day; one every %s); checkpoint every %s, %s to write, restart %s\n",
+				jb.Interruptions, jb.InterruptionsPerDay, sec(jb.JobMTBFS), sec(jb.CheckpointIntervalS), sec(jb.CheckpointWriteS), sec(jb.RestartS))
+		}
+		if jb.BestCheckpointIntervalS > 0 {
+			p("  best checkpoint interval %s (Young/Daly √(2·write·MTBF): %s)\n", sec(jb.BestCheckpointIntervalS), sec(jb.YoungDalyIntervalS))
+		}
 	}
 	p("Throughput       %.1f model TFLOP/s per GPU (MFU %.1f%%); %.1f with recompute (HFU %.1f%%)\n\n",
 		rep.ModelFLOPsPerGPUS/1e12, 100*rep.MFU, rep.HardwareFLOPsPerGPUS/1e12, 100*rep.HFU)

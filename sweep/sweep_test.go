@@ -349,7 +349,7 @@ func TestLineRoundTrip(t *testing.T) {
 		t.Errorf("CSV differs:\n%s\n%s", a.String(), b.String())
 	}
 	head := strings.SplitN(a.String(), "\n", 2)[0]
-	if !strings.HasPrefix(head, "scenario,model,") || !strings.HasSuffix(head, ",bottleneck,cluster.nodes,parallelism.pp,parallelism.tp,training.tokens") {
+	if !strings.HasPrefix(head, "scenario,model,") || !strings.HasSuffix(head, ",bottleneck,straggler_slowdown,job_p50_s,job_p90_s,job_p99_s,goodput,interruptions,cluster.nodes,parallelism.pp,parallelism.tp,training.tokens") {
 		t.Errorf("CSV header: %s", head)
 	}
 	if row := strings.Split(a.String(), "\n")[2]; !strings.HasSuffix(row, ",8,1,8,1e+06") {
