@@ -52,7 +52,9 @@ func csvColumns() []csvColumn {
 		{"pp_exposed_s", func(r *Report) string { return f(r.Comm["pp"].ExposedS) }},
 		{"dp_exposed_s", func(r *Report) string { return f(r.Comm["dp"].ExposedS) }},
 		{"bottleneck", func(r *Report) string { return r.Bottleneck.Resource }},
-		{"straggler_slowdown", func(r *Report) string { return jobField(r.Stragglers != nil, func() float64 { return r.Stragglers.Slowdown }) }},
+		{"straggler_slowdown", func(r *Report) string {
+			return jobField(r.Stragglers != nil, func() float64 { return r.Stragglers.Slowdown })
+		}},
 		{"job_p50_s", func(r *Report) string { return jobField(r.Job != nil, func() float64 { return r.Job.P50S }) }},
 		{"job_p90_s", func(r *Report) string { return jobField(r.Job != nil, func() float64 { return r.Job.P90S }) }},
 		{"job_p99_s", func(r *Report) string { return jobField(r.Job != nil, func() float64 { return r.Job.P99S }) }},
