@@ -250,3 +250,38 @@ func FuzzRead(f *testing.F) {
 		_ = d.HTML()
 	})
 }
+
+// TestJobFigures: a run report with the whole job and stragglers gets their
+// section, the time-to-train histogram and the wall-time bar, and both
+// render.
+func TestJobFigures(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := ReadRun(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Stragglers = &report.Stragglers{SlowGPUs: 10, UniformStepS: rep.StepTimeS / 1.1, LostPerStepS: rep.StepTimeS - rep.StepTimeS/1.1, Slowdown: 0.1, Replicas: 6}
+	rep.Job = &report.Job{Runs: 4, MeanS: 40 * 86400, P50S: 39 * 86400, P90S: 41 * 86400, P99S: 42 * 86400, Goodput: 0.8,
+		Interruptions: 16, InterruptionsPerDay: 0.4, JobMTBFS: 2.5 * 86400, TrainS: 32 * 86400, CheckpointIntervalS: 1800, CheckpointWriteS: 60, RestartS: 600,
+		Lost:      report.JobLost{Failures: 3 * 86400, Restarts: 0.2 * 86400, Checkpoints: 1.3 * 86400, Stragglers: 3.5 * 86400},
+		Histogram: report.Histogram{Edges: []float64{38 * 86400, 40 * 86400, 42 * 86400}, Counts: []int{2, 2}}}
+	d := RunDocument("run.json", rep)
+	md := string(d.Markdown())
+	for _, w := range []string{"## The whole job", "## Stragglers", "time-to-train.png", "wall-time.png", "Goodput 80.0%"} {
+		if !strings.Contains(md, w) {
+			t.Errorf("report lacks %q", w)
+		}
+	}
+	for _, f := range d.Figures() {
+		if f.File != "time-to-train.png" && f.File != "wall-time.png" {
+			continue
+		}
+		png, err := RenderPNG(f.Chart)
+		if err != nil || len(png) < 1000 {
+			t.Errorf("%s: %d bytes, %v", f.File, len(png), err)
+		}
+	}
+}

@@ -56,6 +56,8 @@ func RunDocument(source string, rep *report.Report) *Document {
 	bd := rep.Breakdown
 	d.para("", "Compute and recompute: %s on tensor cores, %s bound by HBM bandwidth.", secs(bd.TensorS), secs(bd.HBMS))
 
+	stragglerBlocks(d, rep)
+	jobBlocks(d, rep)
 	memoryBlocks(d, rep)
 	linkBlocks(d, rep)
 
