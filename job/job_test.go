@@ -10,8 +10,6 @@ import (
 
 func rng(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)) }
 
-
-
 // defaultConfig is the 1024-GPU default with the example figures.
 func defaultConfig() Config {
 	return Config{GPUs: 1024, GPUMTBF: 50000 * hour, FatalFraction: 1,
