@@ -12,6 +12,24 @@
 // packages turn these operations into time (compute) and into a schedule
 // (parallelism); this package knows nothing of GPUs, links or time.
 //
+// Layer programs describe the step as data. Config.Programs returns, for each
+// LayerKind (EmbeddingLayer, TransformerLayer, LogitsLayer), a Layer as one
+// GPU runs it under a Shard (tensor-parallel degree, micro-batch, sequence
+// parallelism, attention kernel, precision, recomputation): its Forward,
+// Backward and Recompute passes, each a Program — an ordered list of Steps —
+// and the parameters it holds (Params, Tensors, Tied). A Step is either
+// Compute, a run of Ops priced together, or Collective, an operation (Comm)
+// over one dimension of the device mesh (Group, a mesh.Dim) on a buffer of
+// Bytes, which may be Overlappable with the compute step before it. A
+// transformer layer is its attention block and MLP block, each followed by its
+// tensor-parallel collectives: an all-reduce, or with sequence parallelism a
+// reduce-scatter and an all-gather; its Recompute is nothing, the attention
+// core (selective) or the whole forward (full). Config.KindOf says which kind
+// each layer of the stack is. One builder in package parallelism replays any
+// program, so a new operation in a layer is a new Step here. This is why the
+// package imports mesh: a collective names the group it runs over, not the
+// ranks in it.
+//
 // Built-in shapes (Preset, Presets, PresetNames) are the models of the
 // published measurements the project validates against (the Megatron-LM SC21
 // family, Korthikanti et al. 2022, the 2024 Megatron-Core H100 table) and
