@@ -51,8 +51,7 @@
 // What it leaves out: context parallelism and expert parallelism (MoE), which
 // Validate rejects although the mesh has their dimensions; a replay of every
 // tensor-parallel rank (one rank stands for its group, in both replica
-// modes); per-GPU variation such as stragglers or slow links (the durations
-// hook exists, but every GPU gets the priced duration); the HBM traffic of
+// modes); slow links (slow GPUs are modelled, variation.go); the HBM traffic of
 // overlapped communication; contention between concurrent transfers in
 // analytical mode beyond the NIC share and the oversubscription of groups
 // spanning leaves; and job-level events (failures, checkpoints, restarts).
