@@ -88,3 +88,18 @@ func TestStragglersSlowTheStep(t *testing.T) {
 	}
 	t.Logf("1%% of GPUs 20%% slower: step %.3f s vs %.3f s (+%.1f%%), %d replicas replayed", float64(res.StepTime), float64(base.StepTime), 100*slow, res.Stragglers.Replicas)
 }
+
+// BenchmarkReplayStragglers: the default with 1% of its GPUs 20% slower:
+// the classes of replicas replayed, plus the uniform replay for comparison.
+// Run with -cpu 1.
+func BenchmarkReplayStragglers(b *testing.B) {
+	j := gpt3Job(b, 128, Layout{TP: 8, PP: 16, DP: 8, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 1536)
+	j.Variation = Variation{SlowFraction: 0.01, Slowdown: 0.2}
+	j.Options.Seed = 1
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := Simulate(j); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
