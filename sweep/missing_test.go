@@ -60,7 +60,9 @@ func TestMissingShards(t *testing.T) {
 		t.Errorf("JoinInts(nil) = %q", got)
 	}
 
-	line := func(p int) string { return `{"point":` + itoa(p) + `,"grid":{},"scenario":"s","feasible":false,"reason":"r"}` + "\n" }
+	line := func(p int) string {
+		return `{"point":` + itoa(p) + `,"grid":{},"scenario":"s","feasible":false,"reason":"r"}` + "\n"
+	}
 	shard := func(idx, n, total int) string {
 		s := ""
 		for _, p := range Shard(total, idx, n) {
