@@ -501,7 +501,7 @@ func mergeSweep(dir string, stdout, stderr io.Writer) error {
 	if _, err := io.WriteString(stdout, b.String()); err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("%s: %d of %d points missing (first: %s); rerun their shards with the same --out", dir, len(m.Missing), man.Points, listPoints(m.Missing))
+	msg := fmt.Sprintf("%s: %d of %d points missing (first: %s); rerun their shards with the same --out (sim sweep missing %s lists them)", dir, len(m.Missing), man.Points, listPoints(m.Missing), dir)
 	fmt.Fprintf(stderr, "sim sweep merge: %s\n", msg)
 	return &exitError{exitInfeasible, errors.New(msg)}
 }
