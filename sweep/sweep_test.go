@@ -513,6 +513,23 @@ func TestExampleFile(t *testing.T) {
 	}
 }
 
+// TestSlurmTestFile parses the sweep .ci/slurm-test.sh runs (4 shards of 6
+// points), so that it keeps up with the scenario's keys without Slurm.
+func TestSlurmTestFile(t *testing.T) {
+	name := filepath.Join("testdata", "slurm.toml")
+	src, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Parse(Input{File: name, Src: src, ReadBase: os.ReadFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Len() != 24 || s.Objective != Cost || s.Keep != 5 {
+		t.Errorf("slurm.toml: %d points, objective %s, keep %d", s.Len(), s.Objective, s.Keep)
+	}
+}
+
 // BenchmarkExample evaluates every point of the example sweep on all CPUs.
 func BenchmarkExample(b *testing.B) {
 	name := filepath.Join("testdata", "example.toml")

@@ -70,7 +70,7 @@ func newSweepCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&flags.seed, "seed", "", "override the scenario's seed")
 	f.BoolVarP(&flags.verbose, "verbose", "v", false, "log progress to stderr (same as --log-level=debug)")
 	f.StringVar(&flags.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
-	cmd.AddCommand(newSweepMergeCmd(stdout, stderr))
+	cmd.AddCommand(newSweepMergeCmd(stdout, stderr), newSweepMissingCmd(stdout, stderr))
 	return cmd
 }
 
@@ -160,12 +160,25 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 	if err := writeManifest(fl.out, sw.Manifest()); err != nil {
 		return err
 	}
-	name := "results"
-	if shards > 0 {
-		name = fmt.Sprintf("results-shard-%d-of-%d", index, shards)
-	}
+	name := sweep.ResultsName(index, shards)
 	jsonlPath := filepath.Join(fl.out, name+".jsonl")
 	csvPath := filepath.Join(fl.out, name+".csv")
+
+	// One writer per shard file: a second process on the same shard (a
+	// duplicate submission, a requeued task whose first run still lives)
+	// stops here instead of interleaving its lines with the first's.
+	release, err := lockFile(filepath.Join(fl.out, name+".lock"), lockHolder())
+	var locked *lockedError
+	switch {
+	case errors.As(err, &locked):
+		return badInput(fmt.Errorf("%s is being written by another sim sweep: %w; run one process per shard at a time", jsonlPath, err))
+	case errors.Is(err, errNoLocking):
+		fmt.Fprintf(stderr, "sim sweep: %v; going on without a lock: run one process per shard at a time\n", err)
+	case err != nil:
+		return fmt.Errorf("--out: %w", err)
+	default:
+		defer func() { _ = release() }()
+	}
 
 	// Resume: keep the complete lines already written, cut off a truncated
 	// last one.
@@ -412,31 +425,41 @@ func newSweepMergeCmd(stdout, stderr io.Writer) *cobra.Command {
 // maxListed bounds the missing points the merge summary lists.
 const maxListed = 20
 
-func mergeSweep(dir string, stdout, stderr io.Writer) error {
+// loadSweepResults reads DIR/sweep.json and every DIR/results*.jsonl (in name
+// order): what merge and missing work from.
+func loadSweepResults(dir string) (sweep.Manifest, []sweep.File, error) {
 	manPath := filepath.Join(dir, manifestFile)
 	data, err := os.ReadFile(manPath)
 	if err != nil {
-		return badInput(fmt.Errorf("%s: %w (is %s the --out of a sim sweep?)", manPath, err, dir))
+		return sweep.Manifest{}, nil, badInput(fmt.Errorf("%s: %w (is %s the --out of a sim sweep?)", manPath, err, dir))
 	}
 	man, err := sweep.ReadManifest(data)
 	if err != nil {
-		return badInput(fmt.Errorf("%s: %w", manPath, err))
+		return man, nil, badInput(fmt.Errorf("%s: %w", manPath, err))
 	}
 	names, err := filepath.Glob(filepath.Join(dir, "results*.jsonl"))
 	if err != nil {
-		return err
+		return man, nil, err
 	}
 	sort.Strings(names)
-	if len(names) == 0 {
-		return badInput(fmt.Errorf("%s: no results*.jsonl files", dir))
-	}
 	files := make([]sweep.File, len(names))
 	for i, n := range names {
 		data, err := os.ReadFile(n)
 		if err != nil {
-			return badInput(err)
+			return man, nil, badInput(err)
 		}
 		files[i] = sweep.File{Name: n, Data: data}
+	}
+	return man, files, nil
+}
+
+func mergeSweep(dir string, stdout, stderr io.Writer) error {
+	man, files, err := loadSweepResults(dir)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return badInput(fmt.Errorf("%s: no results*.jsonl files", dir))
 	}
 	m, err := sweep.Merge(man.Points, files)
 	if err != nil {
@@ -478,10 +501,79 @@ func mergeSweep(dir string, stdout, stderr io.Writer) error {
 	if _, err := io.WriteString(stdout, b.String()); err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("%s: %d of %d points missing (first: %s); rerun their shards with the same --out", dir, len(m.Missing), man.Points, listPoints(m.Missing))
+	msg := fmt.Sprintf("%s: %d of %d points missing (first: %s); rerun their shards with the same --out (sim sweep missing %s lists them)", dir, len(m.Missing), man.Points, listPoints(m.Missing), dir)
 	fmt.Fprintf(stderr, "sim sweep merge: %s\n", msg)
 	return &exitError{exitInfeasible, errors.New(msg)}
 }
 
 // listPoints lists the first maxListed point indices.
 func listPoints(ps []int) string { return sweep.ListPoints(ps, maxListed) }
+
+type missingFlags struct {
+	shards int
+	format string
+}
+
+// newSweepMissingCmd is `sim sweep missing DIR`.
+func newSweepMissingCmd(stdout, stderr io.Writer) *cobra.Command {
+	var fl missingFlags
+	cmd := &cobra.Command{
+		Use:   "missing DIR [--shards N] [--format shards|points]",
+		Short: "list the shards (or points) of a sweep directory that still lack results, comma-separated, for a resubmission",
+		Long: "Print, on one line and comma-separated, the shard indices whose points are not all in DIR yet: the list\n" +
+			"`sbatch --array=LIST` takes to run exactly those shards again (they resume). With --format points, the missing\n" +
+			"point indices instead. Nothing is printed when the sweep is complete. The shard count is read from the names\n" +
+			"of the results-shard-I-of-N.jsonl files, or given with --shards. Exit 0 whether or not anything is missing;\n" +
+			"2 when DIR is not a sweep's directory or the shard count is unknown. A count of what is missing goes to stderr.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return missingSweep(cmd, &fl, args[0], stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&fl.shards, "shards", 0, "the shard count of the run (default: read from the results files' names)")
+	f.StringVar(&fl.format, "format", "shards", "what to list: shards (indices for sbatch --array) or points")
+	return cmd
+}
+
+func missingSweep(cmd *cobra.Command, fl *missingFlags, dir string, stdout, stderr io.Writer) error {
+	if fl.format != "shards" && fl.format != "points" {
+		return badInput(fmt.Errorf("--format: want shards or points, got %q", fl.format))
+	}
+	if cmd.Flags().Changed("shards") && fl.shards < 1 {
+		return badInput(fmt.Errorf("--shards: want at least 1, got %d", fl.shards))
+	}
+	man, files, err := loadSweepResults(dir)
+	if err != nil {
+		return err
+	}
+	m, err := sweep.Merge(man.Points, files)
+	if err != nil {
+		return badInput(err)
+	}
+	if len(m.Missing) == 0 {
+		return nil // complete: print nothing
+	}
+	list := m.Missing
+	what := ""
+	if fl.format == "shards" {
+		shards := fl.shards
+		if shards == 0 {
+			names := make([]string, len(files))
+			for i, f := range files {
+				names[i] = f.Name
+			}
+			if shards, err = sweep.ShardCount(names); err != nil {
+				return badInput(fmt.Errorf("%s: %w; give --shards N", dir, err))
+			}
+			if shards == 0 {
+				return badInput(fmt.Errorf("%s: no results-shard-I-of-N.jsonl files to read the shard count from; give --shards N, or --format points", dir))
+			}
+		}
+		list = sweep.MissingShards(m.Missing, shards)
+		what = fmt.Sprintf("; %d of %d shards to run again", len(list), shards)
+	}
+	fmt.Fprintf(stderr, "sim sweep missing: %s: %d of %d points missing%s\n", dir, len(m.Missing), man.Points, what)
+	_, err = fmt.Fprintln(stdout, sweep.JoinInts(list))
+	return err
+}

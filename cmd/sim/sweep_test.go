@@ -1,12 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const smallSweep = "testdata/sweep-small.toml"
@@ -256,4 +263,162 @@ func TestSweepExitCodes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSweepMissing: `sim sweep missing DIR` prints the shards still to run,
+// comma-separated for sbatch --array (a shard that never ran, one cut off
+// in its last line), or the points; nothing once the sweep is complete.
+// Running exactly what it lists completes the sweep.
+func TestSweepMissing(t *testing.T) {
+	clearShardEnv(t)
+	dir := t.TempDir()
+	sweepOK(t, "sweep", smallSweep, "--out", dir, "--shards", "4", "--shard-index", "0")
+	sweepOK(t, "sweep", smallSweep, "--out", dir, "--shards", "4", "--shard-index", "1")
+	// Shard 1 was killed while writing its second (last) line.
+	path := filepath.Join(dir, "results-shard-1-of-4.jsonl")
+	data := readFile(t, path)
+	if err := os.WriteFile(path, data[:len(data)-10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "sweep", "missing", dir)
+	if code != 0 || out != "1,2,3\n" || !strings.Contains(errs, "5 of 8 points missing; 3 of 4 shards to run again") {
+		t.Fatalf("missing: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	if code, out, _ = runCLI(t, "sweep", "missing", dir, "--format", "points"); code != 0 || out != "2,3,5,6,7\n" {
+		t.Errorf("missing --format points: exit %d, %q", code, out)
+	}
+	if code, out, _ = runCLI(t, "sweep", "missing", dir, "--shards", "2"); code != 0 || out != "0,1\n" {
+		t.Errorf("missing --shards 2: exit %d, %q", code, out)
+	}
+	for _, idx := range strings.Split(strings.TrimSpace(sweepOK(t, "sweep", "missing", dir)), ",") {
+		sweepOK(t, "sweep", smallSweep, "--out", dir, "--shards", "4", "--shard-index", idx)
+	}
+	if code, out, errs = runCLI(t, "sweep", "missing", dir); code != 0 || out != "" || errs != "" {
+		t.Errorf("complete: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	sweepOK(t, "sweep", "merge", dir)
+
+	// Errors: no shard count to read, mixed counts, not a sweep directory.
+	whole := t.TempDir()
+	sweepOK(t, "sweep", smallSweep, "--out", whole)
+	os.WriteFile(filepath.Join(whole, "results.jsonl"), nil, 0o644)
+	if code, out, _ = runCLI(t, "sweep", "missing", whole, "--format", "points"); code != 0 || out != "0,1,2,3,4,5,6,7\n" {
+		t.Errorf("unsharded, --format points: exit %d, %q", code, out)
+	}
+	mixed := t.TempDir()
+	sweepOK(t, "sweep", smallSweep, "--out", mixed, "--shards", "4", "--shard-index", "0")
+	sweepOK(t, "sweep", smallSweep, "--out", mixed, "--shards", "2", "--shard-index", "0")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{whole}, "give --shards N, or --format points"},
+		{[]string{mixed}, "different shard counts (2 and 4); give --shards N"},
+		{[]string{t.TempDir()}, "sweep.json"},
+		{[]string{dir, "--format", "csv"}, "--format: want shards or points"},
+		{[]string{dir, "--shards", "0"}, "--shards: want at least 1"},
+	} {
+		code, out, errs := runCLI(t, append([]string{"sweep", "missing"}, tc.args...)...)
+		if code != 2 || out != "" || !strings.Contains(errs, tc.want) {
+			t.Errorf("missing %v: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, code, out, errs, tc.want)
+		}
+	}
+	if code, out, _ = runCLI(t, "sweep", "missing", mixed, "--shards", "2"); code != 0 || out != "1\n" {
+		t.Errorf("mixed, --shards 2: exit %d, %q", code, out)
+	}
+}
+
+// TestSweepLock: a shard being written is locked; a second writer of the
+// same shard stops with exit 2 naming the holder and writes nothing, other
+// shards are free, and the shard runs once the lock is released.
+func TestSweepLock(t *testing.T) {
+	clearShardEnv(t)
+	dir := t.TempDir()
+	lock := filepath.Join(dir, "results-shard-0-of-2.lock")
+	release, err := lockFile(lock, "pid 4242 on testhost since then, Slurm job 7_0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockFile(lock, "second"); !isLocked(err, "pid 4242 on testhost") {
+		t.Fatalf("second lockFile: %v, want locked by pid 4242", err)
+	}
+	code, _, errs := runCLI(t, "sweep", smallSweep, "--out", dir, "--shards", "2", "--shard-index", "0")
+	if code != 2 || !strings.Contains(errs, "results-shard-0-of-2.jsonl is being written by another sim sweep: locked by pid 4242 on testhost since then, Slurm job 7_0") {
+		t.Errorf("locked shard: exit %d, stderr %q", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "results-shard-0-of-2.jsonl")); err == nil {
+		t.Error("the locked-out run created the shard's results")
+	}
+	sweepOK(t, "sweep", smallSweep, "--out", dir, "--shards", "2", "--shard-index", "1")
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	sweepOK(t, "sweep", smallSweep, "--out", dir, "--shards", "2", "--shard-index", "0")
+	// The lock file stays behind, now naming the last holder (this process),
+	// and takes the lock again at once: nothing holds it.
+	if got := string(readFile(t, lock)); !strings.HasPrefix(got, "pid "+strconv.Itoa(os.Getpid())+" on ") {
+		t.Errorf("lock file holds %q", got)
+	}
+	release, err = lockFile(lock, "again")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+}
+
+func isLocked(err error, holder string) bool {
+	var le *lockedError
+	return errors.As(err, &le) && strings.Contains(le.Error(), holder)
+}
+
+// TestSweepLockReleasedOnKill: a process killed while holding a shard's lock
+// (SIGKILL: no chance to clean up) does not block the rerun, because the
+// kernel drops a flock when the process's files are closed.
+func TestSweepLockReleasedOnKill(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		t.Skip("no flock")
+	}
+	lock := filepath.Join(t.TempDir(), "results.lock")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSweepLockHelperProcess$")
+	cmd.Env = append(os.Environ(), "TRAINSIM_LOCK_HELPER="+lock)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "locked\n" {
+		t.Fatalf("helper: %q, %v", line, err)
+	}
+	if _, err := lockFile(lock, "parent"); !isLocked(err, fmt.Sprintf("pid %d on ", cmd.Process.Pid)) {
+		t.Fatalf("while the helper lives: %v, want locked by pid %d", err, cmd.Process.Pid)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	release, err := lockFile(lock, "parent")
+	if err != nil {
+		t.Fatalf("after the holder was killed: %v", err)
+	}
+	release()
+}
+
+// TestSweepLockHelperProcess is the process TestSweepLockReleasedOnKill
+// kills: it takes the lock, says so, and waits to be killed.
+func TestSweepLockHelperProcess(t *testing.T) {
+	path := os.Getenv("TRAINSIM_LOCK_HELPER")
+	if path == "" {
+		t.Skip("only run by TestSweepLockReleasedOnKill")
+	}
+	if _, err := lockFile(path, lockHolder()); err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Println("locked")
+	time.Sleep(time.Minute)
+	os.Exit(1)
 }
