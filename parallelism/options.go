@@ -1,0 +1,31 @@
+package parallelism
+
+import "trainsim/topology"
+
+// Network fidelities.
+const (
+	NetworkAnalytical = "analytical"
+	NetworkFlow       = "flow"
+)
+
+// Rank modes.
+const (
+	RanksSymmetric = "symmetric"
+	RanksFull      = "full"
+)
+
+// Options selects how the replay is done.
+type Options struct {
+	// Network is NetworkAnalytical or NetworkFlow.
+	Network string
+	// Ranks is RanksSymmetric or RanksFull.
+	Ranks string
+	// AllReduce forces the all-reduce algorithm: "auto" (the cheaper of
+	// ring and tree per call, as NCCL's tuner does), "ring" or "tree".
+	AllReduce string
+	// Graph is the explicit topology loaded from Cluster.Network.File, for
+	// the flow-level network; nil builds one from the cluster's template.
+	Graph *topology.Graph
+	// Timeline asks Simulate to return every task's interval (for traces).
+	Timeline bool
+}
