@@ -10,6 +10,10 @@ const (
 	Interleaved Schedule = "interleaved"
 )
 
+// Schedules lists the pipeline schedules (parallelism.schedule), in the order
+// messages and the scenario reference list them.
+func Schedules() []Schedule { return []Schedule{GPipe, OneFOneB, Interleaved} }
+
 // Recompute is an activation recomputation policy (Korthikanti et al. 2022).
 type Recompute string
 
@@ -19,6 +23,16 @@ const (
 	RecomputeSelective Recompute = "selective" // re-run the attention core only
 	RecomputeFull      Recompute = "full"      // re-run each layer's forward
 )
+
+// RecomputePolicies lists the recomputation policies (parallelism.recompute),
+// in the order messages and the scenario reference list them.
+func RecomputePolicies() []Recompute {
+	return []Recompute{RecomputeNone, RecomputeSelective, RecomputeFull}
+}
+
+// ZeROStages lists the optimizer-sharding stages (parallelism.zero; see
+// Layout.ZeRO).
+func ZeROStages() []int { return []int{0, 1, 2, 3} }
 
 // Layout is how a training job is split over the GPUs.
 type Layout struct {

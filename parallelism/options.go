@@ -8,11 +8,19 @@ const (
 	NetworkFlow       = "flow"
 )
 
+// Networks lists the network fidelities (simulation.network), in the order
+// messages list them.
+func Networks() []string { return []string{NetworkAnalytical, NetworkFlow} }
+
 // Rank modes.
 const (
 	RanksSymmetric = "symmetric"
 	RanksFull      = "full"
 )
+
+// RankModes lists the rank modes (simulation.ranks), in the order messages
+// list them.
+func RankModes() []string { return []string{RanksSymmetric, RanksFull} }
 
 // Options selects how the replay is done.
 type Options struct {

@@ -2,8 +2,8 @@ package scenario
 
 import (
 	"fmt"
-	"strings"
 
+	"trainsim/field"
 	"trainsim/model"
 	"trainsim/parallelism"
 	"trainsim/topology"
@@ -34,20 +34,16 @@ func (d *decoder) resolve() parallelism.Job {
 
 // validated reports the problems a Validate method found, each at the line of
 // the key it names. A problem with a key already reported is not repeated.
-func (d *decoder) validated(errs []error, complete bool) {
+func (d *decoder) validated(errs []field.Error, complete bool) {
 	before := make(map[string]bool, len(d.reported))
 	for k := range d.reported {
 		before[k] = true
 	}
-	for _, err := range errs {
-		key, msg, ok := strings.Cut(err.Error(), ": ")
-		if !ok {
-			key, msg = "", err.Error()
-		}
-		if before[key] || (!complete && !d.isSet(key)) {
+	for _, e := range errs {
+		if before[e.Field] || (!complete && !d.isSet(e.Field)) {
 			continue
 		}
-		d.add(key, msg)
+		d.add(e.Field, e.Msg)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"trainsim/field"
 	"trainsim/model"
 	"trainsim/parallelism"
 	"trainsim/scenarios"
@@ -594,7 +595,7 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		j := sc.Job
-		for _, errs := range [][]error{j.Model.Validate(), j.Cluster.Validate(), j.Validate()} {
+		for _, errs := range [][]field.Error{j.Model.Validate(), j.Cluster.Validate(), j.Validate()} {
 			if len(errs) > 0 {
 				t.Fatalf("Load accepted a job that fails validation: %v", errs)
 			}

@@ -105,8 +105,8 @@ type rawSimulation struct {
 	AllReduce *string
 }
 
-// field is one scenario key and how to store a TOML value into rawFile.
-type field struct {
+// keyField is one scenario key and how to store a TOML value into rawFile.
+type keyField struct {
 	key string
 	// text marks a plain string key: a --set VALUE that is not a TOML string
 	// is taken verbatim for it.
@@ -116,9 +116,9 @@ type field struct {
 }
 
 // fields lists every scenario key, bound to the place in f that holds it.
-func (f *rawFile) fields() []field {
+func (f *rawFile) fields() []keyField {
 	m, c, p, t, s, k := &f.Model, &f.Cluster, &f.Parallelism, &f.Training, &f.Simulation, &f.Calibration
-	return []field{
+	return []keyField{
 		stringField("name", &f.Name),
 		uintField("seed", &f.Seed),
 
@@ -189,7 +189,7 @@ func (f *rawFile) fields() []field {
 		countField("calibration.comm_sms", &k.CommSMs),
 		unitField("calibration.nvlink_busbw", "230GB/s", &k.NVLinkBusBW),
 		unitField("calibration.nic_busbw", "23GB/s", &k.NICBusBW),
-		{key: "calibration.gemm", decode: func(v any) error { return decodeGEMMs(v, &k.GEMMs) }},
+		keyField{key: "calibration.gemm", decode: func(v any) error { return decodeGEMMs(v, &k.GEMMs) }},
 		stringField("calibration.file", &k.File),
 	}
 }
@@ -205,12 +205,12 @@ func jobKeys() []string {
 // schema indexes the fields of one rawFile by key and knows which keys are
 // tables and what each table holds.
 type schema struct {
-	fields   map[string]field
+	fields   map[string]keyField
 	children map[string][]string // table ("" for the root) -> its keys and sub-tables
 }
 
 func newSchema(f *rawFile) schema {
-	s := schema{fields: map[string]field{}, children: map[string][]string{}}
+	s := schema{fields: map[string]keyField{}, children: map[string][]string{}}
 	seen := map[string]bool{}
 	addChild := func(parent, name string) {
 		if full := join(parent, name); !seen[full] {
@@ -249,8 +249,8 @@ func join(parent, name string) string {
 // dp × cp, nodes × gpus_per_node) cannot overflow.
 const maxCount = math.MaxInt32
 
-func countField(key string, p **int) field {
-	return field{key: key, decode: func(v any) error {
+func countField(key string, p **int) keyField {
+	return keyField{key: key, decode: func(v any) error {
 		n, ok := v.(int64)
 		if !ok {
 			return fmt.Errorf("want an integer, got %s", describe(v))
@@ -264,8 +264,8 @@ func countField(key string, p **int) field {
 	}}
 }
 
-func uintField(key string, p **uint64) field {
-	return field{key: key, decode: func(v any) error {
+func uintField(key string, p **uint64) keyField {
+	return keyField{key: key, decode: func(v any) error {
 		n, ok := v.(int64)
 		if !ok {
 			return fmt.Errorf("want a non-negative integer, got %s", describe(v))
@@ -279,8 +279,8 @@ func uintField(key string, p **uint64) field {
 	}}
 }
 
-func floatField(key string, p **float64) field {
-	return field{key: key, decode: func(v any) error {
+func floatField(key string, p **float64) keyField {
+	return keyField{key: key, decode: func(v any) error {
 		var x float64
 		switch n := v.(type) {
 		case int64:
@@ -298,8 +298,8 @@ func floatField(key string, p **float64) field {
 	}}
 }
 
-func stringField(key string, p **string) field {
-	return field{key: key, text: true, decode: func(v any) error {
+func stringField(key string, p **string) keyField {
+	return keyField{key: key, text: true, decode: func(v any) error {
 		s, ok := v.(string)
 		if !ok {
 			return fmt.Errorf("want a string, got %s", describe(v))
@@ -309,8 +309,8 @@ func stringField(key string, p **string) field {
 	}}
 }
 
-func boolField(key string, p **bool) field {
-	return field{key: key, decode: func(v any) error {
+func boolField(key string, p **bool) keyField {
+	return keyField{key: key, decode: func(v any) error {
 		b, ok := v.(bool)
 		if !ok {
 			return fmt.Errorf("want true or false, got %s", describe(v))
@@ -325,8 +325,8 @@ func boolField(key string, p **bool) field {
 func unitField[T any, PT interface {
 	*T
 	encoding.TextUnmarshaler
-}](key, example string, p **T) field {
-	return field{key: key, decode: func(v any) error {
+}](key, example string, p **T) keyField {
+	return keyField{key: key, decode: func(v any) error {
 		s, ok := v.(string)
 		if !ok {
 			return fmt.Errorf("want a string with a unit such as %q, got %s", example, describe(v))

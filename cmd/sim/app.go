@@ -220,7 +220,11 @@ func prepareJob(sc *scenario.Scenario, fromDisk bool) error {
 		if calFile != "" {
 			where += " (with calibration.file " + calFile + " merged in)"
 		}
-		return fmt.Errorf("%s: %w", where, errors.Join(errs...))
+		joined := make([]error, len(errs))
+		for i, e := range errs {
+			joined[i] = e
+		}
+		return fmt.Errorf("%s: %w", where, errors.Join(joined...))
 	}
 	return nil
 }
