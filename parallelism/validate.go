@@ -1,6 +1,7 @@
 package parallelism
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,10 +12,46 @@ import (
 	"trainsim/units"
 )
 
-// Validate checks divisibility and ranges, returning every problem found. Each
-// names the dotted scenario key it concerns ("parallelism.tp") and the other
-// keys its rule read, so that callers can point at the line that set it.
-func (j Job) Validate() []field.Error {
+// Valid is a job that passed Validate. Simulate and LayerTimes take only a
+// Valid job, so every job they replay was checked, once, by whoever built it
+// (the scenario reader after merging the files a scenario names); only
+// Validate makes one.
+type Valid struct {
+	job Job
+	ok  bool
+}
+
+// Job returns the job that passed validation.
+func (v Valid) Job() Job { return v.job }
+
+// get returns the job v holds, or an error for a Valid that Validate did not
+// return (the zero value).
+func (v Valid) get() (Job, error) {
+	if !v.ok {
+		return Job{}, errors.New("parallelism: the job was not validated (Job.Validate makes a Valid job)")
+	}
+	return v.job, nil
+}
+
+// Validate checks the model, the cluster and the job: ranges, divisibility,
+// what the files the scenario names brought (an explicit topology's GPU
+// count, a calibration file's values against the cluster), and the size of
+// the replay. Without a problem it returns the job as Valid; otherwise every
+// problem found, each naming the dotted scenario key it concerns
+// ("parallelism.tp") and the other keys its rule read, so that callers can
+// point at the line that set it.
+func (j Job) Validate() (Valid, []field.Error) {
+	errs := append(j.Model.Validate(), j.Cluster.Validate()...)
+	errs = append(errs, j.check()...)
+	if len(errs) > 0 {
+		return Valid{}, errs
+	}
+	return Valid{job: j, ok: true}, nil
+}
+
+// check returns the problems of the job's own rules: layout, training,
+// options and calibration.
+func (j Job) check() []field.Error {
 	var errs []field.Error
 	add := func(e field.Error) { errs = append(errs, e) }
 	l, m := j.Layout, j.Model
@@ -53,7 +90,8 @@ func (j Job) Validate() []field.Error {
 	if l.CP > 1 {
 		add(field.Errorf("parallelism.cp", "context parallelism is not supported yet (allowed: 1)"))
 	}
-	if l.EP > 1 || m.Experts > 0 {
+	// A negative experts count is the model's own problem (Config.Validate).
+	if l.EP > 1 && m.Experts >= 0 || m.Experts > 0 {
 		add(field.Errorf("model.experts", "mixture-of-experts models are not supported yet (allowed: experts = 0, parallelism.ep = 1)").Using("parallelism.ep"))
 	}
 	if l.SequenceParallel && m.SeqLen%l.TP != 0 {

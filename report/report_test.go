@@ -31,7 +31,11 @@ func job(t *testing.T) parallelism.Job {
 // with sane values.
 func TestSpecFields(t *testing.T) {
 	j := job(t)
-	res, err := parallelism.Simulate(j)
+	v, errs := j.Validate()
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	res, err := parallelism.Simulate(v)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,10 @@ type Scenario struct {
 	Name string
 	// Seed seeds every random choice of the simulation.
 	Seed uint64
-	// Job is fully resolved: presets applied, explicit keys and --set
-	// overrides applied over them, defaults filled, and validated.
+	// Job is resolved: presets applied, explicit keys and --set overrides
+	// applied over them, defaults filled. It is not validated yet: the files
+	// it names (calibration.file, cluster.network.file) may still bring
+	// values, so Validate checks it once they are merged in.
 	Job parallelism.Job
 	// File is the name of the file the scenario came from.
 	File string
@@ -39,11 +41,34 @@ func (s *Scenario) Place(key string) string {
 	return file
 }
 
+// Validate checks the job — model, cluster, layout, training, options and
+// calibration, with whatever the files it names brought — and returns it as
+// a parallelism.Valid, the only form the replay takes. Call it once, after
+// merging those files (MergeCalibration, Options.Graph). On a problem it
+// returns an ErrorList with every problem, each placed where its key was
+// set: a line of the scenario, --set, or the line of the calibration file
+// that gave the value.
+func (s *Scenario) Validate() (parallelism.Valid, error) {
+	v, errs := s.Job.Validate()
+	if len(errs) == 0 {
+		return v, nil
+	}
+	list := make(ErrorList, 0, len(errs))
+	for _, e := range errs {
+		file, line := s.origins.place(e.Field)
+		list = append(list, &Error{File: file, Line: line, Key: e.Field, Msg: e.Msg})
+	}
+	return parallelism.Valid{}, list.err(s.File)
+}
+
 // Load decodes src, the TOML text of the file called filename, applies the
 // --set overrides in sets (each "dotted.key=value", applied in order after the
-// file), fills the defaults and validates the result. On any problem it
-// returns an ErrorList holding every problem found; it never returns a
-// scenario that fails validation.
+// file) and fills the presets and defaults. A problem in doing so (an unknown
+// key, a value of the wrong kind, an unknown preset, a missing key) makes it
+// return an ErrorList holding every problem found, those validation finds
+// too, so that one run shows them all. Without such a problem it returns the
+// scenario unvalidated: the caller merges the files the scenario names and
+// then calls Validate, so that the job is checked once, whole.
 func Load(filename string, src []byte, sets []string) (*Scenario, error) {
 	d := newDecoder(filename)
 	var doc map[string]any
@@ -54,16 +79,17 @@ func Load(filename string, src []byte, sets []string) (*Scenario, error) {
 		for _, set := range sets {
 			d.applySet(set)
 		}
-		return nil, d.errs.err()
+		return nil, d.errs.err(filename)
 	}
 	d.lines = keyLines(src)
 	d.walk(nil, doc, false)
 	for _, set := range sets {
 		d.applySet(set)
 	}
-	job := d.resolve()
+	job, modelOK, clusterOK := d.resolve()
 	if len(d.errs) > 0 {
-		return nil, d.errs.err()
+		d.validated(job, modelOK, clusterOK)
+		return nil, d.errs.err(filename)
 	}
 	sc := &Scenario{Name: d.name(), Seed: 1, Job: job, File: filename, origins: d.origins}
 	if d.raw.Seed != nil {
@@ -75,20 +101,31 @@ func Load(filename string, src []byte, sets []string) (*Scenario, error) {
 // newDecoder returns an empty decoder for the file called filename.
 func newDecoder(filename string) *decoder {
 	d := &decoder{
-		origins:   origins{file: filename, setBySet: map[string]bool{}},
-		setInFile: map[string]bool{},
-		reported:  map[string]bool{},
+		origins:  origins{file: filename, setBySet: map[string]bool{}, setInFile: map[string]bool{}, merged: map[string]position{}},
+		reported: map[string]bool{},
 	}
 	d.schema = newSchema(&d.raw)
 	return d
 }
 
-// origins records where a scenario's keys were set: the file's lines, and
-// the keys (and tables) a --set override set.
+// origins records where a scenario's keys were set: the file's lines, the
+// keys the file and the --set overrides set, and the keys a calibration file
+// merged in afterwards gave.
 type origins struct {
-	file     string
-	lines    map[string]int
-	setBySet map[string]bool
+	file  string
+	lines map[string]int
+	// setInFile and setBySet record the keys (and tables) the file and the
+	// --set overrides set.
+	setInFile, setBySet map[string]bool
+	// merged records the keys a file the scenario names (calibration.file)
+	// gave, where the scenario left them unset, and where.
+	merged map[string]position
+}
+
+// position is a line of a file; line 0 when it is not known.
+type position struct {
+	file string
+	line int
 }
 
 // decoder holds the state of one Load.
@@ -96,8 +133,6 @@ type decoder struct {
 	origins
 	raw    rawFile
 	schema schema
-	// setInFile records the keys (and tables) the file set.
-	setInFile map[string]bool
 	// reported records the keys an error was already reported for, so that a
 	// later validation does not repeat it.
 	reported map[string]bool
@@ -115,9 +150,13 @@ func (d *decoder) addAt(file string, line int, key, msg string) {
 	d.errs = append(d.errs, &Error{File: file, Line: line, Key: key, Msg: msg})
 }
 
-// place says where key was set: by a --set flag, on a line of the file, or,
-// failing those, where its closest enclosing table was set.
+// place says where key was set: by a --set flag, on a line of the file, on a
+// line of a file merged in, or, failing those, where its closest enclosing
+// table was set.
 func (o origins) place(key string) (file string, line int) {
+	if p, ok := o.merged[key]; ok {
+		return p.file, p.line
+	}
 	for k := key; k != ""; k = parentKey(k) {
 		if o.setBySet[k] {
 			return SetFile, 0

@@ -10,31 +10,37 @@ import (
 	"trainsim/units"
 )
 
-// resolve builds the job from presets, explicit keys and defaults, then runs
-// the validations of the model, the cluster and the job.
-func (d *decoder) resolve() parallelism.Job {
+// resolve builds the job from presets, explicit keys and defaults. modelOK
+// and clusterOK are false when the model or the cluster is incomplete (an
+// unknown preset, a missing key).
+func (d *decoder) resolve() (j parallelism.Job, modelOK, clusterOK bool) {
 	m, modelOK := d.resolveModel()
 	c, clusterOK := d.resolveCluster()
-	j := parallelism.Job{Model: m, Cluster: c}
+	j = parallelism.Job{Model: m, Cluster: c}
 	d.resolveLayout(&j, clusterOK)
 	d.resolveTraining(&j)
 	j.Calibration = d.raw.Calibration.calibration()
 	if f := d.raw.Calibration.File; f != nil && *f == "" {
 		d.add("calibration.file", "empty path (want the name of a TOML file holding a [calibration] table)")
 	}
-
-	// After an unknown preset or a missing key, the values the validations
-	// see are partly zero; report only what they say about keys the user
-	// wrote, which are still worth fixing.
-	d.validated(m.Validate(), modelOK)
-	d.validated(c.Validate(), clusterOK)
-	d.validated(j.Validate(), modelOK && clusterOK)
-	return j
+	return j, modelOK, clusterOK
 }
 
-// validated reports the problems a Validate method found, each at the line of
-// the key it names. A problem with a key already reported is not repeated.
-func (d *decoder) validated(errs []field.Error, complete bool) {
+// validated reports the problems validation finds with j after problems in
+// resolving it, so that one run shows them all. After an unknown preset or a
+// missing key, the values the validations see are partly zero; it reports
+// only what they say about keys the user wrote, which are still worth fixing.
+func (d *decoder) validated(j parallelism.Job, modelOK, clusterOK bool) {
+	_, all := j.Validate()
+	m, c := len(j.Model.Validate()), len(j.Cluster.Validate())
+	d.validatedStage(all[:m], modelOK)
+	d.validatedStage(all[m:m+c], clusterOK)
+	d.validatedStage(all[m+c:], modelOK && clusterOK)
+}
+
+// validatedStage reports the problems one validator found, each at the line
+// of the key it names. A problem with a key already reported is not repeated.
+func (d *decoder) validatedStage(errs []field.Error, complete bool) {
 	before := make(map[string]bool, len(d.reported))
 	for k := range d.reported {
 		before[k] = true
