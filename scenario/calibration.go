@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 
@@ -24,7 +25,7 @@ func LoadCalibration(filename string, src []byte) (parallelism.Calibration, erro
 	if err != nil {
 		return parallelism.Calibration{}, err
 	}
-	return d.raw.Calibration.calibration(), nil
+	return d.calibration(), nil
 }
 
 // MergeCalibration merges the calibration file called filename, whose TOML
@@ -44,7 +45,7 @@ func (s *Scenario) MergeCalibration(filename string, src []byte) error {
 			s.origins.merged[key] = position{file: filename, line: d.lines[key]}
 		}
 	}
-	s.Job.Calibration = s.Job.Calibration.Over(d.raw.Calibration.calibration())
+	s.Job.Calibration = s.Job.Calibration.Over(d.calibration())
 	return nil
 }
 
@@ -73,7 +74,7 @@ func decodeCalibration(filename string, src []byte) (*decoder, error) {
 	if len(doc) == 0 {
 		d.addAt(filename, 0, "", "no [calibration] table")
 	}
-	if d.raw.Calibration.File != nil {
+	if d.given("calibration.file") {
 		d.add("calibration.file", "a calibration file cannot name another one")
 	}
 	if len(d.errs) > 0 {
@@ -82,16 +83,12 @@ func decodeCalibration(filename string, src []byte) (*decoder, error) {
 	return d, nil
 }
 
-// calibration is the job's form of the [calibration] keys as written.
-func (k rawCalibration) calibration() parallelism.Calibration {
-	c := parallelism.Calibration{
-		GEMMPeakFraction: k.GEMMPeakFraction, HBMFraction: k.HBMFraction, FlashFraction: k.FlashFraction,
-		KernelOverhead: k.KernelOverhead, CommSMs: k.CommSMs,
-		NVLinkBusBandwidth: k.NVLinkBusBW, NICBusBandwidth: k.NICBusBW,
-		GEMMs: k.GEMMs,
+// calibration is the job's form of the [calibration] keys the decoder read.
+func (d *decoder) calibration() parallelism.Calibration {
+	for _, k := range d.keys {
+		if k.value != nil && strings.HasPrefix(k.name, calibrationTable+".") {
+			k.value.apply()
+		}
 	}
-	if k.File != nil {
-		c.File = *k.File
-	}
-	return c
+	return d.set.job.Calibration
 }

@@ -91,11 +91,7 @@ func Load(filename string, src []byte, sets []string) (*Scenario, error) {
 		d.validated(job, modelOK, clusterOK)
 		return nil, d.errs.err(filename)
 	}
-	sc := &Scenario{Name: d.name(), Seed: 1, Job: job, File: filename, origins: d.origins}
-	if d.raw.Seed != nil {
-		sc.Seed = *d.raw.Seed
-	}
-	return sc, nil
+	return &Scenario{Name: d.name(), Seed: d.set.seed, Job: job, File: filename, origins: d.origins}, nil
 }
 
 // newDecoder returns an empty decoder for the file called filename.
@@ -104,7 +100,8 @@ func newDecoder(filename string) *decoder {
 		origins:  origins{file: filename, setBySet: map[string]bool{}, setInFile: map[string]bool{}, merged: map[string]position{}},
 		reported: map[string]bool{},
 	}
-	d.schema = newSchema(&d.raw)
+	d.keys = declarations(&d.set)
+	d.schema = newSchema(d.keys)
 	return d
 }
 
@@ -131,7 +128,10 @@ type position struct {
 // decoder holds the state of one Load.
 type decoder struct {
 	origins
-	raw    rawFile
+	// set is what the keys fill; keys are the declarations bound to it,
+	// holding the values decoded so far.
+	set    settings
+	keys   []key
 	schema schema
 	// reported records the keys an error was already reported for, so that a
 	// later validation does not repeat it.
@@ -189,7 +189,7 @@ func (d *decoder) syntaxError(err error) {
 // isSet reports whether key was set by the file or by --set.
 func (d *decoder) isSet(key string) bool { return d.setBySet[key] || d.setInFile[key] }
 
-// walk stores the values of the decoded table m, found at path, into d.raw,
+// walk keeps the values of the decoded table m, found at path, in the keys,
 // reporting unknown keys and values of the wrong kind.
 func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
 	for _, name := range sortedKeys(m) {
@@ -204,15 +204,12 @@ func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
 				d.setInFile[key] = true
 			}
 		}
+		k, declared := d.schema.keys[key]
 		switch {
-		case parent == jobTable:
-			if contains(jobKeys(), name) {
-				d.add(key, "not supported yet (the [job] table comes with the job-level replay)")
-			} else {
-				d.add(key, "unknown key; "+didYouMean(name, jobKeys()))
-			}
-		case d.schema.fields[key].decode != nil:
-			if err := d.schema.fields[key].decode(v); err != nil {
+		case declared && k.refused != "":
+			d.add(key, k.refused)
+		case declared:
+			if err := k.value.decode(v); err != nil {
 				d.add(key, err.Error())
 			}
 		case d.schema.isTable(key):
@@ -226,15 +223,6 @@ func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
 			d.add(key, "unknown key; "+didYouMean(name, d.schema.children[parent]))
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // applySet applies one --set KEY=VALUE override.
@@ -252,7 +240,7 @@ func (d *decoder) applySet(set string) {
 			return
 		}
 	}
-	v, err := parseSetValue(value, d.schema.fields[key].text)
+	v, err := parseSetValue(value, d.isText(key))
 	if err != nil {
 		d.addAt(SetFile, 0, key, err.Error())
 		return
@@ -265,6 +253,19 @@ func (d *decoder) applySet(set string) {
 		tree = map[string]any{parts[i]: tree}
 	}
 	d.walk(nil, tree.(map[string]any), true)
+}
+
+// isText reports whether key is a declared string key, whose --set value is
+// taken verbatim when it is not a TOML string.
+func (d *decoder) isText(key string) bool {
+	k, ok := d.schema.keys[key]
+	return ok && k.value != nil && k.value.kind() == kindString
+}
+
+// given reports whether the declared key was given a value that decoded.
+func (d *decoder) given(key string) bool {
+	k, ok := d.schema.keys[key]
+	return ok && k.value != nil && k.value.given()
 }
 
 // parseSetValue reads VALUE as a TOML value. Text that is not one is taken
@@ -291,8 +292,8 @@ func parseSetValue(value string, text bool) (any, error) {
 
 // name is the scenario's name: the file's, or the file's base name.
 func (d *decoder) name() string {
-	if d.raw.Name != nil && *d.raw.Name != "" {
-		return *d.raw.Name
+	if d.set.name != "" {
+		return d.set.name
 	}
 	base := filepath.Base(d.file)
 	if name := strings.TrimSuffix(base, filepath.Ext(base)); name != "" && name != "." && name != string(filepath.Separator) {

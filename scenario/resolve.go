@@ -2,28 +2,46 @@ package scenario
 
 import (
 	"fmt"
+	"strings"
 
 	"trainsim/field"
 	"trainsim/model"
 	"trainsim/parallelism"
 	"trainsim/topology"
-	"trainsim/units"
 )
 
-// resolve builds the job from presets, explicit keys and defaults. modelOK
-// and clusterOK are false when the model or the cluster is incomplete (an
-// unknown preset, a missing key).
+// resolve builds the job: the presets first, then every key given over what
+// they give, then the declared defaults of the keys not given, then the
+// defaults that derive from other keys (kv_heads, ffn_hidden, dp,
+// virtual_stages). It reports the presets that do not exist and the keys
+// that are required and missing. modelOK and clusterOK are false when the
+// model or the cluster is incomplete (an unknown preset, a missing key).
 func (d *decoder) resolve() (j parallelism.Job, modelOK, clusterOK bool) {
-	m, modelOK := d.resolveModel()
-	c, clusterOK := d.resolveCluster()
-	j = parallelism.Job{Model: m, Cluster: c}
-	d.resolveLayout(&j, clusterOK)
-	d.resolveTraining(&j)
-	j.Calibration = d.raw.Calibration.calibration()
-	if f := d.raw.Calibration.File; f != nil && *f == "" {
+	for _, k := range d.keys {
+		if k.preset {
+			k.value.apply()
+		}
+	}
+	s := &d.set
+	base, hasBase, modelOK := d.modelBase()
+	modelOK = !d.missing("model") && modelOK
+	sys, clusterOK := d.clusterBase()
+	clusterOK = !d.missing("cluster") && clusterOK
+	s.job.Model = base
+	s.job.Cluster = topology.Cluster{System: sys}
+	for _, k := range d.keys {
+		if !k.preset && k.value != nil {
+			k.value.apply()
+		}
+	}
+	d.deriveModel(base, hasBase)
+	d.checkCluster()
+	d.deriveLayout(clusterOK)
+	d.missing("training")
+	if d.given("calibration.file") && s.job.Calibration.File == "" {
 		d.add("calibration.file", "empty path (want the name of a TOML file holding a [calibration] table)")
 	}
-	return j, modelOK, clusterOK
+	return s.job, modelOK, clusterOK
 }
 
 // validated reports the problems validation finds with j after problems in
@@ -53,15 +71,45 @@ func (d *decoder) validatedStage(errs []field.Error, complete bool) {
 	}
 }
 
-// required reports each key of keys that is not set, saying why it is needed.
-func (d *decoder) required(why string, keys ...string) (missing bool) {
-	for _, k := range keys {
-		if !d.isSet(k) {
-			d.add(k, "required "+why)
-			missing = true
+// missing reports each required key of table that is not set and that no
+// preset given would give, saying why it is needed. Keys with the same reason
+// come together, the reasons in the order they first appear in the table.
+func (d *decoder) missing(table string) (any bool) {
+	var groups [][]key
+	at := map[string]int{}
+	for _, k := range d.keys {
+		if !k.need.required || !strings.HasPrefix(k.name, table+".") {
+			continue
+		}
+		msg := k.need.message()
+		if _, ok := at[msg]; !ok {
+			at[msg] = len(groups)
+			groups = append(groups, nil)
+		}
+		groups[at[msg]] = append(groups[at[msg]], k)
+	}
+	for _, g := range groups {
+		if d.anyGiven(g[0].need.unless) {
+			continue
+		}
+		for _, k := range g {
+			if !d.isSet(k.name) {
+				d.add(k.name, k.need.message())
+				any = true
+			}
 		}
 	}
-	return missing
+	return any
+}
+
+// anyGiven reports whether one of keys was given.
+func (d *decoder) anyGiven(keys []string) bool {
+	for _, k := range keys {
+		if d.given(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // unknownPreset reports a preset name that is not built in.
@@ -69,187 +117,90 @@ func (d *decoder) unknownPreset(key, kind, name string, names []string) {
 	d.add(key, fmt.Sprintf("no built-in %s called %q; %s", kind, name, didYouMean(name, names)))
 }
 
-func setInt(dst *int, v *int) {
-	if v != nil {
-		*dst = *v
+// modelBase is the model the [model] keys override: model.preset's, or a
+// custom one. ok is false when the preset is unknown.
+func (d *decoder) modelBase() (base model.Config, hasBase, ok bool) {
+	if !d.given(keyModelPreset) {
+		return model.Config{Name: "custom"}, false, true
+	}
+	name := d.set.modelPreset
+	if p, found := model.Preset(name); found {
+		return p, true, true
+	}
+	d.unknownPreset(keyModelPreset, "model", name, model.PresetNames())
+	return model.Config{}, false, false
+}
+
+// deriveModel fills the model keys whose defaults follow others: kv_heads
+// follows heads, and ffn_hidden 4 × hidden, unless given or the preset
+// departs from those rules (grouped-query attention, a SwiGLU MLP).
+func (d *decoder) deriveModel(base model.Config, hasBase bool) {
+	m := &d.set.job.Model
+	if !d.given("model.kv_heads") && (!hasBase || base.KVHeads == base.Heads) {
+		m.KVHeads = m.Heads
+	}
+	if !d.given("model.ffn_hidden") && (!hasBase || base.FFNHidden == 4*base.Hidden) {
+		m.FFNHidden = 4 * m.Hidden
 	}
 }
 
-func setBool(dst *bool, v *bool) {
-	if v != nil {
-		*dst = *v
-	}
-}
-
-func setString[T ~string](dst *T, v *string) {
-	if v != nil {
-		*dst = T(*v)
-	}
-}
-
-func setUnit[T any](dst *T, v *T) {
-	if v != nil {
-		*dst = *v
-	}
-}
-
-// resolveModel starts from model.preset, or from nothing, and applies the
-// [model] keys. ok is false when the shape is incomplete.
-func (d *decoder) resolveModel() (c model.Config, ok bool) {
-	r := d.raw.Model
-	var base model.Config
-	hasBase := false
+// clusterBase is the node type the [cluster] keys override: cluster.system's
+// with cluster.gpu.preset's GPU, or a custom one. ok is false when a preset
+// is unknown.
+func (d *decoder) clusterBase() (sys topology.System, ok bool) {
 	ok = true
-	if r.Preset != nil {
-		if p, found := model.Preset(*r.Preset); found {
-			base, hasBase = p, true
+	if d.given(keySystem) {
+		if p, found := topology.SystemPreset(d.set.system); found {
+			sys = p
 		} else {
-			d.unknownPreset("model.preset", "model", *r.Preset, model.PresetNames())
-			ok = false
-		}
-	} else {
-		base.Name = "custom"
-		if d.required("when model.preset is not given",
-			"model.layers", "model.hidden", "model.heads", "model.seq_len", "model.vocab") {
-			ok = false
-		}
-	}
-
-	c = base
-	setInt(&c.Layers, r.Layers)
-	setInt(&c.Hidden, r.Hidden)
-	setInt(&c.Heads, r.Heads)
-	setInt(&c.SeqLen, r.SeqLen)
-	setInt(&c.Vocab, r.Vocab)
-	setInt(&c.Experts, r.Experts)
-	setInt(&c.TopK, r.TopK)
-	setBool(&c.GatedMLP, r.GatedMLP)
-	// kv_heads follows heads, and ffn_hidden 4 × hidden, unless given or the
-	// preset departs from those rules (grouped-query attention, a SwiGLU MLP).
-	switch {
-	case r.KVHeads != nil:
-		c.KVHeads = *r.KVHeads
-	case !hasBase || base.KVHeads == base.Heads:
-		c.KVHeads = c.Heads
-	}
-	switch {
-	case r.FFNHidden != nil:
-		c.FFNHidden = *r.FFNHidden
-	case !hasBase || base.FFNHidden == 4*base.Hidden:
-		c.FFNHidden = 4 * c.Hidden
-	}
-	return c, ok
-}
-
-// resolveCluster starts from cluster.system and cluster.gpu.preset, or from
-// nothing, and applies the [cluster] keys. ok is false when the description
-// is incomplete.
-func (d *decoder) resolveCluster() (c topology.Cluster, ok bool) {
-	r := d.raw.Cluster
-	ok = true
-	var sys topology.System
-	if r.System != nil {
-		if s, found := topology.SystemPreset(*r.System); found {
-			sys = s
-		} else {
-			d.unknownPreset("cluster.system", "system", *r.System, topology.SystemPresetNames())
+			d.unknownPreset(keySystem, "system", d.set.system, topology.SystemPresetNames())
 			ok = false
 		}
 	} else {
 		sys.Name = "custom"
 		sys.Network.Oversubscription = 1
 	}
-	if r.GPU.Preset != nil {
-		if g, found := topology.GPUPreset(*r.GPU.Preset); found {
+	if d.given(keyGPUPreset) {
+		if g, found := topology.GPUPreset(d.set.gpuPreset); found {
 			sys.GPU = g
 		} else {
-			d.unknownPreset("cluster.gpu.preset", "GPU", *r.GPU.Preset, topology.GPUPresetNames())
+			d.unknownPreset(keyGPUPreset, "GPU", d.set.gpuPreset, topology.GPUPresetNames())
 			ok = false
 		}
-	}
-	if d.required("(the number of nodes)", "cluster.nodes") {
-		ok = false
-	}
-	if r.System == nil && d.required("when cluster.system is not given",
-		"cluster.gpus_per_node",
-		"cluster.nvlink.bandwidth", "cluster.nvlink.latency",
-		"cluster.network.topology", "cluster.network.nic_bandwidth", "cluster.network.nics_per_node",
-		"cluster.network.latency", "cluster.network.nodes_per_leaf") {
-		ok = false
-	}
-	if r.System == nil && r.GPU.Preset == nil && d.required("when neither cluster.system nor cluster.gpu.preset is given",
-		"cluster.gpu.family", "cluster.gpu.peak", "cluster.gpu.hbm", "cluster.gpu.hbm_bandwidth", "cluster.gpu.sms") {
-		ok = false
 	}
 	if sys.GPU.Name == "" {
 		sys.GPU.Name = "custom"
 	}
-
-	setInt(&sys.GPUsPerNode, r.GPUsPerNode)
-	g := r.GPU
-	setUnit(&sys.GPU.PeakDense16, g.Peak)
-	setUnit(&sys.GPU.PeakDenseFP8, g.PeakFP8)
-	setUnit(&sys.GPU.HBM, g.HBM)
-	setUnit(&sys.GPU.HBMBandwidth, g.HBMBandwidth)
-	setInt(&sys.GPU.SMs, g.SMs)
-	setString(&sys.GPU.Family, g.Family)
-	setUnit(&sys.NVLink.Bandwidth, r.NVLink.Bandwidth)
-	setUnit(&sys.NVLink.Latency, r.NVLink.Latency)
-	n := r.Network
-	setString(&sys.Network.Topology, n.Topology)
-	setUnit(&sys.Network.NICBandwidth, n.NICBandwidth)
-	setInt(&sys.Network.NICsPerNode, n.NICsPerNode)
-	setUnit(&sys.Network.Latency, n.Latency)
-	setUnit(&sys.Network.Oversubscription, n.Oversubscription)
-	setInt(&sys.Network.NodesPerLeaf, n.NodesPerLeaf)
-	setString(&sys.Network.File, n.File)
-
-	c = topology.Cluster{System: sys}
-	setInt(&c.Nodes, r.Nodes)
-
-	// Rules topology.Cluster.Validate leaves out.
-	if g.SMs != nil && *g.SMs <= 0 {
-		d.add("cluster.gpu.sms", fmt.Sprintf("must be a positive integer, got %d", *g.SMs))
-	}
-	if n.NodesPerLeaf != nil && *n.NodesPerLeaf <= 0 {
-		d.add("cluster.network.nodes_per_leaf", fmt.Sprintf("must be a positive integer, got %d", *n.NodesPerLeaf))
-	}
-	return c, ok
+	return sys, ok
 }
 
-// resolveLayout fills the [parallelism] table with its defaults; dp defaults
-// to what the GPU count leaves over.
-func (d *decoder) resolveLayout(j *parallelism.Job, clusterOK bool) {
-	r := d.raw.Parallelism
-	l := parallelism.Layout{
-		TP: 1, PP: 1, CP: 1, EP: 1, Microbatch: 1,
-		Schedule: parallelism.OneFOneB, VirtualStages: 1,
-		Recompute: parallelism.RecomputeNone, OverlapGradReduce: true, PPOverlap: true,
+// checkCluster reports a non-positive count given for gpu.sms or
+// nodes_per_leaf here, before validation, where it has always been reported;
+// Cluster.Validate says the same and is not repeated.
+func (d *decoder) checkCluster() {
+	c := d.set.job.Cluster
+	if d.given("cluster.gpu.sms") && c.GPU.SMs <= 0 {
+		d.add("cluster.gpu.sms", fmt.Sprintf("must be a positive integer, got %d", c.GPU.SMs))
 	}
-	setInt(&l.TP, r.TP)
-	setInt(&l.PP, r.PP)
-	setInt(&l.CP, r.CP)
-	setInt(&l.EP, r.EP)
-	setInt(&l.Microbatch, r.Microbatch)
-	setString(&l.Schedule, r.Schedule)
-	if l.Schedule == parallelism.Interleaved {
+	if d.given("cluster.network.nodes_per_leaf") && c.Network.NodesPerLeaf <= 0 {
+		d.add("cluster.network.nodes_per_leaf", fmt.Sprintf("must be a positive integer, got %d", c.Network.NodesPerLeaf))
+	}
+}
+
+// deriveLayout fills the [parallelism] keys whose defaults follow others:
+// virtual_stages is 2 with the interleaved schedule, and dp what the GPU
+// count leaves over.
+func (d *decoder) deriveLayout(clusterOK bool) {
+	j := &d.set.job
+	l := &j.Layout
+	if !d.given("parallelism.virtual_stages") && l.Schedule == parallelism.Interleaved {
 		l.VirtualStages = 2
 	}
-	setInt(&l.VirtualStages, r.VirtualStages)
-	setBool(&l.SequenceParallel, r.SequenceParallel)
-	setString(&l.Recompute, r.Recompute)
-	setInt(&l.ZeRO, r.ZeRO)
-	setBool(&l.OverlapGradReduce, r.OverlapGradReduce)
-	setBool(&l.TPOverlap, r.TPOverlap)
-	setBool(&l.PPOverlap, r.PPOverlap)
-	if r.PPScatterGather != nil {
-		l.NoPPScatterGather = !*r.PPScatterGather
+	if d.given("parallelism.dp") {
+		return
 	}
-
 	l.DP = 1
-	if r.DP != nil {
-		l.DP = *r.DP
-	} else if gpus := j.Cluster.GPUs(); clusterOK && gpus > 0 && l.TP > 0 && l.PP > 0 && l.CP > 0 {
+	if gpus := j.Cluster.GPUs(); clusterOK && gpus > 0 && l.TP > 0 && l.PP > 0 && l.CP > 0 {
 		// Divide step by step: tp × pp × cp may not fit in an int.
 		q, rem := gpus, 0
 		for _, f := range []int{l.TP, l.PP, l.CP} {
@@ -266,31 +217,4 @@ func (d *decoder) resolveLayout(j *parallelism.Job, clusterOK bool) {
 		}
 		l.DP = q
 	}
-	j.Layout = l
-}
-
-// resolveTraining fills the [training] and [simulation] tables with their
-// defaults.
-func (d *decoder) resolveTraining(j *parallelism.Job) {
-	r := d.raw.Training
-	d.required("(sequences per step)", "training.global_batch")
-	t := parallelism.Training{Precision: units.BF16, Steps: 1, Attention: model.AttentionFlash}
-	setInt(&t.GlobalBatch, r.GlobalBatch)
-	setString(&t.Precision, r.Precision)
-	setUnit(&t.Tokens, r.Tokens)
-	setInt(&t.Steps, r.Steps)
-	setString(&t.Attention, r.Attention)
-	if r.GradAccumFusion != nil {
-		t.UnfusedGradAccum = !*r.GradAccumFusion
-	}
-	if r.FP32Grads != nil {
-		t.Grads16 = !*r.FP32Grads
-	}
-	j.Training = t
-
-	o := parallelism.Options{Network: parallelism.NetworkAnalytical, Ranks: parallelism.RanksSymmetric, AllReduce: "auto"}
-	setString(&o.Network, d.raw.Simulation.Network)
-	setString(&o.Ranks, d.raw.Simulation.Ranks)
-	setString(&o.AllReduce, d.raw.Simulation.AllReduce)
-	j.Options = o
 }
