@@ -28,6 +28,10 @@ type Scenario struct {
 	File string
 	// origins says where each key was set.
 	origins origins
+	// broken holds the keys whose value is not what the user meant (a
+	// default that could not be derived); problems resting on them are not
+	// reported.
+	broken brokenSet
 }
 
 // Place says where key was set, as "FILE:LINE", "FILE" or "--set", the way
@@ -47,16 +51,26 @@ func (s *Scenario) Place(key string) string {
 // merging those files (MergeCalibration, Options.Graph). On a problem it
 // returns an ErrorList with every problem, each placed where its key was
 // set: a line of the scenario, --set, or the line of the calibration file
-// that gave the value.
+// that gave the value. A problem resting on a value no one chose (a dp that
+// could not be derived from a GPU count of zero) is left out beside the
+// problem that caused it.
 func (s *Scenario) Validate() (parallelism.Valid, error) {
 	v, errs := s.Job.Validate()
 	if len(errs) == 0 {
 		return v, nil
 	}
-	list := make(ErrorList, 0, len(errs))
-	for _, e := range errs {
-		file, line := s.origins.place(e.Field)
-		list = append(list, &Error{File: file, Line: line, Key: e.Field, Msg: e.Msg})
+	var list ErrorList
+	for _, drop := range []bool{true, false} {
+		for _, e := range errs {
+			if drop && s.broken.covers(e) {
+				continue
+			}
+			file, line := s.origins.place(e.Field)
+			list = append(list, &Error{File: file, Line: line, Key: e.Field, Msg: e.Msg})
+		}
+		if len(list) > 0 {
+			break // else every problem rested on a broken key: report them all
+		}
 	}
 	return parallelism.Valid{}, list.err(s.File)
 }
@@ -86,12 +100,12 @@ func Load(filename string, src []byte, sets []string) (*Scenario, error) {
 	for _, set := range sets {
 		d.applySet(set)
 	}
-	job, modelOK, clusterOK := d.resolve()
+	job := d.resolve()
 	if len(d.errs) > 0 {
-		d.validated(job, modelOK, clusterOK)
+		d.validated(job)
 		return nil, d.errs.err(filename)
 	}
-	return &Scenario{Name: d.name(), Seed: d.set.seed, Job: job, File: filename, origins: d.origins}, nil
+	return &Scenario{Name: d.name(), Seed: d.set.seed, Job: job, File: filename, origins: d.origins, broken: d.brokenKeys()}, nil
 }
 
 // newDecoder returns an empty decoder for the file called filename.
@@ -99,6 +113,7 @@ func newDecoder(filename string) *decoder {
 	d := &decoder{
 		origins:  origins{file: filename, setBySet: map[string]bool{}, setInFile: map[string]bool{}, merged: map[string]position{}},
 		reported: map[string]bool{},
+		broken:   map[string]bool{},
 	}
 	d.keys = declarations(&d.set)
 	d.schema = newSchema(d.keys)
@@ -136,7 +151,13 @@ type decoder struct {
 	// reported records the keys an error was already reported for, so that a
 	// later validation does not repeat it.
 	reported map[string]bool
-	errs     ErrorList
+	// broken records the keys (and tables) whose value is not what the user
+	// meant: one that failed to decode, a preset that does not exist, a
+	// required key that is missing, a default that could not be derived.
+	// Validation problems that rest on them are not reported (see
+	// isBroken).
+	broken map[string]bool
+	errs   ErrorList
 }
 
 // add records a problem with key, placed where the key was set.
@@ -211,16 +232,23 @@ func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
 		case declared:
 			if err := k.value.decode(v); err != nil {
 				d.add(key, err.Error())
+				d.broken[key] = true
 			}
 		case d.schema.isTable(key):
 			sub, ok := v.(map[string]any)
 			if !ok {
 				d.add(key, fmt.Sprintf("want a table ([%s]), got %s", key, describe(v)))
+				d.broken[key] = true
 				continue
 			}
 			d.walk(kp, sub, bySet)
 		default:
 			d.add(key, "unknown key; "+didYouMean(name, d.schema.children[parent]))
+			// A misspelt key most likely meant the key suggested, which then
+			// stands at its default without the user meaning it.
+			if s := suggest(name, d.schema.children[parent]); s != "" && !d.schema.isTable(join(parent, s)) && !d.isSet(join(parent, s)) {
+				d.broken[join(parent, s)] = true
+			}
 		}
 	}
 }
@@ -243,6 +271,7 @@ func (d *decoder) applySet(set string) {
 	v, err := parseSetValue(value, d.isText(key))
 	if err != nil {
 		d.addAt(SetFile, 0, key, err.Error())
+		d.broken[key] = true
 		return
 	}
 	// Nest the value under its path, so that the walk sees what a file

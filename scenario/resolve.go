@@ -14,17 +14,16 @@ import (
 // they give, then the declared defaults of the keys not given, then the
 // defaults that derive from other keys (kv_heads, ffn_hidden, dp,
 // virtual_stages). It reports the presets that do not exist and the keys
-// that are required and missing. modelOK and clusterOK are false when the
-// model or the cluster is incomplete (an unknown preset, a missing key).
-func (d *decoder) resolve() (j parallelism.Job, modelOK, clusterOK bool) {
+// that are required and missing.
+func (d *decoder) resolve() parallelism.Job {
 	for _, k := range d.keys {
 		if k.preset {
 			k.value.apply()
 		}
 	}
 	s := &d.set
-	base, hasBase, modelOK := d.modelBase()
-	modelOK = !d.missing("model") && modelOK
+	base, hasBase := d.modelBase()
+	d.missing("model")
 	sys, clusterOK := d.clusterBase()
 	clusterOK = !d.missing("cluster") && clusterOK
 	s.job.Model = base
@@ -41,39 +40,93 @@ func (d *decoder) resolve() (j parallelism.Job, modelOK, clusterOK bool) {
 	if d.given("calibration.file") && s.job.Calibration.File == "" {
 		d.add("calibration.file", "empty path (want the name of a TOML file holding a [calibration] table)")
 	}
-	return s.job, modelOK, clusterOK
+	return s.job
 }
 
 // validated reports the problems validation finds with j after problems in
-// resolving it, so that one run shows them all. After an unknown preset or a
-// missing key, the values the validations see are partly zero; it reports
-// only what they say about keys the user wrote, which are still worth fixing.
-func (d *decoder) validated(j parallelism.Job, modelOK, clusterOK bool) {
-	_, all := j.Validate()
-	m, c := len(j.Model.Validate()), len(j.Cluster.Validate())
-	d.validatedStage(all[:m], modelOK)
-	d.validatedStage(all[m:m+c], clusterOK)
-	d.validatedStage(all[m+c:], modelOK && clusterOK)
-}
-
-// validatedStage reports the problems one validator found, each at the line
-// of the key it names. A problem with a key already reported is not repeated.
-func (d *decoder) validatedStage(errs []field.Error, complete bool) {
+// decoding and resolving it, so that one run shows them all, each at the
+// line of the key it names. A problem with a key already reported is not
+// repeated, and a problem that rests on a broken key — its own or one its
+// rule read — is left out: it would only be a consequence of the first
+// (tp defaulted to 1 after "tp = abc" does not make a GPU-count problem).
+func (d *decoder) validated(j parallelism.Job) {
+	_, errs := j.Validate()
 	before := make(map[string]bool, len(d.reported))
 	for k := range d.reported {
 		before[k] = true
 	}
+	moot := d.brokenKeys()
 	for _, e := range errs {
-		if before[e.Field] || (!complete && !d.isSet(e.Field)) {
+		if before[e.Field] || moot.covers(e) {
 			continue
 		}
 		d.add(e.Field, e.Msg)
 	}
 }
 
+// brokenSet is every key and table whose value is not what the user meant.
+type brokenSet map[string]bool
+
+// covers reports whether the key of e or a key its rule read is broken: e
+// would only be a consequence of the problem that broke it.
+func (b brokenSet) covers(e field.Error) bool {
+	if b[e.Field] {
+		return true
+	}
+	for _, k := range e.Uses {
+		if b[k] {
+			return true
+		}
+	}
+	return false
+}
+
+// brokenKeys lists every declared key isBroken says is broken, and the
+// tables and keys marked broken.
+func (d *decoder) brokenKeys() brokenSet {
+	b := brokenSet{}
+	for k := range d.broken {
+		b[k] = true
+	}
+	for _, k := range d.keys {
+		if d.isBroken(k.name) {
+			b[k.name] = true
+		}
+	}
+	return b
+}
+
+// isBroken reports whether key's value is not what the user meant: the key
+// is broken itself, or it was not given and a table holding it is broken, or
+// it was not given and its value derives from a broken key (a preset that
+// does not exist, the keys its default follows; key.sources).
+func (d *decoder) isBroken(key string) bool {
+	if d.broken[key] {
+		return true
+	}
+	if d.given(key) {
+		return false
+	}
+	for t := parentKey(key); t != ""; t = parentKey(t) {
+		if d.broken[t] {
+			return true
+		}
+	}
+	if k, ok := d.schema.keys[key]; ok {
+		for _, src := range k.sources() {
+			if d.isBroken(src) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // missing reports each required key of table that is not set and that no
-// preset given would give, saying why it is needed. Keys with the same reason
-// come together, the reasons in the order they first appear in the table.
+// preset named would give, saying why it is needed; such a key is broken.
+// Keys with the same reason come together, the reasons in the order they
+// first appear in the table. A preset named with a value of the wrong kind
+// counts as named: its keys are not also reported missing.
 func (d *decoder) missing(table string) (any bool) {
 	var groups [][]key
 	at := map[string]int{}
@@ -89,12 +142,13 @@ func (d *decoder) missing(table string) (any bool) {
 		groups[at[msg]] = append(groups[at[msg]], k)
 	}
 	for _, g := range groups {
-		if d.anyGiven(g[0].need.unless) {
+		if d.anySet(g[0].need.unless) {
 			continue
 		}
 		for _, k := range g {
 			if !d.isSet(k.name) {
 				d.add(k.name, k.need.message())
+				d.broken[k.name] = true
 				any = true
 			}
 		}
@@ -102,33 +156,35 @@ func (d *decoder) missing(table string) (any bool) {
 	return any
 }
 
-// anyGiven reports whether one of keys was given.
-func (d *decoder) anyGiven(keys []string) bool {
+// anySet reports whether one of keys was set.
+func (d *decoder) anySet(keys []string) bool {
 	for _, k := range keys {
-		if d.given(k) {
+		if d.isSet(k) {
 			return true
 		}
 	}
 	return false
 }
 
-// unknownPreset reports a preset name that is not built in.
+// unknownPreset reports a preset name that is not built in; the preset key is
+// broken, and with it every key it would have given.
 func (d *decoder) unknownPreset(key, kind, name string, names []string) {
 	d.add(key, fmt.Sprintf("no built-in %s called %q; %s", kind, name, didYouMean(name, names)))
+	d.broken[key] = true
 }
 
 // modelBase is the model the [model] keys override: model.preset's, or a
-// custom one. ok is false when the preset is unknown.
-func (d *decoder) modelBase() (base model.Config, hasBase, ok bool) {
+// custom one.
+func (d *decoder) modelBase() (base model.Config, hasBase bool) {
 	if !d.given(keyModelPreset) {
-		return model.Config{Name: "custom"}, false, true
+		return model.Config{Name: "custom"}, false
 	}
 	name := d.set.modelPreset
 	if p, found := model.Preset(name); found {
-		return p, true, true
+		return p, true
 	}
 	d.unknownPreset(keyModelPreset, "model", name, model.PresetNames())
-	return model.Config{}, false, false
+	return model.Config{}, false
 }
 
 // deriveModel fills the model keys whose defaults follow others: kv_heads
@@ -200,7 +256,12 @@ func (d *decoder) deriveLayout(clusterOK bool) {
 		return
 	}
 	l.DP = 1
-	if gpus := j.Cluster.GPUs(); clusterOK && gpus > 0 && l.TP > 0 && l.PP > 0 && l.CP > 0 {
+	gpus := j.Cluster.GPUs()
+	if !clusterOK || gpus <= 0 {
+		// Without the GPU count there is no dp to derive; the 1 that stands
+		// in is no one's choice.
+		d.broken["parallelism.dp"] = true
+	} else if l.TP > 0 && l.PP > 0 && l.CP > 0 {
 		// Divide step by step: tp × pp × cp may not fit in an int.
 		q, rem := gpus, 0
 		for _, f := range []int{l.TP, l.PP, l.CP} {
@@ -211,8 +272,10 @@ func (d *decoder) deriveLayout(clusterOK bool) {
 			d.add("parallelism.dp", fmt.Sprintf(
 				"defaults to GPUs / (tp × pp × cp), but the %d GPUs (cluster.nodes × gpus_per_node) are not divisible by tp(%d) × pp(%d) × cp(%d); change them or set dp",
 				gpus, l.TP, l.PP, l.CP))
-			// The product check of Job.Validate would say the same again.
-			d.reported["parallelism"] = true
+			// The dp that stands in is no one's choice: the product check of
+			// Job.Validate, and every rule that reads dp, would only repeat
+			// this problem.
+			d.broken["parallelism.dp"] = true
 			q = max(q, 1)
 		}
 		l.DP = q
