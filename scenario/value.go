@@ -176,8 +176,8 @@ func text[T ~string](store func(T)) *slot[T] {
 	}}
 }
 
-// flag is a key whose value is true or false.
-func flag(store func(bool)) *slot[bool] {
+// boolean is a key whose value is true or false.
+func boolean(store func(bool)) *slot[bool] {
 	return &slot[bool]{k: kindBool, store: store, show: strconv.FormatBool, parse: func(v any) (bool, error) {
 		b, ok := v.(bool)
 		if !ok {

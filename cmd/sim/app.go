@@ -21,7 +21,7 @@ import (
 	"trainsim/topology"
 )
 
-// Exit codes; docs/scenario.md lists them for users.
+// Exit codes, a fixed contract (docs/scenario.md, README.md).
 const (
 	exitOK         = 0
 	exitInfeasible = 1
