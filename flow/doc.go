@@ -1,7 +1,7 @@
 // Package flow is a flow-level network model: transfers are fluid flows over
 // paths of links, and the flows in progress share each link max-min fairly.
-// It is the "flow" fidelity of DESIGN.md §4, in which DP gradient traffic from
-// all replicas, PP sends and oversubscribed uplinks contend for bandwidth.
+// It backs the "flow" fidelity (docs/network.md), in which DP gradient traffic
+// from all replicas, PP sends and oversubscribed uplinks contend for bandwidth.
 //
 // A Network holds links, each with a capacity in bytes per second, and the
 // active flows. A flow has a size in bytes, a path (the links it crosses, all

@@ -66,11 +66,12 @@ func TestPresetsAreFresh(t *testing.T) {
 	}
 }
 
-// TestGPT3Shape pins the shape SPEC.md fixes for gpt3-175b.
+// TestGPT3Shape pins the gpt3-175b shape, one of the presets the user contract
+// requires (docs/scenario.md).
 func TestGPT3Shape(t *testing.T) {
 	c, ok := Preset("gpt3-175b")
 	if !ok {
-		t.Fatal("gpt3-175b missing (required by SPEC.md)")
+		t.Fatal("gpt3-175b missing (a required preset)")
 	}
 	want := Config{Name: "gpt3-175b", Layers: 96, Hidden: 12288, Heads: 96, KVHeads: 96, FFNHidden: 49152, SeqLen: 2048, Vocab: 51200, Source: c.Source}
 	if c != want {
@@ -78,9 +79,9 @@ func TestGPT3Shape(t *testing.T) {
 	}
 }
 
-// TestValidationModelsHavePresets checks that every model shape in
-// ../shared/validation/published.toml (transcribed here so that the test does
-// not depend on a file outside the module) has a preset with that shape.
+// TestValidationModelsHavePresets checks that every model shape among the
+// published cases (validation/data/published.toml, transcribed here because
+// model may not import validation) has a preset with that shape.
 // seq or vocab 0 means the case does not give it.
 func TestValidationModelsHavePresets(t *testing.T) {
 	shapes := []struct {

@@ -1,4 +1,5 @@
 // Package report turns a replayed job into what users read: the JSON object
-// whose fields SPEC.md fixes, a CSV row, and a text summary for planners.
+// whose fields are a fixed contract (docs/scenario.md), a CSV row, and a text
+// summary for planners.
 // It does no I/O of its own beyond writing to the io.Writer it is given.
 package report

@@ -85,7 +85,7 @@ type Layout struct {
 }
 
 // Training echoes the resolved [training] choices the replay depended on (an
-// addition to SPEC.md).
+// addition to the report's fixed field contract, docs/scenario.md).
 type Training struct {
 	GlobalBatch     int    `json:"global_batch"`
 	Precision       string `json:"precision"`
@@ -130,7 +130,8 @@ func calibrationOf(c parallelism.Calibration) *Calibration {
 	return out
 }
 
-// Report is one scenario's result; its JSON field names are fixed by SPEC.md.
+// Report is one scenario's result; its JSON field names are the report's fixed
+// field contract (docs/scenario.md).
 type Report struct {
 	Scenario             string          `json:"scenario"`
 	Seed                 uint64          `json:"seed"`

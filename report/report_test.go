@@ -27,7 +27,8 @@ func job(t *testing.T) parallelism.Job {
 	}
 }
 
-// TestSpecFields checks that the JSON report has every field SPEC.md fixes,
+// TestSpecFields checks that the JSON report has every field of the report's
+// fixed field contract (docs/scenario.md),
 // with sane values.
 func TestSpecFields(t *testing.T) {
 	j := job(t)

@@ -8,16 +8,17 @@ import (
 	"trainsim/units"
 )
 
-// TestRequiredPresets checks the names SPEC.md requires.
+// TestRequiredPresets checks the names of the presets the user contract
+// requires (docs/scenario.md).
 func TestRequiredPresets(t *testing.T) {
 	for _, n := range []string{"a100-80gb", "a100-40gb", "h100-sxm", "h200"} {
 		if g, ok := GPUPreset(n); !ok || g.Name != n {
-			t.Errorf("GPUPreset(%q) = %q, %v; SPEC.md requires it", n, g.Name, ok)
+			t.Errorf("GPUPreset(%q) = %q, %v; a required preset", n, g.Name, ok)
 		}
 	}
 	for _, n := range []string{"dgx-a100-80gb", "dgx-a100-40gb", "dgx-h100", "dgx-h200"} {
 		if s, ok := SystemPreset(n); !ok || s.Name != n {
-			t.Errorf("SystemPreset(%q) = %q, %v; SPEC.md requires it", n, s.Name, ok)
+			t.Errorf("SystemPreset(%q) = %q, %v; a required preset", n, s.Name, ok)
 		}
 	}
 	if _, ok := GPUPreset("no-such-gpu"); ok {

@@ -1,6 +1,7 @@
 // Command sim is trainsim's command line: it simulates distributed LLM
 // training scenarios and reports step time, time-to-train, utilisation,
-// memory and the bottleneck. See SPEC.md for the verbs and flags.
+// memory and the bottleneck. See README.md and `sim help` for the verbs and
+// flags.
 package main
 
 import (
