@@ -28,6 +28,10 @@ const (
 	AlgorithmTree = "tree"
 )
 
+// Algorithms lists the all-reduce algorithms a scenario may force
+// (simulation.allreduce), in the order messages list them.
+func Algorithms() []string { return []string{AlgorithmAuto, AlgorithmRing, AlgorithmTree} }
+
 func (o Op) String() string {
 	return [...]string{"all-reduce", "reduce-scatter", "all-gather", "send/recv", "all-to-all"}[o]
 }

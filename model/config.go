@@ -3,6 +3,8 @@ package model
 import (
 	"fmt"
 	"strings"
+
+	"trainsim/field"
 )
 
 // Config is the shape of a decoder-only transformer. All counts are for the
@@ -94,12 +96,13 @@ func (c Config) Params() int64 {
 }
 
 // Validate checks that the shape is usable and returns every problem found,
-// each starting with the scenario key it concerns ("model.hidden: ...").
-func (c Config) Validate() []error {
-	var errs []error
+// each naming the scenario key it concerns ("model.hidden") and the other
+// keys its rule read.
+func (c Config) Validate() []field.Error {
+	var errs []field.Error
 	pos := func(key string, v int) {
 		if v <= 0 {
-			errs = append(errs, fmt.Errorf("model.%s: must be a positive integer, got %d", key, v))
+			errs = append(errs, field.Errorf("model."+key, "must be a positive integer, got %d", v))
 		}
 	}
 	pos("layers", c.Layers)
@@ -110,16 +113,16 @@ func (c Config) Validate() []error {
 	pos("seq_len", c.SeqLen)
 	pos("vocab", c.Vocab)
 	if c.Heads > 0 && c.Hidden > 0 && c.Hidden%c.Heads != 0 {
-		errs = append(errs, fmt.Errorf("model.hidden: %d is not divisible by heads (%d)", c.Hidden, c.Heads))
+		errs = append(errs, field.Errorf("model.hidden", "%d is not divisible by heads (%d)", c.Hidden, c.Heads).Using("model.heads"))
 	}
 	if c.Heads > 0 && c.KVHeads > 0 && c.Heads%c.KVHeads != 0 {
-		errs = append(errs, fmt.Errorf("model.kv_heads: heads (%d) must be a multiple of kv_heads (%d)", c.Heads, c.KVHeads))
+		errs = append(errs, field.Errorf("model.kv_heads", "heads (%d) must be a multiple of kv_heads (%d)", c.Heads, c.KVHeads).Using("model.heads"))
 	}
 	if c.Experts < 0 || c.TopK < 0 {
-		errs = append(errs, fmt.Errorf("model.experts: experts and top_k must not be negative"))
+		errs = append(errs, field.Errorf("model.experts", "experts and top_k must not be negative").Using("model.top_k"))
 	}
 	if c.Experts > 0 && (c.TopK < 1 || c.TopK > c.Experts) {
-		errs = append(errs, fmt.Errorf("model.top_k: must be between 1 and experts (%d) for an MoE model, got %d", c.Experts, c.TopK))
+		errs = append(errs, field.Errorf("model.top_k", "must be between 1 and experts (%d) for an MoE model, got %d", c.Experts, c.TopK).Using("model.experts"))
 	}
 	return errs
 }

@@ -61,6 +61,10 @@ const (
 	AttentionFlash Attention = "flash"
 )
 
+// Attentions lists the attention implementations a scenario may name
+// (training.attention), in the order messages list them.
+func Attentions() []Attention { return []Attention{AttentionUnfused, AttentionFlash} }
+
 // Shard is how one layer's work is split over the GPUs that share it.
 type Shard struct {
 	TP               int  // tensor-parallel degree

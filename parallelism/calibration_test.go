@@ -62,13 +62,13 @@ func TestReplayTooLarge(t *testing.T) {
 				t.Fatalf("estimate %.3g, want above %.3g", n, tc.tasks)
 			}
 			found := false
-			for _, err := range big.Validate() {
+			for _, err := range problems(big) {
 				found = found || strings.HasPrefix(err.Error(), tc.key+": the replay would unroll")
 			}
 			if !found {
-				t.Fatalf("Validate: %v, want a %s size error", big.Validate(), tc.key)
+				t.Fatalf("Validate: %v, want a %s size error", problems(big), tc.key)
 			}
-			if _, err := Simulate(big); err == nil || !strings.Contains(err.Error(), "more than the") {
+			if _, err := simulateJob(big); err == nil || !strings.Contains(err.Error(), "more than the") {
 				t.Fatalf("Simulate: %v", err)
 			}
 		})

@@ -28,7 +28,7 @@ func dpHeavy(t testing.TB, oversub float64, network string) Job {
 
 func simulate(t testing.TB, j Job) *Result {
 	t.Helper()
-	res, err := Simulate(j)
+	res, err := simulateJob(j)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func BenchmarkReplayDefaultFlow(b *testing.B) {
 	j.Options.Network = NetworkFlow
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := Simulate(j); err != nil {
+		if _, err := simulateJob(j); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -197,7 +197,7 @@ func TestKorthikantiMemory(t *testing.T) {
 
 func TestInfeasibleWhenOutOfMemory(t *testing.T) {
 	j := gpt3Job(t, 8, Layout{TP: 8, PP: 8, DP: 1, Microbatch: 1, Schedule: Interleaved, VirtualStages: 3, Recompute: RecomputeNone}, 64)
-	res, err := Simulate(j)
+	res, err := simulateJob(j)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,11 +208,11 @@ func TestInfeasibleWhenOutOfMemory(t *testing.T) {
 
 func TestSimulateDeterministic(t *testing.T) {
 	j := gpt3Job(t, 16, Layout{TP: 8, PP: 8, DP: 2, Microbatch: 1, Schedule: Interleaved, VirtualStages: 2, Recompute: RecomputeSelective, SequenceParallel: true, ZeRO: 1, OverlapGradReduce: true}, 64)
-	a, err := Simulate(j)
+	a, err := simulateJob(j)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Simulate(j)
+	b, err := simulateJob(j)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestBreakdownAddsUp(t *testing.T) {
 	for i, l := range layouts {
 		nodes := l.TP * l.PP * l.DP / 8
 		j := gpt3Job(t, nodes, l, l.DP*l.PP*2)
-		res, err := Simulate(j)
+		res, err := simulateJob(j)
 		if err != nil {
 			t.Fatalf("layout %d: %v", i, err)
 		}
@@ -260,7 +260,7 @@ func BenchmarkReplayDefault(b *testing.B) {
 	b.ReportAllocs()
 	events := 0
 	for i := 0; i < b.N; i++ {
-		res, err := Simulate(j)
+		res, err := simulateJob(j)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -301,7 +301,7 @@ func TestCalibration(t *testing.T) {
 	}
 	bad := 1.5
 	j.Calibration = Calibration{HBMFraction: &bad}
-	if errs := j.Validate(); len(errs) != 1 {
+	if errs := problems(j); len(errs) != 1 {
 		t.Errorf("hbm_fraction 1.5: %v, want one error", errs)
 	}
 }
@@ -325,7 +325,7 @@ func TestUnevenStages(t *testing.T) {
 		if total != tc.layers || hi-lo > 1 || j.LayersOf(0) != lo {
 			t.Errorf("%d layers over %d×%d: total %d, sizes %d..%d, first %d", tc.layers, tc.pp, tc.v, total, lo, hi, j.LayersOf(0))
 		}
-		if errs := j.Validate(); len(errs) > 0 {
+		if errs := problems(j); len(errs) > 0 {
 			t.Fatalf("%d layers over %d×%d: %v", tc.layers, tc.pp, tc.v, errs)
 		}
 		var params float64
@@ -340,7 +340,7 @@ func TestUnevenStages(t *testing.T) {
 		if math.Abs(params/want-1) > 1e-12 {
 			t.Errorf("%d layers over %d stages: %g parameters per TP rank, want %g", tc.layers, tc.pp, params, want)
 		}
-		if _, err := Simulate(j); err != nil {
+		if _, err := simulateJob(j); err != nil {
 			t.Errorf("%d layers over %d×%d: %v", tc.layers, tc.pp, tc.v, err)
 		}
 	}

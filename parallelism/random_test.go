@@ -44,11 +44,11 @@ func TestRandomLayouts(t *testing.T) {
 		j := Job{Model: m, Cluster: topology.Cluster{System: sys, Nodes: gpus / 8}, Layout: l,
 			Training: Training{GlobalBatch: dp * l.Microbatch * pp * 2, Precision: units.BF16, Steps: 1 + rng.IntN(2), Attention: model.AttentionFlash},
 			Options:  Options{Network: []string{NetworkAnalytical, NetworkFlow}[rng.IntN(2)], Ranks: RanksSymmetric}}
-		if len(j.Validate()) > 0 {
+		if len(problems(j)) > 0 {
 			continue
 		}
 		tried++
-		res, err := Simulate(j)
+		res, err := simulateJob(j)
 		if err != nil {
 			t.Fatalf("%+v: %v", l, err)
 		}

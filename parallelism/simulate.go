@@ -113,11 +113,12 @@ func kindName(k sim.Kind) string {
 	return "barrier"
 }
 
-// Simulate replays one training step (or Training.Steps of them) of j and
-// returns its timing, communication and memory. j must have passed Validate.
-func Simulate(j Job) (*Result, error) {
-	if errs := j.Validate(); len(errs) > 0 {
-		return nil, fmt.Errorf("invalid job: %w", errs[0])
+// Simulate replays one training step (or Training.Steps of them) of the job
+// Validate accepted and returns its timing, communication and memory.
+func Simulate(v Valid) (*Result, error) {
+	j, err := v.get()
+	if err != nil {
+		return nil, err
 	}
 	res, err := replay(j)
 	if err != nil {
@@ -367,7 +368,11 @@ func (j Job) inFlightLayers(prog []step, s int) int {
 // pass for one micro-batch on one GPU, tensor-parallel communication
 // included and recomputation (as the layout asks) counted in the backward.
 // It is what Korthikanti et al. 2022, Table 4 measured.
-func LayerTimes(j Job) (fwd, bwd units.Seconds, err error) {
+func LayerTimes(v Valid) (fwd, bwd units.Seconds, err error) {
+	j, err := v.get()
+	if err != nil {
+		return 0, 0, err
+	}
 	pr, err := newPricer(j)
 	if err != nil {
 		return 0, 0, err

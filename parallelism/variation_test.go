@@ -98,7 +98,7 @@ func BenchmarkReplayStragglers(b *testing.B) {
 	j.Options.Seed = 1
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := Simulate(j); err != nil {
+		if _, err := simulateJob(j); err != nil {
 			b.Fatal(err)
 		}
 	}

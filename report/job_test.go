@@ -18,7 +18,11 @@ func TestJobSection(t *testing.T) {
 	j := testJob(t)
 	j.Variation = parallelism.Variation{SlowFraction: 0.1, Slowdown: 0.25}
 	j.Options.Seed = 2
-	res, err := parallelism.Simulate(j)
+	v, errs := j.Validate()
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	res, err := parallelism.Simulate(v)
 	if err != nil {
 		t.Fatal(err)
 	}

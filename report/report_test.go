@@ -32,7 +32,11 @@ func testJob(t *testing.T) parallelism.Job {
 // with sane values.
 func TestSpecFields(t *testing.T) {
 	j := testJob(t)
-	res, err := parallelism.Simulate(j)
+	v, errs := j.Validate()
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	res, err := parallelism.Simulate(v)
 	if err != nil {
 		t.Fatal(err)
 	}

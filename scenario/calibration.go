@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 
@@ -17,14 +18,45 @@ const calibrationTable = "calibration"
 // its measured kernel rates and bus bandwidths in one file that many
 // scenarios name with calibration.file. The values are checked for their
 // kind here; their ranges depend on the cluster, so Job.Validate checks them
-// once they are merged into a job (Calibration.Over). On any problem it
+// once they are merged into a job (Scenario.MergeCalibration). On any problem it
 // returns an ErrorList naming this file, the line and the key.
 func LoadCalibration(filename string, src []byte) (parallelism.Calibration, error) {
+	d, err := decodeCalibration(filename, src)
+	if err != nil {
+		return parallelism.Calibration{}, err
+	}
+	return d.calibration(), nil
+}
+
+// MergeCalibration merges the calibration file called filename, whose TOML
+// text is src (what calibration.file names), under the scenario's own
+// [calibration] keys: each value the scenario leaves unset is taken from the
+// file (parallelism.Calibration.Over). A problem with the file is returned
+// as LoadCalibration returns it. The values the file gives are placed at
+// its lines, so that Validate reports one that does not fit the cluster
+// there.
+func (s *Scenario) MergeCalibration(filename string, src []byte) error {
+	d, err := decodeCalibration(filename, src)
+	if err != nil {
+		return err
+	}
+	for key := range d.setInFile {
+		if !s.origins.setInFile[key] && !s.origins.setBySet[key] {
+			s.origins.merged[key] = position{file: filename, line: d.lines[key]}
+		}
+	}
+	s.Job.Calibration = s.Job.Calibration.Over(d.calibration())
+	return nil
+}
+
+// decodeCalibration decodes a calibration file, returning the decoder that
+// holds its values and their lines.
+func decodeCalibration(filename string, src []byte) (*decoder, error) {
 	d := newDecoder(filename)
 	var doc map[string]any
 	if _, err := toml.Decode(string(src), &doc); err != nil {
 		d.syntaxError(err)
-		return parallelism.Calibration{}, d.errs.err()
+		return nil, d.errs.err(filename)
 	}
 	d.lines = keyLines(src)
 	for _, name := range sortedKeys(doc) {
@@ -42,26 +74,21 @@ func LoadCalibration(filename string, src []byte) (parallelism.Calibration, erro
 	if len(doc) == 0 {
 		d.addAt(filename, 0, "", "no [calibration] table")
 	}
-	k := d.raw.Calibration
-	if k.File != nil {
+	if d.given("calibration.file") {
 		d.add("calibration.file", "a calibration file cannot name another one")
 	}
 	if len(d.errs) > 0 {
-		return parallelism.Calibration{}, d.errs.err()
+		return nil, d.errs.err(filename)
 	}
-	return k.calibration(), nil
+	return d, nil
 }
 
-// calibration is the job's form of the [calibration] keys as written.
-func (k rawCalibration) calibration() parallelism.Calibration {
-	c := parallelism.Calibration{
-		GEMMPeakFraction: k.GEMMPeakFraction, HBMFraction: k.HBMFraction, FlashFraction: k.FlashFraction,
-		KernelOverhead: k.KernelOverhead, CommSMs: k.CommSMs,
-		NVLinkBusBandwidth: k.NVLinkBusBW, NICBusBandwidth: k.NICBusBW,
-		GEMMs: k.GEMMs,
+// calibration is the job's form of the [calibration] keys the decoder read.
+func (d *decoder) calibration() parallelism.Calibration {
+	for _, k := range d.keys {
+		if k.value != nil && strings.HasPrefix(k.name, calibrationTable+".") {
+			k.value.apply()
+		}
 	}
-	if k.File != nil {
-		c.File = *k.File
-	}
-	return c
+	return d.set.job.Calibration
 }

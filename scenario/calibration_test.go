@@ -107,3 +107,34 @@ func FuzzLoadCalibration(f *testing.F) {
 		}
 	})
 }
+
+// TestMergeCalibration: Load leaves validation to Validate, which runs once
+// after the calibration file is merged and places each problem where its
+// value came from: the scenario's own key at its line, the file's at the
+// file's line, the file's problems after the scenario's.
+func TestMergeCalibration(t *testing.T) {
+	src := base + "\n[calibration]\nfile = \"site/a100.toml\"\nnvlink_busbw = \"400GB/s\"\ngemm_peak_fraction = 0.72\n"
+	sc, err := Load("s.toml", []byte(src), nil)
+	if err != nil {
+		t.Fatalf("Load validated before the merge: %v", err)
+	}
+	site := "[calibration]\nnic_busbw = \"90GB/s\"\ngemm_peak_fraction = 0.7\nhbm_fraction = 0.8\n"
+	if err := sc.MergeCalibration("site/a100.toml", []byte(site)); err != nil {
+		t.Fatal(err)
+	}
+	c := sc.Job.Calibration
+	if *c.GEMMPeakFraction != 0.72 || *c.HBMFraction != 0.8 || c.File != "site/a100.toml" {
+		t.Errorf("merged calibration: gemm_peak_fraction %v (want the scenario's 0.72), hbm_fraction %v (want the file's 0.8), file %q",
+			*c.GEMMPeakFraction, *c.HBMFraction, c.File)
+	}
+	_, err = sc.Validate()
+	want := "s.toml:19: calibration.nvlink_busbw: must be positive and at most the NVLink rate (300 GB/s), got 400 GB/s\n" +
+		"site/a100.toml:2: calibration.nic_busbw: must be positive and at most the NIC rate (25 GB/s), got 90 GB/s"
+	if err == nil || err.Error() != want {
+		t.Errorf("Validate:\n%v\nwant:\n%s", err, want)
+	}
+	if err := sc.MergeCalibration("site/bad.toml", []byte("[calibration]\nnic_bus = 1\n")); err == nil ||
+		!strings.Contains(err.Error(), "site/bad.toml:2: calibration.nic_bus: unknown key") {
+		t.Errorf("a bad calibration file: %v", err)
+	}
+}

@@ -41,9 +41,10 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// ErrorList is every problem found in a scenario. Load returns it sorted: the
-// file's problems by line (those without a line first), then those of the
-// --set overrides in the order given.
+// ErrorList is every problem found in a scenario. Load and Validate return it
+// sorted: the scenario file's problems by line (those without a line first),
+// then those placed in the calibration file it names, by line, then those of
+// the --set overrides in the order found.
 type ErrorList []*Error
 
 // Error joins the problems, one per line.
@@ -65,23 +66,34 @@ func (l ErrorList) Unwrap() []error {
 	return errs
 }
 
-// sort orders l as documented on ErrorList. It is stable, so problems on the
-// same line keep the order they were found in.
-func (l ErrorList) sort() {
+// sort orders l as documented on ErrorList, primary being the scenario
+// file. It is stable, so problems on the same line keep the order they were
+// found in.
+func (l ErrorList) sort(primary string) {
+	rank := func(e *Error) int {
+		switch e.File {
+		case primary:
+			return 0
+		case SetFile:
+			return 2
+		}
+		return 1
+	}
 	sort.SliceStable(l, func(i, j int) bool {
 		a, b := l[i], l[j]
-		if sa, sb := a.File == SetFile, b.File == SetFile; sa != sb {
-			return sb
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra < rb
 		}
 		return a.Line < b.Line
 	})
 }
 
-// err returns l as an error, or nil when it is empty.
-func (l ErrorList) err() error {
+// err returns l sorted as an error, primary being the scenario file, or nil
+// when it is empty.
+func (l ErrorList) err(primary string) error {
 	if len(l) == 0 {
 		return nil
 	}
-	l.sort()
+	l.sort(primary)
 	return l
 }

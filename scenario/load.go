@@ -19,13 +19,19 @@ type Scenario struct {
 	Name string
 	// Seed seeds every random choice of the simulation.
 	Seed uint64
-	// Job is fully resolved: presets applied, explicit keys and --set
-	// overrides applied over them, defaults filled, and validated.
+	// Job is resolved: presets applied, explicit keys and --set overrides
+	// applied over them, defaults filled. It is not validated yet: the files
+	// it names (calibration.file, cluster.network.file) may still bring
+	// values, so Validate checks it once they are merged in.
 	Job parallelism.Job
 	// File is the name of the file the scenario came from.
 	File string
 	// origins says where each key was set.
 	origins origins
+	// broken holds the keys whose value is not what the user meant (a
+	// default that could not be derived); problems resting on them are not
+	// reported.
+	broken brokenSet
 }
 
 // Place says where key was set, as "FILE:LINE", "FILE" or "--set", the way
@@ -39,11 +45,44 @@ func (s *Scenario) Place(key string) string {
 	return file
 }
 
+// Validate checks the job — model, cluster, layout, training, options and
+// calibration, with whatever the files it names brought — and returns it as
+// a parallelism.Valid, the only form the replay takes. Call it once, after
+// merging those files (MergeCalibration, Options.Graph). On a problem it
+// returns an ErrorList with every problem, each placed where its key was
+// set: a line of the scenario, --set, or the line of the calibration file
+// that gave the value. A problem resting on a value no one chose (a dp that
+// could not be derived from a GPU count of zero) is left out beside the
+// problem that caused it.
+func (s *Scenario) Validate() (parallelism.Valid, error) {
+	v, errs := s.Job.Validate()
+	if len(errs) == 0 {
+		return v, nil
+	}
+	var list ErrorList
+	for _, drop := range []bool{true, false} {
+		for _, e := range errs {
+			if drop && s.broken.covers(e) {
+				continue
+			}
+			file, line := s.origins.place(e.Field)
+			list = append(list, &Error{File: file, Line: line, Key: e.Field, Msg: e.Msg})
+		}
+		if len(list) > 0 {
+			break // else every problem rested on a broken key: report them all
+		}
+	}
+	return parallelism.Valid{}, list.err(s.File)
+}
+
 // Load decodes src, the TOML text of the file called filename, applies the
 // --set overrides in sets (each "dotted.key=value", applied in order after the
-// file), fills the defaults and validates the result. On any problem it
-// returns an ErrorList holding every problem found; it never returns a
-// scenario that fails validation.
+// file) and fills the presets and defaults. A problem in doing so (an unknown
+// key, a value of the wrong kind, an unknown preset, a missing key) makes it
+// return an ErrorList holding every problem found, those validation finds
+// too, so that one run shows them all. Without such a problem it returns the
+// scenario unvalidated: the caller merges the files the scenario names and
+// then calls Validate, so that the job is checked once, whole.
 func Load(filename string, src []byte, sets []string) (*Scenario, error) {
 	d := newDecoder(filename)
 	var doc map[string]any
@@ -54,7 +93,7 @@ func Load(filename string, src []byte, sets []string) (*Scenario, error) {
 		for _, set := range sets {
 			d.applySet(set)
 		}
-		return nil, d.errs.err()
+		return nil, d.errs.err(filename)
 	}
 	d.lines = keyLines(src)
 	d.walk(nil, doc, false)
@@ -63,45 +102,62 @@ func Load(filename string, src []byte, sets []string) (*Scenario, error) {
 	}
 	job := d.resolve()
 	if len(d.errs) > 0 {
-		return nil, d.errs.err()
+		d.validated(job)
+		return nil, d.errs.err(filename)
 	}
-	sc := &Scenario{Name: d.name(), Seed: 1, Job: job, File: filename, origins: d.origins}
-	if d.raw.Seed != nil {
-		sc.Seed = *d.raw.Seed
-	}
-	return sc, nil
+	return &Scenario{Name: d.name(), Seed: d.set.seed, Job: job, File: filename, origins: d.origins, broken: d.brokenKeys()}, nil
 }
 
 // newDecoder returns an empty decoder for the file called filename.
 func newDecoder(filename string) *decoder {
 	d := &decoder{
-		origins:   origins{file: filename, setBySet: map[string]bool{}},
-		setInFile: map[string]bool{},
-		reported:  map[string]bool{},
+		origins:  origins{file: filename, setBySet: map[string]bool{}, setInFile: map[string]bool{}, merged: map[string]position{}},
+		reported: map[string]bool{},
+		broken:   map[string]bool{},
 	}
-	d.schema = newSchema(&d.raw)
+	d.keys = declarations(&d.set)
+	d.schema = newSchema(d.keys)
 	return d
 }
 
-// origins records where a scenario's keys were set: the file's lines, and
-// the keys (and tables) a --set override set.
+// origins records where a scenario's keys were set: the file's lines, the
+// keys the file and the --set overrides set, and the keys a calibration file
+// merged in afterwards gave.
 type origins struct {
-	file     string
-	lines    map[string]int
-	setBySet map[string]bool
+	file  string
+	lines map[string]int
+	// setInFile and setBySet record the keys (and tables) the file and the
+	// --set overrides set.
+	setInFile, setBySet map[string]bool
+	// merged records the keys a file the scenario names (calibration.file)
+	// gave, where the scenario left them unset, and where.
+	merged map[string]position
+}
+
+// position is a line of a file; line 0 when it is not known.
+type position struct {
+	file string
+	line int
 }
 
 // decoder holds the state of one Load.
 type decoder struct {
 	origins
-	raw    rawFile
+	// set is what the keys fill; keys are the declarations bound to it,
+	// holding the values decoded so far.
+	set    settings
+	keys   []key
 	schema schema
-	// setInFile records the keys (and tables) the file set.
-	setInFile map[string]bool
 	// reported records the keys an error was already reported for, so that a
 	// later validation does not repeat it.
 	reported map[string]bool
-	errs     ErrorList
+	// broken records the keys (and tables) whose value is not what the user
+	// meant: one that failed to decode, a preset that does not exist, a
+	// required key that is missing, a default that could not be derived.
+	// Validation problems that rest on them are not reported (see
+	// isBroken).
+	broken map[string]bool
+	errs   ErrorList
 }
 
 // add records a problem with key, placed where the key was set.
@@ -115,9 +171,13 @@ func (d *decoder) addAt(file string, line int, key, msg string) {
 	d.errs = append(d.errs, &Error{File: file, Line: line, Key: key, Msg: msg})
 }
 
-// place says where key was set: by a --set flag, on a line of the file, or,
-// failing those, where its closest enclosing table was set.
+// place says where key was set: by a --set flag, on a line of the file, on a
+// line of a file merged in, or, failing those, where its closest enclosing
+// table was set.
 func (o origins) place(key string) (file string, line int) {
+	if p, ok := o.merged[key]; ok {
+		return p.file, p.line
+	}
 	for k := key; k != ""; k = parentKey(k) {
 		if o.setBySet[k] {
 			return SetFile, 0
@@ -150,7 +210,7 @@ func (d *decoder) syntaxError(err error) {
 // isSet reports whether key was set by the file or by --set.
 func (d *decoder) isSet(key string) bool { return d.setBySet[key] || d.setInFile[key] }
 
-// walk stores the values of the decoded table m, found at path, into d.raw,
+// walk keeps the values of the decoded table m, found at path, in the keys,
 // reporting unknown keys and values of the wrong kind.
 func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
 	for _, name := range sortedKeys(m) {
@@ -165,37 +225,32 @@ func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
 				d.setInFile[key] = true
 			}
 		}
+		k, declared := d.schema.keys[key]
 		switch {
-		case parent == jobTable:
-			if contains(jobKeys(), name) {
-				d.add(key, "not supported yet (the [job] table comes with the job-level replay)")
-			} else {
-				d.add(key, "unknown key; "+didYouMean(name, jobKeys()))
-			}
-		case d.schema.fields[key].decode != nil:
-			if err := d.schema.fields[key].decode(v); err != nil {
+		case declared && k.refused != "":
+			d.add(key, k.refused)
+		case declared:
+			if err := k.value.decode(v); err != nil {
 				d.add(key, err.Error())
+				d.broken[key] = true
 			}
 		case d.schema.isTable(key):
 			sub, ok := v.(map[string]any)
 			if !ok {
 				d.add(key, fmt.Sprintf("want a table ([%s]), got %s", key, describe(v)))
+				d.broken[key] = true
 				continue
 			}
 			d.walk(kp, sub, bySet)
 		default:
 			d.add(key, "unknown key; "+didYouMean(name, d.schema.children[parent]))
+			// A misspelt key most likely meant the key suggested, which then
+			// stands at its default without the user meaning it.
+			if s := suggest(name, d.schema.children[parent]); s != "" && !d.schema.isTable(join(parent, s)) && !d.isSet(join(parent, s)) {
+				d.broken[join(parent, s)] = true
+			}
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // applySet applies one --set KEY=VALUE override.
@@ -213,9 +268,10 @@ func (d *decoder) applySet(set string) {
 			return
 		}
 	}
-	v, err := parseSetValue(value, d.schema.fields[key].text)
+	v, err := parseSetValue(value, d.isText(key))
 	if err != nil {
 		d.addAt(SetFile, 0, key, err.Error())
+		d.broken[key] = true
 		return
 	}
 	// Nest the value under its path, so that the walk sees what a file
@@ -226,6 +282,19 @@ func (d *decoder) applySet(set string) {
 		tree = map[string]any{parts[i]: tree}
 	}
 	d.walk(nil, tree.(map[string]any), true)
+}
+
+// isText reports whether key is a declared string key, whose --set value is
+// taken verbatim when it is not a TOML string.
+func (d *decoder) isText(key string) bool {
+	k, ok := d.schema.keys[key]
+	return ok && k.value != nil && k.value.kind() == kindString
+}
+
+// given reports whether the declared key was given a value that decoded.
+func (d *decoder) given(key string) bool {
+	k, ok := d.schema.keys[key]
+	return ok && k.value != nil && k.value.given()
 }
 
 // parseSetValue reads VALUE as a TOML value. Text that is not one is taken
@@ -252,8 +321,8 @@ func parseSetValue(value string, text bool) (any, error) {
 
 // name is the scenario's name: the file's, or the file's base name.
 func (d *decoder) name() string {
-	if d.raw.Name != nil && *d.raw.Name != "" {
-		return *d.raw.Name
+	if d.set.name != "" {
+		return d.set.name
 	}
 	base := filepath.Base(d.file)
 	if name := strings.TrimSuffix(base, filepath.Ext(base)); name != "" && name != "." && name != string(filepath.Separator) {

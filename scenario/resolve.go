@@ -4,250 +4,264 @@ import (
 	"fmt"
 	"strings"
 
+	"trainsim/field"
 	"trainsim/model"
 	"trainsim/parallelism"
 	"trainsim/topology"
-	"trainsim/units"
 )
 
-// resolve builds the job from presets, explicit keys and defaults, then runs
-// the validations of the model, the cluster and the job.
+// resolve builds the job: the presets first, then every key given over what
+// they give, then the declared defaults of the keys not given, then the
+// defaults that derive from other keys (kv_heads, ffn_hidden, dp,
+// virtual_stages). It reports the presets that do not exist and the keys
+// that are required and missing.
 func (d *decoder) resolve() parallelism.Job {
-	m, modelOK := d.resolveModel()
-	c, clusterOK := d.resolveCluster()
-	j := parallelism.Job{Model: m, Cluster: c}
-	d.resolveLayout(&j, clusterOK)
-	d.resolveTraining(&j)
-	j.Calibration = d.raw.Calibration.calibration()
-	if f := d.raw.Calibration.File; f != nil && *f == "" {
+	for _, k := range d.keys {
+		if k.preset {
+			k.value.apply()
+		}
+	}
+	s := &d.set
+	base, hasBase := d.modelBase()
+	d.missing("model")
+	sys, clusterOK := d.clusterBase()
+	clusterOK = !d.missing("cluster") && clusterOK
+	s.job.Model = base
+	s.job.Cluster = topology.Cluster{System: sys}
+	for _, k := range d.keys {
+		if !k.preset && k.value != nil {
+			k.value.apply()
+		}
+	}
+	d.deriveModel(base, hasBase)
+	d.checkCluster()
+	d.deriveLayout(clusterOK)
+	d.missing("training")
+	if d.given("calibration.file") && s.job.Calibration.File == "" {
 		d.add("calibration.file", "empty path (want the name of a TOML file holding a [calibration] table)")
 	}
-
-	// After an unknown preset or a missing key, the values the validations
-	// see are partly zero; report only what they say about keys the user
-	// wrote, which are still worth fixing.
-	d.validated(m.Validate(), modelOK)
-	d.validated(c.Validate(), clusterOK)
-	d.validated(j.Validate(), modelOK && clusterOK)
-	return j
+	return s.job
 }
 
-// validated reports the problems a Validate method found, each at the line of
-// the key it names. A problem with a key already reported is not repeated.
-func (d *decoder) validated(errs []error, complete bool) {
+// validated reports the problems validation finds with j after problems in
+// decoding and resolving it, so that one run shows them all, each at the
+// line of the key it names. A problem with a key already reported is not
+// repeated, and a problem that rests on a broken key — its own or one its
+// rule read — is left out: it would only be a consequence of the first
+// (tp defaulted to 1 after "tp = abc" does not make a GPU-count problem).
+func (d *decoder) validated(j parallelism.Job) {
+	_, errs := j.Validate()
 	before := make(map[string]bool, len(d.reported))
 	for k := range d.reported {
 		before[k] = true
 	}
-	for _, err := range errs {
-		key, msg, ok := strings.Cut(err.Error(), ": ")
-		if !ok {
-			key, msg = "", err.Error()
-		}
-		if before[key] || (!complete && !d.isSet(key)) {
+	moot := d.brokenKeys()
+	for _, e := range errs {
+		if before[e.Field] || moot.covers(e) {
 			continue
 		}
-		d.add(key, msg)
+		d.add(e.Field, e.Msg)
 	}
 }
 
-// required reports each key of keys that is not set, saying why it is needed.
-func (d *decoder) required(why string, keys ...string) (missing bool) {
-	for _, k := range keys {
-		if !d.isSet(k) {
-			d.add(k, "required "+why)
-			missing = true
+// brokenSet is every key and table whose value is not what the user meant.
+type brokenSet map[string]bool
+
+// covers reports whether the key of e or a key its rule read is broken: e
+// would only be a consequence of the problem that broke it.
+func (b brokenSet) covers(e field.Error) bool {
+	if b[e.Field] {
+		return true
+	}
+	for _, k := range e.Uses {
+		if b[k] {
+			return true
 		}
 	}
-	return missing
+	return false
 }
 
-// unknownPreset reports a preset name that is not built in.
+// brokenKeys lists every declared key isBroken says is broken, and the
+// tables and keys marked broken.
+func (d *decoder) brokenKeys() brokenSet {
+	b := brokenSet{}
+	for k := range d.broken {
+		b[k] = true
+	}
+	for _, k := range d.keys {
+		if d.isBroken(k.name) {
+			b[k.name] = true
+		}
+	}
+	return b
+}
+
+// isBroken reports whether key's value is not what the user meant: the key
+// is broken itself, or it was not given and a table holding it is broken, or
+// it was not given and its value derives from a broken key (a preset that
+// does not exist, the keys its default follows; key.sources).
+func (d *decoder) isBroken(key string) bool {
+	if d.broken[key] {
+		return true
+	}
+	if d.given(key) {
+		return false
+	}
+	for t := parentKey(key); t != ""; t = parentKey(t) {
+		if d.broken[t] {
+			return true
+		}
+	}
+	if k, ok := d.schema.keys[key]; ok {
+		for _, src := range k.sources() {
+			if d.isBroken(src) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// missing reports each required key of table that is not set and that no
+// preset named would give, saying why it is needed; such a key is broken.
+// Keys with the same reason come together, the reasons in the order they
+// first appear in the table. A preset named with a value of the wrong kind
+// counts as named: its keys are not also reported missing.
+func (d *decoder) missing(table string) (any bool) {
+	var groups [][]key
+	at := map[string]int{}
+	for _, k := range d.keys {
+		if !k.need.required || !strings.HasPrefix(k.name, table+".") {
+			continue
+		}
+		msg := k.need.message()
+		if _, ok := at[msg]; !ok {
+			at[msg] = len(groups)
+			groups = append(groups, nil)
+		}
+		groups[at[msg]] = append(groups[at[msg]], k)
+	}
+	for _, g := range groups {
+		if d.anySet(g[0].need.unless) {
+			continue
+		}
+		for _, k := range g {
+			if !d.isSet(k.name) {
+				d.add(k.name, k.need.message())
+				d.broken[k.name] = true
+				any = true
+			}
+		}
+	}
+	return any
+}
+
+// anySet reports whether one of keys was set.
+func (d *decoder) anySet(keys []string) bool {
+	for _, k := range keys {
+		if d.isSet(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownPreset reports a preset name that is not built in; the preset key is
+// broken, and with it every key it would have given.
 func (d *decoder) unknownPreset(key, kind, name string, names []string) {
 	d.add(key, fmt.Sprintf("no built-in %s called %q; %s", kind, name, didYouMean(name, names)))
+	d.broken[key] = true
 }
 
-func setInt(dst *int, v *int) {
-	if v != nil {
-		*dst = *v
+// modelBase is the model the [model] keys override: model.preset's, or a
+// custom one.
+func (d *decoder) modelBase() (base model.Config, hasBase bool) {
+	if !d.given(keyModelPreset) {
+		return model.Config{Name: "custom"}, false
+	}
+	name := d.set.modelPreset
+	if p, found := model.Preset(name); found {
+		return p, true
+	}
+	d.unknownPreset(keyModelPreset, "model", name, model.PresetNames())
+	return model.Config{}, false
+}
+
+// deriveModel fills the model keys whose defaults follow others: kv_heads
+// follows heads, and ffn_hidden 4 × hidden, unless given or the preset
+// departs from those rules (grouped-query attention, a SwiGLU MLP).
+func (d *decoder) deriveModel(base model.Config, hasBase bool) {
+	m := &d.set.job.Model
+	if !d.given("model.kv_heads") && (!hasBase || base.KVHeads == base.Heads) {
+		m.KVHeads = m.Heads
+	}
+	if !d.given("model.ffn_hidden") && (!hasBase || base.FFNHidden == 4*base.Hidden) {
+		m.FFNHidden = 4 * m.Hidden
 	}
 }
 
-func setBool(dst *bool, v *bool) {
-	if v != nil {
-		*dst = *v
-	}
-}
-
-func setString[T ~string](dst *T, v *string) {
-	if v != nil {
-		*dst = T(*v)
-	}
-}
-
-func setUnit[T any](dst *T, v *T) {
-	if v != nil {
-		*dst = *v
-	}
-}
-
-// resolveModel starts from model.preset, or from nothing, and applies the
-// [model] keys. ok is false when the shape is incomplete.
-func (d *decoder) resolveModel() (c model.Config, ok bool) {
-	r := d.raw.Model
-	var base model.Config
-	hasBase := false
+// clusterBase is the node type the [cluster] keys override: cluster.system's
+// with cluster.gpu.preset's GPU, or a custom one. ok is false when a preset
+// is unknown.
+func (d *decoder) clusterBase() (sys topology.System, ok bool) {
 	ok = true
-	if r.Preset != nil {
-		if p, found := model.Preset(*r.Preset); found {
-			base, hasBase = p, true
+	if d.given(keySystem) {
+		if p, found := topology.SystemPreset(d.set.system); found {
+			sys = p
 		} else {
-			d.unknownPreset("model.preset", "model", *r.Preset, model.PresetNames())
-			ok = false
-		}
-	} else {
-		base.Name = "custom"
-		if d.required("when model.preset is not given",
-			"model.layers", "model.hidden", "model.heads", "model.seq_len", "model.vocab") {
-			ok = false
-		}
-	}
-
-	c = base
-	setInt(&c.Layers, r.Layers)
-	setInt(&c.Hidden, r.Hidden)
-	setInt(&c.Heads, r.Heads)
-	setInt(&c.SeqLen, r.SeqLen)
-	setInt(&c.Vocab, r.Vocab)
-	setInt(&c.Experts, r.Experts)
-	setInt(&c.TopK, r.TopK)
-	setBool(&c.GatedMLP, r.GatedMLP)
-	// kv_heads follows heads, and ffn_hidden 4 × hidden, unless given or the
-	// preset departs from those rules (grouped-query attention, a SwiGLU MLP).
-	switch {
-	case r.KVHeads != nil:
-		c.KVHeads = *r.KVHeads
-	case !hasBase || base.KVHeads == base.Heads:
-		c.KVHeads = c.Heads
-	}
-	switch {
-	case r.FFNHidden != nil:
-		c.FFNHidden = *r.FFNHidden
-	case !hasBase || base.FFNHidden == 4*base.Hidden:
-		c.FFNHidden = 4 * c.Hidden
-	}
-	return c, ok
-}
-
-// resolveCluster starts from cluster.system and cluster.gpu.preset, or from
-// nothing, and applies the [cluster] keys. ok is false when the description
-// is incomplete.
-func (d *decoder) resolveCluster() (c topology.Cluster, ok bool) {
-	r := d.raw.Cluster
-	ok = true
-	var sys topology.System
-	if r.System != nil {
-		if s, found := topology.SystemPreset(*r.System); found {
-			sys = s
-		} else {
-			d.unknownPreset("cluster.system", "system", *r.System, topology.SystemPresetNames())
+			d.unknownPreset(keySystem, "system", d.set.system, topology.SystemPresetNames())
 			ok = false
 		}
 	} else {
 		sys.Name = "custom"
 		sys.Network.Oversubscription = 1
 	}
-	if r.GPU.Preset != nil {
-		if g, found := topology.GPUPreset(*r.GPU.Preset); found {
+	if d.given(keyGPUPreset) {
+		if g, found := topology.GPUPreset(d.set.gpuPreset); found {
 			sys.GPU = g
 		} else {
-			d.unknownPreset("cluster.gpu.preset", "GPU", *r.GPU.Preset, topology.GPUPresetNames())
+			d.unknownPreset(keyGPUPreset, "GPU", d.set.gpuPreset, topology.GPUPresetNames())
 			ok = false
 		}
-	}
-	if d.required("(the number of nodes)", "cluster.nodes") {
-		ok = false
-	}
-	if r.System == nil && d.required("when cluster.system is not given",
-		"cluster.gpus_per_node",
-		"cluster.nvlink.bandwidth", "cluster.nvlink.latency",
-		"cluster.network.topology", "cluster.network.nic_bandwidth", "cluster.network.nics_per_node",
-		"cluster.network.latency", "cluster.network.nodes_per_leaf") {
-		ok = false
-	}
-	if r.System == nil && r.GPU.Preset == nil && d.required("when neither cluster.system nor cluster.gpu.preset is given",
-		"cluster.gpu.family", "cluster.gpu.peak", "cluster.gpu.hbm", "cluster.gpu.hbm_bandwidth", "cluster.gpu.sms") {
-		ok = false
 	}
 	if sys.GPU.Name == "" {
 		sys.GPU.Name = "custom"
 	}
-
-	setInt(&sys.GPUsPerNode, r.GPUsPerNode)
-	g := r.GPU
-	setUnit(&sys.GPU.PeakDense16, g.Peak)
-	setUnit(&sys.GPU.PeakDenseFP8, g.PeakFP8)
-	setUnit(&sys.GPU.HBM, g.HBM)
-	setUnit(&sys.GPU.HBMBandwidth, g.HBMBandwidth)
-	setInt(&sys.GPU.SMs, g.SMs)
-	setString(&sys.GPU.Family, g.Family)
-	setUnit(&sys.NVLink.Bandwidth, r.NVLink.Bandwidth)
-	setUnit(&sys.NVLink.Latency, r.NVLink.Latency)
-	n := r.Network
-	setString(&sys.Network.Topology, n.Topology)
-	setUnit(&sys.Network.NICBandwidth, n.NICBandwidth)
-	setInt(&sys.Network.NICsPerNode, n.NICsPerNode)
-	setUnit(&sys.Network.Latency, n.Latency)
-	setUnit(&sys.Network.Oversubscription, n.Oversubscription)
-	setInt(&sys.Network.NodesPerLeaf, n.NodesPerLeaf)
-	setString(&sys.Network.File, n.File)
-
-	c = topology.Cluster{System: sys}
-	setInt(&c.Nodes, r.Nodes)
-
-	// Rules topology.Cluster.Validate leaves out.
-	if g.SMs != nil && *g.SMs <= 0 {
-		d.add("cluster.gpu.sms", fmt.Sprintf("must be a positive integer, got %d", *g.SMs))
-	}
-	if n.NodesPerLeaf != nil && *n.NodesPerLeaf <= 0 {
-		d.add("cluster.network.nodes_per_leaf", fmt.Sprintf("must be a positive integer, got %d", *n.NodesPerLeaf))
-	}
-	return c, ok
+	return sys, ok
 }
 
-// resolveLayout fills the [parallelism] table with its defaults; dp defaults
-// to what the GPU count leaves over.
-func (d *decoder) resolveLayout(j *parallelism.Job, clusterOK bool) {
-	r := d.raw.Parallelism
-	l := parallelism.Layout{
-		TP: 1, PP: 1, CP: 1, EP: 1, Microbatch: 1,
-		Schedule: parallelism.OneFOneB, VirtualStages: 1,
-		Recompute: parallelism.RecomputeNone, OverlapGradReduce: true, PPOverlap: true,
+// checkCluster reports a non-positive count given for gpu.sms or
+// nodes_per_leaf here, before validation, where it has always been reported;
+// Cluster.Validate says the same and is not repeated.
+func (d *decoder) checkCluster() {
+	c := d.set.job.Cluster
+	if d.given("cluster.gpu.sms") && c.GPU.SMs <= 0 {
+		d.add("cluster.gpu.sms", fmt.Sprintf("must be a positive integer, got %d", c.GPU.SMs))
 	}
-	setInt(&l.TP, r.TP)
-	setInt(&l.PP, r.PP)
-	setInt(&l.CP, r.CP)
-	setInt(&l.EP, r.EP)
-	setInt(&l.Microbatch, r.Microbatch)
-	setString(&l.Schedule, r.Schedule)
-	if l.Schedule == parallelism.Interleaved {
+	if d.given("cluster.network.nodes_per_leaf") && c.Network.NodesPerLeaf <= 0 {
+		d.add("cluster.network.nodes_per_leaf", fmt.Sprintf("must be a positive integer, got %d", c.Network.NodesPerLeaf))
+	}
+}
+
+// deriveLayout fills the [parallelism] keys whose defaults follow others:
+// virtual_stages is 2 with the interleaved schedule, and dp what the GPU
+// count leaves over.
+func (d *decoder) deriveLayout(clusterOK bool) {
+	j := &d.set.job
+	l := &j.Layout
+	if !d.given("parallelism.virtual_stages") && l.Schedule == parallelism.Interleaved {
 		l.VirtualStages = 2
 	}
-	setInt(&l.VirtualStages, r.VirtualStages)
-	setBool(&l.SequenceParallel, r.SequenceParallel)
-	setString(&l.Recompute, r.Recompute)
-	setInt(&l.ZeRO, r.ZeRO)
-	setBool(&l.OverlapGradReduce, r.OverlapGradReduce)
-	setBool(&l.TPOverlap, r.TPOverlap)
-	setBool(&l.PPOverlap, r.PPOverlap)
-	if r.PPScatterGather != nil {
-		l.NoPPScatterGather = !*r.PPScatterGather
+	if d.given("parallelism.dp") {
+		return
 	}
-
 	l.DP = 1
-	if r.DP != nil {
-		l.DP = *r.DP
-	} else if gpus := j.Cluster.GPUs(); clusterOK && gpus > 0 && l.TP > 0 && l.PP > 0 && l.CP > 0 {
+	gpus := j.Cluster.GPUs()
+	if !clusterOK || gpus <= 0 {
+		// Without the GPU count there is no dp to derive; the 1 that stands
+		// in is no one's choice.
+		d.broken["parallelism.dp"] = true
+	} else if l.TP > 0 && l.PP > 0 && l.CP > 0 {
 		// Divide step by step: tp × pp × cp may not fit in an int.
 		q, rem := gpus, 0
 		for _, f := range []int{l.TP, l.PP, l.CP} {
@@ -258,37 +272,12 @@ func (d *decoder) resolveLayout(j *parallelism.Job, clusterOK bool) {
 			d.add("parallelism.dp", fmt.Sprintf(
 				"defaults to GPUs / (tp × pp × cp), but the %d GPUs (cluster.nodes × gpus_per_node) are not divisible by tp(%d) × pp(%d) × cp(%d); change them or set dp",
 				gpus, l.TP, l.PP, l.CP))
-			// The product check of Job.Validate would say the same again.
-			d.reported["parallelism"] = true
+			// The dp that stands in is no one's choice: the product check of
+			// Job.Validate, and every rule that reads dp, would only repeat
+			// this problem.
+			d.broken["parallelism.dp"] = true
 			q = max(q, 1)
 		}
 		l.DP = q
 	}
-	j.Layout = l
-}
-
-// resolveTraining fills the [training] and [simulation] tables with their
-// defaults.
-func (d *decoder) resolveTraining(j *parallelism.Job) {
-	r := d.raw.Training
-	d.required("(sequences per step)", "training.global_batch")
-	t := parallelism.Training{Precision: units.BF16, Steps: 1, Attention: model.AttentionFlash}
-	setInt(&t.GlobalBatch, r.GlobalBatch)
-	setString(&t.Precision, r.Precision)
-	setUnit(&t.Tokens, r.Tokens)
-	setInt(&t.Steps, r.Steps)
-	setString(&t.Attention, r.Attention)
-	if r.GradAccumFusion != nil {
-		t.UnfusedGradAccum = !*r.GradAccumFusion
-	}
-	if r.FP32Grads != nil {
-		t.Grads16 = !*r.FP32Grads
-	}
-	j.Training = t
-
-	o := parallelism.Options{Network: parallelism.NetworkAnalytical, Ranks: parallelism.RanksSymmetric, AllReduce: "auto"}
-	setString(&o.Network, d.raw.Simulation.Network)
-	setString(&o.Ranks, d.raw.Simulation.Ranks)
-	setString(&o.AllReduce, d.raw.Simulation.AllReduce)
-	j.Options = o
 }

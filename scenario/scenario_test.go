@@ -448,11 +448,14 @@ func TestErrors(t *testing.T) {
 				src = base
 			}
 			sc, err := Load("scenarios/x.toml", []byte(src), tc.sets)
-			if err == nil {
-				t.Fatalf("Load succeeded (%+v), want errors:\n%s", sc.Job.Layout, strings.Join(tc.want, "\n"))
-			}
-			if sc != nil {
+			if err != nil && sc != nil {
 				t.Errorf("Load returned a scenario with an error")
+			}
+			if err == nil {
+				_, err = sc.Validate()
+			}
+			if err == nil {
+				t.Fatalf("Load and Validate succeeded (%+v), want errors:\n%s", sc.Job.Layout, strings.Join(tc.want, "\n"))
 			}
 			var list ErrorList
 			if !errors.As(err, &list) {
@@ -491,7 +494,10 @@ func TestErrorFormat(t *testing.T) {
 		}
 	}
 
-	_, err := Load("x.toml", []byte(replace("tp = 8", "tp = 5")), []string{"parallelism.pp=3"})
+	sc, err := Load("x.toml", []byte(replace("tp = 8", "tp = 5")), []string{"parallelism.pp=3"})
+	if err == nil {
+		_, err = sc.Validate()
+	}
 	var e *Error
 	if !errors.As(err, &e) {
 		t.Fatalf("errors.As(%v, *Error) failed", err)
@@ -593,10 +599,17 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		j := sc.Job
-		for _, errs := range [][]error{j.Model.Validate(), j.Cluster.Validate(), j.Validate()} {
-			if len(errs) > 0 {
-				t.Fatalf("Load accepted a job that fails validation: %v", errs)
+		// Load found nothing wrong in decoding and resolving: validation
+		// either accepts the job or says what is wrong, each problem placed.
+		if _, err := sc.Validate(); err != nil {
+			var list ErrorList
+			if !errors.As(err, &list) || len(list) == 0 {
+				t.Fatalf("Validate error %v is not a non-empty ErrorList", err)
+			}
+			for _, e := range list {
+				if e.Key == "" || e.File == "" {
+					t.Fatalf("validation problem %q is not placed at a key", e)
+				}
 			}
 		}
 	})

@@ -11,8 +11,9 @@ import (
 
 // FuzzLoadAndSimulate drives the whole path a user's scenario takes — the
 // embedded default with --set overrides of the layout, model size, precision,
-// attention, overlaps and network fidelity — through Load and Simulate. Any
-// combination is either refused by Load with an error list or replays
+// attention, overlaps and network fidelity — through Load, Validate and
+// Simulate. Any combination is either refused by Load or Validate with an
+// error list or replays
 // without an error, to a positive, finite step whose breakdown adds up.
 // Replays above 300k tasks are skipped to keep each execution short.
 func FuzzLoadAndSimulate(f *testing.F) {
@@ -60,10 +61,14 @@ func FuzzLoadAndSimulate(f *testing.F) {
 		if err != nil {
 			return
 		}
+		valid, err := sc.Validate()
+		if err != nil {
+			return
+		}
 		if sc.Job.ReplayTasks() > 3e5 {
 			return
 		}
-		res, err := parallelism.Simulate(sc.Job)
+		res, err := parallelism.Simulate(valid)
 		if err != nil {
 			t.Fatalf("%v: %v", sets, err)
 		}

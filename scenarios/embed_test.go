@@ -29,7 +29,7 @@ func TestDefault(t *testing.T) {
 	}
 }
 
-// TestAllLoad checks that every embedded scenario is valid.
+// TestAllLoad checks that every embedded scenario loads and is valid.
 func TestAllLoad(t *testing.T) {
 	names := scenarios.Names()
 	if !slices.Contains(names, "gpt3-175b.toml") {
@@ -40,7 +40,11 @@ func TestAllLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := scenario.Load("scenarios/"+n, src, nil); err != nil {
+		sc, err := scenario.Load("scenarios/"+n, src, nil)
+		if err == nil {
+			_, err = sc.Validate()
+		}
+		if err != nil {
 			t.Errorf("%s does not load:\n%v", n, err)
 		}
 	}

@@ -22,7 +22,8 @@
 // nodes 8, pp 2). A point's scenario is scenario.Load of the base with
 // --set overrides: the inline keys, the command line's --set flags, then the
 // point's grid values, each written back as TOML (FormatTOML) so that it
-// decodes to the same kind of value.
+// decodes to the same kind of value; Evaluate validates it once, after the
+// files it names are merged, as sim run does.
 //
 // Parse rejects a bad sweep file with every problem found, as
 // scenario.ErrorList ("file:line: key: what is wrong"): unknown keys,

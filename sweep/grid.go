@@ -100,10 +100,11 @@ func Reason(err error) string {
 	return strings.Join(parts, "; ")
 }
 
-// Evaluate loads, replays and reports point i. A point that cannot be
-// loaded or replayed is still a record: Report is nil and Reason says why.
-// prepare, when not nil, runs on the loaded scenario before the replay (the
-// command line reads cluster.network.file there); its error is a reason too.
+// Evaluate loads, validates, replays and reports point i. A point that cannot
+// be loaded, validated or replayed is still a record: Report is nil and
+// Reason says why. prepare, when not nil, runs on the loaded scenario before
+// it is validated (the command line merges the files the scenario names
+// there); its error is a reason too.
 func (s *Sweep) Evaluate(i int, prepare func(*scenario.Scenario) error) (rec Record) {
 	rec = Record{Point: i, Grid: s.Point(i), Scenario: s.name}
 	if a := s.axisIndex("name"); a >= 0 {
@@ -128,7 +129,12 @@ func (s *Sweep) Evaluate(i int, prepare func(*scenario.Scenario) error) (rec Rec
 			return rec
 		}
 	}
-	res, err := parallelism.Simulate(sc.Job)
+	valid, err := sc.Validate()
+	if err != nil {
+		rec.Reason = Reason(err)
+		return rec
+	}
+	res, err := parallelism.Simulate(valid)
 	if err != nil {
 		rec.Reason = "simulation failed: " + err.Error()
 		return rec

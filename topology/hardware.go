@@ -1,8 +1,9 @@
 package topology
 
 import (
-	"fmt"
+	"slices"
 
+	"trainsim/field"
 	"trainsim/units"
 )
 
@@ -46,6 +47,14 @@ const (
 	FatTree       = "fat-tree"
 	RailOptimized = "rail-optimized"
 )
+
+// Fabrics lists the fabrics a scenario may name
+// (cluster.network.topology), in the order messages list them.
+func Fabrics() []string { return []string{FatTree, RailOptimized} }
+
+// Families lists the GPU families that have kernel-efficiency constants
+// (cluster.gpu.family; compute.ParamsFor), in the order messages list them.
+func Families() []string { return []string{"ampere", "hopper", "blackwell"} }
 
 // Network is the inter-node fabric as a node sees it.
 type Network struct {
@@ -98,48 +107,47 @@ func (s System) NICBandwidthPerGPU() units.Bandwidth {
 
 // Validate returns every problem with the cluster description, each naming
 // the scenario key and the rule.
-func (c Cluster) Validate() []error {
-	var errs []error
+func (c Cluster) Validate() []field.Error {
+	var errs []field.Error
+	add := func(key, format string, a ...any) { errs = append(errs, field.Errorf(key, format, a...)) }
 	if c.Nodes <= 0 {
-		errs = append(errs, fmt.Errorf("cluster.nodes: must be a positive integer, got %d", c.Nodes))
+		add("cluster.nodes", "must be a positive integer, got %d", c.Nodes)
 	}
 	if c.GPUsPerNode <= 0 {
-		errs = append(errs, fmt.Errorf("cluster.gpus_per_node: must be a positive integer, got %d", c.GPUsPerNode))
+		add("cluster.gpus_per_node", "must be a positive integer, got %d", c.GPUsPerNode)
 	}
 	if c.GPU.PeakDense16 <= 0 {
-		errs = append(errs, fmt.Errorf("cluster.gpu.peak: must be positive"))
+		add("cluster.gpu.peak", "must be positive")
 	}
-	switch c.GPU.Family {
-	case "ampere", "hopper", "blackwell":
-	default:
-		errs = append(errs, fmt.Errorf("cluster.gpu.family: %q is not a GPU family with kernel-efficiency constants (allowed: \"ampere\", \"hopper\", \"blackwell\")", c.GPU.Family))
+	if !slices.Contains(Families(), c.GPU.Family) {
+		add("cluster.gpu.family", "%q is not a GPU family with kernel-efficiency constants (allowed: %s)", c.GPU.Family, field.Quote(Families()))
 	}
 	if c.GPU.SMs < 1 {
-		errs = append(errs, fmt.Errorf("cluster.gpu.sms: must be a positive integer, got %d", c.GPU.SMs))
+		add("cluster.gpu.sms", "must be a positive integer, got %d", c.GPU.SMs)
 	}
 	if c.Network.NodesPerLeaf < 1 {
-		errs = append(errs, fmt.Errorf("cluster.network.nodes_per_leaf: must be a positive integer, got %d", c.Network.NodesPerLeaf))
+		add("cluster.network.nodes_per_leaf", "must be a positive integer, got %d", c.Network.NodesPerLeaf)
 	}
 	if c.GPU.HBM <= 0 {
-		errs = append(errs, fmt.Errorf("cluster.gpu.hbm: must be positive"))
+		add("cluster.gpu.hbm", "must be positive")
 	}
 	if c.GPU.HBMBandwidth <= 0 {
-		errs = append(errs, fmt.Errorf("cluster.gpu.hbm_bandwidth: must be positive"))
+		add("cluster.gpu.hbm_bandwidth", "must be positive")
 	}
 	if c.NVLink.Bandwidth <= 0 {
-		errs = append(errs, fmt.Errorf("cluster.nvlink.bandwidth: must be positive"))
+		add("cluster.nvlink.bandwidth", "must be positive")
 	}
 	if c.Network.NICBandwidth <= 0 {
-		errs = append(errs, fmt.Errorf("cluster.network.nic_bandwidth: must be positive"))
+		add("cluster.network.nic_bandwidth", "must be positive")
 	}
 	if c.Network.NICsPerNode <= 0 {
-		errs = append(errs, fmt.Errorf("cluster.network.nics_per_node: must be a positive integer, got %d", c.Network.NICsPerNode))
+		add("cluster.network.nics_per_node", "must be a positive integer, got %d", c.Network.NICsPerNode)
 	}
 	if c.Network.Oversubscription < 1 {
-		errs = append(errs, fmt.Errorf("cluster.network.oversubscription: must be at least 1 (1 = non-blocking), got %g", c.Network.Oversubscription))
+		add("cluster.network.oversubscription", "must be at least 1 (1 = non-blocking), got %g", c.Network.Oversubscription)
 	}
-	if c.Network.Topology != FatTree && c.Network.Topology != RailOptimized {
-		errs = append(errs, fmt.Errorf("cluster.network.topology: %q is not supported (allowed: %q, %q)", c.Network.Topology, FatTree, RailOptimized))
+	if !slices.Contains(Fabrics(), c.Network.Topology) {
+		add("cluster.network.topology", "%q is not supported (allowed: %s)", c.Network.Topology, field.Quote(Fabrics()))
 	}
 	return errs
 }

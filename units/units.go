@@ -298,5 +298,9 @@ const (
 // activations that cross layers in 16-bit, so it is 2 bytes for all three.
 func (p Precision) ElementBytes() Bytes { return 2 }
 
+// Precisions lists the precisions a scenario may name, in the order
+// messages and the scenario reference list them.
+func Precisions() []Precision { return []Precision{FP16, BF16, FP8} }
+
 // Valid reports whether p is one of the known precisions.
 func (p Precision) Valid() bool { return p == FP16 || p == BF16 || p == FP8 }

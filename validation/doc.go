@@ -10,8 +10,9 @@
 // the metric it is compared on. Where a source leaves a knob unknown, one
 // documented rule — the same for every case, listed by Rules — fills it, and
 // the case records which rules it needed. A replay goes through the same path
-// as a user's scenario: a TOML scenario text, scenario.Load, then
-// parallelism.Simulate (or parallelism.LayerTimes for the per-layer table).
+// as a user's scenario: a TOML scenario text, scenario.Load,
+// Scenario.Validate, then parallelism.Simulate (or parallelism.LayerTimes for
+// the per-layer table).
 //
 // Run replays the cases on a bounded pool of workers and returns, per case,
 // the prediction, the measurement and the signed error (predicted − measured)

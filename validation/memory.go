@@ -202,11 +202,11 @@ func memoryCase(cases []Case, label string) (Case, bool) {
 
 // replayMemory simulates c with knobs k and keeps the busiest GPU's memory.
 func replayMemory(c Case, k Knobs) memoryRun {
-	sc, err := c.load(k)
+	sc, valid, err := c.load(k)
 	if err != nil {
 		return memoryRun{err: err}
 	}
-	res, err := parallelism.Simulate(sc.Job)
+	res, err := parallelism.Simulate(valid)
 	if err != nil {
 		return memoryRun{err: fmt.Errorf("simulating: %w", err)}
 	}

@@ -65,14 +65,17 @@ func (c Case) Scenario(k Knobs) []byte {
 	return []byte(b.String())
 }
 
-// load resolves c's scenario with knobs k through scenario.Load, the path a
-// user's file takes.
-func (c Case) load(k Knobs) (*scenario.Scenario, error) {
+// load resolves and validates c's scenario with knobs k through
+// scenario.Load and Scenario.Validate, the path a user's file takes.
+func (c Case) load(k Knobs) (*scenario.Scenario, parallelism.Valid, error) {
 	sc, err := scenario.Load(c.ID+".toml", c.Scenario(k), nil)
-	if err != nil {
-		return nil, fmt.Errorf("scenario rejected: %w", err)
+	if err == nil {
+		var v parallelism.Valid
+		if v, err = sc.Validate(); err == nil {
+			return sc, v, nil
+		}
 	}
-	return sc, nil
+	return nil, parallelism.Valid{}, fmt.Errorf("scenario rejected: %w", err)
 }
 
 // Evaluate replays one case and compares it with its measurement. A per-layer
@@ -153,11 +156,14 @@ func (c Case) replay() (*scenario.Scenario, *parallelism.Result, Knobs, error) {
 	for _, pol := range policies {
 		k = c.Knobs
 		k.Recompute = pol
-		var err error
-		if sc, err = c.load(k); err != nil {
+		var (
+			err   error
+			valid parallelism.Valid
+		)
+		if sc, valid, err = c.load(k); err != nil {
 			return nil, nil, k, err
 		}
-		if res, err = parallelism.Simulate(sc.Job); err != nil {
+		if res, err = parallelism.Simulate(valid); err != nil {
 			return nil, nil, k, fmt.Errorf("simulating: %w", err)
 		}
 		if res.Feasible {
@@ -229,13 +235,13 @@ func evaluateRows(c Case, base Result) []Result {
 		r.Layout = k.String()
 		r.Assumptions = append(append([]string{}, base.Assumptions...),
 			fmt.Sprintf("row %s → recompute %s, sequence_parallel %v", row.Name, row.Recompute, row.SequenceParallel))
-		sc, err := c.load(k)
+		_, valid, err := c.load(k)
 		if err != nil {
 			r.Row = row.Name
 			out = append(out, failed(r, err))
 			continue
 		}
-		fwd, bwd, err := parallelism.LayerTimes(sc.Job)
+		fwd, bwd, err := parallelism.LayerTimes(valid)
 		if err != nil {
 			r.Row = row.Name
 			out = append(out, failed(r, fmt.Errorf("layer times: %w", err)))

@@ -248,7 +248,7 @@ func TestDeterministic(t *testing.T) {
 }
 
 // TestScenarioIsLoadable checks that a scenario text the harness writes is
-// one a user could run: it round-trips through scenario.Load.
+// one a user could run: it round-trips through scenario.Load and Validate.
 func TestScenarioIsLoadable(t *testing.T) {
 	cases, err := Cases()
 	if err != nil {
@@ -262,7 +262,7 @@ func TestScenarioIsLoadable(t *testing.T) {
 		if k.Recompute == Auto {
 			k.Recompute = string(parallelism.RecomputeFull)
 		}
-		sc, err := c.load(k)
+		sc, _, err := c.load(k)
 		if err != nil {
 			t.Errorf("%s: %v\n%s", c.ID, err, c.Scenario(k))
 			continue

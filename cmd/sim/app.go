@@ -145,7 +145,9 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return badInput(err)
 			}
-			if err := prepareJob(sc, len(args) == 1); err != nil {
+			sc.Job.Options.Timeline = flags.trace != ""
+			valid, err := prepareJob(sc, len(args) == 1)
+			if err != nil {
 				return badInput(err)
 			}
 			if flags.seed != "" {
@@ -157,8 +159,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			log.Debug("scenario loaded", zap.String("file", name), zap.String("name", sc.Name), zap.Int("gpus", sc.Job.Cluster.GPUs()))
 			start := time.Now()
-			sc.Job.Options.Timeline = flags.trace != ""
-			res, err := parallelism.Simulate(sc.Job)
+			res, err := parallelism.Simulate(valid)
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -198,31 +199,26 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-// prepareJob reads the files a scenario names, relative to the scenario file
+// prepareJob merges the files a scenario names (loadFiles) and validates the
+// job, once, with what they brought: the path from a loaded scenario to a job
+// the replay takes, for sim run and, through sweep.Evaluate, sim sweep.
+func prepareJob(sc *scenario.Scenario, fromDisk bool) (parallelism.Valid, error) {
+	if err := loadFiles(sc, fromDisk); err != nil {
+		return parallelism.Valid{}, err
+	}
+	return sc.Validate()
+}
+
+// loadFiles reads the files a scenario names, relative to the scenario file
 // (or to the working directory for the embedded default): the calibration
 // file, merged under the scenario's own [calibration] keys, and the explicit
-// topology. Then it checks the job once more with what they brought (the
-// calibrated values' ranges, the topology's GPU count), which Load could not.
-func prepareJob(sc *scenario.Scenario, fromDisk bool) error {
-	calFile, err := loadCalibration(sc, fromDisk)
-	if err != nil {
+// topology. The checks of what they bring (the calibrated values' ranges,
+// the topology's GPU count) are Validate's, with the rest of the job.
+func loadFiles(sc *scenario.Scenario, fromDisk bool) error {
+	if err := loadCalibration(sc, fromDisk); err != nil {
 		return err
 	}
-	graph, err := loadGraph(sc, fromDisk)
-	if err != nil {
-		return err
-	}
-	if !graph && calFile == "" {
-		return nil
-	}
-	if errs := sc.Job.Validate(); len(errs) > 0 {
-		where := sc.File
-		if calFile != "" {
-			where += " (with calibration.file " + calFile + " merged in)"
-		}
-		return fmt.Errorf("%s: %w", where, errors.Join(errs...))
-	}
-	return nil
+	return loadGraph(sc, fromDisk)
 }
 
 // relativeTo resolves path against the scenario file's directory.
@@ -234,44 +230,39 @@ func relativeTo(path, scenarioFile string, fromDisk bool) string {
 }
 
 // loadCalibration reads the file named by calibration.file and merges it
-// under the scenario's own [calibration] keys; it returns the path read, or
-// "" when the scenario names none.
-func loadCalibration(sc *scenario.Scenario, fromDisk bool) (string, error) {
-	j := &sc.Job
-	if j.Calibration.File == "" {
-		return "", nil
+// under the scenario's own [calibration] keys.
+func loadCalibration(sc *scenario.Scenario, fromDisk bool) error {
+	file := sc.Job.Calibration.File
+	if file == "" {
+		return nil
 	}
-	path := relativeTo(j.Calibration.File, sc.File, fromDisk)
+	path := relativeTo(file, sc.File, fromDisk)
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("%s: calibration.file: %w", sc.Place("calibration.file"), err)
+		return fmt.Errorf("%s: calibration.file: %w", sc.Place("calibration.file"), err)
 	}
-	base, err := scenario.LoadCalibration(path, src)
-	if err != nil {
-		return "", err
-	}
-	j.Calibration = j.Calibration.Over(base)
-	return path, nil
+	return sc.MergeCalibration(path, src)
 }
 
 // loadGraph reads the explicit topology named by cluster.network.file into
-// the job's options; it reports whether the scenario names one.
-func loadGraph(sc *scenario.Scenario, fromDisk bool) (bool, error) {
+// the job's options. Only the flow-level network uses one; for any other,
+// the file is left unread and Validate says the key needs flow mode.
+func loadGraph(sc *scenario.Scenario, fromDisk bool) error {
 	j := &sc.Job
-	if j.Cluster.Network.File == "" {
-		return false, nil
+	if j.Cluster.Network.File == "" || j.Options.Network != parallelism.NetworkFlow {
+		return nil
 	}
 	path := relativeTo(j.Cluster.Network.File, sc.File, fromDisk)
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return false, fmt.Errorf("%s: cluster.network.file: %w", sc.Place("cluster.network.file"), err)
+		return fmt.Errorf("%s: cluster.network.file: %w", sc.Place("cluster.network.file"), err)
 	}
 	g, err := topology.ReadGraph(path, src)
 	if err != nil {
-		return false, err
+		return err
 	}
 	j.Options.Graph = g
-	return true, nil
+	return nil
 }
 
 // writeTrace writes the timeline as a Chrome/Perfetto trace to path.

@@ -14,8 +14,9 @@ import (
 // TestCalibrationFile runs the default scenario with its calibration in a
 // file the scenario names (relative to the scenario): the same step as the
 // same table written inline, the scenario's own keys winning over the
-// file's, the merged values echoed in the report, and a missing file or an
-// out-of-range value in it reported with the names of both files.
+// file's, the merged values echoed in the report, a missing file reported at
+// the scenario's line, and an out-of-range value in the file reported at the
+// file's line: the job is validated once, after the merge.
 func TestCalibrationFile(t *testing.T) {
 	dir := t.TempDir()
 	_, def := scenarios.Default()
@@ -83,7 +84,7 @@ func TestCalibrationFile(t *testing.T) {
 		want []string
 	}{
 		{missing, []string{fmt.Sprintf("missing.toml:%d: calibration.file", strings.Count(string(def)+"\n[calibration]\n", "\n")+1), "nope.toml"}},
-		{bad, []string{"bad.toml", "site/bad.toml", "calibration.nic_busbw", "at most the NIC rate"}},
+		{bad, []string{"site/bad.toml:2: calibration.nic_busbw: must be positive and at most the NIC rate"}},
 		{typo, []string{"typo.toml:2", "calibration.nic_bus", "unknown key"}},
 	} {
 		code, _, errs := runCLI(t, "run", tc.path)

@@ -203,7 +203,7 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 		return fmt.Errorf("--out: %w", err)
 	}
 	bar := newBar(stderr, len(todo))
-	prepare := func(sc *scenario.Scenario) error { return prepareJob(sc, true) }
+	prepare := func(sc *scenario.Scenario) error { return loadFiles(sc, true) }
 	evalStart := time.Now()
 	all := done
 	err = sweep.Run(todo, fl.workers, func(i int) sweep.Record { return sw.Evaluate(i, prepare) }, func(r sweep.Record) error {

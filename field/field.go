@@ -1,0 +1,45 @@
+package field
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Error is one problem with a configuration key.
+type Error struct {
+	// Field is the dotted scenario key concerned ("parallelism.tp"), or a
+	// table ("parallelism") for a rule across several of its keys.
+	Field string
+	// Msg says what is wrong and, where it helps, what is allowed.
+	Msg string
+	// Uses lists the other keys whose values the rule read. When one of them
+	// holds a value the user did not mean (a default that stood in after an
+	// error), the problem may be a consequence of that one, not a problem of
+	// its own.
+	Uses []string
+}
+
+// Error formats e as "field: msg", the form users read.
+func (e Error) Error() string { return e.Field + ": " + e.Msg }
+
+// Errorf returns the problem of key whose message is format applied to a.
+func Errorf(key, format string, a ...any) Error {
+	return Error{Field: key, Msg: fmt.Sprintf(format, a...)}
+}
+
+// Using returns e with keys added to the keys its rule read.
+func (e Error) Using(keys ...string) Error {
+	e.Uses = append(append([]string(nil), e.Uses...), keys...)
+	return e
+}
+
+// Quote lists values for a message the way Go quotes them, joined by
+// commas: "gpipe", "1f1b", "interleaved". Validators build their "allowed:"
+// lists with it from the same slice of constants a scenario key declares.
+func Quote[T ~string](values []T) string {
+	parts := make([]string, len(values))
+	for i, v := range values {
+		parts[i] = fmt.Sprintf("%q", v)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,29 @@
+package parallelism
+
+import (
+	"trainsim/model"
+	"trainsim/units"
+)
+
+// Training is what one optimizer step and the whole run process.
+type Training struct {
+	GlobalBatch int // sequences per step
+	Precision   units.Precision
+	// UnfusedGradAccum adds each weight gradient into the fp32 gradient
+	// buffer with a separate kernel per weight and micro-batch, as
+	// Megatron-LM did before --gradient-accumulation-fusion (2021); false,
+	// the default, lets the weight-gradient GEMM accumulate into the buffer.
+	// Scenario key training.grad_accum_fusion (its negation).
+	UnfusedGradAccum bool
+	// Grads16 keeps gradients in 16 bit: the gradient buffer, its
+	// accumulation and the data-parallel reduction (Megatron-LM's default
+	// with --fp16 unless --accumulate-allreduce-grads-in-fp32 is given;
+	// it forces fp32 with bf16). False, the default, keeps them in fp32.
+	// Scenario key training.fp32_grads (its negation).
+	Grads16 bool
+	Tokens  float64 // tokens of the whole run, for time-to-train
+	Steps   int     // steps replayed event by event
+	// Attention is how the attention core runs: model.AttentionUnfused or
+	// model.AttentionFlash.
+	Attention model.Attention
+}

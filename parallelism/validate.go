@@ -1,0 +1,198 @@
+package parallelism
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	"trainsim/collective"
+	"trainsim/field"
+	"trainsim/model"
+	"trainsim/units"
+)
+
+// Valid is a job that passed Validate. Simulate and LayerTimes take only a
+// Valid job, so every job they replay was checked, once, by whoever built it
+// (the scenario reader after merging the files a scenario names); only
+// Validate makes one.
+type Valid struct {
+	job Job
+	ok  bool
+}
+
+// Job returns the job that passed validation.
+func (v Valid) Job() Job { return v.job }
+
+// get returns the job v holds, or an error for a Valid that Validate did not
+// return (the zero value).
+func (v Valid) get() (Job, error) {
+	if !v.ok {
+		return Job{}, errors.New("parallelism: the job was not validated (Job.Validate makes a Valid job)")
+	}
+	return v.job, nil
+}
+
+// Validate checks the model, the cluster and the job: ranges, divisibility,
+// what the files the scenario names brought (an explicit topology's GPU
+// count, a calibration file's values against the cluster), and the size of
+// the replay. Without a problem it returns the job as Valid; otherwise every
+// problem found, each naming the dotted scenario key it concerns
+// ("parallelism.tp") and the other keys its rule read, so that callers can
+// point at the line that set it.
+func (j Job) Validate() (Valid, []field.Error) {
+	errs := append(j.Model.Validate(), j.Cluster.Validate()...)
+	errs = append(errs, j.check()...)
+	if len(errs) > 0 {
+		return Valid{}, errs
+	}
+	return Valid{job: j, ok: true}, nil
+}
+
+// check returns the problems of the job's own rules: layout, training,
+// options and calibration.
+func (j Job) check() []field.Error {
+	var errs []field.Error
+	add := func(e field.Error) { errs = append(errs, e) }
+	l, m := j.Layout, j.Model
+	for _, f := range []struct {
+		key string
+		v   int
+	}{{"parallelism.tp", l.TP}, {"parallelism.pp", l.PP}, {"parallelism.dp", l.DP}, {"parallelism.cp", l.CP}, {"parallelism.ep", l.EP}, {"parallelism.microbatch", l.Microbatch}, {"parallelism.virtual_stages", l.VirtualStages}} {
+		if f.v < 1 {
+			add(field.Errorf(f.key, "must be a positive integer, got %d", f.v))
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	gpus := j.Cluster.GPUs()
+	if l.TP*l.PP*l.DP*l.CP != gpus {
+		add(field.Errorf("parallelism", "tp(%d) × pp(%d) × dp(%d) × cp(%d) = %d ≠ %d GPUs (cluster.nodes × gpus_per_node)", l.TP, l.PP, l.DP, l.CP, l.TP*l.PP*l.DP*l.CP, gpus).
+			Using("parallelism.tp", "parallelism.pp", "parallelism.dp", "parallelism.cp", "cluster.nodes", "cluster.gpus_per_node"))
+	}
+	if m.Heads > 0 && m.Heads%l.TP != 0 {
+		add(field.Errorf("parallelism.tp", "%d does not divide model.heads (%d)", l.TP, m.Heads).Using("model.heads"))
+	}
+	if m.KVHeads > 0 && m.KVHeads != m.Heads && (l.TP > m.KVHeads && l.TP%m.KVHeads != 0 || l.TP <= m.KVHeads && m.KVHeads%l.TP != 0) {
+		add(field.Errorf("parallelism.tp", "%d is neither a divisor nor a multiple of model.kv_heads (%d)", l.TP, m.KVHeads).Using("model.kv_heads", "model.heads"))
+	}
+	if m.FFNHidden > 0 && m.FFNHidden%l.TP != 0 {
+		add(field.Errorf("parallelism.tp", "%d does not divide model.ffn_hidden (%d)", l.TP, m.FFNHidden).Using("model.ffn_hidden"))
+	}
+	if m.Layers > 0 && m.Layers < l.PP*l.VirtualStages {
+		add(field.Errorf("parallelism.pp", "model.layers (%d) is fewer than pp × virtual_stages (%d × %d): a pipeline stage would hold no layer", m.Layers, l.PP, l.VirtualStages).
+			Using("model.layers", "parallelism.virtual_stages"))
+	}
+	if l.CP > 1 && m.SeqLen%(2*l.CP) != 0 {
+		add(field.Errorf("parallelism.cp", "model.seq_len (%d) is not divisible by 2 × cp (%d)", m.SeqLen, 2*l.CP).Using("model.seq_len"))
+	}
+	if l.CP > 1 {
+		add(field.Errorf("parallelism.cp", "context parallelism is not supported yet (allowed: 1)"))
+	}
+	// A negative experts count is the model's own problem (Config.Validate).
+	if l.EP > 1 && m.Experts >= 0 || m.Experts > 0 {
+		add(field.Errorf("model.experts", "mixture-of-experts models are not supported yet (allowed: experts = 0, parallelism.ep = 1)").Using("parallelism.ep"))
+	}
+	if l.SequenceParallel && m.SeqLen%l.TP != 0 {
+		add(field.Errorf("parallelism.sequence_parallel", "model.seq_len (%d) is not divisible by tp (%d)", m.SeqLen, l.TP).Using("model.seq_len", "parallelism.tp"))
+	}
+	switch l.Schedule {
+	case GPipe, OneFOneB:
+		if l.VirtualStages != 1 {
+			add(field.Errorf("parallelism.virtual_stages", "%d model chunks need schedule = \"interleaved\" (schedule is %q)", l.VirtualStages, l.Schedule).Using("parallelism.schedule"))
+		}
+	case Interleaved:
+		if l.PP < 2 {
+			add(field.Errorf("parallelism.schedule", "\"interleaved\" needs pp ≥ 2").Using("parallelism.pp"))
+		}
+	default:
+		add(field.Errorf("parallelism.schedule", "%q is not a schedule (allowed: %s)", l.Schedule, field.Quote(Schedules())))
+	}
+	if !slices.Contains(RecomputePolicies(), l.Recompute) {
+		add(field.Errorf("parallelism.recompute", "%q is not a policy (allowed: %s)", l.Recompute, field.Quote(RecomputePolicies())))
+	}
+	if !slices.Contains(ZeROStages(), l.ZeRO) {
+		stages := make([]string, len(ZeROStages()))
+		for i, s := range ZeROStages() {
+			stages[i] = strconv.Itoa(s)
+		}
+		add(field.Errorf("parallelism.zero", "%d is not a ZeRO stage (allowed: %s)", l.ZeRO, strings.Join(stages, ", ")))
+	}
+	t := j.Training
+	if t.GlobalBatch < 1 {
+		add(field.Errorf("training.global_batch", "must be a positive integer, got %d", t.GlobalBatch))
+	} else if t.GlobalBatch%(l.DP*l.Microbatch) != 0 {
+		add(field.Errorf("training.global_batch", "%d is not divisible by dp × microbatch (%d × %d)", t.GlobalBatch, l.DP, l.Microbatch).
+			Using("parallelism.dp", "parallelism.microbatch"))
+	} else if l.Schedule == Interleaved && j.Microbatches()%l.PP != 0 {
+		add(field.Errorf("training.global_batch", "the interleaved schedule needs the micro-batch count (%d) to be a multiple of pp (%d)", j.Microbatches(), l.PP).
+			Using("parallelism.dp", "parallelism.microbatch", "parallelism.schedule", "parallelism.pp"))
+	}
+	if !t.Precision.Valid() {
+		add(field.Errorf("training.precision", "%q is not supported (allowed: %s)", t.Precision, field.Quote(units.Precisions())))
+	} else if _, ok := j.Cluster.GPU.Peak(t.Precision); !ok {
+		add(field.Errorf("training.precision", "%s is not supported by %s", t.Precision, j.Cluster.GPU.Name).
+			Using("cluster.gpu.peak", "cluster.gpu.peak_fp8"))
+	}
+	if !slices.Contains(model.Attentions(), t.Attention) {
+		add(field.Errorf("training.attention", "%q is not an implementation (allowed: %s)", t.Attention, field.Quote(model.Attentions())))
+	}
+	if t.Tokens < 0 {
+		add(field.Errorf("training.tokens", "must not be negative, got %g", t.Tokens))
+	}
+	if t.Steps < 1 {
+		add(field.Errorf("training.steps", "must be a positive integer, got %d", t.Steps))
+	}
+	if n := j.ReplayTasks(); n > MaxReplayTasks {
+		key, other := "training.global_batch", "training.steps"
+		if t.Steps > 1 {
+			key, other = other, key
+		}
+		add(field.Errorf(key, "the replay would unroll about %.3g tasks (steps × pipeline stages × micro-batches × model chunks × a dozen per layer), more than the %d one run may take (about 2.3 GB of memory); use fewer training.steps, a smaller global batch per pipeline or a larger micro-batch", n, MaxReplayTasks).
+			Using(other, "parallelism.pp", "parallelism.dp", "parallelism.microbatch", "parallelism.virtual_stages", "model.layers", "simulation.ranks"))
+	}
+	if !slices.Contains(Networks(), j.Options.Network) {
+		add(field.Errorf("simulation.network", "%q is not a fidelity (allowed: %s)", j.Options.Network, field.Quote(Networks())))
+	}
+	if a := j.Options.AllReduce; a != "" && !slices.Contains(collective.Algorithms(), a) {
+		add(field.Errorf("simulation.allreduce", "%q is not an algorithm (allowed: %s)", a, field.Quote(collective.Algorithms())))
+	}
+	if f := j.Cluster.Network.File; f != "" {
+		if j.Options.Network != NetworkFlow {
+			add(field.Errorf("cluster.network.file", "an explicit topology is used by the flow-level network only; set simulation.network = \"flow\"").Using("simulation.network"))
+		} else if g := j.Options.Graph; g != nil && g.GPUs() != j.Cluster.GPUs() {
+			add(field.Errorf("cluster.network.file", "%s has %d GPUs, the cluster %d (cluster.nodes × gpus_per_node)", f, g.GPUs(), j.Cluster.GPUs()).
+				Using("cluster.nodes", "cluster.gpus_per_node"))
+		}
+	}
+	cal := j.Calibration
+	for _, f := range []struct {
+		key string
+		v   *float64
+	}{{"calibration.gemm_peak_fraction", cal.GEMMPeakFraction}, {"calibration.hbm_fraction", cal.HBMFraction}, {"calibration.flash_fraction", cal.FlashFraction}} {
+		if f.v != nil && !(*f.v > 0 && *f.v <= 1) {
+			add(field.Errorf(f.key, "must be a fraction in (0, 1], got %g", *f.v))
+		}
+	}
+	if cal.CommSMs != nil && (*cal.CommSMs < 0 || *cal.CommSMs > j.Cluster.GPU.SMs) {
+		add(field.Errorf("calibration.comm_sms", "must be between 0 and the GPU's %d SMs, got %d", j.Cluster.GPU.SMs, *cal.CommSMs).Using("cluster.gpu.sms"))
+	}
+	if bw := cal.NVLinkBusBandwidth; bw != nil && !(*bw > 0 && *bw <= j.Cluster.NVLink.Bandwidth) {
+		add(field.Errorf("calibration.nvlink_busbw", "must be positive and at most the NVLink rate (%s), got %s", j.Cluster.NVLink.Bandwidth, *bw).Using("cluster.nvlink.bandwidth"))
+	}
+	if bw := cal.NICBusBandwidth; bw != nil && !(*bw > 0 && *bw <= j.Cluster.Network.NICBandwidth) {
+		add(field.Errorf("calibration.nic_busbw", "must be positive and at most the NIC rate (%s), got %s", j.Cluster.Network.NICBandwidth, *bw).Using("cluster.network.nic_bandwidth"))
+	}
+	for i, g := range cal.GEMMs {
+		peak, _ := j.Cluster.GPU.Peak(j.Training.Precision)
+		if g.Batch < 1 || g.M < 1 || g.N < 1 || g.K < 1 || !(g.Rate > 0) || (peak > 0 && g.Rate > peak) {
+			add(field.Errorf("calibration.gemm", "entry %d needs positive batch, m, n, k and a rate up to the %s peak (%s), got %+v", i+1, j.Training.Precision, peak, g).
+				Using("training.precision", "cluster.gpu.peak", "cluster.gpu.peak_fp8"))
+		}
+	}
+	if !slices.Contains(RankModes(), j.Options.Ranks) {
+		add(field.Errorf("simulation.ranks", "%q is not a mode (allowed: %s)", j.Options.Ranks, field.Quote(RankModes())))
+	}
+	return errs
+}

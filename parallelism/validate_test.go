@@ -1,0 +1,60 @@
+package parallelism
+
+import (
+	"strings"
+	"testing"
+
+	"trainsim/field"
+)
+
+// simulateJob validates j and replays it: the path every caller takes, in one
+// call for the tests.
+func simulateJob(j Job) (*Result, error) {
+	v, errs := j.Validate()
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	return Simulate(v)
+}
+
+// problems returns every problem Validate finds with j.
+func problems(j Job) []field.Error {
+	_, errs := j.Validate()
+	return errs
+}
+
+// TestValidOnlyFromValidate: the replay refuses a Valid that Validate did not
+// return, and Validate returns the job it checked, or no job and every
+// problem (model, cluster and job rules together).
+func TestValidOnlyFromValidate(t *testing.T) {
+	if _, err := Simulate(Valid{}); err == nil || !strings.Contains(err.Error(), "not validated") {
+		t.Errorf("Simulate(Valid{}) = %v, want a refusal", err)
+	}
+	if _, _, err := LayerTimes(Valid{}); err == nil {
+		t.Error("LayerTimes(Valid{}) replayed an unvalidated job")
+	}
+	j := gpt3Job(t, 128, Layout{TP: 8, PP: 16, DP: 8, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 1536)
+	v, errs := j.Validate()
+	if len(errs) > 0 {
+		t.Fatalf("the default job fails validation: %v", errs)
+	}
+	if got := v.Job(); got.Layout != j.Layout || got.Model != j.Model {
+		t.Errorf("Valid holds another job: %+v", got.Layout)
+	}
+	bad := j
+	bad.Model.Hidden = 1000
+	bad.Cluster.Network.Oversubscription = 0.5
+	bad.Layout.ZeRO = 7
+	v, errs = bad.Validate()
+	if v.ok {
+		t.Error("an invalid job came back as Valid")
+	}
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Field)
+	}
+	want := "model.hidden cluster.network.oversubscription parallelism.zero"
+	if strings.Join(got, " ") != want {
+		t.Errorf("problems with %v, want %s (model, cluster, then job rules)", got, want)
+	}
+}

@@ -1,0 +1,323 @@
+package scenario
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"trainsim/collective"
+	"trainsim/compute"
+	"trainsim/model"
+	"trainsim/parallelism"
+	"trainsim/topology"
+	"trainsim/units"
+)
+
+// Every scenario key is declared once, in declarations: its dotted name, what
+// its value is written as (with a unit for quantities), where the value goes,
+// its default, the values an enumeration allows, when it is required, the keys
+// its default derives from, and a line of documentation. The decoder, the
+// --set parser, the "did you mean" candidates, the table structure, the [job]
+// keys that are recognised and refused, the defaults resolve applies, the
+// required-key checks and the key tables of docs/scenario.md all follow from
+// it. A new key is one entry here, the field it fills and the code that uses
+// the field.
+
+// settings is what a scenario's keys fill: the job, and beside it the keys
+// that are not part of it.
+type settings struct {
+	name                           string
+	seed                           uint64
+	modelPreset, system, gpuPreset string
+	job                            parallelism.Job
+}
+
+// key is the declaration of one scenario key.
+type key struct {
+	// name is the dotted key ("parallelism.tp").
+	name string
+	// value decodes the key's value and stores it, or its default, where it
+	// goes; nil for a key that is recognised only to be refused.
+	value value
+	// preset marks a key that names a preset (model.preset, cluster.system,
+	// cluster.gpu.preset): stored first, so that resolve can build the job
+	// from the preset before the other keys override what it gives.
+	preset bool
+	// def is the default as the key table shows it, when the value's own
+	// default does not say it (one that a preset gives or resolve derives).
+	def string
+	// allowed lists the values an enumeration takes, from the Go constants
+	// its validator checks against.
+	allowed []string
+	// need says when the key must be given.
+	need need
+	// from lists the keys the value of the key derives from when it is not
+	// given, beyond the presets need names: when one of them is wrong, so is
+	// this key's value.
+	from []string
+	// doc says in one line what the key means and the rules it obeys.
+	doc string
+	// refused is the problem reported for a key that is recognised but not
+	// supported.
+	refused string
+}
+
+// sources lists every key an unset key's value derives from: the presets
+// that would give it, and the keys its default follows.
+func (k key) sources() []string { return append(append([]string(nil), k.need.unless...), k.from...) }
+
+// need says when a key must be given: always (why says what it is), or when
+// none of the presets in unless is named.
+type need struct {
+	required bool
+	why      string
+	unless   []string
+}
+
+// required is a need for a key that must always be given; why explains it
+// in the message ("(the number of nodes)").
+func required(why string) need { return need{required: true, why: why} }
+
+// requiredUnless is a need for a key that one of the presets gives.
+func requiredUnless(presets ...string) need { return need{required: true, unless: presets} }
+
+// message is what a missing key is told: "required when model.preset is
+// not given".
+func (n need) message() string {
+	switch len(n.unless) {
+	case 0:
+		return "required " + n.why
+	case 1:
+		return "required when " + n.unless[0] + " is not given"
+	}
+	return "required when neither " + strings.Join(n.unless, " nor ") + " is given"
+}
+
+// The keys that name presets.
+const (
+	keyModelPreset = "model.preset"
+	keySystem      = "cluster.system"
+	keyGPUPreset   = "cluster.gpu.preset"
+)
+
+// refusedJob is the problem of a [job] key: the table is recognised, so that
+// a scenario written for the job-level replay is refused rather than
+// half-read.
+const refusedJob = "not supported yet (the [job] table comes with the job-level replay)"
+
+// declarations returns every scenario key, bound to where s holds its value.
+// The order is the order of the key tables and of the "allowed:" lists of
+// unknown keys.
+func declarations(s *settings) []key {
+	m, c, l, t, o, k := &s.job.Model, &s.job.Cluster, &s.job.Layout, &s.job.Training, &s.job.Options, &s.job.Calibration
+	g, nl, n := &c.GPU, &c.NVLink, &c.Network
+	modelShape := requiredUnless(keyModelPreset)
+	node := requiredUnless(keySystem)
+	gpu := requiredUnless(keySystem, keyGPUPreset)
+	fromGPU := []string{keySystem, keyGPUPreset}
+	gpuDefault := "system / GPU preset"
+	return []key{
+		{name: "name", value: text(into(&s.name)), def: "the file's base name without extension (`scenario` if none)",
+			doc: "the scenario's name, as reports show it"},
+		{name: "seed", value: whole(into(&s.seed)).or(1),
+			doc: "seeds every random choice of the simulation; `--seed N` overrides it; nothing is random yet, it is only echoed"},
+
+		{name: keyModelPreset, value: text(into(&s.modelPreset)), preset: true, def: "none",
+			doc: "a built-in model (`sim presets` lists them); the other `[model]` keys override what it gives"},
+		{name: "model.layers", value: count(into(&m.Layers)), def: "preset", need: modelShape,
+			doc: "transformer blocks; > 0"},
+		{name: "model.hidden", value: count(into(&m.Hidden)), def: "preset", need: modelShape,
+			doc: "model width h; > 0 and divisible by `heads`"},
+		{name: "model.heads", value: count(into(&m.Heads)), def: "preset", need: modelShape,
+			doc: "attention heads; > 0"},
+		{name: "model.kv_heads", value: count(into(&m.KVHeads)), from: []string{keyModelPreset, "model.heads"},
+			def: "`heads` (follows an overridden `heads` unless the preset uses grouped-query attention)",
+			doc: "key/value heads; > 0, and `heads` a multiple of it"},
+		{name: "model.ffn_hidden", value: count(into(&m.FFNHidden)), from: []string{keyModelPreset, "model.hidden"},
+			def: "`4 × hidden` (follows an overridden `hidden` unless the preset departs from 4h)",
+			doc: "MLP inner width; > 0"},
+		{name: "model.seq_len", value: count(into(&m.SeqLen)), def: "preset", need: modelShape,
+			doc: "tokens per sequence; > 0"},
+		{name: "model.vocab", value: count(into(&m.Vocab)), def: "preset", need: modelShape,
+			doc: "vocabulary size; > 0"},
+		{name: "model.experts", value: count(into(&m.Experts)), def: "preset, else 0", from: []string{keyModelPreset},
+			doc: "experts per MLP layer; ≥ 0; any `experts > 0` is rejected as not supported yet"},
+		{name: "model.top_k", value: count(into(&m.TopK)), def: "preset, else 0", from: []string{keyModelPreset},
+			doc: "experts each token is routed to; ≥ 0, in 1..`experts` for a mixture-of-experts model"},
+		{name: "model.gated_mlp", value: boolean(into(&m.GatedMLP)), def: "preset, else false", from: []string{keyModelPreset},
+			doc: "true: SwiGLU-style MLP with three weight matrices (Llama, PaLM) instead of GPT's two"},
+
+		{name: keySystem, value: text(into(&s.system)), preset: true, def: "none", allowed: topology.SystemPresetNames(),
+			doc: "a built-in node type (`sim presets`); the other `[cluster]` keys override what it gives; `gb200-nvl72` is one 72-GPU NVLink domain per node"},
+		{name: "cluster.nodes", value: count(into(&c.Nodes)), def: "— (required)", need: required("(the number of nodes)"),
+			doc: "nodes; > 0"},
+		{name: "cluster.gpus_per_node", value: count(into(&c.GPUsPerNode)), def: "system", need: node,
+			doc: "GPUs per node; > 0"},
+		{name: keyGPUPreset, value: text(into(&s.gpuPreset)), preset: true, def: "the system's GPU", allowed: topology.GPUPresetNames(),
+			doc: "a built-in GPU; replaces the system's GPU"},
+		{name: "cluster.gpu.family", value: text(into(&g.Family)), def: gpuDefault, need: gpu, allowed: topology.Families(),
+			doc: "selects the kernel-efficiency constants ([model.md](model.md#constants)) and the PCIe generation of the flow graph"},
+		{name: "cluster.gpu.peak", value: quantity(into(&g.PeakDense16), "312TFLOP/s"), def: gpuDefault, need: gpu,
+			doc: "dense FP16/BF16 tensor-core peak; > 0"},
+		{name: "cluster.gpu.peak_fp8", value: quantity(into(&g.PeakDenseFP8), "989TFLOP/s"), def: "system / GPU preset (0 on A100)", from: fromGPU,
+			doc: "dense FP8 tensor-core peak; 0 means no FP8"},
+		{name: "cluster.gpu.hbm", value: quantity(into(&g.HBM), "80GiB"), def: gpuDefault, need: gpu,
+			doc: "HBM capacity; > 0"},
+		{name: "cluster.gpu.hbm_bandwidth", value: quantity(into(&g.HBMBandwidth), "2039GB/s"), def: gpuDefault, need: gpu,
+			doc: "HBM bandwidth; > 0"},
+		{name: "cluster.gpu.sms", value: count(into(&g.SMs)), def: gpuDefault, need: gpu,
+			doc: "streaming multiprocessors; > 0 (wave quantisation, and the share of SMs overlapped communication takes)"},
+		{name: "cluster.nvlink.bandwidth", value: quantity(into(&nl.Bandwidth), "300GB/s"), def: "system", need: node,
+			doc: "NVLink bandwidth per GPU, per direction; > 0"},
+		{name: "cluster.nvlink.latency", value: quantity(into(&nl.Latency), "1us"), def: "system (1 µs)", need: node,
+			doc: "latency of a message over NVLink"},
+		{name: "cluster.network.topology", value: text(into(&n.Topology)), def: "system (`fat-tree`)", need: node, allowed: topology.Fabrics(),
+			doc: "the inter-node fabric: priced the same in analytical mode, different graphs in flow mode"},
+		{name: "cluster.network.nic_bandwidth", value: quantity(into(&n.NICBandwidth), "200Gb/s"), def: "system", need: node,
+			doc: "line rate of one NIC; > 0"},
+		{name: "cluster.network.nics_per_node", value: count(into(&n.NICsPerNode)), def: "system", need: node,
+			doc: "NICs per node; > 0"},
+		{name: "cluster.network.latency", value: quantity(into(&n.Latency), "2us"), def: "system (2 µs)", need: node,
+			doc: "end-to-end latency of a small message across the fabric"},
+		{name: "cluster.network.oversubscription", value: number(into(&n.Oversubscription)), def: "system, else 1", from: []string{keySystem},
+			doc: "ratio of leaf down-link to up-link capacity; ≥ 1 (1 = non-blocking); slows groups whose ranks span more than one leaf"},
+		{name: "cluster.network.nodes_per_leaf", value: count(into(&n.NodesPerLeaf)), def: "system (20 HDR, 32 NDR, 4 `gb200-nvl72`)", need: node,
+			doc: "nodes one leaf switch connects; > 0"},
+		{name: "cluster.network.file", value: text(into(&n.File)), def: "none",
+			doc: "a topology file (`[[vertex]]`/`[[link]]`, see [network.md](network.md)), relative to the scenario file (to the working directory when set with `--set` on the embedded default); flow mode only, and it must have as many GPUs as the cluster (both checked once the file is read, exit 2)"},
+
+		{name: "parallelism.tp", value: count(into(&l.TP)).or(1),
+			doc: "tensor-parallel degree; ≥ 1; divides `heads` and `ffn_hidden`; when larger than `kv_heads`, a multiple of it"},
+		{name: "parallelism.pp", value: count(into(&l.PP)).or(1),
+			doc: "pipeline-parallel degree; ≥ 1; `layers` ≥ `pp × virtual_stages`. Layers need not divide evenly: the remainder goes one layer each to virtual stages 1, 2, … ([model.md §3.1](model.md#31-parameters-gradients-optimizer-state))"},
+		{name: "parallelism.dp", value: count(into(&l.DP)), def: "GPUs ÷ (tp × pp × cp)",
+			from: []string{"parallelism.tp", "parallelism.pp", "parallelism.cp", "cluster.nodes", "cluster.gpus_per_node"},
+			doc:  "data-parallel degree; ≥ 1; `tp × pp × dp × cp` must equal `nodes × gpus_per_node`"},
+		{name: "parallelism.cp", value: count(into(&l.CP)).or(1),
+			doc: "context-parallel degree; only 1 (context parallelism is not supported yet)"},
+		{name: "parallelism.ep", value: count(into(&l.EP)).or(1),
+			doc: "expert-parallel degree; only 1 (expert parallelism is not supported yet)"},
+		{name: "parallelism.microbatch", value: count(into(&l.Microbatch)).or(1),
+			doc: "micro-batch size in sequences; ≥ 1"},
+		{name: "parallelism.schedule", value: text(into(&l.Schedule)).or(parallelism.OneFOneB), allowed: names(parallelism.Schedules()),
+			doc: "pipeline schedule; `interleaved` needs `pp ≥ 2` and a micro-batch count that is a multiple of `pp`"},
+		{name: "parallelism.virtual_stages", value: count(into(&l.VirtualStages)).or(1), def: "1, or 2 with `interleaved`", from: []string{"parallelism.schedule"},
+			doc: "model chunks per GPU; must be 1 unless the schedule is `interleaved`"},
+		{name: "parallelism.sequence_parallel", value: boolean(into(&l.SequenceParallel)).or(false),
+			doc: "sequence parallelism; `seq_len` divisible by `tp`"},
+		{name: "parallelism.recompute", value: text(into(&l.Recompute)).or(parallelism.RecomputeNone), allowed: names(parallelism.RecomputePolicies()),
+			doc: "activation recomputation: `selective` re-runs the attention core, `full` each layer's forward"},
+		{name: "parallelism.zero", value: count(into(&l.ZeRO)).or(0), allowed: numbers(parallelism.ZeROStages()),
+			doc: "optimizer sharding: 1 the optimizer state (the distributed optimizer), 2 also gradients, 3 also weights"},
+		{name: "parallelism.overlap_grad_reduce", value: boolean(into(&l.OverlapGradReduce)).or(true),
+			doc: "ZeRO 0–1: gradient buckets reduced during the last backward pass; ZeRO 1–2: also the parameter all-gather overlapped with the next step's forward"},
+		{name: "parallelism.tp_overlap", value: boolean(into(&l.TPOverlap)).or(false),
+			doc: "tensor-parallel collectives overlap their block's compute"},
+		{name: "parallelism.pp_overlap", value: boolean(into(&l.PPOverlap)).or(true),
+			doc: "pipeline sends run beside compute; false: each send blocks its sender's compute stream (Megatron-LM 2021–22 synchronised after every send/receive; the embedded default scenario sets false)"},
+		{name: "parallelism.pp_scatter_gather", value: boolean(not(&l.NoPPScatterGather)).or(true),
+			doc: "Megatron-LM's pipeline scatter/gather: with TP > 1 and no sequence parallelism each TP rank sends 1/tp of the activation and the receiver all-gathers it over NVLink; false: every TP rank sends the whole activation, as Megatron-Core has since 2023 and Megatron-LM did before the SC21 paper (April 2021) introduced the optimization — the embedded default scenario, the January 2021 run, sets false. No effect without TP or with sequence parallelism"},
+
+		{name: "training.global_batch", value: count(into(&t.GlobalBatch)), def: "— (required)", need: required("(sequences per step)"),
+			doc: "sequences per step; > 0 and divisible by `dp × microbatch`"},
+		{name: "training.precision", value: text(into(&t.Precision)).or(units.BF16), allowed: names(units.Precisions()),
+			doc: "the number format of the GEMMs; the GPU must have a peak for it"},
+		{name: "training.tokens", value: number(into(&t.Tokens)).or(0), def: "0 (no time-to-train)",
+			doc: "tokens of the whole run, for the time-to-train estimate; ≥ 0"},
+		{name: "training.steps", value: count(into(&t.Steps)).or(1),
+			doc: "steps replayed event by event; ≥ 1"},
+		{name: "training.attention", value: text(into(&t.Attention)).or(model.AttentionFlash), allowed: names(model.Attentions()),
+			doc: "how the attention core runs: `unfused` (separate score GEMMs, softmax, dropout) or `flash`"},
+		{name: "training.grad_accum_fusion", value: boolean(not(&t.UnfusedGradAccum)).or(true),
+			doc: "the weight-gradient GEMM accumulates into the gradient buffer (Megatron-LM's `--gradient-accumulation-fusion`); false: a separate add kernel per weight matrix and micro-batch, as Megatron-LM ran in 2021 (the embedded default scenario sets false)"},
+		{name: "training.fp32_grads", value: boolean(not(&t.Grads16)).or(true),
+			doc: "fp32 gradient buffer and data-parallel reduction (`--accumulate-allreduce-grads-in-fp32`, forced with bf16); false: 16-bit, Megatron-LM's default with `--fp16` (the embedded default scenario sets false). ZeRO-2/3 reduce-scatters stay 16-bit either way"},
+
+		{name: "simulation.network", value: text(into(&o.Network)).or(parallelism.NetworkAnalytical), allowed: parallelism.Networks(),
+			doc: "network fidelity: `flow` replays a flow-level network on the cluster's graph (see [network.md](network.md))"},
+		{name: "simulation.allreduce", value: text(into(&o.AllReduce)).or(collective.AlgorithmAuto), allowed: collective.Algorithms(),
+			doc: "all-reduce algorithm: `auto` takes the cheaper of ring and double binary tree per call, as NCCL's tuner does; a tree is only ever used for an all-reduce over more than two nodes, so `tree` leaves smaller groups on the ring"},
+		{name: "simulation.ranks", value: text(into(&o.Ranks)).or(parallelism.RanksSymmetric), allowed: parallelism.RankModes(),
+			doc: "`symmetric`: one data-parallel replica stands for all (fast); `full`: every replica replayed, data-parallel collectives joined across replicas — DP times slower, the check that the symmetric shortcut is exact (identical step in analytical mode, tested)"},
+
+		{name: "calibration.gemm_peak_fraction", value: number(intoNew(&k.GEMMPeakFraction)), def: perFamily(func(p compute.Params) float64 { return p.GEMMPeakFraction }),
+			doc: "(0, 1]: share of the dense peak a large GEMM sustains (a cuBLAS benchmark at the job's shapes). With measured GEMMs (`gemm`) it no longer matters for the GEMMs they correct: the nearest measurement sets their level, and this fraction cancels out"},
+		{name: "calibration.hbm_fraction", value: number(intoNew(&k.HBMFraction)), def: perFamily(func(p compute.Params) float64 { return p.HBMFraction }),
+			doc: "(0, 1]: share of the HBM bandwidth a streaming kernel reaches"},
+		{name: "calibration.flash_fraction", value: number(intoNew(&k.FlashFraction)), def: perFamily(func(p compute.Params) float64 { return p.FlashFraction }),
+			doc: "(0, 1]: share of the dense peak flash attention sustains"},
+		{name: "calibration.kernel_overhead", value: quantity(intoNew(&k.KernelOverhead), "4us"), def: familyParam(func(p compute.Params) string { return p.KernelOverhead.String() }),
+			doc: "fixed cost of one kernel launch"},
+		{name: "calibration.comm_sms", value: count(intoNew(&k.CommSMs)), def: familyParam(func(p compute.Params) string { return strconv.Itoa(p.CommSMs) }),
+			doc: "0..`gpu.sms`: SMs overlapped communication takes from computation ([model.md §1.3](model.md#13-overlapped-communication-takes-sms))"},
+		{name: "calibration.nvlink_busbw", value: quantity(intoNew(&k.NVLinkBusBandwidth), "230GB/s"), def: fmt.Sprintf("%.2f × NVLink rate", collective.DefaultParams().NVLinkFraction),
+			doc: "> 0 and ≤ the NVLink rate: nccl-tests all-reduce bus bandwidth of a large message inside a node"},
+		{name: "calibration.nic_busbw", value: quantity(intoNew(&k.NICBusBandwidth), "23GB/s"), def: fmt.Sprintf("%.2f × NIC rate", collective.DefaultParams().NICFraction),
+			doc: "> 0 and ≤ the NIC rate: bus bandwidth one NIC sustains across nodes; in flow mode the same fraction of line rate scales every non-NVLink link"},
+		{name: "calibration.gemm", value: gemms(&k.GEMMs), def: "none",
+			doc: "measured GEMMs at the training precision, `[[calibration.gemm]]` with `m`, `n`, `k`, optional `batch` (default 1), and `tflops = \"200TFLOP/s\"` (positive, at most the GPU's peak at the training precision); no other keys. A GEMM's modelled efficiency is scaled by measured/modelled at the nearest measured shape (distance in log M·batch, log N, log K), so it is exact at a measured shape"},
+		{name: "calibration.file", value: text(into(&k.File)), def: "none",
+			doc: "a calibration file: a TOML file holding only a `[calibration]` table with the keys of this table (not `file`), read relative to the scenario file. Its values apply wherever this table leaves a key unset; a `gemm` list here replaces the file's. Errors in it, and values it gives that do not fit the cluster, are reported at its own lines"},
+
+		{name: "job.gpu_mtbf", refused: refusedJob, doc: "mean time between failures of one GPU"},
+		{name: "job.checkpoint_interval", refused: refusedJob, doc: "time between checkpoints"},
+		{name: "job.checkpoint_write", refused: refusedJob, doc: "time to write one checkpoint"},
+		{name: "job.restart", refused: refusedJob, doc: "time to restart after a failure"},
+		{name: "job.runs", refused: refusedJob, doc: "runs of the job-level replay"},
+	}
+}
+
+// names turns string constants into the allowed values of a key.
+func names[T ~string](values []T) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// numbers turns integer constants into the allowed values of a key.
+func numbers(values []int) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = strconv.Itoa(v)
+	}
+	return out
+}
+
+// perFamily shows a kernel-efficiency constant's default per GPU family, as
+// compute.ParamsFor holds it: "0.78 Ampere, 0.70 Hopper and Blackwell".
+func perFamily(get func(compute.Params) float64) string {
+	return familyParam(func(p compute.Params) string { return fmt.Sprintf("%.2f", get(p)) })
+}
+
+// familyParam shows a compute constant per GPU family, families with the
+// same value grouped: "8", or "0.78 Ampere, 0.70 Hopper and Blackwell".
+func familyParam(show func(compute.Params) string) string {
+	var values []string
+	byValue := map[string][]string{}
+	for _, f := range topology.Families() {
+		p, err := compute.ParamsFor(f)
+		if err != nil {
+			continue
+		}
+		v := show(p)
+		if _, seen := byValue[v]; !seen {
+			values = append(values, v)
+		}
+		byValue[v] = append(byValue[v], strings.ToUpper(f[:1])+f[1:])
+	}
+	if len(values) == 1 {
+		return values[0]
+	}
+	parts := make([]string, len(values))
+	for i, v := range values {
+		fams := byValue[v]
+		list := fams[len(fams)-1]
+		if len(fams) > 1 {
+			list = strings.Join(fams[:len(fams)-1], ", ") + " and " + list
+		}
+		parts[i] = v + " " + list
+	}
+	return strings.Join(parts, ", ")
+}
