@@ -194,5 +194,17 @@ func (j Job) check() []field.Error {
 	if !slices.Contains(RankModes(), j.Options.Ranks) {
 		add(field.Errorf("simulation.ranks", "%q is not a mode (allowed: %s)", j.Options.Ranks, field.Quote(RankModes())))
 	}
+	v := j.Variation
+	if !(v.SlowFraction >= 0 && v.SlowFraction <= 1) {
+		add(field.Errorf("job.straggler_fraction", "must be a fraction in [0, 1], got %g", v.SlowFraction))
+	}
+	if !(v.Slowdown >= 0 && v.Slowdown <= 100) {
+		add(field.Errorf("job.straggler_slowdown", "must be from 0 to 100 (kernels 101 times as long), got %g", v.Slowdown))
+	} else if v.SlowFraction > 0 && v.Slowdown == 0 {
+		add(field.Errorf("job.straggler_slowdown", "must be positive when job.straggler_fraction is (%g): how much longer a slow GPU's kernels take, e.g. 0.2", v.SlowFraction).Using("job.straggler_fraction"))
+	}
+	if !(v.Spread >= 0 && v.Spread <= 1) {
+		add(field.Errorf("job.straggler_spread", "must be from 0 to 1 (σ of the log-normal factor), got %g", v.Spread))
+	}
 	return errs
 }

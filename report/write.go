@@ -147,6 +147,17 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 	}
 	if jb := rep.Job; jb != nil {
 		day := func(x float64) string { return fmt.Sprintf("%.2f d", x/86400) }
+		sec := func(x float64) string {
+			switch {
+			case x >= 86400:
+				return fmt.Sprintf("%.2f d", x/86400)
+			case x >= 3600:
+				return fmt.Sprintf("%.2f h", x/3600)
+			case x >= 60:
+				return fmt.Sprintf("%.1f min", x/60)
+			}
+			return units.Seconds(x).String()
+		}
 		ci := func(c [2]float64) string { return fmt.Sprintf("[%.2f, %.2f]", c[0]/86400, c[1]/86400) }
 		p("Whole job        %d Monte-Carlo runs (seed %d): time to train p50 %s %s, p90 %s %s, p99 %s %s\n",
 			jb.Runs, rep.Seed, day(jb.P50S), ci(jb.P50CIS), day(jb.P90S), ci(jb.P90CIS), day(jb.P99S), ci(jb.P99CIS))

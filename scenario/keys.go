@@ -7,6 +7,7 @@ import (
 
 	"trainsim/collective"
 	"trainsim/compute"
+	"trainsim/job"
 	"trainsim/model"
 	"trainsim/parallelism"
 	"trainsim/topology"
@@ -29,7 +30,10 @@ type settings struct {
 	name                           string
 	seed                           uint64
 	modelPreset, system, gpuPreset string
+	jobPreset                      string
 	job                            parallelism.Job
+	// whole is the [job] table, beside the job the replay needs.
+	whole Whole
 }
 
 // key is the declaration of one scenario key.
@@ -98,18 +102,15 @@ const (
 	keyModelPreset = "model.preset"
 	keySystem      = "cluster.system"
 	keyGPUPreset   = "cluster.gpu.preset"
+	keyJobPreset   = "job.preset"
 )
-
-// refusedJob is the problem of a [job] key: the table is recognised, so that
-// a scenario written for the job-level replay is refused rather than
-// half-read.
-const refusedJob = "not supported yet (the [job] table comes with the job-level replay)"
 
 // declarations returns every scenario key, bound to where s holds its value.
 // The order is the order of the key tables and of the "allowed:" lists of
 // unknown keys.
 func declarations(s *settings) []key {
 	m, c, l, t, o, k := &s.job.Model, &s.job.Cluster, &s.job.Layout, &s.job.Training, &s.job.Options, &s.job.Calibration
+	w, v := &s.whole, &s.job.Variation
 	g, nl, n := &c.GPU, &c.NVLink, &c.Network
 	modelShape := requiredUnless(keyModelPreset)
 	node := requiredUnless(keySystem)
@@ -120,7 +121,7 @@ func declarations(s *settings) []key {
 		{name: "name", value: text(into(&s.name)), def: "the file's base name without extension (`scenario` if none)",
 			doc: "the scenario's name, as reports show it"},
 		{name: "seed", value: whole(into(&s.seed)).or(1),
-			doc: "seeds every random choice of the simulation; `--seed N` overrides it; nothing is random yet, it is only echoed"},
+			doc: "seeds every random choice of the simulation; `--seed N` overrides it; it draws the slow GPUs (`job.straggler_*`) and the Monte Carlo of the whole run (`[job]`)"},
 
 		{name: keyModelPreset, value: text(into(&s.modelPreset)), preset: true, def: "none",
 			doc: "a built-in model (`sim presets` lists them); the other `[model]` keys override what it gives"},
@@ -259,11 +260,32 @@ func declarations(s *settings) []key {
 		{name: "calibration.file", value: text(into(&k.File)), def: "none",
 			doc: "a calibration file: a TOML file holding only a `[calibration]` table with the keys of this table (not `file`), read relative to the scenario file. Its values apply wherever this table leaves a key unset; a `gemm` list here replaces the file's. Errors in it, and values it gives that do not fit the cluster, are reported at its own lines"},
 
-		{name: "job.gpu_mtbf", refused: refusedJob, doc: "mean time between failures of one GPU"},
-		{name: "job.checkpoint_interval", refused: refusedJob, doc: "time between checkpoints"},
-		{name: "job.checkpoint_write", refused: refusedJob, doc: "time to write one checkpoint"},
-		{name: "job.restart", refused: refusedJob, doc: "time to restart after a failure"},
-		{name: "job.runs", refused: refusedJob, doc: "runs of the job-level replay"},
+		{name: keyJobPreset, value: text(into(&s.jobPreset)), preset: true, def: "none", allowed: job.PresetNames(),
+			doc: "a published failure profile: `llama3-16k` is Llama 3 405B's 16,384 H100s (419 interruptions in 54 days, by part; [model.md §8](model.md#8-the-whole-job)); the other `[job]` keys override what it gives"},
+		{name: "job.gpu_mtbf", value: quantity(into(&w.GPUMTBF), "50000h"), def: "preset, else none (GPUs never fail)", from: []string{keyJobPreset},
+			doc: "mean time between failures of one GPU; ≥ 0 (0: never)"},
+		{name: "job.node_mtbf", value: quantity(into(&w.NodeMTBF), "20000h"), def: "preset, else none", from: []string{keyJobPreset},
+			doc: "mean time between failures of one node's host (CPU, memory, software, power); ≥ 0"},
+		{name: "job.link_mtbf", value: quantity(into(&w.LinkMTBF), "500000h"), def: "preset, else none", from: []string{keyJobPreset},
+			doc: "mean time between failures of one NIC link (a link per NIC: `nodes × nics_per_node`); ≥ 0"},
+		{name: "job.fatal_fraction", value: number(into(&w.FatalFraction)).or(1),
+			doc: "share of failures that interrupt the job, in [0, 1]"},
+		{name: "job.checkpoint_interval", value: quantity(intoNew(&w.CheckpointInterval), "30min"), def: "the interval that minimises the expected wall time (Daly 2006); none without failures",
+			doc: "training time between two checkpoints; > 0"},
+		{name: "job.checkpoint_write", value: quantity(intoNew(&w.CheckpointWrite), "60s"), def: "checkpoint bytes (16-bit weights + fp32 optimizer state, 14 B per parameter) ÷ `storage_bandwidth`", from: []string{"job.storage_bandwidth"},
+			doc: "time one checkpoint stops training; ≥ 0"},
+		{name: "job.storage_bandwidth", value: quantity(into(&w.StorageBandwidth), "100GB/s"), def: "preset, else 100 GB/s (an assumption: a parallel file system of a 100-node cluster)", from: []string{keyJobPreset},
+			doc: "sustained rate the whole job writes a checkpoint at; > 0"},
+		{name: "job.restart", value: quantity(into(&w.Restart), "10min"), def: "preset, else 10 min (an assumption)", from: []string{keyJobPreset},
+			doc: "time from an interruption to training again: detection, rescheduling, reloading the checkpoint; ≥ 0"},
+		{name: "job.runs", value: count(into(&w.Runs)).or(1000),
+			doc: fmt.Sprintf("Monte-Carlo replicas of the whole run, from the scenario's seed; 1..%d", job.MaxRuns)},
+		{name: "job.straggler_fraction", value: number(into(&v.SlowFraction)).or(0),
+			doc: "share of GPUs that are slow, in [0, 1]; round(share × GPUs) of them, drawn from the seed"},
+		{name: "job.straggler_slowdown", value: number(into(&v.Slowdown)).or(0),
+			doc: "how much longer a slow GPU's kernels take: 0.2 is 20% longer; ≥ 0, and > 0 when `straggler_fraction` is"},
+		{name: "job.straggler_spread", value: number(into(&v.Spread)).or(0),
+			doc: "σ of a log-normal factor on every GPU's kernel times (median 1); 0..1"},
 	}
 }
 

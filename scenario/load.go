@@ -24,6 +24,9 @@ type Scenario struct {
 	// it names (calibration.file, cluster.network.file) may still bring
 	// values, so Validate checks it once they are merged in.
 	Job parallelism.Job
+	// Whole is the [job] table: the whole run's failures, checkpoints and
+	// restarts; nil when the scenario has none.
+	Whole *Whole
 	// File is the name of the file the scenario came from.
 	File string
 	// origins says where each key was set.
@@ -56,6 +59,9 @@ func (s *Scenario) Place(key string) string {
 // problem that caused it.
 func (s *Scenario) Validate() (parallelism.Valid, error) {
 	v, errs := s.Job.Validate()
+	if s.Whole != nil {
+		errs = append(errs, s.Whole.check(s.Job)...)
+	}
 	if len(errs) == 0 {
 		return v, nil
 	}
@@ -105,7 +111,12 @@ func Load(filename string, src []byte, sets []string) (*Scenario, error) {
 		d.validated(job)
 		return nil, d.errs.err(filename)
 	}
-	return &Scenario{Name: d.name(), Seed: d.set.seed, Job: job, File: filename, origins: d.origins, broken: d.brokenKeys()}, nil
+	sc := &Scenario{Name: d.name(), Seed: d.set.seed, Job: job, File: filename, origins: d.origins, broken: d.brokenKeys()}
+	if d.hasWhole() {
+		w := d.set.whole
+		sc.Whole = &w
+	}
+	return sc, nil
 }
 
 // newDecoder returns an empty decoder for the file called filename.

@@ -28,6 +28,7 @@ func (d *decoder) resolve() parallelism.Job {
 	clusterOK = !d.missing("cluster") && clusterOK
 	s.job.Model = base
 	s.job.Cluster = topology.Cluster{System: sys}
+	d.wholeBase()
 	for _, k := range d.keys {
 		if !k.preset && k.value != nil {
 			k.value.apply()
@@ -40,6 +41,7 @@ func (d *decoder) resolve() parallelism.Job {
 	if d.given("calibration.file") && s.job.Calibration.File == "" {
 		d.add("calibration.file", "empty path (want the name of a TOML file holding a [calibration] table)")
 	}
+	s.job.Options.Seed = s.seed
 	return s.job
 }
 

@@ -377,7 +377,7 @@ func TestErrors(t *testing.T) {
 		},
 		{
 			name: "set errors",
-			sets: []string{"parallelism.tp", "=4", "parallelism.tpp=4", "parallelism..tp=1", "parallelism.pp=", "parallelism.pp=1 2", "job.runs=3"},
+			sets: []string{"parallelism.tp", "=4", "parallelism.tpp=4", "parallelism..tp=1", "parallelism.pp=", "parallelism.pp=1 2", "job.runs=abc"},
 			want: []string{
 				`--set: "parallelism.tp": want KEY=VALUE`,
 				`--set: "=4": want KEY=VALUE`,
@@ -385,7 +385,7 @@ func TestErrors(t *testing.T) {
 				`--set: parallelism..tp: not a dotted key path`,
 				`--set: parallelism.pp: empty value`,
 				`--set: parallelism.pp: want an integer, got the string "1 2"`,
-				`--set: job.runs: not supported yet`,
+				`--set: job.runs: want an integer, got the string "abc"`,
 			},
 		},
 		{
@@ -394,12 +394,12 @@ func TestErrors(t *testing.T) {
 			want: []string{`--set: parallelism.pp: want an integer, got the string "4\nparallelism.tp = 1"`},
 		},
 		{
-			name: "job is not supported",
-			src:  base + "\n[job]\ngpu_mtbf = \"50000h\"\nruns = 100\nrunz = 1\n",
+			name: "job keys",
+			src:  base + "\n[job]\ngpu_mtbf = 50000\nruns = 100\nrunz = 1\npreset = \"llama3\"\n",
 			want: []string{
-				`x.toml:18: job.gpu_mtbf: not supported yet (the [job] table comes with the job-level replay)`,
-				`x.toml:19: job.runs: not supported yet`,
+				`x.toml:18: job.gpu_mtbf: want a string with a unit such as "50000h", got the integer 50000`,
 				`x.toml:20: job.runz: unknown key; did you mean "runs"?`,
+				`x.toml:21: job.preset: no built-in failure profile called "llama3"; allowed: llama3-16k`,
 			},
 		},
 		{

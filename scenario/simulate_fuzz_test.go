@@ -11,17 +11,17 @@ import (
 
 // FuzzLoadAndSimulate drives the whole path a user's scenario takes — the
 // embedded default with --set overrides of the layout, model size, precision,
-// attention, overlaps and network fidelity — through Load, Validate and
-// Simulate. Any combination is either refused by Load or Validate with an
+// attention, overlaps, network fidelity, stragglers and a [job] table —
+// through Load, Validate, Simulate and the whole run. Any combination is either refused by Load or Validate with an
 // error list or replays
 // without an error, to a positive, finite step whose breakdown adds up.
 // Replays above 300k tasks are skipped to keep each execution short.
 func FuzzLoadAndSimulate(f *testing.F) {
-	f.Add(uint8(8), uint8(16), uint8(1), uint8(2), uint8(96), uint8(1), uint8(1), uint8(2), uint8(0), uint8(0), false, false, false)
-	f.Add(uint8(4), uint8(4), uint8(2), uint8(4), uint8(24), uint8(2), uint8(2), uint8(1), uint8(3), uint8(1), true, true, true)
-	f.Add(uint8(1), uint8(2), uint8(1), uint8(1), uint8(8), uint8(0), uint8(0), uint8(0), uint8(1), uint8(2), true, false, true)
+	f.Add(uint8(8), uint8(16), uint8(1), uint8(2), uint8(96), uint8(1), uint8(1), uint8(2), uint8(0), uint8(0), false, false, false, uint8(0), uint16(0))
+	f.Add(uint8(4), uint8(4), uint8(2), uint8(4), uint8(24), uint8(2), uint8(2), uint8(1), uint8(3), uint8(1), true, true, true, uint8(1), uint16(100))
+	f.Add(uint8(1), uint8(2), uint8(1), uint8(1), uint8(8), uint8(0), uint8(0), uint8(0), uint8(1), uint8(2), true, false, true, uint8(3), uint16(5))
 	_, def := scenarios.Default()
-	f.Fuzz(func(t *testing.T, tp, pp, mb, batchPerDP, layers, sched, rec, v, zero, prec uint8, flash, sp, flow bool) {
+	f.Fuzz(func(t *testing.T, tp, pp, mb, batchPerDP, layers, sched, rec, v, zero, prec uint8, flash, sp, flow bool, slow uint8, mtbf uint16) {
 		schedule := []string{"gpipe", "1f1b", "interleaved"}[int(sched)%3]
 		sets := []string{
 			fmt.Sprintf("cluster.nodes=%d", 1+int(tp)%4),
@@ -47,6 +47,12 @@ func FuzzLoadAndSimulate(f *testing.F) {
 		}
 		if flow {
 			sets = append(sets, "simulation.network=flow")
+		}
+		if slow%4 > 0 {
+			sets = append(sets, fmt.Sprintf("job.straggler_fraction=%g", 0.1*float64(slow%4)), "job.straggler_slowdown=0.3", fmt.Sprintf("seed=%d", slow))
+		}
+		if mtbf > 0 {
+			sets = append(sets, fmt.Sprintf("job.gpu_mtbf=%dh", 10+int(mtbf)), "job.runs=20", "training.tokens=1e9")
 		}
 		// dp from the GPUs left; the batch a multiple of dp × micro-batch.
 		gpus := 8 * (1 + int(tp)%4)
@@ -80,6 +86,19 @@ func FuzzLoadAndSimulate(f *testing.F) {
 		sum := float64(bd.Compute + bd.Recompute + bd.TP + bd.PP + bd.DP + bd.Optimizer + bd.Bubble)
 		if math.Abs(sum-step) > 1e-6*step {
 			t.Fatalf("%v: breakdown %v ≠ step %v", sets, sum, step)
+		}
+		if st := res.Stragglers; st != nil && !(st.UniformStep > 0 && st.UniformStep <= step*(1+1e-12)) {
+			t.Fatalf("%v: uniform step %v, step %v", sets, st.UniformStep, step)
+		}
+		whole, _, err := sc.RunWhole(res)
+		if err != nil {
+			t.Fatalf("%v: whole run: %v", sets, err)
+		}
+		if whole != nil {
+			q := whole.Quantiles
+			if !(whole.Goodput > 0 && whole.Goodput <= 1) || !(q[0].Value <= q[1].Value && q[1].Value <= q[2].Value) || math.IsNaN(float64(whole.Mean)) {
+				t.Fatalf("%v: whole run %+v", sets, whole)
+			}
 		}
 	})
 }

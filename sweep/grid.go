@@ -139,7 +139,12 @@ func (s *Sweep) Evaluate(i int, prepare func(*scenario.Scenario) error) (rec Rec
 		rec.Reason = "simulation failed: " + err.Error()
 		return rec
 	}
-	rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job}, res)
+	whole, wholeCfg, err := sc.RunWhole(res)
+	if err != nil {
+		rec.Reason = err.Error()
+		return rec
+	}
+	rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job, Whole: whole, WholeConfig: wholeCfg}, res)
 	if err != nil {
 		rec.Reason = err.Error()
 		return rec

@@ -444,7 +444,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown top-level key", "base = \"b.toml\"\n[gird]\n\"cluster.nodes\" = [8]\n", []string{`sweeps/test.toml:2: gird: unknown key; did you mean "grid"?`, "grid: missing"}},
 		{"unknown inline key", "base = \"b.toml\"\n[model]\npreset = \"gpt-1.7b\"\nlayerz = 4\n[grid]\n\"cluster.nodes\" = [8]\n", []string{`sweeps/test.toml:4: model.layerz: unknown key; did you mean "layers"?`}},
 		{"wrong kind inline", "base = \"b.toml\"\n[cluster]\nnodes = \"8\"\n[grid]\n\"parallelism.tp\" = [8]\n", []string{`sweeps/test.toml:3: cluster.nodes: want an integer`}},
-		{"job table", "base = \"b.toml\"\n[job]\nruns = 10\n[grid]\n\"parallelism.tp\" = [8]\n", []string{`sweeps/test.toml:3: job.runs: not supported yet`}},
+		{"job table", "base = \"b.toml\"\n[job]\nruns = \"10\"\n[grid]\n\"parallelism.tp\" = [8]\n", []string{`sweeps/test.toml:3: job.runs: want an integer`}},
 		{"bad objective", "base = \"b.toml\"\n[grid]\n\"cluster.nodes\" = [8]\n[search]\nobjective = \"speed\"\nkeep = 0\nkept = 3\n", []string{`sweeps/test.toml:5: search.objective: want "step_time_s" or "cost"`, "sweeps/test.toml:6: search.keep: want a positive integer", `sweeps/test.toml:7: search.kept: unknown key; did you mean "keep"?`}},
 		{"base not a string", "base = 3\n[grid]\n\"cluster.nodes\" = [8]\n", []string{"sweeps/test.toml:1: base: want the path of a scenario file"}},
 		{"syntax", "base = \"b.toml\"\n[grid\n", []string{"sweeps/test.toml:3: invalid TOML: expected"}},

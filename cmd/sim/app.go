@@ -146,16 +146,16 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				return badInput(err)
 			}
 			sc.Job.Options.Timeline = flags.trace != ""
-			valid, err := prepareJob(sc, len(args) == 1)
-			if err != nil {
-				return badInput(err)
-			}
 			if flags.seed != "" {
 				s, err := strconv.ParseUint(flags.seed, 10, 64)
 				if err != nil {
 					return badInput(fmt.Errorf("--seed: %q is not a non-negative integer", flags.seed))
 				}
-				sc.Seed = s
+				sc.Seed, sc.Job.Options.Seed = s, s
+			}
+			valid, err := prepareJob(sc, len(args) == 1)
+			if err != nil {
+				return badInput(err)
 			}
 			log.Debug("scenario loaded", zap.String("file", name), zap.String("name", sc.Name), zap.Int("gpus", sc.Job.Cluster.GPUs()))
 			start := time.Now()
@@ -164,7 +164,11 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			log.Debug("replayed", zap.Int("tasks", res.Tasks), zap.Int("events", res.Events), zap.Duration("took", time.Since(start)))
-			rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job}, res)
+			whole, wholeCfg, err := sc.RunWhole(res)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job, Whole: whole, WholeConfig: wholeCfg}, res)
 			if err != nil {
 				return err
 			}

@@ -254,3 +254,46 @@ func TestTrace(t *testing.T) {
 		t.Errorf("trace ends at %g s, step is %g s", last/1e6, rep.StepTimeS)
 	}
 }
+
+// TestWholeJobCLI: the whole run from the command line — the job object with
+// 0 < goodput < 1 and p50 ≤ p90 ≤ p99, the same seed the same bytes, another
+// seed other quantiles — and stragglers attributed in the report.
+func TestWholeJobCLI(t *testing.T) {
+	args := []string{"run", "--set", "job.gpu_mtbf=50000h", "--set", "job.checkpoint_interval=30min", "--set", "job.checkpoint_write=60s",
+		"--set", "job.restart=10min", "--set", "job.runs=200", "--format", "json"}
+	code, a, stderr := runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	_, b, _ := runCLI(t, args...)
+	_, c, _ := runCLI(t, append(args, "--seed", "2")...)
+	if a != b {
+		t.Error("same seed, different reports")
+	}
+	var rep struct {
+		Whole struct {
+			P50     float64 `json:"p50_s"`
+			P90     float64 `json:"p90_s"`
+			P99     float64 `json:"p99_s"`
+			Goodput float64 `json:"goodput"`
+		} `json:"job"`
+	}
+	var other = rep
+	if err := json.Unmarshal([]byte(a), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(c), &other); err != nil {
+		t.Fatal(err)
+	}
+	w := rep.Whole
+	if !(w.Goodput > 0 && w.Goodput < 1) || !(w.P50 > 0 && w.P50 <= w.P90 && w.P90 <= w.P99) {
+		t.Errorf("job %+v", w)
+	}
+	if other.Whole.P50 == w.P50 && other.Whole.P90 == w.P90 {
+		t.Error("seed 2 gave the same quantiles")
+	}
+	code, text, _ := runCLI(t, "run", "--set", "job.straggler_fraction=0.01", "--set", "job.straggler_slowdown=0.2", "--set", "job.runs=10")
+	if code != 0 || !strings.Contains(text, "Stragglers       10 slow GPUs") || !strings.Contains(text, "stragglers") {
+		t.Errorf("exit %d:\n%s", code, text)
+	}
+}
