@@ -327,6 +327,15 @@ func (m *Mesh) Node(rank int) int {
 	return rank / m.place.GPUsPerNode
 }
 
+// Slot returns rank's place inside its node (0 .. GPUsPerNode−1), or -1 for
+// a rank outside the mesh: which of the node's NICs it sends through.
+func (m *Mesh) Slot(rank int) int {
+	if !m.valid(rank) {
+		return -1
+	}
+	return rank % m.place.GPUsPerNode
+}
+
 // Leaf returns the leaf switch above rank's node (consecutive nodes fill a
 // leaf), or -1 for a rank outside the mesh. With NodesPerLeaf < 1 every rank
 // is under leaf 0.

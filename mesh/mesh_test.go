@@ -501,3 +501,20 @@ func desc(m *Mesh) string {
 	}
 	return b.String() + m.Order()
 }
+
+// TestSlot: a rank's place in its node, by hand for 2 nodes of 4.
+func TestSlot(t *testing.T) {
+	m, err := New(Sizes{TP: 2, CP: 1, EP: 1, DP: 2, PP: 2, ETP: 1}, "", Placement{GPUsPerNode: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int{0, 1, 2, 3, 0, 1, 2, 3}
+	for r, w := range want {
+		if got := m.Slot(r); got != w || m.Node(r) != r/4 {
+			t.Errorf("Slot(%d) = %d, want %d", r, got, w)
+		}
+	}
+	if m.Slot(8) != -1 {
+		t.Error("Slot outside the mesh")
+	}
+}

@@ -132,7 +132,7 @@ func Simulate(v Valid) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		res.Stragglers = &StragglerStats{SlowGPUs: res.set.slow, UniformStep: float64(base.StepTime), Replicas: len(res.set.dp)}
+		res.Stragglers = &StragglerStats{SlowGPUs: res.set.slow, UniformStep: float64(base.StepTime), Replicas: len(res.set.dp), SlowLinks: res.set.slowLinks}
 		res.Notes = append(res.Notes, res.set.describe(j))
 	}
 	res.ModelFLOPs = j.Model.FLOPsPerStep(j.Training.GlobalBatch)
@@ -258,8 +258,12 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 			}
 		}
 	}
-	if factor != nil {
-		b.dur = scaled{factor}
+	if factor != nil || set.slowLinks > 0 {
+		sc := scaled{factor: factor}
+		if set.slowLinks > 0 {
+			sc.link = linkFactors(j, pr, b.laneRank, b.laneStage, set.slowNIC)
+		}
+		b.dur = sc
 	}
 	layers := (j.Model.Layers + l.PP*l.VirtualStages - 1) / (l.PP * l.VirtualStages)
 	// Validate (run by Simulate) has bounded j.ReplayTasks, so est fits.

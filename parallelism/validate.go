@@ -203,6 +203,17 @@ func (j Job) check() []field.Error {
 	} else if v.SlowFraction > 0 && v.Slowdown == 0 {
 		add(field.Errorf("job.straggler_slowdown", "must be positive when job.straggler_fraction is (%g): how much longer a slow GPU's kernels take, e.g. 0.2", v.SlowFraction).Using("job.straggler_fraction"))
 	}
+	if !(v.LinkFraction >= 0 && v.LinkFraction <= 1) {
+		add(field.Errorf("job.slow_link_fraction", "must be a fraction in [0, 1], got %g", v.LinkFraction))
+	}
+	if !(v.LinkSlowdown >= 0 && v.LinkSlowdown <= 100) {
+		add(field.Errorf("job.slow_link_slowdown", "must be from 0 to 100, got %g", v.LinkSlowdown))
+	} else if v.LinkFraction > 0 && v.LinkSlowdown == 0 {
+		add(field.Errorf("job.slow_link_slowdown", "must be positive when job.slow_link_fraction is (%g): how much longer a collective through a slow NIC takes, e.g. 1 for twice as long", v.LinkFraction).Using("job.slow_link_fraction"))
+	}
+	if v.links() && j.Options.Network == NetworkFlow {
+		add(field.Errorf("job.slow_link_fraction", "slow links are modelled with simulation.network = %q only (flow mode would slow the links' capacity; not built yet)", NetworkAnalytical).Using("simulation.network"))
+	}
 	if !(v.Spread >= 0 && v.Spread <= 1) {
 		add(field.Errorf("job.straggler_spread", "must be from 0 to 1 (σ of the log-normal factor), got %g", v.Spread))
 	}

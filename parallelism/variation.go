@@ -21,10 +21,42 @@ type Variation struct {
 	// (exp(σ·N(0,1)), median 1): the spread of speeds across a fleet
 	// (clocks under power caps, thermal throttling). Zero: none.
 	Spread float64
+	// LinkFraction is the share of NICs that are slow (a degraded port, a
+	// flapping cable renegotiated down), and LinkSlowdown how much longer a
+	// collective takes whose group sends through one of them across nodes:
+	// 1 is twice as long. Analytical network only.
+	LinkFraction, LinkSlowdown float64
 }
 
-// Set reports whether any GPU differs from the others.
-func (v Variation) Set() bool { return v.SlowFraction > 0 && v.Slowdown > 0 || v.Spread > 0 }
+// Set reports whether any GPU or link differs from the others.
+func (v Variation) Set() bool {
+	return v.SlowFraction > 0 && v.Slowdown > 0 || v.Spread > 0 || v.links()
+}
+
+// links reports whether any NIC is slow.
+func (v Variation) links() bool { return v.LinkFraction > 0 && v.LinkSlowdown > 0 }
+
+// drawLinks returns which of nics NICs are slow, round(LinkFraction × nics)
+// of them drawn from seed (a stream of its own, so that the slow GPUs do
+// not change with it), and how many.
+func (v Variation) drawLinks(nics int, seed uint64) ([]bool, int) {
+	slow := make([]bool, nics)
+	if !v.links() {
+		return slow, 0
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x5eed_11c5_9e1e_0002))
+	n := min(nics, int(math.Round(v.LinkFraction*float64(nics))))
+	perm := make([]int, nics)
+	for i := range perm {
+		perm[i] = i
+	}
+	for i := 0; i < n; i++ {
+		k := i + rng.IntN(nics-i)
+		perm[i], perm[k] = perm[k], perm[i]
+		slow[perm[i]] = true
+	}
+	return slow, n
+}
 
 // StragglerStats says what the variation cost the step.
 type StragglerStats struct {
@@ -36,6 +68,8 @@ type StragglerStats struct {
 	// Replicas is how many data-parallel replicas the replay simulated
 	// (replicas whose stages are equally slow are replayed once).
 	Replicas int
+	// SlowLinks is how many NICs were drawn slow.
+	SlowLinks int
 }
 
 // draw returns every GPU's kernel-time factor (≥ 0; 1 is nominal) and the
@@ -120,18 +154,81 @@ func equal(a, b []float64) bool {
 	return true
 }
 
-// scaled gives each lane's tasks its own speed: compute × the lane's factor.
-// Collectives are not scaled: the group's slowest member delays their start
-// through its compute.
-type scaled struct{ factor []float64 }
+// scaled gives each lane's tasks its own speed: compute × the lane's
+// factor; a collective × link(lane, spec), the factor of the slowest NIC its
+// group sends through across nodes (nil: 1). A group's slow GPU delays a
+// collective's start through its compute, not its transfers.
+type scaled struct {
+	factor []float64
+	link   func(lane int, spec specID) float64
+}
 
 func (s scaled) compute(lane int, _ stepID, d sim.Time) sim.Time {
+	if s.factor == nil {
+		return d
+	}
 	if f := s.factor[lane]; f != 1 {
 		return sim.Time(math.Round(float64(d) * f))
 	}
 	return d
 }
-func (scaled) comm(_ int, _ specID, d sim.Time) sim.Time { return d }
+
+func (s scaled) comm(lane int, spec specID, d sim.Time) sim.Time {
+	if s.link == nil {
+		return d
+	}
+	if f := s.link(lane, spec); f != 1 {
+		return sim.Time(math.Round(float64(d) * f))
+	}
+	return d
+}
+
+// linkFactors returns the factor of each lane's collectives: 1 + slowdown
+// when the collective's group spans nodes and one of the NICs its copies
+// send through is slow (rank r uses NIC Slot(r)·NICs/GPUsPerNode of its
+// node, as the network graph wires them). Computed once per (lane, collective).
+func linkFactors(j Job, pr *pricer, laneRank, laneStage []int, slowNIC []bool) func(int, specID) float64 {
+	m := pr.mesh
+	k, g := j.Cluster.Network.NICsPerNode, j.Cluster.GPUsPerNode
+	slowdown := 1 + j.Variation.LinkSlowdown
+	memo := map[[2]int]float64{}
+	return func(lane int, spec specID) float64 {
+		key := [2]int{lane, int(spec)}
+		if f, ok := memo[key]; ok {
+			return f
+		}
+		sp := &pr.specs[spec]
+		stage := laneStage[lane]
+		rank := laneRank[lane]
+		// The ring that crosses nodes, and the NICs every TP rank's copy of
+		// it sends through: the lane stands for its whole TP group, which
+		// waits for the slowest copy at its next collective.
+		var ring, nics []int
+		switch sp.group {
+		case groupTP:
+			ring = m.Group(rank, mesh.TP)
+			nics = ring
+		case groupDP:
+			ring = m.Group(rank, mesh.DP)
+			nics = m.Group(rank, mesh.TP, mesh.DP)
+		default:
+			peer := m.Shift(rank, mesh.PP, pr.peerOf(sp, stage)-stage)
+			ring = []int{rank, peer}
+			nics = append(m.Group(rank, mesh.TP), m.Group(peer, mesh.TP)...)
+		}
+		f := 1.0
+		if m.Span(ring).Nodes > 1 {
+			for _, r := range nics {
+				if slowNIC[m.Node(r)*k+m.Slot(r)*k/g] {
+					f = slowdown
+					break
+				}
+			}
+		}
+		memo[key] = f
+		return f
+	}
+}
 
 // laneSet is which data-parallel replicas a replay simulates: each
 // replica's DP coordinate and how many replicas it stands for.
@@ -141,6 +238,9 @@ type laneSet struct {
 	// (nil: all 1).
 	factor [][]float64
 	slow   int
+	// slowNIC marks the slow NICs (node·NICs + index), slowLinks counts them.
+	slowNIC   []bool
+	slowLinks int
 }
 
 // lanesOf decides which replicas j's replay simulates: one standing for all
@@ -162,7 +262,10 @@ func lanesOf(j Job, m *mesh.Mesh) laneSet {
 	gpu, slow := j.Variation.draw(m.World(), j.Options.Seed)
 	f := laneFactors(m, gpu)
 	ls := laneSet{slow: slow}
-	if j.Options.Network == NetworkFlow || j.Options.Ranks == RanksFull {
+	ls.slowNIC, ls.slowLinks = j.Variation.drawLinks(j.Cluster.Nodes*j.Cluster.Network.NICsPerNode, j.Options.Seed)
+	// With slow links the replicas' collectives differ too: every one is
+	// replayed.
+	if j.Options.Network == NetworkFlow || j.Options.Ranks == RanksFull || ls.slowLinks > 0 {
 		for d := 0; d < dp; d++ {
 			ls.dp, ls.weight, ls.factor = append(ls.dp, d), append(ls.weight, 1), append(ls.factor, f[d])
 		}
@@ -178,6 +281,10 @@ func lanesOf(j Job, m *mesh.Mesh) laneSet {
 // describe is the note a varied replay adds to the report.
 func (ls laneSet) describe(j Job) string {
 	v := j.Variation
-	return fmt.Sprintf("stragglers: %d slow GPUs (%.3g%% longer kernels) and a log-normal spread σ = %g, drawn from seed %d; each tensor-parallel group runs at its slowest member's pace; %d of %d data-parallel replicas replayed (replicas with equally slow stages are replayed once)",
-		ls.slow, 100*v.Slowdown, v.Spread, j.Options.Seed, len(ls.dp), j.Layout.DP)
+	links := ""
+	if ls.slowLinks > 0 {
+		links = fmt.Sprintf("; %d slow NICs (collectives across nodes through one take %.3g%% longer)", ls.slowLinks, 100*v.LinkSlowdown)
+	}
+	return fmt.Sprintf("stragglers: %d slow GPUs (%.3g%% longer kernels) and a log-normal spread σ = %g%s, drawn from seed %d; each tensor-parallel group runs at its slowest member's pace; %d of %d data-parallel replicas replayed (replicas with equally slow stages are replayed once)",
+		ls.slow, 100*v.Slowdown, v.Spread, links, j.Options.Seed, len(ls.dp), j.Layout.DP)
 }

@@ -103,3 +103,32 @@ func BenchmarkReplayStragglers(b *testing.B) {
 		}
 	}
 }
+
+// TestSlowLinks: slow NICs lengthen the data-parallel collectives that cross
+// nodes through them; every replica is replayed; with every NIC slow by 1
+// each such collective takes exactly twice its price, so the exposed DP time
+// of a blocking reduction doubles.
+func TestSlowLinks(t *testing.T) {
+	l := Layout{TP: 8, PP: 1, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}
+	j := gpt3Job(t, 4, l, 16)
+	m, _ := model.Preset("gpt-1.7b")
+	j.Model = m
+	base := simulate(t, j)
+	j.Variation = Variation{LinkFraction: 1, LinkSlowdown: 1}
+	j.Options.Seed = 4
+	all := simulate(t, j)
+	if all.Stragglers == nil || all.Stragglers.SlowLinks != 32 || all.Stragglers.Replicas != 4 {
+		t.Fatalf("stragglers %+v", all.Stragglers)
+	}
+	if r := float64(all.Comm["dp"].Total / base.Comm["dp"].Total); math.Abs(r-2) > 1e-6 {
+		t.Errorf("DP transfer time ×%.6f with every NIC twice as slow, want ×2", r)
+	}
+	if all.Comm["tp"].Total != base.Comm["tp"].Total {
+		t.Errorf("TP inside the node changed: %v vs %v", all.Comm["tp"].Total, base.Comm["tp"].Total)
+	}
+	j.Variation = Variation{LinkFraction: 0.05, LinkSlowdown: 1}
+	some := simulate(t, j)
+	if !(some.StepTime > base.StepTime && some.StepTime <= all.StepTime) {
+		t.Errorf("step: uniform %v, 5%% slow NICs %v, all slow %v", base.StepTime, some.StepTime, all.StepTime)
+	}
+}

@@ -67,13 +67,15 @@ type Stragglers struct {
 	Slowdown     float64 `json:"slowdown"`
 	// Replicas is how many data-parallel replicas the replay simulated.
 	Replicas int `json:"replicas"`
+	// SlowLinks is how many NICs were slow.
+	SlowLinks int `json:"slow_links"`
 }
 
 func stragglersOf(s *parallelism.StragglerStats, step float64) *Stragglers {
 	if s == nil {
 		return nil
 	}
-	out := &Stragglers{SlowGPUs: s.SlowGPUs, UniformStepS: s.UniformStep, LostPerStepS: step - s.UniformStep, Replicas: s.Replicas}
+	out := &Stragglers{SlowGPUs: s.SlowGPUs, UniformStepS: s.UniformStep, LostPerStepS: step - s.UniformStep, Replicas: s.Replicas, SlowLinks: s.SlowLinks}
 	if s.UniformStep > 0 {
 		out.Slowdown = step/s.UniformStep - 1
 	}

@@ -142,8 +142,12 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 		}
 	}
 	if s := rep.Stragglers; s != nil {
-		p("Stragglers       %d slow GPUs: step %s against %s with every GPU alike (+%.1f%%, %s per step)\n",
-			s.SlowGPUs, sec(rep.StepTimeS), sec(s.UniformStepS), 100*s.Slowdown, sec(s.LostPerStepS))
+		links := ""
+		if s.SlowLinks > 0 {
+			links = fmt.Sprintf(" and %d slow NICs", s.SlowLinks)
+		}
+		p("Stragglers       %d slow GPUs%s: step %s against %s with every GPU and link alike (+%.1f%%, %s per step)\n",
+			s.SlowGPUs, links, sec(rep.StepTimeS), sec(s.UniformStepS), 100*s.Slowdown, sec(s.LostPerStepS))
 	}
 	if jb := rep.Job; jb != nil {
 		day := func(x float64) string { return fmt.Sprintf("%.2f d", x/86400) }

@@ -286,6 +286,10 @@ func declarations(s *settings) []key {
 			doc: "how much longer a slow GPU's kernels take: 0.2 is 20% longer; ≥ 0, and > 0 when `straggler_fraction` is"},
 		{name: "job.straggler_spread", value: number(into(&v.Spread)).or(0),
 			doc: "σ of a log-normal factor on every GPU's kernel times (median 1); 0..1"},
+		{name: "job.slow_link_fraction", value: number(into(&v.LinkFraction)).or(0),
+			doc: "share of NICs that are slow, in [0, 1]; round(share × nodes × nics_per_node) of them, drawn from the seed; analytical network only"},
+		{name: "job.slow_link_slowdown", value: number(into(&v.LinkSlowdown)).or(0),
+			doc: "how much longer a collective across nodes takes when a member sends through a slow NIC: 1 is twice as long; ≥ 0, and > 0 when `slow_link_fraction` is"},
 	}
 }
 
