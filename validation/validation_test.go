@@ -17,8 +17,8 @@ func TestCasesParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cases) != 56 {
-		t.Errorf("got %d cases, want 56", len(cases))
+	if len(cases) != 92 {
+		t.Errorf("got %d cases, want 92", len(cases))
 	}
 	seen := map[string]bool{}
 	for _, c := range cases {
@@ -60,11 +60,12 @@ func TestMappingRules(t *testing.T) {
 		scored         bool
 	}{
 		// "yes" without a count: largest v in {2,3,4} dividing 60 layers by pp 4 → 3.
-		{"sc21-t1-76.1b", 8, 4, 32, 1, parallelism.Interleaved, 3, false, "full", 0, HardwareTFLOPs, "dgx-a100-80gb", "fp16", "", true},
-		// pp 1: no pipeline schedule to interleave.
-		{"sc21-t1-1.7b", 1, 1, 32, 1, parallelism.OneFOneB, 1, false, "full", 0, HardwareTFLOPs, "dgx-a100-80gb", "fp16", "", true},
+		{"sc21-t1-76.1b", 8, 4, 32, 2, parallelism.Interleaved, 3, false, "full", 0, HardwareTFLOPs, "dgx-a100-80gb", "fp16", "", true},
+		// pp 1: no pipeline schedule to interleave; the micro-batch of the
+		// authors' run_table_1.sh.
+		{"sc21-t1-1.7b", 1, 1, 32, 16, parallelism.OneFOneB, 1, false, "full", 0, HardwareTFLOPs, "dgx-a100-80gb", "fp16", "", true},
 		// 80 layers over pp 8: only v = 2 divides.
-		{"sc21-t1-145.6b", 8, 8, 24, 1, parallelism.Interleaved, 2, false, "full", 0, HardwareTFLOPs, "dgx-a100-80gb", "fp16", "", true},
+		{"sc21-t1-145.6b", 8, 8, 24, 2, parallelism.Interleaved, 2, false, "full", 0, HardwareTFLOPs, "dgx-a100-80gb", "fp16", "", true},
 		{"sc21-t2-zero3-174b-768gpu", 1, 1, 768, 2, parallelism.OneFOneB, 1, false, "full", 3, HardwareTFLOPs, "dgx-a100-80gb", "fp16", "", true},
 		// Numeric iteration_s wins over tflops_per_gpu; the vocab comes from the preset.
 		{"megatron-readme-2021-gpt3-175b-1024gpu", 8, 16, 8, 1, parallelism.OneFOneB, 1, false, "full", 0, StepTime, "dgx-a100-80gb", "fp16", "gpt3-175b", true},
@@ -155,16 +156,20 @@ func TestMappingRules(t *testing.T) {
 // maxMAE records each group's mean absolute error, in percent, as measured
 // when the test was written, rounded up to the next 0.5 point. These levels
 // may only go down: lower one when the model improves, never raise one to
-// make a change pass.
+// make a change pass. SC21 Table 1's level was re-recorded (5.0 → 8.5) when
+// the case data changed, not the model: the cases now carry the authors'
+// own micro-batches and interleaving (examples/sc21/run_table_1.sh) instead
+// of "unknown" (replayed as 1). vTrain's group was added with the data.
 var maxMAE = map[string]float64{
-	"Narayanan2021-SC21-Table1":          5.0,
+	"Narayanan2021-SC21-Table1":          8.5,
+	"vTrain-ground-truth-multi":          7.5,
 	"Narayanan2021-SC21-Table2":          50.0,
 	"Megatron-LM-README-2021":            5.5,
 	"Megatron-LM-README-2024-H100":       8.0,
 	"Korthikanti2022-Table5":             3.0,
 	"Korthikanti2022-Table4":             2.0,
 	"NeMo-24.07-perf-summary":            19.0,
-	"overall":                            15.5,
+	"overall":                            12.5,
 	MemoryGroup + " (GiB, Fig. 1)":       0.5,
 	MemoryGroup + " (% of none, Fig. 7)": 0.5,
 }
@@ -179,7 +184,8 @@ var minScored = map[string]int{
 	"Korthikanti2022-Table5":       9,
 	"Korthikanti2022-Table4":       10,
 	"NeMo-24.07-perf-summary":      2,
-	"overall":                      53,
+	"vTrain-ground-truth-multi":    36,
+	"overall":                      89,
 }
 
 // TestRegression replays every case and fails when a group's error grows
