@@ -161,7 +161,7 @@ type Case struct {
 // they are the same for every case, and reports print them.
 func Rules() []string {
 	return []string{
-		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB is stated), H100 → dgx-h100; nodes = GPUs / gpus_per_node (8)",
+		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB is stated), H100 → dgx-h100; a vendor or cloud system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\") → that GPU's DGX node, said in the case; nodes = GPUs / gpus_per_node (8)",
 		"model: shape fields as given; a field the source leaves unknown comes from the built-in model preset that matches every given field (preferring a preset whose name appears in the case's model name, then name order); no match → not scored",
 		"precision: FP8 → fp8; bf16 named → bf16; otherwise (16-bit, mixed, fp16, half, unknown) fp16 on A100 (Megatron-LM 2021–22 ran --fp16) and bf16 on H100",
 		"microbatch: unknown → 1",
@@ -173,7 +173,7 @@ func Rules() []string {
 		"gradient accumulation: sources dated 2021 or earlier (the first year the source names) → grad_accum_fusion false: each weight gradient is written in 16 bit and added into the gradient buffer by a separate kernel, as Megatron-LM did before its --gradient-accumulation-fusion (apex's fused_weight_gradient_mlp_cuda, 2021–22); later sources → true",
 		"data-parallel implementation: sources dated 2021 or earlier with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass), with pp > 1 → false (--DDP-impl local: one all-reduce after the backward pass)",
 		"gradient precision: fp16 runs of sources dated 2021 or earlier → fp32_grads false (16-bit gradient buffer and data-parallel reduction: Megatron-LM's default with --fp16, --accumulate-allreduce-grads-in-fp32 being opt-in); otherwise fp32 (bf16 forces it; the 18 B/parameter of Korthikanti et al. 2022, Fig. 1 implies it)",
-		"recompute: \"full …\" → full, \"selective …\" → selective; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults: Megatron-LM and Megatron-Core none (--recompute-granularity unset); NeMo selective (activations_checkpoint_granularity: selective in NeMo-Framework-Launcher conf/training/gpt3/175b.yaml, 20b.yaml and 175b_fp8_performance.yaml; its 5b.yaml sets none)",
+		"recompute: \"full …\", \"yes …\" or activation checkpointing → full, \"selective …\" → selective; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults: Megatron-LM and Megatron-Core none (--recompute-granularity unset); NeMo selective (activations_checkpoint_granularity: selective in NeMo-Framework-Launcher conf/training/gpt3/175b.yaml, 20b.yaml and 175b_fp8_performance.yaml; its 5b.yaml sets none)",
 		"dp: as given; unknown → GPUs / (tp·pp)",
 		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU; else mfu → MFU",
 		"error: (predicted − measured) / measured, for every metric; MAE is the mean of |error|, bias the mean of error",
@@ -269,17 +269,25 @@ func mapCase(r rawCase) (Case, error) {
 func (m mapper) hardware(h map[string]any) error {
 	c := m.c
 	gpu := text(h["gpu"])
+	// A vendor or cloud system ("NVIDIA DGX H100 (Eos)", "Azure ND H100 v5",
+	// "A100-class GPUs") is read as the GPU it names, on that GPU's DGX/HGX
+	// node; the case says so.
+	named := func(g string) bool { return strings.HasPrefix(gpu, g) }
+	contains := func(g string) bool { return strings.Contains(strings.ReplaceAll(gpu, "-", " "), g) }
 	switch {
-	case strings.HasPrefix(gpu, "a100"):
+	case named("a100") || contains("a100"):
 		c.System, c.Generation = "dgx-a100-80gb", "a100"
 		if strings.Contains(strings.ReplaceAll(gpu, " ", ""), "40gb") {
 			c.System = "dgx-a100-40gb"
 		}
-	case strings.HasPrefix(gpu, "h100"):
+	case named("h100") || contains("h100"):
 		c.System, c.Generation = "dgx-h100", "h100"
 	default:
 		m.unplayable("hardware %s has no built-in system", show(h["gpu"]))
 		return nil
+	}
+	if !named(c.Generation) {
+		m.assume("hardware %s → %s (the GPU it names, on that GPU's DGX node)", show(h["gpu"]), c.System)
 	}
 	gpus, ok := integer(h["gpus"])
 	if !ok || gpus < 1 {
@@ -554,7 +562,11 @@ func (m mapper) recompute(v any) {
 	k := &m.c.Knobs
 	s := text(v)
 	switch {
-	case strings.HasPrefix(s, "full"):
+	case strings.HasPrefix(s, "full"),
+		// "yes", "activation checkpointing", "checkpoint-activations":
+		// Megatron-LM's --checkpoint-activations recomputed each layer
+		// (full) before selective recomputation existed.
+		strings.HasPrefix(s, "yes"), strings.Contains(s, "checkpointing"), strings.Contains(s, "checkpoint-activations"):
 		k.Recompute = string(parallelism.RecomputeFull)
 	case strings.HasPrefix(s, "selective"):
 		k.Recompute = string(parallelism.RecomputeSelective)

@@ -94,3 +94,36 @@ func TestHeldOutFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestVendorSystems: a case whose hardware is a vendor or cloud system that
+// names its GPU is scored on that GPU's DGX node, and says so; "yes
+// (activation checkpointing)" reads as full recomputation.
+func TestVendorSystems(t *testing.T) {
+	src, err := os.ReadFile("testdata/heldout-example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ gpu, recompute, system, want string }{
+		{"NVIDIA DGX H100 (Eos)", "yes (activation checkpointing)", "dgx-h100", "full"},
+		{"Azure ND H100 v5", "full", "dgx-h100", "full"},
+		{"A100-class GPUs", "selective", "dgx-a100-80gb", "selective"},
+		{"A100 80GB (Selene)", "checkpoint-activations", "dgx-a100-80gb", "full"},
+	}
+	for _, tc := range tests {
+		s := strings.Replace(string(src), `gpu = "A100 80GB (Selene)"`, `gpu = "`+tc.gpu+`"`, 1)
+		s = strings.Replace(s, `recompute = "full"`, `recompute = "`+tc.recompute+`"`, 1)
+		cases, err := ParseCases("v.toml", []byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cases[0]
+		if !c.Scored || c.System != tc.system || c.Knobs.Recompute != tc.want {
+			t.Errorf("%s / %s: scored %v, system %s, recompute %s (%s)", tc.gpu, tc.recompute, c.Scored, c.System, c.Knobs.Recompute, c.Why)
+		}
+		said := strings.Contains(strings.Join(c.Assumptions, "; "), "DGX node")
+		g := strings.ToLower(tc.gpu)
+		if named := strings.HasPrefix(g, "a100") || strings.HasPrefix(g, "h100"); said == named {
+			t.Errorf("%s: assumption stated %v: %v", tc.gpu, said, c.Assumptions)
+		}
+	}
+}
