@@ -45,17 +45,26 @@ func (v Variation) drawLinks(nics int, seed uint64) ([]bool, int) {
 		return slow, 0
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x5eed_11c5_9e1e_0002))
-	n := min(nics, int(math.Round(v.LinkFraction*float64(nics))))
-	perm := make([]int, nics)
+	picked := pick(rng, nics, v.LinkFraction)
+	for _, i := range picked {
+		slow[i] = true
+	}
+	return slow, len(picked)
+}
+
+// pick draws round(share × n) distinct indices of n from rng: the first ones
+// of a partial Fisher–Yates shuffle.
+func pick(rng *rand.Rand, n int, share float64) []int {
+	k := min(n, int(math.Round(share*float64(n))))
+	perm := make([]int, n)
 	for i := range perm {
 		perm[i] = i
 	}
-	for i := 0; i < n; i++ {
-		k := i + rng.IntN(nics-i)
-		perm[i], perm[k] = perm[k], perm[i]
-		slow[perm[i]] = true
+	for i := 0; i < k; i++ {
+		j := i + rng.IntN(n-i)
+		perm[i], perm[j] = perm[j], perm[i]
 	}
-	return slow, n
+	return perm[:k]
 }
 
 // StragglerStats says what the variation cost the step.
@@ -83,17 +92,11 @@ func (v Variation) draw(world int, seed uint64) ([]float64, int) {
 	}
 	slow := 0
 	if v.SlowFraction > 0 && v.Slowdown > 0 {
-		slow = min(world, int(math.Round(v.SlowFraction*float64(world))))
-		// The first slow entries of a partial Fisher–Yates shuffle.
-		perm := make([]int, world)
-		for i := range perm {
-			perm[i] = i
+		picked := pick(rng, world, v.SlowFraction)
+		for _, i := range picked {
+			f[i] = 1 + v.Slowdown
 		}
-		for i := 0; i < slow; i++ {
-			k := i + rng.IntN(world-i)
-			perm[i], perm[k] = perm[k], perm[i]
-			f[perm[i]] = 1 + v.Slowdown
-		}
+		slow = len(picked)
 	}
 	if v.Spread > 0 {
 		for i := range f {
