@@ -88,6 +88,11 @@ type Result struct {
 	BestInterval, YoungDaly units.Seconds
 	// Samples are every run's wall time, sorted, for charts.
 	Samples []units.Seconds
+	// Train is the useful training time simulated (Work.Train).
+	Train units.Seconds
+	// Ramp is the training time of a batch ramp-up at the start of the run
+	// (part of Work.Train; set by the caller, which replays the phases).
+	Ramp units.Seconds
 }
 
 // JobMTBF is the mean time between interruptions of the whole job: the
@@ -165,7 +170,7 @@ func Simulate(c Config, w Work, rng *rand.Rand) (*Result, error) {
 		return nil, fmt.Errorf("job: training time must be non-negative, got %v + %v", w.Train, w.Stragglers)
 	}
 	rate := c.rate()
-	res := &Result{Runs: c.Runs, Rate: rate}
+	res := &Result{Runs: c.Runs, Rate: rate, Train: w.Train}
 	work := float64(w.Train + w.Stragglers)
 	samples := make([]float64, c.Runs)
 	var lost Lost

@@ -28,8 +28,10 @@ type Job struct {
 	// JobMTBFS is the mean time between interruptions of the whole job.
 	JobMTBFS float64 `json:"job_mtbf_s"`
 	// TrainS is the useful training time: every GPU at full speed, nothing
-	// lost.
+	// lost; RampS the part of the training (stragglers included) spent in
+	// the batch ramp-up phases.
 	TrainS float64 `json:"train_s"`
+	RampS  float64 `json:"ramp_s,omitempty"`
 	Lost   JobLost `json:"lost_s"`
 	// CheckpointIntervalS is the interval the runs used;
 	// BestCheckpointIntervalS the one that minimises the expected wall time
@@ -85,14 +87,14 @@ func stragglersOf(s *parallelism.StragglerStats, step float64) *Stragglers {
 // histogramBins is how many bins the time-to-train histogram has.
 const histogramBins = 20
 
-func jobOf(c job.Config, r *job.Result, train float64) *Job {
+func jobOf(c job.Config, r *job.Result) *Job {
 	if r == nil {
 		return nil
 	}
 	out := &Job{
 		Runs: r.Runs, MeanS: float64(r.Mean), Goodput: r.Goodput,
 		Interruptions: r.Interruptions, InterruptionsPerDay: r.Rate * 86400,
-		JobMTBFS: float64(c.JobMTBF()), TrainS: train,
+		JobMTBFS: float64(c.JobMTBF()), TrainS: float64(r.Train), RampS: float64(r.Ramp),
 		Lost: JobLost{Failures: float64(r.Lost.Failures), Restarts: float64(r.Lost.Restarts),
 			Checkpoints: float64(r.Lost.Checkpoints), Stragglers: float64(r.Lost.Stragglers)},
 		CheckpointIntervalS: float64(c.CheckpointInterval), CheckpointWriteS: float64(c.CheckpointWrite), RestartS: float64(c.Restart),

@@ -253,11 +253,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 	}
 	rep.Bottleneck = bottleneck(r, step)
 	rep.Stragglers = stragglersOf(r.Stragglers, step)
-	train := rep.TimeToTrainS
-	if s := rep.Stragglers; s != nil && rep.TimeToTrainS > 0 {
-		train = j.Training.Tokens / (tokensPerStep / s.UniformStepS)
-	}
-	rep.Job = jobOf(in.WholeConfig, in.Whole, train)
+	rep.Job = jobOf(in.WholeConfig, in.Whole)
 	return rep, nil
 }
 

@@ -167,6 +167,9 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 			jb.Runs, rep.Seed, day(jb.P50S), ci(jb.P50CIS), day(jb.P90S), ci(jb.P90CIS), day(jb.P99S), ci(jb.P99CIS))
 		p("  goodput %.1f%%: training %s; lost to failures %s, restarts %s, checkpoints %s, stragglers %s\n",
 			100*jb.Goodput, day(jb.TrainS), day(jb.Lost.Failures), day(jb.Lost.Restarts), day(jb.Lost.Checkpoints), day(jb.Lost.Stragglers))
+		if jb.RampS > 0 {
+			p("  batch ramp-up: %s of the training at the smaller batches of job.ramp\n", day(jb.RampS))
+		}
 		if jb.JobMTBFS > 0 {
 			p("  interruptions %.1f per run (%.2f per day; one every %s); checkpoint every %s, %s to write, restart %s\n",
 				jb.Interruptions, jb.InterruptionsPerDay, sec(jb.JobMTBFS), sec(jb.CheckpointIntervalS), sec(jb.CheckpointWriteS), sec(jb.RestartS))

@@ -278,6 +278,8 @@ func declarations(s *settings) []key {
 			doc: "sustained rate the whole job writes a checkpoint at; > 0"},
 		{name: "job.restart", value: quantity(into(&w.Restart), "10min"), def: "preset, else 10 min (an assumption)", from: []string{keyJobPreset},
 			doc: "time from an interruption to training again: detection, rescheduling, reloading the checkpoint; ≥ 0"},
+		{name: "job.ramp", value: ramp(&w.Ramp), def: "none",
+			doc: "batch ramp-up: `[[job.ramp]]` phases in order, each `global_batch` (a valid batch for the layout) for `tokens` (> 0, together at most `training.tokens`), replayed each at its batch; the rest of the run goes at `training.global_batch` (GPT-3 ramped from 32K tokens to its full batch over the first 4–12 B tokens, Brown et al. 2020 §2.3)"},
 		{name: "job.runs", value: count(into(&w.Runs)).or(1000),
 			doc: fmt.Sprintf("Monte-Carlo replicas of the whole run, from the scenario's seed; 1..%d", job.MaxRuns)},
 		{name: "job.straggler_fraction", value: number(into(&v.SlowFraction)).or(0),

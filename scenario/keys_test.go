@@ -199,6 +199,7 @@ func TestEveryKeySettable(t *testing.T) {
 	sample := map[kind]string{
 		kindCount: "1", kindWhole: "1", kindNumber: "1.5", kindString: "x", kindBool: "true",
 		kindGEMMs: `[{m = 1, n = 1, k = 1, tflops = "1TFLOP/s"}]`,
+		kindRamp:  `[{global_batch = 16, tokens = 1e9}]`,
 	}
 	for _, k := range declarations(&settings{}) {
 		if k.value == nil {

@@ -24,12 +24,13 @@ const (
 	kindFLOPRate              // a string with a FLOP-rate unit
 	kindBandwidth             // a string with a bandwidth unit
 	kindGEMMs                 // an array of tables of measured GEMMs
+	kindRamp                  // an array of tables of batch ramp-up phases
 )
 
 // String names the kind the way the value-type table of docs/scenario.md
 // does.
 func (k kind) String() string {
-	return [...]string{"count", "count ≥ 0", "number", "string", "bool", "size", "duration", "FLOP rate", "bandwidth", "array of tables"}[k]
+	return [...]string{"count", "count ≥ 0", "number", "string", "bool", "size", "duration", "FLOP rate", "bandwidth", "array of tables", "array of tables"}[k]
 }
 
 // value is a key's value while a scenario is read: decode checks and keeps

@@ -26,6 +26,84 @@ type Whole struct {
 	StorageBandwidth                    units.Bandwidth
 	Restart                             units.Seconds
 	Runs                                int
+	// Ramp lists the batch ramp-up phases, in order, before the run goes
+	// on at training.global_batch.
+	Ramp []RampPhase
+}
+
+// RampPhase is one phase of a batch ramp-up: Tokens trained at GlobalBatch
+// sequences per step.
+type RampPhase struct {
+	GlobalBatch int
+	Tokens      float64
+}
+
+// ramp is job.ramp: the phases, each given list added to those before it.
+func ramp(p *[]RampPhase) *slot[[]RampPhase] {
+	s := &slot[[]RampPhase]{k: kindRamp, store: into(p), show: func([]RampPhase) string { return "none" }}
+	s.parse = func(v any) ([]RampPhase, error) {
+		var list []RampPhase
+		if s.got != nil {
+			list = *s.got
+		}
+		err := decodeRamp(v, &list)
+		return list, err
+	}
+	return s
+}
+
+// decodeRamp reads job.ramp: an array of tables {global_batch, tokens}.
+func decodeRamp(v any, out *[]RampPhase) error {
+	var rows []map[string]any
+	switch x := v.(type) {
+	case []map[string]any:
+		rows = x
+	case []any:
+		for _, e := range x {
+			m, ok := e.(map[string]any)
+			if !ok {
+				return fmt.Errorf("want an array of tables {global_batch, tokens}, got %s", describe(e))
+			}
+			rows = append(rows, m)
+		}
+	default:
+		return fmt.Errorf("want an array of tables ([[job.ramp]] with global_batch, tokens), got %s", describe(v))
+	}
+	for i, r := range rows {
+		var p RampPhase
+		for _, key := range sortedKeys(r) {
+			val := r[key]
+			switch key {
+			case "global_batch":
+				n, ok := val.(int64)
+				if !ok || n < 1 || n > maxCount {
+					return fmt.Errorf("entry %d: global_batch: want a positive integer, got %s", i+1, describe(val))
+				}
+				p.GlobalBatch = int(n)
+			case "tokens":
+				var x float64
+				switch n := val.(type) {
+				case int64:
+					x = float64(n)
+				case float64:
+					x = n
+				default:
+					return fmt.Errorf("entry %d: tokens: want a number, got %s", i+1, describe(val))
+				}
+				if !(x > 0) || math.IsInf(x, 0) {
+					return fmt.Errorf("entry %d: tokens: want a positive, finite number, got %v", i+1, x)
+				}
+				p.Tokens = x
+			default:
+				return fmt.Errorf("entry %d: unknown key %q (allowed: global_batch, tokens)", i+1, key)
+			}
+		}
+		if p.GlobalBatch == 0 || p.Tokens == 0 {
+			return fmt.Errorf("entry %d: needs global_batch and tokens", i+1)
+		}
+		*out = append(*out, p)
+	}
+	return nil
 }
 
 // The defaults of the [job] keys that a preset may give.
@@ -100,6 +178,16 @@ func (w *Whole) check(j parallelism.Job) []field.Error {
 	if j.Training.Tokens <= 0 {
 		errs = append(errs, field.Errorf("training.tokens", "must be positive when a [job] table asks for the whole run, got %g", j.Training.Tokens).Using("job.runs"))
 	}
+	ramped := 0.0
+	for i, p := range w.Ramp {
+		ramped += p.Tokens
+		if _, perrs := rampJob(j, p).Validate(); len(perrs) > 0 {
+			errs = append(errs, field.Errorf("job.ramp", "entry %d: global_batch %d: %s", i+1, p.GlobalBatch, perrs[0].Error()).Using("training.global_batch"))
+		}
+	}
+	if ramped > j.Training.Tokens {
+		errs = append(errs, field.Errorf("job.ramp", "the phases train %.4g tokens, more than training.tokens (%.4g)", ramped, j.Training.Tokens).Using("training.tokens"))
+	}
 	return errs
 }
 
@@ -142,18 +230,51 @@ func (s *Scenario) RunWhole(res *parallelism.Result) (*job.Result, job.Config, e
 		return nil, job.Config{}, nil
 	}
 	j := s.Job
-	tokensPerStep := float64(j.Training.GlobalBatch) * float64(j.Model.SeqLen)
-	steps := j.Training.Tokens / tokensPerStep
-	uniform := float64(res.StepTime)
-	if st := res.Stragglers; st != nil {
-		uniform = st.UniformStep
+	// train returns the training time of tokens at the pace of replay r,
+	// with every GPU alike and with the stragglers' extra.
+	train := func(r *parallelism.Result, batch int, tokens float64) (uniform, extra float64) {
+		steps := tokens / (float64(batch) * float64(j.Model.SeqLen))
+		u := float64(r.StepTime)
+		if st := r.Stragglers; st != nil {
+			u = st.UniformStep
+		}
+		return steps * u, steps * (float64(r.StepTime) - u)
 	}
-	w := job.Work{Train: units.Seconds(steps * uniform), Stragglers: units.Seconds(steps * (float64(res.StepTime) - uniform))}
+	rest := j.Training.Tokens
+	var w job.Work
+	var ramp float64
+	for i, p := range s.Whole.Ramp {
+		v, errs := rampJob(j, p).Validate()
+		if len(errs) > 0 {
+			return nil, job.Config{}, fmt.Errorf("job.ramp: entry %d: %w", i+1, errs[0])
+		}
+		r, err := parallelism.Simulate(v)
+		if err != nil {
+			return nil, job.Config{}, fmt.Errorf("job.ramp: entry %d: %w", i+1, err)
+		}
+		u, x := train(r, p.GlobalBatch, p.Tokens)
+		w.Train += units.Seconds(u)
+		w.Stragglers += units.Seconds(x)
+		ramp += u + x
+		rest -= p.Tokens
+	}
+	u, x := train(res, j.Training.GlobalBatch, rest)
+	w.Train += units.Seconds(u)
+	w.Stragglers += units.Seconds(x)
 	c := s.Whole.config(j, w.Train+w.Stragglers)
 	rng := rand.New(rand.NewPCG(s.Seed, 0x10b_5eed))
 	out, err := job.Simulate(c, w, rng)
 	if err != nil {
 		return nil, c, fmt.Errorf("the whole run: %w", err)
 	}
+	out.Ramp = units.Seconds(ramp)
 	return out, c, nil
+}
+
+// rampJob is j at the global batch of ramp phase p, one step replayed.
+func rampJob(j parallelism.Job, p RampPhase) parallelism.Job {
+	j.Training.GlobalBatch = p.GlobalBatch
+	j.Training.Steps = 1
+	j.Options.Timeline = false
+	return j
 }

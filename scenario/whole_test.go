@@ -144,3 +144,33 @@ func BenchmarkDefaultWholeJob(b *testing.B) {
 		}
 	}
 }
+
+// TestRamp: a batch ramp-up replays each phase at its batch; smaller batches
+// have a larger pipeline bubble, so the ramped run trains longer than the
+// same tokens at the full batch; a phase whose batch the layout cannot take,
+// or phases of more tokens than the run, are refused naming job.ramp.
+func TestRamp(t *testing.T) {
+	plain := runWhole(t, "job.runs=5")
+	ramped := runWhole(t, "job.runs=5", `job.ramp=[{global_batch = 128, tokens = 4e9}, {global_batch = 512, tokens = 8e9}]`)
+	if !(ramped.Ramp > 0 && ramped.Train > plain.Train) {
+		t.Errorf("ramp %v, train %v vs %v without", ramped.Ramp, ramped.Train, plain.Train)
+	}
+	// The phases at the full batch's pace would take 12e9/300e9 of the run.
+	if full := plain.Train * 12 / 300; !(ramped.Ramp > full) {
+		t.Errorf("ramp phases %v, no slower than the full batch's %v", ramped.Ramp, full)
+	}
+	for _, tc := range []struct{ set, want string }{
+		{`job.ramp=[{global_batch = 100, tokens = 1e9}]`, "job.ramp: entry 1: global_batch 100: training.global_batch: 100 is not divisible by dp × microbatch"},
+		{`job.ramp=[{global_batch = 128, tokens = 4e11}]`, "job.ramp: the phases train 4e+11 tokens, more than training.tokens"},
+		{`job.ramp=[{global_batch = 128}]`, "job.ramp: entry 1: needs global_batch and tokens"},
+	} {
+		name, src := scenarios.Default()
+		sc, err := Load(name, src, []string{tc.set})
+		if err == nil {
+			_, err = sc.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.set, err, tc.want)
+		}
+	}
+}
