@@ -146,6 +146,10 @@ func (c Config) Validate() error {
 // MaxRuns bounds job.runs.
 const MaxRuns = 1_000_000
 
+// maxEvents bounds the interruptions one Simulate plays over all its runs
+// (about a second of work per ten million).
+const maxEvents = 5e7
+
 // maxInterruptions bounds one run's interruptions: a job that fails faster
 // than it can checkpoint would never finish, and is reported as such.
 const maxInterruptions = 1_000_000
@@ -172,6 +176,17 @@ func Simulate(c Config, w Work, rng *rand.Rand) (*Result, error) {
 	rate := c.rate()
 	res := &Result{Runs: c.Runs, Rate: rate, Train: w.Train}
 	work := float64(w.Train + w.Stragglers)
+	if rate > 0 && work > 0 {
+		// Daly's expected wall time bounds the work up front: a run
+		// expected to be interrupted more often than the budget allows
+		// would take too long to play (or never end).
+		m := 1 / rate
+		tau := math.Min(float64(c.CheckpointInterval), work)
+		wall := float64(ExpectedWall(units.Seconds(work), units.Seconds(tau), c.CheckpointWrite, c.Restart, units.Seconds(m)))
+		if n := wall / m * float64(c.Runs); !(n <= maxEvents) {
+			return nil, fmt.Errorf("%w: about %.3g interruptions over %d runs (a run expected to last %.3g days at one every %s), more than the %g one simulation plays; fewer job.runs, a longer MTBF or a shorter checkpoint interval", ErrNeverFinishes, n, c.Runs, wall/86400, units.Seconds(m), float64(maxEvents))
+		}
+	}
 	samples := make([]float64, c.Runs)
 	var lost Lost
 	var interruptions int

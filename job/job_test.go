@@ -239,3 +239,14 @@ func TestLlama3Preset(t *testing.T) {
 		t.Errorf("%.2f interruptions in 54 days, want 419", got)
 	}
 }
+
+// TestWorkBudget: a whole run expected to be interrupted more often than one
+// simulation plays is refused at once with the estimate, not played for
+// minutes.
+func TestWorkBudget(t *testing.T) {
+	c := Config{GPUs: 1024, GPUMTBF: 3600, FatalFraction: 1, CheckpointInterval: 1800, CheckpointWrite: 60, Restart: 600, Runs: 1000}
+	_, err := Simulate(c, Work{Train: 30 * 86400}, rng(1))
+	if err == nil || !contains(err.Error(), "interruptions over 1000 runs") {
+		t.Errorf("error %v", err)
+	}
+}
