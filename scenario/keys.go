@@ -31,6 +31,7 @@ type settings struct {
 	seed                           uint64
 	modelPreset, system, gpuPreset string
 	jobPreset                      string
+	stack                          string
 	job                            parallelism.Job
 	// whole is the [job] table, beside the job the replay needs.
 	whole Whole
@@ -103,6 +104,7 @@ const (
 	keySystem      = "cluster.system"
 	keyGPUPreset   = "cluster.gpu.preset"
 	keyJobPreset   = "job.preset"
+	keyStack       = "software.stack"
 )
 
 // declarations returns every scenario key, bound to where s holds its value.
@@ -259,6 +261,9 @@ func declarations(s *settings) []key {
 			doc: "measured GEMMs at the training precision, `[[calibration.gemm]]` with `m`, `n`, `k`, optional `batch` (default 1), and `tflops = \"200TFLOP/s\"` (positive, at most the GPU's peak at the training precision); no other keys. A GEMM's modelled efficiency is scaled by measured/modelled at the nearest measured shape (distance in log M·batch, log N, log K), so it is exact at a measured shape"},
 		{name: "calibration.file", value: text(into(&k.File)), def: "none",
 			doc: "a calibration file: a TOML file holding only a `[calibration]` table with the keys of this table (not `file`), read relative to the scenario file. Its values apply wherever this table leaves a key unset; a `gemm` list here replaces the file's. Errors in it, and values it gives that do not fit the cluster, are reported at its own lines"},
+
+		{name: keyStack, value: text(into(&s.stack)), preset: true, def: "none", allowed: StackNames(),
+			doc: stackDoc()},
 
 		{name: keyJobPreset, value: text(into(&s.jobPreset)), preset: true, def: "none", allowed: job.PresetNames(),
 			doc: "a published failure profile: `llama3-16k` is Llama 3 405B's 16,384 H100s (419 interruptions in 54 days, by part; [model.md §8](model.md#8-the-whole-job)); the other `[job]` keys override what it gives"},

@@ -29,6 +29,7 @@ func (d *decoder) resolve() parallelism.Job {
 	s.job.Model = base
 	s.job.Cluster = topology.Cluster{System: sys}
 	d.wholeBase()
+	d.applyStack()
 	for _, k := range d.keys {
 		if !k.preset && k.value != nil {
 			k.value.apply()

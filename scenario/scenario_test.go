@@ -259,7 +259,7 @@ func TestErrors(t *testing.T) {
 		{
 			name: "unknown top-level table lists calibration",
 			src:  base + "\n[calibrate]\nx = 1\n",
-			want: []string{`x.toml:17: calibrate: unknown key; allowed: name, seed, model, cluster, parallelism, training, simulation, calibration, job`},
+			want: []string{`x.toml:17: calibrate: unknown key; allowed: name, seed, model, cluster, parallelism, training, simulation, calibration, software, job`},
 		},
 		{
 			name: "bad unit",

@@ -174,3 +174,32 @@ func TestRamp(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftwareStack: a stack sets the keys it bundles unless the scenario
+// gives them; an unknown stack is refused with the names allowed.
+func TestSoftwareStack(t *testing.T) {
+	sc := loadDefault(t, "software.stack=nemo-24.07", "parallelism.zero=0")
+	l, tr := sc.Job.Layout, sc.Job.Training
+	// The default scenario writes recompute, overlap_grad_reduce,
+	// pp_overlap, pp_scatter_gather, attention, grad_accum_fusion and
+	// fp32_grads itself: those stay as written; tp_overlap comes from the
+	// stack, zero from --set.
+	if l.Recompute != "full" || !l.TPOverlap || l.OverlapGradReduce || l.ZeRO != 0 || tr.Attention != "unfused" {
+		t.Errorf("layout %+v, training %+v", l, tr)
+	}
+	if l.PPOverlap || tr.Grads16 != true {
+		t.Errorf("keys the file gives were overridden: pp_overlap %v, 16-bit grads %v", l.PPOverlap, tr.Grads16)
+	}
+	name, _ := scenarios.Default()
+	src := []byte("[model]\npreset = \"gpt3-13b\"\n[cluster]\nsystem = \"dgx-h100\"\nnodes = 4\n[parallelism]\ntp = 4\n[training]\nglobal_batch = 64\n[software]\nstack = \"nemo-24.07\"\n")
+	sc, err := Load(name, src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := sc.Job.Layout; l.Recompute != "selective" || l.ZeRO != 1 || !l.PPOverlap || !l.NoPPScatterGather {
+		t.Errorf("nemo stack on a bare scenario: %+v", l)
+	}
+	if _, err := Load(name, src, []string{"software.stack=nemo"}); err == nil || !strings.Contains(err.Error(), "no built-in software stack called \"nemo\"") {
+		t.Errorf("unknown stack: %v", err)
+	}
+}

@@ -1,0 +1,126 @@
+package scenario
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// A software stack is a documented bundle of framework behaviours that
+// today each need their own key: how pipeline sends synchronise, whether
+// activations are scattered between stages, gradient accumulation and
+// precision, the attention kernel, the distributed optimizer and its
+// overlaps, the recomputation a framework turns on by default. A scenario
+// names its stack with software.stack; a key the scenario gives itself
+// overrides what the stack says.
+
+// stack is one software stack: the keys it sets, as TOML values, and where
+// each behaviour is documented.
+type stack struct {
+	name, doc string
+	values    [][2]string // key, TOML value
+}
+
+// stacks lists the built-in software stacks.
+func stacks() []stack {
+	megatron2021 := [][2]string{
+		{"parallelism.pp_overlap", "false"},          // torch.cuda.synchronize() after every batch of p2p ops
+		{"parallelism.overlap_grad_reduce", "false"}, // --DDP-impl local: one all-reduce after the backward pass
+		{"training.grad_accum_fusion", "false"},      // --gradient-accumulation-fusion came later in 2021
+		{"training.fp32_grads", "false"},             // --fp16 without --accumulate-allreduce-grads-in-fp32
+		{"training.precision", `"fp16"`},
+		{"training.attention", `"unfused"`},
+	}
+	megatron2022 := [][2]string{
+		{"parallelism.pp_overlap", "false"},
+		{"parallelism.overlap_grad_reduce", "false"},
+		{"parallelism.pp_scatter_gather", "true"},
+		{"training.grad_accum_fusion", "true"},
+		{"training.fp32_grads", "true"},
+		{"training.precision", `"fp16"`},
+		{"training.attention", `"unfused"`},
+	}
+	core2024 := [][2]string{
+		{"parallelism.pp_overlap", "true"},
+		{"parallelism.pp_scatter_gather", "false"},
+		{"parallelism.overlap_grad_reduce", "true"},
+		{"parallelism.tp_overlap", "true"},
+		{"parallelism.zero", "1"},
+		{"training.grad_accum_fusion", "true"},
+		{"training.fp32_grads", "true"},
+		{"training.precision", `"bf16"`},
+		{"training.attention", `"flash"`},
+	}
+	return []stack{
+		{name: "megatron-lm-2021-01", values: append(append([][2]string(nil), megatron2021...), [2]string{"parallelism.pp_scatter_gather", "false"}),
+			doc: "Megatron-LM as of January 2021 (the README's GPT-3 175B run): blocking pipeline sends, whole activations between stages (the scatter/gather came with the SC21 paper, April 2021), one data-parallel all-reduce after the backward pass, unfused gradient accumulation, fp16 with 16-bit gradients, unfused attention"},
+		{name: "megatron-lm-2021", values: append(append([][2]string(nil), megatron2021...), [2]string{"parallelism.pp_scatter_gather", "true"}),
+			doc: "Megatron-LM of the SC21 paper (Narayanan et al. 2021): as megatron-lm-2021-01 with the pipeline scatter/gather"},
+		{name: "megatron-lm-2022", values: megatron2022,
+			doc: "Megatron-LM of Korthikanti et al. 2022: blocking pipeline sends with scatter/gather, gradient-accumulation fusion, fp32 gradients, fp16, unfused attention"},
+		{name: "megatron-core-2024", values: core2024,
+			doc: "Megatron-Core (2024 README): overlapped pipeline sends of whole activations, the distributed optimizer (ZeRO-1) with overlapped gradient reduce-scatter and parameter all-gather, TP communication overlap, bf16, flash attention, fp32 gradients"},
+		{name: "nemo-24.07", values: append(append([][2]string(nil), core2024...), [2]string{"parallelism.recompute", `"selective"`}),
+			doc: "NeMo 24.07: megatron-core-2024 with NeMo's default selective recomputation (activations_checkpoint_granularity: selective in NeMo-Framework-Launcher's GPT-3 configurations)"},
+	}
+}
+
+// StackNames lists the built-in software stacks.
+func StackNames() []string {
+	var out []string
+	for _, s := range stacks() {
+		out = append(out, s.name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// stackByName returns the stack called name.
+func stackByName(name string) (stack, bool) {
+	for _, s := range stacks() {
+		if s.name == name {
+			return s, true
+		}
+	}
+	return stack{}, false
+}
+
+// stackDoc is the software.stack key's documentation: every stack and what
+// it sets.
+func stackDoc() string {
+	var parts []string
+	for _, s := range stacks() {
+		var kv []string
+		for _, v := range s.values {
+			kv = append(kv, fmt.Sprintf("`%s = %s`", v[0], v[1]))
+		}
+		parts = append(parts, fmt.Sprintf("`%s`: %s (%s)", s.name, s.doc, strings.Join(kv, ", ")))
+	}
+	return "a bundle of framework behaviours; keys the scenario gives override it. " + strings.Join(parts, "; ")
+}
+
+// applyStack gives every key the named stack sets, and the scenario does
+// not, the stack's value, as if the file had written it.
+func (d *decoder) applyStack() {
+	if !d.given(keyStack) {
+		return
+	}
+	st, ok := stackByName(d.set.stack)
+	if !ok {
+		d.unknownPreset(keyStack, "software stack", d.set.stack, StackNames())
+		return
+	}
+	for _, kv := range st.values {
+		k, ok := d.schema.keys[kv[0]]
+		if !ok || k.value == nil || d.given(kv[0]) {
+			continue
+		}
+		v, err := parseSetValue(kv[1], false)
+		if err == nil {
+			err = k.value.decode(v)
+		}
+		if err != nil {
+			d.add(keyStack, fmt.Sprintf("stack %s: %s: %v", st.name, kv[0], err))
+		}
+	}
+}
