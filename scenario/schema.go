@@ -88,20 +88,9 @@ func sortedKeys(m map[string]any) []string {
 // decodeGEMMs reads calibration.gemm: an array of tables
 // {batch = 1, m = …, n = …, k = …, tflops = "250TFLOP/s"}.
 func decodeGEMMs(v any, out *[]compute.MeasuredGEMM) error {
-	var rows []map[string]any
-	switch x := v.(type) {
-	case []map[string]any:
-		rows = x
-	case []any:
-		for _, e := range x {
-			m, ok := e.(map[string]any)
-			if !ok {
-				return fmt.Errorf("want an array of tables {m, n, k, tflops}, got %s", describe(e))
-			}
-			rows = append(rows, m)
-		}
-	default:
-		return fmt.Errorf("want an array of tables ([[calibration.gemm]] with m, n, k, tflops), got %s", describe(v))
+	rows, err := tableRows(v, "{m, n, k, tflops}", "[[calibration.gemm]] with m, n, k, tflops")
+	if err != nil {
+		return err
 	}
 	for i, r := range rows {
 		g := compute.MeasuredGEMM{Batch: 1}
@@ -143,4 +132,24 @@ func decodeGEMMs(v any, out *[]compute.MeasuredGEMM) error {
 		*out = append(*out, g)
 	}
 	return nil
+}
+
+// tableRows reads an array of tables: each row's keys, or an error saying
+// what each row (rowWant) and the whole (want) should be.
+func tableRows(v any, rowWant, want string) ([]map[string]any, error) {
+	switch x := v.(type) {
+	case []map[string]any:
+		return x, nil
+	case []any:
+		rows := make([]map[string]any, 0, len(x))
+		for _, e := range x {
+			m, ok := e.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("want an array of tables %s, got %s", rowWant, describe(e))
+			}
+			rows = append(rows, m)
+		}
+		return rows, nil
+	}
+	return nil, fmt.Errorf("want an array of tables (%s), got %s", want, describe(v))
 }

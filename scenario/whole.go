@@ -54,20 +54,9 @@ func ramp(p *[]RampPhase) *slot[[]RampPhase] {
 
 // decodeRamp reads job.ramp: an array of tables {global_batch, tokens}.
 func decodeRamp(v any, out *[]RampPhase) error {
-	var rows []map[string]any
-	switch x := v.(type) {
-	case []map[string]any:
-		rows = x
-	case []any:
-		for _, e := range x {
-			m, ok := e.(map[string]any)
-			if !ok {
-				return fmt.Errorf("want an array of tables {global_batch, tokens}, got %s", describe(e))
-			}
-			rows = append(rows, m)
-		}
-	default:
-		return fmt.Errorf("want an array of tables ([[job.ramp]] with global_batch, tokens), got %s", describe(v))
+	rows, err := tableRows(v, "{global_batch, tokens}", "[[job.ramp]] with global_batch, tokens")
+	if err != nil {
+		return err
 	}
 	for i, r := range rows {
 		var p RampPhase
