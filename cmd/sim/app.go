@@ -146,6 +146,9 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				return badInput(err)
 			}
 			sc.Job.Options.Timeline = flags.trace != ""
+			if err := checkOutputs(runInputs(sc, len(args) == 1), []namedPath{{"-o", flags.out}, {"--trace", flags.trace}}); err != nil {
+				return err
+			}
 			if flags.seed != "" {
 				s, err := strconv.ParseUint(flags.seed, 10, 64)
 				if err != nil {
@@ -225,6 +228,23 @@ func loadFiles(sc *scenario.Scenario, fromDisk bool) error {
 	return loadGraph(sc, fromDisk)
 }
 
+// runInputs lists the files a run reads: the scenario file, and the
+// calibration and topology files it names, resolved as loadFiles resolves
+// them.
+func runInputs(sc *scenario.Scenario, fromDisk bool) []namedPath {
+	var in []namedPath
+	if fromDisk {
+		in = append(in, namedPath{"scenario", sc.File})
+	}
+	if f := sc.Job.Calibration.File; f != "" {
+		in = append(in, namedPath{"calibration.file", relativeTo(f, sc.File, fromDisk)})
+	}
+	if f := sc.Job.Cluster.Network.File; f != "" {
+		in = append(in, namedPath{"cluster.network.file", relativeTo(f, sc.File, fromDisk)})
+	}
+	return in
+}
+
 // relativeTo resolves path against the scenario file's directory.
 func relativeTo(path, scenarioFile string, fromDisk bool) string {
 	if fromDisk && !filepath.IsAbs(path) {
@@ -271,15 +291,10 @@ func loadGraph(sc *scenario.Scenario, fromDisk bool) error {
 
 // writeTrace writes the timeline as a Chrome/Perfetto trace to path.
 func writeTrace(path, name string, spans []parallelism.Span) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return badInput(fmt.Errorf("--trace: %w", err))
-	}
-	if err := report.WriteTrace(f, name, spans); err != nil {
-		f.Close()
+	if err := writeAtomic(path, func(w io.Writer) error { return report.WriteTrace(w, name, spans) }); err != nil {
 		return fmt.Errorf("--trace: %w", err)
 	}
-	return f.Close()
+	return nil
 }
 
 // writeOut writes data to path, or to stdout when path is empty.
@@ -288,7 +303,7 @@ func writeOut(path string, stdout io.Writer, data []byte) error {
 		_, err := stdout.Write(data)
 		return err
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	if err := writeAtomic(path, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
 		return badInput(fmt.Errorf("-o: %w", err))
 	}
 	return nil

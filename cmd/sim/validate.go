@@ -30,6 +30,9 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 			"under the same rules: sim validate --cases heldout.toml",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutputs([]namedPath{{"--cases", casesFile}}, []namedPath{{"-o", out}}); err != nil {
+				return err
+			}
 			var cases []validation.Case
 			if casesFile != "" {
 				src, err := os.ReadFile(casesFile)
