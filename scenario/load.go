@@ -9,6 +9,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"trainsim/inputfile"
 	"trainsim/parallelism"
 )
 
@@ -92,6 +93,13 @@ func (s *Scenario) Validate() (parallelism.Valid, error) {
 func Load(filename string, src []byte, sets []string) (*Scenario, error) {
 	d := newDecoder(filename)
 	var doc map[string]any
+	if err := inputfile.CheckDepth(src); err != nil {
+		d.depthError(err)
+		for _, set := range sets {
+			d.applySet(set)
+		}
+		return nil, d.errs.err(filename)
+	}
 	if _, err := toml.Decode(string(src), &doc); err != nil {
 		d.syntaxError(err)
 		// Without a parse there is nothing more to say about the file, but the
@@ -218,6 +226,16 @@ func (d *decoder) syntaxError(err error) {
 	d.addAt(d.file, 0, "", "invalid TOML: "+err.Error())
 }
 
+// depthError reports text nested too deep to hand to the TOML decoder.
+func (d *decoder) depthError(err error) {
+	line := 0
+	var de *inputfile.DepthError
+	if errors.As(err, &de) {
+		line = de.Line
+	}
+	d.addAt(d.file, line, "", err.Error())
+}
+
 // isSet reports whether key was set by the file or by --set.
 func (d *decoder) isSet(key string) bool { return d.setBySet[key] || d.setInFile[key] }
 
@@ -315,6 +333,9 @@ func parseSetValue(value string, text bool) (any, error) {
 	value = strings.TrimSpace(value)
 	if value == "" {
 		return nil, errors.New("empty value (want KEY=VALUE)")
+	}
+	if err := inputfile.CheckDepth([]byte(value)); err != nil {
+		return nil, err
 	}
 	var doc map[string]any
 	_, err := toml.Decode("v = "+value, &doc)

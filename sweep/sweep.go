@@ -10,6 +10,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"trainsim/inputfile"
 	"trainsim/report"
 	"trainsim/scenario"
 )
@@ -223,6 +224,12 @@ func (p *parser) lineOf(key toml.Key) int {
 
 func (p *parser) parse() {
 	var top map[string]toml.Primitive
+	var de *inputfile.DepthError
+	if err := inputfile.CheckDepth(p.in.Src); errors.As(err, &de) {
+		p.fatal = true
+		p.add(de.Line, "", err.Error())
+		return
+	}
 	md, err := toml.Decode(string(p.in.Src), &top)
 	if err != nil {
 		p.fatal = true

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"trainsim/inputfile"
 	"trainsim/parallelism"
 	"trainsim/report"
 	"trainsim/scenario"
@@ -137,7 +137,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			name, src := scenarios.Default()
 			if len(args) == 1 {
 				name = args[0]
-				if src, err = os.ReadFile(name); err != nil {
+				if src, err = inputfile.Read(name); err != nil {
 					return badInput(fmt.Errorf("%s: %w", name, err))
 				}
 			}
@@ -261,7 +261,7 @@ func loadCalibration(sc *scenario.Scenario, fromDisk bool) error {
 		return nil
 	}
 	path := relativeTo(file, sc.File, fromDisk)
-	src, err := os.ReadFile(path)
+	src, err := inputfile.Read(path)
 	if err != nil {
 		return fmt.Errorf("%s: calibration.file: %w", sc.Place("calibration.file"), err)
 	}
@@ -277,7 +277,7 @@ func loadGraph(sc *scenario.Scenario, fromDisk bool) error {
 		return nil
 	}
 	path := relativeTo(j.Cluster.Network.File, sc.File, fromDisk)
-	src, err := os.ReadFile(path)
+	src, err := inputfile.Read(path)
 	if err != nil {
 		return fmt.Errorf("%s: cluster.network.file: %w", sc.Place("cluster.network.file"), err)
 	}

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 
 	"github.com/spf13/cobra"
 
+	"trainsim/inputfile"
 	"trainsim/validation"
 )
 
@@ -35,7 +35,7 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			var cases []validation.Case
 			if casesFile != "" {
-				src, err := os.ReadFile(casesFile)
+				src, err := inputfile.Read(casesFile)
 				if err != nil {
 					return badInput(fmt.Errorf("--cases: %w", err))
 				}
