@@ -49,6 +49,10 @@ func (s *Scenario) Place(key string) string {
 	return file
 }
 
+// Position says where key was set, as Place does, in parts: the file (or
+// SetFile) and the line, 0 when not known.
+func (s *Scenario) Position(key string) (file string, line int) { return s.origins.place(key) }
+
 // Validate checks the job — model, cluster, layout, training, options and
 // calibration, with whatever the files it names brought — and returns it as
 // a parallelism.Valid, the only form the replay takes. Call it once, after
@@ -254,25 +258,31 @@ func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
 				d.setInFile[key] = true
 			}
 		}
+		// A problem found under a --set override is the override's: the
+		// table "foo" of --set foo.bar=1 was never in the file.
+		add := d.add
+		if bySet {
+			add = func(key, msg string) { d.addAt(SetFile, 0, key, msg) }
+		}
 		k, declared := d.schema.keys[key]
 		switch {
 		case declared && k.refused != "":
-			d.add(key, k.refused)
+			add(key, k.refused)
 		case declared:
 			if err := k.value.decode(v); err != nil {
-				d.add(key, err.Error())
+				add(key, err.Error())
 				d.broken[key] = true
 			}
 		case d.schema.isTable(key):
 			sub, ok := v.(map[string]any)
 			if !ok {
-				d.add(key, fmt.Sprintf("want a table ([%s]), got %s", key, describe(v)))
+				add(key, fmt.Sprintf("want a table ([%s]), got %s", key, describe(v)))
 				d.broken[key] = true
 				continue
 			}
 			d.walk(kp, sub, bySet)
 		default:
-			d.add(key, "unknown key; "+didYouMean(name, d.schema.children[parent]))
+			add(key, "unknown key; "+didYouMean(name, d.schema.children[parent]))
 			// A misspelt key most likely meant the key suggested, which then
 			// stands at its default without the user meaning it.
 			if s := suggest(name, d.schema.children[parent]); s != "" && !d.schema.isTable(join(parent, s)) && !d.isSet(join(parent, s)) {

@@ -83,6 +83,12 @@ type Input struct {
 	// Sets are --set KEY=VALUE overrides applied to every point, after the
 	// sweep's inline tables and before the grid values.
 	Sets []string
+	// ReadFile returns the text of a file the points name (calibration.file,
+	// cluster.network.file), at the path Sweep.Path resolves; nil: ReadBase.
+	// Parse reads each such file once, so that one that cannot be read is a
+	// problem of the sweep (before any point runs), and its contents go into
+	// the fingerprint.
+	ReadFile func(path string) ([]byte, error)
 }
 
 // Sweep is a parsed, checked sweep: a base scenario, the overrides every
@@ -108,6 +114,9 @@ type Sweep struct {
 	inlineLines  map[string]int
 	flagKeys     map[string]bool
 	name         string // scenario name of points that cannot be loaded
+	// files are the files the points name, in the order first named, with
+	// a hash of their contents, for the fingerprint.
+	files []namedFile
 }
 
 // Parse reads a sweep file and checks it: its own keys ([grid], [search],
@@ -124,6 +133,9 @@ func Parse(in Input) (*Sweep, error) {
 		// Even after problems with the sweep's own keys, the grid keys and
 		// values that were read can be checked.
 		p.probe()
+	}
+	if len(p.errs) == 0 {
+		p.files()
 	}
 	if len(p.errs) > 0 {
 		return nil, p.list()

@@ -222,10 +222,17 @@ func prepareJob(sc *scenario.Scenario, fromDisk bool) (parallelism.Valid, error)
 // topology. The checks of what they bring (the calibrated values' ranges,
 // the topology's GPU count) are Validate's, with the rest of the job.
 func loadFiles(sc *scenario.Scenario, fromDisk bool) error {
-	if err := loadCalibration(sc, fromDisk); err != nil {
+	return loadFilesWith(sc, func(_, path string) string { return relativeTo(path, sc.File, fromDisk) })
+}
+
+// loadFilesWith is loadFiles with the paths of calibration.file and
+// cluster.network.file resolved by resolve(key, path): a sweep resolves
+// those its sweep file sets against the sweep file (sweep.Sweep.Path).
+func loadFilesWith(sc *scenario.Scenario, resolve func(key, path string) string) error {
+	if err := loadCalibration(sc, resolve); err != nil {
 		return err
 	}
-	return loadGraph(sc, fromDisk)
+	return loadGraph(sc, resolve)
 }
 
 // runInputs lists the files a run reads: the scenario file, and the
@@ -255,12 +262,12 @@ func relativeTo(path, scenarioFile string, fromDisk bool) string {
 
 // loadCalibration reads the file named by calibration.file and merges it
 // under the scenario's own [calibration] keys.
-func loadCalibration(sc *scenario.Scenario, fromDisk bool) error {
+func loadCalibration(sc *scenario.Scenario, resolve func(key, path string) string) error {
 	file := sc.Job.Calibration.File
 	if file == "" {
 		return nil
 	}
-	path := relativeTo(file, sc.File, fromDisk)
+	path := resolve("calibration.file", file)
 	src, err := inputfile.Read(path)
 	if err != nil {
 		return fmt.Errorf("%s: calibration.file: %w", sc.Place("calibration.file"), err)
@@ -271,12 +278,12 @@ func loadCalibration(sc *scenario.Scenario, fromDisk bool) error {
 // loadGraph reads the explicit topology named by cluster.network.file into
 // the job's options. Only the flow-level network uses one; for any other,
 // the file is left unread and Validate says the key needs flow mode.
-func loadGraph(sc *scenario.Scenario, fromDisk bool) error {
+func loadGraph(sc *scenario.Scenario, resolve func(key, path string) string) error {
 	j := &sc.Job
 	if j.Cluster.Network.File == "" || j.Options.Network != parallelism.NetworkFlow {
 		return nil
 	}
-	path := relativeTo(j.Cluster.Network.File, sc.File, fromDisk)
+	path := resolve("cluster.network.file", j.Cluster.Network.File)
 	src, err := inputfile.Read(path)
 	if err != nil {
 		return fmt.Errorf("%s: cluster.network.file: %w", sc.Place("cluster.network.file"), err)

@@ -147,7 +147,7 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 	if err != nil {
 		return badInput(fmt.Errorf("%s: %w", file, err))
 	}
-	sw, err := sweep.Parse(sweep.Input{File: file, Src: src, ReadBase: inputfile.Read, Sets: sets})
+	sw, err := sweep.Parse(sweep.Input{File: file, Src: src, ReadBase: inputfile.Read, ReadFile: inputfile.Read, Sets: sets})
 	if err != nil {
 		return badInput(err)
 	}
@@ -209,7 +209,9 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 		return fmt.Errorf("--out: %w", err)
 	}
 	bar := newBar(stderr, nTodo)
-	prepare := func(sc *scenario.Scenario) error { return loadFiles(sc, true) }
+	prepare := func(sc *scenario.Scenario) error {
+		return loadFilesWith(sc, func(key, path string) string { return sw.Path(key, path, sc.File) })
+	}
 	evalStart := time.Now()
 	all := done
 	err = sweep.Run(todo, fl.workers, func(i int) sweep.Record { return sw.Evaluate(i, prepare) }, func(r sweep.Record) error {
