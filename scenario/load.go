@@ -281,6 +281,8 @@ func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
 				continue
 			}
 			d.walk(kp, sub, bySet)
+		case megatronKey(name) != "":
+			add(key, fmt.Sprintf("unknown key; did you mean %q? (Megatron-LM's %s)", megatronKey(name), name))
 		default:
 			add(key, "unknown key; "+didYouMean(name, d.schema.children[parent]))
 			// A misspelt key most likely meant the key suggested, which then
