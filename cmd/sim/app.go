@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -74,7 +75,7 @@ func (c *commonFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringArrayVar(&c.sets, "set", nil, "override a scenario key by its dotted path, e.g. --set parallelism.tp=4 (repeatable)")
 	f.StringVar(&c.format, "format", "text", "output format: text, json or csv")
-	f.StringVarP(&c.out, "output", "o", "", "write the report to FILE instead of stdout")
+	f.StringVarP(&c.out, "output", "o", "", "write the report to FILE instead of stdout (a .json or .csv FILE sets the format unless --format is given)")
 	f.StringVar(&c.trace, "trace", "", "write a Chrome/Perfetto trace of the replayed step(s) to FILE")
 	f.StringVar(&c.seed, "seed", "", "override the scenario's seed")
 	f.BoolVarP(&c.verbose, "verbose", "v", false, "log progress to stderr (same as --log-level=debug)")
@@ -126,6 +127,15 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "simulate a scenario (the embedded GPT-3 175B default when no file is given)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("format") {
+				// -o report.json without --format: the extension says it.
+				switch strings.ToLower(filepath.Ext(flags.out)) {
+				case ".json":
+					flags.format = "json"
+				case ".csv":
+					flags.format = "csv"
+				}
+			}
 			if err := flags.check(); err != nil {
 				return err
 			}

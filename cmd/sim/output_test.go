@@ -81,3 +81,24 @@ func TestWriteAtomic(t *testing.T) {
 		t.Fatalf("left behind: %v", ents)
 	}
 }
+
+// TestOutputFormatFromExtension: -o report.json without --format writes
+// JSON, report.csv CSV; --format still wins.
+func TestOutputFormatFromExtension(t *testing.T) {
+	dir := t.TempDir()
+	j, c, txt := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.csv"), filepath.Join(dir, "r.JSON")
+	for _, args := range [][]string{{"run", "-o", j}, {"run", "-o", c}, {"run", "--format", "text", "-o", txt}} {
+		if code, _, errs := runCLI(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+	}
+	if b, _ := os.ReadFile(j); !strings.HasPrefix(string(b), "{") {
+		t.Errorf("r.json is not JSON: %.80s", b)
+	}
+	if b, _ := os.ReadFile(c); !strings.Contains(strings.SplitN(string(b), "\n", 2)[0], ",") {
+		t.Errorf("r.csv is not CSV: %.80s", b)
+	}
+	if b, _ := os.ReadFile(txt); strings.HasPrefix(string(b), "{") {
+		t.Errorf("--format text was overridden by the extension")
+	}
+}
