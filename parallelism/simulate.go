@@ -198,7 +198,33 @@ func newPricer(j Job) (*pricer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pricer{j: j, mesh: m, cm: cm, coll: collective.Model{Cluster: j.Cluster, Params: collectiveParams(j)}}, nil
+	return &pricer{j: j, mesh: m, cm: cm, coll: collective.Model{Cluster: latencyCluster(j), Params: collectiveParams(j)}}, nil
+}
+
+// latencyCluster is the cluster the collectives are priced on. In flow mode
+// with an explicit topology (cluster.network.file) whose links give
+// latencies, the latency terms come from the file: the generic NVLink and
+// fabric latencies are replaced by the longest GPU-to-GPU path latency
+// inside a node and across nodes (topology.Graph.Latencies), so a
+// collective's fixed latency is its steps times its paths' link latencies.
+// A file without latencies leaves the generic ones.
+func latencyCluster(j Job) topology.Cluster {
+	c := j.Cluster
+	g := j.Options.Graph
+	if j.Options.Network != NetworkFlow || g == nil {
+		return c
+	}
+	intra, inter, hasIntra, hasInter, ok := g.Latencies()
+	if !ok {
+		return c
+	}
+	if hasIntra {
+		c.NVLink.Latency = intra
+	}
+	if hasInter {
+		c.Network.Latency = inter
+	}
+	return c
 }
 
 // replay builds the task graph of j, runs it and accounts for it, memory

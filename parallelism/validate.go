@@ -33,6 +33,16 @@ func (v Valid) get() (Job, error) {
 	return v.job, nil
 }
 
+// The physical ranges of the calibration's figures (the cluster's are
+// topology's MinPeak and the rest).
+const (
+	// MinBusBandwidth is the least bus bandwidth a calibration may give:
+	// 100 MB/s.
+	MinBusBandwidth units.Bandwidth = 1e8
+	// MaxKernelOverhead is the most a kernel launch may cost: 10 ms.
+	MaxKernelOverhead units.Seconds = 10e-3
+)
+
 // Validate checks the model, the cluster and the job: ranges, divisibility,
 // what the files the scenario names brought (an explicit topology's GPU
 // count, a calibration file's values against the cluster), and the size of
@@ -178,11 +188,14 @@ func (j Job) check() []field.Error {
 	if cal.CommSMs != nil && (*cal.CommSMs < 0 || *cal.CommSMs > j.Cluster.GPU.SMs) {
 		add(field.Errorf("calibration.comm_sms", "must be between 0 and the GPU's %d SMs, got %d", j.Cluster.GPU.SMs, *cal.CommSMs).Using("cluster.gpu.sms"))
 	}
-	if bw := cal.NVLinkBusBandwidth; bw != nil && !(*bw > 0 && *bw <= j.Cluster.NVLink.Bandwidth) {
-		add(field.Errorf("calibration.nvlink_busbw", "must be positive and at most the NVLink rate (%s), got %s", j.Cluster.NVLink.Bandwidth, *bw).Using("cluster.nvlink.bandwidth"))
+	if bw := cal.NVLinkBusBandwidth; bw != nil && !(*bw >= MinBusBandwidth && *bw <= j.Cluster.NVLink.Bandwidth) {
+		add(field.Errorf("calibration.nvlink_busbw", "must be at least %s and at most the NVLink rate (%s), got %s", MinBusBandwidth, j.Cluster.NVLink.Bandwidth, *bw).Using("cluster.nvlink.bandwidth"))
 	}
-	if bw := cal.NICBusBandwidth; bw != nil && !(*bw > 0 && *bw <= j.Cluster.Network.NICBandwidth) {
-		add(field.Errorf("calibration.nic_busbw", "must be positive and at most the NIC rate (%s), got %s", j.Cluster.Network.NICBandwidth, *bw).Using("cluster.network.nic_bandwidth"))
+	if bw := cal.NICBusBandwidth; bw != nil && !(*bw >= MinBusBandwidth && *bw <= j.Cluster.Network.NICBandwidth) {
+		add(field.Errorf("calibration.nic_busbw", "must be at least %s and at most the NIC rate (%s), got %s", MinBusBandwidth, j.Cluster.Network.NICBandwidth, *bw).Using("cluster.network.nic_bandwidth"))
+	}
+	if o := cal.KernelOverhead; o != nil && !(*o >= 0 && *o <= MaxKernelOverhead) {
+		add(field.Errorf("calibration.kernel_overhead", "%s is outside the physical range 0–%s", *o, MaxKernelOverhead))
 	}
 	for i, g := range cal.GEMMs {
 		peak, _ := j.Cluster.GPU.Peak(j.Training.Precision)

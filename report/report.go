@@ -3,7 +3,9 @@ package report
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
+	"strings"
 
 	"trainsim/job"
 	"trainsim/parallelism"
@@ -254,7 +256,78 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 	rep.Bottleneck = bottleneck(r, step)
 	rep.Stragglers = stragglersOf(r.Stragglers, step)
 	rep.Job = jobOf(in.WholeConfig, in.Whole)
+	if err := rep.check(); err != nil {
+		return nil, err
+	}
 	return rep, nil
+}
+
+// check refuses a report that holds a value no physical run gives: a NaN or
+// an infinity anywhere, a negative time in the breakdown or a negative
+// bubble, an MFU or HFU outside [0, 1]. Validation keeps hardware figures in
+// their physical ranges, so such a value is a defect of the model; it is an
+// error rather than a number written into a report (or a JSON encoder's
+// "unsupported value").
+func (r *Report) check() error {
+	var bad []string
+	walkFloats(reflect.ValueOf(r).Elem(), "", func(path string, x float64) {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			bad = append(bad, fmt.Sprintf("%s = %v", path, x))
+		}
+	})
+	bd := r.Breakdown
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"step_time_s", r.StepTimeS}, {"bubble_fraction", r.BubbleFraction}, {"breakdown.compute_s", bd.ComputeS}, {"breakdown.recompute_s", bd.RecomputeS},
+		{"breakdown.tp_exposed_s", bd.TPS}, {"breakdown.pp_exposed_s", bd.PPS}, {"breakdown.dp_exposed_s", bd.DPS}, {"breakdown.optimizer_s", bd.OptimizerS}, {"breakdown.bubble_s", bd.BubbleS}} {
+		if f.v < 0 {
+			bad = append(bad, fmt.Sprintf("%s = %g is negative", f.name, f.v))
+		}
+	}
+	if !(r.MFU >= 0 && r.MFU <= 1) {
+		bad = append(bad, fmt.Sprintf("mfu = %g is outside [0, 1]", r.MFU))
+	}
+	if !(r.HFU >= 0 && r.HFU <= 1) {
+		bad = append(bad, fmt.Sprintf("hfu = %g is outside [0, 1]", r.HFU))
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("report of %s: refusing values outside physical sense (%s); check the hardware figures", r.Scenario, strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// walkFloats calls visit with every float64 v holds, named by its field path.
+func walkFloats(v reflect.Value, path string, visit func(string, float64)) {
+	switch v.Kind() {
+	case reflect.Float64:
+		visit(path, v.Float())
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkFloats(v.Elem(), path, visit)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			if !t.Field(i).IsExported() {
+				continue
+			}
+			name := t.Field(i).Name
+			if path != "" {
+				name = path + "." + name
+			}
+			walkFloats(v.Field(i), name, visit)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			walkFloats(v.Index(i), fmt.Sprintf("%s[%d]", path, i), visit)
+		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			walkFloats(iter.Value(), fmt.Sprintf("%s[%v]", path, iter.Key()), visit)
+		}
+	}
 }
 
 // bottleneck names the largest consumer of the reported GPU's step.

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 
@@ -92,6 +93,38 @@ func TestSpecFields(t *testing.T) {
 	for _, s := range []string{"Step time", "Time to train", "MFU", "HFU", "pipeline bubble", "Memory per GPU", "Bottleneck"} {
 		if !strings.Contains(text.String(), s) {
 			t.Errorf("text summary lacks %q", s)
+		}
+	}
+}
+
+// TestRefusesUnphysical: a replay result that would put an MFU above 1, a
+// negative bubble or an infinity into the report makes Build fail, naming the
+// field, instead of writing the value (or failing in the JSON encoder).
+func TestRefusesUnphysical(t *testing.T) {
+	j := testJob(t)
+	v, errs := j.Validate()
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for _, c := range []struct {
+		field string
+		spoil func(r *parallelism.Result)
+	}{
+		{"mfu", func(r *parallelism.Result) { r.ModelFLOPs *= 1e6 }},
+		{"bubble", func(r *parallelism.Result) { r.Breakdown.Bubble = -r.Breakdown.Bubble - 1 }},
+		{"Inf", func(r *parallelism.Result) { r.HardwareFLOPs = units.FLOPs(math.Inf(1)) }},
+	} {
+		res, err := parallelism.Simulate(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Build(Input{Name: "x", Job: j}, res); err != nil {
+			t.Fatalf("unspoilt: %v", err)
+		}
+		c.spoil(res)
+		_, err = Build(Input{Name: "x", Job: j}, res)
+		if err == nil || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("%s: Build error %v, want one naming it", c.field, err)
 		}
 	}
 }

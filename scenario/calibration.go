@@ -6,6 +6,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"trainsim/inputfile"
 	"trainsim/parallelism"
 )
 
@@ -54,6 +55,10 @@ func (s *Scenario) MergeCalibration(filename string, src []byte) error {
 func decodeCalibration(filename string, src []byte) (*decoder, error) {
 	d := newDecoder(filename)
 	var doc map[string]any
+	if err := inputfile.CheckDepth(src); err != nil {
+		d.depthError(err)
+		return nil, d.errs.err(filename)
+	}
 	if _, err := toml.Decode(string(src), &doc); err != nil {
 		d.syntaxError(err)
 		return nil, d.errs.err(filename)

@@ -128,8 +128,8 @@ func TestMergeCalibration(t *testing.T) {
 			*c.GEMMPeakFraction, *c.HBMFraction, c.File)
 	}
 	_, err = sc.Validate()
-	want := "s.toml:19: calibration.nvlink_busbw: must be positive and at most the NVLink rate (300 GB/s), got 400 GB/s\n" +
-		"site/a100.toml:2: calibration.nic_busbw: must be positive and at most the NIC rate (25 GB/s), got 90 GB/s"
+	want := "s.toml:19: calibration.nvlink_busbw: must be at least 0.1 GB/s and at most the NVLink rate (300 GB/s), got 400 GB/s\n" +
+		"site/a100.toml:2: calibration.nic_busbw: must be at least 0.1 GB/s and at most the NIC rate (25 GB/s), got 90 GB/s"
 	if err == nil || err.Error() != want {
 		t.Errorf("Validate:\n%v\nwant:\n%s", err, want)
 	}

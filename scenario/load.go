@@ -9,6 +9,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"trainsim/inputfile"
 	"trainsim/parallelism"
 )
 
@@ -47,6 +48,10 @@ func (s *Scenario) Place(key string) string {
 	}
 	return file
 }
+
+// Position says where key was set, as Place does, in parts: the file (or
+// SetFile) and the line, 0 when not known.
+func (s *Scenario) Position(key string) (file string, line int) { return s.origins.place(key) }
 
 // Validate checks the job — model, cluster, layout, training, options and
 // calibration, with whatever the files it names brought — and returns it as
@@ -92,6 +97,13 @@ func (s *Scenario) Validate() (parallelism.Valid, error) {
 func Load(filename string, src []byte, sets []string) (*Scenario, error) {
 	d := newDecoder(filename)
 	var doc map[string]any
+	if err := inputfile.CheckDepth(src); err != nil {
+		d.depthError(err)
+		for _, set := range sets {
+			d.applySet(set)
+		}
+		return nil, d.errs.err(filename)
+	}
 	if _, err := toml.Decode(string(src), &doc); err != nil {
 		d.syntaxError(err)
 		// Without a parse there is nothing more to say about the file, but the
@@ -218,6 +230,16 @@ func (d *decoder) syntaxError(err error) {
 	d.addAt(d.file, 0, "", "invalid TOML: "+err.Error())
 }
 
+// depthError reports text nested too deep to hand to the TOML decoder.
+func (d *decoder) depthError(err error) {
+	line := 0
+	var de *inputfile.DepthError
+	if errors.As(err, &de) {
+		line = de.Line
+	}
+	d.addAt(d.file, line, "", err.Error())
+}
+
 // isSet reports whether key was set by the file or by --set.
 func (d *decoder) isSet(key string) bool { return d.setBySet[key] || d.setInFile[key] }
 
@@ -236,25 +258,33 @@ func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
 				d.setInFile[key] = true
 			}
 		}
+		// A problem found under a --set override is the override's: the
+		// table "foo" of --set foo.bar=1 was never in the file.
+		add := d.add
+		if bySet {
+			add = func(key, msg string) { d.addAt(SetFile, 0, key, msg) }
+		}
 		k, declared := d.schema.keys[key]
 		switch {
 		case declared && k.refused != "":
-			d.add(key, k.refused)
+			add(key, k.refused)
 		case declared:
 			if err := k.value.decode(v); err != nil {
-				d.add(key, err.Error())
+				add(key, err.Error())
 				d.broken[key] = true
 			}
 		case d.schema.isTable(key):
 			sub, ok := v.(map[string]any)
 			if !ok {
-				d.add(key, fmt.Sprintf("want a table ([%s]), got %s", key, describe(v)))
+				add(key, fmt.Sprintf("want a table ([%s]), got %s", key, describe(v)))
 				d.broken[key] = true
 				continue
 			}
 			d.walk(kp, sub, bySet)
+		case megatronKey(name) != "":
+			add(key, fmt.Sprintf("unknown key; did you mean %q? (Megatron-LM's %s)", megatronKey(name), name))
 		default:
-			d.add(key, "unknown key; "+didYouMean(name, d.schema.children[parent]))
+			add(key, "unknown key; "+didYouMean(name, d.schema.children[parent]))
 			// A misspelt key most likely meant the key suggested, which then
 			// stands at its default without the user meaning it.
 			if s := suggest(name, d.schema.children[parent]); s != "" && !d.schema.isTable(join(parent, s)) && !d.isSet(join(parent, s)) {
@@ -315,6 +345,9 @@ func parseSetValue(value string, text bool) (any, error) {
 	value = strings.TrimSpace(value)
 	if value == "" {
 		return nil, errors.New("empty value (want KEY=VALUE)")
+	}
+	if err := inputfile.CheckDepth([]byte(value)); err != nil {
+		return nil, err
 	}
 	var doc map[string]any
 	_, err := toml.Decode("v = "+value, &doc)

@@ -399,7 +399,7 @@ func TestErrors(t *testing.T) {
 			want: []string{
 				`x.toml:18: job.gpu_mtbf: want a string with a unit such as "50000h", got the integer 50000`,
 				`x.toml:20: job.runz: unknown key; did you mean "runs"?`,
-				`x.toml:21: job.preset: no built-in failure profile called "llama3"; allowed: llama3-16k`,
+				`x.toml:21: job.preset: no built-in failure profile called "llama3"; did you mean "llama3-16k"?`,
 			},
 		},
 		{

@@ -1,27 +1,37 @@
 package scenario
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"testing"
 
 	"trainsim/parallelism"
+	"trainsim/report"
 	"trainsim/scenarios"
 )
 
 // FuzzLoadAndSimulate drives the whole path a user's scenario takes — the
 // embedded default with --set overrides of the layout, model size, precision,
-// attention, overlaps, network fidelity, stragglers and a [job] table —
+// attention, overlaps, network fidelity, hardware figures (peaks, bandwidths,
+// latencies, HBM), stragglers and a [job] table —
 // through Load, Validate, Simulate and the whole run. Any combination is either refused by Load or Validate with an
 // error list or replays
-// without an error, to a positive, finite step whose breakdown adds up.
+// without an error, to a positive, finite step whose breakdown adds up and a
+// report that Build accepts (no NaN, Inf, negative bubble or MFU above 1)
+// and JSON encodes.
 // Replays above 300k tasks are skipped to keep each execution short.
 func FuzzLoadAndSimulate(f *testing.F) {
-	f.Add(uint8(8), uint8(16), uint8(1), uint8(2), uint8(96), uint8(1), uint8(1), uint8(2), uint8(0), uint8(0), false, false, false, uint8(0), uint16(0))
-	f.Add(uint8(4), uint8(4), uint8(2), uint8(4), uint8(24), uint8(2), uint8(2), uint8(1), uint8(3), uint8(1), true, true, true, uint8(1), uint16(100))
-	f.Add(uint8(1), uint8(2), uint8(1), uint8(1), uint8(8), uint8(0), uint8(0), uint8(0), uint8(1), uint8(2), true, false, true, uint8(3), uint16(5))
+	f.Add(uint8(8), uint8(16), uint8(1), uint8(2), uint8(96), uint8(1), uint8(1), uint8(2), uint8(0), uint8(0), false, false, false, uint8(0), uint16(0), uint8(0), 0.0, 0.0, 0.0)
+	f.Add(uint8(4), uint8(4), uint8(2), uint8(4), uint8(24), uint8(2), uint8(2), uint8(1), uint8(3), uint8(1), true, true, true, uint8(1), uint16(100), uint8(0), 0.0, 0.0, 0.0)
+	f.Add(uint8(1), uint8(2), uint8(1), uint8(1), uint8(8), uint8(0), uint8(0), uint8(0), uint8(1), uint8(2), true, false, true, uint8(3), uint16(5), uint8(0), 0.0, 0.0, 0.0)
+	// The hardware figures of the issue: a peak of 312 FLOP/s in flow mode,
+	// a latency of 1e10 s, a peak of 1e-300 FLOP/s.
+	f.Add(uint8(1), uint8(2), uint8(1), uint8(1), uint8(8), uint8(0), uint8(0), uint8(0), uint8(1), uint8(1), false, false, true, uint8(0), uint16(0), uint8(1), 312.0, 1.0, 1.0)
+	f.Add(uint8(1), uint8(2), uint8(1), uint8(1), uint8(8), uint8(0), uint8(0), uint8(0), uint8(1), uint8(1), false, false, false, uint8(0), uint16(0), uint8(8), 1.0, 1.0, 1e10)
+	f.Add(uint8(1), uint8(2), uint8(1), uint8(1), uint8(8), uint8(0), uint8(0), uint8(0), uint8(1), uint8(1), false, false, false, uint8(0), uint16(0), uint8(1), 1e-300, 1.0, 1.0)
 	_, def := scenarios.Default()
-	f.Fuzz(func(t *testing.T, tp, pp, mb, batchPerDP, layers, sched, rec, v, zero, prec uint8, flash, sp, flow bool, slow uint8, mtbf uint16) {
+	f.Fuzz(func(t *testing.T, tp, pp, mb, batchPerDP, layers, sched, rec, v, zero, prec uint8, flash, sp, flow bool, slow uint8, mtbf uint16, hw uint8, peak, bw, lat float64) {
 		schedule := []string{"gpipe", "1f1b", "interleaved"}[int(sched)%3]
 		sets := []string{
 			fmt.Sprintf("cluster.nodes=%d", 1+int(tp)%4),
@@ -53,6 +63,23 @@ func FuzzLoadAndSimulate(f *testing.F) {
 		}
 		if mtbf > 0 {
 			sets = append(sets, fmt.Sprintf("job.gpu_mtbf=%dh", 10+int(mtbf)), "job.runs=20", "training.tokens=1e9")
+		}
+		// Hardware figures, each bit of hw one key: peaks in FLOP/s,
+		// bandwidths in B/s, latencies in s, HBM in bytes, any float the
+		// fuzzer picks (written with %g, so NaN and Inf are refused by the
+		// reader and the rest reach the physical ranges).
+		for i, hk := range []struct {
+			key, unit string
+			x         float64
+		}{
+			{"cluster.gpu.peak", "FLOP/s", peak}, {"cluster.gpu.peak_fp8", "FLOP/s", peak * 3},
+			{"cluster.gpu.hbm_bandwidth", "B/s", bw}, {"cluster.network.latency", "s", lat},
+			{"cluster.nvlink.bandwidth", "B/s", bw / 7}, {"cluster.network.nic_bandwidth", "B/s", bw / 80},
+			{"cluster.nvlink.latency", "s", lat / 3}, {"cluster.gpu.hbm", "B", bw * lat},
+		} {
+			if hw&(1<<i) != 0 {
+				sets = append(sets, fmt.Sprintf("%s=%g%s", hk.key, hk.x, hk.unit))
+			}
 		}
 		// dp from the GPUs left; the batch a multiple of dp × micro-batch.
 		gpus := 8 * (1 + int(tp)%4)
@@ -86,6 +113,13 @@ func FuzzLoadAndSimulate(f *testing.F) {
 		sum := float64(bd.Compute + bd.Recompute + bd.TP + bd.PP + bd.DP + bd.Optimizer + bd.Bubble)
 		if math.Abs(sum-step) > 1e-6*step {
 			t.Fatalf("%v: breakdown %v ≠ step %v", sets, sum, step)
+		}
+		rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job}, res)
+		if err != nil {
+			t.Fatalf("%v: report: %v", sets, err)
+		}
+		if _, err := json.Marshal(rep); err != nil {
+			t.Fatalf("%v: JSON: %v", sets, err)
 		}
 		if st := res.Stragglers; st != nil && !(st.UniformStep > 0 && st.UniformStep <= step*(1+1e-12)) {
 			t.Fatalf("%v: uniform step %v, step %v", sets, st.UniformStep, step)

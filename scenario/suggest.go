@@ -57,11 +57,43 @@ func editDistance(a, b string) int {
 // (see editDistance); other readers of TOML files share it.
 func EditDistance(a, b string) int { return editDistance(a, b) }
 
+// megatron maps Megatron-LM's argument names (with - or _) to the scenario
+// keys that mean the same, for "did you mean" on an unknown key.
+var megatron = map[string]string{
+	"tensor_model_parallel_size":   "parallelism.tp",
+	"pipeline_model_parallel_size": "parallelism.pp",
+	"micro_batch_size":             "parallelism.microbatch",
+	"global_batch_size":            "training.global_batch",
+	"seq_length":                   "model.seq_len",
+	"num_layers":                   "model.layers",
+	"hidden_size":                  "model.hidden",
+	"num_attention_heads":          "model.heads",
+}
+
+// megatronKey returns the scenario key a Megatron-LM argument name means,
+// or "".
+func megatronKey(name string) string {
+	return megatron[strings.ReplaceAll(strings.TrimLeft(strings.ToLower(name), "-"), "-", "_")]
+}
+
 // didYouMean returns `did you mean "x"?` for the closest candidate, or
 // "allowed: a, b, c" when nothing is close.
 func didYouMean(word string, candidates []string) string {
 	if s := suggest(word, candidates); s != "" {
 		return fmt.Sprintf("did you mean %q?", s)
+	}
+	// A shortened name ("h100" for "dgx-h100"): the one candidate that
+	// holds it whole, if only one does.
+	if w := strings.ToLower(word); len(w) >= 3 {
+		var holding []string
+		for _, c := range candidates {
+			if strings.Contains(strings.ToLower(c), w) {
+				holding = append(holding, c)
+			}
+		}
+		if len(holding) == 1 {
+			return fmt.Sprintf("did you mean %q?", holding[0])
+		}
 	}
 	return "allowed: " + strings.Join(candidates, ", ")
 }

@@ -11,10 +11,23 @@ type Time int64
 // Seconds converts t to seconds.
 func (t Time) Seconds() float64 { return float64(t) * 1e-9 }
 
+// Limit is the end of the engine's range: 2⁶² ns, about 146 years. No
+// task may end at or after it; keeping every time below it also keeps the
+// sum of a time and a duration from overflowing.
+const Limit = Time(1) << 62
+
+// ErrRange is returned when a task would end at or beyond Limit.
+var ErrRange = errors.New("sim: time beyond the engine's range (2^62 ns, about 146 years)")
+
 // FromSeconds converts seconds to Time, rounding to the nearest nanosecond.
+// A duration at or beyond Limit (or NaN) comes back as Limit, which Run
+// refuses, rather than wrapping around.
 func FromSeconds(s float64) Time {
 	if s <= 0 {
 		return 0
+	}
+	if !(s*1e9 < float64(Limit)) {
+		return Limit
 	}
 	return Time(s*1e9 + 0.5)
 }
@@ -215,6 +228,8 @@ func RunWith(g *Graph, net Network) (*Result, error) {
 	// the latest version is acted on.
 	var netVersion uint64
 	var netChanged bool
+	// overflow is a task that would end beyond Limit.
+	overflow := None
 	start := func(t TaskID, now Time) {
 		r.Start[t] = now
 		r.Events++
@@ -224,6 +239,9 @@ func RunWith(g *Graph, net Network) (*Result, error) {
 			return
 		}
 		end := now + g.dur[t]
+		if g.dur[t] >= Limit || end >= Limit || end < now {
+			overflow = t
+		}
 		r.End[t] = end
 		q.push(event{at: end, seq: seq, task: t})
 		seq++
@@ -252,14 +270,23 @@ func RunWith(g *Graph, net Network) (*Result, error) {
 	wake()
 	done := 0
 	for q.len() > 0 {
+		if overflow != None {
+			return nil, fmt.Errorf("%w: task %d on %s (duration %d ns) would end past it", ErrRange, overflow, g.resNames[g.res[overflow]], g.dur[overflow])
+		}
 		ev := q.pop()
 		now := ev.at
 		if ev.task == None {
 			if ev.version != netVersion {
 				continue
 			}
+			if now >= Limit {
+				return nil, fmt.Errorf("%w: a network transfer would end at %d ns", ErrRange, now)
+			}
 			for _, t := range net.Advance(now) {
 				end := now + g.dur[t]
+				if g.dur[t] >= Limit || end >= Limit || end < now {
+					overflow = t
+				}
 				r.End[t] = end
 				q.push(event{at: end, seq: seq, task: t})
 				seq++

@@ -2,8 +2,10 @@ package sim
 
 import (
 	"errors"
+	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -222,4 +224,23 @@ func BenchmarkEngine(b *testing.B) {
 		events += res.Events
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+}
+
+// TestBeyondRange: durations past the engine's range neither wrap around
+// nor panic; Run refuses them with ErrRange, naming the task's resource.
+func TestBeyondRange(t *testing.T) {
+	if got := FromSeconds(1e300); got != Limit {
+		t.Fatalf("FromSeconds(1e300) = %d, want Limit", got)
+	}
+	if got := FromSeconds(math.NaN()); got != 0 && got != Limit {
+		t.Fatalf("FromSeconds(NaN) = %d", got)
+	}
+	g := NewGraph(2)
+	r := g.AddResource("stage 0 compute")
+	g.AddTask(r, FromSeconds(3e9), 0)
+	g.AddTask(r, FromSeconds(3e9), 0) // each fits; together they pass Limit
+	_, err := Run(g)
+	if !errors.Is(err, ErrRange) || !strings.Contains(err.Error(), "stage 0 compute") {
+		t.Fatalf("Run: %v, want ErrRange naming the resource", err)
+	}
 }

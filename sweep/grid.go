@@ -163,7 +163,8 @@ func (s *Sweep) axisIndex(key string) int {
 }
 
 // Fingerprint identifies what the points of the sweep are: the base
-// scenario's text, the shared overrides and the grid. Two runs with the same
+// scenario's text, the shared overrides, the grid and the contents of the
+// files the points name (calibration.file, cluster.network.file). Two runs with the same
 // fingerprint compute the same records, so their results may be resumed and
 // merged together; comments, [search] and file names do not count.
 func (s *Sweep) Fingerprint() string {
@@ -179,6 +180,9 @@ func (s *Sweep) Fingerprint() string {
 			fmt.Fprintf(h, " %s", FormatTOML(v))
 		}
 		h.Write([]byte{'\n'})
+	}
+	for _, f := range s.files {
+		fmt.Fprintf(h, "file %q %q %x\n", f.key, f.path, f.sum)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

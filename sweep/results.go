@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -215,36 +217,49 @@ func CheckShard(index, shards int) error {
 
 // Shard returns the points of shard index out of shards: every point i with
 // i mod shards = index, in order. Shards 0..shards-1 partition 0..total-1.
-func Shard(total, index, shards int) []int {
-	var pts []int
-	for i := index; i < total; i += shards {
-		pts = append(pts, i)
+func Shard(total, index, shards int) []int { return slices.Collect(ShardPoints(total, index, shards)) }
+
+// ShardPoints yields the points of Shard one by one, holding none of them:
+// a grid of 2³⁰ points is enumerated without a slice of 2³⁰ ints.
+func ShardPoints(total, index, shards int) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for i := index; i < total; i += shards {
+			if !yield(i) {
+				return
+			}
+		}
 	}
-	return pts
+}
+
+// ShardLen is the number of points ShardPoints yields.
+func ShardLen(total, index, shards int) int {
+	if index >= total {
+		return 0
+	}
+	return (total-index-1)/shards + 1
 }
 
 // Run evaluates points on up to workers goroutines and passes each record
 // to emit in the order of points, as soon as it and all before it are done,
 // so the output does not depend on scheduling. It stops at emit's first
-// error and returns it.
-func Run(points []int, workers int, eval func(point int) Record, emit func(Record) error) error {
-	if len(points) == 0 {
-		return nil
-	}
-	workers = max(1, min(workers, len(points)))
+// error and returns it. Points are drawn from the sequence as workers take
+// them, so that a large grid is never held in memory.
+func Run(points iter.Seq[int], workers int, eval func(point int) Record, emit func(Record) error) error {
+	workers = max(1, workers)
 	type done struct {
 		pos int
 		rec Record
 	}
-	jobs := make(chan int)
+	type job struct{ pos, point int }
+	jobs := make(chan job)
 	results := make(chan done, workers)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			for pos := range jobs {
+			for j := range jobs {
 				select {
-				case results <- done{pos, eval(points[pos])}:
+				case results <- done{j.pos, eval(j.point)}:
 				case <-stop:
 					return
 				}
@@ -253,9 +268,11 @@ func Run(points []int, workers int, eval func(point int) Record, emit func(Recor
 	}
 	go func() {
 		defer close(jobs)
-		for pos := range points {
+		pos := 0
+		for p := range points {
 			select {
-			case jobs <- pos:
+			case jobs <- job{pos, p}:
+				pos++
 			case <-stop:
 				return
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"trainsim/inputfile"
 	"trainsim/report"
 	"trainsim/scenario"
 )
@@ -82,6 +83,12 @@ type Input struct {
 	// Sets are --set KEY=VALUE overrides applied to every point, after the
 	// sweep's inline tables and before the grid values.
 	Sets []string
+	// ReadFile returns the text of a file the points name (calibration.file,
+	// cluster.network.file), at the path Sweep.Path resolves; nil: ReadBase.
+	// Parse reads each such file once, so that one that cannot be read is a
+	// problem of the sweep (before any point runs), and its contents go into
+	// the fingerprint.
+	ReadFile func(path string) ([]byte, error)
 }
 
 // Sweep is a parsed, checked sweep: a base scenario, the overrides every
@@ -107,6 +114,9 @@ type Sweep struct {
 	inlineLines  map[string]int
 	flagKeys     map[string]bool
 	name         string // scenario name of points that cannot be loaded
+	// files are the files the points name, in the order first named, with
+	// a hash of their contents, for the fingerprint.
+	files []namedFile
 }
 
 // Parse reads a sweep file and checks it: its own keys ([grid], [search],
@@ -123,6 +133,9 @@ func Parse(in Input) (*Sweep, error) {
 		// Even after problems with the sweep's own keys, the grid keys and
 		// values that were read can be checked.
 		p.probe()
+	}
+	if len(p.errs) == 0 {
+		p.files()
 	}
 	if len(p.errs) > 0 {
 		return nil, p.list()
@@ -223,6 +236,12 @@ func (p *parser) lineOf(key toml.Key) int {
 
 func (p *parser) parse() {
 	var top map[string]toml.Primitive
+	var de *inputfile.DepthError
+	if err := inputfile.CheckDepth(p.in.Src); errors.As(err, &de) {
+		p.fatal = true
+		p.add(de.Line, "", err.Error())
+		return
+	}
 	md, err := toml.Decode(string(p.in.Src), &top)
 	if err != nil {
 		p.fatal = true

@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -217,7 +219,7 @@ func TestShardPartition(t *testing.T) {
 func evaluateAll(t *testing.T, s *Sweep, points []int, workers int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	err := Run(points, workers, func(i int) Record { return s.Evaluate(i, nil) }, func(r Record) error {
+	err := Run(slices.Values(points), workers, func(i int) Record { return s.Evaluate(i, nil) }, func(r Record) error {
 		line, err := r.MarshalLine()
 		buf.Write(line)
 		return err
@@ -255,7 +257,7 @@ func TestRunOrder(t *testing.T) {
 		delay[p] = time.Duration(r.IntN(3000)) * time.Microsecond
 	}
 	var got []int
-	err := Run(points, 4, func(i int) Record { time.Sleep(delay[i]); return Record{Point: i} }, func(rec Record) error {
+	err := Run(slices.Values(points), 4, func(i int) Record { time.Sleep(delay[i]); return Record{Point: i} }, func(rec Record) error {
 		got = append(got, rec.Point)
 		return nil
 	})
@@ -264,7 +266,7 @@ func TestRunOrder(t *testing.T) {
 	}
 	boom := errors.New("disk full")
 	n := 0
-	err = Run(points, 3, func(i int) Record { return Record{Point: i} }, func(Record) error {
+	err = Run(slices.Values(points), 3, func(i int) Record { return Record{Point: i} }, func(Record) error {
 		n++
 		if n == 4 {
 			return boom
@@ -544,7 +546,7 @@ func BenchmarkExample(b *testing.B) {
 	points := Shard(s.Len(), 0, 1)
 	start := time.Now()
 	for b.Loop() {
-		_ = Run(points, runtime.NumCPU(), func(i int) Record { return s.Evaluate(i, nil) }, func(Record) error { return nil })
+		_ = Run(slices.Values(points), runtime.NumCPU(), func(i int) Record { return s.Evaluate(i, nil) }, func(Record) error { return nil })
 	}
 	b.ReportMetric(float64(b.N*len(points))/time.Since(start).Seconds(), "points/s")
 }
@@ -563,5 +565,55 @@ func TestListPoints(t *testing.T) {
 		if got := ListPoints(tc.pts, tc.limit); got != tc.want {
 			t.Errorf("ListPoints(%v, %d) = %q, want %q", tc.pts, tc.limit, got, tc.want)
 		}
+	}
+}
+
+// TestShardPointsStream: a shard of a 2³⁰-point grid is enumerated without
+// a slice of its points — the first few come at once, with next to no
+// allocation — and ShardLen counts what ShardPoints yields.
+func TestShardPointsStream(t *testing.T) {
+	const total = 1 << 30
+	allocs := testing.AllocsPerRun(1, func() {
+		n := 0
+		for p := range ShardPoints(total, 1, 3) {
+			if n++; n == 1000 {
+				break
+			}
+			_ = p
+		}
+	})
+	if allocs > 10 {
+		t.Fatalf("%v allocations for 1000 points of a 2^30 grid", allocs)
+	}
+	for _, c := range [][3]int{{10, 0, 1}, {10, 3, 4}, {10, 9, 4}, {3, 5, 8}, {total, 2, 7}} {
+		if c[0] > 100 {
+			if got, want := ShardLen(c[0], c[1], c[2]), (c[0]-c[1]+c[2]-1)/c[2]; got != want {
+				t.Errorf("ShardLen%v = %d, want %d", c, got, want)
+			}
+			continue
+		}
+		if got, want := ShardLen(c[0], c[1], c[2]), len(Shard(c[0], c[1], c[2])); got != want {
+			t.Errorf("ShardLen%v = %d, want %d", c, got, want)
+		}
+	}
+	// Run draws from the sequence as it goes: stopping after 5 records
+	// evaluates a handful of points, not the grid.
+	evaluated := 0
+	var mu sync.Mutex
+	stop := errors.New("stop")
+	emitted := 0
+	err := Run(ShardPoints(total, 0, 1), 2, func(i int) Record {
+		mu.Lock()
+		evaluated++
+		mu.Unlock()
+		return Record{Point: i}
+	}, func(Record) error {
+		if emitted++; emitted == 5 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || evaluated > 20 {
+		t.Fatalf("Run: %v after %d evaluations", err, evaluated)
 	}
 }

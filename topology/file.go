@@ -10,6 +10,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"trainsim/inputfile"
 	"trainsim/units"
 )
 
@@ -45,6 +46,11 @@ func ReadGraph(name string, src []byte) (*Graph, error) {
 	var doc struct {
 		Vertex []map[string]any `toml:"vertex"`
 		Link   []map[string]any `toml:"link"`
+	}
+	var de *inputfile.DepthError
+	if err := inputfile.CheckDepth(src); errors.As(err, &de) {
+		r.add(de.Line, "", "", err.Error())
+		return nil, r.err()
 	}
 	md, err := toml.Decode(string(src), &doc)
 	if err != nil {

@@ -336,3 +336,31 @@ func FuzzReadGraph(f *testing.F) {
 		}
 	})
 }
+
+// TestGraphLatencies: the link latencies of a topology file give the
+// intra-node and inter-node latencies the flow mode prices collectives with;
+// a file without latencies gives none (the generic ones stand).
+func TestGraphLatencies(t *testing.T) {
+	src := readTestdata(t, "two-nodes.toml")
+	g, err := ReadGraph("two-nodes.toml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	intra, inter, hasIntra, hasInter, ok := g.Latencies()
+	if !ok || !hasIntra || !hasInter || !near(float64(intra), 1e-6) || !near(float64(inter), 2e-6) {
+		t.Fatalf("Latencies = %v %v %v %v %v, want 1 µs inside a node (2 × 0.5 µs NVLink), 2 µs across (2 × 1 µs NIC–leaf)", intra, inter, hasIntra, hasInter, ok)
+	}
+	var kept []string
+	for _, line := range strings.Split(string(src), "\n") {
+		if !strings.HasPrefix(line, "latency") {
+			kept = append(kept, line)
+		}
+	}
+	g, err = ReadGraph("no-latency.toml", []byte(strings.Join(kept, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, _, ok := g.Latencies(); ok {
+		t.Error("a file without latencies claims some")
+	}
+}

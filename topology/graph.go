@@ -632,3 +632,49 @@ func (g *Graph) PathBandwidth(p []LinkID) units.Bandwidth {
 	}
 	return b
 }
+
+// maxLatencySamples bounds the destinations Latencies routes to on each
+// side of the node boundary, so that a large file costs a bounded number of
+// path searches.
+const maxLatencySamples = 256
+
+// Latencies returns the one-way latencies of a small message that the
+// graph's link latencies give, as the collective model's two generic
+// latencies (cluster.nvlink.latency, cluster.network.latency) stand for
+// them: intra is the longest path from GPU 0 to another GPU of its node,
+// inter the longest from GPU 0 to a GPU of another node, each the sum of
+// the latencies of its path's links, over at most 256 destinations each
+// (the first GPU of each other node). ok is false when no link has a
+// latency: the file gave none, and the generic latencies stand. A side with
+// no destination (one GPU per node, one node) is 0 with hasIntra or
+// hasInter false.
+func (g *Graph) Latencies() (intra, inter units.Seconds, hasIntra, hasInter, ok bool) {
+	for _, l := range g.Links {
+		if l.Latency > 0 {
+			ok = true
+			break
+		}
+	}
+	if !ok || len(g.gpus) < 2 {
+		return 0, 0, false, false, ok
+	}
+	node0 := g.Vertices[g.gpus[0]].Node
+	nIntra, nInter := 0, 0
+	seenNode := map[int]bool{node0: true}
+	var p []LinkID
+	for r := 1; r < len(g.gpus) && (nIntra < maxLatencySamples || nInter < maxLatencySamples); r++ {
+		node := g.Vertices[g.gpus[r]].Node
+		switch {
+		case node == node0 && nIntra < maxLatencySamples:
+			nIntra++
+			p = g.AppendPath(p[:0], 0, r, 0)
+			intra, hasIntra = max(intra, g.PathLatency(p)), true
+		case node != node0 && !seenNode[node] && nInter < maxLatencySamples:
+			seenNode[node] = true
+			nInter++
+			p = g.AppendPath(p[:0], 0, r, 0)
+			inter, hasInter = max(inter, g.PathLatency(p)), true
+		}
+	}
+	return intra, inter, hasIntra, hasInter, ok
+}

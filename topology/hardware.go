@@ -97,6 +97,21 @@ type Cluster struct {
 	Nodes int
 }
 
+// The physical ranges of the hardware figures: a value outside them is a
+// typo (312FLOP/s for 312TFLOP/s) or a unit slip, and would price kernels
+// and transfers beyond the engine's range or past any sense. Cluster.Validate
+// refuses them; the scenario key table states them.
+const (
+	MinPeak             units.FLOPRate  = 1e12  // 1 TFLOP/s
+	MaxPeak             units.FLOPRate  = 1e17  // 100 PFLOP/s
+	MinBandwidth        units.Bandwidth = 1e9   // 1 GB/s
+	MaxBandwidth        units.Bandwidth = 1e14  // 100 TB/s
+	MaxLatency          units.Seconds   = 10e-3 // 10 ms (at least 0)
+	MinHBM              units.Bytes     = units.GiB
+	MaxHBM              units.Bytes     = 100 * units.TiB
+	MaxOversubscription                 = 1000
+)
+
 // GPUs returns the total GPU count.
 func (c Cluster) GPUs() int { return c.Nodes * c.GPUsPerNode }
 
@@ -116,8 +131,16 @@ func (c Cluster) Validate() []field.Error {
 	if c.GPUsPerNode <= 0 {
 		add("cluster.gpus_per_node", "must be a positive integer, got %d", c.GPUsPerNode)
 	}
-	if c.GPU.PeakDense16 <= 0 {
-		add("cluster.gpu.peak", "must be positive")
+	inRange := func(key string, v, lo, hi float64, show func(float64) string) {
+		if !(v >= lo && v <= hi) {
+			add(key, "%s is outside the physical range %s–%s", show(v), show(lo), show(hi))
+		}
+	}
+	flops := func(x float64) string { return units.FLOPRate(x).String() }
+	bw := func(x float64) string { return units.Bandwidth(x).String() }
+	inRange("cluster.gpu.peak", float64(c.GPU.PeakDense16), float64(MinPeak), float64(MaxPeak), flops)
+	if c.GPU.PeakDenseFP8 != 0 {
+		inRange("cluster.gpu.peak_fp8", float64(c.GPU.PeakDenseFP8), float64(MinPeak), float64(MaxPeak), flops)
 	}
 	if !slices.Contains(Families(), c.GPU.Family) {
 		add("cluster.gpu.family", "%q is not a GPU family with kernel-efficiency constants (allowed: %s)", c.GPU.Family, field.Quote(Families()))
@@ -128,17 +151,15 @@ func (c Cluster) Validate() []field.Error {
 	if c.Network.NodesPerLeaf < 1 {
 		add("cluster.network.nodes_per_leaf", "must be a positive integer, got %d", c.Network.NodesPerLeaf)
 	}
-	if c.GPU.HBM <= 0 {
-		add("cluster.gpu.hbm", "must be positive")
-	}
-	if c.GPU.HBMBandwidth <= 0 {
-		add("cluster.gpu.hbm_bandwidth", "must be positive")
-	}
-	if c.NVLink.Bandwidth <= 0 {
-		add("cluster.nvlink.bandwidth", "must be positive")
-	}
-	if c.Network.NICBandwidth <= 0 {
-		add("cluster.network.nic_bandwidth", "must be positive")
+	inRange("cluster.gpu.hbm", float64(c.GPU.HBM), float64(MinHBM), float64(MaxHBM), func(x float64) string { return units.Bytes(x).String() })
+	inRange("cluster.gpu.hbm_bandwidth", float64(c.GPU.HBMBandwidth), float64(MinBandwidth), float64(MaxBandwidth), bw)
+	inRange("cluster.nvlink.bandwidth", float64(c.NVLink.Bandwidth), float64(MinBandwidth), float64(MaxBandwidth), bw)
+	inRange("cluster.network.nic_bandwidth", float64(c.Network.NICBandwidth), float64(MinBandwidth), float64(MaxBandwidth), bw)
+	lat := func(x float64) string { return units.Seconds(x).String() }
+	inRange("cluster.nvlink.latency", float64(c.NVLink.Latency), 0, float64(MaxLatency), lat)
+	inRange("cluster.network.latency", float64(c.Network.Latency), 0, float64(MaxLatency), lat)
+	if !(c.Network.Oversubscription <= MaxOversubscription) && c.Network.Oversubscription >= 1 {
+		add("cluster.network.oversubscription", "%g is outside the physical range 1–%g", c.Network.Oversubscription, float64(MaxOversubscription))
 	}
 	if c.Network.NICsPerNode <= 0 {
 		add("cluster.network.nics_per_node", "must be a positive integer, got %d", c.Network.NICsPerNode)

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"trainsim/inputfile"
 )
 
 // data holds the published measurements, with their citations.
@@ -67,6 +69,10 @@ func readPublished() ([]rawCase, error) {
 // and, for a key no case section has, the case and the key.
 func parsePublished(name string, src []byte) ([]rawCase, error) {
 	var f rawPublished
+	var de *inputfile.DepthError
+	if err := inputfile.CheckDepth(src); errors.As(err, &de) {
+		return nil, fmt.Errorf("%s:%d: %w", name, de.Line, err)
+	}
 	md, err := toml.Decode(string(src), &f)
 	if err != nil {
 		var pe toml.ParseError

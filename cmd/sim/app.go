@@ -5,15 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"trainsim/inputfile"
 	"trainsim/parallelism"
 	"trainsim/report"
 	"trainsim/scenario"
@@ -74,7 +75,7 @@ func (c *commonFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringArrayVar(&c.sets, "set", nil, "override a scenario key by its dotted path, e.g. --set parallelism.tp=4 (repeatable)")
 	f.StringVar(&c.format, "format", "text", "output format: text, json or csv")
-	f.StringVarP(&c.out, "output", "o", "", "write the report to FILE instead of stdout")
+	f.StringVarP(&c.out, "output", "o", "", "write the report to FILE instead of stdout (a .json or .csv FILE sets the format unless --format is given)")
 	f.StringVar(&c.trace, "trace", "", "write a Chrome/Perfetto trace of the replayed step(s) to FILE")
 	f.StringVar(&c.seed, "seed", "", "override the scenario's seed")
 	f.BoolVarP(&c.verbose, "verbose", "v", false, "log progress to stderr (same as --log-level=debug)")
@@ -126,6 +127,15 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "simulate a scenario (the embedded GPT-3 175B default when no file is given)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("format") {
+				// -o report.json without --format: the extension says it.
+				switch strings.ToLower(filepath.Ext(flags.out)) {
+				case ".json":
+					flags.format = "json"
+				case ".csv":
+					flags.format = "csv"
+				}
+			}
 			if err := flags.check(); err != nil {
 				return err
 			}
@@ -137,7 +147,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			name, src := scenarios.Default()
 			if len(args) == 1 {
 				name = args[0]
-				if src, err = os.ReadFile(name); err != nil {
+				if src, err = inputfile.Read(name); err != nil {
 					return badInput(fmt.Errorf("%s: %w", name, err))
 				}
 			}
@@ -146,6 +156,9 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				return badInput(err)
 			}
 			sc.Job.Options.Timeline = flags.trace != ""
+			if err := checkOutputs(runInputs(sc, len(args) == 1), []namedPath{{"-o", flags.out}, {"--trace", flags.trace}}); err != nil {
+				return err
+			}
 			if flags.seed != "" {
 				s, err := strconv.ParseUint(flags.seed, 10, 64)
 				if err != nil {
@@ -219,10 +232,34 @@ func prepareJob(sc *scenario.Scenario, fromDisk bool) (parallelism.Valid, error)
 // topology. The checks of what they bring (the calibrated values' ranges,
 // the topology's GPU count) are Validate's, with the rest of the job.
 func loadFiles(sc *scenario.Scenario, fromDisk bool) error {
-	if err := loadCalibration(sc, fromDisk); err != nil {
+	return loadFilesWith(sc, func(_, path string) string { return relativeTo(path, sc.File, fromDisk) })
+}
+
+// loadFilesWith is loadFiles with the paths of calibration.file and
+// cluster.network.file resolved by resolve(key, path): a sweep resolves
+// those its sweep file sets against the sweep file (sweep.Sweep.Path).
+func loadFilesWith(sc *scenario.Scenario, resolve func(key, path string) string) error {
+	if err := loadCalibration(sc, resolve); err != nil {
 		return err
 	}
-	return loadGraph(sc, fromDisk)
+	return loadGraph(sc, resolve)
+}
+
+// runInputs lists the files a run reads: the scenario file, and the
+// calibration and topology files it names, resolved as loadFiles resolves
+// them.
+func runInputs(sc *scenario.Scenario, fromDisk bool) []namedPath {
+	var in []namedPath
+	if fromDisk {
+		in = append(in, namedPath{"scenario", sc.File})
+	}
+	if f := sc.Job.Calibration.File; f != "" {
+		in = append(in, namedPath{"calibration.file", relativeTo(f, sc.File, fromDisk)})
+	}
+	if f := sc.Job.Cluster.Network.File; f != "" {
+		in = append(in, namedPath{"cluster.network.file", relativeTo(f, sc.File, fromDisk)})
+	}
+	return in
 }
 
 // relativeTo resolves path against the scenario file's directory.
@@ -235,13 +272,13 @@ func relativeTo(path, scenarioFile string, fromDisk bool) string {
 
 // loadCalibration reads the file named by calibration.file and merges it
 // under the scenario's own [calibration] keys.
-func loadCalibration(sc *scenario.Scenario, fromDisk bool) error {
+func loadCalibration(sc *scenario.Scenario, resolve func(key, path string) string) error {
 	file := sc.Job.Calibration.File
 	if file == "" {
 		return nil
 	}
-	path := relativeTo(file, sc.File, fromDisk)
-	src, err := os.ReadFile(path)
+	path := resolve("calibration.file", file)
+	src, err := inputfile.Read(path)
 	if err != nil {
 		return fmt.Errorf("%s: calibration.file: %w", sc.Place("calibration.file"), err)
 	}
@@ -251,13 +288,13 @@ func loadCalibration(sc *scenario.Scenario, fromDisk bool) error {
 // loadGraph reads the explicit topology named by cluster.network.file into
 // the job's options. Only the flow-level network uses one; for any other,
 // the file is left unread and Validate says the key needs flow mode.
-func loadGraph(sc *scenario.Scenario, fromDisk bool) error {
+func loadGraph(sc *scenario.Scenario, resolve func(key, path string) string) error {
 	j := &sc.Job
 	if j.Cluster.Network.File == "" || j.Options.Network != parallelism.NetworkFlow {
 		return nil
 	}
-	path := relativeTo(j.Cluster.Network.File, sc.File, fromDisk)
-	src, err := os.ReadFile(path)
+	path := resolve("cluster.network.file", j.Cluster.Network.File)
+	src, err := inputfile.Read(path)
 	if err != nil {
 		return fmt.Errorf("%s: cluster.network.file: %w", sc.Place("cluster.network.file"), err)
 	}
@@ -271,15 +308,10 @@ func loadGraph(sc *scenario.Scenario, fromDisk bool) error {
 
 // writeTrace writes the timeline as a Chrome/Perfetto trace to path.
 func writeTrace(path, name string, spans []parallelism.Span) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return badInput(fmt.Errorf("--trace: %w", err))
-	}
-	if err := report.WriteTrace(f, name, spans); err != nil {
-		f.Close()
+	if err := writeAtomic(path, func(w io.Writer) error { return report.WriteTrace(w, name, spans) }); err != nil {
 		return fmt.Errorf("--trace: %w", err)
 	}
-	return f.Close()
+	return nil
 }
 
 // writeOut writes data to path, or to stdout when path is empty.
@@ -288,7 +320,7 @@ func writeOut(path string, stdout io.Writer, data []byte) error {
 		_, err := stdout.Write(data)
 		return err
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	if err := writeAtomic(path, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
 		return badInput(fmt.Errorf("-o: %w", err))
 	}
 	return nil

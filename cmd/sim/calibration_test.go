@@ -84,7 +84,7 @@ func TestCalibrationFile(t *testing.T) {
 		want []string
 	}{
 		{missing, []string{fmt.Sprintf("missing.toml:%d: calibration.file", strings.Count(string(def)+"\n[calibration]\n", "\n")+1), "nope.toml"}},
-		{bad, []string{"site/bad.toml:2: calibration.nic_busbw: must be positive and at most the NIC rate"}},
+		{bad, []string{"site/bad.toml:2: calibration.nic_busbw: must be at least 0.1 GB/s and at most the NIC rate"}},
 		{typo, []string{"typo.toml:2", "calibration.nic_bus", "unknown key"}},
 	} {
 		code, _, errs := runCLI(t, "run", tc.path)

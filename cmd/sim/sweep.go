@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/term"
 
+	"trainsim/inputfile"
 	"trainsim/scenario"
 	"trainsim/sweep"
 	"trainsim/units"
@@ -142,17 +143,20 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 		sets = append(append([]string(nil), sets...), "seed="+fl.seed)
 	}
 
-	src, err := os.ReadFile(file)
+	src, err := inputfile.Read(file)
 	if err != nil {
 		return badInput(fmt.Errorf("%s: %w", file, err))
 	}
-	sw, err := sweep.Parse(sweep.Input{File: file, Src: src, ReadBase: os.ReadFile, Sets: sets})
+	sw, err := sweep.Parse(sweep.Input{File: file, Src: src, ReadBase: inputfile.Read, ReadFile: inputfile.Read, Sets: sets})
 	if err != nil {
 		return badInput(err)
 	}
 	total := sw.Len()
-	points := sweep.Shard(total, index, max(shards, 1))
-	log.Debug("sweep parsed", zap.String("file", file), zap.Int("points", total), zap.Int("shard_points", len(points)), zap.Strings("keys", sw.Keys()))
+	// The shard's points are streamed, never held: a 2³⁰-point grid starts
+	// writing at once instead of allocating gigabytes first.
+	points := sweep.ShardPoints(total, index, max(shards, 1))
+	shardLen := sweep.ShardLen(total, index, max(shards, 1))
+	log.Debug("sweep parsed", zap.String("file", file), zap.Int("points", total), zap.Int("shard_points", shardLen), zap.Strings("keys", sw.Keys()))
 
 	if err := os.MkdirAll(fl.out, 0o755); err != nil {
 		return badInput(fmt.Errorf("--out: %w", err))
@@ -190,20 +194,24 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 	for _, r := range done {
 		have[r.Point] = true
 	}
-	var todo []int
-	for _, p := range points {
-		if !have[p] {
-			todo = append(todo, p)
+	todo := func(yield func(int) bool) {
+		for p := range points {
+			if !have[p] && !yield(p) {
+				return
+			}
 		}
 	}
-	log.Debug("resuming", zap.Int("done", len(done)), zap.Int("todo", len(todo)), zap.Bool("truncated", truncated))
+	nTodo := shardLen - len(have)
+	log.Debug("resuming", zap.Int("done", len(done)), zap.Int("todo", nTodo), zap.Bool("truncated", truncated))
 
 	out, err := os.OpenFile(jsonlPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	bar := newBar(stderr, len(todo))
-	prepare := func(sc *scenario.Scenario) error { return loadFiles(sc, true) }
+	bar := newBar(stderr, nTodo)
+	prepare := func(sc *scenario.Scenario) error {
+		return loadFilesWith(sc, func(key, path string) string { return sw.Path(key, path, sc.File) })
+	}
 	evalStart := time.Now()
 	all := done
 	err = sweep.Run(todo, fl.workers, func(i int) sweep.Record { return sw.Evaluate(i, prepare) }, func(r sweep.Record) error {
@@ -255,10 +263,10 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("sweep       %s: %d points over %s\n", file, total, strings.Join(sw.Keys(), " × "))
 	if shards > 0 {
-		p("shard       index %d of %d shards: %d points (i mod %d = %d)\n", index, shards, len(points), shards, index)
+		p("shard       index %d of %d shards: %d points (i mod %d = %d)\n", index, shards, shardLen, shards, index)
 	}
-	p("evaluated   %d\n", len(todo))
-	p("skipped     %d (already in %s)", len(points)-len(todo), jsonlPath)
+	p("evaluated   %d\n", nTodo)
+	p("skipped     %d (already in %s)", shardLen-nTodo, jsonlPath)
 	if truncated {
 		p("; its truncated last line was discarded and recomputed")
 	}
@@ -277,9 +285,9 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 	}
 	p("\n")
 	rate := ""
-	if len(todo) > 0 && evalTime > 0 {
-		w := min(fl.workers, len(todo))
-		rate = fmt.Sprintf(" (%.1f points/s on %d worker%s)", float64(len(todo))/evalTime.Seconds(), w, map[bool]string{true: "s"}[w > 1])
+	if nTodo > 0 && evalTime > 0 {
+		w := min(fl.workers, nTodo)
+		rate = fmt.Sprintf(" (%.1f points/s on %d worker%s)", float64(nTodo)/evalTime.Seconds(), w, map[bool]string{true: "s"}[w > 1])
 	}
 	p("wall time   %s%s\n", units.Seconds(time.Since(start).Seconds()), rate)
 	_, err = io.WriteString(stdout, b.String())

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 
 	"github.com/spf13/cobra"
 
+	"trainsim/inputfile"
 	"trainsim/validation"
 )
 
@@ -30,9 +30,12 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 			"under the same rules: sim validate --cases heldout.toml",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutputs([]namedPath{{"--cases", casesFile}}, []namedPath{{"-o", out}}); err != nil {
+				return err
+			}
 			var cases []validation.Case
 			if casesFile != "" {
-				src, err := os.ReadFile(casesFile)
+				src, err := inputfile.Read(casesFile)
 				if err != nil {
 					return badInput(fmt.Errorf("--cases: %w", err))
 				}
