@@ -1,8 +1,8 @@
 // Package search finds the best layouts of a scenario's model on its
 // cluster and global batch: it enumerates every layout (tensor, pipeline
 // and data-parallel degrees, micro-batch, schedule and virtual stages,
-// recomputation, sequence parallelism, ZeRO stage, gradient-reduction and
-// tensor-parallel overlap), optionally over several node counts, discards
+// recomputation, sequence parallelism, ZeRO stage, gradient-reduction,
+// tensor-parallel and pipeline-send overlap), optionally over several node counts, discards
 // without a replay those that cannot be the answer, and replays the rest.
 //
 // Pruning is safe: a candidate is dropped only when Job.Validate refuses it,
@@ -103,7 +103,7 @@ type cand struct {
 	tp, pp, dp, mb, v int32
 	sched             uint8 // 0 1f1b, 1 interleaved
 	rec, zero         uint8
-	sp, ogr, tpo      bool
+	sp, ogr, tpo, ppo bool
 	index             int32
 	bound             float64 // objective of the bound, once computed
 	boundStep         units.Seconds
@@ -124,7 +124,7 @@ func (c *cand) job(base parallelism.Job) parallelism.Job {
 	}
 	l.Recompute = recomputes[c.rec]
 	l.ZeRO = int(c.zero)
-	l.SequenceParallel, l.OverlapGradReduce, l.TPOverlap = c.sp, c.ogr, c.tpo
+	l.SequenceParallel, l.OverlapGradReduce, l.TPOverlap, l.PPOverlap = c.sp, c.ogr, c.tpo, c.ppo
 	return j
 }
 
@@ -173,8 +173,10 @@ func enumerate(base parallelism.Job, nodes int, into []cand) []cand {
 								}
 								for _, ogr := range bools(dp > 1) {
 									for _, tpo := range bools(tp > 1) {
-										into = append(into, cand{nodes: int32(nodes), tp: int32(tp), pp: int32(pp), dp: int32(dp), mb: int32(mb), v: int32(s.v),
-											sched: uint8(s.s), rec: uint8(rec), zero: uint8(zero), sp: sp, ogr: ogr, tpo: tpo, index: int32(len(into))})
+										for _, ppo := range bools(pp > 1) {
+											into = append(into, cand{nodes: int32(nodes), tp: int32(tp), pp: int32(pp), dp: int32(dp), mb: int32(mb), v: int32(s.v),
+												sched: uint8(s.s), rec: uint8(rec), zero: uint8(zero), sp: sp, ogr: ogr, tpo: tpo, ppo: ppo, index: int32(len(into))})
+										}
 									}
 								}
 							}

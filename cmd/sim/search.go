@@ -175,6 +175,9 @@ func layoutText(j parallelism.Job) string {
 	if l.TPOverlap {
 		b.WriteString(", TP overlap")
 	}
+	if l.PPOverlap && l.PP > 1 {
+		b.WriteString(", PP overlap")
+	}
 	return b.String()
 }
 
