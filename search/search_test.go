@@ -101,3 +101,26 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSearchDefault searches the default scenario (GPT-3 175B on 1024
+// A100s, batch 1536): go test -run=^$ -bench=SearchDefault -benchtime=1x ./search/
+func BenchmarkSearchDefault(b *testing.B) {
+	name, src := scenarios.Default()
+	sc, err := scenario.Load(name, src, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := sc.Validate()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		r, err := Run(v.Job(), Options{Top: 5})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(r.Candidates), "candidates")
+		b.ReportMetric(float64(r.Replayed), "replayed")
+		b.ReportMetric(float64(r.Best[0].Result.StepTime), "best-step-s")
+	}
+}
