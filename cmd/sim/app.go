@@ -116,7 +116,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(stdout, stderr), newPresetsCmd(stdout), newSweepCmd(stdout, stderr), newReportCmd(stdout))
-	root.AddCommand(newValidateCmd(stdout, stderr))
+	root.AddCommand(newValidateCmd(stdout, stderr), newSearchCmd(stdout, stderr))
 	return root
 }
 

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"trainsim/parallelism"
+	"trainsim/report"
+	"trainsim/scenario"
+	"trainsim/scenarios"
+	"trainsim/search"
+	"trainsim/units"
+)
+
+// searchOutput is `sim search --format json`: the counts and the best
+// layouts' run reports, best first.
+type searchOutput struct {
+	Candidates int              `json:"candidates"`
+	Pruned     map[string]int   `json:"pruned"`
+	Replayed   int              `json:"replayed"`
+	Objective  string           `json:"objective"`
+	Best       []*report.Report `json:"best"`
+	// Front is the Pareto front of GPUs against time to train, when
+	// several node counts were searched.
+	Front []*report.Report `json:"front,omitempty"`
+}
+
+func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
+	var flags commonFlags
+	var opt search.Options
+	var objective string
+	cmd := &cobra.Command{
+		Use:   "search [SCENARIO.toml]",
+		Short: "find the fastest layouts of a scenario's model on its cluster and batch (docs/search.md)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := flags.check(); err != nil {
+				return err
+			}
+			if flags.trace != "" {
+				return badInput(errors.New("--trace: not available with search"))
+			}
+			opt.Objective = search.Objective(objective)
+			if !slices.Contains(search.Objectives(), opt.Objective) {
+				return badInput(fmt.Errorf("--objective: %q is not an objective (allowed: step_time_s, cost, time_to_train)", objective))
+			}
+			if opt.Top < 1 {
+				return badInput(fmt.Errorf("--top: must be at least 1, got %d", opt.Top))
+			}
+			log, err := flags.logger(stderr)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = log.Sync() }()
+			name, src := scenarios.Default()
+			if len(args) == 1 {
+				name = args[0]
+				if src, err = os.ReadFile(name); err != nil {
+					return badInput(fmt.Errorf("%s: %w", name, err))
+				}
+			}
+			sc, err := scenario.Load(name, src, flags.sets)
+			if err != nil {
+				return badInput(err)
+			}
+			valid, err := prepareJob(sc, len(args) == 1)
+			if err != nil {
+				return badInput(err)
+			}
+			base := valid.Job()
+			if opt.MaxDays > 0 && base.Training.Tokens <= 0 {
+				return badInput(errors.New("--max-days: needs training.tokens"))
+			}
+			start := time.Now()
+			res, err := search.Run(base, opt)
+			if err != nil {
+				return badInput(err)
+			}
+			took := time.Since(start)
+			log.Debug("searched", zap.Int("candidates", res.Candidates), zap.Int("replayed", res.Replayed), zap.Duration("took", took))
+			if len(res.Best) == 0 {
+				why := fmt.Sprintf("no layout of %d candidates fits (pruned: %s)", res.Candidates, prunedText(res.Pruned))
+				fmt.Fprintf(stderr, "%s: infeasible: %s\n", name, why)
+				return &exitError{exitInfeasible, errors.New(why)}
+			}
+			reps := func(es []search.Entry) ([]*report.Report, error) {
+				var out []*report.Report
+				for _, e := range es {
+					rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: e.Job}, e.Result)
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, rep)
+				}
+				return out, nil
+			}
+			best, err := reps(res.Best)
+			if err != nil {
+				return err
+			}
+			front, err := reps(res.Front)
+			if err != nil {
+				return err
+			}
+			var buf bytes.Buffer
+			switch flags.format {
+			case "json":
+				out := searchOutput{Candidates: res.Candidates, Pruned: res.Pruned, Replayed: res.Replayed, Objective: string(opt.Objective), Best: best, Front: front}
+				data, err := json.MarshalIndent(out, "", "  ")
+				if err != nil {
+					return err
+				}
+				buf.Write(append(data, '\n'))
+			case "csv":
+				err = report.WriteCSV(&buf, best...)
+			default:
+				err = writeSearchText(&buf, sc.Name, opt, res, best, front, took)
+			}
+			if err != nil {
+				return err
+			}
+			return writeOut(flags.out, stdout, buf.Bytes())
+		},
+	}
+	flags.register(cmd)
+	f := cmd.Flags()
+	f.IntVar(&opt.Top, "top", 5, "how many layouts to report")
+	f.StringVar(&objective, "objective", string(search.StepTime), "what to minimise: step_time_s, cost (GPU-hours to train) or time_to_train")
+	f.IntVar(&opt.Workers, "workers", 0, "goroutines replaying candidates (default: GOMAXPROCS); the result does not depend on it")
+	f.IntVar(&opt.MaxGPUs, "max-gpus", 0, "skip node counts with more GPUs (0: no limit)")
+	f.Float64Var(&opt.MaxDays, "max-days", 0, "drop layouts that take longer to train, in days (0: no limit; needs training.tokens)")
+	f.IntSliceVar(&opt.Nodes, "nodes", nil, "node counts to search, e.g. 64,128,256 (default: the scenario's cluster.nodes)")
+	return cmd
+}
+
+func prunedText(p map[string]int) string {
+	var parts []string
+	for _, k := range []string{search.PrunedInvalid, search.PrunedMemory, search.PrunedBound, search.PrunedMaxDays, search.PrunedError} {
+		if p[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", p[k], k))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// layoutText is one line naming a layout.
+func layoutText(j parallelism.Job) string {
+	l := j.Layout
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d nodes: TP %d × PP %d × DP %d, micro-batch %d, %s", j.Cluster.Nodes, l.TP, l.PP, l.DP, l.Microbatch, l.Schedule)
+	if l.VirtualStages > 1 {
+		fmt.Fprintf(&b, " ×%d", l.VirtualStages)
+	}
+	fmt.Fprintf(&b, ", recompute %s", l.Recompute)
+	if l.SequenceParallel {
+		b.WriteString(", SP")
+	}
+	fmt.Fprintf(&b, ", ZeRO %d", l.ZeRO)
+	if l.OverlapGradReduce {
+		b.WriteString(", overlap grad reduce")
+	}
+	if l.TPOverlap {
+		b.WriteString(", TP overlap")
+	}
+	if l.PPOverlap && l.PP > 1 {
+		b.WriteString(", PP overlap")
+	}
+	return b.String()
+}
+
+// writeSearchText writes the counts, the ranking, why the best wins (its
+// breakdown next to the runner-up's), the Pareto front and the best's report.
+func writeSearchText(w io.Writer, name string, opt search.Options, res *search.Result, best, front []*report.Report, took time.Duration) error {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	sec := func(x float64) string { return units.Seconds(x).String() }
+	p("Layout search: %s (objective %s)\n", name, opt.Objective)
+	p("  %d candidates enumerated; pruned without a replay or after one: %s; %d replayed; %s\n\n",
+		res.Candidates, prunedText(res.Pruned), res.Replayed, took.Round(time.Millisecond))
+	for i, e := range res.Best {
+		r := best[i]
+		p("#%d  step %s", i+1, sec(r.StepTimeS))
+		if r.TimeToTrainS > 0 {
+			p(", %.1f days, %.3g GPU-hours", r.TimeToTrainS/86400, r.GPUHours)
+		}
+		p(", MFU %.1f%%, %s of HBM\n    %s\n", 100*r.MFU, units.Bytes(r.Memory.Peak), layoutText(e.Job))
+	}
+	if len(best) > 1 {
+		a, c := best[0].Breakdown, best[1].Breakdown
+		p("\nWhy #1 wins over #2 (seconds per step, the most loaded GPU)\n")
+		p("  %-18s %10s %10s %10s\n", "", "#1", "#2", "#2 − #1")
+		for _, row := range []struct {
+			name string
+			x, y float64
+		}{
+			{"compute", a.ComputeS, c.ComputeS}, {"recompute", a.RecomputeS, c.RecomputeS},
+			{"TP comm, exposed", a.TPS, c.TPS}, {"PP comm, exposed", a.PPS, c.PPS}, {"DP comm, exposed", a.DPS, c.DPS},
+			{"optimizer", a.OptimizerS, c.OptimizerS}, {"pipeline bubble", a.BubbleS, c.BubbleS},
+			{"step", best[0].StepTimeS, best[1].StepTimeS},
+		} {
+			p("  %-18s %10.4f %10.4f %+10.4f\n", row.name, row.x, row.y, row.y-row.x)
+		}
+	}
+	if len(front) > 0 {
+		p("\nPareto front: GPUs against time to train\n")
+		for i, e := range res.Front {
+			r := front[i]
+			p("  %5d GPUs  step %s", r.GPUs, sec(r.StepTimeS))
+			if r.TimeToTrainS > 0 {
+				p(", %.1f days", r.TimeToTrainS/86400)
+			}
+			p("  %s\n", layoutText(e.Job))
+		}
+	}
+	p("\nThe best layout's report\n\n")
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	return report.WriteText(w, best[0], res.Best[0].Job)
+}

@@ -1,0 +1,440 @@
+// Package search finds the best layouts of a scenario's model on its
+// cluster and global batch: it enumerates every layout (tensor, pipeline
+// and data-parallel degrees, micro-batch, schedule and virtual stages,
+// recomputation, sequence parallelism, ZeRO stage, gradient-reduction,
+// tensor-parallel and pipeline-send overlap), optionally over several node counts, discards
+// without a replay those that cannot be the answer, and replays the rest.
+//
+// Pruning is safe: a candidate is dropped only when Job.Validate refuses it,
+// when parallelism.PeakMemory (what the replay would report) says it does
+// not fit, or when its parallelism.StepLowerBound (a step the replay can
+// never beat) is already worse than the N-th best replayed. So the best N
+// are those an exhaustive replay of every candidate would find
+// (Options.Exhaustive does that, for tests).
+//
+// Determinism: candidates are numbered in a fixed order; the survivors of
+// the cheap checks are replayed in order of their bound (ties by index), in
+// batches of a fixed size spread over the workers, the N-th best being
+// updated between batches; the ranking breaks ties by candidate index. So
+// the result, counts included, does not depend on Options.Workers or
+// GOMAXPROCS.
+//
+// The package does no I/O.
+package search
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+
+	"trainsim/parallelism"
+	"trainsim/units"
+)
+
+// Objective is what the search minimises.
+type Objective string
+
+// The objectives.
+const (
+	StepTime    Objective = "step_time_s"
+	Cost        Objective = "cost"          // GPU-hours to train (per step without training.tokens)
+	TimeToTrain Objective = "time_to_train" // seconds to train (the step without training.tokens)
+)
+
+// Objectives lists the objectives, in the order messages list them.
+func Objectives() []Objective { return []Objective{StepTime, Cost, TimeToTrain} }
+
+// Prune reasons, the keys of Result.Pruned.
+const (
+	PrunedInvalid = "invalid" // Job.Validate refused the layout
+	PrunedMemory  = "memory"  // it does not fit in the GPU's memory
+	PrunedBound   = "bound"   // its lower bound is worse than the N-th best
+	PrunedMaxDays = "max_days"
+	PrunedError   = "error" // pricing or replay failed (a placement the collective model refuses)
+)
+
+// batch is how many candidates are replayed between two updates of the
+// N-th best: fixed, so that what is replayed does not depend on the workers.
+const batch = 16
+
+// Options tune the search.
+type Options struct {
+	Top       int       // how many layouts to keep (default 1)
+	Objective Objective // default StepTime
+	Workers   int       // goroutines (default GOMAXPROCS)
+	// Nodes lists the node counts to search; empty: the base job's.
+	Nodes []int
+	// MaxGPUs drops node counts with more GPUs (0: no limit).
+	MaxGPUs int
+	// MaxDays drops layouts that take longer to train (0: no limit; needs
+	// training.tokens).
+	MaxDays float64
+	// Exhaustive replays every candidate that fits, pruning none by bound.
+	Exhaustive bool
+}
+
+// Entry is one replayed candidate.
+type Entry struct {
+	Index     int // the candidate's number in the enumeration
+	Job       parallelism.Job
+	Result    *parallelism.Result
+	Bound     units.Seconds // its StepLowerBound
+	Objective float64
+}
+
+// Result is what a search found.
+type Result struct {
+	Candidates int            // layouts enumerated
+	Pruned     map[string]int // by reason, without a replay or after one
+	Replayed   int
+	// Best is the best Top, best first.
+	Best []Entry
+	// Front is, when several node counts were searched, the Pareto front of
+	// GPUs against time to train: each entry the best of its node count,
+	// faster than every entry with fewer GPUs; fewest GPUs first.
+	Front []Entry
+}
+
+// cand is one enumerated layout, compactly.
+type cand struct {
+	nodes             int32
+	tp, pp, dp, mb, v int32
+	sched             uint8 // 0 1f1b, 1 interleaved
+	rec, zero         uint8
+	sp, ogr, tpo, ppo bool
+	index             int32
+	bound             float64 // objective of the bound, once computed
+	boundStep         units.Seconds
+	survived          bool
+}
+
+var recomputes = parallelism.RecomputePolicies()
+
+func (c *cand) job(base parallelism.Job) parallelism.Job {
+	j := base
+	j.Cluster.Nodes = int(c.nodes)
+	l := &j.Layout
+	l.TP, l.PP, l.DP, l.CP, l.EP = int(c.tp), int(c.pp), int(c.dp), 1, 1
+	l.Microbatch, l.VirtualStages = int(c.mb), int(c.v)
+	l.Schedule = parallelism.OneFOneB
+	if c.sched == 1 {
+		l.Schedule = parallelism.Interleaved
+	}
+	l.Recompute = recomputes[c.rec]
+	l.ZeRO = int(c.zero)
+	l.SequenceParallel, l.OverlapGradReduce, l.TPOverlap, l.PPOverlap = c.sp, c.ogr, c.tpo, c.ppo
+	return j
+}
+
+func divisors(n int) []int {
+	var out []int
+	for d := 1; d <= n; d++ {
+		if n%d == 0 {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// enumerate lists every layout of base on nodes nodes, in a fixed order.
+func enumerate(base parallelism.Job, nodes int, into []cand) []cand {
+	gpn := base.Cluster.GPUsPerNode
+	gpus := nodes * gpn
+	layers := base.Model.Layers
+	gb := base.Training.GlobalBatch
+	for _, tp := range divisors(gpn) {
+		if gpus%tp != 0 {
+			continue
+		}
+		for _, pp := range divisors(gpus / tp) {
+			if pp > layers {
+				continue
+			}
+			dp := gpus / (tp * pp)
+			if gb%dp != 0 {
+				continue
+			}
+			for _, mb := range divisors(gb / dp) {
+				type sv struct{ s, v int }
+				scheds := []sv{{0, 1}}
+				if pp >= 2 {
+					for v := 2; v <= layers/pp; v++ {
+						scheds = append(scheds, sv{1, v})
+					}
+				}
+				for _, s := range scheds {
+					for rec := range recomputes {
+						for _, sp := range bools(tp > 1) {
+							for zero := 0; zero <= 3; zero++ {
+								if dp == 1 && zero > 0 {
+									continue
+								}
+								for _, ogr := range bools(dp > 1) {
+									for _, tpo := range bools(tp > 1) {
+										for _, ppo := range bools(pp > 1) {
+											into = append(into, cand{nodes: int32(nodes), tp: int32(tp), pp: int32(pp), dp: int32(dp), mb: int32(mb), v: int32(s.v),
+												sched: uint8(s.s), rec: uint8(rec), zero: uint8(zero), sp: sp, ogr: ogr, tpo: tpo, ppo: ppo, index: int32(len(into))})
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return into
+}
+
+func bools(both bool) []bool {
+	if both {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
+// Count returns how many layouts Run would enumerate for base with opt,
+// without evaluating any.
+func Count(base parallelism.Job, opt Options) int {
+	n := 0
+	for _, nodes := range nodeCounts(base, opt) {
+		n += len(enumerate(base, nodes, nil))
+	}
+	return n
+}
+
+func nodeCounts(base parallelism.Job, opt Options) []int {
+	nodes := opt.Nodes
+	if len(nodes) == 0 {
+		nodes = []int{base.Cluster.Nodes}
+	}
+	var out []int
+	for _, n := range nodes {
+		if n >= 1 && (opt.MaxGPUs <= 0 || n*base.Cluster.GPUsPerNode <= opt.MaxGPUs) && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// objective turns a step time of a job into the objective's value.
+func objective(o Objective, j parallelism.Job, step units.Seconds) float64 {
+	s := float64(step)
+	ttt := s
+	if j.Training.Tokens > 0 {
+		ttt = j.Training.Tokens / (float64(j.Training.GlobalBatch*j.Model.SeqLen) / s)
+	}
+	switch o {
+	case Cost:
+		return ttt * float64(j.Cluster.GPUs()) / 3600
+	case TimeToTrain:
+		return ttt
+	}
+	return s
+}
+
+// trainDays is how long j trains at step time step, in days, or 0 without
+// training.tokens.
+func trainDays(j parallelism.Job, step units.Seconds) float64 {
+	if j.Training.Tokens <= 0 {
+		return 0
+	}
+	return objective(TimeToTrain, j, step) / 86400
+}
+
+// Run searches the layouts of base (the scenario's job; its layout is
+// replaced) with opt.
+func Run(base parallelism.Job, opt Options) (*Result, error) {
+	if opt.Top < 1 {
+		opt.Top = 1
+	}
+	if opt.Objective == "" {
+		opt.Objective = StepTime
+	}
+	if !slices.Contains(Objectives(), opt.Objective) {
+		return nil, fmt.Errorf("search: %q is not an objective", opt.Objective)
+	}
+	if opt.Workers < 1 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.MaxDays > 0 && base.Training.Tokens <= 0 {
+		return nil, errors.New("search: a time-to-train limit needs training.tokens")
+	}
+	nodes := nodeCounts(base, opt)
+	if len(nodes) == 0 {
+		return nil, errors.New("search: no node count within the GPU limit")
+	}
+	out := &Result{Pruned: map[string]int{}}
+	est := parallelism.NewEstimator()
+	var all []Entry
+	offset := 0
+	for _, n := range nodes {
+		cands := enumerate(base, n, nil)
+		r, err := searchNodes(base, cands, offset, opt, est)
+		if err != nil {
+			return nil, err
+		}
+		offset += len(cands)
+		out.Candidates += len(cands)
+		out.Replayed += r.Replayed
+		for k, v := range r.Pruned {
+			out.Pruned[k] += v
+		}
+		all = append(all, r.Best...)
+		if len(nodes) > 1 && len(r.Best) > 0 {
+			out.Front = append(out.Front, r.Best[0])
+		}
+	}
+	// The global best N are among each node count's best N.
+	sortEntries(all)
+	out.Best = all[:min(opt.Top, len(all))]
+	out.Front = pareto(out.Front)
+	return out, nil
+}
+
+func sortEntries(es []Entry) {
+	slices.SortFunc(es, func(a, b Entry) int {
+		if a.Objective != b.Objective {
+			if a.Objective < b.Objective {
+				return -1
+			}
+			return 1
+		}
+		return a.Index - b.Index
+	})
+}
+
+// pareto keeps, of the best of each node count, those faster to train than
+// every one with fewer GPUs, fewest GPUs first.
+func pareto(best []Entry) []Entry {
+	slices.SortFunc(best, func(a, b Entry) int { return a.Job.Cluster.GPUs() - b.Job.Cluster.GPUs() })
+	var out []Entry
+	for _, e := range best {
+		ttt := objective(TimeToTrain, e.Job, e.Result.StepTime)
+		if len(out) == 0 || ttt < objective(TimeToTrain, out[len(out)-1].Job, out[len(out)-1].Result.StepTime) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// parallel runs f(i) for i in [0, n) on w goroutines.
+func parallel(n, w int, f func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for k := 0; k < min(w, n); k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// searchNodes searches the candidates of one node count; entries' indices
+// are offset.
+func searchNodes(base parallelism.Job, cands []cand, offset int, opt Options, est *parallelism.Estimator) (*Result, error) {
+	res := &Result{Pruned: map[string]int{}}
+	reasons := make([]string, len(cands))
+	// The cheap checks, in chunks of candidates on the workers; each writes
+	// only its own candidates.
+	const chunk = 1024
+	parallel((len(cands)+chunk-1)/chunk, opt.Workers, func(c int) {
+		for i := c * chunk; i < min(len(cands), (c+1)*chunk); i++ {
+			cd := &cands[i]
+			j := cd.job(base)
+			valid, errs := j.Validate()
+			if len(errs) > 0 {
+				reasons[i] = PrunedInvalid
+				continue
+			}
+			_, _, fits, err := est.PeakMemory(valid)
+			if err != nil {
+				reasons[i] = PrunedError
+				continue
+			}
+			if !fits {
+				reasons[i] = PrunedMemory
+				continue
+			}
+			b, err := est.StepLowerBound(valid)
+			if err != nil {
+				reasons[i] = PrunedError
+				continue
+			}
+			if opt.MaxDays > 0 && trainDays(j, b) > opt.MaxDays {
+				reasons[i] = PrunedMaxDays
+				continue
+			}
+			cd.boundStep, cd.bound, cd.survived = b, objective(opt.Objective, j, b), true
+		}
+	})
+	var order []int
+	for i, why := range reasons {
+		if why != "" {
+			res.Pruned[why]++
+		} else {
+			order = append(order, i)
+		}
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if cands[a].bound != cands[b].bound {
+			if cands[a].bound < cands[b].bound {
+				return -1
+			}
+			return 1
+		}
+		return a - b
+	})
+	var best []Entry
+	type outcome struct {
+		e   Entry
+		why string
+	}
+	for k := 0; k < len(order); k += batch {
+		if !opt.Exhaustive && len(best) == opt.Top && cands[order[k]].bound > best[len(best)-1].Objective {
+			res.Pruned[PrunedBound] += len(order) - k
+			break
+		}
+		n := min(batch, len(order)-k)
+		outs := make([]outcome, n)
+		parallel(n, opt.Workers, func(i int) {
+			cd := &cands[order[k+i]]
+			j := cd.job(base)
+			valid, _ := j.Validate()
+			r, err := parallelism.Simulate(valid)
+			switch {
+			case err != nil:
+				outs[i].why = PrunedError
+			case !r.Feasible:
+				outs[i].why = PrunedMemory
+			case opt.MaxDays > 0 && trainDays(j, r.StepTime) > opt.MaxDays:
+				outs[i].why = PrunedMaxDays
+			default:
+				outs[i].e = Entry{Index: offset + int(cd.index), Job: j, Result: r, Bound: cd.boundStep, Objective: objective(opt.Objective, j, r.StepTime)}
+			}
+		})
+		res.Replayed += n
+		for _, o := range outs {
+			if o.why != "" {
+				res.Pruned[o.why]++
+				continue
+			}
+			best = append(best, o.e)
+		}
+		sortEntries(best)
+		best = best[:min(opt.Top, len(best))]
+	}
+	res.Best = best
+	return res, nil
+}

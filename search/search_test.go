@@ -1,0 +1,126 @@
+package search
+
+import (
+	"slices"
+	"testing"
+
+	"trainsim/parallelism"
+	"trainsim/scenario"
+	"trainsim/scenarios"
+)
+
+// small is the default scenario shrunk to a search a test can replay
+// exhaustively: GPT 1.7B on two DGX A100 nodes, 8 sequences per step.
+func small(t *testing.T, sets ...string) parallelism.Job {
+	t.Helper()
+	name, src := scenarios.Default()
+	sc, err := scenario.Load(name, src, append([]string{"model.preset=gpt-1.7b", "cluster.nodes=2", "training.global_batch=8", "parallelism.pp=1", "parallelism.microbatch=1", "parallelism.virtual_stages=1", "parallelism.schedule=1f1b"}, sets...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := sc.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.Job()
+}
+
+func indices(es []Entry) []int {
+	out := make([]int, len(es))
+	for i, e := range es {
+		out[i] = e.Index
+	}
+	return out
+}
+
+// TestPruningIsSafe: for each objective, the pruned search finds the same
+// best layouts, with the same step times, as a replay of every candidate
+// that fits (ranked here by that objective, ties by index), and replays
+// fewer; over two node counts, with the same Pareto front.
+func TestPruningIsSafe(t *testing.T) {
+	base := small(t)
+	nodes := []int{1, 2}
+	all, err := Run(base, Options{Top: 1 << 30, Exhaustive: true, Nodes: nodes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range Objectives() {
+		ex := slices.Clone(all.Best)
+		for i := range ex {
+			ex[i].Objective = objective(o, ex[i].Job, ex[i].Result.StepTime)
+		}
+		sortEntries(ex)
+		got, err := Run(base, Options{Top: 5, Objective: o, Nodes: nodes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Best) != 5 || !slices.Equal(indices(got.Best), indices(ex[:5])) {
+			t.Fatalf("%s: pruned best %v, exhaustive %v", o, indices(got.Best), indices(ex[:5]))
+		}
+		for i := range got.Best {
+			if got.Best[i].Result.StepTime != ex[i].Result.StepTime || got.Best[i].Bound > got.Best[i].Result.StepTime {
+				t.Errorf("%s #%d: step %v (bound %v), exhaustive %v", o, i, got.Best[i].Result.StepTime, got.Best[i].Bound, ex[i].Result.StepTime)
+			}
+		}
+		if got.Candidates != all.Candidates || got.Replayed >= all.Replayed {
+			t.Errorf("%s: %d candidates, %d replayed; exhaustive %d, %d", o, got.Candidates, got.Replayed, all.Candidates, all.Replayed)
+		}
+		if !slices.Equal(indices(got.Front), indices(all.Front)) {
+			t.Errorf("%s: front %v, exhaustive %v", o, indices(got.Front), indices(all.Front))
+		}
+		t.Logf("%s: %d candidates, pruned %v, replayed %d (exhaustive %d); best step %v", o, got.Candidates, got.Pruned, got.Replayed, all.Replayed, got.Best[0].Result.StepTime)
+	}
+}
+
+// TestDeterministic: the result, counts included, is the same whatever the
+// number of workers.
+func TestDeterministic(t *testing.T) {
+	base := small(t)
+	var first *Result
+	for _, w := range []int{1, 2, 7} {
+		got, err := Run(base, Options{Top: 3, Workers: w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = got
+			continue
+		}
+		if !slices.Equal(indices(got.Best), indices(first.Best)) || got.Replayed != first.Replayed || got.Candidates != first.Candidates || len(got.Pruned) != len(first.Pruned) {
+			t.Fatalf("workers %d: best %v replayed %d pruned %v; workers 1: %v %d %v", w, indices(got.Best), got.Replayed, got.Pruned, indices(first.Best), first.Replayed, first.Pruned)
+		}
+		for k, v := range first.Pruned {
+			if got.Pruned[k] != v {
+				t.Fatalf("workers %d: pruned %v, workers 1: %v", w, got.Pruned, first.Pruned)
+			}
+		}
+		for i := range got.Best {
+			if got.Best[i].Result.StepTime != first.Best[i].Result.StepTime {
+				t.Fatalf("workers %d: step %v ≠ %v", w, got.Best[i].Result.StepTime, first.Best[i].Result.StepTime)
+			}
+		}
+	}
+}
+
+// BenchmarkSearchDefault searches the default scenario (GPT-3 175B on 1024
+// A100s, batch 1536): go test -run=^$ -bench=SearchDefault -benchtime=1x ./search/
+func BenchmarkSearchDefault(b *testing.B) {
+	name, src := scenarios.Default()
+	sc, err := scenario.Load(name, src, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := sc.Validate()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		r, err := Run(v.Job(), Options{Top: 5})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(r.Candidates), "candidates")
+		b.ReportMetric(float64(r.Replayed), "replayed")
+		b.ReportMetric(float64(r.Best[0].Result.StepTime), "best-step-s")
+	}
+}
