@@ -82,14 +82,35 @@ type Shard struct {
 	// Recompute is what the backward pass re-runs of the forward
 	// (Layer.Recompute).
 	Recompute Recompute
+	// CP is the context-parallel degree: each rank holds s/CP tokens of
+	// every sequence (two mirrored chunks of s/2CP, for causal load
+	// balancing) and runs the attention core as CP blocks of ring attention
+	// (Liu et al. 2023; Megatron-Core/Transformer Engine's
+	// AttnFuncWithCPAndKVP2P). 0 or 1: none.
+	CP int
+}
+
+// cp returns the context-parallel degree, at least 1.
+func (sh Shard) cp() int { return max(sh.CP, 1) }
+
+// KVBlockBytes is the K and V of one context-parallel chunk on one
+// tensor-parallel rank: b·(s/cp)·2·(kv_heads/t)·head_dim elements, what each
+// step of ring attention passes to the next rank of the CP group.
+func (c Config) KVBlockBytes(sh Shard) units.Bytes {
+	kvHeads := max(c.KVHeads/sh.TP, 1)
+	return units.Bytes(float64(sh.Microbatch*c.SeqLen/sh.cp())*float64(2*kvHeads*c.HeadDim())) * sh.Precision.ElementBytes()
 }
 
 // Block is a run of kernels between two tensor-parallel communication points.
 type Block struct {
 	Forward, Backward []Op
 	// Core holds the ops that selective recomputation re-runs (the attention
-	// core); nil for blocks without one.
-	Core []Op
+	// core); nil for blocks without one. With context parallelism it is one
+	// op per ring-attention step, CoreBackward likewise for the backward.
+	Core, CoreBackward []Op
+	// CoreAt and CoreBackwardAt are where Core and CoreBackward start in
+	// Forward and Backward.
+	CoreAt, CoreBackwardAt int
 }
 
 // LayerBlocks returns one transformer layer split at its tensor-parallel
@@ -98,7 +119,10 @@ type Block struct {
 func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 	e := sh.Precision.ElementBytes()
 	t := sh.TP
-	tokens := sh.Microbatch * c.SeqLen
+	cp := sh.cp()
+	// With context parallelism every rank holds s/cp tokens of each
+	// sequence: every token-wise kernel shrinks by cp.
+	tokens := sh.Microbatch * c.SeqLen / cp
 	h := c.Hidden
 	// Element-wise work on the full hidden state is split over TP ranks only
 	// with sequence parallelism; otherwise every rank repeats it.
@@ -131,6 +155,34 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 	var core, coreBwd []Op
 	switch sh.Attention {
 	case AttentionFlash:
+		if cp > 1 {
+			// Ring attention, load-balanced (Megatron-Core's context
+			// parallelism): the rank's s/cp queries meet the s/cp keys of
+			// each of the cp chunks in turn. Each step does half the work
+			// of an unmasked (s/cp)×(s/cp) block: the diagonal step is
+			// causal; in the others either half the queries see all the
+			// keys or all the queries see half of them (each rank holds
+			// chunks i and 2cp−1−i). So every step is priced as a causal
+			// (s/cp)×(s/cp) block, and the cp steps sum to 1/cp of the
+			// causal attention of the whole sequence. The softmax
+			// correction between steps (O(s/cp·h) element-wise) is left
+			// out.
+			sc := s / cp
+			f := Op{
+				Name: "flash-attention-cp", Class: FlashAttention, Batch: b * heads, M: sc, N: sc, K: d,
+				FLOPs: units.FLOPs(4 * float64(b*heads) * float64(sc) * float64(sc) * float64(d)),
+				Bytes: units.Bytes(float64(b*heads)*float64(sc)*float64(d)*4) * e, Causal: true,
+			}
+			fb := f
+			fb.Name = "flash-attention-cp-bwd"
+			fb.FLOPs = f.FLOPs * 2.5
+			fb.Bytes = f.Bytes * 2
+			for range cp {
+				core = append(core, f)
+				coreBwd = append(coreBwd, fb)
+			}
+			break
+		}
 		f := Op{
 			Name: "flash-attention", Class: FlashAttention, Batch: b * heads, M: s, N: s, K: d,
 			FLOPs: units.FLOPs(4 * float64(b*heads) * float64(s) * float64(s) * float64(d)),
@@ -156,10 +208,12 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 			gemm("attn-scores-dgrad-q", b*heads, s, d, s, e), gemm("attn-scores-dgrad-k", b*heads, s, d, s, e),
 		}
 	}
+	attn.CoreAt = len(attn.Forward)
 	attn.Forward = append(attn.Forward, core...)
 	attn.Forward = append(attn.Forward, proj)
-	attn.Core = core
+	attn.Core, attn.CoreBackward = core, coreBwd
 	attn.Backward = append([]Op{bdaBwd}, dgradWgrad(proj, sh)...)
+	attn.CoreBackwardAt = len(attn.Backward)
 	attn.Backward = append(attn.Backward, coreBwd...)
 	attn.Backward = append(attn.Backward, dgradWgrad(qkv, sh)...)
 	attn.Backward = append(attn.Backward, lnBwd)
@@ -232,7 +286,7 @@ func linear(o Op) Op {
 // split over the vocabulary, Megatron's VocabParallelEmbedding).
 func (c Config) EmbeddingOps(sh Shard) (fwd, bwd []Op) {
 	e := sh.Precision.ElementBytes()
-	hs := units.Bytes(float64(sh.Microbatch*c.SeqLen)*float64(c.Hidden)) * e
+	hs := units.Bytes(float64(sh.Microbatch*c.SeqLen/sh.cp())*float64(c.Hidden)) * e
 	return []Op{memop("embedding", 3*hs)}, []Op{memop("embedding-bwd", 3*hs)}
 }
 
@@ -241,7 +295,7 @@ func (c Config) EmbeddingOps(sh Shard) (fwd, bwd []Op) {
 // micro-batch on one TP rank.
 func (c Config) LogitsOps(sh Shard) (fwd, bwd []Op) {
 	e := sh.Precision.ElementBytes()
-	tokens := sh.Microbatch * c.SeqLen
+	tokens := sh.Microbatch * c.SeqLen / sh.cp()
 	v := c.Vocab / sh.TP
 	logits := gemm("logits", 1, tokens, v, c.Hidden, e)
 	// Megatron's vocab-parallel cross-entropy, kernel by kernel, over the

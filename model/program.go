@@ -124,8 +124,9 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 	e := sh.Precision.ElementBytes()
 	t := sh.TP
 	// One activation tensor of the micro-batch: what the tensor-parallel
-	// collectives move.
-	act := units.Bytes(float64(sh.Microbatch*c.SeqLen*c.Hidden)) * e
+	// collectives move (s/cp tokens of each sequence under context
+	// parallelism).
+	act := units.Bytes(float64(sh.Microbatch*c.SeqLen/sh.cp()*c.Hidden)) * e
 	// tp returns the tensor-parallel collectives after a block: an
 	// all-reduce of its output, or with sequence parallelism a
 	// reduce-scatter of its output and the all-gather of the next block's
@@ -162,11 +163,17 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 
 	var out [NumLayerKinds]Layer
 	attn, mlp := c.LayerBlocks(sh)
-	fwd := cat(Program{compute("attention", attn.Forward)}, tp("attention"), Program{compute("mlp", mlp.Forward)}, tp("mlp"))
+	attnFwd := Program{compute("attention", attn.Forward)}
+	attnBwd := Program{compute("attention-bwd", attn.Backward)}
+	coreFwd := Program{compute("attention-core", attn.Core)}
+	if cp := sh.cp(); cp > 1 {
+		attnFwd, attnBwd, coreFwd = c.ringAttention(sh, attn)
+	}
+	fwd := cat(attnFwd, tp("attention"), Program{compute("mlp", mlp.Forward)}, tp("mlp"))
 	tl := Layer{
 		Kind:     TransformerLayer,
 		Forward:  fwd,
-		Backward: cat(Program{compute("mlp-bwd", mlp.Backward)}, tp("mlp-bwd"), Program{compute("attention-bwd", attn.Backward)}, tp("attention-bwd")),
+		Backward: cat(Program{compute("mlp-bwd", mlp.Backward)}, tp("mlp-bwd"), attnBwd, tp("attention-bwd")),
 		Params:   float64(c.LayerParams()) / float64(t),
 		Tensors:  c.LayerTensors(),
 	}
@@ -174,7 +181,7 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 	case RecomputeFull:
 		tl.Recompute = fwd
 	case RecomputeSelective:
-		tl.Recompute = Program{compute("attention-core", attn.Core)}
+		tl.Recompute = coreFwd
 	}
 	out[TransformerLayer] = tl
 
@@ -201,3 +208,52 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 // KindOf returns the kind of transformer layer i (0-based) of the stack.
 // Every layer of a dense model is a TransformerLayer.
 func (c Config) KindOf(i int) LayerKind { return TransformerLayer }
+
+// ringAttention returns the attention block's forward and backward programs
+// under context parallelism, and the attention core's forward (what
+// selective recomputation re-runs): the block's kernels before the core, the
+// cp steps of ring attention, the kernels after it. Each step's compute runs
+// beside a send/recv around the CP group (each rank sends to the next and
+// receives from the previous one), as Transformer Engine's
+// AttnFuncWithCPAndKVP2P issues the next step's exchange before computing
+// the current one:
+//   - forward: steps 0 … cp−2 pass on the K/V chunk the next step needs
+//     (cp − 1 messages of KVBlockBytes);
+//   - backward: step 0 passes on K/V, steps 1 … cp−2 K/V and the dK/dV
+//     accumulated so far, step cp−1 only dK/dV, which thus ends on the rank
+//     that owns the chunk (cp messages, 2·(cp − 1) chunks in all).
+//
+// The step after the ring waits for the last exchange.
+func (c Config) ringAttention(sh Shard, attn Block) (fwd, bwd, core Program) {
+	cp := sh.cp()
+	kv := c.KVBlockBytes(sh)
+	compute := func(name string, ops []Op) Step { return Step{Name: name, Kind: Compute, Ops: ops} }
+	ring := func(name string, ops []Op, bytes func(i int) units.Bytes) Program {
+		var p Program
+		for i, op := range ops {
+			p = append(p, compute(name, []Op{op}))
+			if n := bytes(i); n > 0 {
+				p = append(p, Step{Name: name + " cp send/recv", Kind: Collective, Comm: SendRecv, Group: mesh.CP, Bytes: n, Overlappable: true})
+			}
+		}
+		return p
+	}
+	core = ring("attention-core", attn.Core, func(i int) units.Bytes {
+		if i < cp-1 {
+			return kv
+		}
+		return 0
+	})
+	nf, nb := len(attn.Core), len(attn.CoreBackward)
+	fwd = append(Program{compute("attention", attn.Forward[:attn.CoreAt])}, core...)
+	fwd = append(fwd, compute("attention-out", attn.Forward[attn.CoreAt+nf:]))
+	bwd = Program{compute("attention-bwd", attn.Backward[:attn.CoreBackwardAt])}
+	bwd = append(bwd, ring("attention-core-bwd", attn.CoreBackward, func(i int) units.Bytes {
+		if i == 0 || i == cp-1 {
+			return kv
+		}
+		return 2 * kv
+	})...)
+	bwd = append(bwd, compute("attention-in-bwd", attn.Backward[attn.CoreBackwardAt+nb:]))
+	return fwd, bwd, core
+}

@@ -20,6 +20,9 @@ const (
 	KindDP
 	KindOptimizer
 	KindBarrier
+	// KindCP is context-parallel communication (ring attention's K/V
+	// exchange); after KindBarrier so the older kinds keep their values.
+	KindCP
 	numKinds
 )
 
@@ -30,6 +33,9 @@ type stageStreams struct {
 	ppNext sim.ResourceID // sends to the next virtual stage
 	ppPrev sim.ResourceID // sends to the previous virtual stage
 	dp     sim.ResourceID // overlapped data-parallel communication
+	// cp carries ring attention's overlapped K/V exchange; only with
+	// context parallelism (otherwise the same as tp, never used).
+	cp sim.ResourceID
 }
 
 // taskInfo is what emission knows of a task beyond the engine's view.
@@ -152,25 +158,40 @@ func (b *builder) emit(lane int, steps []stepID, k sim.Kind) {
 	for i := 0; i < len(steps); i++ {
 		st := &b.pr.steps[steps[i]]
 		if st.kind == model.Collective {
-			b.comm(b.st[lane].main, lane, st.spec, KindTP)
+			b.comm(b.st[lane].main, lane, st.spec, b.progKind(st.spec))
 			continue
 		}
 		if i+1 == len(steps) || !b.pr.steps[steps[i+1]].overlap {
 			b.comp(lane, steps[i], st.d, st.tensor, k)
 			continue
 		}
-		// Collectives overlapped with this compute: on the TP stream, from
-		// the moment it may start; the next main-stream task waits for them.
+		// Collectives overlapped with this compute: on the TP stream (the
+		// CP stream for ring attention's exchange), from the moment it may
+		// start; the next main-stream task waits for them.
 		prev := b.seal(lane)
 		b.comp(lane, steps[i], st.d, st.tensor, k)
 		b.seal(lane)
 		for i+1 < len(steps) && b.pr.steps[steps[i+1]].overlap {
 			i++
-			t := b.comm(b.st[lane].tp, lane, b.pr.steps[steps[i]].spec, KindTP)
+			spec := b.pr.steps[steps[i]].spec
+			r := b.st[lane].tp
+			if b.pr.specs[spec].group == groupCP {
+				r = b.st[lane].cp
+			}
+			t := b.comm(r, lane, spec, b.progKind(spec))
 			b.g.After(t, prev)
 			b.pending[lane] = append(b.pending[lane], t)
 		}
 	}
+}
+
+// progKind is the task kind of a program collective: context-parallel
+// communication for one over the CP group, tensor-parallel otherwise.
+func (b *builder) progKind(id specID) sim.Kind {
+	if b.pr.specs[id].group == groupCP {
+		return KindCP
+	}
+	return KindTP
 }
 
 // ppStream is where a pipeline send of lane runs: its own stream when sends

@@ -34,7 +34,16 @@ func members(m *mesh.Mesh, g groupKind, s, peer int) []int {
 	case groupTP:
 		return m.Group(rep, mesh.TP)
 	case groupDP:
+		if m.Size(mesh.CP) > 1 {
+			// Gradients are reduced over the joined CP × DP group, as
+			// Megatron-Core does with context parallelism (every CP rank
+			// holds the whole layer's weights and a gradient of its own
+			// tokens; parallel_state's data-parallel group "with CP").
+			return m.Group(rep, mesh.CP, mesh.DP)
+		}
 		return m.Group(rep, mesh.DP)
+	case groupCP:
+		return m.Group(rep, mesh.CP)
 	}
 	return []int{rep, stageRank(m, peer)}
 }

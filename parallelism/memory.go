@@ -54,11 +54,16 @@ func (j Job) layerActivationBytes() units.Bytes {
 	a := float64(m.Heads)
 	t := float64(l.TP)
 	sbh := s * b * h
+	// Context parallelism splits every sequence over cp ranks: each keeps
+	// the activations of its s/cp tokens (Megatron-Core's context
+	// parallelism; flash attention only, so every term below is linear in
+	// s).
+	cp := float64(max(l.CP, 1))
 	if l.Recompute == RecomputeFull {
 		if l.SequenceParallel {
-			return units.Bytes(2 * sbh / t)
+			return units.Bytes(2 * sbh / t / cp)
 		}
-		return units.Bytes(2 * sbh)
+		return units.Bytes(2 * sbh / cp)
 	}
 	// Korthikanti et al.'s count, tensor by tensor (2-byte activations, 1-byte
 	// dropout masks), in units of sbh:
@@ -97,9 +102,9 @@ func (j Job) layerActivationBytes() units.Bytes {
 		core = 0
 	}
 	if l.SequenceParallel {
-		return units.Bytes(sbh / t * (replicated + split + core))
+		return units.Bytes(sbh / t * (replicated + split + core) / cp)
 	}
-	return units.Bytes(sbh * (replicated + split/t + core/t))
+	return units.Bytes(sbh * (replicated + split/t + core/t) / cp)
 }
 
 // stageParams returns the parameters held by one GPU of pipeline stage s:
@@ -119,6 +124,12 @@ func (j Job) stageParams(s int) float64 {
 	return p
 }
 
+// shardGroup is the size of the group a sharded optimizer (ZeRO ≥ 1) splits
+// its state over: the data-parallel group, joined with the context-parallel
+// one (Megatron-Core's distributed optimizer shards over the data-parallel
+// group with CP, the group its gradients are reduced over).
+func (j Job) shardGroup() int { return j.Layout.DP * max(j.Layout.CP, 1) }
+
 // gradBytes is the size of one parameter's gradient in the gradient buffer
 // and in the data-parallel reduction.
 func (j Job) gradBytes() float64 {
@@ -133,7 +144,7 @@ func (j Job) gradBytes() float64 {
 func (j Job) stageMemory(s, inFlightLayers int) Memory {
 	l := j.Layout
 	params := j.stageParams(s)
-	dp := float64(l.DP)
+	dp := float64(j.shardGroup())
 	weights := params * weightBytesPerParam
 	if j.Training.Precision == units.FP8 {
 		// Transformer Engine keeps each linear weight cast to FP8, and its
@@ -161,7 +172,7 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 	act := j.layerActivationBytes()
 	mem.Activations = units.Bytes(float64(inFlightLayers)) * act
 	e := j.Training.Precision.ElementBytes()
-	sbh := units.Bytes(float64(j.Model.SeqLen*l.Microbatch*j.Model.Hidden)) * e
+	sbh := units.Bytes(float64(j.Model.SeqLen/max(l.CP, 1)*l.Microbatch*j.Model.Hidden)) * e
 	if l.Recompute != RecomputeNone {
 		// The layer being recomputed holds its full activations once.
 		full := j
@@ -171,7 +182,7 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 	if s == l.PP-1 {
 		// fp32 logits over this rank's vocabulary slice, and the final
 		// layer norm's input.
-		mem.Transient += units.Bytes(4*float64(j.Model.SeqLen*l.Microbatch)*float64(j.Model.Vocab)/float64(l.TP)) + sbh
+		mem.Transient += units.Bytes(4*float64(j.Model.SeqLen/max(l.CP, 1)*l.Microbatch)*float64(j.Model.Vocab)/float64(l.TP)) + sbh
 	}
 	mem.Peak = mem.Weights + mem.Gradients + mem.Optimizer + mem.Activations + mem.Transient
 	return mem

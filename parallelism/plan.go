@@ -28,7 +28,7 @@ func (j Job) shard() model.Shard {
 	return model.Shard{TP: l.TP, Microbatch: l.Microbatch, SequenceParallel: l.SequenceParallel,
 		Attention: j.Training.Attention, Precision: j.Training.Precision,
 		UnfusedGradAccum: j.Training.UnfusedGradAccum, Grads16: j.Training.Grads16,
-		Recompute: model.Recompute(l.Recompute)}
+		Recompute: model.Recompute(l.Recompute), CP: l.CP}
 }
 
 // newPlan compiles j's layer programs and the layout's collectives into p and
@@ -74,7 +74,7 @@ func newPlan(p *pricer) (*plan, error) {
 	}
 
 	e := j.Training.Precision.ElementBytes()
-	act := units.Bytes(float64(l.Microbatch*j.Model.SeqLen*j.Model.Hidden)) * e
+	act := units.Bytes(float64(l.Microbatch*j.Model.SeqLen/max(l.CP, 1)*j.Model.Hidden)) * e
 	send := commSpec{op: collective.SendRecv, group: groupPP}
 	if l.PP > 1 {
 		// Megatron's scatter/gather optimisation: each TP rank sends its
@@ -103,7 +103,7 @@ func newPlan(p *pricer) (*plan, error) {
 		params := j.stageParams(s)
 		shard := params
 		if l.ZeRO >= 1 {
-			shard /= float64(l.DP)
+			shard /= float64(j.shardGroup())
 		}
 		buffer := params // gradients held: all of the stage's, sharded too under ZeRO 2–3
 		if l.ZeRO >= 2 {

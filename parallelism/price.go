@@ -26,6 +26,10 @@ const (
 	groupDP                   // the stage's data-parallel group
 	groupPP                   // a pipeline pair: the stage and its peer stage
 	groupEmb                  // the first and last stage, sharing the embedding
+	// groupCP is the stage's context-parallel group: ring attention's
+	// send/recv to the next rank of the ring, priced over the whole ring
+	// (a step of the ring lasts as long as its slowest hop).
+	groupCP
 )
 
 // specID indexes pricer.specs.
@@ -135,9 +139,10 @@ func (p *pricer) computeStep(d sim.Time) stepID {
 }
 
 // overlaps reports whether the layout overlaps collectives over dimension d
-// with computation.
+// with computation: TP collectives under tp_overlap; ring attention's
+// exchange always (it is how context parallelism runs).
 func (p *pricer) overlaps(d mesh.Dim) bool {
-	return d == mesh.TP && p.j.Layout.TPOverlap
+	return d == mesh.TP && p.j.Layout.TPOverlap || d == mesh.CP
 }
 
 // collOp maps a program's collective to the collective model's.
@@ -157,8 +162,11 @@ func collOp(o model.CommOp) collective.Op {
 
 // groupOf maps a mesh dimension to the communicator kind the builder prices.
 func groupOf(d mesh.Dim) groupKind {
-	if d == mesh.DP {
+	switch d {
+	case mesh.DP:
 		return groupDP
+	case mesh.CP:
+		return groupCP
 	}
 	return groupTP
 }

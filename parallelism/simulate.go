@@ -20,6 +20,7 @@ type Breakdown struct {
 	TP        units.Seconds // exposed tensor-parallel communication
 	PP        units.Seconds // exposed pipeline sends (waiting on a transfer)
 	DP        units.Seconds // exposed data-parallel communication
+	CP        units.Seconds // exposed context-parallel communication (ring attention)
 	Optimizer units.Seconds
 	Bubble    units.Seconds // pipeline idle: waiting for other stages
 	// TensorCore and HBM split Compute+Recompute by what bounds the kernels.
@@ -109,6 +110,8 @@ func kindName(k sim.Kind) string {
 		return "dp"
 	case KindOptimizer:
 		return "optimizer"
+	case KindCP:
+		return "cp"
 	}
 	return "barrier"
 }
@@ -252,7 +255,7 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 			b.laneReplica = append(b.laneReplica, r)
 			b.laneDP = append(b.laneDP, d)
 			names = append(names, laneName(reps, s, d))
-			weights = append(weights, float64(l.TP*set.weight[r]))
+			weights = append(weights, float64(l.TP*l.CP*set.weight[r]))
 			if set.factor != nil {
 				factor = append(factor, set.factor[r][s])
 			}
@@ -285,6 +288,10 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 			ppNext: b.g.AddResource(fmt.Sprintf("lane %d pp-next", lane)),
 			ppPrev: b.g.AddResource(fmt.Sprintf("lane %d pp-prev", lane)),
 			dp:     b.g.AddResource(fmt.Sprintf("lane %d dp", lane)),
+		}
+		b.st[lane].cp = b.st[lane].tp
+		if l.CP > 1 {
+			b.st[lane].cp = b.g.AddResource(fmt.Sprintf("lane %d cp", lane))
 		}
 	}
 	progs, err := b.build()

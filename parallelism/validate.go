@@ -87,12 +87,15 @@ func (j Job) check() []field.Error {
 	if l.CP > 1 && m.SeqLen%(2*l.CP) != 0 {
 		add(field.Errorf("parallelism.cp", "model.seq_len (%d) is not divisible by 2 × cp (%d)", m.SeqLen, 2*l.CP).Using("model.seq_len"))
 	}
-	if l.CP > 1 {
-		add(field.Errorf("parallelism.cp", "context parallelism is not supported yet (allowed: 1)"))
+	if l.CP > 1 && j.Training.Attention != model.AttentionFlash {
+		add(field.Errorf("parallelism.cp", "context parallelism runs ring attention on a fused attention kernel; set training.attention = \"flash\"").Using("training.attention"))
 	}
 	// A negative experts count is the model's own problem (Config.Validate).
 	if l.EP > 1 && m.Experts >= 0 || m.Experts > 0 {
 		add(field.Errorf("model.experts", "mixture-of-experts models are not supported yet (allowed: experts = 0, parallelism.ep = 1)").Using("parallelism.ep"))
+	}
+	if l.SequenceParallel && l.CP > 1 && m.SeqLen%l.CP == 0 && (m.SeqLen/l.CP)%l.TP != 0 {
+		add(field.Errorf("parallelism.sequence_parallel", "model.seq_len / cp (%d) is not divisible by tp (%d)", m.SeqLen/l.CP, l.TP).Using("model.seq_len", "parallelism.tp", "parallelism.cp"))
 	}
 	if l.SequenceParallel && m.SeqLen%l.TP != 0 {
 		add(field.Errorf("parallelism.sequence_parallel", "model.seq_len (%d) is not divisible by tp (%d)", m.SeqLen, l.TP).Using("model.seq_len", "parallelism.tp"))
