@@ -1,6 +1,10 @@
 package model
 
-import "trainsim/units"
+import (
+	"math"
+
+	"trainsim/units"
+)
 
 // OpClass says which unit of the GPU an operation keeps busy.
 type OpClass uint8
@@ -88,6 +92,109 @@ type Shard struct {
 	// (Liu et al. 2023; Megatron-Core/Transformer Engine's
 	// AttnFuncWithCPAndKVP2P). 0 or 1: none.
 	CP int
+	// EP is the expert-parallel degree: each rank holds Experts/EP of an
+	// MoE layer's routed experts.
+	EP int
+	// Skew is the hottest expert-parallel rank's routed tokens over the
+	// mean (1: balanced routing; 0 means 1). The replayed rank is the
+	// hottest: its all-to-alls move and its experts compute Skew × the
+	// mean, and every rank waits for it at the combine.
+	Skew float64
+}
+
+func (sh Shard) ep() int { return max(sh.EP, 1) }
+
+func (sh Shard) skew() float64 {
+	if sh.Skew > 0 {
+		return sh.Skew
+	}
+	return 1
+}
+
+// MoETokens is the tokens one rank routes in an MoE layer per micro-batch:
+// its s/cp tokens of each sequence, split over the TP ranks by sequence
+// parallelism (which Megatron-Core requires of MoE with TP > 1).
+func (c Config) MoETokens(sh Shard) int {
+	return sh.Microbatch * c.SeqLen / sh.cp() / sh.TP
+}
+
+// DispatchBytes is the buffer one rank's token dispatch all-to-all sends,
+// per micro-batch: each of its MoETokens tokens to top_k experts, h
+// elements each, scaled by Skew for the hottest rank (the share for its own
+// experts stays local; the collective model sends the other ep − 1 shares).
+// The combine all-to-all returns as many.
+func (c Config) DispatchBytes(sh Shard) units.Bytes {
+	return units.Bytes(float64(c.MoETokens(sh))*float64(c.TopK)*float64(c.Hidden)*sh.skew()) * sh.Precision.ElementBytes()
+}
+
+// MoEBlock returns the kernels of one MoE layer's MLP on one rank, in the
+// order they run, split where its all-to-alls go: the router (layer norm,
+// router GEMM, top-k, permutation of the token copies), the routed experts
+// (a grouped GEMM over the Experts/EP local experts, each on
+// EP·T·top_k·Skew/Experts tokens — the EP group's T tokens per rank, top_k
+// copies each, spread evenly over the experts, times the skew — the
+// activation, the down GEMM), the shared experts (a dense MLP
+// SharedExperts × ExpertFFN wide, split over TP on the all-gathered tokens,
+// like a dense MLP), and the combine (un-permutation and bias-dropout-add).
+// Backward lists are the same parts' backward kernels.
+func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
+	e := sh.Precision.ElementBytes()
+	T := c.MoETokens(sh)
+	h := c.Hidden
+	k := c.TopK
+	fe := c.ExpertFFN()
+	tok := func(n int, w float64) units.Bytes { return units.Bytes(float64(n)*w) * e }
+	ln := memop("layernorm", tok(T, 2*float64(h)))
+	lnBwd := memop("layernorm-bwd", tok(T, 3*float64(h)))
+	rg := gemm("router", 1, T, c.Experts, h, e)
+	// Softmax and top-k over the router's logits in fp32 (read, write,
+	// read again for the selection).
+	topk := memop("router-topk", units.Bytes(float64(T)*float64(c.Experts)*4*3))
+	// Permutation: read the T tokens, write top_k copies grouped by expert.
+	perm := memop("moe-permute", tok(T, float64(h)*float64(1+k)))
+	router.Forward = []Op{ln, rg, topk, perm}
+	router.Backward = append([]Op{memop("moe-permute-bwd", tok(T, float64(h)*float64(1+k))), memop("router-topk-bwd", units.Bytes(float64(T)*float64(c.Experts)*4*3))}, dgradWgrad(rg, sh)...)
+	router.Backward = append(router.Backward, lnBwd)
+
+	local := max(c.Experts/sh.ep(), 1)
+	perExpert := max(int(math.Round(float64(sh.ep())*float64(T)*float64(k)*sh.skew()/float64(c.Experts))), 1)
+	up := fe
+	if c.GatedMLP {
+		up = 2 * fe
+	}
+	fc1 := linear(gemm("expert-up", local, perExpert, up, h, e))
+	fc2 := linear(gemm("expert-down", local, perExpert, h, fe, e))
+	act := units.Bytes(float64(local)*float64(perExpert)*float64(fe)) * e
+	gelu, geluBwd := memop("expert-activation", act*2), memop("expert-activation-bwd", act*3)
+	if c.GatedMLP {
+		gelu, geluBwd = memop("expert-activation", act*3), memop("expert-activation-bwd", act*5)
+	}
+	experts.Forward = []Op{fc1, gelu, fc2}
+	experts.Backward = append(dgradWgrad(fc2, sh), geluBwd)
+	experts.Backward = append(experts.Backward, dgradWgrad(fc1, sh)...)
+
+	if c.SharedExperts > 0 {
+		full := sh.Microbatch * c.SeqLen / sh.cp()
+		sf := c.SharedExperts * fe / sh.TP
+		sup := sf
+		if c.GatedMLP {
+			sup = 2 * sf
+		}
+		s1 := linear(gemm("shared-up", 1, full, sup, h, e))
+		s2 := linear(gemm("shared-down", 1, full, h, sf, e))
+		sa := units.Bytes(float64(full)*float64(sf)) * e
+		g, gb := memop("shared-activation", sa*2), memop("shared-activation-bwd", sa*3)
+		if c.GatedMLP {
+			g, gb = memop("shared-activation", sa*3), memop("shared-activation-bwd", sa*5)
+		}
+		shared.Forward = []Op{s1, g, s2}
+		shared.Backward = append(dgradWgrad(s2, sh), gb)
+		shared.Backward = append(shared.Backward, dgradWgrad(s1, sh)...)
+	}
+	hs := tok(T, float64(h))
+	combine.Forward = []Op{memop("moe-unpermute", tok(T, float64(h)*float64(1+k))), memop("bias-dropout-add", 3*hs+hs/e)}
+	combine.Backward = []Op{memop("bias-dropout-add-bwd", 2*hs+hs/e), memop("moe-unpermute-bwd", tok(T, float64(h)*float64(1+k)))}
+	return router, experts, shared, combine
 }
 
 // cp returns the context-parallel degree, at least 1.
@@ -373,5 +480,13 @@ func (c Config) ForwardFLOPs(batch int) units.FLOPs {
 	f := float64(c.FFNHidden)
 	m := float64(c.mlpMatrices())
 	perLayer := 2*b*s*h*(h+2*kv) + 2*b*s*h*h + 2*m*b*s*h*f + 4*b*s*s*h
-	return units.FLOPs(float64(c.Layers)*perLayer + 2*b*s*h*float64(c.Vocab))
+	if !c.MoE() {
+		return units.FLOPs(float64(c.Layers)*perLayer + 2*b*s*h*float64(c.Vocab))
+	}
+	// A mixture-of-experts layer: the router (h × experts), each token
+	// through top_k experts and the shared experts.
+	moe := float64(c.MoELayers())
+	fe := float64(c.ExpertFFN())
+	perMoE := 2*b*s*h*(h+2*kv) + 2*b*s*h*h + 4*b*s*s*h + 2*b*s*h*float64(c.Experts) + 2*m*b*s*h*fe*float64(c.TopK+c.SharedExperts)
+	return units.FLOPs((float64(c.Layers)-moe)*perLayer + moe*perMoE + 2*b*s*h*float64(c.Vocab))
 }

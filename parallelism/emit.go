@@ -23,6 +23,8 @@ const (
 	// KindCP is context-parallel communication (ring attention's K/V
 	// exchange); after KindBarrier so the older kinds keep their values.
 	KindCP
+	// KindEP is expert-parallel communication (the MoE all-to-alls).
+	KindEP
 	numKinds
 )
 
@@ -188,8 +190,11 @@ func (b *builder) emit(lane int, steps []stepID, k sim.Kind) {
 // progKind is the task kind of a program collective: context-parallel
 // communication for one over the CP group, tensor-parallel otherwise.
 func (b *builder) progKind(id specID) sim.Kind {
-	if b.pr.specs[id].group == groupCP {
+	switch b.pr.specs[id].group {
+	case groupCP:
 		return KindCP
+	case groupEP:
+		return KindEP
 	}
 	return KindTP
 }
@@ -242,6 +247,13 @@ func (b *builder) gradients(lane int, ls *layerSteps, lastMB bool, buckets *[]si
 		rs := b.comm(b.st[lane].dp, lane, ls.shardedRS, KindDP)
 		b.g.After(rs, prev)
 		return
+	}
+	if lastMB && l.OverlapGradReduce && ls.kind == model.MoELayer && b.j.expertShardGroup() > 1 {
+		// The routed experts' bucket, over the expert data-parallel group.
+		prev := b.seal(lane)
+		id := b.comm(b.st[lane].dp, lane, ls.expertGrad, KindDP)
+		b.g.After(id, prev)
+		*buckets = append(*buckets, id)
 	}
 	if !lastMB || !l.OverlapGradReduce || l.DP == 1 {
 		return
@@ -451,6 +463,9 @@ func (b *builder) build() ([][]step, error) {
 			if l.DP > 1 && l.ZeRO < 2 && !l.OverlapGradReduce {
 				b.comm(b.st[lane].main, lane, b.plan.gradReduce[stage], KindDP)
 			}
+			if e := b.plan.expertGrad; e != nil && e[stage] >= 0 && b.j.expertShardGroup() > 1 && !l.OverlapGradReduce {
+				b.comm(b.st[lane].main, lane, e[stage], KindDP)
+			}
 			if e := b.plan.embGrad[stage]; e >= 0 {
 				b.comm(b.st[lane].main, lane, e, KindDP)
 			}
@@ -482,6 +497,13 @@ func (b *builder) build() ([][]step, error) {
 			b.seal(lane)
 			if (l.ZeRO == 1 || l.ZeRO == 2) && l.DP > 1 && !b.overlapParamGather() {
 				b.comm(b.st[lane].main, lane, b.plan.paramGather[stage], KindDP)
+			}
+			if e := b.plan.expertGather; e != nil && e[stage] >= 0 && l.ZeRO == 1 && b.j.expertShardGroup() > 1 {
+				// The routed experts' parameter all-gather (distributed
+				// optimizer) runs blocking after the optimizer, overlap or
+				// not: an approximation (Megatron-Core overlaps it with the
+				// next forward under --overlap-param-gather).
+				b.comm(b.st[lane].main, lane, e[stage], KindDP)
 			}
 			prevEnd[lane] = b.seal(lane)
 		}

@@ -160,6 +160,18 @@ func (f *flowNet) copies(fs flowSpec) ([][]int, int) {
 				}
 			}
 		}
+	case groupEP, groupEDP:
+		// Every group of the expert sub-mesh at this stage.
+		d := mesh.EP
+		if group == groupEDP {
+			d = mesh.DP
+		}
+		e := m.Expert()
+		for _, g := range e.Groups(d) {
+			if e.Coord(g[0])[mesh.PP] == fs.stage {
+				out = append(out, g)
+			}
+		}
 	case groupPP, groupEmb:
 		for c := 0; c < cps; c++ {
 			for d := 0; d < m.Size(mesh.DP); d++ {

@@ -2,6 +2,7 @@ package parallelism
 
 import (
 	"fmt"
+	"math"
 
 	"trainsim/model"
 	"trainsim/units"
@@ -114,6 +115,13 @@ func (j Job) stageParams(s int) float64 {
 	m, l := j.Model, j.Layout
 	layers := j.stageLayers(s)
 	p := float64(layers) * float64(m.LayerParams()) / float64(l.TP)
+	if m.MoE() {
+		// An MoE layer's own dense part (attention, router, shared
+		// experts) instead of a dense layer's; its routed experts are
+		// stageExpertParams.
+		moe := j.stageMoELayers(s)
+		p = (float64(layers-moe)*float64(m.LayerParams()) + float64(moe)*float64(m.MoEDenseParams())) / float64(l.TP)
+	}
 	emb := float64(m.Vocab) * float64(m.Hidden) / float64(l.TP)
 	if s == 0 {
 		p += emb + float64(m.SeqLen)*float64(m.Hidden)
@@ -122,6 +130,43 @@ func (j Job) stageParams(s int) float64 {
 		p += emb
 	}
 	return p
+}
+
+// stageMoELayers returns how many of stage s's layers (over all its
+// chunks) are MoE layers.
+func (j Job) stageMoELayers(s int) int {
+	if !j.Model.MoE() {
+		return 0
+	}
+	n := 0
+	first := 0
+	for vs := 0; vs < j.Layout.PP*j.Layout.VirtualStages; vs++ {
+		k := j.LayersOf(vs)
+		if vs%j.Layout.PP == s {
+			for i := first; i < first+k; i++ {
+				if j.Model.KindOf(i) == model.MoELayer {
+					n++
+				}
+			}
+		}
+		first += k
+	}
+	return n
+}
+
+// stageExpertParams returns the routed experts' parameters one GPU of stage
+// s holds: Experts/EP of each of its MoE layers.
+func (j Job) stageExpertParams(s int) float64 {
+	return float64(j.stageMoELayers(s)) * float64(j.Model.ExpertParams()) / float64(max(j.Layout.EP, 1))
+}
+
+// expertShardGroup is the expert data-parallel degree of the expert
+// sub-mesh, GPUs/(ETP·EP·PP): what the routed experts' gradients are
+// reduced over and the distributed optimizer shards their state over
+// (Megatron-Core's expert data-parallel group).
+func (j Job) expertShardGroup() int {
+	l := j.Layout
+	return l.TP * max(l.CP, 1) * l.DP / (max(l.ETP, 1) * max(l.EP, 1))
 }
 
 // shardGroup is the size of the group a sharded optimizer (ZeRO ≥ 1) splits
@@ -160,6 +205,19 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 	if l.ZeRO >= 1 {
 		mem.Optimizer /= units.Bytes(dp)
 	}
+	if experts := j.stageExpertParams(s); experts > 0 {
+		// The routed experts: Experts/EP per rank, their optimizer state
+		// sharded over the expert data-parallel group under ZeRO-1 (MoE
+		// allows ZeRO ≤ 1). FP8 weight copies of the experts are left out.
+		mem.Weights += units.Bytes(experts * weightBytesPerParam)
+		mem.Gradients += units.Bytes(experts * j.gradBytes())
+		opt := experts * optimizerBytesPerParam
+		if l.ZeRO >= 1 {
+			opt /= float64(j.expertShardGroup())
+		}
+		mem.Optimizer += units.Bytes(opt)
+		mem.Peak = 0
+	}
 	if l.ZeRO >= 2 {
 		mem.Gradients /= units.Bytes(dp)
 	}
@@ -170,6 +228,19 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 		mem.Transient += units.Bytes(2 * float64(j.Model.LayerParams()) / float64(l.TP) * weightBytesPerParam)
 	}
 	act := j.layerActivationBytes()
+	if moe := j.stageMoELayers(s); moe > 0 {
+		// An MoE layer keeps, per token, the MLP activations of top_k ×
+		// skew routed experts plus the shared experts, each ExpertFFN
+		// wide: Korthikanti et al.'s count with that MLP width. The
+		// permuted token copies beyond the one input the count has, and
+		// the router's logits, are left out. The stage's layers are
+		// averaged (in-flight passes count layers, not kinds).
+		mj := j
+		skew := max(j.Layout.Skew, 1)
+		mj.Model.FFNHidden = int(math.Round((float64(j.Model.TopK)*skew + float64(j.Model.SharedExperts)) * float64(j.Model.ExpertFFN())))
+		layers := j.stageLayers(s)
+		act = units.Bytes((float64(layers-moe)*float64(act) + float64(moe)*float64(mj.layerActivationBytes())) / float64(layers))
+	}
 	mem.Activations = units.Bytes(float64(inFlightLayers)) * act
 	e := j.Training.Precision.ElementBytes()
 	sbh := units.Bytes(float64(j.Model.SeqLen/max(l.CP, 1)*l.Microbatch*j.Model.Hidden)) * e

@@ -30,6 +30,12 @@ const (
 	// send/recv to the next rank of the ring, priced over the whole ring
 	// (a step of the ring lasts as long as its slowest hop).
 	groupCP
+	// groupEP is the stage's expert-parallel group (expert sub-mesh): the
+	// MoE all-to-alls.
+	groupEP
+	// groupEDP is the stage's expert data-parallel group (expert
+	// sub-mesh): the routed experts' gradient reduction.
+	groupEDP
 )
 
 // specID indexes pricer.specs.
@@ -81,6 +87,7 @@ type layerSteps struct {
 	gather             specID // the parameter all-gather (distributed optimizer; ZeRO-3 tables)
 	zeroGather         specID // ZeRO-3's before-each-pass gather (per tensor where listed)
 	zeroGatherPerLayer bool   // zeroGather runs with the one-layer prefetch window
+	expertGrad         specID // the routed experts' gradient bucket (MoE; -1 otherwise)
 }
 
 // pricer turns steps and collectives into durations on one job's hardware.
@@ -167,6 +174,8 @@ func groupOf(d mesh.Dim) groupKind {
 		return groupDP
 	case mesh.CP:
 		return groupCP
+	case mesh.EP:
+		return groupEP
 	}
 	return groupTP
 }

@@ -21,6 +21,7 @@ type Breakdown struct {
 	PP        units.Seconds // exposed pipeline sends (waiting on a transfer)
 	DP        units.Seconds // exposed data-parallel communication
 	CP        units.Seconds // exposed context-parallel communication (ring attention)
+	EP        units.Seconds // exposed expert-parallel communication (MoE all-to-alls)
 	Optimizer units.Seconds
 	Bubble    units.Seconds // pipeline idle: waiting for other stages
 	// TensorCore and HBM split Compute+Recompute by what bounds the kernels.
@@ -112,6 +113,8 @@ func kindName(k sim.Kind) string {
 		return "optimizer"
 	case KindCP:
 		return "cp"
+	case KindEP:
+		return "ep"
 	}
 	return "barrier"
 }

@@ -186,10 +186,10 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 	}{
 		{"compute", bd.ComputeS}, {"recompute", bd.RecomputeS},
 		{"TP comm, exposed", bd.TPS}, {"PP comm, exposed", bd.PPS}, {"DP comm, exposed", bd.DPS},
-		{"CP comm, exposed", bd.CPS},
+		{"CP comm, exposed", bd.CPS}, {"EP comm, exposed", bd.EPS},
 		{"optimizer", bd.OptimizerS}, {"pipeline bubble", bd.BubbleS},
 	} {
-		if row.name == "CP comm, exposed" && row.v == 0 {
+		if (row.name == "CP comm, exposed" || row.name == "EP comm, exposed") && row.v == 0 {
 			continue
 		}
 		p("  %-18s %10s  %s\n", row.name, sec(row.v), pct(row.v/rep.StepTimeS))
@@ -202,7 +202,7 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 		units.Bytes(m.Weights), units.Bytes(m.Gradients), units.Bytes(m.Optimizer), units.Bytes(m.Activations), units.Bytes(m.Transient))
 
 	p("Communication per GPU per step\n")
-	for _, k := range []string{"tp", "pp", "dp", "cp"} {
+	for _, k := range []string{"tp", "pp", "dp", "cp", "ep"} {
 		c := rep.Comm[k]
 		if c.Bytes == 0 && c.TotalS == 0 {
 			continue
