@@ -20,6 +20,12 @@ type Config struct {
 	Vocab     int // vocabulary size V
 	Experts   int // MoE experts per MLP layer; 0 for a dense model
 	TopK      int // experts each token is routed to
+	// MoEFFNHidden is the inner width of one expert's MLP (FFNHidden when
+	// 0); SharedExperts the experts every token also goes through (one
+	// dense MLP SharedExperts × MoEFFNHidden wide, as DeepSeek's and
+	// Megatron-Core's shared experts); DenseLayers the leading layers that
+	// keep a dense MLP of FFNHidden (DeepSeek-V3's first three).
+	MoEFFNHidden, SharedExperts, DenseLayers int
 	// GatedMLP marks a SwiGLU-style MLP with three weight matrices (Llama,
 	// PaLM) instead of GPT's two.
 	GatedMLP bool
@@ -41,30 +47,73 @@ func (c Config) mlpMatrices() int {
 	return 2
 }
 
-// LayerParams is the parameter count of one transformer block, biases and
-// layer-norm gains included: QKV and output projections, the MLP, two layer
-// norms. For GPT (ffn=4h, no GQA) this is 12h² + 13h.
+// LayerParams is the parameter count of one dense transformer block, biases
+// and layer-norm gains included: QKV and output projections, the MLP, two
+// layer norms. For GPT (ffn=4h, no GQA) this is 12h² + 13h.
 func (c Config) LayerParams() int64 {
-	h, f, kv := int64(c.Hidden), int64(c.FFNHidden), int64(c.KVHidden())
-	attn := h*(h+2*kv) + (h + 2*kv) + h*h + h // QKV weights+bias, output proj weights+bias
-	m := int64(c.mlpMatrices())
-	mlp := m*h*f + (m-1)*f + h // weights, first-layer biases, output bias
-	if c.Experts > 0 {
-		mlp = int64(c.Experts)*mlp + h*int64(c.Experts) // experts and router
-	}
-	norms := 4 * h
-	return attn + mlp + norms
+	return c.attnParams() + c.mlpParams(c.FFNHidden) + 4*int64(c.Hidden)
 }
 
-// LinearWeights is the weight count of one layer's linear layers (QKV, output
-// projection, MLP): the tensors FP8 training runs its GEMMs on.
+// attnParams is the attention's weights and biases: QKV and output
+// projection.
+func (c Config) attnParams() int64 {
+	h, kv := int64(c.Hidden), int64(c.KVHidden())
+	return h*(h+2*kv) + (h + 2*kv) + h*h + h
+}
+
+// mlpParams is one MLP of inner width f: weights, first-layer biases, output
+// bias.
+func (c Config) mlpParams(f int) int64 {
+	h, m := int64(c.Hidden), int64(c.mlpMatrices())
+	return m*h*int64(f) + (m-1)*int64(f) + h
+}
+
+// MoE reports whether c has mixture-of-experts layers.
+func (c Config) MoE() bool { return c.Experts > 0 }
+
+// ExpertFFN is the inner width of one expert's MLP.
+func (c Config) ExpertFFN() int {
+	if c.MoEFFNHidden > 0 {
+		return c.MoEFFNHidden
+	}
+	return c.FFNHidden
+}
+
+// MoELayers is the number of mixture-of-experts layers: all but the first
+// DenseLayers of an MoE model, none of a dense one.
+func (c Config) MoELayers() int {
+	if !c.MoE() {
+		return 0
+	}
+	return max(c.Layers-c.DenseLayers, 0)
+}
+
+// ExpertParams is the parameter count of the routed experts of one MoE
+// layer: Experts MLPs of ExpertFFN each, counted like a dense MLP (biases
+// included, as LayerParams does).
+func (c Config) ExpertParams() int64 {
+	return int64(c.Experts) * c.mlpParams(c.ExpertFFN())
+}
+
+// MoEDenseParams is the parameters of one MoE layer that are not routed
+// experts: attention, two layer norms, the router (h × Experts) and the
+// shared experts (one MLP SharedExperts × ExpertFFN wide). Every rank of
+// the layer's tensor-parallel group holds 1/TP of them, like a dense
+// layer's.
+func (c Config) MoEDenseParams() int64 {
+	p := c.attnParams() + 4*int64(c.Hidden) + int64(c.Hidden)*int64(c.Experts)
+	if c.SharedExperts > 0 {
+		p += c.mlpParams(c.SharedExperts * c.ExpertFFN())
+	}
+	return p
+}
+
+// LinearWeights is the weight count of one dense layer's linear layers
+// (QKV, output projection, MLP): the tensors FP8 training runs its GEMMs
+// on.
 func (c Config) LinearWeights() int64 {
 	h, f, kv := int64(c.Hidden), int64(c.FFNHidden), int64(c.KVHidden())
-	w := h*(h+2*kv) + h*h + int64(c.mlpMatrices())*h*f
-	if c.Experts > 0 {
-		w += int64(c.Experts-1) * int64(c.mlpMatrices()) * h * f
-	}
-	return w
+	return h*(h+2*kv) + h*h + int64(c.mlpMatrices())*h*f
 }
 
 // LayerTensors returns the parameter count of each weight tensor of one
@@ -92,7 +141,8 @@ func (c Config) EmbeddingParams() int64 {
 
 // Params is the total parameter count, final layer norm included.
 func (c Config) Params() int64 {
-	return int64(c.Layers)*c.LayerParams() + c.EmbeddingParams() + 2*int64(c.Hidden)
+	moe := int64(c.MoELayers())
+	return (int64(c.Layers)-moe)*c.LayerParams() + moe*(c.MoEDenseParams()+c.ExpertParams()) + c.EmbeddingParams() + 2*int64(c.Hidden)
 }
 
 // Validate checks that the shape is usable and returns every problem found,
@@ -123,6 +173,12 @@ func (c Config) Validate() []field.Error {
 	}
 	if c.Experts > 0 && (c.TopK < 1 || c.TopK > c.Experts) {
 		errs = append(errs, field.Errorf("model.top_k", "must be between 1 and experts (%d) for an MoE model, got %d", c.Experts, c.TopK).Using("model.experts"))
+	}
+	if c.MoEFFNHidden < 0 || c.SharedExperts < 0 || c.DenseLayers < 0 {
+		errs = append(errs, field.Errorf("model.moe_ffn_hidden", "moe_ffn_hidden, shared_experts and dense_layers must not be negative").Using("model.shared_experts", "model.dense_layers"))
+	}
+	if c.Experts > 0 && c.Layers > 0 && c.DenseLayers >= c.Layers {
+		errs = append(errs, field.Errorf("model.dense_layers", "%d leaves no mixture-of-experts layer of %d", c.DenseLayers, c.Layers).Using("model.layers"))
 	}
 	return errs
 }

@@ -1,6 +1,10 @@
 package model
 
-import "trainsim/units"
+import (
+	"math"
+
+	"trainsim/units"
+)
 
 // OpClass says which unit of the GPU an operation keeps busy.
 type OpClass uint8
@@ -82,14 +86,138 @@ type Shard struct {
 	// Recompute is what the backward pass re-runs of the forward
 	// (Layer.Recompute).
 	Recompute Recompute
+	// CP is the context-parallel degree: each rank holds s/CP tokens of
+	// every sequence (two mirrored chunks of s/2CP, for causal load
+	// balancing) and runs the attention core as CP blocks of ring attention
+	// (Liu et al. 2023; Megatron-Core/Transformer Engine's
+	// AttnFuncWithCPAndKVP2P). 0 or 1: none.
+	CP int
+	// EP is the expert-parallel degree: each rank holds Experts/EP of an
+	// MoE layer's routed experts.
+	EP int
+	// Skew is the hottest expert-parallel rank's routed tokens over the
+	// mean (1: balanced routing; 0 means 1). The replayed rank is the
+	// hottest: its all-to-alls move and its experts compute Skew × the
+	// mean, and every rank waits for it at the combine.
+	Skew float64
+}
+
+func (sh Shard) ep() int { return max(sh.EP, 1) }
+
+func (sh Shard) skew() float64 {
+	if sh.Skew > 0 {
+		return sh.Skew
+	}
+	return 1
+}
+
+// MoETokens is the tokens one rank routes in an MoE layer per micro-batch:
+// its s/cp tokens of each sequence, split over the TP ranks by sequence
+// parallelism (which Megatron-Core requires of MoE with TP > 1).
+func (c Config) MoETokens(sh Shard) int {
+	return sh.Microbatch * c.SeqLen / sh.cp() / sh.TP
+}
+
+// DispatchBytes is the buffer one rank's token dispatch all-to-all sends,
+// per micro-batch: each of its MoETokens tokens to top_k experts, h
+// elements each, scaled by Skew for the hottest rank (the share for its own
+// experts stays local; the collective model sends the other ep − 1 shares).
+// The combine all-to-all returns as many.
+func (c Config) DispatchBytes(sh Shard) units.Bytes {
+	return units.Bytes(float64(c.MoETokens(sh))*float64(c.TopK)*float64(c.Hidden)*sh.skew()) * sh.Precision.ElementBytes()
+}
+
+// MoEBlock returns the kernels of one MoE layer's MLP on one rank, in the
+// order they run, split where its all-to-alls go: the router (layer norm,
+// router GEMM, top-k, permutation of the token copies), the routed experts
+// (a grouped GEMM over the Experts/EP local experts, each on
+// EP·T·top_k·Skew/Experts tokens — the EP group's T tokens per rank, top_k
+// copies each, spread evenly over the experts, times the skew — the
+// activation, the down GEMM), the shared experts (a dense MLP
+// SharedExperts × ExpertFFN wide, split over TP on the all-gathered tokens,
+// like a dense MLP), and the combine (un-permutation and bias-dropout-add).
+// Backward lists are the same parts' backward kernels.
+func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
+	e := sh.Precision.ElementBytes()
+	T := c.MoETokens(sh)
+	h := c.Hidden
+	k := c.TopK
+	fe := c.ExpertFFN()
+	tok := func(n int, w float64) units.Bytes { return units.Bytes(float64(n)*w) * e }
+	ln := memop("layernorm", tok(T, 2*float64(h)))
+	lnBwd := memop("layernorm-bwd", tok(T, 3*float64(h)))
+	rg := gemm("router", 1, T, c.Experts, h, e)
+	// Softmax and top-k over the router's logits in fp32 (read, write,
+	// read again for the selection).
+	topk := memop("router-topk", units.Bytes(float64(T)*float64(c.Experts)*4*3))
+	// Permutation: read the T tokens, write top_k copies grouped by expert.
+	perm := memop("moe-permute", tok(T, float64(h)*float64(1+k)))
+	router.Forward = []Op{ln, rg, topk, perm}
+	router.Backward = append([]Op{memop("moe-permute-bwd", tok(T, float64(h)*float64(1+k))), memop("router-topk-bwd", units.Bytes(float64(T)*float64(c.Experts)*4*3))}, dgradWgrad(rg, sh)...)
+	router.Backward = append(router.Backward, lnBwd)
+
+	local := max(c.Experts/sh.ep(), 1)
+	perExpert := max(int(math.Round(float64(sh.ep())*float64(T)*float64(k)*sh.skew()/float64(c.Experts))), 1)
+	up := fe
+	if c.GatedMLP {
+		up = 2 * fe
+	}
+	fc1 := linear(gemm("expert-up", local, perExpert, up, h, e))
+	fc2 := linear(gemm("expert-down", local, perExpert, h, fe, e))
+	act := units.Bytes(float64(local)*float64(perExpert)*float64(fe)) * e
+	gelu, geluBwd := memop("expert-activation", act*2), memop("expert-activation-bwd", act*3)
+	if c.GatedMLP {
+		gelu, geluBwd = memop("expert-activation", act*3), memop("expert-activation-bwd", act*5)
+	}
+	experts.Forward = []Op{fc1, gelu, fc2}
+	experts.Backward = append(dgradWgrad(fc2, sh), geluBwd)
+	experts.Backward = append(experts.Backward, dgradWgrad(fc1, sh)...)
+
+	if c.SharedExperts > 0 {
+		full := sh.Microbatch * c.SeqLen / sh.cp()
+		sf := c.SharedExperts * fe / sh.TP
+		sup := sf
+		if c.GatedMLP {
+			sup = 2 * sf
+		}
+		s1 := linear(gemm("shared-up", 1, full, sup, h, e))
+		s2 := linear(gemm("shared-down", 1, full, h, sf, e))
+		sa := units.Bytes(float64(full)*float64(sf)) * e
+		g, gb := memop("shared-activation", sa*2), memop("shared-activation-bwd", sa*3)
+		if c.GatedMLP {
+			g, gb = memop("shared-activation", sa*3), memop("shared-activation-bwd", sa*5)
+		}
+		shared.Forward = []Op{s1, g, s2}
+		shared.Backward = append(dgradWgrad(s2, sh), gb)
+		shared.Backward = append(shared.Backward, dgradWgrad(s1, sh)...)
+	}
+	hs := tok(T, float64(h))
+	combine.Forward = []Op{memop("moe-unpermute", tok(T, float64(h)*float64(1+k))), memop("bias-dropout-add", 3*hs+hs/e)}
+	combine.Backward = []Op{memop("bias-dropout-add-bwd", 2*hs+hs/e), memop("moe-unpermute-bwd", tok(T, float64(h)*float64(1+k)))}
+	return router, experts, shared, combine
+}
+
+// cp returns the context-parallel degree, at least 1.
+func (sh Shard) cp() int { return max(sh.CP, 1) }
+
+// KVBlockBytes is the K and V of one context-parallel chunk on one
+// tensor-parallel rank: b·(s/cp)·2·(kv_heads/t)·head_dim elements, what each
+// step of ring attention passes to the next rank of the CP group.
+func (c Config) KVBlockBytes(sh Shard) units.Bytes {
+	kvHeads := max(c.KVHeads/sh.TP, 1)
+	return units.Bytes(float64(sh.Microbatch*c.SeqLen/sh.cp())*float64(2*kvHeads*c.HeadDim())) * sh.Precision.ElementBytes()
 }
 
 // Block is a run of kernels between two tensor-parallel communication points.
 type Block struct {
 	Forward, Backward []Op
 	// Core holds the ops that selective recomputation re-runs (the attention
-	// core); nil for blocks without one.
-	Core []Op
+	// core); nil for blocks without one. With context parallelism it is one
+	// op per ring-attention step, CoreBackward likewise for the backward.
+	Core, CoreBackward []Op
+	// CoreAt and CoreBackwardAt are where Core and CoreBackward start in
+	// Forward and Backward.
+	CoreAt, CoreBackwardAt int
 }
 
 // LayerBlocks returns one transformer layer split at its tensor-parallel
@@ -98,7 +226,10 @@ type Block struct {
 func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 	e := sh.Precision.ElementBytes()
 	t := sh.TP
-	tokens := sh.Microbatch * c.SeqLen
+	cp := sh.cp()
+	// With context parallelism every rank holds s/cp tokens of each
+	// sequence: every token-wise kernel shrinks by cp.
+	tokens := sh.Microbatch * c.SeqLen / cp
 	h := c.Hidden
 	// Element-wise work on the full hidden state is split over TP ranks only
 	// with sequence parallelism; otherwise every rank repeats it.
@@ -131,6 +262,34 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 	var core, coreBwd []Op
 	switch sh.Attention {
 	case AttentionFlash:
+		if cp > 1 {
+			// Ring attention, load-balanced (Megatron-Core's context
+			// parallelism): the rank's s/cp queries meet the s/cp keys of
+			// each of the cp chunks in turn. Each step does half the work
+			// of an unmasked (s/cp)×(s/cp) block: the diagonal step is
+			// causal; in the others either half the queries see all the
+			// keys or all the queries see half of them (each rank holds
+			// chunks i and 2cp−1−i). So every step is priced as a causal
+			// (s/cp)×(s/cp) block, and the cp steps sum to 1/cp of the
+			// causal attention of the whole sequence. The softmax
+			// correction between steps (O(s/cp·h) element-wise) is left
+			// out.
+			sc := s / cp
+			f := Op{
+				Name: "flash-attention-cp", Class: FlashAttention, Batch: b * heads, M: sc, N: sc, K: d,
+				FLOPs: units.FLOPs(4 * float64(b*heads) * float64(sc) * float64(sc) * float64(d)),
+				Bytes: units.Bytes(float64(b*heads)*float64(sc)*float64(d)*4) * e, Causal: true,
+			}
+			fb := f
+			fb.Name = "flash-attention-cp-bwd"
+			fb.FLOPs = f.FLOPs * 2.5
+			fb.Bytes = f.Bytes * 2
+			for range cp {
+				core = append(core, f)
+				coreBwd = append(coreBwd, fb)
+			}
+			break
+		}
 		f := Op{
 			Name: "flash-attention", Class: FlashAttention, Batch: b * heads, M: s, N: s, K: d,
 			FLOPs: units.FLOPs(4 * float64(b*heads) * float64(s) * float64(s) * float64(d)),
@@ -156,10 +315,12 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 			gemm("attn-scores-dgrad-q", b*heads, s, d, s, e), gemm("attn-scores-dgrad-k", b*heads, s, d, s, e),
 		}
 	}
+	attn.CoreAt = len(attn.Forward)
 	attn.Forward = append(attn.Forward, core...)
 	attn.Forward = append(attn.Forward, proj)
-	attn.Core = core
+	attn.Core, attn.CoreBackward = core, coreBwd
 	attn.Backward = append([]Op{bdaBwd}, dgradWgrad(proj, sh)...)
+	attn.CoreBackwardAt = len(attn.Backward)
 	attn.Backward = append(attn.Backward, coreBwd...)
 	attn.Backward = append(attn.Backward, dgradWgrad(qkv, sh)...)
 	attn.Backward = append(attn.Backward, lnBwd)
@@ -232,7 +393,7 @@ func linear(o Op) Op {
 // split over the vocabulary, Megatron's VocabParallelEmbedding).
 func (c Config) EmbeddingOps(sh Shard) (fwd, bwd []Op) {
 	e := sh.Precision.ElementBytes()
-	hs := units.Bytes(float64(sh.Microbatch*c.SeqLen)*float64(c.Hidden)) * e
+	hs := units.Bytes(float64(sh.Microbatch*c.SeqLen/sh.cp())*float64(c.Hidden)) * e
 	return []Op{memop("embedding", 3*hs)}, []Op{memop("embedding-bwd", 3*hs)}
 }
 
@@ -241,7 +402,7 @@ func (c Config) EmbeddingOps(sh Shard) (fwd, bwd []Op) {
 // micro-batch on one TP rank.
 func (c Config) LogitsOps(sh Shard) (fwd, bwd []Op) {
 	e := sh.Precision.ElementBytes()
-	tokens := sh.Microbatch * c.SeqLen
+	tokens := sh.Microbatch * c.SeqLen / sh.cp()
 	v := c.Vocab / sh.TP
 	logits := gemm("logits", 1, tokens, v, c.Hidden, e)
 	// Megatron's vocab-parallel cross-entropy, kernel by kernel, over the
@@ -319,5 +480,13 @@ func (c Config) ForwardFLOPs(batch int) units.FLOPs {
 	f := float64(c.FFNHidden)
 	m := float64(c.mlpMatrices())
 	perLayer := 2*b*s*h*(h+2*kv) + 2*b*s*h*h + 2*m*b*s*h*f + 4*b*s*s*h
-	return units.FLOPs(float64(c.Layers)*perLayer + 2*b*s*h*float64(c.Vocab))
+	if !c.MoE() {
+		return units.FLOPs(float64(c.Layers)*perLayer + 2*b*s*h*float64(c.Vocab))
+	}
+	// A mixture-of-experts layer: the router (h × experts), each token
+	// through top_k experts and the shared experts.
+	moe := float64(c.MoELayers())
+	fe := float64(c.ExpertFFN())
+	perMoE := 2*b*s*h*(h+2*kv) + 2*b*s*h*h + 4*b*s*s*h + 2*b*s*h*float64(c.Experts) + 2*m*b*s*h*fe*float64(c.TopK+c.SharedExperts)
+	return units.FLOPs((float64(c.Layers)-moe)*perLayer + moe*perMoE + 2*b*s*h*float64(c.Vocab))
 }

@@ -81,11 +81,13 @@ const (
 	// LogitsLayer is the output layer (sharing the token embedding) and
 	// the cross-entropy loss (the last layer of the last stage).
 	LogitsLayer
+	// MoELayer is one attention + mixture-of-experts block.
+	MoELayer
 	NumLayerKinds
 )
 
 func (k LayerKind) String() string {
-	return [...]string{"embedding", "transformer", "logits"}[k]
+	return [...]string{"embedding", "transformer", "logits", "moe"}[k]
 }
 
 // Recompute is an activation recomputation policy (Korthikanti et al. 2022).
@@ -116,6 +118,10 @@ type Layer struct {
 	// Tied marks the output layer whose weight is the embedding table:
 	// when one model chunk holds both, their gradients are one tensor.
 	Tied bool
+	// ExpertParams is, for an MoE layer, the routed experts' parameters one
+	// rank holds (Experts/EP of them); their gradients are reduced over the
+	// expert data-parallel group of the expert sub-mesh, not with Params.
+	ExpertParams float64
 }
 
 // Programs returns the layer kinds of c as sh runs them, indexed by
@@ -124,8 +130,9 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 	e := sh.Precision.ElementBytes()
 	t := sh.TP
 	// One activation tensor of the micro-batch: what the tensor-parallel
-	// collectives move.
-	act := units.Bytes(float64(sh.Microbatch*c.SeqLen*c.Hidden)) * e
+	// collectives move (s/cp tokens of each sequence under context
+	// parallelism).
+	act := units.Bytes(float64(sh.Microbatch*c.SeqLen/sh.cp()*c.Hidden)) * e
 	// tp returns the tensor-parallel collectives after a block: an
 	// all-reduce of its output, or with sequence parallelism a
 	// reduce-scatter of its output and the all-gather of the next block's
@@ -162,11 +169,17 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 
 	var out [NumLayerKinds]Layer
 	attn, mlp := c.LayerBlocks(sh)
-	fwd := cat(Program{compute("attention", attn.Forward)}, tp("attention"), Program{compute("mlp", mlp.Forward)}, tp("mlp"))
+	attnFwd := Program{compute("attention", attn.Forward)}
+	attnBwd := Program{compute("attention-bwd", attn.Backward)}
+	coreFwd := Program{compute("attention-core", attn.Core)}
+	if cp := sh.cp(); cp > 1 {
+		attnFwd, attnBwd, coreFwd = c.ringAttention(sh, attn)
+	}
+	fwd := cat(attnFwd, tp("attention"), Program{compute("mlp", mlp.Forward)}, tp("mlp"))
 	tl := Layer{
 		Kind:     TransformerLayer,
 		Forward:  fwd,
-		Backward: cat(Program{compute("mlp-bwd", mlp.Backward)}, tp("mlp-bwd"), Program{compute("attention-bwd", attn.Backward)}, tp("attention-bwd")),
+		Backward: cat(Program{compute("mlp-bwd", mlp.Backward)}, tp("mlp-bwd"), attnBwd, tp("attention-bwd")),
 		Params:   float64(c.LayerParams()) / float64(t),
 		Tensors:  c.LayerTensors(),
 	}
@@ -174,9 +187,12 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 	case RecomputeFull:
 		tl.Recompute = fwd
 	case RecomputeSelective:
-		tl.Recompute = Program{compute("attention-core", attn.Core)}
+		tl.Recompute = coreFwd
 	}
 	out[TransformerLayer] = tl
+	if c.MoE() {
+		out[MoELayer] = c.moeLayer(sh, attnFwd, attnBwd, coreFwd, tp("attention"))
+	}
 
 	embParams := float64(c.Vocab) * float64(c.Hidden) / float64(t)
 	ef, eb := c.EmbeddingOps(sh)
@@ -198,6 +214,144 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 	return out
 }
 
-// KindOf returns the kind of transformer layer i (0-based) of the stack.
-// Every layer of a dense model is a TransformerLayer.
-func (c Config) KindOf(i int) LayerKind { return TransformerLayer }
+// KindOf returns the kind of transformer layer i (0-based) of the stack:
+// every layer of a dense model is a TransformerLayer; an MoE model's first
+// DenseLayers are, the others MoELayers.
+func (c Config) KindOf(i int) LayerKind {
+	if c.MoE() && i >= c.DenseLayers {
+		return MoELayer
+	}
+	return TransformerLayer
+}
+
+// moeLayer returns the MoE layer as sh runs it (Megatron-Core's MoELayer
+// with the all-to-all token dispatcher): the attention block as in a dense
+// layer (attnFwd, attnBwd; coreFwd is what selective recomputation
+// re-runs), then the MoE block on the rank's sequence-parallel tokens. With
+// TP > 1 (and so sequence parallelism) the attention's output is
+// reduce-scattered, the MoE block works on the rank's 1/TP of the tokens,
+// and the layer's output is all-gathered for the next layer's attention;
+// the backward mirrors it (an all-gather of the gradient before the
+// attention's backward, whose own collectives follow it). The dispatch and
+// combine all-to-alls run over the EP group of the expert sub-mesh and are
+// not overlapped (moe.overlap is not modelled); the shared experts, split
+// over TP like a dense MLP, all-gather their input and reduce-scatter their
+// output.
+func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) Layer {
+	compute := func(name string, ops []Op) Step { return Step{Name: name, Kind: Compute, Ops: ops} }
+	router, experts, shared, combine := c.MoEBlock(sh)
+	a2a := func(name string) Step {
+		return Step{Name: name, Kind: Collective, Comm: AllToAll, Group: mesh.EP, Bytes: c.DispatchBytes(sh)}
+	}
+	e := sh.Precision.ElementBytes()
+	act := units.Bytes(float64(sh.Microbatch*c.SeqLen/sh.cp()*c.Hidden)) * e
+	var rs, ag Program
+	if sh.TP > 1 {
+		rs = Program{{Name: "attention tp reduce-scatter", Kind: Collective, Comm: ReduceScatter, Group: mesh.TP, Bytes: act, Overlappable: true}}
+		ag = Program{{Name: "moe tp all-gather", Kind: Collective, Comm: AllGather, Group: mesh.TP, Bytes: act, Overlappable: true}}
+	}
+	sharedFwd, sharedBwd := Program{}, Program{}
+	if len(shared.Forward) > 0 {
+		sharedFwd = Program{compute("shared-experts", shared.Forward)}
+		sharedBwd = Program{compute("shared-experts-bwd", shared.Backward)}
+		if sh.TP > 1 {
+			sharedFwd = Program{
+				{Name: "shared tp all-gather", Kind: Collective, Comm: AllGather, Group: mesh.TP, Bytes: act},
+				sharedFwd[0],
+				{Name: "shared tp reduce-scatter", Kind: Collective, Comm: ReduceScatter, Group: mesh.TP, Bytes: act, Overlappable: true},
+			}
+			sharedBwd = Program{
+				{Name: "shared-bwd tp all-gather", Kind: Collective, Comm: AllGather, Group: mesh.TP, Bytes: act},
+				sharedBwd[0],
+				{Name: "shared-bwd tp reduce-scatter", Kind: Collective, Comm: ReduceScatter, Group: mesh.TP, Bytes: act, Overlappable: true},
+			}
+		}
+	}
+	cat := func(ps ...Program) Program {
+		var out Program
+		for _, p := range ps {
+			out = append(out, p...)
+		}
+		return out
+	}
+	fwd := cat(attnFwd, rs,
+		Program{compute("moe-router", router.Forward), a2a("moe dispatch all-to-all"), compute("moe-experts", experts.Forward), a2a("moe combine all-to-all")},
+		sharedFwd, Program{compute("moe-combine", combine.Forward)}, ag)
+	if sh.TP == 1 {
+		fwd = cat(attnFwd, attnTP,
+			Program{compute("moe-router", router.Forward), a2a("moe dispatch all-to-all"), compute("moe-experts", experts.Forward), a2a("moe combine all-to-all")},
+			sharedFwd, Program{compute("moe-combine", combine.Forward)})
+	}
+	bwd := cat(Program{compute("moe-combine-bwd", combine.Backward)}, sharedBwd,
+		Program{a2a("moe combine-bwd all-to-all"), compute("moe-experts-bwd", experts.Backward), a2a("moe dispatch-bwd all-to-all"), compute("moe-router-bwd", router.Backward)},
+		ag, attnBwd)
+	if sh.TP > 1 {
+		bwd = append(bwd, Program{
+			{Name: "attention-bwd tp reduce-scatter", Kind: Collective, Comm: ReduceScatter, Group: mesh.TP, Bytes: act, Overlappable: true},
+			{Name: "attention-bwd tp all-gather", Kind: Collective, Comm: AllGather, Group: mesh.TP, Bytes: act, Overlappable: true},
+		}...)
+	}
+	l := Layer{
+		Kind:         MoELayer,
+		Forward:      fwd,
+		Backward:     bwd,
+		Params:       float64(c.MoEDenseParams()) / float64(sh.TP),
+		ExpertParams: float64(c.ExpertParams()) / float64(sh.ep()),
+	}
+	switch sh.Recompute {
+	case RecomputeFull:
+		l.Recompute = fwd
+	case RecomputeSelective:
+		l.Recompute = coreFwd
+	}
+	return l
+}
+
+// ringAttention returns the attention block's forward and backward programs
+// under context parallelism, and the attention core's forward (what
+// selective recomputation re-runs): the block's kernels before the core, the
+// cp steps of ring attention, the kernels after it. Each step's compute runs
+// beside a send/recv around the CP group (each rank sends to the next and
+// receives from the previous one), as Transformer Engine's
+// AttnFuncWithCPAndKVP2P issues the next step's exchange before computing
+// the current one:
+//   - forward: steps 0 … cp−2 pass on the K/V chunk the next step needs
+//     (cp − 1 messages of KVBlockBytes);
+//   - backward: step 0 passes on K/V, steps 1 … cp−2 K/V and the dK/dV
+//     accumulated so far, step cp−1 only dK/dV, which thus ends on the rank
+//     that owns the chunk (cp messages, 2·(cp − 1) chunks in all).
+//
+// The step after the ring waits for the last exchange.
+func (c Config) ringAttention(sh Shard, attn Block) (fwd, bwd, core Program) {
+	cp := sh.cp()
+	kv := c.KVBlockBytes(sh)
+	compute := func(name string, ops []Op) Step { return Step{Name: name, Kind: Compute, Ops: ops} }
+	ring := func(name string, ops []Op, bytes func(i int) units.Bytes) Program {
+		var p Program
+		for i, op := range ops {
+			p = append(p, compute(name, []Op{op}))
+			if n := bytes(i); n > 0 {
+				p = append(p, Step{Name: name + " cp send/recv", Kind: Collective, Comm: SendRecv, Group: mesh.CP, Bytes: n, Overlappable: true})
+			}
+		}
+		return p
+	}
+	core = ring("attention-core", attn.Core, func(i int) units.Bytes {
+		if i < cp-1 {
+			return kv
+		}
+		return 0
+	})
+	nf, nb := len(attn.Core), len(attn.CoreBackward)
+	fwd = append(Program{compute("attention", attn.Forward[:attn.CoreAt])}, core...)
+	fwd = append(fwd, compute("attention-out", attn.Forward[attn.CoreAt+nf:]))
+	bwd = Program{compute("attention-bwd", attn.Backward[:attn.CoreBackwardAt])}
+	bwd = append(bwd, ring("attention-core-bwd", attn.CoreBackward, func(i int) units.Bytes {
+		if i == 0 || i == cp-1 {
+			return kv
+		}
+		return 2 * kv
+	})...)
+	bwd = append(bwd, compute("attention-in-bwd", attn.Backward[attn.CoreBackwardAt+nb:]))
+	return fwd, bwd, core
+}

@@ -86,7 +86,7 @@ func account(in accountInput) *Result {
 		}
 		a.busy[k] += d
 		a.tensor += inf.tensor
-		if k == KindTP || k == KindPP || k == KindDP {
+		if k == KindTP || k == KindPP || k == KindDP || k == KindCP || k == KindEP {
 			a.tier[inf.tier] += d
 		}
 		// Idle time before this task, attributed to what it waited for.
@@ -104,7 +104,7 @@ func account(in accountInput) *Result {
 		}
 		if cause != sim.None {
 			ck := g.Kind(cause)
-			if ck == KindPP || ck == KindDP || ck == KindTP {
+			if ck == KindPP || ck == KindDP || ck == KindTP || ck == KindCP || ck == KindEP {
 				w := max(0, min(gap, run.End[cause]-max(runStart[cause], idleFrom)))
 				a.exposed[ck] += w
 				a.tier[in.info[cause].tier] += w
@@ -129,6 +129,8 @@ func account(in accountInput) *Result {
 	bd.TP = sec(a.busy[KindTP] + a.exposed[KindTP])
 	bd.PP = sec(a.busy[KindPP] + a.exposed[KindPP])
 	bd.DP = sec(a.busy[KindDP] + a.exposed[KindDP])
+	bd.CP = sec(a.busy[KindCP] + a.exposed[KindCP])
+	bd.EP = sec(a.busy[KindEP] + a.exposed[KindEP])
 	bd.Optimizer = sec(a.busy[KindOptimizer])
 	bd.Bubble = sec(a.bubble)
 	bd.TensorCore = sec(a.tensor)
@@ -137,7 +139,7 @@ func account(in accountInput) *Result {
 		bd.Exposed[tier] = sec(a.tier[tier])
 	}
 	res.Comm = map[string]CommStats{}
-	for name, k := range map[string]sim.Kind{"tp": KindTP, "pp": KindPP, "dp": KindDP} {
+	for name, k := range map[string]sim.Kind{"tp": KindTP, "pp": KindPP, "dp": KindDP, "cp": KindCP, "ep": KindEP} {
 		res.Comm[name] = CommStats{
 			Total: sec(a.total[k]),
 			// Waiting for another GPU's transfer shows in the breakdown;
@@ -146,8 +148,6 @@ func account(in accountInput) *Result {
 			Bytes:   sumBytes(a.sent[k]) / units.Bytes(steps),
 		}
 	}
-	res.Comm["cp"] = CommStats{}
-	res.Comm["ep"] = CommStats{}
 
 	// Link tiers: every GPU of a stage does the same, tp×dp of them.
 	step := makespan.Seconds() / steps

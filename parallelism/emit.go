@@ -20,6 +20,11 @@ const (
 	KindDP
 	KindOptimizer
 	KindBarrier
+	// KindCP is context-parallel communication (ring attention's K/V
+	// exchange); after KindBarrier so the older kinds keep their values.
+	KindCP
+	// KindEP is expert-parallel communication (the MoE all-to-alls).
+	KindEP
 	numKinds
 )
 
@@ -30,6 +35,9 @@ type stageStreams struct {
 	ppNext sim.ResourceID // sends to the next virtual stage
 	ppPrev sim.ResourceID // sends to the previous virtual stage
 	dp     sim.ResourceID // overlapped data-parallel communication
+	// cp carries ring attention's overlapped K/V exchange; only with
+	// context parallelism (otherwise the same as tp, never used).
+	cp sim.ResourceID
 }
 
 // taskInfo is what emission knows of a task beyond the engine's view.
@@ -152,25 +160,43 @@ func (b *builder) emit(lane int, steps []stepID, k sim.Kind) {
 	for i := 0; i < len(steps); i++ {
 		st := &b.pr.steps[steps[i]]
 		if st.kind == model.Collective {
-			b.comm(b.st[lane].main, lane, st.spec, KindTP)
+			b.comm(b.st[lane].main, lane, st.spec, b.progKind(st.spec))
 			continue
 		}
 		if i+1 == len(steps) || !b.pr.steps[steps[i+1]].overlap {
 			b.comp(lane, steps[i], st.d, st.tensor, k)
 			continue
 		}
-		// Collectives overlapped with this compute: on the TP stream, from
-		// the moment it may start; the next main-stream task waits for them.
+		// Collectives overlapped with this compute: on the TP stream (the
+		// CP stream for ring attention's exchange), from the moment it may
+		// start; the next main-stream task waits for them.
 		prev := b.seal(lane)
 		b.comp(lane, steps[i], st.d, st.tensor, k)
 		b.seal(lane)
 		for i+1 < len(steps) && b.pr.steps[steps[i+1]].overlap {
 			i++
-			t := b.comm(b.st[lane].tp, lane, b.pr.steps[steps[i]].spec, KindTP)
+			spec := b.pr.steps[steps[i]].spec
+			r := b.st[lane].tp
+			if b.pr.specs[spec].group == groupCP {
+				r = b.st[lane].cp
+			}
+			t := b.comm(r, lane, spec, b.progKind(spec))
 			b.g.After(t, prev)
 			b.pending[lane] = append(b.pending[lane], t)
 		}
 	}
+}
+
+// progKind is the task kind of a program collective: context-parallel
+// communication for one over the CP group, tensor-parallel otherwise.
+func (b *builder) progKind(id specID) sim.Kind {
+	switch b.pr.specs[id].group {
+	case groupCP:
+		return KindCP
+	case groupEP:
+		return KindEP
+	}
+	return KindTP
 }
 
 // ppStream is where a pipeline send of lane runs: its own stream when sends
@@ -221,6 +247,13 @@ func (b *builder) gradients(lane int, ls *layerSteps, lastMB bool, buckets *[]si
 		rs := b.comm(b.st[lane].dp, lane, ls.shardedRS, KindDP)
 		b.g.After(rs, prev)
 		return
+	}
+	if lastMB && l.OverlapGradReduce && ls.kind == model.MoELayer && b.j.expertShardGroup() > 1 {
+		// The routed experts' bucket, over the expert data-parallel group.
+		prev := b.seal(lane)
+		id := b.comm(b.st[lane].dp, lane, ls.expertGrad, KindDP)
+		b.g.After(id, prev)
+		*buckets = append(*buckets, id)
 	}
 	if !lastMB || !l.OverlapGradReduce || l.DP == 1 {
 		return
@@ -430,6 +463,9 @@ func (b *builder) build() ([][]step, error) {
 			if l.DP > 1 && l.ZeRO < 2 && !l.OverlapGradReduce {
 				b.comm(b.st[lane].main, lane, b.plan.gradReduce[stage], KindDP)
 			}
+			if e := b.plan.expertGrad; e != nil && e[stage] >= 0 && b.j.expertShardGroup() > 1 && !l.OverlapGradReduce {
+				b.comm(b.st[lane].main, lane, e[stage], KindDP)
+			}
 			if e := b.plan.embGrad[stage]; e >= 0 {
 				b.comm(b.st[lane].main, lane, e, KindDP)
 			}
@@ -461,6 +497,13 @@ func (b *builder) build() ([][]step, error) {
 			b.seal(lane)
 			if (l.ZeRO == 1 || l.ZeRO == 2) && l.DP > 1 && !b.overlapParamGather() {
 				b.comm(b.st[lane].main, lane, b.plan.paramGather[stage], KindDP)
+			}
+			if e := b.plan.expertGather; e != nil && e[stage] >= 0 && l.ZeRO == 1 && b.j.expertShardGroup() > 1 {
+				// The routed experts' parameter all-gather (distributed
+				// optimizer) runs blocking after the optimizer, overlap or
+				// not: an approximation (Megatron-Core overlaps it with the
+				// next forward under --overlap-param-gather).
+				b.comm(b.st[lane].main, lane, e[stage], KindDP)
 			}
 			prevEnd[lane] = b.seal(lane)
 		}

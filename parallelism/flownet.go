@@ -131,20 +131,54 @@ func (f *flowNet) copies(fs flowSpec) ([][]int, int) {
 		return [][]int{rep}, sp.MostPerNode
 	}
 	var out [][]int
+	// Every context-parallel rank runs the same collectives (its own TP
+	// group, its own pipeline sends); the data-parallel group already
+	// spans CP (members).
+	cps := m.Size(mesh.CP)
 	switch group {
 	case groupTP:
-		for d := 0; d < m.Size(mesh.DP); d++ {
-			out = append(out, m.Group(m.Rank(mesh.Coord{mesh.DP: d, mesh.PP: fs.stage}), mesh.TP))
+		for c := 0; c < cps; c++ {
+			for d := 0; d < m.Size(mesh.DP); d++ {
+				out = append(out, m.Group(m.Rank(mesh.Coord{mesh.CP: c, mesh.DP: d, mesh.PP: fs.stage}), mesh.TP))
+			}
 		}
 	case groupDP:
 		for r := 0; r < m.Size(mesh.TP); r++ {
-			out = append(out, m.Group(m.Rank(mesh.Coord{mesh.TP: r, mesh.PP: fs.stage}), mesh.DP))
+			out = append(out, members(m, groupDP, fs.stage, fs.peer))
+			for i, x := range out[len(out)-1] {
+				out[len(out)-1][i] = m.Shift(x, mesh.TP, r)
+			}
 		}
-	case groupPP, groupEmb:
+	case groupCP:
+		// Ring attention: every rank sends to the next of its CP ring at
+		// once, one pair per hop, in every (TP, DP) position.
 		for d := 0; d < m.Size(mesh.DP); d++ {
 			for r := 0; r < m.Size(mesh.TP); r++ {
-				src := m.Rank(mesh.Coord{mesh.TP: r, mesh.DP: d, mesh.PP: fs.stage})
-				out = append(out, []int{src, m.Shift(src, mesh.PP, fs.peer-fs.stage)})
+				for c := 0; c < cps; c++ {
+					src := m.Rank(mesh.Coord{mesh.TP: r, mesh.CP: c, mesh.DP: d, mesh.PP: fs.stage})
+					out = append(out, []int{src, m.Shift(src, mesh.CP, 1)})
+				}
+			}
+		}
+	case groupEP, groupEDP:
+		// Every group of the expert sub-mesh at this stage.
+		d := mesh.EP
+		if group == groupEDP {
+			d = mesh.DP
+		}
+		e := m.Expert()
+		for _, g := range e.Groups(d) {
+			if e.Coord(g[0])[mesh.PP] == fs.stage {
+				out = append(out, g)
+			}
+		}
+	case groupPP, groupEmb:
+		for c := 0; c < cps; c++ {
+			for d := 0; d < m.Size(mesh.DP); d++ {
+				for r := 0; r < m.Size(mesh.TP); r++ {
+					src := m.Rank(mesh.Coord{mesh.TP: r, mesh.CP: c, mesh.DP: d, mesh.PP: fs.stage})
+					out = append(out, []int{src, m.Shift(src, mesh.PP, fs.peer-fs.stage)})
+				}
 			}
 		}
 	}

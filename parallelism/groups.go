@@ -14,7 +14,7 @@ import (
 // default rank order, placed on the cluster's nodes and leaves.
 func (j Job) mesh() (*mesh.Mesh, error) {
 	l := j.Layout
-	m, err := mesh.New(mesh.Sizes{TP: l.TP, CP: l.CP, EP: l.EP, DP: l.DP, PP: l.PP, ETP: 1}, mesh.DefaultOrder,
+	m, err := mesh.New(mesh.Sizes{TP: l.TP, CP: l.CP, EP: l.EP, DP: l.DP, PP: l.PP, ETP: max(l.ETP, 1)}, mesh.DefaultOrder,
 		mesh.Placement{GPUsPerNode: j.Cluster.GPUsPerNode, NodesPerLeaf: j.Cluster.Network.NodesPerLeaf})
 	if err != nil {
 		return nil, fmt.Errorf("device mesh: %w", err)
@@ -34,7 +34,20 @@ func members(m *mesh.Mesh, g groupKind, s, peer int) []int {
 	case groupTP:
 		return m.Group(rep, mesh.TP)
 	case groupDP:
+		if m.Size(mesh.CP) > 1 {
+			// Gradients are reduced over the joined CP × DP group, as
+			// Megatron-Core does with context parallelism (every CP rank
+			// holds the whole layer's weights and a gradient of its own
+			// tokens; parallel_state's data-parallel group "with CP").
+			return m.Group(rep, mesh.CP, mesh.DP)
+		}
 		return m.Group(rep, mesh.DP)
+	case groupCP:
+		return m.Group(rep, mesh.CP)
+	case groupEP:
+		return m.Expert().Group(rep, mesh.EP)
+	case groupEDP:
+		return m.Expert().Group(rep, mesh.DP)
 	}
 	return []int{rep, stageRank(m, peer)}
 }

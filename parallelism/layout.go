@@ -37,6 +37,11 @@ func ZeROStages() []int { return []int{0, 1, 2, 3} }
 // Layout is how a training job is split over the GPUs.
 type Layout struct {
 	TP, PP, DP, CP, EP int
+	// ETP is the expert tensor-parallel degree (only 1 is supported).
+	ETP int
+	// Skew is the hottest expert-parallel rank's routed tokens over the
+	// mean (moe.skew; 0 or 1: balanced).
+	Skew float64
 	// Microbatch is the micro-batch size in sequences.
 	Microbatch int
 	Schedule   Schedule

@@ -2,6 +2,7 @@ package parallelism
 
 import (
 	"fmt"
+	"math"
 
 	"trainsim/model"
 	"trainsim/units"
@@ -54,11 +55,16 @@ func (j Job) layerActivationBytes() units.Bytes {
 	a := float64(m.Heads)
 	t := float64(l.TP)
 	sbh := s * b * h
+	// Context parallelism splits every sequence over cp ranks: each keeps
+	// the activations of its s/cp tokens (Megatron-Core's context
+	// parallelism; flash attention only, so every term below is linear in
+	// s).
+	cp := float64(max(l.CP, 1))
 	if l.Recompute == RecomputeFull {
 		if l.SequenceParallel {
-			return units.Bytes(2 * sbh / t)
+			return units.Bytes(2 * sbh / t / cp)
 		}
-		return units.Bytes(2 * sbh)
+		return units.Bytes(2 * sbh / cp)
 	}
 	// Korthikanti et al.'s count, tensor by tensor (2-byte activations, 1-byte
 	// dropout masks), in units of sbh:
@@ -97,9 +103,9 @@ func (j Job) layerActivationBytes() units.Bytes {
 		core = 0
 	}
 	if l.SequenceParallel {
-		return units.Bytes(sbh / t * (replicated + split + core))
+		return units.Bytes(sbh / t * (replicated + split + core) / cp)
 	}
-	return units.Bytes(sbh * (replicated + split/t + core/t))
+	return units.Bytes(sbh * (replicated + split/t + core/t) / cp)
 }
 
 // stageParams returns the parameters held by one GPU of pipeline stage s:
@@ -109,6 +115,13 @@ func (j Job) stageParams(s int) float64 {
 	m, l := j.Model, j.Layout
 	layers := j.stageLayers(s)
 	p := float64(layers) * float64(m.LayerParams()) / float64(l.TP)
+	if m.MoE() {
+		// An MoE layer's own dense part (attention, router, shared
+		// experts) instead of a dense layer's; its routed experts are
+		// stageExpertParams.
+		moe := j.stageMoELayers(s)
+		p = (float64(layers-moe)*float64(m.LayerParams()) + float64(moe)*float64(m.MoEDenseParams())) / float64(l.TP)
+	}
 	emb := float64(m.Vocab) * float64(m.Hidden) / float64(l.TP)
 	if s == 0 {
 		p += emb + float64(m.SeqLen)*float64(m.Hidden)
@@ -118,6 +131,49 @@ func (j Job) stageParams(s int) float64 {
 	}
 	return p
 }
+
+// stageMoELayers returns how many of stage s's layers (over all its
+// chunks) are MoE layers.
+func (j Job) stageMoELayers(s int) int {
+	if !j.Model.MoE() {
+		return 0
+	}
+	n := 0
+	first := 0
+	for vs := 0; vs < j.Layout.PP*j.Layout.VirtualStages; vs++ {
+		k := j.LayersOf(vs)
+		if vs%j.Layout.PP == s {
+			for i := first; i < first+k; i++ {
+				if j.Model.KindOf(i) == model.MoELayer {
+					n++
+				}
+			}
+		}
+		first += k
+	}
+	return n
+}
+
+// stageExpertParams returns the routed experts' parameters one GPU of stage
+// s holds: Experts/EP of each of its MoE layers.
+func (j Job) stageExpertParams(s int) float64 {
+	return float64(j.stageMoELayers(s)) * float64(j.Model.ExpertParams()) / float64(max(j.Layout.EP, 1))
+}
+
+// expertShardGroup is the expert data-parallel degree of the expert
+// sub-mesh, GPUs/(ETP·EP·PP): what the routed experts' gradients are
+// reduced over and the distributed optimizer shards their state over
+// (Megatron-Core's expert data-parallel group).
+func (j Job) expertShardGroup() int {
+	l := j.Layout
+	return l.TP * max(l.CP, 1) * l.DP / (max(l.ETP, 1) * max(l.EP, 1))
+}
+
+// shardGroup is the size of the group a sharded optimizer (ZeRO ≥ 1) splits
+// its state over: the data-parallel group, joined with the context-parallel
+// one (Megatron-Core's distributed optimizer shards over the data-parallel
+// group with CP, the group its gradients are reduced over).
+func (j Job) shardGroup() int { return j.Layout.DP * max(j.Layout.CP, 1) }
 
 // gradBytes is the size of one parameter's gradient in the gradient buffer
 // and in the data-parallel reduction.
@@ -133,7 +189,7 @@ func (j Job) gradBytes() float64 {
 func (j Job) stageMemory(s, inFlightLayers int) Memory {
 	l := j.Layout
 	params := j.stageParams(s)
-	dp := float64(l.DP)
+	dp := float64(j.shardGroup())
 	weights := params * weightBytesPerParam
 	if j.Training.Precision == units.FP8 {
 		// Transformer Engine keeps each linear weight cast to FP8, and its
@@ -149,6 +205,19 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 	if l.ZeRO >= 1 {
 		mem.Optimizer /= units.Bytes(dp)
 	}
+	if experts := j.stageExpertParams(s); experts > 0 {
+		// The routed experts: Experts/EP per rank, their optimizer state
+		// sharded over the expert data-parallel group under ZeRO-1 (MoE
+		// allows ZeRO ≤ 1). FP8 weight copies of the experts are left out.
+		mem.Weights += units.Bytes(experts * weightBytesPerParam)
+		mem.Gradients += units.Bytes(experts * j.gradBytes())
+		opt := experts * optimizerBytesPerParam
+		if l.ZeRO >= 1 {
+			opt /= float64(j.expertShardGroup())
+		}
+		mem.Optimizer += units.Bytes(opt)
+		mem.Peak = 0
+	}
 	if l.ZeRO >= 2 {
 		mem.Gradients /= units.Bytes(dp)
 	}
@@ -159,9 +228,22 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 		mem.Transient += units.Bytes(2 * float64(j.Model.LayerParams()) / float64(l.TP) * weightBytesPerParam)
 	}
 	act := j.layerActivationBytes()
+	if moe := j.stageMoELayers(s); moe > 0 {
+		// An MoE layer keeps, per token, the MLP activations of top_k ×
+		// skew routed experts plus the shared experts, each ExpertFFN
+		// wide: Korthikanti et al.'s count with that MLP width. The
+		// permuted token copies beyond the one input the count has, and
+		// the router's logits, are left out. The stage's layers are
+		// averaged (in-flight passes count layers, not kinds).
+		mj := j
+		skew := max(j.Layout.Skew, 1)
+		mj.Model.FFNHidden = int(math.Round((float64(j.Model.TopK)*skew + float64(j.Model.SharedExperts)) * float64(j.Model.ExpertFFN())))
+		layers := j.stageLayers(s)
+		act = units.Bytes((float64(layers-moe)*float64(act) + float64(moe)*float64(mj.layerActivationBytes())) / float64(layers))
+	}
 	mem.Activations = units.Bytes(float64(inFlightLayers)) * act
 	e := j.Training.Precision.ElementBytes()
-	sbh := units.Bytes(float64(j.Model.SeqLen*l.Microbatch*j.Model.Hidden)) * e
+	sbh := units.Bytes(float64(j.Model.SeqLen/max(l.CP, 1)*l.Microbatch*j.Model.Hidden)) * e
 	if l.Recompute != RecomputeNone {
 		// The layer being recomputed holds its full activations once.
 		full := j
@@ -171,7 +253,7 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 	if s == l.PP-1 {
 		// fp32 logits over this rank's vocabulary slice, and the final
 		// layer norm's input.
-		mem.Transient += units.Bytes(4*float64(j.Model.SeqLen*l.Microbatch)*float64(j.Model.Vocab)/float64(l.TP)) + sbh
+		mem.Transient += units.Bytes(4*float64(j.Model.SeqLen/max(l.CP, 1)*l.Microbatch)*float64(j.Model.Vocab)/float64(l.TP)) + sbh
 	}
 	mem.Peak = mem.Weights + mem.Gradients + mem.Optimizer + mem.Activations + mem.Transient
 	return mem

@@ -238,7 +238,7 @@ func TestBreakdownAddsUp(t *testing.T) {
 			t.Fatalf("layout %d: %v", i, err)
 		}
 		bd := res.Breakdown
-		sum := bd.Compute + bd.Recompute + bd.TP + bd.PP + bd.DP + bd.Optimizer + bd.Bubble
+		sum := bd.Compute + bd.Recompute + bd.TP + bd.PP + bd.DP + bd.CP + bd.EP + bd.Optimizer + bd.Bubble
 		if math.Abs(float64(sum/res.StepTime)-1) > 1e-6 {
 			t.Errorf("layout %d: breakdown sums to %v, step is %v (%+v)", i, sum, res.StepTime, bd)
 		}

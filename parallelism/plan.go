@@ -20,6 +20,10 @@ type plan struct {
 	// (-1 where there is none), and the optimizer step.
 	gradReduce, paramGather, embGrad []specID
 	optimizer                        []stepID
+	// expertGrad and expertGather are, per stage, the blocking gradient
+	// reduction and (ZeRO-1) parameter all-gather of the routed experts
+	// over the expert data-parallel group; -1 where the stage has none.
+	expertGrad, expertGather []specID
 }
 
 // shard is how the job splits one layer's work over its GPUs.
@@ -28,7 +32,7 @@ func (j Job) shard() model.Shard {
 	return model.Shard{TP: l.TP, Microbatch: l.Microbatch, SequenceParallel: l.SequenceParallel,
 		Attention: j.Training.Attention, Precision: j.Training.Precision,
 		UnfusedGradAccum: j.Training.UnfusedGradAccum, Grads16: j.Training.Grads16,
-		Recompute: model.Recompute(l.Recompute)}
+		Recompute: model.Recompute(l.Recompute), CP: l.CP, EP: l.EP, Skew: l.Skew}
 }
 
 // newPlan compiles j's layer programs and the layout's collectives into p and
@@ -45,6 +49,9 @@ func newPlan(p *pricer) (*plan, error) {
 	}
 	var up []specID // priced up front at every stage
 	for kind, layer := range j.Model.Programs(sh) {
+		if model.LayerKind(kind) == model.MoELayer && !j.Model.MoE() {
+			continue // a dense model has none
+		}
 		ls := layerSteps{
 			kind: model.LayerKind(kind),
 			fwd:  p.compile(layer.Forward),
@@ -70,11 +77,18 @@ func newPlan(p *pricer) (*plan, error) {
 			}
 		}
 		up = append(up, ls.zeroGather, ls.shardedRS, ls.gradReduce, ls.gather)
+		ls.expertGrad = -1
+		if layer.ExpertParams > 0 {
+			// The routed experts' gradients, over the expert data-parallel
+			// group (the expert sub-mesh's dp).
+			ls.expertGrad = p.spec(commSpec{op: gradOp, bytes: units.Bytes(layer.ExpertParams * j.gradBytes()), group: groupEDP})
+			up = append(up, ls.expertGrad)
+		}
 		pl.layers[kind] = ls
 	}
 
 	e := j.Training.Precision.ElementBytes()
-	act := units.Bytes(float64(l.Microbatch*j.Model.SeqLen*j.Model.Hidden)) * e
+	act := units.Bytes(float64(l.Microbatch*j.Model.SeqLen/max(l.CP, 1)*j.Model.Hidden)) * e
 	send := commSpec{op: collective.SendRecv, group: groupPP}
 	if l.PP > 1 {
 		// Megatron's scatter/gather optimisation: each TP rank sends its
@@ -103,17 +117,29 @@ func newPlan(p *pricer) (*plan, error) {
 		params := j.stageParams(s)
 		shard := params
 		if l.ZeRO >= 1 {
-			shard /= float64(l.DP)
+			shard /= float64(j.shardGroup())
 		}
 		buffer := params // gradients held: all of the stage's, sharded too under ZeRO 2–3
 		if l.ZeRO >= 2 {
 			buffer = shard
+		}
+		experts := j.stageExpertParams(s)
+		if experts > 0 {
+			shard += experts / float64(j.expertShardGroup())
+			buffer += experts
 		}
 		t, _, _ := p.cm.Sum(model.OptimizerOps(shard, buffer, sh))
 		pl.optimizer[s] = p.computeStep(toTime(t))
 		pl.gradReduce[s] = p.spec(commSpec{op: gradOp, bytes: units.Bytes(params * j.gradBytes()), group: groupDP})
 		pl.paramGather[s] = p.spec(commSpec{op: collective.AllGather, bytes: units.Bytes(params * weightBytesPerParam), group: groupDP})
 		pl.embGrad[s] = -1
+		pl.expertGrad = append(pl.expertGrad, -1)
+		pl.expertGather = append(pl.expertGather, -1)
+		if experts > 0 {
+			pl.expertGrad[s] = p.spec(commSpec{op: gradOp, bytes: units.Bytes(experts * j.gradBytes()), group: groupEDP})
+			pl.expertGather[s] = p.spec(commSpec{op: collective.AllGather, bytes: units.Bytes(experts * weightBytesPerParam), group: groupEDP})
+			up = append(up, pl.expertGrad[s], pl.expertGather[s])
+		}
 		if l.PP > 1 && (s == 0 || s == l.PP-1) {
 			pl.embGrad[s] = p.spec(commSpec{op: collective.AllReduce, bytes: units.Bytes(embParams * j.gradBytes()), group: groupEmb})
 		}

@@ -26,6 +26,16 @@ const (
 	groupDP                   // the stage's data-parallel group
 	groupPP                   // a pipeline pair: the stage and its peer stage
 	groupEmb                  // the first and last stage, sharing the embedding
+	// groupCP is the stage's context-parallel group: ring attention's
+	// send/recv to the next rank of the ring, priced over the whole ring
+	// (a step of the ring lasts as long as its slowest hop).
+	groupCP
+	// groupEP is the stage's expert-parallel group (expert sub-mesh): the
+	// MoE all-to-alls.
+	groupEP
+	// groupEDP is the stage's expert data-parallel group (expert
+	// sub-mesh): the routed experts' gradient reduction.
+	groupEDP
 )
 
 // specID indexes pricer.specs.
@@ -77,6 +87,7 @@ type layerSteps struct {
 	gather             specID // the parameter all-gather (distributed optimizer; ZeRO-3 tables)
 	zeroGather         specID // ZeRO-3's before-each-pass gather (per tensor where listed)
 	zeroGatherPerLayer bool   // zeroGather runs with the one-layer prefetch window
+	expertGrad         specID // the routed experts' gradient bucket (MoE; -1 otherwise)
 }
 
 // pricer turns steps and collectives into durations on one job's hardware.
@@ -135,9 +146,10 @@ func (p *pricer) computeStep(d sim.Time) stepID {
 }
 
 // overlaps reports whether the layout overlaps collectives over dimension d
-// with computation.
+// with computation: TP collectives under tp_overlap; ring attention's
+// exchange always (it is how context parallelism runs).
 func (p *pricer) overlaps(d mesh.Dim) bool {
-	return d == mesh.TP && p.j.Layout.TPOverlap
+	return d == mesh.TP && p.j.Layout.TPOverlap || d == mesh.CP
 }
 
 // collOp maps a program's collective to the collective model's.
@@ -157,8 +169,13 @@ func collOp(o model.CommOp) collective.Op {
 
 // groupOf maps a mesh dimension to the communicator kind the builder prices.
 func groupOf(d mesh.Dim) groupKind {
-	if d == mesh.DP {
+	switch d {
+	case mesh.DP:
 		return groupDP
+	case mesh.CP:
+		return groupCP
+	case mesh.EP:
+		return groupEP
 	}
 	return groupTP
 }

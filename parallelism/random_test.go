@@ -57,7 +57,7 @@ func TestRandomLayouts(t *testing.T) {
 			t.Fatalf("%+v: step %v", l, res.StepTime)
 		}
 		bd := res.Breakdown
-		sum := bd.Compute + bd.Recompute + bd.TP + bd.PP + bd.DP + bd.Optimizer + bd.Bubble
+		sum := bd.Compute + bd.Recompute + bd.TP + bd.PP + bd.DP + bd.CP + bd.EP + bd.Optimizer + bd.Bubble
 		if math.Abs(float64(sum)/step-1) > 1e-6 {
 			t.Errorf("%s %+v: breakdown %v ≠ step %v", j.Options.Network, l, sum, res.StepTime)
 		}

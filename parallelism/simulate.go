@@ -20,6 +20,8 @@ type Breakdown struct {
 	TP        units.Seconds // exposed tensor-parallel communication
 	PP        units.Seconds // exposed pipeline sends (waiting on a transfer)
 	DP        units.Seconds // exposed data-parallel communication
+	CP        units.Seconds // exposed context-parallel communication (ring attention)
+	EP        units.Seconds // exposed expert-parallel communication (MoE all-to-alls)
 	Optimizer units.Seconds
 	Bubble    units.Seconds // pipeline idle: waiting for other stages
 	// TensorCore and HBM split Compute+Recompute by what bounds the kernels.
@@ -109,6 +111,10 @@ func kindName(k sim.Kind) string {
 		return "dp"
 	case KindOptimizer:
 		return "optimizer"
+	case KindCP:
+		return "cp"
+	case KindEP:
+		return "ep"
 	}
 	return "barrier"
 }
@@ -278,7 +284,7 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 			b.laneReplica = append(b.laneReplica, r)
 			b.laneDP = append(b.laneDP, d)
 			names = append(names, laneName(reps, s, d))
-			weights = append(weights, float64(l.TP*set.weight[r]))
+			weights = append(weights, float64(l.TP*l.CP*set.weight[r]))
 			if set.factor != nil {
 				factor = append(factor, set.factor[r][s])
 			}
@@ -315,6 +321,10 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 			ppNext: b.g.AddResource(fmt.Sprintf("lane %d pp-next", lane)),
 			ppPrev: b.g.AddResource(fmt.Sprintf("lane %d pp-prev", lane)),
 			dp:     b.g.AddResource(fmt.Sprintf("lane %d dp", lane)),
+		}
+		b.st[lane].cp = b.st[lane].tp
+		if l.CP > 1 {
+			b.st[lane].cp = b.g.AddResource(fmt.Sprintf("lane %d cp", lane))
 		}
 	}
 	progs, err := b.build()

@@ -97,12 +97,38 @@ func (j Job) check() []field.Error {
 	if l.CP > 1 && m.SeqLen%(2*l.CP) != 0 {
 		add(field.Errorf("parallelism.cp", "model.seq_len (%d) is not divisible by 2 × cp (%d)", m.SeqLen, 2*l.CP).Using("model.seq_len"))
 	}
-	if l.CP > 1 {
-		add(field.Errorf("parallelism.cp", "context parallelism is not supported yet (allowed: 1)"))
+	if l.CP > 1 && j.Training.Attention != model.AttentionFlash {
+		add(field.Errorf("parallelism.cp", "context parallelism runs ring attention on a fused attention kernel; set training.attention = \"flash\"").Using("training.attention"))
 	}
 	// A negative experts count is the model's own problem (Config.Validate).
-	if l.EP > 1 && m.Experts >= 0 || m.Experts > 0 {
-		add(field.Errorf("model.experts", "mixture-of-experts models are not supported yet (allowed: experts = 0, parallelism.ep = 1)").Using("parallelism.ep"))
+	if l.EP > 1 && m.Experts == 0 {
+		add(field.Errorf("parallelism.ep", "%d needs a mixture-of-experts model (model.experts > 0)", l.EP).Using("model.experts"))
+	}
+	if m.Experts > 0 && l.EP > 0 {
+		if m.Experts%l.EP != 0 {
+			add(field.Errorf("parallelism.ep", "%d does not divide model.experts (%d)", l.EP, m.Experts).Using("model.experts"))
+		}
+		if w := l.TP * l.CP * l.DP * l.PP; l.EP*l.PP > w || w%(l.EP*l.PP) != 0 {
+			add(field.Errorf("parallelism.ep", "ep × pp (%d × %d) does not divide the %d GPUs (the expert sub-mesh is etp × ep × expert-dp × pp)", l.EP, l.PP, w).Using("parallelism.pp"))
+		}
+		if l.ZeRO > 1 {
+			add(field.Errorf("parallelism.zero", "mixture-of-experts models support ZeRO 0 and 1 (the distributed optimizer), got %d", l.ZeRO).Using("model.experts"))
+		}
+		if l.TP > 1 && !l.SequenceParallel {
+			add(field.Errorf("parallelism.sequence_parallel", "mixture-of-experts layers with tp > 1 need sequence parallelism, as Megatron-Core requires").Using("model.experts", "parallelism.tp"))
+		}
+		if m.SeqLen > 0 && l.CP > 0 && (m.SeqLen/l.CP)%l.TP != 0 {
+			add(field.Errorf("model.seq_len", "the tokens per rank (seq_len / cp = %d) are not divisible by tp (%d)", m.SeqLen/l.CP, l.TP).Using("parallelism.tp", "parallelism.cp"))
+		}
+	}
+	if l.ETP > 1 {
+		add(field.Errorf("parallelism.etp", "expert tensor parallelism is not supported yet (allowed: 1)"))
+	}
+	if l.Skew != 0 && !(l.Skew >= 1 && l.Skew <= 1000) {
+		add(field.Errorf("moe.skew", "must be from 1 (balanced) to 1000, got %g", l.Skew))
+	}
+	if l.SequenceParallel && l.CP > 1 && m.SeqLen%l.CP == 0 && (m.SeqLen/l.CP)%l.TP != 0 {
+		add(field.Errorf("parallelism.sequence_parallel", "model.seq_len / cp (%d) is not divisible by tp (%d)", m.SeqLen/l.CP, l.TP).Using("model.seq_len", "parallelism.tp", "parallelism.cp"))
 	}
 	if l.SequenceParallel && m.SeqLen%l.TP != 0 {
 		add(field.Errorf("parallelism.sequence_parallel", "model.seq_len (%d) is not divisible by tp (%d)", m.SeqLen, l.TP).Using("model.seq_len", "parallelism.tp"))

@@ -60,6 +60,10 @@ type Breakdown struct {
 	TPS        float64 `json:"tp_exposed_s"`
 	PPS        float64 `json:"pp_exposed_s"`
 	DPS        float64 `json:"dp_exposed_s"`
+	// CPS is exposed context-parallel communication; omitted without it.
+	CPS float64 `json:"cp_exposed_s,omitempty"`
+	// EPS is exposed expert-parallel communication; omitted without it.
+	EPS        float64 `json:"ep_exposed_s,omitempty"`
 	OptimizerS float64 `json:"optimizer_s"`
 	BubbleS    float64 `json:"bubble_s"`
 	TensorS    float64 `json:"tensor_core_s"`
@@ -231,7 +235,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 	bd := r.Breakdown
 	rep.Breakdown = Breakdown{
 		ComputeS: float64(bd.Compute), RecomputeS: float64(bd.Recompute),
-		TPS: float64(bd.TP), PPS: float64(bd.PP), DPS: float64(bd.DP),
+		TPS: float64(bd.TP), PPS: float64(bd.PP), DPS: float64(bd.DP), CPS: float64(bd.CP), EPS: float64(bd.EP),
 		OptimizerS: float64(bd.Optimizer), BubbleS: float64(bd.Bubble),
 		TensorS: float64(bd.TensorCore), HBMS: float64(bd.HBM), Stage: r.Stage,
 	}

@@ -116,7 +116,11 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 	}
 	p("\n")
 	l := rep.Layout
-	p("  layout   TP %d × PP %d × DP %d; micro-batch %d, %d micro-batches per step; %s", l.TP, l.PP, l.DP, l.Microbatch, l.Microbatches, l.Schedule)
+	cp := ""
+	if l.CP > 1 {
+		cp = fmt.Sprintf(" × CP %d", l.CP)
+	}
+	p("  layout   TP %d × PP %d × DP %d%s; micro-batch %d, %d micro-batches per step; %s", l.TP, l.PP, l.DP, cp, l.Microbatch, l.Microbatches, l.Schedule)
 	if l.VirtualStages > 1 {
 		p(" (%d chunks per GPU)", l.VirtualStages)
 	}
@@ -189,8 +193,12 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 	}{
 		{"compute", bd.ComputeS}, {"recompute", bd.RecomputeS},
 		{"TP comm, exposed", bd.TPS}, {"PP comm, exposed", bd.PPS}, {"DP comm, exposed", bd.DPS},
+		{"CP comm, exposed", bd.CPS}, {"EP comm, exposed", bd.EPS},
 		{"optimizer", bd.OptimizerS}, {"pipeline bubble", bd.BubbleS},
 	} {
+		if (row.name == "CP comm, exposed" || row.name == "EP comm, exposed") && row.v == 0 {
+			continue
+		}
 		p("  %-18s %10s  %s\n", row.name, sec(row.v), pct(row.v/rep.StepTimeS))
 	}
 	p("  (compute+recompute: %s on tensor cores, %s bound by HBM)\n\n", sec(bd.TensorS), sec(bd.HBMS))
@@ -201,7 +209,7 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 		units.Bytes(m.Weights), units.Bytes(m.Gradients), units.Bytes(m.Optimizer), units.Bytes(m.Activations), units.Bytes(m.Transient))
 
 	p("Communication per GPU per step\n")
-	for _, k := range []string{"tp", "pp", "dp"} {
+	for _, k := range []string{"tp", "pp", "dp", "cp", "ep"} {
 		c := rep.Comm[k]
 		if c.Bytes == 0 && c.TotalS == 0 {
 			continue

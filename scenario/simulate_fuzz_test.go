@@ -110,7 +110,7 @@ func FuzzLoadAndSimulate(f *testing.F) {
 			t.Fatalf("%v: step %v", sets, res.StepTime)
 		}
 		bd := res.Breakdown
-		sum := float64(bd.Compute + bd.Recompute + bd.TP + bd.PP + bd.DP + bd.Optimizer + bd.Bubble)
+		sum := float64(bd.Compute + bd.Recompute + bd.TP + bd.PP + bd.DP + bd.CP + bd.EP + bd.Optimizer + bd.Bubble)
 		if math.Abs(sum-step) > 1e-6*step {
 			t.Fatalf("%v: breakdown %v ≠ step %v", sets, sum, step)
 		}
