@@ -120,23 +120,37 @@ func account(in accountInput) *Result {
 			crit = s
 		}
 	}
+	breakdown := func(s int) Breakdown {
+		a := acc[s]
+		a.bubble += makespan - lastEnd[s]
+		var bd Breakdown
+		bd.Compute = sec(a.busy[KindCompute])
+		bd.Recompute = sec(a.busy[KindRecompute])
+		bd.TP = sec(a.busy[KindTP] + a.exposed[KindTP])
+		bd.PP = sec(a.busy[KindPP] + a.exposed[KindPP])
+		bd.DP = sec(a.busy[KindDP] + a.exposed[KindDP])
+		bd.CP = sec(a.busy[KindCP] + a.exposed[KindCP])
+		bd.EP = sec(a.busy[KindEP] + a.exposed[KindEP])
+		bd.Optimizer = sec(a.busy[KindOptimizer])
+		bd.Bubble = sec(a.bubble)
+		bd.TensorCore = sec(a.tensor)
+		bd.HBM = bd.Compute + bd.Recompute - bd.TensorCore
+		for tier := range a.tier {
+			bd.Exposed[tier] = sec(a.tier[tier])
+		}
+		return bd
+	}
 	a := acc[crit]
-	a.bubble += makespan - lastEnd[crit]
-	res := &Result{StepTime: sec(makespan), Stage: in.stage[crit]}
-	bd := &res.Breakdown
-	bd.Compute = sec(a.busy[KindCompute])
-	bd.Recompute = sec(a.busy[KindRecompute])
-	bd.TP = sec(a.busy[KindTP] + a.exposed[KindTP])
-	bd.PP = sec(a.busy[KindPP] + a.exposed[KindPP])
-	bd.DP = sec(a.busy[KindDP] + a.exposed[KindDP])
-	bd.CP = sec(a.busy[KindCP] + a.exposed[KindCP])
-	bd.EP = sec(a.busy[KindEP] + a.exposed[KindEP])
-	bd.Optimizer = sec(a.busy[KindOptimizer])
-	bd.Bubble = sec(a.bubble)
-	bd.TensorCore = sec(a.tensor)
-	bd.HBM = bd.Compute + bd.Recompute - bd.TensorCore
-	for tier := range a.tier {
-		bd.Exposed[tier] = sec(a.tier[tier])
+	res := &Result{StepTime: sec(makespan), Stage: in.stage[crit], Breakdown: breakdown(crit)}
+	// Every stage's breakdown, the first lane of each stage (the first
+	// replica's in a full replay).
+	seen := map[int]bool{}
+	for s := 0; s < p; s++ {
+		if seen[in.stage[s]] {
+			continue
+		}
+		seen[in.stage[s]] = true
+		res.Stages = append(res.Stages, StageBreakdown{Stage: in.stage[s], Lane: in.names[s], Breakdown: breakdown(s)})
 	}
 	res.Comm = map[string]CommStats{}
 	for name, k := range map[string]sim.Kind{"tp": KindTP, "pp": KindPP, "dp": KindDP, "cp": KindCP, "ep": KindEP} {
@@ -200,7 +214,7 @@ func sumBytes(b [topology.NumTiers]units.Bytes) units.Bytes {
 }
 
 // timeline lists the tasks that took time on the GPUs' streams.
-func timeline(g *sim.Graph, run *sim.Result, lanes []stageStreams, names []string) []Span {
+func timeline(g *sim.Graph, run *sim.Result, info []taskInfo, stage, replica []int, lanes []stageStreams, names []string) []Span {
 	streams := map[sim.ResourceID][2]string{}
 	for lane, st := range lanes {
 		for r, s := range map[sim.ResourceID]string{st.main: "compute", st.tp: "tp", st.ppNext: "pp-next", st.ppPrev: "pp-prev", st.dp: "dp"} {
@@ -217,8 +231,22 @@ func timeline(g *sim.Graph, run *sim.Result, lanes []stageStreams, names []strin
 		if !ok {
 			continue
 		}
-		out = append(out, Span{Lane: where[0], Stream: where[1], Kind: kindName(g.Kind(t)),
-			Start: units.Seconds(run.Start[t].Seconds()), End: units.Seconds(run.End[t].Seconds())})
+		inf := info[id]
+		lb := inf.label
+		sp := Span{Lane: where[0], Stream: where[1], Kind: kindName(g.Kind(t)),
+			Start: units.Seconds(run.Start[t].Seconds()), End: units.Seconds(run.End[t].Seconds()),
+			Step: int(lb.step), Stage: stage[inf.lane], Replica: replica[inf.lane],
+			MicroBatch: int(lb.mb), Chunk: int(lb.chunk), Bytes: sumBytes(inf.sent)}
+		switch lb.phase {
+		case 1:
+			sp.Phase = "fwd"
+		case 2:
+			sp.Phase = "bwd"
+		}
+		if k := g.Kind(t); k == KindTP || k == KindPP || k == KindDP {
+			sp.Tier = inf.tier.String()
+		}
+		out = append(out, sp)
 	}
 	return out
 }

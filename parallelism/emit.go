@@ -46,6 +46,14 @@ type taskInfo struct {
 	tensor sim.Time // part of a compute task bound by tensor cores
 	sent   [topology.NumTiers]units.Bytes
 	tier   topology.Tier
+	label  passLabel
+}
+
+// passLabel says which pass a task belongs to, for the timeline.
+type passLabel struct {
+	step      int32
+	mb, chunk int32 // -1 outside passes
+	phase     int8  // 0 outside passes, 1 forward, 2 backward
 }
 
 // builder emits one job's task graph.
@@ -70,6 +78,8 @@ type builder struct {
 	// contention is, per lane, compute time lost to overlapped
 	// communication kernels issued so far, charged to the next compute.
 	contention []sim.Time
+	// cur labels the tasks being added (timeline only).
+	cur passLabel
 }
 
 // accum is a compute task being coalesced on a lane's main stream.
@@ -82,7 +92,7 @@ type accum struct {
 // task adds a task and its side information.
 func (b *builder) task(r sim.ResourceID, lane int, d sim.Time, k sim.Kind) sim.TaskID {
 	id := b.g.AddTask(r, d, k)
-	b.info = append(b.info, taskInfo{lane: int32(lane)})
+	b.info = append(b.info, taskInfo{lane: int32(lane), label: b.cur})
 	return id
 }
 
@@ -387,6 +397,11 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 	vs := st.chunk*p + b.laneStage[lane]
 	lastVS := p*v - 1
 	k := b.idx(lane, st.chunk, st.mb)
+	b.cur.mb, b.cur.chunk, b.cur.phase = int32(st.mb), int32(st.chunk), 2
+	if st.forward {
+		b.cur.phase = 1
+	}
+	defer func() { b.cur.mb, b.cur.chunk, b.cur.phase = -1, -1, 0 }()
 	marker := b.mainTask(lane, 0, KindPP)
 	ps.slots = b.chunk(vs, ps.slots)
 	if st.forward {
@@ -446,6 +461,7 @@ func (b *builder) build() ([][]step, error) {
 	var prevEnd []sim.TaskID // per lane: what the next step must wait for
 	var ps passState
 	for step := 0; step < b.j.Training.Steps; step++ {
+		b.cur = passLabel{step: int32(step), mb: -1, chunk: -1}
 		for i := range ids.fSend {
 			ids.fSend[i], ids.bSend[i] = sim.None, sim.None
 		}

@@ -61,6 +61,9 @@ type Result struct {
 	// Stage is the pipeline stage whose GPU is reported (the most loaded).
 	Stage     int
 	Breakdown Breakdown
+	// Stages is every pipeline stage's breakdown, in stage order (the first
+	// replica's in a full replay): imbalance between stages shows here.
+	Stages []StageBreakdown
 	// Comm maps "tp", "pp", "dp", "cp", "ep" to the reported GPU's traffic.
 	Comm map[string]CommStats
 	// Memory is that of the GPU that needs most; MemoryStage says which stage.
@@ -85,6 +88,14 @@ type Result struct {
 	set laneSet
 }
 
+// StageBreakdown is one pipeline stage's step: Lane names the GPU lane that
+// stands for it.
+type StageBreakdown struct {
+	Stage     int
+	Lane      string
+	Breakdown Breakdown
+}
+
 // Span is one task of the replay: where it ran and when.
 type Span struct {
 	// Lane names the GPU ("stage 3", or "replica 1 stage 3" in full mode);
@@ -94,6 +105,19 @@ type Span struct {
 	// "optimizer".
 	Kind       string
 	Start, End units.Seconds
+	// Step is the training step the task belongs to (0-based). Stage is
+	// the lane's pipeline stage, Replica its index among those replayed.
+	Step, Stage, Replica int
+	// Phase is the pass the task belongs to: "fwd" or "bwd" (recompute is
+	// Kind "recompute" in a "bwd" pass), "" outside passes (gradient
+	// reduction after the last pass, optimizer). MicroBatch and Chunk say
+	// which pass; -1 outside passes.
+	Phase             string
+	MicroBatch, Chunk int
+	// Bytes is what a communication task sent from this GPU; Tier the link
+	// tier that bounded it ("" for computation).
+	Bytes units.Bytes
+	Tier  string
 }
 
 // kindName names a task kind for traces.
@@ -354,7 +378,7 @@ func (r *replayed) result() *Result {
 		steps: j.Training.Steps, gpusPerLane: r.weights, cluster: j.Cluster,
 	})
 	if j.Options.Timeline {
-		res.Timeline = timeline(b.g, r.run, b.st, r.names)
+		res.Timeline = timeline(b.g, r.run, b.info, b.laneStage, b.laneReplica, b.st, r.names)
 	}
 	if fn := r.fn; fn != nil {
 		res.Links, res.BusiestLinks = fn.links(r.run.Makespan.Seconds(), j.Training.Steps)

@@ -140,40 +140,44 @@ func calibrationOf(c parallelism.Calibration) *Calibration {
 // Report is one scenario's result; its JSON field names are the report's fixed
 // field contract (docs/scenario.md).
 type Report struct {
-	Scenario             string          `json:"scenario"`
-	Seed                 uint64          `json:"seed"`
-	Model                string          `json:"model"`
-	Params               float64         `json:"params"`
-	System               string          `json:"system"`
-	GPU                  string          `json:"gpu"`
-	GPUs                 int             `json:"gpus"`
-	Layout               Layout          `json:"layout"`
-	Training             Training        `json:"training"`
-	Calibration          *Calibration    `json:"calibration,omitempty"`
-	Feasible             bool            `json:"feasible"`
-	Reason               string          `json:"reason,omitempty"`
-	StepTimeS            float64         `json:"step_time_s"`
-	TokensPerS           float64         `json:"tokens_per_s"`
-	ModelFLOPsPerGPUS    float64         `json:"model_flops_per_gpu_s"`
-	HardwareFLOPsPerGPUS float64         `json:"hardware_flops_per_gpu_s"`
-	MFU                  float64         `json:"mfu"`
-	HFU                  float64         `json:"hfu"`
-	Tokens               float64         `json:"tokens"`
-	TimeToTrainS         float64         `json:"time_to_train_s"`
-	TrainingFLOPs        float64         `json:"training_flops"`
-	GPUHours             float64         `json:"gpu_hours"`
-	BubbleFraction       float64         `json:"bubble_fraction"`
-	Breakdown            Breakdown       `json:"breakdown"`
-	Memory               Memory          `json:"memory_per_gpu_bytes"`
-	Comm                 map[string]Comm `json:"comm"`
-	Bottleneck           Bottleneck      `json:"bottleneck"`
-	Links                []Link          `json:"links"`
-	BusiestLinks         []Link          `json:"busiest_links"`
-	Stragglers           *Stragglers     `json:"stragglers,omitempty"`
-	Job                  *Job            `json:"job,omitempty"`
-	Tasks                int             `json:"tasks"`
-	Events               int             `json:"events"`
-	Notes                []string        `json:"notes"`
+	Scenario             string       `json:"scenario"`
+	Seed                 uint64       `json:"seed"`
+	Model                string       `json:"model"`
+	Params               float64      `json:"params"`
+	System               string       `json:"system"`
+	GPU                  string       `json:"gpu"`
+	GPUs                 int          `json:"gpus"`
+	Layout               Layout       `json:"layout"`
+	Training             Training     `json:"training"`
+	Calibration          *Calibration `json:"calibration,omitempty"`
+	Feasible             bool         `json:"feasible"`
+	Reason               string       `json:"reason,omitempty"`
+	StepTimeS            float64      `json:"step_time_s"`
+	TokensPerS           float64      `json:"tokens_per_s"`
+	ModelFLOPsPerGPUS    float64      `json:"model_flops_per_gpu_s"`
+	HardwareFLOPsPerGPUS float64      `json:"hardware_flops_per_gpu_s"`
+	MFU                  float64      `json:"mfu"`
+	HFU                  float64      `json:"hfu"`
+	Tokens               float64      `json:"tokens"`
+	TimeToTrainS         float64      `json:"time_to_train_s"`
+	TrainingFLOPs        float64      `json:"training_flops"`
+	GPUHours             float64      `json:"gpu_hours"`
+	BubbleFraction       float64      `json:"bubble_fraction"`
+	Breakdown            Breakdown    `json:"breakdown"`
+	// Stages is every pipeline stage's breakdown, in stage order.
+	Stages       []StageBreakdown `json:"stages"`
+	Memory       Memory           `json:"memory_per_gpu_bytes"`
+	Comm         map[string]Comm  `json:"comm"`
+	Bottleneck   Bottleneck       `json:"bottleneck"`
+	Links        []Link           `json:"links"`
+	BusiestLinks []Link           `json:"busiest_links"`
+	Stragglers   *Stragglers      `json:"stragglers,omitempty"`
+	Job          *Job             `json:"job,omitempty"`
+	Tasks        int              `json:"tasks"`
+	Events       int              `json:"events"`
+	Notes        []string         `json:"notes"`
+	// Timeline is the first step's pipeline, when the run asked for it.
+	Timeline *Timeline `json:"timeline,omitempty"`
 }
 
 // Input is what Build needs besides the replay result.
@@ -240,6 +244,13 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 		TensorS: float64(bd.TensorCore), HBMS: float64(bd.HBM), Stage: r.Stage,
 	}
 	rep.BubbleFraction = float64(bd.Bubble) / step
+	rep.Stages = stagesOf(r)
+	rep.Timeline = TimelineOf(r.Timeline, j.Layout.PP, j.Layout.VirtualStages)
+	if t := rep.Timeline; t != nil {
+		for _, s := range t.Spans {
+			t.StepS = math.Max(t.StepS, s.End)
+		}
+	}
 	mem := r.Memory
 	rep.Memory = Memory{
 		Peak: float64(mem.Peak), Weights: float64(mem.Weights), Gradients: float64(mem.Gradients),

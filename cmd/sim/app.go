@@ -62,13 +62,17 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 // commonFlags are the flags every simulating verb accepts.
 type commonFlags struct {
-	sets     []string
-	format   string
-	out      string
-	trace    string
-	seed     string
-	verbose  bool
-	logLevel string
+	sets   []string
+	format string
+	out    string
+	trace  string
+	seed   string
+	// sim run only (registerRun).
+	timeline    bool
+	traceSteps  int
+	traceStages string
+	verbose     bool
+	logLevel    string
 }
 
 func (c *commonFlags) register(cmd *cobra.Command) {
@@ -80,6 +84,14 @@ func (c *commonFlags) register(cmd *cobra.Command) {
 	f.StringVar(&c.seed, "seed", "", "override the scenario's seed")
 	f.BoolVarP(&c.verbose, "verbose", "v", false, "log progress to stderr (same as --log-level=debug)")
 	f.StringVar(&c.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+}
+
+// registerRun adds the flags only sim run has.
+func (c *commonFlags) registerRun(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.BoolVar(&c.timeline, "timeline", false, "put the first step's pipeline timeline in the JSON report (always with --trace), for sim report")
+	f.IntVar(&c.traceSteps, "trace-steps", 0, "with --trace: write only the first N steps (0: all)")
+	f.StringVar(&c.traceStages, "trace-stages", "", "with --trace: write only these pipeline stages, e.g. 0,2-3 (default: all)")
 }
 
 func (c *commonFlags) logger(stderr io.Writer) (*zap.Logger, error) {
@@ -155,9 +167,13 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return badInput(err)
 			}
-			sc.Job.Options.Timeline = flags.trace != ""
+			sc.Job.Options.Timeline = flags.trace != "" || flags.timeline
 			if err := checkOutputs(runInputs(sc, len(args) == 1), []namedPath{{"-o", flags.out}, {"--trace", flags.trace}}); err != nil {
 				return err
+			}
+			filter, err := traceFilter(flags.traceSteps, flags.traceStages)
+			if err != nil {
+				return badInput(err)
 			}
 			if flags.seed != "" {
 				s, err := strconv.ParseUint(flags.seed, 10, 64)
@@ -201,7 +217,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			if flags.trace != "" {
-				if err := writeTrace(flags.trace, sc.Name, res.Timeline); err != nil {
+				if err := writeTrace(flags.trace, sc.Name, filter(res.Timeline)); err != nil {
 					return err
 				}
 			}
@@ -213,7 +229,46 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	flags.register(cmd)
+	flags.registerRun(cmd)
 	return cmd
+}
+
+// traceFilter keeps the spans of the first steps (0: all) and of the listed
+// stages ("0,2-3"; empty: all).
+func traceFilter(steps int, stages string) (func([]parallelism.Span) []parallelism.Span, error) {
+	if steps < 0 {
+		return nil, fmt.Errorf("--trace-steps: want 0 (all) or a positive count, not %d", steps)
+	}
+	var keep map[int]bool
+	if stages != "" {
+		keep = map[int]bool{}
+		for _, part := range strings.Split(stages, ",") {
+			lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+			a, err1 := strconv.Atoi(lo)
+			b, err2 := a, error(nil)
+			if isRange {
+				b, err2 = strconv.Atoi(hi)
+			}
+			if err1 != nil || err2 != nil || a < 0 || b < a || b-a > 1<<16 {
+				return nil, fmt.Errorf("--trace-stages: %q is not a stage or range of stages (e.g. 0,2-3)", part)
+			}
+			for s := a; s <= b; s++ {
+				keep[s] = true
+			}
+		}
+	}
+	return func(spans []parallelism.Span) []parallelism.Span {
+		if steps == 0 && keep == nil {
+			return spans
+		}
+		out := spans[:0:0]
+		for _, s := range spans {
+			if (steps == 0 || s.Step < steps) && (keep == nil || keep[s.Stage]) {
+				out = append(out, s)
+			}
+		}
+		return out
+	}, nil
 }
 
 // prepareJob merges the files a scenario names (loadFiles) and validates the
