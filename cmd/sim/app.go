@@ -205,7 +205,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			if flags.trace != "" {
-				if err := writeTrace(flags.trace, sc.Name, filter(res.Timeline)); err != nil {
+				if err := writeTrace(flags.trace, sc.Name, filter(res.Timeline), sc.Job.Layout.PP); err != nil {
 					return err
 				}
 			}
@@ -326,12 +326,12 @@ func loadGraph(sc *scenario.Scenario, fromDisk bool) error {
 }
 
 // writeTrace writes the timeline as a Chrome/Perfetto trace to path.
-func writeTrace(path, name string, spans []parallelism.Span) error {
+func writeTrace(path, name string, spans []parallelism.Span, stages int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return badInput(fmt.Errorf("--trace: %w", err))
 	}
-	if err := report.WriteTrace(f, name, spans); err != nil {
+	if err := report.WriteTrace(f, name, spans, stages); err != nil {
 		f.Close()
 		return fmt.Errorf("--trace: %w", err)
 	}
