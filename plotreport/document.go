@@ -45,6 +45,8 @@ type Figure struct {
 	// Caption says what the plot shows; it is also the image's alt text.
 	Caption string
 	Chart   Chart
+	// SVG, when set, names an SVG copy of the plot written beside the PNG.
+	SVG string
 }
 
 func (d *Document) heading(s string) { d.Blocks = append(d.Blocks, Block{Heading: s}) }
@@ -260,6 +262,13 @@ func Render(d *Document, f Format) ([]File, error) {
 			return nil, fmt.Errorf("%s: %w", fig.File, err)
 		}
 		files = append(files, File{fig.File, data})
+		if fig.SVG != "" {
+			svg, err := RenderSVG(fig.Chart)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", fig.SVG, err)
+			}
+			files = append(files, File{fig.SVG, svg})
+		}
 	}
 	return files, nil
 }

@@ -56,6 +56,9 @@ func RunDocument(source string, rep *report.Report) *Document {
 	bd := rep.Breakdown
 	d.para("", "Compute and recompute: %s on tensor cores, %s bound by HBM bandwidth.", secs(bd.TensorS), secs(bd.HBMS))
 
+	stageBlocks(d, rep)
+	timelineBlocks(d, rep)
+
 	stragglerBlocks(d, rep)
 	jobBlocks(d, rep)
 	memoryBlocks(d, rep)
@@ -269,4 +272,57 @@ func linkBlocks(d *Document, rep *report.Report) {
 		}
 		d.table(t)
 	}
+}
+
+// stageBlocks shows every stage's step side by side, when there are several.
+func stageBlocks(d *Document, rep *report.Report) {
+	if len(rep.Stages) < 2 {
+		return
+	}
+	d.heading("Every pipeline stage")
+	c := &StageBars{Title: "Where each stage's step goes", XLabel: "seconds"}
+	parts := []StageSeries{
+		{"compute", nil, colourCompute}, {"recompute", nil, colourRecompute},
+		{"TP comm, exposed", nil, colourTP}, {"PP comm, exposed", nil, colourPP},
+		{"DP comm, exposed", nil, colourDP}, {"optimizer", nil, colourOptimizer},
+		{"pipeline bubble", nil, colourBubble},
+	}
+	t := &Table{Header: []string{"stage", "compute", "recompute", "TP exposed", "PP exposed", "DP exposed", "optimizer", "bubble"},
+		Right: []bool{false, true, true, true, true, true, true, true}}
+	for _, s := range rep.Stages {
+		c.Stages = append(c.Stages, fmt.Sprintf("stage %d", s.Stage))
+		vals := []float64{s.ComputeS, s.RecomputeS, s.TPS, s.PPS, s.DPS, s.OptimizerS, s.BubbleS}
+		row := []string{fmt.Sprintf("%d", s.Stage)}
+		for i, v := range vals {
+			parts[i].Values = append(parts[i].Values, v)
+			row = append(row, secs(v))
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	c.Parts = parts
+	d.para("", "The same split for the first GPU of each pipeline stage: the stages differ by the embedding and the output layer, and by how long each waits for the others.")
+	d.figure(&Figure{File: "stages.png", Caption: "Where each pipeline stage's step goes", Chart: c})
+	d.table(t)
+}
+
+// timelineBlocks draws the first step's pipeline when the report has it.
+func timelineBlocks(d *Document, rep *report.Report) {
+	tl := rep.Timeline
+	if tl == nil || len(tl.Spans) == 0 {
+		return
+	}
+	d.heading("The pipeline, one step")
+	what := "a row per pipeline stage"
+	if tl.Chunks > 1 {
+		what = "a row per pipeline stage and model chunk"
+	}
+	d.para("", "The first replayed step as the replay ran it, %s: forward, backward and recomputation of each micro-batch, pipeline sends and data-parallel collectives (on their own stream: the strip at a row's foot) and the optimizer. White space is the pipeline bubble; the tensor-parallel collectives between kernels are drawn with the pass they belong to.", what)
+	if tl.Coarse {
+		d.para("", "Recomputation is drawn at the start of each backward pass, its total in that pass, to keep the timeline small.")
+	}
+	if tl.Truncated {
+		d.para("", "The timeline was cut at %d spans; the end of the step is missing.", report.MaxTimelineSpans)
+	}
+	d.figure(&Figure{File: "timeline.png", SVG: "timeline.svg", Caption: fmt.Sprintf("The pipeline over one %s step (%s schedule, %d micro-batches)", secs(tl.StepS), rep.Layout.Schedule, rep.Layout.Microbatches),
+		Chart: &PipelineTimeline{Title: "Pipeline timeline, first step", T: tl}})
 }

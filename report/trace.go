@@ -3,30 +3,69 @@ package report
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
+	"strconv"
 
 	"trainsim/parallelism"
 )
 
+// usec is a time in microseconds written with three decimals (the
+// nanosecond the engine keeps), never with float noise.
+type usec float64
+
+func (u usec) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.FormatFloat(math.Round(float64(u)*1e3)/1e3, 'f', 3, 64)), nil
+}
+
 // traceEvent is one entry of the Chrome trace event format, which
 // chrome://tracing and Perfetto (ui.perfetto.dev) open: complete events
-// ("X") with a start and a duration in microseconds, and metadata events
-// ("M") that name processes and threads.
+// ("X") with a start and a duration in microseconds, flow events ("s", "f")
+// that draw an arrow from a pipeline send to the pass that receives it, and
+// metadata events ("M") that name processes and threads.
 type traceEvent struct {
 	Name string         `json:"name"`
 	Cat  string         `json:"cat,omitempty"`
 	Ph   string         `json:"ph"`
-	Ts   float64        `json:"ts"`
-	Dur  float64        `json:"dur,omitempty"`
+	Ts   usec           `json:"ts"`
+	Dur  usec           `json:"dur,omitempty"`
 	Pid  int            `json:"pid"`
 	Tid  int            `json:"tid"`
+	ID   int            `json:"id,omitempty"`
+	BP   string         `json:"bp,omitempty"`
 	Args map[string]any `json:"args,omitempty"`
 }
 
+// spanName names a span for the trace: its kind, and which pass it belongs
+// to ("fwd mb3 c1", "recompute mb3 c1", "pp fwd mb3 c1").
+func spanName(s parallelism.Span) string {
+	if s.Phase == "" {
+		return s.Kind
+	}
+	pass := fmt.Sprintf("%s mb%d c%d", s.Phase, s.MicroBatch, s.Chunk)
+	switch s.Kind {
+	case "compute":
+		return pass
+	case "recompute":
+		return fmt.Sprintf("recompute mb%d c%d", s.MicroBatch, s.Chunk)
+	}
+	return s.Kind + " " + pass
+}
+
+// passKey names one pass of one replica's pipeline.
+type passKey struct {
+	step, replica, stage, chunk, mb int
+	phase                           string
+}
+
 // WriteTrace writes the replay's timeline as a Chrome/Perfetto trace: one
-// process per GPU lane (pipeline stage), one thread per stream.
-func WriteTrace(w io.Writer, name string, spans []parallelism.Span) error {
+// process per GPU lane (pipeline stage), one thread per stream. Slices are
+// named by phase, micro-batch and chunk; args carry the bytes sent and the
+// link tier that bounded a transfer; each pipeline send has a flow arrow to
+// the first task of the pass it feeds. stages is the number of pipeline
+// stages (0: no flow arrows).
+func WriteTrace(w io.Writer, name string, spans []parallelism.Span, stages int) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	if _, err := io.WriteString(bw, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"scenario\":"); err != nil {
@@ -50,7 +89,22 @@ func WriteTrace(w io.Writer, name string, spans []parallelism.Span) error {
 		first = false
 		return enc.Encode(e)
 	}
-	for _, s := range spans {
+	us := func(x float64) usec { return usec(math.Round(x*1e9) / 1e3) }
+	// The first task of each pass on the stage's main stream: where the
+	// arrows from pipeline sends land.
+	firstOf := map[passKey]int{}
+	for i, s := range spans {
+		if s.Phase == "" || s.Stream != "compute" || s.Kind == "pp" {
+			continue
+		}
+		k := passKey{s.Step, s.Replica, s.Stage, s.Chunk, s.MicroBatch, s.Phase}
+		if _, ok := firstOf[k]; !ok {
+			firstOf[k] = i
+		}
+	}
+	type place struct{ pid, tid int }
+	where := make([]place, len(spans))
+	for i, s := range spans {
 		pid, ok := pids[s.Lane]
 		if !ok {
 			pid = len(pids)
@@ -71,9 +125,48 @@ func WriteTrace(w io.Writer, name string, spans []parallelism.Span) error {
 				return err
 			}
 		}
-		// Microseconds, to the nanosecond the engine keeps.
-		us := func(x float64) float64 { return math.Round(x*1e9) / 1e3 }
-		if err := emit(traceEvent{Name: s.Kind, Cat: s.Kind, Ph: "X", Ts: us(float64(s.Start)), Dur: us(float64(s.End)) - us(float64(s.Start)), Pid: pid, Tid: tid}); err != nil {
+		where[i] = place{pid, tid}
+		args := map[string]any{"step": s.Step}
+		if s.Phase != "" {
+			args["phase"], args["mb"], args["chunk"] = s.Phase, s.MicroBatch, s.Chunk
+		}
+		if s.Bytes > 0 {
+			args["bytes"] = float64(s.Bytes)
+		}
+		if s.Tier != "" {
+			args["tier"] = s.Tier
+		}
+		start, end := us(float64(s.Start)), us(float64(s.End))
+		if err := emit(traceEvent{Name: spanName(s), Cat: s.Kind, Ph: "X", Ts: start, Dur: end - start, Pid: pid, Tid: tid, Args: args}); err != nil {
+			return err
+		}
+	}
+	// Flow arrows: from a send (bound at its start) to the start of the pass it feeds.
+	flow := 0
+	for i, s := range spans {
+		if s.Kind != "pp" || s.Phase == "" || stages <= 0 {
+			continue
+		}
+		to := passKey{s.Step, s.Replica, s.Stage + 1, s.Chunk, s.MicroBatch, s.Phase}
+		if s.Phase == "fwd" && s.Stage == stages-1 {
+			to.stage, to.chunk = 0, s.Chunk+1
+		}
+		if s.Phase == "bwd" {
+			to.stage = s.Stage - 1
+			if s.Stage == 0 {
+				to.stage, to.chunk = stages-1, s.Chunk-1
+			}
+		}
+		j, ok := firstOf[to]
+		if !ok {
+			continue
+		}
+		flow++
+		from, at := where[i], where[j]
+		if err := emit(traceEvent{Name: "send", Cat: "pp", Ph: "s", Ts: us(float64(s.Start)), Pid: from.pid, Tid: from.tid, ID: flow}); err != nil {
+			return err
+		}
+		if err := emit(traceEvent{Name: "send", Cat: "pp", Ph: "f", BP: "e", Ts: us(float64(spans[j].Start)), Pid: at.pid, Tid: at.tid, ID: flow}); err != nil {
 			return err
 		}
 	}

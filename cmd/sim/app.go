@@ -217,7 +217,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			if flags.trace != "" {
-				if err := writeTrace(flags.trace, sc.Name, filter(res.Timeline)); err != nil {
+				if err := writeTrace(flags.trace, sc.Name, filter(res.Timeline), sc.Job.Layout.PP); err != nil {
 					return err
 				}
 			}
@@ -362,8 +362,8 @@ func loadGraph(sc *scenario.Scenario, resolve func(key, path string) string) err
 }
 
 // writeTrace writes the timeline as a Chrome/Perfetto trace to path.
-func writeTrace(path, name string, spans []parallelism.Span) error {
-	if err := writeAtomic(path, func(w io.Writer) error { return report.WriteTrace(w, name, spans) }); err != nil {
+func writeTrace(path, name string, spans []parallelism.Span, stages int) error {
+	if err := writeAtomic(path, func(w io.Writer) error { return report.WriteTrace(w, name, spans, stages) }); err != nil {
 		return fmt.Errorf("--trace: %w", err)
 	}
 	return nil

@@ -72,7 +72,13 @@ func runReport(fl *reportFlags, path string, stdout io.Writer) error {
 			return fmt.Errorf("-o: %w", err)
 		}
 	}
-	_, err = fmt.Fprintf(stdout, "report      %s (%s)\nplots       %d PNG files in %s\n", filepath.Join(dir, files[0].Name), what, len(files)-1, dir)
+	pngs := 0
+	for _, f := range files[1:] {
+		if strings.HasSuffix(f.Name, ".png") {
+			pngs++
+		}
+	}
+	_, err = fmt.Fprintf(stdout, "report      %s (%s)\nplots       %d PNG files in %s\n", filepath.Join(dir, files[0].Name), what, pngs, dir)
 	return err
 }
 

@@ -39,7 +39,7 @@ func checkPNGs(t *testing.T, files map[string][]byte, names ...string) {
 }
 
 // TestReportRun: a run's JSON report becomes report.md and three PNGs in
-// NAME-report beside it; a second report is byte-identical.
+// NAME-report beside it (the step, every stage, memory, links); a second report is byte-identical.
 func TestReportRun(t *testing.T) {
 	dir := t.TempDir()
 	rj := filepath.Join(dir, "r.json")
@@ -51,11 +51,11 @@ func TestReportRun(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	want := filepath.Join(dir, "r-report")
-	if !strings.Contains(out, filepath.Join(want, "report.md")) || !strings.Contains(out, "3 PNG files") {
+	if !strings.Contains(out, filepath.Join(want, "report.md")) || !strings.Contains(out, "4 PNG files") {
 		t.Errorf("stdout:\n%s", out)
 	}
 	first := reportFiles(t, want)
-	checkPNGs(t, first, "step.png", "memory.png", "links.png")
+	checkPNGs(t, first, "step.png", "stages.png", "memory.png", "links.png")
 	md := string(first["report.md"])
 	for _, s := range []string{"# Run report: GPT-3 175B", "Layout: TP 8 × PP 2 × DP 1", "| step time |", "![Where the", "](step.png)", "](memory.png)", "](links.png)", "## Communication per GPU per step", "**Bottleneck: "} {
 		if !strings.Contains(md, s) {
