@@ -156,16 +156,9 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			defer func() { _ = log.Sync() }()
-			name, src := scenarios.Default()
-			if len(args) == 1 {
-				name = args[0]
-				if src, err = inputfile.Read(name); err != nil {
-					return badInput(fmt.Errorf("%s: %w", name, err))
-				}
-			}
-			sc, err := scenario.Load(name, src, flags.sets)
+			sc, err := loadScenario(args, flags.sets)
 			if err != nil {
-				return badInput(err)
+				return err
 			}
 			sc.Job.Options.Timeline = flags.trace != "" || flags.timeline
 			if err := checkOutputs(runInputs(sc, len(args) == 1), []namedPath{{"-o", flags.out}, {"--trace", flags.trace}}); err != nil {
@@ -186,16 +179,16 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return badInput(err)
 			}
-			log.Debug("scenario loaded", zap.String("file", name), zap.String("name", sc.Name), zap.Int("gpus", sc.Job.Cluster.GPUs()))
+			log.Debug("scenario loaded", zap.String("file", sc.File), zap.String("name", sc.Name), zap.Int("gpus", sc.Job.Cluster.GPUs()))
 			start := time.Now()
 			res, err := parallelism.Simulate(valid)
 			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
+				return fmt.Errorf("%s: %w", sc.File, err)
 			}
 			log.Debug("replayed", zap.Int("tasks", res.Tasks), zap.Int("events", res.Events), zap.Duration("took", time.Since(start)))
 			whole, wholeCfg, err := sc.RunWhole(res)
 			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
+				return fmt.Errorf("%s: %w", sc.File, err)
 			}
 			rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job, Whole: whole, WholeConfig: wholeCfg}, res)
 			if err != nil {
@@ -222,7 +215,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				}
 			}
 			if !rep.Feasible {
-				fmt.Fprintf(stderr, "%s: infeasible: %s\n", name, rep.Reason)
+				fmt.Fprintf(stderr, "%s: infeasible: %s\n", sc.File, rep.Reason)
 				return &exitError{exitInfeasible, errors.New(rep.Reason)}
 			}
 			return nil
@@ -379,4 +372,23 @@ func writeOut(path string, stdout io.Writer, data []byte) error {
 		return badInput(fmt.Errorf("-o: %w", err))
 	}
 	return nil
+}
+
+// loadScenario reads the scenario file args names (at most one; the embedded
+// default without one), size-capped, and loads it with the --set overrides.
+// Every problem is bad input.
+func loadScenario(args, sets []string) (*scenario.Scenario, error) {
+	name, src := scenarios.Default()
+	if len(args) == 1 {
+		name = args[0]
+		var err error
+		if src, err = inputfile.Read(name); err != nil {
+			return nil, badInput(fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	sc, err := scenario.Load(name, src, sets)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	return sc, nil
 }

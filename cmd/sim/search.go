@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -16,8 +15,6 @@ import (
 
 	"trainsim/parallelism"
 	"trainsim/report"
-	"trainsim/scenario"
-	"trainsim/scenarios"
 	"trainsim/search"
 	"trainsim/units"
 )
@@ -62,16 +59,9 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			defer func() { _ = log.Sync() }()
-			name, src := scenarios.Default()
-			if len(args) == 1 {
-				name = args[0]
-				if src, err = os.ReadFile(name); err != nil {
-					return badInput(fmt.Errorf("%s: %w", name, err))
-				}
-			}
-			sc, err := scenario.Load(name, src, flags.sets)
+			sc, err := loadScenario(args, flags.sets)
 			if err != nil {
-				return badInput(err)
+				return err
 			}
 			valid, err := prepareJob(sc, len(args) == 1)
 			if err != nil {
@@ -90,7 +80,7 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 			log.Debug("searched", zap.Int("candidates", res.Candidates), zap.Int("replayed", res.Replayed), zap.Duration("took", took))
 			if len(res.Best) == 0 {
 				why := fmt.Sprintf("no layout of %d candidates fits (pruned: %s)", res.Candidates, prunedText(res.Pruned))
-				fmt.Fprintf(stderr, "%s: infeasible: %s\n", name, why)
+				fmt.Fprintf(stderr, "%s: infeasible: %s\n", sc.File, why)
 				return &exitError{exitInfeasible, errors.New(why)}
 			}
 			reps := func(es []search.Entry) ([]*report.Report, error) {
