@@ -1,0 +1,306 @@
+package parallelism
+
+import (
+	"encoding/binary"
+	"math"
+	"slices"
+
+	"trainsim/flow"
+	"trainsim/topology"
+)
+
+// The symmetry reduction of the flow-level network (simulation.flow_copies =
+// "classes"; docs/network.md, "Symmetry reduction").
+//
+// The transfers of every collective the replay can start are partitioned,
+// together with the links they cross, by colour refinement into classes such
+// that
+//   - links of one class have the same capacity and tier, and every class of
+//     transfers puts the same summed weight on each of them;
+//   - transfers of one class belong to the same collective, have the same
+//     bytes, and touch the same classes of links.
+//
+// Such a partition is equitable, and progressive filling keeps it: links of a
+// class always have the same capacity left and the same weight of unfrozen
+// transfers, so they reach the same fair share together, and the transfers of
+// a class are frozen at the same rate by the same class of link (induction on
+// the steps of the filling). Transfers of a class start together (one task),
+// drain at the same rate and finish together, so every set of active
+// transfers is a union of whole classes and the partition holds for all of
+// it. The flow network is then solved on one link per link class and one
+// flow per transfer class, the flow's weight on a link class being the
+// summed weight the class puts on one of its links: the rates, finish times
+// and each link's bytes, busy and saturated time are those of the unreduced
+// network, up to floating-point rounding.
+//
+// The partition must hold for every task that can be active, so paths may
+// not depend on the task: it applies to spray routing (no ECMP choice) or
+// when no transfer crosses a spine, and only to the symmetric replay (a full
+// replay's tasks carry one replica's copies each).
+
+// reduction maps the topology onto the reduced network.
+type reduction struct {
+	// linkClass is, per topology link, its class (a link of the reduced
+	// network), or -1 if no transfer crosses it.
+	linkClass []int32
+	// tier and members are per class.
+	tier    []topology.Tier
+	members []int32
+	// reps are, per flow spec, its representative flows.
+	reps [][]repFlow
+	// flows counts the representative flows of all specs; transfers the
+	// transfers they stand for.
+	flows, transfers int
+}
+
+// repFlow is one class of a collective's transfers.
+type repFlow struct {
+	path   []flow.LinkID // link classes, increasing
+	weight []float64     // the class's summed weight on one link of each
+	bytes  float64
+	copies int // transfers in the class
+}
+
+// crossing is one use of a link by a transfer: link (or transfer) index and
+// weight.
+type crossing struct {
+	at int32
+	w  float64
+}
+
+// sprayPath returns the links of transfer src→dst and their weights under
+// the network's routing with ECMP key key; under ECMP every weight is 1.
+func (f *flowNet) sprayPath(src, dst int, key uint64) ([]topology.LinkID, []float64) {
+	f.pathT, f.pathW = f.pathT[:0], f.pathW[:0]
+	if f.spray {
+		var ok bool
+		if f.pathT, f.pathW, ok = f.topo.AppendSprayPath(f.pathT, f.pathW, src, dst); ok {
+			return f.pathT, f.pathW
+		}
+	}
+	f.pathT = f.topo.AppendPath(f.pathT, src, dst, key)
+	for range f.pathT {
+		f.pathW = append(f.pathW, 1)
+	}
+	return f.pathT, f.pathW
+}
+
+// reduce builds the reduction for every registered flow spec, or returns nil
+// where it does not apply (see above).
+func (f *flowNet) reduce() *reduction {
+	for _, fs := range f.flowSpecs {
+		if fs.replica >= 0 {
+			return nil
+		}
+	}
+	// Every transfer of every spec, with its path and weights.
+	var (
+		fStart = []int32{0}
+		fCross []crossing
+		fSpec  []int32
+		fBytes []float64
+	)
+	uniform := true
+	for i := range f.flowSpecs {
+		for _, tr := range f.transfersOf(int32(i)) {
+			// Under ECMP a path that crosses a spine depends on the task's
+			// key; the spray path tells whether it does.
+			if !f.spray {
+				p, w, ok := f.topo.AppendSprayPath(f.pathT[:0], f.pathW[:0], tr.Src, tr.Dst)
+				f.pathT, f.pathW = p, w
+				if !ok {
+					return nil
+				}
+				for _, x := range w {
+					if x != 1 {
+						uniform = false
+					}
+				}
+				if !uniform {
+					return nil
+				}
+			}
+			p, w := f.sprayPath(tr.Src, tr.Dst, 0)
+			for k, l := range p {
+				fCross = append(fCross, crossing{int32(l), w[k]})
+			}
+			fStart = append(fStart, int32(len(fCross)))
+			fSpec = append(fSpec, int32(i))
+			fBytes = append(fBytes, float64(tr.Bytes))
+		}
+	}
+	nf := len(fSpec)
+	nl := len(f.topo.Links)
+
+	// Links crossed, densely numbered in increasing LinkID order, and their
+	// crossings (transfer, weight).
+	count := make([]int32, nl+1)
+	for _, c := range fCross {
+		count[c.at+1]++
+	}
+	dense := make([]int32, nl)
+	var links []int32
+	for l := 0; l < nl; l++ {
+		dense[l] = -1
+		if count[l+1] > 0 {
+			dense[l] = int32(len(links))
+			links = append(links, int32(l))
+		}
+	}
+	lStart := make([]int32, len(links)+1)
+	for i, l := range links {
+		lStart[i+1] = lStart[i] + count[l+1]
+	}
+	lCross := make([]crossing, len(fCross))
+	fill := slices.Clone(lStart[:len(links)])
+	for g := 0; g < nf; g++ {
+		for _, c := range fCross[fStart[g]:fStart[g+1]] {
+			d := dense[c.at]
+			lCross[fill[d]] = crossing{int32(g), c.w}
+			fill[d]++
+		}
+	}
+
+	// Initial colours: links by tier and capacity, transfers by spec and
+	// bytes.
+	ids := map[string]int32{}
+	var key []byte
+	colour := func() int32 {
+		id, ok := ids[string(key)]
+		if !ok {
+			id = int32(len(ids))
+			ids[string(key)] = id
+		}
+		return id
+	}
+	lc := make([]int32, len(links))
+	for i, l := range links {
+		L := f.topo.Links[l]
+		key = binary.LittleEndian.AppendUint64(append(key[:0], byte(L.Tier)), uint64(L.Capacity))
+		lc[i] = colour()
+	}
+	nLinkColours := len(ids)
+	fc := make([]int32, nf)
+	clear(ids)
+	for g := range fc {
+		key = binary.LittleEndian.AppendUint32(key[:0], uint32(fSpec[g]))
+		key = binary.LittleEndian.AppendUint64(key, math.Float64bits(fBytes[g]))
+		fc[g] = colour()
+	}
+	nFlowColours := len(ids)
+
+	// Refine until neither partition splits further.
+	var pairs []crossing
+	nlc, nfc := make([]int32, len(lc)), make([]int32, nf)
+	for {
+		// A link's signature: its colour and the summed weight each
+		// transfer colour puts on it.
+		clear(ids)
+		for i := range links {
+			pairs = pairs[:0]
+			for _, c := range lCross[lStart[i]:lStart[i+1]] {
+				pairs = append(pairs, crossing{fc[c.at], c.w})
+			}
+			key = binary.LittleEndian.AppendUint32(key[:0], uint32(lc[i]))
+			key = appendSums(key, pairs)
+			nlc[i] = colour()
+		}
+		links2 := len(ids)
+		// A transfer's signature: its colour and the link colours it
+		// touches.
+		clear(ids)
+		for g := range fc {
+			pairs = pairs[:0]
+			for _, c := range fCross[fStart[g]:fStart[g+1]] {
+				pairs = append(pairs, crossing{nlc[dense[c.at]], 0})
+			}
+			key = binary.LittleEndian.AppendUint32(key[:0], uint32(fc[g]))
+			key = appendSums(key, pairs)
+			nfc[g] = colour()
+		}
+		flows2 := len(ids)
+		lc, nlc = nlc, lc
+		fc, nfc = nfc, fc
+		if links2 == nLinkColours && flows2 == nFlowColours {
+			break
+		}
+		nLinkColours, nFlowColours = links2, flows2
+	}
+
+	// Link classes are numbered by their first link (colours are handed
+	// out in order of first appearance, which is increasing LinkID).
+	r := &reduction{linkClass: make([]int32, nl), tier: make([]topology.Tier, nLinkColours), members: make([]int32, nLinkColours)}
+	for l := range r.linkClass {
+		r.linkClass[l] = -1
+	}
+	first := make([]int32, nLinkColours) // dense index of each class's first link
+	for i := range first {
+		first[i] = -1
+	}
+	for i, l := range links {
+		c := lc[i]
+		r.linkClass[l] = c
+		r.members[c]++
+		if first[c] < 0 {
+			first[c] = int32(i)
+			r.tier[c] = f.topo.Links[l].Tier
+		}
+	}
+	// Transfer classes, per spec in order of first transfer; their weight
+	// on a link class is what the class puts on its first link.
+	repOf := make([]int32, nFlowColours)
+	for i := range repOf {
+		repOf[i] = -1
+	}
+	type rep struct {
+		spec int32
+		repFlow
+	}
+	var reps []rep
+	for g := 0; g < nf; g++ {
+		c := fc[g]
+		if repOf[c] < 0 {
+			repOf[c] = int32(len(reps))
+			reps = append(reps, rep{spec: fSpec[g], repFlow: repFlow{bytes: fBytes[g]}})
+		}
+		reps[repOf[c]].copies++
+	}
+	for c, d := range first {
+		for _, x := range lCross[lStart[d]:lStart[d+1]] {
+			p := &reps[repOf[fc[x.at]]]
+			if k := len(p.path) - 1; k >= 0 && p.path[k] == flow.LinkID(c) {
+				p.weight[k] += x.w
+				continue
+			}
+			p.path = append(p.path, flow.LinkID(c))
+			p.weight = append(p.weight, x.w)
+		}
+	}
+	r.reps = make([][]repFlow, len(f.flowSpecs))
+	for _, p := range reps {
+		r.reps[p.spec] = append(r.reps[p.spec], p.repFlow)
+		r.flows++
+		r.transfers += p.copies
+	}
+	return r
+}
+
+// appendSums sorts pairs by colour and appends each colour with its summed
+// weight to key.
+func appendSums(key []byte, pairs []crossing) []byte {
+	slices.SortFunc(pairs, func(a, b crossing) int {
+		if a.at != b.at {
+			return int(a.at - b.at)
+		}
+		return 0
+	})
+	for i := 0; i < len(pairs); {
+		c, w := pairs[i].at, 0.0
+		for ; i < len(pairs) && pairs[i].at == c; i++ {
+			w += pairs[i].w
+		}
+		key = binary.LittleEndian.AppendUint32(key, uint32(c))
+		key = binary.LittleEndian.AppendUint64(key, math.Float64bits(w))
+	}
+	return key
+}

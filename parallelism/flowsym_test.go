@@ -1,0 +1,120 @@
+package parallelism
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"trainsim/model"
+	"trainsim/topology"
+)
+
+// flowRun replays j and returns its result and flow network.
+func flowRun(t testing.TB, j Job) (*Result, *flowNet) {
+	t.Helper()
+	pr, err := newPricer(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := newPlan(pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := runPlan(j, pr, pl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.result(), r.fn
+}
+
+// near says whether a and b agree to floating-point rounding.
+func near(a, b float64) bool {
+	return a == b || math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b))
+}
+
+// TestSymmetryReductionIsExact: the flow network reduced to one
+// representative per class of identical copies gives the unreduced replay's
+// step, breakdown, per-tier bytes and utilisation, and every link's bytes and
+// time at capacity, on fabrics where copies contend on shared uplinks (4:1
+// oversubscription, leaves that split data-parallel groups unevenly) and on
+// non-blocking ones, for several layouts, ZeRO stages and fabrics.
+func TestSymmetryReductionIsExact(t *testing.T) {
+	cases := []struct {
+		name          string
+		nodes, perLef int
+		oversub       float64
+		rail          bool
+		routing       string
+		l             Layout
+	}{
+		{"tp8 pp2 dp4, 4 leaves, 4:1", 8, 2, 4, false, RoutingSpray, Layout{TP: 8, PP: 2, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}},
+		{"tp4 pp2 dp8 zero-1 overlapped, uneven leaves, 4:1", 8, 3, 4, false, RoutingSpray, Layout{TP: 4, PP: 2, DP: 8, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeSelective, SequenceParallel: true, ZeRO: 1, OverlapGradReduce: true}},
+		{"tp2 pp1 dp32 zero-3, 1:1", 8, 4, 1, false, RoutingSpray, Layout{TP: 2, PP: 1, DP: 32, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, ZeRO: 3}},
+		{"tp8 pp4 dp4 interleaved, uneven leaves, 4:1", 16, 5, 4, false, RoutingSpray, Layout{TP: 8, PP: 4, DP: 4, Microbatch: 1, Schedule: Interleaved, VirtualStages: 2, Recompute: RecomputeFull}},
+		{"tp1 pp4 dp16 zero-2 (data-parallel rings inside nodes), 4:1", 8, 3, 4, false, RoutingSpray, Layout{TP: 1, PP: 4, DP: 16, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, ZeRO: 2}},
+		{"tp4 pp2 dp8 rail-optimized, 4:1", 8, 2, 4, true, RoutingSpray, Layout{TP: 4, PP: 2, DP: 8, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, ZeRO: 1}},
+		{"tp8 pp2 dp4 one leaf, ECMP", 8, 8, 1, false, RoutingECMP, Layout{TP: 8, PP: 2, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}},
+	}
+	m, ok := model.Preset("gpt-7.5b")
+	if !ok {
+		t.Fatal("no gpt-7.5b preset")
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			j := gpt3Job(t, c.nodes, c.l, c.l.DP*c.l.PP*2)
+			j.Model = m
+			j.Cluster.Network.Oversubscription = c.oversub
+			j.Cluster.Network.NodesPerLeaf = c.perLef
+			if c.rail {
+				j.Cluster.Network.Topology = topology.RailOptimized
+			}
+			j.Options.Network, j.Options.Routing = NetworkFlow, c.routing
+			j.Options.FlowCopies = FlowCopiesClasses
+			red, rn := flowRun(t, j)
+			j.Options.FlowCopies = FlowCopiesAll
+			all, an := flowRun(t, j)
+			if rn.red == nil || an.red != nil {
+				t.Fatalf("reduction applied: classes %v, all %v", rn.red != nil, an.red != nil)
+			}
+			if rn.flows != an.flows || rn.sims >= an.sims {
+				t.Errorf("%d transfers in %d flows reduced, %d in %d unreduced: want the same transfers in fewer flows", rn.flows, rn.sims, an.flows, an.sims)
+			}
+			if !near(float64(red.StepTime), float64(all.StepTime)) {
+				t.Errorf("step %v reduced, %v unreduced", red.StepTime, all.StepTime)
+			}
+			if got, want := fmt.Sprint(red.Breakdown), fmt.Sprint(all.Breakdown); got != want {
+				t.Errorf("breakdown\n%s reduced\n%s unreduced", got, want)
+			}
+			if len(red.Links) != len(all.Links) {
+				t.Fatalf("tiers %v reduced, %v unreduced", red.Links, all.Links)
+			}
+			for i, a := range all.Links {
+				r := red.Links[i]
+				if r.Tier != a.Tier || !near(float64(r.Bytes), float64(a.Bytes)) || !near(r.BusyFraction, a.BusyFraction) {
+					t.Errorf("tier %s: %v bytes %.12f busy reduced, %s %v bytes %.12f busy unreduced", r.Tier, r.Bytes, r.BusyFraction, a.Tier, a.Bytes, a.BusyFraction)
+				}
+			}
+			spine, spineSat := 0.0, int64(0)
+			for l, link := range an.topo.Links {
+				rb, ab := rn.linkBytes(topology.LinkID(l)), an.linkBytes(topology.LinkID(l))
+				if !near(rb, ab) {
+					t.Errorf("link %s: %g bytes reduced, %g unreduced", an.topo.LinkName(topology.LinkID(l)), rb, ab)
+				}
+				if rs, as := rn.linkSaturated(topology.LinkID(l)), an.linkSaturated(topology.LinkID(l)); rs != as {
+					t.Errorf("link %s: %d ns at capacity reduced, %d unreduced", an.topo.LinkName(topology.LinkID(l)), rs, as)
+				}
+				if link.Tier == topology.TierSpine {
+					spine += ab
+					spineSat += an.linkSaturated(topology.LinkID(l))
+				}
+			}
+			if c.routing == RoutingSpray && spine == 0 {
+				t.Errorf("no traffic crossed a spine: the case tests no contention there")
+			}
+			if c.oversub > 1 && spineSat == 0 {
+				t.Errorf("no spine link ran at capacity: the case tests no contention there")
+			}
+			t.Logf("%d transfers as %d flows (%d unreduced); %d link classes; step %v", rn.flows, rn.sims, an.sims, len(rn.red.tier), red.StepTime)
+		})
+	}
+}
