@@ -95,11 +95,23 @@ func (f *flowNet) reduce() *reduction {
 	}
 	// Every transfer of every spec, with its path and weights.
 	var (
-		fStart = []int32{0}
+		fStart []int32
 		fCross []crossing
 		fSpec  []int32
 		fBytes []float64
 	)
+	nt, nc := 0, 0
+	for i := range f.flowSpecs {
+		for _, tr := range f.transfersOf(int32(i)) {
+			p, _ := f.sprayPath(tr.Src, tr.Dst, 0)
+			nt++
+			nc += len(p)
+		}
+	}
+	fStart = make([]int32, 1, nt+1)
+	fCross = make([]crossing, 0, nc)
+	fSpec = make([]int32, 0, nt)
+	fBytes = make([]float64, 0, nt)
 	uniform := true
 	for i := range f.flowSpecs {
 		for _, tr := range f.transfersOf(int32(i)) {
@@ -189,20 +201,27 @@ func (f *flowNet) reduce() *reduction {
 	}
 	nFlowColours := len(ids)
 
-	// Refine until neither partition splits further.
-	var pairs []crossing
+	// Refine until neither partition splits further. acc sums, per colour,
+	// the weights of one link's (or transfer's) crossings; touched lists
+	// the colours it holds.
+	acc := make([]float64, max(nf, len(links)))
+	var touched []int32
 	nlc, nfc := make([]int32, len(lc)), make([]int32, nf)
 	for {
 		// A link's signature: its colour and the summed weight each
 		// transfer colour puts on it.
 		clear(ids)
 		for i := range links {
-			pairs = pairs[:0]
+			touched = touched[:0]
 			for _, c := range lCross[lStart[i]:lStart[i+1]] {
-				pairs = append(pairs, crossing{fc[c.at], c.w})
+				k := fc[c.at]
+				if acc[k] == 0 {
+					touched = append(touched, k)
+				}
+				acc[k] += c.w
 			}
 			key = binary.LittleEndian.AppendUint32(key[:0], uint32(lc[i]))
-			key = appendSums(key, pairs)
+			key, touched = appendSums(key, touched, acc)
 			nlc[i] = colour()
 		}
 		links2 := len(ids)
@@ -210,12 +229,16 @@ func (f *flowNet) reduce() *reduction {
 		// touches.
 		clear(ids)
 		for g := range fc {
-			pairs = pairs[:0]
+			touched = touched[:0]
 			for _, c := range fCross[fStart[g]:fStart[g+1]] {
-				pairs = append(pairs, crossing{nlc[dense[c.at]], 0})
+				k := nlc[dense[c.at]]
+				if acc[k] == 0 {
+					touched = append(touched, k)
+				}
+				acc[k] = 1
 			}
 			key = binary.LittleEndian.AppendUint32(key[:0], uint32(fc[g]))
-			key = appendSums(key, pairs)
+			key, touched = appendSums(key, touched, acc)
 			nfc[g] = colour()
 		}
 		flows2 := len(ids)
@@ -265,6 +288,29 @@ func (f *flowNet) reduce() *reduction {
 		}
 		reps[repOf[c]].copies++
 	}
+	// Size each representative's path first, then carve them from one
+	// buffer.
+	last := make([]int32, len(reps))
+	size := make([]int32, len(reps))
+	for i := range last {
+		last[i] = -1
+	}
+	total := 0
+	for c, d := range first {
+		for _, x := range lCross[lStart[d]:lStart[d+1]] {
+			if p := repOf[fc[x.at]]; last[p] != int32(c) {
+				last[p] = int32(c)
+				size[p]++
+				total++
+			}
+		}
+	}
+	pathBuf, weightBuf := make([]flow.LinkID, total), make([]float64, total)
+	for i := range reps {
+		n := size[i]
+		reps[i].path, reps[i].weight = pathBuf[:0:n], weightBuf[:0:n]
+		pathBuf, weightBuf = pathBuf[n:], weightBuf[n:]
+	}
 	for c, d := range first {
 		for _, x := range lCross[lStart[d]:lStart[d+1]] {
 			p := &reps[repOf[fc[x.at]]]
@@ -285,22 +331,14 @@ func (f *flowNet) reduce() *reduction {
 	return r
 }
 
-// appendSums sorts pairs by colour and appends each colour with its summed
-// weight to key.
-func appendSums(key []byte, pairs []crossing) []byte {
-	slices.SortFunc(pairs, func(a, b crossing) int {
-		if a.at != b.at {
-			return int(a.at - b.at)
-		}
-		return 0
-	})
-	for i := 0; i < len(pairs); {
-		c, w := pairs[i].at, 0.0
-		for ; i < len(pairs) && pairs[i].at == c; i++ {
-			w += pairs[i].w
-		}
+// appendSums appends each colour of touched, in increasing order, with its
+// sum in acc to key, and clears those sums.
+func appendSums(key []byte, touched []int32, acc []float64) ([]byte, []int32) {
+	slices.Sort(touched)
+	for _, c := range touched {
 		key = binary.LittleEndian.AppendUint32(key, uint32(c))
-		key = binary.LittleEndian.AppendUint64(key, math.Float64bits(w))
+		key = binary.LittleEndian.AppendUint64(key, math.Float64bits(acc[c]))
+		acc[c] = 0
 	}
-	return key
+	return key, touched
 }

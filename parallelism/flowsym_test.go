@@ -118,3 +118,37 @@ func TestSymmetryReductionIsExact(t *testing.T) {
 		})
 	}
 }
+
+// flowAtScale is GPT-3 175B, TP8 PP16, on nodes DGX A100 nodes with the
+// batch scaled to keep 192 micro-batches per pipeline (1536 sequences per
+// 128 nodes, the default scenario's), in flow mode with spray routing.
+func flowAtScale(b testing.TB, nodes int, copies string) Job {
+	j := gpt3Job(b, nodes, Layout{TP: 8, PP: 16, DP: nodes / 16, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 1536*nodes/128)
+	j.Options.Network, j.Options.Routing, j.Options.FlowCopies = NetworkFlow, RoutingSpray, copies
+	return j
+}
+
+func benchFlow(b *testing.B, nodes int, copies string) {
+	j := flowAtScale(b, nodes, copies)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		res, err := simulateJob(j)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(res.StepTime), "step-s")
+	}
+}
+
+// BenchmarkFlow16k: 16,384 GPUs (2,048 nodes), reduced by symmetry; run
+// with -cpu 1 -benchtime 1x.
+func BenchmarkFlow16k(b *testing.B) { benchFlow(b, 2048, FlowCopiesClasses) }
+
+// BenchmarkFlow16kUnreduced: the same, every copy simulated.
+func BenchmarkFlow16kUnreduced(b *testing.B) { benchFlow(b, 2048, FlowCopiesAll) }
+
+// BenchmarkFlow98k: 98,304 GPUs (12,288 nodes), reduced by symmetry.
+func BenchmarkFlow98k(b *testing.B) { benchFlow(b, 12288, FlowCopiesClasses) }
+
+// BenchmarkFlow98kUnreduced: the same, every copy simulated.
+func BenchmarkFlow98kUnreduced(b *testing.B) { benchFlow(b, 12288, FlowCopiesAll) }
