@@ -2,6 +2,7 @@ package parallelism
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 	"math"
 	"slices"
 
@@ -173,65 +174,103 @@ func (f *flowNet) reduce() *reduction {
 		}
 	}
 
+	// Links of the same tier and capacity that carry the same transfers
+	// with the same weights (a leaf's uplinks under spray routing, a GPU's
+	// PCIe and NIC links when it has a NIC of its own) are interchangeable:
+	// refinement would never split them. They are refined as one group.
+	grp := make([]int32, len(links))
+	var heads []int32 // per group: its first link (dense index)
+	{
+		byHash := map[uint64]int32{}
+		var prev []int32 // per group: the previous group with the same hash, or -1
+		for d, l := range links {
+			h := fnv64(uint64(f.topo.Links[l].Tier), math.Float64bits(f.caps[l]))
+			for _, c := range lCross[lStart[d]:lStart[d+1]] {
+				h = fnv64(h^uint64(c.at), math.Float64bits(c.w))
+			}
+			q, ok := byHash[h]
+			for ok && q >= 0 && !sameLink(f, links, lStart, lCross, int(heads[q]), d) {
+				q = prev[q]
+			}
+			if !ok || q < 0 {
+				q = int32(len(heads))
+				heads = append(heads, int32(d))
+				p, had := byHash[h]
+				if !had {
+					p = -1
+				}
+				prev = append(prev, p)
+				byHash[h] = q
+			}
+			grp[d] = q
+		}
+	}
+	// Each transfer's crossings of groups, each group once.
+	gStart := make([]int32, 1, nf+1)
+	gCross := make([]crossing, 0, len(fCross))
+	mark := make([]int32, len(heads))
+	for g := 0; g < nf; g++ {
+		for _, c := range fCross[fStart[g]:fStart[g+1]] {
+			if q := grp[dense[c.at]]; mark[q] != int32(g)+1 {
+				mark[q] = int32(g) + 1
+				gCross = append(gCross, crossing{q, 0})
+			}
+		}
+		gStart = append(gStart, int32(len(gCross)))
+	}
+
 	// Initial colours: links by tier and capacity, transfers by spec and
 	// bytes.
-	ids := map[string]int32{}
+	var ids interner
 	var key []byte
-	colour := func() int32 {
-		id, ok := ids[string(key)]
-		if !ok {
-			id = int32(len(ids))
-			ids[string(key)] = id
-		}
-		return id
+	colour := func() int32 { return ids.id(key) }
+	lc := make([]int32, len(heads))
+	for q, d := range heads {
+		l := links[d]
+		key = binary.LittleEndian.AppendUint64(append(key[:0], byte(f.topo.Links[l].Tier)), math.Float64bits(f.caps[l]))
+		lc[q] = colour()
 	}
-	lc := make([]int32, len(links))
-	for i, l := range links {
-		L := f.topo.Links[l]
-		key = binary.LittleEndian.AppendUint64(append(key[:0], byte(L.Tier)), uint64(L.Capacity))
-		lc[i] = colour()
-	}
-	nLinkColours := len(ids)
+	nLinkColours := ids.len()
 	fc := make([]int32, nf)
-	clear(ids)
+	ids.reset()
 	for g := range fc {
 		key = binary.LittleEndian.AppendUint32(key[:0], uint32(fSpec[g]))
 		key = binary.LittleEndian.AppendUint64(key, math.Float64bits(fBytes[g]))
 		fc[g] = colour()
 	}
-	nFlowColours := len(ids)
+	nFlowColours := ids.len()
 
 	// Refine until neither partition splits further. acc sums, per colour,
 	// the weights of one link's (or transfer's) crossings; touched lists
 	// the colours it holds.
-	acc := make([]float64, max(nf, len(links)))
+	acc := make([]float64, max(nf, len(heads)))
 	var touched []int32
 	nlc, nfc := make([]int32, len(lc)), make([]int32, nf)
 	for {
 		// A link's signature: its colour and the summed weight each
 		// transfer colour puts on it.
-		clear(ids)
-		for i := range links {
+		ids.reset()
+		for q, d := range heads {
 			touched = touched[:0]
-			for _, c := range lCross[lStart[i]:lStart[i+1]] {
+			for _, c := range lCross[lStart[d]:lStart[d+1]] {
 				k := fc[c.at]
 				if acc[k] == 0 {
 					touched = append(touched, k)
 				}
 				acc[k] += c.w
 			}
-			key = binary.LittleEndian.AppendUint32(key[:0], uint32(lc[i]))
+			key = binary.LittleEndian.AppendUint32(key[:0], uint32(lc[q]))
 			key, touched = appendSums(key, touched, acc)
-			nlc[i] = colour()
+			nlc[q] = colour()
 		}
-		links2 := len(ids)
+		links2 := ids.len()
 		// A transfer's signature: its colour and the link colours it
 		// touches.
-		clear(ids)
+		ids.reset()
 		for g := range fc {
 			touched = touched[:0]
-			for _, c := range fCross[fStart[g]:fStart[g+1]] {
-				k := nlc[dense[c.at]]
+			for _, c := range gCross[gStart[g]:gStart[g+1]] {
+				k := nlc[c.at]
 				if acc[k] == 0 {
 					touched = append(touched, k)
 				}
@@ -241,7 +280,7 @@ func (f *flowNet) reduce() *reduction {
 			key, touched = appendSums(key, touched, acc)
 			nfc[g] = colour()
 		}
-		flows2 := len(ids)
+		flows2 := ids.len()
 		lc, nlc = nlc, lc
 		fc, nfc = nfc, fc
 		if links2 == nLinkColours && flows2 == nFlowColours {
@@ -261,7 +300,7 @@ func (f *flowNet) reduce() *reduction {
 		first[i] = -1
 	}
 	for i, l := range links {
-		c := lc[i]
+		c := lc[grp[i]]
 		r.linkClass[l] = c
 		r.members[c]++
 		if first[c] < 0 {
@@ -341,4 +380,77 @@ func appendSums(key []byte, touched []int32, acc []float64) ([]byte, []int32) {
 		acc[c] = 0
 	}
 	return key, touched
+}
+
+// fnv64 mixes x into the FNV-1a hash h, a byte at a time.
+func fnv64(h, x uint64) uint64 {
+	if h == 0 {
+		h = 14695981039346656037
+	}
+	for i := 0; i < 8; i++ {
+		h ^= x & 0xff
+		h *= 1099511628211
+		x >>= 8
+	}
+	return h
+}
+
+// sameLink says whether dense links a and b have the same tier, capacity
+// and crossings.
+func sameLink(f *flowNet, links, lStart []int32, lCross []crossing, a, b int) bool {
+	la, lb := links[a], links[b]
+	if f.topo.Links[la].Tier != f.topo.Links[lb].Tier || f.caps[la] != f.caps[lb] {
+		return false
+	}
+	return slices.Equal(lCross[lStart[a]:lStart[a+1]], lCross[lStart[b]:lStart[b+1]])
+}
+
+// interner numbers byte strings in order of first appearance. It keys a map
+// by a 64-bit hash and keeps the strings to tell collisions apart, which is
+// faster than a map of strings for millions of short keys. The hash seed is
+// random, but the numbers are not: they follow the order of first appearance.
+type interner struct {
+	seed   maphash.Seed
+	byHash map[uint64]int32
+	next   []int32 // per id: the previous id with the same hash, or -1
+	start  []int32 // per id: where its key starts in buf
+	buf    []byte
+}
+
+func (n *interner) len() int { return len(n.start) }
+
+func (n *interner) reset() {
+	if n.byHash == nil {
+		n.byHash, n.seed = map[uint64]int32{}, maphash.MakeSeed()
+	}
+	clear(n.byHash)
+	n.next, n.start, n.buf = n.next[:0], n.start[:0], n.buf[:0]
+}
+
+// id returns key's number, giving it the next one if it is new.
+func (n *interner) id(key []byte) int32 {
+	if n.byHash == nil {
+		n.byHash, n.seed = map[uint64]int32{}, maphash.MakeSeed()
+	}
+	h := maphash.Bytes(n.seed, key)
+	first, ok := n.byHash[h]
+	if ok {
+		for id := first; id >= 0; id = n.next[id] {
+			end := int32(len(n.buf))
+			if int(id)+1 < len(n.start) {
+				end = n.start[id+1]
+			}
+			if string(n.buf[n.start[id]:end]) == string(key) {
+				return id
+			}
+		}
+	} else {
+		first = -1
+	}
+	id := int32(len(n.start))
+	n.start = append(n.start, int32(len(n.buf)))
+	n.buf = append(n.buf, key...)
+	n.next = append(n.next, first)
+	n.byHash[h] = id
+	return id
 }
