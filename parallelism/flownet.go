@@ -51,6 +51,9 @@ type flowNet struct {
 	// simulated.
 	red      *reduction
 	prepared bool
+	// unreduced says why every copy is simulated although classes was
+	// asked for.
+	unreduced string
 	// sims counts the flows simulated (representatives, in the reduction).
 	sims int
 	// bottleneck records, per task, the link tier that bounded its last
@@ -253,7 +256,7 @@ func (f *flowNet) prepare() {
 	}
 	f.prepared = true
 	if f.classes {
-		f.red = f.reduce()
+		f.red, f.unreduced = f.reduce()
 	}
 	if f.red == nil {
 		f.net = flow.New(f.caps)
@@ -433,6 +436,8 @@ func (f *flowNet) note() string {
 	}
 	if f.red != nil {
 		s += fmt.Sprintf("; by symmetry, %d representative flows on %d classes of links stood for them exactly", f.sims, len(f.red.tier))
+	} else if f.unreduced != "" {
+		s += "; every copy simulated: " + f.unreduced
 	}
 	return s
 }

@@ -87,13 +87,14 @@ func (f *flowNet) sprayPath(src, dst int, key uint64) ([]topology.LinkID, []floa
 }
 
 // reduce builds the reduction for every registered flow spec, or returns nil
-// where it does not apply (see above).
-func (f *flowNet) reduce() *reduction {
+// and why where it does not apply (see above).
+func (f *flowNet) reduce() (*reduction, string) {
 	for _, fs := range f.flowSpecs {
 		if fs.replica >= 0 {
-			return nil
+			return nil, "the full replay's tasks carry one replica's copies each"
 		}
 	}
+	const ecmp = "under ECMP routing the spine a transfer takes depends on the task, so copies are not alike (simulation.routing = \"spray\" allows the reduction)"
 	// Every transfer of every spec, with its path and weights.
 	var (
 		fStart []int32
@@ -122,7 +123,7 @@ func (f *flowNet) reduce() *reduction {
 				p, w, ok := f.topo.AppendSprayPath(f.pathT[:0], f.pathW[:0], tr.Src, tr.Dst)
 				f.pathT, f.pathW = p, w
 				if !ok {
-					return nil
+					return nil, "paths on a graph read from a file depend on the task (ECMP at every hop)"
 				}
 				for _, x := range w {
 					if x != 1 {
@@ -130,7 +131,7 @@ func (f *flowNet) reduce() *reduction {
 					}
 				}
 				if !uniform {
-					return nil
+					return nil, ecmp
 				}
 			}
 			p, w := f.sprayPath(tr.Src, tr.Dst, 0)
@@ -367,7 +368,7 @@ func (f *flowNet) reduce() *reduction {
 		r.flows++
 		r.transfers += p.copies
 	}
-	return r
+	return r, ""
 }
 
 // appendSums appends each colour of touched, in increasing order, with its
