@@ -351,6 +351,24 @@ func (f *flowNet) links(span float64, steps int) (tiers []LinkStats, busiest []L
 	var util [topology.NumTiers]float64
 	var used [topology.NumTiers]int
 	f.prepare()
+	// The two busiest links of each tier, so that a saturated spine shows
+	// even when NIC links move more bytes: links that ran at capacity
+	// longest first (they are the ones that held transfers back), then the
+	// busiest, then by name. Only those are named.
+	type cand struct {
+		id        topology.LinkID
+		b, u, sat float64
+	}
+	before := func(a, c cand) bool {
+		if a.sat != c.sat {
+			return a.sat > c.sat
+		}
+		if a.u != c.u {
+			return a.u > c.u
+		}
+		return f.topo.LinkName(a.id) < f.topo.LinkName(c.id)
+	}
+	var best [topology.NumTiers][]cand
 	for i, l := range f.topo.Links {
 		b := f.linkBytes(topology.LinkID(i))
 		if b == 0 {
@@ -361,37 +379,34 @@ func (f *flowNet) links(span float64, steps int) (tiers []LinkStats, busiest []L
 		util[l.Tier] += u
 		used[l.Tier]++
 		sat := float64(f.linkSaturated(topology.LinkID(i))) * 1e-9 / span
-		busiest = append(busiest, LinkStats{Tier: l.Tier.String(), Link: f.topo.LinkName(topology.LinkID(i)), Bytes: units.Bytes(b / float64(steps)), BusyFraction: u, SaturatedFraction: sat})
+		c, top := cand{topology.LinkID(i), b, u, sat}, best[l.Tier]
+		switch {
+		case len(top) < 2:
+			top = append(top, c)
+		case before(c, top[1]):
+			top[1] = c
+		default:
+			continue
+		}
+		if len(top) == 2 && before(top[1], top[0]) {
+			top[0], top[1] = top[1], top[0]
+		}
+		best[l.Tier] = top
 	}
+	var all []cand
 	for i := 0; i < topology.NumTiers; i++ {
 		t := topology.Tier(i)
+		all = append(all, best[t]...)
 		if used[t] == 0 {
 			continue
 		}
 		tiers = append(tiers, LinkStats{Tier: t.String(), Bytes: units.Bytes(bytes[t] / float64(steps)), BusyFraction: util[t] / float64(used[t])})
 	}
-	// Links that ran at capacity longest first: they are the ones that held
-	// transfers back.
-	sort.SliceStable(busiest, func(a, c int) bool {
-		if busiest[a].SaturatedFraction != busiest[c].SaturatedFraction {
-			return busiest[a].SaturatedFraction > busiest[c].SaturatedFraction
-		}
-		if busiest[a].BusyFraction != busiest[c].BusyFraction {
-			return busiest[a].BusyFraction > busiest[c].BusyFraction
-		}
-		return busiest[a].Link < busiest[c].Link
-	})
-	// The two busiest links of each tier, so that a saturated spine shows
-	// even when NIC links move more bytes.
-	var top []LinkStats
-	count := map[string]int{}
-	for _, l := range busiest {
-		if count[l.Tier] < 2 {
-			top = append(top, l)
-			count[l.Tier]++
-		}
+	sort.SliceStable(all, func(a, c int) bool { return before(all[a], all[c]) })
+	for _, c := range all {
+		busiest = append(busiest, LinkStats{Tier: f.topo.Links[c.id].Tier.String(), Link: f.topo.LinkName(c.id), Bytes: units.Bytes(c.b / float64(steps)), BusyFraction: c.u, SaturatedFraction: c.sat})
 	}
-	return tiers, top
+	return tiers, busiest
 }
 
 // linkTier is the tier of link l of the flow network (a class of links in the

@@ -208,8 +208,18 @@ func (f *flowNet) reduce() (*reduction, string) {
 	}
 	// Each transfer's crossings of groups, each group once.
 	gStart := make([]int32, 1, nf+1)
-	gCross := make([]crossing, 0, len(fCross))
 	mark := make([]int32, len(heads))
+	ng := 0
+	for g := 0; g < nf; g++ {
+		for _, c := range fCross[fStart[g]:fStart[g+1]] {
+			if q := grp[dense[c.at]]; mark[q] != int32(g)+1 {
+				mark[q] = int32(g) + 1
+				ng++
+			}
+		}
+	}
+	clear(mark)
+	gCross := make([]crossing, 0, ng)
 	for g := 0; g < nf; g++ {
 		for _, c := range fCross[fStart[g]:fStart[g+1]] {
 			if q := grp[dense[c.at]]; mark[q] != int32(g)+1 {
