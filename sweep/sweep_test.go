@@ -617,3 +617,38 @@ func TestShardPointsStream(t *testing.T) {
 		t.Fatalf("Run: %v after %d evaluations", err, evaluated)
 	}
 }
+
+// TestBuiltinBase: base = "default" is the embedded default scenario, read
+// without the file system; its points run as a sweep over a copy of the
+// default's file would, and are named after what they replay.
+func TestBuiltinBase(t *testing.T) {
+	noFiles := func(path string) ([]byte, error) { return nil, fmt.Errorf("open %s: no such file", path) }
+	src := "base = \"default\"\n[grid]\n\"cluster.nodes\" = [64, 128]\n"
+	s, err := Parse(Input{File: "sweeps/test.toml", Src: []byte(src), ReadBase: noFiles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, _ := scenarios.Default()
+	if s.Base != name {
+		t.Errorf("Base %q, want %q", s.Base, name)
+	}
+	for i, want := range []string{"gpt3-175b, 512 x a100-80gb", "gpt3-175b, 1024 x a100-80gb"} {
+		sc, err := s.Load(i)
+		if err != nil {
+			t.Fatalf("point %d: %v", i, err)
+		}
+		if sc.Name != want || sc.Job.Layout.TP != 8 || sc.Job.Layout.PP != 16 {
+			t.Errorf("point %d: %q, tp %d, pp %d; want %q, the default's TP 8 PP 16", i, sc.Name, sc.Job.Layout.TP, sc.Job.Layout.PP, want)
+		}
+	}
+	// A relative file a point names resolves against the working directory,
+	// as sim run resolves the default's.
+	if got := s.Path("calibration.file", "calib.toml", name); got != "calib.toml" {
+		t.Errorf("calibration.file of the built-in base resolves to %q", got)
+	}
+	// A file called default is written ./default.
+	_, err = Parse(Input{File: "sweeps/test.toml", Src: []byte("base = \"./default\"\n[grid]\n\"cluster.nodes\" = [64]\n"), ReadBase: noFiles})
+	if err == nil || !strings.Contains(err.Error(), "sweeps/default") {
+		t.Errorf("base ./default: %v, want the file sweeps/default", err)
+	}
+}

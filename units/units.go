@@ -304,3 +304,9 @@ func Precisions() []Precision { return []Precision{FP16, BF16, FP8} }
 
 // Valid reports whether p is one of the known precisions.
 func (p Precision) Valid() bool { return p == FP16 || p == BF16 || p == FP8 }
+
+// Format prints a number without floating-point noise: at most 10
+// significant digits, the shortest form ('g'), so that 230e9 × 1e-9 prints
+// "230" and not "230.00000000000003". For figures read back by people (a
+// report, an error message), never for files a program reads back exactly.
+func Format(x float64) string { return strconv.FormatFloat(x, 'g', 10, 64) }

@@ -59,7 +59,7 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			defer func() { _ = log.Sync() }()
-			sc, err := loadScenario(args, flags.sets)
+			sc, err := loadScenario(args, flags.setsWithSeed(cmd))
 			if err != nil {
 				return err
 			}

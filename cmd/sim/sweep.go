@@ -39,7 +39,7 @@ type sweepFlags struct {
 	shards     int
 	shardIndex int
 	sets       []string
-	seed       string
+	seed       uint64
 	verbose    bool
 	logLevel   string
 }
@@ -64,11 +64,11 @@ func newSweepCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&flags.out, "out", "", "directory for the results (created if missing; required)")
 	// GOMAXPROCS is the CPU count, or the container's CPU limit where the
 	// runtime sees one (a Kubernetes pod on a larger node).
-	f.IntVar(&flags.workers, "workers", runtime.GOMAXPROCS(0), "points evaluated at once (default: the CPUs this process may use)")
+	f.IntVar(&flags.workers, "workers", 0, "points evaluated at once (default: the CPUs this process may use)")
 	f.IntVar(&flags.shards, "shards", 0, "split the grid into N shards and evaluate one (point i is in shard i mod N)")
 	f.IntVar(&flags.shardIndex, "shard-index", 0, "the shard to evaluate, 0..N-1 (default $JOB_COMPLETION_INDEX, then $SLURM_ARRAY_TASK_ID)")
 	f.StringArrayVar(&flags.sets, "set", nil, "override a scenario key for every point, after the sweep's own tables and before the grid (repeatable)")
-	f.StringVar(&flags.seed, "seed", "", "override the scenario's seed")
+	f.Uint64Var(&flags.seed, "seed", 0, "override the scenario's seed key for every point (a non-negative integer)")
 	f.BoolVarP(&flags.verbose, "verbose", "v", false, "log progress to stderr (same as --log-level=debug)")
 	f.StringVar(&flags.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	cmd.AddCommand(newSweepMergeCmd(stdout, stderr), newSweepMissingCmd(stdout, stderr))
@@ -122,8 +122,11 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 	if fl.out == "" {
 		return badInput(errors.New("--out DIR is required: the directory for the results"))
 	}
-	if fl.workers < 1 {
+	if cmd.Flags().Changed("workers") && fl.workers < 1 {
 		return badInput(fmt.Errorf("--workers: want at least 1, got %d", fl.workers))
+	}
+	if fl.workers == 0 {
+		fl.workers = runtime.GOMAXPROCS(0)
 	}
 	cf := commonFlags{verbose: fl.verbose, logLevel: fl.logLevel}
 	log, err := cf.logger(stderr)
@@ -135,13 +138,7 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	sets := fl.sets
-	if fl.seed != "" {
-		if _, err := strconv.ParseUint(fl.seed, 10, 64); err != nil {
-			return badInput(fmt.Errorf("--seed: %q is not a non-negative integer", fl.seed))
-		}
-		sets = append(append([]string(nil), sets...), "seed="+fl.seed)
-	}
+	sets := withSeed(fl.sets, cmd.Flags().Changed("seed"), fl.seed)
 
 	src, err := inputfile.Read(file)
 	if err != nil {

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"trainsim/model"
+	"trainsim/scenarios"
+	"trainsim/topology"
+)
+
+// TestVersion: the version line names the module version, the VCS revision
+// (cut to 12 digits, +dirty for a modified checkout, with its time) and the
+// Go version, as far as the build recorded them.
+func TestVersion(t *testing.T) {
+	rev := "0123456789abcdef0123456789abcdef01234567"
+	for _, c := range []struct {
+		what string
+		info *debug.BuildInfo
+		ok   bool
+		want string
+	}{
+		{"no build info", nil, false, "unknown (no build information in the binary)"},
+		{"checkout without VCS", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Version: "(devel)"}}, true, "(devel) (go1.26.0)"},
+		{"clean checkout", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: rev}, {Key: "vcs.time", Value: "2026-12-03T12:00:00Z"}, {Key: "vcs.modified", Value: "false"}}}, true,
+			"(devel) (revision 0123456789ab of 2026-12-03T12:00:00Z, go1.26.0)"},
+		{"modified checkout", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: rev}, {Key: "vcs.modified", Value: "true"}}}, true,
+			"(devel) (revision 0123456789ab+dirty, go1.26.0)"},
+		{"go install of a tag", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Version: "v1.2.3"}}, true, "v1.2.3 (go1.26.0)"},
+	} {
+		if got := version(c.info, c.ok); got != c.want {
+			t.Errorf("%s: %q, want %q", c.what, got, c.want)
+		}
+	}
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		code, out, errs := runCLI(t, args...)
+		if code != 0 || out != "sim "+buildVersion()+"\n" {
+			t.Errorf("sim %s: exit %d, %q (stderr %q)", args[0], code, out, errs)
+		}
+	}
+}
+
+// TestScenarioCmd: sim scenario default writes the embedded default byte for
+// byte, and it runs as a file; sim scenario lists the built-in names; an
+// unknown name is bad input naming the known ones.
+func TestScenarioCmd(t *testing.T) {
+	_, def := scenarios.Default()
+	code, out, _ := runCLI(t, "scenario", "default")
+	if code != 0 || out != string(def) {
+		t.Fatalf("sim scenario default: exit %d, %d bytes, want the %d bytes of the default", code, len(out), len(def))
+	}
+	path := filepath.Join(t.TempDir(), "my.toml")
+	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, fromFile, _ := runCLI(t, "run", path)
+	_, builtin, _ := runCLI(t, "run")
+	if fromFile != builtin || !strings.HasPrefix(fromFile, "GPT-3 175B, 1024 x A100-80GB\n") {
+		t.Errorf("the written default runs differently from the built-in one:\n%s", fromFile)
+	}
+	code, out, _ = runCLI(t, "scenario")
+	if code != 0 || !strings.Contains(out, "default") || !strings.Contains(out, "gpt3-13b-dp-heavy") {
+		t.Errorf("sim scenario: exit %d:\n%s", code, out)
+	}
+	code, _, errs := runCLI(t, "scenario", "gpt3")
+	if code != 2 || !strings.Contains(errs, `no built-in scenario called "gpt3"`) || !strings.Contains(errs, "default") {
+		t.Errorf("sim scenario gpt3: exit %d: %s", code, errs)
+	}
+}
+
+// TestPresetsOutput: the presets table keeps its lines readable (no line
+// over the wrap width plus a word) and lists every preset with its source;
+// --format json holds every preset with its figures.
+func TestPresetsOutput(t *testing.T) {
+	code, out, _ := runCLI(t, "presets")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for i, line := range strings.Split(out, "\n") {
+		if n := utf8.RuneCountInString(line); n > presetWidth {
+			t.Errorf("line %d is %d characters: %q", i+1, n, line)
+		}
+	}
+	for _, m := range model.Presets() {
+		if !strings.Contains(out, "\n"+m.Name+" ") || !strings.Contains(out, "  "+m.Name+": ") {
+			t.Errorf("model %s lacks its row or its source", m.Name)
+		}
+	}
+	code, out, _ = runCLI(t, "presets", "--format", "json")
+	if code != 0 {
+		t.Fatalf("--format json: exit %d", code)
+	}
+	var p presetsJSON
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Models) != len(model.Presets()) || len(p.GPUs) != len(topology.GPUPresets()) || len(p.Systems) != len(topology.SystemPresets()) {
+		t.Errorf("%d models, %d GPUs, %d systems", len(p.Models), len(p.GPUs), len(p.Systems))
+	}
+	for _, g := range p.GPUs {
+		if g.Name == "a100-80gb" && (g.PeakDense16 != 312e12 || g.HBMBytes != 80*(1<<30) || g.Source == "") {
+			t.Errorf("a100-80gb: %+v", g)
+		}
+	}
+	for _, s := range p.Systems {
+		if s.Name == "dgx-h100" && (s.GPU != "h100-sxm" || s.GPUsPerNode != 8 || s.NICBpS != 400e9/8) {
+			t.Errorf("dgx-h100: %+v", s)
+		}
+	}
+	if code, _, errs := runCLI(t, "presets", "--format", "csv"); code != 2 || !strings.Contains(errs, "--format") {
+		t.Errorf("--format csv: exit %d: %s", code, errs)
+	}
+}
+
+// TestFlagHelp: --workers says its default once; --seed is an integer flag
+// whose bad value is bad input and whose value reaches the report, in run
+// and in search.
+func TestFlagHelp(t *testing.T) {
+	_, out, _ := runCLI(t, "sweep", "--help")
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "--workers int") && strings.Count(line, "default") != 1 {
+			t.Errorf("--workers help: %q", line)
+		}
+		if strings.Contains(line, "--seed") && !strings.Contains(line, "--seed uint") {
+			t.Errorf("--seed help: %q", line)
+		}
+	}
+	if code, _, errs := runCLI(t, "run", "--seed", "abc"); code != 2 || !strings.Contains(errs, "--seed") {
+		t.Errorf("--seed abc: exit %d: %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "run", "--seed", "-1"); code != 2 || !strings.Contains(errs, "--seed") {
+		t.Errorf("--seed -1: exit %d: %s", code, errs)
+	}
+	code, out, _ := runCLI(t, "run", "--seed", "7", "--format", "json")
+	var rep struct {
+		Seed uint64 `json:"seed"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil || rep.Seed != 7 {
+		t.Errorf("--seed 7: exit %d, seed %d, %v", code, rep.Seed, err)
+	}
+	code, out, errs := runCLI(t, "search", "--seed", "9", "--format", "json", "--top", "1", "--set", "model.preset=gpt-1.7b", "--set", "cluster.nodes=2", "--set", "parallelism.pp=2", "--set", "training.global_batch=64")
+	var srch struct {
+		Best []struct {
+			Seed uint64 `json:"seed"`
+		} `json:"best"`
+	}
+	if err := json.Unmarshal([]byte(out), &srch); code != 0 || err != nil || len(srch.Best) == 0 || srch.Best[0].Seed != 9 {
+		t.Errorf("search --seed 9: exit %d, %v, %+v; %s", code, err, srch, errs)
+	}
+}
