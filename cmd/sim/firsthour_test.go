@@ -155,3 +155,48 @@ func TestFlagHelp(t *testing.T) {
 		t.Errorf("search --seed 9: exit %d, %v, %+v; %s", code, err, srch, errs)
 	}
 }
+
+// TestTextSummary: the text summary prints plain numbers (tokens in words,
+// GPU-hours with separators, no float noise), says what time-to-train
+// assumes, explains where the breakdown's exposed DP time exceeds the
+// communication table's, names the runner-up resource in words and says
+// what would help, read from the breakdown and the layout.
+func TestTextSummary(t *testing.T) {
+	for _, c := range []struct {
+		what       string
+		args       []string
+		want, lack []string
+	}{
+		{"default", nil, []string{
+			"for 300 B tokens;", " GPU-hours", "822,174 GPU-hours", "assumes every one of the 300 B tokens",
+			"no batch ramp-up, failure, checkpoint, restart or slow GPU",
+			"(DP comm, exposed = 226 ms of its own transfers + 230 ms waiting for other GPUs' DP",
+			"next: HBM bandwidth at", "would help: less recomputation (recompute takes 19.5%: selective instead of full",
+		}, []string{"3e+11", "e+05", "e+23", "next: hbm"}},
+		{"bubble-bound", []string{"--set", "training.global_batch=128"}, []string{
+			"Bottleneck       pipeline-bubble", "would help: more micro-batches per step (16 now for 16 stages", "the interleaved schedule",
+		}, nil},
+		{"NVLink-bound", []string{"--set", "cluster.nvlink.bandwidth=5GB/s"}, []string{
+			"Bottleneck       nvlink", "would help: overlapping the tensor-parallel collectives", "a lower tp (TP 8)",
+		}, nil},
+		{"noise-free calibration", []string{"--set", "calibration.nvlink_busbw=230GB/s", "--set", "calibration.kernel_overhead=3.3us"}, []string{
+			"calib    kernel_overhead 3.3µs, nvlink_busbw 230 GB/s",
+		}, []string{"0000000"}},
+	} {
+		code, out, errs := runCLI(t, append([]string{"run"}, c.args...)...)
+		if code > 1 {
+			t.Errorf("%s: exit %d: %s", c.what, code, errs)
+			continue
+		}
+		for _, s := range c.want {
+			if !strings.Contains(out, s) {
+				t.Errorf("%s: lacks %q:\n%s", c.what, s, out)
+			}
+		}
+		for _, s := range c.lack {
+			if strings.Contains(out, s) {
+				t.Errorf("%s: has %q:\n%s", c.what, s, out)
+			}
+		}
+	}
+}

@@ -306,7 +306,7 @@ func describeBest(recs []sweep.Record, o sweep.Objective) string {
 	rep := r.Report
 	s := fmt.Sprintf("point %d by %s: %s; step %s, MFU %.1f%%, %d GPUs", r.Point, o, strings.Join(params, " "), units.Seconds(rep.StepTimeS), 100*rep.MFU, rep.GPUs)
 	if rep.Tokens > 0 {
-		s += fmt.Sprintf(", %.4g GPU-hours (%.1f days) for %.3g tokens", rep.GPUHours, rep.TimeToTrainS/86400, rep.Tokens)
+		s += fmt.Sprintf(", %s GPU-hours (%.1f days) for %s tokens", units.Grouped(rep.GPUHours), rep.TimeToTrainS/86400, units.Short(rep.Tokens))
 	}
 	return s
 }
