@@ -151,6 +151,7 @@ type Report struct {
 	System               string       `json:"system"`
 	GPU                  string       `json:"gpu"`
 	GPUs                 int          `json:"gpus"`
+	Nodes                int          `json:"nodes"`
 	Layout               Layout       `json:"layout"`
 	Training             Training     `json:"training"`
 	Calibration          *Calibration `json:"calibration,omitempty"`
@@ -208,7 +209,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 	rep := &Report{
 		Scenario: in.Name, Seed: in.Seed,
 		Model: j.Model.Name, Params: float64(j.Model.Params()),
-		System: j.Cluster.Name, GPU: j.Cluster.GPU.Name, GPUs: j.Cluster.GPUs(),
+		System: j.Cluster.Name, GPU: j.Cluster.GPU.Name, GPUs: j.Cluster.GPUs(), Nodes: j.Cluster.Nodes,
 		Layout: Layout{
 			TP: j.Layout.TP, PP: j.Layout.PP, DP: j.Layout.DP, CP: j.Layout.CP, EP: j.Layout.EP,
 			Microbatch: j.Layout.Microbatch, Microbatches: j.Microbatches(),

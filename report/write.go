@@ -60,6 +60,13 @@ func csvColumns() []csvColumn {
 		{"job_p99_s", func(r *Report) string { return jobField(r.Job != nil, func() float64 { return r.Job.P99S }) }},
 		{"goodput", func(r *Report) string { return jobField(r.Job != nil, func() float64 { return r.Job.Goodput }) }},
 		{"interruptions", func(r *Report) string { return jobField(r.Job != nil, func() float64 { return r.Job.Interruptions }) }},
+		// Added after the first columns, at the end so that readers by
+		// position keep working.
+		{"gpu_hours", func(r *Report) string { return f(r.GPUHours) }},
+		{"nodes", func(r *Report) string { return strconv.Itoa(r.Nodes) }},
+		{"zero", func(r *Report) string { return strconv.Itoa(r.Layout.ZeRO) }},
+		{"sequence_parallel", func(r *Report) string { return strconv.FormatBool(r.Layout.SequenceParallel) }},
+		{"virtual_stages", func(r *Report) string { return strconv.Itoa(r.Layout.VirtualStages) }},
 	}
 }
 

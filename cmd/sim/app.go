@@ -73,6 +73,7 @@ type commonFlags struct {
 	traceStages string
 	verbose     bool
 	logLevel    string
+	logFormat   string
 }
 
 func (c *commonFlags) register(cmd *cobra.Command) {
@@ -84,6 +85,7 @@ func (c *commonFlags) register(cmd *cobra.Command) {
 	f.Uint64Var(&c.seed, "seed", 0, "override the scenario's seed key (a non-negative integer)")
 	f.BoolVarP(&c.verbose, "verbose", "v", false, "log progress to stderr (same as --log-level=debug)")
 	f.StringVar(&c.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	f.StringVar(&c.logFormat, "log-format", "console", "log line format on stderr: console or json (one JSON object per line)")
 }
 
 // registerRun adds the flags only sim run has.
@@ -117,10 +119,21 @@ func (c *commonFlags) logger(stderr io.Writer) (*zap.Logger, error) {
 	if err != nil {
 		return nil, badInput(fmt.Errorf("--log-level: %q is not a level (allowed: debug, info, warn, error)", level))
 	}
-	enc := zap.NewDevelopmentEncoderConfig()
-	enc.TimeKey = ""
-	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(stderr), lvl)
-	return zap.New(core), nil
+	var encoder zapcore.Encoder
+	switch c.logFormat {
+	case "", "console":
+		enc := zap.NewDevelopmentEncoderConfig()
+		enc.TimeKey = ""
+		encoder = zapcore.NewConsoleEncoder(enc)
+	case "json":
+		// Machine-read logs (a cluster's log collector) carry the time.
+		enc := zap.NewProductionEncoderConfig()
+		enc.EncodeTime = zapcore.ISO8601TimeEncoder
+		encoder = zapcore.NewJSONEncoder(enc)
+	default:
+		return nil, badInput(fmt.Errorf("--log-format: %q is not a log format (allowed: console, json)", c.logFormat))
+	}
+	return zap.New(zapcore.NewCore(encoder, zapcore.AddSync(stderr), lvl)), nil
 }
 
 func (c *commonFlags) check() error {

@@ -2,12 +2,18 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"trainsim/model"
 	"trainsim/scenarios"
@@ -199,4 +205,87 @@ func TestTextSummary(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSweepProgress: with stderr not a terminal, a sweep logs its progress
+// as lines (console or JSON), one per interval and a last one; the JSON
+// lines parse and count up to the points evaluated.
+func TestSweepProgress(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errs := runCLI(t, "sweep", "testdata/sweep-small.toml", "--out", filepath.Join(dir, "a"), "--progress-every", "1ns", "--log-format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var last struct {
+		Msg     string  `json:"msg"`
+		Done    int     `json:"done"`
+		Of      int     `json:"of"`
+		Percent float64 `json:"percent"`
+		TS      string  `json:"ts"`
+	}
+	lines := strings.Split(strings.TrimSpace(errs), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("want progress lines and a last line, got:\n%s", errs)
+	}
+	prev := 0
+	for _, l := range lines {
+		if err := json.Unmarshal([]byte(l), &last); err != nil {
+			t.Fatalf("not a JSON log line: %q: %v", l, err)
+		}
+		if last.Done <= prev || last.TS == "" {
+			t.Errorf("line %q: done %d after %d", l, last.Done, prev)
+		}
+		prev = last.Done
+	}
+	if last.Msg != "sweep evaluated" || last.Done != 8 || last.Of != 8 || last.Percent != 100 {
+		t.Errorf("last line %+v, want the 8 points of sweep-small", last)
+	}
+	// Console lines by default; none with --log-level warn or --progress-every 0.
+	code, _, errs = runCLI(t, "sweep", "testdata/sweep-small.toml", "--out", filepath.Join(dir, "b"), "--progress-every", "1ns")
+	if code != 0 || !strings.Contains(errs, "INFO\tsweep evaluated\t") {
+		t.Errorf("console progress: exit %d:\n%s", code, errs)
+	}
+	for _, quiet := range [][]string{{"--log-level", "warn", "--progress-every", "1ns"}, {"--progress-every", "0"}} {
+		code, _, errs = runCLI(t, append([]string{"sweep", "testdata/sweep-small.toml", "--out", filepath.Join(dir, quiet[len(quiet)-1]+quiet[0])}, quiet...)...)
+		if code != 0 || errs != "" {
+			t.Errorf("%v: exit %d, stderr %q", quiet, code, errs)
+		}
+	}
+	code, _, errs = runCLI(t, "run", "--log-format", "xml")
+	if code != 2 || !strings.Contains(errs, "--log-format") {
+		t.Errorf("--log-format xml: exit %d: %s", code, errs)
+	}
+	code, _, errs = runCLI(t, "run", "-v", "--log-format", "json")
+	var first map[string]any
+	if code != 0 || json.Unmarshal([]byte(strings.SplitN(errs, "\n", 2)[0]), &first) != nil || first["msg"] != "scenario loaded" {
+		t.Errorf("run -v --log-format json: exit %d: %s", code, errs)
+	}
+}
+
+// TestProgressInterval: a progress line at most once per interval, none for
+// the last point (the final line says it), with the rate and what is left.
+func TestProgressInterval(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := &progress{log: zap.New(core), every: 10 * time.Second, total: 6, start: t0, last: t0}
+	for _, s := range []int{1, 5, 11, 12, 25, 26} {
+		p.add(t0.Add(time.Duration(s) * time.Second))
+	}
+	p.finish(t0.Add(26 * time.Second))
+	var got []string
+	for _, e := range logs.All() {
+		c := e.ContextMap()
+		got = append(got, fmt.Sprintf("%s %v/%v %v%% eta %v", e.Message, c["done"], c["of"], c["percent"], c["eta"]))
+	}
+	want := []string{
+		"sweep progress 3/6 50% eta 11s",  // 3 points in 11 s: 3 more take 11 s
+		"sweep progress 5/6 83.3% eta 5s", // 5 in 25 s: 5 s for the last
+		"sweep evaluated 6/6 100% eta <nil>",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var none *progress
+	none.add(t0) // a nil progress (a terminal, or --progress-every 0) does nothing
+	none.finish(t0)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -42,6 +43,10 @@ type sweepFlags struct {
 	seed       uint64
 	verbose    bool
 	logLevel   string
+	logFormat  string
+	// progressEvery is how often progress is logged when stderr is not a
+	// terminal (0: never).
+	progressEvery time.Duration
 }
 
 // newSweepCmd is `sim sweep SWEEP.toml --out DIR` and `sim sweep merge DIR`.
@@ -70,7 +75,9 @@ func newSweepCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.StringArrayVar(&flags.sets, "set", nil, "override a scenario key for every point, after the sweep's own tables and before the grid (repeatable)")
 	f.Uint64Var(&flags.seed, "seed", 0, "override the scenario's seed key for every point (a non-negative integer)")
 	f.BoolVarP(&flags.verbose, "verbose", "v", false, "log progress to stderr (same as --log-level=debug)")
-	f.StringVar(&flags.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	f.StringVar(&flags.logLevel, "log-level", "info", "log level: debug, info (progress lines), warn, error")
+	f.StringVar(&flags.logFormat, "log-format", "console", "log line format on stderr: console or json (one JSON object per line)")
+	f.DurationVar(&flags.progressEvery, "progress-every", 10*time.Second, "when stderr is not a terminal, log progress at info level this often (0: never); a terminal gets a progress bar")
 	cmd.AddCommand(newSweepMergeCmd(stdout, stderr), newSweepMissingCmd(stdout, stderr))
 	return cmd
 }
@@ -128,7 +135,7 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 	if fl.workers == 0 {
 		fl.workers = runtime.GOMAXPROCS(0)
 	}
-	cf := commonFlags{verbose: fl.verbose, logLevel: fl.logLevel}
+	cf := commonFlags{verbose: fl.verbose, logLevel: fl.logLevel, logFormat: fl.logFormat}
 	log, err := cf.logger(stderr)
 	if err != nil {
 		return err
@@ -206,6 +213,10 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 		return fmt.Errorf("--out: %w", err)
 	}
 	bar := newBar(stderr, nTodo)
+	var prog *progress
+	if bar == nil && fl.progressEvery > 0 && nTodo > 0 {
+		prog = &progress{log: log, every: fl.progressEvery, total: nTodo, start: time.Now(), last: time.Now()}
+	}
 	prepare := func(sc *scenario.Scenario) error {
 		return loadFilesWith(sc, func(key, path string) string { return sw.Path(key, path, sc.File) })
 	}
@@ -223,12 +234,14 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 		if bar != nil {
 			_ = bar.Add(1)
 		}
+		prog.add(time.Now())
 		log.Debug("point", zap.Int("point", r.Point), zap.Bool("feasible", r.Feasible()))
 		return nil
 	})
 	if bar != nil {
 		_ = bar.Finish()
 	}
+	prog.finish(time.Now())
 	if cerr := out.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("%s: %w", jsonlPath, cerr)
 	}
@@ -395,6 +408,49 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return nil
+}
+
+// progress logs a sweep's progress at info level every so often: the
+// progress bar of a stderr that is not a terminal (a Slurm or pod log).
+type progress struct {
+	log         *zap.Logger
+	every       time.Duration
+	total, done int
+	start, last time.Time
+}
+
+// add counts a point done at now and logs when the interval has passed.
+// A nil progress does nothing.
+func (p *progress) add(now time.Time) {
+	if p == nil {
+		return
+	}
+	p.done++
+	if now.Sub(p.last) >= p.every && p.done < p.total {
+		p.last = now
+		p.line("sweep progress", now)
+	}
+}
+
+// finish logs the last line.
+func (p *progress) finish(now time.Time) {
+	if p != nil {
+		p.line("sweep evaluated", now)
+	}
+}
+
+func (p *progress) line(msg string, now time.Time) {
+	el := now.Sub(p.start)
+	fields := []zap.Field{zap.Int("done", p.done), zap.Int("of", p.total), zap.Float64("percent", math.Round(1000*float64(p.done)/float64(p.total))/10),
+		zap.Duration("elapsed", el.Round(time.Second/10))}
+	if p.done > 0 && el > 0 {
+		rate := float64(p.done) / el.Seconds()
+		fields = append(fields, zap.Float64("points_per_s", math.Round(rate*100)/100))
+		if left := p.total - p.done; left > 0 {
+			fields = append(fields, zap.Duration("eta", time.Duration(float64(left)/rate*float64(time.Second)).Round(time.Second)))
+		}
+	}
+	p.log.Info(msg, fields...)
 }
 
 // newBar returns a progress bar on stderr when it is a terminal, else nil.
