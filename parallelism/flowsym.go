@@ -254,44 +254,82 @@ func (f *flowNet) reduce() (*reduction, string) {
 	// Refine until neither partition splits further. acc sums, per colour,
 	// the weights of one link's (or transfer's) crossings; touched lists
 	// the colours it holds.
+	//
+	// After the first round, only items next to a class that just split
+	// are given a full signature; the others keep a short one, (their
+	// colour, unchanged). The partition is the same as with full
+	// signatures everywhere: the neighbours of an unchanged item are in
+	// classes that did not split, so its full signature would be its old
+	// one with colours renamed, shared by every unchanged item of its
+	// colour; and an item next to a split class differs from all of those.
 	acc := make([]float64, max(nf, len(heads)))
 	var touched []int32
 	nlc, nfc := make([]int32, len(lc)), make([]int32, nf)
-	for {
+	var fSplit, lSplit []bool // per current colour: its class just split off
+	var sp splitter
+	for round := 0; ; round++ {
 		// A link's signature: its colour and the summed weight each
 		// transfer colour puts on it.
 		ids.reset()
 		for q, d := range heads {
+			cross := lCross[lStart[d]:lStart[d+1]]
+			full := round == 0
+			for _, c := range cross {
+				if full {
+					break
+				}
+				full = fSplit[fc[c.at]]
+			}
+			key = binary.LittleEndian.AppendUint32(key[:0], uint32(lc[q]))
+			if !full {
+				nlc[q] = colour()
+				continue
+			}
+			key = append(key, 1)
 			touched = touched[:0]
-			for _, c := range lCross[lStart[d]:lStart[d+1]] {
+			for _, c := range cross {
 				k := fc[c.at]
 				if acc[k] == 0 {
 					touched = append(touched, k)
 				}
 				acc[k] += c.w
 			}
-			key = binary.LittleEndian.AppendUint32(key[:0], uint32(lc[q]))
 			key, touched = appendSums(key, touched, acc)
 			nlc[q] = colour()
 		}
 		links2 := ids.len()
+		lSplit = sp.split(lc, nlc, nLinkColours, links2, lSplit)
 		// A transfer's signature: its colour and the link colours it
 		// touches.
 		ids.reset()
 		for g := range fc {
+			cross := gCross[gStart[g]:gStart[g+1]]
+			full := round == 0
+			for _, c := range cross {
+				if full {
+					break
+				}
+				full = lSplit[nlc[c.at]]
+			}
+			key = binary.LittleEndian.AppendUint32(key[:0], uint32(fc[g]))
+			if !full {
+				nfc[g] = colour()
+				continue
+			}
+			key = append(key, 1)
 			touched = touched[:0]
-			for _, c := range gCross[gStart[g]:gStart[g+1]] {
+			for _, c := range cross {
 				k := nlc[c.at]
 				if acc[k] == 0 {
 					touched = append(touched, k)
 				}
 				acc[k] = 1
 			}
-			key = binary.LittleEndian.AppendUint32(key[:0], uint32(fc[g]))
 			key, touched = appendSums(key, touched, acc)
 			nfc[g] = colour()
 		}
 		flows2 := ids.len()
+		fSplit = sp.split(fc, nfc, nFlowColours, flows2, fSplit)
 		lc, nlc = nlc, lc
 		fc, nfc = nfc, fc
 		if links2 == nLinkColours && flows2 == nFlowColours {
@@ -464,4 +502,34 @@ func (n *interner) id(key []byte) int32 {
 	n.next = append(n.next, first)
 	n.byHash[h] = id
 	return id
+}
+
+// splitter finds the classes of a refinement step that split off.
+type splitter struct {
+	firstNew []int32
+	splits   []bool
+}
+
+// split returns, per new colour (of nNew), whether the old class it came
+// from (old and new colour each item, nOld old colours) now has more than
+// one new colour. out is reused.
+func (s *splitter) split(old, new []int32, nOld, nNew int, out []bool) []bool {
+	s.firstNew = slices.Grow(s.firstNew[:0], nOld)[:nOld]
+	s.splits = slices.Grow(s.splits[:0], nOld)[:nOld]
+	for i := range s.firstNew {
+		s.firstNew[i], s.splits[i] = -1, false
+	}
+	for i, o := range old {
+		switch n := new[i]; {
+		case s.firstNew[o] < 0:
+			s.firstNew[o] = n
+		case s.firstNew[o] != n:
+			s.splits[o] = true
+		}
+	}
+	out = slices.Grow(out[:0], nNew)[:nNew]
+	for i, o := range old {
+		out[new[i]] = s.splits[o]
+	}
+	return out
 }
