@@ -118,13 +118,14 @@ func (f *flowNet) reduce() (*reduction, string) {
 	for i := range f.flowSpecs {
 		for _, tr := range f.transfersOf(int32(i)) {
 			// Under ECMP a path that crosses a spine depends on the task's
-			// key; the spray path tells whether it does.
+			// key; the spray path tells whether it does. A graph read from
+			// a file is routed by ECMP at every hop, whatever the routing.
+			p, w, ok := f.topo.AppendSprayPath(f.pathT[:0], f.pathW[:0], tr.Src, tr.Dst)
+			f.pathT, f.pathW = p, w
+			if !ok {
+				return nil, "paths on a graph read from a file depend on the task (ECMP at every hop)"
+			}
 			if !f.spray {
-				p, w, ok := f.topo.AppendSprayPath(f.pathT[:0], f.pathW[:0], tr.Src, tr.Dst)
-				f.pathT, f.pathW = p, w
-				if !ok {
-					return nil, "paths on a graph read from a file depend on the task (ECMP at every hop)"
-				}
 				for _, x := range w {
 					if x != 1 {
 						uniform = false
@@ -134,7 +135,7 @@ func (f *flowNet) reduce() (*reduction, string) {
 					return nil, ecmp
 				}
 			}
-			p, w := f.sprayPath(tr.Src, tr.Dst, 0)
+			// Here the sprayed path is the path (no spine under ECMP).
 			for k, l := range p {
 				fCross = append(fCross, crossing{int32(l), w[k]})
 			}

@@ -3,6 +3,8 @@ package parallelism
 import (
 	"fmt"
 	"math"
+	"os"
+	"strings"
 	"testing"
 
 	"trainsim/model"
@@ -152,3 +154,68 @@ func BenchmarkFlow98k(b *testing.B) { benchFlow(b, 12288, FlowCopiesClasses) }
 
 // BenchmarkFlow98kUnreduced: the same, every copy simulated.
 func BenchmarkFlow98kUnreduced(b *testing.B) { benchFlow(b, 12288, FlowCopiesAll) }
+
+// TestSymmetryReductionFallsBack: where paths depend on the task (ECMP
+// across spines, a graph read from a file) or tasks carry one replica's
+// copies (the full replay), every copy is simulated and the note says why.
+func TestSymmetryReductionFallsBack(t *testing.T) {
+	m, ok := model.Preset("gpt-7.5b")
+	if !ok {
+		t.Fatal("no gpt-7.5b preset")
+	}
+	base := func() Job {
+		j := gpt3Job(t, 8, Layout{TP: 4, PP: 2, DP: 8, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 32)
+		j.Model = m
+		j.Cluster.Network.NodesPerLeaf, j.Cluster.Network.Oversubscription = 2, 4
+		j.Options.Network, j.Options.FlowCopies = NetworkFlow, FlowCopiesClasses
+		return j
+	}
+	ecmp := base()
+	full := base()
+	full.Options.Routing, full.Options.Ranks = RoutingSpray, RanksFull
+
+	src, err := os.ReadFile("../cmd/sim/testdata/two-nodes.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := topology.ReadGraph("two-nodes.toml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := gpt3Job(t, 2, Layout{TP: 2, PP: 1, DP: 2, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 8)
+	fm, _ := model.Preset("gpt-1.7b")
+	file.Model = fm
+	file.Cluster.System.GPUsPerNode, file.Cluster.Network.NICsPerNode = 2, 2
+	file.Options.Network, file.Options.Graph, file.Options.Routing = NetworkFlow, g, RoutingSpray
+
+	for name, c := range map[string]struct {
+		j   Job
+		why string
+	}{
+		"ecmp across spines": {ecmp, "under ECMP routing"},
+		"full replay":        {full, "full replay"},
+		"file graph":         {file, "graph read from a file"},
+	} {
+		res, fn := flowRun(t, c.j)
+		if fn.red != nil {
+			t.Errorf("%s: reduced", name)
+			continue
+		}
+		note := ""
+		for _, n := range res.Notes {
+			if strings.HasPrefix(n, "flow-level network") {
+				note = n
+			}
+		}
+		if !strings.Contains(note, "every copy simulated") || !strings.Contains(note, c.why) {
+			t.Errorf("%s: note %q, want it to say every copy was simulated because of %q", name, note, c.why)
+		}
+	}
+	// On a file graph spray routing changes nothing: it has no spines.
+	a, _ := flowRun(t, file)
+	file.Options.Routing = RoutingECMP
+	b, _ := flowRun(t, file)
+	if a.StepTime != b.StepTime {
+		t.Errorf("file graph: spray %v, ECMP %v", a.StepTime, b.StepTime)
+	}
+}
