@@ -23,7 +23,9 @@ import (
 // send — so that copies contend on NICs and spine links as they do in the
 // cluster. A collective confined to one node (a tensor-parallel group inside
 // an NVSwitch) is instantiated once, as one ring edge: its copies are
-// symmetric and use disjoint links.
+// symmetric and use disjoint links. Where no path depends on the task, the
+// copies are then reduced to one weighted representative per class of
+// identical ones, exactly (flowsym.go).
 type flowNet struct {
 	topo *topology.Graph
 	net  *flow.Network
