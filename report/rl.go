@@ -156,9 +156,13 @@ func WriteRLText(w io.Writer, r *RL) error {
 	if r.SwapS > 0 {
 		p("  offload/onload %10s  %6s  %s per GPU to host and back\n", sec(r.SwapS), pct(r.SwapS), gib(r.Memory.Offloaded))
 	}
-	p("  idle           %10s  %6s\n", sec(r.IdleS), pct(r.IdleS))
+	if r.Placement == string(rl.Split) {
+		p("  idle           %10s  %6s  per GPU on average: each pool waits while the other works\n", sec(r.IdleS), pct(r.IdleS))
+	} else {
+		p("  idle           %10s  %6s\n", sec(r.IdleS), pct(r.IdleS))
+	}
 	if r.OverlapS > 0 {
-		p("  overlapped     %10s  %6s  (split: the pools work at once)\n", sec(r.OverlapS), pct(r.OverlapS))
+		p("  overlapped     %10s  %6s  (split, off-policy: the pools work at once; the phases add up to the step plus this)\n", sec(r.OverlapS), pct(r.OverlapS))
 	}
 	p("  bottleneck     %s\n", r.Bottleneck)
 	p("  utilisation    generation MFU %.1f%% (HBM %.0f%%), scoring MFU %.1f%%, training MFU %.1f%%\n",

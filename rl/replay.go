@@ -160,7 +160,7 @@ func (c Config) replay(res *Result, runs []engineRun, scorers []scorer, score []
 		genIdle := max(res.Step-res.Generation-res.Refit, 0)
 		trainIdle := max(res.Step-res.Scoring-res.Training-res.Refit, 0)
 		res.Idle = units.Seconds((float64(res.GenGPUs)*float64(genIdle) + float64(res.TrainGPUs)*float64(trainIdle)) / gpus)
-		res.Overlap = max(busy+res.Idle-res.Step, 0)
+		res.Overlap = max(busy-res.Step, 0)
 	} else {
 		res.Idle = max(res.Step-busy, 0)
 	}

@@ -54,8 +54,8 @@ type Result struct {
 	// engine's time from its first prefill to its last token; Scoring,
 	// Training, Refit and Swap the training pool's time in each; Idle the
 	// GPU-averaged time no phase ran. Colocated, the phases and Idle add
-	// up to Step; split, generation overlaps the rest (Overlap is the
-	// difference).
+	// up to Step. Split, a GPU idles while the other pool works, and off
+	// policy the pools work at once: the phases add up to Step + Overlap.
 	Step, Generation, Scoring, Training, Refit, Swap, Idle, Overlap units.Seconds
 	Samples                                                         int
 	// Tokens is the prompt + response tokens of a step; TokensPerGPU
