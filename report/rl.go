@@ -150,6 +150,7 @@ func WriteRLText(w io.Writer, r *RL) error {
 	p("  generation     %10s  %6s  %d GPUs, %d engines; prefill %s, decode %s (%d iterations; HBM-bound %s, tensor-bound %s), tp all-reduce %s, longest-response tail %s\n",
 		sec(r.GenerationS), pct(r.GenerationS), r.GenGPUs, r.Replicas, sec(r.Generation.PrefillS), sec(r.Generation.DecodeS), r.Generation.Iterations,
 		sec(r.Generation.DecodeHBMS), sec(r.Generation.DecodeTCS), sec(r.Generation.TPS), sec(r.Generation.TailS))
+	p("                 generation bound by %s\n", r.Generation.Bound)
 	p("  scoring        %10s  %6s\n", sec(r.ScoringS), pct(r.ScoringS))
 	p("  training       %10s  %6s  %d optimizer steps of %s\n", sec(r.TrainingS), pct(r.TrainingS), r.OptimizerSteps, sec(r.TrainingStepS))
 	p("  refit          %10s  %6s  %s of weights per engine\n", sec(r.RefitS), pct(r.RefitS), gib(r.RefitBytes))
