@@ -144,6 +144,12 @@ func table() []Config {
 			Source: srcLlama3 + " (70B column)",
 		},
 		{
+			Name: "qwen3-32b", Layers: 64, Hidden: 5120, Heads: 64, KVHeads: 8, HeadSize: 128, FFNHidden: 25600, SeqLen: 4096, Vocab: 151936, GatedMLP: true,
+			Source: "Qwen Team 2025 'Qwen3 Technical Report' (arXiv 2505.09388), Table 1 (Qwen3-32B: 64 layers, 64 query and 8 KV heads, untied embeddings); " +
+				"hidden 5120, head_dim 128 (so the attention is 8192 wide, not h), intermediate 25600 and vocab 151936 from the released Qwen/Qwen3-32B config.json. " +
+				"Sequence length 4096 is NeMo-RL's GRPO recipe's, not the model's. No biases; the untied output layer and the QK layer norms are not modelled by Config",
+		},
+		{
 			Name: "llama3-405b", Layers: 126, Hidden: 16384, Heads: 128, KVHeads: 8, FFNHidden: 53248, SeqLen: 8192, Vocab: 128256, GatedMLP: true,
 			Source: srcLlama3 + " (405B column)",
 		},

@@ -199,6 +199,7 @@ func TestPresetParams(t *testing.T) {
 		{"megatron-h100-314b", 314e9, 0.02, []func(Config) float64{untiedOutput}, "README 2024"},
 		{"megatron-h100-462b", 462e9, 0.02, []func(Config) float64{untiedOutput}, "README 2024"},
 		{"opt-175b", 175e9, 0.02, nil, "Zhang 2022"},
+		{"qwen3-32b", 32.8e9, 0.02, []func(Config) float64{untiedOutput}, "Qwen3 technical report: 32.8B"},
 		{"opt-350m", 350e6, 0.03, nil, "Zhang 2022 Table 1: 350M (its 512-wide embedding is modelled at 1024)"},
 		{"opt-13b", 13e9, 0.02, nil, "Zhang 2022 Table 1"},
 		{"opt-30b", 30e9, 0.02, nil, "Zhang 2022 Table 1"},

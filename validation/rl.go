@@ -59,7 +59,7 @@ type rawRLCase struct {
 // the same for every case.
 func RLRules() []string {
 	return []string{
-		"model: the case's model name → the built-in preset of that family and size (Llama-3.1-8B → llama3-8b, the same shape; Llama-2-7B/13B/70B → llama2-*; OPT-13B/30B/66B → opt-*; OPT-like-175B → opt-175b; DeepSpeed-Chat's 350M critic and reward → opt-350m); a model no preset has (Qwen3, whose head_dim 128 is not hidden/heads; DeepSeek-V3's multi-head latent attention; Qwen2.5) → not scored",
+		"model: the case's model name → the built-in preset of that family and size (Llama-3.1-8B → llama3-8b, the same shape; Llama-2-7B/13B/70B → llama2-*; OPT-13B/30B/66B → opt-*; OPT-like-175B → opt-175b; DeepSpeed-Chat's 350M critic and reward → opt-350m; Qwen3-32B → qwen3-32b; Qwen3-30B-A3B and DeepSeek-V3 → qwen3-30b-a3b and deepseek-v3 when this build has those mixture-of-experts presets); a model no preset has → not scored",
 		"hardware: H100 → dgx-h100; A100 40GB → dgx-a100-40gb; A100 80GB → dgx-a100-80gb; A800-SXM-80GB → dgx-a100-80gb with NVLink at 200 GB/s per direction (NVIDIA's A800 datasheet: 400 GB/s); another GPU (H20) → not scored",
 		"DeepSpeed-Chat benchmark settings (DeepSpeed-Chat's table, and OpenRLHF's benchmark, which states it ran them with 1024-token caps): prompts and answers at fixed lengths, the caps (BenckmarkSetting.md: prompts and answers of fixed length)",
 		"prompt length otherwise not published → 256 tokens (DeepSpeed-Chat's fixed prompt length, the one published in the file); the responses' cap is then max_total − 256 where only the total is capped",
@@ -67,6 +67,7 @@ func RLRules() []string {
 		"generation engine TP: as published, or as the case's role split reads it from an example script (OpenRLHF 70B: 2 engines × TP2); otherwise the smallest power of two whose 16-bit weight shard is at most half of a GPU's HBM, at most gpus_per_node (DeepSpeed-Chat's run_13b.sh uses 2 for 13B on 40 GB, which this gives)",
 		"engine memory and batch: vLLM's gpu_memory_utilization as published, else its default 0.9; max_num_seqs 256 (vLLM's default); DeepSpeed-Chat's hybrid engine generates fixed-length answers as a static batch",
 		"training layout: NeMo-RL as published (Megatron-Core, distributed optimizer → zero 1); DeepSpeed-Chat and OpenRLHF (DeepSpeed ZeRO, layout unknown) → tp 1, pp 1, the smallest ZeRO stage of 2 and 3 whose training fits in memory, full activation checkpointing (their example scripts enable gradient checkpointing); micro-batch as published, else 1",
+		"framework: DeepSpeed ZeRO training of Hugging Face models (DeepSpeed-Chat, OpenRLHF) → training.grad_accum_fusion false (ZeRO's backward hooks copy each weight gradient into its reduction bucket, a kernel apart from the weight-gradient GEMM); attention unfused for DeepSpeed-Chat's OPT (Hugging Face's OPT attention of 2023), flash for OpenRLHF (it states flash-attn 2.3.6); Adam offload to the CPU in OpenRLHF's example scripts is not modelled",
 		"batch: DeepSpeed-Chat's per-step batch is not published (the largest under a cap of 1024 pairs) → 1024 prompts per step, one PPO epoch, one optimizer step; OpenRLHF: 1024 prompts per step, optimizer steps of 128 (train_batch_size 128)",
 		"placement: colocated as published; OpenRLHF's Ray split → generation on the vLLM GPUs, scoring and training on the actor's and critic's GPUs as one pool (the actor and critic train one after the other there, the same throughput as each on its half); the reference and reward GPUs are left out of the modelled cluster, which is one node",
 		"DeepSpeed-Chat epoch: 135,317,504 tokens / 512 tokens per sample = 264,292 samples; time = ⌈samples / 1024⌉ steps",
@@ -155,6 +156,16 @@ func rlPreset(name string) (string, bool) {
 		return "opt-175b", true
 	case strings.HasPrefix(n, "opt-350m"):
 		return "opt-350m", true
+	case strings.HasPrefix(n, "qwen3-32b"):
+		return "qwen3-32b", true
+	}
+	// Mixture-of-experts models: scored once a preset of that name exists.
+	for _, moe := range []string{"qwen3-30b-a3b", "deepseek-v3"} {
+		if strings.HasPrefix(n, moe) {
+			if _, ok := model.Preset(moe); ok {
+				return moe, true
+			}
+		}
 	}
 	return "", false
 }
@@ -207,19 +218,22 @@ func planRL(c rawRLCase) rlPlan {
 		p.why = "confidence low"
 		return p
 	}
+	prompts, ok := intOf(c.RL, "prompts_per_step")
+	if !ok && !strings.HasPrefix(c.Group, "DeepSpeed-Chat") {
+		p.why = "prompts per step not published"
+		return p
+	}
 	policy, ok := rlPreset(fmt.Sprint(c.Model["name"]))
 	if !ok {
 		p.why = fmt.Sprintf("no preset for %v (model rule)", c.Model["name"])
+		if strings.Contains(strings.ToLower(fmt.Sprint(c.Model["name"])), "a3b") || strings.Contains(strings.ToLower(fmt.Sprint(c.Model["name"])), "deepseek") {
+			p.why = fmt.Sprintf("no preset for the mixture-of-experts model %v in this build (model rule)", c.Model["name"])
+		}
 		return p
 	}
 	system, nvlink, ok := rlSystem(fmt.Sprint(c.Hardware["gpu"]))
 	if !ok {
 		p.why = fmt.Sprintf("no system preset for the %v GPU", c.Hardware["gpu"])
-		return p
-	}
-	prompts, ok := intOf(c.RL, "prompts_per_step")
-	if !ok && !strings.HasPrefix(c.Group, "DeepSpeed-Chat") {
-		p.why = "prompts per step not published"
 		return p
 	}
 	sysInfo, _ := scenarioSystem(system)
@@ -235,7 +249,7 @@ func planRL(c rawRLCase) rlPlan {
 	memFrac, hasMem := num(c.RL, "vllm_gpu_memory_utilization")
 	logprobMB, hasLogprob := intOf(c.RL, "logprob_micro_batch")
 	micro, _ := intOf(c.RL, "train_micro_batch")
-	var layout, rlKeys, cluster strings.Builder
+	var layout, rlKeys, cluster, training strings.Builder
 	nodes := max(gpus/per, 1)
 	switch {
 	case strings.HasPrefix(c.Group, "NeMo-RL"):
@@ -274,6 +288,8 @@ func planRL(c rawRLCase) rlPlan {
 		prompts = 1024
 		assume("1024 prompts per step, one optimizer step (batch rule)")
 		fmt.Fprintf(&layout, "tp = 1\npp = 1\nmicrobatch = 1\nrecompute = \"full\"\nzero = %%ZERO%%\n")
+		training.WriteString("grad_accum_fusion = false\nattention = \"unfused\"\n")
+		assume("DeepSpeed ZeRO with Hugging Face OPT: unfused gradient accumulation and attention (framework rule)")
 		fmt.Fprintf(&rlKeys, "algorithm = \"ppo\"\ncritic = \"opt-350m\"\nreward = \"opt-350m\"\nreference = \"policy\"\n")
 		fmt.Fprintf(&rlKeys, "prompts_per_step = 1024\ntrain_batch = 1024\nbatching = \"static\"\n")
 		p.epochSamples = 135317504.0 / 512
@@ -306,6 +322,8 @@ func planRL(c rawRLCase) rlPlan {
 		assume("one node of %d GPUs: vLLM %d + actor %d + critic %d (placement rule; reference and reward GPUs left out)", per, vllm, actor, critic)
 		fmt.Fprintf(&cluster, "gpus_per_node = %d\n", per)
 		fmt.Fprintf(&layout, "tp = 1\npp = 1\nmicrobatch = %d\nrecompute = \"full\"\nzero = %%ZERO%%\n", max(micro, 1))
+		training.WriteString("grad_accum_fusion = false\n")
+		assume("DeepSpeed ZeRO: unfused gradient accumulation; flash attention, as stated (framework rule)")
 		train, _ := intOf(c.RL, "train_global_batch")
 		fmt.Fprintf(&rlKeys, "algorithm = \"ppo\"\ncritic = \"policy\"\nreward = \"policy\"\nreference = \"policy\"\n")
 		fmt.Fprintf(&rlKeys, "prompts_per_step = %d\ntrain_batch = %d\nplacement = \"split\"\ngen_gpus = %d\n", prompts, train, vllm)
@@ -329,7 +347,7 @@ func planRL(c rawRLCase) rlPlan {
 	}
 	// The [training] global batch is not used by the RL step; one
 	// micro-batch per GPU is a valid one.
-	w("\n[parallelism]\n%s\n[training]\nglobal_batch = %d   # unused by the RL step\nprecision = \"bf16\"\n\n[rl]\n%s", layout.String(), nodes*per*max(micro, 1), rlKeys.String())
+	w("\n[parallelism]\n%s\n[training]\nglobal_batch = %d   # unused by the RL step\nprecision = \"bf16\"\n%s\n[rl]\n%s", layout.String(), nodes*per*max(micro, 1), training.String(), rlKeys.String())
 	w("prompt_len = %d\nresponse_max = %d\nresponse_mean = %d\ngen_tp = %d\ngen_memory_fraction = %g\nlogprob_microbatch = %d\n", prompt, respMax, respMean, genTP, memFrac, logprobMB)
 	if p.epochSamples > 0 {
 		w("prompts = %.0f\n", p.epochSamples)
