@@ -47,14 +47,17 @@ func (res *Result) finish(c Config, j parallelism.Job, runs []engineRun, scoreFL
 		res.DecodeHBM += s.Cost.HBM
 		res.DecodeTensor += s.Cost.TensorCores
 		res.Iterations += s.Iters
-		if i > lastAdmit && 2*s.Batch <= run.Slots {
+		switch {
+		case c.Batching == Static && s.Iters > 0:
+			res.Tail += (s.Cost.Compute + s.Cost.Comm) * units.Seconds(float64(s.PaddedIters)/float64(s.Iters))
+		case i > lastAdmit && 2*s.Batch <= run.Slots:
 			res.Tail += s.Cost.Compute + s.Cost.Comm
 		}
 	}
 	gen := res.Generation
 	switch {
 	case gen > 0 && float64(res.Tail) > tailShare*float64(gen):
-		res.GenerationBound = fmt.Sprintf("the longest responses: %.0f%% of generation decodes a batch at most half full while the last sequences finish", 100*float64(res.Tail/gen))
+		res.GenerationBound = fmt.Sprintf("the longest responses: %.0f%% of generation decodes a batch at most half of whose sequences are still producing tokens, waiting for the last ones", 100*float64(res.Tail/gen))
 	case res.GenComm > res.DecodeHBM && res.GenComm > res.DecodeTensor:
 		res.GenerationBound = "tensor-parallel all-reduces (latency-bound, one per block per token)"
 	case res.DecodeHBM >= res.DecodeTensor:

@@ -137,6 +137,10 @@ type segment struct {
 	Batch   int
 	Iters   int
 	Cost    cost
+	// PaddedIters (static batching) is the iterations of the segment in
+	// which at most half of its batch still had tokens to produce: the rest
+	// waited, as padding, for the longest responses.
+	PaddedIters int
 }
 
 // engineRun is what one inference-engine replica did with its sequences.
@@ -209,7 +213,18 @@ func (p pricer) generate(m model.Config, lengths []int, prompt, slots, capacity,
 		}
 		var seg cost
 		seg.add(c, float64(k))
-		run.Segments = append(run.Segments, segment{Batch: b, Iters: k, Cost: seg})
+		padded := 0
+		if batching == Static {
+			lefts := make([]int, b)
+			for i, s := range active {
+				lefts[i] = s.left
+			}
+			sort.Sort(sort.Reverse(sort.IntSlice(lefts)))
+			// Iteration i has #{left > i} sequences still producing: at
+			// most half the batch from the (⌊b/2⌋+1)-th longest on.
+			padded = k - lefts[b/2]
+		}
+		run.Segments = append(run.Segments, segment{Batch: b, Iters: k, Cost: seg, PaddedIters: padded})
 		keep := active[:0]
 		for _, s := range active {
 			run.Tokens += min(k, s.left)

@@ -3,6 +3,7 @@ package rl
 import (
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 
 	"trainsim/model"
@@ -237,6 +238,9 @@ func TestStaticWaitsForLongest(t *testing.T) {
 	// its longest response, 4 batches.
 	if !(static.Generation > cont.Generation) {
 		t.Errorf("static batching %s should be slower than continuous %s", static.Generation, cont.Generation)
+	}
+	if !strings.Contains(static.GenerationBound, "longest") {
+		t.Errorf("static batching of a long-tailed length spread: bound %q, want the longest responses", static.GenerationBound)
 	}
 	if static.Iterations < 4*c.ResponseMax/2 {
 		t.Errorf("static: %d iterations, want at least %d (four batches, each to a long response)", static.Iterations, 4*c.ResponseMax/2)

@@ -69,8 +69,9 @@ type Result struct {
 	Slots, KVCapacity int
 	// Decode, Prefill and GenComm split the slowest engine's generation;
 	// DecodeHBM and DecodeTensor split its kernels' time by what bounded
-	// them; Tail is its decode time with the batch at most half its peak
-	// after the queue emptied (waiting for the longest responses).
+	// them; Tail is its decode time waiting for the longest responses:
+	// continuous, with the batch at most half its peak after the queue
+	// emptied; static, with at most half of a batch still producing.
 	Decode, Prefill, GenComm, DecodeHBM, DecodeTensor, Tail units.Seconds
 	Iterations                                              int
 	// GenerationBound says what bounds generation; Bottleneck the step.
