@@ -140,10 +140,8 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		res.Reason = fmt.Sprintf("generation: the policy's %s per GPU (tp %d) leaves %s of the %s the engine may use (gen_memory_fraction %.2f of %s): room for %d KV tokens, less than one sequence of %d",
 			weights, c.GenTP, units.Bytes(max(float64(budget), 0)), units.Bytes(float64(j.Cluster.GPU.HBM)*c.GenMemoryFraction), c.GenMemoryFraction, j.Cluster.GPU.HBM, max(res.KVCapacity, 0), c.PromptLen+c.ResponseMax)
 		res.KVCapacity = max(res.KVCapacity, 0)
-		tj, _, err := c.trainingJob(j, trainN, policy)
-		if err != nil {
-			return nil, err
-		}
+		tj := c.trainingJob(j, trainN, policy)
+		var err error
 		if res.TrainResult, err = simulate(tj, "policy training"); err != nil {
 			return nil, err
 		}
@@ -164,7 +162,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 
 	// Training: the policy's optimizer step on packed prompt + response
 	// sequences, replayed by package parallelism; PPO's critic likewise.
-	tj, packs, err := c.trainingJob(j, trainN, policy)
+	tj := c.trainingJob(j, trainN, policy)
 	if err != nil {
 		return nil, err
 	}
@@ -183,10 +181,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	}
 	var critic *parallelism.Result
 	if c.Critic != nil {
-		cj, _, err := c.trainingJob(j, trainN, *c.Critic)
-		if err != nil {
-			return nil, err
-		}
+		cj := c.trainingJob(j, trainN, *c.Critic)
 		if critic, err = simulate(cj, "critic training"); err != nil {
 			return nil, err
 		}
@@ -197,7 +192,6 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 			res.Feasible, res.Reason = false, "critic training: "+critic.Reason
 		}
 	}
-	_ = packs
 
 	// Scoring: forward passes over the packed samples on the training pool.
 	scorers := []scorer{{"policy log-probabilities", policy}}
@@ -276,7 +270,7 @@ func divisorTP(tp, heads int) int {
 // sequences of prompt + response_max tokens: one optimizer step of
 // train_batch samples, their tokens packed, the packs rounded up to a
 // multiple of dp × microbatch.
-func (c Config) trainingJob(j parallelism.Job, trainN int, m model.Config) (parallelism.Job, int, error) {
+func (c Config) trainingJob(j parallelism.Job, trainN int, m model.Config) parallelism.Job {
 	l := j.Layout
 	t := j
 	t.Model = m
@@ -305,7 +299,7 @@ func (c Config) trainingJob(j parallelism.Job, trainN int, m model.Config) (para
 		unit *= l.PP
 		t.Training.GlobalBatch = (packs + unit - 1) / unit * unit
 	}
-	return t, packs, nil
+	return t
 }
 
 // simulate validates and replays a training job of the step.
@@ -341,7 +335,6 @@ func RefitBytes(m model.Config, p units.Precision) units.Bytes {
 // carrying engines·weights / min(gen, train) bytes, over NVLink when both
 // pools share one node and over the fabric otherwise.
 func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN int) (units.Seconds, string, error) {
-	e := j.Training.Precision.ElementBytes()
 	bytes := RefitBytes(m, j.Training.Precision)
 	l := j.Layout
 	group := l.TP * l.PP
@@ -371,6 +364,5 @@ func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN 
 		return 0, "", fmt.Errorf("rl: refit send: %w", err)
 	}
 	t += k.Time
-	_ = e
 	return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the training model-parallel group of %d, then sent to %d engine replicas (%s per engine GPU) over %d pool-to-pool links of %s each", bytes, group, genN/c.GenTP, shard, pairs, link), nil
 }
