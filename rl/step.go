@@ -293,7 +293,6 @@ func (c Config) trainingJob(j parallelism.Job, trainN int, m model.Config) paral
 	t.Training.GlobalBatch = (packs + unit - 1) / unit * unit
 	t.Training.Steps = 1
 	t.Training.Tokens = 0
-	t.Options.Timeline = false
 	t.Variation = parallelism.Variation{}
 	if l.Schedule == parallelism.Interleaved && (t.Training.GlobalBatch/unit)%l.PP != 0 {
 		unit *= l.PP

@@ -234,7 +234,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			case "csv":
 				err = report.WriteCSV(&buf, rep)
 			default:
-				err = report.WriteText(&buf, rep, sc.Job)
+				err = report.WriteText(&buf, rep, in.Job)
 			}
 			if err != nil {
 				return err
