@@ -289,3 +289,26 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestRefitSplitOverTheFabric: split over two DGX A100 nodes, one engine of
+// tp 8 on one node, the policy trained with tp 1 × pp 1 on the other (no
+// all-gather): the eight GPU pairs each carry 1/8 of the 16-bit weights over
+// one GPU's share of the node's NICs (8 × 200 Gb/s ÷ 8 GPUs = 25 GB/s) at
+// NCCL's 92%.
+func TestRefitSplitOverTheFabric(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-a100-80gb", 2, 1, 1)
+	c := grpo()
+	c.Placement, c.GenGPUs, c.GenTP = Split, 8, 8
+	r, err := Run(v, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := v.Job().Model
+	want := 2 * float64(m.Params()) / 8 / (25e9 * 0.92)
+	if got := float64(r.Refit); math.Abs(got-want) > 0.02*want {
+		t.Errorf("refit %.4g s, want %.4g s (bytes over the NIC) within 2%%", got, want)
+	}
+	if got, want := float64(r.RefitBytes), 2*float64(m.Params()); got != want {
+		t.Errorf("refit bytes %g, want %g", got, want)
+	}
+}
