@@ -408,7 +408,9 @@ func (n *Network) recompute() {
 	// Freezing a flow only raises the fair share of the other links it
 	// crosses ((left-x)/(n-1) >= left/n when x <= left/n), so their keys are
 	// refreshed lazily: a link whose key has gone stale is re-keyed when it
-	// reaches the top, and an entry whose flows are all frozen is dropped.
+	// reaches the top. A link whose flows are all frozen leaves the heap at
+	// once: most links do, from near the bottom, which costs less than
+	// popping them from the top (the order of the other pops is the same).
 	now := n.now
 	nl := int32(len(n.links))
 	for _, l := range cl {
@@ -486,6 +488,9 @@ func (n *Network) freeze(s int32, x float64, b LinkID) {
 			M.left -= x
 			M.n--
 			M.nw--
+			if M.n == 0 {
+				n.lh.remove(m)
+			}
 		}
 		return
 	}
@@ -495,6 +500,9 @@ func (n *Network) freeze(s int32, x float64, b LinkID) {
 		M.left -= w * x
 		M.n--
 		M.nw -= w
+		if M.n == 0 {
+			n.lh.remove(m)
+		}
 	}
 }
 
