@@ -422,16 +422,17 @@ func (n *Network) recompute() {
 			L.nw += n.flows[e.slot].w(int(e.k))
 		}
 		if L.n > 0 {
-			n.lh.push(l, L.left/L.nw)
+			n.lh.add(l, L.left/L.nw)
 		}
 	}
 	for _, s := range cf {
 		f := &n.flows[s]
 		f.frozen = false
 		if f.maxRate > 0 {
-			n.lh.push(nl+s, f.maxRate)
+			n.lh.add(nl+s, f.maxRate)
 		}
 	}
+	n.lh.heapify()
 	level := 0.0 // rates are frozen in non-decreasing order
 	for len(n.lh.items) > 0 {
 		top := n.lh.items[0]
@@ -610,6 +611,22 @@ func (h *iheap) push(it int32, k float64) {
 	h.pos[it] = int32(len(h.items))
 	h.items = append(h.items, heapItem{k, it})
 	h.up(len(h.items) - 1)
+}
+
+// add appends item it, which must not be in the heap, with key k, leaving
+// the heap order to heapify.
+func (h *iheap) add(it int32, k float64) {
+	h.pos[it] = int32(len(h.items))
+	h.items = append(h.items, heapItem{k, it})
+}
+
+// heapify restores the heap order after add, in linear time. The order of
+// later pops does not depend on how the heap was built: (key, item) is a
+// total order.
+func (h *iheap) heapify() {
+	for i := len(h.items)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
 }
 
 // set gives item it key k, inserting it if absent.
