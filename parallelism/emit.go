@@ -43,8 +43,9 @@ type stageStreams struct {
 // taskInfo is what emission knows of a task beyond the engine's view.
 type taskInfo struct {
 	lane   int32
-	tensor sim.Time // part of a compute task bound by tensor cores
-	sent   [topology.NumTiers]units.Bytes
+	tensor sim.Time                       // part of a compute task bound by tensor cores
+	sent   [topology.NumTiers]units.Bytes // per tier crossed (docs/network.md)
+	bytes  units.Bytes                    // sent in all
 	tier   topology.Tier
 	label  passLabel
 }
@@ -156,6 +157,7 @@ func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.Ta
 		}
 	}
 	b.info[t].sent = c.Sent
+	b.info[t].bytes = c.Bytes
 	b.info[t].tier = c.Bottleneck
 	b.tim.attach(b.g, t, id, stage, peer, b.reps.replicaArg(b.laneDP[lane]))
 	if sp.group == groupDP && sp.bytes > 0 {

@@ -209,7 +209,7 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 	}
 	sp := &p.specs[id]
 	peer := p.peerOf(sp, s)
-	pl := placement(p.mesh, sp.group, s, peer)
+	pl := p.placementAt(sp.op, sp.group, s, peer)
 	c, err := p.coll.Time(sp.op, sp.bytes, pl)
 	if err != nil {
 		return c, fmt.Errorf("pricing %s of %s: %w", sp.op, sp.bytes, err)
@@ -229,6 +229,7 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 			for t := range sum.Sent {
 				sum.Sent[t] += one.Sent[t]
 			}
+			sum.Bytes += one.Bytes
 			sum.Algorithm, sum.Bottleneck = one.Algorithm, one.Bottleneck
 		}
 		whole, err := p.coll.Time(sp.op, total, pl)
@@ -241,13 +242,14 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 		c = sum
 	}
 	if sp.gatherAfter > 0 {
-		ag, err := p.coll.Time(collective.AllGather, sp.gatherAfter, placement(p.mesh, groupTP, peer, peer))
+		ag, err := p.coll.Time(collective.AllGather, sp.gatherAfter, p.placementAt(collective.AllGather, groupTP, peer, peer))
 		if err != nil {
 			return c, fmt.Errorf("pricing the pipeline all-gather: %w", err)
 		}
 		c.Time += ag.Time
 		c.Latency += ag.Time
 		c.Sent[collective.NVLink] += ag.Sent[collective.NVLink]
+		c.Bytes += ag.Bytes
 	}
 	p.costs[i], p.ok[i] = c, true
 	return c, nil

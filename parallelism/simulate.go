@@ -382,6 +382,13 @@ func (r *replayed) result() *Result {
 	}
 	if fn := r.fn; fn != nil {
 		res.Links, res.BusiestLinks = fn.links(r.run.Makespan.Seconds(), j.Training.Steps)
+		// The tiers' bytes as both modes count them (tierbytes.go).
+		tb := fn.tierBytes(func(t int) int { return int(b.info[t].lane) }, r.weights, j.Training.Steps)
+		for i := range res.Links {
+			if tier, ok := topology.ParseTier(res.Links[i].Tier); ok {
+				res.Links[i].Bytes = tb[tier]
+			}
+		}
 		res.Notes = append(res.Notes, fmt.Sprintf("flow-level network: %d transfers shared the links of a %d-link graph max-min fairly; collectives inside one node were simulated for one representative group", fn.flows, len(fn.topo.Links)))
 	}
 	for s := 0; s < l.PP; s++ {
