@@ -248,7 +248,9 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 		}
 		c.Time += ag.Time
 		c.Latency += ag.Time
-		c.Sent[collective.NVLink] += ag.Sent[collective.NVLink]
+		for t := range c.Sent {
+			c.Sent[t] += ag.Sent[t]
+		}
 		c.Bytes += ag.Bytes
 	}
 	p.costs[i], p.ok[i] = c, true

@@ -2,6 +2,7 @@ package parallelism
 
 import (
 	"trainsim/collective"
+	"trainsim/mesh"
 	"trainsim/topology"
 	"trainsim/units"
 )
@@ -55,20 +56,31 @@ func (f *flowNet) tierBytes(lane func(t int) int, gpus []float64, steps int) [to
 		if st := f.stands[i]; st > 0 {
 			w *= st * gpus[lane(t)]
 		}
-		for _, tr := range trs {
-			path = f.topo.AppendPath(path[:0], tr.Src, tr.Dst, 0)
-			var seen [topology.NumTiers]bool
-			for _, l := range path {
-				lk := f.topo.Links[l]
-				if vertexLevel(f.topo.Vertices[lk.From].Kind) < vertexLevel(f.topo.Vertices[lk.To].Kind) {
-					seen[lk.Tier] = true
+		add := func(trs []collective.Transfer, w float64) {
+			for _, tr := range trs {
+				path = f.topo.AppendPath(path[:0], tr.Src, tr.Dst, 0)
+				var seen [topology.NumTiers]bool
+				for _, l := range path {
+					lk := f.topo.Links[l]
+					if vertexLevel(f.topo.Vertices[lk.From].Kind) < vertexLevel(f.topo.Vertices[lk.To].Kind) {
+						seen[lk.Tier] = true
+					}
+				}
+				for tier, ok := range seen {
+					if ok {
+						out[tier] += float64(tr.Bytes) * w
+					}
 				}
 			}
-			for tier, ok := range seen {
-				if ok {
-					out[tier] += float64(tr.Bytes) * w
-				}
-			}
+		}
+		add(trs, w)
+		fs := f.flowSpecs[i]
+		if g := f.specs[fs.spec].gatherAfter; g > 0 {
+			// Megatron's all-gather after a scattered pipeline send, which
+			// this network prices as a fixed time (price.go): one TP group
+			// of the receiving stage, standing for its lane's GPUs.
+			grp := f.mesh.Group(f.mesh.Shift(stageRank(f.mesh, fs.peer), mesh.DP, max(fs.replica, 0)), mesh.TP)
+			add(collective.Transfers(collective.AllGather, g, grp, f.mesh.Span(grp).MostPerNode), gpus[lane(t)]/float64(len(grp)))
 		}
 	}
 	var b [topology.NumTiers]units.Bytes
