@@ -246,6 +246,8 @@ func timeline(g *sim.Graph, run *sim.Result, info []taskInfo, stage, replica []i
 			sp.Phase = "fwd"
 		case 2:
 			sp.Phase = "bwd"
+		case 3:
+			sp.Phase = "wgrad"
 		}
 		if k := g.Kind(t); k == KindTP || k == KindPP || k == KindDP {
 			sp.Tier = inf.tier.String()

@@ -79,8 +79,11 @@ type pricedStep struct {
 // layerSteps is one layer kind, compiled: its passes as step indices and the
 // collectives the layout runs on its parameters.
 type layerSteps struct {
-	kind               model.LayerKind
-	fwd, bwd, rec      []stepID
+	kind          model.LayerKind
+	fwd, bwd, rec []stepID
+	// bIn and wgt are the backward split into the input gradient (B) and
+	// the weight gradient (W), compiled for a zero-bubble schedule only.
+	bIn, wgt           []stepID
 	tied               bool
 	gradReduce         specID // the gradient bucket (ZeRO 0–1)
 	shardedRS          specID // the per-micro-batch reduce-scatter (ZeRO 2–3)

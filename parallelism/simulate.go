@@ -108,8 +108,9 @@ type Span struct {
 	// Step is the training step the task belongs to (0-based). Stage is
 	// the lane's pipeline stage, Replica its index among those replayed.
 	Step, Stage, Replica int
-	// Phase is the pass the task belongs to: "fwd" or "bwd" (recompute is
-	// Kind "recompute" in a "bwd" pass), "" outside passes (gradient
+	// Phase is the pass the task belongs to: "fwd", "bwd" (recompute is
+	// Kind "recompute" in a "bwd" pass; the input gradient B under zb-h1)
+	// or "wgrad" (zb-h1's weight-gradient pass W), "" outside passes (gradient
 	// reduction after the last pass, optimizer). MicroBatch and Chunk say
 	// which pass; -1 outside passes.
 	Phase             string
