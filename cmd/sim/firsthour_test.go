@@ -180,7 +180,7 @@ func TestTextSummary(t *testing.T) {
 			"next: HBM bandwidth at", "would help: less recomputation (recompute takes 19.5%: selective instead of full",
 		}, []string{"3e+11", "e+05", "e+23", "next: hbm"}},
 		{"bubble-bound", []string{"--set", "training.global_batch=128"}, []string{
-			"Bottleneck       pipeline-bubble", "would help: more micro-batches per step (16 now for 16 stages", "the interleaved schedule",
+			"Bottleneck       pipeline-bubble", "would help: more micro-batches per step (16 now for 16 stages", "the interleaved schedule", "zero-bubble ZB-H1",
 		}, nil},
 		{"NVLink-bound", []string{"--set", "cluster.nvlink.bandwidth=5GB/s"}, []string{
 			"Bottleneck       nvlink", "would help: overlapping the tensor-parallel collectives", "a lower tp (TP 8)",
