@@ -43,8 +43,9 @@ type stageStreams struct {
 // taskInfo is what emission knows of a task beyond the engine's view.
 type taskInfo struct {
 	lane   int32
-	tensor sim.Time // part of a compute task bound by tensor cores
-	sent   [topology.NumTiers]units.Bytes
+	tensor sim.Time                       // part of a compute task bound by tensor cores
+	sent   [topology.NumTiers]units.Bytes // per tier crossed (docs/network.md)
+	bytes  units.Bytes                    // sent in all
 	tier   topology.Tier
 	label  passLabel
 }
@@ -53,7 +54,7 @@ type taskInfo struct {
 type passLabel struct {
 	step      int32
 	mb, chunk int32 // -1 outside passes
-	phase     int8  // 0 outside passes, 1 forward, 2 backward
+	phase     int8  // 0 outside passes, 1 forward, 2 backward (B under zero-bubble), 3 weight gradient (W)
 }
 
 // builder emits one job's task graph.
@@ -156,6 +157,7 @@ func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.Ta
 		}
 	}
 	b.info[t].sent = c.Sent
+	b.info[t].bytes = c.Bytes
 	b.info[t].tier = c.Bottleneck
 	b.tim.attach(b.g, t, id, stage, peer, b.reps.replicaArg(b.laneDP[lane]))
 	if sp.group == groupDP && sp.bytes > 0 {
@@ -402,6 +404,23 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		b.cur.phase = 1
 	}
 	defer func() { b.cur.mb, b.cur.chunk, b.cur.phase = -1, -1, 0 }()
+	if st.weight {
+		// W: the weight gradients of every layer of the chunk, in backward
+		// order, then their reduction; no pipeline traffic.
+		b.cur.phase = 3
+		b.mainTask(lane, 0, KindPP) // a pass of its own, not merged into the B before it
+		ps.slots = b.chunk(vs, ps.slots)
+		lastMB := st.mb == b.m-1
+		for i := len(ps.slots) - 1; i >= 0; i-- {
+			sl := ps.slots[i]
+			b.emit(lane, sl.ls.wgt, KindCompute)
+			if sl.ls.tied && vs == 0 {
+				continue
+			}
+			b.gradients(lane, sl.ls, lastMB, &ps.buckets)
+		}
+		return
+	}
 	marker := b.mainTask(lane, 0, KindPP)
 	ps.slots = b.chunk(vs, ps.slots)
 	if st.forward {
@@ -425,10 +444,16 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 	}
 	ids.bStart[k] = marker
 	lastMB := st.mb == b.m-1
+	split := b.j.Layout.Schedule == ZBH1
 	for i := len(ps.slots) - 1; i >= 0; i-- {
 		sl := ps.slots[i]
 		b.zeroGather(lane, sl.ls, &ps.released)
 		b.emit(lane, sl.ls.rec, KindRecompute)
+		if split {
+			// B only: the gradients are reduced after the W pass.
+			b.emit(lane, sl.ls.bIn, KindCompute)
+			continue
+		}
 		b.emit(lane, sl.ls.bwd, KindCompute)
 		if sl.ls.tied && vs == 0 {
 			// One chunk holds the embedding too: the tied table's
