@@ -47,6 +47,10 @@ type taskInfo struct {
 	sent   [topology.NumTiers]units.Bytes
 	tier   topology.Tier
 	label  passLabel
+	// flops is a compute task's arithmetic work; lastLayer the last layer
+	// it covers (label.layer the first), when coalesced over several.
+	flops     units.FLOPs
+	lastLayer int32
 }
 
 // passLabel says which pass a task belongs to, for the timeline.
@@ -54,6 +58,9 @@ type passLabel struct {
 	step      int32
 	mb, chunk int32 // -1 outside passes
 	phase     int8  // 0 outside passes, 1 forward, 2 backward
+	// layer is the layer being emitted: the transformer layer's index in
+	// the model (0-based), LayerEmbedding, LayerOutput, or LayerNone.
+	layer int32
 }
 
 // builder emits one job's task graph.
@@ -92,7 +99,7 @@ type accum struct {
 // task adds a task and its side information.
 func (b *builder) task(r sim.ResourceID, lane int, d sim.Time, k sim.Kind) sim.TaskID {
 	id := b.g.AddTask(r, d, k)
-	b.info = append(b.info, taskInfo{lane: int32(lane), label: b.cur})
+	b.info = append(b.info, taskInfo{lane: int32(lane), label: b.cur, lastLayer: b.cur.layer})
 	return id
 }
 
@@ -108,10 +115,13 @@ func (b *builder) comp(lane int, st stepID, d, tens sim.Time, k sim.Kind) {
 	if a.open && a.kind == k && len(b.pending[lane]) == 0 {
 		b.g.Extend(a.id, d)
 		b.info[a.id].tensor += tens
+		b.info[a.id].flops += b.pr.steps[st].flops
+		b.info[a.id].lastLayer = b.cur.layer
 		return
 	}
 	id := b.mainTask(lane, d, k)
 	b.info[id].tensor = tens
+	b.info[id].flops = b.pr.steps[st].flops
 	*a = accum{open: true, id: id, kind: k}
 }
 
@@ -288,6 +298,9 @@ func (b *builder) overlapParamGather() bool {
 type slot struct {
 	ls    *layerSteps
 	index int // the transformer layer's index in the chunk; the table otherwise
+	// layer labels the slot's tasks: the transformer layer's index in the
+	// model, or LayerEmbedding / LayerOutput.
+	layer int32
 }
 
 // chunk returns the layers of virtual stage vs in forward order: the
@@ -297,17 +310,17 @@ func (b *builder) chunk(vs int, into []slot) []slot {
 	p := b.plan
 	into = into[:0]
 	if vs == 0 {
-		into = append(into, slot{&p.layers[model.EmbeddingLayer], 0})
+		into = append(into, slot{&p.layers[model.EmbeddingLayer], 0, LayerEmbedding})
 	}
 	first := 0
 	for u := 0; u < vs; u++ {
 		first += b.j.LayersOf(u)
 	}
 	for i := 0; i < b.j.LayersOf(vs); i++ {
-		into = append(into, slot{&p.layers[b.j.Model.KindOf(first+i)], i})
+		into = append(into, slot{&p.layers[b.j.Model.KindOf(first+i)], i, int32(first + i)})
 	}
 	if vs == b.j.Layout.PP*b.j.Layout.VirtualStages-1 {
-		into = append(into, slot{&p.layers[model.LogitsLayer], 1})
+		into = append(into, slot{&p.layers[model.LogitsLayer], 1, LayerOutput})
 	}
 	return into
 }
@@ -401,7 +414,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 	if st.forward {
 		b.cur.phase = 1
 	}
-	defer func() { b.cur.mb, b.cur.chunk, b.cur.phase = -1, -1, 0 }()
+	defer func() { b.cur.mb, b.cur.chunk, b.cur.phase, b.cur.layer = -1, -1, 0, LayerNone }()
 	marker := b.mainTask(lane, 0, KindPP)
 	ps.slots = b.chunk(vs, ps.slots)
 	if st.forward {
@@ -413,8 +426,10 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 					b.pending[lane] = append(b.pending[lane], g)
 				}
 			}
+			b.cur.layer = sl.layer
 			b.emit(lane, sl.ls.fwd, KindCompute)
 		}
+		b.cur.layer = LayerNone
 		last := b.seal(lane)
 		if vs != lastVS {
 			send := b.comm(b.ppStream(lane, b.st[lane].ppNext), lane, b.plan.ppSend, KindPP)
@@ -428,6 +443,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 	for i := len(ps.slots) - 1; i >= 0; i-- {
 		sl := ps.slots[i]
 		b.zeroGather(lane, sl.ls, &ps.released)
+		b.cur.layer = sl.layer
 		b.emit(lane, sl.ls.rec, KindRecompute)
 		b.emit(lane, sl.ls.bwd, KindCompute)
 		if sl.ls.tied && vs == 0 {
@@ -437,6 +453,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		}
 		b.gradients(lane, sl.ls, lastMB, &ps.buckets)
 	}
+	b.cur.layer = LayerNone
 	last := b.seal(lane)
 	if vs != 0 {
 		send := b.comm(b.ppStream(lane, b.st[lane].ppPrev), lane, b.plan.ppBack, KindPP)
@@ -461,7 +478,7 @@ func (b *builder) build() ([][]step, error) {
 	var prevEnd []sim.TaskID // per lane: what the next step must wait for
 	var ps passState
 	for step := 0; step < b.j.Training.Steps; step++ {
-		b.cur = passLabel{step: int32(step), mb: -1, chunk: -1}
+		b.cur = passLabel{step: int32(step), mb: -1, chunk: -1, layer: LayerNone}
 		for i := range ids.fSend {
 			ids.fSend[i], ids.bSend[i] = sim.None, sim.None
 		}

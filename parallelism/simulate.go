@@ -118,7 +118,23 @@ type Span struct {
 	// tier that bounded it ("" for computation).
 	Bytes units.Bytes
 	Tier  string
+	// Rank is the global rank of the lane's GPU.
+	Rank int
+	// FirstLayer and LastLayer are the layers a computation task covers
+	// (several when the replay coalesced their kernels into one task): a
+	// transformer layer's index in the model (0-based), LayerEmbedding or
+	// LayerOutput; LayerNone outside passes and for communication.
+	FirstLayer, LastLayer int
+	// FLOPs is a computation task's arithmetic work on this GPU.
+	FLOPs units.FLOPs
 }
+
+// Layer labels of spans that are not a transformer layer.
+const (
+	LayerNone      = -1
+	LayerEmbedding = -2
+	LayerOutput    = -3
+)
 
 // kindName names a task kind for traces.
 func kindName(k sim.Kind) string {
@@ -378,7 +394,7 @@ func (r *replayed) result() *Result {
 		steps: j.Training.Steps, gpusPerLane: r.weights, cluster: j.Cluster,
 	})
 	if j.Options.Timeline {
-		res.Timeline = timeline(b.g, r.run, b.info, b.laneStage, b.laneReplica, b.st, r.names)
+		res.Timeline = timeline(b.g, r.run, b.info, b.laneStage, b.laneReplica, b.laneRank, b.st, r.names)
 	}
 	if fn := r.fn; fn != nil {
 		res.Links, res.BusiestLinks = fn.links(r.run.Makespan.Seconds(), j.Training.Steps)

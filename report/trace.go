@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 
 	"trainsim/parallelism"
@@ -37,20 +38,143 @@ type traceEvent struct {
 	Args map[string]any `json:"args,omitempty"`
 }
 
-// spanName names a span for the trace: its kind, and which pass it belongs
-// to ("fwd mb3 c1", "recompute mb3 c1", "pp fwd mb3 c1").
+// spanName names a span for the trace: its kind, which pass it belongs to
+// and, for computation, the layers it covers ("fwd mb3 c1 L12",
+// "recompute mb3 c1 L8-L11", "bwd mb0 c0 L94-out", "pp fwd mb3 c1").
 func spanName(s parallelism.Span) string {
 	if s.Phase == "" {
 		return s.Kind
 	}
 	pass := fmt.Sprintf("%s mb%d c%d", s.Phase, s.MicroBatch, s.Chunk)
+	if s.Kind == "recompute" {
+		pass = fmt.Sprintf("recompute mb%d c%d", s.MicroBatch, s.Chunk)
+	}
 	switch s.Kind {
-	case "compute":
+	case "compute", "recompute":
+		if l := layers(s.FirstLayer, s.LastLayer); l != "" {
+			return pass + " " + l
+		}
 		return pass
-	case "recompute":
-		return fmt.Sprintf("recompute mb%d c%d", s.MicroBatch, s.Chunk)
 	}
 	return s.Kind + " " + pass
+}
+
+// layerName names one layer label: L12 (a transformer layer, 0-based), emb
+// (the embedding), out (the output layer), "" for none.
+func layerName(l int) string {
+	switch {
+	case l >= 0:
+		return "L" + strconv.Itoa(l)
+	case l == parallelism.LayerEmbedding:
+		return "emb"
+	case l == parallelism.LayerOutput:
+		return "out"
+	}
+	return ""
+}
+
+// layers names the layers a span covers: "L12", "L8-L11", "emb-L3".
+func layers(first, last int) string {
+	a, b := layerName(first), layerName(last)
+	if a == "" || b == "" || a == b {
+		if a == "" {
+			return b
+		}
+		return a
+	}
+	return a + "-" + b
+}
+
+// place is where a span is drawn: its process and thread.
+type place struct{ pid, tid int }
+
+func where2pid(where []place) []int {
+	pids := make([]int, len(where))
+	for i, w := range where {
+		pids[i] = w.pid
+	}
+	return pids
+}
+
+// counterName is the counter track of each GPU's link tiers.
+const counterName = "link GB/s"
+
+// gbps writes a rate in GB/s with three decimals, without float noise.
+func gbps(bytesPerSecond float64) json.Number {
+	return json.Number(strconv.FormatFloat(math.Round(bytesPerSecond/1e6)/1e3, 'f', 3, 64))
+}
+
+// writeCounters adds, per GPU lane, a counter track of the bytes per second
+// its transfers send on each link tier: a transfer of B bytes over [start,
+// end) adds B/(end−start) to its tier while it runs. A value is written at
+// every start and end, and the track drops to zero when no transfer runs.
+func writeCounters(spans []parallelism.Span, pid []int, emit func(traceEvent) error) error {
+	type edge struct {
+		t    int64 // nanoseconds
+		tier string
+		rate float64
+		open int
+	}
+	byPid := map[int][]edge{}
+	tiers := map[int]map[string]bool{}
+	for i, s := range spans {
+		if s.Tier == "" || s.Bytes <= 0 || s.End <= s.Start {
+			continue
+		}
+		a, b := int64(math.Round(float64(s.Start)*1e9)), int64(math.Round(float64(s.End)*1e9))
+		if b <= a {
+			continue
+		}
+		r := float64(s.Bytes) / (float64(b-a) / 1e9)
+		p := pid[i]
+		byPid[p] = append(byPid[p], edge{a, s.Tier, r, 1}, edge{b, s.Tier, -r, -1})
+		if tiers[p] == nil {
+			tiers[p] = map[string]bool{}
+		}
+		tiers[p][s.Tier] = true
+	}
+	pids := make([]int, 0, len(byPid))
+	for p := range byPid {
+		pids = append(pids, p)
+	}
+	sort.Ints(pids)
+	for _, p := range pids {
+		es := byPid[p]
+		sort.SliceStable(es, func(i, j int) bool { return es[i].t < es[j].t })
+		names := make([]string, 0, len(tiers[p]))
+		for t := range tiers[p] {
+			names = append(names, t)
+		}
+		sort.Strings(names)
+		rate, open := map[string]float64{}, map[string]int{}
+		last := ""
+		for i := 0; i < len(es); {
+			t := es[i].t
+			for ; i < len(es) && es[i].t == t; i++ {
+				e := es[i]
+				rate[e.tier] += e.rate
+				open[e.tier] += e.open
+				if open[e.tier] == 0 {
+					rate[e.tier] = 0 // no residue of the sums
+				}
+			}
+			args := map[string]any{}
+			key := ""
+			for _, n := range names {
+				v := gbps(max(0, rate[n]))
+				args[n] = v
+				key += string(v) + " "
+			}
+			if key == last {
+				continue // the same values: no new point
+			}
+			last = key
+			if err := emit(traceEvent{Name: counterName, Cat: "links", Ph: "C", Ts: usec(float64(t) / 1e3), Pid: p, Args: args}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // passKey names one pass of one replica's pipeline.
@@ -102,7 +226,6 @@ func WriteTrace(w io.Writer, name string, spans []parallelism.Span, stages int) 
 			firstOf[k] = i
 		}
 	}
-	type place struct{ pid, tid int }
 	where := make([]place, len(spans))
 	for i, s := range spans {
 		pid, ok := pids[s.Lane]
@@ -136,10 +259,20 @@ func WriteTrace(w io.Writer, name string, spans []parallelism.Span, stages int) 
 		if s.Tier != "" {
 			args["tier"] = s.Tier
 		}
+		if s.FLOPs > 0 {
+			args["flops"] = float64(s.FLOPs)
+		}
+		if l := layers(s.FirstLayer, s.LastLayer); l != "" {
+			args["layers"] = l
+		}
+		args["rank"] = s.Rank
 		start, end := us(float64(s.Start)), us(float64(s.End))
 		if err := emit(traceEvent{Name: spanName(s), Cat: s.Kind, Ph: "X", Ts: start, Dur: end - start, Pid: pid, Tid: tid, Args: args}); err != nil {
 			return err
 		}
+	}
+	if err := writeCounters(spans, where2pid(where), emit); err != nil {
+		return err
 	}
 	// Flow arrows: from a send (bound at its start) to the start of the pass it feeds.
 	flow := 0
