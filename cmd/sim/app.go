@@ -130,7 +130,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(stdout, stderr), newPresetsCmd(stdout), newSweepCmd(stdout, stderr), newReportCmd(stdout))
-	root.AddCommand(newValidateCmd(stdout, stderr), newSearchCmd(stdout, stderr))
+	root.AddCommand(newValidateCmd(stdout, stderr), newSearchCmd(stdout, stderr), newCollectiveCmd(stdout, stderr))
 	return root
 }
 
