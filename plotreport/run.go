@@ -46,7 +46,7 @@ func RunDocument(source string, rep *report.Report) *Document {
 	d.para("", "The step of the most loaded GPU (pipeline stage %d), %s in all; exposed communication is the part not overlapped with compute.", rep.Breakdown.Stage, secs(rep.StepTimeS))
 	if sum := sumSegments(steps); sum > 0 {
 		d.figure(&Figure{File: "step.png", Caption: fmt.Sprintf("Where the %s step goes, pipeline stage %d", secs(rep.StepTimeS), rep.Breakdown.Stage),
-			Chart: &StackedBar{Title: "Where the step goes", XLabel: "seconds", Category: fmt.Sprintf("stage %d", rep.Breakdown.Stage), Segments: steps}})
+			Chart: &StackedBar{Title: "Where the step goes", XLabel: "seconds", Category: fmt.Sprintf("stage %d", rep.Breakdown.Stage), Segments: steps, Format: secs}})
 	}
 	t := &Table{Header: []string{"part", "time", "share of the step"}, Right: []bool{false, true, true}}
 	for _, s := range steps {
