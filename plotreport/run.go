@@ -309,6 +309,10 @@ func stageBlocks(d *Document, rep *report.Report) {
 func timelineBlocks(d *Document, rep *report.Report) {
 	tl := rep.Timeline
 	if tl == nil || len(tl.Spans) == 0 {
+		if rep.Layout.PP > 1 && rep.Feasible {
+			d.heading("The pipeline, one step")
+			d.para("", "This report has no timeline: write the run with sim run --timeline --format json -o FILE (or with --trace) to see the pipeline stage by stage here.")
+		}
 		return
 	}
 	d.heading("The pipeline, one step")
