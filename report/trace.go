@@ -104,34 +104,53 @@ func gbps(bytesPerSecond float64) json.Number {
 	return json.Number(strconv.FormatFloat(math.Round(bytesPerSecond/1e6)/1e3, 'f', 3, 64))
 }
 
+// counterBins is how many intervals the counter tracks average over: a
+// transfer-by-transfer counter would double the trace's size.
+const counterBins = 2000
+
 // writeCounters adds, per GPU lane, a counter track of the bytes per second
-// its transfers send on each link tier: a transfer of B bytes over [start,
-// end) adds B/(end−start) to its tier while it runs. A value is written at
-// every start and end, and the track drops to zero when no transfer runs.
+// its transfers send on each link tier, averaged over counterBins equal
+// intervals of the trace (at least 1 us each): a transfer of B bytes over
+// [start, end) puts B·overlap/(end−start) into each interval it overlaps.
+// A value is written where it changes; the track ends at zero.
 func writeCounters(spans []parallelism.Span, pid []int, emit func(traceEvent) error) error {
-	type edge struct {
-		t    int64 // nanoseconds
-		tier string
-		rate float64
-		open int
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, s := range spans {
+		lo = min(lo, int64(math.Round(float64(s.Start)*1e9)))
+		hi = max(hi, int64(math.Round(float64(s.End)*1e9)))
 	}
-	byPid := map[int][]edge{}
-	tiers := map[int]map[string]bool{}
+	if hi <= lo {
+		return nil
+	}
+	width := max(1000, (hi-lo+counterBins-1)/counterBins) // ns
+	bins := int((hi-lo+width-1)/width) + 1
+	type track struct{ bytes map[string][]float64 }
+	byPid := map[int]*track{}
 	for i, s := range spans {
-		if s.Tier == "" || s.Bytes <= 0 || s.End <= s.Start {
+		if s.Tier == "" || s.Bytes <= 0 {
 			continue
 		}
 		a, b := int64(math.Round(float64(s.Start)*1e9)), int64(math.Round(float64(s.End)*1e9))
 		if b <= a {
 			continue
 		}
-		r := float64(s.Bytes) / (float64(b-a) / 1e9)
-		p := pid[i]
-		byPid[p] = append(byPid[p], edge{a, s.Tier, r, 1}, edge{b, s.Tier, -r, -1})
-		if tiers[p] == nil {
-			tiers[p] = map[string]bool{}
+		tr := byPid[pid[i]]
+		if tr == nil {
+			tr = &track{bytes: map[string][]float64{}}
+			byPid[pid[i]] = tr
 		}
-		tiers[p][s.Tier] = true
+		acc := tr.bytes[s.Tier]
+		if acc == nil {
+			acc = make([]float64, bins)
+			tr.bytes[s.Tier] = acc
+		}
+		rate := float64(s.Bytes) / float64(b-a) // per ns
+		for k := (a - lo) / width; k < int64(bins) && lo+k*width < b; k++ {
+			from, to := max(a, lo+k*width), min(b, lo+(k+1)*width)
+			if to > from {
+				acc[k] += rate * float64(to-from)
+			}
+		}
 	}
 	pids := make([]int, 0, len(byPid))
 	for p := range byPid {
@@ -139,29 +158,18 @@ func writeCounters(spans []parallelism.Span, pid []int, emit func(traceEvent) er
 	}
 	sort.Ints(pids)
 	for _, p := range pids {
-		es := byPid[p]
-		sort.SliceStable(es, func(i, j int) bool { return es[i].t < es[j].t })
-		names := make([]string, 0, len(tiers[p]))
-		for t := range tiers[p] {
+		tr := byPid[p]
+		names := make([]string, 0, len(tr.bytes))
+		for t := range tr.bytes {
 			names = append(names, t)
 		}
 		sort.Strings(names)
-		rate, open := map[string]float64{}, map[string]int{}
 		last := ""
-		for i := 0; i < len(es); {
-			t := es[i].t
-			for ; i < len(es) && es[i].t == t; i++ {
-				e := es[i]
-				rate[e.tier] += e.rate
-				open[e.tier] += e.open
-				if open[e.tier] == 0 {
-					rate[e.tier] = 0 // no residue of the sums
-				}
-			}
+		for k := 0; k < bins; k++ {
 			args := map[string]any{}
 			key := ""
 			for _, n := range names {
-				v := gbps(max(0, rate[n]))
+				v := gbps(tr.bytes[n][k] / (float64(width) / 1e9))
 				args[n] = v
 				key += string(v) + " "
 			}
@@ -169,7 +177,7 @@ func writeCounters(spans []parallelism.Span, pid []int, emit func(traceEvent) er
 				continue // the same values: no new point
 			}
 			last = key
-			if err := emit(traceEvent{Name: counterName, Cat: "links", Ph: "C", Ts: usec(float64(t) / 1e3), Pid: p, Args: args}); err != nil {
+			if err := emit(traceEvent{Name: counterName, Cat: "links", Ph: "C", Ts: usec(float64(lo+int64(k)*width) / 1e3), Pid: p, Args: args}); err != nil {
 				return err
 			}
 		}
