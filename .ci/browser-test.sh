@@ -170,6 +170,18 @@ check run-plain "$work/plain/report.html"
 "$sim" report "$work/sweep" --format html -o "$work/sweep-report" >/dev/null
 check sweep "$work/sweep-report/report.html"
 
+# The charts docs/outputs.md shows are drawn by gonum/plot, byte for byte the
+# same for the same results: say (without failing: a change to the model
+# legitimately moves them) when they no longer match, so that they are
+# regenerated with --pictures.
+stale=""
+for pair in timeline-default.png:default/timeline.png stages-default.png:default/stages.png \
+	timeline-interleaved.svg:interleaved/timeline.svg sweep-tp-pp.png:sweep-report/tp-pp.png; do
+	doc=docs/outputs/${pair%%:*} new=$work/${pair#*:}
+	[ -f "$doc" ] && cmp -s "$doc" "$new" || stale="$stale ${pair%%:*}"
+done
+[ -z "$stale" ] || say "note: docs/outputs is stale ($stale ); run bash .ci/browser-test.sh --pictures"
+
 if $pictures; then
 	out=docs/outputs
 	mkdir -p "$out"

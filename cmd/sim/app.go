@@ -276,6 +276,9 @@ func intSet(flag, what, list string) (map[int]bool, error) {
 		for s := a; s <= b; s++ {
 			keep[s] = true
 		}
+		if len(keep) > 1<<20 {
+			return nil, fmt.Errorf("%s: more than %d %ss listed", flag, 1<<20, what)
+		}
 	}
 	return keep, nil
 }
