@@ -463,3 +463,42 @@ func TestTimelineRows(t *testing.T) {
 		}
 	}
 }
+
+// TestReportShowsTimeline: sim report on the default run written with
+// --timeline shows the pipeline timeline (PNG, with the SVG beside it) with
+// a row per stage; on the tiny interleaved run, a row per stage and chunk.
+func TestReportShowsTimeline(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		rows []string
+	}{
+		{"default", nil, []string{"stage 0", "stage 15"}},
+		{"interleaved", []string{tiny}, []string{"s0 chunk 0", "s0 chunk 1", "s3 chunk 1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			rj := filepath.Join(dir, "r.json")
+			args := append(append([]string{"run"}, tc.args...), "--timeline", "--format", "json", "-o", rj)
+			if code, _, errs := runCLI(t, args...); code != 0 {
+				t.Fatalf("sim run: exit %d: %s", code, errs)
+			}
+			out := filepath.Join(dir, "html")
+			if code, _, errs := runCLI(t, "report", rj, "--format", "html", "-o", out); code != 0 {
+				t.Fatalf("sim report: exit %d: %s", code, errs)
+			}
+			files := reportFiles(t, out)
+			checkPNGs(t, files, "timeline.png")
+			page := string(files["report.html"])
+			if !strings.Contains(page, `<img src="timeline.png"`) || !strings.Contains(page, "The pipeline, one step") {
+				t.Error("report.html does not show the timeline")
+			}
+			svg := string(files["timeline.svg"])
+			for _, r := range tc.rows {
+				if !strings.Contains(svg, ">"+r+"<") {
+					t.Errorf("timeline.svg has no row %q", r)
+				}
+			}
+		})
+	}
+}
