@@ -214,7 +214,7 @@ func sumBytes(b [topology.NumTiers]units.Bytes) units.Bytes {
 }
 
 // timeline lists the tasks that took time on the GPUs' streams.
-func timeline(g *sim.Graph, run *sim.Result, info []taskInfo, stage, replica, rank []int, lanes []stageStreams, names []string) []Span {
+func timeline(g *sim.Graph, run *sim.Result, info []taskInfo, trace []traceInfo, stage, replica, rank []int, lanes []stageStreams, names []string) []Span {
 	streams := map[sim.ResourceID][2]string{}
 	for lane, st := range lanes {
 		for r, s := range map[sim.ResourceID]string{st.main: "compute", st.tp: "tp", st.ppNext: "pp-next", st.ppPrev: "pp-prev", st.dp: "dp"} {
@@ -248,8 +248,10 @@ func timeline(g *sim.Graph, run *sim.Result, info []taskInfo, stage, replica, ra
 		case KindTP, KindPP, KindDP:
 			sp.Tier = inf.tier.String()
 		case KindCompute, KindRecompute:
-			sp.FLOPs = inf.flops
-			sp.FirstLayer, sp.LastLayer = int(lb.layer), int(inf.lastLayer)
+			if id < len(trace) {
+				sp.FLOPs = trace[id].flops
+				sp.FirstLayer, sp.LastLayer = int(lb.layer), int(trace[id].lastLayer)
+			}
 		}
 		out = append(out, sp)
 	}

@@ -47,10 +47,15 @@ type taskInfo struct {
 	sent   [topology.NumTiers]units.Bytes
 	tier   topology.Tier
 	label  passLabel
-	// flops is a compute task's arithmetic work; lastLayer the last layer
-	// it covers (label.layer the first), when coalesced over several.
+}
+
+// traceInfo is what only the timeline needs of a task: a compute task's
+// arithmetic work and the last layer it covers (label.layer the first),
+// when coalesced over several. Kept beside taskInfo, and only when the job
+// asks for the timeline, so that a plain run's memory does not grow.
+type traceInfo struct {
 	flops     units.FLOPs
-	lastLayer int32
+	lastLayer int16
 }
 
 // passLabel says which pass a task belongs to, for the timeline.
@@ -60,7 +65,7 @@ type passLabel struct {
 	phase     int8  // 0 outside passes, 1 forward, 2 backward
 	// layer is the layer being emitted: the transformer layer's index in
 	// the model (0-based), LayerEmbedding, LayerOutput, or LayerNone.
-	layer int32
+	layer int16
 }
 
 // builder emits one job's task graph.
@@ -71,7 +76,9 @@ type builder struct {
 	g    *sim.Graph
 	st   []stageStreams
 	info []taskInfo
-	acc  []accum
+	// trace parallels info when the job asks for the timeline (else nil).
+	trace []traceInfo
+	acc   []accum
 	// pending, per lane: tasks the next main-stream task must wait for.
 	pending [][]sim.TaskID
 	m       int // micro-batches
@@ -99,7 +106,10 @@ type accum struct {
 // task adds a task and its side information.
 func (b *builder) task(r sim.ResourceID, lane int, d sim.Time, k sim.Kind) sim.TaskID {
 	id := b.g.AddTask(r, d, k)
-	b.info = append(b.info, taskInfo{lane: int32(lane), label: b.cur, lastLayer: b.cur.layer})
+	b.info = append(b.info, taskInfo{lane: int32(lane), label: b.cur})
+	if b.j.Options.Timeline {
+		b.trace = append(b.trace, traceInfo{lastLayer: b.cur.layer})
+	}
 	return id
 }
 
@@ -115,13 +125,17 @@ func (b *builder) comp(lane int, st stepID, d, tens sim.Time, k sim.Kind) {
 	if a.open && a.kind == k && len(b.pending[lane]) == 0 {
 		b.g.Extend(a.id, d)
 		b.info[a.id].tensor += tens
-		b.info[a.id].flops += b.pr.steps[st].flops
-		b.info[a.id].lastLayer = b.cur.layer
+		if b.trace != nil {
+			b.trace[a.id].flops += b.pr.steps[st].flops
+			b.trace[a.id].lastLayer = b.cur.layer
+		}
 		return
 	}
 	id := b.mainTask(lane, d, k)
 	b.info[id].tensor = tens
-	b.info[id].flops = b.pr.steps[st].flops
+	if b.trace != nil {
+		b.trace[id].flops = b.pr.steps[st].flops
+	}
 	*a = accum{open: true, id: id, kind: k}
 }
 
@@ -300,7 +314,7 @@ type slot struct {
 	index int // the transformer layer's index in the chunk; the table otherwise
 	// layer labels the slot's tasks: the transformer layer's index in the
 	// model, or LayerEmbedding / LayerOutput.
-	layer int32
+	layer int16
 }
 
 // chunk returns the layers of virtual stage vs in forward order: the
@@ -317,7 +331,7 @@ func (b *builder) chunk(vs int, into []slot) []slot {
 		first += b.j.LayersOf(u)
 	}
 	for i := 0; i < b.j.LayersOf(vs); i++ {
-		into = append(into, slot{&p.layers[b.j.Model.KindOf(first+i)], i, int32(first + i)})
+		into = append(into, slot{&p.layers[b.j.Model.KindOf(first+i)], i, int16(first + i)})
 	}
 	if vs == b.j.Layout.PP*b.j.Layout.VirtualStages-1 {
 		into = append(into, slot{&p.layers[model.LogitsLayer], 1, LayerOutput})

@@ -346,6 +346,9 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 	b.pending = make([][]sim.TaskID, lanes)
 	b.contention = make([]sim.Time, lanes)
 	b.info = make([]taskInfo, 0, est)
+	if j.Options.Timeline {
+		b.trace = make([]traceInfo, 0, est)
+	}
 	var fn *flowNet
 	if j.Options.Network == NetworkFlow {
 		var err error
@@ -394,7 +397,7 @@ func (r *replayed) result() *Result {
 		steps: j.Training.Steps, gpusPerLane: r.weights, cluster: j.Cluster,
 	})
 	if j.Options.Timeline {
-		res.Timeline = timeline(b.g, r.run, b.info, b.laneStage, b.laneReplica, b.laneRank, b.st, r.names)
+		res.Timeline = timeline(b.g, r.run, b.info, b.trace, b.laneStage, b.laneReplica, b.laneRank, b.st, r.names)
 	}
 	if fn := r.fn; fn != nil {
 		res.Links, res.BusiestLinks = fn.links(r.run.Makespan.Seconds(), j.Training.Steps)
