@@ -26,19 +26,24 @@ type PipelineTimeline struct {
 	T     *report.Timeline
 }
 
-// timelineKinds are the span kinds in legend order, with their colours (the
-// step breakdown's, so a part reads the same in both figures).
+// timelineKinds are the span kinds in legend order, with their colours: the
+// step breakdown's where the part is the same (compute, recompute, PP, DP,
+// optimizer), so a colour means one thing in every figure; the backward
+// pass gets one no other figure uses.
 var timelineKinds = []struct {
 	kind, label string
 	colour      int
 }{
 	{"fwd", "forward", colourCompute},
-	{"bwd", "backward", colourDP},
+	{"bwd", "backward", colourBackward},
 	{"recompute", "recompute", colourRecompute},
 	{"pp", "pipeline send", colourPP},
-	{"dp", "data-parallel", colourTP},
+	{"dp", "data-parallel", colourDP},
 	{"optimizer", "optimizer", colourOptimizer},
 }
+
+// colourBackward is magenta, used by no other part.
+const colourBackward = 6
 
 func timelineColour(kind string) color.Color {
 	for _, k := range timelineKinds {
