@@ -171,6 +171,7 @@ func TestSymmetryReductionFallsBack(t *testing.T) {
 		return j
 	}
 	ecmp := base()
+	ecmp.Options.Routing = RoutingECMP
 	full := base()
 	full.Options.Routing, full.Options.Ranks = RoutingSpray, RanksFull
 
@@ -217,5 +218,32 @@ func TestSymmetryReductionFallsBack(t *testing.T) {
 	b, _ := flowRun(t, file)
 	if a.StepTime != b.StepTime {
 		t.Errorf("file graph: spray %v, ECMP %v", a.StepTime, b.StepTime)
+	}
+}
+
+// TestRoutingFollowsTransport: `auto` (and empty) routing sprays on
+// InfiniBand, where NCCL enables adaptive routing by default, and hashes
+// (ECMP) on RoCE; an explicit routing wins.
+func TestRoutingFollowsTransport(t *testing.T) {
+	for _, c := range []struct{ transport, routing, want string }{
+		{topology.TransportInfiniBand, RoutingAuto, RoutingSpray},
+		{topology.TransportInfiniBand, "", RoutingSpray},
+		{"", RoutingAuto, RoutingSpray},
+		{topology.TransportRoCE, RoutingAuto, RoutingECMP},
+		{topology.TransportRoCE, "", RoutingECMP},
+		{topology.TransportInfiniBand, RoutingECMP, RoutingECMP},
+		{topology.TransportRoCE, RoutingSpray, RoutingSpray},
+	} {
+		j := gpt3Job(t, 8, Layout{TP: 8, PP: 2, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 8)
+		j.Cluster.Network.Transport, j.Options.Routing = c.transport, c.routing
+		if got := j.routing(); got != c.want {
+			t.Errorf("transport %q, routing %q: %q, want %q", c.transport, c.routing, got, c.want)
+		}
+	}
+	// Every built-in system is InfiniBand (their datasheets' compute NICs).
+	for _, s := range topology.SystemPresets() {
+		if s.Network.Transport != topology.TransportInfiniBand {
+			t.Errorf("%s: transport %q", s.Name, s.Network.Transport)
+		}
 	}
 }
