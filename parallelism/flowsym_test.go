@@ -123,10 +123,11 @@ func TestSymmetryReductionIsExact(t *testing.T) {
 
 // flowAtScale is GPT-3 175B, TP8 PP16, on nodes DGX A100 nodes with the
 // batch scaled to keep 192 micro-batches per pipeline (1536 sequences per
-// 128 nodes, the default scenario's), in flow mode with spray routing.
+// 128 nodes, the default scenario's), in flow mode with the default
+// routing (auto: spray on the DGX A100's InfiniBand fabric).
 func flowAtScale(b testing.TB, nodes int, copies string) Job {
 	j := gpt3Job(b, nodes, Layout{TP: 8, PP: 16, DP: nodes / 16, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 1536*nodes/128)
-	j.Options.Network, j.Options.Routing, j.Options.FlowCopies = NetworkFlow, RoutingSpray, copies
+	j.Options.Network, j.Options.Routing, j.Options.FlowCopies = NetworkFlow, RoutingAuto, copies
 	return j
 }
 
