@@ -160,11 +160,14 @@ func (f *flowNet) copies(fs flowSpec) ([][]int, int) {
 				}
 			}
 		}
-	case groupEP, groupEDP:
+	case groupEP, groupEDP, groupETP:
 		// Every group of the expert sub-mesh at this stage.
 		d := mesh.EP
-		if group == groupEDP {
+		switch group {
+		case groupEDP:
 			d = mesh.DP
+		case groupETP:
+			d = mesh.TP
 		}
 		e := m.Expert()
 		for _, g := range e.Groups(d) {

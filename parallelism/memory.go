@@ -155,9 +155,9 @@ func (j Job) stageMoELayers(s int) int {
 }
 
 // stageExpertParams returns the routed experts' parameters one GPU of stage
-// s holds: Experts/EP of each of its MoE layers.
+// s holds: Experts/EP of each of its MoE layers, each split over ETP.
 func (j Job) stageExpertParams(s int) float64 {
-	return float64(j.stageMoELayers(s)) * float64(j.Model.ExpertParams()) / float64(max(j.Layout.EP, 1))
+	return float64(j.stageMoELayers(s)) * float64(j.Model.ExpertParams()) / float64(max(j.Layout.EP, 1)*max(j.Layout.ETP, 1))
 }
 
 // expertShardGroup is the expert data-parallel degree of the expert
@@ -237,6 +237,9 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 		// averaged (in-flight passes count layers, not kinds).
 		mj := j
 		skew := max(j.Layout.Skew, 1)
+		if cf := j.Layout.CapacityFactor; cf > 0 {
+			skew = min(skew, cf)
+		}
 		mj.Model.FFNHidden = int(math.Round((float64(j.Model.TopK)*skew + float64(j.Model.SharedExperts)) * float64(j.Model.ExpertFFN())))
 		layers := j.stageLayers(s)
 		act = units.Bytes((float64(layers-moe)*float64(act) + float64(moe)*float64(mj.layerActivationBytes())) / float64(layers))
