@@ -195,6 +195,19 @@ func (c Config) LinearWeights() int64 {
 	return c.attnLinearWeights() + int64(c.mlpMatrices())*h*f
 }
 
+// MoELinearWeights is the weight count of one MoE layer's linear layers
+// that every rank of its tensor-parallel group splits: the attention's and
+// the shared experts' (the router stays in 16 bit).
+func (c Config) MoELinearWeights() int64 {
+	return c.attnLinearWeights() + int64(c.mlpMatrices())*int64(c.Hidden)*int64(c.SharedExperts*c.ExpertFFN())
+}
+
+// ExpertLinearWeights is the weight count of one MoE layer's routed
+// experts.
+func (c Config) ExpertLinearWeights() int64 {
+	return int64(c.Experts) * int64(c.mlpMatrices()) * int64(c.Hidden) * int64(c.ExpertFFN())
+}
+
 // LayerTensors returns the parameter count of each weight tensor of one
 // transformer block, in the order a forward pass uses them: layer norm gain
 // and bias, QKV weight and bias, output projection weight and bias, layer

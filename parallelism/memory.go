@@ -195,7 +195,11 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 		// Transformer Engine keeps each linear weight cast to FP8, and its
 		// transpose for the backward GEMMs, across the micro-batches of a step.
 		layers := j.stageLayers(s)
-		weights += fp8WeightCopyBytes * float64(layers) * float64(j.Model.LinearWeights()) / float64(l.TP)
+		moe := j.stageMoELayers(s)
+		linear := float64(layers-moe)*float64(j.Model.LinearWeights()) + float64(moe)*float64(j.Model.MoELinearWeights())
+		weights += fp8WeightCopyBytes * linear / float64(l.TP)
+		// The routed experts' FP8 copies, Experts/(EP·ETP) of them.
+		weights += fp8WeightCopyBytes * float64(moe) * float64(j.Model.ExpertLinearWeights()) / float64(max(l.EP, 1)*max(l.ETP, 1))
 	}
 	mem := Memory{
 		Weights:   units.Bytes(weights),
@@ -208,7 +212,7 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 	if experts := j.stageExpertParams(s); experts > 0 {
 		// The routed experts: Experts/EP per rank, their optimizer state
 		// sharded over the expert data-parallel group under ZeRO-1 (MoE
-		// allows ZeRO ≤ 1). FP8 weight copies of the experts are left out.
+		// allows ZeRO ≤ 1); their FP8 copies are counted above.
 		mem.Weights += units.Bytes(experts * weightBytesPerParam)
 		mem.Gradients += units.Bytes(experts * j.gradBytes())
 		opt := experts * optimizerBytesPerParam

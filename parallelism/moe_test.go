@@ -142,6 +142,13 @@ func TestMoEMemoryByHand(t *testing.T) {
 		check("weights", mem.Weights, 2*(dense+experts))
 		check("gradients", mem.Gradients, 4*(dense+experts))
 		check("optimizer", mem.Optimizer, 12*dense/16+12*experts/edp)
+		// FP8 keeps an FP8 copy and its transpose (2 B) of every linear
+		// weight: the dense layer's 4h² + 3·h·4096, each MoE layer's
+		// attention and shared expert 4h² + 3·h·512, and the rank's share
+		// of the routed experts 16 × 3·h·512 / (EP·ETP).
+		j.Training.Precision = units.FP8
+		linear := float64(4*1024*1024+3*1024*4096) + 3*float64(4*1024*1024+3*1024*512) + 3*16*float64(3*1024*512)/float64(tc.ep*tc.etp)
+		check("fp8 weights", j.stageMemory(0, 1).Weights, 2*(dense+experts)+2*linear)
 	}
 }
 

@@ -58,6 +58,9 @@ func (c Case) Scenario(k Knobs) []byte {
 		}
 	}
 	fmt.Fprintf(&b, "\n[cluster]\nsystem = %q\nnodes = %d\n", c.System, c.Nodes)
+	if c.NICsPerNode > 0 {
+		fmt.Fprintf(&b, "\n[cluster.network]\nnics_per_node = %d\n", c.NICsPerNode)
+	}
 	fmt.Fprintf(&b, "\n[parallelism]\ntp = %d\npp = %d\ndp = %d\nmicrobatch = %d\n", k.TP, k.PP, k.DP, k.Microbatch)
 	if k.CP > 1 {
 		fmt.Fprintf(&b, "cp = %d\n", k.CP)
@@ -71,6 +74,9 @@ func (c Case) Scenario(k Knobs) []byte {
 	fmt.Fprintf(&b, "schedule = %q\nvirtual_stages = %d\nsequence_parallel = %v\nrecompute = %q\nzero = %d\n",
 		k.Schedule, k.VirtualStages, k.SequenceParallel, k.Recompute, k.ZeRO)
 	fmt.Fprintf(&b, "overlap_grad_reduce = %v\ntp_overlap = %v\npp_overlap = %v\npp_scatter_gather = %v\n", k.OverlapGradReduce, k.TPOverlap, k.PPOverlap, k.PPScatterGather)
+	if c.Stack != "" {
+		fmt.Fprintf(&b, "\n[software]\nstack = %q\n", c.Stack)
+	}
 	if k.MoEOverlap {
 		b.WriteString("\n[moe]\noverlap = true\n")
 	}
