@@ -2,6 +2,7 @@ package parallelism
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"trainsim/model"
@@ -263,5 +264,42 @@ func TestHeadDim(t *testing.T) {
 	want := int64(2*2048*4096+2*2048*512) + (4096 + 2*512 + 2048) // weights, biases
 	if got := m.LayerParams() - mlp - 4*2048; got != want {
 		t.Errorf("attention params %d, want %d", got, want)
+	}
+}
+
+// TestMoEValidation: each rule of the expert layout names its key.
+func TestMoEValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*Job)
+		key    string
+		says   string
+	}{
+		{"ep does not divide experts", func(j *Job) { j.Layout.EP = 3 }, "parallelism.ep", "does not divide model.experts"},
+		{"ep on a dense model", func(j *Job) {
+			j.Model.Experts, j.Model.TopK, j.Model.MoEFFNHidden, j.Model.SharedExperts, j.Model.DenseLayers = 0, 0, 0, 0, 0
+		}, "parallelism.ep", "needs a mixture-of-experts model"},
+		{"etp does not divide the expert width", func(j *Job) { j.Layout.ETP = 3 }, "parallelism.etp", "does not divide the expert width"},
+		{"etp × ep × pp does not divide the GPUs", func(j *Job) { j.Layout.ETP, j.Layout.EP = 2, 16 }, "parallelism.etp", "does not divide the 16 GPUs"},
+		{"skew below 1", func(j *Job) { j.Layout.Skew = 0.5 }, "moe.skew", "from 1 (balanced)"},
+		{"capacity factor too small", func(j *Job) { j.Layout.CapacityFactor = 0.01 }, "moe.capacity_factor", "0 (dropless)"},
+		{"ZeRO-2 with experts", func(j *Job) { j.Layout.ZeRO = 2 }, "parallelism.zero", "ZeRO 0 and 1"},
+		{"dense_layers leaves no MoE layer", func(j *Job) { j.Model.DenseLayers = 4 }, "model.dense_layers", "leaves no mixture-of-experts layer"},
+		{"top_k above experts", func(j *Job) { j.Model.TopK = 17 }, "model.top_k", "between 1 and experts"},
+	} {
+		j := moeJob(t, 1, 4, 1)
+		tc.change(&j)
+		found := false
+		for _, e := range problems(j) {
+			if e.Field == tc.key && strings.Contains(e.Error(), tc.says) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: no %s problem saying %q; got %v", tc.name, tc.key, tc.says, problems(j))
+		}
+	}
+	if errs := problems(moeJob(t, 1, 4, 2)); len(errs) > 0 {
+		t.Errorf("EP 4 × ETP 2 on 16 GPUs: %v", errs)
 	}
 }
