@@ -80,15 +80,28 @@ func (j Job) layerActivationBytes() units.Bytes {
 	if m.GatedMLP {
 		ffnScale *= 1.5
 	}
-	g := float64(m.KVHeads) / a
-	split := 4 + 4*g + 16*ffnScale
+	// Q, K, V and the projection input, each 2 B per element, in units of
+	// h: with head_dim ≠ h/a or latent attention they are heads × d_qk
+	// (Q), kv_heads × d_qk (K), kv_heads × d_v (V; every head under latent
+	// attention) and heads × d_v (projection input) wide: 1, g, g, 1 for a
+	// GPT or GQA block (g = kv_heads/a).
+	d, dv := float64(m.HeadDim()), float64(m.VDim())
+	kvHeads := float64(m.KVHeads)
+	if m.MLA() {
+		kvHeads = a
+		// The query and KV latents: the RMSNorm inputs and the
+		// up-projections' inputs, on every TP rank.
+		replicated += 4 * float64(m.QLoRARank+m.KVLoRARank) / h
+	}
+	qw, kw, vw, ow := a*d/h, kvHeads*d/h, kvHeads*dv/h, a*dv/h
+	split := 2*qw + 2*kw + 2*vw + 2*ow + 16*ffnScale
 	if j.Training.Precision == units.FP8 {
 		// Transformer Engine saves the inputs of FP8 GEMMs for the weight
 		// gradient in FP8, one byte instead of two: the QKV and MLP-up
-		// inputs (4 → 2), the projection input (2 → 1) and the MLP-down
-		// input (2·ffn/h → ffn/h).
+		// inputs (4 → 2), the projection input (2·ow → ow) and the
+		// MLP-down input (2·ffn/h → ffn/h).
 		replicated -= 2
-		split -= 1 + float64(m.FFNHidden)/h
+		split -= ow + float64(m.FFNHidden)/h
 	}
 	// Attention core: softmax output (2as²b), dropout mask (as²b) and
 	// dropout output (2as²b) = 5as²b. A flash-attention kernel keeps none of

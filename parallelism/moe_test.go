@@ -303,3 +303,23 @@ func TestMoEValidation(t *testing.T) {
 		t.Errorf("EP 4 × ETP 2 on 16 GPUs: %v", errs)
 	}
 }
+
+// TestHeadDimActivations: Qwen3-30B-A3B's attention (h 2048, 32 heads of
+// 128, 4 KV heads) keeps Q and the projection input 2·(32·128/2048) = 4 sbh
+// each and K, V 2·(4·128/2048) = 0.5 sbh each — 9 sbh where h/heads heads
+// would keep 4 + 4·(4/32) = 4.5. With the rest of Korthikanti et al.'s count
+// (10 replicated, a SwiGLU MLP of 6144: 16 · 6144/(4·2048) · 1.5 = 18, flash
+// attention's log-sum-exp 4·32/2048) a dense layer of that shape keeps
+// 37.0625 sbh at TP 1, BF16, no recomputation: s·b·h = 4096·1·2048.
+func TestHeadDimActivations(t *testing.T) {
+	m, ok := model.Preset("qwen3-30b-a3b")
+	if !ok {
+		t.Fatal("no qwen3-30b-a3b preset")
+	}
+	m.Experts, m.TopK, m.MoEFFNHidden = 0, 0, 0
+	j := moeJob(t, 1, 1, 1)
+	j.Model = m
+	if got, want := j.layerActivationBytes(), units.Bytes(37.0625*4096*2048); got != want {
+		t.Errorf("activations %s, want %s", got, want)
+	}
+}
