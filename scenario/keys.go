@@ -217,7 +217,7 @@ func declarations(s *settings) []key {
 		{name: "parallelism.cp", value: count(into(&l.CP)).or(1),
 			doc: "context-parallel degree; ≥ 1; with cp > 1: ring attention over the CP group (flash attention, `seq_len` divisible by 2 × cp, each rank two mirrored chunks), gradients reduced over CP × DP ([model.md](model.md))"},
 		{name: "parallelism.ep", value: count(into(&l.EP)).or(1),
-			doc: "expert-parallel degree; ≥ 1; experts are split over the EP group of the expert sub-mesh (expert-DP = GPUs ÷ (ep × pp)); tokens reach them by all-to-all; needs `experts` divisible by ep"},
+			doc: "expert-parallel degree; ≥ 1; experts are split over the EP group of the expert sub-mesh (expert-DP = GPUs ÷ (etp × ep × pp)); tokens reach them by all-to-all, inside a node or across the fabric as the mesh places the group; needs `experts` divisible by ep"},
 		{name: "parallelism.etp", value: count(into(&l.ETP)).or(1),
 			doc: "expert tensor-parallel degree; ≥ 1; each expert's MLP split over etp ranks of the expert sub-mesh (etp × ep × expert-dp × pp = GPUs), which all-gather their received tokens before the expert GEMMs and reduce-scatter after; divides `moe_ffn_hidden`"},
 		{name: "parallelism.microbatch", value: count(into(&l.Microbatch)).or(1),
