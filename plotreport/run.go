@@ -39,6 +39,9 @@ func RunDocument(source string, rep *report.Report) *Document {
 	d.table(keyFigures(rep))
 	if rep.Bottleneck.Resource != "" {
 		d.para("Bottleneck: "+rep.Bottleneck.Resource+".", "%s", rep.Bottleneck.Why)
+		if rep.Bottleneck.Help != "" {
+			d.para("Would help:", "%s", rep.Bottleneck.Help)
+		}
 	}
 
 	steps := stepParts(rep)

@@ -121,7 +121,7 @@ func declarations(s *settings) []key {
 	gpuDefault := "system / GPU preset"
 	return []key{
 		{name: "name", value: text(into(&s.name)), def: "the file's base name without extension (`scenario` if none)",
-			doc: "the scenario's name, as reports show it"},
+			doc: "the scenario's name, as reports show it; when a `--set` override changes a `[model]` or `[cluster]` key the report is named after what it replays instead (`MODEL, N x GPU`, e.g. `llama3-405b, 1024 x h100-sxm`) unless `--set name=...` names it"},
 		{name: "seed", value: whole(into(&s.seed)).or(1),
 			doc: "seeds every random choice of the simulation; `--seed N` overrides it; it draws the slow GPUs (`job.straggler_*`) and the Monte Carlo of the whole run (`[job]`)"},
 
@@ -256,8 +256,8 @@ func declarations(s *settings) []key {
 			doc: "tokens of the whole run, for the time-to-train estimate; ≥ 0"},
 		{name: "training.steps", value: count(into(&t.Steps)).or(1),
 			doc: "steps replayed event by event; ≥ 1"},
-		{name: "training.attention", value: text(into(&t.Attention)).or(model.AttentionFlash), allowed: names(model.Attentions()),
-			doc: "how the attention core runs: `unfused` (separate score GEMMs, softmax, dropout) or `flash`"},
+		{name: "training.attention", value: text(into(&t.Attention)).or(model.AttentionFlash), allowed: append(names(model.Attentions()), attentionAuto),
+			doc: "how the attention core runs: `unfused` (separate score GEMMs, softmax, dropout) or `flash`; `auto` follows the GPU family: `unfused` on ampere (Megatron-LM's A100 runs of 2021 predate FlashAttention, Dao et al. 2022), `flash` on hopper and blackwell (Megatron-Core with Transformer Engine runs fused attention there by default). The embedded default scenario sets `auto`, so `--set cluster.system=dgx-h100` replays flash attention"},
 		{name: "training.grad_accum_fusion", value: boolean(not(&t.UnfusedGradAccum)).or(true),
 			doc: "the weight-gradient GEMM accumulates into the gradient buffer (Megatron-LM's `--gradient-accumulation-fusion`); false: a separate add kernel per weight matrix and micro-batch, as Megatron-LM ran in 2021 (the embedded default scenario sets false)"},
 		{name: "training.fp32_grads", value: boolean(not(&t.Grads16)).or(true),

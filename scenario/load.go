@@ -123,7 +123,7 @@ func Load(filename string, src []byte, sets []string) (*Scenario, error) {
 		d.validated(job)
 		return nil, d.errs.err(filename)
 	}
-	sc := &Scenario{Name: d.name(), Seed: d.set.seed, Job: job, File: filename, origins: d.origins, broken: d.brokenKeys()}
+	sc := &Scenario{Name: d.name(job), Seed: d.set.seed, Job: job, File: filename, origins: d.origins, broken: d.brokenKeys()}
 	if d.hasWhole() {
 		w := d.set.whole
 		sc.Whole = &w
@@ -363,8 +363,20 @@ func parseSetValue(value string, text bool) (any, error) {
 	return doc["v"], nil
 }
 
-// name is the scenario's name: the file's, or the file's base name.
-func (d *decoder) name() string {
+// name is the scenario's name, which says what was replayed:
+//   - a name given with --set name=... (a sweep's inline name is one) always;
+//   - else, when a --set override changes a [model] or [cluster] key (the
+//     model or the hardware), a name generated from what is replayed,
+//     GeneratedName's "MODEL, N x GPU": the file's name described another
+//     model or cluster;
+//   - else the file's name key, or without one the file's base name.
+func (d *decoder) name(j parallelism.Job) string {
+	if d.setBySet["name"] && d.set.name != "" {
+		return d.set.name
+	}
+	if d.overridesHardware() {
+		return GeneratedName(j)
+	}
 	if d.set.name != "" {
 		return d.set.name
 	}
@@ -373,4 +385,30 @@ func (d *decoder) name() string {
 		return name
 	}
 	return "scenario"
+}
+
+// overridesHardware reports whether a --set override changed a key of the
+// model or of the cluster.
+func (d *decoder) overridesHardware() bool {
+	for k := range d.setBySet {
+		if strings.HasPrefix(k, "model.") || strings.HasPrefix(k, "cluster.") {
+			return true
+		}
+	}
+	return false
+}
+
+// GeneratedName is the name of a scenario whose model or cluster a --set
+// override changed: the model's name and the GPU count and type actually
+// replayed, e.g. "llama3-405b, 1024 x h100-sxm" ("custom" for a model or GPU
+// given key by key).
+func GeneratedName(j parallelism.Job) string {
+	m, g := j.Model.Name, j.Cluster.GPU.Name
+	if m == "" {
+		m = "custom"
+	}
+	if g == "" {
+		g = "custom"
+	}
+	return fmt.Sprintf("%s, %d x %s", m, j.Cluster.GPUs(), g)
 }

@@ -13,6 +13,7 @@ import (
 	"trainsim/inputfile"
 	"trainsim/report"
 	"trainsim/scenario"
+	"trainsim/scenarios"
 )
 
 // Objective is what [search] ranks feasible points by; smaller is better.
@@ -110,6 +111,7 @@ type Sweep struct {
 
 	scenarioFile string   // the name scenario.Load sees: Base, or File without one
 	baseSrc      []byte   // the base scenario's text (nil without a base)
+	builtinBase  bool     // base = "default": the embedded default scenario
 	shared       []string // inline overrides, then the --set ones
 	inlineLines  map[string]int
 	flagKeys     map[string]bool
@@ -329,7 +331,14 @@ func (p *parser) base(v any) {
 	s, ok := v.(string)
 	if !ok || s == "" {
 		p.fatal = true
-		p.add(p.lineOf(k), baseKey, fmt.Sprintf("want the path of a scenario file, relative to the sweep file, got %s", describe(v)))
+		p.add(p.lineOf(k), baseKey, fmt.Sprintf("want the path of a scenario file, relative to the sweep file, or \"default\" for the built-in default, got %s", describe(v)))
+		return
+	}
+	if s == scenarios.DefaultName {
+		// base = "default": the built-in default scenario (sim scenario
+		// default); a file called default is written "./default".
+		p.s.Base, p.s.baseSrc = scenarios.Default()
+		p.s.builtinBase = true
 		return
 	}
 	path := s
