@@ -29,10 +29,11 @@ type Config struct {
 	// GatedMLP marks a SwiGLU-style MLP with three weight matrices (Llama,
 	// PaLM) instead of GPT's two.
 	GatedMLP bool
-	// HeadDimSize is the width of one attention head when it is not
-	// Hidden/Heads (PaLM: 256 with h = 18432 and 48 heads; Qwen3: 128 with
-	// h = 4096 and 64 heads); 0 derives it.
-	HeadDimSize int
+	// HeadSize is the width of one attention head when it is not
+	// Hidden/Heads (model.head_dim; PaLM: 256 with h = 18432 and 48 heads;
+	// Qwen3: 128 with 64 heads of a 4096- or 5120-wide model); 0 derives
+	// it.
+	HeadSize int
 	// Multi-head latent attention (DeepSeek-V2/V3, arXiv:2405.04434 §2.1):
 	// KVLoRARank > 0 selects it. Queries go through a low-rank projection
 	// of QLoRARank (0: a full h × heads·(QKNopeDim+QKRopeDim) projection),
@@ -44,15 +45,15 @@ type Config struct {
 	Source string
 }
 
-// HeadDim is the width of one attention head: HeadDimSize, else h/a. Under
+// HeadDim is the width of one attention head: HeadSize, else h/a. Under
 // multi-head latent attention it is the query/key width QKNopeDim +
 // QKRopeDim.
 func (c Config) HeadDim() int {
 	switch {
 	case c.MLA():
 		return c.QKNopeDim + c.QKRopeDim
-	case c.HeadDimSize > 0:
-		return c.HeadDimSize
+	case c.HeadSize > 0:
+		return c.HeadSize
 	case c.Heads > 0:
 		return c.Hidden / c.Heads
 	}
@@ -71,9 +72,10 @@ func (c Config) VDim() int {
 // MLA reports whether the attention is multi-head latent attention.
 func (c Config) MLA() bool { return c.KVLoRARank > 0 }
 
-// QHidden is the width of the queries of all heads, heads × head_dim (h
-// unless head_dim departs from h/heads).
-func (c Config) QHidden() int { return c.Heads * c.HeadDim() }
+// AttnWidth is the width of the queries of all heads, heads × head_dim: h
+// unless HeadSize departs from h/a (under latent attention, heads ×
+// (QKNopeDim + QKRopeDim)).
+func (c Config) AttnWidth() int { return c.Heads * c.HeadDim() }
 
 // KVHidden is the width of the key (or value) projection: kv_heads × head_dim.
 func (c Config) KVHidden() int { return c.KVHeads * c.HeadDim() }
@@ -110,7 +112,7 @@ func (c Config) attnLinearWeights() int64 {
 		}
 		return n
 	}
-	h, q, kv := int64(c.Hidden), int64(c.QHidden()), int64(c.KVHidden())
+	h, q, kv := int64(c.Hidden), int64(c.AttnWidth()), int64(c.KVHidden())
 	return h*(q+2*kv) + q*h
 }
 
@@ -136,7 +138,7 @@ func (c Config) attnParams() int64 {
 		// No biases (DeepSeek-V3); the RMSNorm gains of the two latents.
 		return c.attnLinearWeights() + int64(c.QLoRARank+c.KVLoRARank)
 	}
-	h, q, kv := int64(c.Hidden), int64(c.QHidden()), int64(c.KVHidden())
+	h, q, kv := int64(c.Hidden), int64(c.AttnWidth()), int64(c.KVHidden())
 	return h*(q+2*kv) + (q + 2*kv) + q*h + h
 }
 
@@ -215,7 +217,7 @@ func (c Config) ExpertLinearWeights() int64 {
 // model. Frameworks that gather parameters tensor by tensor (ZeRO-3) issue
 // one collective per entry.
 func (c Config) LayerTensors() []int64 {
-	h, f, q, kv := int64(c.Hidden), int64(c.FFNHidden), int64(c.QHidden()), int64(c.KVHidden())
+	h, f, q, kv := int64(c.Hidden), int64(c.FFNHidden), int64(c.AttnWidth()), int64(c.KVHidden())
 	out := []int64{h, h, h * (q + 2*kv), q + 2*kv, q * h, h, h, h}
 	if c.MLA() {
 		out = []int64{h, h}
@@ -268,7 +270,7 @@ func (c Config) Validate() []field.Error {
 	pos("ffn_hidden", c.FFNHidden)
 	pos("seq_len", c.SeqLen)
 	pos("vocab", c.Vocab)
-	if c.HeadDimSize < 0 || c.QLoRARank < 0 || c.KVLoRARank < 0 || c.QKRopeDim < 0 || c.QKNopeDim < 0 || c.VHeadDim < 0 {
+	if c.HeadSize < 0 || c.QLoRARank < 0 || c.KVLoRARank < 0 || c.QKRopeDim < 0 || c.QKNopeDim < 0 || c.VHeadDim < 0 {
 		errs = append(errs, field.Errorf("model.head_dim", "head_dim and the latent-attention sizes (q_lora_rank, kv_lora_rank, qk_rope_head_dim, qk_nope_head_dim, v_head_dim) must not be negative").
 			Using("model.q_lora_rank", "model.kv_lora_rank", "model.qk_rope_head_dim", "model.qk_nope_head_dim", "model.v_head_dim"))
 	}
@@ -280,7 +282,7 @@ func (c Config) Validate() []field.Error {
 		errs = append(errs, field.Errorf("model.kv_lora_rank", "q_lora_rank, qk_rope_head_dim, qk_nope_head_dim and v_head_dim describe multi-head latent attention, which kv_lora_rank > 0 selects").
 			Using("model.q_lora_rank", "model.qk_rope_head_dim", "model.qk_nope_head_dim", "model.v_head_dim"))
 	}
-	if c.Heads > 0 && c.Hidden > 0 && c.Hidden%c.Heads != 0 && c.HeadDimSize == 0 && !c.MLA() {
+	if c.Heads > 0 && c.Hidden > 0 && c.Hidden%c.Heads != 0 && c.HeadSize == 0 && !c.MLA() {
 		errs = append(errs, field.Errorf("model.hidden", "%d is not divisible by heads (%d); set head_dim where the heads' width is not hidden / heads", c.Hidden, c.Heads).Using("model.heads", "model.head_dim"))
 	}
 	if c.Heads > 0 && c.KVHeads > 0 && c.Heads%c.KVHeads != 0 {

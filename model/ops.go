@@ -19,6 +19,11 @@ const (
 	// FlashAttention is a fused attention kernel: tensor-core work that never
 	// writes the s×s score matrix to HBM.
 	FlashAttention
+	// SkinnyGEMM is a matrix multiplication with a few rows (a decode
+	// iteration's batch of tokens against a weight matrix), which
+	// libraries run as split-K GEMV-style kernels that stream the weights:
+	// priced as a roofline, no tile quantization.
+	SkinnyGEMM
 )
 
 // Op is one kernel as it runs on one GPU, after the parallel split.

@@ -13,6 +13,7 @@ const (
 	srcSC21T1 = "Narayanan et al. 2021 (SC21) 'Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM', Table 1 (layers, hidden, heads, params); seq 2048, " + vocabNote
 	srcMcore  = "NVIDIA/Megatron-LM README 'Performance Benchmarking', images/model_table.png (2024-07-15, commit f2e5db402c; H100 weak-scaling table): layers, hidden, heads; 'vocabulary size 131,072', 'sequence length 4096'. " +
 		"The table's parameter counts imply GPT blocks (ffn 4h, no GQA) with untied input/output embeddings, which Config does not model (the output layer's V×h is missing from Params)"
+	srcOPT    = "Zhang et al. 2022 'OPT: Open Pre-trained Transformer Language Models', Table 1 (layers, heads, d_model; ffn 4h) and Section 2 (sequence length 2048); vocab 50272 from the released facebook/opt config.json"
 	srcLlama3 = "Dubey et al. 2024 'The Llama 3 Herd of Models', Table 3 (layers, model dim, FFN dim, heads, KV heads; SwiGLU; pre-training context 8192). " +
 		"Vocab 128256 = the 128K tokenizer (128000) + 256 reserved special tokens, as in the released config.json. No biases, untied output layer (not modelled by Config)"
 )
@@ -79,6 +80,10 @@ func table() []Config {
 		// Well-known dense models.
 		gpt("opt-175b", 96, 12288, 96, 2048, 50272, "Zhang et al. 2022 'OPT: Open Pre-trained Transformer Language Models', Table 1 (175B: 96 layers, "+
 			"96 heads, d_model 12288) and Section 2 (sequence length 2048); vocab 50272 from the released facebook/opt config.json"),
+		gpt("opt-350m", 24, 1024, 16, 2048, 50272, srcOPT+" (350M: 24 layers, 16 heads, d_model 1024). Its 512-wide embedding with in/out projections is not modelled"),
+		gpt("opt-13b", 40, 5120, 40, 2048, 50272, srcOPT+" (13B: 40 layers, 40 heads, d_model 5120)"),
+		gpt("opt-30b", 48, 7168, 56, 2048, 50272, srcOPT+" (30B: 48 layers, 56 heads, d_model 7168)"),
+		gpt("opt-66b", 64, 9216, 72, 2048, 50272, srcOPT+" (66B: 64 layers, 72 heads, d_model 9216)"),
 		gpt("bloom-176b", 70, 14336, 112, 2048, 250880, "BigScience 2022 'BLOOM: A 176B-Parameter Open-Access Multilingual Language Model', "+
 			"Table 3 (70 layers, hidden 14336, 112 heads, sequence length 2048) and Section 3.3 (vocabulary 250680, padded to 250880 in the released config). "+
 			"ALiBi positions and an embedding layer norm are not modelled"),
@@ -89,14 +94,14 @@ func table() []Config {
 			"model-configuration section (105 layers, hidden 20480, 128 heads, sequence length 2048, GPT-2 BPE tokenizer); "+vocabNote),
 		{
 			Name: "palm-540b", Layers: 118, Hidden: 18432, Heads: 48, KVHeads: 1, FFNHidden: 4 * 18432,
-			SeqLen: 2048, Vocab: 256000, GatedMLP: true, HeadDimSize: 256,
+			SeqLen: 2048, Vocab: 256000, GatedMLP: true, HeadSize: 256,
 			Source: "Chowdhery et al. 2022 'PaLM: Scaling Language Modeling with Pathways', Table 1 (118 layers, 48 heads, d_model 18432, " +
 				"d_ff = 4 × d_model, head size 256) and Section 2 (SwiGLU, multi-query attention, 256k SentencePiece vocab, sequence length 2048). " +
 				"PaLM's attention width (48 × 256 = 12288) is not d_model: head_dim 256. Parallel attention/MLP layers and no biases are not modelled",
 		},
 		{
 			Name: "lamda-137b", Layers: 64, Hidden: 8192, Heads: 128, KVHeads: 128, FFNHidden: 65536,
-			SeqLen: 2048, Vocab: 32000, GatedMLP: true, HeadDimSize: 128,
+			SeqLen: 2048, Vocab: 32000, GatedMLP: true, HeadSize: 128,
 			Source: "Thoppilan et al. 2022 'LaMDA: Language Models for Dialog Applications', Section 3, pre-training (64 layers, d_model 8192, d_ff 65536, " +
 				"128 heads, d_k = d_v = 128, gated-GELU, T5-style relative attention, SentencePiece vocab 32K; 137B non-embedding params). " +
 				"The paper does not state the pre-training sequence length: 2048 is assumed. Its attention width (128 × 128 = 16384) is twice d_model: head_dim 128",
@@ -137,6 +142,12 @@ func table() []Config {
 			Source: srcLlama3 + " (70B column)",
 		},
 		{
+			Name: "qwen3-32b", Layers: 64, Hidden: 5120, Heads: 64, KVHeads: 8, HeadSize: 128, FFNHidden: 25600, SeqLen: 4096, Vocab: 151936, GatedMLP: true,
+			Source: "Qwen Team 2025 'Qwen3 Technical Report' (arXiv 2505.09388), Table 1 (Qwen3-32B: 64 layers, 64 query and 8 KV heads, untied embeddings); " +
+				"hidden 5120, head_dim 128 (so the attention is 8192 wide, not h), intermediate 25600 and vocab 151936 from the released Qwen/Qwen3-32B config.json. " +
+				"Sequence length 4096 is NeMo-RL's GRPO recipe's, not the model's. No biases; the untied output layer and the QK layer norms are not modelled by Config",
+		},
+		{
 			Name: "llama3-405b", Layers: 126, Hidden: 16384, Heads: 128, KVHeads: 8, FFNHidden: 53248, SeqLen: 8192, Vocab: 128256, GatedMLP: true,
 			Source: srcLlama3 + " (405B column)",
 		},
@@ -171,21 +182,21 @@ func table() []Config {
 				"v_head_dim 128). The multi-token-prediction module (14B) is not modelled",
 		},
 		{
-			Name: "qwen3-30b-a3b", Layers: 48, Hidden: 2048, Heads: 32, KVHeads: 4, HeadDimSize: 128, FFNHidden: 6144, SeqLen: 4096, Vocab: 151936, GatedMLP: true,
+			Name: "qwen3-30b-a3b", Layers: 48, Hidden: 2048, Heads: 32, KVHeads: 4, HeadSize: 128, FFNHidden: 6144, SeqLen: 4096, Vocab: 151936, GatedMLP: true,
 			Experts: 128, TopK: 8, MoEFFNHidden: 768,
 			Source: "Qwen/Qwen3-30B-A3B config.json (48 layers, hidden_size 2048, 32 heads, 4 KV heads, head_dim 128, num_experts 128, num_experts_per_tok 8, " +
 				"moe_intermediate_size 768, intermediate_size 6144 (unused: every layer is MoE), vocab 151936, untied output); model card: 30.5B total, " +
 				"3.3B activated; Yang et al. 2025 'Qwen3 Technical Report' arXiv:2505.09388 §3.2 (pre-training stages 1–2 at 4,096 tokens)",
 		},
 		{
-			Name: "qwen3-235b-a22b", Layers: 94, Hidden: 4096, Heads: 64, KVHeads: 4, HeadDimSize: 128, FFNHidden: 12288, SeqLen: 4096, Vocab: 151936, GatedMLP: true,
+			Name: "qwen3-235b-a22b", Layers: 94, Hidden: 4096, Heads: 64, KVHeads: 4, HeadSize: 128, FFNHidden: 12288, SeqLen: 4096, Vocab: 151936, GatedMLP: true,
 			Experts: 128, TopK: 8, MoEFFNHidden: 1536,
 			Source: "Qwen/Qwen3-235B-A22B config.json (94 layers, hidden_size 4096, 64 heads, 4 KV heads, head_dim 128, num_experts 128, num_experts_per_tok 8, " +
 				"moe_intermediate_size 1536, vocab 151936, untied output); model card: 235B total, 22B activated; Qwen3 Technical Report arXiv:2505.09388 " +
 				"Table 2 and §3.2 (4,096-token pre-training stages)",
 		},
 		{
-			Name: "gpt-oss-120b", Layers: 36, Hidden: 2880, Heads: 64, KVHeads: 8, HeadDimSize: 64, FFNHidden: 2880, SeqLen: 4096, Vocab: 201088, GatedMLP: true,
+			Name: "gpt-oss-120b", Layers: 36, Hidden: 2880, Heads: 64, KVHeads: 8, HeadSize: 64, FFNHidden: 2880, SeqLen: 4096, Vocab: 201088, GatedMLP: true,
 			Experts: 128, TopK: 4,
 			Source: "openai/gpt-oss-120b config.json (num_hidden_layers 36, hidden_size 2880, intermediate_size 2880, 64 heads, 8 KV heads, head_dim 64, " +
 				"num_local_experts 128, experts_per_token 4, vocab 201088, untied output); OpenAI 2025 'gpt-oss-120b & gpt-oss-20b Model Card' Table 1 " +
