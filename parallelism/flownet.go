@@ -239,7 +239,20 @@ func (f *flowNet) transfersOf(i int32) []collective.Transfer {
 		}
 		one := collective.Transfers(sp.op, sp.bytes, g, perNode)
 		if shortcut && len(one) > 0 {
-			one = one[:1] // one edge stands for the symmetric ring
+			if sp.op == collective.AllToAll {
+				// One rank's n − 1 shares stand for the symmetric
+				// exchange: they load its NVLink up-link as every rank's
+				// load its own.
+				var first []collective.Transfer
+				for _, tr := range one {
+					if tr.Src == g[0] {
+						first = append(first, tr)
+					}
+				}
+				one = first
+			} else {
+				one = one[:1] // one edge stands for the symmetric ring
+			}
 		}
 		for _, tr := range one {
 			if fs.replica >= 0 && sp.group == groupDP && f.mesh.Coord(tr.Src)[mesh.DP] != fs.replica {
