@@ -43,8 +43,8 @@ func (p *pricer) placementAt(op collective.Op, g groupKind, s, peer int) collect
 // groups of kind g at stage s that runs at once.
 func crossing(m *mesh.Mesh, fab topology.Fabric, op collective.Op, g groupKind, s, peer, perNode int) collective.Crossing {
 	var inter, cross, pxn float64
-	up := map[int]int{}
-	down := map[int]int{}
+	up := make([]int, fab.Leaves)
+	down := make([]int, fab.Leaves)
 	for _, grp := range concurrentCopies(m, g, s, peer) {
 		for _, tr := range collective.Transfers(op, 1, grp, perNode) {
 			r := fab.Route(tr.Src, tr.Dst)
@@ -69,8 +69,10 @@ func crossing(m *mesh.Mesh, fab topology.Fabric, op collective.Op, g groupKind, 
 	}
 	for _, n := range up {
 		c.Flows = max(c.Flows, n)
+		if n > 0 {
+			c.Sets++
+		}
 	}
-	c.Sets = len(up)
 	for _, n := range down {
 		c.Flows = max(c.Flows, n)
 	}
