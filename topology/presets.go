@@ -116,8 +116,9 @@ func systemTable() []System {
 	// leaf: rail-aligned traffic (GPU i to GPU i) among them crosses one
 	// switch. Transport: the DGX datasheets' compute NICs are InfiniBand
 	// (ConnectX-6 HDR, ConnectX-7 NDR), as are the SuperPOD compute
-	// fabrics (QM8790, QM9700 InfiniBand switches); gb200-nvl72's is
-	// assumed InfiniBand like the others.
+	// fabrics (QM8790, QM9700 InfiniBand switches), and DeepSeek-V3's
+	// H800 cluster (hgx-h800, its report §3.1); gb200-nvl72's is assumed
+	// InfiniBand like the others.
 	hdr := Network{
 		Topology: FatTree, NICBandwidth: 200 * units.Gbps, NICsPerNode: 8,
 		Latency: networkLatency, Oversubscription: 1, NodesPerLeaf: 20, Transport: TransportInfiniBand,
