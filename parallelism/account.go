@@ -27,6 +27,18 @@ type accountInput struct {
 	// gpusPerLane is, per lane, how many GPUs of the cluster it stands for.
 	gpusPerLane []float64
 	cluster     topology.Cluster
+	// pr prices the collectives: a communication task sent what its
+	// collective costs at its lane's stage (sentOf).
+	pr *pricer
+}
+
+// sentOf returns what task inf sent, by link tier, or nil for a task that
+// sent nothing.
+func sentOf(pr *pricer, stage []int, inf *taskInfo) *[topology.NumTiers]units.Bytes {
+	if inf.spec < 0 {
+		return nil
+	}
+	return &pr.costs[int(inf.spec)*pr.j.Layout.PP+stage[inf.lane]].Sent
 }
 
 // account turns the replay into the reported figures.
@@ -69,7 +81,7 @@ func account(in accountInput) *Result {
 	}
 	for id := 0; id < g.Tasks(); id++ {
 		t := sim.TaskID(id)
-		inf := in.info[id]
+		inf := &in.info[id]
 		s := int(inf.lane)
 		k := g.Kind(t)
 		d := run.End[t] - run.Start[t] // network tasks last longer than their fixed part
@@ -78,8 +90,10 @@ func account(in accountInput) *Result {
 			continue
 		}
 		a.total[k] += d
-		for tier := range inf.sent {
-			a.sent[k][tier] += inf.sent[tier]
+		if sent := sentOf(in.pr, in.stage, inf); sent != nil {
+			for tier := range sent {
+				a.sent[k][tier] += sent[tier]
+			}
 		}
 		if g.Resource(t) != in.streams[s].main {
 			continue
@@ -214,7 +228,7 @@ func sumBytes(b [topology.NumTiers]units.Bytes) units.Bytes {
 }
 
 // timeline lists the tasks that took time on the GPUs' streams.
-func timeline(g *sim.Graph, run *sim.Result, info []taskInfo, stage, replica []int, lanes []stageStreams, names []string) []Span {
+func timeline(g *sim.Graph, run *sim.Result, pr *pricer, info []taskInfo, stage, replica []int, lanes []stageStreams, names []string) []Span {
 	streams := map[sim.ResourceID][2]string{}
 	for lane, st := range lanes {
 		for r, s := range map[sim.ResourceID]string{st.main: "compute", st.tp: "tp", st.ppNext: "pp-next", st.ppPrev: "pp-prev", st.dp: "dp"} {
@@ -231,12 +245,16 @@ func timeline(g *sim.Graph, run *sim.Result, info []taskInfo, stage, replica []i
 		if !ok {
 			continue
 		}
-		inf := info[id]
+		inf := &info[id]
 		lb := inf.label
+		var bytes units.Bytes
+		if sent := sentOf(pr, stage, inf); sent != nil {
+			bytes = sumBytes(*sent)
+		}
 		sp := Span{Lane: where[0], Stream: where[1], Kind: kindName(g.Kind(t)),
 			Start: units.Seconds(run.Start[t].Seconds()), End: units.Seconds(run.End[t].Seconds()),
 			Step: int(lb.step), Stage: stage[inf.lane], Replica: replica[inf.lane],
-			MicroBatch: int(lb.mb), Chunk: int(lb.chunk), Bytes: sumBytes(inf.sent)}
+			MicroBatch: int(lb.mb), Chunk: int(lb.chunk), Bytes: bytes}
 		switch lb.phase {
 		case 1:
 			sp.Phase = "fwd"

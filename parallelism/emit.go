@@ -4,7 +4,6 @@ import (
 	"trainsim/model"
 	"trainsim/sim"
 	"trainsim/topology"
-	"trainsim/units"
 )
 
 // Emission: the plan's steps become tasks of the engine, lane by lane (a
@@ -42,11 +41,14 @@ type stageStreams struct {
 
 // taskInfo is what emission knows of a task beyond the engine's view.
 type taskInfo struct {
-	lane   int32
 	tensor sim.Time // part of a compute task bound by tensor cores
-	sent   [topology.NumTiers]units.Bytes
-	tier   topology.Tier
-	label  passLabel
+	lane   int32
+	// spec is a communication task's collective (what it sent is the
+	// pricer's cost of spec at the lane's stage), -1 for other tasks: an
+	// index rather than the bytes, to keep the per-task record small.
+	spec  specID
+	label passLabel
+	tier  topology.Tier
 }
 
 // passLabel says which pass a task belongs to, for the timeline.
@@ -92,7 +94,7 @@ type accum struct {
 // task adds a task and its side information.
 func (b *builder) task(r sim.ResourceID, lane int, d sim.Time, k sim.Kind) sim.TaskID {
 	id := b.g.AddTask(r, d, k)
-	b.info = append(b.info, taskInfo{lane: int32(lane), label: b.cur})
+	b.info = append(b.info, taskInfo{lane: int32(lane), spec: -1, label: b.cur})
 	return id
 }
 
@@ -155,7 +157,7 @@ func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.Ta
 			b.contention[lane] += sim.Time(b.pr.cm.CommSlowdown() * float64(toTime(c.Time)))
 		}
 	}
-	b.info[t].sent = c.Sent
+	b.info[t].spec = id
 	b.info[t].tier = c.Bottleneck
 	b.tim.attach(b.g, t, id, stage, peer, b.reps.replicaArg(b.laneDP[lane]))
 	if sp.group == groupDP && sp.bytes > 0 {

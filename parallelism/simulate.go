@@ -324,6 +324,10 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 	layers := (j.Model.Layers + l.PP*l.VirtualStages - 1) / (l.PP * l.VirtualStages)
 	// Validate (run by Simulate) has bounded j.ReplayTasks, so est fits.
 	est := j.Training.Steps * lanes * b.m * l.VirtualStages * (4 + layers*12)
+	// The embedding and output layers, gradient reductions and the
+	// optimizer add a few tasks per pass and per step: room for them, so
+	// that the arrays are not copied to grow near the end.
+	est += est/16 + j.Training.Steps*lanes*64
 	b.g = sim.NewGraph(est)
 	b.st = make([]stageStreams, lanes)
 	b.acc = make([]accum, lanes)
@@ -355,11 +359,14 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 	if err != nil {
 		return nil, err
 	}
-	var net sim.Network
+	var run *sim.Result
 	if fn != nil {
-		net = fn
+		run, err = sim.RunWith(b.g, fn)
+	} else {
+		// The same result as sim.Run, a chain of back-to-back tasks (a
+		// stage's kernels and blocking collectives) handled in one event.
+		run, err = sim.RunChains(b.g)
 	}
-	run, err := sim.RunWith(b.g, net)
 	if err != nil {
 		return nil, fmt.Errorf("replaying the step: %w", err)
 	}
@@ -375,10 +382,10 @@ func (r *replayed) result() *Result {
 	j, l, b := r.j, r.j.Layout, r.b
 	res := account(accountInput{
 		g: b.g, run: r.run, info: b.info, streams: b.st, names: r.names, stage: b.laneStage,
-		steps: j.Training.Steps, gpusPerLane: r.weights, cluster: j.Cluster,
+		steps: j.Training.Steps, gpusPerLane: r.weights, cluster: j.Cluster, pr: b.pr,
 	})
 	if j.Options.Timeline {
-		res.Timeline = timeline(b.g, r.run, b.info, b.laneStage, b.laneReplica, b.st, r.names)
+		res.Timeline = timeline(b.g, r.run, b.pr, b.info, b.laneStage, b.laneReplica, b.st, r.names)
 	}
 	if fn := r.fn; fn != nil {
 		res.Links, res.BusiestLinks = fn.links(r.run.Makespan.Seconds(), j.Training.Steps)
