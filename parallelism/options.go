@@ -39,4 +39,7 @@ type Options struct {
 	// Seed seeds every random draw of the replay (which GPUs are slow): the
 	// scenario's seed.
 	Seed uint64
+	// reference replays with sim.Run, every task its own event, instead of
+	// sim.RunChains: the reference the fast replay is tested against.
+	reference bool
 }

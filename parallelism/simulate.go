@@ -360,9 +360,12 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 		return nil, err
 	}
 	var run *sim.Result
-	if fn != nil {
+	switch {
+	case fn != nil:
 		run, err = sim.RunWith(b.g, fn)
-	} else {
+	case j.Options.reference:
+		run, err = sim.Run(b.g)
+	default:
 		// The same result as sim.Run, a chain of back-to-back tasks (a
 		// stage's kernels and blocking collectives) handled in one event.
 		run, err = sim.RunChains(b.g)
