@@ -228,7 +228,7 @@ func sumBytes(b [topology.NumTiers]units.Bytes) units.Bytes {
 }
 
 // timeline lists the tasks that took time on the GPUs' streams.
-func timeline(g *sim.Graph, run *sim.Result, pr *pricer, info []taskInfo, stage, replica []int, lanes []stageStreams, names []string) []Span {
+func timeline(g *sim.Graph, run *sim.Result, pr *pricer, info []taskInfo, labels []passLabel, stage, replica []int, lanes []stageStreams, names []string) []Span {
 	streams := map[sim.ResourceID][2]string{}
 	for lane, st := range lanes {
 		for r, s := range map[sim.ResourceID]string{st.main: "compute", st.tp: "tp", st.ppNext: "pp-next", st.ppPrev: "pp-prev", st.dp: "dp"} {
@@ -246,7 +246,7 @@ func timeline(g *sim.Graph, run *sim.Result, pr *pricer, info []taskInfo, stage,
 			continue
 		}
 		inf := &info[id]
-		lb := inf.label
+		lb := labels[id]
 		var bytes units.Bytes
 		if sent := sentOf(pr, stage, inf); sent != nil {
 			bytes = sumBytes(*sent)

@@ -1,6 +1,7 @@
 package parallelism
 
 import (
+	"trainsim/collective"
 	"trainsim/model"
 	"trainsim/sim"
 	"trainsim/topology"
@@ -46,9 +47,8 @@ type taskInfo struct {
 	// spec is a communication task's collective (what it sent is the
 	// pricer's cost of spec at the lane's stage), -1 for other tasks: an
 	// index rather than the bytes, to keep the per-task record small.
-	spec  specID
-	label passLabel
-	tier  topology.Tier
+	spec specID
+	tier topology.Tier
 }
 
 // passLabel says which pass a task belongs to, for the timeline.
@@ -80,8 +80,14 @@ type builder struct {
 	// contention is, per lane, compute time lost to overlapped
 	// communication kernels issued so far, charged to the next compute.
 	contention []sim.Time
-	// cur labels the tasks being added (timeline only).
-	cur passLabel
+	// cur labels the tasks being added; labels holds every task's label,
+	// by task, when the timeline is asked for (nil otherwise).
+	cur    passLabel
+	labels []passLabel
+	// commDur[spec·PP + stage] is the timing's duration of the collective
+	// at that stage, once commOK says it is known (commCost).
+	commDur []sim.Time
+	commOK  []bool
 }
 
 // accum is a compute task being coalesced on a lane's main stream.
@@ -94,7 +100,10 @@ type accum struct {
 // task adds a task and its side information.
 func (b *builder) task(r sim.ResourceID, lane int, d sim.Time, k sim.Kind) sim.TaskID {
 	id := b.g.AddTask(r, d, k)
-	b.info = append(b.info, taskInfo{lane: int32(lane), spec: -1, label: b.cur})
+	b.info = append(b.info, taskInfo{lane: int32(lane), spec: -1})
+	if b.labels != nil {
+		b.labels = append(b.labels, b.cur)
+	}
 	return id
 }
 
@@ -142,11 +151,8 @@ func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.Ta
 	stage := b.laneStage[lane]
 	sp := &b.pr.specs[id]
 	peer := b.pr.peerOf(sp, stage)
-	c, err := b.pr.price(id, stage)
-	if err != nil && b.err == nil {
-		b.err = err
-	}
-	d := b.dur.comm(lane, id, b.tim.duration(c))
+	c, d := b.commCost(id, stage)
+	d = b.dur.comm(lane, id, d)
 	var t sim.TaskID
 	if r == b.st[lane].main {
 		t = b.mainTask(lane, d, k)
@@ -164,6 +170,29 @@ func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.Ta
 		b.reps.collective(t, lane, stage)
 	}
 	return t
+}
+
+// commCost returns the cost of collective id at stage and the duration
+// the timing gives it, each computed once per collective and stage (a
+// replay issues the same few collectives hundreds of thousands of times).
+func (b *builder) commCost(id specID, stage int) (*collective.Cost, sim.Time) {
+	i := int(id)*b.j.Layout.PP + stage
+	if i < len(b.commOK) && b.commOK[i] {
+		return &b.pr.costs[i], b.commDur[i]
+	}
+	c, err := b.pr.price(id, stage)
+	if err != nil {
+		if b.err == nil {
+			b.err = err
+		}
+		return &c, b.tim.duration(c)
+	}
+	for i >= len(b.commOK) {
+		b.commOK = append(b.commOK, false)
+		b.commDur = append(b.commDur, 0)
+	}
+	b.commOK[i], b.commDur[i] = true, b.tim.duration(c)
+	return &b.pr.costs[i], b.commDur[i]
 }
 
 // emit adds the steps of one pass through one layer to lane; compute steps

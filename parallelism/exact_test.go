@@ -74,3 +74,27 @@ func TestFastReplayEqualsReference(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkReplayFull16k replays GPT-3 175B on 16,384 A100s (TP8 PP16
+// DP128) rank by rank (simulation.ranks = full), 192 micro-batches per
+// pipeline as in the default (global batch 24,576): 30 million tasks.
+//
+//	go test -run=^$ -bench=ReplayFull16k -benchtime=1x -benchmem -cpu 1 ./parallelism/
+func BenchmarkReplayFull16k(b *testing.B) { benchFull(b, 128) }
+
+// BenchmarkReplayFull2k is the same at 2,048 GPUs (DP 16): 3.7 million tasks.
+func BenchmarkReplayFull2k(b *testing.B) { benchFull(b, 16) }
+
+func benchFull(b *testing.B, dp int) {
+	j := gpt3Job(b, 16*dp, Layout{TP: 8, PP: 16, DP: dp, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 192*dp)
+	j.Options.Ranks = RanksFull
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := simulateJob(j)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(res.Tasks), "tasks")
+		b.ReportMetric(float64(res.StepTime), "step-s")
+	}
+}

@@ -334,6 +334,9 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 	b.pending = make([][]sim.TaskID, lanes)
 	b.contention = make([]sim.Time, lanes)
 	b.info = make([]taskInfo, 0, est)
+	if j.Options.Timeline {
+		b.labels = make([]passLabel, 0, est)
+	}
 	var fn *flowNet
 	if j.Options.Network == NetworkFlow {
 		var err error
@@ -388,7 +391,7 @@ func (r *replayed) result() *Result {
 		steps: j.Training.Steps, gpusPerLane: r.weights, cluster: j.Cluster, pr: b.pr,
 	})
 	if j.Options.Timeline {
-		res.Timeline = timeline(b.g, r.run, b.pr, b.info, b.laneStage, b.laneReplica, b.st, r.names)
+		res.Timeline = timeline(b.g, r.run, b.pr, b.info, b.labels, b.laneStage, b.laneReplica, b.st, r.names)
 	}
 	if fn := r.fn; fn != nil {
 		res.Links, res.BusiestLinks = fn.links(r.run.Makespan.Seconds(), j.Training.Steps)

@@ -441,10 +441,12 @@ func RunChains(g *Graph) (*Result, error) {
 	for i := range r.Binding {
 		r.Binding[i] = None
 	}
-	// child[t]: t's place among the successors of its binding predecessor,
-	// or its ID when it has none.
-	child := make([]int32, n)
-	q := chainQueue{items: make([]chainEvent, 0, 1024), start: r.Start, binding: r.Binding, child: child}
+	// head[t]: for a task started by an event or at the outset (not inside
+	// a chain), 1 + the number of such tasks started before it, which is
+	// their order in Run too; 0 for chain members.
+	head := make([]int32, n)
+	heads := int32(0)
+	q := chainQueue{items: make([]chainEvent, 0, 1024), start: r.Start, binding: r.Binding, head: head}
 	overflow := None
 	check := func(t TaskID, now, end Time) {
 		if overflow == None && (g.dur[t] >= Limit || end >= Limit || end < now) {
@@ -454,6 +456,8 @@ func RunChains(g *Graph) (*Result, error) {
 	// start starts t at now and, with it, the rest of its chain; it queues
 	// the chain's last completion.
 	start := func(t TaskID, now Time) {
+		heads++
+		head[t] = heads
 		r.Start[t] = now
 		end := now + g.dur[t]
 		check(t, now, end)
@@ -472,7 +476,6 @@ func RunChains(g *Graph) (*Result, error) {
 	}
 	for i := 0; i < n; i++ {
 		if pending[i] == 0 {
-			child[i] = int32(i)
 			start(TaskID(i), 0)
 		}
 	}
@@ -494,11 +497,10 @@ func RunChains(g *Graph) (*Result, error) {
 				break
 			}
 		}
-		for i, s := range succ[off[ev.task]:off[ev.task+1]] {
+		for _, s := range succ[off[ev.task]:off[ev.task+1]] {
 			pending[s]--
 			if pending[s] == 0 {
 				r.Binding[s] = ev.task
-				child[s] = int32(i)
 				start(s, now)
 			}
 		}
@@ -524,24 +526,32 @@ type chainQueue struct {
 	items   []chainEvent
 	start   []Time
 	binding []TaskID
-	child   []int32
+	head    []int32
 }
 
 func (q *chainQueue) len() int { return len(q.items) }
 
 // before reports whether task a started before task b in Run's order: by
-// start time, then by the order of the completions that started them, then
-// by their place among that completion's successors (or by ID for tasks
-// without predecessors, which Run starts first).
+// start time, then by the order of the completions that started them. Two
+// tasks both started by an event (or at the outset) compare by when
+// RunChains started them: it processes events in Run's order and starts
+// their successors in the same order, so that is Run's order too; it also
+// ends the walk back through chains, which would otherwise go back as far
+// as two identical replicas' histories are alike.
 func (q *chainQueue) before(a, b TaskID) bool {
 	for a != b {
 		if sa, sb := q.start[a], q.start[b]; sa != sb {
 			return sa < sb
 		}
+		if ha, hb := q.head[a], q.head[b]; ha != 0 && hb != 0 {
+			// Both started by an event: in the order they were started.
+			return ha < hb
+		}
+		// One of them is inside a chain, so its binding predecessor has
+		// no other successor: the two have different ones (or none), and
+		// the order is that of those completions.
 		pa, pb := q.binding[a], q.binding[b]
 		switch {
-		case pa == pb:
-			return q.child[a] < q.child[b]
 		case pa == None:
 			return true
 		case pb == None:
