@@ -88,6 +88,8 @@ type builder struct {
 	// at that stage, once commOK says it is known (commCost).
 	commDur []sim.Time
 	commOK  []bool
+	// chunks[vs] is chunk vs's layers (chunkSlots).
+	chunks [][]slot
 }
 
 // accum is a compute task being coalesced on a lane's main stream.
@@ -321,6 +323,18 @@ type slot struct {
 	index int // the transformer layer's index in the chunk; the table otherwise
 }
 
+// chunkSlots returns the layers of virtual stage vs (chunk), computed once
+// per virtual stage; the caller must not change them.
+func (b *builder) chunkSlots(vs int) []slot {
+	if b.chunks == nil {
+		b.chunks = make([][]slot, b.j.Layout.PP*b.j.Layout.VirtualStages)
+	}
+	if b.chunks[vs] == nil {
+		b.chunks[vs] = b.chunk(vs, nil)
+	}
+	return b.chunks[vs]
+}
+
 // chunk returns the layers of virtual stage vs in forward order: the
 // embedding on the first, its transformer layers, the output layer on the
 // last.
@@ -362,11 +376,9 @@ func (b *builder) paramGathers(lane int, prevEnd []sim.TaskID) *gathers {
 		return id
 	}
 	stage := b.laneStage[lane]
-	var slots []slot
 	for c := 0; c < l.VirtualStages; c++ {
 		vs := c*l.PP + stage
-		slots = b.chunk(vs, slots)
-		for _, sl := range slots {
+		for _, sl := range b.chunkSlots(vs) {
 			switch {
 			case sl.ls.kind == model.EmbeddingLayer:
 				g.emb[0] = add(sl.ls.gather)
@@ -434,7 +446,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 	}
 	defer func() { b.cur.mb, b.cur.chunk, b.cur.phase = -1, -1, 0 }()
 	marker := b.mainTask(lane, 0, KindPP)
-	ps.slots = b.chunk(vs, ps.slots)
+	ps.slots = b.chunkSlots(vs)
 	if st.forward {
 		ids.fStart[k] = marker
 		for _, sl := range ps.slots {
@@ -502,7 +514,7 @@ func (b *builder) build() ([][]step, error) {
 			if prevEnd != nil {
 				b.pending[lane] = append(b.pending[lane], prevEnd[lane])
 			}
-			ps = passState{buckets: ps.buckets[:0], released: sim.None, gath: b.paramGathers(lane, prevEnd), slots: ps.slots}
+			ps = passState{buckets: ps.buckets[:0], released: sim.None, gath: b.paramGathers(lane, prevEnd)}
 			for _, st := range progs[stage] {
 				b.pass(lane, st, &ids, &ps)
 			}
