@@ -35,6 +35,12 @@ type Params struct {
 	FlashFraction float64
 	// KernelOverhead is the fixed launch and tail cost of one kernel.
 	KernelOverhead units.Seconds
+	// HostIssue is the CPU time the framework spends to issue one kernel:
+	// PyTorch's eager dispatch of the operator (Python, the dispatcher,
+	// autograd bookkeeping) plus cudaLaunchKernel. The host issues a run
+	// of kernels while the GPU runs them; the GPU starves when the host
+	// takes longer than the kernels do (see Model.Sum).
+	HostIssue units.Seconds
 	// CommSMs is how many SMs a communication kernel running alongside
 	// computation takes from it: NCCL runs one thread block per channel,
 	// and uses about 8 channels for these collectives on DGX systems.
@@ -50,15 +56,24 @@ func (m Model) CommSlowdown() float64 {
 	return min(1, float64(m.Params.CommSMs)/float64(m.GPU.SMs))
 }
 
+// hostIssue is the host's cost to issue one kernel from PyTorch eager mode:
+// about 10 µs, the per-operator CPU overhead of eager PyTorch (H. He,
+// "Making Deep Learning Go Brrrr From First Principles", 2022, §Overhead;
+// the PyTorch blog "Accelerating PyTorch with CUDA Graphs", 2021, which
+// removes it), of which cudaLaunchKernel itself is 2–4 µs (NVIDIA
+// Developer Blog, "Getting Started with CUDA Graphs", 2019). It does not
+// depend on the GPU.
+const hostIssue = 10 * units.Microsecond
+
 // ParamsFor returns the documented constants for a GPU family. See
 // docs/model.md for the sources of each number.
 func ParamsFor(family string) (Params, error) {
 	tiles := []Tile{{256, 128, 1}, {128, 256, 1}, {128, 128, 0.95}, {128, 64, 0.85}, {64, 128, 0.85}, {64, 64, 0.7}}
 	switch family {
 	case "ampere":
-		return Params{GEMMPeakFraction: 0.78, Tiles: tiles, KHalf: 64, HBMFraction: 0.85, FlashFraction: 0.60, KernelOverhead: 4 * units.Microsecond, CommSMs: 8}, nil
+		return Params{GEMMPeakFraction: 0.78, Tiles: tiles, KHalf: 64, HBMFraction: 0.85, FlashFraction: 0.60, KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, CommSMs: 8}, nil
 	case "hopper", "blackwell":
-		return Params{GEMMPeakFraction: 0.70, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, KernelOverhead: 4 * units.Microsecond, CommSMs: 8}, nil
+		return Params{GEMMPeakFraction: 0.70, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, CommSMs: 8}, nil
 	}
 	return Params{}, fmt.Errorf("compute: no kernel-efficiency constants for GPU family %q", family)
 }
@@ -120,6 +135,15 @@ func (m Model) Time(op model.Op) (units.Seconds, Limiter) {
 			peak, eff = m.Peak, m.calibrated(op.Batch, op.M, op.N, op.K)
 		}
 		t = op.FLOPs.At(peak.Scale(eff))
+		lim = TensorCores
+	case model.SkinnyGEMM:
+		// A roofline: the sustained GEMM peak or the weights' bytes over
+		// HBM, whichever is slower (below).
+		peak := m.Peak16
+		if op.Linear {
+			peak = m.Peak
+		}
+		t = op.FLOPs.At(peak.Scale(m.Params.GEMMPeakFraction))
 		lim = TensorCores
 	case model.FlashAttention:
 		f := op.FLOPs
@@ -211,8 +235,23 @@ func (m Model) kEfficiency(k int) float64 {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// Sum returns the total time of ops and the part of it bound by each limiter.
+// Sum returns the total time of ops, run back to back as one stream of
+// kernels, and the part of it bound by each limiter.
+//
+// The host issues the kernels one after the other, HostIssue each, while
+// the GPU runs those already issued: the run takes the longer of the two
+// (the host and the GPU start the run together — the frameworks replayed
+// synchronise them at every communication step). A run of kernels shorter
+// than their issue leaves the GPU waiting for its host; that wait is
+// returned in host and counted with the non-tensor-core part (hbm).
 func (m Model) Sum(ops []model.Op) (total, tensor, hbm units.Seconds) {
+	total, tensor, hbm, _ = m.SumHost(ops)
+	return total, tensor, hbm
+}
+
+// SumHost is Sum with the time the GPU waits for its host to issue the
+// kernels (included in total and hbm).
+func (m Model) SumHost(ops []model.Op) (total, tensor, hbm, host units.Seconds) {
 	for _, op := range ops {
 		t, lim := m.Time(op)
 		total += t
@@ -222,5 +261,10 @@ func (m Model) Sum(ops []model.Op) (total, tensor, hbm units.Seconds) {
 			hbm += t
 		}
 	}
-	return total, tensor, hbm
+	if issue := units.Seconds(len(ops)) * m.Params.HostIssue; issue > total {
+		host = issue - total
+		total += host
+		hbm += host
+	}
+	return total, tensor, hbm, host
 }

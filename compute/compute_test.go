@@ -109,3 +109,36 @@ func TestMeasuredGEMMs(t *testing.T) {
 		t.Errorf("time at the measured shape: %v, want %.6g", got, want)
 	}
 }
+
+// TestHostIssueBound checks the host issue bound against hand-computed
+// runs on an A100 (2039 GB/s × 0.85 = 1733.15 GB/s; 4 µs per kernel on the
+// GPU, 10 µs per kernel on the host).
+func TestHostIssueBound(t *testing.T) {
+	m := a100(t)
+	mem := func(b float64) model.Op { return model.Op{Class: model.Memory, Bytes: units.Bytes(b)} }
+	tests := []struct {
+		name             string
+		ops              []model.Op
+		wantTotal, wantH float64 // seconds
+	}{
+		// Five 1 KB kernels: the GPU needs 5 × (1e3/1733.15e9 + 4e-6) =
+		// 20.0029 µs, the host 50 µs: the GPU waits 29.997 µs.
+		{"short kernels", []model.Op{mem(1e3), mem(1e3), mem(1e3), mem(1e3), mem(1e3)}, 50e-6, 50e-6 - 5*(1e3/1733.15e9+4e-6)},
+		// Two 1 GB kernels: 2 × (1e9/1733.15e9 + 4e-6) = 1.15397 ms of GPU
+		// time, far above the host's 20 µs: no wait.
+		{"long kernels", []model.Op{mem(1e9), mem(1e9)}, 2 * (1e9/1733.15e9 + 4e-6), 0},
+		{"none", nil, 0, 0},
+	}
+	for _, tc := range tests {
+		total, tensor, hbm, host := m.SumHost(tc.ops)
+		if math.Abs(float64(total)-tc.wantTotal) > 1e-12 || math.Abs(float64(host)-tc.wantH) > 1e-12 {
+			t.Errorf("%s: total %g host %g, want %g %g", tc.name, float64(total), float64(host), tc.wantTotal, tc.wantH)
+		}
+		if tensor != 0 || math.Abs(float64(hbm-total)) > 1e-15 {
+			t.Errorf("%s: tensor %g hbm %g of %g", tc.name, float64(tensor), float64(hbm), float64(total))
+		}
+		if s, _, _ := m.Sum(tc.ops); s != total {
+			t.Errorf("%s: Sum %g, SumHost %g", tc.name, float64(s), float64(total))
+		}
+	}
+}

@@ -35,10 +35,15 @@ func RunDocument(source string, rep *report.Report) *Document {
 		d.para("Infeasible:", "%s", rep.Reason)
 	}
 
+	rlBlocks(d, rep)
+
 	d.heading("Key figures")
 	d.table(keyFigures(rep))
 	if rep.Bottleneck.Resource != "" {
 		d.para("Bottleneck: "+rep.Bottleneck.Resource+".", "%s", rep.Bottleneck.Why)
+		if rep.Bottleneck.Help != "" {
+			d.para("Would help:", "%s", rep.Bottleneck.Help)
+		}
 	}
 
 	steps := stepParts(rep)

@@ -8,7 +8,9 @@ import (
 	"strings"
 
 	"trainsim/job"
+	"trainsim/model"
 	"trainsim/parallelism"
+	"trainsim/rl"
 	"trainsim/topology"
 	"trainsim/units"
 )
@@ -51,6 +53,9 @@ type Bottleneck struct {
 	// Share is the part of the step it accounts for.
 	Share float64 `json:"share"`
 	Why   string  `json:"why"`
+	// Help says what would shorten the step, read from the breakdown and
+	// the layout: the levers on the bottleneck's share of the step.
+	Help string `json:"help"`
 }
 
 // Breakdown is the reported GPU's step split by where the time went, in seconds.
@@ -147,6 +152,7 @@ type Report struct {
 	System               string       `json:"system"`
 	GPU                  string       `json:"gpu"`
 	GPUs                 int          `json:"gpus"`
+	Nodes                int          `json:"nodes"`
 	Layout               Layout       `json:"layout"`
 	Training             Training     `json:"training"`
 	Calibration          *Calibration `json:"calibration,omitempty"`
@@ -173,9 +179,11 @@ type Report struct {
 	BusiestLinks []Link           `json:"busiest_links"`
 	Stragglers   *Stragglers      `json:"stragglers,omitempty"`
 	Job          *Job             `json:"job,omitempty"`
-	Tasks        int              `json:"tasks"`
-	Events       int              `json:"events"`
-	Notes        []string         `json:"notes"`
+	// RL is the RL post-training step of an [rl] table.
+	RL     *RL      `json:"rl,omitempty"`
+	Tasks  int      `json:"tasks"`
+	Events int      `json:"events"`
+	Notes  []string `json:"notes"`
 	// Timeline is the first step's pipeline, when the run asked for it.
 	Timeline *Timeline `json:"timeline,omitempty"`
 }
@@ -189,6 +197,10 @@ type Input struct {
 	// a [job] table.
 	Whole       *job.Result
 	WholeConfig job.Config
+	// RL is the RL step's replay under RLConfig, nil without an [rl]
+	// table; the result Build gets is then its policy optimizer step.
+	RL       *rl.Result
+	RLConfig rl.Config
 }
 
 // Build assembles the report of one replay.
@@ -204,7 +216,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 	rep := &Report{
 		Scenario: in.Name, Seed: in.Seed,
 		Model: j.Model.Name, Params: float64(j.Model.Params()),
-		System: j.Cluster.Name, GPU: j.Cluster.GPU.Name, GPUs: j.Cluster.GPUs(),
+		System: j.Cluster.Name, GPU: j.Cluster.GPU.Name, GPUs: j.Cluster.GPUs(), Nodes: j.Cluster.Nodes,
 		Layout: Layout{
 			TP: j.Layout.TP, PP: j.Layout.PP, DP: j.Layout.DP, CP: j.Layout.CP, EP: j.Layout.EP,
 			Microbatch: j.Layout.Microbatch, Microbatches: j.Microbatches(),
@@ -268,9 +280,13 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 	for _, l := range r.BusiestLinks {
 		rep.BusiestLinks = append(rep.BusiestLinks, Link{Tier: l.Tier, Link: l.Link, Bytes: float64(l.Bytes), BusyFraction: l.BusyFraction, SaturatedFraction: l.SaturatedFraction})
 	}
-	rep.Bottleneck = bottleneck(r, step)
+	rep.Bottleneck = bottleneck(r, step, j)
 	rep.Stragglers = stragglersOf(r.Stragglers, step)
 	rep.Job = jobOf(in.WholeConfig, in.Whole)
+	rep.RL = RLOf(in.RLConfig, in.RL)
+	if rep.RL != nil && !rep.RL.Feasible && rep.Feasible {
+		rep.Feasible, rep.Reason = false, "RL step: "+rep.RL.Reason
+	}
 	if err := rep.check(); err != nil {
 		return nil, err
 	}
@@ -305,6 +321,26 @@ func (r *Report) check() error {
 	}
 	if !(r.HFU >= 0 && r.HFU <= 1) {
 		bad = append(bad, fmt.Sprintf("hfu = %g is outside [0, 1]", r.HFU))
+	}
+	if q := r.RL; q != nil {
+		for _, f := range []struct {
+			name string
+			v    float64
+		}{{"rl.step_s", q.StepS}, {"rl.generation_s", q.GenerationS}, {"rl.scoring_s", q.ScoringS}, {"rl.training_s", q.TrainingS},
+			{"rl.refit_s", q.RefitS}, {"rl.swap_s", q.SwapS}, {"rl.idle_s", q.IdleS}, {"rl.overlap_s", q.OverlapS}} {
+			if f.v < 0 {
+				bad = append(bad, fmt.Sprintf("%s = %g is negative", f.name, f.v))
+			}
+		}
+		u := q.Utilisation
+		for _, f := range []struct {
+			name string
+			v    float64
+		}{{"rl.utilisation.generation_mfu", u.GenerationMFU}, {"rl.utilisation.scoring_mfu", u.ScoringMFU}, {"rl.utilisation.training_mfu", u.TrainingMFU}, {"rl.utilisation.generation_hbm", u.GenerationHBM}} {
+			if !(f.v >= 0 && f.v <= 1) {
+				bad = append(bad, fmt.Sprintf("%s = %g is outside [0, 1]", f.name, f.v))
+			}
+		}
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("report of %s: refusing values outside physical sense (%s); check the hardware figures", r.Scenario, strings.Join(bad, "; "))
@@ -345,8 +381,9 @@ func walkFloats(v reflect.Value, path string, visit func(string, float64)) {
 	}
 }
 
-// bottleneck names the largest consumer of the reported GPU's step.
-func bottleneck(r *parallelism.Result, step float64) Bottleneck {
+// bottleneck names the largest consumer of the reported GPU's step, the
+// runner-up, and what would help.
+func bottleneck(r *parallelism.Result, step float64, j parallelism.Job) Bottleneck {
 	bd := r.Breakdown
 	type cand struct {
 		res  string
@@ -366,8 +403,89 @@ func bottleneck(r *parallelism.Result, step float64) Bottleneck {
 	top, next := cands[0], cands[1]
 	share := float64(top.t) / step
 	why := fmt.Sprintf("%s take %.1f%% of the step on pipeline stage %d; next: %s at %.1f%%",
-		top.what, 100*share, r.Stage, next.res, 100*float64(next.t)/step)
-	return Bottleneck{Resource: top.res, Share: round(share, 4), Why: why}
+		top.what, 100*share, r.Stage, resourceNames[next.res], 100*float64(next.t)/step)
+	return Bottleneck{Resource: top.res, Share: round(share, 4), Why: why, Help: help(top.res, bd, step, j)}
+}
+
+// resourceNames says what each bottleneck resource is, in words.
+var resourceNames = map[string]string{
+	"compute": "tensor-core compute", "hbm": "HBM bandwidth", "nvlink": "NVLink bandwidth", "pcie": "PCIe bandwidth",
+	"nic": "NIC bandwidth", "leaf-spine": "leaf–spine bandwidth", "pipeline-bubble": "the pipeline bubble",
+}
+
+// help says what would shorten a step bound by res: the levers the layout
+// has not pulled yet, those that act on the largest parts of the
+// breakdown first, each with the share of the step it acts on. A lever is
+// named only where the scenario leaves room for it (no "interleave" for an
+// interleaved schedule, no "flash attention" where it runs already).
+func help(res string, bd parallelism.Breakdown, step float64, j parallelism.Job) string {
+	l, t := j.Layout, j.Training
+	pct := func(x units.Seconds) string { return fmt.Sprintf("%.1f%%", 100*float64(x)/step) }
+	var levers []string
+	add := func(format string, a ...any) { levers = append(levers, fmt.Sprintf(format, a...)) }
+	switch res {
+	case "compute":
+		if bd.Recompute > 0 && float64(bd.Recompute)/step >= 0.05 {
+			if l.Recompute == parallelism.RecomputeFull {
+				add("less recomputation (recompute takes %s: selective instead of full, if memory allows)", pct(bd.Recompute))
+			} else {
+				add("less recomputation (recompute takes %s, if memory allows)", pct(bd.Recompute))
+			}
+		}
+		if t.Precision != units.FP8 && j.Cluster.GPU.PeakDenseFP8 > 0 {
+			add("FP8 GEMMs (the GPU's FP8 peak is %s)", j.Cluster.GPU.PeakDenseFP8)
+		}
+		add("a larger micro-batch (%d now: larger, more efficient GEMMs), if memory allows", l.Microbatch)
+		add("otherwise only more or faster GPUs")
+	case "hbm":
+		if t.Attention == model.AttentionUnfused {
+			add("flash attention (training.attention = \"flash\": the unfused softmax and dropout read and write the s×s scores)")
+		}
+		if t.UnfusedGradAccum {
+			add("gradient-accumulation fusion (training.grad_accum_fusion)")
+		}
+		if bd.Recompute > 0 && float64(bd.Recompute)/step >= 0.05 {
+			add("less recomputation (recompute takes %s)", pct(bd.Recompute))
+		}
+		add("a larger micro-batch (%d now: fewer, larger kernels), if memory allows", l.Microbatch)
+	case "nvlink":
+		if l.TP > 1 {
+			if !l.TPOverlap {
+				add("overlapping the tensor-parallel collectives with the GEMMs (parallelism.tp_overlap; TP comm exposed: %s)", pct(bd.TP))
+			}
+			add("a lower tp (TP %d), with more pipeline or data parallelism", l.TP)
+		}
+	case "pcie", "nic", "leaf-spine":
+		if bd.DP >= bd.PP && bd.DP > 0 {
+			if !l.OverlapGradReduce {
+				add("overlapping the gradient reduction with the backward pass (parallelism.overlap_grad_reduce; DP comm exposed: %s)", pct(bd.DP))
+			} else {
+				add("more micro-batches per step to amortise the gradient reduction, or fewer data-parallel replicas (DP comm exposed: %s)", pct(bd.DP))
+			}
+		}
+		if bd.PP > 0 && bd.PP > bd.DP {
+			if !l.PPOverlap {
+				add("pipeline sends beside compute (parallelism.pp_overlap; PP comm exposed: %s)", pct(bd.PP))
+			} else {
+				add("fewer pipeline stages (PP comm exposed: %s)", pct(bd.PP))
+			}
+		}
+		if res == "leaf-spine" {
+			add("a less oversubscribed fabric (%s:1)", units.Format(j.Cluster.Network.Oversubscription))
+		} else {
+			add("faster or more NICs")
+		}
+	case "pipeline-bubble":
+		m := j.Microbatches()
+		add("more micro-batches per step (%d now for %d stages: a larger global batch or a smaller micro-batch)", m, l.PP)
+		if l.Schedule != parallelism.Interleaved && l.PP > 1 {
+			add("the interleaved schedule (parallelism.schedule = \"interleaved\")")
+		}
+		if l.PP > 1 {
+			add("fewer pipeline stages (PP %d)", l.PP)
+		}
+	}
+	return strings.Join(levers, "; ")
 }
 
 func round(x float64, digits int) float64 {

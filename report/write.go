@@ -60,10 +60,21 @@ func csvColumns() []csvColumn {
 		{"job_p99_s", func(r *Report) string { return jobField(r.Job != nil, func() float64 { return r.Job.P99S }) }},
 		{"goodput", func(r *Report) string { return jobField(r.Job != nil, func() float64 { return r.Job.Goodput }) }},
 		{"interruptions", func(r *Report) string { return jobField(r.Job != nil, func() float64 { return r.Job.Interruptions }) }},
+		// Added after the first columns, at the end so that readers by
+		// position keep working.
+		{"gpu_hours", func(r *Report) string { return f(r.GPUHours) }},
+		{"nodes", func(r *Report) string { return strconv.Itoa(r.Nodes) }},
+		{"zero", func(r *Report) string { return strconv.Itoa(r.Layout.ZeRO) }},
+		{"sequence_parallel", func(r *Report) string { return strconv.FormatBool(r.Layout.SequenceParallel) }},
+		{"virtual_stages", func(r *Report) string { return strconv.Itoa(r.Layout.VirtualStages) }},
 	}
 }
 
 func f(x float64) string { return strconv.FormatFloat(x, 'g', 8, 64) }
+
+// sci prints a large number in scientific notation without the exponent's
+// plus sign: 3.23e23.
+func sci(x float64) string { return strings.Replace(strconv.FormatFloat(x, 'e', 2, 64), "e+", "e", 1) }
 
 // jobField formats get() when present, else leaves the cell empty.
 func jobField(present bool, get func() float64) string {
@@ -112,7 +123,7 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 		j.Cluster.Nodes, j.Cluster.Name, rep.GPUs, j.Cluster.GPU.Name, peak, j.Training.Precision,
 		j.Cluster.NVLink.Bandwidth, net.NICsPerNode, float64(net.NICBandwidth)*8/1e9, net.Topology)
 	if net.Oversubscription > 1 {
-		p(" %g:1 oversubscribed", net.Oversubscription)
+		p(" %s:1 oversubscribed", units.Format(net.Oversubscription))
 	}
 	p("\n")
 	l := rep.Layout
@@ -134,15 +145,24 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 	}
 	p("\n")
 
+	if rep.RL != nil {
+		if err := WriteRLText(&b, rep.RL); err != nil {
+			return err
+		}
+		p("The policy's optimizer step (one of the %d above), replayed:\n", rep.RL.OptimizerSteps)
+	}
 	if !rep.Feasible {
 		p("INFEASIBLE: %s\n\n", rep.Reason)
 	}
 	p("Step time        %s   (%.0f tokens/s)\n", sec(rep.StepTimeS), rep.TokensPerS)
 	if rep.TimeToTrainS > 0 {
-		p("Time to train    %.1f days for %.3g tokens; %.3g training FLOPs, %.3g GPU-hours\n",
-			rep.TimeToTrainS/86400, rep.Tokens, rep.TrainingFLOPs, rep.GPUHours)
+		p("Time to train    %.1f days for %s tokens; %s training FLOPs, %s GPU-hours\n",
+			rep.TimeToTrainS/86400, units.Short(rep.Tokens), sci(rep.TrainingFLOPs), units.Grouped(rep.GPUHours))
 		if rep.Job == nil {
-			p("                 (assumes no failure, checkpoint, restart or slow GPU: a [job] table models them)\n")
+			p("                 (assumes every one of the %s tokens at this step time, %d GPUs busy around the clock:\n", units.Short(rep.Tokens), rep.GPUs)
+			p("                 no batch ramp-up, failure, checkpoint, restart or slow GPU; a [job] table models them)\n")
+		} else {
+			p("                 (every token at this step time, nothing lost: the whole job below adds the losses)\n")
 		}
 	}
 	if s := rep.Stragglers; s != nil {
@@ -201,14 +221,28 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 		}
 		p("  %-18s %10s  %s\n", row.name, sec(row.v), pct(row.v/rep.StepTimeS))
 	}
-	p("  (compute+recompute: %s on tensor cores, %s bound by HBM)\n\n", sec(bd.TensorS), sec(bd.HBMS))
+	p("  (compute+recompute: %s on tensor cores, %s bound by HBM)\n", sec(bd.TensorS), sec(bd.HBMS))
+	// A stage also waits on other GPUs' transfers (the optimizer step waits
+	// for every stage's gradient reduction): the breakdown counts that wait,
+	// the communication table only this GPU's own transfers.
+	for _, k := range []struct {
+		name string
+		v    float64
+	}{{"tp", bd.TPS}, {"pp", bd.PPS}, {"dp", bd.DPS}, {"cp", bd.CPS}, {"ep", bd.EPS}} {
+		own := rep.Comm[k.name].ExposedS
+		if wait := k.v - own; wait > 1e-4 && wait > 0.01*k.v {
+			p("  (%s comm, exposed = %s of its own transfers + %s waiting for other GPUs' %s; the table below: its own)\n",
+				strings.ToUpper(k.name), sec(own), sec(wait), strings.ToUpper(k.name))
+		}
+	}
+	p("\n")
 
 	m := rep.Memory
 	p("Memory per GPU   %s of %s (pipeline stage %d)\n", units.Bytes(m.Peak), units.Bytes(m.HBM), m.Stage)
 	p("  weights %s, gradients %s, optimizer %s, activations %s, transient %s\n\n",
 		units.Bytes(m.Weights), units.Bytes(m.Gradients), units.Bytes(m.Optimizer), units.Bytes(m.Activations), units.Bytes(m.Transient))
 
-	p("Communication per GPU per step\n")
+	p("Communication per GPU per step (this GPU's own transfers; exposed: not hidden behind its compute)\n")
 	for _, k := range []string{"tp", "pp", "dp", "cp", "ep"} {
 		c := rep.Comm[k]
 		if c.Bytes == 0 && c.TotalS == 0 {
@@ -235,6 +269,9 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 		p("\n")
 	}
 	p("\nBottleneck       %s: %s\n", rep.Bottleneck.Resource, rep.Bottleneck.Why)
+	if h := rep.Bottleneck.Help; h != "" {
+		p("                 would help: %s\n", h)
+	}
 	for _, n := range rep.Notes {
 		p("Note: %s\n", n)
 	}
@@ -248,18 +285,18 @@ func (c *Calibration) String() string {
 	var parts []string
 	f := func(key string, v *float64, format string, scale float64) {
 		if v != nil {
-			parts = append(parts, fmt.Sprintf("%s "+format, key, *v*scale))
+			parts = append(parts, fmt.Sprintf("%s "+format, key, units.Format(*v*scale)))
 		}
 	}
-	f("gemm_peak_fraction", c.GEMMPeakFraction, "%g", 1)
-	f("hbm_fraction", c.HBMFraction, "%g", 1)
-	f("flash_fraction", c.FlashFraction, "%g", 1)
-	f("kernel_overhead", c.KernelOverheadS, "%gµs", 1e6)
+	f("gemm_peak_fraction", c.GEMMPeakFraction, "%s", 1)
+	f("hbm_fraction", c.HBMFraction, "%s", 1)
+	f("flash_fraction", c.FlashFraction, "%s", 1)
+	f("kernel_overhead", c.KernelOverheadS, "%sµs", 1e6)
 	if c.CommSMs != nil {
 		parts = append(parts, fmt.Sprintf("comm_sms %d", *c.CommSMs))
 	}
-	f("nvlink_busbw", c.NVLinkBusBW, "%gGB/s", 1e-9)
-	f("nic_busbw", c.NICBusBW, "%gGB/s", 1e-9)
+	f("nvlink_busbw", c.NVLinkBusBW, "%s GB/s", 1e-9)
+	f("nic_busbw", c.NICBusBW, "%s GB/s", 1e-9)
 	if c.MeasuredGEMMs > 0 {
 		parts = append(parts, fmt.Sprintf("measured GEMMs: %d", c.MeasuredGEMMs))
 	}

@@ -11,6 +11,7 @@ import (
 
 	"trainsim/inputfile"
 	"trainsim/parallelism"
+	"trainsim/rl"
 )
 
 // Scenario is a resolved scenario: what to simulate and under which name.
@@ -28,6 +29,9 @@ type Scenario struct {
 	// Whole is the [job] table: the whole run's failures, checkpoints and
 	// restarts; nil when the scenario has none.
 	Whole *Whole
+	// RL is the [rl] table: the RL post-training step around the job; nil
+	// when the scenario has none.
+	RL *rl.Config
 	// File is the name of the file the scenario came from.
 	File string
 	// origins says where each key was set.
@@ -66,6 +70,9 @@ func (s *Scenario) Validate() (parallelism.Valid, error) {
 	v, errs := s.Job.Validate()
 	if s.Whole != nil {
 		errs = append(errs, s.Whole.check(s.Job)...)
+	}
+	if s.RL != nil {
+		errs = append(errs, s.RL.Check(s.Job)...)
 	}
 	if len(errs) == 0 {
 		return v, nil
@@ -153,15 +160,20 @@ func (p *Parsed) Load(sets []string) (*Scenario, error) {
 		d.applySet(set)
 	}
 	job := d.resolve()
+	var rlc *rl.Config
+	if d.hasRL() {
+		rlc = d.rlConfig(job)
+	}
 	if len(d.errs) > 0 {
 		d.validated(job)
 		return nil, d.errs.err(filename)
 	}
-	sc := &Scenario{Name: d.name(), Seed: d.set.seed, Job: job, File: filename, origins: d.origins, broken: d.brokenKeys()}
+	sc := &Scenario{Name: d.name(job), Seed: d.set.seed, Job: job, File: filename, origins: d.origins, broken: d.brokenKeys()}
 	if d.hasWhole() {
 		w := d.set.whole
 		sc.Whole = &w
 	}
+	sc.RL = rlc
 	return sc, nil
 }
 
@@ -397,8 +409,20 @@ func parseSetValue(value string, text bool) (any, error) {
 	return doc["v"], nil
 }
 
-// name is the scenario's name: the file's, or the file's base name.
-func (d *decoder) name() string {
+// name is the scenario's name, which says what was replayed:
+//   - a name given with --set name=... (a sweep's inline name is one) always;
+//   - else, when a --set override changes a [model] or [cluster] key (the
+//     model or the hardware), a name generated from what is replayed,
+//     GeneratedName's "MODEL, N x GPU": the file's name described another
+//     model or cluster;
+//   - else the file's name key, or without one the file's base name.
+func (d *decoder) name(j parallelism.Job) string {
+	if d.setBySet["name"] && d.set.name != "" {
+		return d.set.name
+	}
+	if d.overridesHardware() {
+		return GeneratedName(j)
+	}
 	if d.set.name != "" {
 		return d.set.name
 	}
@@ -407,4 +431,30 @@ func (d *decoder) name() string {
 		return name
 	}
 	return "scenario"
+}
+
+// overridesHardware reports whether a --set override changed a key of the
+// model or of the cluster.
+func (d *decoder) overridesHardware() bool {
+	for k := range d.setBySet {
+		if strings.HasPrefix(k, "model.") || strings.HasPrefix(k, "cluster.") {
+			return true
+		}
+	}
+	return false
+}
+
+// GeneratedName is the name of a scenario whose model or cluster a --set
+// override changed: the model's name and the GPU count and type actually
+// replayed, e.g. "llama3-405b, 1024 x h100-sxm" ("custom" for a model or GPU
+// given key by key).
+func GeneratedName(j parallelism.Job) string {
+	m, g := j.Model.Name, j.Cluster.GPU.Name
+	if m == "" {
+		m = "custom"
+	}
+	if g == "" {
+		g = "custom"
+	}
+	return fmt.Sprintf("%s, %d x %s", m, j.Cluster.GPUs(), g)
 }

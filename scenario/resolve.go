@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"trainsim/field"
@@ -36,6 +37,7 @@ func (d *decoder) resolve() parallelism.Job {
 		}
 	}
 	d.deriveModel(base, hasBase)
+	d.deriveAttention()
 	d.checkCluster()
 	d.deriveLayout(clusterOK)
 	d.missing("training")
@@ -283,4 +285,35 @@ func (d *decoder) deriveLayout(clusterOK bool) {
 		}
 		l.DP = q
 	}
+}
+
+// attentionAuto is the training.attention value that picks the kernel by
+// the GPU family (deriveAttention).
+const attentionAuto = "auto"
+
+// deriveAttention resolves training.attention = "auto" by the GPU family:
+// unfused attention on ampere, the A100s Megatron-LM ran on in 2021 before
+// FlashAttention (Dao et al. 2022, arXiv:2205.14135); flash on hopper and
+// blackwell, whose frameworks run fused attention by default (Megatron-Core
+// with Transformer Engine, NeMo). A value that is none of these is reported
+// here with auto among the allowed values.
+func (d *decoder) deriveAttention() {
+	t := &d.set.job.Training
+	switch {
+	case t.Attention == attentionAuto:
+		t.Attention = AutoAttention(d.set.job.Cluster.GPU.Family)
+	case d.given("training.attention") && !slices.Contains(model.Attentions(), t.Attention):
+		allowed := append(names(model.Attentions()), attentionAuto)
+		d.add("training.attention", fmt.Sprintf("%q is not an implementation (allowed: %s)", t.Attention, field.Quote(allowed)))
+		d.broken["training.attention"] = true
+	}
+}
+
+// AutoAttention is the attention kernel training.attention = "auto" picks
+// on a GPU of the family: unfused on ampere, flash on the later families.
+func AutoAttention(family string) model.Attention {
+	if family == "ampere" {
+		return model.AttentionUnfused
+	}
+	return model.AttentionFlash
 }

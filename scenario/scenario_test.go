@@ -89,7 +89,7 @@ func TestDefault(t *testing.T) {
 		{"recompute", l.Recompute, parallelism.RecomputeFull},
 		{"overlap_grad_reduce", l.OverlapGradReduce, false},
 		{"precision", j.Training.Precision, units.FP16},
-		{"attention", j.Training.Attention, model.AttentionUnfused},
+		{"attention (auto on A100)", j.Training.Attention, model.AttentionUnfused},
 		{"grad_accum_fusion", !j.Training.UnfusedGradAccum, false},
 		{"fp32_grads", !j.Training.Grads16, false},
 		{"tokens", j.Training.Tokens, 300e9},

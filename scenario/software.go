@@ -51,7 +51,44 @@ func stacks() []stack {
 		{"training.precision", `"bf16"`},
 		{"training.attention", `"flash"`},
 	}
+	// Megatron-DeepSpeed (microsoft/Megatron-DeepSpeed, 2021–2023): Megatron's
+	// model code under DeepSpeed's engine. The pipeline engine
+	// (deepspeed/runtime/pipe/engine.py) sends each stage's whole output and
+	// waits for it; autograd accumulates every weight gradient into the
+	// module's 16-bit .grad (a separate add per micro-batch), and the engine
+	// all-reduces those 16-bit gradients after the backward pass
+	// (communication_data_type defaults to the training precision); its
+	// validation configs in vTrain (config/validation/multi/*.json) set
+	// use_gradient_bucket false.
+	megatronDeepSpeed := [][2]string{
+		{"parallelism.pp_overlap", "false"},
+		{"parallelism.pp_scatter_gather", "false"},
+		{"parallelism.overlap_grad_reduce", "false"},
+		{"parallelism.tp_overlap", "false"},
+		{"training.grad_accum_fusion", "false"},
+		{"training.fp32_grads", "false"},
+		{"training.precision", `"fp16"`},
+		{"training.attention", `"unfused"`},
+	}
+	// DeepSpeed ZeRO-3 as the SC21 paper's Table 2 ran it (2021): no tensor
+	// or pipeline parallelism, parameters, gradients and optimizer state
+	// sharded over all GPUs, each parameter tensor gathered before use and
+	// the gradients reduce-scattered as the backward pass produces them
+	// (overlap_comm), fp16, unfused attention, full recomputation.
+	zero3 := [][2]string{
+		{"parallelism.zero", "3"},
+		{"parallelism.overlap_grad_reduce", "true"},
+		{"parallelism.recompute", `"full"`},
+		{"training.grad_accum_fusion", "false"},
+		{"training.fp32_grads", "false"},
+		{"training.precision", `"fp16"`},
+		{"training.attention", `"unfused"`},
+	}
 	return []stack{
+		{name: "megatron-deepspeed", values: megatronDeepSpeed,
+			doc: "Megatron-DeepSpeed (Microsoft's fork under DeepSpeed's engine, 2021–2023): blocking pipeline sends of whole activations, autograd's unfused accumulation into 16-bit gradients, one 16-bit data-parallel all-reduce after the backward pass, fp16, unfused attention"},
+		{name: "deepspeed-zero3-2021", values: zero3,
+			doc: "DeepSpeed ZeRO-3 of 2021 (the SC21 paper's Table 2 baseline): everything sharded over data parallelism, per-tensor parameter gathers, gradient reduce-scatter overlapped with the backward pass, fp16 with 16-bit gradients, unfused attention, full recomputation"},
 		{name: "megatron-lm-2021-01", values: append(append([][2]string(nil), megatron2021...), [2]string{"parallelism.pp_scatter_gather", "false"}),
 			doc: "Megatron-LM as of January 2021 (the README's GPT-3 175B run): blocking pipeline sends, whole activations between stages (the scatter/gather came with the SC21 paper, April 2021), one data-parallel all-reduce after the backward pass, unfused gradient accumulation, fp16 with 16-bit gradients, unfused attention"},
 		{name: "megatron-lm-2021", values: append(append([][2]string(nil), megatron2021...), [2]string{"parallelism.pp_scatter_gather", "true"}),

@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"embed"
 	"io/fs"
+	"path"
+	"strings"
 )
 
 // DefaultFile is the path, relative to the module root, under which the
@@ -46,4 +48,38 @@ func Names() []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+// DefaultName is the name under which `sim scenario` and a sweep's base
+// key know the default scenario.
+const DefaultName = "default"
+
+// Lookup returns an embedded scenario by name: DefaultName for the default,
+// or an embedded file's base name with or without ".toml"
+// ("gpt3-13b-dp-heavy"). file is its path for messages, as Default's; ok is
+// false for no such scenario. The caller owns the returned bytes.
+func Lookup(name string) (file string, src []byte, ok bool) {
+	if name == DefaultName {
+		file, src = Default()
+		return file, src, true
+	}
+	base := strings.TrimSuffix(name, ".toml") + ".toml"
+	if strings.ContainsAny(base, `/\`) {
+		return "", nil, false
+	}
+	b, err := fs.ReadFile(files, base)
+	if err != nil {
+		return "", nil, false
+	}
+	return path.Join(path.Dir(DefaultFile), base), b, true
+}
+
+// LookupNames lists the names Lookup knows: DefaultName, then every
+// embedded file's base name without ".toml".
+func LookupNames() []string {
+	out := []string{DefaultName}
+	for _, n := range Names() {
+		out = append(out, strings.TrimSuffix(n, ".toml"))
+	}
+	return out
 }

@@ -35,6 +35,9 @@ func (s *Sweep) Path(key, value, scenarioFile string) string {
 	if s.axisIndex(key) >= 0 || inline && !s.flagKeys[key] {
 		return filepath.Join(filepath.Dir(s.File), value)
 	}
+	if s.builtinBase && scenarioFile == s.Base {
+		return value // the built-in default's files: from the working directory, as sim run reads them
+	}
 	return filepath.Join(filepath.Dir(scenarioFile), value)
 }
 

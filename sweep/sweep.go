@@ -14,6 +14,7 @@ import (
 	"trainsim/inputfile"
 	"trainsim/report"
 	"trainsim/scenario"
+	"trainsim/scenarios"
 )
 
 // Objective is what [search] ranks feasible points by; smaller is better.
@@ -111,6 +112,7 @@ type Sweep struct {
 
 	scenarioFile string // the name scenario.Load sees: Base, or File without one
 	baseSrc      []byte // the base scenario's text (nil without a base)
+	builtinBase  bool   // base = "default": the embedded default scenario
 	// parsed is baseSrc decoded once for every point's Load (parsedBase).
 	parsed      *scenario.Parsed
 	parsedMu    sync.Mutex
@@ -333,7 +335,14 @@ func (p *parser) base(v any) {
 	s, ok := v.(string)
 	if !ok || s == "" {
 		p.fatal = true
-		p.add(p.lineOf(k), baseKey, fmt.Sprintf("want the path of a scenario file, relative to the sweep file, got %s", describe(v)))
+		p.add(p.lineOf(k), baseKey, fmt.Sprintf("want the path of a scenario file, relative to the sweep file, or \"default\" for the built-in default, got %s", describe(v)))
+		return
+	}
+	if s == scenarios.DefaultName {
+		// base = "default": the built-in default scenario (sim scenario
+		// default); a file called default is written "./default".
+		p.s.Base, p.s.baseSrc = scenarios.Default()
+		p.s.builtinBase = true
 		return
 	}
 	path := s

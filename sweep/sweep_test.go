@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"bytes"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -10,6 +11,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -351,7 +353,7 @@ func TestLineRoundTrip(t *testing.T) {
 		t.Errorf("CSV differs:\n%s\n%s", a.String(), b.String())
 	}
 	head := strings.SplitN(a.String(), "\n", 2)[0]
-	if !strings.HasPrefix(head, "scenario,model,") || !strings.HasSuffix(head, ",bottleneck,straggler_slowdown,job_p50_s,job_p90_s,job_p99_s,goodput,interruptions,cluster.nodes,parallelism.pp,parallelism.tp,training.tokens") {
+	if !strings.HasPrefix(head, "scenario,model,") || !strings.HasSuffix(head, ",bottleneck,straggler_slowdown,job_p50_s,job_p90_s,job_p99_s,goodput,interruptions,gpu_hours,nodes,zero,sequence_parallel,virtual_stages,cluster.nodes,parallelism.pp,parallelism.tp,training.tokens") {
 		t.Errorf("CSV header: %s", head)
 	}
 	if row := strings.Split(a.String(), "\n")[2]; !strings.HasSuffix(row, ",8,1,8,1e+06") {
@@ -615,5 +617,96 @@ func TestShardPointsStream(t *testing.T) {
 	})
 	if !errors.Is(err, stop) || evaluated > 20 {
 		t.Fatalf("Run: %v after %d evaluations", err, evaluated)
+	}
+}
+
+// TestBuiltinBase: base = "default" is the embedded default scenario, read
+// without the file system; its points run as a sweep over a copy of the
+// default's file would, and are named after what they replay.
+func TestBuiltinBase(t *testing.T) {
+	noFiles := func(path string) ([]byte, error) { return nil, fmt.Errorf("open %s: no such file", path) }
+	src := "base = \"default\"\n[grid]\n\"cluster.nodes\" = [64, 128]\n"
+	s, err := Parse(Input{File: "sweeps/test.toml", Src: []byte(src), ReadBase: noFiles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, _ := scenarios.Default()
+	if s.Base != name {
+		t.Errorf("Base %q, want %q", s.Base, name)
+	}
+	for i, want := range []string{"gpt3-175b, 512 x a100-80gb", "gpt3-175b, 1024 x a100-80gb"} {
+		sc, err := s.Load(i)
+		if err != nil {
+			t.Fatalf("point %d: %v", i, err)
+		}
+		if sc.Name != want || sc.Job.Layout.TP != 8 || sc.Job.Layout.PP != 16 {
+			t.Errorf("point %d: %q, tp %d, pp %d; want %q, the default's TP 8 PP 16", i, sc.Name, sc.Job.Layout.TP, sc.Job.Layout.PP, want)
+		}
+	}
+	// A relative file a point names resolves against the working directory,
+	// as sim run resolves the default's.
+	if got := s.Path("calibration.file", "calib.toml", name); got != "calib.toml" {
+		t.Errorf("calibration.file of the built-in base resolves to %q", got)
+	}
+	// A file called default is written ./default.
+	_, err = Parse(Input{File: "sweeps/test.toml", Src: []byte("base = \"./default\"\n[grid]\n\"cluster.nodes\" = [64]\n"), ReadBase: noFiles})
+	if err == nil || !strings.Contains(err.Error(), "sweeps/default") {
+		t.Errorf("base ./default: %v, want the file sweeps/default", err)
+	}
+}
+
+// TestCSVColumns: the sweep CSV carries each point's GPU-hours, nodes, ZeRO
+// stage, sequence parallelism and virtual stages, as its report has them.
+func TestCSVColumns(t *testing.T) {
+	s := mustParse(t, `base = "gpt3-175b.toml"
+[model]
+preset = "gpt-1.7b"
+[parallelism]
+zero = 1
+sequence_parallel = true
+schedule = "interleaved"
+[training]
+global_batch = 256
+[grid]
+"cluster.nodes" = [8, 16]
+"parallelism.pp" = [2]
+`)
+	var recs []Record
+	for i := range s.Len() {
+		recs = append(recs, s.Evaluate(i, nil))
+	}
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, s.Keys(), recs); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for i, r := range recs {
+		if r.Report == nil {
+			t.Fatalf("point %d: %s", i, r.Reason)
+		}
+		row := rows[i+1]
+		want := map[string]string{
+			"gpu_hours": strconv.FormatFloat(r.Report.GPUHours, 'g', 8, 64), "nodes": []string{"8", "16"}[i],
+			"zero": "1", "sequence_parallel": "true", "virtual_stages": "2", "cluster.nodes": []string{"8", "16"}[i],
+		}
+		for k, v := range want {
+			c, ok := col[k]
+			if !ok {
+				t.Fatalf("no column %s in %v", k, rows[0])
+			}
+			if row[c] != v {
+				t.Errorf("point %d: %s = %q, want %q", i, k, row[c], v)
+			}
+		}
+		if r.Report.GPUHours <= 0 {
+			t.Errorf("point %d: gpu_hours %g", i, r.Report.GPUHours)
+		}
 	}
 }

@@ -304,3 +304,50 @@ func Precisions() []Precision { return []Precision{FP16, BF16, FP8} }
 
 // Valid reports whether p is one of the known precisions.
 func (p Precision) Valid() bool { return p == FP16 || p == BF16 || p == FP8 }
+
+// Format prints a number without floating-point noise: at most 10
+// significant digits, the shortest form ('g'), so that 230e9 × 1e-9 prints
+// "230" and not "230.00000000000003". For figures read back by people (a
+// report, an error message), never for files a program reads back exactly.
+func Format(x float64) string { return strconv.FormatFloat(x, 'g', 10, 64) }
+
+// Grouped prints x rounded to an integer with thousands separators:
+// 821771.4 → "821,771".
+func Grouped(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	s := strconv.FormatFloat(math.Abs(math.Round(x)), 'f', 0, 64)
+	var b strings.Builder
+	if x <= -0.5 {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// Short prints a count with three significant digits and a word-sized
+// scale, as people write token counts: 3e11 → "300 B", 1.5e13 → "15 T",
+// 2.5e6 → "2.5 M", 750 → "750". The scales are thousand (K), million (M),
+// billion (B) and trillion (T).
+func Short(x float64) string {
+	a := math.Abs(x)
+	for _, s := range []struct {
+		f    float64
+		name string
+	}{{1e12, "T"}, {1e9, "B"}, {1e6, "M"}, {1e3, "K"}} {
+		// Round first, so that 999.96e9 prints "1 T" and not "1000 B".
+		if r, _ := strconv.ParseFloat(strconv.FormatFloat(a, 'g', 3, 64), 64); r >= s.f {
+			if a >= 1000*s.f { // beyond the largest scale: whole units of it
+				return Grouped(x/s.f) + " " + s.name
+			}
+			return strconv.FormatFloat(x/s.f, 'g', 3, 64) + " " + s.name
+		}
+	}
+	return strconv.FormatFloat(x, 'g', 3, 64)
+}

@@ -51,6 +51,14 @@ func (m Metric) Label() string {
 		return "layer fwd (ms)"
 	case LayerBackward:
 		return "layer bwd (ms)"
+	case RLStep:
+		return "RL step (s)"
+	case RLGeneration:
+		return "generation (s)"
+	case RLTraining:
+		return "training (s)"
+	case RLEpoch:
+		return "epoch (h)"
 	}
 	return string(m)
 }
@@ -140,6 +148,13 @@ type Case struct {
 	// number uses by default ("none" for Megatron-LM, "selective" for NeMo);
 	// an unknown policy starts from it.
 	RecomputeDefault string
+	// Stack is the software stack (software.stack) the case's source and
+	// date map to; the scenario names it.
+	Stack string
+	// NICsPerNode is the inter-node NICs per node the source states (its
+	// per-node inter-node bandwidth over the system's NIC bandwidth); 0
+	// keeps the system's.
+	NICsPerNode int
 	// Metric and Measured are what the prediction is compared with.
 	Metric   Metric
 	Measured float64
@@ -162,6 +177,8 @@ type Case struct {
 func Rules() []string {
 	return []string{
 		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB is stated), H100 → dgx-h100; a vendor or cloud system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\") → that GPU's DGX node, said in the case; nodes = GPUs / gpus_per_node (8)",
+		"network: a stated inter-node bandwidth per node (inter_node_Gbps_per_node…) → nics_per_node = that ÷ the system's NIC bandwidth (200 Gb/s HDR on DGX A100, 400 Gb/s NDR on DGX H100) when it divides into whole NICs; otherwise the system's 8",
+		"software stack: the source and its date pick software.stack: Megatron-DeepSpeed (or both DeepSpeed and Megatron) named → megatron-deepspeed (also sets pp_scatter_gather, pp_overlap, tp_overlap and overlap_grad_reduce false, grad_accum_fusion false and, in fp16, fp32_grads false: DeepSpeed's engine); ZeRO-3 dated 2021 or earlier → deepspeed-zero3-2021; NeMo → nemo-24.07; other H100 cases → megatron-core-2024; A100 cases dated before 2021-04-09 → megatron-lm-2021-01, dated 2021 → megatron-lm-2021, later → megatron-lm-2022. The scenario names the stack; the rules below set its keys explicitly",
 		"model: shape fields as given; a field the source leaves unknown comes from the built-in model preset that matches every given field (preferring a preset whose name appears in the case's model name, then name order); no match → not scored",
 		"precision: FP8 → fp8; bf16 named → bf16; otherwise (16-bit, mixed, fp16, half, unknown) fp16 on A100 (Megatron-LM 2021–22 ran --fp16) and bf16 on H100",
 		"microbatch: unknown → 1",
@@ -258,6 +275,7 @@ func mapCase(r rawCase) (Case, error) {
 	m.metric(r.Measured)
 	m.software()
 	m.framework()
+	m.stack()
 	if c.Replayable && strings.EqualFold(c.Confidence, "low") {
 		c.Scored = false
 		c.Why = "confidence low"
@@ -303,12 +321,48 @@ func (m mapper) hardware(h map[string]any) error {
 		return nil
 	}
 	c.Nodes = gpus / perNode
+	m.network(h)
 	if c.Generation == "a100" {
 		c.Attention = model.AttentionUnfused
 	} else {
 		c.Attention = model.AttentionFlash
 	}
 	return nil
+}
+
+// nicGbps is the NIC bandwidth of each built-in system's node, in Gb/s
+// (HDR InfiniBand on DGX A100, NDR on DGX H100; see topology's presets).
+var nicGbps = map[string]float64{"dgx-a100-80gb": 200, "dgx-a100-40gb": 200, "dgx-h100": 400}
+
+// network applies a node's stated inter-node bandwidth: a hardware field
+// inter_node_Gbps_per_node (or one that starts so, e.g. vTrain's
+// inter_node_Gbps_per_node_sim_config) gives the NICs per node as that
+// bandwidth over the system's NIC bandwidth, when it divides into whole
+// NICs; otherwise the system's NIC count stays.
+func (m mapper) network(h map[string]any) {
+	c := m.c
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !strings.HasPrefix(k, "inter_node_Gbps_per_node") {
+			continue
+		}
+		v, ok := number(h[k])
+		nic := nicGbps[c.System]
+		if !ok || v <= 0 || nic <= 0 {
+			continue
+		}
+		n := v / nic
+		if n < 1 || n != float64(int(n)) {
+			continue
+		}
+		c.NICsPerNode = int(n)
+		m.assume("hardware: %s = %v Gb/s per node → %d NICs of %v Gb/s per node", k, v, c.NICsPerNode, nic)
+		return
+	}
 }
 
 // sourceYear is the first year (2000–2099) a source text names.
@@ -359,6 +413,51 @@ func (m mapper) framework() {
 	c.RecomputeDefault = string(parallelism.RecomputeNone)
 	if strings.Contains(strings.ToLower(c.Source), "nemo") {
 		c.RecomputeDefault = string(parallelism.RecomputeSelective)
+	}
+}
+
+// stack names the software stack (software.stack) of the case's source and
+// date, and applies what the stack sets that the rules above do not:
+//   - ZeRO-3 from a source dated 2021 or earlier → deepspeed-zero3-2021;
+//   - a source that names Megatron-DeepSpeed, or both DeepSpeed and
+//     Megatron (MT-NLG: "Using DeepSpeed and Megatron to Train…") →
+//     megatron-deepspeed;
+//   - NeMo → nemo-24.07; other H100 cases → megatron-core-2024;
+//   - A100 cases: dated before the SC21 paper → megatron-lm-2021-01, dated
+//     2021 → megatron-lm-2021, later → megatron-lm-2022.
+func (m mapper) stack() {
+	c := m.c
+	src := strings.ToLower(c.Source)
+	old := c.Year > 0 && c.Year <= 2021
+	deepspeed := strings.Contains(src, "megatron-deepspeed") || strings.Contains(src, "deepspeed") && strings.Contains(src, "megatron")
+	switch {
+	case c.Knobs.ZeRO == 3 && old:
+		c.Stack = "deepspeed-zero3-2021"
+	case deepspeed:
+		c.Stack = "megatron-deepspeed"
+		// DeepSpeed's engine (scenario/software.go documents each): the
+		// pipeline engine sends whole activations and blocks on them;
+		// gradients accumulate into 16-bit .grad tensors by autograd and
+		// are all-reduced in 16 bit after the backward pass.
+		k := &c.Knobs
+		k.PPScatterGather, k.PPOverlap, k.TPOverlap, k.OverlapGradReduce = false, false, false, false
+		c.GradAccumFusion = false
+		if c.Precision == units.FP16 {
+			c.FP32Grads = false
+		}
+		m.assume("software: source names Megatron-DeepSpeed → stack megatron-deepspeed (pp_scatter_gather false, overlap_grad_reduce false, grad_accum_fusion false, fp32_grads %v)", c.FP32Grads)
+		return
+	case strings.Contains(src, "nemo"):
+		c.Stack = "nemo-24.07"
+	case c.Generation == "h100":
+		c.Stack = "megatron-core-2024"
+	case old:
+		c.Stack = "megatron-lm-2021"
+		if d := sourceDate.FindString(c.Source); d != "" && d < scatterGatherSince {
+			c.Stack = "megatron-lm-2021-01"
+		}
+	default:
+		c.Stack = "megatron-lm-2022"
 	}
 }
 

@@ -2,6 +2,7 @@ package validation
 
 import (
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -72,7 +73,7 @@ func TestHeldOutFiles(t *testing.T) {
 	for _, tc := range []struct {
 		file  string
 		cases int
-	}{{"heldout/nemo-h100-fp8.toml", 5}} {
+	}{{"heldout/nemo-h100-fp8.toml", 5}, {"heldout/megatron-deepspeed.toml", 2}} {
 		src, err := os.ReadFile(tc.file)
 		if err != nil {
 			t.Fatal(err)
@@ -127,3 +128,52 @@ func TestVendorSystems(t *testing.T) {
 		}
 	}
 }
+
+// TestNetworkAndStack: a stated inter-node bandwidth per node sets the NICs
+// per node when it divides into whole NICs of the system's NIC bandwidth
+// (200 Gb/s on DGX A100), and the source and date pick the software stack.
+func TestNetworkAndStack(t *testing.T) {
+	src, err := os.ReadFile("testdata/heldout-example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		extra, source string
+		nics          int
+		stack         string
+	}{
+		{"", "Smith et al. 2022", 0, "megatron-lm-2022"},
+		{"inter_node_Gbps_per_node = 800\n", "Smith et al. 2022", 4, "megatron-lm-2022"},
+		{"inter_node_Gbps_per_node_sim_config = 1600\n", "Smith et al. 2022", 8, "megatron-lm-2022"},
+		{"inter_node_Gbps_per_node = 300\n", "Smith et al. 2022", 0, "megatron-lm-2022"}, // 1.5 NICs: kept
+		{"inter_node_Gbps_per_node = \"unknown\"\n", "Smith et al. 2022", 0, "megatron-lm-2022"},
+		{"", "runs collected using Megatron-DeepSpeed", 0, "megatron-deepspeed"},
+		{"", "Using DeepSpeed and Megatron to Train MT-NLG, 2022", 0, "megatron-deepspeed"},
+		{"", "Narayanan et al. 2021", 0, "megatron-lm-2021"},
+		{"", "Megatron-LM README 2021-01-11", 0, "megatron-lm-2021-01"},
+	}
+	for _, tc := range tests {
+		s := strings.Replace(string(src), "[case.hardware]\n", "[case.hardware]\n"+tc.extra, 1)
+		s = regexpSource.ReplaceAllString(s, `source = "`+tc.source+`"`)
+		cases, err := ParseCases("n.toml", []byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cases[0]
+		if c.NICsPerNode != tc.nics || c.Stack != tc.stack {
+			t.Errorf("%q / %q: nics %d stack %s, want %d %s", tc.extra, tc.source, c.NICsPerNode, c.Stack, tc.nics, tc.stack)
+		}
+		sc := string(c.Scenario(c.Knobs))
+		if strings.Contains(sc, "nics_per_node") != (tc.nics > 0) || !strings.Contains(sc, `stack = "`+tc.stack+`"`) {
+			t.Errorf("%q / %q: scenario\n%s", tc.extra, tc.source, sc)
+		}
+		if _, _, err := c.load(c.Knobs); err != nil {
+			t.Errorf("%q / %q: %v", tc.extra, tc.source, err)
+		}
+		if tc.stack == "megatron-deepspeed" && (c.Knobs.PPScatterGather || c.GradAccumFusion || c.Knobs.OverlapGradReduce) {
+			t.Errorf("megatron-deepspeed knobs not applied: %+v", c.Knobs)
+		}
+	}
+}
+
+var regexpSource = regexp.MustCompile(`(?m)^source = ".*"$`)

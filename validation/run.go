@@ -57,10 +57,16 @@ func (c Case) Scenario(k Knobs) []byte {
 		}
 	}
 	fmt.Fprintf(&b, "\n[cluster]\nsystem = %q\nnodes = %d\n", c.System, c.Nodes)
+	if c.NICsPerNode > 0 {
+		fmt.Fprintf(&b, "\n[cluster.network]\nnics_per_node = %d\n", c.NICsPerNode)
+	}
 	fmt.Fprintf(&b, "\n[parallelism]\ntp = %d\npp = %d\ndp = %d\nmicrobatch = %d\n", k.TP, k.PP, k.DP, k.Microbatch)
 	fmt.Fprintf(&b, "schedule = %q\nvirtual_stages = %d\nsequence_parallel = %v\nrecompute = %q\nzero = %d\n",
 		k.Schedule, k.VirtualStages, k.SequenceParallel, k.Recompute, k.ZeRO)
 	fmt.Fprintf(&b, "overlap_grad_reduce = %v\ntp_overlap = %v\npp_overlap = %v\npp_scatter_gather = %v\n", k.OverlapGradReduce, k.TPOverlap, k.PPOverlap, k.PPScatterGather)
+	if c.Stack != "" {
+		fmt.Fprintf(&b, "\n[software]\nstack = %q\n", c.Stack)
+	}
 	fmt.Fprintf(&b, "\n[training]\nglobal_batch = %d\nprecision = %q\nattention = %q\ngrad_accum_fusion = %v\nfp32_grads = %v\n", c.GlobalBatch, c.Precision, c.Attention, c.GradAccumFusion, c.FP32Grads)
 	return []byte(b.String())
 }
@@ -375,6 +381,9 @@ type Report struct {
 	// Memory is the memory check; nil when a --group other than
 	// MemoryGroup was asked for.
 	Memory *MemoryCheck `json:"memory,omitempty"`
+	// RL is the RL post-training table (rl.toml); nil when a --group other
+	// than RLGroup was asked for, or other cases were given.
+	RL *RLCheck `json:"rl,omitempty"`
 }
 
 // Options selects what Build replays.
@@ -400,7 +409,7 @@ func GroupNames(cases []Case) []string {
 			names = append(names, c.Group)
 		}
 	}
-	return append(names, MemoryGroup)
+	return append(names, MemoryGroup, RLGroup)
 }
 
 // ErrUnknownGroup is returned (wrapped) by Build for an Options.Group that
@@ -419,12 +428,12 @@ func Build(opts Options) (*Report, error) {
 	if opts.Group != "" {
 		known := false
 		for _, g := range GroupNames(cases) {
-			known = known || (g == opts.Group && (builtin || g != MemoryGroup))
+			known = known || (g == opts.Group && (builtin || g != MemoryGroup && g != RLGroup))
 		}
 		if !known {
 			names := GroupNames(cases)
 			if !builtin {
-				names = names[:len(names)-1] // no memory check for other cases
+				names = names[:len(names)-2] // no memory or RL check for other cases
 			}
 			return nil, fmt.Errorf("%w %q (groups: %s)", ErrUnknownGroup, opts.Group, strings.Join(names, ", "))
 		}
@@ -449,6 +458,13 @@ func Build(opts Options) (*Report, error) {
 			return nil, err
 		}
 		rep.Memory = mem
+	}
+	if builtin && (opts.Group == "" || opts.Group == RLGroup) {
+		chk, err := CheckRL(opts.Workers)
+		if err != nil {
+			return nil, err
+		}
+		rep.RL = chk
 	}
 	return rep, nil
 }

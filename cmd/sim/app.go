@@ -17,6 +17,7 @@ import (
 	"trainsim/inputfile"
 	"trainsim/parallelism"
 	"trainsim/report"
+	"trainsim/rl"
 	"trainsim/scenario"
 	"trainsim/scenarios"
 	"trainsim/topology"
@@ -66,13 +67,14 @@ type commonFlags struct {
 	format string
 	out    string
 	trace  string
-	seed   string
+	seed   uint64
 	// sim run only (registerRun).
 	timeline    bool
 	traceSteps  int
 	traceStages string
 	verbose     bool
 	logLevel    string
+	logFormat   string
 }
 
 func (c *commonFlags) register(cmd *cobra.Command) {
@@ -81,9 +83,10 @@ func (c *commonFlags) register(cmd *cobra.Command) {
 	f.StringVar(&c.format, "format", "text", "output format: text, json or csv")
 	f.StringVarP(&c.out, "output", "o", "", "write the report to FILE instead of stdout (a .json or .csv FILE sets the format unless --format is given)")
 	f.StringVar(&c.trace, "trace", "", "write a Chrome/Perfetto trace of the replayed step(s) to FILE")
-	f.StringVar(&c.seed, "seed", "", "override the scenario's seed")
+	f.Uint64Var(&c.seed, "seed", 0, "override the scenario's seed key (a non-negative integer)")
 	f.BoolVarP(&c.verbose, "verbose", "v", false, "log progress to stderr (same as --log-level=debug)")
 	f.StringVar(&c.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	f.StringVar(&c.logFormat, "log-format", "console", "log line format on stderr: console or json (one JSON object per line)")
 }
 
 // registerRun adds the flags only sim run has.
@@ -92,6 +95,20 @@ func (c *commonFlags) registerRun(cmd *cobra.Command) {
 	f.BoolVar(&c.timeline, "timeline", false, "put the first step's pipeline timeline in the JSON report (always with --trace), for sim report")
 	f.IntVar(&c.traceSteps, "trace-steps", 0, "with --trace: write only the first N steps (0: all)")
 	f.StringVar(&c.traceStages, "trace-stages", "", "with --trace: write only these pipeline stages, e.g. 0,2-3 (default: all)")
+}
+
+// setsWithSeed is the --set overrides, then --seed as the seed key when it
+// was given.
+func (c *commonFlags) setsWithSeed(cmd *cobra.Command) []string {
+	return withSeed(c.sets, cmd.Flags().Changed("seed"), c.seed)
+}
+
+// withSeed appends seed=N to sets when the --seed flag was given.
+func withSeed(sets []string, given bool, seed uint64) []string {
+	if !given {
+		return sets
+	}
+	return append(append([]string(nil), sets...), "seed="+strconv.FormatUint(seed, 10))
 }
 
 func (c *commonFlags) logger(stderr io.Writer) (*zap.Logger, error) {
@@ -103,10 +120,21 @@ func (c *commonFlags) logger(stderr io.Writer) (*zap.Logger, error) {
 	if err != nil {
 		return nil, badInput(fmt.Errorf("--log-level: %q is not a level (allowed: debug, info, warn, error)", level))
 	}
-	enc := zap.NewDevelopmentEncoderConfig()
-	enc.TimeKey = ""
-	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(stderr), lvl)
-	return zap.New(core), nil
+	var encoder zapcore.Encoder
+	switch c.logFormat {
+	case "", "console":
+		enc := zap.NewDevelopmentEncoderConfig()
+		enc.TimeKey = ""
+		encoder = zapcore.NewConsoleEncoder(enc)
+	case "json":
+		// Machine-read logs (a cluster's log collector) carry the time.
+		enc := zap.NewProductionEncoderConfig()
+		enc.EncodeTime = zapcore.ISO8601TimeEncoder
+		encoder = zapcore.NewJSONEncoder(enc)
+	default:
+		return nil, badInput(fmt.Errorf("--log-format: %q is not a log format (allowed: console, json)", c.logFormat))
+	}
+	return zap.New(zapcore.NewCore(encoder, zapcore.AddSync(stderr), lvl)), nil
 }
 
 func (c *commonFlags) check() error {
@@ -124,11 +152,14 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Short:         "trainsim: a cluster-scale simulator of distributed LLM training",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildVersion(),
 	}
+	root.SetVersionTemplate("sim {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(stdout, stderr), newPresetsCmd(stdout), newSweepCmd(stdout, stderr), newReportCmd(stdout))
 	root.AddCommand(newValidateCmd(stdout, stderr), newSearchCmd(stdout, stderr))
+	root.AddCommand(newVersionCmd(stdout), newScenarioCmd(stdout))
 	return root
 }
 
@@ -156,7 +187,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			defer func() { _ = log.Sync() }()
-			sc, err := loadScenario(args, flags.sets)
+			sc, err := loadScenario(args, flags.setsWithSeed(cmd))
 			if err != nil {
 				return err
 			}
@@ -167,13 +198,6 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			filter, err := traceFilter(flags.traceSteps, flags.traceStages)
 			if err != nil {
 				return badInput(err)
-			}
-			if flags.seed != "" {
-				s, err := strconv.ParseUint(flags.seed, 10, 64)
-				if err != nil {
-					return badInput(fmt.Errorf("--seed: %q is not a non-negative integer", flags.seed))
-				}
-				sc.Seed, sc.Job.Options.Seed = s, s
 			}
 			valid, err := prepareJob(sc, len(args) == 1)
 			if err != nil {
@@ -190,7 +214,16 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w", sc.File, err)
 			}
-			rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job, Whole: whole, WholeConfig: wholeCfg}, res)
+			in := report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job, Whole: whole, WholeConfig: wholeCfg}
+			if sc.RL != nil {
+				rlRes, err := rl.Run(valid, *sc.RL)
+				if err != nil {
+					return fmt.Errorf("%s: %w", sc.File, err)
+				}
+				in.RL, in.RLConfig = rlRes, *sc.RL
+				in.Job, res = rlRes.TrainJob, rlRes.TrainResult
+			}
+			rep, err := report.Build(in, res)
 			if err != nil {
 				return err
 			}
@@ -201,7 +234,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			case "csv":
 				err = report.WriteCSV(&buf, rep)
 			default:
-				err = report.WriteText(&buf, rep, sc.Job)
+				err = report.WriteText(&buf, rep, in.Job)
 			}
 			if err != nil {
 				return err

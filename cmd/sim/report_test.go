@@ -57,7 +57,7 @@ func TestReportRun(t *testing.T) {
 	first := reportFiles(t, want)
 	checkPNGs(t, first, "step.png", "stages.png", "memory.png", "links.png")
 	md := string(first["report.md"])
-	for _, s := range []string{"# Run report: GPT-3 175B", "Layout: TP 8 × PP 2 × DP 1", "| step time |", "![Where the", "](step.png)", "](memory.png)", "](links.png)", "## Communication per GPU per step", "**Bottleneck: "} {
+	for _, s := range []string{"# Run report: gpt-1.7b, 16 x a100-80gb", "Layout: TP 8 × PP 2 × DP 1", "| step time |", "![Where the", "](step.png)", "](memory.png)", "](links.png)", "## Communication per GPU per step", "**Bottleneck: ", "**Would help:** "} {
 		if !strings.Contains(md, s) {
 			t.Errorf("report.md lacks %q:\n%s", s, md)
 		}

@@ -59,7 +59,7 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			defer func() { _ = log.Sync() }()
-			sc, err := loadScenario(args, flags.sets)
+			sc, err := loadScenario(args, flags.setsWithSeed(cmd))
 			if err != nil {
 				return err
 			}
@@ -184,7 +184,7 @@ func writeSearchText(w io.Writer, name string, opt search.Options, res *search.R
 		r := best[i]
 		p("#%d  step %s", i+1, sec(r.StepTimeS))
 		if r.TimeToTrainS > 0 {
-			p(", %.1f days, %.3g GPU-hours", r.TimeToTrainS/86400, r.GPUHours)
+			p(", %.1f days, %s GPU-hours", r.TimeToTrainS/86400, units.Grouped(r.GPUHours))
 		}
 		p(", MFU %.1f%%, %s of HBM\n    %s\n", 100*r.MFU, units.Bytes(r.Memory.Peak), layoutText(e.Job))
 	}

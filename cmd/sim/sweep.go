@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -39,9 +40,13 @@ type sweepFlags struct {
 	shards     int
 	shardIndex int
 	sets       []string
-	seed       string
+	seed       uint64
 	verbose    bool
 	logLevel   string
+	logFormat  string
+	// progressEvery is how often progress is logged when stderr is not a
+	// terminal (0: never).
+	progressEvery time.Duration
 }
 
 // newSweepCmd is `sim sweep SWEEP.toml --out DIR` and `sim sweep merge DIR`.
@@ -64,13 +69,15 @@ func newSweepCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&flags.out, "out", "", "directory for the results (created if missing; required)")
 	// GOMAXPROCS is the CPU count, or the container's CPU limit where the
 	// runtime sees one (a Kubernetes pod on a larger node).
-	f.IntVar(&flags.workers, "workers", runtime.GOMAXPROCS(0), "points evaluated at once (default: the CPUs this process may use)")
+	f.IntVar(&flags.workers, "workers", 0, "points evaluated at once (default: the CPUs this process may use)")
 	f.IntVar(&flags.shards, "shards", 0, "split the grid into N shards and evaluate one (point i is in shard i mod N)")
 	f.IntVar(&flags.shardIndex, "shard-index", 0, "the shard to evaluate, 0..N-1 (default $JOB_COMPLETION_INDEX, then $SLURM_ARRAY_TASK_ID)")
 	f.StringArrayVar(&flags.sets, "set", nil, "override a scenario key for every point, after the sweep's own tables and before the grid (repeatable)")
-	f.StringVar(&flags.seed, "seed", "", "override the scenario's seed")
+	f.Uint64Var(&flags.seed, "seed", 0, "override the scenario's seed key for every point (a non-negative integer)")
 	f.BoolVarP(&flags.verbose, "verbose", "v", false, "log progress to stderr (same as --log-level=debug)")
-	f.StringVar(&flags.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	f.StringVar(&flags.logLevel, "log-level", "info", "log level: debug, info (progress lines), warn, error")
+	f.StringVar(&flags.logFormat, "log-format", "console", "log line format on stderr: console or json (one JSON object per line)")
+	f.DurationVar(&flags.progressEvery, "progress-every", 10*time.Second, "when stderr is not a terminal, log progress at info level this often (0: never); a terminal gets a progress bar")
 	cmd.AddCommand(newSweepMergeCmd(stdout, stderr), newSweepMissingCmd(stdout, stderr))
 	return cmd
 }
@@ -122,10 +129,13 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 	if fl.out == "" {
 		return badInput(errors.New("--out DIR is required: the directory for the results"))
 	}
-	if fl.workers < 1 {
+	if cmd.Flags().Changed("workers") && fl.workers < 1 {
 		return badInput(fmt.Errorf("--workers: want at least 1, got %d", fl.workers))
 	}
-	cf := commonFlags{verbose: fl.verbose, logLevel: fl.logLevel}
+	if fl.workers == 0 {
+		fl.workers = runtime.GOMAXPROCS(0)
+	}
+	cf := commonFlags{verbose: fl.verbose, logLevel: fl.logLevel, logFormat: fl.logFormat}
 	log, err := cf.logger(stderr)
 	if err != nil {
 		return err
@@ -135,13 +145,7 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	sets := fl.sets
-	if fl.seed != "" {
-		if _, err := strconv.ParseUint(fl.seed, 10, 64); err != nil {
-			return badInput(fmt.Errorf("--seed: %q is not a non-negative integer", fl.seed))
-		}
-		sets = append(append([]string(nil), sets...), "seed="+fl.seed)
-	}
+	sets := withSeed(fl.sets, cmd.Flags().Changed("seed"), fl.seed)
 
 	src, err := inputfile.Read(file)
 	if err != nil {
@@ -209,6 +213,10 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 		return fmt.Errorf("--out: %w", err)
 	}
 	bar := newBar(stderr, nTodo)
+	var prog *progress
+	if bar == nil && fl.progressEvery > 0 && nTodo > 0 {
+		prog = &progress{log: log, every: fl.progressEvery, total: nTodo, start: time.Now(), last: time.Now()}
+	}
 	prepare := func(sc *scenario.Scenario) error {
 		return loadFilesWith(sc, func(key, path string) string { return sw.Path(key, path, sc.File) })
 	}
@@ -226,12 +234,14 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 		if bar != nil {
 			_ = bar.Add(1)
 		}
+		prog.add(time.Now())
 		log.Debug("point", zap.Int("point", r.Point), zap.Bool("feasible", r.Feasible()))
 		return nil
 	})
 	if bar != nil {
 		_ = bar.Finish()
 	}
+	prog.finish(time.Now())
 	if cerr := out.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("%s: %w", jsonlPath, cerr)
 	}
@@ -309,7 +319,7 @@ func describeBest(recs []sweep.Record, o sweep.Objective) string {
 	rep := r.Report
 	s := fmt.Sprintf("point %d by %s: %s; step %s, MFU %.1f%%, %d GPUs", r.Point, o, strings.Join(params, " "), units.Seconds(rep.StepTimeS), 100*rep.MFU, rep.GPUs)
 	if rep.Tokens > 0 {
-		s += fmt.Sprintf(", %.4g GPU-hours (%.1f days) for %.3g tokens", rep.GPUHours, rep.TimeToTrainS/86400, rep.Tokens)
+		s += fmt.Sprintf(", %s GPU-hours (%.1f days) for %s tokens", units.Grouped(rep.GPUHours), rep.TimeToTrainS/86400, units.Short(rep.Tokens))
 	}
 	return s
 }
@@ -398,6 +408,49 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return nil
+}
+
+// progress logs a sweep's progress at info level every so often: the
+// progress bar of a stderr that is not a terminal (a Slurm or pod log).
+type progress struct {
+	log         *zap.Logger
+	every       time.Duration
+	total, done int
+	start, last time.Time
+}
+
+// add counts a point done at now and logs when the interval has passed.
+// A nil progress does nothing.
+func (p *progress) add(now time.Time) {
+	if p == nil {
+		return
+	}
+	p.done++
+	if now.Sub(p.last) >= p.every && p.done < p.total {
+		p.last = now
+		p.line("sweep progress", now)
+	}
+}
+
+// finish logs the last line.
+func (p *progress) finish(now time.Time) {
+	if p != nil {
+		p.line("sweep evaluated", now)
+	}
+}
+
+func (p *progress) line(msg string, now time.Time) {
+	el := now.Sub(p.start)
+	fields := []zap.Field{zap.Int("done", p.done), zap.Int("of", p.total), zap.Float64("percent", math.Round(1000*float64(p.done)/float64(p.total))/10),
+		zap.Duration("elapsed", el.Round(time.Second/10))}
+	if p.done > 0 && el > 0 {
+		rate := float64(p.done) / el.Seconds()
+		fields = append(fields, zap.Float64("points_per_s", math.Round(rate*100)/100))
+		if left := p.total - p.done; left > 0 {
+			fields = append(fields, zap.Duration("eta", time.Duration(float64(left)/rate*float64(time.Second)).Round(time.Second)))
+		}
+	}
+	p.log.Info(msg, fields...)
 }
 
 // newBar returns a progress bar on stderr when it is a terminal, else nil.

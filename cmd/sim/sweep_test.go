@@ -84,7 +84,7 @@ func TestSweepRun(t *testing.T) {
 		}
 	}
 	csv := strings.Split(strings.TrimSuffix(string(readFile(t, filepath.Join(dir, "results.csv"))), "\n"), "\n")
-	if len(csv) != 9 || !strings.HasSuffix(csv[0], ",bottleneck,straggler_slowdown,job_p50_s,job_p90_s,job_p99_s,goodput,interruptions,cluster.nodes,parallelism.pp,parallelism.tp") || !strings.HasSuffix(csv[8], ",16,2,8") {
+	if len(csv) != 9 || !strings.HasSuffix(csv[0], ",bottleneck,straggler_slowdown,job_p50_s,job_p90_s,job_p99_s,goodput,interruptions,gpu_hours,nodes,zero,sequence_parallel,virtual_stages,cluster.nodes,parallelism.pp,parallelism.tp") || !strings.HasSuffix(csv[8], ",16,2,8") {
 		t.Errorf("CSV:\n%s", strings.Join(csv, "\n"))
 	}
 	var man struct {

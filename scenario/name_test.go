@@ -1,0 +1,84 @@
+package scenario
+
+import (
+	"strings"
+	"testing"
+
+	"trainsim/model"
+	"trainsim/scenarios"
+)
+
+// TestNameFollowsOverrides: the report's name is the file's until a --set
+// override changes the model or the cluster; then it names what is replayed,
+// unless --set name=... names it.
+func TestNameFollowsOverrides(t *testing.T) {
+	named := "name = \"my run\"\n[model]\npreset = \"gpt-1.7b\"\n[cluster]\nsystem = \"dgx-a100-80gb\"\nnodes = 2\n[training]\nglobal_batch = 16\n"
+	unnamed := "[model]\npreset = \"gpt-1.7b\"\n[cluster]\nsystem = \"dgx-a100-80gb\"\nnodes = 2\n[training]\nglobal_batch = 16\n"
+	_, def := scenarios.Default()
+	for _, c := range []struct {
+		what, file, src string
+		sets            []string
+		want            string
+	}{
+		{"default as it is", "scenarios/gpt3-175b.toml", string(def), nil, "GPT-3 175B, 1024 x A100-80GB"},
+		{"default, layout only", "scenarios/gpt3-175b.toml", string(def), []string{"parallelism.tp=4"}, "GPT-3 175B, 1024 x A100-80GB"},
+		{"default on 16 nodes", "scenarios/gpt3-175b.toml", string(def), []string{"cluster.nodes=16"}, "gpt3-175b, 128 x a100-80gb"},
+		{"default, other model", "scenarios/gpt3-175b.toml", string(def), []string{"model.preset=llama3-405b", "cluster.system=dgx-h100"}, "llama3-405b, 1024 x h100-sxm"},
+		{"default, other GPU", "scenarios/gpt3-175b.toml", string(def), []string{"cluster.gpu.preset=h200"}, "gpt3-175b, 1024 x h200"},
+		{"default, model key", "scenarios/gpt3-175b.toml", string(def), []string{"model.layers=48"}, "gpt3-175b, 1024 x a100-80gb"},
+		{"--set name wins", "scenarios/gpt3-175b.toml", string(def), []string{"cluster.nodes=16", "name=small"}, "small"},
+		{"named file", "runs/a.toml", named, nil, "my run"},
+		{"named file, nodes overridden", "runs/a.toml", named, []string{"cluster.nodes=4"}, "gpt-1.7b, 32 x a100-80gb"},
+		{"unnamed file", "runs/a.toml", unnamed, nil, "a"},
+		{"unnamed file, system overridden", "runs/a.toml", unnamed, []string{"cluster.system=dgx-h100"}, "gpt-1.7b, 16 x h100-sxm"},
+	} {
+		sc, err := Load(c.file, []byte(c.src), c.sets)
+		if err != nil {
+			t.Errorf("%s: %v", c.what, err)
+			continue
+		}
+		if sc.Name != c.want {
+			t.Errorf("%s: name %q, want %q", c.what, sc.Name, c.want)
+		}
+	}
+}
+
+// TestAutoAttention: training.attention = "auto" (the embedded default's)
+// replays unfused attention on Ampere and flash on Hopper and Blackwell; a
+// scenario that says which keeps it; without the key it is flash.
+func TestAutoAttention(t *testing.T) {
+	base := "[model]\npreset = \"gpt-1.7b\"\n[cluster]\nsystem = \"dgx-a100-80gb\"\nnodes = 2\n[training]\nglobal_batch = 16\n"
+	for _, c := range []struct {
+		what string
+		src  string
+		sets []string
+		want model.Attention
+	}{
+		{"default scenario on A100", "", nil, model.AttentionUnfused},
+		{"default scenario on DGX H100", "", []string{"cluster.system=dgx-h100"}, model.AttentionFlash},
+		{"default scenario, H200 GPU", "", []string{"cluster.gpu.preset=h200"}, model.AttentionFlash},
+		{"default scenario on DGX B200", "", []string{"cluster.system=dgx-b200"}, model.AttentionFlash},
+		{"default scenario on H100, unfused asked", "", []string{"cluster.system=dgx-h100", "training.attention=unfused"}, model.AttentionUnfused},
+		{"no key on A100", base, nil, model.AttentionFlash},
+		{"no key on H100", base, []string{"cluster.system=dgx-h100"}, model.AttentionFlash},
+		{"auto on A100", base, []string{"training.attention=auto"}, model.AttentionUnfused},
+		{"auto on H100", base, []string{"training.attention=auto", "cluster.system=dgx-h100"}, model.AttentionFlash},
+		{"unfused stack on H100", base, []string{"software.stack=megatron-lm-2022", "cluster.system=dgx-h100"}, model.AttentionUnfused},
+	} {
+		name, src := scenarios.Default()
+		if c.src != "" {
+			name, src = "s.toml", []byte(c.src)
+		}
+		sc, err := Load(name, src, c.sets)
+		if err != nil {
+			t.Errorf("%s: %v", c.what, err)
+			continue
+		}
+		if got := sc.Job.Training.Attention; got != c.want {
+			t.Errorf("%s: attention %q, want %q", c.what, got, c.want)
+		}
+	}
+	if _, err := Load("s.toml", []byte(base), []string{"training.attention=fast"}); err == nil || !strings.Contains(err.Error(), `allowed: "unfused", "flash", "auto"`) {
+		t.Errorf("attention=fast: %v, want the allowed values with auto", err)
+	}
+}
