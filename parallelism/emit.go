@@ -90,6 +90,10 @@ type builder struct {
 	commOK  []bool
 	// chunks[vs] is chunk vs's layers (chunkSlots).
 	chunks [][]slot
+	// sameGPUs: dur is uniform (every GPU alike), so its calls can be
+	// skipped; closedForm: tim is analytical (attach does nothing). They
+	// save an interface call per task on the hot path.
+	sameGPUs, closedForm bool
 }
 
 // accum is a compute task being coalesced on a lane's main stream.
@@ -112,7 +116,9 @@ func (b *builder) task(r sim.ResourceID, lane int, d sim.Time, k sim.Kind) sim.T
 // comp adds d of compute (tensor part tens) of kind k, step st, to lane's
 // main stream, merging it into the open compute task when it can.
 func (b *builder) comp(lane int, st stepID, d, tens sim.Time, k sim.Kind) {
-	d = b.dur.compute(lane, st, d)
+	if !b.sameGPUs {
+		d = b.dur.compute(lane, st, d)
+	}
 	if b.contention != nil {
 		d += b.contention[lane]
 		b.contention[lane] = 0
@@ -154,7 +160,9 @@ func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.Ta
 	sp := &b.pr.specs[id]
 	peer := b.pr.peerOf(sp, stage)
 	c, d := b.commCost(id, stage)
-	d = b.dur.comm(lane, id, d)
+	if !b.sameGPUs {
+		d = b.dur.comm(lane, id, d)
+	}
 	var t sim.TaskID
 	if r == b.st[lane].main {
 		t = b.mainTask(lane, d, k)
@@ -167,7 +175,9 @@ func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.Ta
 	}
 	b.info[t].spec = id
 	b.info[t].tier = c.Bottleneck
-	b.tim.attach(b.g, t, id, stage, peer, b.reps.replicaArg(b.laneDP[lane]))
+	if !b.closedForm {
+		b.tim.attach(b.g, t, id, stage, peer, b.reps.replicaArg(b.laneDP[lane]))
+	}
 	if sp.group == groupDP && sp.bytes > 0 {
 		b.reps.collective(t, lane, stage)
 	}

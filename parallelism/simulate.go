@@ -358,6 +358,8 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 			b.st[lane].cp = b.g.AddResource(fmt.Sprintf("lane %d cp", lane))
 		}
 	}
+	_, b.sameGPUs = b.dur.(uniform)
+	_, b.closedForm = b.tim.(analytical)
 	progs, err := b.build()
 	if err != nil {
 		return nil, err

@@ -415,23 +415,33 @@ func RunChains(g *Graph) (*Result, error) {
 		off[i+1] += off[i]
 	}
 	succ := make([]TaskID, len(g.from))
-	{
-		fill := make([]int32, n)
-		copy(fill, off[:n])
-		for i, f := range g.from {
-			succ[fill[f]] = g.to[i]
-			fill[f]++
-		}
+	// head serves first as each task's fill pointer into succ, then (reset)
+	// as the start counter below.
+	head := make([]int32, n)
+	copy(head, off[:n])
+	for i, f := range g.from {
+		succ[head[f]] = g.to[i]
+		head[f]++
 	}
-	// next[t]: the task that follows t in its chain, or None.
-	next := make([]TaskID, n)
-	for i := 0; i < n; i++ {
-		next[i] = None
-		if off[i+1]-off[i] == 1 {
-			if s := succ[off[i]]; pending[s] == 1 {
-				next[i] = s
+	// A chain member (a task whose only predecessor has no other
+	// successor) is marked -1 in head; other tasks get their start counter
+	// there when they start.
+	clear(head)
+	for t := 0; t < n; t++ {
+		if off[t+1]-off[t] == 1 {
+			if s := succ[off[t]]; pending[s] == 1 {
+				head[s] = -1
 			}
 		}
+	}
+	// next returns the task that follows t in its chain, or None.
+	next := func(t TaskID) TaskID {
+		if off[t+1]-off[t] == 1 {
+			if s := succ[off[t]]; head[s] == -1 {
+				return s
+			}
+		}
+		return None
 	}
 	r := &Result{
 		Start:   make([]Time, n),
@@ -443,8 +453,7 @@ func RunChains(g *Graph) (*Result, error) {
 	}
 	// head[t]: for a task started by an event or at the outset (not inside
 	// a chain), 1 + the number of such tasks started before it, which is
-	// their order in Run too; 0 for chain members.
-	head := make([]int32, n)
+	// their order in Run too; -1 for chain members.
 	heads := int32(0)
 	q := chainQueue{items: make([]chainEvent, 0, 1024), start: r.Start, binding: r.Binding, head: head}
 	overflow := None
@@ -463,7 +472,7 @@ func RunChains(g *Graph) (*Result, error) {
 		check(t, now, end)
 		r.End[t] = end
 		r.Events++
-		for m := next[t]; m != None; m = next[m] {
+		for m := next(t); m != None; m = next(m) {
 			r.Start[m] = end
 			r.Binding[m] = t
 			e := end + g.dur[m]
@@ -493,7 +502,7 @@ func RunChains(g *Graph) (*Result, error) {
 		// The chain ending here is done: its head and members.
 		for t := ev.task; ; t = r.Binding[t] {
 			done++
-			if r.Binding[t] == None || next[r.Binding[t]] != t {
+			if r.Binding[t] == None || next(r.Binding[t]) != t {
 				break
 			}
 		}
@@ -543,7 +552,7 @@ func (q *chainQueue) before(a, b TaskID) bool {
 		if sa, sb := q.start[a], q.start[b]; sa != sb {
 			return sa < sb
 		}
-		if ha, hb := q.head[a], q.head[b]; ha != 0 && hb != 0 {
+		if ha, hb := q.head[a], q.head[b]; ha > 0 && hb > 0 {
 			// Both started by an event: in the order they were started.
 			return ha < hb
 		}
