@@ -397,7 +397,7 @@ func (r *replayed) result() *Result {
 	}
 	if fn := r.fn; fn != nil {
 		res.Links, res.BusiestLinks = fn.links(r.run.Makespan.Seconds(), j.Training.Steps)
-		res.Notes = append(res.Notes, fmt.Sprintf("flow-level network: %d transfers shared the links of a %d-link graph max-min fairly; collectives inside one node were simulated for one representative group", fn.flows, len(fn.topo.Links)))
+		res.Notes = append(res.Notes, fn.note())
 	}
 	for s := 0; s < l.PP; s++ {
 		mem := j.stageMemory(s, j.inFlightLayers(r.progs[s], s))

@@ -244,6 +244,10 @@ func declarations(s *settings) []key {
 			doc: "network fidelity: `flow` replays a flow-level network on the cluster's graph (see [network.md](network.md))"},
 		{name: "simulation.allreduce", value: text(into(&o.AllReduce)).or(collective.AlgorithmAuto), allowed: collective.Algorithms(),
 			doc: "all-reduce algorithm: `auto` takes the cheaper of ring and double binary tree per call, as NCCL's tuner does; a tree is only ever used for an all-reduce over more than two nodes, so `tree` leaves smaller groups on the ring"},
+		{name: "simulation.routing", value: text(into(&o.Routing)).or(parallelism.RoutingECMP), allowed: parallelism.Routings(),
+			doc: "flow mode: how a transfer between leaves uses the spines. `ecmp`: one spine per transfer, chosen by a hash of its source, destination and task (collisions included); `spray`: split evenly over every spine, the limit of perfect load balancing (packet spraying, adaptive routing). Analytical mode ignores it"},
+		{name: "simulation.flow_copies", value: text(into(&o.FlowCopies)).or(parallelism.FlowCopiesClasses), allowed: parallelism.FlowCopyModes(),
+			doc: "flow mode: `classes` simulates one representative per class of identical copies of a collective (each data-parallel replica's, each TP rank's), weighted by how many copies load each link: exact, and far faster at scale; it applies to the symmetric replay when no path depends on the ECMP hash (`spray`, or no transfer crosses a spine of a built fabric) and falls back to every copy otherwise. `all`: every copy simulated (the unreduced replay, for checking). See [network.md](network.md)"},
 		{name: "simulation.ranks", value: text(into(&o.Ranks)).or(parallelism.RanksSymmetric), allowed: parallelism.RankModes(),
 			doc: "`symmetric`: one data-parallel replica stands for all (fast); `full`: every replica replayed, data-parallel collectives joined across replicas — DP times slower, the check that the symmetric shortcut is exact (identical step in analytical mode, tested)"},
 

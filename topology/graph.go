@@ -535,6 +535,57 @@ func (g *Graph) fabricPath(p []LinkID, src, dst int, key uint64) []LinkID {
 	return append(p, f.nicDown[b], f.pcieDown[dst])
 }
 
+// AppendSprayPath appends to p the links of the transfer from GPU src to GPU
+// dst split evenly over every spine, and to w each link's share of the
+// transfer: a path across leaves crosses every uplink of its source leaf and
+// every downlink of its destination leaf at 1/S each (S spines), the other
+// links at 1. It is the path of Path without the ECMP choice, the limit of
+// perfect load balancing (packet spraying, adaptive routing). ok is false,
+// and p and w are returned unchanged, for a graph read from a file, which
+// has no spines to spread over (use Path).
+func (g *Graph) AppendSprayPath(p []LinkID, w []float64, src, dst int) (_ []LinkID, _ []float64, ok bool) {
+	g.checkRank(src)
+	g.checkRank(dst)
+	f := g.fab
+	if f == nil {
+		return p, w, false
+	}
+	n0 := len(p)
+	if src == dst {
+		return p, w, true
+	}
+	G := f.gpusPerNode
+	ns := src / G
+	if ns == dst/G {
+		p = append(p, f.nvUp[src], f.nvDown[dst])
+		return p, append(w, 1, 1), true
+	}
+	from := src
+	if f.rail {
+		if lj := dst % G; f.localNIC(src%G) != f.localNIC(lj) {
+			from = ns*G + lj
+			p = append(p, f.nvUp[src], f.nvDown[from])
+		}
+	}
+	a, b := f.nicOf[from], f.nicOf[dst]
+	p = append(p, f.pcieUp[from], f.nicUp[a])
+	for range len(p) - n0 {
+		w = append(w, 1)
+	}
+	if la, lb := int(f.leafOf[a]), int(f.leafOf[b]); la != lb {
+		share := 1 / float64(f.spines)
+		for s := range f.spines {
+			p = append(p, f.spineUp[la*f.spines+s])
+			w = append(w, share)
+		}
+		for s := range f.spines {
+			p = append(p, f.spineDown[lb*f.spines+s])
+			w = append(w, share)
+		}
+	}
+	return append(p, f.nicDown[b], f.pcieDown[dst]), append(w, 1, 1), true
+}
+
 // searchPath routes src != dst in a graph read from a file: a breadth-first
 // search from dst over incoming links gives every vertex's hop distance to
 // dst, then the walk from src takes, at each vertex v, one of the links to a
