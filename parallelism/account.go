@@ -32,13 +32,14 @@ type accountInput struct {
 	pr *pricer
 }
 
-// sentOf returns what task inf sent, by link tier, or nil for a task that
-// sent nothing.
-func sentOf(pr *pricer, stage []int, inf *taskInfo) *[topology.NumTiers]units.Bytes {
+// sentOf returns the cost of task inf's collective at its lane's stage,
+// which holds what it sent (Sent per tier crossed, Bytes in all), or nil
+// for a task that sent nothing.
+func sentOf(pr *pricer, stage []int, inf *taskInfo) *collective.Cost {
 	if inf.spec < 0 {
 		return nil
 	}
-	return &pr.costs[int(inf.spec)*pr.j.Layout.PP+stage[inf.lane]].Sent
+	return &pr.costs[int(inf.spec)*pr.j.Layout.PP+stage[inf.lane]]
 }
 
 // account turns the replay into the reported figures.
@@ -57,6 +58,7 @@ func account(in accountInput) *Result {
 		bubble  sim.Time
 		total   [numKinds]sim.Time
 		sent    [numKinds][topology.NumTiers]units.Bytes
+		bytes   [numKinds]units.Bytes
 	}
 	acc := make([]stageAcc, p)
 	lastEnd := make([]sim.Time, p)
@@ -90,10 +92,11 @@ func account(in accountInput) *Result {
 			continue
 		}
 		a.total[k] += d
-		if sent := sentOf(in.pr, in.stage, inf); sent != nil {
-			for tier := range sent {
-				a.sent[k][tier] += sent[tier]
+		if c := sentOf(in.pr, in.stage, inf); c != nil {
+			for tier := range c.Sent {
+				a.sent[k][tier] += c.Sent[tier]
 			}
+			a.bytes[k] += c.Bytes
 		}
 		if g.Resource(t) != in.streams[s].main {
 			continue
@@ -173,15 +176,16 @@ func account(in accountInput) *Result {
 			// Waiting for another GPU's transfer shows in the breakdown;
 			// this GPU's own transfers cannot be more than all exposed.
 			Exposed: sec(min(a.busy[k]+a.exposed[k], a.total[k])),
-			Bytes:   sumBytes(a.sent[k]) / units.Bytes(steps),
+			Bytes:   a.bytes[k] / units.Bytes(steps),
 		}
 	}
 
 	// Link tiers: every GPU of a stage does the same, tp×dp of them.
 	step := makespan.Seconds() / steps
-	// The analytical model knows each GPU's NVLink and NIC traffic.
-	tiers := []topology.Tier{collective.NVLink, collective.NIC}
-	rate := map[topology.Tier]units.Bandwidth{collective.NVLink: in.cluster.NVLink.Bandwidth, collective.NIC: in.cluster.NICBandwidthPerGPU()}
+	// The analytical model knows each GPU's traffic per tier crossed.
+	fab := topology.FabricOf(in.cluster)
+	tiers := []topology.Tier{collective.NVLink, topology.TierPCIe, collective.NIC, collective.Spine}
+	rate := map[topology.Tier]units.Bandwidth{collective.NVLink: in.cluster.NVLink.Bandwidth, topology.TierPCIe: fab.PCIe, collective.NIC: in.cluster.NICBandwidthPerGPU()}
 	var tierBytes [topology.NumTiers]units.Bytes
 	var busiest []LinkStats
 	for s := 0; s < p; s++ {
@@ -193,7 +197,7 @@ func account(in accountInput) *Result {
 		}
 		for _, tier := range tiers {
 			tierBytes[tier] += gpu[tier] * units.Bytes(in.gpusPerLane[s])
-			if gpu[tier] > 0 {
+			if gpu[tier] > 0 && (tier == collective.NVLink || tier == collective.NIC) {
 				busiest = append(busiest, LinkStats{
 					Tier:         tier.String(),
 					Link:         in.names[s] + " GPU → " + tier.String(),
@@ -205,11 +209,20 @@ func account(in accountInput) *Result {
 	}
 	gpus := float64(in.cluster.GPUs())
 	for _, tier := range tiers {
-		res.Links = append(res.Links, LinkStats{
-			Tier:         tier.String(),
-			Bytes:        tierBytes[tier],
-			BusyFraction: float64((tierBytes[tier] / units.Bytes(gpus)).Over(rate[tier])) / step,
-		})
+		if tierBytes[tier] == 0 && tier != collective.NVLink && tier != collective.NIC {
+			continue
+		}
+		// Busy: the tier's bytes over its links' capacity: one link per GPU,
+		// or every leaf's uplinks.
+		capacity := units.Bandwidth(gpus) * rate[tier]
+		if tier == collective.Spine {
+			capacity = units.Bandwidth(fab.Leaves*fab.Spines) * fab.Uplink
+		}
+		busy := 0.0
+		if capacity > 0 {
+			busy = float64(tierBytes[tier].Over(capacity)) / step
+		}
+		res.Links = append(res.Links, LinkStats{Tier: tier.String(), Bytes: tierBytes[tier], BusyFraction: busy})
 	}
 	sort.SliceStable(busiest, func(x, y int) bool { return busiest[x].BusyFraction > busiest[y].BusyFraction })
 	if len(busiest) > 5 {
@@ -217,14 +230,6 @@ func account(in accountInput) *Result {
 	}
 	res.BusiestLinks = busiest
 	return res
-}
-
-func sumBytes(b [topology.NumTiers]units.Bytes) units.Bytes {
-	var t units.Bytes
-	for _, x := range b {
-		t += x
-	}
-	return t
 }
 
 // timeline lists the tasks that took time on the GPUs' streams.
@@ -248,8 +253,8 @@ func timeline(g *sim.Graph, run *sim.Result, pr *pricer, info []taskInfo, labels
 		inf := &info[id]
 		lb := labels[id]
 		var bytes units.Bytes
-		if sent := sentOf(pr, stage, inf); sent != nil {
-			bytes = sumBytes(*sent)
+		if c := sentOf(pr, stage, inf); c != nil {
+			bytes = c.Bytes
 		}
 		sp := Span{Lane: where[0], Stream: where[1], Kind: kindName(g.Kind(t)),
 			Start: units.Seconds(run.Start[t].Seconds()), End: units.Seconds(run.End[t].Seconds()),
@@ -260,6 +265,8 @@ func timeline(g *sim.Graph, run *sim.Result, pr *pricer, info []taskInfo, labels
 			sp.Phase = "fwd"
 		case 2:
 			sp.Phase = "bwd"
+		case 3:
+			sp.Phase = "wgrad"
 		}
 		if k := g.Kind(t); k == KindTP || k == KindPP || k == KindDP {
 			sp.Tier = inf.tier.String()

@@ -44,9 +44,10 @@ type stageStreams struct {
 type taskInfo struct {
 	tensor sim.Time // part of a compute task bound by tensor cores
 	lane   int32
-	// spec is a communication task's collective (what it sent is the
-	// pricer's cost of spec at the lane's stage), -1 for other tasks: an
-	// index rather than the bytes, to keep the per-task record small.
+	// spec is a communication task's collective, -1 for other tasks: what
+	// it sent (per tier crossed, docs/network.md, and in all) is the
+	// pricer's cost of spec at the lane's stage (sentOf). An index rather
+	// than the bytes keeps the per-task record small (24 bytes, not 80).
 	spec specID
 	tier topology.Tier
 }
@@ -55,7 +56,7 @@ type taskInfo struct {
 type passLabel struct {
 	step      int32
 	mb, chunk int32 // -1 outside passes
-	phase     int8  // 0 outside passes, 1 forward, 2 backward
+	phase     int8  // 0 outside passes, 1 forward, 2 backward (B under zero-bubble), 3 weight gradient (W)
 }
 
 // builder emits one job's task graph.
@@ -455,6 +456,23 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		b.cur.phase = 1
 	}
 	defer func() { b.cur.mb, b.cur.chunk, b.cur.phase = -1, -1, 0 }()
+	if st.weight {
+		// W: the weight gradients of every layer of the chunk, in backward
+		// order, then their reduction; no pipeline traffic.
+		b.cur.phase = 3
+		b.mainTask(lane, 0, KindPP) // a pass of its own, not merged into the B before it
+		ps.slots = b.chunkSlots(vs)
+		lastMB := st.mb == b.m-1
+		for i := len(ps.slots) - 1; i >= 0; i-- {
+			sl := ps.slots[i]
+			b.emit(lane, sl.ls.wgt, KindCompute)
+			if sl.ls.tied && vs == 0 {
+				continue
+			}
+			b.gradients(lane, sl.ls, lastMB, &ps.buckets)
+		}
+		return
+	}
 	marker := b.mainTask(lane, 0, KindPP)
 	ps.slots = b.chunkSlots(vs)
 	if st.forward {
@@ -478,10 +496,16 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 	}
 	ids.bStart[k] = marker
 	lastMB := st.mb == b.m-1
+	split := b.j.Layout.Schedule == ZBH1
 	for i := len(ps.slots) - 1; i >= 0; i-- {
 		sl := ps.slots[i]
 		b.zeroGather(lane, sl.ls, &ps.released)
 		b.emit(lane, sl.ls.rec, KindRecompute)
+		if split {
+			// B only: the gradients are reduced after the W pass.
+			b.emit(lane, sl.ls.bIn, KindCompute)
+			continue
+		}
 		b.emit(lane, sl.ls.bwd, KindCompute)
 		if sl.ls.tied && vs == 0 {
 			// One chunk holds the embedding too: the tied table's

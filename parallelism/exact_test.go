@@ -35,6 +35,8 @@ func TestFastReplayEqualsReference(t *testing.T) {
 		{"interleaved x3 no overlaps", gpt(8, Layout{TP: 8, PP: 4, DP: 2, Microbatch: 1, Schedule: Interleaved, VirtualStages: 3, Recompute: RecomputeFull}, 32)},
 		{"gpipe no recompute", gpt(8, Layout{TP: 4, PP: 8, DP: 2, Microbatch: 2, Schedule: GPipe, Recompute: RecomputeNone}, 64)},
 		{"gpipe tp overlap", gpt(4, Layout{TP: 8, PP: 4, DP: 1, Microbatch: 1, Schedule: GPipe, Recompute: RecomputeFull, TPOverlap: true}, 16)},
+		{"zb-h1", gpt(8, Layout{TP: 8, PP: 4, DP: 2, Microbatch: 1, Schedule: ZBH1, Recompute: RecomputeSelective, ZeRO: 1, OverlapGradReduce: true}, 32)},
+		{"zb-h1 blocking", gpt(8, Layout{TP: 8, PP: 4, DP: 2, Microbatch: 1, Schedule: ZBH1, Recompute: RecomputeFull}, 32)},
 		{"ZeRO-1 blocking", gpt(8, Layout{TP: 8, PP: 2, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, ZeRO: 1}, 32)},
 		{"ZeRO-2 overlapped", gpt(8, Layout{TP: 8, PP: 2, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeSelective, SequenceParallel: true, ZeRO: 2, OverlapGradReduce: true}, 32)},
 		{"ZeRO-3 pp overlap", gpt(8, Layout{TP: 8, PP: 2, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, ZeRO: 3, OverlapGradReduce: true, PPOverlap: true}, 32)},

@@ -61,8 +61,12 @@ type flowNet struct {
 	// bottleneck records, per task, the link tier that bounded its last
 	// transfer (-1: none), for the accounting.
 	bottleneck []int8
-	// transfers caches, per spec, the transfers of all its copies.
+	// transfers caches, per spec, the transfers of all its copies; inflate
+	// is their protocol stretch, stands the GPUs' sends one simulated
+	// transfer stands for (0: the transfers are every copy's own).
 	transfers [][]collective.Transfer
+	inflate   []float64
+	stands    []float64
 }
 
 type flowSpec struct {
@@ -130,6 +134,8 @@ func (f *flowNet) register(t sim.TaskID, spec specID, s, peer, replica int) {
 		f.flowSpecs = append(f.flowSpecs, key)
 		f.specIndex[key] = i
 		f.transfers = append(f.transfers, nil)
+		f.inflate = append(f.inflate, 1)
+		f.stands = append(f.stands, 0)
 	}
 	f.spec[t] = i
 }
@@ -236,17 +242,21 @@ func (f *flowNet) transfersOf(i int32) []collective.Transfer {
 		}
 		one := collective.Transfers(sp.op, sp.bytes, g, perNode)
 		if shortcut && len(one) > 0 {
+			f.stands[i] = float64(len(one)) / float64(senders(one))
 			one = one[:1] // one edge stands for the symmetric ring
 		}
 		for _, tr := range one {
 			if fs.replica >= 0 && sp.group == groupDP && f.mesh.Coord(tr.Src)[mesh.DP] != fs.replica {
 				continue // the ring edges leaving the other replicas' ranks
 			}
+			if sp.group == groupEmb && f.mesh.Coord(tr.Src)[mesh.PP] != fs.stage {
+				continue // the peer stage's task sends the other half
+			}
 			tr.Bytes *= inflate
 			trs = append(trs, tr)
 		}
 	}
-	f.transfers[i] = trs
+	f.transfers[i], f.inflate[i] = trs, float64(inflate)
 	return trs
 }
 

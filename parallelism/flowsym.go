@@ -62,9 +62,9 @@ type repFlow struct {
 	copies int // transfers in the class
 }
 
-// crossing is one use of a link by a transfer: link (or transfer) index and
+// linkUse is one use of a link by a transfer: link (or transfer) index and
 // weight.
-type crossing struct {
+type linkUse struct {
 	at int32
 	w  float64
 }
@@ -98,7 +98,7 @@ func (f *flowNet) reduce() (*reduction, string) {
 	// Every transfer of every spec, with its path and weights.
 	var (
 		fStart []int32
-		fCross []crossing
+		fCross []linkUse
 		fSpec  []int32
 		fBytes []float64
 	)
@@ -111,7 +111,7 @@ func (f *flowNet) reduce() (*reduction, string) {
 		}
 	}
 	fStart = make([]int32, 1, nt+1)
-	fCross = make([]crossing, 0, nc)
+	fCross = make([]linkUse, 0, nc)
 	fSpec = make([]int32, 0, nt)
 	fBytes = make([]float64, 0, nt)
 	uniform := true
@@ -137,7 +137,7 @@ func (f *flowNet) reduce() (*reduction, string) {
 			}
 			// Here the sprayed path is the path (no spine under ECMP).
 			for k, l := range p {
-				fCross = append(fCross, crossing{int32(l), w[k]})
+				fCross = append(fCross, linkUse{int32(l), w[k]})
 			}
 			fStart = append(fStart, int32(len(fCross)))
 			fSpec = append(fSpec, int32(i))
@@ -166,12 +166,12 @@ func (f *flowNet) reduce() (*reduction, string) {
 	for i, l := range links {
 		lStart[i+1] = lStart[i] + count[l+1]
 	}
-	lCross := make([]crossing, len(fCross))
+	lCross := make([]linkUse, len(fCross))
 	fill := slices.Clone(lStart[:len(links)])
 	for g := 0; g < nf; g++ {
 		for _, c := range fCross[fStart[g]:fStart[g+1]] {
 			d := dense[c.at]
-			lCross[fill[d]] = crossing{int32(g), c.w}
+			lCross[fill[d]] = linkUse{int32(g), c.w}
 			fill[d]++
 		}
 	}
@@ -220,12 +220,12 @@ func (f *flowNet) reduce() (*reduction, string) {
 		}
 	}
 	clear(mark)
-	gCross := make([]crossing, 0, ng)
+	gCross := make([]linkUse, 0, ng)
 	for g := 0; g < nf; g++ {
 		for _, c := range fCross[fStart[g]:fStart[g+1]] {
 			if q := grp[dense[c.at]]; mark[q] != int32(g)+1 {
 				mark[q] = int32(g) + 1
-				gCross = append(gCross, crossing{q, 0})
+				gCross = append(gCross, linkUse{q, 0})
 			}
 		}
 		gStart = append(gStart, int32(len(gCross)))
@@ -447,7 +447,7 @@ func fnv64(h, x uint64) uint64 {
 
 // sameLink says whether dense links a and b have the same tier, capacity
 // and crossings.
-func sameLink(f *flowNet, links, lStart []int32, lCross []crossing, a, b int) bool {
+func sameLink(f *flowNet, links, lStart []int32, lCross []linkUse, a, b int) bool {
 	la, lb := links[a], links[b]
 	if f.topo.Links[la].Tier != f.topo.Links[lb].Tier || f.caps[la] != f.caps[lb] {
 		return false

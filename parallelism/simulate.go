@@ -108,8 +108,9 @@ type Span struct {
 	// Step is the training step the task belongs to (0-based). Stage is
 	// the lane's pipeline stage, Replica its index among those replayed.
 	Step, Stage, Replica int
-	// Phase is the pass the task belongs to: "fwd" or "bwd" (recompute is
-	// Kind "recompute" in a "bwd" pass), "" outside passes (gradient
+	// Phase is the pass the task belongs to: "fwd", "bwd" (recompute is
+	// Kind "recompute" in a "bwd" pass; the input gradient B under zb-h1)
+	// or "wgrad" (zb-h1's weight-gradient pass W), "" outside passes (gradient
 	// reduction after the last pass, optimizer). MicroBatch and Chunk say
 	// which pass; -1 outside passes.
 	Phase             string
@@ -395,8 +396,18 @@ func (r *replayed) result() *Result {
 	if j.Options.Timeline {
 		res.Timeline = timeline(b.g, r.run, b.pr, b.info, b.labels, b.laneStage, b.laneReplica, b.st, r.names)
 	}
+	if fab := topology.FabricOf(j.Cluster); r.fn == nil && fab.Spines > 0 && j.Cluster.Network.Oversubscription > 1 {
+		res.Notes = append(res.Notes, "analytical spine: each collective's transfers between leaves (all its copies at once) share their leaf's uplinks, spread by ECMP hashing; other traffic on those uplinks at the same time is not seen (simulation.network = \"flow\" sees it)")
+	}
 	if fn := r.fn; fn != nil {
 		res.Links, res.BusiestLinks = fn.links(r.run.Makespan.Seconds(), j.Training.Steps)
+		// The tiers' bytes as both modes count them (tierbytes.go).
+		tb := fn.tierBytes(func(t int) int { return int(b.info[t].lane) }, r.weights, j.Training.Steps)
+		for i := range res.Links {
+			if tier, ok := topology.ParseTier(res.Links[i].Tier); ok {
+				res.Links[i].Bytes = tb[tier]
+			}
+		}
 		res.Notes = append(res.Notes, fn.note())
 	}
 	for s := 0; s < l.PP; s++ {

@@ -18,6 +18,9 @@ const (
 	colourDP        = 1  // green
 	colourOptimizer = 12 // brown
 	colourBubble    = 7  // light red
+	// colourWeightGrad is zb-h1's W pass: a light green beside the
+	// backward's green.
+	colourWeightGrad = 8
 )
 
 // commKinds is the order of the communication kinds in tables; kinds a

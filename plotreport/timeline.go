@@ -34,6 +34,7 @@ var timelineKinds = []struct {
 }{
 	{"fwd", "forward", colourCompute},
 	{"bwd", "backward", colourDP},
+	{"wgrad", "weight gradient", colourWeightGrad},
 	{"recompute", "recompute", colourRecompute},
 	{"pp", "pipeline send", colourPP},
 	{"dp", "data-parallel", colourTP},

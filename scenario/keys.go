@@ -207,7 +207,7 @@ func declarations(s *settings) []key {
 		{name: "parallelism.microbatch", value: count(into(&l.Microbatch)).or(1),
 			doc: "micro-batch size in sequences; ≥ 1"},
 		{name: "parallelism.schedule", value: text(into(&l.Schedule)).or(parallelism.OneFOneB), allowed: names(parallelism.Schedules()),
-			doc: "pipeline schedule; `interleaved` needs `pp ≥ 2` and a micro-batch count that is a multiple of `pp`"},
+			doc: "pipeline schedule; `interleaved` needs `pp ≥ 2` and a micro-batch count that is a multiple of `pp`; `zb-h1` is zero-bubble ZB-H1 (backward split into input and weight gradients, W passes filling the cool-down; docs/model.md §5)"},
 		{name: "parallelism.virtual_stages", value: count(into(&l.VirtualStages)).or(1), def: "1, or 2 with `interleaved`", from: []string{"parallelism.schedule"},
 			doc: "model chunks per GPU; must be 1 unless the schedule is `interleaved`"},
 		{name: "parallelism.sequence_parallel", value: boolean(into(&l.SequenceParallel)).or(false),

@@ -1,6 +1,6 @@
 // Package search finds the best layouts of a scenario's model on its
 // cluster and global batch: it enumerates every layout (tensor, pipeline
-// and data-parallel degrees, micro-batch, schedule and virtual stages,
+// context- and data-parallel degrees, micro-batch, schedule and virtual stages,
 // recomputation, sequence parallelism, ZeRO stage, gradient-reduction,
 // tensor-parallel and pipeline-send overlap), optionally over several node counts, discards
 // without a replay those that cannot be the answer, and replays the rest.
@@ -101,7 +101,7 @@ type Result struct {
 type cand struct {
 	nodes                 int32
 	tp, pp, cp, dp, mb, v int32
-	sched                 uint8 // 0 1f1b, 1 interleaved, 2 gpipe
+	sched                 uint8 // 0 1f1b, 1 interleaved, 2 zb-h1, 3 gpipe
 	rec, zero             uint8
 	sp, ogr, tpo, ppo     bool
 	index                 int32
@@ -123,6 +123,8 @@ func (c *cand) job(base parallelism.Job) parallelism.Job {
 	case 1:
 		l.Schedule = parallelism.Interleaved
 	case 2:
+		l.Schedule = parallelism.ZBH1
+	case 3:
 		l.Schedule = parallelism.GPipe
 	}
 	l.Recompute = recomputes[c.rec]
@@ -164,7 +166,7 @@ func enumerate(base parallelism.Job, nodes int, into []cand) []cand {
 					type sv struct{ s, v int }
 					scheds := []sv{{0, 1}}
 					if pp >= 2 {
-						scheds = append(scheds, sv{2, 1})
+						scheds = append(scheds, sv{2, 1}, sv{3, 1})
 						for v := 2; v <= layers/pp; v++ {
 							scheds = append(scheds, sv{1, v})
 						}

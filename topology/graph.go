@@ -245,17 +245,9 @@ func Build(c Cluster) (*Graph, error) {
 	if npl == 0 || npl > N {
 		npl = N
 	}
-	groups := (N + npl - 1) / npl
 	rail := net.Topology == RailOptimized
-	leaves, ports := groups, npl*K
-	if rail {
-		leaves, ports = groups*K, npl
-	}
-	spines := 0
-	if leaves > 1 {
-		spines = int(math.Ceil(float64(ports) / net.Oversubscription))
-		spines = max(1, min(spines, maxSpines))
-	}
+	shape := FabricOf(c)
+	leaves, spines := shape.Leaves, shape.Spines
 	if int64(N)*(4*int64(G)+2*int64(K)+1)+2*int64(leaves)*int64(spines) > maxGraphLinks {
 		return nil, fmt.Errorf("cluster: %d nodes × (%d GPUs, %d NICs) make too large a network graph (more than %d links)", N, G, K, maxGraphLinks)
 	}
@@ -279,10 +271,10 @@ func Build(c Cluster) (*Graph, error) {
 	g.fab = f
 
 	nvCap, nvLat := c.NVLink.Bandwidth, c.NVLink.Latency/2
-	pcieCap := max(net.NICBandwidth, pcieRate(c.GPU.Family))
+	pcieCap := shape.PCIe
 	nicLat := units.Seconds(float64(net.Latency) * nicHopLatencyShare)
 	spineLat := units.Seconds(float64(net.Latency) * spineHopLatencyShare)
-	upCap := units.Bandwidth(float64(net.NICBandwidth) * float64(ports) / (net.Oversubscription * float64(spines)))
+	upCap := shape.Uplink
 
 	// Vertex indexes are computed rather than looked up: node n's block
 	// starts at n*(G+1+K); the leaves and spines follow the nodes.
