@@ -233,7 +233,7 @@ func account(in accountInput) *Result {
 }
 
 // timeline lists the tasks that took time on the GPUs' streams.
-func timeline(g *sim.Graph, run *sim.Result, pr *pricer, info []taskInfo, labels []passLabel, stage, replica []int, lanes []stageStreams, names []string) []Span {
+func timeline(g *sim.Graph, run *sim.Result, pr *pricer, info []taskInfo, trace []traceInfo, stage, replica, rank []int, lanes []stageStreams, names []string) []Span {
 	streams := map[sim.ResourceID][2]string{}
 	for lane, st := range lanes {
 		for r, s := range map[sim.ResourceID]string{st.main: "compute", st.tp: "tp", st.ppNext: "pp-next", st.ppPrev: "pp-prev", st.dp: "dp"} {
@@ -251,7 +251,7 @@ func timeline(g *sim.Graph, run *sim.Result, pr *pricer, info []taskInfo, labels
 			continue
 		}
 		inf := &info[id]
-		lb := labels[id]
+		lb := trace[id].label
 		var bytes units.Bytes
 		if c := sentOf(pr, stage, inf); c != nil {
 			bytes = c.Bytes
@@ -259,7 +259,8 @@ func timeline(g *sim.Graph, run *sim.Result, pr *pricer, info []taskInfo, labels
 		sp := Span{Lane: where[0], Stream: where[1], Kind: kindName(g.Kind(t)),
 			Start: units.Seconds(run.Start[t].Seconds()), End: units.Seconds(run.End[t].Seconds()),
 			Step: int(lb.step), Stage: stage[inf.lane], Replica: replica[inf.lane],
-			MicroBatch: int(lb.mb), Chunk: int(lb.chunk), Bytes: bytes}
+			MicroBatch: int(lb.mb), Chunk: int(lb.chunk), Bytes: bytes, Rank: rank[inf.lane],
+			FirstLayer: LayerNone, LastLayer: LayerNone}
 		switch lb.phase {
 		case 1:
 			sp.Phase = "fwd"
@@ -268,8 +269,14 @@ func timeline(g *sim.Graph, run *sim.Result, pr *pricer, info []taskInfo, labels
 		case 3:
 			sp.Phase = "wgrad"
 		}
-		if k := g.Kind(t); k == KindTP || k == KindPP || k == KindDP {
+		switch k := g.Kind(t); k {
+		case KindTP, KindPP, KindDP:
 			sp.Tier = inf.tier.String()
+		case KindCompute, KindRecompute:
+			if id < len(trace) {
+				sp.FLOPs = trace[id].flops
+				sp.FirstLayer, sp.LastLayer = int(lb.layer), int(trace[id].lastLayer)
+			}
 		}
 		out = append(out, sp)
 	}

@@ -5,6 +5,7 @@ import (
 	"trainsim/model"
 	"trainsim/sim"
 	"trainsim/topology"
+	"trainsim/units"
 )
 
 // Emission: the plan's steps become tasks of the engine, lane by lane (a
@@ -52,11 +53,24 @@ type taskInfo struct {
 	tier topology.Tier
 }
 
+// traceInfo is what only the timeline needs of a task: a compute task's
+// arithmetic work and the last layer it covers (label.layer the first),
+// when coalesced over several. Kept beside taskInfo, and only when the job
+// asks for the timeline, so that a plain run's memory does not grow.
+type traceInfo struct {
+	flops     units.FLOPs
+	lastLayer int16
+	label     passLabel // the pass the task belongs to
+}
+
 // passLabel says which pass a task belongs to, for the timeline.
 type passLabel struct {
 	step      int32
 	mb, chunk int32 // -1 outside passes
 	phase     int8  // 0 outside passes, 1 forward, 2 backward (B under zero-bubble), 3 weight gradient (W)
+	// layer is the layer being emitted: the transformer layer's index in
+	// the model (0-based), LayerEmbedding, LayerOutput, or LayerNone.
+	layer int16
 }
 
 // builder emits one job's task graph.
@@ -67,7 +81,9 @@ type builder struct {
 	g    *sim.Graph
 	st   []stageStreams
 	info []taskInfo
-	acc  []accum
+	// trace parallels info when the job asks for the timeline (else nil).
+	trace []traceInfo
+	acc   []accum
 	// pending, per lane: tasks the next main-stream task must wait for.
 	pending [][]sim.TaskID
 	m       int // micro-batches
@@ -81,10 +97,8 @@ type builder struct {
 	// contention is, per lane, compute time lost to overlapped
 	// communication kernels issued so far, charged to the next compute.
 	contention []sim.Time
-	// cur labels the tasks being added; labels holds every task's label,
-	// by task, when the timeline is asked for (nil otherwise).
-	cur    passLabel
-	labels []passLabel
+	// cur labels the tasks being added (timeline only: traceInfo.label).
+	cur passLabel
 	// commDur[spec·PP + stage] is the timing's duration of the collective
 	// at that stage, once commOK says it is known (commCost).
 	commDur []sim.Time
@@ -108,8 +122,8 @@ type accum struct {
 func (b *builder) task(r sim.ResourceID, lane int, d sim.Time, k sim.Kind) sim.TaskID {
 	id := b.g.AddTask(r, d, k)
 	b.info = append(b.info, taskInfo{lane: int32(lane), spec: -1})
-	if b.labels != nil {
-		b.labels = append(b.labels, b.cur)
+	if b.trace != nil {
+		b.trace = append(b.trace, traceInfo{lastLayer: b.cur.layer, label: b.cur})
 	}
 	return id
 }
@@ -128,10 +142,17 @@ func (b *builder) comp(lane int, st stepID, d, tens sim.Time, k sim.Kind) {
 	if a.open && a.kind == k && len(b.pending[lane]) == 0 {
 		b.g.Extend(a.id, d)
 		b.info[a.id].tensor += tens
+		if b.trace != nil {
+			b.trace[a.id].flops += b.pr.steps[st].flops
+			b.trace[a.id].lastLayer = b.cur.layer
+		}
 		return
 	}
 	id := b.mainTask(lane, d, k)
 	b.info[id].tensor = tens
+	if b.trace != nil {
+		b.trace[id].flops = b.pr.steps[st].flops
+	}
 	*a = accum{open: true, id: id, kind: k}
 }
 
@@ -332,6 +353,9 @@ func (b *builder) overlapParamGather() bool {
 type slot struct {
 	ls    *layerSteps
 	index int // the transformer layer's index in the chunk; the table otherwise
+	// layer labels the slot's tasks: the transformer layer's index in the
+	// model, or LayerEmbedding / LayerOutput.
+	layer int16
 }
 
 // chunkSlots returns the layers of virtual stage vs (chunk), computed once
@@ -353,17 +377,17 @@ func (b *builder) chunk(vs int, into []slot) []slot {
 	p := b.plan
 	into = into[:0]
 	if vs == 0 {
-		into = append(into, slot{&p.layers[model.EmbeddingLayer], 0})
+		into = append(into, slot{&p.layers[model.EmbeddingLayer], 0, LayerEmbedding})
 	}
 	first := 0
 	for u := 0; u < vs; u++ {
 		first += b.j.LayersOf(u)
 	}
 	for i := 0; i < b.j.LayersOf(vs); i++ {
-		into = append(into, slot{&p.layers[b.j.Model.KindOf(first+i)], i})
+		into = append(into, slot{&p.layers[b.j.Model.KindOf(first+i)], i, int16(first + i)})
 	}
 	if vs == b.j.Layout.PP*b.j.Layout.VirtualStages-1 {
-		into = append(into, slot{&p.layers[model.LogitsLayer], 1})
+		into = append(into, slot{&p.layers[model.LogitsLayer], 1, LayerOutput})
 	}
 	return into
 }
@@ -455,7 +479,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 	if st.forward {
 		b.cur.phase = 1
 	}
-	defer func() { b.cur.mb, b.cur.chunk, b.cur.phase = -1, -1, 0 }()
+	defer func() { b.cur.mb, b.cur.chunk, b.cur.phase, b.cur.layer = -1, -1, 0, LayerNone }()
 	if st.weight {
 		// W: the weight gradients of every layer of the chunk, in backward
 		// order, then their reduction; no pipeline traffic.
@@ -465,6 +489,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		lastMB := st.mb == b.m-1
 		for i := len(ps.slots) - 1; i >= 0; i-- {
 			sl := ps.slots[i]
+			b.cur.layer = sl.layer
 			b.emit(lane, sl.ls.wgt, KindCompute)
 			if sl.ls.tied && vs == 0 {
 				continue
@@ -484,8 +509,10 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 					b.pending[lane] = append(b.pending[lane], g)
 				}
 			}
+			b.cur.layer = sl.layer
 			b.emit(lane, sl.ls.fwd, KindCompute)
 		}
+		b.cur.layer = LayerNone
 		last := b.seal(lane)
 		if vs != lastVS {
 			send := b.comm(b.ppStream(lane, b.st[lane].ppNext), lane, b.plan.ppSend, KindPP)
@@ -500,6 +527,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 	for i := len(ps.slots) - 1; i >= 0; i-- {
 		sl := ps.slots[i]
 		b.zeroGather(lane, sl.ls, &ps.released)
+		b.cur.layer = sl.layer
 		b.emit(lane, sl.ls.rec, KindRecompute)
 		if split {
 			// B only: the gradients are reduced after the W pass.
@@ -514,6 +542,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		}
 		b.gradients(lane, sl.ls, lastMB, &ps.buckets)
 	}
+	b.cur.layer = LayerNone
 	last := b.seal(lane)
 	if vs != 0 {
 		send := b.comm(b.ppStream(lane, b.st[lane].ppPrev), lane, b.plan.ppBack, KindPP)
@@ -538,7 +567,7 @@ func (b *builder) build() ([][]step, error) {
 	var prevEnd []sim.TaskID // per lane: what the next step must wait for
 	var ps passState
 	for step := 0; step < b.j.Training.Steps; step++ {
-		b.cur = passLabel{step: int32(step), mb: -1, chunk: -1}
+		b.cur = passLabel{step: int32(step), mb: -1, chunk: -1, layer: LayerNone}
 		for i := range ids.fSend {
 			ids.fSend[i], ids.bSend[i] = sim.None, sim.None
 		}

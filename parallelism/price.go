@@ -69,6 +69,8 @@ type pricedStep struct {
 	kind model.StepKind
 	// d and tensor are a compute step's duration and its tensor-core part.
 	d, tensor sim.Time
+	// flops is a compute step's arithmetic work (for the trace).
+	flops units.FLOPs
 	// spec is a collective step's collective.
 	spec specID
 	// overlap: a collective that runs beside the compute step before it
@@ -131,6 +133,9 @@ func (p *pricer) compile(prog model.Program) []stepID {
 		switch st.Kind {
 		case model.Compute:
 			ps.d, ps.tensor = p.sum(st.Ops)
+			for _, op := range st.Ops {
+				ps.flops += op.FLOPs
+			}
 		case model.Collective:
 			ps.spec = p.spec(commSpec{op: collOp(st.Comm), bytes: st.Bytes, group: groupOf(st.Group)})
 			ps.overlap = st.Overlappable && p.overlaps(st.Group)

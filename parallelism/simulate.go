@@ -119,7 +119,23 @@ type Span struct {
 	// tier that bounded it ("" for computation).
 	Bytes units.Bytes
 	Tier  string
+	// Rank is the global rank of the lane's GPU.
+	Rank int
+	// FirstLayer and LastLayer are the layers a computation task covers
+	// (several when the replay coalesced their kernels into one task): a
+	// transformer layer's index in the model (0-based), LayerEmbedding or
+	// LayerOutput; LayerNone outside passes and for communication.
+	FirstLayer, LastLayer int
+	// FLOPs is a computation task's arithmetic work on this GPU.
+	FLOPs units.FLOPs
 }
+
+// Layer labels of spans that are not a transformer layer.
+const (
+	LayerNone      = -1
+	LayerEmbedding = -2
+	LayerOutput    = -3
+)
 
 // kindName names a task kind for traces.
 func kindName(k sim.Kind) string {
@@ -336,7 +352,7 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 	b.contention = make([]sim.Time, lanes)
 	b.info = make([]taskInfo, 0, est)
 	if j.Options.Timeline {
-		b.labels = make([]passLabel, 0, est)
+		b.trace = make([]traceInfo, 0, est)
 	}
 	var fn *flowNet
 	if j.Options.Network == NetworkFlow {
@@ -394,7 +410,7 @@ func (r *replayed) result() *Result {
 		steps: j.Training.Steps, gpusPerLane: r.weights, cluster: j.Cluster, pr: b.pr,
 	})
 	if j.Options.Timeline {
-		res.Timeline = timeline(b.g, r.run, b.pr, b.info, b.labels, b.laneStage, b.laneReplica, b.st, r.names)
+		res.Timeline = timeline(b.g, r.run, b.pr, b.info, b.trace, b.laneStage, b.laneReplica, b.laneRank, b.st, r.names)
 	}
 	if fab := topology.FabricOf(j.Cluster); r.fn == nil && fab.Spines > 0 && j.Cluster.Network.Oversubscription > 1 {
 		res.Notes = append(res.Notes, "analytical spine: each collective's transfers between leaves (all its copies at once) share their leaf's uplinks, spread by ECMP hashing; other traffic on those uplinks at the same time is not seen (simulation.network = \"flow\" sees it)")
