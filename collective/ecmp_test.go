@@ -102,3 +102,19 @@ func TestCrossingByHand(t *testing.T) {
 		t.Errorf("1:1: %v on %v, want %v on the NIC", c1.Time, c1.Bottleneck, want)
 	}
 }
+
+// TestMaxLoadAtMostCached: the cached binomial terms give, for every k in
+// increasing order as ECMPSlowdown asks, exactly (to the bit) what the
+// direct computation gives.
+func TestMaxLoadAtMostCached(t *testing.T) {
+	for _, tc := range []struct{ n, s int }{{1, 2}, {5, 3}, {16, 4}, {37, 8}, {64, 16}, {200, 7}, {512, 32}} {
+		lf := logFactorials(tc.n)
+		b := binomialTerms{n: tc.n, s: tc.s, lf: lf}
+		for k := (tc.n + tc.s - 1) / tc.s; k <= tc.n; k += 1 + tc.n/40 {
+			got, want := b.maxLoadAtMost(k), maxLoadAtMost(tc.n, tc.s, k, lf)
+			if math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("n %d s %d k %d: cached %v, direct %v", tc.n, tc.s, k, got, want)
+			}
+		}
+	}
+}
