@@ -126,6 +126,11 @@ func (p Params) SizeFactor(chunk units.Bytes) float64 {
 type Model struct {
 	Cluster topology.Cluster
 	Params  Params
+	// ECMP, when not nil, remembers ECMPSlowdown's results by their
+	// arguments, for a caller that prices many collectives over one fabric
+	// (a replay): the same numbers, computed once. Not safe for concurrent
+	// use: give each goroutine its own.
+	ECMP *ECMPMemo
 }
 
 // Cost is the price of one collective as seen by one rank.
@@ -180,7 +185,7 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 		if sh.Spines > 0 && p.Cross.Flows > 0 {
 			up := sh.Uplink.Scale(m.Params.NICFraction)
 			demand := float64(nic) / float64(flowsPerNIC)
-			if slow := ECMPSlowdown(p.Cross.Flows, sh.Spines, p.Cross.Sets, demand/float64(up)); slow > 1 {
+			if slow := m.ECMP.slowdown(p.Cross.Flows, sh.Spines, p.Cross.Sets, demand/float64(up)); slow > 1 {
 				nic = nic.Scale(1 / slow)
 				nicTier = Spine
 			}

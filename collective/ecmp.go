@@ -120,6 +120,34 @@ func (b *binomialTerms) maxLoadAtMost(k int) float64 {
 	return f[n]
 }
 
+// ECMPMemo remembers ECMPSlowdown's results by their arguments (see
+// Model.ECMP). The zero value is ready to use.
+type ECMPMemo struct {
+	m map[ecmpArgs]float64
+}
+
+type ecmpArgs struct {
+	flows, spines, sets int
+	load                float64
+}
+
+// slowdown is ECMPSlowdown, remembered; a nil memo just computes it.
+func (e *ECMPMemo) slowdown(flows, spines, sets int, load float64) float64 {
+	if e == nil || !(load > 0) {
+		return ECMPSlowdown(flows, spines, sets, load)
+	}
+	k := ecmpArgs{flows, spines, sets, load}
+	if v, ok := e.m[k]; ok {
+		return v
+	}
+	v := ECMPSlowdown(flows, spines, sets, load)
+	if e.m == nil {
+		e.m = map[ecmpArgs]float64{}
+	}
+	e.m[k] = v
+	return v
+}
+
 // maxLoadAtMost is P(no uplink carries more than k of n flows hashed
 // uniformly over s uplinks), computed directly: the reference
 // binomialTerms is tested against.

@@ -245,7 +245,9 @@ func newPricer(j Job) (*pricer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pricer{j: j, mesh: m, cm: cm, coll: collective.Model{Cluster: latencyCluster(j), Params: collectiveParams(j)}}, nil
+	// The memo is the pricer's own: a pricer serves one goroutine.
+	coll := collective.Model{Cluster: latencyCluster(j), Params: collectiveParams(j), ECMP: &collective.ECMPMemo{}}
+	return &pricer{j: j, mesh: m, cm: cm, coll: coll}, nil
 }
 
 // latencyCluster is the cluster the collectives are priced on. In flow mode
