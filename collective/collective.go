@@ -128,8 +128,7 @@ type Model struct {
 	Params  Params
 	// ECMP, when not nil, remembers ECMPSlowdown's results by their
 	// arguments, for a caller that prices many collectives over one fabric
-	// (a replay): the same numbers, computed once. Not safe for concurrent
-	// use: give each goroutine its own.
+	// (a replay, a layout search): the same numbers, computed once.
 	ECMP *ECMPMemo
 }
 

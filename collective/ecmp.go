@@ -1,6 +1,9 @@
 package collective
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // exactECMPFlows bounds the flow count for which ECMPSlowdown computes the
 // distribution of the most loaded spine exactly; above it, a normal
@@ -121,9 +124,11 @@ func (b *binomialTerms) maxLoadAtMost(k int) float64 {
 }
 
 // ECMPMemo remembers ECMPSlowdown's results by their arguments (see
-// Model.ECMP). The zero value is ready to use.
+// Model.ECMP). The zero value is ready to use; it is safe for concurrent
+// use (a result computed twice at once is the same number).
 type ECMPMemo struct {
-	m map[ecmpArgs]float64
+	mu sync.Mutex
+	m  map[ecmpArgs]float64
 }
 
 type ecmpArgs struct {
@@ -137,14 +142,19 @@ func (e *ECMPMemo) slowdown(flows, spines, sets int, load float64) float64 {
 		return ECMPSlowdown(flows, spines, sets, load)
 	}
 	k := ecmpArgs{flows, spines, sets, load}
-	if v, ok := e.m[k]; ok {
+	e.mu.Lock()
+	v, ok := e.m[k]
+	e.mu.Unlock()
+	if ok {
 		return v
 	}
-	v := ECMPSlowdown(flows, spines, sets, load)
+	v = ECMPSlowdown(flows, spines, sets, load)
+	e.mu.Lock()
 	if e.m == nil {
 		e.m = map[ecmpArgs]float64{}
 	}
 	e.m[k] = v
+	e.mu.Unlock()
 	return v
 }
 

@@ -245,8 +245,11 @@ func newPricer(j Job) (*pricer, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The memo is the pricer's own: a pricer serves one goroutine.
-	coll := collective.Model{Cluster: latencyCluster(j), Params: collectiveParams(j), ECMP: &collective.ECMPMemo{}}
+	memo := j.Options.ECMP
+	if memo == nil {
+		memo = &collective.ECMPMemo{}
+	}
+	coll := collective.Model{Cluster: latencyCluster(j), Params: collectiveParams(j), ECMP: memo}
 	return &pricer{j: j, mesh: m, cm: cm, coll: coll}, nil
 }
 

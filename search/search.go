@@ -29,6 +29,7 @@ import (
 	"slices"
 	"sync"
 
+	"trainsim/collective"
 	"trainsim/parallelism"
 	"trainsim/units"
 )
@@ -277,6 +278,9 @@ func Run(base parallelism.Job, opt Options) (*Result, error) {
 	}
 	out := &Result{Pruned: map[string]int{}}
 	est := parallelism.NewEstimator()
+	// Every candidate runs on the same fabric: the spine's ECMP slowdowns
+	// are priced once for the whole search.
+	base.Options.ECMP = &collective.ECMPMemo{}
 	var all []Entry
 	offset := 0
 	for _, n := range nodes {
