@@ -312,3 +312,74 @@ func TestRefitSplitOverTheFabric(t *testing.T) {
 		t.Errorf("refit bytes %g, want %g", got, want)
 	}
 }
+
+// TestHostOverhead: an engine's host loop of h per iteration idles its GPU h
+// after the prefill and after every decode iteration, so one response of
+// 200 tokens after a prompt takes 201·h more (one prefill, 200 decode
+// iterations), whatever the kernels took.
+func TestHostOverhead(t *testing.T) {
+	one := testJob(t, "gpt3-6.7b", "dgx-a100-80gb", 1, 1, 1)
+	cfg := grpo()
+	cfg.PromptsPerStep, cfg.GenerationsPerPrompt, cfg.PromptLen, cfg.ResponseMean, cfg.ResponseMax, cfg.TrainBatch = 1, 1, 16, 200, 200, 1
+	base, err := Run(one, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HostOverhead = 4 * units.Millisecond
+	slow, err := Run(one, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 201 * 4e-3
+	if d := float64(slow.Generation - base.Generation); math.Abs(d-want) > 1e-6 {
+		t.Errorf("host overhead added %.6g s to generation, want 201 × 4 ms = %.6g s", d, want)
+	}
+	if math.Abs(float64(slow.GenHost)-want) > 1e-9 {
+		t.Errorf("reported host time %s, want %.6g s", slow.GenHost, want)
+	}
+	if d := float64(slow.Step - base.Step); math.Abs(d-want) > 1e-6 {
+		t.Errorf("colocated step grew by %.6g s, want %.6g s", d, want)
+	}
+}
+
+// TestOffloadAll: offload "all" moves, colocated, the whole training state
+// out and back and the engine's weights out and back, each byte twice over
+// PCIe: for Llama 3 8B on one DGX H100 (TP 1, PP 1, ZeRO-1 over 8) the
+// state is the training replay's weights + gradients + optimizer and the
+// engine's weights are 2 B × the parameters, at PCIe Gen5 x16's 32 GT/s ×
+// 16 lanes × 128/130 ÷ 8 = 63.0 GB/s.
+func TestOffloadAll(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	cfg := grpo()
+	cfg.Offload = OffloadAll
+	r, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := v.Job().Model
+	mem := r.TrainResult.Memory
+	state := float64(mem.Weights + mem.Gradients + mem.Optimizer)
+	engine := 2 * float64(m.Params())
+	want := 2 * (state + engine) / (32e9 * 16 * 128 / 130 / 8)
+	if got := float64(r.Swap); math.Abs(got-want) > 1e-3*want {
+		t.Errorf("offload all: %.4g s of offload/onload, want %.4g s", got, want)
+	}
+	if float64(r.Memory.Offloaded) != state {
+		t.Errorf("offloaded %s, want the whole state %.4g B", r.Memory.Offloaded, state)
+	}
+	cfg.Offload = OffloadOverflow
+	r2, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Overflow moves only what does not fit beside the engine's 60% of
+	// 80 GiB.
+	over := max(state-0.4*80*(1<<30), 0)
+	wantOver := 2 * over / (32e9 * 16 * 128 / 130 / 8)
+	if got := float64(r2.Swap); math.Abs(got-wantOver) > 1e-3*wantOver+1e-12 {
+		t.Errorf("overflow: %.4g s of offload/onload, want %.4g s", got, wantOver)
+	}
+	if d := r.Step - r2.Step; math.Abs(float64(d-(r.Swap-r2.Swap))) > 1e-6*float64(r.Step) {
+		t.Errorf("offload all made the step %s longer, want the swaps' difference %s", d, r.Swap-r2.Swap)
+	}
+}

@@ -66,6 +66,9 @@ func RLRules() []string {
 		"response length: a mean of prompt + response published (NeMo-RL's G-Average Seq len) → mean response = that − the prompt; lengths spread as rl.response_mean's quantiles",
 		"generation engine TP: as published, or as the case's role split reads it from an example script (OpenRLHF 70B: 2 engines × TP2); otherwise the smallest power of two whose 16-bit weight shard is at most half of a GPU's HBM, at most gpus_per_node (DeepSpeed-Chat's run_13b.sh uses 2 for 13B on 40 GB, which this gives)",
 		"engine memory and batch: vLLM's gpu_memory_utilization as published, else its default 0.9; max_num_seqs 256 (vLLM's default); DeepSpeed-Chat's hybrid engine generates fixed-length answers as a static batch",
+		"OpenRLHF (2024) engine batch: each actor rank sends its micro-rollout batch (generation_micro_batch prompts) to one vLLM engine in a blocking call (RemoteExperienceMaker._generate_vllm: llm = vllm_engines[rank % engines]; ray.get(llm.generate.remote(...)); the prompts dataloader yields micro_rollout_batch_size prompts per make_experience), and an engine is a synchronous Ray actor that serves one call at a time → rl.max_batch = generation_micro_batch",
+		"engine host loop: vLLM before 0.6 (OpenRLHF's 0.3.1) runs a synchronous loop, schedule → run → copy the sampled tokens → process outputs, with the GPU idle about 4 ms per decode step (vLLM issue #6854, the multi-step scheduling RFC, 2024: 'each highlighted redbox is about 4ms of GPU bubble … incurred on every decode'; the v0.6 blog, 2024-09-05, puts scheduling at 29% of the time against 38% on the GPU for Llama 3 8B on an H100) → rl.engine_host_overhead 4ms; vLLM V1 (NeMo-RL v0.5's) and DeepSpeed-Chat's hybrid engine → 0 (V1's persistent batch keeps its per-step update below a millisecond, vLLM PR #46112's measurements; no published figure for the hybrid engine)",
+		"NeMo-RL colocated: the policy's whole training state goes to host memory before generation and comes back after it, and vLLM sleeps (weights to host, KV cache dropped) after generation and wakes before the next (nemo_rl/algorithms/grpo.py refit_policy_generation: offload_before_refit, offload_after_refit, prepare_for_generation; finish_generation) → rl.offload = \"all\" over PCIe at the system's rate",
 		"training layout: NeMo-RL as published (Megatron-Core, distributed optimizer → zero 1); DeepSpeed-Chat and OpenRLHF (DeepSpeed ZeRO, layout unknown) → tp 1, pp 1, the smallest ZeRO stage of 2 and 3 whose training fits in memory, full activation checkpointing (their example scripts enable gradient checkpointing); micro-batch as published, else 1",
 		"framework: DeepSpeed ZeRO training of Hugging Face models (DeepSpeed-Chat, OpenRLHF) → training.grad_accum_fusion false (ZeRO's backward hooks copy each weight gradient into its reduction bucket, a kernel apart from the weight-gradient GEMM); attention unfused for DeepSpeed-Chat's OPT (Hugging Face's OPT attention of 2023), flash for OpenRLHF (it states flash-attn 2.3.6); Adam offload to the CPU in OpenRLHF's example scripts is not modelled",
 		"batch: DeepSpeed-Chat's per-step batch is not published (the largest under a cap of 1024 pairs) → 1024 prompts per step, one PPO epoch, one optimizer step; OpenRLHF: 1024 prompts per step, optimizer steps of 128 (train_batch_size 128)",
@@ -283,6 +286,10 @@ func planRL(c rawRLCase) rlPlan {
 		if strings.Contains(fmt.Sprint(c.RL["off_policy"]), "1-step") {
 			rlKeys.WriteString("off_policy = 1\n")
 		}
+		if !strings.Contains(fmt.Sprint(c.RL["placement"]), "split") {
+			rlKeys.WriteString("offload = \"all\"\n")
+			assume("offload all: NeMo-RL's policy offload and vLLM sleep/wake around generation (offload rule)")
+		}
 	case strings.HasPrefix(c.Group, "DeepSpeed-Chat"):
 		respMax, respMean = 256, 256
 		prompts = 1024
@@ -327,6 +334,14 @@ func planRL(c rawRLCase) rlPlan {
 		train, _ := intOf(c.RL, "train_global_batch")
 		fmt.Fprintf(&rlKeys, "algorithm = \"ppo\"\ncritic = \"policy\"\nreward = \"policy\"\nreference = \"policy\"\n")
 		fmt.Fprintf(&rlKeys, "prompts_per_step = %d\ntrain_batch = %d\nplacement = \"split\"\ngen_gpus = %d\n", prompts, train, vllm)
+		if gmb, ok := intOf(c.RL, "generation_micro_batch"); ok {
+			fmt.Fprintf(&rlKeys, "max_batch = %d\n", gmb)
+			assume("engine batch %d = the generation micro-batch, one blocking call at a time (OpenRLHF engine batch rule)", gmb)
+		}
+		if strings.Contains(fmt.Sprint(c.RL["generation_engine"]), "vLLM 0.") {
+			rlKeys.WriteString("engine_host_overhead = \"4ms\"\n")
+			assume("vLLM < 0.6: 4 ms of host loop per iteration (engine host loop rule)")
+		}
 	default:
 		p.why = "no mapping for this group"
 		return p
