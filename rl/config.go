@@ -133,6 +133,10 @@ type Config struct {
 	// synchronous engine loop. 0: an engine that hides them (CUDA graphs
 	// and an overlapped scheduler).
 	HostOverhead units.Seconds
+	// HostPerSeq is the engine's host time per iteration for each
+	// sequence the iteration runs (building its inputs, processing its
+	// sampled token), also with the GPUs idle.
+	HostPerSeq units.Seconds
 	// Offload is what a colocated step moves to host memory during
 	// generation.
 	Offload Offload
@@ -230,6 +234,9 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 	}
 	if !(c.HostOverhead >= 0 && c.HostOverhead <= MaxHostOverhead) {
 		add("rl.engine_host_overhead", "must be from 0 to %s per iteration, got %s", MaxHostOverhead, c.HostOverhead)
+	}
+	if !(c.HostPerSeq >= 0 && c.HostPerSeq <= MaxHostOverhead/1000) {
+		add("rl.engine_host_per_seq", "must be from 0 to %s per sequence and iteration, got %s", MaxHostOverhead/1000, c.HostPerSeq)
 	}
 	if len(errs) > 0 {
 		return errs

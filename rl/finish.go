@@ -134,8 +134,8 @@ func (res *Result) finish(c Config, j parallelism.Job, runs []engineRun, scoreFL
 // hostNote says how the engine's host work is modelled.
 func hostNote(c Config) string {
 	const graphs = "generation assumes CUDA graphs: no host launch gaps between a decode iteration's kernels, each kernel paying only the kernel model's fixed launch-and-tail cost"
-	if c.HostOverhead > 0 {
-		return fmt.Sprintf("%s; the engine's host loop (scheduling, output processing, detokenisation) takes %s per iteration with the GPU idle (rl.engine_host_overhead)", graphs, c.HostOverhead)
+	if c.HostOverhead > 0 || c.HostPerSeq > 0 {
+		return fmt.Sprintf("%s; the engine's host loop (scheduling, output processing, detokenisation) takes %s + %s per running sequence each iteration with the GPU idle (rl.engine_host_overhead, rl.engine_host_per_seq)", graphs, c.HostOverhead, c.HostPerSeq)
 	}
-	return graphs + "; the engine's scheduler and output processing on the host are taken as hidden (rl.engine_host_overhead 0)"
+	return graphs + "; the engine's scheduler and output processing on the host are taken as hidden (rl.engine_host_overhead and rl.engine_host_per_seq 0)"
 }

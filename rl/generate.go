@@ -161,10 +161,11 @@ type engineRun struct {
 // segments, each segment ending when a sequence finishes. slots bounds the
 // sequences running at once; capacity the KV tokens the engine holds.
 //
-// Every iteration, prefill or decode, also pays host of host time with the
-// GPU idle (a synchronous engine loop: schedule, run, copy the sampled
-// tokens back, process the outputs, then schedule the next).
-func (p pricer) generate(m model.Config, lengths []int, prompt, slots, capacity, tp int, batching Batching, host units.Seconds) (engineRun, error) {
+// Every iteration, prefill or decode, also pays host + perSeq × (its
+// sequences) of host time with the GPU idle (a synchronous engine loop:
+// schedule, run, copy the sampled tokens back, process the outputs, then
+// schedule the next).
+func (p pricer) generate(m model.Config, lengths []int, prompt, slots, capacity, tp int, batching Batching, host, perSeq units.Seconds) (engineRun, error) {
 	type seq struct{ left, ctx, reserve int }
 	var run engineRun
 	var active []seq
@@ -190,7 +191,7 @@ func (p pricer) generate(m model.Config, lengths []int, prompt, slots, capacity,
 				if err != nil {
 					return run, err
 				}
-				c.Host = host
+				c.Host = host + perSeq*units.Seconds(n)
 				run.Segments = append(run.Segments, segment{Prefill: true, Batch: n, Iters: 1, Cost: c})
 			}
 		}
@@ -220,7 +221,7 @@ func (p pricer) generate(m model.Config, lengths []int, prompt, slots, capacity,
 		if err != nil {
 			return run, err
 		}
-		c.Host = host
+		c.Host = host + perSeq*units.Seconds(b)
 		var seg cost
 		seg.add(c, float64(k))
 		padded := 0

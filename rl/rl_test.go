@@ -340,6 +340,24 @@ func TestHostOverhead(t *testing.T) {
 	if d := float64(slow.Step - base.Step); math.Abs(d-want) > 1e-6 {
 		t.Errorf("colocated step grew by %.6g s, want %.6g s", d, want)
 	}
+	// Per sequence: 64 responses of 200 tokens on one engine (8 GPUs, 8
+	// engines, each its 8 sequences at once): 201 iterations of 8
+	// sequences each, 201 × 8 × 0.1 ms.
+	cfg = grpo()
+	cfg.PromptsPerStep, cfg.GenerationsPerPrompt, cfg.PromptLen, cfg.ResponseMean, cfg.ResponseMax, cfg.TrainBatch = 8, 8, 16, 200, 200, 64
+	base, err = Run(one, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HostPerSeq = 100 * units.Microsecond
+	slow, err = Run(one, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = 201 * 8 * 1e-4
+	if d := float64(slow.Generation - base.Generation); math.Abs(d-want) > 1e-6 {
+		t.Errorf("per-sequence host overhead added %.6g s to generation, want 201 × 8 × 0.1 ms = %.6g s", d, want)
+	}
 }
 
 // TestOffloadAll: offload "all" moves, colocated, the whole training state

@@ -153,7 +153,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	queues := deal(lengths, res.Replicas, c.Seed)
 	runs := make([]engineRun, res.Replicas)
 	for r := range runs {
-		run, err := p.generate(policy, queues[r], c.PromptLen, c.MaxBatch, res.KVCapacity, c.GenTP, c.Batching, c.HostOverhead)
+		run, err := p.generate(policy, queues[r], c.PromptLen, c.MaxBatch, res.KVCapacity, c.GenTP, c.Batching, c.HostOverhead, c.HostPerSeq)
 		if err != nil {
 			return nil, fmt.Errorf("rl: engine %d: %w", r, err)
 		}
