@@ -140,6 +140,11 @@ type Config struct {
 	// Offload is what a colocated step moves to host memory during
 	// generation.
 	Offload Offload
+	// RefitRate is the rate at which an engine GPU takes in its shard of
+	// the new weights at a refit, the framework's handoff included (CUDA
+	// IPC handles, the engine's load_weights); 0: at the hardware's rate
+	// (an HBM copy colocated, the link split), no software cost.
+	RefitRate units.Bandwidth
 	// LogprobMicrobatch is the packed sequences per scoring forward pass.
 	LogprobMicrobatch int
 	// Prompts is a number of prompts to report the processing time of (0:
@@ -234,6 +239,9 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 	}
 	if !(c.HostOverhead >= 0 && c.HostOverhead <= MaxHostOverhead) {
 		add("rl.engine_host_overhead", "must be from 0 to %s per iteration, got %s", MaxHostOverhead, c.HostOverhead)
+	}
+	if !(c.RefitRate >= 0 && c.RefitRate <= 1e15) {
+		add("rl.refit_rate", "must be from 0 (the hardware's rate) to 1PB/s, got %s", c.RefitRate)
 	}
 	if !(c.HostPerSeq >= 0 && c.HostPerSeq <= MaxHostOverhead/1000) {
 		add("rl.engine_host_per_seq", "must be from 0 to %s per sequence and iteration, got %s", MaxHostOverhead/1000, c.HostPerSeq)

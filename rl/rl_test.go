@@ -401,3 +401,21 @@ func TestOffloadAll(t *testing.T) {
 		t.Errorf("offload all made the step %s longer, want the swaps' difference %s", d, r.Swap-r2.Swap)
 	}
 }
+
+// TestRefitRate: with rl.refit_rate r, a colocated refit of Llama 3 8B
+// trained at TP 1, PP 1 (no all-gather) onto engines of TP 2 is each engine
+// GPU taking in half of the 2 B × params at r.
+func TestRefitRate(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	cfg := grpo()
+	cfg.GenTP = 2
+	cfg.RefitRate = 2.5e9
+	r, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 2 * float64(v.Job().Model.Params()) / 2 / 2.5e9
+	if got := float64(r.Refit); math.Abs(got-want) > 1e-6*want {
+		t.Errorf("refit %.6g s, want %.6g s", got, want)
+	}
+}

@@ -361,6 +361,12 @@ func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN 
 	}
 	shard := units.Bytes(float64(bytes) / float64(c.GenTP))
 	if c.Placement == Colocated {
+		if c.RefitRate > 0 {
+			// The framework's handoff sets the pace: each engine GPU
+			// takes in its shard at RefitRate.
+			t += shard.Over(c.RefitRate)
+			return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the training model-parallel group of %d, then each engine GPU takes in its 1/%d (%s) at rl.refit_rate %s", bytes, group, c.GenTP, shard, c.RefitRate), nil
+		}
 		// Read and write the shard in HBM.
 		t += (2 * shard).Over(j.Cluster.GPU.HBMBandwidth.Scale(p.cm.Params.HBMFraction))
 		return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the training model-parallel group of %d, then each engine GPU copies its 1/%d in HBM", bytes, group, c.GenTP), nil
@@ -376,5 +382,8 @@ func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN 
 		return 0, "", fmt.Errorf("rl: refit send: %w", err)
 	}
 	t += k.Time
+	if c.RefitRate > 0 {
+		t += shard.Over(c.RefitRate)
+	}
 	return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the training model-parallel group of %d, then sent to %d engine replicas (%s per engine GPU) over %d pool-to-pool links of %s each", bytes, group, genN/c.GenTP, shard, pairs, link), nil
 }

@@ -348,6 +348,8 @@ func declarations(s *settings) []key {
 			doc: "host time per engine iteration for each sequence it runs, the GPUs waiting: output processing and detokenisation of a synchronous engine loop (vLLM before 0.6: about 0.1 ms, vLLM issue #6913); 0 to 1ms"},
 		{name: "rl.offload", value: text(into(&r.Offload)).or(rl.OffloadOverflow), allowed: names(rl.Offloads()),
 			doc: "colocated: `overflow` moves to host memory only the training state that does not fit beside the engine; `all` moves the whole training state out before generation and back after it, and the engine's weights out after generation and back before the next (NeMo-RL's offload and vLLM sleep/wake_up)"},
+		{name: "rl.refit_rate", value: quantity(into(&r.RefitRate), "2.5GB/s").or(0), def: "0 (the hardware's rate)",
+			doc: "rate at which an engine GPU takes in its shard of the new weights at a refit, the framework's handoff included (CUDA IPC handles, the engine's weight loader); 0: an HBM copy colocated, the link split, no software cost"},
 		{name: "rl.logprob_microbatch", value: count(into(&r.LogprobMicrobatch)).or(1),
 			doc: "packed sequences per scoring forward pass; 1..1024"},
 		{name: "rl.prompts", value: number(into(&r.Prompts)).or(0), def: "0 (none)",
