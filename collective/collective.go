@@ -131,6 +131,10 @@ func (p Params) SizeFactor(chunk units.Bytes) float64 {
 type Model struct {
 	Cluster topology.Cluster
 	Params  Params
+	// ECMP, when not nil, remembers ECMPSlowdown's results by their
+	// arguments, for a caller that prices many collectives over one fabric
+	// (a replay, a layout search): the same numbers, computed once.
+	ECMP *ECMPMemo
 }
 
 // Cost is the price of one collective as seen by one rank.
@@ -190,7 +194,7 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 			if p.Cross.Spray {
 				slow = math.Max(1, float64(p.Cross.Flows)*demand/(float64(sh.Spines)*float64(up)))
 			} else {
-				slow = ECMPSlowdown(p.Cross.Flows, sh.Spines, p.Cross.Sets, demand/float64(up))
+				slow = m.ECMP.slowdown(p.Cross.Flows, sh.Spines, p.Cross.Sets, demand/float64(up))
 			}
 			if slow > 1 {
 				nic = nic.Scale(1 / slow)
