@@ -161,3 +161,15 @@ func (d *decoder) applyStack() {
 		}
 	}
 }
+
+// StackSettings returns the keys the named built-in software stack sets,
+// each with its TOML value, in the stack's order; false when no stack has
+// that name. sim validate's rules pick a stack per case and take its
+// behaviours from here.
+func StackSettings(name string) ([][2]string, bool) {
+	st, ok := stackByName(name)
+	if !ok {
+		return nil, false
+	}
+	return append([][2]string(nil), st.values...), true
+}

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"trainsim/model"
 	"trainsim/parallelism"
+	"trainsim/scenario"
 )
 
 // TestCasesParse checks that every case of published.toml is read, once.
@@ -103,15 +105,16 @@ func TestMappingRules(t *testing.T) {
 		{"sc21-t1-1.7b", 2021, false, false, true},   // pp 1: PyTorch DDP
 		{"sc21-t1-76.1b", 2021, false, false, false}, // pp 4: Megatron's local DDP
 		{"megatron-readme-2021-gpt3-175b-1024gpu", 2021, false, false, false},
-		{"sc21-t2-zero3-174b-768gpu", 2021, false, false, false},
+		{"sc21-t2-zero3-174b-768gpu", 2021, false, false, true}, // deepspeed-zero3-2021: overlap_comm
 		{"korthikanti22-175b-seqpar-selective", 2022, true, true, false},
 		{"megatron-readme-2024-h100-70b", 2024, true, true, true},
 		{"nemo2407-gpt3-175b-512gpu", 2024, true, true, true},
 	} {
 		c := byID[tc.id]
 		got := [4]any{c.Year, c.GradAccumFusion, c.FP32Grads, c.Knobs.OverlapGradReduce}
-		// Scatter/gather: only the January 2021 README predates the SC21 paper.
-		if sg := c.Knobs.PPScatterGather; sg != (c.Generation == "a100" && tc.id != "megatron-readme-2021-gpt3-175b-1024gpu") {
+		// Scatter/gather: Megatron-LM on A100 (stacks megatron-lm-2021 and
+		// -2022); the January 2021 README predates the SC21 paper.
+		if sg := c.Knobs.PPScatterGather; sg != (c.Stack == "megatron-lm-2021" || c.Stack == "megatron-lm-2022") {
 			t.Errorf("%s: pp_scatter_gather %v", tc.id, sg)
 		}
 		if want := [4]any{tc.year, tc.fusion, tc.fp32, tc.overlapGrads}; got != want {
@@ -149,6 +152,43 @@ func TestMappingRules(t *testing.T) {
 		w, ok := wantRows[r.Name]
 		if !ok || w.r != r.Recompute || w.sp != r.SequenceParallel {
 			t.Errorf("layer row %s: recompute %s SP %v, want %+v", r.Name, r.Recompute, r.SequenceParallel, w)
+		}
+	}
+}
+
+// TestStacksMapped checks that sim validate's rules map every key of every
+// built-in software stack onto a case, and what two stacks give a case that
+// states nothing: a stack the rules could not read would leave its cases
+// unscored.
+func TestStacksMapped(t *testing.T) {
+	for _, name := range scenario.StackNames() {
+		c := Case{Stack: name, Replayable: true}
+		if _, err := (mapper{&c}).applyStack(); err != nil {
+			t.Errorf("stack %s: %v", name, err)
+		}
+	}
+	tests := []struct {
+		stack                                  string
+		overlapGrads, tpOverlap, scatter, fp32 bool
+		zero                                   int
+		attention                              model.Attention
+		recompute                              string
+	}{
+		{"megatron-lm-2021-01", false, false, false, false, 0, model.AttentionUnfused, "none"},
+		{"nemo-24.07", true, true, false, true, 1, model.AttentionFlash, "selective"},
+	}
+	for _, tc := range tests {
+		c := Case{Stack: tc.stack, Replayable: true}
+		if _, err := (mapper{&c}).applyStack(); err != nil {
+			t.Fatalf("stack %s: %v", tc.stack, err)
+		}
+		k := c.Knobs
+		got := []any{k.OverlapGradReduce, k.TPOverlap, k.PPScatterGather, c.FP32Grads, k.ZeRO, c.Attention, c.RecomputeDefault}
+		want := []any{tc.overlapGrads, tc.tpOverlap, tc.scatter, tc.fp32, tc.zero, tc.attention, tc.recompute}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("stack %s: field %d = %v, want %v", tc.stack, i, got[i], want[i])
+			}
 		}
 	}
 }
