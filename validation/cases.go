@@ -144,6 +144,10 @@ type Case struct {
 	// Stack is the software stack (software.stack) the case's source and
 	// date map to; the scenario names it.
 	Stack string
+	// spUnknown is set when the source leaves sequence parallelism unknown:
+	// the stack's default, else tp > 1, decides it.
+	spUnknown bool
+	spSource  string
 	// NICsPerNode is the inter-node NICs per node the source states (its
 	// per-node inter-node bandwidth over the system's NIC bandwidth); 0
 	// keeps the system's.
@@ -175,7 +179,7 @@ func Rules() []string {
 		"model: shape fields as given; a field the source leaves unknown comes from the built-in model preset that matches every given field (preferring a preset whose name appears in the case's model name, then name order); no match → not scored",
 		"precision: FP8 → fp8; bf16 named → bf16; otherwise (16-bit, mixed, fp16, half, unknown) fp16 on A100 (Megatron-LM 2021–22 ran --fp16) and bf16 on H100",
 		"microbatch: unknown → 1",
-		"sequence_parallel: unknown → on when tp > 1, else off",
+		"sequence_parallel: unknown → the stack's default where it sets one (megatron-deepspeed: off), else on when tp > 1, else off",
 		"interleave: \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
 		"zero: \"ZeRO-N …\" → N; unknown → the stack's (1 for megatron-core-2024 and nemo-24.07: the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is), else 0",
 		"data-parallel implementation: stack megatron-lm-2021 or -2021-01 with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass); with pp > 1 the stack's false (--DDP-impl local: one all-reduce after the backward pass)",
@@ -415,6 +419,9 @@ func (m mapper) stack() {
 		m.unplayable("%v", err)
 		return
 	}
+	if c.spUnknown {
+		m.assume("sequence_parallel %s → %v (tp %d)", c.spSource, c.Knobs.SequenceParallel, c.Knobs.TP)
+	}
 	note := fmt.Sprintf("software: %s → stack %s (%s)", why, c.Stack, strings.Join(set, ", "))
 	k := &c.Knobs
 	if strings.HasPrefix(c.Stack, "megatron-lm-2021") && k.PP == 1 && k.ZeRO == 0 {
@@ -476,6 +483,14 @@ func (m mapper) applyStack() ([]string, error) {
 			m.assume("zero unknown → %d (stack %s: the distributed optimizer)", n, c.Stack)
 			continue
 		case "training.precision":
+			continue
+		case "parallelism.sequence_parallel":
+			if !c.spUnknown {
+				continue
+			}
+			k.SequenceParallel = flag && k.TP > 1
+			m.assume("sequence_parallel %s → %v (stack %s)", c.spSource, k.SequenceParallel, c.Stack)
+			c.spUnknown = false
 			continue
 		default:
 			return nil, fmt.Errorf("software stack %s sets %s, which sim validate's rules do not map", c.Stack, key)
@@ -600,9 +615,10 @@ func (m mapper) layout(p map[string]any) {
 	case bool:
 		k.SequenceParallel = v
 	default:
+		// Decided with the stack (applyStack): its default, else tp > 1.
 		k.SequenceParallel = tp > 1
 		if text(v) != "varies per row" {
-			m.assume("sequence_parallel %s → %v (tp %d)", show(v), k.SequenceParallel, tp)
+			c.spUnknown, c.spSource = true, show(v)
 		}
 	}
 	m.schedule(p["interleave"])
