@@ -136,6 +136,15 @@ func (m Model) Time(op model.Op) (units.Seconds, Limiter) {
 		}
 		t = op.FLOPs.At(peak.Scale(eff))
 		lim = TensorCores
+	case model.SkinnyGEMM:
+		// A roofline: the sustained GEMM peak or the weights' bytes over
+		// HBM, whichever is slower (below).
+		peak := m.Peak16
+		if op.Linear {
+			peak = m.Peak
+		}
+		t = op.FLOPs.At(peak.Scale(m.Params.GEMMPeakFraction))
+		lim = TensorCores
 	case model.FlashAttention:
 		f := op.FLOPs
 		if op.Causal {

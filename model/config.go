@@ -26,6 +26,10 @@ type Config struct {
 	// Megatron-Core's shared experts); DenseLayers the leading layers that
 	// keep a dense MLP of FFNHidden (DeepSeek-V3's first three).
 	MoEFFNHidden, SharedExperts, DenseLayers int
+	// HeadSize is the width of one attention head when it is not
+	// Hidden/Heads (Qwen3's 128 with 64 heads of a 5120-wide model); 0:
+	// Hidden/Heads.
+	HeadSize int
 	// GatedMLP marks a SwiGLU-style MLP with three weight matrices (Llama,
 	// PaLM) instead of GPT's two.
 	GatedMLP bool
@@ -33,8 +37,17 @@ type Config struct {
 	Source string
 }
 
-// HeadDim is the width of one attention head, h/a.
-func (c Config) HeadDim() int { return c.Hidden / c.Heads }
+// HeadDim is the width of one attention head: HeadSize, else h/a.
+func (c Config) HeadDim() int {
+	if c.HeadSize > 0 {
+		return c.HeadSize
+	}
+	return c.Hidden / c.Heads
+}
+
+// AttnWidth is the width of the queries and of the attention's output,
+// heads × head_dim: h unless HeadSize departs from h/a.
+func (c Config) AttnWidth() int { return c.Heads * c.HeadDim() }
 
 // KVHidden is the width of the key (or value) projection: kv_heads × head_dim.
 func (c Config) KVHidden() int { return c.KVHeads * c.HeadDim() }
@@ -57,8 +70,8 @@ func (c Config) LayerParams() int64 {
 // attnParams is the attention's weights and biases: QKV and output
 // projection.
 func (c Config) attnParams() int64 {
-	h, kv := int64(c.Hidden), int64(c.KVHidden())
-	return h*(h+2*kv) + (h + 2*kv) + h*h + h
+	h, q, kv := int64(c.Hidden), int64(c.AttnWidth()), int64(c.KVHidden())
+	return h*(q+2*kv) + (q + 2*kv) + q*h + h
 }
 
 // mlpParams is one MLP of inner width f: weights, first-layer biases, output
@@ -112,8 +125,8 @@ func (c Config) MoEDenseParams() int64 {
 // (QKV, output projection, MLP): the tensors FP8 training runs its GEMMs
 // on.
 func (c Config) LinearWeights() int64 {
-	h, f, kv := int64(c.Hidden), int64(c.FFNHidden), int64(c.KVHidden())
-	return h*(h+2*kv) + h*h + int64(c.mlpMatrices())*h*f
+	h, f, q, kv := int64(c.Hidden), int64(c.FFNHidden), int64(c.AttnWidth()), int64(c.KVHidden())
+	return h*(q+2*kv) + q*h + int64(c.mlpMatrices())*h*f
 }
 
 // LayerTensors returns the parameter count of each weight tensor of one
@@ -123,8 +136,8 @@ func (c Config) LinearWeights() int64 {
 // model. Frameworks that gather parameters tensor by tensor (ZeRO-3) issue
 // one collective per entry.
 func (c Config) LayerTensors() []int64 {
-	h, f, kv := int64(c.Hidden), int64(c.FFNHidden), int64(c.KVHidden())
-	out := []int64{h, h, h * (h + 2*kv), h + 2*kv, h * h, h, h, h}
+	h, f, q, kv := int64(c.Hidden), int64(c.FFNHidden), int64(c.AttnWidth()), int64(c.KVHidden())
+	out := []int64{h, h, h * (q + 2*kv), q + 2*kv, q * h, h, h, h}
 	if c.GatedMLP {
 		out = append(out, h*f, f, h*f, f, f*h, h)
 	} else {

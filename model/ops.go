@@ -19,6 +19,11 @@ const (
 	// FlashAttention is a fused attention kernel: tensor-core work that never
 	// writes the s×s score matrix to HBM.
 	FlashAttention
+	// SkinnyGEMM is a matrix multiplication with a few rows (a decode
+	// iteration's batch of tokens against a weight matrix), which
+	// libraries run as split-K GEMV-style kernels that stream the weights:
+	// priced as a roofline, no tile quantization.
+	SkinnyGEMM
 )
 
 // Op is one kernel as it runs on one GPU, after the parallel split.
@@ -479,7 +484,8 @@ func (c Config) ForwardFLOPs(batch int) units.FLOPs {
 	kv := float64(c.KVHidden())
 	f := float64(c.FFNHidden)
 	m := float64(c.mlpMatrices())
-	perLayer := 2*b*s*h*(h+2*kv) + 2*b*s*h*h + 2*m*b*s*h*f + 4*b*s*s*h
+	q := float64(c.AttnWidth())
+	perLayer := 2*b*s*h*(q+2*kv) + 2*b*s*q*h + 2*m*b*s*h*f + 4*b*s*s*q
 	if !c.MoE() {
 		return units.FLOPs(float64(c.Layers)*perLayer + 2*b*s*h*float64(c.Vocab))
 	}
@@ -487,6 +493,6 @@ func (c Config) ForwardFLOPs(batch int) units.FLOPs {
 	// through top_k experts and the shared experts.
 	moe := float64(c.MoELayers())
 	fe := float64(c.ExpertFFN())
-	perMoE := 2*b*s*h*(h+2*kv) + 2*b*s*h*h + 4*b*s*s*h + 2*b*s*h*float64(c.Experts) + 2*m*b*s*h*fe*float64(c.TopK+c.SharedExperts)
+	perMoE := 2*b*s*h*(q+2*kv) + 2*b*s*q*h + 4*b*s*s*q + 2*b*s*h*float64(c.Experts) + 2*m*b*s*h*fe*float64(c.TopK+c.SharedExperts)
 	return units.FLOPs((float64(c.Layers)-moe)*perLayer + moe*perMoE + 2*b*s*h*float64(c.Vocab))
 }

@@ -13,6 +13,7 @@ const (
 	srcSC21T1 = "Narayanan et al. 2021 (SC21) 'Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM', Table 1 (layers, hidden, heads, params); seq 2048, " + vocabNote
 	srcMcore  = "NVIDIA/Megatron-LM README 'Performance Benchmarking', images/model_table.png (2024-07-15, commit f2e5db402c; H100 weak-scaling table): layers, hidden, heads; 'vocabulary size 131,072', 'sequence length 4096'. " +
 		"The table's parameter counts imply GPT blocks (ffn 4h, no GQA) with untied input/output embeddings, which Config does not model (the output layer's V×h is missing from Params)"
+	srcOPT    = "Zhang et al. 2022 'OPT: Open Pre-trained Transformer Language Models', Table 1 (layers, heads, d_model; ffn 4h) and Section 2 (sequence length 2048); vocab 50272 from the released facebook/opt config.json"
 	srcLlama3 = "Dubey et al. 2024 'The Llama 3 Herd of Models', Table 3 (layers, model dim, FFN dim, heads, KV heads; SwiGLU; pre-training context 8192). " +
 		"Vocab 128256 = the 128K tokenizer (128000) + 256 reserved special tokens, as in the released config.json. No biases, untied output layer (not modelled by Config)"
 )
@@ -79,6 +80,10 @@ func table() []Config {
 		// Well-known dense models.
 		gpt("opt-175b", 96, 12288, 96, 2048, 50272, "Zhang et al. 2022 'OPT: Open Pre-trained Transformer Language Models', Table 1 (175B: 96 layers, "+
 			"96 heads, d_model 12288) and Section 2 (sequence length 2048); vocab 50272 from the released facebook/opt config.json"),
+		gpt("opt-350m", 24, 1024, 16, 2048, 50272, srcOPT+" (350M: 24 layers, 16 heads, d_model 1024). Its 512-wide embedding with in/out projections is not modelled"),
+		gpt("opt-13b", 40, 5120, 40, 2048, 50272, srcOPT+" (13B: 40 layers, 40 heads, d_model 5120)"),
+		gpt("opt-30b", 48, 7168, 56, 2048, 50272, srcOPT+" (30B: 48 layers, 56 heads, d_model 7168)"),
+		gpt("opt-66b", 64, 9216, 72, 2048, 50272, srcOPT+" (66B: 64 layers, 72 heads, d_model 9216)"),
 		gpt("bloom-176b", 70, 14336, 112, 2048, 250880, "BigScience 2022 'BLOOM: A 176B-Parameter Open-Access Multilingual Language Model', "+
 			"Table 3 (70 layers, hidden 14336, 112 heads, sequence length 2048) and Section 3.3 (vocabulary 250680, padded to 250880 in the released config). "+
 			"ALiBi positions and an embedding layer norm are not modelled"),
@@ -137,6 +142,12 @@ func table() []Config {
 		{
 			Name: "llama3-70b", Layers: 80, Hidden: 8192, Heads: 64, KVHeads: 8, FFNHidden: 28672, SeqLen: 8192, Vocab: 128256, GatedMLP: true,
 			Source: srcLlama3 + " (70B column)",
+		},
+		{
+			Name: "qwen3-32b", Layers: 64, Hidden: 5120, Heads: 64, KVHeads: 8, HeadSize: 128, FFNHidden: 25600, SeqLen: 4096, Vocab: 151936, GatedMLP: true,
+			Source: "Qwen Team 2025 'Qwen3 Technical Report' (arXiv 2505.09388), Table 1 (Qwen3-32B: 64 layers, 64 query and 8 KV heads, untied embeddings); " +
+				"hidden 5120, head_dim 128 (so the attention is 8192 wide, not h), intermediate 25600 and vocab 151936 from the released Qwen/Qwen3-32B config.json. " +
+				"Sequence length 4096 is NeMo-RL's GRPO recipe's, not the model's. No biases; the untied output layer and the QK layer norms are not modelled by Config",
 		},
 		{
 			Name: "llama3-405b", Layers: 126, Hidden: 16384, Heads: 128, KVHeads: 8, FFNHidden: 53248, SeqLen: 8192, Vocab: 128256, GatedMLP: true,

@@ -470,3 +470,19 @@ func LayerTimes(v Valid) (fwd, bwd units.Seconds, err error) {
 	}
 	return units.Seconds(f.Seconds()), units.Seconds(bw.Seconds()), nil
 }
+
+// Models returns the kernel and collective models the replay of v prices
+// its steps with: its GPU at its precision with its calibration, and its
+// cluster's links (for another replay on the same hardware, such as the
+// inference engines of an RL step).
+func Models(v Valid) (compute.Model, collective.Model, error) {
+	j, err := v.get()
+	if err != nil {
+		return compute.Model{}, collective.Model{}, err
+	}
+	cm, err := kernelModel(j)
+	if err != nil {
+		return compute.Model{}, collective.Model{}, err
+	}
+	return cm, collective.Model{Cluster: latencyCluster(j), Params: collectiveParams(j)}, nil
+}

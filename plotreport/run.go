@@ -35,6 +35,8 @@ func RunDocument(source string, rep *report.Report) *Document {
 		d.para("Infeasible:", "%s", rep.Reason)
 	}
 
+	rlBlocks(d, rep)
+
 	d.heading("Key figures")
 	d.table(keyFigures(rep))
 	if rep.Bottleneck.Resource != "" {

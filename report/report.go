@@ -10,6 +10,7 @@ import (
 	"trainsim/job"
 	"trainsim/model"
 	"trainsim/parallelism"
+	"trainsim/rl"
 	"trainsim/topology"
 	"trainsim/units"
 )
@@ -178,9 +179,11 @@ type Report struct {
 	BusiestLinks []Link           `json:"busiest_links"`
 	Stragglers   *Stragglers      `json:"stragglers,omitempty"`
 	Job          *Job             `json:"job,omitempty"`
-	Tasks        int              `json:"tasks"`
-	Events       int              `json:"events"`
-	Notes        []string         `json:"notes"`
+	// RL is the RL post-training step of an [rl] table.
+	RL     *RL      `json:"rl,omitempty"`
+	Tasks  int      `json:"tasks"`
+	Events int      `json:"events"`
+	Notes  []string `json:"notes"`
 	// Timeline is the first step's pipeline, when the run asked for it.
 	Timeline *Timeline `json:"timeline,omitempty"`
 }
@@ -194,6 +197,10 @@ type Input struct {
 	// a [job] table.
 	Whole       *job.Result
 	WholeConfig job.Config
+	// RL is the RL step's replay under RLConfig, nil without an [rl]
+	// table; the result Build gets is then its policy optimizer step.
+	RL       *rl.Result
+	RLConfig rl.Config
 }
 
 // Build assembles the report of one replay.
@@ -276,6 +283,10 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 	rep.Bottleneck = bottleneck(r, step, j)
 	rep.Stragglers = stragglersOf(r.Stragglers, step)
 	rep.Job = jobOf(in.WholeConfig, in.Whole)
+	rep.RL = RLOf(in.RLConfig, in.RL)
+	if rep.RL != nil && !rep.RL.Feasible && rep.Feasible {
+		rep.Feasible, rep.Reason = false, "RL step: "+rep.RL.Reason
+	}
 	if err := rep.check(); err != nil {
 		return nil, err
 	}
@@ -310,6 +321,26 @@ func (r *Report) check() error {
 	}
 	if !(r.HFU >= 0 && r.HFU <= 1) {
 		bad = append(bad, fmt.Sprintf("hfu = %g is outside [0, 1]", r.HFU))
+	}
+	if q := r.RL; q != nil {
+		for _, f := range []struct {
+			name string
+			v    float64
+		}{{"rl.step_s", q.StepS}, {"rl.generation_s", q.GenerationS}, {"rl.scoring_s", q.ScoringS}, {"rl.training_s", q.TrainingS},
+			{"rl.refit_s", q.RefitS}, {"rl.swap_s", q.SwapS}, {"rl.idle_s", q.IdleS}, {"rl.overlap_s", q.OverlapS}} {
+			if f.v < 0 {
+				bad = append(bad, fmt.Sprintf("%s = %g is negative", f.name, f.v))
+			}
+		}
+		u := q.Utilisation
+		for _, f := range []struct {
+			name string
+			v    float64
+		}{{"rl.utilisation.generation_mfu", u.GenerationMFU}, {"rl.utilisation.scoring_mfu", u.ScoringMFU}, {"rl.utilisation.training_mfu", u.TrainingMFU}, {"rl.utilisation.generation_hbm", u.GenerationHBM}} {
+			if !(f.v >= 0 && f.v <= 1) {
+				bad = append(bad, fmt.Sprintf("%s = %g is outside [0, 1]", f.name, f.v))
+			}
+		}
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("report of %s: refusing values outside physical sense (%s); check the hardware figures", r.Scenario, strings.Join(bad, "; "))

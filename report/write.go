@@ -145,6 +145,12 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 	}
 	p("\n")
 
+	if rep.RL != nil {
+		if err := WriteRLText(&b, rep.RL); err != nil {
+			return err
+		}
+		p("The policy's optimizer step (one of the %d above), replayed:\n", rep.RL.OptimizerSteps)
+	}
 	if !rep.Feasible {
 		p("INFEASIBLE: %s\n\n", rep.Reason)
 	}

@@ -10,6 +10,7 @@ import (
 	"trainsim/job"
 	"trainsim/model"
 	"trainsim/parallelism"
+	"trainsim/rl"
 	"trainsim/topology"
 	"trainsim/units"
 )
@@ -35,6 +36,8 @@ type settings struct {
 	job                            parallelism.Job
 	// whole is the [job] table, beside the job the replay needs.
 	whole Whole
+	// rl is the [rl] table: an RL post-training step around the job.
+	rl rlKeys
 }
 
 // key is the declaration of one scenario key.
@@ -113,6 +116,7 @@ const (
 func declarations(s *settings) []key {
 	m, c, l, t, o, k := &s.job.Model, &s.job.Cluster, &s.job.Layout, &s.job.Training, &s.job.Options, &s.job.Calibration
 	w, v := &s.whole, &s.job.Variation
+	r := &s.rl.cfg
 	g, nl, n := &c.GPU, &c.NVLink, &c.Network
 	modelShape := requiredUnless(keyModelPreset)
 	node := requiredUnless(keySystem)
@@ -297,6 +301,47 @@ func declarations(s *settings) []key {
 			doc: "share of NICs that are slow, in [0, 1]; round(share × nodes × nics_per_node) of them, drawn from the seed; analytical network only"},
 		{name: "job.slow_link_slowdown", value: number(into(&v.LinkSlowdown)).or(0),
 			doc: "how much longer a collective across nodes takes when a member sends through a slow NIC: 1 is twice as long; ≥ 0, and > 0 when `slow_link_fraction` is"},
+
+		{name: "rl.algorithm", value: text(into(&r.Algorithm)), def: "— (required with `[rl]`)", allowed: names(rl.Algorithms()),
+			doc: "the RL step around the job's model (the policy): `ppo` (policy, critic, reward and reference models; Ouyang et al. 2022) or `grpo` (no critic, several generations per prompt; Shao et al. 2024). Any `rl.*` key makes the run an RL step ([model.md §9](model.md#9-rl-post-training))"},
+		{name: "rl.critic", value: text(into(&s.rl.critic)).or(rlNone),
+			doc: "the critic (value model) of `ppo`: a model preset, or `policy` for the policy's shape; `none` for `grpo`"},
+		{name: "rl.reward", value: text(into(&s.rl.reward)).or(rlNone),
+			doc: "the reward model: a model preset, `policy`, or `none` (a rule-based reward, no forward pass)"},
+		{name: "rl.reference", value: text(into(&s.rl.reference)).or(rlPolicy),
+			doc: "the frozen reference model of the KL penalty: `policy` (a copy of the policy), a preset, or `none`"},
+		{name: "rl.prompts_per_step", value: count(into(&r.PromptsPerStep)).or(0), def: "— (required with `[rl]`)",
+			doc: "prompts per RL step; ≥ 1"},
+		{name: "rl.generations_per_prompt", value: count(into(&r.GenerationsPerPrompt)).or(1),
+			doc: "responses generated per prompt (GRPO's group); ≥ 1; samples per step = prompts × generations"},
+		{name: "rl.prompt_len", value: count(into(&r.PromptLen)).or(0), def: "— (required with `[rl]`)",
+			doc: "tokens of every prompt; ≥ 1"},
+		{name: "rl.response_max", value: count(into(&r.ResponseMax)).or(0), def: "— (required with `[rl]`)",
+			doc: "the longest response in tokens (the generation cap); ≥ 1; packed training sequences are `prompt_len + response_max` tokens"},
+		{name: "rl.response_mean", value: count(into(&r.ResponseMean)).or(0), def: "`response_max`", from: []string{"rl.response_max"},
+			doc: "the responses' mean length, 1..`response_max`; lengths are spread as the quantiles max·u^p with p = max/mean − 1"},
+		{name: "rl.train_batch", value: count(into(&r.TrainBatch)).or(0), def: "samples per step (one optimizer step)", from: []string{"rl.prompts_per_step", "rl.generations_per_prompt"},
+			doc: "samples per optimizer step (PPO's mini-batch); a step runs ⌈samples ÷ train_batch⌉ × `epochs` optimizer steps, each replayed as a training step on the packed samples"},
+		{name: "rl.epochs", value: count(into(&r.Epochs)).or(1),
+			doc: "passes over a step's samples (PPO epochs); 1..64"},
+		{name: "rl.placement", value: text(into(&r.Placement)).or(rl.Colocated), allowed: names(rl.Placements()),
+			doc: "`colocated`: every phase time-shares all GPUs (training state offloaded to host memory when it does not fit beside the engine); `split`: `gen_gpus` generate, the rest score and train"},
+		{name: "rl.gen_gpus", value: count(into(&r.GenGPUs)).or(0), def: "0 (all, colocated)",
+			doc: "generation GPUs of a `split` placement: a multiple of `gpus_per_node` on several nodes, leaving a multiple of `tp × pp × cp` to train"},
+		{name: "rl.off_policy", value: count(into(&r.OffPolicy)).or(0),
+			doc: "off-policy depth k, 0..8: generation of step n+k overlaps training of step n (split only; colocated it cannot overlap)"},
+		{name: "rl.gen_tp", value: count(into(&r.GenTP)).or(0), def: "`parallelism.tp`", from: []string{"parallelism.tp"},
+			doc: "tensor-parallel degree of each inference-engine replica; divides the generation GPUs and the heads; engine replicas = generation GPUs ÷ gen_tp"},
+		{name: "rl.batching", value: text(into(&r.Batching)).or(rl.Continuous), allowed: names(rl.Batchings()),
+			doc: "`continuous`: a finished sequence's slot is refilled at once (vLLM); `static`: a batch runs until its longest response is done"},
+		{name: "rl.max_batch", value: count(into(&r.MaxBatch)).or(defaultMaxBatch),
+			doc: "the most sequences an engine runs at once (vLLM's `max_num_seqs`, default 256); the KV cache may allow fewer"},
+		{name: "rl.gen_memory_fraction", value: number(into(&r.GenMemoryFraction)).or(defaultGenMemory),
+			doc: "(0, 1]: share of HBM an engine takes for its weights and KV cache (vLLM's `gpu_memory_utilization`, default 0.9); the KV cache is the rest after the weights and bounds the sequences running at once"},
+		{name: "rl.logprob_microbatch", value: count(into(&r.LogprobMicrobatch)).or(1),
+			doc: "packed sequences per scoring forward pass; 1..1024"},
+		{name: "rl.prompts", value: number(into(&r.Prompts)).or(0), def: "0 (none)",
+			doc: "a number of prompts to report the processing time of (`rl.prompts_time_s`); ≥ 0"},
 	}
 }
 

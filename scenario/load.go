@@ -11,6 +11,7 @@ import (
 
 	"trainsim/inputfile"
 	"trainsim/parallelism"
+	"trainsim/rl"
 )
 
 // Scenario is a resolved scenario: what to simulate and under which name.
@@ -28,6 +29,9 @@ type Scenario struct {
 	// Whole is the [job] table: the whole run's failures, checkpoints and
 	// restarts; nil when the scenario has none.
 	Whole *Whole
+	// RL is the [rl] table: the RL post-training step around the job; nil
+	// when the scenario has none.
+	RL *rl.Config
 	// File is the name of the file the scenario came from.
 	File string
 	// origins says where each key was set.
@@ -66,6 +70,9 @@ func (s *Scenario) Validate() (parallelism.Valid, error) {
 	v, errs := s.Job.Validate()
 	if s.Whole != nil {
 		errs = append(errs, s.Whole.check(s.Job)...)
+	}
+	if s.RL != nil {
+		errs = append(errs, s.RL.Check(s.Job)...)
 	}
 	if len(errs) == 0 {
 		return v, nil
@@ -119,6 +126,10 @@ func Load(filename string, src []byte, sets []string) (*Scenario, error) {
 		d.applySet(set)
 	}
 	job := d.resolve()
+	var rlc *rl.Config
+	if d.hasRL() {
+		rlc = d.rlConfig(job)
+	}
 	if len(d.errs) > 0 {
 		d.validated(job)
 		return nil, d.errs.err(filename)
@@ -128,6 +139,7 @@ func Load(filename string, src []byte, sets []string) (*Scenario, error) {
 		w := d.set.whole
 		sc.Whole = &w
 	}
+	sc.RL = rlc
 	return sc, nil
 }
 

@@ -167,7 +167,11 @@ const (
 // on PCIe Gen4 x16 (A100 datasheet); H100/H200 ("hopper") and B200
 // ("blackwell") on Gen5 x16 (their datasheets), as do the ConnectX-7 NICs of
 // DGX H100/H200/B200. An unknown family gets Gen4, the lower rate.
-func pcieRate(family string) units.Bandwidth {
+func pcieRate(family string) units.Bandwidth { return PCIeRate(family) }
+
+// PCIeRate is the x16 PCIe rate per direction of a GPU of family: what a
+// copy between its HBM and host memory moves at most.
+func PCIeRate(family string) units.Bandwidth {
 	switch family {
 	case "hopper", "blackwell":
 		return pcieGen5x16

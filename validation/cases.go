@@ -52,6 +52,14 @@ func (m Metric) Label() string {
 		return "layer fwd (ms)"
 	case LayerBackward:
 		return "layer bwd (ms)"
+	case RLStep:
+		return "RL step (s)"
+	case RLGeneration:
+		return "generation (s)"
+	case RLTraining:
+		return "training (s)"
+	case RLEpoch:
+		return "epoch (h)"
 	}
 	return string(m)
 }

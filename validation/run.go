@@ -381,6 +381,9 @@ type Report struct {
 	// Memory is the memory check; nil when a --group other than
 	// MemoryGroup was asked for.
 	Memory *MemoryCheck `json:"memory,omitempty"`
+	// RL is the RL post-training table (rl.toml); nil when a --group other
+	// than RLGroup was asked for, or other cases were given.
+	RL *RLCheck `json:"rl,omitempty"`
 }
 
 // Options selects what Build replays.
@@ -406,7 +409,7 @@ func GroupNames(cases []Case) []string {
 			names = append(names, c.Group)
 		}
 	}
-	return append(names, MemoryGroup)
+	return append(names, MemoryGroup, RLGroup)
 }
 
 // ErrUnknownGroup is returned (wrapped) by Build for an Options.Group that
@@ -425,12 +428,12 @@ func Build(opts Options) (*Report, error) {
 	if opts.Group != "" {
 		known := false
 		for _, g := range GroupNames(cases) {
-			known = known || (g == opts.Group && (builtin || g != MemoryGroup))
+			known = known || (g == opts.Group && (builtin || g != MemoryGroup && g != RLGroup))
 		}
 		if !known {
 			names := GroupNames(cases)
 			if !builtin {
-				names = names[:len(names)-1] // no memory check for other cases
+				names = names[:len(names)-2] // no memory or RL check for other cases
 			}
 			return nil, fmt.Errorf("%w %q (groups: %s)", ErrUnknownGroup, opts.Group, strings.Join(names, ", "))
 		}
@@ -455,6 +458,13 @@ func Build(opts Options) (*Report, error) {
 			return nil, err
 		}
 		rep.Memory = mem
+	}
+	if builtin && (opts.Group == "" || opts.Group == RLGroup) {
+		chk, err := CheckRL(opts.Workers)
+		if err != nil {
+			return nil, err
+		}
+		rep.RL = chk
 	}
 	return rep, nil
 }

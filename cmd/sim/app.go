@@ -17,6 +17,7 @@ import (
 	"trainsim/inputfile"
 	"trainsim/parallelism"
 	"trainsim/report"
+	"trainsim/rl"
 	"trainsim/scenario"
 	"trainsim/scenarios"
 	"trainsim/topology"
@@ -213,7 +214,16 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w", sc.File, err)
 			}
-			rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job, Whole: whole, WholeConfig: wholeCfg}, res)
+			in := report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job, Whole: whole, WholeConfig: wholeCfg}
+			if sc.RL != nil {
+				rlRes, err := rl.Run(valid, *sc.RL)
+				if err != nil {
+					return fmt.Errorf("%s: %w", sc.File, err)
+				}
+				in.RL, in.RLConfig = rlRes, *sc.RL
+				in.Job, res = rlRes.TrainJob, rlRes.TrainResult
+			}
+			rep, err := report.Build(in, res)
 			if err != nil {
 				return err
 			}
@@ -224,7 +234,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			case "csv":
 				err = report.WriteCSV(&buf, rep)
 			default:
-				err = report.WriteText(&buf, rep, sc.Job)
+				err = report.WriteText(&buf, rep, in.Job)
 			}
 			if err != nil {
 				return err

@@ -21,8 +21,8 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "replay the built-in published-measurement cases and print predicted vs measured, with the error",
-		Long: "Replay every case of the built-in published measurements (validation/data/published.toml) and the memory figures\n" +
-			"(validation/data/memory.toml), and print predicted vs measured with the signed error (predicted − measured) / measured,\n" +
+		Long: "Replay every case of the built-in published measurements (validation/data/published.toml), the memory figures\n" +
+			"(validation/data/memory.toml) and the RL post-training steps (validation/data/rl.toml, group rl), and print predicted vs measured with the signed error (predicted − measured) / measured,\n" +
 			"per case and per group. --format markdown writes the page docs/validation.md:\n\n  " + validation.RegenerateCommand +
 			"\n\n--scenario ID prints the scenario a case is replayed with, so that sim run shows its whole report:\n\n" +
 			"  go run ./cmd/sim validate --scenario korthikanti22-175b-full-recompute -o case.toml && go run ./cmd/sim run case.toml\n\n" +
@@ -41,6 +41,18 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 				}
 				if cases, err = validation.ParseCases(casesFile, src); err != nil {
 					return badInput(fmt.Errorf("--cases: %w", err))
+				}
+			}
+			if caseID != "" && cases == nil {
+				text, found, err := validation.RLScenarioOf(caseID)
+				if errors.Is(err, validation.ErrNotReplayable) {
+					return badInput(fmt.Errorf("--scenario: %w", err))
+				}
+				if err != nil {
+					return fmt.Errorf("validate: %w", err)
+				}
+				if found {
+					return writeOut(out, stdout, text)
 				}
 			}
 			if caseID != "" {
@@ -86,6 +98,6 @@ func newValidateCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVarP(&out, "output", "o", "", "write the report to FILE instead of stdout")
 	f.StringVar(&caseID, "scenario", "", "print the scenario TOML that replays the case with this id (for sim run; a per-layer table: its first row) instead of validating")
 	f.StringVar(&casesFile, "cases", "", "replay the cases of this file (published.toml's format and rules) instead of the built-in ones; no memory check")
-	f.StringVar(&group, "group", "", "only the cases of this group (e.g. Korthikanti2022-Table5, or "+validation.MemoryGroup+")")
+	f.StringVar(&group, "group", "", "only the cases of this group (e.g. Korthikanti2022-Table5, "+validation.MemoryGroup+", or "+validation.RLGroup+" for the RL table)")
 	return cmd
 }

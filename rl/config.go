@@ -1,0 +1,235 @@
+// Package rl replays one step of reinforcement-learning post-training of a
+// language model (PPO or GRPO, as InstructGPT, DeepSpeed-Chat, OpenRLHF,
+// verl and NeMo-RL run it) on the event engine: generation (prefill and
+// decode iterations of every inference-engine replica, each decode
+// iteration a task whose kernels read the weights and the KV cache, with the
+// tensor-parallel all-reduces of every layer priced on the topology),
+// scoring (forward passes of the reference, reward and critic models and of
+// the policy's log-probabilities), training (the training replay of package
+// parallelism on the packed prompt + response tokens) and refit (the new
+// weights moved from the training layout to the generation engines, as
+// collectives). Phases are measured from the replay.
+package rl
+
+import (
+	"fmt"
+
+	"trainsim/field"
+	"trainsim/model"
+	"trainsim/parallelism"
+)
+
+// Algorithm is the RL algorithm: which models a step runs.
+type Algorithm string
+
+// The algorithms.
+const (
+	// PPO (Schulman et al. 2017; Ouyang et al. 2022) scores with a
+	// reference, a reward model and a critic, and trains the policy and the
+	// critic.
+	PPO Algorithm = "ppo"
+	// GRPO (Shao et al. 2024, DeepSeekMath §4.1) has no critic: several
+	// generations per prompt, advantages from their group's rewards.
+	GRPO Algorithm = "grpo"
+)
+
+// Algorithms lists the algorithms a scenario may name.
+func Algorithms() []Algorithm { return []Algorithm{PPO, GRPO} }
+
+// Placement is where the roles run.
+type Placement string
+
+// The placements.
+const (
+	// Colocated time-shares every GPU between generation, scoring and
+	// training (DeepSpeed-Chat's hybrid engine, verl and NeMo-RL's
+	// colocated mode).
+	Colocated Placement = "colocated"
+	// Split gives generation and training their own GPUs (OpenRLHF's Ray
+	// placement, NeMo-RL's non-colocated mode).
+	Split Placement = "split"
+)
+
+// Placements lists the placements a scenario may name.
+func Placements() []Placement { return []Placement{Colocated, Split} }
+
+// Batching is how an inference engine fills its batch.
+type Batching string
+
+// The batching modes.
+const (
+	// Continuous batching (Yu et al. 2022, Orca; vLLM) admits a waiting
+	// sequence as soon as one finishes and the KV cache has room.
+	Continuous Batching = "continuous"
+	// Static batching runs a batch until its longest response is done:
+	// finished sequences stay in the batch as padding (Hugging Face
+	// generate, DeepSpeed-Chat's hybrid engine).
+	Static Batching = "static"
+)
+
+// Batchings lists the batching modes a scenario may name.
+func Batchings() []Batching { return []Batching{Continuous, Static} }
+
+// Config is one RL step. The policy is the training job's model; its
+// layout, cluster, precision and calibration are the job's.
+type Config struct {
+	Algorithm Algorithm
+	// Critic, Reward and Reference are the other models; nil: none (a
+	// rule-based reward; no KL penalty; GRPO's lack of a critic).
+	Critic, Reward, Reference *model.Config
+	// PromptsPerStep prompts, GenerationsPerPrompt responses each.
+	PromptsPerStep, GenerationsPerPrompt int
+	// PromptLen is the tokens of every prompt; ResponseMean and ResponseMax
+	// the responses' mean and longest length in tokens.
+	PromptLen, ResponseMean, ResponseMax int
+	// TrainBatch is the samples per optimizer step (PPO's mini-batch); the
+	// step's samples are trained in ⌈samples/TrainBatch⌉ optimizer steps,
+	// Epochs times over.
+	TrainBatch, Epochs int
+	Placement          Placement
+	// GenGPUs is the generation pool of a split placement (the rest of
+	// the cluster trains); all GPUs when colocated.
+	GenGPUs int
+	// OffPolicy is the depth k: generation of step n+k overlaps training
+	// of step n (0: on-policy).
+	OffPolicy int
+	// GenTP is the inference engine's tensor-parallel degree.
+	GenTP    int
+	Batching Batching
+	// MaxBatch is the most sequences an engine runs at once (vLLM's
+	// max_num_seqs); the KV cache may allow fewer.
+	MaxBatch int
+	// GenMemoryFraction is the share of HBM the engine may take for its
+	// weights and KV cache (vLLM's gpu_memory_utilization).
+	GenMemoryFraction float64
+	// LogprobMicrobatch is the packed sequences per scoring forward pass.
+	LogprobMicrobatch int
+	// Prompts is a number of prompts to report the processing time of (0:
+	// none).
+	Prompts float64
+	// Seed orders the responses in the engines' queues.
+	Seed uint64
+}
+
+// Samples is the responses generated per step.
+func (c Config) Samples() int { return c.PromptsPerStep * c.GenerationsPerPrompt }
+
+// Limits of the [rl] table, to keep a replay bounded.
+const (
+	MaxSamples   = 1 << 20
+	MaxTokens    = 1 << 20
+	MaxReplicas  = 1024
+	MaxOffPolicy = 8
+)
+
+// Check returns the problems of c for the job j, each naming its key.
+func (c Config) Check(j parallelism.Job) []field.Error {
+	var errs []field.Error
+	add := func(key, format string, a ...any) { errs = append(errs, field.Errorf(key, format, a...)) }
+	pos := func(key string, v, hi int) {
+		if v < 1 || v > hi {
+			add(key, "must be an integer from 1 to %d, got %d", hi, v)
+		}
+	}
+	pos("rl.prompts_per_step", c.PromptsPerStep, MaxSamples)
+	pos("rl.generations_per_prompt", c.GenerationsPerPrompt, MaxSamples)
+	if c.PromptsPerStep > 0 && c.GenerationsPerPrompt > 0 && c.Samples() > MaxSamples {
+		add("rl.generations_per_prompt", "prompts_per_step × generations_per_prompt must be at most %d, got %d", MaxSamples, c.Samples())
+	}
+	pos("rl.prompt_len", c.PromptLen, MaxTokens)
+	pos("rl.response_max", c.ResponseMax, MaxTokens)
+	if c.ResponseMean < 1 || c.ResponseMean > c.ResponseMax {
+		errs = append(errs, field.Errorf("rl.response_mean", "must be from 1 to response_max (%d), got %d", c.ResponseMax, c.ResponseMean).Using("rl.response_max"))
+	}
+	pos("rl.train_batch", c.TrainBatch, MaxSamples)
+	pos("rl.epochs", c.Epochs, 64)
+	pos("rl.gen_tp", c.GenTP, 1024)
+	pos("rl.max_batch", c.MaxBatch, MaxSamples)
+	pos("rl.logprob_microbatch", c.LogprobMicrobatch, 1024)
+	if c.OffPolicy < 0 || c.OffPolicy > MaxOffPolicy {
+		add("rl.off_policy", "must be from 0 to %d, got %d", MaxOffPolicy, c.OffPolicy)
+	}
+	if !(c.GenMemoryFraction > 0 && c.GenMemoryFraction <= 1) {
+		add("rl.gen_memory_fraction", "must be in (0, 1], got %g", c.GenMemoryFraction)
+	}
+	if !(c.Prompts >= 0 && c.Prompts <= 1e15) {
+		add("rl.prompts", "must be from 0 to 1e15, got %g", c.Prompts)
+	}
+	switch c.Algorithm {
+	case PPO:
+		if c.Critic == nil {
+			add("rl.critic", "ppo needs a critic (a model preset name)")
+		}
+	case GRPO:
+		if c.Critic != nil {
+			add("rl.critic", "grpo has no critic; leave it out")
+		}
+	default:
+		add("rl.algorithm", "must be one of %v, got %q", Algorithms(), c.Algorithm)
+	}
+	gpus := j.Cluster.GPUs()
+	per := max(j.Cluster.GPUsPerNode, 1)
+	switch c.Placement {
+	case Colocated:
+	case Split:
+		train := gpus - c.GenGPUs
+		switch {
+		case c.GenGPUs < 1 || train < 1:
+			add("rl.gen_gpus", "a split placement needs generation GPUs from 1 to %d (the rest train), got %d", gpus-1, c.GenGPUs)
+		case c.GenGPUs%per != 0 && gpus > per:
+			add("rl.gen_gpus", "must be a multiple of gpus_per_node (%d) on a cluster of several nodes, got %d", per, c.GenGPUs)
+		case train%(j.Layout.TP*j.Layout.PP*j.Layout.CP) != 0:
+			errs = append(errs, field.Errorf("rl.gen_gpus", "leaves %d training GPUs, not a multiple of tp × pp × cp = %d", train, j.Layout.TP*j.Layout.PP*j.Layout.CP).Using("parallelism.tp", "parallelism.pp"))
+		}
+	default:
+		add("rl.placement", "must be one of %v, got %q", Placements(), c.Placement)
+	}
+	switch c.Batching {
+	case Continuous, Static:
+	default:
+		add("rl.batching", "must be one of %v, got %q", Batchings(), c.Batching)
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	gen := c.genGPUs(gpus)
+	if gen%c.GenTP != 0 {
+		errs = append(errs, field.Errorf("rl.gen_tp", "must divide the %d generation GPUs, got %d", gen, c.GenTP).Using("rl.gen_gpus"))
+	} else if gen/c.GenTP > MaxReplicas {
+		add("rl.gen_tp", "gives %d engine replicas, more than the %d a replay holds", gen/c.GenTP, MaxReplicas)
+	}
+	if c.GenTP > 1 && j.Model.Heads%c.GenTP != 0 {
+		errs = append(errs, field.Errorf("rl.gen_tp", "must divide the policy's %d heads, got %d", j.Model.Heads, c.GenTP).Using("model.heads"))
+	}
+	if c.GenTP > per && c.GenTP%per != 0 {
+		add("rl.gen_tp", "above gpus_per_node (%d) it must be a multiple of it, got %d", per, c.GenTP)
+	}
+	if c.PromptLen+c.ResponseMax > MaxTokens {
+		add("rl.response_max", "prompt_len + response_max must be at most %d tokens, got %d", MaxTokens, c.PromptLen+c.ResponseMax)
+	}
+	return errs
+}
+
+// genGPUs is the generation pool's size on a cluster of gpus.
+func (c Config) genGPUs(gpus int) int {
+	if c.Placement == Split {
+		return c.GenGPUs
+	}
+	return gpus
+}
+
+// trainGPUs is the training pool's size.
+func (c Config) trainGPUs(gpus int) int {
+	if c.Placement == Split {
+		return gpus - c.GenGPUs
+	}
+	return gpus
+}
+
+// PackLen is the tokens of one packed training sequence: the longest
+// sample, prompt + response_max.
+func (c Config) PackLen() int { return c.PromptLen + c.ResponseMax }
+
+func (c Config) String() string {
+	return fmt.Sprintf("%s %d×%d samples, prompt %d, response mean %d max %d, %s", c.Algorithm, c.PromptsPerStep, c.GenerationsPerPrompt, c.PromptLen, c.ResponseMean, c.ResponseMax, c.Placement)
+}

@@ -1,0 +1,75 @@
+package rl_test
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"trainsim/report"
+	"trainsim/rl"
+	"trainsim/scenario"
+	"trainsim/scenarios"
+)
+
+// FuzzRL drives an [rl] table through the whole path — Load, Validate,
+// rl.Run and the report — with the embedded default's cluster and small
+// models: any combination is refused with an error or replays to finite,
+// non-negative phases that the report accepts.
+func FuzzRL(f *testing.F) {
+	f.Add(uint8(0), uint8(8), uint8(4), uint16(64), uint16(128), uint16(256), uint8(0), uint8(0), uint8(1), uint8(0), 0.9, 1.0)
+	f.Add(uint8(1), uint8(16), uint8(1), uint16(256), uint16(30), uint16(512), uint8(1), uint8(1), uint8(3), uint8(4), 0.3, 1e-3)
+	f.Add(uint8(0), uint8(2), uint8(2), uint16(1), uint16(1), uint16(1), uint8(1), uint8(2), uint8(0), uint8(1), 1e-9, 1e9)
+	_, def := scenarios.Default()
+	f.Fuzz(func(t *testing.T, algo, prompts, gens uint8, prompt, mean, longest uint16, placement, off, gentp, batch uint8, mem, hbm float64) {
+		sets := []string{
+			"cluster.nodes=2", "parallelism.tp=2", "parallelism.pp=2", "parallelism.dp=4", "model.layers=4", "model.hidden=512", "model.heads=8",
+			"model.seq_len=512", "training.global_batch=8",
+			fmt.Sprintf("rl.algorithm=%s", []string{"grpo", "ppo"}[int(algo)%2]),
+			fmt.Sprintf("rl.prompts_per_step=%d", int(prompts)%64),
+			fmt.Sprintf("rl.generations_per_prompt=%d", 1+int(gens)%8),
+			fmt.Sprintf("rl.prompt_len=%d", int(prompt)%600),
+			fmt.Sprintf("rl.response_mean=%d", int(mean)%600),
+			fmt.Sprintf("rl.response_max=%d", int(longest)%600),
+			fmt.Sprintf("rl.placement=%s", []string{"colocated", "split"}[int(placement)%2]),
+			fmt.Sprintf("rl.off_policy=%d", int(off)%10),
+			fmt.Sprintf("rl.gen_tp=%d", int(gentp)%5),
+			fmt.Sprintf("rl.max_batch=%d", int(batch)%300),
+			fmt.Sprintf("rl.batching=%s", []string{"continuous", "static"}[int(batch)%2]),
+			fmt.Sprintf("rl.gen_memory_fraction=%g", mem),
+			fmt.Sprintf("cluster.gpu.hbm_bandwidth=%gTB/s", hbm),
+		}
+		if placement%2 == 1 {
+			sets = append(sets, "rl.gen_gpus=8")
+		}
+		if algo%2 == 1 {
+			sets = append(sets, "rl.critic=gpt3-125m", "rl.reward=gpt3-125m")
+		}
+		sc, err := scenario.Load("default.toml", def, sets)
+		if err != nil {
+			return
+		}
+		v, err := sc.Validate()
+		if err != nil {
+			return
+		}
+		r, err := rl.Run(v, *sc.RL)
+		if err != nil {
+			return
+		}
+		for name, x := range map[string]float64{"step": float64(r.Step), "generation": float64(r.Generation), "scoring": float64(r.Scoring),
+			"training": float64(r.Training), "refit": float64(r.Refit), "idle": float64(r.Idle), "tokens/s": r.TokensPerSecPerGPU} {
+			if math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
+				t.Fatalf("%s = %g (%v)", name, x, sets)
+			}
+		}
+		if r.Feasible && !(r.Step > 0) {
+			t.Fatalf("feasible with step %g (%v)", float64(r.Step), sets)
+		}
+		if r.TrainResult == nil {
+			t.Fatalf("no training replay (%v)", sets)
+		}
+		if _, err := report.Build(report.Input{Name: "f", Job: r.TrainJob, RL: r, RLConfig: *sc.RL}, r.TrainResult); err != nil {
+			t.Fatalf("report refused: %v (%v)", err, sets)
+		}
+	})
+}

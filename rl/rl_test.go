@@ -1,0 +1,314 @@
+package rl
+
+import (
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+
+	"trainsim/model"
+	"trainsim/parallelism"
+	"trainsim/topology"
+	"trainsim/units"
+)
+
+// testJob is the policy training job m on nodes of system, layout tp × pp.
+func testJob(t *testing.T, preset, system string, nodes, tp, pp int) parallelism.Valid {
+	t.Helper()
+	m, ok := model.Preset(preset)
+	if !ok {
+		t.Fatalf("no model preset %s", preset)
+	}
+	sys, ok := topology.SystemPreset(system)
+	if !ok {
+		t.Fatalf("no system preset %s", system)
+	}
+	gpus := nodes * sys.GPUsPerNode
+	j := parallelism.Job{
+		Model: m, Cluster: topology.Cluster{System: sys, Nodes: nodes},
+		Layout: parallelism.Layout{TP: tp, PP: pp, DP: gpus / (tp * pp), CP: 1, EP: 1, Microbatch: 1, VirtualStages: 1,
+			Schedule: parallelism.OneFOneB, Recompute: parallelism.RecomputeFull, ZeRO: 1, OverlapGradReduce: true, PPOverlap: true},
+		Training: parallelism.Training{GlobalBatch: gpus / (tp * pp), Precision: units.BF16, Steps: 1, Attention: model.AttentionFlash},
+		Options:  parallelism.Options{Network: parallelism.NetworkAnalytical, Ranks: parallelism.RanksSymmetric},
+	}
+	v, errs := j.Validate()
+	if len(errs) > 0 {
+		t.Fatalf("job: %v", errs)
+	}
+	return v
+}
+
+// grpo is a small GRPO step.
+func grpo() Config {
+	return Config{Algorithm: GRPO, PromptsPerStep: 16, GenerationsPerPrompt: 8, PromptLen: 128, ResponseMean: 300, ResponseMax: 1024,
+		TrainBatch: 64, Epochs: 1, Placement: Colocated, GenTP: 1, Batching: Continuous, MaxBatch: 256, GenMemoryFraction: 0.6,
+		LogprobMicrobatch: 1, Seed: 1}
+}
+
+func TestResponseLengths(t *testing.T) {
+	for _, c := range []struct{ n, mean, max int }{{1000, 100, 100}, {1000, 256, 1024}, {4096, 763, 3840}, {512, 3000, 4096}} {
+		ls := ResponseLengths(c.n, c.mean, c.max)
+		sum := 0
+		for _, l := range ls {
+			if l < 1 || l > c.max {
+				t.Fatalf("%+v: length %d outside [1, %d]", c, l, c.max)
+			}
+			sum += l
+		}
+		if got := float64(sum) / float64(c.n); math.Abs(got-float64(c.mean)) > 0.01*float64(c.mean) {
+			t.Errorf("%+v: mean %.1f, want %d within 1%%", c, got, c.mean)
+		}
+		if c.mean == c.max && ls[0] != c.max {
+			t.Errorf("%+v: mean = max should make every response %d tokens, first is %d", c, c.max, ls[0])
+		}
+	}
+}
+
+// TestDecodeBytesOverBandwidth checks one decode iteration of GPT-3 6.7B at
+// batch 1 on one A100 against a hand count: it reads every weight matrix
+// once, 2 B each — 32 layers × 12h² plus the V×h output layer — at 85% of
+// 2039 GB/s, and runs 323 kernels (10 per layer, the embedding, the logits
+// GEMM and the sampling) at 4 µs each.
+func TestDecodeBytesOverBandwidth(t *testing.T) {
+	v := testJob(t, "gpt3-6.7b", "dgx-a100-80gb", 1, 1, 1)
+	cm, coll, err := parallelism.Models(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pricer{cm: cm, coll: coll, prec: units.BF16}
+	m := v.Job().Model
+	const h, layers, vocab = 4096.0, 32.0, 51200.0
+	weights := 2 * (layers*12*h*h + vocab*h)
+	want := weights/(2039e9*0.85) + 323*4e-6
+	c, err := p.decode(m, 1, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := float64(c.Compute + c.Comm)
+	if math.Abs(got-want) > 0.005*want {
+		t.Errorf("decode iteration: %.4g s, want %.4g s (bytes over bandwidth) within 0.5%%", got, want)
+	}
+	if c.HBM < c.Compute*0.99 {
+		t.Errorf("decode at batch 1 should be HBM-bound: %s of %s", c.HBM, c.Compute)
+	}
+
+	// The replay: one response of 200 tokens after a prompt of 16 takes
+	// the prefill plus 200 such iterations (the KV cache of ≤ 216 tokens
+	// adds 216 × 0.5 MB per iteration at most, under 1%).
+	cfg := grpo()
+	cfg.PromptsPerStep, cfg.GenerationsPerPrompt, cfg.PromptLen, cfg.ResponseMean, cfg.ResponseMax, cfg.TrainBatch = 1, 1, 16, 200, 200, 1
+	one := testJob(t, "gpt3-6.7b", "dgx-a100-80gb", 1, 1, 1)
+	// Eight GPUs, eight engines: one gets the response.
+	r, err := Run(one, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre, err := p.forward(m, 1, 16, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantGen := float64(pre.Compute) + 200*want
+	if g := float64(r.Generation); math.Abs(g-wantGen) > 0.01*wantGen {
+		t.Errorf("generation of 200 tokens: %.4g s, want %.4g s within 1%%", g, wantGen)
+	}
+}
+
+// TestKVCache checks the KV cache against 2 · layers · kv_heads/tp ·
+// head_dim · 2 B per token, and that it bounds the sequences an engine runs.
+func TestKVCache(t *testing.T) {
+	for _, c := range []struct {
+		preset string
+		tp     int
+		want   float64
+	}{
+		{"llama3-8b", 1, 2 * 32 * 8 * 128 * 2},
+		{"llama2-70b", 8, 2 * 80 * 1 * 128 * 2},
+		{"llama2-70b", 16, 2 * 80 * 1 * 128 * 2}, // a head per GPU at least
+		{"gpt3-175b", 8, 2 * 96 * 12 * 128 * 2},
+	} {
+		m, _ := model.Preset(c.preset)
+		if got := float64(m.KVBytesPerToken(c.tp, units.BF16)); got != c.want {
+			t.Errorf("%s tp %d: %g B per token, want %g", c.preset, c.tp, got, c.want)
+		}
+	}
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	cfg := grpo()
+	cfg.PromptsPerStep, cfg.GenerationsPerPrompt, cfg.PromptLen, cfg.ResponseMean, cfg.ResponseMax = 8, 8, 100, 100, 100
+	cfg.TrainBatch = 64
+	// 64 sequences on 8 engines, all at once: 8 × 200 tokens each.
+	r, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perToken := 2.0 * 32 * 8 * 128 * 2
+	if got, want := float64(r.Memory.KVCache), 8*200*perToken; got != want {
+		t.Errorf("KV cache %g B, want %g", got, want)
+	}
+	if r.Slots != 8 {
+		t.Errorf("slots %d, want 8", r.Slots)
+	}
+	// Room for 3.5 sequences: the engine runs 3 at once.
+	m := v.Job().Model
+	hbm := float64(v.Job().Cluster.GPU.HBM)
+	cfg.GenMemoryFraction = (2*float64(m.Params()) + 3.5*200*perToken) / hbm
+	r, err = Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Slots != 3 || r.KVCapacity != 700 {
+		t.Errorf("slots %d with room for %d tokens, want 3 and 700", r.Slots, r.KVCapacity)
+	}
+}
+
+// TestRefitBytes checks the refit's bytes against the parameter count of
+// GPT-3 175B written out: 96 layers of 12h² + 13h, the V×h token and s×h
+// position embeddings, the final layer norm; 2 B each.
+func TestRefitBytes(t *testing.T) {
+	m, _ := model.Preset("gpt3-175b")
+	const h, l, v, s = 12288, 96, 51200, 2048
+	params := int64(l*(12*h*h+13*h) + v*h + s*h + 2*h)
+	if got := RefitBytes(m, units.BF16); got != units.Bytes(2*params) {
+		t.Errorf("refit %g B, want %d (2 × %d parameters)", float64(got), 2*params, params)
+	}
+}
+
+func TestPlacementAndOffPolicy(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-h100", 2, 1, 1)
+	run := func(p Placement, k int) *Result {
+		t.Helper()
+		c := grpo()
+		c.PromptsPerStep = 32
+		c.Placement, c.OffPolicy = p, k
+		if p == Split {
+			c.GenGPUs = 8
+		}
+		r, err := Run(v, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.Feasible {
+			t.Fatalf("%s k=%d infeasible: %s", p, k, r.Reason)
+		}
+		return r
+	}
+	col0, col1 := run(Colocated, 0), run(Colocated, 1)
+	split0, split1 := run(Split, 0), run(Split, 1)
+	if col0.Step != col1.Step {
+		t.Errorf("colocated: off-policy changed the step %s → %s; the pools are the same GPUs", col0.Step, col1.Step)
+	}
+	if !(split1.Step < split0.Step*0.95) {
+		t.Errorf("split: one-step off-policy %s should be faster than on-policy %s", split1.Step, split0.Step)
+	}
+	if col0.Step == split0.Step {
+		t.Errorf("colocated and split gave the same step %s", col0.Step)
+	}
+	// Split on-policy: the pools take turns, so the step is their sum.
+	sum := split0.Generation + split0.Scoring + split0.Training + split0.Refit
+	if math.Abs(float64(split0.Step-sum)) > 1e-6*float64(sum)+2e-9*4 {
+		t.Errorf("split on-policy step %s, want the phases' sum %s", split0.Step, sum)
+	}
+	// Off-policy: the slower pool sets the pace.
+	slower := max(split1.Generation+split1.Refit, split1.Scoring+split1.Training+split1.Refit)
+	if math.Abs(float64(split1.Step-slower)) > 1e-3*float64(slower) {
+		t.Errorf("split 1-off step %s, want the slower pool's %s", split1.Step, slower)
+	}
+	// Colocated: the phases add up to the step.
+	for _, r := range []*Result{col0, col1} {
+		sum := r.Generation + r.Scoring + r.Training + r.Refit + r.Swap + r.Idle
+		if math.Abs(float64(r.Step-sum)) > 1e-6*float64(r.Step) {
+			t.Errorf("colocated phases sum to %s, step %s", sum, r.Step)
+		}
+	}
+}
+
+func TestStaticWaitsForLongest(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	c := grpo()
+	cont, err := Run(v, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Batching = Static
+	c.MaxBatch = 4
+	static, err := Run(v, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 16 sequences per engine in batches of 4: each batch runs as long as
+	// its longest response, 4 batches.
+	if !(static.Generation > cont.Generation) {
+		t.Errorf("static batching %s should be slower than continuous %s", static.Generation, cont.Generation)
+	}
+	if !strings.Contains(static.GenerationBound, "longest") {
+		t.Errorf("static batching of a long-tailed length spread: bound %q, want the longest responses", static.GenerationBound)
+	}
+	if static.Iterations < 4*c.ResponseMax/2 {
+		t.Errorf("static: %d iterations, want at least %d (four batches, each to a long response)", static.Iterations, 4*c.ResponseMax/2)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	a, err := Run(v, grpo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Run(v, grpo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.TrainResult, b.TrainResult = nil, nil
+	if !reflect.DeepEqual(a, b) {
+		t.Error("two runs of the same step differ")
+	}
+}
+
+func TestCheck(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-h100", 2, 1, 1)
+	for _, c := range []struct {
+		name string
+		edit func(*Config)
+		key  string
+	}{
+		{"ppo without critic", func(c *Config) { c.Algorithm = PPO }, "rl.critic"},
+		{"mean above max", func(c *Config) { c.ResponseMean = 2000 }, "rl.response_mean"},
+		{"split without gpus", func(c *Config) { c.Placement = Split }, "rl.gen_gpus"},
+		{"gen_tp not dividing heads", func(c *Config) { c.GenTP = 16; c.Placement = Split; c.GenGPUs = 8 }, "rl.gen_tp"},
+		{"bad fraction", func(c *Config) { c.GenMemoryFraction = 1.5 }, "rl.gen_memory_fraction"},
+		{"unknown algorithm", func(c *Config) { c.Algorithm = "dpo" }, "rl.algorithm"},
+	} {
+		cfg := grpo()
+		c.edit(&cfg)
+		errs := cfg.Check(v.Job())
+		found := false
+		for _, e := range errs {
+			found = found || e.Field == c.key
+		}
+		if !found {
+			t.Errorf("%s: want a problem with %s, got %v", c.name, c.key, errs)
+		}
+	}
+}
+
+// TestRefitSplitOverTheFabric: split over two DGX A100 nodes, one engine of
+// tp 8 on one node, the policy trained with tp 1 × pp 1 on the other (no
+// all-gather): the eight GPU pairs each carry 1/8 of the 16-bit weights over
+// one GPU's share of the node's NICs (8 × 200 Gb/s ÷ 8 GPUs = 25 GB/s) at
+// NCCL's 92%.
+func TestRefitSplitOverTheFabric(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-a100-80gb", 2, 1, 1)
+	c := grpo()
+	c.Placement, c.GenGPUs, c.GenTP = Split, 8, 8
+	r, err := Run(v, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := v.Job().Model
+	want := 2 * float64(m.Params()) / 8 / (25e9 * 0.92)
+	if got := float64(r.Refit); math.Abs(got-want) > 0.02*want {
+		t.Errorf("refit %.4g s, want %.4g s (bytes over the NIC) within 2%%", got, want)
+	}
+	if got, want := float64(r.RefitBytes), 2*float64(m.Params()); got != want {
+		t.Errorf("refit bytes %g, want %g", got, want)
+	}
+}

@@ -1,0 +1,367 @@
+package rl
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"trainsim/collective"
+	"trainsim/model"
+	"trainsim/parallelism"
+	"trainsim/sim"
+	"trainsim/topology"
+	"trainsim/units"
+)
+
+// The kinds of the RL replay's tasks.
+const (
+	kindPrefill sim.Kind = iota + 1
+	kindDecode
+	kindGenTP
+	kindScore
+	kindTrain
+	kindRefit
+	kindSwap
+)
+
+// Span is one phase of one step on one lane of the replay: an engine
+// replica ("engine 3") or the training pool ("train").
+type Span struct {
+	Lane, Phase string
+	Step        int
+	Start, End  units.Seconds
+}
+
+// Memory is what one GPU holds in each phase.
+type Memory struct {
+	// Generation: the engine's weight shard and the KV cache at its
+	// fullest.
+	GenerationWeights, KVCache units.Bytes
+	// Scoring: the largest scoring model's weight shard.
+	Scoring units.Bytes
+	// Training: the training replay's peak (weights, gradients, optimizer
+	// state, activations).
+	Training units.Bytes
+	// Offloaded is the training state a colocated step moves to host
+	// memory during generation (0 when both fit).
+	Offloaded units.Bytes
+}
+
+// Result is one RL step, measured from its replay.
+type Result struct {
+	// Step is the steady-state time of one step. Generation is the slowest
+	// engine's time from its first prefill to its last token; Scoring,
+	// Training, Refit and Swap the training pool's time in each; Idle the
+	// GPU-averaged time no phase ran. Colocated, the phases and Idle add
+	// up to Step. Split, a GPU idles while the other pool works, and off
+	// policy the pools work at once: the phases add up to Step + Overlap.
+	Step, Generation, Scoring, Training, Refit, Swap, Idle, Overlap units.Seconds
+	Samples                                                         int
+	// Tokens is the prompt + response tokens of a step; TokensPerGPU
+	// per second and GPU.
+	Tokens             int
+	TokensPerSecPerGPU float64
+	GenGPUs, TrainGPUs int
+	Replicas           int
+	// Slots is the most sequences one engine ran at once; KVCapacity the
+	// KV tokens an engine holds.
+	Slots, KVCapacity int
+	// Decode, Prefill and GenComm split the slowest engine's generation;
+	// DecodeHBM and DecodeTensor split its kernels' time by what bounded
+	// them; Tail is its decode time waiting for the longest responses:
+	// continuous, with the batch at most half its peak after the queue
+	// emptied; static, with at most half of a batch still producing.
+	Decode, Prefill, GenComm, DecodeHBM, DecodeTensor, Tail units.Seconds
+	Iterations                                              int
+	// GenerationBound says what bounds generation; Bottleneck the step.
+	GenerationBound, Bottleneck string
+	// Utilisation: model FLOPs over the pool's peak in each phase, and the
+	// HBM bandwidth generation used.
+	GenerationMFU, GenerationHBM, ScoringMFU, TrainingMFU float64
+	Memory                                                Memory
+	// RefitBytes is the policy's 16-bit weights each engine replica
+	// receives; TrainingStep one optimizer step of the policy, of which a
+	// step runs OptimizerSteps.
+	RefitBytes     units.Bytes
+	TrainingStep   units.Seconds
+	OptimizerSteps int
+	// PromptsTime is the time to process Config.Prompts prompts.
+	PromptsTime units.Seconds
+	Feasible    bool
+	Reason      string
+	Notes       []string
+	Timeline    []Span
+	Tasks       int
+	Events      int
+	// TrainJob and TrainResult are the policy's optimizer step as the
+	// training replay ran it: what a report shows as the training step.
+	TrainJob    parallelism.Job
+	TrainResult *parallelism.Result
+}
+
+// scorer is one scoring forward pass over the step's samples.
+type scorer struct {
+	name string
+	m    model.Config
+}
+
+// Run replays the RL step c whose policy training job is v.
+func Run(v parallelism.Valid, c Config) (*Result, error) {
+	j := v.Job()
+	if errs := c.Check(j); len(errs) > 0 {
+		return nil, fmt.Errorf("rl: %w", errors.Join(fieldErrs(errs)...))
+	}
+	cm, coll, err := parallelism.Models(v)
+	if err != nil {
+		return nil, err
+	}
+	p := pricer{cm: cm, coll: coll, prec: j.Training.Precision}
+	gpus := j.Cluster.GPUs()
+	genN, trainN := c.genGPUs(gpus), c.trainGPUs(gpus)
+	res := &Result{Samples: c.Samples(), GenGPUs: genN, TrainGPUs: trainN, Replicas: genN / c.GenTP, Feasible: true}
+	e := j.Training.Precision.ElementBytes()
+	policy := j.Model
+
+	// Generation: every engine replica over its share of the responses.
+	lengths := ResponseLengths(c.Samples(), c.ResponseMean, c.ResponseMax)
+	generated := 0
+	for _, l := range lengths {
+		generated += l
+	}
+	res.Tokens = c.Samples()*c.PromptLen + generated
+	weights := units.Bytes(float64(policy.Params())/float64(c.GenTP)) * e
+	res.Memory.GenerationWeights = weights
+	budget := units.Bytes(float64(j.Cluster.GPU.HBM)*c.GenMemoryFraction) - weights
+	kv := policy.KVBytesPerToken(c.GenTP, j.Training.Precision)
+	res.KVCapacity = int(float64(budget) / float64(kv))
+	if res.KVCapacity < c.PromptLen+c.ResponseMax {
+		res.Feasible = false
+		res.Reason = fmt.Sprintf("generation: the policy's %s per GPU (tp %d) leaves %s of the %s the engine may use (gen_memory_fraction %.2f of %s): room for %d KV tokens, less than one sequence of %d",
+			weights, c.GenTP, units.Bytes(max(float64(budget), 0)), units.Bytes(float64(j.Cluster.GPU.HBM)*c.GenMemoryFraction), c.GenMemoryFraction, j.Cluster.GPU.HBM, max(res.KVCapacity, 0), c.PromptLen+c.ResponseMax)
+		res.KVCapacity = max(res.KVCapacity, 0)
+		tj := c.trainingJob(j, trainN, policy)
+		var err error
+		if res.TrainResult, err = simulate(tj, "policy training"); err != nil {
+			return nil, err
+		}
+		res.TrainJob = tj
+		return res, nil
+	}
+	queues := deal(lengths, res.Replicas, c.Seed)
+	runs := make([]engineRun, res.Replicas)
+	for r := range runs {
+		run, err := p.generate(policy, queues[r], c.PromptLen, c.MaxBatch, res.KVCapacity, c.GenTP, c.Batching)
+		if err != nil {
+			return nil, fmt.Errorf("rl: engine %d: %w", r, err)
+		}
+		runs[r] = run
+		res.Slots = max(res.Slots, run.Slots)
+		res.Memory.KVCache = max(res.Memory.KVCache, units.Bytes(run.PeakTokens)*kv)
+	}
+
+	// Training: the policy's optimizer step on packed prompt + response
+	// sequences, replayed by package parallelism; PPO's critic likewise.
+	tj := c.trainingJob(j, trainN, policy)
+	if err != nil {
+		return nil, err
+	}
+	tres, err := simulate(tj, "policy training")
+	if err != nil {
+		return nil, err
+	}
+	res.TrainingStep = tres.StepTime
+	res.TrainJob, res.TrainResult = tj, tres
+	res.OptimizerSteps = int(math.Ceil(float64(c.Samples())/float64(c.TrainBatch))) * c.Epochs
+	res.Memory.Training = tres.Memory.Peak
+	state := tres.Memory.Weights + tres.Memory.Gradients + tres.Memory.Optimizer
+	trainFLOPs := float64(tres.ModelFLOPs) * float64(res.OptimizerSteps)
+	if !tres.Feasible {
+		res.Feasible, res.Reason = false, "policy training: "+tres.Reason
+	}
+	var critic *parallelism.Result
+	if c.Critic != nil {
+		cj := c.trainingJob(j, trainN, *c.Critic)
+		if critic, err = simulate(cj, "critic training"); err != nil {
+			return nil, err
+		}
+		res.Memory.Training = max(res.Memory.Training, critic.Memory.Peak)
+		state += critic.Memory.Weights + critic.Memory.Gradients + critic.Memory.Optimizer
+		trainFLOPs += float64(critic.ModelFLOPs) * float64(res.OptimizerSteps)
+		if !critic.Feasible && res.Feasible {
+			res.Feasible, res.Reason = false, "critic training: "+critic.Reason
+		}
+	}
+
+	// Scoring: forward passes over the packed samples on the training pool.
+	scorers := []scorer{{"policy log-probabilities", policy}}
+	if c.Reference != nil {
+		scorers = append(scorers, scorer{"reference", *c.Reference})
+	}
+	if c.Reward != nil {
+		scorers = append(scorers, scorer{"reward", *c.Reward})
+	}
+	if c.Critic != nil {
+		scorers = append(scorers, scorer{"critic values", *c.Critic})
+	}
+	total := int(math.Ceil(float64(res.Tokens) / float64(c.PackLen())))
+	scoreTimes := make([]units.Seconds, len(scorers))
+	var scoreFLOPs float64
+	for i, s := range scorers {
+		tp := divisorTP(j.Layout.TP, s.m.Heads)
+		groups := trainN / tp
+		passes := int(math.Ceil(float64(total) / float64(groups) / float64(c.LogprobMicrobatch)))
+		k, err := p.forward(s.m, c.LogprobMicrobatch, c.PackLen(), tp, true)
+		if err != nil {
+			return nil, fmt.Errorf("rl: scoring (%s): %w", s.name, err)
+		}
+		scoreTimes[i] = units.Seconds(passes) * (k.Compute + k.Comm)
+		scoreFLOPs += float64(passes) * float64(k.FLOPs) * float64(trainN)
+		res.Memory.Scoring = max(res.Memory.Scoring, units.Bytes(float64(s.m.Params())/float64(tp))*e)
+	}
+
+	// Refit: the policy's 16-bit weights gathered from the training layout
+	// and delivered to every engine in its layout.
+	refit, note, err := c.refit(p, j, policy, genN, trainN)
+	if err != nil {
+		return nil, err
+	}
+	res.RefitBytes = units.Bytes(policy.Params()) * e
+	res.Notes = append(res.Notes, note)
+
+	// Swap: colocated, the training state that does not fit beside the
+	// engine goes to host memory for generation and back for training.
+	var swap units.Seconds
+	if c.Placement == Colocated {
+		room := j.Cluster.GPU.HBM - units.Bytes(float64(j.Cluster.GPU.HBM)*c.GenMemoryFraction)
+		if state > room {
+			res.Memory.Offloaded = state - room
+			swap = res.Memory.Offloaded.Over(topology.PCIeRate(j.Cluster.GPU.Family))
+		}
+	}
+
+	if err := c.replay(res, runs, scorers, scoreTimes, tres.StepTime, critic, refit, swap); err != nil {
+		return nil, err
+	}
+	res.finish(c, j, runs, scoreFLOPs, trainFLOPs, genN, trainN)
+	return res, nil
+}
+
+func fieldErrs[E error](errs []E) []error {
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = e
+	}
+	return out
+}
+
+// divisorTP is the largest divisor of tp that divides heads: the tensor
+// parallelism a scoring model of heads runs with on the training layout.
+func divisorTP(tp, heads int) int {
+	for d := tp; d > 1; d-- {
+		if tp%d == 0 && heads%d == 0 {
+			return d
+		}
+	}
+	return 1
+}
+
+// trainingJob is j training m on the pool of trainN GPUs, on packed
+// sequences of prompt + response_max tokens: one optimizer step of
+// train_batch samples, their tokens packed, the packs rounded up to a
+// multiple of dp × microbatch.
+func (c Config) trainingJob(j parallelism.Job, trainN int, m model.Config) parallelism.Job {
+	l := j.Layout
+	t := j
+	t.Model = m
+	t.Model.SeqLen = c.PackLen()
+	if trainN != j.Cluster.GPUs() {
+		per := j.Cluster.GPUsPerNode
+		if trainN%per == 0 {
+			t.Cluster.Nodes = trainN / per
+		} else {
+			t.Cluster.Nodes, t.Cluster.GPUsPerNode = 1, trainN
+		}
+		// A topology file describes the whole cluster, not the pool.
+		t.Options.Graph = nil
+		t.Options.Network = parallelism.NetworkAnalytical
+	}
+	t.Layout.DP = trainN / (l.TP * l.PP * l.CP)
+	tokens := float64(c.TrainBatch) * (float64(c.PromptLen) + float64(c.ResponseMean))
+	packs := int(math.Ceil(tokens / float64(c.PackLen())))
+	unit := t.Layout.DP * l.Microbatch
+	t.Training.GlobalBatch = (packs + unit - 1) / unit * unit
+	t.Training.Steps = 1
+	t.Training.Tokens = 0
+	t.Variation = parallelism.Variation{}
+	if l.Schedule == parallelism.Interleaved && (t.Training.GlobalBatch/unit)%l.PP != 0 {
+		unit *= l.PP
+		t.Training.GlobalBatch = (packs + unit - 1) / unit * unit
+	}
+	return t
+}
+
+// simulate validates and replays a training job of the step.
+func simulate(j parallelism.Job, what string) (*parallelism.Result, error) {
+	v, errs := j.Validate()
+	if len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.Error()
+		}
+		return nil, fmt.Errorf("rl: %s (%s, seq_len %d, global batch %d packed sequences on %d GPUs): %s", what, j.Model.Name, j.Model.SeqLen, j.Training.GlobalBatch, j.Cluster.GPUs(), strings.Join(msgs, "; "))
+	}
+	r, err := parallelism.Simulate(v)
+	if err != nil {
+		return nil, fmt.Errorf("rl: %s: %w", what, err)
+	}
+	return r, nil
+}
+
+// RefitBytes is what a refit moves to each engine replica: the policy's
+// weights at the training precision's element size (16-bit).
+func RefitBytes(m model.Config, p units.Precision) units.Bytes {
+	return units.Bytes(m.Params()) * p.ElementBytes()
+}
+
+// refit prices moving the policy's weights from the training layout to the
+// engines: an all-gather over a training model-parallel group (tp × pp
+// ranks, each holding 1/(tp·pp) of the weights) so that the group holds
+// the whole model; colocated, each engine GPU then copies its 1/gen_tp shard
+// from a GPU of its node (or itself) at HBM speed. Split, the training pool
+// sends each engine GPU its shard: every engine GPU receives
+// weights/gen_tp, the training GPUs send in parallel, each pair link
+// carrying engines·weights / min(gen, train) bytes, over NVLink when both
+// pools share one node and over the fabric otherwise.
+func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN int) (units.Seconds, string, error) {
+	bytes := RefitBytes(m, j.Training.Precision)
+	l := j.Layout
+	group := l.TP * l.PP
+	per := j.Cluster.GPUsPerNode
+	var t units.Seconds
+	if group > 1 {
+		k, err := p.coll.Time(collective.AllGather, bytes, collective.Placement{Ranks: group, PerNode: min(group, per)})
+		if err != nil {
+			return 0, "", fmt.Errorf("rl: refit all-gather: %w", err)
+		}
+		t += k.Time
+	}
+	shard := units.Bytes(float64(bytes) / float64(c.GenTP))
+	if c.Placement == Colocated {
+		// Read and write the shard in HBM.
+		t += (2 * shard).Over(j.Cluster.GPU.HBMBandwidth.Scale(p.cm.Params.HBMFraction))
+		return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the training model-parallel group of %d, then each engine GPU copies its 1/%d in HBM", bytes, group, c.GenTP), nil
+	}
+	pairs := min(genN, trainN)
+	link := units.Bytes(float64(bytes) * float64(genN/c.GenTP) / float64(pairs))
+	place := collective.Placement{Ranks: 2, PerNode: 1}
+	if genN+trainN <= per {
+		place.PerNode = 2
+	}
+	k, err := p.coll.Time(collective.SendRecv, link, place)
+	if err != nil {
+		return 0, "", fmt.Errorf("rl: refit send: %w", err)
+	}
+	t += k.Time
+	return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the training model-parallel group of %d, then sent to %d engine replicas (%s per engine GPU) over %d pool-to-pool links of %s each", bytes, group, genN/c.GenTP, shard, pairs, link), nil
+}

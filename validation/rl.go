@@ -1,0 +1,528 @@
+package validation
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/BurntSushi/toml"
+
+	"trainsim/inputfile"
+	"trainsim/model"
+	"trainsim/rl"
+	"trainsim/scenario"
+	"trainsim/units"
+)
+
+// The RL validation: published RL post-training steps (data/rl.toml, in
+// published.toml's [[case]] layout with an [rl] table) replayed through the
+// same path as a user's scenario with an [rl] table: scenario.Load, then
+// rl.Run.
+
+const rlFile = "data/rl.toml"
+
+// RLGroup selects the RL table alone (sim validate --group rl).
+const RLGroup = "rl"
+
+// The RL metrics.
+const (
+	// RLStep is the wall-clock of one RL step, in seconds.
+	RLStep Metric = "rl_step_s"
+	// RLGeneration and RLTraining are the published split of a step:
+	// generation (with the scoring passes where the source counts them in
+	// it) and training (with the refit), in seconds.
+	RLGeneration Metric = "rl_generation_s"
+	RLTraining   Metric = "rl_training_s"
+	// RLEpoch is the time of one pass over a data set, in hours.
+	RLEpoch Metric = "rl_epoch_h"
+)
+
+type rawRLCase struct {
+	ID          string         `toml:"id"`
+	Group       string         `toml:"group"`
+	Confidence  string         `toml:"confidence"`
+	Source      string         `toml:"source"`
+	Notes       string         `toml:"notes"`
+	Model       map[string]any `toml:"model"`
+	Hardware    map[string]any `toml:"hardware"`
+	Parallelism map[string]any `toml:"parallelism"`
+	RL          map[string]any `toml:"rl"`
+	Measured    map[string]any `toml:"measured"`
+	Derived     map[string]any `toml:"derived"`
+}
+
+// RLRules returns the rules that fill what the RL sources leave unknown,
+// the same for every case.
+func RLRules() []string {
+	return []string{
+		"model: the case's model name → the built-in preset of that family and size (Llama-3.1-8B → llama3-8b, the same shape; Llama-2-7B/13B/70B → llama2-*; OPT-13B/30B/66B → opt-*; OPT-like-175B → opt-175b; DeepSpeed-Chat's 350M critic and reward → opt-350m; Qwen3-32B → qwen3-32b; Qwen3-30B-A3B and DeepSeek-V3 → qwen3-30b-a3b and deepseek-v3 when this build has those mixture-of-experts presets); a model no preset has → not scored",
+		"hardware: H100 → dgx-h100; A100 40GB → dgx-a100-40gb; A100 80GB → dgx-a100-80gb; A800-SXM-80GB → dgx-a100-80gb with NVLink at 200 GB/s per direction (NVIDIA's A800 datasheet: 400 GB/s); another GPU (H20) → not scored",
+		"DeepSpeed-Chat benchmark settings (DeepSpeed-Chat's table, and OpenRLHF's benchmark, which states it ran them with 1024-token caps): prompts and answers at fixed lengths, the caps (BenckmarkSetting.md: prompts and answers of fixed length)",
+		"prompt length otherwise not published → 256 tokens (DeepSpeed-Chat's fixed prompt length, the one published in the file); the responses' cap is then max_total − 256 where only the total is capped",
+		"response length: a mean of prompt + response published (NeMo-RL's G-Average Seq len) → mean response = that − the prompt; lengths spread as rl.response_mean's quantiles",
+		"generation engine TP: as published, or as the case's role split reads it from an example script (OpenRLHF 70B: 2 engines × TP2); otherwise the smallest power of two whose 16-bit weight shard is at most half of a GPU's HBM, at most gpus_per_node (DeepSpeed-Chat's run_13b.sh uses 2 for 13B on 40 GB, which this gives)",
+		"engine memory and batch: vLLM's gpu_memory_utilization as published, else its default 0.9; max_num_seqs 256 (vLLM's default); DeepSpeed-Chat's hybrid engine generates fixed-length answers as a static batch",
+		"training layout: NeMo-RL as published (Megatron-Core, distributed optimizer → zero 1); DeepSpeed-Chat and OpenRLHF (DeepSpeed ZeRO, layout unknown) → tp 1, pp 1, the smallest ZeRO stage of 2 and 3 whose training fits in memory, full activation checkpointing (their example scripts enable gradient checkpointing); micro-batch as published, else 1",
+		"framework: DeepSpeed ZeRO training of Hugging Face models (DeepSpeed-Chat, OpenRLHF) → training.grad_accum_fusion false (ZeRO's backward hooks copy each weight gradient into its reduction bucket, a kernel apart from the weight-gradient GEMM); attention unfused for DeepSpeed-Chat's OPT (Hugging Face's OPT attention of 2023), flash for OpenRLHF (it states flash-attn 2.3.6); Adam offload to the CPU in OpenRLHF's example scripts is not modelled",
+		"batch: DeepSpeed-Chat's per-step batch is not published (the largest under a cap of 1024 pairs) → 1024 prompts per step, one PPO epoch, one optimizer step; OpenRLHF: 1024 prompts per step, optimizer steps of 128 (train_batch_size 128)",
+		"placement: colocated as published; OpenRLHF's Ray split → generation on the vLLM GPUs, scoring and training on the actor's and critic's GPUs as one pool (the actor and critic train one after the other there, the same throughput as each on its half); the reference and reward GPUs are left out of the modelled cluster, which is one node",
+		"DeepSpeed-Chat epoch: 135,317,504 tokens / 512 tokens per sample = 264,292 samples; time = ⌈samples / 1024⌉ steps",
+		"OpenRLHF's 'Generation' latency is its experience making (generation, then reference, reward and critic forwards) → compared with generation + scoring; 'Training' → training + refit",
+		"scoring: a case whose confidence is low, whose prompts per step or batch are unknown (verl's one-step-off table), or whose model or GPU has no preset is listed but not scored; groups with fewer than two scored cases have no MAE target",
+	}
+}
+
+// RLCheck is the RL table of the validation report.
+type RLCheck struct {
+	Rules   []string  `json:"rules"`
+	Groups  []Summary `json:"groups"`
+	Results []Result  `json:"results"`
+}
+
+// rlPlan is a case mapped to a scenario, or the reason it is not scored.
+type rlPlan struct {
+	raw         rawRLCase
+	scenario    string
+	why         string
+	layout      string
+	gpus        int
+	assumptions []string
+	// epochSamples is the samples of one pass over the data (RLEpoch).
+	epochSamples float64
+	// zero3 is the scenario with ZeRO-3, tried when ZeRO-2 does not fit.
+	zero3 string
+}
+
+// readRL decodes the embedded rl.toml.
+func readRL() ([]rawRLCase, error) {
+	src, err := data.ReadFile(rlFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading embedded %s: %w", rlFile, err)
+	}
+	return parseRL(rlFile, src)
+}
+
+// parseRL decodes a file in rl.toml's format.
+func parseRL(name string, src []byte) ([]rawRLCase, error) {
+	var f struct {
+		Case []rawRLCase `toml:"case"`
+	}
+	var de *inputfile.DepthError
+	if err := inputfile.CheckDepth(src); errors.As(err, &de) {
+		return nil, fmt.Errorf("%s:%d: %w", name, de.Line, err)
+	}
+	md, err := toml.Decode(string(src), &f)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s:%d: invalid TOML: %s", name, pe.Position.Line, pe.Message)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	for _, k := range md.Undecoded() {
+		if len(k) <= 2 {
+			return nil, fmt.Errorf("%s: unknown key %q (a [[case]] holds id, group, confidence, source, notes and the tables model, hardware, parallelism, rl, measured, derived)", name, k.String())
+		}
+	}
+	if len(f.Case) == 0 {
+		return nil, fmt.Errorf("%s: no [[case]]", name)
+	}
+	return f.Case, nil
+}
+
+// rlPreset maps a case's model name to a preset.
+func rlPreset(name string) (string, bool) {
+	n := strings.ToLower(name)
+	switch {
+	case strings.HasPrefix(n, "llama-3.1-8b"):
+		return "llama3-8b", true
+	case strings.HasPrefix(n, "llama-2-7b"):
+		return "llama2-7b", true
+	case strings.HasPrefix(n, "llama-2-13b"):
+		return "llama2-13b", true
+	case strings.HasPrefix(n, "llama-2-70b"):
+		return "llama2-70b", true
+	case strings.HasPrefix(n, "opt-13b"):
+		return "opt-13b", true
+	case strings.HasPrefix(n, "opt-30b"):
+		return "opt-30b", true
+	case strings.HasPrefix(n, "opt-66b"):
+		return "opt-66b", true
+	case strings.HasPrefix(n, "opt-like-175b"), strings.HasPrefix(n, "opt-175b"):
+		return "opt-175b", true
+	case strings.HasPrefix(n, "opt-350m"):
+		return "opt-350m", true
+	case strings.HasPrefix(n, "qwen3-32b"):
+		return "qwen3-32b", true
+	}
+	// Mixture-of-experts models: scored once a preset of that name exists.
+	for _, moe := range []string{"qwen3-30b-a3b", "deepseek-v3"} {
+		if strings.HasPrefix(n, moe) {
+			if _, ok := model.Preset(moe); ok {
+				return moe, true
+			}
+		}
+	}
+	return "", false
+}
+
+// rlSystem maps a case's GPU to a system preset and any NVLink override.
+func rlSystem(gpu string) (system, nvlink string, ok bool) {
+	switch g := strings.ToUpper(gpu); {
+	case strings.Contains(g, "H100"):
+		return "dgx-h100", "", true
+	case strings.Contains(g, "A100") && strings.Contains(g, "40GB"):
+		return "dgx-a100-40gb", "", true
+	case strings.Contains(g, "A100"):
+		return "dgx-a100-80gb", "", true
+	case strings.Contains(g, "A800"):
+		return "dgx-a100-80gb", "200GB/s", true
+	}
+	return "", "", false
+}
+
+// genTPRule is the engine TP a source does not give: the smallest power of
+// two whose 16-bit weight shard is at most half of hbm, at most perNode.
+func genTPRule(preset string, hbm units.Bytes, perNode int) int {
+	m, _ := model.Preset(preset)
+	tp := 1
+	for tp < perNode && 2*float64(m.Params())/float64(tp) > float64(hbm)/2 {
+		tp *= 2
+	}
+	for tp > 1 && m.Heads%tp != 0 {
+		tp /= 2
+	}
+	return tp
+}
+
+func num(m map[string]any, key string) (float64, bool) { return number(m[key]) }
+
+func intOf(m map[string]any, key string) (int, bool) {
+	x, ok := number(m[key])
+	if !ok || x != math.Trunc(x) {
+		return 0, false
+	}
+	return int(x), true
+}
+
+// planRL maps a case to its scenario, or says why it is not scored.
+func planRL(c rawRLCase) rlPlan {
+	p := rlPlan{raw: c}
+	gpus, _ := intOf(c.Hardware, "gpus")
+	p.gpus = gpus
+	if strings.EqualFold(c.Confidence, "low") {
+		p.why = "confidence low"
+		return p
+	}
+	prompts, ok := intOf(c.RL, "prompts_per_step")
+	if !ok && !strings.HasPrefix(c.Group, "DeepSpeed-Chat") {
+		p.why = "prompts per step not published"
+		return p
+	}
+	policy, ok := rlPreset(fmt.Sprint(c.Model["name"]))
+	if !ok {
+		p.why = fmt.Sprintf("no preset for %v (model rule)", c.Model["name"])
+		if strings.Contains(strings.ToLower(fmt.Sprint(c.Model["name"])), "a3b") || strings.Contains(strings.ToLower(fmt.Sprint(c.Model["name"])), "deepseek") {
+			p.why = fmt.Sprintf("no preset for the mixture-of-experts model %v in this build (model rule)", c.Model["name"])
+		}
+		return p
+	}
+	system, nvlink, ok := rlSystem(fmt.Sprint(c.Hardware["gpu"]))
+	if !ok {
+		p.why = fmt.Sprintf("no system preset for the %v GPU", c.Hardware["gpu"])
+		return p
+	}
+	sysInfo, _ := scenarioSystem(system)
+	per := 8
+	hbm := sysInfo
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	assume := func(format string, a ...any) { p.assumptions = append(p.assumptions, fmt.Sprintf(format, a...)) }
+	algo := strings.ToLower(fmt.Sprint(c.RL["algorithm"]))
+	prompt := 256
+	var respMax, respMean int
+	genTP, hasGenTP := intOf(c.RL, "gen_tp")
+	memFrac, hasMem := num(c.RL, "vllm_gpu_memory_utilization")
+	logprobMB, hasLogprob := intOf(c.RL, "logprob_micro_batch")
+	micro, _ := intOf(c.RL, "train_micro_batch")
+	var layout, rlKeys, cluster, training strings.Builder
+	nodes := max(gpus/per, 1)
+	switch {
+	case strings.HasPrefix(c.Group, "NeMo-RL"):
+		total, ok1 := intOf(c.RL, "max_total_seq_len")
+		avg, ok2 := num(c.Measured, "g_avg_seq_len_tokens")
+		tp, ok3 := intOf(c.Parallelism, "tp")
+		pp, ok4 := intOf(c.Parallelism, "pp")
+		if !(ok1 && ok2 && ok3 && ok4) {
+			p.why = "sequence lengths or training layout not published"
+			return p
+		}
+		assume("prompt 256 tokens (prompt rule)")
+		respMax = total - prompt
+		respMean = int(math.Round(avg)) - prompt
+		assume("mean response %d = G-Average Seq len %.0f − 256 (response rule)", respMean, avg)
+		sp, _ := c.Parallelism["sequence_parallel"].(bool)
+		rec := "none"
+		if strings.Contains(fmt.Sprint(c.Parallelism["recompute"]), "full") {
+			rec = "full"
+		}
+		fmt.Fprintf(&layout, "tp = %d\npp = %d\nmicrobatch = %d\nsequence_parallel = %t\nrecompute = %q\nzero = 1\n", tp, pp, max(micro, 1), sp, rec)
+		p.layout = fmt.Sprintf("train TP%d PP%d, gen TP%d", tp, pp, genTP)
+		fmt.Fprintf(&rlKeys, "algorithm = %q\nreward = \"none\"\nreference = \"policy\"\n", algo)
+		gens, _ := intOf(c.RL, "generations_per_prompt")
+		train, _ := intOf(c.RL, "train_global_batch")
+		fmt.Fprintf(&rlKeys, "prompts_per_step = %d\ngenerations_per_prompt = %d\ntrain_batch = %d\n", prompts, gens, train)
+		if strings.Contains(fmt.Sprint(c.RL["placement"]), "split") {
+			gg, _ := intOf(c.RL, "gen_gpus")
+			fmt.Fprintf(&rlKeys, "placement = \"split\"\ngen_gpus = %d\n", gg)
+		}
+		if strings.Contains(fmt.Sprint(c.RL["off_policy"]), "1-step") {
+			rlKeys.WriteString("off_policy = 1\n")
+		}
+	case strings.HasPrefix(c.Group, "DeepSpeed-Chat"):
+		respMax, respMean = 256, 256
+		prompts = 1024
+		assume("1024 prompts per step, one optimizer step (batch rule)")
+		fmt.Fprintf(&layout, "tp = 1\npp = 1\nmicrobatch = 1\nrecompute = \"full\"\nzero = %%ZERO%%\n")
+		training.WriteString("grad_accum_fusion = false\nattention = \"unfused\"\n")
+		assume("DeepSpeed ZeRO with Hugging Face OPT: unfused gradient accumulation and attention (framework rule)")
+		fmt.Fprintf(&rlKeys, "algorithm = \"ppo\"\ncritic = \"opt-350m\"\nreward = \"opt-350m\"\nreference = \"policy\"\n")
+		fmt.Fprintf(&rlKeys, "prompts_per_step = 1024\ntrain_batch = 1024\nbatching = \"static\"\n")
+		p.epochSamples = 135317504.0 / 512
+	case strings.HasPrefix(c.Group, "OpenRLHF"):
+		roles := fmt.Sprint(c.RL["gpu_roles_interpreted"])
+		get := func(role string) int {
+			m := regexp.MustCompile(role + ` (\d+)`).FindStringSubmatch(roles)
+			if m == nil {
+				return 0
+			}
+			n, _ := strconv.Atoi(m[1])
+			return n
+		}
+		vllm, actor, critic := get("vLLM"), get("actor"), get("critic")
+		if m := regexp.MustCompile(`x TP(\d+)`).FindStringSubmatch(roles); m != nil && !hasGenTP {
+			genTP, _ = strconv.Atoi(m[1])
+			hasGenTP = true
+			assume("gen_tp %d, as the case's role split reads the example script", genTP)
+		}
+		if vllm == 0 || actor == 0 || critic == 0 {
+			p.why = "GPU roles not readable"
+			return p
+		}
+		maxP, _ := intOf(c.RL, "max_prompt_len")
+		respMax, _ = intOf(c.RL, "max_response_len")
+		respMean, prompt = respMax, maxP
+		assume("prompts of %d and responses of %d tokens, the caps (DeepSpeed-Chat benchmark settings rule)", prompt, respMax)
+		per = vllm + actor + critic
+		nodes = 1
+		assume("one node of %d GPUs: vLLM %d + actor %d + critic %d (placement rule; reference and reward GPUs left out)", per, vllm, actor, critic)
+		fmt.Fprintf(&cluster, "gpus_per_node = %d\n", per)
+		fmt.Fprintf(&layout, "tp = 1\npp = 1\nmicrobatch = %d\nrecompute = \"full\"\nzero = %%ZERO%%\n", max(micro, 1))
+		training.WriteString("grad_accum_fusion = false\n")
+		assume("DeepSpeed ZeRO: unfused gradient accumulation; flash attention, as stated (framework rule)")
+		train, _ := intOf(c.RL, "train_global_batch")
+		fmt.Fprintf(&rlKeys, "algorithm = \"ppo\"\ncritic = \"policy\"\nreward = \"policy\"\nreference = \"policy\"\n")
+		fmt.Fprintf(&rlKeys, "prompts_per_step = %d\ntrain_batch = %d\nplacement = \"split\"\ngen_gpus = %d\n", prompts, train, vllm)
+	default:
+		p.why = "no mapping for this group"
+		return p
+	}
+	if !hasGenTP {
+		genTP = genTPRule(policy, hbm, per)
+		assume("gen_tp %d (engine TP rule)", genTP)
+	}
+	if !hasMem {
+		memFrac = 0.9
+	}
+	if !hasLogprob {
+		logprobMB = 1
+	}
+	w("name = %q\nseed = 1\n\n[model]\npreset = %q\n\n[cluster]\nsystem = %q\nnodes = %d\n%s", c.ID, policy, system, nodes, cluster.String())
+	if nvlink != "" {
+		w("nvlink.bandwidth = %q\n", nvlink)
+	}
+	// The [training] global batch is not used by the RL step; one
+	// micro-batch per GPU is a valid one.
+	w("\n[parallelism]\n%s\n[training]\nglobal_batch = %d   # unused by the RL step\nprecision = \"bf16\"\n%s\n[rl]\n%s", layout.String(), nodes*per*max(micro, 1), training.String(), rlKeys.String())
+	w("prompt_len = %d\nresponse_max = %d\nresponse_mean = %d\ngen_tp = %d\ngen_memory_fraction = %g\nlogprob_microbatch = %d\n", prompt, respMax, respMean, genTP, memFrac, logprobMB)
+	if p.epochSamples > 0 {
+		w("prompts = %.0f\n", p.epochSamples)
+	}
+	text := b.String()
+	if p.layout == "" {
+		p.layout = fmt.Sprintf("train ZeRO, gen TP%d", genTP)
+	}
+	p.scenario = strings.ReplaceAll(text, "%ZERO%", "2")
+	if strings.Contains(text, "%ZERO%") {
+		p.zero3 = strings.ReplaceAll(text, "%ZERO%", "3")
+	}
+	return p
+}
+
+// scenarioSystem returns the HBM of a system preset's GPU.
+func scenarioSystem(name string) (units.Bytes, bool) {
+	s, err := scenario.Load("system.toml", []byte(fmt.Sprintf("[model]\npreset = \"gpt3-125m\"\n[cluster]\nsystem = %q\nnodes = 1\n[training]\nglobal_batch = 8\n", name)), nil)
+	if err != nil {
+		return 0, false
+	}
+	return s.Job.Cluster.GPU.HBM, true
+}
+
+// evaluateRL replays one planned case.
+func evaluateRL(p rlPlan) []Result {
+	c := p.raw
+	base := Result{ID: c.ID, Group: c.Group, GPUs: p.gpus, Layout: p.layout, Assumptions: append([]string{}, p.assumptions...)}
+	measured := func(key string) (float64, bool) { return num(c.Measured, key) }
+	var rows []Result
+	add := func(m Metric, v float64) {
+		r := base
+		r.Metric, r.Measured = m, v
+		rows = append(rows, r)
+	}
+	if h, ok := num(c.Derived, "e2e_hours"); ok && p.epochSamples > 0 {
+		add(RLEpoch, h)
+	} else if s, ok := measured("step_time_s"); ok {
+		add(RLStep, s)
+	}
+	if g, ok := measured("generation_s"); ok {
+		add(RLGeneration, g)
+	}
+	if t, ok := measured("training_s"); ok {
+		add(RLTraining, t)
+	}
+	if len(rows) == 0 {
+		r := base
+		r.Metric, r.Why = RLStep, "no measured step time"
+		return []Result{r}
+	}
+	if p.why != "" {
+		for i := range rows {
+			rows[i].Why = p.why
+		}
+		return rows
+	}
+	res, err := replayRL(p.scenario)
+	if err == nil && !res.Feasible && p.zero3 != "" {
+		if r3, err3 := replayRL(p.zero3); err3 == nil {
+			res = r3
+			for i := range rows {
+				rows[i].Assumptions = append(rows[i].Assumptions, "ZeRO-3 (ZeRO-2 does not fit: training layout rule)")
+			}
+		}
+	} else if p.zero3 != "" {
+		for i := range rows {
+			rows[i].Assumptions = append(rows[i].Assumptions, "ZeRO-2 (training layout rule)")
+		}
+	}
+	for i := range rows {
+		r := &rows[i]
+		if err != nil {
+			r.Why = "replay failed: " + err.Error()
+			continue
+		}
+		r.Scored, r.Replayed = true, true
+		if !res.Feasible {
+			r.Infeasible = res.Reason
+		}
+		var pred float64
+		switch r.Metric {
+		case RLStep:
+			pred = float64(res.Step)
+		case RLEpoch:
+			pred = float64(res.PromptsTime) / 3600
+		case RLGeneration:
+			pred = float64(res.Generation)
+			if strings.HasPrefix(c.Group, "OpenRLHF") {
+				pred += float64(res.Scoring)
+			}
+		case RLTraining:
+			pred = float64(res.Training)
+			if strings.HasPrefix(c.Group, "OpenRLHF") {
+				pred += float64(res.Refit)
+			}
+		}
+		*r = compare(*r, pred)
+	}
+	return rows
+}
+
+// replayRL loads, validates and runs a scenario with an [rl] table.
+func replayRL(text string) (*rl.Result, error) {
+	sc, err := scenario.Load("rl-case.toml", []byte(text), nil)
+	if err != nil {
+		return nil, err
+	}
+	v, err := sc.Validate()
+	if err != nil {
+		return nil, err
+	}
+	return rl.Run(v, *sc.RL)
+}
+
+// CheckRL replays every case of the embedded rl.toml.
+func CheckRL(workers int) (*RLCheck, error) {
+	raws, err := readRL()
+	if err != nil {
+		return nil, err
+	}
+	plans := make([]rlPlan, len(raws))
+	for i, c := range raws {
+		plans[i] = planRL(c)
+	}
+	out := make([][]Result, len(plans))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(workers, 1))
+	for i := range plans {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i] = evaluateRL(plans[i])
+		}(i)
+	}
+	wg.Wait()
+	chk := &RLCheck{Rules: RLRules(), Results: []Result{}}
+	for _, rs := range out {
+		chk.Results = append(chk.Results, rs...)
+	}
+	// Summaries: the step (or epoch) per group; the published phase splits
+	// per group apart.
+	var steps, phases []Result
+	for _, r := range chk.Results {
+		if r.Metric == RLGeneration || r.Metric == RLTraining {
+			p := r
+			p.Group += " (phases)"
+			phases = append(phases, p)
+			continue
+		}
+		steps = append(steps, r)
+	}
+	g1, _ := Summarize(steps)
+	g2, _ := Summarize(phases)
+	chk.Groups = append(g1, g2...)
+	return chk, nil
+}
+
+// RLScenarioOf returns the scenario an RL case is replayed with.
+func RLScenarioOf(id string) ([]byte, bool, error) {
+	raws, err := readRL()
+	if err != nil {
+		return nil, false, err
+	}
+	for _, c := range raws {
+		if c.ID != id {
+			continue
+		}
+		p := planRL(c)
+		if p.why != "" {
+			return nil, true, fmt.Errorf("case %q is %w: %s", id, ErrNotReplayable, p.why)
+		}
+		return []byte(p.scenario), true, nil
+	}
+	return nil, false, nil
+}
