@@ -96,39 +96,6 @@ func (p Params) SizeFactor(chunk units.Bytes) float64 {
 	return float64(chunk) / float64(chunk+min(chunk, p.HalfBandwidthBytes))
 }
 
-// protocol is one of NCCL's protocols as its tuning model prices it
-// (NVIDIA/nccl src/graph/tuning.cc, baseLat and hwLat, in µs): a base
-// latency per call, a latency per ring step over NVLink or the network,
-// the same for trees, and the share of the bus bandwidth its wire format
-// leaves for data.
-type protocol struct {
-	eff                       float64
-	ringBase, ringNV, ringNet units.Seconds
-	treeBase, treeNV, treeNet units.Seconds
-}
-
-func (p protocol) ringStep(network bool) units.Seconds {
-	if network {
-		return p.ringNet
-	}
-	return p.ringNV
-}
-
-// protocols returns NCCL's LL (8-byte stores carrying 4 bytes of data and a
-// flag: half the bandwidth, the lowest latency), LL128 (120 data bytes per
-// 128-byte line; NCCL enables it over NVLink, so only for groups inside one
-// node) and Simple (full bandwidth, a synchronisation per step).
-func protocols(network bool) []protocol {
-	us := units.Microsecond
-	ll := protocol{eff: 0.5, ringBase: 6.6 * us, ringNV: 0.6 * us, ringNet: 2.7 * us, treeBase: 6.8 * us, treeNV: 0.6 * us, treeNet: 5.0 * us}
-	ll128 := protocol{eff: 120.0 / 128, ringBase: 14 * us, ringNV: 1.9 * us, ringNet: 4.0 * us, treeBase: 14 * us, treeNV: 1.25 * us, treeNet: 8.5 * us}
-	simple := protocol{eff: 1, ringBase: 8.4 * us, ringNV: 3.4 * us, ringNet: 14 * us, treeBase: 0, treeNV: 4 * us, treeNet: 14 * us}
-	if network {
-		return []protocol{ll, simple}
-	}
-	return []protocol{ll, ll128, simple}
-}
-
 // Model prices collectives on one cluster.
 type Model struct {
 	Cluster topology.Cluster
@@ -145,10 +112,6 @@ type Cost struct {
 	Latency units.Seconds
 	// Bottleneck is the link tier whose bandwidth bounds the transfer.
 	Bottleneck topology.Tier
-	// Share is the fraction of the bandwidth the bytes move at: the chosen
-	// NCCL protocol's for rings and trees, the size factor for direct and
-	// pairwise transfers (flow mode stretches the bytes by 1/Share).
-	Share float64
 	// Sent holds the bytes this rank sends on each tier.
 	Sent [topology.NumTiers]units.Bytes
 }
@@ -183,10 +146,10 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 		nic, nv = nic.Scale(f), nv.Scale(f)
 		if p.Ranks > 1 && p.PerNode == 1 || p.Nodes() > 1 {
 			sent[NIC] = bytes
-			return Cost{Time: bytes.Over(nic) + net.Latency, Latency: net.Latency, Algorithm: "direct", Bottleneck: nicTier, Sent: sent, Share: f}, nil
+			return Cost{Time: bytes.Over(nic) + net.Latency, Latency: net.Latency, Algorithm: "direct", Bottleneck: nicTier, Sent: sent}, nil
 		}
 		sent[NVLink] = bytes
-		return Cost{Time: bytes.Over(nv) + m.Cluster.NVLink.Latency, Latency: m.Cluster.NVLink.Latency, Algorithm: "direct", Bottleneck: NVLink, Sent: sent, Share: f}, nil
+		return Cost{Time: bytes.Over(nv) + m.Cluster.NVLink.Latency, Latency: m.Cluster.NVLink.Latency, Algorithm: "direct", Bottleneck: NVLink, Sent: sent}, nil
 	}
 
 	n := float64(p.Ranks)
@@ -209,7 +172,7 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 			lat = net.Latency
 		}
 		sent[NVLink], sent[NIC] = intra, inter
-		return Cost{Time: t + lat, Latency: lat, Algorithm: "pairwise", Bottleneck: tier, Sent: sent, Share: f}, nil
+		return Cost{Time: t + lat, Latency: lat, Algorithm: "pairwise", Bottleneck: tier, Sent: sent}, nil
 	}
 	// Bandwidth a ring sees per rank: NVLink inside the node; across nodes,
 	// one channel per rank the group has on the node, each on that rank's
@@ -222,45 +185,26 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 		}
 		alpha = net.Latency
 	}
+	// Each ring step moves one rank's chunk of the buffer.
+	bw = bw.Scale(m.Params.SizeFactor(bytes / units.Bytes(n)))
 	steps := n - 1
 	volume := (n - 1) / n // share of the buffer each rank sends per pass
 	passes := 1.0
 	if op == AllReduce {
 		passes = 2
 	}
-	// NCCL's tuning model prices a ring as a base latency plus one
-	// per-step latency for each of its passes·(n−1) steps — the network's
-	// step latency when the ring spans nodes, NVLink's otherwise — plus the
-	// bytes at the protocol's share of the bus bandwidth, and runs the
-	// protocol that predicts the least time. A step never costs less than
-	// the cluster's wire latency.
-	ringNet := nodes > 1
-	c := Cost{Algorithm: "ring", Bottleneck: tier}
-	for i, pr := range protocols(ringNet) {
-		lat := pr.ringBase + units.Seconds(passes*steps)*max(alpha, pr.ringStep(ringNet))
-		t := units.Seconds(passes*volume*float64(bytes)/(float64(bw)*pr.eff)) + lat
-		if i == 0 || t < c.Time {
-			c.Time, c.Latency, c.Share = t, lat, pr.eff
-		}
-	}
+	ringLat := units.Seconds(passes*steps) * alpha
+	ring := units.Seconds(passes*volume*float64(bytes)/float64(bw)) + ringLat
+	c := Cost{Time: ring, Latency: ringLat, Algorithm: "ring", Bottleneck: tier}
 	if op == AllReduce && nodes > 2 {
 		// Double binary tree across nodes, chains inside them: bandwidth
-		// like a ring's for large buffers, latency logarithmic in nodes
-		// (NCCL: base + 2·((ranks per node − 1)·NVLink step + log2(nodes)·
-		// network step)).
+		// like a ring's for large buffers, latency logarithmic in nodes.
 		depth := math.Ceil(math.Log2(float64(nodes)))
-		var tree, treeLat units.Seconds
-		share := 1.0
-		for i, pr := range protocols(true) {
-			lat := pr.treeBase + units.Seconds(2*depth)*max(net.Latency, pr.treeNet) + units.Seconds(2*float64(p.PerNode-1))*max(m.Cluster.NVLink.Latency, pr.treeNV)
-			t := units.Seconds(2*float64(bytes)/(float64(bw)*pr.eff)) + lat
-			if i == 0 || t < tree {
-				tree, treeLat, share = t, lat, pr.eff
-			}
-		}
+		treeLat := units.Seconds(2*depth)*net.Latency + units.Seconds(2*float64(p.PerNode-1))*m.Cluster.NVLink.Latency
+		tree := units.Seconds(2*float64(bytes)/float64(bw)) + treeLat
 		forced := m.Params.AllReduce
-		if forced == AlgorithmTree || (forced != AlgorithmRing && tree < c.Time) {
-			c = Cost{Time: tree, Latency: treeLat, Algorithm: "tree", Bottleneck: tier, Share: share}
+		if forced == AlgorithmTree || (forced != AlgorithmRing && tree < ring) {
+			c = Cost{Time: tree, Latency: treeLat, Algorithm: "tree", Bottleneck: tier}
 		}
 	}
 	vol := units.Bytes(passes * volume * float64(bytes))

@@ -39,7 +39,6 @@ type flowNet struct {
 	pathT     []topology.LinkID
 	done      []sim.TaskID
 	params    collective.Params
-	coll      collective.Model
 	flows     int
 	// bottleneck records, per task, the link tier that bounded its last
 	// transfer (-1: none), for the accounting.
@@ -80,7 +79,7 @@ func newFlowNet(j Job, pr *pricer) (*flowNet, error) {
 		caps[i] = float64(l.Capacity) * frac
 	}
 	return &flowNet{
-		topo: topo, net: flow.New(caps), params: p, coll: pr.coll, mesh: pr.mesh, specs: pr.specs,
+		topo: topo, net: flow.New(caps), params: p, mesh: pr.mesh, specs: pr.specs,
 		specIndex: map[flowSpec]int32{},
 	}, nil
 }
@@ -205,15 +204,7 @@ func (f *flowNet) transfersOf(i int32) []collective.Transfer {
 	if n := len(groups[0]); sp.op != collective.SendRecv && n > 0 {
 		chunk /= units.Bytes(n)
 	}
-	// The bytes move at the share of the bandwidth the analytical model's
-	// protocol choice gives them (NCCL's LL at half, Simple at all of it).
 	inflate := units.Bytes(1 / f.params.SizeFactor(chunk))
-	if n := len(groups[0]); sp.op != collective.SendRecv && n > 1 {
-		per := f.specs[fs.spec].bytes
-		if c, err := f.coll.Time(sp.op, per, collective.Placement{Ranks: n, PerNode: max(1, min(perNode, n))}); err == nil && c.Share > 0 {
-			inflate = units.Bytes(1 / c.Share)
-		}
-	}
 	intra := len(groups) == 1 && f.mesh.Span(groups[0]).Nodes == 1
 	// In full mode a data-parallel ring inside one node is split between
 	// the replicas' tasks edge by edge, so it is not shortened.

@@ -294,9 +294,8 @@ func TestCalibration(t *testing.T) {
 		t.Fatal(err)
 	}
 	S := float64(2048 * 12288 * 2)
-	// 12 MiB: NCCL's Simple protocol (8.4 µs base, 3.4 µs per NVLink step)
-	// beats LL128 (14 µs, 1.9 µs, 120/128 of the bandwidth) and LL.
-	want := 2*7.0/8*S/150e9 + 8.4e-6 + 14*3.4e-6
+	chunk := units.Bytes(S / 8)
+	want := 2*7.0/8*S/(150e9*pr.coll.Params.SizeFactor(chunk)) + 14*float64(j.Cluster.NVLink.Latency)
 	if math.Abs(float64(c.Time)/want-1) > 1e-9 {
 		t.Errorf("TP all-reduce with 150 GB/s measured: %v, want %.6g s", c.Time, want)
 	}

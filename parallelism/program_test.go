@@ -23,13 +23,11 @@ import (
 // tested in package compute). The all-reduce's is the ring's closed form
 // over n = 8 GPUs of one NVSwitch node, written out here:
 //
-//	AR = min over NCCL's protocols of base + 2(n−1)·max(α, step) + 2(n−1)/n · S / (B·e)
+//	AR = 2(n−1)/n · S / (B·f) + 2(n−1)·α
 //
 // with B the NVLink rate × 0.78 (the NCCL bus bandwidth reached inside a
-// node), α the NVLink latency, and per protocol (NVIDIA/nccl
-// src/graph/tuning.cc) base, step and bandwidth share e: LL 6.6 µs, 0.6 µs,
-// ½; LL128 14 µs, 1.9 µs, 120/128; Simple 8.4 µs, 3.4 µs, 1. Each GPU sends
-// 2(n−1)/n · S.
+// node), f = c/(c + min(c, 512 KiB)) the size factor of one ring step moving
+// a chunk c = S/n, and α the NVLink latency. Each GPU sends 2(n−1)/n · S.
 //
 // Serial (the step not Overlappable, or tp_overlap off): the GPU runs the
 // GEMM and then waits for the all-reduce, so the step is G + AR, all of AR
@@ -94,13 +92,15 @@ func TestHandProgram(t *testing.T) {
 			if f := pr.coll.Params.NVLinkFraction; f != 0.78 {
 				t.Fatalf("NVLink fraction %g: the hand computation assumes 0.78", f)
 			}
+			if h := pr.coll.Params.HalfBandwidthBytes; h != 512*units.KiB {
+				t.Fatalf("half-bandwidth size %v: the hand computation assumes 512 KiB", h)
+			}
 			S := float64(tc.S)
 			B := float64(j.Cluster.NVLink.Bandwidth) * 0.78
+			c := S / n
+			f := c / (c + math.Min(c, 512*1024))
 			alpha := float64(j.Cluster.NVLink.Latency)
-			AR := math.Inf(1)
-			for _, pr := range [][3]float64{{6.6e-6, 0.6e-6, 0.5}, {14e-6, 1.9e-6, 120.0 / 128}, {8.4e-6, 3.4e-6, 1}} {
-				AR = math.Min(AR, pr[0]+2*(n-1)*math.Max(alpha, pr[1])+2*(n-1)/float64(n)*S/(B*pr[2]))
-			}
+			AR := 2*(n-1)/float64(n)*S/(B*f) + 2*(n-1)*alpha
 			slow := float64(pr.cm.Params.CommSMs) / float64(j.Cluster.GPU.SMs) // 8 of 108 SMs on an A100
 
 			want, wantTP, wantOpt := G+AR, AR, 0.0

@@ -301,19 +301,4 @@ Second round (each column adds to the one before; "before" is the first round's 
 | NeMo-24.07-perf-summary | 18.7% (+7.4%) | 18.7% (+7.4%) | 18.7% (+7.4%) | 18.7% (+7.4%) |
 | vTrain-ground-truth-multi | 6.2% (−4.9%) | 6.2% (−4.9%) | 6.5% (+0.8%) | 4.6% (−1.5%) |
 | overall | 11.8% (+5.7%) | 11.8% (+5.7%) | 12.0% (+8.0%) | 11.2% (+7.0%) |
-
-Then NCCL's own latency model for rings and trees (NVIDIA/nccl src/graph/tuning.cc: base and
-per-step latency per protocol, the protocol with the least time), on top of the last column:
-
-| group | before | + NCCL tuning-model latencies (kept) |
-| --- | ---: | ---: |
-| Narayanan2021-SC21-Table1 | 8.2% (+8.2%) | 8.1% (+8.1%) |
-| Narayanan2021-SC21-Table2 | 49.5% (+49.5%) | 39.9% (+39.9%) |
-| Megatron-LM-README-2021 | 5.3% (−5.3%) | 5.0% (−5.0%) |
-| Megatron-LM-README-2024-H100 | 7.9% (+2.0%) | 7.5% (+1.4%) |
-| Korthikanti2022-Table5 | 2.6% (−1.6%) | 2.5% (−1.3%) |
-| Korthikanti2022-Table4 | 1.8% (−0.7%) | 1.6% (−0.4%) |
-| NeMo-24.07-perf-summary | 18.7% (+7.4%) | 18.6% (+7.3%) |
-| vTrain-ground-truth-multi | 4.6% (−1.5%) | 4.4% (−1.2%) |
-| overall | 11.2% (+7.0%) | 9.7% (+5.9%) |
 `

@@ -229,14 +229,14 @@ func TestStackSequenceParallel(t *testing.T) {
 // of "unknown" (replayed as 1). vTrain's group was added with the data.
 var maxMAE = map[string]float64{
 	"Narayanan2021-SC21-Table1":          8.5,
-	"vTrain-ground-truth-multi":          4.5,
-	"Narayanan2021-SC21-Table2":          40.0,
+	"vTrain-ground-truth-multi":          5.0,
+	"Narayanan2021-SC21-Table2":          50.0,
 	"Megatron-LM-README-2021":            5.5,
 	"Megatron-LM-README-2024-H100":       8.0,
 	"Korthikanti2022-Table5":             3.0,
 	"Korthikanti2022-Table4":             2.0,
 	"NeMo-24.07-perf-summary":            19.0,
-	"overall":                            10.0,
+	"overall":                            11.5,
 	MemoryGroup + " (GiB, Fig. 1)":       0.5,
 	MemoryGroup + " (% of none, Fig. 7)": 0.5,
 }
