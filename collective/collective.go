@@ -56,6 +56,32 @@ type Placement struct {
 	// than one means its inter-node traffic crosses the spine. Zero means
 	// unknown: the count of nodes against NodesPerLeaf decides.
 	Leaves int
+	// Cross, when its Known is set, is what the caller found of the
+	// traffic of every copy of the collective that runs at once (every
+	// tensor-parallel rank's data-parallel ring, every pipeline pair of a
+	// stage) on the cluster's template fabric. Without it, a group over
+	// several leaves of an oversubscribed fabric is priced at the bound
+	// where every NIC of the leaf sends across the spine at once.
+	Cross Crossing
+}
+
+// Crossing describes how a collective's transfers, all its concurrent
+// copies together, use the leaf–spine tier (see docs/network.md).
+type Crossing struct {
+	Known bool
+	// Flows is the most transfers that leave one leaf across the spine,
+	// or enter one from it, at once: the streams that share that leaf's
+	// uplinks (or downlinks), spread over the spines by ECMP hashing.
+	Flows int
+	// Sets is how many leaves send streams across the spine (the
+	// collective waits for the slowest of them).
+	Sets int
+	// Share is the fraction of the group's inter-node bytes that cross a
+	// spine, averaged over its ranks.
+	Share float64
+	// PXN is the fraction of the inter-node bytes that first hop over
+	// NVLink to the GPU on the destination's rail (rail-optimized).
+	PXN float64
 }
 
 // Nodes returns the number of nodes the group spans.
@@ -112,8 +138,12 @@ type Cost struct {
 	Latency units.Seconds
 	// Bottleneck is the link tier whose bandwidth bounds the transfer.
 	Bottleneck topology.Tier
-	// Sent holds the bytes this rank sends on each tier.
-	Sent [topology.NumTiers]units.Bytes
+	// Sent holds, per link tier, the bytes this rank sends that cross a
+	// link of that tier (each byte once per tier it crosses; a byte to
+	// another node crosses PCIe and the NIC tier, and the leaf–spine tier
+	// when it changes leaf). Bytes is what the rank sends in all.
+	Sent  [topology.NumTiers]units.Bytes
+	Bytes units.Bytes
 }
 
 // Time prices op on a buffer of size bytes (the full buffer: the all-reduce
@@ -134,9 +164,31 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 	if leaves == 0 && net.NodesPerLeaf > 0 {
 		leaves = (p.Nodes() + net.NodesPerLeaf - 1) / net.NodesPerLeaf
 	}
-	if leaves > 1 && net.Oversubscription > 1 {
-		// Every NIC of a leaf is busy with its own group's traffic, so the
-		// uplinks give each 1/oversubscription of its rate.
+	// flowsPerNIC is how many of the collective's transfers one rank's NIC
+	// share carries at once: one ring edge or send, or the n−k remote
+	// shares of an all-to-all.
+	flowsPerNIC := 1
+	if op == AllToAll {
+		flowsPerNIC = max(1, p.Ranks-min(p.PerNode, p.Ranks))
+	}
+	switch {
+	case leaves > 1 && p.Cross.Known:
+		// The transfers that cross the spine share their leaf's uplinks,
+		// spread over the spines by ECMP: the slowest stream is the one on
+		// the most loaded uplink.
+		sh := topology.FabricOf(m.Cluster)
+		if sh.Spines > 0 && p.Cross.Flows > 0 {
+			up := sh.Uplink.Scale(m.Params.NICFraction)
+			demand := float64(nic) / float64(flowsPerNIC)
+			if slow := ECMPSlowdown(p.Cross.Flows, sh.Spines, p.Cross.Sets, demand/float64(up)); slow > 1 {
+				nic = nic.Scale(1 / slow)
+				nicTier = Spine
+			}
+		}
+	case leaves > 1 && net.Oversubscription > 1:
+		// Unknown traffic: the bound where every NIC of a leaf is busy with
+		// its own group's traffic, so the uplinks give each
+		// 1/oversubscription of its rate.
 		nic = nic.Scale(1 / net.Oversubscription)
 		nicTier = Spine
 	}
@@ -146,10 +198,10 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 		nic, nv = nic.Scale(f), nv.Scale(f)
 		if p.Ranks > 1 && p.PerNode == 1 || p.Nodes() > 1 {
 			sent[NIC] = bytes
-			return Cost{Time: bytes.Over(nic) + net.Latency, Latency: net.Latency, Algorithm: "direct", Bottleneck: nicTier, Sent: sent}, nil
+			return Cost{Time: bytes.Over(nic) + net.Latency, Latency: net.Latency, Algorithm: "direct", Bottleneck: nicTier, Sent: p.tiers(sent), Bytes: bytes}, nil
 		}
 		sent[NVLink] = bytes
-		return Cost{Time: bytes.Over(nv) + m.Cluster.NVLink.Latency, Latency: m.Cluster.NVLink.Latency, Algorithm: "direct", Bottleneck: NVLink, Sent: sent}, nil
+		return Cost{Time: bytes.Over(nv) + m.Cluster.NVLink.Latency, Latency: m.Cluster.NVLink.Latency, Algorithm: "direct", Bottleneck: NVLink, Sent: sent, Bytes: bytes}, nil
 	}
 
 	n := float64(p.Ranks)
@@ -172,7 +224,7 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 			lat = net.Latency
 		}
 		sent[NVLink], sent[NIC] = intra, inter
-		return Cost{Time: t + lat, Latency: lat, Algorithm: "pairwise", Bottleneck: tier, Sent: sent}, nil
+		return Cost{Time: t + lat, Latency: lat, Algorithm: "pairwise", Bottleneck: tier, Sent: p.tiers(sent), Bytes: intra + inter}, nil
 	}
 	// Bandwidth a ring sees per rank: NVLink inside the node; across nodes,
 	// one channel per rank the group has on the node, each on that rank's
@@ -215,5 +267,23 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 	} else {
 		c.Sent[NVLink] = vol
 	}
+	c.Sent = p.tiers(c.Sent)
+	c.Bytes = vol
 	return c, nil
+}
+
+// tiers completes bytes sent on NVLink and through the NIC with the other
+// tiers they cross: every byte through the NIC first crosses PCIe, the
+// crossing share also the leaf–spine tier, and the PXN share NVLink first.
+// Each byte counts once per tier it crosses (docs/network.md).
+func (p Placement) tiers(sent [topology.NumTiers]units.Bytes) [topology.NumTiers]units.Bytes {
+	inter := sent[NIC]
+	sent[topology.TierPCIe] = inter
+	if p.Cross.Known {
+		sent[Spine] = units.Bytes(float64(inter) * p.Cross.Share)
+		sent[NVLink] += units.Bytes(float64(inter) * p.Cross.PXN)
+	} else if p.Leaves > 1 {
+		sent[Spine] = inter
+	}
+	return sent
 }

@@ -63,6 +63,7 @@ type link struct {
 	// Scratch for a recomputation.
 	left float64 // capacity not yet given to frozen flows
 	n    int32   // crossings by unfrozen flows
+	nw   float64 // their summed weights (= n when every weight is 1)
 	mark uint32  // epoch of the last component search that reached it
 }
 
@@ -70,8 +71,9 @@ type flow struct {
 	id      FlowID
 	group   int32
 	path    []LinkID
-	pos     []int32 // pos[k]: index of this flow's entry in links[path[k]].entries
-	rem     float64 // bytes left at time upd
+	pos     []int32   // pos[k]: index of this flow's entry in links[path[k]].entries
+	weight  []float64 // weight[k]: its weight on path[k]; nil: all 1
+	rem     float64   // bytes left at time upd
 	upd     int64
 	rate    float64 // bytes/s; 0 until the first recomputation
 	maxRate float64 // 0 = unlimited
@@ -138,6 +140,30 @@ func New(capacity []float64) *Network {
 // network's clock, a link does not exist, bytes is NaN or infinite, or maxRate
 // is negative or NaN.
 func (n *Network) Add(now int64, path []LinkID, bytes float64, maxRate float64, group int32) FlowID {
+	return n.AddWeighted(now, path, nil, bytes, maxRate, group)
+}
+
+// AddWeighted is Add with a weight for each crossing: weight[k] > 0 is how
+// many flows of this one's rate it stands for on path[k]. On that link it
+// consumes weight[k] × its rate and counts weight[k] times in the fair
+// share, so a flow of weight w is exactly w identical flows on that link,
+// and weight 1/S on each of S parallel links is one flow split evenly over
+// them. The flow's own rate (and its bytes, and its cap) are those of one
+// flow. A nil weight means 1 everywhere, as Add; with every weight 1 the
+// results are those of Add to the bit. It panics as Add does, and if weight
+// is not nil and not as long as path, or a weight is not a finite number
+// > 0.
+func (n *Network) AddWeighted(now int64, path []LinkID, weight []float64, bytes float64, maxRate float64, group int32) FlowID {
+	if weight != nil {
+		if len(weight) != len(path) {
+			panic(fmt.Sprintf("flow: AddWeighted: %d weights for a path of %d links", len(weight), len(path)))
+		}
+		for k, w := range weight {
+			if !(w > 0) || math.IsInf(w, 1) {
+				panic(fmt.Sprintf("flow: AddWeighted: weight %v on link %d, want a finite number > 0", w, path[k]))
+			}
+		}
+	}
 	for _, l := range path {
 		if l < 0 || int(l) >= len(n.links) {
 			panic(fmt.Sprintf("flow: Add: link %d does not exist (have %d)", l, len(n.links)))
@@ -180,6 +206,11 @@ func (n *Network) Add(now int64, path []LinkID, bytes float64, maxRate float64, 
 	f.path = f.path[:k]
 	f.pos = f.path[k : 2*k : 2*k]
 	copy(f.path, path)
+	if weight != nil {
+		f.weight = append(f.weight[:0], weight...)
+	} else {
+		f.weight = nil
+	}
 	for k, l := range path {
 		L := &n.links[l]
 		f.pos[k] = int32(len(L.entries))
@@ -304,7 +335,7 @@ func (n *Network) remove(s int32) {
 	left := n.remAt(s, n.now)
 	for k, l := range f.path {
 		L := &n.links[l]
-		L.bytes += left
+		L.bytes += left * f.w(k)
 		p := f.pos[k]
 		last := int32(len(L.entries) - 1)
 		if p != last {
@@ -377,24 +408,31 @@ func (n *Network) recompute() {
 	// Freezing a flow only raises the fair share of the other links it
 	// crosses ((left-x)/(n-1) >= left/n when x <= left/n), so their keys are
 	// refreshed lazily: a link whose key has gone stale is re-keyed when it
-	// reaches the top, and an entry whose flows are all frozen is dropped.
+	// reaches the top. A link whose flows are all frozen leaves the heap at
+	// once: most links do, from near the bottom, which costs less than
+	// popping them from the top (the order of the other pops is the same).
 	now := n.now
 	nl := int32(len(n.links))
 	for _, l := range cl {
 		L := &n.links[l]
 		n.settle(L, now)
 		L.left, L.n, L.load = L.capacity, int32(len(L.entries)), 0
+		L.nw = 0
+		for _, e := range L.entries {
+			L.nw += n.flows[e.slot].w(int(e.k))
+		}
 		if L.n > 0 {
-			n.lh.push(l, L.left/float64(L.n))
+			n.lh.add(l, L.left/L.nw)
 		}
 	}
 	for _, s := range cf {
 		f := &n.flows[s]
 		f.frozen = false
 		if f.maxRate > 0 {
-			n.lh.push(nl+s, f.maxRate)
+			n.lh.add(nl+s, f.maxRate)
 		}
 	}
+	n.lh.heapify()
 	level := 0.0 // rates are frozen in non-decreasing order
 	for len(n.lh.items) > 0 {
 		top := n.lh.items[0]
@@ -411,7 +449,7 @@ func (n *Network) recompute() {
 			n.lh.pop()
 			continue
 		}
-		if share := max(L.left, 0) / float64(L.n); share > top.key {
+		if share := max(L.left, 0) / L.nw; share > top.key {
 			n.lh.rekeyTop(share)
 			continue
 		}
@@ -428,8 +466,8 @@ func (n *Network) recompute() {
 	for _, s := range cf {
 		f := &n.flows[s]
 		f.bneck = f.newBneck
-		for _, m := range f.path {
-			n.links[m].load += f.newRate
+		for k, m := range f.path {
+			n.links[m].load += f.newRate * f.w(k)
 		}
 		if f.newRate == f.rate {
 			continue
@@ -445,11 +483,36 @@ func (n *Network) recompute() {
 func (n *Network) freeze(s int32, x float64, b LinkID) {
 	f := &n.flows[s]
 	f.frozen, f.newRate, f.newBneck = true, x, b
-	for _, m := range f.path {
-		M := &n.links[m]
-		M.left -= x
-		M.n--
+	if f.weight == nil {
+		for _, m := range f.path {
+			M := &n.links[m]
+			M.left -= x
+			M.n--
+			M.nw--
+			if M.n == 0 {
+				n.lh.remove(m)
+			}
+		}
+		return
 	}
+	for k, m := range f.path {
+		M := &n.links[m]
+		w := f.weight[k]
+		M.left -= w * x
+		M.n--
+		M.nw -= w
+		if M.n == 0 {
+			n.lh.remove(m)
+		}
+	}
+}
+
+// w is the flow's weight on path[k].
+func (f *flow) w(k int) float64 {
+	if f.weight == nil {
+		return 1
+	}
+	return f.weight[k]
 }
 
 // settle charges link L's traffic since its last settlement, up to t.
@@ -548,6 +611,22 @@ func (h *iheap) push(it int32, k float64) {
 	h.pos[it] = int32(len(h.items))
 	h.items = append(h.items, heapItem{k, it})
 	h.up(len(h.items) - 1)
+}
+
+// add appends item it, which must not be in the heap, with key k, leaving
+// the heap order to heapify.
+func (h *iheap) add(it int32, k float64) {
+	h.pos[it] = int32(len(h.items))
+	h.items = append(h.items, heapItem{k, it})
+}
+
+// heapify restores the heap order after add, in linear time. The order of
+// later pops does not depend on how the heap was built: (key, item) is a
+// total order.
+func (h *iheap) heapify() {
+	for i := len(h.items)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
 }
 
 // set gives item it key k, inserting it if absent.

@@ -807,3 +807,107 @@ func BenchmarkLargeRing(b *testing.B) {
 	}
 	b.ReportMetric(float64(flows)/b.Elapsed().Seconds(), "flows/s")
 }
+
+// TestWeightedIsManyFlows: a flow of weight w on a link behaves exactly like
+// w identical flows there (rates, finish times, link bytes), and weight 1/S
+// on S parallel links is one flow split evenly over them. Hand-computed:
+//
+// Links A (4 GB/s) and B (0.5 GB/s). Three flows of 3 GB on A and one of
+// 1 GB on A→B, all at t=0. Filling: B's share 0.5 GB/s < A's 1 GB/s, so the
+// A→B flow freezes at 0.5 GB/s; A has 3.5 GB/s left for three flows, 7/6
+// GB/s each. The A→B flow finishes at 2 s; the three have 3 − 7/3 = 2/3 GB
+// left, now at 4/3 GB/s each: they finish at 2.5 s. A carries 3×3 + 1 = 10 GB.
+func TestWeightedIsManyFlows(t *testing.T) {
+	caps := []float64{4 * gbps, 0.5 * gbps}
+	plain := New(caps)
+	for range 3 {
+		plain.Add(0, []LinkID{0}, 3e9, 0, 0)
+	}
+	plain.Add(0, []LinkID{0, 1}, 1e9, 0, 1)
+	weighted := New(caps)
+	weighted.AddWeighted(0, []LinkID{0}, []float64{3}, 3e9, 0, 0)
+	weighted.AddWeighted(0, []LinkID{0, 1}, []float64{1, 1}, 1e9, 0, 1)
+	for name, n := range map[string]*Network{"three flows": plain, "weight 3": weighted} {
+		var ends []int64
+		for n.Active() > 0 {
+			at, _ := n.Next()
+			for range n.Advance(at) {
+				ends = append(ends, at)
+			}
+		}
+		want := []int64{2e9, 2.5e9}
+		if name == "three flows" {
+			want = []int64{2e9, 2.5e9, 2.5e9, 2.5e9}
+		}
+		if !slices.Equal(ends, want) {
+			t.Errorf("%s: finishes at %v ns, want %v", name, ends, want)
+		}
+		if b := n.LinkBytes(0); math.Abs(b/10e9-1) > rel {
+			t.Errorf("%s: link A carried %g bytes, want 10e9", name, b)
+		}
+		if b := n.LinkBytes(1); math.Abs(b/1e9-1) > rel {
+			t.Errorf("%s: link B carried %g bytes, want 1e9", name, b)
+		}
+	}
+
+	// Spread: one 8 GB flow over two 1 GB/s links at 1/2 each runs at
+	// 2 GB/s (4 s), each link carrying 4 GB; a second flow of weight 1 on
+	// link 0 alone gets the same share x: x/2 + x = 1 GB/s on link 0 gives
+	// x = 2/3 GB/s, so link 1 carries only 1/3 GB/s.
+	n := New([]float64{gbps, gbps})
+	n.AddWeighted(0, []LinkID{0, 1}, []float64{0.5, 0.5}, 8e9, 0, 0)
+	if r := n.Rate(0); math.Abs(r/(2*gbps)-1) > rel {
+		t.Errorf("spread flow alone: %g B/s, want 2e9", r)
+	}
+	n.Add(0, []LinkID{0}, 1e9, 0, 1)
+	if r := n.Rate(0); math.Abs(r/(2.0/3*gbps)-1) > rel {
+		t.Errorf("spread flow with a rival: %g B/s, want 2/3e9", r)
+	}
+	if r := n.Rate(1); math.Abs(r/(2.0/3*gbps)-1) > rel {
+		t.Errorf("rival: %g B/s, want 2/3e9", r)
+	}
+}
+
+// TestWeightedOnesAreAdd: AddWeighted with every weight 1 is Add, to the
+// bit, on random networks.
+func TestWeightedOnesAreAdd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for c := 0; c < 20; c++ {
+		caps := make([]float64, 1+rng.IntN(8))
+		for i := range caps {
+			caps[i] = (0.5 + rng.Float64()) * gbps
+		}
+		a, b := New(caps), New(caps)
+		for f := 0; f < 30; f++ {
+			path := make([]LinkID, 1+rng.IntN(len(caps)))
+			ones := make([]float64, len(path))
+			for k := range path {
+				path[k], ones[k] = LinkID(rng.IntN(len(caps))), 1
+			}
+			now := int64(f) * 1e6
+			bytes := (1 + rng.Float64()) * 1e7
+			a.Add(now, path, bytes, 0, int32(f))
+			b.AddWeighted(now, path, ones, bytes, 0, int32(f))
+		}
+		var ra, rb []finRec
+		for _, x := range []struct {
+			n   *Network
+			out *[]finRec
+		}{{a, &ra}, {b, &rb}} {
+			for x.n.Active() > 0 {
+				at, _ := x.n.Next()
+				for _, fin := range x.n.Advance(at) {
+					*x.out = append(*x.out, finRec{at, fin})
+				}
+			}
+		}
+		if !reflect.DeepEqual(ra, rb) {
+			t.Fatalf("case %d: Add and AddWeighted(1…) differ", c)
+		}
+		for l := range caps {
+			if a.LinkBytes(LinkID(l)) != b.LinkBytes(LinkID(l)) || a.LinkSaturated(LinkID(l)) != b.LinkSaturated(LinkID(l)) {
+				t.Fatalf("case %d: link %d accounting differs", c, l)
+			}
+		}
+	}
+}

@@ -42,6 +42,11 @@ type Op struct {
 	// FP8 training (Transformer Engine) runs in FP8; attention products and
 	// the output layer stay in 16-bit.
 	Linear bool
+	// WeightGrad marks the kernels of the weight gradient (a linear layer's
+	// wgrad GEMM and its accumulation into the gradient buffer, the
+	// embedding table's gradient): what a zero-bubble schedule's W pass
+	// runs apart from the input gradient (B).
+	WeightGrad bool
 }
 
 func gemm(name string, batch, m, n, k int, elem units.Bytes) Op {
@@ -380,9 +385,12 @@ func dgradWgrad(f Op, sh Shard) []Op {
 	d := gemm(f.Name+"-dgrad", f.Batch, f.M, f.K, f.N, e)
 	w := gemm(f.Name+"-wgrad", f.Batch, f.K, f.N, f.M, e)
 	d.Linear, w.Linear = f.Linear, f.Linear
+	w.WeightGrad = true
 	weights := units.Bytes(float64(f.Batch) * float64(f.K) * float64(f.N))
 	if sh.UnfusedGradAccum {
-		return []Op{d, w, memop(f.Name+"-grad-accum", weights*(e+2*g))}
+		acc := memop(f.Name+"-grad-accum", weights*(e+2*g))
+		acc.WeightGrad = true
+		return []Op{d, w, acc}
 	}
 	w.Bytes += weights * (2*g - e)
 	return []Op{d, w}
@@ -399,7 +407,9 @@ func linear(o Op) Op {
 func (c Config) EmbeddingOps(sh Shard) (fwd, bwd []Op) {
 	e := sh.Precision.ElementBytes()
 	hs := units.Bytes(float64(sh.Microbatch*c.SeqLen/sh.cp())*float64(c.Hidden)) * e
-	return []Op{memop("embedding", 3*hs)}, []Op{memop("embedding-bwd", 3*hs)}
+	grad := memop("embedding-bwd", 3*hs)
+	grad.WeightGrad = true // the table's gradient; the first layer passes no input gradient on
+	return []Op{memop("embedding", 3*hs)}, []Op{grad}
 }
 
 // LogitsOps returns the output layer (logits GEMM against the shared

@@ -68,6 +68,36 @@ type Step struct {
 // depends on the one before it, except where Overlappable says otherwise.
 type Program []Step
 
+// SplitWeightGrad splits a backward program into its input-gradient part B
+// and its weight-gradient part W, as zero-bubble pipeline schedules run them
+// (Qi et al. 2024, "Zero Bubble Pipeline Parallelism", ICLR, §2): every
+// compute step keeps its other kernels in B (an emptied step stays, of no
+// work, so that the collectives overlapped with it keep their place) and
+// gives its WeightGrad kernels to a step of W named after it; collectives
+// stay in B. B followed by W runs the same kernels as the program.
+func SplitWeightGrad(p Program) (in, weight Program) {
+	for _, st := range p {
+		if st.Kind != Compute {
+			in = append(in, st)
+			continue
+		}
+		b, w := st, Step{Name: st.Name + " wgrad", Kind: Compute}
+		b.Ops = nil
+		for _, op := range st.Ops {
+			if op.WeightGrad {
+				w.Ops = append(w.Ops, op)
+			} else {
+				b.Ops = append(b.Ops, op)
+			}
+		}
+		in = append(in, b)
+		if len(w.Ops) > 0 {
+			weight = append(weight, w)
+		}
+	}
+	return in, weight
+}
+
 // LayerKind names a kind of layer.
 type LayerKind uint8
 

@@ -45,6 +45,7 @@ func account(in accountInput) *Result {
 		bubble  sim.Time
 		total   [numKinds]sim.Time
 		sent    [numKinds][topology.NumTiers]units.Bytes
+		bytes   [numKinds]units.Bytes
 	}
 	acc := make([]stageAcc, p)
 	lastEnd := make([]sim.Time, p)
@@ -81,6 +82,7 @@ func account(in accountInput) *Result {
 		for tier := range inf.sent {
 			a.sent[k][tier] += inf.sent[tier]
 		}
+		a.bytes[k] += inf.bytes
 		if g.Resource(t) != in.streams[s].main {
 			continue
 		}
@@ -159,15 +161,16 @@ func account(in accountInput) *Result {
 			// Waiting for another GPU's transfer shows in the breakdown;
 			// this GPU's own transfers cannot be more than all exposed.
 			Exposed: sec(min(a.busy[k]+a.exposed[k], a.total[k])),
-			Bytes:   sumBytes(a.sent[k]) / units.Bytes(steps),
+			Bytes:   a.bytes[k] / units.Bytes(steps),
 		}
 	}
 
 	// Link tiers: every GPU of a stage does the same, tp×dp of them.
 	step := makespan.Seconds() / steps
-	// The analytical model knows each GPU's NVLink and NIC traffic.
-	tiers := []topology.Tier{collective.NVLink, collective.NIC}
-	rate := map[topology.Tier]units.Bandwidth{collective.NVLink: in.cluster.NVLink.Bandwidth, collective.NIC: in.cluster.NICBandwidthPerGPU()}
+	// The analytical model knows each GPU's traffic per tier crossed.
+	fab := topology.FabricOf(in.cluster)
+	tiers := []topology.Tier{collective.NVLink, topology.TierPCIe, collective.NIC, collective.Spine}
+	rate := map[topology.Tier]units.Bandwidth{collective.NVLink: in.cluster.NVLink.Bandwidth, topology.TierPCIe: fab.PCIe, collective.NIC: in.cluster.NICBandwidthPerGPU()}
 	var tierBytes [topology.NumTiers]units.Bytes
 	var busiest []LinkStats
 	for s := 0; s < p; s++ {
@@ -179,7 +182,7 @@ func account(in accountInput) *Result {
 		}
 		for _, tier := range tiers {
 			tierBytes[tier] += gpu[tier] * units.Bytes(in.gpusPerLane[s])
-			if gpu[tier] > 0 {
+			if gpu[tier] > 0 && (tier == collective.NVLink || tier == collective.NIC) {
 				busiest = append(busiest, LinkStats{
 					Tier:         tier.String(),
 					Link:         in.names[s] + " GPU → " + tier.String(),
@@ -191,11 +194,20 @@ func account(in accountInput) *Result {
 	}
 	gpus := float64(in.cluster.GPUs())
 	for _, tier := range tiers {
-		res.Links = append(res.Links, LinkStats{
-			Tier:         tier.String(),
-			Bytes:        tierBytes[tier],
-			BusyFraction: float64((tierBytes[tier] / units.Bytes(gpus)).Over(rate[tier])) / step,
-		})
+		if tierBytes[tier] == 0 && tier != collective.NVLink && tier != collective.NIC {
+			continue
+		}
+		// Busy: the tier's bytes over its links' capacity: one link per GPU,
+		// or every leaf's uplinks.
+		capacity := units.Bandwidth(gpus) * rate[tier]
+		if tier == collective.Spine {
+			capacity = units.Bandwidth(fab.Leaves*fab.Spines) * fab.Uplink
+		}
+		busy := 0.0
+		if capacity > 0 {
+			busy = float64(tierBytes[tier].Over(capacity)) / step
+		}
+		res.Links = append(res.Links, LinkStats{Tier: tier.String(), Bytes: tierBytes[tier], BusyFraction: busy})
 	}
 	sort.SliceStable(busiest, func(x, y int) bool { return busiest[x].BusyFraction > busiest[y].BusyFraction })
 	if len(busiest) > 5 {
@@ -205,16 +217,8 @@ func account(in accountInput) *Result {
 	return res
 }
 
-func sumBytes(b [topology.NumTiers]units.Bytes) units.Bytes {
-	var t units.Bytes
-	for _, x := range b {
-		t += x
-	}
-	return t
-}
-
 // timeline lists the tasks that took time on the GPUs' streams.
-func timeline(g *sim.Graph, run *sim.Result, info []taskInfo, stage, replica []int, lanes []stageStreams, names []string) []Span {
+func timeline(g *sim.Graph, run *sim.Result, info []taskInfo, trace []traceInfo, stage, replica, rank []int, lanes []stageStreams, names []string) []Span {
 	streams := map[sim.ResourceID][2]string{}
 	for lane, st := range lanes {
 		for r, s := range map[sim.ResourceID]string{st.main: "compute", st.tp: "tp", st.ppNext: "pp-next", st.ppPrev: "pp-prev", st.dp: "dp"} {
@@ -236,15 +240,24 @@ func timeline(g *sim.Graph, run *sim.Result, info []taskInfo, stage, replica []i
 		sp := Span{Lane: where[0], Stream: where[1], Kind: kindName(g.Kind(t)),
 			Start: units.Seconds(run.Start[t].Seconds()), End: units.Seconds(run.End[t].Seconds()),
 			Step: int(lb.step), Stage: stage[inf.lane], Replica: replica[inf.lane],
-			MicroBatch: int(lb.mb), Chunk: int(lb.chunk), Bytes: sumBytes(inf.sent)}
+			MicroBatch: int(lb.mb), Chunk: int(lb.chunk), Bytes: inf.bytes, Rank: rank[inf.lane],
+			FirstLayer: LayerNone, LastLayer: LayerNone}
 		switch lb.phase {
 		case 1:
 			sp.Phase = "fwd"
 		case 2:
 			sp.Phase = "bwd"
+		case 3:
+			sp.Phase = "wgrad"
 		}
-		if k := g.Kind(t); k == KindTP || k == KindPP || k == KindDP {
+		switch k := g.Kind(t); k {
+		case KindTP, KindPP, KindDP:
 			sp.Tier = inf.tier.String()
+		case KindCompute, KindRecompute:
+			if id < len(trace) {
+				sp.FLOPs = trace[id].flops
+				sp.FirstLayer, sp.LastLayer = int(lb.layer), int(trace[id].lastLayer)
+			}
 		}
 		out = append(out, sp)
 	}

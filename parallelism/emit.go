@@ -43,17 +43,30 @@ type stageStreams struct {
 // taskInfo is what emission knows of a task beyond the engine's view.
 type taskInfo struct {
 	lane   int32
-	tensor sim.Time // part of a compute task bound by tensor cores
-	sent   [topology.NumTiers]units.Bytes
+	tensor sim.Time                       // part of a compute task bound by tensor cores
+	sent   [topology.NumTiers]units.Bytes // per tier crossed (docs/network.md)
+	bytes  units.Bytes                    // sent in all
 	tier   topology.Tier
 	label  passLabel
+}
+
+// traceInfo is what only the timeline needs of a task: a compute task's
+// arithmetic work and the last layer it covers (label.layer the first),
+// when coalesced over several. Kept beside taskInfo, and only when the job
+// asks for the timeline, so that a plain run's memory does not grow.
+type traceInfo struct {
+	flops     units.FLOPs
+	lastLayer int16
 }
 
 // passLabel says which pass a task belongs to, for the timeline.
 type passLabel struct {
 	step      int32
 	mb, chunk int32 // -1 outside passes
-	phase     int8  // 0 outside passes, 1 forward, 2 backward
+	phase     int8  // 0 outside passes, 1 forward, 2 backward (B under zero-bubble), 3 weight gradient (W)
+	// layer is the layer being emitted: the transformer layer's index in
+	// the model (0-based), LayerEmbedding, LayerOutput, or LayerNone.
+	layer int16
 }
 
 // builder emits one job's task graph.
@@ -64,7 +77,9 @@ type builder struct {
 	g    *sim.Graph
 	st   []stageStreams
 	info []taskInfo
-	acc  []accum
+	// trace parallels info when the job asks for the timeline (else nil).
+	trace []traceInfo
+	acc   []accum
 	// pending, per lane: tasks the next main-stream task must wait for.
 	pending [][]sim.TaskID
 	m       int // micro-batches
@@ -93,6 +108,9 @@ type accum struct {
 func (b *builder) task(r sim.ResourceID, lane int, d sim.Time, k sim.Kind) sim.TaskID {
 	id := b.g.AddTask(r, d, k)
 	b.info = append(b.info, taskInfo{lane: int32(lane), label: b.cur})
+	if b.j.Options.Timeline {
+		b.trace = append(b.trace, traceInfo{lastLayer: b.cur.layer})
+	}
 	return id
 }
 
@@ -108,10 +126,17 @@ func (b *builder) comp(lane int, st stepID, d, tens sim.Time, k sim.Kind) {
 	if a.open && a.kind == k && len(b.pending[lane]) == 0 {
 		b.g.Extend(a.id, d)
 		b.info[a.id].tensor += tens
+		if b.trace != nil {
+			b.trace[a.id].flops += b.pr.steps[st].flops
+			b.trace[a.id].lastLayer = b.cur.layer
+		}
 		return
 	}
 	id := b.mainTask(lane, d, k)
 	b.info[id].tensor = tens
+	if b.trace != nil {
+		b.trace[id].flops = b.pr.steps[st].flops
+	}
 	*a = accum{open: true, id: id, kind: k}
 }
 
@@ -156,6 +181,7 @@ func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.Ta
 		}
 	}
 	b.info[t].sent = c.Sent
+	b.info[t].bytes = c.Bytes
 	b.info[t].tier = c.Bottleneck
 	b.tim.attach(b.g, t, id, stage, peer, b.reps.replicaArg(b.laneDP[lane]))
 	if sp.group == groupDP && sp.bytes > 0 {
@@ -288,6 +314,9 @@ func (b *builder) overlapParamGather() bool {
 type slot struct {
 	ls    *layerSteps
 	index int // the transformer layer's index in the chunk; the table otherwise
+	// layer labels the slot's tasks: the transformer layer's index in the
+	// model, or LayerEmbedding / LayerOutput.
+	layer int16
 }
 
 // chunk returns the layers of virtual stage vs in forward order: the
@@ -297,17 +326,17 @@ func (b *builder) chunk(vs int, into []slot) []slot {
 	p := b.plan
 	into = into[:0]
 	if vs == 0 {
-		into = append(into, slot{&p.layers[model.EmbeddingLayer], 0})
+		into = append(into, slot{&p.layers[model.EmbeddingLayer], 0, LayerEmbedding})
 	}
 	first := 0
 	for u := 0; u < vs; u++ {
 		first += b.j.LayersOf(u)
 	}
 	for i := 0; i < b.j.LayersOf(vs); i++ {
-		into = append(into, slot{&p.layers[b.j.Model.KindOf(first+i)], i})
+		into = append(into, slot{&p.layers[b.j.Model.KindOf(first+i)], i, int16(first + i)})
 	}
 	if vs == b.j.Layout.PP*b.j.Layout.VirtualStages-1 {
-		into = append(into, slot{&p.layers[model.LogitsLayer], 1})
+		into = append(into, slot{&p.layers[model.LogitsLayer], 1, LayerOutput})
 	}
 	return into
 }
@@ -401,7 +430,25 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 	if st.forward {
 		b.cur.phase = 1
 	}
-	defer func() { b.cur.mb, b.cur.chunk, b.cur.phase = -1, -1, 0 }()
+	defer func() { b.cur.mb, b.cur.chunk, b.cur.phase, b.cur.layer = -1, -1, 0, LayerNone }()
+	if st.weight {
+		// W: the weight gradients of every layer of the chunk, in backward
+		// order, then their reduction; no pipeline traffic.
+		b.cur.phase = 3
+		b.mainTask(lane, 0, KindPP) // a pass of its own, not merged into the B before it
+		ps.slots = b.chunk(vs, ps.slots)
+		lastMB := st.mb == b.m-1
+		for i := len(ps.slots) - 1; i >= 0; i-- {
+			sl := ps.slots[i]
+			b.cur.layer = sl.layer
+			b.emit(lane, sl.ls.wgt, KindCompute)
+			if sl.ls.tied && vs == 0 {
+				continue
+			}
+			b.gradients(lane, sl.ls, lastMB, &ps.buckets)
+		}
+		return
+	}
 	marker := b.mainTask(lane, 0, KindPP)
 	ps.slots = b.chunk(vs, ps.slots)
 	if st.forward {
@@ -413,8 +460,10 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 					b.pending[lane] = append(b.pending[lane], g)
 				}
 			}
+			b.cur.layer = sl.layer
 			b.emit(lane, sl.ls.fwd, KindCompute)
 		}
+		b.cur.layer = LayerNone
 		last := b.seal(lane)
 		if vs != lastVS {
 			send := b.comm(b.ppStream(lane, b.st[lane].ppNext), lane, b.plan.ppSend, KindPP)
@@ -425,10 +474,17 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 	}
 	ids.bStart[k] = marker
 	lastMB := st.mb == b.m-1
+	split := b.j.Layout.Schedule == ZBH1
 	for i := len(ps.slots) - 1; i >= 0; i-- {
 		sl := ps.slots[i]
 		b.zeroGather(lane, sl.ls, &ps.released)
+		b.cur.layer = sl.layer
 		b.emit(lane, sl.ls.rec, KindRecompute)
+		if split {
+			// B only: the gradients are reduced after the W pass.
+			b.emit(lane, sl.ls.bIn, KindCompute)
+			continue
+		}
 		b.emit(lane, sl.ls.bwd, KindCompute)
 		if sl.ls.tied && vs == 0 {
 			// One chunk holds the embedding too: the tied table's
@@ -437,6 +493,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		}
 		b.gradients(lane, sl.ls, lastMB, &ps.buckets)
 	}
+	b.cur.layer = LayerNone
 	last := b.seal(lane)
 	if vs != 0 {
 		send := b.comm(b.ppStream(lane, b.st[lane].ppPrev), lane, b.plan.ppBack, KindPP)
@@ -461,7 +518,7 @@ func (b *builder) build() ([][]step, error) {
 	var prevEnd []sim.TaskID // per lane: what the next step must wait for
 	var ps passState
 	for step := 0; step < b.j.Training.Steps; step++ {
-		b.cur = passLabel{step: int32(step), mb: -1, chunk: -1}
+		b.cur = passLabel{step: int32(step), mb: -1, chunk: -1, layer: LayerNone}
 		for i := range ids.fSend {
 			ids.fSend[i], ids.bSend[i] = sim.None, sim.None
 		}

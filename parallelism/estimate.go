@@ -62,6 +62,12 @@ type passKey struct {
 // tensor-parallel collectives that block it.
 type passTimes struct {
 	fwd, bwd [model.NumLayerKinds]sim.Time
+	// wgt is the weight-gradient part of bwd (model.SplitWeightGrad): what
+	// a zero-bubble schedule runs apart, off the backward chain.
+	wgt [model.NumLayerKinds]sim.Time
+	// bin is the rest of the backward (recomputation included), priced
+	// apart as the replay prices it then.
+	bin [model.NumLayerKinds]sim.Time
 }
 
 // inFlightLayers returns, per stage, the most layer activations its
@@ -160,7 +166,16 @@ func (e *Estimator) passTimesOf(j Job) (*passTimes, error) {
 		if err != nil {
 			return nil, err
 		}
-		pt.fwd[kind], pt.bwd[kind] = f, r+b
+		ip, wp := model.SplitWeightGrad(layer.Backward)
+		w, err := busy(pr.compile(wp))
+		if err != nil {
+			return nil, err
+		}
+		bi, err := busy(pr.compile(ip))
+		if err != nil {
+			return nil, err
+		}
+		pt.fwd[kind], pt.bwd[kind], pt.wgt[kind], pt.bin[kind] = f, r+b, w, r+bi
 	}
 	if cacheable {
 		e.mu.Lock()
@@ -204,24 +219,47 @@ func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 	p, nv := l.PP, l.VirtualStages
 	m := sim.Time(j.Microbatches())
 	// Per virtual stage: one micro-batch's forward and backward busy time.
+	split := l.Schedule == ZBH1
+	bwdOf := func(k model.LayerKind) sim.Time {
+		if split {
+			return pt.bin[k] + pt.wgt[k]
+		}
+		return pt.bwd[k]
+	}
 	fwd := make([]sim.Time, p*nv)
 	bwd := make([]sim.Time, p*nv)
+	wgt := make([]sim.Time, p*nv)
 	first := 0
 	for vs := range fwd {
 		n := j.LayersOf(vs)
 		if vs == 0 {
 			fwd[vs] += pt.fwd[model.EmbeddingLayer]
-			bwd[vs] += pt.bwd[model.EmbeddingLayer]
+			bwd[vs] += bwdOf(model.EmbeddingLayer)
+			wgt[vs] += pt.wgt[model.EmbeddingLayer]
 		}
 		for i := 0; i < n; i++ {
 			k := j.Model.KindOf(first + i)
 			fwd[vs] += pt.fwd[k]
-			bwd[vs] += pt.bwd[k]
+			bwd[vs] += bwdOf(k)
+			wgt[vs] += pt.wgt[k]
 		}
 		first += n
 		if vs == p*nv-1 {
 			fwd[vs] += pt.fwd[model.LogitsLayer]
-			bwd[vs] += pt.bwd[model.LogitsLayer]
+			bwd[vs] += bwdOf(model.LogitsLayer)
+			wgt[vs] += pt.wgt[model.LogitsLayer]
+		}
+	}
+	// Under a zero-bubble schedule the backward chain carries B only, and
+	// stage s may run W passes after its last B (trailing[s] of them):
+	// after that B, micro-batch m−1 still goes backward through s−1…0.
+	trailing := make([]sim.Time, p)
+	if split {
+		for s := range trailing {
+			prog := program(l.Schedule, p, nv, int(m), s)
+			for i := len(prog) - 1; i >= 0 && prog[i].weight; i-- {
+				trailing[s] += wgt[prog[i].chunk*p+s]
+			}
 		}
 	}
 	if first != j.Model.Layers {
@@ -235,6 +273,9 @@ func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 		if s > 0 {
 			pre += fwd[s-1]
 			post += bwd[s-1]
+			if split {
+				post -= wgt[s-1]
+			}
 		}
 		var w sim.Time
 		for c := 0; c < nv; c++ {
@@ -251,7 +292,7 @@ func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 		}
 		t, _, _ := cm.Sum(model.OptimizerOps(shard, buffer, sh))
 		w += toTime(t)
-		best = max(best, steps*w+pre+post)
+		best = max(best, steps*w+pre+max(0, post-trailing[s]))
 	}
 	return units.Seconds(best.Seconds() / float64(steps)), nil
 }

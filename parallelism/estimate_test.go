@@ -28,7 +28,7 @@ func TestEstimatesAgainstReplay(t *testing.T) {
 		tp := []int{1, 2, 4, 8}[rng.IntN(4)]
 		pp := []int{1, 2, 3, 4, 8}[rng.IntN(5)]
 		dp := []int{1, 2, 4}[rng.IntN(3)]
-		sched := []Schedule{GPipe, OneFOneB, Interleaved}[rng.IntN(3)]
+		sched := []Schedule{GPipe, OneFOneB, Interleaved, ZBH1}[rng.IntN(4)]
 		v := 1
 		if sched == Interleaved {
 			v = 2 + rng.IntN(3)

@@ -23,7 +23,9 @@ import (
 // send — so that copies contend on NICs and spine links as they do in the
 // cluster. A collective confined to one node (a tensor-parallel group inside
 // an NVSwitch) is instantiated once, as one ring edge: its copies are
-// symmetric and use disjoint links.
+// symmetric and use disjoint links. Where no path depends on the task, the
+// copies are then reduced to one weighted representative per class of
+// identical ones, exactly (flowsym.go).
 type flowNet struct {
 	topo *topology.Graph
 	net  *flow.Network
@@ -37,14 +39,34 @@ type flowNet struct {
 	specIndex map[flowSpec]int32
 	path      []flow.LinkID
 	pathT     []topology.LinkID
+	pathW     []float64
 	done      []sim.TaskID
 	params    collective.Params
 	flows     int
+	// spray routes transfers across every spine (simulation.routing);
+	// classes asks for the symmetry reduction (simulation.flow_copies).
+	spray, classes bool
+	// caps are the links' capacities; net is built on them, or on their
+	// classes', at the first transfer.
+	caps []float64
+	// red is the symmetry reduction (flowsym.go), nil when every copy is
+	// simulated.
+	red      *reduction
+	prepared bool
+	// unreduced says why every copy is simulated although classes was
+	// asked for.
+	unreduced string
+	// sims counts the flows simulated (representatives, in the reduction).
+	sims int
 	// bottleneck records, per task, the link tier that bounded its last
 	// transfer (-1: none), for the accounting.
 	bottleneck []int8
-	// transfers caches, per spec, the transfers of all its copies.
+	// transfers caches, per spec, the transfers of all its copies; inflate
+	// is their protocol stretch, stands the GPUs' sends one simulated
+	// transfer stands for (0: the transfers are every copy's own).
 	transfers [][]collective.Transfer
+	inflate   []float64
+	stands    []float64
 }
 
 type flowSpec struct {
@@ -79,8 +101,10 @@ func newFlowNet(j Job, pr *pricer) (*flowNet, error) {
 		caps[i] = float64(l.Capacity) * frac
 	}
 	return &flowNet{
-		topo: topo, net: flow.New(caps), params: p, mesh: pr.mesh, specs: pr.specs,
+		topo: topo, caps: caps, params: p, mesh: pr.mesh, specs: pr.specs,
 		specIndex: map[flowSpec]int32{},
+		spray:     j.Options.Routing == RoutingSpray,
+		classes:   j.Options.FlowCopies != FlowCopiesAll,
 	}, nil
 }
 
@@ -110,6 +134,8 @@ func (f *flowNet) register(t sim.TaskID, spec specID, s, peer, replica int) {
 		f.flowSpecs = append(f.flowSpecs, key)
 		f.specIndex[key] = i
 		f.transfers = append(f.transfers, nil)
+		f.inflate = append(f.inflate, 1)
+		f.stands = append(f.stands, 0)
 	}
 	f.spec[t] = i
 }
@@ -216,31 +242,74 @@ func (f *flowNet) transfersOf(i int32) []collective.Transfer {
 		}
 		one := collective.Transfers(sp.op, sp.bytes, g, perNode)
 		if shortcut && len(one) > 0 {
+			f.stands[i] = float64(len(one)) / float64(senders(one))
 			one = one[:1] // one edge stands for the symmetric ring
 		}
 		for _, tr := range one {
 			if fs.replica >= 0 && sp.group == groupDP && f.mesh.Coord(tr.Src)[mesh.DP] != fs.replica {
 				continue // the ring edges leaving the other replicas' ranks
 			}
+			if sp.group == groupEmb && f.mesh.Coord(tr.Src)[mesh.PP] != fs.stage {
+				continue // the peer stage's task sends the other half
+			}
 			tr.Bytes *= inflate
 			trs = append(trs, tr)
 		}
 	}
-	f.transfers[i] = trs
+	f.transfers[i], f.inflate[i] = trs, float64(inflate)
 	return trs
+}
+
+// prepare builds the flow network, reduced by symmetry where that applies,
+// once every task is registered (at the first call from the engine).
+func (f *flowNet) prepare() {
+	if f.prepared {
+		return
+	}
+	f.prepared = true
+	if f.classes {
+		f.red, f.unreduced = f.reduce()
+	}
+	if f.red == nil {
+		f.net = flow.New(f.caps)
+		return
+	}
+	caps := make([]float64, len(f.red.tier))
+	for l, c := range f.red.linkClass {
+		if c >= 0 {
+			caps[c] = f.caps[l]
+		}
+	}
+	f.net = flow.New(caps)
 }
 
 // Start begins the transfers of task t.
 func (f *flowNet) Start(now sim.Time, t sim.TaskID) {
+	f.prepare()
+	if f.red != nil {
+		for _, r := range f.red.reps[f.spec[t]] {
+			f.net.AddWeighted(int64(now), r.path, r.weight, r.bytes, 0, int32(t))
+			f.remaining[t]++
+			f.flows += r.copies
+			f.sims++
+		}
+	}
 	for i, tr := range f.transfersOf(f.spec[t]) {
-		f.pathT = f.topo.AppendPath(f.pathT[:0], tr.Src, tr.Dst, uint64(t)<<16|uint64(i))
+		if f.red != nil {
+			break
+		}
+		pathT, w := f.sprayPath(tr.Src, tr.Dst, uint64(t)<<16|uint64(i))
 		f.path = f.path[:0]
-		for _, l := range f.pathT {
+		for _, l := range pathT {
 			f.path = append(f.path, flow.LinkID(l))
 		}
-		f.net.Add(int64(now), f.path, float64(tr.Bytes), 0, int32(t))
+		if !f.spray {
+			w = nil
+		}
+		f.net.AddWeighted(int64(now), f.path, w, float64(tr.Bytes), 0, int32(t))
 		f.remaining[t]++
 		f.flows++
+		f.sims++
 	}
 	if f.remaining[t] == 0 {
 		// Nothing to move (a group of one): done at once.
@@ -251,6 +320,7 @@ func (f *flowNet) Start(now sim.Time, t sim.TaskID) {
 
 // Next returns when the next transfer finishes.
 func (f *flowNet) Next() (sim.Time, bool) {
+	f.prepare()
 	at, ok := f.net.Next()
 	return sim.Time(at), ok
 }
@@ -258,11 +328,12 @@ func (f *flowNet) Next() (sim.Time, bool) {
 // Advance finishes transfers up to now and returns the tasks all of whose
 // transfers are done, recording the link tier that bounded each.
 func (f *flowNet) Advance(now sim.Time) []sim.TaskID {
+	f.prepare()
 	f.done = f.done[:0]
 	for _, fin := range f.net.Advance(int64(now)) {
 		t := sim.TaskID(fin.Group)
 		if fin.Bottleneck >= 0 {
-			f.bottleneck[t] = int8(f.topo.Links[fin.Bottleneck].Tier)
+			f.bottleneck[t] = int8(f.linkTier(fin.Bottleneck))
 		}
 		f.remaining[t]--
 		if f.remaining[t] == 0 {
@@ -291,8 +362,27 @@ func (f *flowNet) links(span float64, steps int) (tiers []LinkStats, busiest []L
 	var bytes [topology.NumTiers]float64
 	var util [topology.NumTiers]float64
 	var used [topology.NumTiers]int
+	f.prepare()
+	// The two busiest links of each tier, so that a saturated spine shows
+	// even when NIC links move more bytes: links that ran at capacity
+	// longest first (they are the ones that held transfers back), then the
+	// busiest, then by name. Only those are named.
+	type cand struct {
+		id        topology.LinkID
+		b, u, sat float64
+	}
+	before := func(a, c cand) bool {
+		if a.sat != c.sat {
+			return a.sat > c.sat
+		}
+		if a.u != c.u {
+			return a.u > c.u
+		}
+		return f.topo.LinkName(a.id) < f.topo.LinkName(c.id)
+	}
+	var best [topology.NumTiers][]cand
 	for i, l := range f.topo.Links {
-		b := f.net.LinkBytes(flow.LinkID(i))
+		b := f.linkBytes(topology.LinkID(i))
 		if b == 0 {
 			continue
 		}
@@ -300,36 +390,81 @@ func (f *flowNet) links(span float64, steps int) (tiers []LinkStats, busiest []L
 		bytes[l.Tier] += b
 		util[l.Tier] += u
 		used[l.Tier]++
-		sat := float64(f.net.LinkSaturated(flow.LinkID(i))) * 1e-9 / span
-		busiest = append(busiest, LinkStats{Tier: l.Tier.String(), Link: f.topo.LinkName(topology.LinkID(i)), Bytes: units.Bytes(b / float64(steps)), BusyFraction: u, SaturatedFraction: sat})
+		sat := float64(f.linkSaturated(topology.LinkID(i))) * 1e-9 / span
+		c, top := cand{topology.LinkID(i), b, u, sat}, best[l.Tier]
+		switch {
+		case len(top) < 2:
+			top = append(top, c)
+		case before(c, top[1]):
+			top[1] = c
+		default:
+			continue
+		}
+		if len(top) == 2 && before(top[1], top[0]) {
+			top[0], top[1] = top[1], top[0]
+		}
+		best[l.Tier] = top
 	}
+	var all []cand
 	for i := 0; i < topology.NumTiers; i++ {
 		t := topology.Tier(i)
+		all = append(all, best[t]...)
 		if used[t] == 0 {
 			continue
 		}
 		tiers = append(tiers, LinkStats{Tier: t.String(), Bytes: units.Bytes(bytes[t] / float64(steps)), BusyFraction: util[t] / float64(used[t])})
 	}
-	// Links that ran at capacity longest first: they are the ones that held
-	// transfers back.
-	sort.SliceStable(busiest, func(a, c int) bool {
-		if busiest[a].SaturatedFraction != busiest[c].SaturatedFraction {
-			return busiest[a].SaturatedFraction > busiest[c].SaturatedFraction
-		}
-		if busiest[a].BusyFraction != busiest[c].BusyFraction {
-			return busiest[a].BusyFraction > busiest[c].BusyFraction
-		}
-		return busiest[a].Link < busiest[c].Link
-	})
-	// The two busiest links of each tier, so that a saturated spine shows
-	// even when NIC links move more bytes.
-	var top []LinkStats
-	count := map[string]int{}
-	for _, l := range busiest {
-		if count[l.Tier] < 2 {
-			top = append(top, l)
-			count[l.Tier]++
-		}
+	sort.SliceStable(all, func(a, c int) bool { return before(all[a], all[c]) })
+	for _, c := range all {
+		busiest = append(busiest, LinkStats{Tier: f.topo.Links[c.id].Tier.String(), Link: f.topo.LinkName(c.id), Bytes: units.Bytes(c.b / float64(steps)), BusyFraction: c.u, SaturatedFraction: c.sat})
 	}
-	return tiers, top
+	return tiers, busiest
+}
+
+// linkTier is the tier of link l of the flow network (a class of links in the
+// reduction).
+func (f *flowNet) linkTier(l flow.LinkID) topology.Tier {
+	if f.red != nil {
+		return f.red.tier[l]
+	}
+	return f.topo.Links[l].Tier
+}
+
+// linkBytes is the bytes topology link l has carried so far.
+func (f *flowNet) linkBytes(l topology.LinkID) float64 {
+	if f.red != nil {
+		c := f.red.linkClass[l]
+		if c < 0 {
+			return 0
+		}
+		return f.net.LinkBytes(c)
+	}
+	return f.net.LinkBytes(flow.LinkID(l))
+}
+
+// linkSaturated is the ns during which topology link l carried at least
+// 99.9% of its capacity so far.
+func (f *flowNet) linkSaturated(l topology.LinkID) int64 {
+	if f.red != nil {
+		c := f.red.linkClass[l]
+		if c < 0 {
+			return 0
+		}
+		return f.net.LinkSaturated(c)
+	}
+	return f.net.LinkSaturated(flow.LinkID(l))
+}
+
+// note describes the flow network for the report.
+func (f *flowNet) note() string {
+	s := fmt.Sprintf("flow-level network: %d transfers shared the links of a %d-link graph max-min fairly; collectives inside one node were simulated for one representative group", f.flows, len(f.topo.Links))
+	if f.spray {
+		s += "; transfers between leaves were spread evenly over the spines"
+	}
+	if f.red != nil {
+		s += fmt.Sprintf("; by symmetry, %d representative flows on %d classes of links stood for them exactly", f.sims, len(f.red.tier))
+	} else if f.unreduced != "" {
+		s += "; every copy simulated: " + f.unreduced
+	}
+	return s
 }

@@ -4,7 +4,6 @@ import (
 	"math"
 	"testing"
 
-	"trainsim/flow"
 	"trainsim/model"
 	"trainsim/topology"
 	"trainsim/units"
@@ -100,7 +99,7 @@ func TestFlowConservesBytes(t *testing.T) {
 	fn := r.fn
 	var up, down, toSpine, fromSpine float64
 	for i, l := range fn.topo.Links {
-		bytes := fn.net.LinkBytes(flow.LinkID(i))
+		bytes := fn.linkBytes(topology.LinkID(i))
 		from, to := fn.topo.Vertices[l.From].Kind, fn.topo.Vertices[l.To].Kind
 		switch {
 		case from == topology.VertexNIC && to == topology.VertexLeaf:

@@ -8,11 +8,16 @@ const (
 	GPipe       Schedule = "gpipe"
 	OneFOneB    Schedule = "1f1b"
 	Interleaved Schedule = "interleaved"
+	// ZBH1 is the zero-bubble schedule ZB-H1 (Qi et al. 2024, "Zero Bubble
+	// Pipeline Parallelism", ICLR, §2.1): 1F1B with each backward split
+	// into the input gradient (B) and the weight gradient (W), the W passes
+	// deferred to fill the cool-down bubble.
+	ZBH1 Schedule = "zb-h1"
 )
 
 // Schedules lists the pipeline schedules (parallelism.schedule), in the order
 // messages and the scenario reference list them.
-func Schedules() []Schedule { return []Schedule{GPipe, OneFOneB, Interleaved} }
+func Schedules() []Schedule { return []Schedule{GPipe, OneFOneB, Interleaved, ZBH1} }
 
 // Recompute is an activation recomputation policy (Korthikanti et al. 2022).
 type Recompute string

@@ -22,12 +22,45 @@ const (
 // list them.
 func RankModes() []string { return []string{RanksSymmetric, RanksFull} }
 
+// Routings of the flow-level network: how a transfer between leaves picks
+// its spine.
+const (
+	// RoutingECMP: one spine per transfer, chosen by a hash (ECMP).
+	RoutingECMP = "ecmp"
+	// RoutingSpray: every transfer split evenly over all spines (packet
+	// spraying, adaptive routing: perfect load balancing).
+	RoutingSpray = "spray"
+)
+
+// Routings lists the routings (simulation.routing).
+func Routings() []string { return []string{RoutingECMP, RoutingSpray} }
+
+// Flow copy modes: how many copies of a collective the flow-level network
+// simulates.
+const (
+	// FlowCopiesClasses: one representative per class of identical copies,
+	// weighted by the class's multiplicity on each link (exact; see
+	// docs/network.md). It applies where the routing is symmetric (spray, or
+	// no transfer crosses a spine); elsewhere every copy is simulated.
+	FlowCopiesClasses = "classes"
+	// FlowCopiesAll: every copy simulated (the unreduced replay).
+	FlowCopiesAll = "all"
+)
+
+// FlowCopyModes lists the flow copy modes (simulation.flow_copies).
+func FlowCopyModes() []string { return []string{FlowCopiesClasses, FlowCopiesAll} }
+
 // Options selects how the replay is done.
 type Options struct {
 	// Network is NetworkAnalytical or NetworkFlow.
 	Network string
 	// Ranks is RanksSymmetric or RanksFull.
 	Ranks string
+	// Routing is RoutingECMP (also when empty) or RoutingSpray: how the
+	// flow-level network routes a transfer across spines.
+	Routing string
+	// FlowCopies is FlowCopiesClasses (also when empty) or FlowCopiesAll.
+	FlowCopies string
 	// AllReduce forces the all-reduce algorithm: "auto" (the cheaper of
 	// ring and tree per call, as NCCL's tuner does), "ring" or "tree".
 	AllReduce string

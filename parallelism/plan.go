@@ -59,6 +59,10 @@ func newPlan(p *pricer) (*plan, error) {
 			rec:  p.compile(layer.Recompute),
 			tied: layer.Tied,
 		}
+		if l.Schedule == ZBH1 {
+			in, w := model.SplitWeightGrad(layer.Backward)
+			ls.bIn, ls.wgt = p.compile(in), p.compile(w)
+		}
 		n := layer.Params
 		ls.gradReduce = p.spec(commSpec{op: gradOp, bytes: units.Bytes(n * j.gradBytes()), group: groupDP})
 		ls.shardedRS = p.spec(commSpec{op: collective.ReduceScatter, bytes: units.Bytes(n * shardedGradBytesPerParam), group: groupDP})
@@ -69,7 +73,7 @@ func newPlan(p *pricer) (*plan, error) {
 			ls.zeroGather = p.spec(commSpec{op: collective.AllGather, bytes: weightBytesPerParam, group: groupDP, tensors: layer.Tensors, shardParams: n})
 			ls.zeroGatherPerLayer = true
 		}
-		for _, ids := range [][]stepID{ls.fwd, ls.bwd, ls.rec} {
+		for _, ids := range [][]stepID{ls.fwd, ls.bwd, ls.rec, ls.bIn, ls.wgt} {
 			for _, id := range ids {
 				if p.steps[id].kind == model.Collective {
 					up = append(up, p.steps[id].spec)

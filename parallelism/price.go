@@ -69,6 +69,8 @@ type pricedStep struct {
 	kind model.StepKind
 	// d and tensor are a compute step's duration and its tensor-core part.
 	d, tensor sim.Time
+	// flops is a compute step's arithmetic work (for the trace).
+	flops units.FLOPs
 	// spec is a collective step's collective.
 	spec specID
 	// overlap: a collective that runs beside the compute step before it
@@ -79,8 +81,11 @@ type pricedStep struct {
 // layerSteps is one layer kind, compiled: its passes as step indices and the
 // collectives the layout runs on its parameters.
 type layerSteps struct {
-	kind               model.LayerKind
-	fwd, bwd, rec      []stepID
+	kind          model.LayerKind
+	fwd, bwd, rec []stepID
+	// bIn and wgt are the backward split into the input gradient (B) and
+	// the weight gradient (W), compiled for a zero-bubble schedule only.
+	bIn, wgt           []stepID
 	tied               bool
 	gradReduce         specID // the gradient bucket (ZeRO 0–1)
 	shardedRS          specID // the per-micro-batch reduce-scatter (ZeRO 2–3)
@@ -128,6 +133,9 @@ func (p *pricer) compile(prog model.Program) []stepID {
 		switch st.Kind {
 		case model.Compute:
 			ps.d, ps.tensor = p.sum(st.Ops)
+			for _, op := range st.Ops {
+				ps.flops += op.FLOPs
+			}
 		case model.Collective:
 			ps.spec = p.spec(commSpec{op: collOp(st.Comm), bytes: st.Bytes, group: groupOf(st.Group)})
 			ps.overlap = st.Overlappable && p.overlaps(st.Group)
@@ -209,7 +217,7 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 	}
 	sp := &p.specs[id]
 	peer := p.peerOf(sp, s)
-	pl := placement(p.mesh, sp.group, s, peer)
+	pl := p.placementAt(sp.op, sp.group, s, peer)
 	c, err := p.coll.Time(sp.op, sp.bytes, pl)
 	if err != nil {
 		return c, fmt.Errorf("pricing %s of %s: %w", sp.op, sp.bytes, err)
@@ -229,6 +237,7 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 			for t := range sum.Sent {
 				sum.Sent[t] += one.Sent[t]
 			}
+			sum.Bytes += one.Bytes
 			sum.Algorithm, sum.Bottleneck = one.Algorithm, one.Bottleneck
 		}
 		whole, err := p.coll.Time(sp.op, total, pl)
@@ -241,13 +250,16 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 		c = sum
 	}
 	if sp.gatherAfter > 0 {
-		ag, err := p.coll.Time(collective.AllGather, sp.gatherAfter, placement(p.mesh, groupTP, peer, peer))
+		ag, err := p.coll.Time(collective.AllGather, sp.gatherAfter, p.placementAt(collective.AllGather, groupTP, peer, peer))
 		if err != nil {
 			return c, fmt.Errorf("pricing the pipeline all-gather: %w", err)
 		}
 		c.Time += ag.Time
 		c.Latency += ag.Time
-		c.Sent[collective.NVLink] += ag.Sent[collective.NVLink]
+		for t := range c.Sent {
+			c.Sent[t] += ag.Sent[t]
+		}
+		c.Bytes += ag.Bytes
 	}
 	p.costs[i], p.ok[i] = c, true
 	return c, nil

@@ -1,11 +1,14 @@
 package parallelism
 
 // step is one entry of a pipeline stage's program: the forward or backward
-// pass of one micro-batch through one model chunk.
+// pass of one micro-batch through one model chunk. Under a zero-bubble
+// schedule a backward step is the input gradient only (B) and a weight step
+// (weight set, forward not) the weight gradient (W).
 type step struct {
 	forward bool
 	mb      int // micro-batch index
 	chunk   int // model chunk (virtual stage) on this GPU
+	weight  bool
 }
 
 // program returns the order in which stage s (of p) runs its passes over m
@@ -15,21 +18,49 @@ func program(sched Schedule, p, v, m, s int) []step {
 	switch sched {
 	case GPipe:
 		for i := 0; i < m; i++ {
-			out = append(out, step{true, i, 0})
+			out = append(out, step{true, i, 0, false})
 		}
 		for i := 0; i < m; i++ {
-			out = append(out, step{false, i, 0})
+			out = append(out, step{false, i, 0, false})
 		}
 	case OneFOneB:
 		warm := min(p-s-1, m)
 		for i := 0; i < warm; i++ {
-			out = append(out, step{true, i, 0})
+			out = append(out, step{true, i, 0, false})
 		}
 		for j := 0; j < m-warm; j++ {
-			out = append(out, step{true, warm + j, 0}, step{false, j, 0})
+			out = append(out, step{true, warm + j, 0, false}, step{false, j, 0, false})
 		}
 		for j := m - warm; j < m; j++ {
-			out = append(out, step{false, j, 0})
+			out = append(out, step{false, j, 0, false})
+		}
+	case ZBH1:
+		// Qi et al. 2024, §2.1 and Figure 3 (top): 1F1B's warm-up, then
+		// F and B pairs, stage s deferring its first s W passes so that
+		// every stage holds p micro-batches between F and W, as 1F1B's
+		// first stage does; each cool-down B is followed by a deferred W,
+		// which runs while the stage waits for the next B's gradient.
+		warm := min(p-s-1, m)
+		nw := 0
+		wgt := func() {
+			out = append(out, step{mb: nw, weight: true})
+			nw++
+		}
+		for i := 0; i < warm; i++ {
+			out = append(out, step{true, i, 0, false})
+		}
+		for j := 0; j < m-warm; j++ {
+			out = append(out, step{true, warm + j, 0, false}, step{false, j, 0, false})
+			if j >= s {
+				wgt()
+			}
+		}
+		for j := m - warm; j < m; j++ {
+			out = append(out, step{false, j, 0, false})
+			wgt()
+		}
+		for nw < m {
+			wgt()
 		}
 	case Interleaved:
 		total := m * v
@@ -45,7 +76,7 @@ func program(sched Schedule, p, v, m, s int) []step {
 			if !forward {
 				c = v - 1 - c
 			}
-			return step{forward, (k/(p*v))*p + inGroup%p, c}
+			return step{forward, (k/(p*v))*p + inGroup%p, c, false}
 		}
 		for k := 0; k < warm; k++ {
 			out = append(out, virt(k, true))
@@ -60,15 +91,41 @@ func program(sched Schedule, p, v, m, s int) []step {
 	return out
 }
 
-// maxInFlight is the largest number of forward passes whose backward has not
-// run yet, over a stage's program: how many chunks' activations it holds.
+// splitsBackward reports whether prog runs weight gradients as passes of
+// their own (a zero-bubble schedule).
+func splitsBackward(prog []step) bool {
+	for _, st := range prog {
+		if st.weight {
+			return true
+		}
+	}
+	return false
+}
+
+// releases reports whether st frees its micro-batch's activations: the
+// backward pass, or under a split backward the W pass. A micro-batch whose
+// B has run but not its W is counted whole: W needs the inputs of every
+// linear layer, B frees the rest (Qi et al. 2024, Table 1), so the count is
+// an upper bound there.
+func releases(st step, split bool) bool {
+	if split {
+		return st.weight
+	}
+	return !st.forward
+}
+
+// maxInFlight is the largest number of forward passes whose backward (W,
+// under a split backward) has not run yet, over a stage's program: how many
+// chunks' activations it holds.
 func maxInFlight(prog []step) int {
+	split := splitsBackward(prog)
 	cur, best := 0, 0
 	for _, st := range prog {
-		if st.forward {
+		switch {
+		case st.forward:
 			cur++
 			best = max(best, cur)
-		} else {
+		case releases(st, split):
 			cur--
 		}
 	}
@@ -80,13 +137,15 @@ func maxInFlight(prog []step) int {
 // each weighted by the layers of its chunk (layersOf), so that chunks of
 // different sizes (an uneven partition) count at their own size.
 func maxInFlightLayers(prog []step, layersOf func(chunk int) int) int {
+	split := splitsBackward(prog)
 	cur, best := 0, 0
 	for _, st := range prog {
 		n := layersOf(st.chunk)
-		if st.forward {
+		switch {
+		case st.forward:
 			cur += n
 			best = max(best, cur)
-		} else {
+		case releases(st, split):
 			cur -= n
 		}
 	}

@@ -108,8 +108,9 @@ type Span struct {
 	// Step is the training step the task belongs to (0-based). Stage is
 	// the lane's pipeline stage, Replica its index among those replayed.
 	Step, Stage, Replica int
-	// Phase is the pass the task belongs to: "fwd" or "bwd" (recompute is
-	// Kind "recompute" in a "bwd" pass), "" outside passes (gradient
+	// Phase is the pass the task belongs to: "fwd", "bwd" (recompute is
+	// Kind "recompute" in a "bwd" pass; the input gradient B under zb-h1)
+	// or "wgrad" (zb-h1's weight-gradient pass W), "" outside passes (gradient
 	// reduction after the last pass, optimizer). MicroBatch and Chunk say
 	// which pass; -1 outside passes.
 	Phase             string
@@ -118,7 +119,23 @@ type Span struct {
 	// tier that bounded it ("" for computation).
 	Bytes units.Bytes
 	Tier  string
+	// Rank is the global rank of the lane's GPU.
+	Rank int
+	// FirstLayer and LastLayer are the layers a computation task covers
+	// (several when the replay coalesced their kernels into one task): a
+	// transformer layer's index in the model (0-based), LayerEmbedding or
+	// LayerOutput; LayerNone outside passes and for communication.
+	FirstLayer, LastLayer int
+	// FLOPs is a computation task's arithmetic work on this GPU.
+	FLOPs units.FLOPs
 }
+
+// Layer labels of spans that are not a transformer layer.
+const (
+	LayerNone      = -1
+	LayerEmbedding = -2
+	LayerOutput    = -3
+)
 
 // kindName names a task kind for traces.
 func kindName(k sim.Kind) string {
@@ -330,6 +347,9 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 	b.pending = make([][]sim.TaskID, lanes)
 	b.contention = make([]sim.Time, lanes)
 	b.info = make([]taskInfo, 0, est)
+	if j.Options.Timeline {
+		b.trace = make([]traceInfo, 0, est)
+	}
 	var fn *flowNet
 	if j.Options.Network == NetworkFlow {
 		var err error
@@ -378,11 +398,21 @@ func (r *replayed) result() *Result {
 		steps: j.Training.Steps, gpusPerLane: r.weights, cluster: j.Cluster,
 	})
 	if j.Options.Timeline {
-		res.Timeline = timeline(b.g, r.run, b.info, b.laneStage, b.laneReplica, b.st, r.names)
+		res.Timeline = timeline(b.g, r.run, b.info, b.trace, b.laneStage, b.laneReplica, b.laneRank, b.st, r.names)
+	}
+	if fab := topology.FabricOf(j.Cluster); r.fn == nil && fab.Spines > 0 && j.Cluster.Network.Oversubscription > 1 {
+		res.Notes = append(res.Notes, "analytical spine: each collective's transfers between leaves (all its copies at once) share their leaf's uplinks, spread by ECMP hashing; other traffic on those uplinks at the same time is not seen (simulation.network = \"flow\" sees it)")
 	}
 	if fn := r.fn; fn != nil {
 		res.Links, res.BusiestLinks = fn.links(r.run.Makespan.Seconds(), j.Training.Steps)
-		res.Notes = append(res.Notes, fmt.Sprintf("flow-level network: %d transfers shared the links of a %d-link graph max-min fairly; collectives inside one node were simulated for one representative group", fn.flows, len(fn.topo.Links)))
+		// The tiers' bytes as both modes count them (tierbytes.go).
+		tb := fn.tierBytes(func(t int) int { return int(b.info[t].lane) }, r.weights, j.Training.Steps)
+		for i := range res.Links {
+			if tier, ok := topology.ParseTier(res.Links[i].Tier); ok {
+				res.Links[i].Bytes = tb[tier]
+			}
+		}
+		res.Notes = append(res.Notes, fn.note())
 	}
 	for s := 0; s < l.PP; s++ {
 		mem := j.stageMemory(s, j.inFlightLayers(r.progs[s], s))

@@ -134,7 +134,7 @@ func (j Job) check() []field.Error {
 		add(field.Errorf("parallelism.sequence_parallel", "model.seq_len (%d) is not divisible by tp (%d)", m.SeqLen, l.TP).Using("model.seq_len", "parallelism.tp"))
 	}
 	switch l.Schedule {
-	case GPipe, OneFOneB:
+	case GPipe, OneFOneB, ZBH1:
 		if l.VirtualStages != 1 {
 			add(field.Errorf("parallelism.virtual_stages", "%d model chunks need schedule = \"interleaved\" (schedule is %q)", l.VirtualStages, l.Schedule).Using("parallelism.schedule"))
 		}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
@@ -31,6 +32,24 @@ const (
 	chartWidth  = 16 * vg.Centimeter
 	chartHeight = 9 * vg.Centimeter
 )
+
+// sans is the charts' font, Liberation Sans (metric-compatible with Arial
+// and Helvetica); the HTML page asks for the same family first.
+var sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
+
+// newPlot returns a plot whose title, axes and legend are in the sans font.
+func newPlot(title string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.TextStyle.Font = font.From(sans, 12)
+	p.Title.Padding = vg.Points(4)
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font = font.From(sans, 11)
+		a.Tick.Label.Font = font.From(sans, 10)
+	}
+	p.Legend.TextStyle.Font = font.From(sans, 10)
+	return p
+}
 
 // RenderPNG draws a chart as a PNG. gonum panics on some data (a log axis
 // over a zero); that comes back as an error, never as a panic.
@@ -79,13 +98,45 @@ type StackedBar struct {
 	// Category names the bar (on the Y axis).
 	Category string
 	Segments []Segment
+	// Format writes a segment's value in the legend (default %.3g).
+	Format func(float64) string
+}
+
+// drawn returns the segments with a positive value.
+func (c *StackedBar) drawn() []Segment {
+	var out []Segment
+	for _, s := range c.Segments {
+		if s.Value > 0 && !math.IsNaN(s.Value) && !math.IsInf(s.Value, 0) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// legend labels each drawn segment with its value and share of the bar.
+func (c *StackedBar) legend() []string {
+	total := 0.0
+	for _, s := range c.drawn() {
+		total += s.Value
+	}
+	var out []string
+	for _, s := range c.drawn() {
+		out = append(out, fmt.Sprintf("%s %s (%.1f%%)", s.Label, c.format(s.Value), 100*s.Value/total))
+	}
+	return out
+}
+
+func (c *StackedBar) format(v float64) string {
+	if c.Format != nil {
+		return c.Format(v)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
 func (c *StackedBar) size() (vg.Length, vg.Length) { return chartWidth, 8 * vg.Centimeter }
 
 func (c *StackedBar) draw() (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = c.Title
+	p := newPlot(c.Title)
 	p.X.Label.Text = c.XLabel
 	p.X.Min = 0
 	var below *plotter.BarChart
@@ -107,10 +158,14 @@ func (c *StackedBar) draw() (*plot.Plot, error) {
 		below = b
 		total += s.Value
 		p.Add(b)
-		p.Legend.Add(s.Label, b)
 	}
 	if below == nil {
 		return nil, errors.New("nothing to draw: every segment is zero")
+	}
+	// Every part is named in the legend with its value and share, so that
+	// a slice too thin to see still reads.
+	for i, l := range c.legend() {
+		p.Legend.Add(l, swatch{palette(c.drawn()[i].Colour)})
 	}
 	p.NominalY(c.Category)
 	// The bar sits low; the legend goes in the space above it.
@@ -145,8 +200,7 @@ func (c *Bars) draw() (*plot.Plot, error) {
 	if len(c.Values) == 0 || len(c.Values) != len(c.Labels) {
 		return nil, errors.New("nothing to draw: no bars")
 	}
-	p := plot.New()
-	p.Title.Text = c.Title
+	p := newPlot(c.Title)
 	p.Y.Label.Text = c.YLabel
 	p.Add(plotter.NewGrid())
 	b, err := plotter.NewBarChart(plotter.Values(c.Values), 1.1*vg.Centimeter)
@@ -196,6 +250,9 @@ type Series struct {
 	// Style indexes the palette and the glyph shapes; -1 draws small grey
 	// dots (the background of a highlighted subset).
 	Style int
+	// Dashed draws the line dashed (a reference such as ideal scaling);
+	// NoGlyphs draws the line alone.
+	Dashed, NoGlyphs bool
 }
 
 // XY is a scatter or line chart of one or more series.
@@ -208,24 +265,60 @@ type XY struct {
 	XTicks []float64
 	// YFromZero starts the Y axis at zero.
 	YFromZero bool
+	// Dodge shifts each series a little along X, so that series sharing X
+	// values (a GPU count) do not hide each other.
+	Dodge bool
+	// YMax fixes the top of the Y axis (0: from the data).
+	YMax float64
 }
 
 func (c *XY) size() (vg.Length, vg.Length) { return chartWidth, chartHeight }
 
 func (c *XY) draw() (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = c.Title
+	p := newPlot(c.Title)
 	p.X.Label.Text = c.XLabel
 	p.Y.Label.Text = c.YLabel
 	p.Add(plotter.NewGrid())
 	n, legend := 0, false
 	xmin, xmax, ymax := math.Inf(1), math.Inf(-1), math.Inf(-1)
+	dodged := 0
 	for _, s := range c.Series {
+		if s.Style >= 0 {
+			dodged++
+		}
+	}
+	span := 0.0
+	for _, s := range c.Series {
+		for _, pt := range s.Points {
+			if !math.IsNaN(pt.X) && !math.IsInf(pt.X, 0) {
+				xmin, xmax = math.Min(xmin, pt.X), math.Max(xmax, pt.X)
+			}
+		}
+	}
+	if xmax > xmin {
+		span = xmax - xmin
+	}
+	xmin, xmax = math.Inf(1), math.Inf(-1)
+	k := 0
+	for _, s := range c.Series {
+		shift := func(x float64) float64 { return x }
+		if c.Dodge && s.Style >= 0 && dodged > 1 {
+			off := float64(k) - float64(dodged-1)/2
+			if c.LogX {
+				f := math.Pow(2, 0.07*off)
+				shift = func(x float64) float64 { return x * f }
+			} else {
+				d := 0.015 * off * span
+				shift = func(x float64) float64 { return x + d }
+			}
+			k++
+		}
 		var xys plotter.XYs
 		for _, pt := range s.Points {
 			if math.IsNaN(pt.X) || math.IsNaN(pt.Y) || math.IsInf(pt.X, 0) || math.IsInf(pt.Y, 0) || (c.LogX && pt.X <= 0) {
 				continue
 			}
+			pt.X = shift(pt.X)
 			xys = append(xys, plotter.XY{X: pt.X, Y: pt.Y})
 			xmin, xmax, ymax = math.Min(xmin, pt.X), math.Max(xmax, pt.X), math.Max(ymax, pt.Y)
 		}
@@ -250,11 +343,16 @@ func (c *XY) draw() (*plot.Plot, error) {
 			}
 			l.Color = sc.GlyphStyle.Color
 			l.Width = vg.Points(1.5)
+			if s.Dashed {
+				l.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+			}
 			p.Add(l)
 			thumb = append(thumb, l)
 		}
-		p.Add(sc)
-		thumb = append(thumb, sc)
+		if !s.NoGlyphs {
+			p.Add(sc)
+			thumb = append(thumb, sc)
+		}
 		if s.Label != "" {
 			p.Legend.Add(s.Label, thumb...)
 			legend = true
@@ -273,6 +371,9 @@ func (c *XY) draw() (*plot.Plot, error) {
 		if legend {
 			p.Y.Max = ymax * 1.25
 		}
+	}
+	if c.YMax > 0 {
+		p.Y.Max = c.YMax
 	}
 	if c.LogX && xmin > 0 && xmax > xmin {
 		p.X.Scale = plot.LogScale{}

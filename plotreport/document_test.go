@@ -71,7 +71,7 @@ func TestRender(t *testing.T) {
 		files  []string
 	}{
 		{"run markdown", func() *Document { return runDoc(t) }, Markdown, []string{"report.md", "step.png", "memory.png", "links.png"}},
-		{"sweep html", func() *Document { return sweepDoc(t, 3) }, HTML, []string{"report.html", "step-vs-gpus.png", "mfu-vs-gpus.png", "pareto.png", "best-cluster-nodes.png", "best-parallelism-tp.png"}},
+		{"sweep html", func() *Document { return sweepDoc(t, 3) }, HTML, []string{"report.html", "step-vs-gpus.png", "mfu-vs-gpus.png", "scaling.png", "scaling-efficiency.png", "pareto.png", "best-cluster-nodes.png", "best-parallelism-tp.png"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, err := Render(tc.doc(), tc.format)

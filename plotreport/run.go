@@ -18,6 +18,9 @@ const (
 	colourDP        = 1  // green
 	colourOptimizer = 12 // brown
 	colourBubble    = 7  // light red
+	// colourWeightGrad is zb-h1's W pass: a light green beside the
+	// backward's green.
+	colourWeightGrad = 8
 )
 
 // commKinds is the order of the communication kinds in tables; kinds a
@@ -51,7 +54,7 @@ func RunDocument(source string, rep *report.Report) *Document {
 	d.para("", "The step of the most loaded GPU (pipeline stage %d), %s in all; exposed communication is the part not overlapped with compute.", rep.Breakdown.Stage, secs(rep.StepTimeS))
 	if sum := sumSegments(steps); sum > 0 {
 		d.figure(&Figure{File: "step.png", Caption: fmt.Sprintf("Where the %s step goes, pipeline stage %d", secs(rep.StepTimeS), rep.Breakdown.Stage),
-			Chart: &StackedBar{Title: "Where the step goes", XLabel: "seconds", Category: fmt.Sprintf("stage %d", rep.Breakdown.Stage), Segments: steps}})
+			Chart: &StackedBar{Title: "Where the step goes", XLabel: "seconds", Category: fmt.Sprintf("stage %d", rep.Breakdown.Stage), Segments: steps, Format: secs}})
 	}
 	t := &Table{Header: []string{"part", "time", "share of the step"}, Right: []bool{false, true, true}}
 	for _, s := range steps {
@@ -314,6 +317,10 @@ func stageBlocks(d *Document, rep *report.Report) {
 func timelineBlocks(d *Document, rep *report.Report) {
 	tl := rep.Timeline
 	if tl == nil || len(tl.Spans) == 0 {
+		if rep.Layout.PP > 1 && rep.Feasible {
+			d.heading("The pipeline, one step")
+			d.para("", "This report has no timeline: write the run with sim run --timeline --format json -o FILE (or with --trace) to see the pipeline stage by stage here.")
+		}
 		return
 	}
 	d.heading("The pipeline, one step")

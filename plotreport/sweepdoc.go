@@ -93,6 +93,8 @@ func SweepDocument(source string, s *Sweep, top int) *Document {
 		return d
 	}
 	gpuScatters(d, plotted, s.Keys)
+	scalingBlocks(d, plotted)
+	heatmapBlocks(d, recs, s.Keys)
 	paretoBlocks(d, plotted, s.Keys)
 	keyBlocks(d, recs, s.Keys)
 	return d
@@ -251,11 +253,11 @@ func gpuScatters(d *Document, recs []sweep.Record, keys []string) {
 	}
 	d.heading("Step time against GPUs")
 	d.figure(&Figure{File: "step-vs-gpus.png", Caption: fmt.Sprintf("Step time of the %d feasible points against their GPU count%s", len(recs), by),
-		Chart: &XY{Title: "Step time against GPUs", XLabel: "GPUs", YLabel: "step time (s)", LogX: logX, XTicks: ticks, YFromZero: true,
+		Chart: &XY{Title: "Step time against GPUs", XLabel: "GPUs", YLabel: "step time (s)", LogX: logX, XTicks: ticks, YFromZero: true, Dodge: true,
 			Series: series(func(r *report.Report) float64 { return r.StepTimeS })}})
 	d.heading("MFU against GPUs")
 	d.figure(&Figure{File: "mfu-vs-gpus.png", Caption: fmt.Sprintf("Model FLOPs utilization of the %d feasible points against their GPU count%s", len(recs), by),
-		Chart: &XY{Title: "MFU against GPUs", XLabel: "GPUs", YLabel: "MFU (%)", LogX: logX, XTicks: ticks, YFromZero: true,
+		Chart: &XY{Title: "MFU against GPUs", XLabel: "GPUs", YLabel: "MFU (%)", LogX: logX, XTicks: ticks, YFromZero: true, Dodge: true,
 			Series: series(func(r *report.Report) float64 { return 100 * r.MFU })}})
 }
 
@@ -322,7 +324,7 @@ func keyBlocks(d *Document, recs []sweep.Record, keys []string) {
 		return
 	}
 	d.heading("Best step time by grid value")
-	d.para("", "For each value of a grid key, the fastest feasible point among those with that value.")
+	d.para("", "For each value of a grid key, the fastest feasible point among those with that value: the best over every value of the other grid keys, so each line shows what the key allows at its best, not its effect with the others held fixed.")
 	files := map[string]bool{}
 	t := &Table{Header: []string{"key", "value", "feasible", "best step time", "point", "GPUs", "MFU"}, Right: []bool{false, false, true, true, true, true, true}}
 	for _, k := range keys {
@@ -347,8 +349,12 @@ func keyBlocks(d *Document, recs []sweep.Record, keys []string) {
 					name = fmt.Sprintf("best-%s-%d", slug(k), i)
 				}
 				files[name] = true
-				d.figure(&Figure{File: name + ".png", Caption: fmt.Sprintf("Best step time at each value of %s", k),
-					Chart: &XY{Title: "Best step time by " + k, XLabel: k, YLabel: "best step time (s)", LogX: positive && hi >= 8*lo, XTicks: xs, YFromZero: true,
+				over := "the other grid keys"
+				if others := otherKeys(keys, k); others != "" {
+					over = others
+				}
+				d.figure(&Figure{File: name + ".png", Caption: fmt.Sprintf("Fastest feasible step at each value of %s, the best over %s", k, over),
+					Chart: &XY{Title: fmt.Sprintf("Fastest step at each %s\n(the best over %s)", k, over), XLabel: k, YLabel: "fastest feasible step (s)", LogX: positive && hi >= 8*lo, XTicks: xs, YFromZero: true,
 						Series: []Series{{Points: pts, Line: true, Style: 0}}}})
 			}
 		}

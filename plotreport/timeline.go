@@ -26,19 +26,25 @@ type PipelineTimeline struct {
 	T     *report.Timeline
 }
 
-// timelineKinds are the span kinds in legend order, with their colours (the
-// step breakdown's, so a part reads the same in both figures).
+// timelineKinds are the span kinds in legend order, with their colours: the
+// step breakdown's where the part is the same (compute, recompute, PP, DP,
+// optimizer), so a colour means one thing in every figure; the backward
+// pass gets one no other figure uses.
 var timelineKinds = []struct {
 	kind, label string
 	colour      int
 }{
 	{"fwd", "forward", colourCompute},
-	{"bwd", "backward", colourDP},
+	{"bwd", "backward", colourBackward},
+	{"wgrad", "weight gradient", colourWeightGrad},
 	{"recompute", "recompute", colourRecompute},
 	{"pp", "pipeline send", colourPP},
-	{"dp", "data-parallel", colourTP},
+	{"dp", "data-parallel", colourDP},
 	{"optimizer", "optimizer", colourOptimizer},
 }
+
+// colourBackward is magenta, used by no other part.
+const colourBackward = 6
 
 func timelineColour(kind string) color.Color {
 	for _, k := range timelineKinds {
@@ -62,8 +68,7 @@ func (c *PipelineTimeline) draw() (*plot.Plot, error) {
 	if c.T == nil || len(c.T.Spans) == 0 {
 		return nil, errors.New("nothing to draw: an empty timeline")
 	}
-	p := plot.New()
-	p.Title.Text = c.Title
+	p := newPlot(c.Title)
 	p.X.Label.Text = "seconds from the start of the step"
 	n := c.rows()
 	chunks := max(1, c.T.Chunks)
@@ -87,7 +92,7 @@ func (c *PipelineTimeline) draw() (*plot.Plot, error) {
 	p.Add(bx)
 	p.NominalY(names...)
 	// The legend goes in one line above the first row.
-	p.Y.Min, p.Y.Max = -0.6, float64(n)+0.5
+	p.Y.Min, p.Y.Max = -0.6, float64(n)+0.5+legendRows(n)
 	p.X.Min, p.X.Max = 0, c.T.StepS
 	return p, nil
 }
@@ -112,8 +117,12 @@ type timelineBoxes struct {
 }
 
 func (b *timelineBoxes) DataRange() (xmin, xmax, ymin, ymax float64) {
-	return 0, b.t.StepS, -0.6, float64(b.rows) + 0.5
+	return 0, b.t.StepS, -0.6, float64(b.rows) + 0.5 + legendRows(b.rows)
 }
+
+// legendRows is the room, in rows, left above the rows for the legend line:
+// about 0.7 cm whatever the number of rows.
+func legendRows(rows int) float64 { return max(0.8, 0.05*float64(rows)) }
 
 func (b *timelineBoxes) Plot(c draw.Canvas, plt *plot.Plot) {
 	trX, trY := plt.Transforms(&c)
@@ -144,7 +153,7 @@ func (b *timelineBoxes) Plot(c draw.Canvas, plt *plot.Plot) {
 	}
 	// The legend: one line of swatches and names above the rows.
 	x := c.Min.X
-	y := trY(float64(b.rows) - 0.05)
+	y := trY(float64(b.rows)-0.5) + b.style.Font.Size*0.6
 	side := b.style.Font.Size
 	for _, k := range timelineKinds {
 		if !b.legend[k.kind] {
@@ -204,8 +213,7 @@ func (c *StageBars) size() (vg.Length, vg.Length) {
 }
 
 func (c *StageBars) draw() (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = c.Title
+	p := newPlot(c.Title)
 	p.X.Label.Text = c.XLabel
 	p.X.Min = 0
 	n := len(c.Stages)

@@ -481,6 +481,9 @@ func help(res string, bd parallelism.Breakdown, step float64, j parallelism.Job)
 		if l.Schedule != parallelism.Interleaved && l.PP > 1 {
 			add("the interleaved schedule (parallelism.schedule = \"interleaved\")")
 		}
+		if (l.Schedule == parallelism.OneFOneB || l.Schedule == parallelism.GPipe) && l.PP > 1 {
+			add("zero-bubble ZB-H1 (parallelism.schedule = \"zb-h1\": 1F1B's peak memory, W passes fill the cool-down)")
+		}
 		if l.PP > 1 {
 			add("fewer pipeline stages (PP %d)", l.PP)
 		}

@@ -55,7 +55,7 @@ type TimelineSpan struct {
 	// micro-batch; -1 outside passes.
 	Chunk int `json:"chunk"`
 	MB    int `json:"mb"`
-	// Kind: "fwd", "bwd", "recompute" (computation, the tensor-parallel
+	// Kind: "fwd", "bwd", "wgrad" (zb-h1's weight-gradient pass), "recompute" (computation, the tensor-parallel
 	// collectives between its kernels included), "pp" (a pipeline send),
 	// "dp" (a data-parallel collective), "optimizer".
 	Kind   string  `json:"kind"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 
 	"trainsim/parallelism"
@@ -37,20 +38,151 @@ type traceEvent struct {
 	Args map[string]any `json:"args,omitempty"`
 }
 
-// spanName names a span for the trace: its kind, and which pass it belongs
-// to ("fwd mb3 c1", "recompute mb3 c1", "pp fwd mb3 c1").
+// spanName names a span for the trace: its kind, which pass it belongs to
+// and, for computation, the layers it covers ("fwd mb3 c1 L12",
+// "recompute mb3 c1 L8-L11", "bwd mb0 c0 L94-out", "pp fwd mb3 c1").
 func spanName(s parallelism.Span) string {
 	if s.Phase == "" {
 		return s.Kind
 	}
 	pass := fmt.Sprintf("%s mb%d c%d", s.Phase, s.MicroBatch, s.Chunk)
+	if s.Kind == "recompute" {
+		pass = fmt.Sprintf("recompute mb%d c%d", s.MicroBatch, s.Chunk)
+	}
 	switch s.Kind {
-	case "compute":
+	case "compute", "recompute":
+		if l := layers(s.FirstLayer, s.LastLayer); l != "" {
+			return pass + " " + l
+		}
 		return pass
-	case "recompute":
-		return fmt.Sprintf("recompute mb%d c%d", s.MicroBatch, s.Chunk)
 	}
 	return s.Kind + " " + pass
+}
+
+// layerName names one layer label: L12 (a transformer layer, 0-based), emb
+// (the embedding), out (the output layer), "" for none.
+func layerName(l int) string {
+	switch {
+	case l >= 0:
+		return "L" + strconv.Itoa(l)
+	case l == parallelism.LayerEmbedding:
+		return "emb"
+	case l == parallelism.LayerOutput:
+		return "out"
+	}
+	return ""
+}
+
+// layers names the layers a span covers: "L12", "L8-L11", "emb-L3".
+func layers(first, last int) string {
+	a, b := layerName(first), layerName(last)
+	if a == "" || b == "" || a == b {
+		if a == "" {
+			return b
+		}
+		return a
+	}
+	return a + "-" + b
+}
+
+// place is where a span is drawn: its process and thread.
+type place struct{ pid, tid int }
+
+func where2pid(where []place) []int {
+	pids := make([]int, len(where))
+	for i, w := range where {
+		pids[i] = w.pid
+	}
+	return pids
+}
+
+// counterName is the counter track of each GPU's link tiers.
+const counterName = "link GB/s"
+
+// gbps writes a rate in GB/s with three decimals, without float noise.
+func gbps(bytesPerSecond float64) json.Number {
+	return json.Number(strconv.FormatFloat(math.Round(bytesPerSecond/1e6)/1e3, 'f', 3, 64))
+}
+
+// counterBins is how many intervals the counter tracks average over: a
+// transfer-by-transfer counter would double the trace's size.
+const counterBins = 2000
+
+// writeCounters adds, per GPU lane, a counter track of the bytes per second
+// its transfers send on each link tier, averaged over counterBins equal
+// intervals of the trace (at least 1 us each): a transfer of B bytes over
+// [start, end) puts B·overlap/(end−start) into each interval it overlaps.
+// A value is written where it changes; the track ends at zero.
+func writeCounters(spans []parallelism.Span, pid []int, emit func(traceEvent) error) error {
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, s := range spans {
+		lo = min(lo, int64(math.Round(float64(s.Start)*1e9)))
+		hi = max(hi, int64(math.Round(float64(s.End)*1e9)))
+	}
+	if hi <= lo {
+		return nil
+	}
+	width := max(1000, (hi-lo+counterBins-1)/counterBins) // ns
+	bins := int((hi-lo+width-1)/width) + 1
+	type track struct{ bytes map[string][]float64 }
+	byPid := map[int]*track{}
+	for i, s := range spans {
+		if s.Tier == "" || s.Bytes <= 0 {
+			continue
+		}
+		a, b := int64(math.Round(float64(s.Start)*1e9)), int64(math.Round(float64(s.End)*1e9))
+		if b <= a {
+			continue
+		}
+		tr := byPid[pid[i]]
+		if tr == nil {
+			tr = &track{bytes: map[string][]float64{}}
+			byPid[pid[i]] = tr
+		}
+		acc := tr.bytes[s.Tier]
+		if acc == nil {
+			acc = make([]float64, bins)
+			tr.bytes[s.Tier] = acc
+		}
+		rate := float64(s.Bytes) / float64(b-a) // per ns
+		for k := (a - lo) / width; k < int64(bins) && lo+k*width < b; k++ {
+			from, to := max(a, lo+k*width), min(b, lo+(k+1)*width)
+			if to > from {
+				acc[k] += rate * float64(to-from)
+			}
+		}
+	}
+	pids := make([]int, 0, len(byPid))
+	for p := range byPid {
+		pids = append(pids, p)
+	}
+	sort.Ints(pids)
+	for _, p := range pids {
+		tr := byPid[p]
+		names := make([]string, 0, len(tr.bytes))
+		for t := range tr.bytes {
+			names = append(names, t)
+		}
+		sort.Strings(names)
+		last := ""
+		for k := 0; k < bins; k++ {
+			args := map[string]any{}
+			key := ""
+			for _, n := range names {
+				v := gbps(tr.bytes[n][k] / (float64(width) / 1e9))
+				args[n] = v
+				key += string(v) + " "
+			}
+			if key == last {
+				continue // the same values: no new point
+			}
+			last = key
+			if err := emit(traceEvent{Name: counterName, Cat: "links", Ph: "C", Ts: usec(float64(lo+int64(k)*width) / 1e3), Pid: p, Args: args}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // passKey names one pass of one replica's pipeline.
@@ -102,7 +234,6 @@ func WriteTrace(w io.Writer, name string, spans []parallelism.Span, stages int) 
 			firstOf[k] = i
 		}
 	}
-	type place struct{ pid, tid int }
 	where := make([]place, len(spans))
 	for i, s := range spans {
 		pid, ok := pids[s.Lane]
@@ -136,10 +267,20 @@ func WriteTrace(w io.Writer, name string, spans []parallelism.Span, stages int) 
 		if s.Tier != "" {
 			args["tier"] = s.Tier
 		}
+		if s.FLOPs > 0 {
+			args["flops"] = float64(s.FLOPs)
+		}
+		if l := layers(s.FirstLayer, s.LastLayer); l != "" {
+			args["layers"] = l
+		}
+		args["rank"] = s.Rank
 		start, end := us(float64(s.Start)), us(float64(s.End))
 		if err := emit(traceEvent{Name: spanName(s), Cat: s.Kind, Ph: "X", Ts: start, Dur: end - start, Pid: pid, Tid: tid, Args: args}); err != nil {
 			return err
 		}
+	}
+	if err := writeCounters(spans, where2pid(where), emit); err != nil {
+		return err
 	}
 	// Flow arrows: from a send (bound at its start) to the start of the pass it feeds.
 	flow := 0

@@ -101,7 +101,7 @@ type Result struct {
 type cand struct {
 	nodes             int32
 	tp, pp, dp, mb, v int32
-	sched             uint8 // 0 1f1b, 1 interleaved
+	sched             uint8 // 0 1f1b, 1 interleaved, 2 zb-h1
 	rec, zero         uint8
 	sp, ogr, tpo, ppo bool
 	index             int32
@@ -119,8 +119,11 @@ func (c *cand) job(base parallelism.Job) parallelism.Job {
 	l.TP, l.PP, l.DP, l.CP, l.EP = int(c.tp), int(c.pp), int(c.dp), 1, 1
 	l.Microbatch, l.VirtualStages = int(c.mb), int(c.v)
 	l.Schedule = parallelism.OneFOneB
-	if c.sched == 1 {
+	switch c.sched {
+	case 1:
 		l.Schedule = parallelism.Interleaved
+	case 2:
+		l.Schedule = parallelism.ZBH1
 	}
 	l.Recompute = recomputes[c.rec]
 	l.ZeRO = int(c.zero)
@@ -160,6 +163,7 @@ func enumerate(base parallelism.Job, nodes int, into []cand) []cand {
 				type sv struct{ s, v int }
 				scheds := []sv{{0, 1}}
 				if pp >= 2 {
+					scheds = append(scheds, sv{2, 1})
 					for v := 2; v <= layers/pp; v++ {
 						scheds = append(scheds, sv{1, v})
 					}

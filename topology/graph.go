@@ -245,17 +245,9 @@ func Build(c Cluster) (*Graph, error) {
 	if npl == 0 || npl > N {
 		npl = N
 	}
-	groups := (N + npl - 1) / npl
 	rail := net.Topology == RailOptimized
-	leaves, ports := groups, npl*K
-	if rail {
-		leaves, ports = groups*K, npl
-	}
-	spines := 0
-	if leaves > 1 {
-		spines = int(math.Ceil(float64(ports) / net.Oversubscription))
-		spines = max(1, min(spines, maxSpines))
-	}
+	shape := FabricOf(c)
+	leaves, spines := shape.Leaves, shape.Spines
 	if int64(N)*(4*int64(G)+2*int64(K)+1)+2*int64(leaves)*int64(spines) > maxGraphLinks {
 		return nil, fmt.Errorf("cluster: %d nodes × (%d GPUs, %d NICs) make too large a network graph (more than %d links)", N, G, K, maxGraphLinks)
 	}
@@ -279,10 +271,10 @@ func Build(c Cluster) (*Graph, error) {
 	g.fab = f
 
 	nvCap, nvLat := c.NVLink.Bandwidth, c.NVLink.Latency/2
-	pcieCap := max(net.NICBandwidth, pcieRate(c.GPU.Family))
+	pcieCap := shape.PCIe
 	nicLat := units.Seconds(float64(net.Latency) * nicHopLatencyShare)
 	spineLat := units.Seconds(float64(net.Latency) * spineHopLatencyShare)
-	upCap := units.Bandwidth(float64(net.NICBandwidth) * float64(ports) / (net.Oversubscription * float64(spines)))
+	upCap := shape.Uplink
 
 	// Vertex indexes are computed rather than looked up: node n's block
 	// starts at n*(G+1+K); the leaves and spines follow the nodes.
@@ -533,6 +525,57 @@ func (g *Graph) fabricPath(p []LinkID, src, dst int, key uint64) []LinkID {
 		p = append(p, f.spineUp[la*f.spines+s], f.spineDown[lb*f.spines+s])
 	}
 	return append(p, f.nicDown[b], f.pcieDown[dst])
+}
+
+// AppendSprayPath appends to p the links of the transfer from GPU src to GPU
+// dst split evenly over every spine, and to w each link's share of the
+// transfer: a path across leaves crosses every uplink of its source leaf and
+// every downlink of its destination leaf at 1/S each (S spines), the other
+// links at 1. It is the path of Path without the ECMP choice, the limit of
+// perfect load balancing (packet spraying, adaptive routing). ok is false,
+// and p and w are returned unchanged, for a graph read from a file, which
+// has no spines to spread over (use Path).
+func (g *Graph) AppendSprayPath(p []LinkID, w []float64, src, dst int) (_ []LinkID, _ []float64, ok bool) {
+	g.checkRank(src)
+	g.checkRank(dst)
+	f := g.fab
+	if f == nil {
+		return p, w, false
+	}
+	n0 := len(p)
+	if src == dst {
+		return p, w, true
+	}
+	G := f.gpusPerNode
+	ns := src / G
+	if ns == dst/G {
+		p = append(p, f.nvUp[src], f.nvDown[dst])
+		return p, append(w, 1, 1), true
+	}
+	from := src
+	if f.rail {
+		if lj := dst % G; f.localNIC(src%G) != f.localNIC(lj) {
+			from = ns*G + lj
+			p = append(p, f.nvUp[src], f.nvDown[from])
+		}
+	}
+	a, b := f.nicOf[from], f.nicOf[dst]
+	p = append(p, f.pcieUp[from], f.nicUp[a])
+	for range len(p) - n0 {
+		w = append(w, 1)
+	}
+	if la, lb := int(f.leafOf[a]), int(f.leafOf[b]); la != lb {
+		share := 1 / float64(f.spines)
+		for s := range f.spines {
+			p = append(p, f.spineUp[la*f.spines+s])
+			w = append(w, share)
+		}
+		for s := range f.spines {
+			p = append(p, f.spineDown[lb*f.spines+s])
+			w = append(w, share)
+		}
+	}
+	return append(p, f.nicDown[b], f.pcieDown[dst]), append(w, 1, 1), true
 }
 
 // searchPath routes src != dst in a graph read from a file: a breadth-first

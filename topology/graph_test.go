@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -631,4 +632,59 @@ func BenchmarkPath(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// TestSprayPath: a sprayed path is the ECMP path with its one spine replaced
+// by every spine at 1/S each; inside a leaf it is the ECMP path; a file graph
+// has none.
+func TestSprayPath(t *testing.T) {
+	for _, topo := range []string{FatTree, RailOptimized} {
+		g := mustBuild(t, testCluster(topo, 8, 8, 8, 2, 4))
+		spines := g.fab.spines
+		for _, pair := range [][2]int{{0, 9}, {0, 63}, {3, 60}, {5, 2}, {7, 7}} {
+			src, dst := pair[0], pair[1]
+			ecmp := g.Path(src, dst, 42)
+			p, w, ok := g.AppendSprayPath(nil, nil, src, dst)
+			if !ok || len(p) != len(w) {
+				t.Fatalf("%s %d→%d: ok %v, %d links, %d weights", topo, src, dst, ok, len(p), len(w))
+			}
+			var rest []LinkID
+			up, down := 0.0, 0.0
+			for k, l := range p {
+				switch {
+				case g.Links[l].Tier != TierSpine:
+					if w[k] != 1 {
+						t.Errorf("%s %d→%d: weight %g on %s", topo, src, dst, w[k], g.LinkName(l))
+					}
+					rest = append(rest, l)
+				case g.Vertices[g.Links[l].To].Kind == VertexSpine:
+					up += w[k]
+				default:
+					down += w[k]
+				}
+			}
+			var want []LinkID
+			crosses := false
+			for _, l := range ecmp {
+				if g.Links[l].Tier == TierSpine {
+					crosses = true
+					continue
+				}
+				want = append(want, l)
+			}
+			if !slices.Equal(rest, want) {
+				t.Errorf("%s %d→%d: spray %v, ECMP without spines %v", topo, src, dst, rest, want)
+			}
+			if crosses && (up != 1 || down != 1 || len(p)-len(rest) != 2*spines) {
+				t.Errorf("%s %d→%d: %d spine links, weights up %g down %g; want %d at 1/%d", topo, src, dst, len(p)-len(rest), up, down, 2*spines, spines)
+			}
+			if !crosses && len(p) != len(rest) {
+				t.Errorf("%s %d→%d: spine links on a path inside a leaf", topo, src, dst)
+			}
+		}
+	}
+	f := &Graph{gpus: []int32{0, 1}}
+	if _, _, ok := f.AppendSprayPath(nil, nil, 0, 1); ok {
+		t.Errorf("a graph without a fabric gave a spray path")
+	}
 }

@@ -72,6 +72,7 @@ type commonFlags struct {
 	timeline    bool
 	traceSteps  int
 	traceStages string
+	traceRanks  string
 	verbose     bool
 	logLevel    string
 	logFormat   string
@@ -95,6 +96,7 @@ func (c *commonFlags) registerRun(cmd *cobra.Command) {
 	f.BoolVar(&c.timeline, "timeline", false, "put the first step's pipeline timeline in the JSON report (always with --trace), for sim report")
 	f.IntVar(&c.traceSteps, "trace-steps", 0, "with --trace: write only the first N steps (0: all)")
 	f.StringVar(&c.traceStages, "trace-stages", "", "with --trace: write only these pipeline stages, e.g. 0,2-3 (default: all)")
+	f.StringVar(&c.traceRanks, "trace-ranks", "", "with --trace: write only the replayed GPUs of these global ranks, e.g. 0,8-15 (default: all)")
 }
 
 // setsWithSeed is the --set overrides, then --seed as the seed key when it
@@ -158,7 +160,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(stdout, stderr), newPresetsCmd(stdout), newSweepCmd(stdout, stderr), newReportCmd(stdout))
-	root.AddCommand(newValidateCmd(stdout, stderr), newSearchCmd(stdout, stderr))
+	root.AddCommand(newValidateCmd(stdout, stderr), newSearchCmd(stdout, stderr), newCollectiveCmd(stdout, stderr))
 	root.AddCommand(newVersionCmd(stdout), newScenarioCmd(stdout))
 	return root
 }
@@ -195,7 +197,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := checkOutputs(runInputs(sc, len(args) == 1), []namedPath{{"-o", flags.out}, {"--trace", flags.trace}}); err != nil {
 				return err
 			}
-			filter, err := traceFilter(flags.traceSteps, flags.traceStages)
+			filter, err := traceFilter(flags.traceSteps, flags.traceStages, flags.traceRanks)
 			if err != nil {
 				return badInput(err)
 			}
@@ -259,42 +261,59 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-// traceFilter keeps the spans of the first steps (0: all) and of the listed
-// stages ("0,2-3"; empty: all).
-func traceFilter(steps int, stages string) (func([]parallelism.Span) []parallelism.Span, error) {
+// traceFilter keeps the spans of the first steps (0: all), of the listed
+// stages ("0,2-3"; empty: all) and of the listed global ranks (empty: all).
+func traceFilter(steps int, stages, ranks string) (func([]parallelism.Span) []parallelism.Span, error) {
 	if steps < 0 {
 		return nil, fmt.Errorf("--trace-steps: want 0 (all) or a positive count, not %d", steps)
 	}
-	var keep map[int]bool
-	if stages != "" {
-		keep = map[int]bool{}
-		for _, part := range strings.Split(stages, ",") {
-			lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
-			a, err1 := strconv.Atoi(lo)
-			b, err2 := a, error(nil)
-			if isRange {
-				b, err2 = strconv.Atoi(hi)
-			}
-			if err1 != nil || err2 != nil || a < 0 || b < a || b-a > 1<<16 {
-				return nil, fmt.Errorf("--trace-stages: %q is not a stage or range of stages (e.g. 0,2-3)", part)
-			}
-			for s := a; s <= b; s++ {
-				keep[s] = true
-			}
-		}
+	keepStage, err := intSet("--trace-stages", "stage", stages)
+	if err != nil {
+		return nil, err
+	}
+	keepRank, err := intSet("--trace-ranks", "rank", ranks)
+	if err != nil {
+		return nil, err
 	}
 	return func(spans []parallelism.Span) []parallelism.Span {
-		if steps == 0 && keep == nil {
+		if steps == 0 && keepStage == nil && keepRank == nil {
 			return spans
 		}
 		out := spans[:0:0]
 		for _, s := range spans {
-			if (steps == 0 || s.Step < steps) && (keep == nil || keep[s.Stage]) {
+			if (steps == 0 || s.Step < steps) && (keepStage == nil || keepStage[s.Stage]) && (keepRank == nil || keepRank[s.Rank]) {
 				out = append(out, s)
 			}
 		}
 		return out
 	}, nil
+}
+
+// intSet parses a list of non-negative integers and ranges ("0,2-3") for
+// flag; nil for an empty list.
+func intSet(flag, what, list string) (map[int]bool, error) {
+	if list == "" {
+		return nil, nil
+	}
+	keep := map[int]bool{}
+	for _, part := range strings.Split(list, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := a, error(nil)
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || a < 0 || b < a || b-a > 1<<16 {
+			return nil, fmt.Errorf("%s: %q is not a %s or range of %ss (e.g. 0,2-3)", flag, part, what, what)
+		}
+		for s := a; s <= b; s++ {
+			keep[s] = true
+		}
+		if len(keep) > 1<<20 {
+			return nil, fmt.Errorf("%s: more than %d %ss listed", flag, 1<<20, what)
+		}
+	}
+	return keep, nil
 }
 
 // prepareJob merges the files a scenario names (loadFiles) and validates the

@@ -1,0 +1,104 @@
+package collective
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"trainsim/topology"
+	"trainsim/units"
+)
+
+// TestECMPSlowdownByHand checks small cases enumerated by hand.
+func TestECMPSlowdownByHand(t *testing.T) {
+	tests := []struct {
+		name                string
+		flows, spines, sets int
+		load, want          float64
+	}{
+		// 2 flows on 2 uplinks: apart (K=1) or together (K=2), 1/2 each:
+		// ½·max(1, 0.75) + ½·1.5.
+		{"2 on 2", 2, 2, 1, 0.75, 0.5*1 + 0.5*1.5},
+		// Two independent leaves: P(both apart) = ¼.
+		{"2 on 2, two leaves", 2, 2, 2, 0.75, 0.25*1 + 0.75*1.5},
+		// 3 flows on 2 uplinks: K = 2 in 6 of 8 hashes, 3 in 2.
+		{"3 on 2", 3, 2, 1, 1, 0.75*2 + 0.25*3},
+		// 3 flows on 16 uplinks: only all three together (16 of 4096) is slow.
+		{"3 on 16", 3, 16, 1, 0.4, 1 + (3*0.4-1)/256},
+		{"fits", 5, 4, 3, 0.2, 1},
+		{"one spine", 6, 1, 1, 0.5, 3},
+	}
+	for _, tc := range tests {
+		if got := ECMPSlowdown(tc.flows, tc.spines, tc.sets, tc.load); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestECMPSlowdownMonteCarlo holds the exact distribution, and the normal
+// approximation above 512 flows, against hashing at random.
+func TestECMPSlowdownMonteCarlo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range []struct {
+		flows, spines, sets int
+		load, tol           float64
+	}{
+		{32, 16, 1, 0.4, 0.01}, {32, 16, 3, 0.4, 0.01}, {8, 16, 7, 0.8, 0.01}, {100, 8, 2, 0.1, 0.01},
+		{2000, 16, 1, 0.01, 0.05}, {5000, 16, 4, 0.005, 0.05},
+	} {
+		const trials = 20000
+		sum := 0.0
+		load := make([]int, tc.spines)
+		for i := 0; i < trials; i++ {
+			most := 0
+			for s := 0; s < tc.sets; s++ {
+				clear(load)
+				for f := 0; f < tc.flows; f++ {
+					load[rng.IntN(tc.spines)]++
+				}
+				for _, n := range load {
+					most = max(most, n)
+				}
+			}
+			sum += math.Max(1, float64(most)*tc.load)
+		}
+		mc := sum / trials
+		if got := ECMPSlowdown(tc.flows, tc.spines, tc.sets, tc.load); math.Abs(got/mc-1) > tc.tol {
+			t.Errorf("%d flows on %d spines ×%d, load %g: %v, random hashing %v", tc.flows, tc.spines, tc.sets, tc.load, got, mc)
+		}
+	}
+}
+
+// TestCrossingByHand: a send between nodes under two leaves of a 4:1
+// fabric of DGX A100 (20 nodes a leaf, 160 ports, 16 spines), three flows
+// leaving the leaf at once. Uplink 160 × 25 GB/s / (4 × 16) = 62.5 GB/s,
+// 57.5 GB/s achievable; a flow's NIC share 23 GB/s, load 0.4: slowed only
+// when all three hash to one spine (1/256), to 23/(57.5/3).
+func TestCrossingByHand(t *testing.T) {
+	m := dgx(t, 40)
+	m.Cluster.Network.Oversubscription = 4
+	S := units.Bytes(1 << 30)
+	pl := Placement{Ranks: 2, PerNode: 1, Leaves: 2, Cross: Crossing{Known: true, Flows: 3, Sets: 1, Share: 1}}
+	c, err := m.Time(SendRecv, S, pl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := 1 + (3*0.4-1)/256.0
+	bw := 23e9 * m.Params.SizeFactor(S) / slow
+	want := float64(S)/bw + float64(m.Cluster.Network.Latency)
+	if math.Abs(float64(c.Time)/want-1) > 1e-9 {
+		t.Errorf("time %v, want %v", c.Time, want)
+	}
+	if c.Bottleneck != Spine {
+		t.Errorf("bottleneck %v, want leaf-spine", c.Bottleneck)
+	}
+	if c.Sent[Spine] != S || c.Sent[NIC] != S || c.Sent[topology.TierPCIe] != S || c.Bytes != S {
+		t.Errorf("sent %v (%v in all), want %v on pcie, nic and leaf-spine", c.Sent, c.Bytes, S)
+	}
+	// Within one leaf, or at 1:1 with few flows, nothing changes.
+	m.Cluster.Network.Oversubscription = 1
+	c1, _ := m.Time(SendRecv, S, pl)
+	if want := float64(S)/(23e9*m.Params.SizeFactor(S)) + float64(m.Cluster.Network.Latency); math.Abs(float64(c1.Time)/want-1) > 1e-9 || c1.Bottleneck != NIC {
+		t.Errorf("1:1: %v on %v, want %v on the NIC", c1.Time, c1.Bottleneck, want)
+	}
+}

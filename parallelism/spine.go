@@ -1,0 +1,120 @@
+package parallelism
+
+import (
+	"trainsim/collective"
+	"trainsim/mesh"
+	"trainsim/topology"
+)
+
+// The analytical model's view of the leaf–spine tier. A collective whose
+// group spans nodes under more than one leaf runs, in the cluster, as many
+// copies at once (every tensor-parallel rank's data-parallel ring, every
+// (TP, DP) rank's pipeline send): the copies' transfers that change leaf
+// share that leaf's uplinks, which ECMP hashing spreads over the spines.
+// crossing enumerates those transfers — the copies the flow-level network
+// instantiates (flownet.go), with collective.Transfers' ring channels, on
+// the template fabric's routes — and counts, for the collective model, the
+// most flows that leave or enter one leaf across the spine and the share of
+// the inter-node bytes that cross.
+
+// placementAt describes the representative group of kind g at stage s and,
+// when it spans more than one leaf, how all its copies cross the spine.
+func (p *pricer) placementAt(op collective.Op, g groupKind, s, peer int) collective.Placement {
+	pl := placement(p.mesh, g, s, peer)
+	if pl.Leaves > 1 {
+		pl.Cross = crossing(p.mesh, topology.FabricOf(p.j.Cluster), op, g, s, peer, pl.PerNode)
+	}
+	return pl
+}
+
+// crossing counts the spine traffic of every copy of collective op over
+// groups of kind g at stage s that runs at once.
+func crossing(m *mesh.Mesh, fab topology.Fabric, op collective.Op, g groupKind, s, peer, perNode int) collective.Crossing {
+	var inter, cross, pxn float64
+	up := map[int]int{}
+	down := map[int]int{}
+	for _, grp := range concurrentCopies(m, g, s, peer) {
+		for _, tr := range collective.Transfers(op, 1, grp, perNode) {
+			r := fab.Route(tr.Src, tr.Dst)
+			if !r.Inter {
+				continue
+			}
+			b := float64(tr.Bytes)
+			inter += b
+			if r.PXN {
+				pxn += b
+			}
+			if r.Crosses() {
+				cross += b
+				up[r.From]++
+				down[r.To]++
+			}
+		}
+	}
+	c := collective.Crossing{Known: true}
+	if inter > 0 {
+		c.Share, c.PXN = cross/inter, pxn/inter
+	}
+	for _, n := range up {
+		c.Flows = max(c.Flows, n)
+	}
+	c.Sets = len(up)
+	for _, n := range down {
+		c.Flows = max(c.Flows, n)
+	}
+	return c
+}
+
+// concurrentCopies lists the member lists of every copy of the collective
+// of kind g at stage s that runs at once in the cluster (each in ring
+// order), as the flow-level network instantiates them.
+func concurrentCopies(m *mesh.Mesh, g groupKind, s, peer int) [][]int {
+	var out [][]int
+	cps, dps, tps := m.Size(mesh.CP), m.Size(mesh.DP), m.Size(mesh.TP)
+	switch g {
+	case groupTP:
+		for c := 0; c < cps; c++ {
+			for d := 0; d < dps; d++ {
+				out = append(out, m.Group(m.Rank(mesh.Coord{mesh.CP: c, mesh.DP: d, mesh.PP: s}), mesh.TP))
+			}
+		}
+	case groupDP:
+		for r := 0; r < tps; r++ {
+			grp := members(m, groupDP, s, peer)
+			for i, x := range grp {
+				grp[i] = m.Shift(x, mesh.TP, r)
+			}
+			out = append(out, grp)
+		}
+	case groupCP:
+		for d := 0; d < dps; d++ {
+			for r := 0; r < tps; r++ {
+				for c := 0; c < cps; c++ {
+					src := m.Rank(mesh.Coord{mesh.TP: r, mesh.CP: c, mesh.DP: d, mesh.PP: s})
+					out = append(out, []int{src, m.Shift(src, mesh.CP, 1)})
+				}
+			}
+		}
+	case groupEP, groupEDP:
+		d := mesh.EP
+		if g == groupEDP {
+			d = mesh.DP
+		}
+		e := m.Expert()
+		for _, grp := range e.Groups(d) {
+			if e.Coord(grp[0])[mesh.PP] == s {
+				out = append(out, grp)
+			}
+		}
+	case groupPP, groupEmb:
+		for c := 0; c < cps; c++ {
+			for d := 0; d < dps; d++ {
+				for r := 0; r < tps; r++ {
+					src := m.Rank(mesh.Coord{mesh.TP: r, mesh.CP: c, mesh.DP: d, mesh.PP: s})
+					out = append(out, []int{src, m.Shift(src, mesh.PP, peer-s)})
+				}
+			}
+		}
+	}
+	return out
+}
