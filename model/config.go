@@ -26,31 +26,95 @@ type Config struct {
 	// Megatron-Core's shared experts); DenseLayers the leading layers that
 	// keep a dense MLP of FFNHidden (DeepSeek-V3's first three).
 	MoEFFNHidden, SharedExperts, DenseLayers int
-	// HeadSize is the width of one attention head when it is not
-	// Hidden/Heads (Qwen3's 128 with 64 heads of a 5120-wide model); 0:
-	// Hidden/Heads.
-	HeadSize int
 	// GatedMLP marks a SwiGLU-style MLP with three weight matrices (Llama,
 	// PaLM) instead of GPT's two.
 	GatedMLP bool
+	// HeadSize is the width of one attention head when it is not
+	// Hidden/Heads (model.head_dim; PaLM: 256 with h = 18432 and 48 heads;
+	// Qwen3: 128 with 64 heads of a 4096- or 5120-wide model); 0 derives
+	// it.
+	HeadSize int
+	// Multi-head latent attention (DeepSeek-V2/V3, arXiv:2405.04434 §2.1):
+	// KVLoRARank > 0 selects it. Queries go through a low-rank projection
+	// of QLoRARank (0: a full h × heads·(QKNopeDim+QKRopeDim) projection),
+	// keys and values through one of KVLoRARank plus a shared rotary key
+	// of QKRopeDim; each head has QKNopeDim + QKRopeDim query/key
+	// dimensions and VHeadDim value dimensions.
+	QLoRARank, KVLoRARank, QKRopeDim, QKNopeDim, VHeadDim int
 	// Source cites where the shape was published.
 	Source string
 }
 
-// HeadDim is the width of one attention head: HeadSize, else h/a.
+// HeadDim is the width of one attention head: HeadSize, else h/a. Under
+// multi-head latent attention it is the query/key width QKNopeDim +
+// QKRopeDim.
 func (c Config) HeadDim() int {
-	if c.HeadSize > 0 {
+	switch {
+	case c.MLA():
+		return c.QKNopeDim + c.QKRopeDim
+	case c.HeadSize > 0:
 		return c.HeadSize
+	case c.Heads > 0:
+		return c.Hidden / c.Heads
 	}
-	return c.Hidden / c.Heads
+	return 0
 }
 
-// AttnWidth is the width of the queries and of the attention's output,
-// heads × head_dim: h unless HeadSize departs from h/a.
+// VDim is the width of one head's value (the context each head returns):
+// VHeadDim under multi-head latent attention, else HeadDim.
+func (c Config) VDim() int {
+	if c.MLA() {
+		return c.VHeadDim
+	}
+	return c.HeadDim()
+}
+
+// MLA reports whether the attention is multi-head latent attention.
+func (c Config) MLA() bool { return c.KVLoRARank > 0 }
+
+// AttnWidth is the width of the queries of all heads, heads × head_dim: h
+// unless HeadSize departs from h/a (under latent attention, heads ×
+// (QKNopeDim + QKRopeDim)).
 func (c Config) AttnWidth() int { return c.Heads * c.HeadDim() }
 
 // KVHidden is the width of the key (or value) projection: kv_heads × head_dim.
 func (c Config) KVHidden() int { return c.KVHeads * c.HeadDim() }
+
+// mlaMatrices returns the weight matrices of multi-head latent attention
+// as (rows, cols) pairs, in the order a forward pass uses them: the query
+// down- and up-projection (or the full query projection without
+// QLoRARank), the joint KV down-projection with the shared rotary key
+// (h × (KVLoRARank + QKRopeDim)), the KV up-projection (KVLoRARank ×
+// heads·(QKNopeDim + VHeadDim)) and the output projection (heads·VHeadDim
+// × h). DeepSeek-V3's config.json: q_lora_rank 1536, kv_lora_rank 512,
+// qk_rope_head_dim 64, qk_nope_head_dim 128, v_head_dim 128.
+func (c Config) mlaMatrices() [][2]int64 {
+	h, a := int64(c.Hidden), int64(c.Heads)
+	qk := int64(c.QKNopeDim + c.QKRopeDim)
+	var out [][2]int64
+	if c.QLoRARank > 0 {
+		out = append(out, [2]int64{h, int64(c.QLoRARank)}, [2]int64{int64(c.QLoRARank), a * qk})
+	} else {
+		out = append(out, [2]int64{h, a * qk})
+	}
+	return append(out,
+		[2]int64{h, int64(c.KVLoRARank + c.QKRopeDim)},
+		[2]int64{int64(c.KVLoRARank), a * int64(c.QKNopeDim+c.VHeadDim)},
+		[2]int64{a * int64(c.VHeadDim), h})
+}
+
+// attnLinearWeights is the weight count of the attention's linear layers.
+func (c Config) attnLinearWeights() int64 {
+	if c.MLA() {
+		var n int64
+		for _, m := range c.mlaMatrices() {
+			n += m[0] * m[1]
+		}
+		return n
+	}
+	h, q, kv := int64(c.Hidden), int64(c.AttnWidth()), int64(c.KVHidden())
+	return h*(q+2*kv) + q*h
+}
 
 // mlpMatrices is the number of h×ffn weight matrices in one MLP.
 func (c Config) mlpMatrices() int {
@@ -70,6 +134,10 @@ func (c Config) LayerParams() int64 {
 // attnParams is the attention's weights and biases: QKV and output
 // projection.
 func (c Config) attnParams() int64 {
+	if c.MLA() {
+		// No biases (DeepSeek-V3); the RMSNorm gains of the two latents.
+		return c.attnLinearWeights() + int64(c.QLoRARank+c.KVLoRARank)
+	}
 	h, q, kv := int64(c.Hidden), int64(c.AttnWidth()), int64(c.KVHidden())
 	return h*(q+2*kv) + (q + 2*kv) + q*h + h
 }
@@ -125,8 +193,21 @@ func (c Config) MoEDenseParams() int64 {
 // (QKV, output projection, MLP): the tensors FP8 training runs its GEMMs
 // on.
 func (c Config) LinearWeights() int64 {
-	h, f, q, kv := int64(c.Hidden), int64(c.FFNHidden), int64(c.AttnWidth()), int64(c.KVHidden())
-	return h*(q+2*kv) + q*h + int64(c.mlpMatrices())*h*f
+	h, f := int64(c.Hidden), int64(c.FFNHidden)
+	return c.attnLinearWeights() + int64(c.mlpMatrices())*h*f
+}
+
+// MoELinearWeights is the weight count of one MoE layer's linear layers
+// that every rank of its tensor-parallel group splits: the attention's and
+// the shared experts' (the router stays in 16 bit).
+func (c Config) MoELinearWeights() int64 {
+	return c.attnLinearWeights() + int64(c.mlpMatrices())*int64(c.Hidden)*int64(c.SharedExperts*c.ExpertFFN())
+}
+
+// ExpertLinearWeights is the weight count of one MoE layer's routed
+// experts.
+func (c Config) ExpertLinearWeights() int64 {
+	return int64(c.Experts) * int64(c.mlpMatrices()) * int64(c.Hidden) * int64(c.ExpertFFN())
 }
 
 // LayerTensors returns the parameter count of each weight tensor of one
@@ -138,6 +219,13 @@ func (c Config) LinearWeights() int64 {
 func (c Config) LayerTensors() []int64 {
 	h, f, q, kv := int64(c.Hidden), int64(c.FFNHidden), int64(c.AttnWidth()), int64(c.KVHidden())
 	out := []int64{h, h, h * (q + 2*kv), q + 2*kv, q * h, h, h, h}
+	if c.MLA() {
+		out = []int64{h, h}
+		for _, m := range c.mlaMatrices() {
+			out = append(out, m[0]*m[1])
+		}
+		out = append(out, int64(c.QLoRARank+c.KVLoRARank), h, h)
+	}
 	if c.GatedMLP {
 		out = append(out, h*f, f, h*f, f, f*h, h)
 	} else {
@@ -158,6 +246,13 @@ func (c Config) Params() int64 {
 	return (int64(c.Layers)-moe)*c.LayerParams() + moe*(c.MoEDenseParams()+c.ExpertParams()) + c.EmbeddingParams() + 2*int64(c.Hidden)
 }
 
+// ActiveParams is the parameters one token's forward pass uses: Params
+// without the routed experts a token is not sent to (Experts − TopK of
+// each MoE layer). Equal to Params for a dense model.
+func (c Config) ActiveParams() int64 {
+	return c.Params() - int64(c.MoELayers())*int64(c.Experts-c.TopK)*c.mlpParams(c.ExpertFFN())
+}
+
 // Validate checks that the shape is usable and returns every problem found,
 // each naming the scenario key it concerns ("model.hidden") and the other
 // keys its rule read.
@@ -175,8 +270,20 @@ func (c Config) Validate() []field.Error {
 	pos("ffn_hidden", c.FFNHidden)
 	pos("seq_len", c.SeqLen)
 	pos("vocab", c.Vocab)
-	if c.Heads > 0 && c.Hidden > 0 && c.Hidden%c.Heads != 0 {
-		errs = append(errs, field.Errorf("model.hidden", "%d is not divisible by heads (%d)", c.Hidden, c.Heads).Using("model.heads"))
+	if c.HeadSize < 0 || c.QLoRARank < 0 || c.KVLoRARank < 0 || c.QKRopeDim < 0 || c.QKNopeDim < 0 || c.VHeadDim < 0 {
+		errs = append(errs, field.Errorf("model.head_dim", "head_dim and the latent-attention sizes (q_lora_rank, kv_lora_rank, qk_rope_head_dim, qk_nope_head_dim, v_head_dim) must not be negative").
+			Using("model.q_lora_rank", "model.kv_lora_rank", "model.qk_rope_head_dim", "model.qk_nope_head_dim", "model.v_head_dim"))
+	}
+	if c.KVLoRARank > 0 && (c.QKNopeDim <= 0 || c.VHeadDim <= 0) {
+		errs = append(errs, field.Errorf("model.kv_lora_rank", "multi-head latent attention (kv_lora_rank %d) needs qk_nope_head_dim and v_head_dim > 0, got %d and %d", c.KVLoRARank, c.QKNopeDim, c.VHeadDim).
+			Using("model.qk_nope_head_dim", "model.v_head_dim"))
+	}
+	if c.KVLoRARank == 0 && (c.QLoRARank > 0 || c.QKRopeDim > 0 || c.QKNopeDim > 0 || c.VHeadDim > 0) {
+		errs = append(errs, field.Errorf("model.kv_lora_rank", "q_lora_rank, qk_rope_head_dim, qk_nope_head_dim and v_head_dim describe multi-head latent attention, which kv_lora_rank > 0 selects").
+			Using("model.q_lora_rank", "model.qk_rope_head_dim", "model.qk_nope_head_dim", "model.v_head_dim"))
+	}
+	if c.Heads > 0 && c.Hidden > 0 && c.Hidden%c.Heads != 0 && c.HeadSize == 0 && !c.MLA() {
+		errs = append(errs, field.Errorf("model.hidden", "%d is not divisible by heads (%d); set head_dim where the heads' width is not hidden / heads", c.Hidden, c.Heads).Using("model.heads", "model.head_dim"))
 	}
 	if c.Heads > 0 && c.KVHeads > 0 && c.Heads%c.KVHeads != 0 {
 		errs = append(errs, field.Errorf("model.kv_heads", "heads (%d) must be a multiple of kv_heads (%d)", c.Heads, c.KVHeads).Using("model.heads"))
@@ -189,6 +296,10 @@ func (c Config) Validate() []field.Error {
 	}
 	if c.MoEFFNHidden < 0 || c.SharedExperts < 0 || c.DenseLayers < 0 {
 		errs = append(errs, field.Errorf("model.moe_ffn_hidden", "moe_ffn_hidden, shared_experts and dense_layers must not be negative").Using("model.shared_experts", "model.dense_layers"))
+	}
+	if c.Experts == 0 && (c.MoEFFNHidden > 0 || c.SharedExperts > 0 || c.DenseLayers > 0) {
+		errs = append(errs, field.Errorf("model.experts", "moe_ffn_hidden, shared_experts and dense_layers describe mixture-of-experts layers, which experts > 0 selects").
+			Using("model.moe_ffn_hidden", "model.shared_experts", "model.dense_layers"))
 	}
 	if c.Experts > 0 && c.Layers > 0 && c.DenseLayers >= c.Layers {
 		errs = append(errs, field.Errorf("model.dense_layers", "%d leaves no mixture-of-experts layer of %d", c.DenseLayers, c.Layers).Using("model.layers"))

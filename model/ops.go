@@ -110,15 +110,34 @@ type Shard struct {
 	// hottest: its all-to-alls move and its experts compute Skew × the
 	// mean, and every rank waits for it at the combine.
 	Skew float64
+	// ETP is the expert tensor-parallel degree: each expert's MLP is split
+	// over the ETP ranks of the expert sub-mesh, which all-gather the
+	// tokens they received before the expert GEMMs and reduce-scatter the
+	// results after them. 0 or 1: none.
+	ETP int
+	// CapacityFactor caps the tokens an expert takes at CapacityFactor ×
+	// the balanced share, dropping the rest (Switch Transformer, Fedus et
+	// al. 2021 §2.1; Megatron-Core's --moe-expert-capacity-factor); 0 is
+	// dropless.
+	CapacityFactor float64
+	// MoEOverlap runs each all-to-all beside compute (moe.overlap).
+	MoEOverlap bool
 }
 
-func (sh Shard) ep() int { return max(sh.EP, 1) }
+func (sh Shard) ep() int  { return max(sh.EP, 1) }
+func (sh Shard) etp() int { return max(sh.ETP, 1) }
 
-func (sh Shard) skew() float64 {
+// load is the hottest expert-parallel rank's tokens over the balanced
+// share: the skew, capped by the capacity factor when tokens are dropped.
+func (sh Shard) load() float64 {
+	l := 1.0
 	if sh.Skew > 0 {
-		return sh.Skew
+		l = sh.Skew
 	}
-	return 1
+	if sh.CapacityFactor > 0 {
+		l = min(l, sh.CapacityFactor)
+	}
+	return l
 }
 
 // MoETokens is the tokens one rank routes in an MoE layer per micro-batch:
@@ -130,19 +149,40 @@ func (c Config) MoETokens(sh Shard) int {
 
 // DispatchBytes is the buffer one rank's token dispatch all-to-all sends,
 // per micro-batch: each of its MoETokens tokens to top_k experts, h
-// elements each, scaled by Skew for the hottest rank (the share for its own
-// experts stays local; the collective model sends the other ep − 1 shares).
-// The combine all-to-all returns as many.
+// elements each, scaled by the hottest rank's load (Skew, capped by the
+// capacity factor; the share for its own experts stays local; the
+// collective model sends the other ep − 1 shares). The combine all-to-all
+// returns as many.
 func (c Config) DispatchBytes(sh Shard) units.Bytes {
-	return units.Bytes(float64(c.MoETokens(sh))*float64(c.TopK)*float64(c.Hidden)*sh.skew()) * sh.Precision.ElementBytes()
+	return units.Bytes(float64(c.MoETokens(sh))*float64(c.TopK)*float64(c.Hidden)*sh.load()) * sh.Precision.ElementBytes()
+}
+
+// ExpertTokens is the tokens each local expert of the hottest rank
+// computes per micro-batch: the EP group's MoETokens per rank, top_k copies
+// each, spread over the experts, times the load, gathered from the ETP
+// ranks of the expert sub-mesh.
+func (c Config) ExpertTokens(sh Shard) int {
+	n := float64(sh.etp()) * float64(sh.ep()) * float64(c.MoETokens(sh)) * float64(c.TopK) * sh.load() / float64(max(c.Experts, 1))
+	return max(int(math.Round(n)), 1)
+}
+
+// ExpertGatherBytes is the all-gather output (and reduce-scatter input)
+// over the expert tensor-parallel group: the ETP ranks' received tokens,
+// h elements each. 0 without ETP.
+func (c Config) ExpertGatherBytes(sh Shard) units.Bytes {
+	if sh.etp() == 1 {
+		return 0
+	}
+	return units.Bytes(float64(sh.etp())) * c.DispatchBytes(sh)
 }
 
 // MoEBlock returns the kernels of one MoE layer's MLP on one rank, in the
 // order they run, split where its all-to-alls go: the router (layer norm,
 // router GEMM, top-k, permutation of the token copies), the routed experts
 // (a grouped GEMM over the Experts/EP local experts, each on
-// EP·T·top_k·Skew/Experts tokens — the EP group's T tokens per rank, top_k
-// copies each, spread evenly over the experts, times the skew — the
+// ExpertTokens — ETP·EP·T·top_k·load/Experts: the EP group's T tokens per
+// rank, top_k copies each, spread evenly over the experts, times the
+// hottest rank's load, gathered over ETP — and ExpertFFN/ETP wide; the
 // activation, the down GEMM), the shared experts (a dense MLP
 // SharedExperts × ExpertFFN wide, split over TP on the all-gathered tokens,
 // like a dense MLP), and the combine (un-permutation and bias-dropout-add).
@@ -167,7 +207,8 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 	router.Backward = append(router.Backward, lnBwd)
 
 	local := max(c.Experts/sh.ep(), 1)
-	perExpert := max(int(math.Round(float64(sh.ep())*float64(T)*float64(k)*sh.skew()/float64(c.Experts))), 1)
+	perExpert := c.ExpertTokens(sh)
+	fe /= sh.etp()
 	up := fe
 	if c.GatedMLP {
 		up = 2 * fe
@@ -185,7 +226,7 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 
 	if c.SharedExperts > 0 {
 		full := sh.Microbatch * c.SeqLen / sh.cp()
-		sf := c.SharedExperts * fe / sh.TP
+		sf := c.SharedExperts * c.ExpertFFN() / sh.TP
 		sup := sf
 		if c.GatedMLP {
 			sup = 2 * sf
@@ -215,7 +256,12 @@ func (sh Shard) cp() int { return max(sh.CP, 1) }
 // step of ring attention passes to the next rank of the CP group.
 func (c Config) KVBlockBytes(sh Shard) units.Bytes {
 	kvHeads := max(c.KVHeads/sh.TP, 1)
-	return units.Bytes(float64(sh.Microbatch*c.SeqLen/sh.cp())*float64(2*kvHeads*c.HeadDim())) * sh.Precision.ElementBytes()
+	width := 2 * kvHeads * c.HeadDim()
+	if c.MLA() {
+		// Latent attention passes each head's expanded key and value.
+		width = max(c.Heads/sh.TP, 1) * (c.HeadDim() + c.VDim())
+	}
+	return units.Bytes(float64(sh.Microbatch*c.SeqLen/sh.cp())*float64(width)) * sh.Precision.ElementBytes()
 }
 
 // Block is a run of kernels between two tensor-parallel communication points.
@@ -266,9 +312,32 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 	bda := memop("bias-dropout-add", 3*hs+hs/e)
 	bdaBwd := memop("bias-dropout-add-bwd", 2*hs+hs/e)
 
+	dv := c.VDim()
 	qkv := linear(gemm("qkv", 1, tokens, qkvN, h, e))
-	proj := linear(gemm("attn-out", 1, tokens, h, heads*d, e))
-	attn.Forward = []Op{ln, qkv}
+	proj := linear(gemm("attn-out", 1, tokens, h, heads*dv, e))
+	inProj := []Op{qkv}
+	if c.MLA() {
+		// Multi-head latent attention (DeepSeek-V2 §2.1; Megatron-Core's
+		// MLASelfAttention): the down-projections to the query and KV
+		// latents are replicated on every TP rank, their RMSNorms
+		// (read, write) follow, and the up-projections are split over
+		// the heads.
+		qkvN = heads * (d + d + dv)
+		inProj = nil
+		if c.QLoRARank > 0 {
+			inProj = append(inProj,
+				linear(gemm("q-down", 1, tokens, c.QLoRARank, h, e)),
+				memop("q-latent-norm", units.Bytes(2*float64(tokens)*float64(c.QLoRARank))*e),
+				linear(gemm("q-up", 1, tokens, heads*d, c.QLoRARank, e)))
+		} else {
+			inProj = append(inProj, linear(gemm("q", 1, tokens, heads*d, h, e)))
+		}
+		inProj = append(inProj,
+			linear(gemm("kv-down", 1, tokens, c.KVLoRARank+c.QKRopeDim, h, e)),
+			memop("kv-latent-norm", units.Bytes(2*float64(tokens)*float64(c.KVLoRARank))*e),
+			linear(gemm("kv-up", 1, tokens, heads*(c.QKNopeDim+dv), c.KVLoRARank, e)))
+	}
+	attn.Forward = append([]Op{ln}, inProj...)
 	var core, coreBwd []Op
 	switch sh.Attention {
 	case AttentionFlash:
@@ -287,8 +356,8 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 			sc := s / cp
 			f := Op{
 				Name: "flash-attention-cp", Class: FlashAttention, Batch: b * heads, M: sc, N: sc, K: d,
-				FLOPs: units.FLOPs(4 * float64(b*heads) * float64(sc) * float64(sc) * float64(d)),
-				Bytes: units.Bytes(float64(b*heads)*float64(sc)*float64(d)*4) * e, Causal: true,
+				FLOPs: units.FLOPs(2 * float64(b*heads) * float64(sc) * float64(sc) * float64(d+dv)),
+				Bytes: units.Bytes(float64(b*heads)*float64(sc)*float64(2*d+2*dv)) * e, Causal: true,
 			}
 			fb := f
 			fb.Name = "flash-attention-cp-bwd"
@@ -302,8 +371,8 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 		}
 		f := Op{
 			Name: "flash-attention", Class: FlashAttention, Batch: b * heads, M: s, N: s, K: d,
-			FLOPs: units.FLOPs(4 * float64(b*heads) * float64(s) * float64(s) * float64(d)),
-			Bytes: units.Bytes(float64(b*heads)*float64(s)*float64(d)*4) * e, Causal: true,
+			FLOPs: units.FLOPs(2 * float64(b*heads) * float64(s) * float64(s) * float64(d+dv)),
+			Bytes: units.Bytes(float64(b*heads)*float64(s)*float64(2*d+2*dv)) * e, Causal: true,
 		}
 		fb := f
 		fb.Name = "flash-attention-bwd"
@@ -317,10 +386,10 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 		qk := gemm("attn-scores", b*heads, s, s, d, e)
 		sm := memop("scale-mask-softmax", 2*scores)
 		drop := memop("attn-dropout", 2*scores+scores/e)
-		av := gemm("attn-context", b*heads, s, d, s, e)
+		av := gemm("attn-context", b*heads, s, dv, s, e)
 		core = []Op{qk, sm, drop, av}
 		coreBwd = []Op{
-			gemm("attn-context-dgrad", b*heads, s, s, d, e), gemm("attn-context-wgrad", b*heads, s, d, s, e),
+			gemm("attn-context-dgrad", b*heads, s, s, dv, e), gemm("attn-context-wgrad", b*heads, s, dv, s, e),
 			memop("attn-dropout-bwd", 2*scores+scores/e), memop("softmax-bwd", 3*scores),
 			gemm("attn-scores-dgrad-q", b*heads, s, d, s, e), gemm("attn-scores-dgrad-k", b*heads, s, d, s, e),
 		}
@@ -332,7 +401,13 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 	attn.Backward = append([]Op{bdaBwd}, dgradWgrad(proj, sh)...)
 	attn.CoreBackwardAt = len(attn.Backward)
 	attn.Backward = append(attn.Backward, coreBwd...)
-	attn.Backward = append(attn.Backward, dgradWgrad(qkv, sh)...)
+	for i := len(inProj) - 1; i >= 0; i-- {
+		if op := inProj[i]; op.Class == GEMM {
+			attn.Backward = append(attn.Backward, dgradWgrad(op, sh)...)
+		} else {
+			attn.Backward = append(attn.Backward, memop(op.Name+"-bwd", op.Bytes*3/2))
+		}
+	}
 	attn.Backward = append(attn.Backward, lnBwd)
 	attn.Forward = append(attn.Forward, bda)
 
@@ -362,7 +437,7 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 		// separate cast-transpose (read 2 B, write 1 + 1 B). Backward: each
 		// output gradient is cast and transposed (read 2 B, write 1 + 1 B).
 		elems := func(n int) units.Bytes { return units.Bytes(float64(tokens) * float64(n)) }
-		attn.Forward = append(attn.Forward, memop("fp8-cast", elems(h)+4*elems(heads*d)))
+		attn.Forward = append(attn.Forward, memop("fp8-cast", elems(h)+4*elems(heads*dv)))
 		mlp.Forward = append(mlp.Forward, memop("fp8-cast", elems(h)+4*elems(ffn)))
 		attn.Backward = append(attn.Backward, memop("fp8-cast-bwd", 4*(elems(qkvN)+elems(h))))
 		mlp.Backward = append(mlp.Backward, memop("fp8-cast-bwd", 4*(elems(up)+elems(h))))
@@ -491,11 +566,14 @@ func (c Config) FLOPsPerStep(batch int) units.FLOPs {
 // sequences: projections, attention scores and context, MLP, and logits.
 func (c Config) ForwardFLOPs(batch int) units.FLOPs {
 	b, s, h := float64(batch), float64(c.SeqLen), float64(c.Hidden)
-	kv := float64(c.KVHidden())
 	f := float64(c.FFNHidden)
 	m := float64(c.mlpMatrices())
-	q := float64(c.AttnWidth())
-	perLayer := 2*b*s*h*(q+2*kv) + 2*b*s*q*h + 2*m*b*s*h*f + 4*b*s*s*q
+	// Attention: its linear layers (2 FLOPs per weight and token), and
+	// the scores and context products over the whole s × s square (the
+	// SC21 convention: causal masking is not discounted), heads ×
+	// (head_dim + value dim) wide.
+	attn := 2*b*s*float64(c.attnLinearWeights()) + 2*b*s*s*float64(c.Heads)*float64(c.HeadDim()+c.VDim())
+	perLayer := attn + 2*m*b*s*h*f
 	if !c.MoE() {
 		return units.FLOPs(float64(c.Layers)*perLayer + 2*b*s*h*float64(c.Vocab))
 	}
@@ -503,6 +581,6 @@ func (c Config) ForwardFLOPs(batch int) units.FLOPs {
 	// through top_k experts and the shared experts.
 	moe := float64(c.MoELayers())
 	fe := float64(c.ExpertFFN())
-	perMoE := 2*b*s*h*(q+2*kv) + 2*b*s*q*h + 4*b*s*s*q + 2*b*s*h*float64(c.Experts) + 2*m*b*s*h*fe*float64(c.TopK+c.SharedExperts)
+	perMoE := attn + 2*b*s*h*float64(c.Experts) + 2*m*b*s*h*fe*float64(c.TopK+c.SharedExperts)
 	return units.FLOPs((float64(c.Layers)-moe)*perLayer + moe*perMoE + 2*b*s*h*float64(c.Vocab))
 }

@@ -94,19 +94,17 @@ func table() []Config {
 			"model-configuration section (105 layers, hidden 20480, 128 heads, sequence length 2048, GPT-2 BPE tokenizer); "+vocabNote),
 		{
 			Name: "palm-540b", Layers: 118, Hidden: 18432, Heads: 48, KVHeads: 1, FFNHidden: 4 * 18432,
-			SeqLen: 2048, Vocab: 256000, GatedMLP: true,
+			SeqLen: 2048, Vocab: 256000, GatedMLP: true, HeadSize: 256,
 			Source: "Chowdhery et al. 2022 'PaLM: Scaling Language Modeling with Pathways', Table 1 (118 layers, 48 heads, d_model 18432, " +
 				"d_ff = 4 × d_model, head size 256) and Section 2 (SwiGLU, multi-query attention, 256k SentencePiece vocab, sequence length 2048). " +
-				"PaLM's attention width (48 × 256 = 12288) is not d_model; Config derives head size h/heads = 384, so Params counts ≈27B (5%) more than the published 540.35B " +
-				"(a HeadDim field would fix it). Parallel attention/MLP layers and no biases are not modelled",
+				"PaLM's attention width (48 × 256 = 12288) is not d_model: head_dim 256. Parallel attention/MLP layers and no biases are not modelled",
 		},
 		{
 			Name: "lamda-137b", Layers: 64, Hidden: 8192, Heads: 128, KVHeads: 128, FFNHidden: 65536,
-			SeqLen: 2048, Vocab: 32000, GatedMLP: true,
+			SeqLen: 2048, Vocab: 32000, GatedMLP: true, HeadSize: 128,
 			Source: "Thoppilan et al. 2022 'LaMDA: Language Models for Dialog Applications', Section 3, pre-training (64 layers, d_model 8192, d_ff 65536, " +
 				"128 heads, d_k = d_v = 128, gated-GELU, T5-style relative attention, SentencePiece vocab 32K; 137B non-embedding params). " +
-				"The paper does not state the pre-training sequence length: 2048 is assumed. Its attention width (128 × 128 = 16384) is twice d_model; " +
-				"Config derives head size h/heads = 64, so Params counts ≈16.5B (12%) fewer than the published 137B (a HeadDim field would fix it)",
+				"The paper does not state the pre-training sequence length: 2048 is assumed. Its attention width (128 × 128 = 16384) is twice d_model: head_dim 128",
 		},
 		gpt("turing-nlg-17b", 78, 4256, 28, 1024, 50257, "Microsoft Research blog 2020-02-10 'Turing-NLG: A 17-billion-parameter language model by Microsoft' "+
 			"(78 layers, hidden 4256, 28 heads). Sequence length 1024 and the GPT-2 BPE vocab (50257) are not stated there: assumed, as in the GPT-2 / "+
@@ -152,6 +150,64 @@ func table() []Config {
 		{
 			Name: "llama3-405b", Layers: 126, Hidden: 16384, Heads: 128, KVHeads: 8, FFNHidden: 53248, SeqLen: 8192, Vocab: 128256, GatedMLP: true,
 			Source: srcLlama3 + " (405B column)",
+		},
+
+		// Mixture-of-experts models. Shapes from the released config.json
+		// of each model (the repository and file are named); counts of
+		// total and active parameters from the model card or paper, which
+		// the preset tests compare Params and ActiveParams with. None ties
+		// its output layer to the embedding, and none has biases (except
+		// GPT-OSS's attention and experts): Config does not model either.
+		{
+			Name: "mixtral-8x7b", Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 8, FFNHidden: 14336, SeqLen: 32768, Vocab: 32000, GatedMLP: true,
+			Experts: 8, TopK: 2,
+			Source: "mistralai/Mixtral-8x7B-v0.1 config.json (num_hidden_layers 32, hidden_size 4096, intermediate_size 14336, 32 heads, 8 KV heads, " +
+				"num_local_experts 8, num_experts_per_tok 2, vocab 32000); Jiang et al. 2024 'Mixtral of Experts' arXiv:2401.04088 §2 (SwiGLU experts, " +
+				"'context size of 32k tokens', 47B total / 13B active parameters; Mistral AI's release note: 46.7B / 12.9B)",
+		},
+		{
+			Name: "mixtral-8x22b", Layers: 56, Hidden: 6144, Heads: 48, KVHeads: 8, FFNHidden: 16384, SeqLen: 65536, Vocab: 32768, GatedMLP: true,
+			Experts: 8, TopK: 2,
+			Source: "mistralai/Mixtral-8x22B-v0.1 config.json (num_hidden_layers 56, hidden_size 6144, intermediate_size 16384, 48 heads, 8 KV heads, " +
+				"num_local_experts 8, num_experts_per_tok 2, vocab 32768, max_position_embeddings 65536); Mistral AI release note 'Cheaper, Better, Faster, " +
+				"Stronger' (2024-04-17): 141B total, 39B active parameters, 64K-token context window",
+		},
+		{
+			Name: "deepseek-v3", Layers: 61, Hidden: 7168, Heads: 128, KVHeads: 128, FFNHidden: 18432, SeqLen: 4096, Vocab: 129280, GatedMLP: true,
+			Experts: 256, TopK: 8, MoEFFNHidden: 2048, SharedExperts: 1, DenseLayers: 3,
+			QLoRARank: 1536, KVLoRARank: 512, QKRopeDim: 64, QKNopeDim: 128, VHeadDim: 128,
+			Source: "DeepSeek-AI 2024 'DeepSeek-V3 Technical Report' arXiv:2412.19437 §4.2 (61 layers, hidden 7168, 128 heads, d_c 512, d_c' 1536, " +
+				"per-head d_h 128 and rotary d_h^R 64, 1 shared + 256 routed experts of width 2048, 8 activated, first 3 layers dense, sequence length 4K, " +
+				"671B total / 37B activated parameters) and deepseek-ai/DeepSeek-V3 config.json (intermediate_size 18432, vocab_size 129280, " +
+				"v_head_dim 128). The multi-token-prediction module (14B) is not modelled",
+		},
+		{
+			Name: "qwen3-30b-a3b", Layers: 48, Hidden: 2048, Heads: 32, KVHeads: 4, HeadSize: 128, FFNHidden: 6144, SeqLen: 4096, Vocab: 151936, GatedMLP: true,
+			Experts: 128, TopK: 8, MoEFFNHidden: 768,
+			Source: "Qwen/Qwen3-30B-A3B config.json (48 layers, hidden_size 2048, 32 heads, 4 KV heads, head_dim 128, num_experts 128, num_experts_per_tok 8, " +
+				"moe_intermediate_size 768, intermediate_size 6144 (unused: every layer is MoE), vocab 151936, untied output); model card: 30.5B total, " +
+				"3.3B activated; Yang et al. 2025 'Qwen3 Technical Report' arXiv:2505.09388 §3.2 (pre-training stages 1–2 at 4,096 tokens)",
+		},
+		{
+			Name: "qwen3-235b-a22b", Layers: 94, Hidden: 4096, Heads: 64, KVHeads: 4, HeadSize: 128, FFNHidden: 12288, SeqLen: 4096, Vocab: 151936, GatedMLP: true,
+			Experts: 128, TopK: 8, MoEFFNHidden: 1536,
+			Source: "Qwen/Qwen3-235B-A22B config.json (94 layers, hidden_size 4096, 64 heads, 4 KV heads, head_dim 128, num_experts 128, num_experts_per_tok 8, " +
+				"moe_intermediate_size 1536, vocab 151936, untied output); model card: 235B total, 22B activated; Qwen3 Technical Report arXiv:2505.09388 " +
+				"Table 2 and §3.2 (4,096-token pre-training stages)",
+		},
+		{
+			Name: "gpt-oss-120b", Layers: 36, Hidden: 2880, Heads: 64, KVHeads: 8, HeadSize: 64, FFNHidden: 2880, SeqLen: 4096, Vocab: 201088, GatedMLP: true,
+			Experts: 128, TopK: 4,
+			Source: "openai/gpt-oss-120b config.json (num_hidden_layers 36, hidden_size 2880, intermediate_size 2880, 64 heads, 8 KV heads, head_dim 64, " +
+				"num_local_experts 128, experts_per_token 4, vocab 201088, untied output); OpenAI 2025 'gpt-oss-120b & gpt-oss-20b Model Card' Table 1 " +
+				"(116.83B total, 5.13B active per token, counting the unembedding but not the embedding). Alternating 128-token sliding-window attention " +
+				"and attention sinks are not modelled (every layer is priced as full causal attention); sequence length 4096 as NVIDIA's " +
+				"Megatron-Bridge GPT-OSS performance configurations train it (not a published pre-training figure)",
+		},
+		{
+			Name: "llama3.1-405b", Layers: 126, Hidden: 16384, Heads: 128, KVHeads: 8, FFNHidden: 53248, SeqLen: 8192, Vocab: 128256, GatedMLP: true,
+			Source: srcLlama3 + " (405B column; Llama 3.1 is the model that paper releases). Its pre-training ran at 8,192 tokens, " +
+				"extended to 128K in a final long-context stage (§3.4.2), which a scenario sets with seq_len",
 		},
 	}
 }

@@ -16,8 +16,8 @@ func TestPresetsValidate(t *testing.T) {
 			if c.Source == "" {
 				t.Error("Source is empty: every preset cites where its shape was published")
 			}
-			if c.Experts != 0 || c.TopK != 0 {
-				t.Errorf("dense preset has experts=%d top_k=%d", c.Experts, c.TopK)
+			if (c.Experts == 0) != (c.TopK == 0) {
+				t.Errorf("experts=%d top_k=%d: both zero (dense) or both set (MoE)", c.Experts, c.TopK)
 			}
 		})
 	}
@@ -28,7 +28,7 @@ func TestPresetNames(t *testing.T) {
 	if !sort.StringsAreSorted(names) {
 		t.Errorf("PresetNames is not sorted: %v", names)
 	}
-	valid := regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9.]+)*$`)
+	valid := regexp.MustCompile(`^[a-z0-9.]+(-[a-z0-9.]+)*$`)
 	seen := map[string]bool{}
 	for i, n := range names {
 		if seen[n] {
@@ -207,8 +207,8 @@ func TestPresetParams(t *testing.T) {
 		{"bloom-176b", 176.247e9, 0.01, nil, "BigScience 2022: 176,247M"},
 		{"gopher-280b", 280e9, 0.02, []func(Config) float64{relativePosition}, "Rae 2021 Table 1"},
 		{"mt-nlg-530b", 530e9, 0.02, nil, "Smith 2022"},
-		{"palm-540b", 540.35e9, 0.01, []func(Config) float64{attentionWidth(256)}, "Chowdhery 2022 Table 1: 540.35B"},
-		{"lamda-137b", 137e9, 0.02, []func(Config) float64{attentionWidth(128), nonEmbedding}, "Thoppilan 2022: 137B non-embedding"},
+		{"palm-540b", 540.35e9, 0.01, nil, "Chowdhery 2022 Table 1: 540.35B (head_dim 256)"},
+		{"lamda-137b", 137e9, 0.02, []func(Config) float64{nonEmbedding}, "Thoppilan 2022: 137B non-embedding (head_dim 128)"},
 		{"turing-nlg-17b", 17e9, 0.02, nil, "Microsoft blog 2020"},
 		// BERT-large is an encoder: its 340M (rounded) also counts token-type
 		// embeddings, the pooler and the MLM head, which Config does not model
@@ -221,6 +221,15 @@ func TestPresetParams(t *testing.T) {
 		{"llama3-8b", 8e9, 0.02, []func(Config) float64{untiedOutput}, "Dubey 2024"},
 		{"llama3-70b", 70e9, 0.02, []func(Config) float64{untiedOutput}, "Dubey 2024"},
 		{"llama3-405b", 405e9, 0.02, []func(Config) float64{untiedOutput}, "Dubey 2024"},
+		{"llama3.1-405b", 405e9, 0.02, []func(Config) float64{untiedOutput}, "Dubey 2024"},
+		// Mixture-of-experts models: total parameters (TestMoEActiveParams
+		// checks the active ones).
+		{"mixtral-8x7b", 46.7e9, 0.02, []func(Config) float64{untiedOutput}, "Mistral AI: 46.7B"},
+		{"mixtral-8x22b", 141e9, 0.02, []func(Config) float64{untiedOutput}, "Mistral AI: 141B"},
+		{"deepseek-v3", 671e9, 0.02, []func(Config) float64{untiedOutput}, "DeepSeek-V3 report §4.2: 671B without the MTP module"},
+		{"qwen3-30b-a3b", 30.5e9, 0.02, []func(Config) float64{untiedOutput}, "Qwen3-30B-A3B model card: 30.5B"},
+		{"qwen3-235b-a22b", 235e9, 0.02, []func(Config) float64{untiedOutput}, "Qwen3-235B-A22B model card: 235B"},
+		{"gpt-oss-120b", 116.83e9, 0.02, []func(Config) float64{untiedOutput}, "gpt-oss model card Table 1: 116.83B"},
 	}
 	tested := map[string]bool{}
 	for _, tc := range tests {
@@ -243,6 +252,53 @@ func TestPresetParams(t *testing.T) {
 	for _, n := range PresetNames() {
 		if !tested[n] {
 			t.Errorf("preset %q has no parameter-count check", n)
+		}
+	}
+}
+
+// TestMoEActiveParams compares each MoE preset's active parameters with
+// the published count, under the publisher's definition: Mistral, DeepSeek
+// and Qwen count both embedding tables (their totals and active counts
+// differ by the experts alone), OpenAI counts the unembedding but not the
+// embedding (gpt-oss model card Table 1: 5.13B active of 116.83B).
+func TestMoEActiveParams(t *testing.T) {
+	embedding := func(c Config) float64 { return -float64(c.EmbeddingParams()) }
+	tests := []struct {
+		name      string
+		published float64
+		adjust    []func(Config) float64
+		why       string
+	}{
+		{"mixtral-8x7b", 12.9e9, []func(Config) float64{untiedOutput}, "Mistral AI: 12.9B active"},
+		{"mixtral-8x22b", 39e9, []func(Config) float64{untiedOutput}, "Mistral AI: 39B active"},
+		{"deepseek-v3", 37e9, []func(Config) float64{untiedOutput}, "DeepSeek-V3 report §4.2: 37B activated"},
+		{"qwen3-30b-a3b", 3.3e9, []func(Config) float64{untiedOutput}, "model card: 3.3B activated"},
+		{"qwen3-235b-a22b", 22e9, []func(Config) float64{untiedOutput}, "model card: 22B activated"},
+		{"gpt-oss-120b", 5.13e9, []func(Config) float64{untiedOutput, embedding}, "model card Table 1: 5.13B active (no embedding)"},
+	}
+	tested := map[string]bool{}
+	for _, tc := range tests {
+		tested[tc.name] = true
+		t.Run(tc.name, func(t *testing.T) {
+			c, ok := Preset(tc.name)
+			if !ok {
+				t.Fatalf("preset %q missing", tc.name)
+			}
+			got := float64(c.ActiveParams())
+			for _, f := range tc.adjust {
+				got += f(c)
+			}
+			if rel := got/tc.published - 1; math.Abs(rel) > 0.02 {
+				t.Errorf("active params %.4gB, published %.4gB (%s): off by %+.2f%%", got/1e9, tc.published/1e9, tc.why, 100*rel)
+			}
+		})
+	}
+	for _, c := range Presets() {
+		if c.MoE() && !tested[c.Name] {
+			t.Errorf("MoE preset %q has no active-parameter check", c.Name)
+		}
+		if !c.MoE() && c.ActiveParams() != c.Params() {
+			t.Errorf("dense preset %q: ActiveParams %d ≠ Params %d", c.Name, c.ActiveParams(), c.Params())
 		}
 	}
 }

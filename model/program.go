@@ -55,6 +55,9 @@ type Step struct {
 	Comm  CommOp
 	Group mesh.Dim
 	Bytes units.Bytes
+	// Expert marks a collective over a group of the expert sub-mesh
+	// (Group mesh.TP is then the expert tensor-parallel group).
+	Expert bool
 	// Overlappable marks a collective that may run beside the compute step
 	// before it (tensor-parallel communication overlapped with the block's
 	// GEMMs): it may start when that compute starts, and the step after it
@@ -263,15 +266,30 @@ func (c Config) KindOf(i int) LayerKind {
 // and the layer's output is all-gathered for the next layer's attention;
 // the backward mirrors it (an all-gather of the gradient before the
 // attention's backward, whose own collectives follow it). The dispatch and
-// combine all-to-alls run over the EP group of the expert sub-mesh and are
-// not overlapped (moe.overlap is not modelled); the shared experts, split
-// over TP like a dense MLP, all-gather their input and reduce-scatter their
-// output.
+// combine all-to-alls run over the EP group of the expert sub-mesh; with
+// ETP > 1 the tokens an expert rank received are all-gathered over the
+// expert tensor-parallel group before the expert GEMMs and the outputs
+// reduce-scattered after them. The shared experts, split over TP like a
+// dense MLP, all-gather their input and reduce-scatter their output.
+//
+// With sh.MoEOverlap each all-to-all is Overlappable with the compute step
+// before it, which stands for Megatron-Core's overlap of one micro-batch's
+// all-to-all with another micro-batch's compute (--overlap-moe-expert-
+// parallel-comm, DeepSeek-V3's DualPipe, arXiv:2412.19437 §3.2.1): the
+// shared experts run before the dispatch, as Megatron-Core's
+// --moe-shared-expert-overlap runs them beside it, the combine beside the
+// expert GEMMs; in the backward the combine's gradient beside the shared
+// experts' backward and the dispatch's beside the expert GEMMs' backward.
 func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) Layer {
 	compute := func(name string, ops []Op) Step { return Step{Name: name, Kind: Compute, Ops: ops} }
 	router, experts, shared, combine := c.MoEBlock(sh)
-	a2a := func(name string) Step {
-		return Step{Name: name, Kind: Collective, Comm: AllToAll, Group: mesh.EP, Bytes: c.DispatchBytes(sh)}
+	a2a := func(name string) Program {
+		return Program{{Name: name, Kind: Collective, Comm: AllToAll, Group: mesh.EP, Bytes: c.DispatchBytes(sh), Expert: true, Overlappable: sh.MoEOverlap}}
+	}
+	var etpAG, etpRS Program
+	if g := c.ExpertGatherBytes(sh); g > 0 {
+		etpAG = Program{{Name: "expert etp all-gather", Kind: Collective, Comm: AllGather, Group: mesh.TP, Bytes: g, Expert: true}}
+		etpRS = Program{{Name: "expert etp reduce-scatter", Kind: Collective, Comm: ReduceScatter, Group: mesh.TP, Bytes: g, Expert: true}}
 	}
 	e := sh.Precision.ElementBytes()
 	act := units.Bytes(float64(sh.Microbatch*c.SeqLen/sh.cp()*c.Hidden)) * e
@@ -279,6 +297,8 @@ func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) La
 	if sh.TP > 1 {
 		rs = Program{{Name: "attention tp reduce-scatter", Kind: Collective, Comm: ReduceScatter, Group: mesh.TP, Bytes: act, Overlappable: true}}
 		ag = Program{{Name: "moe tp all-gather", Kind: Collective, Comm: AllGather, Group: mesh.TP, Bytes: act, Overlappable: true}}
+	} else {
+		rs = attnTP
 	}
 	sharedFwd, sharedBwd := Program{}, Program{}
 	if len(shared.Forward) > 0 {
@@ -304,17 +324,18 @@ func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) La
 		}
 		return out
 	}
-	fwd := cat(attnFwd, rs,
-		Program{compute("moe-router", router.Forward), a2a("moe dispatch all-to-all"), compute("moe-experts", experts.Forward), a2a("moe combine all-to-all")},
-		sharedFwd, Program{compute("moe-combine", combine.Forward)}, ag)
-	if sh.TP == 1 {
-		fwd = cat(attnFwd, attnTP,
-			Program{compute("moe-router", router.Forward), a2a("moe dispatch all-to-all"), compute("moe-experts", experts.Forward), a2a("moe combine all-to-all")},
-			sharedFwd, Program{compute("moe-combine", combine.Forward)})
+	routerFwd := Program{compute("moe-router", router.Forward)}
+	expertsFwd := Program{compute("moe-experts", experts.Forward)}
+	combineFwd := Program{compute("moe-combine", combine.Forward)}
+	var fwd Program
+	if sh.MoEOverlap {
+		fwd = cat(attnFwd, rs, routerFwd, sharedFwd, a2a("moe dispatch all-to-all"), etpAG, expertsFwd, a2a("moe combine all-to-all"), etpRS, combineFwd, ag)
+	} else {
+		fwd = cat(attnFwd, rs, routerFwd, a2a("moe dispatch all-to-all"), etpAG, expertsFwd, etpRS, a2a("moe combine all-to-all"), sharedFwd, combineFwd, ag)
 	}
 	bwd := cat(Program{compute("moe-combine-bwd", combine.Backward)}, sharedBwd,
-		Program{a2a("moe combine-bwd all-to-all"), compute("moe-experts-bwd", experts.Backward), a2a("moe dispatch-bwd all-to-all"), compute("moe-router-bwd", router.Backward)},
-		ag, attnBwd)
+		a2a("moe combine-bwd all-to-all"), etpAG, Program{compute("moe-experts-bwd", experts.Backward)}, a2a("moe dispatch-bwd all-to-all"), etpRS,
+		Program{compute("moe-router-bwd", router.Backward)}, ag, attnBwd)
 	if sh.TP > 1 {
 		bwd = append(bwd, Program{
 			{Name: "attention-bwd tp reduce-scatter", Kind: Collective, Comm: ReduceScatter, Group: mesh.TP, Bytes: act, Overlappable: true},
@@ -326,7 +347,7 @@ func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) La
 		Forward:      fwd,
 		Backward:     bwd,
 		Params:       float64(c.MoEDenseParams()) / float64(sh.TP),
-		ExpertParams: float64(c.ExpertParams()) / float64(sh.ep()),
+		ExpertParams: float64(c.ExpertParams()) / float64(sh.ep()*sh.etp()),
 	}
 	switch sh.Recompute {
 	case RecomputeFull:

@@ -229,7 +229,7 @@ func (b *builder) progKind(id specID) sim.Kind {
 	switch b.pr.specs[id].group {
 	case groupCP:
 		return KindCP
-	case groupEP:
+	case groupEP, groupETP:
 		return KindEP
 	}
 	return KindTP

@@ -186,11 +186,14 @@ func (f *flowNet) copies(fs flowSpec) ([][]int, int) {
 				}
 			}
 		}
-	case groupEP, groupEDP:
+	case groupEP, groupEDP, groupETP:
 		// Every group of the expert sub-mesh at this stage.
 		d := mesh.EP
-		if group == groupEDP {
+		switch group {
+		case groupEDP:
 			d = mesh.DP
+		case groupETP:
+			d = mesh.TP
 		}
 		e := m.Expert()
 		for _, g := range e.Groups(d) {
@@ -242,8 +245,25 @@ func (f *flowNet) transfersOf(i int32) []collective.Transfer {
 		}
 		one := collective.Transfers(sp.op, sp.bytes, g, perNode)
 		if shortcut && len(one) > 0 {
-			f.stands[i] = float64(len(one)) / float64(senders(one))
-			one = one[:1] // one edge stands for the symmetric ring
+			// Each GPU sends len(one)/senders of the transfers; the kept
+			// ones stand for one GPU's share, counted for every GPU of the
+			// lane (tierBytes).
+			perGPU := float64(len(one)) / float64(senders(one))
+			if sp.op == collective.AllToAll {
+				// One rank's n − 1 shares stand for the symmetric
+				// exchange: they load its NVLink up-link as every rank's
+				// load its own.
+				var first []collective.Transfer
+				for _, tr := range one {
+					if tr.Src == g[0] {
+						first = append(first, tr)
+					}
+				}
+				one = first
+			} else {
+				one = one[:1] // one edge stands for the symmetric ring
+			}
+			f.stands[i] = perGPU / float64(len(one))
 		}
 		for _, tr := range one {
 			if fs.replica >= 0 && sp.group == groupDP && f.mesh.Coord(tr.Src)[mesh.DP] != fs.replica {

@@ -48,6 +48,8 @@ func members(m *mesh.Mesh, g groupKind, s, peer int) []int {
 		return m.Expert().Group(rep, mesh.EP)
 	case groupEDP:
 		return m.Expert().Group(rep, mesh.DP)
+	case groupETP:
+		return m.Expert().Group(rep, mesh.TP)
 	}
 	return []int{rep, stageRank(m, peer)}
 }

@@ -42,11 +42,19 @@ func ZeROStages() []int { return []int{0, 1, 2, 3} }
 // Layout is how a training job is split over the GPUs.
 type Layout struct {
 	TP, PP, DP, CP, EP int
-	// ETP is the expert tensor-parallel degree (only 1 is supported).
+	// ETP is the expert tensor-parallel degree (parallelism.etp; 0 or 1:
+	// none): each expert's MLP split over ETP ranks of the expert
+	// sub-mesh (etp × ep × expert-dp × pp).
 	ETP int
 	// Skew is the hottest expert-parallel rank's routed tokens over the
 	// mean (moe.skew; 0 or 1: balanced).
 	Skew float64
+	// CapacityFactor caps each expert's tokens at this multiple of the
+	// balanced share, dropping the rest (moe.capacity_factor; 0: dropless).
+	CapacityFactor float64
+	// MoEOverlap overlaps the MoE all-to-alls with computation
+	// (moe.overlap).
+	MoEOverlap bool
 	// Microbatch is the micro-batch size in sequences.
 	Microbatch int
 	Schedule   Schedule

@@ -80,15 +80,28 @@ func (j Job) layerActivationBytes() units.Bytes {
 	if m.GatedMLP {
 		ffnScale *= 1.5
 	}
-	g := float64(m.KVHeads) / a
-	split := 4 + 4*g + 16*ffnScale
+	// Q, K, V and the projection input, each 2 B per element, in units of
+	// h: with head_dim ≠ h/a or latent attention they are heads × d_qk
+	// (Q), kv_heads × d_qk (K), kv_heads × d_v (V; every head under latent
+	// attention) and heads × d_v (projection input) wide: 1, g, g, 1 for a
+	// GPT or GQA block (g = kv_heads/a).
+	d, dv := float64(m.HeadDim()), float64(m.VDim())
+	kvHeads := float64(m.KVHeads)
+	if m.MLA() {
+		kvHeads = a
+		// The query and KV latents: the RMSNorm inputs and the
+		// up-projections' inputs, on every TP rank.
+		replicated += 4 * float64(m.QLoRARank+m.KVLoRARank) / h
+	}
+	qw, kw, vw, ow := a*d/h, kvHeads*d/h, kvHeads*dv/h, a*dv/h
+	split := 2*qw + 2*kw + 2*vw + 2*ow + 16*ffnScale
 	if j.Training.Precision == units.FP8 {
 		// Transformer Engine saves the inputs of FP8 GEMMs for the weight
 		// gradient in FP8, one byte instead of two: the QKV and MLP-up
-		// inputs (4 → 2), the projection input (2 → 1) and the MLP-down
-		// input (2·ffn/h → ffn/h).
+		// inputs (4 → 2), the projection input (2·ow → ow) and the
+		// MLP-down input (2·ffn/h → ffn/h).
 		replicated -= 2
-		split -= 1 + float64(m.FFNHidden)/h
+		split -= ow + float64(m.FFNHidden)/h
 	}
 	// Attention core: softmax output (2as²b), dropout mask (as²b) and
 	// dropout output (2as²b) = 5as²b. A flash-attention kernel keeps none of
@@ -155,9 +168,9 @@ func (j Job) stageMoELayers(s int) int {
 }
 
 // stageExpertParams returns the routed experts' parameters one GPU of stage
-// s holds: Experts/EP of each of its MoE layers.
+// s holds: Experts/EP of each of its MoE layers, each split over ETP.
 func (j Job) stageExpertParams(s int) float64 {
-	return float64(j.stageMoELayers(s)) * float64(j.Model.ExpertParams()) / float64(max(j.Layout.EP, 1))
+	return float64(j.stageMoELayers(s)) * float64(j.Model.ExpertParams()) / float64(max(j.Layout.EP, 1)*max(j.Layout.ETP, 1))
 }
 
 // expertShardGroup is the expert data-parallel degree of the expert
@@ -195,7 +208,11 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 		// Transformer Engine keeps each linear weight cast to FP8, and its
 		// transpose for the backward GEMMs, across the micro-batches of a step.
 		layers := j.stageLayers(s)
-		weights += fp8WeightCopyBytes * float64(layers) * float64(j.Model.LinearWeights()) / float64(l.TP)
+		moe := j.stageMoELayers(s)
+		linear := float64(layers-moe)*float64(j.Model.LinearWeights()) + float64(moe)*float64(j.Model.MoELinearWeights())
+		weights += fp8WeightCopyBytes * linear / float64(l.TP)
+		// The routed experts' FP8 copies, Experts/(EP·ETP) of them.
+		weights += fp8WeightCopyBytes * float64(moe) * float64(j.Model.ExpertLinearWeights()) / float64(max(l.EP, 1)*max(l.ETP, 1))
 	}
 	mem := Memory{
 		Weights:   units.Bytes(weights),
@@ -208,7 +225,7 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 	if experts := j.stageExpertParams(s); experts > 0 {
 		// The routed experts: Experts/EP per rank, their optimizer state
 		// sharded over the expert data-parallel group under ZeRO-1 (MoE
-		// allows ZeRO ≤ 1). FP8 weight copies of the experts are left out.
+		// allows ZeRO ≤ 1); their FP8 copies are counted above.
 		mem.Weights += units.Bytes(experts * weightBytesPerParam)
 		mem.Gradients += units.Bytes(experts * j.gradBytes())
 		opt := experts * optimizerBytesPerParam
@@ -237,6 +254,9 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 		// averaged (in-flight passes count layers, not kinds).
 		mj := j
 		skew := max(j.Layout.Skew, 1)
+		if cf := j.Layout.CapacityFactor; cf > 0 {
+			skew = min(skew, cf)
+		}
 		mj.Model.FFNHidden = int(math.Round((float64(j.Model.TopK)*skew + float64(j.Model.SharedExperts)) * float64(j.Model.ExpertFFN())))
 		layers := j.stageLayers(s)
 		act = units.Bytes((float64(layers-moe)*float64(act) + float64(moe)*float64(mj.layerActivationBytes())) / float64(layers))

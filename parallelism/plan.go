@@ -32,7 +32,8 @@ func (j Job) shard() model.Shard {
 	return model.Shard{TP: l.TP, Microbatch: l.Microbatch, SequenceParallel: l.SequenceParallel,
 		Attention: j.Training.Attention, Precision: j.Training.Precision,
 		UnfusedGradAccum: j.Training.UnfusedGradAccum, Grads16: j.Training.Grads16,
-		Recompute: model.Recompute(l.Recompute), CP: l.CP, EP: l.EP, Skew: l.Skew}
+		Recompute: model.Recompute(l.Recompute), CP: l.CP, EP: l.EP, Skew: l.Skew,
+		ETP: l.ETP, CapacityFactor: l.CapacityFactor, MoEOverlap: l.MoEOverlap}
 }
 
 // newPlan compiles j's layer programs and the layout's collectives into p and

@@ -36,6 +36,10 @@ const (
 	// groupEDP is the stage's expert data-parallel group (expert
 	// sub-mesh): the routed experts' gradient reduction.
 	groupEDP
+	// groupETP is the stage's expert tensor-parallel group (expert
+	// sub-mesh): the gather and scatter of the tokens around the expert
+	// GEMMs.
+	groupETP
 )
 
 // specID indexes pricer.specs.
@@ -137,7 +141,7 @@ func (p *pricer) compile(prog model.Program) []stepID {
 				ps.flops += op.FLOPs
 			}
 		case model.Collective:
-			ps.spec = p.spec(commSpec{op: collOp(st.Comm), bytes: st.Bytes, group: groupOf(st.Group)})
+			ps.spec = p.spec(commSpec{op: collOp(st.Comm), bytes: st.Bytes, group: groupOf(st.Group, st.Expert)})
 			ps.overlap = st.Overlappable && p.overlaps(st.Group)
 		}
 		p.steps = append(p.steps, ps)
@@ -155,9 +159,10 @@ func (p *pricer) computeStep(d sim.Time) stepID {
 
 // overlaps reports whether the layout overlaps collectives over dimension d
 // with computation: TP collectives under tp_overlap; ring attention's
-// exchange always (it is how context parallelism runs).
+// exchange always (it is how context parallelism runs); the MoE
+// all-to-alls, which the layer program marks only under moe.overlap.
 func (p *pricer) overlaps(d mesh.Dim) bool {
-	return d == mesh.TP && p.j.Layout.TPOverlap || d == mesh.CP
+	return d == mesh.TP && p.j.Layout.TPOverlap || d == mesh.CP || d == mesh.EP
 }
 
 // collOp maps a program's collective to the collective model's.
@@ -175,8 +180,12 @@ func collOp(o model.CommOp) collective.Op {
 	return collective.AllReduce
 }
 
-// groupOf maps a mesh dimension to the communicator kind the builder prices.
-func groupOf(d mesh.Dim) groupKind {
+// groupOf maps a mesh dimension, of the expert sub-mesh when expert, to
+// the communicator kind the builder prices.
+func groupOf(d mesh.Dim, expert bool) groupKind {
+	if expert && d == mesh.TP {
+		return groupETP
+	}
 	switch d {
 	case mesh.DP:
 		return groupDP

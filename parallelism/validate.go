@@ -121,11 +121,28 @@ func (j Job) check() []field.Error {
 			add(field.Errorf("model.seq_len", "the tokens per rank (seq_len / cp = %d) are not divisible by tp (%d)", m.SeqLen/l.CP, l.TP).Using("parallelism.tp", "parallelism.cp"))
 		}
 	}
+	if l.ETP < 0 {
+		add(field.Errorf("parallelism.etp", "must be a positive integer, got %d", l.ETP))
+	}
 	if l.ETP > 1 {
-		add(field.Errorf("parallelism.etp", "expert tensor parallelism is not supported yet (allowed: 1)"))
+		switch {
+		case m.Experts == 0:
+			add(field.Errorf("parallelism.etp", "%d needs a mixture-of-experts model (model.experts > 0)", l.ETP).Using("model.experts"))
+		case m.ExpertFFN()%l.ETP != 0:
+			add(field.Errorf("parallelism.etp", "%d does not divide the expert width model.moe_ffn_hidden (%d)", l.ETP, m.ExpertFFN()).Using("model.moe_ffn_hidden", "model.ffn_hidden"))
+		}
+		if w := l.TP * l.CP * l.DP * l.PP; l.EP > 0 && (l.ETP*l.EP*l.PP > w || w%(l.ETP*l.EP*l.PP) != 0) {
+			add(field.Errorf("parallelism.etp", "etp × ep × pp (%d × %d × %d) does not divide the %d GPUs (the expert sub-mesh is etp × ep × expert-dp × pp)", l.ETP, l.EP, l.PP, w).Using("parallelism.ep", "parallelism.pp"))
+		}
 	}
 	if l.Skew != 0 && !(l.Skew >= 1 && l.Skew <= 1000) {
 		add(field.Errorf("moe.skew", "must be from 1 (balanced) to 1000, got %g", l.Skew))
+	}
+	if l.CapacityFactor != 0 && !(l.CapacityFactor >= 0.1 && l.CapacityFactor <= 1000) {
+		add(field.Errorf("moe.capacity_factor", "must be 0 (dropless) or from 0.1 to 1000, got %g", l.CapacityFactor))
+	}
+	if m.Experts == 0 && (l.Skew > 1 || l.CapacityFactor > 0 || l.MoEOverlap) {
+		add(field.Errorf("moe.skew", "moe.skew, moe.capacity_factor and moe.overlap need a mixture-of-experts model (model.experts > 0)").Using("model.experts", "moe.capacity_factor", "moe.overlap"))
 	}
 	if l.SequenceParallel && l.CP > 1 && m.SeqLen%l.CP == 0 && (m.SeqLen/l.CP)%l.TP != 0 {
 		add(field.Errorf("parallelism.sequence_parallel", "model.seq_len / cp (%d) is not divisible by tp (%d)", m.SeqLen/l.CP, l.TP).Using("model.seq_len", "parallelism.tp", "parallelism.cp"))

@@ -94,6 +94,23 @@ type Layout struct {
 	TPOverlap         bool   `json:"tp_overlap"`
 	PPOverlap         bool   `json:"pp_overlap"`
 	PPScatterGather   bool   `json:"pp_scatter_gather"`
+	// MoE is the mixture-of-experts layout; omitted for a dense model.
+	MoE *MoELayout `json:"moe,omitempty"`
+}
+
+// MoELayout echoes the expert layout of a mixture-of-experts model.
+type MoELayout struct {
+	Experts int `json:"experts"`
+	TopK    int `json:"top_k"`
+	// ETP is the expert tensor-parallel degree, ExpertDP the expert
+	// data-parallel degree GPUs ÷ (etp × ep × pp).
+	ETP            int     `json:"etp"`
+	ExpertDP       int     `json:"expert_dp"`
+	Skew           float64 `json:"skew"`
+	CapacityFactor float64 `json:"capacity_factor"`
+	Overlap        bool    `json:"overlap"`
+	// ActiveParams is the parameters one token uses.
+	ActiveParams float64 `json:"active_params"`
 }
 
 // Training echoes the resolved [training] choices the replay depended on (an
@@ -224,6 +241,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 			SequenceParallel: j.Layout.SequenceParallel, Recompute: string(j.Layout.Recompute),
 			ZeRO: j.Layout.ZeRO, OverlapGradReduce: j.Layout.OverlapGradReduce, TPOverlap: j.Layout.TPOverlap, PPOverlap: j.Layout.PPOverlap,
 			PPScatterGather: !j.Layout.NoPPScatterGather,
+			MoE:             moeLayout(j),
 		},
 		Training: Training{
 			GlobalBatch: j.Training.GlobalBatch, Precision: string(j.Training.Precision), Attention: string(j.Training.Attention),
@@ -494,4 +512,23 @@ func help(res string, bd parallelism.Breakdown, step float64, j parallelism.Job)
 func round(x float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))
 	return math.Round(x*p) / p
+}
+
+// moeLayout is j's expert layout, nil for a dense model.
+func moeLayout(j parallelism.Job) *MoELayout {
+	if !j.Model.MoE() {
+		return nil
+	}
+	l := j.Layout
+	etp, ep := max(l.ETP, 1), max(l.EP, 1)
+	skew := l.Skew
+	if skew == 0 {
+		skew = 1
+	}
+	return &MoELayout{
+		Experts: j.Model.Experts, TopK: j.Model.TopK, ETP: etp,
+		ExpertDP: j.Cluster.GPUs() / (etp * ep * max(l.PP, 1)),
+		Skew:     skew, CapacityFactor: l.CapacityFactor, Overlap: l.MoEOverlap,
+		ActiveParams: float64(j.Model.ActiveParams()),
+	}
 }

@@ -140,6 +140,19 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 		p("; sequence parallel")
 	}
 	p("; ZeRO %d; global batch %d × %d tokens\n", l.ZeRO, j.Training.GlobalBatch, j.Model.SeqLen)
+	if m := l.MoE; m != nil {
+		p("  experts  %d experts, top %d (%.1fB of %.1fB params active); EP %d × ETP %d × expert-DP %d × PP %d; skew %g",
+			m.Experts, m.TopK, m.ActiveParams/1e9, rep.Params/1e9, l.EP, m.ETP, m.ExpertDP, l.PP, m.Skew)
+		if m.CapacityFactor > 0 {
+			p("; capacity factor %g", m.CapacityFactor)
+		} else {
+			p("; dropless")
+		}
+		if m.Overlap {
+			p("; all-to-all overlapped")
+		}
+		p("\n")
+	}
 	if c := rep.Calibration; c != nil {
 		p("  calib    %s\n", c)
 	}

@@ -244,7 +244,7 @@ func TestErrors(t *testing.T) {
 		{
 			name: "unknown key without a close match lists what is allowed",
 			src:  replace("pp = 16", "pp = 16\nfoo = 2"),
-			want: []string{`x.toml:13: parallelism.foo: unknown key; allowed: tp, pp, dp, cp, ep, microbatch, schedule`},
+			want: []string{`x.toml:13: parallelism.foo: unknown key; allowed: tp, pp, dp, cp, ep, etp, microbatch, schedule`},
 		},
 		{
 			name: "unknown table",
@@ -259,7 +259,7 @@ func TestErrors(t *testing.T) {
 		{
 			name: "unknown top-level table lists calibration",
 			src:  base + "\n[calibrate]\nx = 1\n",
-			want: []string{`x.toml:17: calibrate: unknown key; allowed: name, seed, model, cluster, parallelism, training, simulation, calibration, software, job`},
+			want: []string{`x.toml:17: calibrate: unknown key; allowed: name, seed, model, cluster, parallelism, moe, training, simulation, calibration, software, job`},
 		},
 		{
 			name: "bad unit",

@@ -40,6 +40,9 @@ const (
 		"1,978.9 dense as the NVIDIA H100 Tensor Core GPU Architecture whitepaper (2022, Table 'H100 SXM5') lists them; 80GB HBM3 at 3.35 TB/s; 132 SMs (whitepaper)"
 	srcH200 = "NVIDIA H200 Tensor Core GPU product brief / datasheet (2024), H200 SXM column: BF16 1,979 and FP8 3,958 TFLOPS with sparsity " +
 		"(the H100 SXM figures, same GH100 die and clocks: 989.4 / 1,978.9 dense), 141GB HBM3e at 4.8 TB/s; 132 SMs as H100 SXM"
+	srcH800 = "NVIDIA H800 SXM5 (export variant of H100 SXM5; NVIDIA H800 Tensor Core GPU product brief, 2023): the H100 SXM figures for compute " +
+		"(989.4 BF16 / 1,978.9 FP8 dense TFLOPS), 80GB HBM3 at 3.35 TB/s and 132 SMs, with NVLink limited to 400 GB/s (bidirectional; 900 on H100); " +
+		"DeepSeek-AI 2024, arXiv:2412.19437 §3.1 trains on H800 SXM GPUs and §3.2.2 states 'NVLink offers a bandwidth of 160 GB/s' (measured, per direction)"
 	srcB200 = "PRELIMINARY. NVIDIA HGX B200 / DGX B200 datasheets (2024), per GPU = 8-GPU totals / 8: FP16/BF16 36 PFLOPS and FP8 72 PFLOPS with " +
 		"sparsity (2,250 / 4,500 TFLOPS dense), 1,440GB HBM3e (180GB per GPU) at 64 TB/s (8 TB/s per GPU). NVIDIA has revised Blackwell figures " +
 		"between announcements; check them against the current datasheet. 148 SMs as the CUDA runtime reports for B200 (not in the datasheet)"
@@ -67,6 +70,14 @@ func gpuTable() []GPU {
 			PeakDense16: 989.4 * units.TFLOPs, PeakDenseFP8: 1978.9 * units.TFLOPs,
 			HBM: 80 * units.GiB, HBMBandwidth: 3350 * units.GBps, SMs: 132,
 			Source: srcH100,
+		},
+		{
+			// The export variant of H100 SXM: the same compute and memory,
+			// NVLink cut to 400 GB/s (the hgx-h800 system carries it).
+			Name: "h800", Family: "hopper",
+			PeakDense16: 989.4 * units.TFLOPs, PeakDenseFP8: 1978.9 * units.TFLOPs,
+			HBM: 80 * units.GiB, HBMBandwidth: 3350 * units.GBps, SMs: 132,
+			Source: srcH800,
 		},
 		{
 			Name: "h200", Family: "hopper",
@@ -133,6 +144,13 @@ func systemTable() []System {
 			Name: "dgx-h200", GPU: gpu["h200"], GPUsPerNode: 8, NVLink: nvlink4, Network: ndr,
 			Source: "NVIDIA DGX H200 datasheet (2024): 8 × H200 on 4 NVSwitches, 900 GB/s GPU-to-GPU (450 per direction), " +
 				"8 × single-port ConnectX-7 400Gb/s NDR InfiniBand for compute; " + srcSuperPODH100 + estimates,
+		},
+		{
+			// NVLink 400 GB/s bidirectional = 200 GB/s per direction.
+			Name: "hgx-h800", GPU: gpu["h800"], GPUsPerNode: 8, NVLink: Link{Bandwidth: 200 * units.GBps, Latency: nvlinkLatency}, Network: ndr,
+			Source: "DeepSeek-AI 2024 'DeepSeek-V3 Technical Report' arXiv:2412.19437 §3.1: nodes of 8 H800 GPUs joined by NVLink and NVSwitch, " +
+				"InfiniBand across nodes; §3.2.2: NVLink 160 GB/s, IB 50 GB/s (= one 400 Gb/s NIC per GPU, as ndr). The NVLink rate is the " +
+				"H800's 400 GB/s bidirectional (200 per direction; the paper's 160 is what it measures, 80% of it); " + srcSuperPODH100 + estimates,
 		},
 		{
 			Name: "dgx-b200", GPU: gpu["b200"], GPUsPerNode: 8, NVLink: nvlink5, Network: ndr,

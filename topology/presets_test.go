@@ -115,6 +115,8 @@ func TestPeakPerPrecision(t *testing.T) {
 		{"h100-sxm", units.BF16, 989.4, true, "H100 whitepaper, dense"},
 		{"h100-sxm", units.FP8, 1978.9, true, "H100 whitepaper, dense"},
 		{"h200", units.BF16, 989.4, true, "H200 brief (H100 compute)"},
+		{"h800", units.BF16, 989.4, true, "H800 brief (H100 compute)"},
+		{"h800", units.FP8, 1978.9, true, "H800 brief (H100 compute)"},
 		{"h200", units.FP8, 1978.9, true, "H200 brief (H100 compute)"},
 		{"b200", units.BF16, 2250, true, "HGX B200 datasheet, preliminary"},
 		{"b200", units.FP8, 4500, true, "HGX B200 datasheet, preliminary"},
@@ -173,6 +175,8 @@ func TestSystemFigures(t *testing.T) {
 		{"dgx-a100-80gb", "a100-80gb", 12 * 25, 200.0 / 8, 20, 80, 2039, 8},
 		{"dgx-h100", "h100-sxm", 18 * 25, 400.0 / 8, 32, 80, 3350, 8},
 		{"dgx-h200", "h200", 18 * 25, 400.0 / 8, 32, 141, 4800, 8},
+		// H800: 8 NVLink 4 links instead of 18 (400 GB/s both directions).
+		{"hgx-h800", "h800", 8 * 25, 400.0 / 8, 32, 80, 3350, 8},
 		{"dgx-b200", "b200", 18 * 50, 400.0 / 8, 32, 180, 8000, 8},
 		{"gb200-nvl72", "b200", 18 * 50, 400.0 / 8, 4, 180, 8000, 72},
 	}

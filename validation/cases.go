@@ -71,9 +71,14 @@ const Auto = "auto"
 // Knobs is a case's parallel layout as the replay uses it.
 type Knobs struct {
 	TP, PP, DP, Microbatch int
-	Schedule               parallelism.Schedule
-	VirtualStages          int
-	SequenceParallel       bool
+	// CP, EP and ETP are the context-, expert- and expert-tensor-parallel
+	// degrees (1 when the case has none).
+	CP, EP, ETP int
+	// MoEOverlap overlaps the MoE all-to-alls with computation.
+	MoEOverlap       bool
+	Schedule         parallelism.Schedule
+	VirtualStages    int
+	SequenceParallel bool
 	// Recompute is "none", "selective", "full", or Auto.
 	Recompute         string
 	ZeRO              int
@@ -88,7 +93,17 @@ type Knobs struct {
 // String is a compact description: "TP8 PP8 DP1 mb1 interleaved×3 SP selective ZeRO-0".
 func (k Knobs) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "TP%d PP%d DP%d mb%d %s", k.TP, k.PP, k.DP, k.Microbatch, k.Schedule)
+	fmt.Fprintf(&b, "TP%d PP%d DP%d", k.TP, k.PP, k.DP)
+	if k.CP > 1 {
+		fmt.Fprintf(&b, " CP%d", k.CP)
+	}
+	if k.EP > 1 {
+		fmt.Fprintf(&b, " EP%d", k.EP)
+	}
+	if k.ETP > 1 {
+		fmt.Fprintf(&b, " ETP%d", k.ETP)
+	}
+	fmt.Fprintf(&b, " mb%d %s", k.Microbatch, k.Schedule)
 	if k.Schedule == parallelism.Interleaved {
 		fmt.Fprintf(&b, "×%d", k.VirtualStages)
 	}
@@ -99,12 +114,20 @@ func (k Knobs) String() string {
 	if k.ZeRO > 0 {
 		fmt.Fprintf(&b, " ZeRO-%d", k.ZeRO)
 	}
+	if k.MoEOverlap {
+		b.WriteString(" a2a-overlap")
+	}
 	return b.String()
 }
 
 // Shape is a model's shape as the case gives it (zero: not given).
 type Shape struct {
 	Layers, Hidden, Heads, KVHeads, FFNHidden, SeqLen, Vocab int
+	// HeadDim is the attention head width where the case gives it.
+	HeadDim int
+	// The mixture-of-experts fields: routed experts (0: dense), experts
+	// per token, one expert's width, shared experts, leading dense layers.
+	Experts, TopK, MoEFFN, SharedExperts, DenseLayers int
 }
 
 // LayerRow is one row of a per-layer timing table (Korthikanti et al. 2022,
@@ -181,34 +204,53 @@ type Case struct {
 // they are the same for every case, and reports print them.
 func Rules() []string {
 	return []string{
-		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB is stated), H100 → dgx-h100; a vendor or cloud system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\") → that GPU's DGX node, said in the case; nodes = GPUs / gpus_per_node (8)",
+		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB is stated), H100 → dgx-h100, H800 → hgx-h800, B200 → dgx-b200, GB200 → gb200-nvl72 when the GPUs are whole 72-GPU NVLink domains, else not replayed (the domain size is not stated); a vendor or cloud system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\") → that GPU's DGX node, said in the case; nodes = GPUs / gpus_per_node (8); H800, B200 and GB200 cases follow the H100 (Megatron-Core era) rules below",
 		"network: a stated inter-node bandwidth per node (inter_node_Gbps_per_node…) → nics_per_node = that ÷ the system's NIC bandwidth (200 Gb/s HDR on DGX A100, 400 Gb/s NDR on DGX H100) when it divides into whole NICs; otherwise the system's 8",
-		"software stack: the source and its date pick software.stack, and the case takes from the stack (scenario/software.go, which documents each) every behaviour it does not state itself — overlaps, pipeline scatter/gather, gradient accumulation fusion and precision, attention kernel, distributed optimizer, default recomputation: ZeRO-3 dated 2021 or earlier → deepspeed-zero3-2021; Megatron-DeepSpeed (or both DeepSpeed and Megatron) named → megatron-deepspeed; NeMo → nemo-24.07; other H100 cases → megatron-core-2024; A100 cases dated before 2021-04-09 (the SC21 paper, arXiv 2104.04473, introduced the pipeline scatter/gather) → megatron-lm-2021-01, dated 2021 (the first year the source names) → megatron-lm-2021, later → megatron-lm-2022. The stack's precision is not used (see precision)",
-		"model: shape fields as given; a field the source leaves unknown comes from the built-in model preset that matches every given field (preferring a preset whose name appears in the case's model name, then name order); no match → not scored",
+		"software stack: the source and its date pick software.stack, and the case takes from the stack (scenario/software.go, which documents each) every behaviour it does not state itself — overlaps, pipeline scatter/gather, gradient accumulation fusion and precision, attention kernel, distributed optimizer, default recomputation, sequence parallelism: ZeRO-3 dated 2021 or earlier → deepspeed-zero3-2021; Megatron-DeepSpeed (or both DeepSpeed and Megatron) named → megatron-deepspeed; Megatron-Bridge → megatron-core-2024 (it trains with Megatron-Core); NeMo → nemo-24.07; other H100, H800, B200 and GB200 cases → megatron-core-2024; A100 cases dated before 2021-04-09 (the SC21 paper, arXiv 2104.04473, introduced the pipeline scatter/gather) → megatron-lm-2021-01, dated 2021 (the first year the source names) → megatron-lm-2021, later → megatron-lm-2022. The stack's precision is not used (see precision)",
+		"model: shape fields as given (a count followed by a note, \"12288 (provider ffn_hidden_size …)\", is the count; ffn is ffn_hidden); experts, experts_per_token, moe_ffn, shared_experts, head_dim as given; moe_layers \"all …\" → no dense layers, \"all except the first N …\" → N dense layers, another form → not replayed; the built-in model preset that matches every given field (then, if none does, every field but seq_len; preferring a preset whose name appears in the case's model name, then name order) fills the fields the source leaves unknown and the structure it does not describe (SwiGLU MLP, multi-head latent attention); kv_heads naming MLA with no matching MLA preset → not replayed; a required field unknown and no match → not scored",
+		"multi-token prediction: a run that trains an MTP module (a row labelled \"w/ MTP\", or a model with an mtp field whose row does not say \"w/o MTP\") is replayed without it and not scored",
 		"precision: FP8 → fp8; bf16 named → bf16; otherwise (16-bit, mixed, fp16, half, unknown) fp16 on A100 (Megatron-LM 2021–22 ran --fp16) and bf16 on H100",
-		"microbatch: unknown → 1",
+		"microbatch: unknown → 1 (a count followed by a note is the count)",
+		"cp: as given, unknown → 1; ep: as given (a mixture-of-experts case without it → not replayed); etp: as given, unknown → tp (Megatron-Core's default expert_tensor_parallel_size); fsdp > 0 → not replayed (Megatron FSDP is not modelled)",
+		"global_batch: a ramp \"A -> B …\" → B, the batch most of the run goes at",
+		"moe.overlap: on when ep_overlap says true (Megatron-Bridge's moe_a2a_overlap) or the schedule is DeepSeek's DualPipe, which 1f1b then stands for",
 		"sequence_parallel: unknown → the stack's default where it sets one (megatron-deepspeed: off), else on when tp > 1, else off",
-		"interleave: \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
+		"interleave (or vp where interleave is absent): \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
 		"zero: \"ZeRO-N …\" → N; unknown → the stack's (1 for megatron-core-2024 and nemo-24.07: the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is), else 0",
 		"data-parallel implementation: stack megatron-lm-2021 or -2021-01 with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass); with pp > 1 the stack's false (--DDP-impl local: one all-reduce after the backward pass)",
 		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); a bf16 or FP8 run → fp32_grads true whatever the stack says",
-		"recompute: \"full …\", \"yes …\" or activation checkpointing → full, \"selective …\" → selective; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 selective (activations_checkpoint_granularity: selective in NeMo-Framework-Launcher conf/training/gpt3/175b.yaml, 20b.yaml and 175b_fp8_performance.yaml; its 5b.yaml sets none)",
-		"dp: as given; unknown → GPUs / (tp·pp)",
-		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU; else mfu → MFU",
+		"recompute: \"full …\", \"yes …\" or activation checkpointing → full, \"selective …\" → selective; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 selective (activations_checkpoint_granularity: selective in NeMo-Framework-Launcher conf/training/gpt3/175b.yaml, 20b.yaml and 175b_fp8_performance.yaml; its 5b.yaml sets none) and none for Llama (conf/training/llama/llama2_7b.yaml, llama3_70b.yaml: null); Megatron-Bridge none (its performance configurations list the modules they recompute). Recomputing only norms, activations or MLA up-projections (\"selective modules layernorm, moe_act\", \"mla_up_proj\") → none: cheap kernels, while trainsim's selective policy re-runs the attention core",
+		"dp: as given; unknown → GPUs / (tp·pp·cp); tp \"none …\" → 1",
+		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU (NVIDIA's model FLOPs, no recompute); else mfu → MFU; else gpu_hours_per_trillion_tokens → tokens/s per GPU = 10¹² / (GPU-hours × 3600)",
 		"error: (predicted − measured) / measured, for every metric; MAE is the mean of |error|, bias the mean of error",
 		"scoring: a case whose tp or pp is unknown, or whose confidence is low, is listed but not scored; a prediction the simulator finds infeasible is still scored (the measured run did run)",
 		"per-layer table (Korthikanti 2022, Table 4): each row replayed with parallelism.LayerTimes, recompute from the row name (full / selective / none), sequence parallelism when the name says sequence; forward and backward scored separately",
 	}
 }
 
-// Cases returns every case of the embedded published.toml, mapped to its
-// replay plan, in file order.
+// Cases returns every case of the embedded published.toml, then of
+// moe-cp.toml, mapped to its replay plan, in file order.
 func Cases() ([]Case, error) {
-	raws, err := readPublished()
-	if err != nil {
-		return nil, err
+	var all []Case
+	ids := map[string]string{}
+	for _, name := range []string{publishedFile, moeCPFile} {
+		raws, err := readEmbedded(name)
+		if err != nil {
+			return nil, err
+		}
+		cases, err := mapCases(name, raws)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cases {
+			if other, dup := ids[c.ID]; dup {
+				return nil, fmt.Errorf("%s: case id %q is also in %s", name, c.ID, other)
+			}
+			ids[c.ID] = name
+		}
+		all = append(all, cases...)
 	}
-	return mapCases(publishedFile, raws)
+	return all, nil
 }
 
 // ParseCases reads src, a file called name in published.toml's format (the
@@ -280,8 +322,31 @@ func mapCase(r rawCase) (Case, error) {
 	if c.Replayable && strings.EqualFold(c.Confidence, "low") {
 		c.Scored = false
 		c.Why = "confidence low"
+		if r.ConfidenceNote != "" {
+			c.Why += ": " + r.ConfidenceNote
+		}
+	}
+	if c.Replayable && c.Scored && usesMTP(r) {
+		// Replayed and shown, not scored: the run trains a module the
+		// replay leaves out.
+		c.Scored = false
+		c.Why = "multi-token prediction (MTP) module not modelled"
 	}
 	return c, nil
+}
+
+// usesMTP reports whether the case's run trains a multi-token-prediction
+// module: a row labelled "w/ MTP", or a model with an mtp field whose row
+// does not say "w/o MTP" (the paper's own run).
+func usesMTP(r rawCase) bool {
+	where := strings.ToLower(r.Source + " " + r.Notes)
+	switch {
+	case strings.Contains(where, "w/ mtp"):
+		return true
+	case strings.Contains(where, "w/o mtp"):
+		return false
+	}
+	return r.Model["mtp"] != nil
 }
 
 // hardware maps the GPU name to a system preset and sizes the cluster.
@@ -294,6 +359,19 @@ func (m mapper) hardware(h map[string]any) error {
 	named := func(g string) bool { return strings.HasPrefix(gpu, g) }
 	contains := func(g string) bool { return strings.Contains(strings.ReplaceAll(gpu, "-", " "), g) }
 	switch {
+	case named("gb200") || contains("gb200"):
+		// One NVL72 rack is one NVLink domain of 72 GPUs; a run on a
+		// number of GPUs that is not whole racks (or whose domain size
+		// the source does not give) has no built-in system.
+		if g, ok := integer(h["gpus"]); !ok || g%72 != 0 {
+			m.unplayable("hardware %s: %s GPUs are not whole 72-GPU NVLink domains (gb200-nvl72), and the source does not state the domain size", show(h["gpu"]), show(h["gpus"]))
+			return nil
+		}
+		c.System, c.Generation = "gb200-nvl72", "b200"
+	case named("b200") || contains("b200"):
+		c.System, c.Generation = "dgx-b200", "b200"
+	case named("h800") || contains("h800"):
+		c.System, c.Generation = "hgx-h800", "h800"
 	case named("a100") || contains("a100"):
 		c.System, c.Generation = "dgx-a100-80gb", "a100"
 		if strings.Contains(strings.ReplaceAll(gpu, " ", ""), "40gb") {
@@ -315,6 +393,9 @@ func (m mapper) hardware(h map[string]any) error {
 	perNode := 8
 	if n, ok := integer(h["gpus_per_node"]); ok && n > 0 {
 		perNode = n
+	}
+	if c.System == "gb200-nvl72" {
+		perNode = 72
 	}
 	c.GPUs = gpus
 	if gpus%perNode != 0 {
@@ -389,7 +470,8 @@ func (m mapper) software() {
 //   - a source that names Megatron-DeepSpeed, or both DeepSpeed and
 //     Megatron (MT-NLG: "Using DeepSpeed and Megatron to Train…") →
 //     megatron-deepspeed;
-//   - NeMo → nemo-24.07; other H100 cases → megatron-core-2024;
+//   - Megatron-Bridge → megatron-core-2024; NeMo → nemo-24.07; other
+//     H100, H800 and B200 cases → megatron-core-2024;
 //   - A100 cases: dated before the SC21 paper → megatron-lm-2021-01, dated
 //     2021 → megatron-lm-2021, later → megatron-lm-2022.
 //
@@ -407,10 +489,14 @@ func (m mapper) stack() {
 		c.Stack, why = "deepspeed-zero3-2021", fmt.Sprintf("ZeRO-3, source dated %d", c.Year)
 	case deepspeed:
 		c.Stack, why = "megatron-deepspeed", "source names Megatron-DeepSpeed"
+	case strings.Contains(src, "megatron-bridge"):
+		// Megatron-Bridge (NVIDIA-NeMo/Megatron-Bridge) trains with
+		// Megatron-Core.
+		c.Stack, why = "megatron-core-2024", "source names Megatron-Bridge (Megatron-Core)"
 	case strings.Contains(src, "nemo"):
 		c.Stack, why = "nemo-24.07", "source names NeMo"
-	case c.Generation == "h100":
-		c.Stack, why = "megatron-core-2024", "H100"
+	case c.Generation != "a100":
+		c.Stack, why = "megatron-core-2024", strings.ToUpper(c.Generation)
 	case old:
 		c.Stack, why = "megatron-lm-2021", fmt.Sprintf("A100, source dated %d", c.Year)
 		if d := sourceDate.FindString(c.Source); d != "" && d < scatterGatherSince {
@@ -429,6 +515,12 @@ func (m mapper) stack() {
 	}
 	if c.spUnknown {
 		m.assume("sequence_parallel %s → %v (tp %d)", c.spSource, c.Knobs.SequenceParallel, c.Knobs.TP)
+	}
+	// NeMo-Framework-Launcher's Llama configurations leave recomputation
+	// off (conf/training/llama/llama2_7b.yaml, llama3_70b.yaml:
+	// activations_checkpoint_granularity: null), its GPT-3 ones select it.
+	if c.Stack == "nemo-24.07" && strings.Contains(alnum(c.ModelName), "llama") {
+		c.RecomputeDefault = string(parallelism.RecomputeNone)
 	}
 	note := fmt.Sprintf("software: %s → stack %s (%s)", why, c.Stack, strings.Join(set, ", "))
 	k := &c.Knobs
@@ -508,8 +600,9 @@ func (m mapper) applyStack() ([]string, error) {
 	return set, nil
 }
 
-// shape reads the model shape; fields the source leaves out come from the
-// matching built-in preset.
+// shape reads the model shape; fields the source leaves out, and the
+// structure a case does not describe (gated MLP, latent attention), come
+// from the matching built-in preset.
 func (m mapper) shape(raw map[string]any) {
 	c := m.c
 	type fieldRef struct {
@@ -527,39 +620,87 @@ func (m mapper) shape(raw map[string]any) {
 		{"vocab", &s.Vocab, true, func(p model.Config) int { return p.Vocab }},
 		{"kv_heads", &s.KVHeads, false, func(p model.Config) int { return p.KVHeads }},
 		{"ffn_hidden", &s.FFNHidden, false, func(p model.Config) int { return p.FFNHidden }},
+		{"head_dim", &s.HeadDim, false, func(p model.Config) int { return p.HeadDim() }},
+	}
+	// The mixture-of-experts fields, compared with a preset as given
+	// (experts = 0 is a dense model).
+	moe := []fieldRef{
+		{"experts", &s.Experts, false, func(p model.Config) int { return p.Experts }},
+		{"experts_per_token", &s.TopK, false, func(p model.Config) int { return p.TopK }},
+		{"moe_ffn", &s.MoEFFN, false, func(p model.Config) int {
+			if p.MoE() {
+				return p.ExpertFFN()
+			}
+			return 0
+		}},
+		{"shared_experts", &s.SharedExperts, false, func(p model.Config) int { return p.SharedExperts }},
+		{"moe_layers", &s.DenseLayers, false, func(p model.Config) int { return p.DenseLayers }},
 	}
 	var missing []fieldRef
 	for _, f := range fields {
-		if v, ok := integer(raw[f.key]); ok && v > 0 {
+		v, ok := leading(raw[f.key])
+		if f.key == "ffn_hidden" && !ok {
+			// moe-cp.toml names it ffn.
+			v, ok = leading(raw["ffn"])
+		}
+		if ok && v > 0 {
 			*f.dst = v
 		} else if f.required {
 			missing = append(missing, f)
 		}
 	}
-	if len(missing) == 0 {
-		return
-	}
-	// Presets that agree with every field the source gives.
-	var match []model.Config
-	for _, p := range model.Presets() {
-		ok := true
-		for _, f := range fields {
-			if *f.dst != 0 && f.get(p) != *f.dst {
-				ok = false
-				break
+	given := map[string]bool{}
+	for _, f := range moe {
+		v, ok := integer(raw[f.key])
+		if f.key == "moe_layers" {
+			v, ok = denseLayers(raw[f.key])
+			if !ok && raw[f.key] != nil {
+				m.unplayable("moe_layers %s: not a form trainsim represents (\"all …\" or \"all except the first N\")", show(raw[f.key]))
+				return
 			}
 		}
-		// A preset with grouped-query attention or a non-4h MLP cannot stand
-		// for a source that gives neither: it would add a shape the source
-		// does not describe.
-		if ok && s.KVHeads == 0 && p.KVHeads != p.Heads {
-			ok = false
+		if ok && v >= 0 {
+			*f.dst = v
+			given[f.key] = true
 		}
-		if ok && s.FFNHidden == 0 && p.FFNHidden != 4*p.Hidden {
-			ok = false
+	}
+	if s.Experts == 0 {
+		s.TopK, s.MoEFFN, s.SharedExperts, s.DenseLayers = 0, 0, 0, 0
+	}
+	mla := strings.Contains(text(raw["kv_heads"]), "mla")
+	// Presets that agree with every field the source gives; then, if none
+	// does, with every field but seq_len (a training choice, not a shape).
+	agree := func(p model.Config, skipSeq bool) bool {
+		for _, f := range fields {
+			if *f.dst != 0 && f.get(p) != *f.dst && !(skipSeq && f.key == "seq_len") {
+				return false
+			}
 		}
-		if ok {
-			match = append(match, p)
+		for _, f := range moe {
+			if given[f.key] && f.get(p) != *f.dst {
+				return false
+			}
+		}
+		// A preset with grouped-query attention or a non-4h MLP cannot
+		// stand for a source that gives neither: it would add a shape the
+		// source does not describe. Latent attention likewise.
+		if s.KVHeads == 0 && p.KVHeads != p.Heads && !p.MLA() {
+			return false
+		}
+		if s.FFNHidden == 0 && p.FFNHidden != 4*p.Hidden {
+			return false
+		}
+		return p.MLA() == mla
+	}
+	var match []model.Config
+	for _, skipSeq := range []bool{false, true} {
+		for _, p := range model.Presets() {
+			if agree(p, skipSeq) {
+				match = append(match, p)
+			}
+		}
+		if len(match) > 0 {
+			break
 		}
 	}
 	var named []model.Config
@@ -576,12 +717,20 @@ func (m mapper) shape(raw map[string]any) {
 		names[i] = f.key
 	}
 	if len(match) == 0 {
-		m.unplayable("model %s unknown and no built-in preset matches the given shape", strings.Join(names, ", "))
+		switch {
+		case len(missing) > 0:
+			m.unplayable("model %s unknown and no built-in preset matches the given shape", strings.Join(names, ", "))
+		case mla:
+			m.unplayable("latent attention (kv_heads %s) without its sizes as numbers, and no built-in preset matches", show(raw["kv_heads"]))
+		}
 		return
 	}
 	sort.Slice(match, func(i, j int) bool { return match[i].Name < match[j].Name })
 	p := match[0]
 	c.Preset = p.Name
+	if len(missing) == 0 {
+		return
+	}
 	var filled []string
 	for _, f := range missing {
 		*f.dst = f.get(p)
@@ -590,11 +739,52 @@ func (m mapper) shape(raw map[string]any) {
 	m.assume("model: %s (from preset %s, the matching preset)", strings.Join(filled, ", "), p.Name)
 }
 
+// leadingNumber matches a count written before a note: "12288 (provider
+// ffn_hidden_size; …)", "1 (perf config)".
+var leadingNumber = regexp.MustCompile(`^\s*(\d+)\b`)
+
+// leading returns v as an int when it is an integer or a string that
+// starts with one.
+func leading(v any) (int, bool) {
+	if n, ok := integer(v); ok {
+		return n, true
+	}
+	if s, ok := v.(string); ok {
+		if g := leadingNumber.FindStringSubmatch(s); g != nil {
+			n, err := strconv.Atoi(g[1])
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+// firstDense matches "all except the first 3 (first 3 layers dense)".
+var firstDense = regexp.MustCompile(`^all except the first (\d+)\b`)
+
+// denseLayers reads moe_layers: "all …" → 0 leading dense layers, "all
+// except the first N …" → N.
+func denseLayers(v any) (int, bool) {
+	s := text(v)
+	if g := firstDense.FindStringSubmatch(s); g != nil {
+		n, err := strconv.Atoi(g[1])
+		return n, err == nil
+	}
+	if s == "all" || strings.HasPrefix(s, "all ") && !strings.HasPrefix(s, "all except") {
+		return 0, true
+	}
+	return 0, false
+}
+
 // layout maps the [case.parallelism] table to knobs.
 func (m mapper) layout(p map[string]any) {
 	c := m.c
 	k := &c.Knobs
 	tp, okTP := integer(p["tp"])
+	if !okTP && strings.HasPrefix(text(p["tp"]), "none") {
+		// "none ('train DeepSeek-V3 without using costly Tensor
+		// Parallelism')": no tensor parallelism.
+		tp, okTP = 1, true
+	}
 	pp, okPP := integer(p["pp"])
 	if !okTP || !okPP {
 		m.unplayable("layout unknown (tp %s, pp %s)", show(p["tp"]), show(p["pp"]))
@@ -603,21 +793,55 @@ func (m mapper) layout(p map[string]any) {
 	k.TP, k.PP = tp, pp
 	gb, ok := integer(p["global_batch"])
 	if !ok {
+		// A batch ramp "3072 -> 15360 … then 15360": the batch most of
+		// the run goes at, the last one named.
+		if g := batchRamp.FindStringSubmatch(text(p["global_batch"])); g != nil {
+			gb, ok = leading(g[1])
+			if ok {
+				m.assume("global_batch %s → %d (the batch after the ramp)", show(p["global_batch"]), gb)
+			}
+		}
+	}
+	if !ok {
 		m.unplayable("global batch %s", show(p["global_batch"]))
 		return
 	}
 	c.GlobalBatch = gb
+	k.CP, k.EP, k.ETP = 1, 1, 1
+	if cp, ok := integer(p["cp"]); ok && cp > 0 {
+		k.CP = cp
+	} else if p["cp"] != nil {
+		m.assume("cp %s → 1", show(p["cp"]))
+	}
+	if ep, ok := integer(p["ep"]); ok && ep > 0 {
+		k.EP = ep
+	} else if c.Shape.Experts > 0 {
+		m.unplayable("mixture-of-experts model with ep %s", show(p["ep"]))
+		return
+	}
+	if etp, ok := leading(p["etp"]); ok && etp > 0 {
+		k.ETP = etp
+	} else if c.Shape.Experts > 0 && p["etp"] != nil {
+		// Megatron-Core's expert_tensor_parallel_size defaults to the
+		// tensor-parallel size.
+		k.ETP = tp
+		m.assume("etp %s → %d (Megatron-Core's default: tp)", show(p["etp"]), tp)
+	}
 	if dp, ok := integer(p["dp"]); ok {
 		k.DP = dp
 	} else {
-		k.DP = c.GPUs / max(tp*pp, 1)
-		m.assume("dp %s → %d (GPUs / (tp·pp))", show(p["dp"]), k.DP)
+		k.DP = c.GPUs / max(tp*pp*k.CP, 1)
+		m.assume("dp %s → %d (GPUs / (tp·pp·cp))", show(p["dp"]), k.DP)
 	}
-	if mb, ok := integer(p["microbatch"]); ok {
+	if mb, ok := leading(p["microbatch"]); ok && mb > 0 {
 		k.Microbatch = mb
 	} else {
 		k.Microbatch = 1
 		m.assume("microbatch %s → 1", show(p["microbatch"]))
+	}
+	if f, ok := leading(p["fsdp"]); ok && f > 0 {
+		m.unplayable("fsdp %s: Megatron FSDP is not modelled", show(p["fsdp"]))
+		return
 	}
 	switch v := p["sequence_parallel"].(type) {
 	case bool:
@@ -629,7 +853,28 @@ func (m mapper) layout(p map[string]any) {
 			c.spUnknown, c.spSource = true, show(v)
 		}
 	}
-	m.schedule(p["interleave"])
+	vp := p["vp"]
+	if dual := strings.Contains(text(vp), "dualpipe"); dual {
+		// DualPipe (DeepSeek-V3 §3.2.1) is not among the schedules: 1F1B
+		// stands for it, and its full overlap of the all-to-alls with the
+		// other micro-batch's computation is moe.overlap.
+		k.MoEOverlap = true
+		m.assume("vp %s → 1f1b with moe.overlap (DualPipe is not modelled; it overlaps dispatch and combine with computation)", show(vp))
+		vp = int64(1)
+	}
+	if p["interleave"] == nil && vp != nil {
+		if v, ok := integer(vp); ok {
+			vp = int64(v)
+		} else {
+			vp = text(vp)
+		}
+		m.schedule(vp)
+	} else {
+		m.schedule(p["interleave"])
+	}
+	if strings.Contains(text(p["ep_overlap"]), "true") {
+		k.MoEOverlap = true
+	}
 	m.recompute(p["recompute"])
 	if z := zeroStage.FindStringSubmatch(text(p["zero"])); z != nil {
 		k.ZeRO = int(z[1][0] - '0')
@@ -637,6 +882,10 @@ func (m mapper) layout(p map[string]any) {
 		k.ZeRO = n
 	}
 }
+
+// batchRamp matches a ramped global batch "3072 -> 15360 … then 15360" and
+// captures the last count.
+var batchRamp = regexp.MustCompile(`->\s*(\d+)`)
 
 // schedule applies the interleave rule.
 func (m mapper) schedule(v any) {
@@ -692,10 +941,22 @@ func (m mapper) schedule(v any) {
 	m.assume("interleave %s → 1f1b (no v in {2,3,4} divides layers %d by pp %d with micro-batches %d %% pp = 0)", show(v), c.Shape.Layers, k.PP, mbs)
 }
 
+// cheapModules matches the recomputed modules that are element-wise
+// kernels or small projections (Megatron-Core's --recompute-modules
+// layernorm, moe_act, mla_up_proj; DeepSeek-V3 §3.3 'RMSNorm and MLA
+// up-projection'), as opposed to the attention core (core_attn) that
+// trainsim's selective policy re-runs.
+var cheapModules = regexp.MustCompile(`^(selective modules? )?((layernorm|rmsnorm|moe_act|mla_up_proj|mla up-projection)(, | and )?)+( \(.*\)| recomputed.*)?$`)
+
 // recompute applies the recomputation rule.
 func (m mapper) recompute(v any) {
 	k := &m.c.Knobs
 	s := text(v)
+	if cheapModules.MatchString(s) {
+		k.Recompute = string(parallelism.RecomputeNone)
+		m.assume("recompute %s → none (recomputing norms, activations or the latent up-projections costs little; trainsim's selective policy re-runs the attention core)", show(v))
+		return
+	}
 	switch {
 	case strings.HasPrefix(s, "full"),
 		// "yes", "activation checkpointing", "checkpoint-activations":
@@ -723,9 +984,9 @@ func (m mapper) precision(v any) {
 		c.Precision = units.FP8
 	case strings.Contains(s, "bf16"):
 		c.Precision = units.BF16
-	case c.Generation == "h100":
+	case c.Generation != "a100":
 		c.Precision = units.BF16
-		m.assume("precision %s → bf16 (H100)", show(v))
+		m.assume("precision %s → bf16 (%s)", show(v), strings.ToUpper(c.Generation))
 	default:
 		c.Precision = units.FP16
 		if s == "" || strings.HasPrefix(s, "unknown") {
@@ -796,6 +1057,11 @@ func (m mapper) metric(meas map[string]any) {
 	}
 	if x, ok := number(meas["mfu"]); ok {
 		c.Metric, c.Measured = MFU, x
+		return
+	}
+	if x, ok := number(meas["gpu_hours_per_trillion_tokens"]); ok && x > 0 {
+		c.Metric, c.Measured = TokensPerGPU, 1e12/(x*3600)
+		m.assume("gpu_hours_per_trillion_tokens %s → %.0f tokens/s per GPU (10¹² / (GPU-hours × 3600))", show(meas["gpu_hours_per_trillion_tokens"]), c.Measured)
 		return
 	}
 	m.unplayable("no measured metric")

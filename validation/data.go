@@ -21,23 +21,28 @@ var data embed.FS
 // Names of the embedded files.
 const (
 	publishedFile = "data/published.toml"
-	memoryFile    = "data/memory.toml"
+	// moeCPFile holds the runs with expert and context parallelism, in
+	// published.toml's format.
+	moeCPFile  = "data/moe-cp.toml"
+	memoryFile = "data/memory.toml"
 )
 
 // rawCase is one [[case]] of published.toml as written. The sections are kept
 // as generic tables: a field may be a number in one case and a string such as
 // "unknown" or "yes (...)" in another.
 type rawCase struct {
-	ID          string         `toml:"id"`
-	Group       string         `toml:"group"`
-	Confidence  string         `toml:"confidence"`
-	Source      string         `toml:"source"`
-	Notes       string         `toml:"notes"`
-	Model       map[string]any `toml:"model"`
-	Hardware    map[string]any `toml:"hardware"`
-	Parallelism map[string]any `toml:"parallelism"`
-	Measured    map[string]any `toml:"measured"`
-	Derived     map[string]any `toml:"derived"`
+	ID         string `toml:"id"`
+	Group      string `toml:"group"`
+	Confidence string `toml:"confidence"`
+	// ConfidenceNote says why a case's confidence is what it is.
+	ConfidenceNote string         `toml:"confidence_note"`
+	Source         string         `toml:"source"`
+	Notes          string         `toml:"notes"`
+	Model          map[string]any `toml:"model"`
+	Hardware       map[string]any `toml:"hardware"`
+	Parallelism    map[string]any `toml:"parallelism"`
+	Measured       map[string]any `toml:"measured"`
+	Derived        map[string]any `toml:"derived"`
 }
 
 type rawPublished struct {
@@ -56,13 +61,13 @@ type rawMemoryFile struct {
 	Case []rawMemory `toml:"case"`
 }
 
-// readPublished decodes the embedded published.toml.
-func readPublished() ([]rawCase, error) {
-	src, err := data.ReadFile(publishedFile)
+// readEmbedded decodes one embedded file in published.toml's format.
+func readEmbedded(name string) ([]rawCase, error) {
+	src, err := data.ReadFile(name)
 	if err != nil {
-		return nil, fmt.Errorf("reading embedded %s: %w", publishedFile, err)
+		return nil, fmt.Errorf("reading embedded %s: %w", name, err)
 	}
-	return parsePublished(publishedFile, src)
+	return parsePublished(name, src)
 }
 
 // parsePublished decodes a file in published.toml's format, naming the file
@@ -85,7 +90,7 @@ func parsePublished(name string, src []byte) ([]rawCase, error) {
 	// and top-level keys can be unknown.
 	for _, k := range md.Undecoded() {
 		if len(k) <= 2 {
-			return nil, fmt.Errorf("%s: unknown key %q (a [[case]] holds id, group, confidence, source, notes and the tables model, hardware, parallelism, measured, derived)", name, k.String())
+			return nil, fmt.Errorf("%s: unknown key %q (a [[case]] holds id, group, confidence, confidence_note, source, notes and the tables model, hardware, parallelism, measured, derived)", name, k.String())
 		}
 	}
 	if len(f.Case) == 0 {

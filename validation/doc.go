@@ -3,7 +3,9 @@
 //
 // The measurements are data, embedded from data/published.toml (56 cases: the
 // Megatron-LM SC21 paper, Korthikanti et al. 2022, the Megatron-LM README
-// tables of 2021 and 2024 and the NeMo 24.07 performance summary) and
+// tables of 2021 and 2024 and the NeMo 24.07 performance summary),
+// data/moe-cp.toml (19 runs with expert or context parallelism:
+// Megatron-Bridge 25.11, NeMo's long-sequence runs, DeepSeek-V3) and
 // data/memory.toml (the per-GPU memory of the four Korthikanti et al. models),
 // each number with its citation. Cases turns every case into a replay plan:
 // the model shape, the cluster, the parallel layout, the measured figure and

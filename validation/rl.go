@@ -272,6 +272,11 @@ func planRL(c rawRLCase) rlPlan {
 		}
 		fmt.Fprintf(&layout, "tp = %d\npp = %d\nmicrobatch = %d\nsequence_parallel = %t\nrecompute = %q\nzero = 1\n", tp, pp, max(micro, 1), sp, rec)
 		p.layout = fmt.Sprintf("train TP%d PP%d, gen TP%d", tp, pp, genTP)
+		if ep, ok := intOf(c.Parallelism, "ep"); ok && ep > 1 {
+			// The training layout's expert parallelism, as published.
+			fmt.Fprintf(&layout, "ep = %d\n", ep)
+			p.layout = fmt.Sprintf("train TP%d PP%d EP%d, gen TP%d", tp, pp, ep, genTP)
+		}
 		fmt.Fprintf(&rlKeys, "algorithm = %q\nreward = \"none\"\nreference = \"policy\"\n", algo)
 		gens, _ := intOf(c.RL, "generations_per_prompt")
 		train, _ := intOf(c.RL, "train_global_batch")

@@ -36,9 +36,12 @@ func TestRLTable(t *testing.T) {
 		t.Errorf("%d cases listed, want the 17 of rl.toml", len(ids))
 	}
 	// Recorded levels (MAE %, rounded up) of the groups with two or more
-	// scored cases.
+	// scored cases. NeMo-RL's was re-recorded (32 → 47) when the
+	// mixture-of-experts presets arrived: its three MoE cases (Qwen3-30B-A3B
+	// twice, DeepSeek-V3; −38% to −78%, training with the published EP)
+	// are scored since; the dense cases did not change.
 	ceiling := map[string]float64{
-		"NeMo-RL-perf-summary":        32,
+		"NeMo-RL-perf-summary":        47,
 		"DeepSpeed-Chat-step3-e2e":    18,
 		"OpenRLHF-benchmark":          39,
 		"OpenRLHF-benchmark (phases)": 40,
@@ -64,8 +67,12 @@ func TestRLScenarioOf(t *testing.T) {
 	if _, err := replayRL(string(src)); err != nil {
 		t.Fatal(err)
 	}
-	if _, found, err := RLScenarioOf("nemorl-v0.6-h100-dsv3-grpo-onpolicy-256gpu"); !found || err == nil {
-		t.Errorf("a case without a preset: found %v, err %v; want found and not replayable", found, err)
+	if _, found, err := RLScenarioOf("verl-onestepoff-doc-qwen2.5-math-7b-colocate-fsdp2-16xh20"); !found || err == nil {
+		t.Errorf("a case without its prompts per step: found %v, err %v; want found and not replayable", found, err)
+	}
+	// The mixture-of-experts cases replay now that their presets exist.
+	if _, found, err := RLScenarioOf("nemorl-v0.6-h100-dsv3-grpo-onpolicy-256gpu"); !found || err != nil {
+		t.Errorf("DeepSeek-V3 case: found %v, err %v; want its scenario", found, err)
 	}
 	if _, found, _ := RLScenarioOf("no-such-case"); found {
 		t.Error("an unknown id was found")

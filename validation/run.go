@@ -51,7 +51,8 @@ func (c Case) Scenario(k Knobs) []byte {
 	for _, f := range []struct {
 		key string
 		v   int
-	}{{"layers", s.Layers}, {"hidden", s.Hidden}, {"heads", s.Heads}, {"kv_heads", s.KVHeads}, {"ffn_hidden", s.FFNHidden}, {"seq_len", s.SeqLen}, {"vocab", s.Vocab}} {
+	}{{"layers", s.Layers}, {"hidden", s.Hidden}, {"heads", s.Heads}, {"kv_heads", s.KVHeads}, {"ffn_hidden", s.FFNHidden}, {"seq_len", s.SeqLen}, {"vocab", s.Vocab},
+		{"head_dim", s.HeadDim}, {"experts", s.Experts}, {"top_k", s.TopK}, {"moe_ffn_hidden", s.MoEFFN}, {"shared_experts", s.SharedExperts}, {"dense_layers", s.DenseLayers}} {
 		if f.v > 0 {
 			fmt.Fprintf(&b, "%s = %d\n", f.key, f.v)
 		}
@@ -61,11 +62,23 @@ func (c Case) Scenario(k Knobs) []byte {
 		fmt.Fprintf(&b, "\n[cluster.network]\nnics_per_node = %d\n", c.NICsPerNode)
 	}
 	fmt.Fprintf(&b, "\n[parallelism]\ntp = %d\npp = %d\ndp = %d\nmicrobatch = %d\n", k.TP, k.PP, k.DP, k.Microbatch)
+	if k.CP > 1 {
+		fmt.Fprintf(&b, "cp = %d\n", k.CP)
+	}
+	if k.EP > 1 {
+		fmt.Fprintf(&b, "ep = %d\n", k.EP)
+	}
+	if k.ETP > 1 {
+		fmt.Fprintf(&b, "etp = %d\n", k.ETP)
+	}
 	fmt.Fprintf(&b, "schedule = %q\nvirtual_stages = %d\nsequence_parallel = %v\nrecompute = %q\nzero = %d\n",
 		k.Schedule, k.VirtualStages, k.SequenceParallel, k.Recompute, k.ZeRO)
 	fmt.Fprintf(&b, "overlap_grad_reduce = %v\ntp_overlap = %v\npp_overlap = %v\npp_scatter_gather = %v\n", k.OverlapGradReduce, k.TPOverlap, k.PPOverlap, k.PPScatterGather)
 	if c.Stack != "" {
 		fmt.Fprintf(&b, "\n[software]\nstack = %q\n", c.Stack)
+	}
+	if k.MoEOverlap {
+		b.WriteString("\n[moe]\noverlap = true\n")
 	}
 	fmt.Fprintf(&b, "\n[training]\nglobal_batch = %d\nprecision = %q\nattention = %q\ngrad_accum_fusion = %v\nfp32_grads = %v\n", c.GlobalBatch, c.Precision, c.Attention, c.GradAccumFusion, c.FP32Grads)
 	return []byte(b.String())
