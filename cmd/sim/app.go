@@ -201,31 +201,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return badInput(err)
 			}
-			valid, err := prepareJob(sc, len(args) == 1)
-			if err != nil {
-				return badInput(err)
-			}
-			log.Debug("scenario loaded", zap.String("file", sc.File), zap.String("name", sc.Name), zap.Int("gpus", sc.Job.Cluster.GPUs()))
-			start := time.Now()
-			res, err := parallelism.Simulate(valid)
-			if err != nil {
-				return fmt.Errorf("%s: %w", sc.File, err)
-			}
-			log.Debug("replayed", zap.Int("tasks", res.Tasks), zap.Int("events", res.Events), zap.Duration("took", time.Since(start)))
-			whole, wholeCfg, err := sc.RunWhole(res)
-			if err != nil {
-				return fmt.Errorf("%s: %w", sc.File, err)
-			}
-			in := report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job, Whole: whole, WholeConfig: wholeCfg}
-			if sc.RL != nil {
-				rlRes, err := rl.Run(valid, *sc.RL)
-				if err != nil {
-					return fmt.Errorf("%s: %w", sc.File, err)
-				}
-				in.RL, in.RLConfig = rlRes, *sc.RL
-				in.Job, res = rlRes.TrainJob, rlRes.TrainResult
-			}
-			rep, err := report.Build(in, res)
+			rep, in, res, err := replay(sc, len(args) == 1, log)
 			if err != nil {
 				return err
 			}
@@ -443,4 +419,41 @@ func loadScenario(args, sets []string) (*scenario.Scenario, error) {
 		return nil, badInput(err)
 	}
 	return sc, nil
+}
+
+// replay validates and simulates a loaded scenario — the step, the whole
+// job and the RL step where the scenario has them — and builds its report;
+// sim run and sim report share it. fromFile says whether the scenario came
+// from a file (for the error's file name).
+func replay(sc *scenario.Scenario, fromFile bool, log *zap.Logger) (*report.Report, report.Input, *parallelism.Result, error) {
+	var in report.Input
+	valid, err := prepareJob(sc, fromFile)
+	if err != nil {
+		return nil, in, nil, badInput(err)
+	}
+	log.Debug("scenario loaded", zap.String("file", sc.File), zap.String("name", sc.Name), zap.Int("gpus", sc.Job.Cluster.GPUs()))
+	start := time.Now()
+	res, err := parallelism.Simulate(valid)
+	if err != nil {
+		return nil, in, nil, fmt.Errorf("%s: %w", sc.File, err)
+	}
+	log.Debug("replayed", zap.Int("tasks", res.Tasks), zap.Int("events", res.Events), zap.Duration("took", time.Since(start)))
+	whole, wholeCfg, err := sc.RunWhole(res)
+	if err != nil {
+		return nil, in, nil, fmt.Errorf("%s: %w", sc.File, err)
+	}
+	in = report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job, Whole: whole, WholeConfig: wholeCfg}
+	if sc.RL != nil {
+		rlRes, err := rl.Run(valid, *sc.RL)
+		if err != nil {
+			return nil, in, nil, fmt.Errorf("%s: %w", sc.File, err)
+		}
+		in.RL, in.RLConfig = rlRes, *sc.RL
+		in.Job, res = rlRes.TrainJob, rlRes.TrainResult
+	}
+	rep, err := report.Build(in, res)
+	if err != nil {
+		return nil, in, nil, err
+	}
+	return rep, in, res, nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
 	"trainsim/plotreport"
 	"trainsim/sweep"
@@ -20,20 +21,29 @@ type reportFlags struct {
 	out    string
 	format string
 	top    int
+	sets   []string
 }
 
 // newReportCmd is `sim report RESULTS [-o DIR] [--format markdown|html]`.
 func newReportCmd(stdout io.Writer) *cobra.Command {
 	var flags reportFlags
 	cmd := &cobra.Command{
-		Use:   "report RESULTS [-o DIR] [--format markdown|html]",
+		Use:   "report [RESULTS | SCENARIO.toml] [-o DIR] [--format markdown|html] [--set k=v]...",
 		Short: "an HTML/Markdown report with plots from a run's or a sweep's results",
 		Long: "Write a report with tables and PNG plots from RESULTS: the JSON report of `sim run --format json -o FILE`,\n" +
 			"a sweep's results directory (merged.jsonl, or else every results*.jsonl) or one results JSONL file.\n" +
 			"The report (report.md or report.html) and its PNGs go to DIR, by default a folder beside RESULTS\n" +
-			"named NAME-report. See docs/report.md.",
-		Args: cobra.ExactArgs(1),
+			"named NAME-report. Given a scenario (a .toml file) or nothing (the embedded default), it replays\n" +
+			"the scenario with its timeline first, so the report shows the pipeline timeline (default folder:\n" +
+			"NAME-report beside the scenario, or default-report). See docs/report.md.",
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 || strings.HasSuffix(strings.ToLower(args[0]), ".toml") {
+				return reportScenario(&flags, args, stdout)
+			}
+			if len(flags.sets) > 0 {
+				return badInput(errors.New("--set: only with a scenario (a .toml file or none: the default), not with results"))
+			}
 			return runReport(&flags, args[0], stdout)
 		},
 	}
@@ -41,7 +51,41 @@ func newReportCmd(stdout io.Writer) *cobra.Command {
 	f.StringVarP(&flags.out, "output", "o", "", "directory for the report and its PNGs (default: NAME-report beside RESULTS)")
 	f.StringVar(&flags.format, "format", "markdown", "report format: markdown or html")
 	f.IntVar(&flags.top, "top", plotreport.DefaultTop, "sweeps: how many of the best points the tables list")
+	f.StringArrayVar(&flags.sets, "set", nil, "with a scenario: override a key, as in sim run (repeatable)")
 	return cmd
+}
+
+// reportScenario replays a scenario (args[0], or the embedded default)
+// with its timeline and writes the run report of it: `sim report` on the
+// default run shows the pipeline timeline without a results file.
+func reportScenario(fl *reportFlags, args []string, stdout io.Writer) error {
+	format, err := plotreport.ParseFormat(fl.format)
+	if err != nil {
+		return badInput(fmt.Errorf("--format: %w", err))
+	}
+	sc, err := loadScenario(args, fl.sets)
+	if err != nil {
+		return err
+	}
+	sc.Job.Options.Timeline = true
+	rep, _, _, err := replay(sc, len(args) == 1, zap.NewNop())
+	if err != nil {
+		return err
+	}
+	source, dir := "default", fl.out
+	if len(args) == 1 {
+		source = filepath.Base(args[0])
+		if dir == "" {
+			dir = defaultReportDir(args[0])
+		}
+	} else if dir == "" {
+		dir = "default-report"
+	}
+	files, err := plotreport.Render(plotreport.RunDocument(source, rep), format)
+	if err != nil {
+		return fmt.Errorf("%s: %w", source, err)
+	}
+	return writeReport(dir, files, "a run: "+rep.Scenario+", replayed with its timeline", stdout)
 }
 
 func runReport(fl *reportFlags, path string, stdout io.Writer) error {
@@ -64,6 +108,11 @@ func runReport(fl *reportFlags, path string, stdout io.Writer) error {
 	if dir == "" {
 		dir = defaultReportDir(path)
 	}
+	return writeReport(dir, files, what, stdout)
+}
+
+// writeReport writes the rendered report files into dir and says where.
+func writeReport(dir string, files []plotreport.File, what string, stdout io.Writer) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return badInput(fmt.Errorf("-o: %w", err))
 	}
@@ -78,7 +127,7 @@ func runReport(fl *reportFlags, path string, stdout io.Writer) error {
 			pngs++
 		}
 	}
-	_, err = fmt.Fprintf(stdout, "report      %s (%s)\nplots       %d PNG files in %s\n", filepath.Join(dir, files[0].Name), what, pngs, dir)
+	_, err := fmt.Fprintf(stdout, "report      %s (%s)\nplots       %d PNG files in %s\n", filepath.Join(dir, files[0].Name), what, pngs, dir)
 	return err
 }
 

@@ -174,7 +174,7 @@ func TestReportErrors(t *testing.T) {
 		{"bad manifest", []string{"report", badManifest}, "sweep.json: not a sweep manifest"},
 		{"bad format", []string{"report", write("ok.jsonl", "{\"point\":0}\n"), "--format", "pdf"}, `--format: "pdf" is not a format (allowed: markdown, html)`},
 		{"bad top", []string{"report", write("ok2.jsonl", "{\"point\":0}\n"), "--top", "0"}, "--top: want at least 1, got 0"},
-		{"no argument", []string{"report"}, "accepts 1 arg"},
+		{"two arguments", []string{"report", "a.json", "b.json"}, "accepts at most 1 arg"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errs := runCLI(t, tc.args...)

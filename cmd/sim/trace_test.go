@@ -502,3 +502,48 @@ func TestReportShowsTimeline(t *testing.T) {
 		})
 	}
 }
+
+// TestReportScenarioShowsTimeline: `sim report` without results replays the
+// embedded default (or a named scenario file) with its timeline, so the
+// report of the default run shows the pipeline; --set applies to it and is
+// refused with a results file.
+func TestReportScenarioShowsTimeline(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		rows []string
+	}{
+		{"default", nil, []string{"stage 0", "stage 15"}},
+		{"file", []string{tiny}, []string{"s0 chunk 0", "s3 chunk 1"}},
+		{"set", []string{"--set", "parallelism.pp=8", "--set", "parallelism.dp=16"}, []string{"stage 0", "stage 7"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "rep")
+			args := append(append([]string{"report"}, tc.args...), "--format", "html", "-o", out)
+			if code, _, errs := runCLI(t, args...); code != 0 {
+				t.Fatalf("sim report: exit %d: %s", code, errs)
+			}
+			files := reportFiles(t, out)
+			checkPNGs(t, files, "timeline.png")
+			if !strings.Contains(string(files["report.html"]), `<img src="timeline.png"`) {
+				t.Error("report.html does not show the timeline")
+			}
+			svg := string(files["timeline.svg"])
+			for _, r := range tc.rows {
+				if !strings.Contains(svg, ">"+r+"<") {
+					t.Errorf("timeline.svg has no row %q", r)
+				}
+			}
+			if tc.name == "set" && strings.Contains(svg, ">stage 8<") {
+				t.Error("--set parallelism.pp=8 ignored: the timeline has a stage 8")
+			}
+		})
+	}
+	rj := filepath.Join(t.TempDir(), "r.json")
+	if code, _, errs := runCLI(t, "run", "--format", "json", "-o", rj); code != 0 {
+		t.Fatalf("sim run: exit %d: %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "report", rj, "--set", "cluster.nodes=16"); code != 2 || !strings.Contains(errs, "--set") {
+		t.Errorf("sim report RESULTS --set: exit %d, %q; want exit 2 naming --set", code, errs)
+	}
+}
