@@ -237,6 +237,16 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 	experts.Forward = []Op{fc1, gelu, fc2}
 	experts.Backward = append(dgradWgrad(fc2, sh), geluBwd)
 	experts.Backward = append(experts.Backward, dgradWgrad(fc1, sh)...)
+	if sh.Precision == units.FP8 {
+		// Transformer Engine's FP8 casts around the expert GEMMs, as for a
+		// dense MLP (LayerBlocks) but with no layer norm to fuse the first
+		// one into: the dispatched tokens arrive in 16 bit, so both GEMM
+		// inputs get a cast-transpose (read 2 B, write 1 + 1 B per
+		// element), and in the backward each output gradient too.
+		rows := units.Bytes(float64(local) * float64(perExpert))
+		experts.Forward = []Op{memop("expert-fp8-cast", 4*rows*units.Bytes(h)), fc1, gelu, memop("expert-fp8-cast", 4*rows*units.Bytes(fe)), fc2}
+		experts.Backward = append([]Op{memop("expert-fp8-cast-bwd", 4*rows*units.Bytes(h+up))}, experts.Backward...)
+	}
 
 	if c.SharedExperts > 0 {
 		full := sh.Microbatch * c.SeqLen / sh.cp()
@@ -255,6 +265,12 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 		shared.Forward = []Op{s1, g, s2}
 		shared.Backward = append(dgradWgrad(s2, sh), gb)
 		shared.Backward = append(shared.Backward, dgradWgrad(s1, sh)...)
+		if sh.Precision == units.FP8 {
+			// The same casts around the shared experts' GEMMs.
+			n := units.Bytes(full)
+			shared.Forward = []Op{memop("shared-fp8-cast", 4*n*units.Bytes(h)), s1, g, memop("shared-fp8-cast", 4*n*units.Bytes(sf)), s2}
+			shared.Backward = append([]Op{memop("shared-fp8-cast-bwd", 4*n*units.Bytes(h+sup))}, shared.Backward...)
+		}
 	}
 	hs := tok(T, float64(h))
 	combine.Forward = []Op{memop("moe-unpermute", tok(T, float64(h)*float64(1+k))), memop("bias-dropout-add", 3*hs+hs/e)}
