@@ -217,7 +217,8 @@ var maxMAE = map[string]float64{
 	"NeMo-24.07-perf-summary":      19.0,
 	// moe-cp.toml's groups, recorded when the file was folded in. The
 	// overall level was re-recorded then (12.0 → 13.0): the case set grew.
-	"MegatronBridge-25.11":               35.0,
+	// MegatronBridge-25.11 lowered 35.0 → 33.5 by the MoE FP8 casts.
+	"MegatronBridge-25.11":               33.5,
 	"NeMo-24.07-H100":                    14.5,
 	"NeMo-LongSeq-CP-H100":               5.0,
 	"DeepSeek-V3":                        0,
