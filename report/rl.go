@@ -72,6 +72,7 @@ type RLGeneration struct {
 	DecodeTCS  float64 `json:"decode_tensor_bound_s"`
 	TPS        float64 `json:"tp_allreduce_s"`
 	TailS      float64 `json:"longest_response_tail_s"`
+	HostS      float64 `json:"engine_host_s"`
 	Iterations int     `json:"decode_iterations"`
 	Bound      string  `json:"bound"`
 }
@@ -114,7 +115,7 @@ func RLOf(c rl.Config, r *rl.Result) *RL {
 		SamplesPerStep: r.Samples, TokensPerStep: r.Tokens, TokensPerSPerGPU: r.TokensPerSecPerGPU,
 		GenGPUs: r.GenGPUs, TrainGPUs: r.TrainGPUs, Replicas: r.Replicas, Slots: r.Slots, KVCapacity: r.KVCapacity,
 		Generation: RLGeneration{PrefillS: float64(r.Prefill), DecodeS: float64(r.Decode), DecodeHBMS: float64(r.DecodeHBM), DecodeTCS: float64(r.DecodeTensor),
-			TPS: float64(r.GenComm), TailS: float64(r.Tail), Iterations: r.Iterations, Bound: r.GenerationBound},
+			TPS: float64(r.GenComm), TailS: float64(r.Tail), HostS: float64(r.GenHost), Iterations: r.Iterations, Bound: r.GenerationBound},
 		Utilisation: RLUtilisation{GenerationMFU: r.GenerationMFU, GenerationHBM: r.GenerationHBM, ScoringMFU: r.ScoringMFU, TrainingMFU: r.TrainingMFU},
 		Memory: RLMemory{GenerationWeights: float64(r.Memory.GenerationWeights), KVCache: float64(r.Memory.KVCache), Scoring: float64(r.Memory.Scoring),
 			Training: float64(r.Memory.Training), Offloaded: float64(r.Memory.Offloaded)},
@@ -150,6 +151,9 @@ func WriteRLText(w io.Writer, r *RL) error {
 	p("  generation     %10s  %6s  %d GPUs, %d engines; prefill %s, decode %s (%d iterations; HBM-bound %s, tensor-bound %s), tp all-reduce %s, longest-response tail %s\n",
 		sec(r.GenerationS), pct(r.GenerationS), r.GenGPUs, r.Replicas, sec(r.Generation.PrefillS), sec(r.Generation.DecodeS), r.Generation.Iterations,
 		sec(r.Generation.DecodeHBMS), sec(r.Generation.DecodeTCS), sec(r.Generation.TPS), sec(r.Generation.TailS))
+	if r.Generation.HostS > 0 {
+		p("                 engine host loop %s (scheduling and output processing between iterations, the GPU idle)\n", sec(r.Generation.HostS))
+	}
 	p("                 generation bound by %s\n", r.Generation.Bound)
 	p("  scoring        %10s  %6s\n", sec(r.ScoringS), pct(r.ScoringS))
 	p("  training       %10s  %6s  %d optimizer steps of %s\n", sec(r.TrainingS), pct(r.TrainingS), r.OptimizerSteps, sec(r.TrainingStepS))

@@ -17,6 +17,7 @@ import (
 	"trainsim/field"
 	"trainsim/model"
 	"trainsim/parallelism"
+	"trainsim/units"
 )
 
 // Algorithm is the RL algorithm: which models a step runs.
@@ -70,6 +71,30 @@ const (
 // Batchings lists the batching modes a scenario may name.
 func Batchings() []Batching { return []Batching{Continuous, Static} }
 
+// Offload is what a colocated step moves to host memory while the engines
+// generate.
+type Offload string
+
+// The offload policies.
+const (
+	// OffloadOverflow moves only the training state that does not fit
+	// beside the engine's share of HBM.
+	OffloadOverflow Offload = "overflow"
+	// OffloadAll moves the whole training state (weights, gradients,
+	// optimizer) to host memory before generation and back after it, and
+	// the engine's weights to host memory after generation and back
+	// before the next (NeMo-RL's colocated GRPO: the policy's
+	// offload_before_refit / offload_after_refit and vLLM's sleep / wake_up
+	// around every generation).
+	OffloadAll Offload = "all"
+)
+
+// Offloads lists the offload policies a scenario may name.
+func Offloads() []Offload { return []Offload{OffloadOverflow, OffloadAll} }
+
+// MaxHostOverhead bounds rl.engine_host_overhead.
+const MaxHostOverhead = units.Seconds(1)
+
 // Config is one RL step. The policy is the training job's model; its
 // layout, cluster, precision and calibration are the job's.
 type Config struct {
@@ -102,6 +127,24 @@ type Config struct {
 	// GenMemoryFraction is the share of HBM the engine may take for its
 	// weights and KV cache (vLLM's gpu_memory_utilization).
 	GenMemoryFraction float64
+	// HostOverhead is the engine's host time per iteration (prefill or
+	// decode) during which its GPUs wait: the scheduler, the sampled
+	// tokens' copy to the host, output processing and detokenisation of a
+	// synchronous engine loop. 0: an engine that hides them (CUDA graphs
+	// and an overlapped scheduler).
+	HostOverhead units.Seconds
+	// HostPerSeq is the engine's host time per iteration for each
+	// sequence the iteration runs (building its inputs, processing its
+	// sampled token), also with the GPUs idle.
+	HostPerSeq units.Seconds
+	// Offload is what a colocated step moves to host memory during
+	// generation.
+	Offload Offload
+	// RefitRate is the rate at which an engine GPU takes in its shard of
+	// the new weights at a refit, the framework's handoff included (CUDA
+	// IPC handles, the engine's load_weights); 0: at the hardware's rate
+	// (an HBM copy colocated, the link split), no software cost.
+	RefitRate units.Bandwidth
 	// LogprobMicrobatch is the packed sequences per scoring forward pass.
 	LogprobMicrobatch int
 	// Prompts is a number of prompts to report the processing time of (0:
@@ -188,6 +231,20 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 	case Continuous, Static:
 	default:
 		add("rl.batching", "must be one of %v, got %q", Batchings(), c.Batching)
+	}
+	switch c.Offload {
+	case "", OffloadOverflow, OffloadAll: // "": overflow, the zero value
+	default:
+		add("rl.offload", "must be one of %v, got %q", Offloads(), c.Offload)
+	}
+	if !(c.HostOverhead >= 0 && c.HostOverhead <= MaxHostOverhead) {
+		add("rl.engine_host_overhead", "must be from 0 to %s per iteration, got %s", MaxHostOverhead, c.HostOverhead)
+	}
+	if !(c.RefitRate >= 0 && c.RefitRate <= 1e15) {
+		add("rl.refit_rate", "must be from 0 (the hardware's rate) to 1PB/s, got %s", c.RefitRate)
+	}
+	if !(c.HostPerSeq >= 0 && c.HostPerSeq <= MaxHostOverhead/1000) {
+		add("rl.engine_host_per_seq", "must be from 0 to %s per sequence and iteration, got %s", MaxHostOverhead/1000, c.HostPerSeq)
 	}
 	if len(errs) > 0 {
 		return errs

@@ -21,7 +21,7 @@ func (res *Result) finish(c Config, j parallelism.Job, runs []engineRun, scoreFL
 	for r, run := range runs {
 		var t units.Seconds
 		for _, s := range run.Segments {
-			t += s.Cost.Compute + s.Cost.Comm
+			t += s.Cost.Compute + s.Cost.Comm + s.Cost.Host
 			genFLOPs += float64(s.Cost.FLOPs) * float64(c.GenTP)
 			genBytes += float64(s.Cost.Bytes) * float64(c.GenTP)
 		}
@@ -37,6 +37,7 @@ func (res *Result) finish(c Config, j parallelism.Job, runs []engineRun, scoreFL
 		}
 	}
 	for i, s := range run.Segments {
+		res.GenHost += s.Cost.Host
 		if s.Prefill {
 			res.Prefill += s.Cost.Compute
 			res.GenComm += s.Cost.Comm
@@ -49,15 +50,17 @@ func (res *Result) finish(c Config, j parallelism.Job, runs []engineRun, scoreFL
 		res.Iterations += s.Iters
 		switch {
 		case c.Batching == Static && s.Iters > 0:
-			res.Tail += (s.Cost.Compute + s.Cost.Comm) * units.Seconds(float64(s.PaddedIters)/float64(s.Iters))
+			res.Tail += (s.Cost.Compute + s.Cost.Comm + s.Cost.Host) * units.Seconds(float64(s.PaddedIters)/float64(s.Iters))
 		case i > lastAdmit && 2*s.Batch <= run.Slots:
-			res.Tail += s.Cost.Compute + s.Cost.Comm
+			res.Tail += s.Cost.Compute + s.Cost.Comm + s.Cost.Host
 		}
 	}
 	gen := res.Generation
 	switch {
 	case gen > 0 && float64(res.Tail) > tailShare*float64(gen):
 		res.GenerationBound = fmt.Sprintf("the longest responses: %.0f%% of generation decodes a batch at most half of whose sequences are still producing tokens, waiting for the last ones", 100*float64(res.Tail/gen))
+	case res.GenHost > res.DecodeHBM && res.GenHost > res.DecodeTensor && res.GenHost > res.GenComm:
+		res.GenerationBound = "the engine's host loop (scheduling and output processing between iterations, the GPU idle)"
 	case res.GenComm > res.DecodeHBM && res.GenComm > res.DecodeTensor:
 		res.GenerationBound = "tensor-parallel all-reduces (latency-bound, one per block per token)"
 	case res.DecodeHBM >= res.DecodeTensor:
@@ -112,7 +115,7 @@ func (res *Result) finish(c Config, j parallelism.Job, runs []engineRun, scoreFL
 	res.Notes = append(res.Notes,
 		fmt.Sprintf("generation: %d engine replicas of tp %d, %s batching, at most %d sequences each (max_batch %d; the KV cache holds %d tokens per engine at %.0f%% of HBM); responses %d tokens on average, at most %d (quantiles max·u^p); decode iterations are aggregated between changes of the batch (one task per run of iterations and one for its all-reduces)",
 			res.Replicas, c.GenTP, c.Batching, res.Slots, c.MaxBatch, res.KVCapacity, 100*c.GenMemoryFraction, c.ResponseMean, c.ResponseMax),
-		"generation assumes CUDA graphs: no host launch gaps between a decode iteration's kernels, each kernel paying only the kernel model's fixed launch-and-tail cost; the engine's scheduler and sampling on the host are not modelled")
+		hostNote(c))
 	switch {
 	case c.Placement == Colocated && c.OffPolicy > 0:
 		res.Notes = append(res.Notes, fmt.Sprintf("off_policy %d has no effect colocated: generation and training share every GPU, so generation of a later step cannot run beside training", c.OffPolicy))
@@ -121,7 +124,18 @@ func (res *Result) finish(c Config, j parallelism.Job, runs []engineRun, scoreFL
 	case c.Placement == Split:
 		res.Notes = append(res.Notes, "split, on-policy: each pool waits for the other, so the step is their sum and each pool idles while the other works")
 	}
-	if res.Memory.Offloaded > 0 {
+	if c.Placement == Colocated && c.Offload == OffloadAll {
+		res.Notes = append(res.Notes, fmt.Sprintf("colocated, offload all: the %s of training state per GPU goes to host memory over PCIe before generation and back after it, and the engine's %s of weights after generation and back before the next", res.Memory.Offloaded, res.Memory.GenerationWeights))
+	} else if res.Memory.Offloaded > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("colocated: %s of training state per GPU does not fit beside the engine's %.0f%% of HBM and is offloaded to host memory over PCIe before generation and back after it", res.Memory.Offloaded, 100*c.GenMemoryFraction))
 	}
+}
+
+// hostNote says how the engine's host work is modelled.
+func hostNote(c Config) string {
+	const graphs = "generation assumes CUDA graphs: no host launch gaps between a decode iteration's kernels, each kernel paying only the kernel model's fixed launch-and-tail cost"
+	if c.HostOverhead > 0 || c.HostPerSeq > 0 {
+		return fmt.Sprintf("%s; the engine's host loop (scheduling, output processing, detokenisation) takes %s + %s per running sequence each iteration with the GPU idle (rl.engine_host_overhead, rl.engine_host_per_seq)", graphs, c.HostOverhead, c.HostPerSeq)
+	}
+	return graphs + "; the engine's scheduler and output processing on the host are taken as hidden (rl.engine_host_overhead and rl.engine_host_per_seq 0)"
 }

@@ -41,8 +41,11 @@ type cost struct {
 	Compute, Comm units.Seconds
 	// HBM and TensorCores split Compute by what bounded each kernel.
 	HBM, TensorCores units.Seconds
-	FLOPs            units.FLOPs
-	Bytes            units.Bytes
+	// Host is the engine's host time between iterations, the GPU idle
+	// (Config.HostOverhead per iteration).
+	Host  units.Seconds
+	FLOPs units.FLOPs
+	Bytes units.Bytes
 }
 
 func (c *cost) add(o cost, times float64) {
@@ -50,6 +53,7 @@ func (c *cost) add(o cost, times float64) {
 	c.Comm += o.Comm * units.Seconds(times)
 	c.HBM += o.HBM * units.Seconds(times)
 	c.TensorCores += o.TensorCores * units.Seconds(times)
+	c.Host += o.Host * units.Seconds(times)
 	c.FLOPs += o.FLOPs * units.FLOPs(times)
 	c.Bytes += o.Bytes * units.Bytes(times)
 }
@@ -156,7 +160,12 @@ type engineRun struct {
 // order) with prompts of prompt tokens: admissions, prefills and decode
 // segments, each segment ending when a sequence finishes. slots bounds the
 // sequences running at once; capacity the KV tokens the engine holds.
-func (p pricer) generate(m model.Config, lengths []int, prompt, slots, capacity, tp int, batching Batching) (engineRun, error) {
+//
+// Every iteration, prefill or decode, also pays host + perSeq × (its
+// sequences) of host time with the GPU idle (a synchronous engine loop:
+// schedule, run, copy the sampled tokens back, process the outputs, then
+// schedule the next).
+func (p pricer) generate(m model.Config, lengths []int, prompt, slots, capacity, tp int, batching Batching, host, perSeq units.Seconds) (engineRun, error) {
 	type seq struct{ left, ctx, reserve int }
 	var run engineRun
 	var active []seq
@@ -182,6 +191,7 @@ func (p pricer) generate(m model.Config, lengths []int, prompt, slots, capacity,
 				if err != nil {
 					return run, err
 				}
+				c.Host = host + perSeq*units.Seconds(n)
 				run.Segments = append(run.Segments, segment{Prefill: true, Batch: n, Iters: 1, Cost: c})
 			}
 		}
@@ -211,6 +221,7 @@ func (p pricer) generate(m model.Config, lengths []int, prompt, slots, capacity,
 		if err != nil {
 			return run, err
 		}
+		c.Host = host + perSeq*units.Seconds(b)
 		var seg cost
 		seg.add(c, float64(k))
 		padded := 0

@@ -26,7 +26,7 @@ import (
 // training of the steps before it.
 func (c Config) replay(res *Result, runs []engineRun, scorers []scorer, score []units.Seconds, trainStep units.Seconds, critic *parallelism.Result, refit, swap units.Seconds) error {
 	steps := c.OffPolicy + 4
-	g := sim.NewGraph(steps * (len(runs)*(2*len(runs[0].Segments)+2) + len(scorers) + 2*res.OptimizerSteps + 4))
+	g := sim.NewGraph(steps * (len(runs)*(3*len(runs[0].Segments)+2) + len(scorers) + 2*res.OptimizerSteps + 4))
 	engines := make([]sim.ResourceID, len(runs))
 	for r := range engines {
 		engines[r] = g.AddResource(fmt.Sprintf("engine %d", r))
@@ -74,6 +74,9 @@ func (c Config) replay(res *Result, runs []engineRun, scorers []scorer, score []
 				}
 				if seg.Cost.Comm > 0 {
 					add(engines[r], seg.Cost.Comm, kindGenTP)
+				}
+				if seg.Cost.Host > 0 {
+					add(engines[r], seg.Cost.Host, kindGenHost)
 				}
 			}
 			s.genFirst = append(s.genFirst, first)

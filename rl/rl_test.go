@@ -312,3 +312,110 @@ func TestRefitSplitOverTheFabric(t *testing.T) {
 		t.Errorf("refit bytes %g, want %g", got, want)
 	}
 }
+
+// TestHostOverhead: an engine's host loop of h per iteration idles its GPU h
+// after the prefill and after every decode iteration, so one response of
+// 200 tokens after a prompt takes 201·h more (one prefill, 200 decode
+// iterations), whatever the kernels took.
+func TestHostOverhead(t *testing.T) {
+	one := testJob(t, "gpt3-6.7b", "dgx-a100-80gb", 1, 1, 1)
+	cfg := grpo()
+	cfg.PromptsPerStep, cfg.GenerationsPerPrompt, cfg.PromptLen, cfg.ResponseMean, cfg.ResponseMax, cfg.TrainBatch = 1, 1, 16, 200, 200, 1
+	base, err := Run(one, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HostOverhead = 4 * units.Millisecond
+	slow, err := Run(one, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 201 * 4e-3
+	if d := float64(slow.Generation - base.Generation); math.Abs(d-want) > 1e-6 {
+		t.Errorf("host overhead added %.6g s to generation, want 201 × 4 ms = %.6g s", d, want)
+	}
+	if math.Abs(float64(slow.GenHost)-want) > 1e-9 {
+		t.Errorf("reported host time %s, want %.6g s", slow.GenHost, want)
+	}
+	if d := float64(slow.Step - base.Step); math.Abs(d-want) > 1e-6 {
+		t.Errorf("colocated step grew by %.6g s, want %.6g s", d, want)
+	}
+	// Per sequence: 64 responses of 200 tokens on one engine (8 GPUs, 8
+	// engines, each its 8 sequences at once): 201 iterations of 8
+	// sequences each, 201 × 8 × 0.1 ms.
+	cfg = grpo()
+	cfg.PromptsPerStep, cfg.GenerationsPerPrompt, cfg.PromptLen, cfg.ResponseMean, cfg.ResponseMax, cfg.TrainBatch = 8, 8, 16, 200, 200, 64
+	base, err = Run(one, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HostPerSeq = 100 * units.Microsecond
+	slow, err = Run(one, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = 201 * 8 * 1e-4
+	if d := float64(slow.Generation - base.Generation); math.Abs(d-want) > 1e-6 {
+		t.Errorf("per-sequence host overhead added %.6g s to generation, want 201 × 8 × 0.1 ms = %.6g s", d, want)
+	}
+}
+
+// TestOffloadAll: offload "all" moves, colocated, the whole training state
+// out and back and the engine's weights out and back, each byte twice over
+// PCIe: for Llama 3 8B on one DGX H100 (TP 1, PP 1, ZeRO-1 over 8) the
+// state is the training replay's weights + gradients + optimizer and the
+// engine's weights are 2 B × the parameters, at PCIe Gen5 x16's 32 GT/s ×
+// 16 lanes × 128/130 ÷ 8 = 63.0 GB/s.
+func TestOffloadAll(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	cfg := grpo()
+	cfg.Offload = OffloadAll
+	r, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := v.Job().Model
+	mem := r.TrainResult.Memory
+	state := float64(mem.Weights + mem.Gradients + mem.Optimizer)
+	engine := 2 * float64(m.Params())
+	want := 2 * (state + engine) / (32e9 * 16 * 128 / 130 / 8)
+	if got := float64(r.Swap); math.Abs(got-want) > 1e-3*want {
+		t.Errorf("offload all: %.4g s of offload/onload, want %.4g s", got, want)
+	}
+	if float64(r.Memory.Offloaded) != state {
+		t.Errorf("offloaded %s, want the whole state %.4g B", r.Memory.Offloaded, state)
+	}
+	cfg.Offload = OffloadOverflow
+	r2, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Overflow moves only what does not fit beside the engine's 60% of
+	// 80 GiB.
+	over := max(state-0.4*80*(1<<30), 0)
+	wantOver := 2 * over / (32e9 * 16 * 128 / 130 / 8)
+	if got := float64(r2.Swap); math.Abs(got-wantOver) > 1e-3*wantOver+1e-12 {
+		t.Errorf("overflow: %.4g s of offload/onload, want %.4g s", got, wantOver)
+	}
+	if d := r.Step - r2.Step; math.Abs(float64(d-(r.Swap-r2.Swap))) > 1e-6*float64(r.Step) {
+		t.Errorf("offload all made the step %s longer, want the swaps' difference %s", d, r.Swap-r2.Swap)
+	}
+}
+
+// TestRefitRate: with rl.refit_rate r, a colocated refit of Llama 3 8B
+// trained at TP 1, PP 1 (no all-gather) onto engines of TP 2 is each engine
+// GPU taking in half of the 2 B × params at r.
+func TestRefitRate(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	cfg := grpo()
+	cfg.GenTP = 2
+	cfg.RefitRate = 2.5e9
+	r, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 2 * float64(v.Job().Model.Params()) / 2 / 2.5e9
+	if got := float64(r.Refit); math.Abs(got-want) > 1e-6*want {
+		t.Errorf("refit %.6g s, want %.6g s", got, want)
+	}
+}

@@ -23,6 +23,7 @@ const (
 	kindTrain
 	kindRefit
 	kindSwap
+	kindGenHost
 )
 
 // Span is one phase of one step on one lane of the replay: an engine
@@ -72,8 +73,9 @@ type Result struct {
 	// them; Tail is its decode time waiting for the longest responses:
 	// continuous, with the batch at most half its peak after the queue
 	// emptied; static, with at most half of a batch still producing.
-	Decode, Prefill, GenComm, DecodeHBM, DecodeTensor, Tail units.Seconds
-	Iterations                                              int
+	// GenHost is its engine's host time between iterations (GPU idle).
+	Decode, Prefill, GenComm, DecodeHBM, DecodeTensor, Tail, GenHost units.Seconds
+	Iterations                                                       int
 	// GenerationBound says what bounds generation; Bottleneck the step.
 	GenerationBound, Bottleneck string
 	// Utilisation: model FLOPs over the pool's peak in each phase, and the
@@ -151,7 +153,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	queues := deal(lengths, res.Replicas, c.Seed)
 	runs := make([]engineRun, res.Replicas)
 	for r := range runs {
-		run, err := p.generate(policy, queues[r], c.PromptLen, c.MaxBatch, res.KVCapacity, c.GenTP, c.Batching)
+		run, err := p.generate(policy, queues[r], c.PromptLen, c.MaxBatch, res.KVCapacity, c.GenTP, c.Batching, c.HostOverhead, c.HostPerSeq)
 		if err != nil {
 			return nil, fmt.Errorf("rl: engine %d: %w", r, err)
 		}
@@ -231,13 +233,24 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 
 	// Swap: colocated, the training state that does not fit beside the
 	// engine goes to host memory for generation and back for training.
+	// Each byte crosses PCIe twice a step (out, then back in), one
+	// direction at a time. With offload "all" the whole state goes, and
+	// the engine's weights go out after generation and come back before
+	// the next one (vLLM's sleep and wake_up; its KV cache is discarded,
+	// not copied).
 	var swap units.Seconds
 	if c.Placement == Colocated {
 		room := j.Cluster.GPU.HBM - units.Bytes(float64(j.Cluster.GPU.HBM)*c.GenMemoryFraction)
-		if state > room {
+		moved := units.Bytes(0)
+		switch {
+		case c.Offload == OffloadAll:
+			res.Memory.Offloaded = state
+			moved = state + res.Memory.GenerationWeights
+		case state > room:
 			res.Memory.Offloaded = state - room
-			swap = res.Memory.Offloaded.Over(topology.PCIeRate(j.Cluster.GPU.Family))
+			moved = res.Memory.Offloaded
 		}
+		swap = (2 * moved).Over(topology.PCIeRate(j.Cluster.GPU.Family))
 	}
 
 	if err := c.replay(res, runs, scorers, scoreTimes, tres.StepTime, critic, refit, swap); err != nil {
@@ -348,6 +361,12 @@ func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN 
 	}
 	shard := units.Bytes(float64(bytes) / float64(c.GenTP))
 	if c.Placement == Colocated {
+		if c.RefitRate > 0 {
+			// The framework's handoff sets the pace: each engine GPU
+			// takes in its shard at RefitRate.
+			t += shard.Over(c.RefitRate)
+			return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the training model-parallel group of %d, then each engine GPU takes in its 1/%d (%s) at rl.refit_rate %s", bytes, group, c.GenTP, shard, c.RefitRate), nil
+		}
 		// Read and write the shard in HBM.
 		t += (2 * shard).Over(j.Cluster.GPU.HBMBandwidth.Scale(p.cm.Params.HBMFraction))
 		return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the training model-parallel group of %d, then each engine GPU copies its 1/%d in HBM", bytes, group, c.GenTP), nil
@@ -363,5 +382,8 @@ func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN 
 		return 0, "", fmt.Errorf("rl: refit send: %w", err)
 	}
 	t += k.Time
+	if c.RefitRate > 0 {
+		t += shard.Over(c.RefitRate)
+	}
 	return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the training model-parallel group of %d, then sent to %d engine replicas (%s per engine GPU) over %d pool-to-pool links of %s each", bytes, group, genN/c.GenTP, shard, pairs, link), nil
 }

@@ -66,6 +66,10 @@ func RLRules() []string {
 		"response length: a mean of prompt + response published (NeMo-RL's G-Average Seq len) → mean response = that − the prompt; lengths spread as rl.response_mean's quantiles",
 		"generation engine TP: as published, or as the case's role split reads it from an example script (OpenRLHF 70B: 2 engines × TP2); otherwise the smallest power of two whose 16-bit weight shard is at most half of a GPU's HBM, at most gpus_per_node (DeepSpeed-Chat's run_13b.sh uses 2 for 13B on 40 GB, which this gives)",
 		"engine memory and batch: vLLM's gpu_memory_utilization as published, else its default 0.9; max_num_seqs 256 (vLLM's default); DeepSpeed-Chat's hybrid engine generates fixed-length answers as a static batch",
+		"OpenRLHF (2024) engine batch: each actor rank sends its micro-rollout batch (generation_micro_batch prompts) to one vLLM engine in a blocking call (RemoteExperienceMaker._generate_vllm: llm = vllm_engines[rank % engines]; ray.get(llm.generate.remote(...)); the prompts dataloader yields micro_rollout_batch_size prompts per make_experience), and an engine is a synchronous Ray actor that serves one call at a time → rl.max_batch = generation_micro_batch",
+		"engine host loop: vLLM before 0.6 (OpenRLHF's 0.3.1) runs a synchronous loop, schedule → run → copy the sampled tokens → process outputs, the GPU idle meanwhile; the output processing grows with the batch: 0.2 ms at batch 1, 3.4 ms at batch 32 (vLLM issue #6913, the asynchronous output processor RFC, 2024, Llama 3 70B on 4 H100s) → rl.engine_host_per_seq 0.1 ms ((3.4 − 0.2) ÷ 31), no fixed part (rl.engine_host_overhead 0: no batch-resolved measurement of the scheduler's own time); consistent with the ~4 ms GPU bubble per decode step of vLLM issue #6854 (the multi-step scheduling RFC) at a batch of ~40, and with the v0.6 blog (2024-09-05: scheduling 29% of the time against 38% on the GPU, Llama 3 8B on an H100). vLLM V1 (NeMo-RL v0.5's) and DeepSpeed-Chat's hybrid engine → 0 (V1 moved scheduling and output processing off the GPU's critical path; no published figure for the hybrid engine)",
+		"NeMo-RL refit: an engine GPU takes in its shard of the new weights at 2.5 GB/s (rl.refit_rate), the median of NeMo-RL's own refit times in its v0.3 blog (2025-07-21, step-time breakdown after the refit optimizations of its 2025-08-12 refit blog: CUDA IPC handles, then vLLM's load_weights): Llama 3.1 8B 16 GB per engine GPU (vLLM TP1) in 5 s = 3.2 GB/s, Qwen3 32B 16 GB in 7 s = 2.3 GB/s (vLLM TP4 assumed, as NeMo-RL's Qwen3-32B recipe; TP8 would give 1.1 GB/s and the same median), Llama 3.1 70B 35 GB (vLLM TP4, the blog's command line) in 14 s = 2.5 GB/s; v0.5 (the scored cases) may have sped it up further",
+		"NeMo-RL colocated: the policy's whole training state goes to host memory before generation and comes back after it, and vLLM sleeps (weights to host, KV cache dropped) after generation and wakes before the next (nemo_rl/algorithms/grpo.py refit_policy_generation: offload_before_refit, offload_after_refit, prepare_for_generation; finish_generation) → rl.offload = \"all\" over PCIe at the system's rate",
 		"training layout: NeMo-RL as published (Megatron-Core, distributed optimizer → zero 1); DeepSpeed-Chat and OpenRLHF (DeepSpeed ZeRO, layout unknown) → tp 1, pp 1, the smallest ZeRO stage of 2 and 3 whose training fits in memory, full activation checkpointing (their example scripts enable gradient checkpointing); micro-batch as published, else 1",
 		"framework: DeepSpeed ZeRO training of Hugging Face models (DeepSpeed-Chat, OpenRLHF) → training.grad_accum_fusion false (ZeRO's backward hooks copy each weight gradient into its reduction bucket, a kernel apart from the weight-gradient GEMM); attention unfused for DeepSpeed-Chat's OPT (Hugging Face's OPT attention of 2023), flash for OpenRLHF (it states flash-attn 2.3.6); Adam offload to the CPU in OpenRLHF's example scripts is not modelled",
 		"batch: DeepSpeed-Chat's per-step batch is not published (the largest under a cap of 1024 pairs) → 1024 prompts per step, one PPO epoch, one optimizer step; OpenRLHF: 1024 prompts per step, optimizer steps of 128 (train_batch_size 128)",
@@ -288,6 +292,12 @@ func planRL(c rawRLCase) rlPlan {
 		if strings.Contains(fmt.Sprint(c.RL["off_policy"]), "1-step") {
 			rlKeys.WriteString("off_policy = 1\n")
 		}
+		if !strings.Contains(fmt.Sprint(c.RL["placement"]), "split") {
+			rlKeys.WriteString("offload = \"all\"\n")
+			assume("offload all: NeMo-RL's policy offload and vLLM sleep/wake around generation (offload rule)")
+		}
+		rlKeys.WriteString("refit_rate = \"2.5GB/s\"\n")
+		assume("refit at 2.5 GB/s per engine GPU (NeMo-RL refit rule)")
 	case strings.HasPrefix(c.Group, "DeepSpeed-Chat"):
 		respMax, respMean = 256, 256
 		prompts = 1024
@@ -332,6 +342,14 @@ func planRL(c rawRLCase) rlPlan {
 		train, _ := intOf(c.RL, "train_global_batch")
 		fmt.Fprintf(&rlKeys, "algorithm = \"ppo\"\ncritic = \"policy\"\nreward = \"policy\"\nreference = \"policy\"\n")
 		fmt.Fprintf(&rlKeys, "prompts_per_step = %d\ntrain_batch = %d\nplacement = \"split\"\ngen_gpus = %d\n", prompts, train, vllm)
+		if gmb, ok := intOf(c.RL, "generation_micro_batch"); ok {
+			fmt.Fprintf(&rlKeys, "max_batch = %d\n", gmb)
+			assume("engine batch %d = the generation micro-batch, one blocking call at a time (OpenRLHF engine batch rule)", gmb)
+		}
+		if strings.Contains(fmt.Sprint(c.RL["generation_engine"]), "vLLM 0.") {
+			rlKeys.WriteString("engine_host_per_seq = \"100us\"\n")
+			assume("vLLM < 0.6: 0.1 ms of host loop per running sequence per iteration (engine host loop rule)")
+		}
 	default:
 		p.why = "no mapping for this group"
 		return p
