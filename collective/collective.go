@@ -126,6 +126,10 @@ func (p Params) SizeFactor(chunk units.Bytes) float64 {
 type Model struct {
 	Cluster topology.Cluster
 	Params  Params
+	// ECMP, when not nil, remembers ECMPSlowdown's results by their
+	// arguments, for a caller that prices many collectives over one fabric
+	// (a replay, a layout search): the same numbers, computed once.
+	ECMP *ECMPMemo
 }
 
 // Cost is the price of one collective as seen by one rank.
@@ -180,7 +184,7 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 		if sh.Spines > 0 && p.Cross.Flows > 0 {
 			up := sh.Uplink.Scale(m.Params.NICFraction)
 			demand := float64(nic) / float64(flowsPerNIC)
-			if slow := ECMPSlowdown(p.Cross.Flows, sh.Spines, p.Cross.Sets, demand/float64(up)); slow > 1 {
+			if slow := m.ECMP.slowdown(p.Cross.Flows, sh.Spines, p.Cross.Sets, demand/float64(up)); slow > 1 {
 				nic = nic.Scale(1 / slow)
 				nicTier = Spine
 			}

@@ -102,3 +102,43 @@ func TestCrossingByHand(t *testing.T) {
 		t.Errorf("1:1: %v on %v, want %v on the NIC", c1.Time, c1.Bottleneck, want)
 	}
 }
+
+// TestMaxLoadAtMostCached: the cached binomial terms give, for every k in
+// increasing order as ECMPSlowdown asks, exactly (to the bit) what the
+// direct computation gives.
+func TestMaxLoadAtMostCached(t *testing.T) {
+	for _, tc := range []struct{ n, s int }{{1, 2}, {5, 3}, {16, 4}, {37, 8}, {64, 16}, {200, 7}, {512, 32}} {
+		lf := logFactorials(tc.n)
+		b := binomialTerms{n: tc.n, s: tc.s, lf: lf}
+		for k := (tc.n + tc.s - 1) / tc.s; k <= tc.n; k += 1 + tc.n/40 {
+			got, want := b.maxLoadAtMost(k), maxLoadAtMost(tc.n, tc.s, k, lf)
+			if math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("n %d s %d k %d: cached %v, direct %v", tc.n, tc.s, k, got, want)
+			}
+		}
+	}
+}
+
+// TestECMPMemo: the memo returns what ECMPSlowdown returns, the second time
+// from memory, and a nil memo computes.
+func TestECMPMemo(t *testing.T) {
+	var e ECMPMemo
+	var none *ECMPMemo
+	for _, tc := range []struct {
+		flows, spines, sets int
+		load                float64
+	}{{8, 4, 1, 0.5}, {64, 16, 3, 0.2}, {600, 32, 2, 0.05}, {8, 4, 1, 0}, {8, 4, 1, math.NaN()}} {
+		want := ECMPSlowdown(tc.flows, tc.spines, tc.sets, tc.load)
+		for i := 0; i < 2; i++ {
+			if got := e.slowdown(tc.flows, tc.spines, tc.sets, tc.load); math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("%+v: memo %v, want %v", tc, got, want)
+			}
+		}
+		if got := none.slowdown(tc.flows, tc.spines, tc.sets, tc.load); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("%+v: nil memo %v, want %v", tc, got, want)
+		}
+	}
+	if len(e.m) != 3 {
+		t.Errorf("memo holds %d results, want 3 (none for a load that is not positive)", len(e.m))
+	}
+}

@@ -27,6 +27,19 @@ type accountInput struct {
 	// gpusPerLane is, per lane, how many GPUs of the cluster it stands for.
 	gpusPerLane []float64
 	cluster     topology.Cluster
+	// pr prices the collectives: a communication task sent what its
+	// collective costs at its lane's stage (sentOf).
+	pr *pricer
+}
+
+// sentOf returns the cost of task inf's collective at its lane's stage,
+// which holds what it sent (Sent per tier crossed, Bytes in all), or nil
+// for a task that sent nothing.
+func sentOf(pr *pricer, stage []int, inf *taskInfo) *collective.Cost {
+	if inf.spec < 0 {
+		return nil
+	}
+	return &pr.costs[int(inf.spec)*pr.j.Layout.PP+stage[inf.lane]]
 }
 
 // account turns the replay into the reported figures.
@@ -70,7 +83,7 @@ func account(in accountInput) *Result {
 	}
 	for id := 0; id < g.Tasks(); id++ {
 		t := sim.TaskID(id)
-		inf := in.info[id]
+		inf := &in.info[id]
 		s := int(inf.lane)
 		k := g.Kind(t)
 		d := run.End[t] - run.Start[t] // network tasks last longer than their fixed part
@@ -79,10 +92,12 @@ func account(in accountInput) *Result {
 			continue
 		}
 		a.total[k] += d
-		for tier := range inf.sent {
-			a.sent[k][tier] += inf.sent[tier]
+		if c := sentOf(in.pr, in.stage, inf); c != nil {
+			for tier := range c.Sent {
+				a.sent[k][tier] += c.Sent[tier]
+			}
+			a.bytes[k] += c.Bytes
 		}
-		a.bytes[k] += inf.bytes
 		if g.Resource(t) != in.streams[s].main {
 			continue
 		}
@@ -218,7 +233,7 @@ func account(in accountInput) *Result {
 }
 
 // timeline lists the tasks that took time on the GPUs' streams.
-func timeline(g *sim.Graph, run *sim.Result, info []taskInfo, trace []traceInfo, stage, replica, rank []int, lanes []stageStreams, names []string) []Span {
+func timeline(g *sim.Graph, run *sim.Result, pr *pricer, info []taskInfo, trace []traceInfo, stage, replica, rank []int, lanes []stageStreams, names []string) []Span {
 	streams := map[sim.ResourceID][2]string{}
 	for lane, st := range lanes {
 		for r, s := range map[sim.ResourceID]string{st.main: "compute", st.tp: "tp", st.ppNext: "pp-next", st.ppPrev: "pp-prev", st.dp: "dp"} {
@@ -235,12 +250,16 @@ func timeline(g *sim.Graph, run *sim.Result, info []taskInfo, trace []traceInfo,
 		if !ok {
 			continue
 		}
-		inf := info[id]
-		lb := inf.label
+		inf := &info[id]
+		lb := trace[id].label
+		var bytes units.Bytes
+		if c := sentOf(pr, stage, inf); c != nil {
+			bytes = c.Bytes
+		}
 		sp := Span{Lane: where[0], Stream: where[1], Kind: kindName(g.Kind(t)),
 			Start: units.Seconds(run.Start[t].Seconds()), End: units.Seconds(run.End[t].Seconds()),
 			Step: int(lb.step), Stage: stage[inf.lane], Replica: replica[inf.lane],
-			MicroBatch: int(lb.mb), Chunk: int(lb.chunk), Bytes: inf.bytes, Rank: rank[inf.lane],
+			MicroBatch: int(lb.mb), Chunk: int(lb.chunk), Bytes: bytes, Rank: rank[inf.lane],
 			FirstLayer: LayerNone, LastLayer: LayerNone}
 		switch lb.phase {
 		case 1:

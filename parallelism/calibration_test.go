@@ -52,7 +52,7 @@ func TestReplayTooLarge(t *testing.T) {
 		tasks float64
 	}{
 		{"global batch", func(j *Job) { j.Training.GlobalBatch = 100_000_000 }, "training.global_batch", 1e10},
-		{"steps", func(j *Job) { j.Training.Steps = 100 }, "training.steps", 1e7},
+		{"steps", func(j *Job) { j.Training.Steps = 1000 }, "training.steps", 1e8},
 		{"overflow", func(j *Job) { j.Training.GlobalBatch = 1 << 62; j.Training.Steps = 1 << 30 }, "training.steps", 1e25},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

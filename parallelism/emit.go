@@ -1,6 +1,7 @@
 package parallelism
 
 import (
+	"trainsim/collective"
 	"trainsim/model"
 	"trainsim/sim"
 	"trainsim/topology"
@@ -42,12 +43,14 @@ type stageStreams struct {
 
 // taskInfo is what emission knows of a task beyond the engine's view.
 type taskInfo struct {
+	tensor sim.Time // part of a compute task bound by tensor cores
 	lane   int32
-	tensor sim.Time                       // part of a compute task bound by tensor cores
-	sent   [topology.NumTiers]units.Bytes // per tier crossed (docs/network.md)
-	bytes  units.Bytes                    // sent in all
-	tier   topology.Tier
-	label  passLabel
+	// spec is a communication task's collective, -1 for other tasks: what
+	// it sent (per tier crossed, docs/network.md, and in all) is the
+	// pricer's cost of spec at the lane's stage (sentOf). An index rather
+	// than the bytes keeps the per-task record small (24 bytes, not 80).
+	spec specID
+	tier topology.Tier
 }
 
 // traceInfo is what only the timeline needs of a task: a compute task's
@@ -57,6 +60,7 @@ type taskInfo struct {
 type traceInfo struct {
 	flops     units.FLOPs
 	lastLayer int16
+	label     passLabel // the pass the task belongs to
 }
 
 // passLabel says which pass a task belongs to, for the timeline.
@@ -93,8 +97,18 @@ type builder struct {
 	// contention is, per lane, compute time lost to overlapped
 	// communication kernels issued so far, charged to the next compute.
 	contention []sim.Time
-	// cur labels the tasks being added (timeline only).
+	// cur labels the tasks being added (timeline only: traceInfo.label).
 	cur passLabel
+	// commDur[spec·PP + stage] is the timing's duration of the collective
+	// at that stage, once commOK says it is known (commCost).
+	commDur []sim.Time
+	commOK  []bool
+	// chunks[vs] is chunk vs's layers (chunkSlots).
+	chunks [][]slot
+	// sameGPUs: dur is uniform (every GPU alike), so its calls can be
+	// skipped; closedForm: tim is analytical (attach does nothing). They
+	// save an interface call per task on the hot path.
+	sameGPUs, closedForm bool
 }
 
 // accum is a compute task being coalesced on a lane's main stream.
@@ -107,9 +121,9 @@ type accum struct {
 // task adds a task and its side information.
 func (b *builder) task(r sim.ResourceID, lane int, d sim.Time, k sim.Kind) sim.TaskID {
 	id := b.g.AddTask(r, d, k)
-	b.info = append(b.info, taskInfo{lane: int32(lane), label: b.cur})
-	if b.j.Options.Timeline {
-		b.trace = append(b.trace, traceInfo{lastLayer: b.cur.layer})
+	b.info = append(b.info, taskInfo{lane: int32(lane), spec: -1})
+	if b.trace != nil {
+		b.trace = append(b.trace, traceInfo{lastLayer: b.cur.layer, label: b.cur})
 	}
 	return id
 }
@@ -117,7 +131,9 @@ func (b *builder) task(r sim.ResourceID, lane int, d sim.Time, k sim.Kind) sim.T
 // comp adds d of compute (tensor part tens) of kind k, step st, to lane's
 // main stream, merging it into the open compute task when it can.
 func (b *builder) comp(lane int, st stepID, d, tens sim.Time, k sim.Kind) {
-	d = b.dur.compute(lane, st, d)
+	if !b.sameGPUs {
+		d = b.dur.compute(lane, st, d)
+	}
 	if b.contention != nil {
 		d += b.contention[lane]
 		b.contention[lane] = 0
@@ -165,11 +181,10 @@ func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.Ta
 	stage := b.laneStage[lane]
 	sp := &b.pr.specs[id]
 	peer := b.pr.peerOf(sp, stage)
-	c, err := b.pr.price(id, stage)
-	if err != nil && b.err == nil {
-		b.err = err
+	c, d := b.commCost(id, stage)
+	if !b.sameGPUs {
+		d = b.dur.comm(lane, id, d)
 	}
-	d := b.dur.comm(lane, id, b.tim.duration(c))
 	var t sim.TaskID
 	if r == b.st[lane].main {
 		t = b.mainTask(lane, d, k)
@@ -180,14 +195,38 @@ func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.Ta
 			b.contention[lane] += sim.Time(b.pr.cm.CommSlowdown() * float64(toTime(c.Time)))
 		}
 	}
-	b.info[t].sent = c.Sent
-	b.info[t].bytes = c.Bytes
+	b.info[t].spec = id
 	b.info[t].tier = c.Bottleneck
-	b.tim.attach(b.g, t, id, stage, peer, b.reps.replicaArg(b.laneDP[lane]))
+	if !b.closedForm {
+		b.tim.attach(b.g, t, id, stage, peer, b.reps.replicaArg(b.laneDP[lane]))
+	}
 	if sp.group == groupDP && sp.bytes > 0 {
 		b.reps.collective(t, lane, stage)
 	}
 	return t
+}
+
+// commCost returns the cost of collective id at stage and the duration
+// the timing gives it, each computed once per collective and stage (a
+// replay issues the same few collectives hundreds of thousands of times).
+func (b *builder) commCost(id specID, stage int) (*collective.Cost, sim.Time) {
+	i := int(id)*b.j.Layout.PP + stage
+	if i < len(b.commOK) && b.commOK[i] {
+		return &b.pr.costs[i], b.commDur[i]
+	}
+	c, err := b.pr.price(id, stage)
+	if err != nil {
+		if b.err == nil {
+			b.err = err
+		}
+		return &c, b.tim.duration(c)
+	}
+	for i >= len(b.commOK) {
+		b.commOK = append(b.commOK, false)
+		b.commDur = append(b.commDur, 0)
+	}
+	b.commOK[i], b.commDur[i] = true, b.tim.duration(c)
+	return &b.pr.costs[i], b.commDur[i]
 }
 
 // emit adds the steps of one pass through one layer to lane; compute steps
@@ -319,6 +358,18 @@ type slot struct {
 	layer int16
 }
 
+// chunkSlots returns the layers of virtual stage vs (chunk), computed once
+// per virtual stage; the caller must not change them.
+func (b *builder) chunkSlots(vs int) []slot {
+	if b.chunks == nil {
+		b.chunks = make([][]slot, b.j.Layout.PP*b.j.Layout.VirtualStages)
+	}
+	if b.chunks[vs] == nil {
+		b.chunks[vs] = b.chunk(vs, nil)
+	}
+	return b.chunks[vs]
+}
+
 // chunk returns the layers of virtual stage vs in forward order: the
 // embedding on the first, its transformer layers, the output layer on the
 // last.
@@ -360,11 +411,9 @@ func (b *builder) paramGathers(lane int, prevEnd []sim.TaskID) *gathers {
 		return id
 	}
 	stage := b.laneStage[lane]
-	var slots []slot
 	for c := 0; c < l.VirtualStages; c++ {
 		vs := c*l.PP + stage
-		slots = b.chunk(vs, slots)
-		for _, sl := range slots {
+		for _, sl := range b.chunkSlots(vs) {
 			switch {
 			case sl.ls.kind == model.EmbeddingLayer:
 				g.emb[0] = add(sl.ls.gather)
@@ -436,7 +485,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		// order, then their reduction; no pipeline traffic.
 		b.cur.phase = 3
 		b.mainTask(lane, 0, KindPP) // a pass of its own, not merged into the B before it
-		ps.slots = b.chunk(vs, ps.slots)
+		ps.slots = b.chunkSlots(vs)
 		lastMB := st.mb == b.m-1
 		for i := len(ps.slots) - 1; i >= 0; i-- {
 			sl := ps.slots[i]
@@ -450,7 +499,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		return
 	}
 	marker := b.mainTask(lane, 0, KindPP)
-	ps.slots = b.chunk(vs, ps.slots)
+	ps.slots = b.chunkSlots(vs)
 	if st.forward {
 		ids.fStart[k] = marker
 		for _, sl := range ps.slots {
@@ -528,7 +577,7 @@ func (b *builder) build() ([][]step, error) {
 			if prevEnd != nil {
 				b.pending[lane] = append(b.pending[lane], prevEnd[lane])
 			}
-			ps = passState{buckets: ps.buckets[:0], released: sim.None, gath: b.paramGathers(lane, prevEnd), slots: ps.slots}
+			ps = passState{buckets: ps.buckets[:0], released: sim.None, gath: b.paramGathers(lane, prevEnd)}
 			for _, st := range progs[stage] {
 				b.pass(lane, st, &ids, &ps)
 			}

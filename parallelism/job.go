@@ -47,12 +47,13 @@ func (j Job) Microbatches() int {
 	return j.Training.GlobalBatch / (j.Layout.DP * j.Layout.Microbatch)
 }
 
-// MaxReplayTasks bounds the task graph one replay may unroll. At about 230
-// bytes per task (the default scenario: 234k tasks in 53 MB) it keeps a
-// replay near 2.3 GB, 43 times the default; a larger job is refused by
+// MaxReplayTasks bounds the task graph one replay may unroll. At about 110
+// bytes per task (the default scenario: 234k tasks in 26 MB; a full-rank
+// replay of GPT-3 175B on 16,384 GPUs: 30 million tasks in 3.9 GB) it
+// keeps a replay near 4.4 GB, 170 times the default; a larger job is refused by
 // Validate, before any allocation, instead of running the machine out of
 // memory.
-const MaxReplayTasks = 10_000_000
+const MaxReplayTasks = 40_000_000
 
 // ReplayTasks estimates the tasks a replay of j unrolls: per step, per
 // replayed pipeline stage, per micro-batch and model chunk, a dozen per

@@ -1,6 +1,9 @@
 package parallelism
 
-import "trainsim/topology"
+import (
+	"trainsim/collective"
+	"trainsim/topology"
+)
 
 // Network fidelities.
 const (
@@ -72,4 +75,12 @@ type Options struct {
 	// Seed seeds every random draw of the replay (which GPUs are slow): the
 	// scenario's seed.
 	Seed uint64
+	// ECMP, when not nil, is shared by the replays of jobs on one fabric
+	// (a layout search) to price the spine's ECMP collisions once per
+	// distinct collective; it does not change any result. Nil: each replay
+	// keeps its own.
+	ECMP *collective.ECMPMemo
+	// reference replays with sim.Run, every task its own event, instead of
+	// sim.RunChains: the reference the fast replay is tested against.
+	reference bool
 }

@@ -245,7 +245,12 @@ func newPricer(j Job) (*pricer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pricer{j: j, mesh: m, cm: cm, coll: collective.Model{Cluster: latencyCluster(j), Params: collectiveParams(j)}}, nil
+	memo := j.Options.ECMP
+	if memo == nil {
+		memo = &collective.ECMPMemo{}
+	}
+	coll := collective.Model{Cluster: latencyCluster(j), Params: collectiveParams(j), ECMP: memo}
+	return &pricer{j: j, mesh: m, cm: cm, coll: coll}, nil
 }
 
 // latencyCluster is the cluster the collectives are priced on. In flow mode
@@ -341,6 +346,10 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 	layers := (j.Model.Layers + l.PP*l.VirtualStages - 1) / (l.PP * l.VirtualStages)
 	// Validate (run by Simulate) has bounded j.ReplayTasks, so est fits.
 	est := j.Training.Steps * lanes * b.m * l.VirtualStages * (4 + layers*12)
+	// The embedding and output layers, gradient reductions and the
+	// optimizer add a few tasks per pass and per step: room for them, so
+	// that the arrays are not copied to grow near the end.
+	est += est/16 + j.Training.Steps*lanes*64
 	b.g = sim.NewGraph(est)
 	b.st = make([]stageStreams, lanes)
 	b.acc = make([]accum, lanes)
@@ -371,15 +380,23 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 			b.st[lane].cp = b.g.AddResource(fmt.Sprintf("lane %d cp", lane))
 		}
 	}
+	_, b.sameGPUs = b.dur.(uniform)
+	_, b.closedForm = b.tim.(analytical)
 	progs, err := b.build()
 	if err != nil {
 		return nil, err
 	}
-	var net sim.Network
-	if fn != nil {
-		net = fn
+	var run *sim.Result
+	switch {
+	case fn != nil:
+		run, err = sim.RunWith(b.g, fn)
+	case j.Options.reference:
+		run, err = sim.Run(b.g)
+	default:
+		// The same result as sim.Run, a chain of back-to-back tasks (a
+		// stage's kernels and blocking collectives) handled in one event.
+		run, err = sim.RunChains(b.g)
 	}
-	run, err := sim.RunWith(b.g, net)
 	if err != nil {
 		return nil, fmt.Errorf("replaying the step: %w", err)
 	}
@@ -395,10 +412,10 @@ func (r *replayed) result() *Result {
 	j, l, b := r.j, r.j.Layout, r.b
 	res := account(accountInput{
 		g: b.g, run: r.run, info: b.info, streams: b.st, names: r.names, stage: b.laneStage,
-		steps: j.Training.Steps, gpusPerLane: r.weights, cluster: j.Cluster,
+		steps: j.Training.Steps, gpusPerLane: r.weights, cluster: j.Cluster, pr: b.pr,
 	})
 	if j.Options.Timeline {
-		res.Timeline = timeline(b.g, r.run, b.info, b.trace, b.laneStage, b.laneReplica, b.laneRank, b.st, r.names)
+		res.Timeline = timeline(b.g, r.run, b.pr, b.info, b.trace, b.laneStage, b.laneReplica, b.laneRank, b.st, r.names)
 	}
 	if fab := topology.FabricOf(j.Cluster); r.fn == nil && fab.Spines > 0 && j.Cluster.Network.Oversubscription > 1 {
 		res.Notes = append(res.Notes, "analytical spine: each collective's transfers between leaves (all its copies at once) share their leaf's uplinks, spread by ECMP hashing; other traffic on those uplinks at the same time is not seen (simulation.network = \"flow\" sees it)")

@@ -202,7 +202,7 @@ func (j Job) check() []field.Error {
 		if t.Steps > 1 {
 			key, other = other, key
 		}
-		add(field.Errorf(key, "the replay would unroll about %.3g tasks (steps × pipeline stages × micro-batches × model chunks × a dozen per layer), more than the %d one run may take (about 2.3 GB of memory); use fewer training.steps, a smaller global batch per pipeline or a larger micro-batch", n, MaxReplayTasks).
+		add(field.Errorf(key, "the replay would unroll about %.3g tasks (steps × pipeline stages × micro-batches × model chunks × a dozen per layer), more than the %d one run may take (about 4.4 GB of memory); use fewer training.steps, a smaller global batch per pipeline or a larger micro-batch", n, MaxReplayTasks).
 			Using(other, "parallelism.pp", "parallelism.dp", "parallelism.microbatch", "parallelism.virtual_stages", "model.layers", "simulation.ranks"))
 	}
 	if !slices.Contains(Networks(), j.Options.Network) {

@@ -102,26 +102,60 @@ func (s *Scenario) Validate() (parallelism.Valid, error) {
 // scenario unvalidated: the caller merges the files the scenario names and
 // then calls Validate, so that the job is checked once, whole.
 func Load(filename string, src []byte, sets []string) (*Scenario, error) {
-	d := newDecoder(filename)
-	var doc map[string]any
+	return Parse(filename, src).Load(sets)
+}
+
+// Parsed is a scenario file read once: its TOML decoded and the line of each
+// key found, so that it can be loaded many times with different --set
+// overrides (a sweep's points) without parsing it again. Loading only reads
+// it, so one Parsed may be loaded from several goroutines at once.
+type Parsed struct {
+	filename string
+	doc      map[string]any
+	lines    map[string]int
+	// depthErr and syntaxErr are why the file could not be decoded.
+	depthErr, syntaxErr error
+}
+
+// File is the name the file was parsed under.
+func (p *Parsed) File() string { return p.filename }
+
+// Parse decodes src, the TOML text of the file called filename. Its problems
+// are reported by Load, with those of the overrides.
+func Parse(filename string, src []byte) *Parsed {
+	p := &Parsed{filename: filename}
 	if err := inputfile.CheckDepth(src); err != nil {
-		d.depthError(err)
+		p.depthErr = err
+		return p
+	}
+	if _, err := toml.Decode(string(src), &p.doc); err != nil {
+		p.syntaxErr = err
+		return p
+	}
+	p.lines = keyLines(src)
+	return p
+}
+
+// Load applies the --set overrides in sets to the parsed file, as the
+// function Load does to its text.
+func (p *Parsed) Load(sets []string) (*Scenario, error) {
+	filename := p.filename
+	d := newDecoder(filename)
+	if p.depthErr != nil || p.syntaxErr != nil {
+		if p.depthErr != nil {
+			d.depthError(p.depthErr)
+		} else {
+			// Without a parse there is nothing more to say about the file,
+			// but the --set overrides can still be checked.
+			d.syntaxError(p.syntaxErr)
+		}
 		for _, set := range sets {
 			d.applySet(set)
 		}
 		return nil, d.errs.err(filename)
 	}
-	if _, err := toml.Decode(string(src), &doc); err != nil {
-		d.syntaxError(err)
-		// Without a parse there is nothing more to say about the file, but the
-		// --set overrides can still be checked.
-		for _, set := range sets {
-			d.applySet(set)
-		}
-		return nil, d.errs.err(filename)
-	}
-	d.lines = keyLines(src)
-	d.walk(nil, doc, false)
+	d.lines = p.lines
+	d.walk(nil, p.doc, false)
 	for _, set := range sets {
 		d.applySet(set)
 	}

@@ -53,16 +53,24 @@ func stacks() []stack {
 	}
 	// Megatron-DeepSpeed (microsoft/Megatron-DeepSpeed, 2021–2023): Megatron's
 	// model code under DeepSpeed's engine. The pipeline engine
-	// (deepspeed/runtime/pipe/engine.py) sends each stage's whole output and
-	// waits for it; autograd accumulates every weight gradient into the
+	// (microsoft/DeepSpeed deepspeed/runtime/pipe/engine.py@195563a:
+	// is_pipe_partitioned = is_model_parallel, sends as a PartitionedTensor
+	// over the tensor-parallel group) splits each stage's output over the
+	// tensor-parallel ranks before the send and gathers it after — Megatron's
+	// scatter/gather — and waits for each send; autograd accumulates every weight gradient into the
 	// module's 16-bit .grad (a separate add per micro-batch), and the engine
 	// all-reduces those 16-bit gradients after the backward pass
 	// (communication_data_type defaults to the training precision); its
 	// validation configs in vTrain (config/validation/multi/*.json) set
-	// use_gradient_bucket false.
+	// use_gradient_bucket false. It had no sequence parallelism: the
+	// fork's GPT layers are Megatron-LM's of 2021 (before Korthikanti et
+	// al. 2022 added it), and vTrain's replica of the layers it measured
+	// (VIA-Research/vTrain src/model/layers.py@f8dda84) replicates the
+	// layer norms and dropouts on every tensor-parallel rank.
 	megatronDeepSpeed := [][2]string{
+		{"parallelism.sequence_parallel", "false"},
 		{"parallelism.pp_overlap", "false"},
-		{"parallelism.pp_scatter_gather", "false"},
+		{"parallelism.pp_scatter_gather", "true"},
 		{"parallelism.overlap_grad_reduce", "false"},
 		{"parallelism.tp_overlap", "false"},
 		{"training.grad_accum_fusion", "false"},
@@ -86,7 +94,7 @@ func stacks() []stack {
 	}
 	return []stack{
 		{name: "megatron-deepspeed", values: megatronDeepSpeed,
-			doc: "Megatron-DeepSpeed (Microsoft's fork under DeepSpeed's engine, 2021–2023): blocking pipeline sends of whole activations, autograd's unfused accumulation into 16-bit gradients, one 16-bit data-parallel all-reduce after the backward pass, fp16, unfused attention"},
+			doc: "Megatron-DeepSpeed (Microsoft's fork under DeepSpeed's engine, 2021–2023): no sequence parallelism, blocking pipeline sends split over the tensor-parallel ranks (DeepSpeed's partitioned sends), autograd's unfused accumulation into 16-bit gradients, one 16-bit data-parallel all-reduce after the backward pass, fp16, unfused attention"},
 		{name: "deepspeed-zero3-2021", values: zero3,
 			doc: "DeepSpeed ZeRO-3 of 2021 (the SC21 paper's Table 2 baseline): everything sharded over data parallelism, per-tensor parameter gathers, gradient reduce-scatter overlapped with the backward pass, fp16 with 16-bit gradients, unfused attention, full recomputation"},
 		{name: "megatron-lm-2021-01", values: append(append([][2]string(nil), megatron2021...), [2]string{"parallelism.pp_scatter_gather", "false"}),
@@ -160,4 +168,16 @@ func (d *decoder) applyStack() {
 			d.add(keyStack, fmt.Sprintf("stack %s: %s: %v", st.name, kv[0], err))
 		}
 	}
+}
+
+// StackSettings returns the keys the named built-in software stack sets,
+// each with its TOML value, in the stack's order; false when no stack has
+// that name. sim validate's rules pick a stack per case and take its
+// behaviours from here.
+func StackSettings(name string) ([][2]string, bool) {
+	st, ok := stackByName(name)
+	if !ok {
+		return nil, false
+	}
+	return append([][2]string(nil), st.values...), true
 }

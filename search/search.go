@@ -1,6 +1,6 @@
 // Package search finds the best layouts of a scenario's model on its
 // cluster and global batch: it enumerates every layout (tensor, pipeline
-// and data-parallel degrees, micro-batch, schedule and virtual stages,
+// context- and data-parallel degrees, micro-batch, schedule and virtual stages,
 // recomputation, sequence parallelism, ZeRO stage, gradient-reduction,
 // tensor-parallel and pipeline-send overlap), optionally over several node counts, discards
 // without a replay those that cannot be the answer, and replays the rest.
@@ -29,6 +29,7 @@ import (
 	"slices"
 	"sync"
 
+	"trainsim/collective"
 	"trainsim/parallelism"
 	"trainsim/units"
 )
@@ -99,15 +100,15 @@ type Result struct {
 
 // cand is one enumerated layout, compactly.
 type cand struct {
-	nodes             int32
-	tp, pp, dp, mb, v int32
-	sched             uint8 // 0 1f1b, 1 interleaved, 2 zb-h1
-	rec, zero         uint8
-	sp, ogr, tpo, ppo bool
-	index             int32
-	bound             float64 // objective of the bound, once computed
-	boundStep         units.Seconds
-	survived          bool
+	nodes                 int32
+	tp, pp, cp, dp, mb, v int32
+	sched                 uint8 // 0 1f1b, 1 interleaved, 2 zb-h1, 3 gpipe
+	rec, zero             uint8
+	sp, ogr, tpo, ppo     bool
+	index                 int32
+	bound                 float64 // objective of the bound, once computed
+	boundStep             units.Seconds
+	survived              bool
 }
 
 var recomputes = parallelism.RecomputePolicies()
@@ -116,7 +117,7 @@ func (c *cand) job(base parallelism.Job) parallelism.Job {
 	j := base
 	j.Cluster.Nodes = int(c.nodes)
 	l := &j.Layout
-	l.TP, l.PP, l.DP, l.CP, l.EP = int(c.tp), int(c.pp), int(c.dp), 1, 1
+	l.TP, l.PP, l.DP, l.CP, l.EP = int(c.tp), int(c.pp), int(c.dp), int(c.cp), 1
 	l.Microbatch, l.VirtualStages = int(c.mb), int(c.v)
 	l.Schedule = parallelism.OneFOneB
 	switch c.sched {
@@ -124,6 +125,8 @@ func (c *cand) job(base parallelism.Job) parallelism.Job {
 		l.Schedule = parallelism.Interleaved
 	case 2:
 		l.Schedule = parallelism.ZBH1
+	case 3:
+		l.Schedule = parallelism.GPipe
 	}
 	l.Recompute = recomputes[c.rec]
 	l.ZeRO = int(c.zero)
@@ -155,31 +158,33 @@ func enumerate(base parallelism.Job, nodes int, into []cand) []cand {
 			if pp > layers {
 				continue
 			}
-			dp := gpus / (tp * pp)
-			if gb%dp != 0 {
-				continue
-			}
-			for _, mb := range divisors(gb / dp) {
-				type sv struct{ s, v int }
-				scheds := []sv{{0, 1}}
-				if pp >= 2 {
-					scheds = append(scheds, sv{2, 1})
-					for v := 2; v <= layers/pp; v++ {
-						scheds = append(scheds, sv{1, v})
-					}
+			for _, cp := range divisors(gpus / (tp * pp)) {
+				dp := gpus / (tp * pp * cp)
+				if gb%dp != 0 {
+					continue
 				}
-				for _, s := range scheds {
-					for rec := range recomputes {
-						for _, sp := range bools(tp > 1) {
-							for zero := 0; zero <= 3; zero++ {
-								if dp == 1 && zero > 0 {
-									continue
-								}
-								for _, ogr := range bools(dp > 1) {
-									for _, tpo := range bools(tp > 1) {
-										for _, ppo := range bools(pp > 1) {
-											into = append(into, cand{nodes: int32(nodes), tp: int32(tp), pp: int32(pp), dp: int32(dp), mb: int32(mb), v: int32(s.v),
-												sched: uint8(s.s), rec: uint8(rec), zero: uint8(zero), sp: sp, ogr: ogr, tpo: tpo, ppo: ppo, index: int32(len(into))})
+				for _, mb := range divisors(gb / dp) {
+					type sv struct{ s, v int }
+					scheds := []sv{{0, 1}}
+					if pp >= 2 {
+						scheds = append(scheds, sv{2, 1}, sv{3, 1})
+						for v := 2; v <= layers/pp; v++ {
+							scheds = append(scheds, sv{1, v})
+						}
+					}
+					for _, s := range scheds {
+						for rec := range recomputes {
+							for _, sp := range bools(tp > 1) {
+								for zero := 0; zero <= 3; zero++ {
+									if dp == 1 && zero > 0 {
+										continue
+									}
+									for _, ogr := range bools(dp > 1) {
+										for _, tpo := range bools(tp > 1) {
+											for _, ppo := range bools(pp > 1) {
+												into = append(into, cand{nodes: int32(nodes), tp: int32(tp), pp: int32(pp), cp: int32(cp), dp: int32(dp), mb: int32(mb), v: int32(s.v),
+													sched: uint8(s.s), rec: uint8(rec), zero: uint8(zero), sp: sp, ogr: ogr, tpo: tpo, ppo: ppo, index: int32(len(into))})
+											}
 										}
 									}
 								}
@@ -273,6 +278,9 @@ func Run(base parallelism.Job, opt Options) (*Result, error) {
 	}
 	out := &Result{Pruned: map[string]int{}}
 	est := parallelism.NewEstimator()
+	// Every candidate runs on the same fabric: the spine's ECMP slowdowns
+	// are priced once for the whole search.
+	base.Options.ECMP = &collective.ECMPMemo{}
 	var all []Entry
 	offset := 0
 	for _, n := range nodes {

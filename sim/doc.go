@@ -16,6 +16,10 @@
 // for each task, which predecessor finished last (the one that "bound" its
 // start), so that callers can attribute idle time to its cause.
 //
+// RunChains gives the same result with one event per chain of back-to-back
+// tasks (each edge the only one out of its source and into its target),
+// ordering tied completions as Run's sequence numbers would.
+//
 // Tasks whose durations depend on each other — transfers sharing network
 // links — are handed to a Network (RunWith, Share): the engine tells it when
 // such a task starts, and it tells the engine when its transfers are done.

@@ -63,11 +63,12 @@ type Graph struct {
 // NewGraph returns an empty graph with room for about n tasks.
 func NewGraph(n int) *Graph {
 	return &Graph{
-		res:  make([]ResourceID, 0, n),
-		dur:  make([]Time, 0, n),
-		kind: make([]Kind, 0, n),
-		from: make([]TaskID, 0, 2*n),
-		to:   make([]TaskID, 0, 2*n),
+		res:    make([]ResourceID, 0, n),
+		dur:    make([]Time, 0, n),
+		kind:   make([]Kind, 0, n),
+		shared: make([]bool, 0, n),
+		from:   make([]TaskID, 0, 2*n),
+		to:     make([]TaskID, 0, 2*n),
 	}
 }
 
@@ -364,6 +365,248 @@ func (q *eventQueue) pop() event {
 			m = r
 		}
 		if !less(q.items[m], q.items[i]) {
+			break
+		}
+		q.items[i], q.items[m] = q.items[m], q.items[i]
+		i = m
+	}
+	return top
+}
+
+// RunChains replays g like Run and returns the same Start, End, Binding,
+// Makespan and Events, but handles chains of tasks in one event each, so it
+// processes far fewer events on graphs of long back-to-back sequences (a
+// pipeline stage's kernels and blocking collectives). Result.Order is nil.
+// It takes no Network: network tasks need RunWith.
+//
+// A chain is a run of tasks t₁ → t₂ → … → t_k where each edge tᵢ → tᵢ₊₁ is
+// tᵢ's only outgoing edge and tᵢ₊₁'s only incoming one. Then tᵢ₊₁ starts
+// exactly when tᵢ ends and its binding predecessor is tᵢ, whatever else
+// happens, so when t₁ starts the whole chain's times are known; only t_k's
+// completion, which may start other tasks, needs an event.
+//
+// Exactness of the order: Run processes completions at equal times in the
+// order their tasks started (a sequence number), and that order decides
+// which predecessor is a task's binding one when several end together.
+// RunChains assigns no sequence numbers to the tasks inside chains, so it
+// orders ties by what the sequence number encodes instead: a task that
+// started earlier comes first; two that started at the same time come in the
+// order of the completions that started them (compared the same way, back
+// along the binding predecessors), and two started by the same completion in
+// the order of its successor list; tasks that start at 0 with no
+// predecessor come first, by ID. Every task's start time and binding
+// predecessor are set when it starts, chain members included, so this order
+// is the order Run would have processed the same events in
+// (TestRunChainsEqualsRun compares the two on random graphs).
+func RunChains(g *Graph) (*Result, error) {
+	n := len(g.res)
+	for i := 0; i < n; i++ {
+		if g.shared[i] {
+			return nil, fmt.Errorf("sim: task %d is a network task; RunChains takes no network", i)
+		}
+	}
+	off := make([]int32, n+1)
+	pending := make([]int32, n)
+	for i, f := range g.from {
+		off[f+1]++
+		pending[g.to[i]]++
+	}
+	for i := 0; i < n; i++ {
+		off[i+1] += off[i]
+	}
+	succ := make([]TaskID, len(g.from))
+	// head serves first as each task's fill pointer into succ, then (reset)
+	// as the start counter below.
+	head := make([]int32, n)
+	copy(head, off[:n])
+	for i, f := range g.from {
+		succ[head[f]] = g.to[i]
+		head[f]++
+	}
+	// A chain member (a task whose only predecessor has no other
+	// successor) is marked -1 in head; other tasks get their start counter
+	// there when they start.
+	clear(head)
+	for t := 0; t < n; t++ {
+		if off[t+1]-off[t] == 1 {
+			if s := succ[off[t]]; pending[s] == 1 {
+				head[s] = -1
+			}
+		}
+	}
+	// next returns the task that follows t in its chain, or None.
+	next := func(t TaskID) TaskID {
+		if off[t+1]-off[t] == 1 {
+			if s := succ[off[t]]; head[s] == -1 {
+				return s
+			}
+		}
+		return None
+	}
+	r := &Result{
+		Start:   make([]Time, n),
+		End:     make([]Time, n),
+		Binding: make([]TaskID, n),
+	}
+	for i := range r.Binding {
+		r.Binding[i] = None
+	}
+	// head[t]: for a task started by an event or at the outset (not inside
+	// a chain), 1 + the number of such tasks started before it, which is
+	// their order in Run too; -1 for chain members.
+	heads := int32(0)
+	q := chainQueue{items: make([]chainEvent, 0, 1024), start: r.Start, binding: r.Binding, head: head}
+	overflow := None
+	check := func(t TaskID, now, end Time) {
+		if overflow == None && (g.dur[t] >= Limit || end >= Limit || end < now) {
+			overflow = t
+		}
+	}
+	// start starts t at now and, with it, the rest of its chain; it queues
+	// the chain's last completion.
+	start := func(t TaskID, now Time) {
+		heads++
+		head[t] = heads
+		r.Start[t] = now
+		end := now + g.dur[t]
+		check(t, now, end)
+		r.End[t] = end
+		r.Events++
+		for m := next(t); m != None; m = next(m) {
+			r.Start[m] = end
+			r.Binding[m] = t
+			e := end + g.dur[m]
+			check(m, end, e)
+			r.End[m] = e
+			r.Events += 2
+			t, end = m, e
+		}
+		q.push(chainEvent{at: end, task: t})
+	}
+	for i := 0; i < n; i++ {
+		if pending[i] == 0 {
+			start(TaskID(i), 0)
+		}
+	}
+	done := 0
+	for q.len() > 0 {
+		if overflow != None {
+			return nil, fmt.Errorf("%w: task %d on %s (duration %d ns) would end past it", ErrRange, overflow, g.resNames[g.res[overflow]], g.dur[overflow])
+		}
+		ev := q.pop()
+		now := ev.at
+		r.Events++
+		if now > r.Makespan {
+			r.Makespan = now
+		}
+		// The chain ending here is done: its head and members.
+		for t := ev.task; ; t = r.Binding[t] {
+			done++
+			if r.Binding[t] == None || next(r.Binding[t]) != t {
+				break
+			}
+		}
+		for _, s := range succ[off[ev.task]:off[ev.task+1]] {
+			pending[s]--
+			if pending[s] == 0 {
+				r.Binding[s] = ev.task
+				start(s, now)
+			}
+		}
+	}
+	if overflow != None {
+		return nil, fmt.Errorf("%w: task %d on %s (duration %d ns) would end past it", ErrRange, overflow, g.resNames[g.res[overflow]], g.dur[overflow])
+	}
+	if done != n {
+		return nil, fmt.Errorf("%w: %d of %d tasks never started", ErrCycle, n-done, n)
+	}
+	return r, nil
+}
+
+// chainEvent is the completion of the last task of a chain.
+type chainEvent struct {
+	at   Time
+	task TaskID
+}
+
+// chainQueue is a binary min-heap of chain completions ordered by time, then
+// by the order Run would have started their tasks in (before).
+type chainQueue struct {
+	items   []chainEvent
+	start   []Time
+	binding []TaskID
+	head    []int32
+}
+
+func (q *chainQueue) len() int { return len(q.items) }
+
+// before reports whether task a started before task b in Run's order: by
+// start time, then by the order of the completions that started them. Two
+// tasks both started by an event (or at the outset) compare by when
+// RunChains started them: it processes events in Run's order and starts
+// their successors in the same order, so that is Run's order too; it also
+// ends the walk back through chains, which would otherwise go back as far
+// as two identical replicas' histories are alike.
+func (q *chainQueue) before(a, b TaskID) bool {
+	for a != b {
+		if sa, sb := q.start[a], q.start[b]; sa != sb {
+			return sa < sb
+		}
+		if ha, hb := q.head[a], q.head[b]; ha > 0 && hb > 0 {
+			// Both started by an event: in the order they were started.
+			return ha < hb
+		}
+		// One of them is inside a chain, so its binding predecessor has
+		// no other successor: the two have different ones (or none), and
+		// the order is that of those completions.
+		pa, pb := q.binding[a], q.binding[b]
+		switch {
+		case pa == None:
+			return true
+		case pb == None:
+			return false
+		}
+		a, b = pa, pb
+	}
+	return false
+}
+
+func (q *chainQueue) less(a, b chainEvent) bool {
+	if a.at != b.at {
+		return a.at < b.at
+	}
+	return q.before(a.task, b.task)
+}
+
+func (q *chainQueue) push(e chainEvent) {
+	q.items = append(q.items, e)
+	i := len(q.items) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !q.less(q.items[i], q.items[p]) {
+			break
+		}
+		q.items[i], q.items[p] = q.items[p], q.items[i]
+		i = p
+	}
+}
+
+func (q *chainQueue) pop() chainEvent {
+	top := q.items[0]
+	last := len(q.items) - 1
+	q.items[0] = q.items[last]
+	q.items = q.items[:last]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= last {
+			break
+		}
+		m := l
+		if r := l + 1; r < last && q.less(q.items[r], q.items[l]) {
+			m = r
+		}
+		if !q.less(q.items[m], q.items[i]) {
 			break
 		}
 		q.items[i], q.items[m] = q.items[m], q.items[i]

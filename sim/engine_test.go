@@ -244,3 +244,79 @@ func TestBeyondRange(t *testing.T) {
 		t.Fatalf("Run: %v, want ErrRange naming the resource", err)
 	}
 }
+
+// chainDAG builds a random graph shaped like a replay: streams of long
+// back-to-back runs (chains) with occasional cross-stream dependencies,
+// many zero-length tasks and few distinct durations, so that completions
+// often tie.
+func chainDAG(rng *rand.Rand, tasks, streams int) *Graph {
+	g := NewGraph(tasks)
+	for i := 0; i < streams; i++ {
+		g.AddResource("s")
+	}
+	for i := 0; i < tasks; i++ {
+		d := Time(rng.IntN(4) * 5)
+		id := g.AddTask(ResourceID(rng.IntN(streams)), d, Kind(rng.IntN(4)))
+		if i > 0 && rng.IntN(6) == 0 {
+			for k := 0; k < 1+rng.IntN(3); k++ {
+				g.After(id, TaskID(rng.IntN(i)))
+			}
+		}
+	}
+	return g
+}
+
+// TestRunChainsEqualsRun: RunChains gives every task the start, end and
+// binding predecessor Run gives it, on random graphs with chains and ties.
+func TestRunChainsEqualsRun(t *testing.T) {
+	for seed := uint64(1); seed <= 400; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		var g *Graph
+		if seed%2 == 0 {
+			g = randomDAG(rng, 50+rng.IntN(400), 1+rng.IntN(6))
+		} else {
+			g = chainDAG(rng, 50+rng.IntN(2000), 1+rng.IntN(12))
+		}
+		want, err := Run(g)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		got, err := RunChains(g)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if !reflect.DeepEqual(got.Start, want.Start) || !reflect.DeepEqual(got.End, want.End) {
+			t.Fatalf("seed %d: times differ", seed)
+		}
+		if !reflect.DeepEqual(got.Binding, want.Binding) {
+			for i := range got.Binding {
+				if got.Binding[i] != want.Binding[i] {
+					t.Fatalf("seed %d: task %d bound by %d, Run says %d", seed, i, got.Binding[i], want.Binding[i])
+				}
+			}
+		}
+		if got.Makespan != want.Makespan || got.Events != want.Events {
+			t.Fatalf("seed %d: makespan %d events %d, Run %d %d", seed, got.Makespan, got.Events, want.Makespan, want.Events)
+		}
+	}
+}
+
+// TestRunChainsErrors: cycles and overflows are refused as by Run.
+func TestRunChainsErrors(t *testing.T) {
+	g := NewGraph(2)
+	a, b := g.AddResource("a"), g.AddResource("b")
+	x := g.AddTask(a, 1, 0)
+	y := g.AddTask(b, 1, 0)
+	g.After(x, y)
+	g.After(y, x)
+	if _, err := RunChains(g); !errors.Is(err, ErrCycle) {
+		t.Fatalf("cycle: err = %v, want ErrCycle", err)
+	}
+	g = NewGraph(2)
+	a = g.AddResource("a")
+	g.AddTask(a, Limit/2, 0)
+	g.AddTask(a, Limit/2, 0)
+	if _, err := RunChains(g); !errors.Is(err, ErrRange) {
+		t.Fatalf("overflow: err = %v, want ErrRange", err)
+	}
+}

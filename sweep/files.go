@@ -73,7 +73,7 @@ func (p *parser) files() {
 	}
 	visit := func() {
 		sets := s.sets(at)
-		sc, _ := scenario.Load(s.scenarioName(), s.baseSrc, sets)
+		sc, _ := s.parsedBase().Load(sets)
 		for _, key := range FileKeys {
 			// The value, whether or not the point loads (a point whose dp
 			// cannot be derived still names the file the others read): the

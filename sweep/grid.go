@@ -78,7 +78,19 @@ func (s *Sweep) Sets(i int) []string { return s.sets(s.indices(i)) }
 
 // Load resolves the scenario of point i. Its error is a scenario.ErrorList.
 func (s *Sweep) Load(i int) (*scenario.Scenario, error) {
-	return scenario.Load(s.scenarioName(), s.baseSrc, s.Sets(i))
+	return s.parsedBase().Load(s.Sets(i))
+}
+
+// parsedBase returns the base scenario, parsed on first use and then shared
+// by every point (scenario.Parsed may be loaded concurrently); parsed again
+// if the name it is read under has changed.
+func (s *Sweep) parsedBase() *scenario.Parsed {
+	s.parsedMu.Lock()
+	defer s.parsedMu.Unlock()
+	if name := s.scenarioName(); s.parsed == nil || s.parsed.File() != name {
+		s.parsed = scenario.Parse(name, s.baseSrc)
+	}
+	return s.parsed
 }
 
 // Reason turns a load error into the text a result's reason holds: each

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 
@@ -109,13 +110,16 @@ type Sweep struct {
 	// output holds (0: every point, in point order).
 	Keep int
 
-	scenarioFile string   // the name scenario.Load sees: Base, or File without one
-	baseSrc      []byte   // the base scenario's text (nil without a base)
-	builtinBase  bool     // base = "default": the embedded default scenario
-	shared       []string // inline overrides, then the --set ones
-	inlineLines  map[string]int
-	flagKeys     map[string]bool
-	name         string // scenario name of points that cannot be loaded
+	scenarioFile string // the name scenario.Load sees: Base, or File without one
+	baseSrc      []byte // the base scenario's text (nil without a base)
+	builtinBase  bool   // base = "default": the embedded default scenario
+	// parsed is baseSrc decoded once for every point's Load (parsedBase).
+	parsed      *scenario.Parsed
+	parsedMu    sync.Mutex
+	shared      []string // inline overrides, then the --set ones
+	inlineLines map[string]int
+	flagKeys    map[string]bool
+	name        string // scenario name of points that cannot be loaded
 	// files are the files the points name, in the order first named, with
 	// a hash of their contents, for the fingerprint.
 	files []namedFile
@@ -538,7 +542,7 @@ func (p *parser) probe() {
 	s := p.s
 	at := make([]int, len(s.Axes))
 	try := func(a int) {
-		_, err := scenario.Load(s.scenarioName(), s.baseSrc, s.sets(at))
+		_, err := s.parsedBase().Load(s.sets(at))
 		var list scenario.ErrorList
 		if !errors.As(err, &list) {
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"trainsim/scenario"
 
 	"trainsim/model"
 	"trainsim/parallelism"
@@ -174,6 +175,10 @@ type Case struct {
 	// Stack is the software stack (software.stack) the case's source and
 	// date map to; the scenario names it.
 	Stack string
+	// spUnknown is set when the source leaves sequence parallelism unknown:
+	// the stack's default, else tp > 1, decides it.
+	spUnknown bool
+	spSource  string
 	// NICsPerNode is the inter-node NICs per node the source states (its
 	// per-node inter-node bandwidth over the system's NIC bandwidth); 0
 	// keeps the system's.
@@ -201,7 +206,7 @@ func Rules() []string {
 	return []string{
 		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB is stated), H100 → dgx-h100, H800 → hgx-h800, B200 → dgx-b200, GB200 → gb200-nvl72 when the GPUs are whole 72-GPU NVLink domains, else not replayed (the domain size is not stated); a vendor or cloud system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\") → that GPU's DGX node, said in the case; nodes = GPUs / gpus_per_node (8); H800, B200 and GB200 cases follow the H100 (Megatron-Core era) rules below",
 		"network: a stated inter-node bandwidth per node (inter_node_Gbps_per_node…) → nics_per_node = that ÷ the system's NIC bandwidth (200 Gb/s HDR on DGX A100, 400 Gb/s NDR on DGX H100) when it divides into whole NICs; otherwise the system's 8",
-		"software stack: the source and its date pick software.stack: Megatron-DeepSpeed (or both DeepSpeed and Megatron) named → megatron-deepspeed (also sets pp_scatter_gather, pp_overlap, tp_overlap and overlap_grad_reduce false, grad_accum_fusion false and, in fp16, fp32_grads false: DeepSpeed's engine); ZeRO-3 dated 2021 or earlier → deepspeed-zero3-2021; Megatron-Bridge → megatron-core-2024 (it trains with Megatron-Core); NeMo → nemo-24.07; other H100, H800 and B200 cases → megatron-core-2024; A100 cases dated before 2021-04-09 → megatron-lm-2021-01, dated 2021 → megatron-lm-2021, later → megatron-lm-2022. The scenario names the stack; the rules below set its keys explicitly",
+		"software stack: the source and its date pick software.stack, and the case takes from the stack (scenario/software.go, which documents each) every behaviour it does not state itself — overlaps, pipeline scatter/gather, gradient accumulation fusion and precision, attention kernel, distributed optimizer, default recomputation, sequence parallelism: ZeRO-3 dated 2021 or earlier → deepspeed-zero3-2021; Megatron-DeepSpeed (or both DeepSpeed and Megatron) named → megatron-deepspeed; Megatron-Bridge → megatron-core-2024 (it trains with Megatron-Core); NeMo → nemo-24.07; other H100, H800, B200 and GB200 cases → megatron-core-2024; A100 cases dated before 2021-04-09 (the SC21 paper, arXiv 2104.04473, introduced the pipeline scatter/gather) → megatron-lm-2021-01, dated 2021 (the first year the source names) → megatron-lm-2021, later → megatron-lm-2022. The stack's precision is not used (see precision)",
 		"model: shape fields as given (a count followed by a note, \"12288 (provider ffn_hidden_size …)\", is the count; ffn is ffn_hidden); experts, experts_per_token, moe_ffn, shared_experts, head_dim as given; moe_layers \"all …\" → no dense layers, \"all except the first N …\" → N dense layers, another form → not replayed; the built-in model preset that matches every given field (then, if none does, every field but seq_len; preferring a preset whose name appears in the case's model name, then name order) fills the fields the source leaves unknown and the structure it does not describe (SwiGLU MLP, multi-head latent attention); kv_heads naming MLA with no matching MLA preset → not replayed; a required field unknown and no match → not scored",
 		"multi-token prediction: a run that trains an MTP module (a row labelled \"w/ MTP\", or a model with an mtp field whose row does not say \"w/o MTP\") is replayed without it and not scored",
 		"precision: FP8 → fp8; bf16 named → bf16; otherwise (16-bit, mixed, fp16, half, unknown) fp16 on A100 (Megatron-LM 2021–22 ran --fp16) and bf16 on H100",
@@ -209,15 +214,12 @@ func Rules() []string {
 		"cp: as given, unknown → 1; ep: as given (a mixture-of-experts case without it → not replayed); etp: as given, unknown → tp (Megatron-Core's default expert_tensor_parallel_size); fsdp > 0 → not replayed (Megatron FSDP is not modelled)",
 		"global_batch: a ramp \"A -> B …\" → B, the batch most of the run goes at",
 		"moe.overlap: on when ep_overlap says true (Megatron-Bridge's moe_a2a_overlap) or the schedule is DeepSeek's DualPipe, which 1f1b then stands for",
-		"sequence_parallel: unknown → on when tp > 1, else off",
+		"sequence_parallel: unknown → the stack's default where it sets one (megatron-deepspeed: off), else on when tp > 1, else off",
 		"interleave (or vp where interleave is absent): \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
-		"zero: \"ZeRO-N …\" → N; H100 cases (Megatron-Core 2024, NeMo 24.07) → 1, the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is; otherwise 0",
-		"attention: A100 cases (Megatron-LM 2021–2022) → unfused; H100 cases (Megatron-Core 2024, NeMo 24.07) → flash",
-		"overlap: A100 cases → overlap_grad_reduce false, tp_overlap false, pp_overlap false (Megatron-LM 2021–2022 reduced gradients after the backward pass and synchronised the device after every pipeline send/receive); H100 cases → overlap_grad_reduce true, tp_overlap true, pp_overlap true (the README 2024 runs list --overlap-grad-reduce, --tp-comm-overlap and 'PP overlap default'; NeMo 24.07 enables them by default); pipeline scatter/gather on for A100 cases (Megatron-LM 2021–22) except those whose source is dated before 2021-04-09 (the SC21 paper, arXiv 2104.04473, introduced it; the January 2021 README predates it), off for H100 cases (Megatron-Core removed it in 2023; with sequence parallelism it changes nothing)",
-		"gradient accumulation: sources dated 2021 or earlier (the first year the source names) → grad_accum_fusion false: each weight gradient is written in 16 bit and added into the gradient buffer by a separate kernel, as Megatron-LM did before its --gradient-accumulation-fusion (apex's fused_weight_gradient_mlp_cuda, 2021–22); later sources → true",
-		"data-parallel implementation: sources dated 2021 or earlier with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass), with pp > 1 → false (--DDP-impl local: one all-reduce after the backward pass)",
-		"gradient precision: fp16 runs of sources dated 2021 or earlier → fp32_grads false (16-bit gradient buffer and data-parallel reduction: Megatron-LM's default with --fp16, --accumulate-allreduce-grads-in-fp32 being opt-in); otherwise fp32 (bf16 forces it; the 18 B/parameter of Korthikanti et al. 2022, Fig. 1 implies it)",
-		"recompute: \"full …\", \"yes …\" or activation checkpointing → full, \"selective …\" → selective; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults: Megatron-LM and Megatron-Core none (--recompute-granularity unset); NeMo selective (activations_checkpoint_granularity: selective in NeMo-Framework-Launcher conf/training/gpt3/175b.yaml, 20b.yaml and 175b_fp8_performance.yaml; its 5b.yaml sets none) and none for Llama (conf/training/llama/llama2_7b.yaml, llama3_70b.yaml: null); Megatron-Bridge none (its performance configurations list the modules they recompute). Recomputing only norms, activations or MLA up-projections (\"selective modules layernorm, moe_act\", \"mla_up_proj\") → none: cheap kernels, while trainsim's selective policy re-runs the attention core",
+		"zero: \"ZeRO-N …\" → N; unknown → the stack's (1 for megatron-core-2024 and nemo-24.07: the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is), else 0",
+		"data-parallel implementation: stack megatron-lm-2021 or -2021-01 with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass); with pp > 1 the stack's false (--DDP-impl local: one all-reduce after the backward pass)",
+		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); a bf16 or FP8 run → fp32_grads true whatever the stack says",
+		"recompute: \"full …\", \"yes …\" or activation checkpointing → full, \"selective …\" → selective; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 selective (activations_checkpoint_granularity: selective in NeMo-Framework-Launcher conf/training/gpt3/175b.yaml, 20b.yaml and 175b_fp8_performance.yaml; its 5b.yaml sets none) and none for Llama (conf/training/llama/llama2_7b.yaml, llama3_70b.yaml: null); Megatron-Bridge none (its performance configurations list the modules they recompute). Recomputing only norms, activations or MLA up-projections (\"selective modules layernorm, moe_act\", \"mla_up_proj\") → none: cheap kernels, while trainsim's selective policy re-runs the attention core",
 		"dp: as given; unknown → GPUs / (tp·pp·cp); tp \"none …\" → 1",
 		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU (NVIDIA's model FLOPs, no recompute); else mfu → MFU; else gpu_hours_per_trillion_tokens → tokens/s per GPU = 10¹² / (GPU-hours × 3600)",
 		"error: (predicted − measured) / measured, for every metric; MAE is the mean of |error|, bias the mean of error",
@@ -316,7 +318,6 @@ func mapCase(r rawCase) (Case, error) {
 	m.precision(r.Parallelism["precision"])
 	m.metric(r.Measured)
 	m.software()
-	m.framework()
 	m.stack()
 	if c.Replayable && strings.EqualFold(c.Confidence, "low") {
 		c.Scored = false
@@ -403,11 +404,6 @@ func (m mapper) hardware(h map[string]any) error {
 	}
 	c.Nodes = gpus / perNode
 	m.network(h)
-	if c.Generation == "a100" {
-		c.Attention = model.AttentionUnfused
-	} else {
-		c.Attention = model.AttentionFlash
-	}
 	return nil
 }
 
@@ -458,52 +454,18 @@ var sourceDate = regexp.MustCompile(`\b20\d\d-\d\d-\d\d\b`)
 // source dates before it sends whole activations between stages.
 const scatterGatherSince = "2021-04-09"
 
-// software dates the case by its source and applies the software-era rules:
-// gradient accumulation, gradient precision and, for pp = 1, PyTorch DDP.
+// software dates the case by its source: the first year (and full date)
+// the source names.
 func (m mapper) software() {
 	c := m.c
 	if y := sourceYear.FindString(c.Source); y != "" {
 		c.Year, _ = strconv.Atoi(y)
 	}
-	old := c.Year > 0 && c.Year <= 2021
-	c.GradAccumFusion = !old
-	c.FP32Grads = !(old && c.Precision == units.FP16)
-	if !old {
-		return
-	}
-	note := fmt.Sprintf("source dated %d → grad_accum_fusion false", c.Year)
-	if !c.FP32Grads {
-		note += ", fp32_grads false"
-	}
-	if c.Knobs.PP == 1 && c.Knobs.ZeRO == 0 {
-		c.Knobs.OverlapGradReduce = true
-		note += ", overlap_grad_reduce true (PyTorch DDP, pp 1)"
-	}
-	if d := sourceDate.FindString(c.Source); d != "" && d < scatterGatherSince && c.Knobs.PPScatterGather {
-		c.Knobs.PPScatterGather = false
-		note += fmt.Sprintf(", pp_scatter_gather false (software of %s, before the SC21 paper introduced it)", d)
-	}
-	m.assume("%s", note)
-}
-
-// framework sets the recomputation default of the framework the source names:
-// NeMo's GPT-3 configurations set activations_checkpoint_granularity to
-// selective; Megatron-LM leaves --recompute-granularity unset (none).
-func (m mapper) framework() {
-	c := m.c
-	c.RecomputeDefault = string(parallelism.RecomputeNone)
-	src := strings.ToLower(c.Source)
-	// NeMo-Framework-Launcher's Llama configurations leave recomputation
-	// off (conf/training/llama/llama2_7b.yaml, llama3_70b.yaml:
-	// activations_checkpoint_granularity: null), its GPT-3 ones select it.
-	llama := strings.Contains(alnum(c.ModelName), "llama")
-	if strings.Contains(src, "nemo") && !strings.Contains(src, "megatron-bridge") && !llama {
-		c.RecomputeDefault = string(parallelism.RecomputeSelective)
-	}
 }
 
 // stack names the software stack (software.stack) of the case's source and
-// date, and applies what the stack sets that the rules above do not:
+// date, and takes from it the behaviours the case does not state (see
+// scenario/software.go, which documents each stack):
 //   - ZeRO-3 from a source dated 2021 or earlier → deepspeed-zero3-2021;
 //   - a source that names Megatron-DeepSpeed, or both DeepSpeed and
 //     Megatron (MT-NLG: "Using DeepSpeed and Megatron to Train…") →
@@ -512,44 +474,130 @@ func (m mapper) framework() {
 //     H100, H800 and B200 cases → megatron-core-2024;
 //   - A100 cases: dated before the SC21 paper → megatron-lm-2021-01, dated
 //     2021 → megatron-lm-2021, later → megatron-lm-2022.
+//
+// Two rules then refine the stack for the case: Megatron-LM 2021 runs with
+// pp = 1 and no ZeRO used PyTorch DDP (overlapped bucket all-reduce), and a
+// bf16 or FP8 run keeps fp32 gradients whatever the stack says of fp16.
 func (m mapper) stack() {
 	c := m.c
 	src := strings.ToLower(c.Source)
 	old := c.Year > 0 && c.Year <= 2021
 	deepspeed := strings.Contains(src, "megatron-deepspeed") || strings.Contains(src, "deepspeed") && strings.Contains(src, "megatron")
+	why := ""
 	switch {
 	case c.Knobs.ZeRO == 3 && old:
-		c.Stack = "deepspeed-zero3-2021"
+		c.Stack, why = "deepspeed-zero3-2021", fmt.Sprintf("ZeRO-3, source dated %d", c.Year)
 	case deepspeed:
-		c.Stack = "megatron-deepspeed"
-		// DeepSpeed's engine (scenario/software.go documents each): the
-		// pipeline engine sends whole activations and blocks on them;
-		// gradients accumulate into 16-bit .grad tensors by autograd and
-		// are all-reduced in 16 bit after the backward pass.
-		k := &c.Knobs
-		k.PPScatterGather, k.PPOverlap, k.TPOverlap, k.OverlapGradReduce = false, false, false, false
-		c.GradAccumFusion = false
-		if c.Precision == units.FP16 {
-			c.FP32Grads = false
-		}
-		m.assume("software: source names Megatron-DeepSpeed → stack megatron-deepspeed (pp_scatter_gather false, overlap_grad_reduce false, grad_accum_fusion false, fp32_grads %v)", c.FP32Grads)
-		return
+		c.Stack, why = "megatron-deepspeed", "source names Megatron-DeepSpeed"
 	case strings.Contains(src, "megatron-bridge"):
 		// Megatron-Bridge (NVIDIA-NeMo/Megatron-Bridge) trains with
 		// Megatron-Core.
-		c.Stack = "megatron-core-2024"
+		c.Stack, why = "megatron-core-2024", "source names Megatron-Bridge (Megatron-Core)"
 	case strings.Contains(src, "nemo"):
-		c.Stack = "nemo-24.07"
+		c.Stack, why = "nemo-24.07", "source names NeMo"
 	case c.Generation != "a100":
-		c.Stack = "megatron-core-2024"
+		c.Stack, why = "megatron-core-2024", strings.ToUpper(c.Generation)
 	case old:
-		c.Stack = "megatron-lm-2021"
+		c.Stack, why = "megatron-lm-2021", fmt.Sprintf("A100, source dated %d", c.Year)
 		if d := sourceDate.FindString(c.Source); d != "" && d < scatterGatherSince {
-			c.Stack = "megatron-lm-2021-01"
+			c.Stack, why = "megatron-lm-2021-01", fmt.Sprintf("A100, source dated %s, before %s", d, scatterGatherSince)
 		}
 	default:
-		c.Stack = "megatron-lm-2022"
+		c.Stack, why = "megatron-lm-2022", "A100, source dated after 2021"
 	}
+	if !c.Replayable {
+		return
+	}
+	set, err := m.applyStack()
+	if err != nil {
+		m.unplayable("%v", err)
+		return
+	}
+	if c.spUnknown {
+		m.assume("sequence_parallel %s → %v (tp %d)", c.spSource, c.Knobs.SequenceParallel, c.Knobs.TP)
+	}
+	// NeMo-Framework-Launcher's Llama configurations leave recomputation
+	// off (conf/training/llama/llama2_7b.yaml, llama3_70b.yaml:
+	// activations_checkpoint_granularity: null), its GPT-3 ones select it.
+	if c.Stack == "nemo-24.07" && strings.Contains(alnum(c.ModelName), "llama") {
+		c.RecomputeDefault = string(parallelism.RecomputeNone)
+	}
+	note := fmt.Sprintf("software: %s → stack %s (%s)", why, c.Stack, strings.Join(set, ", "))
+	k := &c.Knobs
+	if strings.HasPrefix(c.Stack, "megatron-lm-2021") && k.PP == 1 && k.ZeRO == 0 {
+		k.OverlapGradReduce = true
+		note += "; overlap_grad_reduce true (PyTorch DDP, pp 1)"
+	}
+	if c.Precision != units.FP16 && !c.FP32Grads {
+		c.FP32Grads = true
+		note += fmt.Sprintf("; fp32_grads true (%s)", c.Precision)
+	}
+	m.assume("%s", note)
+}
+
+// applyStack gives the case the behaviours its stack sets and the source
+// does not state: overlaps, pipeline scatter/gather, gradient accumulation
+// and precision, the attention kernel, the distributed optimizer (zero,
+// where the source gives none) and the framework's default recomputation
+// (used where the source gives none). The stack's precision is not used:
+// the precision rule reads the case's own. It returns what it set.
+func (m mapper) applyStack() ([]string, error) {
+	c := m.c
+	k := &c.Knobs
+	values, ok := scenario.StackSettings(c.Stack)
+	if !ok {
+		return nil, fmt.Errorf("software stack %q is not built in", c.Stack)
+	}
+	c.RecomputeDefault = string(parallelism.RecomputeNone)
+	var set []string
+	for _, kv := range values {
+		key, v := kv[0], strings.Trim(kv[1], `"`)
+		flag := v == "true"
+		switch key {
+		case "parallelism.pp_overlap":
+			k.PPOverlap = flag
+		case "parallelism.tp_overlap":
+			k.TPOverlap = flag
+		case "parallelism.overlap_grad_reduce":
+			k.OverlapGradReduce = flag
+		case "parallelism.pp_scatter_gather":
+			k.PPScatterGather = flag
+		case "training.grad_accum_fusion":
+			c.GradAccumFusion = flag
+		case "training.fp32_grads":
+			c.FP32Grads = flag
+		case "training.attention":
+			c.Attention = model.Attention(v)
+		case "parallelism.recompute":
+			c.RecomputeDefault = v
+			continue
+		case "parallelism.zero":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, fmt.Errorf("software stack %s: zero %q: %w", c.Stack, v, err)
+			}
+			if k.ZeRO != 0 || n == 0 {
+				continue
+			}
+			k.ZeRO = n
+			m.assume("zero unknown → %d (stack %s: the distributed optimizer)", n, c.Stack)
+			continue
+		case "training.precision":
+			continue
+		case "parallelism.sequence_parallel":
+			if !c.spUnknown {
+				continue
+			}
+			k.SequenceParallel = flag && k.TP > 1
+			m.assume("sequence_parallel %s → %v (stack %s)", c.spSource, k.SequenceParallel, c.Stack)
+			c.spUnknown = false
+			continue
+		default:
+			return nil, fmt.Errorf("software stack %s sets %s, which sim validate's rules do not map", c.Stack, key)
+		}
+		set = append(set, key[strings.Index(key, ".")+1:]+" "+v)
+	}
+	return set, nil
 }
 
 // shape reads the model shape; fields the source leaves out, and the
@@ -799,9 +847,10 @@ func (m mapper) layout(p map[string]any) {
 	case bool:
 		k.SequenceParallel = v
 	default:
+		// Decided with the stack (applyStack): its default, else tp > 1.
 		k.SequenceParallel = tp > 1
 		if text(v) != "varies per row" {
-			m.assume("sequence_parallel %s → %v (tp %d)", show(v), k.SequenceParallel, tp)
+			c.spUnknown, c.spSource = true, show(v)
 		}
 	}
 	vp := p["vp"]
@@ -831,18 +880,6 @@ func (m mapper) layout(p map[string]any) {
 		k.ZeRO = int(z[1][0] - '0')
 	} else if n, ok := integer(p["zero"]); ok {
 		k.ZeRO = n
-	}
-	k.PPScatterGather = c.Generation == "a100"
-	if c.Generation != "a100" {
-		k.OverlapGradReduce, k.TPOverlap, k.PPOverlap = true, true, true
-		if k.ZeRO == 0 {
-			// Megatron-Core's --overlap-param-gather (listed for the
-			// README 2024 runs) works only with --use-distributed-optimizer,
-			// and NeMo's GPT-3 recipes use its distributed_fused_adam: the
-			// optimizer state is sharded over DP, ZeRO stage 1.
-			k.ZeRO = 1
-			m.assume("zero unknown → 1 (Megatron-Core distributed optimizer)")
-		}
 	}
 }
 

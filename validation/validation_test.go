@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"trainsim/model"
 	"trainsim/parallelism"
+	"trainsim/scenario"
 )
 
 // TestCasesParse checks that every case of published.toml and moe-cp.toml
@@ -149,15 +151,16 @@ func TestMappingRules(t *testing.T) {
 		{"sc21-t1-1.7b", 2021, false, false, true},   // pp 1: PyTorch DDP
 		{"sc21-t1-76.1b", 2021, false, false, false}, // pp 4: Megatron's local DDP
 		{"megatron-readme-2021-gpt3-175b-1024gpu", 2021, false, false, false},
-		{"sc21-t2-zero3-174b-768gpu", 2021, false, false, false},
+		{"sc21-t2-zero3-174b-768gpu", 2021, false, false, true}, // deepspeed-zero3-2021: overlap_comm
 		{"korthikanti22-175b-seqpar-selective", 2022, true, true, false},
 		{"megatron-readme-2024-h100-70b", 2024, true, true, true},
 		{"nemo2407-gpt3-175b-512gpu", 2024, true, true, true},
 	} {
 		c := byID[tc.id]
 		got := [4]any{c.Year, c.GradAccumFusion, c.FP32Grads, c.Knobs.OverlapGradReduce}
-		// Scatter/gather: only the January 2021 README predates the SC21 paper.
-		if sg := c.Knobs.PPScatterGather; sg != (c.Generation == "a100" && tc.id != "megatron-readme-2021-gpt3-175b-1024gpu") {
+		// Scatter/gather: Megatron-LM on A100 (stacks megatron-lm-2021 and
+		// -2022); the January 2021 README predates the SC21 paper.
+		if sg := c.Knobs.PPScatterGather; sg != (c.Stack == "megatron-lm-2021" || c.Stack == "megatron-lm-2022") {
 			t.Errorf("%s: pp_scatter_gather %v", tc.id, sg)
 		}
 		if want := [4]any{tc.year, tc.fusion, tc.fp32, tc.overlapGrads}; got != want {
@@ -199,6 +202,70 @@ func TestMappingRules(t *testing.T) {
 	}
 }
 
+// TestStacksMapped checks that sim validate's rules map every key of every
+// built-in software stack onto a case, and what two stacks give a case that
+// states nothing: a stack the rules could not read would leave its cases
+// unscored.
+func TestStacksMapped(t *testing.T) {
+	for _, name := range scenario.StackNames() {
+		c := Case{Stack: name, Replayable: true}
+		if _, err := (mapper{&c}).applyStack(); err != nil {
+			t.Errorf("stack %s: %v", name, err)
+		}
+	}
+	tests := []struct {
+		stack                                  string
+		overlapGrads, tpOverlap, scatter, fp32 bool
+		zero                                   int
+		attention                              model.Attention
+		recompute                              string
+	}{
+		{"megatron-lm-2021-01", false, false, false, false, 0, model.AttentionUnfused, "none"},
+		{"nemo-24.07", true, true, false, true, 1, model.AttentionFlash, "selective"},
+		// DeepSpeed's pipeline engine partitions its sends over the TP group.
+		{"megatron-deepspeed", false, false, true, false, 0, model.AttentionUnfused, "none"},
+	}
+	for _, tc := range tests {
+		c := Case{Stack: tc.stack, Replayable: true}
+		if _, err := (mapper{&c}).applyStack(); err != nil {
+			t.Fatalf("stack %s: %v", tc.stack, err)
+		}
+		k := c.Knobs
+		got := []any{k.OverlapGradReduce, k.TPOverlap, k.PPScatterGather, c.FP32Grads, k.ZeRO, c.Attention, c.RecomputeDefault}
+		want := []any{tc.overlapGrads, tc.tpOverlap, tc.scatter, tc.fp32, tc.zero, tc.attention, tc.recompute}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("stack %s: field %d = %v, want %v", tc.stack, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestStackSequenceParallel checks that a source leaving sequence
+// parallelism unknown gets its stack's default (Megatron-DeepSpeed had none)
+// and otherwise tp > 1, and that a stated value wins over the stack.
+func TestStackSequenceParallel(t *testing.T) {
+	for _, tc := range []struct {
+		stack   string
+		unknown bool
+		stated  bool
+		want    bool
+	}{
+		{"megatron-deepspeed", true, true, false},
+		{"megatron-deepspeed", false, true, true},
+		{"megatron-lm-2022", true, true, true},
+	} {
+		c := Case{Stack: tc.stack, Replayable: true, spUnknown: tc.unknown}
+		c.Knobs.TP, c.Knobs.SequenceParallel = 4, tc.stated
+		if _, err := (mapper{&c}).applyStack(); err != nil {
+			t.Fatalf("%s: %v", tc.stack, err)
+		}
+		if c.Knobs.SequenceParallel != tc.want {
+			t.Errorf("stack %s, unknown %v: sequence_parallel %v, want %v", tc.stack, tc.unknown, c.Knobs.SequenceParallel, tc.want)
+		}
+	}
+}
+
 // maxMAE records each group's mean absolute error, in percent, as measured
 // when the test was written, rounded up to the next 0.5 point. These levels
 // may only go down: lower one when the model improves, never raise one to
@@ -208,7 +275,7 @@ func TestMappingRules(t *testing.T) {
 // of "unknown" (replayed as 1). vTrain's group was added with the data.
 var maxMAE = map[string]float64{
 	"Narayanan2021-SC21-Table1":    8.5,
-	"vTrain-ground-truth-multi":    6.5,
+	"vTrain-ground-truth-multi":    5.0,
 	"Narayanan2021-SC21-Table2":    50.0,
 	"Megatron-LM-README-2021":      5.5,
 	"Megatron-LM-README-2024-H100": 8.0,
@@ -216,13 +283,14 @@ var maxMAE = map[string]float64{
 	"Korthikanti2022-Table4":       2.0,
 	"NeMo-24.07-perf-summary":      19.0,
 	// moe-cp.toml's groups, recorded when the file was folded in. The
-	// overall level was re-recorded then (12.0 → 13.0): the case set grew.
+	// overall level was re-recorded then (12.0 → 13.0): the case set grew;
+	// then lowered to 12.5 (the megatron-deepspeed stack: vTrain 6.2 → 4.6).
 	// MegatronBridge-25.11 lowered 35.0 → 33.5 by the MoE FP8 casts.
 	"MegatronBridge-25.11":               33.5,
 	"NeMo-24.07-H100":                    14.5,
 	"NeMo-LongSeq-CP-H100":               5.0,
 	"DeepSeek-V3":                        0,
-	"overall":                            13.0,
+	"overall":                            12.5,
 	MemoryGroup + " (GiB, Fig. 1)":       0.5,
 	MemoryGroup + " (% of none, Fig. 7)": 0.5,
 }

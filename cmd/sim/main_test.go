@@ -158,7 +158,7 @@ func TestExitCodes(t *testing.T) {
 		{"held-out case scenario", []string{"validate", "--cases", "../../validation/testdata/heldout-example.toml", "--scenario", "mt-nlg-530b-2240gpu"}, 0, nil, []string{"pp = 35", "global_batch = 1920"}},
 		{"missing cases file", []string{"validate", "--cases", "nope.toml"}, 2, []string{"--cases", "nope.toml"}, nil},
 		{"calibration file named by --set", []string{"run", "--set", "calibration.file=nope.toml"}, 2, []string{"--set: calibration.file", "nope.toml"}, nil},
-		{"replay too large", []string{"run", "--set", "training.global_batch=100000000"}, 2, []string{"training.global_batch", "the replay would unroll", "more than the 10000000"}, nil},
+		{"replay too large", []string{"run", "--set", "training.global_batch=100000000"}, 2, []string{"training.global_batch", "the replay would unroll", "more than the 40000000"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
