@@ -82,6 +82,11 @@ type Crossing struct {
 	// PXN is the fraction of the inter-node bytes that first hop over
 	// NVLink to the GPU on the destination's rail (rail-optimized).
 	PXN float64
+	// Spray: the fabric spreads every stream evenly over all the spines
+	// (adaptive routing, packet spraying) instead of hashing it onto one:
+	// the Flows streams share all the leaf's uplinks evenly, with no
+	// collisions.
+	Spray bool
 }
 
 // Nodes returns the number of nodes the group spans.
@@ -177,14 +182,21 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 	}
 	switch {
 	case leaves > 1 && p.Cross.Known:
-		// The transfers that cross the spine share their leaf's uplinks,
-		// spread over the spines by ECMP: the slowest stream is the one on
-		// the most loaded uplink.
+		// The transfers that cross the spine share their leaf's uplinks.
+		// Under ECMP each is hashed onto one: the slowest stream is the
+		// one on the most loaded uplink. Sprayed, the Flows streams share
+		// all S uplinks evenly: each gets S·U/Flows at most.
 		sh := topology.FabricOf(m.Cluster)
 		if sh.Spines > 0 && p.Cross.Flows > 0 {
 			up := sh.Uplink.Scale(m.Params.NICFraction)
 			demand := float64(nic) / float64(flowsPerNIC)
-			if slow := m.ECMP.slowdown(p.Cross.Flows, sh.Spines, p.Cross.Sets, demand/float64(up)); slow > 1 {
+			slow := 1.0
+			if p.Cross.Spray {
+				slow = math.Max(1, float64(p.Cross.Flows)*demand/(float64(sh.Spines)*float64(up)))
+			} else {
+				slow = m.ECMP.slowdown(p.Cross.Flows, sh.Spines, p.Cross.Sets, demand/float64(up))
+			}
+			if slow > 1 {
 				nic = nic.Scale(1 / slow)
 				nicTier = Spine
 			}

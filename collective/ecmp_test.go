@@ -103,6 +103,40 @@ func TestCrossingByHand(t *testing.T) {
 	}
 }
 
+// TestSprayByHand: sprayed over the spines (adaptive routing), the streams
+// leaving a leaf share all its uplinks evenly, with no hash collisions.
+// 40 DGX A100 nodes, leaves of 20 nodes (160 NICs of 25 GB/s), 4:1: 16
+// spines (160/4 = 40, capped to 16), uplinks of 160·25/(4·16) = 62.5 GB/s,
+// 57.5 GB/s achievable (0.92), 920 GB/s for the leaf. A stream runs at the
+// NIC's achievable 23 GB/s when it can.
+func TestSprayByHand(t *testing.T) {
+	m := dgx(t, 40)
+	m.Cluster.Network.Oversubscription = 4
+	S := units.Bytes(1 << 30)
+	for _, c := range []struct {
+		flows int
+		bw    float64 // each stream's rate, worked out above
+		tier  topology.Tier
+	}{
+		{60, 920e9 / 60, Spine}, // 60 streams: 15.33 GB/s each
+		{40, 23e9, NIC},         // 40 × 23 = 920: just fits
+		{3, 23e9, NIC},          // ECMP may collide three on one uplink; spraying never slows them
+	} {
+		pl := Placement{Ranks: 2, PerNode: 1, Leaves: 2, Cross: Crossing{Known: true, Flows: c.flows, Sets: 2, Share: 1, Spray: true}}
+		got, err := m.Time(SendRecv, S, pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := float64(S)/(c.bw*m.Params.SizeFactor(S)) + float64(m.Cluster.Network.Latency)
+		if math.Abs(float64(got.Time)/want-1) > 1e-9 || got.Bottleneck != c.tier {
+			t.Errorf("%d flows sprayed: %v on %v, want %v s on %v", c.flows, got.Time, got.Bottleneck, want, c.tier)
+		}
+		if got.Sent[Spine] != S {
+			t.Errorf("%d flows sprayed: %v B on the leaf-spine tier, want %v", c.flows, got.Sent[Spine], S)
+		}
+	}
+}
+
 // TestMaxLoadAtMostCached: the cached binomial terms give, for every k in
 // increasing order as ECMPSlowdown asks, exactly (to the bit) what the
 // direct computation gives.

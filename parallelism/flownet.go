@@ -103,7 +103,7 @@ func newFlowNet(j Job, pr *pricer) (*flowNet, error) {
 	return &flowNet{
 		topo: topo, caps: caps, params: p, mesh: pr.mesh, specs: pr.specs,
 		specIndex: map[flowSpec]int32{},
-		spray:     j.Options.Routing == RoutingSpray,
+		spray:     j.routing() == RoutingSpray,
 		classes:   j.Options.FlowCopies != FlowCopiesAll,
 	}, nil
 }

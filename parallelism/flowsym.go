@@ -94,7 +94,7 @@ func (f *flowNet) reduce() (*reduction, string) {
 			return nil, "the full replay's tasks carry one replica's copies each"
 		}
 	}
-	const ecmp = "under ECMP routing the spine a transfer takes depends on the task, so copies are not alike (simulation.routing = \"spray\" allows the reduction)"
+	const ecmp = "under ECMP routing the spine a transfer takes depends on the task, so copies are not alike (simulation.routing = \"spray\", the default on InfiniBand, allows the reduction)"
 	// Every transfer of every spec, with its path and weights.
 	var (
 		fStart []int32

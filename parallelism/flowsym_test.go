@@ -123,10 +123,11 @@ func TestSymmetryReductionIsExact(t *testing.T) {
 
 // flowAtScale is GPT-3 175B, TP8 PP16, on nodes DGX A100 nodes with the
 // batch scaled to keep 192 micro-batches per pipeline (1536 sequences per
-// 128 nodes, the default scenario's), in flow mode with spray routing.
+// 128 nodes, the default scenario's), in flow mode with the default
+// routing (auto: spray on the DGX A100's InfiniBand fabric).
 func flowAtScale(b testing.TB, nodes int, copies string) Job {
 	j := gpt3Job(b, nodes, Layout{TP: 8, PP: 16, DP: nodes / 16, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 1536*nodes/128)
-	j.Options.Network, j.Options.Routing, j.Options.FlowCopies = NetworkFlow, RoutingSpray, copies
+	j.Options.Network, j.Options.Routing, j.Options.FlowCopies = NetworkFlow, RoutingAuto, copies
 	return j
 }
 
@@ -171,6 +172,7 @@ func TestSymmetryReductionFallsBack(t *testing.T) {
 		return j
 	}
 	ecmp := base()
+	ecmp.Options.Routing = RoutingECMP
 	full := base()
 	full.Options.Routing, full.Options.Ranks = RoutingSpray, RanksFull
 
@@ -217,5 +219,32 @@ func TestSymmetryReductionFallsBack(t *testing.T) {
 	b, _ := flowRun(t, file)
 	if a.StepTime != b.StepTime {
 		t.Errorf("file graph: spray %v, ECMP %v", a.StepTime, b.StepTime)
+	}
+}
+
+// TestRoutingFollowsTransport: `auto` (and empty) routing sprays on
+// InfiniBand, where NCCL enables adaptive routing by default, and hashes
+// (ECMP) on RoCE; an explicit routing wins.
+func TestRoutingFollowsTransport(t *testing.T) {
+	for _, c := range []struct{ transport, routing, want string }{
+		{topology.TransportInfiniBand, RoutingAuto, RoutingSpray},
+		{topology.TransportInfiniBand, "", RoutingSpray},
+		{"", RoutingAuto, RoutingSpray},
+		{topology.TransportRoCE, RoutingAuto, RoutingECMP},
+		{topology.TransportRoCE, "", RoutingECMP},
+		{topology.TransportInfiniBand, RoutingECMP, RoutingECMP},
+		{topology.TransportRoCE, RoutingSpray, RoutingSpray},
+	} {
+		j := gpt3Job(t, 8, Layout{TP: 8, PP: 2, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 8)
+		j.Cluster.Network.Transport, j.Options.Routing = c.transport, c.routing
+		if got := j.routing(); got != c.want {
+			t.Errorf("transport %q, routing %q: %q, want %q", c.transport, c.routing, got, c.want)
+		}
+	}
+	// Every built-in system is InfiniBand (their datasheets' compute NICs).
+	for _, s := range topology.SystemPresets() {
+		if s.Network.Transport != topology.TransportInfiniBand {
+			t.Errorf("%s: transport %q", s.Name, s.Network.Transport)
+		}
 	}
 }

@@ -33,10 +33,26 @@ const (
 	// RoutingSpray: every transfer split evenly over all spines (packet
 	// spraying, adaptive routing: perfect load balancing).
 	RoutingSpray = "spray"
+	// RoutingAuto follows the fabric: RoutingSpray on InfiniBand, where
+	// NCCL turns on adaptive routing by default, RoutingECMP on RoCE
+	// (topology.Network.AdaptiveRouting).
+	RoutingAuto = "auto"
 )
 
 // Routings lists the routings (simulation.routing).
-func Routings() []string { return []string{RoutingECMP, RoutingSpray} }
+func Routings() []string { return []string{RoutingAuto, RoutingECMP, RoutingSpray} }
+
+// routing resolves j.Options.Routing: RoutingAuto (also when empty) by the
+// cluster's transport.
+func (j Job) routing() string {
+	switch r := j.Options.Routing; {
+	case r == RoutingECMP || r == RoutingSpray:
+		return r
+	case j.Cluster.Network.AdaptiveRouting():
+		return RoutingSpray
+	}
+	return RoutingECMP
+}
 
 // Flow copy modes: how many copies of a collective the flow-level network
 // simulates.
@@ -59,8 +75,9 @@ type Options struct {
 	Network string
 	// Ranks is RanksSymmetric or RanksFull.
 	Ranks string
-	// Routing is RoutingECMP (also when empty) or RoutingSpray: how the
-	// flow-level network routes a transfer across spines.
+	// Routing is RoutingAuto (also when empty), RoutingECMP or
+	// RoutingSpray: how a transfer across spines is routed (flow mode) and
+	// priced (the analytical spine model).
 	Routing string
 	// FlowCopies is FlowCopiesClasses (also when empty) or FlowCopiesAll.
 	FlowCopies string

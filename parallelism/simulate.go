@@ -418,7 +418,11 @@ func (r *replayed) result() *Result {
 		res.Timeline = timeline(b.g, r.run, b.pr, b.info, b.trace, b.laneStage, b.laneReplica, b.laneRank, b.st, r.names)
 	}
 	if fab := topology.FabricOf(j.Cluster); r.fn == nil && fab.Spines > 0 && j.Cluster.Network.Oversubscription > 1 {
-		res.Notes = append(res.Notes, "analytical spine: each collective's transfers between leaves (all its copies at once) share their leaf's uplinks, spread by ECMP hashing; other traffic on those uplinks at the same time is not seen (simulation.network = \"flow\" sees it)")
+		spread := "spread by ECMP hashing (simulation.routing = \"ecmp\")"
+		if j.routing() == RoutingSpray {
+			spread = "sprayed evenly over them (simulation.routing = \"spray\": adaptive routing)"
+		}
+		res.Notes = append(res.Notes, "analytical spine: each collective's transfers between leaves (all its copies at once) share their leaf's uplinks, "+spread+"; other traffic on those uplinks at the same time is not seen (simulation.network = \"flow\" sees it)")
 	}
 	if fn := r.fn; fn != nil {
 		res.Links, res.BusiestLinks = fn.links(r.run.Makespan.Seconds(), j.Training.Steps)

@@ -10,7 +10,8 @@ import (
 // group spans nodes under more than one leaf runs, in the cluster, as many
 // copies at once (every tensor-parallel rank's data-parallel ring, every
 // (TP, DP) rank's pipeline send): the copies' transfers that change leaf
-// share that leaf's uplinks, which ECMP hashing spreads over the spines.
+// share that leaf's uplinks, which ECMP hashing spreads over the spines
+// (or, under spray routing, which they share evenly).
 // crossing enumerates those transfers — the copies the flow-level network
 // instantiates (flownet.go), with collective.Transfers' ring channels, on
 // the template fabric's routes — and counts, for the collective model, the
@@ -18,11 +19,22 @@ import (
 // the inter-node bytes that cross.
 
 // placementAt describes the representative group of kind g at stage s and,
-// when it spans more than one leaf, how all its copies cross the spine.
+// when any of its concurrent copies crosses the spine, how all of them do.
+// The representative's own group may stay under one leaf while other
+// copies cross (a pipeline send between stages whose leaf boundary falls
+// inside a stage: the pairs of some data-parallel ranks change leaf, the
+// others do not); its Leaves is then raised to 2, since the task stands for
+// every copy and waits for the crossing ones, and its bytes per tier count
+// them.
 func (p *pricer) placementAt(op collective.Op, g groupKind, s, peer int) collective.Placement {
 	pl := placement(p.mesh, g, s, peer)
-	if pl.Leaves > 1 {
-		pl.Cross = crossing(p.mesh, topology.FabricOf(p.j.Cluster), op, g, s, peer, pl.PerNode)
+	fab := topology.FabricOf(p.j.Cluster)
+	if fab.Leaves > 1 && (pl.Leaves > 1 || pl.Nodes() > 1) {
+		pl.Cross = crossing(p.mesh, fab, op, g, s, peer, pl.PerNode)
+		pl.Cross.Spray = p.j.routing() == RoutingSpray
+		if pl.Cross.Sets > 0 {
+			pl.Leaves = max(pl.Leaves, 2)
+		}
 	}
 	return pl
 }
@@ -31,8 +43,8 @@ func (p *pricer) placementAt(op collective.Op, g groupKind, s, peer int) collect
 // groups of kind g at stage s that runs at once.
 func crossing(m *mesh.Mesh, fab topology.Fabric, op collective.Op, g groupKind, s, peer, perNode int) collective.Crossing {
 	var inter, cross, pxn float64
-	up := map[int]int{}
-	down := map[int]int{}
+	up := make([]int, fab.Leaves)
+	down := make([]int, fab.Leaves)
 	for _, grp := range concurrentCopies(m, g, s, peer) {
 		for _, tr := range collective.Transfers(op, 1, grp, perNode) {
 			r := fab.Route(tr.Src, tr.Dst)
@@ -57,8 +69,10 @@ func crossing(m *mesh.Mesh, fab topology.Fabric, op collective.Op, g groupKind, 
 	}
 	for _, n := range up {
 		c.Flows = max(c.Flows, n)
+		if n > 0 {
+			c.Sets++
+		}
 	}
-	c.Sets = len(up)
 	for _, n := range down {
 		c.Flows = max(c.Flows, n)
 	}

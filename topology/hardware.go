@@ -52,9 +52,33 @@ const (
 // (cluster.network.topology), in the order messages list them.
 func Fabrics() []string { return []string{FatTree, RailOptimized} }
 
+// Link-layer transports of the inter-node network. They decide how the
+// switches spread traffic over equal-cost paths by default: NCCL turns on
+// adaptive-routing-capable transfers on InfiniBand ports and leaves them
+// off on RoCE (NVIDIA/nccl src/transport/net_ib.cc @ v2.19.1-1: "Enable
+// ADAPTIVE_ROUTING by default on IB networks", ar = link layer is
+// InfiniBand; NCCL_IB_ADAPTIVE_ROUTING overrides it, see NCCL's
+// environment-variable guide), and InfiniBand subnet managers enable
+// adaptive routing on the switches (NVIDIA InfiniBand Cluster Bring-up
+// Procedure v1.0, "Adaptive Routing": "AR is enabled by default in the
+// opensm.conf file"). RoCE fabrics hash flows over paths (ECMP) unless
+// the operator configures otherwise.
+const (
+	TransportInfiniBand = "infiniband"
+	TransportRoCE       = "roce"
+)
+
+// Transports lists the transports a scenario may name
+// (cluster.network.transport), in the order messages list them.
+func Transports() []string { return []string{TransportInfiniBand, TransportRoCE} }
+
 // Families lists the GPU families that have kernel-efficiency constants
 // (cluster.gpu.family; compute.ParamsFor), in the order messages list them.
 func Families() []string { return []string{"ampere", "hopper", "blackwell"} }
+
+// AdaptiveRouting reports whether the fabric spreads traffic over equal-cost
+// paths adaptively by default: InfiniBand (see TransportInfiniBand).
+func (n Network) AdaptiveRouting() bool { return n.Transport != TransportRoCE }
 
 // Network is the inter-node fabric as a node sees it.
 type Network struct {
@@ -73,6 +97,9 @@ type Network struct {
 	// rail-optimized) connects; traffic between nodes of different leaves
 	// crosses the spine.
 	NodesPerLeaf int
+	// Transport is TransportInfiniBand or TransportRoCE (empty:
+	// InfiniBand, as every built-in system).
+	Transport string
 	// File names an explicit topology (see ReadGraph) to use instead of the
 	// template in the flow-level network; the caller loads it.
 	File string
@@ -169,6 +196,9 @@ func (c Cluster) Validate() []field.Error {
 	}
 	if !slices.Contains(Fabrics(), c.Network.Topology) {
 		add("cluster.network.topology", "%q is not supported (allowed: %s)", c.Network.Topology, field.Quote(Fabrics()))
+	}
+	if t := c.Network.Transport; t != "" && !slices.Contains(Transports(), t) {
+		add("cluster.network.transport", "%q is not supported (allowed: %s)", t, field.Quote(Transports()))
 	}
 	return errs
 }

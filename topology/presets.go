@@ -114,14 +114,18 @@ func systemTable() []System {
 	// it is described here as FatTree, as Narayanan et al. 2021 describe
 	// Selene ("three-level fat tree"). NodesPerLeaf is the nodes on one rail
 	// leaf: rail-aligned traffic (GPU i to GPU i) among them crosses one
-	// switch.
+	// switch. Transport: the DGX datasheets' compute NICs are InfiniBand
+	// (ConnectX-6 HDR, ConnectX-7 NDR), as are the SuperPOD compute
+	// fabrics (QM8790, QM9700 InfiniBand switches), and DeepSeek-V3's
+	// H800 cluster (hgx-h800, its report §3.1); gb200-nvl72's is assumed
+	// InfiniBand like the others.
 	hdr := Network{
 		Topology: FatTree, NICBandwidth: 200 * units.Gbps, NICsPerNode: 8,
-		Latency: networkLatency, Oversubscription: 1, NodesPerLeaf: 20,
+		Latency: networkLatency, Oversubscription: 1, NodesPerLeaf: 20, Transport: TransportInfiniBand,
 	}
 	ndr := Network{
 		Topology: FatTree, NICBandwidth: 400 * units.Gbps, NICsPerNode: 8,
-		Latency: networkLatency, Oversubscription: 1, NodesPerLeaf: 32,
+		Latency: networkLatency, Oversubscription: 1, NodesPerLeaf: 32, Transport: TransportInfiniBand,
 	}
 	const estimates = "; NVLink and fabric latencies are modelling estimates (1 us, 2 us), not datasheet figures"
 	return []System{
@@ -164,7 +168,7 @@ func systemTable() []System {
 			// 72 stay on NVLink.
 			Name: "gb200-nvl72", GPU: gpu["b200"], GPUsPerNode: 72, NVLink: nvlink5, Network: Network{
 				Topology: FatTree, NICBandwidth: ndr.NICBandwidth, NICsPerNode: 72, Latency: ndr.Latency,
-				Oversubscription: 1, NodesPerLeaf: 4,
+				Oversubscription: 1, NodesPerLeaf: 4, Transport: TransportInfiniBand,
 			},
 			Source: "PRELIMINARY. NVIDIA GB200 NVL72 product page (2024): 72 Blackwell GPUs in one NVLink domain, 1.8 TB/s " +
 				"per GPU (900 GB/s per direction); the GPU figures are those of the B200 preset (the GB200's own are " +

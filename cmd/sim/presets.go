@@ -73,10 +73,10 @@ func writePresets(w io.Writer) error {
 	writeSources(&b, sources)
 
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nSYSTEMS\tGPU\tGPUs/node\tNVLink/GPU\tNICs\tNIC rate\tfabric")
+	fmt.Fprintln(tw, "\nSYSTEMS\tGPU\tGPUs/node\tNVLink/GPU\tNICs\tNIC rate\tfabric\ttransport")
 	sources = nil
 	for _, s := range topology.SystemPresets() {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s Gb/s\t%s\n", s.Name, s.GPU.Name, s.GPUsPerNode, s.NVLink.Bandwidth, s.Network.NICsPerNode, units.Format(float64(s.Network.NICBandwidth)*8/1e9), s.Network.Topology)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s Gb/s\t%s\t%s\n", s.Name, s.GPU.Name, s.GPUsPerNode, s.NVLink.Bandwidth, s.Network.NICsPerNode, units.Format(float64(s.Network.NICBandwidth)*8/1e9), s.Network.Topology, s.Network.Transport)
 		sources = append(sources, [2]string{s.Name, s.Source})
 	}
 	tw.Flush()
@@ -181,6 +181,7 @@ type systemJSON struct {
 	NICBpS           float64 `json:"nic_bytes_per_s"`
 	NetworkLatencyS  float64 `json:"network_latency_s"`
 	Fabric           string  `json:"fabric"`
+	Transport        string  `json:"transport"`
 	Oversubscription float64 `json:"oversubscription"`
 	NodesPerLeaf     int     `json:"nodes_per_leaf,omitempty"`
 	Source           string  `json:"source"`
@@ -205,7 +206,7 @@ func writePresetsJSON(w io.Writer) error {
 		n := s.Network
 		out.Systems = append(out.Systems, systemJSON{
 			Name: s.Name, GPU: s.GPU.Name, GPUsPerNode: s.GPUsPerNode, NVLinkBpS: float64(s.NVLink.Bandwidth), NVLinkLatencyS: float64(s.NVLink.Latency),
-			NICsPerNode: n.NICsPerNode, NICBpS: float64(n.NICBandwidth), NetworkLatencyS: float64(n.Latency), Fabric: n.Topology,
+			NICsPerNode: n.NICsPerNode, NICBpS: float64(n.NICBandwidth), NetworkLatencyS: float64(n.Latency), Fabric: n.Topology, Transport: n.Transport,
 			Oversubscription: n.Oversubscription, NodesPerLeaf: n.NodesPerLeaf, Source: s.Source,
 		})
 	}
