@@ -238,7 +238,8 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 // Sum returns the total time of ops, run back to back as one stream of
 // kernels, and the part of it bound by each limiter.
 //
-// The host issues the kernels one after the other, HostIssue each, while
+// The host issues the kernels one after the other, HostIssue each (an op
+// the framework launches as several kernels, Op.Launches, counts each), while
 // the GPU runs those already issued: the run takes the longer of the two
 // (the host and the GPU start the run together — the frameworks replayed
 // synchronise them at every communication step). A run of kernels shorter
@@ -261,7 +262,11 @@ func (m Model) SumHost(ops []model.Op) (total, tensor, hbm, host units.Seconds) 
 			hbm += t
 		}
 	}
-	if issue := units.Seconds(len(ops)) * m.Params.HostIssue; issue > total {
+	launches := 0
+	for _, op := range ops {
+		launches += op.Kernels()
+	}
+	if issue := units.Seconds(launches) * m.Params.HostIssue; issue > total {
 		host = issue - total
 		total += host
 		hbm += host

@@ -128,6 +128,10 @@ func TestHostIssueBound(t *testing.T) {
 		// time, far above the host's 20 µs: no wait.
 		{"long kernels", []model.Op{mem(1e9), mem(1e9)}, 2 * (1e9/1733.15e9 + 4e-6), 0},
 		{"none", nil, 0, 0},
+		// One 1 KB op the host issues as 16 kernels (a grouped expert
+		// GEMM run as one launch per local expert): the GPU needs
+		// 1e3/1733.15e9 + 4e-6 = 4.000577 µs, the host 160 µs.
+		{"one op, 16 launches", []model.Op{{Class: model.Memory, Bytes: 1e3, Launches: 16}}, 160e-6, 160e-6 - (1e3/1733.15e9 + 4e-6)},
 	}
 	for _, tc := range tests {
 		total, tensor, hbm, host := m.SumHost(tc.ops)

@@ -47,7 +47,20 @@ type Op struct {
 	// embedding table's gradient): what a zero-bubble schedule's W pass
 	// runs apart from the input gradient (B).
 	WeightGrad bool
+	// Launches is how many kernels the host issues for this op (0 counts as
+	// one). A grouped expert GEMM is Batch launches: Megatron-Core's
+	// TEGroupedMLP (megatron/core/transformer/moe/experts.py) runs the
+	// local experts through Transformer Engine's GroupedLinear, whose
+	// general_grouped_gemm calls nvte_multi_stream_cublas_gemm, one cuBLASLt
+	// GEMM per expert spread over a few streams
+	// (transformer_engine/pytorch/module/grouped_linear.py,
+	// transformer_engine/common/gemm/cublaslt_gemm.cu). Only the host issue
+	// bound (compute.Model.SumHost) reads it.
+	Launches int
 }
+
+// Kernels is the number of kernel launches the host issues for o.
+func (o Op) Kernels() int { return max(o.Launches, 1) }
 
 func gemm(name string, batch, m, n, k int, elem units.Bytes) Op {
 	b, mf, nf, kf := float64(batch), float64(m), float64(n), float64(k)
@@ -220,9 +233,20 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 	if c.GatedMLP {
 		gelu, geluBwd = memop("expert-activation", act*3), memop("expert-activation-bwd", act*5)
 	}
+	fc1.Launches, fc2.Launches = local, local
 	experts.Forward = []Op{fc1, gelu, fc2}
 	experts.Backward = append(dgradWgrad(fc2, sh), geluBwd)
 	experts.Backward = append(experts.Backward, dgradWgrad(fc1, sh)...)
+	if sh.Precision == units.FP8 {
+		// Transformer Engine's FP8 casts around the expert GEMMs, as for a
+		// dense MLP (LayerBlocks) but with no layer norm to fuse the first
+		// one into: the dispatched tokens arrive in 16 bit, so both GEMM
+		// inputs get a cast-transpose (read 2 B, write 1 + 1 B per
+		// element), and in the backward each output gradient too.
+		rows := units.Bytes(float64(local) * float64(perExpert))
+		experts.Forward = []Op{memop("expert-fp8-cast", 4*rows*units.Bytes(h)), fc1, gelu, memop("expert-fp8-cast", 4*rows*units.Bytes(fe)), fc2}
+		experts.Backward = append([]Op{memop("expert-fp8-cast-bwd", 4*rows*units.Bytes(h+up))}, experts.Backward...)
+	}
 
 	if c.SharedExperts > 0 {
 		full := sh.Microbatch * c.SeqLen / sh.cp()
@@ -241,6 +265,12 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 		shared.Forward = []Op{s1, g, s2}
 		shared.Backward = append(dgradWgrad(s2, sh), gb)
 		shared.Backward = append(shared.Backward, dgradWgrad(s1, sh)...)
+		if sh.Precision == units.FP8 {
+			// The same casts around the shared experts' GEMMs.
+			n := units.Bytes(full)
+			shared.Forward = []Op{memop("shared-fp8-cast", 4*n*units.Bytes(h)), s1, g, memop("shared-fp8-cast", 4*n*units.Bytes(sf)), s2}
+			shared.Backward = append([]Op{memop("shared-fp8-cast-bwd", 4*n*units.Bytes(h+sup))}, shared.Backward...)
+		}
 	}
 	hs := tok(T, float64(h))
 	combine.Forward = []Op{memop("moe-unpermute", tok(T, float64(h)*float64(1+k))), memop("bias-dropout-add", 3*hs+hs/e)}
@@ -460,6 +490,7 @@ func dgradWgrad(f Op, sh Shard) []Op {
 	d := gemm(f.Name+"-dgrad", f.Batch, f.M, f.K, f.N, e)
 	w := gemm(f.Name+"-wgrad", f.Batch, f.K, f.N, f.M, e)
 	d.Linear, w.Linear = f.Linear, f.Linear
+	d.Launches, w.Launches = f.Launches, f.Launches
 	w.WeightGrad = true
 	weights := units.Bytes(float64(f.Batch) * float64(f.K) * float64(f.N))
 	if sh.UnfusedGradAccum {

@@ -344,3 +344,54 @@ func TestMoEFlowAgreesWithAnalytical(t *testing.T) {
 		t.Errorf("expert-parallel transfers: flow %v, analytical %v", f.Comm["ep"].Total, a.Comm["ep"].Total)
 	}
 }
+
+// TestMoEFP8CastsByHand: in FP8 the expert and shared-expert GEMM inputs
+// and output gradients are cast to FP8 (read 2 B, write 1 + 1 B per
+// element). smallMoE at EP 4: T = 1024 tokens per rank, 4 local experts of
+// 2·4·1024/16 = 512 tokens each, so 2048 rows; h = 1024, expert width 512
+// (1024 for the SwiGLU up-projection's output).
+//   - experts forward: 4·2048·1024 + 4·2048·512 = 12,582,912 B;
+//   - experts backward: 4·2048·(1024 + 1024) = 16,777,216 B;
+//   - shared forward: 4·1024·1024 + 4·1024·512 = 6,291,456 B;
+//   - shared backward: 4·1024·(1024 + 1024) = 8,388,608 B.
+//
+// In BF16 there are none. The grouped expert GEMMs are issued as one
+// launch per local expert (4).
+func TestMoEFP8CastsByHand(t *testing.T) {
+	casts := func(ops []model.Op) (b float64) {
+		for _, op := range ops {
+			if strings.Contains(op.Name, "fp8-cast") {
+				b += float64(op.Bytes)
+			}
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		prec                   units.Precision
+		expF, expB, shaF, shaB float64
+	}{
+		{units.FP8, 12582912, 16777216, 6291456, 8388608},
+		{units.BF16, 0, 0, 0, 0},
+	} {
+		j := moeJob(t, 1, 4, 1)
+		j.Training.Precision = tc.prec
+		_, experts, shared, _ := j.Model.MoEBlock(j.shard())
+		if got := casts(experts.Forward); got != tc.expF {
+			t.Errorf("%v experts forward casts %.0f B, want %.0f", tc.prec, got, tc.expF)
+		}
+		if got := casts(experts.Backward); got != tc.expB {
+			t.Errorf("%v experts backward casts %.0f B, want %.0f", tc.prec, got, tc.expB)
+		}
+		if got := casts(shared.Forward); got != tc.shaF {
+			t.Errorf("%v shared forward casts %.0f B, want %.0f", tc.prec, got, tc.shaF)
+		}
+		if got := casts(shared.Backward); got != tc.shaB {
+			t.Errorf("%v shared backward casts %.0f B, want %.0f", tc.prec, got, tc.shaB)
+		}
+		for _, op := range experts.Forward {
+			if op.Class == model.GEMM && op.Kernels() != 4 {
+				t.Errorf("%v %s: %d launches, want 4 (one per local expert)", tc.prec, op.Name, op.Kernels())
+			}
+		}
+	}
+}
