@@ -30,6 +30,8 @@ type accountInput struct {
 	// pr prices the collectives: a communication task sent what its
 	// collective costs at its lane's stage (sentOf).
 	pr *pricer
+	// sc, when not nil, lends its arrays.
+	sc *Scratch
 }
 
 // sentOf returns the cost of task inf's collective at its lane's stage,
@@ -65,7 +67,15 @@ func account(in accountInput) *Result {
 	// runStart[t]: when the run of back-to-back tasks of t's kind on t's
 	// resource began; a transfer queued behind others of its kind kept the
 	// stream busy since then.
-	runStart := make([]sim.Time, g.Tasks())
+	var runStart []sim.Time
+	if in.sc != nil {
+		if cap(in.sc.runStart) < g.Tasks() {
+			in.sc.runStart = make([]sim.Time, g.Tasks())
+		}
+		runStart = in.sc.runStart[:g.Tasks()] // every element is written below
+	} else {
+		runStart = make([]sim.Time, g.Tasks())
+	}
 	resEnd := make([]sim.Time, g.Resources())
 	resLast := make([]sim.TaskID, g.Resources())
 	for i := range resLast {

@@ -10,7 +10,9 @@ import (
 // and with the reference engine (sim.Run, every task its own event), and
 // requires identical results, field by field: step, breakdowns of every
 // stage, communication, links, memory, task and event counts, notes and
-// the timeline.
+// the timeline. A third replay reuses one Scratch over all the cases (whose
+// arrays then hold the previous, larger or smaller, replay's values) and
+// must give the same result too.
 func TestFastReplayEqualsReference(t *testing.T) {
 	type tc struct {
 		name string
@@ -58,10 +60,22 @@ func TestFastReplayEqualsReference(t *testing.T) {
 		{"context parallel", func(t *testing.T) Job { return llama2Long(t, 4, RecomputeSelective) }},
 		{"context parallel no recompute", func(t *testing.T) Job { return llama2Long(t, 2, RecomputeNone) }},
 	}
+	var sc Scratch
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			j := c.job(t)
 			fast := simulate(t, j)
+			v, errs := j.Validate()
+			if len(errs) > 0 {
+				t.Fatal(errs[0])
+			}
+			reused, err := SimulateWith(v, &sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(fast, reused) {
+				t.Errorf("results differ with a reused Scratch:\nfresh  %+v\nreused %+v", fast, reused)
+			}
 			j.Options.reference = true
 			ref := simulate(t, j)
 			if fast.Tasks != ref.Tasks || fast.Events != ref.Events {

@@ -96,7 +96,7 @@ func TestFlowConservesBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := runPlan(j, pr, pl)
+	r, err := runPlan(j, pr, pl, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func flowRun(t testing.TB, j Job) (*Result, *flowNet) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := runPlan(j, pr, pl)
+	r, err := runPlan(j, pr, pl, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

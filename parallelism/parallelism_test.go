@@ -52,7 +52,7 @@ func unitReplay(t *testing.T, sched Schedule, p, v, m int, tf, tb units.Seconds)
 	pl := handPlan(pr, model.Layer{})
 	pl.layers[model.TransformerLayer].fwd = []stepID{pr.computeStep(toTime(tf))}
 	pl.layers[model.TransformerLayer].bwd = []stepID{pr.computeStep(toTime(tb))}
-	r, err := runPlan(j, pr, pl)
+	r, err := runPlan(j, pr, pl, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,13 +254,25 @@ func TestBreakdownAddsUp(t *testing.T) {
 }
 
 // BenchmarkReplayDefault measures one replay of the default scenario
-// (GPT-3 175B, TP8 PP16 DP8, 192 micro-batches); run with -cpu 1.
-func BenchmarkReplayDefault(b *testing.B) {
+// (GPT-3 175B, TP8 PP16 DP8, 192 micro-batches) by a caller that replays
+// again and again with one Scratch (as a sweep or search worker does); run
+// with -cpu 1. BenchmarkReplayDefaultFresh is the same without a Scratch.
+func BenchmarkReplayDefault(b *testing.B) { benchDefault(b, &Scratch{}) }
+
+// BenchmarkReplayDefaultFresh is BenchmarkReplayDefault with fresh arrays
+// for every replay (Simulate).
+func BenchmarkReplayDefaultFresh(b *testing.B) { benchDefault(b, nil) }
+
+func benchDefault(b *testing.B, sc *Scratch) {
 	j := gpt3Job(b, 128, Layout{TP: 8, PP: 16, DP: 8, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 1536)
+	v, errs := j.Validate()
+	if len(errs) > 0 {
+		b.Fatal(errs[0])
+	}
 	b.ReportAllocs()
 	events := 0
 	for i := 0; i < b.N; i++ {
-		res, err := simulateJob(j)
+		res, err := SimulateWith(v, sc)
 		if err != nil {
 			b.Fatal(err)
 		}

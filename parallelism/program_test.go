@@ -80,7 +80,7 @@ func TestHandProgram(t *testing.T) {
 			}
 			pl := handPlan(pr, model.Layer{})
 			pl.layers[model.TransformerLayer].fwd = pr.compile(prog)
-			r, err := runPlan(j, pr, pl)
+			r, err := runPlan(j, pr, pl, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -163,11 +163,29 @@ func kindName(k sim.Kind) string {
 // Simulate replays one training step (or Training.Steps of them) of the job
 // Validate accepted and returns its timing, communication and memory.
 func Simulate(v Valid) (*Result, error) {
+	return SimulateWith(v, nil)
+}
+
+// Scratch holds the arrays of a replay (task graph, engine state, task
+// records, accounting) for reuse by the next replay made with it, so that a
+// caller replaying many jobs one after another (a sweep or search worker, a
+// benchmark) does not allocate and clear them afresh each time. The reports
+// are the same with or without it. A Scratch is not safe for concurrent
+// use: give each worker its own. The zero value is ready to use.
+type Scratch struct {
+	sim      sim.Scratch
+	info     []taskInfo
+	runStart []sim.Time
+}
+
+// SimulateWith is Simulate reusing the arrays of sc (nil: fresh ones).
+// Nothing of the returned Result refers to sc.
+func SimulateWith(v Valid, sc *Scratch) (*Result, error) {
 	j, err := v.get()
 	if err != nil {
 		return nil, err
 	}
-	res, err := replay(j)
+	res, err := replay(j, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +193,7 @@ func Simulate(v Valid) (*Result, error) {
 		// The same job with every GPU alike: what the stragglers cost.
 		u := j
 		u.Variation, u.Options.Timeline = Variation{}, false
-		base, err := replay(u)
+		base, err := replay(u, sc)
 		if err != nil {
 			return nil, err
 		}
@@ -281,7 +299,7 @@ func latencyCluster(j Job) topology.Cluster {
 
 // replay builds the task graph of j, runs it and accounts for it, memory
 // and feasibility included.
-func replay(j Job) (*Result, error) {
+func replay(j Job, sc *Scratch) (*Result, error) {
 	pr, err := newPricer(j)
 	if err != nil {
 		return nil, err
@@ -290,11 +308,16 @@ func replay(j Job) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := runPlan(j, pr, pl)
+	r, err := runPlan(j, pr, pl, sc)
 	if err != nil {
 		return nil, err
 	}
-	return r.result(), nil
+	res := r.result()
+	if sc != nil {
+		// Keep the (possibly grown) task records for the next replay.
+		sc.info = r.b.info[:0]
+	}
+	return res, nil
 }
 
 // replayed is a replay that has run: the graph as emitted, the engine's
@@ -308,10 +331,11 @@ type replayed struct {
 	names   []string  // per lane
 	weights []float64 // per lane: the GPUs it stands for
 	set     laneSet   // the replicas replayed
+	sc      *Scratch  // arrays to reuse, or nil
 }
 
 // runPlan emits the plan pl of j (priced by pr) as a task graph and runs it.
-func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
+func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 	l := j.Layout
 	b := &builder{j: j, pr: pr, plan: pl, m: j.Microbatches(), tim: analytical{}, reps: symmetric{}, dur: uniform{}}
 	set := lanesOf(j, pr.mesh)
@@ -350,12 +374,20 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 	// optimizer add a few tasks per pass and per step: room for them, so
 	// that the arrays are not copied to grow near the end.
 	est += est/16 + j.Training.Steps*lanes*64
-	b.g = sim.NewGraph(est)
+	if sc != nil {
+		b.g = sc.sim.NewGraph(est)
+	} else {
+		b.g = sim.NewGraph(est)
+	}
 	b.st = make([]stageStreams, lanes)
 	b.acc = make([]accum, lanes)
 	b.pending = make([][]sim.TaskID, lanes)
 	b.contention = make([]sim.Time, lanes)
-	b.info = make([]taskInfo, 0, est)
+	if sc != nil && cap(sc.info) >= est {
+		b.info = sc.info[:0]
+	} else {
+		b.info = make([]taskInfo, 0, est)
+	}
 	if j.Options.Timeline {
 		b.trace = make([]traceInfo, 0, est)
 	}
@@ -395,7 +427,11 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 	default:
 		// The same result as sim.Run, a chain of back-to-back tasks (a
 		// stage's kernels and blocking collectives) handled in one event.
-		run, err = sim.RunChains(b.g)
+		if sc != nil {
+			run, err = sc.sim.RunChains(b.g)
+		} else {
+			run, err = sim.RunChains(b.g)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("replaying the step: %w", err)
@@ -403,7 +439,7 @@ func runPlan(j Job, pr *pricer, pl *plan) (*replayed, error) {
 	if fn != nil {
 		fn.tiers(b.info)
 	}
-	return &replayed{j: j, b: b, fn: fn, run: run, progs: progs, names: names, weights: weights, set: set}, nil
+	return &replayed{j: j, b: b, fn: fn, run: run, progs: progs, names: names, weights: weights, set: set, sc: sc}, nil
 }
 
 // result accounts for the replay: timing, communication, links, memory and
@@ -412,7 +448,7 @@ func (r *replayed) result() *Result {
 	j, l, b := r.j, r.j.Layout, r.b
 	res := account(accountInput{
 		g: b.g, run: r.run, info: b.info, streams: b.st, names: r.names, stage: b.laneStage,
-		steps: j.Training.Steps, gpusPerLane: r.weights, cluster: j.Cluster, pr: b.pr,
+		steps: j.Training.Steps, gpusPerLane: r.weights, cluster: j.Cluster, pr: b.pr, sc: r.sc,
 	})
 	if j.Options.Timeline {
 		res.Timeline = timeline(b.g, r.run, b.pr, b.info, b.trace, b.laneStage, b.laneReplica, b.laneRank, b.st, r.names)

@@ -29,7 +29,7 @@ func zbReplay(t *testing.T, sched Schedule, p, m int, tf, tb, tw units.Seconds, 
 	if dp > 1 {
 		ls.gradReduce = pr.spec(commSpec{op: 0, bytes: units.GiB, group: groupDP})
 	}
-	r, err := runPlan(j, pr, pl)
+	r, err := runPlan(j, pr, pl, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -334,17 +334,17 @@ func pareto(best []Entry) []Entry {
 }
 
 // parallel runs f(i) for i in [0, n) on w goroutines.
-func parallel(n, w int, f func(i int)) {
+func parallel(n, w int, f func(worker, i int)) {
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for k := 0; k < min(w, n); k++ {
 		wg.Add(1)
-		go func() {
+		go func(worker int) {
 			defer wg.Done()
 			for i := range next {
-				f(i)
+				f(worker, i)
 			}
-		}()
+		}(k)
 	}
 	for i := 0; i < n; i++ {
 		next <- i
@@ -361,7 +361,7 @@ func searchNodes(base parallelism.Job, cands []cand, offset int, opt Options, es
 	// The cheap checks, in chunks of candidates on the workers; each writes
 	// only its own candidates.
 	const chunk = 1024
-	parallel((len(cands)+chunk-1)/chunk, opt.Workers, func(c int) {
+	parallel((len(cands)+chunk-1)/chunk, opt.Workers, func(_, c int) {
 		for i := c * chunk; i < min(len(cands), (c+1)*chunk); i++ {
 			cd := &cands[i]
 			j := cd.job(base)
@@ -409,6 +409,9 @@ func searchNodes(base parallelism.Job, cands []cand, offset int, opt Options, es
 		return a - b
 	})
 	var best []Entry
+	// Each worker replays with its own arrays, reused from one candidate to
+	// the next (the results do not depend on them).
+	scratch := make([]parallelism.Scratch, max(1, opt.Workers))
 	type outcome struct {
 		e   Entry
 		why string
@@ -420,11 +423,11 @@ func searchNodes(base parallelism.Job, cands []cand, offset int, opt Options, es
 		}
 		n := min(batch, len(order)-k)
 		outs := make([]outcome, n)
-		parallel(n, opt.Workers, func(i int) {
+		parallel(n, opt.Workers, func(w, i int) {
 			cd := &cands[order[k+i]]
 			j := cd.job(base)
 			valid, _ := j.Validate()
-			r, err := parallelism.Simulate(valid)
+			r, err := parallelism.SimulateWith(valid, &scratch[w])
 			switch {
 			case err != nil:
 				outs[i].why = PrunedError

@@ -399,14 +399,68 @@ func (q *eventQueue) pop() event {
 // is the order Run would have processed the same events in
 // (TestRunChainsEqualsRun compares the two on random graphs).
 func RunChains(g *Graph) (*Result, error) {
+	return new(Scratch).RunChains(g)
+}
+
+// Scratch holds the arrays of one graph and of its RunChains replay so that
+// the next graph and replay built with the same Scratch reuse them instead
+// of allocating (and clearing) fresh ones. A graph returned by NewGraph and
+// a result returned by RunChains are valid until the next call of that
+// method on the same Scratch. A Scratch is not safe for concurrent use:
+// give each worker its own. The zero value is ready to use.
+type Scratch struct {
+	g                  Graph
+	off, pending, head []int32
+	succ, binding      []TaskID
+	start, end         []Time
+	items              []chainEvent
+	res                Result
+}
+
+// grow returns buf resized to n elements, reusing its array when it is
+// large enough. The elements' values are unspecified.
+func grow[T any](buf []T, n int) []T {
+	if cap(buf) < n {
+		return make([]T, n)
+	}
+	return buf[:n]
+}
+
+// NewGraph returns an empty graph with room for about n tasks, built on
+// the arrays of the previous graph s returned (which it replaces).
+func (s *Scratch) NewGraph(n int) *Graph {
+	g := &s.g
+	reuse := func(buf []TaskID, n int) []TaskID {
+		if cap(buf) < n {
+			return make([]TaskID, 0, n)
+		}
+		return buf[:0]
+	}
+	g.resNames = g.resNames[:0]
+	g.lastOn = g.lastOn[:0]
+	g.res = grow(g.res, n)[:0]
+	g.dur = grow(g.dur, n)[:0]
+	g.kind = grow(g.kind, n)[:0]
+	g.shared = grow(g.shared, n)[:0]
+	g.from = reuse(g.from, 2*n)
+	g.to = reuse(g.to, 2*n)
+	return g
+}
+
+// RunChains is RunChains (the package function) on the arrays of s; the
+// result is overwritten by the next call.
+func (s *Scratch) RunChains(g *Graph) (*Result, error) {
 	n := len(g.res)
 	for i := 0; i < n; i++ {
 		if g.shared[i] {
 			return nil, fmt.Errorf("sim: task %d is a network task; RunChains takes no network", i)
 		}
 	}
-	off := make([]int32, n+1)
-	pending := make([]int32, n)
+	s.off = grow(s.off, n+1)
+	s.pending = grow(s.pending, n)
+	off, pending := s.off, s.pending
+	clear(off)
+	clear(pending)
 	for i, f := range g.from {
 		off[f+1]++
 		pending[g.to[i]]++
@@ -414,10 +468,12 @@ func RunChains(g *Graph) (*Result, error) {
 	for i := 0; i < n; i++ {
 		off[i+1] += off[i]
 	}
-	succ := make([]TaskID, len(g.from))
+	s.succ = grow(s.succ, len(g.from))
+	succ := s.succ
 	// head serves first as each task's fill pointer into succ, then (reset)
 	// as the start counter below.
-	head := make([]int32, n)
+	s.head = grow(s.head, n)
+	head := s.head
 	copy(head, off[:n])
 	for i, f := range g.from {
 		succ[head[f]] = g.to[i]
@@ -443,11 +499,11 @@ func RunChains(g *Graph) (*Result, error) {
 		}
 		return None
 	}
-	r := &Result{
-		Start:   make([]Time, n),
-		End:     make([]Time, n),
-		Binding: make([]TaskID, n),
-	}
+	// Every task's Start and End are written when it starts (a task that
+	// never starts fails the run), so only Binding needs its initial value.
+	s.start, s.end, s.binding = grow(s.start, n), grow(s.end, n), grow(s.binding, n)
+	s.res = Result{Start: s.start, End: s.end, Binding: s.binding}
+	r := &s.res
 	for i := range r.Binding {
 		r.Binding[i] = None
 	}
@@ -455,7 +511,10 @@ func RunChains(g *Graph) (*Result, error) {
 	// a chain), 1 + the number of such tasks started before it, which is
 	// their order in Run too; -1 for chain members.
 	heads := int32(0)
-	q := chainQueue{items: make([]chainEvent, 0, 1024), start: r.Start, binding: r.Binding, head: head}
+	if s.items == nil {
+		s.items = make([]chainEvent, 0, 1024)
+	}
+	q := chainQueue{items: s.items[:0], start: r.Start, binding: r.Binding, head: head}
 	overflow := None
 	check := func(t TaskID, now, end Time) {
 		if overflow == None && (g.dur[t] >= Limit || end >= Limit || end < now) {
@@ -517,6 +576,7 @@ func RunChains(g *Graph) (*Result, error) {
 	if overflow != None {
 		return nil, fmt.Errorf("%w: task %d on %s (duration %d ns) would end past it", ErrRange, overflow, g.resNames[g.res[overflow]], g.dur[overflow])
 	}
+	s.items = q.items[:0]
 	if done != n {
 		return nil, fmt.Errorf("%w: %d of %d tasks never started", ErrCycle, n-done, n)
 	}
