@@ -411,7 +411,7 @@ func RunChains(g *Graph) (*Result, error) {
 type Scratch struct {
 	g                  Graph
 	off, pending, head []int32
-	succ, binding      []TaskID
+	succ, binding, nxt []TaskID
 	start, end         []Time
 	items              []chainEvent
 	res                Result
@@ -482,22 +482,18 @@ func (s *Scratch) RunChains(g *Graph) (*Result, error) {
 	// A chain member (a task whose only predecessor has no other
 	// successor) is marked -1 in head; other tasks get their start counter
 	// there when they start.
+	// nxt[t] is the task that follows t in its chain, or None.
 	clear(head)
+	s.nxt = grow(s.nxt, n)
+	nxt := s.nxt
 	for t := 0; t < n; t++ {
+		nxt[t] = None
 		if off[t+1]-off[t] == 1 {
-			if s := succ[off[t]]; pending[s] == 1 {
-				head[s] = -1
+			if m := succ[off[t]]; pending[m] == 1 {
+				head[m] = -1
+				nxt[t] = m
 			}
 		}
-	}
-	// next returns the task that follows t in its chain, or None.
-	next := func(t TaskID) TaskID {
-		if off[t+1]-off[t] == 1 {
-			if s := succ[off[t]]; head[s] == -1 {
-				return s
-			}
-		}
-		return None
 	}
 	// Every task's Start and End are written when it starts (a task that
 	// never starts fails the run), so only Binding needs its initial value.
@@ -511,6 +507,7 @@ func (s *Scratch) RunChains(g *Graph) (*Result, error) {
 	// a chain), 1 + the number of such tasks started before it, which is
 	// their order in Run too; -1 for chain members.
 	heads := int32(0)
+	done := 0 // tasks started (their chains are done by the end)
 	if s.items == nil {
 		s.items = make([]chainEvent, 0, 1024)
 	}
@@ -531,13 +528,15 @@ func (s *Scratch) RunChains(g *Graph) (*Result, error) {
 		check(t, now, end)
 		r.End[t] = end
 		r.Events++
-		for m := next(t); m != None; m = next(m) {
+		done++ // every chain started is done when its completion is popped
+		for m := nxt[t]; m != None; m = nxt[m] {
 			r.Start[m] = end
 			r.Binding[m] = t
 			e := end + g.dur[m]
 			check(m, end, e)
 			r.End[m] = e
 			r.Events += 2
+			done++
 			t, end = m, e
 		}
 		q.push(chainEvent{at: end, task: t})
@@ -547,7 +546,6 @@ func (s *Scratch) RunChains(g *Graph) (*Result, error) {
 			start(TaskID(i), 0)
 		}
 	}
-	done := 0
 	for q.len() > 0 {
 		if overflow != None {
 			return nil, fmt.Errorf("%w: task %d on %s (duration %d ns) would end past it", ErrRange, overflow, g.resNames[g.res[overflow]], g.dur[overflow])
@@ -557,13 +555,6 @@ func (s *Scratch) RunChains(g *Graph) (*Result, error) {
 		r.Events++
 		if now > r.Makespan {
 			r.Makespan = now
-		}
-		// The chain ending here is done: its head and members.
-		for t := ev.task; ; t = r.Binding[t] {
-			done++
-			if r.Binding[t] == None || next(r.Binding[t]) != t {
-				break
-			}
 		}
 		for _, s := range succ[off[ev.task]:off[ev.task+1]] {
 			pending[s]--
