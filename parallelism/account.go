@@ -91,6 +91,15 @@ func account(in accountInput) *Result {
 		}
 		resLast[r], resEnd[r] = t, run.End[t]
 	}
+	// Per lane: its main stream and its row of the pricer's cost cache
+	// (what sentOf looks up).
+	main := make([]sim.ResourceID, p)
+	costs := make([][]collective.Cost, p)
+	for s := range main {
+		main[s] = in.streams[s].main
+		costs[s] = in.pr.costs[in.stage[s]:]
+	}
+	pp := in.pr.j.Layout.PP
 	for id := 0; id < g.Tasks(); id++ {
 		t := sim.TaskID(id)
 		inf := &in.info[id]
@@ -102,13 +111,14 @@ func account(in accountInput) *Result {
 			continue
 		}
 		a.total[k] += d
-		if c := sentOf(in.pr, in.stage, inf); c != nil {
+		if inf.spec >= 0 { // sentOf, inlined
+			c := &costs[s][int(inf.spec)*pp]
 			for tier := range c.Sent {
 				a.sent[k][tier] += c.Sent[tier]
 			}
 			a.bytes[k] += c.Bytes
 		}
-		if g.Resource(t) != in.streams[s].main {
+		if g.Resource(t) != main[s] {
 			continue
 		}
 		a.busy[k] += d

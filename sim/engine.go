@@ -55,6 +55,8 @@ type Graph struct {
 	dur    []Time
 	kind   []Kind
 	shared []bool // task's transfer time comes from the Network
+	// anyShared: Share was called (some task may be a network task).
+	anyShared bool
 
 	// Dependency edges as pairs; compacted into adjacency lists by Run.
 	from, to []TaskID
@@ -130,7 +132,7 @@ func (g *Graph) Extend(t TaskID, d Time) {
 // Share makes t a network task: when it starts, Run hands it to the Network,
 // and it ends its own duration (a fixed latency) after the Network reports
 // its transfers done.
-func (g *Graph) Share(t TaskID) { g.shared[t] = true }
+func (g *Graph) Share(t TaskID) { g.shared[t], g.anyShared = true, true }
 
 // Shared reports whether t is a network task.
 func (g *Graph) Shared(t TaskID) bool { return g.shared[t] }
@@ -260,6 +262,7 @@ func RunWith(g *Graph, net Network) (*Result, error) {
 	}
 	for i := 0; i < n; i++ {
 		if pending[i] == 0 {
+			r.Binding[i] = None
 			start(TaskID(i), 0)
 		}
 	}
@@ -442,6 +445,7 @@ func (s *Scratch) NewGraph(n int) *Graph {
 	g.dur = grow(g.dur, n)[:0]
 	g.kind = grow(g.kind, n)[:0]
 	g.shared = grow(g.shared, n)[:0]
+	g.anyShared = false
 	g.from = reuse(g.from, 2*n)
 	g.to = reuse(g.to, 2*n)
 	return g
@@ -451,7 +455,7 @@ func (s *Scratch) NewGraph(n int) *Graph {
 // result is overwritten by the next call.
 func (s *Scratch) RunChains(g *Graph) (*Result, error) {
 	n := len(g.res)
-	for i := 0; i < n; i++ {
+	for i := 0; g.anyShared && i < n; i++ {
 		if g.shared[i] {
 			return nil, fmt.Errorf("sim: task %d is a network task; RunChains takes no network", i)
 		}
@@ -495,14 +499,11 @@ func (s *Scratch) RunChains(g *Graph) (*Result, error) {
 			}
 		}
 	}
-	// Every task's Start and End are written when it starts (a task that
-	// never starts fails the run), so only Binding needs its initial value.
+	// Every task's Start, End and Binding are written when it starts (a
+	// task that never starts fails the run), so none needs clearing.
 	s.start, s.end, s.binding = grow(s.start, n), grow(s.end, n), grow(s.binding, n)
 	s.res = Result{Start: s.start, End: s.end, Binding: s.binding}
 	r := &s.res
-	for i := range r.Binding {
-		r.Binding[i] = None
-	}
 	// head[t]: for a task started by an event or at the outset (not inside
 	// a chain), 1 + the number of such tasks started before it, which is
 	// their order in Run too; -1 for chain members.
@@ -543,6 +544,7 @@ func (s *Scratch) RunChains(g *Graph) (*Result, error) {
 	}
 	for i := 0; i < n; i++ {
 		if pending[i] == 0 {
+			r.Binding[i] = None
 			start(TaskID(i), 0)
 		}
 	}
