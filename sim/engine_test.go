@@ -326,4 +326,19 @@ func TestRunChainsErrors(t *testing.T) {
 	if _, err := RunChains(g); !errors.Is(err, ErrRange) {
 		t.Fatalf("overflow: err = %v, want ErrRange", err)
 	}
+	// A network task is refused, also on a Scratch's reused graph (whose
+	// previous graph had none).
+	var sc Scratch
+	for _, share := range []bool{false, true} {
+		g = sc.NewGraph(2)
+		a = g.AddResource("a")
+		x = g.AddTask(a, 1, 0)
+		g.AddTask(a, 1, 0)
+		if share {
+			g.Share(x)
+		}
+		if _, err := sc.RunChains(g); (err != nil) != share {
+			t.Fatalf("network task %v: err = %v", share, err)
+		}
+	}
 }
