@@ -61,6 +61,9 @@ func checkWritable(path string) error {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return fmt.Errorf("%s is a directory", path)
 	}
+	if special(path) {
+		return nil // /dev/null, /dev/stdout, a FIFO: written in place
+	}
 	dir := filepath.Dir(path)
 	fi, err := os.Stat(dir)
 	if err != nil {
@@ -82,6 +85,9 @@ func checkWritable(path string) error {
 // path and renames it over path once complete, so that a failure (a full
 // disk) leaves the old file, or none, never a cut-off one.
 func writeAtomic(path string, write func(io.Writer) error) (err error) {
+	if special(path) {
+		return writeInPlace(path, write)
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
@@ -107,6 +113,34 @@ func writeAtomic(path string, write func(io.Writer) error) (err error) {
 	}
 	if err == nil {
 		err = os.Rename(f.Name(), path)
+	}
+	return err
+}
+
+// special reports whether path exists and is not a regular file or a
+// directory: a device (/dev/null, /dev/stdout), a FIFO or a socket. Such an
+// output is written in place: renaming a temporary file over it would
+// replace the device node with a regular file (`-o /dev/null` must not
+// destroy /dev/null).
+func special(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.Mode().IsRegular() && !fi.IsDir()
+}
+
+// writeInPlace writes to an existing special file without truncating or
+// replacing it.
+func writeInPlace(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
 	return err
 }

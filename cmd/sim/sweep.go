@@ -389,6 +389,9 @@ func writeManifest(dir string, m sweep.Manifest) error {
 // writeFileAtomic writes data to a temporary file beside path and renames
 // it over path, so that readers (and concurrent shards) never see half a file.
 func writeFileAtomic(path string, data []byte) error {
+	if special(path) {
+		return writeInPlace(path, func(w io.Writer) error { _, err := w.Write(data); return err })
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
