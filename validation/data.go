@@ -45,10 +45,6 @@ type rawCase struct {
 	Derived        map[string]any `toml:"derived"`
 }
 
-type rawPublished struct {
-	Case []rawCase `toml:"case"`
-}
-
 // rawMemory is one [[case]] of memory.toml.
 type rawMemory struct {
 	Model                 string             `toml:"model"`
@@ -73,7 +69,18 @@ func readEmbedded(name string) ([]rawCase, error) {
 // parsePublished decodes a file in published.toml's format, naming the file
 // and, for a key no case section has, the case and the key.
 func parsePublished(name string, src []byte) ([]rawCase, error) {
-	var f rawPublished
+	return decodeCases[rawCase](name, src, "id, group, confidence, confidence_note, source, notes and the tables model, hardware, parallelism, measured, derived")
+}
+
+// decodeCases decodes the [[case]] list of a validation file (published.toml
+// and rl.toml share the layout), naming the file and line of a TOML error
+// and refusing a case key outside holds (what a [[case]] holds, for the
+// message). Keys inside the generic tables are free-form; only a case's own
+// keys and top-level keys can be unknown.
+func decodeCases[T any](name string, src []byte, holds string) ([]T, error) {
+	var f struct {
+		Case []T `toml:"case"`
+	}
 	var de *inputfile.DepthError
 	if err := inputfile.CheckDepth(src); errors.As(err, &de) {
 		return nil, fmt.Errorf("%s:%d: %w", name, de.Line, err)
@@ -86,11 +93,9 @@ func parsePublished(name string, src []byte) ([]rawCase, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	// Keys inside the generic tables are free-form; only a case's own keys
-	// and top-level keys can be unknown.
 	for _, k := range md.Undecoded() {
 		if len(k) <= 2 {
-			return nil, fmt.Errorf("%s: unknown key %q (a [[case]] holds id, group, confidence, confidence_note, source, notes and the tables model, hardware, parallelism, measured, derived)", name, k.String())
+			return nil, fmt.Errorf("%s: unknown key %q (a [[case]] holds %s)", name, k.String(), holds)
 		}
 	}
 	if len(f.Case) == 0 {

@@ -1,7 +1,6 @@
 package validation
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -9,9 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/BurntSushi/toml"
-
-	"trainsim/inputfile"
 	"trainsim/model"
 	"trainsim/rl"
 	"trainsim/scenario"
@@ -112,30 +108,7 @@ func readRL() ([]rawRLCase, error) {
 
 // parseRL decodes a file in rl.toml's format.
 func parseRL(name string, src []byte) ([]rawRLCase, error) {
-	var f struct {
-		Case []rawRLCase `toml:"case"`
-	}
-	var de *inputfile.DepthError
-	if err := inputfile.CheckDepth(src); errors.As(err, &de) {
-		return nil, fmt.Errorf("%s:%d: %w", name, de.Line, err)
-	}
-	md, err := toml.Decode(string(src), &f)
-	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%s:%d: invalid TOML: %s", name, pe.Position.Line, pe.Message)
-		}
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	for _, k := range md.Undecoded() {
-		if len(k) <= 2 {
-			return nil, fmt.Errorf("%s: unknown key %q (a [[case]] holds id, group, confidence, source, notes and the tables model, hardware, parallelism, rl, measured, derived)", name, k.String())
-		}
-	}
-	if len(f.Case) == 0 {
-		return nil, fmt.Errorf("%s: no [[case]]", name)
-	}
-	return f.Case, nil
+	return decodeCases[rawRLCase](name, src, "id, group, confidence, source, notes and the tables model, hardware, parallelism, rl, measured, derived")
 }
 
 // rlPreset maps a case's model name to a preset.
