@@ -176,3 +176,34 @@ func TestECMPMemo(t *testing.T) {
 		t.Errorf("memo holds %d results, want 3 (none for a load that is not positive)", len(e.m))
 	}
 }
+
+// maxLoadAtMost is P(no uplink carries more than k of n flows hashed
+// uniformly over s uplinks), computed directly: the reference
+// binomialTerms is tested against.
+func maxLoadAtMost(n, s, k int, lf []float64) float64 {
+	// f[r]: P(the uplinks still to place each get ≤ k | r flows left
+	// for them), built from the last uplink back to the first.
+	f := make([]float64, n+1)
+	g := make([]float64, n+1)
+	for r := 0; r <= n; r++ {
+		if r <= k {
+			f[r] = 1
+		}
+	}
+	for left := 2; left <= s; left++ {
+		p := 1 / float64(left)
+		lp, lq := math.Log(p), math.Log1p(-p)
+		for r := 0; r <= n; r++ {
+			sum := 0.0
+			for i := 0; i <= min(k, r); i++ {
+				if f[r-i] == 0 {
+					continue
+				}
+				sum += math.Exp(lf[r]-lf[i]-lf[r-i]+float64(i)*lp+float64(r-i)*lq) * f[r-i]
+			}
+			g[r] = sum
+		}
+		f, g = g, f
+	}
+	return f[n]
+}

@@ -53,7 +53,18 @@ func newPlot(title string) *plot.Plot {
 
 // RenderPNG draws a chart as a PNG. gonum panics on some data (a log axis
 // over a zero); that comes back as an error, never as a panic.
-func RenderPNG(c Chart) (data []byte, err error) {
+func RenderPNG(c Chart) ([]byte, error) {
+	return render(c, func(p *plot.Plot, w, h vg.Length, buf *bytes.Buffer) error {
+		cnv := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(dpi), vgimg.UseBackgroundColor(color.White))
+		p.Draw(draw.New(cnv))
+		_, err := (vgimg.PngCanvas{Canvas: cnv}).WriteTo(buf)
+		return err
+	})
+}
+
+// render draws chart c at its size onto the canvas encode makes and returns
+// the encoded bytes; a panic inside gonum comes back as an error.
+func render(c Chart, encode func(p *plot.Plot, w, h vg.Length, buf *bytes.Buffer) error) (data []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			data, err = nil, fmt.Errorf("drawing the plot: %v", r)
@@ -64,10 +75,8 @@ func RenderPNG(c Chart) (data []byte, err error) {
 		return nil, err
 	}
 	w, h := c.size()
-	cnv := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(dpi), vgimg.UseBackgroundColor(color.White))
-	p.Draw(draw.New(cnv))
 	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: cnv}).WriteTo(&buf); err != nil {
+	if err := encode(p, w, h, &buf); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

@@ -167,27 +167,16 @@ func (b *timelineBoxes) Plot(c draw.Canvas, plt *plot.Plot) {
 }
 
 // RenderSVG draws a chart as an SVG document.
-func RenderSVG(c Chart) (data []byte, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			data, err = nil, fmt.Errorf("drawing the plot: %v", r)
-		}
-	}()
-	p, err := c.draw()
-	if err != nil {
-		return nil, err
-	}
-	w, h := c.size()
-	cnv := vgsvg.New(w, h)
-	dc := draw.New(cnv)
-	dc.SetColor(color.White)
-	dc.Fill(dc.Rectangle.Path())
-	p.Draw(dc)
-	var buf bytes.Buffer
-	if _, err := cnv.WriteTo(&buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+func RenderSVG(c Chart) ([]byte, error) {
+	return render(c, func(p *plot.Plot, w, h vg.Length, buf *bytes.Buffer) error {
+		cnv := vgsvg.New(w, h)
+		dc := draw.New(cnv)
+		dc.SetColor(color.White)
+		dc.Fill(dc.Rectangle.Path())
+		p.Draw(dc)
+		_, err := cnv.WriteTo(buf)
+		return err
+	})
 }
 
 // StageBars is one horizontal stacked bar per pipeline stage, side by side:
