@@ -32,6 +32,11 @@ type accountInput struct {
 	pr *pricer
 	// sc, when not nil, lends its arrays.
 	sc *Scratch
+	// sums, when not nil, are what the builder added up of each lane's
+	// tasks that does not depend on their timing (laneSums); the tasks
+	// then may have several members, and only the idle time before each is
+	// left to find here.
+	sums []laneSums
 }
 
 // sentOf returns the cost of task inf's collective at its lane's stage,
@@ -63,6 +68,11 @@ func account(in accountInput) *Result {
 		bytes   [numKinds]units.Bytes
 	}
 	acc := make([]stageAcc, p)
+	for s := range in.sums {
+		sm := &in.sums[s]
+		acc[s].total, acc[s].busy, acc[s].tensor = sm.total, sm.busy, sm.tensor
+		acc[s].tier, acc[s].sent, acc[s].bytes = sm.tier, sm.sent, sm.bytes
+	}
 	lastEnd := make([]sim.Time, p)
 	// runStart[t]: when the run of back-to-back tasks of t's kind on t's
 	// resource began; a transfer queued behind others of its kind kept the
@@ -84,10 +94,17 @@ func account(in accountInput) *Result {
 	for id := 0; id < g.Tasks(); id++ {
 		t := sim.TaskID(id)
 		r := g.Resource(t)
-		if prev := resLast[r]; prev != sim.None && run.Start[t] == resEnd[r] && g.Kind(prev) == g.Kind(t) {
+		inf := &in.info[id]
+		// A task of several members: its first member continues the run
+		// before it, or not; its last member's run began at member
+		// runFrom, or is the first member's.
+		if prev := resLast[r]; prev != sim.None && run.Start[t] == resEnd[r] && g.Kind(prev) == inf.head {
 			runStart[t] = runStart[prev]
 		} else {
 			runStart[t] = run.Start[t]
+		}
+		if inf.runFrom > 0 {
+			runStart[t] = run.Start[t] + g.MemberStart(t, int(inf.runFrom))
 		}
 		resLast[r], resEnd[r] = t, run.End[t]
 	}
@@ -100,6 +117,7 @@ func account(in accountInput) *Result {
 		costs[s] = in.pr.costs[in.stage[s]:]
 	}
 	pp := in.pr.j.Layout.PP
+	sums := in.sums != nil
 	for id := 0; id < g.Tasks(); id++ {
 		t := sim.TaskID(id)
 		inf := &in.info[id]
@@ -110,21 +128,27 @@ func account(in accountInput) *Result {
 		if k == KindBarrier {
 			continue
 		}
-		a.total[k] += d
-		if inf.spec >= 0 { // sentOf, inlined
-			c := &costs[s][int(inf.spec)*pp]
-			for tier := range c.Sent {
-				a.sent[k][tier] += c.Sent[tier]
+		if sums {
+			if g.Resource(t) != main[s] {
+				continue
 			}
-			a.bytes[k] += c.Bytes
-		}
-		if g.Resource(t) != main[s] {
-			continue
-		}
-		a.busy[k] += d
-		a.tensor += inf.tensor
-		if k == KindTP || k == KindPP || k == KindDP || k == KindCP || k == KindEP {
-			a.tier[inf.tier] += d
+		} else {
+			a.total[k] += d
+			if inf.spec >= 0 { // sentOf, inlined
+				c := &costs[s][int(inf.spec)*pp]
+				for tier := range c.Sent {
+					a.sent[k][tier] += c.Sent[tier]
+				}
+				a.bytes[k] += c.Bytes
+			}
+			if g.Resource(t) != main[s] {
+				continue
+			}
+			a.busy[k] += d
+			a.tensor += inf.tensor
+			if k == KindTP || k == KindPP || k == KindDP || k == KindCP || k == KindEP {
+				a.tier[inf.tier] += d
+			}
 		}
 		// Idle time before this task, attributed to what it waited for.
 		idleFrom := lastEnd[s]

@@ -51,6 +51,27 @@ type taskInfo struct {
 	// than the bytes keeps the per-task record small (24 bytes, not 80).
 	spec specID
 	tier topology.Tier
+	// A task standing for a chain of members (sim.Graph.Append) has the
+	// last member's kind in the graph, its first member's here (head); the
+	// back-to-back run of the last member's kind on its stream begins at
+	// member runFrom, or, when that is 0, wherever the first member's run
+	// begins. A task of one member: its own kind, 0.
+	head    sim.Kind
+	runFrom int32
+}
+
+// laneSums are what the accounting adds up over a lane's tasks that does
+// not depend on when they ran: durations by kind (all, and on the main
+// stream), the tensor-core part, blocking communication by bottleneck
+// tier, bytes sent by kind and tier. With members (builder.members) the
+// builder adds them up as it emits, in the order the accounting would
+// (task order), so that the accounting need not visit every member.
+type laneSums struct {
+	total, busy [numKinds]sim.Time
+	tensor      sim.Time
+	tier        [topology.NumTiers]sim.Time
+	sent        [numKinds][topology.NumTiers]units.Bytes
+	bytes       [numKinds]units.Bytes
 }
 
 // traceInfo is what only the timeline needs of a task: a compute task's
@@ -109,23 +130,73 @@ type builder struct {
 	// skipped; closedForm: tim is analytical (attach does nothing). They
 	// save an interface call per task on the hot path.
 	sameGPUs, closedForm bool
+	// members: a layer's back-to-back kernels and blocking collectives on
+	// a lane's main stream become members of one engine task
+	// (sim.Graph.Append) instead of tasks of their own, from a pass's
+	// marker to the next point another task waits for or on. The replay
+	// is the same (sim.TestAppendEqualsUnrolled, TestFastReplayEqualsReference);
+	// it is off where every task must be seen (timeline, flow network,
+	// the reference replay). sums (per lane) is then what the accounting
+	// adds up without timing.
+	members bool
+	sums    []laneSums
 }
 
-// accum is a compute task being coalesced on a lane's main stream.
+// accum is the last task on a lane's main stream: open when its (last)
+// member is compute of kind kind that the next compute may be coalesced
+// into; chain when it may take the next kernel or blocking collective as a
+// member (nothing else waits for it or on it yet).
 type accum struct {
-	open bool
-	id   sim.TaskID
-	kind sim.Kind
+	open  bool
+	id    sim.TaskID
+	kind  sim.Kind
+	chain bool
 }
 
 // task adds a task and its side information.
 func (b *builder) task(r sim.ResourceID, lane int, d sim.Time, k sim.Kind) sim.TaskID {
 	id := b.g.AddTask(r, d, k)
-	b.info = append(b.info, taskInfo{lane: int32(lane), spec: -1})
+	b.info = append(b.info, taskInfo{lane: int32(lane), spec: -1, head: k})
 	if b.trace != nil {
 		b.trace = append(b.trace, traceInfo{lastLayer: b.cur.layer, label: b.cur})
 	}
+	if b.sums != nil && k != KindBarrier {
+		b.add(lane, r == b.st[lane].main, k, d)
+	}
 	return id
+}
+
+// add counts d of kind k on lane (its main stream or not) in b.sums.
+func (b *builder) add(lane int, main bool, k sim.Kind, d sim.Time) {
+	if d <= 0 {
+		return
+	}
+	s := &b.sums[lane]
+	s.total[k] += d
+	if main {
+		s.busy[k] += d
+	}
+}
+
+// member appends d of kind k to lane's last main-stream task as a member of
+// its own, when that task may take one (accum.chain), nothing is pending
+// and d is positive; it reports whether it did.
+func (b *builder) member(lane int, d sim.Time, k sim.Kind) bool {
+	a := &b.acc[lane]
+	if !a.chain || len(b.pending[lane]) > 0 {
+		return false
+	}
+	prev := b.g.Kind(a.id)
+	if !b.g.Append(a.id, d, k) {
+		return false
+	}
+	inf := &b.info[a.id]
+	if k != prev {
+		inf.runFrom = int32(b.g.Members(a.id) - 1)
+	}
+	inf.spec, inf.tier = -1, 0
+	b.add(lane, true, k, d)
+	return true
 }
 
 // comp adds d of compute (tensor part tens) of kind k, step st, to lane's
@@ -138,6 +209,9 @@ func (b *builder) comp(lane int, st stepID, d, tens sim.Time, k sim.Kind) {
 		d += b.contention[lane]
 		b.contention[lane] = 0
 	}
+	if b.sums != nil {
+		b.sums[lane].tensor += tens
+	}
 	a := &b.acc[lane]
 	if a.open && a.kind == k && len(b.pending[lane]) == 0 {
 		b.g.Extend(a.id, d)
@@ -146,6 +220,14 @@ func (b *builder) comp(lane int, st stepID, d, tens sim.Time, k sim.Kind) {
 			b.trace[a.id].flops += b.pr.steps[st].flops
 			b.trace[a.id].lastLayer = b.cur.layer
 		}
+		if b.sums != nil {
+			b.add(lane, true, k, d)
+		}
+		return
+	}
+	if b.member(lane, d, k) {
+		b.info[a.id].tensor += tens
+		a.open, a.kind = true, k
 		return
 	}
 	id := b.mainTask(lane, d, k)
@@ -153,14 +235,14 @@ func (b *builder) comp(lane int, st stepID, d, tens sim.Time, k sim.Kind) {
 	if b.trace != nil {
 		b.trace[id].flops = b.pr.steps[st].flops
 	}
-	*a = accum{open: true, id: id, kind: k}
+	*a = accum{open: true, id: id, kind: k, chain: b.members}
 }
 
 // mainTask adds a task to lane's main stream that also waits for the lane's
 // pending dependencies.
 func (b *builder) mainTask(lane int, d sim.Time, k sim.Kind) sim.TaskID {
-	b.acc[lane].open = false
 	id := b.task(b.st[lane].main, lane, d, k)
+	b.acc[lane] = accum{id: id}
 	if len(b.pending[lane]) > 0 {
 		b.g.After(id, b.pending[lane]...)
 		b.pending[lane] = b.pending[lane][:0]
@@ -171,13 +253,20 @@ func (b *builder) mainTask(lane int, d sim.Time, k sim.Kind) sim.TaskID {
 // seal closes lane's open compute task and returns the last task on its
 // main stream, so that other tasks may depend on it.
 func (b *builder) seal(lane int) sim.TaskID {
-	b.acc[lane].open = false
+	b.acc[lane].open, b.acc[lane].chain = false, false
 	return b.g.Last(b.st[lane].main)
 }
 
 // comm adds a communication task for collective id, of kind k, to resource
 // r of lane.
 func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.TaskID {
+	return b.commIn(r, lane, id, k, false)
+}
+
+// commIn is comm; inChain says the collective is a blocking one of a
+// layer's program (emit), which may be a member of the lane's last task
+// and may take the next kernels as members (builder.members).
+func (b *builder) commIn(r sim.ResourceID, lane int, id specID, k sim.Kind, inChain bool) sim.TaskID {
 	stage := b.laneStage[lane]
 	sp := &b.pr.specs[id]
 	peer := b.pr.peerOf(sp, stage)
@@ -185,9 +274,15 @@ func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.Ta
 	if !b.sameGPUs {
 		d = b.dur.comm(lane, id, d)
 	}
+	main := r == b.st[lane].main
+	inChain = inChain && main && sp.group != groupDP
 	var t sim.TaskID
-	if r == b.st[lane].main {
+	if inChain && b.member(lane, d, k) {
+		t = b.acc[lane].id
+		b.acc[lane].open = false
+	} else if main {
 		t = b.mainTask(lane, d, k)
+		b.acc[lane].chain = inChain && b.members
 	} else {
 		t = b.task(r, lane, d, k)
 		// Running beside computation, its kernels take SMs from it.
@@ -197,6 +292,16 @@ func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.Ta
 	}
 	b.info[t].spec = id
 	b.info[t].tier = c.Bottleneck
+	if b.sums != nil {
+		s := &b.sums[lane]
+		if main && d > 0 {
+			s.tier[c.Bottleneck] += d
+		}
+		for tier := range c.Sent {
+			s.sent[k][tier] += c.Sent[tier]
+		}
+		s.bytes[k] += c.Bytes
+	}
 	if !b.closedForm {
 		b.tim.attach(b.g, t, id, stage, peer, b.reps.replicaArg(b.laneDP[lane]))
 	}
@@ -235,7 +340,7 @@ func (b *builder) emit(lane int, steps []stepID, k sim.Kind) {
 	for i := 0; i < len(steps); i++ {
 		st := &b.pr.steps[steps[i]]
 		if st.kind == model.Collective {
-			b.comm(b.st[lane].main, lane, st.spec, b.progKind(st.spec))
+			b.commIn(b.st[lane].main, lane, st.spec, b.progKind(st.spec), true)
 			continue
 		}
 		if i+1 == len(steps) || !b.pr.steps[steps[i+1]].overlap {
@@ -485,6 +590,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		// order, then their reduction; no pipeline traffic.
 		b.cur.phase = 3
 		b.mainTask(lane, 0, KindPP) // a pass of its own, not merged into the B before it
+		b.acc[lane].chain = b.members
 		ps.slots = b.chunkSlots(vs)
 		lastMB := st.mb == b.m-1
 		for i := len(ps.slots) - 1; i >= 0; i-- {
@@ -499,6 +605,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		return
 	}
 	marker := b.mainTask(lane, 0, KindPP)
+	b.acc[lane].chain = b.members // the marker gains edges in, none out
 	ps.slots = b.chunkSlots(vs)
 	if st.forward {
 		ids.fStart[k] = marker

@@ -342,3 +342,117 @@ func TestRunChainsErrors(t *testing.T) {
 		}
 	}
 }
+
+// memberDAG builds two graphs of one replay-shaped schedule: unrolled, every
+// task its own, and merged, where a run of back-to-back tasks on a stream
+// that nothing else depends on or waits for is one task of several members
+// (Append). of maps each unrolled task to its merged task.
+func memberDAG(rng *rand.Rand, tasks, streams int, sc *Scratch) (unrolled, merged *Graph, of []TaskID) {
+	unrolled = NewGraph(tasks)
+	if sc != nil {
+		merged = sc.NewGraph(tasks)
+	} else {
+		merged = NewGraph(tasks)
+	}
+	for i := 0; i < streams; i++ {
+		unrolled.AddResource("s")
+		merged.AddResource("s")
+	}
+	sealed := map[TaskID]bool{} // merged tasks something depends on
+	for i := 0; i < tasks; i++ {
+		d := Time(rng.IntN(4) * 5)
+		k := Kind(rng.IntN(4))
+		r := ResourceID(rng.IntN(streams))
+		var deps []TaskID
+		if i > 0 && rng.IntN(6) == 0 {
+			for n := 0; n < 1+rng.IntN(3); n++ {
+				// Only a merged task's last member may have other
+				// successors: a dependency on a member inside a run is
+				// dropped (in both graphs).
+				if dep := TaskID(rng.IntN(i)); int(dep)+1 == i || of[dep+1] != of[dep] {
+					deps = append(deps, dep)
+				}
+			}
+		}
+		id := unrolled.AddTask(r, d, k)
+		unrolled.After(id, deps...)
+		last := TaskID(merged.Tasks() - 1)
+		if len(deps) == 0 && last != None && merged.Resource(last) == r && !sealed[last] && rng.IntN(4) != 0 && merged.Append(last, d, k) {
+			of = append(of, last)
+			continue
+		}
+		m := merged.AddTask(r, d, k)
+		for _, dep := range deps {
+			merged.After(m, of[dep])
+			sealed[of[dep]] = true // it may gain no member after this one
+		}
+		of = append(of, m)
+	}
+	return unrolled, merged, of
+}
+
+// TestAppendEqualsUnrolled: a graph whose tasks stand for chains of members
+// (Append) replays under RunChains as the unrolled graph does under Run:
+// each merged task starts when its first member does, ends when its last
+// does, its members start back to back, it is bound by the task holding its
+// first member's binding predecessor, and the events and makespan agree.
+func TestAppendEqualsUnrolled(t *testing.T) {
+	var sc Scratch
+	merges := 0
+	for seed := uint64(1); seed <= 400; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 17))
+		var s *Scratch
+		if seed%3 != 0 {
+			s = &sc
+		}
+		u, g, of := memberDAG(rng, 50+rng.IntN(2000), 1+rng.IntN(12), s)
+		merges += u.Tasks() - g.Tasks()
+		if g.Units() != u.Tasks() {
+			t.Fatalf("seed %d: %d units, unrolled %d tasks", seed, g.Units(), u.Tasks())
+		}
+		want, err := Run(u)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		run := RunChains
+		if s != nil {
+			run = s.RunChains
+		}
+		got, err := run(g)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if got.Makespan != want.Makespan || got.Events != want.Events {
+			t.Fatalf("seed %d: makespan %d events %d, unrolled %d %d", seed, got.Makespan, got.Events, want.Makespan, want.Events)
+		}
+		for i := 0; i < len(of); {
+			m := of[i]
+			n := g.Members(m)
+			for j := 0; j < n; j++ {
+				if of[i+j] != m {
+					t.Fatalf("seed %d: task %d has %d members, unrolled tasks map elsewhere", seed, m, n)
+				}
+				if s := got.Start[m] + g.MemberStart(m, j); s != want.Start[i+j] {
+					t.Fatalf("seed %d: member %d of task %d starts at %d, unrolled %d", seed, j, m, s, want.Start[i+j])
+				}
+			}
+			if got.Start[m] != want.Start[i] || got.End[m] != want.End[i+n-1] {
+				t.Fatalf("seed %d: task %d runs %d–%d, unrolled %d–%d", seed, m, got.Start[m], got.End[m], want.Start[i], want.End[i+n-1])
+			}
+			wb := want.Binding[i]
+			switch {
+			case wb == None && got.Binding[m] != None, wb != None && got.Binding[m] != of[wb]:
+				t.Fatalf("seed %d: task %d bound by %d, unrolled by %d (task %d)", seed, m, got.Binding[m], wb, of[max(wb, 0)])
+			case wb != None && int(wb)+1 < len(of) && of[wb+1] == of[wb]:
+				t.Fatalf("seed %d: task %d bound by a member that is not the last of its task", seed, m)
+			}
+			i += n
+		}
+		if _, err := Run(g); err == nil {
+			t.Fatalf("seed %d: Run replayed a graph with members", seed)
+		}
+	}
+	if merges == 0 {
+		t.Fatal("no member appended")
+	}
+}
