@@ -51,12 +51,11 @@ type taskInfo struct {
 	// than the bytes keeps the per-task record small (24 bytes, not 80).
 	spec specID
 	tier topology.Tier
-	// A task standing for a chain of members (sim.Graph.Append) has the
-	// last member's kind in the graph, its first member's here (head); the
-	// back-to-back run of the last member's kind on its stream begins at
-	// member runFrom, or, when that is 0, wherever the first member's run
-	// begins. A task of one member: its own kind, 0.
-	head    sim.Kind
+	// runFrom: for a task standing for a chain of members
+	// (sim.Graph.Append), which has the last member's kind in the graph,
+	// the first member of the back-to-back run of that kind the last member
+	// ends; 0 when all its members are of that kind (then its run may
+	// begin before it, as a one-member task's may).
 	runFrom int32
 }
 
@@ -156,7 +155,7 @@ type accum struct {
 // task adds a task and its side information.
 func (b *builder) task(r sim.ResourceID, lane int, d sim.Time, k sim.Kind) sim.TaskID {
 	id := b.g.AddTask(r, d, k)
-	b.info = append(b.info, taskInfo{lane: int32(lane), spec: -1, head: k})
+	b.info = append(b.info, taskInfo{lane: int32(lane), spec: -1})
 	if b.trace != nil {
 		b.trace = append(b.trace, traceInfo{lastLayer: b.cur.layer, label: b.cur})
 	}
