@@ -268,7 +268,6 @@ func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.Ta
 func (b *builder) commIn(r sim.ResourceID, lane int, id specID, k sim.Kind, inChain bool) sim.TaskID {
 	stage := b.laneStage[lane]
 	sp := &b.pr.specs[id]
-	peer := b.pr.peerOf(sp, stage)
 	c, d := b.commCost(id, stage)
 	if !b.sameGPUs {
 		d = b.dur.comm(lane, id, d)
@@ -302,7 +301,7 @@ func (b *builder) commIn(r sim.ResourceID, lane int, id specID, k sim.Kind, inCh
 		s.bytes[k] += c.Bytes
 	}
 	if !b.closedForm {
-		b.tim.attach(b.g, t, id, stage, peer, b.reps.replicaArg(b.laneDP[lane]))
+		b.tim.attach(b.g, t, id, stage, b.pr.peerOf(sp, stage), b.reps.replicaArg(b.laneDP[lane]))
 	}
 	if sp.group == groupDP && sp.bytes > 0 {
 		b.reps.collective(t, lane, stage)

@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Time is virtual time in nanoseconds.
@@ -63,10 +64,11 @@ type Graph struct {
 
 	// Members (Append): a task may stand for a chain of back-to-back
 	// tasks. first[t] indexes moff at t's second member; moff holds each
-	// further member's start, relative to the task's start. Only the
+	// further member's start, relative to the task's start (below 2³² ns,
+	// 4.29 s: Append refuses a member that would start later). Only the
 	// latest task may gain members, so every task's lie together.
 	first []int32
-	moff  []Time
+	moff  []uint32
 }
 
 // NewGraph returns an empty graph with room for about n tasks.
@@ -146,13 +148,14 @@ func (g *Graph) Extend(t TaskID, d Time) {
 // as it would the unrolled one (the same start for t's first member, the
 // same end for its last, the same binding predecessors and event count);
 // Kind(t) becomes the last member's kind. Append reports false, changing
-// nothing, when t is not the latest task or d is not positive (a member of
-// no length at the end would hide the one before it).
+// nothing, when t is not the latest task, d is not positive (a member of
+// no length at the end would hide the one before it) or the member would
+// start 2³² ns (4.29 s) or more after t (the graph keeps 32-bit offsets).
 func (g *Graph) Append(t TaskID, d Time, k Kind) bool {
-	if int(t) != len(g.res)-1 || d <= 0 || g.shared[t] {
+	if int(t) != len(g.res)-1 || d <= 0 || g.shared[t] || g.dur[t] > math.MaxUint32 {
 		return false
 	}
-	g.moff = append(g.moff, g.dur[t])
+	g.moff = append(g.moff, uint32(g.dur[t]))
 	g.dur[t] += d
 	g.kind[t] = k
 	return true
@@ -162,7 +165,7 @@ func (g *Graph) Append(t TaskID, d Time, k Kind) bool {
 // first.
 func (g *Graph) ReserveMembers(n int) {
 	if n > cap(g.moff)-len(g.moff) {
-		g.moff = append(make([]Time, 0, len(g.moff)+n), g.moff...)
+		g.moff = append(make([]uint32, 0, len(g.moff)+n), g.moff...)
 	}
 }
 
@@ -182,7 +185,7 @@ func (g *Graph) MemberStart(t TaskID, i int) Time {
 	if i == 0 {
 		return 0
 	}
-	return g.moff[int(g.first[t])+i-1]
+	return Time(g.moff[int(g.first[t])+i-1])
 }
 
 // Units returns the number of tasks counting every member of each: the

@@ -456,3 +456,32 @@ func TestAppendEqualsUnrolled(t *testing.T) {
 		t.Fatal("no member appended")
 	}
 }
+
+// TestAppendRefuses: Append takes a member only on the latest task, of
+// positive length, not a network task, starting within 2³² ns of the task.
+func TestAppendRefuses(t *testing.T) {
+	g := NewGraph(4)
+	r := g.AddResource("r")
+	a := g.AddTask(r, 5, 0)
+	b := g.AddTask(r, 5, 0)
+	if g.Append(a, 1, 0) {
+		t.Error("appended to a task that is not the latest")
+	}
+	if g.Append(b, 0, 0) {
+		t.Error("appended a member of no length")
+	}
+	if !g.Append(b, 1<<32-5, 1) || g.Kind(b) != 1 || g.Duration(b) != 1<<32 || g.Members(b) != 2 || g.MemberStart(b, 1) != 5 {
+		t.Fatalf("append: kind %d, duration %d, %d members", g.Kind(b), g.Duration(b), g.Members(b))
+	}
+	if g.Append(b, 1, 0) {
+		t.Error("appended a member starting 2³² ns after its task")
+	}
+	c := g.AddTask(r, 1, 0)
+	g.Share(c)
+	if g.Append(c, 1, 0) {
+		t.Error("appended to a network task")
+	}
+	if g.Units() != 4 || g.Tasks() != 3 {
+		t.Errorf("%d units, %d tasks; want 4, 3", g.Units(), g.Tasks())
+	}
+}
