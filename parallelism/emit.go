@@ -1,6 +1,8 @@
 package parallelism
 
 import (
+	"math"
+
 	"trainsim/collective"
 	"trainsim/model"
 	"trainsim/sim"
@@ -139,6 +141,207 @@ type builder struct {
 	// adds up without timing.
 	members bool
 	sums    []laneSums
+	// tpls are the step lists' templates (template), with members only:
+	// indexed by layer kind, list, the lane's stage (its lane when GPUs
+	// differ) and whether the first compute coalesces (templateIndex).
+	tpls []template
+}
+
+// The step lists of a layer kind (layerSteps.list).
+const (
+	listFwd = iota
+	listBwd
+	listRec
+	listBIn
+	listWgt
+	numLists
+)
+
+// list returns step list which of ls.
+func (ls *layerSteps) list(which int) []stepID {
+	switch which {
+	case listFwd:
+		return ls.fwd
+	case listBwd:
+		return ls.bwd
+	case listRec:
+		return ls.rec
+	case listBIn:
+		return ls.bIn
+	}
+	return ls.wgt
+}
+
+// template is what emitting one step list does to a lane whose last
+// main-stream task takes members (accum.chain), with nothing pending and no
+// SM time owed to overlapped communication: the list's kernels and
+// blocking collectives become members of that task, coalesced as comp
+// coalesces them, and add up into the lane's sums. It is worked out once
+// per list, stage (lane, when GPUs differ) and first coalescing, then
+// repeated for every pass: a stage's repeated work built once. A list with
+// an overlapped or data-parallel collective, or a step of no length, is not
+// templated (state 2): it is emitted step by step.
+type template struct {
+	state uint8 // 0 not worked out yet, 1 ready, 2 emitted step by step
+	// merge: the first compute step coalesces into the task's last member
+	// (by first); d and kind are the members appended after it.
+	merge bool
+	first sim.Time
+	d     []sim.Time
+	kind  []sim.Kind
+	// span is the start of the last member after the first's end: the
+	// task's offsets must stay in 32 bits (sim.Graph.Append).
+	span sim.Time
+	// What it adds to the lane's sums (laneSums): durations by kind (all
+	// on the main stream), tensor-core time, blocking communication by
+	// bottleneck tier, and each collective's cost in order (the bytes are
+	// summed in floating point, so one by one as emission would).
+	total  [numKinds]sim.Time
+	tensor sim.Time
+	tier   [topology.NumTiers]sim.Time
+	comms  []tplComm
+	// spec and tier of the last member, a collective (spec -1 otherwise);
+	// open and openKind: the accum state after the list.
+	spec     specID
+	lastTier topology.Tier
+	open     bool
+	openKind sim.Kind
+}
+
+// tplComm is one collective of a template: its kind and cost.
+type tplComm struct {
+	k sim.Kind
+	c *collective.Cost
+}
+
+// templated emits step list list of ls (steps) on lane from its template
+// when the lane is in the state templates start from, and reports whether
+// it did.
+func (b *builder) templated(lane int, ls *layerSteps, list int, steps []stepID, k sim.Kind) bool {
+	a := &b.acc[lane]
+	if !a.chain || len(b.pending[lane]) > 0 || b.contention[lane] != 0 || int(a.id) != b.g.Tasks()-1 {
+		return false
+	}
+	merge := a.open && a.kind == k
+	key, keys := b.laneStage[lane], b.j.Layout.PP
+	if !b.sameGPUs {
+		key, keys = lane, len(b.laneStage)
+	}
+	i := ((int(ls.kind)*numLists+list)*keys + key) * 2
+	if merge {
+		i++
+	}
+	tp := &b.tpls[i]
+	if tp.state == 0 {
+		b.template(tp, lane, steps, k, merge)
+	}
+	if tp.state != 1 {
+		return false
+	}
+	t := a.id
+	if b.g.Duration(t)+tp.first+tp.span > math.MaxUint32 {
+		return false // Append would refuse a member
+	}
+	if tp.merge {
+		b.g.Extend(t, tp.first)
+	}
+	inf := &b.info[t]
+	prev, base := b.g.Kind(t), b.g.Members(t)
+	for m, d := range tp.d {
+		b.g.Append(t, d, tp.kind[m]) // t is the latest task, d > 0, offsets checked
+		if tp.kind[m] != prev {
+			inf.runFrom = int32(base + m)
+		}
+		prev = tp.kind[m]
+	}
+	inf.tensor += tp.tensor
+	if len(tp.d) > 0 {
+		inf.spec, inf.tier = tp.spec, tp.lastTier
+	}
+	sm := &b.sums[lane]
+	for kind, d := range tp.total {
+		sm.total[kind] += d
+		sm.busy[kind] += d
+	}
+	sm.tensor += tp.tensor
+	for tier, d := range tp.tier {
+		sm.tier[tier] += d
+	}
+	for _, c := range tp.comms {
+		for tier := range c.c.Sent {
+			sm.sent[c.k][tier] += c.c.Sent[tier]
+		}
+		sm.bytes[c.k] += c.c.Bytes
+	}
+	a.open, a.kind = tp.open, tp.openKind
+	return true
+}
+
+// template works out tp for steps emitted on lane with kind k, merge saying
+// whether the lane's last member is open compute of kind k, the way emit,
+// comp, commIn and member would emit them (state 2 where they would do
+// anything else than coalesce or append a member).
+func (b *builder) template(tp *template, lane int, steps []stepID, k sim.Kind, merge bool) {
+	*tp = template{state: 2}
+	stage := b.laneStage[lane]
+	open, okind := merge, k
+	out := template{state: 1, spec: -1}
+	for _, id := range steps {
+		st := &b.pr.steps[id]
+		if st.overlap {
+			return
+		}
+		if st.kind == model.Collective {
+			if b.pr.specs[st.spec].group == groupDP {
+				return
+			}
+			c, d := b.commCost(st.spec, stage)
+			if b.err != nil {
+				return
+			}
+			if !b.sameGPUs {
+				d = b.dur.comm(lane, st.spec, d)
+			}
+			if d <= 0 {
+				return
+			}
+			ck := b.progKind(st.spec)
+			out.d, out.kind = append(out.d, d), append(out.kind, ck)
+			out.total[ck] += d
+			out.tier[c.Bottleneck] += d
+			out.comms = append(out.comms, tplComm{k: ck, c: c})
+			out.spec, out.lastTier = st.spec, c.Bottleneck
+			open = false
+			continue
+		}
+		d := st.d
+		if !b.sameGPUs {
+			d = b.dur.compute(lane, id, d)
+		}
+		out.tensor += st.tensor
+		if open && okind == k {
+			if len(out.d) == 0 {
+				out.merge = true
+				out.first += max(d, 0)
+			} else {
+				out.d[len(out.d)-1] += max(d, 0)
+			}
+			out.total[k] += max(d, 0)
+			continue
+		}
+		if d <= 0 {
+			return
+		}
+		out.d, out.kind = append(out.d, d), append(out.kind, k)
+		out.total[k] += d
+		out.spec, out.lastTier = -1, 0
+		open, okind = true, k
+	}
+	for m := 0; m+1 < len(out.d); m++ {
+		out.span += out.d[m]
+	}
+	out.open, out.openKind = open, okind
+	*tp = out
 }
 
 // accum is the last task on a lane's main stream: open when its (last)
@@ -332,9 +535,13 @@ func (b *builder) commCost(id specID, stage int) (*collective.Cost, sim.Time) {
 	return &b.pr.costs[i], b.commDur[i]
 }
 
-// emit adds the steps of one pass through one layer to lane; compute steps
-// are of kind k.
-func (b *builder) emit(lane int, steps []stepID, k sim.Kind) {
+// emit adds the steps of one pass through one layer (ls's step list
+// list) to lane; compute steps are of kind k.
+func (b *builder) emit(lane int, ls *layerSteps, list int, k sim.Kind) {
+	steps := ls.list(list)
+	if b.tpls != nil && len(steps) > 0 && b.templated(lane, ls, list, steps, k) {
+		return
+	}
 	for i := 0; i < len(steps); i++ {
 		st := &b.pr.steps[steps[i]]
 		if st.kind == model.Collective {
@@ -594,7 +801,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		for i := len(ps.slots) - 1; i >= 0; i-- {
 			sl := ps.slots[i]
 			b.cur.layer = sl.layer
-			b.emit(lane, sl.ls.wgt, KindCompute)
+			b.emit(lane, sl.ls, listWgt, KindCompute)
 			if sl.ls.tied && vs == 0 {
 				continue
 			}
@@ -615,7 +822,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 				}
 			}
 			b.cur.layer = sl.layer
-			b.emit(lane, sl.ls.fwd, KindCompute)
+			b.emit(lane, sl.ls, listFwd, KindCompute)
 		}
 		b.cur.layer = LayerNone
 		last := b.seal(lane)
@@ -633,13 +840,13 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		sl := ps.slots[i]
 		b.zeroGather(lane, sl.ls, &ps.released)
 		b.cur.layer = sl.layer
-		b.emit(lane, sl.ls.rec, KindRecompute)
+		b.emit(lane, sl.ls, listRec, KindRecompute)
 		if split {
 			// B only: the gradients are reduced after the W pass.
-			b.emit(lane, sl.ls.bIn, KindCompute)
+			b.emit(lane, sl.ls, listBIn, KindCompute)
 			continue
 		}
-		b.emit(lane, sl.ls.bwd, KindCompute)
+		b.emit(lane, sl.ls, listBwd, KindCompute)
 		if sl.ls.tied && vs == 0 {
 			// One chunk holds the embedding too: the tied table's
 			// gradient is reduced once, with the embedding's.

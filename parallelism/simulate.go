@@ -441,6 +441,13 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 	if b.closedForm && !j.Options.Timeline && !j.Options.reference {
 		b.members = true
 		b.sums = make([]laneSums, lanes)
+		keys := l.PP
+		if !b.sameGPUs {
+			keys = lanes
+		}
+		if n := int(model.NumLayerKinds) * numLists * keys * 2; n <= 1<<16 {
+			b.tpls = make([]template, n)
+		}
 	}
 	progs, err := b.build()
 	if err != nil {
