@@ -66,9 +66,11 @@ type Graph struct {
 	// tasks. first[t] indexes moff at t's second member; moff holds each
 	// further member's start, relative to the task's start (below 2³² ns,
 	// 4.29 s: Append refuses a member that would start later). Only the
-	// latest task may gain members, so every task's lie together.
-	first []int32
-	moff  []uint32
+	// latest task may gain members, so every task's lie together. Both
+	// stay empty until the first Append (hasMembers).
+	first      []int32
+	moff       []uint32
+	hasMembers bool
 }
 
 // NewGraph returns an empty graph with room for about n tasks.
@@ -80,7 +82,6 @@ func NewGraph(n int) *Graph {
 		shared: make([]bool, 0, n),
 		from:   make([]TaskID, 0, 2*n),
 		to:     make([]TaskID, 0, 2*n),
-		first:  make([]int32, 0, n),
 	}
 }
 
@@ -111,7 +112,9 @@ func (g *Graph) AddTask(r ResourceID, d Time, k Kind) TaskID {
 	g.dur = append(g.dur, d)
 	g.kind = append(g.kind, k)
 	g.shared = append(g.shared, false)
-	g.first = append(g.first, int32(len(g.moff)))
+	if g.hasMembers {
+		g.first = append(g.first, int32(len(g.moff)))
+	}
 	if prev := g.lastOn[r]; prev != None {
 		g.from = append(g.from, prev)
 		g.to = append(g.to, id)
@@ -155,6 +158,16 @@ func (g *Graph) Append(t TaskID, d Time, k Kind) bool {
 	if int(t) != len(g.res)-1 || d <= 0 || g.shared[t] || g.dur[t] > math.MaxUint32 {
 		return false
 	}
+	if !g.hasMembers {
+		// Every task so far has one member.
+		if cap(g.first) < cap(g.res) {
+			g.first = make([]int32, len(g.res), cap(g.res))
+		} else {
+			g.first = g.first[:len(g.res)]
+			clear(g.first)
+		}
+		g.hasMembers = true
+	}
 	g.moff = append(g.moff, uint32(g.dur[t]))
 	g.dur[t] += d
 	g.kind[t] = k
@@ -174,6 +187,9 @@ func (g *Graph) Members(t TaskID) int { return 1 + g.extra(t) }
 
 // extra is the number of members t gained by Append.
 func (g *Graph) extra(t TaskID) int {
+	if !g.hasMembers {
+		return 0
+	}
 	if int(t)+1 < len(g.first) {
 		return int(g.first[t+1] - g.first[t])
 	}
@@ -512,8 +528,9 @@ func (s *Scratch) NewGraph(n int) *Graph {
 	g.kind = grow(g.kind, n)[:0]
 	g.shared = grow(g.shared, n)[:0]
 	g.anyShared = false
-	g.first = grow(g.first, n)[:0]
+	g.first = g.first[:0]
 	g.moff = g.moff[:0]
+	g.hasMembers = false
 	g.from = reuse(g.from, 2*n)
 	g.to = reuse(g.to, 2*n)
 	return g
