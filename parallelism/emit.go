@@ -190,8 +190,10 @@ type template struct {
 	d     []sim.Time
 	kind  []sim.Kind
 	// span is the start of the last member after the first's end: the
-	// task's offsets must stay in 32 bits (sim.Graph.Append).
-	span sim.Time
+	// task's offsets must stay in 32 bits (sim.Graph.Append). change is
+	// the last member whose kind differs from the one before it, 0 if none.
+	span   sim.Time
+	change int
 	// What it adds to the lane's sums (laneSums): durations by kind (all
 	// on the main stream), tensor-core time, blocking communication by
 	// bottleneck tier, and each collective's cost in order (the bytes are
@@ -246,13 +248,15 @@ func (b *builder) templated(lane int, ls *layerSteps, list int, steps []stepID, 
 		b.g.Extend(t, tp.first)
 	}
 	inf := &b.info[t]
-	prev, base := b.g.Kind(t), b.g.Members(t)
-	for m, d := range tp.d {
-		b.g.Append(t, d, tp.kind[m]) // t is the latest task, d > 0, offsets checked
-		if tp.kind[m] != prev {
-			inf.runFrom = int32(base + m)
+	if n := len(tp.d); n > 0 {
+		prev, base := b.g.Kind(t), b.g.Members(t)
+		b.g.AppendAll(t, tp.d, tp.kind[n-1]) // t is the latest task, each d > 0, offsets checked
+		switch {
+		case tp.change > 0:
+			inf.runFrom = int32(base + tp.change)
+		case tp.kind[0] != prev:
+			inf.runFrom = int32(base)
 		}
-		prev = tp.kind[m]
 	}
 	inf.tensor += tp.tensor
 	if len(tp.d) > 0 {
@@ -339,6 +343,11 @@ func (b *builder) template(tp *template, lane int, steps []stepID, k sim.Kind, m
 	}
 	for m := 0; m+1 < len(out.d); m++ {
 		out.span += out.d[m]
+	}
+	for m := 1; m < len(out.d); m++ {
+		if out.kind[m] != out.kind[m-1] {
+			out.change = m
+		}
 	}
 	out.open, out.openKind = open, okind
 	*tp = out

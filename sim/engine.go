@@ -174,6 +174,35 @@ func (g *Graph) Append(t TaskID, d Time, k Kind) bool {
 	return true
 }
 
+// AppendAll appends members of durations ds to t, the last of kind k, as
+// Append would one by one (the graph keeps only the last member's kind);
+// it reports false, changing nothing, where Append would refuse one of them.
+func (g *Graph) AppendAll(t TaskID, ds []Time, k Kind) bool {
+	if len(ds) == 0 {
+		return true
+	}
+	if int(t) != len(g.res)-1 || g.shared[t] {
+		return false
+	}
+	end := g.dur[t]
+	for _, d := range ds {
+		if d <= 0 || end > math.MaxUint32 {
+			return false
+		}
+		end += d
+	}
+	if !g.Append(t, ds[0], k) {
+		return false
+	}
+	cur := g.dur[t]
+	for _, d := range ds[1:] {
+		g.moff = append(g.moff, uint32(cur))
+		cur += d
+	}
+	g.dur[t] = cur
+	return true
+}
+
 // ReserveMembers makes room for n members (Append) beyond the tasks'
 // first.
 func (g *Graph) ReserveMembers(n int) {

@@ -485,3 +485,37 @@ func TestAppendRefuses(t *testing.T) {
 		t.Errorf("%d units, %d tasks; want 4, 3", g.Units(), g.Tasks())
 	}
 }
+
+// TestAppendAll: AppendAll gives the task what Append one member at a time
+// gives it, and refuses, changing nothing, where Append would refuse one.
+func TestAppendAll(t *testing.T) {
+	for _, ds := range [][]Time{{3}, {1, 2, 3}, {7, 7, 7, 7}, {1 << 31, 1 << 31, 5}, {1 << 31, 1 << 31, 1, 5}, {4, 0, 4}} {
+		one, all := NewGraph(2), NewGraph(2)
+		r1, r2 := one.AddResource("r"), all.AddResource("r")
+		a, b := one.AddTask(r1, 2, 0), all.AddTask(r2, 2, 0)
+		ok := true
+		for i, d := range ds {
+			if !one.Append(a, d, Kind(1+i%2)) {
+				ok = false
+				break
+			}
+		}
+		if got := all.AppendAll(b, ds, Kind(1+(len(ds)-1)%2)); got != ok {
+			t.Fatalf("%v: AppendAll %v, Append one by one %v", ds, got, ok)
+		}
+		if !ok {
+			if all.Members(b) != 1 || all.Duration(b) != 2 || all.Units() != 1 {
+				t.Fatalf("%v: a refused AppendAll changed the task", ds)
+			}
+			continue
+		}
+		if one.Members(a) != all.Members(b) || one.Duration(a) != all.Duration(b) || one.Kind(a) != all.Kind(b) || one.Units() != all.Units() {
+			t.Fatalf("%v: members %d/%d, duration %d/%d, kind %d/%d", ds, one.Members(a), all.Members(b), one.Duration(a), all.Duration(b), one.Kind(a), all.Kind(b))
+		}
+		for i := 0; i < one.Members(a); i++ {
+			if one.MemberStart(a, i) != all.MemberStart(b, i) {
+				t.Fatalf("%v: member %d starts at %d, one by one %d", ds, i, all.MemberStart(b, i), one.MemberStart(a, i))
+			}
+		}
+	}
+}
