@@ -202,12 +202,21 @@ type template struct {
 	tensor sim.Time
 	tier   [topology.NumTiers]sim.Time
 	comms  []tplComm
+	// kinds and tiers list the non-zero entries of total and tier.
+	kinds, tiers []tplSum
 	// spec and tier of the last member, a collective (spec -1 otherwise);
 	// open and openKind: the accum state after the list.
 	spec     specID
 	lastTier topology.Tier
 	open     bool
 	openKind sim.Kind
+}
+
+// tplSum is a non-zero entry of a template's sums: which (kind or tier)
+// and how much.
+type tplSum struct {
+	i int
+	d sim.Time
 }
 
 // tplComm is one collective of a template: its kind and cost.
@@ -263,13 +272,13 @@ func (b *builder) templated(lane int, ls *layerSteps, list int, steps []stepID, 
 		inf.spec, inf.tier = tp.spec, tp.lastTier
 	}
 	sm := &b.sums[lane]
-	for kind, d := range tp.total {
-		sm.total[kind] += d
-		sm.busy[kind] += d
+	for _, e := range tp.kinds {
+		sm.total[e.i] += e.d
+		sm.busy[e.i] += e.d
 	}
 	sm.tensor += tp.tensor
-	for tier, d := range tp.tier {
-		sm.tier[tier] += d
+	for _, e := range tp.tiers {
+		sm.tier[e.i] += e.d
 	}
 	for _, c := range tp.comms {
 		for tier := range c.c.Sent {
@@ -347,6 +356,16 @@ func (b *builder) template(tp *template, lane int, steps []stepID, k sim.Kind, m
 	for m := 1; m < len(out.d); m++ {
 		if out.kind[m] != out.kind[m-1] {
 			out.change = m
+		}
+	}
+	for kind, d := range out.total {
+		if d != 0 {
+			out.kinds = append(out.kinds, tplSum{kind, d})
+		}
+	}
+	for tier, d := range out.tier {
+		if d != 0 {
+			out.tiers = append(out.tiers, tplSum{tier, d})
 		}
 	}
 	out.open, out.openKind = open, okind
