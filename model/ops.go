@@ -247,6 +247,20 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 		experts.Forward = []Op{memop("expert-fp8-cast", 4*rows*units.Bytes(h)), fc1, gelu, memop("expert-fp8-cast", 4*rows*units.Bytes(fe)), fc2}
 		experts.Backward = append([]Op{memop("expert-fp8-cast-bwd", 4*rows*units.Bytes(h+up))}, experts.Backward...)
 	}
+	if sh.ep() > 1 && local > 1 {
+		// Megatron-Core's all-to-all dispatcher permutes twice: before the
+		// dispatch by expert (moe-permute), and after it, since the tokens
+		// arrive grouped by source rank, once more by local expert
+		// (dispatch_postprocess → sort_chunks_by_idxs); the combine sorts
+		// them back before its all-to-all (combine_preprocess), and the
+		// backward runs both sorts again on the gradients
+		// (megatron/core/transformer/moe/token_dispatcher.py,
+		// MoEAlltoAllTokenDispatcher, @ core_v0.15.0). Each reads and writes
+		// the received token copies, h elements each.
+		recv := units.Bytes(2*float64(local)*float64(perExpert)*float64(h)) * e
+		experts.Forward = append(append([]Op{memop("moe-sort-chunks", recv)}, experts.Forward...), memop("moe-unsort-chunks", recv))
+		experts.Backward = append(append([]Op{memop("moe-unsort-chunks-bwd", recv)}, experts.Backward...), memop("moe-sort-chunks-bwd", recv))
+	}
 
 	if c.SharedExperts > 0 {
 		full := sh.Microbatch * c.SeqLen / sh.cp()

@@ -95,7 +95,9 @@ func TestMoEDenseFirstLayers(t *testing.T) {
 // sends the (ep−1)/ep that belongs to other ranks: 3 MiB with EP 4, 3.75
 // MiB with EP 16 (half of it, 2 MiB, through the NIC to the other node).
 // Per step: 3 MoE layers × 2 micro-batches (32 sequences over DP 16) × 4
-// all-to-alls (dispatch and combine, forward and backward).
+// all-to-alls (dispatch and combine, forward and backward), plus each
+// forward's all-gather of the token counts, 16 experts × 8 B from each of
+// the ep ranks, of which a rank sends its 128 B to the ep − 1 others.
 func TestMoEAllToAllBytesByHand(t *testing.T) {
 	const mib = 1 << 20
 	for _, tc := range []struct {
@@ -107,7 +109,8 @@ func TestMoEAllToAllBytesByHand(t *testing.T) {
 			t.Errorf("ep %d: dispatch buffer %s, want 4 MiB", tc.ep, got)
 		}
 		res := simulate(t, j)
-		if got, want := res.Comm["ep"].Bytes, 3*2*4*tc.sent; got != want {
+		counts := units.Bytes(16 * 8 * (tc.ep - 1))
+		if got, want := res.Comm["ep"].Bytes, 3*2*(4*tc.sent+counts); got != want {
 			t.Errorf("ep %d: expert-parallel bytes per step %s, want %s", tc.ep, got, want)
 		}
 		if res.Comm["ep"].Total <= 0 {
@@ -179,8 +182,11 @@ func TestMoESkew(t *testing.T) {
 	if !(rc.StepTime > rb.StepTime && rc.StepTime < rs.StepTime) {
 		t.Errorf("capacity 1.5 step %v should lie between balanced %v and skew 2 %v", rc.StepTime, rb.StepTime, rs.StepTime)
 	}
-	if got, want := rs.Comm["ep"].Bytes, 2*rb.Comm["ep"].Bytes; got != want {
-		t.Errorf("skew 2 expert bytes %s, want twice balanced: %s", got, want)
+	// The token-count all-gathers (3 layers × 2 micro-batches × 7 × 128 B)
+	// do not grow with the skew; the all-to-alls double.
+	counts := units.Bytes(3 * 2 * 7 * 128)
+	if got, want := rs.Comm["ep"].Bytes, 2*(rb.Comm["ep"].Bytes-counts)+counts; got != want {
+		t.Errorf("skew 2 expert bytes %s, want the all-to-alls twice balanced: %s", got, want)
 	}
 }
 
@@ -391,6 +397,37 @@ func TestMoEFP8CastsByHand(t *testing.T) {
 		for _, op := range experts.Forward {
 			if op.Class == model.GEMM && op.Kernels() != 4 {
 				t.Errorf("%v %s: %d launches, want 4 (one per local expert)", tc.prec, op.Name, op.Kernels())
+			}
+		}
+	}
+}
+
+// TestMoESortChunksByHand: with more than one local expert the all-to-all
+// dispatcher sorts the received token copies by local expert after the
+// dispatch and back before the combine, in both passes. smallMoE with EP 4:
+// 4 local experts × 512 tokens (4 ranks × 1024 tokens × 2 copies / 16
+// experts) × h = 1024 × 2 B, read and written: 8 MiB per sort, two in each
+// pass. EP 16 leaves one local expert: no sort; EP 1 has no dispatch.
+func TestMoESortChunksByHand(t *testing.T) {
+	sorts := func(ops []model.Op) (n int, b float64) {
+		for _, op := range ops {
+			if strings.Contains(op.Name, "sort-chunks") {
+				n++
+				b += float64(op.Bytes)
+			}
+		}
+		return n, b
+	}
+	for _, tc := range []struct {
+		ep    int
+		n     int
+		bytes float64
+	}{{4, 2, 2 * 8 << 20}, {8, 2, 2 * 8 << 20}, {16, 0, 0}} {
+		j := moeJob(t, 1, tc.ep, 1)
+		_, experts, _, _ := j.Model.MoEBlock(j.shard())
+		for pass, ops := range map[string][]model.Op{"forward": experts.Forward, "backward": experts.Backward} {
+			if n, b := sorts(ops); n != tc.n || b != tc.bytes {
+				t.Errorf("ep %d %s: %d sorts of %.0f B, want %d of %.0f B", tc.ep, pass, n, b, tc.n, tc.bytes)
 			}
 		}
 	}
