@@ -285,8 +285,10 @@ var maxMAE = map[string]float64{
 	// moe-cp.toml's groups, recorded when the file was folded in. The
 	// overall level was re-recorded then (12.0 → 13.0): the case set grew;
 	// then lowered to 12.5 (the megatron-deepspeed stack: vTrain 6.2 → 4.6).
-	// MegatronBridge-25.11 lowered 35.0 → 33.5 by the MoE FP8 casts.
-	"MegatronBridge-25.11":               33.5,
+	// MegatronBridge-25.11 lowered 35.0 → 33.5 by the MoE FP8 casts, then
+	// 33.5 → 31.0 by the all-to-all dispatcher's second permutation and
+	// token-count all-gather (30.9%).
+	"MegatronBridge-25.11":               31.0,
 	"NeMo-24.07-H100":                    14.5,
 	"NeMo-LongSeq-CP-H100":               5.0,
 	"DeepSeek-V3":                        0,
