@@ -57,7 +57,24 @@ type Op struct {
 	// transformer_engine/common/gemm/cublaslt_gemm.cu). Only the host issue
 	// bound (compute.Model.SumHost) reads it.
 	Launches int
+	// IssueEach is the host time to issue each of its launches where it
+	// differs from the GPU family's per-kernel cost (compute.Params
+	// HostIssue): 0 means that default. Only the host issue bound reads it.
+	IssueEach units.Seconds
 }
+
+// GroupedGEMMIssue is the host time per expert GEMM of Transformer
+// Engine's grouped GEMM (GroupedLinear → general_grouped_gemm →
+// nvte_multi_stream_cublas_gemm, one cuBLASLt call per expert spread over
+// a few streams): TransformerEngine PR #3134 (2026-06, "Single-launch
+// CUTLASS grouped GEMM for per-tensor NVFP4", benchmarks/linear/
+// benchmark_grouped_linear.py on SM100) times that multi-stream path at
+// 0.267 ms for 8 experts of 128 tokens (N = K = 2048, operands prepared,
+// GEMM only) against 0.069 ms for one CUTLASS kernel doing the same eight
+// products: the per-expert calls add (0.267 − 0.069)/8 ≈ 25 µs each beyond
+// the GEMM work. It is a host-side cost (the cuBLASLt call per expert and
+// the stream hand-offs), taken as the same on every GPU as HostIssue is.
+const GroupedGEMMIssue = 25 * units.Microsecond
 
 // Kernels is the number of kernel launches the host issues for o.
 func (o Op) Kernels() int { return max(o.Launches, 1) }
@@ -234,6 +251,7 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 		gelu, geluBwd = memop("expert-activation", act*3), memop("expert-activation-bwd", act*5)
 	}
 	fc1.Launches, fc2.Launches = local, local
+	fc1.IssueEach, fc2.IssueEach = GroupedGEMMIssue, GroupedGEMMIssue
 	experts.Forward = []Op{fc1, gelu, fc2}
 	experts.Backward = append(dgradWgrad(fc2, sh), geluBwd)
 	experts.Backward = append(experts.Backward, dgradWgrad(fc1, sh)...)
@@ -505,6 +523,7 @@ func dgradWgrad(f Op, sh Shard) []Op {
 	w := gemm(f.Name+"-wgrad", f.Batch, f.K, f.N, f.M, e)
 	d.Linear, w.Linear = f.Linear, f.Linear
 	d.Launches, w.Launches = f.Launches, f.Launches
+	d.IssueEach, w.IssueEach = f.IssueEach, f.IssueEach
 	w.WeightGrad = true
 	weights := units.Bytes(float64(f.Batch) * float64(f.K) * float64(f.N))
 	if sh.UnfusedGradAccum {

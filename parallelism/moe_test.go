@@ -394,9 +394,18 @@ func TestMoEFP8CastsByHand(t *testing.T) {
 		if got := casts(shared.Backward); got != tc.shaB {
 			t.Errorf("%v shared backward casts %.0f B, want %.0f", tc.prec, got, tc.shaB)
 		}
-		for _, op := range experts.Forward {
+		for _, op := range append(append([]model.Op(nil), experts.Forward...), experts.Backward...) {
 			if op.Class == model.GEMM && op.Kernels() != 4 {
 				t.Errorf("%v %s: %d launches, want 4 (one per local expert)", tc.prec, op.Name, op.Kernels())
+			}
+			if op.Class == model.GEMM && op.IssueEach != model.GroupedGEMMIssue {
+				t.Errorf("%v %s: issued at %v a launch, want the grouped GEMM's %v", tc.prec, op.Name, op.IssueEach, model.GroupedGEMMIssue)
+			}
+		}
+		// The shared experts are ordinary GEMMs, issued at the default cost.
+		for _, op := range append(append([]model.Op(nil), shared.Forward...), shared.Backward...) {
+			if op.IssueEach != 0 || op.Kernels() != 1 {
+				t.Errorf("%v %s: %d launches at %v, want one at the default", tc.prec, op.Name, op.Kernels(), op.IssueEach)
 			}
 		}
 	}
