@@ -284,7 +284,8 @@ var maxMAE = map[string]float64{
 	"NeMo-24.07-perf-summary":      19.0,
 	// moe-cp.toml's groups, recorded when the file was folded in. The
 	// overall level was re-recorded then (12.0 → 13.0): the case set grew;
-	// then lowered to 12.5 (the megatron-deepspeed stack: vTrain 6.2 → 4.6).
+	// then lowered to 12.5 (the megatron-deepspeed stack: vTrain 6.2 → 4.6),
+	// then to 12.0 (the MoE dispatcher and grouped GEMM host cost: 11.8).
 	// MegatronBridge-25.11 lowered 35.0 → 33.5 by the MoE FP8 casts, then
 	// 33.5 → 31.0 by the all-to-all dispatcher's second permutation and
 	// token-count all-gather (30.9%), then 31.0 → 29.0 by the host cost of
@@ -293,7 +294,7 @@ var maxMAE = map[string]float64{
 	"NeMo-24.07-H100":                    14.5,
 	"NeMo-LongSeq-CP-H100":               5.0,
 	"DeepSeek-V3":                        0,
-	"overall":                            12.5,
+	"overall":                            12.0,
 	MemoryGroup + " (GiB, Fig. 1)":       0.5,
 	MemoryGroup + " (% of none, Fig. 7)": 0.5,
 }
