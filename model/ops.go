@@ -109,6 +109,27 @@ const (
 // (training.attention), in the order messages list them.
 func Attentions() []Attention { return []Attention{AttentionUnfused, AttentionFlash} }
 
+// FP8Recipe is Transformer Engine's FP8 scaling recipe (Megatron-Core's
+// --fp8-recipe, default delayed, megatron/training/arguments.py @
+// core_v0.15.0). Only the grouped expert GEMMs read it: with delayed scaling
+// Transformer Engine quantises all experts' inputs in one fused kernel
+// (nvte_multi_cast_transpose); with the others it quantises each expert's
+// split with its own kernel (multi_quantize_impl in
+// transformer_engine/pytorch/csrc/extensions/cast.cpp: "Currently only have
+// fused kernel for FP8 delayed scaling").
+type FP8Recipe string
+
+// The FP8 recipes.
+const (
+	FP8Delayed    FP8Recipe = "delayed"    // per-tensor scales from an amax history
+	FP8Tensorwise FP8Recipe = "tensorwise" // per-tensor current scaling
+	FP8MX         FP8Recipe = "mxfp8"      // MXFP8: one scale per 32 elements (Blackwell)
+	FP8Blockwise  FP8Recipe = "blockwise"  // 1×128 activation, 128×128 weight blocks
+)
+
+// FP8Recipes lists the recipes a scenario may name (training.fp8_recipe).
+func FP8Recipes() []FP8Recipe { return []FP8Recipe{FP8Delayed, FP8Tensorwise, FP8MX, FP8Blockwise} }
+
 // Shard is how one layer's work is split over the GPUs that share it.
 type Shard struct {
 	TP               int  // tensor-parallel degree
@@ -116,6 +137,9 @@ type Shard struct {
 	SequenceParallel bool // layer norms and dropouts split over TP ranks
 	Attention        Attention
 	Precision        units.Precision
+	// FP8Recipe is the FP8 scaling recipe ("" is FP8Delayed); read only
+	// when Precision is FP8.
+	FP8Recipe FP8Recipe
 	// UnfusedGradAccum writes each weight gradient in 16 bit and adds it
 	// into the fp32 gradient buffer with a separate kernel, as Megatron-LM
 	// did before gradient-accumulation fusion (2021); false lets the
@@ -262,8 +286,15 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 		// inputs get a cast-transpose (read 2 B, write 1 + 1 B per
 		// element), and in the backward each output gradient too.
 		rows := units.Bytes(float64(local) * float64(perExpert))
-		experts.Forward = []Op{memop("expert-fp8-cast", 4*rows*units.Bytes(h)), fc1, gelu, memop("expert-fp8-cast", 4*rows*units.Bytes(fe)), fc2}
-		experts.Backward = append([]Op{memop("expert-fp8-cast-bwd", 4*rows*units.Bytes(h+up))}, experts.Backward...)
+		in, mid, grads := memop("expert-fp8-cast", 4*rows*units.Bytes(h)), memop("expert-fp8-cast", 4*rows*units.Bytes(fe)), memop("expert-fp8-cast-bwd", 4*rows*units.Bytes(h+up))
+		if sh.FP8Recipe != "" && sh.FP8Recipe != FP8Delayed {
+			// One quantisation kernel per local expert's split
+			// (GroupedLinear's tex.split_quantize), for each GEMM input
+			// and, backward, each of the two output gradients.
+			in.Launches, mid.Launches, grads.Launches = local, local, 2*local
+		}
+		experts.Forward = []Op{in, fc1, gelu, mid, fc2}
+		experts.Backward = append([]Op{grads}, experts.Backward...)
 	}
 	if sh.ep() > 1 && local > 1 {
 		// Megatron-Core's all-to-all dispatcher permutes twice: before the

@@ -441,3 +441,35 @@ func TestMoESortChunksByHand(t *testing.T) {
 		}
 	}
 }
+
+// TestMoEFP8RecipeLaunches: with delayed scaling Transformer Engine casts
+// all 4 local experts' inputs (EP 4) in one fused kernel per GEMM input;
+// with current scaling, MXFP8 and blockwise scaling each expert's split has
+// its own kernel: 4 per input forward, 2 × 4 for the two output gradients
+// backward. The bytes do not change.
+func TestMoEFP8RecipeLaunches(t *testing.T) {
+	for _, tc := range []struct {
+		recipe   model.FP8Recipe
+		fwd, bwd int
+	}{{"", 1 + 1, 1}, {model.FP8Delayed, 2, 1}, {model.FP8Tensorwise, 8, 8}, {model.FP8MX, 8, 8}, {model.FP8Blockwise, 8, 8}} {
+		j := moeJob(t, 1, 4, 1)
+		j.Training.Precision = units.FP8
+		j.Training.FP8Recipe = tc.recipe
+		_, experts, _, _ := j.Model.MoEBlock(j.shard())
+		count := func(ops []model.Op) (n int, b units.Bytes) {
+			for _, op := range ops {
+				if strings.Contains(op.Name, "fp8-cast") {
+					n += op.Kernels()
+					b += op.Bytes
+				}
+			}
+			return n, b
+		}
+		if n, b := count(experts.Forward); n != tc.fwd || b != 12582912 {
+			t.Errorf("%q forward: %d cast launches of %.0f B, want %d of 12582912 B", tc.recipe, n, float64(b), tc.fwd)
+		}
+		if n, b := count(experts.Backward); n != tc.bwd || b != 16777216 {
+			t.Errorf("%q backward: %d cast launches of %.0f B, want %d of 16777216 B", tc.recipe, n, float64(b), tc.bwd)
+		}
+	}
+}

@@ -158,7 +158,10 @@ type Case struct {
 	Knobs       Knobs
 	GlobalBatch int
 	Precision   units.Precision
-	Attention   model.Attention
+	// FP8Recipe is the FP8 scaling recipe the source names ("" where it
+	// names none: Megatron-Core's default, delayed).
+	FP8Recipe model.FP8Recipe
+	Attention model.Attention
 	// Year is the first year the source names (its software's date); 0
 	// when it names none.
 	Year int
@@ -209,7 +212,7 @@ func Rules() []string {
 		"software stack: the source and its date pick software.stack, and the case takes from the stack (scenario/software.go, which documents each) every behaviour it does not state itself — overlaps, pipeline scatter/gather, gradient accumulation fusion and precision, attention kernel, distributed optimizer, default recomputation, sequence parallelism: ZeRO-3 dated 2021 or earlier → deepspeed-zero3-2021; Megatron-DeepSpeed (or both DeepSpeed and Megatron) named → megatron-deepspeed; Megatron-Bridge → megatron-core-2024 (it trains with Megatron-Core); NeMo → nemo-24.07; other H100, H800, B200 and GB200 cases → megatron-core-2024; A100 cases dated before 2021-04-09 (the SC21 paper, arXiv 2104.04473, introduced the pipeline scatter/gather) → megatron-lm-2021-01, dated 2021 (the first year the source names) → megatron-lm-2021, later → megatron-lm-2022. The stack's precision is not used (see precision)",
 		"model: shape fields as given (a count followed by a note, \"12288 (provider ffn_hidden_size …)\", is the count; ffn is ffn_hidden); experts, experts_per_token, moe_ffn, shared_experts, head_dim as given; moe_layers \"all …\" → no dense layers, \"all except the first N …\" → N dense layers, another form → not replayed; the built-in model preset that matches every given field (then, if none does, every field but seq_len; preferring a preset whose name appears in the case's model name, then name order) fills the fields the source leaves unknown and the structure it does not describe (SwiGLU MLP, multi-head latent attention); kv_heads naming MLA with no matching MLA preset → not replayed; a required field unknown and no match → not scored",
 		"multi-token prediction: a run that trains an MTP module (a row labelled \"w/ MTP\", or a model with an mtp field whose row does not say \"w/o MTP\") is replayed without it and not scored",
-		"precision: FP8 → fp8; bf16 named → bf16; otherwise (16-bit, mixed, fp16, half, unknown) fp16 on A100 (Megatron-LM 2021–22 ran --fp16) and bf16 on H100",
+		"precision: FP8 → fp8; bf16 named → bf16; otherwise (16-bit, mixed, fp16, half, unknown) fp16 on A100 (Megatron-LM 2021–22 ran --fp16) and bf16 on H100. FP8 recipe (training.fp8_recipe): FP8-MX or MXFP8 named → mxfp8, FP8-CS or current scaling → tensorwise, 1×128 / 128×128 blocks → blockwise, otherwise Megatron-Core's default, delayed",
 		"microbatch: unknown → 1 (a count followed by a note is the count)",
 		"cp: as given, unknown → 1; ep: as given (a mixture-of-experts case without it → not replayed); etp: as given, unknown → tp (Megatron-Core's default expert_tensor_parallel_size); fsdp > 0 → not replayed (Megatron FSDP is not modelled)",
 		"global_batch: a ramp \"A -> B …\" → B, the batch most of the run goes at",
@@ -982,6 +985,23 @@ func (m mapper) precision(v any) {
 	switch {
 	case strings.Contains(s, "fp8"):
 		c.Precision = units.FP8
+		// The recipe the text names first ("FP8-CS (alt FP8-MX)" ran
+		// FP8-CS, the alternative is another row's).
+		at := len(s)
+		for _, r := range []struct {
+			names  []string
+			recipe model.FP8Recipe
+		}{
+			{[]string{"fp8-mx", "mxfp8"}, model.FP8MX},
+			{[]string{"fp8-cs", "current scaling"}, model.FP8Tensorwise},
+			{[]string{"1x128", "128x128", "blockwise"}, model.FP8Blockwise},
+		} {
+			for _, n := range r.names {
+				if i := strings.Index(s, n); i >= 0 && i < at {
+					at, c.FP8Recipe = i, r.recipe
+				}
+			}
+		}
 	case strings.Contains(s, "bf16"):
 		c.Precision = units.BF16
 	case c.Generation != "a100":
