@@ -254,10 +254,35 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 	// Softmax and top-k over the router's logits in fp32 (read, write,
 	// read again for the selection).
 	topk := memop("router-topk", units.Bytes(float64(T)*float64(c.Experts)*4*3))
-	// Permutation: read the T tokens, write top_k copies grouped by expert.
+	topkBwd := memop("router-topk-bwd", units.Bytes(float64(T)*float64(c.Experts)*4*3))
+	// Kernels the host issues (Megatron-Core 0.15 with --moe-router-fusion
+	// and --moe-permute-fusion, as Megatron-Bridge's MoE providers set
+	// them; megatron/core/transformer/moe/router.py, moe_utils.py,
+	// token_dispatcher.py @ core_v0.15.0): the router's fused top-k
+	// (fused_topk_with_score_function), and for its load-balancing loss
+	// the fused scores, routing_map.sum, the fused loss, its scaling and
+	// its logging tracker's add: 6; backward the three fused kernels'
+	// gradients: 3.
+	topk.Launches, topkBwd.Launches = 6, 3
+	// Permutation: read the T tokens, write top_k copies grouped by expert:
+	// Transformer Engine's fused permute (transformer_engine/pytorch/
+	// permutation.py: make_row_id_map's three Triton passes, then
+	// permute_with_mask_map).
 	perm := memop("moe-permute", tok(T, float64(h)*float64(1+k)))
+	perm.Launches = 4
 	router.Forward = []Op{ln, rg, topk, perm}
-	router.Backward = append([]Op{memop("moe-permute-bwd", tok(T, float64(h)*float64(1+k))), memop("router-topk-bwd", units.Bytes(float64(T)*float64(c.Experts)*4*3))}, dgradWgrad(rg, sh)...)
+	if sh.ep() > 1 {
+		// The dispatcher's preprocess (MoEAlltoAllTokenDispatcher.
+		// preprocess): routing_map.sum, .long(), the input splits' sum, the
+		// gathered counts' slice (.contiguous()) and three sums (output
+		// splits, TP splits, tokens per local expert): 8 kernels reading the
+		// T × E routing map, then 5 device-to-host copies of the splits
+		// (_maybe_dtoh_and_synchronize): 13 launches.
+		pre := memop("moe-dispatch-preprocess", units.Bytes(float64(T)*float64(c.Experts)))
+		pre.Launches = 13
+		router.Forward = []Op{ln, rg, topk, pre, perm}
+	}
+	router.Backward = append([]Op{memop("moe-permute-bwd", tok(T, float64(h)*float64(1+k))), topkBwd}, dgradWgrad(rg, sh)...)
 	router.Backward = append(router.Backward, lnBwd)
 
 	local := max(c.Experts/sh.ep(), 1)
@@ -307,7 +332,12 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 		// MoEAlltoAllTokenDispatcher, @ core_v0.15.0). Each reads and writes
 		// the received token copies, h elements each.
 		recv := units.Bytes(2*float64(local)*float64(perExpert)*float64(h)) * e
-		experts.Forward = append(append([]Op{memop("moe-sort-chunks", recv)}, experts.Forward...), memop("moe-unsort-chunks", recv))
+		// Forward, Transformer Engine's fused sort is two kernels
+		// (_make_chunk_sort_map_kernel, _sort_chunks_by_map_kernel); its
+		// backward reuses the map: one.
+		sort, unsort := memop("moe-sort-chunks", recv), memop("moe-unsort-chunks", recv)
+		sort.Launches, unsort.Launches = 2, 2
+		experts.Forward = append(append([]Op{sort}, experts.Forward...), unsort)
 		experts.Backward = append(append([]Op{memop("moe-unsort-chunks-bwd", recv)}, experts.Backward...), memop("moe-sort-chunks-bwd", recv))
 	}
 

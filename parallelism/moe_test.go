@@ -473,3 +473,40 @@ func TestMoEFP8RecipeLaunches(t *testing.T) {
 		}
 	}
 }
+
+// TestMoEDispatcherLaunches counts the kernels the host issues for the
+// router and the dispatcher around the expert GEMMs, by hand from
+// Megatron-Core 0.15's fused router and permutation: forward, the layer
+// norm 1, the router GEMM 1, the fused top-k and load-balancing loss 6, the
+// dispatcher's preprocess 13 (EP > 1 only), the fused permute 4; backward
+// the permute's 1, the router's 3, the GEMM's dgrad and wgrad 2, the layer
+// norm's 1. Around the experts (EP 4: 4 local experts), the sorts: 2 + 2
+// forward, 1 + 1 backward.
+func TestMoEDispatcherLaunches(t *testing.T) {
+	kernels := func(ops []model.Op, name string) (n int) {
+		for _, op := range ops {
+			if name == "" || strings.Contains(op.Name, name) {
+				n += op.Kernels()
+			}
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		ep, fwd, bwd, sortF, sortB int
+	}{{1, 12, 7, 0, 0}, {4, 25, 7, 4, 2}} {
+		j := moeJob(t, 1, tc.ep, 1)
+		router, experts, _, _ := j.Model.MoEBlock(j.shard())
+		if got := kernels(router.Forward, ""); got != tc.fwd {
+			t.Errorf("ep %d: router forward %d launches, want %d", tc.ep, got, tc.fwd)
+		}
+		if got := kernels(router.Backward, ""); got != tc.bwd {
+			t.Errorf("ep %d: router backward %d launches, want %d", tc.ep, got, tc.bwd)
+		}
+		if got := kernels(experts.Forward, "sort-chunks"); got != tc.sortF {
+			t.Errorf("ep %d: forward sorts %d launches, want %d", tc.ep, got, tc.sortF)
+		}
+		if got := kernels(experts.Backward, "sort-chunks"); got != tc.sortB {
+			t.Errorf("ep %d: backward sorts %d launches, want %d", tc.ep, got, tc.sortB)
+		}
+	}
+}
