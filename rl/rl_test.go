@@ -419,3 +419,62 @@ func TestRefitRate(t *testing.T) {
 		t.Errorf("refit %.6g s, want %.6g s", got, want)
 	}
 }
+
+// TestOptimizerOffload: with rl.cpu_adam_bandwidth B, each optimizer step of
+// Llama 3 8B trained data-parallel over the 8 H100s of a node (ZeRO-1: each
+// GPU updates 1/8 of the parameters) adds the shard's 16-bit gradients to the
+// host and 16-bit weights back over PCIe 5.0 x16 (2 + 2 bytes per parameter)
+// and CPU Adam's 30 bytes per parameter at B; the training memory loses the
+// optimizer state and the fp32 gradients. Llama 3 70B at TP 8 on one node
+// does not fit with Adam on the GPU (17.5 GB of weights, 35 GB of fp32
+// gradients and 105 GB of optimizer state per GPU) and fits with it on the
+// host.
+func TestOptimizerOffload(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	cfg := grpo()
+	base, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.CPUAdamBandwidth = 51.2e9
+	r, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The parameters the training replay's memory holds on a GPU of its one
+	// pipeline stage (32 layers, the embedding table and the position table
+	// of the 1152-token packs; the output layer tied), ZeRO-1 over 8.
+	m0 := v.Job().Model
+	shard := (32*float64(m0.LayerParams()) + float64(m0.Vocab*m0.Hidden) + 1152*float64(m0.Hidden)) / 8
+	pcie := 32e9 * 16 * 128 / 130 / 8 // PCIe 5.0 x16, 128b/130b, bytes/s
+	want := 4*shard/pcie + 30*shard/51.2e9
+	if got := float64(r.OptimizerOffload); math.Abs(got-want) > 1e-3*want {
+		t.Errorf("offload per optimizer step %.5g s, want %.5g s", got, want)
+	}
+	if d, w := float64(r.Training-base.Training), float64(r.OptimizerSteps)*want; math.Abs(d-w) > 1e-3*w {
+		t.Errorf("training grew by %.5g s, want %d optimizer steps × %.5g s = %.5g s", d, r.OptimizerSteps, want, w)
+	}
+	m := r.TrainResult.Memory
+	if got, w := r.Memory.Training, m.Weights+m.Activations+m.Transient; got != w {
+		t.Errorf("training memory %s with the optimizer on the host, want weights + activations + transient %s", got, w)
+	}
+
+	big := testJob(t, "llama3-70b", "dgx-h100", 1, 8, 1)
+	cfg = grpo()
+	cfg.GenTP, cfg.GenMemoryFraction = 8, 0.9
+	on, err := Run(big, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if on.Feasible {
+		t.Errorf("70B at TP 8 with Adam on the GPU: feasible, want out of memory")
+	}
+	cfg.CPUAdamBandwidth = 51.2e9
+	off, err := Run(big, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !off.Feasible {
+		t.Errorf("70B at TP 8 with Adam on the host: %s, want feasible", off.Reason)
+	}
+}

@@ -85,9 +85,12 @@ type Result struct {
 	// RefitBytes is the policy's 16-bit weights each engine replica
 	// receives; TrainingStep one optimizer step of the policy, of which a
 	// step runs OptimizerSteps.
-	RefitBytes     units.Bytes
-	TrainingStep   units.Seconds
-	OptimizerSteps int
+	RefitBytes   units.Bytes
+	TrainingStep units.Seconds
+	// OptimizerOffload is what Config.CPUAdamBandwidth adds to each of the
+	// policy's optimizer steps (PCIe both ways and CPU Adam); 0 without it.
+	OptimizerOffload units.Seconds
+	OptimizerSteps   int
 	// PromptsTime is the time to process Config.Prompts prompts.
 	PromptsTime units.Seconds
 	Feasible    bool
@@ -181,18 +184,46 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	if !tres.Feasible {
 		res.Feasible, res.Reason = false, "policy training: "+tres.Reason
 	}
+	policyStep := tres.StepTime
+	if c.CPUAdamBandwidth > 0 {
+		var off units.Seconds
+		off, res.Memory.Training, state = c.optimizerOffload(j, tres)
+		res.OptimizerOffload = off
+		policyStep += off
+		res.TrainingStep = policyStep
+		if ok, why := offloadFits(res.Memory.Training, j.Cluster.GPU.HBM, tres); ok {
+			res.Feasible, res.Reason = true, ""
+		} else {
+			res.Feasible, res.Reason = false, "policy training: "+why
+		}
+	}
 	var critic *parallelism.Result
+	var criticStep units.Seconds
 	if c.Critic != nil {
 		cj := c.trainingJob(j, trainN, *c.Critic)
 		if critic, err = simulate(cj, "critic training"); err != nil {
 			return nil, err
 		}
-		res.Memory.Training = max(res.Memory.Training, critic.Memory.Peak)
-		state += critic.Memory.Weights + critic.Memory.Gradients + critic.Memory.Optimizer
-		trainFLOPs += float64(critic.ModelFLOPs) * float64(res.OptimizerSteps)
-		if !critic.Feasible && res.Feasible {
-			res.Feasible, res.Reason = false, "critic training: "+critic.Reason
+		criticStep = critic.StepTime
+		peak := critic.Memory.Peak
+		criticState := critic.Memory.Weights + critic.Memory.Gradients + critic.Memory.Optimizer
+		feasible, reason := critic.Feasible, critic.Reason
+		if c.CPUAdamBandwidth > 0 {
+			var off units.Seconds
+			off, peak, criticState = c.optimizerOffload(j, critic)
+			criticStep += off
+			feasible, reason = offloadFits(peak, j.Cluster.GPU.HBM, critic)
 		}
+		res.Memory.Training = max(res.Memory.Training, peak)
+		state += criticState
+		trainFLOPs += float64(critic.ModelFLOPs) * float64(res.OptimizerSteps)
+		if !feasible && res.Feasible {
+			res.Feasible, res.Reason = false, "critic training: "+reason
+		}
+	}
+	if c.CPUAdamBandwidth > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("optimizer offload: the fp32 weights, Adam moments and fp32 gradients of each GPU's shard (%s of optimizer state per GPU for the policy) live in host memory; each policy optimizer step adds %s: the shard's 16-bit gradients to the host and its 16-bit weights back over PCIe, and CPU Adam streaming %d bytes per parameter at rl.cpu_adam_bandwidth %s (not overlapped with the backward pass; the 16-bit reduction buckets left on the GPU are not counted)",
+			tres.Memory.Optimizer, res.OptimizerOffload, CPUAdamBytesPerParam, c.CPUAdamBandwidth))
 	}
 
 	// Scoring: forward passes over the packed samples on the training pool.
@@ -253,7 +284,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		swap = (2 * moved).Over(topology.PCIeRate(j.Cluster.GPU.Family))
 	}
 
-	if err := c.replay(res, runs, scorers, scoreTimes, tres.StepTime, critic, refit, swap); err != nil {
+	if err := c.replay(res, runs, scorers, scoreTimes, policyStep, criticStep, refit, swap); err != nil {
 		return nil, err
 	}
 	res.finish(c, j, runs, scoreFLOPs, trainFLOPs, genN, trainN)
@@ -266,6 +297,47 @@ func fieldErrs[E error](errs []E) []error {
 		out[i] = e
 	}
 	return out
+}
+
+// CPUAdamBytesPerParam is the host-memory traffic of DeepSpeed's CPU Adam
+// per parameter of an offloaded shard: it reads the fp32 gradient, weight
+// and two moments (16 B), writes back the weight and moments (12 B) and the
+// 16-bit copy of the weight sent to the GPU (2 B); the update is a stream
+// over those arrays, bound by memory bandwidth (Ren et al. 2021,
+// ZeRO-Offload, §4.2: the CPU holds the fp32 parameters, gradients and
+// optimizer states and runs the update; DeepSpeed csrc/adam/cpu_adam_impl.cpp
+// Step_AVX: one pass reading grad, param, exp_avg, exp_avg_sq and writing
+// param, exp_avg, exp_avg_sq and the 16-bit dev_params copy).
+const CPUAdamBytesPerParam = 30
+
+// adamStateBytesPerParam is the optimizer state per parameter of a shard
+// (fp32 master weight and two moments): the shard's parameter count is the
+// replay's optimizer bytes over it.
+const adamStateBytesPerParam = 12
+
+// optimizerOffload prices one optimizer step of the training replay r with
+// its optimizer on the host: the shard's 16-bit gradients down and 16-bit
+// weights up over PCIe, one direction after the other, and CPU Adam over
+// the shard at CPUAdamBandwidth. It returns that time, the GPU's training
+// memory without the optimizer state and the fp32 gradients (they live on
+// the host), and the state a colocated step would offload (the weights:
+// the rest is on the host already).
+func (c Config) optimizerOffload(j parallelism.Job, r *parallelism.Result) (units.Seconds, units.Bytes, units.Bytes) {
+	shard := float64(r.Memory.Optimizer) / adamStateBytesPerParam
+	pcie := units.Bytes(2 * 2 * shard).Over(topology.PCIeRate(j.Cluster.GPU.Family))
+	cpu := units.Bytes(CPUAdamBytesPerParam * shard).Over(c.CPUAdamBandwidth)
+	return pcie + cpu, r.Memory.Peak - r.Memory.Optimizer - r.Memory.Gradients, r.Memory.Weights
+}
+
+// offloadFits says whether a training replay whose optimizer is on the host
+// fits in HBM, with the replay's reason rewritten when it does not.
+func offloadFits(need, hbm units.Bytes, r *parallelism.Result) (bool, string) {
+	if need <= hbm {
+		return true, ""
+	}
+	m := r.Memory
+	return false, fmt.Sprintf("out of memory with the optimizer offloaded: %s per GPU (weights %s, activations %s, transient %s), %s more than the %s of HBM",
+		need, m.Weights, m.Activations, m.Transient, need-hbm, hbm)
 }
 
 // divisorTP is the largest divisor of tp that divides heads: the tensor

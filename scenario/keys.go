@@ -379,6 +379,8 @@ func declarations(s *settings) []key {
 			doc: "colocated: `overflow` moves to host memory only the training state that does not fit beside the engine; `all` moves the whole training state out before generation and back after it, and the engine's weights out after generation and back before the next (NeMo-RL's offload and vLLM sleep/wake_up)"},
 		{name: "rl.refit_rate", value: quantity(into(&r.RefitRate), "2.5GB/s").or(0), def: "0 (the hardware's rate)",
 			doc: "rate at which an engine GPU takes in its shard of the new weights at a refit, the framework's handoff included (CUDA IPC handles, the engine's weight loader); 0: an HBM copy colocated, the link split, no software cost"},
+		{name: "rl.cpu_adam_bandwidth", value: quantity(into(&r.CPUAdamBandwidth), "51.2GB/s").or(0), def: "0 (the optimizer on the GPU)",
+			doc: "> 0 offloads the training's optimizer to the host (DeepSpeed ZeRO-Offload, OpenRLHF's `--adam_offload`): each GPU's shard of fp32 weights, Adam moments and fp32 gradients lives in host memory, every optimizer step sends the shard's 16-bit gradients down and its 16-bit weights back over PCIe, and CPU Adam streams 30 bytes per parameter at this host-memory bandwidth per GPU; the training then needs only weights, activations and transients in HBM"},
 		{name: "rl.logprob_microbatch", value: count(into(&r.LogprobMicrobatch)).or(1),
 			doc: "packed sequences per scoring forward pass; 1..1024"},
 		{name: "rl.prompts", value: number(into(&r.Prompts)).or(0), def: "0 (none)",

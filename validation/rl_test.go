@@ -42,11 +42,13 @@ func TestRLTable(t *testing.T) {
 	// are scored since; the dense cases did not change. Then (branch rl2)
 	// 47 → 39 with NeMo-RL's offload and refit rules, and the other groups
 	// with the engine host loop and OpenRLHF's engine batch (model.md §9.1).
+	// Then (branch rl3) NeMo-RL 39 → 28 with the vLLM V1 engine loop rule,
+	// OpenRLHF's phases 38 → 35 with its Adam offload.
 	ceiling := map[string]float64{
-		"NeMo-RL-perf-summary":        39,
+		"NeMo-RL-perf-summary":        28,
 		"DeepSpeed-Chat-step3-e2e":    17,
 		"OpenRLHF-benchmark":          13,
-		"OpenRLHF-benchmark (phases)": 38,
+		"OpenRLHF-benchmark (phases)": 35,
 	}
 	for _, g := range chk.Groups {
 		c, ok := ceiling[g.Group]
