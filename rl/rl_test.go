@@ -478,3 +478,39 @@ func TestOptimizerOffload(t *testing.T) {
 		t.Errorf("70B at TP 8 with Adam on the host: %s, want feasible", off.Reason)
 	}
 }
+
+// TestRefitZeRO3: ZeRO-3 shards the 16-bit weights over the data-parallel
+// group, so a colocated refit first all-gathers them from all 8 training
+// GPUs of the node; with ZeRO-1 at TP 1, PP 1 every GPU holds the whole
+// model and the refit is only the engine's copy in HBM (2 × 2 B × params
+// over 85% of 3.35 TB/s).
+func TestRefitZeRO3(t *testing.T) {
+	j := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1).Job()
+	cfg := grpo()
+	refit := func(zero int) (units.Seconds, string) {
+		t.Helper()
+		jj := j
+		jj.Layout.ZeRO = zero
+		v, errs := jj.Validate()
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		r, err := Run(v, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Refit, strings.Join(r.Notes, "\n")
+	}
+	z1, _ := refit(1)
+	want := 2 * 2 * float64(j.Model.Params()) / (0.85 * 3.35e12)
+	if math.Abs(float64(z1)-want) > 1e-3*want {
+		t.Errorf("ZeRO-1 refit %.5g s, want the HBM copy %.5g s", float64(z1), want)
+	}
+	z3, note := refit(3)
+	if z3 <= z1 {
+		t.Errorf("ZeRO-3 refit %s, want more than ZeRO-1's %s (an all-gather first)", z3, z1)
+	}
+	if !strings.Contains(note, "over the 8 training GPUs") {
+		t.Errorf("ZeRO-3 refit note does not name the 8 GPUs it gathers from:\n%s", note)
+	}
+}

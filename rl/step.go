@@ -422,6 +422,15 @@ func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN 
 	bytes := RefitBytes(m, j.Training.Precision)
 	l := j.Layout
 	group := l.TP * l.PP
+	if l.ZeRO >= 3 {
+		// ZeRO-3 shards the 16-bit weights over the data-parallel group
+		// too: a whole copy is rebuilt from every training GPU (DeepSpeed's
+		// hybrid engine gathers all layers' partitions before each
+		// generate call, deepspeed/runtime/hybrid_engine.py generate();
+		// OpenRLHF's broadcast to vLLM gathers each parameter,
+		// GatheredParameters).
+		group = trainN
+	}
 	per := j.Cluster.GPUsPerNode
 	var t units.Seconds
 	if group > 1 {
@@ -437,11 +446,11 @@ func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN 
 			// The framework's handoff sets the pace: each engine GPU
 			// takes in its shard at RefitRate.
 			t += shard.Over(c.RefitRate)
-			return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the training model-parallel group of %d, then each engine GPU takes in its 1/%d (%s) at rl.refit_rate %s", bytes, group, c.GenTP, shard, c.RefitRate), nil
+			return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the %d training GPUs that hold a shard of them, then each engine GPU takes in its 1/%d (%s) at rl.refit_rate %s", bytes, group, c.GenTP, shard, c.RefitRate), nil
 		}
 		// Read and write the shard in HBM.
 		t += (2 * shard).Over(j.Cluster.GPU.HBMBandwidth.Scale(p.cm.Params.HBMFraction))
-		return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the training model-parallel group of %d, then each engine GPU copies its 1/%d in HBM", bytes, group, c.GenTP), nil
+		return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the %d training GPUs that hold a shard of them, then each engine GPU copies its 1/%d in HBM", bytes, group, c.GenTP), nil
 	}
 	pairs := min(genN, trainN)
 	link := units.Bytes(float64(bytes) * float64(genN/c.GenTP) / float64(pairs))
@@ -457,5 +466,5 @@ func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN 
 	if c.RefitRate > 0 {
 		t += shard.Over(c.RefitRate)
 	}
-	return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the training model-parallel group of %d, then sent to %d engine replicas (%s per engine GPU) over %d pool-to-pool links of %s each", bytes, group, genN/c.GenTP, shard, pairs, link), nil
+	return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the %d training GPUs that hold a shard of them, then sent to %d engine replicas (%s per engine GPU) over %d pool-to-pool links of %s each", bytes, group, genN/c.GenTP, shard, pairs, link), nil
 }
