@@ -157,6 +157,17 @@ func (c Config) replay(res *Result, runs []engineRun, scorers []scorer, score []
 	res.Refit = dur(s.refit)
 	res.Swap = dur(s.onload, s.offload)
 	busy := res.Generation + res.Scoring + res.Training + res.Refit + res.Swap
+	// Below a nanosecond per step the difference of two sums of durations
+	// is rounding, not idle time or overlap.
+	noise := units.Seconds(1e-9) + res.Step*1e-12
+	defer func() {
+		if res.Idle < noise {
+			res.Idle = 0
+		}
+		if res.Overlap < noise {
+			res.Overlap = 0
+		}
+	}()
 	if split {
 		gpus := float64(res.GenGPUs + res.TrainGPUs)
 		genIdle := max(res.Step-res.Generation-res.Refit, 0)

@@ -250,7 +250,14 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		}
 		scoreTimes[i] = units.Seconds(passes) * (k.Compute + k.Comm)
 		scoreFLOPs += float64(passes) * float64(k.FLOPs) * float64(trainN)
-		res.Memory.Scoring = max(res.Memory.Scoring, units.Bytes(float64(s.m.Params())/float64(tp))*e)
+		w := units.Bytes(float64(s.m.Params())/float64(tp)) * e
+		if s.m.Name == policy.Name {
+			// The policy's shape (its log-probabilities, a reference copy):
+			// sharded as the training layout holds it (pipeline stages,
+			// experts over EP, ZeRO-3), the training replay's weights.
+			w = tres.Memory.Weights
+		}
+		res.Memory.Scoring = max(res.Memory.Scoring, w)
 	}
 
 	// Refit: the policy's 16-bit weights gathered from the training layout
