@@ -372,7 +372,7 @@ func declarations(s *settings) []key {
 		{name: "rl.gen_memory_fraction", value: number(into(&r.GenMemoryFraction)).or(defaultGenMemory),
 			doc: "(0, 1]: share of HBM an engine takes for its weights and KV cache (vLLM's `gpu_memory_utilization`, default 0.9); the KV cache is the rest after the weights and bounds the sequences running at once"},
 		{name: "rl.engine_host_overhead", value: quantity(into(&r.HostOverhead), "4ms").or(0), def: "0s",
-			doc: "fixed host time per engine iteration (prefill or decode) during which the engine's GPUs wait: scheduling, the sampled tokens' copy to the host (a synchronous engine loop, such as vLLM before 0.6); 0 to 1s"},
+			doc: "fixed host time per engine iteration (prefill or decode) during which the engine's GPUs wait: scheduling, the sampled tokens' copy to the host (a synchronous engine loop: vLLM before 0.6, or vLLM V1 without `--async-scheduling`, about 4.3 ms per iteration in NeMo-RL's runs, model.md §9.1); 0 to 1s"},
 		{name: "rl.engine_host_per_seq", value: quantity(into(&r.HostPerSeq), "100us").or(0), def: "0s",
 			doc: "host time per engine iteration for each sequence it runs, the GPUs waiting: output processing and detokenisation of a synchronous engine loop (vLLM before 0.6: about 0.1 ms, vLLM issue #6913); 0 to 1ms"},
 		{name: "rl.offload", value: text(into(&r.Offload)).or(rl.OffloadOverflow), allowed: names(rl.Offloads()),
