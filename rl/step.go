@@ -187,7 +187,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	policyStep := tres.StepTime
 	if c.CPUAdamBandwidth > 0 {
 		var off units.Seconds
-		off, res.Memory.Training, state = c.optimizerOffload(j, tres)
+		off, res.Memory.Training, state = c.optimizerOffload(tj, tres)
 		res.OptimizerOffload = off
 		policyStep += off
 		res.TrainingStep = policyStep
@@ -210,7 +210,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		feasible, reason := critic.Feasible, critic.Reason
 		if c.CPUAdamBandwidth > 0 {
 			var off units.Seconds
-			off, peak, criticState = c.optimizerOffload(j, critic)
+			off, peak, criticState = c.optimizerOffload(cj, critic)
 			criticStep += off
 			feasible, reason = offloadFits(peak, j.Cluster.GPU.HBM, critic)
 		}
@@ -222,7 +222,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		}
 	}
 	if c.CPUAdamBandwidth > 0 {
-		res.Notes = append(res.Notes, fmt.Sprintf("optimizer offload: the fp32 weights, Adam moments and fp32 gradients of each GPU's shard (%s of optimizer state per GPU for the policy) live in host memory; each policy optimizer step adds %s: the shard's 16-bit gradients to the host and its 16-bit weights back over PCIe, and CPU Adam streaming %d bytes per parameter at rl.cpu_adam_bandwidth %s (not overlapped with the backward pass; the 16-bit reduction buckets left on the GPU are not counted)",
+		res.Notes = append(res.Notes, fmt.Sprintf("optimizer offload: the fp32 weights, Adam moments and fp32 gradients of each GPU's shard (%s of optimizer state per GPU for the policy) live in host memory; each policy optimizer step adds %s: the gradients of every micro-batch to the host and back to accumulate, the fp32 gradient down and the 16-bit weights back over PCIe, and CPU Adam streaming %d bytes per parameter at rl.cpu_adam_bandwidth %s (not overlapped with the backward pass; the 16-bit reduction buckets left on the GPU are not counted)",
 			tres.Memory.Optimizer, res.OptimizerOffload, CPUAdamBytesPerParam, c.CPUAdamBandwidth))
 	}
 
@@ -322,16 +322,25 @@ const CPUAdamBytesPerParam = 30
 // replay's optimizer bytes over it.
 const adamStateBytesPerParam = 12
 
-// optimizerOffload prices one optimizer step of the training replay r with
-// its optimizer on the host: the shard's 16-bit gradients down and 16-bit
-// weights up over PCIe, one direction after the other, and CPU Adam over
-// the shard at CPUAdamBandwidth. It returns that time, the GPU's training
+// optimizerOffload prices one optimizer step of the training replay r of
+// job t with its optimizer on the host: the PCIe traffic of DeepSpeed's
+// ZeRO-Offload over the step's g micro-batches and CPU Adam over the shard at
+// CPUAdamBandwidth. Per parameter of the shard (DeepSpeed
+// deepspeed/runtime/zero/stage_1_and_2.py copy_grads_in_partition, with
+// offload: async_accumulate_grad_in_cpu_via_gpu before the accumulation
+// boundary, async_inplace_copy_grad_to_fp32_buffer_from_gpu at it): every
+// micro-batch but the last copies its 16-bit gradient to the host (2 B), every
+// one but the first brings the accumulated gradient back to add to (2 B), the
+// last sends the fp32 gradient (4 B), and the updated 16-bit weight comes back
+// after the CPU's step (2 B): 4g + 2 bytes, one direction at a time, not
+// overlapped with the backward pass. It returns that time, the GPU's training
 // memory without the optimizer state and the fp32 gradients (they live on
-// the host), and the state a colocated step would offload (the weights:
-// the rest is on the host already).
-func (c Config) optimizerOffload(j parallelism.Job, r *parallelism.Result) (units.Seconds, units.Bytes, units.Bytes) {
+// the host), and the state a colocated step would offload (the weights: the
+// rest is on the host already).
+func (c Config) optimizerOffload(t parallelism.Job, r *parallelism.Result) (units.Seconds, units.Bytes, units.Bytes) {
 	shard := float64(r.Memory.Optimizer) / adamStateBytesPerParam
-	pcie := units.Bytes(2 * 2 * shard).Over(topology.PCIeRate(j.Cluster.GPU.Family))
+	g := max(t.Training.GlobalBatch/max(t.Layout.DP*t.Layout.Microbatch, 1), 1)
+	pcie := units.Bytes((4*float64(g) + 2) * shard).Over(topology.PCIeRate(t.Cluster.GPU.Family))
 	cpu := units.Bytes(CPUAdamBytesPerParam * shard).Over(c.CPUAdamBandwidth)
 	return pcie + cpu, r.Memory.Peak - r.Memory.Optimizer - r.Memory.Gradients, r.Memory.Weights
 }
