@@ -311,8 +311,8 @@ func fieldErrs[E error](errs []E) []error {
 // and two moments (16 B), writes back the weight and moments (12 B) and the
 // 16-bit copy of the weight sent to the GPU (2 B); the update is a stream
 // over those arrays, bound by memory bandwidth (Ren et al. 2021,
-// ZeRO-Offload, §4.2: the CPU holds the fp32 parameters, gradients and
-// optimizer states and runs the update; DeepSpeed csrc/includes/cpu_adam.h
+// ZeRO-Offload: the CPU holds the fp32 parameters, gradients and optimizer
+// states and runs the update; DeepSpeed csrc/includes/cpu_adam.h
 // Adam_Optimizer::Step_AVX of 2023–24: one vectorised pass over _params,
 // grads, _exp_avg and _exp_avg_sq, writing the first and the moments back and,
 // given dev_params, the 16-bit copy).
