@@ -292,8 +292,10 @@ func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) La
 	// of num_local_tokens_per_expert, then the device-to-host sync at
 	// "before_ep_alltoall"; megatron/core/transformer/moe/token_dispatcher.py
 	// @ core_v0.15.0): a small, latency-bound collective in every MoE
-	// layer's forward. One int64 per expert per rank.
-	counts := Program{{Name: "moe token-count all-gather", Kind: Collective, Comm: AllGather, Group: mesh.EP, Bytes: units.Bytes(8 * c.Experts * sh.ep() * sh.etp()), Expert: true}}
+	// layer's forward. One int64 per expert per rank. Under moe.overlap it
+	// runs beside the compute step before it, as the dispatch does, so
+	// that it does not stand between that step and the dispatch.
+	counts := Program{{Name: "moe token-count all-gather", Kind: Collective, Comm: AllGather, Group: mesh.EP, Bytes: units.Bytes(8 * c.Experts * sh.ep() * sh.etp()), Expert: true, Overlappable: sh.MoEOverlap}}
 	var etpAG, etpRS Program
 	if g := c.ExpertGatherBytes(sh); g > 0 {
 		etpAG = Program{{Name: "expert etp all-gather", Kind: Collective, Comm: AllGather, Group: mesh.TP, Bytes: g, Expert: true}}

@@ -510,3 +510,30 @@ func TestMoEDispatcherLaunches(t *testing.T) {
 		}
 	}
 }
+
+// TestMoETokenCountsKeepOverlap: the token-count all-gather sits between the
+// router and the dispatch; under moe.overlap it is overlappable too, so the
+// dispatch still runs beside the compute step before them (here the shared
+// experts); without moe.overlap neither is.
+func TestMoETokenCountsKeepOverlap(t *testing.T) {
+	for _, overlap := range []bool{false, true} {
+		j := moeJob(t, 1, 4, 1)
+		j.Layout.MoEOverlap = overlap
+		fwd := j.Model.Programs(j.shard())[model.MoELayer].Forward
+		for i, st := range fwd {
+			if st.Name != "moe dispatch all-to-all" {
+				continue
+			}
+			counts := fwd[i-1]
+			if counts.Name != "moe token-count all-gather" {
+				t.Fatalf("overlap %v: %q before the dispatch, want the token counts", overlap, counts.Name)
+			}
+			if counts.Overlappable != overlap || st.Overlappable != overlap {
+				t.Errorf("overlap %v: counts overlappable %v, dispatch %v", overlap, counts.Overlappable, st.Overlappable)
+			}
+			if overlap && fwd[i-2].Kind != model.Compute {
+				t.Errorf("overlap: %q before the counts, want a compute step", fwd[i-2].Name)
+			}
+		}
+	}
+}
