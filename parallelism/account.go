@@ -37,6 +37,9 @@ type accountInput struct {
 	// then may have several members, and only the idle time before each is
 	// left to find here.
 	sums []laneSums
+	// period, when not nil, says the graph holds two of the steps, the
+	// others repeating the second (stepPeriod); it comes with sums.
+	period *stepPeriod
 }
 
 // sentOf returns the cost of task inf's collective at its lane's stage,
@@ -55,6 +58,10 @@ func account(in accountInput) *Result {
 	p := len(in.streams) // lanes
 	steps := float64(in.steps)
 	makespan := run.Makespan
+	per := in.period
+	if per != nil {
+		makespan += sim.Time(per.extra) * per.shift
+	}
 	sec := func(t sim.Time) units.Seconds { return units.Seconds(t.Seconds() / steps) }
 
 	type stageAcc struct {
@@ -70,6 +77,10 @@ func account(in accountInput) *Result {
 	acc := make([]stageAcc, p)
 	for s := range in.sums {
 		sm := &in.sums[s]
+		if per != nil {
+			all := per.addSums(s, sm, per.extra)
+			sm = &all
+		}
 		acc[s].total, acc[s].busy, acc[s].tensor = sm.total, sm.busy, sm.tensor
 		acc[s].tier, acc[s].sent, acc[s].bytes = sm.tier, sm.sent, sm.bytes
 	}
@@ -97,8 +108,12 @@ func account(in accountInput) *Result {
 	}
 	pp := in.pr.j.Layout.PP
 	sums := in.sums != nil
+	var before []stageAcc // acc when step 1 began (period)
 	for id := 0; id < g.Tasks(); id++ {
 		t := sim.TaskID(id)
+		if per != nil && t == per.first {
+			before = append([]stageAcc(nil), acc...)
+		}
 		inf := &in.info[id]
 		s := int(inf.lane)
 		k := g.Kind(t)
@@ -146,6 +161,21 @@ func account(in accountInput) *Result {
 			}
 		}
 		a.bubble += gap
+	}
+	if per != nil {
+		// Idle time of the steps not emitted: step 1's, once per step.
+		n := sim.Time(per.extra)
+		for s := range acc {
+			a, was := &acc[s], &before[s]
+			for k := range a.exposed {
+				a.exposed[k] += n * (a.exposed[k] - was.exposed[k])
+			}
+			for tier := range a.tier {
+				a.tier[tier] += n * (a.tier[tier] - was.tier[tier])
+			}
+			a.bubble += n * (a.bubble - was.bubble)
+			lastEnd[s] += n * per.shift
+		}
 	}
 	// Reported stage: the one with the most compute.
 	crit := 0

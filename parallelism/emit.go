@@ -145,6 +145,9 @@ type builder struct {
 	// indexed by layer kind, list, the lane's stage (its lane when GPUs
 	// differ) and whether the first compute coalesces (templateIndex).
 	tpls []template
+	// period, when not nil, asks build for two training steps only: the
+	// others are extrapolated from the second (stepPeriod).
+	period *stepPeriod
 }
 
 // The step lists of a layer kind (layerSteps.list).
@@ -285,6 +288,9 @@ func (b *builder) templated(lane int, ls *layerSteps, list int, steps []stepID, 
 			sm.sent[c.k][tier] += c.c.Sent[tier]
 		}
 		sm.bytes[c.k] += c.c.Bytes
+	}
+	if b.period != nil && b.period.rec != nil {
+		b.period.rec[lane] = append(b.period.rec[lane], tp.comms...)
 	}
 	a.open, a.kind = tp.open, tp.openKind
 	return true
@@ -530,6 +536,9 @@ func (b *builder) commIn(r sim.ResourceID, lane int, id specID, k sim.Kind, inCh
 			s.sent[k][tier] += c.Sent[tier]
 		}
 		s.bytes[k] += c.Bytes
+		if b.period != nil && b.period.rec != nil {
+			b.period.rec[lane] = append(b.period.rec[lane], tplComm{k, c})
+		}
 	}
 	if !b.closedForm {
 		b.tim.attach(b.g, t, id, stage, b.pr.peerOf(sp, stage), b.reps.replicaArg(b.laneDP[lane]))
@@ -906,7 +915,14 @@ func (b *builder) build() ([][]step, error) {
 	barrierRes := b.g.AddResource("optimizer barrier")
 	var prevEnd []sim.TaskID // per lane: what the next step must wait for
 	var ps passState
-	for step := 0; step < b.j.Training.Steps; step++ {
+	steps := b.j.Training.Steps
+	if b.period != nil {
+		steps = 2
+	}
+	for step := 0; step < steps; step++ {
+		if step == 1 && b.period != nil {
+			b.period.start(b)
+		}
 		b.cur = passLabel{step: int32(step), mb: -1, chunk: -1, layer: LayerNone}
 		for i := range ids.fSend {
 			ids.fSend[i], ids.bSend[i] = sim.None, sim.None
@@ -941,6 +957,9 @@ func (b *builder) build() ([][]step, error) {
 		b.crossStage(&ids)
 		// Gradient clipping needs the global norm: every stage waits for all.
 		barrier := b.task(barrierRes, 0, 0, KindBarrier)
+		if b.period != nil {
+			b.period.barrier[step] = barrier
+		}
 		for lane := 0; lane < lanes; lane++ {
 			// The lane's main stream, including its pending gradient
 			// buckets, must be done.

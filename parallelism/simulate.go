@@ -448,6 +448,11 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 		if n := int(model.NumLayerKinds) * numLists * keys * 2; n <= 1<<16 {
 			b.tpls = make([]template, n)
 		}
+		// Steps after the second repeat it (period.go); a full replay
+		// joins its replicas' collectives after the last step.
+		if reps == 1 && j.Training.Steps > 2 && !j.Options.noPeriodic {
+			b.period = &stepPeriod{extra: j.Training.Steps - 2}
+		}
 	}
 	progs, err := b.build()
 	if err != nil {
@@ -471,6 +476,11 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replaying the step: %w", err)
 	}
+	if b.period != nil && !b.period.holds(b.g, run) {
+		// The steps may not repeat: all of them, then.
+		j.Options.noPeriodic = true
+		return runPlan(j, pr, pl, sc)
+	}
 	if fn != nil {
 		fn.tiers(b.info)
 	}
@@ -484,7 +494,7 @@ func (r *replayed) result() *Result {
 	res := account(accountInput{
 		g: b.g, run: r.run, info: b.info, streams: b.st, names: r.names, stage: b.laneStage,
 		steps: j.Training.Steps, gpusPerLane: r.weights, cluster: j.Cluster, pr: b.pr, sc: r.sc,
-		sums: b.sums,
+		sums: b.sums, period: b.period,
 	})
 	if j.Options.Timeline {
 		res.Timeline = timeline(b.g, r.run, b.pr, b.info, b.trace, b.laneStage, b.laneReplica, b.laneRank, b.st, r.names)
@@ -519,6 +529,10 @@ func (r *replayed) result() *Result {
 	}
 	res.Tasks = b.g.Units()
 	res.Events = r.run.Events
+	if p := b.period; p != nil {
+		res.Tasks += p.extra * p.units
+		res.Events += p.extra * p.events
+	}
 	res.set = r.set
 	return res
 }
