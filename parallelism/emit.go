@@ -148,6 +148,12 @@ type builder struct {
 	// period, when not nil, asks build for two training steps only: the
 	// others are extrapolated from the second (stepPeriod).
 	period *stepPeriod
+	// within, when not nil, asks for fewer micro-batches (b.m), the
+	// others inserted as copies of a steady period (mbPeriod).
+	within *mbPeriod
+	// rec, when not nil, records per lane the collectives added to the
+	// byte sums, in order (for period or within).
+	rec [][]tplComm
 }
 
 // The step lists of a layer kind (layerSteps.list).
@@ -289,8 +295,8 @@ func (b *builder) templated(lane int, ls *layerSteps, list int, steps []stepID, 
 		}
 		sm.bytes[c.k] += c.c.Bytes
 	}
-	if b.period != nil && b.period.rec != nil {
-		b.period.rec[lane] = append(b.period.rec[lane], tp.comms...)
+	if b.rec != nil {
+		b.rec[lane] = append(b.rec[lane], tp.comms...)
 	}
 	a.open, a.kind = tp.open, tp.openKind
 	return true
@@ -536,8 +542,8 @@ func (b *builder) commIn(r sim.ResourceID, lane int, id specID, k sim.Kind, inCh
 			s.sent[k][tier] += c.Sent[tier]
 		}
 		s.bytes[k] += c.Bytes
-		if b.period != nil && b.period.rec != nil {
-			b.period.rec[lane] = append(b.period.rec[lane], tplComm{k, c})
+		if b.rec != nil {
+			b.rec[lane] = append(b.rec[lane], tplComm{k, c})
 		}
 	}
 	if !b.closedForm {
@@ -934,7 +940,10 @@ func (b *builder) build() ([][]step, error) {
 				b.pending[lane] = append(b.pending[lane], prevEnd[lane])
 			}
 			ps = passState{buckets: ps.buckets[:0], released: sim.None, gath: b.paramGathers(lane, prevEnd)}
-			for _, st := range progs[stage] {
+			for i, st := range progs[stage] {
+				if b.within != nil {
+					b.within.before(b, lane, i)
+				}
 				b.pass(lane, st, &ids, &ps)
 			}
 			// Gradient reduction that was not overlapped runs now, blocking.

@@ -1,9 +1,103 @@
 package parallelism
 
 import (
+	"math/rand/v2"
 	"reflect"
 	"testing"
+
+	"trainsim/model"
+	"trainsim/sim"
+	"trainsim/topology"
+	"trainsim/units"
 )
+
+// checkWithin checks, for a job of one step replayed as r with the
+// periodic replay of micro-batches where it applies, that a broken
+// shortcut gives a result other than full, the unrolled replay's; and
+// that the shortcut is taken for 1F1B with one replica and enough
+// micro-batches.
+func checkWithin(t *testing.T, j Job, r *replayed, full *Result) {
+	t.Helper()
+	q := r.b.within
+	if q == nil {
+		l := j.Layout
+		if l.Schedule == OneFOneB && len(r.set.dp) == 1 && j.Microbatches() > l.PP+mbWindow+1 {
+			t.Errorf("1F1B, one replica, %d micro-batches: the periodic replay fell back", j.Microbatches())
+		}
+		return
+	}
+	if r.b.g.Units()+q.extra*q.per != full.Tasks {
+		t.Errorf("tasks emitted %d + %d × %d, unrolled %d", r.b.g.Units(), q.extra, q.per, full.Tasks)
+	}
+	for name, broken := range map[string]func(q *mbPeriod){
+		"shift off by 1 ns":        func(q *mbPeriod) { q.shift++ },
+		"one period too many":      func(q *mbPeriod) { q.extra++ },
+		"period's bytes left out":  func(q *mbPeriod) { q.mark[0][1] = q.mark[0][2] },
+		"idle of the wrong period": func(q *mbPeriod) { q.first[len(q.first)-1][1] = q.first[len(q.first)-1][0] },
+	} {
+		r := replayedFor(t, j)
+		broken(r.b.within)
+		if reflect.DeepEqual(r.result(), full) {
+			t.Errorf("broken shortcut (%s) still equals the unrolled replay", name)
+		}
+	}
+}
+
+// TestPeriodicRandomLayouts compares the periodic replay (of steps, of
+// 1F1B micro-batches) with the unrolled one on random layouts: schedules,
+// stage counts, micro-batch counts, ZeRO stages, overlaps, recomputation,
+// uneven stages, one to four steps.
+func TestPeriodicRandomLayouts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 2))
+	names := []string{"gpt-1.7b", "gpt3-1.3b", "llama3-8b", "gpt-3.6b"}
+	systems := []string{"dgx-a100-80gb", "dgx-h100"}
+	tried, taken := 0, 0
+	for attempt := 0; tried < 150; attempt++ {
+		if attempt > 10000 {
+			t.Fatalf("only %d valid random layouts in %d attempts", tried, attempt)
+		}
+		m, _ := model.Preset(names[rng.IntN(len(names))])
+		sys, _ := topology.SystemPreset(systems[rng.IntN(len(systems))])
+		tp := []int{1, 2, 4, 8}[rng.IntN(4)]
+		pp := []int{2, 3, 4, 8}[rng.IntN(4)]
+		dp := []int{1, 2, 4}[rng.IntN(3)]
+		sched := []Schedule{GPipe, OneFOneB, OneFOneB, OneFOneB, ZBH1, Interleaved}[rng.IntN(6)]
+		v := 1
+		if sched == Interleaved {
+			v = 2
+		}
+		l := Layout{TP: tp, PP: pp, DP: dp, CP: 1, EP: 1, Microbatch: 1 + rng.IntN(2), Schedule: sched, VirtualStages: v,
+			SequenceParallel: rng.IntN(2) == 0 && tp > 1, Recompute: []Recompute{RecomputeNone, RecomputeSelective, RecomputeFull}[rng.IntN(3)],
+			ZeRO: rng.IntN(4), OverlapGradReduce: rng.IntN(2) == 0, TPOverlap: rng.IntN(2) == 0, PPOverlap: rng.IntN(2) == 0}
+		gpus := tp * pp * dp
+		if gpus%8 != 0 {
+			continue
+		}
+		mbs := pp + rng.IntN(4*pp+12)
+		j := Job{Model: m, Cluster: topology.Cluster{System: sys, Nodes: gpus / 8}, Layout: l,
+			Training: Training{GlobalBatch: dp * l.Microbatch * mbs, Precision: units.BF16, Steps: 1 + rng.IntN(4), Attention: model.AttentionFlash},
+			Options:  Options{Network: NetworkAnalytical, Ranks: RanksSymmetric}}
+		if len(problems(j)) > 0 {
+			continue
+		}
+		tried++
+		per := simulate(t, j)
+		u := j
+		u.Options.noPeriodic = true
+		full := simulate(t, u)
+		if !reflect.DeepEqual(per, full) {
+			t.Fatalf("%+v, %d micro-batches, %d steps: periodic and unrolled replays differ:\nperiodic %+v\nunrolled %+v", l, mbs, j.Training.Steps, per, full)
+		}
+		r := replayedFor(t, j)
+		if r.b.period != nil || r.b.within != nil {
+			taken++
+		}
+		if j.Training.Steps == 1 {
+			checkWithin(t, j, r, full)
+		}
+	}
+	t.Logf("%d layouts, the periodic replay taken on %d", tried, taken)
+}
 
 // TestPeriodicStepsEqualUnrolled replays every exactness layout over
 // several training steps twice: with the periodic replay (two steps
@@ -16,7 +110,7 @@ import (
 func TestPeriodicStepsEqualUnrolled(t *testing.T) {
 	taken, fell := 0, 0
 	for _, c := range exactCases() {
-		for _, steps := range []int{3, 5} {
+		for _, steps := range []int{1, 3, 5} {
 			t.Run(c.name, func(t *testing.T) {
 				j := c.job(t)
 				if j.Options.Timeline {
@@ -31,6 +125,10 @@ func TestPeriodicStepsEqualUnrolled(t *testing.T) {
 					t.Fatalf("%d steps: periodic and unrolled replays differ:\nperiodic %+v\nunrolled %+v", steps, per, full)
 				}
 				r := replayedFor(t, j)
+				if steps == 1 {
+					checkWithin(t, j, r, full)
+					return
+				}
 				if r.b.period == nil {
 					fell++
 					t.Logf("%d steps: replayed in full (%d replicas)", steps, len(r.set.dp))
@@ -62,4 +160,42 @@ func TestPeriodicStepsEqualUnrolled(t *testing.T) {
 		}
 	}
 	t.Logf("periodic replay taken %d times, fell back %d times", taken, fell)
+}
+
+// TestMBPeriodCheck: the check that period J repeats period J−1 shifted
+// rejects a run in which one task of period J on one lane starts or ends
+// 1 ns off, has another binding predecessor, or the run's event count
+// differs; the unchanged run passes.
+func TestMBPeriodCheck(t *testing.T) {
+	j := gpt3Job(t, 8, Layout{TP: 8, PP: 4, DP: 2, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 64)
+	r := replayedFor(t, j)
+	q := r.b.within
+	if q == nil {
+		t.Fatal("the periodic replay of micro-batches was not taken")
+	}
+	copyRun := func() *sim.Result {
+		c := *r.run
+		c.Start = append([]sim.Time(nil), c.Start...)
+		c.End = append([]sim.Time(nil), c.End...)
+		c.Binding = append([]sim.TaskID(nil), c.Binding...)
+		return &c
+	}
+	if !q.holds(r.b, copyRun()) {
+		t.Fatal("the unchanged run fails the check")
+	}
+	for s := range q.first {
+		mid := (q.first[s][1] + q.first[s][2]) / 2
+		for name, change := range map[string]func(run *sim.Result){
+			"start":   func(run *sim.Result) { run.Start[mid]++ },
+			"end":     func(run *sim.Result) { run.End[mid]++ },
+			"binding": func(run *sim.Result) { run.Binding[mid] = q.first[s][0] },
+			"events":  func(run *sim.Result) { run.Events++ },
+		} {
+			run := copyRun()
+			change(run)
+			if q.holds(r.b, run) {
+				t.Errorf("lane %d: %s of task %d changed, the check still holds", s, name, mid)
+			}
+		}
+	}
 }

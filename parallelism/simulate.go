@@ -367,6 +367,15 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 		}
 		b.dur = sc
 	}
+	// Micro-batches of a steady 1F1B period repeat (period.go): with
+	// members (decided below the same way), fewer of them are emitted.
+	if j.Options.Network != NetworkFlow && !j.Options.Timeline && !j.Options.reference &&
+		reps == 1 && j.Training.Steps == 1 && l.Schedule == OneFOneB && !j.Options.noPeriodic {
+		if b.within = newMBPeriod(l.PP, b.m, lanes); b.within != nil {
+			b.m -= b.within.extra
+			b.rec = make([][]tplComm, lanes)
+		}
+	}
 	layers := (j.Model.Layers + l.PP*l.VirtualStages - 1) / (l.PP * l.VirtualStages)
 	// Validate (run by Simulate) has bounded j.ReplayTasks, so est fits.
 	est := j.Training.Steps * lanes * b.m * l.VirtualStages * (4 + layers*12)
@@ -453,6 +462,7 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 		if reps == 1 && j.Training.Steps > 2 && !j.Options.noPeriodic {
 			b.period = &stepPeriod{extra: j.Training.Steps - 2}
 		}
+
 	}
 	progs, err := b.build()
 	if err != nil {
@@ -476,7 +486,16 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replaying the step: %w", err)
 	}
-	if b.period != nil && !b.period.holds(b.g, run) {
+	if b.period != nil {
+		b.period.rec = b.rec
+	}
+	if b.within != nil {
+		b.within.rec = b.rec
+		for s := range progs {
+			progs[s] = program(l.Schedule, l.PP, l.VirtualStages, b.within.m, s)
+		}
+	}
+	if b.period != nil && !b.period.holds(b.g, run) || b.within != nil && !b.within.holds(b, run) {
 		// The steps may not repeat: all of them, then.
 		j.Options.noPeriodic = true
 		return runPlan(j, pr, pl, sc)
@@ -494,7 +513,7 @@ func (r *replayed) result() *Result {
 	res := account(accountInput{
 		g: b.g, run: r.run, info: b.info, streams: b.st, names: r.names, stage: b.laneStage,
 		steps: j.Training.Steps, gpusPerLane: r.weights, cluster: j.Cluster, pr: b.pr, sc: r.sc,
-		sums: b.sums, period: b.period,
+		sums: b.sums, period: b.period, within: b.within,
 	})
 	if j.Options.Timeline {
 		res.Timeline = timeline(b.g, r.run, b.pr, b.info, b.trace, b.laneStage, b.laneReplica, b.laneRank, b.st, r.names)
@@ -532,6 +551,10 @@ func (r *replayed) result() *Result {
 	if p := b.period; p != nil {
 		res.Tasks += p.extra * p.units
 		res.Events += p.extra * p.events
+	}
+	if q := b.within; q != nil {
+		res.Tasks += q.extra * q.per
+		res.Events += 2 * q.extra * q.per
 	}
 	res.set = r.set
 	return res
