@@ -105,7 +105,7 @@ func (p *stepPeriod) addSums(lane int, now *laneSums, x int) laneSums {
 	return out
 }
 
-// Periodic replay of micro-batches (1F1B, one step, one replica). Lane
+// Periodic replay of micro-batches (1F1B, one step). Lane
 // s's pass list is a warm-up of w_s = p−s−1 forwards, steady periods j
 // (the forward of micro-batch j+w_s, then the backward of j) and a
 // cool-down. Period j of lane s waits only for period j of lane s+1 (the
@@ -140,13 +140,19 @@ type mbPeriod struct {
 	shift sim.Time
 	// tasks (members counted) of one period, all lanes.
 	per int
+	// why says which check failed (for tests).
+	why string
 }
 
 // mbWindow is how many periods beyond the first one the shortened replay
 // has (J = m' − p = mbWindow): the steady state must have set in by then.
 const mbWindow = 4
 
-func newMBPeriod(p, m, lanes int) *mbPeriod {
+// newMBPeriod returns the periodic replay of m micro-batches on p stages
+// for lanes of the stages given, or nil when m is too few for it to save
+// anything.
+func newMBPeriod(p, m int, stage []int) *mbPeriod {
+	lanes := len(stage)
 	mp := p + mbWindow
 	if m <= mp+1 {
 		return nil
@@ -158,7 +164,7 @@ func newMBPeriod(p, m, lanes int) *mbPeriod {
 	q.sums = make([][3]laneSums, lanes)
 	q.mark = make([][3]int, lanes)
 	for s := range q.pass {
-		w := p - s - 1
+		w := p - stage[s] - 1
 		for i := range 3 {
 			q.pass[s][i] = w + 2*(q.at-1+i)
 		}
@@ -182,7 +188,21 @@ func (q *mbPeriod) before(b *builder, s, i int) {
 func (q *mbPeriod) holds(b *builder, run *sim.Result) bool {
 	g := b.g
 	if run.Events != 2*g.Units() {
+		q.why = "events"
 		return false
+	}
+	if f, ok := b.reps.(*fullReplicas); ok {
+		// A data-parallel collective joined across replicas in the
+		// periods checked: its join task lies outside them.
+		for _, ts := range f.joins {
+			for _, t := range ts {
+				s := b.info[t].lane
+				if t >= q.first[s][0] && t < q.first[s][2] {
+					q.why = "a data-parallel collective joined across replicas in the periods"
+					return false
+				}
+			}
+		}
 	}
 	runStart := make([]sim.Time, g.Tasks())
 	runStarts(g, run, b.info, runStart)
@@ -191,6 +211,7 @@ func (q *mbPeriod) holds(b *builder, run *sim.Result) bool {
 		f := q.first[s]
 		stride[s] = f[2] - f[1]
 		if f[1]-f[0] != stride[s] || q.units[s][2]-q.units[s][1] != q.units[s][1]-q.units[s][0] {
+			q.why = "periods of different sizes"
 			return false
 		}
 	}
@@ -210,13 +231,12 @@ func (q *mbPeriod) holds(b *builder, run *sim.Result) bool {
 				g.Duration(t) != g.Duration(u) || g.Kind(t) != g.Kind(u) || g.Resource(t) != g.Resource(u) ||
 				g.Members(t) != g.Members(u) || b.info[t].tier != b.info[u].tier || b.info[t].spec != b.info[u].spec ||
 				b.info[t].lane != b.info[u].lane || b.info[t].runFrom != b.info[u].runFrom {
+				q.why = "a task differs"
 				return false
 			}
 			bt, bu := run.Binding[t], run.Binding[u]
-			if (bt == sim.None) != (bu == sim.None) {
-				return false
-			}
-			if bt != sim.None && bt-bu != stride[b.info[bu].lane] {
+			if (bt == sim.None) != (bu == sim.None) || bt != sim.None && bt-bu != stride[b.info[bu].lane] {
+				q.why = "a binding predecessor differs"
 				return false
 			}
 		}

@@ -332,6 +332,9 @@ type replayed struct {
 	weights []float64 // per lane: the GPUs it stands for
 	set     laneSet   // the replicas replayed
 	sc      *Scratch  // arrays to reuse, or nil
+	// fellBack is the periodic replay of micro-batches tried and found
+	// not to hold (its why), if any: for tests.
+	fellBack *mbPeriod
 }
 
 // runPlan emits the plan pl of j (priced by pr) as a task graph and runs it.
@@ -370,8 +373,8 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 	// Micro-batches of a steady 1F1B period repeat (period.go): with
 	// members (decided below the same way), fewer of them are emitted.
 	if j.Options.Network != NetworkFlow && !j.Options.Timeline && !j.Options.reference &&
-		reps == 1 && j.Training.Steps == 1 && l.Schedule == OneFOneB && !j.Options.noPeriodic {
-		if b.within = newMBPeriod(l.PP, b.m, lanes); b.within != nil {
+		j.Training.Steps == 1 && l.Schedule == OneFOneB && !j.Options.noPeriodic {
+		if b.within = newMBPeriod(l.PP, b.m, b.laneStage); b.within != nil {
 			b.m -= b.within.extra
 			b.rec = make([][]tplComm, lanes)
 		}
@@ -498,7 +501,11 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 	if b.period != nil && !b.period.holds(b.g, run) || b.within != nil && !b.within.holds(b, run) {
 		// The steps may not repeat: all of them, then.
 		j.Options.noPeriodic = true
-		return runPlan(j, pr, pl, sc)
+		r, err := runPlan(j, pr, pl, sc)
+		if r != nil {
+			r.fellBack = b.within
+		}
+		return r, err
 	}
 	if fn != nil {
 		fn.tiers(b.info)
