@@ -103,4 +103,7 @@ type Options struct {
 	// noPeriodic turns the periodic replay of training steps off
 	// (stepPeriod): every step is emitted and run.
 	noPeriodic bool
+	// periodicUnlike tries the periodic replay of micro-batches on
+	// replicas of GPUs of different speeds too (for tests: it falls back).
+	periodicUnlike bool
 }

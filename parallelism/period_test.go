@@ -22,7 +22,7 @@ func checkWithin(t *testing.T, j Job, r *replayed, full *Result) {
 	if q == nil {
 		l := j.Layout
 		if l.Schedule == OneFOneB && j.Microbatches() > l.PP+mbWindow+1 {
-			why := "not tried"
+			why := "not tried (replicas of GPUs of different speeds)"
 			if r.fellBack != nil {
 				why = r.fellBack.why
 			}
@@ -100,6 +100,12 @@ func TestPeriodicRandomLayouts(t *testing.T) {
 		full := simulate(t, u)
 		if !reflect.DeepEqual(per, full) {
 			t.Fatalf("%+v, %d micro-batches, %d steps: periodic and unrolled replays differ:\nperiodic %+v\nunrolled %+v", l, mbs, j.Training.Steps, per, full)
+		}
+		// Tried where it is not: the check must find the periods unlike.
+		f := j
+		f.Options.periodicUnlike = true
+		if forced := simulate(t, f); !reflect.DeepEqual(forced, full) {
+			t.Fatalf("%+v, %d micro-batches, %d steps: periodic replay tried on replicas of different speeds differs:\nperiodic %+v\nunrolled %+v", l, mbs, j.Training.Steps, forced, full)
 		}
 		r := replayedFor(t, j)
 		if r.b.period != nil || r.b.within != nil {

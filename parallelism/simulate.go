@@ -372,8 +372,12 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 	}
 	// Micro-batches of a steady 1F1B period repeat (period.go): with
 	// members (decided below the same way), fewer of them are emitted.
+	// Replicas of GPUs of different speeds each have a period of their
+	// own, and what follows their joined reduction is no shift of the
+	// shortened replay's: not tried (it would fall back).
+	_, alike := b.dur.(uniform)
 	if j.Options.Network != NetworkFlow && !j.Options.Timeline && !j.Options.reference &&
-		j.Training.Steps == 1 && l.Schedule == OneFOneB && !j.Options.noPeriodic {
+		j.Training.Steps == 1 && l.Schedule == OneFOneB && !j.Options.noPeriodic && (reps == 1 || alike || j.Options.periodicUnlike) {
 		if b.within = newMBPeriod(l.PP, b.m, b.laneStage); b.within != nil {
 			b.m -= b.within.extra
 			b.rec = make([][]tplComm, lanes)
