@@ -39,7 +39,7 @@ type Estimator struct {
 	mu       sync.Mutex
 	inFlight map[flightKey][]int
 	trailing map[flightKey][][]int
-	passes   map[passKey]*passTimes
+	passes   map[meshPassKey]*passTimes
 	dp       map[dpKey][2][model.NumLayerKinds]sim.Time
 	// templates and colls serve the jobs whose pass times depend on the
 	// mesh (passKeyOf): each shard's programs, each collective's price.
@@ -49,7 +49,7 @@ type Estimator struct {
 
 // NewEstimator returns an empty Estimator.
 func NewEstimator() *Estimator {
-	return &Estimator{inFlight: map[flightKey][]int{}, trailing: map[flightKey][][]int{}, passes: map[passKey]*passTimes{},
+	return &Estimator{inFlight: map[flightKey][]int{}, trailing: map[flightKey][][]int{}, passes: map[meshPassKey]*passTimes{},
 		dp: map[dpKey][2][model.NumLayerKinds]sim.Time{}, templates: map[passKey]*passTemplate{}, colls: map[collKey]sim.Time{}}
 }
 
@@ -234,24 +234,26 @@ func (e *Estimator) template(j Job, k passKey) (*passTemplate, error) {
 }
 
 // passTimesOf returns the pass times of j's shard, computed once per shard
-// where passKeyOf allows it; otherwise from the shard's template, with each
-// collective priced once per mesh.
+// where passKeyOf allows it, otherwise once per shard and mesh, from the
+// shard's template with each collective priced once per mesh.
 func (e *Estimator) passTimesOf(j Job) (*passTimes, error) {
-	k, cacheable := passKeyOf(j)
-	if cacheable {
-		e.mu.Lock()
-		got, ok := e.passes[k]
-		e.mu.Unlock()
-		if ok {
-			return got, nil
-		}
+	k, intra := passKeyOf(j)
+	l := j.Layout
+	sizes := [6]int{l.TP, l.CP, l.EP, l.DP, l.PP, l.ETP}
+	mk := meshPassKey{k, sizes, j.Cluster.Nodes}
+	if intra {
+		mk = meshPassKey{pass: k} // the same on every mesh
+	}
+	e.mu.Lock()
+	got, ok := e.passes[mk]
+	e.mu.Unlock()
+	if ok {
+		return got, nil
 	}
 	tpl, err := e.template(j, k)
 	if err != nil {
 		return nil, err
 	}
-	l := j.Layout
-	sizes := [6]int{l.TP, l.CP, l.EP, l.DP, l.PP, l.ETP}
 	blocking := j.Options.Network == NetworkAnalytical
 	var pr *pricer
 	// cost is a collective's least duration over the pipeline stages: the
@@ -347,12 +349,19 @@ func (e *Estimator) passTimesOf(j Job) (*passTimes, error) {
 		pt.fwd[kind], pt.bwd[kind], pt.wgt[kind], pt.bin[kind] = f, r+b, w, r+bi
 		pt.held[0][kind], pt.held[1][kind], pt.held[2][kind], pt.held[3][kind] = fh, rh+bh, wh, rh+bih
 	}
-	if cacheable {
-		e.mu.Lock()
-		e.passes[k] = pt
-		e.mu.Unlock()
-	}
+	e.mu.Lock()
+	e.passes[mk] = pt
+	e.mu.Unlock()
 	return pt, nil
+}
+
+// meshPassKey is what pass times depend on: the shard's programs and,
+// unless passKeyOf says they sit inside a node, the mesh and cluster size
+// that place their collectives.
+type meshPassKey struct {
+	pass  passKey
+	sizes [6]int
+	nodes int
 }
 
 // StepLowerBound returns a time the step Simulate reports for v is never

@@ -100,6 +100,28 @@ func TestEstimatesAgainstReplay(t *testing.T) {
 			t.Errorf("%s %+v steps %d: lower bound %v, replayed step %v", j.Options.Network, l, j.Training.Steps, bound, res.StepTime)
 		}
 		tightest = max(tightest, float64(bound/res.StepTime))
+		// The search reuses validation and memory across the overlap
+		// switches, and the bound across overlap_grad_reduce and
+		// pp_overlap: they must not read them.
+		for _, flip := range []func(*Layout){
+			func(l *Layout) { l.OverlapGradReduce = !l.OverlapGradReduce },
+			func(l *Layout) { l.PPOverlap = !l.PPOverlap },
+			func(l *Layout) { l.TPOverlap = !l.TPOverlap },
+		} {
+			o := j
+			flip(&o.Layout)
+			ov, errs := o.Validate()
+			if len(errs) > 0 {
+				t.Fatalf("%+v valid, %+v not: %v", l, o.Layout, errs)
+			}
+			omem, ostage, ofits, _ := est.PeakMemory(ov)
+			if omem != mem || ostage != stage || ofits != fits {
+				t.Errorf("%+v: memory changes with an overlap switch", o.Layout)
+			}
+			if ob, _ := est.StepLowerBound(ov); ob != bound && o.Layout.TPOverlap == l.TPOverlap {
+				t.Errorf("%+v: bound %v, %v with overlap_grad_reduce or pp_overlap switched", o.Layout, ob, bound)
+			}
+		}
 	}
 	if moe < 20 || cp < 20 {
 		t.Errorf("only %d mixture-of-experts and %d context-parallel layouts of %d", moe, cp, tried)

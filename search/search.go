@@ -211,6 +211,20 @@ func expertSplits(base parallelism.Job, folded int) []expertSplit {
 
 // enumerate lists every layout of base on nodes nodes, in a fixed order.
 func enumerate(base parallelism.Job, nodes int, into []cand) []cand {
+	// Counted first, so that the candidates (millions) are allocated once.
+	n := 0
+	walk(base, nodes, func(*cand) { n++ })
+	into = slices.Grow(into, n)
+	walk(base, nodes, func(c *cand) {
+		c.index = int32(len(into))
+		into = append(into, *c)
+	})
+	return into
+}
+
+// walk calls f with every layout of base on nodes nodes, in a fixed order
+// (index unset).
+func walk(base parallelism.Job, nodes int, f func(*cand)) {
 	gpn := base.Cluster.GPUsPerNode
 	gpus := nodes * gpn
 	layers := base.Model.Layers
@@ -248,9 +262,9 @@ func enumerate(base parallelism.Job, nodes int, into []cand) []cand {
 										for _, ogr := range bools(dp > 1) {
 											for _, tpo := range bools(tp > 1) {
 												for _, ppo := range bools(pp > 1) {
-													into = append(into, cand{nodes: int32(nodes), tp: int32(tp), pp: int32(pp), cp: int32(cp), dp: int32(dp), mb: int32(mb), v: int32(s.v),
+													f(&cand{nodes: int32(nodes), tp: int32(tp), pp: int32(pp), cp: int32(cp), dp: int32(dp), mb: int32(mb), v: int32(s.v),
 														ep: int16(es.ep), etp: int16(es.etp), moeo: es.overlap,
-														sched: uint8(s.s), rec: uint8(rec), zero: uint8(zero), sp: sp, ogr: ogr, tpo: tpo, ppo: ppo, index: int32(len(into))})
+														sched: uint8(s.s), rec: uint8(rec), zero: uint8(zero), sp: sp, ogr: ogr, tpo: tpo, ppo: ppo})
 												}
 											}
 										}
@@ -263,7 +277,14 @@ func enumerate(base parallelism.Job, nodes int, into []cand) []cand {
 			}
 		}
 	}
-	return into
+}
+
+// sameBut reports whether a and b are the same layout but for the overlap
+// switches (overlap_grad_reduce, tp_overlap, pp_overlap) and the index.
+func sameBut(a, b *cand) bool {
+	x, y := *a, *b
+	x.ogr, x.tpo, x.ppo, x.index, x.bound, x.boundStep, x.survived = y.ogr, y.tpo, y.ppo, y.index, y.bound, y.boundStep, y.survived
+	return x == y
 }
 
 func bools(both bool) []bool {
@@ -278,7 +299,7 @@ func bools(both bool) []bool {
 func Count(base parallelism.Job, opt Options) int {
 	n := 0
 	for _, nodes := range nodeCounts(base, opt) {
-		n += len(enumerate(base, nodes, nil))
+		walk(base, nodes, func(*cand) { n++ })
 	}
 	return n
 }
@@ -442,6 +463,26 @@ func searchNodes(base parallelism.Job, cands []cand, offset int, opt Options, es
 		for i := c * chunk; i < min(len(cands), (c+1)*chunk); i++ {
 			cd := &cands[i]
 			j := cd.job(base)
+			if i > c*chunk {
+				// The overlap switches are the innermost loops of the
+				// enumeration. Validation and memory never read them, the
+				// bound only tp_overlap (TestEstimatesAgainstReplay checks it): reuse
+				// the previous candidate's verdict when only they differ.
+				prev := &cands[i-1]
+				if sameBut(prev, cd) && (reasons[i-1] == PrunedInvalid || reasons[i-1] == PrunedMemory) {
+					reasons[i] = reasons[i-1]
+					continue
+				}
+				if sameBut(prev, cd) && prev.tpo == cd.tpo && prev.survived {
+					b := prev.boundStep
+					if why := opt.overLimits(j, b); why != "" {
+						reasons[i] = why
+						continue
+					}
+					cd.boundStep, cd.bound, cd.survived = b, objective(opt.Objective, j, b), true
+					continue
+				}
+			}
 			valid, errs := j.Validate()
 			if len(errs) > 0 {
 				reasons[i] = PrunedInvalid
