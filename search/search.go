@@ -455,7 +455,11 @@ func parallel(n, w int, f func(worker, i int)) {
 // are offset.
 func searchNodes(base parallelism.Job, cands []cand, offset int, opt Options, est *parallelism.Estimator) (*Result, error) {
 	res := &Result{Pruned: map[string]int{}}
-	reasons := make([]string, len(cands))
+	// Each candidate's prune reason, as an index into why (0: none): a byte
+	// each, for millions of candidates.
+	why := []string{"", PrunedInvalid, PrunedMemory, PrunedError, PrunedMaxDays, PrunedMaxCost}
+	code := func(reason string) uint8 { return uint8(slices.Index(why, reason)) }
+	reasons := make([]uint8, len(cands))
 	// The cheap checks, in chunks of candidates on the workers; each writes
 	// only its own candidates.
 	const chunk = 1024
@@ -469,14 +473,14 @@ func searchNodes(base parallelism.Job, cands []cand, offset int, opt Options, es
 				// bound only tp_overlap (TestEstimatesAgainstReplay checks it): reuse
 				// the previous candidate's verdict when only they differ.
 				prev := &cands[i-1]
-				if sameBut(prev, cd) && (reasons[i-1] == PrunedInvalid || reasons[i-1] == PrunedMemory) {
+				if sameBut(prev, cd) && (reasons[i-1] == code(PrunedInvalid) || reasons[i-1] == code(PrunedMemory)) {
 					reasons[i] = reasons[i-1]
 					continue
 				}
 				if sameBut(prev, cd) && prev.tpo == cd.tpo && prev.survived {
 					b := prev.boundStep
-					if why := opt.overLimits(j, b); why != "" {
-						reasons[i] = why
+					if over := opt.overLimits(j, b); over != "" {
+						reasons[i] = code(over)
 						continue
 					}
 					cd.boundStep, cd.bound, cd.survived = b, objective(opt.Objective, j, b), true
@@ -485,34 +489,34 @@ func searchNodes(base parallelism.Job, cands []cand, offset int, opt Options, es
 			}
 			valid, errs := j.Validate()
 			if len(errs) > 0 {
-				reasons[i] = PrunedInvalid
+				reasons[i] = code(PrunedInvalid)
 				continue
 			}
 			_, _, fits, err := est.PeakMemory(valid)
 			if err != nil {
-				reasons[i] = PrunedError
+				reasons[i] = code(PrunedError)
 				continue
 			}
 			if !fits {
-				reasons[i] = PrunedMemory
+				reasons[i] = code(PrunedMemory)
 				continue
 			}
 			b, err := est.StepLowerBound(valid)
 			if err != nil {
-				reasons[i] = PrunedError
+				reasons[i] = code(PrunedError)
 				continue
 			}
-			if why := opt.overLimits(j, b); why != "" {
-				reasons[i] = why
+			if over := opt.overLimits(j, b); over != "" {
+				reasons[i] = code(over)
 				continue
 			}
 			cd.boundStep, cd.bound, cd.survived = b, objective(opt.Objective, j, b), true
 		}
 	})
 	var order []int
-	for i, why := range reasons {
-		if why != "" {
-			res.Pruned[why]++
+	for i, r := range reasons {
+		if r != 0 {
+			res.Pruned[why[r]]++
 		} else {
 			order = append(order, i)
 		}
