@@ -45,12 +45,13 @@ type Estimator struct {
 	// mesh (passKeyOf): each shard's programs, each collective's price.
 	templates map[passKey]*passTemplate
 	colls     map[collKey]sim.Time
+	ends      map[endKey][2][]sim.Time
 }
 
 // NewEstimator returns an empty Estimator.
 func NewEstimator() *Estimator {
 	return &Estimator{inFlight: map[flightKey][]int{}, trailing: map[flightKey][][]int{}, passes: map[meshPassKey]*passTimes{},
-		dp: map[dpKey][2][model.NumLayerKinds]sim.Time{}, templates: map[passKey]*passTemplate{}, colls: map[collKey]sim.Time{}}
+		dp: map[dpKey][2][model.NumLayerKinds]sim.Time{}, templates: map[passKey]*passTemplate{}, colls: map[collKey]sim.Time{}, ends: map[endKey][2][]sim.Time{}}
 }
 
 // trailingWeights returns, per stage, the chunks of the weight-gradient
@@ -455,6 +456,10 @@ func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 	if err != nil {
 		return 0, err
 	}
+	endBefore, endAfter, err := e.stepEnd(j)
+	if err != nil {
+		return 0, err
+	}
 	// Under a zero-bubble schedule the backward chain carries B only, and
 	// stage s may run W passes after its last B (trailing[s] of them):
 	// after that B, micro-batch m−1 still goes backward through s−1…0.
@@ -488,13 +493,100 @@ func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 		shard, buffer := j.optimizerShard(s, j.stageParams(s))
 		t, _, _ := cm.Sum(model.OptimizerOps(shard, buffer, sh))
 		w += toTime(t)
-		best = max(best, steps*w+pre+max(0, post-trailing[s]))
+		tail := trailing[s]
+		if endBefore != nil {
+			// The blocking end-of-step collectives: those before the
+			// barrier follow the stage's last backward, like trailing
+			// weight-gradient passes.
+			w += endBefore[s] + endAfter[s]
+			tail += endBefore[s]
+		}
+		best = max(best, steps*w+pre+max(0, post-tail))
 		if dp != nil {
 			// The data-parallel stream runs its collectives one at a time.
 			best = max(best, steps*m*dp[s])
 		}
 	}
 	return units.Seconds(best.Seconds() / float64(steps)), nil
+}
+
+// endKey names what a job's end-of-step blocking collectives depend on.
+type endKey struct {
+	model, gpu     string
+	nodes, v, zero int
+	sizes          [6]int // tp, cp, ep, dp, pp, etp
+	ogr, grads16   bool
+	precision      units.Precision
+}
+
+// stepEnd returns, per stage, the collectives the main stream runs
+// blocking at the end of a step (builder.build), in the analytical network
+// (nil otherwise): before the optimizer barrier, the gradient reduction and
+// the routed experts' when gradients are not reduced overlapped; after the
+// optimizer, the distributed optimizer's parameter all-gather when it is
+// not overlapped, and the routed experts' under ZeRO-1. The tied
+// embedding's gradient all-reduce is left out (a part suffices).
+func (e *Estimator) stepEnd(j Job) (before, after []sim.Time, err error) {
+	l := j.Layout
+	if j.Options.Network != NetworkAnalytical {
+		return nil, nil, nil
+	}
+	k := endKey{j.Model.Name, j.Cluster.GPU.Name, j.Cluster.Nodes, l.VirtualStages, l.ZeRO,
+		[6]int{l.TP, l.CP, l.EP, l.DP, l.PP, l.ETP}, l.OverlapGradReduce, j.Training.Grads16, j.Training.Precision}
+	e.mu.Lock()
+	got, ok := e.ends[k]
+	e.mu.Unlock()
+	if ok {
+		return got[0], got[1], nil
+	}
+	before, after = make([]sim.Time, l.PP), make([]sim.Time, l.PP)
+	var pr *pricer
+	add := func(into []sim.Time, s int, sp commSpec) error {
+		if sp.bytes <= 0 {
+			return nil
+		}
+		if pr == nil {
+			if pr, err = newPricer(j); err != nil {
+				return err
+			}
+		}
+		c, err := pr.price(pr.spec(sp), s)
+		if err != nil {
+			return err
+		}
+		into[s] += toTime(c.Time)
+		return nil
+	}
+	gradOp := collective.AllReduce
+	if l.ZeRO >= 1 {
+		gradOp = collective.ReduceScatter
+	}
+	edp := j.Model.MoE() && j.expertShardGroup() > 1
+	for s := 0; s < l.PP; s++ {
+		params, experts := j.stageParams(s), j.stageExpertParams(s)
+		var errs [4]error
+		if l.DP > 1 && l.ZeRO < 2 && !l.OverlapGradReduce {
+			errs[0] = add(before, s, commSpec{op: gradOp, bytes: units.Bytes(params * j.gradBytes()), group: groupDP})
+		}
+		if experts > 0 && edp && !l.OverlapGradReduce {
+			errs[1] = add(before, s, commSpec{op: gradOp, bytes: units.Bytes(experts * j.gradBytes()), group: groupEDP})
+		}
+		if (l.ZeRO == 1 || l.ZeRO == 2) && l.DP > 1 && !l.OverlapGradReduce {
+			errs[2] = add(after, s, commSpec{op: collective.AllGather, bytes: units.Bytes(params * weightBytesPerParam), group: groupDP})
+		}
+		if experts > 0 && edp && l.ZeRO == 1 {
+			errs[3] = add(after, s, commSpec{op: collective.AllGather, bytes: units.Bytes(experts * weightBytesPerParam), group: groupEDP})
+		}
+		for _, err := range errs {
+			if err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	e.mu.Lock()
+	e.ends[k] = [2][]sim.Time{before, after}
+	e.mu.Unlock()
+	return before, after, nil
 }
 
 // dpKey names what a job's per-micro-batch data-parallel collectives

@@ -470,14 +470,15 @@ func searchNodes(base parallelism.Job, cands []cand, offset int, opt Options, es
 			if i > c*chunk {
 				// The overlap switches are the innermost loops of the
 				// enumeration. Validation and memory never read them, the
-				// bound only tp_overlap (TestEstimatesAgainstReplay checks it): reuse
-				// the previous candidate's verdict when only they differ.
+				// bound not pp_overlap (TestEstimatesAgainstReplay checks
+				// it): reuse the previous candidate's verdict when only they
+				// differ.
 				prev := &cands[i-1]
 				if sameBut(prev, cd) && (reasons[i-1] == code(PrunedInvalid) || reasons[i-1] == code(PrunedMemory)) {
 					reasons[i] = reasons[i-1]
 					continue
 				}
-				if sameBut(prev, cd) && prev.tpo == cd.tpo && prev.survived {
+				if sameBut(prev, cd) && prev.tpo == cd.tpo && prev.ogr == cd.ogr && prev.survived {
 					b := prev.boundStep
 					if over := opt.overLimits(j, b); over != "" {
 						reasons[i] = code(over)
