@@ -382,12 +382,13 @@ type meshPassKey struct {
 // optimizer step. Every other duration (communication, contention,
 // waiting) only adds. So the step is at least max over s of W_s + (F_s +
 // B_s)/S: with equal stages, the compute plus the (p−1)/(v·m) share of the
-// pipeline bubble. Under ZeRO-2 and -3 the stage's data-parallel stream
-// also runs, one at a time, every micro-batch's gradient reduce-scatters
-// (and, ZeRO-3, parameter all-gathers) of its transformer layers, so the
-// step is at least their sum too. Each collective is taken at its least
-// price over the stages. Slow GPUs (Job.Variation) may also be fast ones,
-// so with variation the bound is 0.
+// pipeline bubble. In the analytical network W_s also holds the blocking
+// end-of-step collectives (stepEnd), and under ZeRO-2 and -3 the stage's
+// data-parallel stream runs, one at a time, every micro-batch's gradient
+// reduce-scatters (and, ZeRO-3, parameter all-gathers) of its transformer
+// layers, so the step is at least their sum too. Each collective is taken
+// at its least price over the stages. Slow GPUs (Job.Variation) may also
+// be fast ones, so with variation the bound is 0.
 func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 	j, err := v.get()
 	if err != nil {
@@ -599,7 +600,8 @@ type dpKey struct {
 }
 
 // dpStream returns, per stage, the time the data-parallel stream is busy
-// for each micro-batch under ZeRO-2 and -3 (nil otherwise): the
+// for each micro-batch under ZeRO-2 and -3 in the analytical network (nil
+// otherwise): the
 // reduce-scatter of each transformer layer's gradients after its backward
 // pass and, under ZeRO-3, the all-gathers of its parameters before its
 // forward and its backward pass (builder.gradients and zeroGather), each
@@ -607,7 +609,10 @@ type dpKey struct {
 // are left out (a lower bound needs only a part).
 func (e *Estimator) dpStream(j Job) ([]sim.Time, error) {
 	l := j.Layout
-	if l.ZeRO < 2 || l.DP < 2 {
+	if l.ZeRO < 2 || l.DP < 2 || j.Options.Network != NetworkAnalytical {
+		// In the flow-level network a collective's time is the transfers'
+		// (not the analytical price), so only the analytical replay's is
+		// known here.
 		return nil, nil
 	}
 	k := dpKey{j.Model.Name, j.Cluster.GPU.Name, j.Cluster.Nodes, [6]int{l.TP, l.CP, l.EP, l.DP, l.PP, l.ETP}, j.Training.Precision}
