@@ -132,9 +132,7 @@ type cand struct {
 	rec, zero               uint8
 	sp, ogr, tpo, ppo, moeo bool
 	index                   int32
-	bound                   float64 // objective of the bound, once computed
-	boundStep               units.Seconds
-	survived                bool
+	boundStep               units.Seconds // its StepLowerBound, once computed
 }
 
 var recomputes = parallelism.RecomputePolicies()
@@ -213,18 +211,18 @@ func expertSplits(base parallelism.Job, folded int) []expertSplit {
 func enumerate(base parallelism.Job, nodes int, into []cand) []cand {
 	// Counted first, so that the candidates (millions) are allocated once.
 	n := 0
-	walk(base, nodes, func(*cand) { n++ })
+	walk(base, nodes, func(cand) { n++ })
 	into = slices.Grow(into, n)
-	walk(base, nodes, func(c *cand) {
+	walk(base, nodes, func(c cand) {
 		c.index = int32(len(into))
-		into = append(into, *c)
+		into = append(into, c)
 	})
 	return into
 }
 
 // walk calls f with every layout of base on nodes nodes, in a fixed order
 // (index unset).
-func walk(base parallelism.Job, nodes int, f func(*cand)) {
+func walk(base parallelism.Job, nodes int, f func(cand)) {
 	gpn := base.Cluster.GPUsPerNode
 	gpus := nodes * gpn
 	layers := base.Model.Layers
@@ -262,7 +260,7 @@ func walk(base parallelism.Job, nodes int, f func(*cand)) {
 										for _, ogr := range bools(dp > 1) {
 											for _, tpo := range bools(tp > 1) {
 												for _, ppo := range bools(pp > 1) {
-													f(&cand{nodes: int32(nodes), tp: int32(tp), pp: int32(pp), cp: int32(cp), dp: int32(dp), mb: int32(mb), v: int32(s.v),
+													f(cand{nodes: int32(nodes), tp: int32(tp), pp: int32(pp), cp: int32(cp), dp: int32(dp), mb: int32(mb), v: int32(s.v),
 														ep: int16(es.ep), etp: int16(es.etp), moeo: es.overlap,
 														sched: uint8(s.s), rec: uint8(rec), zero: uint8(zero), sp: sp, ogr: ogr, tpo: tpo, ppo: ppo})
 												}
@@ -283,7 +281,7 @@ func walk(base parallelism.Job, nodes int, f func(*cand)) {
 // switches (overlap_grad_reduce, tp_overlap, pp_overlap) and the index.
 func sameBut(a, b *cand) bool {
 	x, y := *a, *b
-	x.ogr, x.tpo, x.ppo, x.index, x.bound, x.boundStep, x.survived = y.ogr, y.tpo, y.ppo, y.index, y.bound, y.boundStep, y.survived
+	x.ogr, x.tpo, x.ppo, x.index, x.boundStep = y.ogr, y.tpo, y.ppo, y.index, y.boundStep
 	return x == y
 }
 
@@ -299,7 +297,7 @@ func bools(both bool) []bool {
 func Count(base parallelism.Job, opt Options) int {
 	n := 0
 	for _, nodes := range nodeCounts(base, opt) {
-		walk(base, nodes, func(*cand) { n++ })
+		walk(base, nodes, func(cand) { n++ })
 	}
 	return n
 }
@@ -478,13 +476,13 @@ func searchNodes(base parallelism.Job, cands []cand, offset int, opt Options, es
 					reasons[i] = reasons[i-1]
 					continue
 				}
-				if sameBut(prev, cd) && prev.tpo == cd.tpo && prev.ogr == cd.ogr && prev.survived {
+				if sameBut(prev, cd) && prev.tpo == cd.tpo && prev.ogr == cd.ogr && reasons[i-1] == 0 {
 					b := prev.boundStep
 					if over := opt.overLimits(j, b); over != "" {
 						reasons[i] = code(over)
 						continue
 					}
-					cd.boundStep, cd.bound, cd.survived = b, objective(opt.Objective, j, b), true
+					cd.boundStep = b
 					continue
 				}
 			}
@@ -511,25 +509,32 @@ func searchNodes(base parallelism.Job, cands []cand, offset int, opt Options, es
 				reasons[i] = code(over)
 				continue
 			}
-			cd.boundStep, cd.bound, cd.survived = b, objective(opt.Objective, j, b), true
+			cd.boundStep = b
 		}
 	})
-	var order []int
+	// The survivors with their bound's objective, in the order they are
+	// replayed: best bound first, ties by index.
+	type survivor struct {
+		i     int
+		bound float64
+	}
+	var order []survivor
 	for i, r := range reasons {
 		if r != 0 {
 			res.Pruned[why[r]]++
 		} else {
-			order = append(order, i)
+			cd := &cands[i]
+			order = append(order, survivor{i, objective(opt.Objective, cd.job(base), cd.boundStep)})
 		}
 	}
-	slices.SortFunc(order, func(a, b int) int {
-		if cands[a].bound != cands[b].bound {
-			if cands[a].bound < cands[b].bound {
+	slices.SortFunc(order, func(a, b survivor) int {
+		if a.bound != b.bound {
+			if a.bound < b.bound {
 				return -1
 			}
 			return 1
 		}
-		return a - b
+		return a.i - b.i
 	})
 	var best []Entry
 	// Each worker replays with its own arrays, reused from one candidate to
@@ -540,14 +545,14 @@ func searchNodes(base parallelism.Job, cands []cand, offset int, opt Options, es
 		why string
 	}
 	for k := 0; k < len(order); k += batch {
-		if !opt.Exhaustive && len(best) == opt.Top && cands[order[k]].bound > best[len(best)-1].Objective {
+		if !opt.Exhaustive && len(best) == opt.Top && order[k].bound > best[len(best)-1].Objective {
 			res.Pruned[PrunedBound] += len(order) - k
 			break
 		}
 		n := min(batch, len(order)-k)
 		outs := make([]outcome, n)
 		parallel(n, opt.Workers, func(w, i int) {
-			cd := &cands[order[k+i]]
+			cd := &cands[order[k+i].i]
 			j := cd.job(base)
 			valid, _ := j.Validate()
 			r, err := parallelism.SimulateWith(valid, &scratch[w])
