@@ -152,8 +152,23 @@ func BenchmarkSearchDefault(b *testing.B) { benchSearch(b) }
 // -benchtime=1x ./search/
 func BenchmarkSearchDefaultFlash(b *testing.B) { benchSearch(b, "training.attention=flash") }
 
+// BenchmarkSearchMixtral searches scenarios/mixtral-8x7b-ep8.toml (Mixtral
+// 8x7B on 64 H100s; EP, ETP and moe.overlap enumerated):
+// go test -run=^$ -bench=SearchMixtral -benchtime=1x ./search/
+func BenchmarkSearchMixtral(b *testing.B) {
+	name, src, ok := scenarios.Lookup("mixtral-8x7b-ep8")
+	if !ok {
+		b.Fatal("no scenario mixtral-8x7b-ep8")
+	}
+	benchSearchSrc(b, name, src)
+}
+
 func benchSearch(b *testing.B, sets ...string) {
 	name, src := scenarios.Default()
+	benchSearchSrc(b, name, src, sets...)
+}
+
+func benchSearchSrc(b *testing.B, name string, src []byte, sets ...string) {
 	sc, err := scenario.Load(name, src, sets)
 	if err != nil {
 		b.Fatal(err)
