@@ -207,17 +207,37 @@ func expertSplits(base parallelism.Job, folded int) []expertSplit {
 	return out
 }
 
-// enumerate lists every layout of base on nodes nodes, in a fixed order.
-func enumerate(base parallelism.Job, nodes int, into []cand) []cand {
+// enumerate lists every layout of base on nodes nodes, in a fixed order,
+// numbered from 0, and how many there are; those moeRefused knows Job.Validate
+// refuses are counted and numbered but not listed.
+func enumerate(base parallelism.Job, nodes int, into []cand) ([]cand, int) {
 	// Counted first, so that the candidates (millions) are allocated once.
-	n := 0
-	walk(base, nodes, func(cand) { n++ })
-	into = slices.Grow(into, n)
+	n, kept := 0, 0
 	walk(base, nodes, func(c cand) {
-		c.index = int32(len(into))
-		into = append(into, c)
+		n++
+		if !moeRefused(base, &c) {
+			kept++
+		}
 	})
-	return into
+	into = slices.Grow(into, kept)
+	i := 0
+	walk(base, nodes, func(c cand) {
+		c.index = int32(i)
+		i++
+		if !moeRefused(base, &c) {
+			into = append(into, c)
+		}
+	})
+	return into, n
+}
+
+// moeRefused reports whether c breaks one of the mixture-of-experts rules
+// of Job.Validate that hold whatever the rest of the layout: ZeRO 0 or 1
+// only, and sequence parallelism with TP > 1. Such candidates (most of a
+// MoE search's) are counted as invalid without being held in memory;
+// TestMoERefusedAreInvalid checks each is refused by Job.Validate.
+func moeRefused(base parallelism.Job, c *cand) bool {
+	return base.Model.MoE() && (c.zero > 1 || c.tp > 1 && !c.sp)
 }
 
 // walk calls f with every layout of base on nodes nodes, in a fixed order
@@ -380,13 +400,16 @@ func Run(base parallelism.Job, opt Options) (*Result, error) {
 	var all []Entry
 	offset := 0
 	for _, n := range nodes {
-		cands := enumerate(base, n, nil)
+		cands, count := enumerate(base, n, nil)
 		r, err := searchNodes(base, cands, offset, opt, est)
 		if err != nil {
 			return nil, err
 		}
-		offset += len(cands)
-		out.Candidates += len(cands)
+		if refused := count - len(cands); refused > 0 {
+			r.Pruned[PrunedInvalid] += refused
+		}
+		offset += count
+		out.Candidates += count
 		out.Replayed += r.Replayed
 		for k, v := range r.Pruned {
 			out.Pruned[k] += v

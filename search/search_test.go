@@ -187,3 +187,32 @@ func benchSearchSrc(b *testing.B, name string, src []byte, sets ...string) {
 		b.ReportMetric(float64(r.Best[0].Result.StepTime), "best-step-s")
 	}
 }
+
+// TestMoERefusedAreInvalid: every candidate enumerate leaves out of a
+// mixture-of-experts search (moeRefused) is one Job.Validate refuses, and
+// the rest are listed with their numbers in enumeration order.
+func TestMoERefusedAreInvalid(t *testing.T) {
+	base := smallMoE(t, "cluster.nodes=1", "training.global_batch=4")
+	refused, i := 0, 0
+	kept, all := enumerate(base, 1, nil)
+	k := 0
+	walk(base, 1, func(c cand) {
+		c.index = int32(i)
+		i++
+		if !moeRefused(base, &c) {
+			if kept[k] != c {
+				t.Fatalf("listed #%d: %+v, want %+v", k, kept[k], c)
+			}
+			k++
+			return
+		}
+		refused++
+		if _, errs := c.job(base).Validate(); len(errs) == 0 {
+			t.Fatalf("%+v: left out but valid", c.job(base).Layout)
+		}
+	})
+	if refused == 0 || k != len(kept) || i != all {
+		t.Fatalf("%d refused, %d of %d listed, %d of %d numbered", refused, k, len(kept), i, all)
+	}
+	t.Logf("%d candidates, %d left out as invalid", all, refused)
+}
