@@ -34,6 +34,11 @@ type pricer struct {
 	cm   compute.Model
 	coll collective.Model
 	prec units.Precision
+	// eager prices the scoring passes with the training framework's eager
+	// element-wise kernels (training.eager_elementwise: the reference,
+	// reward and critic models run in the same Hugging Face modules as the
+	// training); the engine's prefill never.
+	eager bool
 }
 
 // cost is what a program (or a run of them) took on one GPU.
@@ -117,10 +122,10 @@ func (p pricer) layers(m model.Config, progs [model.NumLayerKinds]model.Layer, t
 }
 
 // forward prices a forward pass of m over seqs sequences of tokens each on
-// a tensor-parallel group of tp: prefill, and the scoring passes.
-func (p pricer) forward(m model.Config, seqs, tokens, tp int, logits bool) (cost, error) {
+// a tensor-parallel group of tp: prefill, and (scoring) the scoring passes.
+func (p pricer) forward(m model.Config, seqs, tokens, tp int, logits, scoring bool) (cost, error) {
 	m.SeqLen = tokens
-	sh := model.Shard{TP: tp, Microbatch: seqs, Attention: model.AttentionFlash, Precision: p.precision()}
+	sh := model.Shard{TP: tp, Microbatch: seqs, Attention: model.AttentionFlash, Precision: p.precision(), Eager: scoring && p.eager}
 	return p.layers(m, m.Programs(sh), tp, logits)
 }
 
@@ -187,7 +192,7 @@ func (p pricer) generate(m model.Config, lengths []int, prompt, slots, capacity,
 				n++
 			}
 			if n > 0 {
-				c, err := p.forward(m, n, prompt, tp, false)
+				c, err := p.forward(m, n, prompt, tp, false, false)
 				if err != nil {
 					return run, err
 				}

@@ -103,7 +103,7 @@ func TestDecodeBytesOverBandwidth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pre, err := p.forward(m, 1, 16, 1, false)
+	pre, err := p.forward(m, 1, 16, 1, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,5 +516,34 @@ func TestRefitZeRO3(t *testing.T) {
 	}
 	if !strings.Contains(note, "over the 8 training GPUs") {
 		t.Errorf("ZeRO-3 refit note does not name the 8 GPUs it gathers from:\n%s", note)
+	}
+}
+
+// TestEagerScoring checks that training.eager_elementwise slows the scoring
+// passes and the training (the reference and critic run in the training
+// framework's Hugging Face modules) and leaves the engine's generation as
+// it was (vLLM's own kernels).
+func TestEagerScoring(t *testing.T) {
+	cfg := grpo()
+	fused := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	j := fused.Job()
+	j.Training.Eager = true
+	eager, errs := j.Validate()
+	if len(errs) > 0 {
+		t.Fatalf("job: %v", errs)
+	}
+	a, err := Run(fused, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Run(eager, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Generation != a.Generation {
+		t.Errorf("generation %v with eager element-wise kernels, want %v unchanged", b.Generation, a.Generation)
+	}
+	if b.Scoring <= a.Scoring || b.Training <= a.Training {
+		t.Errorf("eager: scoring %v, training %v; want both above the fused %v, %v", b.Scoring, b.Training, a.Scoring, a.Training)
 	}
 }

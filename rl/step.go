@@ -121,7 +121,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := pricer{cm: cm, coll: coll, prec: j.Training.Precision}
+	p := pricer{cm: cm, coll: coll, prec: j.Training.Precision, eager: j.Training.Eager}
 	gpus := j.Cluster.GPUs()
 	genN, trainN := c.genGPUs(gpus), c.trainGPUs(gpus)
 	res := &Result{Samples: c.Samples(), GenGPUs: genN, TrainGPUs: trainN, Replicas: genN / c.GenTP, Feasible: true}
@@ -244,7 +244,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		tp := divisorTP(j.Layout.TP, s.m.Heads)
 		groups := trainN / tp
 		passes := int(math.Ceil(float64(total) / float64(groups) / float64(c.LogprobMicrobatch)))
-		k, err := p.forward(s.m, c.LogprobMicrobatch, c.PackLen(), tp, true)
+		k, err := p.forward(s.m, c.LogprobMicrobatch, c.PackLen(), tp, true, true)
 		if err != nil {
 			return nil, fmt.Errorf("rl: scoring (%s): %w", s.name, err)
 		}
