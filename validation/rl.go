@@ -68,7 +68,7 @@ func RLRules() []string {
 		"NeMo-RL refit: an engine GPU takes in its shard of the new weights at 2.5 GB/s (rl.refit_rate), the median of NeMo-RL's own refit times in its v0.3 blog (2025-07-21, step-time breakdown after the refit optimizations of its 2025-08-12 refit blog: CUDA IPC handles, then vLLM's load_weights): Llama 3.1 8B 16 GB per engine GPU (vLLM TP1) in 5 s = 3.2 GB/s, Qwen3 32B 16 GB in 7 s = 2.3 GB/s (vLLM TP4 assumed, as NeMo-RL's Qwen3-32B recipe; TP8 would give 1.1 GB/s and the same median), Llama 3.1 70B 35 GB (vLLM TP4, the blog's command line) in 14 s = 2.5 GB/s; v0.5 (the scored cases) may have sped it up further",
 		"NeMo-RL colocated: the policy's whole training state goes to host memory before generation and comes back after it, and vLLM sleeps (weights to host, KV cache dropped) after generation and wakes before the next (nemo_rl/algorithms/grpo.py refit_policy_generation: offload_before_refit, offload_after_refit, prepare_for_generation; finish_generation) → rl.offload = \"all\" over PCIe at the system's rate",
 		"training layout: NeMo-RL as published (Megatron-Core, distributed optimizer → zero 1); DeepSpeed-Chat and OpenRLHF (DeepSpeed ZeRO, layout unknown) → tp 1, pp 1, the smallest ZeRO stage of 2 and 3 whose training fits in memory, full activation checkpointing (their example scripts enable gradient checkpointing); micro-batch as published, else 1",
-		"framework: DeepSpeed ZeRO training of Hugging Face models (DeepSpeed-Chat, OpenRLHF) → training.grad_accum_fusion false (ZeRO's backward hooks copy each weight gradient into its reduction bucket, a kernel apart from the weight-gradient GEMM); attention unfused for DeepSpeed-Chat's OPT (Hugging Face's OPT attention of 2023), flash for OpenRLHF (it states flash-attn 2.3.6)",
+		"framework: DeepSpeed ZeRO training of Hugging Face models (DeepSpeed-Chat, OpenRLHF) → training.grad_accum_fusion false (ZeRO's backward hooks copy each weight gradient into its reduction bucket, a kernel apart from the weight-gradient GEMM); attention unfused for DeepSpeed-Chat's OPT (Hugging Face's OPT attention of 2023), flash for OpenRLHF (it states flash-attn 2.3.6); training.eager_elementwise true for both: they train (and score with) the Hugging Face modules themselves, whose element-wise work runs one PyTorch kernel per tensor operation (transformers v4.38, the version OpenRLHF pins at dbdd43b0: modeling_llama.py's LlamaRMSNorm in fp32 pieces, apply_rotary_pos_emb, act_fn(gate)·up; modeling_opt.py's query scaling, dropout apart from the residual add, softmax upcast to fp32 and cast back), not the fused kernels of Megatron-LM",
 		"OpenRLHF optimizer offload: its example scripts at the benchmark's commit (examples/scripts/train_ppo_llama_ray.sh and train_ppo_llama_ray_70b.sh at dbdd43b0) train with --adam_offload (DeepSpeed ZeRO-Offload: fp32 weights, Adam moments and gradients in host memory, CPU Adam) → rl.cpu_adam_bandwidth 51.2 GB/s: the host memory of the DGX A100 the hardware rule maps the A800 node to (NVIDIA DGX A100 datasheet: 2 × AMD EPYC 7742; AMD: 8 channels of DDR4-3200 per socket, 204.8 GB/s) shared by its 8 GPUs' processes, 409.6 ÷ 8; CPU Adam streams 30 bytes per parameter (rl.CPUAdamBytesPerParam); each micro-batch's gradients cross PCIe 4.0 x16 to be accumulated on the host and the 16-bit weights come back (DeepSpeed's offload path, model.md §9)",
 		"batch: DeepSpeed-Chat's per-step batch is not published (the largest under a cap of 1024 pairs) → 1024 prompts per step, one PPO epoch, one optimizer step; OpenRLHF: 1024 prompts per step, optimizer steps of 128 (train_batch_size 128)",
 		"placement: colocated as published; OpenRLHF's Ray split → generation on the vLLM GPUs, scoring and training on the actor's and critic's GPUs as one pool (the actor and critic train one after the other there, the same throughput as each on its half); the reference and reward GPUs are left out of the modelled cluster, which is one node",
@@ -280,8 +280,8 @@ func planRL(c rawRLCase) rlPlan {
 		prompts = 1024
 		assume("1024 prompts per step, one optimizer step (batch rule)")
 		fmt.Fprintf(&layout, "tp = 1\npp = 1\nmicrobatch = 1\nrecompute = \"full\"\nzero = %%ZERO%%\n")
-		training.WriteString("grad_accum_fusion = false\nattention = \"unfused\"\n")
-		assume("DeepSpeed ZeRO with Hugging Face OPT: unfused gradient accumulation and attention (framework rule)")
+		training.WriteString("grad_accum_fusion = false\nattention = \"unfused\"\neager_elementwise = true\n")
+		assume("DeepSpeed ZeRO with Hugging Face OPT: unfused gradient accumulation, attention and element-wise kernels (framework rule)")
 		fmt.Fprintf(&rlKeys, "algorithm = \"ppo\"\ncritic = \"opt-350m\"\nreward = \"opt-350m\"\nreference = \"policy\"\n")
 		fmt.Fprintf(&rlKeys, "prompts_per_step = 1024\ntrain_batch = 1024\nbatching = \"static\"\n")
 		p.epochSamples = 135317504.0 / 512
@@ -314,8 +314,8 @@ func planRL(c rawRLCase) rlPlan {
 		assume("one node of %d GPUs: vLLM %d + actor %d + critic %d (placement rule; reference and reward GPUs left out)", per, vllm, actor, critic)
 		fmt.Fprintf(&cluster, "gpus_per_node = %d\n", per)
 		fmt.Fprintf(&layout, "tp = 1\npp = 1\nmicrobatch = %d\nrecompute = \"full\"\nzero = %%ZERO%%\n", max(micro, 1))
-		training.WriteString("grad_accum_fusion = false\n")
-		assume("DeepSpeed ZeRO: unfused gradient accumulation; flash attention, as stated (framework rule)")
+		training.WriteString("grad_accum_fusion = false\neager_elementwise = true\n")
+		assume("DeepSpeed ZeRO with Hugging Face Llama: unfused gradient accumulation and element-wise kernels; flash attention, as stated (framework rule)")
 		train, _ := intOf(c.RL, "train_global_batch")
 		fmt.Fprintf(&rlKeys, "algorithm = \"ppo\"\ncritic = \"policy\"\nreward = \"policy\"\nreference = \"policy\"\n")
 		fmt.Fprintf(&rlKeys, "prompts_per_step = %d\ntrain_batch = %d\nplacement = \"split\"\ngen_gpus = %d\n", prompts, train, vllm)

@@ -47,12 +47,19 @@ func TestRLTable(t *testing.T) {
 	// 47 → 39 with NeMo-RL's offload and refit rules, and the other groups
 	// with the engine host loop and OpenRLHF's engine batch (model.md §9.1).
 	// Then (branch rl3) NeMo-RL 39 → 28 with the vLLM V1 engine loop rule,
-	// OpenRLHF's phases 38 → 34 with its Adam offload.
+	// OpenRLHF's phases 38 → 34 with its Adam offload. Then (branch rl4)
+	// with Hugging Face's eager element-wise kernels (framework rule):
+	// DeepSpeed-Chat 17 → 16, OpenRLHF's phases 34 → 32 (training phases
+	// −26/−38/−42% → −18/−33/−39%), and OpenRLHF's step RAISED 13 → 16
+	// (12.5% → 15.4%): its 7B and 13B steps were already too slow (+20%,
+	// +1%) from generation phases of +59% and +28% (the fixed prompt and
+	// response lengths at the caps, model.md §9.1), which the slower
+	// training and scoring now add to; the 70B improves (−16.3 → −15.0%).
 	ceiling := map[string]float64{
 		"NeMo-RL-perf-summary":        28,
-		"DeepSpeed-Chat-step3-e2e":    17,
-		"OpenRLHF-benchmark":          13,
-		"OpenRLHF-benchmark (phases)": 34,
+		"DeepSpeed-Chat-step3-e2e":    16,
+		"OpenRLHF-benchmark":          16,
+		"OpenRLHF-benchmark (phases)": 32,
 	}
 	for _, g := range chk.Groups {
 		c, ok := ceiling[g.Group]
