@@ -58,6 +58,9 @@ func (c Case) Scenario(k Knobs) []byte {
 		}
 	}
 	fmt.Fprintf(&b, "\n[cluster]\nsystem = %q\nnodes = %d\n", c.System, c.Nodes)
+	if c.GPUsPerNode > 0 {
+		fmt.Fprintf(&b, "gpus_per_node = %d\n", c.GPUsPerNode)
+	}
 	if c.NICsPerNode > 0 {
 		fmt.Fprintf(&b, "\n[cluster.network]\nnics_per_node = %d\n", c.NICsPerNode)
 	}
@@ -81,6 +84,9 @@ func (c Case) Scenario(k Knobs) []byte {
 		b.WriteString("\n[moe]\noverlap = true\n")
 	}
 	fmt.Fprintf(&b, "\n[training]\nglobal_batch = %d\nprecision = %q\nattention = %q\ngrad_accum_fusion = %v\nfp32_grads = %v\n", c.GlobalBatch, c.Precision, c.Attention, c.GradAccumFusion, c.FP32Grads)
+	if c.FP8Recipe != "" {
+		fmt.Fprintf(&b, "fp8_recipe = %q\n", c.FP8Recipe)
+	}
 	return []byte(b.String())
 }
 
