@@ -103,7 +103,7 @@ func TestDecodeBytesOverBandwidth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pre, err := p.forward(m, 1, 16, 1, false, false)
+	pre, err := p.forward(m, 1, 16, 1, 1, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -545,5 +545,47 @@ func TestEagerScoring(t *testing.T) {
 	}
 	if b.Scoring <= a.Scoring || b.Training <= a.Training {
 		t.Errorf("eager: scoring %v, training %v; want both above the fused %v, %v", b.Scoring, b.Training, a.Scoring, a.Training)
+	}
+}
+
+// TestScoringExpertParallel: the policy's scoring passes run in the
+// training layout, an MoE policy's experts spread over the training EP
+// with a dispatch and a combine all-to-all per MoE layer. By hand for
+// Qwen3-30B-A3B (48 MoE layers, h 2048, top 8) on one pack of 4096 tokens,
+// EP 8 in one DGX H100: each all-to-all moves 4096 · 8 · 2048 · 2 B =
+// 134 MB, 7/8 of it to the other GPUs; at no more than the 450 GB/s of
+// NVLink per GPU that is ≥ 0.26 ms, so the 96 all-to-alls take ≥ 25 ms.
+// A dense model ignores ep.
+func TestScoringExpertParallel(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	cm, coll, err := parallelism.Models(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pricer{cm: cm, coll: coll, prec: units.BF16}
+	moe, ok := model.Preset("qwen3-30b-a3b")
+	if !ok {
+		t.Fatal("no qwen3-30b-a3b preset")
+	}
+	one, err := p.forward(moe, 1, 4096, 1, 1, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eight, err := p.forward(moe, 1, 4096, 1, 8, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.Comm != 0 {
+		t.Errorf("EP 1 at TP 1: %v of communication, want none", one.Comm)
+	}
+	lo := 96 * 4096 * 8 * 2048 * 2 * 7.0 / 8 / 450e9
+	if c := float64(eight.Comm); c < lo || c > 10*lo {
+		t.Errorf("EP 8: all-to-alls %.4g s, want between %.4g and 10× that", c, lo)
+	}
+	dense, _ := model.Preset("llama3-8b")
+	a, _ := p.forward(dense, 1, 4096, 1, 1, true, true)
+	b, _ := p.forward(dense, 1, 4096, 1, 8, true, true)
+	if a != b {
+		t.Errorf("dense model: ep 8 changed the pass (%v → %v)", a.Compute+a.Comm, b.Compute+b.Comm)
 	}
 }

@@ -244,7 +244,13 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		tp := divisorTP(j.Layout.TP, s.m.Heads)
 		groups := trainN / tp
 		passes := int(math.Ceil(float64(total) / float64(groups) / float64(c.LogprobMicrobatch)))
-		k, err := p.forward(s.m, c.LogprobMicrobatch, c.PackLen(), tp, true, true)
+		ep := 1
+		if s.m.Name == policy.Name {
+			// The policy's shape runs in the training layout: its experts
+			// over the training EP.
+			ep = max(j.Layout.EP, 1)
+		}
+		k, err := p.forward(s.m, c.LogprobMicrobatch, c.PackLen(), tp, ep, true, true)
 		if err != nil {
 			return nil, fmt.Errorf("rl: scoring (%s): %w", s.name, err)
 		}

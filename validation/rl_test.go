@@ -55,8 +55,10 @@ func TestRLTable(t *testing.T) {
 	// +1%) from generation phases of +59% and +28% (the fixed prompt and
 	// response lengths at the caps, model.md §9.1), which the slower
 	// training and scoring now add to; the 70B improves (−16.3 → −15.0%).
+	// NeMo-RL 28 → 27 (27.1% after main's MoE work, 26.7% with the
+	// policy's scoring passes over the training EP).
 	ceiling := map[string]float64{
-		"NeMo-RL-perf-summary":        28,
+		"NeMo-RL-perf-summary":        27,
 		"DeepSpeed-Chat-step3-e2e":    16,
 		"OpenRLHF-benchmark":          16,
 		"OpenRLHF-benchmark (phases)": 32,
