@@ -589,3 +589,36 @@ func TestScoringExpertParallel(t *testing.T) {
 		t.Errorf("dense model: ep 8 changed the pass (%v → %v)", a.Compute+a.Comm, b.Compute+b.Comm)
 	}
 }
+
+// TestReferenceSwap: with rl.reference_swap the reference pass first swaps
+// the reference's weights in from host memory: the policy's 16-bit weights
+// out, the reference's in, the policy's back — 3 × 2 B per parameter over
+// PCIe Gen5 x16 (32 GT/s × 16 lanes × 128/130 ÷ 8 = 63.0 GB/s). Llama 3 8B
+// on one GPU's whole model (TP 1, PP 1, ZeRO 1): 3 · w / 63.0e9 s more
+// scoring per step, w the policy's weights as the training replay holds
+// them on a GPU (the scoring memory of the policy's shape, 13.99 GiB).
+func TestReferenceSwap(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	m := v.Job().Model
+	cfg := grpo()
+	cfg.Reference = &m
+	a, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ReferenceSwap = true
+	b, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 3 * float64(a.Memory.Scoring) / (32e9 * 16 * 128 / 130 / 8)
+	if w := float64(a.Memory.Scoring) / 2; math.Abs(w-float64(m.Params())) > 0.01*float64(m.Params()) {
+		t.Errorf("weights per GPU %.4g parameters, want the model's %d within 1%%", w, m.Params())
+	}
+	if got := float64(b.Scoring - a.Scoring); math.Abs(got-want) > 1e-3*want {
+		t.Errorf("scoring grew by %.4g s, want %.4g s", got, want)
+	}
+	if b.Generation != a.Generation || b.Training != a.Training {
+		t.Error("the reference swap changed generation or training")
+	}
+}

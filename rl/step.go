@@ -264,6 +264,11 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 			w = tres.Memory.Weights
 		}
 		res.Memory.Scoring = max(res.Memory.Scoring, w)
+		if c.ReferenceSwap && s.name == "reference" && s.m.Name == policy.Name {
+			swap := (3 * w).Over(topology.PCIeRate(j.Cluster.GPU.Family))
+			scoreTimes[i] += swap
+			res.Notes = append(res.Notes, fmt.Sprintf("reference swap: the reference's weights live in host memory; each step the policy's %s shard goes to the host, the reference's comes in and the policy's comes back, %s over PCIe (rl.reference_swap)", w, swap))
+		}
 	}
 
 	// Refit: the policy's 16-bit weights gathered from the training layout
