@@ -599,9 +599,10 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 //     heads·d): q·cos, rotate_half's negation of one half and torch.cat,
 //     ·sin, and the sum: 5 kernels, 10e·m; backward likewise 5 kernels,
 //     10e·m (the two products' gradients, the cat's slices and the
-//     negation, and the sum of the two paths). Fused Megatron-Core runs the
-//     rotary inside its attention kernels; the layer programs have no
-//     separate rotary kernel, so all of it is added.
+//     negation, and the sum of the two paths). The layer programs have no
+//     rotary kernel of their own (Megatron-Core's fused rotary, its
+//     apply_rope_fusion, is small beside the attention and left out), so
+//     all of it is added.
 //   - LlamaMLP: act_fn(gate_proj(x)) * up_proj(x): SiLU (read e, write e)
 //     and the product (2e, e) over f = tokens × ffn elements, 5e·f against a
 //     fused 3e·f; backward the product's two gradients (3e·f each) and
@@ -615,6 +616,9 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 // (read e, write 4) and the cast back (4, e) instead of one fused
 // scale-mask-softmax (2e); backward the cast's and softmax's in fp32
 // (e + 4, 12, 4 + e) instead of 3e.
+//
+// Only the dense layer's blocks change: an MoE layer's router norm and
+// expert activations keep their fused kernels.
 func (c Config) eagerElementwise(sh Shard, attn, mlp *Block, tokens, ewTokens, heads, kvHeads int) {
 	e := float64(sh.Precision.ElementBytes())
 	n := float64(ewTokens) * float64(c.Hidden)
