@@ -617,7 +617,7 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 // scale-mask-softmax (2e); backward the cast's and softmax's in fp32
 // (e + 4, 12, 4 + e) instead of 3e.
 //
-// Only the dense layer's blocks change: an MoE layer's router norm and
+// An MoE layer takes the attention block as above; its router norm and
 // expert activations keep their fused kernels.
 func (c Config) eagerElementwise(sh Shard, attn, mlp *Block, tokens, ewTokens, heads, kvHeads int) {
 	e := float64(sh.Precision.ElementBytes())
