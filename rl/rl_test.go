@@ -114,7 +114,9 @@ func TestDecodeBytesOverBandwidth(t *testing.T) {
 }
 
 // TestKVCache checks the KV cache against 2 · layers · kv_heads/tp ·
-// head_dim · 2 B per token, and that it bounds the sequences an engine runs.
+// head_dim · 2 B per token (layers · (d_c + d_h^R) · 2 B under latent
+// attention, DeepSeek-V2 §2.1), and that it bounds the sequences an engine
+// runs.
 func TestKVCache(t *testing.T) {
 	for _, c := range []struct {
 		preset string
@@ -125,6 +127,10 @@ func TestKVCache(t *testing.T) {
 		{"llama2-70b", 8, 2 * 80 * 1 * 128 * 2},
 		{"llama2-70b", 16, 2 * 80 * 1 * 128 * 2}, // a head per GPU at least
 		{"gpt3-175b", 8, 2 * 96 * 12 * 128 * 2},
+		// Latent attention: d_c + d_h^R = 512 + 64 elements per layer,
+		// the whole latent on every tensor-parallel rank.
+		{"deepseek-v3", 1, 61 * (512 + 64) * 2},
+		{"deepseek-v3", 32, 61 * (512 + 64) * 2},
 	} {
 		m, _ := model.Preset(c.preset)
 		if got := float64(m.KVBytesPerToken(c.tp, units.BF16)); got != c.want {
