@@ -628,3 +628,25 @@ func TestReferenceSwap(t *testing.T) {
 		t.Error("the reference swap changed generation or training")
 	}
 }
+
+// TestScoringPipeline: the policy's scoring passes go through the training
+// pipeline (Megatron's forward-only schedule). Eight packed samples on one
+// DGX H100 at PP 2 (DP 4): each replica pushes m = 2 micro-batches through
+// 2 stages of half the layers, m + pp − 1 = 3 stage times = 1.5 whole
+// passes, where PP 1 (8 replicas, one pack each) takes 1 pass: the scoring
+// phase grows by exactly half.
+func TestScoringPipeline(t *testing.T) {
+	cfg := grpo()
+	cfg.PromptsPerStep, cfg.GenerationsPerPrompt, cfg.PromptLen, cfg.ResponseMean, cfg.ResponseMax, cfg.TrainBatch = 1, 8, 16, 100, 100, 8
+	one, err := Run(testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := Run(testJob(t, "llama3-8b", "dgx-h100", 1, 1, 2), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := float64(two.Scoring) / float64(one.Scoring); math.Abs(got-1.5) > 1e-9 {
+		t.Errorf("scoring at PP 2 / PP 1 = %.6g, want 1.5", got)
+	}
+}

@@ -243,7 +243,20 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	for i, s := range scorers {
 		tp := divisorTP(j.Layout.TP, s.m.Heads)
 		groups := trainN / tp
-		passes := int(math.Ceil(float64(total) / float64(groups) / float64(c.LogprobMicrobatch)))
+		passes := math.Ceil(float64(total) / float64(groups) / float64(c.LogprobMicrobatch))
+		work := passes
+		if pp := j.Layout.PP; s.m.Name == policy.Name && pp > 1 {
+			// The policy's shape runs in the training layout's pipeline
+			// (Megatron's forward-only 1F1B schedule): each of the dp
+			// replicas pushes its m micro-batches through pp stages of
+			// 1/pp of the layers, m + pp − 1 stage times, where the
+			// groups above would take ⌈m/pp⌉ whole passes. The same for
+			// many micro-batches; up to twice as long when m ≈ pp.
+			dp := max(trainN/(tp*pp), 1)
+			m := math.Ceil(float64(total) / float64(dp) / float64(c.LogprobMicrobatch))
+			passes = (m + float64(pp) - 1) / float64(pp)
+			work = m / float64(pp)
+		}
 		ep := 1
 		if s.m.Name == policy.Name {
 			// The policy's shape runs in the training layout: its experts
@@ -255,7 +268,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 			return nil, fmt.Errorf("rl: scoring (%s): %w", s.name, err)
 		}
 		scoreTimes[i] = units.Seconds(passes) * (k.Compute + k.Comm)
-		scoreFLOPs += float64(passes) * float64(k.FLOPs) * float64(trainN)
+		scoreFLOPs += work * float64(k.FLOPs) * float64(trainN)
 		w := units.Bytes(float64(s.m.Params())/float64(tp)) * e
 		if s.m.Name == policy.Name {
 			// The policy's shape (its log-probabilities, a reference copy):
