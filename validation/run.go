@@ -58,6 +58,9 @@ func (c Case) Scenario(k Knobs) []byte {
 		}
 	}
 	fmt.Fprintf(&b, "\n[cluster]\nsystem = %q\nnodes = %d\n", c.System, c.Nodes)
+	if c.GPUsPerNode > 0 {
+		fmt.Fprintf(&b, "gpus_per_node = %d\n", c.GPUsPerNode)
+	}
 	if c.NICsPerNode > 0 {
 		fmt.Fprintf(&b, "\n[cluster.network]\nnics_per_node = %d\n", c.NICsPerNode)
 	}
