@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -275,3 +276,55 @@ func TestNetworkAndStack(t *testing.T) {
 }
 
 var regexpSource = regexp.MustCompile(`(?m)^source = ".*"$`)
+
+// TestNodeCount: a run on part of one node is replayed on one node of that
+// many GPUs; a run that gives only its node count has whole nodes.
+func TestNodeCount(t *testing.T) {
+	const src = `[[case]]
+id = "x"
+group = "g"
+source = "Example 2023"
+[case.model]
+layers = 24
+hidden = 2048
+heads = 16
+seq_len = 2048
+vocab = 50304
+[case.hardware]
+gpu = "A100 80GB"
+%s
+[case.parallelism]
+tp = %d
+pp = 1
+dp = %d
+microbatch = 1
+global_batch = 64
+recompute = "none"
+[case.measured]
+iteration_s = 1.0
+`
+	tests := []struct {
+		hw               string
+		tp, dp           int
+		gpus, nodes, gpn int
+	}{
+		{"gpus = 4", 2, 2, 4, 1, 4},
+		{"gpus = 1", 1, 1, 1, 1, 1},
+		{"gpus = 16", 8, 2, 16, 2, 0},
+		{"nodes = 2", 8, 2, 16, 2, 0},
+		{"gpus = \"unknown\"\nnodes = 4", 8, 4, 32, 4, 0},
+	}
+	for _, tc := range tests {
+		cases, err := ParseCases("n.toml", []byte(fmt.Sprintf(src, tc.hw, tc.tp, tc.dp)))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.hw, err)
+		}
+		c := cases[0]
+		if !c.Scored || c.GPUs != tc.gpus || c.Nodes != tc.nodes || c.GPUsPerNode != tc.gpn {
+			t.Errorf("%q: scored %v (%s), %d GPUs on %d nodes of %d; want %d on %d of %d", tc.hw, c.Scored, c.Why, c.GPUs, c.Nodes, c.GPUsPerNode, tc.gpus, tc.nodes, tc.gpn)
+		}
+		if _, _, err := c.load(c.Knobs); err != nil {
+			t.Errorf("%q: %v", tc.hw, err)
+		}
+	}
+}
