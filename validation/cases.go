@@ -482,6 +482,11 @@ var gpuNames = []struct {
 	{regexp.MustCompile(`h100`), gpuSystem{system: "dgx-h100", generation: "h100"}},
 }
 
+// a100Is40GB matches an A100 text that states the 40 GB part: "40GB" per GPU,
+// or a DGX A100's 320 GB in all (8 × 40 GB; the 80 GB system is the 640 GB
+// one, NVIDIA DGX A100 datasheet).
+var a100Is40GB = regexp.MustCompile(`(^|[^0-9])(40|320) ?gb\b`)
+
 // hardwareText is a hardware field's text as the GPU rules read it:
 // lower-cased, with '-', '_' and '.' as spaces.
 func hardwareText(v any) string {
@@ -495,7 +500,7 @@ func identifyGPU(s string) (g gpuSystem, named, ok bool) {
 	for _, n := range gpuNames {
 		if loc := n.re.FindStringIndex(s); loc != nil {
 			g = n.gpu
-			if g.generation == "a100" && strings.Contains(strings.ReplaceAll(s, " ", ""), "40gb") {
+			if g.generation == "a100" && a100Is40GB.MatchString(s) {
 				g.system = "dgx-a100-40gb"
 			}
 			return g, loc[0] == 0, true

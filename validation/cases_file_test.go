@@ -122,6 +122,12 @@ func TestVendorSystems(t *testing.T) {
 		{"NVIDIA DGX A100 (8x A100-SXM4-80GB)", "", "dgx-a100-80gb", true, 0},
 		{"dgxa100_n8_ngc22.09", "", "dgx-a100-80gb", true, 0},
 		{"dgxh100_n64", "", "dgx-h100", true, 0},
+		{"Eos_n1344", "", "dgx-h100", true, 0},
+		{"Dell PowerEdge XE9680 (8x H100-SXM-80GB)", "", "dgx-h100", true, 0},
+		{"Azure ND_H100_v5", "", "dgx-h100", true, 0},
+		{"NVIDIA DGX SuperPOD (DGX A100 640GB)", "", "dgx-a100-80gb", true, 0},
+		{"DGX A100 320GB", "", "dgx-a100-40gb", true, 0},
+		{"A100 40 GB", "", "dgx-a100-40gb", false, 0},
 		{"NVIDIA H100-SXM5-80GB", "", "dgx-h100", true, 0},
 		{"Selene", "", "dgx-a100-80gb", true, 0},
 		{"NVIDIA Eos", "", "dgx-h100", true, 0},
@@ -150,6 +156,7 @@ func TestVendorSystems(t *testing.T) {
 		{"A800-SXM-80GB", "", "", false, 0},
 		{"H20", "", "", false, 0},
 		{"TPU v4", "", "", false, 0},
+		{"Supermicro SYS-821GE-TNHR", "", "", false, 0}, // names no GPU
 		{"videos on MI250X", "", "", false, 0}, // "eos" inside a word is not Eos
 	}
 	for _, tc := range tests {
