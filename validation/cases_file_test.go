@@ -157,7 +157,7 @@ func TestVendorSystems(t *testing.T) {
 		{"H20", "", "", false, 0},
 		{"TPU v4", "", "", false, 0},
 		{"Supermicro SYS-821GE-TNHR", "", "", false, 0}, // names no GPU
-		{"videos on MI250X", "", "", false, 0}, // "eos" inside a word is not Eos
+		{"videos on MI250X", "", "", false, 0},          // "eos" inside a word is not Eos
 	}
 	for _, tc := range tests {
 		s := strings.Replace(string(src), `gpu = "A100 80GB (Selene)"`, `gpu = "`+tc.gpu+`"`, 1)
