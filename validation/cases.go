@@ -186,6 +186,9 @@ type Case struct {
 	// GPUsPerNode is set for a run on part of one node (fewer GPUs than
 	// the system's node has); 0 keeps the system's.
 	GPUsPerNode int
+	// perNode is the node size while the GPU count waits for the layout
+	// (gpus unknown); 0 once the cluster is sized.
+	perNode int
 	// Metric and Measured are what the prediction is compared with.
 	Metric   Metric
 	Measured float64
@@ -207,7 +210,7 @@ type Case struct {
 // they are the same for every case, and reports print them.
 func Rules() []string {
 	return []string{
-		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB is stated), H100 → dgx-h100, H200 → dgx-h200, H800 → hgx-h800, B200 → dgx-b200, GB200 → gb200-nvl72 when the GPUs are whole 72-GPU NVLink domains, else not replayed (the domain size is not stated); a vendor, cloud or MLPerf-style system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\", \"8x A100 80GB SXM\", \"dgxh100_n64\") or documenting one (AWS p4d → A100 40GB with 400 Gb/s per node, p4de → A100 80GB with 400 Gb/s, p5 → H100, p5e/p5en → H200; Azure ND A100 v4 / ND96asr → A100 40GB, NDm A100 v4 / ND96amsr → A100 80GB; Google a2-highgpu/megagpu → A100 40GB, a2-ultragpu → A100 80GB, a3-highgpu/megagpu/edgegpu → H100, a3-ultragpu → H200; Selene → DGX A100 80GB; Eos → DGX H100) → that GPU's DGX/HGX node, said in the case; the gpu field first, then system, system_name, accelerator, accelerator_model_name, node, node_type, instance, instance_type, machine, platform, cluster; any other GPU (V100, A800, H20, GH200, TPU, MI250X) → not replayed; gpus unknown with nodes given → nodes × gpus_per_node; fewer GPUs than a node → one node of that many GPUs (cluster.gpus_per_node); otherwise nodes = GPUs / gpus_per_node (8); H200, H800, B200 and GB200 cases follow the H100 (Megatron-Core era) rules below",
+		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB is stated), H100 → dgx-h100, H200 → dgx-h200, H800 → hgx-h800, B200 → dgx-b200, GB200 → gb200-nvl72 when the GPUs are whole 72-GPU NVLink domains, else not replayed (the domain size is not stated); a vendor, cloud or MLPerf-style system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\", \"8x A100 80GB SXM\", \"dgxh100_n64\") or documenting one (AWS p4d → A100 40GB with 400 Gb/s per node, p4de → A100 80GB with 400 Gb/s, p5 → H100, p5e/p5en → H200; Azure ND A100 v4 / ND96asr → A100 40GB, NDm A100 v4 / ND96amsr → A100 80GB; Google a2-highgpu/megagpu → A100 40GB, a2-ultragpu → A100 80GB, a3-highgpu/megagpu/edgegpu → H100, a3-ultragpu → H200; Selene → DGX A100 80GB; Eos → DGX H100) → that GPU's DGX/HGX node, said in the case; the gpu field first, then system, system_name, accelerator, accelerator_model_name, node, node_type, instance, instance_type, machine, platform, cluster; any other GPU (V100, A800, H20, GH200, TPU, MI250X) → not replayed; gpus, nodes, gpus_per_node, tp, pp, dp, cp and ep: a count followed by a note (\"1024 (128 nodes)\") is the count; gpus unknown → nodes × gpus_per_node when nodes is given, else tp·pp·dp·cp when dp is given, else not replayed; fewer GPUs than a node → one node of that many GPUs (cluster.gpus_per_node); a stated gpus_per_node other than the system's → that node size; otherwise nodes = GPUs / gpus_per_node (8); H200, H800, B200 and GB200 cases follow the H100 (Megatron-Core era) rules below",
 		"network: a stated inter-node bandwidth per node (inter_node_Gbps_per_node…), else the cloud system's documented one (above) → nics_per_node = that ÷ the system's NIC bandwidth (200 Gb/s HDR on DGX A100, 400 Gb/s NDR on DGX H100 and H200) when it divides into whole NICs; otherwise the system's 8",
 		"software stack: the source and its date pick software.stack, and the case takes from the stack (scenario/software.go, which documents each) every behaviour it does not state itself — overlaps, pipeline scatter/gather, gradient accumulation fusion and precision, attention kernel, distributed optimizer, default recomputation, sequence parallelism: ZeRO-3 dated 2021 or earlier → deepspeed-zero3-2021; Megatron-DeepSpeed (or both DeepSpeed and Megatron) named → megatron-deepspeed; Megatron-Bridge → megatron-core-2024 (it trains with Megatron-Core); NeMo → nemo-24.07; other H100, H800, B200 and GB200 cases → megatron-core-2024; A100 cases dated before 2021-04-09 (the SC21 paper, arXiv 2104.04473, introduced the pipeline scatter/gather) → megatron-lm-2021-01, dated 2021 (the first year the source names) → megatron-lm-2021, later → megatron-lm-2022. The stack's precision is not used (see precision)",
 		"model: shape fields as given (a count followed by a note, \"12288 (provider ffn_hidden_size …)\", is the count; ffn is ffn_hidden); experts, experts_per_token, moe_ffn, shared_experts, head_dim as given; moe_layers \"all …\" → no dense layers, \"all except the first N …\" → N dense layers, another form → not replayed; the built-in model preset that matches every given field (then, if none does, every field but seq_len; preferring a preset whose name appears in the case's model name, then name order) fills the fields the source leaves unknown and the structure it does not describe (SwiGLU MLP, multi-head latent attention); kv_heads naming MLA with no matching MLA preset → not replayed; a required field unknown and no match → not scored",
@@ -318,6 +321,7 @@ func mapCase(r rawCase) (Case, error) {
 	}
 	m.shape(r.Model)
 	m.layout(r.Parallelism)
+	m.sizeCluster(r.Parallelism)
 	m.precision(r.Parallelism["precision"])
 	m.metric(r.Measured)
 	m.software()
@@ -391,21 +395,37 @@ func (m mapper) hardware(h map[string]any) error {
 		m.assume("hardware %s %s → %s (the GPU it names, on that GPU's DGX/HGX node)", field, show(h[field]), c.System)
 	}
 	perNode := 8
-	if n, ok := integer(h["gpus_per_node"]); ok && n > 0 {
+	if n, ok := leading(h["gpus_per_node"]); ok && n > 0 {
 		perNode = n
 	}
 	if c.System == "gb200-nvl72" {
-		perNode = 72
+		perNode = systemGPUsPerNode(c.System)
 	}
-	gpus, ok := integer(h["gpus"])
-	if nodes, nok := integer(h["nodes"]); (h["gpus"] == nil || !ok) && nok && nodes > 0 {
+	m.network(h, g.nodeGbps)
+	// A count followed by a note ("1024 (128 nodes)") is the count.
+	gpus, ok := leading(h["gpus"])
+	if nodes, nok := leading(h["nodes"]); !ok && nok && nodes > 0 {
 		// Only the node count given: whole nodes.
 		gpus, ok = nodes*perNode, true
 		m.assume("hardware: gpus %s → %d (nodes %d × %d GPUs per node)", show(h["gpus"]), gpus, nodes, perNode)
 	}
+	if !ok {
+		if _, isText := h["gpus"].(string); isText || h["gpus"] == nil {
+			// Unknown: tp·pp·dp·cp once the layout is read (sizeCluster).
+			c.perNode = perNode
+			return nil
+		}
+	}
 	if !ok || gpus < 1 {
 		return fmt.Errorf("hardware.gpus: want a positive integer, got %s", show(h["gpus"]))
 	}
+	m.place(gpus, perNode)
+	return nil
+}
+
+// place sizes the cluster for gpus GPUs on nodes of perNode.
+func (m mapper) place(gpus, perNode int) {
+	c := m.c
 	c.GPUs = gpus
 	if gpus < perNode && c.System != "gb200-nvl72" {
 		// A run on part of one node: that node with only its GPUs.
@@ -414,11 +434,38 @@ func (m mapper) hardware(h map[string]any) error {
 	}
 	if gpus%perNode != 0 {
 		m.unplayable("%d GPUs are not whole nodes of %d", gpus, perNode)
-		return nil
+		return
+	}
+	if sys := systemGPUsPerNode(c.System); perNode != sys {
+		// A node size the source states that differs from the system's.
+		c.GPUsPerNode = perNode
 	}
 	c.Nodes = gpus / perNode
-	m.network(h, g.nodeGbps)
-	return nil
+}
+
+// systemGPUsPerNode is a built-in system's GPUs per node: 72 on a GB200
+// NVL72 rack, 8 on the DGX/HGX nodes.
+func systemGPUsPerNode(system string) int {
+	if system == "gb200-nvl72" {
+		return 72
+	}
+	return 8
+}
+
+// sizeCluster sizes the cluster of a case that gives neither its GPUs nor
+// its nodes: tp·pp·dp·cp GPUs when the layout gives every factor.
+func (m mapper) sizeCluster(p map[string]any) {
+	c, k := m.c, m.c.Knobs
+	if c.GPUs > 0 || c.perNode == 0 || !c.Replayable {
+		return
+	}
+	if _, ok := leading(p["dp"]); !ok {
+		m.unplayable("gpus unknown and dp %s: the cluster's size is not stated", show(p["dp"]))
+		return
+	}
+	gpus := k.TP * k.PP * k.DP * max(k.CP, 1)
+	m.assume("hardware: gpus unknown → %d (tp·pp·dp·cp)", gpus)
+	m.place(gpus, c.perNode)
 }
 
 // gpuSystem is a GPU the hardware text can name and the built-in node it is
@@ -896,13 +943,13 @@ func denseLayers(v any) (int, bool) {
 func (m mapper) layout(p map[string]any) {
 	c := m.c
 	k := &c.Knobs
-	tp, okTP := integer(p["tp"])
+	tp, okTP := leading(p["tp"])
 	if !okTP && strings.HasPrefix(text(p["tp"]), "none") {
 		// "none ('train DeepSeek-V3 without using costly Tensor
 		// Parallelism')": no tensor parallelism.
 		tp, okTP = 1, true
 	}
-	pp, okPP := integer(p["pp"])
+	pp, okPP := leading(p["pp"])
 	if !okTP || !okPP {
 		m.unplayable("layout unknown (tp %s, pp %s)", show(p["tp"]), show(p["pp"]))
 		return
@@ -925,12 +972,12 @@ func (m mapper) layout(p map[string]any) {
 	}
 	c.GlobalBatch = gb
 	k.CP, k.EP, k.ETP = 1, 1, 1
-	if cp, ok := integer(p["cp"]); ok && cp > 0 {
+	if cp, ok := leading(p["cp"]); ok && cp > 0 {
 		k.CP = cp
 	} else if p["cp"] != nil {
 		m.assume("cp %s → 1", show(p["cp"]))
 	}
-	if ep, ok := integer(p["ep"]); ok && ep > 0 {
+	if ep, ok := leading(p["ep"]); ok && ep > 0 {
 		k.EP = ep
 	} else if c.Shape.Experts > 0 {
 		m.unplayable("mixture-of-experts model with ep %s", show(p["ep"]))
@@ -944,7 +991,7 @@ func (m mapper) layout(p map[string]any) {
 		k.ETP = tp
 		m.assume("etp %s → %d (Megatron-Core's default: tp)", show(p["etp"]), tp)
 	}
-	if dp, ok := integer(p["dp"]); ok {
+	if dp, ok := leading(p["dp"]); ok {
 		k.DP = dp
 	} else {
 		k.DP = c.GPUs / max(tp*pp*k.CP, 1)

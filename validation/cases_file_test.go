@@ -301,9 +301,9 @@ vocab = 50304
 gpu = "A100 80GB"
 %s
 [case.parallelism]
-tp = %d
+tp = %s
 pp = 1
-dp = %d
+dp = %s
 microbatch = 1
 global_batch = 64
 recompute = "none"
@@ -312,14 +312,20 @@ iteration_s = 1.0
 `
 	tests := []struct {
 		hw               string
-		tp, dp           int
-		gpus, nodes, gpn int
+		tp, dp           string
+		gpus, nodes, gpn int // gpus 0: not scored
 	}{
-		{"gpus = 4", 2, 2, 4, 1, 4},
-		{"gpus = 1", 1, 1, 1, 1, 1},
-		{"gpus = 16", 8, 2, 16, 2, 0},
-		{"nodes = 2", 8, 2, 16, 2, 0},
-		{"gpus = \"unknown\"\nnodes = 4", 8, 4, 32, 4, 0},
+		{"gpus = 4", "2", "2", 4, 1, 4},
+		{"gpus = 1", "1", "1", 1, 1, 1},
+		{"gpus = 16", "8", "2", 16, 2, 0},
+		{"nodes = 2", "8", "2", 16, 2, 0},
+		{"gpus = \"unknown\"\nnodes = 4", "8", "4", 32, 4, 0},
+		{"gpus = \"512 (64 nodes)\"", "8", "64", 512, 64, 0},
+		{"gpus = \"unknown\"", "8", "4", 32, 4, 0},                  // tp·pp·dp
+		{"", "\"8 (per the paper)\"", "\"2 (inferred)\"", 16, 2, 0}, // counts with notes
+		{"gpus_per_node = \"4 (PCIe)\"\ngpus = 8", "4", "2", 8, 2, 4},
+		{"gpus = \"unknown\"", "8", "\"unknown\"", 0, 0, 0}, // size not stated
+		{"gpus = 12", "8", "\"unknown\"", 0, 0, 0},          // not whole nodes
 	}
 	for _, tc := range tests {
 		cases, err := ParseCases("n.toml", []byte(fmt.Sprintf(src, tc.hw, tc.tp, tc.dp)))
@@ -327,6 +333,12 @@ iteration_s = 1.0
 			t.Fatalf("%q: %v", tc.hw, err)
 		}
 		c := cases[0]
+		if tc.gpus == 0 {
+			if c.Scored {
+				t.Errorf("%q: scored with %d GPUs, want not scored", tc.hw, c.GPUs)
+			}
+			continue
+		}
 		if !c.Scored || c.GPUs != tc.gpus || c.Nodes != tc.nodes || c.GPUsPerNode != tc.gpn {
 			t.Errorf("%q: scored %v (%s), %d GPUs on %d nodes of %d; want %d on %d of %d", tc.hw, c.Scored, c.Why, c.GPUs, c.Nodes, c.GPUsPerNode, tc.gpus, tc.nodes, tc.gpn)
 		}
