@@ -452,6 +452,10 @@ func systemGPUsPerNode(system string) int {
 	return 8
 }
 
+// maxDerivedGPUs bounds a GPU count derived from the layout (far above any
+// published run), so that a malformed file cannot overflow it.
+const maxDerivedGPUs = 1 << 24
+
 // sizeCluster sizes the cluster of a case that gives neither its GPUs nor
 // its nodes: tp·pp·dp·cp GPUs when the layout gives every factor.
 func (m mapper) sizeCluster(p map[string]any) {
@@ -463,7 +467,14 @@ func (m mapper) sizeCluster(p map[string]any) {
 		m.unplayable("gpus unknown and dp %s: the cluster's size is not stated", show(p["dp"]))
 		return
 	}
-	gpus := k.TP * k.PP * k.DP * max(k.CP, 1)
+	gpus := 1
+	for _, f := range []int{k.TP, k.PP, k.DP, max(k.CP, 1)} {
+		if f < 1 || gpus > maxDerivedGPUs/f {
+			m.unplayable("gpus unknown and tp·pp·dp·cp (%d·%d·%d·%d) is not a cluster size", k.TP, k.PP, k.DP, k.CP)
+			return
+		}
+		gpus *= f
+	}
 	m.assume("hardware: gpus unknown → %d (tp·pp·dp·cp)", gpus)
 	m.place(gpus, c.perNode)
 }
