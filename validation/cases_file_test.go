@@ -142,6 +142,9 @@ func TestVendorSystems(t *testing.T) {
 		{"a2-highgpu-8g", "", "dgx-a100-40gb", true, 0},
 		{"Google Cloud a3-megagpu-8g", "", "dgx-h100", true, 0},
 		{"H200 SXM 141GB", "", "dgx-h200", false, 0},
+		{"A100 PCIe 40GB", "", "dgx-a100-40gb", true, 0}, // not the SXM part: said
+		{"H100 NVL", "", "dgx-h100", true, 0},
+		{"H100 (NVLink 900 GB/s)", "", "dgx-h100", false, 0},
 		{"HGX H800", "", "hgx-h800", true, 0},
 		{"B200 (DGX-B200 system)", "", "dgx-b200", false, 0},
 		// The GPU in another hardware field (MLPerf's system description).
