@@ -137,6 +137,10 @@ func TestVendorSystems(t *testing.T) {
 		{"p5e.48xlarge", "", "dgx-h200", true, 0},
 		{"Azure ND96asr_v4", "", "dgx-a100-40gb", true, 0},
 		{"Azure NDm A100 v4", "", "dgx-a100-80gb", true, 0},
+		{"Azure ND A100 v4", "", "dgx-a100-40gb", true, 0},    // the system names the 40 GB part
+		{"A100 40GB (Selene)", "", "dgx-a100-40gb", false, 0}, // a stated size wins
+		{"AWS p4d.24xlarge (8x A100 80GB)", "", "dgx-a100-80gb", true, 2},
+		{"GH200 (Eos)", "", "", false, 0},
 		{"Standard_ND96amsr_A100_v4", "", "dgx-a100-80gb", true, 0},
 		{"GCP a2-ultragpu-8g", "", "dgx-a100-80gb", true, 0},
 		{"a2-highgpu-8g", "", "dgx-a100-40gb", true, 0},
