@@ -397,7 +397,7 @@ func (m mapper) hardware(h map[string]any) error {
 		named = false
 	}
 	if !named {
-		m.assume("hardware %s %s → %s (the GPU it names, on that GPU's DGX/HGX node)", field, show(h[field]), c.System)
+		m.assume("hardware %s %s → %s (the GPU it names or its maker documents, on that GPU's DGX/HGX node)", field, show(h[field]), c.System)
 	}
 	perNode := 8
 	if n, ok := leading(h["gpus_per_node"]); ok && n > 0 {
