@@ -945,8 +945,10 @@ func (m mapper) shape(raw map[string]any) {
 }
 
 // leadingNumber matches a count written before a note: "12288 (provider
-// ffn_hidden_size; …)", "1 (perf config)".
-var leadingNumber = regexp.MustCompile(`^\s*(\d+)\b`)
+// ffn_hidden_size; …)", "1 (perf config)". The count must end at a space, a
+// parenthesis or the text's end, so "1,024", "1.5" and "2-4" are not read
+// as 1 or 2.
+var leadingNumber = regexp.MustCompile(`^\s*(\d+)(?:\s|\(|$)`)
 
 // leading returns v as an int when it is an integer or a string that
 // starts with one.
