@@ -333,6 +333,8 @@ iteration_s = 1.0
 		{"gpus_per_node = \"4 (PCIe)\"\ngpus = 8", "4", "2", 8, 2, 4},
 		{"gpus = \"unknown\"", "8", "\"unknown\"", 0, 0, 0}, // size not stated
 		{"gpus = 12", "8", "\"unknown\"", 0, 0, 0},          // not whole nodes
+		{"gpus = \"1,024\"", "8", "\"unknown\"", 0, 0, 0},   // not read as 1 GPU
+		{"gpus = 16", "\"8-way\"", "2", 0, 0, 0},            // "8-way" is not a count
 	}
 	for _, tc := range tests {
 		cases, err := ParseCases("n.toml", []byte(fmt.Sprintf(src, tc.hw, tc.tp, tc.dp)))
