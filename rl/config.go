@@ -145,6 +145,15 @@ type Config struct {
 	// IPC handles, the engine's load_weights); 0: at the hardware's rate
 	// (an HBM copy colocated, the link split), no software cost.
 	RefitRate units.Bandwidth
+	// CPUAdamBandwidth > 0 offloads the training's optimizer to the host
+	// (DeepSpeed ZeRO-Offload, OpenRLHF's --adam_offload): the fp32 master
+	// weights, the Adam moments and the fp32 gradients of each GPU's shard
+	// live in host memory; every optimizer step sends the shard's 16-bit
+	// gradients to the host and its updated 16-bit weights back over PCIe,
+	// and the CPU updates the shard streaming CPUAdamBytesPerParam bytes
+	// per parameter at this host-memory bandwidth (per GPU). 0: the
+	// optimizer runs on the GPU.
+	CPUAdamBandwidth units.Bandwidth
 	// LogprobMicrobatch is the packed sequences per scoring forward pass.
 	LogprobMicrobatch int
 	// Prompts is a number of prompts to report the processing time of (0:
@@ -242,6 +251,9 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 	}
 	if !(c.RefitRate >= 0 && c.RefitRate <= 1e15) {
 		add("rl.refit_rate", "must be from 0 (the hardware's rate) to 1PB/s, got %s", c.RefitRate)
+	}
+	if !(c.CPUAdamBandwidth >= 0 && c.CPUAdamBandwidth <= 1e15) {
+		add("rl.cpu_adam_bandwidth", "must be from 0 (the optimizer on the GPU) to 1PB/s, got %s", c.CPUAdamBandwidth)
 	}
 	if !(c.HostPerSeq >= 0 && c.HostPerSeq <= MaxHostOverhead/1000) {
 		add("rl.engine_host_per_seq", "must be from 0 to %s per sequence and iteration, got %s", MaxHostOverhead/1000, c.HostPerSeq)

@@ -41,6 +41,10 @@ func FuzzRL(f *testing.F) {
 		if placement%2 == 1 {
 			sets = append(sets, "rl.gen_gpus=8")
 		}
+		if off%2 == 1 {
+			// The optimizer offloaded, at a host bandwidth from the fuzzer.
+			sets = append(sets, fmt.Sprintf("rl.cpu_adam_bandwidth=%gGB/s", hbm))
+		}
 		if algo%2 == 1 {
 			sets = append(sets, "rl.critic=gpt3-125m", "rl.reward=gpt3-125m")
 		}

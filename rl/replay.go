@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"trainsim/parallelism"
 	"trainsim/sim"
 	"trainsim/units"
 )
@@ -24,7 +23,7 @@ import (
 // receive the refit in parallel with the sender, and generation of step n
 // waits only for the refit of step n−1−k: with k ≥ 1 it overlaps the
 // training of the steps before it.
-func (c Config) replay(res *Result, runs []engineRun, scorers []scorer, score []units.Seconds, trainStep units.Seconds, critic *parallelism.Result, refit, swap units.Seconds) error {
+func (c Config) replay(res *Result, runs []engineRun, scorers []scorer, score []units.Seconds, trainStep, criticStep units.Seconds, refit, swap units.Seconds) error {
 	steps := c.OffPolicy + 4
 	g := sim.NewGraph(steps * (len(runs)*(3*len(runs[0].Segments)+2) + len(scorers) + 2*res.OptimizerSteps + 4))
 	engines := make([]sim.ResourceID, len(runs))
@@ -96,9 +95,9 @@ func (c Config) replay(res *Result, runs []engineRun, scorers []scorer, score []
 		for range res.OptimizerSteps {
 			s.training = append(s.training, add(train, trainStep, kindTrain))
 		}
-		if critic != nil {
+		if criticStep > 0 {
 			for range res.OptimizerSteps {
-				s.training = append(s.training, add(train, critic.StepTime, kindTrain))
+				s.training = append(s.training, add(train, criticStep, kindTrain))
 			}
 		}
 		s.refit = add(train, refit, kindRefit)
@@ -158,6 +157,17 @@ func (c Config) replay(res *Result, runs []engineRun, scorers []scorer, score []
 	res.Refit = dur(s.refit)
 	res.Swap = dur(s.onload, s.offload)
 	busy := res.Generation + res.Scoring + res.Training + res.Refit + res.Swap
+	// Below a nanosecond per step the difference of two sums of durations
+	// is rounding, not idle time or overlap.
+	noise := units.Seconds(1e-9) + res.Step*1e-12
+	defer func() {
+		if res.Idle < noise {
+			res.Idle = 0
+		}
+		if res.Overlap < noise {
+			res.Overlap = 0
+		}
+	}()
 	if split {
 		gpus := float64(res.GenGPUs + res.TrainGPUs)
 		genIdle := max(res.Step-res.Generation-res.Refit, 0)

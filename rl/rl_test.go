@@ -419,3 +419,102 @@ func TestRefitRate(t *testing.T) {
 		t.Errorf("refit %.6g s, want %.6g s", got, want)
 	}
 }
+
+// TestOptimizerOffload: with rl.cpu_adam_bandwidth B, each optimizer step of
+// Llama 3 8B trained data-parallel over the 8 H100s of a node (ZeRO-1: each
+// GPU updates 1/8 of the parameters) adds DeepSpeed's gradient traffic over
+// PCIe 5.0 x16 for its micro-batches and the 16-bit weights back, and CPU
+// Adam's 30 bytes per parameter at B; the training memory loses the
+// optimizer state and the fp32 gradients. Llama 3 70B at TP 8 on one node
+// does not fit with Adam on the GPU (17.5 GB of weights, 35 GB of fp32
+// gradients and 105 GB of optimizer state per GPU) and fits with it on the
+// host.
+func TestOptimizerOffload(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	cfg := grpo()
+	base, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.CPUAdamBandwidth = 51.2e9
+	r, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The parameters the training replay's memory holds on a GPU of its one
+	// pipeline stage (32 layers, the embedding table and the position table
+	// of the 1152-token packs; the output layer tied), ZeRO-1 over 8.
+	m0 := v.Job().Model
+	shard := (32*float64(m0.LayerParams()) + float64(m0.Vocab*m0.Hidden) + 1152*float64(m0.Hidden)) / 8
+	pcie := 32e9 * 16 * 128 / 130 / 8 // PCIe 5.0 x16, 128b/130b, bytes/s
+	// 64 samples × (128 + 300) tokens = 27392 tokens in 24 packs of 1152,
+	// 3 micro-batches per GPU over DP 8: DeepSpeed's offload moves 2 B down
+	// for micro-batches 1–2, 2 B back up for 2–3, 4 B (fp32) down at the
+	// last and the 2 B weight back: 4·3 + 2 = 14 B per parameter.
+	want := 14*shard/pcie + 30*shard/51.2e9
+	if got := float64(r.OptimizerOffload); math.Abs(got-want) > 1e-3*want {
+		t.Errorf("offload per optimizer step %.5g s, want %.5g s", got, want)
+	}
+	if d, w := float64(r.Training-base.Training), float64(r.OptimizerSteps)*want; math.Abs(d-w) > 1e-3*w {
+		t.Errorf("training grew by %.5g s, want %d optimizer steps × %.5g s = %.5g s", d, r.OptimizerSteps, want, w)
+	}
+	m := r.TrainResult.Memory
+	if got, w := r.Memory.Training, m.Weights+m.Activations+m.Transient; got != w {
+		t.Errorf("training memory %s with the optimizer on the host, want weights + activations + transient %s", got, w)
+	}
+
+	big := testJob(t, "llama3-70b", "dgx-h100", 1, 8, 1)
+	cfg = grpo()
+	cfg.GenTP, cfg.GenMemoryFraction = 8, 0.9
+	on, err := Run(big, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if on.Feasible {
+		t.Errorf("70B at TP 8 with Adam on the GPU: feasible, want out of memory")
+	}
+	cfg.CPUAdamBandwidth = 51.2e9
+	off, err := Run(big, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !off.Feasible {
+		t.Errorf("70B at TP 8 with Adam on the host: %s, want feasible", off.Reason)
+	}
+}
+
+// TestRefitZeRO3: ZeRO-3 shards the 16-bit weights over the data-parallel
+// group, so a colocated refit first all-gathers them from all 8 training
+// GPUs of the node; with ZeRO-1 at TP 1, PP 1 every GPU holds the whole
+// model and the refit is only the engine's copy in HBM (2 × 2 B × params
+// over 85% of 3.35 TB/s).
+func TestRefitZeRO3(t *testing.T) {
+	j := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1).Job()
+	cfg := grpo()
+	refit := func(zero int) (units.Seconds, string) {
+		t.Helper()
+		jj := j
+		jj.Layout.ZeRO = zero
+		v, errs := jj.Validate()
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		r, err := Run(v, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Refit, strings.Join(r.Notes, "\n")
+	}
+	z1, _ := refit(1)
+	want := 2 * 2 * float64(j.Model.Params()) / (0.85 * 3.35e12)
+	if math.Abs(float64(z1)-want) > 1e-3*want {
+		t.Errorf("ZeRO-1 refit %.5g s, want the HBM copy %.5g s", float64(z1), want)
+	}
+	z3, note := refit(3)
+	if z3 <= z1 {
+		t.Errorf("ZeRO-3 refit %s, want more than ZeRO-1's %s (an all-gather first)", z3, z1)
+	}
+	if !strings.Contains(note, "over the 8 training GPUs") {
+		t.Errorf("ZeRO-3 refit note does not name the 8 GPUs it gathers from:\n%s", note)
+	}
+}

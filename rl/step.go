@@ -85,9 +85,12 @@ type Result struct {
 	// RefitBytes is the policy's 16-bit weights each engine replica
 	// receives; TrainingStep one optimizer step of the policy, of which a
 	// step runs OptimizerSteps.
-	RefitBytes     units.Bytes
-	TrainingStep   units.Seconds
-	OptimizerSteps int
+	RefitBytes   units.Bytes
+	TrainingStep units.Seconds
+	// OptimizerOffload is what Config.CPUAdamBandwidth adds to each of the
+	// policy's optimizer steps (PCIe both ways and CPU Adam); 0 without it.
+	OptimizerOffload units.Seconds
+	OptimizerSteps   int
 	// PromptsTime is the time to process Config.Prompts prompts.
 	PromptsTime units.Seconds
 	Feasible    bool
@@ -181,18 +184,46 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	if !tres.Feasible {
 		res.Feasible, res.Reason = false, "policy training: "+tres.Reason
 	}
+	policyStep := tres.StepTime
+	if c.CPUAdamBandwidth > 0 {
+		var off units.Seconds
+		off, res.Memory.Training, state = c.optimizerOffload(tj, tres)
+		res.OptimizerOffload = off
+		policyStep += off
+		res.TrainingStep = policyStep
+		if ok, why := offloadFits(res.Memory.Training, j.Cluster.GPU.HBM, tres); ok {
+			res.Feasible, res.Reason = true, ""
+		} else {
+			res.Feasible, res.Reason = false, "policy training: "+why
+		}
+	}
 	var critic *parallelism.Result
+	var criticStep units.Seconds
 	if c.Critic != nil {
 		cj := c.trainingJob(j, trainN, *c.Critic)
 		if critic, err = simulate(cj, "critic training"); err != nil {
 			return nil, err
 		}
-		res.Memory.Training = max(res.Memory.Training, critic.Memory.Peak)
-		state += critic.Memory.Weights + critic.Memory.Gradients + critic.Memory.Optimizer
-		trainFLOPs += float64(critic.ModelFLOPs) * float64(res.OptimizerSteps)
-		if !critic.Feasible && res.Feasible {
-			res.Feasible, res.Reason = false, "critic training: "+critic.Reason
+		criticStep = critic.StepTime
+		peak := critic.Memory.Peak
+		criticState := critic.Memory.Weights + critic.Memory.Gradients + critic.Memory.Optimizer
+		feasible, reason := critic.Feasible, critic.Reason
+		if c.CPUAdamBandwidth > 0 {
+			var off units.Seconds
+			off, peak, criticState = c.optimizerOffload(cj, critic)
+			criticStep += off
+			feasible, reason = offloadFits(peak, j.Cluster.GPU.HBM, critic)
 		}
+		res.Memory.Training = max(res.Memory.Training, peak)
+		state += criticState
+		trainFLOPs += float64(critic.ModelFLOPs) * float64(res.OptimizerSteps)
+		if !feasible && res.Feasible {
+			res.Feasible, res.Reason = false, "critic training: "+reason
+		}
+	}
+	if c.CPUAdamBandwidth > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("optimizer offload: the fp32 weights, Adam moments and fp32 gradients of each GPU's shard (%s of optimizer state per GPU for the policy) live in host memory; each policy optimizer step adds %s: the gradients of every micro-batch to the host and back to accumulate, the fp32 gradient down and the 16-bit weights back over PCIe, and CPU Adam streaming %d bytes per parameter at rl.cpu_adam_bandwidth %s (not overlapped with the backward pass; the 16-bit reduction buckets left on the GPU are not counted)",
+			tres.Memory.Optimizer, res.OptimizerOffload, CPUAdamBytesPerParam, c.CPUAdamBandwidth))
 	}
 
 	// Scoring: forward passes over the packed samples on the training pool.
@@ -219,7 +250,14 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		}
 		scoreTimes[i] = units.Seconds(passes) * (k.Compute + k.Comm)
 		scoreFLOPs += float64(passes) * float64(k.FLOPs) * float64(trainN)
-		res.Memory.Scoring = max(res.Memory.Scoring, units.Bytes(float64(s.m.Params())/float64(tp))*e)
+		w := units.Bytes(float64(s.m.Params())/float64(tp)) * e
+		if s.m.Name == policy.Name {
+			// The policy's shape (its log-probabilities, a reference copy):
+			// sharded as the training layout holds it (pipeline stages,
+			// experts over EP, ZeRO-3), the training replay's weights.
+			w = tres.Memory.Weights
+		}
+		res.Memory.Scoring = max(res.Memory.Scoring, w)
 	}
 
 	// Refit: the policy's 16-bit weights gathered from the training layout
@@ -253,7 +291,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		swap = (2 * moved).Over(topology.PCIeRate(j.Cluster.GPU.Family))
 	}
 
-	if err := c.replay(res, runs, scorers, scoreTimes, tres.StepTime, critic, refit, swap); err != nil {
+	if err := c.replay(res, runs, scorers, scoreTimes, policyStep, criticStep, refit, swap); err != nil {
 		return nil, err
 	}
 	res.finish(c, j, runs, scoreFLOPs, trainFLOPs, genN, trainN)
@@ -266,6 +304,57 @@ func fieldErrs[E error](errs []E) []error {
 		out[i] = e
 	}
 	return out
+}
+
+// CPUAdamBytesPerParam is the host-memory traffic of DeepSpeed's CPU Adam
+// per parameter of an offloaded shard: it reads the fp32 gradient, weight
+// and two moments (16 B), writes back the weight and moments (12 B) and the
+// 16-bit copy of the weight sent to the GPU (2 B); the update is a stream
+// over those arrays, bound by memory bandwidth (Ren et al. 2021,
+// ZeRO-Offload: the CPU holds the fp32 parameters, gradients and optimizer
+// states and runs the update; DeepSpeed csrc/includes/cpu_adam.h
+// Adam_Optimizer::Step_AVX of 2023–24: one vectorised pass over _params,
+// grads, _exp_avg and _exp_avg_sq, writing the first and the moments back and,
+// given dev_params, the 16-bit copy).
+const CPUAdamBytesPerParam = 30
+
+// adamStateBytesPerParam is the optimizer state per parameter of a shard
+// (fp32 master weight and two moments): the shard's parameter count is the
+// replay's optimizer bytes over it.
+const adamStateBytesPerParam = 12
+
+// optimizerOffload prices one optimizer step of the training replay r of
+// job t with its optimizer on the host: the PCIe traffic of DeepSpeed's
+// ZeRO-Offload over the step's g micro-batches and CPU Adam over the shard at
+// CPUAdamBandwidth. Per parameter of the shard (DeepSpeed
+// deepspeed/runtime/zero/stage_1_and_2.py copy_grads_in_partition, with
+// offload: async_accumulate_grad_in_cpu_via_gpu before the accumulation
+// boundary, async_inplace_copy_grad_to_fp32_buffer_from_gpu at it): every
+// micro-batch but the last copies its 16-bit gradient to the host (2 B), every
+// one but the first brings the accumulated gradient back to add to (2 B), the
+// last sends the fp32 gradient (4 B), and the updated 16-bit weight comes back
+// after the CPU's step (2 B): 4g + 2 bytes, one direction at a time, not
+// overlapped with the backward pass. It returns that time, the GPU's training
+// memory without the optimizer state and the fp32 gradients (they live on
+// the host), and the state a colocated step would offload (the weights: the
+// rest is on the host already).
+func (c Config) optimizerOffload(t parallelism.Job, r *parallelism.Result) (units.Seconds, units.Bytes, units.Bytes) {
+	shard := float64(r.Memory.Optimizer) / adamStateBytesPerParam
+	g := max(t.Training.GlobalBatch/max(t.Layout.DP*t.Layout.Microbatch, 1), 1)
+	pcie := units.Bytes((4*float64(g) + 2) * shard).Over(topology.PCIeRate(t.Cluster.GPU.Family))
+	cpu := units.Bytes(CPUAdamBytesPerParam * shard).Over(c.CPUAdamBandwidth)
+	return pcie + cpu, r.Memory.Peak - r.Memory.Optimizer - r.Memory.Gradients, r.Memory.Weights
+}
+
+// offloadFits says whether a training replay whose optimizer is on the host
+// fits in HBM, with the replay's reason rewritten when it does not.
+func offloadFits(need, hbm units.Bytes, r *parallelism.Result) (bool, string) {
+	if need <= hbm {
+		return true, ""
+	}
+	m := r.Memory
+	return false, fmt.Sprintf("out of memory with the optimizer offloaded: %s per GPU (weights %s, activations %s, transient %s), %s more than the %s of HBM",
+		need, m.Weights, m.Activations, m.Transient, need-hbm, hbm)
 }
 
 // divisorTP is the largest divisor of tp that divides heads: the tensor
@@ -350,6 +439,15 @@ func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN 
 	bytes := RefitBytes(m, j.Training.Precision)
 	l := j.Layout
 	group := l.TP * l.PP
+	if l.ZeRO >= 3 {
+		// ZeRO-3 shards the 16-bit weights over the data-parallel group
+		// too: a whole copy is rebuilt from every training GPU (DeepSpeed's
+		// hybrid engine gathers all layers' partitions before each
+		// generate call, deepspeed/runtime/hybrid_engine.py generate();
+		// OpenRLHF's broadcast to vLLM gathers each parameter,
+		// GatheredParameters).
+		group = trainN
+	}
 	per := j.Cluster.GPUsPerNode
 	var t units.Seconds
 	if group > 1 {
@@ -365,11 +463,11 @@ func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN 
 			// The framework's handoff sets the pace: each engine GPU
 			// takes in its shard at RefitRate.
 			t += shard.Over(c.RefitRate)
-			return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the training model-parallel group of %d, then each engine GPU takes in its 1/%d (%s) at rl.refit_rate %s", bytes, group, c.GenTP, shard, c.RefitRate), nil
+			return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the %d training GPUs that hold a shard of them, then each engine GPU takes in its 1/%d (%s) at rl.refit_rate %s", bytes, group, c.GenTP, shard, c.RefitRate), nil
 		}
 		// Read and write the shard in HBM.
 		t += (2 * shard).Over(j.Cluster.GPU.HBMBandwidth.Scale(p.cm.Params.HBMFraction))
-		return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the training model-parallel group of %d, then each engine GPU copies its 1/%d in HBM", bytes, group, c.GenTP), nil
+		return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the %d training GPUs that hold a shard of them, then each engine GPU copies its 1/%d in HBM", bytes, group, c.GenTP), nil
 	}
 	pairs := min(genN, trainN)
 	link := units.Bytes(float64(bytes) * float64(genN/c.GenTP) / float64(pairs))
@@ -385,5 +483,5 @@ func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN 
 	if c.RefitRate > 0 {
 		t += shard.Over(c.RefitRate)
 	}
-	return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the training model-parallel group of %d, then sent to %d engine replicas (%s per engine GPU) over %d pool-to-pool links of %s each", bytes, group, genN/c.GenTP, shard, pairs, link), nil
+	return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the %d training GPUs that hold a shard of them, then sent to %d engine replicas (%s per engine GPU) over %d pool-to-pool links of %s each", bytes, group, genN/c.GenTP, shard, pairs, link), nil
 }
