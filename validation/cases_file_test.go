@@ -113,7 +113,9 @@ func TestVendorSystems(t *testing.T) {
 		nics   int    // cluster.network.nics_per_node (0: the system's)
 	}{
 		{"A100 80GB (Selene)", "", "dgx-a100-80gb", false, 0},
-		{"A100-class GPUs", "", "dgx-a100-80gb", false, 0},
+		{"A100-class GPUs", "", "dgx-a100-80gb", true, 0}, // more than the GPU's name: said
+		{"A100-SXM4-80GB (DGX A100, Selene)", "", "dgx-a100-80gb", false, 0},
+		{"H100 (SXM, 80GB per README)", "", "dgx-h100", false, 0},
 		{"A100-SXM4-40GB", "", "dgx-a100-40gb", false, 0},
 		{"H100 (DGX-H100)", "", "dgx-h100", false, 0},
 		{"NVIDIA DGX H100 (Eos)", "", "dgx-h100", true, 0},
