@@ -186,6 +186,9 @@ type Case struct {
 	// GPUsPerNode is set for a run on part of one node (fewer GPUs than
 	// the system's node has); 0 keeps the system's.
 	GPUsPerNode int
+	// NVLinkGBps is the NVLink bandwidth per direction of a GPU whose NVLink
+	// differs from its node's (the A800's 200 GB/s); 0 keeps the node's.
+	NVLinkGBps float64
 	// perNode is the node size while the GPU count waits for the layout
 	// (gpus unknown); 0 once the cluster is sized.
 	perNode int
@@ -210,7 +213,7 @@ type Case struct {
 // they are the same for every case, and reports print them.
 func Rules() []string {
 	return []string{
-		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB, or a DGX A100's 320GB, is stated; a stated size wins over the system's), H100 → dgx-h100, H200 → dgx-h200, H800 → hgx-h800, B200 → dgx-b200, GB200 → gb200-nvl72 when the GPUs are whole 72-GPU NVLink domains, else not replayed (the domain size is not stated); a vendor, cloud or MLPerf-style system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\", \"8x A100 80GB SXM\", \"dgxh100_n64\") or documenting one (AWS p4d → A100 40GB with 400 Gb/s per node, p4de → A100 80GB with 400 Gb/s, p5 → H100, p5e/p5en → H200; Azure ND A100 v4 / ND96asr → A100 40GB, NDm A100 v4 / ND96amsr → A100 80GB; Google a2-highgpu/megagpu → A100 40GB, a2-ultragpu → A100 80GB, a3-highgpu/megagpu/edgegpu → H100, a3-ultragpu → H200; Selene → DGX A100 80GB; Eos → DGX H100) → that GPU's DGX/HGX node, said in the case (also for a PCIe or NVL card, replayed on the SXM node, and for a GPU name followed by more than a size, a form factor or a note in parentheses, \"A100-class GPUs\"); the gpu field first, then system, system_name, accelerator, accelerator_model_name, node, node_type, instance, instance_type, machine, platform, cluster; any other GPU (V100, A800, H20, GH200, TPU, MI250X) → not replayed; gpus, nodes, gpus_per_node, tp, pp, dp, cp and ep: a count followed by a space or a note (\"1024 (128 nodes)\") is the count, \"1,024\" or \"8-way\" is not; gpus unknown → nodes × gpus_per_node when nodes is given, else tp·pp·dp·cp when dp is given, else not replayed; fewer GPUs than a node → one node of that many GPUs (cluster.gpus_per_node); a stated gpus_per_node other than the system's → that node size; otherwise nodes = GPUs / gpus_per_node (8); H200, H800, B200 and GB200 cases follow the H100 (Megatron-Core era) rules below",
+		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB, or a DGX A100's 320GB, is stated; a stated size wins over the system's), H100 → dgx-h100, H200 → dgx-h200, H800 → hgx-h800, B200 → dgx-b200, GB200 → gb200-nvl72 when the GPUs are whole 72-GPU NVLink domains, else not replayed (the domain size is not stated); a vendor, cloud or MLPerf-style system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\", \"8x A100 80GB SXM\", \"dgxh100_n64\") or documenting one (AWS p4d → A100 40GB with 400 Gb/s per node, p4de → A100 80GB with 400 Gb/s, p5 → H100, p5e/p5en → H200; Azure ND A100 v4 / ND96asr → A100 40GB, NDm A100 v4 / ND96amsr → A100 80GB; Google a2-highgpu/megagpu → A100 40GB, a2-ultragpu → A100 80GB, a3-highgpu/megagpu/edgegpu → H100, a3-ultragpu → H200; Selene → DGX A100 80GB; Eos → DGX H100) → that GPU's DGX/HGX node, said in the case (also for a PCIe or NVL card, replayed on the SXM node, and for a GPU name followed by more than a size, a form factor or a note in parentheses, \"A100-class GPUs\"); the gpu field first, then system, system_name, accelerator, accelerator_model_name, node, node_type, instance, instance_type, machine, platform, cluster; A800 → dgx-a100-80gb with its 200 GB/s NVLink per direction (cluster.nvlink.bandwidth); any other GPU (V100, H20, GH200, TPU, MI250X) → not replayed; gpus, nodes, gpus_per_node, tp, pp, dp, cp and ep: a count followed by a space or a note (\"1024 (128 nodes)\") is the count, \"1,024\" or \"8-way\" is not; gpus unknown → nodes × gpus_per_node when nodes is given, else tp·pp·dp·cp when dp is given, else not replayed; fewer GPUs than a node → one node of that many GPUs (cluster.gpus_per_node); a stated gpus_per_node other than the system's → that node size; otherwise nodes = GPUs / gpus_per_node (8); H200, H800, B200 and GB200 cases follow the H100 (Megatron-Core era) rules below",
 		"network: a stated inter-node bandwidth per node (inter_node_Gbps_per_node…), else the cloud system's documented one (above) → nics_per_node = that ÷ the system's NIC bandwidth (200 Gb/s HDR on DGX A100, 400 Gb/s NDR on DGX H100 and H200) when it divides into whole NICs; otherwise the system's 8",
 		"software stack: the source and its date pick software.stack, and the case takes from the stack (scenario/software.go, which documents each) every behaviour it does not state itself — overlaps, pipeline scatter/gather, gradient accumulation fusion and precision, attention kernel, distributed optimizer, default recomputation, sequence parallelism: ZeRO-3 dated 2021 or earlier → deepspeed-zero3-2021; Megatron-DeepSpeed (or both DeepSpeed and Megatron) named → megatron-deepspeed; Megatron-Bridge → megatron-core-2024 (it trains with Megatron-Core); NeMo → nemo-24.07; other H100, H800, B200 and GB200 cases → megatron-core-2024; A100 cases dated before 2021-04-09 (the SC21 paper, arXiv 2104.04473, introduced the pipeline scatter/gather) → megatron-lm-2021-01, dated 2021 (the first year the source names) → megatron-lm-2021, later → megatron-lm-2022. The stack's precision is not used (see precision)",
 		"model: shape fields as given (a count followed by a note, \"12288 (provider ffn_hidden_size …)\", is the count; ffn is ffn_hidden); experts, experts_per_token, moe_ffn, shared_experts, head_dim as given; moe_layers \"all …\" → no dense layers, \"all except the first N …\" → N dense layers, another form → not replayed; the built-in model preset that matches every given field (then, if none does, every field but seq_len; preferring a preset whose name appears in the case's model name, then name order) fills the fields the source leaves unknown and the structure it does not describe (SwiGLU MLP, multi-head latent attention); kv_heads naming MLA with no matching MLA preset → not replayed; a required field unknown and no match → not scored",
@@ -390,7 +393,11 @@ func (m mapper) hardware(h map[string]any) error {
 			return nil
 		}
 	}
-	c.System, c.Generation = g.system, g.generation
+	c.System, c.Generation, c.NVLinkGBps = g.system, g.generation, g.nvlinkGBps
+	if g.nvlinkGBps > 0 {
+		named = false // another GPU's node
+		m.assume("hardware %s %s: NVLink %v GB/s per direction (cluster.nvlink.bandwidth)", field, show(h[field]), g.nvlinkGBps)
+	}
 	if pcie.MatchString(hardwareText(h[field])) {
 		// A PCIe or NVL card: no NVSwitch node and a lower clock than the
 		// SXM part; replayed on the SXM node all the same, and said.
@@ -491,6 +498,9 @@ type gpuSystem struct {
 	// nodeGbps is the system's documented inter-node bandwidth per node
 	// where it differs from the DGX node's (0: the DGX node's).
 	nodeGbps float64
+	// nvlinkGBps is the GPU's NVLink bandwidth per direction where it
+	// differs from the node's (0: the node's).
+	nvlinkGBps float64
 }
 
 // namedSystems are vendor and cloud systems whose names do not spell out the
@@ -541,6 +551,10 @@ var gpuNames = []struct {
 	{regexp.MustCompile(`b200`), gpuSystem{system: "dgx-b200", generation: "b200"}},
 	{regexp.MustCompile(`h800`), gpuSystem{system: "hgx-h800", generation: "h800"}},
 	{regexp.MustCompile(`h200`), gpuSystem{system: "dgx-h200", generation: "h200"}},
+	// The A800 is an A100 whose NVLink is capped at 400 GB/s (200 GB/s per
+	// direction; NVIDIA A800 40GB/80GB product brief, 2022), replayed on the
+	// DGX A100 node with that NVLink.
+	{regexp.MustCompile(`a800`), gpuSystem{system: "dgx-a100-80gb", generation: "a100", nvlinkGBps: 200}},
 	{regexp.MustCompile(`a100`), gpuSystem{system: "dgx-a100-80gb", generation: "a100"}},
 	{regexp.MustCompile(`h100`), gpuSystem{system: "dgx-h100", generation: "h100"}},
 }

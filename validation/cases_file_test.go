@@ -162,7 +162,7 @@ func TestVendorSystems(t *testing.T) {
 		// Not ours: listed, not scored.
 		{"V100 32GB", "", "", false, 0},
 		{"GH200 Grace Hopper", "", "", false, 0},
-		{"A800-SXM-80GB", "", "", false, 0},
+		{"A800-SXM-80GB", "", "dgx-a100-80gb", true, 0}, // with its 200 GB/s NVLink
 		{"H20", "", "", false, 0},
 		{"TPU v4", "", "", false, 0},
 		{"Supermicro SYS-821GE-TNHR", "", "", false, 0}, // names no GPU
@@ -190,6 +190,10 @@ func TestVendorSystems(t *testing.T) {
 		}
 		if _, _, err := c.load(c.Knobs); err != nil {
 			t.Errorf("%q: scenario does not load: %v", tc.gpu, err)
+		}
+		sc := string(c.Scenario(c.Knobs))
+		if a800 := strings.HasPrefix(strings.ToLower(tc.gpu), "a800"); a800 != strings.Contains(sc, "[cluster.nvlink]\nbandwidth = \"200GB/s\"") {
+			t.Errorf("%q: NVLink override %v, scenario:\n%s", tc.gpu, !a800, sc)
 		}
 	}
 }
