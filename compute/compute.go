@@ -262,11 +262,15 @@ func (m Model) SumHost(ops []model.Op) (total, tensor, hbm, host units.Seconds) 
 			hbm += t
 		}
 	}
-	launches := 0
+	var issue units.Seconds
 	for _, op := range ops {
-		launches += op.Kernels()
+		each := m.Params.HostIssue
+		if op.IssueEach > 0 {
+			each = op.IssueEach
+		}
+		issue += units.Seconds(op.Kernels()) * each
 	}
-	if issue := units.Seconds(launches) * m.Params.HostIssue; issue > total {
+	if issue > total {
 		host = issue - total
 		total += host
 		hbm += host

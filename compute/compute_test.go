@@ -132,6 +132,11 @@ func TestHostIssueBound(t *testing.T) {
 		// GEMM run as one launch per local expert): the GPU needs
 		// 1e3/1733.15e9 + 4e-6 = 4.000577 µs, the host 160 µs.
 		{"one op, 16 launches", []model.Op{{Class: model.Memory, Bytes: 1e3, Launches: 16}}, 160e-6, 160e-6 - (1e3/1733.15e9 + 4e-6)},
+		// The same op issued at 25 µs a launch (IssueEach, a grouped
+		// expert GEMM's per-expert call) and a 1 KB kernel at the default
+		// 10 µs: the host needs 16 × 25 + 10 = 410 µs, the GPU 2 ×
+		// 4.000577 µs.
+		{"per-op issue cost", []model.Op{{Class: model.Memory, Bytes: 1e3, Launches: 16, IssueEach: 25e-6}, mem(1e3)}, 410e-6, 410e-6 - 2*(1e3/1733.15e9+4e-6)},
 	}
 	for _, tc := range tests {
 		total, tensor, hbm, host := m.SumHost(tc.ops)

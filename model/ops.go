@@ -57,7 +57,24 @@ type Op struct {
 	// transformer_engine/common/gemm/cublaslt_gemm.cu). Only the host issue
 	// bound (compute.Model.SumHost) reads it.
 	Launches int
+	// IssueEach is the host time to issue each of its launches where it
+	// differs from the GPU family's per-kernel cost (compute.Params
+	// HostIssue): 0 means that default. Only the host issue bound reads it.
+	IssueEach units.Seconds
 }
+
+// GroupedGEMMIssue is the host time per expert GEMM of Transformer
+// Engine's grouped GEMM (GroupedLinear → general_grouped_gemm →
+// nvte_multi_stream_cublas_gemm, one cuBLASLt call per expert spread over
+// a few streams): TransformerEngine PR #3134 (2026-06, "Single-launch
+// CUTLASS grouped GEMM for per-tensor NVFP4", benchmarks/linear/
+// benchmark_grouped_linear.py on SM100) times that multi-stream path at
+// 0.267 ms for 8 experts of 128 tokens (N = K = 2048, operands prepared,
+// GEMM only) against 0.069 ms for one CUTLASS kernel doing the same eight
+// products: the per-expert calls add (0.267 − 0.069)/8 ≈ 25 µs each beyond
+// the GEMM work. It is a host-side cost (the cuBLASLt call per expert and
+// the stream hand-offs), taken as the same on every GPU as HostIssue is.
+const GroupedGEMMIssue = 25 * units.Microsecond
 
 // Kernels is the number of kernel launches the host issues for o.
 func (o Op) Kernels() int { return max(o.Launches, 1) }
@@ -92,6 +109,27 @@ const (
 // (training.attention), in the order messages list them.
 func Attentions() []Attention { return []Attention{AttentionUnfused, AttentionFlash} }
 
+// FP8Recipe is Transformer Engine's FP8 scaling recipe (Megatron-Core's
+// --fp8-recipe, default delayed, megatron/training/arguments.py @
+// core_v0.15.0). Only the grouped expert GEMMs read it: with delayed scaling
+// Transformer Engine quantises all experts' inputs in one fused kernel
+// (nvte_multi_cast_transpose); with the others it quantises each expert's
+// split with its own kernel (multi_quantize_impl in
+// transformer_engine/pytorch/csrc/extensions/cast.cpp: "Currently only have
+// fused kernel for FP8 delayed scaling").
+type FP8Recipe string
+
+// The FP8 recipes.
+const (
+	FP8Delayed    FP8Recipe = "delayed"    // per-tensor scales from an amax history
+	FP8Tensorwise FP8Recipe = "tensorwise" // per-tensor current scaling
+	FP8MX         FP8Recipe = "mxfp8"      // MXFP8: one scale per 32 elements (Blackwell)
+	FP8Blockwise  FP8Recipe = "blockwise"  // 1×128 activation, 128×128 weight blocks
+)
+
+// FP8Recipes lists the recipes a scenario may name (training.fp8_recipe).
+func FP8Recipes() []FP8Recipe { return []FP8Recipe{FP8Delayed, FP8Tensorwise, FP8MX, FP8Blockwise} }
+
 // Shard is how one layer's work is split over the GPUs that share it.
 type Shard struct {
 	TP               int  // tensor-parallel degree
@@ -99,6 +137,9 @@ type Shard struct {
 	SequenceParallel bool // layer norms and dropouts split over TP ranks
 	Attention        Attention
 	Precision        units.Precision
+	// FP8Recipe is the FP8 scaling recipe ("" is FP8Delayed); read only
+	// when Precision is FP8.
+	FP8Recipe FP8Recipe
 	// UnfusedGradAccum writes each weight gradient in 16 bit and adds it
 	// into the fp32 gradient buffer with a separate kernel, as Megatron-LM
 	// did before gradient-accumulation fusion (2021); false lets the
@@ -213,10 +254,35 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 	// Softmax and top-k over the router's logits in fp32 (read, write,
 	// read again for the selection).
 	topk := memop("router-topk", units.Bytes(float64(T)*float64(c.Experts)*4*3))
-	// Permutation: read the T tokens, write top_k copies grouped by expert.
+	topkBwd := memop("router-topk-bwd", units.Bytes(float64(T)*float64(c.Experts)*4*3))
+	// Kernels the host issues (Megatron-Core 0.15 with --moe-router-fusion
+	// and --moe-permute-fusion, as Megatron-Bridge's MoE providers set
+	// them; megatron/core/transformer/moe/router.py, moe_utils.py,
+	// token_dispatcher.py @ core_v0.15.0): the router's fused top-k
+	// (fused_topk_with_score_function), and for its load-balancing loss
+	// the fused scores, routing_map.sum, the fused loss, its scaling and
+	// its logging tracker's add: 6; backward the three fused kernels'
+	// gradients: 3.
+	topk.Launches, topkBwd.Launches = 6, 3
+	// Permutation: read the T tokens, write top_k copies grouped by expert:
+	// Transformer Engine's fused permute (transformer_engine/pytorch/
+	// permutation.py: make_row_id_map's three Triton passes, then
+	// permute_with_mask_map).
 	perm := memop("moe-permute", tok(T, float64(h)*float64(1+k)))
+	perm.Launches = 4
 	router.Forward = []Op{ln, rg, topk, perm}
-	router.Backward = append([]Op{memop("moe-permute-bwd", tok(T, float64(h)*float64(1+k))), memop("router-topk-bwd", units.Bytes(float64(T)*float64(c.Experts)*4*3))}, dgradWgrad(rg, sh)...)
+	if sh.ep() > 1 {
+		// The dispatcher's preprocess (MoEAlltoAllTokenDispatcher.
+		// preprocess): routing_map.sum, .long(), the input splits' sum, the
+		// gathered counts' slice (.contiguous()) and three sums (output
+		// splits, TP splits, tokens per local expert): 8 kernels reading the
+		// T × E routing map, then 5 device-to-host copies of the splits
+		// (_maybe_dtoh_and_synchronize): 13 launches.
+		pre := memop("moe-dispatch-preprocess", units.Bytes(float64(T)*float64(c.Experts)))
+		pre.Launches = 13
+		router.Forward = []Op{ln, rg, topk, pre, perm}
+	}
+	router.Backward = append([]Op{memop("moe-permute-bwd", tok(T, float64(h)*float64(1+k))), topkBwd}, dgradWgrad(rg, sh)...)
 	router.Backward = append(router.Backward, lnBwd)
 
 	local := max(c.Experts/sh.ep(), 1)
@@ -234,6 +300,7 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 		gelu, geluBwd = memop("expert-activation", act*3), memop("expert-activation-bwd", act*5)
 	}
 	fc1.Launches, fc2.Launches = local, local
+	fc1.IssueEach, fc2.IssueEach = GroupedGEMMIssue, GroupedGEMMIssue
 	experts.Forward = []Op{fc1, gelu, fc2}
 	experts.Backward = append(dgradWgrad(fc2, sh), geluBwd)
 	experts.Backward = append(experts.Backward, dgradWgrad(fc1, sh)...)
@@ -244,8 +311,34 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 		// inputs get a cast-transpose (read 2 B, write 1 + 1 B per
 		// element), and in the backward each output gradient too.
 		rows := units.Bytes(float64(local) * float64(perExpert))
-		experts.Forward = []Op{memop("expert-fp8-cast", 4*rows*units.Bytes(h)), fc1, gelu, memop("expert-fp8-cast", 4*rows*units.Bytes(fe)), fc2}
-		experts.Backward = append([]Op{memop("expert-fp8-cast-bwd", 4*rows*units.Bytes(h+up))}, experts.Backward...)
+		in, mid, grads := memop("expert-fp8-cast", 4*rows*units.Bytes(h)), memop("expert-fp8-cast", 4*rows*units.Bytes(fe)), memop("expert-fp8-cast-bwd", 4*rows*units.Bytes(h+up))
+		if sh.FP8Recipe != "" && sh.FP8Recipe != FP8Delayed {
+			// One quantisation kernel per local expert's split
+			// (GroupedLinear's tex.split_quantize), for each GEMM input
+			// and, backward, each of the two output gradients.
+			in.Launches, mid.Launches, grads.Launches = local, local, 2*local
+		}
+		experts.Forward = []Op{in, fc1, gelu, mid, fc2}
+		experts.Backward = append([]Op{grads}, experts.Backward...)
+	}
+	if sh.ep() > 1 && local > 1 {
+		// Megatron-Core's all-to-all dispatcher permutes twice: before the
+		// dispatch by expert (moe-permute), and after it, since the tokens
+		// arrive grouped by source rank, once more by local expert
+		// (dispatch_postprocess → sort_chunks_by_idxs); the combine sorts
+		// them back before its all-to-all (combine_preprocess), and the
+		// backward runs both sorts again on the gradients
+		// (megatron/core/transformer/moe/token_dispatcher.py,
+		// MoEAlltoAllTokenDispatcher, @ core_v0.15.0). Each reads and writes
+		// the received token copies, h elements each.
+		recv := units.Bytes(2*float64(local)*float64(perExpert)*float64(h)) * e
+		// Forward, Transformer Engine's fused sort is two kernels
+		// (_make_chunk_sort_map_kernel, _sort_chunks_by_map_kernel); its
+		// backward reuses the map: one.
+		sort, unsort := memop("moe-sort-chunks", recv), memop("moe-unsort-chunks", recv)
+		sort.Launches, unsort.Launches = 2, 2
+		experts.Forward = append(append([]Op{sort}, experts.Forward...), unsort)
+		experts.Backward = append(append([]Op{memop("moe-unsort-chunks-bwd", recv)}, experts.Backward...), memop("moe-sort-chunks-bwd", recv))
 	}
 
 	if c.SharedExperts > 0 {
@@ -491,6 +584,7 @@ func dgradWgrad(f Op, sh Shard) []Op {
 	w := gemm(f.Name+"-wgrad", f.Batch, f.K, f.N, f.M, e)
 	d.Linear, w.Linear = f.Linear, f.Linear
 	d.Launches, w.Launches = f.Launches, f.Launches
+	d.IssueEach, w.IssueEach = f.IssueEach, f.IssueEach
 	w.WeightGrad = true
 	weights := units.Bytes(float64(f.Batch) * float64(f.K) * float64(f.N))
 	if sh.UnfusedGradAccum {

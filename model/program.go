@@ -286,6 +286,16 @@ func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) La
 	a2a := func(name string) Program {
 		return Program{{Name: name, Kind: Collective, Comm: AllToAll, Group: mesh.EP, Bytes: c.DispatchBytes(sh), Expert: true, Overlappable: sh.MoEOverlap}}
 	}
+	// Before its dispatch the all-to-all dispatcher all-gathers every
+	// rank's token count per expert over the expert TP×EP group and copies
+	// the splits to the host (preprocess: gather_from_sequence_parallel_region
+	// of num_local_tokens_per_expert, then the device-to-host sync at
+	// "before_ep_alltoall"; megatron/core/transformer/moe/token_dispatcher.py
+	// @ core_v0.15.0): a small, latency-bound collective in every MoE
+	// layer's forward. One int64 per expert per rank. Under moe.overlap it
+	// runs beside the compute step before it, as the dispatch does, so
+	// that it does not stand between that step and the dispatch.
+	counts := Program{{Name: "moe token-count all-gather", Kind: Collective, Comm: AllGather, Group: mesh.EP, Bytes: units.Bytes(8 * c.Experts * sh.ep() * sh.etp()), Expert: true, Overlappable: sh.MoEOverlap}}
 	var etpAG, etpRS Program
 	if g := c.ExpertGatherBytes(sh); g > 0 {
 		etpAG = Program{{Name: "expert etp all-gather", Kind: Collective, Comm: AllGather, Group: mesh.TP, Bytes: g, Expert: true}}
@@ -329,9 +339,9 @@ func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) La
 	combineFwd := Program{compute("moe-combine", combine.Forward)}
 	var fwd Program
 	if sh.MoEOverlap {
-		fwd = cat(attnFwd, rs, routerFwd, sharedFwd, a2a("moe dispatch all-to-all"), etpAG, expertsFwd, a2a("moe combine all-to-all"), etpRS, combineFwd, ag)
+		fwd = cat(attnFwd, rs, routerFwd, sharedFwd, counts, a2a("moe dispatch all-to-all"), etpAG, expertsFwd, a2a("moe combine all-to-all"), etpRS, combineFwd, ag)
 	} else {
-		fwd = cat(attnFwd, rs, routerFwd, a2a("moe dispatch all-to-all"), etpAG, expertsFwd, etpRS, a2a("moe combine all-to-all"), sharedFwd, combineFwd, ag)
+		fwd = cat(attnFwd, rs, routerFwd, counts, a2a("moe dispatch all-to-all"), etpAG, expertsFwd, etpRS, a2a("moe combine all-to-all"), sharedFwd, combineFwd, ag)
 	}
 	bwd := cat(Program{compute("moe-combine-bwd", combine.Backward)}, sharedBwd,
 		a2a("moe combine-bwd all-to-all"), etpAG, Program{compute("moe-experts-bwd", experts.Backward)}, a2a("moe dispatch-bwd all-to-all"), etpRS,

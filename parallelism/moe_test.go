@@ -95,7 +95,9 @@ func TestMoEDenseFirstLayers(t *testing.T) {
 // sends the (ep−1)/ep that belongs to other ranks: 3 MiB with EP 4, 3.75
 // MiB with EP 16 (half of it, 2 MiB, through the NIC to the other node).
 // Per step: 3 MoE layers × 2 micro-batches (32 sequences over DP 16) × 4
-// all-to-alls (dispatch and combine, forward and backward).
+// all-to-alls (dispatch and combine, forward and backward), plus each
+// forward's all-gather of the token counts, 16 experts × 8 B from each of
+// the ep ranks, of which a rank sends its 128 B to the ep − 1 others.
 func TestMoEAllToAllBytesByHand(t *testing.T) {
 	const mib = 1 << 20
 	for _, tc := range []struct {
@@ -107,7 +109,8 @@ func TestMoEAllToAllBytesByHand(t *testing.T) {
 			t.Errorf("ep %d: dispatch buffer %s, want 4 MiB", tc.ep, got)
 		}
 		res := simulate(t, j)
-		if got, want := res.Comm["ep"].Bytes, 3*2*4*tc.sent; got != want {
+		counts := units.Bytes(16 * 8 * (tc.ep - 1))
+		if got, want := res.Comm["ep"].Bytes, 3*2*(4*tc.sent+counts); got != want {
 			t.Errorf("ep %d: expert-parallel bytes per step %s, want %s", tc.ep, got, want)
 		}
 		if res.Comm["ep"].Total <= 0 {
@@ -179,8 +182,11 @@ func TestMoESkew(t *testing.T) {
 	if !(rc.StepTime > rb.StepTime && rc.StepTime < rs.StepTime) {
 		t.Errorf("capacity 1.5 step %v should lie between balanced %v and skew 2 %v", rc.StepTime, rb.StepTime, rs.StepTime)
 	}
-	if got, want := rs.Comm["ep"].Bytes, 2*rb.Comm["ep"].Bytes; got != want {
-		t.Errorf("skew 2 expert bytes %s, want twice balanced: %s", got, want)
+	// The token-count all-gathers (3 layers × 2 micro-batches × 7 × 128 B)
+	// do not grow with the skew; the all-to-alls double.
+	counts := units.Bytes(3 * 2 * 7 * 128)
+	if got, want := rs.Comm["ep"].Bytes, 2*(rb.Comm["ep"].Bytes-counts)+counts; got != want {
+		t.Errorf("skew 2 expert bytes %s, want the all-to-alls twice balanced: %s", got, want)
 	}
 }
 
@@ -388,9 +394,145 @@ func TestMoEFP8CastsByHand(t *testing.T) {
 		if got := casts(shared.Backward); got != tc.shaB {
 			t.Errorf("%v shared backward casts %.0f B, want %.0f", tc.prec, got, tc.shaB)
 		}
-		for _, op := range experts.Forward {
+		for _, op := range append(append([]model.Op(nil), experts.Forward...), experts.Backward...) {
 			if op.Class == model.GEMM && op.Kernels() != 4 {
 				t.Errorf("%v %s: %d launches, want 4 (one per local expert)", tc.prec, op.Name, op.Kernels())
+			}
+			if op.Class == model.GEMM && op.IssueEach != model.GroupedGEMMIssue {
+				t.Errorf("%v %s: issued at %v a launch, want the grouped GEMM's %v", tc.prec, op.Name, op.IssueEach, model.GroupedGEMMIssue)
+			}
+		}
+		// The shared experts are ordinary GEMMs, issued at the default cost.
+		for _, op := range append(append([]model.Op(nil), shared.Forward...), shared.Backward...) {
+			if op.IssueEach != 0 || op.Kernels() != 1 {
+				t.Errorf("%v %s: %d launches at %v, want one at the default", tc.prec, op.Name, op.Kernels(), op.IssueEach)
+			}
+		}
+	}
+}
+
+// TestMoESortChunksByHand: with more than one local expert the all-to-all
+// dispatcher sorts the received token copies by local expert after the
+// dispatch and back before the combine, in both passes. smallMoE with EP 4:
+// 4 local experts × 512 tokens (4 ranks × 1024 tokens × 2 copies / 16
+// experts) × h = 1024 × 2 B, read and written: 8 MiB per sort, two in each
+// pass. EP 16 leaves one local expert: no sort; EP 1 has no dispatch.
+func TestMoESortChunksByHand(t *testing.T) {
+	sorts := func(ops []model.Op) (n int, b float64) {
+		for _, op := range ops {
+			if strings.Contains(op.Name, "sort-chunks") {
+				n++
+				b += float64(op.Bytes)
+			}
+		}
+		return n, b
+	}
+	for _, tc := range []struct {
+		ep    int
+		n     int
+		bytes float64
+	}{{4, 2, 2 * 8 << 20}, {8, 2, 2 * 8 << 20}, {16, 0, 0}} {
+		j := moeJob(t, 1, tc.ep, 1)
+		_, experts, _, _ := j.Model.MoEBlock(j.shard())
+		for pass, ops := range map[string][]model.Op{"forward": experts.Forward, "backward": experts.Backward} {
+			if n, b := sorts(ops); n != tc.n || b != tc.bytes {
+				t.Errorf("ep %d %s: %d sorts of %.0f B, want %d of %.0f B", tc.ep, pass, n, b, tc.n, tc.bytes)
+			}
+		}
+	}
+}
+
+// TestMoEFP8RecipeLaunches: with delayed scaling Transformer Engine casts
+// all 4 local experts' inputs (EP 4) in one fused kernel per GEMM input;
+// with current scaling, MXFP8 and blockwise scaling each expert's split has
+// its own kernel: 4 per input forward, 2 × 4 for the two output gradients
+// backward. The bytes do not change.
+func TestMoEFP8RecipeLaunches(t *testing.T) {
+	for _, tc := range []struct {
+		recipe   model.FP8Recipe
+		fwd, bwd int
+	}{{"", 1 + 1, 1}, {model.FP8Delayed, 2, 1}, {model.FP8Tensorwise, 8, 8}, {model.FP8MX, 8, 8}, {model.FP8Blockwise, 8, 8}} {
+		j := moeJob(t, 1, 4, 1)
+		j.Training.Precision = units.FP8
+		j.Training.FP8Recipe = tc.recipe
+		_, experts, _, _ := j.Model.MoEBlock(j.shard())
+		count := func(ops []model.Op) (n int, b units.Bytes) {
+			for _, op := range ops {
+				if strings.Contains(op.Name, "fp8-cast") {
+					n += op.Kernels()
+					b += op.Bytes
+				}
+			}
+			return n, b
+		}
+		if n, b := count(experts.Forward); n != tc.fwd || b != 12582912 {
+			t.Errorf("%q forward: %d cast launches of %.0f B, want %d of 12582912 B", tc.recipe, n, float64(b), tc.fwd)
+		}
+		if n, b := count(experts.Backward); n != tc.bwd || b != 16777216 {
+			t.Errorf("%q backward: %d cast launches of %.0f B, want %d of 16777216 B", tc.recipe, n, float64(b), tc.bwd)
+		}
+	}
+}
+
+// TestMoEDispatcherLaunches counts the kernels the host issues for the
+// router and the dispatcher around the expert GEMMs, by hand from
+// Megatron-Core 0.15's fused router and permutation: forward, the layer
+// norm 1, the router GEMM 1, the fused top-k and load-balancing loss 6, the
+// dispatcher's preprocess 13 (EP > 1 only), the fused permute 4; backward
+// the permute's 1, the router's 3, the GEMM's dgrad and wgrad 2, the layer
+// norm's 1. Around the experts (EP 4: 4 local experts), the sorts: 2 + 2
+// forward, 1 + 1 backward.
+func TestMoEDispatcherLaunches(t *testing.T) {
+	kernels := func(ops []model.Op, name string) (n int) {
+		for _, op := range ops {
+			if name == "" || strings.Contains(op.Name, name) {
+				n += op.Kernels()
+			}
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		ep, fwd, bwd, sortF, sortB int
+	}{{1, 12, 7, 0, 0}, {4, 25, 7, 4, 2}} {
+		j := moeJob(t, 1, tc.ep, 1)
+		router, experts, _, _ := j.Model.MoEBlock(j.shard())
+		if got := kernels(router.Forward, ""); got != tc.fwd {
+			t.Errorf("ep %d: router forward %d launches, want %d", tc.ep, got, tc.fwd)
+		}
+		if got := kernels(router.Backward, ""); got != tc.bwd {
+			t.Errorf("ep %d: router backward %d launches, want %d", tc.ep, got, tc.bwd)
+		}
+		if got := kernels(experts.Forward, "sort-chunks"); got != tc.sortF {
+			t.Errorf("ep %d: forward sorts %d launches, want %d", tc.ep, got, tc.sortF)
+		}
+		if got := kernels(experts.Backward, "sort-chunks"); got != tc.sortB {
+			t.Errorf("ep %d: backward sorts %d launches, want %d", tc.ep, got, tc.sortB)
+		}
+	}
+}
+
+// TestMoETokenCountsKeepOverlap: the token-count all-gather sits between the
+// router and the dispatch; under moe.overlap it is overlappable too, so the
+// dispatch still runs beside the compute step before them (here the shared
+// experts); without moe.overlap neither is.
+func TestMoETokenCountsKeepOverlap(t *testing.T) {
+	for _, overlap := range []bool{false, true} {
+		j := moeJob(t, 1, 4, 1)
+		j.Layout.MoEOverlap = overlap
+		fwd := j.Model.Programs(j.shard())[model.MoELayer].Forward
+		for i, st := range fwd {
+			if st.Name != "moe dispatch all-to-all" {
+				continue
+			}
+			counts := fwd[i-1]
+			if counts.Name != "moe token-count all-gather" {
+				t.Fatalf("overlap %v: %q before the dispatch, want the token counts", overlap, counts.Name)
+			}
+			if counts.Overlappable != overlap || st.Overlappable != overlap {
+				t.Errorf("overlap %v: counts overlappable %v, dispatch %v", overlap, counts.Overlappable, st.Overlappable)
+			}
+			if overlap && fwd[i-2].Kind != model.Compute {
+				t.Errorf("overlap: %q before the counts, want a compute step", fwd[i-2].Name)
 			}
 		}
 	}

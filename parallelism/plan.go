@@ -30,7 +30,7 @@ type plan struct {
 func (j Job) shard() model.Shard {
 	l := j.Layout
 	return model.Shard{TP: l.TP, Microbatch: l.Microbatch, SequenceParallel: l.SequenceParallel,
-		Attention: j.Training.Attention, Precision: j.Training.Precision,
+		Attention: j.Training.Attention, Precision: j.Training.Precision, FP8Recipe: j.Training.FP8Recipe,
 		UnfusedGradAccum: j.Training.UnfusedGradAccum, Grads16: j.Training.Grads16,
 		Recompute: model.Recompute(l.Recompute), CP: l.CP, EP: l.EP, Skew: l.Skew,
 		ETP: l.ETP, CapacityFactor: l.CapacityFactor, MoEOverlap: l.MoEOverlap}

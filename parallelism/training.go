@@ -26,4 +26,6 @@ type Training struct {
 	// Attention is how the attention core runs: model.AttentionUnfused or
 	// model.AttentionFlash.
 	Attention model.Attention
+	// FP8Recipe is the FP8 scaling recipe (read only in FP8).
+	FP8Recipe model.FP8Recipe
 }

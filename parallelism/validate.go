@@ -188,6 +188,9 @@ func (j Job) check() []field.Error {
 		add(field.Errorf("training.precision", "%s is not supported by %s", t.Precision, j.Cluster.GPU.Name).
 			Using("cluster.gpu.peak", "cluster.gpu.peak_fp8"))
 	}
+	if t.FP8Recipe != "" && !slices.Contains(model.FP8Recipes(), t.FP8Recipe) {
+		add(field.Errorf("training.fp8_recipe", "%q is not a recipe (allowed: %s)", t.FP8Recipe, field.Quote(model.FP8Recipes())))
+	}
 	if !slices.Contains(model.Attentions(), t.Attention) {
 		add(field.Errorf("training.attention", "%q is not an implementation (allowed: %s)", t.Attention, field.Quote(model.Attentions())))
 	}

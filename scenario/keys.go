@@ -264,6 +264,8 @@ func declarations(s *settings) []key {
 			doc: "steps replayed event by event; ≥ 1"},
 		{name: "training.attention", value: text(into(&t.Attention)).or(model.AttentionFlash), allowed: append(names(model.Attentions()), attentionAuto),
 			doc: "how the attention core runs: `unfused` (separate score GEMMs, softmax, dropout) or `flash`; `auto` follows the GPU family: `unfused` on ampere (Megatron-LM's A100 runs of 2021 predate FlashAttention, Dao et al. 2022), `flash` on hopper and blackwell (Megatron-Core with Transformer Engine runs fused attention there by default). The embedded default scenario sets `auto`, so `--set cluster.system=dgx-h100` replays flash attention"},
+		{name: "training.fp8_recipe", value: text(into(&t.FP8Recipe)).or(model.FP8Delayed), allowed: names(model.FP8Recipes()),
+			doc: "Transformer Engine's FP8 scaling recipe (Megatron-Core's `--fp8-recipe`, default `delayed`); read with `precision = \"fp8\"` only, and only by the grouped expert GEMMs: `delayed` quantises every local expert's input in one fused kernel, `tensorwise` (current scaling), `mxfp8` and `blockwise` with one kernel per expert (Transformer Engine's `split_quantize`)"},
 		{name: "training.grad_accum_fusion", value: boolean(not(&t.UnfusedGradAccum)).or(true),
 			doc: "the weight-gradient GEMM accumulates into the gradient buffer (Megatron-LM's `--gradient-accumulation-fusion`); false: a separate add kernel per weight matrix and micro-batch, as Megatron-LM ran in 2021 (the embedded default scenario sets false)"},
 		{name: "training.fp32_grads", value: boolean(not(&t.Grads16)).or(true),

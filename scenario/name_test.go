@@ -82,3 +82,34 @@ func TestAutoAttention(t *testing.T) {
 		t.Errorf("attention=fast: %v, want the allowed values with auto", err)
 	}
 }
+
+// TestFP8RecipeKey: training.fp8_recipe defaults to delayed (Megatron-Core's
+// --fp8-recipe default), takes the four recipes, and refuses another value
+// naming the key and the allowed ones.
+func TestFP8RecipeKey(t *testing.T) {
+	base := []byte("[model]\npreset = \"gpt-1.7b\"\n[cluster]\nsystem = \"dgx-h100\"\nnodes = 2\n[training]\nglobal_batch = 16\nprecision = \"fp8\"\n")
+	sc, err := Load("s.toml", base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sc.Job.Training.FP8Recipe; got != model.FP8Delayed {
+		t.Errorf("default recipe %q, want delayed", got)
+	}
+	for _, r := range model.FP8Recipes() {
+		sc, err := Load("s.toml", base, []string{"training.fp8_recipe=" + string(r)})
+		if err != nil {
+			t.Errorf("%s: %v", r, err)
+			continue
+		}
+		if got := sc.Job.Training.FP8Recipe; got != r {
+			t.Errorf("recipe %q, want %q", got, r)
+		}
+	}
+	sc, err = Load("s.toml", base, []string{"training.fp8_recipe=nvfp4"})
+	if err == nil {
+		_, err = sc.Validate()
+	}
+	if err == nil || !strings.Contains(err.Error(), "training.fp8_recipe") || !strings.Contains(err.Error(), `"delayed", "tensorwise", "mxfp8", "blockwise"`) {
+		t.Errorf("fp8_recipe=nvfp4: %v, want an error naming the key and the recipes", err)
+	}
+}

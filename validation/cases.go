@@ -158,7 +158,10 @@ type Case struct {
 	Knobs       Knobs
 	GlobalBatch int
 	Precision   units.Precision
-	Attention   model.Attention
+	// FP8Recipe is the FP8 scaling recipe the source names ("" where it
+	// names none: Megatron-Core's default, delayed).
+	FP8Recipe model.FP8Recipe
+	Attention model.Attention
 	// Year is the first year the source names (its software's date); 0
 	// when it names none.
 	Year int
@@ -179,13 +182,14 @@ type Case struct {
 	// the stack's default, else tp > 1, decides it.
 	spUnknown bool
 	spSource  string
+	// GPUsPerNode overrides the system's GPUs per node (one NVLink domain)
+	// where a rule gives the domain size, for a run on part of one node, or
+	// where the source states another node size (0: the system's).
+	GPUsPerNode int
 	// NICsPerNode is the inter-node NICs per node the source states (its
 	// per-node inter-node bandwidth over the system's NIC bandwidth); 0
 	// keeps the system's.
 	NICsPerNode int
-	// GPUsPerNode is set for a run on part of one node (fewer GPUs than
-	// the system's node has); 0 keeps the system's.
-	GPUsPerNode int
 	// NVLinkGBps is the NVLink bandwidth per direction of a GPU whose NVLink
 	// differs from its node's (the A800's 200 GB/s); 0 keeps the node's.
 	NVLinkGBps float64
@@ -213,12 +217,12 @@ type Case struct {
 // they are the same for every case, and reports print them.
 func Rules() []string {
 	return []string{
-		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB, or a DGX A100's 320GB, is stated; a stated size wins over the system's), H100 → dgx-h100, H200 → dgx-h200, H800 → hgx-h800, B200 → dgx-b200, GB200 → gb200-nvl72 when the GPUs are whole 72-GPU NVLink domains, else not replayed (the domain size is not stated); a vendor, cloud or MLPerf-style system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\", \"8x A100 80GB SXM\", \"dgxh100_n64\") or documenting one (AWS p4d → A100 40GB with 400 Gb/s per node, p4de → A100 80GB with 400 Gb/s, p5 → H100, p5e/p5en → H200; Azure ND A100 v4 / ND96asr → A100 40GB, NDm A100 v4 / ND96amsr → A100 80GB; Google a2-highgpu/megagpu → A100 40GB, a2-ultragpu → A100 80GB, a3-highgpu/megagpu/edgegpu → H100, a3-ultragpu → H200; Selene → DGX A100 80GB; Eos → DGX H100) → that GPU's DGX/HGX node, said in the case (also for a PCIe or NVL card, replayed on the SXM node, and for a GPU name followed by more than a size, a form factor or a note in parentheses, \"A100-class GPUs\"); the gpu field first, then system, system_name, accelerator, accelerator_model_name, node, node_type, instance, instance_type, machine, platform, cluster; A800 → dgx-a100-80gb with its 200 GB/s NVLink per direction (cluster.nvlink.bandwidth); any other GPU (V100, H20, GH200, TPU, MI250X) → not replayed; gpus, nodes, gpus_per_node, tp, pp, dp, cp and ep: a count followed by a space or a note (\"1024 (128 nodes)\") is the count, \"1,024\" or \"8-way\" is not; gpus unknown → nodes × gpus_per_node when nodes is given, else tp·pp·dp·cp when dp is given, else not replayed; fewer GPUs than a node → one node of that many GPUs (cluster.gpus_per_node); a stated gpus_per_node other than the system's → that node size; otherwise nodes = GPUs / gpus_per_node (8); H200, H800, B200 and GB200 cases follow the H100 (Megatron-Core era) rules below",
+		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB, or a DGX A100's 320GB, is stated; a stated size wins over the system's), H100 → dgx-h100, H200 → dgx-h200, H800 → hgx-h800, B200 → dgx-b200, GB200 → gb200-nvl72 when the GPUs are whole 72-GPU NVLink domains; a Megatron-Bridge GB200 run on 4-GPU nodes that are not → racks of segment × 4 GPUs, the segment its performance scripts give Slurm (executors.py @ 5776a6d9: the node count up to 18, else its largest divisor up to 18: 256 GPUs → 64 per rack), one NIC per GPU; else not replayed (the domain size is not stated); a vendor, cloud or MLPerf-style system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\", \"8x A100 80GB SXM\", \"dgxh100_n64\") or documenting one (AWS p4d → A100 40GB with 400 Gb/s per node, p4de → A100 80GB with 400 Gb/s, p5 → H100, p5e/p5en → H200; Azure ND A100 v4 / ND96asr → A100 40GB, NDm A100 v4 / ND96amsr → A100 80GB; Google a2-highgpu/megagpu → A100 40GB, a2-ultragpu → A100 80GB, a3-highgpu/megagpu/edgegpu → H100, a3-ultragpu → H200; Selene → DGX A100 80GB; Eos → DGX H100) → that GPU's DGX/HGX node, said in the case (also for a PCIe or NVL card, replayed on the SXM node, and for a GPU name followed by more than a size, a form factor or a note in parentheses, \"A100-class GPUs\"); the gpu field first, then system, system_name, accelerator, accelerator_model_name, node, node_type, instance, instance_type, machine, platform, cluster; A800 → dgx-a100-80gb with its 200 GB/s NVLink per direction (cluster.nvlink.bandwidth); any other GPU (V100, H20, GH200, TPU, MI250X) → not replayed; gpus, nodes, gpus_per_node, tp, pp, dp, cp and ep: a count followed by a space or a note (\"1024 (128 nodes)\") is the count, \"1,024\" or \"8-way\" is not; gpus unknown → nodes × gpus_per_node when nodes is given, else tp·pp·dp·cp when dp is given, else not replayed; fewer GPUs than a node → one node of that many GPUs (cluster.gpus_per_node); a stated gpus_per_node other than the system's → that node size; otherwise nodes = GPUs / gpus_per_node (8); H200, H800, B200 and GB200 cases follow the H100 (Megatron-Core era) rules below",
 		"network: a stated inter-node bandwidth per node (inter_node_Gbps_per_node…), else the cloud system's documented one (above) → nics_per_node = that ÷ the system's NIC bandwidth (200 Gb/s HDR on DGX A100, 400 Gb/s NDR on DGX H100 and H200) when it divides into whole NICs; otherwise the system's 8",
 		"software stack: the source and its date pick software.stack, and the case takes from the stack (scenario/software.go, which documents each) every behaviour it does not state itself — overlaps, pipeline scatter/gather, gradient accumulation fusion and precision, attention kernel, distributed optimizer, default recomputation, sequence parallelism: ZeRO-3 dated 2021 or earlier → deepspeed-zero3-2021; Megatron-DeepSpeed (or both DeepSpeed and Megatron) named → megatron-deepspeed; Megatron-Bridge → megatron-core-2024 (it trains with Megatron-Core); NeMo → nemo-24.07; other H100, H800, B200 and GB200 cases → megatron-core-2024; A100 cases dated before 2021-04-09 (the SC21 paper, arXiv 2104.04473, introduced the pipeline scatter/gather) → megatron-lm-2021-01, dated 2021 (the first year the source names) → megatron-lm-2021, later → megatron-lm-2022. The stack's precision is not used (see precision)",
 		"model: shape fields as given (a count followed by a note, \"12288 (provider ffn_hidden_size …)\", is the count; ffn is ffn_hidden); experts, experts_per_token, moe_ffn, shared_experts, head_dim as given; moe_layers \"all …\" → no dense layers, \"all except the first N …\" → N dense layers, another form → not replayed; the built-in model preset that matches every given field (then, if none does, every field but seq_len; preferring a preset whose name appears in the case's model name, then name order) fills the fields the source leaves unknown and the structure it does not describe (SwiGLU MLP, multi-head latent attention); kv_heads naming MLA with no matching MLA preset → not replayed; a required field unknown and no match → not scored",
 		"multi-token prediction: a run that trains an MTP module (a row labelled \"w/ MTP\", or a model with an mtp field whose row does not say \"w/o MTP\") is replayed without it and not scored",
-		"precision: FP8 → fp8; bf16 named → bf16; otherwise (16-bit, mixed, fp16, half, unknown) fp16 on A100 (Megatron-LM 2021–22 ran --fp16) and bf16 on H100",
+		"precision: FP8 → fp8; bf16 named → bf16; otherwise (16-bit, mixed, fp16, half, unknown) fp16 on A100 (Megatron-LM 2021–22 ran --fp16) and bf16 on H100. FP8 recipe (training.fp8_recipe): FP8-MX or MXFP8 named → mxfp8, FP8-CS or current scaling → tensorwise, 1×128 / 128×128 blocks → blockwise, otherwise Megatron-Core's default, delayed",
 		"microbatch: unknown → 1 (a count followed by a note is the count)",
 		"cp: as given, unknown → 1; ep: as given (a mixture-of-experts case without it → not replayed); etp: as given, unknown → tp (Megatron-Core's default expert_tensor_parallel_size); fsdp > 0 → not replayed (Megatron FSDP is not modelled)",
 		"global_batch: a ramp \"A -> B …\" → B, the batch most of the run goes at",
@@ -388,9 +392,15 @@ func (m mapper) hardware(h map[string]any) error {
 		// One NVL72 rack is one NVLink domain of 72 GPUs; a run on a
 		// number of GPUs that is not whole racks (or whose domain size
 		// the source does not give) has no built-in system.
-		if n, ok := integer(h["gpus"]); !ok || n%72 != 0 {
-			m.unplayable("hardware %s: %s GPUs are not whole 72-GPU NVLink domains (gb200-nvl72), and the source does not state the domain size", show(h[field]), show(h["gpus"]))
-			return nil
+		n, ok := integer(h["gpus"])
+		if !ok || n%72 != 0 {
+			domain := megatronBridgeGB200Domain(c.Source, n, h["gpus_per_node"])
+			if domain == 0 {
+				m.unplayable("hardware %s: %s GPUs are not whole 72-GPU NVLink domains (gb200-nvl72), and the source does not state the domain size", show(h[field]), show(h["gpus"]))
+				return nil
+			}
+			c.GPUsPerNode, c.NICsPerNode = domain, domain
+			m.assume("hardware %s: %d GPUs on GB200 NVL72 racks of %d used GPUs each (Megatron-Bridge's Slurm executor asks --segment %d of its 4-GPU nodes: the largest divisor of %d nodes up to a rack's 18), one 400 Gb/s NIC per GPU", show(h[field]), n, domain, domain/4, n/4)
 		}
 	}
 	c.System, c.Generation, c.NVLinkGBps = g.system, g.generation, g.nvlinkGBps
@@ -412,6 +422,9 @@ func (m mapper) hardware(h map[string]any) error {
 	}
 	if c.System == "gb200-nvl72" {
 		perNode = systemGPUsPerNode(c.System)
+		if c.GPUsPerNode > 0 {
+			perNode = c.GPUsPerNode
+		}
 	}
 	m.network(h, g.nodeGbps)
 	// A count followed by a note ("1024 (128 nodes)") is the count.
@@ -625,6 +638,34 @@ func identifyGPU(s string) (g gpuSystem, named, ok bool) {
 		}
 	}
 	return g, named, ok
+}
+
+// megatronBridgeGB200Domain is the NVLink domain, in GPUs, of a
+// Megatron-Bridge run on GB200 whose GPUs are not whole NVL72 racks: its
+// performance scripts' Slurm executor (scripts/performance/utils/
+// executors.py @ 5776a6d9, "add --segment flag to sbatch if job uses
+// GB200") asks for segments of `nodes` 4-GPU nodes when there are at most
+// 18 (a rack's compute trays), else of the largest divisor of the node
+// count up to 18; Slurm places each segment in one rack, so the segment is
+// the NVLink domain. 0 when the source is not Megatron-Bridge, the nodes
+// are not stated as 4-GPU ones or the GPUs are not whole nodes.
+func megatronBridgeGB200Domain(source string, gpus int, perNode any) int {
+	if !strings.Contains(strings.ToLower(source), "megatron-bridge") {
+		return 0
+	}
+	if n, ok := integer(perNode); !ok || n != 4 || gpus < 4 || gpus%4 != 0 {
+		return 0
+	}
+	nodes := gpus / 4
+	if nodes <= 18 {
+		return nodes * 4
+	}
+	for seg := 18; seg > 0; seg-- {
+		if nodes%seg == 0 {
+			return seg * 4
+		}
+	}
+	return 0
 }
 
 // nicGbps is the NIC bandwidth of each built-in system's node, in Gb/s
@@ -1233,6 +1274,23 @@ func (m mapper) precision(v any) {
 	switch {
 	case strings.Contains(s, "fp8"):
 		c.Precision = units.FP8
+		// The recipe the text names first ("FP8-CS (alt FP8-MX)" ran
+		// FP8-CS, the alternative is another row's).
+		at := len(s)
+		for _, r := range []struct {
+			names  []string
+			recipe model.FP8Recipe
+		}{
+			{[]string{"fp8-mx", "mxfp8"}, model.FP8MX},
+			{[]string{"fp8-cs", "current scaling"}, model.FP8Tensorwise},
+			{[]string{"1x128", "128x128", "blockwise"}, model.FP8Blockwise},
+		} {
+			for _, n := range r.names {
+				if i := strings.Index(s, n); i >= 0 && i < at {
+					at, c.FP8Recipe = i, r.recipe
+				}
+			}
+		}
 	case strings.Contains(s, "bf16"):
 		c.Precision = units.BF16
 	case c.Generation != "a100":

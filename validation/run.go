@@ -87,6 +87,9 @@ func (c Case) Scenario(k Knobs) []byte {
 		b.WriteString("\n[moe]\noverlap = true\n")
 	}
 	fmt.Fprintf(&b, "\n[training]\nglobal_batch = %d\nprecision = %q\nattention = %q\ngrad_accum_fusion = %v\nfp32_grads = %v\n", c.GlobalBatch, c.Precision, c.Attention, c.GradAccumFusion, c.FP32Grads)
+	if c.FP8Recipe != "" {
+		fmt.Fprintf(&b, "fp8_recipe = %q\n", c.FP8Recipe)
+	}
 	return []byte(b.String())
 }
 
