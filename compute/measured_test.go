@@ -178,7 +178,7 @@ func TestMeasuredGEMMSetsLevel(t *testing.T) {
 // kernel, LayerNorm (the better kernel) comes out at 0.80–1.05 of its
 // measured time, and no kernel at less than 0.65 (RMSNorm on the H100 NVL
 // reaches only 54–62% of the datasheet bandwidth at 67–268 MB). docs/model.md
-// §7.9 gives the per-row ratios and why no constant is refitted to them.
+// §7.10 gives the per-row ratios and why no constant is refitted to them.
 func TestMemoryBoundAgainstLiger(t *testing.T) {
 	f, err := os.Open("testdata/liger_norm_forward.tsv")
 	if err != nil {

@@ -32,6 +32,11 @@ type accountInput struct {
 	pr *pricer
 	// sc, when not nil, lends its arrays.
 	sc *Scratch
+	// sums, when not nil, are what the builder added up of each lane's
+	// tasks that does not depend on their timing (laneSums); the tasks
+	// then may have several members, and only the idle time before each is
+	// left to find here.
+	sums []laneSums
 }
 
 // sentOf returns the cost of task inf's collective at its lane's stage,
@@ -63,6 +68,11 @@ func account(in accountInput) *Result {
 		bytes   [numKinds]units.Bytes
 	}
 	acc := make([]stageAcc, p)
+	for s := range in.sums {
+		sm := &in.sums[s]
+		acc[s].total, acc[s].busy, acc[s].tensor = sm.total, sm.busy, sm.tensor
+		acc[s].tier, acc[s].sent, acc[s].bytes = sm.tier, sm.sent, sm.bytes
+	}
 	lastEnd := make([]sim.Time, p)
 	// runStart[t]: when the run of back-to-back tasks of t's kind on t's
 	// resource began; a transfer queued behind others of its kind kept the
@@ -76,21 +86,7 @@ func account(in accountInput) *Result {
 	} else {
 		runStart = make([]sim.Time, g.Tasks())
 	}
-	resEnd := make([]sim.Time, g.Resources())
-	resLast := make([]sim.TaskID, g.Resources())
-	for i := range resLast {
-		resLast[i] = sim.None
-	}
-	for id := 0; id < g.Tasks(); id++ {
-		t := sim.TaskID(id)
-		r := g.Resource(t)
-		if prev := resLast[r]; prev != sim.None && run.Start[t] == resEnd[r] && g.Kind(prev) == g.Kind(t) {
-			runStart[t] = runStart[prev]
-		} else {
-			runStart[t] = run.Start[t]
-		}
-		resLast[r], resEnd[r] = t, run.End[t]
-	}
+	runStarts(g, run, in.info, runStart)
 	// Per lane: its main stream and its row of the pricer's cost cache
 	// (what sentOf looks up).
 	main := make([]sim.ResourceID, p)
@@ -100,6 +96,7 @@ func account(in accountInput) *Result {
 		costs[s] = in.pr.costs[in.stage[s]:]
 	}
 	pp := in.pr.j.Layout.PP
+	sums := in.sums != nil
 	for id := 0; id < g.Tasks(); id++ {
 		t := sim.TaskID(id)
 		inf := &in.info[id]
@@ -110,21 +107,27 @@ func account(in accountInput) *Result {
 		if k == KindBarrier {
 			continue
 		}
-		a.total[k] += d
-		if inf.spec >= 0 { // sentOf, inlined
-			c := &costs[s][int(inf.spec)*pp]
-			for tier := range c.Sent {
-				a.sent[k][tier] += c.Sent[tier]
+		if sums {
+			if g.Resource(t) != main[s] {
+				continue
 			}
-			a.bytes[k] += c.Bytes
-		}
-		if g.Resource(t) != main[s] {
-			continue
-		}
-		a.busy[k] += d
-		a.tensor += inf.tensor
-		if k == KindTP || k == KindPP || k == KindDP || k == KindCP || k == KindEP {
-			a.tier[inf.tier] += d
+		} else {
+			a.total[k] += d
+			if inf.spec >= 0 { // sentOf, inlined
+				c := &costs[s][int(inf.spec)*pp]
+				for tier := range c.Sent {
+					a.sent[k][tier] += c.Sent[tier]
+				}
+				a.bytes[k] += c.Bytes
+			}
+			if g.Resource(t) != main[s] {
+				continue
+			}
+			a.busy[k] += d
+			a.tensor += inf.tensor
+			if k == KindTP || k == KindPP || k == KindDP || k == KindCP || k == KindEP {
+				a.tier[inf.tier] += d
+			}
 		}
 		// Idle time before this task, attributed to what it waited for.
 		idleFrom := lastEnd[s]
@@ -133,13 +136,7 @@ func account(in accountInput) *Result {
 		if gap <= 0 {
 			continue
 		}
-		// Follow zero-length markers and the optimizer barrier back to the
-		// work that held this task up (another stage's reduction, say).
-		cause := run.Binding[t]
-		for cause != sim.None && run.End[cause] == run.Start[cause] && run.Binding[cause] != sim.None {
-			cause = run.Binding[cause]
-		}
-		if cause != sim.None {
+		if cause := causeOf(run, t); cause != sim.None {
 			ck := g.Kind(cause)
 			if ck == KindPP || ck == KindDP || ck == KindTP || ck == KindCP || ck == KindEP {
 				w := max(0, min(gap, run.End[cause]-max(runStart[cause], idleFrom)))
@@ -250,6 +247,44 @@ func account(in accountInput) *Result {
 	}
 	res.BusiestLinks = busiest
 	return res
+}
+
+// runStarts sets runStart[t], for every task t, to when the run of
+// back-to-back tasks of t's kind on t's resource that t ends began (for a
+// task of several members: the run its last member ends); a transfer queued
+// behind others of its kind kept the stream busy since then.
+func runStarts(g *sim.Graph, run *sim.Result, info []taskInfo, runStart []sim.Time) {
+	resEnd := make([]sim.Time, g.Resources())
+	resLast := make([]sim.TaskID, g.Resources())
+	for i := range resLast {
+		resLast[i] = sim.None
+	}
+	for id := 0; id < g.Tasks(); id++ {
+		t := sim.TaskID(id)
+		r := g.Resource(t)
+		// A task of several members of one kind continues the run before
+		// it, or not, as a task of one does; one of several kinds ends a
+		// run that began at its member runFrom.
+		if rf := info[id].runFrom; rf > 0 {
+			runStart[t] = run.Start[t] + g.MemberStart(t, int(rf))
+		} else if prev := resLast[r]; prev != sim.None && run.Start[t] == resEnd[r] && g.Kind(prev) == g.Kind(t) {
+			runStart[t] = runStart[prev]
+		} else {
+			runStart[t] = run.Start[t]
+		}
+		resLast[r], resEnd[r] = t, run.End[t]
+	}
+}
+
+// causeOf returns what held task t up: its binding predecessor, followed
+// back through zero-length markers and the optimizer barrier to the work
+// (another stage's reduction, say); sim.None when nothing did.
+func causeOf(run *sim.Result, t sim.TaskID) sim.TaskID {
+	cause := run.Binding[t]
+	for cause != sim.None && run.End[cause] == run.Start[cause] && run.Binding[cause] != sim.None {
+		cause = run.Binding[cause]
+	}
+	return cause
 }
 
 // timeline lists the tasks that took time on the GPUs' streams.

@@ -1,6 +1,8 @@
 package parallelism
 
 import (
+	"math"
+
 	"trainsim/collective"
 	"trainsim/model"
 	"trainsim/sim"
@@ -51,6 +53,26 @@ type taskInfo struct {
 	// than the bytes keeps the per-task record small (24 bytes, not 80).
 	spec specID
 	tier topology.Tier
+	// runFrom: for a task standing for a chain of members
+	// (sim.Graph.Append), which has the last member's kind in the graph,
+	// the first member of the back-to-back run of that kind the last member
+	// ends; 0 when all its members are of that kind (then its run may
+	// begin before it, as a one-member task's may).
+	runFrom int32
+}
+
+// laneSums are what the accounting adds up over a lane's tasks that does
+// not depend on when they ran: durations by kind (all, and on the main
+// stream), the tensor-core part, blocking communication by bottleneck
+// tier, bytes sent by kind and tier. With members (builder.members) the
+// builder adds them up as it emits, in the order the accounting would
+// (task order), so that the accounting need not visit every member.
+type laneSums struct {
+	total, busy [numKinds]sim.Time
+	tensor      sim.Time
+	tier        [topology.NumTiers]sim.Time
+	sent        [numKinds][topology.NumTiers]units.Bytes
+	bytes       [numKinds]units.Bytes
 }
 
 // traceInfo is what only the timeline needs of a task: a compute task's
@@ -109,13 +131,256 @@ type builder struct {
 	// skipped; closedForm: tim is analytical (attach does nothing). They
 	// save an interface call per task on the hot path.
 	sameGPUs, closedForm bool
+	// members: a layer's back-to-back kernels and blocking collectives on
+	// a lane's main stream become members of one engine task
+	// (sim.Graph.Append) instead of tasks of their own, from a pass's
+	// marker to the next point another task waits for or on. The replay
+	// is the same (sim.TestAppendEqualsUnrolled, TestFastReplayEqualsReference);
+	// it is off where every task must be seen (timeline, flow network,
+	// the reference replay). sums (per lane) is then what the accounting
+	// adds up without timing.
+	members bool
+	sums    []laneSums
+	// tpls are the step lists' templates (template), with members only:
+	// indexed by layer kind, list, the lane's stage (its lane when GPUs
+	// differ) and whether the first compute coalesces (templateIndex).
+	tpls []template
 }
 
-// accum is a compute task being coalesced on a lane's main stream.
+// The step lists of a layer kind (layerSteps.list).
+const (
+	listFwd = iota
+	listBwd
+	listRec
+	listBIn
+	listWgt
+	numLists
+)
+
+// list returns step list which of ls.
+func (ls *layerSteps) list(which int) []stepID {
+	switch which {
+	case listFwd:
+		return ls.fwd
+	case listBwd:
+		return ls.bwd
+	case listRec:
+		return ls.rec
+	case listBIn:
+		return ls.bIn
+	}
+	return ls.wgt
+}
+
+// template is what emitting one step list does to a lane whose last
+// main-stream task takes members (accum.chain), with nothing pending and no
+// SM time owed to overlapped communication: the list's kernels and
+// blocking collectives become members of that task, coalesced as comp
+// coalesces them, and add up into the lane's sums. It is worked out once
+// per list, stage (lane, when GPUs differ) and first coalescing, then
+// repeated for every pass: a stage's repeated work built once. A list with
+// an overlapped or data-parallel collective, or a step of no length, is not
+// templated (state 2): it is emitted step by step.
+type template struct {
+	state uint8 // 0 not worked out yet, 1 ready, 2 emitted step by step
+	// merge: the first compute step coalesces into the task's last member
+	// (by first); d and kind are the members appended after it.
+	merge bool
+	first sim.Time
+	d     []sim.Time
+	kind  []sim.Kind
+	// span is the start of the last member after the first's end: the
+	// task's offsets must stay in 32 bits (sim.Graph.Append). change is
+	// the last member whose kind differs from the one before it, 0 if none.
+	span   sim.Time
+	change int
+	// What it adds to the lane's sums (laneSums): durations by kind (all
+	// on the main stream), tensor-core time, blocking communication by
+	// bottleneck tier, and each collective's cost in order (the bytes are
+	// summed in floating point, so one by one as emission would).
+	total  [numKinds]sim.Time
+	tensor sim.Time
+	tier   [topology.NumTiers]sim.Time
+	comms  []tplComm
+	// kinds and tiers list the non-zero entries of total and tier.
+	kinds, tiers []tplSum
+	// spec and tier of the last member, a collective (spec -1 otherwise);
+	// open and openKind: the accum state after the list.
+	spec     specID
+	lastTier topology.Tier
+	open     bool
+	openKind sim.Kind
+}
+
+// tplSum is a non-zero entry of a template's sums: which (kind or tier)
+// and how much.
+type tplSum struct {
+	i int
+	d sim.Time
+}
+
+// tplComm is one collective of a template: its kind and cost.
+type tplComm struct {
+	k sim.Kind
+	c *collective.Cost
+}
+
+// templated emits step list list of ls (steps) on lane from its template
+// when the lane is in the state templates start from, and reports whether
+// it did.
+func (b *builder) templated(lane int, ls *layerSteps, list int, steps []stepID, k sim.Kind) bool {
+	a := &b.acc[lane]
+	if !a.chain || len(b.pending[lane]) > 0 || b.contention[lane] != 0 || int(a.id) != b.g.Tasks()-1 {
+		return false
+	}
+	merge := a.open && a.kind == k
+	key, keys := b.laneStage[lane], b.j.Layout.PP
+	if !b.sameGPUs {
+		key, keys = lane, len(b.laneStage)
+	}
+	i := ((int(ls.kind)*numLists+list)*keys + key) * 2
+	if merge {
+		i++
+	}
+	tp := &b.tpls[i]
+	if tp.state == 0 {
+		b.template(tp, lane, steps, k, merge)
+	}
+	if tp.state != 1 {
+		return false
+	}
+	t := a.id
+	if b.g.Duration(t)+tp.first+tp.span > math.MaxUint32 {
+		return false // Append would refuse a member
+	}
+	if tp.merge {
+		b.g.Extend(t, tp.first)
+	}
+	inf := &b.info[t]
+	if n := len(tp.d); n > 0 {
+		prev, base := b.g.Kind(t), b.g.Members(t)
+		b.g.AppendAll(t, tp.d, tp.kind[n-1]) // t is the latest task, each d > 0, offsets checked
+		switch {
+		case tp.change > 0:
+			inf.runFrom = int32(base + tp.change)
+		case tp.kind[0] != prev:
+			inf.runFrom = int32(base)
+		}
+	}
+	inf.tensor += tp.tensor
+	if len(tp.d) > 0 {
+		inf.spec, inf.tier = tp.spec, tp.lastTier
+	}
+	sm := &b.sums[lane]
+	for _, e := range tp.kinds {
+		sm.total[e.i] += e.d
+		sm.busy[e.i] += e.d
+	}
+	sm.tensor += tp.tensor
+	for _, e := range tp.tiers {
+		sm.tier[e.i] += e.d
+	}
+	for _, c := range tp.comms {
+		for tier := range c.c.Sent {
+			sm.sent[c.k][tier] += c.c.Sent[tier]
+		}
+		sm.bytes[c.k] += c.c.Bytes
+	}
+	a.open, a.kind = tp.open, tp.openKind
+	return true
+}
+
+// template works out tp for steps emitted on lane with kind k, merge saying
+// whether the lane's last member is open compute of kind k, the way emit,
+// comp, commIn and member would emit them (state 2 where they would do
+// anything else than coalesce or append a member).
+func (b *builder) template(tp *template, lane int, steps []stepID, k sim.Kind, merge bool) {
+	*tp = template{state: 2}
+	stage := b.laneStage[lane]
+	open, okind := merge, k
+	out := template{state: 1, spec: -1}
+	for _, id := range steps {
+		st := &b.pr.steps[id]
+		if st.overlap {
+			return
+		}
+		if st.kind == model.Collective {
+			if b.pr.specs[st.spec].group == groupDP {
+				return
+			}
+			c, d := b.commCost(st.spec, stage)
+			if b.err != nil {
+				return
+			}
+			if !b.sameGPUs {
+				d = b.dur.comm(lane, st.spec, d)
+			}
+			if d <= 0 {
+				return
+			}
+			ck := b.progKind(st.spec)
+			out.d, out.kind = append(out.d, d), append(out.kind, ck)
+			out.total[ck] += d
+			out.tier[c.Bottleneck] += d
+			out.comms = append(out.comms, tplComm{k: ck, c: c})
+			out.spec, out.lastTier = st.spec, c.Bottleneck
+			open = false
+			continue
+		}
+		d := st.d
+		if !b.sameGPUs {
+			d = b.dur.compute(lane, id, d)
+		}
+		out.tensor += st.tensor
+		if open && okind == k {
+			if len(out.d) == 0 {
+				out.merge = true
+				out.first += max(d, 0)
+			} else {
+				out.d[len(out.d)-1] += max(d, 0)
+			}
+			out.total[k] += max(d, 0)
+			continue
+		}
+		if d <= 0 {
+			return
+		}
+		out.d, out.kind = append(out.d, d), append(out.kind, k)
+		out.total[k] += d
+		out.spec, out.lastTier = -1, 0
+		open, okind = true, k
+	}
+	for m := 0; m+1 < len(out.d); m++ {
+		out.span += out.d[m]
+	}
+	for m := 1; m < len(out.d); m++ {
+		if out.kind[m] != out.kind[m-1] {
+			out.change = m
+		}
+	}
+	for kind, d := range out.total {
+		if d != 0 {
+			out.kinds = append(out.kinds, tplSum{kind, d})
+		}
+	}
+	for tier, d := range out.tier {
+		if d != 0 {
+			out.tiers = append(out.tiers, tplSum{tier, d})
+		}
+	}
+	out.open, out.openKind = open, okind
+	*tp = out
+}
+
+// accum is the last task on a lane's main stream: open when its (last)
+// member is compute of kind kind that the next compute may be coalesced
+// into; chain when it may take the next kernel or blocking collective as a
+// member (nothing else waits for it or on it yet).
 type accum struct {
-	open bool
-	id   sim.TaskID
-	kind sim.Kind
+	open  bool
+	id    sim.TaskID
+	kind  sim.Kind
+	chain bool
 }
 
 // task adds a task and its side information.
@@ -125,7 +390,43 @@ func (b *builder) task(r sim.ResourceID, lane int, d sim.Time, k sim.Kind) sim.T
 	if b.trace != nil {
 		b.trace = append(b.trace, traceInfo{lastLayer: b.cur.layer, label: b.cur})
 	}
+	if b.sums != nil && k != KindBarrier {
+		b.add(lane, r == b.st[lane].main, k, d)
+	}
 	return id
+}
+
+// add counts d of kind k on lane (its main stream or not) in b.sums.
+func (b *builder) add(lane int, main bool, k sim.Kind, d sim.Time) {
+	if d <= 0 {
+		return
+	}
+	s := &b.sums[lane]
+	s.total[k] += d
+	if main {
+		s.busy[k] += d
+	}
+}
+
+// member appends d of kind k to lane's last main-stream task as a member of
+// its own, when that task may take one (accum.chain), nothing is pending
+// and d is positive; it reports whether it did.
+func (b *builder) member(lane int, d sim.Time, k sim.Kind) bool {
+	a := &b.acc[lane]
+	if !a.chain || len(b.pending[lane]) > 0 {
+		return false
+	}
+	prev := b.g.Kind(a.id)
+	if !b.g.Append(a.id, d, k) {
+		return false
+	}
+	inf := &b.info[a.id]
+	if k != prev {
+		inf.runFrom = int32(b.g.Members(a.id) - 1)
+	}
+	inf.spec, inf.tier = -1, 0
+	b.add(lane, true, k, d)
+	return true
 }
 
 // comp adds d of compute (tensor part tens) of kind k, step st, to lane's
@@ -138,6 +439,9 @@ func (b *builder) comp(lane int, st stepID, d, tens sim.Time, k sim.Kind) {
 		d += b.contention[lane]
 		b.contention[lane] = 0
 	}
+	if b.sums != nil {
+		b.sums[lane].tensor += tens
+	}
 	a := &b.acc[lane]
 	if a.open && a.kind == k && len(b.pending[lane]) == 0 {
 		b.g.Extend(a.id, d)
@@ -146,6 +450,14 @@ func (b *builder) comp(lane int, st stepID, d, tens sim.Time, k sim.Kind) {
 			b.trace[a.id].flops += b.pr.steps[st].flops
 			b.trace[a.id].lastLayer = b.cur.layer
 		}
+		if b.sums != nil {
+			b.add(lane, true, k, d)
+		}
+		return
+	}
+	if b.member(lane, d, k) {
+		b.info[a.id].tensor += tens
+		a.open, a.kind = true, k
 		return
 	}
 	id := b.mainTask(lane, d, k)
@@ -153,14 +465,14 @@ func (b *builder) comp(lane int, st stepID, d, tens sim.Time, k sim.Kind) {
 	if b.trace != nil {
 		b.trace[id].flops = b.pr.steps[st].flops
 	}
-	*a = accum{open: true, id: id, kind: k}
+	*a = accum{open: true, id: id, kind: k, chain: b.members}
 }
 
 // mainTask adds a task to lane's main stream that also waits for the lane's
 // pending dependencies.
 func (b *builder) mainTask(lane int, d sim.Time, k sim.Kind) sim.TaskID {
-	b.acc[lane].open = false
 	id := b.task(b.st[lane].main, lane, d, k)
+	b.acc[lane] = accum{id: id}
 	if len(b.pending[lane]) > 0 {
 		b.g.After(id, b.pending[lane]...)
 		b.pending[lane] = b.pending[lane][:0]
@@ -171,23 +483,35 @@ func (b *builder) mainTask(lane int, d sim.Time, k sim.Kind) sim.TaskID {
 // seal closes lane's open compute task and returns the last task on its
 // main stream, so that other tasks may depend on it.
 func (b *builder) seal(lane int) sim.TaskID {
-	b.acc[lane].open = false
+	b.acc[lane].open, b.acc[lane].chain = false, false
 	return b.g.Last(b.st[lane].main)
 }
 
 // comm adds a communication task for collective id, of kind k, to resource
 // r of lane.
 func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.TaskID {
+	return b.commIn(r, lane, id, k, false)
+}
+
+// commIn is comm; inChain says the collective is a blocking one of a
+// layer's program (emit), which may be a member of the lane's last task
+// and may take the next kernels as members (builder.members).
+func (b *builder) commIn(r sim.ResourceID, lane int, id specID, k sim.Kind, inChain bool) sim.TaskID {
 	stage := b.laneStage[lane]
 	sp := &b.pr.specs[id]
-	peer := b.pr.peerOf(sp, stage)
 	c, d := b.commCost(id, stage)
 	if !b.sameGPUs {
 		d = b.dur.comm(lane, id, d)
 	}
+	main := r == b.st[lane].main
+	inChain = inChain && main && sp.group != groupDP
 	var t sim.TaskID
-	if r == b.st[lane].main {
+	if inChain && b.member(lane, d, k) {
+		t = b.acc[lane].id
+		b.acc[lane].open = false
+	} else if main {
 		t = b.mainTask(lane, d, k)
+		b.acc[lane].chain = inChain && b.members
 	} else {
 		t = b.task(r, lane, d, k)
 		// Running beside computation, its kernels take SMs from it.
@@ -197,8 +521,18 @@ func (b *builder) comm(r sim.ResourceID, lane int, id specID, k sim.Kind) sim.Ta
 	}
 	b.info[t].spec = id
 	b.info[t].tier = c.Bottleneck
+	if b.sums != nil {
+		s := &b.sums[lane]
+		if main && d > 0 {
+			s.tier[c.Bottleneck] += d
+		}
+		for tier := range c.Sent {
+			s.sent[k][tier] += c.Sent[tier]
+		}
+		s.bytes[k] += c.Bytes
+	}
 	if !b.closedForm {
-		b.tim.attach(b.g, t, id, stage, peer, b.reps.replicaArg(b.laneDP[lane]))
+		b.tim.attach(b.g, t, id, stage, b.pr.peerOf(sp, stage), b.reps.replicaArg(b.laneDP[lane]))
 	}
 	if sp.group == groupDP && sp.bytes > 0 {
 		b.reps.collective(t, lane, stage)
@@ -229,13 +563,17 @@ func (b *builder) commCost(id specID, stage int) (*collective.Cost, sim.Time) {
 	return &b.pr.costs[i], b.commDur[i]
 }
 
-// emit adds the steps of one pass through one layer to lane; compute steps
-// are of kind k.
-func (b *builder) emit(lane int, steps []stepID, k sim.Kind) {
+// emit adds the steps of one pass through one layer (ls's step list
+// list) to lane; compute steps are of kind k.
+func (b *builder) emit(lane int, ls *layerSteps, list int, k sim.Kind) {
+	steps := ls.list(list)
+	if b.tpls != nil && len(steps) > 0 && b.templated(lane, ls, list, steps, k) {
+		return
+	}
 	for i := 0; i < len(steps); i++ {
 		st := &b.pr.steps[steps[i]]
 		if st.kind == model.Collective {
-			b.comm(b.st[lane].main, lane, st.spec, b.progKind(st.spec))
+			b.commIn(b.st[lane].main, lane, st.spec, b.progKind(st.spec), true)
 			continue
 		}
 		if i+1 == len(steps) || !b.pr.steps[steps[i+1]].overlap {
@@ -485,12 +823,13 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		// order, then their reduction; no pipeline traffic.
 		b.cur.phase = 3
 		b.mainTask(lane, 0, KindPP) // a pass of its own, not merged into the B before it
+		b.acc[lane].chain = b.members
 		ps.slots = b.chunkSlots(vs)
 		lastMB := st.mb == b.m-1
 		for i := len(ps.slots) - 1; i >= 0; i-- {
 			sl := ps.slots[i]
 			b.cur.layer = sl.layer
-			b.emit(lane, sl.ls.wgt, KindCompute)
+			b.emit(lane, sl.ls, listWgt, KindCompute)
 			if sl.ls.tied && vs == 0 {
 				continue
 			}
@@ -499,6 +838,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		return
 	}
 	marker := b.mainTask(lane, 0, KindPP)
+	b.acc[lane].chain = b.members // the marker gains edges in, none out
 	ps.slots = b.chunkSlots(vs)
 	if st.forward {
 		ids.fStart[k] = marker
@@ -510,7 +850,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 				}
 			}
 			b.cur.layer = sl.layer
-			b.emit(lane, sl.ls.fwd, KindCompute)
+			b.emit(lane, sl.ls, listFwd, KindCompute)
 		}
 		b.cur.layer = LayerNone
 		last := b.seal(lane)
@@ -528,13 +868,13 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		sl := ps.slots[i]
 		b.zeroGather(lane, sl.ls, &ps.released)
 		b.cur.layer = sl.layer
-		b.emit(lane, sl.ls.rec, KindRecompute)
+		b.emit(lane, sl.ls, listRec, KindRecompute)
 		if split {
 			// B only: the gradients are reduced after the W pass.
-			b.emit(lane, sl.ls.bIn, KindCompute)
+			b.emit(lane, sl.ls, listBIn, KindCompute)
 			continue
 		}
-		b.emit(lane, sl.ls.bwd, KindCompute)
+		b.emit(lane, sl.ls, listBwd, KindCompute)
 		if sl.ls.tied && vs == 0 {
 			// One chunk holds the embedding too: the tied table's
 			// gradient is reduced once, with the embedding's.

@@ -112,6 +112,17 @@ type pricer struct {
 	// are filled.
 	costs []collective.Cost
 	ok    []bool
+	// places remembers placementAt's results: many collectives share an
+	// operation, group, stage and peer, and finding how their copies
+	// cross the spine enumerates every copy's transfers.
+	places map[placeKey]collective.Placement
+}
+
+// placeKey is what placementAt's result depends on besides the job.
+type placeKey struct {
+	op      collective.Op
+	g       groupKind
+	s, peer int
 }
 
 func toTime(s units.Seconds) sim.Time { return sim.FromSeconds(float64(s)) }

@@ -374,11 +374,35 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 	// optimizer add a few tasks per pass and per step: room for them, so
 	// that the arrays are not copied to grow near the end.
 	est += est/16 + j.Training.Steps*lanes*64
+	// With members (builder.members, decided below the same way) a pass
+	// is a few engine tasks: its marker and kernels, its send, and two
+	// more around each overlapped collective or per-layer data-parallel
+	// transfer; est then sizes the members.
+	units := est
+	if j.Options.Network != NetworkFlow && !j.Options.Timeline && !j.Options.reference {
+		perLayer := 0
+		for i := range pl.layers {
+			for _, ids := range [][]stepID{pl.layers[i].fwd, pl.layers[i].bwd, pl.layers[i].rec, pl.layers[i].wgt} {
+				n := 0
+				for _, id := range ids {
+					if pr.steps[id].overlap {
+						n++
+					}
+				}
+				perLayer = max(perLayer, n)
+			}
+		}
+		if l.ZeRO >= 2 {
+			perLayer++
+		}
+		est = j.Training.Steps*lanes*b.m*l.VirtualStages*2*(3+3*layers*perLayer) + j.Training.Steps*lanes*64
+	}
 	if sc != nil {
 		b.g = sc.sim.NewGraph(est)
 	} else {
 		b.g = sim.NewGraph(est)
 	}
+	b.g.ReserveMembers(units - est)
 	b.st = make([]stageStreams, lanes)
 	b.acc = make([]accum, lanes)
 	b.pending = make([][]sim.TaskID, lanes)
@@ -414,6 +438,17 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 	}
 	_, b.sameGPUs = b.dur.(uniform)
 	_, b.closedForm = b.tim.(analytical)
+	if b.closedForm && !j.Options.Timeline && !j.Options.reference {
+		b.members = true
+		b.sums = make([]laneSums, lanes)
+		keys := l.PP
+		if !b.sameGPUs {
+			keys = lanes
+		}
+		if n := int(model.NumLayerKinds) * numLists * keys * 2; n <= 1<<16 {
+			b.tpls = make([]template, n)
+		}
+	}
 	progs, err := b.build()
 	if err != nil {
 		return nil, err
@@ -449,6 +484,7 @@ func (r *replayed) result() *Result {
 	res := account(accountInput{
 		g: b.g, run: r.run, info: b.info, streams: b.st, names: r.names, stage: b.laneStage,
 		steps: j.Training.Steps, gpusPerLane: r.weights, cluster: j.Cluster, pr: b.pr, sc: r.sc,
+		sums: b.sums,
 	})
 	if j.Options.Timeline {
 		res.Timeline = timeline(b.g, r.run, b.pr, b.info, b.trace, b.laneStage, b.laneReplica, b.laneRank, b.st, r.names)
@@ -481,7 +517,7 @@ func (r *replayed) result() *Result {
 	if why := infeasibleMemory(res.MemoryStage, res.Memory, j.Cluster.GPU.HBM); why != "" {
 		res.Feasible, res.Reason = false, why
 	}
-	res.Tasks = b.g.Tasks()
+	res.Tasks = b.g.Units()
 	res.Events = r.run.Events
 	res.set = r.set
 	return res

@@ -27,6 +27,20 @@ import (
 // every copy and waits for the crossing ones, and its bytes per tier count
 // them.
 func (p *pricer) placementAt(op collective.Op, g groupKind, s, peer int) collective.Placement {
+	key := placeKey{op, g, s, peer}
+	if pl, ok := p.places[key]; ok {
+		return pl
+	}
+	pl := p.placementOf(op, g, s, peer)
+	if p.places == nil {
+		p.places = map[placeKey]collective.Placement{}
+	}
+	p.places[key] = pl
+	return pl
+}
+
+// placementOf is placementAt, worked out.
+func (p *pricer) placementOf(op collective.Op, g groupKind, s, peer int) collective.Placement {
 	pl := placement(p.mesh, g, s, peer)
 	fab := topology.FabricOf(p.j.Cluster)
 	if fab.Leaves > 1 && (pl.Leaves > 1 || pl.Nodes() > 1) {

@@ -18,7 +18,11 @@
 //
 // RunChains gives the same result with one event per chain of back-to-back
 // tasks (each edge the only one out of its source and into its target),
-// ordering tied completions as Run's sequence numbers would.
+// ordering tied completions as Run's sequence numbers would. It also replays
+// tasks of several members (Append): a task that stands for a chain of
+// back-to-back tasks nothing else depends on or waits for, built without
+// the unrolled tasks, replayed as they would be (TestAppendEqualsUnrolled);
+// Run refuses such graphs.
 //
 // Tasks whose durations depend on each other — transfers sharing network
 // links — are handed to a Network (RunWith, Share): the engine tells it when

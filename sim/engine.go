@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Time is virtual time in nanoseconds.
@@ -60,6 +61,16 @@ type Graph struct {
 
 	// Dependency edges as pairs; compacted into adjacency lists by Run.
 	from, to []TaskID
+
+	// Members (Append): a task may stand for a chain of back-to-back
+	// tasks. first[t] indexes moff at t's second member; moff holds each
+	// further member's start, relative to the task's start (below 2³² ns,
+	// 4.29 s: Append refuses a member that would start later). Only the
+	// latest task may gain members, so every task's lie together. Both
+	// stay empty until the first Append (hasMembers).
+	first      []int32
+	moff       []uint32
+	hasMembers bool
 }
 
 // NewGraph returns an empty graph with room for about n tasks.
@@ -101,6 +112,9 @@ func (g *Graph) AddTask(r ResourceID, d Time, k Kind) TaskID {
 	g.dur = append(g.dur, d)
 	g.kind = append(g.kind, k)
 	g.shared = append(g.shared, false)
+	if g.hasMembers {
+		g.first = append(g.first, int32(len(g.moff)))
+	}
 	if prev := g.lastOn[r]; prev != None {
 		g.from = append(g.from, prev)
 		g.to = append(g.to, id)
@@ -128,6 +142,100 @@ func (g *Graph) Extend(t TaskID, d Time) {
 		g.dur[t] += d
 	}
 }
+
+// Append adds a member of duration d and kind k to t, the latest task
+// added: t then stands for a chain of tasks, its members, run back to back
+// on its resource, the new one last: the same as adding the member as a
+// task of its own whose only dependency is t and on which nothing but the
+// next member (or t's successors) depends. RunChains replays such a graph
+// as it would the unrolled one (the same start for t's first member, the
+// same end for its last, the same binding predecessors and event count);
+// Kind(t) becomes the last member's kind. Append reports false, changing
+// nothing, when t is not the latest task, d is not positive (a member of
+// no length at the end would hide the one before it) or the member would
+// start 2³² ns (4.29 s) or more after t (the graph keeps 32-bit offsets).
+func (g *Graph) Append(t TaskID, d Time, k Kind) bool {
+	if int(t) != len(g.res)-1 || d <= 0 || g.shared[t] || g.dur[t] > math.MaxUint32 {
+		return false
+	}
+	if !g.hasMembers {
+		// Every task so far has one member.
+		if cap(g.first) < cap(g.res) {
+			g.first = make([]int32, len(g.res), cap(g.res))
+		} else {
+			g.first = g.first[:len(g.res)]
+			clear(g.first)
+		}
+		g.hasMembers = true
+	}
+	g.moff = append(g.moff, uint32(g.dur[t]))
+	g.dur[t] += d
+	g.kind[t] = k
+	return true
+}
+
+// AppendAll appends members of durations ds to t, the last of kind k, as
+// Append would one by one (the graph keeps only the last member's kind);
+// it reports false, changing nothing, where Append would refuse one of them.
+func (g *Graph) AppendAll(t TaskID, ds []Time, k Kind) bool {
+	if len(ds) == 0 {
+		return true
+	}
+	if int(t) != len(g.res)-1 || g.shared[t] {
+		return false
+	}
+	end := g.dur[t]
+	for _, d := range ds {
+		if d <= 0 || end > math.MaxUint32 {
+			return false
+		}
+		end += d
+	}
+	if !g.Append(t, ds[0], k) {
+		return false
+	}
+	cur := g.dur[t]
+	for _, d := range ds[1:] {
+		g.moff = append(g.moff, uint32(cur))
+		cur += d
+	}
+	g.dur[t] = cur
+	return true
+}
+
+// ReserveMembers makes room for n members (Append) beyond the tasks'
+// first.
+func (g *Graph) ReserveMembers(n int) {
+	if n > cap(g.moff)-len(g.moff) {
+		g.moff = append(make([]uint32, 0, len(g.moff)+n), g.moff...)
+	}
+}
+
+// Members returns the number of members of t: 1, or more after Append.
+func (g *Graph) Members(t TaskID) int { return 1 + g.extra(t) }
+
+// extra is the number of members t gained by Append.
+func (g *Graph) extra(t TaskID) int {
+	if !g.hasMembers {
+		return 0
+	}
+	if int(t)+1 < len(g.first) {
+		return int(g.first[t+1] - g.first[t])
+	}
+	return len(g.moff) - int(g.first[t])
+}
+
+// MemberStart returns when member i of t starts, after t's start.
+func (g *Graph) MemberStart(t TaskID, i int) Time {
+	if i == 0 {
+		return 0
+	}
+	return Time(g.moff[int(g.first[t])+i-1])
+}
+
+// Units returns the number of tasks counting every member of each: the
+// size of the unrolled graph.
+func (g *Graph) Units() int { return len(g.res) + len(g.moff) }
 
 // Share makes t a network task: when it starts, Run hands it to the Network,
 // and it ends its own duration (a fixed latency) after the Network reports
@@ -197,6 +305,9 @@ func Run(g *Graph) (*Result, error) { return RunWith(g, nil) }
 
 // RunWith replays g, handing network tasks to net.
 func RunWith(g *Graph, net Network) (*Result, error) {
+	if len(g.moff) > 0 {
+		return nil, errors.New("sim: the graph has tasks of several members (Append); only RunChains replays it")
+	}
 	n := len(g.res)
 	// Compact edges into adjacency lists (CSR), keeping insertion order.
 	off := make([]int32, n+1)
@@ -446,6 +557,9 @@ func (s *Scratch) NewGraph(n int) *Graph {
 	g.kind = grow(g.kind, n)[:0]
 	g.shared = grow(g.shared, n)[:0]
 	g.anyShared = false
+	g.first = g.first[:0]
+	g.moff = g.moff[:0]
+	g.hasMembers = false
 	g.from = reuse(g.from, 2*n)
 	g.to = reuse(g.to, 2*n)
 	return g
@@ -520,7 +634,7 @@ func (s *Scratch) RunChains(g *Graph) (*Result, error) {
 	if s.items == nil {
 		s.items = make([]chainEvent, 0, 1024)
 	}
-	q := chainQueue{items: s.items[:0], start: r.Start, binding: r.Binding, head: head}
+	q := chainQueue{items: s.items[:0], start: r.Start, binding: r.Binding, head: head, g: g}
 	overflow := None
 	check := func(t TaskID, now, end Time) {
 		if overflow == None && (g.dur[t] >= Limit || end >= Limit || end < now) {
@@ -536,7 +650,7 @@ func (s *Scratch) RunChains(g *Graph) (*Result, error) {
 		end := now + g.dur[t]
 		check(t, now, end)
 		r.End[t] = end
-		r.Events++
+		r.Events += 1 + 2*g.extra(t)
 		done++ // every chain started is done when its completion is popped
 		for m := nxt[t]; m != None; m = nxt[m] {
 			r.Start[m] = end
@@ -544,7 +658,7 @@ func (s *Scratch) RunChains(g *Graph) (*Result, error) {
 			e := end + g.dur[m]
 			check(m, end, e)
 			r.End[m] = e
-			r.Events += 2
+			r.Events += 2 + 2*g.extra(m)
 			done++
 			t, end = m, e
 		}
@@ -597,6 +711,7 @@ type chainQueue struct {
 	start   []Time
 	binding []TaskID
 	head    []int32
+	g       *Graph // its tasks' members
 }
 
 func (q *chainQueue) len() int { return len(q.items) }
@@ -609,6 +724,44 @@ func (q *chainQueue) len() int { return len(q.items) }
 // ends the walk back through chains, which would otherwise go back as far
 // as two identical replicas' histories are alike.
 func (q *chainQueue) before(a, b TaskID) bool {
+	if len(q.g.moff) == 0 {
+		return q.beforeTasks(a, b)
+	}
+	// Members (Append): the walk goes through each task's members, last
+	// to first, as it would through the unrolled chain; only a first
+	// member can have been started by an event.
+	ia, ib := q.g.extra(a), q.g.extra(b)
+	for a != b || ia != ib {
+		if sa, sb := q.start[a]+q.g.MemberStart(a, ia), q.start[b]+q.g.MemberStart(b, ib); sa != sb {
+			return sa < sb
+		}
+		if ia == 0 && ib == 0 {
+			if ha, hb := q.head[a], q.head[b]; ha > 0 && hb > 0 {
+				return ha < hb
+			}
+		}
+		if ia > 0 {
+			ia--
+		} else if a = q.binding[a]; a != None {
+			ia = q.g.extra(a)
+		}
+		if ib > 0 {
+			ib--
+		} else if b = q.binding[b]; b != None {
+			ib = q.g.extra(b)
+		}
+		switch {
+		case a == None:
+			return true
+		case b == None:
+			return false
+		}
+	}
+	return false
+}
+
+// beforeTasks is before on a graph whose tasks have one member each.
+func (q *chainQueue) beforeTasks(a, b TaskID) bool {
 	for a != b {
 		if sa, sb := q.start[a], q.start[b]; sa != sb {
 			return sa < sb

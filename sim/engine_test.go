@@ -342,3 +342,180 @@ func TestRunChainsErrors(t *testing.T) {
 		}
 	}
 }
+
+// memberDAG builds two graphs of one replay-shaped schedule: unrolled, every
+// task its own, and merged, where a run of back-to-back tasks on a stream
+// that nothing else depends on or waits for is one task of several members
+// (Append). of maps each unrolled task to its merged task.
+func memberDAG(rng *rand.Rand, tasks, streams int, sc *Scratch) (unrolled, merged *Graph, of []TaskID) {
+	unrolled = NewGraph(tasks)
+	if sc != nil {
+		merged = sc.NewGraph(tasks)
+	} else {
+		merged = NewGraph(tasks)
+	}
+	for i := 0; i < streams; i++ {
+		unrolled.AddResource("s")
+		merged.AddResource("s")
+	}
+	sealed := map[TaskID]bool{} // merged tasks something depends on
+	for i := 0; i < tasks; i++ {
+		d := Time(rng.IntN(4) * 5)
+		k := Kind(rng.IntN(4))
+		r := ResourceID(rng.IntN(streams))
+		var deps []TaskID
+		if i > 0 && rng.IntN(6) == 0 {
+			for n := 0; n < 1+rng.IntN(3); n++ {
+				// Only a merged task's last member may have other
+				// successors: a dependency on a member inside a run is
+				// dropped (in both graphs).
+				if dep := TaskID(rng.IntN(i)); int(dep)+1 == i || of[dep+1] != of[dep] {
+					deps = append(deps, dep)
+				}
+			}
+		}
+		id := unrolled.AddTask(r, d, k)
+		unrolled.After(id, deps...)
+		last := TaskID(merged.Tasks() - 1)
+		if len(deps) == 0 && last != None && merged.Resource(last) == r && !sealed[last] && rng.IntN(4) != 0 && merged.Append(last, d, k) {
+			of = append(of, last)
+			continue
+		}
+		m := merged.AddTask(r, d, k)
+		for _, dep := range deps {
+			merged.After(m, of[dep])
+			sealed[of[dep]] = true // it may gain no member after this one
+		}
+		of = append(of, m)
+	}
+	return unrolled, merged, of
+}
+
+// TestAppendEqualsUnrolled: a graph whose tasks stand for chains of members
+// (Append) replays under RunChains as the unrolled graph does under Run:
+// each merged task starts when its first member does, ends when its last
+// does, its members start back to back, it is bound by the task holding its
+// first member's binding predecessor, and the events and makespan agree.
+func TestAppendEqualsUnrolled(t *testing.T) {
+	var sc Scratch
+	merges := 0
+	for seed := uint64(1); seed <= 400; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 17))
+		var s *Scratch
+		if seed%3 != 0 {
+			s = &sc
+		}
+		u, g, of := memberDAG(rng, 50+rng.IntN(2000), 1+rng.IntN(12), s)
+		merges += u.Tasks() - g.Tasks()
+		if g.Units() != u.Tasks() {
+			t.Fatalf("seed %d: %d units, unrolled %d tasks", seed, g.Units(), u.Tasks())
+		}
+		want, err := Run(u)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		run := RunChains
+		if s != nil {
+			run = s.RunChains
+		}
+		got, err := run(g)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if got.Makespan != want.Makespan || got.Events != want.Events {
+			t.Fatalf("seed %d: makespan %d events %d, unrolled %d %d", seed, got.Makespan, got.Events, want.Makespan, want.Events)
+		}
+		for i := 0; i < len(of); {
+			m := of[i]
+			n := g.Members(m)
+			for j := 0; j < n; j++ {
+				if of[i+j] != m {
+					t.Fatalf("seed %d: task %d has %d members, unrolled tasks map elsewhere", seed, m, n)
+				}
+				if s := got.Start[m] + g.MemberStart(m, j); s != want.Start[i+j] {
+					t.Fatalf("seed %d: member %d of task %d starts at %d, unrolled %d", seed, j, m, s, want.Start[i+j])
+				}
+			}
+			if got.Start[m] != want.Start[i] || got.End[m] != want.End[i+n-1] {
+				t.Fatalf("seed %d: task %d runs %d–%d, unrolled %d–%d", seed, m, got.Start[m], got.End[m], want.Start[i], want.End[i+n-1])
+			}
+			wb := want.Binding[i]
+			switch {
+			case wb == None && got.Binding[m] != None, wb != None && got.Binding[m] != of[wb]:
+				t.Fatalf("seed %d: task %d bound by %d, unrolled by %d (task %d)", seed, m, got.Binding[m], wb, of[max(wb, 0)])
+			case wb != None && int(wb)+1 < len(of) && of[wb+1] == of[wb]:
+				t.Fatalf("seed %d: task %d bound by a member that is not the last of its task", seed, m)
+			}
+			i += n
+		}
+		if _, err := Run(g); err == nil {
+			t.Fatalf("seed %d: Run replayed a graph with members", seed)
+		}
+	}
+	if merges == 0 {
+		t.Fatal("no member appended")
+	}
+}
+
+// TestAppendRefuses: Append takes a member only on the latest task, of
+// positive length, not a network task, starting within 2³² ns of the task.
+func TestAppendRefuses(t *testing.T) {
+	g := NewGraph(4)
+	r := g.AddResource("r")
+	a := g.AddTask(r, 5, 0)
+	b := g.AddTask(r, 5, 0)
+	if g.Append(a, 1, 0) {
+		t.Error("appended to a task that is not the latest")
+	}
+	if g.Append(b, 0, 0) {
+		t.Error("appended a member of no length")
+	}
+	if !g.Append(b, 1<<32-5, 1) || g.Kind(b) != 1 || g.Duration(b) != 1<<32 || g.Members(b) != 2 || g.MemberStart(b, 1) != 5 {
+		t.Fatalf("append: kind %d, duration %d, %d members", g.Kind(b), g.Duration(b), g.Members(b))
+	}
+	if g.Append(b, 1, 0) {
+		t.Error("appended a member starting 2³² ns after its task")
+	}
+	c := g.AddTask(r, 1, 0)
+	g.Share(c)
+	if g.Append(c, 1, 0) {
+		t.Error("appended to a network task")
+	}
+	if g.Units() != 4 || g.Tasks() != 3 {
+		t.Errorf("%d units, %d tasks; want 4, 3", g.Units(), g.Tasks())
+	}
+}
+
+// TestAppendAll: AppendAll gives the task what Append one member at a time
+// gives it, and refuses, changing nothing, where Append would refuse one.
+func TestAppendAll(t *testing.T) {
+	for _, ds := range [][]Time{{3}, {1, 2, 3}, {7, 7, 7, 7}, {1 << 31, 1 << 31, 5}, {1 << 31, 1 << 31, 1, 5}, {4, 0, 4}} {
+		one, all := NewGraph(2), NewGraph(2)
+		r1, r2 := one.AddResource("r"), all.AddResource("r")
+		a, b := one.AddTask(r1, 2, 0), all.AddTask(r2, 2, 0)
+		ok := true
+		for i, d := range ds {
+			if !one.Append(a, d, Kind(1+i%2)) {
+				ok = false
+				break
+			}
+		}
+		if got := all.AppendAll(b, ds, Kind(1+(len(ds)-1)%2)); got != ok {
+			t.Fatalf("%v: AppendAll %v, Append one by one %v", ds, got, ok)
+		}
+		if !ok {
+			if all.Members(b) != 1 || all.Duration(b) != 2 || all.Units() != 1 {
+				t.Fatalf("%v: a refused AppendAll changed the task", ds)
+			}
+			continue
+		}
+		if one.Members(a) != all.Members(b) || one.Duration(a) != all.Duration(b) || one.Kind(a) != all.Kind(b) || one.Units() != all.Units() {
+			t.Fatalf("%v: members %d/%d, duration %d/%d, kind %d/%d", ds, one.Members(a), all.Members(b), one.Duration(a), all.Duration(b), one.Kind(a), all.Kind(b))
+		}
+		for i := 0; i < one.Members(a); i++ {
+			if one.MemberStart(a, i) != all.MemberStart(b, i) {
+				t.Fatalf("%v: member %d starts at %d, one by one %d", ds, i, all.MemberStart(b, i), one.MemberStart(a, i))
+			}
+		}
+	}
+}

@@ -304,7 +304,7 @@ Second round (each column adds to the one before; "before" is the first round's 
 | vTrain-ground-truth-multi | 6.2% (−4.9%) | 6.2% (−4.9%) | 6.5% (+0.8%) | 4.6% (−1.5%) |
 | overall | 11.8% (+5.7%) | 11.8% (+5.7%) | 12.0% (+8.0%) | 11.2% (+7.0%) |
 
-Third round, dense (docs/model.md §7.9): every group at the start of issue 13 and after each round
+Third round, dense (docs/model.md §7.10): every group at the start of issue 13 and after each round
 ("now" includes the MoE work of issue 10, which took Megatron-Bridge from 33.2% to 22.2%); the
 round's held-out scoring rules (vendor and cloud system names, recomputation words) change no
 prediction here. The last two columns were measured and not kept: NeMo FP8 runs with the 16-bit
@@ -312,7 +312,7 @@ gradient buffer of NeMo's FP8 configurations (grad_sync_dtype bf16), and also wi
 recomputation by default (175b_fp8.yaml); they remove the NeMo memory fallbacks, after which every
 NeMo FP8 case is 13–29% too fast. The last column, also not kept, refits the per-kernel overhead to
 Liger-Kernel's measured LayerNorm times (ampere 6.5 µs, hopper 4.5 µs): the data do not single out
-one value (docs/model.md §7.9).
+one value (docs/model.md §7.10).
 
 | group | start | after round 1 | after round 2 | now | NeMo FP8 bf16 gradients | + no recomputation | kernel overhead 6.5 / 4.5 µs |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
