@@ -41,7 +41,19 @@ type DecodeShard struct {
 // kv_heads/tp heads of head_dim elements each (at least one head per GPU:
 // a head is replicated when tp exceeds kv_heads, as vLLM does).
 // 2 · layers · ⌈kv_heads/tp⌉ · head_dim · e bytes.
+//
+// Under multi-head latent attention the cache holds, per token and layer,
+// the compressed KV latent and the shared rotary key, (d_c + d_h^R)
+// elements (DeepSeek-V2, arXiv:2405.04434 §2.1.2–2.1.3: (d_c + d_h^R)·l
+// per token), and every tensor-parallel rank holds all of it: vLLM's MLA
+// backends cache the latent whole on each rank and split only the heads
+// (vllm/attention/backends/mla/common.py: the decode absorbs W^UK into the
+// query and W^UV into the output and attends over the latent). So
+// layers · (kv_lora_rank + qk_rope_head_dim) · e bytes at any tp.
 func (c Config) KVBytesPerToken(tp int, p units.Precision) units.Bytes {
+	if c.MLA() {
+		return units.Bytes(float64(c.Layers)*float64(c.KVLoRARank+c.QKRopeDim)) * p.ElementBytes()
+	}
 	kv := max(c.KVHeads/max(tp, 1), 1)
 	return units.Bytes(2*float64(c.Layers)*float64(kv)*float64(c.HeadDim())) * p.ElementBytes()
 }
@@ -87,6 +99,16 @@ func (c Config) DecodePrograms(d DecodeShard) [NumLayerKinds]Layer {
 		Name: "decode-attention", Class: FlashAttention, Batch: b * heads, M: 1, N: max(d.Context/b, 1), K: hd,
 		FLOPs: units.FLOPs(4 * ctx * float64(heads) * float64(hd)),
 		Bytes: units.Bytes((ctx+float64(b))*float64(2*kvHeads*hd)+2*float64(b)*float64(heads*hd)) * e,
+	}
+	if c.MLA() {
+		// Latent attention, absorbed (KVBytesPerToken): each cached token
+		// is its latent and rotary key, d_c + d_h^R elements read once for
+		// the rank's heads; per head a score over d_c + d_h^R and a
+		// weighted sum over d_c (2 FLOPs each).
+		lat := float64(c.KVLoRARank + c.QKRopeDim)
+		attnCore.K = c.KVLoRARank + c.QKRopeDim
+		attnCore.FLOPs = units.FLOPs(2 * ctx * float64(heads) * (lat + float64(c.KVLoRARank)))
+		attnCore.Bytes = units.Bytes((ctx+float64(b))*lat+2*float64(b)*float64(heads)*lat) * e
 	}
 	attn := []Op{ln, linear(gemm("qkv", 1, b, qkvN, h, e)), attnCore, linear(gemm("attn-out", 1, b, h, heads*hd, e)), bda}
 	mlpOps := func(ffn int) []Op {

@@ -147,6 +147,11 @@ type Shard struct {
 	UnfusedGradAccum bool
 	// Grads16 keeps the gradient buffer in 16 bit instead of fp32.
 	Grads16 bool
+	// Eager runs the layer's element-wise work as Hugging Face
+	// transformers' eager PyTorch modules do, one kernel per tensor
+	// operation (eagerElementwise), instead of the fused kernels of
+	// Megatron-LM / Transformer Engine.
+	Eager bool
 	// Recompute is what the backward pass re-runs of the forward
 	// (Layer.Recompute).
 	Recompute Recompute
@@ -552,6 +557,9 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 	mlp.Backward = append(mlp.Backward, geluBwd)
 	mlp.Backward = append(mlp.Backward, dgradWgrad(fc1, sh)...)
 	mlp.Backward = append(mlp.Backward, lnBwd)
+	if sh.Eager {
+		c.eagerElementwise(sh, &attn, &mlp, tokens, ewTokens, heads, kvHeads)
+	}
 	if sh.Precision == units.FP8 {
 		// Transformer Engine's FP8 casts around each linear layer. Forward:
 		// the inputs of QKV and the first MLP GEMM are cast inside the
@@ -566,6 +574,130 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 		mlp.Backward = append(mlp.Backward, memop("fp8-cast-bwd", 4*(elems(up)+elems(h))))
 	}
 	return attn, mlp
+}
+
+// eagerElementwise rewrites a layer's element-wise kernels as Hugging Face
+// transformers' eager modules launch them, one PyTorch kernel per tensor
+// operation, each priced by its bytes (read + written) like any
+// memory-bound kernel, and each paying the kernel model's fixed cost.
+// Read from the modules of transformers v4.38 (the version OpenRLHF pinned
+// at its benchmark commit dbdd43b0, requirements.txt transformers==4.38.1):
+// src/transformers/models/llama/modeling_llama.py and
+// src/transformers/models/opt/modeling_opt.py.
+//
+// Gated-MLP (Llama-family) models, n = tokens × h elements of e bytes:
+//   - LlamaRMSNorm.forward: .to(float32) (read e, write 4), .pow(2) (4, 4),
+//     .mean(-1) (read 4), × rsqrt (read 4, write 4), .to(input_dtype) (4,
+//     e), × weight (e, e): 6 kernels, (28 + 4e)·n bytes, against a fused
+//     norm's 2e·n. Its autograd backward, kernel by kernel: the weight
+//     product's input gradient (2e) and weight gradient (a product and a
+//     reduction, 4e), the cast back to fp32 (e + 4), the rsqrt product's
+//     input gradient (8) and its reduction path (16), the mean's expand (4),
+//     pow's 2x·g (12), the sum of the two gradients of x (12) and the cast
+//     to 16 bit (4 + e): 9 kernels, (60 + 8e)·n bytes against a fused 3e·n.
+//   - apply_rotary_pos_emb on q and k (m = tokens × heads·d, then × kv
+//     heads·d): q·cos, rotate_half's negation of one half and torch.cat,
+//     ·sin, and the sum: 5 kernels, 10e·m; backward likewise 5 kernels,
+//     10e·m (the two products' gradients, the cat's slices and the
+//     negation, and the sum of the two paths). The layer programs have no
+//     rotary kernel of their own (Megatron-Core's fused rotary, its
+//     apply_rope_fusion, is small beside the attention and left out), so
+//     all of it is added.
+//   - LlamaMLP: act_fn(gate_proj(x)) * up_proj(x): SiLU (read e, write e)
+//     and the product (2e, e) over f = tokens × ffn elements, 5e·f against a
+//     fused 3e·f; backward the product's two gradients (3e·f each) and
+//     SiLU's (3e·f), against a fused 5e·f.
+//
+// Other (OPT-family) models: q_proj(x) * scaling, a kernel of its own
+// (2e over the query, and the same backward); each residual branch's
+// dropout then the residual add as two kernels (2e + 1 and 3e per element)
+// instead of one fused bias-dropout-add; and, with the unfused attention,
+// the mask added to the scores (2e per score), a softmax upcast to fp32
+// (read e, write 4) and the cast back (4, e) instead of one fused
+// scale-mask-softmax (2e); backward the cast's and softmax's in fp32
+// (e + 4, 12, 4 + e) instead of 3e.
+//
+// An MoE layer takes the attention block as above; its router norm and
+// expert activations keep their fused kernels.
+func (c Config) eagerElementwise(sh Shard, attn, mlp *Block, tokens, ewTokens, heads, kvHeads int) {
+	e := float64(sh.Precision.ElementBytes())
+	n := float64(ewTokens) * float64(c.Hidden)
+	op := func(name string, perElem, elems float64) Op {
+		return memop(name, units.Bytes(perElem*elems))
+	}
+	// swap replaces the op named name in ops with repl (kept in order).
+	swap := func(ops []Op, name string, repl ...Op) []Op {
+		for i, o := range ops {
+			if o.Name == name {
+				out := append(append(append([]Op(nil), ops[:i]...), repl...), ops[i+1:]...)
+				return out
+			}
+		}
+		return ops
+	}
+	insert := func(ops []Op, at int, ins ...Op) []Op {
+		return append(append(append([]Op(nil), ops[:at]...), ins...), ops[at:]...)
+	}
+	if c.GatedMLP {
+		norm := []Op{op("rmsnorm-cast-fp32", e+4, n), op("rmsnorm-pow", 8, n), op("rmsnorm-mean", 4, n),
+			op("rmsnorm-scale", 8, n), op("rmsnorm-cast-back", 4+e, n), op("rmsnorm-weight", 2*e, n)}
+		normBwd := []Op{op("rmsnorm-weight-bwd", 2*e, n), op("rmsnorm-weight-grad", 4*e, n), op("rmsnorm-cast-back-bwd", e+4, n),
+			op("rmsnorm-scale-bwd", 8, n), op("rmsnorm-scale-grad", 16, n), op("rmsnorm-mean-bwd", 4, n),
+			op("rmsnorm-pow-bwd", 12, n), op("rmsnorm-grad-sum", 12, n), op("rmsnorm-cast-fp32-bwd", 4+e, n)}
+		var rope, ropeBwd []Op
+		for _, w := range []struct {
+			name  string
+			heads int
+		}{{"q", heads}, {"k", kvHeads}} {
+			m := float64(tokens) * float64(w.heads*c.HeadDim())
+			for _, k := range []struct {
+				name string
+				per  float64
+			}{{"cos", 2 * e}, {"neg", e}, {"cat", 2 * e}, {"sin", 2 * e}, {"add", 3 * e}} {
+				rope = append(rope, op("rope-"+w.name+"-"+k.name, k.per, m))
+				ropeBwd = append(ropeBwd, op("rope-"+w.name+"-"+k.name+"-bwd", k.per, m))
+			}
+		}
+		// The norm leads the block; the rotary follows the projections,
+		// before the attention core. Backward: the rotary's gradients after
+		// the core's, then the projections' and the norm's.
+		attn.Forward = swap(attn.Forward, "layernorm", norm...)
+		attn.CoreAt += len(norm) - 1
+		attn.Forward = insert(attn.Forward, attn.CoreAt, rope...)
+		attn.CoreAt += len(rope)
+		attn.Backward = insert(attn.Backward, attn.CoreBackwardAt+len(attn.CoreBackward), ropeBwd...)
+		attn.Backward = swap(attn.Backward, "layernorm-bwd", normBwd...)
+		f := float64(tokens) * float64(c.FFNHidden/max(sh.TP, 1))
+		mlp.Forward = swap(mlp.Forward, "layernorm", norm...)
+		mlp.Forward = swap(mlp.Forward, "activation", op("silu", 2*e, f), op("silu-mul", 3*e, f))
+		mlp.Backward = swap(mlp.Backward, "activation-bwd", op("silu-mul-bwd-up", 3*e, f), op("silu-mul-bwd-gate", 3*e, f), op("silu-bwd", 3*e, f))
+		mlp.Backward = swap(mlp.Backward, "layernorm-bwd", normBwd...)
+		return
+	}
+	q := float64(tokens) * float64(heads*c.HeadDim())
+	scale := op("q-scaling", 2*e, q)
+	// After the q projection (the first op after the norm).
+	attn.Forward = insert(attn.Forward, 2, scale)
+	attn.CoreAt++
+	drop, add := op("dropout", 2*e+1, n), op("residual-add", 3*e, n)
+	dropBwd, addBwd := op("dropout-bwd", 2*e+1, n), op("residual-grad-add", 3*e, n)
+	for _, b := range []*Block{attn, mlp} {
+		b.Forward = swap(b.Forward, "bias-dropout-add", drop, add)
+		b.Backward = swap(b.Backward, "bias-dropout-add-bwd", addBwd, dropBwd)
+	}
+	attn.CoreBackwardAt++ // the bias-dropout-add's gradient became two kernels
+	// The scaling's gradient comes before the norm's, the block's last.
+	attn.Backward = insert(attn.Backward, len(attn.Backward)-1, op("q-scaling-bwd", 2*e, q))
+	if sh.Attention == AttentionFlash || sh.cp() > 1 {
+		return
+	}
+	scores := float64(sh.Microbatch*heads) * float64(c.SeqLen) * float64(c.SeqLen)
+	sm := []Op{op("attn-mask-add", 2*e, scores), op("softmax-fp32", e+4, scores), op("softmax-cast", 4+e, scores)}
+	smBwd := []Op{op("softmax-cast-bwd", e+4, scores), op("softmax-fp32-bwd", 12, scores), op("softmax-grad-cast", 4+e, scores)}
+	attn.Core = swap(attn.Core, "scale-mask-softmax", sm...)
+	attn.CoreBackward = swap(attn.CoreBackward, "softmax-bwd", smBwd...)
+	attn.Forward = swap(attn.Forward, "scale-mask-softmax", sm...)
+	attn.Backward = swap(attn.Backward, "softmax-bwd", smBwd...)
 }
 
 // dgradWgrad returns the kernels of a linear layer's backward pass: the

@@ -91,3 +91,69 @@ func TestOptimizerBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestEagerElementwise checks the extra HBM bytes and kernels of Hugging
+// Face's eager modules over the fused kernels, by hand, on two toy layers of
+// 8 tokens in 16 bit (e = 2).
+//
+// Llama-style (gated MLP), h = 64, 4 heads of 16, 4 KV heads, ffn 128:
+// n = 8·64 = 512 hidden elements, q and k 512 elements each, f = 8·128 =
+// 1024. Forward: two RMSNorms of 6 kernels at 36 B/element instead of one at
+// 4 (+32·512 each), rotary 5 kernels per tensor at 20 B/element (+20·1024),
+// SiLU and the product at 10 B/element instead of 6 (+4·1024): 32768 +
+// 20480 + 4096 = 57344 B and 5 + 5 + 10 + 1 more kernels. Backward: the
+// norms 76 B/element instead of 6 (+70·512 each), rotary +20·1024, the MLP
+// 18 instead of 10 (+8·1024): 71680 + 20480 + 8192 = 100352 B.
+//
+// OPT-style (GeLU MLP, unfused attention), h = 64, 4 heads, ffn 256: the
+// query scaling 4 B/element over 512 (+2048 forward and backward); dropout
+// and add 11 B/element instead of 7 forward (+4·512 per block), 11 instead
+// of 5 backward (+6·512 per block); 4·8·8 = 256 scores: mask add, fp32
+// softmax and cast at 16 B/score instead of 4 (+12·256), backward 24
+// instead of 6 (+18·256). Forward 2048 + 4096 + 3072 = 9216 B, backward
+// 2048 + 6144 + 4608 = 12800 B.
+func TestEagerElementwise(t *testing.T) {
+	sum := func(ops []Op) (b units.Bytes) {
+		for _, o := range ops {
+			b += o.Bytes
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name          string
+		c             Config
+		attention     Attention
+		fwd, bwd      units.Bytes
+		extraFwdKerns int
+	}{
+		{"llama", Config{Layers: 1, Hidden: 64, Heads: 4, KVHeads: 4, FFNHidden: 128, SeqLen: 8, Vocab: 32, GatedMLP: true}, AttentionFlash, 57344, 100352, 21},
+		{"opt", Config{Layers: 1, Hidden: 64, Heads: 4, KVHeads: 4, FFNHidden: 256, SeqLen: 8, Vocab: 32}, AttentionUnfused, 9216, 12800, 1 + 2 + 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sh := Shard{TP: 1, Microbatch: 1, Attention: tc.attention, Precision: units.BF16}
+			fa, fm := tc.c.LayerBlocks(sh)
+			sh.Eager = true
+			ea, em := tc.c.LayerBlocks(sh)
+			if got := sum(ea.Forward) + sum(em.Forward) - sum(fa.Forward) - sum(fm.Forward); got != tc.fwd {
+				t.Errorf("forward: %v more bytes, want %v", got, tc.fwd)
+			}
+			if got := sum(ea.Backward) + sum(em.Backward) - sum(fa.Backward) - sum(fm.Backward); got != tc.bwd {
+				t.Errorf("backward: %v more bytes, want %v", got, tc.bwd)
+			}
+			if got := len(ea.Forward) + len(em.Forward) - len(fa.Forward) - len(fm.Forward); got != tc.extraFwdKerns {
+				t.Errorf("forward: %d more kernels, want %d", got, tc.extraFwdKerns)
+			}
+			// The attention core stays where the block says it is.
+			for i, o := range ea.Core {
+				if ea.Forward[ea.CoreAt+i].Name != o.Name {
+					t.Errorf("forward[%d] = %s, want core op %s", ea.CoreAt+i, ea.Forward[ea.CoreAt+i].Name, o.Name)
+				}
+			}
+			for i, o := range ea.CoreBackward {
+				if ea.Backward[ea.CoreBackwardAt+i].Name != o.Name {
+					t.Errorf("backward[%d] = %s, want core op %s", ea.CoreBackwardAt+i, ea.Backward[ea.CoreBackwardAt+i].Name, o.Name)
+				}
+			}
+		})
+	}
+}

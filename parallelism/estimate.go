@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"trainsim/collective"
 	"trainsim/model"
 	"trainsim/sim"
 	"trainsim/units"
@@ -37,12 +38,45 @@ func StepLowerBound(v Valid) (units.Seconds, error) {
 type Estimator struct {
 	mu       sync.Mutex
 	inFlight map[flightKey][]int
-	passes   map[passKey]*passTimes
+	trailing map[flightKey][][]int
+	passes   map[meshPassKey]*passTimes
+	dp       map[dpKey][2][model.NumLayerKinds]sim.Time
+	// templates and colls serve the jobs whose pass times depend on the
+	// mesh (passKeyOf): each shard's programs, each collective's price.
+	templates map[passKey]*passTemplate
+	colls     map[collKey]sim.Time
+	ends      map[endKey][2][]sim.Time
 }
 
 // NewEstimator returns an empty Estimator.
 func NewEstimator() *Estimator {
-	return &Estimator{inFlight: map[flightKey][]int{}, passes: map[passKey]*passTimes{}}
+	return &Estimator{inFlight: map[flightKey][]int{}, trailing: map[flightKey][][]int{}, passes: map[meshPassKey]*passTimes{},
+		dp: map[dpKey][2][model.NumLayerKinds]sim.Time{}, templates: map[passKey]*passTemplate{}, colls: map[collKey]sim.Time{}, ends: map[endKey][2][]sim.Time{}}
+}
+
+// trailingWeights returns, per stage, the chunks of the weight-gradient
+// passes that close its schedule program (after its last backward pass),
+// computed once per schedule shape.
+func (e *Estimator) trailingWeights(j Job) [][]int {
+	l := j.Layout
+	k := flightKey{l.Schedule, l.PP, l.VirtualStages, j.Microbatches(), 0}
+	e.mu.Lock()
+	got, ok := e.trailing[k]
+	e.mu.Unlock()
+	if ok {
+		return got
+	}
+	out := make([][]int, l.PP)
+	for s := range out {
+		prog := program(l.Schedule, l.PP, l.VirtualStages, k.m, s)
+		for i := len(prog) - 1; i >= 0 && prog[i].weight; i-- {
+			out[s] = append(out[s], prog[i].chunk)
+		}
+	}
+	e.mu.Lock()
+	e.trailing[k] = out
+	e.mu.Unlock()
+	return out
 }
 
 type flightKey struct {
@@ -59,7 +93,7 @@ type passKey struct {
 // passTimes is, per layer kind, the time one micro-batch's forward pass and
 // its backward pass (recomputation included) keep a GPU's main stream busy
 // for certain: the compute kernels, and in the analytical network the
-// tensor-parallel collectives that block it.
+// collectives that block it.
 type passTimes struct {
 	fwd, bwd [model.NumLayerKinds]sim.Time
 	// wgt is the weight-gradient part of bwd (model.SplitWeightGrad): what
@@ -68,6 +102,15 @@ type passTimes struct {
 	// bin is the rest of the backward (recomputation included), priced
 	// apart as the replay prices it then.
 	bin [model.NumLayerKinds]sim.Time
+	// held is fwd, bwd, wgt and bin (in that order) with, in the analytical
+	// network, the waits for overlapped collectives: the main-stream task
+	// after a compute step with overlapped collectives waits for them, and
+	// they start no earlier than the compute step may (after the main-stream
+	// task before it). It bounds the main stream's time over a whole step,
+	// where each pass starts after the task before it; the chains of the
+	// pipeline's fill and drain use the plain times above, since a pass's
+	// overlapped collectives may start before its input arrives.
+	held [4][model.NumLayerKinds]sim.Time
 }
 
 // inFlightLayers returns, per stage, the most layer activations its
@@ -109,80 +152,217 @@ func (e *Estimator) PeakMemory(v Valid) (Memory, int, bool, error) {
 	return peak, stage, peak.Peak <= j.Cluster.GPU.HBM, nil
 }
 
-// passTimesOf returns the pass times of j's shard, computed once per shard.
-func (e *Estimator) passTimesOf(j Job) (*passTimes, error) {
-	k := passKey{j.Model.Name, j.Cluster.GPU.Name, j.shard(), j.Layout.TPOverlap}
-	// The tensor-parallel group is priced at stage 0; it sits the same way
-	// at every stage, and in every layout of the same shard, only when it
-	// fits in one node.
-	cacheable := j.Cluster.GPUsPerNode%j.Layout.TP == 0
-	if cacheable {
-		e.mu.Lock()
-		got, ok := e.passes[k]
-		e.mu.Unlock()
-		if ok {
-			return got, nil
-		}
+// passKeyOf returns the key j's pass times are cached under, and whether
+// they may be: the collectives of the layer programs (tensor-, context- and
+// expert-parallel, expert tensor-parallel) then sit inside one node at
+// every stage (their groups are aligned blocks of consecutive ranks that
+// divide the node), so they cost the same in every layout and cluster
+// size with this shard.
+func passKeyOf(j Job) (passKey, bool) {
+	l := j.Layout
+	gpn := j.Cluster.GPUsPerNode
+	k := passKey{j.Model.Name, j.Cluster.GPU.Name, j.shard(), l.TPOverlap}
+	intra := gpn%(l.TP*max(l.CP, 1)) == 0
+	if j.Model.MoE() {
+		intra = intra && gpn%(max(l.EP, 1)*max(l.ETP, 1)) == 0
+	}
+	return k, intra
+}
+
+// tstep is one step of a layer program as the bound reads it: a compute
+// step's duration, or a collective (overlapped with the compute step before
+// it, or on the main stream).
+type tstep struct {
+	d       sim.Time
+	coll    bool
+	op      collective.Op
+	bytes   units.Bytes
+	group   groupKind
+	overlap bool
+}
+
+// passTemplate is a shard's layer programs, per layer kind: forward,
+// recomputation, backward, and the backward split into its weight-gradient
+// and input-gradient parts. Compute steps are priced; collectives are left
+// to price where the job's groups sit.
+type passTemplate [model.NumLayerKinds][5][]tstep
+
+// collKey names a program collective's price: what it moves over which
+// group of which mesh on how many nodes.
+type collKey struct {
+	op    collective.Op
+	bytes units.Bytes
+	group groupKind
+	sizes [6]int // tp, cp, ep, dp, pp, etp
+	nodes int
+}
+
+// template returns j's pass template, computed once per shard.
+func (e *Estimator) template(j Job, k passKey) (*passTemplate, error) {
+	e.mu.Lock()
+	got, ok := e.templates[k]
+	e.mu.Unlock()
+	if ok {
+		return got, nil
 	}
 	pr, err := newPricer(j)
 	if err != nil {
 		return nil, err
 	}
+	tpl := &passTemplate{}
+	conv := func(ids []stepID) []tstep {
+		out := make([]tstep, len(ids))
+		for i, id := range ids {
+			st := &pr.steps[id]
+			out[i] = tstep{d: st.d, overlap: st.overlap}
+			if st.kind == model.Collective {
+				sp := &pr.specs[st.spec]
+				out[i] = tstep{coll: true, op: sp.op, bytes: sp.bytes, group: sp.group, overlap: st.overlap}
+			}
+		}
+		return out
+	}
+	for kind, layer := range j.Model.Programs(j.shard()) {
+		ip, wp := model.SplitWeightGrad(layer.Backward)
+		for i, prog := range []model.Program{layer.Forward, layer.Recompute, layer.Backward, wp, ip} {
+			tpl[kind][i] = conv(pr.compile(prog))
+		}
+	}
+	e.mu.Lock()
+	e.templates[k] = tpl
+	e.mu.Unlock()
+	return tpl, nil
+}
+
+// passTimesOf returns the pass times of j's shard, computed once per shard
+// where passKeyOf allows it, otherwise once per shard and mesh, from the
+// shard's template with each collective priced once per mesh.
+func (e *Estimator) passTimesOf(j Job) (*passTimes, error) {
+	k, intra := passKeyOf(j)
+	l := j.Layout
+	sizes := [6]int{l.TP, l.CP, l.EP, l.DP, l.PP, l.ETP}
+	mk := meshPassKey{k, sizes, j.Cluster.Nodes}
+	if intra {
+		mk = meshPassKey{pass: k} // the same on every mesh
+	}
+	e.mu.Lock()
+	got, ok := e.passes[mk]
+	e.mu.Unlock()
+	if ok {
+		return got, nil
+	}
+	tpl, err := e.template(j, k)
+	if err != nil {
+		return nil, err
+	}
 	blocking := j.Options.Network == NetworkAnalytical
+	var pr *pricer
+	// cost is a collective's least duration over the pipeline stages: the
+	// replay prices it at each stage, where its group sits.
+	cost := func(st *tstep) (sim.Time, error) {
+		ck := collKey{st.op, st.bytes, st.group, sizes, j.Cluster.Nodes}
+		e.mu.Lock()
+		d, ok := e.colls[ck]
+		e.mu.Unlock()
+		if ok {
+			return d, nil
+		}
+		if pr == nil {
+			if pr, err = newPricer(j); err != nil {
+				return 0, err
+			}
+		}
+		id := pr.spec(commSpec{op: st.op, bytes: st.bytes, group: st.group})
+		for s := 0; s < l.PP; s++ {
+			c, err := pr.price(id, s)
+			if err != nil {
+				return 0, err
+			}
+			if t := toTime(c.Time); s == 0 || t < d {
+				d = t
+			}
+		}
+		e.mu.Lock()
+		e.colls[ck] = d
+		e.mu.Unlock()
+		return d, nil
+	}
 	// busy mirrors builder.emit: compute steps, and collectives it puts on
 	// the main stream (those not overlapped with the compute before them).
-	busy := func(ids []stepID) (sim.Time, error) {
-		var t sim.Time
-		for i := 0; i < len(ids); i++ {
-			st := &pr.steps[ids[i]]
-			if st.kind == model.Collective {
+	// plain is their sum; held also counts, for a compute step followed by
+	// overlapped collectives (on the TP stream, ring attention's on the CP
+	// stream, each stream running its tasks one at a time), that the next
+	// main-stream step starts no earlier than the end of the main-stream
+	// step before the compute plus the longer stream's collectives.
+	busy := func(steps []tstep) (plain, held sim.Time, err error) {
+		floor := sim.Time(-1)
+		for i := 0; i < len(steps); i++ {
+			st := &steps[i]
+			d := st.d
+			if st.coll {
+				d = 0
 				if blocking {
-					c, err := pr.price(st.spec, 0)
-					if err != nil {
-						return 0, err
+					if d, err = cost(st); err != nil {
+						return 0, 0, err
 					}
-					t += toTime(c.Time)
 				}
+			}
+			last := held // no later than the end of the main-stream step before
+			plain += d
+			held = max(held, floor) + d
+			floor = -1
+			if st.coll {
 				continue
 			}
-			t += st.d
-			for i+1 < len(ids) && pr.steps[ids[i+1]].overlap {
+			var tp, cp sim.Time
+			for i+1 < len(steps) && steps[i+1].overlap {
 				i++
+				if !blocking {
+					continue
+				}
+				c, err := cost(&steps[i])
+				if err != nil {
+					return 0, 0, err
+				}
+				if steps[i].group == groupCP {
+					cp += c
+				} else {
+					tp += c
+				}
+			}
+			if w := max(tp, cp); last+w > held {
+				floor = last + w
 			}
 		}
-		return t, nil
+		// A wait left at the end of the pass falls in what follows it.
+		return plain, held, nil
 	}
 	pt := &passTimes{}
-	for kind, layer := range j.Model.Programs(j.shard()) {
-		f, err := busy(pr.compile(layer.Forward))
-		if err != nil {
-			return nil, err
+	for kind := range tpl {
+		var plain, held [5]sim.Time
+		for i := range tpl[kind] {
+			if plain[i], held[i], err = busy(tpl[kind][i]); err != nil {
+				return nil, err
+			}
 		}
-		r, err := busy(pr.compile(layer.Recompute))
-		if err != nil {
-			return nil, err
-		}
-		b, err := busy(pr.compile(layer.Backward))
-		if err != nil {
-			return nil, err
-		}
-		ip, wp := model.SplitWeightGrad(layer.Backward)
-		w, err := busy(pr.compile(wp))
-		if err != nil {
-			return nil, err
-		}
-		bi, err := busy(pr.compile(ip))
-		if err != nil {
-			return nil, err
-		}
+		f, r, b, w, bi := plain[0], plain[1], plain[2], plain[3], plain[4]
+		fh, rh, bh, wh, bih := held[0], held[1], held[2], held[3], held[4]
 		pt.fwd[kind], pt.bwd[kind], pt.wgt[kind], pt.bin[kind] = f, r+b, w, r+bi
+		pt.held[0][kind], pt.held[1][kind], pt.held[2][kind], pt.held[3][kind] = fh, rh+bh, wh, rh+bih
 	}
-	if cacheable {
-		e.mu.Lock()
-		e.passes[k] = pt
-		e.mu.Unlock()
-	}
+	e.mu.Lock()
+	e.passes[mk] = pt
+	e.mu.Unlock()
 	return pt, nil
+}
+
+// meshPassKey is what pass times depend on: the shard's programs and,
+// unless passKeyOf says they sit inside a node, the mesh and cluster size
+// that place their collectives.
+type meshPassKey struct {
+	pass  passKey
+	sizes [6]int
+	nodes int
 }
 
 // StepLowerBound returns a time the step Simulate reports for v is never
@@ -190,15 +370,25 @@ func (e *Estimator) passTimesOf(j Job) (*passTimes, error) {
 // one at a time, so over S replayed steps stage s is busy at least S·W_s,
 // W_s being its passes' kernels (and, in the analytical network, the
 // tensor-parallel collectives that block the stream) for every
-// micro-batch, plus its optimizer step. Its first forward pass cannot start
-// before the first micro-batch has gone forward through virtual stages
-// 0…s−1, one after the other (F_s), and after its last backward pass that
-// micro-batch still goes backward through virtual stages s−1…0 (B_s)
-// before the optimizer barrier lets stage s run its last optimizer step.
-// Every other duration (communication, contention, waiting) only adds. So
-// the step is at least max over s of W_s + (F_s + B_s)/S: with equal stages,
-// the compute plus the (p−1)/(v·m) share of the pipeline bubble. Slow GPUs
-// (Job.Variation) may also be fast ones, so with variation the bound is 0.
+// micro-batch, plus its optimizer step; in the analytical network W_s also
+// counts the waits for overlapped collectives (tensor-, context- and
+// expert-parallel) that last longer than the compute they overlap: the
+// main-stream task after them waits for them, and they start no earlier
+// than the main-stream task before their compute ends. Its first forward
+// pass cannot start before the first micro-batch has gone forward through
+// virtual stages 0…s−1, one after the other (F_s), and after its last
+// backward pass that micro-batch still goes backward through virtual stages
+// s−1…0 (B_s) before the optimizer barrier lets stage s run its last
+// optimizer step. Every other duration (communication, contention,
+// waiting) only adds. So the step is at least max over s of W_s + (F_s +
+// B_s)/S: with equal stages, the compute plus the (p−1)/(v·m) share of the
+// pipeline bubble. In the analytical network W_s also holds the blocking
+// end-of-step collectives (stepEnd), and under ZeRO-2 and -3 the stage's
+// data-parallel stream runs, one at a time, every micro-batch's gradient
+// reduce-scatters (and, ZeRO-3, parameter all-gathers) of its transformer
+// layers, so the step is at least their sum too. Each collective is taken
+// at its least price over the stages. Slow GPUs (Job.Variation) may also
+// be fast ones, so with variation the bound is 0.
 func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 	j, err := v.get()
 	if err != nil {
@@ -226,39 +416,59 @@ func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 		}
 		return pt.bwd[k]
 	}
+	hbwdOf := func(k model.LayerKind) sim.Time {
+		if split {
+			return pt.held[3][k] + pt.held[2][k]
+		}
+		return pt.held[1][k]
+	}
+	// fwd, bwd, wgt: the plain pass times (the pipeline's chains); hfwd,
+	// hbwd, hwgt: with the waits for overlapped collectives (a stage's
+	// whole step).
 	fwd := make([]sim.Time, p*nv)
 	bwd := make([]sim.Time, p*nv)
 	wgt := make([]sim.Time, p*nv)
+	hfwd := make([]sim.Time, p*nv)
+	hbwd := make([]sim.Time, p*nv)
+	hwgt := make([]sim.Time, p*nv)
+	add := func(vs int, k model.LayerKind) {
+		fwd[vs] += pt.fwd[k]
+		bwd[vs] += bwdOf(k)
+		wgt[vs] += pt.wgt[k]
+		hfwd[vs] += pt.held[0][k]
+		hbwd[vs] += hbwdOf(k)
+		hwgt[vs] += pt.held[2][k]
+	}
 	first := 0
 	for vs := range fwd {
 		n := j.LayersOf(vs)
 		if vs == 0 {
-			fwd[vs] += pt.fwd[model.EmbeddingLayer]
-			bwd[vs] += bwdOf(model.EmbeddingLayer)
-			wgt[vs] += pt.wgt[model.EmbeddingLayer]
+			add(vs, model.EmbeddingLayer)
 		}
 		for i := 0; i < n; i++ {
-			k := j.Model.KindOf(first + i)
-			fwd[vs] += pt.fwd[k]
-			bwd[vs] += bwdOf(k)
-			wgt[vs] += pt.wgt[k]
+			add(vs, j.Model.KindOf(first+i))
 		}
 		first += n
 		if vs == p*nv-1 {
-			fwd[vs] += pt.fwd[model.LogitsLayer]
-			bwd[vs] += bwdOf(model.LogitsLayer)
-			wgt[vs] += pt.wgt[model.LogitsLayer]
+			add(vs, model.LogitsLayer)
 		}
+	}
+	dp, err := e.dpStream(j)
+	if err != nil {
+		return 0, err
+	}
+	endBefore, endAfter, err := e.stepEnd(j)
+	if err != nil {
+		return 0, err
 	}
 	// Under a zero-bubble schedule the backward chain carries B only, and
 	// stage s may run W passes after its last B (trailing[s] of them):
 	// after that B, micro-batch m−1 still goes backward through s−1…0.
 	trailing := make([]sim.Time, p)
 	if split {
-		for s := range trailing {
-			prog := program(l.Schedule, p, nv, int(m), s)
-			for i := len(prog) - 1; i >= 0 && prog[i].weight; i-- {
-				trailing[s] += wgt[prog[i].chunk*p+s]
+		for s, chunks := range e.trailingWeights(j) {
+			for _, c := range chunks {
+				trailing[s] += hwgt[c*p+s]
 			}
 		}
 	}
@@ -279,20 +489,181 @@ func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 		}
 		var w sim.Time
 		for c := 0; c < nv; c++ {
-			w += m * (fwd[c*p+s] + bwd[c*p+s])
+			w += m * (hfwd[c*p+s] + hbwd[c*p+s])
 		}
-		params := j.stageParams(s)
-		shard := params
-		if l.ZeRO >= 1 {
-			shard /= float64(l.DP)
-		}
-		buffer := params
-		if l.ZeRO >= 2 {
-			buffer = shard
-		}
+		shard, buffer := j.optimizerShard(s, j.stageParams(s))
 		t, _, _ := cm.Sum(model.OptimizerOps(shard, buffer, sh))
 		w += toTime(t)
-		best = max(best, steps*w+pre+max(0, post-trailing[s]))
+		tail := trailing[s]
+		if endBefore != nil {
+			// The blocking end-of-step collectives: those before the
+			// barrier follow the stage's last backward, like trailing
+			// weight-gradient passes.
+			w += endBefore[s] + endAfter[s]
+			tail += endBefore[s]
+		}
+		best = max(best, steps*w+pre+max(0, post-tail))
+		if dp != nil {
+			// The data-parallel stream runs its collectives one at a time.
+			best = max(best, steps*m*dp[s])
+		}
 	}
 	return units.Seconds(best.Seconds() / float64(steps)), nil
+}
+
+// endKey names what a job's end-of-step blocking collectives depend on.
+type endKey struct {
+	model, gpu     string
+	nodes, v, zero int
+	sizes          [6]int // tp, cp, ep, dp, pp, etp
+	ogr, grads16   bool
+	precision      units.Precision
+}
+
+// stepEnd returns, per stage, the collectives the main stream runs
+// blocking at the end of a step (builder.build), in the analytical network
+// (nil otherwise): before the optimizer barrier, the gradient reduction and
+// the routed experts' when gradients are not reduced overlapped; after the
+// optimizer, the distributed optimizer's parameter all-gather when it is
+// not overlapped, and the routed experts' under ZeRO-1. The tied
+// embedding's gradient all-reduce is left out (a part suffices).
+func (e *Estimator) stepEnd(j Job) (before, after []sim.Time, err error) {
+	l := j.Layout
+	if j.Options.Network != NetworkAnalytical {
+		return nil, nil, nil
+	}
+	k := endKey{j.Model.Name, j.Cluster.GPU.Name, j.Cluster.Nodes, l.VirtualStages, l.ZeRO,
+		[6]int{l.TP, l.CP, l.EP, l.DP, l.PP, l.ETP}, l.OverlapGradReduce, j.Training.Grads16, j.Training.Precision}
+	e.mu.Lock()
+	got, ok := e.ends[k]
+	e.mu.Unlock()
+	if ok {
+		return got[0], got[1], nil
+	}
+	before, after = make([]sim.Time, l.PP), make([]sim.Time, l.PP)
+	var pr *pricer
+	add := func(into []sim.Time, s int, sp commSpec) error {
+		if sp.bytes <= 0 {
+			return nil
+		}
+		if pr == nil {
+			if pr, err = newPricer(j); err != nil {
+				return err
+			}
+		}
+		c, err := pr.price(pr.spec(sp), s)
+		if err != nil {
+			return err
+		}
+		into[s] += toTime(c.Time)
+		return nil
+	}
+	gradOp := collective.AllReduce
+	if l.ZeRO >= 1 {
+		gradOp = collective.ReduceScatter
+	}
+	edp := j.Model.MoE() && j.expertShardGroup() > 1
+	for s := 0; s < l.PP; s++ {
+		params, experts := j.stageParams(s), j.stageExpertParams(s)
+		var errs [4]error
+		if l.DP > 1 && l.ZeRO < 2 && !l.OverlapGradReduce {
+			errs[0] = add(before, s, commSpec{op: gradOp, bytes: units.Bytes(params * j.gradBytes()), group: groupDP})
+		}
+		if experts > 0 && edp && !l.OverlapGradReduce {
+			errs[1] = add(before, s, commSpec{op: gradOp, bytes: units.Bytes(experts * j.gradBytes()), group: groupEDP})
+		}
+		if (l.ZeRO == 1 || l.ZeRO == 2) && l.DP > 1 && !l.OverlapGradReduce {
+			errs[2] = add(after, s, commSpec{op: collective.AllGather, bytes: units.Bytes(params * weightBytesPerParam), group: groupDP})
+		}
+		if experts > 0 && edp && l.ZeRO == 1 {
+			errs[3] = add(after, s, commSpec{op: collective.AllGather, bytes: units.Bytes(experts * weightBytesPerParam), group: groupEDP})
+		}
+		for _, err := range errs {
+			if err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	e.mu.Lock()
+	e.ends[k] = [2][]sim.Time{before, after}
+	e.mu.Unlock()
+	return before, after, nil
+}
+
+// dpKey names what a job's per-micro-batch data-parallel collectives
+// depend on: the model's layers, the GPU, and where the groups sit.
+type dpKey struct {
+	model, gpu string
+	nodes      int
+	sizes      [6]int // tp, cp, ep, dp, pp, etp
+	precision  units.Precision
+}
+
+// dpStream returns, per stage, the time the data-parallel stream is busy
+// for each micro-batch under ZeRO-2 and -3 in the analytical network (nil
+// otherwise): the
+// reduce-scatter of each transformer layer's gradients after its backward
+// pass and, under ZeRO-3, the all-gathers of its parameters before its
+// forward and its backward pass (builder.gradients and zeroGather), each
+// at its least price over the stages. The embedding and output layers'
+// are left out (a lower bound needs only a part).
+func (e *Estimator) dpStream(j Job) ([]sim.Time, error) {
+	l := j.Layout
+	if l.ZeRO < 2 || l.DP < 2 || j.Options.Network != NetworkAnalytical {
+		// In the flow-level network a collective's time is the transfers'
+		// (not the analytical price), so only the analytical replay's is
+		// known here.
+		return nil, nil
+	}
+	k := dpKey{j.Model.Name, j.Cluster.GPU.Name, j.Cluster.Nodes, [6]int{l.TP, l.CP, l.EP, l.DP, l.PP, l.ETP}, j.Training.Precision}
+	perLayer, ok := [2][model.NumLayerKinds]sim.Time{}, false
+	e.mu.Lock()
+	perLayer, ok = e.dp[k]
+	e.mu.Unlock()
+	if !ok {
+		pr, err := newPricer(j)
+		if err != nil {
+			return nil, err
+		}
+		for kind, layer := range j.Model.Programs(j.shard()) {
+			lk := model.LayerKind(kind)
+			if lk == model.EmbeddingLayer || lk == model.LogitsLayer || lk == model.MoELayer && !j.Model.MoE() {
+				continue
+			}
+			n := layer.Params
+			rs := pr.spec(commSpec{op: collective.ReduceScatter, bytes: units.Bytes(n * shardedGradBytesPerParam), group: groupDP})
+			gather := pr.spec(commSpec{op: collective.AllGather, bytes: units.Bytes(n * weightBytesPerParam), group: groupDP})
+			if layer.Tensors != nil {
+				gather = pr.spec(commSpec{op: collective.AllGather, bytes: weightBytesPerParam, group: groupDP, tensors: layer.Tensors, shardParams: n})
+			}
+			for i, id := range []specID{rs, gather} {
+				for s := 0; s < l.PP; s++ {
+					c, err := pr.price(id, s)
+					if err != nil {
+						return nil, err
+					}
+					if d := toTime(c.Time); s == 0 || d < perLayer[i][kind] {
+						perLayer[i][kind] = d
+					}
+				}
+			}
+		}
+		e.mu.Lock()
+		e.dp[k] = perLayer
+		e.mu.Unlock()
+	}
+	out := make([]sim.Time, l.PP)
+	first := 0
+	for vs := 0; vs < l.PP*l.VirtualStages; vs++ {
+		n := j.LayersOf(vs)
+		for i := first; i < first+n; i++ {
+			kind := j.Model.KindOf(i)
+			out[vs%l.PP] += perLayer[0][kind]
+			if l.ZeRO >= 3 {
+				out[vs%l.PP] += 2 * perLayer[1][kind]
+			}
+		}
+		first += n
+	}
+	return out, nil
 }

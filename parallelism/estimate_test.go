@@ -1,6 +1,7 @@
 package parallelism
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -10,34 +11,54 @@ import (
 )
 
 // TestEstimatesAgainstReplay: on random valid layouts of small models (every
-// schedule, uneven partitions, ZeRO stages, overlaps, both network
-// fidelities, one or two steps), PeakMemory equals the memory the replay
-// reports and StepLowerBound never exceeds the replayed step.
+// schedule, uneven partitions, ZeRO stages, overlaps, context parallelism
+// within and across nodes, mixture-of-experts models with expert and expert
+// tensor parallelism, skew and overlapped all-to-alls, leaves of two nodes
+// so that groups cross the spine, both network fidelities, one or two
+// steps), PeakMemory equals the memory the replay reports and
+// StepLowerBound never exceeds the replayed step. One Estimator serves
+// every job, as in a search, so its caches are exercised across layouts.
 func TestEstimatesAgainstReplay(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 5))
-	names := []string{"gpt-1.7b", "gpt3-1.3b", "llama3-8b", "gpt-3.6b"}
+	names := []string{"gpt-1.7b", "gpt3-1.3b", "llama3-8b", "gpt-3.6b", "mixtral-8x7b", "qwen3-30b-a3b"}
 	systems := []string{"dgx-a100-80gb", "dgx-h100"}
-	est := NewEstimator()
-	tried, tightest := 0, 0.0
-	for attempt := 0; tried < 80; attempt++ {
-		if attempt > 20000 {
+	ests := map[string]*Estimator{}
+	tried, moe, cp, tightest := 0, 0, 0, 0.0
+	for attempt := 0; tried < 300; attempt++ {
+		if attempt > 80000 {
 			t.Fatalf("only %d valid random layouts in %d attempts", tried, attempt)
 		}
 		m, _ := model.Preset(names[rng.IntN(len(names))])
-		sys, _ := topology.SystemPreset(systems[rng.IntN(len(systems))])
+		if m.MoE() {
+			m.Layers, m.SeqLen = 8, 4096 // a replay a test can afford
+		}
+		sysName := systems[rng.IntN(len(systems))]
+		sys, _ := topology.SystemPreset(sysName)
+		if rng.IntN(2) == 0 {
+			sys.Network.NodesPerLeaf = 2 // groups of more than two nodes cross the spine
+		}
 		tp := []int{1, 2, 4, 8}[rng.IntN(4)]
 		pp := []int{1, 2, 3, 4, 8}[rng.IntN(5)]
 		dp := []int{1, 2, 4}[rng.IntN(3)]
+		cpd := []int{1, 1, 2, 4}[rng.IntN(4)]
 		sched := []Schedule{GPipe, OneFOneB, Interleaved, ZBH1}[rng.IntN(4)]
 		v := 1
 		if sched == Interleaved {
 			v = 2 + rng.IntN(3)
 		}
-		l := Layout{TP: tp, PP: pp, DP: dp, CP: 1, EP: 1, Microbatch: 1 + rng.IntN(2), Schedule: sched, VirtualStages: v,
+		l := Layout{TP: tp, PP: pp, DP: dp, CP: cpd, EP: 1, Microbatch: 1 + rng.IntN(2), Schedule: sched, VirtualStages: v,
 			SequenceParallel: rng.IntN(2) == 0 && tp > 1, Recompute: RecomputePolicies()[rng.IntN(3)],
 			ZeRO: rng.IntN(4), OverlapGradReduce: rng.IntN(2) == 0, TPOverlap: rng.IntN(2) == 0, PPOverlap: rng.IntN(2) == 0}
-		gpus := tp * pp * dp
-		if gpus%8 != 0 {
+		if m.MoE() {
+			l.EP = []int{1, 2, 4, 8}[rng.IntN(4)]
+			l.ETP = []int{1, 1, 2}[rng.IntN(3)]
+			l.MoEOverlap = rng.IntN(2) == 0
+			l.Skew = []float64{1, 1.5}[rng.IntN(2)]
+			l.ZeRO = rng.IntN(2)
+			l.SequenceParallel = tp > 1
+		}
+		gpus := tp * pp * dp * cpd
+		if gpus%8 != 0 || gpus > 128 {
 			continue
 		}
 		j := Job{Model: m, Cluster: topology.Cluster{System: sys, Nodes: gpus / 8}, Layout: l,
@@ -48,6 +69,18 @@ func TestEstimatesAgainstReplay(t *testing.T) {
 			continue
 		}
 		tried++
+		if m.MoE() {
+			moe++
+		}
+		if cpd > 1 {
+			cp++
+		}
+		key := fmt.Sprint(m.Name, sysName, j.Options.Network, sys.Network.NodesPerLeaf)
+		est := ests[key]
+		if est == nil {
+			est = NewEstimator()
+			ests[key] = est
+		}
 		res, err := Simulate(valid)
 		if err != nil {
 			t.Fatalf("%+v: %v", l, err)
@@ -67,6 +100,31 @@ func TestEstimatesAgainstReplay(t *testing.T) {
 			t.Errorf("%s %+v steps %d: lower bound %v, replayed step %v", j.Options.Network, l, j.Training.Steps, bound, res.StepTime)
 		}
 		tightest = max(tightest, float64(bound/res.StepTime))
+		// The search reuses validation and memory across the overlap
+		// switches, and the bound across pp_overlap: they must not read
+		// them.
+		for _, flip := range []func(*Layout){
+			func(l *Layout) { l.OverlapGradReduce = !l.OverlapGradReduce },
+			func(l *Layout) { l.PPOverlap = !l.PPOverlap },
+			func(l *Layout) { l.TPOverlap = !l.TPOverlap },
+		} {
+			o := j
+			flip(&o.Layout)
+			ov, errs := o.Validate()
+			if len(errs) > 0 {
+				t.Fatalf("%+v valid, %+v not: %v", l, o.Layout, errs)
+			}
+			omem, ostage, ofits, _ := est.PeakMemory(ov)
+			if omem != mem || ostage != stage || ofits != fits {
+				t.Errorf("%+v: memory changes with an overlap switch", o.Layout)
+			}
+			if ob, _ := est.StepLowerBound(ov); ob != bound && o.Layout.TPOverlap == l.TPOverlap && o.Layout.OverlapGradReduce == l.OverlapGradReduce {
+				t.Errorf("%+v: bound %v, %v with pp_overlap switched", o.Layout, ob, bound)
+			}
+		}
 	}
-	t.Logf("tightest bound: %.3f of the step", tightest)
+	if moe < 20 || cp < 20 {
+		t.Errorf("only %d mixture-of-experts and %d context-parallel layouts of %d", moe, cp, tried)
+	}
+	t.Logf("tightest bound: %.3f of the step (%d layouts, %d MoE, %d CP)", tightest, tried, moe, cp)
 }

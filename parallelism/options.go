@@ -97,6 +97,10 @@ type Options struct {
 	// distinct collective; it does not change any result. Nil: each replay
 	// keeps its own.
 	ECMP *collective.ECMPMemo
+	// Crossings, when not nil, is shared the same way to work out once
+	// how each collective's concurrent copies cross the spine; it does not
+	// change any result. Nil: each replay works it out.
+	Crossings *CrossingMemo
 	// reference replays with sim.Run, every task its own event, instead of
 	// sim.RunChains: the reference the fast replay is tested against.
 	reference bool

@@ -31,7 +31,7 @@ func (j Job) shard() model.Shard {
 	l := j.Layout
 	return model.Shard{TP: l.TP, Microbatch: l.Microbatch, SequenceParallel: l.SequenceParallel,
 		Attention: j.Training.Attention, Precision: j.Training.Precision, FP8Recipe: j.Training.FP8Recipe,
-		UnfusedGradAccum: j.Training.UnfusedGradAccum, Grads16: j.Training.Grads16,
+		UnfusedGradAccum: j.Training.UnfusedGradAccum, Grads16: j.Training.Grads16, Eager: j.Training.Eager,
 		Recompute: model.Recompute(l.Recompute), CP: l.CP, EP: l.EP, Skew: l.Skew,
 		ETP: l.ETP, CapacityFactor: l.CapacityFactor, MoEOverlap: l.MoEOverlap}
 }
@@ -120,19 +120,7 @@ func newPlan(p *pricer) (*plan, error) {
 	pl.optimizer = make([]stepID, l.PP)
 	for s := 0; s < l.PP; s++ {
 		params := j.stageParams(s)
-		shard := params
-		if l.ZeRO >= 1 {
-			shard /= float64(j.shardGroup())
-		}
-		buffer := params // gradients held: all of the stage's, sharded too under ZeRO 2–3
-		if l.ZeRO >= 2 {
-			buffer = shard
-		}
-		experts := j.stageExpertParams(s)
-		if experts > 0 {
-			shard += experts / float64(j.expertShardGroup())
-			buffer += experts
-		}
+		shard, buffer := j.optimizerShard(s, params)
 		t, _, _ := p.cm.Sum(model.OptimizerOps(shard, buffer, sh))
 		pl.optimizer[s] = p.computeStep(toTime(t))
 		pl.gradReduce[s] = p.spec(commSpec{op: gradOp, bytes: units.Bytes(params * j.gradBytes()), group: groupDP})
@@ -140,7 +128,7 @@ func newPlan(p *pricer) (*plan, error) {
 		pl.embGrad[s] = -1
 		pl.expertGrad = append(pl.expertGrad, -1)
 		pl.expertGather = append(pl.expertGather, -1)
-		if experts > 0 {
+		if experts := j.stageExpertParams(s); experts > 0 {
 			pl.expertGrad[s] = p.spec(commSpec{op: gradOp, bytes: units.Bytes(experts * j.gradBytes()), group: groupEDP})
 			pl.expertGather[s] = p.spec(commSpec{op: collective.AllGather, bytes: units.Bytes(experts * weightBytesPerParam), group: groupEDP})
 			up = append(up, pl.expertGrad[s], pl.expertGather[s])
@@ -159,4 +147,23 @@ func newPlan(p *pricer) (*plan, error) {
 		}
 	}
 	return pl, nil
+}
+
+// optimizerShard returns the parameters stage s's optimizer step updates on
+// one GPU and the gradients it reads, of the stage's params (stageParams).
+func (j Job) optimizerShard(s int, params float64) (shard, buffer float64) {
+	l := j.Layout
+	shard = params
+	if l.ZeRO >= 1 {
+		shard /= float64(j.shardGroup())
+	}
+	buffer = params // gradients held: all of the stage's, sharded too under ZeRO 2–3
+	if l.ZeRO >= 2 {
+		buffer = shard
+	}
+	if experts := j.stageExpertParams(s); experts > 0 {
+		shard += experts / float64(j.expertShardGroup())
+		buffer += experts
+	}
+	return shard, buffer
 }

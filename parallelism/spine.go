@@ -1,10 +1,58 @@
 package parallelism
 
 import (
+	"sync"
+
 	"trainsim/collective"
 	"trainsim/mesh"
 	"trainsim/topology"
 )
+
+// CrossingMemo remembers, for jobs on one kind of cluster (a layout search:
+// same system and network, any layout and node count), how the concurrent
+// copies of each collective cross the spine, by everything crossing reads:
+// the fabric's shape, the device mesh's sizes and placement, the
+// collective, its group kind, stage and peer. It does not change any
+// result. The zero value is ready to use; it is safe for concurrent use.
+type CrossingMemo struct {
+	mu sync.Mutex
+	m  map[crossingKey]collective.Crossing
+}
+
+type crossingKey struct {
+	fab              topology.Fabric
+	sizes            mesh.Sizes
+	place            mesh.Placement
+	op               collective.Op
+	g                groupKind
+	s, peer, perNode int
+}
+
+// get returns the remembered crossing of the arguments, or computes it
+// with f; a nil memo just computes it.
+func (c *CrossingMemo) get(j Job, fab topology.Fabric, op collective.Op, g groupKind, s, peer, perNode int, f func() collective.Crossing) collective.Crossing {
+	if c == nil {
+		return f()
+	}
+	l := j.Layout
+	k := crossingKey{fab: fab, sizes: mesh.Sizes{TP: l.TP, CP: l.CP, EP: l.EP, DP: l.DP, PP: l.PP, ETP: max(l.ETP, 1)},
+		place: mesh.Placement{GPUsPerNode: j.Cluster.GPUsPerNode, NodesPerLeaf: j.Cluster.Network.NodesPerLeaf},
+		op:    op, g: g, s: s, peer: peer, perNode: perNode}
+	c.mu.Lock()
+	got, ok := c.m[k]
+	c.mu.Unlock()
+	if ok {
+		return got
+	}
+	got = f()
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[crossingKey]collective.Crossing{}
+	}
+	c.m[k] = got
+	c.mu.Unlock()
+	return got
+}
 
 // The analytical model's view of the leaf–spine tier. A collective whose
 // group spans nodes under more than one leaf runs, in the cluster, as many
@@ -44,7 +92,9 @@ func (p *pricer) placementOf(op collective.Op, g groupKind, s, peer int) collect
 	pl := placement(p.mesh, g, s, peer)
 	fab := topology.FabricOf(p.j.Cluster)
 	if fab.Leaves > 1 && (pl.Leaves > 1 || pl.Nodes() > 1) {
-		pl.Cross = crossing(p.mesh, fab, op, g, s, peer, pl.PerNode)
+		pl.Cross = p.j.Options.Crossings.get(p.j, fab, op, g, s, peer, pl.PerNode, func() collective.Crossing {
+			return crossing(p.mesh, fab, op, g, s, peer, pl.PerNode)
+		})
 		pl.Cross.Spray = p.j.routing() == RoutingSpray
 		if pl.Cross.Sets > 0 {
 			pl.Leaves = max(pl.Leaves, 2)

@@ -21,8 +21,13 @@ type Training struct {
 	// it forces fp32 with bf16). False, the default, keeps them in fp32.
 	// Scenario key training.fp32_grads (its negation).
 	Grads16 bool
-	Tokens  float64 // tokens of the whole run, for time-to-train
-	Steps   int     // steps replayed event by event
+	// Eager runs the layers' element-wise work as Hugging Face
+	// transformers' eager modules launch it, one kernel per tensor
+	// operation (model.Shard.Eager). Scenario key
+	// training.eager_elementwise.
+	Eager  bool
+	Tokens float64 // tokens of the whole run, for time-to-train
+	Steps  int     // steps replayed event by event
 	// Attention is how the attention core runs: model.AttentionUnfused or
 	// model.AttentionFlash.
 	Attention model.Attention

@@ -121,6 +121,9 @@ type Training struct {
 	Attention       string `json:"attention"`
 	GradAccumFusion bool   `json:"grad_accum_fusion"`
 	FP32Grads       bool   `json:"fp32_grads"`
+	// EagerElementwise: the element-wise work ran as Hugging Face's eager
+	// modules (training.eager_elementwise); omitted when false.
+	EagerElementwise bool `json:"eager_elementwise,omitempty"`
 }
 
 // Calibration echoes the site measurements the replay used in place of the
@@ -246,6 +249,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 		Training: Training{
 			GlobalBatch: j.Training.GlobalBatch, Precision: string(j.Training.Precision), Attention: string(j.Training.Attention),
 			GradAccumFusion: !j.Training.UnfusedGradAccum, FP32Grads: !j.Training.Grads16,
+			EagerElementwise: j.Training.Eager,
 		},
 		Calibration:          calibrationOf(j.Calibration),
 		Feasible:             r.Feasible,
@@ -461,6 +465,9 @@ func help(res string, bd parallelism.Breakdown, step float64, j parallelism.Job)
 		}
 		if t.UnfusedGradAccum {
 			add("gradient-accumulation fusion (training.grad_accum_fusion)")
+		}
+		if t.Eager {
+			add("fused element-wise kernels (training.eager_elementwise = false: norms, rotary and activations as single kernels instead of Hugging Face's eager pieces)")
 		}
 		if bd.Recompute > 0 && float64(bd.Recompute)/step >= 0.05 {
 			add("less recomputation (recompute takes %s)", pct(bd.Recompute))

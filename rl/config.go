@@ -145,6 +145,12 @@ type Config struct {
 	// IPC handles, the engine's load_weights); 0: at the hardware's rate
 	// (an HBM copy colocated, the link split), no software cost.
 	RefitRate units.Bandwidth
+	// ReferenceSwap keeps a policy-shaped reference model's weights in
+	// host memory and swaps them with the policy's for each reference pass
+	// (NeMo-RL's Megatron policy worker, use_reference_model): the policy's
+	// weight shard to the host, the reference's to the GPU, and the
+	// policy's back, three crossings of PCIe per step.
+	ReferenceSwap bool
 	// CPUAdamBandwidth > 0 offloads the training's optimizer to the host
 	// (DeepSpeed ZeRO-Offload, OpenRLHF's --adam_offload): the fp32 master
 	// weights, the Adam moments and the fp32 gradients of each GPU's shard

@@ -48,6 +48,9 @@ func FuzzRL(f *testing.F) {
 		if algo%2 == 1 {
 			sets = append(sets, "rl.critic=gpt3-125m", "rl.reward=gpt3-125m")
 		}
+		if placement%4 >= 2 {
+			sets = append(sets, "rl.reference=policy", "rl.reference_swap=true")
+		}
 		sc, err := scenario.Load("default.toml", def, sets)
 		if err != nil {
 			return

@@ -8,6 +8,7 @@ import (
 
 	"trainsim/collective"
 	"trainsim/compute"
+	"trainsim/mesh"
 	"trainsim/model"
 	"trainsim/units"
 )
@@ -34,6 +35,11 @@ type pricer struct {
 	cm   compute.Model
 	coll collective.Model
 	prec units.Precision
+	// eager prices the scoring passes with the training framework's eager
+	// element-wise kernels (training.eager_elementwise: the reference,
+	// reward and critic models run in the same Hugging Face modules as the
+	// training); the engine's prefill never.
+	eager bool
 }
 
 // cost is what a program (or a run of them) took on one GPU.
@@ -65,9 +71,10 @@ func (p pricer) group(tp int) collective.Placement {
 }
 
 // program prices prog on one GPU: its kernels one after the other, its
-// collectives over a tensor-parallel group of tp, none overlapped (an
-// inference engine runs them in order on one stream).
-func (p pricer) program(prog model.Program, tp int) (cost, error) {
+// collectives over a tensor-parallel group of tp (the expert-parallel ones
+// over ep GPUs), none overlapped (an inference engine runs them in order on
+// one stream).
+func (p pricer) program(prog model.Program, tp, ep int) (cost, error) {
 	var c cost
 	for _, st := range prog {
 		switch st.Kind {
@@ -84,7 +91,11 @@ func (p pricer) program(prog model.Program, tp int) (cost, error) {
 				c.Bytes += op.Bytes
 			}
 		case model.Collective:
-			k, err := p.coll.Time(collective.Op(st.Comm), st.Bytes, p.group(tp))
+			pl := p.group(tp)
+			if st.Group == mesh.EP {
+				pl = p.group(ep)
+			}
+			k, err := p.coll.Time(collective.Op(st.Comm), st.Bytes, pl)
 			if err != nil {
 				return c, fmt.Errorf("%s: %w", st.Name, err)
 			}
@@ -97,7 +108,7 @@ func (p pricer) program(prog model.Program, tp int) (cost, error) {
 // layers prices one pass over the whole model from its per-kind programs:
 // the embedding, every transformer or MoE layer, and (when logits) the
 // output layer.
-func (p pricer) layers(m model.Config, progs [model.NumLayerKinds]model.Layer, tp int, logits bool) (cost, error) {
+func (p pricer) layers(m model.Config, progs [model.NumLayerKinds]model.Layer, tp, ep int, logits bool) (cost, error) {
 	var c cost
 	moe := m.MoELayers()
 	for _, part := range []struct {
@@ -107,7 +118,7 @@ func (p pricer) layers(m model.Config, progs [model.NumLayerKinds]model.Layer, t
 		if part.times == 0 || part.kind == model.LogitsLayer && !logits {
 			continue
 		}
-		k, err := p.program(progs[part.kind].Forward, tp)
+		k, err := p.program(progs[part.kind].Forward, tp, ep)
 		if err != nil {
 			return c, err
 		}
@@ -117,18 +128,27 @@ func (p pricer) layers(m model.Config, progs [model.NumLayerKinds]model.Layer, t
 }
 
 // forward prices a forward pass of m over seqs sequences of tokens each on
-// a tensor-parallel group of tp: prefill, and the scoring passes.
-func (p pricer) forward(m model.Config, seqs, tokens, tp int, logits bool) (cost, error) {
+// a tensor-parallel group of tp: prefill, and (scoring) the scoring passes.
+//
+// ep > 1 spreads a mixture-of-experts model's experts over ep GPUs, each
+// running the pass on its own sequences and the experts it holds for all
+// of the group's tokens, with the dispatch and combine all-to-alls between
+// (the scoring passes of a policy trained with expert parallelism, which
+// the framework runs in the training layout).
+func (p pricer) forward(m model.Config, seqs, tokens, tp, ep int, logits, scoring bool) (cost, error) {
 	m.SeqLen = tokens
-	sh := model.Shard{TP: tp, Microbatch: seqs, Attention: model.AttentionFlash, Precision: p.precision()}
-	return p.layers(m, m.Programs(sh), tp, logits)
+	if !m.MoE() {
+		ep = 1
+	}
+	sh := model.Shard{TP: tp, EP: ep, Microbatch: seqs, Attention: model.AttentionFlash, Precision: p.precision(), Eager: scoring && p.eager}
+	return p.layers(m, m.Programs(sh), tp, ep, logits)
 }
 
 // decode prices one decode iteration of batch sequences whose KV caches
 // hold context tokens in all.
 func (p pricer) decode(m model.Config, batch, context, tp int) (cost, error) {
 	progs := m.DecodePrograms(model.DecodeShard{TP: tp, Batch: batch, Context: context, Precision: p.precision()})
-	return p.layers(m, progs, tp, true)
+	return p.layers(m, progs, tp, 1, true)
 }
 
 func (p pricer) precision() units.Precision { return p.prec }
@@ -187,7 +207,7 @@ func (p pricer) generate(m model.Config, lengths []int, prompt, slots, capacity,
 				n++
 			}
 			if n > 0 {
-				c, err := p.forward(m, n, prompt, tp, false)
+				c, err := p.forward(m, n, prompt, tp, 1, false, false)
 				if err != nil {
 					return run, err
 				}

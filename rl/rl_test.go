@@ -103,7 +103,7 @@ func TestDecodeBytesOverBandwidth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pre, err := p.forward(m, 1, 16, 1, false)
+	pre, err := p.forward(m, 1, 16, 1, 1, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,9 @@ func TestDecodeBytesOverBandwidth(t *testing.T) {
 }
 
 // TestKVCache checks the KV cache against 2 · layers · kv_heads/tp ·
-// head_dim · 2 B per token, and that it bounds the sequences an engine runs.
+// head_dim · 2 B per token (layers · (d_c + d_h^R) · 2 B under latent
+// attention, DeepSeek-V2 §2.1), and that it bounds the sequences an engine
+// runs.
 func TestKVCache(t *testing.T) {
 	for _, c := range []struct {
 		preset string
@@ -125,6 +127,10 @@ func TestKVCache(t *testing.T) {
 		{"llama2-70b", 8, 2 * 80 * 1 * 128 * 2},
 		{"llama2-70b", 16, 2 * 80 * 1 * 128 * 2}, // a head per GPU at least
 		{"gpt3-175b", 8, 2 * 96 * 12 * 128 * 2},
+		// Latent attention: d_c + d_h^R = 512 + 64 elements per layer,
+		// the whole latent on every tensor-parallel rank.
+		{"deepseek-v3", 1, 61 * (512 + 64) * 2},
+		{"deepseek-v3", 32, 61 * (512 + 64) * 2},
 	} {
 		m, _ := model.Preset(c.preset)
 		if got := float64(m.KVBytesPerToken(c.tp, units.BF16)); got != c.want {
@@ -516,5 +522,131 @@ func TestRefitZeRO3(t *testing.T) {
 	}
 	if !strings.Contains(note, "over the 8 training GPUs") {
 		t.Errorf("ZeRO-3 refit note does not name the 8 GPUs it gathers from:\n%s", note)
+	}
+}
+
+// TestEagerScoring checks that training.eager_elementwise slows the scoring
+// passes and the training (the reference and critic run in the training
+// framework's Hugging Face modules) and leaves the engine's generation as
+// it was (vLLM's own kernels).
+func TestEagerScoring(t *testing.T) {
+	cfg := grpo()
+	fused := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	j := fused.Job()
+	j.Training.Eager = true
+	eager, errs := j.Validate()
+	if len(errs) > 0 {
+		t.Fatalf("job: %v", errs)
+	}
+	a, err := Run(fused, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Run(eager, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Generation != a.Generation {
+		t.Errorf("generation %v with eager element-wise kernels, want %v unchanged", b.Generation, a.Generation)
+	}
+	if b.Scoring <= a.Scoring || b.Training <= a.Training {
+		t.Errorf("eager: scoring %v, training %v; want both above the fused %v, %v", b.Scoring, b.Training, a.Scoring, a.Training)
+	}
+}
+
+// TestScoringExpertParallel: the policy's scoring passes run in the
+// training layout, an MoE policy's experts spread over the training EP
+// with a dispatch and a combine all-to-all per MoE layer. By hand for
+// Qwen3-30B-A3B (48 MoE layers, h 2048, top 8) on one pack of 4096 tokens,
+// EP 8 in one DGX H100: each all-to-all moves 4096 · 8 · 2048 · 2 B =
+// 134 MB, 7/8 of it to the other GPUs; at no more than the 450 GB/s of
+// NVLink per GPU that is ≥ 0.26 ms, so the 96 all-to-alls take ≥ 25 ms.
+// A dense model ignores ep.
+func TestScoringExpertParallel(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	cm, coll, err := parallelism.Models(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pricer{cm: cm, coll: coll, prec: units.BF16}
+	moe, ok := model.Preset("qwen3-30b-a3b")
+	if !ok {
+		t.Fatal("no qwen3-30b-a3b preset")
+	}
+	one, err := p.forward(moe, 1, 4096, 1, 1, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eight, err := p.forward(moe, 1, 4096, 1, 8, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.Comm != 0 {
+		t.Errorf("EP 1 at TP 1: %v of communication, want none", one.Comm)
+	}
+	lo := 96 * 4096 * 8 * 2048 * 2 * 7.0 / 8 / 450e9
+	if c := float64(eight.Comm); c < lo || c > 10*lo {
+		t.Errorf("EP 8: all-to-alls %.4g s, want between %.4g and 10× that", c, lo)
+	}
+	dense, _ := model.Preset("llama3-8b")
+	a, _ := p.forward(dense, 1, 4096, 1, 1, true, true)
+	b, _ := p.forward(dense, 1, 4096, 1, 8, true, true)
+	if a != b {
+		t.Errorf("dense model: ep 8 changed the pass (%v → %v)", a.Compute+a.Comm, b.Compute+b.Comm)
+	}
+}
+
+// TestReferenceSwap: with rl.reference_swap the reference pass first swaps
+// the reference's weights in from host memory: the policy's 16-bit weights
+// out, the reference's in, the policy's back — 3 × 2 B per parameter over
+// PCIe Gen5 x16 (32 GT/s × 16 lanes × 128/130 ÷ 8 = 63.0 GB/s). Llama 3 8B
+// on one GPU's whole model (TP 1, PP 1, ZeRO 1): 3 · w / 63.0e9 s more
+// scoring per step, w the policy's weights as the training replay holds
+// them on a GPU (the scoring memory of the policy's shape, 13.99 GiB).
+func TestReferenceSwap(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	m := v.Job().Model
+	cfg := grpo()
+	cfg.Reference = &m
+	a, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ReferenceSwap = true
+	b, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 3 * float64(a.Memory.Scoring) / (32e9 * 16 * 128 / 130 / 8)
+	if w := float64(a.Memory.Scoring) / 2; math.Abs(w-float64(m.Params())) > 0.01*float64(m.Params()) {
+		t.Errorf("weights per GPU %.4g parameters, want the model's %d within 1%%", w, m.Params())
+	}
+	if got := float64(b.Scoring - a.Scoring); math.Abs(got-want) > 1e-3*want {
+		t.Errorf("scoring grew by %.4g s, want %.4g s", got, want)
+	}
+	if b.Generation != a.Generation || b.Training != a.Training {
+		t.Error("the reference swap changed generation or training")
+	}
+}
+
+// TestScoringPipeline: the policy's scoring passes go through the training
+// pipeline (Megatron's forward-only schedule). Eight packed samples on one
+// DGX H100 at PP 2 (DP 4): each replica pushes m = 2 micro-batches through
+// 2 stages of half the layers, m + pp − 1 = 3 stage times = 1.5 whole
+// passes, where PP 1 (8 replicas, one pack each) takes 1 pass: the scoring
+// phase grows by exactly half.
+func TestScoringPipeline(t *testing.T) {
+	cfg := grpo()
+	cfg.PromptsPerStep, cfg.GenerationsPerPrompt, cfg.PromptLen, cfg.ResponseMean, cfg.ResponseMax, cfg.TrainBatch = 1, 8, 16, 100, 100, 8
+	one, err := Run(testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := Run(testJob(t, "llama3-8b", "dgx-h100", 1, 1, 2), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := float64(two.Scoring) / float64(one.Scoring); math.Abs(got-1.5) > 1e-9 {
+		t.Errorf("scoring at PP 2 / PP 1 = %.6g, want 1.5", got)
 	}
 }

@@ -121,7 +121,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := pricer{cm: cm, coll: coll, prec: j.Training.Precision}
+	p := pricer{cm: cm, coll: coll, prec: j.Training.Precision, eager: j.Training.Eager}
 	gpus := j.Cluster.GPUs()
 	genN, trainN := c.genGPUs(gpus), c.trainGPUs(gpus)
 	res := &Result{Samples: c.Samples(), GenGPUs: genN, TrainGPUs: trainN, Replicas: genN / c.GenTP, Feasible: true}
@@ -243,13 +243,32 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	for i, s := range scorers {
 		tp := divisorTP(j.Layout.TP, s.m.Heads)
 		groups := trainN / tp
-		passes := int(math.Ceil(float64(total) / float64(groups) / float64(c.LogprobMicrobatch)))
-		k, err := p.forward(s.m, c.LogprobMicrobatch, c.PackLen(), tp, true)
+		passes := math.Ceil(float64(total) / float64(groups) / float64(c.LogprobMicrobatch))
+		work := passes
+		if pp := j.Layout.PP; s.m.Name == policy.Name && pp > 1 {
+			// The policy's shape runs in the training layout's pipeline
+			// (Megatron's forward-only 1F1B schedule): each of the dp
+			// replicas pushes its m micro-batches through pp stages of
+			// 1/pp of the layers, m + pp − 1 stage times, where the
+			// groups above would take ⌈m/pp⌉ whole passes. The same for
+			// many micro-batches; up to twice as long when m ≈ pp.
+			dp := max(trainN/(tp*pp), 1)
+			m := math.Ceil(float64(total) / float64(dp) / float64(c.LogprobMicrobatch))
+			passes = (m + float64(pp) - 1) / float64(pp)
+			work = m / float64(pp)
+		}
+		ep := 1
+		if s.m.Name == policy.Name {
+			// The policy's shape runs in the training layout: its experts
+			// over the training EP.
+			ep = max(j.Layout.EP, 1)
+		}
+		k, err := p.forward(s.m, c.LogprobMicrobatch, c.PackLen(), tp, ep, true, true)
 		if err != nil {
 			return nil, fmt.Errorf("rl: scoring (%s): %w", s.name, err)
 		}
 		scoreTimes[i] = units.Seconds(passes) * (k.Compute + k.Comm)
-		scoreFLOPs += float64(passes) * float64(k.FLOPs) * float64(trainN)
+		scoreFLOPs += work * float64(k.FLOPs) * float64(trainN)
 		w := units.Bytes(float64(s.m.Params())/float64(tp)) * e
 		if s.m.Name == policy.Name {
 			// The policy's shape (its log-probabilities, a reference copy):
@@ -258,6 +277,11 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 			w = tres.Memory.Weights
 		}
 		res.Memory.Scoring = max(res.Memory.Scoring, w)
+		if c.ReferenceSwap && s.name == "reference" && s.m.Name == policy.Name {
+			swap := (3 * w).Over(topology.PCIeRate(j.Cluster.GPU.Family))
+			scoreTimes[i] += swap
+			res.Notes = append(res.Notes, fmt.Sprintf("reference swap: the reference's weights live in host memory; each step the policy's %s shard goes to the host, the reference's comes in and the policy's comes back, %s over PCIe (rl.reference_swap)", w, swap))
+		}
 	}
 
 	// Refit: the policy's 16-bit weights gathered from the training layout

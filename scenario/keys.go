@@ -268,6 +268,8 @@ func declarations(s *settings) []key {
 			doc: "Transformer Engine's FP8 scaling recipe (Megatron-Core's `--fp8-recipe`, default `delayed`); read with `precision = \"fp8\"` only, and only by the grouped expert GEMMs: `delayed` quantises every local expert's input in one fused kernel, `tensorwise` (current scaling), `mxfp8` and `blockwise` with one kernel per expert (Transformer Engine's `split_quantize`)"},
 		{name: "training.grad_accum_fusion", value: boolean(not(&t.UnfusedGradAccum)).or(true),
 			doc: "the weight-gradient GEMM accumulates into the gradient buffer (Megatron-LM's `--gradient-accumulation-fusion`); false: a separate add kernel per weight matrix and micro-batch, as Megatron-LM ran in 2021 (the embedded default scenario sets false)"},
+		{name: "training.eager_elementwise", value: boolean(into(&t.Eager)).or(false),
+			doc: "run the layers' element-wise work as Hugging Face transformers' eager PyTorch modules do (v4.38 modeling_llama.py / modeling_opt.py), one kernel per tensor operation: RMSNorm in fp32 pieces, rotary embedding and SiLU·mul unfused for gated-MLP (Llama-family) models; the query scaling, dropout apart from the residual add and an fp32 softmax with its casts for the others (OPT). Training frameworks that train Hugging Face models directly (DeepSpeed-Chat, OpenRLHF) run this way; false: the fused kernels of Megatron-LM / Transformer Engine"},
 		{name: "training.fp32_grads", value: boolean(not(&t.Grads16)).or(true),
 			doc: "fp32 gradient buffer and data-parallel reduction (`--accumulate-allreduce-grads-in-fp32`, forced with bf16); false: 16-bit, Megatron-LM's default with `--fp16` (the embedded default scenario sets false). ZeRO-2/3 reduce-scatters stay 16-bit either way"},
 
@@ -373,6 +375,8 @@ func declarations(s *settings) []key {
 			doc: "the most sequences an engine runs at once (vLLM's `max_num_seqs`, default 256); the KV cache may allow fewer"},
 		{name: "rl.gen_memory_fraction", value: number(into(&r.GenMemoryFraction)).or(defaultGenMemory),
 			doc: "(0, 1]: share of HBM an engine takes for its weights and KV cache (vLLM's `gpu_memory_utilization`, default 0.9); the KV cache is the rest after the weights and bounds the sequences running at once"},
+		{name: "rl.reference_swap", value: boolean(into(&r.ReferenceSwap)).or(false),
+			doc: "a reference of the policy's shape keeps its weights in host memory and swaps them with the policy's for each reference pass: the policy's weight shard to the host, the reference's in, the policy's back, three crossings of PCIe per step (NeMo-RL's Megatron policy worker, use_reference_model)"},
 		{name: "rl.engine_host_overhead", value: quantity(into(&r.HostOverhead), "4ms").or(0), def: "0s",
 			doc: "fixed host time per engine iteration (prefill or decode) during which the engine's GPUs wait: scheduling, the sampled tokens' copy to the host (a synchronous engine loop: vLLM before 0.6, or vLLM V1 without `--async-scheduling`, about 4.3 ms per iteration in NeMo-RL's runs, model.md §9.1); 0 to 1s"},
 		{name: "rl.engine_host_per_seq", value: quantity(into(&r.HostPerSeq), "100us").or(0), def: "0s",

@@ -53,7 +53,8 @@ const (
 	PrunedMemory  = "memory"  // it does not fit in the GPU's memory
 	PrunedBound   = "bound"   // its lower bound is worse than the N-th best
 	PrunedMaxDays = "max_days"
-	PrunedError   = "error" // pricing or replay failed (a placement the collective model refuses)
+	PrunedMaxCost = "max_cost" // its price to train is over Options.MaxCost
+	PrunedError   = "error"    // pricing or replay failed (a placement the collective model refuses)
 )
 
 // batch is how many candidates are replayed between two updates of the
@@ -72,8 +73,32 @@ type Options struct {
 	// MaxDays drops layouts that take longer to train (0: no limit; needs
 	// training.tokens).
 	MaxDays float64
+	// PricePerGPUHour is what one GPU-hour costs (in the user's currency;
+	// 0: unknown): MaxCost needs it, and Result.Cost uses it.
+	PricePerGPUHour float64
+	// MaxCost drops layouts whose price to train (GPU-hours × the price)
+	// is higher (0: no limit; needs training.tokens and a price).
+	MaxCost float64
 	// Exhaustive replays every candidate that fits, pruning none by bound.
 	Exhaustive bool
+}
+
+// Cost is the price of training j at step time step: its GPU-hours to
+// train (training.tokens; one step without) × opt.PricePerGPUHour.
+func (opt Options) Cost(j parallelism.Job, step units.Seconds) float64 {
+	return objective(Cost, j, step) * opt.PricePerGPUHour
+}
+
+// overLimits returns why a layout whose step is at least step breaks a
+// limit of opt (PrunedMaxDays, PrunedMaxCost), or "".
+func (opt Options) overLimits(j parallelism.Job, step units.Seconds) string {
+	switch {
+	case opt.MaxDays > 0 && trainDays(j, step) > opt.MaxDays:
+		return PrunedMaxDays
+	case opt.MaxCost > 0 && opt.Cost(j, step) > opt.MaxCost:
+		return PrunedMaxCost
+	}
+	return ""
 }
 
 // Entry is one replayed candidate.
@@ -100,15 +125,14 @@ type Result struct {
 
 // cand is one enumerated layout, compactly.
 type cand struct {
-	nodes                 int32
-	tp, pp, cp, dp, mb, v int32
-	sched                 uint8 // 0 1f1b, 1 interleaved, 2 zb-h1, 3 gpipe
-	rec, zero             uint8
-	sp, ogr, tpo, ppo     bool
-	index                 int32
-	bound                 float64 // objective of the bound, once computed
-	boundStep             units.Seconds
-	survived              bool
+	nodes                   int32
+	tp, pp, cp, dp, mb, v   int32
+	ep, etp                 int16
+	sched                   uint8 // 0 1f1b, 1 interleaved, 2 zb-h1, 3 gpipe
+	rec, zero               uint8
+	sp, ogr, tpo, ppo, moeo bool
+	index                   int32
+	boundStep               units.Seconds // its StepLowerBound, once computed
 }
 
 var recomputes = parallelism.RecomputePolicies()
@@ -117,7 +141,8 @@ func (c *cand) job(base parallelism.Job) parallelism.Job {
 	j := base
 	j.Cluster.Nodes = int(c.nodes)
 	l := &j.Layout
-	l.TP, l.PP, l.DP, l.CP, l.EP = int(c.tp), int(c.pp), int(c.dp), int(c.cp), 1
+	l.TP, l.PP, l.DP, l.CP, l.EP, l.ETP = int(c.tp), int(c.pp), int(c.dp), int(c.cp), int(c.ep), int(c.etp)
+	l.MoEOverlap = c.moeo
 	l.Microbatch, l.VirtualStages = int(c.mb), int(c.v)
 	l.Schedule = parallelism.OneFOneB
 	switch c.sched {
@@ -144,8 +169,80 @@ func divisors(n int) []int {
 	return out
 }
 
-// enumerate lists every layout of base on nodes nodes, in a fixed order.
-func enumerate(base parallelism.Job, nodes int, into []cand) []cand {
+// expertSplit is one way to lay the routed experts out: the expert-parallel
+// degree, the expert tensor-parallel degree, whether the all-to-alls
+// overlap computation.
+type expertSplit struct {
+	ep, etp int
+	overlap bool
+}
+
+// expertSplits lists the expert layouts of a model on a dense mesh whose
+// tp·cp·dp is folded: EP over the divisors of the expert count, ETP over
+// the divisors of the GPUs per node that divide the expert width, with
+// ETP·EP dividing tp·cp·dp (Job.Validate's rule: the expert sub-mesh
+// etp × ep × expert-dp × pp regroups the same GPUs); moe.overlap both ways
+// where there is an all-to-all or an expert or shared-expert collective to
+// overlap (with EP = ETP = 1 and no shared experts it changes nothing).
+// A dense model has the one split EP = 1.
+func expertSplits(base parallelism.Job, folded int) []expertSplit {
+	m := base.Model
+	if !m.MoE() {
+		return []expertSplit{{1, 0, false}}
+	}
+	var out []expertSplit
+	for _, ep := range divisors(m.Experts) {
+		if folded%ep != 0 {
+			continue
+		}
+		for _, etp := range divisors(base.Cluster.GPUsPerNode) {
+			if m.ExpertFFN()%etp != 0 || folded%(ep*etp) != 0 {
+				continue
+			}
+			for _, o := range bools(ep > 1 || etp > 1 || m.SharedExperts > 0) {
+				out = append(out, expertSplit{ep, etp, o})
+			}
+		}
+	}
+	return out
+}
+
+// enumerate lists every layout of base on nodes nodes, in a fixed order,
+// numbered from 0, and how many there are; those moeRefused knows Job.Validate
+// refuses are counted and numbered but not listed.
+func enumerate(base parallelism.Job, nodes int, into []cand) ([]cand, int) {
+	// Counted first, so that the candidates (millions) are allocated once.
+	n, kept := 0, 0
+	walk(base, nodes, func(c cand) {
+		n++
+		if !moeRefused(base, &c) {
+			kept++
+		}
+	})
+	into = slices.Grow(into, kept)
+	i := 0
+	walk(base, nodes, func(c cand) {
+		c.index = int32(i)
+		i++
+		if !moeRefused(base, &c) {
+			into = append(into, c)
+		}
+	})
+	return into, n
+}
+
+// moeRefused reports whether c breaks one of the mixture-of-experts rules
+// of Job.Validate that hold whatever the rest of the layout: ZeRO 0 or 1
+// only, and sequence parallelism with TP > 1. Such candidates (most of a
+// MoE search's) are counted as invalid without being held in memory;
+// TestMoERefusedAreInvalid checks each is refused by Job.Validate.
+func moeRefused(base parallelism.Job, c *cand) bool {
+	return base.Model.MoE() && (c.zero > 1 || c.tp > 1 && !c.sp)
+}
+
+// walk calls f with every layout of base on nodes nodes, in a fixed order
+// (index unset).
+func walk(base parallelism.Job, nodes int, f func(cand)) {
 	gpn := base.Cluster.GPUsPerNode
 	gpus := nodes * gpn
 	layers := base.Model.Layers
@@ -163,27 +260,30 @@ func enumerate(base parallelism.Job, nodes int, into []cand) []cand {
 				if gb%dp != 0 {
 					continue
 				}
-				for _, mb := range divisors(gb / dp) {
-					type sv struct{ s, v int }
-					scheds := []sv{{0, 1}}
-					if pp >= 2 {
-						scheds = append(scheds, sv{2, 1}, sv{3, 1})
-						for v := 2; v <= layers/pp; v++ {
-							scheds = append(scheds, sv{1, v})
+				for _, es := range expertSplits(base, tp*cp*dp) {
+					for _, mb := range divisors(gb / dp) {
+						type sv struct{ s, v int }
+						scheds := []sv{{0, 1}}
+						if pp >= 2 {
+							scheds = append(scheds, sv{2, 1}, sv{3, 1})
+							for v := 2; v <= layers/pp; v++ {
+								scheds = append(scheds, sv{1, v})
+							}
 						}
-					}
-					for _, s := range scheds {
-						for rec := range recomputes {
-							for _, sp := range bools(tp > 1) {
-								for zero := 0; zero <= 3; zero++ {
-									if dp == 1 && zero > 0 {
-										continue
-									}
-									for _, ogr := range bools(dp > 1) {
-										for _, tpo := range bools(tp > 1) {
-											for _, ppo := range bools(pp > 1) {
-												into = append(into, cand{nodes: int32(nodes), tp: int32(tp), pp: int32(pp), cp: int32(cp), dp: int32(dp), mb: int32(mb), v: int32(s.v),
-													sched: uint8(s.s), rec: uint8(rec), zero: uint8(zero), sp: sp, ogr: ogr, tpo: tpo, ppo: ppo, index: int32(len(into))})
+						for _, s := range scheds {
+							for rec := range recomputes {
+								for _, sp := range bools(tp > 1) {
+									for zero := 0; zero <= 3; zero++ {
+										if dp == 1 && zero > 0 {
+											continue
+										}
+										for _, ogr := range bools(dp > 1) {
+											for _, tpo := range bools(tp > 1) {
+												for _, ppo := range bools(pp > 1) {
+													f(cand{nodes: int32(nodes), tp: int32(tp), pp: int32(pp), cp: int32(cp), dp: int32(dp), mb: int32(mb), v: int32(s.v),
+														ep: int16(es.ep), etp: int16(es.etp), moeo: es.overlap,
+														sched: uint8(s.s), rec: uint8(rec), zero: uint8(zero), sp: sp, ogr: ogr, tpo: tpo, ppo: ppo})
+												}
 											}
 										}
 									}
@@ -195,7 +295,14 @@ func enumerate(base parallelism.Job, nodes int, into []cand) []cand {
 			}
 		}
 	}
-	return into
+}
+
+// sameBut reports whether a and b are the same layout but for the overlap
+// switches (overlap_grad_reduce, tp_overlap, pp_overlap) and the index.
+func sameBut(a, b *cand) bool {
+	x, y := *a, *b
+	x.ogr, x.tpo, x.ppo, x.index, x.boundStep = y.ogr, y.tpo, y.ppo, y.index, y.boundStep
+	return x == y
 }
 
 func bools(both bool) []bool {
@@ -210,7 +317,7 @@ func bools(both bool) []bool {
 func Count(base parallelism.Job, opt Options) int {
 	n := 0
 	for _, nodes := range nodeCounts(base, opt) {
-		n += len(enumerate(base, nodes, nil))
+		walk(base, nodes, func(cand) { n++ })
 	}
 	return n
 }
@@ -272,6 +379,12 @@ func Run(base parallelism.Job, opt Options) (*Result, error) {
 	if opt.MaxDays > 0 && base.Training.Tokens <= 0 {
 		return nil, errors.New("search: a time-to-train limit needs training.tokens")
 	}
+	if opt.MaxCost > 0 && (base.Training.Tokens <= 0 || opt.PricePerGPUHour <= 0) {
+		return nil, errors.New("search: a cost limit needs training.tokens and a price per GPU-hour")
+	}
+	if opt.PricePerGPUHour < 0 || opt.MaxCost < 0 || opt.MaxDays < 0 {
+		return nil, errors.New("search: the price per GPU-hour and the limits must not be negative")
+	}
 	nodes := nodeCounts(base, opt)
 	if len(nodes) == 0 {
 		return nil, errors.New("search: no node count within the GPU limit")
@@ -281,16 +394,22 @@ func Run(base parallelism.Job, opt Options) (*Result, error) {
 	// Every candidate runs on the same fabric: the spine's ECMP slowdowns
 	// are priced once for the whole search.
 	base.Options.ECMP = &collective.ECMPMemo{}
+	// So is how each collective's concurrent copies cross the spine: it
+	// depends on the mesh and the fabric, shared by many candidates.
+	base.Options.Crossings = &parallelism.CrossingMemo{}
 	var all []Entry
 	offset := 0
 	for _, n := range nodes {
-		cands := enumerate(base, n, nil)
+		cands, count := enumerate(base, n, nil)
 		r, err := searchNodes(base, cands, offset, opt, est)
 		if err != nil {
 			return nil, err
 		}
-		offset += len(cands)
-		out.Candidates += len(cands)
+		if refused := count - len(cands); refused > 0 {
+			r.Pruned[PrunedInvalid] += refused
+		}
+		offset += count
+		out.Candidates += count
 		out.Replayed += r.Replayed
 		for k, v := range r.Pruned {
 			out.Pruned[k] += v
@@ -357,7 +476,11 @@ func parallel(n, w int, f func(worker, i int)) {
 // are offset.
 func searchNodes(base parallelism.Job, cands []cand, offset int, opt Options, est *parallelism.Estimator) (*Result, error) {
 	res := &Result{Pruned: map[string]int{}}
-	reasons := make([]string, len(cands))
+	// Each candidate's prune reason, as an index into why (0: none): a byte
+	// each, for millions of candidates.
+	why := []string{"", PrunedInvalid, PrunedMemory, PrunedError, PrunedMaxDays, PrunedMaxCost}
+	code := func(reason string) uint8 { return uint8(slices.Index(why, reason)) }
+	reasons := make([]uint8, len(cands))
 	// The cheap checks, in chunks of candidates on the workers; each writes
 	// only its own candidates.
 	const chunk = 1024
@@ -365,48 +488,76 @@ func searchNodes(base parallelism.Job, cands []cand, offset int, opt Options, es
 		for i := c * chunk; i < min(len(cands), (c+1)*chunk); i++ {
 			cd := &cands[i]
 			j := cd.job(base)
+			if i > c*chunk {
+				// The overlap switches are the innermost loops of the
+				// enumeration. Validation and memory never read them, the
+				// bound not pp_overlap (TestEstimatesAgainstReplay checks
+				// it): reuse the previous candidate's verdict when only they
+				// differ.
+				prev := &cands[i-1]
+				if sameBut(prev, cd) && (reasons[i-1] == code(PrunedInvalid) || reasons[i-1] == code(PrunedMemory)) {
+					reasons[i] = reasons[i-1]
+					continue
+				}
+				if sameBut(prev, cd) && prev.tpo == cd.tpo && prev.ogr == cd.ogr && reasons[i-1] == 0 {
+					b := prev.boundStep
+					if over := opt.overLimits(j, b); over != "" {
+						reasons[i] = code(over)
+						continue
+					}
+					cd.boundStep = b
+					continue
+				}
+			}
 			valid, errs := j.Validate()
 			if len(errs) > 0 {
-				reasons[i] = PrunedInvalid
+				reasons[i] = code(PrunedInvalid)
 				continue
 			}
 			_, _, fits, err := est.PeakMemory(valid)
 			if err != nil {
-				reasons[i] = PrunedError
+				reasons[i] = code(PrunedError)
 				continue
 			}
 			if !fits {
-				reasons[i] = PrunedMemory
+				reasons[i] = code(PrunedMemory)
 				continue
 			}
 			b, err := est.StepLowerBound(valid)
 			if err != nil {
-				reasons[i] = PrunedError
+				reasons[i] = code(PrunedError)
 				continue
 			}
-			if opt.MaxDays > 0 && trainDays(j, b) > opt.MaxDays {
-				reasons[i] = PrunedMaxDays
+			if over := opt.overLimits(j, b); over != "" {
+				reasons[i] = code(over)
 				continue
 			}
-			cd.boundStep, cd.bound, cd.survived = b, objective(opt.Objective, j, b), true
+			cd.boundStep = b
 		}
 	})
-	var order []int
-	for i, why := range reasons {
-		if why != "" {
-			res.Pruned[why]++
+	// The survivors with their bound's objective, in the order they are
+	// replayed: best bound first, ties by index.
+	type survivor struct {
+		i     int
+		bound float64
+	}
+	var order []survivor
+	for i, r := range reasons {
+		if r != 0 {
+			res.Pruned[why[r]]++
 		} else {
-			order = append(order, i)
+			cd := &cands[i]
+			order = append(order, survivor{i, objective(opt.Objective, cd.job(base), cd.boundStep)})
 		}
 	}
-	slices.SortFunc(order, func(a, b int) int {
-		if cands[a].bound != cands[b].bound {
-			if cands[a].bound < cands[b].bound {
+	slices.SortFunc(order, func(a, b survivor) int {
+		if a.bound != b.bound {
+			if a.bound < b.bound {
 				return -1
 			}
 			return 1
 		}
-		return a - b
+		return a.i - b.i
 	})
 	var best []Entry
 	// Each worker replays with its own arrays, reused from one candidate to
@@ -417,14 +568,14 @@ func searchNodes(base parallelism.Job, cands []cand, offset int, opt Options, es
 		why string
 	}
 	for k := 0; k < len(order); k += batch {
-		if !opt.Exhaustive && len(best) == opt.Top && cands[order[k]].bound > best[len(best)-1].Objective {
+		if !opt.Exhaustive && len(best) == opt.Top && order[k].bound > best[len(best)-1].Objective {
 			res.Pruned[PrunedBound] += len(order) - k
 			break
 		}
 		n := min(batch, len(order)-k)
 		outs := make([]outcome, n)
 		parallel(n, opt.Workers, func(w, i int) {
-			cd := &cands[order[k+i]]
+			cd := &cands[order[k+i].i]
 			j := cd.job(base)
 			valid, _ := j.Validate()
 			r, err := parallelism.SimulateWith(valid, &scratch[w])
@@ -433,8 +584,8 @@ func searchNodes(base parallelism.Job, cands []cand, offset int, opt Options, es
 				outs[i].why = PrunedError
 			case !r.Feasible:
 				outs[i].why = PrunedMemory
-			case opt.MaxDays > 0 && trainDays(j, r.StepTime) > opt.MaxDays:
-				outs[i].why = PrunedMaxDays
+			case opt.overLimits(j, r.StepTime) != "":
+				outs[i].why = opt.overLimits(j, r.StepTime)
 			default:
 				outs[i].e = Entry{Index: offset + int(cd.index), Job: j, Result: r, Bound: cd.boundStep, Objective: objective(opt.Objective, j, r.StepTime)}
 			}

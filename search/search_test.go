@@ -33,13 +33,54 @@ func indices(es []Entry) []int {
 	return out
 }
 
+// smallMoE is a mixture-of-experts search a test can replay exhaustively:
+// Mixtral 8x7B cut to 4 layers of 1,024 tokens, on DGX H100 nodes, 8
+// sequences per step, flash attention (so context parallelism is valid
+// too).
+func smallMoE(t *testing.T, sets ...string) parallelism.Job {
+	t.Helper()
+	return small(t, append([]string{"model.preset=mixtral-8x7b", "model.layers=4", "model.seq_len=1024", "cluster.system=dgx-h100",
+		"training.attention=flash", "parallelism.sequence_parallel=true", "parallelism.zero=1"}, sets...)...)
+}
+
 // TestPruningIsSafe: for each objective, the pruned search finds the same
 // best layouts, with the same step times, as a replay of every candidate
 // that fits (ranked here by that objective, ties by index), and replays
 // fewer; over two node counts, with the same Pareto front.
 func TestPruningIsSafe(t *testing.T) {
-	base := small(t)
-	nodes := []int{1, 2}
+	checkSafe(t, small(t), []int{1, 2})
+}
+
+// TestPruningIsSafeMoE is TestPruningIsSafe on a mixture-of-experts model,
+// where expert parallelism (EP, ETP, moe.overlap) and context parallelism
+// are enumerated too; the best layouts must include some with EP > 1.
+func TestPruningIsSafeMoE(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays every candidate")
+	}
+	base := smallMoE(t, "cluster.nodes=1", "training.global_batch=4")
+	checkSafe(t, base, []int{1})
+	res, err := Run(base, Options{Top: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, cp := 0, 0
+	for _, e := range res.Best {
+		if e.Job.Layout.EP > 1 {
+			ep++
+		}
+		if e.Job.Layout.CP > 1 {
+			cp++
+		}
+	}
+	if ep == 0 {
+		t.Errorf("no layout with EP > 1 among the best 20")
+	}
+	t.Logf("best 20: %d with EP > 1, %d with CP > 1; best %+v", ep, cp, res.Best[0].Job.Layout)
+}
+
+func checkSafe(t *testing.T, base parallelism.Job, nodes []int) {
+	t.Helper()
 	all, err := Run(base, Options{Top: 1 << 30, Exhaustive: true, Nodes: nodes})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +106,7 @@ func TestPruningIsSafe(t *testing.T) {
 		if got.Candidates != all.Candidates || got.Replayed >= all.Replayed {
 			t.Errorf("%s: %d candidates, %d replayed; exhaustive %d, %d", o, got.Candidates, got.Replayed, all.Candidates, all.Replayed)
 		}
-		if !slices.Equal(indices(got.Front), indices(all.Front)) {
+		if len(nodes) > 1 && !slices.Equal(indices(got.Front), indices(all.Front)) {
 			t.Errorf("%s: front %v, exhaustive %v", o, indices(got.Front), indices(all.Front))
 		}
 		t.Logf("%s: %d candidates, pruned %v, replayed %d (exhaustive %d); best step %v", o, got.Candidates, got.Pruned, got.Replayed, all.Replayed, got.Best[0].Result.StepTime)
@@ -103,10 +144,32 @@ func TestDeterministic(t *testing.T) {
 }
 
 // BenchmarkSearchDefault searches the default scenario (GPT-3 175B on 1024
-// A100s, batch 1536): go test -run=^$ -bench=SearchDefault -benchtime=1x ./search/
-func BenchmarkSearchDefault(b *testing.B) {
+// A100s, batch 1536): go test -run=^$ -bench='SearchDefault$' -benchtime=1x ./search/
+func BenchmarkSearchDefault(b *testing.B) { benchSearch(b) }
+
+// BenchmarkSearchDefaultFlash is the same with flash attention, where
+// context parallelism is valid: go test -run=^$ -bench=SearchDefaultFlash
+// -benchtime=1x ./search/
+func BenchmarkSearchDefaultFlash(b *testing.B) { benchSearch(b, "training.attention=flash") }
+
+// BenchmarkSearchMixtral searches scenarios/mixtral-8x7b-ep8.toml (Mixtral
+// 8x7B on 64 H100s; EP, ETP and moe.overlap enumerated):
+// go test -run=^$ -bench=SearchMixtral -benchtime=1x ./search/
+func BenchmarkSearchMixtral(b *testing.B) {
+	name, src, ok := scenarios.Lookup("mixtral-8x7b-ep8")
+	if !ok {
+		b.Fatal("no scenario mixtral-8x7b-ep8")
+	}
+	benchSearchSrc(b, name, src)
+}
+
+func benchSearch(b *testing.B, sets ...string) {
 	name, src := scenarios.Default()
-	sc, err := scenario.Load(name, src, nil)
+	benchSearchSrc(b, name, src, sets...)
+}
+
+func benchSearchSrc(b *testing.B, name string, src []byte, sets ...string) {
+	sc, err := scenario.Load(name, src, sets)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -123,4 +186,33 @@ func BenchmarkSearchDefault(b *testing.B) {
 		b.ReportMetric(float64(r.Replayed), "replayed")
 		b.ReportMetric(float64(r.Best[0].Result.StepTime), "best-step-s")
 	}
+}
+
+// TestMoERefusedAreInvalid: every candidate enumerate leaves out of a
+// mixture-of-experts search (moeRefused) is one Job.Validate refuses, and
+// the rest are listed with their numbers in enumeration order.
+func TestMoERefusedAreInvalid(t *testing.T) {
+	base := smallMoE(t, "cluster.nodes=1", "training.global_batch=4")
+	refused, i := 0, 0
+	kept, all := enumerate(base, 1, nil)
+	k := 0
+	walk(base, 1, func(c cand) {
+		c.index = int32(i)
+		i++
+		if !moeRefused(base, &c) {
+			if kept[k] != c {
+				t.Fatalf("listed #%d: %+v, want %+v", k, kept[k], c)
+			}
+			k++
+			return
+		}
+		refused++
+		if _, errs := c.job(base).Validate(); len(errs) == 0 {
+			t.Fatalf("%+v: left out but valid", c.job(base).Layout)
+		}
+	})
+	if refused == 0 || k != len(kept) || i != all {
+		t.Fatalf("%d refused, %d of %d listed, %d of %d numbered", refused, k, len(kept), i, all)
+	}
+	t.Logf("%d candidates, %d left out as invalid", all, refused)
 }

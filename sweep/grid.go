@@ -118,6 +118,13 @@ func Reason(err error) string {
 // it is validated (the command line merges the files the scenario names
 // there); its error is a reason too.
 func (s *Sweep) Evaluate(i int, prepare func(*scenario.Scenario) error) (rec Record) {
+	return s.EvaluateWith(i, prepare, nil)
+}
+
+// EvaluateWith is Evaluate replaying with scratch's arrays (nil: fresh
+// ones), as parallelism.SimulateWith does; the record does not depend on
+// it. A scratch serves one goroutine at a time.
+func (s *Sweep) EvaluateWith(i int, prepare func(*scenario.Scenario) error, scratch *parallelism.Scratch) (rec Record) {
 	rec = Record{Point: i, Grid: s.Point(i), Scenario: s.name}
 	if a := s.axisIndex("name"); a >= 0 {
 		if n, ok := rec.Grid[a].Value.(string); ok && n != "" {
@@ -127,6 +134,9 @@ func (s *Sweep) Evaluate(i int, prepare func(*scenario.Scenario) error) (rec Rec
 	defer func() {
 		if x := recover(); x != nil {
 			rec.Report, rec.Reason = nil, fmt.Sprintf("internal error (a bug; please report it): %v", x)
+			if scratch != nil {
+				*scratch = parallelism.Scratch{} // left half-written: start afresh
+			}
 		}
 	}()
 	sc, err := s.Load(i)
@@ -146,7 +156,7 @@ func (s *Sweep) Evaluate(i int, prepare func(*scenario.Scenario) error) (rec Rec
 		rec.Reason = Reason(err)
 		return rec
 	}
-	res, err := parallelism.Simulate(valid)
+	res, err := parallelism.SimulateWith(valid, scratch)
 	if err != nil {
 		rec.Reason = "simulation failed: " + err.Error()
 		return rec

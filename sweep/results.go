@@ -245,6 +245,13 @@ func ShardLen(total, index, shards int) int {
 // error and returns it. Points are drawn from the sequence as workers take
 // them, so that a large grid is never held in memory.
 func Run(points iter.Seq[int], workers int, eval func(point int) Record, emit func(Record) error) error {
+	return RunWorkers(points, workers, func(_, point int) Record { return eval(point) }, emit)
+}
+
+// RunWorkers is Run with eval told which worker (0 … workers−1) calls it,
+// so that each worker may keep state of its own from one point to the next
+// (a parallelism.Scratch); a worker evaluates one point at a time.
+func RunWorkers(points iter.Seq[int], workers int, eval func(worker, point int) Record, emit func(Record) error) error {
 	workers = max(1, workers)
 	type done struct {
 		pos int
@@ -255,11 +262,11 @@ func Run(points iter.Seq[int], workers int, eval func(point int) Record, emit fu
 	results := make(chan done, workers)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for range workers {
+	for w := range workers {
 		wg.Go(func() {
 			for j := range jobs {
 				select {
-				case results <- done{j.pos, eval(j.point)}:
+				case results <- done{j.pos, eval(w, j.point)}:
 				case <-stop:
 					return
 				}

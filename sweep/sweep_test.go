@@ -19,6 +19,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"trainsim/parallelism"
 	"trainsim/report"
 	"trainsim/scenario"
 	"trainsim/scenarios"
@@ -707,6 +708,87 @@ global_batch = 256
 		}
 		if r.Report.GPUHours <= 0 {
 			t.Errorf("point %d: gpu_hours %g", i, r.Report.GPUHours)
+		}
+	}
+}
+
+// scratchSweep varies what changes a replay's size (nodes, pipeline depth,
+// micro-batch, schedule), so that a worker's reused arrays hold a larger or
+// smaller previous replay.
+const scratchSweep = small + `"parallelism.microbatch" = [1, 2]
+"parallelism.schedule" = ["1f1b", "interleaved"]
+"parallelism.virtual_stages" = [1, 2]
+`
+
+// evaluateScratch is evaluateAll with each worker replaying on a
+// parallelism.Scratch of its own, as `sim sweep` does.
+func evaluateScratch(t *testing.T, s *Sweep, points []int, workers int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	scratch := make([]parallelism.Scratch, workers)
+	err := RunWorkers(slices.Values(points), workers, func(w, i int) Record { return s.EvaluateWith(i, nil, &scratch[w]) }, func(r Record) error {
+		line, err := r.MarshalLine()
+		buf.Write(line)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestScratchReuse: replaying with each worker's reused arrays gives the
+// bytes fresh arrays give, on 1, 2 or 3 workers and with GOMAXPROCS 1 or 2;
+// points are also taken in a shuffled order, so that each worker's previous
+// replay differs.
+func TestScratchReuse(t *testing.T) {
+	s := mustParse(t, scratchSweep)
+	points := allPoints(s)
+	want := evaluateAll(t, s, points, 1)
+	if n := bytes.Count(want, []byte(`"step_time_s"`)); n < 8 {
+		t.Fatalf("only %d of %d points replayed", n, len(points))
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 2} {
+		runtime.GOMAXPROCS(procs)
+		for _, w := range []int{1, 2, 3} {
+			if got := evaluateScratch(t, s, points, w); !bytes.Equal(got, want) {
+				t.Fatalf("GOMAXPROCS %d, %d workers: records differ from fresh replays", procs, w)
+			}
+		}
+	}
+	shuffled := slices.Clone(points)
+	rand.New(rand.NewPCG(5, 9)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	if got, fresh := evaluateScratch(t, s, shuffled, 2), evaluateAll(t, s, shuffled, 1); !bytes.Equal(got, fresh) {
+		t.Fatal("shuffled points: records differ from fresh replays")
+	}
+}
+
+// BenchmarkSweepFresh and BenchmarkSweepScratch evaluate the 32 points of
+// scratchSweep (GPT 1.7B, some refused) on one worker with fresh arrays per
+// replay or one reused Scratch:
+// go test -run=^$ -bench=Sweep -benchmem -cpu 1 ./sweep/
+func BenchmarkSweepFresh(b *testing.B) {
+	s, err := Parse(Input{File: "sweeps/test.toml", Src: []byte(scratchSweep), ReadBase: readDefault})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		for _, i := range allPoints(s) {
+			s.Evaluate(i, nil)
+		}
+	}
+}
+
+func BenchmarkSweepScratch(b *testing.B) {
+	s, err := Parse(Input{File: "sweeps/test.toml", Src: []byte(scratchSweep), ReadBase: readDefault})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var scratch parallelism.Scratch
+	for b.Loop() {
+		for _, i := range allPoints(s) {
+			s.EvaluateWith(i, nil, &scratch)
 		}
 	}
 }

@@ -122,8 +122,9 @@ func CheckMemory(cases []Case, workers int) (*MemoryCheck, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var scratch parallelism.Scratch // this worker's arrays, reused replay after replay
 			for j := range next {
-				runs[j.row][j.policy] = replayMemory(j.c, j.k)
+				runs[j.row][j.policy] = replayMemory(j.c, j.k, &scratch)
 			}
 		}()
 	}
@@ -201,12 +202,12 @@ func memoryCase(cases []Case, label string) (Case, bool) {
 }
 
 // replayMemory simulates c with knobs k and keeps the busiest GPU's memory.
-func replayMemory(c Case, k Knobs) memoryRun {
+func replayMemory(c Case, k Knobs, scratch *parallelism.Scratch) memoryRun {
 	sc, valid, err := c.load(k)
 	if err != nil {
 		return memoryRun{err: err}
 	}
-	res, err := parallelism.Simulate(valid)
+	res, err := parallelism.SimulateWith(valid, scratch)
 	if err != nil {
 		return memoryRun{err: fmt.Errorf("simulating: %w", err)}
 	}

@@ -47,12 +47,23 @@ func TestRLTable(t *testing.T) {
 	// 47 → 39 with NeMo-RL's offload and refit rules, and the other groups
 	// with the engine host loop and OpenRLHF's engine batch (model.md §9.1).
 	// Then (branch rl3) NeMo-RL 39 → 28 with the vLLM V1 engine loop rule,
-	// OpenRLHF's phases 38 → 34 with its Adam offload.
+	// OpenRLHF's phases 38 → 34 with its Adam offload. Then (branch rl4)
+	// with Hugging Face's eager element-wise kernels (framework rule):
+	// DeepSpeed-Chat 17 → 16, OpenRLHF's phases 34 → 32 (training phases
+	// −26/−38/−42% → −18/−33/−39%), and OpenRLHF's step RAISED 13 → 16
+	// (12.5% → 15.4%): its 7B and 13B steps were already too slow (+20%,
+	// +1%) from generation phases of +59% and +28% (the fixed prompt and
+	// response lengths at the caps, model.md §9.1), which the slower
+	// training and scoring now add to; the 70B improves (−16.3 → −15.0%).
+	// NeMo-RL 28 → 27 (27.1% after main's MoE work, 26.7% with the
+	// policy's scoring passes over the training EP, 26.5% with NeMo-RL's
+	// reference swap, 26.7% with latent attention's KV cache as vLLM
+	// holds it, 26.4% with the scoring passes through the pipeline).
 	ceiling := map[string]float64{
-		"NeMo-RL-perf-summary":        28,
-		"DeepSpeed-Chat-step3-e2e":    17,
-		"OpenRLHF-benchmark":          13,
-		"OpenRLHF-benchmark (phases)": 34,
+		"NeMo-RL-perf-summary":        27,
+		"DeepSpeed-Chat-step3-e2e":    16,
+		"OpenRLHF-benchmark":          16,
+		"OpenRLHF-benchmark (phases)": 32,
 	}
 	for _, g := range chk.Groups {
 		c, ok := ceiling[g.Group]
@@ -175,7 +186,8 @@ func TestNeMoRLEngineLoopDerivation(t *testing.T) {
 		t.Errorf("8B: generation %.2f s over %.0f iterations re-derives %.2f ms per iteration, not the rule's 4.3 ms", float64(r.Generation), iters, loop*1e3)
 	}
 	big := run(nemoRLBlogScenario("llama3-70b", 8, 4, 4, 4, 398, "4.3ms"))
-	t.Logf("70B: generation %.1f s (blog 84 s)", float64(big.Generation))
+	t.Logf("70B: generation %.1f s (blog 84 s); logprobs %.1f s (blog 18 s); training %.1f s (blog 28 s)", float64(big.Generation), float64(big.Scoring), float64(big.Training))
+	t.Logf("8B: logprobs %.1f s (blog 18 s)", float64(r.Scoring))
 	if g := float64(big.Generation); math.Abs(g-84)/84 > 0.10 {
 		t.Errorf("70B: generation %.1f s with the 4.3 ms loop, want within 10%% of the blog's 84 s", g)
 	}

@@ -109,7 +109,11 @@ func (c Case) load(k Knobs) (*scenario.Scenario, parallelism.Valid, error) {
 // Evaluate replays one case and compares it with its measurement. A per-layer
 // table gives two results per row (forward, backward); any other case one.
 // A case that cannot be replayed gives one listed, unscored result.
-func Evaluate(c Case) []Result {
+func Evaluate(c Case) []Result { return evaluate(c, nil) }
+
+// evaluate is Evaluate replaying on scratch's arrays (nil: fresh ones); the
+// result does not depend on it.
+func evaluate(c Case, scratch *parallelism.Scratch) []Result {
 	base := Result{
 		ID: c.ID, Group: c.Group, Scored: c.Scored, Why: c.Why, Metric: c.Metric,
 		Measured: c.Measured, System: c.System, GPUs: c.GPUs, Precision: string(c.Precision),
@@ -122,7 +126,7 @@ func Evaluate(c Case) []Result {
 	if len(c.Rows) > 0 {
 		return evaluateRows(c, base)
 	}
-	sc, res, k, err := c.replay()
+	sc, res, k, err := c.replay(scratch)
 	if err != nil {
 		return []Result{failed(base, err)}
 	}
@@ -165,7 +169,7 @@ func Evaluate(c Case) []Result {
 
 // replay simulates c, resolving an unknown recomputation policy to the least
 // of none, selective and full that fits in memory (full when none fits).
-func (c Case) replay() (*scenario.Scenario, *parallelism.Result, Knobs, error) {
+func (c Case) replay(scratch *parallelism.Scratch) (*scenario.Scenario, *parallelism.Result, Knobs, error) {
 	policies := []string{c.Knobs.Recompute}
 	if c.Knobs.Recompute == Auto {
 		all := []string{string(parallelism.RecomputeNone), string(parallelism.RecomputeSelective), string(parallelism.RecomputeFull)}
@@ -191,7 +195,7 @@ func (c Case) replay() (*scenario.Scenario, *parallelism.Result, Knobs, error) {
 		if sc, valid, err = c.load(k); err != nil {
 			return nil, nil, k, err
 		}
-		if res, err = parallelism.Simulate(valid); err != nil {
+		if res, err = parallelism.SimulateWith(valid, scratch); err != nil {
 			return nil, nil, k, fmt.Errorf("simulating: %w", err)
 		}
 		if res.Feasible {
@@ -236,7 +240,7 @@ func ScenarioIn(cases []Case, id string) ([]byte, error) {
 		case len(c.Rows) > 0:
 			k = c.rowKnobs(c.Rows[0])
 		case k.Recompute == Auto:
-			if _, _, k, err = c.replay(); err != nil {
+			if _, _, k, err = c.replay(nil); err != nil {
 				return nil, err
 			}
 		}
@@ -311,8 +315,9 @@ func Run(cases []Case, workers int) []Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var scratch parallelism.Scratch // this worker's arrays, reused case after case
 			for i := range next {
-				out[i] = Evaluate(cases[i])
+				out[i] = evaluate(cases[i], &scratch)
 			}
 		}()
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -22,11 +23,15 @@ import (
 // searchOutput is `sim search --format json`: the counts and the best
 // layouts' run reports, best first.
 type searchOutput struct {
-	Candidates int              `json:"candidates"`
-	Pruned     map[string]int   `json:"pruned"`
-	Replayed   int              `json:"replayed"`
-	Objective  string           `json:"objective"`
-	Best       []*report.Report `json:"best"`
+	Candidates int            `json:"candidates"`
+	Pruned     map[string]int `json:"pruned"`
+	Replayed   int            `json:"replayed"`
+	Objective  string         `json:"objective"`
+	// PricePerGPUHour is --price-per-gpu-hour; CostToTrain the best's
+	// GPU-hours to train times it, in the order of Best.
+	PricePerGPUHour float64          `json:"price_per_gpu_hour,omitempty"`
+	CostToTrain     []float64        `json:"cost_to_train,omitempty"`
+	Best            []*report.Report `json:"best"`
 	// Front is the Pareto front of GPUs against time to train, when
 	// several node counts were searched.
 	Front []*report.Report `json:"front,omitempty"`
@@ -71,6 +76,17 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 			if opt.MaxDays > 0 && base.Training.Tokens <= 0 {
 				return badInput(errors.New("--max-days: needs training.tokens"))
 			}
+			for _, f := range []struct {
+				name string
+				v    float64
+			}{{"--max-days", opt.MaxDays}, {"--price-per-gpu-hour", opt.PricePerGPUHour}, {"--max-cost", opt.MaxCost}} {
+				if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+					return badInput(fmt.Errorf("%s: must be a finite number ≥ 0, got %g", f.name, f.v))
+				}
+			}
+			if opt.MaxCost > 0 && (base.Training.Tokens <= 0 || opt.PricePerGPUHour <= 0) {
+				return badInput(errors.New("--max-cost: needs training.tokens and --price-per-gpu-hour"))
+			}
 			start := time.Now()
 			res, err := search.Run(base, opt)
 			if err != nil {
@@ -106,6 +122,12 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 			switch flags.format {
 			case "json":
 				out := searchOutput{Candidates: res.Candidates, Pruned: res.Pruned, Replayed: res.Replayed, Objective: string(opt.Objective), Best: best, Front: front}
+				if opt.PricePerGPUHour > 0 {
+					out.PricePerGPUHour = opt.PricePerGPUHour
+					for _, e := range res.Best {
+						out.CostToTrain = append(out.CostToTrain, opt.Cost(e.Job, e.Result.StepTime))
+					}
+				}
 				data, err := json.MarshalIndent(out, "", "  ")
 				if err != nil {
 					return err
@@ -129,13 +151,15 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.IntVar(&opt.Workers, "workers", 0, "goroutines replaying candidates (default: GOMAXPROCS); the result does not depend on it")
 	f.IntVar(&opt.MaxGPUs, "max-gpus", 0, "skip node counts with more GPUs (0: no limit)")
 	f.Float64Var(&opt.MaxDays, "max-days", 0, "drop layouts that take longer to train, in days (0: no limit; needs training.tokens)")
+	f.Float64Var(&opt.PricePerGPUHour, "price-per-gpu-hour", 0, "what one GPU-hour costs (any currency): the ranking shows each layout's price to train")
+	f.Float64Var(&opt.MaxCost, "max-cost", 0, "drop layouts whose price to train is higher, in the currency of --price-per-gpu-hour (0: no limit; needs training.tokens)")
 	f.IntSliceVar(&opt.Nodes, "nodes", nil, "node counts to search, e.g. 64,128,256 (default: the scenario's cluster.nodes)")
 	return cmd
 }
 
 func prunedText(p map[string]int) string {
 	var parts []string
-	for _, k := range []string{search.PrunedInvalid, search.PrunedMemory, search.PrunedBound, search.PrunedMaxDays, search.PrunedError} {
+	for _, k := range []string{search.PrunedInvalid, search.PrunedMemory, search.PrunedBound, search.PrunedMaxDays, search.PrunedMaxCost, search.PrunedError} {
 		if p[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", p[k], k))
 		}
@@ -150,7 +174,17 @@ func prunedText(p map[string]int) string {
 func layoutText(j parallelism.Job) string {
 	l := j.Layout
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d nodes: TP %d × PP %d × DP %d, micro-batch %d, %s", j.Cluster.Nodes, l.TP, l.PP, l.DP, l.Microbatch, l.Schedule)
+	fmt.Fprintf(&b, "%d nodes: TP %d × PP %d × DP %d", j.Cluster.Nodes, l.TP, l.PP, l.DP)
+	if l.CP > 1 {
+		fmt.Fprintf(&b, " × CP %d", l.CP)
+	}
+	if j.Model.MoE() {
+		fmt.Fprintf(&b, ", EP %d", l.EP)
+		if l.ETP > 1 {
+			fmt.Fprintf(&b, " × ETP %d", l.ETP)
+		}
+	}
+	fmt.Fprintf(&b, ", micro-batch %d, %s", l.Microbatch, l.Schedule)
 	if l.VirtualStages > 1 {
 		fmt.Fprintf(&b, " ×%d", l.VirtualStages)
 	}
@@ -167,6 +201,9 @@ func layoutText(j parallelism.Job) string {
 	}
 	if l.PPOverlap && l.PP > 1 {
 		b.WriteString(", PP overlap")
+	}
+	if l.MoEOverlap {
+		b.WriteString(", MoE overlap")
 	}
 	return b.String()
 }
@@ -185,6 +222,9 @@ func writeSearchText(w io.Writer, name string, opt search.Options, res *search.R
 		p("#%d  step %s", i+1, sec(r.StepTimeS))
 		if r.TimeToTrainS > 0 {
 			p(", %.1f days, %s GPU-hours", r.TimeToTrainS/86400, units.Grouped(r.GPUHours))
+			if opt.PricePerGPUHour > 0 {
+				p(" (%s at %g per GPU-hour)", units.Grouped(opt.Cost(e.Job, e.Result.StepTime)), opt.PricePerGPUHour)
+			}
 		}
 		p(", MFU %.1f%%, %s of HBM\n    %s\n", 100*r.MFU, units.Bytes(r.Memory.Peak), layoutText(e.Job))
 	}

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/term"
 
 	"trainsim/inputfile"
+	"trainsim/parallelism"
 	"trainsim/scenario"
 	"trainsim/sweep"
 	"trainsim/units"
@@ -222,7 +223,10 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 	}
 	evalStart := time.Now()
 	all := done
-	err = sweep.Run(todo, fl.workers, func(i int) sweep.Record { return sw.Evaluate(i, prepare) }, func(r sweep.Record) error {
+	// Each worker replays on arrays of its own, reused from point to point.
+	scratch := make([]parallelism.Scratch, fl.workers)
+	eval := func(w, i int) sweep.Record { return sw.EvaluateWith(i, prepare, &scratch[w]) }
+	err = sweep.RunWorkers(todo, fl.workers, eval, func(r sweep.Record) error {
 		line, err := r.MarshalLine()
 		if err != nil {
 			return err
