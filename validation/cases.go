@@ -183,12 +183,19 @@ type Case struct {
 	spUnknown bool
 	spSource  string
 	// GPUsPerNode overrides the system's GPUs per node (one NVLink domain)
-	// where a rule gives the domain size (0: the system's).
+	// where a rule gives the domain size, for a run on part of one node, or
+	// where the source states another node size (0: the system's).
 	GPUsPerNode int
 	// NICsPerNode is the inter-node NICs per node the source states (its
 	// per-node inter-node bandwidth over the system's NIC bandwidth); 0
 	// keeps the system's.
 	NICsPerNode int
+	// NVLinkGBps is the NVLink bandwidth per direction of a GPU whose NVLink
+	// differs from its node's (the A800's 200 GB/s); 0 keeps the node's.
+	NVLinkGBps float64
+	// perNode is the node size while the GPU count waits for the layout
+	// (gpus unknown); 0 once the cluster is sized.
+	perNode int
 	// Metric and Measured are what the prediction is compared with.
 	Metric   Metric
 	Measured float64
@@ -210,8 +217,8 @@ type Case struct {
 // they are the same for every case, and reports print them.
 func Rules() []string {
 	return []string{
-		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB is stated), H100 → dgx-h100, H800 → hgx-h800, B200 → dgx-b200, GB200 → gb200-nvl72 when the GPUs are whole 72-GPU NVLink domains; a Megatron-Bridge GB200 run on 4-GPU nodes that are not → racks of segment × 4 GPUs, the segment its performance scripts give Slurm (executors.py @ 5776a6d9: the node count up to 18, else its largest divisor up to 18: 256 GPUs → 64 per rack), one NIC per GPU; else not replayed (the domain size is not stated); a vendor or cloud system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\") → that GPU's DGX node, said in the case; nodes = GPUs / gpus_per_node (8); H800, B200 and GB200 cases follow the H100 (Megatron-Core era) rules below",
-		"network: a stated inter-node bandwidth per node (inter_node_Gbps_per_node…) → nics_per_node = that ÷ the system's NIC bandwidth (200 Gb/s HDR on DGX A100, 400 Gb/s NDR on DGX H100) when it divides into whole NICs; otherwise the system's 8",
+		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB, or a DGX A100's 320GB, is stated; a stated size wins over the system's), H100 → dgx-h100, H200 → dgx-h200, H800 → hgx-h800, B200 → dgx-b200, GB200 → gb200-nvl72 when the GPUs are whole 72-GPU NVLink domains; a Megatron-Bridge GB200 run on 4-GPU nodes that are not → racks of segment × 4 GPUs, the segment its performance scripts give Slurm (executors.py @ 5776a6d9: the node count up to 18, else its largest divisor up to 18: 256 GPUs → 64 per rack), one NIC per GPU; else not replayed (the domain size is not stated); a vendor, cloud or MLPerf-style system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\", \"8x A100 80GB SXM\", \"dgxh100_n64\") or documenting one (AWS p4d → A100 40GB with 400 Gb/s per node, p4de → A100 80GB with 400 Gb/s, p5 → H100, p5e/p5en → H200; Azure ND A100 v4 / ND96asr → A100 40GB, NDm A100 v4 / ND96amsr → A100 80GB; Google a2-highgpu/megagpu → A100 40GB, a2-ultragpu → A100 80GB, a3-highgpu/megagpu/edgegpu → H100, a3-ultragpu → H200; Selene → DGX A100 80GB; Eos → DGX H100) → that GPU's DGX/HGX node, said in the case (also for a PCIe or NVL card, replayed on the SXM node, and for a GPU name followed by more than a size, a form factor or a note in parentheses, \"A100-class GPUs\"); the gpu field first, then system, system_name, accelerator, accelerator_model_name, node, node_type, instance, instance_type, machine, platform, cluster; A800 → dgx-a100-80gb with its 200 GB/s NVLink per direction (cluster.nvlink.bandwidth); any other GPU (V100, H20, GH200, TPU, MI250X) → not replayed; gpus, nodes, gpus_per_node, tp, pp, dp, cp and ep: a count followed by a space or a note (\"1024 (128 nodes)\") is the count, \"1,024\" or \"8-way\" is not; gpus unknown → nodes × gpus_per_node when nodes is given, else tp·pp·dp·cp when dp is given, else not replayed; fewer GPUs than a node → one node of that many GPUs (cluster.gpus_per_node); a stated gpus_per_node other than the system's → that node size; otherwise nodes = GPUs / gpus_per_node (8); H200, H800, B200 and GB200 cases follow the H100 (Megatron-Core era) rules below",
+		"network: a stated inter-node bandwidth per node (inter_node_Gbps_per_node…), else the cloud system's documented one (above) → nics_per_node = that ÷ the system's NIC bandwidth (200 Gb/s HDR on DGX A100, 400 Gb/s NDR on DGX H100 and H200) when it divides into whole NICs; otherwise the system's 8",
 		"software stack: the source and its date pick software.stack, and the case takes from the stack (scenario/software.go, which documents each) every behaviour it does not state itself — overlaps, pipeline scatter/gather, gradient accumulation fusion and precision, attention kernel, distributed optimizer, default recomputation, sequence parallelism: ZeRO-3 dated 2021 or earlier → deepspeed-zero3-2021; Megatron-DeepSpeed (or both DeepSpeed and Megatron) named → megatron-deepspeed; Megatron-Bridge → megatron-core-2024 (it trains with Megatron-Core); NeMo → nemo-24.07; other H100, H800, B200 and GB200 cases → megatron-core-2024; A100 cases dated before 2021-04-09 (the SC21 paper, arXiv 2104.04473, introduced the pipeline scatter/gather) → megatron-lm-2021-01, dated 2021 (the first year the source names) → megatron-lm-2021, later → megatron-lm-2022. The stack's precision is not used (see precision)",
 		"model: shape fields as given (a count followed by a note, \"12288 (provider ffn_hidden_size …)\", is the count; ffn is ffn_hidden); experts, experts_per_token, moe_ffn, shared_experts, head_dim as given; moe_layers \"all …\" → no dense layers, \"all except the first N …\" → N dense layers, another form → not replayed; the built-in model preset that matches every given field (then, if none does, every field but seq_len; preferring a preset whose name appears in the case's model name, then name order) fills the fields the source leaves unknown and the structure it does not describe (SwiGLU MLP, multi-head latent attention); kv_heads naming MLA with no matching MLA preset → not replayed; a required field unknown and no match → not scored",
 		"multi-token prediction: a run that trains an MTP module (a row labelled \"w/ MTP\", or a model with an mtp field whose row does not say \"w/o MTP\") is replayed without it and not scored",
@@ -225,7 +232,7 @@ func Rules() []string {
 		"zero: \"ZeRO-N …\" → N; unknown → the stack's (1 for megatron-core-2024 and nemo-24.07: the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is), else 0",
 		"data-parallel implementation: stack megatron-lm-2021 or -2021-01 with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass); with pp > 1 the stack's false (--DDP-impl local: one all-reduce after the backward pass)",
 		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); a bf16 or FP8 run → fp32_grads true whatever the stack says",
-		"recompute: \"full …\", \"yes …\" or activation checkpointing → full, \"selective …\" → selective; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 selective (activations_checkpoint_granularity: selective in NeMo-Framework-Launcher conf/training/gpt3/175b.yaml, 20b.yaml and 175b_fp8_performance.yaml; its 5b.yaml sets none) and none for Llama (conf/training/llama/llama2_7b.yaml, llama3_70b.yaml: null); Megatron-Bridge none (its performance configurations list the modules they recompute). Recomputing only norms, activations or MLA up-projections (\"selective modules layernorm, moe_act\", \"mla_up_proj\") → none: cheap kernels, while trainsim's selective policy re-runs the attention core",
+		"recompute: \"full …\", \"yes …\", true, \"on\", activation or gradient checkpointing, --checkpoint-activations, \"activation recomputation\" → full; \"selective …\" or --recompute-activations (Megatron-LM sets granularity selective for it) → selective; \"none\", \"no …\", false, \"off\" → none; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 selective (activations_checkpoint_granularity: selective in NeMo-Framework-Launcher conf/training/gpt3/175b.yaml, 20b.yaml and 175b_fp8_performance.yaml; its 5b.yaml sets none) and none for Llama (conf/training/llama/llama2_7b.yaml, llama3_70b.yaml: null); Megatron-Bridge none (its performance configurations list the modules they recompute). Recomputing only norms, activations or MLA up-projections (\"selective modules layernorm, moe_act\", \"mla_up_proj\") → none: cheap kernels, while trainsim's selective policy re-runs the attention core",
 		"dp: as given; unknown → GPUs / (tp·pp·cp); tp \"none …\" → 1",
 		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU (NVIDIA's model FLOPs, no recompute); else mfu → MFU; else gpu_hours_per_trillion_tokens → tokens/s per GPU = 10¹² / (GPU-hours × 3600)",
 		"error: (predicted − measured) / measured, for every metric; MAE is the mean of |error|, bias the mean of error",
@@ -321,6 +328,7 @@ func mapCase(r rawCase) (Case, error) {
 	}
 	m.shape(r.Model)
 	m.layout(r.Parallelism)
+	m.sizeCluster(r.Parallelism)
 	m.precision(r.Parallelism["precision"])
 	m.metric(r.Measured)
 	m.software()
@@ -355,71 +363,281 @@ func usesMTP(r rawCase) bool {
 	return r.Model["mtp"] != nil
 }
 
+// systemFields are the hardware fields, besides gpu, that may name the GPU or
+// the system (MLPerf's system descriptions: system_name,
+// accelerator_model_name); read in this order when gpu names none.
+var systemFields = []string{"system", "system_name", "accelerator", "accelerator_model_name", "node", "node_type", "instance", "instance_type", "machine", "platform", "cluster"}
+
 // hardware maps the GPU name to a system preset and sizes the cluster.
 func (m mapper) hardware(h map[string]any) error {
 	c := m.c
-	gpu := text(h["gpu"])
 	// A vendor or cloud system ("NVIDIA DGX H100 (Eos)", "Azure ND H100 v5",
-	// "A100-class GPUs") is read as the GPU it names, on that GPU's DGX/HGX
-	// node; the case says so.
-	named := func(g string) bool { return strings.HasPrefix(gpu, g) }
-	contains := func(g string) bool { return strings.Contains(strings.ReplaceAll(gpu, "-", " "), g) }
+	// "A100-class GPUs", "p4d.24xlarge") is read as the GPU it names or
+	// documents, on that GPU's DGX/HGX node; the case says so.
+	field := "gpu"
+	g, named, ok := identifyGPU(hardwareText(h["gpu"]))
+	for _, k := range systemFields {
+		if ok {
+			break
+		}
+		if g, named, ok = identifyGPU(hardwareText(h[k])); ok {
+			field, named = k, false
+		}
+	}
 	switch {
-	case named("gb200") || contains("gb200"):
+	case !ok || g.system == "":
+		m.unplayable("hardware %s has no built-in system", show(h["gpu"]))
+		return nil
+	case g.system == "gb200-nvl72":
 		// One NVL72 rack is one NVLink domain of 72 GPUs; a run on a
 		// number of GPUs that is not whole racks (or whose domain size
 		// the source does not give) has no built-in system.
-		g, ok := integer(h["gpus"])
-		if !ok || g%72 != 0 {
-			domain := megatronBridgeGB200Domain(c.Source, g, h["gpus_per_node"])
+		n, ok := integer(h["gpus"])
+		if !ok || n%72 != 0 {
+			domain := megatronBridgeGB200Domain(c.Source, n, h["gpus_per_node"])
 			if domain == 0 {
-				m.unplayable("hardware %s: %s GPUs are not whole 72-GPU NVLink domains (gb200-nvl72), and the source does not state the domain size", show(h["gpu"]), show(h["gpus"]))
+				m.unplayable("hardware %s: %s GPUs are not whole 72-GPU NVLink domains (gb200-nvl72), and the source does not state the domain size", show(h[field]), show(h["gpus"]))
 				return nil
 			}
 			c.GPUsPerNode, c.NICsPerNode = domain, domain
-			m.assume("hardware %s: %d GPUs on GB200 NVL72 racks of %d used GPUs each (Megatron-Bridge's Slurm executor asks --segment %d of its 4-GPU nodes: the largest divisor of %d nodes up to a rack's 18), one 400 Gb/s NIC per GPU", show(h["gpu"]), g, domain, domain/4, g/4)
+			m.assume("hardware %s: %d GPUs on GB200 NVL72 racks of %d used GPUs each (Megatron-Bridge's Slurm executor asks --segment %d of its 4-GPU nodes: the largest divisor of %d nodes up to a rack's 18), one 400 Gb/s NIC per GPU", show(h[field]), n, domain, domain/4, n/4)
 		}
-		c.System, c.Generation = "gb200-nvl72", "b200"
-	case named("b200") || contains("b200"):
-		c.System, c.Generation = "dgx-b200", "b200"
-	case named("h800") || contains("h800"):
-		c.System, c.Generation = "hgx-h800", "h800"
-	case named("a100") || contains("a100"):
-		c.System, c.Generation = "dgx-a100-80gb", "a100"
-		if strings.Contains(strings.ReplaceAll(gpu, " ", ""), "40gb") {
-			c.System = "dgx-a100-40gb"
-		}
-	case named("h100") || contains("h100"):
-		c.System, c.Generation = "dgx-h100", "h100"
-	default:
-		m.unplayable("hardware %s has no built-in system", show(h["gpu"]))
-		return nil
 	}
-	if !named(c.Generation) {
-		m.assume("hardware %s → %s (the GPU it names, on that GPU's DGX node)", show(h["gpu"]), c.System)
+	c.System, c.Generation, c.NVLinkGBps = g.system, g.generation, g.nvlinkGBps
+	if g.nvlinkGBps > 0 {
+		named = false // another GPU's node
+		m.assume("hardware %s %s: NVLink %v GB/s per direction (cluster.nvlink.bandwidth)", field, show(h[field]), g.nvlinkGBps)
 	}
-	gpus, ok := integer(h["gpus"])
-	if !ok || gpus < 1 {
-		return fmt.Errorf("hardware.gpus: want a positive integer, got %s", show(h["gpus"]))
+	if pcie.MatchString(hardwareText(h[field])) {
+		// A PCIe or NVL card: no NVSwitch node and a lower clock than the
+		// SXM part; replayed on the SXM node all the same, and said.
+		named = false
+	}
+	if !named {
+		m.assume("hardware %s %s → %s (the GPU it names or its maker documents, on that GPU's DGX/HGX node)", field, show(h[field]), c.System)
 	}
 	perNode := 8
-	if n, ok := integer(h["gpus_per_node"]); ok && n > 0 {
+	if n, ok := leading(h["gpus_per_node"]); ok && n > 0 {
 		perNode = n
 	}
 	if c.System == "gb200-nvl72" {
-		perNode = 72
+		perNode = systemGPUsPerNode(c.System)
 		if c.GPUsPerNode > 0 {
 			perNode = c.GPUsPerNode
 		}
 	}
+	m.network(h, g.nodeGbps)
+	// A count followed by a note ("1024 (128 nodes)") is the count.
+	gpus, ok := leading(h["gpus"])
+	if nodes, nok := leading(h["nodes"]); !ok && nok && nodes > 0 {
+		// Only the node count given: whole nodes.
+		gpus, ok = nodes*perNode, true
+		m.assume("hardware: gpus %s → %d (nodes %d × %d GPUs per node)", show(h["gpus"]), gpus, nodes, perNode)
+	}
+	if !ok {
+		if _, isText := h["gpus"].(string); isText || h["gpus"] == nil {
+			// Unknown: tp·pp·dp·cp once the layout is read (sizeCluster).
+			c.perNode = perNode
+			return nil
+		}
+	}
+	if !ok || gpus < 1 {
+		return fmt.Errorf("hardware.gpus: want a positive integer, got %s", show(h["gpus"]))
+	}
+	m.place(gpus, perNode)
+	return nil
+}
+
+// place sizes the cluster for gpus GPUs on nodes of perNode.
+func (m mapper) place(gpus, perNode int) {
+	c := m.c
 	c.GPUs = gpus
+	if gpus < perNode && c.System != "gb200-nvl72" {
+		// A run on part of one node: that node with only its GPUs.
+		c.GPUsPerNode, perNode = gpus, gpus
+		m.assume("hardware: %d GPUs, fewer than a node → one node of %d GPUs (cluster.gpus_per_node)", gpus, gpus)
+	}
 	if gpus%perNode != 0 {
 		m.unplayable("%d GPUs are not whole nodes of %d", gpus, perNode)
-		return nil
+		return
+	}
+	if sys := systemGPUsPerNode(c.System); perNode != sys {
+		// A node size the source states that differs from the system's.
+		c.GPUsPerNode = perNode
 	}
 	c.Nodes = gpus / perNode
-	m.network(h)
-	return nil
+}
+
+// systemGPUsPerNode is a built-in system's GPUs per node: 72 on a GB200
+// NVL72 rack, 8 on the DGX/HGX nodes.
+func systemGPUsPerNode(system string) int {
+	if system == "gb200-nvl72" {
+		return 72
+	}
+	return 8
+}
+
+// maxDerivedGPUs bounds a GPU count derived from the layout (far above any
+// published run), so that a malformed file cannot overflow it.
+const maxDerivedGPUs = 1 << 24
+
+// sizeCluster sizes the cluster of a case that gives neither its GPUs nor
+// its nodes: tp·pp·dp·cp GPUs when the layout gives every factor.
+func (m mapper) sizeCluster(p map[string]any) {
+	c, k := m.c, m.c.Knobs
+	if c.GPUs > 0 || c.perNode == 0 || !c.Replayable {
+		return
+	}
+	if _, ok := leading(p["dp"]); !ok {
+		m.unplayable("gpus unknown and dp %s: the cluster's size is not stated", show(p["dp"]))
+		return
+	}
+	gpus := 1
+	for _, f := range []int{k.TP, k.PP, k.DP, max(k.CP, 1)} {
+		if f < 1 || gpus > maxDerivedGPUs/f {
+			m.unplayable("gpus unknown and tp·pp·dp·cp (%d·%d·%d·%d) is not a cluster size", k.TP, k.PP, k.DP, k.CP)
+			return
+		}
+		gpus *= f
+	}
+	m.assume("hardware: gpus unknown → %d (tp·pp·dp·cp)", gpus)
+	m.place(gpus, c.perNode)
+}
+
+// gpuSystem is a GPU the hardware text can name and the built-in node it is
+// replayed on.
+type gpuSystem struct {
+	system, generation string
+	// nodeGbps is the system's documented inter-node bandwidth per node
+	// where it differs from the DGX node's (0: the DGX node's).
+	nodeGbps float64
+	// nvlinkGBps is the GPU's NVLink bandwidth per direction where it
+	// differs from the node's (0: the node's).
+	nvlinkGBps float64
+}
+
+// namedSystems are vendor and cloud systems whose names do not spell out the
+// GPU, each with the GPU its maker documents for it (checked before the GPU
+// names, in order; the text is lower-cased, with '-', '_' and '.' read as
+// spaces):
+//   - AWS EC2 P4d: 8 × A100 40 GB; P4de: 8 × A100 80 GB, both with 400 Gb/s
+//     of EFA per node (4 × 100 Gb/s); P5: 8 × H100 80 GB; P5e/P5en: 8 × H200
+//     (aws.amazon.com/ec2/instance-types/p4 and /p5);
+//   - Azure ND A100 v4 (ND96asr_v4): 8 × A100 40 GB; NDm A100 v4
+//     (ND96amsr_A100_v4): 8 × A100 80 GB (learn.microsoft.com, "ND A100 v4
+//     series", "NDm A100 v4 series");
+//   - Google Cloud A2 (a2-highgpu, a2-megagpu): A100 40 GB; a2-ultragpu: A100
+//     80 GB; A3 (a3-highgpu, a3-megagpu, a3-edgegpu): H100 80 GB; a3-ultragpu:
+//     H200 (cloud.google.com/compute/docs/gpus, "A2", "A3" machine series);
+//   - NVIDIA Selene: DGX A100 nodes with 80 GB A100s (Narayanan et al. 2021,
+//     §5: "80-GB A100 GPUs" on Selene); NVIDIA Eos: DGX H100 nodes (NVIDIA,
+//     "NVIDIA Eos", 2023: 576 DGX H100 systems).
+var namedSystems = []struct {
+	re  *regexp.Regexp
+	gpu gpuSystem
+}{
+	{regexp.MustCompile(`\bp4de\b`), gpuSystem{system: "dgx-a100-80gb", generation: "a100", nodeGbps: 400}},
+	{regexp.MustCompile(`\bp4d\b`), gpuSystem{system: "dgx-a100-40gb", generation: "a100", nodeGbps: 400}},
+	{regexp.MustCompile(`\bp5en?\b`), gpuSystem{system: "dgx-h200", generation: "h200"}},
+	{regexp.MustCompile(`\bp5\b`), gpuSystem{system: "dgx-h100", generation: "h100"}},
+	{regexp.MustCompile(`\bnd96amsr\b|\bndm a100\b`), gpuSystem{system: "dgx-a100-80gb", generation: "a100"}},
+	{regexp.MustCompile(`\bnd96asr\b|\bnd a100\b`), gpuSystem{system: "dgx-a100-40gb", generation: "a100"}},
+	{regexp.MustCompile(`\ba2 ultragpu\b`), gpuSystem{system: "dgx-a100-80gb", generation: "a100"}},
+	{regexp.MustCompile(`\ba2 (highgpu|megagpu)\b`), gpuSystem{system: "dgx-a100-40gb", generation: "a100"}},
+	{regexp.MustCompile(`\ba3 ultragpu\b`), gpuSystem{system: "dgx-h200", generation: "h200"}},
+	{regexp.MustCompile(`\ba3 (highgpu|megagpu|edgegpu)\b`), gpuSystem{system: "dgx-h100", generation: "h100"}},
+	{regexp.MustCompile(`\bselene\b`), gpuSystem{system: "dgx-a100-80gb", generation: "a100"}},
+	{regexp.MustCompile(`\beos\b`), gpuSystem{system: "dgx-h100", generation: "h100"}},
+}
+
+// gpuNames are the GPU names a hardware text may contain (lower-cased, '-',
+// '_' and '.' read as spaces), most specific first: "gh200" and "gb200"
+// before "h200" and "b200".
+var gpuNames = []struct {
+	re  *regexp.Regexp
+	gpu gpuSystem
+}{
+	// Grace Hopper (GH200): an H100-class GPU on a Grace CPU over NVLink-C2C,
+	// 96–144 GB: no built-in node.
+	{regexp.MustCompile(`gh200`), gpuSystem{}},
+	{regexp.MustCompile(`gb200`), gpuSystem{system: "gb200-nvl72", generation: "b200"}},
+	{regexp.MustCompile(`b200`), gpuSystem{system: "dgx-b200", generation: "b200"}},
+	{regexp.MustCompile(`h800`), gpuSystem{system: "hgx-h800", generation: "h800"}},
+	{regexp.MustCompile(`h200`), gpuSystem{system: "dgx-h200", generation: "h200"}},
+	// The A800 is an A100 whose NVLink is capped at 400 GB/s (200 GB/s per
+	// direction; NVIDIA A800 40GB/80GB product brief, 2022), replayed on the
+	// DGX A100 node with that NVLink.
+	{regexp.MustCompile(`a800`), gpuSystem{system: "dgx-a100-80gb", generation: "a100", nvlinkGBps: 200}},
+	{regexp.MustCompile(`a100`), gpuSystem{system: "dgx-a100-80gb", generation: "a100"}},
+	{regexp.MustCompile(`h100`), gpuSystem{system: "dgx-h100", generation: "h100"}},
+}
+
+// a100Is40GB matches an A100 text that states the 40 GB part: "40GB" per GPU,
+// or a DGX A100's 320 GB in all (8 × 40 GB; the 80 GB system is the 640 GB
+// one, NVIDIA DGX A100 datasheet).
+var a100Is40GB = regexp.MustCompile(`(^|[^0-9])(40|320) ?gb\b`)
+
+// a100Is80GB matches an A100 text that states the 80 GB part (80 GB per GPU,
+// 640 GB in a DGX A100).
+var a100Is80GB = regexp.MustCompile(`(^|[^0-9])(80|640) ?gb\b`)
+
+// plainGPU matches what may follow a GPU's own name for the text to be that
+// GPU plainly: memory sizes and SXM form factors, then the end or a note in
+// parentheses ("A100 80GB (Selene)", "A100-SXM4-80GB (DGX A100)", "H100").
+var plainGPU = regexp.MustCompile(`^(\s*(\d+ ?gb|sxm\d?))*\s*(\(.*)?$`)
+
+// pcie matches a PCIe or NVL card ("A100 PCIe 40GB", "H100 NVL").
+var pcie = regexp.MustCompile(`\b(pcie|nvl)\b`)
+
+// hardwareText is a hardware field's text as the GPU rules read it:
+// lower-cased, with '-', '_' and '.' as spaces.
+func hardwareText(v any) string {
+	return strings.NewReplacer("-", " ", "_", " ", ".", " ").Replace(text(v))
+}
+
+// identifyGPU finds the GPU a hardware text names, directly or through a
+// vendor or cloud system; named is true when the text starts with the GPU's
+// own name and no more than a size, a form factor or a note in parentheses
+// ("A100 80GB (Selene)", "H100 (DGX-H100)"). A system that
+// documents its GPU wins over a GPU name later in the text ("Azure ND A100
+// v4" is the 40 GB part), and a stated A100 memory size wins over both.
+func identifyGPU(s string) (g gpuSystem, named, ok bool) {
+	var byName *gpuSystem
+	at := -1
+	for i, n := range gpuNames {
+		if loc := n.re.FindStringIndex(s); loc != nil {
+			byName, at = &gpuNames[i].gpu, loc[0]
+			if at == 0 && !plainGPU.MatchString(s[loc[1]:]) {
+				// "A100-class GPUs": the name, then more than a size,
+				// a form factor or a note in parentheses.
+				at = -1
+			}
+			break
+		}
+	}
+	switch {
+	case byName != nil && (at == 0 || byName.system == ""):
+		g, named, ok = *byName, at == 0, true
+	default:
+		for _, n := range namedSystems {
+			if n.re.MatchString(s) {
+				g, ok = n.gpu, true
+				break
+			}
+		}
+		if !ok && byName != nil {
+			g, ok = *byName, true
+		}
+	}
+	if g.generation == "a100" {
+		switch {
+		case a100Is40GB.MatchString(s):
+			g.system = "dgx-a100-40gb"
+		case a100Is80GB.MatchString(s):
+			g.system = "dgx-a100-80gb"
+		}
+	}
+	return g, named, ok
 }
 
 // megatronBridgeGB200Domain is the NVLink domain, in GPUs, of a
@@ -452,36 +670,46 @@ func megatronBridgeGB200Domain(source string, gpus int, perNode any) int {
 
 // nicGbps is the NIC bandwidth of each built-in system's node, in Gb/s
 // (HDR InfiniBand on DGX A100, NDR on DGX H100; see topology's presets).
-var nicGbps = map[string]float64{"dgx-a100-80gb": 200, "dgx-a100-40gb": 200, "dgx-h100": 400}
+var nicGbps = map[string]float64{"dgx-a100-80gb": 200, "dgx-a100-40gb": 200, "dgx-h100": 400, "dgx-h200": 400}
 
 // network applies a node's stated inter-node bandwidth: a hardware field
 // inter_node_Gbps_per_node (or one that starts so, e.g. vTrain's
 // inter_node_Gbps_per_node_sim_config) gives the NICs per node as that
 // bandwidth over the system's NIC bandwidth, when it divides into whole
 // NICs; otherwise the system's NIC count stays.
-func (m mapper) network(h map[string]any) {
+func (m mapper) network(h map[string]any, systemGbps float64) {
 	c := m.c
 	keys := make([]string, 0, len(h))
 	for k := range h {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	nic := nicGbps[c.System]
+	whole := func(v float64) (int, bool) {
+		if nic <= 0 || v <= 0 {
+			return 0, false
+		}
+		n := v / nic
+		return int(n), n >= 1 && n == float64(int(n))
+	}
 	for _, k := range keys {
 		if !strings.HasPrefix(k, "inter_node_Gbps_per_node") {
 			continue
 		}
 		v, ok := number(h[k])
-		nic := nicGbps[c.System]
-		if !ok || v <= 0 || nic <= 0 {
+		n, fits := whole(v)
+		if !ok || !fits {
 			continue
 		}
-		n := v / nic
-		if n < 1 || n != float64(int(n)) {
-			continue
-		}
-		c.NICsPerNode = int(n)
+		c.NICsPerNode = n
 		m.assume("hardware: %s = %v Gb/s per node → %d NICs of %v Gb/s per node", k, v, c.NICsPerNode, nic)
 		return
+	}
+	// A cloud system's documented bandwidth per node, where the source
+	// states none.
+	if n, fits := whole(systemGbps); fits {
+		c.NICsPerNode = n
+		m.assume("hardware: the system's %v Gb/s per node → %d NICs of %v Gb/s per node", systemGbps, n, nic)
 	}
 }
 
@@ -783,8 +1011,10 @@ func (m mapper) shape(raw map[string]any) {
 }
 
 // leadingNumber matches a count written before a note: "12288 (provider
-// ffn_hidden_size; …)", "1 (perf config)".
-var leadingNumber = regexp.MustCompile(`^\s*(\d+)\b`)
+// ffn_hidden_size; …)", "1 (perf config)". The count must end at a space, a
+// parenthesis or the text's end, so "1,024", "1.5" and "2-4" are not read
+// as 1 or 2.
+var leadingNumber = regexp.MustCompile(`^\s*(\d+)(?:\s|\(|$)`)
 
 // leading returns v as an int when it is an integer or a string that
 // starts with one.
@@ -822,13 +1052,13 @@ func denseLayers(v any) (int, bool) {
 func (m mapper) layout(p map[string]any) {
 	c := m.c
 	k := &c.Knobs
-	tp, okTP := integer(p["tp"])
+	tp, okTP := leading(p["tp"])
 	if !okTP && strings.HasPrefix(text(p["tp"]), "none") {
 		// "none ('train DeepSeek-V3 without using costly Tensor
 		// Parallelism')": no tensor parallelism.
 		tp, okTP = 1, true
 	}
-	pp, okPP := integer(p["pp"])
+	pp, okPP := leading(p["pp"])
 	if !okTP || !okPP {
 		m.unplayable("layout unknown (tp %s, pp %s)", show(p["tp"]), show(p["pp"]))
 		return
@@ -851,12 +1081,12 @@ func (m mapper) layout(p map[string]any) {
 	}
 	c.GlobalBatch = gb
 	k.CP, k.EP, k.ETP = 1, 1, 1
-	if cp, ok := integer(p["cp"]); ok && cp > 0 {
+	if cp, ok := leading(p["cp"]); ok && cp > 0 {
 		k.CP = cp
 	} else if p["cp"] != nil {
 		m.assume("cp %s → 1", show(p["cp"]))
 	}
-	if ep, ok := integer(p["ep"]); ok && ep > 0 {
+	if ep, ok := leading(p["ep"]); ok && ep > 0 {
 		k.EP = ep
 	} else if c.Shape.Experts > 0 {
 		m.unplayable("mixture-of-experts model with ep %s", show(p["ep"]))
@@ -870,7 +1100,7 @@ func (m mapper) layout(p map[string]any) {
 		k.ETP = tp
 		m.assume("etp %s → %d (Megatron-Core's default: tp)", show(p["etp"]), tp)
 	}
-	if dp, ok := integer(p["dp"]); ok {
+	if dp, ok := leading(p["dp"]); ok {
 		k.DP = dp
 	} else {
 		k.DP = c.GPUs / max(tp*pp*k.CP, 1)
@@ -994,22 +1224,41 @@ var cheapModules = regexp.MustCompile(`^(selective modules? )?((layernorm|rmsnor
 // recompute applies the recomputation rule.
 func (m mapper) recompute(v any) {
 	k := &m.c.Knobs
+	if b, ok := v.(bool); ok {
+		// recompute = true / false: activation checkpointing on or off;
+		// "on" checkpoints whole layers (full), as before selective
+		// recomputation existed.
+		k.Recompute = string(parallelism.RecomputeNone)
+		if b {
+			k.Recompute = string(parallelism.RecomputeFull)
+		}
+		return
+	}
 	s := text(v)
 	if cheapModules.MatchString(s) {
 		k.Recompute = string(parallelism.RecomputeNone)
 		m.assume("recompute %s → none (recomputing norms, activations or the latent up-projections costs little; trainsim's selective policy re-runs the attention core)", show(v))
 		return
 	}
+	s = strings.ReplaceAll(s, "_", "-")
 	switch {
-	case strings.HasPrefix(s, "full"),
-		// "yes", "activation checkpointing", "checkpoint-activations":
-		// Megatron-LM's --checkpoint-activations recomputed each layer
-		// (full) before selective recomputation existed.
-		strings.HasPrefix(s, "yes"), strings.Contains(s, "checkpointing"), strings.Contains(s, "checkpoint-activations"):
-		k.Recompute = string(parallelism.RecomputeFull)
-	case strings.HasPrefix(s, "selective"):
+	case strings.HasPrefix(s, "selective"),
+		// Megatron-LM's --recompute-activations sets
+		// recompute_granularity = 'selective' (megatron/training/
+		// arguments.py@f2e5db402c, lines 220–221).
+		strings.Contains(s, "recompute-activations"):
 		k.Recompute = string(parallelism.RecomputeSelective)
-	case s == "none" || s == "no" || strings.HasPrefix(s, "none "):
+	case strings.HasPrefix(s, "full"),
+		// "yes", "activation checkpointing", "checkpoint-activations",
+		// "gradient checkpointing", "on": Megatron-LM's
+		// --checkpoint-activations, DeepSpeed's activation checkpointing
+		// and PyTorch's checkpoint wrapper each recompute a whole layer
+		// (full), as before selective recomputation existed.
+		strings.HasPrefix(s, "yes"), s == "true", s == "on", s == "enabled",
+		strings.Contains(s, "checkpointing"), strings.Contains(s, "checkpoint-activations"),
+		strings.Contains(s, "activation recomputation"), strings.Contains(s, "recompute-granularity full"):
+		k.Recompute = string(parallelism.RecomputeFull)
+	case s == "none" || s == "no" || s == "false" || s == "off" || s == "disabled" || strings.HasPrefix(s, "none ") || strings.HasPrefix(s, "no "):
 		k.Recompute = string(parallelism.RecomputeNone)
 	case s == "varies per row":
 		k.Recompute = string(parallelism.RecomputeNone)

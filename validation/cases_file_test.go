@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -96,35 +97,151 @@ func TestHeldOutFiles(t *testing.T) {
 	}
 }
 
-// TestVendorSystems: a case whose hardware is a vendor or cloud system that
-// names its GPU is scored on that GPU's DGX node, and says so; "yes
-// (activation checkpointing)" reads as full recomputation.
+// TestVendorSystems: a case whose hardware is a vendor, cloud or MLPerf-style
+// system that names or documents its GPU is scored on that GPU's DGX/HGX node,
+// and says so; an unknown GPU is listed, not scored.
 func TestVendorSystems(t *testing.T) {
 	src, err := os.ReadFile("testdata/heldout-example.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct{ gpu, recompute, system, want string }{
-		{"NVIDIA DGX H100 (Eos)", "yes (activation checkpointing)", "dgx-h100", "full"},
-		{"Azure ND H100 v5", "full", "dgx-h100", "full"},
-		{"A100-class GPUs", "selective", "dgx-a100-80gb", "selective"},
-		{"A100 80GB (Selene)", "checkpoint-activations", "dgx-a100-80gb", "full"},
+	tests := []struct {
+		gpu    string // the hardware.gpu text
+		extra  string // more [case.hardware] lines
+		system string // "" when the case must not be scored
+		said   bool   // the DGX/HGX fallback is stated in the case
+		nics   int    // cluster.network.nics_per_node (0: the system's)
+	}{
+		{"A100 80GB (Selene)", "", "dgx-a100-80gb", false, 0},
+		{"A100-class GPUs", "", "dgx-a100-80gb", true, 0}, // more than the GPU's name: said
+		{"A100-SXM4-80GB (DGX A100, Selene)", "", "dgx-a100-80gb", false, 0},
+		{"H100 (SXM, 80GB per README)", "", "dgx-h100", false, 0},
+		{"A100-SXM4-40GB", "", "dgx-a100-40gb", false, 0},
+		{"H100 (DGX-H100)", "", "dgx-h100", false, 0},
+		{"NVIDIA DGX H100 (Eos)", "", "dgx-h100", true, 0},
+		{"Azure ND H100 v5", "", "dgx-h100", true, 0},
+		{"8x A100 80GB SXM", "", "dgx-a100-80gb", true, 0},
+		{"NVIDIA DGX A100 (8x A100-SXM4-80GB)", "", "dgx-a100-80gb", true, 0},
+		{"dgxa100_n8_ngc22.09", "", "dgx-a100-80gb", true, 0},
+		{"dgxh100_n64", "", "dgx-h100", true, 0},
+		{"Eos_n1344", "", "dgx-h100", true, 0},
+		{"Dell PowerEdge XE9680 (8x H100-SXM-80GB)", "", "dgx-h100", true, 0},
+		{"Azure ND_H100_v5", "", "dgx-h100", true, 0},
+		{"NVIDIA DGX SuperPOD (DGX A100 640GB)", "", "dgx-a100-80gb", true, 0},
+		{"DGX A100 320GB", "", "dgx-a100-40gb", true, 0},
+		{"A100 40 GB", "", "dgx-a100-40gb", false, 0},
+		{"NVIDIA H100-SXM5-80GB", "", "dgx-h100", true, 0},
+		{"Selene", "", "dgx-a100-80gb", true, 0},
+		{"NVIDIA Eos", "", "dgx-h100", true, 0},
+		{"p4d.24xlarge", "", "dgx-a100-40gb", true, 2},
+		{"AWS p4de.24xlarge", "", "dgx-a100-80gb", true, 2},
+		{"AWS EC2 p5.48xlarge", "", "dgx-h100", true, 0},
+		{"p5e.48xlarge", "", "dgx-h200", true, 0},
+		{"Azure ND96asr_v4", "", "dgx-a100-40gb", true, 0},
+		{"Azure NDm A100 v4", "", "dgx-a100-80gb", true, 0},
+		{"Azure ND A100 v4", "", "dgx-a100-40gb", true, 0},    // the system names the 40 GB part
+		{"A100 40GB (Selene)", "", "dgx-a100-40gb", false, 0}, // a stated size wins
+		{"AWS p4d.24xlarge (8x A100 80GB)", "", "dgx-a100-80gb", true, 2},
+		{"GH200 (Eos)", "", "", false, 0},
+		{"Standard_ND96amsr_A100_v4", "", "dgx-a100-80gb", true, 0},
+		{"GCP a2-ultragpu-8g", "", "dgx-a100-80gb", true, 0},
+		{"a2-highgpu-8g", "", "dgx-a100-40gb", true, 0},
+		{"Google Cloud a3-megagpu-8g", "", "dgx-h100", true, 0},
+		{"H200 SXM 141GB", "", "dgx-h200", false, 0},
+		{"A100 PCIe 40GB", "", "dgx-a100-40gb", true, 0}, // not the SXM part: said
+		{"H100 NVL", "", "dgx-h100", true, 0},
+		{"H100 (NVLink 900 GB/s)", "", "dgx-h100", false, 0},
+		{"HGX H800", "", "hgx-h800", true, 0},
+		{"B200 (DGX-B200 system)", "", "dgx-b200", false, 0},
+		// The GPU in another hardware field (MLPerf's system description).
+		{"unknown", "system_name = \"NVIDIA DGX H100\"\n", "dgx-h100", true, 0},
+		{"see system", "accelerator_model_name = \"NVIDIA A100-SXM4-80GB\"\n", "dgx-a100-80gb", true, 0},
+		{"", "instance_type = \"p4d.24xlarge\"\n", "dgx-a100-40gb", true, 2},
+		// A stated bandwidth wins over the cloud system's.
+		{"p4d.24xlarge", "inter_node_Gbps_per_node = 800\n", "dgx-a100-40gb", true, 4},
+		// Not ours: listed, not scored.
+		{"V100 32GB", "", "", false, 0},
+		{"GH200 Grace Hopper", "", "", false, 0},
+		{"A800-SXM-80GB", "", "dgx-a100-80gb", true, 0}, // with its 200 GB/s NVLink
+		{"H20", "", "", false, 0},
+		{"TPU v4", "", "", false, 0},
+		{"Supermicro SYS-821GE-TNHR", "", "", false, 0}, // names no GPU
+		{"videos on MI250X", "", "", false, 0},          // "eos" inside a word is not Eos
 	}
 	for _, tc := range tests {
 		s := strings.Replace(string(src), `gpu = "A100 80GB (Selene)"`, `gpu = "`+tc.gpu+`"`, 1)
-		s = strings.Replace(s, `recompute = "full"`, `recompute = "`+tc.recompute+`"`, 1)
+		s = strings.Replace(s, "[case.hardware]\n", "[case.hardware]\n"+tc.extra, 1)
 		cases, err := ParseCases("v.toml", []byte(s))
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", tc.gpu, err)
 		}
 		c := cases[0]
-		if !c.Scored || c.System != tc.system || c.Knobs.Recompute != tc.want {
-			t.Errorf("%s / %s: scored %v, system %s, recompute %s (%s)", tc.gpu, tc.recompute, c.Scored, c.System, c.Knobs.Recompute, c.Why)
+		if tc.system == "" {
+			if c.Scored || c.Replayable {
+				t.Errorf("%q: scored on %s, want not replayed", tc.gpu, c.System)
+			}
+			continue
 		}
-		said := strings.Contains(strings.Join(c.Assumptions, "; "), "DGX node")
-		g := strings.ToLower(tc.gpu)
-		if named := strings.HasPrefix(g, "a100") || strings.HasPrefix(g, "h100"); said == named {
-			t.Errorf("%s: assumption stated %v: %v", tc.gpu, said, c.Assumptions)
+		if !c.Scored || c.System != tc.system || c.NICsPerNode != tc.nics {
+			t.Errorf("%q %q: scored %v, system %s, nics %d (%s); want %s, %d NICs", tc.gpu, tc.extra, c.Scored, c.System, c.NICsPerNode, c.Why, tc.system, tc.nics)
+		}
+		if said := strings.Contains(strings.Join(c.Assumptions, "; "), "DGX/HGX node"); said != tc.said {
+			t.Errorf("%q: fallback stated %v, want %v: %v", tc.gpu, said, tc.said, c.Assumptions)
+		}
+		if _, _, err := c.load(c.Knobs); err != nil {
+			t.Errorf("%q: scenario does not load: %v", tc.gpu, err)
+		}
+		sc := string(c.Scenario(c.Knobs))
+		if a800 := strings.HasPrefix(strings.ToLower(tc.gpu), "a800"); a800 != strings.Contains(sc, "[cluster.nvlink]\nbandwidth = \"200GB/s\"") {
+			t.Errorf("%q: NVLink override %v, scenario:\n%s", tc.gpu, !a800, sc)
+		}
+	}
+}
+
+// TestRecomputeWords: the ways sources write the recomputation policy.
+// "yes …", activation or gradient checkpointing and Megatron-LM's
+// --checkpoint-activations are full recomputation; --recompute-activations
+// is selective (Megatron-LM sets granularity 'selective' for it).
+func TestRecomputeWords(t *testing.T) {
+	src, err := os.ReadFile("testdata/heldout-example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ recompute, want string }{
+		{`"full"`, "full"},
+		{`"yes"`, "full"},
+		{`"yes (activation checkpointing)"`, "full"},
+		{`"Yes, every layer"`, "full"},
+		{`"activation checkpointing"`, "full"},
+		{`"full activation checkpointing"`, "full"},
+		{`"gradient checkpointing"`, "full"},
+		{`"checkpoint-activations"`, "full"},
+		{`"--checkpoint-activations"`, "full"},
+		{`"full activation recomputation"`, "full"},
+		{`"--recompute-granularity full --recompute-method uniform"`, "full"},
+		{`"on"`, "full"},
+		{`true`, "full"},
+		{`"selective"`, "selective"},
+		{`"--recompute-activations"`, "selective"},
+		{`"recompute_activations"`, "selective"},
+		{`"none"`, "none"},
+		{`"no"`, "none"},
+		{`"off"`, "none"},
+		{`false`, "none"},
+		{`"no recomputation"`, "none"},
+		{`"unknown"`, Auto},
+	}
+	for _, tc := range tests {
+		s := strings.Replace(string(src), `recompute = "full"`, `recompute = `+tc.recompute, 1)
+		raws, err := parsePublished("r.toml", []byte(s))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.recompute, err)
+		}
+		c := Case{}
+		m := mapper{&c}
+		m.recompute(raws[0].Parallelism["recompute"])
+		if c.Knobs.Recompute != tc.want {
+			t.Errorf("recompute = %s → %s, want %s", tc.recompute, c.Knobs.Recompute, tc.want)
 		}
 	}
 }
@@ -179,3 +296,69 @@ func TestNetworkAndStack(t *testing.T) {
 }
 
 var regexpSource = regexp.MustCompile(`(?m)^source = ".*"$`)
+
+// TestNodeCount: a run on part of one node is replayed on one node of that
+// many GPUs; a run that gives only its node count has whole nodes.
+func TestNodeCount(t *testing.T) {
+	const src = `[[case]]
+id = "x"
+group = "g"
+source = "Example 2023"
+[case.model]
+layers = 24
+hidden = 2048
+heads = 16
+seq_len = 2048
+vocab = 50304
+[case.hardware]
+gpu = "A100 80GB"
+%s
+[case.parallelism]
+tp = %s
+pp = 1
+dp = %s
+microbatch = 1
+global_batch = 64
+recompute = "none"
+[case.measured]
+iteration_s = 1.0
+`
+	tests := []struct {
+		hw               string
+		tp, dp           string
+		gpus, nodes, gpn int // gpus 0: not scored
+	}{
+		{"gpus = 4", "2", "2", 4, 1, 4},
+		{"gpus = 1", "1", "1", 1, 1, 1},
+		{"gpus = 16", "8", "2", 16, 2, 0},
+		{"nodes = 2", "8", "2", 16, 2, 0},
+		{"gpus = \"unknown\"\nnodes = 4", "8", "4", 32, 4, 0},
+		{"gpus = \"512 (64 nodes)\"", "8", "64", 512, 64, 0},
+		{"gpus = \"unknown\"", "8", "4", 32, 4, 0},                  // tp·pp·dp
+		{"", "\"8 (per the paper)\"", "\"2 (inferred)\"", 16, 2, 0}, // counts with notes
+		{"gpus_per_node = \"4 (PCIe)\"\ngpus = 8", "4", "2", 8, 2, 4},
+		{"gpus = \"unknown\"", "8", "\"unknown\"", 0, 0, 0}, // size not stated
+		{"gpus = 12", "8", "\"unknown\"", 0, 0, 0},          // not whole nodes
+		{"gpus = \"1,024\"", "8", "\"unknown\"", 0, 0, 0},   // not read as 1 GPU
+		{"gpus = 16", "\"8-way\"", "2", 0, 0, 0},            // "8-way" is not a count
+	}
+	for _, tc := range tests {
+		cases, err := ParseCases("n.toml", []byte(fmt.Sprintf(src, tc.hw, tc.tp, tc.dp)))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.hw, err)
+		}
+		c := cases[0]
+		if tc.gpus == 0 {
+			if c.Scored {
+				t.Errorf("%q: scored with %d GPUs, want not scored", tc.hw, c.GPUs)
+			}
+			continue
+		}
+		if !c.Scored || c.GPUs != tc.gpus || c.Nodes != tc.nodes || c.GPUsPerNode != tc.gpn {
+			t.Errorf("%q: scored %v (%s), %d GPUs on %d nodes of %d; want %d on %d of %d", tc.hw, c.Scored, c.Why, c.GPUs, c.Nodes, c.GPUsPerNode, tc.gpus, tc.nodes, tc.gpn)
+		}
+		if _, _, err := c.load(c.Knobs); err != nil {
+			t.Errorf("%q: %v", tc.hw, err)
+		}
+	}
+}

@@ -64,6 +64,9 @@ func (c Case) Scenario(k Knobs) []byte {
 	if c.NICsPerNode > 0 {
 		fmt.Fprintf(&b, "\n[cluster.network]\nnics_per_node = %d\n", c.NICsPerNode)
 	}
+	if c.NVLinkGBps > 0 {
+		fmt.Fprintf(&b, "\n[cluster.nvlink]\nbandwidth = \"%gGB/s\"\n", c.NVLinkGBps)
+	}
 	fmt.Fprintf(&b, "\n[parallelism]\ntp = %d\npp = %d\ndp = %d\nmicrobatch = %d\n", k.TP, k.PP, k.DP, k.Microbatch)
 	if k.CP > 1 {
 		fmt.Fprintf(&b, "cp = %d\n", k.CP)
