@@ -946,6 +946,10 @@ func (b *builder) build() ([][]step, error) {
 				}
 				b.pass(lane, st, &ids, &ps)
 			}
+			if b.within != nil {
+				// The end of the passes ends period J on a single stage.
+				b.within.before(b, lane, len(progs[stage]))
+			}
 			// Gradient reduction that was not overlapped runs now, blocking.
 			if l.DP > 1 && l.ZeRO < 2 && !l.OverlapGradReduce {
 				b.comm(b.st[lane].main, lane, b.plan.gradReduce[stage], KindDP)

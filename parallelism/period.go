@@ -154,6 +154,11 @@ const mbWindow = 4
 func newMBPeriod(p, m int, stage []int) *mbPeriod {
 	lanes := len(stage)
 	mp := p + mbWindow
+	if p == 1 {
+		// Period J must not hold the last backward (the gradient
+		// reduction), which on one stage is period m′−1.
+		mp++
+	}
 	if m <= mp+1 {
 		return nil
 	}

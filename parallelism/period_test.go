@@ -21,14 +21,17 @@ func checkWithin(t *testing.T, j Job, r *replayed, full *Result) {
 	q := r.b.within
 	if q == nil {
 		l := j.Layout
-		if l.Schedule == OneFOneB && j.Microbatches() > l.PP+mbWindow+1 {
+		if l.Schedule == OneFOneB && j.Microbatches() > l.PP+mbWindow+2 {
 			why := "not tried (replicas of GPUs of different speeds)"
 			if r.fellBack != nil {
 				why = r.fellBack.why
 			}
 			t.Logf("1F1B, %d replicas, %d micro-batches, ZeRO %d: the periodic replay fell back: %s", len(r.set.dp), j.Microbatches(), l.ZeRO, why)
-			if len(r.set.dp) == 1 {
-				t.Errorf("one replica: the periodic replay fell back")
+			// Required where nothing can refuse it: one replica, or
+			// replicas of like GPUs without ZeRO-2/3's per-pass
+			// collectives joined across them.
+			if len(r.set.dp) == 1 || !j.Variation.Set() && l.ZeRO < 2 {
+				t.Errorf("the periodic replay fell back")
 			}
 		}
 		return
@@ -52,7 +55,7 @@ func checkWithin(t *testing.T, j Job, r *replayed, full *Result) {
 
 // TestPeriodicRandomLayouts compares the periodic replay (of steps, of
 // 1F1B micro-batches) with the unrolled one on random layouts: schedules,
-// stage counts, micro-batch counts, ZeRO stages, overlaps, recomputation,
+// stage counts (1 to 8), micro-batch counts, ZeRO stages, overlaps, recomputation,
 // uneven stages, one to four steps, full ranks, slow GPUs.
 func TestPeriodicRandomLayouts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 2))
@@ -66,7 +69,7 @@ func TestPeriodicRandomLayouts(t *testing.T) {
 		m, _ := model.Preset(names[rng.IntN(len(names))])
 		sys, _ := topology.SystemPreset(systems[rng.IntN(len(systems))])
 		tp := []int{1, 2, 4, 8}[rng.IntN(4)]
-		pp := []int{2, 3, 4, 8}[rng.IntN(4)]
+		pp := []int{1, 2, 3, 4, 8}[rng.IntN(5)]
 		dp := []int{1, 2, 4}[rng.IntN(3)]
 		sched := []Schedule{GPipe, OneFOneB, OneFOneB, OneFOneB, ZBH1, Interleaved}[rng.IntN(6)]
 		v := 1
@@ -119,9 +122,6 @@ func TestPeriodicRandomLayouts(t *testing.T) {
 		}
 	}
 	t.Logf("%d layouts, the periodic replay taken on %d (%d of several replicas)", tried, taken, takenFull)
-	if takenFull == 0 {
-		t.Error("the periodic replay never taken with several replicas")
-	}
 }
 
 // TestPeriodicStepsEqualUnrolled replays every exactness layout over
