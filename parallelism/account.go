@@ -37,6 +37,12 @@ type accountInput struct {
 	// then may have several members, and only the idle time before each is
 	// left to find here.
 	sums []laneSums
+	// period, when not nil, says the graph holds two of the steps, the
+	// others repeating the second (stepPeriod); it comes with sums.
+	period *stepPeriod
+	// within, when not nil, says the graph holds fewer micro-batches than
+	// the job, the others repeating a steady period (mbPeriod).
+	within *mbPeriod
 }
 
 // sentOf returns the cost of task inf's collective at its lane's stage,
@@ -55,6 +61,14 @@ func account(in accountInput) *Result {
 	p := len(in.streams) // lanes
 	steps := float64(in.steps)
 	makespan := run.Makespan
+	per := in.period
+	if per != nil {
+		makespan += sim.Time(per.extra) * per.shift
+	}
+	wi := in.within
+	if wi != nil {
+		makespan += sim.Time(wi.extra) * wi.shift
+	}
 	sec := func(t sim.Time) units.Seconds { return units.Seconds(t.Seconds() / steps) }
 
 	type stageAcc struct {
@@ -70,6 +84,14 @@ func account(in accountInput) *Result {
 	acc := make([]stageAcc, p)
 	for s := range in.sums {
 		sm := &in.sums[s]
+		if per != nil {
+			all := per.addSums(s, sm, per.extra)
+			sm = &all
+		}
+		if wi != nil {
+			all := wi.addSums(s, sm)
+			sm = &all
+		}
 		acc[s].total, acc[s].busy, acc[s].tensor = sm.total, sm.busy, sm.tensor
 		acc[s].tier, acc[s].sent, acc[s].bytes = sm.tier, sm.sent, sm.bytes
 	}
@@ -97,8 +119,25 @@ func account(in accountInput) *Result {
 	}
 	pp := in.pr.j.Layout.PP
 	sums := in.sums != nil
+	var before []stageAcc       // acc when step 1 began (period)
+	var wiFrom, wiTo []stageAcc // acc when period J began and ended (within)
+	if wi != nil {
+		wiFrom, wiTo = make([]stageAcc, p), make([]stageAcc, p)
+	}
 	for id := 0; id < g.Tasks(); id++ {
 		t := sim.TaskID(id)
+		if per != nil && t == per.first {
+			before = append([]stageAcc(nil), acc...)
+		}
+		if wi != nil {
+			s := int(in.info[id].lane)
+			if t == wi.first[s][1] {
+				wiFrom[s] = acc[s]
+			}
+			if t == wi.first[s][2] {
+				wiTo[s] = acc[s]
+			}
+		}
 		inf := &in.info[id]
 		s := int(inf.lane)
 		k := g.Kind(t)
@@ -146,6 +185,36 @@ func account(in accountInput) *Result {
 			}
 		}
 		a.bubble += gap
+	}
+	if per != nil {
+		// Idle time of the steps not emitted: step 1's, once per step.
+		n := sim.Time(per.extra)
+		for s := range acc {
+			a, was := &acc[s], &before[s]
+			for k := range a.exposed {
+				a.exposed[k] += n * (a.exposed[k] - was.exposed[k])
+			}
+			for tier := range a.tier {
+				a.tier[tier] += n * (a.tier[tier] - was.tier[tier])
+			}
+			a.bubble += n * (a.bubble - was.bubble)
+			lastEnd[s] += n * per.shift
+		}
+	}
+	if wi != nil {
+		// Idle time of the periods not emitted: period J's, once each.
+		n := sim.Time(wi.extra)
+		for s := range acc {
+			a, from, to := &acc[s], &wiFrom[s], &wiTo[s]
+			for k := range a.exposed {
+				a.exposed[k] += n * (to.exposed[k] - from.exposed[k])
+			}
+			for tier := range a.tier {
+				a.tier[tier] += n * (to.tier[tier] - from.tier[tier])
+			}
+			a.bubble += n * (to.bubble - from.bubble)
+			lastEnd[s] += n * wi.shift
+		}
 	}
 	// Reported stage: the one with the most compute.
 	crit := 0

@@ -145,6 +145,15 @@ type builder struct {
 	// indexed by layer kind, list, the lane's stage (its lane when GPUs
 	// differ) and whether the first compute coalesces (templateIndex).
 	tpls []template
+	// period, when not nil, asks build for two training steps only: the
+	// others are extrapolated from the second (stepPeriod).
+	period *stepPeriod
+	// within, when not nil, asks for fewer micro-batches (b.m), the
+	// others inserted as copies of a steady period (mbPeriod).
+	within *mbPeriod
+	// rec, when not nil, records per lane the collectives added to the
+	// byte sums, in order (for period or within).
+	rec [][]tplComm
 }
 
 // The step lists of a layer kind (layerSteps.list).
@@ -285,6 +294,9 @@ func (b *builder) templated(lane int, ls *layerSteps, list int, steps []stepID, 
 			sm.sent[c.k][tier] += c.c.Sent[tier]
 		}
 		sm.bytes[c.k] += c.c.Bytes
+	}
+	if b.rec != nil {
+		b.rec[lane] = append(b.rec[lane], tp.comms...)
 	}
 	a.open, a.kind = tp.open, tp.openKind
 	return true
@@ -530,6 +542,9 @@ func (b *builder) commIn(r sim.ResourceID, lane int, id specID, k sim.Kind, inCh
 			s.sent[k][tier] += c.Sent[tier]
 		}
 		s.bytes[k] += c.Bytes
+		if b.rec != nil {
+			b.rec[lane] = append(b.rec[lane], tplComm{k, c})
+		}
 	}
 	if !b.closedForm {
 		b.tim.attach(b.g, t, id, stage, b.pr.peerOf(sp, stage), b.reps.replicaArg(b.laneDP[lane]))
@@ -906,7 +921,14 @@ func (b *builder) build() ([][]step, error) {
 	barrierRes := b.g.AddResource("optimizer barrier")
 	var prevEnd []sim.TaskID // per lane: what the next step must wait for
 	var ps passState
-	for step := 0; step < b.j.Training.Steps; step++ {
+	steps := b.j.Training.Steps
+	if b.period != nil {
+		steps = 2
+	}
+	for step := 0; step < steps; step++ {
+		if step == 1 && b.period != nil {
+			b.period.start(b)
+		}
 		b.cur = passLabel{step: int32(step), mb: -1, chunk: -1, layer: LayerNone}
 		for i := range ids.fSend {
 			ids.fSend[i], ids.bSend[i] = sim.None, sim.None
@@ -918,8 +940,15 @@ func (b *builder) build() ([][]step, error) {
 				b.pending[lane] = append(b.pending[lane], prevEnd[lane])
 			}
 			ps = passState{buckets: ps.buckets[:0], released: sim.None, gath: b.paramGathers(lane, prevEnd)}
-			for _, st := range progs[stage] {
+			for i, st := range progs[stage] {
+				if b.within != nil {
+					b.within.before(b, lane, i)
+				}
 				b.pass(lane, st, &ids, &ps)
+			}
+			if b.within != nil {
+				// The end of the passes ends period J on a single stage.
+				b.within.before(b, lane, len(progs[stage]))
 			}
 			// Gradient reduction that was not overlapped runs now, blocking.
 			if l.DP > 1 && l.ZeRO < 2 && !l.OverlapGradReduce {
@@ -941,6 +970,9 @@ func (b *builder) build() ([][]step, error) {
 		b.crossStage(&ids)
 		// Gradient clipping needs the global norm: every stage waits for all.
 		barrier := b.task(barrierRes, 0, 0, KindBarrier)
+		if b.period != nil {
+			b.period.barrier[step] = barrier
+		}
 		for lane := 0; lane < lanes; lane++ {
 			// The lane's main stream, including its pending gradient
 			// buckets, must be done.

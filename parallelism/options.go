@@ -104,4 +104,10 @@ type Options struct {
 	// reference replays with sim.Run, every task its own event, instead of
 	// sim.RunChains: the reference the fast replay is tested against.
 	reference bool
+	// noPeriodic turns the periodic replay of training steps off
+	// (stepPeriod): every step is emitted and run.
+	noPeriodic bool
+	// periodicUnlike tries the periodic replay of micro-batches on
+	// replicas of GPUs of different speeds too (for tests: it falls back).
+	periodicUnlike bool
 }

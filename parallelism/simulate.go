@@ -332,6 +332,9 @@ type replayed struct {
 	weights []float64 // per lane: the GPUs it stands for
 	set     laneSet   // the replicas replayed
 	sc      *Scratch  // arrays to reuse, or nil
+	// fellBack is the periodic replay of micro-batches tried and found
+	// not to hold (its why), if any: for tests.
+	fellBack *mbPeriod
 }
 
 // runPlan emits the plan pl of j (priced by pr) as a task graph and runs it.
@@ -366,6 +369,19 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 			sc.link = linkFactors(j, pr, b.laneRank, b.laneStage, set.slowNIC)
 		}
 		b.dur = sc
+	}
+	// Micro-batches of a steady 1F1B period repeat (period.go): with
+	// members (decided below the same way), fewer of them are emitted.
+	// Replicas of GPUs of different speeds each have a period of their
+	// own, and what follows their joined reduction is no shift of the
+	// shortened replay's: not tried (it would fall back).
+	_, alike := b.dur.(uniform)
+	if j.Options.Network != NetworkFlow && !j.Options.Timeline && !j.Options.reference &&
+		j.Training.Steps == 1 && l.Schedule == OneFOneB && !j.Options.noPeriodic && (reps == 1 || alike || j.Options.periodicUnlike) {
+		if b.within = newMBPeriod(l.PP, b.m, b.laneStage); b.within != nil {
+			b.m -= b.within.extra
+			b.rec = make([][]tplComm, lanes)
+		}
 	}
 	layers := (j.Model.Layers + l.PP*l.VirtualStages - 1) / (l.PP * l.VirtualStages)
 	// Validate (run by Simulate) has bounded j.ReplayTasks, so est fits.
@@ -448,6 +464,12 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 		if n := int(model.NumLayerKinds) * numLists * keys * 2; n <= 1<<16 {
 			b.tpls = make([]template, n)
 		}
+		// Steps after the second repeat it (period.go); a full replay
+		// joins its replicas' collectives after the last step.
+		if reps == 1 && j.Training.Steps > 2 && !j.Options.noPeriodic {
+			b.period = &stepPeriod{extra: j.Training.Steps - 2}
+		}
+
 	}
 	progs, err := b.build()
 	if err != nil {
@@ -471,6 +493,24 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replaying the step: %w", err)
 	}
+	if b.period != nil {
+		b.period.rec = b.rec
+	}
+	if b.within != nil {
+		b.within.rec = b.rec
+		for s := range progs {
+			progs[s] = program(l.Schedule, l.PP, l.VirtualStages, b.within.m, s)
+		}
+	}
+	if b.period != nil && !b.period.holds(b.g, run) || b.within != nil && !b.within.holds(b, run) {
+		// The steps may not repeat: all of them, then.
+		j.Options.noPeriodic = true
+		r, err := runPlan(j, pr, pl, sc)
+		if r != nil {
+			r.fellBack = b.within
+		}
+		return r, err
+	}
 	if fn != nil {
 		fn.tiers(b.info)
 	}
@@ -484,7 +524,7 @@ func (r *replayed) result() *Result {
 	res := account(accountInput{
 		g: b.g, run: r.run, info: b.info, streams: b.st, names: r.names, stage: b.laneStage,
 		steps: j.Training.Steps, gpusPerLane: r.weights, cluster: j.Cluster, pr: b.pr, sc: r.sc,
-		sums: b.sums,
+		sums: b.sums, period: b.period, within: b.within,
 	})
 	if j.Options.Timeline {
 		res.Timeline = timeline(b.g, r.run, b.pr, b.info, b.trace, b.laneStage, b.laneReplica, b.laneRank, b.st, r.names)
@@ -519,6 +559,14 @@ func (r *replayed) result() *Result {
 	}
 	res.Tasks = b.g.Units()
 	res.Events = r.run.Events
+	if p := b.period; p != nil {
+		res.Tasks += p.extra * p.units
+		res.Events += p.extra * p.events
+	}
+	if q := b.within; q != nil {
+		res.Tasks += q.extra * q.per
+		res.Events += 2 * q.extra * q.per
+	}
 	res.set = r.set
 	return res
 }
