@@ -49,12 +49,13 @@ func Objectives() []Objective { return []Objective{StepTime, Cost, TimeToTrain} 
 
 // Prune reasons, the keys of Result.Pruned.
 const (
-	PrunedInvalid = "invalid" // Job.Validate refused the layout
-	PrunedMemory  = "memory"  // it does not fit in the GPU's memory
-	PrunedBound   = "bound"   // its lower bound is worse than the N-th best
-	PrunedMaxDays = "max_days"
-	PrunedMaxCost = "max_cost" // its price to train is over Options.MaxCost
-	PrunedError   = "error"    // pricing or replay failed (a placement the collective model refuses)
+	PrunedInvalid  = "invalid" // Job.Validate refused the layout
+	PrunedMemory   = "memory"  // it does not fit in the GPU's memory
+	PrunedBound    = "bound"   // its lower bound is worse than the N-th best
+	PrunedMaxDays  = "max_days"
+	PrunedMaxCost  = "max_cost" // its price to train is over Options.MaxCost
+	PrunedError    = "error"    // pricing or replay failed (a placement the collective model refuses)
+	PrunedExcluded = "excluded" // Options.Keep refused the layout
 )
 
 // batch is how many candidates are replayed between two updates of the
@@ -81,6 +82,12 @@ type Options struct {
 	MaxCost float64
 	// Exhaustive replays every candidate that fits, pruning none by bound.
 	Exhaustive bool
+	// Keep, when set, restricts the search to the layouts it accepts (what
+	// a caller already knows of the layout: a stated degree, the schedules
+	// a software stack offers); the others are counted as PrunedExcluded
+	// without being held in memory. It must be a pure function of the
+	// layout (it is called from one goroutine, in enumeration order).
+	Keep func(parallelism.Layout) bool
 }
 
 // Cost is the price of training j at step time step: its GPU-hours to
@@ -208,14 +215,19 @@ func expertSplits(base parallelism.Job, folded int) []expertSplit {
 }
 
 // enumerate lists every layout of base on nodes nodes, in a fixed order,
-// numbered from 0, and how many there are; those moeRefused knows Job.Validate
-// refuses are counted and numbered but not listed.
-func enumerate(base parallelism.Job, nodes int, into []cand) ([]cand, int) {
+// numbered from 0, how many there are, and how many keep excluded; those
+// keep excludes, and those moeRefused knows Job.Validate refuses, are
+// counted and numbered but not listed.
+func enumerate(base parallelism.Job, nodes int, into []cand, keep func(parallelism.Layout) bool) ([]cand, int, int) {
+	excluded := func(c *cand) bool { return keep != nil && !keep(c.job(base).Layout) }
 	// Counted first, so that the candidates (millions) are allocated once.
-	n, kept := 0, 0
+	n, kept, out := 0, 0, 0
 	walk(base, nodes, func(c cand) {
 		n++
-		if !moeRefused(base, &c) {
+		switch {
+		case excluded(&c):
+			out++
+		case !moeRefused(base, &c):
 			kept++
 		}
 	})
@@ -224,11 +236,11 @@ func enumerate(base parallelism.Job, nodes int, into []cand) ([]cand, int) {
 	walk(base, nodes, func(c cand) {
 		c.index = int32(i)
 		i++
-		if !moeRefused(base, &c) {
+		if !excluded(&c) && !moeRefused(base, &c) {
 			into = append(into, c)
 		}
 	})
-	return into, n
+	return into, n, out
 }
 
 // moeRefused reports whether c breaks one of the mixture-of-experts rules
@@ -400,12 +412,15 @@ func Run(base parallelism.Job, opt Options) (*Result, error) {
 	var all []Entry
 	offset := 0
 	for _, n := range nodes {
-		cands, count := enumerate(base, n, nil)
+		cands, count, excluded := enumerate(base, n, nil, opt.Keep)
 		r, err := searchNodes(base, cands, offset, opt, est)
 		if err != nil {
 			return nil, err
 		}
-		if refused := count - len(cands); refused > 0 {
+		if excluded > 0 {
+			r.Pruned[PrunedExcluded] += excluded
+		}
+		if refused := count - excluded - len(cands); refused > 0 {
 			r.Pruned[PrunedInvalid] += refused
 		}
 		offset += count
