@@ -88,7 +88,18 @@ type Options struct {
 	// without being held in memory. It must be a pure function of the
 	// layout (it is called from one goroutine, in enumeration order).
 	Keep func(parallelism.Layout) bool
+	// Fix holds degrees the caller knows (0: any): only layouts with them
+	// are enumerated (Result.Candidates counts only those), which, unlike
+	// Keep, spares the enumeration of the rest.
+	Fix Degrees
 }
+
+// Degrees are the tensor-, pipeline- and data-parallel degrees and the
+// micro-batch size; 0 is any.
+type Degrees struct{ TP, PP, DP, Microbatch int }
+
+// allows reports whether n meets the fixed degree want (0: any).
+func allows(want, n int) bool { return want == 0 || want == n }
 
 // Cost is the price of training j at step time step: its GPU-hours to
 // train (training.tokens; one step without) × opt.PricePerGPUHour.
@@ -147,7 +158,14 @@ var recomputes = parallelism.RecomputePolicies()
 func (c *cand) job(base parallelism.Job) parallelism.Job {
 	j := base
 	j.Cluster.Nodes = int(c.nodes)
-	l := &j.Layout
+	j.Layout = c.layout(base.Layout)
+	return j
+}
+
+// layout is c's layout, the rest as in base.
+func (c *cand) layout(base parallelism.Layout) parallelism.Layout {
+	lo := base
+	l := &lo
 	l.TP, l.PP, l.DP, l.CP, l.EP, l.ETP = int(c.tp), int(c.pp), int(c.dp), int(c.cp), int(c.ep), int(c.etp)
 	l.MoEOverlap = c.moeo
 	l.Microbatch, l.VirtualStages = int(c.mb), int(c.v)
@@ -163,7 +181,7 @@ func (c *cand) job(base parallelism.Job) parallelism.Job {
 	l.Recompute = recomputes[c.rec]
 	l.ZeRO = int(c.zero)
 	l.SequenceParallel, l.OverlapGradReduce, l.TPOverlap, l.PPOverlap = c.sp, c.ogr, c.tpo, c.ppo
-	return j
+	return lo
 }
 
 func divisors(n int) []int {
@@ -218,11 +236,11 @@ func expertSplits(base parallelism.Job, folded int) []expertSplit {
 // numbered from 0, how many there are, and how many keep excluded; those
 // keep excludes, and those moeRefused knows Job.Validate refuses, are
 // counted and numbered but not listed.
-func enumerate(base parallelism.Job, nodes int, into []cand, keep func(parallelism.Layout) bool) ([]cand, int, int) {
-	excluded := func(c *cand) bool { return keep != nil && !keep(c.job(base).Layout) }
+func enumerate(base parallelism.Job, nodes int, into []cand, fix Degrees, keep func(parallelism.Layout) bool) ([]cand, int, int) {
+	excluded := func(c *cand) bool { return keep != nil && !keep(c.layout(base.Layout)) }
 	// Counted first, so that the candidates (millions) are allocated once.
 	n, kept, out := 0, 0, 0
-	walk(base, nodes, func(c cand) {
+	walk(base, nodes, fix, func(c cand) {
 		n++
 		switch {
 		case excluded(&c):
@@ -233,7 +251,7 @@ func enumerate(base parallelism.Job, nodes int, into []cand, keep func(paralleli
 	})
 	into = slices.Grow(into, kept)
 	i := 0
-	walk(base, nodes, func(c cand) {
+	walk(base, nodes, fix, func(c cand) {
 		c.index = int32(i)
 		i++
 		if !excluded(&c) && !moeRefused(base, &c) {
@@ -254,26 +272,29 @@ func moeRefused(base parallelism.Job, c *cand) bool {
 
 // walk calls f with every layout of base on nodes nodes, in a fixed order
 // (index unset).
-func walk(base parallelism.Job, nodes int, f func(cand)) {
+func walk(base parallelism.Job, nodes int, fix Degrees, f func(cand)) {
 	gpn := base.Cluster.GPUsPerNode
 	gpus := nodes * gpn
 	layers := base.Model.Layers
 	gb := base.Training.GlobalBatch
 	for _, tp := range divisors(gpn) {
-		if gpus%tp != 0 {
+		if gpus%tp != 0 || !allows(fix.TP, tp) {
 			continue
 		}
 		for _, pp := range divisors(gpus / tp) {
-			if pp > layers {
+			if pp > layers || !allows(fix.PP, pp) {
 				continue
 			}
 			for _, cp := range divisors(gpus / (tp * pp)) {
 				dp := gpus / (tp * pp * cp)
-				if gb%dp != 0 {
+				if gb%dp != 0 || !allows(fix.DP, dp) {
 					continue
 				}
 				for _, es := range expertSplits(base, tp*cp*dp) {
 					for _, mb := range divisors(gb / dp) {
+						if !allows(fix.Microbatch, mb) {
+							continue
+						}
 						type sv struct{ s, v int }
 						scheds := []sv{{0, 1}}
 						if pp >= 2 {
@@ -329,7 +350,7 @@ func bools(both bool) []bool {
 func Count(base parallelism.Job, opt Options) int {
 	n := 0
 	for _, nodes := range nodeCounts(base, opt) {
-		walk(base, nodes, func(cand) { n++ })
+		walk(base, nodes, opt.Fix, func(cand) { n++ })
 	}
 	return n
 }
@@ -412,7 +433,7 @@ func Run(base parallelism.Job, opt Options) (*Result, error) {
 	var all []Entry
 	offset := 0
 	for _, n := range nodes {
-		cands, count, excluded := enumerate(base, n, nil, opt.Keep)
+		cands, count, excluded := enumerate(base, n, nil, opt.Fix, opt.Keep)
 		r, err := searchNodes(base, cands, offset, opt, est)
 		if err != nil {
 			return nil, err

@@ -194,9 +194,9 @@ func benchSearchSrc(b *testing.B, name string, src []byte, sets ...string) {
 func TestMoERefusedAreInvalid(t *testing.T) {
 	base := smallMoE(t, "cluster.nodes=1", "training.global_batch=4")
 	refused, i := 0, 0
-	kept, all, _ := enumerate(base, 1, nil, nil)
+	kept, all, _ := enumerate(base, 1, nil, Degrees{}, nil)
 	k := 0
-	walk(base, 1, func(c cand) {
+	walk(base, 1, Degrees{}, func(c cand) {
 		c.index = int32(i)
 		i++
 		if !moeRefused(base, &c) {

@@ -72,8 +72,18 @@ func (f *freeLayout) interleave(v any) {
 }
 
 // keep returns the search's filter for case c (knobs k, the rules'
-// values for everything the search does not choose).
-func (f *freeLayout) keep(c Case, k Knobs) func(parallelism.Layout) bool {
+// values for everything the search does not choose) on a model of layers
+// layers trained at global batch gb.
+//
+// Megatron-LM and Megatron-Core split the layers evenly over the pipeline
+// stages and, interleaved, over the model chunks (num_layers divisible by
+// pp, and by pp·v: megatron/model/transformer.py and
+// megatron/core/transformer/transformer_block.py, whose asserts a run on
+// those stacks meets), and their interleaved schedule needs the number of
+// micro-batches to be a multiple of pp (megatron/schedules.py,
+// forward_backward_pipelining_with_interleaving): the layouts those stacks
+// can express.
+func (f *freeLayout) keep(c Case, k Knobs, layers, gb int) func(parallelism.Layout) bool {
 	recs := []parallelism.Recompute{parallelism.Recompute(k.Recompute)}
 	if k.Recompute == Auto {
 		all := parallelism.RecomputePolicies()
@@ -93,13 +103,17 @@ func (f *freeLayout) keep(c Case, k Knobs) func(parallelism.Layout) bool {
 		if moe && (l.EP != k.EP || max(l.ETP, 1) != max(k.ETP, 1) || l.MoEOverlap != k.MoEOverlap) {
 			return false
 		}
+		v := max(l.VirtualStages, 1)
+		if l.PP < 1 || layers%(l.PP*v) != 0 {
+			return false
+		}
 		switch l.Schedule {
 		case parallelism.OneFOneB:
 			if f.sched == "interleaved" && l.PP > 1 {
 				return false
 			}
 		case parallelism.Interleaved:
-			if f.sched == "1f1b" || f.oneFOneBOnly || !stated(f.v, l.VirtualStages) {
+			if f.sched == "1f1b" || f.oneFOneBOnly || !stated(f.v, l.VirtualStages) || l.DP*l.Microbatch < 1 || (gb/(l.DP*l.Microbatch))%l.PP != 0 {
 				return false
 			}
 		default:
@@ -133,7 +147,7 @@ func (c Case) pickLayout() (Knobs, string, search.Entry, error) {
 	if err != nil {
 		return k, "", search.Entry{}, fmt.Errorf("scenario rejected: %w", err)
 	}
-	res, err := search.Run(sc.Job, search.Options{Top: 1, Objective: search.StepTime, Workers: 1, Keep: f.keep(c, k)})
+	res, err := search.Run(sc.Job, search.Options{Top: 1, Objective: search.StepTime, Workers: 1, Fix: search.Degrees{TP: f.tp, PP: f.pp, DP: f.dp, Microbatch: f.mb}, Keep: f.keep(c, k, sc.Job.Model.Layers, sc.Job.Training.GlobalBatch)})
 	if err != nil {
 		return k, "", search.Entry{}, fmt.Errorf("layout search: %w", err)
 	}
@@ -146,7 +160,7 @@ func (c Case) pickLayout() (Knobs, string, search.Entry, error) {
 	k.Schedule, k.VirtualStages = l.Schedule, max(l.VirtualStages, 1)
 	k.SequenceParallel, k.Recompute = l.SequenceParallel, string(l.Recompute)
 	k.OverlapGradReduce = f.ogr || f.ogrPP1 && l.PP == 1
-	note := fmt.Sprintf("assumed: layout unknown (tp %s, pp %s) → the fastest layout the search finds (step time %.3g s; %d layouts of the stack that keep what is stated, %d replayed): %s",
+	note := fmt.Sprintf("layout unknown (tp %s, pp %s) → the fastest layout the search finds (step time %.3g s; %d layouts of the stack that keep what is stated, %d replayed): %s",
 		f.tpSource, f.ppSource, float64(best.Result.StepTime), res.Candidates-res.Pruned[search.PrunedExcluded], res.Replayed, k.String())
 	return k, note, best, nil
 }
