@@ -136,16 +136,9 @@ func (f *freeLayout) keep(c Case, k Knobs, layers, gb int) func(parallelism.Layo
 func (c Case) pickLayout() (Knobs, string, search.Entry, error) {
 	f := c.free
 	k := c.Knobs
-	// A placeholder layout the scenario loads with; the search replaces it.
-	k.DP = max(1, c.GPUs/max(1, k.TP*k.PP*k.CP))
-	k.Microbatch = max(1, k.Microbatch)
-	ph := k
-	if ph.Recompute == Auto {
-		ph.Recompute = string(parallelism.RecomputeNone)
-	}
-	sc, err := scenario.Load(c.ID+".toml", c.Scenario(ph), nil)
+	sc, err := c.loadPlaceholder()
 	if err != nil {
-		return k, "", search.Entry{}, fmt.Errorf("scenario rejected: %w", err)
+		return k, "", search.Entry{}, err
 	}
 	res, err := search.Run(sc.Job, search.Options{Top: 1, Objective: search.StepTime, Workers: 1, Fix: search.Degrees{TP: f.tp, PP: f.pp, DP: f.dp, Microbatch: f.mb}, Keep: f.keep(c, k, sc.Job.Model.Layers, sc.Job.Training.GlobalBatch)})
 	if err != nil {
@@ -163,4 +156,21 @@ func (c Case) pickLayout() (Knobs, string, search.Entry, error) {
 	note := fmt.Sprintf("layout unknown (tp %s, pp %s) → the fastest layout the search finds (step time %.3g s; %d layouts of the stack that keep what is stated, %d replayed): %s",
 		f.tpSource, f.ppSource, float64(best.Result.StepTime), res.Candidates-res.Pruned[search.PrunedExcluded], res.Replayed, k.String())
 	return k, note, best, nil
+}
+
+// loadPlaceholder loads c's scenario with a placeholder layout (the stated
+// degrees, else 1; dp filling the GPUs), which the search replaces; the
+// layout is not validated.
+func (c Case) loadPlaceholder() (*scenario.Scenario, error) {
+	k := c.Knobs
+	k.DP = max(1, c.GPUs/max(1, k.TP*k.PP*k.CP))
+	k.Microbatch = max(1, k.Microbatch)
+	if k.Recompute == Auto {
+		k.Recompute = string(parallelism.RecomputeNone)
+	}
+	sc, err := scenario.Load(c.ID+".toml", c.Scenario(k), nil)
+	if err != nil {
+		return nil, fmt.Errorf("scenario rejected: %w", err)
+	}
+	return sc, nil
 }
