@@ -1188,6 +1188,7 @@ func (m mapper) layout(p map[string]any) {
 	}
 	if c.free != nil {
 		c.free.interleave(iv)
+		k.Schedule, k.VirtualStages = parallelism.OneFOneB, 1 // the search's
 	} else {
 		m.schedule(iv)
 	}
