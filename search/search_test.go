@@ -216,3 +216,53 @@ func TestMoERefusedAreInvalid(t *testing.T) {
 	}
 	t.Logf("%d candidates, %d left out as invalid", all, refused)
 }
+
+// TestKeepAndFix: Options.Keep and Options.Fix restrict the search to the
+// layouts they allow; the best of a restricted search is the best, among
+// the allowed layouts, of an unrestricted exhaustive one (checked against
+// the full ranking, not Run's own filter), and Fix gives the same best as
+// the equivalent Keep while enumerating fewer candidates.
+func TestKeepAndFix(t *testing.T) {
+	base := small(t)
+	all, err := Run(base, Options{Top: 1 << 20, Exhaustive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		fix  Degrees
+		keep func(parallelism.Layout) bool
+	}{
+		{"tp 2", Degrees{TP: 2}, func(l parallelism.Layout) bool { return l.TP == 2 }},
+		{"dp 4, micro-batch 2", Degrees{DP: 4, Microbatch: 2}, func(l parallelism.Layout) bool { return l.DP == 4 && l.Microbatch == 2 }},
+		{"pp 2", Degrees{PP: 2}, func(l parallelism.Layout) bool { return l.PP == 2 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The full ranking's first allowed entry.
+			i := slices.IndexFunc(all.Best, func(e Entry) bool { return tc.keep(e.Job.Layout) })
+			if i < 0 {
+				t.Fatal("no allowed layout fits")
+			}
+			want := all.Best[i]
+			byKeep, err := Run(base, Options{Keep: tc.keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			byFix, err := Run(base, Options{Fix: tc.fix})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, r := range map[string]*Result{"keep": byKeep, "fix": byFix} {
+				if len(r.Best) != 1 || !tc.keep(r.Best[0].Job.Layout) || r.Best[0].Objective != want.Objective {
+					t.Fatalf("%s: best %+v, want step %g (%+v)", name, r.Best, want.Objective, want.Job.Layout)
+				}
+			}
+			if byKeep.Candidates != all.Candidates || byKeep.Pruned[PrunedExcluded] == 0 {
+				t.Errorf("keep: %d candidates (want all %d), %d excluded", byKeep.Candidates, all.Candidates, byKeep.Pruned[PrunedExcluded])
+			}
+			if byFix.Candidates >= byKeep.Candidates || byFix.Pruned[PrunedExcluded] != 0 {
+				t.Errorf("fix: %d candidates (keep %d), %d excluded", byFix.Candidates, byKeep.Candidates, byFix.Pruned[PrunedExcluded])
+			}
+		})
+	}
+}
