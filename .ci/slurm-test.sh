@@ -321,7 +321,7 @@ state=$(task_state "${JOB}_$VICTIM")
 if [[ $state == CANCELLED ]] && ((n >= 1 && n < POINTS / SHARDS)); then
 	ok "task ${JOB}_$VICTIM cancelled while running, after $n of $((POINTS / SHARDS)) points"
 else
-	bad "task ${JOB}_$VICTIM: state $state, $n points written; want CANCELLED in the middle of its shard (if it finished first, this machine is faster than the test assumes: raise training.steps in $SWEEP)"
+	bad "task ${JOB}_$VICTIM: state $state, $n points written; want CANCELLED in the middle of its shard (if it finished first, this machine is faster than the test assumes: raise training.steps in $SWEEP: each point must take a good part of a second)"
 fi
 for t in 0 2; do
 	if [[ $(task_state "${JOB}_$t") == COMPLETED && $(task_exit "${JOB}_$t") == 0:0 ]]; then
