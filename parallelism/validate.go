@@ -190,6 +190,11 @@ func (j Job) check() []field.Error {
 	}
 	if t.FP8Recipe != "" && !slices.Contains(model.FP8Recipes(), t.FP8Recipe) {
 		add(field.Errorf("training.fp8_recipe", "%q is not a recipe (allowed: %s)", t.FP8Recipe, field.Quote(model.FP8Recipes())))
+	} else if t.FP8Recipe != "" && t.FP8Recipe != model.FP8Delayed && t.Precision != units.FP8 {
+		// A recipe is read only in FP8: named with another precision it would
+		// be dropped without a word, as virtual_stages without interleaving is not.
+		add(field.Errorf("training.fp8_recipe", "%q is read only when training.precision = \"fp8\" (precision is %q); set precision = \"fp8\" or leave the recipe out", t.FP8Recipe, t.Precision).
+			Using("training.precision"))
 	}
 	if !slices.Contains(model.Attentions(), t.Attention) {
 		add(field.Errorf("training.attention", "%q is not an implementation (allowed: %s)", t.Attention, field.Quote(model.Attentions())))

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -111,5 +112,29 @@ func TestFP8RecipeKey(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "training.fp8_recipe") || !strings.Contains(err.Error(), `"delayed", "tensorwise", "mxfp8", "blockwise"`) {
 		t.Errorf("fp8_recipe=nvfp4: %v, want an error naming the key and the recipes", err)
+	}
+	// A recipe other than the default named with a 16-bit precision would be
+	// ignored: refused, naming the key, its line and the precision it needs.
+	for _, tc := range []struct {
+		prec, recipe string
+		refused      bool
+	}{
+		{"bf16", "mxfp8", true}, {"fp16", "blockwise", true}, {"bf16", "tensorwise", true},
+		{"bf16", "delayed", false}, {"fp8", "mxfp8", false},
+	} {
+		src := strings.Replace(string(base), "precision = \"fp8\"\n", fmt.Sprintf("precision = %q\nfp8_recipe = %q\n", tc.prec, tc.recipe), 1)
+		sc, err := Load("s.toml", []byte(src), nil)
+		if err == nil {
+			_, err = sc.Validate()
+		}
+		if !tc.refused {
+			if err != nil {
+				t.Errorf("%s with %s: %v", tc.recipe, tc.prec, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "s.toml:9: training.fp8_recipe") || !strings.Contains(err.Error(), `training.precision = "fp8"`) {
+			t.Errorf("%s with %s: %v, want an error at s.toml:9 naming training.fp8_recipe and the precision it needs", tc.recipe, tc.prec, err)
+		}
 	}
 }

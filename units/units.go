@@ -189,7 +189,7 @@ func prefixed(unit string, bases []string, binary bool) (float64, bool) {
 
 func nonNegative(kind, s string, v float64) error {
 	if v < 0 {
-		return fmt.Errorf("%s %q is negative", kind, s)
+		return fmt.Errorf("%s %q is negative (allowed: 0 or more)", kind, s)
 	}
 	if math.IsInf(v, 0) || math.IsNaN(v) {
 		return fmt.Errorf("%s %q is out of range", kind, s)

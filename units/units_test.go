@@ -2,6 +2,7 @@ package units
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -73,6 +74,24 @@ func TestParseErrors(t *testing.T) {
 	for _, tc := range bad {
 		if err := tc.parse(tc.in); err == nil {
 			t.Errorf("%q: want an error", tc.in)
+		}
+	}
+}
+
+// TestNegativeSaysAllowed: a negative amount names what is allowed, so a
+// user who typed "-5GB/s" for a bandwidth learns the range, not only the fault.
+func TestNegativeSaysAllowed(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		parse func(string) error
+	}{
+		{"-5GB/s", func(s string) error { _, e := ParseBandwidth(s); return e }},
+		{"-1GiB", func(s string) error { _, e := ParseBytes(s); return e }},
+		{"-2us", func(s string) error { _, e := ParseSeconds(s); return e }},
+	} {
+		err := tc.parse(tc.in)
+		if err == nil || !strings.Contains(err.Error(), "allowed: 0 or more") || !strings.Contains(err.Error(), tc.in) {
+			t.Errorf("%q: error %v, want it to quote the value and say 0 or more is allowed", tc.in, err)
 		}
 	}
 }

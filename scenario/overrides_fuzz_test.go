@@ -1,0 +1,100 @@
+package scenario
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+
+	"trainsim/parallelism"
+	"trainsim/report"
+	"trainsim/scenarios"
+)
+
+// FuzzSimulateOverrides drives any built-in scenario with any list of --set
+// overrides (separated by NUL) through Load, Validate, Simulate and the
+// report. The seeds exercise the keys FuzzLoadAndSimulate's fixed arguments
+// do not reach — training.fp8_recipe, training.eager_elementwise, the moe
+// table, rl.reference_swap and rl.cpu_adam_bandwidth on a non-RL scenario,
+// training.steps — and the periodic replay (1F1B with many micro-batches and
+// several steps, full ranks, stragglers, flow). Whatever the overrides, Load
+// or Validate refuses them with an error list, or the replay gives a
+// positive, finite step whose breakdown adds up and a report that Build
+// accepts (no NaN, Inf, negative time or MFU above 1). RL scenarios are left
+// to rl's FuzzRL; replays above 300k tasks are skipped.
+func FuzzSimulateOverrides(f *testing.F) {
+	small := "cluster.nodes=2\x00parallelism.tp=4\x00parallelism.pp=4\x00parallelism.dp=1\x00model.layers=8\x00"
+	for _, seed := range []struct {
+		which uint8
+		set   string
+	}{
+		{0, "training.steps=3"},
+		{0, small + "parallelism.schedule=1f1b\x00training.global_batch=64\x00training.steps=4"},
+		{0, small + "parallelism.schedule=1f1b\x00training.global_batch=256\x00training.steps=2\x00parallelism.microbatch=2"},
+		{0, small + "parallelism.schedule=interleaved\x00parallelism.virtual_stages=2\x00training.global_batch=48\x00training.steps=3"},
+		{0, small + "cluster.system=dgx-h100\x00training.precision=fp8\x00training.fp8_recipe=mxfp8\x00training.eager_elementwise=true\x00training.global_batch=32\x00training.steps=2"},
+		{0, small + "cluster.system=dgx-h100\x00training.precision=fp8\x00training.fp8_recipe=blockwise\x00training.global_batch=32"},
+		{0, small + "cluster.system=dgx-h100\x00training.precision=fp8\x00training.fp8_recipe=tensorwise\x00training.eager_elementwise=false\x00training.global_batch=32"},
+		{0, small + "training.precision=bf16\x00training.fp8_recipe=delayed\x00training.eager_elementwise=true\x00training.global_batch=32"},
+		{0, small + "rl.reference_swap=true\x00rl.cpu_adam_bandwidth=-5GB/s\x00training.global_batch=32"},
+		{0, small + "parallelism.dp=2\x00cluster.nodes=4\x00simulation.ranks=full\x00training.global_batch=64\x00training.steps=3"},
+		{0, small + "job.straggler_fraction=0.2\x00job.straggler_slowdown=0.3\x00seed=7\x00training.global_batch=64\x00training.steps=3"},
+		{0, small + "simulation.network=flow\x00parallelism.schedule=1f1b\x00training.global_batch=64\x00training.steps=2"},
+		{0, small + "training.fp8_recipe=MXFP8\x00training.eager_elementwise=ture"},
+	} {
+		f.Add(seed.which, seed.set)
+	}
+	names := scenarios.Names()
+	for i, n := range names {
+		if strings.Contains(n, "mixtral") {
+			f.Add(uint8(i), "moe.skew=1.5\x00moe.capacity_factor=1.25\x00moe.overlap=true\x00training.steps=2\x00training.global_batch=64")
+			f.Add(uint8(i), "moe.skew=2")
+			f.Add(uint8(i), "parallelism.schedule=1f1b\x00parallelism.virtual_stages=1\x00training.global_batch=128\x00training.steps=3\x00training.eager_elementwise=true")
+			f.Add(uint8(i), "parallelism.ep=4\x00parallelism.etp=2\x00moe.capacity_factor=1\x00training.precision=fp8\x00training.fp8_recipe=mxfp8")
+		}
+	}
+	f.Fuzz(func(t *testing.T, which uint8, set string) {
+		if len(names) == 0 {
+			t.Skip("no built-in scenarios")
+		}
+		file, src, ok := scenarios.Lookup(names[int(which)%len(names)])
+		if !ok {
+			t.Fatalf("scenario %q listed but not found", names[int(which)%len(names)])
+		}
+		var sets []string
+		if set != "" {
+			sets = strings.Split(set, "\x00")
+		}
+		sc, err := Load(file, src, sets)
+		if err != nil || sc.RL != nil {
+			return
+		}
+		valid, err := sc.Validate()
+		if err != nil {
+			return
+		}
+		if sc.Job.ReplayTasks() > 3e5 {
+			return
+		}
+		res, err := parallelism.Simulate(valid)
+		if err != nil {
+			t.Fatalf("%s %q: %v", file, sets, err)
+		}
+		step := float64(res.StepTime)
+		if !(step > 0) || math.IsInf(step, 0) {
+			t.Fatalf("%s %q: step %v", file, sets, res.StepTime)
+		}
+		bd := res.Breakdown
+		sum := float64(bd.Compute + bd.Recompute + bd.TP + bd.PP + bd.DP + bd.CP + bd.EP + bd.Optimizer + bd.Bubble)
+		if math.Abs(sum-step) > 1e-6*step {
+			t.Fatalf("%s %q: breakdown %v ≠ step %v", file, sets, sum, step)
+		}
+		rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job}, res)
+		if err != nil {
+			t.Fatalf("%s %q: report: %v", file, sets, err)
+		}
+		if _, err := json.Marshal(rep); err != nil {
+			t.Fatalf("%s %q: JSON: %v", file, sets, err)
+		}
+	})
+}
