@@ -1127,7 +1127,12 @@ func (m mapper) layout(p map[string]any) {
 		// Megatron-Core's expert_tensor_parallel_size defaults to the
 		// tensor-parallel size.
 		k.ETP = tp
-		m.assume("etp %s → %d (Megatron-Core's default: tp)", show(p["etp"]), tp)
+		if c.free != nil && c.free.tp == 0 {
+			c.free.etpIsTP = true // per tp tried
+			m.assume("etp %s → tp (Megatron-Core's default)", show(p["etp"]))
+		} else {
+			m.assume("etp %s → %d (Megatron-Core's default: tp)", show(p["etp"]), tp)
+		}
 	}
 	if dp, ok := leading(p["dp"]); ok {
 		k.DP = dp

@@ -45,6 +45,9 @@ type freeLayout struct {
 	ogr, ogrPP1 bool
 	// oneFOneBOnly: the stack predates the interleaved schedule.
 	oneFOneBOnly bool
+	// etpIsTP: etp unknown with tp unknown: Megatron-Core's default, etp =
+	// the tp tried.
+	etpIsTP bool
 }
 
 // interleave reads the source's interleave (or vp) field: "no", false or
@@ -107,7 +110,11 @@ func (f *freeLayout) keep(c Case, k Knobs, layers, gb int) func(parallelism.Layo
 		if !stated(f.tp, l.TP) || !stated(f.pp, l.PP) || !stated(f.dp, l.DP) || !stated(f.mb, l.Microbatch) || l.CP != k.CP {
 			return false
 		}
-		if moe && (l.EP != k.EP || max(l.ETP, 1) != max(k.ETP, 1) || l.MoEOverlap != k.MoEOverlap) {
+		etp := max(k.ETP, 1)
+		if f.etpIsTP {
+			etp = l.TP
+		}
+		if moe && (l.EP != k.EP || max(l.ETP, 1) != etp || l.MoEOverlap != k.MoEOverlap) {
 			return false
 		}
 		v := max(l.VirtualStages, 1)
