@@ -49,12 +49,13 @@ func Objectives() []Objective { return []Objective{StepTime, Cost, TimeToTrain} 
 
 // Prune reasons, the keys of Result.Pruned.
 const (
-	PrunedInvalid = "invalid" // Job.Validate refused the layout
-	PrunedMemory  = "memory"  // it does not fit in the GPU's memory
-	PrunedBound   = "bound"   // its lower bound is worse than the N-th best
-	PrunedMaxDays = "max_days"
-	PrunedMaxCost = "max_cost" // its price to train is over Options.MaxCost
-	PrunedError   = "error"    // pricing or replay failed (a placement the collective model refuses)
+	PrunedInvalid  = "invalid" // Job.Validate refused the layout
+	PrunedMemory   = "memory"  // it does not fit in the GPU's memory
+	PrunedBound    = "bound"   // its lower bound is worse than the N-th best
+	PrunedMaxDays  = "max_days"
+	PrunedMaxCost  = "max_cost" // its price to train is over Options.MaxCost
+	PrunedError    = "error"    // pricing or replay failed (a placement the collective model refuses)
+	PrunedExcluded = "excluded" // Options.Keep refused the layout
 )
 
 // batch is how many candidates are replayed between two updates of the
@@ -81,7 +82,24 @@ type Options struct {
 	MaxCost float64
 	// Exhaustive replays every candidate that fits, pruning none by bound.
 	Exhaustive bool
+	// Keep, when set, restricts the search to the layouts it accepts (what
+	// a caller already knows of the layout: a stated degree, the schedules
+	// a software stack offers); the others are counted as PrunedExcluded
+	// without being held in memory. It must be a pure function of the
+	// layout (it is called from one goroutine, in enumeration order).
+	Keep func(parallelism.Layout) bool
+	// Fix holds degrees the caller knows (0: any): only layouts with them
+	// are enumerated (Result.Candidates counts only those), which, unlike
+	// Keep, spares the enumeration of the rest.
+	Fix Degrees
 }
+
+// Degrees are the tensor-, pipeline- and data-parallel degrees and the
+// micro-batch size; 0 is any.
+type Degrees struct{ TP, PP, DP, Microbatch int }
+
+// allows reports whether n meets the fixed degree want (0: any).
+func allows(want, n int) bool { return want == 0 || want == n }
 
 // Cost is the price of training j at step time step: its GPU-hours to
 // train (training.tokens; one step without) × opt.PricePerGPUHour.
@@ -140,7 +158,14 @@ var recomputes = parallelism.RecomputePolicies()
 func (c *cand) job(base parallelism.Job) parallelism.Job {
 	j := base
 	j.Cluster.Nodes = int(c.nodes)
-	l := &j.Layout
+	j.Layout = c.layout(base.Layout)
+	return j
+}
+
+// layout is c's layout, the rest as in base.
+func (c *cand) layout(base parallelism.Layout) parallelism.Layout {
+	lo := base
+	l := &lo
 	l.TP, l.PP, l.DP, l.CP, l.EP, l.ETP = int(c.tp), int(c.pp), int(c.dp), int(c.cp), int(c.ep), int(c.etp)
 	l.MoEOverlap = c.moeo
 	l.Microbatch, l.VirtualStages = int(c.mb), int(c.v)
@@ -156,7 +181,7 @@ func (c *cand) job(base parallelism.Job) parallelism.Job {
 	l.Recompute = recomputes[c.rec]
 	l.ZeRO = int(c.zero)
 	l.SequenceParallel, l.OverlapGradReduce, l.TPOverlap, l.PPOverlap = c.sp, c.ogr, c.tpo, c.ppo
-	return j
+	return lo
 }
 
 func divisors(n int) []int {
@@ -208,27 +233,32 @@ func expertSplits(base parallelism.Job, folded int) []expertSplit {
 }
 
 // enumerate lists every layout of base on nodes nodes, in a fixed order,
-// numbered from 0, and how many there are; those moeRefused knows Job.Validate
-// refuses are counted and numbered but not listed.
-func enumerate(base parallelism.Job, nodes int, into []cand) ([]cand, int) {
+// numbered from 0, how many there are, and how many keep excluded; those
+// keep excludes, and those moeRefused knows Job.Validate refuses, are
+// counted and numbered but not listed.
+func enumerate(base parallelism.Job, nodes int, into []cand, fix Degrees, keep func(parallelism.Layout) bool) ([]cand, int, int) {
+	excluded := func(c *cand) bool { return keep != nil && !keep(c.layout(base.Layout)) }
 	// Counted first, so that the candidates (millions) are allocated once.
-	n, kept := 0, 0
-	walk(base, nodes, func(c cand) {
+	n, kept, out := 0, 0, 0
+	walk(base, nodes, fix, func(c cand) {
 		n++
-		if !moeRefused(base, &c) {
+		switch {
+		case excluded(&c):
+			out++
+		case !moeRefused(base, &c):
 			kept++
 		}
 	})
 	into = slices.Grow(into, kept)
 	i := 0
-	walk(base, nodes, func(c cand) {
+	walk(base, nodes, fix, func(c cand) {
 		c.index = int32(i)
 		i++
-		if !moeRefused(base, &c) {
+		if !excluded(&c) && !moeRefused(base, &c) {
 			into = append(into, c)
 		}
 	})
-	return into, n
+	return into, n, out
 }
 
 // moeRefused reports whether c breaks one of the mixture-of-experts rules
@@ -242,26 +272,29 @@ func moeRefused(base parallelism.Job, c *cand) bool {
 
 // walk calls f with every layout of base on nodes nodes, in a fixed order
 // (index unset).
-func walk(base parallelism.Job, nodes int, f func(cand)) {
+func walk(base parallelism.Job, nodes int, fix Degrees, f func(cand)) {
 	gpn := base.Cluster.GPUsPerNode
 	gpus := nodes * gpn
 	layers := base.Model.Layers
 	gb := base.Training.GlobalBatch
 	for _, tp := range divisors(gpn) {
-		if gpus%tp != 0 {
+		if gpus%tp != 0 || !allows(fix.TP, tp) {
 			continue
 		}
 		for _, pp := range divisors(gpus / tp) {
-			if pp > layers {
+			if pp > layers || !allows(fix.PP, pp) {
 				continue
 			}
 			for _, cp := range divisors(gpus / (tp * pp)) {
 				dp := gpus / (tp * pp * cp)
-				if gb%dp != 0 {
+				if gb%dp != 0 || !allows(fix.DP, dp) {
 					continue
 				}
 				for _, es := range expertSplits(base, tp*cp*dp) {
 					for _, mb := range divisors(gb / dp) {
+						if !allows(fix.Microbatch, mb) {
+							continue
+						}
 						type sv struct{ s, v int }
 						scheds := []sv{{0, 1}}
 						if pp >= 2 {
@@ -317,7 +350,7 @@ func bools(both bool) []bool {
 func Count(base parallelism.Job, opt Options) int {
 	n := 0
 	for _, nodes := range nodeCounts(base, opt) {
-		walk(base, nodes, func(cand) { n++ })
+		walk(base, nodes, opt.Fix, func(cand) { n++ })
 	}
 	return n
 }
@@ -400,12 +433,15 @@ func Run(base parallelism.Job, opt Options) (*Result, error) {
 	var all []Entry
 	offset := 0
 	for _, n := range nodes {
-		cands, count := enumerate(base, n, nil)
+		cands, count, excluded := enumerate(base, n, nil, opt.Fix, opt.Keep)
 		r, err := searchNodes(base, cands, offset, opt, est)
 		if err != nil {
 			return nil, err
 		}
-		if refused := count - len(cands); refused > 0 {
+		if excluded > 0 {
+			r.Pruned[PrunedExcluded] += excluded
+		}
+		if refused := count - excluded - len(cands); refused > 0 {
 			r.Pruned[PrunedInvalid] += refused
 		}
 		offset += count

@@ -194,9 +194,9 @@ func benchSearchSrc(b *testing.B, name string, src []byte, sets ...string) {
 func TestMoERefusedAreInvalid(t *testing.T) {
 	base := smallMoE(t, "cluster.nodes=1", "training.global_batch=4")
 	refused, i := 0, 0
-	kept, all := enumerate(base, 1, nil)
+	kept, all, _ := enumerate(base, 1, nil, Degrees{}, nil)
 	k := 0
-	walk(base, 1, func(c cand) {
+	walk(base, 1, Degrees{}, func(c cand) {
 		c.index = int32(i)
 		i++
 		if !moeRefused(base, &c) {
@@ -215,4 +215,54 @@ func TestMoERefusedAreInvalid(t *testing.T) {
 		t.Fatalf("%d refused, %d of %d listed, %d of %d numbered", refused, k, len(kept), i, all)
 	}
 	t.Logf("%d candidates, %d left out as invalid", all, refused)
+}
+
+// TestKeepAndFix: Options.Keep and Options.Fix restrict the search to the
+// layouts they allow; the best of a restricted search is the best, among
+// the allowed layouts, of an unrestricted exhaustive one (checked against
+// the full ranking, not Run's own filter), and Fix gives the same best as
+// the equivalent Keep while enumerating fewer candidates.
+func TestKeepAndFix(t *testing.T) {
+	base := small(t)
+	all, err := Run(base, Options{Top: 1 << 20, Exhaustive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		fix  Degrees
+		keep func(parallelism.Layout) bool
+	}{
+		{"tp 2", Degrees{TP: 2}, func(l parallelism.Layout) bool { return l.TP == 2 }},
+		{"dp 4, micro-batch 2", Degrees{DP: 4, Microbatch: 2}, func(l parallelism.Layout) bool { return l.DP == 4 && l.Microbatch == 2 }},
+		{"pp 2", Degrees{PP: 2}, func(l parallelism.Layout) bool { return l.PP == 2 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The full ranking's first allowed entry.
+			i := slices.IndexFunc(all.Best, func(e Entry) bool { return tc.keep(e.Job.Layout) })
+			if i < 0 {
+				t.Fatal("no allowed layout fits")
+			}
+			want := all.Best[i]
+			byKeep, err := Run(base, Options{Keep: tc.keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			byFix, err := Run(base, Options{Fix: tc.fix})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, r := range map[string]*Result{"keep": byKeep, "fix": byFix} {
+				if len(r.Best) != 1 || !tc.keep(r.Best[0].Job.Layout) || r.Best[0].Objective != want.Objective {
+					t.Fatalf("%s: best %+v, want step %g (%+v)", name, r.Best, want.Objective, want.Job.Layout)
+				}
+			}
+			if byKeep.Candidates != all.Candidates || byKeep.Pruned[PrunedExcluded] == 0 {
+				t.Errorf("keep: %d candidates (want all %d), %d excluded", byKeep.Candidates, all.Candidates, byKeep.Pruned[PrunedExcluded])
+			}
+			if byFix.Candidates >= byKeep.Candidates || byFix.Pruned[PrunedExcluded] != 0 {
+				t.Errorf("fix: %d candidates (keep %d), %d excluded", byFix.Candidates, byKeep.Candidates, byFix.Pruned[PrunedExcluded])
+			}
+		})
+	}
 }

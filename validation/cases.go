@@ -182,6 +182,10 @@ type Case struct {
 	// the stack's default, else tp > 1, decides it.
 	spUnknown bool
 	spSource  string
+	// free is set when the source leaves tp or pp unknown: the layout is
+	// the fastest the search finds within what the source states
+	// (layoutsearch.go); nil otherwise.
+	free *freeLayout
 	// GPUsPerNode overrides the system's GPUs per node (one NVLink domain)
 	// where a rule gives the domain size, for a run on part of one node, or
 	// where the source states another node size (0: the system's).
@@ -236,7 +240,8 @@ func Rules() []string {
 		"dp: as given; unknown → GPUs / (tp·pp·cp); tp \"none …\" → 1",
 		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU (NVIDIA's model FLOPs, no recompute); else mfu → MFU; else gpu_hours_per_trillion_tokens → tokens/s per GPU = 10¹² / (GPU-hours × 3600)",
 		"error: (predicted − measured) / measured, for every metric; MAE is the mean of |error|, bias the mean of error",
-		"scoring: a case whose tp or pp is unknown, or whose confidence is low, is listed but not scored; a prediction the simulator finds infeasible is still scored (the measured run did run)",
+		"layout: tp or pp unknown (the model, GPU count, hardware and global batch known) → the layout search's fastest (objective step time; package search) over the layouts the case's stack can express, with the case's nodes, keeping every degree and knob the case states (tp, pp, dp, cp, ep, etp, microbatch, interleave, sequence_parallel, recompute, zero) and the stack's overlaps, ZeRO and sequence-parallel default; schedules 1f1b and interleaved (1f1b only for megatron-lm-2021-01, which predates the interleaved schedule); recompute unknown → the framework's default or more; published benchmark runs (MLPerf submissions, framework performance tables) publish their fastest configuration, so the fastest layout stands for the unstated one; the case names the layout picked",
+		"scoring: a case whose confidence is low is listed but not scored; a prediction the simulator finds infeasible is still scored (the measured run did run)",
 		"per-layer table (Korthikanti 2022, Table 4): each row replayed with parallelism.LayerTimes, recompute from the row name (full / selective / none), sequence parallelism when the name says sequence; forward and backward scored separately",
 	}
 }
@@ -486,6 +491,10 @@ const maxDerivedGPUs = 1 << 24
 func (m mapper) sizeCluster(p map[string]any) {
 	c, k := m.c, m.c.Knobs
 	if c.GPUs > 0 || c.perNode == 0 || !c.Replayable {
+		return
+	}
+	if c.free != nil {
+		m.unplayable("gpus unknown and layout unknown (tp %s, pp %s): the cluster's size is not stated", show(p["tp"]), show(p["pp"]))
 		return
 	}
 	if _, ok := leading(p["dp"]); !ok {
@@ -784,7 +793,7 @@ func (m mapper) stack() {
 		m.unplayable("%v", err)
 		return
 	}
-	if c.spUnknown {
+	if c.spUnknown && c.free == nil {
 		m.assume("sequence_parallel %s → %v (tp %d)", c.spSource, c.Knobs.SequenceParallel, c.Knobs.TP)
 	}
 	// NeMo-Framework-Launcher's Llama configurations leave recomputation
@@ -795,7 +804,12 @@ func (m mapper) stack() {
 	}
 	note := fmt.Sprintf("software: %s → stack %s (%s)", why, c.Stack, strings.Join(set, ", "))
 	k := &c.Knobs
-	if strings.HasPrefix(c.Stack, "megatron-lm-2021") && k.PP == 1 && k.ZeRO == 0 {
+	if c.free != nil {
+		// The layout search applies the rule below to each pp it tries.
+		c.free.ogrPP1 = strings.HasPrefix(c.Stack, "megatron-lm-2021") && k.ZeRO == 0
+		c.free.ogr = k.OverlapGradReduce
+		c.free.oneFOneBOnly = c.Stack == "megatron-lm-2021-01"
+	} else if strings.HasPrefix(c.Stack, "megatron-lm-2021") && k.PP == 1 && k.ZeRO == 0 {
 		k.OverlapGradReduce = true
 		note += "; overlap_grad_reduce true (PyTorch DDP, pp 1)"
 	}
@@ -856,6 +870,9 @@ func (m mapper) applyStack() ([]string, error) {
 		case "training.precision":
 			continue
 		case "parallelism.sequence_parallel":
+			if c.free != nil {
+				c.free.spStackSet, c.free.spStackFlag = true, flag
+			}
 			if !c.spUnknown {
 				continue
 			}
@@ -1060,8 +1077,20 @@ func (m mapper) layout(p map[string]any) {
 	}
 	pp, okPP := leading(p["pp"])
 	if !okTP || !okPP {
-		m.unplayable("layout unknown (tp %s, pp %s)", show(p["tp"]), show(p["pp"]))
-		return
+		// The layout rule (layoutsearch.go): the search picks what is
+		// unknown at replay; until then tp and pp stand at what is stated,
+		// else 1.
+		c.free = &freeLayout{tpSource: show(p["tp"]), ppSource: show(p["pp"])}
+		if okTP {
+			c.free.tp = tp
+		} else {
+			tp = 1
+		}
+		if okPP {
+			c.free.pp = pp
+		} else {
+			pp = 1
+		}
 	}
 	k.TP, k.PP = tp, pp
 	gb, ok := integer(p["global_batch"])
@@ -1098,16 +1127,31 @@ func (m mapper) layout(p map[string]any) {
 		// Megatron-Core's expert_tensor_parallel_size defaults to the
 		// tensor-parallel size.
 		k.ETP = tp
-		m.assume("etp %s → %d (Megatron-Core's default: tp)", show(p["etp"]), tp)
+		if c.free != nil && c.free.tp == 0 {
+			c.free.etpIsTP = true // per tp tried
+			m.assume("etp %s → tp (Megatron-Core's default)", show(p["etp"]))
+		} else {
+			m.assume("etp %s → %d (Megatron-Core's default: tp)", show(p["etp"]), tp)
+		}
 	}
 	if dp, ok := leading(p["dp"]); ok {
 		k.DP = dp
+		if c.free != nil {
+			c.free.dp = dp
+		}
+	} else if c.free != nil {
+		k.DP = 0 // the search's: GPUs / (tp·pp·cp)
 	} else {
 		k.DP = c.GPUs / max(tp*pp*k.CP, 1)
 		m.assume("dp %s → %d (GPUs / (tp·pp·cp))", show(p["dp"]), k.DP)
 	}
 	if mb, ok := leading(p["microbatch"]); ok && mb > 0 {
 		k.Microbatch = mb
+		if c.free != nil {
+			c.free.mb = mb
+		}
+	} else if c.free != nil {
+		k.Microbatch = 1 // the search's
 	} else {
 		k.Microbatch = 1
 		m.assume("microbatch %s → 1", show(p["microbatch"]))
@@ -1119,6 +1163,9 @@ func (m mapper) layout(p map[string]any) {
 	switch v := p["sequence_parallel"].(type) {
 	case bool:
 		k.SequenceParallel = v
+		if c.free != nil {
+			c.free.spStated = true
+		}
 	default:
 		// Decided with the stack (applyStack): its default, else tp > 1.
 		k.SequenceParallel = tp > 1
@@ -1135,15 +1182,20 @@ func (m mapper) layout(p map[string]any) {
 		m.assume("vp %s → 1f1b with moe.overlap (DualPipe is not modelled; it overlaps dispatch and combine with computation)", show(vp))
 		vp = int64(1)
 	}
-	if p["interleave"] == nil && vp != nil {
+	iv := p["interleave"]
+	if iv == nil && vp != nil {
 		if v, ok := integer(vp); ok {
 			vp = int64(v)
 		} else {
 			vp = text(vp)
 		}
-		m.schedule(vp)
+		iv = vp
+	}
+	if c.free != nil {
+		c.free.interleave(iv)
+		k.Schedule, k.VirtualStages = parallelism.OneFOneB, 1 // the search's
 	} else {
-		m.schedule(p["interleave"])
+		m.schedule(iv)
 	}
 	if strings.Contains(text(p["ep_overlap"]), "true") {
 		k.MoEOverlap = true

@@ -340,7 +340,7 @@ iteration_s = 1.0
 		{"gpus = \"unknown\"", "8", "\"unknown\"", 0, 0, 0}, // size not stated
 		{"gpus = 12", "8", "\"unknown\"", 0, 0, 0},          // not whole nodes
 		{"gpus = \"1,024\"", "8", "\"unknown\"", 0, 0, 0},   // not read as 1 GPU
-		{"gpus = 16", "\"8-way\"", "2", 0, 0, 0},            // "8-way" is not a count
+		{"gpus = 16", "\"8-way\"", "2", 16, 2, 0},           // "8-way" is not a count: tp unknown, the layout rule's
 	}
 	for _, tc := range tests {
 		cases, err := ParseCases("n.toml", []byte(fmt.Sprintf(src, tc.hw, tc.tp, tc.dp)))
@@ -356,6 +356,13 @@ iteration_s = 1.0
 		}
 		if !c.Scored || c.GPUs != tc.gpus || c.Nodes != tc.nodes || c.GPUsPerNode != tc.gpn {
 			t.Errorf("%q: scored %v (%s), %d GPUs on %d nodes of %d; want %d on %d of %d", tc.hw, c.Scored, c.Why, c.GPUs, c.Nodes, c.GPUsPerNode, tc.gpus, tc.nodes, tc.gpn)
+		}
+		if strings.Contains(tc.tp, "way") {
+			// Not read as 8 (nor as 1): left to the layout rule.
+			if c.free == nil || c.free.tp != 0 {
+				t.Errorf("%q: tp %s read as a count", tc.hw, tc.tp)
+			}
+			continue
 		}
 		if _, _, err := c.load(c.Knobs); err != nil {
 			t.Errorf("%q: %v", tc.hw, err)

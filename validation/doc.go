@@ -19,8 +19,11 @@
 // Run replays the cases on a bounded pool of workers and returns, per case,
 // the prediction, the measurement and the signed error (predicted − measured)
 // / measured; per group and overall, the mean absolute error and the bias
-// (mean signed error). Cases whose layout is unknown, or whose source is
-// marked low confidence, are listed but not scored. A prediction that the
+// (mean signed error). Cases whose source is marked low confidence are
+// listed but not scored. A case whose tp or pp is unknown is replayed on
+// the fastest layout the search package finds among those its software
+// stack can express that keep what the case states (layoutsearch.go), and
+// says which. A prediction that the
 // simulator finds infeasible (out of memory) is still scored: the run it is
 // compared with did run, so that is a model error, not a reason to skip it.
 //

@@ -174,7 +174,8 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		"error = (predicted − measured) / measured, so a positive error on a throughput means the simulator is too optimistic " +
 		"and a positive error on a time means it is too pessimistic. Nothing is fitted to these cases and no case is treated by name: " +
 		"where a source leaves a knob unknown, one general rule, the same for every case and listed below, fills it, " +
-		"and each case says which rules it needed. Cases whose layout (tp or pp) is unknown, or whose confidence is low, are listed " +
+		"and each case says which rules it needed. A case whose layout (tp or pp) is unknown is replayed on the fastest layout the " +
+		"search finds among those its software stack can express that keep what the case states, and names it; cases whose confidence is low are listed " +
 		"but not scored; a prediction the simulator finds infeasible is still scored, since the measured run did run. " +
 		"MAE is the mean absolute error of the scored cases, bias their mean signed error. The memory table compares the memory model " +
 		"with Korthikanti et al. 2022, Figures 1 and 7 (`validation/data/memory.toml`). A test (`validation/validation_test.go`) " +

@@ -122,6 +122,14 @@ func evaluate(c Case, scratch *parallelism.Scratch) []Result {
 	if !c.Replayable {
 		return []Result{base}
 	}
+	if c.free != nil {
+		k, note, _, err := c.pickLayout()
+		if err != nil {
+			return []Result{failed(base, err)}
+		}
+		c.Knobs = k
+		base.Assumptions = append(base.Assumptions, note)
+	}
 	base.Layout = c.Knobs.String()
 	if len(c.Rows) > 0 {
 		return evaluateRows(c, base)
@@ -234,6 +242,11 @@ func ScenarioIn(cases []Case, id string) ([]byte, error) {
 		}
 		if !c.Replayable {
 			return nil, fmt.Errorf("case %q is %w: %s", id, ErrNotReplayable, c.Why)
+		}
+		if c.free != nil {
+			if c.Knobs, _, _, err = c.pickLayout(); err != nil {
+				return nil, err
+			}
 		}
 		k := c.Knobs
 		switch {

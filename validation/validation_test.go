@@ -77,9 +77,12 @@ func TestMappingRules(t *testing.T) {
 		// H100 cases: the distributed optimizer (ZeRO-1).
 		{"megatron-readme-2024-h100-70b", 8, 2, 48, 1, parallelism.OneFOneB, 1, true, Auto, 1, ModelTFLOPs, "dgx-h100", "bf16", "megatron-h100-70b", true},
 		{"nemo2407-gpt3-175b-512gpu", 4, 8, 16, 2, parallelism.Interleaved, 6, true, Auto, 1, TokensPerGPU, "dgx-h100", "fp8", "gpt3-175b", true},
-		// Layout unknown: listed, not scored.
-		{"megatron-readme-2021jan-145b", 0, 0, 0, 0, "", 0, false, "", 0, HardwareTFLOPs, "dgx-a100-80gb", "fp16", "gpt-145.6b", false},
-		{"megatron-readme-2024-h100-gpt3-strong-96gpu", 0, 0, 0, 0, "", 0, false, "", 0, MFU, "dgx-h100", "bf16", "gpt3-175b", false},
+		// Layout unknown: scored; the layout rule's search picks tp, pp and
+		// what else is unknown at replay (layoutsearch.go; its tests in
+		// layoutsearch_test.go). Until then the knobs hold what is stated
+		// (dp 24 here), else 1 for tp and pp.
+		{"megatron-readme-2021jan-145b", 1, 1, 24, 1, parallelism.OneFOneB, 1, false, Auto, 0, HardwareTFLOPs, "dgx-a100-80gb", "fp16", "gpt-145.6b", true},
+		{"megatron-readme-2024-h100-gpt3-strong-96gpu", 1, 1, 0, 1, parallelism.OneFOneB, 1, false, Auto, 1, MFU, "dgx-h100", "bf16", "gpt3-175b", true},
 		// moe-cp.toml: the vp column; "none listed" recompute; FP8-CS; the
 		// matching MoE preset supplies the SwiGLU experts.
 		{"mbridge-25.11-h100-qwen3-235b-a22b-256gpu", 2, 8, 16, 1, parallelism.Interleaved, 4, true, "none", 1, TokensPerGPU, "dgx-h100", "fp8", "qwen3-235b-a22b", true},
@@ -275,11 +278,16 @@ func TestStackSequenceParallel(t *testing.T) {
 // own micro-batches and interleaving (examples/sc21/run_table_1.sh) instead
 // of "unknown" (replayed as 1). vTrain's group was added with the data.
 var maxMAE = map[string]float64{
-	"Narayanan2021-SC21-Table1":    8.5,
-	"vTrain-ground-truth-multi":    5.0,
-	"Narayanan2021-SC21-Table2":    50.0,
-	"Megatron-LM-README-2021":      5.5,
-	"Megatron-LM-README-2024-H100": 8.0,
+	"Narayanan2021-SC21-Table1": 8.5,
+	"vTrain-ground-truth-multi": 5.0,
+	"Narayanan2021-SC21-Table2": 50.0,
+	// The two README groups were re-recorded when their case set grew, not
+	// the model: the layout rule (the search's fastest layout where tp or
+	// pp is unknown) made the ten January-2021 rows and the two GPT-3
+	// strong-scaling rows scored. README-2021: 5.5 → 11.5 (1 → 11 scored,
+	// 11.2%); README-2024-H100: 8.0 → 10.5 (9 → 11 scored, 10.4%).
+	"Megatron-LM-README-2021":      11.5,
+	"Megatron-LM-README-2024-H100": 10.5,
 	"Korthikanti2022-Table5":       3.0,
 	"Korthikanti2022-Table4":       2.0,
 	"NeMo-24.07-perf-summary":      19.0,
@@ -309,8 +317,8 @@ var maxMAE = map[string]float64{
 var minScored = map[string]int{
 	"Narayanan2021-SC21-Table1":    10,
 	"Narayanan2021-SC21-Table2":    12,
-	"Megatron-LM-README-2021":      1,
-	"Megatron-LM-README-2024-H100": 9,
+	"Megatron-LM-README-2021":      11,
+	"Megatron-LM-README-2024-H100": 11,
 	"Korthikanti2022-Table5":       9,
 	"Korthikanti2022-Table4":       10,
 	"NeMo-24.07-perf-summary":      2,
@@ -318,7 +326,7 @@ var minScored = map[string]int{
 	"MegatronBridge-25.11":         7,
 	"NeMo-24.07-H100":              2,
 	"NeMo-LongSeq-CP-H100":         6,
-	"overall":                      104,
+	"overall":                      116,
 }
 
 // TestRegression replays every case and fails when a group's error grows
@@ -398,6 +406,13 @@ func TestScenarioIsLoadable(t *testing.T) {
 			continue
 		}
 		k := c.Knobs
+		if c.free != nil {
+			// The layout rule's pick, as the replay uses it.
+			if k, _, _, err = c.pickLayout(); err != nil {
+				t.Errorf("%s: %v", c.ID, err)
+				continue
+			}
+		}
 		if k.Recompute == Auto {
 			k.Recompute = string(parallelism.RecomputeFull)
 		}

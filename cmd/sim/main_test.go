@@ -152,7 +152,9 @@ func TestExitCodes(t *testing.T) {
 		{"bad algorithm", []string{"run", "--set", "simulation.allreduce=butterfly"}, 2, []string{"simulation.allreduce", "not an algorithm"}, nil},
 		{"case scenario", []string{"validate", "--scenario", "sc21-t1-76.1b"}, 0, nil, []string{"tp = 8", "grad_accum_fusion = false", "fp32_grads = false"}},
 		{"unknown case", []string{"validate", "--scenario", "no-such-case"}, 2, []string{"--scenario", "no case", "korthikanti22-175b-full-recompute"}, nil},
-		{"unplayable case", []string{"validate", "--scenario", "megatron-readme-2021jan-145b"}, 2, []string{"not replayable", "layout unknown"}, nil},
+		{"unplayable case", []string{"validate", "--cases", "../../validation/testdata/unplayable.toml", "--scenario", "v100-unplayable"}, 2, []string{"not replayable", "V100"}, nil},
+		// Layout unknown: the layout rule's pick (the search's fastest), written out.
+		{"layout-rule case scenario", []string{"validate", "--scenario", "megatron-readme-2021jan-145b"}, 0, nil, []string{"tp = 8", "pp = 8", "dp = 24"}},
 		{"bad gradient key", []string{"run", "--set", "training.fp32_grads=yes"}, 2, []string{"training.fp32_grads", "want true or false"}, nil},
 		{"held-out cases", []string{"validate", "--cases", "../../validation/testdata/heldout-example.toml"}, 0, nil, []string{"Smith2022-MT-NLG", "mt-nlg-530b-2240gpu", "60.10"}},
 		{"held-out case scenario", []string{"validate", "--cases", "../../validation/testdata/heldout-example.toml", "--scenario", "mt-nlg-530b-2240gpu"}, 0, nil, []string{"pp = 35", "global_batch = 1920"}},
