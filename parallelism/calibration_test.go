@@ -52,7 +52,12 @@ func TestReplayTooLarge(t *testing.T) {
 		tasks float64
 	}{
 		{"global batch", func(j *Job) { j.Training.GlobalBatch = 100_000_000 }, "training.global_batch", 1e10},
-		{"steps", func(j *Job) { j.Training.Steps = 1000 }, "training.steps", 1e8},
+		// Every replica replayed: no periodic replay of steps, all of
+		// them count.
+		{"steps, full ranks", func(j *Job) { j.Training.Steps = 200; j.Options.Ranks = RanksFull }, "training.steps", 1e8},
+		// GPUs of varied speeds: the replicas may fall into classes,
+		// so the periodic replay is not counted on.
+		{"steps, variation", func(j *Job) { j.Training.Steps = 1000; j.Variation.Spread = 0.05 }, "training.steps", 1e8},
 		{"overflow", func(j *Job) { j.Training.GlobalBatch = 1 << 62; j.Training.Steps = 1 << 30 }, "training.steps", 1e25},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

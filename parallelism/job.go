@@ -3,6 +3,7 @@ package parallelism
 import (
 	"math"
 
+	"trainsim/field"
 	"trainsim/model"
 	"trainsim/topology"
 )
@@ -68,8 +69,52 @@ func (j Job) ReplayTasks() float64 {
 	if j.Options.Ranks == RanksFull || j.Variation.Set() {
 		reps = float64(l.DP)
 	}
+	m := float64(j.Training.GlobalBatch) / (float64(l.DP) * float64(l.Microbatch))
+	return replayTasks(j, max(1, j.Training.Steps), reps, m)
+}
+
+// replayTasks is ReplayTasks for steps training steps of reps replicas of
+// m micro-batches each, as a replay emits them.
+func replayTasks(j Job, steps int, reps, m float64) float64 {
+	l := j.Layout
 	chunks := float64(l.PP) * float64(l.VirtualStages)
 	layers := math.Ceil(float64(j.Model.Layers) / chunks)
-	m := float64(j.Training.GlobalBatch) / (float64(l.DP) * float64(l.Microbatch))
-	return float64(max(1, j.Training.Steps)) * reps * float64(l.PP) * m * float64(l.VirtualStages) * (4 + 12*layers)
+	return float64(steps) * reps * float64(l.PP) * m * float64(l.VirtualStages) * (4 + 12*layers)
+}
+
+// stepsPeriodic reports whether a replay of j on reps replicas tries the
+// periodic replay of training steps (period.go: stepPeriod), which emits
+// two steps and extrapolates the others from the second.
+func (j Job) stepsPeriodic(reps int) bool {
+	return j.Options.Network != NetworkFlow && !j.Options.Timeline && !j.Options.reference &&
+		!j.Options.noPeriodic && reps == 1 && j.Training.Steps > 2
+}
+
+// BuiltReplayTasks estimates the tasks a replay of j builds at first:
+// ReplayTasks, but with two training steps where the periodic replay of
+// steps is sure to be tried (one replica replayed). Should its run-time
+// check not hold, the full replay that follows is bounded again
+// (runPlan) and refused if it would pass MaxReplayTasks.
+func (j Job) BuiltReplayTasks() float64 {
+	// One replica is replayed unless every one is (full ranks) or the
+	// GPUs' variation may split them into classes: then the periodic
+	// replay may not be tried, and all steps count.
+	oneReplica := j.Layout.DP == 1 || j.Options.Ranks != RanksFull && !j.Variation.Set()
+	if n := j.ReplayTasks(); n == 0 || !oneReplica || !j.stepsPeriodic(1) {
+		return n
+	}
+	l := j.Layout
+	return replayTasks(j, 2, 1, float64(j.Training.GlobalBatch)/(float64(l.DP)*float64(l.Microbatch)))
+}
+
+// replayTooLarge is the refusal of a replay of j estimated at n tasks,
+// more than MaxReplayTasks: named by training.steps when the job has
+// several, training.global_batch otherwise.
+func replayTooLarge(j Job, n float64) field.Error {
+	key, other := "training.global_batch", "training.steps"
+	if j.Training.Steps > 1 {
+		key, other = other, key
+	}
+	return field.Errorf(key, "the replay would unroll about %.3g tasks (steps × pipeline stages × micro-batches × model chunks × a dozen per layer), more than the %d one run may take (about 4.4 GB of memory); use fewer training.steps, a smaller global batch per pipeline or a larger micro-batch", n, MaxReplayTasks).
+		Using(other, "parallelism.pp", "parallelism.dp", "parallelism.microbatch", "parallelism.virtual_stages", "model.layers", "simulation.ranks")
 }

@@ -1,10 +1,14 @@
 package parallelism
 
 import (
+	"errors"
+	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
+	"trainsim/field"
 	"trainsim/model"
 	"trainsim/sim"
 	"trainsim/topology"
@@ -222,5 +226,68 @@ func TestMBPeriodCheck(t *testing.T) {
 				t.Errorf("lane %d: %s of task %d changed, the check still holds", s, name, mid)
 			}
 		}
+	}
+}
+
+// TestManyStepsPeriodic: the replay-size limit counts the steps a replay
+// builds. The default layout at 1000 training steps (about 2.3e8 tasks
+// unrolled, past MaxReplayTasks) is replayed periodically from two steps:
+// accepted, with the step time of 3 steps and the unrolled counts growing
+// by the per-step increment of 3 → 5 steps (whose periodic replay equals
+// the unrolled one, TestPeriodicStepsEqualUnrolled). A layout whose
+// periodic check does not hold at run time (ZeRO-3 with overlapped
+// gathers) is refused then, with Validate's message naming
+// training.steps, before the full replay is built.
+func TestManyStepsPeriodic(t *testing.T) {
+	j := gpt3Job(t, 128, Layout{TP: 8, PP: 16, DP: 8, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 1536)
+	res := map[int]*Result{}
+	for _, steps := range []int{3, 5, 1000} {
+		s := j
+		s.Training.Steps = steps
+		res[steps] = simulate(t, s)
+	}
+	if u := j; func() bool { u.Training.Steps = 1000; return u.ReplayTasks() <= MaxReplayTasks }() {
+		t.Fatalf("1000 steps estimated within the limit unrolled: the test no longer exercises it")
+	}
+	// The step time is the makespan over the steps: the makespan, in
+	// whole nanoseconds, grows by the same step-to-step shift.
+	span := func(steps int) int { return int(math.Round(float64(res[steps].StepTime) * float64(steps) * 1e9)) }
+	for name, f := range map[string]func(r *Result) int{
+		"makespan (ns)": func(r *Result) int {
+			for steps, x := range res {
+				if x == r {
+					return span(steps)
+				}
+			}
+			return -1
+		},
+		"tasks":  func(r *Result) int { return r.Tasks },
+		"events": func(r *Result) int { return r.Events },
+	} {
+		per := (f(res[5]) - f(res[3])) / 2
+		if per <= 0 || f(res[1000]) != f(res[3])+997*per {
+			t.Errorf("%s: 3 steps %d, 5 steps %d, 1000 steps %d; want %d", name, f(res[3]), f(res[5]), f(res[1000]), f(res[3])+997*per)
+		}
+	}
+
+	t.Logf("step time: 3 steps %.17g s, 1000 steps %.17g s", float64(res[3].StepTime), float64(res[1000].StepTime))
+	if d := math.Abs(float64(res[1000].StepTime/res[3].StepTime) - 1); d > 1e-12 {
+		t.Errorf("step time: 1000 steps %v, 3 steps %v (relative difference %.3g)", res[1000].StepTime, res[3].StepTime, d)
+	}
+
+	z := j
+	z.Layout.ZeRO, z.Layout.OverlapGradReduce = 3, true
+	z.Training.Steps = 1000
+	if n := z.BuiltReplayTasks(); n > MaxReplayTasks {
+		t.Fatalf("ZeRO-3: Validate's estimate %.3g, want within the limit (two steps)", n)
+	}
+	_, err := simulateJob(z)
+	var fe field.Error
+	if !errors.As(err, &fe) || fe.Field != "training.steps" || !strings.Contains(fe.Msg, "the replay would unroll about") || !strings.Contains(fe.Msg, "4.4 GB") {
+		t.Fatalf("ZeRO-3, 1000 steps: %v, want a training.steps size error", err)
+	}
+	z.Training.Steps = 3
+	if r := replayedFor(t, z); r.b.period != nil {
+		t.Fatalf("ZeRO-3 overlapped: the periodic replay of steps held; the fall-back is not exercised")
 	}
 }

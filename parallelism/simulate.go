@@ -383,13 +383,27 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 			b.rec = make([][]tplComm, lanes)
 		}
 	}
+	// Steps after the second repeat it (period.go) where tried: two are
+	// emitted. A full replay joins its replicas' collectives after the
+	// last step.
+	periodic := j.stepsPeriodic(reps)
+	steps := j.Training.Steps
+	if periodic {
+		steps = 2
+	}
+	// Validate bounded the tasks of the replay it expected (two steps
+	// where the periodic replay is sure to be tried); a full replay after
+	// a periodic check that did not hold may be larger: bounded here,
+	// before anything is allocated.
+	if n := replayTasks(j, steps, float64(reps), float64(b.m)); n > MaxReplayTasks {
+		return nil, replayTooLarge(j, n)
+	}
 	layers := (j.Model.Layers + l.PP*l.VirtualStages - 1) / (l.PP * l.VirtualStages)
-	// Validate (run by Simulate) has bounded j.ReplayTasks, so est fits.
-	est := j.Training.Steps * lanes * b.m * l.VirtualStages * (4 + layers*12)
+	est := steps * lanes * b.m * l.VirtualStages * (4 + layers*12)
 	// The embedding and output layers, gradient reductions and the
 	// optimizer add a few tasks per pass and per step: room for them, so
 	// that the arrays are not copied to grow near the end.
-	est += est/16 + j.Training.Steps*lanes*64
+	est += est/16 + steps*lanes*64
 	// With members (builder.members, decided below the same way) a pass
 	// is a few engine tasks: its marker and kernels, its send, and two
 	// more around each overlapped collective or per-layer data-parallel
@@ -411,7 +425,7 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 		if l.ZeRO >= 2 {
 			perLayer++
 		}
-		est = j.Training.Steps*lanes*b.m*l.VirtualStages*2*(3+3*layers*perLayer) + j.Training.Steps*lanes*64
+		est = steps*lanes*b.m*l.VirtualStages*2*(3+3*layers*perLayer) + steps*lanes*64
 	}
 	if sc != nil {
 		b.g = sc.sim.NewGraph(est)
@@ -464,9 +478,7 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 		if n := int(model.NumLayerKinds) * numLists * keys * 2; n <= 1<<16 {
 			b.tpls = make([]template, n)
 		}
-		// Steps after the second repeat it (period.go); a full replay
-		// joins its replicas' collectives after the last step.
-		if reps == 1 && j.Training.Steps > 2 && !j.Options.noPeriodic {
+		if periodic {
 			b.period = &stepPeriod{extra: j.Training.Steps - 2}
 		}
 

@@ -205,13 +205,11 @@ func (j Job) check() []field.Error {
 	if t.Steps < 1 {
 		add(field.Errorf("training.steps", "must be a positive integer, got %d", t.Steps))
 	}
-	if n := j.ReplayTasks(); n > MaxReplayTasks {
-		key, other := "training.global_batch", "training.steps"
-		if t.Steps > 1 {
-			key, other = other, key
-		}
-		add(field.Errorf(key, "the replay would unroll about %.3g tasks (steps × pipeline stages × micro-batches × model chunks × a dozen per layer), more than the %d one run may take (about 4.4 GB of memory); use fewer training.steps, a smaller global batch per pipeline or a larger micro-batch", n, MaxReplayTasks).
-			Using(other, "parallelism.pp", "parallelism.dp", "parallelism.microbatch", "parallelism.virtual_stages", "model.layers", "simulation.ranks"))
+	// The tasks the replay builds at first: with the periodic replay of
+	// steps, two of them (runPlan bounds a full replay again if that one
+	// falls back).
+	if n := j.BuiltReplayTasks(); n > MaxReplayTasks {
+		add(replayTooLarge(j, n))
 	}
 	if !slices.Contains(Networks(), j.Options.Network) {
 		add(field.Errorf("simulation.network", "%q is not a fidelity (allowed: %s)", j.Options.Network, field.Quote(Networks())))

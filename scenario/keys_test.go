@@ -247,7 +247,7 @@ func TestValidationKeysDeclared(t *testing.T) {
 		func(j *parallelism.Job) { j.Training.Precision, j.Training.Attention = "fp4", "x" },
 		func(j *parallelism.Job) { j.Training.Precision = units.FP8 },
 		func(j *parallelism.Job) { j.Training.GlobalBatch = 100_000_000 },
-		func(j *parallelism.Job) { j.Training.Steps = 1000 },
+		func(j *parallelism.Job) { j.Training.Steps, j.Options.Ranks = 1000, parallelism.RanksFull },
 		func(j *parallelism.Job) { j.Options.Network, j.Options.AllReduce, j.Options.Ranks = "x", "x", "x" },
 		func(j *parallelism.Job) { j.Cluster.Network.File = "t.toml" },
 		func(j *parallelism.Job) {

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"trainsim/field"
 	"trainsim/inputfile"
 	"trainsim/parallelism"
 	"trainsim/report"
@@ -435,6 +436,12 @@ func replay(sc *scenario.Scenario, fromFile bool, log *zap.Logger) (*report.Repo
 	start := time.Now()
 	res, err := parallelism.Simulate(valid)
 	if err != nil {
+		// A replay found too large only when run (its periodic
+		// shortcut did not hold) is bad input, as Validate's refusal.
+		var fe field.Error
+		if errors.As(err, &fe) {
+			return nil, in, nil, badInput(fmt.Errorf("%s: %w", sc.File, err))
+		}
 		return nil, in, nil, fmt.Errorf("%s: %w", sc.File, err)
 	}
 	log.Debug("replayed", zap.Int("tasks", res.Tasks), zap.Int("events", res.Events), zap.Duration("took", time.Since(start)))

@@ -161,6 +161,11 @@ func TestExitCodes(t *testing.T) {
 		{"missing cases file", []string{"validate", "--cases", "nope.toml"}, 2, []string{"--cases", "nope.toml"}, nil},
 		{"calibration file named by --set", []string{"run", "--set", "calibration.file=nope.toml"}, 2, []string{"--set: calibration.file", "nope.toml"}, nil},
 		{"replay too large", []string{"run", "--set", "training.global_batch=100000000"}, 2, []string{"training.global_batch", "the replay would unroll", "more than the 40000000"}, nil},
+		// 1000 steps: two built, the others extrapolated (periodic replay).
+		{"many steps, periodic", []string{"run", "--set", "training.steps=1000"}, 0, nil, []string{"Step time"}},
+		// ZeRO-3's overlapped gathers fail the periodic check when run:
+		// the full replay is refused then, exit 2, the same message.
+		{"many steps, fall-back too large", []string{"run", "--set", "training.steps=1000", "--set", "parallelism.zero=3"}, 2, []string{"training.steps: the replay would unroll about 2.33e+08 tasks", "more than the 40000000", "4.4 GB"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
