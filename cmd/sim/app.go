@@ -440,7 +440,9 @@ func replay(sc *scenario.Scenario, fromFile bool, log *zap.Logger) (*report.Repo
 		// shortcut did not hold) is bad input, as Validate's refusal.
 		var fe field.Error
 		if errors.As(err, &fe) {
-			return nil, in, nil, badInput(fmt.Errorf("%s: %w", sc.File, err))
+			// Placed where its key was set (FILE:LINE or --set), as
+			// Validate's own refusals are.
+			return nil, in, nil, badInput(fmt.Errorf("%s: %w", sc.Place(fe.Field), err))
 		}
 		return nil, in, nil, fmt.Errorf("%s: %w", sc.File, err)
 	}

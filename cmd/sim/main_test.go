@@ -165,7 +165,7 @@ func TestExitCodes(t *testing.T) {
 		{"many steps, periodic", []string{"run", "--set", "training.steps=1000"}, 0, nil, []string{"Step time"}},
 		// ZeRO-3's overlapped gathers fail the periodic check when run:
 		// the full replay is refused then, exit 2, the same message.
-		{"many steps, fall-back too large", []string{"run", "--set", "training.steps=1000", "--set", "parallelism.zero=3"}, 2, []string{"training.steps: the replay would unroll about 2.33e+08 tasks", "more than the 40000000", "4.4 GB"}, nil},
+		{"many steps, fall-back too large", []string{"run", "--set", "training.steps=1000", "--set", "parallelism.zero=3"}, 2, []string{"--set: training.steps: the replay would unroll about 2.33e+08 tasks", "more than the 40000000", "4.4 GB"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
