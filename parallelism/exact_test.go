@@ -268,8 +268,9 @@ func TestMembersMatchUnrolled(t *testing.T) {
 	}
 }
 
-// replayedFor emits and runs j.
-func replayedFor(t *testing.T, j Job) *replayed {
+// replayedFor emits and runs j: the replay's internals, for tests that look
+// past its Result.
+func replayedFor(t testing.TB, j Job) *replayed {
 	t.Helper()
 	pr, err := newPricer(j)
 	if err != nil {

@@ -87,20 +87,7 @@ func TestRailOptimizedRuns(t *testing.T) {
 // TestFlowConservesBytes: every byte a NIC sends into the fabric is received
 // by a NIC, and what leaves a leaf for a spine comes back down to a leaf.
 func TestFlowConservesBytes(t *testing.T) {
-	j := dpHeavy(t, 4, NetworkFlow)
-	pr, err := newPricer(j)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, err := newPlan(pr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := runPlan(j, pr, pl, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fn := r.fn
+	fn := replayedFor(t, dpHeavy(t, 4, NetworkFlow)).fn
 	var up, down, toSpine, fromSpine float64
 	for i, l := range fn.topo.Links {
 		bytes := fn.linkBytes(topology.LinkID(i))

@@ -14,18 +14,7 @@ import (
 // flowRun replays j and returns its result and flow network.
 func flowRun(t testing.TB, j Job) (*Result, *flowNet) {
 	t.Helper()
-	pr, err := newPricer(j)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, err := newPlan(pr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := runPlan(j, pr, pl, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := replayedFor(t, j)
 	return r.result(), r.fn
 }
 
