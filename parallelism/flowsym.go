@@ -273,29 +273,7 @@ func (f *flowNet) reduce() (*reduction, string) {
 		// transfer colour puts on it.
 		ids.reset()
 		for q, d := range heads {
-			cross := lCross[lStart[d]:lStart[d+1]]
-			full := round == 0
-			for _, c := range cross {
-				if full {
-					break
-				}
-				full = fSplit[fc[c.at]]
-			}
-			key = binary.LittleEndian.AppendUint32(key[:0], uint32(lc[q]))
-			if !full {
-				nlc[q] = colour()
-				continue
-			}
-			key = append(key, 1)
-			touched = touched[:0]
-			for _, c := range cross {
-				k := fc[c.at]
-				if acc[k] == 0 {
-					touched = append(touched, k)
-				}
-				acc[k] += c.w
-			}
-			key, touched = appendSums(key, touched, acc)
+			key, touched = signature(key[:0], lc[q], lCross[lStart[d]:lStart[d+1]], fc, fSplit, round == 0, true, acc, touched)
 			nlc[q] = colour()
 		}
 		links2 := ids.len()
@@ -304,29 +282,7 @@ func (f *flowNet) reduce() (*reduction, string) {
 		// touches.
 		ids.reset()
 		for g := range fc {
-			cross := gCross[gStart[g]:gStart[g+1]]
-			full := round == 0
-			for _, c := range cross {
-				if full {
-					break
-				}
-				full = lSplit[nlc[c.at]]
-			}
-			key = binary.LittleEndian.AppendUint32(key[:0], uint32(fc[g]))
-			if !full {
-				nfc[g] = colour()
-				continue
-			}
-			key = append(key, 1)
-			touched = touched[:0]
-			for _, c := range cross {
-				k := nlc[c.at]
-				if acc[k] == 0 {
-					touched = append(touched, k)
-				}
-				acc[k] = 1
-			}
-			key, touched = appendSums(key, touched, acc)
+			key, touched = signature(key[:0], fc[g], gCross[gStart[g]:gStart[g+1]], nlc, lSplit, round == 0, false, acc, touched)
 			nfc[g] = colour()
 		}
 		flows2 := ids.len()
@@ -422,6 +378,40 @@ func (f *flowNet) reduce() (*reduction, string) {
 
 // appendSums appends each colour of touched, in increasing order, with its
 // sum in acc to key, and clears those sums.
+// signature appends to key the signature of an item of colour own whose
+// neighbours are cross (their colours in of): the colour alone, unless this
+// is the first round or a neighbour's class just split (split, by colour),
+// then a 1 and, per neighbour colour in increasing order, the summed weight
+// of its crossings (weighted) or 1 (not: only whether it is touched). acc
+// must be all zero and is left so; touched is scratch, returned for reuse.
+func signature(key []byte, own int32, cross []linkUse, of []int32, split []bool, first, weighted bool, acc []float64, touched []int32) ([]byte, []int32) {
+	full := first
+	for _, c := range cross {
+		if full {
+			break
+		}
+		full = split[of[c.at]]
+	}
+	key = binary.LittleEndian.AppendUint32(key, uint32(own))
+	if !full {
+		return key, touched
+	}
+	key = append(key, 1)
+	touched = touched[:0]
+	for _, c := range cross {
+		k := of[c.at]
+		if acc[k] == 0 {
+			touched = append(touched, k)
+		}
+		if weighted {
+			acc[k] += c.w
+		} else {
+			acc[k] = 1
+		}
+	}
+	return appendSums(key, touched, acc)
+}
+
 func appendSums(key []byte, touched []int32, acc []float64) ([]byte, []int32) {
 	slices.Sort(touched)
 	for _, c := range touched {
