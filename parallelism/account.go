@@ -82,6 +82,17 @@ func account(in accountInput) *Result {
 		bytes   [numKinds]units.Bytes
 	}
 	acc := make([]stageAcc, p)
+	// addIdle adds to a, n times, the idle time (exposed, by tier, bubble)
+	// accumulated between from and to: a period or step not emitted.
+	addIdle := func(a, from, to *stageAcc, n sim.Time) {
+		for k := range a.exposed {
+			a.exposed[k] += n * (to.exposed[k] - from.exposed[k])
+		}
+		for tier := range a.tier {
+			a.tier[tier] += n * (to.tier[tier] - from.tier[tier])
+		}
+		a.bubble += n * (to.bubble - from.bubble)
+	}
 	for s := range in.sums {
 		sm := &in.sums[s]
 		if per != nil {
@@ -190,14 +201,7 @@ func account(in accountInput) *Result {
 		// Idle time of the steps not emitted: step 1's, once per step.
 		n := sim.Time(per.extra)
 		for s := range acc {
-			a, was := &acc[s], &before[s]
-			for k := range a.exposed {
-				a.exposed[k] += n * (a.exposed[k] - was.exposed[k])
-			}
-			for tier := range a.tier {
-				a.tier[tier] += n * (a.tier[tier] - was.tier[tier])
-			}
-			a.bubble += n * (a.bubble - was.bubble)
+			addIdle(&acc[s], &before[s], &acc[s], n)
 			lastEnd[s] += n * per.shift
 		}
 	}
@@ -205,14 +209,7 @@ func account(in accountInput) *Result {
 		// Idle time of the periods not emitted: period J's, once each.
 		n := sim.Time(wi.extra)
 		for s := range acc {
-			a, from, to := &acc[s], &wiFrom[s], &wiTo[s]
-			for k := range a.exposed {
-				a.exposed[k] += n * (to.exposed[k] - from.exposed[k])
-			}
-			for tier := range a.tier {
-				a.tier[tier] += n * (to.tier[tier] - from.tier[tier])
-			}
-			a.bubble += n * (to.bubble - from.bubble)
+			addIdle(&acc[s], &wiFrom[s], &wiTo[s], n)
 			lastEnd[s] += n * wi.shift
 		}
 	}
