@@ -79,21 +79,25 @@ func (p *stepPeriod) holds(g *sim.Graph, run *sim.Result) bool {
 	return true
 }
 
+// addTimes adds to s, n times, the integer sums (durations, busy,
+// tensor-core and exposed-tier time) accumulated between from and to.
+func (s *laneSums) addTimes(from, to *laneSums, n sim.Time) {
+	for k := range s.total {
+		s.total[k] += n * (to.total[k] - from.total[k])
+		s.busy[k] += n * (to.busy[k] - from.busy[k])
+	}
+	s.tensor += n * (to.tensor - from.tensor)
+	for tier := range s.tier {
+		s.tier[tier] += n * (to.tier[tier] - from.tier[tier])
+	}
+}
+
 // addSums adds x further steps like step 1 to a lane's timing-free sums:
 // the integer ones at once, the bytes one addition at a time in the
 // unrolled order.
 func (p *stepPeriod) addSums(lane int, now *laneSums, x int) laneSums {
 	out := *now
-	was := &p.sums0[lane]
-	n := sim.Time(x)
-	for k := range out.total {
-		out.total[k] += n * (now.total[k] - was.total[k])
-		out.busy[k] += n * (now.busy[k] - was.busy[k])
-	}
-	out.tensor += n * (now.tensor - was.tensor)
-	for tier := range out.tier {
-		out.tier[tier] += n * (now.tier[tier] - was.tier[tier])
-	}
+	out.addTimes(&p.sums0[lane], now, sim.Time(x))
 	for i := 0; i < x; i++ {
 		for _, c := range p.rec[lane] {
 			for tier := range c.c.Sent {
@@ -254,16 +258,7 @@ func (q *mbPeriod) holds(b *builder, run *sim.Result) bool {
 // from the start in the unrolled order.
 func (q *mbPeriod) addSums(lane int, now *laneSums) laneSums {
 	out := *now
-	from, to := &q.sums[lane][1], &q.sums[lane][2]
-	n := sim.Time(q.extra)
-	for k := range out.total {
-		out.total[k] += n * (to.total[k] - from.total[k])
-		out.busy[k] += n * (to.busy[k] - from.busy[k])
-	}
-	out.tensor += n * (to.tensor - from.tensor)
-	for tier := range out.tier {
-		out.tier[tier] += n * (to.tier[tier] - from.tier[tier])
-	}
+	out.addTimes(&q.sums[lane][1], &q.sums[lane][2], sim.Time(q.extra))
 	out.sent, out.bytes = [numKinds][topology.NumTiers]units.Bytes{}, [numKinds]units.Bytes{}
 	rec, m1, m2 := q.rec[lane], q.mark[lane][1], q.mark[lane][2]
 	add := func(cs []tplComm) {
