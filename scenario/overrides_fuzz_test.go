@@ -1,13 +1,10 @@
 package scenario
 
 import (
-	"encoding/json"
-	"math"
+	"fmt"
 	"strings"
 	"testing"
 
-	"trainsim/parallelism"
-	"trainsim/report"
 	"trainsim/scenarios"
 )
 
@@ -69,32 +66,6 @@ func FuzzSimulateOverrides(f *testing.F) {
 		if err != nil || sc.RL != nil {
 			return
 		}
-		valid, err := sc.Validate()
-		if err != nil {
-			return
-		}
-		if sc.Job.ReplayTasks() > 3e5 {
-			return
-		}
-		res, err := parallelism.Simulate(valid)
-		if err != nil {
-			t.Fatalf("%s %q: %v", file, sets, err)
-		}
-		step := float64(res.StepTime)
-		if !(step > 0) || math.IsInf(step, 0) {
-			t.Fatalf("%s %q: step %v", file, sets, res.StepTime)
-		}
-		bd := res.Breakdown
-		sum := float64(bd.Compute + bd.Recompute + bd.TP + bd.PP + bd.DP + bd.CP + bd.EP + bd.Optimizer + bd.Bubble)
-		if math.Abs(sum-step) > 1e-6*step {
-			t.Fatalf("%s %q: breakdown %v ≠ step %v", file, sets, sum, step)
-		}
-		rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job}, res)
-		if err != nil {
-			t.Fatalf("%s %q: report: %v", file, sets, err)
-		}
-		if _, err := json.Marshal(rep); err != nil {
-			t.Fatalf("%s %q: JSON: %v", file, sets, err)
-		}
+		simulateChecked(t, sc, fmt.Sprintf("%s %q", file, sets))
 	})
 }

@@ -94,33 +94,11 @@ func FuzzLoadAndSimulate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		valid, err := sc.Validate()
-		if err != nil {
+		res := simulateChecked(t, sc, fmt.Sprint(sets))
+		if res == nil {
 			return
-		}
-		if sc.Job.ReplayTasks() > 3e5 {
-			return
-		}
-		res, err := parallelism.Simulate(valid)
-		if err != nil {
-			t.Fatalf("%v: %v", sets, err)
 		}
 		step := float64(res.StepTime)
-		if !(step > 0) || math.IsInf(step, 0) || math.IsNaN(step) {
-			t.Fatalf("%v: step %v", sets, res.StepTime)
-		}
-		bd := res.Breakdown
-		sum := float64(bd.Compute + bd.Recompute + bd.TP + bd.PP + bd.DP + bd.CP + bd.EP + bd.Optimizer + bd.Bubble)
-		if math.Abs(sum-step) > 1e-6*step {
-			t.Fatalf("%v: breakdown %v ≠ step %v", sets, sum, step)
-		}
-		rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job}, res)
-		if err != nil {
-			t.Fatalf("%v: report: %v", sets, err)
-		}
-		if _, err := json.Marshal(rep); err != nil {
-			t.Fatalf("%v: JSON: %v", sets, err)
-		}
 		if st := res.Stragglers; st != nil && !(st.UniformStep > 0 && st.UniformStep <= step*(1+1e-12)) {
 			t.Fatalf("%v: uniform step %v, step %v", sets, st.UniformStep, step)
 		}
@@ -135,4 +113,38 @@ func FuzzLoadAndSimulate(f *testing.F) {
 			}
 		}
 	})
+}
+
+// simulateChecked validates, replays and reports sc and fails t (label
+// saying which input) on an error of the replay or the report, a step time
+// that is not a positive finite number, or a breakdown that does not add up
+// to the step. It returns nil, checking nothing, for a scenario Validate
+// refuses or one too large to replay quickly.
+func simulateChecked(t *testing.T, sc *Scenario, label string) *parallelism.Result {
+	t.Helper()
+	valid, err := sc.Validate()
+	if err != nil || sc.Job.ReplayTasks() > 3e5 {
+		return nil
+	}
+	res, err := parallelism.Simulate(valid)
+	if err != nil {
+		t.Fatalf("%s: %v", label, err)
+	}
+	step := float64(res.StepTime)
+	if !(step > 0) || math.IsInf(step, 0) || math.IsNaN(step) {
+		t.Fatalf("%s: step %v", label, res.StepTime)
+	}
+	bd := res.Breakdown
+	sum := float64(bd.Compute + bd.Recompute + bd.TP + bd.PP + bd.DP + bd.CP + bd.EP + bd.Optimizer + bd.Bubble)
+	if math.Abs(sum-step) > 1e-6*step {
+		t.Fatalf("%s: breakdown %v ≠ step %v", label, sum, step)
+	}
+	rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job}, res)
+	if err != nil {
+		t.Fatalf("%s: report: %v", label, err)
+	}
+	if _, err := json.Marshal(rep); err != nil {
+		t.Fatalf("%s: JSON: %v", label, err)
+	}
+	return res
 }
