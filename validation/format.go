@@ -353,4 +353,9 @@ touches only GB200 or Blackwell all-to-alls; held-out files with --cases).
 | overall | 11.8% (+8.0%) | 11.8% (+7.9%) | 11.5% (+7.6%) | — | — | 11.3% (+7.5%) |
 | held-out mbridge-moe-releases | 25.8% (+17.8%) | 23.2% (+15.2%) | 14.1% (+3.7%) | = | = | 13.9% (+1.6%) |
 | held-out mbridge-2511-moe-rest | 32.2% (+32.2%) | — | 13.7% (+12.4%) | 20.2% | 23.7% | — |
+
+The release held-out file was then corrected (data, not model): its two H100 Qwen3-235B rows now
+carry the all-to-all overlap their performance configurations set (moe_a2a_overlap True at v0.3.0
+through v0.4.2, as the folder's 25.11 row records it): 23.6% (+20.0%) before this round, 11.6%
+(+6.3%) now; the two rows −1.6% → −2.2% and −6.1% → −6.7%.
 `
