@@ -244,7 +244,8 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 // kernels, and the part of it bound by each limiter.
 //
 // The host issues the kernels one after the other, HostIssue each (an op
-// the framework launches as several kernels, Op.Launches, counts each), while
+// the framework launches as several kernels, Op.Launches, counts each; an
+// op's calls that launch no kernel, Op.HostCalls, add HostCall each), while
 // the GPU runs those already issued: the run takes the longer of the two
 // (the host and the GPU start the run together — the frameworks replayed
 // synchronise them at every communication step). A run of kernels shorter
