@@ -106,7 +106,7 @@ func stacks() []stack {
 		{name: "megatron-core-2024", values: core2024,
 			doc: "Megatron-Core (2024 README): overlapped pipeline sends of whole activations, the distributed optimizer (ZeRO-1) with overlapped gradient reduce-scatter and parameter all-gather, TP communication overlap, bf16, flash attention, fp32 gradients"},
 		{name: "nemo-24.07", values: append(append([][2]string(nil), core2024...), [2]string{"parallelism.recompute", `"selective"`}),
-			doc: "NeMo 24.07: megatron-core-2024 with NeMo's default selective recomputation (activations_checkpoint_granularity: selective in NeMo-Framework-Launcher's GPT-3 configurations)"},
+			doc: "NeMo 24.07: megatron-core-2024 with selective recomputation by default (activations_checkpoint_granularity: selective in NeMo-Framework-Launcher's GPT-3 175B and 20B configurations from 5aeb4ab8, 2023-01-10, to 5d011e3b, 2023-09-08, and in its 175b_fp8_performance.yaml, 1e46ac6; the launcher's configurations at the 24.07 tag set it null, measured in docs/model.md §7.12)"},
 	}
 }
 
