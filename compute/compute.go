@@ -74,15 +74,16 @@ const hostIssue = 10 * units.Microsecond
 // hopperFP8Slowdown is FP8LinearSlowdown on Hopper, calibrated on NVIDIA's
 // own step times of the same layout in BF16 and FP8 (NVIDIA/dgxc-benchmarking
 // tag v24.11.1 nemo_megatron/README_175b.md: GPT-3 175B, 128 H100s, TP 4 PP 8
-// VP 12, 8.91 s BF16 against 5.92 s FP8; llama3.1/README_8b.md, README_70b.md:
-// Llama 3.1 8B 12.91 / 9.67 s, 70B 14.72 / 11.01 s; tag v25.04
-// nemo_megatron/README_175b.md, VP 6: 8.309 / 5.626 s). Replayed with each
-// run's configuration, the four measured FP8 speed-ups (1.505, 1.335, 1.337,
-// 1.477) need 1.16, 1.10, 1.22 and 1.19; 1.17 is their geometric mean
-// (docs/model.md §7.12). FP8 linear GEMMs then run at ≈ 0.60 of the FP8 peak
-// where 16-bit ones run at 0.70 of theirs: ≈ 1.7× the 16-bit rate, not 2×.
-// Blackwell has no such pair here and keeps 1.
-const hopperFP8Slowdown = 1.17
+// VP 12, 8.91 s BF16 against 5.92 s FP8; llama3.1/README_8b.md, README_70b.md,
+// README_405b.md: Llama 3.1 8B 12.91 / 9.67 s, 70B 14.72 / 11.01 s, 405B on
+// 576 GPUs 17.20 / 11.24 s; tag v25.04 nemo_megatron/README_175b.md, VP 6:
+// 8.309 / 5.626 s). Replayed with each run's configuration, the five
+// measured FP8 speed-ups (1.505, 1.335, 1.337, 1.530, 1.477) need 1.16, 1.10,
+// 1.22, 1.05 and 1.19; 1.14 is their geometric mean (docs/model.md §7.12).
+// FP8 linear GEMMs then run at ≈ 0.61 of the FP8 peak where 16-bit ones run
+// at 0.70 of theirs: ≈ 1.75× the 16-bit rate, not 2×. Blackwell has no such
+// pair here and keeps 1.
+const hopperFP8Slowdown = 1.14
 
 // ParamsFor returns the documented constants for a GPU family. See
 // docs/model.md for the sources of each number.
