@@ -1081,6 +1081,12 @@ func (m mapper) layout(p map[string]any) {
 		// unknown at replay; until then tp and pp stand at what is stated,
 		// else 1.
 		c.free = &freeLayout{tpSource: show(p["tp"]), ppSource: show(p["pp"])}
+		if mp, ok := leading(p["model_parallel_size"]); ok && !okTP && !okPP {
+			if t, q, ok := m.splitModelParallel(mp); ok {
+				tp, pp, okTP, okPP = t, q, true, true
+				m.assume("tp %s, pp %s, model_parallel_size %d → TP %d × PP %d (tensor parallelism inside a node, pipeline parallelism across nodes: Narayanan et al. 2021, §3.3, Takeaway #1, as the same README's GPT-3 175B example runs, 8-way tensor × 16-way pipeline)", show(p["tp"]), show(p["pp"]), mp, t, q)
+			}
+		}
 		if okTP {
 			c.free.tp = tp
 		} else {
@@ -1206,6 +1212,38 @@ func (m mapper) layout(p map[string]any) {
 	} else if n, ok := integer(p["zero"]); ok {
 		k.ZeRO = n
 	}
+}
+
+// splitModelParallel splits a stated model-parallel size (tp·pp, tp and pp
+// unknown) as the Megatron-LM authors did: tensor parallelism up to the
+// GPUs of one server, pipeline parallelism across servers (Narayanan et al.
+// 2021, "Efficient Large-Scale Language Model Training on GPU Clusters
+// Using Megatron-LM", §3.3, Takeaway #1; the January 2021 README's GPT-3
+// 175B example, examples/pretrain_gpt3_175B.sh@152aab304d: 8-way tensor ×
+// 16-way pipeline). tp is the largest power of two that divides mp and the
+// attention heads and fits a node; pp = mp/tp must divide the layers
+// (Megatron's even split). ok is false when no such split exists (the
+// search then chooses).
+func (m mapper) splitModelParallel(mp int) (tp, pp int, ok bool) {
+	c := m.c
+	node := systemGPUsPerNode(c.System)
+	if c.GPUsPerNode > 0 {
+		node = c.GPUsPerNode
+	}
+	if mp < 1 || c.Shape.Layers < 1 {
+		return 0, 0, false
+	}
+	tp = 1
+	for t := 2; t <= min(mp, node); t *= 2 {
+		if mp%t == 0 && (c.Shape.Heads == 0 || c.Shape.Heads%t == 0) {
+			tp = t
+		}
+	}
+	pp = mp / tp
+	if c.Shape.Layers%pp != 0 {
+		return 0, 0, false
+	}
+	return tp, pp, true
 }
 
 // batchRamp matches a ramped global batch "3072 -> 15360 … then 15360" and
