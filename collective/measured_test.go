@@ -102,3 +102,29 @@ func TestMeasuredAllReduceSlower(t *testing.T) {
 		}
 	}
 }
+
+// TestMeasuredStretch checks the flow-mode stretch by hand: the measured
+// time less the formula's latency over the formula's time less the same
+// latency, at a table row; 1 across nodes, for sends and without a curve.
+func TestMeasuredStretch(t *testing.T) {
+	m := dgx(t, 2)
+	m.Params.NVLinkAllReduce = A100AllReduce()
+	S := 64.0 * float64(units.MiB)
+	c := S / 8
+	lat := 14 * float64(m.Cluster.NVLink.Latency)
+	formula := 2*7.0/8*S/(300e9*0.78*c/(c+math.Min(c, 512*1024))) + lat
+	want := (579.9e-6 - lat) / (formula - lat)
+	if got := m.MeasuredStretch(AllReduce, 64*units.MiB, 8); math.Abs(got/want-1) > 1e-9 {
+		t.Errorf("all-reduce, 8 GPUs, 64 MiB: stretch %.6f, want %.6f", got, want)
+	}
+	if got := m.MeasuredStretch(SendRecv, 64*units.MiB, 2); got != 1 {
+		t.Errorf("send: stretch %g, want 1", got)
+	}
+	if got := m.MeasuredStretch(AllReduce, 64*units.MiB, 16); got != 1 {
+		t.Errorf("16 ranks on 8-GPU nodes: stretch %g, want 1", got)
+	}
+	m.Params.NVLinkAllReduce = nil
+	if got := m.MeasuredStretch(AllReduce, 64*units.MiB, 8); got != 1 {
+		t.Errorf("no curve: stretch %g, want 1", got)
+	}
+}
