@@ -234,7 +234,7 @@ func Rules() []string {
 		"sequence_parallel: unknown → the stack's default where it sets one (megatron-deepspeed: off), else on when tp > 1, else off",
 		"interleave (or vp where interleave is absent): \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
 		"zero: \"ZeRO-N …\" → N; unknown → the stack's (1 for megatron-core-2024 and nemo-24.07: the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is), else 0",
-		"data-parallel implementation: stack megatron-lm-2021 or -2021-01 with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass); with pp > 1 the stack's false (--DDP-impl local: one all-reduce after the backward pass)",
+		"data-parallel implementation: stack megatron-lm-2021 or -2021-01 with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass) — for megatron-lm-2021-01 only when a step has one micro-batch (global batch = dp × micro-batch): its training.py (@152aab304d) asserts --DDP-impl local whenever there are more, a restriction lifted on 2021-02-26 (merge torch_ddp); with pp > 1 the stack's false (--DDP-impl local: one all-reduce after the backward pass)",
 		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); a bf16 or FP8 run → fp32_grads true whatever the stack says",
 		"recompute: \"full …\", \"yes …\", true, \"on\", activation or gradient checkpointing, --checkpoint-activations, \"activation recomputation\" → full; \"selective …\" or --recompute-activations (Megatron-LM sets granularity selective for it) → selective; \"none\", \"no …\", false, \"off\" → none; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 selective (activations_checkpoint_granularity: selective in NeMo-Framework-Launcher conf/training/gpt3/175b.yaml, 20b.yaml and 175b_fp8_performance.yaml; its 5b.yaml sets none) and none for Llama (conf/training/llama/llama2_7b.yaml, llama3_70b.yaml: null); Megatron-Bridge none (its performance configurations list the modules they recompute). Recomputing only norms, activations or MLA up-projections (\"selective modules layernorm, moe_act\", \"mla_up_proj\") → none: cheap kernels, while trainsim's selective policy re-runs the attention core",
 		"dp: as given; unknown → GPUs / (tp·pp·cp); tp \"none …\" → 1",
@@ -808,11 +808,16 @@ func (m mapper) stack() {
 	if c.free != nil {
 		// The layout search applies the rule below to each pp it tries.
 		c.free.ogrPP1 = strings.HasPrefix(c.Stack, "megatron-lm-2021") && k.ZeRO == 0
+		c.free.ogrOneMicrobatch = c.Stack == "megatron-lm-2021-01"
 		c.free.ogr = k.OverlapGradReduce
 		c.free.oneFOneBOnly = c.Stack == "megatron-lm-2021-01"
 	} else if strings.HasPrefix(c.Stack, "megatron-lm-2021") && k.PP == 1 && k.ZeRO == 0 {
-		k.OverlapGradReduce = true
-		note += "; overlap_grad_reduce true (PyTorch DDP, pp 1)"
+		if c.Stack != "megatron-lm-2021-01" || k.DP*k.Microbatch == c.GlobalBatch {
+			k.OverlapGradReduce = true
+			note += "; overlap_grad_reduce true (PyTorch DDP, pp 1)"
+		} else {
+			note += "; overlap_grad_reduce false (several micro-batches per step: Megatron-LM of January 2021 allowed only its local DDP then)"
+		}
 	}
 	if c.Precision != units.FP16 && !c.FP32Grads {
 		c.FP32Grads = true
