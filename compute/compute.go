@@ -47,6 +47,11 @@ type Params struct {
 	// of kernels while the GPU runs them; the GPU starves when the host
 	// takes longer than the kernels do (see Model.Sum).
 	HostIssue units.Seconds
+	// HostCall is the host time of one framework call that launches no
+	// kernel (model.Op.HostCalls): the per-parameter backward bookkeeping —
+	// a placeholder tensor's allocation, autograd's AccumulateGrad and a
+	// Python hook — taken together as one eager operator's worth.
+	HostCall units.Seconds
 	// CommSMs is how many SMs a communication kernel running alongside
 	// computation takes from it: NCCL runs one thread block per channel,
 	// and uses about 8 channels for these collectives on DGX systems.
@@ -91,11 +96,11 @@ func ParamsFor(family string) (Params, error) {
 	tiles := []Tile{{256, 128, 1}, {128, 256, 1}, {128, 128, 0.95}, {128, 64, 0.85}, {64, 128, 0.85}, {64, 64, 0.7}}
 	switch family {
 	case "ampere":
-		return Params{GEMMPeakFraction: 0.78, Tiles: tiles, KHalf: 64, HBMFraction: 0.85, FlashFraction: 0.60, KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, CommSMs: 8}, nil
+		return Params{GEMMPeakFraction: 0.78, Tiles: tiles, KHalf: 64, HBMFraction: 0.85, FlashFraction: 0.60, KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, HostCall: hostIssue, CommSMs: 8}, nil
 	case "hopper":
-		return Params{GEMMPeakFraction: 0.70, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, FP8LinearSlowdown: hopperFP8Slowdown, KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, CommSMs: 8}, nil
+		return Params{GEMMPeakFraction: 0.70, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, FP8LinearSlowdown: hopperFP8Slowdown, KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, HostCall: hostIssue, CommSMs: 8}, nil
 	case "blackwell":
-		return Params{GEMMPeakFraction: 0.70, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, CommSMs: 8}, nil
+		return Params{GEMMPeakFraction: 0.70, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, HostCall: hostIssue, CommSMs: 8}, nil
 	}
 	return Params{}, fmt.Errorf("compute: no kernel-efficiency constants for GPU family %q", family)
 }
@@ -264,7 +269,8 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 // kernels, and the part of it bound by each limiter.
 //
 // The host issues the kernels one after the other, HostIssue each (an op
-// the framework launches as several kernels, Op.Launches, counts each), while
+// the framework launches as several kernels, Op.Launches, counts each; an
+// op's calls that launch no kernel, Op.HostCalls, add HostCall each), while
 // the GPU runs those already issued: the run takes the longer of the two
 // (the host and the GPU start the run together — the frameworks replayed
 // synchronise them at every communication step). A run of kernels shorter
@@ -293,7 +299,7 @@ func (m Model) SumHost(ops []model.Op) (total, tensor, hbm, host units.Seconds) 
 		if op.IssueEach > 0 {
 			each = op.IssueEach
 		}
-		issue += units.Seconds(op.Kernels()) * each
+		issue += units.Seconds(op.Kernels())*each + units.Seconds(op.HostCalls)*m.Params.HostCall
 	}
 	if issue > total {
 		host = issue - total

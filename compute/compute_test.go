@@ -137,6 +137,11 @@ func TestHostIssueBound(t *testing.T) {
 		// 10 µs: the host needs 16 × 25 + 10 = 410 µs, the GPU 2 ×
 		// 4.000577 µs.
 		{"per-op issue cost", []model.Op{{Class: model.Memory, Bytes: 1e3, Launches: 16, IssueEach: 25e-6}, mem(1e3)}, 410e-6, 410e-6 - 2*(1e3/1733.15e9+4e-6)},
+		// A 1 KB kernel with 16 host calls that launch nothing (a grouped
+		// weight-gradient GEMM's 16 parameter tensors' backward
+		// bookkeeping) at HostCall = 10 µs each: the host needs 10 + 16 ×
+		// 10 = 170 µs, the GPU 4.000577 µs (one kernel, not 17).
+		{"host calls", []model.Op{{Class: model.Memory, Bytes: 1e3, HostCalls: 16}}, 170e-6, 170e-6 - (1e3/1733.15e9 + 4e-6)},
 	}
 	for _, tc := range tests {
 		total, tensor, hbm, host := m.SumHost(tc.ops)
@@ -149,5 +154,27 @@ func TestHostIssueBound(t *testing.T) {
 		if s, _, _ := m.Sum(tc.ops); s != total {
 			t.Errorf("%s: Sum %g, SumHost %g", tc.name, float64(s), float64(total))
 		}
+	}
+}
+
+// TestHostIssueParam: the host's cost per kernel is Params.HostIssue (a
+// stack's training.host_issue replaces it), while the calls that launch no
+// kernel stay at Params.HostCall. Twenty 1 KB kernels at 27 µs and one with
+// four host calls: 21 × 27 + 4 × 10 = 607 µs of host time, by hand.
+func TestHostIssueParam(t *testing.T) {
+	m := a100(t)
+	if m.Params.HostIssue != 10*units.Microsecond || m.Params.HostCall != 10*units.Microsecond {
+		t.Fatalf("defaults: HostIssue %v HostCall %v, want 10 µs each (eager PyTorch)", m.Params.HostIssue, m.Params.HostCall)
+	}
+	m.Params.HostIssue = 27 * units.Microsecond
+	ops := make([]model.Op, 20, 21)
+	for i := range ops {
+		ops[i] = model.Op{Class: model.Memory, Bytes: 1e3}
+	}
+	ops = append(ops, model.Op{Class: model.Memory, Bytes: 1e3, HostCalls: 4})
+	total, _, _, host := m.SumHost(ops)
+	gpu := 21 * (1e3/1733.15e9 + 4e-6)
+	if math.Abs(float64(total)-607e-6) > 1e-12 || math.Abs(float64(host)-(607e-6-gpu)) > 1e-12 {
+		t.Errorf("total %g host %g, want 607 µs and %g", float64(total), float64(host), 607e-6-gpu)
 	}
 }

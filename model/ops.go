@@ -61,6 +61,11 @@ type Op struct {
 	// differs from the GPU family's per-kernel cost (compute.Params
 	// HostIssue): 0 means that default. Only the host issue bound reads it.
 	IssueEach units.Seconds
+	// HostCalls is how many framework calls the host makes for this op
+	// that launch no kernel (compute.Params.HostCall each): after a
+	// weight-gradient GEMM, one per parameter tensor it produces (see
+	// dgradWgrad). Only the host issue bound reads it.
+	HostCalls int
 }
 
 // GroupedGEMMIssue is the host time per expert GEMM of Transformer
@@ -718,6 +723,17 @@ func dgradWgrad(f Op, sh Shard) []Op {
 	d.Launches, w.Launches = f.Launches, f.Launches
 	d.IssueEach, w.IssueEach = f.IssueEach, f.IssueEach
 	w.WeightGrad = true
+	// Each weight the GEMM produces a gradient for is its own parameter
+	// tensor (a grouped expert GEMM: one per local expert, Transformer
+	// Engine's GroupedLinear holding weight0 … weightN−1), and each costs
+	// the host its per-parameter backward bookkeeping, which launches no
+	// kernel: Transformer Engine returns a placeholder gradient
+	// (torch.empty in handle_custom_ddp_from_mcore, module/grouped_linear.py
+	// and linear.py @ release_v2.9), autograd's AccumulateGrad node takes it
+	// and runs the post-accumulation hook Megatron-Core's DDP registers on
+	// every parameter (_make_backward_post_hook: param.grad = None,
+	// register_grad_ready; distributed_data_parallel.py @ core_v0.15.0).
+	w.HostCalls = max(f.Batch, 1)
 	weights := units.Bytes(float64(f.Batch) * float64(f.K) * float64(f.N))
 	if sh.UnfusedGradAccum {
 		acc := memop(f.Name+"-grad-accum", weights*(e+2*g))

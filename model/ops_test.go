@@ -157,3 +157,40 @@ func TestEagerElementwise(t *testing.T) {
 		})
 	}
 }
+
+// TestWeightGradHostCalls: every weight-gradient GEMM carries one host call
+// per parameter tensor it produces a gradient for, the parameter's backward
+// bookkeeping: one for a dense layer's matrices and the router, one per local
+// expert for a grouped expert GEMM (Qwen3-235B-A22B with EP 8: 128 / 8 = 16),
+// none on the data-gradient GEMMs or any other kernel.
+func TestWeightGradHostCalls(t *testing.T) {
+	m, ok := Preset("qwen3-235b-a22b")
+	if !ok {
+		t.Fatal("no qwen3-235b-a22b preset")
+	}
+	sh := Shard{TP: 1, Microbatch: 1, Attention: AttentionFlash, Precision: units.FP8, FP8Recipe: FP8MX, EP: 8, ETP: 1}
+	attn, _ := m.LayerBlocks(sh)
+	router, experts, _, _ := m.MoEBlock(sh)
+	want := map[string]int{
+		"qkv-wgrad": 1, "attn-out-wgrad": 1, "router-wgrad": 1,
+		"expert-up-wgrad": 16, "expert-down-wgrad": 16,
+	}
+	seen := map[string]bool{}
+	for _, list := range [][]Op{attn.Forward, attn.Backward, router.Forward, router.Backward, experts.Forward, experts.Backward} {
+		for _, op := range list {
+			if w, ok := want[op.Name]; ok {
+				seen[op.Name] = true
+				if op.HostCalls != w || !op.WeightGrad {
+					t.Errorf("%s: %d host calls (weight gradient %v), want %d", op.Name, op.HostCalls, op.WeightGrad, w)
+				}
+			} else if op.HostCalls != 0 {
+				t.Errorf("%s: %d host calls, want 0", op.Name, op.HostCalls)
+			}
+		}
+	}
+	for name := range want {
+		if !seen[name] {
+			t.Errorf("no %s kernel", name)
+		}
+	}
+}

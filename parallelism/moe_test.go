@@ -537,3 +537,29 @@ func TestMoETokenCountsKeepOverlap(t *testing.T) {
 		}
 	}
 }
+
+// TestHostIssueReachesReplay: Training.HostIssue is the compute model's
+// per-kernel host cost. 0 keeps the family's 10 µs (the same step as
+// setting 10 µs), and 27 µs — the Transformer Engine stacks' value — slows
+// the small MoE model, whose router and expert steps are shorter than their
+// issue, while its GPU-side kernels are untouched.
+func TestHostIssueReachesReplay(t *testing.T) {
+	j := moeJob(t, 1, 8, 1)
+	base := simulate(t, j)
+	j.Training.HostIssue = 10 * units.Microsecond
+	if got := simulate(t, j); got.StepTime != base.StepTime {
+		t.Errorf("host_issue 10us: step %v, want the default's %v", got.StepTime, base.StepTime)
+	}
+	j.Training.HostIssue = 27 * units.Microsecond
+	te := simulate(t, j)
+	if te.StepTime <= base.StepTime {
+		t.Errorf("host_issue 27us: step %v, want above the default's %v", te.StepTime, base.StepTime)
+	}
+	cm, err := kernelModel(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cm.Params.HostIssue != 27*units.Microsecond || cm.Params.HostCall != 10*units.Microsecond {
+		t.Errorf("kernel model HostIssue %v HostCall %v, want 27 µs and 10 µs", cm.Params.HostIssue, cm.Params.HostCall)
+	}
+}

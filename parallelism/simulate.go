@@ -266,6 +266,9 @@ func kernelModel(j Job) (compute.Model, error) {
 		cm.Params.CommSMs = *c.CommSMs
 	}
 	cm.Measured = c.GEMMs
+	if j.Training.HostIssue > 0 {
+		cm.Params.HostIssue = j.Training.HostIssue
+	}
 	return cm, nil
 }
 

@@ -33,4 +33,9 @@ type Training struct {
 	Attention model.Attention
 	// FP8Recipe is the FP8 scaling recipe (read only in FP8).
 	FP8Recipe model.FP8Recipe
+	// HostIssue is the host time the framework spends to issue one kernel
+	// (compute.Params.HostIssue); 0 keeps the GPU family's, eager
+	// PyTorch's 10 µs. Scenario key training.host_issue, which the
+	// Transformer Engine stacks (megatron-core-2024, nemo-24.07) set.
+	HostIssue units.Seconds
 }

@@ -188,6 +188,9 @@ func (j Job) check() []field.Error {
 		add(field.Errorf("training.precision", "%s is not supported by %s", t.Precision, j.Cluster.GPU.Name).
 			Using("cluster.gpu.peak", "cluster.gpu.peak_fp8"))
 	}
+	if t.HostIssue < 0 || t.HostIssue > MaxKernelOverhead {
+		add(field.Errorf("training.host_issue", "%s is outside the physical range 0–%s (0: the GPU family's)", t.HostIssue, MaxKernelOverhead))
+	}
 	if t.FP8Recipe != "" && !slices.Contains(model.FP8Recipes(), t.FP8Recipe) {
 		add(field.Errorf("training.fp8_recipe", "%q is not a recipe (allowed: %s)", t.FP8Recipe, field.Quote(model.FP8Recipes())))
 	} else if t.FP8Recipe != "" && t.FP8Recipe != model.FP8Delayed && t.Precision != units.FP8 {

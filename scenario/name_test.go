@@ -7,6 +7,7 @@ import (
 
 	"trainsim/model"
 	"trainsim/scenarios"
+	"trainsim/units"
 )
 
 // TestNameFollowsOverrides: the report's name is the file's until a --set
@@ -135,6 +136,46 @@ func TestFP8RecipeKey(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), "s.toml:9: training.fp8_recipe") || !strings.Contains(err.Error(), `training.precision = "fp8"`) {
 			t.Errorf("%s with %s: %v, want an error at s.toml:9 naming training.fp8_recipe and the precision it needs", tc.recipe, tc.prec, err)
+		}
+	}
+}
+
+// TestHostIssueKey: training.host_issue is 0 (the GPU family's 10 µs) unless
+// given; the Transformer Engine stacks set 27 µs, a scenario's own value
+// overrides its stack's, and a value outside 0–10 ms is refused naming the
+// key.
+func TestHostIssueKey(t *testing.T) {
+	base := "[model]\npreset = \"gpt-1.7b\"\n[cluster]\nsystem = \"dgx-h100\"\nnodes = 2\n[training]\nglobal_batch = 16\n"
+	for _, tc := range []struct {
+		name, src string
+		set       []string
+		want      units.Seconds
+	}{
+		{"default", base, nil, 0},
+		{"megatron-core-2024", base + "[software]\nstack = \"megatron-core-2024\"\n", nil, 27 * units.Microsecond},
+		{"nemo-24.07", base + "[software]\nstack = \"nemo-24.07\"\n", nil, 27 * units.Microsecond},
+		{"megatron-lm-2022", base + "[software]\nstack = \"megatron-lm-2022\"\n", nil, 0},
+		{"scenario overrides stack", base + "[software]\nstack = \"megatron-core-2024\"\n", []string{"training.host_issue=15us"}, 15 * units.Microsecond},
+	} {
+		sc, err := Load("s.toml", []byte(tc.src), tc.set)
+		if err == nil {
+			_, err = sc.Validate()
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if got := sc.Job.Training.HostIssue; got != tc.want {
+			t.Errorf("%s: host_issue %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	for _, v := range []string{"-1us", "11ms"} {
+		sc, err := Load("s.toml", []byte(base), []string{"training.host_issue=" + v})
+		if err == nil {
+			_, err = sc.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), "training.host_issue") {
+			t.Errorf("host_issue=%s: %v, want an error naming the key", v, err)
 		}
 	}
 }

@@ -50,6 +50,13 @@ func stacks() []stack {
 		{"training.fp32_grads", "true"},
 		{"training.precision", `"bf16"`},
 		{"training.attention", `"flash"`},
+		// Transformer Engine's modules cost the host ≈ 2.7× an eager PyTorch
+		// operator per call (NVIDIA/TransformerEngine issue #2053, TE of
+		// August 2025: te.Linear 99.66 µs vs torch.nn.Linear 37.08 µs on
+		// GB200, 90.53 vs 33.17 µs on GH200, forward, one GEMM each); its
+		// CPU-overhead reductions (PRs #2377, #2400, November 2025) are
+		// not in release 2.9, the one Megatron-Bridge 25.11 pins.
+		{"training.host_issue", `"27us"`},
 	}
 	// Megatron-DeepSpeed (microsoft/Megatron-DeepSpeed, 2021–2023): Megatron's
 	// model code under DeepSpeed's engine. The pipeline engine
@@ -122,7 +129,7 @@ func stacks() []stack {
 		{name: "megatron-lm-2022", values: megatron2022,
 			doc: "Megatron-LM of Korthikanti et al. 2022: blocking pipeline sends with scatter/gather, gradient-accumulation fusion, fp32 gradients, fp16, unfused attention"},
 		{name: "megatron-core-2024", values: core2024,
-			doc: "Megatron-Core (2024 README): overlapped pipeline sends of whole activations, the distributed optimizer (ZeRO-1) with overlapped gradient reduce-scatter and parameter all-gather, TP communication overlap, bf16, flash attention, fp32 gradients"},
+			doc: "Megatron-Core (2024 README): overlapped pipeline sends of whole activations, the distributed optimizer (ZeRO-1) with overlapped gradient reduce-scatter and parameter all-gather, TP communication overlap, bf16, flash attention, fp32 gradients, 27 µs of host time per kernel (Transformer Engine's modules, TransformerEngine issue #2053)"},
 		{name: "nemo-24.07", values: nemo2407,
 			doc: "NeMo 24.07: megatron-core-2024 with NeMo's 16-bit gradient reduction (grad_sync_dtype=bf16 in every H100 training example of NeMo-Framework-Launcher's 24.07 tag and in NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration) and no recomputation (activations_checkpoint_granularity null in every GPT-3 and Llama configuration of that tag)"},
 	}

@@ -380,4 +380,36 @@ group figures, not replayed.
 | NeMo-24.07-H100 | 14.1% (+1.4%) | 14.1% (+1.4%) | 14.1% (+1.4%) | 14.1% (+1.4%) | 14.1% (+1.4%) | 14.1% (+1.4%) | 14.1% (+1.4%) |
 | NeMo-LongSeq-CP-H100 | 4.7% (−0.1%) | 4.7% (−0.1%) | 4.7% (−0.1%) | 4.7% (−0.1%) | 4.7% (−0.1%) | 4.7% (−0.1%) | 4.7% (−0.1%) |
 | overall | 11.8% (+8.0%) | 11.6% (+8.1%) | 11.5% (+8.0%) | 11.4% (+7.9%) | 11.2% (+8.4%) | ≈11.0% | ≈11.8% |
+
+MoE on Blackwell, issue 10 (docs/model.md §7.14): the host cost of a kernel issued through
+Transformer Engine's modules, 27 µs in the stacks that use them (training.host_issue;
+TransformerEngine issue #2053's te.Linear / torch.nn.Linear CPU ratio, 2.7), and one host call per
+parameter tensor after its weight-gradient GEMM (its backward bookkeeping). Each column adds to the
+one before; the last three were measured on top of "now" and not kept ("=": unchanged, the variant
+touches only GB200 or Blackwell all-to-alls; held-out files with --cases).
+
+| group | before | + per-parameter bookkeeping | + Transformer Engine stacks 27 µs (now) | GB200 host ×2.75 (Grace) | ×2.75, router graphed | all-to-all on NVLink 5 ×0.77 |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+| Narayanan2021-SC21-Table1 | 8.2% (+8.2%) | 8.2% (+8.2%) | 8.2% (+8.2%) | = | = | = |
+| Narayanan2021-SC21-Table2 | 49.5% (+49.5%) | 49.5% (+49.5%) | 49.5% (+49.5%) | = | = | = |
+| Megatron-LM-README-2021 | 11.2% (+10.3%) | 11.2% (+10.3%) | 11.2% (+10.3%) | = | = | = |
+| Megatron-LM-README-2024-H100 | 10.4% (+5.5%) | 10.4% (+5.5%) | 10.4% (+5.5%) | = | = | = |
+| Korthikanti2022-Table5 | 2.6% (−1.6%) | 2.6% (−1.6%) | 2.6% (−1.6%) | = | = | = |
+| Korthikanti2022-Table4 | 1.8% (−0.7%) | 1.8% (−0.7%) | 1.8% (−0.7%) | = | = | = |
+| NeMo-24.07-perf-summary | 18.7% (+7.4%) | 18.7% (+7.4%) | 18.7% (+7.4%) | = | = | = |
+| vTrain-ground-truth-multi | 4.6% (−1.5%) | 4.6% (−1.5%) | 4.6% (−1.5%) | = | = | = |
+| MegatronBridge-25.11 | 22.2% (+19.3%) | 21.4% (+18.5%) | 16.4% (+13.5%) | 15.8% (+8.8%) | 17.9% (+13.7%) | 14.1% (+11.2%) |
+| NeMo-24.07-H100 | 14.1% (+1.4%) | 14.1% (+1.4%) | 14.1% (+1.4%) | = | = | = |
+| NeMo-LongSeq-CP-H100 | 4.7% (−0.1%) | 4.7% (−0.1%) | 4.7% (−0.1%) | = | = | = |
+| overall | 11.8% (+8.0%) | 11.8% (+7.9%) | 11.5% (+7.6%) | — | — | 11.3% (+7.5%) |
+| held-out mbridge-moe-releases | 25.8% (+17.8%) | 23.2% (+15.2%) | 14.1% (+3.7%) | = | = | 13.9% (+1.6%) |
+| held-out mbridge-2511-moe-rest | 32.2% (+32.2%) | — | 13.7% (+12.4%) | 20.2% | 23.7% | — |
+
+Measured on the main of its start; after merging the later dense rounds the two mechanisms move
+the same rows by the same amounts: MegatronBridge-25.11 22.2% → 16.4%, overall 11.1% → 10.7%.
+
+The release held-out file was then corrected (data, not model): its two H100 Qwen3-235B rows now
+carry the all-to-all overlap their performance configurations set (moe_a2a_overlap True at v0.3.0
+through v0.4.2, as the folder's 25.11 row records it): 23.6% (+20.0%) before this round, 11.6%
+(+6.3%) now; the two rows −1.6% → −2.2% and −6.1% → −6.7%.
 `
