@@ -21,11 +21,23 @@ type Job struct {
 }
 
 // LayersOf returns how many transformer layers virtual stage vs (chunk c of
-// stage s is vs = c·pp + s) holds. When the layers do not divide evenly,
+// stage s is vs = c·pp + s) holds: as the pipeline layout places them when
+// one is set (parallelism.pipeline_layout, pipelinelayout.go), else by the
+// remainder rule of evenLayersOf.
+func (j Job) LayersOf(vs int) int {
+	if j.Layout.PipelineLayout != "" {
+		if c := j.stageLayerCounts(); vs < len(c) {
+			return c[vs]
+		}
+	}
+	return j.evenLayersOf(vs)
+}
+
+// evenLayersOf is the default split: when the layers do not divide evenly,
 // the remainder goes one each to the virtual stages after the first, which
 // also holds the embedding, as uneven Megatron-DeepSpeed and Megatron-Core
 // partitions lighten the stages with extra work.
-func (j Job) LayersOf(vs int) int {
+func (j Job) evenLayersOf(vs int) int {
 	n := j.Layout.PP * j.Layout.VirtualStages
 	base, extra := j.Model.Layers/n, j.Model.Layers%n
 	if extra > 0 && vs >= 1 && vs <= extra {
@@ -34,13 +46,35 @@ func (j Job) LayersOf(vs int) int {
 	return base
 }
 
-// stageLayers returns the layers a GPU of stage s holds over all its chunks.
+// blocksOf returns the transformer blocks virtual stage vs runs: its
+// layers (LayersOf) and, on the last virtual stage, the block of each
+// multi-token-prediction module (model.mtp_depth), which Megatron-Core
+// places there with the loss.
+func (j Job) blocksOf(vs int) int {
+	n := j.LayersOf(vs)
+	if vs == j.Layout.PP*j.Layout.VirtualStages-1 {
+		n += j.Model.MTPDepth
+	}
+	return n
+}
+
+// stageLayers returns the transformer blocks a GPU of stage s holds over
+// all its chunks, the MTP modules' included (blocksOf).
 func (j Job) stageLayers(s int) int {
 	total := 0
 	for c := 0; c < j.Layout.VirtualStages; c++ {
-		total += j.LayersOf(c*j.Layout.PP + s)
+		total += j.blocksOf(c*j.Layout.PP + s)
 	}
 	return total
+}
+
+// maxChunkBlocks is the most transformer blocks one virtual stage runs.
+func (j Job) maxChunkBlocks() int {
+	most := 0
+	for vs := 0; vs < j.Layout.PP*j.Layout.VirtualStages; vs++ {
+		most = max(most, j.blocksOf(vs))
+	}
+	return most
 }
 
 // Microbatches returns the number of micro-batches per pipeline per step.
@@ -78,7 +112,10 @@ func (j Job) ReplayTasks() float64 {
 func replayTasks(j Job, steps int, reps, m float64) float64 {
 	l := j.Layout
 	chunks := float64(l.PP) * float64(l.VirtualStages)
-	layers := math.Ceil(float64(j.Model.Layers) / chunks)
+	layers := math.Ceil(float64(j.Model.Layers+j.Model.MTPDepth) / chunks)
+	if l.PipelineLayout != "" || j.Model.MTPDepth > 0 {
+		layers = float64(j.maxChunkBlocks())
+	}
 	return float64(steps) * reps * float64(l.PP) * m * float64(l.VirtualStages) * (4 + 12*layers)
 }
 

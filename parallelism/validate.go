@@ -90,7 +90,8 @@ func (j Job) check() []field.Error {
 	if m.FFNHidden > 0 && m.FFNHidden%l.TP != 0 {
 		add(field.Errorf("parallelism.tp", "%d does not divide model.ffn_hidden (%d)", l.TP, m.FFNHidden).Using("model.ffn_hidden"))
 	}
-	if m.Layers > 0 && m.Layers < l.PP*l.VirtualStages {
+	errs = append(errs, j.checkPipelineLayout()...)
+	if m.Layers > 0 && m.Layers < l.PP*l.VirtualStages && l.PipelineLayout == "" {
 		add(field.Errorf("parallelism.pp", "model.layers (%d) is fewer than pp × virtual_stages (%d × %d): a pipeline stage would hold no layer", m.Layers, l.PP, l.VirtualStages).
 			Using("model.layers", "parallelism.virtual_stages"))
 	}

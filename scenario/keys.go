@@ -169,6 +169,8 @@ func declarations(s *settings) []key {
 			doc: "multi-head latent attention: the non-rotary part of each query/key head; ≥ 0"},
 		{name: "model.v_head_dim", value: count(into(&m.VHeadDim)), def: "preset, else 0", from: []string{keyModelPreset},
 			doc: "multi-head latent attention: the width of each head's value; ≥ 0"},
+		{name: "model.mtp_depth", value: count(into(&m.MTPDepth)), def: "preset, else 0", from: []string{keyModelPreset},
+			doc: "multi-token-prediction modules trained beside the model (DeepSeek-V3: 1, arXiv:2412.19437 §2.2); ≥ 0. Each runs on the last pipeline stage: two RMSNorms, a 2h → h projection, one transformer block of the last layer's kind and the shared output head with its loss; their FLOPs count as model FLOPs ([model.md §2.5](model.md#25-multi-token-prediction))"},
 		{name: "model.gated_mlp", value: boolean(into(&m.GatedMLP)), def: "preset, else false", from: []string{keyModelPreset},
 			doc: "true: SwiGLU-style MLP with three weight matrices (Llama, PaLM) instead of GPT's two"},
 
@@ -232,6 +234,8 @@ func declarations(s *settings) []key {
 			doc: "pipeline schedule; `interleaved` needs `pp ≥ 2` and a micro-batch count that is a multiple of `pp`; `zb-h1` is zero-bubble ZB-H1 (backward split into input and weight gradients, W passes filling the cool-down; docs/model.md §5)"},
 		{name: "parallelism.virtual_stages", value: count(into(&l.VirtualStages)).or(1), def: "1, or 2 with `interleaved`", from: []string{"parallelism.schedule"},
 			doc: "model chunks per GPU; must be 1 unless the schedule is `interleaved`"},
+		{name: "parallelism.pipeline_layout", value: text(into(&l.PipelineLayout)), def: "none (the remainder rule of `pp`)",
+			doc: "places the layers on the virtual stages by hand, in Megatron-Core's `--pipeline-model-parallel-layout` form: `E` embedding, `t` transformer layer, `m` MTP module, `L` loss, a vertical bar between stages (virtual-stage order), `x*n` and `(…)*n` repeat, commas ignored (DeepSeek-V3's example in model.md §3.1). It must have `pp × virtual_stages` stages, `layers` t's and `mtp_depth` m's (in the last stage), E first, L last, and at least one t in every stage ([model.md §3.1](model.md#31-parameters-gradients-optimizer-state))"},
 		{name: "parallelism.sequence_parallel", value: boolean(into(&l.SequenceParallel)).or(false),
 			doc: "sequence parallelism; `seq_len` divisible by `tp`"},
 		{name: "parallelism.recompute", value: text(into(&l.Recompute)).or(parallelism.RecomputeNone), allowed: names(parallelism.RecomputePolicies()),
