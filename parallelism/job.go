@@ -36,14 +36,24 @@ func (j Job) LayersOf(vs int) int {
 // evenLayersOf is the default split: when the layers do not divide evenly,
 // the remainder goes one each to the virtual stages after the first, which
 // also holds the embedding, as uneven Megatron-DeepSpeed and Megatron-Core
-// partitions lighten the stages with extra work.
+// partitions lighten the stages with extra work. The multi-token-prediction
+// modules count in the split as layers of the last virtual stage, which
+// runs their blocks (blocksOf): it holds that many fewer layers, as
+// Megatron-Core's account_for_loss_in_pipeline_split counts the loss as a
+// layer and Megatron-Bridge's DeepSeek-V3 layouts lighten the stage that
+// holds the MTP module (validate.go refuses a split that leaves it none).
 func (j Job) evenLayersOf(vs int) int {
 	n := j.Layout.PP * j.Layout.VirtualStages
-	base, extra := j.Model.Layers/n, j.Model.Layers%n
+	total := j.Model.Layers + j.Model.MTPDepth
+	base, extra := total/n, total%n
+	k := base
 	if extra > 0 && vs >= 1 && vs <= extra {
-		return base + 1
+		k = base + 1
 	}
-	return base
+	if vs == n-1 {
+		k -= j.Model.MTPDepth
+	}
+	return k
 }
 
 // blocksOf returns the transformer blocks virtual stage vs runs: its
