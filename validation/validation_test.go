@@ -3,6 +3,7 @@ package validation
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"runtime"
 	"strings"
@@ -518,4 +519,53 @@ func TestGB200Segments(t *testing.T) {
 		return
 	}
 	t.Error("GB200 FP8-MX case not found")
+}
+
+// TestMTPAndRecipeLayouts: the DeepSeek-V3 rows get their MTP depth from
+// the row and, for Megatron-Bridge, the recipe's pipeline layout for their
+// (pp, vp) (deepseek_v3.py @ 5776a6d9), written out by hand here.
+func TestMTPAndRecipeLayouts(t *testing.T) {
+	cases, err := Cases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := func(first, middle, last string, n int) string {
+		s := []string{first}
+		for range n - 2 {
+			s = append(s, middle)
+		}
+		return strings.Join(append(s, last), "|")
+	}
+	for _, tc := range []struct {
+		id     string
+		mtp    int
+		layout string
+	}{
+		// pp 16: [E + 4] + 14 × [4] + [1 + mtp + loss].
+		{"mbridge-25.11-b200-deepseekv3-mtp-256gpu", 1, stages("Etttt", "tttt", "tmL", 16)},
+		// pp 4, vp 4 (16 virtual stages), w/o MTP.
+		{"mbridge-25.11-gb200-deepseekv3-bf16-256gpu", 0, stages("Etttt", "tttt", "tL", 16)},
+		// pp 8, vp 4: not in the recipe's table → the remainder rule.
+		{"mbridge-25.11-gb200-deepseekv3-fp8mx-256gpu", 0, ""},
+		// Not Megatron-Bridge: the remainder rule, MTP depth 1 (the paper's).
+		{"deepseek-v3-pretrain-2048xh800", 1, ""},
+	} {
+		found := false
+		for _, c := range cases {
+			if c.ID != tc.id {
+				continue
+			}
+			found = true
+			if c.Shape.MTPDepth != tc.mtp || c.Knobs.PipelineLayout != tc.layout || !c.Scored || !c.Replayable {
+				t.Errorf("%s: mtp %d, layout %q, scored %v (%s); want mtp %d, layout %q, scored", tc.id, c.Shape.MTPDepth, c.Knobs.PipelineLayout, c.Scored, c.Why, tc.mtp, tc.layout)
+			}
+			sc := string(c.Scenario(c.Knobs))
+			if tc.layout != "" && !strings.Contains(sc, fmt.Sprintf("pipeline_layout = %q", tc.layout)) || tc.mtp > 0 && !strings.Contains(sc, fmt.Sprintf("mtp_depth = %d", tc.mtp)) {
+				t.Errorf("%s: the scenario does not carry the layout and MTP depth:\n%s", tc.id, sc)
+			}
+		}
+		if !found {
+			t.Errorf("no case %s", tc.id)
+		}
+	}
 }
