@@ -324,6 +324,10 @@ func (c Config) String() string {
 	if c.KVHeads != c.Heads {
 		fmt.Fprintf(&b, " (%d kv)", c.KVHeads)
 	}
-	fmt.Fprintf(&b, ", ffn=%d, seq %d, vocab %d, %.1fB params", c.FFNHidden, c.SeqLen, c.Vocab, float64(c.Params())/1e9)
+	fmt.Fprintf(&b, ", ffn=%d, seq %d, vocab %d", c.FFNHidden, c.SeqLen, c.Vocab)
+	if c.MTPDepth > 0 {
+		fmt.Fprintf(&b, ", MTP depth %d", c.MTPDepth)
+	}
+	fmt.Fprintf(&b, ", %.1fB params", float64(c.Params())/1e9)
 	return b.String()
 }

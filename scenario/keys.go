@@ -218,7 +218,7 @@ func declarations(s *settings) []key {
 		{name: "parallelism.tp", value: count(into(&l.TP)).or(1),
 			doc: "tensor-parallel degree; ≥ 1; divides `heads` and `ffn_hidden`; when larger than `kv_heads`, a multiple of it"},
 		{name: "parallelism.pp", value: count(into(&l.PP)).or(1),
-			doc: "pipeline-parallel degree; ≥ 1; `layers` ≥ `pp × virtual_stages`. Layers need not divide evenly: the remainder goes one layer each to virtual stages 1, 2, … ([model.md §3.1](model.md#31-parameters-gradients-optimizer-state))"},
+			doc: "pipeline-parallel degree; ≥ 1; `layers` ≥ `pp × virtual_stages`. Layers need not divide evenly: the remainder goes one layer each to virtual stages 1, 2, …, and each MTP module (`mtp_depth`) counts as a layer of the last virtual stage, which runs it; `pipeline_layout` places them by hand ([model.md §3.1](model.md#31-parameters-gradients-optimizer-state))"},
 		{name: "parallelism.dp", value: count(into(&l.DP)), def: "GPUs ÷ (tp × pp × cp)",
 			from: []string{"parallelism.tp", "parallelism.pp", "parallelism.cp", "cluster.nodes", "cluster.gpus_per_node"},
 			doc:  "data-parallel degree; ≥ 1; `tp × pp × dp × cp` must equal `nodes × gpus_per_node`"},
