@@ -219,3 +219,14 @@ func (j Job) stageLayerCounts() []int {
 // StageLayers returns the transformer layers of each virtual stage, in
 // virtual-stage order (chunk c of stage s is entry c·pp + s).
 func (j Job) StageLayers() []int { return j.stageLayerCounts() }
+
+// PipelineLayoutStages returns the number of virtual stages a pipeline
+// layout string describes, 0 when it cannot be read. A layout search keeps
+// a layout only for the candidates with that many stages.
+func PipelineLayoutStages(s string) int {
+	st, err := parsePipelineLayout(s)
+	if err != nil {
+		return 0
+	}
+	return len(st)
+}

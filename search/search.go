@@ -181,6 +181,11 @@ func (c *cand) layout(base parallelism.Layout) parallelism.Layout {
 	l.Recompute = recomputes[c.rec]
 	l.ZeRO = int(c.zero)
 	l.SequenceParallel, l.OverlapGradReduce, l.TPOverlap, l.PPOverlap = c.sp, c.ogr, c.tpo, c.ppo
+	if l.PipelineLayout != "" && parallelism.PipelineLayoutStages(l.PipelineLayout) != l.PP*l.VirtualStages {
+		// The scenario's hand layout has another number of stages: this
+		// candidate splits its layers by the default rule.
+		l.PipelineLayout = ""
+	}
 	return lo
 }
 
