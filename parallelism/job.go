@@ -68,12 +68,23 @@ func (j Job) blocksOf(vs int) int {
 	return n
 }
 
+// blockCounts returns blocksOf of every virtual stage, the layout read
+// once.
+func (j Job) blockCounts() []int {
+	c := j.stageLayerCounts()
+	if len(c) > 0 {
+		c[len(c)-1] += j.Model.MTPDepth
+	}
+	return c
+}
+
 // stageLayers returns the transformer blocks a GPU of stage s holds over
 // all its chunks, the MTP modules' included (blocksOf).
 func (j Job) stageLayers(s int) int {
 	total := 0
+	blocks := j.blockCounts()
 	for c := 0; c < j.Layout.VirtualStages; c++ {
-		total += j.blocksOf(c*j.Layout.PP + s)
+		total += blocks[c*j.Layout.PP+s]
 	}
 	return total
 }
@@ -81,8 +92,8 @@ func (j Job) stageLayers(s int) int {
 // maxChunkBlocks is the most transformer blocks one virtual stage runs.
 func (j Job) maxChunkBlocks() int {
 	most := 0
-	for vs := 0; vs < j.Layout.PP*j.Layout.VirtualStages; vs++ {
-		most = max(most, j.blocksOf(vs))
+	for _, b := range j.blockCounts() {
+		most = max(most, b)
 	}
 	return most
 }

@@ -611,7 +611,8 @@ func (j Job) recomputeFLOPs() units.FLOPs {
 // inFlightLayers is the most layer activations stage s holds at once under
 // its program prog.
 func (j Job) inFlightLayers(prog []step, s int) int {
-	return maxInFlightLayers(prog, func(chunk int) int { return j.blocksOf(chunk*j.Layout.PP + s) })
+	blocks := j.blockCounts()
+	return maxInFlightLayers(prog, func(chunk int) int { return blocks[chunk*j.Layout.PP+s] })
 }
 
 // LayerTimes returns the time of one transformer layer's forward and backward
