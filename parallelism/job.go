@@ -82,6 +82,14 @@ func (j Job) blockCounts() []int {
 // all its chunks, the MTP modules' included (blocksOf).
 func (j Job) stageLayers(s int) int {
 	total := 0
+	if j.Layout.PipelineLayout == "" {
+		// The even split: no layout to read, nothing to allocate (the
+		// search's memory bound calls this for every candidate).
+		for c := 0; c < j.Layout.VirtualStages; c++ {
+			total += j.blocksOf(c*j.Layout.PP + s)
+		}
+		return total
+	}
 	blocks := j.blockCounts()
 	for c := 0; c < j.Layout.VirtualStages; c++ {
 		total += blocks[c*j.Layout.PP+s]

@@ -158,15 +158,25 @@ func (j Job) stageMoELayers(s int) int {
 	}
 	n := 0
 	first := 0
-	counts := j.stageLayerCounts()
-	for vs, k := range counts {
+	var counts []int
+	if j.Layout.PipelineLayout != "" {
+		counts = j.stageLayerCounts()
+	}
+	last := j.Layout.PP*j.Layout.VirtualStages - 1
+	for vs := 0; vs <= last; vs++ {
+		var k int
+		if counts != nil {
+			k = counts[vs]
+		} else {
+			k = j.evenLayersOf(vs)
+		}
 		if vs%j.Layout.PP == s {
 			for i := first; i < first+k; i++ {
 				if j.Model.KindOf(i) == model.MoELayer {
 					n++
 				}
 			}
-			if vs == len(counts)-1 && j.Model.MTPBlockKind() == model.MoELayer {
+			if vs == last && j.Model.MTPBlockKind() == model.MoELayer {
 				n += j.Model.MTPDepth
 			}
 		}
