@@ -136,6 +136,8 @@ func exactCases() []exactCase {
 			func(j *Job) { j.Model.Experts, j.Model.TopK, j.Model.Layers, j.Model.MTPDepth = 8, 2, 16, 1 })},
 		{"MTP module interleaved ZeRO-3", with(gpt(8, Layout{TP: 8, PP: 2, DP: 4, Microbatch: 1, Schedule: Interleaved, VirtualStages: 2, Recompute: RecomputeFull, ZeRO: 3, OverlapGradReduce: true}, 32),
 			func(j *Job) { j.Model.MTPDepth = 1 })},
+		{"MTP module alone on the last stage, an empty stage", with(gpt(8, Layout{TP: 8, PP: 4, DP: 2, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, ZeRO: 1, OverlapGradReduce: true, PipelineLayout: "Et*8|t*8||mL"}, 32),
+			func(j *Job) { j.Model.Layers, j.Model.MTPDepth = 16, 1 })},
 		{"two MTP modules zb-h1", with(gpt(8, Layout{TP: 8, PP: 4, DP: 2, Microbatch: 1, Schedule: ZBH1, Recompute: RecomputeNone, SequenceParallel: true, TPOverlap: true, PPOverlap: true}, 32),
 			func(j *Job) { j.Model.MTPDepth = 2 })},
 		{"stragglers ZeRO-3 three steps", with(gpt(16, Layout{TP: 8, PP: 4, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, ZeRO: 3, OverlapGradReduce: true}, 32),

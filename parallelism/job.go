@@ -41,7 +41,8 @@ func (j Job) LayersOf(vs int) int {
 // runs their blocks (blocksOf): it holds that many fewer layers, as
 // Megatron-Core's account_for_loss_in_pipeline_split counts the loss as a
 // layer and Megatron-Bridge's DeepSeek-V3 layouts lighten the stage that
-// holds the MTP module (validate.go refuses a split that leaves it none).
+// holds the MTP module (validate.go refuses a split that would leave it
+// fewer than none).
 func (j Job) evenLayersOf(vs int) int {
 	n := j.Layout.PP * j.Layout.VirtualStages
 	total := j.Model.Layers + j.Model.MTPDepth

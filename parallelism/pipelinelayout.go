@@ -24,9 +24,13 @@ import (
 // output layer and the MTP modules on the last, so a layout must keep them
 // there: E first in the first stage, L last in the last stage, every m in
 // the last stage after its transformer layers (Megatron-Core too requires
-// E first, L last, and the MTP modules after every decoder layer). Each
-// stage must hold at least one transformer layer: a stage of only the
-// embedding or only the loss is not modelled.
+// E first, L last, and the MTP modules after every decoder layer; its
+// "standalone" MTP stage, m on another rank than the loss, is not
+// modelled). A stage may hold no transformer layer, as Megatron-Core
+// allows: Megatron-Bridge's H100 DeepSeek-V3 configuration puts only the
+// MTP module and the loss on its last ("Et|(tt|)*30mL", scripts/
+// performance/configs/deepseek/deepseek_workload_base_configs.py @
+// c0b9a000), and an empty stage only passes the activations on.
 
 // pipelineStage is one virtual stage of a pipeline layout.
 type pipelineStage struct {
@@ -159,7 +163,7 @@ func repeatCount(s string, at int) (int, int, error) {
 
 // checkPipelineLayout returns the problem of the job's pipeline layout,
 // if any: unreadable, or not matching pp × virtual_stages, model.layers
-// and model.mtp_depth, or a stage without a transformer layer.
+// and model.mtp_depth.
 func (j Job) checkPipelineLayout() []field.Error {
 	l := j.Layout
 	if l.PipelineLayout == "" {
@@ -180,9 +184,6 @@ func (j Job) checkPipelineLayout() []field.Error {
 	for i, st := range stages {
 		layers += st.layers
 		mtp += st.mtp
-		if st.layers == 0 {
-			errs = append(errs, field.Errorf(key, "%q: stage %d holds no transformer layer (t); every stage needs one (a stage of only the embedding, the loss or MTP modules is not modelled)", l.PipelineLayout, i))
-		}
 		if st.mtp > 0 && i != len(stages)-1 {
 			errs = append(errs, field.Errorf(key, "%q: stage %d holds a multi-token-prediction module (m); they go in the last stage, with the loss", l.PipelineLayout, i).Using("model.mtp_depth"))
 		}

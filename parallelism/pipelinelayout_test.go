@@ -191,9 +191,8 @@ func TestPipelineLayoutValidation(t *testing.T) {
 		{"mtp not declared", "Ett|ttmL", 0, "parallelism.pipeline_layout", "places 1 multi-token-prediction modules (m); model.mtp_depth is 0"},
 		{"mtp not placed", "Ett|ttL", 1, "parallelism.pipeline_layout", "places 0 multi-token-prediction modules (m); model.mtp_depth is 1"},
 		{"mtp not last", "Ettm|ttL", 1, "parallelism.pipeline_layout", "they go in the last stage"},
-		{"empty stage", "Etttt|L", 0, "parallelism.pipeline_layout", "stage 1 holds no transformer layer"},
 		{"unreadable", "Ett|tt", 0, "parallelism.pipeline_layout", "the last stage must end with the loss (L)"},
-		{"even split leaves the last stage empty", "", 4, "model.mtp_depth", "set parallelism.pipeline_layout"},
+		{"even split short of the modules", "", 6, "model.mtp_depth", "set parallelism.pipeline_layout"},
 	} {
 		j := moeJob(t, 2, 4, 1)
 		j.Model.MTPDepth = tc.mtp
@@ -206,6 +205,24 @@ func TestPipelineLayoutValidation(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s: no %s error saying %q in %v", tc.name, tc.key, tc.says, problems(j))
+		}
+	}
+	// Allowed: a last stage of only the MTP module and the loss (as
+	// Megatron-Bridge's H100 DeepSeek-V3 layout "Et|(tt|)*30mL"), and the
+	// even split that leaves the last stage only the module (4 layers + 4
+	// modules over 2 stages: 4 and 0).
+	for _, tc := range []struct {
+		layout string
+		mtp    int
+		stages []int
+	}{{"Etttt|mL", 1, []int{4, 0}}, {"", 4, []int{4, 0}}} {
+		j := moeJob(t, 2, 4, 1)
+		j.Model.MTPDepth, j.Layout.PipelineLayout = tc.mtp, tc.layout
+		if errs := problems(j); len(errs) > 0 {
+			t.Errorf("%q mtp %d refused: %v", tc.layout, tc.mtp, errs)
+		}
+		if got := j.StageLayers(); !slices.Equal(got, tc.stages) {
+			t.Errorf("%q mtp %d: stages %v, want %v", tc.layout, tc.mtp, got, tc.stages)
 		}
 	}
 }

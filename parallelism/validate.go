@@ -95,8 +95,8 @@ func (j Job) check() []field.Error {
 		add(field.Errorf("parallelism.pp", "model.layers (%d) is fewer than pp × virtual_stages (%d × %d): a pipeline stage would hold no layer", m.Layers, l.PP, l.VirtualStages).
 			Using("model.layers", "parallelism.virtual_stages"))
 	}
-	if m.MTPDepth > 0 && l.PipelineLayout == "" && m.Layers+m.MTPDepth >= l.PP*l.VirtualStages && j.evenLayersOf(l.PP*l.VirtualStages-1) < 1 {
-		add(field.Errorf("model.mtp_depth", "%d multi-token-prediction modules leave the last of pp × virtual_stages = %d stages no transformer layer of model.layers (%d) in the even split, which counts each module as a layer of that stage; set parallelism.pipeline_layout", m.MTPDepth, l.PP*l.VirtualStages, m.Layers).
+	if m.MTPDepth > 0 && l.PipelineLayout == "" && m.Layers >= l.PP*l.VirtualStages && j.evenLayersOf(l.PP*l.VirtualStages-1) < 0 {
+		add(field.Errorf("model.mtp_depth", "%d multi-token-prediction modules are more than the last of pp × virtual_stages = %d stages holds in the even split of model.layers (%d), which counts each module as a layer of that stage; set parallelism.pipeline_layout", m.MTPDepth, l.PP*l.VirtualStages, m.Layers).
 			Using("model.layers", "parallelism.pp", "parallelism.virtual_stages", "parallelism.pipeline_layout"))
 	}
 	if l.CP > 1 && m.SeqLen%(2*l.CP) != 0 {

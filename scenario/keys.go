@@ -235,7 +235,7 @@ func declarations(s *settings) []key {
 		{name: "parallelism.virtual_stages", value: count(into(&l.VirtualStages)).or(1), def: "1, or 2 with `interleaved`", from: []string{"parallelism.schedule"},
 			doc: "model chunks per GPU; must be 1 unless the schedule is `interleaved`"},
 		{name: "parallelism.pipeline_layout", value: text(into(&l.PipelineLayout)), def: "none (the remainder rule of `pp`)",
-			doc: "places the layers on the virtual stages by hand, in Megatron-Core's `--pipeline-model-parallel-layout` form: `E` embedding, `t` transformer layer, `m` MTP module, `L` loss, a vertical bar between stages (virtual-stage order), `x*n` and `(…)*n` repeat, commas ignored (DeepSeek-V3's example in model.md §3.1). It must have `pp × virtual_stages` stages, `layers` t's and `mtp_depth` m's (in the last stage), E first, L last, and at least one t in every stage ([model.md §3.1](model.md#31-parameters-gradients-optimizer-state))"},
+			doc: "places the layers on the virtual stages by hand, in Megatron-Core's `--pipeline-model-parallel-layout` form: `E` embedding, `t` transformer layer, `m` MTP module, `L` loss, a vertical bar between stages (virtual-stage order), `x*n` and `(…)*n` repeat, commas ignored (DeepSeek-V3's example in model.md §3.1). It must have `pp × virtual_stages` stages, `layers` t's and `mtp_depth` m's (in the last stage), E first and L last; a stage may hold no t ([model.md §3.1](model.md#31-parameters-gradients-optimizer-state))"},
 		{name: "parallelism.sequence_parallel", value: boolean(into(&l.SequenceParallel)).or(false),
 			doc: "sequence parallelism; `seq_len` divisible by `tp`"},
 		{name: "parallelism.recompute", value: text(into(&l.Recompute)).or(parallelism.RecomputeNone), allowed: names(parallelism.RecomputePolicies()),
