@@ -401,8 +401,10 @@ func (m mapper) pipelineLayout(r rawCase) {
 		return
 	}
 	k := &c.Knobs
-	if t := text(r.Parallelism["pipeline_layout"]); t != "" {
-		k.PipelineLayout = t
+	if t, _ := r.Parallelism["pipeline_layout"].(string); strings.TrimSpace(t) != "" {
+		// As written: the layout's letters are case-sensitive (E, L).
+		k.PipelineLayout = strings.TrimSpace(t)
+		m.assume("pipeline layout %q (as the case states)", k.PipelineLayout)
 		return
 	}
 	name := strings.ToLower(c.ModelName)
