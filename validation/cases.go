@@ -368,7 +368,9 @@ var mtpDepthText = regexp.MustCompile(`(?i)depth\s*(\d+)`)
 // src/megatron/bridge/recipes/deepseek/deepseek_v3.py @ 5776a6d9).
 func (m mapper) mtp(field any) {
 	d := 1
-	if g := mtpDepthText.FindStringSubmatch(text(field)); g != nil {
+	if n, ok := field.(int64); ok && n > 0 {
+		d = int(n)
+	} else if g := mtpDepthText.FindStringSubmatch(text(field)); g != nil {
 		if n, err := strconv.Atoi(g[1]); err == nil && n > 0 {
 			d = n
 		}
@@ -445,7 +447,27 @@ func usesMTP(r rawCase) bool {
 	case strings.Contains(where, "w/o mtp"):
 		return false
 	}
-	return r.Model["mtp"] != nil
+	if r.Model["mtp"] == nil {
+		return false
+	}
+	// An mtp field that says the module is off: false, 0, "none",
+	// "disabled", "no …", "depth 0".
+	switch v := r.Model["mtp"].(type) {
+	case bool:
+		return v
+	case int64:
+		return v > 0
+	}
+	t := text(r.Model["mtp"])
+	if g := mtpDepthText.FindStringSubmatch(t); g != nil && g[1] == "0" {
+		return false
+	}
+	for _, off := range []string{"none", "disabled", "off", "false", "0"} {
+		if t == off {
+			return false
+		}
+	}
+	return !strings.HasPrefix(t, "no ") && !strings.HasPrefix(t, "disabled")
 }
 
 // systemFields are the hardware fields, besides gpu, that may name the GPU or

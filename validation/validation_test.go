@@ -569,3 +569,43 @@ func TestMTPAndRecipeLayouts(t *testing.T) {
 		}
 	}
 }
+
+// TestUsesMTP: which rows train an MTP module, and at what depth.
+func TestUsesMTP(t *testing.T) {
+	for _, tc := range []struct {
+		notes string
+		mtp   any
+		uses  bool
+		depth int
+	}{
+		{"row 'DeepSeekV3 (w/ MTP)'", nil, true, 1},
+		{"row 'DeepSeekV3 (w/o MTP)'", "MTP depth 1 in the paper", false, 0},
+		{"", "MTP depth 1 in the paper", true, 1},
+		{"", "depth 2", true, 2},
+		{"", int64(3), true, 3},
+		{"", int64(0), false, 0},
+		{"", false, false, 0},
+		{"", "disabled", false, 0},
+		{"", "none", false, 0},
+		{"", "no MTP in this run", false, 0},
+		{"", "depth 0", false, 0},
+		{"", nil, false, 0},
+	} {
+		r := rawCase{Notes: tc.notes, Model: map[string]any{}}
+		if tc.mtp != nil {
+			r.Model["mtp"] = tc.mtp
+		}
+		if got := usesMTP(r); got != tc.uses {
+			t.Errorf("notes %q mtp %v: usesMTP %v, want %v", tc.notes, tc.mtp, got, tc.uses)
+			continue
+		}
+		if !tc.uses {
+			continue
+		}
+		c := Case{}
+		mapper{&c}.mtp(r.Model["mtp"])
+		if c.Shape.MTPDepth != tc.depth {
+			t.Errorf("notes %q mtp %v: depth %d, want %d", tc.notes, tc.mtp, c.Shape.MTPDepth, tc.depth)
+		}
+	}
+}
