@@ -732,11 +732,12 @@ func (b *builder) chunk(vs int, into []slot) []slot {
 	if vs == 0 {
 		into = append(into, slot{&p.layers[model.EmbeddingLayer], 0, LayerEmbedding})
 	}
+	counts := b.j.stageLayerCounts()
 	first := 0
 	for u := 0; u < vs; u++ {
-		first += b.j.LayersOf(u)
+		first += counts[u]
 	}
-	n := b.j.LayersOf(vs)
+	n := counts[vs]
 	for i := 0; i < n; i++ {
 		into = append(into, slot{&p.layers[b.j.Model.KindOf(first+i)], i, int16(first + i)})
 	}
