@@ -221,13 +221,25 @@ func (j Job) stageLayerCounts() []int {
 // virtual-stage order (chunk c of stage s is entry c·pp + s).
 func (j Job) StageLayers() []int { return j.stageLayerCounts() }
 
-// PipelineLayoutStages returns the number of virtual stages a pipeline
-// layout string describes, 0 when it cannot be read. A layout search keeps
-// a layout only for the candidates with that many stages.
+// PipelineLayoutStages returns the number of virtual stages a readable
+// pipeline layout string describes (as parsePipelineLayout counts them);
+// for an expanded layout (ExpandPipelineLayout: no repetition left) it
+// only counts the bars, without allocating, which a layout search does for
+// every candidate. For an unreadable string it returns 0.
 func PipelineLayoutStages(s string) int {
+	if !strings.ContainsAny(s, "(*") {
+		return strings.Count(s, "|") + 1
+	}
 	st, err := parsePipelineLayout(s)
 	if err != nil {
 		return 0
 	}
 	return len(st)
+}
+
+// ExpandPipelineLayout returns a layout string with its repetitions
+// unrolled and its commas dropped ("E(tt|)*2L" → "Ett|ttL"): the same
+// layout, whose stages PipelineLayoutStages counts without parsing.
+func ExpandPipelineLayout(s string) (string, error) {
+	return expandLayout(strings.ReplaceAll(s, ",", ""))
 }

@@ -22,6 +22,9 @@ func TestParsePipelineLayout(t *testing.T) {
 		{in: "Etttt|(tttt|)*14tmL", layers: append(slices.Repeat([]int{4}, 15), 1), mtp: 1},
 		{in: "Et*4|(t*4|)*14t,m*2,L", layers: append(slices.Repeat([]int{4}, 15), 1), mtp: 2},
 		{in: "(Et|)*1tL", layers: []int{1, 1}},
+		{in: "Et||*3tL", layers: []int{1, 0, 0, 0, 1}},
+		{in: "E(t|t|)*3,(|)*2tL", layers: []int{1, 1, 1, 1, 1, 1, 0, 0, 1}},
+		{in: "E(|)*1*2L", layers: []int{0, 0, 0}},
 		{in: "tEt|tL", err: "the embedding (E) must be the first letter of the first stage"},
 		{in: "Ett|tt", err: "the last stage must end with the loss (L)"},
 		{in: "tt|ttL", err: "the first stage must begin with the embedding (E)"},
@@ -52,6 +55,9 @@ func TestParsePipelineLayout(t *testing.T) {
 		var got []int
 		for _, s := range st {
 			got = append(got, s.layers)
+		}
+		if n := PipelineLayoutStages(tc.in); n != len(st) {
+			t.Errorf("%q: PipelineLayoutStages %d, want %d", tc.in, n, len(st))
 		}
 		if !slices.Equal(got, tc.layers) || st[len(st)-1].mtp != tc.mtp || !st[0].embedding || !st[len(st)-1].end {
 			t.Errorf("%q: layers %v, mtp %d, want %v, %d", tc.in, got, st[len(st)-1].mtp, tc.layers, tc.mtp)
@@ -248,6 +254,19 @@ func FuzzParsePipelineLayout(f *testing.F) {
 		}
 		if total > maxLayoutLetters {
 			t.Fatalf("%q expands to %d letters", s, total)
+		}
+		if n := PipelineLayoutStages(s); n != len(st) {
+			t.Fatalf("%q: PipelineLayoutStages %d, parsed %d stages", s, n, len(st))
+		}
+		x, err := ExpandPipelineLayout(s)
+		if err != nil {
+			t.Fatalf("%q parses but does not expand: %v", s, err)
+		}
+		if n := PipelineLayoutStages(x); n != len(st) || strings.ContainsAny(x, "(*,") {
+			t.Fatalf("%q expands to %q: %d stages counted, parsed %d", s, x, n, len(st))
+		}
+		if xs, err := parsePipelineLayout(x); err != nil || !slices.Equal(xs, st) {
+			t.Fatalf("%q expands to %q, which parses to %+v (%v), not %+v", s, x, xs, err, st)
 		}
 	})
 }
