@@ -233,6 +233,13 @@ func kernelModel(j Job) (compute.Model, error) {
 	if err != nil {
 		return cm, err
 	}
+	// FP8LinearSlowdown was measured on delayed-scaling runs (Transformer
+	// Engine's default recipe, compute.hopperFP8Slowdown); the other
+	// recipes carry their own modelled quantisation kernels and no such
+	// measurement, so they keep the efficiency curve.
+	if r := j.Training.FP8Recipe; r != "" && r != model.FP8Delayed {
+		cm.Params.FP8LinearSlowdown = 0
+	}
 	c := j.Calibration
 	if c.GEMMPeakFraction != nil {
 		cm.Params.GEMMPeakFraction = *c.GEMMPeakFraction

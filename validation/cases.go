@@ -177,7 +177,7 @@ type Case struct {
 	// whose Megatron-LM kept gradients in 16 bit by default.
 	FP32Grads bool
 	// RecomputeDefault is the recomputation the framework that produced the
-	// number uses by default ("none" for Megatron-LM, "selective" for NeMo);
+	// number uses by default ("none" for Megatron-LM, Megatron-Core and NeMo 24.07);
 	// an unknown policy starts from it.
 	RecomputeDefault string
 	// Stack is the software stack (software.stack) the case's source and
@@ -241,8 +241,8 @@ func Rules() []string {
 		"interleave (or vp where interleave is absent): \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
 		"zero: \"ZeRO-N …\" → N; unknown → the stack's (1 for megatron-core-2024 and nemo-24.07: the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is), else 0",
 		"data-parallel implementation: stack megatron-lm-2021 or -2021-01 with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass); with pp > 1 the stack's false (--DDP-impl local: one all-reduce after the backward pass)",
-		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); a bf16 or FP8 run → fp32_grads true whatever the stack says",
-		"recompute: \"full …\", \"yes …\", true, \"on\", activation or gradient checkpointing, --checkpoint-activations, \"activation recomputation\" → full; \"selective …\" or --recompute-activations (Megatron-LM sets granularity selective for it) → selective; \"none\", \"no …\", false, \"off\" → none; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 selective (activations_checkpoint_granularity: selective in NeMo-Framework-Launcher conf/training/gpt3/175b.yaml, 20b.yaml and 175b_fp8_performance.yaml; its 5b.yaml sets none) and none for Llama (conf/training/llama/llama2_7b.yaml, llama3_70b.yaml: null); Megatron-Bridge none (its performance configurations list the modules they recompute). Recomputing only norms, activations or MLA up-projections (\"selective modules layernorm, moe_act\", \"mla_up_proj\") → none: cheap kernels, while trainsim's selective policy re-runs the attention core",
+		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); nemo-24.07 false (grad_sync_dtype=bf16 in NeMo-Framework-Launcher 24.07's H100 training examples and NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration); a bf16 or FP8 run of another stack → fp32_grads true whatever the stack says (Megatron-LM forces fp32 accumulation and reduction with bf16)",
+		"recompute: \"full …\", \"yes …\", true, \"on\", activation or gradient checkpointing, --checkpoint-activations, \"activation recomputation\" → full; \"selective …\" or --recompute-activations (Megatron-LM sets granularity selective for it) → selective; \"none\", \"no …\", false, \"off\" → none; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 none too (activations_checkpoint_granularity: null in every GPT-3 and Llama configuration of NeMo-Framework-Launcher's 24.07 tag, conf/training/gpt3/*.yaml and conf/training/llama/*.yaml, and in NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration; the selective of conf/training/gpt3/175b.yaml and 20b.yaml lasted from 5aeb4ab8 to 5d011e3b, 2023); Megatron-Bridge none (its performance configurations list the modules they recompute). Recomputing only norms, activations or MLA up-projections (\"selective modules layernorm, moe_act\", \"mla_up_proj\") → none: cheap kernels, while trainsim's selective policy re-runs the attention core",
 		"dp: as given; unknown → GPUs / (tp·pp·cp); tp \"none …\" → 1",
 		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU (NVIDIA's model FLOPs, no recompute); else mfu → MFU; else gpu_hours_per_trillion_tokens → tokens/s per GPU = 10¹² / (GPU-hours × 3600)",
 		"error: (predicted − measured) / measured, for every metric; MAE is the mean of |error|, bias the mean of error",
@@ -898,12 +898,6 @@ func (m mapper) stack() {
 	if c.spUnknown && c.free == nil {
 		m.assume("sequence_parallel %s → %v (tp %d)", c.spSource, c.Knobs.SequenceParallel, c.Knobs.TP)
 	}
-	// NeMo-Framework-Launcher's Llama configurations leave recomputation
-	// off (conf/training/llama/llama2_7b.yaml, llama3_70b.yaml:
-	// activations_checkpoint_granularity: null), its GPT-3 ones select it.
-	if c.Stack == "nemo-24.07" && strings.Contains(alnum(c.ModelName), "llama") {
-		c.RecomputeDefault = string(parallelism.RecomputeNone)
-	}
 	note := fmt.Sprintf("software: %s → stack %s (%s)", why, c.Stack, strings.Join(set, ", "))
 	k := &c.Knobs
 	if c.free != nil {
@@ -915,7 +909,10 @@ func (m mapper) stack() {
 		k.OverlapGradReduce = true
 		note += "; overlap_grad_reduce true (PyTorch DDP, pp 1)"
 	}
-	if c.Precision != units.FP16 && !c.FP32Grads {
+	// Megatron-LM forces fp32 gradient accumulation and reduction for bf16
+	// (arguments.py); NeMo's distributed_fused_adam reduces in the
+	// grad_sync_dtype its stack gives.
+	if c.Precision != units.FP16 && !c.FP32Grads && c.Stack != "nemo-24.07" {
 		c.FP32Grads = true
 		note += fmt.Sprintf("; fp32_grads true (%s)", c.Precision)
 	}

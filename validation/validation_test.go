@@ -160,7 +160,7 @@ func TestMappingRules(t *testing.T) {
 		{"sc21-t2-zero3-174b-768gpu", 2021, false, false, true}, // deepspeed-zero3-2021: overlap_comm
 		{"korthikanti22-175b-seqpar-selective", 2022, true, true, false},
 		{"megatron-readme-2024-h100-70b", 2024, true, true, true},
-		{"nemo2407-gpt3-175b-512gpu", 2024, true, true, true},
+		{"nemo2407-gpt3-175b-512gpu", 2024, true, false, true}, // nemo-24.07: grad_sync_dtype bf16
 	} {
 		c := byID[tc.id]
 		got := [4]any{c.Year, c.GradAccumFusion, c.FP32Grads, c.Knobs.OverlapGradReduce}
@@ -174,9 +174,10 @@ func TestMappingRules(t *testing.T) {
 		}
 	}
 	// Unknown recompute: the framework's default when it fits, else the
-	// least more. NeMo's default is selective: it fits on 128 GPUs, not with
-	// micro-batch 2 on 512 (full).
-	for id, want := range map[string]string{"nemo2407-gpt3-175b-128gpu": " SP selective ZeRO-1", "nemo2407-gpt3-175b-512gpu": " SP full ZeRO-1"} {
+	// least more. NeMo 24.07's default is none (its configurations set
+	// activations_checkpoint_granularity null); with its bf16 gradient
+	// buffer it fits on 128 GPUs and with micro-batch 2 on 512.
+	for id, want := range map[string]string{"nemo2407-gpt3-175b-128gpu": " SP none ZeRO-1", "nemo2407-gpt3-175b-512gpu": " SP none ZeRO-1"} {
 		if rs := Evaluate(byID[id]); len(rs) != 1 || !strings.HasSuffix(rs[0].Layout, want) {
 			t.Errorf("%s: layout %q, want it to end %q", id, rs[0].Layout, want)
 		}
@@ -227,7 +228,7 @@ func TestStacksMapped(t *testing.T) {
 		recompute                              string
 	}{
 		{"megatron-lm-2021-01", false, false, false, false, 0, model.AttentionUnfused, "none"},
-		{"nemo-24.07", true, true, false, true, 1, model.AttentionFlash, "selective"},
+		{"nemo-24.07", true, true, false, false, 1, model.AttentionFlash, "none"},
 		// DeepSpeed's pipeline engine partitions its sends over the TP group.
 		{"megatron-deepspeed", false, false, true, false, 0, model.AttentionUnfused, "none"},
 	}
@@ -292,7 +293,11 @@ var maxMAE = map[string]float64{
 	"Megatron-LM-README-2024-H100": 10.5,
 	"Korthikanti2022-Table5":       3.0,
 	"Korthikanti2022-Table4":       2.0,
-	"NeMo-24.07-perf-summary":      19.0,
+	// NeMo's three H100 groups lowered (19.0 → 11.0, 14.5 → 7.0, 5.0 → 4.0)
+	// by the nemo-24.07 stack's bf16 gradient reduction and no default
+	// recomputation (NeMo-Framework-Launcher 24.07) with the Hopper FP8
+	// slowdown calibrated on NVIDIA's BF16/FP8 pairs (11.0%, 6.9%, 3.5%).
+	"NeMo-24.07-perf-summary": 11.0,
 	// moe-cp.toml's groups, recorded when the file was folded in. The
 	// overall level was re-recorded then (12.0 → 13.0): the case set grew;
 	// then lowered to 12.5 (the megatron-deepspeed stack: vTrain 6.2 → 4.6),
@@ -312,10 +317,11 @@ var maxMAE = map[string]float64{
 	// with it moved the GB200 BF16 row +15.4 → +16.6%. DeepSeek-V3 was
 	// recorded (0 → 39.0) when its one case became scored (−39.0%; DualPipe
 	// replayed as 1f1b), and the overall level re-recorded 12.0 → 12.5
-	// (116 → 118 scored, 12.4%).
+	// (116 → 118 scored: 12.1% with the Hopper FP8 slowdown, against 11.5%
+	// over the 116).
 	"MegatronBridge-25.11":               26.0,
-	"NeMo-24.07-H100":                    14.5,
-	"NeMo-LongSeq-CP-H100":               5.0,
+	"NeMo-24.07-H100":                    7.0,
+	"NeMo-LongSeq-CP-H100":               4.0,
 	"DeepSeek-V3":                        39.0,
 	"overall":                            12.5,
 	MemoryGroup + " (GiB, Fig. 1)":       0.5,
