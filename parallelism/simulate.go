@@ -220,12 +220,21 @@ func collectiveParams(j Job) collective.Params {
 	p.AllReduce = j.Options.AllReduce
 	if bw := j.Calibration.NVLinkBusBandwidth; bw != nil && j.Cluster.NVLink.Bandwidth > 0 {
 		p.NVLinkFraction = float64(*bw / j.Cluster.NVLink.Bandwidth)
+	} else if j.Cluster.GPU.Family == "ampere" && j.Cluster.NVLink.Bandwidth == a100NVLink {
+		// NCCL's all-reduce measured on A100 NVSwitch nodes replaces the
+		// formula inside a node (collective.A100AllReduce); a scenario's
+		// own NVLink rate or bus bandwidth keeps the formula.
+		p.NVLinkAllReduce = collective.A100AllReduce()
 	}
 	if bw := j.Calibration.NICBusBandwidth; bw != nil && j.Cluster.Network.NICBandwidth > 0 {
 		p.NICFraction = float64(*bw / j.Cluster.Network.NICBandwidth)
 	}
 	return p
 }
+
+// a100NVLink is the A100's NVLink 3 rate per direction (12 links × 25
+// GB/s), that of the systems the measured all-reduce ran on.
+const a100NVLink = 300 * units.GBps
 
 // kernelModel returns the compute model of j's GPU with its calibration.
 func kernelModel(j Job) (compute.Model, error) {
