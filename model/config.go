@@ -41,6 +41,12 @@ type Config struct {
 	// of QKRopeDim; each head has QKNopeDim + QKRopeDim query/key
 	// dimensions and VHeadDim value dimensions.
 	QLoRARank, KVLoRARank, QKRopeDim, QKNopeDim, VHeadDim int
+	// MTPDepth is the number of multi-token-prediction modules trained
+	// beside the model (DeepSeek-V3, arXiv:2412.19437 §2.2: depth 1;
+	// Megatron-Core's mtp_num_layers): module k predicts the token k + 1
+	// places ahead from the previous depth's hidden state and the next
+	// token's embedding (mtp.go). 0: none.
+	MTPDepth int
 	// Source cites where the shape was published.
 	Source string
 }
@@ -240,17 +246,18 @@ func (c Config) EmbeddingParams() int64 {
 	return int64(c.Vocab)*int64(c.Hidden) + int64(c.SeqLen)*int64(c.Hidden)
 }
 
-// Params is the total parameter count, final layer norm included.
+// Params is the total parameter count, final layer norm included, and the
+// multi-token-prediction modules' own parameters (MTPParams).
 func (c Config) Params() int64 {
 	moe := int64(c.MoELayers())
-	return (int64(c.Layers)-moe)*c.LayerParams() + moe*(c.MoEDenseParams()+c.ExpertParams()) + c.EmbeddingParams() + 2*int64(c.Hidden)
+	return (int64(c.Layers)-moe)*c.LayerParams() + moe*(c.MoEDenseParams()+c.ExpertParams()) + c.EmbeddingParams() + 2*int64(c.Hidden) + c.MTPParams()
 }
 
 // ActiveParams is the parameters one token's forward pass uses: Params
 // without the routed experts a token is not sent to (Experts − TopK of
 // each MoE layer). Equal to Params for a dense model.
 func (c Config) ActiveParams() int64 {
-	return c.Params() - int64(c.MoELayers())*int64(c.Experts-c.TopK)*c.mlpParams(c.ExpertFFN())
+	return c.Params() - int64(c.MoELayers()+c.mtpMoELayers())*int64(c.Experts-c.TopK)*c.mlpParams(c.ExpertFFN())
 }
 
 // Validate checks that the shape is usable and returns every problem found,
@@ -301,6 +308,9 @@ func (c Config) Validate() []field.Error {
 		errs = append(errs, field.Errorf("model.experts", "moe_ffn_hidden, shared_experts and dense_layers describe mixture-of-experts layers, which experts > 0 selects").
 			Using("model.moe_ffn_hidden", "model.shared_experts", "model.dense_layers"))
 	}
+	if c.MTPDepth < 0 {
+		errs = append(errs, field.Errorf("model.mtp_depth", "must not be negative, got %d", c.MTPDepth))
+	}
 	if c.Experts > 0 && c.Layers > 0 && c.DenseLayers >= c.Layers {
 		errs = append(errs, field.Errorf("model.dense_layers", "%d leaves no mixture-of-experts layer of %d", c.DenseLayers, c.Layers).Using("model.layers"))
 	}
@@ -314,6 +324,10 @@ func (c Config) String() string {
 	if c.KVHeads != c.Heads {
 		fmt.Fprintf(&b, " (%d kv)", c.KVHeads)
 	}
-	fmt.Fprintf(&b, ", ffn=%d, seq %d, vocab %d, %.1fB params", c.FFNHidden, c.SeqLen, c.Vocab, float64(c.Params())/1e9)
+	fmt.Fprintf(&b, ", ffn=%d, seq %d, vocab %d", c.FFNHidden, c.SeqLen, c.Vocab)
+	if c.MTPDepth > 0 {
+		fmt.Fprintf(&b, ", MTP depth %d", c.MTPDepth)
+	}
+	fmt.Fprintf(&b, ", %.1fB params", float64(c.Params())/1e9)
 	return b.String()
 }

@@ -836,7 +836,9 @@ func (c Config) FLOPsPerStep(batch int) units.FLOPs {
 }
 
 // ForwardFLOPs is the matrix-multiply FLOPs of one forward pass over batch
-// sequences: projections, attention scores and context, MLP, and logits.
+// sequences: projections, attention scores and context, MLP, and logits,
+// and the multi-token-prediction modules' (mtpForwardFLOPs): model FLOPs
+// count the MTP modules' work, as Megatron-Bridge's count does.
 func (c Config) ForwardFLOPs(batch int) units.FLOPs {
 	b, s, h := float64(batch), float64(c.SeqLen), float64(c.Hidden)
 	f := float64(c.FFNHidden)
@@ -848,12 +850,12 @@ func (c Config) ForwardFLOPs(batch int) units.FLOPs {
 	attn := 2*b*s*float64(c.attnLinearWeights()) + 2*b*s*s*float64(c.Heads)*float64(c.HeadDim()+c.VDim())
 	perLayer := attn + 2*m*b*s*h*f
 	if !c.MoE() {
-		return units.FLOPs(float64(c.Layers)*perLayer + 2*b*s*h*float64(c.Vocab))
+		return units.FLOPs(float64(c.Layers)*perLayer + 2*b*s*h*float64(c.Vocab) + c.mtpForwardFLOPs(b, s, perLayer, 0))
 	}
 	// A mixture-of-experts layer: the router (h × experts), each token
 	// through top_k experts and the shared experts.
 	moe := float64(c.MoELayers())
 	fe := float64(c.ExpertFFN())
 	perMoE := attn + 2*b*s*h*float64(c.Experts) + 2*m*b*s*h*fe*float64(c.TopK+c.SharedExperts)
-	return units.FLOPs((float64(c.Layers)-moe)*perLayer + moe*perMoE + 2*b*s*h*float64(c.Vocab))
+	return units.FLOPs((float64(c.Layers)-moe)*perLayer + moe*perMoE + 2*b*s*h*float64(c.Vocab) + c.mtpForwardFLOPs(b, s, perLayer, perMoE))
 }

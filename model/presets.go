@@ -179,7 +179,8 @@ func table() []Config {
 			Source: "DeepSeek-AI 2024 'DeepSeek-V3 Technical Report' arXiv:2412.19437 §4.2 (61 layers, hidden 7168, 128 heads, d_c 512, d_c' 1536, " +
 				"per-head d_h 128 and rotary d_h^R 64, 1 shared + 256 routed experts of width 2048, 8 activated, first 3 layers dense, sequence length 4K, " +
 				"671B total / 37B activated parameters) and deepseek-ai/DeepSeek-V3 config.json (intermediate_size 18432, vocab_size 129280, " +
-				"v_head_dim 128). The multi-token-prediction module (14B) is not modelled",
+				"v_head_dim 128). The multi-token-prediction module (§2.2, depth 1; 14B with its own copies of the embedding and head) is left out " +
+				"of the preset: set model.mtp_depth = 1 to train it",
 		},
 		{
 			Name: "qwen3-30b-a3b", Layers: 48, Hidden: 2048, Heads: 32, KVHeads: 4, HeadSize: 128, FFNHidden: 6144, SeqLen: 4096, Vocab: 151936, GatedMLP: true,

@@ -116,11 +116,15 @@ const (
 	LogitsLayer
 	// MoELayer is one attention + mixture-of-experts block.
 	MoELayer
+	// MTPLayer is one multi-token-prediction module (mtp.go): its input
+	// norms and projection, a transformer block, and the shared output
+	// head with its loss, on the last pipeline stage.
+	MTPLayer
 	NumLayerKinds
 )
 
 func (k LayerKind) String() string {
-	return [...]string{"embedding", "transformer", "logits", "moe"}[k]
+	return [...]string{"embedding", "transformer", "logits", "moe", "mtp"}[k]
 }
 
 // Recompute is an activation recomputation policy (Korthikanti et al. 2022).
@@ -225,6 +229,9 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 	out[TransformerLayer] = tl
 	if c.MoE() {
 		out[MoELayer] = c.moeLayer(sh, attnFwd, attnBwd, coreFwd, tp("attention"))
+	}
+	if c.MTPDepth > 0 {
+		out[MTPLayer] = c.mtpLayer(sh, out[c.MTPBlockKind()])
 	}
 
 	embParams := float64(c.Vocab) * float64(c.Hidden) / float64(t)

@@ -732,14 +732,22 @@ func (b *builder) chunk(vs int, into []slot) []slot {
 	if vs == 0 {
 		into = append(into, slot{&p.layers[model.EmbeddingLayer], 0, LayerEmbedding})
 	}
+	counts := b.j.stageLayerCounts()
 	first := 0
 	for u := 0; u < vs; u++ {
-		first += b.j.LayersOf(u)
+		first += counts[u]
 	}
-	for i := 0; i < b.j.LayersOf(vs); i++ {
+	n := counts[vs]
+	for i := 0; i < n; i++ {
 		into = append(into, slot{&p.layers[b.j.Model.KindOf(first+i)], i, int16(first + i)})
 	}
 	if vs == b.j.Layout.PP*b.j.Layout.VirtualStages-1 {
+		// The multi-token-prediction modules after the last layer (their
+		// tasks labelled as layers after the model's), then the output
+		// layer.
+		for d := 0; d < b.j.Model.MTPDepth; d++ {
+			into = append(into, slot{&p.layers[model.MTPLayer], n + d, int16(b.j.Model.Layers + d)})
+		}
 		into = append(into, slot{&p.layers[model.LogitsLayer], 1, LayerOutput})
 	}
 	return into

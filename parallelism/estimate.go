@@ -59,7 +59,7 @@ func NewEstimator() *Estimator {
 // computed once per schedule shape.
 func (e *Estimator) trailingWeights(j Job) [][]int {
 	l := j.Layout
-	k := flightKey{l.Schedule, l.PP, l.VirtualStages, j.Microbatches(), 0}
+	k := flightKey{l.Schedule, l.PP, l.VirtualStages, j.Microbatches(), 0, 0, ""}
 	e.mu.Lock()
 	got, ok := e.trailing[k]
 	e.mu.Unlock()
@@ -82,12 +82,16 @@ func (e *Estimator) trailingWeights(j Job) [][]int {
 type flightKey struct {
 	sched         Schedule
 	p, v, m, nLay int
+	// mtp and layout place the blocks on the stages (blocksOf).
+	mtp    int
+	layout string
 }
 
 type passKey struct {
 	model, gpu string
 	sh         model.Shard
 	tpOverlap  bool
+	mtp        int
 }
 
 // passTimes is, per layer kind, the time one micro-batch's forward pass and
@@ -117,7 +121,7 @@ type passTimes struct {
 // schedule program holds at once (Job.inFlightLayers).
 func (e *Estimator) inFlightLayers(j Job) []int {
 	l := j.Layout
-	k := flightKey{l.Schedule, l.PP, l.VirtualStages, j.Microbatches(), j.Model.Layers}
+	k := flightKey{l.Schedule, l.PP, l.VirtualStages, j.Microbatches(), j.Model.Layers, j.Model.MTPDepth, l.PipelineLayout}
 	e.mu.Lock()
 	got, ok := e.inFlight[k]
 	e.mu.Unlock()
@@ -161,7 +165,7 @@ func (e *Estimator) PeakMemory(v Valid) (Memory, int, bool, error) {
 func passKeyOf(j Job) (passKey, bool) {
 	l := j.Layout
 	gpn := j.Cluster.GPUsPerNode
-	k := passKey{j.Model.Name, j.Cluster.GPU.Name, j.shard(), l.TPOverlap}
+	k := passKey{j.Model.Name, j.Cluster.GPU.Name, j.shard(), l.TPOverlap, j.Model.MTPDepth}
 	intra := gpn%(l.TP*max(l.CP, 1)) == 0
 	if j.Model.MoE() {
 		intra = intra && gpn%(max(l.EP, 1)*max(l.ETP, 1)) == 0
@@ -450,6 +454,9 @@ func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 		}
 		first += n
 		if vs == p*nv-1 {
+			for range j.Model.MTPDepth {
+				add(vs, model.MTPLayer)
+			}
 			add(vs, model.LogitsLayer)
 		}
 	}

@@ -23,7 +23,7 @@ func TestEstimatesAgainstReplay(t *testing.T) {
 	names := []string{"gpt-1.7b", "gpt3-1.3b", "llama3-8b", "gpt-3.6b", "mixtral-8x7b", "qwen3-30b-a3b"}
 	systems := []string{"dgx-a100-80gb", "dgx-h100"}
 	ests := map[string]*Estimator{}
-	tried, moe, cp, tightest := 0, 0, 0, 0.0
+	tried, moe, cp, mtp, tightest := 0, 0, 0, 0, 0.0
 	for attempt := 0; tried < 300; attempt++ {
 		if attempt > 80000 {
 			t.Fatalf("only %d valid random layouts in %d attempts", tried, attempt)
@@ -61,6 +61,9 @@ func TestEstimatesAgainstReplay(t *testing.T) {
 		if gpus%8 != 0 || gpus > 128 {
 			continue
 		}
+		if rng.IntN(4) == 0 {
+			m.MTPDepth = 1 // a multi-token-prediction module on the last stage
+		}
 		j := Job{Model: m, Cluster: topology.Cluster{System: sys, Nodes: gpus / 8}, Layout: l,
 			Training: Training{GlobalBatch: dp * l.Microbatch * pp * (1 + rng.IntN(3)), Precision: units.BF16, Steps: 1 + rng.IntN(2), Attention: model.AttentionFlash},
 			Options:  Options{Network: Networks()[rng.IntN(2)], Ranks: RanksSymmetric}}
@@ -74,6 +77,9 @@ func TestEstimatesAgainstReplay(t *testing.T) {
 		}
 		if cpd > 1 {
 			cp++
+		}
+		if m.MTPDepth > 0 {
+			mtp++
 		}
 		key := fmt.Sprint(m.Name, sysName, j.Options.Network, sys.Network.NodesPerLeaf)
 		est := ests[key]
@@ -123,8 +129,8 @@ func TestEstimatesAgainstReplay(t *testing.T) {
 			}
 		}
 	}
-	if moe < 20 || cp < 20 {
-		t.Errorf("only %d mixture-of-experts and %d context-parallel layouts of %d", moe, cp, tried)
+	if moe < 20 || cp < 20 || mtp < 20 {
+		t.Errorf("only %d mixture-of-experts, %d context-parallel and %d MTP layouts of %d", moe, cp, mtp, tried)
 	}
-	t.Logf("tightest bound: %.3f of the step (%d layouts, %d MoE, %d CP)", tightest, tried, moe, cp)
+	t.Logf("tightest bound: %.3f of the step (%d layouts, %d MoE, %d CP, %d MTP)", tightest, tried, moe, cp, mtp)
 }

@@ -132,6 +132,14 @@ func exactCases() []exactCase {
 			func(j *Job) { j.Model.Experts, j.Model.TopK, j.Model.Layers = 16, 2, 8 })},
 		{"full ranks 1f1b 16 micro-batches", with(gpt(16, Layout{TP: 8, PP: 4, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeSelective, ZeRO: 1, OverlapGradReduce: true}, 64),
 			func(j *Job) { j.Options.Ranks = RanksFull })},
+		{"MTP module, hand layout, overlapped all-to-alls", with(gpt(8, Layout{TP: 8, PP: 2, DP: 4, EP: 4, CP: 1, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeSelective, SequenceParallel: true, ZeRO: 1, OverlapGradReduce: true, MoEOverlap: true, PipelineLayout: "Et*9|t*7mL"}, 32),
+			func(j *Job) { j.Model.Experts, j.Model.TopK, j.Model.Layers, j.Model.MTPDepth = 8, 2, 16, 1 })},
+		{"MTP module interleaved ZeRO-3", with(gpt(8, Layout{TP: 8, PP: 2, DP: 4, Microbatch: 1, Schedule: Interleaved, VirtualStages: 2, Recompute: RecomputeFull, ZeRO: 3, OverlapGradReduce: true}, 32),
+			func(j *Job) { j.Model.MTPDepth = 1 })},
+		{"MTP module alone on the last stage, an empty stage", with(gpt(8, Layout{TP: 8, PP: 4, DP: 2, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, ZeRO: 1, OverlapGradReduce: true, PipelineLayout: "Et*8|t*8||mL"}, 32),
+			func(j *Job) { j.Model.Layers, j.Model.MTPDepth = 16, 1 })},
+		{"two MTP modules zb-h1", with(gpt(8, Layout{TP: 8, PP: 4, DP: 2, Microbatch: 1, Schedule: ZBH1, Recompute: RecomputeNone, SequenceParallel: true, TPOverlap: true, PPOverlap: true}, 32),
+			func(j *Job) { j.Model.MTPDepth = 2 })},
 		{"stragglers ZeRO-3 three steps", with(gpt(16, Layout{TP: 8, PP: 4, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, ZeRO: 3, OverlapGradReduce: true}, 32),
 			func(j *Job) {
 				j.Variation = Variation{SlowFraction: 0.05, Slowdown: 0.3}

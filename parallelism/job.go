@@ -21,26 +21,90 @@ type Job struct {
 }
 
 // LayersOf returns how many transformer layers virtual stage vs (chunk c of
-// stage s is vs = c·pp + s) holds. When the layers do not divide evenly,
-// the remainder goes one each to the virtual stages after the first, which
-// also holds the embedding, as uneven Megatron-DeepSpeed and Megatron-Core
-// partitions lighten the stages with extra work.
+// stage s is vs = c·pp + s) holds: as the pipeline layout places them when
+// one is set (parallelism.pipeline_layout, pipelinelayout.go), else by the
+// remainder rule of evenLayersOf.
 func (j Job) LayersOf(vs int) int {
-	n := j.Layout.PP * j.Layout.VirtualStages
-	base, extra := j.Model.Layers/n, j.Model.Layers%n
-	if extra > 0 && vs >= 1 && vs <= extra {
-		return base + 1
+	if j.Layout.PipelineLayout != "" {
+		if c := j.stageLayerCounts(); vs < len(c) {
+			return c[vs]
+		}
 	}
-	return base
+	return j.evenLayersOf(vs)
 }
 
-// stageLayers returns the layers a GPU of stage s holds over all its chunks.
+// evenLayersOf is the default split: when the layers do not divide evenly,
+// the remainder goes one each to the virtual stages after the first, which
+// also holds the embedding, as uneven Megatron-DeepSpeed and Megatron-Core
+// partitions lighten the stages with extra work. The multi-token-prediction
+// modules count in the split as layers of the last virtual stage, which
+// runs their blocks (blocksOf): it holds that many fewer layers, as
+// Megatron-Core's account_for_loss_in_pipeline_split counts the loss as a
+// layer and Megatron-Bridge's DeepSeek-V3 layouts lighten the stage that
+// holds the MTP module (validate.go refuses a split that would leave it
+// fewer than none).
+func (j Job) evenLayersOf(vs int) int {
+	n := j.Layout.PP * j.Layout.VirtualStages
+	total := j.Model.Layers + j.Model.MTPDepth
+	base, extra := total/n, total%n
+	k := base
+	if extra > 0 && vs >= 1 && vs <= extra {
+		k = base + 1
+	}
+	if vs == n-1 {
+		k -= j.Model.MTPDepth
+	}
+	return k
+}
+
+// blocksOf returns the transformer blocks virtual stage vs runs: its
+// layers (LayersOf) and, on the last virtual stage, the block of each
+// multi-token-prediction module (model.mtp_depth), which Megatron-Core
+// places there with the loss.
+func (j Job) blocksOf(vs int) int {
+	n := j.LayersOf(vs)
+	if vs == j.Layout.PP*j.Layout.VirtualStages-1 {
+		n += j.Model.MTPDepth
+	}
+	return n
+}
+
+// blockCounts returns blocksOf of every virtual stage, the layout read
+// once.
+func (j Job) blockCounts() []int {
+	c := j.stageLayerCounts()
+	if len(c) > 0 {
+		c[len(c)-1] += j.Model.MTPDepth
+	}
+	return c
+}
+
+// stageLayers returns the transformer blocks a GPU of stage s holds over
+// all its chunks, the MTP modules' included (blocksOf).
 func (j Job) stageLayers(s int) int {
 	total := 0
+	if j.Layout.PipelineLayout == "" {
+		// The even split: no layout to read, nothing to allocate (the
+		// search's memory bound calls this for every candidate).
+		for c := 0; c < j.Layout.VirtualStages; c++ {
+			total += j.blocksOf(c*j.Layout.PP + s)
+		}
+		return total
+	}
+	blocks := j.blockCounts()
 	for c := 0; c < j.Layout.VirtualStages; c++ {
-		total += j.LayersOf(c*j.Layout.PP + s)
+		total += blocks[c*j.Layout.PP+s]
 	}
 	return total
+}
+
+// maxChunkBlocks is the most transformer blocks one virtual stage runs.
+func (j Job) maxChunkBlocks() int {
+	most := 0
+	for _, b := range j.blockCounts() {
+		most = max(most, b)
+	}
+	return most
 }
 
 // Microbatches returns the number of micro-batches per pipeline per step.
@@ -78,7 +142,10 @@ func (j Job) ReplayTasks() float64 {
 func replayTasks(j Job, steps int, reps, m float64) float64 {
 	l := j.Layout
 	chunks := float64(l.PP) * float64(l.VirtualStages)
-	layers := math.Ceil(float64(j.Model.Layers) / chunks)
+	layers := math.Ceil(float64(j.Model.Layers+j.Model.MTPDepth) / chunks)
+	if l.PipelineLayout != "" || j.Model.MTPDepth > 0 {
+		layers = float64(j.maxChunkBlocks())
+	}
 	return float64(steps) * reps * float64(l.PP) * m * float64(l.VirtualStages) * (4 + 12*layers)
 }
 

@@ -81,4 +81,10 @@ type Layout struct {
 	// two are the same. Scenario key parallelism.pp_scatter_gather (its
 	// negation).
 	NoPPScatterGather bool
+	// PipelineLayout places the transformer layers, the embedding, the
+	// loss and the multi-token-prediction modules on the virtual stages by
+	// hand, in Megatron-Core's string form ("Etttt|(tttt|)*14tmL";
+	// parallelism.pipeline_layout, pipelinelayout.go); "" is the remainder
+	// rule of LayersOf.
+	PipelineLayout string
 }

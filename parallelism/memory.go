@@ -135,6 +135,11 @@ func (j Job) stageParams(s int) float64 {
 		moe := j.stageMoELayers(s)
 		p = (float64(layers-moe)*float64(m.LayerParams()) + float64(moe)*float64(m.MoEDenseParams())) / float64(l.TP)
 	}
+	if s == l.PP-1 {
+		// The multi-token-prediction modules' norms and projection (their
+		// blocks are among the stage's layers, stageLayers).
+		p += float64(m.MTPDepth) * float64(m.MTPOwnParams()) / float64(l.TP)
+	}
 	emb := float64(m.Vocab) * float64(m.Hidden) / float64(l.TP)
 	if s == 0 {
 		p += emb + float64(m.SeqLen)*float64(m.Hidden)
@@ -145,21 +150,34 @@ func (j Job) stageParams(s int) float64 {
 	return p
 }
 
-// stageMoELayers returns how many of stage s's layers (over all its
-// chunks) are MoE layers.
+// stageMoELayers returns how many of stage s's transformer blocks (over
+// all its chunks, the MTP modules' included) are MoE blocks.
 func (j Job) stageMoELayers(s int) int {
 	if !j.Model.MoE() {
 		return 0
 	}
 	n := 0
 	first := 0
-	for vs := 0; vs < j.Layout.PP*j.Layout.VirtualStages; vs++ {
-		k := j.LayersOf(vs)
+	var counts []int
+	if j.Layout.PipelineLayout != "" {
+		counts = j.stageLayerCounts()
+	}
+	last := j.Layout.PP*j.Layout.VirtualStages - 1
+	for vs := 0; vs <= last; vs++ {
+		var k int
+		if counts != nil {
+			k = counts[vs]
+		} else {
+			k = j.evenLayersOf(vs)
+		}
 		if vs%j.Layout.PP == s {
 			for i := first; i < first+k; i++ {
 				if j.Model.KindOf(i) == model.MoELayer {
 					n++
 				}
+			}
+			if vs == last && j.Model.MTPBlockKind() == model.MoELayer {
+				n += j.Model.MTPDepth
 			}
 		}
 		first += k
@@ -210,6 +228,10 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 		layers := j.stageLayers(s)
 		moe := j.stageMoELayers(s)
 		linear := float64(layers-moe)*float64(j.Model.LinearWeights()) + float64(moe)*float64(j.Model.MoELinearWeights())
+		if s == l.PP-1 {
+			// The MTP modules' projections M (2h × h each).
+			linear += float64(j.Model.MTPDepth) * 2 * float64(j.Model.Hidden) * float64(j.Model.Hidden)
+		}
 		weights += fp8WeightCopyBytes * linear / float64(l.TP)
 		// The routed experts' FP8 copies, Experts/(EP·ETP) of them.
 		weights += fp8WeightCopyBytes * float64(moe) * float64(j.Model.ExpertLinearWeights()) / float64(max(l.EP, 1)*max(l.ETP, 1))
@@ -272,8 +294,18 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 	}
 	if s == l.PP-1 {
 		// fp32 logits over this rank's vocabulary slice, and the final
-		// layer norm's input.
-		mem.Transient += units.Bytes(4*float64(j.Model.SeqLen/max(l.CP, 1)*l.Microbatch)*float64(j.Model.Vocab)/float64(l.TP)) + sbh
+		// layer norm's input; with multi-token prediction, each MTP
+		// module's logits too (the main loss's softmax is kept for its
+		// backward while the modules run their forward).
+		heads := float64(1 + j.Model.MTPDepth)
+		mem.Transient += units.Bytes(heads*4*float64(j.Model.SeqLen/max(l.CP, 1)*l.Microbatch)*float64(j.Model.Vocab)/float64(l.TP)) + sbh
+		// An MTP module keeps, beyond its block's activations (counted
+		// with the stage's layers), the inputs of its two norms, the
+		// concatenation that is the projection's input (2h) and the
+		// output norm's input: 5 sbh, whatever the recomputation (the
+		// block is what is recomputed). Counted for one micro-batch in
+		// flight, as the last stage of 1F1B holds.
+		mem.Activations += units.Bytes(5 * float64(j.Model.MTPDepth) * float64(sbh))
 	}
 	mem.Peak = mem.Weights + mem.Gradients + mem.Optimizer + mem.Activations + mem.Transient
 	return mem

@@ -50,8 +50,8 @@ func newPlan(p *pricer) (*plan, error) {
 	}
 	var up []specID // priced up front at every stage
 	for kind, layer := range j.Model.Programs(sh) {
-		if model.LayerKind(kind) == model.MoELayer && !j.Model.MoE() {
-			continue // a dense model has none
+		if model.LayerKind(kind) == model.MoELayer && !j.Model.MoE() || model.LayerKind(kind) == model.MTPLayer && j.Model.MTPDepth == 0 {
+			continue // a dense model has none; a model without MTP none
 		}
 		ls := layerSteps{
 			kind: model.LayerKind(kind),

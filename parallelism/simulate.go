@@ -417,7 +417,7 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 	if n := replayTasks(j, steps, float64(reps), float64(b.m)); n > MaxReplayTasks {
 		return nil, replayTooLarge(j, n)
 	}
-	layers := (j.Model.Layers + l.PP*l.VirtualStages - 1) / (l.PP * l.VirtualStages)
+	layers := j.maxChunkBlocks()
 	est := steps * lanes * b.m * l.VirtualStages * (4 + layers*12)
 	// The embedding and output layers, gradient reductions and the
 	// optimizer add a few tasks per pass and per step: room for them, so
@@ -617,9 +617,12 @@ func (j Job) recomputeFLOPs() units.FLOPs {
 	b, s, h := float64(j.Training.GlobalBatch), float64(m.SeqLen), float64(m.Hidden)
 	switch j.Layout.Recompute {
 	case RecomputeFull:
-		return (j.Model.ForwardFLOPs(j.Training.GlobalBatch) - units.FLOPs(2*b*s*h*float64(m.Vocab)))
+		// Every block's forward again: not the output layers (the main
+		// one and each MTP module's), nor an MTP module's projection.
+		heads := float64(1 + m.MTPDepth)
+		return (j.Model.ForwardFLOPs(j.Training.GlobalBatch) - units.FLOPs(heads*2*b*s*h*float64(m.Vocab)+float64(m.MTPDepth)*2*b*s*2*h*h))
 	case RecomputeSelective:
-		return units.FLOPs(float64(m.Layers) * 4 * b * s * s * h)
+		return units.FLOPs(float64(m.Layers+m.MTPDepth) * 4 * b * s * s * h)
 	}
 	return 0
 }
@@ -627,7 +630,8 @@ func (j Job) recomputeFLOPs() units.FLOPs {
 // inFlightLayers is the most layer activations stage s holds at once under
 // its program prog.
 func (j Job) inFlightLayers(prog []step, s int) int {
-	return maxInFlightLayers(prog, func(chunk int) int { return j.LayersOf(chunk*j.Layout.PP + s) })
+	blocks := j.blockCounts()
+	return maxInFlightLayers(prog, func(chunk int) int { return blocks[chunk*j.Layout.PP+s] })
 }
 
 // LayerTimes returns the time of one transformer layer's forward and backward

@@ -90,9 +90,14 @@ func (j Job) check() []field.Error {
 	if m.FFNHidden > 0 && m.FFNHidden%l.TP != 0 {
 		add(field.Errorf("parallelism.tp", "%d does not divide model.ffn_hidden (%d)", l.TP, m.FFNHidden).Using("model.ffn_hidden"))
 	}
-	if m.Layers > 0 && m.Layers < l.PP*l.VirtualStages {
+	errs = append(errs, j.checkPipelineLayout()...)
+	if m.Layers > 0 && m.Layers < l.PP*l.VirtualStages && l.PipelineLayout == "" {
 		add(field.Errorf("parallelism.pp", "model.layers (%d) is fewer than pp × virtual_stages (%d × %d): a pipeline stage would hold no layer", m.Layers, l.PP, l.VirtualStages).
 			Using("model.layers", "parallelism.virtual_stages"))
+	}
+	if m.MTPDepth > 0 && l.PipelineLayout == "" && m.Layers >= l.PP*l.VirtualStages && j.evenLayersOf(l.PP*l.VirtualStages-1) < 0 {
+		add(field.Errorf("model.mtp_depth", "%d multi-token-prediction modules are more than the last of pp × virtual_stages = %d stages holds in the even split of model.layers (%d), which counts each module as a layer of that stage; set parallelism.pipeline_layout", m.MTPDepth, l.PP*l.VirtualStages, m.Layers).
+			Using("model.layers", "parallelism.pp", "parallelism.virtual_stages", "parallelism.pipeline_layout"))
 	}
 	if l.CP > 1 && m.SeqLen%(2*l.CP) != 0 {
 		add(field.Errorf("parallelism.cp", "model.seq_len (%d) is not divisible by 2 × cp (%d)", m.SeqLen, 2*l.CP).Using("model.seq_len"))

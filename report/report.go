@@ -96,6 +96,14 @@ type Layout struct {
 	PPScatterGather   bool   `json:"pp_scatter_gather"`
 	// MoE is the mixture-of-experts layout; omitted for a dense model.
 	MoE *MoELayout `json:"moe,omitempty"`
+	// PipelineLayout is the per-stage placement the scenario gave
+	// (parallelism.pipeline_layout); StageLayers the transformer layers of
+	// each virtual stage (chunk c of stage s at c·pp + s) and MTPDepth the
+	// multi-token-prediction modules the last one runs besides. StageLayers
+	// is omitted where the layers divide evenly, with no layout and no MTP.
+	PipelineLayout string `json:"pipeline_layout,omitempty"`
+	StageLayers    []int  `json:"stage_layers,omitempty"`
+	MTPDepth       int    `json:"mtp_depth,omitempty"`
 }
 
 // MoELayout echoes the expert layout of a mixture-of-experts model.
@@ -233,6 +241,10 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 	gpus := float64(j.Cluster.GPUs())
 	step := float64(r.StepTime)
 	tokensPerStep := float64(j.Training.GlobalBatch * j.Model.SeqLen)
+	var stageLayers []int
+	if n := j.Layout.PP * j.Layout.VirtualStages; j.Layout.PipelineLayout != "" || j.Model.MTPDepth > 0 || n > 0 && j.Model.Layers%n != 0 {
+		stageLayers = j.StageLayers()
+	}
 	rep := &Report{
 		Scenario: in.Name, Seed: in.Seed,
 		Model: j.Model.Name, Params: float64(j.Model.Params()),
@@ -245,6 +257,9 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 			ZeRO: j.Layout.ZeRO, OverlapGradReduce: j.Layout.OverlapGradReduce, TPOverlap: j.Layout.TPOverlap, PPOverlap: j.Layout.PPOverlap,
 			PPScatterGather: !j.Layout.NoPPScatterGather,
 			MoE:             moeLayout(j),
+			PipelineLayout:  j.Layout.PipelineLayout,
+			MTPDepth:        j.Model.MTPDepth,
+			StageLayers:     stageLayers,
 		},
 		Training: Training{
 			GlobalBatch: j.Training.GlobalBatch, Precision: string(j.Training.Precision), Attention: string(j.Training.Attention),

@@ -128,3 +128,67 @@ func TestRefusesUnphysical(t *testing.T) {
 		}
 	}
 }
+
+// TestStageLayers: a hand pipeline layout and an MTP module appear in the
+// JSON layout (pipeline_layout, stage_layers, mtp_depth) and on a stages
+// line; an even split without them leaves all three out. gpt-18.4b has 40
+// layers: "Et*19|t*21L" on PP 2 is 19 and 21 layers (with one MTP module
+// "Et*19|t*21mL").
+func TestStageLayers(t *testing.T) {
+	for _, tc := range []struct {
+		layout string
+		mtp    int
+		stages []any
+		line   string
+	}{
+		{"", 0, nil, ""},
+		{"Et*19|t*21L", 0, []any{19.0, 21.0}, "stages   transformer layers per virtual stage: 19, 21 (pipeline_layout \"Et*19|t*21L\")"},
+		{"Et*19|t*21mL", 1, []any{19.0, 21.0}, "stages   transformer layers per virtual stage: 19, 21; 1 MTP module(s) on the last"},
+		// The even split of 40 + 1 over 2: 21 = 20 + 1 on stage 1, which
+		// runs the module (20 layers), and 20 on stage 0.
+		{"", 1, []any{20.0, 20.0}, "stages   transformer layers per virtual stage: 20 ×2; 1 MTP module(s) on the last"},
+	} {
+		j := testJob(t)
+		j.Layout.PipelineLayout, j.Model.MTPDepth = tc.layout, tc.mtp
+		v, errs := j.Validate()
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		res, err := parallelism.Simulate(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Build(Input{Name: "t", Seed: 1, Job: j}, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := WriteJSON(&buf, rep); err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Layout map[string]any `json:"layout"`
+		}
+		if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := got.Layout["stage_layers"].([]any)
+		if len(st) != len(tc.stages) || (len(st) > 0 && (st[0] != tc.stages[0] || st[1] != tc.stages[1])) {
+			t.Errorf("%q mtp %d: stage_layers %v, want %v", tc.layout, tc.mtp, got.Layout["stage_layers"], tc.stages)
+		}
+		if l, _ := got.Layout["pipeline_layout"].(string); l != tc.layout {
+			t.Errorf("%q: pipeline_layout %q", tc.layout, l)
+		}
+		if d, _ := got.Layout["mtp_depth"].(float64); int(d) != tc.mtp {
+			t.Errorf("%q: mtp_depth %v, want %d", tc.layout, got.Layout["mtp_depth"], tc.mtp)
+		}
+		buf.Reset()
+		if err := WriteText(&buf, rep, j); err != nil {
+			t.Fatal(err)
+		}
+		has := strings.Contains(buf.String(), "  stages   ")
+		if tc.line == "" && has || tc.line != "" && !strings.Contains(buf.String(), tc.line) {
+			t.Errorf("%q mtp %d: text report, want stages line %q:\n%s", tc.layout, tc.mtp, tc.line, buf.String()[:min(buf.Len(), 600)])
+		}
+	}
+}

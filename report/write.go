@@ -140,6 +140,16 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 		p("; sequence parallel")
 	}
 	p("; ZeRO %d; global batch %d × %d tokens\n", l.ZeRO, j.Training.GlobalBatch, j.Model.SeqLen)
+	if len(l.StageLayers) > 0 {
+		p("  stages   transformer layers per virtual stage: %s", compactCounts(l.StageLayers))
+		if l.MTPDepth > 0 {
+			p("; %d MTP module(s) on the last", l.MTPDepth)
+		}
+		if l.PipelineLayout != "" {
+			p(" (pipeline_layout %q)", l.PipelineLayout)
+		}
+		p("\n")
+	}
 	if m := l.MoE; m != nil {
 		p("  experts  %d experts, top %d (%.1fB of %.1fB params active); EP %d × ETP %d × expert-DP %d × PP %d; skew %g",
 			m.Experts, m.TopK, m.ActiveParams/1e9, rep.Params/1e9, l.EP, m.ETP, m.ExpertDP, l.PP, m.Skew)
@@ -318,4 +328,22 @@ func (c *Calibration) String() string {
 		s += " (merged over " + c.File + ")"
 	}
 	return s
+}
+
+// compactCounts writes counts as "3, 4 ×14, 2": runs of one count joined.
+func compactCounts(c []int) string {
+	var parts []string
+	for i := 0; i < len(c); {
+		k := i
+		for k < len(c) && c[k] == c[i] {
+			k++
+		}
+		if k-i > 1 {
+			parts = append(parts, fmt.Sprintf("%d ×%d", c[i], k-i))
+		} else {
+			parts = append(parts, strconv.Itoa(c[i]))
+		}
+		i = k
+	}
+	return strings.Join(parts, ", ")
 }

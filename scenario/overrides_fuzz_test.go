@@ -38,6 +38,10 @@ func FuzzSimulateOverrides(f *testing.F) {
 		{0, small + "job.straggler_fraction=0.2\x00job.straggler_slowdown=0.3\x00seed=7\x00training.global_batch=64\x00training.steps=3"},
 		{0, small + "simulation.network=flow\x00parallelism.schedule=1f1b\x00training.global_batch=64\x00training.steps=2"},
 		{0, small + "training.fp8_recipe=MXFP8\x00training.eager_elementwise=ture"},
+		{0, small + "model.mtp_depth=1\x00parallelism.pipeline_layout=Ett|tt|ttt|tmL\x00training.global_batch=32\x00training.steps=3"},
+		{0, small + "model.mtp_depth=2\x00parallelism.schedule=interleaved\x00parallelism.virtual_stages=2\x00training.global_batch=32"},
+		{0, small + "model.mtp_depth=1\x00parallelism.pipeline_layout=Et*4||t*4|mL\x00parallelism.recompute=full\x00training.global_batch=32"},
+		{0, small + "parallelism.pipeline_layout=E(t|)*3t*5L\x00training.global_batch=32"},
 	} {
 		f.Add(seed.which, seed.set)
 	}
@@ -46,6 +50,7 @@ func FuzzSimulateOverrides(f *testing.F) {
 		if strings.Contains(n, "mixtral") {
 			f.Add(uint8(i), "moe.skew=1.5\x00moe.capacity_factor=1.25\x00moe.overlap=true\x00training.steps=2\x00training.global_batch=64")
 			f.Add(uint8(i), "moe.skew=2")
+			f.Add(uint8(i), "model.mtp_depth=1\x00parallelism.pipeline_layout=Et*4|(t*4|)*6t*4mL")
 			f.Add(uint8(i), "parallelism.schedule=1f1b\x00parallelism.virtual_stages=1\x00training.global_batch=128\x00training.steps=3\x00training.eager_elementwise=true")
 			f.Add(uint8(i), "parallelism.ep=4\x00parallelism.etp=2\x00moe.capacity_factor=1\x00training.precision=fp8\x00training.fp8_recipe=mxfp8")
 		}

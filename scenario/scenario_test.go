@@ -440,6 +440,33 @@ func TestErrors(t *testing.T) {
 			src:  replace("nodes = 128", "nodes = 128\ngpu.sms = 0\nnetwork.nodes_per_leaf = -2"),
 			want: []string{`x.toml:9: cluster.gpu.sms: must be a positive integer, got 0`, `x.toml:10: cluster.network.nodes_per_leaf: must be a positive integer, got -2`},
 		},
+		{
+			// 6 + 14·6 + 5 = 95 of GPT-3's 96 layers.
+			name: "pipeline layout short of the layers",
+			src:  replace("pp = 16", "pp = 16\npipeline_layout = \"Etttttt|(tttttt|)*14tttttL\""),
+			want: []string{`x.toml:13: parallelism.pipeline_layout: "Etttttt|(tttttt|)*14tttttL" places 95 transformer layers (t); model.layers is 96: the stages' layers must add up to it`},
+		},
+		{
+			name: "pipeline layout with too few stages",
+			src:  replace("pp = 16", "pp = 16\npipeline_layout = \"Et*48|t*48L\""),
+			want: []string{`x.toml:13: parallelism.pipeline_layout: "Et*48|t*48L" has 2 stages; pp × virtual_stages = 16 × 1 = 16 (stages are separated by |)`},
+		},
+		{
+			name: "pipeline layout without the MTP module",
+			src:  replace("pp = 16", "pp = 16\npipeline_layout = \"Etttttt|(tttttt|)*14ttttttL\""),
+			sets: []string{"model.mtp_depth=1"},
+			want: []string{`parallelism.pipeline_layout: "Etttttt|(tttttt|)*14ttttttL" places 0 multi-token-prediction modules (m); model.mtp_depth is 1`},
+		},
+		{
+			name: "pipeline layout with an unknown letter",
+			src:  replace("pp = 16", "pp = 16\npipeline_layout = \"Ett|x\""),
+			want: []string{`x.toml:13: parallelism.pipeline_layout: "Ett|x": unknown letter 'x' in stage 1; allowed: E (embedding), t (transformer layer), m (multi-token-prediction module), L (loss)`},
+		},
+		{
+			name: "negative mtp_depth",
+			src:  replace("preset = \"gpt3-175b\"", "preset = \"gpt3-175b\"\nmtp_depth = -1"),
+			want: []string{`x.toml:5: model.mtp_depth: must not be negative, got -1`},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -181,6 +181,12 @@ func (c *cand) layout(base parallelism.Layout) parallelism.Layout {
 	l.Recompute = recomputes[c.rec]
 	l.ZeRO = int(c.zero)
 	l.SequenceParallel, l.OverlapGradReduce, l.TPOverlap, l.PPOverlap = c.sp, c.ogr, c.tpo, c.ppo
+	if l.PipelineLayout != "" && parallelism.PipelineLayoutStages(l.PipelineLayout) != l.PP*l.VirtualStages {
+		// The scenario's hand layout (unrolled once, in Run) has
+		// another number of stages: this candidate splits its layers by
+		// the default rule.
+		l.PipelineLayout = ""
+	}
 	return lo
 }
 
@@ -417,6 +423,15 @@ func Run(base parallelism.Job, opt Options) (*Result, error) {
 	}
 	if opt.PricePerGPUHour < 0 || opt.MaxCost < 0 || opt.MaxDays < 0 {
 		return nil, errors.New("search: the price per GPU-hour and the limits must not be negative")
+	}
+	if l := base.Layout.PipelineLayout; l != "" {
+		// Unrolled once, so that each candidate counts its stages by
+		// its bars (cand.layout) instead of parsing it.
+		x, err := parallelism.ExpandPipelineLayout(l)
+		if err != nil {
+			return nil, fmt.Errorf("search: parallelism.pipeline_layout %q: %w", l, err)
+		}
+		base.Layout.PipelineLayout = x
 	}
 	nodes := nodeCounts(base, opt)
 	if len(nodes) == 0 {

@@ -266,3 +266,41 @@ func TestKeepAndFix(t *testing.T) {
 		})
 	}
 }
+
+// TestPipelineLayoutKept: a scenario's hand layout (gpt-1.7b's 24 layers
+// and an MTP module as 2 stages, "Et*14|t*10mL") stays, unrolled, with
+// the candidates of two virtual stages, which split as it says (14 and
+// 10); the others split by the default rule; every replayed candidate is
+// valid, and the exhaustive search finds the same best.
+func TestPipelineLayoutKept(t *testing.T) {
+	base := small(t, "model.mtp_depth=1", "parallelism.pp=2", "parallelism.pipeline_layout=Et*14|t*10mL")
+	res, err := Run(base, Options{Top: 1 << 20, Exhaustive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, other := 0, 0
+	for _, e := range res.Best {
+		l := e.Job.Layout
+		if l.PP*l.VirtualStages == 2 {
+			two++
+			if l.PipelineLayout != "Etttttttttttttt|ttttttttttmL" || !slices.Equal(e.Job.StageLayers(), []int{14, 10}) {
+				t.Errorf("%+v: layout %q, stages %v", l, l.PipelineLayout, e.Job.StageLayers())
+			}
+		} else {
+			other++
+			if l.PipelineLayout != "" {
+				t.Errorf("pp %d × v %d keeps the layout %q", l.PP, l.VirtualStages, l.PipelineLayout)
+			}
+		}
+	}
+	if two == 0 || other == 0 {
+		t.Errorf("%d candidates of two stages and %d others ranked: want both", two, other)
+	}
+	pruned, err := Run(base, Options{Top: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pruned.Best[0].Index != res.Best[0].Index {
+		t.Errorf("pruned best #%d, exhaustive best #%d", pruned.Best[0].Index, res.Best[0].Index)
+	}
+}

@@ -88,6 +88,9 @@ type Knobs struct {
 	// PPScatterGather is Megatron-LM's pipeline scatter/gather, which
 	// Megatron-Core dropped in 2023.
 	PPScatterGather bool
+	// PipelineLayout is the per-stage placement (Megatron-Core's string,
+	// parallelism.pipeline_layout); "" is the remainder rule.
+	PipelineLayout string
 }
 
 // String is a compact description: "TP8 PP8 DP1 mb1 interleaved×3 SP selective ZeRO-0".
@@ -128,6 +131,8 @@ type Shape struct {
 	// The mixture-of-experts fields: routed experts (0: dense), experts
 	// per token, one expert's width, shared experts, leading dense layers.
 	Experts, TopK, MoEFFN, SharedExperts, DenseLayers int
+	// MTPDepth is the multi-token-prediction modules the run trains.
+	MTPDepth int
 }
 
 // LayerRow is one row of a per-layer timing table (Korthikanti et al. 2022,
@@ -225,7 +230,8 @@ func Rules() []string {
 		"network: a stated inter-node bandwidth per node (inter_node_Gbps_per_node…), else the cloud system's documented one (above) → nics_per_node = that ÷ the system's NIC bandwidth (200 Gb/s HDR on DGX A100, 400 Gb/s NDR on DGX H100 and H200) when it divides into whole NICs; otherwise the system's 8",
 		"software stack: the source and its date pick software.stack, and the case takes from the stack (scenario/software.go, which documents each) every behaviour it does not state itself — overlaps, pipeline scatter/gather, gradient accumulation fusion and precision, attention kernel, distributed optimizer, default recomputation, sequence parallelism: ZeRO-3 dated 2021 or earlier → deepspeed-zero3-2021; Megatron-DeepSpeed (or both DeepSpeed and Megatron) named → megatron-deepspeed; Megatron-Bridge → megatron-core-2024 (it trains with Megatron-Core); NeMo → nemo-24.07; other H100, H800, B200 and GB200 cases → megatron-core-2024; A100 cases dated before 2021-04-09 (the SC21 paper, arXiv 2104.04473, introduced the pipeline scatter/gather) → megatron-lm-2021-01, dated 2021 (the first year the source names) → megatron-lm-2021, later → megatron-lm-2022. The stack's precision is not used (see precision)",
 		"model: shape fields as given (a count followed by a note, \"12288 (provider ffn_hidden_size …)\", is the count; ffn is ffn_hidden); experts, experts_per_token, moe_ffn, shared_experts, head_dim as given; moe_layers \"all …\" → no dense layers, \"all except the first N …\" → N dense layers, another form → not replayed; the built-in model preset that matches every given field (then, if none does, every field but seq_len; preferring a preset whose name appears in the case's model name, then name order) fills the fields the source leaves unknown and the structure it does not describe (SwiGLU MLP, multi-head latent attention); kv_heads naming MLA with no matching MLA preset → not replayed; a required field unknown and no match → not scored",
-		"multi-token prediction: a run that trains an MTP module (a row labelled \"w/ MTP\", or a model with an mtp field whose row does not say \"w/o MTP\") is replayed without it and not scored",
+		"multi-token prediction: a run that trains an MTP module (a row labelled \"w/ MTP\", or a model with an mtp field whose row does not say \"w/o MTP\") → model.mtp_depth as the mtp field states (\"depth N\"), else 1 (DeepSeek-V3's, arXiv:2412.19437 §2.2, and Megatron-Bridge's recipe default); a \"w/o MTP\" row → 0",
+		"pipeline layout: as the case states (pipeline_layout, Megatron-Core's string); else a Megatron-Bridge DeepSeek-V3 run with a (pp, vp) its recipe lists (deepseek_v3.py @ 5776a6d9: (4,1) 16/16/13, (8,1) and (4,2) 8/8/5, (16,1), (8,2) and (4,4) 4/4/1 decoder layers on the first, each middle and the last virtual stage) → that layout, the embedding in the first stage, the MTP modules and the loss in the last; otherwise the replay's even split (the remainder one layer each to virtual stages 1, 2, …, each MTP module counted as a layer of the last virtual stage, which runs it; docs/model.md §3.1)",
 		"precision: FP8 → fp8; bf16 named → bf16; otherwise (16-bit, mixed, fp16, half, unknown) fp16 on A100 (Megatron-LM 2021–22 ran --fp16) and bf16 on H100. FP8 recipe (training.fp8_recipe): FP8-MX or MXFP8 named → mxfp8, FP8-CS or current scaling → tensorwise, 1×128 / 128×128 blocks → blockwise, otherwise Megatron-Core's default, delayed",
 		"microbatch: unknown → 1 (a count followed by a note is the count)",
 		"cp: as given, unknown → 1; ep: as given (a mixture-of-experts case without it → not replayed); etp: as given, unknown → tp (Megatron-Core's default expert_tensor_parallel_size); fsdp > 0 → not replayed (Megatron FSDP is not modelled)",
@@ -346,13 +352,89 @@ func mapCase(r rawCase) (Case, error) {
 			c.Why += ": " + r.ConfidenceNote
 		}
 	}
-	if c.Replayable && c.Scored && usesMTP(r) {
-		// Replayed and shown, not scored: the run trains a module the
-		// replay leaves out.
-		c.Scored = false
-		c.Why = "multi-token prediction (MTP) module not modelled"
+	if usesMTP(r) {
+		m.mtp(r.Model["mtp"])
 	}
+	m.pipelineLayout(r)
 	return c, nil
+}
+
+// mtpDepthText finds "depth N" in an mtp field.
+var mtpDepthText = regexp.MustCompile(`(?i)depth\s*(\d+)`)
+
+// mtp sets the multi-token-prediction depth of a case whose run trains
+// MTP modules: the depth the mtp field states ("MTP depth 1 in the
+// paper"), else 1, the DeepSeek-V3 report's (arXiv:2412.19437 §2.2) and
+// Megatron-Bridge's DeepSeek-V3 recipe default (mtp_num_layers = 1,
+// src/megatron/bridge/recipes/deepseek/deepseek_v3.py @ 5776a6d9).
+func (m mapper) mtp(field any) {
+	d := 1
+	if n, ok := field.(int64); ok && n > 0 {
+		d = int(n)
+	} else if g := mtpDepthText.FindStringSubmatch(text(field)); g != nil {
+		if n, err := strconv.Atoi(g[1]); err == nil && n > 0 {
+			d = n
+		}
+	}
+	m.c.Shape.MTPDepth = d
+	m.assume("multi-token prediction → model.mtp_depth %d (%s)", d, show(field))
+}
+
+// deepSeekV3RecipeLayouts is Megatron-Bridge's DeepSeek-V3 pipeline
+// layouts by (pp, vp) (set_deepseek_v3_pipeline_model_parallel_layout,
+// src/megatron/bridge/recipes/deepseek/deepseek_v3.py @ 5776a6d9, which
+// its performance configurations call with layout=None): per virtual
+// stage, the decoder layers of the first, the middle ones and the last;
+// the embedding goes first in the first, the MTP modules and the loss
+// last in the last.
+var deepSeekV3RecipeLayouts = map[[2]int][3]int{
+	{4, 1}: {16, 16, 13},
+	{8, 1}: {8, 8, 5}, {4, 2}: {8, 8, 5},
+	{16, 1}: {4, 4, 1}, {8, 2}: {4, 4, 1}, {4, 4}: {4, 4, 1},
+}
+
+// pipelineLayout sets the case's pipeline layout: the one it states
+// (parallelism.pipeline_layout, Megatron-Core's string), else, for a
+// Megatron-Bridge DeepSeek-V3 run, its recipe's for the case's pp and vp;
+// otherwise none (the replay's remainder rule, the MTP modules on the last
+// stage).
+func (m mapper) pipelineLayout(r rawCase) {
+	c := m.c
+	if !c.Replayable || c.free != nil {
+		return
+	}
+	k := &c.Knobs
+	if t, _ := r.Parallelism["pipeline_layout"].(string); strings.TrimSpace(t) != "" {
+		// As written: the layout's letters are case-sensitive (E, L).
+		k.PipelineLayout = strings.TrimSpace(t)
+		m.assume("pipeline layout %q (as the case states)", k.PipelineLayout)
+		return
+	}
+	name := strings.ToLower(c.ModelName)
+	if !strings.Contains(strings.ToLower(r.Source), "megatron-bridge") || !strings.Contains(name, "deepseek") || !strings.Contains(name, "v3") || c.Shape.Layers != 61 {
+		return
+	}
+	split, ok := deepSeekV3RecipeLayouts[[2]int{k.PP, k.VirtualStages}]
+	if !ok {
+		m.assume("pipeline layout: Megatron-Bridge's DeepSeek-V3 recipe has none for pp %d, vp %d → the remainder rule", k.PP, k.VirtualStages)
+		return
+	}
+	n := k.PP * k.VirtualStages
+	stages := make([]string, n)
+	for i := range stages {
+		t := split[1]
+		switch i {
+		case 0:
+			t = split[0]
+		case n - 1:
+			t = split[2]
+		}
+		stages[i] = strings.Repeat("t", t)
+	}
+	stages[0] = "E" + stages[0]
+	stages[n-1] += strings.Repeat("m", c.Shape.MTPDepth) + "L"
+	k.PipelineLayout = strings.Join(stages, "|")
+	m.assume("pipeline layout: Megatron-Bridge's DeepSeek-V3 recipe for pp %d, vp %d (deepseek_v3.py @ 5776a6d9): %d decoder layers with the embedding first, %d on each middle stage, %d with the MTP modules and the loss last", k.PP, k.VirtualStages, split[0], split[1], split[2])
 }
 
 // usesMTP reports whether the case's run trains a multi-token-prediction
@@ -366,7 +448,27 @@ func usesMTP(r rawCase) bool {
 	case strings.Contains(where, "w/o mtp"):
 		return false
 	}
-	return r.Model["mtp"] != nil
+	if r.Model["mtp"] == nil {
+		return false
+	}
+	// An mtp field that says the module is off: false, 0, "none",
+	// "disabled", "no …", "depth 0".
+	switch v := r.Model["mtp"].(type) {
+	case bool:
+		return v
+	case int64:
+		return v > 0
+	}
+	t := text(r.Model["mtp"])
+	if g := mtpDepthText.FindStringSubmatch(t); g != nil && g[1] == "0" {
+		return false
+	}
+	for _, off := range []string{"none", "disabled", "off", "false", "0"} {
+		if t == off {
+			return false
+		}
+	}
+	return !strings.HasPrefix(t, "no ") && !strings.HasPrefix(t, "disabled")
 }
 
 // systemFields are the hardware fields, besides gpu, that may name the GPU or
@@ -1191,7 +1293,7 @@ func (m mapper) layout(p map[string]any) {
 		// stands for it, and its full overlap of the all-to-alls with the
 		// other micro-batch's computation is moe.overlap.
 		k.MoEOverlap = true
-		m.assume("vp %s → 1f1b with moe.overlap (DualPipe is not modelled; it overlaps dispatch and combine with computation)", show(vp))
+		m.assume("vp %s → 1f1b with moe.overlap (DualPipe is not modelled; it overlaps dispatch and combine with computation; its smaller bubble and its pairing of stage i with stage pp−1−i on one GPU, which evens out the last stage's loss and MTP work, are not: the replay leans slow)", show(vp))
 		vp = int64(1)
 	}
 	iv := p["interleave"]

@@ -52,7 +52,7 @@ func (c Case) Scenario(k Knobs) []byte {
 		key string
 		v   int
 	}{{"layers", s.Layers}, {"hidden", s.Hidden}, {"heads", s.Heads}, {"kv_heads", s.KVHeads}, {"ffn_hidden", s.FFNHidden}, {"seq_len", s.SeqLen}, {"vocab", s.Vocab},
-		{"head_dim", s.HeadDim}, {"experts", s.Experts}, {"top_k", s.TopK}, {"moe_ffn_hidden", s.MoEFFN}, {"shared_experts", s.SharedExperts}, {"dense_layers", s.DenseLayers}} {
+		{"head_dim", s.HeadDim}, {"experts", s.Experts}, {"top_k", s.TopK}, {"moe_ffn_hidden", s.MoEFFN}, {"shared_experts", s.SharedExperts}, {"dense_layers", s.DenseLayers}, {"mtp_depth", s.MTPDepth}} {
 		if f.v > 0 {
 			fmt.Fprintf(&b, "%s = %d\n", f.key, f.v)
 		}
@@ -80,6 +80,9 @@ func (c Case) Scenario(k Knobs) []byte {
 	fmt.Fprintf(&b, "schedule = %q\nvirtual_stages = %d\nsequence_parallel = %v\nrecompute = %q\nzero = %d\n",
 		k.Schedule, k.VirtualStages, k.SequenceParallel, k.Recompute, k.ZeRO)
 	fmt.Fprintf(&b, "overlap_grad_reduce = %v\ntp_overlap = %v\npp_overlap = %v\npp_scatter_gather = %v\n", k.OverlapGradReduce, k.TPOverlap, k.PPOverlap, k.PPScatterGather)
+	if k.PipelineLayout != "" {
+		fmt.Fprintf(&b, "pipeline_layout = %q\n", k.PipelineLayout)
+	}
 	if c.Stack != "" {
 		fmt.Fprintf(&b, "\n[software]\nstack = %q\n", c.Stack)
 	}

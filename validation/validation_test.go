@@ -3,6 +3,7 @@ package validation
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"runtime"
 	"strings"
@@ -96,8 +97,9 @@ func TestMappingRules(t *testing.T) {
 		// without it.
 		{"nemo-longseq-h100-llama2-7b-128k-cp4-128gpu", 4, 1, 8, 1, parallelism.OneFOneB, 1, true, Auto, 1, ModelTFLOPs, "dgx-h100", "fp8", "llama2-7b", true},
 		// No TP ("none …"), dp from the GPUs, the batch after the ramp,
-		// GPU-hours per trillion tokens as tokens/s; MTP: replayed, not scored.
-		{"deepseek-v3-pretrain-2048xh800", 1, 16, 128, 1, parallelism.OneFOneB, 1, false, "none", 1, TokensPerGPU, "hgx-h800", "fp8", "deepseek-v3", false},
+		// GPU-hours per trillion tokens as tokens/s; MTP depth 1, scored
+		// (DualPipe replayed as 1f1b with moe.overlap).
+		{"deepseek-v3-pretrain-2048xh800", 1, 16, 128, 1, parallelism.OneFOneB, 1, false, "none", 1, TokensPerGPU, "hgx-h800", "fp8", "deepseek-v3", true},
 	}
 	for _, tc := range tests {
 		c, ok := byID[tc.id]
@@ -316,13 +318,17 @@ var maxMAE = map[string]float64{
 	// (Megatron-Bridge's Slurm segments give their NVLink domain: 22.2%),
 	// then 22.5 → 16.5 by the host cost of the Transformer Engine stacks
 	// (training.host_issue 27 µs, TransformerEngine issue #2053) and the
-	// per-parameter backward bookkeeping (16.4%); overall 12.0 → 11.0 with
-	// them and branches dense4/dense5 (10.7%; main after those 11.1%).
-	"MegatronBridge-25.11":               16.5,
+	// per-parameter backward bookkeeping (16.4%). Re-recorded 16.5 → 19.0
+	// when the case set grew, not to pass a change: multi-token prediction
+	// and pipeline layouts made the B200 DeepSeek-V3 "w/ MTP" row scored
+	// (+34.9% with the host cost), 7 → 8 scored (18.9%). DeepSeek-V3 was
+	// recorded (0 → 39.5) when its one case became scored (−39.3%; DualPipe
+	// replayed as 1f1b). Overall 12.0 → 11.5 (118 scored, 11.2%).
+	"MegatronBridge-25.11":               19.0,
 	"NeMo-24.07-H100":                    7.0,
 	"NeMo-LongSeq-CP-H100":               4.0,
-	"DeepSeek-V3":                        0,
-	"overall":                            11.0,
+	"DeepSeek-V3":                        39.5,
+	"overall":                            11.5,
 	MemoryGroup + " (GiB, Fig. 1)":       0.5,
 	MemoryGroup + " (% of none, Fig. 7)": 0.5,
 }
@@ -338,10 +344,11 @@ var minScored = map[string]int{
 	"Korthikanti2022-Table4":       10,
 	"NeMo-24.07-perf-summary":      2,
 	"vTrain-ground-truth-multi":    36,
-	"MegatronBridge-25.11":         7,
+	"MegatronBridge-25.11":         8,
 	"NeMo-24.07-H100":              2,
 	"NeMo-LongSeq-CP-H100":         6,
-	"overall":                      116,
+	"DeepSeek-V3":                  1,
+	"overall":                      118,
 }
 
 // TestRegression replays every case and fails when a group's error grows
@@ -525,6 +532,55 @@ func TestGB200Segments(t *testing.T) {
 	t.Error("GB200 FP8-MX case not found")
 }
 
+// TestMTPAndRecipeLayouts: the DeepSeek-V3 rows get their MTP depth from
+// the row and, for Megatron-Bridge, the recipe's pipeline layout for their
+// (pp, vp) (deepseek_v3.py @ 5776a6d9), written out by hand here.
+func TestMTPAndRecipeLayouts(t *testing.T) {
+	cases, err := Cases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := func(first, middle, last string, n int) string {
+		s := []string{first}
+		for range n - 2 {
+			s = append(s, middle)
+		}
+		return strings.Join(append(s, last), "|")
+	}
+	for _, tc := range []struct {
+		id     string
+		mtp    int
+		layout string
+	}{
+		// pp 16: [E + 4] + 14 × [4] + [1 + mtp + loss].
+		{"mbridge-25.11-b200-deepseekv3-mtp-256gpu", 1, stages("Etttt", "tttt", "tmL", 16)},
+		// pp 4, vp 4 (16 virtual stages), w/o MTP.
+		{"mbridge-25.11-gb200-deepseekv3-bf16-256gpu", 0, stages("Etttt", "tttt", "tL", 16)},
+		// pp 8, vp 4: not in the recipe's table → the remainder rule.
+		{"mbridge-25.11-gb200-deepseekv3-fp8mx-256gpu", 0, ""},
+		// Not Megatron-Bridge: the remainder rule, MTP depth 1 (the paper's).
+		{"deepseek-v3-pretrain-2048xh800", 1, ""},
+	} {
+		found := false
+		for _, c := range cases {
+			if c.ID != tc.id {
+				continue
+			}
+			found = true
+			if c.Shape.MTPDepth != tc.mtp || c.Knobs.PipelineLayout != tc.layout || !c.Scored || !c.Replayable {
+				t.Errorf("%s: mtp %d, layout %q, scored %v (%s); want mtp %d, layout %q, scored", tc.id, c.Shape.MTPDepth, c.Knobs.PipelineLayout, c.Scored, c.Why, tc.mtp, tc.layout)
+			}
+			sc := string(c.Scenario(c.Knobs))
+			if tc.layout != "" && !strings.Contains(sc, fmt.Sprintf("pipeline_layout = %q", tc.layout)) || tc.mtp > 0 && !strings.Contains(sc, fmt.Sprintf("mtp_depth = %d", tc.mtp)) {
+				t.Errorf("%s: the scenario does not carry the layout and MTP depth:\n%s", tc.id, sc)
+			}
+		}
+		if !found {
+			t.Errorf("no case %s", tc.id)
+		}
+	}
+}
+
 // TestSplitModelParallel checks the split of a stated model-parallel size
 // (tp and pp unknown) into tensor parallelism up to a node and pipeline
 // parallelism across nodes, worked by hand: tp the largest power of two
@@ -554,6 +610,46 @@ func TestSplitModelParallel(t *testing.T) {
 		tp, pp, ok := mapper{&c}.splitModelParallel(tc.mp)
 		if ok != tc.ok || ok && (tp != tc.tp || pp != tc.pp) {
 			t.Errorf("mp %d, %d heads, %d layers, node %d: TP %d PP %d (%v), want TP %d PP %d (%v)", tc.mp, tc.heads, tc.layers, tc.node, tp, pp, ok, tc.tp, tc.pp, tc.ok)
+		}
+	}
+}
+
+// TestUsesMTP: which rows train an MTP module, and at what depth.
+func TestUsesMTP(t *testing.T) {
+	for _, tc := range []struct {
+		notes string
+		mtp   any
+		uses  bool
+		depth int
+	}{
+		{"row 'DeepSeekV3 (w/ MTP)'", nil, true, 1},
+		{"row 'DeepSeekV3 (w/o MTP)'", "MTP depth 1 in the paper", false, 0},
+		{"", "MTP depth 1 in the paper", true, 1},
+		{"", "depth 2", true, 2},
+		{"", int64(3), true, 3},
+		{"", int64(0), false, 0},
+		{"", false, false, 0},
+		{"", "disabled", false, 0},
+		{"", "none", false, 0},
+		{"", "no MTP in this run", false, 0},
+		{"", "depth 0", false, 0},
+		{"", nil, false, 0},
+	} {
+		r := rawCase{Notes: tc.notes, Model: map[string]any{}}
+		if tc.mtp != nil {
+			r.Model["mtp"] = tc.mtp
+		}
+		if got := usesMTP(r); got != tc.uses {
+			t.Errorf("notes %q mtp %v: usesMTP %v, want %v", tc.notes, tc.mtp, got, tc.uses)
+			continue
+		}
+		if !tc.uses {
+			continue
+		}
+		c := Case{}
+		mapper{&c}.mtp(r.Model["mtp"])
+		if c.Shape.MTPDepth != tc.depth {
+			t.Errorf("notes %q mtp %v: depth %d, want %d", tc.notes, tc.mtp, c.Shape.MTPDepth, tc.depth)
 		}
 	}
 }
