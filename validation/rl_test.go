@@ -59,8 +59,12 @@ func TestRLTable(t *testing.T) {
 	// policy's scoring passes over the training EP, 26.5% with NeMo-RL's
 	// reference swap, 26.7% with latent attention's KV cache as vLLM
 	// holds it, 26.4% with the scoring passes through the pipeline).
+	// Then (branch rlmoe) NeMo-RL 27 → 15 (26.4% → 14.3%) with its
+	// optimizer swap rule: the colocated offload moves the optimizer state
+	// through pageable host memory at 1.31 GB/s each way (NVIDIA-NeMo/RL
+	// issue #3976's trace), the gradients dropped, not copied.
 	ceiling := map[string]float64{
-		"NeMo-RL-perf-summary":        27,
+		"NeMo-RL-perf-summary":        15,
 		"DeepSpeed-Chat-step3-e2e":    16,
 		"OpenRLHF-benchmark":          16,
 		"OpenRLHF-benchmark (phases)": 32,
