@@ -714,3 +714,47 @@ func TestScoringPipeline(t *testing.T) {
 		t.Errorf("scoring at PP 2 / PP 1 = %.6g, want 1.5", got)
 	}
 }
+
+// TestRefitExpertParallel: an MoE policy trained with EP 8 on one DGX H100
+// holds 1/8 of its experts per GPU, and the refit's export gathers every
+// expert tensor over the EP group, so the refit adds an all-gather of the
+// 16-bit weights (2 B × params) over the node's 8 GPUs: a ring moving 7/8
+// of them over NVLink at 450 GB/s × 0.78 (NCCL's share), plus 7 steps of
+// latency. A dense policy's refit ignores EP.
+func TestRefitExpertParallel(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	cm, coll, err := parallelism.Models(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pricer{cm: cm, coll: coll, prec: units.BF16}
+	moe, ok := model.Preset("qwen3-30b-a3b")
+	if !ok {
+		t.Fatal("no qwen3-30b-a3b preset")
+	}
+	cfg := grpo()
+	cfg.RefitRate = 2.5e9
+	j := v.Job()
+	one, _, err := cfg.refit(p, j, moe, 8, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Layout.EP = 8
+	eight, note, err := cfg.refit(p, j, moe, 8, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 7.0 / 8 * 2 * float64(moe.Params()) / (450e9 * 0.78)
+	if got := float64(eight - one); math.Abs(got-want) > 0.05*want {
+		t.Errorf("EP 8 added %.4g s to the refit, want the 8-GPU all-gather of 2 B × %.4g params ≈ %.4g s", got, float64(moe.Params()), want)
+	}
+	if !strings.Contains(note, "over the 8 training GPUs") {
+		t.Errorf("refit note %q does not name the 8 GPUs gathered over", note)
+	}
+	dense := v.Job().Model
+	d1, _, _ := cfg.refit(p, v.Job(), dense, 8, 8)
+	d8, _, _ := cfg.refit(p, j, dense, 8, 8)
+	if d1 != d8 {
+		t.Errorf("dense policy: EP 8 changed the refit %s → %s", d1, d8)
+	}
+}

@@ -482,6 +482,17 @@ func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN 
 	bytes := RefitBytes(m, j.Training.Precision)
 	l := j.Layout
 	group := l.TP * l.PP
+	if m.MoE() && l.EP > 1 {
+		// The experts are spread over the expert-parallel group too, and
+		// the export gathers each expert tensor over it: every training
+		// GPU ends with the whole model (NeMo-RL's refit size of an expert
+		// tensor is its shard × tp × ep, megatron_policy_worker.py
+		// _calculate_refit_param_info at r0.6.0; NeMo-RL's refit blog,
+		// 2025-08-12: "after this step each policy worker gets full model
+		// parameters"). The dense layers' weights are already whole on the
+		// EP group; gathering every byte over it is the bound.
+		group *= l.EP
+	}
 	if l.ZeRO >= 3 {
 		// ZeRO-3 shards the 16-bit weights over the data-parallel group
 		// too: a whole copy is rebuilt from every training GPU (DeepSpeed's
