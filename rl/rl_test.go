@@ -422,7 +422,7 @@ func TestOffloadAll(t *testing.T) {
 // weights) over PCIe as before. Llama 3 8B data-parallel over the 8 H100s
 // of a node (ZeRO-1): each GPU's optimizer state is 12 B (fp32 master
 // weight, two Adam moments) × params / 8 — checked against the replay's
-// memory — so at 1.31 GB/s the swap grows by 2 × 12·P/8 × (1/R − 1/PCIe).
+// memory — so at 1.57 GB/s the swap grows by 2 × 12·P/8 × (1/R − 1/PCIe).
 // The rate does nothing with offload "overflow".
 func TestOptimizerSwapRate(t *testing.T) {
 	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
@@ -432,7 +432,7 @@ func TestOptimizerSwapRate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.OptimizerSwapRate = 1.31e9
+	cfg.OptimizerSwapRate = 1.57e9
 	r, err := Run(v, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -443,11 +443,11 @@ func TestOptimizerSwapRate(t *testing.T) {
 		t.Fatalf("optimizer state %.4g B per GPU, want 12 B × %.4g params / 8 = %.4g B", got, p, opt)
 	}
 	pcie := 32e9 * 16 * 128 / 130 / 8
-	wantSwap := 2 * opt / 1.31e9
+	wantSwap := 2 * opt / 1.57e9
 	if got := float64(r.OptimizerSwap); math.Abs(got-wantSwap) > 0.01*wantSwap {
-		t.Errorf("optimizer swap %.4g s, want 2 × %.4g B / 1.31 GB/s = %.4g s", got, opt, wantSwap)
+		t.Errorf("optimizer swap %.4g s, want 2 × %.4g B / 1.57 GB/s = %.4g s", got, opt, wantSwap)
 	}
-	wantGrow := 2 * opt * (1/1.31e9 - 1/pcie)
+	wantGrow := 2 * opt * (1/1.57e9 - 1/pcie)
 	if got := float64(r.Swap - base.Swap); math.Abs(got-wantGrow) > 0.01*wantGrow {
 		t.Errorf("offload/onload grew by %.4g s, want %.4g s", got, wantGrow)
 	}
