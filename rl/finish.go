@@ -84,6 +84,11 @@ func (res *Result) finish(c Config, j parallelism.Job, runs []engineRun, scoreFL
 		why = ", bound by " + res.GenerationBound
 	case "training":
 		why = ", the training replay of the packed samples"
+	case "offload/onload":
+		why = ", the training state to host memory and back"
+		if res.OptimizerSwap > res.Swap/2 {
+			why = fmt.Sprintf(", %.0f%% of it the optimizer state's copies through pageable host memory (rl.optimizer_swap_rate %s); pinned host buffers would move it at the PCIe rate", 100*float64(res.OptimizerSwap/res.Swap), c.OptimizerSwapRate)
+		}
 	}
 	if res.Step > 0 {
 		res.Bottleneck = fmt.Sprintf("%s, %.0f%% of the step%s", top.name, 100*float64(top.t/res.Step), why)

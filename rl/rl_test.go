@@ -457,6 +457,17 @@ func TestOptimizerSwapRate(t *testing.T) {
 	if !slices.ContainsFunc(r.Notes, func(n string) bool { return strings.Contains(n, "rl.optimizer_swap_rate") }) {
 		t.Errorf("no note names rl.optimizer_swap_rate: %q", r.Notes)
 	}
+	// A swap slow enough to dominate the step is the bottleneck, and the
+	// report names the optimizer's pageable copies and the lever.
+	cfg.OptimizerSwapRate = 0.05e9
+	slow, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(slow.Bottleneck, "offload/onload") || !strings.Contains(slow.Bottleneck, "pinned host buffers") {
+		t.Errorf("bottleneck %q, want offload/onload naming the optimizer's pageable copies", slow.Bottleneck)
+	}
+	cfg.OptimizerSwapRate = 1.57e9
 	cfg.Offload = OffloadOverflow
 	over, err := Run(v, cfg)
 	if err != nil {
