@@ -12,6 +12,7 @@
 package rl
 
 import (
+	"cmp"
 	"fmt"
 
 	"trainsim/field"
@@ -271,6 +272,8 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 	}
 	if !(c.OptimizerSwapRate >= 0 && c.OptimizerSwapRate <= 1e15) {
 		add("rl.optimizer_swap_rate", "must be from 0 (the PCIe rate) to 1PB/s, got %s", c.OptimizerSwapRate)
+	} else if c.OptimizerSwapRate > 0 && c.Offload != OffloadAll {
+		errs = append(errs, field.Errorf("rl.optimizer_swap_rate", "moves the optimizer state of rl.offload = %q only, got offload %q", OffloadAll, cmp.Or(c.Offload, OffloadOverflow)).Using("rl.offload"))
 	}
 	if !(c.CPUAdamBandwidth >= 0 && c.CPUAdamBandwidth <= 1e15) {
 		add("rl.cpu_adam_bandwidth", "must be from 0 (the optimizer on the GPU) to 1PB/s, got %s", c.CPUAdamBandwidth)
