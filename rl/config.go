@@ -12,6 +12,7 @@
 package rl
 
 import (
+	"cmp"
 	"fmt"
 
 	"trainsim/field"
@@ -80,12 +81,16 @@ const (
 	// OffloadOverflow moves only the training state that does not fit
 	// beside the engine's share of HBM.
 	OffloadOverflow Offload = "overflow"
-	// OffloadAll moves the whole training state (weights, gradients,
-	// optimizer) to host memory before generation and back after it, and
-	// the engine's weights to host memory after generation and back
-	// before the next (NeMo-RL's colocated GRPO: the policy's
-	// offload_before_refit / offload_after_refit and vLLM's sleep / wake_up
-	// around every generation).
+	// OffloadAll moves the training state (weights and optimizer) to
+	// host memory before generation and back after it, and the engine's
+	// weights to host memory after generation and back before the next
+	// (NeMo-RL's colocated GRPO: the policy's offload_before_refit /
+	// offload_after_refit and vLLM's sleep / wake_up around every
+	// generation). The gradients are dropped, not copied: between two
+	// optimizer steps they hold nothing the next step needs (it zeroes
+	// them first), and Megatron-Core's offload frees the gradient buffer
+	// and re-allocates it zeroed (param_and_grad_buffer.py
+	// offload_to_cpu / reload_from_cpu).
 	OffloadAll Offload = "all"
 )
 
@@ -145,6 +150,13 @@ type Config struct {
 	// IPC handles, the engine's load_weights); 0: at the hardware's rate
 	// (an HBM copy colocated, the link split), no software cost.
 	RefitRate units.Bandwidth
+	// OptimizerSwapRate > 0 is the rate, each direction, at which an
+	// offload "all" moves each GPU's optimizer state to host memory and
+	// back: NeMo-RL copies every state tensor with a synchronous .to()
+	// into freshly allocated pageable host memory (move_optimizer), far
+	// below the PCIe rate the weights get from pinned buffers. 0: the
+	// optimizer state crosses PCIe at the system's rate like the weights.
+	OptimizerSwapRate units.Bandwidth
 	// ReferenceSwap keeps a policy-shaped reference model's weights in
 	// host memory and swaps them with the policy's for each reference pass
 	// (NeMo-RL's Megatron policy worker, use_reference_model): the policy's
@@ -257,6 +269,11 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 	}
 	if !(c.RefitRate >= 0 && c.RefitRate <= 1e15) {
 		add("rl.refit_rate", "must be from 0 (the hardware's rate) to 1PB/s, got %s", c.RefitRate)
+	}
+	if !(c.OptimizerSwapRate >= 0 && c.OptimizerSwapRate <= 1e15) {
+		add("rl.optimizer_swap_rate", "must be from 0 (the PCIe rate) to 1PB/s, got %s", c.OptimizerSwapRate)
+	} else if c.OptimizerSwapRate > 0 && c.Offload != OffloadAll {
+		errs = append(errs, field.Errorf("rl.optimizer_swap_rate", "moves the optimizer state of rl.offload = %q only, got offload %q", OffloadAll, cmp.Or(c.Offload, OffloadOverflow)).Using("rl.offload"))
 	}
 	if !(c.CPUAdamBandwidth >= 0 && c.CPUAdamBandwidth <= 1e15) {
 		add("rl.cpu_adam_bandwidth", "must be from 0 (the optimizer on the GPU) to 1PB/s, got %s", c.CPUAdamBandwidth)

@@ -84,6 +84,11 @@ func (res *Result) finish(c Config, j parallelism.Job, runs []engineRun, scoreFL
 		why = ", bound by " + res.GenerationBound
 	case "training":
 		why = ", the training replay of the packed samples"
+	case "offload/onload":
+		why = ", the training state to host memory and back"
+		if res.OptimizerSwap > res.Swap/2 {
+			why = fmt.Sprintf(", %.0f%% of it the optimizer state's copies through pageable host memory (rl.optimizer_swap_rate %s); pinned host buffers would move it at the PCIe rate", 100*float64(res.OptimizerSwap/res.Swap), c.OptimizerSwapRate)
+		}
 	}
 	if res.Step > 0 {
 		res.Bottleneck = fmt.Sprintf("%s, %.0f%% of the step%s", top.name, 100*float64(top.t/res.Step), why)
@@ -125,7 +130,10 @@ func (res *Result) finish(c Config, j parallelism.Job, runs []engineRun, scoreFL
 		res.Notes = append(res.Notes, "split, on-policy: each pool waits for the other, so the step is their sum and each pool idles while the other works")
 	}
 	if c.Placement == Colocated && c.Offload == OffloadAll {
-		res.Notes = append(res.Notes, fmt.Sprintf("colocated, offload all: the %s of training state per GPU goes to host memory over PCIe before generation and back after it, and the engine's %s of weights after generation and back before the next", res.Memory.Offloaded, res.Memory.GenerationWeights))
+		res.Notes = append(res.Notes, fmt.Sprintf("colocated, offload all: the %s of training state per GPU (weights and optimizer state; the gradients are dropped and re-zeroed, not copied) goes to host memory over PCIe before generation and back after it, and the engine's %s of weights after generation and back before the next", res.Memory.Offloaded, res.Memory.GenerationWeights))
+		if c.OptimizerSwapRate > 0 {
+			res.Notes = append(res.Notes, fmt.Sprintf("optimizer swap: the optimizer state of that goes out and back at rl.optimizer_swap_rate %s each way (per-tensor copies into pageable host memory), %s of the offload/onload", c.OptimizerSwapRate, res.OptimizerSwap))
+		}
 	} else if res.Memory.Offloaded > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("colocated: %s of training state per GPU does not fit beside the engine's %.0f%% of HBM and is offloaded to host memory over PCIe before generation and back after it", res.Memory.Offloaded, 100*c.GenMemoryFraction))
 	}

@@ -51,6 +51,10 @@ func FuzzRL(f *testing.F) {
 		if placement%4 >= 2 {
 			sets = append(sets, "rl.reference=policy", "rl.reference_swap=true")
 		}
+		if off%4 >= 2 {
+			// Offload all, the optimizer state at a rate from the fuzzer.
+			sets = append(sets, "rl.offload=all", fmt.Sprintf("rl.optimizer_swap_rate=%gGB/s", mem*10))
+		}
 		sc, err := scenario.Load("default.toml", def, sets)
 		if err != nil {
 			return
@@ -64,7 +68,8 @@ func FuzzRL(f *testing.F) {
 			return
 		}
 		for name, x := range map[string]float64{"step": float64(r.Step), "generation": float64(r.Generation), "scoring": float64(r.Scoring),
-			"training": float64(r.Training), "refit": float64(r.Refit), "idle": float64(r.Idle), "tokens/s": r.TokensPerSecPerGPU} {
+			"training": float64(r.Training), "refit": float64(r.Refit), "idle": float64(r.Idle), "tokens/s": r.TokensPerSecPerGPU,
+			"offload/onload": float64(r.Swap), "optimizer swap": float64(r.OptimizerSwap)} {
 			if math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
 				t.Fatalf("%s = %g (%v)", name, x, sets)
 			}

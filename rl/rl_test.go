@@ -3,6 +3,7 @@ package rl
 import (
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -282,6 +283,8 @@ func TestCheck(t *testing.T) {
 		{"gen_tp not dividing heads", func(c *Config) { c.GenTP = 16; c.Placement = Split; c.GenGPUs = 8 }, "rl.gen_tp"},
 		{"bad fraction", func(c *Config) { c.GenMemoryFraction = 1.5 }, "rl.gen_memory_fraction"},
 		{"unknown algorithm", func(c *Config) { c.Algorithm = "dpo" }, "rl.algorithm"},
+		{"optimizer swap without offload all", func(c *Config) { c.OptimizerSwapRate = 1.57e9 }, "rl.optimizer_swap_rate"},
+		{"negative optimizer swap", func(c *Config) { c.Offload = OffloadAll; c.OptimizerSwapRate = -1 }, "rl.optimizer_swap_rate"},
 	} {
 		cfg := grpo()
 		c.edit(&cfg)
@@ -366,12 +369,12 @@ func TestHostOverhead(t *testing.T) {
 	}
 }
 
-// TestOffloadAll: offload "all" moves, colocated, the whole training state
-// out and back and the engine's weights out and back, each byte twice over
-// PCIe: for Llama 3 8B on one DGX H100 (TP 1, PP 1, ZeRO-1 over 8) the
-// state is the training replay's weights + gradients + optimizer and the
-// engine's weights are 2 B × the parameters, at PCIe Gen5 x16's 32 GT/s ×
-// 16 lanes × 128/130 ÷ 8 = 63.0 GB/s.
+// TestOffloadAll: offload "all" moves, colocated, the training state's
+// weights and optimizer state (the gradients are dropped: Megatron-Core's
+// offload frees the gradient buffer and re-zeroes it) out and back over
+// PCIe 5.0 x16 (32 GT/s × 16 lanes × 128/130, 63.0 GB/s), and the engine's
+// 16-bit weights (2 B × params at gen TP 1) out and back; overflow only
+// what does not fit beside the engine's 60% of HBM, gradients included.
 func TestOffloadAll(t *testing.T) {
 	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
 	cfg := grpo()
@@ -382,14 +385,21 @@ func TestOffloadAll(t *testing.T) {
 	}
 	m := v.Job().Model
 	mem := r.TrainResult.Memory
-	state := float64(mem.Weights + mem.Gradients + mem.Optimizer)
+	kept := float64(mem.Weights + mem.Optimizer)
 	engine := 2 * float64(m.Params())
-	want := 2 * (state + engine) / (32e9 * 16 * 128 / 130 / 8)
+	pcie := 32e9 * 16 * 128 / 130 / 8
+	want := 2 * (kept + engine) / pcie
 	if got := float64(r.Swap); math.Abs(got-want) > 1e-3*want {
 		t.Errorf("offload all: %.4g s of offload/onload, want %.4g s", got, want)
 	}
-	if float64(r.Memory.Offloaded) != state {
-		t.Errorf("offloaded %s, want the whole state %.4g B", r.Memory.Offloaded, state)
+	if float64(r.Memory.Offloaded) != kept {
+		t.Errorf("offloaded %s, want the weights and optimizer state %.4g B (gradients %s dropped)", r.Memory.Offloaded, kept, mem.Gradients)
+	}
+	if mem.Gradients <= 0 {
+		t.Fatalf("the replay holds no gradients (%s): the test checks nothing", mem.Gradients)
+	}
+	if r.OptimizerSwap != 0 {
+		t.Errorf("optimizer swap %s without rl.optimizer_swap_rate, want 0", r.OptimizerSwap)
 	}
 	cfg.Offload = OffloadOverflow
 	r2, err := Run(v, cfg)
@@ -398,13 +408,73 @@ func TestOffloadAll(t *testing.T) {
 	}
 	// Overflow moves only what does not fit beside the engine's 60% of
 	// 80 GiB.
+	state := float64(mem.Weights + mem.Gradients + mem.Optimizer)
 	over := max(state-0.4*80*(1<<30), 0)
-	wantOver := 2 * over / (32e9 * 16 * 128 / 130 / 8)
+	wantOver := 2 * over / pcie
 	if got := float64(r2.Swap); math.Abs(got-wantOver) > 1e-3*wantOver+1e-12 {
 		t.Errorf("overflow: %.4g s of offload/onload, want %.4g s", got, wantOver)
 	}
 	if d := r.Step - r2.Step; math.Abs(float64(d-(r.Swap-r2.Swap))) > 1e-6*float64(r.Step) {
 		t.Errorf("offload all made the step %s longer, want the swaps' difference %s", d, r.Swap-r2.Swap)
+	}
+}
+
+// TestOptimizerSwapRate: with rl.optimizer_swap_rate R, offload "all" moves
+// the optimizer state out and back at R and the rest (weights, the engine's
+// weights) over PCIe as before. Llama 3 8B data-parallel over the 8 H100s
+// of a node (ZeRO-1): each GPU's optimizer state is 12 B (fp32 master
+// weight, two Adam moments) × params / 8 — checked against the replay's
+// memory — so at 1.57 GB/s the swap grows by 2 × 12·P/8 × (1/R − 1/PCIe).
+// With offload "overflow" the rate is refused.
+func TestOptimizerSwapRate(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	cfg := grpo()
+	cfg.Offload = OffloadAll
+	base, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.OptimizerSwapRate = 1.57e9
+	r, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := float64(v.Job().Model.Params())
+	opt := 12 * p / 8
+	if got := float64(r.TrainResult.Memory.Optimizer); math.Abs(got-opt) > 0.01*opt {
+		t.Fatalf("optimizer state %.4g B per GPU, want 12 B × %.4g params / 8 = %.4g B", got, p, opt)
+	}
+	pcie := 32e9 * 16 * 128 / 130 / 8
+	wantSwap := 2 * opt / 1.57e9
+	if got := float64(r.OptimizerSwap); math.Abs(got-wantSwap) > 0.01*wantSwap {
+		t.Errorf("optimizer swap %.4g s, want 2 × %.4g B / 1.57 GB/s = %.4g s", got, opt, wantSwap)
+	}
+	wantGrow := 2 * opt * (1/1.57e9 - 1/pcie)
+	if got := float64(r.Swap - base.Swap); math.Abs(got-wantGrow) > 0.01*wantGrow {
+		t.Errorf("offload/onload grew by %.4g s, want %.4g s", got, wantGrow)
+	}
+	if d := r.Step - base.Step; math.Abs(float64(d-(r.Swap-base.Swap))) > 1e-6*float64(r.Step) {
+		t.Errorf("the step grew by %s, want the swap's growth %s", d, r.Swap-base.Swap)
+	}
+	if !slices.ContainsFunc(r.Notes, func(n string) bool { return strings.Contains(n, "rl.optimizer_swap_rate") }) {
+		t.Errorf("no note names rl.optimizer_swap_rate: %q", r.Notes)
+	}
+	// A swap slow enough to dominate the step is the bottleneck, and the
+	// report names the optimizer's pageable copies and the lever.
+	cfg.OptimizerSwapRate = 0.05e9
+	slow, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(slow.Bottleneck, "offload/onload") || !strings.Contains(slow.Bottleneck, "pinned host buffers") {
+		t.Errorf("bottleneck %q, want offload/onload naming the optimizer's pageable copies", slow.Bottleneck)
+	}
+	// With offload "overflow" the rate has nothing to move: refused,
+	// naming the key (TestCheck has the case too).
+	cfg.OptimizerSwapRate = 1.57e9
+	cfg.Offload = OffloadOverflow
+	if _, err := Run(v, cfg); err == nil || !strings.Contains(err.Error(), "rl.optimizer_swap_rate") {
+		t.Errorf("overflow with a swap rate: error %v, want one naming rl.optimizer_swap_rate", err)
 	}
 }
 
@@ -648,5 +718,49 @@ func TestScoringPipeline(t *testing.T) {
 	}
 	if got := float64(two.Scoring) / float64(one.Scoring); math.Abs(got-1.5) > 1e-9 {
 		t.Errorf("scoring at PP 2 / PP 1 = %.6g, want 1.5", got)
+	}
+}
+
+// TestRefitExpertParallel: an MoE policy trained with EP 8 on one DGX H100
+// holds 1/8 of its experts per GPU, and the refit's export gathers every
+// expert tensor over the EP group, so the refit adds an all-gather of the
+// 16-bit weights (2 B × params) over the node's 8 GPUs: a ring moving 7/8
+// of them over NVLink at 450 GB/s × 0.78 (NCCL's share), plus 7 steps of
+// latency. A dense policy's refit ignores EP.
+func TestRefitExpertParallel(t *testing.T) {
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	cm, coll, err := parallelism.Models(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pricer{cm: cm, coll: coll, prec: units.BF16}
+	moe, ok := model.Preset("qwen3-30b-a3b")
+	if !ok {
+		t.Fatal("no qwen3-30b-a3b preset")
+	}
+	cfg := grpo()
+	cfg.RefitRate = 2.5e9
+	j := v.Job()
+	one, _, err := cfg.refit(p, j, moe, 8, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Layout.EP = 8
+	eight, note, err := cfg.refit(p, j, moe, 8, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 7.0 / 8 * 2 * float64(moe.Params()) / (450e9 * 0.78)
+	if got := float64(eight - one); math.Abs(got-want) > 0.05*want {
+		t.Errorf("EP 8 added %.4g s to the refit, want the 8-GPU all-gather of 2 B × %.4g params ≈ %.4g s", got, float64(moe.Params()), want)
+	}
+	if !strings.Contains(note, "over the 8 training GPUs") {
+		t.Errorf("refit note %q does not name the 8 GPUs gathered over", note)
+	}
+	dense := v.Job().Model
+	d1, _, _ := cfg.refit(p, v.Job(), dense, 8, 8)
+	d8, _, _ := cfg.refit(p, j, dense, 8, 8)
+	if d1 != d8 {
+		t.Errorf("dense policy: EP 8 changed the refit %s → %s", d1, d8)
 	}
 }

@@ -90,7 +90,11 @@ type Result struct {
 	// OptimizerOffload is what Config.CPUAdamBandwidth adds to each of the
 	// policy's optimizer steps (PCIe both ways and CPU Adam); 0 without it.
 	OptimizerOffload units.Seconds
-	OptimizerSteps   int
+	// OptimizerSwap is the part of a colocated step's offload/onload that
+	// moves the optimizer state at Config.OptimizerSwapRate (both
+	// directions); zero without one.
+	OptimizerSwap  units.Seconds
+	OptimizerSteps int
 	// PromptsTime is the time to process Config.Prompts prompts.
 	PromptsTime units.Seconds
 	Feasible    bool
@@ -180,6 +184,9 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	res.OptimizerSteps = int(math.Ceil(float64(c.Samples())/float64(c.TrainBatch))) * c.Epochs
 	res.Memory.Training = tres.Memory.Peak
 	state := tres.Memory.Weights + tres.Memory.Gradients + tres.Memory.Optimizer
+	// grads and opt are the parts of state an offload "all" drops (the
+	// gradients) and moves at OptimizerSwapRate (the optimizer state).
+	grads, opt := tres.Memory.Gradients, tres.Memory.Optimizer
 	trainFLOPs := float64(tres.ModelFLOPs) * float64(res.OptimizerSteps)
 	if !tres.Feasible {
 		res.Feasible, res.Reason = false, "policy training: "+tres.Reason
@@ -188,6 +195,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	if c.CPUAdamBandwidth > 0 {
 		var off units.Seconds
 		off, res.Memory.Training, state = c.optimizerOffload(tj, tres)
+		grads, opt = 0, 0
 		res.OptimizerOffload = off
 		policyStep += off
 		res.TrainingStep = policyStep
@@ -207,15 +215,19 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		criticStep = critic.StepTime
 		peak := critic.Memory.Peak
 		criticState := critic.Memory.Weights + critic.Memory.Gradients + critic.Memory.Optimizer
+		criticGrads, criticOpt := critic.Memory.Gradients, critic.Memory.Optimizer
 		feasible, reason := critic.Feasible, critic.Reason
 		if c.CPUAdamBandwidth > 0 {
 			var off units.Seconds
 			off, peak, criticState = c.optimizerOffload(cj, critic)
+			criticGrads, criticOpt = 0, 0
 			criticStep += off
 			feasible, reason = offloadFits(peak, j.Cluster.GPU.HBM, critic)
 		}
 		res.Memory.Training = max(res.Memory.Training, peak)
 		state += criticState
+		grads += criticGrads
+		opt += criticOpt
 		trainFLOPs += float64(critic.ModelFLOPs) * float64(res.OptimizerSteps)
 		if !feasible && res.Feasible {
 			res.Feasible, res.Reason = false, "critic training: "+reason
@@ -296,23 +308,30 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	// Swap: colocated, the training state that does not fit beside the
 	// engine goes to host memory for generation and back for training.
 	// Each byte crosses PCIe twice a step (out, then back in), one
-	// direction at a time. With offload "all" the whole state goes, and
-	// the engine's weights go out after generation and come back before
-	// the next one (vLLM's sleep and wake_up; its KV cache is discarded,
-	// not copied).
+	// direction at a time. With offload "all" the weights and the
+	// optimizer state go (the gradients are dropped: nothing in them
+	// outlives the optimizer step), and the engine's weights go out after
+	// generation and come back before the next one (vLLM's sleep and
+	// wake_up; its KV cache is discarded, not copied). The optimizer
+	// state moves at OptimizerSwapRate when one is set.
 	var swap units.Seconds
 	if c.Placement == Colocated {
+		pcie := topology.PCIeRate(j.Cluster.GPU.Family)
 		room := j.Cluster.GPU.HBM - units.Bytes(float64(j.Cluster.GPU.HBM)*c.GenMemoryFraction)
-		moved := units.Bytes(0)
 		switch {
 		case c.Offload == OffloadAll:
-			res.Memory.Offloaded = state
-			moved = state + res.Memory.GenerationWeights
+			res.Memory.Offloaded = state - grads
+			pinned := res.Memory.Offloaded + res.Memory.GenerationWeights
+			if c.OptimizerSwapRate > 0 {
+				pinned -= opt
+				res.OptimizerSwap = (2 * opt).Over(c.OptimizerSwapRate)
+				swap = res.OptimizerSwap
+			}
+			swap += (2 * pinned).Over(pcie)
 		case state > room:
 			res.Memory.Offloaded = state - room
-			moved = res.Memory.Offloaded
+			swap = (2 * res.Memory.Offloaded).Over(pcie)
 		}
-		swap = (2 * moved).Over(topology.PCIeRate(j.Cluster.GPU.Family))
 	}
 
 	if err := c.replay(res, runs, scorers, scoreTimes, policyStep, criticStep, refit, swap); err != nil {
@@ -463,6 +482,17 @@ func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN 
 	bytes := RefitBytes(m, j.Training.Precision)
 	l := j.Layout
 	group := l.TP * l.PP
+	if m.MoE() && l.EP > 1 {
+		// The experts are spread over the expert-parallel group too, and
+		// the export gathers each expert tensor over it: every training
+		// GPU ends with the whole model (NeMo-RL's refit size of an expert
+		// tensor is its shard × tp × ep, megatron_policy_worker.py
+		// _calculate_refit_param_info at r0.6.0; NeMo-RL's refit blog,
+		// 2025-08-12: "after this step each policy worker gets full model
+		// parameters"). The dense layers' weights are already whole on the
+		// EP group; gathering every byte over it is the bound.
+		group *= l.EP
+	}
 	if l.ZeRO >= 3 {
 		// ZeRO-3 shards the 16-bit weights over the data-parallel group
 		// too: a whole copy is rebuilt from every training GPU (DeepSpeed's
