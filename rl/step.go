@@ -124,6 +124,10 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	p := pricer{cm: cm, coll: coll, prec: j.Training.Precision, eager: j.Training.Eager}
 	gpus := j.Cluster.GPUs()
 	genN, trainN := c.genGPUs(gpus), c.trainGPUs(gpus)
+	policyN, criticN := c.policyGPUs(gpus), trainN
+	if c.CriticGPUs > 0 {
+		criticN = c.CriticGPUs
+	}
 	res := &Result{Samples: c.Samples(), GenGPUs: genN, TrainGPUs: trainN, Replicas: genN / c.GenTP, Feasible: true}
 	e := j.Training.Precision.ElementBytes()
 	policy := j.Model
@@ -145,7 +149,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		res.Reason = fmt.Sprintf("generation: the policy's %s per GPU (tp %d) leaves %s of the %s the engine may use (gen_memory_fraction %.2f of %s): room for %d KV tokens, less than one sequence of %d",
 			weights, c.GenTP, units.Bytes(max(float64(budget), 0)), units.Bytes(float64(j.Cluster.GPU.HBM)*c.GenMemoryFraction), c.GenMemoryFraction, j.Cluster.GPU.HBM, max(res.KVCapacity, 0), c.PromptLen+c.ResponseMax)
 		res.KVCapacity = max(res.KVCapacity, 0)
-		tj := c.trainingJob(j, trainN, policy)
+		tj := c.trainingJob(j, policyN, policy)
 		var err error
 		if res.TrainResult, err = simulate(tj, "policy training"); err != nil {
 			return nil, err
@@ -153,24 +157,39 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		res.TrainJob = tj
 		return res, nil
 	}
-	queues := deal(lengths, res.Replicas, c.Seed)
 	runs := make([]engineRun, res.Replicas)
-	for r := range runs {
-		run, err := p.generate(policy, queues[r], c.PromptLen, c.MaxBatch, res.KVCapacity, c.GenTP, c.Batching, c.HostOverhead, c.HostPerSeq)
-		if err != nil {
-			return nil, fmt.Errorf("rl: engine %d: %w", r, err)
+	var calls [][]rolloutCall
+	if c.RolloutRanks > 0 {
+		var err error
+		if calls, err = c.rolloutCalls(p, policy, lengths, res.Replicas, res.KVCapacity); err != nil {
+			return nil, err
 		}
-		runs[r] = run
+		for e, cs := range calls {
+			for _, k := range cs {
+				runs[e].Segments = append(runs[e].Segments, k.run.Segments...)
+				runs[e].Slots = max(runs[e].Slots, k.run.Slots)
+				runs[e].PeakTokens = max(runs[e].PeakTokens, k.run.PeakTokens)
+				runs[e].Tokens += k.run.Tokens
+			}
+		}
+	} else {
+		queues := deal(lengths, res.Replicas, c.Seed)
+		for r := range runs {
+			run, err := p.generate(policy, queues[r], c.PromptLen, c.MaxBatch, res.KVCapacity, c.GenTP, c.Batching, c.HostOverhead, c.HostPerSeq)
+			if err != nil {
+				return nil, fmt.Errorf("rl: engine %d: %w", r, err)
+			}
+			runs[r] = run
+		}
+	}
+	for _, run := range runs {
 		res.Slots = max(res.Slots, run.Slots)
 		res.Memory.KVCache = max(res.Memory.KVCache, units.Bytes(run.PeakTokens)*kv)
 	}
 
 	// Training: the policy's optimizer step on packed prompt + response
 	// sequences, replayed by package parallelism; PPO's critic likewise.
-	tj := c.trainingJob(j, trainN, policy)
-	if err != nil {
-		return nil, err
-	}
+	tj := c.trainingJob(j, policyN, policy)
 	tres, err := simulate(tj, "policy training")
 	if err != nil {
 		return nil, err
@@ -200,7 +219,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	var critic *parallelism.Result
 	var criticStep units.Seconds
 	if c.Critic != nil {
-		cj := c.trainingJob(j, trainN, *c.Critic)
+		cj := c.trainingJob(j, criticN, *c.Critic)
 		if critic, err = simulate(cj, "critic training"); err != nil {
 			return nil, err
 		}
@@ -286,7 +305,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 
 	// Refit: the policy's 16-bit weights gathered from the training layout
 	// and delivered to every engine in its layout.
-	refit, note, err := c.refit(p, j, policy, genN, trainN)
+	refit, note, err := c.refit(p, j, policy, genN, policyN)
 	if err != nil {
 		return nil, err
 	}
@@ -315,10 +334,23 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		swap = (2 * moved).Over(topology.PCIeRate(j.Cluster.GPU.Family))
 	}
 
-	if err := c.replay(res, runs, scorers, scoreTimes, policyStep, criticStep, refit, swap); err != nil {
+	var rollout *rolloutPlan
+	if calls != nil {
+		if rollout, err = c.rolloutScoring(p, j, calls, scorers); err != nil {
+			return nil, err
+		}
+		scoreFLOPs = rollout.flops
+	}
+	if err := c.replay(res, runs, rollout, scorers, scoreTimes, policyStep, criticStep, refit, swap); err != nil {
 		return nil, err
 	}
 	res.finish(c, j, runs, scoreFLOPs, trainFLOPs, genN, trainN)
+	if rollout != nil {
+		res.rolloutFinish(c, rollout, len(scorers))
+	}
+	if c.CriticGPUs > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("critic on its own GPUs: the policy trains on %d GPUs and the critic on %d at the same time (rl.critic_gpus); the training phase lasts until the slower of the two is done", policyN, criticN))
+	}
 	return res, nil
 }
 

@@ -389,6 +389,10 @@ func declarations(s *settings) []key {
 			doc: "> 0 offloads the training's optimizer to the host (DeepSpeed ZeRO-Offload, OpenRLHF's `--adam_offload`): each GPU's shard of fp32 weights, Adam moments and fp32 gradients lives in host memory, every optimizer step sends the shard's 16-bit gradients down and its 16-bit weights back over PCIe, and CPU Adam streams 30 bytes per parameter at this host-memory bandwidth per GPU; the training then needs only weights, activations and transients in HBM"},
 		{name: "rl.logprob_microbatch", value: count(into(&r.LogprobMicrobatch)).or(1),
 			doc: "packed sequences per scoring forward pass; 1..1024"},
+		{name: "rl.critic_gpus", value: count(into(&r.CriticGPUs)).or(0), def: "0 (the whole training pool, after the policy)",
+			doc: "split placement, PPO: the critic trains on its own GPUs of the training pool at the same time as the policy trains on the rest (OpenRLHF's Ray roles: the actor starts the critic's fit as a remote call, then trains); both shares multiples of tp × pp × cp"},
+		{name: "rl.rollout_ranks", value: count(into(&r.RolloutRanks)).or(0), def: "0 (every prompt queued at once)",
+			doc: "split placement: experience made by this many actor ranks, each sending its prompts to engine rank mod replicas in blocking calls of `rl.max_batch` and scoring each call's samples (every scoring model on its own GPUs at once) before the next call (OpenRLHF 2024's RemoteExperienceMaker); 0: the engines get every prompt at once and the samples are scored on the training pool after generation"},
 		{name: "rl.prompts", value: number(into(&r.Prompts)).or(0), def: "0 (none)",
 			doc: "a number of prompts to report the processing time of (`rl.prompts_time_s`); ≥ 0"},
 	}

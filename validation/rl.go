@@ -325,7 +325,12 @@ func planRL(c rawRLCase) rlPlan {
 		if gmb, ok := intOf(c.RL, "generation_micro_batch"); ok {
 			fmt.Fprintf(&rlKeys, "max_batch = %d\n", gmb)
 			assume("engine batch %d = the generation micro-batch, one blocking call at a time (OpenRLHF engine batch rule)", gmb)
+			fmt.Fprintf(&rlKeys, "rollout_ranks = %d\n", actor)
+			logprobMB, hasLogprob = gmb, true
+			assume("experience in calls: %d actor ranks, each generates %d prompts, then waits for their reference, reward, critic and log-probability forwards (each model on its own GPUs) before its next call (OpenRLHF experience rule)", actor, gmb)
 		}
+		fmt.Fprintf(&rlKeys, "critic_gpus = %d\n", critic)
+		assume("the critic trains on its %d GPUs while the actor trains on its %d (OpenRLHF role rule)", critic, actor)
 		rlKeys.WriteString("cpu_adam_bandwidth = \"51.2GB/s\"\n")
 		assume("Adam offload to the host, CPU Adam at 51.2 GB/s of host memory per GPU (OpenRLHF optimizer offload rule)")
 		if strings.Contains(fmt.Sprint(c.RL["generation_engine"]), "vLLM 0.") {
