@@ -254,14 +254,10 @@ func (c Config) replay(res *Result, runs []engineRun, rollout *rolloutPlan, scor
 		}
 		res.Scoring = sec(end - hi)
 	}
-	if criticLane != train && len(s.training) > 0 {
-		// The policy and the critic train at once: the phase is from
-		// the first optimizer step to the last of either.
-		from, to := run.Start[s.training[0]], run.End[s.policyLast]
-		for _, t := range s.training {
-			from, to = min(from, run.Start[t]), max(to, run.End[t])
-		}
-		res.Training = sec(to - from)
+	if criticLane != train {
+		// The policy and the critic train at once, each on its own
+		// GPUs: the phase is the longer of the two.
+		res.Training = max(dur(s.training[:res.OptimizerSteps]...), dur(s.training[res.OptimizerSteps:]...))
 	}
 	res.Refit = dur(s.refit)
 	res.Swap = dur(s.onload, s.offload)
