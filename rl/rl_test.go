@@ -464,6 +464,25 @@ func TestOptimizerOffload(t *testing.T) {
 	if d, w := float64(r.Training-base.Training), float64(r.OptimizerSteps)*want; math.Abs(d-w) > 1e-3*w {
 		t.Errorf("training grew by %.5g s, want %d optimizer steps × %.5g s = %.5g s", d, r.OptimizerSteps, want, w)
 	}
+	// ZeRO-3 with fp32 gradients accumulates them in an fp32 host buffer:
+	// 4 B down at the first micro-batch, 4 B up and 4 B down at the
+	// second and third, 4 B into the optimizer's gradient at the boundary
+	// and the 2 B weight back: 2·4·3 + 2 = 26 B per parameter of the same
+	// shard (ZeRO-3 over 8 shards the weights as ZeRO-1 shards the state).
+	j3 := v.Job()
+	j3.Layout.ZeRO = 3
+	v3, errs := j3.Validate()
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	r3, err := Run(v3, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want3 := 26*shard/pcie + 30*shard/51.2e9
+	if got := float64(r3.OptimizerOffload); math.Abs(got-want3) > 1e-3*want3 {
+		t.Errorf("ZeRO-3 offload per optimizer step %.5g s, want %.5g s", got, want3)
+	}
 	m := r.TrainResult.Memory
 	if got, w := r.Memory.Training, m.Weights+m.Activations+m.Transient; got != w {
 		t.Errorf("training memory %s with the optimizer on the host, want weights + activations + transient %s", got, w)

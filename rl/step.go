@@ -390,14 +390,27 @@ const adamStateBytesPerParam = 12
 // one but the first brings the accumulated gradient back to add to (2 B), the
 // last sends the fp32 gradient (4 B), and the updated 16-bit weight comes back
 // after the CPU's step (2 B): 4g + 2 bytes, one direction at a time, not
-// overlapped with the backward pass. It returns that time, the GPU's training
+// overlapped with the backward pass. ZeRO-3 accumulates in a host buffer of
+// the gradient-accumulation type instead (deepspeed/runtime/zero/stage3.py
+// partition_grads at v0.13.2: grad_partitions_flat_buffer of
+// gradient_accumulation_dtype on the offload device): the first micro-batch
+// sends its partition down, every later one brings the buffer up, adds and
+// sends it back, and the boundary copies it into the optimizer's fp32
+// gradient from the GPU: 2·a·g + 2 bytes with a the accumulation type's
+// size (4 with fp32 gradients, training.fp32_grads; OpenRLHF's DeepSpeed
+// config sets data_types.grad_accum_dtype fp32), 4g + 2 with 16-bit ones.
+// It returns that time, the GPU's training
 // memory without the optimizer state and the fp32 gradients (they live on
 // the host), and the state a colocated step would offload (the weights: the
 // rest is on the host already).
 func (c Config) optimizerOffload(t parallelism.Job, r *parallelism.Result) (units.Seconds, units.Bytes, units.Bytes) {
 	shard := float64(r.Memory.Optimizer) / adamStateBytesPerParam
 	g := max(t.Training.GlobalBatch/max(t.Layout.DP*t.Layout.Microbatch, 1), 1)
-	pcie := units.Bytes((4*float64(g) + 2) * shard).Over(topology.PCIeRate(t.Cluster.GPU.Family))
+	per := 4*float64(g) + 2
+	if t.Layout.ZeRO >= 3 && !t.Training.Grads16 {
+		per = 8*float64(g) + 2
+	}
+	pcie := units.Bytes(per * shard).Over(topology.PCIeRate(t.Cluster.GPU.Family))
 	cpu := units.Bytes(CPUAdamBytesPerParam * shard).Over(c.CPUAdamBandwidth)
 	return pcie + cpu, r.Memory.Peak - r.Memory.Optimizer - r.Memory.Gradients, r.Memory.Weights
 }
