@@ -170,7 +170,7 @@ type Config struct {
 	CriticGPUs int
 	// RolloutRanks > 0 (split placement) makes experience as OpenRLHF's
 	// RemoteExperienceMaker does: RolloutRanks actor ranks each send their
-	// prompts in blocking calls of MaxBatch to engine rank % replicas and
+	// samples in blocking calls of MaxBatch to engine rank % replicas and
 	// score each call's samples (every scoring model on its own GPUs at
 	// once) before sending the next; training starts when every rank is
 	// done. 0: every prompt is queued on the engines at once and the

@@ -392,7 +392,7 @@ func declarations(s *settings) []key {
 		{name: "rl.critic_gpus", value: count(into(&r.CriticGPUs)).or(0), def: "0 (the whole training pool, after the policy)",
 			doc: "split placement, PPO: the critic trains on its own GPUs of the training pool at the same time as the policy trains on the rest (OpenRLHF's Ray roles: the actor starts the critic's fit as a remote call, then trains); both shares multiples of tp × pp × cp"},
 		{name: "rl.rollout_ranks", value: count(into(&r.RolloutRanks)).or(0), def: "0 (every prompt queued at once)",
-			doc: "split placement: experience made by this many actor ranks, each sending its prompts to engine rank mod replicas in blocking calls of `rl.max_batch` and scoring each call's samples (every scoring model on its own GPUs at once) before the next call (OpenRLHF 2024's RemoteExperienceMaker); 0: the engines get every prompt at once and the samples are scored on the training pool after generation"},
+			doc: "split placement: experience made by this many actor ranks, each sending its prompts to engine rank mod replicas in blocking calls of `rl.max_batch` samples (prompt × generation) and scoring each call's samples (every scoring model on its own GPUs at once) before the next call (OpenRLHF 2024's RemoteExperienceMaker); 0: the engines get every prompt at once and the samples are scored on the training pool after generation"},
 		{name: "rl.prompts", value: number(into(&r.Prompts)).or(0), def: "0 (none)",
 			doc: "a number of prompts to report the processing time of (`rl.prompts_time_s`); ≥ 0"},
 	}
