@@ -729,6 +729,23 @@ func TestCriticGPUs(t *testing.T) {
 	if !strings.Contains(strings.Join(own.Notes, "\n"), "the policy trains on 2 GPUs and the critic on 2 at the same time") {
 		t.Errorf("no note on the critic's own 2 GPUs: %q", own.Notes)
 	}
+	// ZeRO-3: the refit gathers the policy's weights from its own 2 GPUs
+	// only (the critic's 2 hold none of them).
+	j3 := v.Job()
+	j3.Layout.ZeRO = 3
+	v3, errs := j3.Validate()
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	c3 := ppoSplit(m)
+	c3.CriticGPUs = 2
+	r3, err := Run(v3, c3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if notes := strings.Join(r3.Notes, "\n"); !strings.Contains(notes, "all-gathered over the 2 training GPUs") {
+		t.Errorf("ZeRO-3 refit with the critic apart: want a gather over the policy's 2 GPUs: %q", r3.Notes)
+	}
 	c := ppoSplit(m)
 	c.CriticGPUs = 4
 	if errs := c.Check(v.Job()); len(errs) == 0 {
