@@ -276,7 +276,14 @@ func (c Config) replay(res *Result, runs []engineRun, rollout *rolloutPlan, scor
 	if split {
 		gpus := float64(res.GenGPUs + res.TrainGPUs)
 		genIdle := max(res.Step-res.Generation-res.Refit, 0)
-		trainIdle := max(res.Step-res.Scoring-res.Training-res.Refit, 0)
+		scoring := res.Scoring
+		if rollout != nil && len(ranks) > 0 {
+			// The training pool's GPUs score through the calls (the
+			// policy's log-probabilities on the ranks' own GPUs): a rank's
+			// waits on average, not only the tail after generation.
+			scoring = max(scoring, dur(s.score...)/units.Seconds(len(ranks)))
+		}
+		trainIdle := max(res.Step-scoring-res.Training-res.Refit, 0)
 		res.Idle = units.Seconds((float64(res.GenGPUs)*float64(genIdle) + float64(res.TrainGPUs)*float64(trainIdle)) / gpus)
 		res.Overlap = max(busy-res.Step, 0)
 	} else {

@@ -168,6 +168,6 @@ func (res *Result) rolloutFinish(c Config, plan *rolloutPlan, models int) {
 	for _, cs := range plan.calls {
 		n += len(cs)
 	}
-	res.Notes = append(res.Notes, fmt.Sprintf("experience in calls (rl.rollout_ranks %d): %d blocking generate calls of at most %d prompts per step, each rank's calls to engine rank mod %d; after each call its rank waits %s on average for the scoring models' forwards over the call's samples (each model on its own GPUs, at once; the slowest: %s), %s in all, while an engine with no other rank's call waiting is idle; scoring is the wait after the last call",
+	res.Notes = append(res.Notes, fmt.Sprintf("experience in calls (rl.rollout_ranks %d): %d blocking generate calls of at most %d samples per step, each rank's calls to engine rank mod %d; after each call its rank waits %s on average for the scoring models' forwards over the call's samples (each model on its own GPUs, at once; the slowest: %s), %s over all ranks, while an engine with no other rank's call waiting is idle; scoring is the wait after the last call (the training pool's idle time counts the ranks' waits as busy)",
 		c.RolloutRanks, n, c.MaxBatch, res.Replicas, plan.busy/units.Seconds(max(n, 1)), plan.slowest, plan.busy))
 }
