@@ -44,9 +44,9 @@ func (c Config) rolloutCalls(p pricer, policy model.Config, lengths []int, repli
 		}
 		most = max(most, len(perRank[r]))
 	}
-	type key struct {
-		first, last, n, sum int
-	}
+	// Calls whose responses all have one length cost the same for as many
+	// sequences: priced once (a replay at the caps has hundreds of them).
+	type key struct{ length, n int }
 	priced := map[key]engineRun{}
 	calls := make([][]rolloutCall, replicas)
 	for i := range most {
@@ -55,19 +55,16 @@ func (c Config) rolloutCalls(p pricer, policy model.Config, lengths []int, repli
 				continue
 			}
 			ls := perRank[r][i]
-			sum := 0
-			for _, l := range ls {
-				sum += l
-			}
-			k := key{ls[0], ls[len(ls)-1], len(ls), sum}
+			same := sameLengths(ls)
+			k := key{ls[0], len(ls)}
 			run, ok := priced[k]
-			if !ok || !sameLengths(ls) {
+			if !ok || !same {
 				var err error
 				run, err = p.generate(policy, ls, c.PromptLen, c.MaxBatch, capacity, c.GenTP, c.Batching, c.HostOverhead, c.HostPerSeq)
 				if err != nil {
 					return nil, fmt.Errorf("rl: rank %d, call %d: %w", r, i, err)
 				}
-				if sameLengths(ls) {
+				if same {
 					priced[k] = run
 				}
 			}
@@ -78,8 +75,7 @@ func (c Config) rolloutCalls(p pricer, policy model.Config, lengths []int, repli
 	return calls, nil
 }
 
-// sameLengths says whether every response of a call has the same length
-// (then any two such calls of as many sequences cost the same).
+// sameLengths says whether every response of a call has the same length.
 func sameLengths(ls []int) bool {
 	for _, l := range ls {
 		if l != ls[0] {
