@@ -30,7 +30,7 @@ func ppoSplit(m model.Config) Config {
 // model moves (4·g + 2)·n bytes (g micro-batches per GPU, n parameters per
 // GPU) and the two go one after the other; on their own GPUs each moves
 // (4·2g + 2)·2n at once: 16gn + 4n − 2(4g + 2)n = 8gn more; CPU Adam
-// streams 30·2n once against 30·n twice, the same.
+// streams 38·2n once against 38·n twice, the same.
 func TestCriticGPUs(t *testing.T) {
 	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
 	m := v.Job().Model

@@ -362,17 +362,23 @@ func fieldErrs[E error](errs []E) []error {
 	return out
 }
 
-// CPUAdamBytesPerParam is the host-memory traffic of DeepSpeed's CPU Adam
-// per parameter of an offloaded shard: it reads the fp32 gradient, weight
-// and two moments (16 B), writes back the weight and moments (12 B) and the
-// 16-bit copy of the weight sent to the GPU (2 B); the update is a stream
-// over those arrays, bound by memory bandwidth (Ren et al. 2021,
-// ZeRO-Offload: the CPU holds the fp32 parameters, gradients and optimizer
-// states and runs the update; DeepSpeed csrc/includes/cpu_adam.h
-// Adam_Optimizer::Step_AVX of 2023–24: one vectorised pass over _params,
-// grads, _exp_avg and _exp_avg_sq, writing the first and the moments back and,
-// given dev_params, the 16-bit copy).
-const CPUAdamBytesPerParam = 30
+// CPUAdamBytesPerParam is the host-memory traffic of an optimizer step of
+// DeepSpeed's ZeRO-Offload per parameter of an offloaded shard. CPU Adam
+// reads the fp32 gradient, weight and two moments (16 B) and writes back the
+// weight and moments (12 B), one vectorised pass over the arrays, bound by
+// memory bandwidth (Ren et al. 2021, ZeRO-Offload; DeepSpeed
+// csrc/includes/cpu_adam.h Adam_Optimizer::Step_AVX). Its fused 16-bit copy
+// to the GPU is not used: ZeRO-2 and ZeRO-3 at v0.13.2 call
+// optimizer.step() and then copy the fp32 partition into the GPU's 16-bit
+// one (stage_1_and_2.py _optimizer_step, "the C++ side copy & synchronize
+// is not working correctly"; stage3.py _reassign_or_swap_out_partitioned_
+// parameters), a blocking copy_ that PyTorch converts on the CPU (ATen's
+// copy_kernel_cuda: blocking transfers convert on the CPU), reading the
+// fp32 weight and writing a 16-bit temporary (6 B), which the CUDA driver
+// then stages through a pinned buffer because it is pageable (NVIDIA, "How
+// to Optimize Data Transfers in CUDA C/C++", 2012: the driver copies
+// pageable host data to a pinned array before the transfer; 4 B): 38 B.
+const CPUAdamBytesPerParam = 38
 
 // adamStateBytesPerParam is the optimizer state per parameter of a shard
 // (fp32 master weight and two moments): the shard's parameter count is the
