@@ -110,6 +110,13 @@ type Params struct {
 	// AllReduce forces an all-reduce algorithm (AlgorithmRing or
 	// AlgorithmTree); empty or AlgorithmAuto lets the cheaper win.
 	AllReduce string
+	// NVLinkAllReduce, when set, is NCCL's measured all-reduce inside one
+	// NVLink domain: a ring all-reduce, reduce-scatter or all-gather whose
+	// ranks share one node takes the measured time of its group size
+	// (a reduce-scatter or all-gather half that of an all-reduce of the
+	// same buffer: NCCL's ring all-reduce is the one followed by the
+	// other over the same chunks) instead of the formula's.
+	NVLinkAllReduce *AllReduceCurve
 }
 
 // DefaultParams returns the documented achievable fractions (docs/model.md).
@@ -254,15 +261,28 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 		alpha = net.Latency
 	}
 	// Each ring step moves one rank's chunk of the buffer.
-	bw = bw.Scale(m.Params.SizeFactor(bytes / units.Bytes(n)))
 	steps := n - 1
 	volume := (n - 1) / n // share of the buffer each rank sends per pass
 	passes := 1.0
 	if op == AllReduce {
 		passes = 2
 	}
-	ringLat := units.Seconds(passes*steps) * alpha
-	ring := units.Seconds(passes*volume*float64(bytes)/float64(bw)) + ringLat
+	ringTime := func(passes float64, size units.Bytes) (units.Seconds, units.Seconds) {
+		lat := units.Seconds(passes*steps) * alpha
+		b := bw.Scale(m.Params.SizeFactor(size / units.Bytes(n)))
+		return units.Seconds(passes*volume*float64(size)/float64(b)) + lat, lat
+	}
+	ring, ringLat := ringTime(passes, bytes)
+	if nodes == 1 {
+		formula := func(size units.Bytes) units.Seconds { t, _ := ringTime(2, size); return t }
+		if t, ok := m.Params.NVLinkAllReduce.time(p.Ranks, bytes, formula); ok {
+			if op != AllReduce {
+				t /= 2
+			}
+			ring, ringLat = t, min(ringLat, t)
+		}
+	}
+	bw = bw.Scale(m.Params.SizeFactor(bytes / units.Bytes(n)))
 	c := Cost{Time: ring, Latency: ringLat, Algorithm: "ring", Bottleneck: tier}
 	if op == AllReduce && nodes > 2 {
 		// Double binary tree across nodes, chains inside them: bandwidth

@@ -42,7 +42,10 @@ type flowNet struct {
 	pathW     []float64
 	done      []sim.TaskID
 	params    collective.Params
-	flows     int
+	// coll prices a collective analytically (the measured all-reduce
+	// inside a node, MeasuredStretch).
+	coll  collective.Model
+	flows int
 	// spray routes transfers across every spine (simulation.routing);
 	// classes asks for the symmetry reduction (simulation.flow_copies).
 	spray, classes bool
@@ -101,7 +104,7 @@ func newFlowNet(j Job, pr *pricer) (*flowNet, error) {
 		caps[i] = float64(l.Capacity) * frac
 	}
 	return &flowNet{
-		topo: topo, caps: caps, params: p, mesh: pr.mesh, specs: pr.specs,
+		topo: topo, caps: caps, params: p, coll: pr.coll, mesh: pr.mesh, specs: pr.specs,
 		specIndex: map[flowSpec]int32{},
 		spray:     j.routing() == RoutingSpray,
 		classes:   j.Options.FlowCopies != FlowCopiesAll,
@@ -235,6 +238,10 @@ func (f *flowNet) transfersOf(i int32) []collective.Transfer {
 	}
 	inflate := units.Bytes(1 / f.params.SizeFactor(chunk))
 	intra := len(groups) == 1 && f.mesh.Span(groups[0]).Nodes == 1
+	if len(groups) > 0 && f.mesh.Span(groups[0]).Nodes == 1 {
+		// NCCL's measured time inside a node (collective.A100AllReduce).
+		inflate *= units.Bytes(f.coll.MeasuredStretch(sp.op, sp.bytes, len(groups[0])))
+	}
 	// In full mode a data-parallel ring inside one node is split between
 	// the replicas' tasks edge by edge, so it is not shortened.
 	shortcut := intra && !(fs.replica >= 0 && sp.group == groupDP)

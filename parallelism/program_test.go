@@ -20,8 +20,12 @@ import (
 // micro-batch, one step.
 //
 // The GEMM's time G is the compute model's for that one op (it is priced and
-// tested in package compute). The all-reduce's is the ring's closed form
-// over n = 8 GPUs of one NVSwitch node, written out here:
+// tested in package compute). The all-reduce's is either NCCL's measured
+// time on an A100 NVSwitch node (collective.A100AllReduce, which the replay
+// uses on A100 nodes; the buffers here are rows of that table: 4 MiB 95.8
+// µs, 64 MiB 579.9 µs, 1 GiB 8193.0 µs) or, with the measured curve taken
+// away, the ring's closed form over n = 8 GPUs of one NVSwitch node,
+// written out here:
 //
 //	AR = 2(n−1)/n · S / (B·f) + 2(n−1)·α
 //
@@ -55,15 +59,20 @@ func TestHandProgram(t *testing.T) {
 		name                    string
 		S                       units.Bytes
 		overlappable, tpOverlap bool
-		overlapped              bool // what the replay should do
+		overlapped              bool    // what the replay should do
+		measured                float64 // NCCL's measured time (µs), 0: the formula
 	}{
-		{"serial, all-reduce shorter", 64 * units.MiB, false, false, false},
-		{"serial, all-reduce longer", 1024 * units.MiB, false, false, false},
-		{"marked overlappable, tp_overlap off", 64 * units.MiB, true, false, false},
-		{"tp_overlap on, step not overlappable", 64 * units.MiB, false, true, false},
-		{"overlapped, GEMM longer", 64 * units.MiB, true, true, true},
-		{"overlapped, all-reduce longer", 1024 * units.MiB, true, true, true},
-		{"overlapped, small all-reduce", 4 * units.MiB, true, true, true},
+		{"serial, all-reduce shorter", 64 * units.MiB, false, false, false, 0},
+		{"serial, all-reduce longer", 1024 * units.MiB, false, false, false, 0},
+		{"marked overlappable, tp_overlap off", 64 * units.MiB, true, false, false, 0},
+		{"tp_overlap on, step not overlappable", 64 * units.MiB, false, true, false, 0},
+		{"overlapped, GEMM longer", 64 * units.MiB, true, true, true, 0},
+		{"overlapped, all-reduce longer", 1024 * units.MiB, true, true, true, 0},
+		{"overlapped, small all-reduce", 4 * units.MiB, true, true, true, 0},
+		{"measured, serial", 64 * units.MiB, false, false, false, 579.9},
+		{"measured, serial, all-reduce longer", 1024 * units.MiB, false, false, false, 8193.0},
+		{"measured, overlapped, all-reduce longer", 1024 * units.MiB, true, true, true, 8193.0},
+		{"measured, overlapped, small all-reduce", 4 * units.MiB, true, true, true, 95.8},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,6 +82,12 @@ func TestHandProgram(t *testing.T) {
 			pr, err := newPricer(j)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if pr.coll.Params.NVLinkAllReduce == nil {
+				t.Fatal("an A100 node without NCCL's measured all-reduce")
+			}
+			if tc.measured == 0 {
+				pr.coll.Params.NVLinkAllReduce = nil
 			}
 			prog := model.Program{
 				{Name: "gemm", Kind: model.Compute, Ops: []model.Op{gemm}},
@@ -101,6 +116,9 @@ func TestHandProgram(t *testing.T) {
 			f := c / (c + math.Min(c, 512*1024))
 			alpha := float64(j.Cluster.NVLink.Latency)
 			AR := 2*(n-1)/float64(n)*S/(B*f) + 2*(n-1)*alpha
+			if tc.measured > 0 {
+				AR = tc.measured * 1e-6
+			}
 			slow := float64(pr.cm.Params.CommSMs) / float64(j.Cluster.GPU.SMs) // 8 of 108 SMs on an A100
 
 			want, wantTP, wantOpt := G+AR, AR, 0.0

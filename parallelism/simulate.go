@@ -220,6 +220,11 @@ func collectiveParams(j Job) collective.Params {
 	p.AllReduce = j.Options.AllReduce
 	if bw := j.Calibration.NVLinkBusBandwidth; bw != nil && j.Cluster.NVLink.Bandwidth > 0 {
 		p.NVLinkFraction = float64(*bw / j.Cluster.NVLink.Bandwidth)
+	} else if j.Cluster.GPU.Family == "ampere" && j.Cluster.NVLink.Bandwidth == a100NVLink {
+		// NCCL's all-reduce measured on A100 NVSwitch nodes replaces the
+		// formula inside a node (collective.A100AllReduce); a scenario's
+		// own NVLink rate or bus bandwidth keeps the formula.
+		p.NVLinkAllReduce = collective.A100AllReduce()
 	}
 	if bw := j.Calibration.NICBusBandwidth; bw != nil && j.Cluster.Network.NICBandwidth > 0 {
 		p.NICFraction = float64(*bw / j.Cluster.Network.NICBandwidth)
@@ -227,11 +232,22 @@ func collectiveParams(j Job) collective.Params {
 	return p
 }
 
+// a100NVLink is the A100's NVLink 3 rate per direction (12 links × 25
+// GB/s), that of the systems the measured all-reduce ran on.
+const a100NVLink = 300 * units.GBps
+
 // kernelModel returns the compute model of j's GPU with its calibration.
 func kernelModel(j Job) (compute.Model, error) {
 	cm, err := compute.New(j.Cluster.GPU, j.Training.Precision)
 	if err != nil {
 		return cm, err
+	}
+	// FP8LinearSlowdown was measured on delayed-scaling runs (Transformer
+	// Engine's default recipe, compute.hopperFP8Slowdown); the other
+	// recipes carry their own modelled quantisation kernels and no such
+	// measurement, so they keep the efficiency curve.
+	if r := j.Training.FP8Recipe; r != "" && r != model.FP8Delayed {
+		cm.Params.FP8LinearSlowdown = 0
 	}
 	c := j.Calibration
 	if c.GEMMPeakFraction != nil {

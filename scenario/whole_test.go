@@ -196,8 +196,9 @@ func TestSoftwareStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l := sc.Job.Layout; l.Recompute != "selective" || l.ZeRO != 1 || !l.PPOverlap || !l.NoPPScatterGather {
-		t.Errorf("nemo stack on a bare scenario: %+v", l)
+	// NeMo 24.07: no recomputation, 16-bit gradient reduction (grad_sync_dtype bf16).
+	if l := sc.Job.Layout; l.Recompute != "none" || l.ZeRO != 1 || !l.PPOverlap || !l.NoPPScatterGather || !sc.Job.Training.Grads16 {
+		t.Errorf("nemo stack on a bare scenario: %+v, 16-bit grads %v", l, sc.Job.Training.Grads16)
 	}
 	if _, err := Load(name, src, []string{"software.stack=nemo"}); err == nil || !strings.Contains(err.Error(), "no built-in software stack called \"nemo\"") {
 		t.Errorf("unknown stack: %v", err)

@@ -243,7 +243,10 @@ func ShardLen(total, index, shards int) int {
 // to emit in the order of points, as soon as it and all before it are done,
 // so the output does not depend on scheduling. It stops at emit's first
 // error and returns it. Points are drawn from the sequence as workers take
-// them, so that a large grid is never held in memory.
+// them, so that a large grid is never held in memory, and at most
+// runAhead(workers) points are handed out beyond the last one emitted: a
+// slow point holds back the others instead of letting finished records pile
+// up behind it without bound.
 func Run(points iter.Seq[int], workers int, eval func(point int) Record, emit func(Record) error) error {
 	return RunWorkers(points, workers, func(_, point int) Record { return eval(point) }, emit)
 }
@@ -261,6 +264,8 @@ func RunWorkers(points iter.Seq[int], workers int, eval func(worker, point int) 
 	jobs := make(chan job)
 	results := make(chan done, workers)
 	stop := make(chan struct{})
+	// window holds one token per point handed out and not yet emitted.
+	window := make(chan struct{}, runAhead(workers))
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
@@ -277,6 +282,11 @@ func RunWorkers(points iter.Seq[int], workers int, eval func(worker, point int) 
 		defer close(jobs)
 		pos := 0
 		for p := range points {
+			select {
+			case window <- struct{}{}:
+			case <-stop:
+				return
+			}
 			select {
 			case jobs <- job{pos, p}:
 				pos++
@@ -307,11 +317,17 @@ func RunWorkers(points iter.Seq[int], workers int, eval func(worker, point int) 
 				close(stop)
 				break
 			}
+			<-window
 			next++
 		}
 	}
 	return err
 }
+
+// runAhead is how many points RunWorkers lets be in flight or finished but
+// not yet emitted: enough to keep every worker busy while one point is
+// slower than the others, and a bound on the records held for reordering.
+func runAhead(workers int) int { return 4 * workers }
 
 // Best returns the feasible records ranked by the objective, best first,
 // ties broken by point index; at most keep of them when keep > 0.

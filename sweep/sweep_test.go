@@ -792,3 +792,39 @@ func BenchmarkSweepScratch(b *testing.B) {
 		}
 	}
 }
+
+// TestRunAheadBounded: while the first point is slow, the other workers go
+// on only as far as the run-ahead window, so the records held back for
+// reordering stay bounded (they used to pile up without limit).
+func TestRunAheadBounded(t *testing.T) {
+	for _, workers := range []int{1, 2, 4} {
+		var mu sync.Mutex
+		evaluated, mostAhead := 0, 0
+		emitted := 0
+		err := Run(ShardPoints(1<<20, 0, 1), workers, func(i int) Record {
+			if i == 0 {
+				time.Sleep(20 * time.Millisecond)
+			}
+			mu.Lock()
+			evaluated++
+			mu.Unlock()
+			return Record{Point: i}
+		}, func(r Record) error {
+			mu.Lock()
+			mostAhead = max(mostAhead, evaluated-emitted)
+			mu.Unlock()
+			if emitted++; emitted == 100 {
+				return errStopTest
+			}
+			return nil
+		})
+		if !errors.Is(err, errStopTest) {
+			t.Fatalf("workers %d: %v", workers, err)
+		}
+		if limit := 4 * workers; mostAhead > limit { // runAhead's documented window
+			t.Errorf("workers %d: %d records evaluated ahead of the output, limit %d", workers, mostAhead, limit)
+		}
+	}
+}
+
+var errStopTest = errors.New("stop")

@@ -172,7 +172,7 @@ type Case struct {
 	// whose Megatron-LM kept gradients in 16 bit by default.
 	FP32Grads bool
 	// RecomputeDefault is the recomputation the framework that produced the
-	// number uses by default ("none" for Megatron-LM, "selective" for NeMo);
+	// number uses by default ("none" for Megatron-LM, Megatron-Core and NeMo 24.07);
 	// an unknown policy starts from it.
 	RecomputeDefault string
 	// Stack is the software stack (software.stack) the case's source and
@@ -234,12 +234,13 @@ func Rules() []string {
 		"sequence_parallel: unknown → the stack's default where it sets one (megatron-deepspeed: off), else on when tp > 1, else off",
 		"interleave (or vp where interleave is absent): \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
 		"zero: \"ZeRO-N …\" → N; unknown → the stack's (1 for megatron-core-2024 and nemo-24.07: the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is), else 0",
-		"data-parallel implementation: stack megatron-lm-2021 or -2021-01 with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass); with pp > 1 the stack's false (--DDP-impl local: one all-reduce after the backward pass)",
-		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); a bf16 or FP8 run → fp32_grads true whatever the stack says",
-		"recompute: \"full …\", \"yes …\", true, \"on\", activation or gradient checkpointing, --checkpoint-activations, \"activation recomputation\" → full; \"selective …\" or --recompute-activations (Megatron-LM sets granularity selective for it) → selective; \"none\", \"no …\", false, \"off\" → none; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 selective (activations_checkpoint_granularity: selective in NeMo-Framework-Launcher conf/training/gpt3/175b.yaml, 20b.yaml and 175b_fp8_performance.yaml; its 5b.yaml sets none) and none for Llama (conf/training/llama/llama2_7b.yaml, llama3_70b.yaml: null); Megatron-Bridge none (its performance configurations list the modules they recompute). Recomputing only norms, activations or MLA up-projections (\"selective modules layernorm, moe_act\", \"mla_up_proj\") → none: cheap kernels, while trainsim's selective policy re-runs the attention core",
+		"data-parallel implementation: stack megatron-lm-2021 or -2021-01 with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass) — for megatron-lm-2021-01 only when a step has one micro-batch (global batch = dp × micro-batch): its training.py (@152aab304d) asserts --DDP-impl local whenever there are more, a restriction lifted on 2021-02-26 (merge torch_ddp); with pp > 1 the stack's false (--DDP-impl local: one all-reduce after the backward pass)",
+		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); nemo-24.07 false (grad_sync_dtype=bf16 in NeMo-Framework-Launcher 24.07's H100 training examples and NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration); a bf16 or FP8 run of another stack → fp32_grads true whatever the stack says (Megatron-LM forces fp32 accumulation and reduction with bf16)",
+		"recompute: \"full …\", \"yes …\", true, \"on\", activation or gradient checkpointing, --checkpoint-activations, \"activation recomputation\" → full; \"selective …\" or --recompute-activations (Megatron-LM sets granularity selective for it) → selective; \"none\", \"no …\", false, \"off\" → none; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 none too (activations_checkpoint_granularity: null in every GPT-3 and Llama configuration of NeMo-Framework-Launcher's 24.07 tag, conf/training/gpt3/*.yaml and conf/training/llama/*.yaml, and in NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration; the selective of conf/training/gpt3/175b.yaml and 20b.yaml lasted from 5aeb4ab8 to 5d011e3b, 2023); Megatron-Bridge none (its performance configurations list the modules they recompute). Recomputing only norms, activations or MLA up-projections (\"selective modules layernorm, moe_act\", \"mla_up_proj\") → none: cheap kernels, while trainsim's selective policy re-runs the attention core",
 		"dp: as given; unknown → GPUs / (tp·pp·cp); tp \"none …\" → 1",
 		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU (NVIDIA's model FLOPs, no recompute); else mfu → MFU; else gpu_hours_per_trillion_tokens → tokens/s per GPU = 10¹² / (GPU-hours × 3600)",
 		"error: (predicted − measured) / measured, for every metric; MAE is the mean of |error|, bias the mean of error",
+		"model-parallel size: tp and pp unknown, model_parallel_size (tp·pp) stated → tp the largest power of two dividing it and the heads, at most a node's GPUs, pp the rest when it divides the layers (tensor parallelism inside a server, pipeline parallelism across: Narayanan et al. 2021 §3.3, Takeaway #1, and the January-2021 README's GPT-3 175B example, 8-way tensor × 16-way pipeline); the layout rule below then picks only what is still unknown",
 		"layout: tp or pp unknown (the model, GPU count, hardware and global batch known) → the layout search's fastest (objective step time; package search) over the layouts the case's stack can express, with the case's nodes, keeping every degree and knob the case states (tp, pp, dp, cp, ep, etp, microbatch, interleave, sequence_parallel, recompute, zero) and the stack's overlaps, ZeRO and sequence-parallel default; schedules 1f1b and interleaved (1f1b only for megatron-lm-2021-01, which predates the interleaved schedule); recompute unknown → the framework's default or more; published benchmark runs (MLPerf submissions, framework performance tables) publish their fastest configuration, so the fastest layout stands for the unstated one; the case names the layout picked",
 		"scoring: a case whose confidence is low is listed but not scored; a prediction the simulator finds infeasible is still scored (the measured run did run)",
 		"per-layer table (Korthikanti 2022, Table 4): each row replayed with parallelism.LayerTimes, recompute from the row name (full / selective / none), sequence parallelism when the name says sequence; forward and backward scored separately",
@@ -796,24 +797,26 @@ func (m mapper) stack() {
 	if c.spUnknown && c.free == nil {
 		m.assume("sequence_parallel %s → %v (tp %d)", c.spSource, c.Knobs.SequenceParallel, c.Knobs.TP)
 	}
-	// NeMo-Framework-Launcher's Llama configurations leave recomputation
-	// off (conf/training/llama/llama2_7b.yaml, llama3_70b.yaml:
-	// activations_checkpoint_granularity: null), its GPT-3 ones select it.
-	if c.Stack == "nemo-24.07" && strings.Contains(alnum(c.ModelName), "llama") {
-		c.RecomputeDefault = string(parallelism.RecomputeNone)
-	}
 	note := fmt.Sprintf("software: %s → stack %s (%s)", why, c.Stack, strings.Join(set, ", "))
 	k := &c.Knobs
 	if c.free != nil {
 		// The layout search applies the rule below to each pp it tries.
 		c.free.ogrPP1 = strings.HasPrefix(c.Stack, "megatron-lm-2021") && k.ZeRO == 0
+		c.free.ogrOneMicrobatch = c.Stack == "megatron-lm-2021-01"
 		c.free.ogr = k.OverlapGradReduce
 		c.free.oneFOneBOnly = c.Stack == "megatron-lm-2021-01"
 	} else if strings.HasPrefix(c.Stack, "megatron-lm-2021") && k.PP == 1 && k.ZeRO == 0 {
-		k.OverlapGradReduce = true
-		note += "; overlap_grad_reduce true (PyTorch DDP, pp 1)"
+		if c.Stack != "megatron-lm-2021-01" || k.DP*k.Microbatch == c.GlobalBatch {
+			k.OverlapGradReduce = true
+			note += "; overlap_grad_reduce true (PyTorch DDP, pp 1)"
+		} else {
+			note += "; overlap_grad_reduce false (several micro-batches per step: Megatron-LM of January 2021 allowed only its local DDP then)"
+		}
 	}
-	if c.Precision != units.FP16 && !c.FP32Grads {
+	// Megatron-LM forces fp32 gradient accumulation and reduction for bf16
+	// (arguments.py); NeMo's distributed_fused_adam reduces in the
+	// grad_sync_dtype its stack gives.
+	if c.Precision != units.FP16 && !c.FP32Grads && c.Stack != "nemo-24.07" {
 		c.FP32Grads = true
 		note += fmt.Sprintf("; fp32_grads true (%s)", c.Precision)
 	}
@@ -1081,6 +1084,12 @@ func (m mapper) layout(p map[string]any) {
 		// unknown at replay; until then tp and pp stand at what is stated,
 		// else 1.
 		c.free = &freeLayout{tpSource: show(p["tp"]), ppSource: show(p["pp"])}
+		if mp, ok := leading(p["model_parallel_size"]); ok && !okTP && !okPP {
+			if t, q, ok := m.splitModelParallel(mp); ok {
+				tp, pp, okTP, okPP = t, q, true, true
+				m.assume("tp %s, pp %s, model_parallel_size %d → TP %d × PP %d (tensor parallelism inside a node, pipeline parallelism across nodes: Narayanan et al. 2021, §3.3, Takeaway #1, as the same README's GPT-3 175B example runs, 8-way tensor × 16-way pipeline)", show(p["tp"]), show(p["pp"]), mp, t, q)
+			}
+		}
 		if okTP {
 			c.free.tp = tp
 		} else {
@@ -1206,6 +1215,38 @@ func (m mapper) layout(p map[string]any) {
 	} else if n, ok := integer(p["zero"]); ok {
 		k.ZeRO = n
 	}
+}
+
+// splitModelParallel splits a stated model-parallel size (tp·pp, tp and pp
+// unknown) as the Megatron-LM authors did: tensor parallelism up to the
+// GPUs of one server, pipeline parallelism across servers (Narayanan et al.
+// 2021, "Efficient Large-Scale Language Model Training on GPU Clusters
+// Using Megatron-LM", §3.3, Takeaway #1; the January 2021 README's GPT-3
+// 175B example, examples/pretrain_gpt3_175B.sh@152aab304d: 8-way tensor ×
+// 16-way pipeline). tp is the largest power of two that divides mp and the
+// attention heads and fits a node; pp = mp/tp must divide the layers
+// (Megatron's even split). ok is false when no such split exists (the
+// search then chooses).
+func (m mapper) splitModelParallel(mp int) (tp, pp int, ok bool) {
+	c := m.c
+	node := systemGPUsPerNode(c.System)
+	if c.GPUsPerNode > 0 {
+		node = c.GPUsPerNode
+	}
+	if mp < 1 || c.Shape.Layers < 1 {
+		return 0, 0, false
+	}
+	tp = 1
+	for t := 2; t <= min(mp, node); t *= 2 {
+		if mp%t == 0 && (c.Shape.Heads == 0 || c.Shape.Heads%t == 0) {
+			tp = t
+		}
+	}
+	pp = mp / tp
+	if c.Shape.Layers%pp != 0 {
+		return 0, 0, false
+	}
+	return tp, pp, true
 }
 
 // batchRamp matches a ramped global batch "3072 -> 15360 … then 15360" and

@@ -60,6 +60,8 @@ func FuzzParseCases(f *testing.F) {
 	f.Add("[[case]]\nid = \"a\"\n[case.parallelism]\ntp = -1\npp = 0\n[case.hardware]\ngpus = 0\n")
 	f.Add("[[case]]\nid = \"b\"\n[case.model]\nlayers = \"unknown\"\nhidden = 1e300\n[case.measured]\niteration_s = -1\n")
 	f.Add("[[case]]\nid = \"c\"\n[case.parallelism]\ninterleave = \"yes, 0 chunks\"\nmicrobatch = 2147483648\n")
+	// A stated model-parallel size with tp and pp unknown (the split rule).
+	f.Add("[[case]]\nid = \"d\"\n[case.model]\nlayers = 48\nheads = 64\nhidden = 8192\n[case.hardware]\ngpu = \"A100\"\ngpus = 512\n[case.parallelism]\ntp = \"unknown\"\npp = \"unknown\"\nmodel_parallel_size = -16\nglobal_batch = 1536\n")
 	f.Fuzz(func(t *testing.T, src string) {
 		cases, err := ParseCases("f.toml", []byte(src))
 		if err == nil && len(cases) == 0 {
@@ -74,7 +76,7 @@ func TestHeldOutFiles(t *testing.T) {
 	for _, tc := range []struct {
 		file  string
 		cases int
-	}{{"heldout/nemo-h100-fp8.toml", 5}, {"heldout/megatron-deepspeed.toml", 2}, {"heldout/mbridge-moe-releases.toml", 12}, {"heldout/mbridge-dense-fp8.toml", 6}} {
+	}{{"heldout/nemo-h100-fp8.toml", 5}, {"heldout/megatron-deepspeed.toml", 2}, {"heldout/mbridge-moe-releases.toml", 12}, {"heldout/mbridge-dense-fp8.toml", 6}, {"heldout/dgxc-h100.toml", 6}, {"heldout/vtrain-extra.toml", 73}} {
 		src, err := os.ReadFile(tc.file)
 		if err != nil {
 			t.Fatal(err)

@@ -41,8 +41,10 @@ type freeLayout struct {
 	// it); else the stack's default (spStackSet, spStackFlag) and tp > 1.
 	spStated, spStackSet, spStackFlag bool
 	// ogr is the stack's overlap_grad_reduce; ogrPP1 turns it on at pp 1
-	// (PyTorch DDP under Megatron-LM 2021).
-	ogr, ogrPP1 bool
+	// (PyTorch DDP under Megatron-LM 2021); ogrOneMicrobatch only where a
+	// step has one micro-batch (Megatron-LM of January 2021, which allowed
+	// PyTorch DDP only then).
+	ogr, ogrPP1, ogrOneMicrobatch bool
 	// oneFOneBOnly: the stack predates the interleaved schedule.
 	oneFOneBOnly bool
 	// etpIsTP: etp unknown with tp unknown: Megatron-Core's default, etp =
@@ -140,7 +142,7 @@ func (f *freeLayout) keep(c Case, k Knobs, layers, gb int) func(parallelism.Layo
 		if l.SequenceParallel != sp || !slices.Contains(recs, l.Recompute) || l.ZeRO != k.ZeRO {
 			return false
 		}
-		ogr := f.ogr || f.ogrPP1 && l.PP == 1
+		ogr := f.ogr || f.ogrPP1 && l.PP == 1 && (!f.ogrOneMicrobatch || l.DP*l.Microbatch == gb)
 		return l.OverlapGradReduce == (ogr && l.DP > 1) && l.TPOverlap == (k.TPOverlap && l.TP > 1) && l.PPOverlap == (k.PPOverlap && l.PP > 1)
 	}
 }
@@ -170,7 +172,7 @@ func (c Case) pickLayout() (Knobs, string, search.Entry, error) {
 	k.TP, k.PP, k.DP, k.Microbatch = l.TP, l.PP, l.DP, l.Microbatch
 	k.Schedule, k.VirtualStages = l.Schedule, max(l.VirtualStages, 1)
 	k.SequenceParallel, k.Recompute = l.SequenceParallel, string(l.Recompute)
-	k.OverlapGradReduce = f.ogr || f.ogrPP1 && l.PP == 1
+	k.OverlapGradReduce = f.ogr || f.ogrPP1 && l.PP == 1 && (!f.ogrOneMicrobatch || l.DP*l.Microbatch == sc.Job.Training.GlobalBatch)
 	note := fmt.Sprintf("layout unknown (tp %s, pp %s) → the fastest layout the search finds (step time %.3g s; %d layouts of the stack that keep what is stated, %d replayed): %s",
 		f.tpSource, f.ppSource, float64(best.Result.StepTime), res.Candidates-res.Pruned[search.PrunedExcluded], res.Replayed, k.String())
 	return k, note, best, nil

@@ -80,8 +80,9 @@ func TestMappingRules(t *testing.T) {
 		// Layout unknown: scored; the layout rule's search picks tp, pp and
 		// what else is unknown at replay (layoutsearch.go; its tests in
 		// layoutsearch_test.go). Until then the knobs hold what is stated
-		// (dp 24 here), else 1 for tp and pp.
-		{"megatron-readme-2021jan-145b", 1, 1, 24, 1, parallelism.OneFOneB, 1, false, Auto, 0, HardwareTFLOPs, "dgx-a100-80gb", "fp16", "gpt-145.6b", true},
+		// (dp 24 here), else 1. The stated model-parallel size (64) splits
+		// into TP 8 inside a node × PP 8 (splitModelParallel).
+		{"megatron-readme-2021jan-145b", 8, 8, 24, 1, parallelism.OneFOneB, 1, false, Auto, 0, HardwareTFLOPs, "dgx-a100-80gb", "fp16", "gpt-145.6b", true},
 		{"megatron-readme-2024-h100-gpt3-strong-96gpu", 1, 1, 0, 1, parallelism.OneFOneB, 1, false, Auto, 1, MFU, "dgx-h100", "bf16", "gpt3-175b", true},
 		// moe-cp.toml: the vp column; "none listed" recompute; FP8-CS; the
 		// matching MoE preset supplies the SwiGLU experts.
@@ -158,7 +159,7 @@ func TestMappingRules(t *testing.T) {
 		{"sc21-t2-zero3-174b-768gpu", 2021, false, false, true}, // deepspeed-zero3-2021: overlap_comm
 		{"korthikanti22-175b-seqpar-selective", 2022, true, true, false},
 		{"megatron-readme-2024-h100-70b", 2024, true, true, true},
-		{"nemo2407-gpt3-175b-512gpu", 2024, true, true, true},
+		{"nemo2407-gpt3-175b-512gpu", 2024, true, false, true}, // nemo-24.07: grad_sync_dtype bf16
 	} {
 		c := byID[tc.id]
 		got := [4]any{c.Year, c.GradAccumFusion, c.FP32Grads, c.Knobs.OverlapGradReduce}
@@ -172,9 +173,10 @@ func TestMappingRules(t *testing.T) {
 		}
 	}
 	// Unknown recompute: the framework's default when it fits, else the
-	// least more. NeMo's default is selective: it fits on 128 GPUs, not with
-	// micro-batch 2 on 512 (full).
-	for id, want := range map[string]string{"nemo2407-gpt3-175b-128gpu": " SP selective ZeRO-1", "nemo2407-gpt3-175b-512gpu": " SP full ZeRO-1"} {
+	// least more. NeMo 24.07's default is none (its configurations set
+	// activations_checkpoint_granularity null); with its bf16 gradient
+	// buffer it fits on 128 GPUs and with micro-batch 2 on 512.
+	for id, want := range map[string]string{"nemo2407-gpt3-175b-128gpu": " SP none ZeRO-1", "nemo2407-gpt3-175b-512gpu": " SP none ZeRO-1"} {
 		if rs := Evaluate(byID[id]); len(rs) != 1 || !strings.HasSuffix(rs[0].Layout, want) {
 			t.Errorf("%s: layout %q, want it to end %q", id, rs[0].Layout, want)
 		}
@@ -225,7 +227,7 @@ func TestStacksMapped(t *testing.T) {
 		recompute                              string
 	}{
 		{"megatron-lm-2021-01", false, false, false, false, 0, model.AttentionUnfused, "none"},
-		{"nemo-24.07", true, true, false, true, 1, model.AttentionFlash, "selective"},
+		{"nemo-24.07", true, true, false, false, 1, model.AttentionFlash, "none"},
 		// DeepSpeed's pipeline engine partitions its sends over the TP group.
 		{"megatron-deepspeed", false, false, true, false, 0, model.AttentionUnfused, "none"},
 	}
@@ -277,20 +279,29 @@ func TestStackSequenceParallel(t *testing.T) {
 // the case data changed, not the model: the cases now carry the authors'
 // own micro-batches and interleaving (examples/sc21/run_table_1.sh) instead
 // of "unknown" (replayed as 1). vTrain's group was added with the data.
+// Branch dense5 lowered SC21 Table 1 8.5 → 7.5, Table 2 50.0 → 49.5,
+// Korthikanti Table 4 2.0 → 1.5 (NCCL's measured all-reduce inside A100
+// nodes, collective.A100AllReduce) and README-2021 11.5 → 8.0 (that, its
+// stated model-parallel sizes split TP inside a node × PP across, and
+// January 2021's local DDP with several micro-batches per step: 7.9%).
 var maxMAE = map[string]float64{
-	"Narayanan2021-SC21-Table1": 8.5,
+	"Narayanan2021-SC21-Table1": 7.5,
 	"vTrain-ground-truth-multi": 5.0,
-	"Narayanan2021-SC21-Table2": 50.0,
+	"Narayanan2021-SC21-Table2": 49.5,
 	// The two README groups were re-recorded when their case set grew, not
 	// the model: the layout rule (the search's fastest layout where tp or
 	// pp is unknown) made the ten January-2021 rows and the two GPT-3
 	// strong-scaling rows scored. README-2021: 5.5 → 11.5 (1 → 11 scored,
 	// 11.2%); README-2024-H100: 8.0 → 10.5 (9 → 11 scored, 10.4%).
-	"Megatron-LM-README-2021":      11.5,
+	"Megatron-LM-README-2021":      8.0,
 	"Megatron-LM-README-2024-H100": 10.5,
 	"Korthikanti2022-Table5":       3.0,
-	"Korthikanti2022-Table4":       2.0,
-	"NeMo-24.07-perf-summary":      19.0,
+	"Korthikanti2022-Table4":       1.5,
+	// NeMo's three H100 groups lowered (19.0 → 11.0, 14.5 → 7.0, 5.0 → 4.0)
+	// by the nemo-24.07 stack's bf16 gradient reduction and no default
+	// recomputation (NeMo-Framework-Launcher 24.07) with the Hopper FP8
+	// slowdown calibrated on NVIDIA's BF16/FP8 pairs (11.0%, 6.9%, 3.5%).
+	"NeMo-24.07-perf-summary": 11.0,
 	// moe-cp.toml's groups, recorded when the file was folded in. The
 	// overall level was re-recorded then (12.0 → 13.0): the case set grew;
 	// then lowered to 12.5 (the megatron-deepspeed stack: vTrain 6.2 → 4.6),
@@ -304,8 +315,8 @@ var maxMAE = map[string]float64{
 	// then 25.5 → 22.5 when the two GB200 DeepSeek-V3 rows became scored
 	// (Megatron-Bridge's Slurm segments give their NVLink domain: 22.2%).
 	"MegatronBridge-25.11":               22.5,
-	"NeMo-24.07-H100":                    14.5,
-	"NeMo-LongSeq-CP-H100":               5.0,
+	"NeMo-24.07-H100":                    7.0,
+	"NeMo-LongSeq-CP-H100":               4.0,
 	"DeepSeek-V3":                        0,
 	"overall":                            12.0,
 	MemoryGroup + " (GiB, Fig. 1)":       0.5,
@@ -508,4 +519,106 @@ func TestGB200Segments(t *testing.T) {
 		return
 	}
 	t.Error("GB200 FP8-MX case not found")
+}
+
+// TestSplitModelParallel checks the split of a stated model-parallel size
+// (tp and pp unknown) into tensor parallelism up to a node and pipeline
+// parallelism across nodes, worked by hand: tp the largest power of two
+// dividing the size and the heads, at most the node's GPUs; pp the rest,
+// which must divide the layers.
+func TestSplitModelParallel(t *testing.T) {
+	tests := []struct {
+		mp, heads, layers, node int
+		tp, pp                  int
+		ok                      bool
+	}{
+		{1, 24, 24, 0, 1, 1, true},      // README 2021 1.7B
+		{2, 32, 30, 0, 2, 1, true},      // 3.6B
+		{8, 48, 40, 0, 8, 1, true},      // 18B
+		{16, 64, 48, 0, 8, 2, true},     // 39B
+		{144, 128, 90, 0, 8, 18, true},  // 291B
+		{280, 128, 105, 0, 8, 35, true}, // 530B
+		{512, 160, 128, 0, 8, 64, true}, // 1T
+		{16, 64, 48, 4, 4, 4, true},     // 4-GPU nodes
+		{8, 20, 40, 0, 4, 2, true},      // 20 heads: not over 8
+		{12, 24, 24, 0, 4, 3, true},     // 12 = 4 × 3
+		{16, 64, 45, 0, 8, 2, false},    // 45 layers over 2 stages
+		{0, 64, 48, 0, 0, 0, false},     // no size
+	}
+	for _, tc := range tests {
+		c := Case{System: "dgx-a100-80gb", GPUsPerNode: tc.node, Shape: Shape{Heads: tc.heads, Layers: tc.layers}}
+		tp, pp, ok := mapper{&c}.splitModelParallel(tc.mp)
+		if ok != tc.ok || ok && (tp != tc.tp || pp != tc.pp) {
+			t.Errorf("mp %d, %d heads, %d layers, node %d: TP %d PP %d (%v), want TP %d PP %d (%v)", tc.mp, tc.heads, tc.layers, tc.node, tp, pp, ok, tc.tp, tc.pp, tc.ok)
+		}
+	}
+}
+
+// TestJanuary2021DDP checks the data-parallel overlap rule at pp 1 on
+// Megatron-LM's stacks: PyTorch DDP (overlapped gradient reduction) for the
+// SC21 software; for the January 2021 software only where a step has one
+// micro-batch (megatron/training.py@152aab304d asserts local DDP whenever
+// there are more), for stated layouts and for the layout rule's pick alike.
+func TestJanuary2021DDP(t *testing.T) {
+	doc := func(date string, tp, mb, gb string) string {
+		return `[[case]]
+id = "x"
+group = "g"
+confidence = "high"
+source = "NVIDIA/Megatron-LM README (` + date + `)"
+[case.model]
+name = "GPT 1.7B"
+layers = 24
+hidden = 2304
+heads = 24
+seq_len = 2048
+vocab = 51200
+[case.hardware]
+gpu = "A100 80GB"
+gpus = 32
+[case.parallelism]
+tp = ` + tp + `
+pp = ` + tp + `
+dp = 32
+microbatch = ` + mb + `
+global_batch = ` + gb + `
+recompute = "full"
+sequence_parallel = false
+precision = "fp16"
+[case.measured]
+tflops_per_gpu = 137
+`
+	}
+	tests := []struct {
+		name, date, tp, mb, gb string
+		want                   bool
+	}{
+		{"Jan 2021, 8 micro-batches", "2021-01-11", "1", "2", "512", false},
+		{"Jan 2021, one micro-batch", "2021-01-11", "1", "16", "512", true},
+		{"SC21 software, 8 micro-batches", "2021-08-18", "1", "2", "512", true},
+		{"Jan 2021, layout rule", "2021-01-11", `"unknown"`, "2", "512", false},
+		{"Jan 2021, layout rule, one micro-batch", "2021-01-11", `"unknown"`, "16", "512", true},
+	}
+	for _, tc := range tests {
+		cases, err := ParseCases("x.toml", []byte(doc(tc.date, tc.tp, tc.mb, tc.gb)))
+		if err != nil || len(cases) != 1 {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		c := cases[0]
+		if !c.Replayable {
+			t.Fatalf("%s: not replayable: %s", tc.name, c.Why)
+		}
+		k := c.Knobs
+		if c.free != nil {
+			if k, _, _, err = c.pickLayout(); err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			if k.PP != 1 {
+				t.Fatalf("%s: picked PP %d, the test wants pp 1", tc.name, k.PP)
+			}
+		}
+		if k.OverlapGradReduce != tc.want {
+			t.Errorf("%s: overlap_grad_reduce %v, want %v (%s)", tc.name, k.OverlapGradReduce, tc.want, k)
+		}
+	}
 }

@@ -1,0 +1,130 @@
+package collective
+
+import (
+	"math"
+	"testing"
+
+	"trainsim/units"
+)
+
+// TestMeasuredAllReduce checks the measured A100 all-reduce against the
+// table's rows worked by hand: a measured size is its row, a size between
+// two rows the straight line between them, a size past the last row the
+// last segment continued, a size below the first row the formula's time
+// plus the measurement's excess at 1 MiB times size/1 MiB, a reduce-scatter or all-gather half
+// an all-reduce of the same buffer; a group across nodes, or with no
+// measured curve, keeps the formula.
+func TestMeasuredAllReduce(t *testing.T) {
+	m := dgx(t, 2)
+	m.Params.NVLinkAllReduce = A100AllReduce()
+	formula := dgx(t, 2)
+	us := func(x float64) units.Seconds { return units.Seconds(x * 1e-6) }
+	// The closed form over 8 GPUs of one node (TestRingAllReduceClosedForm):
+	// B = 300 GB/s × 0.78, the size factor of a chunk S/8, 14 latencies.
+	ring8 := func(S float64) float64 {
+		c := S / 8
+		bw := 300e9 * 0.78 * c / (c + math.Min(c, 512*1024))
+		return 2*7.0/8*S/bw + 14*float64(m.Cluster.NVLink.Latency)
+	}
+	mib := float64(units.MiB)
+	tests := []struct {
+		name  string
+		op    Op
+		S     units.Bytes
+		place Placement
+		want  units.Seconds
+	}{
+		{"8 GPUs, 64 MiB: the row", AllReduce, 64 * units.MiB, Placement{Ranks: 8, PerNode: 8}, us(579.9)},
+		{"8 GPUs, 80 MiB: between 64 and 96 MiB", AllReduce, 80 * units.MiB, Placement{Ranks: 8, PerNode: 8}, us(579.9 + 0.5*(828.5-579.9))},
+		{"8 GPUs, 2 GiB: past 1 GiB", AllReduce, 2048 * units.MiB, Placement{Ranks: 8, PerNode: 8}, us(8193.0 + 4*(8193.0-6187.0))},
+		{"2 GPUs, 1 GiB", AllReduce, 1024 * units.MiB, Placement{Ranks: 2, PerNode: 2}, us(5442.8)},
+		{"4 GPUs, 12 MiB", AllReduce, 12 * units.MiB, Placement{Ranks: 4, PerNode: 4}, us(139.2)},
+		{"5 GPUs, 2 MiB: not below 1 MiB's 62.8", AllReduce, 2 * units.MiB, Placement{Ranks: 5, PerNode: 5}, us(62.8)},
+		{"8 GPUs, 512 KiB: formula + half the excess at 1 MiB", AllReduce, 512 * units.KiB, Placement{Ranks: 8, PerNode: 8}, units.Seconds(ring8(0.5*mib) + 0.5*(92.8e-6-ring8(mib)))},
+		{"8 GPUs, 8 B: the formula's latency", AllReduce, 8, Placement{Ranks: 8, PerNode: 8}, units.Seconds(ring8(8) + 8/mib*(92.8e-6-ring8(mib)))},
+		{"reduce-scatter, 2 GPUs, 64 MiB", ReduceScatter, 64 * units.MiB, Placement{Ranks: 2, PerNode: 2}, us(404.7 / 2)},
+		{"all-gather, 8 GPUs, 256 MiB", AllGather, 256 * units.MiB, Placement{Ranks: 8, PerNode: 8}, us(2162.3 / 2)},
+	}
+	for _, tc := range tests {
+		c, err := m.Time(tc.op, tc.S, tc.place)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(float64(c.Time)/float64(tc.want)-1) > 1e-9 {
+			t.Errorf("%s: %v, want %v", tc.name, c.Time, tc.want)
+		}
+		if c.Latency > c.Time {
+			t.Errorf("%s: latency %v beyond the time %v", tc.name, c.Latency, c.Time)
+		}
+		f, err := formula.Time(tc.op, tc.S, tc.place)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Bytes != f.Bytes || c.Sent != f.Sent {
+			t.Errorf("%s: bytes %v/%v, the formula's %v/%v: the measurement changes times, not bytes", tc.name, c.Bytes, c.Sent, f.Bytes, f.Sent)
+		}
+	}
+	// Across nodes, and for a group size with no curve, the formula.
+	for _, p := range []Placement{{Ranks: 16, PerNode: 8}, {Ranks: 2, PerNode: 1}} {
+		c, _ := m.Time(AllReduce, 64*units.MiB, p)
+		f, _ := formula.Time(AllReduce, 64*units.MiB, p)
+		if c != f {
+			t.Errorf("%+v: %v, want the formula's %v", p, c.Time, f.Time)
+		}
+	}
+	m.Params.NVLinkAllReduce.Times = map[int][]units.Seconds{}
+	c, _ := m.Time(AllReduce, 64*units.MiB, Placement{Ranks: 8, PerNode: 8})
+	f, _ := formula.Time(AllReduce, 64*units.MiB, Placement{Ranks: 8, PerNode: 8})
+	if c != f {
+		t.Errorf("no curve for 8 ranks: %v, want the formula's %v", c.Time, f.Time)
+	}
+}
+
+// TestMeasuredAllReduceSlower checks what the measurement says against the
+// formula at every row: slower at every measured size and group (the
+// reason it replaces the formula on A100 nodes), and never faster for a
+// larger buffer.
+func TestMeasuredAllReduceSlower(t *testing.T) {
+	m := dgx(t, 1)
+	curve := A100AllReduce()
+	for n, ts := range curve.Times {
+		for i, S := range curve.Bytes {
+			f, err := m.Time(AllReduce, S, Placement{Ranks: n, PerNode: n})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ts[i] <= f.Time {
+				t.Errorf("%d GPUs, %v: measured %v, not slower than the formula's %v", n, S, ts[i], f.Time)
+			}
+			if i > 0 && ts[i] < ts[i-1] {
+				t.Errorf("%d GPUs: %v takes %v, less than %v at %v", n, S, ts[i], ts[i-1], curve.Bytes[i-1])
+			}
+		}
+	}
+}
+
+// TestMeasuredStretch checks the flow-mode stretch by hand: the measured
+// time less the formula's latency over the formula's time less the same
+// latency, at a table row; 1 across nodes, for sends and without a curve.
+func TestMeasuredStretch(t *testing.T) {
+	m := dgx(t, 2)
+	m.Params.NVLinkAllReduce = A100AllReduce()
+	S := 64.0 * float64(units.MiB)
+	c := S / 8
+	lat := 14 * float64(m.Cluster.NVLink.Latency)
+	formula := 2*7.0/8*S/(300e9*0.78*c/(c+math.Min(c, 512*1024))) + lat
+	want := (579.9e-6 - lat) / (formula - lat)
+	if got := m.MeasuredStretch(AllReduce, 64*units.MiB, 8); math.Abs(got/want-1) > 1e-9 {
+		t.Errorf("all-reduce, 8 GPUs, 64 MiB: stretch %.6f, want %.6f", got, want)
+	}
+	if got := m.MeasuredStretch(SendRecv, 64*units.MiB, 2); got != 1 {
+		t.Errorf("send: stretch %g, want 1", got)
+	}
+	if got := m.MeasuredStretch(AllReduce, 64*units.MiB, 16); got != 1 {
+		t.Errorf("16 ranks on 8-GPU nodes: stretch %g, want 1", got)
+	}
+	m.Params.NVLinkAllReduce = nil
+	if got := m.MeasuredStretch(AllReduce, 64*units.MiB, 8); got != 1 {
+		t.Errorf("no curve: stretch %g, want 1", got)
+	}
+}
