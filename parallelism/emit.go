@@ -671,6 +671,12 @@ func (b *builder) zeroGather(lane int, ls *layerSteps, released *sim.TaskID) {
 func (b *builder) gradients(lane int, ls *layerSteps, lastMB bool, buckets *[]sim.TaskID) {
 	l := b.j.Layout
 	if l.ZeRO >= 2 && l.DP > 1 {
+		if l.ZeRO == 2 && !l.OverlapGradReduce {
+			// DeepSpeed's ZeRO-2 without overlap_comm reduces each
+			// bucket on the compute stream, the backward waiting.
+			b.comm(b.st[lane].main, lane, ls.shardedRS, KindDP)
+			return
+		}
 		prev := b.seal(lane)
 		rs := b.comm(b.st[lane].dp, lane, ls.shardedRS, KindDP)
 		b.g.After(rs, prev)

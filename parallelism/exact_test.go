@@ -100,6 +100,7 @@ func exactCases() []exactCase {
 		{"zb-h1 blocking", gpt(8, Layout{TP: 8, PP: 4, DP: 2, Microbatch: 1, Schedule: ZBH1, Recompute: RecomputeFull}, 32)},
 		{"ZeRO-1 blocking", gpt(8, Layout{TP: 8, PP: 2, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, ZeRO: 1}, 32)},
 		{"ZeRO-2 overlapped", gpt(8, Layout{TP: 8, PP: 2, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeSelective, SequenceParallel: true, ZeRO: 2, OverlapGradReduce: true}, 32)},
+		{"ZeRO-2 blocking", gpt(8, Layout{TP: 8, PP: 2, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, ZeRO: 2}, 32)},
 		{"ZeRO-3 pp overlap", gpt(8, Layout{TP: 8, PP: 2, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, ZeRO: 3, OverlapGradReduce: true, PPOverlap: true}, 32)},
 		{"ZeRO-3 no pipeline", gpt(16, Layout{TP: 1, PP: 1, DP: 128, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, ZeRO: 3}, 128)},
 		{"two steps", with(gpt(8, Layout{TP: 8, PP: 4, DP: 2, Microbatch: 1, Schedule: Interleaved, VirtualStages: 2, Recompute: RecomputeSelective, ZeRO: 1, OverlapGradReduce: true}, 32),

@@ -174,6 +174,20 @@ type Config struct {
 	CPUAdamBandwidth units.Bandwidth
 	// LogprobMicrobatch is the packed sequences per scoring forward pass.
 	LogprobMicrobatch int
+	// CriticGPUs > 0 (split placement, PPO) trains the critic on its own
+	// CriticGPUs of the training pool at the same time as the policy on the
+	// rest (OpenRLHF's Ray roles: the actor starts the critic's fit as a
+	// remote call and trains its own model meanwhile). 0: both train on the
+	// whole pool, the critic after the policy.
+	CriticGPUs int
+	// RolloutRanks > 0 (split placement) makes experience as OpenRLHF's
+	// RemoteExperienceMaker does: RolloutRanks actor ranks each send their
+	// samples in blocking calls of MaxBatch to engine rank % replicas and
+	// score each call's samples (every scoring model on its own GPUs at
+	// once) before sending the next; training starts when every rank is
+	// done. 0: every prompt is queued on the engines at once and the
+	// samples are scored on the training pool after generation.
+	RolloutRanks int
 	// Prompts is a number of prompts to report the processing time of (0:
 	// none).
 	Prompts float64
@@ -278,6 +292,21 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 	if !(c.CPUAdamBandwidth >= 0 && c.CPUAdamBandwidth <= 1e15) {
 		add("rl.cpu_adam_bandwidth", "must be from 0 (the optimizer on the GPU) to 1PB/s, got %s", c.CPUAdamBandwidth)
 	}
+	if c.CriticGPUs < 0 || c.CriticGPUs > MaxReplicas {
+		add("rl.critic_gpus", "must be from 0 (the critic on the whole training pool) to %d, got %d", MaxReplicas, c.CriticGPUs)
+	}
+	if c.RolloutRanks < 0 || c.RolloutRanks > MaxReplicas {
+		add("rl.rollout_ranks", "must be from 0 (all prompts queued at once) to %d, got %d", MaxReplicas, c.RolloutRanks)
+	}
+	if c.CriticGPUs > 0 && c.Placement != Split {
+		errs = append(errs, field.Errorf("rl.critic_gpus", "needs placement = \"split\" (colocated, every GPU trains both models), got %q", c.Placement).Using("rl.placement"))
+	}
+	if c.CriticGPUs > 0 && c.Algorithm == GRPO {
+		errs = append(errs, field.Errorf("rl.critic_gpus", "grpo has no critic; leave it out").Using("rl.algorithm"))
+	}
+	if c.RolloutRanks > 0 && c.Placement != Split {
+		errs = append(errs, field.Errorf("rl.rollout_ranks", "needs placement = \"split\" (the ranks score on their own GPUs while the engines generate), got %q", c.Placement).Using("rl.placement"))
+	}
 	if !(c.HostPerSeq >= 0 && c.HostPerSeq <= MaxHostOverhead/1000) {
 		add("rl.engine_host_per_seq", "must be from 0 to %s per sequence and iteration, got %s", MaxHostOverhead/1000, c.HostPerSeq)
 	}
@@ -295,6 +324,19 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 	}
 	if c.GenTP > per && c.GenTP%per != 0 {
 		add("rl.gen_tp", "above gpus_per_node (%d) it must be a multiple of it, got %d", per, c.GenTP)
+	}
+	if c.CriticGPUs > 0 {
+		train := c.trainGPUs(gpus)
+		mp := j.Layout.TP * j.Layout.PP * j.Layout.CP
+		switch {
+		case c.CriticGPUs >= train:
+			errs = append(errs, field.Errorf("rl.critic_gpus", "must leave the policy some of the %d training GPUs, got %d", train, c.CriticGPUs).Using("rl.gen_gpus"))
+		case c.CriticGPUs%mp != 0 || (train-c.CriticGPUs)%mp != 0:
+			errs = append(errs, field.Errorf("rl.critic_gpus", "must split the %d training GPUs into multiples of tp × pp × cp = %d, got %d", train, mp, c.CriticGPUs).Using("parallelism.tp", "parallelism.pp"))
+		}
+	}
+	if c.RolloutRanks > 0 && c.Samples()/c.RolloutRanks/max(c.MaxBatch, 1) > MaxSamples/64 {
+		add("rl.rollout_ranks", "gives %d calls per rank, more than the %d a replay holds", c.Samples()/c.RolloutRanks/max(c.MaxBatch, 1), MaxSamples/64)
 	}
 	if c.PromptLen+c.ResponseMax > MaxTokens {
 		add("rl.response_max", "prompt_len + response_max must be at most %d tokens, got %d", MaxTokens, c.PromptLen+c.ResponseMax)
@@ -316,6 +358,12 @@ func (c Config) trainGPUs(gpus int) int {
 		return gpus - c.GenGPUs
 	}
 	return gpus
+}
+
+// policyGPUs is the part of the training pool that trains the policy: all
+// of it, or what the critic's own GPUs leave.
+func (c Config) policyGPUs(gpus int) int {
+	return c.trainGPUs(gpus) - c.CriticGPUs
 }
 
 // PackLen is the tokens of one packed training sequence: the longest

@@ -19,6 +19,7 @@ func FuzzRL(f *testing.F) {
 	f.Add(uint8(0), uint8(8), uint8(4), uint16(64), uint16(128), uint16(256), uint8(0), uint8(0), uint8(1), uint8(0), 0.9, 1.0)
 	f.Add(uint8(1), uint8(16), uint8(1), uint16(256), uint16(30), uint16(512), uint8(1), uint8(1), uint8(3), uint8(4), 0.3, 1e-3)
 	f.Add(uint8(0), uint8(2), uint8(2), uint16(1), uint16(1), uint16(1), uint8(1), uint8(2), uint8(0), uint8(1), 1e-9, 1e9)
+	f.Add(uint8(1), uint8(16), uint8(3), uint16(64), uint16(100), uint16(200), uint8(5), uint8(1), uint8(4), uint8(8), 0.9, 2.0)
 	_, def := scenarios.Default()
 	f.Fuzz(func(t *testing.T, algo, prompts, gens uint8, prompt, mean, longest uint16, placement, off, gentp, batch uint8, mem, hbm float64) {
 		sets := []string{
@@ -47,6 +48,11 @@ func FuzzRL(f *testing.F) {
 		}
 		if algo%2 == 1 {
 			sets = append(sets, "rl.critic=gpt3-125m", "rl.reward=gpt3-125m")
+		}
+		if placement%8 >= 4 {
+			// Experience in calls and the critic on its own GPUs (the
+			// checks refuse what does not fit the placement).
+			sets = append(sets, fmt.Sprintf("rl.rollout_ranks=%d", int(gens)%6), fmt.Sprintf("rl.critic_gpus=%d", int(gentp)%5))
 		}
 		if placement%4 >= 2 {
 			sets = append(sets, "rl.reference=policy", "rl.reference_swap=true")

@@ -499,8 +499,10 @@ func TestRefitRate(t *testing.T) {
 // TestOptimizerOffload: with rl.cpu_adam_bandwidth B, each optimizer step of
 // Llama 3 8B trained data-parallel over the 8 H100s of a node (ZeRO-1: each
 // GPU updates 1/8 of the parameters) adds DeepSpeed's gradient traffic over
-// PCIe 5.0 x16 for its micro-batches and the 16-bit weights back, and CPU
-// Adam's 30 bytes per parameter at B; the training memory loses the
+// PCIe 5.0 x16 for its micro-batches and the 16-bit weights back, and 38
+// bytes per parameter of host memory at B (CPU Adam's 28, the fp32 weight
+// converted to 16 bit on the CPU, 6, and its staging through a pinned
+// buffer, 4); the training memory loses the
 // optimizer state and the fp32 gradients. Llama 3 70B at TP 8 on one node
 // does not fit with Adam on the GPU (17.5 GB of weights, 35 GB of fp32
 // gradients and 105 GB of optimizer state per GPU) and fits with it on the
@@ -527,12 +529,31 @@ func TestOptimizerOffload(t *testing.T) {
 	// 3 micro-batches per GPU over DP 8: DeepSpeed's offload moves 2 B down
 	// for micro-batches 1–2, 2 B back up for 2–3, 4 B (fp32) down at the
 	// last and the 2 B weight back: 4·3 + 2 = 14 B per parameter.
-	want := 14*shard/pcie + 30*shard/51.2e9
+	want := 14*shard/pcie + 38*shard/51.2e9
 	if got := float64(r.OptimizerOffload); math.Abs(got-want) > 1e-3*want {
 		t.Errorf("offload per optimizer step %.5g s, want %.5g s", got, want)
 	}
 	if d, w := float64(r.Training-base.Training), float64(r.OptimizerSteps)*want; math.Abs(d-w) > 1e-3*w {
 		t.Errorf("training grew by %.5g s, want %d optimizer steps × %.5g s = %.5g s", d, r.OptimizerSteps, want, w)
+	}
+	// ZeRO-3 with fp32 gradients accumulates them in an fp32 host buffer:
+	// 4 B down at the first micro-batch, 4 B up and 4 B down at the
+	// second and third, 4 B into the optimizer's gradient at the boundary
+	// and the 2 B weight back: 2·4·3 + 2 = 26 B per parameter of the same
+	// shard (ZeRO-3 over 8 shards the weights as ZeRO-1 shards the state).
+	j3 := v.Job()
+	j3.Layout.ZeRO = 3
+	v3, errs := j3.Validate()
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	r3, err := Run(v3, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want3 := 26*shard/pcie + 38*shard/51.2e9
+	if got := float64(r3.OptimizerOffload); math.Abs(got-want3) > 1e-3*want3 {
+		t.Errorf("ZeRO-3 offload per optimizer step %.5g s, want %.5g s", got, want3)
 	}
 	m := r.TrainResult.Memory
 	if got, w := r.Memory.Training, m.Weights+m.Activations+m.Transient; got != w {

@@ -96,3 +96,27 @@ func BenchmarkGRPOScenario(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRolloutCalls times the GRPO example made in calls
+// (rl.rollout_ranks): 8 ranks sending calls of 16 of its 2048 responses,
+// of unequal lengths, to 8 engines, each call priced as its own engine run
+// and scored before the rank's next one.
+func BenchmarkRolloutCalls(b *testing.B) {
+	src, err := os.ReadFile("../scenarios/grpo-llama3-8b-h100.toml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc, err := scenario.Load("grpo.toml", src, []string{"rl.placement=split", "rl.gen_gpus=8", "rl.rollout_ranks=8", "rl.max_batch=16", "rl.offload=overflow"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := sc.Validate()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := rl.Run(v, *sc.RL); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

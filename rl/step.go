@@ -128,6 +128,10 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	p := pricer{cm: cm, coll: coll, prec: j.Training.Precision, eager: j.Training.Eager}
 	gpus := j.Cluster.GPUs()
 	genN, trainN := c.genGPUs(gpus), c.trainGPUs(gpus)
+	policyN, criticN := c.policyGPUs(gpus), trainN
+	if c.CriticGPUs > 0 {
+		criticN = c.CriticGPUs
+	}
 	res := &Result{Samples: c.Samples(), GenGPUs: genN, TrainGPUs: trainN, Replicas: genN / c.GenTP, Feasible: true}
 	e := j.Training.Precision.ElementBytes()
 	policy := j.Model
@@ -149,7 +153,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		res.Reason = fmt.Sprintf("generation: the policy's %s per GPU (tp %d) leaves %s of the %s the engine may use (gen_memory_fraction %.2f of %s): room for %d KV tokens, less than one sequence of %d",
 			weights, c.GenTP, units.Bytes(max(float64(budget), 0)), units.Bytes(float64(j.Cluster.GPU.HBM)*c.GenMemoryFraction), c.GenMemoryFraction, j.Cluster.GPU.HBM, max(res.KVCapacity, 0), c.PromptLen+c.ResponseMax)
 		res.KVCapacity = max(res.KVCapacity, 0)
-		tj := c.trainingJob(j, trainN, policy)
+		tj := c.trainingJob(j, policyN, policy)
 		var err error
 		if res.TrainResult, err = simulate(tj, "policy training"); err != nil {
 			return nil, err
@@ -157,24 +161,39 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		res.TrainJob = tj
 		return res, nil
 	}
-	queues := deal(lengths, res.Replicas, c.Seed)
 	runs := make([]engineRun, res.Replicas)
-	for r := range runs {
-		run, err := p.generate(policy, queues[r], c.PromptLen, c.MaxBatch, res.KVCapacity, c.GenTP, c.Batching, c.HostOverhead, c.HostPerSeq)
-		if err != nil {
-			return nil, fmt.Errorf("rl: engine %d: %w", r, err)
+	var calls [][]rolloutCall
+	if c.RolloutRanks > 0 {
+		var err error
+		if calls, err = c.rolloutCalls(p, policy, lengths, res.Replicas, res.KVCapacity); err != nil {
+			return nil, err
 		}
-		runs[r] = run
+		for e, cs := range calls {
+			for _, k := range cs {
+				runs[e].Segments = append(runs[e].Segments, k.run.Segments...)
+				runs[e].Slots = max(runs[e].Slots, k.run.Slots)
+				runs[e].PeakTokens = max(runs[e].PeakTokens, k.run.PeakTokens)
+				runs[e].Tokens += k.run.Tokens
+			}
+		}
+	} else {
+		queues := deal(lengths, res.Replicas, c.Seed)
+		for r := range runs {
+			run, err := p.generate(policy, queues[r], c.PromptLen, c.MaxBatch, res.KVCapacity, c.GenTP, c.Batching, c.HostOverhead, c.HostPerSeq)
+			if err != nil {
+				return nil, fmt.Errorf("rl: engine %d: %w", r, err)
+			}
+			runs[r] = run
+		}
+	}
+	for _, run := range runs {
 		res.Slots = max(res.Slots, run.Slots)
 		res.Memory.KVCache = max(res.Memory.KVCache, units.Bytes(run.PeakTokens)*kv)
 	}
 
 	// Training: the policy's optimizer step on packed prompt + response
 	// sequences, replayed by package parallelism; PPO's critic likewise.
-	tj := c.trainingJob(j, trainN, policy)
-	if err != nil {
-		return nil, err
-	}
+	tj := c.trainingJob(j, policyN, policy)
 	tres, err := simulate(tj, "policy training")
 	if err != nil {
 		return nil, err
@@ -208,7 +227,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	var critic *parallelism.Result
 	var criticStep units.Seconds
 	if c.Critic != nil {
-		cj := c.trainingJob(j, trainN, *c.Critic)
+		cj := c.trainingJob(j, criticN, *c.Critic)
 		if critic, err = simulate(cj, "critic training"); err != nil {
 			return nil, err
 		}
@@ -298,7 +317,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 
 	// Refit: the policy's 16-bit weights gathered from the training layout
 	// and delivered to every engine in its layout.
-	refit, note, err := c.refit(p, j, policy, genN, trainN)
+	refit, note, err := c.refit(p, j, policy, genN, policyN)
 	if err != nil {
 		return nil, err
 	}
@@ -334,10 +353,23 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		}
 	}
 
-	if err := c.replay(res, runs, scorers, scoreTimes, policyStep, criticStep, refit, swap); err != nil {
+	var rollout *rolloutPlan
+	if calls != nil {
+		if rollout, err = c.rolloutScoring(p, j, calls, scorers); err != nil {
+			return nil, err
+		}
+		scoreFLOPs = rollout.flops
+	}
+	if err := c.replay(res, runs, rollout, scorers, scoreTimes, policyStep, criticStep, refit, swap); err != nil {
 		return nil, err
 	}
 	res.finish(c, j, runs, scoreFLOPs, trainFLOPs, genN, trainN)
+	if rollout != nil {
+		res.rolloutFinish(c, rollout, len(scorers))
+	}
+	if c.CriticGPUs > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("critic on its own GPUs: the policy trains on %d GPUs and the critic on %d at the same time (rl.critic_gpus); the training phase lasts until the slower of the two is done", policyN, criticN))
+	}
 	return res, nil
 }
 
@@ -349,17 +381,23 @@ func fieldErrs[E error](errs []E) []error {
 	return out
 }
 
-// CPUAdamBytesPerParam is the host-memory traffic of DeepSpeed's CPU Adam
-// per parameter of an offloaded shard: it reads the fp32 gradient, weight
-// and two moments (16 B), writes back the weight and moments (12 B) and the
-// 16-bit copy of the weight sent to the GPU (2 B); the update is a stream
-// over those arrays, bound by memory bandwidth (Ren et al. 2021,
-// ZeRO-Offload: the CPU holds the fp32 parameters, gradients and optimizer
-// states and runs the update; DeepSpeed csrc/includes/cpu_adam.h
-// Adam_Optimizer::Step_AVX of 2023–24: one vectorised pass over _params,
-// grads, _exp_avg and _exp_avg_sq, writing the first and the moments back and,
-// given dev_params, the 16-bit copy).
-const CPUAdamBytesPerParam = 30
+// CPUAdamBytesPerParam is the host-memory traffic of an optimizer step of
+// DeepSpeed's ZeRO-Offload per parameter of an offloaded shard. CPU Adam
+// reads the fp32 gradient, weight and two moments (16 B) and writes back the
+// weight and moments (12 B), one vectorised pass over the arrays, bound by
+// memory bandwidth (Ren et al. 2021, ZeRO-Offload; DeepSpeed
+// csrc/includes/cpu_adam.h Adam_Optimizer::Step_AVX). Its fused 16-bit copy
+// to the GPU is not used: ZeRO-2 and ZeRO-3 at v0.13.2 call
+// optimizer.step() and then copy the fp32 partition into the GPU's 16-bit
+// one (stage_1_and_2.py _optimizer_step, "the C++ side copy & synchronize
+// is not working correctly"; stage3.py _reassign_or_swap_out_partitioned_
+// parameters), a blocking copy_ that PyTorch converts on the CPU (ATen's
+// copy_kernel_cuda: blocking transfers convert on the CPU), reading the
+// fp32 weight and writing a 16-bit temporary (6 B), which the CUDA driver
+// then stages through a pinned buffer because it is pageable (NVIDIA, "How
+// to Optimize Data Transfers in CUDA C/C++", 2012: the driver copies
+// pageable host data to a pinned array before the transfer; 4 B): 38 B.
+const CPUAdamBytesPerParam = 38
 
 // adamStateBytesPerParam is the optimizer state per parameter of a shard
 // (fp32 master weight and two moments): the shard's parameter count is the
@@ -377,14 +415,27 @@ const adamStateBytesPerParam = 12
 // one but the first brings the accumulated gradient back to add to (2 B), the
 // last sends the fp32 gradient (4 B), and the updated 16-bit weight comes back
 // after the CPU's step (2 B): 4g + 2 bytes, one direction at a time, not
-// overlapped with the backward pass. It returns that time, the GPU's training
+// overlapped with the backward pass. ZeRO-3 accumulates in a host buffer of
+// the gradient-accumulation type instead (deepspeed/runtime/zero/stage3.py
+// partition_grads at v0.13.2: grad_partitions_flat_buffer of
+// gradient_accumulation_dtype on the offload device): the first micro-batch
+// sends its partition down, every later one brings the buffer up, adds and
+// sends it back, and the boundary copies it into the optimizer's fp32
+// gradient from the GPU: 2·a·g + 2 bytes with a the accumulation type's
+// size (4 with fp32 gradients, training.fp32_grads; OpenRLHF's DeepSpeed
+// config sets data_types.grad_accum_dtype fp32), 4g + 2 with 16-bit ones.
+// It returns that time, the GPU's training
 // memory without the optimizer state and the fp32 gradients (they live on
 // the host), and the state a colocated step would offload (the weights: the
 // rest is on the host already).
 func (c Config) optimizerOffload(t parallelism.Job, r *parallelism.Result) (units.Seconds, units.Bytes, units.Bytes) {
 	shard := float64(r.Memory.Optimizer) / adamStateBytesPerParam
 	g := max(t.Training.GlobalBatch/max(t.Layout.DP*t.Layout.Microbatch, 1), 1)
-	pcie := units.Bytes((4*float64(g) + 2) * shard).Over(topology.PCIeRate(t.Cluster.GPU.Family))
+	per := 4*float64(g) + 2
+	if t.Layout.ZeRO >= 3 && !t.Training.Grads16 {
+		per = 8*float64(g) + 2
+	}
+	pcie := units.Bytes(per * shard).Over(topology.PCIeRate(t.Cluster.GPU.Family))
 	cpu := units.Bytes(CPUAdamBytesPerParam * shard).Over(c.CPUAdamBandwidth)
 	return pcie + cpu, r.Memory.Peak - r.Memory.Optimizer - r.Memory.Gradients, r.Memory.Weights
 }

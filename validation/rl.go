@@ -70,10 +70,13 @@ func RLRules() []string {
 		"NeMo-RL colocated: the policy's training state goes to host memory before generation and comes back after it, and vLLM sleeps (weights to host, KV cache dropped) after generation and wakes before the next (nemo_rl/algorithms/grpo.py refit_policy_generation: offload_before_refit, offload_after_refit, prepare_for_generation; finish_generation) → rl.offload = \"all\": the weights over PCIe at the system's rate (Megatron-Core's param_and_grad_buffer offload_to_cpu copies them into pinned memory), the gradients dropped and re-zeroed, not copied (offload_to_cpu frees the gradient buffer)",
 		"NeMo-RL optimizer swap: the colocated offload moves the optimizer state tensor by tensor with a synchronous .to() into pageable host memory, out in offload_before_refit and back in prepare_for_training, every step (megatron_policy_worker.py move_optimizer at r0.6.0; NVIDIA-NeMo/RL PR #2248: 'per-tensor pageable allocations … synchronous memcpy on every step') → rl.optimizer_swap_rate 1.57 GB/s each way: NVIDIA-NeMo/RL issue #3976's Nsight trace of offload_before_refit on an H100 (Megatron distributed optimizer, Qwen2.5-0.5B): 4.94 GB of Device→Pageable copies (510 tensors) in 3.76 s of the offload (2.75 s of copy time, 1.8 GB/s; the same host's 1 GiB pageable copy 16.1 GB/s, pinned 55 GB/s). 4.94 GB for 0.494 B parameters is 10 B per parameter (the precision-aware optimizer's 16-bit master remainders and two fp32 moments, NeMo-RL's default), so the offload took 3.76 s ÷ 0.494e9 = 7.6 ns per parameter, which is 12 B ÷ 7.6 ns = 1.57 GB/s of the replay's 12 B per parameter (fp32 master weights and two moments). The way back (pageable → device, not traced there) is taken at the same rate; of the size of NeMo-RL PR #1404's measurement: moving the optimizer out and back took ~12 s per step for Qwen3-30B-A3B and ~9 s for Qwen3-235B (13 → ~1 s and 10 → 1 s once it stopped)",
 		"training layout: NeMo-RL as published (Megatron-Core, distributed optimizer → zero 1); DeepSpeed-Chat and OpenRLHF (DeepSpeed ZeRO, layout unknown) → tp 1, pp 1, the smallest ZeRO stage of 2 and 3 whose training fits in memory, full activation checkpointing (their example scripts enable gradient checkpointing); micro-batch as published, else 1",
+		"DeepSpeed's gradient reduction: DeepSpeed-Chat and OpenRLHF leave ZeRO's overlap_comm unset (DeepSpeed-Chat training/utils/ds_utils.py get_train_ds_config; OpenRLHF openrlhf/utils/deepspeed_utils.py at dbdd43b0 sets only \"auto\" keys, which DeepSpeed drops, deepspeed/runtime/config_utils.py), and DeepSpeed defaults it to false below stage 3 (deepspeed/runtime/zero/config.py overlap_comm_valid, v0.9.0 to v0.13.2), reducing each bucket on the compute stream (stage_1_and_2.py average_tensor) → parallelism.overlap_grad_reduce false: ZeRO-2's per-micro-batch reduce-scatter blocking (ZeRO-3 overlaps, its default)",
 		"framework: DeepSpeed ZeRO training of Hugging Face models (DeepSpeed-Chat, OpenRLHF) → training.grad_accum_fusion false (ZeRO's backward hooks copy each weight gradient into its reduction bucket, a kernel apart from the weight-gradient GEMM); attention unfused for DeepSpeed-Chat's OPT (Hugging Face's OPT attention of 2023), flash for OpenRLHF (it states flash-attn 2.3.6); training.eager_elementwise true for both: they train (and score with) the Hugging Face modules themselves, whose element-wise work runs one PyTorch kernel per tensor operation (transformers v4.38, the version OpenRLHF pins at dbdd43b0: modeling_llama.py's LlamaRMSNorm in fp32 pieces, apply_rotary_pos_emb, act_fn(gate)·up; modeling_opt.py's query scaling, dropout apart from the residual add, softmax upcast to fp32 and cast back), not the fused kernels of Megatron-LM",
-		"OpenRLHF optimizer offload: its example scripts at the benchmark's commit (examples/scripts/train_ppo_llama_ray.sh and train_ppo_llama_ray_70b.sh at dbdd43b0) train with --adam_offload (DeepSpeed ZeRO-Offload: fp32 weights, Adam moments and gradients in host memory, CPU Adam) → rl.cpu_adam_bandwidth 51.2 GB/s: the host memory of the DGX A100 the hardware rule maps the A800 node to (NVIDIA DGX A100 datasheet: 2 × AMD EPYC 7742; AMD: 8 channels of DDR4-3200 per socket, 204.8 GB/s) shared by its 8 GPUs' processes, 409.6 ÷ 8; CPU Adam streams 30 bytes per parameter (rl.CPUAdamBytesPerParam); each micro-batch's gradients cross PCIe 4.0 x16 to be accumulated on the host and the 16-bit weights come back (DeepSpeed's offload path, model.md §9)",
+		"OpenRLHF optimizer offload: its example scripts at the benchmark's commit (examples/scripts/train_ppo_llama_ray.sh and train_ppo_llama_ray_70b.sh at dbdd43b0) train with --adam_offload (DeepSpeed ZeRO-Offload: fp32 weights, Adam moments and gradients in host memory, CPU Adam) → rl.cpu_adam_bandwidth 51.2 GB/s: the host memory of the DGX A100 the hardware rule maps the A800 node to (NVIDIA DGX A100 datasheet: 2 × AMD EPYC 7742; AMD: 8 channels of DDR4-3200 per socket, 204.8 GB/s) shared by its 8 GPUs' processes, 409.6 ÷ 8; the host streams 38 bytes per parameter (rl.CPUAdamBytesPerParam: CPU Adam's 28, the fp32 weight converted to 16 bit on the CPU and staged through a pinned buffer for the copy back, 10); each micro-batch's gradients cross PCIe 4.0 x16 to be accumulated on the host and the 16-bit weights come back (DeepSpeed's offload path, model.md §9); under ZeRO-3 in fp32, the accumulation type OpenRLHF's DeepSpeed config sets (openrlhf/utils/deepspeed_utils.py get_train_ds_config: data_types.grad_accum_dtype fp32)",
 		"batch: DeepSpeed-Chat's per-step batch is not published (the largest under a cap of 1024 pairs) → 1024 prompts per step, one PPO epoch, one optimizer step; OpenRLHF: 1024 prompts per step, optimizer steps of 128 (train_batch_size 128)",
-		"placement: colocated as published; OpenRLHF's Ray split → generation on the vLLM GPUs, scoring and training on the actor's and critic's GPUs as one pool (the actor and critic train one after the other there, the same throughput as each on its half); the reference and reward GPUs are left out of the modelled cluster, which is one node",
+		"placement: colocated as published; OpenRLHF's Ray split → generation on the vLLM GPUs, training on the actor's and critic's GPUs; the reference and reward GPUs are left out of the modelled cluster, which is one node (their forwards are priced on a GPU of the training system, below)",
+		"OpenRLHF experience (2024): each actor rank takes micro_rollout_batch_size prompts, sends them to vLLM engine rank mod engines in a blocking call, then asks the reference, reward and critic for their forwards (Ray calls to their own GPUs, at once) while computing the policy's log-probabilities itself, and waits for all of them before its next prompts (openrlhf/trainer/ppo_utils/experience_maker.py RemoteExperienceMaker.make_experience and _generate_vllm at dbdd43b0; all prompts went to vLLM at once only from PR #507, 2024-11) → rl.rollout_ranks = the actor's GPUs, calls of the generation micro-batch (rl.max_batch), rl.logprob_microbatch = the generation micro-batch (each forward takes the call's whole batch)",
+		"OpenRLHF roles: the actor starts the critic's fit as a remote call and trains its own model meanwhile, then broadcasts the weights to vLLM and waits for the critic (openrlhf/trainer/ray/ppo_actor.py ActorPPOTrainer.ppo_train at dbdd43b0) → rl.critic_gpus = the critic's GPUs: each trains on its own share, at once",
 		"DeepSpeed-Chat epoch: 135,317,504 tokens / 512 tokens per sample = 264,292 samples; time = ⌈samples / 1024⌉ steps",
 		"OpenRLHF's 'Generation' latency is its experience making (generation, then reference, reward and critic forwards) → compared with generation + scoring; 'Training' → training + refit",
 		"scoring: a case whose confidence is low, whose prompts per step or batch are unknown (verl's one-step-off table), or whose model or GPU has no preset is listed but not scored; groups with fewer than two scored cases have no MAE target",
@@ -285,7 +288,7 @@ func planRL(c rawRLCase) rlPlan {
 		respMax, respMean = 256, 256
 		prompts = 1024
 		assume("1024 prompts per step, one optimizer step (batch rule)")
-		fmt.Fprintf(&layout, "tp = 1\npp = 1\nmicrobatch = 1\nrecompute = \"full\"\nzero = %%ZERO%%\n")
+		fmt.Fprintf(&layout, "tp = 1\npp = 1\nmicrobatch = 1\nrecompute = \"full\"\nzero = %%ZERO%%\noverlap_grad_reduce = false\n")
 		training.WriteString("grad_accum_fusion = false\nattention = \"unfused\"\neager_elementwise = true\n")
 		assume("DeepSpeed ZeRO with Hugging Face OPT: unfused gradient accumulation, attention and element-wise kernels (framework rule)")
 		fmt.Fprintf(&rlKeys, "algorithm = \"ppo\"\ncritic = \"opt-350m\"\nreward = \"opt-350m\"\nreference = \"policy\"\n")
@@ -319,7 +322,7 @@ func planRL(c rawRLCase) rlPlan {
 		nodes = 1
 		assume("one node of %d GPUs: vLLM %d + actor %d + critic %d (placement rule; reference and reward GPUs left out)", per, vllm, actor, critic)
 		fmt.Fprintf(&cluster, "gpus_per_node = %d\n", per)
-		fmt.Fprintf(&layout, "tp = 1\npp = 1\nmicrobatch = %d\nrecompute = \"full\"\nzero = %%ZERO%%\n", max(micro, 1))
+		fmt.Fprintf(&layout, "tp = 1\npp = 1\nmicrobatch = %d\nrecompute = \"full\"\nzero = %%ZERO%%\noverlap_grad_reduce = false\n", max(micro, 1))
 		training.WriteString("grad_accum_fusion = false\neager_elementwise = true\n")
 		assume("DeepSpeed ZeRO with Hugging Face Llama: unfused gradient accumulation and element-wise kernels; flash attention, as stated (framework rule)")
 		train, _ := intOf(c.RL, "train_global_batch")
@@ -328,7 +331,12 @@ func planRL(c rawRLCase) rlPlan {
 		if gmb, ok := intOf(c.RL, "generation_micro_batch"); ok {
 			fmt.Fprintf(&rlKeys, "max_batch = %d\n", gmb)
 			assume("engine batch %d = the generation micro-batch, one blocking call at a time (OpenRLHF engine batch rule)", gmb)
+			fmt.Fprintf(&rlKeys, "rollout_ranks = %d\n", actor)
+			logprobMB, hasLogprob = gmb, true
+			assume("experience in calls: %d actor ranks, each generates %d prompts, then waits for their reference, reward, critic and log-probability forwards (each model on its own GPUs) before its next call (OpenRLHF experience rule)", actor, gmb)
 		}
+		fmt.Fprintf(&rlKeys, "critic_gpus = %d\n", critic)
+		assume("the critic trains on its %d GPUs while the actor trains on its %d (OpenRLHF role rule)", critic, actor)
 		rlKeys.WriteString("cpu_adam_bandwidth = \"51.2GB/s\"\n")
 		assume("Adam offload to the host, CPU Adam at 51.2 GB/s of host memory per GPU (OpenRLHF optimizer offload rule)")
 		if strings.Contains(fmt.Sprint(c.RL["generation_engine"]), "vLLM 0.") {
@@ -529,6 +537,15 @@ func RLScenarioOf(id string) ([]byte, bool, error) {
 		p := planRL(c)
 		if p.why != "" {
 			return nil, true, fmt.Errorf("case %q is %w: %s", id, ErrNotReplayable, p.why)
+		}
+		if p.zero3 != "" {
+			// The layout rule: ZeRO-3 where ZeRO-2 does not fit, as the
+			// validation replays it.
+			if res, err := replayRL(p.scenario); err == nil && !res.Feasible {
+				if r3, err3 := replayRL(p.zero3); err3 == nil && r3 != nil {
+					return []byte(p.zero3), true, nil
+				}
+			}
 		}
 		return []byte(p.scenario), true, nil
 	}
