@@ -654,16 +654,7 @@ func TestEagerScoring(t *testing.T) {
 // NVLink per GPU that is ≥ 0.26 ms, so the 96 all-to-alls take ≥ 25 ms.
 // A dense model ignores ep.
 func TestScoringExpertParallel(t *testing.T) {
-	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
-	cm, coll, err := parallelism.Models(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := pricer{cm: cm, coll: coll, prec: units.BF16}
-	moe, ok := model.Preset("qwen3-30b-a3b")
-	if !ok {
-		t.Fatal("no qwen3-30b-a3b preset")
-	}
+	_, p, moe := h100MoEPricer(t)
 	one, err := p.forward(moe, 1, 4096, 1, 1, true, true)
 	if err != nil {
 		t.Fatal(err)
@@ -749,16 +740,7 @@ func TestScoringPipeline(t *testing.T) {
 // of them over NVLink at 450 GB/s × 0.78 (NCCL's share), plus 7 steps of
 // latency. A dense policy's refit ignores EP.
 func TestRefitExpertParallel(t *testing.T) {
-	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
-	cm, coll, err := parallelism.Models(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := pricer{cm: cm, coll: coll, prec: units.BF16}
-	moe, ok := model.Preset("qwen3-30b-a3b")
-	if !ok {
-		t.Fatal("no qwen3-30b-a3b preset")
-	}
+	v, p, moe := h100MoEPricer(t)
 	cfg := grpo()
 	cfg.RefitRate = 2.5e9
 	j := v.Job()
@@ -784,4 +766,21 @@ func TestRefitExpertParallel(t *testing.T) {
 	if d1 != d8 {
 		t.Errorf("dense policy: EP 8 changed the refit %s → %s", d1, d8)
 	}
+}
+
+// h100MoEPricer prices on one DGX H100 (a Llama 3 8B job) in bf16 and
+// returns the Qwen3-30B-A3B preset, the mixture-of-experts model the
+// expert-parallel tests replay with it.
+func h100MoEPricer(t *testing.T) (parallelism.Valid, pricer, model.Config) {
+	t.Helper()
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	cm, coll, err := parallelism.Models(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moe, ok := model.Preset("qwen3-30b-a3b")
+	if !ok {
+		t.Fatal("no qwen3-30b-a3b preset")
+	}
+	return v, pricer{cm: cm, coll: coll, prec: units.BF16}, moe
 }

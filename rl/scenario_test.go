@@ -6,25 +6,34 @@ import (
 	"strings"
 	"testing"
 
+	"trainsim/parallelism"
 	"trainsim/rl"
 	"trainsim/scenario"
 )
 
-func runScenario(t *testing.T, file string, sets ...string) *rl.Result {
-	t.Helper()
+// loadScenario reads a scenario file with its --set overrides and returns
+// the validated job and its [rl] table.
+func loadScenario(tb testing.TB, file string, sets ...string) (parallelism.Valid, rl.Config) {
+	tb.Helper()
 	src, err := os.ReadFile(file)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	sc, err := scenario.Load(file, src, sets)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	v, err := sc.Validate()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	r, err := rl.Run(v, *sc.RL)
+	return v, *sc.RL
+}
+
+func runScenario(t *testing.T, file string, sets ...string) *rl.Result {
+	t.Helper()
+	v, cfg := loadScenario(t, file, sets...)
+	r, err := rl.Run(v, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,20 +87,9 @@ func TestGRPOScenario(t *testing.T) {
 // responses up to 3840 tokens on 16 engines): decode iterations are
 // aggregated, so it stays in milliseconds.
 func BenchmarkGRPOScenario(b *testing.B) {
-	src, err := os.ReadFile("../scenarios/grpo-llama3-8b-h100.toml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	sc, err := scenario.Load("grpo.toml", src, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	v, err := sc.Validate()
-	if err != nil {
-		b.Fatal(err)
-	}
+	v, cfg := loadScenario(b, "../scenarios/grpo-llama3-8b-h100.toml")
 	for b.Loop() {
-		if _, err := rl.Run(v, *sc.RL); err != nil {
+		if _, err := rl.Run(v, cfg); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -102,20 +100,9 @@ func BenchmarkGRPOScenario(b *testing.B) {
 // of unequal lengths, to 8 engines, each call priced as its own engine run
 // and scored before the rank's next one.
 func BenchmarkRolloutCalls(b *testing.B) {
-	src, err := os.ReadFile("../scenarios/grpo-llama3-8b-h100.toml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	sc, err := scenario.Load("grpo.toml", src, []string{"rl.placement=split", "rl.gen_gpus=8", "rl.rollout_ranks=8", "rl.max_batch=16", "rl.offload=overflow"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	v, err := sc.Validate()
-	if err != nil {
-		b.Fatal(err)
-	}
+	v, cfg := loadScenario(b, "../scenarios/grpo-llama3-8b-h100.toml", "rl.placement=split", "rl.gen_gpus=8", "rl.rollout_ranks=8", "rl.max_batch=16", "rl.offload=overflow", "rl.optimizer_swap_rate=0B/s")
 	for b.Loop() {
-		if _, err := rl.Run(v, *sc.RL); err != nil {
+		if _, err := rl.Run(v, cfg); err != nil {
 			b.Fatal(err)
 		}
 	}
