@@ -142,7 +142,10 @@ func (j Job) ReplayTasks() float64 {
 func replayTasks(j Job, steps int, reps, m float64) float64 {
 	l := j.Layout
 	chunks := float64(l.PP) * float64(l.VirtualStages)
-	layers := math.Ceil(float64(j.Model.Layers+j.Model.MTPDepth) / chunks)
+	// The most blocks one virtual stage runs (maxChunkBlocks), without
+	// reading a layout or allocating where the split is even and there is
+	// no MTP module: then the remainder rule gives the ceiling.
+	layers := math.Ceil(float64(j.Model.Layers) / chunks)
 	if l.PipelineLayout != "" || j.Model.MTPDepth > 0 {
 		layers = float64(j.maxChunkBlocks())
 	}
