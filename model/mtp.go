@@ -1,6 +1,8 @@
 package model
 
 import (
+	"slices"
+
 	"trainsim/mesh"
 	"trainsim/units"
 )
@@ -131,13 +133,6 @@ func (c Config) mtpLayer(sh Shard, block Layer) Layer {
 		outBwd = append(outBwd, Step{Name: "mtp-logits-input-grad tp all-reduce", Kind: Collective, Comm: AllReduce, Group: mesh.TP, Bytes: hs})
 		inBwd = append(Program{{Name: "mtp eh-proj-bwd tp all-reduce", Kind: Collective, Comm: AllReduce, Group: mesh.TP, Bytes: 2 * hs}}, inBwd...)
 	}
-	cat := func(ps ...Program) Program {
-		var p Program
-		for _, x := range ps {
-			p = append(p, x...)
-		}
-		return p
-	}
 	var tensors []int64
 	if block.Tensors != nil {
 		h := int64(c.Hidden)
@@ -146,8 +141,8 @@ func (c Config) mtpLayer(sh Shard, block Layer) Layer {
 	}
 	return Layer{
 		Kind:         MTPLayer,
-		Forward:      cat(in, block.Forward, out),
-		Backward:     cat(outBwd, block.Backward, inBwd),
+		Forward:      slices.Concat(in, block.Forward, out),
+		Backward:     slices.Concat(outBwd, block.Backward, inBwd),
 		Recompute:    block.Recompute,
 		Params:       float64(c.MTPOwnParams())/float64(t) + block.Params,
 		Tensors:      tensors,
