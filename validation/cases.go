@@ -3,6 +3,7 @@ package validation
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -470,10 +471,8 @@ func usesMTP(r rawCase) bool {
 	if g := mtpDepthText.FindStringSubmatch(t); g != nil && g[1] == "0" {
 		return false
 	}
-	for _, off := range []string{"none", "disabled", "off", "false", "0"} {
-		if t == off {
-			return false
-		}
+	if slices.Contains([]string{"none", "off", "false", "0"}, t) {
+		return false
 	}
 	return !strings.HasPrefix(t, "no ") && !strings.HasPrefix(t, "disabled")
 }
