@@ -445,7 +445,7 @@ func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 	}
 	// The layout read once, not per virtual stage (LayersOf parses a
 	// pipeline layout at each call).
-	counts := j.stageLayerCounts()
+	counts := j.StageLayers()
 	first := 0
 	for vs := range fwd {
 		n := counts[vs]
@@ -664,7 +664,7 @@ func (e *Estimator) dpStream(j Job) ([]sim.Time, error) {
 	}
 	out := make([]sim.Time, l.PP)
 	first := 0
-	for vs, n := range j.stageLayerCounts() {
+	for vs, n := range j.StageLayers() {
 		for i := first; i < first+n; i++ {
 			kind := j.Model.KindOf(i)
 			out[vs%l.PP] += perLayer[0][kind]

@@ -26,7 +26,7 @@ type Job struct {
 // remainder rule of evenLayersOf.
 func (j Job) LayersOf(vs int) int {
 	if j.Layout.PipelineLayout != "" {
-		if c := j.stageLayerCounts(); vs < len(c) {
+		if c := j.StageLayers(); vs < len(c) {
 			return c[vs]
 		}
 	}
@@ -72,7 +72,7 @@ func (j Job) blocksOf(vs int) int {
 // blockCounts returns blocksOf of every virtual stage, the layout read
 // once.
 func (j Job) blockCounts() []int {
-	c := j.stageLayerCounts()
+	c := j.StageLayers()
 	if len(c) > 0 {
 		c[len(c)-1] += j.Model.MTPDepth
 	}
