@@ -97,10 +97,12 @@ func ParamsFor(family string) (Params, error) {
 	switch family {
 	case "ampere":
 		return Params{GEMMPeakFraction: 0.78, Tiles: tiles, KHalf: 64, HBMFraction: 0.85, FlashFraction: 0.60, KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, HostCall: hostIssue, CommSMs: 8}, nil
-	case "hopper":
-		return Params{GEMMPeakFraction: 0.70, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, FP8LinearSlowdown: hopperFP8Slowdown, KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, HostCall: hostIssue, CommSMs: 8}, nil
-	case "blackwell":
-		return Params{GEMMPeakFraction: 0.70, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, HostCall: hostIssue, CommSMs: 8}, nil
+	case "hopper", "blackwell":
+		p := Params{GEMMPeakFraction: 0.70, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, HostCall: hostIssue, CommSMs: 8}
+		if family == "hopper" {
+			p.FP8LinearSlowdown = hopperFP8Slowdown
+		}
+		return p, nil
 	}
 	return Params{}, fmt.Errorf("compute: no kernel-efficiency constants for GPU family %q", family)
 }

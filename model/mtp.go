@@ -1,6 +1,8 @@
 package model
 
 import (
+	"slices"
+
 	"trainsim/mesh"
 	"trainsim/units"
 )
@@ -109,13 +111,12 @@ func (c Config) mtpLayer(sh Shard, block Layer) Layer {
 	t := sh.TP
 	tokens := sh.Microbatch * c.SeqLen / sh.cp()
 	hs := units.Bytes(float64(tokens)*float64(c.Hidden)) * e
-	compute := func(name string, ops []Op) Step { return Step{Name: name, Kind: Compute, Ops: ops} }
 	proj := linear(gemm("mtp-eh-proj", 1, tokens, c.Hidden/t, 2*c.Hidden, e))
 	emb := memop("mtp-embedding", 3*hs)
 	embGrad := memop("mtp-embedding-bwd", 3*hs)
 	embGrad.WeightGrad = true
-	in := Program{compute("mtp-input", []Op{emb, memop("mtp-enorm", 2*hs), memop("mtp-hnorm", 2*hs), memop("mtp-concat", 4*hs), proj})}
-	inBwd := Program{compute("mtp-input-bwd", append(dgradWgrad(proj, sh),
+	in := Program{computeStep("mtp-input", []Op{emb, memop("mtp-enorm", 2*hs), memop("mtp-hnorm", 2*hs), memop("mtp-concat", 4*hs), proj})}
+	inBwd := Program{computeStep("mtp-input-bwd", append(dgradWgrad(proj, sh),
 		memop("mtp-concat-bwd", 4*hs), memop("mtp-enorm-bwd", 3*hs), memop("mtp-hnorm-bwd", 3*hs), embGrad))}
 	lf, lb := c.LogitsOps(sh)
 	for i := range lf {
@@ -124,19 +125,12 @@ func (c Config) mtpLayer(sh Shard, block Layer) Layer {
 	for i := range lb {
 		lb[i].Name = "mtp-" + lb[i].Name
 	}
-	out := Program{compute("mtp-head", append([]Op{memop("mtp-final-norm", 2*hs)}, lf...))}
-	outBwd := Program{compute("mtp-head-bwd", append(lb, memop("mtp-final-norm-bwd", 3*hs)))}
+	out := Program{computeStep("mtp-head", append([]Op{memop("mtp-final-norm", 2*hs)}, lf...))}
+	outBwd := Program{computeStep("mtp-head-bwd", append(lb, memop("mtp-final-norm-bwd", 3*hs)))}
 	if t > 1 {
 		in = append(in, Step{Name: "mtp eh-proj tp all-gather", Kind: Collective, Comm: AllGather, Group: mesh.TP, Bytes: hs})
 		outBwd = append(outBwd, Step{Name: "mtp-logits-input-grad tp all-reduce", Kind: Collective, Comm: AllReduce, Group: mesh.TP, Bytes: hs})
 		inBwd = append(Program{{Name: "mtp eh-proj-bwd tp all-reduce", Kind: Collective, Comm: AllReduce, Group: mesh.TP, Bytes: 2 * hs}}, inBwd...)
-	}
-	cat := func(ps ...Program) Program {
-		var p Program
-		for _, x := range ps {
-			p = append(p, x...)
-		}
-		return p
 	}
 	var tensors []int64
 	if block.Tensors != nil {
@@ -146,8 +140,8 @@ func (c Config) mtpLayer(sh Shard, block Layer) Layer {
 	}
 	return Layer{
 		Kind:         MTPLayer,
-		Forward:      cat(in, block.Forward, out),
-		Backward:     cat(outBwd, block.Backward, inBwd),
+		Forward:      slices.Concat(in, block.Forward, out),
+		Backward:     slices.Concat(outBwd, block.Backward, inBwd),
 		Recompute:    block.Recompute,
 		Params:       float64(c.MTPOwnParams())/float64(t) + block.Params,
 		Tensors:      tensors,

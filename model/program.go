@@ -1,6 +1,8 @@
 package model
 
 import (
+	"slices"
+
 	"trainsim/mesh"
 	"trainsim/units"
 )
@@ -127,6 +129,10 @@ func (k LayerKind) String() string {
 	return [...]string{"embedding", "transformer", "logits", "moe", "mtp"}[k]
 }
 
+// computeStep is a Compute step of ops: the GPU's kernels between two
+// communication points, which a layer program's passes are made of.
+func computeStep(name string, ops []Op) Step { return Step{Name: name, Kind: Compute, Ops: ops} }
+
 // Recompute is an activation recomputation policy (Korthikanti et al. 2022).
 type Recompute string
 
@@ -186,7 +192,6 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 		}
 		return Program{{Name: name + " tp all-reduce", Kind: Collective, Comm: AllReduce, Group: mesh.TP, Bytes: act, Overlappable: true}}
 	}
-	compute := func(name string, ops []Op) Step { return Step{Name: name, Kind: Compute, Ops: ops} }
 	// replicated is the all-reduce of a tensor every TP rank needs whole:
 	// the embedding's output, the gradient of the logits' input. It is not
 	// overlapped.
@@ -196,27 +201,20 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 		}
 		return Program{{Name: name + " tp all-reduce", Kind: Collective, Comm: AllReduce, Group: mesh.TP, Bytes: act}}
 	}
-	cat := func(ps ...Program) Program {
-		var out Program
-		for _, p := range ps {
-			out = append(out, p...)
-		}
-		return out
-	}
 
 	var out [NumLayerKinds]Layer
 	attn, mlp := c.LayerBlocks(sh)
-	attnFwd := Program{compute("attention", attn.Forward)}
-	attnBwd := Program{compute("attention-bwd", attn.Backward)}
-	coreFwd := Program{compute("attention-core", attn.Core)}
+	attnFwd := Program{computeStep("attention", attn.Forward)}
+	attnBwd := Program{computeStep("attention-bwd", attn.Backward)}
+	coreFwd := Program{computeStep("attention-core", attn.Core)}
 	if cp := sh.cp(); cp > 1 {
 		attnFwd, attnBwd, coreFwd = c.ringAttention(sh, attn)
 	}
-	fwd := cat(attnFwd, tp("attention"), Program{compute("mlp", mlp.Forward)}, tp("mlp"))
+	fwd := slices.Concat(attnFwd, tp("attention"), Program{computeStep("mlp", mlp.Forward)}, tp("mlp"))
 	tl := Layer{
 		Kind:     TransformerLayer,
 		Forward:  fwd,
-		Backward: cat(Program{compute("mlp-bwd", mlp.Backward)}, tp("mlp-bwd"), attnBwd, tp("attention-bwd")),
+		Backward: slices.Concat(Program{computeStep("mlp-bwd", mlp.Backward)}, tp("mlp-bwd"), attnBwd, tp("attention-bwd")),
 		Params:   float64(c.LayerParams()) / float64(t),
 		Tensors:  c.LayerTensors(),
 	}
@@ -238,16 +236,16 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 	ef, eb := c.EmbeddingOps(sh)
 	out[EmbeddingLayer] = Layer{
 		Kind:     EmbeddingLayer,
-		Forward:  cat(Program{compute("embedding", ef)}, replicated("embedding")),
-		Backward: Program{compute("embedding-bwd", eb)},
+		Forward:  slices.Concat(Program{computeStep("embedding", ef)}, replicated("embedding")),
+		Backward: Program{computeStep("embedding-bwd", eb)},
 		// The token table's shard and the whole position table.
 		Params: embParams + float64(c.SeqLen)*float64(c.Hidden),
 	}
 	lf, lb := c.LogitsOps(sh)
 	out[LogitsLayer] = Layer{
 		Kind:     LogitsLayer,
-		Forward:  Program{compute("logits", lf)},
-		Backward: cat(Program{compute("logits-bwd", lb)}, replicated("logits-input-grad")),
+		Forward:  Program{computeStep("logits", lf)},
+		Backward: slices.Concat(Program{computeStep("logits-bwd", lb)}, replicated("logits-input-grad")),
 		Params:   embParams,
 		Tied:     true,
 	}
@@ -288,7 +286,6 @@ func (c Config) KindOf(i int) LayerKind {
 // expert GEMMs; in the backward the combine's gradient beside the shared
 // experts' backward and the dispatch's beside the expert GEMMs' backward.
 func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) Layer {
-	compute := func(name string, ops []Op) Step { return Step{Name: name, Kind: Compute, Ops: ops} }
 	router, experts, shared, combine := c.MoEBlock(sh)
 	a2a := func(name string) Program {
 		return Program{{Name: name, Kind: Collective, Comm: AllToAll, Group: mesh.EP, Bytes: c.DispatchBytes(sh), Expert: true, Overlappable: sh.MoEOverlap}}
@@ -319,8 +316,8 @@ func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) La
 	}
 	sharedFwd, sharedBwd := Program{}, Program{}
 	if len(shared.Forward) > 0 {
-		sharedFwd = Program{compute("shared-experts", shared.Forward)}
-		sharedBwd = Program{compute("shared-experts-bwd", shared.Backward)}
+		sharedFwd = Program{computeStep("shared-experts", shared.Forward)}
+		sharedBwd = Program{computeStep("shared-experts-bwd", shared.Backward)}
 		if sh.TP > 1 {
 			sharedFwd = Program{
 				{Name: "shared tp all-gather", Kind: Collective, Comm: AllGather, Group: mesh.TP, Bytes: act},
@@ -334,25 +331,18 @@ func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) La
 			}
 		}
 	}
-	cat := func(ps ...Program) Program {
-		var out Program
-		for _, p := range ps {
-			out = append(out, p...)
-		}
-		return out
-	}
-	routerFwd := Program{compute("moe-router", router.Forward)}
-	expertsFwd := Program{compute("moe-experts", experts.Forward)}
-	combineFwd := Program{compute("moe-combine", combine.Forward)}
+	routerFwd := Program{computeStep("moe-router", router.Forward)}
+	expertsFwd := Program{computeStep("moe-experts", experts.Forward)}
+	combineFwd := Program{computeStep("moe-combine", combine.Forward)}
 	var fwd Program
 	if sh.MoEOverlap {
-		fwd = cat(attnFwd, rs, routerFwd, sharedFwd, counts, a2a("moe dispatch all-to-all"), etpAG, expertsFwd, a2a("moe combine all-to-all"), etpRS, combineFwd, ag)
+		fwd = slices.Concat(attnFwd, rs, routerFwd, sharedFwd, counts, a2a("moe dispatch all-to-all"), etpAG, expertsFwd, a2a("moe combine all-to-all"), etpRS, combineFwd, ag)
 	} else {
-		fwd = cat(attnFwd, rs, routerFwd, counts, a2a("moe dispatch all-to-all"), etpAG, expertsFwd, etpRS, a2a("moe combine all-to-all"), sharedFwd, combineFwd, ag)
+		fwd = slices.Concat(attnFwd, rs, routerFwd, counts, a2a("moe dispatch all-to-all"), etpAG, expertsFwd, etpRS, a2a("moe combine all-to-all"), sharedFwd, combineFwd, ag)
 	}
-	bwd := cat(Program{compute("moe-combine-bwd", combine.Backward)}, sharedBwd,
-		a2a("moe combine-bwd all-to-all"), etpAG, Program{compute("moe-experts-bwd", experts.Backward)}, a2a("moe dispatch-bwd all-to-all"), etpRS,
-		Program{compute("moe-router-bwd", router.Backward)}, ag, attnBwd)
+	bwd := slices.Concat(Program{computeStep("moe-combine-bwd", combine.Backward)}, sharedBwd,
+		a2a("moe combine-bwd all-to-all"), etpAG, Program{computeStep("moe-experts-bwd", experts.Backward)}, a2a("moe dispatch-bwd all-to-all"), etpRS,
+		Program{computeStep("moe-router-bwd", router.Backward)}, ag, attnBwd)
 	if sh.TP > 1 {
 		bwd = append(bwd, Program{
 			{Name: "attention-bwd tp reduce-scatter", Kind: Collective, Comm: ReduceScatter, Group: mesh.TP, Bytes: act, Overlappable: true},
@@ -393,11 +383,10 @@ func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) La
 func (c Config) ringAttention(sh Shard, attn Block) (fwd, bwd, core Program) {
 	cp := sh.cp()
 	kv := c.KVBlockBytes(sh)
-	compute := func(name string, ops []Op) Step { return Step{Name: name, Kind: Compute, Ops: ops} }
 	ring := func(name string, ops []Op, bytes func(i int) units.Bytes) Program {
 		var p Program
 		for i, op := range ops {
-			p = append(p, compute(name, []Op{op}))
+			p = append(p, computeStep(name, []Op{op}))
 			if n := bytes(i); n > 0 {
 				p = append(p, Step{Name: name + " cp send/recv", Kind: Collective, Comm: SendRecv, Group: mesh.CP, Bytes: n, Overlappable: true})
 			}
@@ -411,15 +400,15 @@ func (c Config) ringAttention(sh Shard, attn Block) (fwd, bwd, core Program) {
 		return 0
 	})
 	nf, nb := len(attn.Core), len(attn.CoreBackward)
-	fwd = append(Program{compute("attention", attn.Forward[:attn.CoreAt])}, core...)
-	fwd = append(fwd, compute("attention-out", attn.Forward[attn.CoreAt+nf:]))
-	bwd = Program{compute("attention-bwd", attn.Backward[:attn.CoreBackwardAt])}
+	fwd = append(Program{computeStep("attention", attn.Forward[:attn.CoreAt])}, core...)
+	fwd = append(fwd, computeStep("attention-out", attn.Forward[attn.CoreAt+nf:]))
+	bwd = Program{computeStep("attention-bwd", attn.Backward[:attn.CoreBackwardAt])}
 	bwd = append(bwd, ring("attention-core-bwd", attn.CoreBackward, func(i int) units.Bytes {
 		if i == 0 || i == cp-1 {
 			return kv
 		}
 		return 2 * kv
 	})...)
-	bwd = append(bwd, compute("attention-in-bwd", attn.Backward[attn.CoreBackwardAt+nb:]))
+	bwd = append(bwd, computeStep("attention-in-bwd", attn.Backward[attn.CoreBackwardAt+nb:]))
 	return fwd, bwd, core
 }

@@ -738,7 +738,7 @@ func (b *builder) chunk(vs int, into []slot) []slot {
 	if vs == 0 {
 		into = append(into, slot{&p.layers[model.EmbeddingLayer], 0, LayerEmbedding})
 	}
-	counts := b.j.stageLayerCounts()
+	counts := b.j.StageLayers()
 	first := 0
 	for u := 0; u < vs; u++ {
 		first += counts[u]

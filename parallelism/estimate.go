@@ -443,9 +443,12 @@ func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 		hbwd[vs] += hbwdOf(k)
 		hwgt[vs] += pt.held[2][k]
 	}
+	// The layout read once, not per virtual stage (LayersOf parses a
+	// pipeline layout at each call).
+	counts := j.StageLayers()
 	first := 0
 	for vs := range fwd {
-		n := j.LayersOf(vs)
+		n := counts[vs]
 		if vs == 0 {
 			add(vs, model.EmbeddingLayer)
 		}
@@ -661,8 +664,7 @@ func (e *Estimator) dpStream(j Job) ([]sim.Time, error) {
 	}
 	out := make([]sim.Time, l.PP)
 	first := 0
-	for vs := 0; vs < l.PP*l.VirtualStages; vs++ {
-		n := j.LayersOf(vs)
+	for vs, n := range j.StageLayers() {
 		for i := first; i < first+n; i++ {
 			kind := j.Model.KindOf(i)
 			out[vs%l.PP] += perLayer[0][kind]

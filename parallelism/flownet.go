@@ -237,8 +237,9 @@ func (f *flowNet) transfersOf(i int32) []collective.Transfer {
 		chunk /= units.Bytes(n)
 	}
 	inflate := units.Bytes(1 / f.params.SizeFactor(chunk))
-	intra := len(groups) == 1 && f.mesh.Span(groups[0]).Nodes == 1
-	if len(groups) > 0 && f.mesh.Span(groups[0]).Nodes == 1 {
+	oneNode := len(groups) > 0 && f.mesh.Span(groups[0]).Nodes == 1
+	intra := len(groups) == 1 && oneNode
+	if oneNode {
 		// NCCL's measured time inside a node (collective.A100AllReduce).
 		inflate *= units.Bytes(f.coll.MeasuredStretch(sp.op, sp.bytes, len(groups[0])))
 	}

@@ -26,7 +26,7 @@ type Job struct {
 // remainder rule of evenLayersOf.
 func (j Job) LayersOf(vs int) int {
 	if j.Layout.PipelineLayout != "" {
-		if c := j.stageLayerCounts(); vs < len(c) {
+		if c := j.StageLayers(); vs < len(c) {
 			return c[vs]
 		}
 	}
@@ -72,7 +72,7 @@ func (j Job) blocksOf(vs int) int {
 // blockCounts returns blocksOf of every virtual stage, the layout read
 // once.
 func (j Job) blockCounts() []int {
-	c := j.stageLayerCounts()
+	c := j.StageLayers()
 	if len(c) > 0 {
 		c[len(c)-1] += j.Model.MTPDepth
 	}
@@ -142,7 +142,10 @@ func (j Job) ReplayTasks() float64 {
 func replayTasks(j Job, steps int, reps, m float64) float64 {
 	l := j.Layout
 	chunks := float64(l.PP) * float64(l.VirtualStages)
-	layers := math.Ceil(float64(j.Model.Layers+j.Model.MTPDepth) / chunks)
+	// The most blocks one virtual stage runs (maxChunkBlocks), without
+	// reading a layout or allocating where the split is even and there is
+	// no MTP module: then the remainder rule gives the ceiling.
+	layers := math.Ceil(float64(j.Model.Layers) / chunks)
 	if l.PipelineLayout != "" || j.Model.MTPDepth > 0 {
 		layers = float64(j.maxChunkBlocks())
 	}

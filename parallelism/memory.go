@@ -160,7 +160,7 @@ func (j Job) stageMoELayers(s int) int {
 	first := 0
 	var counts []int
 	if j.Layout.PipelineLayout != "" {
-		counts = j.stageLayerCounts()
+		counts = j.StageLayers()
 	}
 	last := j.Layout.PP*j.Layout.VirtualStages - 1
 	for vs := 0; vs <= last; vs++ {

@@ -197,10 +197,11 @@ func (j Job) checkPipelineLayout() []field.Error {
 	return errs
 }
 
-// stageLayerCounts returns the transformer layers of each virtual stage:
-// the pipeline layout's when it is set (and readable), else the remainder
-// rule of LayersOf.
-func (j Job) stageLayerCounts() []int {
+// StageLayers returns the transformer layers of each virtual stage, in
+// virtual-stage order (chunk c of stage s is entry c·pp + s): the pipeline
+// layout's when it is set (and readable), else the remainder rule of
+// LayersOf. Each call reads the layout and returns a new slice.
+func (j Job) StageLayers() []int {
 	n := j.Layout.PP * j.Layout.VirtualStages
 	out := make([]int, n)
 	if j.Layout.PipelineLayout != "" {
@@ -216,10 +217,6 @@ func (j Job) stageLayerCounts() []int {
 	}
 	return out
 }
-
-// StageLayers returns the transformer layers of each virtual stage, in
-// virtual-stage order (chunk c of stage s is entry c·pp + s).
-func (j Job) StageLayers() []int { return j.stageLayerCounts() }
 
 // PipelineLayoutStages returns the number of virtual stages a readable
 // pipeline layout string describes (as parsePipelineLayout counts them);

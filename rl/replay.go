@@ -36,13 +36,7 @@ func (c Config) replay(res *Result, runs []engineRun, rollout *rolloutPlan, scor
 	for _, run := range runs {
 		segs = max(segs, len(run.Segments))
 	}
-	calls := 0
-	if rollout != nil {
-		for _, cs := range rollout.calls {
-			calls += len(cs)
-		}
-	}
-	g := sim.NewGraph(steps * (len(runs)*(3*segs+2) + calls + len(scorers) + 2*res.OptimizerSteps + 4))
+	g := sim.NewGraph(steps * (len(runs)*(3*segs+2) + rollout.numCalls() + len(scorers) + 2*res.OptimizerSteps + 4))
 	engines := make([]sim.ResourceID, len(runs))
 	for r := range engines {
 		engines[r] = g.AddResource(fmt.Sprintf("engine %d", r))

@@ -98,6 +98,19 @@ type rolloutPlan struct {
 	busy    units.Seconds
 }
 
+// numCalls is the generate calls of a step, over every engine; 0 for a
+// nil plan (no calls).
+func (plan *rolloutPlan) numCalls() int {
+	if plan == nil {
+		return 0
+	}
+	n := 0
+	for _, cs := range plan.calls {
+		n += len(cs)
+	}
+	return n
+}
+
 // rolloutScoring prices the scoring wait of every call: each scoring model
 // runs its forwards over the call's samples (logprob_microbatch sequences a
 // pass) on its own model-parallel group at once, the policy's
@@ -160,10 +173,7 @@ func (res *Result) rolloutFinish(c Config, plan *rolloutPlan, models int) {
 	if plan.busy > 0 && peak > 0 {
 		res.ScoringMFU = plan.flops / (float64(plan.busy) * float64(models) * peak)
 	}
-	n := 0
-	for _, cs := range plan.calls {
-		n += len(cs)
-	}
+	n := plan.numCalls()
 	res.Notes = append(res.Notes, fmt.Sprintf("experience in calls (rl.rollout_ranks %d): %d blocking generate calls of at most %d samples per step, each rank's calls to engine rank mod %d; after each call its rank waits %s on average for the scoring models' forwards over the call's samples (each model on its own GPUs, at once; the slowest: %s), %s over all ranks, while an engine with no other rank's call waiting is idle; scoring is the wait after the last call (the training pool's idle time counts the ranks' waits as busy)",
 		c.RolloutRanks, n, c.MaxBatch, res.Replicas, plan.busy/units.Seconds(max(n, 1)), plan.slowest, plan.busy))
 }

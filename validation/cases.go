@@ -3,6 +3,7 @@ package validation
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -380,17 +381,24 @@ func (m mapper) mtp(field any) {
 	m.assume("multi-token prediction → model.mtp_depth %d (%s)", d, show(field))
 }
 
-// deepSeekV3RecipeLayouts is Megatron-Bridge's DeepSeek-V3 pipeline
-// layouts by (pp, vp) (set_deepseek_v3_pipeline_model_parallel_layout,
+// deepSeekV3RecipeLayout is Megatron-Bridge's DeepSeek-V3 pipeline
+// layout for (pp, vp) (set_deepseek_v3_pipeline_model_parallel_layout,
 // src/megatron/bridge/recipes/deepseek/deepseek_v3.py @ 5776a6d9, which
 // its performance configurations call with layout=None): per virtual
 // stage, the decoder layers of the first, the middle ones and the last;
 // the embedding goes first in the first, the MTP modules and the loss
-// last in the last.
-var deepSeekV3RecipeLayouts = map[[2]int][3]int{
-	{4, 1}: {16, 16, 13},
-	{8, 1}: {8, 8, 5}, {4, 2}: {8, 8, 5},
-	{16, 1}: {4, 4, 1}, {8, 2}: {4, 4, 1}, {4, 4}: {4, 4, 1},
+// last in the last. ok is false for a (pp, vp) the recipe does not list.
+// A function, not a package-level map: no package-level mutable state.
+func deepSeekV3RecipeLayout(pp, vp int) (split [3]int, ok bool) {
+	switch [2]int{pp, vp} {
+	case [2]int{4, 1}:
+		return [3]int{16, 16, 13}, true
+	case [2]int{8, 1}, [2]int{4, 2}:
+		return [3]int{8, 8, 5}, true
+	case [2]int{16, 1}, [2]int{8, 2}, [2]int{4, 4}:
+		return [3]int{4, 4, 1}, true
+	}
+	return split, false
 }
 
 // pipelineLayout sets the case's pipeline layout: the one it states
@@ -414,7 +422,7 @@ func (m mapper) pipelineLayout(r rawCase) {
 	if !strings.Contains(strings.ToLower(r.Source), "megatron-bridge") || !strings.Contains(name, "deepseek") || !strings.Contains(name, "v3") || c.Shape.Layers != 61 {
 		return
 	}
-	split, ok := deepSeekV3RecipeLayouts[[2]int{k.PP, k.VirtualStages}]
+	split, ok := deepSeekV3RecipeLayout(k.PP, k.VirtualStages)
 	if !ok {
 		m.assume("pipeline layout: Megatron-Bridge's DeepSeek-V3 recipe has none for pp %d, vp %d → the remainder rule", k.PP, k.VirtualStages)
 		return
@@ -463,10 +471,8 @@ func usesMTP(r rawCase) bool {
 	if g := mtpDepthText.FindStringSubmatch(t); g != nil && g[1] == "0" {
 		return false
 	}
-	for _, off := range []string{"none", "disabled", "off", "false", "0"} {
-		if t == off {
-			return false
-		}
+	if slices.Contains([]string{"none", "off", "false", "0"}, t) {
+		return false
 	}
 	return !strings.HasPrefix(t, "no ") && !strings.HasPrefix(t, "disabled")
 }

@@ -421,15 +421,13 @@ func evaluateRL(p rlPlan) []Result {
 		}
 		return rows
 	}
-	res, err := replayRL(p.scenario)
-	if err == nil && !res.Feasible && p.zero3 != "" {
-		if r3, err3 := replayRL(p.zero3); err3 == nil {
-			res = r3
-			for i := range rows {
-				rows[i].Assumptions = append(rows[i].Assumptions, "ZeRO-3 (ZeRO-2 does not fit: training layout rule)")
-			}
+	res, zero3, err := p.replay()
+	switch {
+	case zero3:
+		for i := range rows {
+			rows[i].Assumptions = append(rows[i].Assumptions, "ZeRO-3 (ZeRO-2 does not fit: training layout rule)")
 		}
-	} else if p.zero3 != "" {
+	case p.zero3 != "" && (err != nil || res.Feasible):
 		for i := range rows {
 			rows[i].Assumptions = append(rows[i].Assumptions, "ZeRO-2 (training layout rule)")
 		}
@@ -464,6 +462,20 @@ func evaluateRL(p rlPlan) []Result {
 		*r = compare(*r, pred)
 	}
 	return rows
+}
+
+// replay replays the plan's scenario or, where that does not fit and the
+// plan has a ZeRO-3 one that replays, the ZeRO-3 scenario (the training
+// layout rule); zero3 says the latter was taken. res and err are the
+// ZeRO-2 scenario's otherwise.
+func (p rlPlan) replay() (res *rl.Result, zero3 bool, err error) {
+	res, err = replayRL(p.scenario)
+	if err == nil && !res.Feasible && p.zero3 != "" {
+		if r3, err3 := replayRL(p.zero3); err3 == nil {
+			return r3, true, nil
+		}
+	}
+	return res, false, err
 }
 
 // replayRL loads, validates and runs a scenario with an [rl] table.
@@ -541,10 +553,8 @@ func RLScenarioOf(id string) ([]byte, bool, error) {
 		if p.zero3 != "" {
 			// The layout rule: ZeRO-3 where ZeRO-2 does not fit, as the
 			// validation replays it.
-			if res, err := replayRL(p.scenario); err == nil && !res.Feasible {
-				if r3, err3 := replayRL(p.zero3); err3 == nil && r3 != nil {
-					return []byte(p.zero3), true, nil
-				}
+			if _, zero3, _ := p.replay(); zero3 {
+				return []byte(p.zero3), true, nil
 			}
 		}
 		return []byte(p.scenario), true, nil
