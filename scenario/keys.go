@@ -243,7 +243,7 @@ func declarations(s *settings) []key {
 		{name: "parallelism.zero", value: count(into(&l.ZeRO)).or(0), allowed: numbers(parallelism.ZeROStages()),
 			doc: "optimizer sharding: 1 the optimizer state (the distributed optimizer), 2 also gradients, 3 also weights"},
 		{name: "parallelism.overlap_grad_reduce", value: boolean(into(&l.OverlapGradReduce)).or(true),
-			doc: "ZeRO 0–1: gradient buckets reduced during the last backward pass; ZeRO 1–2: also the parameter all-gather overlapped with the next step's forward; ZeRO-2: false reduce-scatters each micro-batch's gradients on the compute stream, the backward waiting (DeepSpeed's `overlap_comm`, false by default below stage 3)"},
+			doc: "ZeRO 0–1: gradient buckets reduced during the last backward pass; ZeRO 1–2: also the parameter all-gather overlapped with the next step's forward; ZeRO-2: false reduce-scatters each micro-batch's gradients on the compute stream, the backward waiting (DeepSpeed's `overlap_comm`, false by default below stage 3); ZeRO-3 always overlaps it (stage 3's default), and the report's notes say so when this key is false"},
 		{name: "parallelism.tp_overlap", value: boolean(into(&l.TPOverlap)).or(false),
 			doc: "tensor-parallel collectives overlap their block's compute"},
 		{name: "parallelism.pp_overlap", value: boolean(into(&l.PPOverlap)).or(true),
