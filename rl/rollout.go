@@ -91,7 +91,7 @@ type rolloutPlan struct {
 	// score[e][i] is the scoring wait after engine e's i-th call: the
 	// slowest scoring model's forward over the call's samples.
 	score [][]units.Seconds
-	// slowest names the model that sets the wait; flops the scoring's
+	// slowest names the model that sets the longest wait; flops the scoring's
 	// model FLOPs; busy the sum of the waits.
 	slowest string
 	flops   float64
@@ -145,6 +145,7 @@ func (c Config) rolloutScoring(p pricer, j parallelism.Job, calls [][]rolloutCal
 		memo[n] = v
 		return v, nil
 	}
+	var longest units.Seconds // the longest wait so far, whose slowest model the note names
 	for e, cs := range calls {
 		plan.score[e] = make([]units.Seconds, len(cs))
 		for i, k := range cs {
@@ -155,7 +156,9 @@ func (c Config) rolloutScoring(p pricer, j parallelism.Job, calls [][]rolloutCal
 			plan.score[e][i] = v.t
 			plan.flops += v.flops
 			plan.busy += v.t
-			plan.slowest = v.slowest
+			if plan.slowest == "" || v.t > longest {
+				longest, plan.slowest = v.t, v.slowest
+			}
 		}
 	}
 	return plan, nil
