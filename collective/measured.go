@@ -59,6 +59,16 @@ func A100AllReduce() *AllReduceCurve {
 	return c
 }
 
+// Covers reports whether the curve holds a measurement for a group of ranks
+// GPUs; other group sizes are priced by the formula.
+func (c *AllReduceCurve) Covers(ranks int) bool {
+	if c == nil {
+		return false
+	}
+	ts, ok := c.Times[ranks]
+	return ok && len(ts) >= 2 && len(ts) == len(c.Bytes)
+}
+
 // time returns the measured time of an all-reduce of size bytes over ranks
 // ranks, interpolated linearly between the measured sizes and extrapolated
 // beyond the largest along its last segment; below the smallest it is the
@@ -68,14 +78,10 @@ func A100AllReduce() *AllReduceCurve {
 // formula's latency for a message of a few bytes. ok is false without a
 // curve for ranks.
 func (c *AllReduceCurve) time(ranks int, bytes units.Bytes, formula func(units.Bytes) units.Seconds) (units.Seconds, bool) {
-	if c == nil {
+	if !c.Covers(ranks) {
 		return 0, false
 	}
-	ts, ok := c.Times[ranks]
-	if !ok || len(ts) < 2 || len(ts) != len(c.Bytes) {
-		return 0, false
-	}
-	xs := c.Bytes
+	ts, xs := c.Times[ranks], c.Bytes
 	if bytes <= xs[0] {
 		excess := max(0, ts[0]-formula(xs[0]))
 		return formula(bytes) + excess*units.Seconds(float64(bytes)/float64(xs[0])), true

@@ -128,3 +128,22 @@ func TestMeasuredStretch(t *testing.T) {
 		t.Errorf("no curve: stretch %g, want 1", got)
 	}
 }
+
+// TestCurveCovers: the A100 table holds groups of 2 to 8 GPUs and no
+// other size, and a missing table covers nothing (sim collective's header
+// says "measured" only where Covers does).
+func TestCurveCovers(t *testing.T) {
+	c := A100AllReduce()
+	for _, tc := range []struct {
+		ranks int
+		want  bool
+	}{{1, false}, {2, true}, {5, true}, {8, true}, {9, false}, {16, false}} {
+		if got := c.Covers(tc.ranks); got != tc.want {
+			t.Errorf("Covers(%d) = %v, want %v", tc.ranks, got, tc.want)
+		}
+	}
+	var none *AllReduceCurve
+	if none.Covers(8) {
+		t.Error("a nil curve covers 8 ranks")
+	}
+}

@@ -258,7 +258,7 @@ func writePerfText(w io.Writer, tables []perfTable, m collective.Model) {
 		fmt.Fprintf(w, "# group: %s, %d ranks on %d node(s), %d per node; busbw = algbw × %s\n", t.Group, t.Ranks, t.Nodes, t.PerNode, t.BusFactor)
 		fmt.Fprintf(w, "# NVLink %s per GPU × %.2f achievable; NIC %s per GPU × %.2f achievable\n",
 			m.Cluster.NVLink.Bandwidth, m.Params.NVLinkFraction, m.Cluster.NICBandwidthPerGPU(), m.Params.NICFraction)
-		if c := m.Params.NVLinkAllReduce; c != nil && t.Nodes == 1 && t.Op != "alltoall" && t.Op != "sendrecv" {
+		if c := m.Params.NVLinkAllReduce; c.Covers(t.Ranks) && t.Nodes == 1 && t.Op != "alltoall" && t.Op != "sendrecv" {
 			fmt.Fprintf(w, "# inside the node: measured, not the formula: %s\n", c.Source)
 		}
 		fmt.Fprintln(w, "# the model has no in-place/out-of-place difference: one set of columns")
