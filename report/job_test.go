@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"encoding/json"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -18,14 +17,7 @@ func TestJobSection(t *testing.T) {
 	j := testJob(t)
 	j.Variation = parallelism.Variation{SlowFraction: 0.1, Slowdown: 0.25}
 	j.Options.Seed = 2
-	v, errs := j.Validate()
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	res, err := parallelism.Simulate(v)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := replayed(t, j)
 	cfg := job.Config{GPUs: 32, GPUMTBF: 2000 * 3600, FatalFraction: 1, CheckpointInterval: 1800, CheckpointWrite: 30, Restart: 300, Runs: 300}
 	whole, err := job.Simulate(cfg, job.Work{Train: 30 * 86400, Stragglers: 86400}, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
@@ -50,14 +42,8 @@ func TestJobSection(t *testing.T) {
 	if s == nil || s.SlowGPUs != 3 || s.Slowdown <= 0 || s.LostPerStepS <= 0 {
 		t.Errorf("stragglers %+v", s)
 	}
-	var buf bytes.Buffer
-	if err := WriteJSON(&buf, rep); err != nil {
-		t.Fatal(err)
-	}
 	var got map[string]any
-	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
-		t.Fatal(err)
-	}
+	decodeJSON(t, rep, &got)
 	obj, _ := got["job"].(map[string]any)
 	for _, k := range []string{"p50_s", "p90_s", "p99_s", "goodput", "interruptions", "lost_s", "best_checkpoint_interval_s"} {
 		if _, ok := obj[k]; !ok {

@@ -33,26 +33,12 @@ func testJob(t *testing.T) parallelism.Job {
 // with sane values.
 func TestSpecFields(t *testing.T) {
 	j := testJob(t)
-	v, errs := j.Validate()
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	res, err := parallelism.Simulate(v)
+	rep, err := Build(Input{Name: "t", Seed: 1, Job: j}, replayed(t, j))
 	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := Build(Input{Name: "t", Seed: 1, Job: j}, res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := WriteJSON(&buf, rep); err != nil {
 		t.Fatal(err)
 	}
 	var got map[string]any
-	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
-		t.Fatal(err)
-	}
+	decodeJSON(t, rep, &got)
 	for _, k := range []string{"scenario", "gpus", "feasible", "step_time_s", "tokens_per_s", "model_flops_per_gpu_s", "mfu", "hfu", "time_to_train_s", "bubble_fraction", "memory_per_gpu_bytes", "comm", "bottleneck", "links"} {
 		if _, ok := got[k]; !ok {
 			t.Errorf("report lacks %q", k)
@@ -150,28 +136,14 @@ func TestStageLayers(t *testing.T) {
 	} {
 		j := testJob(t)
 		j.Layout.PipelineLayout, j.Model.MTPDepth = tc.layout, tc.mtp
-		v, errs := j.Validate()
-		if len(errs) > 0 {
-			t.Fatal(errs)
-		}
-		res, err := parallelism.Simulate(v)
+		rep, err := Build(Input{Name: "t", Seed: 1, Job: j}, replayed(t, j))
 		if err != nil {
-			t.Fatal(err)
-		}
-		rep, err := Build(Input{Name: "t", Seed: 1, Job: j}, res)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		if err := WriteJSON(&buf, rep); err != nil {
 			t.Fatal(err)
 		}
 		var got struct {
 			Layout map[string]any `json:"layout"`
 		}
-		if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
-			t.Fatal(err)
-		}
+		decodeJSON(t, rep, &got)
 		st, _ := got.Layout["stage_layers"].([]any)
 		if len(st) != len(tc.stages) || (len(st) > 0 && (st[0] != tc.stages[0] || st[1] != tc.stages[1])) {
 			t.Errorf("%q mtp %d: stage_layers %v, want %v", tc.layout, tc.mtp, got.Layout["stage_layers"], tc.stages)
@@ -182,7 +154,7 @@ func TestStageLayers(t *testing.T) {
 		if d, _ := got.Layout["mtp_depth"].(float64); int(d) != tc.mtp {
 			t.Errorf("%q: mtp_depth %v, want %d", tc.layout, got.Layout["mtp_depth"], tc.mtp)
 		}
-		buf.Reset()
+		var buf bytes.Buffer
 		if err := WriteText(&buf, rep, j); err != nil {
 			t.Fatal(err)
 		}
@@ -190,5 +162,31 @@ func TestStageLayers(t *testing.T) {
 		if tc.line == "" && has || tc.line != "" && !strings.Contains(buf.String(), tc.line) {
 			t.Errorf("%q mtp %d: text report, want stages line %q:\n%s", tc.layout, tc.mtp, tc.line, buf.String()[:min(buf.Len(), 600)])
 		}
+	}
+}
+
+// replayed validates and replays j, failing the test on any error.
+func replayed(t *testing.T, j parallelism.Job) *parallelism.Result {
+	t.Helper()
+	v, errs := j.Validate()
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	res, err := parallelism.Simulate(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// decodeJSON writes rep as the JSON report and decodes it into into.
+func decodeJSON(t *testing.T, rep *Report, into any) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(buf.Bytes(), into); err != nil {
+		t.Fatal(err)
 	}
 }
