@@ -164,6 +164,17 @@ func (j Job) check() []field.Error {
 		if l.PP < 2 {
 			add(field.Errorf("parallelism.schedule", "\"interleaved\" needs pp ≥ 2").Using("parallelism.pp"))
 		}
+	case DualPipe:
+		// The conditions deepseek-ai/DualPipe's step asserts (dualpipe.go).
+		if l.PP < 2 || l.PP%2 != 0 {
+			add(field.Errorf("parallelism.schedule", "\"dualpipe\" needs an even pp ≥ 2 (each GPU holds stages s and pp−1−s), got pp = %d", l.PP).Using("parallelism.pp"))
+		}
+		if l.VirtualStages != 1 {
+			add(field.Errorf("parallelism.virtual_stages", "%d model chunks: \"dualpipe\" runs its own two per GPU (stages s and pp−1−s); virtual_stages must be 1", l.VirtualStages).Using("parallelism.schedule"))
+		}
+		if l.ZeRO > 1 {
+			add(field.Errorf("parallelism.zero", "\"dualpipe\" is replayed with ZeRO 0 or 1 (DeepSeek-V3 trains it with ZeRO-1, arXiv:2412.19437 §3.2), got %d", l.ZeRO).Using("parallelism.schedule"))
+		}
 	default:
 		add(field.Errorf("parallelism.schedule", "%q is not a schedule (allowed: %s)", l.Schedule, field.Quote(Schedules())))
 	}
@@ -183,6 +194,9 @@ func (j Job) check() []field.Error {
 	} else if t.GlobalBatch%(l.DP*l.Microbatch) != 0 {
 		add(field.Errorf("training.global_batch", "%d is not divisible by dp × microbatch (%d × %d)", t.GlobalBatch, l.DP, l.Microbatch).
 			Using("parallelism.dp", "parallelism.microbatch"))
+	} else if m := j.Microbatches(); l.Schedule == DualPipe && l.PP >= 2 && (m%2 != 0 || m < 2*l.PP) {
+		add(field.Errorf("training.global_batch", "\"dualpipe\" needs an even micro-batch count of at least 2 × pp (%d), half fed in at each end of the pipeline; global_batch / (dp × microbatch) = %d / (%d × %d) = %d", 2*l.PP, t.GlobalBatch, l.DP, l.Microbatch, m).
+			Using("parallelism.dp", "parallelism.microbatch", "parallelism.schedule", "parallelism.pp"))
 	} else if l.Schedule == Interleaved && j.Microbatches()%l.PP != 0 {
 		add(field.Errorf("training.global_batch", "the interleaved schedule needs the micro-batch count (%d) to be a multiple of pp (%d)", j.Microbatches(), l.PP).
 			Using("parallelism.dp", "parallelism.microbatch", "parallelism.schedule", "parallelism.pp"))

@@ -237,7 +237,8 @@ func Rules() []string {
 		"microbatch: unknown → 1 (a count followed by a note is the count)",
 		"cp: as given, unknown → 1; ep: as given (a mixture-of-experts case without it → not replayed); etp: as given, unknown → tp (Megatron-Core's default expert_tensor_parallel_size); fsdp > 0 → not replayed (Megatron FSDP is not modelled)",
 		"global_batch: a ramp \"A -> B …\" → B, the batch most of the run goes at",
-		"moe.overlap: on when ep_overlap says true (Megatron-Bridge's moe_a2a_overlap) or the schedule is DeepSeek's DualPipe, which 1f1b then stands for",
+		"moe.overlap: on when ep_overlap says true (Megatron-Bridge's moe_a2a_overlap) or the schedule is DeepSeek's DualPipe",
+		"schedule: a vp naming DualPipe → dualpipe (DeepSeek-V3 §3.2.1: each GPU holds stages s and pp−1−s, micro-batches fed in at both ends, forward and backward chunks of different micro-batches overlapped)",
 		"sequence_parallel: unknown → the stack's default where it sets one (megatron-deepspeed: off), else on when tp > 1, else off",
 		"interleave (or vp where interleave is absent): \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
 		"zero: \"ZeRO-N …\" → N; unknown → the stack's (1 for megatron-core-2024 and nemo-24.07: the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is), else 0",
@@ -1294,12 +1295,14 @@ func (m mapper) layout(p map[string]any) {
 		}
 	}
 	vp := p["vp"]
-	if dual := strings.Contains(text(vp), "dualpipe"); dual {
-		// DualPipe (DeepSeek-V3 §3.2.1) is not among the schedules: 1F1B
-		// stands for it, and its full overlap of the all-to-alls with the
-		// other micro-batch's computation is moe.overlap.
+	dual := strings.Contains(text(vp), "dualpipe")
+	if dual {
+		// DualPipe (DeepSeek-V3 §3.2.1): the schedule itself, whose
+		// paired chunks overlap the all-to-alls with the other
+		// micro-batch's computation (moe.overlap marks them as running
+		// beside computation).
 		k.MoEOverlap = true
-		m.assume("vp %s → 1f1b with moe.overlap (DualPipe is not modelled; it overlaps dispatch and combine with computation; its smaller bubble and its pairing of stage i with stage pp−1−i on one GPU, which evens out the last stage's loss and MTP work, are not: the replay leans slow)", show(vp))
+		m.assume("vp %s → schedule dualpipe with moe.overlap (each GPU holds stages s and pp−1−s, half the micro-batches fed in at each end, forward and backward chunks of different micro-batches paired so that one's all-to-alls run beside the other's computation; arXiv:2412.19437 §3.2.1)", show(vp))
 		vp = int64(1)
 	}
 	iv := p["interleave"]
@@ -1316,6 +1319,9 @@ func (m mapper) layout(p map[string]any) {
 		k.Schedule, k.VirtualStages = parallelism.OneFOneB, 1 // the search's
 	} else {
 		m.schedule(iv)
+	}
+	if dual && c.free == nil {
+		k.Schedule, k.VirtualStages = parallelism.DualPipe, 1
 	}
 	if strings.Contains(text(p["ep_overlap"]), "true") {
 		k.MoEOverlap = true
