@@ -231,7 +231,7 @@ func declarations(s *settings) []key {
 		{name: "parallelism.microbatch", value: count(into(&l.Microbatch)).or(1),
 			doc: "micro-batch size in sequences; ≥ 1"},
 		{name: "parallelism.schedule", value: text(into(&l.Schedule)).or(parallelism.OneFOneB), allowed: names(parallelism.Schedules()),
-			doc: "pipeline schedule; `interleaved` needs `pp ≥ 2` and a micro-batch count that is a multiple of `pp`; `zb-h1` is zero-bubble ZB-H1 (backward split into input and weight gradients, W passes filling the cool-down; docs/model.md §5)"},
+			doc: "pipeline schedule; `interleaved` needs `pp ≥ 2` and a micro-batch count that is a multiple of `pp`; `zb-h1` is zero-bubble ZB-H1 (backward split into input and weight gradients, W passes filling the cool-down; docs/model.md §5); `dualpipe` is DeepSeek-V3's bidirectional DualPipe (each GPU holds stages s and pp−1−s, so two copies of the weights and gradients; half the micro-batches fed in at each end; forward and backward chunks of different micro-batches paired, each one's overlapped collectives beside the other's compute; needs an even `pp`, `virtual_stages` 1, `zero` ≤ 1 and an even micro-batch count ≥ 2 × pp; docs/model.md §5)"},
 		{name: "parallelism.virtual_stages", value: count(into(&l.VirtualStages)).or(1), def: "1, or 2 with `interleaved`", from: []string{"parallelism.schedule"},
 			doc: "model chunks per GPU; must be 1 unless the schedule is `interleaved`"},
 		{name: "parallelism.pipeline_layout", value: text(into(&l.PipelineLayout)), def: "none (the remainder rule of `pp`)",
