@@ -256,7 +256,7 @@ func declarations(s *settings) []key {
 		{name: "moe.capacity_factor", value: number(into(&l.CapacityFactor)).or(0),
 			doc: "0: dropless; else 0.1..1000: an expert takes at most this multiple of the balanced share of tokens and drops the rest, so the hottest rank's load is min(skew, capacity_factor)"},
 		{name: "moe.overlap", value: boolean(into(&l.MoEOverlap)).or(false),
-			doc: "the dispatch and combine all-to-alls run beside computation (Megatron-Core's `--overlap-moe-expert-parallel-comm`, DeepSeek-V3's DualPipe): each beside the compute step before it, the shared experts moved before the dispatch"},
+			doc: "the dispatch and combine all-to-alls run beside computation (Megatron-Core's `--overlap-moe-expert-parallel-comm`): each beside the compute step before it, the shared experts moved before the dispatch; under `parallelism.schedule = \"dualpipe\"` also beside the paired pass's computation"},
 
 		{name: "training.global_batch", value: count(into(&t.GlobalBatch)), def: "— (required)", need: required("(sequences per step)"),
 			doc: "sequences per step; > 0 and divisible by `dp × microbatch`"},
