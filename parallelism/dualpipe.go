@@ -113,9 +113,9 @@ func dualPipe(p, m, s int, out []step) []step {
 	return out
 }
 
-// chunksPerGPU is the number of model chunks one GPU runs: virtual_stages,
+// ChunksPerGPU is the number of model chunks one GPU runs: virtual_stages,
 // or DualPipe's two directions.
-func (l Layout) chunksPerGPU() int {
+func (l Layout) ChunksPerGPU() int {
 	if l.Schedule == DualPipe {
 		return 2
 	}

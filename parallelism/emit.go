@@ -783,7 +783,7 @@ func (b *builder) paramGathers(lane int, prevEnd []sim.TaskID) *gathers {
 		return nil
 	}
 	l := b.j.Layout
-	g := &gathers{layers: make([][]sim.TaskID, l.chunksPerGPU()), emb: [2]sim.TaskID{sim.None, sim.None}}
+	g := &gathers{layers: make([][]sim.TaskID, l.ChunksPerGPU()), emb: [2]sim.TaskID{sim.None, sim.None}}
 	add := func(spec specID) sim.TaskID {
 		id := b.comm(b.st[lane].dp, lane, spec, KindDP)
 		if prevEnd != nil {
@@ -792,7 +792,7 @@ func (b *builder) paramGathers(lane int, prevEnd []sim.TaskID) *gathers {
 		return id
 	}
 	stage := b.laneStage[lane]
-	for c := 0; c < l.chunksPerGPU(); c++ {
+	for c := 0; c < l.ChunksPerGPU(); c++ {
 		vs := l.vsOf(stage, c)
 		for _, sl := range b.chunkSlots(vs) {
 			switch {
@@ -837,7 +837,7 @@ type stepIDs struct {
 // idx numbers the passes of a step: lane, chunk c, micro-batch i.
 func (b *builder) idx(lane, c, i int) int {
 	l := b.j.Layout
-	return b.laneReplica[lane]*l.PP*l.chunksPerGPU()*b.m + (c*l.PP+b.laneStage[lane])*b.m + i
+	return b.laneReplica[lane]*l.PP*l.ChunksPerGPU()*b.m + (c*l.PP+b.laneStage[lane])*b.m + i
 }
 
 // passState is what one lane's passes of a step share.
@@ -1093,7 +1093,7 @@ func (b *builder) build() ([][]step, error) {
 		progs[s] = program(l.Schedule, p, l.VirtualStages, b.m, s)
 	}
 	lanes := len(b.laneRank)
-	n := lanes * l.chunksPerGPU() * b.m
+	n := lanes * l.ChunksPerGPU() * b.m
 	ids := stepIDs{make([]sim.TaskID, n), make([]sim.TaskID, n), make([]sim.TaskID, n), make([]sim.TaskID, n)}
 	barrierRes := b.g.AddResource("optimizer barrier")
 	var prevEnd []sim.TaskID // per lane: what the next step must wait for
@@ -1255,5 +1255,5 @@ func (b *builder) crossStageDual(ids *stepIDs) {
 // lane's replica.
 func (b *builder) passOf(lane, s, c, i int) int {
 	l := b.j.Layout
-	return b.laneReplica[lane]*l.PP*l.chunksPerGPU()*b.m + (c*l.PP+s)*b.m + i
+	return b.laneReplica[lane]*l.PP*l.ChunksPerGPU()*b.m + (c*l.PP+s)*b.m + i
 }

@@ -86,13 +86,13 @@ func (j Job) stageLayers(s int) int {
 	if j.Layout.PipelineLayout == "" {
 		// The even split: no layout to read, nothing to allocate (the
 		// search's memory bound calls this for every candidate).
-		for c := 0; c < j.Layout.chunksPerGPU(); c++ {
+		for c := 0; c < j.Layout.ChunksPerGPU(); c++ {
 			total += j.blocksOf(j.Layout.vsOf(s, c))
 		}
 		return total
 	}
 	blocks := j.blockCounts()
-	for c := 0; c < j.Layout.chunksPerGPU(); c++ {
+	for c := 0; c < j.Layout.ChunksPerGPU(); c++ {
 		total += blocks[j.Layout.vsOf(s, c)]
 	}
 	return total
@@ -161,7 +161,7 @@ func replayTasks(j Job, steps int, reps, m float64) float64 {
 	if l.PipelineLayout != "" || j.Model.MTPDepth > 0 {
 		layers = float64(j.maxChunkBlocks())
 	}
-	return float64(steps) * reps * float64(l.PP) * m * float64(l.chunksPerGPU()) * (4 + 12*layers)
+	return float64(steps) * reps * float64(l.PP) * m * float64(l.ChunksPerGPU()) * (4 + 12*layers)
 }
 
 // stepsPeriodic reports whether a replay of j on reps replicas tries the

@@ -61,6 +61,9 @@ type Layout struct {
 	// MoEOverlap overlaps the MoE all-to-alls with computation
 	// (moe.overlap).
 	MoEOverlap bool
+	// DispatchFP8 sends the token dispatch and the combine's gradient in
+	// FP8 (moe.dispatch_fp8; DeepSeek-V3 §3.3.4).
+	DispatchFP8 bool
 	// Microbatch is the micro-batch size in sequences.
 	Microbatch int
 	Schedule   Schedule

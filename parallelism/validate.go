@@ -146,6 +146,11 @@ func (j Job) check() []field.Error {
 	if l.CapacityFactor != 0 && !(l.CapacityFactor >= 0.1 && l.CapacityFactor <= 1000) {
 		add(field.Errorf("moe.capacity_factor", "must be 0 (dropless) or from 0.1 to 1000, got %g", l.CapacityFactor))
 	}
+	if l.DispatchFP8 && m.Experts == 0 {
+		add(field.Errorf("moe.dispatch_fp8", "needs a mixture-of-experts model (model.experts > 0)").Using("model.experts"))
+	} else if l.DispatchFP8 && j.Training.Precision != units.FP8 {
+		add(field.Errorf("moe.dispatch_fp8", "FP8 dispatch goes with FP8 training (DeepSeek-V3 quantizes the up-projection's input, which its FP8 GEMM takes); training.precision is %q", j.Training.Precision).Using("training.precision"))
+	}
 	if m.Experts == 0 && (l.Skew > 1 || l.CapacityFactor > 0 || l.MoEOverlap) {
 		add(field.Errorf("moe.skew", "moe.skew, moe.capacity_factor and moe.overlap need a mixture-of-experts model (model.experts > 0)").Using("model.experts", "moe.capacity_factor", "moe.overlap"))
 	}

@@ -161,6 +161,9 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 		if m.Overlap {
 			p("; all-to-all overlapped")
 		}
+		if m.DispatchFP8 {
+			p("; dispatch in FP8")
+		}
 		p("\n")
 	}
 	if c := rep.Calibration; c != nil {

@@ -76,7 +76,9 @@ type Knobs struct {
 	// degrees (1 when the case has none).
 	CP, EP, ETP int
 	// MoEOverlap overlaps the MoE all-to-alls with computation.
-	MoEOverlap       bool
+	MoEOverlap bool
+	// DispatchFP8 sends the dispatch and the combine's gradient in FP8.
+	DispatchFP8      bool
 	Schedule         parallelism.Schedule
 	VirtualStages    int
 	SequenceParallel bool
@@ -120,6 +122,9 @@ func (k Knobs) String() string {
 	}
 	if k.MoEOverlap {
 		b.WriteString(" a2a-overlap")
+	}
+	if k.DispatchFP8 {
+		b.WriteString(" fp8-dispatch")
 	}
 	return b.String()
 }
@@ -238,6 +243,7 @@ func Rules() []string {
 		"cp: as given, unknown → 1; ep: as given (a mixture-of-experts case without it → not replayed); etp: as given, unknown → tp (Megatron-Core's default expert_tensor_parallel_size); fsdp > 0 → not replayed (Megatron FSDP is not modelled)",
 		"global_batch: a ramp \"A -> B …\" → B, the batch most of the run goes at",
 		"moe.overlap: on when ep_overlap says true (Megatron-Bridge's moe_a2a_overlap) or the schedule is DeepSeek's DualPipe",
+		"moe.dispatch_fp8: on when dispatch_precision names FP8 (DeepSeek-V3 §3.3.4: the activations before the up-projections and the gradients before the down-projections are dispatched in FP8, the combines kept in BF16)",
 		"schedule: a vp naming DualPipe → dualpipe (DeepSeek-V3 §3.2.1: each GPU holds stages s and pp−1−s, micro-batches fed in at both ends, forward and backward chunks of different micro-batches overlapped)",
 		"sequence_parallel: unknown → the stack's default where it sets one (megatron-deepspeed: off), else on when tp > 1, else off",
 		"interleave (or vp where interleave is absent): \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
@@ -1325,6 +1331,10 @@ func (m mapper) layout(p map[string]any) {
 	}
 	if strings.Contains(text(p["ep_overlap"]), "true") {
 		k.MoEOverlap = true
+	}
+	if d := text(p["dispatch_precision"]); strings.HasPrefix(d, "fp8") {
+		k.DispatchFP8 = true
+		m.assume("dispatch_precision %s → moe.dispatch_fp8 (the dispatch and the combine's gradient in FP8 with 1×128 scales, the combines in BF16)", show(p["dispatch_precision"]))
 	}
 	m.recompute(p["recompute"])
 	if z := zeroStage.FindStringSubmatch(text(p["zero"])); z != nil {
