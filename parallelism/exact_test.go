@@ -148,6 +148,11 @@ func exactCases() []exactCase {
 				j.Model.Experts, j.Model.TopK, j.Model.Layers, j.Model.MTPDepth = 8, 2, 16, 1
 				j.Training.Steps = 2
 			})},
+		{"dualpipe full ranks stragglers", with(gpt(16, Layout{TP: 8, PP: 4, DP: 4, Microbatch: 1, Schedule: DualPipe, Recompute: RecomputeFull, ZeRO: 1, OverlapGradReduce: true}, 32),
+			func(j *Job) {
+				j.Options.Ranks = RanksFull
+				j.Variation = Variation{SlowFraction: 0.05, Slowdown: 0.3}
+			})},
 		{"dualpipe timeline", with(gpt(4, Layout{TP: 8, PP: 4, DP: 1, Microbatch: 1, Schedule: DualPipe, Recompute: RecomputeFull}, 8),
 			func(j *Job) { j.Options.Timeline = true })},
 		{"stragglers ZeRO-3 three steps", with(gpt(16, Layout{TP: 8, PP: 4, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, ZeRO: 3, OverlapGradReduce: true}, 32),
