@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"trainsim/collective"
+	"trainsim/model"
 
 	"trainsim/units"
 )
@@ -224,4 +226,72 @@ func TestDualPipeHidesAllToAll(t *testing.T) {
 		t.Errorf("step: dualpipe %v, not below 1f1b's %v", dual.StepTime, one.StepTime)
 	}
 	t.Logf("exposed EP 1f1b %v dualpipe %v; step %v %v", one.Breakdown.EP, dual.Breakdown.EP, one.StepTime, dual.StepTime)
+}
+
+// TestDualPipePairByHand: p = 2, m = 4, one layer per stage whose forward
+// and backward are each [compute c, an all-to-all of a beside it, compute
+// c] (the all-to-all starts with the first compute, the second compute
+// waits for it), c = 1 unit, a = 2 units, no weight gradient and no SM
+// contention. A pass alone takes max(c, a) + c = 3 units (1 unit of the
+// all-to-all exposed). Rank 0's program: F(0), F(2), F(1), B(2), then the
+// pair F(3)&B(0), B(3), B(1), W(1). In the pair, worked by hand from its
+// start t: F's first compute [t, t+1) with F's all-to-all [t, t+2) on the
+// EP stream; B's first compute [t+1, t+2); B's all-to-all waits for the EP
+// stream, [t+2, t+4); F's second compute waits for its all-to-all,
+// [t+2, t+3); B's second compute for B's, [t+4, t+5): 5 units, against 6
+// for the two passes one after the other. The replayed timeline is read
+// for both.
+func TestDualPipePairByHand(t *testing.T) {
+	u := units.Seconds(1e-3)
+	j := gpt3Job(t, 4, Layout{TP: 8, PP: 2, DP: 1, Microbatch: 1, Schedule: DualPipe, VirtualStages: 1, Recompute: RecomputeNone}, 4)
+	j.Model.Layers = 2
+	j.Options.Timeline = true
+	zero := 0
+	j.Calibration.CommSMs = &zero
+	pr, err := newPricer(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := handPlan(pr, model.Layer{})
+	a2a := pr.spec(commSpec{op: collective.AllToAll, bytes: 1, group: groupEP})
+	for s := 0; s < j.Layout.PP; s++ {
+		i := int(a2a)*j.Layout.PP + s
+		for i >= len(pr.costs) {
+			pr.costs = append(pr.costs, collective.Cost{})
+			pr.ok = append(pr.ok, false)
+		}
+		pr.costs[i], pr.ok[i] = collective.Cost{Time: 2 * u, Bytes: 1}, true
+	}
+	pass := func() []stepID {
+		c1, c2 := pr.computeStep(toTime(u)), pr.computeStep(toTime(u))
+		pr.steps = append(pr.steps, pricedStep{kind: model.Collective, spec: a2a, overlap: true})
+		return []stepID{c1, stepID(len(pr.steps) - 1), c2}
+	}
+	ls := &pl.layers[model.TransformerLayer]
+	ls.fwd, ls.bwd, ls.bIn, ls.wgt = pass(), pass(), pass(), nil
+	r, err := runPlan(j, pr, pl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := r.result()
+	span := func(phase string, mb int) (lo, hi float64) {
+		lo, hi = math.Inf(1), math.Inf(-1)
+		for _, s := range res.Timeline {
+			if s.Stage == 0 && s.Phase == phase && s.MicroBatch == mb && s.Kind == "compute" {
+				lo, hi = math.Min(lo, float64(s.Start/u)), math.Max(hi, float64(s.End/u))
+			}
+		}
+		return lo, hi
+	}
+	if lo, hi := span("fwd", 0); math.Abs(hi-lo-3) > 1e-6 {
+		t.Errorf("lone forward pass of micro-batch 0: %.6f units, want 3", hi-lo)
+	}
+	flo, fhi := span("fwd", 3)
+	blo, bhi := span("bwd", 0)
+	if got := math.Max(fhi, bhi) - math.Min(flo, blo); math.Abs(got-5) > 1e-6 {
+		t.Errorf("pair F(3)&B(0): %.6f units, want 5", got)
+	}
+	if math.Abs(fhi-flo-3) > 1e-6 || math.Abs(bhi-blo-4) > 1e-6 || math.Abs(blo-flo-1) > 1e-6 {
+		t.Errorf("pair: F [%.3f, %.3f), B [%.3f, %.3f); want F [t, t+3), B [t+1, t+5)", flo, fhi, blo, bhi)
+	}
 }
