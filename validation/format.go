@@ -412,4 +412,18 @@ The release held-out file was then corrected (data, not model): its two H100 Qwe
 carry the all-to-all overlap their performance configurations set (moe_a2a_overlap True at v0.3.0
 through v0.4.2, as the folder's 25.11 row records it): 23.6% (+20.0%) before this round, 11.6%
 (+6.3%) now; the two rows −1.6% → −2.2% and −6.1% → −6.7%.
+
+DeepSeek-V3 on H800, issue 10 (docs/model.md §7.15): DualPipe as a schedule of its own
+(parallelism.schedule = "dualpipe": each GPU holds stages s and pp−1−s, micro-batches fed in at
+both ends, paired forward and backward passes each running its all-to-alls beside the other's
+computation), then the run's FP8 dispatch (moe.dispatch_fp8, arXiv:2412.19437 §3.3.4). Each column
+adds to the one before; the last two were measured on top of "now" and not kept (the node-limit
+one by a temporary change halving every EP-64 all-to-all's NIC bytes, not built). Every other group
+and every held-out file is unchanged ("=").
+
+| group | before (1F1B stands for DualPipe) | + dualpipe | + FP8 dispatch (now) | + 20 SMs for the all-to-alls (comm_sms 20) | + node-limited dispatch (IB bytes × 0.5) |
+| --- | ---: | ---: | ---: | ---: | ---: |
+| DeepSeek-V3 | 39.3% (−39.3%) | 12.2% (−12.2%) | 2.9% (+2.9%) | 1.1% (+1.1%) | 29.9% (+29.9%) |
+| every other pre-training group, RL group and held-out file | — | = | = | = | = |
+| overall | 11.2% (+7.5%) | 11.0% (+7.7%) | 10.9% (+7.8%) | — | — |
 `
