@@ -625,7 +625,19 @@ func (j Job) recomputeFLOPs() units.FLOPs {
 		heads := float64(1 + m.MTPDepth)
 		return (j.Model.ForwardFLOPs(j.Training.GlobalBatch) - units.FLOPs(heads*2*b*s*h*float64(m.Vocab)+float64(m.MTPDepth)*2*b*s*2*h*h))
 	case RecomputeSelective:
-		return units.FLOPs(float64(m.Layers+m.MTPDepth) * 4 * b * s * s * h)
+		mods := j.Layout.modules()
+		var f float64
+		if mods.Has(model.ModuleCoreAttn) {
+			f += float64(m.Layers+m.MTPDepth) * 4 * b * s * s * h
+		}
+		if mods.Has(model.ModuleMLAUpProj) && m.MLA() {
+			// The query and KV up-projections' GEMMs of every layer
+			// (multi-latent attention in every block).
+			perToken := float64(m.QLoRARank)*float64(m.Heads*m.HeadDim()) + float64(m.KVLoRARank)*float64(m.Heads*(m.QKNopeDim+m.VDim()))
+			f += float64(m.Layers+m.MTPDepth) * 2 * b * s * perToken
+		}
+		// The norms and the expert activation are memory-bound kernels.
+		return units.FLOPs(f)
 	}
 	return 0
 }
