@@ -1,6 +1,7 @@
 package model
 
 import (
+	"strings"
 	"testing"
 
 	"trainsim/units"
@@ -125,4 +126,32 @@ func TestModuleRecomputePrograms(t *testing.T) {
 	if got, want := names(progs[TransformerLayer].Recompute), []string{"layernorm"}; !same(got, want) {
 		t.Errorf("MLA dense layer re-runs %v, want %v", got, want)
 	}
+}
+
+// FuzzParseModules: any string either parses or is refused, never panics;
+// what parses names only modules the string holds, and parses again the
+// same from those names.
+func FuzzParseModules(f *testing.F) {
+	for _, s := range []string{"", "core_attn", "layernorm, moe_act", "mla_up_proj,layernorm", " , ", "mlp", "layernorm,,moe_act"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseModules(s)
+		if err != nil {
+			return
+		}
+		var names []string
+		for _, x := range RecomputeModuleNames() {
+			if m != 0 && m.Has(x) {
+				if !strings.Contains(s, string(x)) {
+					t.Fatalf("%q parsed to a set holding %s", s, x)
+				}
+				names = append(names, string(x))
+			}
+		}
+		again, err := ParseModules(strings.Join(names, ","))
+		if err != nil || again != m {
+			t.Fatalf("%q: %v re-parsed to %v (%v)", s, m, again, err)
+		}
+	})
 }
