@@ -228,7 +228,14 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 		if c.MLA() {
 			norms = opsNamed(attn.Forward, "layernorm")
 		}
-		tl.Recompute = selectiveRecompute(sh, coreFwd, norms, opsNamed(attn.Forward, "q-up", "kv-up"), nil)
+		// The dense MLP's forward but its bias-dropout-add (ModuleMLP).
+		var mlpOps []Op
+		for _, o := range mlp.Forward {
+			if o.Name != "bias-dropout-add" {
+				mlpOps = append(mlpOps, o)
+			}
+		}
+		tl.Recompute = selectiveRecompute(sh, coreFwd, mlpOps, norms, opsNamed(attn.Forward, "q-up", "kv-up"), nil)
 	}
 	out[TransformerLayer] = tl
 	if c.MoE() {
@@ -376,7 +383,7 @@ func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) La
 		if c.MLA() {
 			norms = append(opsNamed(attnOps, "layernorm"), norms...)
 		}
-		l.Recompute = selectiveRecompute(sh, coreFwd, norms, opsNamed(attnOps, "q-up", "kv-up"), opsNamed(experts.Forward, "expert-activation"))
+		l.Recompute = selectiveRecompute(sh, coreFwd, nil, norms, opsNamed(attnOps, "q-up", "kv-up"), opsNamed(experts.Forward, "expert-activation"))
 	}
 	return l
 }

@@ -39,12 +39,18 @@ const (
 	// and V, are freed after the core's forward
 	// (multi_latent_attention.py qkv_up_checkpoint).
 	ModuleMLAUpProj RecomputeModule = "mla_up_proj"
+	// ModuleMLP re-runs a dense layer's MLP (its fused pre-MLP norm, both
+	// GEMMs and the activation) with Megatron-Core's normal checkpoint: the
+	// module's input is kept, everything inside it is freed; an MoE layer's
+	// MLP is not recomputed by it (transformer_layer.py: "mlp" applies when
+	// the MLP is not an MoELayer).
+	ModuleMLP RecomputeModule = "mlp"
 )
 
 // RecomputeModuleNames lists the modules parallelism.recompute_modules may
 // name.
 func RecomputeModuleNames() []RecomputeModule {
-	return []RecomputeModule{ModuleCoreAttn, ModuleLayernorm, ModuleMoEAct, ModuleMLAUpProj}
+	return []RecomputeModule{ModuleCoreAttn, ModuleLayernorm, ModuleMoEAct, ModuleMLAUpProj, ModuleMLP}
 }
 
 // Modules is a set of RecomputeModules (bit i: RecomputeModuleNames()[i]);
@@ -94,11 +100,14 @@ func (sh Shard) recomputes(x RecomputeModule) bool {
 func (sh Shard) Recomputes(x RecomputeModule) bool { return sh.recomputes(x) }
 
 // selectiveRecompute is what a layer's backward pass re-runs first under
-// selective recomputation: the output-discarding modules' kernels (norms,
-// the up-projections, the expert activation; those of them the layer has),
-// then the attention core.
-func selectiveRecompute(sh Shard, core Program, norms, upProj, act []Op) Program {
+// selective recomputation: a dense layer's MLP, the output-discarding
+// modules' kernels (norms, the up-projections, the expert activation; those
+// of them the layer has), then the attention core.
+func selectiveRecompute(sh Shard, core Program, mlp, norms, upProj, act []Op) Program {
 	var ops []Op
+	if sh.recomputes(ModuleMLP) {
+		ops = append(ops, mlp...)
+	}
 	if sh.recomputes(ModuleLayernorm) {
 		ops = append(ops, norms...)
 	}

@@ -18,7 +18,8 @@ func TestParseModules(t *testing.T) {
 		{"layernorm, moe_act", []RecomputeModule{ModuleLayernorm, ModuleMoEAct}, false},
 		{"mla_up_proj,layernorm", []RecomputeModule{ModuleLayernorm, ModuleMLAUpProj}, false},
 		{"layernorm core_attn", []RecomputeModule{ModuleCoreAttn, ModuleLayernorm}, false},
-		{"mlp", nil, true},
+		{"mlp", []RecomputeModule{ModuleMLP}, false},
+		{"moe", nil, true},
 		{"LayerNorm", nil, true},
 	}
 	for _, tc := range tests {
@@ -95,6 +96,16 @@ func TestModuleRecomputePrograms(t *testing.T) {
 	}
 	if got := names(progs[TransformerLayer].Recompute); len(got) != 0 {
 		t.Errorf("dense layer re-runs %v, want nothing", got)
+	}
+	// "mlp": a dense layer's MLP but its bias-dropout-add; nothing of an
+	// MoE layer.
+	sh.Modules, _ = ParseModules("mlp")
+	progs = oss.Programs(sh)
+	if got, want := names(progs[TransformerLayer].Recompute), []string{"layernorm", "mlp-up", "activation", "mlp-down"}; !same(got, want) {
+		t.Errorf("mlp re-runs %v, want %v", got, want)
+	}
+	if got := names(progs[MoELayer].Recompute); len(got) != 0 {
+		t.Errorf("mlp re-runs %v in an MoE layer, want nothing", got)
 	}
 	sh.Modules = 0
 	progs = oss.Programs(sh)

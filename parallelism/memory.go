@@ -64,7 +64,9 @@ func (j Job) layerActivationBytes() units.Bytes { return j.activationBytes(0) }
 //   - moe_act: the routed experts' activation output, the second expert
 //     GEMM's input (routed/h sbh per byte);
 //   - mla_up_proj: the attention core's Q, K and V, the up-projections'
-//     outputs.
+//     outputs;
+//   - mlp (normal checkpointing, dense layers only): everything inside the
+//     MLP but its input.
 func (j Job) activationBytes(routed float64) units.Bytes {
 	m, l := j.Model, j.Layout
 	s, b, h := float64(m.SeqLen), float64(l.Microbatch), float64(m.Hidden)
@@ -150,6 +152,17 @@ func (j Job) activationBytes(routed float64) units.Bytes {
 	}
 	if has(model.ModuleMLAUpProj) && m.MLA() {
 		split -= 2*qw + 2*kw + 2*vw
+	}
+	if has(model.ModuleMLP) && routed == 0 {
+		// A dense MLP checkpointed whole keeps only its input (the
+		// residual stream, the norm's input, counted above): its first
+		// GEMM's input and the activation's input and output go.
+		replicated -= in
+		mlp := 16 * ffnScale
+		if j.Training.Precision == units.FP8 {
+			mlp -= float64(m.FFNHidden) / h
+		}
+		split -= mlp
 	}
 	if l.SequenceParallel {
 		return units.Bytes(sbh / t * (replicated + split + core) / cp)

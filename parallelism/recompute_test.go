@@ -39,6 +39,10 @@ func TestModuleRecomputeMemory(t *testing.T) {
 		{units.BF16, "moe_act", 1572864},
 		{units.BF16, "layernorm, moe_act", 3145728},
 		{units.BF16, "core_attn, layernorm", 32768 + 1572864},
+		// mlp: the dense layer's MLP checkpointed whole: its first GEMM's
+		// input (2 sbh) and the activation's input and output (2·4096 and
+		// 4096 wide, 2 B: 24 sbh), 26 sbh in one layer of four.
+		{units.BF16, "mlp", 6815744},
 		{units.FP8, "layernorm", 786432},
 	}
 	for _, tc := range tests {
@@ -100,5 +104,12 @@ func TestMLAUpProjRecompute(t *testing.T) {
 	}
 	if got := job(RecomputeSelective, "layernorm").recomputeFLOPs(); got != 0 {
 		t.Errorf("norm recompute FLOPs %v, want 0 (memory-bound kernels)", got)
+	}
+	// mlp on smallMoE (global batch 32, 1024 tokens, its one dense layer of
+	// a gated 4096-wide MLP): 2 · 32 · 1024 · 1024 · 4096 · 3.
+	mj := moeJob(t, 1, 8, 1)
+	mj.Layout.Recompute, mj.Layout.RecomputeModules = RecomputeSelective, "mlp"
+	if got, want := float64(mj.recomputeFLOPs()), 824633720832.0; got != want {
+		t.Errorf("mlp recompute FLOPs %.0f, want %.0f", got, want)
 	}
 }

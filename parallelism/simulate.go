@@ -636,6 +636,19 @@ func (j Job) recomputeFLOPs() units.FLOPs {
 			perToken := float64(m.QLoRARank)*float64(m.Heads*m.HeadDim()) + float64(m.KVLoRARank)*float64(m.Heads*(m.QKNopeDim+m.VDim()))
 			f += float64(m.Layers+m.MTPDepth) * 2 * b * s * perToken
 		}
+		if mods.Has(model.ModuleMLP) {
+			// The dense layers' MLP forward: 2·B·s·h·f per GEMM, three
+			// GEMMs' worth for a gated MLP (gate and up, then down).
+			dense := m.Layers
+			if m.MoE() {
+				dense = m.DenseLayers
+			}
+			mu := 2.0
+			if m.GatedMLP {
+				mu = 3
+			}
+			f += float64(dense) * 2 * b * s * h * float64(m.FFNHidden) * mu
+		}
 		// The norms and the expert activation are memory-bound kernels.
 		return units.FLOPs(f)
 	}

@@ -474,8 +474,8 @@ func TestErrors(t *testing.T) {
 		},
 		{
 			name: "recompute_modules names a module that does not exist",
-			src:  replace("pp = 16", "pp = 16\nrecompute = \"selective\"\nrecompute_modules = \"layernorm, mlp\""),
-			want: []string{`x.toml:14: parallelism.recompute_modules: "mlp" is not a module (allowed: "core_attn", "layernorm", "moe_act", "mla_up_proj", separated by commas)`},
+			src:  replace("pp = 16", "pp = 16\nrecompute = \"selective\"\nrecompute_modules = \"layernorm, moe\""),
+			want: []string{`x.toml:14: parallelism.recompute_modules: "moe" is not a module (allowed: "core_attn", "layernorm", "moe_act", "mla_up_proj", "mlp", separated by commas)`},
 		},
 		{
 			name: "moe_act needs experts",

@@ -763,8 +763,9 @@ func TestRecomputeModulesMapping(t *testing.T) {
 		{"mbridge-25.11-gb200-deepseekv3-bf16-256gpu", "selective", "mla_up_proj", 64},
 		{"mbridge-25.11-gb200-deepseekv3-fp8mx-256gpu", "selective", "mla_up_proj", 32},
 		{"deepseek-v3-pretrain-2048xh800", "none", "", 64},
-		// "mla_up_proj, mlp": mlp is not an output-discarding module; the
-		// general selective rule (the attention core) applies.
+		// "mla_up_proj, mlp": the dense layers' MLP checkpointed whole too.
+		{"mbridge-26.04.01-b200-deepseekv3-mtp-256gpu-pp8vp2-ep32", "selective", "mla_up_proj, mlp", 32},
+		// "selective" with no modules: Megatron-Core's default, core_attn.
 		{"mbridge-25.09-h100-deepseekv3-mtp-1024gpu-dropless", "selective", "", 64},
 	} {
 		c, ok := byID[tc.id]
