@@ -414,16 +414,17 @@ through v0.4.2, as the folder's 25.11 row records it): 23.6% (+20.0%) before thi
 (+6.3%) now; the two rows −1.6% → −2.2% and −6.1% → −6.7%.
 
 MoE on Blackwell, fifth round (docs/model.md §7.15): the B200 GPT-OSS row's EP 64 (case data: its
-25.11 performance configuration, and the 26.02 EP-64 row's 8047 tokens/s/GPU), Megatron-Core's
+25.11 performance configuration, and the 26.02 EP-64 row's 8047 tokens/s/GPU; its listed recompute
+modules did not act, no selective granularity being set: none), Megatron-Core's
 recompute modules (parallelism.recompute_modules: layernorm, moe_act, mla_up_proj free their
 outputs and re-run their kernels before the backward pass; mlp checkpoints a dense MLP whole),
 and the GB200 DeepSeek-V3 rows' mla_up_proj (case data: their configurations). Each column adds to the one before; the last was
 measured on the third and not kept ("=": unchanged from the column before).
 
-| group | before | + GPT-OSS EP 64 | + recompute modules | + GB200 mla_up_proj, + mlp module (now) | Megatron-Bridge 16-bit gradients |
+| group | before | + GPT-OSS EP 64 | + recompute modules (B200 DeepSeek-V3) | + GB200 mla_up_proj, + mlp module (now) | Megatron-Bridge 16-bit gradients |
 | --- | ---: | ---: | ---: | ---: | ---: |
 | every dense group, NeMo, vTrain, memory | (as above) | = | = | = | = |
-| MegatronBridge-25.11 | 18.9% (+16.3%) | 14.4% (+11.8%) | 14.2% (+11.7%) | 13.8% (+11.3%) | 19.9% (+19.9%) |
+| MegatronBridge-25.11 | 18.9% (+16.3%) | 14.4% (+11.8%) | 14.3% (+11.7%) | 13.9% (+11.3%) | 19.9% (+19.9%) |
 | DeepSeek-V3 | 39.3% (−39.3%) | = | = | = | = |
 | overall | 11.2% (+7.5%) | 10.9% (+7.2%) | 10.9% (+7.2%) | 10.9% (+7.1%) | 11.3% (+7.7%) |
 | held-out mbridge-moe-releases | 11.7% (+6.0%) | = | = | = | 15.1% (+9.5%) |

@@ -91,9 +91,9 @@ func TestMappingRules(t *testing.T) {
 		{"mbridge-25.11-h100-qwen3-235b-a22b-256gpu", 2, 8, 16, 1, parallelism.Interleaved, 4, true, "none", 1, TokensPerGPU, "dgx-h100", "fp8", "qwen3-235b-a22b", true},
 		// Low confidence, with the file's reason.
 		{"mbridge-25.11-h100-qwen3-30b-a3b-16gpu", 1, 2, 8, 2, parallelism.Interleaved, 24, false, "none", 1, TokensPerGPU, "dgx-h100", "fp8", "qwen3-30b-a3b", false},
-		// "selective modules layernorm, moe_act" → selective with those
-		// modules (TestRecomputeModulesMapping); B200 → dgx-b200.
-		{"mbridge-25.11-b200-gptoss-120b-64gpu", 1, 1, 64, 4, parallelism.OneFOneB, 1, false, "selective", 1, TokensPerGPU, "dgx-b200", "bf16", "gpt-oss-120b", true},
+		// Its configuration's recompute_modules without a selective
+		// granularity: none (TestRecomputeModulesMapping); B200 → dgx-b200.
+		{"mbridge-25.11-b200-gptoss-120b-64gpu", 1, 1, 64, 4, parallelism.OneFOneB, 1, false, "none", 1, TokensPerGPU, "dgx-b200", "bf16", "gpt-oss-120b", true},
 		// NeMo's Llama configurations leave recomputation off (unknown →
 		// auto from none); seq_len 131072 is not the preset's: matched
 		// without it.
@@ -330,9 +330,11 @@ var maxMAE = map[string]float64{
 	// row's EP 64 (its perf config and the 26.02 EP-64 row; data, not the
 	// model: +51.3% → +15.3%) and Megatron-Core's recompute_modules
 	// (parallelism.recompute_modules: the norms', expert activation's and
-	// up-projections' kernels run again), then 14.5 → 14.0 (13.8%) when the
-	// GB200 DeepSeek-V3 rows recorded their configurations' mla_up_proj
-	// (data); overall 11.5 → 11.0 (10.9%).
+	// up-projections' kernels run again), then 14.5 → 14.0 (13.9%) when the
+	// GB200 DeepSeek-V3 rows recorded their configurations' mla_up_proj and
+	// the GPT-OSS rows recompute none (their listed modules act only under
+	// a selective granularity that nothing set; data); overall 11.5 → 11.0
+	// (10.9%).
 	"MegatronBridge-25.11":               14.0,
 	"NeMo-24.07-H100":                    7.0,
 	"NeMo-LongSeq-CP-H100":               4.0,
@@ -735,7 +737,9 @@ tflops_per_gpu = 137
 // TestRecomputeModulesMapping: Megatron-Core's module names in a case's
 // recompute field become selective recomputation of those modules (and the
 // scenario says so); DeepSeek's own description of its framework keeps the
-// earlier reading, none; Megatron-Bridge's GPT-OSS row ran EP 64.
+// earlier reading, none; Megatron-Bridge's GPT-OSS rows recomputed nothing
+// (their configurations list modules but set no selective granularity),
+// and its B200 row ran EP 64.
 func TestRecomputeModulesMapping(t *testing.T) {
 	all, err := Cases()
 	if err != nil {
@@ -757,8 +761,9 @@ func TestRecomputeModulesMapping(t *testing.T) {
 		id, recompute, modules string
 		ep                     int
 	}{
-		{"mbridge-25.11-b200-gptoss-120b-64gpu", "selective", "layernorm, moe_act", 64},
-		{"mbridge-25.11-h100-gptoss-120b-64gpu", "selective", "layernorm, moe_act", 8},
+		// GPT-OSS: modules listed, no selective granularity set → none.
+		{"mbridge-25.11-b200-gptoss-120b-64gpu", "none", "", 64},
+		{"mbridge-25.11-h100-gptoss-120b-64gpu", "none", "", 8},
 		{"mbridge-25.11-b200-deepseekv3-mtp-256gpu", "selective", "mla_up_proj", 8},
 		{"mbridge-25.11-gb200-deepseekv3-bf16-256gpu", "selective", "mla_up_proj", 64},
 		{"mbridge-25.11-gb200-deepseekv3-fp8mx-256gpu", "selective", "mla_up_proj", 32},
