@@ -288,18 +288,31 @@ func TestStackSequenceParallel(t *testing.T) {
 // nodes, collective.A100AllReduce) and README-2021 11.5 → 8.0 (that, its
 // stated model-parallel sizes split TP inside a node × PP across, and
 // January 2021's local DDP with several micro-batches per step: 7.9%).
+// Branch dense6 lowered SC21 Table 1 7.5 → 5.0, Table 2 49.5 → 49.0,
+// README-2021 8.0 → 5.0, Korthikanti Table 5 3.0 → 2.5 and the overall
+// level 11.5 → 11.0: the Megatron-LM stacks' unmerged element-wise kernels
+// (training.megatron_elementwise) and, for megatron-lm-2022, the
+// asynchronous input-gradient all-reduce (parallelism.async_tp_allreduce):
+// 4.9%, 48.9%, 4.8%, 2.2%, 10.6% (Table 4: 1.3%).
+// vTrain's level was RAISED 5.0 → 5.5 at that merge, the one exception to
+// "only down", and on purpose: Megatron-DeepSpeed runs the same layer, so
+// the megatron-deepspeed stack sets the same kernels. Leaving them out only
+// because this visible group rose 4.7 → 5.2% would tune the stack list to
+// the visible cases, while the Megatron-DeepSpeed runs kept apart improve
+// with them (held-out megatron-deepspeed 14.6 → 13.3%, vtrain-extra 8.8 →
+// 8.3%, bias −8.3 → −5.6%); docs/model.md §7.15 has both columns.
 var maxMAE = map[string]float64{
-	"Narayanan2021-SC21-Table1": 7.5,
-	"vTrain-ground-truth-multi": 5.0,
-	"Narayanan2021-SC21-Table2": 49.5,
+	"Narayanan2021-SC21-Table1": 5.0,
+	"vTrain-ground-truth-multi": 5.5,
+	"Narayanan2021-SC21-Table2": 49.0,
 	// The two README groups were re-recorded when their case set grew, not
 	// the model: the layout rule (the search's fastest layout where tp or
 	// pp is unknown) made the ten January-2021 rows and the two GPT-3
 	// strong-scaling rows scored. README-2021: 5.5 → 11.5 (1 → 11 scored,
 	// 11.2%); README-2024-H100: 8.0 → 10.5 (9 → 11 scored, 10.4%).
-	"Megatron-LM-README-2021":      8.0,
+	"Megatron-LM-README-2021":      5.0,
 	"Megatron-LM-README-2024-H100": 10.5,
-	"Korthikanti2022-Table5":       3.0,
+	"Korthikanti2022-Table5":       2.5,
 	"Korthikanti2022-Table4":       1.5,
 	// NeMo's three H100 groups lowered (19.0 → 11.0, 14.5 → 7.0, 5.0 → 4.0)
 	// by the nemo-24.07 stack's bf16 gradient reduction and no default
@@ -334,12 +347,13 @@ var maxMAE = map[string]float64{
 	// GB200 DeepSeek-V3 rows recorded their configurations' mla_up_proj and
 	// the GPT-OSS rows recompute none (their listed modules act only under
 	// a selective granularity that nothing set; data); overall 11.5 → 11.0
-	// (10.9%).
+	// (10.9%), and after merging dense6's round (overall 11.0 there) 11.0 →
+	// 10.5 (10.4%).
 	"MegatronBridge-25.11":               14.0,
 	"NeMo-24.07-H100":                    7.0,
 	"NeMo-LongSeq-CP-H100":               4.0,
 	"DeepSeek-V3":                        39.5,
-	"overall":                            11.0,
+	"overall":                            10.5,
 	MemoryGroup + " (GiB, Fig. 1)":       0.5,
 	MemoryGroup + " (% of none, Fig. 7)": 0.5,
 }
