@@ -84,7 +84,11 @@ func TestMappingRules(t *testing.T) {
 		// (dp 24 here), else 1. The stated model-parallel size (64) splits
 		// into TP 8 inside a node × PP 8 (splitModelParallel).
 		{"megatron-readme-2021jan-145b", 8, 8, 24, 1, parallelism.OneFOneB, 1, false, Auto, 0, HardwareTFLOPs, "dgx-a100-80gb", "fp16", "gpt-145.6b", true},
-		{"megatron-readme-2024-h100-gpt3-strong-96gpu", 1, 1, 0, 1, parallelism.OneFOneB, 1, false, Auto, 1, MFU, "dgx-h100", "bf16", "gpt3-175b", true},
+		// The README's strong-scaling rows: the weak-scaling table's 177B
+		// model and its TP 8 × PP 6 (the figure's labels and its 2304-GPU
+		// point); dp unknown → GPUs / (tp·pp) = 2; the matching preset is
+		// the table's 177B (vocabulary 131072, sequence 4096).
+		{"megatron-readme-2024-h100-gpt3-strong-96gpu", 8, 6, 2, 1, parallelism.OneFOneB, 1, true, Auto, 1, MFU, "dgx-h100", "bf16", "megatron-h100-177b", true},
 		// moe-cp.toml: the vp column; "none listed" recompute; FP8-CS; the
 		// matching MoE preset supplies the SwiGLU experts.
 		{"mbridge-25.11-h100-qwen3-235b-a22b-256gpu", 2, 8, 16, 1, parallelism.Interleaved, 4, true, "none", 1, TokensPerGPU, "dgx-h100", "fp8", "qwen3-235b-a22b", true},
