@@ -903,17 +903,17 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		return
 	}
 	r := b.beginPass(lane, st, ids, ps)
-	b.advance(lane, r, ps, false)
-	b.endPass(lane, r, ids)
+	b.advance(lane, &r, ps, false)
+	b.endPass(lane, &r, ids)
 }
 
 // beginPass adds the marker that starts a forward or backward pass (the
 // task the pass's input from the neighbouring stage is waited for on) and
 // returns the pass, ready for advance.
-func (b *builder) beginPass(lane int, st step, ids *stepIDs, ps *passState) *passRun {
+func (b *builder) beginPass(lane int, st step, ids *stepIDs, ps *passState) passRun {
 	l := b.j.Layout
-	r := &passRun{st: st, vs: l.vsOf(b.laneStage[lane], st.chunk), k: b.idx(lane, st.chunk, st.mb)}
-	b.label(r)
+	r := passRun{st: st, vs: l.vsOf(b.laneStage[lane], st.chunk), k: b.idx(lane, st.chunk, st.mb)}
+	b.label(&r)
 	marker := b.mainTask(lane, 0, KindPP)
 	b.acc[lane].chain = b.members // the marker gains edges in, none out
 	r.slots = b.chunkSlots(r.vs)
@@ -1059,13 +1059,14 @@ func (b *builder) endPass(lane int, r *passRun, ids *stepIDs) {
 // compute step before it. Each pass's send follows its own last step.
 func (b *builder) pairPasses(lane int, f, bw step, ids *stepIDs, ps *passState) {
 	defer b.unlabel()
-	runs := [2]*passRun{b.beginPass(lane, f, ids, ps), b.beginPass(lane, bw, ids, ps)}
+	runs := [2]passRun{b.beginPass(lane, f, ids, ps), b.beginPass(lane, bw, ids, ps)}
 	done := [2]bool{}
 	for !done[0] || !done[1] {
-		for i, r := range runs {
+		for i := range runs {
 			if done[i] {
 				continue
 			}
+			r := &runs[i]
 			b.pending[lane] = append(b.pending[lane], r.pend...)
 			r.pend = r.pend[:0]
 			done[i] = b.advance(lane, r, ps, true)
@@ -1078,8 +1079,8 @@ func (b *builder) pairPasses(lane int, f, bw step, ids *stepIDs, ps *passState) 
 			}
 		}
 	}
-	for _, r := range runs {
-		b.pending[lane] = append(b.pending[lane], r.pend...)
+	for i := range runs {
+		b.pending[lane] = append(b.pending[lane], runs[i].pend...)
 	}
 }
 
