@@ -249,7 +249,7 @@ func Rules() []string {
 		"cp: as given, unknown → 1; ep: as given (a mixture-of-experts case without it → not replayed); etp: as given, unknown → tp (Megatron-Core's default expert_tensor_parallel_size); fsdp > 0 → not replayed (Megatron FSDP is not modelled)",
 		"global_batch: a ramp \"A -> B …\" → B, the batch most of the run goes at",
 		"moe.overlap: on when ep_overlap says true (Megatron-Bridge's moe_a2a_overlap) or the schedule is DeepSeek's DualPipe",
-		"moe.dispatch_fp8: on when dispatch_precision names FP8 (DeepSeek-V3 §3.3.4: the activations before the up-projections and the gradients before the down-projections are dispatched in FP8, the combines kept in BF16)",
+		"moe.dispatch_fp8: on when dispatch_precision names FP8, or for DeepSeek's own framework (the DualPipe schedule) training in FP8 (DeepSeek-V3 §3.3.4: the activations before the up-projections and the gradients before the down-projections are dispatched in FP8, the combines kept in BF16)",
 		"schedule: a vp naming DualPipe → dualpipe (DeepSeek-V3 §3.2.1: each GPU holds stages s and pp−1−s, micro-batches fed in at both ends, forward and backward chunks of different micro-batches overlapped)",
 		"sequence_parallel: unknown → the stack's default where it sets one (megatron-deepspeed: off), else on when tp > 1, else off",
 		"interleave (or vp where interleave is absent): \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
@@ -356,6 +356,7 @@ func mapCase(r rawCase) (Case, error) {
 	m.layout(r.Parallelism)
 	m.sizeCluster(r.Parallelism)
 	m.precision(r.Parallelism["precision"])
+	m.dispatch(r.Parallelism["dispatch_precision"])
 	m.metric(r.Measured)
 	m.software()
 	m.stack()
@@ -1338,10 +1339,6 @@ func (m mapper) layout(p map[string]any) {
 	if strings.Contains(text(p["ep_overlap"]), "true") {
 		k.MoEOverlap = true
 	}
-	if d := text(p["dispatch_precision"]); strings.HasPrefix(d, "fp8") {
-		k.DispatchFP8 = true
-		m.assume("dispatch_precision %s → moe.dispatch_fp8 (the dispatch and the combine's gradient in FP8 with 1×128 scales, the combines in BF16)", show(p["dispatch_precision"]))
-	}
 	m.recompute(p["recompute"])
 	if z := zeroStage.FindStringSubmatch(text(p["zero"])); z != nil {
 		k.ZeRO = int(z[1][0] - '0')
@@ -1529,6 +1526,25 @@ func (m mapper) recompute(v any) {
 		k.Recompute = string(parallelism.RecomputeNone)
 	default:
 		k.Recompute = Auto
+	}
+}
+
+// dispatch applies the FP8-dispatch rule: a dispatch_precision naming FP8,
+// or DeepSeek's own framework (the DualPipe schedule) training in FP8, which
+// dispatches in FP8 (DeepSeek-V3 §3.3.4, "Low-Precision Communication": the
+// activations before the MoE up-projections are quantised to FP8 before the
+// dispatch, likewise the activation gradients before the down-projections;
+// the combines stay in BF16).
+func (m mapper) dispatch(v any) {
+	c := m.c
+	k := &c.Knobs
+	switch {
+	case strings.HasPrefix(text(v), "fp8"):
+		k.DispatchFP8 = true
+		m.assume("dispatch_precision %s → moe.dispatch_fp8 (the dispatch and the combine's gradient in FP8 with 1×128 scales, the combines in BF16)", show(v))
+	case k.Schedule == parallelism.DualPipe && c.Precision == units.FP8 && k.EP > 1:
+		k.DispatchFP8 = true
+		m.assume("DualPipe (DeepSeek's framework) with FP8 training → moe.dispatch_fp8 (arXiv:2412.19437 §3.3.4: the dispatch and the combine's gradient in FP8 with 1×128 scales, the combines in BF16)")
 	}
 }
 

@@ -151,8 +151,8 @@ func TestMappingRules(t *testing.T) {
 			t.Errorf("%s: cp %d ep %d etp %d overlap %v batch %d, want %d %d %d %v %d", tc.id, k.CP, k.EP, k.ETP, k.MoEOverlap, c.GlobalBatch, tc.cp, tc.ep, tc.etp, tc.overlap, tc.batch)
 		}
 	}
-	// FP8 dispatch (moe.dispatch_fp8) only where the case's
-	// dispatch_precision says so: DeepSeek-V3's own run (§3.3.4).
+	// FP8 dispatch (moe.dispatch_fp8) only for DeepSeek's own FP8 run
+	// (DualPipe, §3.3.4): no case states a dispatch_precision.
 	for id, c := range byID {
 		if want := id == "deepseek-v3-pretrain-2048xh800"; c.Replayable && c.Knobs.DispatchFP8 != want {
 			t.Errorf("%s: dispatch_fp8 %v, want %v", id, c.Knobs.DispatchFP8, want)
