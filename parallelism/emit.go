@@ -834,11 +834,9 @@ type stepIDs struct {
 	fStart, fSend, bStart, bSend []sim.TaskID
 }
 
-// idx numbers the passes of a step: lane, chunk c, micro-batch i.
-func (b *builder) idx(lane, c, i int) int {
-	l := b.j.Layout
-	return b.laneReplica[lane]*l.PP*l.ChunksPerGPU()*b.m + (c*l.PP+b.laneStage[lane])*b.m + i
-}
+// idx numbers the passes of a step: lane, chunk c, micro-batch i (passOf
+// on lane's own stage).
+func (b *builder) idx(lane, c, i int) int { return b.passOf(lane, b.laneStage[lane], c, i) }
 
 // passState is what one lane's passes of a step share.
 type passState struct {
