@@ -879,10 +879,10 @@ func (b *builder) unlabel() {
 // st.chunk on lane.
 func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 	l := b.j.Layout
-	vs := l.vsOf(b.laneStage[lane], st.chunk)
-	b.cur.mb, b.cur.chunk, b.cur.phase = int32(st.mb), int32(st.chunk), 3
-	defer b.unlabel()
 	if st.weight {
+		vs := l.vsOf(b.laneStage[lane], st.chunk)
+		b.cur.mb, b.cur.chunk, b.cur.phase = int32(st.mb), int32(st.chunk), 3
+		defer b.unlabel()
 		// W: the weight gradients of every layer of the chunk, in backward
 		// order, then their reduction; no pipeline traffic.
 		b.mainTask(lane, 0, KindPP) // a pass of its own, not merged into the B before it
@@ -900,6 +900,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		}
 		return
 	}
+	defer b.unlabel()
 	r := b.beginPass(lane, st, ids, ps)
 	b.advance(lane, &r, ps, false)
 	b.endPass(lane, &r, ids)
