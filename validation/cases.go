@@ -1460,8 +1460,8 @@ func (m mapper) recompute(v any) {
 		return
 	}
 	s := text(v)
-	if low := strings.ToLower(s); cheapModules.MatchString(low) {
-		if strings.Contains(low, "rmsnorm") && strings.Contains(low, "up-projection") {
+	if cheapModules.MatchString(s) { // text lower-cases
+		if strings.Contains(s, "rmsnorm") && strings.Contains(s, "up-projection") {
 			// DeepSeek-V3's own framework: "we recompute all RMSNorm
 			// operations and MLA up-projections during back-propagation"
 			// (arXiv:2412.19437 §3.2.4) — what Megatron-Core's layernorm and
@@ -1480,11 +1480,11 @@ func (m mapper) recompute(v any) {
 		// order.
 		var mods []string
 		for _, n := range model.RecomputeModuleNames() {
-			if n != model.ModuleCoreAttn && regexp.MustCompile(`\b`+string(n)+`\b`).MatchString(low) {
+			if n != model.ModuleCoreAttn && regexp.MustCompile(`\b`+string(n)+`\b`).MatchString(s) {
 				mods = append(mods, string(n))
 			}
 		}
-		if len(mods) == 0 || strings.Contains(low, "rmsnorm") || strings.Contains(low, "up-projection") {
+		if len(mods) == 0 || strings.Contains(s, "rmsnorm") || strings.Contains(s, "up-projection") {
 			k.Recompute = string(parallelism.RecomputeNone)
 			m.assume("recompute %s → none (not Megatron-Core's module names: DeepSeek's own framework's norms and up-projections, recomputed cheaply; trainsim's selective policy re-runs the attention core)", show(v))
 			return
