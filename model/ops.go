@@ -197,6 +197,9 @@ type Shard struct {
 	CapacityFactor float64
 	// MoEOverlap runs each all-to-all beside compute (moe.overlap).
 	MoEOverlap bool
+	// DispatchFP8 sends the forward dispatch and the backward's gradient
+	// of the combine in FP8 (moe.dispatch_fp8): FP8DispatchBytes.
+	DispatchFP8 bool
 	// MegatronKernels adds the memory-bound kernels of Megatron-LM's
 	// 2021–22 unfused-attention layer that the op list merges
 	// (megatronKernels).
@@ -239,6 +242,17 @@ func (c Config) MoETokens(sh Shard) int {
 // returns as many.
 func (c Config) DispatchBytes(sh Shard) units.Bytes {
 	return units.Bytes(float64(c.MoETokens(sh))*float64(c.TopK)*float64(c.Hidden)*sh.load()) * sh.Precision.ElementBytes()
+}
+
+// FP8DispatchBytes is DispatchBytes with one byte per element and one
+// fp32 scale per 128 elements: DeepSeek-V3 quantizes the activations
+// before the MoE up-projections to FP8 and dispatches them so, and the
+// activation gradients before the down-projections likewise, keeping both
+// combines (forward and backward) in BF16 (arXiv:2412.19437 §3.3.4
+// "Low-Precision Communication"; 1×128 tiles with one scaling factor each,
+// §3.3.2 "Fine-Grained Quantization").
+func (c Config) FP8DispatchBytes(sh Shard) units.Bytes {
+	return units.Bytes(float64(c.MoETokens(sh))*float64(c.TopK)*float64(c.Hidden)*sh.load()) * (1 + 4.0/128)
 }
 
 // ExpertTokens is the tokens each local expert of the hottest rank

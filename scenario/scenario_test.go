@@ -406,6 +406,21 @@ func TestErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "dualpipe conditions",
+			src:  strings.Replace(replace("pp = 16", "pp = 16\nschedule = \"dualpipe\"\nvirtual_stages = 2"), "global_batch = 1536", "global_batch = 200", 1),
+			want: []string{
+				`x.toml:14: parallelism.virtual_stages: 2 model chunks: "dualpipe" runs its own two per GPU (stages s and pp−1−s); virtual_stages must be 1`,
+				`x.toml:17: training.global_batch: "dualpipe" needs an even micro-batch count of at least 2 × pp (32), half fed in at each end of the pipeline; global_batch / (dp × microbatch) = 200 / (8 × 1) = 25`,
+			},
+		},
+		{
+			name: "dualpipe with an odd pp",
+			src:  strings.Replace(replace("pp = 16", "pp = 3\nschedule = \"dualpipe\""), "nodes = 128", "nodes = 3", 1),
+			want: []string{
+				`x.toml:13: parallelism.schedule: "dualpipe" needs an even pp ≥ 2 (each GPU holds stages s and pp−1−s), got pp = 3`,
+			},
+		},
+		{
 			name: "several errors at once, sorted by line",
 			src:  "seeed = 1\n" + replace("tp = 8", "tp = 5\nschedule = \"zigzag\"") + "\n[simulation]\nnetwork = \"packet\"\n",
 			sets: []string{"training.precision=fp4"},
