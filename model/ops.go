@@ -153,6 +153,13 @@ type Shard struct {
 	UnfusedGradAccum bool
 	// Grads16 keeps the gradient buffer in 16 bit instead of fp32.
 	Grads16 bool
+	// GradAccumCast adds each unfused 16-bit weight gradient into an fp32
+	// buffer in two kernels, a cast to an fp32 temporary and then the add,
+	// as DeepSpeed's BF16_Optimizer.update_hp_grads does after every
+	// micro-batch's backward pass (deepspeed/runtime/bf16_optimizer.py
+	// @56c522386, microsoft/DeepSpeed PR #1801). Read only with
+	// UnfusedGradAccum and fp32 gradients (not Grads16).
+	GradAccumCast bool
 	// Eager runs the layer's element-wise work as Hugging Face
 	// transformers' eager PyTorch modules do, one kernel per tensor
 	// operation (eagerElementwise), instead of the fused kernels of
@@ -780,7 +787,9 @@ func (c Config) megatronKernels(sh Shard, attn, mlp *Block, tokens int, hs units
 // lands in the gradient buffer (g bytes per weight: 4 in fp32, e with
 // Grads16). Fused, the weight-gradient GEMM reads and writes that buffer (2g
 // per weight instead of writing e); unfused, it writes a 16-bit gradient that
-// a separate kernel adds into the buffer (reading e + g and writing g).
+// a separate kernel adds into the buffer (reading e + g and writing g), or,
+// with Shard.GradAccumCast and an fp32 buffer, two kernels: a cast to an
+// fp32 temporary (reading e, writing 4) and the add (reading 8, writing 4).
 func dgradWgrad(f Op, sh Shard) []Op {
 	e := sh.Precision.ElementBytes()
 	g := units.Bytes(4)
@@ -807,6 +816,13 @@ func dgradWgrad(f Op, sh Shard) []Op {
 	weights := units.Bytes(float64(f.Batch) * float64(f.K) * float64(f.N))
 	if sh.UnfusedGradAccum {
 		acc := memop(f.Name+"-grad-accum", weights*(e+2*g))
+		if sh.GradAccumCast && !sh.Grads16 {
+			// hp_grad.add_(lp.grad.to(fp32)): the cast reads e and writes
+			// a 4-byte temporary, the add reads it and the buffer (8) and
+			// writes the buffer (4): two kernels.
+			acc = memop(f.Name+"-grad-accum", weights*(e+4+8+4))
+			acc.Launches = 2
+		}
 		acc.WeightGrad = true
 		return []Op{d, w, acc}
 	}

@@ -584,7 +584,7 @@ func (e *Estimator) stepEnd(j Job) (before, after []sim.Time, err error) {
 		return nil
 	}
 	gradOp := collective.AllReduce
-	if l.ZeRO >= 1 {
+	if l.ZeRO >= 1 && !(l.ZeRO == 1 && l.ZeRO1AllReduce) {
 		gradOp = collective.ReduceScatter
 	}
 	edp := j.Model.MoE() && j.expertShardGroup() > 1

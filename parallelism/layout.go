@@ -100,6 +100,15 @@ type Layout struct {
 	// two are the same. Scenario key parallelism.pp_scatter_gather (its
 	// negation).
 	NoPPScatterGather bool
+	// ZeRO1AllReduce reduces the gradients of a ZeRO-1 layout with an
+	// all-reduce, every rank receiving every reduced gradient and updating
+	// its shard of the optimizer state, instead of a reduce-scatter, as
+	// DeepSpeed's BF16_Optimizer does in its pipeline engine
+	// (_bf16_reduce_grads → buffered_allreduce_fallback over the fp32
+	// gradients, deepspeed/runtime/pipe/engine.py @56c522386). The
+	// parameters' all-gather after the step is unchanged. Read only with
+	// ZeRO = 1. Scenario key parallelism.zero1_allreduce.
+	ZeRO1AllReduce bool
 	// PipelineLayout places the transformer layers, the embedding, the
 	// loss and the multi-token-prediction modules on the virtual stages by
 	// hand, in Megatron-Core's string form ("Etttt|(tttt|)*14tmL";

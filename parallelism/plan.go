@@ -31,7 +31,7 @@ func (j Job) shard() model.Shard {
 	l := j.Layout
 	return model.Shard{TP: l.TP, Microbatch: l.Microbatch, SequenceParallel: l.SequenceParallel,
 		Attention: j.Training.Attention, Precision: j.Training.Precision, FP8Recipe: j.Training.FP8Recipe,
-		UnfusedGradAccum: j.Training.UnfusedGradAccum, Grads16: j.Training.Grads16, Eager: j.Training.Eager,
+		UnfusedGradAccum: j.Training.UnfusedGradAccum, Grads16: j.Training.Grads16, GradAccumCast: j.Training.GradAccumCast, Eager: j.Training.Eager,
 		Recompute: model.Recompute(l.Recompute), Modules: l.modules(), CP: l.CP, EP: l.EP, Skew: l.Skew,
 		ETP: l.ETP, CapacityFactor: l.CapacityFactor, MoEOverlap: l.MoEOverlap, DispatchFP8: l.DispatchFP8, MegatronKernels: j.Training.MegatronElementwise, AsyncDgrad: l.AsyncTPAllReduce}
 }
@@ -55,7 +55,7 @@ func newPlan(p *pricer) (*plan, error) {
 	sh := j.shard()
 	pl := &plan{}
 	gradOp := collective.AllReduce
-	if l.ZeRO >= 1 {
+	if l.ZeRO >= 1 && !(l.ZeRO == 1 && l.ZeRO1AllReduce) {
 		gradOp = collective.ReduceScatter
 	}
 	var up []specID // priced up front at every stage

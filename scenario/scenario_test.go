@@ -123,11 +123,14 @@ func TestOverrides(t *testing.T) {
 				l.Recompute, parallelism.RecomputeNone, l.ZeRO, 0, l.OverlapGradReduce, true,
 				l.TPOverlap, false, l.SequenceParallel, false,
 				tr.Precision, units.BF16, tr.Attention, model.AttentionFlash, tr.Tokens, 0.0, tr.Steps, 1,
-				tr.UnfusedGradAccum, false, tr.Grads16, false,
+				tr.UnfusedGradAccum, false, tr.Grads16, false, tr.GradAccumCast, false,
 			}
 		}},
 		{name: "2021 gradients", sets: []string{"training.grad_accum_fusion=false", "training.fp32_grads=false"}, check: func(sc *Scenario) []any {
 			return []any{sc.Job.Training.UnfusedGradAccum, true, sc.Job.Training.Grads16, true, sc.Job.Layout.NoPPScatterGather, false}
+		}},
+		{name: "BF16_Optimizer accumulation", sets: []string{"training.grad_accum_cast=true"}, check: func(sc *Scenario) []any {
+			return []any{sc.Job.Training.GradAccumCast, true, sc.Job.Training.UnfusedGradAccum, false}
 		}},
 		{name: "Megatron-Core pipeline sends", sets: []string{"parallelism.pp_scatter_gather=false"}, check: func(sc *Scenario) []any {
 			return []any{sc.Job.Layout.NoPPScatterGather, true}

@@ -97,6 +97,9 @@ type Knobs struct {
 	// PipelineLayout is the per-stage placement (Megatron-Core's string,
 	// parallelism.pipeline_layout); "" is the remainder rule.
 	PipelineLayout string
+	// ZeRO1AllReduce reduces a ZeRO-1 layout's gradients with an
+	// all-reduce (parallelism.zero1_allreduce).
+	ZeRO1AllReduce bool
 }
 
 // String is a compact description: "TP8 PP8 DP1 mb1 interleaved×3 SP selective ZeRO-0".
@@ -255,7 +258,7 @@ func Rules() []string {
 		"interleave (or vp where interleave is absent): \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
 		"zero: \"ZeRO-N …\" → N; unknown → the stack's (1 for megatron-core-2024 and nemo-24.07: the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is), else 0",
 		"data-parallel implementation: stack megatron-lm-2021 or -2021-01 with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass) — for megatron-lm-2021-01 only when a step has one micro-batch (global batch = dp × micro-batch): its training.py (@152aab304d) asserts --DDP-impl local whenever there are more, a restriction lifted on 2021-02-26 (merge torch_ddp); with pp > 1 the stack's false (--DDP-impl local: one all-reduce after the backward pass)",
-		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); nemo-24.07 false (grad_sync_dtype=bf16 in NeMo-Framework-Launcher 24.07's H100 training examples and NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration); a bf16 or FP8 run of another stack → fp32_grads true whatever the stack says (Megatron-LM forces fp32 accumulation and reduction with bf16)",
+		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); nemo-24.07 false (grad_sync_dtype=bf16 in NeMo-Framework-Launcher 24.07's H100 training examples and NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration); a bf16 or FP8 run of another stack → fp32_grads true whatever the stack says (Megatron-LM forces fp32 accumulation and reduction with bf16); a bf16 Megatron-DeepSpeed run with ZeRO-1 → zero1_allreduce true (DeepSpeed's pipeline engine runs bf16 through BF16_Optimizer, microsoft/DeepSpeed PR #1801, whose _bf16_reduce_grads all-reduces the fp32 gradients before each rank updates its shard)",
 		"recompute: \"full …\", \"yes …\", true, \"on\", activation or gradient checkpointing, --checkpoint-activations, \"activation recomputation\" → full; \"selective …\" or --recompute-activations (Megatron-LM sets granularity selective for it) → selective; \"none\", \"no …\", false, \"off\" → none; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 none too (activations_checkpoint_granularity: null in every GPT-3 and Llama configuration of NeMo-Framework-Launcher's 24.07 tag, conf/training/gpt3/*.yaml and conf/training/llama/*.yaml, and in NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration; the selective of conf/training/gpt3/175b.yaml and 20b.yaml lasted from 5aeb4ab8 to 5d011e3b, 2023); Megatron-Bridge none (its performance configurations list the modules they recompute). Megatron-Core's recompute modules named by their own names (\"selective modules layernorm, moe_act\", \"mla_up_proj\", \"mla_up_proj, mlp\", as Megatron-Bridge's performance configurations list them) → selective with parallelism.recompute_modules set to them (the attention core is then not recomputed, as in Megatron-Core, whose recompute_modules replaces its default [\"core_attn\"]); DeepSeek-V3's own words (\"RMSNorm and MLA up-projection recomputed in backward\", §3.2.4: every RMSNorm and the MLA up-projections recomputed, their outputs not kept) → selective with recompute_modules layernorm, mla_up_proj; other module lists in other words → none: cheap kernels",
 		"dp: as given; unknown → GPUs / (tp·pp·cp); tp \"none …\" → 1",
 		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU (NVIDIA's model FLOPs, no recompute); else mfu → MFU; else gpu_hours_per_trillion_tokens → tokens/s per GPU = 10¹² / (GPU-hours × 3600)",
@@ -942,6 +945,14 @@ func (m mapper) stack() {
 		c.FP32Grads = true
 		note += fmt.Sprintf("; fp32_grads true (%s)", c.Precision)
 	}
+	// DeepSpeed's pipeline engine runs bf16 through BF16_Optimizer
+	// (microsoft/DeepSpeed PR #1801, 56c522386: its only bf16 path there),
+	// whose ZeRO-1 all-reduces the fp32 gradients before each rank updates
+	// its shard.
+	if c.Stack == "megatron-deepspeed" && c.Precision == units.BF16 && k.ZeRO == 1 {
+		k.ZeRO1AllReduce = true
+		note += "; zero1_allreduce true (bf16 ZeRO-1 under DeepSpeed's pipeline engine: BF16_Optimizer all-reduces the fp32 gradients)"
+	}
 	m.assume("%s", note)
 }
 
@@ -994,7 +1005,7 @@ func (m mapper) applyStack() ([]string, error) {
 			continue
 		case "training.precision":
 			continue
-		case "training.host_issue", "training.megatron_elementwise", "parallelism.async_tp_allreduce":
+		case "training.host_issue", "training.megatron_elementwise", "parallelism.async_tp_allreduce", "training.grad_accum_cast":
 			// The scenario names the stack (software.stack), which sets
 			// these when the case is loaded; nothing to copy.
 		case "parallelism.sequence_parallel":

@@ -86,6 +86,9 @@ func (c Case) Scenario(k Knobs) []byte {
 	if k.PipelineLayout != "" {
 		fmt.Fprintf(&b, "pipeline_layout = %q\n", k.PipelineLayout)
 	}
+	if k.ZeRO1AllReduce {
+		b.WriteString("zero1_allreduce = true\n")
+	}
 	if c.Stack != "" {
 		fmt.Fprintf(&b, "\n[software]\nstack = %q\n", c.Stack)
 	}
