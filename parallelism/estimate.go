@@ -583,10 +583,7 @@ func (e *Estimator) stepEnd(j Job) (before, after []sim.Time, err error) {
 		into[s] += toTime(c.Time)
 		return nil
 	}
-	gradOp := collective.AllReduce
-	if l.ZeRO >= 1 && !(l.ZeRO == 1 && l.ZeRO1AllReduce) {
-		gradOp = collective.ReduceScatter
-	}
+	gradOp := l.gradReduceOp()
 	edp := j.Model.MoE() && j.expertShardGroup() > 1
 	for s := 0; s < l.PP; s++ {
 		params, experts := j.stageParams(s), j.stageExpertParams(s)
