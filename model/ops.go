@@ -241,7 +241,13 @@ func (c Config) MoETokens(sh Shard) int {
 // collective model sends the other ep − 1 shares). The combine all-to-all
 // returns as many.
 func (c Config) DispatchBytes(sh Shard) units.Bytes {
-	return units.Bytes(float64(c.MoETokens(sh))*float64(c.TopK)*float64(c.Hidden)*sh.load()) * sh.Precision.ElementBytes()
+	return c.dispatchElements(sh) * sh.Precision.ElementBytes()
+}
+
+// dispatchElements is the elements one rank's dispatch sends per
+// micro-batch (DispatchBytes at one byte an element).
+func (c Config) dispatchElements(sh Shard) units.Bytes {
+	return units.Bytes(float64(c.MoETokens(sh)) * float64(c.TopK) * float64(c.Hidden) * sh.load())
 }
 
 // FP8DispatchBytes is DispatchBytes with one byte per element and one
@@ -252,7 +258,7 @@ func (c Config) DispatchBytes(sh Shard) units.Bytes {
 // "Low-Precision Communication"; 1×128 tiles with one scaling factor each,
 // §3.3.2 "Fine-Grained Quantization").
 func (c Config) FP8DispatchBytes(sh Shard) units.Bytes {
-	return units.Bytes(float64(c.MoETokens(sh))*float64(c.TopK)*float64(c.Hidden)*sh.load()) * (1 + 4.0/128)
+	return c.dispatchElements(sh) * (1 + 4.0/128)
 }
 
 // ExpertTokens is the tokens each local expert of the hottest rank
