@@ -61,6 +61,10 @@ func FuzzRL(f *testing.F) {
 			// Offload all, the optimizer state at a rate from the fuzzer.
 			sets = append(sets, "rl.offload=all", fmt.Sprintf("rl.optimizer_swap_rate=%gGB/s", mem*10))
 		}
+		if batch%4 >= 2 {
+			// NeMo-RL's packing, padded under the fuzz layout's PP 2.
+			sets = append(sets, "rl.pad_packs=true")
+		}
 		sc, err := scenario.Load("default.toml", def, sets)
 		if err != nil {
 			return

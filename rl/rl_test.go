@@ -784,3 +784,87 @@ func h100MoEPricer(t *testing.T) (parallelism.Valid, pricer, model.Config) {
 	}
 	return v, pricer{cm: cm, coll: coll, prec: units.BF16}, moe
 }
+
+// TestPackBins: NeMo-RL's modified first-fit decreasing, by hand. Capacity
+// 4096 (large > 2048, medium > 1365.3, small > 682.7, tiny below).
+func TestPackBins(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		lengths  []int
+		multiple int
+		want     []int
+	}{
+		// Large bins [3000] [3000]; the smalls (1000, 1000) do not fit in
+		// pairs (2000 > 1096), so phase 4 puts one in each; the tiny 500
+		// opens a bin of its own.
+		{"greedy fill", []int{3000, 1000, 3000, 500, 1000}, 1, []int{4000, 4000, 500}},
+		// Raised to a multiple of 4: one sequence moves out of the bin
+		// holding most (two each; the later bin first, as Python's reverse
+		// sort of (count, index)).
+		{"bin multiple", []int{3000, 1000, 3000, 500, 1000}, 4, []int{4000, 3000, 500, 1000}},
+		// Phase 2 puts the medium 1500 beside the large 2500; the smalls
+		// (1000, 900, 800) no longer fit and go first-fit decreasing into
+		// one new bin.
+		{"medium then leftovers", []int{800, 2500, 900, 1500, 1000}, 1, []int{4000, 2700}},
+		// Phase 3: two smalls (800 + 900 ≤ 1896) beside a large bin with
+		// no medium.
+		{"two smalls", []int{900, 2200, 800}, 1, []int{3900}},
+	} {
+		got := PackBins(tc.lengths, 4096, tc.multiple)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: bins %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestPadPacks: under pipeline parallelism NeMo-RL's micro-batches are its
+// packing's bins, each padded to the longest. Eight samples of prompt 16 and
+// responses of mean 50, longest 100 (ResponseLengths: 6, 19, 31, 44, 56, 69,
+// 81, 94) are 22, 35, 47, 60, 72, 85, 97 and 110 tokens; into bins of 116:
+// the larges 110, 97, 85, 72, 60 each open one, the medium 47 joins the 60,
+// the smalls 22 and 35 fill the 85 and the 72 (phase 4): 5 bins, raised to
+// 8 for the 4 data-parallel ranks of PP 2 on one node by moving the 47, the
+// 35 and the 22 out — 8 micro-batches of 110 tokens (the longest), where
+// the token count gives ⌈528/116⌉ = 5 packs of 116, rounded to 8. The
+// policy's scoring runs the same 2 micro-batches per replica, each 110/116
+// of a full one. Without pipeline parallelism nothing changes.
+func TestPadPacks(t *testing.T) {
+	cfg := grpo()
+	cfg.PromptsPerStep, cfg.GenerationsPerPrompt, cfg.PromptLen, cfg.ResponseMean, cfg.ResponseMax, cfg.TrainBatch = 1, 8, 16, 50, 100, 8
+	if got := PackBins(cfg.sampleLengths(8), 116, 4); !slices.Equal(got, []int{110, 97, 85, 72, 60, 47, 35, 22}) {
+		t.Fatalf("bins %v, want [110 97 85 72 60 47 35 22]", got)
+	}
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 2)
+	plain, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.PadPacks = true
+	pad, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, s := plain.TrainJob.Training.GlobalBatch, plain.TrainJob.Model.SeqLen; g != 8 || s != 116 {
+		t.Errorf("token packs: %d of %d tokens, want 8 of 116", g, s)
+	}
+	if g, s := pad.TrainJob.Training.GlobalBatch, pad.TrainJob.Model.SeqLen; g != 8 || s != 110 {
+		t.Errorf("padded bins: %d of %d tokens, want 8 of 110", g, s)
+	}
+	if got := float64(pad.Scoring) / float64(plain.Scoring); math.Abs(got-110.0/116) > 1e-6 { // the replay's times are whole nanoseconds
+		t.Errorf("scoring padded / token packs = %.12g, want 110/116 = %.12g", got, 110.0/116)
+	}
+	v1 := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	cfg.PadPacks = false
+	a, err := Run(v1, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.PadPacks = true
+	b, err := Run(v1, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Step != b.Step || a.Scoring != b.Scoring || a.Training != b.Training {
+		t.Errorf("PP 1: pad_packs changed the step (%s → %s)", a.Step, b.Step)
+	}
+}
