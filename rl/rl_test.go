@@ -868,3 +868,14 @@ func TestPadPacks(t *testing.T) {
 		t.Errorf("PP 1: pad_packs changed the step (%s → %s)", a.Step, b.Step)
 	}
 }
+
+// BenchmarkPackBins packs a NeMo-RL step's 2048 samples (Qwen3-30B-A3B's
+// lengths: mean response 2947 of at most 3840, prompts of 256) into bins of
+// 4 × 4096 tokens, as the log-probability passes do.
+func BenchmarkPackBins(b *testing.B) {
+	c := Config{PromptLen: 256, ResponseMean: 2947, ResponseMax: 3840}
+	lengths := c.sampleLengths(2048)
+	for b.Loop() {
+		PackBins(lengths, 4*4096, 32)
+	}
+}
