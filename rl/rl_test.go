@@ -879,3 +879,67 @@ func BenchmarkPackBins(b *testing.B) {
 		PackBins(lengths, 4*4096, 32)
 	}
 }
+
+// TestScoringSkew: the policy's scoring passes in the training layout's
+// expert parallelism route as the training does (moe.skew, capped by
+// moe.capacity_factor): Qwen3-30B-A3B at EP 8, 4096 tokens. At skew 2 the
+// hottest rank's dispatch and combine buffers are twice the balanced ones
+// (96 all-to-alls of 4096 × 8 × 2048 × 2 B × 7/8 each, bandwidth-bound at
+// this size): the all-to-alls take between 1.8× and 2× as long, and its
+// expert GEMMs compute twice the tokens, so the pass's compute grows too.
+// A capacity factor of 1.5 caps the load at 1.5. Without expert
+// parallelism, and for the engine's prefill (scoring false), nothing
+// changes.
+func TestScoringSkew(t *testing.T) {
+	_, p, moe := h100MoEPricer(t)
+	base, err := p.forward(moe, 1, 4096, 1, 8, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.skew = 2
+	skewed, err := p.forward(moe, 1, 4096, 1, 8, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := float64(skewed.Comm / base.Comm); r < 1.8 || r > 2.0 {
+		t.Errorf("skew 2: all-to-alls ×%.3f, want between 1.8 and 2", r)
+	}
+	if !(skewed.Compute > base.Compute) {
+		t.Errorf("skew 2: compute %v, not above the balanced %v", skewed.Compute, base.Compute)
+	}
+	p.capacity = 1.5
+	capped, err := p.forward(moe, 1, 4096, 1, 8, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.skew, p.capacity = 1.5, 0
+	oneHalf, err := p.forward(moe, 1, 4096, 1, 8, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if capped != oneHalf {
+		t.Errorf("skew 2 capped at 1.5: %v, want skew 1.5's %v", capped.Compute+capped.Comm, oneHalf.Compute+oneHalf.Comm)
+	}
+	p.skew = 2
+	for _, c := range []struct {
+		name     string
+		ep       int
+		scoring  bool
+		balanced func() (cost, error)
+	}{
+		{"EP 1", 1, true, func() (cost, error) { q := p; q.skew = 0; return q.forward(moe, 1, 4096, 1, 1, true, true) }},
+		{"prefill", 8, false, func() (cost, error) { q := p; q.skew = 0; return q.forward(moe, 1, 4096, 1, 8, true, false) }},
+	} {
+		got, err := p.forward(moe, 1, 4096, 1, c.ep, true, c.scoring)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := c.balanced()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s: skew changed the pass (%v → %v)", c.name, want.Compute+want.Comm, got.Compute+got.Comm)
+		}
+	}
+}

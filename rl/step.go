@@ -125,7 +125,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := pricer{cm: cm, coll: coll, prec: j.Training.Precision, eager: j.Training.Eager}
+	p := pricer{cm: cm, coll: coll, prec: j.Training.Precision, eager: j.Training.Eager, skew: j.Layout.Skew, capacity: j.Layout.CapacityFactor}
 	gpus := j.Cluster.GPUs()
 	genN, trainN := c.genGPUs(gpus), c.trainGPUs(gpus)
 	policyN, criticN := c.policyGPUs(gpus), trainN
