@@ -299,6 +299,18 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("rl: scoring (%s): %w", s.name, err)
 		}
+		flops := k.FLOPs
+		if ep > 1 && p.skew > 1 {
+			// Model FLOPs are the balanced routing's: the hottest rank's
+			// extra work is waiting, not useful work.
+			q := p
+			q.skew, q.capacity = 0, 0
+			kb, err := q.forward(s.m, c.LogprobMicrobatch, c.PackLen(), tp, ep, true, true)
+			if err != nil {
+				return nil, fmt.Errorf("rl: scoring (%s): %w", s.name, err)
+			}
+			flops = kb.FLOPs
+		}
 		fill := 1.0
 		if pp := j.Layout.PP; s.m.Name == policy.Name && c.padded(j.Layout) {
 			// NeMo-RL's log-probability micro-batches: the step's samples
@@ -315,7 +327,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 				min(c.TrainBatch, c.Samples()), tj.Training.GlobalBatch, tj.Model.SeqLen, c.Samples(), bins, longest)
 		}
 		scoreTimes[i] = units.Seconds(passes*fill) * (k.Compute + k.Comm)
-		scoreFLOPs += work * fill * float64(k.FLOPs) * float64(trainN)
+		scoreFLOPs += work * fill * float64(flops) * float64(trainN)
 		w := units.Bytes(float64(s.m.Params())/float64(tp)) * e
 		if s.m.Name == policy.Name {
 			// The policy's shape (its log-probabilities, a reference copy):
