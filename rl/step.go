@@ -499,7 +499,6 @@ func divisorTP(tp, heads int) int {
 // train_batch samples, their tokens packed, the packs rounded up to a
 // multiple of dp × microbatch. With PadPacks under pipeline parallelism
 // the packs are NeMo-RL's bins, each padded to the longest (padded).
-
 func (c Config) trainingJob(j parallelism.Job, trainN int, m model.Config) parallelism.Job {
 	l := j.Layout
 	t := j
