@@ -180,9 +180,10 @@ type Config struct {
 	// lengths, the bin count a multiple of the data-parallel ranks) and,
 	// when the training layout has pipeline parallelism, pads every
 	// micro-batch of the policy's training and log-probability passes to
-	// the longest bin (a pipeline needs one shape). false, or without
-	// pipeline parallelism: the packs are the tokens over the pack length,
-	// no padding.
+	// the longest bin (a pipeline needs one shape); without pipeline
+	// parallelism the training's micro-batches are the bins at their mean
+	// length (the scoring passes keep the token count). false: the packs
+	// are the tokens over the pack length.
 	PadPacks bool
 	// CriticGPUs > 0 (split placement, PPO) trains the critic on its own
 	// CriticGPUs of the training pool at the same time as the policy on the

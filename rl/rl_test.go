@@ -827,7 +827,7 @@ func TestPackBins(t *testing.T) {
 // 35 and the 22 out — 8 micro-batches of 110 tokens (the longest), where
 // the token count gives ⌈528/116⌉ = 5 packs of 116, rounded to 8. The
 // policy's scoring runs the same 2 micro-batches per replica, each 110/116
-// of a full one. Without pipeline parallelism nothing changes.
+// of a full one. Without pipeline parallelism nothing is padded.
 func TestPadPacks(t *testing.T) {
 	cfg := grpo()
 	cfg.PromptsPerStep, cfg.GenerationsPerPrompt, cfg.PromptLen, cfg.ResponseMean, cfg.ResponseMax, cfg.TrainBatch = 1, 8, 16, 50, 100, 8
@@ -864,8 +864,18 @@ func TestPadPacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Step != b.Step || a.Scoring != b.Scoring || a.Training != b.Training {
-		t.Errorf("PP 1: pad_packs changed the step (%s → %s)", a.Step, b.Step)
+	// PP 1 (DP 8): no padding; the 8 samples become 8 bins (one each, to
+	// make a multiple of the 8 ranks) of their mean 528/8 = 66 tokens, where
+	// the token count gives 5 packs of 116 rounded to 8; the scoring keeps
+	// the token count, and generation is untouched.
+	if g, s := b.TrainJob.Training.GlobalBatch, b.TrainJob.Model.SeqLen; g != 8 || s != 66 {
+		t.Errorf("PP 1 bins: %d of %d tokens, want 8 of 66", g, s)
+	}
+	if a.Scoring != b.Scoring || a.Generation != b.Generation {
+		t.Errorf("PP 1: pad_packs changed scoring (%s → %s) or generation (%s → %s)", a.Scoring, b.Scoring, a.Generation, b.Generation)
+	}
+	if !(b.Training < a.Training) {
+		t.Errorf("PP 1: training %s with 8 micro-batches of 66 tokens, not below %s with 8 of 116", b.Training, a.Training)
 	}
 }
 

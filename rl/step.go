@@ -497,8 +497,9 @@ func divisorTP(tp, heads int) int {
 // trainingJob is j training m on the pool of trainN GPUs, on packed
 // sequences of prompt + response_max tokens: one optimizer step of
 // train_batch samples, their tokens packed, the packs rounded up to a
-// multiple of dp × microbatch. With PadPacks under pipeline parallelism
-// the packs are NeMo-RL's bins, each padded to the longest (padded).
+// multiple of dp × microbatch. With PadPacks the packs are NeMo-RL's bins,
+// under pipeline parallelism each padded to the longest (padded), else of
+// the bins' mean length.
 func (c Config) trainingJob(j parallelism.Job, trainN int, m model.Config) parallelism.Job {
 	l := j.Layout
 	t := j
@@ -518,14 +519,24 @@ func (c Config) trainingJob(j parallelism.Job, trainN int, m model.Config) paral
 	t.Layout.DP = trainN / (l.TP * l.PP * l.CP)
 	tokens := float64(c.TrainBatch) * (float64(c.PromptLen) + float64(c.ResponseMean))
 	packs := int(math.Ceil(tokens / float64(c.PackLen())))
-	if c.padded(l) {
+	if c.PadPacks {
 		// NeMo-RL's packing of the optimizer step's samples into bins of
-		// the micro-batch's tokens, each padded to the longest bin: one
-		// bin is one micro-batch.
-		var longest int
-		packs, longest = padded(c.sampleLengths(min(c.TrainBatch, c.Samples())), c.PackLen()*l.Microbatch, t.Layout.DP)
+		// the micro-batch's tokens: one bin is one micro-batch. Under
+		// pipeline parallelism each is padded to the longest bin; without
+		// it each runs at its own length, which the replay's uniform
+		// micro-batches take as the bins' mean (the same tokens).
+		bins := PackBins(c.sampleLengths(min(c.TrainBatch, c.Samples())), c.PackLen()*l.Microbatch, t.Layout.DP)
+		tot, longest := 0, 0
+		for _, b := range bins {
+			tot += b
+			longest = max(longest, b)
+		}
+		packs = len(bins)
 		t.Layout.Microbatch = 1
 		t.Model.SeqLen = longest
+		if !c.padded(l) {
+			t.Model.SeqLen = (tot + len(bins) - 1) / len(bins)
+		}
 	}
 	unit := t.Layout.DP * t.Layout.Microbatch
 	t.Training.GlobalBatch = (packs + unit - 1) / unit * unit
