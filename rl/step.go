@@ -343,6 +343,10 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		}
 	}
 
+	if packNote == "" && c.PadPacks {
+		packNote = fmt.Sprintf("packing: each optimizer step's %d samples go into %d training micro-batches (modified first-fit decreasing, one bin each), %d tokens on average; without pipeline parallelism nothing is padded and the scoring passes take the step's tokens in packs of %d (rl.pad_packs)",
+			min(c.TrainBatch, c.Samples()), tj.Training.GlobalBatch, tj.Model.SeqLen, c.PackLen())
+	}
 	if packNote != "" {
 		res.Notes = append(res.Notes, packNote)
 	}
