@@ -174,6 +174,17 @@ type Config struct {
 	CPUAdamBandwidth units.Bandwidth
 	// LogprobMicrobatch is the packed sequences per scoring forward pass.
 	LogprobMicrobatch int
+	// PadPacks packs the samples as NeMo-RL does (PackBins: each
+	// optimizer step's samples into micro-batches of the pack length, the
+	// step's samples into scoring micro-batches of LogprobMicrobatch pack
+	// lengths, the bin count a multiple of the data-parallel ranks) and,
+	// when the training layout has pipeline parallelism, pads every
+	// micro-batch of the policy's training and log-probability passes to
+	// the longest bin (a pipeline needs one shape); without pipeline
+	// parallelism the training's micro-batches are the bins at their mean
+	// length (the scoring passes keep the token count). false: the packs
+	// are the tokens over the pack length.
+	PadPacks bool
 	// CriticGPUs > 0 (split placement, PPO) trains the critic on its own
 	// CriticGPUs of the training pool at the same time as the policy on the
 	// rest (OpenRLHF's Ray roles: the actor starts the critic's fit as a

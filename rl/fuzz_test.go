@@ -61,6 +61,10 @@ func FuzzRL(f *testing.F) {
 			// Offload all, the optimizer state at a rate from the fuzzer.
 			sets = append(sets, "rl.offload=all", fmt.Sprintf("rl.optimizer_swap_rate=%gGB/s", mem*10))
 		}
+		if batch%4 >= 2 {
+			// NeMo-RL's packing, padded under the fuzz layout's PP 2.
+			sets = append(sets, "rl.pad_packs=true")
+		}
 		sc, err := scenario.Load("default.toml", def, sets)
 		if err != nil {
 			return
@@ -88,6 +92,39 @@ func FuzzRL(f *testing.F) {
 		}
 		if _, err := report.Build(report.Input{Name: "f", Job: r.TrainJob, RL: r, RLConfig: *sc.RL}, r.TrainResult); err != nil {
 			t.Fatalf("report refused: %v (%v)", err, sets)
+		}
+	})
+}
+
+// FuzzPackBins: NeMo-RL's packing keeps every token, never overfills a bin
+// (lengths clamped to 1..capacity), and makes the bin count a multiple of
+// the ranks when there are enough sequences for it (else one per sequence).
+func FuzzPackBins(f *testing.F) {
+	f.Add([]byte{200, 10, 90, 40, 255, 3}, uint16(256), uint8(4))
+	f.Add([]byte{1}, uint16(1), uint8(1))
+	f.Add([]byte{}, uint16(64), uint8(3))
+	f.Fuzz(func(t *testing.T, raw []byte, capacity uint16, multiple uint8) {
+		c := max(int(capacity), 1)
+		lengths := make([]int, len(raw))
+		want := 0
+		for i, b := range raw {
+			lengths[i] = int(b)*int(capacity)/255 + 1
+			want += min(max(lengths[i], 1), c)
+		}
+		m := int(multiple)
+		bins := rl.PackBins(lengths, c, m)
+		got := 0
+		for _, s := range bins {
+			if s > c || s < 1 {
+				t.Fatalf("bin of %d tokens (capacity %d): %v", s, c, bins)
+			}
+			got += s
+		}
+		if got != want {
+			t.Fatalf("%d tokens packed, want %d", got, want)
+		}
+		if m > 1 && len(lengths) >= m && len(bins)%m != 0 && len(bins) != len(lengths) {
+			t.Fatalf("%d bins for %d sequences, not a multiple of %d", len(bins), len(lengths), m)
 		}
 	})
 }

@@ -40,6 +40,11 @@ type pricer struct {
 	// reward and critic models run in the same Hugging Face modules as the
 	// training); the engine's prefill never.
 	eager bool
+	// skew and capacity are the training layout's routing skew and
+	// capacity factor (moe.skew, moe.capacity_factor): the scoring passes
+	// that run in the training layout's expert parallelism route as the
+	// training does, the hottest rank gating each MoE layer.
+	skew, capacity float64
 }
 
 // cost is what a program (or a run of them) took on one GPU.
@@ -134,13 +139,16 @@ func (p pricer) layers(m model.Config, progs [model.NumLayerKinds]model.Layer, t
 // running the pass on its own sequences and the experts it holds for all
 // of the group's tokens, with the dispatch and combine all-to-alls between
 // (the scoring passes of a policy trained with expert parallelism, which
-// the framework runs in the training layout).
+// the framework runs in the training layout, with its routing skew).
 func (p pricer) forward(m model.Config, seqs, tokens, tp, ep int, logits, scoring bool) (cost, error) {
 	m.SeqLen = tokens
 	if !m.MoE() {
 		ep = 1
 	}
 	sh := model.Shard{TP: tp, EP: ep, Microbatch: seqs, Attention: model.AttentionFlash, Precision: p.precision(), Eager: scoring && p.eager}
+	if scoring && ep > 1 {
+		sh.Skew, sh.CapacityFactor = p.skew, p.capacity
+	}
 	return p.layers(m, m.Programs(sh), tp, ep, logits)
 }
 

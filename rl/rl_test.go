@@ -784,3 +784,172 @@ func h100MoEPricer(t *testing.T) (parallelism.Valid, pricer, model.Config) {
 	}
 	return v, pricer{cm: cm, coll: coll, prec: units.BF16}, moe
 }
+
+// TestPackBins: NeMo-RL's modified first-fit decreasing, by hand. Capacity
+// 4096 (large > 2048, medium > 1365.3, small > 682.7, tiny below).
+func TestPackBins(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		lengths  []int
+		multiple int
+		want     []int
+	}{
+		// Large bins [3000] [3000]; the smalls (1000, 1000) do not fit in
+		// pairs (2000 > 1096), so phase 4 puts one in each; the tiny 500
+		// opens a bin of its own.
+		{"greedy fill", []int{3000, 1000, 3000, 500, 1000}, 1, []int{4000, 4000, 500}},
+		// Raised to a multiple of 4: one sequence moves out of the bin
+		// holding most (two each; the later bin first, as Python's reverse
+		// sort of (count, index)).
+		{"bin multiple", []int{3000, 1000, 3000, 500, 1000}, 4, []int{4000, 3000, 500, 1000}},
+		// Phase 2 puts the medium 1500 beside the large 2500; the smalls
+		// (1000, 900, 800) no longer fit and go first-fit decreasing into
+		// one new bin.
+		{"medium then leftovers", []int{800, 2500, 900, 1500, 1000}, 1, []int{4000, 2700}},
+		// Phase 3: two smalls (800 + 900 ≤ 1896) beside a large bin with
+		// no medium.
+		{"two smalls", []int{900, 2200, 800}, 1, []int{3900}},
+	} {
+		got := PackBins(tc.lengths, 4096, tc.multiple)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: bins %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestPadPacks: under pipeline parallelism NeMo-RL's micro-batches are its
+// packing's bins, each padded to the longest. Eight samples of prompt 16 and
+// responses of mean 50, longest 100 (ResponseLengths: 6, 19, 31, 44, 56, 69,
+// 81, 94) are 22, 35, 47, 60, 72, 85, 97 and 110 tokens; into bins of 116:
+// the larges 110, 97, 85, 72, 60 each open one, the medium 47 joins the 60,
+// the smalls 22 and 35 fill the 85 and the 72 (phase 4): 5 bins, raised to
+// 8 for the 4 data-parallel ranks of PP 2 on one node by moving the 47, the
+// 35 and the 22 out — 8 micro-batches of 110 tokens (the longest), where
+// the token count gives ⌈528/116⌉ = 5 packs of 116, rounded to 8. The
+// policy's scoring runs the same 2 micro-batches per replica, each 110/116
+// of a full one. Without pipeline parallelism nothing is padded.
+func TestPadPacks(t *testing.T) {
+	cfg := grpo()
+	cfg.PromptsPerStep, cfg.GenerationsPerPrompt, cfg.PromptLen, cfg.ResponseMean, cfg.ResponseMax, cfg.TrainBatch = 1, 8, 16, 50, 100, 8
+	if got := PackBins(cfg.sampleLengths(8), 116, 4); !slices.Equal(got, []int{110, 97, 85, 72, 60, 47, 35, 22}) {
+		t.Fatalf("bins %v, want [110 97 85 72 60 47 35 22]", got)
+	}
+	v := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 2)
+	plain, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.PadPacks = true
+	pad, err := Run(v, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, s := plain.TrainJob.Training.GlobalBatch, plain.TrainJob.Model.SeqLen; g != 8 || s != 116 {
+		t.Errorf("token packs: %d of %d tokens, want 8 of 116", g, s)
+	}
+	if g, s := pad.TrainJob.Training.GlobalBatch, pad.TrainJob.Model.SeqLen; g != 8 || s != 110 {
+		t.Errorf("padded bins: %d of %d tokens, want 8 of 110", g, s)
+	}
+	if got := float64(pad.Scoring) / float64(plain.Scoring); math.Abs(got-110.0/116) > 1e-6 { // the replay's times are whole nanoseconds
+		t.Errorf("scoring padded / token packs = %.12g, want 110/116 = %.12g", got, 110.0/116)
+	}
+	v1 := testJob(t, "llama3-8b", "dgx-h100", 1, 1, 1)
+	cfg.PadPacks = false
+	a, err := Run(v1, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.PadPacks = true
+	b, err := Run(v1, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// PP 1 (DP 8): no padding; the 8 samples become 8 bins (one each, to
+	// make a multiple of the 8 ranks) of their mean 528/8 = 66 tokens, where
+	// the token count gives 5 packs of 116 rounded to 8; the scoring keeps
+	// the token count, and generation is untouched.
+	if g, s := b.TrainJob.Training.GlobalBatch, b.TrainJob.Model.SeqLen; g != 8 || s != 66 {
+		t.Errorf("PP 1 bins: %d of %d tokens, want 8 of 66", g, s)
+	}
+	if a.Scoring != b.Scoring || a.Generation != b.Generation {
+		t.Errorf("PP 1: pad_packs changed scoring (%s → %s) or generation (%s → %s)", a.Scoring, b.Scoring, a.Generation, b.Generation)
+	}
+	if !(b.Training < a.Training) {
+		t.Errorf("PP 1: training %s with 8 micro-batches of 66 tokens, not below %s with 8 of 116", b.Training, a.Training)
+	}
+}
+
+// BenchmarkPackBins packs a NeMo-RL step's 2048 samples (Qwen3-30B-A3B's
+// lengths: mean response 2947 of at most 3840, prompts of 256) into bins of
+// 4 × 4096 tokens, as the log-probability passes do.
+func BenchmarkPackBins(b *testing.B) {
+	c := Config{PromptLen: 256, ResponseMean: 2947, ResponseMax: 3840}
+	lengths := c.sampleLengths(2048)
+	for b.Loop() {
+		PackBins(lengths, 4*4096, 32)
+	}
+}
+
+// TestScoringSkew: the policy's scoring passes in the training layout's
+// expert parallelism route as the training does (moe.skew, capped by
+// moe.capacity_factor): Qwen3-30B-A3B at EP 8, 4096 tokens. At skew 2 the
+// hottest rank's dispatch and combine buffers are twice the balanced ones
+// (96 all-to-alls of 4096 × 8 × 2048 × 2 B × 7/8 each, bandwidth-bound at
+// this size): the all-to-alls take between 1.8× and 2× as long, and its
+// expert GEMMs compute twice the tokens, so the pass's compute grows too.
+// A capacity factor of 1.5 caps the load at 1.5. Without expert
+// parallelism, and for the engine's prefill (scoring false), nothing
+// changes.
+func TestScoringSkew(t *testing.T) {
+	_, p, moe := h100MoEPricer(t)
+	base, err := p.forward(moe, 1, 4096, 1, 8, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.skew = 2
+	skewed, err := p.forward(moe, 1, 4096, 1, 8, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := float64(skewed.Comm / base.Comm); r < 1.8 || r > 2.0 {
+		t.Errorf("skew 2: all-to-alls ×%.3f, want between 1.8 and 2", r)
+	}
+	if !(skewed.Compute > base.Compute) {
+		t.Errorf("skew 2: compute %v, not above the balanced %v", skewed.Compute, base.Compute)
+	}
+	p.capacity = 1.5
+	capped, err := p.forward(moe, 1, 4096, 1, 8, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.skew, p.capacity = 1.5, 0
+	oneHalf, err := p.forward(moe, 1, 4096, 1, 8, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if capped != oneHalf {
+		t.Errorf("skew 2 capped at 1.5: %v, want skew 1.5's %v", capped.Compute+capped.Comm, oneHalf.Compute+oneHalf.Comm)
+	}
+	p.skew = 2
+	for _, c := range []struct {
+		name     string
+		ep       int
+		scoring  bool
+		balanced func() (cost, error)
+	}{
+		{"EP 1", 1, true, func() (cost, error) { q := p; q.skew = 0; return q.forward(moe, 1, 4096, 1, 1, true, true) }},
+		{"prefill", 8, false, func() (cost, error) { q := p; q.skew = 0; return q.forward(moe, 1, 4096, 1, 8, true, false) }},
+	} {
+		got, err := p.forward(moe, 1, 4096, 1, c.ep, true, c.scoring)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := c.balanced()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s: skew changed the pass (%v → %v)", c.name, want.Compute+want.Comm, got.Compute+got.Comm)
+		}
+	}
+}

@@ -125,7 +125,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := pricer{cm: cm, coll: coll, prec: j.Training.Precision, eager: j.Training.Eager}
+	p := pricer{cm: cm, coll: coll, prec: j.Training.Precision, eager: j.Training.Eager, skew: j.Layout.Skew, capacity: j.Layout.CapacityFactor}
 	gpus := j.Cluster.GPUs()
 	genN, trainN := c.genGPUs(gpus), c.trainGPUs(gpus)
 	policyN, criticN := c.policyGPUs(gpus), trainN
@@ -270,6 +270,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	}
 	total := int(math.Ceil(float64(res.Tokens) / float64(c.PackLen())))
 	scoreTimes := make([]units.Seconds, len(scorers))
+	packNote := ""
 	var scoreFLOPs float64
 	for i, s := range scorers {
 		tp := divisorTP(j.Layout.TP, s.m.Heads)
@@ -298,8 +299,35 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("rl: scoring (%s): %w", s.name, err)
 		}
-		scoreTimes[i] = units.Seconds(passes) * (k.Compute + k.Comm)
-		scoreFLOPs += work * float64(k.FLOPs) * float64(trainN)
+		flops := k.FLOPs
+		if ep > 1 && p.skew > 1 {
+			// Model FLOPs are the balanced routing's: the hottest rank's
+			// extra work is waiting, not useful work.
+			q := p
+			q.skew, q.capacity = 0, 0
+			kb, err := q.forward(s.m, c.LogprobMicrobatch, c.PackLen(), tp, ep, true, true)
+			if err != nil {
+				return nil, fmt.Errorf("rl: scoring (%s): %w", s.name, err)
+			}
+			flops = kb.FLOPs
+		}
+		fill := 1.0
+		if pp := j.Layout.PP; s.m.Name == policy.Name && c.padded(j.Layout) {
+			// NeMo-RL's log-probability micro-batches: the step's samples
+			// packed into bins of logprob_microbatch pack lengths, each
+			// padded to the longest bin; a micro-batch costs that bin's
+			// share of a full one (its tokens over the full one's).
+			dp := max(trainN/(tp*pp), 1)
+			capacity := c.PackLen() * c.LogprobMicrobatch
+			bins, longest := padded(c.sampleLengths(c.Samples()), capacity, dp)
+			m := math.Ceil(float64(bins) / float64(dp))
+			passes, work = (m+float64(pp)-1)/float64(pp), m/float64(pp)
+			fill = float64(longest) / float64(capacity)
+			packNote = fmt.Sprintf("packing: each optimizer step's %d samples go into %d training micro-batches of %d tokens, the step's %d samples into %d log-probability micro-batches of %d tokens: packed (modified first-fit decreasing) and, under pipeline parallelism, every micro-batch padded to the longest bin (rl.pad_packs)",
+				min(c.TrainBatch, c.Samples()), tj.Training.GlobalBatch, tj.Model.SeqLen, c.Samples(), bins, longest)
+		}
+		scoreTimes[i] = units.Seconds(passes*fill) * (k.Compute + k.Comm)
+		scoreFLOPs += work * fill * float64(flops) * float64(trainN)
 		w := units.Bytes(float64(s.m.Params())/float64(tp)) * e
 		if s.m.Name == policy.Name {
 			// The policy's shape (its log-probabilities, a reference copy):
@@ -313,6 +341,14 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 			scoreTimes[i] += swap
 			res.Notes = append(res.Notes, fmt.Sprintf("reference swap: the reference's weights live in host memory; each step the policy's %s shard goes to the host, the reference's comes in and the policy's comes back, %s over PCIe (rl.reference_swap)", w, swap))
 		}
+	}
+
+	if packNote == "" && c.PadPacks {
+		packNote = fmt.Sprintf("packing: each optimizer step's %d samples go into %d training micro-batches (modified first-fit decreasing, one bin each), %d tokens on average; without pipeline parallelism nothing is padded and the scoring passes take the step's tokens in packs of %d (rl.pad_packs)",
+			min(c.TrainBatch, c.Samples()), tj.Training.GlobalBatch, tj.Model.SeqLen, c.PackLen())
+	}
+	if packNote != "" {
+		res.Notes = append(res.Notes, packNote)
 	}
 
 	// Refit: the policy's 16-bit weights gathered from the training layout
@@ -465,7 +501,9 @@ func divisorTP(tp, heads int) int {
 // trainingJob is j training m on the pool of trainN GPUs, on packed
 // sequences of prompt + response_max tokens: one optimizer step of
 // train_batch samples, their tokens packed, the packs rounded up to a
-// multiple of dp × microbatch.
+// multiple of dp × microbatch. With PadPacks the packs are NeMo-RL's bins,
+// under pipeline parallelism each padded to the longest (padded), else of
+// the bins' mean length.
 func (c Config) trainingJob(j parallelism.Job, trainN int, m model.Config) parallelism.Job {
 	l := j.Layout
 	t := j
@@ -485,7 +523,26 @@ func (c Config) trainingJob(j parallelism.Job, trainN int, m model.Config) paral
 	t.Layout.DP = trainN / (l.TP * l.PP * l.CP)
 	tokens := float64(c.TrainBatch) * (float64(c.PromptLen) + float64(c.ResponseMean))
 	packs := int(math.Ceil(tokens / float64(c.PackLen())))
-	unit := t.Layout.DP * l.Microbatch
+	if c.PadPacks {
+		// NeMo-RL's packing of the optimizer step's samples into bins of
+		// the micro-batch's tokens: one bin is one micro-batch. Under
+		// pipeline parallelism each is padded to the longest bin; without
+		// it each runs at its own length, which the replay's uniform
+		// micro-batches take as the bins' mean (the same tokens).
+		bins := PackBins(c.sampleLengths(min(c.TrainBatch, c.Samples())), c.PackLen()*l.Microbatch, t.Layout.DP)
+		tot, longest := 0, 0
+		for _, b := range bins {
+			tot += b
+			longest = max(longest, b)
+		}
+		packs = len(bins)
+		t.Layout.Microbatch = 1
+		t.Model.SeqLen = longest
+		if !c.padded(l) {
+			t.Model.SeqLen = (tot + len(bins) - 1) / len(bins)
+		}
+	}
+	unit := t.Layout.DP * t.Layout.Microbatch
 	t.Training.GlobalBatch = (packs + unit - 1) / unit * unit
 	t.Training.Steps = 1
 	t.Training.Tokens = 0
@@ -496,6 +553,10 @@ func (c Config) trainingJob(j parallelism.Job, trainN int, m model.Config) paral
 	}
 	return t
 }
+
+// padded says whether the policy's micro-batches are NeMo-RL's padded bins:
+// PadPacks and pipeline parallelism in the training layout l.
+func (c Config) padded(l parallelism.Layout) bool { return c.PadPacks && l.PP > 1 }
 
 // simulate validates and replays a training job of the step.
 func simulate(j parallelism.Job, what string) (*parallelism.Result, error) {

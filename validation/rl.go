@@ -69,6 +69,8 @@ func RLRules() []string {
 		"NeMo-RL refit: an engine GPU takes in its shard of the new weights at 2.5 GB/s (rl.refit_rate), the median of NeMo-RL's own refit times in its v0.3 blog (2025-07-21, step-time breakdown after the refit optimizations of its 2025-08-12 refit blog: CUDA IPC handles, then vLLM's load_weights): Llama 3.1 8B 16 GB per engine GPU (vLLM TP1) in 5 s = 3.2 GB/s, Qwen3 32B 16 GB in 7 s = 2.3 GB/s (vLLM TP4 assumed, as NeMo-RL's Qwen3-32B recipe; TP8 would give 1.1 GB/s and the same median), Llama 3.1 70B 35 GB (vLLM TP4, the blog's command line) in 14 s = 2.5 GB/s; v0.5 (the scored cases) may have sped it up further",
 		"NeMo-RL colocated: the policy's training state goes to host memory before generation and comes back after it, and vLLM sleeps (weights to host, KV cache dropped) after generation and wakes before the next (nemo_rl/algorithms/grpo.py refit_policy_generation: offload_before_refit, offload_after_refit, prepare_for_generation; finish_generation) → rl.offload = \"all\": the weights over PCIe at the system's rate (Megatron-Core's param_and_grad_buffer offload_to_cpu copies them into pinned memory), the gradients dropped and re-zeroed, not copied (offload_to_cpu frees the gradient buffer)",
 		"NeMo-RL optimizer swap: the colocated offload moves the optimizer state tensor by tensor with a synchronous .to() into pageable host memory, out in offload_before_refit and back in prepare_for_training, every step (megatron_policy_worker.py move_optimizer at r0.6.0; NVIDIA-NeMo/RL PR #2248: 'per-tensor pageable allocations … synchronous memcpy on every step') → rl.optimizer_swap_rate 1.57 GB/s each way: NVIDIA-NeMo/RL issue #3976's Nsight trace of offload_before_refit on an H100 (Megatron distributed optimizer, Qwen2.5-0.5B): 4.94 GB of Device→Pageable copies (510 tensors) in 3.76 s of the offload (2.75 s of copy time, 1.8 GB/s; the same host's 1 GiB pageable copy 16.1 GB/s, pinned 55 GB/s). 4.94 GB for 0.494 B parameters is 10 B per parameter (the precision-aware optimizer's 16-bit master remainders and two fp32 moments, NeMo-RL's default), so the offload took 3.76 s ÷ 0.494e9 = 7.6 ns per parameter, which is 12 B ÷ 7.6 ns = 1.57 GB/s of the replay's 12 B per parameter (fp32 master weights and two moments). The way back (pageable → device, not traced there) is taken at the same rate; of the size of NeMo-RL PR #1404's measurement: moving the optimizer out and back took ~12 s per step for Qwen3-30B-A3B and ~9 s for Qwen3-235B (13 → ~1 s and 10 → 1 s once it stopped)",
+		"NeMo-RL packing: sequence packing is on by default (policy.sequence_packing.enabled, examples/configs/grpo_math_1B.yaml at r0.6.0): each optimizer step's samples go into bins of train_mb_tokens = max_total_sequence_length × train_micro_batch_size, the step's samples for the log-probabilities into bins of logprob_mb_tokens = max_total_sequence_length × logprob_batch_size, by modified first-fit decreasing (nemo_rl/data/packing/algorithms.py), the bin count a multiple of the data-parallel ranks (distributed/batched_data_dict.py shard_by_batch_size); one bin is one micro-batch (micro_batch_size 1), and with pipeline parallelism every micro-batch is padded to the longest bin (models/megatron/data.py _get_pack_sequence_parameters_for_megatron: pad_packed_seq_to = max_seq_len_in_batch when pipeline_model_parallel_size > 1) → rl.pad_packs",
+		"NeMo-RL training stack: the Megatron-Core policy worker builds its model through Megatron-Bridge with Transformer Engine's modules → software.stack megatron-core-2024 (27 µs of host time per kernel, Megatron-Core's overlaps, flash attention), with what NeMo-RL's configuration sets instead: grad_reduce_in_fp32 false (examples/configs/grpo_math_1B.yaml at r0.6.0, distributed_data_parallel_config, passed to DistributedDataParallelConfig in nemo_rl/models/megatron/setup.py) → training.fp32_grads false; no tp_comm_overlap set (Megatron-Core's default off) → parallelism.tp_overlap false",
 		"training layout: NeMo-RL as published (Megatron-Core, distributed optimizer → zero 1); DeepSpeed-Chat and OpenRLHF (DeepSpeed ZeRO, layout unknown) → tp 1, pp 1, the smallest ZeRO stage of 2 and 3 whose training fits in memory, full activation checkpointing (their example scripts enable gradient checkpointing); micro-batch as published, else 1",
 		"DeepSpeed's gradient reduction: DeepSpeed-Chat and OpenRLHF leave ZeRO's overlap_comm unset (DeepSpeed-Chat training/utils/ds_utils.py get_train_ds_config; OpenRLHF openrlhf/utils/deepspeed_utils.py at dbdd43b0 sets only \"auto\" keys, which DeepSpeed drops, deepspeed/runtime/config_utils.py), and DeepSpeed defaults it to false below stage 3 (deepspeed/runtime/zero/config.py overlap_comm_valid, v0.9.0 to v0.13.2), reducing each bucket on the compute stream (stage_1_and_2.py average_tensor) → parallelism.overlap_grad_reduce false: ZeRO-2's per-micro-batch reduce-scatter blocking (ZeRO-3 overlaps, its default)",
 		"framework: DeepSpeed ZeRO training of Hugging Face models (DeepSpeed-Chat, OpenRLHF) → training.grad_accum_fusion false (ZeRO's backward hooks copy each weight gradient into its reduction bucket, a kernel apart from the weight-gradient GEMM); attention unfused for DeepSpeed-Chat's OPT (Hugging Face's OPT attention of 2023), flash for OpenRLHF (it states flash-attn 2.3.6); training.eager_elementwise true for both: they train (and score with) the Hugging Face modules themselves, whose element-wise work runs one PyTorch kernel per tensor operation (transformers v4.38, the version OpenRLHF pins at dbdd43b0: modeling_llama.py's LlamaRMSNorm in fp32 pieces, apply_rotary_pos_emb, act_fn(gate)·up; modeling_opt.py's query scaling, dropout apart from the residual add, softmax upcast to fp32 and cast back), not the fused kernels of Megatron-LM",
@@ -233,7 +235,7 @@ func planRL(c rawRLCase) rlPlan {
 	memFrac, hasMem := num(c.RL, "vllm_gpu_memory_utilization")
 	logprobMB, hasLogprob := intOf(c.RL, "logprob_micro_batch")
 	micro, _ := intOf(c.RL, "train_micro_batch")
-	var layout, rlKeys, cluster, training strings.Builder
+	var layout, rlKeys, cluster, training, software strings.Builder
 	nodes := max(gpus/per, 1)
 	switch {
 	case strings.HasPrefix(c.Group, "NeMo-RL"):
@@ -254,7 +256,10 @@ func planRL(c rawRLCase) rlPlan {
 		if strings.Contains(fmt.Sprint(c.Parallelism["recompute"]), "full") {
 			rec = "full"
 		}
-		fmt.Fprintf(&layout, "tp = %d\npp = %d\nmicrobatch = %d\nsequence_parallel = %t\nrecompute = %q\nzero = 1\n", tp, pp, max(micro, 1), sp, rec)
+		fmt.Fprintf(&layout, "tp = %d\npp = %d\nmicrobatch = %d\nsequence_parallel = %t\nrecompute = %q\nzero = 1\ntp_overlap = false\n", tp, pp, max(micro, 1), sp, rec)
+		software.WriteString("\n[software]\nstack = \"megatron-core-2024\"\n")
+		training.WriteString("fp32_grads = false\n")
+		assume("Megatron-Core training stack, 16-bit gradient reduction, no TP communication overlap (NeMo-RL training stack rule)")
 		p.layout = fmt.Sprintf("train TP%d PP%d, gen TP%d", tp, pp, genTP)
 		if ep, ok := intOf(c.Parallelism, "ep"); ok && ep > 1 {
 			// The training layout's expert parallelism, as published.
@@ -284,6 +289,12 @@ func planRL(c rawRLCase) rlPlan {
 		assume("vLLM V1 engine loop 4.3 ms per iteration (NeMo-RL engine loop rule)")
 		rlKeys.WriteString("reference_swap = true\n")
 		assume("reference weights swapped in from host memory (NeMo-RL reference swap rule)")
+		rlKeys.WriteString("pad_packs = true\n")
+		if pp > 1 {
+			assume("micro-batches packed and padded to the longest pack under pipeline parallelism (NeMo-RL packing rule)")
+		} else {
+			assume("training micro-batches are the packing's bins (NeMo-RL packing rule)")
+		}
 	case strings.HasPrefix(c.Group, "DeepSpeed-Chat"):
 		respMax, respMean = 256, 256
 		prompts = 1024
@@ -357,7 +368,7 @@ func planRL(c rawRLCase) rlPlan {
 	if !hasLogprob {
 		logprobMB = 1
 	}
-	w("name = %q\nseed = 1\n\n[model]\npreset = %q\n\n[cluster]\nsystem = %q\nnodes = %d\n%s", c.ID, policy, system, nodes, cluster.String())
+	w("name = %q\nseed = 1\n%s\n[model]\npreset = %q\n\n[cluster]\nsystem = %q\nnodes = %d\n%s", c.ID, software.String(), policy, system, nodes, cluster.String())
 	if nvlink != "" {
 		w("nvlink.bandwidth = %q\n", nvlink)
 	}
