@@ -555,6 +555,33 @@ func TestOptimizerOffload(t *testing.T) {
 	if got := float64(r3.OptimizerOffload); math.Abs(got-want3) > 1e-3*want3 {
 		t.Errorf("ZeRO-3 offload per optimizer step %.5g s, want %.5g s", got, want3)
 	}
+	// Two GPUs behind one host link (rl.offload_pcie_share 2), both
+	// offloading at once: the 14 B per parameter move at half the x16
+	// rate, CPU Adam unchanged.
+	shared := cfg
+	shared.OffloadPCIeShare = 2
+	r2, err := Run(v, shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want2 := 14*shard/(pcie/2) + 38*shard/51.2e9
+	if got := float64(r2.OptimizerOffload); math.Abs(got-want2) > 1e-3*want2 {
+		t.Errorf("offload per optimizer step with a shared host link %.5g s, want %.5g s", got, want2)
+	}
+	if n := r2.Notes; !strings.Contains(strings.Join(n, "\n"), "rl.offload_pcie_share") {
+		t.Errorf("notes do not name rl.offload_pcie_share: %q", n)
+	}
+	for _, bad := range []Config{{OffloadPCIeShare: 2}, {OffloadPCIeShare: -1, CPUAdamBandwidth: 1e9}, {OffloadPCIeShare: MaxPCIeShare + 1, CPUAdamBandwidth: 1e9}} {
+		c := cfg
+		c.OffloadPCIeShare, c.CPUAdamBandwidth = bad.OffloadPCIeShare, bad.CPUAdamBandwidth
+		found := false
+		for _, e := range c.Check(v.Job()) {
+			found = found || strings.Contains(e.Error(), "rl.offload_pcie_share")
+		}
+		if !found {
+			t.Errorf("rl.offload_pcie_share %d with rl.cpu_adam_bandwidth %g: no error naming the key", bad.OffloadPCIeShare, float64(bad.CPUAdamBandwidth))
+		}
+	}
 	m := r.TrainResult.Memory
 	if got, w := r.Memory.Training, m.Weights+m.Activations+m.Transient; got != w {
 		t.Errorf("training memory %s with the optimizer on the host, want weights + activations + transient %s", got, w)

@@ -253,8 +253,8 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		}
 	}
 	if c.CPUAdamBandwidth > 0 {
-		res.Notes = append(res.Notes, fmt.Sprintf("optimizer offload: the fp32 weights, Adam moments and fp32 gradients of each GPU's shard (%s of optimizer state per GPU for the policy) live in host memory; each policy optimizer step adds %s: the gradients of every micro-batch to the host and back to accumulate, the fp32 gradient down and the 16-bit weights back over PCIe, and CPU Adam streaming %d bytes per parameter at rl.cpu_adam_bandwidth %s (not overlapped with the backward pass; the 16-bit reduction buckets left on the GPU are not counted)",
-			tres.Memory.Optimizer, res.OptimizerOffload, CPUAdamBytesPerParam, c.CPUAdamBandwidth))
+		res.Notes = append(res.Notes, fmt.Sprintf("optimizer offload: the fp32 weights, Adam moments and fp32 gradients of each GPU's shard (%s of optimizer state per GPU for the policy) live in host memory; each policy optimizer step adds %s: the gradients of every micro-batch to the host and back to accumulate, the fp32 gradient down and the 16-bit weights back over PCIe%s, and CPU Adam streaming %d bytes per parameter at rl.cpu_adam_bandwidth %s (not overlapped with the backward pass; the 16-bit reduction buckets left on the GPU are not counted)",
+			tres.Memory.Optimizer, res.OptimizerOffload, c.shareNote(), CPUAdamBytesPerParam, c.CPUAdamBandwidth))
 	}
 
 	// Scoring: forward passes over the packed samples on the training pool.
@@ -427,7 +427,11 @@ const adamStateBytesPerParam = 12
 // It returns that time, the GPU's training
 // memory without the optimizer state and the fp32 gradients (they live on
 // the host), and the state a colocated step would offload (the weights: the
-// rest is on the host already).
+// rest is on the host already). With Config.OffloadPCIeShare GPUs behind
+// one host link, all of them offloading in the same step of their
+// synchronous data-parallel schedule, each moves its bytes at the x16 rate
+// over that share (a DGX A100's four PCIe 4.0 switches each connect two
+// GPUs to the CPU through one x16 uplink).
 func (c Config) optimizerOffload(t parallelism.Job, r *parallelism.Result) (units.Seconds, units.Bytes, units.Bytes) {
 	shard := float64(r.Memory.Optimizer) / adamStateBytesPerParam
 	g := max(t.Training.GlobalBatch/max(t.Layout.DP*t.Layout.Microbatch, 1), 1)
@@ -435,9 +439,21 @@ func (c Config) optimizerOffload(t parallelism.Job, r *parallelism.Result) (unit
 	if t.Layout.ZeRO >= 3 && !t.Training.Grads16 {
 		per = 8*float64(g) + 2
 	}
-	pcie := units.Bytes(per * shard).Over(topology.PCIeRate(t.Cluster.GPU.Family))
+	pcie := units.Bytes(per * shard * float64(c.pcieShare())).Over(topology.PCIeRate(t.Cluster.GPU.Family))
 	cpu := units.Bytes(CPUAdamBytesPerParam * shard).Over(c.CPUAdamBandwidth)
 	return pcie + cpu, r.Memory.Peak - r.Memory.Optimizer - r.Memory.Gradients, r.Memory.Weights
+}
+
+// pcieShare is the number of GPUs whose offload traffic shares one host
+// PCIe link at the same time (Config.OffloadPCIeShare, at least 1).
+func (c Config) pcieShare() int { return max(c.OffloadPCIeShare, 1) }
+
+// shareNote says, for the offload note, how many GPUs share a host link.
+func (c Config) shareNote() string {
+	if c.pcieShare() == 1 {
+		return ""
+	}
+	return fmt.Sprintf(" (each GPU's share of a host link that %d offloading GPUs use at once, rl.offload_pcie_share)", c.pcieShare())
 }
 
 // offloadFits says whether a training replay whose optimizer is on the host
