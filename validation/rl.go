@@ -74,6 +74,7 @@ func RLRules() []string {
 		"framework: DeepSpeed ZeRO training of Hugging Face models (DeepSpeed-Chat, OpenRLHF) → training.grad_accum_fusion false (ZeRO's backward hooks copy each weight gradient into its reduction bucket, a kernel apart from the weight-gradient GEMM); attention unfused for DeepSpeed-Chat's OPT (Hugging Face's OPT attention of 2023), flash for OpenRLHF (it states flash-attn 2.3.6); training.eager_elementwise true for both: they train (and score with) the Hugging Face modules themselves, whose element-wise work runs one PyTorch kernel per tensor operation (transformers v4.38, the version OpenRLHF pins at dbdd43b0: modeling_llama.py's LlamaRMSNorm in fp32 pieces, apply_rotary_pos_emb, act_fn(gate)·up; modeling_opt.py's query scaling, dropout apart from the residual add, softmax upcast to fp32 and cast back), not the fused kernels of Megatron-LM",
 		"OpenRLHF optimizer offload: its example scripts at the benchmark's commit (examples/scripts/train_ppo_llama_ray.sh and train_ppo_llama_ray_70b.sh at dbdd43b0) train with --adam_offload (DeepSpeed ZeRO-Offload: fp32 weights, Adam moments and gradients in host memory, CPU Adam) → rl.cpu_adam_bandwidth 51.2 GB/s: the host memory of the DGX A100 the hardware rule maps the A800 node to (NVIDIA DGX A100 datasheet: 2 × AMD EPYC 7742; AMD: 8 channels of DDR4-3200 per socket, 204.8 GB/s) shared by its 8 GPUs' processes, 409.6 ÷ 8; the host streams 38 bytes per parameter (rl.CPUAdamBytesPerParam: CPU Adam's 28, the fp32 weight converted to 16 bit on the CPU and staged through a pinned buffer for the copy back, 10); each micro-batch's gradients cross PCIe 4.0 x16 to be accumulated on the host and the 16-bit weights come back (DeepSpeed's offload path, model.md §9); under ZeRO-3 in fp32, the accumulation type OpenRLHF's DeepSpeed config sets (openrlhf/utils/deepspeed_utils.py get_train_ds_config: data_types.grad_accum_dtype fp32)",
 		"OpenRLHF offload PCIe: a DGX A100 (the hardware rule's node for the A800) connects its 8 GPUs to the CPUs through four PCIe 4.0 switches, two GPUs, two InfiniBand NICs and one x16 uplink each (the NCCL topology file of Azure's ND A100 v4, an 8-GPU HGX A100 server: Azure/azhpc-images topology/ndv4-topo.xml at 4a4565a, four PCIe bridges of link_width 16 at 16 GT/s, each over two GPUs and two NICs; GPUs in PCI bus order pair up 0–1, 2–3, 4–5, 6–7); OpenRLHF creates the actor's group first, then the critic's, each in a placement group of all its GPUs on one node (examples/train_ppo_ray.py and openrlhf/trainer/ray/launcher.py PPORayActorGroup at dbdd43b0), and Ray hands out a node's GPUs from the lowest free index (ray-project/ray src/ray/common/scheduling/resource_instance_set.cc NodeResourceInstanceSet::TryAllocate: a whole-GPU demand takes the first free instances in order), so a role of an even number of GPUs fills whole switches and both GPUs of a switch offload at once (their data-parallel ranks step together) → rl.offload_pcie_share 2 when the actor's and the critic's GPU counts are even, 1 otherwise",
+		"Ray TP worker: vLLM 0.3.1 (OpenRLHF's benchmark) runs a tensor-parallel engine's other GPUs as Ray workers (OpenRLHF's openrlhf/trainer/ray/vllm_engine.py at dbdd43b0 starts a TP > 1 engine on a placement group of one GPU per rank; vLLM ≥ 0.2.7 keeps one worker in the driver, PR #2221) and schedules a Ray task on each of them every iteration (LLMEngine._run_workers), which vLLM PR #3763 (\"Eliminate parallel worker per-step task scheduling overhead\", 2024-03; merged as PR #4894, 2024-05, after the benchmark) removes: on A100-80GB with Llama 2 7B at TP 2, 2000 generated tokens of one request took 24.2 s before and 20.2 s after → 2 ms per iteration ((24.2 − 20.2) ÷ 2000) → rl.engine_host_overhead 2 ms for OpenRLHF's engines of TP > 1 (TP 1 has no workers: 0)",
 		"batch: DeepSpeed-Chat's per-step batch is not published (the largest under a cap of 1024 pairs) → 1024 prompts per step, one PPO epoch, one optimizer step; OpenRLHF: 1024 prompts per step, optimizer steps of 128 (train_batch_size 128)",
 		"placement: colocated as published; OpenRLHF's Ray split → generation on the vLLM GPUs, training on the actor's and critic's GPUs; the reference and reward GPUs are left out of the modelled cluster, which is one node (their forwards are priced on a GPU of the training system, below)",
 		"OpenRLHF experience (2024): each actor rank takes micro_rollout_batch_size prompts, sends them to vLLM engine rank mod engines in a blocking call, then asks the reference, reward and critic for their forwards (Ray calls to their own GPUs, at once) while computing the policy's log-probabilities itself, and waits for all of them before its next prompts (openrlhf/trainer/ppo_utils/experience_maker.py RemoteExperienceMaker.make_experience and _generate_vllm at dbdd43b0; all prompts went to vLLM at once only from PR #507, 2024-11) → rl.rollout_ranks = the actor's GPUs, calls of the generation micro-batch (rl.max_batch), rl.logprob_microbatch = the generation micro-batch (each forward takes the call's whole batch)",
@@ -231,6 +232,7 @@ func planRL(c rawRLCase) rlPlan {
 	prompt := 256
 	var respMax, respMean int
 	genTP, hasGenTP := intOf(c.RL, "gen_tp")
+	rayWorkers := false // an OpenRLHF vLLM 0.x engine: its TP workers are Ray actors
 	memFrac, hasMem := num(c.RL, "vllm_gpu_memory_utilization")
 	logprobMB, hasLogprob := intOf(c.RL, "logprob_micro_batch")
 	micro, _ := intOf(c.RL, "train_micro_batch")
@@ -347,6 +349,7 @@ func planRL(c rawRLCase) rlPlan {
 		if strings.Contains(fmt.Sprint(c.RL["generation_engine"]), "vLLM 0.") {
 			rlKeys.WriteString("engine_host_per_seq = \"100us\"\n")
 			assume("vLLM < 0.6: 0.1 ms of host loop per running sequence per iteration (engine host loop rule)")
+			rayWorkers = true
 		}
 	default:
 		p.why = "no mapping for this group"
@@ -355,6 +358,10 @@ func planRL(c rawRLCase) rlPlan {
 	if !hasGenTP {
 		genTP = genTPRule(policy, hbm, per)
 		assume("gen_tp %d (engine TP rule)", genTP)
+	}
+	if rayWorkers && genTP > 1 {
+		rlKeys.WriteString("engine_host_overhead = \"2ms\"\n")
+		assume("vLLM's Ray workers at gen TP %d: 2 ms per iteration to schedule the workers' step (Ray TP worker rule)", genTP)
 	}
 	if !hasMem {
 		memFrac = 0.9
