@@ -302,7 +302,7 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 		add("rl.cpu_adam_bandwidth", "must be from 0 (the optimizer on the GPU) to 1PB/s, got %s", c.CPUAdamBandwidth)
 	}
 	if c.OffloadPCIeShare < 0 || c.OffloadPCIeShare > MaxPCIeShare {
-		add("rl.offload_pcie_share", "must be from 1 (each GPU its own PCIe link to the host) to %d, got %d", MaxPCIeShare, c.OffloadPCIeShare)
+		add("rl.offload_pcie_share", "must be from 0 or 1 (each GPU its own PCIe link to the host) to %d, got %d", MaxPCIeShare, c.OffloadPCIeShare)
 	}
 	if c.OffloadPCIeShare > 1 && c.CPUAdamBandwidth == 0 {
 		errs = append(errs, field.Errorf("rl.offload_pcie_share", "prices the optimizer offload's PCIe traffic; set rl.cpu_adam_bandwidth too or leave it out").Using("rl.cpu_adam_bandwidth"))
