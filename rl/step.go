@@ -386,7 +386,12 @@ func fieldErrs[E error](errs []E) []error {
 // reads the fp32 gradient, weight and two moments (16 B) and writes back the
 // weight and moments (12 B), one vectorised pass over the arrays, bound by
 // memory bandwidth (Ren et al. 2021, ZeRO-Offload; DeepSpeed
-// csrc/includes/cpu_adam.h Adam_Optimizer::Step_AVX). Its fused 16-bit copy
+// csrc/includes/cpu_adam.h Adam_Optimizer::Step_AVX). Before it, DeepSpeed
+// v0.13.2 unscales the host's fp32 gradient partition in place whatever the
+// scale (stage_1_and_2.py step → unscale_and_clip_grads: grad.data.mul_(1 /
+// combined_scale), 1 with bf16 and no clipping; stage3.py
+// unscale_and_clip_grads likewise on fp32_partitioned_groups_flat[].grad):
+// one more pass, read and write 4 B each. Its fused 16-bit copy
 // to the GPU is not used: ZeRO-2 and ZeRO-3 at v0.13.2 call
 // optimizer.step() and then copy the fp32 partition into the GPU's 16-bit
 // one (stage_1_and_2.py _optimizer_step, "the C++ side copy & synchronize
@@ -396,8 +401,9 @@ func fieldErrs[E error](errs []E) []error {
 // fp32 weight and writing a 16-bit temporary (6 B), which the CUDA driver
 // then stages through a pinned buffer because it is pageable (NVIDIA, "How
 // to Optimize Data Transfers in CUDA C/C++", 2012: the driver copies
-// pageable host data to a pinned array before the transfer; 4 B): 38 B.
-const CPUAdamBytesPerParam = 38
+// pageable host data to a pinned array before the transfer; 4 B):
+// 28 + 8 + 10 = 46 B.
+const CPUAdamBytesPerParam = 46
 
 // adamStateBytesPerParam is the optimizer state per parameter of a shard
 // (fp32 master weight and two moments): the shard's parameter count is the

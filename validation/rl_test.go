@@ -79,19 +79,20 @@ func TestRLTable(t *testing.T) {
 	// Both branches merged: NeMo-RL 16.2% (level 16.5; rlphase's ZeRO-2
 	// and offload rules do not touch it), DeepSpeed-Chat 12.5%, OpenRLHF
 	// 13.4% (level 13.5), phases 25.0%.
-	// Then (branch rlphase2) OpenRLHF's phases 25 → 20 (25.0% → 19.6%;
-	// training −12.8/−25.4/−30.8% → −5.7/−14.2/−20.1%, the offload's PCIe
-	// shared by the two GPUs of an HGX A100 PCIe switch; 70B generation
-	// −15.8% → −12.2%, vLLM's per-step Ray task for its TP 2 workers), and
-	// OpenRLHF's step RAISED 13.5 → 14.5 (13.4% → 14.2%): the 7B step
-	// (+18.5% → +21.8%) rides on its generation, +44.8% over at the
-	// 1024-token caps, which the benchmark's real, unpublished lengths did
-	// not reach (model.md §9.1); 13B +1.8 → +6.3%, 70B −19.9 → −14.3%.
+	// Then (branch rlphase2) OpenRLHF's phases 25 → 19.5 (25.0% → 19.1%;
+	// training −12.8/−25.4/−30.8% → −4.7/−13.4/−19.3%, the offload's PCIe
+	// shared by the two GPUs of an HGX A100 PCIe switch and DeepSpeed's
+	// host-side unscaling of the gradient; 70B generation −15.8% → −12.2%,
+	// vLLM's per-step Ray task for its TP 2 workers), and OpenRLHF's step
+	// RAISED 13.5 → 14.5 (13.4% → 14.3%): the 7B step (+18.5% → +22.2%)
+	// rides on its generation, +44.8% over at the 1024-token caps, which
+	// the benchmark's real, unpublished lengths did not reach (model.md
+	// §9.1); 13B +1.8 → +6.7%, 70B −19.9 → −14.1%.
 	ceiling := map[string]float64{
 		"NeMo-RL-perf-summary":        16.5,
 		"DeepSpeed-Chat-step3-e2e":    13,
 		"OpenRLHF-benchmark":          14.5,
-		"OpenRLHF-benchmark (phases)": 20,
+		"OpenRLHF-benchmark (phases)": 19.5,
 	}
 	for _, g := range chk.Groups {
 		c, ok := ceiling[g.Group]
