@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"slices"
 
 	"trainsim/units"
 )
@@ -186,6 +187,15 @@ type Shard struct {
 	CapacityFactor float64
 	// MoEOverlap runs each all-to-all beside compute (moe.overlap).
 	MoEOverlap bool
+	// MegatronKernels adds the memory-bound kernels of Megatron-LM's
+	// 2021–22 unfused-attention layer that the op list merges
+	// (megatronKernels).
+	MegatronKernels bool
+	// AsyncDgrad runs each column-parallel layer's input-gradient
+	// all-reduce beside its weight-gradient GEMM (Megatron-LM's
+	// --async-tensor-model-parallel-allreduce; no effect with sequence
+	// parallelism).
+	AsyncDgrad bool
 }
 
 func (sh Shard) ep() int  { return max(sh.EP, 1) }
@@ -564,6 +574,8 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 	mlp.Backward = append(mlp.Backward, lnBwd)
 	if sh.Eager {
 		c.eagerElementwise(sh, &attn, &mlp, tokens, ewTokens, heads, kvHeads)
+	} else if sh.MegatronKernels && sh.Attention != AttentionFlash && !c.MLA() && cp == 1 {
+		c.megatronKernels(sh, &attn, &mlp, tokens, hs, heads*d, qkvN, ffn)
 	}
 	if sh.Precision == units.FP8 {
 		// Transformer Engine's FP8 casts around each linear layer. Forward:
@@ -703,6 +715,47 @@ func (c Config) eagerElementwise(sh Shard, attn, mlp *Block, tokens, ewTokens, h
 	attn.CoreBackward = swap(attn.CoreBackward, "softmax-bwd", smBwd...)
 	attn.Forward = swap(attn.Forward, "scale-mask-softmax", sm...)
 	attn.Backward = swap(attn.Backward, "softmax-bwd", smBwd...)
+}
+
+// megatronKernels adds the kernels Megatron-LM's 2021–22 transformer layer
+// (the unfused-attention ParallelTransformerLayer) runs besides the op
+// list's, each priced by its bytes (read + written) like any memory-bound
+// kernel: see docs/model.md §7.15.
+func (c Config) megatronKernels(sh Shard, attn, mlp *Block, tokens int, hs units.Bytes, ctx, qkvN, ffn int) {
+	e := sh.Precision.ElementBytes()
+	per := func(n int) units.Bytes { return units.Bytes(float64(tokens)*float64(n)) * e }
+	insert := func(ops []Op, at int, ins ...Op) []Op {
+		return append(append(append([]Op(nil), ops[:at]...), ins...), ops[at:]...)
+	}
+	// Forward: the QKV bias add after its GEMM (before the core), the
+	// context's permute copy after the core (before the output projection).
+	at := slices.IndexFunc(attn.Forward, func(o Op) bool { return o.Name == "qkv" })
+	if at < 0 {
+		return
+	}
+	attn.Forward = insert(attn.Forward, at+1, memop("qkv-bias-add", 2*per(qkvN)))
+	attn.CoreAt++
+	attn.Forward = insert(attn.Forward, attn.CoreAt+len(attn.Core), memop("context-permute", 2*per(ctx)))
+	// Backward: the output bias's gradient (a reduction of the incoming
+	// gradient) after the bias-dropout-add's, the permute's backward copy
+	// before the core's gradients, the two alpha multiplies of the scores'
+	// baddbmm and the split's cat after them, the QKV bias gradient, and
+	// after the layer norm's backward apex's γ/β pass and the residual
+	// gradient add.
+	attn.Backward = insert(attn.Backward, 1, memop("attn-out-bias-grad", hs))
+	attn.CoreBackwardAt++
+	attn.Backward = insert(attn.Backward, attn.CoreBackwardAt, memop("context-permute-bwd", 2*per(ctx)))
+	attn.CoreBackwardAt++
+	end := attn.CoreBackwardAt + len(attn.CoreBackward)
+	attn.Backward = insert(attn.Backward, end, memop("scores-alpha-q", 2*per(ctx)), memop("scores-alpha-k", 2*per(ctx)),
+		memop("qkv-split-cat", 2*per(qkvN)), memop("qkv-bias-grad", per(qkvN)))
+	attn.Backward = append(attn.Backward, memop("layernorm-gamma-beta", 2*hs), memop("residual-grad-add", 3*hs))
+	mlp.Backward = insert(mlp.Backward, 1, memop("mlp-out-bias-grad", hs))
+	g := slices.IndexFunc(mlp.Backward, func(o Op) bool { return o.Name == "activation-bwd" })
+	if g >= 0 {
+		mlp.Backward = insert(mlp.Backward, g+1, memop("mlp-up-bias-grad", per(ffn)))
+	}
+	mlp.Backward = append(mlp.Backward, memop("layernorm-gamma-beta", 2*hs), memop("residual-grad-add", 3*hs))
 }
 
 // dgradWgrad returns the kernels of a linear layer's backward pass: the

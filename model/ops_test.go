@@ -1,6 +1,8 @@
 package model
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"trainsim/units"
@@ -191,6 +193,128 @@ func TestWeightGradHostCalls(t *testing.T) {
 	for name := range want {
 		if !seen[name] {
 			t.Errorf("no %s kernel", name)
+		}
+	}
+}
+
+// TestMegatronElementwise checks the kernels the 2021–23 Megatron layer runs
+// besides the op list's, by hand, for h = 1024, 16 heads, ffn 4096, s = 2048,
+// TP 2, one sequence, fp16: T = 2048 tokens, X = T·h·2 B = 4,194,304 B (the
+// full hidden state: no sequence parallelism), the per-rank context
+// T·(h/2)·2 B = 2,097,152 B, the QKV output T·1536·2 B = 6,291,456 B and the
+// MLP's inner activation T·2048·2 B = 8,388,608 B.
+//   - attention forward: QKV bias add 2·6,291,456 + context permute
+//     2·2,097,152 = 16,777,216 B (2 kernels);
+//   - attention backward: output bias gradient 4,194,304, permute copy
+//     4,194,304, two alpha multiplies 4,194,304 each, the split's cat
+//     12,582,912, QKV bias gradient 6,291,456, γ/β pass 8,388,608,
+//     residual-gradient add 12,582,912 = 56,623,104 B (8 kernels);
+//   - MLP forward: none; backward: output bias gradient 4,194,304, up bias
+//     gradient 8,388,608, γ/β pass 8,388,608, residual-gradient add
+//     12,582,912 = 33,554,432 B (4 kernels).
+//
+// The attention core stays where CoreAt and CoreBackwardAt say, and the
+// switch has no effect with flash attention or the eager HF layer.
+func TestMegatronElementwise(t *testing.T) {
+	c := Config{Layers: 2, Hidden: 1024, Heads: 16, KVHeads: 16, FFNHidden: 4096, SeqLen: 2048, Vocab: 51200}
+	base := Shard{TP: 2, Microbatch: 1, Attention: AttentionUnfused, Precision: units.FP16}
+	with := base
+	with.MegatronKernels = true
+	bytes := func(ops []Op) (b units.Bytes) {
+		for _, o := range ops {
+			b += o.Bytes
+		}
+		return b
+	}
+	a0, m0 := c.LayerBlocks(base)
+	a1, m1 := c.LayerBlocks(with)
+	for _, tc := range []struct {
+		name      string
+		got, want units.Bytes
+		kernels   int
+	}{
+		{"attention forward", bytes(a1.Forward) - bytes(a0.Forward), 16777216, len(a1.Forward) - len(a0.Forward)},
+		{"attention backward", bytes(a1.Backward) - bytes(a0.Backward), 56623104, len(a1.Backward) - len(a0.Backward)},
+		{"mlp forward", bytes(m1.Forward) - bytes(m0.Forward), 0, len(m1.Forward) - len(m0.Forward)},
+		{"mlp backward", bytes(m1.Backward) - bytes(m0.Backward), 33554432, len(m1.Backward) - len(m0.Backward)},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: %v extra bytes, want %v", tc.name, float64(tc.got), float64(tc.want))
+		}
+		want := map[string]int{"attention forward": 2, "attention backward": 8, "mlp forward": 0, "mlp backward": 4}[tc.name]
+		if tc.kernels != want {
+			t.Errorf("%s: %d extra kernels, want %d", tc.name, tc.kernels, want)
+		}
+	}
+	if a1.Forward[a1.CoreAt].Name != "attn-scores" || a1.Forward[a1.CoreAt+len(a1.Core)].Name != "context-permute" {
+		t.Errorf("forward core at %d: %s, after it %s", a1.CoreAt, a1.Forward[a1.CoreAt].Name, a1.Forward[a1.CoreAt+len(a1.Core)].Name)
+	}
+	if a1.Backward[a1.CoreBackwardAt].Name != "attn-context-dgrad" || a1.Backward[a1.CoreBackwardAt-1].Name != "context-permute-bwd" {
+		t.Errorf("backward core at %d: %s", a1.CoreBackwardAt, a1.Backward[a1.CoreBackwardAt].Name)
+	}
+	for _, sh := range []Shard{
+		{TP: 2, Microbatch: 1, Attention: AttentionFlash, Precision: units.FP16},
+		{TP: 2, Microbatch: 1, Attention: AttentionUnfused, Precision: units.FP16, Eager: true},
+	} {
+		x0, y0 := c.LayerBlocks(sh)
+		sh.MegatronKernels = true
+		x1, y1 := c.LayerBlocks(sh)
+		if bytes(x1.Backward) != bytes(x0.Backward) || bytes(y1.Backward) != bytes(y0.Backward) || bytes(x1.Forward) != bytes(x0.Forward) {
+			t.Errorf("attention %s, eager %v: the switch changed the layer", sh.Attention, sh.Eager)
+		}
+	}
+}
+
+// TestAsyncDgrad checks the backward program of a TP-2 layer with the
+// asynchronous input-gradient all-reduce: each block's backward splits
+// after its column-parallel layer's input-gradient GEMM, the weight-gradient
+// GEMM (with its unfused accumulation) runs as a step of its own, the
+// all-reduce after it is marked Async (it runs beside that step), and the
+// kernels that need the reduced gradient (the layer norm's backward) follow
+// it. Every kernel of the plain program is still there, in order. Without
+// TP, or with sequence parallelism, the program is unchanged.
+func TestAsyncDgrad(t *testing.T) {
+	c := Config{Layers: 2, Hidden: 1024, Heads: 16, KVHeads: 16, FFNHidden: 4096, SeqLen: 2048, Vocab: 51200}
+	sh := Shard{TP: 2, Microbatch: 1, Attention: AttentionUnfused, Precision: units.FP16, UnfusedGradAccum: true}
+	names := func(p Program) (steps []string, ops []string) {
+		for _, st := range p {
+			steps = append(steps, st.Name)
+			for _, o := range st.Ops {
+				ops = append(ops, o.Name)
+			}
+		}
+		return steps, ops
+	}
+	plain := c.Programs(sh)[TransformerLayer].Backward
+	sh.AsyncDgrad = true
+	async := c.Programs(sh)[TransformerLayer].Backward
+	ps, po := names(plain)
+	as, ao := names(async)
+	if !slices.Equal(po, ao) {
+		t.Errorf("kernels differ:\nplain %v\nasync %v", po, ao)
+	}
+	wantPlain := []string{"mlp-bwd", "mlp-bwd tp all-reduce", "attention-bwd", "attention-bwd tp all-reduce"}
+	wantAsync := []string{"mlp-bwd", "mlp-bwd wgrad", "mlp-bwd tp all-reduce", "mlp-bwd input", "attention-bwd", "attention-bwd wgrad", "attention-bwd tp all-reduce", "attention-bwd input"}
+	if !slices.Equal(ps, wantPlain) || !slices.Equal(as, wantAsync) {
+		t.Fatalf("steps: plain %v, async %v", ps, as)
+	}
+	for _, i := range []int{1, 5} {
+		if ops := async[i].Ops; len(ops) != 2 || !strings.HasSuffix(ops[0].Name, "-wgrad") || !strings.HasSuffix(ops[1].Name, "-grad-accum") {
+			t.Errorf("step %s: %v", async[i].Name, ops)
+		}
+		if !async[i+1].Async || async[i+1].Kind != Collective {
+			t.Errorf("step %s is not an async collective", async[i+1].Name)
+		}
+		if async[i+2].Ops[0].Name != "layernorm-bwd" {
+			t.Errorf("step %s starts with %s, want layernorm-bwd", async[i+2].Name, async[i+2].Ops[0].Name)
+		}
+	}
+	for _, s := range []Shard{{TP: 1, Microbatch: 1, Attention: AttentionUnfused, Precision: units.FP16, AsyncDgrad: true},
+		{TP: 2, Microbatch: 1, Attention: AttentionUnfused, Precision: units.FP16, AsyncDgrad: true, SequenceParallel: true}} {
+		b := c.Programs(s)[TransformerLayer].Backward
+		s.AsyncDgrad = false
+		if got, want := len(b), len(c.Programs(s)[TransformerLayer].Backward); got != want {
+			t.Errorf("tp %d sp %v: %d steps, want %d (unchanged)", s.TP, s.SequenceParallel, got, want)
 		}
 	}
 }

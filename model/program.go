@@ -67,6 +67,11 @@ type Step struct {
 	// otherwise, and always without the mark, it runs after the compute,
 	// and the GPU waits for it.
 	Overlappable bool
+	// Async marks a collective that always runs beside the compute step
+	// before it, whatever the layout's tp_overlap: Megatron-LM's
+	// asynchronous input-gradient all-reduce of a column-parallel layer,
+	// issued before its weight-gradient GEMM (Shard.AsyncDgrad).
+	Async bool
 }
 
 // Program is the ordered steps of one pass through one layer. Each step
@@ -211,10 +216,18 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 		attnFwd, attnBwd, coreFwd = c.ringAttention(sh, attn)
 	}
 	fwd := slices.Concat(attnFwd, tp("attention"), Program{computeStep("mlp", mlp.Forward)}, tp("mlp"))
+	mlpBwd := slices.Concat(Program{computeStep("mlp-bwd", mlp.Backward)}, tp("mlp-bwd"))
+	attnBwdTP := slices.Concat(attnBwd, tp("attention-bwd"))
+	if sh.AsyncDgrad && t > 1 && !sh.SequenceParallel && sh.cp() == 1 {
+		mlpBwd = asyncDgrad("mlp-bwd", mlp.Backward, "mlp-up", act)
+		if len(attnBwd) == 1 {
+			attnBwdTP = asyncDgrad("attention-bwd", attn.Backward, "qkv", act)
+		}
+	}
 	tl := Layer{
 		Kind:     TransformerLayer,
 		Forward:  fwd,
-		Backward: slices.Concat(Program{computeStep("mlp-bwd", mlp.Backward)}, tp("mlp-bwd"), attnBwd, tp("attention-bwd")),
+		Backward: slices.Concat(mlpBwd, attnBwdTP),
 		Params:   float64(c.LayerParams()) / float64(t),
 		Tensors:  c.LayerTensors(),
 	}
@@ -250,6 +263,29 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 		Tied:     true,
 	}
 	return out
+}
+
+// asyncDgrad splits a block's backward kernels around its column-parallel
+// layer's (gemm's) weight gradient, as Megatron-LM's
+// LinearWithGradAccumulationAndAsyncCommunication runs it (megatron/mpu/
+// layers.py @7fccd6a; megatron/core/tensor_parallel/layers.py since):
+// the input-gradient GEMM, then its all-reduce issued asynchronously and
+// the weight-gradient GEMM (and its accumulation) beside it, then the
+// kernels that need the reduced gradient (the layer norm's backward and
+// what follows). Without the weight-gradient GEMM in ops it returns the
+// block as one step followed by a blocking all-reduce.
+func asyncDgrad(name string, ops []Op, gemm string, act units.Bytes) Program {
+	ar := Step{Name: name + " tp all-reduce", Kind: Collective, Comm: AllReduce, Group: mesh.TP, Bytes: act, Overlappable: true}
+	w := slices.IndexFunc(ops, func(o Op) bool { return o.Name == gemm+"-wgrad" })
+	if w < 0 {
+		return Program{computeStep(name, ops), ar}
+	}
+	end := w + 1
+	if end < len(ops) && ops[end].Name == gemm+"-grad-accum" {
+		end++
+	}
+	ar.Async = true
+	return Program{computeStep(name, ops[:w]), computeStep(name+" wgrad", ops[w:end]), ar, computeStep(name+" input", ops[end:])}
 }
 
 // KindOf returns the kind of transformer layer i (0-based) of the stack:

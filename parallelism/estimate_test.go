@@ -49,6 +49,10 @@ func TestEstimatesAgainstReplay(t *testing.T) {
 		l := Layout{TP: tp, PP: pp, DP: dp, CP: cpd, EP: 1, Microbatch: 1 + rng.IntN(2), Schedule: sched, VirtualStages: v,
 			SequenceParallel: rng.IntN(2) == 0 && tp > 1, Recompute: RecomputePolicies()[rng.IntN(3)],
 			ZeRO: rng.IntN(4), OverlapGradReduce: rng.IntN(2) == 0, TPOverlap: rng.IntN(2) == 0, PPOverlap: rng.IntN(2) == 0}
+		// Megatron-LM 2022's asynchronous input-gradient all-reduce where
+		// TP communication is not otherwise overlapped (derived, not drawn:
+		// the draws above stay as they were).
+		l.AsyncTPAllReduce = tp > 1 && !l.TPOverlap
 		if m.MoE() {
 			l.EP = []int{1, 2, 4, 8}[rng.IntN(4)]
 			l.ETP = []int{1, 1, 2}[rng.IntN(3)]

@@ -70,6 +70,12 @@ type Layout struct {
 	OverlapGradReduce bool
 	// TPOverlap overlaps tensor-parallel communication with GEMMs.
 	TPOverlap bool
+	// AsyncTPAllReduce runs each column-parallel layer's input-gradient
+	// all-reduce beside its weight-gradient GEMM (Megatron-LM's
+	// --async-tensor-model-parallel-allreduce; model.Shard.AsyncDgrad).
+	// No effect with sequence parallelism, context parallelism or TP 1.
+	// Scenario key parallelism.async_tp_allreduce.
+	AsyncTPAllReduce bool
 	// PPOverlap runs pipeline sends beside computation; when false a stage
 	// waits for its own sends, as Megatron-LM did until 2022 (it called
 	// torch.cuda.synchronize() after each batch of point-to-point ops).

@@ -33,7 +33,7 @@ func (j Job) shard() model.Shard {
 		Attention: j.Training.Attention, Precision: j.Training.Precision, FP8Recipe: j.Training.FP8Recipe,
 		UnfusedGradAccum: j.Training.UnfusedGradAccum, Grads16: j.Training.Grads16, Eager: j.Training.Eager,
 		Recompute: model.Recompute(l.Recompute), CP: l.CP, EP: l.EP, Skew: l.Skew,
-		ETP: l.ETP, CapacityFactor: l.CapacityFactor, MoEOverlap: l.MoEOverlap}
+		ETP: l.ETP, CapacityFactor: l.CapacityFactor, MoEOverlap: l.MoEOverlap, MegatronKernels: j.Training.MegatronElementwise, AsyncDgrad: l.AsyncTPAllReduce}
 }
 
 // newPlan compiles j's layer programs and the layout's collectives into p and

@@ -153,7 +153,7 @@ func (p *pricer) compile(prog model.Program) []stepID {
 			}
 		case model.Collective:
 			ps.spec = p.spec(commSpec{op: collOp(st.Comm), bytes: st.Bytes, group: groupOf(st.Group, st.Expert)})
-			ps.overlap = st.Overlappable && p.overlaps(st.Group)
+			ps.overlap = st.Async || st.Overlappable && p.overlaps(st.Group)
 		}
 		p.steps = append(p.steps, ps)
 		out = append(out, stepID(len(p.steps)-1))

@@ -654,17 +654,26 @@ func LayerTimes(v Valid) (fwd, bwd units.Seconds, err error) {
 	pass := func(progs ...model.Program) (sim.Time, error) {
 		var t sim.Time
 		for _, prog := range progs {
+			var prev sim.Time // the compute step before this one
 			for _, id := range pr.compile(prog) {
 				st := pr.steps[id]
 				if st.kind == model.Compute {
 					t += st.d
+					prev = st.d
 					continue
 				}
 				c, err := pr.price(st.spec, 0)
 				if err != nil {
 					return 0, err
 				}
-				t += toTime(c.Time)
+				d := toTime(c.Time)
+				if st.overlap {
+					// Beside the compute step before it: only what
+					// outlasts that step adds.
+					d = max(0, d-prev)
+				}
+				t += d
+				prev = 0
 			}
 		}
 		return t, nil

@@ -25,9 +25,14 @@ type Training struct {
 	// transformers' eager modules launch it, one kernel per tensor
 	// operation (model.Shard.Eager). Scenario key
 	// training.eager_elementwise.
-	Eager  bool
-	Tokens float64 // tokens of the whole run, for time-to-train
-	Steps  int     // steps replayed event by event
+	Eager bool
+	// MegatronElementwise adds the memory-bound kernels Megatron-LM's
+	// 2021–23 unfused-attention layer runs besides the fused ones the op
+	// list holds (model.Shard.MegatronKernels). Scenario key
+	// training.megatron_elementwise.
+	MegatronElementwise bool
+	Tokens              float64 // tokens of the whole run, for time-to-train
+	Steps               int     // steps replayed event by event
 	// Attention is how the attention core runs: model.AttentionUnfused or
 	// model.AttentionFlash.
 	Attention model.Attention

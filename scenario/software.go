@@ -30,8 +30,20 @@ func stacks() []stack {
 		{"training.fp32_grads", "false"},             // --fp16 without --accumulate-allreduce-grads-in-fp32
 		{"training.precision", `"fp16"`},
 		{"training.attention", `"unfused"`},
+		// The layer's kernels besides the fused ones: the QKV bias add and
+		// its gradient, the context permute copies, the scores' alpha
+		// multiplies, the split's cat, the output and MLP bias gradients,
+		// apex's layer-norm γ/β pass, the residual-gradient adds
+		// (megatron/model/transformer.py, megatron/mpu/layers.py @e270f68).
+		{"training.megatron_elementwise", "true"},
 	}
 	megatron2022 := [][2]string{
+		{"training.megatron_elementwise", "true"},
+		// LinearWithGradAccumulationAndAsyncCommunication: the column-
+		// parallel layers' input-gradient all-reduce beside their wgrad GEMM,
+		// on unless --no-async-tensor-model-parallel-allreduce
+		// (megatron/mpu/layers.py @7fccd6a, May 2022).
+		{"parallelism.async_tp_allreduce", "true"},
 		{"parallelism.pp_overlap", "false"},
 		{"parallelism.overlap_grad_reduce", "false"},
 		{"parallelism.pp_scatter_gather", "true"},
@@ -123,11 +135,11 @@ func stacks() []stack {
 		{name: "deepspeed-zero3-2021", values: zero3,
 			doc: "DeepSpeed ZeRO-3 of 2021 (the SC21 paper's Table 2 baseline): everything sharded over data parallelism, per-tensor parameter gathers, gradient reduce-scatter overlapped with the backward pass, fp16 with 16-bit gradients, unfused attention, full recomputation"},
 		{name: "megatron-lm-2021-01", values: append(append([][2]string(nil), megatron2021...), [2]string{"parallelism.pp_scatter_gather", "false"}),
-			doc: "Megatron-LM as of January 2021 (the README's GPT-3 175B run): blocking pipeline sends, whole activations between stages (the scatter/gather came with the SC21 paper, April 2021), one data-parallel all-reduce after the backward pass, unfused gradient accumulation, fp16 with 16-bit gradients, unfused attention"},
+			doc: "Megatron-LM as of January 2021 (the README's GPT-3 175B run): blocking pipeline sends, whole activations between stages (the scatter/gather came with the SC21 paper, April 2021), one data-parallel all-reduce after the backward pass, unfused gradient accumulation, fp16 with 16-bit gradients, unfused attention with the layer's unmerged element-wise kernels (megatron_elementwise)"},
 		{name: "megatron-lm-2021", values: append(append([][2]string(nil), megatron2021...), [2]string{"parallelism.pp_scatter_gather", "true"}),
 			doc: "Megatron-LM of the SC21 paper (Narayanan et al. 2021): as megatron-lm-2021-01 with the pipeline scatter/gather"},
 		{name: "megatron-lm-2022", values: megatron2022,
-			doc: "Megatron-LM of Korthikanti et al. 2022: blocking pipeline sends with scatter/gather, gradient-accumulation fusion, fp32 gradients, fp16, unfused attention"},
+			doc: "Megatron-LM of Korthikanti et al. 2022: blocking pipeline sends with scatter/gather, gradient-accumulation fusion, fp32 gradients, fp16, unfused attention with the layer's unmerged element-wise kernels (megatron_elementwise), the column-parallel layers' input-gradient all-reduce beside their weight-gradient GEMM (async_tp_allreduce)"},
 		{name: "megatron-core-2024", values: core2024,
 			doc: "Megatron-Core (2024 README): overlapped pipeline sends of whole activations, the distributed optimizer (ZeRO-1) with overlapped gradient reduce-scatter and parameter all-gather, TP communication overlap, bf16, flash attention, fp32 gradients, 27 µs of host time per kernel (Transformer Engine's modules, TransformerEngine issue #2053)"},
 		{name: "nemo-24.07", values: nemo2407,

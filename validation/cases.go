@@ -980,9 +980,9 @@ func (m mapper) applyStack() ([]string, error) {
 			continue
 		case "training.precision":
 			continue
-		case "training.host_issue":
-			// The scenario names the stack (software.stack), which sets it
-			// when the case is loaded; nothing to copy.
+		case "training.host_issue", "training.megatron_elementwise", "parallelism.async_tp_allreduce":
+			// The scenario names the stack (software.stack), which sets
+			// these when the case is loaded; nothing to copy.
 		case "parallelism.sequence_parallel":
 			if c.free != nil {
 				c.free.spStackSet, c.free.spStackFlag = true, flag

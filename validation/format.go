@@ -408,6 +408,30 @@ touches only GB200 or Blackwell all-to-alls; held-out files with --cases).
 Measured on the main of its start; after merging the later dense rounds the two mechanisms move
 the same rows by the same amounts: MegatronBridge-25.11 22.2% → 16.4%, overall 11.1% → 10.7%.
 
+Fifth round, A100 dense (docs/model.md §7.15): the 2021–22 Megatron layer's unmerged element-wise
+kernels (training.megatron_elementwise) and Megatron-LM 2022's asynchronous input-gradient
+all-reduce (parallelism.async_tp_allreduce). Columns are alternatives measured on the same start;
+"kept" is what the stacks now set (the Megatron-LM stacks; megatron-deepspeed and
+deepspeed-zero3-2021 run the same layer family but are left without the kernels: with them vTrain
+would be 5.2%, above its 5.0 level; held-out files with --cases).
+
+| group | before | async all-reduce (2022 stack) alone | kernels in every Megatron-layer stack | kernels everywhere + async (2022) | kept: kernels in the Megatron-LM stacks + async (2022) |
+| --- | ---: | ---: | ---: | ---: | ---: |
+| Narayanan2021-SC21-Table1 | 7.5% (+7.5%) | 7.5% (+7.5%) | 4.9% (+4.8%) | 4.9% (+4.8%) | 4.9% (+4.8%) |
+| Narayanan2021-SC21-Table2 | 49.3% (+49.3%) | 49.3% (+49.3%) | 48.3% (+47.8%) | 48.3% (+47.8%) | 48.9% (+48.3%) |
+| Megatron-LM-README-2021 | 7.9% (+7.1%) | 7.9% (+7.1%) | 4.8% (+4.3%) | 4.8% (+4.3%) | 4.8% (+4.3%) |
+| Megatron-LM-README-2024-H100 | 10.4% (+5.5%) | = | = | = | = |
+| Korthikanti2022-Table5 | 2.5% (−1.1%) | 3.2% (−2.6%) | 3.0% (+0.3%) | 2.2% (−1.1%) | 2.2% (−1.1%) |
+| Korthikanti2022-Table4 | 1.5% (−0.1%) | 3.6% (−3.6%) | 3.0% (+2.7%) | 1.3% (−0.8%) | 1.3% (−0.8%) |
+| NeMo-24.07-perf-summary | 11.0% (+11.0%) | = | = | = | = |
+| vTrain-ground-truth-multi | 4.7% (−0.9%) | 4.7% (−0.9%) | 5.2% (+1.3%) | 5.2% (+1.3%) | 4.7% (−0.9%) |
+| MegatronBridge-25.11, NeMo-24.07-H100, NeMo-LongSeq-CP-H100, DeepSeek-V3 | 18.9%, 6.9%, 3.5%, 39.3% | = | = | = | = |
+| overall | 11.2% (+7.5%) | 11.4% (+7.1%) | 10.9% (+7.9%) | 10.7% (+7.5%) | 10.6% (+6.8%) |
+| held-out megatron-deepspeed | 14.6% (−4.0%) | = | 13.3% (−4.2%) | 13.3% (−4.2%) | 14.6% (−4.0%) |
+| held-out vtrain-extra | 8.8% (−8.3%) | = | 8.3% (−5.6%) | 8.3% (−5.6%) | 8.8% (−8.3%) |
+| held-out dgxc-h100, nemo-h100-fp8, mbridge-dense-fp8, mbridge-moe-releases, mbridge-2511-moe-rest, mbridge-dsv3-mtp | 9.1%, 10.8%, 6.6%, 11.7%, 13.7%, 21.8% | = | = | = | = |
+| RL: NeMo-RL, DeepSpeed-Chat, OpenRLHF, OpenRLHF phases | 16.2%, 12.5%, 13.4%, 25.0% | = | = | = | = |
+
 The release held-out file was then corrected (data, not model): its two H100 Qwen3-235B rows now
 carry the all-to-all overlap their performance configurations set (moe_a2a_overlap True at v0.3.0
 through v0.4.2, as the folder's 25.11 row records it): 23.6% (+20.0%) before this round, 11.6%

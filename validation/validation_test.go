@@ -286,18 +286,24 @@ func TestStackSequenceParallel(t *testing.T) {
 // nodes, collective.A100AllReduce) and README-2021 11.5 → 8.0 (that, its
 // stated model-parallel sizes split TP inside a node × PP across, and
 // January 2021's local DDP with several micro-batches per step: 7.9%).
+// Branch dense6 lowered SC21 Table 1 7.5 → 5.0, Table 2 49.5 → 49.0,
+// README-2021 8.0 → 5.0, Korthikanti Table 5 3.0 → 2.5 and the overall
+// level 11.5 → 11.0: the Megatron-LM stacks' unmerged element-wise kernels
+// (training.megatron_elementwise) and, for megatron-lm-2022, the
+// asynchronous input-gradient all-reduce (parallelism.async_tp_allreduce):
+// 4.9%, 48.9%, 4.8%, 2.2%, 10.6% (Table 4: 1.3%).
 var maxMAE = map[string]float64{
-	"Narayanan2021-SC21-Table1": 7.5,
+	"Narayanan2021-SC21-Table1": 5.0,
 	"vTrain-ground-truth-multi": 5.0,
-	"Narayanan2021-SC21-Table2": 49.5,
+	"Narayanan2021-SC21-Table2": 49.0,
 	// The two README groups were re-recorded when their case set grew, not
 	// the model: the layout rule (the search's fastest layout where tp or
 	// pp is unknown) made the ten January-2021 rows and the two GPT-3
 	// strong-scaling rows scored. README-2021: 5.5 → 11.5 (1 → 11 scored,
 	// 11.2%); README-2024-H100: 8.0 → 10.5 (9 → 11 scored, 10.4%).
-	"Megatron-LM-README-2021":      8.0,
+	"Megatron-LM-README-2021":      5.0,
 	"Megatron-LM-README-2024-H100": 10.5,
-	"Korthikanti2022-Table5":       3.0,
+	"Korthikanti2022-Table5":       2.5,
 	"Korthikanti2022-Table4":       1.5,
 	// NeMo's three H100 groups lowered (19.0 → 11.0, 14.5 → 7.0, 5.0 → 4.0)
 	// by the nemo-24.07 stack's bf16 gradient reduction and no default
@@ -328,7 +334,7 @@ var maxMAE = map[string]float64{
 	"NeMo-24.07-H100":                    7.0,
 	"NeMo-LongSeq-CP-H100":               4.0,
 	"DeepSeek-V3":                        39.5,
-	"overall":                            11.5,
+	"overall":                            11.0,
 	MemoryGroup + " (GiB, Fig. 1)":       0.5,
 	MemoryGroup + " (% of none, Fig. 7)": 0.5,
 }
