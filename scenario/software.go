@@ -96,6 +96,12 @@ func stacks() []stack {
 		{"training.fp32_grads", "false"},
 		{"training.precision", `"fp16"`},
 		{"training.attention", `"unfused"`},
+		// The fork's layer is Megatron-LM's transformer.py with the same
+		// unmerged kernels (vTrain's replica, src/model/gpt_modeling.py
+		// @f8dda84, too); the asynchronous input-gradient all-reduce is not
+		// there: megatron/arguments.py @c08e2cc2 turns it off whenever
+		// --deepspeed is given.
+		{"training.megatron_elementwise", "true"},
 	}
 	// DeepSpeed ZeRO-3 as the SC21 paper's Table 2 ran it (2021): no tensor
 	// or pipeline parallelism, parameters, gradients and optimizer state
@@ -131,7 +137,7 @@ func stacks() []stack {
 	}
 	return []stack{
 		{name: "megatron-deepspeed", values: megatronDeepSpeed,
-			doc: "Megatron-DeepSpeed (Microsoft's fork under DeepSpeed's engine, 2021–2023): no sequence parallelism, blocking pipeline sends split over the tensor-parallel ranks (DeepSpeed's partitioned sends), autograd's unfused accumulation into 16-bit gradients, one 16-bit data-parallel all-reduce after the backward pass, fp16, unfused attention"},
+			doc: "Megatron-DeepSpeed (Microsoft's fork under DeepSpeed's engine, 2021–2023): no sequence parallelism, blocking pipeline sends split over the tensor-parallel ranks (DeepSpeed's partitioned sends), autograd's unfused accumulation into 16-bit gradients, one 16-bit data-parallel all-reduce after the backward pass, fp16, unfused attention with the layer's unmerged element-wise kernels (megatron_elementwise)"},
 		{name: "deepspeed-zero3-2021", values: zero3,
 			doc: "DeepSpeed ZeRO-3 of 2021 (the SC21 paper's Table 2 baseline): everything sharded over data parallelism, per-tensor parameter gathers, gradient reduce-scatter overlapped with the backward pass, fp16 with 16-bit gradients, unfused attention, full recomputation"},
 		{name: "megatron-lm-2021-01", values: append(append([][2]string(nil), megatron2021...), [2]string{"parallelism.pp_scatter_gather", "false"}),

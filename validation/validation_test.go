@@ -292,9 +292,16 @@ func TestStackSequenceParallel(t *testing.T) {
 // (training.megatron_elementwise) and, for megatron-lm-2022, the
 // asynchronous input-gradient all-reduce (parallelism.async_tp_allreduce):
 // 4.9%, 48.9%, 4.8%, 2.2%, 10.6% (Table 4: 1.3%).
+// vTrain's level was RAISED 5.0 → 5.5 at that merge, the one exception to
+// "only down", and on purpose: Megatron-DeepSpeed runs the same layer, so
+// the megatron-deepspeed stack sets the same kernels. Leaving them out only
+// because this visible group rose 4.7 → 5.2% would tune the stack list to
+// the visible cases, while the Megatron-DeepSpeed runs kept apart improve
+// with them (held-out megatron-deepspeed 14.6 → 13.3%, vtrain-extra 8.8 →
+// 8.3%, bias −8.3 → −5.6%); docs/model.md §7.15 has both columns.
 var maxMAE = map[string]float64{
 	"Narayanan2021-SC21-Table1": 5.0,
-	"vTrain-ground-truth-multi": 5.0,
+	"vTrain-ground-truth-multi": 5.5,
 	"Narayanan2021-SC21-Table2": 49.0,
 	// The two README groups were re-recorded when their case set grew, not
 	// the model: the layout rule (the search's fastest layout where tp or
