@@ -161,6 +161,9 @@ type Shard struct {
 	// Recompute is what the backward pass re-runs of the forward
 	// (Layer.Recompute).
 	Recompute Recompute
+	// Modules is what selective recomputation re-runs (recompute.go; 0:
+	// the attention core, Megatron-Core's default).
+	Modules Modules
 	// CP is the context-parallel degree: each rank holds s/CP tokens of
 	// every sequence (two mirrored chunks of s/2CP, for causal load
 	// balancing) and runs the attention core as CP blocks of ring attention

@@ -235,7 +235,20 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 	case RecomputeFull:
 		tl.Recompute = fwd
 	case RecomputeSelective:
-		tl.Recompute = coreFwd
+		// A dense layer's only norm of its own is multi-latent
+		// attention's input norm (ModuleLayernorm).
+		var norms []Op
+		if c.MLA() {
+			norms = opsNamed(attn.Forward, "layernorm")
+		}
+		// The dense MLP's forward but its bias-dropout-add (ModuleMLP).
+		var mlpOps []Op
+		for _, o := range mlp.Forward {
+			if o.Name != "bias-dropout-add" {
+				mlpOps = append(mlpOps, o)
+			}
+		}
+		tl.Recompute = selectiveRecompute(sh, coreFwd, mlpOps, norms, opsNamed(attn.Forward, "q-up", "kv-up"), nil)
 	}
 	out[TransformerLayer] = tl
 	if c.MoE() {
@@ -396,7 +409,17 @@ func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) La
 	case RecomputeFull:
 		l.Recompute = fwd
 	case RecomputeSelective:
-		l.Recompute = coreFwd
+		// The pre-MLP norm (the router block's), and multi-latent
+		// attention's input norm.
+		var attnOps []Op
+		for _, st := range attnFwd {
+			attnOps = append(attnOps, st.Ops...)
+		}
+		norms := opsNamed(router.Forward, "layernorm")
+		if c.MLA() {
+			norms = append(opsNamed(attnOps, "layernorm"), norms...)
+		}
+		l.Recompute = selectiveRecompute(sh, coreFwd, nil, norms, opsNamed(attnOps, "q-up", "kv-up"), opsNamed(experts.Forward, "expert-activation"))
 	}
 	return l
 }

@@ -60,6 +60,13 @@ func TestEstimatesAgainstReplay(t *testing.T) {
 			l.Skew = []float64{1, 1.5}[rng.IntN(2)]
 			l.ZeRO = rng.IntN(2)
 			l.SequenceParallel = tp > 1
+			if l.Recompute == RecomputeSelective && rng.IntN(2) == 0 {
+				// Megatron-Core's output-discarding modules.
+				l.RecomputeModules = "layernorm, moe_act"
+				if m.MLA() {
+					l.RecomputeModules += ", mla_up_proj"
+				}
+			}
 		}
 		gpus := tp * pp * dp * cpd
 		if gpus%8 != 0 || gpus > 128 {

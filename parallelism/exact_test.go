@@ -125,6 +125,8 @@ func exactCases() []exactCase {
 			func(j *Job) { j.Options.Ranks = RanksFull })},
 		{"full ranks gpipe blocking", with(gpt(16, Layout{TP: 8, PP: 4, DP: 4, Microbatch: 1, Schedule: GPipe, Recompute: RecomputeFull}, 32),
 			func(j *Job) { j.Options.Ranks = RanksFull })},
+		{"mixture of experts, recompute modules", with(gpt(8, Layout{TP: 8, PP: 2, DP: 4, EP: 4, CP: 1, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeSelective, RecomputeModules: "layernorm, moe_act", SequenceParallel: true, ZeRO: 1, OverlapGradReduce: true}, 32),
+			func(j *Job) { j.Model.Experts, j.Model.TopK, j.Model.Layers = 8, 2, 16 })},
 		{"mixture of experts overlapped all-to-alls", with(gpt(8, Layout{TP: 8, PP: 2, DP: 4, EP: 4, CP: 1, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeSelective, SequenceParallel: true, ZeRO: 1, OverlapGradReduce: true, MoEOverlap: true, TPOverlap: true}, 32),
 			func(j *Job) { j.Model.Experts, j.Model.TopK, j.Model.Layers = 8, 2, 16 })},
 		{"mixture of experts across nodes, tensor parallel across nodes", with(gpt(8, Layout{TP: 16, PP: 2, DP: 2, EP: 2, CP: 1, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, SequenceParallel: true, OverlapGradReduce: true}, 32),

@@ -62,6 +62,10 @@ type Layout struct {
 	VirtualStages    int
 	SequenceParallel bool
 	Recompute        Recompute
+	// RecomputeModules names, with Recompute = selective, the modules it
+	// re-runs (model.ParseModules: "layernorm, moe_act"); "" is
+	// Megatron-Core's default, the attention core (core_attn).
+	RecomputeModules string
 	// ZeRO is the optimizer-sharding stage: 0 none, 1 optimizer state (the
 	// distributed optimizer), 2 also gradients, 3 also parameters.
 	ZeRO int

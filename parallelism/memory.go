@@ -49,7 +49,25 @@ const (
 // recomputation keeps only the layer input, 2sbh (÷t with sequence
 // parallelism). Generalised to any FFN width and GQA by scaling the parts
 // that grow with them.
-func (j Job) layerActivationBytes() units.Bytes {
+func (j Job) layerActivationBytes() units.Bytes { return j.activationBytes(0) }
+
+// activationBytes is layerActivationBytes for a dense layer (routed = 0) or,
+// routed > 0, an MoE layer whose Model.FFNHidden stands for its experts'
+// MLP width per token, routed of it the routed experts'. Selective
+// recomputation with modules other than the attention core frees what
+// Megatron-Core's output-discarding checkpoint drops (model/recompute.go),
+// each tensor at the bytes per element this count keeps it at (2, or 1 for
+// an FP8 GEMM's input):
+//   - layernorm: the outputs of the norms that are modules of their own,
+//     each one saved GEMM input (sbh): multi-latent attention's input norm
+//     and an MoE layer's pre-MLP norm;
+//   - moe_act: the routed experts' activation output, the second expert
+//     GEMM's input (routed/h sbh per byte);
+//   - mla_up_proj: the attention core's Q, K and V, the up-projections'
+//     outputs;
+//   - mlp (normal checkpointing, dense layers only): everything inside the
+//     MLP but its input.
+func (j Job) activationBytes(routed float64) units.Bytes {
 	m, l := j.Model, j.Layout
 	s, b, h := float64(m.SeqLen), float64(l.Microbatch), float64(m.Hidden)
 	a := float64(m.Heads)
@@ -112,8 +130,39 @@ func (j Job) layerActivationBytes() units.Bytes {
 	if j.Training.Attention == model.AttentionFlash {
 		core = 4 * a / h
 	}
-	if l.Recompute == RecomputeSelective {
+	mods := l.modules()
+	has := func(x model.RecomputeModule) bool { return l.Recompute == RecomputeSelective && mods.Has(x) }
+	if has(model.ModuleCoreAttn) {
 		core = 0
+	}
+	in := 2.0 // bytes per element of a saved GEMM input
+	if j.Training.Precision == units.FP8 {
+		in = 1
+	}
+	if has(model.ModuleLayernorm) {
+		if m.MLA() {
+			replicated -= in
+		}
+		if routed > 0 {
+			replicated -= in
+		}
+	}
+	if has(model.ModuleMoEAct) && routed > 0 {
+		split -= in * routed / h
+	}
+	if has(model.ModuleMLAUpProj) && m.MLA() {
+		split -= 2*qw + 2*kw + 2*vw
+	}
+	if has(model.ModuleMLP) && routed == 0 {
+		// A dense MLP checkpointed whole keeps only its input (the
+		// residual stream, the norm's input, counted above): its first
+		// GEMM's input and the activation's input and output go.
+		replicated -= in
+		mlp := 16 * ffnScale
+		if j.Training.Precision == units.FP8 {
+			mlp -= float64(m.FFNHidden) / h
+		}
+		split -= mlp
 	}
 	if l.SequenceParallel {
 		return units.Bytes(sbh / t * (replicated + split + core) / cp)
@@ -266,31 +315,22 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 		// and the one prefetched).
 		mem.Transient += units.Bytes(2 * float64(j.Model.LayerParams()) / float64(l.TP) * weightBytesPerParam)
 	}
-	act := j.layerActivationBytes()
-	if moe := j.stageMoELayers(s); moe > 0 {
-		// An MoE layer keeps, per token, the MLP activations of top_k ×
-		// skew routed experts plus the shared experts, each ExpertFFN
-		// wide: Korthikanti et al.'s count with that MLP width. The
-		// permuted token copies beyond the one input the count has, and
-		// the router's logits, are left out. The stage's layers are
-		// averaged (in-flight passes count layers, not kinds).
-		mj := j
-		skew := max(j.Layout.Skew, 1)
-		if cf := j.Layout.CapacityFactor; cf > 0 {
-			skew = min(skew, cf)
-		}
-		mj.Model.FFNHidden = int(math.Round((float64(j.Model.TopK)*skew + float64(j.Model.SharedExperts)) * float64(j.Model.ExpertFFN())))
-		layers := j.stageLayers(s)
-		act = units.Bytes((float64(layers-moe)*float64(act) + float64(moe)*float64(mj.layerActivationBytes())) / float64(layers))
-	}
+	act := j.stageLayerActivation(s)
 	mem.Activations = units.Bytes(float64(inFlightLayers)) * act
 	e := j.Training.Precision.ElementBytes()
 	sbh := units.Bytes(float64(j.Model.SeqLen/max(l.CP, 1)*l.Microbatch*j.Model.Hidden)) * e
 	if l.Recompute != RecomputeNone {
-		// The layer being recomputed holds its full activations once.
+		// The layer being recomputed holds its full activations once;
+		// under selective recomputation of output-discarding modules
+		// only, what they freed of one layer, restored before its
+		// backward pass.
 		full := j
 		full.Layout.Recompute = RecomputeNone
-		mem.Transient += full.layerActivationBytes()
+		if l.Recompute == RecomputeSelective && !l.modules().Has(model.ModuleCoreAttn) {
+			mem.Transient += full.stageLayerActivation(s) - act
+		} else {
+			mem.Transient += full.layerActivationBytes()
+		}
 	}
 	if s == l.PP-1 {
 		// fp32 logits over this rank's vocabulary slice, and the final
@@ -309,6 +349,30 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 	}
 	mem.Peak = mem.Weights + mem.Gradients + mem.Optimizer + mem.Activations + mem.Transient
 	return mem
+}
+
+// stageLayerActivation is the activation memory one layer of stage s keeps
+// for one micro-batch, averaged over the stage's dense and MoE layers.
+func (j Job) stageLayerActivation(s int) units.Bytes {
+	act := j.layerActivationBytes()
+	if moe := j.stageMoELayers(s); moe > 0 {
+		// An MoE layer keeps, per token, the MLP activations of top_k ×
+		// skew routed experts plus the shared experts, each ExpertFFN
+		// wide: Korthikanti et al.'s count with that MLP width. The
+		// permuted token copies beyond the one input the count has, and
+		// the router's logits, are left out. The stage's layers are
+		// averaged (in-flight passes count layers, not kinds).
+		mj := j
+		skew := max(j.Layout.Skew, 1)
+		if cf := j.Layout.CapacityFactor; cf > 0 {
+			skew = min(skew, cf)
+		}
+		mj.Model.FFNHidden = int(math.Round((float64(j.Model.TopK)*skew + float64(j.Model.SharedExperts)) * float64(j.Model.ExpertFFN())))
+		routed := float64(j.Model.TopK) * skew * float64(j.Model.ExpertFFN())
+		layers := j.stageLayers(s)
+		act = units.Bytes((float64(layers-moe)*float64(act) + float64(moe)*float64(mj.activationBytes(routed))) / float64(layers))
+	}
+	return act
 }
 
 // infeasibleMemory returns why mem does not fit in hbm, or "".

@@ -32,8 +32,18 @@ func (j Job) shard() model.Shard {
 	return model.Shard{TP: l.TP, Microbatch: l.Microbatch, SequenceParallel: l.SequenceParallel,
 		Attention: j.Training.Attention, Precision: j.Training.Precision, FP8Recipe: j.Training.FP8Recipe,
 		UnfusedGradAccum: j.Training.UnfusedGradAccum, Grads16: j.Training.Grads16, Eager: j.Training.Eager,
-		Recompute: model.Recompute(l.Recompute), CP: l.CP, EP: l.EP, Skew: l.Skew,
+		Recompute: model.Recompute(l.Recompute), Modules: l.modules(), CP: l.CP, EP: l.EP, Skew: l.Skew,
 		ETP: l.ETP, CapacityFactor: l.CapacityFactor, MoEOverlap: l.MoEOverlap, MegatronKernels: j.Training.MegatronElementwise, AsyncDgrad: l.AsyncTPAllReduce}
+}
+
+// modules is the set of modules selective recomputation re-runs; a list
+// that does not parse (refused by Validate) is the default set.
+func (l Layout) modules() model.Modules {
+	m, err := model.ParseModules(l.RecomputeModules)
+	if err != nil {
+		return 0
+	}
+	return m
 }
 
 // newPlan compiles j's layer programs and the layout's collectives into p and

@@ -625,7 +625,32 @@ func (j Job) recomputeFLOPs() units.FLOPs {
 		heads := float64(1 + m.MTPDepth)
 		return (j.Model.ForwardFLOPs(j.Training.GlobalBatch) - units.FLOPs(heads*2*b*s*h*float64(m.Vocab)+float64(m.MTPDepth)*2*b*s*2*h*h))
 	case RecomputeSelective:
-		return units.FLOPs(float64(m.Layers+m.MTPDepth) * 4 * b * s * s * h)
+		mods := j.Layout.modules()
+		var f float64
+		if mods.Has(model.ModuleCoreAttn) {
+			f += float64(m.Layers+m.MTPDepth) * 4 * b * s * s * h
+		}
+		if mods.Has(model.ModuleMLAUpProj) && m.MLA() {
+			// The query and KV up-projections' GEMMs of every layer
+			// (multi-latent attention in every block).
+			perToken := float64(m.QLoRARank)*float64(m.Heads*m.HeadDim()) + float64(m.KVLoRARank)*float64(m.Heads*(m.QKNopeDim+m.VDim()))
+			f += float64(m.Layers+m.MTPDepth) * 2 * b * s * perToken
+		}
+		if mods.Has(model.ModuleMLP) {
+			// The dense layers' MLP forward: 2·B·s·h·f per GEMM, three
+			// GEMMs' worth for a gated MLP (gate and up, then down).
+			dense := m.Layers
+			if m.MoE() {
+				dense = m.DenseLayers
+			}
+			mu := 2.0
+			if m.GatedMLP {
+				mu = 3
+			}
+			f += float64(dense) * 2 * b * s * h * float64(m.FFNHidden) * mu
+		}
+		// The norms and the expert activation are memory-bound kernels.
+		return units.FLOPs(f)
 	}
 	return 0
 }

@@ -170,6 +170,22 @@ func (j Job) check() []field.Error {
 	if !slices.Contains(RecomputePolicies(), l.Recompute) {
 		add(field.Errorf("parallelism.recompute", "%q is not a policy (allowed: %s)", l.Recompute, field.Quote(RecomputePolicies())))
 	}
+	if mods, err := model.ParseModules(l.RecomputeModules); err != nil {
+		add(field.Errorf("parallelism.recompute_modules", "%v (allowed: %s, separated by commas)", err, field.Quote(model.RecomputeModuleNames())))
+	} else if l.RecomputeModules != "" {
+		// Megatron-Core reads recompute_modules with the selective
+		// granularity only, and refuses moe_act without (grouped) experts
+		// and mla_up_proj without multi-latent attention
+		// (transformer_config.py __post_init__ @ core_v0.15.0).
+		switch {
+		case l.Recompute != RecomputeSelective:
+			add(field.Errorf("parallelism.recompute_modules", "%q is read with recompute = \"selective\" only (recompute is %q)", l.RecomputeModules, l.Recompute).Using("parallelism.recompute"))
+		case mods.Has(model.ModuleMoEAct) && !m.MoE():
+			add(field.Errorf("parallelism.recompute_modules", "moe_act needs a mixture-of-experts model (model.experts is %d)", m.Experts).Using("model.experts"))
+		case mods.Has(model.ModuleMLAUpProj) && !m.MLA():
+			add(field.Errorf("parallelism.recompute_modules", "mla_up_proj needs multi-latent attention (model.kv_lora_rank is 0)").Using("model.kv_lora_rank"))
+		}
+	}
 	if !slices.Contains(ZeROStages(), l.ZeRO) {
 		stages := make([]string, len(ZeROStages()))
 		for i, s := range ZeROStages() {

@@ -78,17 +78,21 @@ type Breakdown struct {
 
 // Layout echoes the resolved parallel layout.
 type Layout struct {
-	TP                int    `json:"tp"`
-	PP                int    `json:"pp"`
-	DP                int    `json:"dp"`
-	CP                int    `json:"cp"`
-	EP                int    `json:"ep"`
-	Microbatch        int    `json:"microbatch"`
-	Microbatches      int    `json:"microbatches"`
-	Schedule          string `json:"schedule"`
-	VirtualStages     int    `json:"virtual_stages"`
-	SequenceParallel  bool   `json:"sequence_parallel"`
-	Recompute         string `json:"recompute"`
+	TP               int    `json:"tp"`
+	PP               int    `json:"pp"`
+	DP               int    `json:"dp"`
+	CP               int    `json:"cp"`
+	EP               int    `json:"ep"`
+	Microbatch       int    `json:"microbatch"`
+	Microbatches     int    `json:"microbatches"`
+	Schedule         string `json:"schedule"`
+	VirtualStages    int    `json:"virtual_stages"`
+	SequenceParallel bool   `json:"sequence_parallel"`
+	Recompute        string `json:"recompute"`
+	// RecomputeModules is, with selective recomputation, the modules it
+	// re-runs (parallelism.recompute_modules); omitted for the default,
+	// the attention core.
+	RecomputeModules  string `json:"recompute_modules,omitempty"`
 	ZeRO              int    `json:"zero"`
 	OverlapGradReduce bool   `json:"overlap_grad_reduce"`
 	TPOverlap         bool   `json:"tp_overlap"`
@@ -253,7 +257,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 			TP: j.Layout.TP, PP: j.Layout.PP, DP: j.Layout.DP, CP: j.Layout.CP, EP: j.Layout.EP,
 			Microbatch: j.Layout.Microbatch, Microbatches: j.Microbatches(),
 			Schedule: string(j.Layout.Schedule), VirtualStages: j.Layout.VirtualStages,
-			SequenceParallel: j.Layout.SequenceParallel, Recompute: string(j.Layout.Recompute),
+			SequenceParallel: j.Layout.SequenceParallel, Recompute: string(j.Layout.Recompute), RecomputeModules: j.Layout.RecomputeModules,
 			ZeRO: j.Layout.ZeRO, OverlapGradReduce: j.Layout.OverlapGradReduce, TPOverlap: j.Layout.TPOverlap, PPOverlap: j.Layout.PPOverlap,
 			PPScatterGather: !j.Layout.NoPPScatterGather,
 			MoE:             moeLayout(j),

@@ -136,6 +136,9 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 		p(" (%d chunks per GPU)", l.VirtualStages)
 	}
 	p("; recompute %s", l.Recompute)
+	if l.RecomputeModules != "" {
+		p(" (%s)", l.RecomputeModules)
+	}
 	if l.SequenceParallel {
 		p("; sequence parallel")
 	}

@@ -467,6 +467,26 @@ func TestErrors(t *testing.T) {
 			src:  replace("preset = \"gpt3-175b\"", "preset = \"gpt3-175b\"\nmtp_depth = -1"),
 			want: []string{`x.toml:5: model.mtp_depth: must not be negative, got -1`},
 		},
+		{
+			name: "recompute_modules needs selective recomputation",
+			src:  replace("pp = 16", "pp = 16\nrecompute_modules = \"core_attn\""),
+			want: []string{`x.toml:13: parallelism.recompute_modules: "core_attn" is read with recompute = "selective" only (recompute is "none")`},
+		},
+		{
+			name: "recompute_modules names a module that does not exist",
+			src:  replace("pp = 16", "pp = 16\nrecompute = \"selective\"\nrecompute_modules = \"layernorm, moe\""),
+			want: []string{`x.toml:14: parallelism.recompute_modules: "moe" is not a module (allowed: "core_attn", "layernorm", "moe_act", "mla_up_proj", "mlp", separated by commas)`},
+		},
+		{
+			name: "moe_act needs experts",
+			src:  replace("pp = 16", "pp = 16\nrecompute = \"selective\"\nrecompute_modules = \"moe_act\""),
+			want: []string{`x.toml:14: parallelism.recompute_modules: moe_act needs a mixture-of-experts model (model.experts is 0)`},
+		},
+		{
+			name: "mla_up_proj needs latent attention",
+			src:  replace("pp = 16", "pp = 16\nrecompute = \"selective\"\nrecompute_modules = \"layernorm,mla_up_proj\""),
+			want: []string{`x.toml:14: parallelism.recompute_modules: mla_up_proj needs multi-latent attention (model.kv_lora_rank is 0)`},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -81,7 +81,10 @@ type Knobs struct {
 	VirtualStages    int
 	SequenceParallel bool
 	// Recompute is "none", "selective", "full", or Auto.
-	Recompute         string
+	Recompute string
+	// RecomputeModules is, with Recompute "selective", the modules it
+	// re-runs (parallelism.recompute_modules; "": the attention core).
+	RecomputeModules  string
 	ZeRO              int
 	OverlapGradReduce bool
 	TPOverlap         bool
@@ -115,6 +118,9 @@ func (k Knobs) String() string {
 		b.WriteString(" SP")
 	}
 	fmt.Fprintf(&b, " %s", k.Recompute)
+	if k.RecomputeModules != "" {
+		fmt.Fprintf(&b, "(%s)", strings.ReplaceAll(k.RecomputeModules, " ", ""))
+	}
 	if k.ZeRO > 0 {
 		fmt.Fprintf(&b, " ZeRO-%d", k.ZeRO)
 	}
@@ -243,7 +249,7 @@ func Rules() []string {
 		"zero: \"ZeRO-N …\" → N; unknown → the stack's (1 for megatron-core-2024 and nemo-24.07: the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is), else 0",
 		"data-parallel implementation: stack megatron-lm-2021 or -2021-01 with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass) — for megatron-lm-2021-01 only when a step has one micro-batch (global batch = dp × micro-batch): its training.py (@152aab304d) asserts --DDP-impl local whenever there are more, a restriction lifted on 2021-02-26 (merge torch_ddp); with pp > 1 the stack's false (--DDP-impl local: one all-reduce after the backward pass)",
 		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); nemo-24.07 false (grad_sync_dtype=bf16 in NeMo-Framework-Launcher 24.07's H100 training examples and NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration); a bf16 or FP8 run of another stack → fp32_grads true whatever the stack says (Megatron-LM forces fp32 accumulation and reduction with bf16)",
-		"recompute: \"full …\", \"yes …\", true, \"on\", activation or gradient checkpointing, --checkpoint-activations, \"activation recomputation\" → full; \"selective …\" or --recompute-activations (Megatron-LM sets granularity selective for it) → selective; \"none\", \"no …\", false, \"off\" → none; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 none too (activations_checkpoint_granularity: null in every GPT-3 and Llama configuration of NeMo-Framework-Launcher's 24.07 tag, conf/training/gpt3/*.yaml and conf/training/llama/*.yaml, and in NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration; the selective of conf/training/gpt3/175b.yaml and 20b.yaml lasted from 5aeb4ab8 to 5d011e3b, 2023); Megatron-Bridge none (its performance configurations list the modules they recompute). Recomputing only norms, activations or MLA up-projections (\"selective modules layernorm, moe_act\", \"mla_up_proj\") → none: cheap kernels, while trainsim's selective policy re-runs the attention core",
+		"recompute: \"full …\", \"yes …\", true, \"on\", activation or gradient checkpointing, --checkpoint-activations, \"activation recomputation\" → full; \"selective …\" or --recompute-activations (Megatron-LM sets granularity selective for it) → selective; \"none\", \"no …\", false, \"off\" → none; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 none too (activations_checkpoint_granularity: null in every GPT-3 and Llama configuration of NeMo-Framework-Launcher's 24.07 tag, conf/training/gpt3/*.yaml and conf/training/llama/*.yaml, and in NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration; the selective of conf/training/gpt3/175b.yaml and 20b.yaml lasted from 5aeb4ab8 to 5d011e3b, 2023); Megatron-Bridge none (its performance configurations list the modules they recompute). Megatron-Core's recompute modules named by their own names (\"selective modules layernorm, moe_act\", \"mla_up_proj\", \"mla_up_proj, mlp\", as Megatron-Bridge's performance configurations list them) → selective with parallelism.recompute_modules set to them (the attention core is then not recomputed, as in Megatron-Core, whose recompute_modules replaces its default [\"core_attn\"]); the same described in other words (DeepSeek-V3 §3.3 \"RMSNorm and MLA up-projection\", DeepSeek's own framework, which recomputes every RMSNorm) → none: cheap kernels",
 		"dp: as given; unknown → GPUs / (tp·pp·cp); tp \"none …\" → 1",
 		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU (NVIDIA's model FLOPs, no recompute); else mfu → MFU; else gpu_hours_per_trillion_tokens → tokens/s per GPU = 10¹² / (GPU-hours × 3600)",
 		"error: (predicted − measured) / measured, for every metric; MAE is the mean of |error|, bias the mean of error",
@@ -1418,12 +1424,25 @@ func (m mapper) schedule(v any) {
 	m.assume("interleave %s → 1f1b (no v in {2,3,4} divides layers %d by pp %d with micro-batches %d %% pp = 0)", show(v), c.Shape.Layers, k.PP, mbs)
 }
 
-// cheapModules matches the recomputed modules that are element-wise
-// kernels or small projections (Megatron-Core's --recompute-modules
-// layernorm, moe_act, mla_up_proj; DeepSeek-V3 §3.3 'RMSNorm and MLA
-// up-projection'), as opposed to the attention core (core_attn) that
-// trainsim's selective policy re-runs.
-var cheapModules = regexp.MustCompile(`^(selective modules? )?((layernorm|rmsnorm|moe_act|mla_up_proj|mla up-projection)(, | and )?)+( \(.*\)| recomputed.*)?$`)
+// cheapModules matches the recomputed modules that use Megatron-Core's
+// output-discarding checkpoint (--recompute-modules layernorm, moe_act,
+// mla_up_proj; DeepSeek-V3 §3.3 'RMSNorm and MLA up-projection'), as
+// opposed to the attention core (core_attn) that trainsim's selective
+// policy re-runs by default; moduleNames maps each name a source uses to
+// parallelism.recompute_modules'.
+var cheapModules = regexp.MustCompile(`^(selective modules? )?((layernorm|rmsnorm|moe_act|mla_up_proj|mla up-projection|mlp)(, | and )?)+( \(.*\)| recomputed.*)?$`)
+
+// moduleNames maps Megatron-Core's own module names, as Megatron-Bridge's
+// performance configurations give them, to parallelism.recompute_modules.
+// A description in other words (DeepSeek-V3 §3.3's "RMSNorm and MLA
+// up-projection", in DeepSeek's own framework, which recomputes every
+// RMSNorm, not Megatron-Core's set) keeps the reading "→ none".
+var moduleNames = []struct{ re, module string }{
+	{`\blayernorm\b`, "layernorm"},
+	{`\bmoe_act\b`, "moe_act"},
+	{`\bmla_up_proj\b`, "mla_up_proj"},
+	{`\bmlp\b`, "mlp"},
+}
 
 // recompute applies the recomputation rule.
 func (m mapper) recompute(v any) {
@@ -1439,9 +1458,24 @@ func (m mapper) recompute(v any) {
 		return
 	}
 	s := text(v)
-	if cheapModules.MatchString(s) {
-		k.Recompute = string(parallelism.RecomputeNone)
-		m.assume("recompute %s → none (recomputing norms, activations or the latent up-projections costs little; trainsim's selective policy re-runs the attention core)", show(v))
+	if low := strings.ToLower(s); cheapModules.MatchString(low) {
+		// Megatron-Core's selective granularity with these modules in
+		// place of its default core_attn (transformer_config.py
+		// recompute_modules @ core_v0.15.0).
+		var mods []string
+		for _, n := range moduleNames {
+			if regexp.MustCompile(n.re).MatchString(low) {
+				mods = append(mods, n.module)
+			}
+		}
+		if len(mods) == 0 || strings.Contains(low, "rmsnorm") || strings.Contains(low, "up-projection") {
+			k.Recompute = string(parallelism.RecomputeNone)
+			m.assume("recompute %s → none (not Megatron-Core's module names: DeepSeek's own framework's norms and up-projections, recomputed cheaply; trainsim's selective policy re-runs the attention core)", show(v))
+			return
+		}
+		k.Recompute = string(parallelism.RecomputeSelective)
+		k.RecomputeModules = strings.Join(mods, ", ")
+		m.assume("recompute %s → selective, recompute_modules %q (Megatron-Core's output-discarding modules)", show(v), k.RecomputeModules)
 		return
 	}
 	s = strings.ReplaceAll(s, "_", "-")

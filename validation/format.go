@@ -459,4 +459,24 @@ replayed within 3.7% at 0.70, refute it).
 | held-out DGX Cloud v25.04 (new) | — | 5.1% (−0.9%) | 12.7% (+12.7%) |
 | held-out NeMo 24.12 FP8 | 10.8% (+10.8%) | 10.8% (+10.8%) | 3.6% (−1.8%) |
 | held-out Megatron-Bridge dense FP8 | 6.6% (+2.6%) | 6.6% (+2.6%) | 7.3% (+0.8%) |
+
+MoE on Blackwell, fifth round (docs/model.md §7.17): the B200 GPT-OSS row's EP 64 (case data: its
+25.11 performance configuration, and the 26.02 EP-64 row's 8047 tokens/s/GPU; its listed recompute
+modules did not act, no selective granularity being set: none), Megatron-Core's
+recompute modules (parallelism.recompute_modules: layernorm, moe_act, mla_up_proj free their
+outputs and re-run their kernels before the backward pass; mlp checkpoints a dense MLP whole),
+and the GB200 DeepSeek-V3 rows' mla_up_proj (case data: their configurations). Each column adds to the one before; the last was
+measured on the third and not kept ("=": unchanged from the column before). The case-data readings were
+reverted at the merge (the data files stay the published transcription): the merged tree has the
+recompute modules only, MegatronBridge-25.11 18.7% (+16.2%), overall 10.7% (+7.5%).
+
+| group | before | + GPT-OSS EP 64 | + recompute modules (B200 DeepSeek-V3) | + GB200 mla_up_proj, + mlp module (now) | Megatron-Bridge 16-bit gradients |
+| --- | ---: | ---: | ---: | ---: | ---: |
+| every dense group, NeMo, vTrain, memory | (as above) | = | = | = | = |
+| MegatronBridge-25.11 | 18.9% (+16.3%) | 14.4% (+11.8%) | 14.3% (+11.7%) | 13.9% (+11.3%) | 19.9% (+19.9%) |
+| DeepSeek-V3 | 39.3% (−39.3%) | = | = | = | = |
+| overall | 11.2% (+7.5%) | 10.9% (+7.2%) | 10.9% (+7.2%) | 10.9% (+7.1%) | 11.3% (+7.7%) |
+| held-out mbridge-moe-releases | 11.7% (+6.0%) | = | = | = | 15.1% (+9.5%) |
+| held-out mbridge-2511-moe-rest | 13.7% (+12.4%) | = | = | = | = |
+| held-out mbridge-dsv3-mtp | 21.8% (−6.3%) | = | 21.4% (−6.8%) | 21.3% (−6.6%) | 22.0% |
 `

@@ -80,6 +80,9 @@ func (c Case) Scenario(k Knobs) []byte {
 	fmt.Fprintf(&b, "schedule = %q\nvirtual_stages = %d\nsequence_parallel = %v\nrecompute = %q\nzero = %d\n",
 		k.Schedule, k.VirtualStages, k.SequenceParallel, k.Recompute, k.ZeRO)
 	fmt.Fprintf(&b, "overlap_grad_reduce = %v\ntp_overlap = %v\npp_overlap = %v\npp_scatter_gather = %v\n", k.OverlapGradReduce, k.TPOverlap, k.PPOverlap, k.PPScatterGather)
+	if k.RecomputeModules != "" && k.Recompute == string(parallelism.RecomputeSelective) {
+		fmt.Fprintf(&b, "recompute_modules = %q\n", k.RecomputeModules)
+	}
 	if k.PipelineLayout != "" {
 		fmt.Fprintf(&b, "pipeline_layout = %q\n", k.PipelineLayout)
 	}

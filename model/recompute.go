@@ -1,0 +1,141 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+)
+
+// RecomputeModule is one of the modules Megatron-Core's selective
+// recomputation re-runs (TransformerConfig.recompute_modules,
+// megatron/core/transformer/transformer_config.py @ core_v0.15.0; the
+// default is ["core_attn"]).
+type RecomputeModule string
+
+// The modules trainsim replays. "core_attn" uses Megatron-Core's normal
+// checkpointing; the other three its output-discarding checkpoint
+// (tensor_parallel.CheckpointWithoutOutput): the module's output is freed
+// once its consumer has run and recomputed just before that consumer's
+// backward pass.
+const (
+	// ModuleCoreAttn re-runs the attention core (trainsim's selective
+	// policy before recompute_modules).
+	ModuleCoreAttn RecomputeModule = "core_attn"
+	// ModuleLayernorm re-runs the layer norms that are modules of their
+	// own: input_layernorm where it is not fused into the next linear layer
+	// (the TE layer spec fuses it into linear_qkv for standard attention,
+	// not for multi-latent attention, whose two down-projections share it)
+	// and pre_mlp_layernorm, a module of its own only before an MoE block
+	// (gpt_layer_specs.py get_gpt_layer_with_transformer_engine_spec;
+	// transformer_layer.py: a norm that is an IdentityOp is not
+	// recomputed).
+	ModuleLayernorm RecomputeModule = "layernorm"
+	// ModuleMoEAct re-runs the routed experts' activation function, whose
+	// output (the second expert GEMM's input) is freed (experts.py
+	// TEGroupedMLP; with FP8 the GEMM saves the original 16-bit input,
+	// set_save_original_input, which is what is freed).
+	ModuleMoEAct RecomputeModule = "moe_act"
+	// ModuleMLAUpProj re-runs the multi-latent attention's query and KV
+	// up-projections (and RoPE), whose outputs, the attention core's Q, K
+	// and V, are freed after the core's forward
+	// (multi_latent_attention.py qkv_up_checkpoint).
+	ModuleMLAUpProj RecomputeModule = "mla_up_proj"
+	// ModuleMLP re-runs a dense layer's MLP (its fused pre-MLP norm, both
+	// GEMMs and the activation) with Megatron-Core's normal checkpoint: the
+	// module's input is kept, everything inside it is freed; an MoE layer's
+	// MLP is not recomputed by it (transformer_layer.py: "mlp" applies when
+	// the MLP is not an MoELayer).
+	ModuleMLP RecomputeModule = "mlp"
+)
+
+// RecomputeModuleNames lists the modules parallelism.recompute_modules may
+// name.
+func RecomputeModuleNames() []RecomputeModule {
+	return []RecomputeModule{ModuleCoreAttn, ModuleLayernorm, ModuleMoEAct, ModuleMLAUpProj, ModuleMLP}
+}
+
+// Modules is a set of RecomputeModules (bit i: RecomputeModuleNames()[i]);
+// 0 is Megatron-Core's default, the attention core alone.
+type Modules uint8
+
+// ParseModules reads a list of module names separated by commas or spaces
+// ("layernorm, moe_act"); "" is the default set (0).
+func ParseModules(s string) (Modules, error) {
+	var m Modules
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		found := false
+		for i, n := range RecomputeModuleNames() {
+			if f == string(n) {
+				m |= 1 << i
+				found = true
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("%q is not a module", f)
+		}
+	}
+	return m, nil
+}
+
+// Has reports whether the set names x; the default set (0) holds the
+// attention core alone.
+func (m Modules) Has(x RecomputeModule) bool {
+	if m == 0 {
+		return x == ModuleCoreAttn
+	}
+	for i, n := range RecomputeModuleNames() {
+		if n == x {
+			return m&(1<<i) != 0
+		}
+	}
+	return false
+}
+
+// recomputes reports whether sh's recomputation re-runs module x: selective
+// recomputation re-runs the modules of sh.Modules.
+func (sh Shard) recomputes(x RecomputeModule) bool {
+	return sh.Recompute == RecomputeSelective && sh.Modules.Has(x)
+}
+
+// Recomputes reports whether sh's recomputation re-runs module x.
+func (sh Shard) Recomputes(x RecomputeModule) bool { return sh.recomputes(x) }
+
+// selectiveRecompute is what a layer's backward pass re-runs first under
+// selective recomputation: a dense layer's MLP, the output-discarding
+// modules' kernels (norms, the up-projections, the expert activation; those
+// of them the layer has), then the attention core.
+func selectiveRecompute(sh Shard, core Program, mlp, norms, upProj, act []Op) Program {
+	var ops []Op
+	if sh.recomputes(ModuleMLP) {
+		ops = append(ops, mlp...)
+	}
+	if sh.recomputes(ModuleLayernorm) {
+		ops = append(ops, norms...)
+	}
+	if sh.recomputes(ModuleMLAUpProj) {
+		ops = append(ops, upProj...)
+	}
+	if sh.recomputes(ModuleMoEAct) {
+		ops = append(ops, act...)
+	}
+	var p Program
+	if len(ops) > 0 {
+		p = Program{computeStep("module-recompute", ops)}
+	}
+	if sh.recomputes(ModuleCoreAttn) {
+		p = append(p, core...)
+	}
+	return p
+}
+
+// opsNamed returns the ops of ops whose names are among names, in order.
+func opsNamed(ops []Op, names ...string) []Op {
+	var out []Op
+	for _, o := range ops {
+		for _, n := range names {
+			if o.Name == n {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
