@@ -153,6 +153,13 @@ type Shard struct {
 	UnfusedGradAccum bool
 	// Grads16 keeps the gradient buffer in 16 bit instead of fp32.
 	Grads16 bool
+	// GradAccumCast adds each unfused 16-bit weight gradient into an fp32
+	// buffer in two kernels, a cast to an fp32 temporary and then the add,
+	// as DeepSpeed's BF16_Optimizer.update_hp_grads does after every
+	// micro-batch's backward pass (deepspeed/runtime/bf16_optimizer.py
+	// @56c522386, microsoft/DeepSpeed PR #1801). Read only with
+	// UnfusedGradAccum and fp32 gradients (not Grads16).
+	GradAccumCast bool
 	// Eager runs the layer's element-wise work as Hugging Face
 	// transformers' eager PyTorch modules do, one kernel per tensor
 	// operation (eagerElementwise), instead of the fused kernels of
@@ -190,6 +197,9 @@ type Shard struct {
 	CapacityFactor float64
 	// MoEOverlap runs each all-to-all beside compute (moe.overlap).
 	MoEOverlap bool
+	// DispatchFP8 sends the forward dispatch and the backward's gradient
+	// of the combine in FP8 (moe.dispatch_fp8): FP8DispatchBytes.
+	DispatchFP8 bool
 	// MegatronKernels adds the memory-bound kernels of Megatron-LM's
 	// 2021–22 unfused-attention layer that the op list merges
 	// (megatronKernels).
@@ -232,6 +242,17 @@ func (c Config) MoETokens(sh Shard) int {
 // returns as many.
 func (c Config) DispatchBytes(sh Shard) units.Bytes {
 	return units.Bytes(float64(c.MoETokens(sh))*float64(c.TopK)*float64(c.Hidden)*sh.load()) * sh.Precision.ElementBytes()
+}
+
+// FP8DispatchBytes is DispatchBytes with one byte per element and one
+// fp32 scale per 128 elements: DeepSeek-V3 quantizes the activations
+// before the MoE up-projections to FP8 and dispatches them so, and the
+// activation gradients before the down-projections likewise, keeping both
+// combines (forward and backward) in BF16 (arXiv:2412.19437 §3.3.4
+// "Low-Precision Communication"; 1×128 tiles with one scaling factor each,
+// §3.3.2 "Fine-Grained Quantization").
+func (c Config) FP8DispatchBytes(sh Shard) units.Bytes {
+	return units.Bytes(float64(c.MoETokens(sh))*float64(c.TopK)*float64(c.Hidden)*sh.load()) * (1 + 4.0/128)
 }
 
 // ExpertTokens is the tokens each local expert of the hottest rank
@@ -766,7 +787,9 @@ func (c Config) megatronKernels(sh Shard, attn, mlp *Block, tokens int, hs units
 // lands in the gradient buffer (g bytes per weight: 4 in fp32, e with
 // Grads16). Fused, the weight-gradient GEMM reads and writes that buffer (2g
 // per weight instead of writing e); unfused, it writes a 16-bit gradient that
-// a separate kernel adds into the buffer (reading e + g and writing g).
+// a separate kernel adds into the buffer (reading e + g and writing g), or,
+// with Shard.GradAccumCast and an fp32 buffer, two kernels: a cast to an
+// fp32 temporary (reading e, writing 4) and the add (reading 8, writing 4).
 func dgradWgrad(f Op, sh Shard) []Op {
 	e := sh.Precision.ElementBytes()
 	g := units.Bytes(4)
@@ -793,6 +816,13 @@ func dgradWgrad(f Op, sh Shard) []Op {
 	weights := units.Bytes(float64(f.Batch) * float64(f.K) * float64(f.N))
 	if sh.UnfusedGradAccum {
 		acc := memop(f.Name+"-grad-accum", weights*(e+2*g))
+		if sh.GradAccumCast && !sh.Grads16 {
+			// hp_grad.add_(lp.grad.to(fp32)): the cast reads e and writes
+			// a 4-byte temporary, the add reads it and the buffer (8) and
+			// writes the buffer (4): two kernels.
+			acc = memop(f.Name+"-grad-accum", weights*(e+4+8+4))
+			acc.Launches = 2
+		}
 		acc.WeightGrad = true
 		return []Op{d, w, acc}
 	}

@@ -11,6 +11,10 @@ import (
 // TestGradAccumulation checks the backward of one linear layer under the two
 // ways of landing a weight gradient in the gradient buffer, by hand: the
 // GPT-3 175B MLP-up weight on TP 8 is 12288 × 6144 = 75,497,472 weights.
+// DeepSpeed's BF16_Optimizer (GradAccumCast) casts the bf16 gradient to an
+// fp32 temporary (read 2, write 4) and adds it into the fp32 buffer (read 4 +
+// 4, write 4): 18 B and two kernels per weight; with 16-bit gradients or the
+// fused accumulation it changes nothing.
 func TestGradAccumulation(t *testing.T) {
 	m, ok := Preset("gpt3-175b")
 	if !ok {
@@ -20,19 +24,23 @@ func TestGradAccumulation(t *testing.T) {
 	base := Shard{TP: 8, Microbatch: 1, Attention: AttentionUnfused, Precision: units.FP16}
 	plain := gemm("x", 1, 6144, 12288, 2048, 2).Bytes // the wgrad GEMM writing 2 B outputs
 	for _, tc := range []struct {
-		name            string
-		unfused, grad16 bool
-		wgradBytes      units.Bytes // extra over a 16-bit output
-		accumBytes      units.Bytes // the separate add; 0 when fused
+		name                  string
+		unfused, grad16, cast bool
+		wgradBytes            units.Bytes // extra over a 16-bit output
+		accumBytes            units.Bytes // the separate add; 0 when fused
+		accumKernels          int
 	}{
-		{"fused fp32", false, false, weights * 6, 0},   // read + write 4 B instead of writing 2 B
-		{"fused fp16", false, true, weights * 2, 0},    // read + write 2 B instead of writing 2 B
-		{"unfused fp32", true, false, 0, weights * 10}, // read 2 + 4, write 4
-		{"unfused fp16", true, true, 0, weights * 6},   // read 2 + 2, write 2
+		{"fused fp32", false, false, false, weights * 6, 0, 0},   // read + write 4 B instead of writing 2 B
+		{"fused fp16", false, true, false, weights * 2, 0, 0},    // read + write 2 B instead of writing 2 B
+		{"unfused fp32", true, false, false, 0, weights * 10, 1}, // read 2 + 4, write 4
+		{"unfused fp16", true, true, false, 0, weights * 6, 1},   // read 2 + 2, write 2
+		{"cast fp32", true, false, true, 0, weights * 18, 2},     // cast: read 2, write 4; add: read 8, write 4
+		{"cast fp16", true, true, true, 0, weights * 6, 1},       // 16-bit buffer: the plain add
+		{"cast fused", false, false, true, weights * 6, 0, 0},    // the GEMM accumulates: nothing to cast
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sh := base
-			sh.UnfusedGradAccum, sh.Grads16 = tc.unfused, tc.grad16
+			sh.UnfusedGradAccum, sh.Grads16, sh.GradAccumCast = tc.unfused, tc.grad16, tc.cast
 			_, mlp := m.LayerBlocks(sh)
 			var wgrad, accum *Op
 			for i, op := range mlp.Backward {
@@ -56,6 +64,8 @@ func TestGradAccumulation(t *testing.T) {
 				t.Error("unfused: no mlp-up-grad-accum kernel")
 			case accum != nil && (accum.Bytes != tc.accumBytes || accum.Class != Memory):
 				t.Errorf("grad-accum class %v, %v, want a memory kernel of %v", accum.Class, accum.Bytes, tc.accumBytes)
+			case accum != nil && accum.Kernels() != tc.accumKernels:
+				t.Errorf("grad-accum %d kernels, want %d", accum.Kernels(), tc.accumKernels)
 			}
 		})
 	}

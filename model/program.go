@@ -336,8 +336,12 @@ func (c Config) KindOf(i int) LayerKind {
 // experts' backward and the dispatch's beside the expert GEMMs' backward.
 func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) Layer {
 	router, experts, shared, combine := c.MoEBlock(sh)
-	a2a := func(name string) Program {
-		return Program{{Name: name, Kind: Collective, Comm: AllToAll, Group: mesh.EP, Bytes: c.DispatchBytes(sh), Expert: true, Overlappable: sh.MoEOverlap}}
+	a2a := func(name string, fp8 bool) Program {
+		b := c.DispatchBytes(sh)
+		if fp8 && sh.DispatchFP8 {
+			b = c.FP8DispatchBytes(sh)
+		}
+		return Program{{Name: name, Kind: Collective, Comm: AllToAll, Group: mesh.EP, Bytes: b, Expert: true, Overlappable: sh.MoEOverlap}}
 	}
 	// Before its dispatch the all-to-all dispatcher all-gathers every
 	// rank's token count per expert over the expert TP×EP group and copies
@@ -385,12 +389,12 @@ func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) La
 	combineFwd := Program{computeStep("moe-combine", combine.Forward)}
 	var fwd Program
 	if sh.MoEOverlap {
-		fwd = slices.Concat(attnFwd, rs, routerFwd, sharedFwd, counts, a2a("moe dispatch all-to-all"), etpAG, expertsFwd, a2a("moe combine all-to-all"), etpRS, combineFwd, ag)
+		fwd = slices.Concat(attnFwd, rs, routerFwd, sharedFwd, counts, a2a("moe dispatch all-to-all", true), etpAG, expertsFwd, a2a("moe combine all-to-all", false), etpRS, combineFwd, ag)
 	} else {
-		fwd = slices.Concat(attnFwd, rs, routerFwd, counts, a2a("moe dispatch all-to-all"), etpAG, expertsFwd, etpRS, a2a("moe combine all-to-all"), sharedFwd, combineFwd, ag)
+		fwd = slices.Concat(attnFwd, rs, routerFwd, counts, a2a("moe dispatch all-to-all", true), etpAG, expertsFwd, etpRS, a2a("moe combine all-to-all", false), sharedFwd, combineFwd, ag)
 	}
 	bwd := slices.Concat(Program{computeStep("moe-combine-bwd", combine.Backward)}, sharedBwd,
-		a2a("moe combine-bwd all-to-all"), etpAG, Program{computeStep("moe-experts-bwd", experts.Backward)}, a2a("moe dispatch-bwd all-to-all"), etpRS,
+		a2a("moe combine-bwd all-to-all", true), etpAG, Program{computeStep("moe-experts-bwd", experts.Backward)}, a2a("moe dispatch-bwd all-to-all", false), etpRS,
 		Program{computeStep("moe-router-bwd", router.Backward)}, ag, attnBwd)
 	if sh.TP > 1 {
 		bwd = append(bwd, Program{

@@ -581,11 +581,23 @@ func (b *builder) commCost(id specID, stage int) (*collective.Cost, sim.Time) {
 // emit adds the steps of one pass through one layer (ls's step list
 // list) to lane; compute steps are of kind k.
 func (b *builder) emit(lane int, ls *layerSteps, list int, k sim.Kind) {
-	steps := ls.list(list)
-	if b.tpls != nil && len(steps) > 0 && b.templated(lane, ls, list, steps, k) {
-		return
+	n := len(ls.list(list))
+	for from := 0; from < n; {
+		from = b.emitPart(lane, ls, list, k, from)
 	}
-	for i := 0; i < len(steps); i++ {
+}
+
+// emitPart adds the steps of ls's step list list from step from on, up to
+// and including the first compute step with collectives overlapped with it
+// (issued, and left in the lane's pending dependencies), and returns the
+// step after them (the list's length when it is done). DualPipe's paired
+// passes (pairPasses) switch from one pass to the other there.
+func (b *builder) emitPart(lane int, ls *layerSteps, list int, k sim.Kind, from int) int {
+	steps := ls.list(list)
+	if from == 0 && b.tpls != nil && len(steps) > 0 && b.templated(lane, ls, list, steps, k) {
+		return len(steps)
+	}
+	for i := from; i < len(steps); i++ {
 		st := &b.pr.steps[steps[i]]
 		if st.kind == model.Collective {
 			b.commIn(b.st[lane].main, lane, st.spec, b.progKind(st.spec), true)
@@ -612,7 +624,9 @@ func (b *builder) emit(lane int, ls *layerSteps, list int, k sim.Kind) {
 			b.g.After(t, prev)
 			b.pending[lane] = append(b.pending[lane], t)
 		}
+		return i + 1
 	}
+	return len(steps)
 }
 
 // progKind is the task kind of a program collective: context-parallel
@@ -769,7 +783,7 @@ func (b *builder) paramGathers(lane int, prevEnd []sim.TaskID) *gathers {
 		return nil
 	}
 	l := b.j.Layout
-	g := &gathers{layers: make([][]sim.TaskID, l.VirtualStages), emb: [2]sim.TaskID{sim.None, sim.None}}
+	g := &gathers{layers: make([][]sim.TaskID, l.ChunksPerGPU()), emb: [2]sim.TaskID{sim.None, sim.None}}
 	add := func(spec specID) sim.TaskID {
 		id := b.comm(b.st[lane].dp, lane, spec, KindDP)
 		if prevEnd != nil {
@@ -778,8 +792,8 @@ func (b *builder) paramGathers(lane int, prevEnd []sim.TaskID) *gathers {
 		return id
 	}
 	stage := b.laneStage[lane]
-	for c := 0; c < l.VirtualStages; c++ {
-		vs := c*l.PP + stage
+	for c := 0; c < l.ChunksPerGPU(); c++ {
+		vs := l.vsOf(stage, c)
 		for _, sl := range b.chunkSlots(vs) {
 			switch {
 			case sl.ls.kind == model.EmbeddingLayer:
@@ -823,7 +837,7 @@ type stepIDs struct {
 // idx numbers the passes of a step: lane, chunk c, micro-batch i.
 func (b *builder) idx(lane, c, i int) int {
 	l := b.j.Layout
-	return b.laneReplica[lane]*l.PP*l.VirtualStages*b.m + (c*l.PP+b.laneStage[lane])*b.m + i
+	return b.laneReplica[lane]*l.PP*l.ChunksPerGPU()*b.m + (c*l.PP+b.laneStage[lane])*b.m + i
 }
 
 // passState is what one lane's passes of a step share.
@@ -834,27 +848,49 @@ type passState struct {
 	slots    []slot
 }
 
+// passRun is one forward or backward pass being emitted (advance): its
+// step, virtual stage and layers, and how far it has got.
+type passRun struct {
+	st    step
+	vs    int
+	k     int // its index in stepIDs
+	slots []slot
+	// next is the number of layers done; part the next part of the layer
+	// (backward: 0 recomputation, 1 backward, 2 gradients); from the next
+	// step of the list being emitted.
+	next, part, from int
+	// pend holds, while the other pass of a pair is emitted, the
+	// overlapped collectives its next main-stream task must wait for.
+	pend []sim.TaskID
+}
+
+// label sets the timeline label of the tasks r adds.
+func (b *builder) label(r *passRun) {
+	b.cur.mb, b.cur.chunk, b.cur.phase = int32(r.st.mb), int32(r.st.chunk), 2
+	if r.st.forward {
+		b.cur.phase = 1
+	}
+}
+
+// unlabel ends a pass's label.
+func (b *builder) unlabel() {
+	b.cur.mb, b.cur.chunk, b.cur.phase, b.cur.layer = -1, -1, 0, LayerNone
+}
+
 // pass adds one forward or backward pass of micro-batch st.mb through chunk
 // st.chunk on lane.
 func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 	l := b.j.Layout
-	p, v := l.PP, l.VirtualStages
-	vs := st.chunk*p + b.laneStage[lane]
-	lastVS := p*v - 1
-	k := b.idx(lane, st.chunk, st.mb)
-	b.cur.mb, b.cur.chunk, b.cur.phase = int32(st.mb), int32(st.chunk), 2
-	if st.forward {
-		b.cur.phase = 1
-	}
-	defer func() { b.cur.mb, b.cur.chunk, b.cur.phase, b.cur.layer = -1, -1, 0, LayerNone }()
+	vs := l.vsOf(b.laneStage[lane], st.chunk)
+	b.cur.mb, b.cur.chunk, b.cur.phase = int32(st.mb), int32(st.chunk), 3
+	defer b.unlabel()
 	if st.weight {
 		// W: the weight gradients of every layer of the chunk, in backward
 		// order, then their reduction; no pipeline traffic.
-		b.cur.phase = 3
 		b.mainTask(lane, 0, KindPP) // a pass of its own, not merged into the B before it
 		b.acc[lane].chain = b.members
 		ps.slots = b.chunkSlots(vs)
-		lastMB := st.mb == b.m-1
+		last := st.mb == lastMB(l, b.m, st.chunk)
 		for i := len(ps.slots) - 1; i >= 0; i-- {
 			sl := ps.slots[i]
 			b.cur.layer = sl.layer
@@ -862,61 +898,189 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 			if sl.ls.tied && vs == 0 {
 				continue
 			}
-			b.gradients(lane, sl.ls, lastMB, &ps.buckets)
+			b.gradients(lane, sl.ls, last, &ps.buckets)
 		}
 		return
 	}
+	r := b.beginPass(lane, st, ids, ps)
+	b.advance(lane, &r, ps, false)
+	b.endPass(lane, &r, ids)
+}
+
+// beginPass adds the marker that starts a forward or backward pass (the
+// task the pass's input from the neighbouring stage is waited for on) and
+// returns the pass, ready for advance.
+func (b *builder) beginPass(lane int, st step, ids *stepIDs, ps *passState) passRun {
+	l := b.j.Layout
+	r := passRun{st: st, vs: l.vsOf(b.laneStage[lane], st.chunk), k: b.idx(lane, st.chunk, st.mb)}
+	b.label(&r)
 	marker := b.mainTask(lane, 0, KindPP)
 	b.acc[lane].chain = b.members // the marker gains edges in, none out
-	ps.slots = b.chunkSlots(vs)
+	r.slots = b.chunkSlots(r.vs)
+	ps.slots = r.slots
 	if st.forward {
-		ids.fStart[k] = marker
-		for _, sl := range ps.slots {
-			b.zeroGather(lane, sl.ls, &ps.released)
-			if ps.gath != nil && st.mb == 0 {
-				if g := ps.gath.of(st.chunk, sl); g != sim.None {
-					b.pending[lane] = append(b.pending[lane], g)
+		ids.fStart[r.k] = marker
+	} else {
+		ids.bStart[r.k] = marker
+	}
+	return r
+}
+
+// advance emits pass r's layers on lane: all of them, or with yield only up
+// to the next compute step that has collectives overlapped with it (see
+// emitPart); it reports whether the pass is done.
+func (b *builder) advance(lane int, r *passRun, ps *passState, yield bool) bool {
+	l := b.j.Layout
+	b.label(r)
+	defer func() { b.cur.layer = LayerNone }()
+	if r.st.forward {
+		for r.next < len(r.slots) {
+			sl := r.slots[r.next]
+			if r.from == 0 {
+				b.zeroGather(lane, sl.ls, &ps.released)
+				if ps.gath != nil && r.st.mb == firstMB(l, b.m, r.st.chunk) {
+					if g := ps.gath.of(r.st.chunk, sl); g != sim.None {
+						b.pending[lane] = append(b.pending[lane], g)
+					}
 				}
 			}
 			b.cur.layer = sl.layer
-			b.emit(lane, sl.ls, listFwd, KindCompute)
+			done, stop := b.emitUntil(lane, sl.ls, listFwd, KindCompute, r, yield)
+			if done {
+				r.next++
+			}
+			if stop {
+				return false
+			}
 		}
-		b.cur.layer = LayerNone
-		last := b.seal(lane)
-		if vs != lastVS {
-			send := b.comm(b.ppStream(lane, b.st[lane].ppNext), lane, b.plan.ppSend, KindPP)
+		return true
+	}
+	last := r.st.mb == lastMB(l, b.m, r.st.chunk)
+	for r.next < len(r.slots) {
+		sl := r.slots[len(r.slots)-1-r.next]
+		b.cur.layer = sl.layer
+		switch r.part {
+		case 0:
+			if r.from == 0 {
+				b.zeroGather(lane, sl.ls, &ps.released)
+			}
+			done, stop := b.emitUntil(lane, sl.ls, listRec, KindRecompute, r, yield)
+			if done {
+				r.part = 1
+			}
+			if stop {
+				return false
+			}
+		case 1:
+			list := listBwd
+			if r.st.split {
+				// B only: the gradients are reduced after the W pass.
+				list = listBIn
+			}
+			done, stop := b.emitUntil(lane, sl.ls, list, KindCompute, r, yield)
+			if done {
+				r.part = 2
+			}
+			if stop {
+				return false
+			}
+		default:
+			// One chunk holds the embedding too: the tied table's
+			// gradient is reduced once, with the embedding's.
+			if !r.st.split && !(sl.ls.tied && r.vs == 0) {
+				b.gradients(lane, sl.ls, last, &ps.buckets)
+			}
+			r.next, r.part = r.next+1, 0
+		}
+	}
+	return true
+}
+
+// emitUntil emits list list of ls for pass r: all of it, or with yield one
+// part (emitPart), keeping its place in r.from. It reports whether the list
+// is done, and whether the pass should stop there: with yield, after
+// collectives overlapped with computation were issued (left pending).
+func (b *builder) emitUntil(lane int, ls *layerSteps, list int, k sim.Kind, r *passRun, yield bool) (done, stop bool) {
+	if !yield {
+		b.emit(lane, ls, list, k)
+		return true, false
+	}
+	n := len(ls.list(list))
+	if n == 0 {
+		return true, false
+	}
+	r.from = b.emitPart(lane, ls, list, k, r.from)
+	if r.from < n {
+		return false, true
+	}
+	r.from = 0
+	return true, len(b.pending[lane]) > 0
+}
+
+// endPass sends pass r's output to the neighbouring stage: a forward pass's
+// activations to the next virtual stage, a backward pass's gradient to the
+// previous one (under DualPipe, the ranks in between are the other way
+// round for direction 1).
+func (b *builder) endPass(lane int, r *passRun, ids *stepIDs) {
+	l := b.j.Layout
+	last := b.seal(lane)
+	next, prev := b.st[lane].ppNext, b.st[lane].ppPrev
+	fwd, bwd := b.plan.ppSend, b.plan.ppBack
+	if l.Schedule == DualPipe && r.st.chunk == 1 {
+		// The same bytes, to the other neighbour (price.go's peerOf).
+		next, prev = prev, next
+		fwd, bwd = bwd, fwd
+	}
+	if r.st.forward {
+		if r.vs != l.PP*l.VirtualStages-1 {
+			send := b.comm(b.ppStream(lane, next), lane, fwd, KindPP)
 			b.g.After(send, last)
-			ids.fSend[k] = send
+			ids.fSend[r.k] = send
 		}
 		return
 	}
-	ids.bStart[k] = marker
-	lastMB := st.mb == b.m-1
-	split := b.j.Layout.Schedule == ZBH1
-	for i := len(ps.slots) - 1; i >= 0; i-- {
-		sl := ps.slots[i]
-		b.zeroGather(lane, sl.ls, &ps.released)
-		b.cur.layer = sl.layer
-		b.emit(lane, sl.ls, listRec, KindRecompute)
-		if split {
-			// B only: the gradients are reduced after the W pass.
-			b.emit(lane, sl.ls, listBIn, KindCompute)
-			continue
-		}
-		b.emit(lane, sl.ls, listBwd, KindCompute)
-		if sl.ls.tied && vs == 0 {
-			// One chunk holds the embedding too: the tied table's
-			// gradient is reduced once, with the embedding's.
-			continue
-		}
-		b.gradients(lane, sl.ls, lastMB, &ps.buckets)
-	}
-	b.cur.layer = LayerNone
-	last := b.seal(lane)
-	if vs != 0 {
-		send := b.comm(b.ppStream(lane, b.st[lane].ppPrev), lane, b.plan.ppBack, KindPP)
+	if r.vs != 0 {
+		send := b.comm(b.ppStream(lane, prev), lane, bwd, KindPP)
 		b.g.After(send, last)
-		ids.bSend[k] = send
+		ids.bSend[r.k] = send
+	}
+}
+
+// pairPasses emits DualPipe's overlapped chunk pair (F&B, arXiv:2412.19437
+// §3.2.1, Figure 4): forward step f and backward step bw of different
+// micro-batches, both started when both inputs have arrived (the pair's
+// receives are committed and waited for together, as DualPipe's
+// _forward_backward_chunk does), their layers then interleaved on the
+// compute stream: each time one pass has issued a collective that runs
+// beside computation (under moe.overlap the expert all-to-alls, under
+// tp_overlap the TP collectives), the other pass's computation follows,
+// and the first pass's next step waits for its collective. So each pass's
+// all-to-all runs beside the other's computation, not only beside its own
+// compute step before it. Each pass's send follows its own last step.
+func (b *builder) pairPasses(lane int, f, bw step, ids *stepIDs, ps *passState) {
+	defer b.unlabel()
+	runs := [2]passRun{b.beginPass(lane, f, ids, ps), b.beginPass(lane, bw, ids, ps)}
+	done := [2]bool{}
+	for !done[0] || !done[1] {
+		for i := range runs {
+			if done[i] {
+				continue
+			}
+			r := &runs[i]
+			b.pending[lane] = append(b.pending[lane], r.pend...)
+			r.pend = r.pend[:0]
+			done[i] = b.advance(lane, r, ps, true)
+			if !done[i] || len(b.pending[lane]) > 0 {
+				r.pend = append(r.pend, b.pending[lane]...)
+				b.pending[lane] = b.pending[lane][:0]
+			}
+			if done[i] {
+				b.endPass(lane, r, ids)
+			}
+		}
+	}
+	for i := range runs {
+		b.pending[lane] = append(b.pending[lane], runs[i].pend...)
 	}
 }
 
@@ -924,13 +1088,13 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 // each stage's program.
 func (b *builder) build() ([][]step, error) {
 	l := b.j.Layout
-	p, v := l.PP, l.VirtualStages
+	p := l.PP
 	progs := make([][]step, p)
 	for s := 0; s < p; s++ {
-		progs[s] = program(l.Schedule, p, v, b.m, s)
+		progs[s] = program(l.Schedule, p, l.VirtualStages, b.m, s)
 	}
 	lanes := len(b.laneRank)
-	n := lanes * v * b.m
+	n := lanes * l.ChunksPerGPU() * b.m
 	ids := stepIDs{make([]sim.TaskID, n), make([]sim.TaskID, n), make([]sim.TaskID, n), make([]sim.TaskID, n)}
 	barrierRes := b.g.AddResource("optimizer barrier")
 	var prevEnd []sim.TaskID // per lane: what the next step must wait for
@@ -954,11 +1118,17 @@ func (b *builder) build() ([][]step, error) {
 				b.pending[lane] = append(b.pending[lane], prevEnd[lane])
 			}
 			ps = passState{buckets: ps.buckets[:0], released: sim.None, gath: b.paramGathers(lane, prevEnd)}
-			for i, st := range progs[stage] {
+			prog := progs[stage]
+			for i := 0; i < len(prog); i++ {
 				if b.within != nil {
 					b.within.before(b, lane, i)
 				}
-				b.pass(lane, st, &ids, &ps)
+				if prog[i].pair && i+1 < len(prog) {
+					b.pairPasses(lane, prog[i], prog[i+1], &ids, &ps)
+					i++
+					continue
+				}
+				b.pass(lane, prog[i], &ids, &ps)
 			}
 			if b.within != nil {
 				// The end of the passes ends period J on a single stage.
@@ -1027,6 +1197,10 @@ func (b *builder) build() ([][]step, error) {
 func (b *builder) crossStage(ids *stepIDs) {
 	l := b.j.Layout
 	p, v := l.PP, l.VirtualStages
+	if l.Schedule == DualPipe {
+		b.crossStageDual(ids)
+		return
+	}
 	for lane := range b.laneRank {
 		s := b.laneStage[lane]
 		for c := 0; c < v; c++ {
@@ -1052,9 +1226,35 @@ func (b *builder) crossStage(ids *stepIDs) {
 	}
 }
 
+// crossStageDual is crossStage under DualPipe: direction 0 (chunk 0) runs
+// forward from rank 0 to rank pp−1, direction 1 (chunk 1) from rank pp−1
+// to rank 0, each on its own half of the micro-batches.
+func (b *builder) crossStageDual(ids *stepIDs) {
+	p := b.j.Layout.PP
+	half := b.m / 2
+	for lane := range b.laneRank {
+		s := b.laneStage[lane]
+		for c := 0; c < 2; c++ {
+			up, down := s-1, s+1 // the ranks a forward pass comes from and a backward pass
+			if c == 1 {
+				up, down = s+1, s-1
+			}
+			for i := c * half; i < (c+1)*half; i++ {
+				k := b.idx(lane, c, i)
+				if up >= 0 && up < p {
+					b.g.After(ids.fStart[k], ids.fSend[b.passOf(lane, up, c, i)])
+				}
+				if down >= 0 && down < p {
+					b.g.After(ids.bStart[k], ids.bSend[b.passOf(lane, down, c, i)])
+				}
+			}
+		}
+	}
+}
+
 // passOf numbers the pass of micro-batch i through chunk c on stage s of
 // lane's replica.
 func (b *builder) passOf(lane, s, c, i int) int {
 	l := b.j.Layout
-	return b.laneReplica[lane]*l.PP*l.VirtualStages*b.m + (c*l.PP+s)*b.m + i
+	return b.laneReplica[lane]*l.PP*l.ChunksPerGPU()*b.m + (c*l.PP+s)*b.m + i
 }

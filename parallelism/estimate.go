@@ -435,7 +435,9 @@ func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 	hfwd := make([]sim.Time, p*nv)
 	hbwd := make([]sim.Time, p*nv)
 	hwgt := make([]sim.Time, p*nv)
+	bin2 := make([]sim.Time, p*nv) // the input-gradient part (DualPipe's split passes)
 	add := func(vs int, k model.LayerKind) {
+		bin2[vs] += pt.bin[k]
 		fwd[vs] += pt.fwd[k]
 		bwd[vs] += bwdOf(k)
 		wgt[vs] += pt.wgt[k]
@@ -500,6 +502,19 @@ func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 		var w sim.Time
 		for c := 0; c < nv; c++ {
 			w += m * (hfwd[c*p+s] + hbwd[c*p+s])
+		}
+		if l.Schedule == DualPipe {
+			// Half the micro-batches through each of the two stages the
+			// GPU holds, at their plain times: a pair's collectives may
+			// run beside the other pass's compute (pairPasses), and a
+			// backward pass may be split or not. No share of the bubble
+			// is claimed.
+			w = 0
+			for c := 0; c < 2; c++ {
+				vs := l.vsOf(s, c)
+				w += m / 2 * (fwd[vs] + min(bwd[vs], bin2[vs]+wgt[vs]))
+			}
+			pre, post = 0, 0
 		}
 		shard, buffer := j.optimizerShard(s, j.stageParams(s))
 		t, _, _ := cm.Sum(model.OptimizerOps(shard, buffer, sh))
@@ -569,7 +584,7 @@ func (e *Estimator) stepEnd(j Job) (before, after []sim.Time, err error) {
 		return nil
 	}
 	gradOp := collective.AllReduce
-	if l.ZeRO >= 1 {
+	if l.ZeRO >= 1 && !(l.ZeRO == 1 && l.ZeRO1AllReduce) {
 		gradOp = collective.ReduceScatter
 	}
 	edp := j.Model.MoE() && j.expertShardGroup() > 1

@@ -23,7 +23,7 @@ func TestEstimatesAgainstReplay(t *testing.T) {
 	names := []string{"gpt-1.7b", "gpt3-1.3b", "llama3-8b", "gpt-3.6b", "mixtral-8x7b", "qwen3-30b-a3b"}
 	systems := []string{"dgx-a100-80gb", "dgx-h100"}
 	ests := map[string]*Estimator{}
-	tried, moe, cp, mtp, tightest := 0, 0, 0, 0, 0.0
+	tried, moe, cp, mtp, dual, tightest := 0, 0, 0, 0, 0, 0.0
 	for attempt := 0; tried < 300; attempt++ {
 		if attempt > 80000 {
 			t.Fatalf("only %d valid random layouts in %d attempts", tried, attempt)
@@ -41,7 +41,7 @@ func TestEstimatesAgainstReplay(t *testing.T) {
 		pp := []int{1, 2, 3, 4, 8}[rng.IntN(5)]
 		dp := []int{1, 2, 4}[rng.IntN(3)]
 		cpd := []int{1, 1, 2, 4}[rng.IntN(4)]
-		sched := []Schedule{GPipe, OneFOneB, Interleaved, ZBH1}[rng.IntN(4)]
+		sched := []Schedule{GPipe, OneFOneB, Interleaved, ZBH1, DualPipe}[rng.IntN(5)]
 		v := 1
 		if sched == Interleaved {
 			v = 2 + rng.IntN(3)
@@ -92,6 +92,9 @@ func TestEstimatesAgainstReplay(t *testing.T) {
 		if m.MTPDepth > 0 {
 			mtp++
 		}
+		if sched == DualPipe {
+			dual++
+		}
 		key := fmt.Sprint(m.Name, sysName, j.Options.Network, sys.Network.NodesPerLeaf)
 		est := ests[key]
 		if est == nil {
@@ -140,8 +143,8 @@ func TestEstimatesAgainstReplay(t *testing.T) {
 			}
 		}
 	}
-	if moe < 20 || cp < 20 || mtp < 20 {
-		t.Errorf("only %d mixture-of-experts, %d context-parallel and %d MTP layouts of %d", moe, cp, mtp, tried)
+	if moe < 20 || cp < 20 || mtp < 20 || dual < 10 {
+		t.Errorf("only %d mixture-of-experts, %d context-parallel, %d MTP and %d DualPipe layouts of %d", moe, cp, mtp, dual, tried)
 	}
-	t.Logf("tightest bound: %.3f of the step (%d layouts, %d MoE, %d CP, %d MTP)", tightest, tried, moe, cp, mtp)
+	t.Logf("tightest bound: %.3f of the step (%d layouts, %d MoE, %d CP, %d MTP, %d DualPipe)", tightest, tried, moe, cp, mtp, dual)
 }

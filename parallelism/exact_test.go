@@ -143,6 +143,20 @@ func exactCases() []exactCase {
 			func(j *Job) { j.Model.Layers, j.Model.MTPDepth = 16, 1 })},
 		{"two MTP modules zb-h1", with(gpt(8, Layout{TP: 8, PP: 4, DP: 2, Microbatch: 1, Schedule: ZBH1, Recompute: RecomputeNone, SequenceParallel: true, TPOverlap: true, PPOverlap: true}, 32),
 			func(j *Job) { j.Model.MTPDepth = 2 })},
+		{"dualpipe", gpt(8, Layout{TP: 8, PP: 4, DP: 2, Microbatch: 1, Schedule: DualPipe, Recompute: RecomputeSelective, ZeRO: 1, OverlapGradReduce: true}, 16)},
+		{"dualpipe tp overlap SP blocking grads", gpt(8, Layout{TP: 8, PP: 4, DP: 2, Microbatch: 1, Schedule: DualPipe, Recompute: RecomputeNone, SequenceParallel: true, TPOverlap: true, PPOverlap: true}, 20)},
+		{"dualpipe overlapped all-to-alls MTP two steps", with(gpt(8, Layout{TP: 8, PP: 2, DP: 4, EP: 4, CP: 1, Microbatch: 1, Schedule: DualPipe, Recompute: RecomputeSelective, SequenceParallel: true, ZeRO: 1, OverlapGradReduce: true, MoEOverlap: true, TPOverlap: true}, 32),
+			func(j *Job) {
+				j.Model.Experts, j.Model.TopK, j.Model.Layers, j.Model.MTPDepth = 8, 2, 16, 1
+				j.Training.Steps = 2
+			})},
+		{"dualpipe full ranks stragglers", with(gpt(16, Layout{TP: 8, PP: 4, DP: 4, Microbatch: 1, Schedule: DualPipe, Recompute: RecomputeFull, ZeRO: 1, OverlapGradReduce: true}, 32),
+			func(j *Job) {
+				j.Options.Ranks = RanksFull
+				j.Variation = Variation{SlowFraction: 0.05, Slowdown: 0.3}
+			})},
+		{"dualpipe timeline", with(gpt(4, Layout{TP: 8, PP: 4, DP: 1, Microbatch: 1, Schedule: DualPipe, Recompute: RecomputeFull}, 8),
+			func(j *Job) { j.Options.Timeline = true })},
 		{"stragglers ZeRO-3 three steps", with(gpt(16, Layout{TP: 8, PP: 4, DP: 4, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, ZeRO: 3, OverlapGradReduce: true}, 32),
 			func(j *Job) {
 				j.Variation = Variation{SlowFraction: 0.05, Slowdown: 0.3}

@@ -86,14 +86,14 @@ func (j Job) stageLayers(s int) int {
 	if j.Layout.PipelineLayout == "" {
 		// The even split: no layout to read, nothing to allocate (the
 		// search's memory bound calls this for every candidate).
-		for c := 0; c < j.Layout.VirtualStages; c++ {
-			total += j.blocksOf(c*j.Layout.PP + s)
+		for c := 0; c < j.Layout.ChunksPerGPU(); c++ {
+			total += j.blocksOf(j.Layout.vsOf(s, c))
 		}
 		return total
 	}
 	blocks := j.blockCounts()
-	for c := 0; c < j.Layout.VirtualStages; c++ {
-		total += blocks[c*j.Layout.PP+s]
+	for c := 0; c < j.Layout.ChunksPerGPU(); c++ {
+		total += blocks[j.Layout.vsOf(s, c)]
 	}
 	return total
 }
@@ -105,6 +105,18 @@ func (j Job) maxChunkBlocks() int {
 		most = max(most, b)
 	}
 	return most
+}
+
+// copies is how many copies of each parameter the pipeline holds: 2 under
+// DualPipe (each GPU holds stages s and pp−1−s, arXiv:2412.19437 §3.2.1,
+// Table 2), else 1. A sharded optimizer (ZeRO ≥ 1) splits a parameter's
+// state over every rank that holds a copy, the two copies' gradients
+// being one parameter's (deepseek-ai/DualPipe's example sums them).
+func (j Job) copies() int {
+	if j.Layout.Schedule == DualPipe {
+		return 2
+	}
+	return 1
 }
 
 // Microbatches returns the number of micro-batches per pipeline per step.
@@ -149,7 +161,7 @@ func replayTasks(j Job, steps int, reps, m float64) float64 {
 	if l.PipelineLayout != "" || j.Model.MTPDepth > 0 {
 		layers = float64(j.maxChunkBlocks())
 	}
-	return float64(steps) * reps * float64(l.PP) * m * float64(l.VirtualStages) * (4 + 12*layers)
+	return float64(steps) * reps * float64(l.PP) * m * float64(l.ChunksPerGPU()) * (4 + 12*layers)
 }
 
 // stepsPeriodic reports whether a replay of j on reps replicas tries the

@@ -13,11 +13,17 @@ const (
 	// into the input gradient (B) and the weight gradient (W), the W passes
 	// deferred to fill the cool-down bubble.
 	ZBH1 Schedule = "zb-h1"
+	// DualPipe is DeepSeek-V3's bidirectional schedule (arXiv:2412.19437
+	// §3.2.1; dualpipe.go): each GPU holds stages s and pp−1−s, half the
+	// micro-batches enter at each end, forward and backward chunks of
+	// different micro-batches are paired so that one's communication runs
+	// beside the other's compute, and some weight gradients are deferred.
+	DualPipe Schedule = "dualpipe"
 )
 
 // Schedules lists the pipeline schedules (parallelism.schedule), in the order
 // messages and the scenario reference list them.
-func Schedules() []Schedule { return []Schedule{GPipe, OneFOneB, Interleaved, ZBH1} }
+func Schedules() []Schedule { return []Schedule{GPipe, OneFOneB, Interleaved, ZBH1, DualPipe} }
 
 // Recompute is an activation recomputation policy (Korthikanti et al. 2022).
 type Recompute string
@@ -55,6 +61,9 @@ type Layout struct {
 	// MoEOverlap overlaps the MoE all-to-alls with computation
 	// (moe.overlap).
 	MoEOverlap bool
+	// DispatchFP8 sends the token dispatch and the combine's gradient in
+	// FP8 (moe.dispatch_fp8; DeepSeek-V3 §3.3.4).
+	DispatchFP8 bool
 	// Microbatch is the micro-batch size in sequences.
 	Microbatch int
 	Schedule   Schedule
@@ -91,6 +100,15 @@ type Layout struct {
 	// two are the same. Scenario key parallelism.pp_scatter_gather (its
 	// negation).
 	NoPPScatterGather bool
+	// ZeRO1AllReduce reduces the gradients of a ZeRO-1 layout with an
+	// all-reduce, every rank receiving every reduced gradient and updating
+	// its shard of the optimizer state, instead of a reduce-scatter, as
+	// DeepSpeed's BF16_Optimizer does in its pipeline engine
+	// (_bf16_reduce_grads → buffered_allreduce_fallback over the fp32
+	// gradients, deepspeed/runtime/pipe/engine.py @56c522386). The
+	// parameters' all-gather after the step is unchanged. Read only with
+	// ZeRO = 1. Scenario key parallelism.zero1_allreduce.
+	ZeRO1AllReduce bool
 	// PipelineLayout places the transformer layers, the embedding, the
 	// loss and the multi-token-prediction modules on the virtual stages by
 	// hand, in Megatron-Core's string form ("Etttt|(tttt|)*14tmL";

@@ -184,16 +184,17 @@ func (j Job) stageParams(s int) float64 {
 		moe := j.stageMoELayers(s)
 		p = (float64(layers-moe)*float64(m.LayerParams()) + float64(moe)*float64(m.MoEDenseParams())) / float64(l.TP)
 	}
-	if s == l.PP-1 {
+	last := l.holds(s, l.PP*l.VirtualStages-1)
+	if last {
 		// The multi-token-prediction modules' norms and projection (their
 		// blocks are among the stage's layers, stageLayers).
 		p += float64(m.MTPDepth) * float64(m.MTPOwnParams()) / float64(l.TP)
 	}
 	emb := float64(m.Vocab) * float64(m.Hidden) / float64(l.TP)
-	if s == 0 {
+	if l.holds(s, 0) {
 		p += emb + float64(m.SeqLen)*float64(m.Hidden)
 	}
-	if s == l.PP-1 && l.PP > 1 {
+	if last && l.PP > 1 {
 		p += emb
 	}
 	return p
@@ -219,7 +220,7 @@ func (j Job) stageMoELayers(s int) int {
 		} else {
 			k = j.evenLayersOf(vs)
 		}
-		if vs%j.Layout.PP == s {
+		if j.Layout.holds(s, vs) {
 			for i := first; i < first+k; i++ {
 				if j.Model.KindOf(i) == model.MoELayer {
 					n++
@@ -277,7 +278,7 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 		layers := j.stageLayers(s)
 		moe := j.stageMoELayers(s)
 		linear := float64(layers-moe)*float64(j.Model.LinearWeights()) + float64(moe)*float64(j.Model.MoELinearWeights())
-		if s == l.PP-1 {
+		if l.holds(s, l.PP*l.VirtualStages-1) {
 			// The MTP modules' projections M (2h × h each).
 			linear += float64(j.Model.MTPDepth) * 2 * float64(j.Model.Hidden) * float64(j.Model.Hidden)
 		}
@@ -291,7 +292,7 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 		Optimizer: units.Bytes(params * optimizerBytesPerParam),
 	}
 	if l.ZeRO >= 1 {
-		mem.Optimizer /= units.Bytes(dp)
+		mem.Optimizer /= units.Bytes(dp * float64(j.copies()))
 	}
 	if experts := j.stageExpertParams(s); experts > 0 {
 		// The routed experts: Experts/EP per rank, their optimizer state
@@ -301,7 +302,7 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 		mem.Gradients += units.Bytes(experts * j.gradBytes())
 		opt := experts * optimizerBytesPerParam
 		if l.ZeRO >= 1 {
-			opt /= float64(j.expertShardGroup())
+			opt /= float64(j.expertShardGroup() * j.copies())
 		}
 		mem.Optimizer += units.Bytes(opt)
 		mem.Peak = 0
@@ -332,7 +333,7 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 			mem.Transient += full.layerActivationBytes()
 		}
 	}
-	if s == l.PP-1 {
+	if l.holds(s, l.PP*l.VirtualStages-1) {
 		// fp32 logits over this rank's vocabulary slice, and the final
 		// layer norm's input; with multi-token prediction, each MTP
 		// module's logits too (the main loss's softmax is kept for its

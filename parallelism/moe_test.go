@@ -563,3 +563,57 @@ func TestHostIssueReachesReplay(t *testing.T) {
 		t.Errorf("kernel model HostIssue %v HostCall %v, want 27 µs and 10 µs", cm.Params.HostIssue, cm.Params.HostCall)
 	}
 }
+
+// TestDispatchFP8Bytes: smallMoE (1024 tokens a micro-batch, top 2, h =
+// 1024). Each all-to-all moves 1024·2·1024 = 2,097,152 elements: 4 MiB in
+// 16-bit. With moe.dispatch_fp8 the forward dispatch and the backward's
+// all-to-all of the combine's gradient carry one byte an element and one
+// 4-byte scale per 128 elements: 2,097,152 + 65,536 = 2,162,688 bytes; the
+// forward combine and the dispatch's gradient stay 4 MiB (DeepSeek-V3
+// §3.3.4). Refused without FP8 training, and without experts.
+func TestDispatchFP8Bytes(t *testing.T) {
+	j := moeJob(t, 1, 4, 1)
+	j.Training.Precision = units.FP8
+	j.Layout.DispatchFP8 = true
+	if _, errs := j.Validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	want := map[string]units.Bytes{
+		"moe dispatch all-to-all":     2162688,
+		"moe combine all-to-all":      4 << 20,
+		"moe combine-bwd all-to-all":  2162688,
+		"moe dispatch-bwd all-to-all": 4 << 20,
+	}
+	l := j.Model.Programs(j.shard())[model.MoELayer]
+	seen := 0
+	for _, st := range append(l.Forward, l.Backward...) {
+		if w, ok := want[st.Name]; ok {
+			seen++
+			if st.Bytes != w {
+				t.Errorf("%s: %d bytes, want %d", st.Name, int64(st.Bytes), int64(w))
+			}
+		}
+	}
+	if seen != 4 {
+		t.Errorf("%d all-to-alls found, want 4", seen)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*Job)
+		msg  string
+	}{
+		{"bf16", func(j *Job) { j.Training.Precision = units.BF16 }, "FP8 training"},
+		{"dense", func(j *Job) { j.Model.Experts, j.Model.TopK, j.Layout.EP, j.Layout.DP = 0, 0, 1, 16 }, "mixture-of-experts"},
+	} {
+		o := j
+		tc.edit(&o)
+		_, errs := o.Validate()
+		found := false
+		for _, e := range errs {
+			found = found || e.Field == "moe.dispatch_fp8" && strings.Contains(e.Msg, tc.msg)
+		}
+		if !found {
+			t.Errorf("%s: no moe.dispatch_fp8 error saying %q in %v", tc.name, tc.msg, errs)
+		}
+	}
+}

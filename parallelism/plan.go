@@ -31,9 +31,9 @@ func (j Job) shard() model.Shard {
 	l := j.Layout
 	return model.Shard{TP: l.TP, Microbatch: l.Microbatch, SequenceParallel: l.SequenceParallel,
 		Attention: j.Training.Attention, Precision: j.Training.Precision, FP8Recipe: j.Training.FP8Recipe,
-		UnfusedGradAccum: j.Training.UnfusedGradAccum, Grads16: j.Training.Grads16, Eager: j.Training.Eager,
+		UnfusedGradAccum: j.Training.UnfusedGradAccum, Grads16: j.Training.Grads16, GradAccumCast: j.Training.GradAccumCast, Eager: j.Training.Eager,
 		Recompute: model.Recompute(l.Recompute), Modules: l.modules(), CP: l.CP, EP: l.EP, Skew: l.Skew,
-		ETP: l.ETP, CapacityFactor: l.CapacityFactor, MoEOverlap: l.MoEOverlap, MegatronKernels: j.Training.MegatronElementwise, AsyncDgrad: l.AsyncTPAllReduce}
+		ETP: l.ETP, CapacityFactor: l.CapacityFactor, MoEOverlap: l.MoEOverlap, DispatchFP8: l.DispatchFP8, MegatronKernels: j.Training.MegatronElementwise, AsyncDgrad: l.AsyncTPAllReduce}
 }
 
 // modules is the set of modules selective recomputation re-runs; a list
@@ -55,7 +55,7 @@ func newPlan(p *pricer) (*plan, error) {
 	sh := j.shard()
 	pl := &plan{}
 	gradOp := collective.AllReduce
-	if l.ZeRO >= 1 {
+	if l.ZeRO >= 1 && !(l.ZeRO == 1 && l.ZeRO1AllReduce) {
 		gradOp = collective.ReduceScatter
 	}
 	var up []specID // priced up front at every stage
@@ -70,7 +70,7 @@ func newPlan(p *pricer) (*plan, error) {
 			rec:  p.compile(layer.Recompute),
 			tied: layer.Tied,
 		}
-		if l.Schedule == ZBH1 {
+		if l.Schedule == ZBH1 || l.Schedule == DualPipe {
 			in, w := model.SplitWeightGrad(layer.Backward)
 			ls.bIn, ls.wgt = p.compile(in), p.compile(w)
 		}
@@ -164,15 +164,19 @@ func newPlan(p *pricer) (*plan, error) {
 func (j Job) optimizerShard(s int, params float64) (shard, buffer float64) {
 	l := j.Layout
 	shard = params
+	// Under DualPipe a sharded optimizer splits the state of both copies
+	// of a parameter over the ranks that hold them (Job.copies).
+	copies := 1
 	if l.ZeRO >= 1 {
-		shard /= float64(j.shardGroup())
+		copies = j.copies()
+		shard /= float64(j.shardGroup() * copies)
 	}
 	buffer = params // gradients held: all of the stage's, sharded too under ZeRO 2–3
 	if l.ZeRO >= 2 {
 		buffer = shard
 	}
 	if experts := j.stageExpertParams(s); experts > 0 {
-		shard += experts / float64(j.expertShardGroup())
+		shard += experts / float64(j.expertShardGroup()*copies)
 		buffer += experts
 	}
 	return shard, buffer

@@ -7,8 +7,15 @@ package parallelism
 type step struct {
 	forward bool
 	mb      int // micro-batch index
-	chunk   int // model chunk (virtual stage) on this GPU
+	chunk   int // model chunk on this GPU (Layout.vsOf: its virtual stage)
 	weight  bool
+	// split marks a backward step that computes the input gradient only
+	// (B), its weight gradient left to a later weight step (W).
+	split bool
+	// pair marks a forward step whose computation and communication are
+	// overlapped with those of the backward step that follows it (DualPipe's
+	// "F&B" chunk pair).
+	pair bool
 }
 
 // program returns the order in which stage s (of p) runs its passes over m
@@ -18,21 +25,21 @@ func program(sched Schedule, p, v, m, s int) []step {
 	switch sched {
 	case GPipe:
 		for i := 0; i < m; i++ {
-			out = append(out, step{true, i, 0, false})
+			out = append(out, step{forward: true, mb: i})
 		}
 		for i := 0; i < m; i++ {
-			out = append(out, step{false, i, 0, false})
+			out = append(out, step{mb: i})
 		}
 	case OneFOneB:
 		warm := min(p-s-1, m)
 		for i := 0; i < warm; i++ {
-			out = append(out, step{true, i, 0, false})
+			out = append(out, step{forward: true, mb: i})
 		}
 		for j := 0; j < m-warm; j++ {
-			out = append(out, step{true, warm + j, 0, false}, step{false, j, 0, false})
+			out = append(out, step{forward: true, mb: warm + j}, step{mb: j})
 		}
 		for j := m - warm; j < m; j++ {
-			out = append(out, step{false, j, 0, false})
+			out = append(out, step{mb: j})
 		}
 	case ZBH1:
 		// Qi et al. 2024, §2.1 and Figure 3 (top): 1F1B's warm-up, then
@@ -47,21 +54,23 @@ func program(sched Schedule, p, v, m, s int) []step {
 			nw++
 		}
 		for i := 0; i < warm; i++ {
-			out = append(out, step{true, i, 0, false})
+			out = append(out, step{forward: true, mb: i})
 		}
 		for j := 0; j < m-warm; j++ {
-			out = append(out, step{true, warm + j, 0, false}, step{false, j, 0, false})
+			out = append(out, step{forward: true, mb: warm + j}, step{mb: j, split: true})
 			if j >= s {
 				wgt()
 			}
 		}
 		for j := m - warm; j < m; j++ {
-			out = append(out, step{false, j, 0, false})
+			out = append(out, step{mb: j, split: true})
 			wgt()
 		}
 		for nw < m {
 			wgt()
 		}
+	case DualPipe:
+		out = dualPipe(p, m, s, out)
 	case Interleaved:
 		total := m * v
 		warm := (p-s-1)*2 + (v-1)*p
@@ -76,7 +85,7 @@ func program(sched Schedule, p, v, m, s int) []step {
 			if !forward {
 				c = v - 1 - c
 			}
-			return step{forward, (k/(p*v))*p + inGroup%p, c, false}
+			return step{forward: forward, mb: (k/(p*v))*p + inGroup%p, chunk: c}
 		}
 		for k := 0; k < warm; k++ {
 			out = append(out, virt(k, true))
@@ -91,41 +100,26 @@ func program(sched Schedule, p, v, m, s int) []step {
 	return out
 }
 
-// splitsBackward reports whether prog runs weight gradients as passes of
-// their own (a zero-bubble schedule).
-func splitsBackward(prog []step) bool {
-	for _, st := range prog {
-		if st.weight {
-			return true
-		}
-	}
-	return false
-}
-
 // releases reports whether st frees its micro-batch's activations: the
-// backward pass, or under a split backward the W pass. A micro-batch whose
+// backward pass, or for a split backward (B) the W pass. A micro-batch whose
 // B has run but not its W is counted whole: W needs the inputs of every
 // linear layer, B frees the rest (Qi et al. 2024, Table 1), so the count is
 // an upper bound there.
-func releases(st step, split bool) bool {
-	if split {
-		return st.weight
-	}
-	return !st.forward
+func releases(st step) bool {
+	return st.weight || !st.forward && !st.split
 }
 
 // maxInFlight is the largest number of forward passes whose backward (W,
 // under a split backward) has not run yet, over a stage's program: how many
 // chunks' activations it holds.
 func maxInFlight(prog []step) int {
-	split := splitsBackward(prog)
 	cur, best := 0, 0
 	for _, st := range prog {
 		switch {
 		case st.forward:
 			cur++
 			best = max(best, cur)
-		case releases(st, split):
+		case releases(st):
 			cur--
 		}
 	}
@@ -137,7 +131,6 @@ func maxInFlight(prog []step) int {
 // each weighted by the layers of its chunk (layersOf), so that chunks of
 // different sizes (an uneven partition) count at their own size.
 func maxInFlightLayers(prog []step, layersOf func(chunk int) int) int {
-	split := splitsBackward(prog)
 	cur, best := 0, 0
 	for _, st := range prog {
 		n := layersOf(st.chunk)
@@ -145,7 +138,7 @@ func maxInFlightLayers(prog []step, layersOf func(chunk int) int) int {
 		case st.forward:
 			cur += n
 			best = max(best, cur)
-		case releases(st, split):
+		case releases(st):
 			cur -= n
 		}
 	}

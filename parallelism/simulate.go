@@ -421,7 +421,7 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 		return nil, replayTooLarge(j, n)
 	}
 	layers := j.maxChunkBlocks()
-	est := steps * lanes * b.m * l.VirtualStages * (4 + layers*12)
+	est := steps * lanes * b.m * l.ChunksPerGPU() * (4 + layers*12)
 	// The embedding and output layers, gradient reductions and the
 	// optimizer add a few tasks per pass and per step: room for them, so
 	// that the arrays are not copied to grow near the end.
@@ -447,7 +447,7 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 		if l.ZeRO >= 2 {
 			perLayer++
 		}
-		est = steps*lanes*b.m*l.VirtualStages*2*(3+3*layers*perLayer) + steps*lanes*64
+		est = steps*lanes*b.m*l.ChunksPerGPU()*2*(3+3*layers*perLayer) + steps*lanes*64
 	}
 	if sc != nil {
 		b.g = sc.sim.NewGraph(est)
@@ -659,7 +659,7 @@ func (j Job) recomputeFLOPs() units.FLOPs {
 // its program prog.
 func (j Job) inFlightLayers(prog []step, s int) int {
 	blocks := j.blockCounts()
-	return maxInFlightLayers(prog, func(chunk int) int { return blocks[chunk*j.Layout.PP+s] })
+	return maxInFlightLayers(prog, func(chunk int) int { return blocks[j.Layout.vsOf(s, chunk)] })
 }
 
 // LayerTimes returns the time of one transformer layer's forward and backward

@@ -21,6 +21,12 @@ type Training struct {
 	// it forces fp32 with bf16). False, the default, keeps them in fp32.
 	// Scenario key training.fp32_grads (its negation).
 	Grads16 bool
+	// GradAccumCast accumulates each micro-batch's 16-bit weight gradients
+	// into the fp32 buffer through an fp32 temporary, two kernels per
+	// weight, as DeepSpeed's BF16_Optimizer does (model.Shard.GradAccumCast);
+	// read only with UnfusedGradAccum and fp32 gradients. Scenario key
+	// training.grad_accum_cast.
+	GradAccumCast bool
 	// Eager runs the layers' element-wise work as Hugging Face
 	// transformers' eager modules launch it, one kernel per tensor
 	// operation (model.Shard.Eager). Scenario key

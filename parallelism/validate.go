@@ -146,6 +146,11 @@ func (j Job) check() []field.Error {
 	if l.CapacityFactor != 0 && !(l.CapacityFactor >= 0.1 && l.CapacityFactor <= 1000) {
 		add(field.Errorf("moe.capacity_factor", "must be 0 (dropless) or from 0.1 to 1000, got %g", l.CapacityFactor))
 	}
+	if l.DispatchFP8 && m.Experts == 0 {
+		add(field.Errorf("moe.dispatch_fp8", "needs a mixture-of-experts model (model.experts > 0)").Using("model.experts"))
+	} else if l.DispatchFP8 && j.Training.Precision != units.FP8 {
+		add(field.Errorf("moe.dispatch_fp8", "FP8 dispatch goes with FP8 training (DeepSeek-V3 quantizes the up-projection's input, which its FP8 GEMM takes); training.precision is %q", j.Training.Precision).Using("training.precision"))
+	}
 	if m.Experts == 0 && (l.Skew > 1 || l.CapacityFactor > 0 || l.MoEOverlap) {
 		add(field.Errorf("moe.skew", "moe.skew, moe.capacity_factor and moe.overlap need a mixture-of-experts model (model.experts > 0)").Using("model.experts", "moe.capacity_factor", "moe.overlap"))
 	}
@@ -163,6 +168,17 @@ func (j Job) check() []field.Error {
 	case Interleaved:
 		if l.PP < 2 {
 			add(field.Errorf("parallelism.schedule", "\"interleaved\" needs pp ≥ 2").Using("parallelism.pp"))
+		}
+	case DualPipe:
+		// The conditions deepseek-ai/DualPipe's step asserts (dualpipe.go).
+		if l.PP < 2 || l.PP%2 != 0 {
+			add(field.Errorf("parallelism.schedule", "\"dualpipe\" needs an even pp ≥ 2 (each GPU holds stages s and pp−1−s), got pp = %d", l.PP).Using("parallelism.pp"))
+		}
+		if l.VirtualStages != 1 {
+			add(field.Errorf("parallelism.virtual_stages", "%d model chunks: \"dualpipe\" runs its own two per GPU (stages s and pp−1−s); virtual_stages must be 1", l.VirtualStages).Using("parallelism.schedule"))
+		}
+		if l.ZeRO > 1 {
+			add(field.Errorf("parallelism.zero", "\"dualpipe\" is replayed with ZeRO 0 or 1 (DeepSeek-V3 trains it with ZeRO-1, arXiv:2412.19437 §3.2), got %d", l.ZeRO).Using("parallelism.schedule"))
 		}
 	default:
 		add(field.Errorf("parallelism.schedule", "%q is not a schedule (allowed: %s)", l.Schedule, field.Quote(Schedules())))
@@ -199,6 +215,9 @@ func (j Job) check() []field.Error {
 	} else if t.GlobalBatch%(l.DP*l.Microbatch) != 0 {
 		add(field.Errorf("training.global_batch", "%d is not divisible by dp × microbatch (%d × %d)", t.GlobalBatch, l.DP, l.Microbatch).
 			Using("parallelism.dp", "parallelism.microbatch"))
+	} else if m := j.Microbatches(); l.Schedule == DualPipe && l.PP >= 2 && (m%2 != 0 || m < 2*l.PP) {
+		add(field.Errorf("training.global_batch", "\"dualpipe\" needs an even micro-batch count of at least 2 × pp (%d), half fed in at each end of the pipeline; global_batch / (dp × microbatch) = %d / (%d × %d) = %d", 2*l.PP, t.GlobalBatch, l.DP, l.Microbatch, m).
+			Using("parallelism.dp", "parallelism.microbatch", "parallelism.schedule", "parallelism.pp"))
 	} else if l.Schedule == Interleaved && j.Microbatches()%l.PP != 0 {
 		add(field.Errorf("training.global_batch", "the interleaved schedule needs the micro-batch count (%d) to be a multiple of pp (%d)", j.Microbatches(), l.PP).
 			Using("parallelism.dp", "parallelism.microbatch", "parallelism.schedule", "parallelism.pp"))

@@ -63,3 +63,53 @@ func TestZeRO2BlockingReduceScatter(t *testing.T) {
 		t.Errorf("blocking step %s, overlapped %s: want longer by most of %.4g s", block.StepTime, over.StepTime, lo)
 	}
 }
+
+// TestZeRO1AllReduce: with parallelism.zero1_allreduce a ZeRO-1 layout
+// reduces its fp32 gradients with an all-reduce (DeepSpeed's
+// BF16_Optimizer) instead of a reduce-scatter; an all-reduce is a
+// reduce-scatter and an all-gather of the same bytes, so the exposed
+// data-parallel time grows by one more pass of the gradients: by hand,
+// 7/8 × 4 B × the parameters of GPT-3 1.3B over DP 8 on a DGX H100, between
+// that over a GPU's NVLink per direction and over the collective model's
+// 78% of it plus latencies (26 calls of 20 µs). The flag changes nothing
+// without ZeRO-1.
+func TestZeRO1AllReduce(t *testing.T) {
+	m, ok := model.Preset("gpt3-1.3b")
+	if !ok {
+		t.Fatal("no gpt3-1.3b preset")
+	}
+	sys, ok := topology.SystemPreset("dgx-h100")
+	if !ok {
+		t.Fatal("no dgx-h100 preset")
+	}
+	const dp = 8
+	run := func(zero int, allReduce bool) *Result {
+		t.Helper()
+		j := Job{
+			Model: m, Cluster: topology.Cluster{System: sys, Nodes: 1},
+			Layout: Layout{TP: 1, PP: 1, DP: dp, CP: 1, EP: 1, VirtualStages: 1, Microbatch: 1, Schedule: OneFOneB,
+				Recompute: RecomputeFull, ZeRO: zero, ZeRO1AllReduce: allReduce},
+			Training: Training{GlobalBatch: dp, Precision: units.BF16, Steps: 1, Attention: model.AttentionFlash},
+			Options:  Options{Network: NetworkAnalytical, Ranks: RanksSymmetric},
+		}
+		v, errs := j.Validate()
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		r, err := Simulate(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	rs, ar := run(1, false), run(1, true)
+	extra := float64(dp-1) / dp * 4 * float64(m.Params())
+	nvlink := float64(sys.NVLink.Bandwidth)
+	lo, hi := extra/nvlink, extra/(0.78*nvlink)+26*20e-6
+	if d := float64(ar.Breakdown.DP - rs.Breakdown.DP); d < lo || d > hi {
+		t.Errorf("ZeRO-1 all-reduce: %.4g s more data-parallel communication than the reduce-scatter, want from %.4g to %.4g s", d, lo, hi)
+	}
+	if a, b := run(0, false), run(0, true); a.StepTime != b.StepTime {
+		t.Errorf("ZeRO-0: step %s with zero1_allreduce, %s without: want no effect", b.StepTime, a.StepTime)
+	}
+}

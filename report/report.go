@@ -121,6 +121,9 @@ type MoELayout struct {
 	Skew           float64 `json:"skew"`
 	CapacityFactor float64 `json:"capacity_factor"`
 	Overlap        bool    `json:"overlap"`
+	// DispatchFP8: the dispatch and the combine's gradient sent in FP8
+	// (moe.dispatch_fp8).
+	DispatchFP8 bool `json:"dispatch_fp8,omitempty"`
 	// ActiveParams is the parameters one token uses.
 	ActiveParams float64 `json:"active_params"`
 }
@@ -298,7 +301,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 	}
 	rep.BubbleFraction = float64(bd.Bubble) / step
 	rep.Stages = stagesOf(r)
-	rep.Timeline = TimelineOf(r.Timeline, j.Layout.PP, j.Layout.VirtualStages)
+	rep.Timeline = TimelineOf(r.Timeline, j.Layout.PP, j.Layout.ChunksPerGPU())
 	if t := rep.Timeline; t != nil {
 		for _, s := range t.Spans {
 			t.StepS = math.Max(t.StepS, s.End)
@@ -554,7 +557,7 @@ func moeLayout(j parallelism.Job) *MoELayout {
 	return &MoELayout{
 		Experts: j.Model.Experts, TopK: j.Model.TopK, ETP: etp,
 		ExpertDP: j.Cluster.GPUs() / (etp * ep * max(l.PP, 1)),
-		Skew:     skew, CapacityFactor: l.CapacityFactor, Overlap: l.MoEOverlap,
+		Skew:     skew, CapacityFactor: l.CapacityFactor, Overlap: l.MoEOverlap, DispatchFP8: l.DispatchFP8,
 		ActiveParams: float64(j.Model.ActiveParams()),
 	}
 }

@@ -190,3 +190,26 @@ func decodeJSON(t *testing.T, rep *Report, into any) {
 		t.Fatal(err)
 	}
 }
+
+// TestDualPipeLayoutLine: a DualPipe run's layout line says which stages a
+// GPU holds, its JSON schedule is "dualpipe", and its timeline has two
+// chunks per stage (the two directions).
+func TestDualPipeLayoutLine(t *testing.T) {
+	j := testJob(t)
+	j.Layout.Schedule = parallelism.DualPipe
+	j.Options.Timeline = true
+	rep, err := Build(Input{Name: "t", Seed: 1, Job: j}, replayed(t, j))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteText(&buf, rep, j); err != nil {
+		t.Fatal(err)
+	}
+	if want := "dualpipe (stages s and 1 − s on GPU s, half the micro-batches from each end)"; !strings.Contains(buf.String(), want) {
+		t.Errorf("text report lacks %q:\n%s", want, buf.String()[:min(buf.Len(), 600)])
+	}
+	if rep.Layout.Schedule != "dualpipe" || rep.Timeline == nil || rep.Timeline.Chunks != 2 {
+		t.Errorf("schedule %q, timeline %+v: want dualpipe with 2 chunks", rep.Layout.Schedule, rep.Timeline)
+	}
+}

@@ -135,6 +135,9 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 	if l.VirtualStages > 1 {
 		p(" (%d chunks per GPU)", l.VirtualStages)
 	}
+	if l.Schedule == string(parallelism.DualPipe) {
+		p(" (stages s and %d − s on GPU s, half the micro-batches from each end)", l.PP-1)
+	}
 	p("; recompute %s", l.Recompute)
 	if l.RecomputeModules != "" {
 		p(" (%s)", l.RecomputeModules)
@@ -163,6 +166,9 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 		}
 		if m.Overlap {
 			p("; all-to-all overlapped")
+		}
+		if m.DispatchFP8 {
+			p("; dispatch in FP8")
 		}
 		p("\n")
 	}

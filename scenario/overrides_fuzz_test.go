@@ -43,6 +43,8 @@ func FuzzSimulateOverrides(f *testing.F) {
 		{0, small + "model.mtp_depth=2\x00parallelism.schedule=interleaved\x00parallelism.virtual_stages=2\x00training.global_batch=32"},
 		{0, small + "model.mtp_depth=1\x00parallelism.pipeline_layout=Et*4||t*4|mL\x00parallelism.recompute=full\x00training.global_batch=32"},
 		{0, small + "parallelism.pipeline_layout=E(t|)*3t*5L\x00training.global_batch=32"},
+		{0, small + "parallelism.schedule=dualpipe\x00training.global_batch=16\x00training.steps=3"},
+		{0, small + "parallelism.schedule=dualpipe\x00model.mtp_depth=1\x00parallelism.recompute=full\x00training.global_batch=18"},
 	} {
 		f.Add(seed.which, seed.set)
 	}
@@ -54,6 +56,7 @@ func FuzzSimulateOverrides(f *testing.F) {
 			f.Add(uint8(i), "model.mtp_depth=1\x00parallelism.pipeline_layout=Et*4|(t*4|)*6t*4mL")
 			f.Add(uint8(i), "parallelism.schedule=1f1b\x00parallelism.virtual_stages=1\x00training.global_batch=128\x00training.steps=3\x00training.eager_elementwise=true")
 			f.Add(uint8(i), "parallelism.ep=4\x00parallelism.etp=2\x00moe.capacity_factor=1\x00training.precision=fp8\x00training.fp8_recipe=mxfp8")
+			f.Add(uint8(i), "parallelism.schedule=dualpipe\x00moe.overlap=true\x00moe.dispatch_fp8=true\x00training.precision=fp8\x00training.global_batch=128")
 		}
 	}
 	f.Fuzz(func(t *testing.T, which uint8, set string) {

@@ -123,11 +123,14 @@ func TestOverrides(t *testing.T) {
 				l.Recompute, parallelism.RecomputeNone, l.ZeRO, 0, l.OverlapGradReduce, true,
 				l.TPOverlap, false, l.SequenceParallel, false,
 				tr.Precision, units.BF16, tr.Attention, model.AttentionFlash, tr.Tokens, 0.0, tr.Steps, 1,
-				tr.UnfusedGradAccum, false, tr.Grads16, false,
+				tr.UnfusedGradAccum, false, tr.Grads16, false, tr.GradAccumCast, false,
 			}
 		}},
 		{name: "2021 gradients", sets: []string{"training.grad_accum_fusion=false", "training.fp32_grads=false"}, check: func(sc *Scenario) []any {
 			return []any{sc.Job.Training.UnfusedGradAccum, true, sc.Job.Training.Grads16, true, sc.Job.Layout.NoPPScatterGather, false}
+		}},
+		{name: "BF16_Optimizer accumulation", sets: []string{"training.grad_accum_cast=true"}, check: func(sc *Scenario) []any {
+			return []any{sc.Job.Training.GradAccumCast, true, sc.Job.Training.UnfusedGradAccum, false}
 		}},
 		{name: "Megatron-Core pipeline sends", sets: []string{"parallelism.pp_scatter_gather=false"}, check: func(sc *Scenario) []any {
 			return []any{sc.Job.Layout.NoPPScatterGather, true}
@@ -400,6 +403,21 @@ func TestErrors(t *testing.T) {
 				`x.toml:18: job.gpu_mtbf: want a string with a unit such as "50000h", got the integer 50000`,
 				`x.toml:20: job.runz: unknown key; did you mean "runs"?`,
 				`x.toml:21: job.preset: no built-in failure profile called "llama3"; did you mean "llama3-16k"?`,
+			},
+		},
+		{
+			name: "dualpipe conditions",
+			src:  strings.Replace(replace("pp = 16", "pp = 16\nschedule = \"dualpipe\"\nvirtual_stages = 2"), "global_batch = 1536", "global_batch = 200", 1),
+			want: []string{
+				`x.toml:14: parallelism.virtual_stages: 2 model chunks: "dualpipe" runs its own two per GPU (stages s and pp−1−s); virtual_stages must be 1`,
+				`x.toml:17: training.global_batch: "dualpipe" needs an even micro-batch count of at least 2 × pp (32), half fed in at each end of the pipeline; global_batch / (dp × microbatch) = 200 / (8 × 1) = 25`,
+			},
+		},
+		{
+			name: "dualpipe with an odd pp",
+			src:  strings.Replace(replace("pp = 16", "pp = 3\nschedule = \"dualpipe\""), "nodes = 128", "nodes = 3", 1),
+			want: []string{
+				`x.toml:13: parallelism.schedule: "dualpipe" needs an even pp ≥ 2 (each GPU holds stages s and pp−1−s), got pp = 3`,
 			},
 		},
 		{

@@ -102,6 +102,11 @@ func stacks() []stack {
 		// there: megatron/arguments.py @c08e2cc2 turns it off whenever
 		// --deepspeed is given.
 		{"training.megatron_elementwise", "true"},
+		// DeepSpeed's bf16 path (BF16_Optimizer, the only one its pipeline
+		// engine has for bf16: microsoft/DeepSpeed PR #1801, 56c522386)
+		// accumulates each micro-batch's bf16 gradients into fp32 through
+		// an fp32 temporary; fp16 runs keep 16-bit gradients, unaffected.
+		{"training.grad_accum_cast", "true"},
 	}
 	// DeepSpeed ZeRO-3 as the SC21 paper's Table 2 ran it (2021): no tensor
 	// or pipeline parallelism, parameters, gradients and optimizer state
@@ -137,7 +142,7 @@ func stacks() []stack {
 	}
 	return []stack{
 		{name: "megatron-deepspeed", values: megatronDeepSpeed,
-			doc: "Megatron-DeepSpeed (Microsoft's fork under DeepSpeed's engine, 2021–2023): no sequence parallelism, blocking pipeline sends split over the tensor-parallel ranks (DeepSpeed's partitioned sends), autograd's unfused accumulation into 16-bit gradients, one 16-bit data-parallel all-reduce after the backward pass, fp16, unfused attention with the layer's unmerged element-wise kernels (megatron_elementwise)"},
+			doc: "Megatron-DeepSpeed (Microsoft's fork under DeepSpeed's engine, 2021–2023): no sequence parallelism, blocking pipeline sends split over the tensor-parallel ranks (DeepSpeed's partitioned sends), autograd's unfused accumulation into 16-bit gradients (with bf16: BF16_Optimizer's per-micro-batch cast and add into fp32 gradients, grad_accum_cast), one data-parallel all-reduce after the backward pass, fp16, unfused attention with the layer's unmerged element-wise kernels (megatron_elementwise)"},
 		{name: "deepspeed-zero3-2021", values: zero3,
 			doc: "DeepSpeed ZeRO-3 of 2021 (the SC21 paper's Table 2 baseline): everything sharded over data parallelism, per-tensor parameter gathers, gradient reduce-scatter overlapped with the backward pass, fp16 with 16-bit gradients, unfused attention, full recomputation"},
 		{name: "megatron-lm-2021-01", values: append(append([][2]string(nil), megatron2021...), [2]string{"parallelism.pp_scatter_gather", "false"}),

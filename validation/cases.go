@@ -76,7 +76,9 @@ type Knobs struct {
 	// degrees (1 when the case has none).
 	CP, EP, ETP int
 	// MoEOverlap overlaps the MoE all-to-alls with computation.
-	MoEOverlap       bool
+	MoEOverlap bool
+	// DispatchFP8 sends the dispatch and the combine's gradient in FP8.
+	DispatchFP8      bool
 	Schedule         parallelism.Schedule
 	VirtualStages    int
 	SequenceParallel bool
@@ -95,6 +97,9 @@ type Knobs struct {
 	// PipelineLayout is the per-stage placement (Megatron-Core's string,
 	// parallelism.pipeline_layout); "" is the remainder rule.
 	PipelineLayout string
+	// ZeRO1AllReduce reduces a ZeRO-1 layout's gradients with an
+	// all-reduce (parallelism.zero1_allreduce).
+	ZeRO1AllReduce bool
 }
 
 // String is a compact description: "TP8 PP8 DP1 mb1 interleaved×3 SP selective ZeRO-0".
@@ -126,6 +131,9 @@ func (k Knobs) String() string {
 	}
 	if k.MoEOverlap {
 		b.WriteString(" a2a-overlap")
+	}
+	if k.DispatchFP8 {
+		b.WriteString(" fp8-dispatch")
 	}
 	return b.String()
 }
@@ -243,13 +251,15 @@ func Rules() []string {
 		"microbatch: unknown → 1 (a count followed by a note is the count)",
 		"cp: as given, unknown → 1; ep: as given (a mixture-of-experts case without it → not replayed); etp: as given, unknown → tp (Megatron-Core's default expert_tensor_parallel_size); fsdp > 0 → not replayed (Megatron FSDP is not modelled)",
 		"global_batch: a ramp \"A -> B …\" → B, the batch most of the run goes at",
-		"moe.overlap: on when ep_overlap says true (Megatron-Bridge's moe_a2a_overlap) or the schedule is DeepSeek's DualPipe, which 1f1b then stands for",
+		"moe.overlap: on when ep_overlap says true (Megatron-Bridge's moe_a2a_overlap) or the schedule is DeepSeek's DualPipe",
+		"moe.dispatch_fp8: on when dispatch_precision names FP8, or for DeepSeek's own framework (the DualPipe schedule) training in FP8 (DeepSeek-V3 §3.3.4: the activations before the up-projections and the gradients before the down-projections are dispatched in FP8, the combines kept in BF16)",
+		"schedule: a vp naming DualPipe → dualpipe (DeepSeek-V3 §3.2.1: each GPU holds stages s and pp−1−s, micro-batches fed in at both ends, forward and backward chunks of different micro-batches overlapped)",
 		"sequence_parallel: unknown → the stack's default where it sets one (megatron-deepspeed: off), else on when tp > 1, else off",
 		"interleave (or vp where interleave is absent): \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
 		"zero: \"ZeRO-N …\" → N; unknown → the stack's (1 for megatron-core-2024 and nemo-24.07: the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is), else 0",
 		"data-parallel implementation: stack megatron-lm-2021 or -2021-01 with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass) — for megatron-lm-2021-01 only when a step has one micro-batch (global batch = dp × micro-batch): its training.py (@152aab304d) asserts --DDP-impl local whenever there are more, a restriction lifted on 2021-02-26 (merge torch_ddp); with pp > 1 the stack's false (--DDP-impl local: one all-reduce after the backward pass)",
-		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); nemo-24.07 false (grad_sync_dtype=bf16 in NeMo-Framework-Launcher 24.07's H100 training examples and NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration); a bf16 or FP8 run of another stack → fp32_grads true whatever the stack says (Megatron-LM forces fp32 accumulation and reduction with bf16)",
-		"recompute: \"full …\", \"yes …\", true, \"on\", activation or gradient checkpointing, --checkpoint-activations, \"activation recomputation\" → full; \"selective …\" or --recompute-activations (Megatron-LM sets granularity selective for it) → selective; \"none\", \"no …\", false, \"off\" → none; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 none too (activations_checkpoint_granularity: null in every GPT-3 and Llama configuration of NeMo-Framework-Launcher's 24.07 tag, conf/training/gpt3/*.yaml and conf/training/llama/*.yaml, and in NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration; the selective of conf/training/gpt3/175b.yaml and 20b.yaml lasted from 5aeb4ab8 to 5d011e3b, 2023); Megatron-Bridge none (its performance configurations list the modules they recompute). Megatron-Core's recompute modules named by their own names (\"selective modules layernorm, moe_act\", \"mla_up_proj\", \"mla_up_proj, mlp\", as Megatron-Bridge's performance configurations list them) → selective with parallelism.recompute_modules set to them (the attention core is then not recomputed, as in Megatron-Core, whose recompute_modules replaces its default [\"core_attn\"]); the same described in other words (DeepSeek-V3 §3.3 \"RMSNorm and MLA up-projection\", DeepSeek's own framework, which recomputes every RMSNorm) → none: cheap kernels",
+		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); nemo-24.07 false (grad_sync_dtype=bf16 in NeMo-Framework-Launcher 24.07's H100 training examples and NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration); a bf16 or FP8 run of another stack → fp32_grads true whatever the stack says (Megatron-LM forces fp32 accumulation and reduction with bf16); a bf16 Megatron-DeepSpeed run with ZeRO-1 → zero1_allreduce true (DeepSpeed's pipeline engine runs bf16 through BF16_Optimizer, microsoft/DeepSpeed PR #1801, whose _bf16_reduce_grads all-reduces the fp32 gradients before each rank updates its shard)",
+		"recompute: \"full …\", \"yes …\", true, \"on\", activation or gradient checkpointing, --checkpoint-activations, \"activation recomputation\" → full; \"selective …\" or --recompute-activations (Megatron-LM sets granularity selective for it) → selective; \"none\", \"no …\", false, \"off\" → none; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 none too (activations_checkpoint_granularity: null in every GPT-3 and Llama configuration of NeMo-Framework-Launcher's 24.07 tag, conf/training/gpt3/*.yaml and conf/training/llama/*.yaml, and in NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration; the selective of conf/training/gpt3/175b.yaml and 20b.yaml lasted from 5aeb4ab8 to 5d011e3b, 2023); Megatron-Bridge none (its performance configurations list the modules they recompute). Megatron-Core's recompute modules named by their own names (\"selective modules layernorm, moe_act\", \"mla_up_proj\", \"mla_up_proj, mlp\", as Megatron-Bridge's performance configurations list them) → selective with parallelism.recompute_modules set to them (the attention core is then not recomputed, as in Megatron-Core, whose recompute_modules replaces its default [\"core_attn\"]); DeepSeek-V3's own words (\"RMSNorm and MLA up-projection recomputed in backward\", §3.2.4: every RMSNorm and the MLA up-projections recomputed, their outputs not kept) → selective with recompute_modules layernorm, mla_up_proj; other module lists in other words → none: cheap kernels",
 		"dp: as given; unknown → GPUs / (tp·pp·cp); tp \"none …\" → 1",
 		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU (NVIDIA's model FLOPs, no recompute); else mfu → MFU; else gpu_hours_per_trillion_tokens → tokens/s per GPU = 10¹² / (GPU-hours × 3600)",
 		"error: (predicted − measured) / measured, for every metric; MAE is the mean of |error|, bias the mean of error",
@@ -349,6 +359,7 @@ func mapCase(r rawCase) (Case, error) {
 	m.layout(r.Parallelism)
 	m.sizeCluster(r.Parallelism)
 	m.precision(r.Parallelism["precision"])
+	m.dispatch(r.Parallelism["dispatch_precision"])
 	m.metric(r.Measured)
 	m.software()
 	m.stack()
@@ -934,6 +945,14 @@ func (m mapper) stack() {
 		c.FP32Grads = true
 		note += fmt.Sprintf("; fp32_grads true (%s)", c.Precision)
 	}
+	// DeepSpeed's pipeline engine runs bf16 through BF16_Optimizer
+	// (microsoft/DeepSpeed PR #1801, 56c522386: its only bf16 path there),
+	// whose ZeRO-1 all-reduces the fp32 gradients before each rank updates
+	// its shard.
+	if c.Stack == "megatron-deepspeed" && c.Precision == units.BF16 && k.ZeRO == 1 {
+		k.ZeRO1AllReduce = true
+		note += "; zero1_allreduce true (bf16 ZeRO-1 under DeepSpeed's pipeline engine: BF16_Optimizer all-reduces the fp32 gradients)"
+	}
 	m.assume("%s", note)
 }
 
@@ -986,7 +1005,7 @@ func (m mapper) applyStack() ([]string, error) {
 			continue
 		case "training.precision":
 			continue
-		case "training.host_issue", "training.megatron_elementwise", "parallelism.async_tp_allreduce":
+		case "training.host_issue", "training.megatron_elementwise", "parallelism.async_tp_allreduce", "training.grad_accum_cast":
 			// The scenario names the stack (software.stack), which sets
 			// these when the case is loaded; nothing to copy.
 		case "parallelism.sequence_parallel":
@@ -1300,12 +1319,14 @@ func (m mapper) layout(p map[string]any) {
 		}
 	}
 	vp := p["vp"]
-	if dual := strings.Contains(text(vp), "dualpipe"); dual {
-		// DualPipe (DeepSeek-V3 §3.2.1) is not among the schedules: 1F1B
-		// stands for it, and its full overlap of the all-to-alls with the
-		// other micro-batch's computation is moe.overlap.
+	dual := strings.Contains(text(vp), "dualpipe")
+	if dual {
+		// DualPipe (DeepSeek-V3 §3.2.1): the schedule itself, whose
+		// paired chunks overlap the all-to-alls with the other
+		// micro-batch's computation (moe.overlap marks them as running
+		// beside computation).
 		k.MoEOverlap = true
-		m.assume("vp %s → 1f1b with moe.overlap (DualPipe is not modelled; it overlaps dispatch and combine with computation; its smaller bubble and its pairing of stage i with stage pp−1−i on one GPU, which evens out the last stage's loss and MTP work, are not: the replay leans slow)", show(vp))
+		m.assume("vp %s → schedule dualpipe with moe.overlap (each GPU holds stages s and pp−1−s, half the micro-batches fed in at each end, forward and backward chunks of different micro-batches paired so that one's all-to-alls run beside the other's computation; arXiv:2412.19437 §3.2.1)", show(vp))
 		vp = int64(1)
 	}
 	iv := p["interleave"]
@@ -1322,6 +1343,9 @@ func (m mapper) layout(p map[string]any) {
 		k.Schedule, k.VirtualStages = parallelism.OneFOneB, 1 // the search's
 	} else {
 		m.schedule(iv)
+	}
+	if dual && c.free == nil {
+		k.Schedule, k.VirtualStages = parallelism.DualPipe, 1
 	}
 	if strings.Contains(text(p["ep_overlap"]), "true") {
 		k.MoEOverlap = true
@@ -1468,6 +1492,17 @@ func (m mapper) recompute(v any) {
 				mods = append(mods, n.module)
 			}
 		}
+		if strings.Contains(low, "rmsnorm") && strings.Contains(low, "up-projection") {
+			// DeepSeek-V3's own framework: "we recompute all RMSNorm
+			// operations and MLA up-projections during back-propagation"
+			// (arXiv:2412.19437 §3.2.4) — what Megatron-Core's layernorm and
+			// mla_up_proj modules do (free the outputs, re-run the kernels
+			// before the backward pass).
+			k.Recompute = string(parallelism.RecomputeSelective)
+			k.RecomputeModules = "layernorm, mla_up_proj"
+			m.assume("recompute %s → selective, recompute_modules %q (DeepSeek-V3 §3.2.4: all RMSNorms and the MLA up-projections recomputed in the backward pass, their outputs not kept)", show(v), k.RecomputeModules)
+			return
+		}
 		if len(mods) == 0 || strings.Contains(low, "rmsnorm") || strings.Contains(low, "up-projection") {
 			k.Recompute = string(parallelism.RecomputeNone)
 			m.assume("recompute %s → none (not Megatron-Core's module names: DeepSeek's own framework's norms and up-projections, recomputed cheaply; trainsim's selective policy re-runs the attention core)", show(v))
@@ -1502,6 +1537,25 @@ func (m mapper) recompute(v any) {
 		k.Recompute = string(parallelism.RecomputeNone)
 	default:
 		k.Recompute = Auto
+	}
+}
+
+// dispatch applies the FP8-dispatch rule: a dispatch_precision naming FP8,
+// or DeepSeek's own framework (the DualPipe schedule) training in FP8, which
+// dispatches in FP8 (DeepSeek-V3 §3.3.4, "Low-Precision Communication": the
+// activations before the MoE up-projections are quantised to FP8 before the
+// dispatch, likewise the activation gradients before the down-projections;
+// the combines stay in BF16).
+func (m mapper) dispatch(v any) {
+	c := m.c
+	k := &c.Knobs
+	switch {
+	case strings.HasPrefix(text(v), "fp8"):
+		k.DispatchFP8 = true
+		m.assume("dispatch_precision %s → moe.dispatch_fp8 (the dispatch and the combine's gradient in FP8 with 1×128 scales, the combines in BF16)", show(v))
+	case k.Schedule == parallelism.DualPipe && c.Precision == units.FP8 && k.EP > 1:
+		k.DispatchFP8 = true
+		m.assume("DualPipe (DeepSeek's framework) with FP8 training → moe.dispatch_fp8 (arXiv:2412.19437 §3.3.4: the dispatch and the combine's gradient in FP8 with 1×128 scales, the combines in BF16)")
 	}
 }
 

@@ -371,3 +371,43 @@ iteration_s = 1.0
 		}
 	}
 }
+
+// TestBF16OptimizerRule: a bf16 Megatron-DeepSpeed run with ZeRO-1 (BLOOM)
+// all-reduces its gradients (DeepSpeed's BF16_Optimizer), one without
+// ZeRO-1 (MT-NLG) keeps the plain all-reduce of ZeRO-0; both take the
+// stack's per-micro-batch cast into fp32 (training.grad_accum_cast), which
+// the replayed scenario carries through its stack.
+func TestBF16OptimizerRule(t *testing.T) {
+	src, err := os.ReadFile("heldout/megatron-deepspeed.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := ParseCases("megatron-deepspeed.toml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"bloom-176b-384gpu": true, "mt-nlg-530b-2240gpu": false}
+	for _, c := range cases {
+		w, ok := want[c.ID]
+		if !ok {
+			continue
+		}
+		delete(want, c.ID)
+		if c.Knobs.ZeRO1AllReduce != w {
+			t.Errorf("%s: zero1_allreduce %v, want %v (zero %d, %s)", c.ID, c.Knobs.ZeRO1AllReduce, w, c.Knobs.ZeRO, c.Precision)
+		}
+		sc, _, err := c.load(c.Knobs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sc.Job.Training.GradAccumCast {
+			t.Errorf("%s: the megatron-deepspeed stack's grad_accum_cast not set", c.ID)
+		}
+		if got := sc.Job.Layout.ZeRO1AllReduce; got != w {
+			t.Errorf("%s: scenario zero1_allreduce %v, want %v", c.ID, got, w)
+		}
+	}
+	for id := range want {
+		t.Errorf("case %s not found", id)
+	}
+}

@@ -479,4 +479,24 @@ recompute modules only, MegatronBridge-25.11 18.7% (+16.2%), overall 10.7% (+7.5
 | held-out mbridge-moe-releases | 11.7% (+6.0%) | = | = | = | 15.1% (+9.5%) |
 | held-out mbridge-2511-moe-rest | 13.7% (+12.4%) | = | = | = | = |
 | held-out mbridge-dsv3-mtp | 21.8% (−6.3%) | = | 21.4% (−6.8%) | 21.3% (−6.6%) | 22.0% |
+
+DeepSeek-V3 on H800, issue 10 (docs/model.md §7.18): DualPipe as a schedule of its own
+(parallelism.schedule = "dualpipe": each GPU holds stages s and pp−1−s, micro-batches fed in at
+both ends, paired forward and backward passes each running its all-to-alls beside the other's
+computation), then the run's FP8 dispatch (moe.dispatch_fp8, arXiv:2412.19437 §3.3.4). Each column
+adds to the one before; the last two were measured on top of "now" and not kept (the node-limit
+one by a temporary change halving every EP-64 all-to-all's NIC bytes, not built). Every other group
+and every held-out file is unchanged ("=").
+
+| group | before (1F1B stands for DualPipe) | + dualpipe | + FP8 dispatch | + 20 SMs for the all-to-alls (comm_sms 20) | + node-limited dispatch (IB bytes × 0.5) |
+| --- | ---: | ---: | ---: | ---: | ---: |
+| DeepSeek-V3 | 39.3% (−39.3%) | 12.2% (−12.2%) | 2.9% (+2.9%) | 1.1% (+1.1%) | 29.9% (+29.9%) |
+| every other pre-training group, RL group and held-out file | — | = | = | = | = |
+| overall | 11.2% (+7.5%) | 11.0% (+7.7%) | 10.9% (+7.8%) | — | — |
+
+Measured on the main of its start; after merging the fifth A100 round only DeepSeek-V3 and overall
+move: overall 10.8% → 10.4%. After merging the fifth MoE round's recompute modules (§7.17), the
+row's "RMSNorm and MLA up-projection recomputed in backward" (§3.2.4) is read as
+recompute_modules layernorm, mla_up_proj (it was none): DeepSeek-V3 1.8% (+1.8%; the row now fits
+in memory, 71.8 GiB), overall 10.4% (+7.9%) against main's 10.7% (now).
 `

@@ -86,11 +86,20 @@ func (c Case) Scenario(k Knobs) []byte {
 	if k.PipelineLayout != "" {
 		fmt.Fprintf(&b, "pipeline_layout = %q\n", k.PipelineLayout)
 	}
+	if k.ZeRO1AllReduce {
+		b.WriteString("zero1_allreduce = true\n")
+	}
 	if c.Stack != "" {
 		fmt.Fprintf(&b, "\n[software]\nstack = %q\n", c.Stack)
 	}
+	if k.MoEOverlap || k.DispatchFP8 {
+		b.WriteString("\n[moe]\n")
+	}
 	if k.MoEOverlap {
-		b.WriteString("\n[moe]\noverlap = true\n")
+		b.WriteString("overlap = true\n")
+	}
+	if k.DispatchFP8 {
+		b.WriteString("dispatch_fp8 = true\n")
 	}
 	fmt.Fprintf(&b, "\n[training]\nglobal_batch = %d\nprecision = %q\nattention = %q\ngrad_accum_fusion = %v\nfp32_grads = %v\n", c.GlobalBatch, c.Precision, c.Attention, c.GradAccumFusion, c.FP32Grads)
 	if c.FP8Recipe != "" {
