@@ -172,6 +172,12 @@ type Config struct {
 	// per parameter at this host-memory bandwidth (per GPU). 0: the
 	// optimizer runs on the GPU.
 	CPUAdamBandwidth units.Bandwidth
+	// OffloadPCIeShare is how many GPUs send their optimizer-offload
+	// traffic through one host PCIe link at the same time (their PCIe
+	// switch's one x16 uplink to the CPU): the offload's PCIe part runs at
+	// the x16 rate over OffloadPCIeShare. 0 or 1: each GPU has its link to
+	// itself.
+	OffloadPCIeShare int
 	// LogprobMicrobatch is the packed sequences per scoring forward pass.
 	LogprobMicrobatch int
 	// PadPacks packs the samples as NeMo-RL does (PackBins: each
@@ -215,6 +221,9 @@ const (
 	MaxTokens    = 1 << 20
 	MaxReplicas  = 1024
 	MaxOffPolicy = 8
+	// MaxPCIeShare bounds rl.offload_pcie_share: the GPUs behind one
+	// PCIe switch uplink (2 on a DGX A100, at most the GPUs of a node).
+	MaxPCIeShare = 16
 )
 
 // Check returns the problems of c for the job j, each naming its key.
@@ -302,6 +311,12 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 	}
 	if !(c.CPUAdamBandwidth >= 0 && c.CPUAdamBandwidth <= 1e15) {
 		add("rl.cpu_adam_bandwidth", "must be from 0 (the optimizer on the GPU) to 1PB/s, got %s", c.CPUAdamBandwidth)
+	}
+	if c.OffloadPCIeShare < 0 || c.OffloadPCIeShare > MaxPCIeShare {
+		add("rl.offload_pcie_share", "must be from 0 or 1 (each GPU its own PCIe link to the host) to %d, got %d", MaxPCIeShare, c.OffloadPCIeShare)
+	}
+	if c.OffloadPCIeShare > 1 && c.CPUAdamBandwidth == 0 {
+		errs = append(errs, field.Errorf("rl.offload_pcie_share", "prices the optimizer offload's PCIe traffic; set rl.cpu_adam_bandwidth too or leave it out").Using("rl.cpu_adam_bandwidth"))
 	}
 	if c.CriticGPUs < 0 || c.CriticGPUs > MaxReplicas {
 		add("rl.critic_gpus", "must be from 0 (the critic on the whole training pool) to %d, got %d", MaxReplicas, c.CriticGPUs)

@@ -44,7 +44,7 @@ func FuzzRL(f *testing.F) {
 		}
 		if off%2 == 1 {
 			// The optimizer offloaded, at a host bandwidth from the fuzzer.
-			sets = append(sets, fmt.Sprintf("rl.cpu_adam_bandwidth=%gGB/s", hbm))
+			sets = append(sets, fmt.Sprintf("rl.cpu_adam_bandwidth=%gGB/s", hbm), fmt.Sprintf("rl.offload_pcie_share=%d", int(batch)%4))
 		}
 		if algo%2 == 1 {
 			sets = append(sets, "rl.critic=gpt3-125m", "rl.reward=gpt3-125m")

@@ -499,10 +499,11 @@ func TestRefitRate(t *testing.T) {
 // TestOptimizerOffload: with rl.cpu_adam_bandwidth B, each optimizer step of
 // Llama 3 8B trained data-parallel over the 8 H100s of a node (ZeRO-1: each
 // GPU updates 1/8 of the parameters) adds DeepSpeed's gradient traffic over
-// PCIe 5.0 x16 for its micro-batches and the 16-bit weights back, and 38
-// bytes per parameter of host memory at B (CPU Adam's 28, the fp32 weight
-// converted to 16 bit on the CPU, 6, and its staging through a pinned
-// buffer, 4); the training memory loses the
+// PCIe 5.0 x16 for its micro-batches and the 16-bit weights back, and 46
+// bytes per parameter of host memory at B (CPU Adam's 28, DeepSpeed's
+// in-place unscaling of the fp32 gradient, 8, the fp32 weight converted to
+// 16 bit on the CPU, 6, and its staging through a pinned buffer, 4); the
+// training memory loses the
 // optimizer state and the fp32 gradients. Llama 3 70B at TP 8 on one node
 // does not fit with Adam on the GPU (17.5 GB of weights, 35 GB of fp32
 // gradients and 105 GB of optimizer state per GPU) and fits with it on the
@@ -529,7 +530,7 @@ func TestOptimizerOffload(t *testing.T) {
 	// 3 micro-batches per GPU over DP 8: DeepSpeed's offload moves 2 B down
 	// for micro-batches 1–2, 2 B back up for 2–3, 4 B (fp32) down at the
 	// last and the 2 B weight back: 4·3 + 2 = 14 B per parameter.
-	want := 14*shard/pcie + 38*shard/51.2e9
+	want := 14*shard/pcie + 46*shard/51.2e9
 	if got := float64(r.OptimizerOffload); math.Abs(got-want) > 1e-3*want {
 		t.Errorf("offload per optimizer step %.5g s, want %.5g s", got, want)
 	}
@@ -551,9 +552,36 @@ func TestOptimizerOffload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want3 := 26*shard/pcie + 38*shard/51.2e9
+	want3 := 26*shard/pcie + 46*shard/51.2e9
 	if got := float64(r3.OptimizerOffload); math.Abs(got-want3) > 1e-3*want3 {
 		t.Errorf("ZeRO-3 offload per optimizer step %.5g s, want %.5g s", got, want3)
+	}
+	// Two GPUs behind one host link (rl.offload_pcie_share 2), both
+	// offloading at once: the 14 B per parameter move at half the x16
+	// rate, CPU Adam unchanged.
+	shared := cfg
+	shared.OffloadPCIeShare = 2
+	r2, err := Run(v, shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want2 := 14*shard/(pcie/2) + 46*shard/51.2e9
+	if got := float64(r2.OptimizerOffload); math.Abs(got-want2) > 1e-3*want2 {
+		t.Errorf("offload per optimizer step with a shared host link %.5g s, want %.5g s", got, want2)
+	}
+	if n := r2.Notes; !strings.Contains(strings.Join(n, "\n"), "rl.offload_pcie_share") {
+		t.Errorf("notes do not name rl.offload_pcie_share: %q", n)
+	}
+	for _, bad := range []Config{{OffloadPCIeShare: 2}, {OffloadPCIeShare: -1, CPUAdamBandwidth: 1e9}, {OffloadPCIeShare: MaxPCIeShare + 1, CPUAdamBandwidth: 1e9}} {
+		c := cfg
+		c.OffloadPCIeShare, c.CPUAdamBandwidth = bad.OffloadPCIeShare, bad.CPUAdamBandwidth
+		found := false
+		for _, e := range c.Check(v.Job()) {
+			found = found || strings.Contains(e.Error(), "rl.offload_pcie_share")
+		}
+		if !found {
+			t.Errorf("rl.offload_pcie_share %d with rl.cpu_adam_bandwidth %g: no error naming the key", bad.OffloadPCIeShare, float64(bad.CPUAdamBandwidth))
+		}
 	}
 	m := r.TrainResult.Memory
 	if got, w := r.Memory.Training, m.Weights+m.Activations+m.Transient; got != w {

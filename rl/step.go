@@ -253,8 +253,8 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		}
 	}
 	if c.CPUAdamBandwidth > 0 {
-		res.Notes = append(res.Notes, fmt.Sprintf("optimizer offload: the fp32 weights, Adam moments and fp32 gradients of each GPU's shard (%s of optimizer state per GPU for the policy) live in host memory; each policy optimizer step adds %s: the gradients of every micro-batch to the host and back to accumulate, the fp32 gradient down and the 16-bit weights back over PCIe, and CPU Adam streaming %d bytes per parameter at rl.cpu_adam_bandwidth %s (not overlapped with the backward pass; the 16-bit reduction buckets left on the GPU are not counted)",
-			tres.Memory.Optimizer, res.OptimizerOffload, CPUAdamBytesPerParam, c.CPUAdamBandwidth))
+		res.Notes = append(res.Notes, fmt.Sprintf("optimizer offload: the fp32 weights, Adam moments and fp32 gradients of each GPU's shard (%s of optimizer state per GPU for the policy) live in host memory; each policy optimizer step adds %s: the gradients of every micro-batch to the host and back to accumulate, the fp32 gradient down and the 16-bit weights back over PCIe%s, and CPU Adam streaming %d bytes per parameter at rl.cpu_adam_bandwidth %s (not overlapped with the backward pass; the 16-bit reduction buckets left on the GPU are not counted)",
+			tres.Memory.Optimizer, res.OptimizerOffload, c.shareNote(), CPUAdamBytesPerParam, c.CPUAdamBandwidth))
 	}
 
 	// Scoring: forward passes over the packed samples on the training pool.
@@ -422,7 +422,12 @@ func fieldErrs[E error](errs []E) []error {
 // reads the fp32 gradient, weight and two moments (16 B) and writes back the
 // weight and moments (12 B), one vectorised pass over the arrays, bound by
 // memory bandwidth (Ren et al. 2021, ZeRO-Offload; DeepSpeed
-// csrc/includes/cpu_adam.h Adam_Optimizer::Step_AVX). Its fused 16-bit copy
+// csrc/includes/cpu_adam.h Adam_Optimizer::Step_AVX). Before it, DeepSpeed
+// v0.13.2 unscales the host's fp32 gradient partition in place whatever the
+// scale (stage_1_and_2.py step → unscale_and_clip_grads: grad.data.mul_(1 /
+// combined_scale), 1 with bf16 and no clipping; stage3.py
+// unscale_and_clip_grads likewise on fp32_partitioned_groups_flat[].grad):
+// one more pass, read and write 4 B each. Its fused 16-bit copy
 // to the GPU is not used: ZeRO-2 and ZeRO-3 at v0.13.2 call
 // optimizer.step() and then copy the fp32 partition into the GPU's 16-bit
 // one (stage_1_and_2.py _optimizer_step, "the C++ side copy & synchronize
@@ -432,8 +437,9 @@ func fieldErrs[E error](errs []E) []error {
 // fp32 weight and writing a 16-bit temporary (6 B), which the CUDA driver
 // then stages through a pinned buffer because it is pageable (NVIDIA, "How
 // to Optimize Data Transfers in CUDA C/C++", 2012: the driver copies
-// pageable host data to a pinned array before the transfer; 4 B): 38 B.
-const CPUAdamBytesPerParam = 38
+// pageable host data to a pinned array before the transfer; 4 B):
+// 28 + 8 + 10 = 46 B.
+const CPUAdamBytesPerParam = 46
 
 // adamStateBytesPerParam is the optimizer state per parameter of a shard
 // (fp32 master weight and two moments): the shard's parameter count is the
@@ -463,7 +469,11 @@ const adamStateBytesPerParam = 12
 // It returns that time, the GPU's training
 // memory without the optimizer state and the fp32 gradients (they live on
 // the host), and the state a colocated step would offload (the weights: the
-// rest is on the host already).
+// rest is on the host already). With Config.OffloadPCIeShare GPUs behind
+// one host link, all of them offloading in the same step of their
+// synchronous data-parallel schedule, each moves its bytes at the x16 rate
+// over that share (a DGX A100's four PCIe 4.0 switches each connect two
+// GPUs to the CPU through one x16 uplink).
 func (c Config) optimizerOffload(t parallelism.Job, r *parallelism.Result) (units.Seconds, units.Bytes, units.Bytes) {
 	shard := float64(r.Memory.Optimizer) / adamStateBytesPerParam
 	g := max(t.Training.GlobalBatch/max(t.Layout.DP*t.Layout.Microbatch, 1), 1)
@@ -471,9 +481,21 @@ func (c Config) optimizerOffload(t parallelism.Job, r *parallelism.Result) (unit
 	if t.Layout.ZeRO >= 3 && !t.Training.Grads16 {
 		per = 8*float64(g) + 2
 	}
-	pcie := units.Bytes(per * shard).Over(topology.PCIeRate(t.Cluster.GPU.Family))
+	pcie := units.Bytes(per * shard * float64(c.pcieShare())).Over(topology.PCIeRate(t.Cluster.GPU.Family))
 	cpu := units.Bytes(CPUAdamBytesPerParam * shard).Over(c.CPUAdamBandwidth)
 	return pcie + cpu, r.Memory.Peak - r.Memory.Optimizer - r.Memory.Gradients, r.Memory.Weights
+}
+
+// pcieShare is the number of GPUs whose offload traffic shares one host
+// PCIe link at the same time (Config.OffloadPCIeShare, at least 1).
+func (c Config) pcieShare() int { return max(c.OffloadPCIeShare, 1) }
+
+// shareNote says, for the offload note, how many GPUs share a host link.
+func (c Config) shareNote() string {
+	if c.pcieShare() == 1 {
+		return ""
+	}
+	return fmt.Sprintf(" (each GPU's share of a host link that %d offloading GPUs use at once, rl.offload_pcie_share)", c.pcieShare())
 }
 
 // offloadFits says whether a training replay whose optimizer is on the host

@@ -34,6 +34,7 @@ func FuzzSimulateOverrides(f *testing.F) {
 		{0, small + "cluster.system=dgx-h100\x00training.precision=fp8\x00training.fp8_recipe=tensorwise\x00training.eager_elementwise=false\x00training.global_batch=32"},
 		{0, small + "training.precision=bf16\x00training.fp8_recipe=delayed\x00training.eager_elementwise=true\x00training.global_batch=32"},
 		{0, small + "rl.reference_swap=true\x00rl.cpu_adam_bandwidth=-5GB/s\x00training.global_batch=32"},
+		{0, small + "rl.offload_pcie_share=99\x00rl.cpu_adam_bandwidth=5GB/s\x00training.global_batch=32"},
 		{0, small + "parallelism.dp=2\x00cluster.nodes=4\x00simulation.ranks=full\x00training.global_batch=64\x00training.steps=3"},
 		{0, small + "job.straggler_fraction=0.2\x00job.straggler_slowdown=0.3\x00seed=7\x00training.global_batch=64\x00training.steps=3"},
 		{0, small + "simulation.network=flow\x00parallelism.schedule=1f1b\x00training.global_batch=64\x00training.steps=2"},
