@@ -241,7 +241,13 @@ func (c Config) MoETokens(sh Shard) int {
 // collective model sends the other ep − 1 shares). The combine all-to-all
 // returns as many.
 func (c Config) DispatchBytes(sh Shard) units.Bytes {
-	return units.Bytes(float64(c.MoETokens(sh))*float64(c.TopK)*float64(c.Hidden)*sh.load()) * sh.Precision.ElementBytes()
+	return c.dispatchElements(sh) * sh.Precision.ElementBytes()
+}
+
+// dispatchElements is the elements one rank's dispatch sends per
+// micro-batch (DispatchBytes at one byte an element).
+func (c Config) dispatchElements(sh Shard) units.Bytes {
+	return units.Bytes(float64(c.MoETokens(sh)) * float64(c.TopK) * float64(c.Hidden) * sh.load())
 }
 
 // FP8DispatchBytes is DispatchBytes with one byte per element and one
@@ -252,7 +258,7 @@ func (c Config) DispatchBytes(sh Shard) units.Bytes {
 // "Low-Precision Communication"; 1×128 tiles with one scaling factor each,
 // §3.3.2 "Fine-Grained Quantization").
 func (c Config) FP8DispatchBytes(sh Shard) units.Bytes {
-	return units.Bytes(float64(c.MoETokens(sh))*float64(c.TopK)*float64(c.Hidden)*sh.load()) * (1 + 4.0/128)
+	return c.dispatchElements(sh) * (1 + 4.0/128)
 }
 
 // ExpertTokens is the tokens each local expert of the hottest rank
@@ -676,9 +682,6 @@ func (c Config) eagerElementwise(sh Shard, attn, mlp *Block, tokens, ewTokens, h
 		}
 		return ops
 	}
-	insert := func(ops []Op, at int, ins ...Op) []Op {
-		return append(append(append([]Op(nil), ops[:at]...), ins...), ops[at:]...)
-	}
 	if c.GatedMLP {
 		norm := []Op{op("rmsnorm-cast-fp32", e+4, n), op("rmsnorm-pow", 8, n), op("rmsnorm-mean", 4, n),
 			op("rmsnorm-scale", 8, n), op("rmsnorm-cast-back", 4+e, n), op("rmsnorm-weight", 2*e, n)}
@@ -704,9 +707,9 @@ func (c Config) eagerElementwise(sh Shard, attn, mlp *Block, tokens, ewTokens, h
 		// the core's, then the projections' and the norm's.
 		attn.Forward = swap(attn.Forward, "layernorm", norm...)
 		attn.CoreAt += len(norm) - 1
-		attn.Forward = insert(attn.Forward, attn.CoreAt, rope...)
+		attn.Forward = insertOps(attn.Forward, attn.CoreAt, rope...)
 		attn.CoreAt += len(rope)
-		attn.Backward = insert(attn.Backward, attn.CoreBackwardAt+len(attn.CoreBackward), ropeBwd...)
+		attn.Backward = insertOps(attn.Backward, attn.CoreBackwardAt+len(attn.CoreBackward), ropeBwd...)
 		attn.Backward = swap(attn.Backward, "layernorm-bwd", normBwd...)
 		f := float64(tokens) * float64(c.FFNHidden/max(sh.TP, 1))
 		mlp.Forward = swap(mlp.Forward, "layernorm", norm...)
@@ -718,7 +721,7 @@ func (c Config) eagerElementwise(sh Shard, attn, mlp *Block, tokens, ewTokens, h
 	q := float64(tokens) * float64(heads*c.HeadDim())
 	scale := op("q-scaling", 2*e, q)
 	// After the q projection (the first op after the norm).
-	attn.Forward = insert(attn.Forward, 2, scale)
+	attn.Forward = insertOps(attn.Forward, 2, scale)
 	attn.CoreAt++
 	drop, add := op("dropout", 2*e+1, n), op("residual-add", 3*e, n)
 	dropBwd, addBwd := op("dropout-bwd", 2*e+1, n), op("residual-grad-add", 3*e, n)
@@ -728,7 +731,7 @@ func (c Config) eagerElementwise(sh Shard, attn, mlp *Block, tokens, ewTokens, h
 	}
 	attn.CoreBackwardAt++ // the bias-dropout-add's gradient became two kernels
 	// The scaling's gradient comes before the norm's, the block's last.
-	attn.Backward = insert(attn.Backward, len(attn.Backward)-1, op("q-scaling-bwd", 2*e, q))
+	attn.Backward = insertOps(attn.Backward, len(attn.Backward)-1, op("q-scaling-bwd", 2*e, q))
 	if sh.Attention == AttentionFlash || sh.cp() > 1 {
 		return
 	}
@@ -741,6 +744,12 @@ func (c Config) eagerElementwise(sh Shard, attn, mlp *Block, tokens, ewTokens, h
 	attn.Backward = swap(attn.Backward, "softmax-bwd", smBwd...)
 }
 
+// insertOps returns a copy of ops with ins inserted before ops[at] (ops
+// itself is left as it is).
+func insertOps(ops []Op, at int, ins ...Op) []Op {
+	return append(append(append([]Op(nil), ops[:at]...), ins...), ops[at:]...)
+}
+
 // megatronKernels adds the kernels Megatron-LM's 2021–22 transformer layer
 // (the unfused-attention ParallelTransformerLayer) runs besides the op
 // list's, each priced by its bytes (read + written) like any memory-bound
@@ -748,36 +757,33 @@ func (c Config) eagerElementwise(sh Shard, attn, mlp *Block, tokens, ewTokens, h
 func (c Config) megatronKernels(sh Shard, attn, mlp *Block, tokens int, hs units.Bytes, ctx, qkvN, ffn int) {
 	e := sh.Precision.ElementBytes()
 	per := func(n int) units.Bytes { return units.Bytes(float64(tokens)*float64(n)) * e }
-	insert := func(ops []Op, at int, ins ...Op) []Op {
-		return append(append(append([]Op(nil), ops[:at]...), ins...), ops[at:]...)
-	}
 	// Forward: the QKV bias add after its GEMM (before the core), the
 	// context's permute copy after the core (before the output projection).
 	at := slices.IndexFunc(attn.Forward, func(o Op) bool { return o.Name == "qkv" })
 	if at < 0 {
 		return
 	}
-	attn.Forward = insert(attn.Forward, at+1, memop("qkv-bias-add", 2*per(qkvN)))
+	attn.Forward = insertOps(attn.Forward, at+1, memop("qkv-bias-add", 2*per(qkvN)))
 	attn.CoreAt++
-	attn.Forward = insert(attn.Forward, attn.CoreAt+len(attn.Core), memop("context-permute", 2*per(ctx)))
+	attn.Forward = insertOps(attn.Forward, attn.CoreAt+len(attn.Core), memop("context-permute", 2*per(ctx)))
 	// Backward: the output bias's gradient (a reduction of the incoming
 	// gradient) after the bias-dropout-add's, the permute's backward copy
 	// before the core's gradients, the two alpha multiplies of the scores'
 	// baddbmm and the split's cat after them, the QKV bias gradient, and
 	// after the layer norm's backward apex's γ/β pass and the residual
 	// gradient add.
-	attn.Backward = insert(attn.Backward, 1, memop("attn-out-bias-grad", hs))
+	attn.Backward = insertOps(attn.Backward, 1, memop("attn-out-bias-grad", hs))
 	attn.CoreBackwardAt++
-	attn.Backward = insert(attn.Backward, attn.CoreBackwardAt, memop("context-permute-bwd", 2*per(ctx)))
+	attn.Backward = insertOps(attn.Backward, attn.CoreBackwardAt, memop("context-permute-bwd", 2*per(ctx)))
 	attn.CoreBackwardAt++
 	end := attn.CoreBackwardAt + len(attn.CoreBackward)
-	attn.Backward = insert(attn.Backward, end, memop("scores-alpha-q", 2*per(ctx)), memop("scores-alpha-k", 2*per(ctx)),
+	attn.Backward = insertOps(attn.Backward, end, memop("scores-alpha-q", 2*per(ctx)), memop("scores-alpha-k", 2*per(ctx)),
 		memop("qkv-split-cat", 2*per(qkvN)), memop("qkv-bias-grad", per(qkvN)))
 	attn.Backward = append(attn.Backward, memop("layernorm-gamma-beta", 2*hs), memop("residual-grad-add", 3*hs))
-	mlp.Backward = insert(mlp.Backward, 1, memop("mlp-out-bias-grad", hs))
+	mlp.Backward = insertOps(mlp.Backward, 1, memop("mlp-out-bias-grad", hs))
 	g := slices.IndexFunc(mlp.Backward, func(o Op) bool { return o.Name == "activation-bwd" })
 	if g >= 0 {
-		mlp.Backward = insert(mlp.Backward, g+1, memop("mlp-up-bias-grad", per(ffn)))
+		mlp.Backward = insertOps(mlp.Backward, g+1, memop("mlp-up-bias-grad", per(ffn)))
 	}
 	mlp.Backward = append(mlp.Backward, memop("layernorm-gamma-beta", 2*hs), memop("residual-grad-add", 3*hs))
 }

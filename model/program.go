@@ -219,10 +219,10 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 	mlpBwd := slices.Concat(Program{computeStep("mlp-bwd", mlp.Backward)}, tp("mlp-bwd"))
 	attnBwdTP := slices.Concat(attnBwd, tp("attention-bwd"))
 	if sh.AsyncDgrad && t > 1 && !sh.SequenceParallel && sh.cp() == 1 {
-		mlpBwd = asyncDgrad("mlp-bwd", mlp.Backward, "mlp-up", act)
-		if len(attnBwd) == 1 {
-			attnBwdTP = asyncDgrad("attention-bwd", attn.Backward, "qkv", act)
-		}
+		// tp's one all-reduce (no sequence parallelism), and attnBwd one
+		// step (no ring attention).
+		mlpBwd = asyncDgrad("mlp-bwd", mlp.Backward, "mlp-up", tp("mlp-bwd")[0])
+		attnBwdTP = asyncDgrad("attention-bwd", attn.Backward, "qkv", tp("attention-bwd")[0])
 	}
 	tl := Layer{
 		Kind:     TransformerLayer,
@@ -285,10 +285,10 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 // the input-gradient GEMM, then its all-reduce issued asynchronously and
 // the weight-gradient GEMM (and its accumulation) beside it, then the
 // kernels that need the reduced gradient (the layer norm's backward and
-// what follows). Without the weight-gradient GEMM in ops it returns the
-// block as one step followed by a blocking all-reduce.
-func asyncDgrad(name string, ops []Op, gemm string, act units.Bytes) Program {
-	ar := Step{Name: name + " tp all-reduce", Kind: Collective, Comm: AllReduce, Group: mesh.TP, Bytes: act, Overlappable: true}
+// what follows). ar is the block's tensor-parallel all-reduce; without the
+// weight-gradient GEMM in ops it returns the block as one step followed by
+// ar as it is.
+func asyncDgrad(name string, ops []Op, gemm string, ar Step) Program {
 	w := slices.IndexFunc(ops, func(o Op) bool { return o.Name == gemm+"-wgrad" })
 	if w < 0 {
 		return Program{computeStep(name, ops), ar}

@@ -96,9 +96,6 @@ func (sh Shard) recomputes(x RecomputeModule) bool {
 	return sh.Recompute == RecomputeSelective && sh.Modules.Has(x)
 }
 
-// Recomputes reports whether sh's recomputation re-runs module x.
-func (sh Shard) Recomputes(x RecomputeModule) bool { return sh.recomputes(x) }
-
 // selectiveRecompute is what a layer's backward pass re-runs first under
 // selective recomputation: a dense layer's MLP, the output-discarding
 // modules' kernels (norms, the up-projections, the expert activation; those

@@ -143,6 +143,11 @@ func (l Layout) holds(s, vs int) bool {
 	return vs%l.PP == s
 }
 
+// holdsLast reports whether a GPU of pipeline rank s runs the last virtual
+// stage, the one with the output layer and the multi-token-prediction
+// modules.
+func (l Layout) holdsLast(s int) bool { return l.holds(s, l.PP*l.VirtualStages-1) }
+
 // lastMB is the last micro-batch that goes through chunk c in a step: the
 // one whose backward pass through it issues the overlapped gradient
 // reduction.

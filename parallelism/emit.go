@@ -834,11 +834,9 @@ type stepIDs struct {
 	fStart, fSend, bStart, bSend []sim.TaskID
 }
 
-// idx numbers the passes of a step: lane, chunk c, micro-batch i.
-func (b *builder) idx(lane, c, i int) int {
-	l := b.j.Layout
-	return b.laneReplica[lane]*l.PP*l.ChunksPerGPU()*b.m + (c*l.PP+b.laneStage[lane])*b.m + i
-}
+// idx numbers the passes of a step: lane, chunk c, micro-batch i (passOf
+// on lane's own stage).
+func (b *builder) idx(lane, c, i int) int { return b.passOf(lane, b.laneStage[lane], c, i) }
 
 // passState is what one lane's passes of a step share.
 type passState struct {
@@ -881,10 +879,10 @@ func (b *builder) unlabel() {
 // st.chunk on lane.
 func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 	l := b.j.Layout
-	vs := l.vsOf(b.laneStage[lane], st.chunk)
-	b.cur.mb, b.cur.chunk, b.cur.phase = int32(st.mb), int32(st.chunk), 3
-	defer b.unlabel()
 	if st.weight {
+		vs := l.vsOf(b.laneStage[lane], st.chunk)
+		b.cur.mb, b.cur.chunk, b.cur.phase = int32(st.mb), int32(st.chunk), 3
+		defer b.unlabel()
 		// W: the weight gradients of every layer of the chunk, in backward
 		// order, then their reduction; no pipeline traffic.
 		b.mainTask(lane, 0, KindPP) // a pass of its own, not merged into the B before it
@@ -902,6 +900,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 		}
 		return
 	}
+	defer b.unlabel()
 	r := b.beginPass(lane, st, ids, ps)
 	b.advance(lane, &r, ps, false)
 	b.endPass(lane, &r, ids)

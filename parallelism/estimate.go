@@ -500,21 +500,21 @@ func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 			}
 		}
 		var w sim.Time
-		for c := 0; c < nv; c++ {
-			w += m * (hfwd[c*p+s] + hbwd[c*p+s])
-		}
 		if l.Schedule == DualPipe {
 			// Half the micro-batches through each of the two stages the
 			// GPU holds, at their plain times: a pair's collectives may
 			// run beside the other pass's compute (pairPasses), and a
 			// backward pass may be split or not. No share of the bubble
 			// is claimed.
-			w = 0
 			for c := 0; c < 2; c++ {
 				vs := l.vsOf(s, c)
 				w += m / 2 * (fwd[vs] + min(bwd[vs], bin2[vs]+wgt[vs]))
 			}
 			pre, post = 0, 0
+		} else {
+			for c := 0; c < nv; c++ {
+				w += m * (hfwd[c*p+s] + hbwd[c*p+s])
+			}
 		}
 		shard, buffer := j.optimizerShard(s, j.stageParams(s))
 		t, _, _ := cm.Sum(model.OptimizerOps(shard, buffer, sh))
@@ -583,10 +583,7 @@ func (e *Estimator) stepEnd(j Job) (before, after []sim.Time, err error) {
 		into[s] += toTime(c.Time)
 		return nil
 	}
-	gradOp := collective.AllReduce
-	if l.ZeRO >= 1 && !(l.ZeRO == 1 && l.ZeRO1AllReduce) {
-		gradOp = collective.ReduceScatter
-	}
+	gradOp := l.gradReduceOp()
 	edp := j.Model.MoE() && j.expertShardGroup() > 1
 	for s := 0; s < l.PP; s++ {
 		params, experts := j.stageParams(s), j.stageExpertParams(s)

@@ -184,7 +184,7 @@ func (j Job) stageParams(s int) float64 {
 		moe := j.stageMoELayers(s)
 		p = (float64(layers-moe)*float64(m.LayerParams()) + float64(moe)*float64(m.MoEDenseParams())) / float64(l.TP)
 	}
-	last := l.holds(s, l.PP*l.VirtualStages-1)
+	last := l.holdsLast(s)
 	if last {
 		// The multi-token-prediction modules' norms and projection (their
 		// blocks are among the stage's layers, stageLayers).
@@ -278,7 +278,7 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 		layers := j.stageLayers(s)
 		moe := j.stageMoELayers(s)
 		linear := float64(layers-moe)*float64(j.Model.LinearWeights()) + float64(moe)*float64(j.Model.MoELinearWeights())
-		if l.holds(s, l.PP*l.VirtualStages-1) {
+		if l.holdsLast(s) {
 			// The MTP modules' projections M (2h × h each).
 			linear += float64(j.Model.MTPDepth) * 2 * float64(j.Model.Hidden) * float64(j.Model.Hidden)
 		}
@@ -333,7 +333,7 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 			mem.Transient += full.layerActivationBytes()
 		}
 	}
-	if l.holds(s, l.PP*l.VirtualStages-1) {
+	if l.holdsLast(s) {
 		// fp32 logits over this rank's vocabulary slice, and the final
 		// layer norm's input; with multi-token prediction, each MTP
 		// module's logits too (the main loss's softmax is kept for its

@@ -46,6 +46,16 @@ func (l Layout) modules() model.Modules {
 	return m
 }
 
+// gradReduceOp is the data-parallel gradient reduction: an all-reduce, or
+// under ZeRO ≥ 1 a reduce-scatter (each rank keeps its shard), except that
+// ZeRO-1 with ZeRO1AllReduce all-reduces.
+func (l Layout) gradReduceOp() collective.Op {
+	if l.ZeRO >= 1 && !(l.ZeRO == 1 && l.ZeRO1AllReduce) {
+		return collective.ReduceScatter
+	}
+	return collective.AllReduce
+}
+
 // newPlan compiles j's layer programs and the layout's collectives into p and
 // prices every collective once at every stage, so that a bad placement
 // surfaces here as an error rather than inside the replay.
@@ -54,10 +64,7 @@ func newPlan(p *pricer) (*plan, error) {
 	l := j.Layout
 	sh := j.shard()
 	pl := &plan{}
-	gradOp := collective.AllReduce
-	if l.ZeRO >= 1 && !(l.ZeRO == 1 && l.ZeRO1AllReduce) {
-		gradOp = collective.ReduceScatter
-	}
+	gradOp := l.gradReduceOp()
 	var up []specID // priced up front at every stage
 	for kind, layer := range j.Model.Programs(sh) {
 		if model.LayerKind(kind) == model.MoELayer && !j.Model.MoE() || model.LayerKind(kind) == model.MTPLayer && j.Model.MTPDepth == 0 {

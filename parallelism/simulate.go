@@ -639,10 +639,7 @@ func (j Job) recomputeFLOPs() units.FLOPs {
 		if mods.Has(model.ModuleMLP) {
 			// The dense layers' MLP forward: 2·B·s·h·f per GEMM, three
 			// GEMMs' worth for a gated MLP (gate and up, then down).
-			dense := m.Layers
-			if m.MoE() {
-				dense = m.DenseLayers
-			}
+			dense := m.Layers - m.MoELayers()
 			mu := 2.0
 			if m.GatedMLP {
 				mu = 3

@@ -215,8 +215,8 @@ func (j Job) check() []field.Error {
 	} else if t.GlobalBatch%(l.DP*l.Microbatch) != 0 {
 		add(field.Errorf("training.global_batch", "%d is not divisible by dp × microbatch (%d × %d)", t.GlobalBatch, l.DP, l.Microbatch).
 			Using("parallelism.dp", "parallelism.microbatch"))
-	} else if m := j.Microbatches(); l.Schedule == DualPipe && l.PP >= 2 && (m%2 != 0 || m < 2*l.PP) {
-		add(field.Errorf("training.global_batch", "\"dualpipe\" needs an even micro-batch count of at least 2 × pp (%d), half fed in at each end of the pipeline; global_batch / (dp × microbatch) = %d / (%d × %d) = %d", 2*l.PP, t.GlobalBatch, l.DP, l.Microbatch, m).
+	} else if mbs := j.Microbatches(); l.Schedule == DualPipe && l.PP >= 2 && (mbs%2 != 0 || mbs < 2*l.PP) {
+		add(field.Errorf("training.global_batch", "\"dualpipe\" needs an even micro-batch count of at least 2 × pp (%d), half fed in at each end of the pipeline; global_batch / (dp × microbatch) = %d / (%d × %d) = %d", 2*l.PP, t.GlobalBatch, l.DP, l.Microbatch, mbs).
 			Using("parallelism.dp", "parallelism.microbatch", "parallelism.schedule", "parallelism.pp"))
 	} else if l.Schedule == Interleaved && j.Microbatches()%l.PP != 0 {
 		add(field.Errorf("training.global_batch", "the interleaved schedule needs the micro-batch count (%d) to be a multiple of pp (%d)", j.Microbatches(), l.PP).

@@ -1452,21 +1452,10 @@ func (m mapper) schedule(v any) {
 // output-discarding checkpoint (--recompute-modules layernorm, moe_act,
 // mla_up_proj; DeepSeek-V3 §3.3 'RMSNorm and MLA up-projection'), as
 // opposed to the attention core (core_attn) that trainsim's selective
-// policy re-runs by default; moduleNames maps each name a source uses to
-// parallelism.recompute_modules'.
+// policy re-runs by default; recompute reads Megatron-Core's own names as
+// parallelism.recompute_modules, DeepSeek-V3's words as layernorm and
+// mla_up_proj, other words as none.
 var cheapModules = regexp.MustCompile(`^(selective modules? )?((layernorm|rmsnorm|moe_act|mla_up_proj|mla up-projection|mlp)(, | and )?)+( \(.*\)| recomputed.*)?$`)
-
-// moduleNames maps Megatron-Core's own module names, as Megatron-Bridge's
-// performance configurations give them, to parallelism.recompute_modules.
-// A description in other words (DeepSeek-V3 §3.3's "RMSNorm and MLA
-// up-projection", in DeepSeek's own framework, which recomputes every
-// RMSNorm, not Megatron-Core's set) keeps the reading "→ none".
-var moduleNames = []struct{ re, module string }{
-	{`\blayernorm\b`, "layernorm"},
-	{`\bmoe_act\b`, "moe_act"},
-	{`\bmla_up_proj\b`, "mla_up_proj"},
-	{`\bmlp\b`, "mlp"},
-}
 
 // recompute applies the recomputation rule.
 func (m mapper) recompute(v any) {
@@ -1482,17 +1471,8 @@ func (m mapper) recompute(v any) {
 		return
 	}
 	s := text(v)
-	if low := strings.ToLower(s); cheapModules.MatchString(low) {
-		// Megatron-Core's selective granularity with these modules in
-		// place of its default core_attn (transformer_config.py
-		// recompute_modules @ core_v0.15.0).
-		var mods []string
-		for _, n := range moduleNames {
-			if regexp.MustCompile(n.re).MatchString(low) {
-				mods = append(mods, n.module)
-			}
-		}
-		if strings.Contains(low, "rmsnorm") && strings.Contains(low, "up-projection") {
+	if cheapModules.MatchString(s) { // text lower-cases
+		if strings.Contains(s, "rmsnorm") && strings.Contains(s, "up-projection") {
 			// DeepSeek-V3's own framework: "we recompute all RMSNorm
 			// operations and MLA up-projections during back-propagation"
 			// (arXiv:2412.19437 §3.2.4) — what Megatron-Core's layernorm and
@@ -1503,7 +1483,19 @@ func (m mapper) recompute(v any) {
 			m.assume("recompute %s → selective, recompute_modules %q (DeepSeek-V3 §3.2.4: all RMSNorms and the MLA up-projections recomputed in the backward pass, their outputs not kept)", show(v), k.RecomputeModules)
 			return
 		}
-		if len(mods) == 0 || strings.Contains(low, "rmsnorm") || strings.Contains(low, "up-projection") {
+		// Megatron-Core's selective granularity with these modules in
+		// place of its default core_attn (transformer_config.py
+		// recompute_modules @ core_v0.15.0): the modules named by
+		// Megatron-Core's own names (as Megatron-Bridge's performance
+		// configurations give them), in parallelism.recompute_modules'
+		// order.
+		var mods []string
+		for _, n := range model.RecomputeModuleNames() {
+			if n != model.ModuleCoreAttn && regexp.MustCompile(`\b`+string(n)+`\b`).MatchString(s) {
+				mods = append(mods, string(n))
+			}
+		}
+		if len(mods) == 0 || strings.Contains(s, "rmsnorm") || strings.Contains(s, "up-projection") {
 			k.Recompute = string(parallelism.RecomputeNone)
 			m.assume("recompute %s → none (not Megatron-Core's module names: DeepSeek's own framework's norms and up-projections, recomputed cheaply; trainsim's selective policy re-runs the attention core)", show(v))
 			return
