@@ -135,13 +135,16 @@ func layout(l report.Layout) string {
 	return b.String()
 }
 
-// software lists the framework behaviours the run turned on beyond the
+// software names the run's software stack and lists the framework behaviours the run turned on beyond the
 // layout (each off by default) under their scenario keys' names; the text
 // report of `sim run` says where each one's time is and when the layout
 // leaves it no effect.
 func software(rep *report.Report) string {
 	l, t := rep.Layout, rep.Training
 	var s []string
+	if rep.SoftwareStack != "" {
+		s = append(s, "stack "+rep.SoftwareStack)
+	}
 	for _, k := range []struct {
 		on   bool
 		name string

@@ -21,6 +21,8 @@ func TestSoftwareLine(t *testing.T) {
 		{"layout", report.Report{Layout: report.Layout{AsyncTPAllReduce: true, ZeRO1AllReduce: true}},
 			"Software: async_tp_allreduce, zero1_allreduce"},
 		{"eager", report.Report{Training: report.Training{EagerElementwise: true}}, "Software: eager_elementwise"},
+		{"stack", report.Report{SoftwareStack: "megatron-lm-2022", Training: report.Training{MegatronElementwise: true}},
+			"Software: stack megatron-lm-2022, megatron_elementwise"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got string

@@ -115,6 +115,33 @@ func TestSoftwareKnobsNoEffect(t *testing.T) {
 	}
 }
 
+// TestSoftwareStackShown: the stack a scenario names is in the JSON report
+// and leads the text report's software line; without one neither has it.
+func TestSoftwareStackShown(t *testing.T) {
+	j := testJob(t)
+	res := replayed(t, j)
+	for _, stack := range []string{"", "megatron-core-2024"} {
+		rep, err := Build(Input{Name: "t", Seed: 1, Stack: stack, Job: j}, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text bytes.Buffer
+		if err := WriteText(&text, rep, j); err != nil {
+			t.Fatal(err)
+		}
+		var js map[string]any
+		decodeJSON(t, rep, &js)
+		got, ok := js["software_stack"]
+		line := strings.Contains(text.String(), "  software stack "+stack+"\n")
+		if stack == "" && (ok || strings.Contains(text.String(), "  software ")) {
+			t.Errorf("no stack: JSON software_stack = %v, text:\n%s", got, text.String()[:600])
+		}
+		if stack != "" && (got != stack || !line) {
+			t.Errorf("stack %s: JSON software_stack = %v, text line %v:\n%s", stack, got, line, text.String()[:600])
+		}
+	}
+}
+
 // knobReport replays j and returns its report, text and decoded JSON.
 func knobReport(t *testing.T, j parallelism.Job) (*Report, string, map[string]any) {
 	t.Helper()

@@ -199,16 +199,19 @@ func calibrationOf(c parallelism.Calibration) *Calibration {
 // Report is one scenario's result; its JSON field names are the report's fixed
 // field contract (docs/scenario.md).
 type Report struct {
-	Scenario             string       `json:"scenario"`
-	Seed                 uint64       `json:"seed"`
-	Model                string       `json:"model"`
-	Params               float64      `json:"params"`
-	System               string       `json:"system"`
-	GPU                  string       `json:"gpu"`
-	GPUs                 int          `json:"gpus"`
-	Nodes                int          `json:"nodes"`
-	Layout               Layout       `json:"layout"`
-	Training             Training     `json:"training"`
+	Scenario string   `json:"scenario"`
+	Seed     uint64   `json:"seed"`
+	Model    string   `json:"model"`
+	Params   float64  `json:"params"`
+	System   string   `json:"system"`
+	GPU      string   `json:"gpu"`
+	GPUs     int      `json:"gpus"`
+	Nodes    int      `json:"nodes"`
+	Layout   Layout   `json:"layout"`
+	Training Training `json:"training"`
+	// SoftwareStack is the software.stack the scenario named (its keys
+	// are in layout and training); omitted without one.
+	SoftwareStack        string       `json:"software_stack,omitempty"`
 	Calibration          *Calibration `json:"calibration,omitempty"`
 	Feasible             bool         `json:"feasible"`
 	Reason               string       `json:"reason,omitempty"`
@@ -246,7 +249,9 @@ type Report struct {
 type Input struct {
 	Name string
 	Seed uint64
-	Job  parallelism.Job
+	// Stack is the scenario's software.stack, "" without one.
+	Stack string
+	Job   parallelism.Job
 	// Whole is the whole run's Monte Carlo under WholeConfig, nil without
 	// a [job] table.
 	Whole       *job.Result
@@ -294,6 +299,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 			EagerElementwise: j.Training.Eager, MegatronElementwise: j.Training.MegatronElementwise,
 			GradAccumCast: j.Training.GradAccumCast, HostIssueS: float64(j.Training.HostIssue),
 		},
+		SoftwareStack:        in.Stack,
 		Calibration:          calibrationOf(j.Calibration),
 		Feasible:             r.Feasible,
 		Reason:               r.Reason,

@@ -173,7 +173,11 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 		}
 		p("\n")
 	}
-	if sw := softwareKnobs(rep, j); len(sw) > 0 {
+	sw := softwareKnobs(rep, j)
+	if rep.SoftwareStack != "" {
+		sw = append([]string{"stack " + rep.SoftwareStack}, sw...)
+	}
+	if len(sw) > 0 {
 		p("  software %s\n", strings.Join(sw, "; "))
 	}
 	if c := rep.Calibration; c != nil {
