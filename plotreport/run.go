@@ -91,6 +91,9 @@ func runHeader(rep *report.Report) []string {
 		cluster += " (" + rep.System + " nodes)"
 	}
 	lines := []string{model, cluster, "Layout: " + layout(l)}
+	if sw := software(rep); sw != "" {
+		lines = append(lines, "Software: "+sw)
+	}
 	if rep.Calibration != nil {
 		lines = append(lines, "Calibrated: "+rep.Calibration.String())
 	}
@@ -130,6 +133,28 @@ func layout(l report.Layout) string {
 		fmt.Fprintf(&b, "; %s communication overlapped", strings.Join(overlaps, ", "))
 	}
 	return b.String()
+}
+
+// software names the run's software stack and lists the framework behaviours the run turned on beyond the
+// layout (each off by default) under their scenario keys' names; the text
+// report of `sim run` says where each one's time is and when the layout
+// leaves it no effect.
+func software(rep *report.Report) string {
+	l, t := rep.Layout, rep.Training
+	var s []string
+	if rep.SoftwareStack != "" {
+		s = append(s, "stack "+rep.SoftwareStack)
+	}
+	for _, k := range []struct {
+		on   bool
+		name string
+	}{{t.EagerElementwise, "eager_elementwise"}, {t.MegatronElementwise, "megatron_elementwise"}, {t.GradAccumCast, "grad_accum_cast"},
+		{t.HostIssueS > 0, "host_issue " + secs(t.HostIssueS)}, {l.AsyncTPAllReduce, "async_tp_allreduce"}, {l.ZeRO1AllReduce, "zero1_allreduce"}} {
+		if k.on {
+			s = append(s, k.name)
+		}
+	}
+	return strings.Join(s, ", ")
 }
 
 // keyFigures is the table of the numbers a planner looks at first.

@@ -96,8 +96,17 @@ type Layout struct {
 	ZeRO              int    `json:"zero"`
 	OverlapGradReduce bool   `json:"overlap_grad_reduce"`
 	TPOverlap         bool   `json:"tp_overlap"`
-	PPOverlap         bool   `json:"pp_overlap"`
-	PPScatterGather   bool   `json:"pp_scatter_gather"`
+	// AsyncTPAllReduce: each column-parallel layer's input-gradient
+	// all-reduce beside its weight-gradient GEMM
+	// (parallelism.async_tp_allreduce); omitted when false. Its effect is
+	// in breakdown.tp_exposed_s (the hidden part stays in comm.tp.total_s).
+	AsyncTPAllReduce bool `json:"async_tp_allreduce,omitempty"`
+	// ZeRO1AllReduce: ZeRO-1's gradients all-reduced instead of
+	// reduce-scattered (parallelism.zero1_allreduce); omitted when false.
+	// Its time is in breakdown.dp_exposed_s and comm.dp.
+	ZeRO1AllReduce  bool `json:"zero1_allreduce,omitempty"`
+	PPOverlap       bool `json:"pp_overlap"`
+	PPScatterGather bool `json:"pp_scatter_gather"`
 	// MoE is the mixture-of-experts layout; omitted for a dense model.
 	MoE *MoELayout `json:"moe,omitempty"`
 	// PipelineLayout is the per-stage placement the scenario gave
@@ -139,6 +148,16 @@ type Training struct {
 	// EagerElementwise: the element-wise work ran as Hugging Face's eager
 	// modules (training.eager_elementwise); omitted when false.
 	EagerElementwise bool `json:"eager_elementwise,omitempty"`
+	// MegatronElementwise: Megatron-LM's unmerged element-wise kernels
+	// added (training.megatron_elementwise); GradAccumCast: the fp32
+	// gradient accumulated through a cast (training.grad_accum_cast). Both
+	// omitted when false; their kernels are in breakdown.compute_s (and
+	// recompute_s), memory-bound: breakdown.hbm_bound_s.
+	MegatronElementwise bool `json:"megatron_elementwise,omitempty"`
+	GradAccumCast       bool `json:"grad_accum_cast,omitempty"`
+	// HostIssueS is the host time per kernel launch the scenario set
+	// (training.host_issue); omitted for 0, the GPU family's.
+	HostIssueS float64 `json:"host_issue_s,omitempty"`
 }
 
 // Calibration echoes the site measurements the replay used in place of the
@@ -180,16 +199,19 @@ func calibrationOf(c parallelism.Calibration) *Calibration {
 // Report is one scenario's result; its JSON field names are the report's fixed
 // field contract (docs/scenario.md).
 type Report struct {
-	Scenario             string       `json:"scenario"`
-	Seed                 uint64       `json:"seed"`
-	Model                string       `json:"model"`
-	Params               float64      `json:"params"`
-	System               string       `json:"system"`
-	GPU                  string       `json:"gpu"`
-	GPUs                 int          `json:"gpus"`
-	Nodes                int          `json:"nodes"`
-	Layout               Layout       `json:"layout"`
-	Training             Training     `json:"training"`
+	Scenario string   `json:"scenario"`
+	Seed     uint64   `json:"seed"`
+	Model    string   `json:"model"`
+	Params   float64  `json:"params"`
+	System   string   `json:"system"`
+	GPU      string   `json:"gpu"`
+	GPUs     int      `json:"gpus"`
+	Nodes    int      `json:"nodes"`
+	Layout   Layout   `json:"layout"`
+	Training Training `json:"training"`
+	// SoftwareStack is the software.stack the scenario named (its keys
+	// are in layout and training); omitted without one.
+	SoftwareStack        string       `json:"software_stack,omitempty"`
 	Calibration          *Calibration `json:"calibration,omitempty"`
 	Feasible             bool         `json:"feasible"`
 	Reason               string       `json:"reason,omitempty"`
@@ -227,7 +249,9 @@ type Report struct {
 type Input struct {
 	Name string
 	Seed uint64
-	Job  parallelism.Job
+	// Stack is the scenario's software.stack, "" without one.
+	Stack string
+	Job   parallelism.Job
 	// Whole is the whole run's Monte Carlo under WholeConfig, nil without
 	// a [job] table.
 	Whole       *job.Result
@@ -262,6 +286,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 			Schedule: string(j.Layout.Schedule), VirtualStages: j.Layout.VirtualStages,
 			SequenceParallel: j.Layout.SequenceParallel, Recompute: string(j.Layout.Recompute), RecomputeModules: j.Layout.RecomputeModules,
 			ZeRO: j.Layout.ZeRO, OverlapGradReduce: j.Layout.OverlapGradReduce, TPOverlap: j.Layout.TPOverlap, PPOverlap: j.Layout.PPOverlap,
+			AsyncTPAllReduce: j.Layout.AsyncTPAllReduce, ZeRO1AllReduce: j.Layout.ZeRO1AllReduce,
 			PPScatterGather: !j.Layout.NoPPScatterGather,
 			MoE:             moeLayout(j),
 			PipelineLayout:  j.Layout.PipelineLayout,
@@ -271,8 +296,10 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 		Training: Training{
 			GlobalBatch: j.Training.GlobalBatch, Precision: string(j.Training.Precision), Attention: string(j.Training.Attention),
 			GradAccumFusion: !j.Training.UnfusedGradAccum, FP32Grads: !j.Training.Grads16,
-			EagerElementwise: j.Training.Eager,
+			EagerElementwise: j.Training.Eager, MegatronElementwise: j.Training.MegatronElementwise,
+			GradAccumCast: j.Training.GradAccumCast, HostIssueS: float64(j.Training.HostIssue),
 		},
+		SoftwareStack:        in.Stack,
 		Calibration:          calibrationOf(j.Calibration),
 		Feasible:             r.Feasible,
 		Reason:               r.Reason,

@@ -52,7 +52,18 @@ type RL struct {
 	RefitBytes     float64 `json:"refit_bytes"`
 	OptimizerSteps int     `json:"optimizer_steps"`
 	TrainingStepS  float64 `json:"optimizer_step_s"`
-	Bottleneck     string  `json:"bottleneck"`
+	// OptimizerOffloadS is what the optimizer's offload to the host
+	// (rl.cpu_adam_bandwidth) adds to each of the policy's optimizer steps,
+	// in optimizer_step_s and so in training_s; OffloadPCIeShare the GPUs
+	// sharing one host PCIe link for it (rl.offload_pcie_share). Both
+	// omitted without the offload, the share also when 1.
+	OptimizerOffloadS float64 `json:"optimizer_offload_s,omitempty"`
+	OffloadPCIeShare  int     `json:"offload_pcie_share,omitempty"`
+	// PadPacks: the samples packed as NeMo-RL packs them and, under
+	// pipeline parallelism, padded to the longest pack (rl.pad_packs),
+	// which is in scoring_s and training_s; omitted when false.
+	PadPacks   bool   `json:"pad_packs,omitempty"`
+	Bottleneck string `json:"bottleneck"`
 	// PromptsTimeS is the time to process Prompts prompts (rl.prompts).
 	Prompts      float64  `json:"prompts,omitempty"`
 	PromptsTimeS float64  `json:"prompts_time_s,omitempty"`
@@ -120,9 +131,13 @@ func RLOf(c rl.Config, r *rl.Result) *RL {
 		Memory: RLMemory{GenerationWeights: float64(r.Memory.GenerationWeights), KVCache: float64(r.Memory.KVCache), Scoring: float64(r.Memory.Scoring),
 			Training: float64(r.Memory.Training), Offloaded: float64(r.Memory.Offloaded)},
 		RefitBytes: float64(r.RefitBytes), OptimizerSteps: r.OptimizerSteps, TrainingStepS: float64(r.TrainingStep),
+		OptimizerOffloadS: float64(r.OptimizerOffload), PadPacks: c.PadPacks,
 		Bottleneck: r.Bottleneck, Prompts: c.Prompts, PromptsTimeS: float64(r.PromptsTime),
 		Feasible: r.Feasible, Reason: r.Reason, Notes: append([]string{}, r.Notes...), Tasks: r.Tasks, Events: r.Events,
 		Timeline: []RLSpan{},
+	}
+	if c.CPUAdamBandwidth > 0 && c.OffloadPCIeShare > 1 {
+		out.OffloadPCIeShare = c.OffloadPCIeShare
 	}
 	for _, s := range r.Timeline {
 		out.Timeline = append(out.Timeline, RLSpan{Lane: s.Lane, Phase: s.Phase, Step: s.Step, StartS: float64(s.Start), EndS: float64(s.End)})
@@ -156,7 +171,18 @@ func WriteRLText(w io.Writer, r *RL) error {
 	}
 	p("                 generation bound by %s\n", r.Generation.Bound)
 	p("  scoring        %10s  %6s\n", sec(r.ScoringS), pct(r.ScoringS))
-	p("  training       %10s  %6s  %d optimizer steps of %s\n", sec(r.TrainingS), pct(r.TrainingS), r.OptimizerSteps, sec(r.TrainingStepS))
+	p("  training       %10s  %6s  %d optimizer steps of %s", sec(r.TrainingS), pct(r.TrainingS), r.OptimizerSteps, sec(r.TrainingStepS))
+	if r.OptimizerOffloadS > 0 {
+		p(", each with %s of optimizer offload (PCIe and CPU Adam", sec(r.OptimizerOffloadS))
+		if r.OffloadPCIeShare > 1 {
+			p("; %d GPUs share a host PCIe link, offload_pcie_share", r.OffloadPCIeShare)
+		}
+		p(")")
+	}
+	p("\n")
+	if r.PadPacks {
+		p("                 samples packed as NeMo-RL packs them, padded to the longest pack under pipeline parallelism (pad_packs: in scoring and training)\n")
+	}
 	p("  refit          %10s  %6s  %s of weights per engine\n", sec(r.RefitS), pct(r.RefitS), gib(r.RefitBytes))
 	if r.SwapS > 0 {
 		p("  offload/onload %10s  %6s  %s per GPU to host and back\n", sec(r.SwapS), pct(r.SwapS), gib(r.Memory.Offloaded))

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"trainsim/model"
 	"trainsim/parallelism"
 	"trainsim/units"
 )
@@ -171,6 +172,13 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 			p("; dispatch in FP8")
 		}
 		p("\n")
+	}
+	sw := softwareKnobs(rep, j)
+	if rep.SoftwareStack != "" {
+		sw = append([]string{"stack " + rep.SoftwareStack}, sw...)
+	}
+	if len(sw) > 0 {
+		p("  software %s\n", strings.Join(sw, "; "))
 	}
 	if c := rep.Calibration; c != nil {
 		p("  calib    %s\n", c)
@@ -355,4 +363,70 @@ func compactCounts(c []int) string {
 		i = k
 	}
 	return strings.Join(parts, ", ")
+}
+
+// softwareKnobs lists the framework behaviours the scenario turned on that
+// the layout line does not show (off by default, so a default report has
+// none), each under its key, with the part of the breakdown its time is in
+// and, where the layout leaves it no effect, why (the conditions under which
+// the replay reads it: model.Shard and parallelism.Layout).
+func softwareKnobs(rep *Report, j parallelism.Job) []string {
+	l, t := rep.Layout, rep.Training
+	var out []string
+	add := func(s, noEffect string) {
+		if noEffect != "" {
+			s += " (no effect here: " + noEffect + ")"
+		}
+		out = append(out, s)
+	}
+	if t.EagerElementwise {
+		add("eager_elementwise: Hugging Face's eager element-wise kernels, one per tensor operation (in compute, HBM-bound)", "")
+	}
+	if t.MegatronElementwise {
+		why := ""
+		switch {
+		case t.EagerElementwise:
+			why = "eager_elementwise replaces them"
+		case t.Attention == string(model.AttentionFlash):
+			why = "flash attention"
+		case j.Model.MLA():
+			why = "latent attention"
+		case l.CP > 1:
+			why = fmt.Sprintf("cp %d", l.CP)
+		}
+		add("megatron_elementwise: Megatron-LM's unmerged element-wise kernels (in compute, HBM-bound)", why)
+	}
+	if t.GradAccumCast {
+		why := ""
+		switch {
+		case t.GradAccumFusion:
+			why = "grad_accum_fusion"
+		case !t.FP32Grads:
+			why = "16-bit gradients"
+		}
+		add("grad_accum_cast: each micro-batch's weight gradient cast to fp32, then added (in compute, HBM-bound)", why)
+	}
+	if t.HostIssueS > 0 {
+		add(fmt.Sprintf("host_issue %s per kernel launch (in compute where the host is slower than the GPU)", units.Seconds(t.HostIssueS)), "")
+	}
+	if l.AsyncTPAllReduce {
+		why := ""
+		switch {
+		case l.TP <= 1:
+			why = "tp 1"
+		case l.SequenceParallel:
+			why = "sequence parallel"
+		case l.CP > 1:
+			why = fmt.Sprintf("cp %d", l.CP)
+		}
+		add("async_tp_allreduce: the column-parallel layers' input-gradient all-reduce beside their weight-gradient GEMM (hides part of the TP comm)", why)
+	}
+	if l.ZeRO1AllReduce {
+		why := ""
+		if l.ZeRO != 1 {
+			why = fmt.Sprintf("ZeRO %d", l.ZeRO)
+		}
+		add("zero1_allreduce: ZeRO-1's gradients all-reduced, not reduce-scattered (in DP comm)", why)
+	}
+	return out
 }

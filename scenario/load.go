@@ -34,6 +34,9 @@ type Scenario struct {
 	RL *rl.Config
 	// File is the name of the file the scenario came from.
 	File string
+	// Stack is the software stack the scenario named (software.stack), ""
+	// without one; its keys are already in Job.
+	Stack string
 	// origins says where each key was set.
 	origins origins
 	// broken holds the keys whose value is not what the user meant (a
@@ -168,7 +171,7 @@ func (p *Parsed) Load(sets []string) (*Scenario, error) {
 		d.validated(job)
 		return nil, d.errs.err(filename)
 	}
-	sc := &Scenario{Name: d.name(job), Seed: d.set.seed, Job: job, File: filename, origins: d.origins, broken: d.brokenKeys()}
+	sc := &Scenario{Name: d.name(job), Seed: d.set.seed, Job: job, File: filename, Stack: d.set.stack, origins: d.origins, broken: d.brokenKeys()}
 	if d.hasWhole() {
 		w := d.set.whole
 		sc.Whole = &w

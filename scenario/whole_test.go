@@ -196,6 +196,12 @@ func TestSoftwareStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if sc.Stack != "nemo-24.07" {
+		t.Errorf("Scenario.Stack = %q, want the stack named (the report echoes it)", sc.Stack)
+	}
+	if def := loadDefault(t); def.Stack != "" {
+		t.Errorf("no stack named: Scenario.Stack = %q", def.Stack)
+	}
 	// NeMo 24.07: no recomputation, 16-bit gradient reduction (grad_sync_dtype bf16).
 	if l := sc.Job.Layout; l.Recompute != "none" || l.ZeRO != 1 || !l.PPOverlap || !l.NoPPScatterGather || !sc.Job.Training.Grads16 {
 		t.Errorf("nemo stack on a bare scenario: %+v, 16-bit grads %v", l, sc.Job.Training.Grads16)

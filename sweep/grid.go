@@ -166,7 +166,7 @@ func (s *Sweep) EvaluateWith(i int, prepare func(*scenario.Scenario) error, scra
 		rec.Reason = err.Error()
 		return rec
 	}
-	rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job, Whole: whole, WholeConfig: wholeCfg}, res)
+	rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Stack: sc.Stack, Job: sc.Job, Whole: whole, WholeConfig: wholeCfg}, res)
 	if err != nil {
 		rec.Reason = err.Error()
 		return rec

@@ -164,7 +164,7 @@ func evaluate(c Case, scratch *parallelism.Scratch) []Result {
 			base.Assumptions = append(base.Assumptions, fmt.Sprintf("recompute unknown → %s (the framework's default, %s, does not fit; the least more that fits)", k.Recompute, c.RecomputeDefault))
 		}
 	}
-	rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job}, res)
+	rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Stack: sc.Stack, Job: sc.Job}, res)
 	if err != nil {
 		return []Result{failed(base, fmt.Errorf("building the report: %w", err))}
 	}

@@ -451,7 +451,7 @@ func replay(sc *scenario.Scenario, fromFile bool, log *zap.Logger) (*report.Repo
 	if err != nil {
 		return nil, in, nil, fmt.Errorf("%s: %w", sc.File, err)
 	}
-	in = report.Input{Name: sc.Name, Seed: sc.Seed, Job: sc.Job, Whole: whole, WholeConfig: wholeCfg}
+	in = report.Input{Name: sc.Name, Seed: sc.Seed, Stack: sc.Stack, Job: sc.Job, Whole: whole, WholeConfig: wholeCfg}
 	if sc.RL != nil {
 		rlRes, err := rl.Run(valid, *sc.RL)
 		if err != nil {

@@ -102,7 +102,7 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 			reps := func(es []search.Entry) ([]*report.Report, error) {
 				var out []*report.Report
 				for _, e := range es {
-					rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Job: e.Job}, e.Result)
+					rep, err := report.Build(report.Input{Name: sc.Name, Seed: sc.Seed, Stack: sc.Stack, Job: e.Job}, e.Result)
 					if err != nil {
 						return nil, err
 					}
