@@ -674,31 +674,11 @@ func LayerTimes(v Valid) (fwd, bwd units.Seconds, err error) {
 	}
 	layer := j.Model.Programs(j.shard())[model.TransformerLayer]
 	pass := func(progs ...model.Program) (sim.Time, error) {
-		var t sim.Time
-		for _, prog := range progs {
-			var prev sim.Time // the compute step before this one
-			for _, id := range pr.compile(prog) {
-				st := pr.steps[id]
-				if st.kind == model.Compute {
-					t += st.d
-					prev = st.d
-					continue
-				}
-				c, err := pr.price(st.spec, 0)
-				if err != nil {
-					return 0, err
-				}
-				d := toTime(c.Time)
-				if st.overlap {
-					// Beside the compute step before it: only what
-					// outlasts that step adds.
-					d = max(0, d-prev)
-				}
-				t += d
-				prev = 0
-			}
+		lists := make([][]stepID, len(progs))
+		for i, prog := range progs {
+			lists[i] = pr.compile(prog)
 		}
-		return t, nil
+		return pr.passTime(lists...)
 	}
 	f, err := pass(layer.Forward)
 	if err != nil {
@@ -709,6 +689,36 @@ func LayerTimes(v Valid) (fwd, bwd units.Seconds, err error) {
 		return 0, 0, err
 	}
 	return units.Seconds(f.Seconds()), units.Seconds(bw.Seconds()), nil
+}
+
+// passTime is the time one pass through a layer takes on one GPU, its step
+// lists run one after another.
+func (p *pricer) passTime(lists ...[]stepID) (sim.Time, error) {
+	var t sim.Time
+	for _, list := range lists {
+		var prev sim.Time // the compute step before this one
+		for _, id := range list {
+			st := p.steps[id]
+			if st.kind == model.Compute {
+				t += st.d
+				prev = st.d
+				continue
+			}
+			c, err := p.price(st.spec, 0)
+			if err != nil {
+				return 0, err
+			}
+			d := toTime(c.Time)
+			if st.overlap {
+				// Beside the compute step before it: only what
+				// outlasts that step adds.
+				d = max(0, d-prev)
+			}
+			t += d
+			prev = 0
+		}
+	}
+	return t, nil
 }
 
 // Models returns the kernel and collective models the replay of v prices
