@@ -691,31 +691,45 @@ func LayerTimes(v Valid) (fwd, bwd units.Seconds, err error) {
 	return units.Seconds(f.Seconds()), units.Seconds(bw.Seconds()), nil
 }
 
-// passTime is the time one pass through a layer takes on one GPU, its step
-// lists run one after another.
+// passTime is the time one pass through a layer takes on one GPU's main
+// stream, its step lists run one after another, the way the replay runs them
+// (builder.emitPart): a collective not right after a compute step blocks
+// the main stream; the overlapped collectives right after a compute step
+// start with it, one at a time on their stream (the TP stream; ring
+// attention's exchange on its own CP stream when CP > 1), and the next
+// main-stream step waits for them all. So a compute step and its overlapped
+// collectives take the longest of the compute and each stream's sum: two
+// collectives after one compute step share its window (a review found the
+// second one's whole time added here, where the replay hides it). A wait
+// left at the end of a list falls in the pass.
 func (p *pricer) passTime(lists ...[]stepID) (sim.Time, error) {
 	var t sim.Time
 	for _, list := range lists {
-		var prev sim.Time // the compute step before this one
-		for _, id := range list {
-			st := p.steps[id]
-			if st.kind == model.Compute {
-				t += st.d
-				prev = st.d
+		for i := 0; i < len(list); i++ {
+			st := &p.steps[list[i]]
+			if st.kind == model.Collective {
+				c, err := p.price(st.spec, 0)
+				if err != nil {
+					return 0, err
+				}
+				t += toTime(c.Time)
 				continue
 			}
-			c, err := p.price(st.spec, 0)
-			if err != nil {
-				return 0, err
+			var tp, cp sim.Time
+			for i+1 < len(list) && p.steps[list[i+1]].overlap {
+				i++
+				spec := p.steps[list[i]].spec
+				c, err := p.price(spec, 0)
+				if err != nil {
+					return 0, err
+				}
+				if p.specs[spec].group == groupCP && p.j.Layout.CP > 1 {
+					cp += toTime(c.Time)
+				} else {
+					tp += toTime(c.Time)
+				}
 			}
-			d := toTime(c.Time)
-			if st.overlap {
-				// Beside the compute step before it: only what
-				// outlasts that step adds.
-				d = max(0, d-prev)
-			}
-			t += d
-			prev = 0
+			t += max(st.d, tp, cp)
 		}
 	}
 	return t, nil
