@@ -109,10 +109,11 @@ type Span struct {
 	// the lane's pipeline stage, Replica its index among those replayed.
 	Step, Stage, Replica int
 	// Phase is the pass the task belongs to: "fwd", "bwd" (recompute is
-	// Kind "recompute" in a "bwd" pass; the input gradient B under zb-h1)
-	// or "wgrad" (zb-h1's weight-gradient pass W), "" outside passes (gradient
-	// reduction after the last pass, optimizer). MicroBatch and Chunk say
-	// which pass; -1 outside passes.
+	// Kind "recompute" in a "bwd" pass; the input gradient B of a split
+	// backward) or "wgrad" (the weight-gradient pass W split off the
+	// backward: by zb-h1, and by dualpipe for the chunks its schedule
+	// splits), "" outside passes (gradient reduction after the last pass,
+	// optimizer). MicroBatch and Chunk say which pass; -1 outside passes.
 	Phase             string
 	MicroBatch, Chunk int
 	// Bytes is what a communication task sent from this GPU; Tier the link
@@ -701,9 +702,14 @@ func LayerTimes(v Valid) (fwd, bwd units.Seconds, err error) {
 // collectives take the longest of the compute and each stream's sum: two
 // collectives after one compute step share its window (a review found the
 // second one's whole time added here, where the replay hides it). A wait
-// left at the end of a list falls in the pass.
+// left at the end of a list falls in the pass. As in the replay (commIn,
+// comp), the SMs an overlapped collective's kernels take from computation
+// (compute.Model.CommSlowdown of its time) lengthen the next compute step,
+// or, with none left in the pass, the pass itself (the next layer's first
+// step would pay them).
 func (p *pricer) passTime(lists ...[]stepID) (sim.Time, error) {
-	var t sim.Time
+	slow := p.cm.CommSlowdown()
+	var t, owed sim.Time
 	for _, list := range lists {
 		for i := 0; i < len(list); i++ {
 			st := &p.steps[list[i]]
@@ -715,6 +721,8 @@ func (p *pricer) passTime(lists ...[]stepID) (sim.Time, error) {
 				t += toTime(c.Time)
 				continue
 			}
+			d := st.d + owed
+			owed = 0
 			var tp, cp sim.Time
 			for i+1 < len(list) && p.steps[list[i+1]].overlap {
 				i++
@@ -723,16 +731,18 @@ func (p *pricer) passTime(lists ...[]stepID) (sim.Time, error) {
 				if err != nil {
 					return 0, err
 				}
+				ct := toTime(c.Time)
 				if p.specs[spec].group == groupCP && p.j.Layout.CP > 1 {
-					cp += toTime(c.Time)
+					cp += ct
 				} else {
-					tp += toTime(c.Time)
+					tp += ct
 				}
+				owed += sim.Time(slow * float64(ct))
 			}
-			t += max(st.d, tp, cp)
+			t += max(d, tp, cp)
 		}
 	}
-	return t, nil
+	return t + owed, nil
 }
 
 // Models returns the kernel and collective models the replay of v prices
