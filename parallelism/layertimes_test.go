@@ -159,3 +159,54 @@ func handSteps(pr *pricer, steps []handStep) []stepID {
 	}
 	return ids
 }
+
+// TestLayerTimesMatchesReplay replays GPT-3 175B's transformer layer, as the
+// layout compiles it, as a one-layer model (one micro-batch, no pipeline, no
+// data parallelism, nothing else in the step) and checks that the step
+// takes LayerTimes' forward plus backward: with sequence parallelism and
+// tp_overlap (a reduce-scatter and an all-gather overlapped after each
+// block, two on one stream), with the asynchronous input-gradient
+// all-reduce, and under each recomputation.
+func TestLayerTimesMatchesReplay(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		sp, overlap, adg bool
+		rec              Recompute
+	}{
+		{"blocking", false, false, false, RecomputeNone},
+		{"tp_overlap", false, true, false, RecomputeNone},
+		{"sp + tp_overlap", true, true, false, RecomputeNone},
+		{"sp + tp_overlap, full recompute", true, true, false, RecomputeFull},
+		{"sp + tp_overlap, selective", true, true, false, RecomputeSelective},
+		{"async dgrad", false, false, true, RecomputeNone},
+		{"async dgrad, full recompute", false, false, true, RecomputeFull},
+	} {
+		j := gpt3Job(t, 1, Layout{TP: 8, PP: 1, DP: 1, Microbatch: 1, Schedule: OneFOneB, Recompute: tc.rec,
+			SequenceParallel: tc.sp, TPOverlap: tc.overlap, AsyncTPAllReduce: tc.adg}, 1)
+		v, errs := j.Validate()
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		f, b, err := LayerTimes(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.Model.Layers = 1
+		pr, err := newPricer(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		layer := j.Model.Programs(j.shard())[model.TransformerLayer]
+		pl := handPlan(pr, model.Layer{})
+		ls := &pl.layers[model.TransformerLayer]
+		ls.fwd, ls.rec, ls.bwd = pr.compile(layer.Forward), pr.compile(layer.Recompute), pr.compile(layer.Backward)
+		r, err := runPlan(j, pr, pl, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := 1e3*float64(r.result().StepTime), 1e3*float64(f+b)
+		if !nearMS(got, want) {
+			t.Errorf("%s: one-layer replay %v ms, LayerTimes forward + backward %v + %v = %v ms", tc.name, got, 1e3*float64(f), 1e3*float64(b), want)
+		}
+	}
+}
