@@ -109,10 +109,11 @@ type Span struct {
 	// the lane's pipeline stage, Replica its index among those replayed.
 	Step, Stage, Replica int
 	// Phase is the pass the task belongs to: "fwd", "bwd" (recompute is
-	// Kind "recompute" in a "bwd" pass; the input gradient B under zb-h1)
-	// or "wgrad" (zb-h1's weight-gradient pass W), "" outside passes (gradient
-	// reduction after the last pass, optimizer). MicroBatch and Chunk say
-	// which pass; -1 outside passes.
+	// Kind "recompute" in a "bwd" pass; the input gradient B of a split
+	// backward) or "wgrad" (the weight-gradient pass W split off the
+	// backward: by zb-h1, and by dualpipe for the chunks its schedule
+	// splits), "" outside passes (gradient reduction after the last pass,
+	// optimizer). MicroBatch and Chunk say which pass; -1 outside passes.
 	Phase             string
 	MicroBatch, Chunk int
 	// Bytes is what a communication task sent from this GPU; Tier the link
@@ -674,31 +675,11 @@ func LayerTimes(v Valid) (fwd, bwd units.Seconds, err error) {
 	}
 	layer := j.Model.Programs(j.shard())[model.TransformerLayer]
 	pass := func(progs ...model.Program) (sim.Time, error) {
-		var t sim.Time
-		for _, prog := range progs {
-			var prev sim.Time // the compute step before this one
-			for _, id := range pr.compile(prog) {
-				st := pr.steps[id]
-				if st.kind == model.Compute {
-					t += st.d
-					prev = st.d
-					continue
-				}
-				c, err := pr.price(st.spec, 0)
-				if err != nil {
-					return 0, err
-				}
-				d := toTime(c.Time)
-				if st.overlap {
-					// Beside the compute step before it: only what
-					// outlasts that step adds.
-					d = max(0, d-prev)
-				}
-				t += d
-				prev = 0
-			}
+		lists := make([][]stepID, len(progs))
+		for i, prog := range progs {
+			lists[i] = pr.compile(prog)
 		}
-		return t, nil
+		return pr.passTime(lists...)
 	}
 	f, err := pass(layer.Forward)
 	if err != nil {
@@ -709,6 +690,59 @@ func LayerTimes(v Valid) (fwd, bwd units.Seconds, err error) {
 		return 0, 0, err
 	}
 	return units.Seconds(f.Seconds()), units.Seconds(bw.Seconds()), nil
+}
+
+// passTime is the time one pass through a layer takes on one GPU's main
+// stream, its step lists run one after another, the way the replay runs them
+// (builder.emitPart): a collective not right after a compute step blocks
+// the main stream; the overlapped collectives right after a compute step
+// start with it, one at a time on their stream (the TP stream; ring
+// attention's exchange on its own CP stream when CP > 1), and the next
+// main-stream step waits for them all. So a compute step and its overlapped
+// collectives take the longest of the compute and each stream's sum: two
+// collectives after one compute step share its window (a review found the
+// second one's whole time added here, where the replay hides it). A wait
+// left at the end of a list falls in the pass. As in the replay (commIn,
+// comp), the SMs an overlapped collective's kernels take from computation
+// (compute.Model.CommSlowdown of its time) lengthen the next compute step,
+// or, with none left in the pass, the pass itself (the next layer's first
+// step would pay them).
+func (p *pricer) passTime(lists ...[]stepID) (sim.Time, error) {
+	slow := p.cm.CommSlowdown()
+	var t, owed sim.Time
+	for _, list := range lists {
+		for i := 0; i < len(list); i++ {
+			st := &p.steps[list[i]]
+			if st.kind == model.Collective {
+				c, err := p.price(st.spec, 0)
+				if err != nil {
+					return 0, err
+				}
+				t += toTime(c.Time)
+				continue
+			}
+			d := st.d + owed
+			owed = 0
+			var tp, cp sim.Time
+			for i+1 < len(list) && p.steps[list[i+1]].overlap {
+				i++
+				spec := p.steps[list[i]].spec
+				c, err := p.price(spec, 0)
+				if err != nil {
+					return 0, err
+				}
+				ct := toTime(c.Time)
+				if p.specs[spec].group == groupCP && p.j.Layout.CP > 1 {
+					cp += ct
+				} else {
+					tp += ct
+				}
+				owed += sim.Time(slow * float64(ct))
+			}
+			t += max(d, tp, cp)
+		}
+	}
+	return t + owed, nil
 }
 
 // Models returns the kernel and collective models the replay of v prices

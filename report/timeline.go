@@ -55,9 +55,11 @@ type TimelineSpan struct {
 	// micro-batch; -1 outside passes.
 	Chunk int `json:"chunk"`
 	MB    int `json:"mb"`
-	// Kind: "fwd", "bwd", "wgrad" (zb-h1's weight-gradient pass), "recompute" (computation, the tensor-parallel
-	// collectives between its kernels included), "pp" (a pipeline send),
-	// "dp" (a data-parallel collective), "optimizer".
+	// Kind: "fwd", "bwd", "wgrad" (the weight-gradient pass W split off by
+	// zb-h1, and by dualpipe for the chunks it splits), "recompute"
+	// (computation, the tensor-parallel collectives between its kernels
+	// included), "pp" (a pipeline send), "dp" (a data-parallel collective),
+	// "optimizer".
 	Kind   string  `json:"kind"`
 	Stream string  `json:"stream"`
 	Start  float64 `json:"start_s"`
