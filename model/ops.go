@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"slices"
 
@@ -424,6 +425,52 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 // cp returns the context-parallel degree, at least 1.
 func (sh Shard) cp() int { return max(sh.CP, 1) }
 
+// MegatronKernelsIdle says why Shard.MegatronKernels adds no kernel to c's
+// layer, "" when it adds them: the eager list replaces them, and flash
+// attention, latent attention and ring attention run other kernels than the
+// unfused layer they were read from. The op list and the report both ask it.
+func (c Config) MegatronKernelsIdle(sh Shard) string {
+	switch {
+	case sh.Eager:
+		return "eager_elementwise replaces them"
+	case sh.Attention == AttentionFlash:
+		return "flash attention"
+	case c.MLA():
+		return "latent attention"
+	case sh.cp() > 1:
+		return fmt.Sprintf("cp %d", sh.cp())
+	}
+	return ""
+}
+
+// GradAccumCastIdle says why Shard.GradAccumCast changes nothing, "" when
+// it does: it prices an unfused accumulation into fp32 gradients only.
+func (sh Shard) GradAccumCastIdle() string {
+	switch {
+	case !sh.UnfusedGradAccum:
+		return "grad_accum_fusion"
+	case sh.Grads16:
+		return "16-bit gradients"
+	}
+	return ""
+}
+
+// AsyncDgradIdle says why Shard.AsyncDgrad changes nothing, "" when it
+// does: it needs a tensor-parallel all-reduce (TP > 1, no sequence
+// parallelism, whose all-gather and reduce-scatter overlap on their own)
+// and one attention step (no ring attention).
+func (sh Shard) AsyncDgradIdle() string {
+	switch {
+	case sh.TP <= 1:
+		return "tp 1"
+	case sh.SequenceParallel:
+		return "sequence parallel"
+	case sh.cp() > 1:
+		return fmt.Sprintf("cp %d", sh.cp())
+	}
+	return ""
+}
+
 // KVBlockBytes is the K and V of one context-parallel chunk on one
 // tensor-parallel rank: b·(s/cp)·2·(kv_heads/t)·head_dim elements, what each
 // step of ring attention passes to the next rank of the CP group.
@@ -604,7 +651,7 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 	mlp.Backward = append(mlp.Backward, lnBwd)
 	if sh.Eager {
 		c.eagerElementwise(sh, &attn, &mlp, tokens, ewTokens, heads, kvHeads)
-	} else if sh.MegatronKernels && sh.Attention != AttentionFlash && !c.MLA() && cp == 1 {
+	} else if sh.MegatronKernels && c.MegatronKernelsIdle(sh) == "" {
 		c.megatronKernels(sh, &attn, &mlp, tokens, hs, heads*d, qkvN, ffn)
 	}
 	if sh.Precision == units.FP8 {
@@ -822,7 +869,7 @@ func dgradWgrad(f Op, sh Shard) []Op {
 	weights := units.Bytes(float64(f.Batch) * float64(f.K) * float64(f.N))
 	if sh.UnfusedGradAccum {
 		acc := memop(f.Name+"-grad-accum", weights*(e+2*g))
-		if sh.GradAccumCast && !sh.Grads16 {
+		if sh.GradAccumCast && sh.GradAccumCastIdle() == "" {
 			// hp_grad.add_(lp.grad.to(fp32)): the cast reads e and writes
 			// a 4-byte temporary, the add reads it and the buffer (8) and
 			// writes the buffer (4): two kernels.

@@ -218,7 +218,7 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 	fwd := slices.Concat(attnFwd, tp("attention"), Program{computeStep("mlp", mlp.Forward)}, tp("mlp"))
 	mlpBwd := slices.Concat(Program{computeStep("mlp-bwd", mlp.Backward)}, tp("mlp-bwd"))
 	attnBwdTP := slices.Concat(attnBwd, tp("attention-bwd"))
-	if sh.AsyncDgrad && t > 1 && !sh.SequenceParallel && sh.cp() == 1 {
+	if sh.AsyncDgrad && sh.AsyncDgradIdle() == "" {
 		// tp's one all-reduce (no sequence parallelism), and attnBwd one
 		// step (no ring attention).
 		mlpBwd = asyncDgrad("mlp-bwd", mlp.Backward, "mlp-up", tp("mlp-bwd")[0])

@@ -47,7 +47,7 @@ func TestCPBytesByHand(t *testing.T) {
 	j := llama2Long(t, 4, RecomputeNone)
 	res := simulate(t, j)
 	chunk := units.Bytes(1*32768*2*(32/4)*128) * 2
-	if got := j.Model.KVBlockBytes(j.shard()); got != chunk {
+	if got := j.Model.KVBlockBytes(j.Shard()); got != chunk {
 		t.Fatalf("K/V chunk %s, want %s", got, chunk)
 	}
 	want := chunk * 32 * 4 * 9
@@ -73,7 +73,7 @@ func TestCPProgramFLOPsAndMemory(t *testing.T) {
 	const rel = 1e-9
 	for _, cp := range []int{2, 4, 8} {
 		j := llama2Long(t, cp, RecomputeNone)
-		ls := j.Model.Programs(j.shard())
+		ls := j.Model.Programs(j.Shard())
 		fwd, _ := programFLOPs(ls[model.TransformerLayer].Forward)
 		ef, _ := programFLOPs(ls[model.EmbeddingLayer].Forward)
 		lf, _ := programFLOPs(ls[model.LogitsLayer].Forward)

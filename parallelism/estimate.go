@@ -165,7 +165,7 @@ func (e *Estimator) PeakMemory(v Valid) (Memory, int, bool, error) {
 func passKeyOf(j Job) (passKey, bool) {
 	l := j.Layout
 	gpn := j.Cluster.GPUsPerNode
-	k := passKey{j.Model.Name, j.Cluster.GPU.Name, j.shard(), l.TPOverlap, j.Model.MTPDepth}
+	k := passKey{j.Model.Name, j.Cluster.GPU.Name, j.Shard(), l.TPOverlap, j.Model.MTPDepth}
 	intra := gpn%(l.TP*max(l.CP, 1)) == 0
 	if j.Model.MoE() {
 		intra = intra && gpn%(max(l.EP, 1)*max(l.ETP, 1)) == 0
@@ -226,7 +226,7 @@ func (e *Estimator) template(j Job, k passKey) (*passTemplate, error) {
 		}
 		return out
 	}
-	for kind, layer := range j.Model.Programs(j.shard()) {
+	for kind, layer := range j.Model.Programs(j.Shard()) {
 		ip, wp := model.SplitWeightGrad(layer.Backward)
 		for i, prog := range []model.Program{layer.Forward, layer.Recompute, layer.Backward, wp, ip} {
 			tpl[kind][i] = conv(pr.compile(prog))
@@ -488,7 +488,7 @@ func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 		return 0, fmt.Errorf("parallelism: %d layers placed of %d", first, j.Model.Layers)
 	}
 	steps := sim.Time(j.Training.Steps)
-	sh := j.shard()
+	sh := j.Shard()
 	var best sim.Time
 	var pre, post sim.Time // F_s and B_s
 	for s := 0; s < p; s++ {
@@ -647,7 +647,7 @@ func (e *Estimator) dpStream(j Job) ([]sim.Time, error) {
 		if err != nil {
 			return nil, err
 		}
-		for kind, layer := range j.Model.Programs(j.shard()) {
+		for kind, layer := range j.Model.Programs(j.Shard()) {
 			lk := model.LayerKind(kind)
 			if lk == model.EmbeddingLayer || lk == model.LogitsLayer || lk == model.MoELayer && !j.Model.MoE() {
 				continue

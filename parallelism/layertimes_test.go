@@ -196,7 +196,7 @@ func TestLayerTimesMatchesReplay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		layer := j.Model.Programs(j.shard())[model.TransformerLayer]
+		layer := j.Model.Programs(j.Shard())[model.TransformerLayer]
 		pl := handPlan(pr, model.Layer{})
 		ls := &pl.layers[model.TransformerLayer]
 		ls.fwd, ls.rec, ls.bwd = pr.compile(layer.Forward), pr.compile(layer.Recompute), pr.compile(layer.Backward)

@@ -105,7 +105,7 @@ func TestMoEAllToAllBytesByHand(t *testing.T) {
 		sent units.Bytes // per all-to-all
 	}{{4, 3 * mib}, {8, 3.5 * mib}, {16, 3.75 * mib}} {
 		j := moeJob(t, 1, tc.ep, 1)
-		if got := j.Model.DispatchBytes(j.shard()); got != 4*mib {
+		if got := j.Model.DispatchBytes(j.Shard()); got != 4*mib {
 			t.Errorf("ep %d: dispatch buffer %s, want 4 MiB", tc.ep, got)
 		}
 		res := simulate(t, j)
@@ -171,7 +171,7 @@ func TestMoESkew(t *testing.T) {
 		j      Job
 		tokens int
 	}{{"balanced", balanced, 1024}, {"skew 2", skewed, 2048}, {"skew 2, capacity 1.5", capped, 1536}} {
-		if got := tc.j.Model.ExpertTokens(tc.j.shard()); got != tc.tokens {
+		if got := tc.j.Model.ExpertTokens(tc.j.Shard()); got != tc.tokens {
 			t.Errorf("%s: %d tokens per expert, want %d", tc.name, got, tc.tokens)
 		}
 	}
@@ -203,7 +203,7 @@ func TestMoESharedExpertFLOPs(t *testing.T) {
 		t.Errorf("shared expert forward FLOPs %.0f, want %.0f", got, 3*per)
 	}
 	j := moeJob(t, 1, 4, 1)
-	_, _, shared, _ := j.Model.MoEBlock(j.shard())
+	_, _, shared, _ := j.Model.MoEBlock(j.Shard())
 	var got float64
 	for _, op := range shared.Forward {
 		got += float64(op.FLOPs)
@@ -381,7 +381,7 @@ func TestMoEFP8CastsByHand(t *testing.T) {
 	} {
 		j := moeJob(t, 1, 4, 1)
 		j.Training.Precision = tc.prec
-		_, experts, shared, _ := j.Model.MoEBlock(j.shard())
+		_, experts, shared, _ := j.Model.MoEBlock(j.Shard())
 		if got := casts(experts.Forward); got != tc.expF {
 			t.Errorf("%v experts forward casts %.0f B, want %.0f", tc.prec, got, tc.expF)
 		}
@@ -433,7 +433,7 @@ func TestMoESortChunksByHand(t *testing.T) {
 		bytes float64
 	}{{4, 2, 2 * 8 << 20}, {8, 2, 2 * 8 << 20}, {16, 0, 0}} {
 		j := moeJob(t, 1, tc.ep, 1)
-		_, experts, _, _ := j.Model.MoEBlock(j.shard())
+		_, experts, _, _ := j.Model.MoEBlock(j.Shard())
 		for pass, ops := range map[string][]model.Op{"forward": experts.Forward, "backward": experts.Backward} {
 			if n, b := sorts(ops); n != tc.n || b != tc.bytes {
 				t.Errorf("ep %d %s: %d sorts of %.0f B, want %d of %.0f B", tc.ep, pass, n, b, tc.n, tc.bytes)
@@ -455,7 +455,7 @@ func TestMoEFP8RecipeLaunches(t *testing.T) {
 		j := moeJob(t, 1, 4, 1)
 		j.Training.Precision = units.FP8
 		j.Training.FP8Recipe = tc.recipe
-		_, experts, _, _ := j.Model.MoEBlock(j.shard())
+		_, experts, _, _ := j.Model.MoEBlock(j.Shard())
 		count := func(ops []model.Op) (n int, b units.Bytes) {
 			for _, op := range ops {
 				if strings.Contains(op.Name, "fp8-cast") {
@@ -495,7 +495,7 @@ func TestMoEDispatcherLaunches(t *testing.T) {
 		ep, fwd, bwd, sortF, sortB int
 	}{{1, 12, 7, 0, 0}, {4, 25, 7, 4, 2}} {
 		j := moeJob(t, 1, tc.ep, 1)
-		router, experts, _, _ := j.Model.MoEBlock(j.shard())
+		router, experts, _, _ := j.Model.MoEBlock(j.Shard())
 		if got := kernels(router.Forward, ""); got != tc.fwd {
 			t.Errorf("ep %d: router forward %d launches, want %d", tc.ep, got, tc.fwd)
 		}
@@ -519,7 +519,7 @@ func TestMoETokenCountsKeepOverlap(t *testing.T) {
 	for _, overlap := range []bool{false, true} {
 		j := moeJob(t, 1, 4, 1)
 		j.Layout.MoEOverlap = overlap
-		fwd := j.Model.Programs(j.shard())[model.MoELayer].Forward
+		fwd := j.Model.Programs(j.Shard())[model.MoELayer].Forward
 		for i, st := range fwd {
 			if st.Name != "moe dispatch all-to-all" {
 				continue
@@ -584,7 +584,7 @@ func TestDispatchFP8Bytes(t *testing.T) {
 		"moe combine-bwd all-to-all":  2162688,
 		"moe dispatch-bwd all-to-all": 4 << 20,
 	}
-	l := j.Model.Programs(j.shard())[model.MoELayer]
+	l := j.Model.Programs(j.Shard())[model.MoELayer]
 	seen := 0
 	for _, st := range append(l.Forward, l.Backward...) {
 		if w, ok := want[st.Name]; ok {

@@ -26,8 +26,8 @@ type plan struct {
 	expertGrad, expertGather []specID
 }
 
-// shard is how the job splits one layer's work over its GPUs.
-func (j Job) shard() model.Shard {
+// Shard is how the job splits one layer's work over its GPUs.
+func (j Job) Shard() model.Shard {
 	l := j.Layout
 	return model.Shard{TP: l.TP, Microbatch: l.Microbatch, SequenceParallel: l.SequenceParallel,
 		Attention: j.Training.Attention, Precision: j.Training.Precision, FP8Recipe: j.Training.FP8Recipe,
@@ -62,7 +62,7 @@ func (l Layout) gradReduceOp() collective.Op {
 func newPlan(p *pricer) (*plan, error) {
 	j := p.j
 	l := j.Layout
-	sh := j.shard()
+	sh := j.Shard()
 	pl := &plan{}
 	gradOp := l.gradReduceOp()
 	var up []specID // priced up front at every stage

@@ -199,7 +199,7 @@ func (c programCase) layers(t *testing.T) (model.Config, [model.NumLayerKinds]mo
 	j := Job{Model: m,
 		Layout:   Layout{TP: c.tp, PP: 1, DP: 1, CP: 1, EP: 1, Microbatch: c.mb, SequenceParallel: c.sp, Recompute: c.rec},
 		Training: Training{Attention: c.attn, Precision: c.prec}}
-	return m, m.Programs(j.shard())
+	return m, m.Programs(j.Shard())
 }
 
 // programFLOPs sums the FLOPs of a program's compute steps: all of them, and

@@ -673,7 +673,7 @@ func LayerTimes(v Valid) (fwd, bwd units.Seconds, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	layer := j.Model.Programs(j.shard())[model.TransformerLayer]
+	layer := j.Model.Programs(j.Shard())[model.TransformerLayer]
 	pass := func(progs ...model.Program) (sim.Time, error) {
 		lists := make([][]stepID, len(progs))
 		for i, prog := range progs {

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"trainsim/model"
 	"trainsim/parallelism"
 	"trainsim/units"
 )
@@ -368,10 +367,14 @@ func compactCounts(c []int) string {
 // softwareKnobs lists the framework behaviours the scenario turned on that
 // the layout line does not show (off by default, so a default report has
 // none), each under its key, with the part of the breakdown its time is in
-// and, where the layout leaves it no effect, why (the conditions under which
-// the replay reads it: model.Shard and parallelism.Layout).
+// and, where the layout leaves it no effect, why: the model's own test
+// (model.Config.MegatronKernelsIdle, model.Shard.GradAccumCastIdle and
+// AsyncDgradIdle, which the op list and the layer program ask too), and
+// for zero1_allreduce the gradient-reduction rule of parallelism's plan.
 func softwareKnobs(rep *Report, j parallelism.Job) []string {
 	l, t := rep.Layout, rep.Training
+	// The model's own conditions say where an option adds nothing.
+	sh := j.Shard()
 	var out []string
 	add := func(s, noEffect string) {
 		if noEffect != "" {
@@ -383,43 +386,16 @@ func softwareKnobs(rep *Report, j parallelism.Job) []string {
 		add("eager_elementwise: Hugging Face's eager element-wise kernels, one per tensor operation (in compute, HBM-bound)", "")
 	}
 	if t.MegatronElementwise {
-		why := ""
-		switch {
-		case t.EagerElementwise:
-			why = "eager_elementwise replaces them"
-		case t.Attention == string(model.AttentionFlash):
-			why = "flash attention"
-		case j.Model.MLA():
-			why = "latent attention"
-		case l.CP > 1:
-			why = fmt.Sprintf("cp %d", l.CP)
-		}
-		add("megatron_elementwise: Megatron-LM's unmerged element-wise kernels (in compute, HBM-bound)", why)
+		add("megatron_elementwise: Megatron-LM's unmerged element-wise kernels (in compute, HBM-bound)", j.Model.MegatronKernelsIdle(sh))
 	}
 	if t.GradAccumCast {
-		why := ""
-		switch {
-		case t.GradAccumFusion:
-			why = "grad_accum_fusion"
-		case !t.FP32Grads:
-			why = "16-bit gradients"
-		}
-		add("grad_accum_cast: each micro-batch's weight gradient cast to fp32, then added (in compute, HBM-bound)", why)
+		add("grad_accum_cast: each micro-batch's weight gradient cast to fp32, then added (in compute, HBM-bound)", sh.GradAccumCastIdle())
 	}
 	if t.HostIssueS > 0 {
 		add(fmt.Sprintf("host_issue %s per kernel launch (in compute where the host is slower than the GPU)", units.Seconds(t.HostIssueS)), "")
 	}
 	if l.AsyncTPAllReduce {
-		why := ""
-		switch {
-		case l.TP <= 1:
-			why = "tp 1"
-		case l.SequenceParallel:
-			why = "sequence parallel"
-		case l.CP > 1:
-			why = fmt.Sprintf("cp %d", l.CP)
-		}
-		add("async_tp_allreduce: the column-parallel layers' input-gradient all-reduce beside their weight-gradient GEMM (hides part of the TP comm)", why)
+		add("async_tp_allreduce: the column-parallel layers' input-gradient all-reduce beside their weight-gradient GEMM (hides part of the TP comm)", sh.AsyncDgradIdle())
 	}
 	if l.ZeRO1AllReduce {
 		why := ""
