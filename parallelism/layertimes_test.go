@@ -65,23 +65,7 @@ func TestPassTimeOverlapped(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids := handSteps(pr, tc.steps)
-		got, err := pr.passTime(ids)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ms := 1e3 * got.Seconds(); !nearMS(ms, tc.want) {
-			t.Errorf("%s: LayerTimes' pass = %v ms, want %v (by hand)", tc.name, ms, tc.want)
-		}
-		pl := handPlan(pr, model.Layer{})
-		pl.layers[model.TransformerLayer].fwd = ids
-		r, err := runPlan(j, pr, pl, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ms := 1e3 * float64(r.result().StepTime); !nearMS(ms, tc.want) {
-			t.Errorf("%s: replayed one-layer step = %v ms, want %v (by hand)", tc.name, ms, tc.want)
-		}
+		checkPassBothWays(t, j, pr, tc.name, tc.steps, tc.want)
 	}
 }
 
@@ -110,23 +94,7 @@ func TestPassTimeContention(t *testing.T) {
 		if s := pr.cm.CommSlowdown(); !nearMS(s, 8.0/108) {
 			t.Fatalf("CommSlowdown %v, want 8/108 (the A100 default this test is written for)", s)
 		}
-		ids := handSteps(pr, tc.steps)
-		got, err := pr.passTime(ids)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ms := 1e3 * got.Seconds(); !nearMS(ms, tc.want) {
-			t.Errorf("%s: LayerTimes' pass = %v ms, want %v (by hand)", tc.name, ms, tc.want)
-		}
-		pl := handPlan(pr, model.Layer{})
-		pl.layers[model.TransformerLayer].fwd = ids
-		r, err := runPlan(j, pr, pl, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ms := 1e3 * float64(r.result().StepTime); !nearMS(ms, tc.want) {
-			t.Errorf("%s: replayed one-layer step = %v ms, want %v (by hand)", tc.name, ms, tc.want)
-		}
+		checkPassBothWays(t, j, pr, tc.name, tc.steps, tc.want)
 	}
 }
 
@@ -208,5 +176,29 @@ func TestLayerTimesMatchesReplay(t *testing.T) {
 		if !nearMS(got, want) {
 			t.Errorf("%s: one-layer replay %v ms, LayerTimes forward + backward %v + %v = %v ms", tc.name, got, 1e3*float64(f), 1e3*float64(b), want)
 		}
+	}
+}
+
+// checkPassBothWays prices a hand-built pass of steps with LayerTimes'
+// passTime and replays it as a one-layer step, and checks both against the
+// hand figure want (ms).
+func checkPassBothWays(t *testing.T, j Job, pr *pricer, name string, steps []handStep, want float64) {
+	t.Helper()
+	ids := handSteps(pr, steps)
+	got, err := pr.passTime(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms := 1e3 * got.Seconds(); !nearMS(ms, want) {
+		t.Errorf("%s: LayerTimes' pass = %v ms, want %v (by hand)", name, ms, want)
+	}
+	pl := handPlan(pr, model.Layer{})
+	pl.layers[model.TransformerLayer].fwd = ids
+	r, err := runPlan(j, pr, pl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms := 1e3 * float64(r.result().StepTime); !nearMS(ms, want) {
+		t.Errorf("%s: replayed one-layer step = %v ms, want %v (by hand)", name, ms, want)
 	}
 }

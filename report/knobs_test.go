@@ -119,25 +119,15 @@ func TestSoftwareKnobsNoEffect(t *testing.T) {
 // and leads the text report's software line; without one neither has it.
 func TestSoftwareStackShown(t *testing.T) {
 	j := testJob(t)
-	res := replayed(t, j)
 	for _, stack := range []string{"", "megatron-core-2024"} {
-		rep, err := Build(Input{Name: "t", Seed: 1, Stack: stack, Job: j}, res)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var text bytes.Buffer
-		if err := WriteText(&text, rep, j); err != nil {
-			t.Fatal(err)
-		}
-		var js map[string]any
-		decodeJSON(t, rep, &js)
+		_, text, js := stackReport(t, j, stack)
 		got, ok := js["software_stack"]
-		line := strings.Contains(text.String(), "  software stack "+stack+"\n")
-		if stack == "" && (ok || strings.Contains(text.String(), "  software ")) {
-			t.Errorf("no stack: JSON software_stack = %v, text:\n%s", got, text.String()[:600])
+		line := strings.Contains(text, "  software stack "+stack+"\n")
+		if stack == "" && (ok || strings.Contains(text, "  software ")) {
+			t.Errorf("no stack: JSON software_stack = %v, text:\n%s", got, text[:600])
 		}
 		if stack != "" && (got != stack || !line) {
-			t.Errorf("stack %s: JSON software_stack = %v, text line %v:\n%s", stack, got, line, text.String()[:600])
+			t.Errorf("stack %s: JSON software_stack = %v, text line %v:\n%s", stack, got, line, text[:600])
 		}
 	}
 }
@@ -145,7 +135,13 @@ func TestSoftwareStackShown(t *testing.T) {
 // knobReport replays j and returns its report, text and decoded JSON.
 func knobReport(t *testing.T, j parallelism.Job) (*Report, string, map[string]any) {
 	t.Helper()
-	rep, err := Build(Input{Name: "t", Seed: 1, Job: j}, replayed(t, j))
+	return stackReport(t, j, "")
+}
+
+// stackReport is knobReport for a scenario that names the software stack.
+func stackReport(t *testing.T, j parallelism.Job, stack string) (*Report, string, map[string]any) {
+	t.Helper()
+	rep, err := Build(Input{Name: "t", Seed: 1, Stack: stack, Job: j}, replayed(t, j))
 	if err != nil {
 		t.Fatal(err)
 	}
