@@ -42,18 +42,24 @@ const (
 // KVProfiles lists the profiles a scenario may name.
 func KVProfiles() []KVProfile { return []KVProfile{KVProfileNone, KVProfileVLLM03, KVProfileVLLMV1} }
 
-// SamplerBytesPerLogit is what vLLM V1's sampler holds per logit at its
-// peak when the profile run samples with top-k and top-p (the dummy
-// sampling metadata of GPUModelRunner._dummy_sampler_run: temperature
-// 0.5, top_p 0.9, top_k vocab − 1): the 16-bit logits of compute_logits
-// (2 B), their fp32 copy (Sampler.forward, 4), and in
-// topk_topp_sampler.py apply_top_k_top_p the sorted fp32 values and int64
-// indices (12), the top-k mask (1), the softmax that cumsum overwrites
-// (4), the top-p mask (1) and the scattered result (4). The sort's own
-// scratch is not counted. vLLM 0.3.1's sampler (_apply_top_p_top_k: sort,
-// softmax, cumsum, masks, argsort and gather back) holds about as much and
-// is counted the same.
-const SamplerBytesPerLogit = 28
+// SamplerBytesPerLogit is what vLLM's sampler holds per logit at its peak
+// when the profile run samples with top-k and top-p (V1's dummy sampling
+// metadata, GPUModelRunner._dummy_sampler_run: temperature 0.5, top_p
+// 0.9, top_k vocab − 1; V0's profile_run likewise): the 16-bit logits of
+// compute_logits (2 B) and their fp32 copy (Sampler.forward, 4), then, in
+// topk_topp_sampler.py apply_top_k_top_p, logits.sort's outputs, fp32
+// values and int64 indices (12), and while it sorts PyTorch's scratch
+// (aten/src/ATen/native/cuda/Sort.cu launch_stable_sort_kernel: from 128
+// rows, segmented_sort_pairs allocates an int64 index of every element, 8,
+// and CUB's segmented radix sort of key-value pairs takes temporary
+// storage for the alternate key and value buffers, 12). 38 B in all; after
+// the sort the masks, softmax and scatter hold less (28). Checked against
+// two logged PyTorch peaks: Llama 3 8B, 256 sequences of 128,256 logits
+// after a forward of 8192 tokens (vLLM PR #10511: 1.26 GiB; this gives
+// 1.22 GiB) and Qwen3-30B-A3B, 1024 sequences of 151,936 after 8192 tokens
+// (vLLM issue #30942, a vllm serve on a GPU of ≥ 70 GiB taken: 5.58 GiB;
+// this gives 5.54 GiB).
+const SamplerBytesPerLogit = 38
 
 // Memory outside PyTorch's allocator that a profile charges.
 const (

@@ -40,8 +40,8 @@ func TestKVBudget(t *testing.T) {
 			// V1, 16384 tokens, 256 sequences. Forward: attention
 			// (8 + 2·2)·128 + 8·128 = 2560, gated MLP 3·4096 = 12288, so
 			// 16384 · 2 B · (2·1024 + 12288) = 469,762,048 B. Sampler:
-			// 16384 · 1024 · 2 + 256 · 32000 · 28 = 33,554,432 +
-			// 229,376,000 = 262,930,432 B. The forward is the peak.
+			// 16384 · 1024 · 2 + 256 · 32000 · 38 = 33,554,432 +
+			// 311,296,000 = 344,850,432 B. The forward is the peak.
 			name: "vllm-v1 forward-bound", gpu: h100, m: dense,
 			c:   Config{GenTP: 1, GenMemoryFraction: 0.6, MaxBatch: 256, KVProfile: KVProfileVLLMV1, MaxBatchedTokens: 16384},
 			act: 469762048, non: 0.61 * GiB, tokens: 16384,
@@ -49,28 +49,29 @@ func TestKVBudget(t *testing.T) {
 		{
 			// V1, 2048 tokens, 1024 sequences at most: the sampler over
 			// min(1024, 2048) = 1024 sequences: 2048 · 1024 · 2 + 1024 ·
-			// 32000 · 28 = 4,194,304 + 917,504,000 = 921,698,304 B against a
-			// forward of 2048 · 2 · 14336 = 58,720,256 B.
+			// 32000 · 38 = 4,194,304 + 1,245,184,000 = 1,249,378,304 B
+			// against a forward of 2048 · 2 · 14336 = 58,720,256 B.
 			name: "vllm-v1 sampler-bound", gpu: h100, m: dense,
 			c:   Config{GenTP: 1, GenMemoryFraction: 0.8, MaxBatch: 1024, KVProfile: KVProfileVLLMV1},
-			act: 921698304, non: 0.61 * GiB, tokens: 2048,
+			act: 1249378304, non: 0.61 * GiB, tokens: 2048,
 		},
 		{
 			// V1 at TP 2 on the MoE model (every layer MoE), 16384 tokens,
 			// 128 sequences. Attention (4 + 2·1)·128 + 4·128 = 1280; experts
 			// 2·(max(2·256, 1024) + 256) = 2560 (no dense MLP): 16384 · 2 ·
-			// (2048 + 2560) = 150,994,944 B, above the sampler's 16384 ·
-			// 1024 · 2 + 128 · 32000 · 28 = 148,242,432 B.
+			// (2048 + 2560) = 150,994,944 B, below the sampler's 16384 ·
+			// 1024 · 2 + 128 · 32000 · 38 = 33,554,432 + 155,648,000 =
+			// 189,202,432 B.
 			name: "vllm-v1 MoE TP2", gpu: h100, m: moe,
 			c:   Config{GenTP: 2, GenMemoryFraction: 0.6, MaxBatch: 128, KVProfile: KVProfileVLLMV1, MaxBatchedTokens: 16384},
-			act: 150994944, non: 0.61 * GiB, tokens: 16384,
+			act: 189202432, non: 0.61 * GiB, tokens: 16384,
 		},
 		{
 			// vLLM 0.3 at TP 2 on an A100 (no reported total: 80 GiB):
 			// tokens max(1024 + 1024, 2048) = 2048, 16 sequences; forward
 			// attention (4+2)·128 + 4·128 = 1280, MLP 3·2048 = 6144: 2048 ·
 			// 2 · (2048 + 6144) = 33,554,432 B; sampler 2048·1024·2 +
-			// 16·32000·28 = 4,194,304 + 14,336,000. Non-torch 1.79 + 1.79
+			// 16·32000·38 = 4,194,304 + 19,456,000. Non-torch 1.79 + 1.79
 			// GiB (NCCL at TP 2).
 			name: "vllm-0.3 TP2", gpu: a100, m: dense,
 			c:   Config{GenTP: 2, GenMemoryFraction: 0.9, MaxBatch: 16, KVProfile: KVProfileVLLM03, PromptLen: 1024, ResponseMax: 1024},
@@ -98,5 +99,35 @@ func TestKVBudget(t *testing.T) {
 				t.Errorf("profile tokens %d, want %d", b.ProfileTokens, tc.tokens)
 			}
 		})
+	}
+}
+
+// TestProfileActivationLogged checks the profile run's activation peak
+// against the PyTorch peaks vLLM logged (SamplerBytesPerLogit's sources):
+// within 5%.
+func TestProfileActivationLogged(t *testing.T) {
+	for _, c := range []struct {
+		preset       string
+		tokens, seqs int
+		loggedGiB    float64
+		source       string
+	}{
+		// vllm serve meta-llama/Meta-Llama-3-8B (max_model_len 8192, so
+		// 8192 tokens; max_num_seqs 256): "PyTorch activation peak memory
+		// 1.26GiB".
+		{"llama3-8b", 8192, 256, 1.26, "vLLM PR #10511"},
+		// vllm serve Qwen3-30B-A3B, TP 1: the API server's 8192 tokens and
+		// 1024 sequences on a GPU of ≥ 70 GiB: "torch peak memory
+		// increase: 5.58GiB".
+		{"qwen3-30b-a3b", 8192, 1024, 5.58, "vLLM issue #30942"},
+	} {
+		m, ok := model.Preset(c.preset)
+		if !ok {
+			t.Fatalf("no preset %s", c.preset)
+		}
+		got := float64(ProfileActivation(m, 1, units.BF16, c.tokens, c.seqs)) / float64(units.GiB)
+		if math.Abs(got/c.loggedGiB-1) > 0.05 {
+			t.Errorf("%s (%s): %.2f GiB, logged %.2f GiB", c.preset, c.source, got, c.loggedGiB)
+		}
 	}
 }
