@@ -401,7 +401,7 @@ func declarations(s *settings) []key {
 		{name: "rl.reference_swap", value: boolean(into(&r.ReferenceSwap)).or(false),
 			doc: "a reference of the policy's shape keeps its weights in host memory and swaps them with the policy's for each reference pass: the policy's weight shard to the host, the reference's in, the policy's back, three crossings of PCIe per step (NeMo-RL's Megatron policy worker, use_reference_model)"},
 		{name: "rl.engine_host_overhead", value: quantity(into(&r.HostOverhead), "4ms").or(0), def: "0s",
-			doc: "fixed host time per engine iteration (prefill or decode) during which the engine's GPUs wait: scheduling, the sampled tokens' copy to the host (a synchronous engine loop: vLLM before 0.6, or vLLM V1 without `--async-scheduling`, about 4.3 ms per iteration in NeMo-RL's runs, model.md §9.1); 0 to 1s"},
+			doc: "fixed host time per engine iteration (prefill or decode) during which the engine's GPUs wait: scheduling, the sampled tokens' copy to the host (a synchronous engine loop: vLLM before 0.6, or vLLM V1 without `--async-scheduling`, about 3.7 ms per iteration in NeMo-RL's runs, model.md §9.1); 0 to 1s"},
 		{name: "rl.engine_host_per_seq", value: quantity(into(&r.HostPerSeq), "100us").or(0), def: "0s",
 			doc: "host time per engine iteration for each sequence it runs, the GPUs waiting: output processing and detokenisation of a synchronous engine loop (vLLM before 0.6: about 0.1 ms, vLLM issue #6913); 0 to 1ms"},
 		{name: "rl.offload", value: text(into(&r.Offload)).or(rl.OffloadOverflow), allowed: names(rl.Offloads()),
