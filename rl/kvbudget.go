@@ -18,7 +18,7 @@ const (
 	// memory less its weight shard, nothing else.
 	KVProfileNone KVProfile = "none"
 	// KVProfileVLLM03 is vLLM 0.3's Worker.profile_num_available_blocks
-	// (vllm/worker/worker.py, v0.3.1): after one profiling forward of
+	// (vllm/worker/worker.py, v0.3.1; vLLM PR #2031): after one profiling forward of
 	// max_num_batched_tokens tokens in max_num_seqs sequences, the cache
 	// gets total × gpu_memory_utilization − (total − free), everything the
 	// device then holds: the weights, the profile's activation peak (the
