@@ -18,10 +18,11 @@ const (
 	// memory less its weight shard, nothing else.
 	KVProfileNone KVProfile = "none"
 	// KVProfileVLLM03 is vLLM 0.3's Worker.profile_num_available_blocks
-	// (vllm/worker/worker.py, v0.3.1; vLLM PR #2031): after one profiling forward of
-	// max_num_batched_tokens tokens in max_num_seqs sequences, the cache
-	// gets total × gpu_memory_utilization − (total − free), everything the
-	// device then holds: the weights, the profile's activation peak (the
+	// (vllm/worker/worker.py, v0.3.1; vLLM PR #2031): after one profiling
+	// forward of max_num_batched_tokens tokens in max_num_seqs sequences,
+	// the cache
+	// gets total × gpu_memory_utilization − (total − free), everything
+	// the device then holds: the weights, the profile's activation peak (the
 	// caching allocator keeps it; empty_cache runs before the profile, not
 	// after), and the memory outside PyTorch's allocator (cuBLAS
 	// workspaces, loaded kernels, NCCL's buffers at TP > 1).
@@ -53,7 +54,10 @@ func KVProfiles() []KVProfile { return []KVProfile{KVProfileNone, KVProfileVLLM0
 // rows, segmented_sort_pairs allocates an int64 index of every element, 8,
 // and CUB's segmented radix sort of key-value pairs takes temporary
 // storage for the alternate key and value buffers, 12). 38 B in all; after
-// the sort the masks, softmax and scatter hold less (28). Checked against
+// the sort the masks, softmax and scatter hold less (28). Below 128 rows
+// (OpenRLHF's engines) PyTorch sorts the tensor whole
+// (segmented_sort_pairs_by_full_sort: two int2 buffers and the radix
+// sort's scratch), a few bytes more, counted the same. Checked against
 // two logged PyTorch peaks: Llama 3 8B, 256 sequences of 128,256 logits
 // after a forward of 8192 tokens (vLLM PR #10511: 1.26 GiB; this gives
 // 1.22 GiB) and Qwen3-30B-A3B, 1024 sequences of 151,936 after 8192 tokens
