@@ -39,6 +39,9 @@ type RL struct {
 	// KV tokens an engine holds.
 	Slots      int `json:"max_running_sequences"`
 	KVCapacity int `json:"kv_capacity_tokens"`
+	// KVBudget is the memory of an engine GPU the KV cache gets, and what
+	// was taken before it.
+	KVBudget RLKVBudget `json:"kv_budget"`
 	// The slowest engine's generation: prefill, decode kernels (split by
 	// what bounded them), tensor-parallel all-reduces, the decode time
 	// spent waiting for the longest responses, and its iterations.
@@ -105,6 +108,22 @@ type RLMemory struct {
 	Offloaded         float64 `json:"offloaded"`
 }
 
+// RLKVBudget is an engine GPU's KV-cache budget, bytes: the device's
+// memory as CUDA reports it times the engine's fraction, less the weights
+// and, under a profile (rl.kv_profile), the profile run's activation peak
+// and the memory outside PyTorch's allocator.
+type RLKVBudget struct {
+	Profile       string  `json:"profile"`
+	Device        float64 `json:"device_memory"`
+	Fraction      float64 `json:"fraction"`
+	Weights       float64 `json:"weights"`
+	Activation    float64 `json:"profile_activation"`
+	NonTorch      float64 `json:"non_torch"`
+	ProfileTokens int     `json:"profile_tokens,omitempty"`
+	ProfileSeqs   int     `json:"profile_sequences,omitempty"`
+	KV            float64 `json:"kv_cache"`
+}
+
 // RLSpan is one phase of one replayed step on one lane.
 type RLSpan struct {
 	Lane   string  `json:"lane"`
@@ -125,6 +144,9 @@ func RLOf(c rl.Config, r *rl.Result) *RL {
 		RefitS: float64(r.Refit), SwapS: float64(r.Swap), IdleS: float64(r.Idle), OverlapS: float64(r.Overlap),
 		SamplesPerStep: r.Samples, TokensPerStep: r.Tokens, TokensPerSPerGPU: r.TokensPerSecPerGPU,
 		GenGPUs: r.GenGPUs, TrainGPUs: r.TrainGPUs, Replicas: r.Replicas, Slots: r.Slots, KVCapacity: r.KVCapacity,
+		KVBudget: RLKVBudget{Profile: string(r.KVBudget.Profile), Device: float64(r.KVBudget.Device), Fraction: r.KVBudget.Fraction,
+			Weights: float64(r.KVBudget.Weights), Activation: float64(r.KVBudget.Activation), NonTorch: float64(r.KVBudget.NonTorch),
+			ProfileTokens: r.KVBudget.ProfileTokens, ProfileSeqs: r.KVBudget.ProfileSeqs, KV: float64(r.KVBudget.KV)},
 		Generation: RLGeneration{PrefillS: float64(r.Prefill), DecodeS: float64(r.Decode), DecodeHBMS: float64(r.DecodeHBM), DecodeTCS: float64(r.DecodeTensor),
 			TPS: float64(r.GenComm), TailS: float64(r.Tail), HostS: float64(r.GenHost), Iterations: r.Iterations, Bound: r.GenerationBound},
 		Utilisation: RLUtilisation{GenerationMFU: r.GenerationMFU, GenerationHBM: r.GenerationHBM, ScoringMFU: r.ScoringMFU, TrainingMFU: r.TrainingMFU},
@@ -200,6 +222,13 @@ func WriteRLText(w io.Writer, r *RL) error {
 		100*r.Utilisation.GenerationMFU, 100*r.Utilisation.GenerationHBM, 100*r.Utilisation.ScoringMFU, 100*r.Utilisation.TrainingMFU)
 	p("  memory/GPU     generation %s weights + %s KV cache (%d tokens per engine, %d sequences at most); scoring %s weights; training %s\n",
 		gib(r.Memory.GenerationWeights), gib(r.Memory.KVCache), r.KVCapacity, r.Slots, gib(r.Memory.Scoring), gib(r.Memory.Training))
+	if k := r.KVBudget; k.Device > 0 {
+		p("  KV budget/GPU  %s × %.2f = %s, less %s weights", gib(k.Device), k.Fraction, gib(k.Device*k.Fraction), gib(k.Weights))
+		if k.Profile != string(rl.KVProfileNone) {
+			p(", %s profile activations (%s: %d tokens, sampler over %d sequences), %s outside PyTorch", gib(k.Activation), k.Profile, k.ProfileTokens, k.ProfileSeqs, gib(k.NonTorch))
+		}
+		p(" → %s for the KV cache\n", gib(max(k.KV, 0)))
+	}
 	if r.PromptsTimeS > 0 {
 		p("  %.4g prompts   %.2f h\n", r.Prompts, r.PromptsTimeS/3600)
 	}

@@ -129,9 +129,17 @@ type Config struct {
 	// MaxBatch is the most sequences an engine runs at once (vLLM's
 	// max_num_seqs); the KV cache may allow fewer.
 	MaxBatch int
-	// GenMemoryFraction is the share of HBM the engine may take for its
-	// weights and KV cache (vLLM's gpu_memory_utilization).
+	// GenMemoryFraction is the share of the device's memory (as the CUDA
+	// driver reports it) the engine may take for its weights, profile and
+	// KV cache (vLLM's gpu_memory_utilization).
 	GenMemoryFraction float64
+	// KVProfile is what the engine takes from that share before its KV
+	// cache ("" or KVProfileNone: the weights only).
+	KVProfile KVProfile
+	// MaxBatchedTokens is the engine's max_num_batched_tokens, the tokens
+	// of its profile forward; 0: the profile's default (vLLM 0.3:
+	// max(prompt_len + response_max, 2048); V1: 2048).
+	MaxBatchedTokens int
 	// HostOverhead is the engine's host time per iteration (prefill or
 	// decode) during which its GPUs wait: the scheduler, the sampled
 	// tokens' copy to the host, output processing and detokenisation of a
@@ -255,6 +263,14 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 	}
 	if !(c.GenMemoryFraction > 0 && c.GenMemoryFraction <= 1) {
 		add("rl.gen_memory_fraction", "must be in (0, 1], got %g", c.GenMemoryFraction)
+	}
+	switch c.KVProfile {
+	case "", KVProfileNone, KVProfileVLLM03, KVProfileVLLMV1:
+	default:
+		add("rl.kv_profile", "must be one of %v, got %q", KVProfiles(), c.KVProfile)
+	}
+	if c.MaxBatchedTokens < 0 || c.MaxBatchedTokens > MaxTokens {
+		add("rl.max_batched_tokens", "must be from 0 (the profile's default) to %d, got %d", MaxTokens, c.MaxBatchedTokens)
 	}
 	if !(c.Prompts >= 0 && c.Prompts <= 1e15) {
 		add("rl.prompts", "must be from 0 to 1e15, got %g", c.Prompts)

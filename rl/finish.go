@@ -118,8 +118,8 @@ func (res *Result) finish(c Config, j parallelism.Job, runs []engineRun, scoreFL
 		res.PromptsTime = units.Seconds(math.Ceil(c.Prompts/float64(c.PromptsPerStep))) * res.Step
 	}
 	res.Notes = append(res.Notes,
-		fmt.Sprintf("generation: %d engine replicas of tp %d, %s batching, at most %d sequences each (max_batch %d; the KV cache holds %d tokens per engine at %.0f%% of HBM); responses %d tokens on average, at most %d (quantiles max·u^p); decode iterations are aggregated between changes of the batch (one task per run of iterations and one for its all-reduces)",
-			res.Replicas, c.GenTP, c.Batching, res.Slots, c.MaxBatch, res.KVCapacity, 100*c.GenMemoryFraction, c.ResponseMean, c.ResponseMax),
+		fmt.Sprintf("generation: %d engine replicas of tp %d, %s batching, at most %d sequences each (max_batch %d; the KV cache holds %d tokens per engine: %s); responses %d tokens on average, at most %d (quantiles max·u^p); decode iterations are aggregated between changes of the batch (one task per run of iterations and one for its all-reduces)",
+			res.Replicas, c.GenTP, c.Batching, res.Slots, c.MaxBatch, res.KVCapacity, res.KVBudget, c.ResponseMean, c.ResponseMax),
 		hostNote(c))
 	switch {
 	case c.Placement == Colocated && c.OffPolicy > 0:

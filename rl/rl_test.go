@@ -154,10 +154,14 @@ func TestKVCache(t *testing.T) {
 	if r.Slots != 8 {
 		t.Errorf("slots %d, want 8", r.Slots)
 	}
-	// Room for 3.5 sequences: the engine runs 3 at once.
+	// Room for 3.5 sequences: the engine runs 3 at once. The fraction is
+	// of the memory CUDA reports (79.22 GiB on the H100), not the HBM.
 	m := v.Job().Model
-	hbm := float64(v.Job().Cluster.GPU.HBM)
-	cfg.GenMemoryFraction = (2*float64(m.Params()) + 3.5*200*perToken) / hbm
+	device := float64(v.Job().Cluster.GPU.DeviceMemory())
+	if device != 79.22*float64(units.GiB) {
+		t.Errorf("H100 device memory %g B, want 79.22 GiB", device)
+	}
+	cfg.GenMemoryFraction = (2*float64(m.Params()) + 3.5*200*perToken) / device
 	r, err = Run(v, cfg)
 	if err != nil {
 		t.Fatal(err)

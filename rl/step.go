@@ -66,8 +66,9 @@ type Result struct {
 	GenGPUs, TrainGPUs int
 	Replicas           int
 	// Slots is the most sequences one engine ran at once; KVCapacity the
-	// KV tokens an engine holds.
+	// KV tokens an engine holds, KVBudget the memory it holds them in.
 	Slots, KVCapacity int
+	KVBudget          KVBudget
 	// Decode, Prefill and GenComm split the slowest engine's generation;
 	// DecodeHBM and DecodeTensor split its kernels' time by what bounded
 	// them; Tail is its decode time waiting for the longest responses:
@@ -143,15 +144,16 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 		generated += l
 	}
 	res.Tokens = c.Samples()*c.PromptLen + generated
-	weights := units.Bytes(float64(policy.Params())/float64(c.GenTP)) * e
+	res.KVBudget = c.kvBudget(j.Cluster.GPU, policy, j.Training.Precision)
+	weights := res.KVBudget.Weights
 	res.Memory.GenerationWeights = weights
-	budget := units.Bytes(float64(j.Cluster.GPU.HBM)*c.GenMemoryFraction) - weights
+	budget := res.KVBudget.KV
 	kv := policy.KVBytesPerToken(c.GenTP, j.Training.Precision)
-	res.KVCapacity = int(float64(budget) / float64(kv))
+	res.KVCapacity = int(max(float64(budget), 0) / float64(kv))
 	if res.KVCapacity < c.PromptLen+c.ResponseMax {
 		res.Feasible = false
-		res.Reason = fmt.Sprintf("generation: the policy's %s per GPU (tp %d) leaves %s of the %s the engine may use (gen_memory_fraction %.2f of %s): room for %d KV tokens, less than one sequence of %d",
-			weights, c.GenTP, units.Bytes(max(float64(budget), 0)), units.Bytes(float64(j.Cluster.GPU.HBM)*c.GenMemoryFraction), c.GenMemoryFraction, j.Cluster.GPU.HBM, max(res.KVCapacity, 0), c.PromptLen+c.ResponseMax)
+		res.Reason = fmt.Sprintf("generation: %s: room for %d KV tokens, less than one sequence of %d",
+			res.KVBudget, res.KVCapacity, c.PromptLen+c.ResponseMax)
 		res.KVCapacity = max(res.KVCapacity, 0)
 		tj := c.trainingJob(j, policyN, policy)
 		var err error

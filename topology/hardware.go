@@ -19,6 +19,11 @@ type GPU struct {
 	HBM          units.Bytes
 	HBMBandwidth units.Bandwidth
 	SMs          int
+	// DriverReserved is the part of HBM the CUDA driver does not report as
+	// the device's total (cudaMemGetInfo, torch.cuda.mem_get_info: what
+	// vLLM multiplies by gpu_memory_utilization); 0 where no source gives
+	// the reported total.
+	DriverReserved units.Bytes
 	// Source cites the datasheet the figures come from.
 	Source string
 }
@@ -34,6 +39,10 @@ func (g GPU) Peak(p units.Precision) (units.FLOPRate, bool) {
 	}
 	return 0, false
 }
+
+// DeviceMemory is the device's total memory as the CUDA driver reports it:
+// the HBM less DriverReserved.
+func (g GPU) DeviceMemory() units.Bytes { return g.HBM - g.DriverReserved }
 
 // Link is a point-to-point connection: bandwidth per direction and the
 // one-way latency of a message.
