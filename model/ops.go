@@ -939,12 +939,30 @@ func linear(o Op) Op {
 // EmbeddingOps returns the forward and backward kernels of the token and
 // position embedding lookup for one micro-batch on one TP rank (the table is
 // split over the vocabulary, Megatron's VocabParallelEmbedding).
+//
+// The table's gradient is dense (docs/model.md §7.22): PyTorch's embedding
+// backward (F.embedding, which Megatron-Core's VocabParallelEmbedding calls,
+// core_v0.8.0 megatron/core/tensor_parallel/layers.py l.234) allocates the
+// whole V/t × h gradient zeroed (at::zeros in aten's
+// embedding_dense_backward_cuda) before it adds the tokens' rows in, and the
+// framework adds that gradient into its gradient buffer (Megatron-Core's DDP
+// hook, param.main_grad.add_(param.grad.data), distributed_data_parallel.py
+// l.224): the zeroing writes e per table element, the add reads e + g and
+// writes g (g: 4 with fp32 gradients, e with Grads16) — every micro-batch.
 func (c Config) EmbeddingOps(sh Shard) (fwd, bwd []Op) {
 	e := sh.Precision.ElementBytes()
+	g := units.Bytes(4)
+	if sh.Grads16 {
+		g = e
+	}
 	hs := units.Bytes(float64(sh.Microbatch*c.SeqLen/sh.cp())*float64(c.Hidden)) * e
+	table := units.Bytes(float64(c.Vocab/max(sh.TP, 1)) * float64(c.Hidden))
+	zero := memop("embedding-grad-zero", table*e)
 	grad := memop("embedding-bwd", 3*hs)
-	grad.WeightGrad = true // the table's gradient; the first layer passes no input gradient on
-	return []Op{memop("embedding", 3*hs)}, []Op{grad}
+	acc := memop("embedding-grad-accum", table*(e+2*g))
+	// The table's gradient; the first layer passes no input gradient on.
+	zero.WeightGrad, grad.WeightGrad, acc.WeightGrad = true, true, true
+	return []Op{memop("embedding", 3*hs)}, []Op{zero, grad, acc}
 }
 
 // LogitsOps returns the output layer (logits GEMM against the shared

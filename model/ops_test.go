@@ -417,3 +417,44 @@ func TestCoreKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestEmbeddingGrad checks the embedding's backward kernels by hand (§7.22):
+// vocabulary 51200 on TP 2, h 1024, one sequence of 2048 tokens in bf16. The
+// lookup's own gradient reads and writes the tokens' rows (3 × 2048 × 1024 ×
+// 2 B = 12 MiB); the table's dense gradient, 25600 × 1024 elements, is zeroed
+// (2 B each: 50 MiB) and added into the gradient buffer (read 2 + 4, write 4:
+// 250 MiB with fp32 gradients; read 2 + 2, write 2: 150 MiB with 16-bit
+// ones). All three are the table's weight gradient.
+func TestEmbeddingGrad(t *testing.T) {
+	const mib = 1 << 20
+	c := Config{Layers: 2, Hidden: 1024, Heads: 16, KVHeads: 16, FFNHidden: 4096, SeqLen: 2048, Vocab: 51200}
+	for _, tc := range []struct {
+		name             string
+		grads16          bool
+		zero, bwd, accum units.Bytes
+	}{
+		{"fp32 gradients", false, 50 * mib, 12 * mib, 250 * mib},
+		{"16-bit gradients", true, 50 * mib, 12 * mib, 150 * mib},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sh := Shard{TP: 2, Microbatch: 1, Attention: AttentionFlash, Precision: units.BF16, Grads16: tc.grads16}
+			fwd, bwd := c.EmbeddingOps(sh)
+			if len(fwd) != 1 || fwd[0].Bytes != 12*mib {
+				t.Errorf("forward %v, want one lookup of 12 MiB", fwd)
+			}
+			want := []struct {
+				name  string
+				bytes units.Bytes
+			}{{"embedding-grad-zero", tc.zero}, {"embedding-bwd", tc.bwd}, {"embedding-grad-accum", tc.accum}}
+			if len(bwd) != len(want) {
+				t.Fatalf("backward has %d kernels, want %d", len(bwd), len(want))
+			}
+			for i, w := range want {
+				if o := bwd[i]; o.Name != w.name || o.Bytes != w.bytes || o.Class != Memory || !o.WeightGrad {
+					t.Errorf("backward[%d] = %s, %v B, class %v, weight gradient %v; want %s, %v B, a memory kernel of the weight gradient",
+						i, o.Name, float64(o.Bytes), o.Class, o.WeightGrad, w.name, float64(w.bytes))
+				}
+			}
+		})
+	}
+}
