@@ -658,7 +658,7 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 	} else if sh.MegatronKernels && c.MegatronKernelsIdle(sh) == "" {
 		c.megatronKernels(sh, &attn, &mlp, tokens, hs, heads*d, qkvN, ffn)
 	} else {
-		c.coreKernels(sh, &attn, &mlp, tokens, hs, ffn)
+		c.coreKernels(sh, &attn, &mlp, tokens, hs, up)
 	}
 	if sh.Precision == units.FP8 {
 		// Transformer Engine's FP8 casts around each linear layer. Forward:
@@ -859,7 +859,8 @@ func (c Config) megatronKernels(sh Shard, attn, mlp *Block, tokens int, hs units
 //     bias-dropout-add or GeLUFunction broadcast over the tokens, and its
 //     gradient is the sum over the tokens of the output gradient, a
 //     reduction reading it once (hs for the two output biases, tokens ×
-//     ffn/t for the first MLP layer's). The QKV layer adds its bias
+//     up for the first MLP layer's, up its output width per rank: ffn/t,
+//     twice that for a gated MLP). The QKV layer adds its bias
 //     inside Transformer Engine's GEMM (skip_bias_add=False) and takes its
 //     gradient in the weight-gradient GEMM's epilogue (cuBLASLt BGRADB,
 //     transformer_engine/pytorch/module/layernorm_linear.py @v1.8): not
@@ -868,7 +869,7 @@ func (c Config) megatronKernels(sh Shard, attn, mlp *Block, tokens int, hs units
 // Megatron-LM's 2021–22 layer has these kernels too (megatronKernels, which
 // adds them with its other unmerged kernels), and the eager list prices
 // Hugging Face's modules itself.
-func (c Config) coreKernels(sh Shard, attn, mlp *Block, tokens int, hs units.Bytes, ffn int) {
+func (c Config) coreKernels(sh Shard, attn, mlp *Block, tokens int, hs units.Bytes, up int) {
 	attn.Backward = append(attn.Backward, memop("residual-grad-add", 3*hs))
 	mlp.Backward = append(mlp.Backward, memop("residual-grad-add", 3*hs))
 	if !c.LinearBias {
@@ -879,7 +880,7 @@ func (c Config) coreKernels(sh Shard, attn, mlp *Block, tokens int, hs units.Byt
 	attn.CoreBackwardAt++
 	mlp.Backward = insertOps(mlp.Backward, 1, memop("mlp-out-bias-grad", hs))
 	if g := slices.IndexFunc(mlp.Backward, func(o Op) bool { return o.Name == "activation-bwd" }); g >= 0 {
-		mlp.Backward = insertOps(mlp.Backward, g+1, memop("mlp-up-bias-grad", units.Bytes(float64(tokens)*float64(ffn))*e))
+		mlp.Backward = insertOps(mlp.Backward, g+1, memop("mlp-up-bias-grad", units.Bytes(float64(tokens)*float64(up))*e))
 	}
 }
 

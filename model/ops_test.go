@@ -341,7 +341,8 @@ func TestAsyncDgrad(t *testing.T) {
 // its backward with the residual-gradient add (read 2, write 1: 6 MiB); with
 // linear biases the output projection's and the second MLP layer's bias
 // gradients read their output gradient once (2 MiB each) and the first MLP
-// layer's reads its 2048 tokens × 2048 (ffn/TP) × 2 B = 8 MiB. The forward
+// layer's reads its 2048 tokens × 2048 (ffn/TP) × 2 B = 8 MiB (16 MiB for a
+// gated MLP, whose first layer is twice as wide). The forward
 // lists do not change, and the attention core keeps its place.
 func TestCoreKernels(t *testing.T) {
 	const mib = 1 << 20
@@ -358,17 +359,19 @@ func TestCoreKernels(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name                  string
-		bias                  bool
+		bias, gated           bool
 		attnBias, mlpBias     units.Bytes
 		attnBiasN, mlpBiasN   int
 		attnFwdLen, mlpFwdLen int
 	}{
-		{"no biases (Llama, Nemotron)", false, 0, 0, 0, 0, 5, 5},
-		{"linear biases (GPT)", true, 2 * mib, (2 + 8) * mib, 1, 2, 5, 5},
+		{"no biases (Llama, Nemotron)", false, false, 0, 0, 0, 0, 5, 5},
+		{"linear biases (GPT)", true, false, 2 * mib, (2 + 8) * mib, 1, 2, 5, 5},
+		// A gated MLP's first layer is 2 · 2048 wide per rank: 16 MiB.
+		{"gated MLP with biases (GPT-OSS)", true, true, 2 * mib, (2 + 16) * mib, 1, 2, 5, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := base
-			c.LinearBias = tc.bias
+			c.LinearBias, c.GatedMLP = tc.bias, tc.gated
 			attn, mlp := c.LayerBlocks(sh)
 			for _, blk := range []struct {
 				name string
