@@ -862,9 +862,9 @@ func (c Config) megatronKernels(sh Shard, attn, mlp *Block, tokens int, hs units
 //     up for the first MLP layer's, up its output width per rank: ffn/t,
 //     twice that for a gated MLP). The QKV layer adds its bias
 //     inside Transformer Engine's GEMM (skip_bias_add=False) and takes its
-//     gradient in the weight-gradient GEMM's epilogue (cuBLASLt BGRADB,
-//     transformer_engine/pytorch/module/layernorm_linear.py @v1.8): not
-//     priced apart.
+//     gradient in the weight-gradient GEMM's epilogue (cuBLASLt BGRADB:
+//     TransformerEngine v1.8 pytorch/module/layernorm_linear.py l.636–643,
+//     common/gemm/cublaslt_gemm.cu l.190): not priced apart.
 //
 // Megatron-LM's 2021–22 layer has these kernels too (megatronKernels, which
 // adds them with its other unmerged kernels), and the eager list prices
