@@ -944,8 +944,9 @@ func linear(o Op) Op {
 // The table's gradient is dense (docs/model.md §7.22): PyTorch's embedding
 // backward (F.embedding, which Megatron-Core's VocabParallelEmbedding calls,
 // core_v0.8.0 megatron/core/tensor_parallel/layers.py l.234) allocates the
-// whole V/t × h gradient zeroed (at::zeros in aten's
-// embedding_dense_backward_cuda) before it adds the tokens' rows in, and the
+// whole V/t × h gradient zeroed (at::zeros in aten's cuda/Embedding.cu
+// embedding_dense_backward_cuda up to 3072 tokens, in EmbeddingBackwardKernel.cu
+// embedding_backward_cuda_kernel above) before it adds the tokens' rows in, and the
 // framework adds that gradient into its gradient buffer (Megatron-Core's DDP
 // hook, param.main_grad.add_(param.grad.data), distributed_data_parallel.py
 // l.224): the zeroing writes e per table element, the add reads e + g and
