@@ -29,6 +29,12 @@ type Config struct {
 	// GatedMLP marks a SwiGLU-style MLP with three weight matrices (Llama,
 	// PaLM) instead of GPT's two.
 	GatedMLP bool
+	// LinearBias marks linear layers that carry biases (GPT-2/3, OPT,
+	// BERT, GPT-OSS; Megatron-Core's add_bias_linear, default true,
+	// core_v0.8.0 transformer_config.py); false for Llama-, Qwen-,
+	// Mixtral-, DeepSeek- and Nemotron-style layers. Read for the bias
+	// gradients of a Megatron-Core layer (LayerBlocks, docs/model.md §7.22).
+	LinearBias bool
 	// HeadSize is the width of one attention head when it is not
 	// Hidden/Heads (model.head_dim; PaLM: 256 with h = 18432 and 48 heads;
 	// Qwen3: 128 with 64 heads of a 4096- or 5120-wide model); 0 derives

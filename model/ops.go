@@ -335,6 +335,10 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 	}
 	router.Backward = append([]Op{memop("moe-permute-bwd", tok(T, float64(h)*float64(1+k))), topkBwd}, dgradWgrad(rg, sh)...)
 	router.Backward = append(router.Backward, lnBwd)
+	if !sh.Eager {
+		// The residual stream's two gradients summed (coreKernels).
+		router.Backward = append(router.Backward, memop("residual-grad-add", tok(T, 3*float64(h))))
+	}
 
 	local := max(c.Experts/sh.ep(), 1)
 	perExpert := c.ExpertTokens(sh)
@@ -653,6 +657,8 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 		c.eagerElementwise(sh, &attn, &mlp, tokens, ewTokens, heads, kvHeads)
 	} else if sh.MegatronKernels && c.MegatronKernelsIdle(sh) == "" {
 		c.megatronKernels(sh, &attn, &mlp, tokens, hs, heads*d, qkvN, ffn)
+	} else {
+		c.coreKernels(sh, &attn, &mlp, tokens, hs, up)
 	}
 	if sh.Precision == units.FP8 {
 		// Transformer Engine's FP8 casts around each linear layer. Forward:
@@ -835,6 +841,49 @@ func (c Config) megatronKernels(sh Shard, attn, mlp *Block, tokens int, hs units
 	mlp.Backward = append(mlp.Backward, memop("layernorm-gamma-beta", 2*hs), memop("residual-grad-add", 3*hs))
 }
 
+// coreKernels adds the memory-bound kernels a Megatron-Core (Transformer
+// Engine) layer runs besides the op list's, each priced by its bytes (read +
+// written) like any memory-bound kernel (docs/model.md §7.22; read from
+// Megatron-LM core_v0.8.0 (baf94af3), megatron/core/transformer/transformer_layer.py,
+// attention.py, mlp.py, fusions/fused_bias_dropout.py and fused_bias_gelu.py):
+//   - the residual-gradient add, once per block: the block's input feeds
+//     both the layer norm fused into the next linear layer
+//     (TELayerNormColumnParallelLinear; the spec's input_layernorm is an
+//     IdentityOp) and the bias-dropout-add as its residual, so autograd
+//     sums the two gradients (read 2, write 1: 3 per element of the
+//     block's input, hs);
+//   - with linear biases (Config.LinearBias), the bias gradients of the
+//     layers that return their bias to a fused kernel instead of adding
+//     it in their GEMM (skip_bias_add=True: the output projection, the
+//     first and the second MLP layer): the bias enters the compiled
+//     bias-dropout-add or GeLUFunction broadcast over the tokens, and its
+//     gradient is the sum over the tokens of the output gradient, a
+//     reduction reading it once (hs for the two output biases, tokens ×
+//     up for the first MLP layer's, up its output width per rank: ffn/t,
+//     twice that for a gated MLP). The QKV layer adds its bias
+//     inside Transformer Engine's GEMM (skip_bias_add=False) and takes its
+//     gradient in the weight-gradient GEMM's epilogue (cuBLASLt BGRADB:
+//     TransformerEngine v1.8 pytorch/module/layernorm_linear.py l.636–643,
+//     common/gemm/cublaslt_gemm.cu l.190): not priced apart.
+//
+// Megatron-LM's 2021–22 layer has these kernels too (megatronKernels, which
+// adds them with its other unmerged kernels), and the eager list prices
+// Hugging Face's modules itself.
+func (c Config) coreKernels(sh Shard, attn, mlp *Block, tokens int, hs units.Bytes, up int) {
+	attn.Backward = append(attn.Backward, memop("residual-grad-add", 3*hs))
+	mlp.Backward = append(mlp.Backward, memop("residual-grad-add", 3*hs))
+	if !c.LinearBias {
+		return
+	}
+	e := sh.Precision.ElementBytes()
+	attn.Backward = insertOps(attn.Backward, 1, memop("attn-out-bias-grad", hs))
+	attn.CoreBackwardAt++
+	mlp.Backward = insertOps(mlp.Backward, 1, memop("mlp-out-bias-grad", hs))
+	if g := slices.IndexFunc(mlp.Backward, func(o Op) bool { return o.Name == "activation-bwd" }); g >= 0 {
+		mlp.Backward = insertOps(mlp.Backward, g+1, memop("mlp-up-bias-grad", units.Bytes(float64(tokens)*float64(up))*e))
+	}
+}
+
 // dgradWgrad returns the kernels of a linear layer's backward pass: the
 // input gradient (M×N by N×K) and the weight gradient (K×M by M×N), which
 // lands in the gradient buffer (g bytes per weight: 4 in fp32, e with
@@ -891,12 +940,31 @@ func linear(o Op) Op {
 // EmbeddingOps returns the forward and backward kernels of the token and
 // position embedding lookup for one micro-batch on one TP rank (the table is
 // split over the vocabulary, Megatron's VocabParallelEmbedding).
+//
+// The table's gradient is dense (docs/model.md §7.22): PyTorch's embedding
+// backward (F.embedding, which Megatron-Core's VocabParallelEmbedding calls,
+// core_v0.8.0 megatron/core/tensor_parallel/layers.py l.234) allocates the
+// whole V/t × h gradient zeroed (at::zeros in aten's cuda/Embedding.cu
+// embedding_dense_backward_cuda up to 3072 tokens, in EmbeddingBackwardKernel.cu
+// embedding_backward_cuda_kernel above) before it adds the tokens' rows in, and the
+// framework adds that gradient into its gradient buffer (Megatron-Core's DDP
+// hook, param.main_grad.add_(param.grad.data), distributed_data_parallel.py
+// l.224): the zeroing writes e per table element, the add reads e + g and
+// writes g (g: 4 with fp32 gradients, e with Grads16) — every micro-batch.
 func (c Config) EmbeddingOps(sh Shard) (fwd, bwd []Op) {
 	e := sh.Precision.ElementBytes()
+	g := units.Bytes(4)
+	if sh.Grads16 {
+		g = e
+	}
 	hs := units.Bytes(float64(sh.Microbatch*c.SeqLen/sh.cp())*float64(c.Hidden)) * e
+	table := units.Bytes(float64(c.Vocab/max(sh.TP, 1)) * float64(c.Hidden))
+	zero := memop("embedding-grad-zero", table*e)
 	grad := memop("embedding-bwd", 3*hs)
-	grad.WeightGrad = true // the table's gradient; the first layer passes no input gradient on
-	return []Op{memop("embedding", 3*hs)}, []Op{grad}
+	acc := memop("embedding-grad-accum", table*(e+2*g))
+	// The table's gradient; the first layer passes no input gradient on.
+	zero.WeightGrad, grad.WeightGrad, acc.WeightGrad = true, true, true
+	return []Op{memop("embedding", 3*hs)}, []Op{zero, grad, acc}
 }
 
 // LogitsOps returns the output layer (logits GEMM against the shared

@@ -123,7 +123,10 @@ func TestOptimizerBytes(t *testing.T) {
 // of 5 backward (+6·512 per block); 4·8·8 = 256 scores: mask add, fp32
 // softmax and cast at 16 B/score instead of 4 (+12·256), backward 24
 // instead of 6 (+18·256). Forward 2048 + 4096 + 3072 = 9216 B, backward
-// 2048 + 6144 + 4608 = 12800 B.
+// 2048 + 6144 + 4608 = 12800 B. The fused list ends each block's backward
+// with the residual-gradient add (coreKernels, 3 · 2 B · 512 = 3072 B per
+// block), which the eager lists price in their own way: 6144 B less extra
+// backward for both.
 func TestEagerElementwise(t *testing.T) {
 	sum := func(ops []Op) (b units.Bytes) {
 		for _, o := range ops {
@@ -138,8 +141,8 @@ func TestEagerElementwise(t *testing.T) {
 		fwd, bwd      units.Bytes
 		extraFwdKerns int
 	}{
-		{"llama", Config{Layers: 1, Hidden: 64, Heads: 4, KVHeads: 4, FFNHidden: 128, SeqLen: 8, Vocab: 32, GatedMLP: true}, AttentionFlash, 57344, 100352, 21},
-		{"opt", Config{Layers: 1, Hidden: 64, Heads: 4, KVHeads: 4, FFNHidden: 256, SeqLen: 8, Vocab: 32}, AttentionUnfused, 9216, 12800, 1 + 2 + 2},
+		{"llama", Config{Layers: 1, Hidden: 64, Heads: 4, KVHeads: 4, FFNHidden: 128, SeqLen: 8, Vocab: 32, GatedMLP: true}, AttentionFlash, 57344, 100352 - 6144, 21},
+		{"opt", Config{Layers: 1, Hidden: 64, Heads: 4, KVHeads: 4, FFNHidden: 256, SeqLen: 8, Vocab: 32}, AttentionUnfused, 9216, 12800 - 6144, 1 + 2 + 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sh := Shard{TP: 1, Microbatch: 1, Attention: tc.attention, Precision: units.BF16}
@@ -244,14 +247,16 @@ func TestMegatronElementwise(t *testing.T) {
 		kernels   int
 	}{
 		{"attention forward", bytes(a1.Forward) - bytes(a0.Forward), 16777216, len(a1.Forward) - len(a0.Forward)},
-		{"attention backward", bytes(a1.Backward) - bytes(a0.Backward), 56623104, len(a1.Backward) - len(a0.Backward)},
+		// Both lists hold a residual-gradient add per block (3 × 4 MiB): the
+		// plain one from coreKernels, so the switch adds the others.
+		{"attention backward", bytes(a1.Backward) - bytes(a0.Backward), 56623104 - 12582912, len(a1.Backward) - len(a0.Backward)},
 		{"mlp forward", bytes(m1.Forward) - bytes(m0.Forward), 0, len(m1.Forward) - len(m0.Forward)},
-		{"mlp backward", bytes(m1.Backward) - bytes(m0.Backward), 33554432, len(m1.Backward) - len(m0.Backward)},
+		{"mlp backward", bytes(m1.Backward) - bytes(m0.Backward), 33554432 - 12582912, len(m1.Backward) - len(m0.Backward)},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s: %v extra bytes, want %v", tc.name, float64(tc.got), float64(tc.want))
 		}
-		want := map[string]int{"attention forward": 2, "attention backward": 8, "mlp forward": 0, "mlp backward": 4}[tc.name]
+		want := map[string]int{"attention forward": 2, "attention backward": 7, "mlp forward": 0, "mlp backward": 3}[tc.name]
 		if tc.kernels != want {
 			t.Errorf("%s: %d extra kernels, want %d", tc.name, tc.kernels, want)
 		}
@@ -326,5 +331,133 @@ func TestAsyncDgrad(t *testing.T) {
 		if got, want := len(b), len(c.Programs(s)[TransformerLayer].Backward); got != want {
 			t.Errorf("tp %d sp %v: %d steps, want %d (unchanged)", s.TP, s.SequenceParallel, got, want)
 		}
+	}
+}
+
+// TestCoreKernels checks the kernels a Megatron-Core layer runs besides the
+// op list's (coreKernels, docs/model.md §7.22) by hand, for a layer of h 1024,
+// ffn 4096, s 2048 on TP 2 with sequence parallelism in bf16: each block's
+// input is 1024 tokens × 1024 × 2 B = 2 MiB (hs) on a rank. Every block ends
+// its backward with the residual-gradient add (read 2, write 1: 6 MiB); with
+// linear biases the output projection's and the second MLP layer's bias
+// gradients read their output gradient once (2 MiB each) and the first MLP
+// layer's reads its 2048 tokens × 2048 (ffn/TP) × 2 B = 8 MiB (16 MiB for a
+// gated MLP, whose first layer is twice as wide). The forward
+// lists do not change, and the attention core keeps its place.
+func TestCoreKernels(t *testing.T) {
+	const mib = 1 << 20
+	base := Config{Layers: 2, Hidden: 1024, Heads: 16, KVHeads: 16, FFNHidden: 4096, SeqLen: 2048, Vocab: 51200}
+	sh := Shard{TP: 2, Microbatch: 1, SequenceParallel: true, Attention: AttentionFlash, Precision: units.BF16}
+	named := func(ops []Op, prefix string) (b units.Bytes, n int) {
+		for _, o := range ops {
+			if strings.HasPrefix(o.Name, prefix) {
+				b += o.Bytes
+				n++
+			}
+		}
+		return b, n
+	}
+	for _, tc := range []struct {
+		name                  string
+		bias, gated           bool
+		attnBias, mlpBias     units.Bytes
+		attnBiasN, mlpBiasN   int
+		attnFwdLen, mlpFwdLen int
+	}{
+		{"no biases (Llama, Nemotron)", false, false, 0, 0, 0, 0, 5, 5},
+		{"linear biases (GPT)", true, false, 2 * mib, (2 + 8) * mib, 1, 2, 5, 5},
+		// A gated MLP's first layer is 2 · 2048 wide per rank: 16 MiB.
+		{"gated MLP with biases (GPT-OSS)", true, true, 2 * mib, (2 + 16) * mib, 1, 2, 5, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base
+			c.LinearBias, c.GatedMLP = tc.bias, tc.gated
+			attn, mlp := c.LayerBlocks(sh)
+			for _, blk := range []struct {
+				name string
+				b    Block
+				bias units.Bytes
+				n    int
+				fwd  int
+			}{{"attention", attn, tc.attnBias, tc.attnBiasN, tc.attnFwdLen}, {"mlp", mlp, tc.mlpBias, tc.mlpBiasN, tc.mlpFwdLen}} {
+				last := blk.b.Backward[len(blk.b.Backward)-1]
+				if last.Name != "residual-grad-add" || last.Bytes != 6*mib || last.Class != Memory {
+					t.Errorf("%s backward ends with %s (%v B), want residual-grad-add of %v B", blk.name, last.Name, float64(last.Bytes), 6*mib)
+				}
+				b1, n1 := named(blk.b.Backward, "attn-out-bias-grad")
+				b2, n2 := named(blk.b.Backward, "mlp-out-bias-grad")
+				b3, n3 := named(blk.b.Backward, "mlp-up-bias-grad")
+				b, n := b1+b2+b3, n1+n2+n3
+				if b != blk.bias || n != blk.n {
+					t.Errorf("%s bias gradients: %d kernels, %v B; want %d, %v B", blk.name, n, float64(b), blk.n, float64(blk.bias))
+				}
+				if len(blk.b.Forward) != blk.fwd {
+					t.Errorf("%s forward has %d kernels, want %d (unchanged)", blk.name, len(blk.b.Forward), blk.fwd)
+				}
+			}
+			if got := attn.Backward[attn.CoreBackwardAt].Name; got != "flash-attention-bwd" {
+				t.Errorf("backward core at %d is %s", attn.CoreBackwardAt, got)
+			}
+		})
+	}
+	// Hugging Face's eager modules are priced by their own list (the
+	// OPT-family list has one residual add per block of its own, in place
+	// of the bias-dropout-add's gradient): nothing is added to it.
+	eager := sh
+	eager.Eager = true
+	c := base
+	c.LinearBias = true
+	attn, mlp := c.LayerBlocks(eager)
+	for _, ops := range [][]Op{attn.Backward, mlp.Backward} {
+		if _, n := named(ops, "residual-grad-add"); n != 1 {
+			t.Errorf("eager block has %d residual-grad-add kernels, want its own 1", n)
+		}
+		if _, n := named(ops, "attn-out-bias-grad"); n > 0 {
+			t.Error("eager list got a bias-gradient kernel")
+		}
+		if _, n := named(ops, "mlp-up-bias-grad"); n > 0 {
+			t.Error("eager list got a bias-gradient kernel")
+		}
+	}
+}
+
+// TestEmbeddingGrad checks the embedding's backward kernels by hand (§7.22):
+// vocabulary 51200 on TP 2, h 1024, one sequence of 2048 tokens in bf16. The
+// lookup's own gradient reads and writes the tokens' rows (3 × 2048 × 1024 ×
+// 2 B = 12 MiB); the table's dense gradient, 25600 × 1024 elements, is zeroed
+// (2 B each: 50 MiB) and added into the gradient buffer (read 2 + 4, write 4:
+// 250 MiB with fp32 gradients; read 2 + 2, write 2: 150 MiB with 16-bit
+// ones). All three are the table's weight gradient.
+func TestEmbeddingGrad(t *testing.T) {
+	const mib = 1 << 20
+	c := Config{Layers: 2, Hidden: 1024, Heads: 16, KVHeads: 16, FFNHidden: 4096, SeqLen: 2048, Vocab: 51200}
+	for _, tc := range []struct {
+		name             string
+		grads16          bool
+		zero, bwd, accum units.Bytes
+	}{
+		{"fp32 gradients", false, 50 * mib, 12 * mib, 250 * mib},
+		{"16-bit gradients", true, 50 * mib, 12 * mib, 150 * mib},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sh := Shard{TP: 2, Microbatch: 1, Attention: AttentionFlash, Precision: units.BF16, Grads16: tc.grads16}
+			fwd, bwd := c.EmbeddingOps(sh)
+			if len(fwd) != 1 || fwd[0].Bytes != 12*mib {
+				t.Errorf("forward %v, want one lookup of 12 MiB", fwd)
+			}
+			want := []struct {
+				name  string
+				bytes units.Bytes
+			}{{"embedding-grad-zero", tc.zero}, {"embedding-bwd", tc.bwd}, {"embedding-grad-accum", tc.accum}}
+			if len(bwd) != len(want) {
+				t.Fatalf("backward has %d kernels, want %d", len(bwd), len(want))
+			}
+			for i, w := range want {
+				if o := bwd[i]; o.Name != w.name || o.Bytes != w.bytes || o.Class != Memory || !o.WeightGrad {
+					t.Errorf("backward[%d] = %s, %v B, class %v, weight gradient %v; want %s, %v B, a memory kernel of the weight gradient",
+						i, o.Name, float64(o.Bytes), o.Class, o.WeightGrad, w.name, float64(w.bytes))
+				}
+			}
+		})
 	}
 }

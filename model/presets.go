@@ -23,7 +23,7 @@ const (
 func gpt(name string, layers, hidden, heads, seq, vocab int, source string) Config {
 	return Config{
 		Name: name, Layers: layers, Hidden: hidden, Heads: heads, KVHeads: heads,
-		FFNHidden: 4 * hidden, SeqLen: seq, Vocab: vocab, Source: source,
+		FFNHidden: 4 * hidden, SeqLen: seq, Vocab: vocab, LinearBias: true, Source: source,
 	}
 }
 
@@ -110,7 +110,7 @@ func table() []Config {
 			"(78 layers, hidden 4256, 28 heads). Sequence length 1024 and the GPT-2 BPE vocab (50257) are not stated there: assumed, as in the GPT-2 / "+
 			"Megatron-LM setup it was trained with"),
 		{
-			Name: "bert-large", Layers: 24, Hidden: 1024, Heads: 16, KVHeads: 16, FFNHidden: 4096, SeqLen: 512, Vocab: 30522,
+			Name: "bert-large", Layers: 24, Hidden: 1024, Heads: 16, KVHeads: 16, FFNHidden: 4096, SeqLen: 512, Vocab: 30522, LinearBias: true,
 			Source: "Devlin et al. 2018 'BERT: Pre-training of Deep Bidirectional Transformers', Section 3 (BERT-LARGE: L=24, H=1024, A=16, " +
 				"feed-forward 4H, 340M params, sequences up to 512 tokens); WordPiece vocab 30522 from the released bert-large-uncased config. " +
 				"Encoder-only: token-type embeddings, the pooler and the MLM head are not modelled",
@@ -198,7 +198,7 @@ func table() []Config {
 		},
 		{
 			Name: "gpt-oss-120b", Layers: 36, Hidden: 2880, Heads: 64, KVHeads: 8, HeadSize: 64, FFNHidden: 2880, SeqLen: 4096, Vocab: 201088, GatedMLP: true,
-			Experts: 128, TopK: 4,
+			Experts: 128, TopK: 4, LinearBias: true,
 			Source: "openai/gpt-oss-120b config.json (num_hidden_layers 36, hidden_size 2880, intermediate_size 2880, 64 heads, 8 KV heads, head_dim 64, " +
 				"num_local_experts 128, experts_per_token 4, vocab 201088, untied output); OpenAI 2025 'gpt-oss-120b & gpt-oss-20b Model Card' Table 1 " +
 				"(116.83B total, 5.13B active per token, counting the unembedding but not the embedding). Alternating 128-token sliding-window attention " +

@@ -480,7 +480,7 @@ func TestMoEFP8RecipeLaunches(t *testing.T) {
 // norm 1, the router GEMM 1, the fused top-k and load-balancing loss 6, the
 // dispatcher's preprocess 13 (EP > 1 only), the fused permute 4; backward
 // the permute's 1, the router's 3, the GEMM's dgrad and wgrad 2, the layer
-// norm's 1. Around the experts (EP 4: 4 local experts), the sorts: 2 + 2
+// norm's 1, the residual-gradient add 1 (model.md §7.22). Around the experts (EP 4: 4 local experts), the sorts: 2 + 2
 // forward, 1 + 1 backward.
 func TestMoEDispatcherLaunches(t *testing.T) {
 	kernels := func(ops []model.Op, name string) (n int) {
@@ -493,7 +493,7 @@ func TestMoEDispatcherLaunches(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		ep, fwd, bwd, sortF, sortB int
-	}{{1, 12, 7, 0, 0}, {4, 25, 7, 4, 2}} {
+	}{{1, 12, 8, 0, 0}, {4, 25, 8, 4, 2}} {
 		j := moeJob(t, 1, tc.ep, 1)
 		router, experts, _, _ := j.Model.MoEBlock(j.Shard())
 		if got := kernels(router.Forward, ""); got != tc.fwd {

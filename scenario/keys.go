@@ -173,6 +173,8 @@ func declarations(s *settings) []key {
 			doc: "multi-token-prediction modules trained beside the model (DeepSeek-V3: 1, arXiv:2412.19437 §2.2); ≥ 0. Each runs on the last pipeline stage: two RMSNorms, a 2h → h projection, one transformer block of the last layer's kind and the shared output head with its loss; their FLOPs count as model FLOPs ([model.md §2.5](model.md#25-multi-token-prediction))"},
 		{name: "model.gated_mlp", value: boolean(into(&m.GatedMLP)), def: "preset, else false", from: []string{keyModelPreset},
 			doc: "true: SwiGLU-style MLP with three weight matrices (Llama, PaLM) instead of GPT's two"},
+		{name: "model.linear_bias", value: boolean(into(&m.LinearBias)), def: "preset, else false", from: []string{keyModelPreset},
+			doc: "true: the linear layers carry biases (GPT-2/3, OPT, BERT, GPT-OSS; Megatron-Core's add_bias_linear): a Megatron-Core layer then also runs the output-projection and MLP bias gradients, reductions of their output gradients ([model.md §7.22](model.md#722-sixth-round-h100-dense-the-megatron-core-layers-residual-gradient-adds-and-bias-gradients-and-the-embeddings-dense-gradient)); false: Llama-, Qwen-, Mixtral-, DeepSeek- and Nemotron-style layers"},
 
 		{name: keySystem, value: text(into(&s.system)), preset: true, def: "none", allowed: topology.SystemPresetNames(),
 			doc: "a built-in node type (`sim presets`); the other `[cluster]` keys override what it gives; `gb200-nvl72` is one 72-GPU NVLink domain per node"},

@@ -316,16 +316,22 @@ var maxMAE = map[string]float64{
 	// the model: the layout rule (the search's fastest layout where tp or
 	// pp is unknown) made the ten January-2021 rows and the two GPT-3
 	// strong-scaling rows scored. README-2021: 5.5 → 11.5 (1 → 11 scored,
-	// 11.2%); README-2024-H100: 8.0 → 10.5 (9 → 11 scored, 10.4%).
+	// 11.2%); README-2024-H100: 8.0 → 10.5 (9 → 11 scored, 10.4%), then
+	// 10.5 → 10.0 (9.6%) by the Megatron-Core layer's residual-gradient
+	// adds and bias gradients and the embedding's dense gradient (model.md
+	// §7.22).
 	"Megatron-LM-README-2021":      5.0,
-	"Megatron-LM-README-2024-H100": 10.5,
+	"Megatron-LM-README-2024-H100": 10.0,
 	"Korthikanti2022-Table5":       2.5,
 	"Korthikanti2022-Table4":       1.5,
 	// NeMo's three H100 groups lowered (19.0 → 11.0, 14.5 → 7.0, 5.0 → 4.0)
 	// by the nemo-24.07 stack's bf16 gradient reduction and no default
 	// recomputation (NeMo-Framework-Launcher 24.07) with the Hopper FP8
-	// slowdown calibrated on NVIDIA's BF16/FP8 pairs (11.0%, 6.9%, 3.5%).
-	"NeMo-24.07-perf-summary": 11.0,
+	// slowdown calibrated on NVIDIA's BF16/FP8 pairs (11.0%, 6.9%, 3.5%);
+	// then 11.0 → 10.0 (9.8%) and 7.0 → 6.0 (5.9%) by the Megatron-Core
+	// layer's residual-gradient adds and bias gradients and the embedding's
+	// dense gradient (model.md §7.22).
+	"NeMo-24.07-perf-summary": 10.0,
 	// moe-cp.toml's groups, recorded when the file was folded in. The
 	// overall level was re-recorded then (12.0 → 13.0): the case set grew;
 	// then lowered to 12.5 (the megatron-deepspeed stack: vTrain 6.2 → 4.6),
@@ -358,7 +364,7 @@ var maxMAE = map[string]float64{
 	// the merge, so the level stays 19.0 (docs/model.md §7.17 has the
 	// numbers with them: 13.9%).
 	"MegatronBridge-25.11":               19.0,
-	"NeMo-24.07-H100":                    7.0,
+	"NeMo-24.07-H100":                    6.0,
 	"NeMo-LongSeq-CP-H100":               4.0,
 	"DeepSeek-V3":                        2.5,
 	"overall":                            10.5,

@@ -174,10 +174,10 @@ func TestTextSummary(t *testing.T) {
 		want, lack []string
 	}{
 		{"default", nil, []string{
-			"for 300 B tokens;", " GPU-hours", "825,828 GPU-hours", "assumes every one of the 300 B tokens",
+			"for 300 B tokens;", " GPU-hours", "834,828 GPU-hours", "assumes every one of the 300 B tokens",
 			"no batch ramp-up, failure, checkpoint, restart or slow GPU",
 			"(DP comm, exposed = 226 ms of its own transfers + 230 ms waiting for other GPUs' DP",
-			"next: HBM bandwidth at", "would help: less recomputation (recompute takes 19.4%: selective instead of full",
+			"next: HBM bandwidth at", "would help: less recomputation (recompute takes 19.2%: selective instead of full",
 		}, []string{"3e+11", "e+05", "e+23", "next: hbm"}},
 		{"bubble-bound", []string{"--set", "training.global_batch=128"}, []string{
 			"Bottleneck       pipeline-bubble", "would help: more micro-batches per step (16 now for 16 stages", "the interleaved schedule", "zero-bubble ZB-H1",
