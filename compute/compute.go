@@ -30,6 +30,10 @@ type Params struct {
 	// HBMFraction is the fraction of the datasheet HBM bandwidth that
 	// streaming element-wise kernels reach.
 	HBMFraction float64
+	// EagerHBMFraction, where above 0, replaces HBMFraction for the kernels
+	// PyTorch launches one tensor operation at a time (model.Op.Eager);
+	// 0: HBMFraction for them too. Set by training.eager_hbm_fraction.
+	EagerHBMFraction float64
 	// FlashFraction is the fraction of the dense peak a fused
 	// flash-attention kernel sustains on its (unmasked) FLOPs.
 	FlashFraction float64
@@ -152,7 +156,11 @@ func New(gpu topology.GPU, p units.Precision) (Model, error) {
 
 // Time returns how long op takes and what bounds it.
 func (m Model) Time(op model.Op) (units.Seconds, Limiter) {
-	mem := op.Bytes.Over(m.GPU.HBMBandwidth.Scale(m.Params.HBMFraction))
+	hbm := m.Params.HBMFraction
+	if op.Eager && m.Params.EagerHBMFraction > 0 {
+		hbm = m.Params.EagerHBMFraction
+	}
+	mem := op.Bytes.Over(m.GPU.HBMBandwidth.Scale(hbm))
 	var t units.Seconds
 	lim := HBM
 	switch op.Class {

@@ -54,6 +54,35 @@ func TestMemoryBoundHandComputed(t *testing.T) {
 	}
 }
 
+// TestEagerHBMFraction: a kernel PyTorch launches on its own (Op.Eager) is
+// priced at EagerHBMFraction where that is set, by hand: 1 GiB at 0.51 of
+// the A100's 2039 GB/s is 1.0326 ms + 4 µs, against 0.6195 ms + 4 µs at the
+// family's 0.85; a kernel not marked eager keeps 0.85, and with the fraction
+// 0 an eager kernel is priced like any other.
+func TestEagerHBMFraction(t *testing.T) {
+	gib := units.Bytes(1 << 30)
+	for _, tc := range []struct {
+		name  string
+		eager bool
+		frac  float64
+		want  float64 // seconds
+	}{
+		{"eager at 0.51", true, 0.51, float64(1<<30)/(2039e9*0.51) + 4e-6},
+		{"not eager, fraction set", false, 0.51, float64(1<<30)/(2039e9*0.85) + 4e-6},
+		{"eager, fraction 0", true, 0, float64(1<<30)/(2039e9*0.85) + 4e-6},
+	} {
+		m := a100(t)
+		m.Params.EagerHBMFraction = tc.frac
+		got, lim := m.Time(model.Op{Class: model.Memory, Bytes: gib, Eager: tc.eager})
+		if math.Abs(float64(got)/tc.want-1) > 1e-12 || lim != HBM {
+			t.Errorf("%s: %v (%v), want %.6g s bound by HBM", tc.name, got, lim, tc.want)
+		}
+	}
+	if want := 1.0326e-3 + 4e-6; math.Abs(float64(1<<30)/(2039e9*0.51)+4e-6-want) > 1e-6 {
+		t.Errorf("hand value: %.6g s, want %.6g", float64(1<<30)/(2039e9*0.51)+4e-6, want)
+	}
+}
+
 // TestGEMMShapes checks the shape effects: a skinny GEMM (tiny N) is bound by
 // its HBM traffic, small K lowers efficiency, an extra partial wave costs a
 // whole wave, and efficiency never exceeds the sustained fraction.

@@ -68,6 +68,13 @@ type Op struct {
 	// weight-gradient GEMM, one per parameter tensor it produces (see
 	// dgradWgrad). Only the host issue bound reads it.
 	HostCalls int
+	// Eager marks a kernel PyTorch itself launches for one tensor
+	// operation (an ATen element-wise kernel, a reduction or a copy) where
+	// the framework runs no fused kernel of its own: the attention dropout
+	// of the unfused core and the kernels of megatronKernels. The kernel
+	// model prices it at compute.Params.EagerHBMFraction where that is set
+	// (training.eager_hbm_fraction), else as any memory-bound kernel.
+	Eager bool
 }
 
 // GroupedGEMMIssue is the host time per expert GEMM of Transformer
@@ -97,6 +104,14 @@ func gemm(name string, batch, m, n, k int, elem units.Bytes) Op {
 
 func memop(name string, bytes units.Bytes) Op {
 	return Op{Name: name, Class: Memory, Bytes: bytes}
+}
+
+// eagerop is a memory-bound kernel PyTorch launches for one tensor
+// operation (Op.Eager).
+func eagerop(name string, bytes units.Bytes) Op {
+	o := memop(name, bytes)
+	o.Eager = true
+	return o
 }
 
 // Attention selects how the attention core (scores, softmax, context) runs.
@@ -447,6 +462,23 @@ func (c Config) MegatronKernelsIdle(sh Shard) string {
 	return ""
 }
 
+// EagerKernelsIdle says why compute.Params.EagerHBMFraction
+// (training.eager_hbm_fraction) changes nothing in c's layer, "" when it
+// does: the layer has no kernel PyTorch launches on its own (Op.Eager).
+func (c Config) EagerKernelsIdle(sh Shard) string {
+	attn, mlp := c.LayerBlocks(sh)
+	for _, b := range []Block{attn, mlp} {
+		for _, ops := range [][]Op{b.Forward, b.Backward} {
+			for _, o := range ops {
+				if o.Eager {
+					return ""
+				}
+			}
+		}
+	}
+	return "flash attention and no megatron_elementwise"
+}
+
 // GradAccumCastIdle says why Shard.GradAccumCast changes nothing, "" when
 // it does: it prices an unfused accumulation into fp32 gradients only.
 func (sh Shard) GradAccumCastIdle() string {
@@ -609,12 +641,13 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 		scores := units.Bytes(float64(b*heads)*float64(s)*float64(s)) * e
 		qk := gemm("attn-scores", b*heads, s, s, d, e)
 		sm := memop("scale-mask-softmax", 2*scores)
-		drop := memop("attn-dropout", 2*scores+scores/e)
+		// torch.nn.Dropout on the probabilities: PyTorch's own kernel.
+		drop := eagerop("attn-dropout", 2*scores+scores/e)
 		av := gemm("attn-context", b*heads, s, dv, s, e)
 		core = []Op{qk, sm, drop, av}
 		coreBwd = []Op{
 			gemm("attn-context-dgrad", b*heads, s, s, dv, e), gemm("attn-context-wgrad", b*heads, s, dv, s, e),
-			memop("attn-dropout-bwd", 2*scores+scores/e), memop("softmax-bwd", 3*scores),
+			eagerop("attn-dropout-bwd", 2*scores+scores/e), memop("softmax-bwd", 3*scores),
 			gemm("attn-scores-dgrad-q", b*heads, s, d, s, e), gemm("attn-scores-dgrad-k", b*heads, s, d, s, e),
 		}
 	}
@@ -810,35 +843,37 @@ func insertOps(ops []Op, at int, ins ...Op) []Op {
 func (c Config) megatronKernels(sh Shard, attn, mlp *Block, tokens int, hs units.Bytes, ctx, qkvN, ffn int) {
 	e := sh.Precision.ElementBytes()
 	per := func(n int) units.Bytes { return units.Bytes(float64(tokens)*float64(n)) * e }
+	// Each is a kernel PyTorch launches (Op.Eager) but apex's γ/β pass of
+	// the layer norm's backward, an apex kernel.
 	// Forward: the QKV bias add after its GEMM (before the core), the
 	// context's permute copy after the core (before the output projection).
 	at := slices.IndexFunc(attn.Forward, func(o Op) bool { return o.Name == "qkv" })
 	if at < 0 {
 		return
 	}
-	attn.Forward = insertOps(attn.Forward, at+1, memop("qkv-bias-add", 2*per(qkvN)))
+	attn.Forward = insertOps(attn.Forward, at+1, eagerop("qkv-bias-add", 2*per(qkvN)))
 	attn.CoreAt++
-	attn.Forward = insertOps(attn.Forward, attn.CoreAt+len(attn.Core), memop("context-permute", 2*per(ctx)))
+	attn.Forward = insertOps(attn.Forward, attn.CoreAt+len(attn.Core), eagerop("context-permute", 2*per(ctx)))
 	// Backward: the output bias's gradient (a reduction of the incoming
 	// gradient) after the bias-dropout-add's, the permute's backward copy
 	// before the core's gradients, the two alpha multiplies of the scores'
 	// baddbmm and the split's cat after them, the QKV bias gradient, and
 	// after the layer norm's backward apex's γ/β pass and the residual
 	// gradient add.
-	attn.Backward = insertOps(attn.Backward, 1, memop("attn-out-bias-grad", hs))
+	attn.Backward = insertOps(attn.Backward, 1, eagerop("attn-out-bias-grad", hs))
 	attn.CoreBackwardAt++
-	attn.Backward = insertOps(attn.Backward, attn.CoreBackwardAt, memop("context-permute-bwd", 2*per(ctx)))
+	attn.Backward = insertOps(attn.Backward, attn.CoreBackwardAt, eagerop("context-permute-bwd", 2*per(ctx)))
 	attn.CoreBackwardAt++
 	end := attn.CoreBackwardAt + len(attn.CoreBackward)
-	attn.Backward = insertOps(attn.Backward, end, memop("scores-alpha-q", 2*per(ctx)), memop("scores-alpha-k", 2*per(ctx)),
-		memop("qkv-split-cat", 2*per(qkvN)), memop("qkv-bias-grad", per(qkvN)))
-	attn.Backward = append(attn.Backward, memop("layernorm-gamma-beta", 2*hs), memop("residual-grad-add", 3*hs))
-	mlp.Backward = insertOps(mlp.Backward, 1, memop("mlp-out-bias-grad", hs))
+	attn.Backward = insertOps(attn.Backward, end, eagerop("scores-alpha-q", 2*per(ctx)), eagerop("scores-alpha-k", 2*per(ctx)),
+		eagerop("qkv-split-cat", 2*per(qkvN)), eagerop("qkv-bias-grad", per(qkvN)))
+	attn.Backward = append(attn.Backward, memop("layernorm-gamma-beta", 2*hs), eagerop("residual-grad-add", 3*hs))
+	mlp.Backward = insertOps(mlp.Backward, 1, eagerop("mlp-out-bias-grad", hs))
 	g := slices.IndexFunc(mlp.Backward, func(o Op) bool { return o.Name == "activation-bwd" })
 	if g >= 0 {
-		mlp.Backward = insertOps(mlp.Backward, g+1, memop("mlp-up-bias-grad", per(ffn)))
+		mlp.Backward = insertOps(mlp.Backward, g+1, eagerop("mlp-up-bias-grad", per(ffn)))
 	}
-	mlp.Backward = append(mlp.Backward, memop("layernorm-gamma-beta", 2*hs), memop("residual-grad-add", 3*hs))
+	mlp.Backward = append(mlp.Backward, memop("layernorm-gamma-beta", 2*hs), eagerop("residual-grad-add", 3*hs))
 }
 
 // coreKernels adds the memory-bound kernels a Megatron-Core (Transformer

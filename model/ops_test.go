@@ -461,3 +461,60 @@ func TestEmbeddingGrad(t *testing.T) {
 		})
 	}
 }
+
+// TestEagerKernels: the kernels PyTorch launches on its own (Op.Eager),
+// which training.eager_hbm_fraction prices, by hand for the TP-2 layer of
+// TestMegatronElementwise (h 1024, 16 heads, s 2048, micro-batch 1, fp16):
+// the attention dropout over the 8 × 2048² local scores (2 B read and
+// written plus the 1-byte mask: 167772160 B, forward and backward) and
+// megatronKernels' kernels but apex's γ/β pass (2 × 2048 × 1024 × 2 B =
+// 8388608 B per block). Flash attention without megatron_elementwise has
+// none, and EagerKernelsIdle says so.
+func TestEagerKernels(t *testing.T) {
+	c := Config{Layers: 2, Hidden: 1024, Heads: 16, KVHeads: 16, FFNHidden: 4096, SeqLen: 2048, Vocab: 51200}
+	sh := Shard{TP: 2, Microbatch: 1, Attention: AttentionUnfused, Precision: units.FP16, MegatronKernels: true}
+	eager := func(ops []Op) (b units.Bytes, n int) {
+		for _, o := range ops {
+			if o.Eager {
+				b += o.Bytes
+				n++
+			}
+		}
+		return b, n
+	}
+	a, m := c.LayerBlocks(sh)
+	for _, tc := range []struct {
+		name    string
+		ops     []Op
+		bytes   units.Bytes
+		kernels int
+	}{
+		{"attention forward", a.Forward, 167772160 + 16777216, 3},
+		{"attention backward", a.Backward, 167772160 + 56623104 - 8388608, 8},
+		{"mlp forward", m.Forward, 0, 0},
+		{"mlp backward", m.Backward, 33554432 - 8388608, 3},
+	} {
+		if b, n := eager(tc.ops); b != tc.bytes || n != tc.kernels {
+			t.Errorf("%s: %d eager kernels of %v B, want %d of %v B", tc.name, n, float64(b), tc.kernels, float64(tc.bytes))
+		}
+	}
+	if why := c.EagerKernelsIdle(sh); why != "" {
+		t.Errorf("unfused with megatron_elementwise: idle %q", why)
+	}
+	unfused := sh
+	unfused.MegatronKernels = false
+	if why := c.EagerKernelsIdle(unfused); why != "" {
+		t.Errorf("unfused attention alone (its dropout is eager): idle %q", why)
+	}
+	flash := unfused
+	flash.Attention = AttentionFlash
+	fa, fm := c.LayerBlocks(flash)
+	for _, ops := range [][]Op{fa.Forward, fa.Backward, fm.Forward, fm.Backward} {
+		if b, n := eager(ops); n != 0 {
+			t.Errorf("flash attention: %d eager kernels (%v B), want none", n, float64(b))
+		}
+	}
+	if why := c.EagerKernelsIdle(flash); why != "flash attention and no megatron_elementwise" {
+		t.Errorf("flash attention: idle %q", why)
+	}
+}

@@ -273,6 +273,9 @@ func kernelModel(j Job) (compute.Model, error) {
 	if j.Training.HostIssue > 0 {
 		cm.Params.HostIssue = j.Training.HostIssue
 	}
+	if f := j.Training.EagerHBMFraction; f > 0 {
+		cm.Params.EagerHBMFraction = f
+	}
 	return cm, nil
 }
 

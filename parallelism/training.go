@@ -49,4 +49,10 @@ type Training struct {
 	// PyTorch's 10 µs. Scenario key training.host_issue, which the
 	// Transformer Engine stacks (megatron-core-2024, nemo-24.07) set.
 	HostIssue units.Seconds
+	// EagerHBMFraction is the share of the datasheet HBM bandwidth the
+	// kernels PyTorch launches one tensor operation at a time reach
+	// (compute.Params.EagerHBMFraction, model.Op.Eager); 0 keeps the GPU
+	// family's HBMFraction for them. Scenario key
+	// training.eager_hbm_fraction.
+	EagerHBMFraction float64
 }

@@ -36,6 +36,10 @@ func TestSoftwareKnobsShown(t *testing.T) {
 			func(j *parallelism.Job) { j.Training.UnfusedGradAccum = true },
 			func(j *parallelism.Job) { j.Training.GradAccumCast = true },
 			func(off, on *Report) bool { return on.Breakdown.HBMS > off.Breakdown.HBMS }, "hbm_bound_s up"},
+		{"eager_hbm_fraction", "training",
+			func(j *parallelism.Job) { j.Training.Attention = model.AttentionUnfused },
+			func(j *parallelism.Job) { j.Training.EagerHBMFraction = 0.5 },
+			func(off, on *Report) bool { return on.Breakdown.HBMS > off.Breakdown.HBMS }, "hbm_bound_s up"},
 		{"host_issue_s", "training",
 			func(j *parallelism.Job) {},
 			func(j *parallelism.Job) { j.Training.HostIssue = units.Millisecond },
@@ -88,6 +92,7 @@ func TestSoftwareKnobsNoEffect(t *testing.T) {
 	}{
 		{"megatron_elementwise", "flash attention", func(j *parallelism.Job) { j.Training.MegatronElementwise = true }},
 		{"grad_accum_cast", "grad_accum_fusion", func(j *parallelism.Job) { j.Training.GradAccumCast = true }},
+		{"eager_hbm_fraction", "flash attention and no megatron_elementwise", func(j *parallelism.Job) { j.Training.EagerHBMFraction = 0.5 }},
 		{"async_tp_allreduce", "sequence parallel", func(j *parallelism.Job) {
 			j.Layout.SequenceParallel = true
 			j.Layout.AsyncTPAllReduce = true

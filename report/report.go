@@ -155,6 +155,11 @@ type Training struct {
 	// recompute_s), memory-bound: breakdown.hbm_bound_s.
 	MegatronElementwise bool `json:"megatron_elementwise,omitempty"`
 	GradAccumCast       bool `json:"grad_accum_cast,omitempty"`
+	// EagerHBMFraction is the HBM share the scenario gave the kernels
+	// PyTorch launches on its own (training.eager_hbm_fraction); omitted
+	// for 0, the family's calibration.hbm_fraction. Their time is in
+	// breakdown.compute_s (and recompute_s), memory-bound: hbm_bound_s.
+	EagerHBMFraction float64 `json:"eager_hbm_fraction,omitempty"`
 	// HostIssueS is the host time per kernel launch the scenario set
 	// (training.host_issue); omitted for 0, the GPU family's.
 	HostIssueS float64 `json:"host_issue_s,omitempty"`
@@ -298,6 +303,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 			GradAccumFusion: !j.Training.UnfusedGradAccum, FP32Grads: !j.Training.Grads16,
 			EagerElementwise: j.Training.Eager, MegatronElementwise: j.Training.MegatronElementwise,
 			GradAccumCast: j.Training.GradAccumCast, HostIssueS: float64(j.Training.HostIssue),
+			EagerHBMFraction: j.Training.EagerHBMFraction,
 		},
 		SoftwareStack:        in.Stack,
 		Calibration:          calibrationOf(j.Calibration),

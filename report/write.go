@@ -391,6 +391,9 @@ func softwareKnobs(rep *Report, j parallelism.Job) []string {
 	if t.GradAccumCast {
 		add("grad_accum_cast: each micro-batch's weight gradient cast to fp32, then added (in compute, HBM-bound)", sh.GradAccumCastIdle())
 	}
+	if t.EagerHBMFraction > 0 {
+		add(fmt.Sprintf("eager_hbm_fraction: PyTorch's own element-wise kernels at %g of the HBM bandwidth (in compute, HBM-bound)", t.EagerHBMFraction), j.Model.EagerKernelsIdle(sh))
+	}
 	if t.HostIssueS > 0 {
 		add(fmt.Sprintf("host_issue %s per kernel launch (in compute where the host is slower than the GPU)", units.Seconds(t.HostIssueS)), "")
 	}
