@@ -36,6 +36,14 @@ func stacks() []stack {
 		// apex's layer-norm γ/β pass, the residual-gradient adds
 		// (megatron/model/transformer.py, megatron/mpu/layers.py @e270f68).
 		{"training.megatron_elementwise", "true"},
+		// PyTorch 1.8's own kernels (NGC 20.12) where the 2021 layer has no
+		// fused one of its own (the attention dropout, the kernels above but
+		// apex's γ/β pass) run at the rate SC21's fusion experiment gives:
+		// 5.84 and 8.09 GB of unfused traffic per layer pass took 5.52 and
+		// 8.00 ms more (Narayanan et al. 2021 §5.8, GPT-3 175B 113 → 135
+		// and 530B 133 → 148 TFLOP/s per GPU): 52% and 50% of 2039 GB/s
+		// (docs/model.md §7.24).
+		{"training.eager_hbm_fraction", "0.51"},
 	}
 	megatron2022 := [][2]string{
 		{"training.megatron_elementwise", "true"},
@@ -146,7 +154,7 @@ func stacks() []stack {
 		{name: "deepspeed-zero3-2021", values: zero3,
 			doc: "DeepSpeed ZeRO-3 of 2021 (the SC21 paper's Table 2 baseline): everything sharded over data parallelism, per-tensor parameter gathers, gradient reduce-scatter overlapped with the backward pass, fp16 with 16-bit gradients, unfused attention, full recomputation"},
 		{name: "megatron-lm-2021-01", values: append(append([][2]string(nil), megatron2021...), [2]string{"parallelism.pp_scatter_gather", "false"}),
-			doc: "Megatron-LM as of January 2021 (the README's GPT-3 175B run): blocking pipeline sends, whole activations between stages (the scatter/gather came with the SC21 paper, April 2021), one data-parallel all-reduce after the backward pass, unfused gradient accumulation, fp16 with 16-bit gradients, unfused attention with the layer's unmerged element-wise kernels (megatron_elementwise)"},
+			doc: "Megatron-LM as of January 2021 (the README's GPT-3 175B run): blocking pipeline sends, whole activations between stages (the scatter/gather came with the SC21 paper, April 2021), one data-parallel all-reduce after the backward pass, unfused gradient accumulation, fp16 with 16-bit gradients, unfused attention with the layer's unmerged element-wise kernels (megatron_elementwise), PyTorch 1.8's own kernels at 51% of the HBM bandwidth (eager_hbm_fraction, from the SC21 paper's fusion experiment)"},
 		{name: "megatron-lm-2021", values: append(append([][2]string(nil), megatron2021...), [2]string{"parallelism.pp_scatter_gather", "true"}),
 			doc: "Megatron-LM of the SC21 paper (Narayanan et al. 2021): as megatron-lm-2021-01 with the pipeline scatter/gather"},
 		{name: "megatron-lm-2022", values: megatron2022,

@@ -308,8 +308,13 @@ func TestStackSequenceParallel(t *testing.T) {
 // the visible cases, while the Megatron-DeepSpeed runs kept apart improve
 // with them (held-out megatron-deepspeed 14.6 → 13.3%, vtrain-extra 8.8 →
 // 8.3%, bias −8.3 → −5.6%); docs/model.md §7.15 has both columns.
+// Branch a100dense lowered SC21 Table 1 5.0 → 2.5 and README-2021 5.0 →
+// 2.5 and the overall level 10.5 → 10.0: the 2021 stacks' PyTorch kernels
+// at the HBM share SC21's fusion experiment gives
+// (training.eager_hbm_fraction 0.51, model.md §7.24): 2.0%, 2.5%, 9.8%;
+// Table 2 48.7 → 49.0% (its PTD rows −3.6…+0.8%), inside its level.
 var maxMAE = map[string]float64{
-	"Narayanan2021-SC21-Table1": 5.0,
+	"Narayanan2021-SC21-Table1": 2.5,
 	"vTrain-ground-truth-multi": 5.5,
 	"Narayanan2021-SC21-Table2": 49.0,
 	// The two README groups were re-recorded when their case set grew, not
@@ -320,7 +325,7 @@ var maxMAE = map[string]float64{
 	// 10.5 → 10.0 (9.6%) by the Megatron-Core layer's residual-gradient
 	// adds and bias gradients and the embedding's dense gradient (model.md
 	// §7.22).
-	"Megatron-LM-README-2021":      5.0,
+	"Megatron-LM-README-2021":      2.5,
 	"Megatron-LM-README-2024-H100": 10.0,
 	"Korthikanti2022-Table5":       2.5,
 	"Korthikanti2022-Table4":       1.5,
@@ -367,7 +372,7 @@ var maxMAE = map[string]float64{
 	"NeMo-24.07-H100":                    6.0,
 	"NeMo-LongSeq-CP-H100":               4.0,
 	"DeepSeek-V3":                        2.5,
-	"overall":                            10.5,
+	"overall":                            10.0,
 	MemoryGroup + " (GiB, Fig. 1)":       0.5,
 	MemoryGroup + " (% of none, Fig. 7)": 0.5,
 }
