@@ -28,14 +28,7 @@ import (
 // With that, micro-batch 2 does not fit in 80 GiB at DP 4 and fits at DP 16:
 // the replay reproduces the choice NVIDIA made for each row.
 func TestNeMo175BMicroBatchMemory(t *testing.T) {
-	cases, err := Cases()
-	if err != nil {
-		t.Fatal(err)
-	}
-	byID := map[string]Case{}
-	for _, c := range cases {
-		byID[c.ID] = c
-	}
+	byID := casesByID(t)
 	const p0 = 5_618_749_440.0
 	const hbm = 80 << 30
 	type run struct {

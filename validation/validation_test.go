@@ -40,16 +40,23 @@ func TestCasesParse(t *testing.T) {
 	}
 }
 
-// TestMappingRules pins what the general rules make of a few cases.
-func TestMappingRules(t *testing.T) {
+// casesByID indexes the folder's cases, and any extra ones, by ID.
+func casesByID(t *testing.T, extra ...Case) map[string]Case {
+	t.Helper()
 	cases, err := Cases()
 	if err != nil {
 		t.Fatal(err)
 	}
 	byID := map[string]Case{}
-	for _, c := range cases {
+	for _, c := range append(cases, extra...) {
 		byID[c.ID] = c
 	}
+	return byID
+}
+
+// TestMappingRules pins what the general rules make of a few cases.
+func TestMappingRules(t *testing.T) {
+	byID := casesByID(t)
 	tests := []struct {
 		id             string
 		tp, pp, dp, mb int
@@ -775,10 +782,6 @@ tflops_per_gpu = 137
 // selective granularity, so those runs recomputed nothing; the case data
 // say the modules, and the rules read the data as published.)
 func TestRecomputeModulesMapping(t *testing.T) {
-	all, err := Cases()
-	if err != nil {
-		t.Fatal(err)
-	}
 	src, err := os.ReadFile("heldout/mbridge-dsv3-mtp.toml")
 	if err != nil {
 		t.Fatal(err)
@@ -787,10 +790,7 @@ func TestRecomputeModulesMapping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byID := map[string]Case{}
-	for _, c := range append(all, heldout...) {
-		byID[c.ID] = c
-	}
+	byID := casesByID(t, heldout...)
 	for _, tc := range []struct {
 		id, recompute, modules string
 		ep                     int
