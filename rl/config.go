@@ -112,6 +112,10 @@ type Config struct {
 	// PromptLen is the tokens of every prompt; ResponseMean and ResponseMax
 	// the responses' mean and longest length in tokens.
 	PromptLen, ResponseMean, ResponseMax int
+	// EnginePromptLen is the mean tokens of a prompt as the inference
+	// engine sees it, padding stripped, when that is shorter than the
+	// PromptLen that scoring and training see (padded shapes); 0: PromptLen.
+	EnginePromptLen int
 	// TrainBatch is the samples per optimizer step (PPO's mini-batch); the
 	// step's samples are trained in ⌈samples/TrainBatch⌉ optimizer steps,
 	// Epochs times over.
@@ -250,6 +254,9 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 	}
 	pos("rl.prompt_len", c.PromptLen, MaxTokens)
 	pos("rl.response_max", c.ResponseMax, MaxTokens)
+	if c.EnginePromptLen < 0 || c.EnginePromptLen > c.PromptLen {
+		errs = append(errs, field.Errorf("rl.engine_prompt_len", "must be from 1 to prompt_len (%d), got %d", c.PromptLen, c.EnginePromptLen).Using("rl.prompt_len"))
+	}
 	if c.ResponseMean < 1 || c.ResponseMean > c.ResponseMax {
 		errs = append(errs, field.Errorf("rl.response_mean", "must be from 1 to response_max (%d), got %d", c.ResponseMax, c.ResponseMean).Using("rl.response_max"))
 	}
@@ -412,6 +419,19 @@ func (c Config) policyGPUs(gpus int) int {
 // sample, prompt + response_max.
 func (c Config) PackLen() int { return c.PromptLen + c.ResponseMax }
 
+// EnginePrompt is the prompt length the inference engine prefills and
+// attends to: EnginePromptLen, else PromptLen.
+func (c Config) EnginePrompt() int {
+	if c.EnginePromptLen > 0 {
+		return c.EnginePromptLen
+	}
+	return c.PromptLen
+}
+
 func (c Config) String() string {
-	return fmt.Sprintf("%s %d×%d samples, prompt %d, response mean %d max %d, %s", c.Algorithm, c.PromptsPerStep, c.GenerationsPerPrompt, c.PromptLen, c.ResponseMean, c.ResponseMax, c.Placement)
+	prompt := fmt.Sprint(c.PromptLen)
+	if c.EnginePrompt() != c.PromptLen {
+		prompt = fmt.Sprintf("%d (engine %d)", c.PromptLen, c.EnginePrompt())
+	}
+	return fmt.Sprintf("%s %d×%d samples, prompt %s, response mean %d max %d, %s", c.Algorithm, c.PromptsPerStep, c.GenerationsPerPrompt, prompt, c.ResponseMean, c.ResponseMax, c.Placement)
 }

@@ -283,6 +283,8 @@ func TestCheck(t *testing.T) {
 	}{
 		{"ppo without critic", func(c *Config) { c.Algorithm = PPO }, "rl.critic"},
 		{"mean above max", func(c *Config) { c.ResponseMean = 2000 }, "rl.response_mean"},
+		{"engine prompt above prompt", func(c *Config) { c.EnginePromptLen = 129 }, "rl.engine_prompt_len"},
+		{"negative engine prompt", func(c *Config) { c.EnginePromptLen = -1 }, "rl.engine_prompt_len"},
 		{"split without gpus", func(c *Config) { c.Placement = Split }, "rl.gen_gpus"},
 		{"gen_tp not dividing heads", func(c *Config) { c.GenTP = 16; c.Placement = Split; c.GenGPUs = 8 }, "rl.gen_tp"},
 		{"bad fraction", func(c *Config) { c.GenMemoryFraction = 1.5 }, "rl.gen_memory_fraction"},

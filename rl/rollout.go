@@ -60,7 +60,7 @@ func (c Config) rolloutCalls(p pricer, policy model.Config, lengths []int, repli
 			run, ok := priced[k]
 			if !ok || !same {
 				var err error
-				run, err = p.generate(policy, ls, c.PromptLen, c.MaxBatch, capacity, c.GenTP, c.Batching, c.HostOverhead, c.HostPerSeq)
+				run, err = p.generate(policy, ls, c.EnginePrompt(), c.MaxBatch, capacity, c.GenTP, c.Batching, c.HostOverhead, c.HostPerSeq)
 				if err != nil {
 					return nil, fmt.Errorf("rl: rank %d, call %d: %w", r, i, err)
 				}

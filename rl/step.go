@@ -181,7 +181,7 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	} else {
 		queues := deal(lengths, res.Replicas, c.Seed)
 		for r := range runs {
-			run, err := p.generate(policy, queues[r], c.PromptLen, c.MaxBatch, res.KVCapacity, c.GenTP, c.Batching, c.HostOverhead, c.HostPerSeq)
+			run, err := p.generate(policy, queues[r], c.EnginePrompt(), c.MaxBatch, res.KVCapacity, c.GenTP, c.Batching, c.HostOverhead, c.HostPerSeq)
 			if err != nil {
 				return nil, fmt.Errorf("rl: engine %d: %w", r, err)
 			}

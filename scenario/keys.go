@@ -376,6 +376,8 @@ func declarations(s *settings) []key {
 			doc: "responses generated per prompt (GRPO's group); ≥ 1; samples per step = prompts × generations"},
 		{name: "rl.prompt_len", value: count(into(&r.PromptLen)).or(0), def: "— (required with `[rl]`)",
 			doc: "tokens of every prompt; ≥ 1"},
+		{name: "rl.engine_prompt_len", value: count(into(&r.EnginePromptLen)).or(0), def: "`prompt_len`", from: []string{"rl.prompt_len"},
+			doc: "the prompts' mean length as the inference engine sees them, 1..`prompt_len`, when the engine gets each prompt without padding while scoring and training see `prompt_len` (padded shapes: OpenRLHF strips the left padding before vLLM); prefill and decode attend to it, the packed training sequences keep `prompt_len`"},
 		{name: "rl.response_max", value: count(into(&r.ResponseMax)).or(0), def: "— (required with `[rl]`)",
 			doc: "the longest response in tokens (the generation cap); ≥ 1; packed training sequences are `prompt_len + response_max` tokens"},
 		{name: "rl.response_mean", value: count(into(&r.ResponseMean)).or(0), def: "`response_max`", from: []string{"rl.response_max"},

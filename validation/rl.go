@@ -57,7 +57,8 @@ func RLRules() []string {
 	return []string{
 		"model: the case's model name → the built-in preset of that family and size (Llama-3.1-8B → llama3-8b, the same shape; Llama-2-7B/13B/70B → llama2-*; OPT-13B/30B/66B → opt-*; OPT-like-175B → opt-175b; DeepSpeed-Chat's 350M critic and reward → opt-350m; Qwen3-32B → qwen3-32b; Qwen3-30B-A3B and DeepSeek-V3 → qwen3-30b-a3b and deepseek-v3 when this build has those mixture-of-experts presets); a model no preset has → not scored",
 		"hardware: H100 → dgx-h100; A100 40GB → dgx-a100-40gb; A100 80GB → dgx-a100-80gb; A800-SXM-80GB → dgx-a100-80gb with NVLink at 200 GB/s per direction (NVIDIA's A800 datasheet: 400 GB/s); another GPU (H20) → not scored",
-		"DeepSpeed-Chat benchmark settings (DeepSpeed-Chat's table, and OpenRLHF's benchmark, which states it ran them with 1024-token caps): prompts and answers at fixed lengths, the caps (BenckmarkSetting.md: prompts and answers of fixed length)",
+		"DeepSpeed-Chat benchmark settings (DeepSpeed-Chat's table, and OpenRLHF's benchmark, which states it ran them with 1024-token caps): prompts and answers at fixed lengths, the caps (BenckmarkSetting.md: prompts and answers of fixed length); OpenRLHF's engines get their prompts unpadded (the OpenRLHF engine prompts rule)",
+		"OpenRLHF engine prompts: OpenRLHF's benchmark follows DeepSpeed-Chat's benchmark settings, which fix its data (BenckmarkSetting.md: 40% of Dahoas/rm-static, Dahoas/full-hh-rlhf, Dahoas/synthetic-instruct-gptj-pairwise, yitingxie/rlhf-reward-datasets, openai/webgpt_comparisons, stanfordnlp/SHP), and names only other differences (benchmark/README.md at dbdd43b0: the 1024-token caps, the reward model initialised from the actor, no hybrid engine); its DeepSpeed-Chat runs (benchmark/deepspeed-chat/llama_7b.sh) take the first five, the ones OpenRLHF's prompt loader reads (openrlhf/datasets/prompts_dataset.py preprocess_data at dbdd43b0: a 'prompt' field, WebGPT's question; SHP's has none). OpenRLHF hands vLLM each prompt with its padding stripped, truncated at the cap (experience_maker.py _generate_vllm), while scoring pads a call's batch to its longest prompt + response and training a micro-batch to its longest sample (replay_buffer.py zero_pad_sequences); the replay has no padding to the longest, so scoring and training stay at the caps, that padding's limit. Mean prompt tokens with the Llama 2 tokenizer (Touvron et al. 2023, arXiv 2307.09288, Table 6: tokens per example − tokens per response, the whole dialogue before the answer; for the single-turn sets that is Table 6's prompt column): Anthropic Helpful 163.1 and Harmless 106.1, 148 over their 122,387 + 43,966 comparisons (Dahoas/rm-static and full-hh-rlhf are HH's dialogues; yitingxie/rlhf-reward-datasets, in HH's Human/Assistant format, its origin not stated in the sources read, is taken as HH); WebGPT 48.3; synthetic GPT-J 13.0. The blend's probabilities are not published → the engine's prompts at the HH mean, the longest component, 148 tokens (rl.engine_prompt_len): at most what any blend gives; one mean, not a spread",
 		"prompt length otherwise not published → 256 tokens (DeepSpeed-Chat's fixed prompt length, the one published in the file); the responses' cap is then max_total − 256 where only the total is capped",
 		"response length: a mean of prompt + response published (NeMo-RL's G-Average Seq len) → mean response = that − the prompt; lengths spread as rl.response_mean's quantiles",
 		"generation engine TP: as published, or as the case's role split reads it from an example script (OpenRLHF 70B: 2 engines × TP2); otherwise the smallest power of two whose 16-bit weight shard is at most half of a GPU's HBM, at most gpus_per_node (DeepSpeed-Chat's run_13b.sh uses 2 for 13B on 40 GB, which this gives)",
@@ -346,6 +347,11 @@ func planRL(c rawRLCase) rlPlan {
 		respMax, _ = intOf(c.RL, "max_response_len")
 		respMean, prompt = respMax, maxP
 		assume("prompts of %d and responses of %d tokens, the caps (DeepSpeed-Chat benchmark settings rule)", prompt, respMax)
+		enginePrompt := OpenRLHFEnginePrompt()
+		if enginePrompt < prompt {
+			fmt.Fprintf(&rlKeys, "engine_prompt_len = %d\n", enginePrompt)
+			assume("the engines get the prompts unpadded, %d tokens on average (Anthropic HH's mean, Llama 2 Table 6); scoring and training padded at the caps (OpenRLHF engine prompts rule)", enginePrompt)
+		}
 		per = vllm + actor + critic
 		nodes = 1
 		assume("one node of %d GPUs: vLLM %d + actor %d + critic %d (placement rule; reference and reward GPUs left out)", per, vllm, actor, critic)
@@ -599,4 +605,43 @@ func RLScenarioOf(id string) ([]byte, bool, error) {
 		return []byte(p.scenario), true, nil
 	}
 	return nil, false, nil
+}
+
+// PreferenceSet is one row of the Llama 2 paper's statistics of human
+// preference data (Touvron et al. 2023, arXiv 2307.09288, Table 6), in
+// tokens of the Llama 2 tokenizer: per example (the whole dialogue with
+// the response), per prompt (a turn's) and per response.
+type PreferenceSet struct {
+	Name                       string
+	Comparisons                int
+	PerExample, Prompt, Answer float64
+}
+
+// RLPrompt is the mean tokens an RL prompt of the set has: the dialogue
+// before the last response, per example − per response (single-turn
+// sets: Table 6's prompt column, as its sums show).
+func (s PreferenceSet) RLPrompt() float64 { return s.PerExample - s.Answer }
+
+// Llama2Table6 holds the Table 6 rows of the sets DeepSpeed-Chat's
+// benchmark data draws on that OpenRLHF's prompt loader reads.
+var Llama2Table6 = []PreferenceSet{
+	{"Anthropic Helpful", 122387, 251.5, 17.7, 88.4},
+	{"Anthropic Harmless", 43966, 152.5, 15.7, 46.4},
+	{"OpenAI WebGPT", 13333, 237.2, 48.3, 188.9},
+	{"Synthetic GPT-J", 33139, 123.3, 13.0, 110.3},
+}
+
+// OpenRLHFEnginePrompt is the OpenRLHF engine prompts rule: the mean
+// prompt of Anthropic's HH sets (Dahoas/rm-static, Dahoas/full-hh-rlhf,
+// yitingxie/rlhf-reward-datasets), weighted by their comparisons, the
+// longest of the blend's components, rounded to a token.
+func OpenRLHFEnginePrompt() int {
+	var sum, n float64
+	for _, s := range Llama2Table6 {
+		if strings.HasPrefix(s.Name, "Anthropic") {
+			sum += s.RLPrompt() * float64(s.Comparisons)
+			n += float64(s.Comparisons)
+		}
+	}
+	return int(math.Round(sum / n))
 }
