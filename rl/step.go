@@ -647,7 +647,9 @@ func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN 
 		}
 		t += k.Time
 	}
-	shard := units.Bytes(float64(bytes) / float64(c.GenTP))
+	// Each engine GPU takes in its shard, with the tensors vLLM keeps whole
+	// on every rank (model.EngineReplicatedParams) in full.
+	shard := units.Bytes(m.EngineParams(c.GenTP)) * j.Training.Precision.ElementBytes()
 	if c.Placement == Colocated {
 		if c.RefitRate > 0 {
 			// The framework's handoff sets the pace: each engine GPU
@@ -660,7 +662,7 @@ func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN 
 		return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the %d training GPUs that hold a shard of them, then each engine GPU copies its 1/%d in HBM", bytes, group, c.GenTP), nil
 	}
 	pairs := min(genN, trainN)
-	link := units.Bytes(float64(bytes) * float64(genN/c.GenTP) / float64(pairs))
+	link := units.Bytes(float64(shard) * float64(genN) / float64(pairs))
 	place := collective.Placement{Ranks: 2, PerNode: 1}
 	if genN+trainN <= per {
 		place.PerNode = 2
