@@ -605,6 +605,16 @@ func RefitBytes(m model.Config, p units.Precision) units.Bytes {
 	return units.Bytes(m.Params()) * p.ElementBytes()
 }
 
+// replicatedNote names the tensors a vLLM engine of tensor parallelism tp
+// keeps whole on every rank, when there are any.
+func replicatedNote(m model.Config, tp int) string {
+	r := m.EngineReplicatedParams()
+	if tp <= 1 || r == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", with the %.3g G parameters vLLM keeps whole on every rank (latent down-projections, routers) in full", float64(r)/1e9)
+}
+
 // refit prices moving the policy's weights from the training layout to the
 // engines: an all-gather over a training model-parallel group (tp × pp
 // ranks, each holding 1/(tp·pp) of the weights) so that the group holds
@@ -655,7 +665,7 @@ func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN 
 			// The framework's handoff sets the pace: each engine GPU
 			// takes in its shard at RefitRate.
 			t += shard.Over(c.RefitRate)
-			return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the %d training GPUs that hold a shard of them, then each engine GPU takes in its 1/%d (%s) at rl.refit_rate %s", bytes, group, c.GenTP, shard, c.RefitRate), nil
+			return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the %d training GPUs that hold a shard of them, then each engine GPU takes in its shard (%s: 1/%d of the weights%s) at rl.refit_rate %s", bytes, group, shard, c.GenTP, replicatedNote(m, c.GenTP), c.RefitRate), nil
 		}
 		// Read and write the shard in HBM.
 		t += (2 * shard).Over(j.Cluster.GPU.HBMBandwidth.Scale(p.cm.Params.HBMFraction))
