@@ -259,6 +259,34 @@ func (c Config) Params() int64 {
 	return (int64(c.Layers)-moe)*c.LayerParams() + moe*(c.MoEDenseParams()+c.ExpertParams()) + c.EmbeddingParams() + 2*int64(c.Hidden) + c.MTPParams()
 }
 
+// EngineReplicatedParams is the parameters a vLLM engine keeps whole on
+// every tensor-parallel rank instead of splitting them: under latent
+// attention the query and key-value down-projections (h × (d_c' + d_c +
+// d_h^R) per layer: DeepseekV2MLAAttention's fused_qkv_a_proj, a
+// MergedColumnParallelLinear with disable_tp=True, earlier q_a_proj and
+// kv_a_proj_with_mqa as ReplicatedLinear, in
+// vllm/model_executor/models/deepseek_v2.py), and every MoE layer's router
+// (h × Experts: ReplicatedLinear or GateLinear in deepseek_v2.py,
+// qwen3_moe.py, mixtral.py). The latents' RMSNorm gains are left out
+// (d_c' + d_c elements a layer).
+func (c Config) EngineReplicatedParams() int64 {
+	var r int64
+	if c.MLA() {
+		r += int64(c.Layers) * int64(c.Hidden) * int64(c.QLoRARank+c.KVLoRARank+c.QKRopeDim)
+	}
+	r += int64(c.MoELayers()) * int64(c.Hidden) * int64(c.Experts)
+	return r
+}
+
+// EngineParams is the parameters one rank of a vLLM engine of tensor
+// parallelism tp holds: 1/tp of Params, and all of EngineReplicatedParams
+// (Params at tp 1).
+func (c Config) EngineParams(tp int) float64 {
+	t := max(tp, 1)
+	r := c.EngineReplicatedParams()
+	return float64(c.Params()-r)/float64(t) + float64(r)
+}
+
 // ActiveParams is the parameters one token's forward pass uses: Params
 // without the routed experts a token is not sent to (Experts − TopK of
 // each MoE layer). Equal to Params for a dense model.

@@ -131,12 +131,19 @@ func (c Config) DecodePrograms(d DecodeShard) [NumLayerKinds]Layer {
 	}
 	out[EmbeddingLayer] = Layer{Kind: EmbeddingLayer, Forward: append(Program{compute("decode-embedding", memop("embedding", 3*hs))}, allReduce("embedding")...)}
 	v := max(c.Vocab/t, 1)
-	logits := units.Bytes(float64(b) * float64(v))
-	// The logits of the new tokens, then sampling: cast to fp32 and a
-	// softmax over the vocabulary shard (read e, write 4, then read 4 twice
-	// and write 4), as the training's cross-entropy kernels do.
-	out[LogitsLayer] = Layer{Kind: LogitsLayer, Forward: Program{compute("decode-logits",
-		gemm("logits", 1, b, v, h, e), memop("sampling", logits*(e+16)))}}
+	// The logits of the new tokens on the rank's vocabulary shard, gathered
+	// over the tensor-parallel group (vLLM's LogitsProcessor._gather_logits:
+	// tensor_model_parallel_all_gather or _gather of the batch × vocabulary
+	// logits), then sampling over the whole vocabulary: cast to fp32 and a
+	// softmax (read e, write 4, then read 4 twice and write 4), as the
+	// training's cross-entropy kernels do.
+	logits := units.Bytes(float64(b) * float64(c.Vocab))
+	head := Program{compute("decode-logits", gemm("logits", 1, b, v, h, e))}
+	if t > 1 {
+		head = append(head, Step{Name: "logits tp all-gather", Kind: Collective, Comm: AllGather, Group: mesh.TP, Bytes: logits * e})
+	}
+	head = append(head, compute("decode-sampling", memop("sampling", logits*(e+16))))
+	out[LogitsLayer] = Layer{Kind: LogitsLayer, Forward: head}
 	return out
 }
 

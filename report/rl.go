@@ -185,7 +185,7 @@ func WriteRLText(w io.Writer, r *RL) error {
 	if !r.Feasible {
 		p("  INFEASIBLE: %s\n", r.Reason)
 	}
-	p("  generation     %10s  %6s  %d GPUs, %d engines; prefill %s, decode %s (%d iterations; HBM-bound %s, tensor-bound %s), tp all-reduce %s, longest-response tail %s\n",
+	p("  generation     %10s  %6s  %d GPUs, %d engines; prefill %s, decode %s (%d iterations; HBM-bound %s, tensor-bound %s), tp collectives %s, longest-response tail %s\n",
 		sec(r.GenerationS), pct(r.GenerationS), r.GenGPUs, r.Replicas, sec(r.Generation.PrefillS), sec(r.Generation.DecodeS), r.Generation.Iterations,
 		sec(r.Generation.DecodeHBMS), sec(r.Generation.DecodeTCS), sec(r.Generation.TPS), sec(r.Generation.TailS))
 	if r.Generation.HostS > 0 {

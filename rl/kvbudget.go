@@ -125,7 +125,7 @@ func (c Config) profileTokens() int {
 func (c Config) kvBudget(gpu topology.GPU, m model.Config, p units.Precision) KVBudget {
 	e := p.ElementBytes()
 	b := KVBudget{Profile: c.KVProfile, Device: gpu.DeviceMemory(), Fraction: c.GenMemoryFraction,
-		Weights: units.Bytes(float64(m.Params())/float64(c.GenTP)) * e}
+		Weights: units.Bytes(m.EngineParams(c.GenTP)) * e}
 	if b.Profile == "" {
 		b.Profile = KVProfileNone
 	}

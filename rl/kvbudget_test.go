@@ -22,7 +22,16 @@ func TestKVBudget(t *testing.T) {
 	moe.Name, moe.Experts, moe.TopK, moe.MoEFFNHidden = "moe", 8, 2, 512
 	h100, _ := topology.GPUPreset("h100-sxm")
 	a100, _ := topology.GPUPreset("a100-80gb")
-	w := func(m model.Config, tp int) float64 { return 2 * float64(m.Params()) / float64(tp) }
+	// The engine's weights: 1/tp of the parameters, but the MoE model's
+	// routers whole on every rank (vLLM's replicated gate: 4 layers × 1024
+	// × 8 experts = 32768 parameters, model.EngineReplicatedParams).
+	w := func(m model.Config, tp int) float64 {
+		r := 0.0
+		if m.MoE() {
+			r = 4 * 1024 * 8
+		}
+		return 2 * ((float64(m.Params())-r)/float64(tp) + r)
+	}
 	cases := []struct {
 		name     string
 		gpu      topology.GPU

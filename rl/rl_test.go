@@ -987,3 +987,37 @@ func TestScoringSkew(t *testing.T) {
 		}
 	}
 }
+
+// TestRefitEngineShard checks that each engine GPU takes in its vLLM
+// shard with the replicated tensors whole: DeepSeek-V3 at gen TP 32,
+// (P − R)/32 + R parameters of 2 B with R = 61 × 7168 × 2112 + 58 × 7168 ×
+// 256 = 1,029,898,240 (model.EngineReplicatedParams), at rl.refit_rate;
+// a dense policy's shard stays P/tp.
+func TestRefitEngineShard(t *testing.T) {
+	v, p, _ := h100MoEPricer(t)
+	cfg := grpo()
+	cfg.RefitRate = 2.5e9
+	cfg.GenTP = 32
+	ds, ok := model.Preset("deepseek-v3")
+	if !ok {
+		t.Fatal("no deepseek-v3 preset")
+	}
+	got, note, err := cfg.refit(p, v.Job(), ds, 256, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const r = 1029898240.0
+	want := 2 * ((float64(ds.Params())-r)/32 + r) / 2.5e9
+	if math.Abs(float64(got)-want) > 1e-6*want {
+		t.Errorf("DeepSeek-V3 intake %.6g s, want %.6g s (%s)", float64(got), want, note)
+	}
+	cfg.GenTP = 8
+	dense := v.Job().Model
+	got, _, err = cfg.refit(p, v.Job(), dense, 8, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 2 * float64(dense.Params()) / 8 / 2.5e9; math.Abs(float64(got)-want) > 1e-6*want {
+		t.Errorf("dense intake %.6g s, want %.6g s", float64(got), want)
+	}
+}

@@ -605,6 +605,16 @@ func RefitBytes(m model.Config, p units.Precision) units.Bytes {
 	return units.Bytes(m.Params()) * p.ElementBytes()
 }
 
+// replicatedNote names the tensors a vLLM engine of tensor parallelism tp
+// keeps whole on every rank, when there are any.
+func replicatedNote(m model.Config, tp int) string {
+	r := m.EngineReplicatedParams()
+	if tp <= 1 || r == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", with the %.3g G parameters vLLM keeps whole on every rank (latent down-projections, routers) in full", float64(r)/1e9)
+}
+
 // refit prices moving the policy's weights from the training layout to the
 // engines: an all-gather over a training model-parallel group (tp × pp
 // ranks, each holding 1/(tp·pp) of the weights) so that the group holds
@@ -647,20 +657,22 @@ func (c Config) refit(p pricer, j parallelism.Job, m model.Config, genN, trainN 
 		}
 		t += k.Time
 	}
-	shard := units.Bytes(float64(bytes) / float64(c.GenTP))
+	// Each engine GPU takes in its shard, with the tensors vLLM keeps whole
+	// on every rank (model.EngineReplicatedParams) in full.
+	shard := units.Bytes(m.EngineParams(c.GenTP)) * j.Training.Precision.ElementBytes()
 	if c.Placement == Colocated {
 		if c.RefitRate > 0 {
 			// The framework's handoff sets the pace: each engine GPU
 			// takes in its shard at RefitRate.
 			t += shard.Over(c.RefitRate)
-			return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the %d training GPUs that hold a shard of them, then each engine GPU takes in its 1/%d (%s) at rl.refit_rate %s", bytes, group, c.GenTP, shard, c.RefitRate), nil
+			return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the %d training GPUs that hold a shard of them, then each engine GPU takes in its shard (%s: 1/%d of the weights%s) at rl.refit_rate %s", bytes, group, shard, c.GenTP, replicatedNote(m, c.GenTP), c.RefitRate), nil
 		}
 		// Read and write the shard in HBM.
 		t += (2 * shard).Over(j.Cluster.GPU.HBMBandwidth.Scale(p.cm.Params.HBMFraction))
 		return t, fmt.Sprintf("refit: %s of 16-bit weights all-gathered over the %d training GPUs that hold a shard of them, then each engine GPU copies its 1/%d in HBM", bytes, group, c.GenTP), nil
 	}
 	pairs := min(genN, trainN)
-	link := units.Bytes(float64(bytes) * float64(genN/c.GenTP) / float64(pairs))
+	link := units.Bytes(float64(shard) * float64(genN) / float64(pairs))
 	place := collective.Placement{Ranks: 2, PerNode: 1}
 	if genN+trainN <= per {
 		place.PerNode = 2
