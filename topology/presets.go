@@ -51,6 +51,11 @@ const (
 	srcH800 = "NVIDIA H800 SXM5 (export variant of H100 SXM5; NVIDIA H800 Tensor Core GPU product brief, 2023): the H100 SXM figures for compute " +
 		"(989.4 BF16 / 1,978.9 FP8 dense TFLOPS), 80GB HBM3 at 3.35 TB/s and 132 SMs, with NVLink limited to 400 GB/s (bidirectional; 900 on H100); " +
 		"DeepSeek-AI 2024, arXiv:2412.19437 §3.1 trains on H800 SXM GPUs and §3.2.2 states 'NVLink offers a bandwidth of 160 GB/s' (measured, per direction)"
+	srcH20 = "NVIDIA HGX H20 (export variant of Hopper for China, 2024). NVIDIA publishes no public H20 datasheet; its product-brief figures as " +
+		"reproduced by TweakTown (2024-01, 'NVIDIA's tweaked H20 AI GPU enters mass production in Q2 2024'): 96GB HBM3 at 4.0 TB/s, 296 TFLOPS " +
+		"(FP8), 400W, 8-way HGX, NVLink 900 GB/s, 7-way MIG, H100 SXM '6.68x faster' in FP16 tensor FLOPS (989.4 / 6.68 = 148); " +
+		"148 TFLOPS FP16/BF16 dense, 296 FP8/INT8 dense, FP32 44 TFLOPS (zangshuxian.com H20 summary, willitrunai.com h20-96gb); 78 SMs " +
+		"(Geekbench 6 listing reported by Wccftech, reproduced there). PCIe Gen5 x16 as the Hopper SXM parts"
 	srcB200 = "PRELIMINARY. NVIDIA HGX B200 / DGX B200 datasheets (2024), per GPU = 8-GPU totals / 8: FP16/BF16 36 PFLOPS and FP8 72 PFLOPS with " +
 		"sparsity (2,250 / 4,500 TFLOPS dense), 1,440GB HBM3e (180GB per GPU) at 64 TB/s (8 TB/s per GPU). NVIDIA has revised Blackwell figures " +
 		"between announcements; check them against the current datasheet. 148 SMs as the CUDA runtime reports for B200 (not in the datasheet)"
@@ -92,6 +97,16 @@ func gpuTable() []GPU {
 			PeakDense16: 989.4 * units.TFLOPs, PeakDenseFP8: 1978.9 * units.TFLOPs,
 			HBM: 141 * units.GiB, HBMBandwidth: 4800 * units.GBps, SMs: 132,
 			Source: srcH200,
+		},
+		{
+			// The export variant of Hopper for China: H100-class memory
+			// system (96 GB at 4.0 TB/s) and NVLink, tensor cores capped
+			// at 148 TFLOPS. Hopper's kernel-efficiency constants apply
+			// (Family), as to every GH100 part here.
+			Name: "h20", Family: "hopper",
+			PeakDense16: 148 * units.TFLOPs, PeakDenseFP8: 296 * units.TFLOPs,
+			HBM: 96 * units.GiB, HBMBandwidth: 4000 * units.GBps, SMs: 78,
+			Source: srcH20,
 		},
 		{
 			Name: "b200", Family: "blackwell",
@@ -163,6 +178,16 @@ func systemTable() []System {
 			Source: "DeepSeek-AI 2024 'DeepSeek-V3 Technical Report' arXiv:2412.19437 §3.1: nodes of 8 H800 GPUs joined by NVLink and NVSwitch, " +
 				"InfiniBand across nodes; §3.2.2: NVLink 160 GB/s, IB 50 GB/s (= one 400 Gb/s NIC per GPU, as ndr). The NVLink rate is the " +
 				"H800's 400 GB/s bidirectional (200 per direction; the paper's 160 is what it measures, 80% of it); " + srcSuperPODH100 + estimates,
+		},
+		{
+			// NVIDIA sells the H20 as an HGX board only (no DGX H20); the
+			// compute fabric of the servers built on it is not in any
+			// NVIDIA document found, so the HGX H100 design's one
+			// 400 Gb/s NIC per GPU (ndr) is assumed.
+			Name: "hgx-h20", GPU: gpu["h20"], GPUsPerNode: 8, NVLink: nvlink4, Network: ndr,
+			Source: srcH20 + "; HGX H20 board: 8 × H20 on NVSwitch, NVLink 900 GB/s GPU-to-GPU (450 per direction, NVLink 4 as H100); " +
+				"compute fabric ASSUMED: one single-port 400Gb/s NDR InfiniBand NIC per GPU, as the HGX/DGX H100 design (no H20 server " +
+				"datasheet found); " + srcSuperPODH100 + estimates,
 		},
 		{
 			Name: "dgx-b200", GPU: gpu["b200"], GPUsPerNode: 8, NVLink: nvlink5, Network: ndr,

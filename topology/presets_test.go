@@ -118,6 +118,9 @@ func TestPeakPerPrecision(t *testing.T) {
 		{"h800", units.BF16, 989.4, true, "H800 brief (H100 compute)"},
 		{"h800", units.FP8, 1978.9, true, "H800 brief (H100 compute)"},
 		{"h200", units.FP8, 1978.9, true, "H200 brief (H100 compute)"},
+		{"h20", units.BF16, 148, true, "HGX H20 brief as reproduced: H100 SXM 6.68x in FP16"},
+		{"h20", units.FP16, 148, true, "HGX H20 brief as reproduced"},
+		{"h20", units.FP8, 296, true, "HGX H20 brief as reproduced: 296 TFLOPS"},
 		{"b200", units.BF16, 2250, true, "HGX B200 datasheet, preliminary"},
 		{"b200", units.FP8, 4500, true, "HGX B200 datasheet, preliminary"},
 		{"h100-sxm", units.Precision("fp4"), 0, false, "unknown precision"},
@@ -177,6 +180,9 @@ func TestSystemFigures(t *testing.T) {
 		{"dgx-h200", "h200", 18 * 25, 400.0 / 8, 32, 141, 4800, 8},
 		// H800: 8 NVLink 4 links instead of 18 (400 GB/s both directions).
 		{"hgx-h800", "h800", 8 * 25, 400.0 / 8, 32, 80, 3350, 8},
+		// H20: NVLink 4 kept whole (900 GB/s both directions); the NIC per
+		// GPU is assumed, as DGX H100's.
+		{"hgx-h20", "h20", 18 * 25, 400.0 / 8, 32, 96, 4000, 8},
 		{"dgx-b200", "b200", 18 * 50, 400.0 / 8, 32, 180, 8000, 8},
 		{"gb200-nvl72", "b200", 18 * 50, 400.0 / 8, 4, 180, 8000, 72},
 	}
@@ -207,5 +213,45 @@ func TestSystemFigures(t *testing.T) {
 	}
 	if len(tests) != len(SystemPresets()) {
 		t.Errorf("%d system presets, %d pinned here: pin the new one", len(SystemPresets()), len(tests))
+	}
+}
+
+// TestH20Datasheet checks the h20 preset and the hgx-h20 system against the
+// figures of NVIDIA's HGX H20 product brief as reproduced (srcH20): 96GB
+// HBM3 at 4.0 TB/s, 148 TFLOPS FP16/BF16 and 296 FP8 dense, NVLink 900 GB/s
+// both directions, 8 GPUs per HGX board, Hopper (PCIe Gen5), 78 SMs.
+func TestH20Datasheet(t *testing.T) {
+	g, ok := GPUPreset("h20")
+	if !ok {
+		t.Fatal("GPU h20 missing")
+	}
+	s, ok := SystemPreset("hgx-h20")
+	if !ok {
+		t.Fatal("system hgx-h20 missing")
+	}
+	h100, _ := GPUPreset("h100-sxm")
+	tests := []struct {
+		what      string
+		got, want float64
+	}{
+		{"BF16 dense TFLOP/s", float64(g.PeakDense16) / 1e12, 148},
+		{"FP8 dense TFLOP/s", float64(g.PeakDenseFP8) / 1e12, 296},
+		// The brief's comparison: H100 SXM is 6.68x the H20 in FP16
+		// (989.4 / 148 = 6.685, truncated there).
+		{"H100 SXM / H20 FP16 ratio, truncated", math.Floor(float64(h100.PeakDense16)/float64(g.PeakDense16)*100) / 100, 6.68},
+		{"HBM GiB", g.HBM.GiB(), 96},
+		{"HBM TB/s", float64(g.HBMBandwidth) / 1e12, 4.0},
+		{"SMs", float64(g.SMs), 78},
+		{"NVLink GB/s both directions", 2 * float64(s.NVLink.Bandwidth) / 1e9, 900},
+		{"GPUs per HGX board", float64(s.GPUsPerNode), 8},
+		{"PCIe Gen5 x16 GB/s per direction", float64(PCIeRate(g.Family)) / 1e9, 32.0 * 16 * 128 / 130 / 8},
+	}
+	for _, tc := range tests {
+		if math.Abs(tc.got-tc.want) > 1e-9 {
+			t.Errorf("h20 %s = %g, want %g", tc.what, tc.got, tc.want)
+		}
+	}
+	if g.Family != "hopper" {
+		t.Errorf("h20 family %q, want hopper (GH100's kernel-efficiency constants)", g.Family)
 	}
 }

@@ -56,7 +56,8 @@ type rawRLCase struct {
 func RLRules() []string {
 	return []string{
 		"model: the case's model name → the built-in preset of that family and size (Llama-3.1-8B → llama3-8b, the same shape; Llama-2-7B/13B/70B → llama2-*; OPT-13B/30B/66B → opt-*; OPT-like-175B → opt-175b; DeepSpeed-Chat's 350M critic and reward → opt-350m; Qwen3-32B → qwen3-32b; Qwen3-30B-A3B and DeepSeek-V3 → qwen3-30b-a3b and deepseek-v3 when this build has those mixture-of-experts presets); a model no preset has → not scored",
-		"hardware: H100 → dgx-h100; A100 40GB → dgx-a100-40gb; A100 80GB → dgx-a100-80gb; A800-SXM-80GB → dgx-a100-80gb with NVLink at 200 GB/s per direction (NVIDIA's A800 datasheet: 400 GB/s); another GPU (H20) → not scored",
+		"hardware: H100 → dgx-h100; A100 40GB → dgx-a100-40gb; A100 80GB → dgx-a100-80gb; A800-SXM-80GB → dgx-a100-80gb with NVLink at 200 GB/s per direction (NVIDIA's A800 datasheet: 400 GB/s); H20 → hgx-h20 (NVIDIA's HGX H20 product brief as reproduced: 148 TFLOP/s BF16 dense, 96 GB HBM3 at 4.0 TB/s, NVLink 900 GB/s, 8 per board; one 400 Gb/s NIC per GPU assumed, topology/presets.go); another GPU → not scored",
+		"verl one-step-off: the table of docs/advance/one_step_off.md (volcengine/verl at 648e3c95c, 2025-07-17, PR #2591 after the recipe's PR #2231) gives no batch, lengths or layout; its colocate rows are the baselines of the recipe's scripts of that commit, recipe/one_step_off_policy/dapo_7b_math_fsdp2_colocate.sh and dapo_7b_math_megatron_colocate.sh (2 nodes × 8 GPUs; 512 prompts per step, 12 (FSDP2) and 16 (Megatron) responses each, PPO mini-batches of 32 prompts; prompts ≤ 2048 and responses ≤ 8192 tokens, DAPO's overlong penalty from 4096; vLLM TP 2 at gpu_memory_utilization 0.80, chunked prefill, max_num_batched_tokens 10240; actor parameters and optimizer offloaded; FSDP2 with Ulysses SP 4 and fsdp_size 2, or Megatron TP 2 × PP 2; gradient checkpointing), but the doc's FSDP2 row states 20,480-token responses, which its script does not (it is not that script's run), and neither the doc nor the scripts give the mean response length, which sets the decode time (the source data is a W&B project) → listed, not scored; this build also has no Qwen2.5-Math-7B preset (model rule)",
 		"DeepSpeed-Chat benchmark settings (DeepSpeed-Chat's table, and OpenRLHF's benchmark, which states it ran them with 1024-token caps): prompts and answers at fixed lengths, the caps (BenckmarkSetting.md: prompts and answers of fixed length); OpenRLHF's engines get their prompts unpadded (the OpenRLHF engine prompts rule)",
 		"OpenRLHF engine prompts: OpenRLHF's benchmark follows DeepSpeed-Chat's benchmark settings, which fix its data (BenckmarkSetting.md: 40% of Dahoas/rm-static, Dahoas/full-hh-rlhf, Dahoas/synthetic-instruct-gptj-pairwise, yitingxie/rlhf-reward-datasets, openai/webgpt_comparisons, stanfordnlp/SHP), and names only other differences (benchmark/README.md at dbdd43b0: the 1024-token caps, the reward model initialised from the actor, no hybrid engine); its DeepSpeed-Chat runs (benchmark/deepspeed-chat/llama_7b.sh) take the first five, the ones OpenRLHF's prompt loader reads (openrlhf/datasets/prompts_dataset.py preprocess_data at dbdd43b0: a 'prompt' field, WebGPT's question; SHP's has none). OpenRLHF hands vLLM each prompt with its padding stripped, truncated at the cap (experience_maker.py _generate_vllm), while scoring pads a call's batch to its longest prompt + response and training a micro-batch to its longest sample (replay_buffer.py zero_pad_sequences); the replay has no padding to the longest, so scoring and training stay at the caps, that padding's limit. Mean prompt tokens with the Llama 2 tokenizer (Touvron et al. 2023, arXiv 2307.09288, Table 6: tokens per example − tokens per response, the whole dialogue before the answer; for the single-turn sets that is Table 6's prompt column): Anthropic Helpful 163.1 and Harmless 106.1, 148 over their 122,387 + 43,966 comparisons (Dahoas/rm-static and full-hh-rlhf are HH's dialogues; yitingxie/rlhf-reward-datasets, in HH's Human/Assistant format, its origin not stated in the sources read, is taken as HH); WebGPT 48.3; synthetic GPT-J 13.0. The blend's probabilities are not published → the engine's prompts at the HH mean, the longest component, 148 tokens (rl.engine_prompt_len): at most what any blend gives; one mean, not a spread",
 		"prompt length otherwise not published → 256 tokens (DeepSpeed-Chat's fixed prompt length, the one published in the file); the responses' cap is then max_total − 256 where only the total is capped",
@@ -87,7 +88,7 @@ func RLRules() []string {
 		"OpenRLHF roles: the actor starts the critic's fit as a remote call and trains its own model meanwhile, then broadcasts the weights to vLLM and waits for the critic (openrlhf/trainer/ray/ppo_actor.py ActorPPOTrainer.ppo_train at dbdd43b0) → rl.critic_gpus = the critic's GPUs: each trains on its own share, at once",
 		"DeepSpeed-Chat epoch: 135,317,504 tokens / 512 tokens per sample = 264,292 samples; time = ⌈samples / 1024⌉ steps",
 		"OpenRLHF's 'Generation' latency is its experience making (generation, then reference, reward and critic forwards) → compared with generation + scoring; 'Training' → training + refit",
-		"scoring: a case whose confidence is low, whose prompts per step or batch are unknown (verl's one-step-off table), or whose model or GPU has no preset is listed but not scored; groups with fewer than two scored cases have no MAE target",
+		"scoring: a case whose confidence is low, whose prompts per step or batch are unknown, whose mean response length is not published (verl's one-step-off table, the verl one-step-off rule), or whose model or GPU has no preset is listed but not scored; groups with fewer than two scored cases have no MAE target",
 	}
 }
 
@@ -173,9 +174,14 @@ func rlSystem(gpu string) (system, nvlink string, ok bool) {
 		return "dgx-a100-80gb", "", true
 	case strings.Contains(g, "A800"):
 		return "dgx-a100-80gb", "200GB/s", true
+	case h20Name.MatchString(g):
+		return "hgx-h20", "", true
 	}
 	return "", "", false
 }
+
+// h20Name matches the H20 by itself (not the H200, nor a longer name).
+var h20Name = regexp.MustCompile(`(^|[^0-9A-Z])H20($|[^0-9A-Z])`)
 
 // genTPRule is the engine TP a source does not give: the smallest power of
 // two whose 16-bit weight shard is at most half of hbm, at most perNode.
@@ -208,6 +214,13 @@ func planRL(c rawRLCase) rlPlan {
 	p.gpus = gpus
 	if strings.EqualFold(c.Confidence, "low") {
 		p.why = "confidence low"
+		return p
+	}
+	if strings.HasPrefix(c.Group, "verl") {
+		// The verl one-step-off rule: the recipe's scripts give the batch
+		// and layout of the colocate rows, nothing gives the mean response.
+		sys, _, _ := rlSystem(fmt.Sprint(c.Hardware["gpu"]))
+		p.why = fmt.Sprintf("mean response length not published (verl one-step-off rule; hardware → %s); no preset for %v", sys, c.Model["name"])
 		return p
 	}
 	prompts, ok := intOf(c.RL, "prompts_per_step")

@@ -458,3 +458,44 @@ func TestOpenRLHFEnginePrompt(t *testing.T) {
 		t.Errorf("replay decode %.1f s with engine prompts of 148 at full HBM, no overheads; hand %.1f s (2%%)", d, decode)
 	}
 }
+
+// TestRLSystem checks the RL hardware rule by hand: each case GPU name and
+// the system preset it maps to ("" where none), the H200 not taken for an
+// H20.
+func TestRLSystem(t *testing.T) {
+	tests := []struct{ gpu, system, nvlink string }{
+		{"H20", "hgx-h20", ""},
+		{"NVIDIA H20 96GB", "hgx-h20", ""},
+		{"8x H20", "hgx-h20", ""},
+		{"H200", "", ""},
+		{"H100 80GB (DGX-H100)", "dgx-h100", ""},
+		{"A100 40GB", "dgx-a100-40gb", ""},
+		{"A800-SXM-80GB", "dgx-a100-80gb", "200GB/s"},
+		{"GH200", "", ""},
+		{"H20X", "", ""},
+	}
+	for _, tc := range tests {
+		sys, nv, ok := rlSystem(tc.gpu)
+		if sys != tc.system || nv != tc.nvlink || ok != (tc.system != "") {
+			t.Errorf("rlSystem(%q) = %q, %q, %v; want %q, %q", tc.gpu, sys, nv, ok, tc.system, tc.nvlink)
+		}
+	}
+	// The verl cases are listed with their reason, hardware mapped.
+	chk, err := CheckRL(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range chk.Results {
+		if r.Group != "verl-one-step-off-recipe" {
+			continue
+		}
+		n++
+		if r.Scored || !strings.Contains(r.Why, "mean response length not published") || !strings.Contains(r.Why, "hgx-h20") {
+			t.Errorf("%s %s: scored %v, why %q; want listed for want of the mean response, on hgx-h20", r.ID, r.Metric, r.Scored, r.Why)
+		}
+	}
+	if n != 6 {
+		t.Errorf("%d verl rows, want 6 (2 steps, 4 phases)", n)
+	}
+}
