@@ -513,6 +513,13 @@ func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 				w += m / 2 * (fwd[vs] + min(bwd[vs], bin2[vs]+wgt[vs]))
 			}
 			pre, post = 0, 0
+		} else if l.combined1F1B() {
+			// Megatron-Core's combined 1F1B pairs passes as DualPipe does
+			// (pairPasses): a pass's all-to-alls may run beside the other
+			// pass's compute, so the plain times.
+			for c := 0; c < nv; c++ {
+				w += m * (fwd[c*p+s] + bwd[c*p+s])
+			}
 		} else {
 			for c := 0; c < nv; c++ {
 				w += m * (hfwd[c*p+s] + hbwd[c*p+s])
