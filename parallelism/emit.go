@@ -1090,7 +1090,7 @@ func (b *builder) build() ([][]step, error) {
 	p := l.PP
 	progs := make([][]step, p)
 	for s := 0; s < p; s++ {
-		progs[s] = program(l.Schedule, p, l.VirtualStages, b.m, s)
+		progs[s] = stageProgram(l, b.m, s)
 	}
 	lanes := len(b.laneRank)
 	n := lanes * l.ChunksPerGPU() * b.m

@@ -59,7 +59,7 @@ func NewEstimator() *Estimator {
 // computed once per schedule shape.
 func (e *Estimator) trailingWeights(j Job) [][]int {
 	l := j.Layout
-	k := flightKey{l.Schedule, l.PP, l.VirtualStages, j.Microbatches(), 0, 0, ""}
+	k := flightKey{l.Schedule, l.PP, l.VirtualStages, j.Microbatches(), 0, 0, "", false}
 	e.mu.Lock()
 	got, ok := e.trailing[k]
 	e.mu.Unlock()
@@ -85,6 +85,8 @@ type flightKey struct {
 	// mtp and layout place the blocks on the stages (blocksOf).
 	mtp    int
 	layout string
+	// combined: Layout.combined1F1B (one more warm-up forward pass).
+	combined bool
 }
 
 type passKey struct {
@@ -121,7 +123,7 @@ type passTimes struct {
 // schedule program holds at once (Job.inFlightLayers).
 func (e *Estimator) inFlightLayers(j Job) []int {
 	l := j.Layout
-	k := flightKey{l.Schedule, l.PP, l.VirtualStages, j.Microbatches(), j.Model.Layers, j.Model.MTPDepth, l.PipelineLayout}
+	k := flightKey{l.Schedule, l.PP, l.VirtualStages, j.Microbatches(), j.Model.Layers, j.Model.MTPDepth, l.PipelineLayout, l.combined1F1B()}
 	e.mu.Lock()
 	got, ok := e.inFlight[k]
 	e.mu.Unlock()
@@ -130,7 +132,7 @@ func (e *Estimator) inFlightLayers(j Job) []int {
 	}
 	out := make([]int, l.PP)
 	for s := range out {
-		out[s] = j.inFlightLayers(program(l.Schedule, l.PP, l.VirtualStages, k.m, s), s)
+		out[s] = j.inFlightLayers(stageProgram(l, k.m, s), s)
 	}
 	e.mu.Lock()
 	e.inFlight[k] = out
@@ -511,6 +513,13 @@ func (e *Estimator) StepLowerBound(v Valid) (units.Seconds, error) {
 				w += m / 2 * (fwd[vs] + min(bwd[vs], bin2[vs]+wgt[vs]))
 			}
 			pre, post = 0, 0
+		} else if l.combined1F1B() {
+			// Megatron-Core's combined 1F1B pairs passes as DualPipe does
+			// (pairPasses): a pass's all-to-alls may run beside the other
+			// pass's compute, so the plain times.
+			for c := 0; c < nv; c++ {
+				w += m * (fwd[c*p+s] + bwd[c*p+s])
+			}
 		} else {
 			for c := 0; c < nv; c++ {
 				w += m * (hfwd[c*p+s] + hbwd[c*p+s])

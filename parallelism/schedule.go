@@ -14,13 +14,50 @@ type step struct {
 	split bool
 	// pair marks a forward step whose computation and communication are
 	// overlapped with those of the backward step that follows it (DualPipe's
-	// "F&B" chunk pair).
+	// "F&B" chunk pair; Megatron-Core's combined 1F1B, combined1F1B).
 	pair bool
 }
 
 // program returns the order in which stage s (of p) runs its passes over m
 // micro-batches with v model chunks per stage, as Megatron-LM's schedules do.
 func program(sched Schedule, p, v, m, s int) []step {
+	return schedProgram(sched, p, v, m, s, false)
+}
+
+// combined1F1B reports whether the layout's stage programs are Megatron-Core's
+// combined 1F1B: under moe.overlap (--overlap-moe-expert-parallel-comm) the
+// interleaved schedule, and the plain one without pipelining, run each
+// steady-state forward pass together with the backward pass that follows it,
+// of another micro-batch (combined_1f1b_schedule_for_interleaved_pipelining
+// and combined_1f1b_schedule_for_no_pipelining, pipeline_parallel/
+// combined_1f1b.py; the layers zipped as TransformerLayerSchedulePlan.run,
+// models/common/model_chunk_schedule_plan.py, Megatron-LM @ 2d1fa8d3): each
+// pass's dispatch and combine run on the communication stream beside the
+// other pass's attention or MLP. Megatron-Core asserts a virtual pipeline
+// size whenever pp > 1 (transformer_config.py), so a 1F1B layout with pp > 1
+// keeps the per-pass overlap.
+func (l Layout) combined1F1B() bool {
+	return l.MoEOverlap && (l.Schedule == Interleaved || l.Schedule == OneFOneB && l.PP == 1)
+}
+
+// stageProgram is stage s's program for the layout over m micro-batches:
+// program, or under combined1F1B the combined 1F1B one.
+func stageProgram(l Layout, m, s int) []step {
+	return schedProgram(l.Schedule, l.PP, l.VirtualStages, m, s, l.combined1F1B())
+}
+
+// schedProgram is program; with combined (1F1B or interleaved only) it runs
+// one more warm-up forward pass, so that each steady-state forward and the
+// backward after it belong to different micro-batches ("we schedule one
+// extra micro-batch forward step before the 1f1b stages", get_pp_rank_
+// microbatches in pipeline_parallel/schedules.py; combined_1f1b_schedule_
+// for_no_pipelining runs forward 0 alone, then forward i+1 with backward i),
+// and marks each steady-state forward as paired with that backward.
+func schedProgram(sched Schedule, p, v, m, s int, combined bool) []step {
+	extra := 0
+	if combined {
+		extra = 1
+	}
 	out := make([]step, 0, 2*m*v)
 	switch sched {
 	case GPipe:
@@ -31,12 +68,12 @@ func program(sched Schedule, p, v, m, s int) []step {
 			out = append(out, step{mb: i})
 		}
 	case OneFOneB:
-		warm := min(p-s-1, m)
+		warm := min(p-s-1+extra, m)
 		for i := 0; i < warm; i++ {
 			out = append(out, step{forward: true, mb: i})
 		}
 		for j := 0; j < m-warm; j++ {
-			out = append(out, step{forward: true, mb: warm + j}, step{mb: j})
+			out = append(out, step{forward: true, mb: warm + j, pair: combined}, step{mb: j})
 		}
 		for j := m - warm; j < m; j++ {
 			out = append(out, step{mb: j})
@@ -73,7 +110,7 @@ func program(sched Schedule, p, v, m, s int) []step {
 		out = dualPipe(p, m, s, out)
 	case Interleaved:
 		total := m * v
-		warm := (p-s-1)*2 + (v-1)*p
+		warm := (p-s-1)*2 + (v-1)*p + extra
 		if m == p || warm > total {
 			warm = total
 		}
@@ -91,7 +128,9 @@ func program(sched Schedule, p, v, m, s int) []step {
 			out = append(out, virt(k, true))
 		}
 		for j := 0; j < total-warm; j++ {
-			out = append(out, virt(warm+j, true), virt(j, false))
+			f := virt(warm+j, true)
+			f.pair = combined
+			out = append(out, f, virt(j, false))
 		}
 		for j := total - warm; j < total; j++ {
 			out = append(out, virt(j, false))

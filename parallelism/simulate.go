@@ -397,13 +397,14 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 		b.dur = sc
 	}
 	// Micro-batches of a steady 1F1B period repeat (period.go): with
-	// members (decided below the same way), fewer of them are emitted.
+	// members (decided below the same way), fewer of them are emitted. Not
+	// for combined 1F1B (paired passes, one more warm-up forward).
 	// Replicas of GPUs of different speeds each have a period of their
 	// own, and what follows their joined reduction is no shift of the
 	// shortened replay's: not tried (it would fall back).
 	_, alike := b.dur.(uniform)
 	if j.Options.Network != NetworkFlow && !j.Options.Timeline && !j.Options.reference &&
-		j.Training.Steps == 1 && l.Schedule == OneFOneB && !j.Options.noPeriodic && (reps == 1 || alike || j.Options.periodicUnlike) {
+		j.Training.Steps == 1 && l.Schedule == OneFOneB && !l.combined1F1B() && !j.Options.noPeriodic && (reps == 1 || alike || j.Options.periodicUnlike) {
 		if b.within = newMBPeriod(l.PP, b.m, b.laneStage); b.within != nil {
 			b.m -= b.within.extra
 			b.rec = make([][]tplComm, lanes)
@@ -537,7 +538,7 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 	if b.within != nil {
 		b.within.rec = b.rec
 		for s := range progs {
-			progs[s] = program(l.Schedule, l.PP, l.VirtualStages, b.within.m, s)
+			progs[s] = stageProgram(l, b.within.m, s)
 		}
 	}
 	if b.period != nil && !b.period.holds(b.g, run) || b.within != nil && !b.within.holds(b, run) {

@@ -807,8 +807,9 @@ func TestRecomputeModulesMapping(t *testing.T) {
 		{"deepseek-v3-pretrain-2048xh800", "selective", "layernorm, mla_up_proj", 64},
 		// "mla_up_proj, mlp": the dense layers' MLP checkpointed whole too.
 		{"mbridge-26.04.01-b200-deepseekv3-mtp-256gpu-pp8vp2-ep32", "selective", "mla_up_proj, mlp", 32},
-		// "selective" with no modules: Megatron-Core's default, core_attn.
-		{"mbridge-25.09-h100-deepseekv3-mtp-1024gpu-dropless", "selective", "", 64},
+		// The modules its run script set (run_script.py @ af6bc366; the
+		// row read "selective" with no modules, the YAML's, before §7.25).
+		{"mbridge-25.09-h100-deepseekv3-mtp-1024gpu-dropless", "selective", "mla_up_proj, mlp", 64},
 	} {
 		c, ok := byID[tc.id]
 		if !ok {
