@@ -169,6 +169,10 @@ type Case struct {
 	// Preset is the built-in model whose shape filled the fields the source
 	// does not give ("" when every field was given).
 	Preset string
+	// LinearBias marks a model built from the source's fields alone (no
+	// preset) that the source names as a GPT model: its linear layers carry
+	// biases (the GPT-name rule, docs/model.md §7.27).
+	LinearBias bool
 	// System is the built-in node type; GPUs and Nodes size the cluster.
 	System      string
 	GPUs, Nodes int
@@ -244,7 +248,7 @@ func Rules() []string {
 		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB, or a DGX A100's 320GB, is stated; a stated size wins over the system's), H100 → dgx-h100, H200 → dgx-h200, H800 → hgx-h800, B200 → dgx-b200, GB200 → gb200-nvl72 when the GPUs are whole 72-GPU NVLink domains; a Megatron-Bridge GB200 run on 4-GPU nodes that are not → racks of segment × 4 GPUs, the segment its performance scripts give Slurm (executors.py @ 5776a6d9: the node count up to 18, else its largest divisor up to 18: 256 GPUs → 64 per rack), one NIC per GPU; else not replayed (the domain size is not stated); a vendor, cloud or MLPerf-style system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\", \"8x A100 80GB SXM\", \"dgxh100_n64\") or documenting one (AWS p4d → A100 40GB with 400 Gb/s per node, p4de → A100 80GB with 400 Gb/s, p5 → H100, p5e/p5en → H200; Azure ND A100 v4 / ND96asr → A100 40GB, NDm A100 v4 / ND96amsr → A100 80GB; Google a2-highgpu/megagpu → A100 40GB, a2-ultragpu → A100 80GB, a3-highgpu/megagpu/edgegpu → H100, a3-ultragpu → H200; Selene → DGX A100 80GB; Eos → DGX H100) → that GPU's DGX/HGX node, said in the case (also for a PCIe or NVL card, replayed on the SXM node, and for a GPU name followed by more than a size, a form factor or a note in parentheses, \"A100-class GPUs\"); the gpu field first, then system, system_name, accelerator, accelerator_model_name, node, node_type, instance, instance_type, machine, platform, cluster; A800 → dgx-a100-80gb with its 200 GB/s NVLink per direction (cluster.nvlink.bandwidth); any other GPU (V100, H20, GH200, TPU, MI250X) → not replayed; gpus, nodes, gpus_per_node, tp, pp, dp, cp and ep: a count followed by a space or a note (\"1024 (128 nodes)\") is the count, \"1,024\" or \"8-way\" is not; gpus unknown → nodes × gpus_per_node when nodes is given, else tp·pp·dp·cp when dp is given, else not replayed; fewer GPUs than a node → one node of that many GPUs (cluster.gpus_per_node); a stated gpus_per_node other than the system's → that node size; otherwise nodes = GPUs / gpus_per_node (8); H200, H800, B200 and GB200 cases follow the H100 (Megatron-Core era) rules below",
 		"network: a stated inter-node bandwidth per node (inter_node_Gbps_per_node…), else the cloud system's documented one (above) → nics_per_node = that ÷ the system's NIC bandwidth (200 Gb/s HDR on DGX A100, 400 Gb/s NDR on DGX H100 and H200) when it divides into whole NICs; otherwise the system's 8",
 		"software stack: the source and its date pick software.stack, and the case takes from the stack (scenario/software.go, which documents each) every behaviour it does not state itself — overlaps, pipeline scatter/gather, gradient accumulation fusion and precision, attention kernel, distributed optimizer, default recomputation, sequence parallelism: ZeRO-3 dated 2021 or earlier → deepspeed-zero3-2021; Megatron-DeepSpeed (or both DeepSpeed and Megatron) named → megatron-deepspeed; Megatron-Bridge → megatron-core-2024 (it trains with Megatron-Core); NeMo → nemo-24.07; other H100, H800, B200 and GB200 cases → megatron-core-2024; A100 cases dated before 2021-04-09 (the SC21 paper, arXiv 2104.04473, introduced the pipeline scatter/gather) → megatron-lm-2021-01, dated 2021 (the first year the source names) → megatron-lm-2021, later → megatron-lm-2022. The stack's precision is not used (see precision)",
-		"model: shape fields as given (a count followed by a note, \"12288 (provider ffn_hidden_size …)\", is the count; ffn is ffn_hidden); experts, experts_per_token, moe_ffn, shared_experts, head_dim as given; moe_layers \"all …\" → no dense layers, \"all except the first N …\" → N dense layers, another form → not replayed; the built-in model preset that matches every given field (then, if none does, every field but seq_len; preferring a preset whose name appears in the case's model name, then name order) fills the fields the source leaves unknown and the structure it does not describe (SwiGLU MLP, multi-head latent attention); kv_heads naming MLA with no matching MLA preset → not replayed; a required field unknown and no match → not scored",
+		"model: shape fields as given (a count followed by a note, \"12288 (provider ffn_hidden_size …)\", is the count; ffn is ffn_hidden); experts, experts_per_token, moe_ffn, shared_experts, head_dim as given; moe_layers \"all …\" → no dense layers, \"all except the first N …\" → N dense layers, another form → not replayed; the built-in model preset that matches every given field (then, if none does, every field but seq_len; preferring a preset whose name appears in the case's model name, then name order) fills the fields the source leaves unknown and the structure it does not describe (SwiGLU MLP, multi-head latent attention); no preset matches and the source names a GPT model (the name begins with GPT, not GPT-OSS) → linear biases (Megatron-Core's add_bias_linear default; NeMo's build_transformer_config reads cfg.get('bias', True), and no GPT-3 configuration of NeMo-Framework-Launcher sets it; docs/model.md §7.27); kv_heads naming MLA with no matching MLA preset → not replayed; a required field unknown and no match → not scored",
 		"multi-token prediction: a run that trains an MTP module (a row labelled \"w/ MTP\", or a model with an mtp field whose row does not say \"w/o MTP\") → model.mtp_depth as the mtp field states (\"depth N\"), else 1 (DeepSeek-V3's, arXiv:2412.19437 §2.2, and Megatron-Bridge's recipe default); a \"w/o MTP\" row → 0",
 		"pipeline layout: as the case states (pipeline_layout, Megatron-Core's string); else a Megatron-Bridge DeepSeek-V3 run with a (pp, vp) its recipe lists (deepseek_v3.py @ 5776a6d9: (4,1) 16/16/13, (8,1) and (4,2) 8/8/5, (16,1), (8,2) and (4,4) 4/4/1 decoder layers on the first, each middle and the last virtual stage) → that layout, the embedding in the first stage, the MTP modules and the loss in the last; otherwise the replay's even split (the remainder one layer each to virtual stages 1, 2, …, each MTP module counted as a layer of the last virtual stage, which runs it; docs/model.md §3.1)",
 		"precision: FP8 → fp8; bf16 named → bf16; otherwise (16-bit, mixed, fp16, half, unknown) fp16 on A100 (Megatron-LM 2021–22 ran --fp16) and bf16 on H100. FP8 recipe (training.fp8_recipe): FP8-MX or MXFP8 named → mxfp8, FP8-CS or current scaling → tensorwise, 1×128 / 128×128 blocks → blockwise, otherwise Megatron-Core's default, delayed",
@@ -1149,6 +1153,11 @@ func (m mapper) shape(raw map[string]any) {
 			m.unplayable("model %s unknown and no built-in preset matches the given shape", strings.Join(names, ", "))
 		case mla:
 			m.unplayable("latent attention (kv_heads %s) without its sizes as numbers, and no built-in preset matches", show(raw["kv_heads"]))
+		case gptNamed(c.ModelName) && s.Experts == 0:
+			// Built from its fields alone, a model gets no linear biases;
+			// a GPT model has them (docs/model.md §7.27).
+			c.LinearBias = true
+			m.assume("model: no preset matches and the name says GPT → linear biases (Megatron-Core's add_bias_linear default, core_v0.8.0 transformer_config.py; NeMo's build_transformer_config: add_bias_linear = cfg.get('bias', True), nemo/collections/nlp/models/language_modeling/megatron_base_model.py @7ed5455; no GPT-3 configuration of NeMo-Framework-Launcher sets bias)")
 		}
 		return
 	}
@@ -1164,6 +1173,15 @@ func (m mapper) shape(raw map[string]any) {
 		filled = append(filled, fmt.Sprintf("%s %s → %d", f.key, show(raw[f.key]), *f.dst))
 	}
 	m.assume("model: %s (from preset %s, the matching preset)", strings.Join(filled, ", "), p.Name)
+}
+
+// gptNamed reports whether a source names its model as a GPT model ("GPT3-5B",
+// "GPT 1.7B", "GPT-3 175B"): a Megatron-Core or NeMo GPT, whose linear layers
+// carry biases unless a configuration turns them off. GPT-OSS (a mixture of
+// experts with its own preset) is left to its preset.
+func gptNamed(name string) bool {
+	n := alnum(name)
+	return strings.HasPrefix(n, "gpt") && !strings.HasPrefix(n, "gptoss")
 }
 
 // leadingNumber matches a count written before a note: "12288 (provider

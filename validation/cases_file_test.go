@@ -6,6 +6,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"trainsim/model"
+	"trainsim/units"
 )
 
 // TestParseCases reads a file of cases kept outside the built-in folder and
@@ -409,5 +412,82 @@ func TestBF16OptimizerRule(t *testing.T) {
 	}
 	for id := range want {
 		t.Errorf("case %s not found", id)
+	}
+}
+
+// TestGPTNameBiases: a model built from its fields alone carries linear
+// biases when the source names it a GPT (docs/model.md §7.27), and not
+// otherwise; a preset keeps deciding where one matches. Hand-computed bias
+// gradients of the shape (h 4096, ffn 4h = 16384, s 2048) at TP 1,
+// micro-batch 1, bf16: the output projection's and the second MLP layer's,
+// 2048 × 4096 × 2 B = 16 777 216 B each; the first MLP layer's, 2048 ×
+// 16384 × 2 B = 67 108 864 B.
+func TestGPTNameBiases(t *testing.T) {
+	src, err := os.ReadFile("testdata/heldout-example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, vocab string
+		caseBias    bool   // the rule's reading
+		preset      string // the matching preset, "" for none
+		modelBias   bool   // what the replayed model carries
+	}{
+		{"GPT3-6.7B", "50304", true, "", true},
+		{"GPT 6.7B", "50304", true, "", true},
+		{"Llama-like 6.7B", "50304", false, "", false},
+		{"Nemotron 6.7B", "50304", false, "", false},
+		{"GPT3-6.7B", "unknown", false, "gpt3-6.7b", true},
+	}
+	for _, tc := range tests {
+		s := strings.Replace(string(src), `name = "MT-NLG 530B"
+layers = 105
+hidden = 20480
+heads = 128
+seq_len = 2048
+vocab = "unknown"`, `name = "`+tc.name+`"
+layers = 32
+hidden = 4096
+heads = 32
+seq_len = 2048
+vocab = `+map[bool]string{true: `"unknown"`, false: tc.vocab}[tc.vocab == "unknown"], 1)
+		// A layout the 32 layers take: TP 8, PP 4, DP 8 on 256 GPUs.
+		s = strings.Replace(s, "gpus = 2240\n", "gpus = 256\n", 1)
+		s = strings.Replace(s, "pp = 35\n", "pp = 4\n", 1)
+		cases, err := ParseCases("n.toml", []byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cases[0]
+		if c.LinearBias != tc.caseBias || c.Preset != tc.preset {
+			t.Errorf("%s: linear bias %v preset %q, want %v %q", tc.name, c.LinearBias, c.Preset, tc.caseBias, tc.preset)
+		}
+		sc, _, err := c.load(c.Knobs)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		m := sc.Job.Model
+		if m.LinearBias != tc.modelBias {
+			t.Errorf("%s: replayed model linear bias %v, want %v", tc.name, m.LinearBias, tc.modelBias)
+		}
+		_, mlp := m.LayerBlocks(model.Shard{TP: 1, Microbatch: 1, Attention: model.AttentionFlash, Precision: units.BF16})
+		want := map[string]units.Bytes{}
+		if tc.modelBias {
+			want = map[string]units.Bytes{"mlp-out-bias-grad": 16777216, "mlp-up-bias-grad": 67108864}
+		}
+		got := map[string]units.Bytes{}
+		for _, op := range mlp.Backward {
+			if strings.HasSuffix(op.Name, "bias-grad") {
+				got[op.Name] = op.Bytes
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: bias gradients %v, want %v", tc.name, got, want)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %s %.0f B, want %.0f", tc.name, k, float64(got[k]), float64(v))
+			}
+		}
 	}
 }

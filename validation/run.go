@@ -47,6 +47,9 @@ func (c Case) Scenario(k Knobs) []byte {
 	if c.Preset != "" {
 		fmt.Fprintf(&b, "preset = %q\n", c.Preset)
 	}
+	if c.LinearBias {
+		b.WriteString("linear_bias = true\n")
+	}
 	s := c.Shape
 	for _, f := range []struct {
 		key string
