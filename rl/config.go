@@ -255,7 +255,7 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 	pos("rl.prompt_len", c.PromptLen, MaxTokens)
 	pos("rl.response_max", c.ResponseMax, MaxTokens)
 	if c.EnginePromptLen < 0 || c.EnginePromptLen > c.PromptLen {
-		errs = append(errs, field.Errorf("rl.engine_prompt_len", "must be from 1 to prompt_len (%d), got %d", c.PromptLen, c.EnginePromptLen).Using("rl.prompt_len"))
+		errs = append(errs, field.Errorf("rl.engine_prompt_len", "must be 0 (prompt_len) or from 1 to %d (prompt_len), got %d", c.PromptLen, c.EnginePromptLen).Using("rl.prompt_len"))
 	}
 	if c.ResponseMean < 1 || c.ResponseMean > c.ResponseMax {
 		errs = append(errs, field.Errorf("rl.response_mean", "must be from 1 to response_max (%d), got %d", c.ResponseMax, c.ResponseMean).Using("rl.response_max"))
