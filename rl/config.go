@@ -278,6 +278,8 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 	}
 	if c.MaxBatchedTokens < 0 || c.MaxBatchedTokens > MaxTokens {
 		add("rl.max_batched_tokens", "must be from 0 (the profile's default) to %d, got %d", MaxTokens, c.MaxBatchedTokens)
+	} else if c.MaxBatchedTokens > 0 && cmp.Or(c.KVProfile, KVProfileNone) == KVProfileNone {
+		errs = append(errs, field.Errorf("rl.max_batched_tokens", "sizes the profile run of rl.kv_profile %q or %q only, got kv_profile %q", KVProfileVLLM03, KVProfileVLLMV1, KVProfileNone).Using("rl.kv_profile"))
 	}
 	if !(c.Prompts >= 0 && c.Prompts <= 1e15) {
 		add("rl.prompts", "must be from 0 to 1e15, got %g", c.Prompts)

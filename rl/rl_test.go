@@ -291,6 +291,10 @@ func TestCheck(t *testing.T) {
 		{"unknown kv profile", func(c *Config) { c.KVProfile = "vllm" }, "rl.kv_profile", "none vllm-0.3 vllm-v1"},
 		{"negative batched tokens", func(c *Config) { c.MaxBatchedTokens = -1 }, "rl.max_batched_tokens", "from 0"},
 		{"batched tokens above the cap", func(c *Config) { c.MaxBatchedTokens = MaxTokens + 1 }, "rl.max_batched_tokens", "to 1048576"},
+		// Without a profile nothing reads it: refused, as an optimizer swap
+		// rate without offload "all" is.
+		{"batched tokens without a profile", func(c *Config) { c.MaxBatchedTokens = 16384 }, "rl.max_batched_tokens", `kv_profile "none"`},
+		{"batched tokens, profile unset", func(c *Config) { c.KVProfile = ""; c.MaxBatchedTokens = 8192 }, "rl.max_batched_tokens", "vllm-0.3"},
 		{"split without gpus", func(c *Config) { c.Placement = Split }, "rl.gen_gpus", ""},
 		{"gen_tp not dividing heads", func(c *Config) { c.GenTP = 16; c.Placement = Split; c.GenGPUs = 8 }, "rl.gen_tp", ""},
 		{"bad fraction", func(c *Config) { c.GenMemoryFraction = 1.5 }, "rl.gen_memory_fraction", ""},
