@@ -476,6 +476,9 @@ func (c Config) EagerKernelsIdle(sh Shard) string {
 			}
 		}
 	}
+	if sh.MegatronKernels {
+		return "flash attention, megatron_elementwise idle (" + c.MegatronKernelsIdle(sh) + ")"
+	}
 	return "flash attention and no megatron_elementwise"
 }
 

@@ -517,4 +517,11 @@ func TestEagerKernels(t *testing.T) {
 	if why := c.EagerKernelsIdle(flash); why != "flash attention and no megatron_elementwise" {
 		t.Errorf("flash attention: idle %q", why)
 	}
+	// megatron_elementwise set but idle under flash attention: the reason
+	// must not say it is off (the report shows both knobs side by side).
+	flashMK := flash
+	flashMK.MegatronKernels = true
+	if why := c.EagerKernelsIdle(flashMK); why != "flash attention, megatron_elementwise idle (flash attention)" {
+		t.Errorf("flash attention with megatron_elementwise set: idle %q", why)
+	}
 }

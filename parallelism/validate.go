@@ -228,7 +228,7 @@ func (j Job) check() []field.Error {
 		add(field.Errorf("training.precision", "%s is not supported by %s", t.Precision, j.Cluster.GPU.Name).
 			Using("cluster.gpu.peak", "cluster.gpu.peak_fp8"))
 	}
-	if f := t.EagerHBMFraction; f < 0 || f > 1 {
+	if f := t.EagerHBMFraction; !(f == 0 || f > 0 && f <= 1) {
 		add(field.Errorf("training.eager_hbm_fraction", "must be a fraction in (0, 1], or 0 for the GPU family's calibration.hbm_fraction, got %g", f))
 	}
 	if t.HostIssue < 0 || t.HostIssue > MaxKernelOverhead {

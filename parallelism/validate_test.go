@@ -1,6 +1,7 @@
 package parallelism
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -56,5 +57,31 @@ func TestValidOnlyFromValidate(t *testing.T) {
 	want := "model.hidden cluster.network.oversubscription parallelism.zero"
 	if strings.Join(got, " ") != want {
 		t.Errorf("problems with %v, want %s (model, cluster, then job rules)", got, want)
+	}
+}
+
+// TestEagerHBMFractionRange: training.eager_hbm_fraction is 0 (the
+// family's calibration.hbm_fraction) or a fraction in (0, 1]; anything
+// else, NaN and Inf included (a Job built in code, not read from TOML, can
+// hold them), is refused rather than ignored as 0 or carried into the
+// report, whose JSON cannot hold NaN.
+func TestEagerHBMFractionRange(t *testing.T) {
+	j := gpt3Job(t, 128, Layout{TP: 8, PP: 16, DP: 8, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 1536)
+	for _, tc := range []struct {
+		f  float64
+		ok bool
+	}{
+		{0, true}, {0.51, true}, {1, true}, {1e-9, true},
+		{-1, false}, {1.5, false}, {math.NaN(), false}, {math.Inf(1), false}, {math.Inf(-1), false},
+	} {
+		bad := j
+		bad.Training.EagerHBMFraction = tc.f
+		refused := false
+		for _, e := range problems(bad) {
+			refused = refused || e.Field == "training.eager_hbm_fraction"
+		}
+		if refused == tc.ok {
+			t.Errorf("eager_hbm_fraction %g: refused %v, want %v", tc.f, refused, !tc.ok)
+		}
 	}
 }

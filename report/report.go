@@ -404,7 +404,8 @@ func (r *Report) check() error {
 			name string
 			v    float64
 		}{{"rl.step_s", q.StepS}, {"rl.generation_s", q.GenerationS}, {"rl.scoring_s", q.ScoringS}, {"rl.training_s", q.TrainingS},
-			{"rl.refit_s", q.RefitS}, {"rl.swap_s", q.SwapS}, {"rl.idle_s", q.IdleS}, {"rl.overlap_s", q.OverlapS}} {
+			{"rl.refit_s", q.RefitS}, {"rl.swap_s", q.SwapS}, {"rl.idle_s", q.IdleS}, {"rl.overlap_s", q.OverlapS},
+			{"rl.kv_budget.kv_cache", q.KVBudget.KV}} {
 			if f.v < 0 {
 				bad = append(bad, fmt.Sprintf("%s = %g is negative", f.name, f.v))
 			}

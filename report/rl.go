@@ -39,8 +39,9 @@ type RL struct {
 	// KV tokens an engine holds.
 	Slots      int `json:"max_running_sequences"`
 	KVCapacity int `json:"kv_capacity_tokens"`
-	// KVBudget is the memory of an engine GPU the KV cache gets, and what
-	// was taken before it.
+	// KVBudget is the memory of an engine GPU the KV cache gets (0 when
+	// the terms taken before it exceed the share), and what was taken
+	// before it.
 	KVBudget RLKVBudget `json:"kv_budget"`
 	// The slowest engine's generation: prefill, decode kernels (split by
 	// what bounded them), tensor-parallel all-reduces, the decode time
@@ -146,7 +147,7 @@ func RLOf(c rl.Config, r *rl.Result) *RL {
 		GenGPUs: r.GenGPUs, TrainGPUs: r.TrainGPUs, Replicas: r.Replicas, Slots: r.Slots, KVCapacity: r.KVCapacity,
 		KVBudget: RLKVBudget{Profile: string(r.KVBudget.Profile), Device: float64(r.KVBudget.Device), Fraction: r.KVBudget.Fraction,
 			Weights: float64(r.KVBudget.Weights), Activation: float64(r.KVBudget.Activation), NonTorch: float64(r.KVBudget.NonTorch),
-			ProfileTokens: r.KVBudget.ProfileTokens, ProfileSeqs: r.KVBudget.ProfileSeqs, KV: float64(r.KVBudget.KV)},
+			ProfileTokens: r.KVBudget.ProfileTokens, ProfileSeqs: r.KVBudget.ProfileSeqs, KV: max(float64(r.KVBudget.KV), 0)},
 		Generation: RLGeneration{PrefillS: float64(r.Prefill), DecodeS: float64(r.Decode), DecodeHBMS: float64(r.DecodeHBM), DecodeTCS: float64(r.DecodeTensor),
 			TPS: float64(r.GenComm), TailS: float64(r.Tail), HostS: float64(r.GenHost), Iterations: r.Iterations, Bound: r.GenerationBound},
 		Utilisation: RLUtilisation{GenerationMFU: r.GenerationMFU, GenerationHBM: r.GenerationHBM, ScoringMFU: r.ScoringMFU, TrainingMFU: r.TrainingMFU},

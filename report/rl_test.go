@@ -54,3 +54,32 @@ func TestRLReport(t *testing.T) {
 		t.Errorf("negative idle and MFU > 1 not refused: %v", err)
 	}
 }
+
+// TestRLKVBudgetNotNegative: an engine whose weights and profile take more
+// than its share has no KV cache: the JSON's kv_budget.kv_cache says 0, as
+// the text report and the infeasibility reason do, not the negative
+// remainder; and the report refuses a negative one.
+func TestRLKVBudgetNotNegative(t *testing.T) {
+	c, r := rlResult()
+	r.Feasible = false
+	r.KVBudget = rl.KVBudget{Profile: rl.KVProfileVLLMV1, Device: 85e9, Fraction: 0.1, Weights: 15e9, Activation: 5e9, NonTorch: 0.6e9, KV: -12.1e9}
+	out := RLOf(c, r)
+	if out.KVBudget.KV != 0 {
+		t.Errorf("kv_budget.kv_cache = %g, want 0 (nothing left)", out.KVBudget.KV)
+	}
+	var b bytes.Buffer
+	if err := WriteRLText(&b, out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "→ 0 B for the KV cache") {
+		t.Errorf("text: %s", b.String())
+	}
+	rep := &Report{Scenario: "x", RL: out}
+	if err := rep.check(); err != nil {
+		t.Errorf("refused: %v", err)
+	}
+	rep.RL.KVBudget.KV = -1
+	if err := rep.check(); err == nil || !strings.Contains(err.Error(), "rl.kv_budget.kv_cache") {
+		t.Errorf("a negative kv_budget.kv_cache not refused: %v", err)
+	}
+}

@@ -255,7 +255,7 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 	pos("rl.prompt_len", c.PromptLen, MaxTokens)
 	pos("rl.response_max", c.ResponseMax, MaxTokens)
 	if c.EnginePromptLen < 0 || c.EnginePromptLen > c.PromptLen {
-		errs = append(errs, field.Errorf("rl.engine_prompt_len", "must be from 1 to prompt_len (%d), got %d", c.PromptLen, c.EnginePromptLen).Using("rl.prompt_len"))
+		errs = append(errs, field.Errorf("rl.engine_prompt_len", "must be 0 (prompt_len) or from 1 to %d (prompt_len), got %d", c.PromptLen, c.EnginePromptLen).Using("rl.prompt_len"))
 	}
 	if c.ResponseMean < 1 || c.ResponseMean > c.ResponseMax {
 		errs = append(errs, field.Errorf("rl.response_mean", "must be from 1 to response_max (%d), got %d", c.ResponseMax, c.ResponseMean).Using("rl.response_max"))
@@ -278,6 +278,8 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 	}
 	if c.MaxBatchedTokens < 0 || c.MaxBatchedTokens > MaxTokens {
 		add("rl.max_batched_tokens", "must be from 0 (the profile's default) to %d, got %d", MaxTokens, c.MaxBatchedTokens)
+	} else if c.MaxBatchedTokens > 0 && cmp.Or(c.KVProfile, KVProfileNone) == KVProfileNone {
+		errs = append(errs, field.Errorf("rl.max_batched_tokens", "sizes the profile run of rl.kv_profile %q or %q only, got kv_profile %q", KVProfileVLLM03, KVProfileVLLMV1, KVProfileNone).Using("rl.kv_profile"))
 	}
 	if !(c.Prompts >= 0 && c.Prompts <= 1e15) {
 		add("rl.prompts", "must be from 0 to 1e15, got %g", c.Prompts)

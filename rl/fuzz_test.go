@@ -20,6 +20,10 @@ func FuzzRL(f *testing.F) {
 	f.Add(uint8(1), uint8(16), uint8(1), uint16(256), uint16(30), uint16(512), uint8(1), uint8(1), uint8(3), uint8(4), 0.3, 1e-3)
 	f.Add(uint8(0), uint8(2), uint8(2), uint16(1), uint16(1), uint16(1), uint8(1), uint8(2), uint8(0), uint8(1), 1e-9, 1e9)
 	f.Add(uint8(1), uint8(16), uint8(3), uint16(64), uint16(100), uint16(200), uint8(5), uint8(1), uint8(4), uint8(8), 0.9, 2.0)
+	// The KV profiles: vLLM 0.3 at its default tokens, V1 at 8192, an
+	// engine prompt shorter than the padded one.
+	f.Add(uint8(0), uint8(1), uint8(2), uint16(300), uint16(150), uint16(400), uint8(0), uint8(0), uint8(1), uint8(20), 0.9, 2.0)
+	f.Add(uint8(1), uint8(2), uint8(3), uint16(256), uint16(140), uint16(300), uint8(0), uint8(2), uint8(2), uint8(31), 0.6, 3.35)
 	_, def := scenarios.Default()
 	f.Fuzz(func(t *testing.T, algo, prompts, gens uint8, prompt, mean, longest uint16, placement, off, gentp, batch uint8, mem, hbm float64) {
 		sets := []string{
@@ -64,6 +68,16 @@ func FuzzRL(f *testing.F) {
 		if batch%4 >= 2 {
 			// NeMo-RL's packing, padded under the fuzz layout's PP 2.
 			sets = append(sets, "rl.pad_packs=true")
+		}
+		if gens%4 >= 2 {
+			// The engine's KV budget after a vLLM profile run of a
+			// fuzzer-chosen token count (0: the profile's default; the
+			// checks refuse what is out of range), and prompts the engine
+			// sees shorter than the padded ones (0: prompt_len; the checks
+			// refuse more than prompt_len).
+			sets = append(sets, fmt.Sprintf("rl.kv_profile=%s", []string{"none", "vllm-0.3", "vllm-v1", "vllm"}[int(prompts)%4]),
+				fmt.Sprintf("rl.max_batched_tokens=%d", int(longest)*int(batch)%70000-1000),
+				fmt.Sprintf("rl.engine_prompt_len=%d", int(mean)%700-50))
 		}
 		sc, err := scenario.Load("default.toml", def, sets)
 		if err != nil {

@@ -280,27 +280,37 @@ func TestCheck(t *testing.T) {
 		name string
 		edit func(*Config)
 		key  string
+		// text, where given, is in the problem's message: what is allowed.
+		text string
 	}{
-		{"ppo without critic", func(c *Config) { c.Algorithm = PPO }, "rl.critic"},
-		{"mean above max", func(c *Config) { c.ResponseMean = 2000 }, "rl.response_mean"},
-		{"engine prompt above prompt", func(c *Config) { c.EnginePromptLen = 129 }, "rl.engine_prompt_len"},
-		{"negative engine prompt", func(c *Config) { c.EnginePromptLen = -1 }, "rl.engine_prompt_len"},
-		{"split without gpus", func(c *Config) { c.Placement = Split }, "rl.gen_gpus"},
-		{"gen_tp not dividing heads", func(c *Config) { c.GenTP = 16; c.Placement = Split; c.GenGPUs = 8 }, "rl.gen_tp"},
-		{"bad fraction", func(c *Config) { c.GenMemoryFraction = 1.5 }, "rl.gen_memory_fraction"},
-		{"unknown algorithm", func(c *Config) { c.Algorithm = "dpo" }, "rl.algorithm"},
-		{"optimizer swap without offload all", func(c *Config) { c.OptimizerSwapRate = 1.57e9 }, "rl.optimizer_swap_rate"},
-		{"negative optimizer swap", func(c *Config) { c.Offload = OffloadAll; c.OptimizerSwapRate = -1 }, "rl.optimizer_swap_rate"},
+		{"ppo without critic", func(c *Config) { c.Algorithm = PPO }, "rl.critic", ""},
+		{"mean above max", func(c *Config) { c.ResponseMean = 2000 }, "rl.response_mean", ""},
+		// 0 is allowed (the default: prompt_len), and the message says so.
+		{"engine prompt above prompt", func(c *Config) { c.EnginePromptLen = 129 }, "rl.engine_prompt_len", "0 (prompt_len) or from 1 to 128"},
+		{"negative engine prompt", func(c *Config) { c.EnginePromptLen = -1 }, "rl.engine_prompt_len", "0 (prompt_len) or from 1 to 128"},
+		{"unknown kv profile", func(c *Config) { c.KVProfile = "vllm" }, "rl.kv_profile", "none vllm-0.3 vllm-v1"},
+		{"negative batched tokens", func(c *Config) { c.MaxBatchedTokens = -1 }, "rl.max_batched_tokens", "from 0"},
+		{"batched tokens above the cap", func(c *Config) { c.MaxBatchedTokens = MaxTokens + 1 }, "rl.max_batched_tokens", "to 1048576"},
+		// Without a profile nothing reads it: refused, as an optimizer swap
+		// rate without offload "all" is.
+		{"batched tokens without a profile", func(c *Config) { c.MaxBatchedTokens = 16384 }, "rl.max_batched_tokens", `kv_profile "none"`},
+		{"batched tokens, profile unset", func(c *Config) { c.KVProfile = ""; c.MaxBatchedTokens = 8192 }, "rl.max_batched_tokens", "vllm-0.3"},
+		{"split without gpus", func(c *Config) { c.Placement = Split }, "rl.gen_gpus", ""},
+		{"gen_tp not dividing heads", func(c *Config) { c.GenTP = 16; c.Placement = Split; c.GenGPUs = 8 }, "rl.gen_tp", ""},
+		{"bad fraction", func(c *Config) { c.GenMemoryFraction = 1.5 }, "rl.gen_memory_fraction", ""},
+		{"unknown algorithm", func(c *Config) { c.Algorithm = "dpo" }, "rl.algorithm", ""},
+		{"optimizer swap without offload all", func(c *Config) { c.OptimizerSwapRate = 1.57e9 }, "rl.optimizer_swap_rate", ""},
+		{"negative optimizer swap", func(c *Config) { c.Offload = OffloadAll; c.OptimizerSwapRate = -1 }, "rl.optimizer_swap_rate", ""},
 	} {
 		cfg := grpo()
 		c.edit(&cfg)
 		errs := cfg.Check(v.Job())
 		found := false
 		for _, e := range errs {
-			found = found || e.Field == c.key
+			found = found || e.Field == c.key && strings.Contains(e.Error(), c.text)
 		}
 		if !found {
-			t.Errorf("%s: want a problem with %s, got %v", c.name, c.key, errs)
+			t.Errorf("%s: want a problem with %s saying %q, got %v", c.name, c.key, c.text, errs)
 		}
 	}
 }

@@ -267,7 +267,7 @@ func declarations(s *settings) []key {
 		{name: "moe.dispatch_fp8", value: boolean(into(&l.DispatchFP8)).or(false),
 			doc: "the token dispatch all-to-all and the backward's all-to-all of the combine's gradient carry FP8 elements with one fp32 scale per 128 (1.03 bytes an element instead of 2); the combine and the dispatch's gradient stay 16-bit (DeepSeek-V3 §3.3.4); needs `training.precision = \"fp8\"`"},
 		{name: "moe.overlap", value: boolean(into(&l.MoEOverlap)).or(false),
-			doc: "the dispatch and combine all-to-alls run beside computation (Megatron-Core's `--overlap-moe-expert-parallel-comm`): each beside the compute step before it, the shared experts moved before the dispatch; under `parallelism.schedule = \"dualpipe\"`, and under the interleaved schedule or with pp = 1 (Megatron-Core's combined 1F1B: one more warm-up forward, each steady-state forward paired with the next backward; docs/model.md §7.25), also beside the paired pass's computation"},
+			doc: "the dispatch and combine all-to-alls run beside computation (Megatron-Core's `--overlap-moe-expert-parallel-comm`): each beside the compute step before it, the shared experts moved before the dispatch; under `parallelism.schedule = \"dualpipe\"`, and under the interleaved schedule or the 1f1b one with pp = 1 (Megatron-Core's combined 1F1B: one more warm-up forward, each steady-state forward paired with the next backward; docs/model.md §7.25), also beside the paired pass's computation"},
 
 		{name: "training.global_batch", value: count(into(&t.GlobalBatch)), def: "— (required)", need: required("(sequences per step)"),
 			doc: "sequences per step; > 0 and divisible by `dp × microbatch`"},

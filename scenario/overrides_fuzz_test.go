@@ -13,7 +13,8 @@ import (
 // report. The seeds exercise the keys FuzzLoadAndSimulate's fixed arguments
 // do not reach — training.fp8_recipe, training.eager_elementwise, the moe
 // table, rl.reference_swap and rl.cpu_adam_bandwidth on a non-RL scenario,
-// training.steps — and the periodic replay (1F1B with many micro-batches and
+// training.eager_hbm_fraction, model.linear_bias, moe.overlap under the
+// interleaved schedule and pp = 1, training.steps — and the periodic replay (1F1B with many micro-batches and
 // several steps, full ranks, stragglers, flow). Whatever the overrides, Load
 // or Validate refuses them with an error list, or the replay gives a
 // positive, finite step whose breakdown adds up and a report that Build
@@ -45,6 +46,9 @@ func FuzzSimulateOverrides(f *testing.F) {
 		{0, small + "parallelism.pipeline_layout=E(t|)*3t*5L\x00training.global_batch=32"},
 		{0, small + "parallelism.schedule=dualpipe\x00training.global_batch=16\x00training.steps=3"},
 		{0, small + "parallelism.schedule=dualpipe\x00model.mtp_depth=1\x00parallelism.recompute=full\x00training.global_batch=18"},
+		{0, small + "training.attention=unfused\x00training.megatron_elementwise=true\x00training.eager_hbm_fraction=0.51\x00model.linear_bias=true\x00training.global_batch=32"},
+		{0, small + "training.eager_hbm_fraction=1e-3\x00model.linear_bias=false\x00cluster.system=hgx-h20\x00training.global_batch=32"},
+		{0, small + "training.eager_hbm_fraction=1.5\x00model.linear_bias=maybe"},
 	} {
 		f.Add(seed.which, seed.set)
 	}
@@ -57,6 +61,10 @@ func FuzzSimulateOverrides(f *testing.F) {
 			f.Add(uint8(i), "parallelism.schedule=1f1b\x00parallelism.virtual_stages=1\x00training.global_batch=128\x00training.steps=3\x00training.eager_elementwise=true")
 			f.Add(uint8(i), "parallelism.ep=4\x00parallelism.etp=2\x00moe.capacity_factor=1\x00training.precision=fp8\x00training.fp8_recipe=mxfp8")
 			f.Add(uint8(i), "parallelism.schedule=dualpipe\x00moe.overlap=true\x00moe.dispatch_fp8=true\x00training.precision=fp8\x00training.global_batch=128")
+			// Megatron-Core's combined 1F1B: moe.overlap under the
+			// interleaved schedule, and with pp = 1.
+			f.Add(uint8(i), "parallelism.schedule=interleaved\x00parallelism.virtual_stages=2\x00moe.overlap=true\x00training.global_batch=64\x00training.steps=2")
+			f.Add(uint8(i), "parallelism.pp=1\x00parallelism.schedule=1f1b\x00parallelism.virtual_stages=1\x00cluster.nodes=1\x00moe.overlap=true\x00model.layers=4\x00training.global_batch=32")
 		}
 	}
 	f.Fuzz(func(t *testing.T, which uint8, set string) {

@@ -648,6 +648,12 @@ func FuzzLoad(f *testing.F) {
 	f.Add("a = \"\"\"\n[x]\n", "a.b.c=\"")
 	f.Add(replace("tp = 8", "tp = 0\npp = -1\ncp = 2147483647"), "parallelism.dp=2147483647")
 	f.Add(replace("nodes = 128", "nodes = 128\ngpu = { hbm = 80 }"), "cluster.gpu={}")
+	f.Add(string(def), "training.eager_hbm_fraction=0.51\x00model.linear_bias=true\x00cluster.system=hgx-h20")
+	f.Add(string(def), "training.eager_hbm_fraction=nan\x00model.linear_bias=maybe")
+	if _, grpo, ok := scenarios.Lookup("grpo-llama3-8b-h100"); ok {
+		f.Add(string(grpo), "rl.kv_profile=vllm-0.3\x00rl.max_batched_tokens=0\x00rl.engine_prompt_len=100")
+		f.Add(string(grpo), "rl.kv_profile=none\x00rl.max_batched_tokens=-1\x00rl.engine_prompt_len=257")
+	}
 	f.Fuzz(func(t *testing.T, src, set string) {
 		var sets []string
 		if set != "" {

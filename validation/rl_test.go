@@ -499,3 +499,32 @@ func TestRLSystem(t *testing.T) {
 		t.Errorf("%d verl rows, want 6 (2 steps, 4 phases)", n)
 	}
 }
+
+// TestRLRulesQuoteTheirConstants: a rule that quotes a constant of the
+// model quotes the value the model uses, so that the report's assumptions
+// do not contradict the replay (the NeMo-RL KV budget rule's sampler
+// bytes per logit, rl.SamplerBytesPerLogit; the engine loop's and KV
+// profile's figures, rl.VLLMV1NonTorch).
+func TestRLRulesQuoteTheirConstants(t *testing.T) {
+	for _, c := range []struct {
+		rule, want string
+		wrong      *regexp.Regexp
+	}{
+		{"NeMo-RL KV budget", fmt.Sprintf("rl.SamplerBytesPerLogit, %d B per logit", rl.SamplerBytesPerLogit), regexp.MustCompile(`SamplerBytesPerLogit, \d+ B`)},
+		{"NeMo-RL KV budget", fmt.Sprintf("%.2f GiB of non-torch increase", float64(rl.VLLMV1NonTorch)/(1<<30)), regexp.MustCompile(`[0-9.]+ GiB of non-torch increase`)},
+	} {
+		var rule string
+		for _, r := range RLRules() {
+			if strings.HasPrefix(r, c.rule+":") {
+				rule = r
+			}
+		}
+		if rule == "" {
+			t.Errorf("no rule %q", c.rule)
+			continue
+		}
+		if !strings.Contains(rule, c.want) {
+			t.Errorf("rule %q quotes %q, the model uses %q", c.rule, c.wrong.FindString(rule), c.want)
+		}
+	}
+}
