@@ -302,6 +302,15 @@ func TestErrors(t *testing.T) {
 			want: []string{`x.toml:1: simulation: want a table ([simulation]), got the integer 3`},
 		},
 		{
+			name: "dropout out of range, unknown position encoding",
+			src:  replace(`preset = "gpt3-175b"`, "preset = \"gpt3-175b\"\nattention_dropout = 1.5\nhidden_dropout = -0.1\nposition_embedding = \"sinusoid\""),
+			want: []string{
+				`x.toml:5: model.attention_dropout: a dropout probability must be in [0, 1), got 1.5`,
+				`x.toml:6: model.hidden_dropout: a dropout probability must be in [0, 1), got -0.1`,
+				`x.toml:7: model.position_embedding: unknown position encoding "sinusoid" (learned, rope, alibi or none)`,
+			},
+		},
+		{
 			name: "missing model keys without a preset",
 			src:  replace(`preset = "gpt3-175b"`, "layers = 96\nhidden = 12288"),
 			want: []string{
