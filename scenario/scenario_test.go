@@ -659,6 +659,8 @@ func FuzzLoad(f *testing.F) {
 	f.Add(replace("nodes = 128", "nodes = 128\ngpu = { hbm = 80 }"), "cluster.gpu={}")
 	f.Add(string(def), "training.eager_hbm_fraction=0.51\x00model.linear_bias=true\x00cluster.system=hgx-h20")
 	f.Add(string(def), "training.eager_hbm_fraction=nan\x00model.linear_bias=maybe")
+	f.Add(string(def), "model.attention_dropout=0\x00model.tied_embeddings=false\x00model.position_embedding=rope")
+	f.Add(string(def), "model.hidden_dropout=nan\x00model.position_embedding=LEARNED")
 	if _, grpo, ok := scenarios.Lookup("grpo-llama3-8b-h100"); ok {
 		f.Add(string(grpo), "rl.kv_profile=vllm-0.3\x00rl.max_batched_tokens=0\x00rl.engine_prompt_len=100")
 		f.Add(string(grpo), "rl.kv_profile=none\x00rl.max_batched_tokens=-1\x00rl.engine_prompt_len=257")
