@@ -191,6 +191,7 @@ func (m Model) Time(op model.Op) (units.Seconds, Limiter) {
 			f /= 2
 		}
 		t = f.At(m.Peak16.Scale(m.Params.FlashFraction * m.kEfficiency(op.K)))
+		t += units.Seconds(float64(t) * op.Slowdown)
 		lim = TensorCores
 	default:
 		t = mem

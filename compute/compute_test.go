@@ -207,3 +207,26 @@ func TestHostIssueParam(t *testing.T) {
 		t.Errorf("total %g host %g, want 607 µs and %g", float64(total), float64(host), 607e-6-gpu)
 	}
 }
+
+// TestFlashDropoutSlowdown: a fused attention kernel with dropout
+// (model.Op.Slowdown = model.AttnDropoutCost, TransformerEngine issue
+// #3312: 0.594 → 0.614 ms) takes 0.614/0.594 of its time without, by
+// hand on an A100: the causal half of 2·32·4096²·256 FLOPs at the 16-bit
+// peak times FlashFraction × the K efficiency, plus the launch overhead
+// (which the slowdown does not scale).
+func TestFlashDropoutSlowdown(t *testing.T) {
+	m := a100(t)
+	op := model.Op{Class: model.FlashAttention, Batch: 32, M: 4096, N: 4096, K: 128, Causal: true,
+		FLOPs: units.FLOPs(2 * 32 * 4096.0 * 4096 * 256), Bytes: units.Bytes(32 * 4096 * 512 * 2)}
+	base, _ := m.Time(op)
+	kernel := float64(base - m.Params.KernelOverhead)
+	for _, tc := range []struct {
+		slowdown, want float64
+	}{{0, kernel}, {model.AttnDropoutCost, kernel * 0.614 / 0.594}, {0.5, kernel * 1.5}} {
+		op.Slowdown = tc.slowdown
+		got, lim := m.Time(op)
+		if want := tc.want + float64(m.Params.KernelOverhead); math.Abs(float64(got)/want-1) > 1e-12 || lim != TensorCores {
+			t.Errorf("slowdown %v: %v (%v), want %.6g s on tensor cores", tc.slowdown, got, lim, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"trainsim/field"
@@ -35,6 +36,23 @@ type Config struct {
 	// Mixtral-, DeepSeek- and Nemotron-style layers. Read for the bias
 	// gradients of a Megatron-Core layer (LayerBlocks, docs/model.md §7.22).
 	LinearBias bool
+	// AttnDropout is the dropout probability on the attention
+	// probabilities, HiddenDropout the one on each block's output (the
+	// bias-dropout-add) and on the embedding's output (Megatron-LM's
+	// --attention-dropout and --hidden-dropout, both 0.1 by default,
+	// megatron/training/arguments.py); 0 for models trained without
+	// (Llama, Qwen, DeepSeek, Mixtral). Read by AttnDropoutCost and
+	// EmbeddingOps (docs/model.md §7.28).
+	AttnDropout, HiddenDropout float64
+	// TiedEmbeddings marks an output layer that shares the input
+	// embedding's table (Megatron-LM's default unless
+	// --untie-embeddings-and-output-weights; GPT-2/3, OPT, BLOOM); false
+	// for Llama-style untied output layers. Read by EmbeddingOps.
+	TiedEmbeddings bool
+	// Position is the position encoding: PositionLearned adds a learned
+	// absolute table (GPT, OPT, BERT); rotary, ALiBi and none add no
+	// table ("" is none).
+	Position Position
 	// HeadSize is the width of one attention head when it is not
 	// Hidden/Heads (model.head_dim; PaLM: 256 with h = 18432 and 48 heads;
 	// Qwen3: 128 with 64 heads of a 4096- or 5120-wide model); 0 derives
@@ -55,6 +73,22 @@ type Config struct {
 	MTPDepth int
 	// Source cites where the shape was published.
 	Source string
+}
+
+// Position is a model's position encoding (model.position_embedding).
+type Position string
+
+// The position encodings.
+const (
+	PositionLearned Position = "learned" // a learned absolute s × h table added to the token embedding
+	PositionRoPE    Position = "rope"    // rotary embedding inside the attention (not a table)
+	PositionALiBi   Position = "alibi"   // linear biases on the attention scores (BLOOM)
+	PositionNone    Position = "none"
+)
+
+// Positions lists the encodings a scenario may name.
+func Positions() []Position {
+	return []Position{PositionLearned, PositionRoPE, PositionALiBi, PositionNone}
 }
 
 // HeadDim is the width of one attention head: HeadSize, else h/a. Under
@@ -341,6 +375,17 @@ func (c Config) Validate() []field.Error {
 	if c.Experts == 0 && (c.MoEFFNHidden > 0 || c.SharedExperts > 0 || c.DenseLayers > 0) {
 		errs = append(errs, field.Errorf("model.experts", "moe_ffn_hidden, shared_experts and dense_layers describe mixture-of-experts layers, which experts > 0 selects").
 			Using("model.moe_ffn_hidden", "model.shared_experts", "model.dense_layers"))
+	}
+	for _, d := range []struct {
+		key string
+		p   float64
+	}{{"attention_dropout", c.AttnDropout}, {"hidden_dropout", c.HiddenDropout}} {
+		if !(d.p >= 0 && d.p < 1) {
+			errs = append(errs, field.Errorf("model."+d.key, "a dropout probability must be in [0, 1), got %v", d.p))
+		}
+	}
+	if c.Position != "" && !slices.Contains(Positions(), c.Position) {
+		errs = append(errs, field.Errorf("model.position_embedding", "unknown position encoding %q (learned, rope, alibi or none)", string(c.Position)))
 	}
 	if c.MTPDepth < 0 {
 		errs = append(errs, field.Errorf("model.mtp_depth", "must not be negative, got %d", c.MTPDepth))

@@ -75,7 +75,20 @@ type Op struct {
 	// model prices it at compute.Params.EagerHBMFraction where that is set
 	// (training.eager_hbm_fraction), else as any memory-bound kernel.
 	Eager bool
+	// Slowdown is a fraction of the kernel's priced time it takes more:
+	// a fused attention kernel that applies dropout (AttnDropoutCost).
+	// Only the flash-attention class reads it.
+	Slowdown float64
 }
+
+// AttnDropoutCost is the share of a fused attention kernel's time that
+// dropout on its probabilities adds: cuDNN's fused attention through
+// Transformer Engine, forward plus backward, H200, sbhd, head_dim 128,
+// 0.594 ms without dropout and 0.614 ms with p = 0.1
+// (NVIDIA/TransformerEngine issue #3312): +3.4%. The random numbers are
+// drawn inside the kernel (Philox), so the cost does not depend on p > 0.
+// docs/model.md §7.28.
+const AttnDropoutCost = 0.614/0.594 - 1
 
 // GroupedGEMMIssue is the host time per expert GEMM of Transformer
 // Engine's grouped GEMM (GroupedLinear → general_grouped_gemm →
@@ -193,6 +206,10 @@ type Shard struct {
 	// (Liu et al. 2023; Megatron-Core/Transformer Engine's
 	// AttnFuncWithCPAndKVP2P). 0 or 1: none.
 	CP int
+	// PP is the number of pipeline stages (0 counts as 1): at 1 the
+	// output layer and the embedding share one stage, where a tied table
+	// takes the output layer's dummy gradient (EmbeddingOps).
+	PP int
 	// EP is the expert-parallel degree: each rank holds Experts/EP of an
 	// MoE layer's routed experts.
 	EP int
@@ -618,6 +635,7 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 				FLOPs: units.FLOPs(2 * float64(b*heads) * float64(sc) * float64(sc) * float64(d+dv)),
 				Bytes: units.Bytes(float64(b*heads)*float64(sc)*float64(2*d+2*dv)) * e, Causal: true,
 			}
+			f.Slowdown = c.attnDropoutSlowdown(sh)
 			fb := f
 			fb.Name = "flash-attention-cp-bwd"
 			fb.FLOPs = f.FLOPs * 2.5
@@ -633,6 +651,7 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 			FLOPs: units.FLOPs(2 * float64(b*heads) * float64(s) * float64(s) * float64(d+dv)),
 			Bytes: units.Bytes(float64(b*heads)*float64(s)*float64(2*d+2*dv)) * e, Causal: true,
 		}
+		f.Slowdown = c.attnDropoutSlowdown(sh)
 		fb := f
 		fb.Name = "flash-attention-bwd"
 		// The backward recomputes the scores: 2.5× the forward's products
@@ -879,6 +898,17 @@ func (c Config) megatronKernels(sh Shard, attn, mlp *Block, tokens int, hs units
 	mlp.Backward = append(mlp.Backward, memop("layernorm-gamma-beta", 2*hs), eagerop("residual-grad-add", 3*hs))
 }
 
+// attnDropoutSlowdown is the fused attention's extra time for dropout on
+// its probabilities (AttnDropoutCost) where the framework runs it inside
+// the kernel: Megatron-LM / Megatron-Core with Transformer Engine or
+// FlashAttention-2, not Hugging Face's eager modules.
+func (c Config) attnDropoutSlowdown(sh Shard) float64 {
+	if c.AttnDropout > 0 && !sh.Eager {
+		return AttnDropoutCost
+	}
+	return 0
+}
+
 // coreKernels adds the memory-bound kernels a Megatron-Core (Transformer
 // Engine) layer runs besides the op list's, each priced by its bytes (read +
 // written) like any memory-bound kernel (docs/model.md §7.22; read from
@@ -1002,7 +1032,47 @@ func (c Config) EmbeddingOps(sh Shard) (fwd, bwd []Op) {
 	acc := memop("embedding-grad-accum", table*(e+2*g))
 	// The table's gradient; the first layer passes no input gradient on.
 	zero.WeightGrad, grad.WeightGrad, acc.WeightGrad = true, true, true
-	return []Op{memop("embedding", 3*hs)}, []Op{zero, grad, acc}
+	fwd, bwd = []Op{memop("embedding", 3*hs)}, []Op{zero, grad}
+	if c.TiedEmbeddings && sh.PP <= 1 && !sh.Eager && !sh.MegatronKernels {
+		// Tied and on one stage, Megatron-Core's output layer returns a
+		// zeroed dummy gradient for the shared weight (zero_out_wgrad:
+		// its weight gradient went into main_grad in the GEMM), which
+		// autograd sums with the lookup's before the hook: write e
+		// (zeros), read 2e and write e (the sum) per table element.
+		d := memop("embedding-tied-dummy-grad", 4*table*e)
+		d.WeightGrad = true
+		bwd = append(bwd, d)
+	}
+	bwd = append(bwd, acc)
+	if c.Position == PositionLearned {
+		// The learned absolute table (Megatron-Core's
+		// LanguageModelEmbedding, HF's GPT-2/OPT learned positions): its
+		// lookup (read and write the s × h rows per sequence, 2X) and the
+		// add to the token embedding (3X); backward, the add passes its
+		// gradient to both without a kernel, and the s × h table's
+		// gradient is dense like the token table's: zeroed (e), the
+		// tokens' rows added in (3X), added into the buffer (e + 2g).
+		pt := units.Bytes(float64(c.SeqLen) * float64(c.Hidden))
+		pz := memop("position-grad-zero", pt*e)
+		pg := memop("position-bwd", 3*hs)
+		pa := memop("position-grad-accum", pt*(e+2*g))
+		pz.WeightGrad, pg.WeightGrad, pa.WeightGrad = true, true, true
+		fwd = append(fwd, memop("position-embedding", 2*hs), memop("position-add", 3*hs))
+		bwd = append(bwd, pz, pg, pa)
+	}
+	if c.HiddenDropout > 0 {
+		// Embedding dropout (Megatron's embedding_dropout, the hidden
+		// dropout probability), after the scatter to sequence-parallel
+		// ranks: read and write X, a 1-byte mask per element; backward
+		// the same.
+		x := hs
+		if sh.SequenceParallel {
+			x /= units.Bytes(max(sh.TP, 1))
+		}
+		fwd = append(fwd, memop("embedding-dropout", 2*x+x/e))
+		bwd = append([]Op{memop("embedding-dropout-bwd", 2*x+x/e)}, bwd...)
+	}
+	return fwd, bwd
 }
 
 // LogitsOps returns the output layer (logits GEMM against the shared

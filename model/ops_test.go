@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -523,5 +524,84 @@ func TestEagerKernels(t *testing.T) {
 	flashMK.MegatronKernels = true
 	if why := c.EagerKernelsIdle(flashMK); why != "flash attention, megatron_elementwise idle (flash attention)" {
 		t.Errorf("flash attention with megatron_elementwise set: idle %q", why)
+	}
+}
+
+// TestTrainingProperties: the kernels the model properties of §7.28 add,
+// by hand for h 1024, s 2048, V 51200 over TP 2, micro-batch 1, bf16, fp32
+// gradients (X = 2048 × 1024 × 2 B = 4 MiB; the table shard 25600 × 1024
+// elements): the tied table's dummy gradient 4 × 2 B × 25 Mi = 200 MiB at
+// one pipeline stage only, and not under the eager or Megatron-LM
+// element-wise stacks; the learned position lookup 2X = 8 MiB and add 3X =
+// 12 MiB, its 2048 × 1024 table's gradient zeroed (4 MiB), summed (3X =
+// 12 MiB) and accumulated (2 Mi × (2 + 8) B = 20 MiB); the embedding
+// dropout 2X + X/2 = 10 MiB forward and backward, 5 MiB over two
+// sequence-parallel ranks; and the fused attention's slowdown
+// (AttnDropoutCost) on the forward and backward flash kernels where the
+// attention dropout is > 0, but not under eager_elementwise.
+func TestTrainingProperties(t *testing.T) {
+	const mib = 1 << 20
+	base := Config{Layers: 2, Hidden: 1024, Heads: 16, KVHeads: 16, FFNHidden: 4096, SeqLen: 2048, Vocab: 51200}
+	plain := Shard{TP: 2, Microbatch: 1, Attention: AttentionFlash, Precision: units.BF16}
+	type k struct {
+		name string
+		mib  float64
+	}
+	std := []k{{"embedding-grad-zero", 50}, {"embedding-bwd", 12}, {"embedding-grad-accum", 250}}
+	for _, tc := range []struct {
+		name     string
+		set      func(*Config, *Shard)
+		fwd, bwd []k
+		slowdown float64
+	}{
+		{"none", func(*Config, *Shard) {}, []k{{"embedding", 12}}, std, 0},
+		{"tied, one stage", func(c *Config, _ *Shard) { c.TiedEmbeddings = true },
+			[]k{{"embedding", 12}}, []k{std[0], std[1], {"embedding-tied-dummy-grad", 200}, std[2]}, 0},
+		{"tied, two stages", func(c *Config, sh *Shard) { c.TiedEmbeddings, sh.PP = true, 2 }, []k{{"embedding", 12}}, std, 0},
+		{"tied, eager", func(c *Config, sh *Shard) { c.TiedEmbeddings, sh.Eager = true, true }, []k{{"embedding", 12}}, std, 0},
+		{"tied, megatron_elementwise", func(c *Config, sh *Shard) { c.TiedEmbeddings, sh.MegatronKernels = true, true }, []k{{"embedding", 12}}, std, 0},
+		{"learned positions", func(c *Config, _ *Shard) { c.Position = PositionLearned },
+			[]k{{"embedding", 12}, {"position-embedding", 8}, {"position-add", 12}},
+			append(append([]k{}, std...), k{"position-grad-zero", 4}, k{"position-bwd", 12}, k{"position-grad-accum", 20}), 0},
+		{"rotary positions", func(c *Config, _ *Shard) { c.Position = PositionRoPE }, []k{{"embedding", 12}}, std, 0},
+		{"hidden dropout", func(c *Config, _ *Shard) { c.HiddenDropout = 0.1 },
+			[]k{{"embedding", 12}, {"embedding-dropout", 10}}, append([]k{{"embedding-dropout-bwd", 10}}, std...), 0},
+		{"hidden dropout, sequence parallel", func(c *Config, sh *Shard) { c.HiddenDropout, sh.SequenceParallel = 0.1, true },
+			[]k{{"embedding", 12}, {"embedding-dropout", 5}}, append([]k{{"embedding-dropout-bwd", 5}}, std...), 0},
+		{"attention dropout", func(c *Config, _ *Shard) { c.AttnDropout = 0.1 }, []k{{"embedding", 12}}, std, 0.614/0.594 - 1},
+		{"attention dropout, eager", func(c *Config, sh *Shard) { c.AttnDropout, sh.Eager = 0.1, true }, []k{{"embedding", 12}}, std, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, sh := base, plain
+			tc.set(&c, &sh)
+			fwd, bwd := c.EmbeddingOps(sh)
+			for _, side := range []struct {
+				name string
+				got  []Op
+				want []k
+			}{{"forward", fwd, tc.fwd}, {"backward", bwd, tc.bwd}} {
+				if len(side.got) != len(side.want) {
+					t.Fatalf("%s: %d kernels %v, want %v", side.name, len(side.got), side.got, side.want)
+				}
+				for i, w := range side.want {
+					if o := side.got[i]; o.Name != w.name || o.Bytes != units.Bytes(w.mib*mib) || o.Class != Memory {
+						t.Errorf("%s[%d] = %s %v MiB, want %s %v MiB", side.name, i, o.Name, float64(o.Bytes)/mib, w.name, w.mib)
+					}
+				}
+			}
+			attn, _ := c.LayerBlocks(sh)
+			n := 0
+			for _, o := range append(append([]Op{}, attn.Core...), attn.CoreBackward...) {
+				if o.Class == FlashAttention {
+					n++
+					if math.Abs(o.Slowdown-tc.slowdown) > 1e-15 {
+						t.Errorf("%s slowdown %v, want %v", o.Name, o.Slowdown, tc.slowdown)
+					}
+				}
+			}
+			if n != 2 {
+				t.Errorf("%d flash kernels, want the forward and the backward", n)
+			}
+		})
 	}
 }

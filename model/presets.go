@@ -1,6 +1,9 @@
 package model
 
-import "sort"
+import (
+	"sort"
+	"strings"
+)
 
 // Citations shared by several presets. Each preset's Source names the paper
 // (or repository file) and the table its shape was read from.
@@ -15,16 +18,64 @@ const (
 		"The table's parameter counts imply GPT blocks (ffn 4h, no GQA) with untied input/output embeddings, which Config does not model (the output layer's V×h is missing from Params)"
 	srcOPT    = "Zhang et al. 2022 'OPT: Open Pre-trained Transformer Language Models', Table 1 (layers, heads, d_model; ffn 4h) and Section 2 (sequence length 2048); vocab 50272 from the released facebook/opt config.json"
 	srcLlama3 = "Dubey et al. 2024 'The Llama 3 Herd of Models', Table 3 (layers, model dim, FFN dim, heads, KV heads; SwiGLU; pre-training context 8192). " +
-		"Vocab 128256 = the 128K tokenizer (128000) + 256 reserved special tokens, as in the released config.json. No biases, untied output layer (not modelled by Config)"
+		"Vocab 128256 = the 128K tokenizer (128000) + 256 reserved special tokens, as in the released config.json. No biases, untied output layer, rotary positions, no dropout (the Config zero values)"
 )
 
+// srcMegatronGPT cites the training properties a GPT model gets from
+// Megatron-LM's defaults, which the GPT presets' runs (SC21, Korthikanti
+// et al., the README tables, NeMo) keep.
+const srcMegatronGPT = "Megatron-LM defaults (megatron/training/arguments.py): --attention-dropout 0.1, --hidden-dropout 0.1, " +
+	"--position-embedding-type learned_absolute, the output layer tied to the embedding unless --untie-embeddings-and-output-weights"
+
 // gpt is a GPT-style block: ffn = 4h, no grouped-query attention, two MLP
-// matrices.
+// matrices, linear biases, with Megatron-LM's default training properties
+// (srcMegatronGPT): dropout 0.1 on the attention probabilities and the
+// hidden states, a learned absolute position table and a tied output layer.
+// Presets whose source says otherwise override them.
 func gpt(name string, layers, hidden, heads, seq, vocab int, source string) Config {
 	return Config{
 		Name: name, Layers: layers, Hidden: hidden, Heads: heads, KVHeads: heads,
-		FFNHidden: 4 * hidden, SeqLen: seq, Vocab: vocab, LinearBias: true, Source: source,
+		FFNHidden: 4 * hidden, SeqLen: seq, Vocab: vocab, LinearBias: true,
+		AttnDropout: 0.1, HiddenDropout: 0.1, Position: PositionLearned, TiedEmbeddings: true,
+		Source: source + ". Dropout, positions, tied output: " + srcMegatronGPT,
 	}
+}
+
+// untied is c with an output layer of its own (the README 2024 table's
+// parameter counts, srcMcore).
+func untied(c Config) Config {
+	c.TiedEmbeddings = false
+	c.Source += "; untied here: the table's parameter counts"
+	return c
+}
+
+// alibi is c with BLOOM's ALiBi positions (no table) and its released
+// dropout (bigscience/bloom config.json: "attention_dropout": 0.0,
+// "hidden_dropout": 0.0); the output layer stays tied to the embedding.
+func alibi(c Config) Config {
+	c.Position, c.AttnDropout, c.HiddenDropout = PositionALiBi, 0, 0
+	c.Source = c.Source[:strings.Index(c.Source, ". Dropout, positions")] +
+		". ALiBi positions, no dropout, tied output layer: the released bigscience/bloom config.json"
+	return c
+}
+
+// unstated is c with a relative position encoding (no absolute table) and
+// no dropout or tied output priced, where the source states neither.
+func unstated(c Config) Config {
+	c.Position, c.AttnDropout, c.HiddenDropout, c.TiedEmbeddings = PositionNone, 0, 0, false
+	c.Source = c.Source[:strings.Index(c.Source, ". Dropout, positions")] +
+		". Relative positions (no absolute table); dropout and a tied output layer are not stated, so not priced"
+	return c
+}
+
+// opt is c with OPT's released dropout (facebook/opt-* config.json:
+// "dropout": 0.1, "attention_dropout": 0.0; learned positions, the LM head
+// tied to embed_tokens).
+func opt(c Config) Config {
+	c.AttnDropout = 0
+	c.Source = c.Source[:strings.Index(c.Source, ". Dropout, positions")] +
+		". Dropout 0.1, attention dropout 0.0, learned positions, tied output layer: the released facebook/opt config.json"
+	return c
 }
 
 // table returns a fresh copy of every built-in model. Keeping it a function
@@ -67,29 +118,29 @@ func table() []Config {
 			"layers, hidden, heads, seq 2048); "+vocabNote),
 
 		// Megatron-Core H100 weak-scaling table (2024).
-		gpt("megatron-h100-1.7b", 24, 2048, 16, 4096, 131072, srcMcore+" (1.7B row)"),
-		gpt("megatron-h100-7.1b", 30, 4096, 32, 4096, 131072, srcMcore+" (7.1B row)"),
-		gpt("megatron-h100-16b", 32, 6144, 48, 4096, 131072, srcMcore+" (16B row)"),
-		gpt("megatron-h100-32b", 48, 7168, 56, 4096, 131072, srcMcore+" (32B row)"),
-		gpt("megatron-h100-70b", 84, 8192, 64, 4096, 131072, srcMcore+" (70B row)"),
-		gpt("megatron-h100-119b", 92, 10240, 80, 4096, 131072, srcMcore+" (119B row)"),
-		gpt("megatron-h100-177b", 96, 12288, 96, 4096, 131072, srcMcore+" (177B row: the GPT-3 shape with the larger vocabulary)"),
-		gpt("megatron-h100-314b", 96, 16384, 128, 4096, 131072, srcMcore+" (314B row)"),
-		gpt("megatron-h100-462b", 112, 18432, 144, 4096, 131072, srcMcore+" (462B row)"),
+		untied(gpt("megatron-h100-1.7b", 24, 2048, 16, 4096, 131072, srcMcore+" (1.7B row)")),
+		untied(gpt("megatron-h100-7.1b", 30, 4096, 32, 4096, 131072, srcMcore+" (7.1B row)")),
+		untied(gpt("megatron-h100-16b", 32, 6144, 48, 4096, 131072, srcMcore+" (16B row)")),
+		untied(gpt("megatron-h100-32b", 48, 7168, 56, 4096, 131072, srcMcore+" (32B row)")),
+		untied(gpt("megatron-h100-70b", 84, 8192, 64, 4096, 131072, srcMcore+" (70B row)")),
+		untied(gpt("megatron-h100-119b", 92, 10240, 80, 4096, 131072, srcMcore+" (119B row)")),
+		untied(gpt("megatron-h100-177b", 96, 12288, 96, 4096, 131072, srcMcore+" (177B row: the GPT-3 shape with the larger vocabulary)")),
+		untied(gpt("megatron-h100-314b", 96, 16384, 128, 4096, 131072, srcMcore+" (314B row)")),
+		untied(gpt("megatron-h100-462b", 112, 18432, 144, 4096, 131072, srcMcore+" (462B row)")),
 
 		// Well-known dense models.
-		gpt("opt-175b", 96, 12288, 96, 2048, 50272, "Zhang et al. 2022 'OPT: Open Pre-trained Transformer Language Models', Table 1 (175B: 96 layers, "+
-			"96 heads, d_model 12288) and Section 2 (sequence length 2048); vocab 50272 from the released facebook/opt config.json"),
-		gpt("opt-350m", 24, 1024, 16, 2048, 50272, srcOPT+" (350M: 24 layers, 16 heads, d_model 1024). Its 512-wide embedding with in/out projections is not modelled"),
-		gpt("opt-13b", 40, 5120, 40, 2048, 50272, srcOPT+" (13B: 40 layers, 40 heads, d_model 5120)"),
-		gpt("opt-30b", 48, 7168, 56, 2048, 50272, srcOPT+" (30B: 48 layers, 56 heads, d_model 7168)"),
-		gpt("opt-66b", 64, 9216, 72, 2048, 50272, srcOPT+" (66B: 64 layers, 72 heads, d_model 9216)"),
-		gpt("bloom-176b", 70, 14336, 112, 2048, 250880, "BigScience 2022 'BLOOM: A 176B-Parameter Open-Access Multilingual Language Model', "+
+		opt(gpt("opt-175b", 96, 12288, 96, 2048, 50272, "Zhang et al. 2022 'OPT: Open Pre-trained Transformer Language Models', Table 1 (175B: 96 layers, "+
+			"96 heads, d_model 12288) and Section 2 (sequence length 2048); vocab 50272 from the released facebook/opt config.json")),
+		opt(gpt("opt-350m", 24, 1024, 16, 2048, 50272, srcOPT+" (350M: 24 layers, 16 heads, d_model 1024). Its 512-wide embedding with in/out projections is not modelled")),
+		opt(gpt("opt-13b", 40, 5120, 40, 2048, 50272, srcOPT+" (13B: 40 layers, 40 heads, d_model 5120)")),
+		opt(gpt("opt-30b", 48, 7168, 56, 2048, 50272, srcOPT+" (30B: 48 layers, 56 heads, d_model 7168)")),
+		opt(gpt("opt-66b", 64, 9216, 72, 2048, 50272, srcOPT+" (66B: 64 layers, 72 heads, d_model 9216)")),
+		alibi(gpt("bloom-176b", 70, 14336, 112, 2048, 250880, "BigScience 2022 'BLOOM: A 176B-Parameter Open-Access Multilingual Language Model', "+
 			"Table 3 (70 layers, hidden 14336, 112 heads, sequence length 2048) and Section 3.3 (vocabulary 250680, padded to 250880 in the released config). "+
-			"ALiBi positions and an embedding layer norm are not modelled"),
-		gpt("gopher-280b", 80, 16384, 128, 2048, 32000, "Rae et al. 2021 'Scaling Language Models: Methods, Analysis & Insights from Training Gopher', "+
+			"The embedding layer norm is not modelled")),
+		unstated(gpt("gopher-280b", 80, 16384, 128, 2048, 32000, "Rae et al. 2021 'Scaling Language Models: Methods, Analysis & Insights from Training Gopher', "+
 			"Table 1 (80 layers, 128 heads, key/value size 128, d_model 16384) and Section 3.1 (SentencePiece vocab 32000, 2048-token context). "+
-			"Its Transformer-XL relative position encoding adds an h×h projection per layer (≈21.5B of the 280B) that Config does not model"),
+			"Its Transformer-XL relative position encoding adds an h×h projection per layer (≈21.5B of the 280B) that Config does not model")),
 		gpt("mt-nlg-530b", 105, 20480, 128, 2048, 51200, "Smith et al. 2022 'Using DeepSpeed and Megatron to Train Megatron-Turing NLG 530B', "+
 			"model-configuration section (105 layers, hidden 20480, 128 heads, sequence length 2048, GPT-2 BPE tokenizer); "+vocabNote),
 		{
@@ -111,27 +162,28 @@ func table() []Config {
 			"Megatron-LM setup it was trained with"),
 		{
 			Name: "bert-large", Layers: 24, Hidden: 1024, Heads: 16, KVHeads: 16, FFNHidden: 4096, SeqLen: 512, Vocab: 30522, LinearBias: true,
+			AttnDropout: 0.1, HiddenDropout: 0.1, Position: PositionLearned, TiedEmbeddings: true,
 			Source: "Devlin et al. 2018 'BERT: Pre-training of Deep Bidirectional Transformers', Section 3 (BERT-LARGE: L=24, H=1024, A=16, " +
 				"feed-forward 4H, 340M params, sequences up to 512 tokens); WordPiece vocab 30522 from the released bert-large-uncased config. " +
-				"Encoder-only: token-type embeddings, the pooler and the MLM head are not modelled",
+				"Dropout 0.1 on attention probabilities and hidden states, learned positions, MLM decoder tied to the word embeddings: the released config (attention_probs_dropout_prob, hidden_dropout_prob 0.1, position_embedding_type absolute). Encoder-only: token-type embeddings, the pooler and the MLM head are not modelled",
 		},
 		{
 			Name: "llama2-7b", Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 32, FFNHidden: 11008, SeqLen: 4096, Vocab: 32000, GatedMLP: true,
 			Source: "Touvron et al. 2023 'Llama 2: Open Foundation and Fine-Tuned Chat Models', Table 1 (7B: context 4k, no GQA) and Section 2.2 " +
 				"(SwiGLU, 32k tokenizer); layers 32, hidden 4096, 32 heads, ffn 11008 from the released config.json. " +
-				"No biases, untied output layer (not modelled by Config)",
+				"No biases, untied output layer, rotary positions, no dropout (the Config zero values)",
 		},
 		{
 			Name: "llama2-13b", Layers: 40, Hidden: 5120, Heads: 40, KVHeads: 40, FFNHidden: 13824, SeqLen: 4096, Vocab: 32000, GatedMLP: true,
 			Source: "Touvron et al. 2023 'Llama 2: Open Foundation and Fine-Tuned Chat Models', Table 1 (13B: context 4k, no GQA) and Section 2.2 " +
 				"(SwiGLU, 32k tokenizer); layers 40, hidden 5120, 40 heads, ffn 13824 from the released config.json. " +
-				"No biases, untied output layer (not modelled by Config)",
+				"No biases, untied output layer, rotary positions, no dropout (the Config zero values)",
 		},
 		{
 			Name: "llama2-70b", Layers: 80, Hidden: 8192, Heads: 64, KVHeads: 8, FFNHidden: 28672, SeqLen: 4096, Vocab: 32000, GatedMLP: true,
 			Source: "Touvron et al. 2023 'Llama 2: Open Foundation and Fine-Tuned Chat Models', Table 1 (70B: context 4k, GQA) and Section 2.2 " +
 				"(architecture as Llama 1: SwiGLU, 32k tokenizer); layers 80, hidden 8192, 64 heads, 8 KV heads, ffn 28672 from the released config.json. " +
-				"No biases, untied output layer (not modelled by Config)",
+				"No biases, untied output layer, rotary positions, no dropout (the Config zero values)",
 		},
 		{
 			Name: "llama3-8b", Layers: 32, Hidden: 4096, Heads: 32, KVHeads: 8, FFNHidden: 14336, SeqLen: 8192, Vocab: 128256, GatedMLP: true,

@@ -73,7 +73,8 @@ func TestGPT3Shape(t *testing.T) {
 	if !ok {
 		t.Fatal("gpt3-175b missing (a required preset)")
 	}
-	want := Config{Name: "gpt3-175b", Layers: 96, Hidden: 12288, Heads: 96, KVHeads: 96, FFNHidden: 49152, SeqLen: 2048, Vocab: 51200, LinearBias: true, Source: c.Source}
+	want := Config{Name: "gpt3-175b", Layers: 96, Hidden: 12288, Heads: 96, KVHeads: 96, FFNHidden: 49152, SeqLen: 2048, Vocab: 51200, LinearBias: true,
+		AttnDropout: 0.1, HiddenDropout: 0.1, Position: PositionLearned, TiedEmbeddings: true, Source: c.Source}
 	if c != want {
 		t.Errorf("gpt3-175b = %+v\nwant %+v", c, want)
 	}

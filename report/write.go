@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"trainsim/model"
 	"trainsim/parallelism"
 	"trainsim/units"
 )
@@ -178,6 +179,9 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 	}
 	if len(sw) > 0 {
 		p("  software %s\n", strings.Join(sw, "; "))
+	}
+	if mp := modelProperties(j); len(mp) > 0 {
+		p("  props    %s\n", strings.Join(mp, "; "))
 	}
 	if c := rep.Calibration; c != nil {
 		p("  calib    %s\n", c)
@@ -362,6 +366,49 @@ func compactCounts(c []int) string {
 		i = k
 	}
 	return strings.Join(parts, ", ")
+}
+
+// modelProperties lists the model's training properties that add work to
+// the step (docs/model.md §7.28) and, where the stack or the layout leaves
+// one without a kernel, why.
+func modelProperties(j parallelism.Job) []string {
+	c, sh := j.Model, j.Shard()
+	var out []string
+	add := func(s, noEffect string) {
+		if noEffect != "" {
+			s += " (not run here: " + noEffect + ")"
+		}
+		out = append(out, s)
+	}
+	if c.AttnDropout > 0 {
+		why := ""
+		switch {
+		case sh.Eager:
+			why = "eager_elementwise"
+		case sh.Attention != model.AttentionFlash:
+			why = "the unfused core prices its dropout kernel itself"
+		}
+		add(fmt.Sprintf("attention_dropout %g: fused attention +%.1f%% (in compute)", c.AttnDropout, 100*model.AttnDropoutCost), why)
+	}
+	if c.HiddenDropout > 0 {
+		add(fmt.Sprintf("hidden_dropout %g: the embedding's dropout (in compute, HBM-bound)", c.HiddenDropout), "")
+	}
+	if c.TiedEmbeddings {
+		why := ""
+		switch {
+		case sh.PP > 1:
+			why = "the output layer on the last stage"
+		case sh.Eager:
+			why = "eager_elementwise"
+		case sh.MegatronKernels:
+			why = "megatron_elementwise"
+		}
+		add("tied_embeddings: the output layer's dummy table gradient (in compute, HBM-bound)", why)
+	}
+	if c.Position == model.PositionLearned {
+		add("position_embedding learned: the table's lookup, add and gradient (in compute, HBM-bound)", "")
+	}
+	return out
 }
 
 // softwareKnobs lists the framework behaviours the scenario turned on that

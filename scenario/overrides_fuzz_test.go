@@ -49,6 +49,8 @@ func FuzzSimulateOverrides(f *testing.F) {
 		{0, small + "training.attention=unfused\x00training.megatron_elementwise=true\x00training.eager_hbm_fraction=0.51\x00model.linear_bias=true\x00training.global_batch=32"},
 		{0, small + "training.eager_hbm_fraction=1e-3\x00model.linear_bias=false\x00cluster.system=hgx-h20\x00training.global_batch=32"},
 		{0, small + "training.eager_hbm_fraction=1.5\x00model.linear_bias=maybe"},
+		{0, small + "model.attention_dropout=0.1\x00model.hidden_dropout=0.1\x00model.tied_embeddings=true\x00model.position_embedding=learned\x00training.global_batch=32"},
+		{0, small + "model.attention_dropout=1\x00model.hidden_dropout=-0.5\x00model.tied_embeddings=1\x00model.position_embedding=sinusoid"},
 	} {
 		f.Add(seed.which, seed.set)
 	}

@@ -302,6 +302,15 @@ func TestErrors(t *testing.T) {
 			want: []string{`x.toml:1: simulation: want a table ([simulation]), got the integer 3`},
 		},
 		{
+			name: "dropout out of range, unknown position encoding",
+			src:  replace(`preset = "gpt3-175b"`, "preset = \"gpt3-175b\"\nattention_dropout = 1.5\nhidden_dropout = -0.1\nposition_embedding = \"sinusoid\""),
+			want: []string{
+				`x.toml:5: model.attention_dropout: a dropout probability must be in [0, 1), got 1.5`,
+				`x.toml:6: model.hidden_dropout: a dropout probability must be in [0, 1), got -0.1`,
+				`x.toml:7: model.position_embedding: unknown position encoding "sinusoid" (learned, rope, alibi or none)`,
+			},
+		},
+		{
 			name: "missing model keys without a preset",
 			src:  replace(`preset = "gpt3-175b"`, "layers = 96\nhidden = 12288"),
 			want: []string{
@@ -650,6 +659,8 @@ func FuzzLoad(f *testing.F) {
 	f.Add(replace("nodes = 128", "nodes = 128\ngpu = { hbm = 80 }"), "cluster.gpu={}")
 	f.Add(string(def), "training.eager_hbm_fraction=0.51\x00model.linear_bias=true\x00cluster.system=hgx-h20")
 	f.Add(string(def), "training.eager_hbm_fraction=nan\x00model.linear_bias=maybe")
+	f.Add(string(def), "model.attention_dropout=0\x00model.tied_embeddings=false\x00model.position_embedding=rope")
+	f.Add(string(def), "model.hidden_dropout=nan\x00model.position_embedding=LEARNED")
 	if _, grpo, ok := scenarios.Lookup("grpo-llama3-8b-h100"); ok {
 		f.Add(string(grpo), "rl.kv_profile=vllm-0.3\x00rl.max_batched_tokens=0\x00rl.engine_prompt_len=100")
 		f.Add(string(grpo), "rl.kv_profile=none\x00rl.max_batched_tokens=-1\x00rl.engine_prompt_len=257")

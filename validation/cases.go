@@ -171,7 +171,9 @@ type Case struct {
 	Preset string
 	// LinearBias marks a model built from the source's fields alone (no
 	// preset) that the source names as a GPT model: its linear layers carry
-	// biases (the GPT-name rule, docs/model.md §7.27).
+	// biases (the GPT-name rule, docs/model.md §7.27), and it trains with
+	// NeMo's GPT-3 properties: dropout 0.1 on the attention and the hidden
+	// states, a learned position table, a tied output layer (§7.28).
 	LinearBias bool
 	// System is the built-in node type; GPUs and Nodes size the cluster.
 	System      string
@@ -1157,7 +1159,7 @@ func (m mapper) shape(raw map[string]any) {
 			// Built from its fields alone, a model gets no linear biases;
 			// a GPT model has them (docs/model.md §7.27).
 			c.LinearBias = true
-			m.assume("model: no preset matches and the name says GPT → linear biases (Megatron-Core's add_bias_linear default, core_v0.8.0 transformer_config.py; NeMo's build_transformer_config: add_bias_linear = cfg.get('bias', True), nemo/collections/nlp/models/language_modeling/megatron_base_model.py @7ed5455; no GPT-3 configuration of NeMo-Framework-Launcher sets bias)")
+			m.assume("model: no preset matches and the name says GPT → linear biases (Megatron-Core's add_bias_linear default, core_v0.8.0 transformer_config.py; NeMo's build_transformer_config: add_bias_linear = cfg.get('bias', True), nemo/collections/nlp/models/language_modeling/megatron_base_model.py @7ed5455; no GPT-3 configuration of NeMo-Framework-Launcher sets bias), and NeMo's GPT-3 training properties (launcher_scripts/conf/training/gpt3/*.yaml: hidden_dropout 0.1, attention_dropout 0.1; NeMo's defaults: position_embedding_type learned_absolute, share_embeddings_and_output_weights True, megatron_base_model.py @7ed5455)")
 		}
 		return
 	}

@@ -470,6 +470,16 @@ vocab = `+map[bool]string{true: `"unknown"`, false: tc.vocab}[tc.vocab == "unkno
 		if m.LinearBias != tc.modelBias {
 			t.Errorf("%s: replayed model linear bias %v, want %v", tc.name, m.LinearBias, tc.modelBias)
 		}
+		// A GPT model, by the rule or the preset, trains with NeMo's and
+		// Megatron-LM's defaults (model.md §7.28); the others with none.
+		gp := model.Config{}
+		if tc.modelBias {
+			gp = model.Config{AttnDropout: 0.1, HiddenDropout: 0.1, TiedEmbeddings: true, Position: model.PositionLearned}
+		}
+		if m.AttnDropout != gp.AttnDropout || m.HiddenDropout != gp.HiddenDropout || m.TiedEmbeddings != gp.TiedEmbeddings || m.Position != gp.Position {
+			t.Errorf("%s: replayed dropout %v/%v tied %v position %q, want %v/%v %v %q", tc.name, m.AttnDropout, m.HiddenDropout, m.TiedEmbeddings, m.Position,
+				gp.AttnDropout, gp.HiddenDropout, gp.TiedEmbeddings, gp.Position)
+		}
 		_, mlp := m.LayerBlocks(model.Shard{TP: 1, Microbatch: 1, Attention: model.AttentionFlash, Precision: units.BF16})
 		want := map[string]units.Bytes{}
 		if tc.modelBias {

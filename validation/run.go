@@ -49,6 +49,8 @@ func (c Case) Scenario(k Knobs) []byte {
 	}
 	if c.LinearBias {
 		b.WriteString("linear_bias = true\n")
+		// NeMo's GPT-3 training properties (docs/model.md §7.28).
+		b.WriteString("attention_dropout = 0.1\nhidden_dropout = 0.1\ntied_embeddings = true\nposition_embedding = \"learned\"\n")
 	}
 	s := c.Shape
 	for _, f := range []struct {

@@ -331,9 +331,10 @@ var maxMAE = map[string]float64{
 	// 11.2%); README-2024-H100: 8.0 → 10.5 (9 → 11 scored, 10.4%), then
 	// 10.5 → 10.0 (9.6%) by the Megatron-Core layer's residual-gradient
 	// adds and bias gradients and the embedding's dense gradient (model.md
-	// §7.22).
+	// §7.22), then 10.0 → 9.6 (9.5%) by the GPT presets' attention
+	// dropout, learned positions and embedding dropout (model.md §7.28).
 	"Megatron-LM-README-2021":      2.5,
-	"Megatron-LM-README-2024-H100": 10.0,
+	"Megatron-LM-README-2024-H100": 9.6,
 	"Korthikanti2022-Table5":       2.5,
 	"Korthikanti2022-Table4":       1.5,
 	// NeMo's three H100 groups lowered (19.0 → 11.0, 14.5 → 7.0, 5.0 → 4.0)
@@ -342,8 +343,10 @@ var maxMAE = map[string]float64{
 	// slowdown calibrated on NVIDIA's BF16/FP8 pairs (11.0%, 6.9%, 3.5%);
 	// then 11.0 → 10.0 (9.8%) and 7.0 → 6.0 (5.9%) by the Megatron-Core
 	// layer's residual-gradient adds and bias gradients and the embedding's
-	// dense gradient (model.md §7.22).
-	"NeMo-24.07-perf-summary": 10.0,
+	// dense gradient (model.md §7.22); then 10.0 → 9.7 (9.6%) by the GPT
+	// presets' attention dropout, learned positions, embedding dropout and
+	// tied output layer (model.md §7.28).
+	"NeMo-24.07-perf-summary": 9.7,
 	// moe-cp.toml's groups, recorded when the file was folded in. The
 	// overall level was re-recorded then (12.0 → 13.0): the case set grew;
 	// then lowered to 12.5 (the megatron-deepspeed stack: vTrain 6.2 → 4.6),

@@ -174,7 +174,7 @@ func TestTextSummary(t *testing.T) {
 		want, lack []string
 	}{
 		{"default", nil, []string{
-			"for 300 B tokens;", " GPU-hours", "834,828 GPU-hours", "assumes every one of the 300 B tokens",
+			"for 300 B tokens;", " GPU-hours", "834,842 GPU-hours", "assumes every one of the 300 B tokens",
 			"no batch ramp-up, failure, checkpoint, restart or slow GPU",
 			"(DP comm, exposed = 226 ms of its own transfers + 230 ms waiting for other GPUs' DP",
 			"next: HBM bandwidth at", "would help: less recomputation (recompute takes 19.2%: selective instead of full",
