@@ -171,28 +171,53 @@ func (c Config) mlpMatrices() int {
 }
 
 // LayerParams is the parameter count of one dense transformer block, biases
-// and layer-norm gains included: QKV and output projections, the MLP, two
-// layer norms. For GPT (ffn=4h, no GQA) this is 12h² + 13h.
+// (with LinearBias) and layer-norm parameters included: QKV and output
+// projections, the MLP, two layer norms. For GPT (ffn=4h, no GQA, biases)
+// this is 12h² + 13h; for a bias-free Llama-style block (RMSNorm) the
+// weights and two h-wide gains (docs/model.md §7.29).
 func (c Config) LayerParams() int64 {
-	return c.attnParams() + c.mlpParams(c.FFNHidden) + 4*int64(c.Hidden)
+	return c.attnParams() + c.mlpParams(c.FFNHidden) + 2*c.normParams()
 }
 
-// attnParams is the attention's weights and biases: QKV and output
-// projection.
+// normParams is one layer norm's parameters: a gain and a bias (LayerNorm,
+// 2h) where the model's linear layers carry biases, a gain alone (RMSNorm,
+// or PaLM's bias-free LayerNorm: h) where they do not. Megatron-Core
+// builds the norm as Transformer Engine's LayerNorm (weight and bias) or
+// RMSNorm (weight only) from config.normalization, and the bias-free presets
+// (Llama, Qwen, Mixtral, DeepSeek) all use RMSNorm; GPT-OSS pairs linear
+// biases with RMSNorm, so its h per norm is over-counted (2·36·2880 + 2880
+// parameters of 116.83B; docs/model.md §7.29).
+func (c Config) normParams() int64 {
+	if c.LinearBias {
+		return 2 * int64(c.Hidden)
+	}
+	return int64(c.Hidden)
+}
+
+// attnParams is the attention's weights and, with LinearBias, biases: QKV
+// and output projection.
 func (c Config) attnParams() int64 {
 	if c.MLA() {
 		// No biases (DeepSeek-V3); the RMSNorm gains of the two latents.
 		return c.attnLinearWeights() + int64(c.QLoRARank+c.KVLoRARank)
 	}
 	h, q, kv := int64(c.Hidden), int64(c.AttnWidth()), int64(c.KVHidden())
-	return h*(q+2*kv) + (q + 2*kv) + q*h + h
+	p := h*(q+2*kv) + q*h
+	if c.LinearBias {
+		p += (q + 2*kv) + h
+	}
+	return p
 }
 
-// mlpParams is one MLP of inner width f: weights, first-layer biases, output
-// bias.
+// mlpParams is one MLP of inner width f: weights and, with LinearBias, the
+// first layer's biases and the output bias.
 func (c Config) mlpParams(f int) int64 {
 	h, m := int64(c.Hidden), int64(c.mlpMatrices())
-	return m*h*int64(f) + (m-1)*int64(f) + h
+	p := m * h * int64(f)
+	if c.LinearBias {
+		p += (m-1)*int64(f) + h
+	}
+	return p
 }
 
 // MoE reports whether c has mixture-of-experts layers.
@@ -217,7 +242,7 @@ func (c Config) MoELayers() int {
 
 // ExpertParams is the parameter count of the routed experts of one MoE
 // layer: Experts MLPs of ExpertFFN each, counted like a dense MLP (biases
-// included, as LayerParams does).
+// with LinearBias, as LayerParams does).
 func (c Config) ExpertParams() int64 {
 	return int64(c.Experts) * c.mlpParams(c.ExpertFFN())
 }
@@ -228,7 +253,7 @@ func (c Config) ExpertParams() int64 {
 // the layer's tensor-parallel group holds 1/TP of them, like a dense
 // layer's.
 func (c Config) MoEDenseParams() int64 {
-	p := c.attnParams() + 4*int64(c.Hidden) + int64(c.Hidden)*int64(c.Experts)
+	p := c.attnParams() + 2*c.normParams() + int64(c.Hidden)*int64(c.Experts)
 	if c.SharedExperts > 0 {
 		p += c.mlpParams(c.SharedExperts * c.ExpertFFN())
 	}
@@ -259,24 +284,39 @@ func (c Config) ExpertLinearWeights() int64 {
 // LayerTensors returns the parameter count of each weight tensor of one
 // transformer block, in the order a forward pass uses them: layer norm gain
 // and bias, QKV weight and bias, output projection weight and bias, layer
-// norm, the MLP's weights and biases. They sum to LayerParams for a dense
-// model. Frameworks that gather parameters tensor by tensor (ZeRO-3) issue
-// one collective per entry.
+// norm, the MLP's weights and biases; without LinearBias the biases and the
+// norms' bias tensors are absent (normParams). They sum to LayerParams for a
+// dense model. Frameworks that gather parameters tensor by tensor (ZeRO-3)
+// issue one collective per entry.
 func (c Config) LayerTensors() []int64 {
 	h, f, q, kv := int64(c.Hidden), int64(c.FFNHidden), int64(c.AttnWidth()), int64(c.KVHidden())
-	out := []int64{h, h, h * (q + 2*kv), q + 2*kv, q * h, h, h, h}
+	var out []int64
+	// add appends a weight and, with LinearBias, its bias of b elements.
+	add := func(w, b int64) {
+		out = append(out, w)
+		if c.LinearBias {
+			out = append(out, b)
+		}
+	}
 	if c.MLA() {
-		out = []int64{h, h}
+		add(h, h)
 		for _, m := range c.mlaMatrices() {
 			out = append(out, m[0]*m[1])
 		}
-		out = append(out, int64(c.QLoRARank+c.KVLoRARank), h, h)
-	}
-	if c.GatedMLP {
-		out = append(out, h*f, f, h*f, f, f*h, h)
+		out = append(out, int64(c.QLoRARank+c.KVLoRARank))
 	} else {
-		out = append(out, h*f, f, f*h, h)
+		add(h, h)
+		add(h*(q+2*kv), q+2*kv)
+		add(q*h, h)
 	}
+	add(h, h)
+	if c.GatedMLP {
+		add(h*f, f)
+		add(h*f, f)
+	} else {
+		add(h*f, f)
+	}
+	add(f*h, h)
 	return out
 }
 
@@ -290,7 +330,7 @@ func (c Config) EmbeddingParams() int64 {
 // multi-token-prediction modules' own parameters (MTPParams).
 func (c Config) Params() int64 {
 	moe := int64(c.MoELayers())
-	return (int64(c.Layers)-moe)*c.LayerParams() + moe*(c.MoEDenseParams()+c.ExpertParams()) + c.EmbeddingParams() + 2*int64(c.Hidden) + c.MTPParams()
+	return (int64(c.Layers)-moe)*c.LayerParams() + moe*(c.MoEDenseParams()+c.ExpertParams()) + c.EmbeddingParams() + c.normParams() + c.MTPParams()
 }
 
 // EngineReplicatedParams is the parameters a vLLM engine keeps whole on

@@ -25,18 +25,19 @@ func deepSeekV3MTP(t *testing.T) Config {
 // output norm) and the projection M, then its MoE block: latent attention
 // (q down 7168×1536, q up 1536×128·192, kv down 7168×(512+64), kv up
 // 512×128·(128+128), out 128·128×7168, the two latent norms 1536 + 512),
-// two layer norms (4h), the router (h × 256) and the shared and 256 routed
-// experts, each 3·h·2048 weights plus the biases this model counts
-// (2·2048 + h). The shared embedding and output head add nothing.
+// two RMSNorm gains (2h), the router (h × 256) and the shared and 256
+// routed experts, each 3·h·2048 weights and no bias (DeepSeek-V3 has no
+// linear biases: LinearBias false). The shared embedding and output head
+// add nothing.
 func TestMTPParamsByHand(t *testing.T) {
 	c := deepSeekV3MTP(t)
 	const (
 		h      = 7168
 		own    = 3*h + 2*h*h                                                                     // 102,781,952
 		attn   = h*1536 + 1536*128*192 + h*(512+64) + 512*128*(128+128) + 128*128*h + 1536 + 512 // 187,107,328
-		expert = 3*h*2048 + 2*2048 + h                                                           // 44,051,456
-		dense  = attn + 4*h + h*256 + expert                                                     // 233,022,464
-		module = own + dense + 256*expert                                                        // 11,612,977,152
+		expert = 3 * h * 2048                                                                    // 44,040,192
+		dense  = attn + 2*h + h*256 + expert                                                     // 232,996,864
+		module = own + dense + 256*expert                                                        // 11,610,067,968
 	)
 	if got := c.MTPOwnParams(); got != own {
 		t.Errorf("MTPOwnParams = %d, want %d", got, int64(own))

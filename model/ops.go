@@ -408,6 +408,9 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 		experts.Forward = []Op{in, fc1, gelu, mid, fc2}
 		experts.Backward = append([]Op{grads}, experts.Backward...)
 	}
+	if c.LinearBias && !sh.Eager {
+		c.expertBiasKernels(sh, &experts, local, perExpert, up)
+	}
 	if sh.ep() > 1 && local > 1 {
 		// Megatron-Core's all-to-all dispatcher permutes twice: before the
 		// dispatch by expert (moe-permute), and after it, since the tokens
@@ -456,6 +459,50 @@ func (c Config) MoEBlock(sh Shard) (router, experts, shared, combine Block) {
 	combine.Forward = []Op{memop("moe-unpermute", tok(T, float64(h)*float64(1+k))), memop("bias-dropout-add", 3*hs+hs/e)}
 	combine.Backward = []Op{memop("bias-dropout-add-bwd", 2*hs+hs/e), memop("moe-unpermute-bwd", tok(T, float64(h)*float64(1+k)))}
 	return router, experts, shared, combine
+}
+
+// expertBiasKernels adds the kernels the routed experts' linear biases run
+// in a Megatron-Core TEGroupedMLP (core_v0.15.0 (0d7e02bd),
+// megatron/core/transformer/moe/experts.py; docs/model.md §7.29) on local
+// experts of perExpert tokens each, up the first GEMM's output width:
+//   - the second GEMM's bias (linear_fc2, skip_bias_add=True: Transformer
+//     Engine returns it unapplied) is added by _apply_bias in PyTorch, per
+//     local expert t + b·p (the expert's routing probabilities p), then
+//     torch.cat: forward a product writing the expert's rows and an add
+//     reading two and writing one per expert, and the cat reading and
+//     writing them once (6 row-widths of h, 2·local + 1 launches);
+//     backward, per expert, the bias gradient Σ(g·p) and the probabilities'
+//     Σ(g·b), each a product (read, write) and a reduction (read), and the
+//     split's backward concatenating the rows' gradient (read, write): 8
+//     row-widths, 4·local + 1 launches;
+//   - the first GEMM's bias (linear_fc1, skip_bias_add=False) is applied
+//     inside Transformer Engine's GroupedLinear, whose backward takes its
+//     gradient in the weight-gradient grouped GEMM (16 bit) or in the fused
+//     bgrad_quantize of the delayed, tensorwise and MXFP8 recipes, and only
+//     under the other recipes (blockwise) as a separate grad_output.sum per
+//     expert reading the tokens × up output gradient
+//     (transformer_engine/pytorch/module/grouped_linear.py @ v2.9
+//     (70f53666), _GroupedLinear.backward, l.300–330 and 419).
+//
+// Elements are priced at the compute precision's width.
+func (c Config) expertBiasKernels(sh Shard, experts *Block, local, perExpert, up int) {
+	e := sh.Precision.ElementBytes()
+	rows := units.Bytes(float64(local)*float64(perExpert)) * e
+	h := units.Bytes(c.Hidden)
+	add := memop("expert-down-bias-add", 6*rows*h)
+	add.Launches = 2*local + 1
+	grad := memop("expert-down-bias-grad", 8*rows*h)
+	grad.Launches = 4*local + 1
+	experts.Forward = append(experts.Forward, add)
+	bwd := []Op{grad}
+	if sh.Precision == units.FP8 && sh.FP8Recipe == FP8Blockwise {
+		// The fc1 bias gradient, after the fc2 and activation backward.
+		up := memop("expert-up-bias-grad", rows*units.Bytes(up))
+		up.Launches = local
+		i := slices.IndexFunc(experts.Backward, func(o Op) bool { return o.Name == "expert-activation-bwd" })
+		experts.Backward = insertOps(experts.Backward, i+1, up)
+	}
+	experts.Backward = append(bwd, experts.Backward...)
 }
 
 // cp returns the context-parallel degree, at least 1.

@@ -38,19 +38,19 @@ func moeJob(t testing.TB, pp, ep, etp int) Job {
 	}
 }
 
-// Hand counts of smallMoE's parameters (h = 1024, biases included as
-// Config counts them):
-//   - attention: Q, K, V, O weights 4h² and their biases 4h = 4,198,400;
-//   - two layer norms: 4h = 4,096;
-//   - the dense SwiGLU MLP: 3·h·4096 weights + 2·4096 + h biases = 12,592,128;
-//   - one expert (and the shared expert): 3·h·512 + 2·512 + h = 1,574,912;
+// Hand counts of smallMoE's parameters (h = 1024; no linear biases, so its
+// norms are RMSNorm gains, docs/model.md §7.29):
+//   - attention: Q, K, V, O weights 4h² = 4,194,304;
+//   - two RMSNorm gains: 2h = 2,048;
+//   - the dense SwiGLU MLP: 3·h·4096 weights = 12,582,912;
+//   - one expert (and the shared expert): 3·h·512 = 1,572,864;
 //   - the router: h·16 = 16,384;
 //   - embeddings: 32000·h + 1024·h = 33,816,576.
 const (
-	handAttn      = 4*1024*1024 + 4*1024
-	handNorms     = 4 * 1024
-	handDenseMLP  = 3*1024*4096 + 2*4096 + 1024
-	handExpert    = 3*1024*512 + 2*512 + 1024
+	handAttn      = 4 * 1024 * 1024
+	handNorms     = 2 * 1024
+	handDenseMLP  = 3 * 1024 * 4096
+	handExpert    = 3 * 1024 * 512
 	handRouter    = 1024 * 16
 	handEmbedding = 32000*1024 + 1024*1024
 	// One MoE layer's part every rank holds whole (TP 1): attention, norms,
@@ -62,11 +62,11 @@ const (
 
 func TestMoEParamsByHand(t *testing.T) {
 	m := smallMoE()
-	if got, want := m.Params(), int64(handDenseLayer+3*(handMoEDense+handMoEExperts)+handEmbedding+2*1024); got != want {
+	if got, want := m.Params(), int64(handDenseLayer+3*(handMoEDense+handMoEExperts)+handEmbedding+1024); got != want {
 		t.Errorf("Params %d, want %d", got, want)
 	}
 	// A token uses 2 of the 16 routed experts.
-	if got, want := m.ActiveParams(), int64(handDenseLayer+3*(handMoEDense+2*handExpert)+handEmbedding+2*1024); got != want {
+	if got, want := m.ActiveParams(), int64(handDenseLayer+3*(handMoEDense+2*handExpert)+handEmbedding+1024); got != want {
 		t.Errorf("ActiveParams %d, want %d", got, want)
 	}
 }
@@ -241,11 +241,10 @@ func TestMLAParamsByHand(t *testing.T) {
 	want := int64(7168*1536 + 1536*128*192 + 7168*576 + 512*128*256 + 128*128*7168 + 1536 + 512)
 	dense := m
 	dense.Experts, dense.TopK, dense.MoEFFNHidden, dense.SharedExperts, dense.DenseLayers = 0, 0, 0, 0, 0
-	// One dense layer = attention + SwiGLU MLP of 18432 (no biases in
-	// Config's count for MLA, the MLP's biases as Config counts them) +
-	// two norms.
-	mlp := int64(3*7168*18432 + 2*18432 + 7168)
-	if got := dense.LayerParams() - mlp - 4*7168; got != want {
+	// One dense layer = attention + SwiGLU MLP of 18432 (no biases:
+	// LinearBias false) + two RMSNorm gains.
+	mlp := int64(3 * 7168 * 18432)
+	if got := dense.LayerParams() - mlp - 2*7168; got != want {
 		t.Errorf("MLA attention params %d, want %d", got, want)
 	}
 	// Its forward FLOPs per token: 2 per weight, plus scores and context
@@ -266,9 +265,9 @@ func TestHeadDim(t *testing.T) {
 		t.Fatal("no qwen3-30b-a3b preset")
 	}
 	m.Experts, m.TopK, m.MoEFFNHidden = 0, 0, 0
-	mlp := int64(3*2048*6144 + 2*6144 + 2048)
-	want := int64(2*2048*4096+2*2048*512) + (4096 + 2*512 + 2048) // weights, biases
-	if got := m.LayerParams() - mlp - 4*2048; got != want {
+	mlp := int64(3 * 2048 * 6144)
+	want := int64(2*2048*4096 + 2*2048*512) // weights; no biases (LinearBias false)
+	if got := m.LayerParams() - mlp - 2*2048; got != want {
 		t.Errorf("attention params %d, want %d", got, want)
 	}
 }
