@@ -320,10 +320,16 @@ func (c Config) LayerTensors() []int64 {
 	return out
 }
 
-// EmbeddingParams is the parameter count of the token and position embeddings
-// (the output layer shares the token embedding, as in GPT and Megatron-LM).
+// EmbeddingParams is the parameter count of the token embedding and, with
+// learned absolute positions (Position), the s × h position table; rotary,
+// ALiBi and no position encoding have no table (the output layer shares the
+// token embedding, as in GPT and Megatron-LM).
 func (c Config) EmbeddingParams() int64 {
-	return int64(c.Vocab)*int64(c.Hidden) + int64(c.SeqLen)*int64(c.Hidden)
+	p := int64(c.Vocab) * int64(c.Hidden)
+	if c.Position == PositionLearned {
+		p += int64(c.SeqLen) * int64(c.Hidden)
+	}
+	return p
 }
 
 // Params is the total parameter count, final layer norm included, and the

@@ -306,13 +306,18 @@ func TestMoEActiveParams(t *testing.T) {
 
 // TestParamsClosedForm recomputes a GPT-style count a second way: SC21's
 // P = 12·l·h²·(1 + 13/(12h) + (V+s)/(12·l·h)), which leaves out only the
-// final layer norm (2h).
+// final layer norm (2h). The s term is the learned position table, so a
+// model whose positions are rotary, ALiBi (BLOOM) or relative (Gopher)
+// takes s = 0.
 func TestParamsClosedForm(t *testing.T) {
 	for _, c := range Presets() {
 		if c.GatedMLP || c.KVHeads != c.Heads || c.FFNHidden != 4*c.Hidden {
 			continue
 		}
 		l, h, v, s := float64(c.Layers), float64(c.Hidden), float64(c.Vocab), float64(c.SeqLen)
+		if c.Position != PositionLearned {
+			s = 0
+		}
 		want := 12*l*h*h*(1+13/(12*h)+(v+s)/(12*l*h)) + 2*h
 		if got := float64(c.Params()); math.Abs(got-want) > 1e-9*want {
 			t.Errorf("%s: Params() = %.0f, SC21 closed form = %.0f  <-- via SC21 formula", c.Name, got, want)

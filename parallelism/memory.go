@@ -192,7 +192,9 @@ func (j Job) stageParams(s int) float64 {
 	}
 	emb := float64(m.Vocab) * float64(m.Hidden) / float64(l.TP)
 	if l.holds(s, 0) {
-		p += emb + float64(m.SeqLen)*float64(m.Hidden)
+		// The token table and, with learned absolute positions only, the
+		// position table (EmbeddingParams).
+		p += emb + float64(m.EmbeddingParams()-int64(m.Vocab)*int64(m.Hidden))
 	}
 	if last && l.PP > 1 {
 		p += emb

@@ -45,14 +45,15 @@ func moeJob(t testing.TB, pp, ep, etp int) Job {
 //   - the dense SwiGLU MLP: 3·h·4096 weights = 12,582,912;
 //   - one expert (and the shared expert): 3·h·512 = 1,572,864;
 //   - the router: h·16 = 16,384;
-//   - embeddings: 32000·h + 1024·h = 33,816,576.
+//   - the token embedding: 32000·h = 32,768,000 (rotary positions: no
+//     position table, docs/model.md §7.29).
 const (
 	handAttn      = 4 * 1024 * 1024
 	handNorms     = 2 * 1024
 	handDenseMLP  = 3 * 1024 * 4096
 	handExpert    = 3 * 1024 * 512
 	handRouter    = 1024 * 16
-	handEmbedding = 32000*1024 + 1024*1024
+	handEmbedding = 32000 * 1024
 	// One MoE layer's part every rank holds whole (TP 1): attention, norms,
 	// router, shared expert; and its routed experts.
 	handMoEDense   = handAttn + handNorms + handRouter + handExpert

@@ -381,7 +381,7 @@ var maxMAE = map[string]float64{
 	// bias kernels (TEGroupedMLP._apply_bias, docs/model.md §7.29: 18.6%).
 	"MegatronBridge-25.11":               18.7,
 	"NeMo-24.07-H100":                    6.0,
-	"NeMo-LongSeq-CP-H100":               4.0,
+	"NeMo-LongSeq-CP-H100":               3.5,
 	"DeepSeek-V3":                        2.5,
 	"overall":                            10.0,
 	MemoryGroup + " (GiB, Fig. 1)":       0.5,
