@@ -16,10 +16,7 @@ import (
 // EmbeddingParams adds is left out here, as the models have none).
 func TestLinearBiasParams(t *testing.T) {
 	preset := func(name string, bias bool) Config {
-		c, ok := Preset(name)
-		if !ok {
-			t.Fatalf("no %s preset", name)
-		}
+		c := mustPreset(t, name)
 		c.LinearBias = bias
 		return c
 	}
@@ -82,10 +79,7 @@ func TestExpertBiasParams(t *testing.T) {
 		{"mixtral-8x7b", 8 * 3 * 4096 * 14336},
 	}
 	for _, tc := range tests {
-		c, ok := Preset(tc.name)
-		if !ok {
-			t.Fatalf("no %s preset", tc.name)
-		}
+		c := mustPreset(t, tc.name)
 		if got := c.ExpertParams(); got != tc.want {
 			t.Errorf("%s: ExpertParams = %d, want %d", tc.name, got, tc.want)
 		}

@@ -12,10 +12,7 @@ import (
 // samples over the whole vocabulary (16 × 128256 × (2 + 16) B =
 // 36,937,728 B); at TP 1 there is nothing to gather.
 func TestDecodeLogitsGather(t *testing.T) {
-	c, ok := Preset("llama3-8b")
-	if !ok {
-		t.Fatal("no llama3-8b preset")
-	}
+	c := mustPreset(t, "llama3-8b")
 	for _, tc := range []struct {
 		tp     int
 		gather units.Bytes

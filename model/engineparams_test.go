@@ -21,10 +21,7 @@ func TestEngineParams(t *testing.T) {
 		{"qwen3-30b-a3b", 2, 48 * 2048 * 128}, // 12,582,912
 		{"llama3-8b", 8, 0},
 	} {
-		c, ok := Preset(tc.preset)
-		if !ok {
-			t.Fatalf("no preset %s", tc.preset)
-		}
+		c := mustPreset(t, tc.preset)
 		if got := c.EngineReplicatedParams(); got != tc.replicated {
 			t.Errorf("%s: replicated %d params, want %d", tc.preset, got, tc.replicated)
 		}
@@ -38,7 +35,7 @@ func TestEngineParams(t *testing.T) {
 	}
 	// DeepSeek-V3 at TP 32: 1.03 G replicated params, 2.06 GB of 16-bit
 	// weights, against 64 MB if they were split 32 ways.
-	c, _ := Preset("deepseek-v3")
+	c := mustPreset(t, "deepseek-v3")
 	extra := 2 * (c.EngineParams(32) - float64(c.Params())/32)
 	if want := 2 * 1029898240.0 * 31 / 32; math.Abs(extra-want) > 1 {
 		t.Errorf("DeepSeek-V3 at TP 32: %.4g extra bytes per rank, want %.4g", extra, want)

@@ -12,10 +12,7 @@ import (
 // (arXiv:2412.19437 §2.2 and §4.2: D = 1).
 func deepSeekV3MTP(t *testing.T) Config {
 	t.Helper()
-	c, ok := Preset("deepseek-v3")
-	if !ok {
-		t.Fatal("no deepseek-v3 preset")
-	}
+	c := mustPreset(t, "deepseek-v3")
 	c.MTPDepth = 1
 	return c
 }

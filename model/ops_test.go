@@ -17,10 +17,7 @@ import (
 // 4, write 4): 18 B and two kernels per weight; with 16-bit gradients or the
 // fused accumulation it changes nothing.
 func TestGradAccumulation(t *testing.T) {
-	m, ok := Preset("gpt3-175b")
-	if !ok {
-		t.Fatal("no gpt3-175b preset")
-	}
+	m := mustPreset(t, "gpt3-175b")
 	const weights = 12288 * 6144
 	base := Shard{TP: 8, Microbatch: 1, Attention: AttentionUnfused, Precision: units.FP16}
 	plain := gemm("x", 1, 6144, 12288, 2048, 2).Bytes // the wgrad GEMM writing 2 B outputs
@@ -180,10 +177,7 @@ func TestEagerElementwise(t *testing.T) {
 // expert for a grouped expert GEMM (Qwen3-235B-A22B with EP 8: 128 / 8 = 16),
 // none on the data-gradient GEMMs or any other kernel.
 func TestWeightGradHostCalls(t *testing.T) {
-	m, ok := Preset("qwen3-235b-a22b")
-	if !ok {
-		t.Fatal("no qwen3-235b-a22b preset")
-	}
+	m := mustPreset(t, "qwen3-235b-a22b")
 	sh := Shard{TP: 1, Microbatch: 1, Attention: AttentionFlash, Precision: units.FP8, FP8Recipe: FP8MX, EP: 8, ETP: 1}
 	attn, _ := m.LayerBlocks(sh)
 	router, experts, _, _ := m.MoEBlock(sh)
@@ -499,14 +493,8 @@ func TestEagerKernels(t *testing.T) {
 			t.Errorf("%s: %d eager kernels of %v B, want %d of %v B", tc.name, n, float64(b), tc.kernels, float64(tc.bytes))
 		}
 	}
-	if why := c.EagerKernelsIdle(sh); why != "" {
-		t.Errorf("unfused with megatron_elementwise: idle %q", why)
-	}
 	unfused := sh
 	unfused.MegatronKernels = false
-	if why := c.EagerKernelsIdle(unfused); why != "" {
-		t.Errorf("unfused attention alone (its dropout is eager): idle %q", why)
-	}
 	flash := unfused
 	flash.Attention = AttentionFlash
 	fa, fm := c.LayerBlocks(flash)
@@ -515,15 +503,24 @@ func TestEagerKernels(t *testing.T) {
 			t.Errorf("flash attention: %d eager kernels (%v B), want none", n, float64(b))
 		}
 	}
-	if why := c.EagerKernelsIdle(flash); why != "flash attention and no megatron_elementwise" {
-		t.Errorf("flash attention: idle %q", why)
-	}
-	// megatron_elementwise set but idle under flash attention: the reason
-	// must not say it is off (the report shows both knobs side by side).
 	flashMK := flash
 	flashMK.MegatronKernels = true
-	if why := c.EagerKernelsIdle(flashMK); why != "flash attention, megatron_elementwise idle (flash attention)" {
-		t.Errorf("flash attention with megatron_elementwise set: idle %q", why)
+	for _, tc := range []struct {
+		name string
+		sh   Shard
+		idle string
+	}{
+		{"unfused with megatron_elementwise", sh, ""},
+		{"unfused attention alone (its dropout is eager)", unfused, ""},
+		{"flash attention", flash, "flash attention and no megatron_elementwise"},
+		// megatron_elementwise set but idle under flash attention: the
+		// reason must not say it is off (the report shows both knobs side
+		// by side).
+		{"flash attention with megatron_elementwise set", flashMK, "flash attention, megatron_elementwise idle (flash attention)"},
+	} {
+		if why := c.EagerKernelsIdle(tc.sh); why != tc.idle {
+			t.Errorf("%s: idle %q, want %q", tc.name, why, tc.idle)
+		}
 	}
 }
 

@@ -113,10 +113,7 @@ func TestModuleRecomputePrograms(t *testing.T) {
 		t.Errorf("default selective re-runs %v, want %v", got, want)
 	}
 
-	ds, ok := Preset("deepseek-v3")
-	if !ok {
-		t.Fatal("no deepseek-v3 preset")
-	}
+	ds := mustPreset(t, "deepseek-v3")
 	up, _ := ParseModules("mla_up_proj")
 	sh = Shard{TP: 1, Microbatch: 1, Precision: units.BF16, Attention: AttentionFlash, EP: 8, Recompute: RecomputeSelective, Modules: up}
 	progs = ds.Programs(sh)
