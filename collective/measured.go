@@ -146,7 +146,7 @@ type AllToAllCurve struct {
 // (nvidia/B300/README-B300.md @ 140fc621: 8 GPUs, NCCL 2.28.9, bus
 // bandwidth 675.6 GB/s) agrees with the 8-GPU row (679.7) within 1%, and its
 // GB200 page (nvidia/GB200/README-GB200.md @ 140fc621, NCCL 2.27.3: 615 GB/s
-// on 4 GPUs, 658 on 8, 623 on 64) within 2–7%. Against the formula
+// on 4 GPUs, 658 on 8, 623 on 64) within 2–4%. Against the formula
 // (NVLinkFraction 0.78 of 900 GB/s) the measurement is slower at every size,
 // most for mid-sized buffers: 8 GPUs move 256 MiB in 418 µs (bus bandwidth
 // 562 GB/s) where the formula takes 341 µs.
