@@ -214,6 +214,9 @@ func SimulateWith(v Valid, sc *Scratch) (*Result, error) {
 	if c := j.Calibration; c.GEMMPeakFraction != nil && len(c.GEMMs) > 0 {
 		res.Notes = append(res.Notes, "calibration: the measured GEMMs set the level of the GEMMs they correct, so calibration.gemm_peak_fraction does not change those")
 	}
+	if c := collectiveParams(j).NVLinkAllToAll; c != nil && j.Layout.EP > 1 {
+		res.Notes = append(res.Notes, "expert all-to-all inside an NVLink domain of 4 or more GPUs: NCCL's measured time on NVLink 5, not the formula ("+c.Source+")")
+	}
 	return res, nil
 }
 
