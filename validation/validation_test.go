@@ -380,7 +380,7 @@ var maxMAE = map[string]float64{
 	// numbers with them: 13.9%). Then 19.0 → 18.7 by the GPT-OSS experts'
 	// bias kernels (TEGroupedMLP._apply_bias, docs/model.md §7.29: 18.6%).
 	// Branch a2anvl lowered it 18.7 → 17.5 by NCCL's measured all-to-all on
-	// NVLink 5 (collective.NVLink5AllToAll, docs/model.md §7.30: 17.4%).
+	// NVLink 5 (collective.NVLink5AllToAll, docs/model.md §7.31: 17.4%).
 	"MegatronBridge-25.11":               17.5,
 	"NeMo-24.07-H100":                    6.0,
 	"NeMo-LongSeq-CP-H100":               3.5,
