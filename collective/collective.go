@@ -117,6 +117,11 @@ type Params struct {
 	// same buffer: NCCL's ring all-reduce is the one followed by the
 	// other over the same chunks) instead of the formula's.
 	NVLinkAllReduce *AllReduceCurve
+	// NVLinkAllToAll, when set, is NCCL's measured all-to-all inside one
+	// NVLink domain: an all-to-all whose ranks share one node (NVLink
+	// domain) takes the measured time of its group size instead of the
+	// formula's.
+	NVLinkAllToAll *AllToAllCurve
 }
 
 // DefaultParams returns the documented achievable fractions (docs/model.md).
@@ -246,8 +251,18 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 			}
 			lat = net.Latency
 		}
+		t += lat
+		if inter == 0 {
+			formula := func(size units.Bytes) units.Seconds {
+				s := size / units.Bytes(n)
+				return (units.Bytes(k-1) * s).Over(nv.Scale(m.Params.SizeFactor(s))) + lat
+			}
+			if tm, ok := m.Params.NVLinkAllToAll.time(p.Ranks, bytes, formula); ok {
+				t, lat = tm, min(lat, tm)
+			}
+		}
 		sent[NVLink], sent[NIC] = intra, inter
-		return Cost{Time: t + lat, Latency: lat, Algorithm: "pairwise", Bottleneck: tier, Sent: p.tiers(sent), Bytes: intra + inter}, nil
+		return Cost{Time: t, Latency: lat, Algorithm: "pairwise", Bottleneck: tier, Sent: p.tiers(sent), Bytes: intra + inter}, nil
 	}
 	// Bandwidth a ring sees per rank: NVLink inside the node; across nodes,
 	// one channel per rank the group has on the node, each on that rank's

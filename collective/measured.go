@@ -98,10 +98,14 @@ func (c *AllReduceCurve) time(ranks int, bytes units.Bytes, formula func(units.B
 // term a collective over ranks GPUs of one node takes under the measured
 // curve: flow mode stretches the bytes of such a collective's transfers by
 // it, so that the links carry it for the measured time less the latency, as
-// the analytical mode prices it. 1 without a curve, for sends and
-// all-to-alls, and where the measurement is not slower.
+// the analytical mode prices it. 1 without a curve (the all-reduce one for
+// all-reduces, reduce-scatters and all-gathers, the all-to-all one for
+// all-to-alls), for sends, and where the measurement is not slower.
 func (m Model) MeasuredStretch(op Op, bytes units.Bytes, ranks int) float64 {
-	if m.Params.NVLinkAllReduce == nil || ranks < 2 || ranks > m.Cluster.GPUsPerNode || op == SendRecv || op == AllToAll {
+	if ranks < 2 || ranks > m.Cluster.GPUsPerNode || op == SendRecv {
+		return 1
+	}
+	if op == AllToAll && m.Params.NVLinkAllToAll == nil || op != AllToAll && m.Params.NVLinkAllReduce == nil {
 		return 1
 	}
 	p := Placement{Ranks: ranks, PerNode: ranks}
@@ -110,10 +114,105 @@ func (m Model) MeasuredStretch(op Op, bytes units.Bytes, ranks int) float64 {
 		return 1
 	}
 	f := m
-	f.Params.NVLinkAllReduce = nil
+	f.Params.NVLinkAllReduce, f.Params.NVLinkAllToAll = nil, nil
 	form, err := f.Time(op, bytes, p)
 	if err != nil || form.Time <= form.Latency {
 		return 1
 	}
 	return max(1, float64(meas.Time-form.Latency)/float64(form.Time-form.Latency))
+}
+
+// AllToAllCurve is NCCL's measured all-to-all inside one NVLink domain:
+// Bytes is the buffer each rank sends (nccl-tests' size), Times[ranks] the
+// time of one call at each size for the group sizes measured. A group of a
+// size between two measured ones takes the time interpolated linearly in
+// the number of ranks; a larger group than the largest measured takes that
+// one's time; a smaller one than the smallest is priced by the formula.
+type AllToAllCurve struct {
+	Bytes []units.Bytes
+	Times map[int][]units.Seconds
+	// Source cites the measurement.
+	Source string
+}
+
+// NVLink5AllToAll returns NCCL's all-to-all on NVLink 5 (900 GB/s per GPU
+// and direction through NVSwitch) as Oracle's GB300 NVL72 quick start
+// publishes it (oracle-quickstart/oci-gpu-quickstarts,
+// nvidia/GB300/README-GB300.md @ 2631bee5: alltoall_perf out-of-place times,
+// NCCL 2.28.7, 4 GPUs of one compute tray, 8 GPUs on two trays and 64 GPUs
+// on sixteen trays of one rack, 512 KiB to 16 GiB). The rows from 64 MiB
+// are kept: the 64-GPU sweep is not monotonic below it (32 MiB in 236 µs,
+// 64 MiB in 162). At 8 GiB the same repository's HGX B300 page
+// (nvidia/B300/README-B300.md @ 140fc621: 8 GPUs, NCCL 2.28.9, bus
+// bandwidth 675.6 GB/s) agrees with the 8-GPU row (679.7) within 1%, and its
+// GB200 page (nvidia/GB200/README-GB200.md @ 140fc621, NCCL 2.27.3: 615 GB/s
+// on 4 GPUs, 658 on 8, 623 on 64) within 2–4%. Against the formula
+// (NVLinkFraction 0.78 of 900 GB/s) the measurement is slower at every size,
+// most for mid-sized buffers: 8 GPUs move 256 MiB in 418 µs (bus bandwidth
+// 562 GB/s) where the formula takes 341 µs.
+func NVLink5AllToAll() *AllToAllCurve {
+	mib := []float64{64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384}
+	us := map[int][]float64{
+		4:  {121.3, 218.9, 410.1, 787.1, 1454.3, 2622.9, 5183.9, 10308, 20527},
+		8:  {130.1, 227.7, 418.2, 796.3, 1490.4, 2989.6, 5612.2, 11059, 21943},
+		64: {161.7, 265.7, 463.1, 855.6, 1623.0, 3224.2, 6469.2, 13028, 25357},
+	}
+	c := &AllToAllCurve{Times: map[int][]units.Seconds{},
+		Source: "nccl-tests alltoall_perf on 4, 8 and 64 GB300 GPUs of one NVL72 rack (oracle-quickstart/oci-gpu-quickstarts nvidia/GB300/README-GB300.md @ 2631bee5)"}
+	for _, m := range mib {
+		c.Bytes = append(c.Bytes, units.Bytes(m)*units.MiB)
+	}
+	for n, row := range us {
+		ts := make([]units.Seconds, len(row))
+		for i, t := range row {
+			ts[i] = units.Seconds(t) * units.Microsecond
+		}
+		c.Times[n] = ts
+	}
+	return c
+}
+
+// Covers reports whether the curve prices an all-to-all over ranks GPUs of
+// one NVLink domain: at least the smallest group measured.
+func (c *AllToAllCurve) Covers(ranks int) bool {
+	if c == nil || len(c.Bytes) < 2 {
+		return false
+	}
+	for n := range c.Times {
+		if n <= ranks {
+			return true
+		}
+	}
+	return false
+}
+
+// time returns the measured time of an all-to-all of size bytes (per rank)
+// over ranks GPUs of one NVLink domain: each measured group size's time as
+// AllReduceCurve.time takes it (between sizes, beyond the largest, below
+// the smallest with formula, the formula's time for a size), then linear
+// in the number of ranks between the two measured group sizes around
+// ranks. ok is false when the curve does not cover ranks.
+func (c *AllToAllCurve) time(ranks int, bytes units.Bytes, formula func(units.Bytes) units.Seconds) (units.Seconds, bool) {
+	if !c.Covers(ranks) {
+		return 0, false
+	}
+	lo, hi := 0, 0
+	for n := range c.Times {
+		if n <= ranks && n > lo {
+			lo = n
+		}
+		if n >= ranks && (hi == 0 || n < hi) {
+			hi = n
+		}
+	}
+	at := func(n int) units.Seconds {
+		r := AllReduceCurve{Bytes: c.Bytes, Times: map[int][]units.Seconds{n: c.Times[n]}}
+		t, _ := r.time(n, bytes, formula)
+		return t
+	}
+	if hi == 0 || hi == lo {
+		return at(lo), true
+	}
+	tl, th := at(lo), at(hi)
+	return tl + units.Seconds(float64(ranks-lo)/float64(hi-lo))*(th-tl), true
 }

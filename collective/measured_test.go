@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"trainsim/topology"
 	"trainsim/units"
 )
 
@@ -145,5 +146,138 @@ func TestCurveCovers(t *testing.T) {
 	var none *AllReduceCurve
 	if none.Covers(8) {
 		t.Error("a nil curve covers 8 ranks")
+	}
+}
+
+// nvl5 returns the collective model of one node of the named NVLink-5
+// system with NCCL's measured all-to-all (NVLink5AllToAll).
+func nvl5(t *testing.T, system string, nodes int) Model {
+	t.Helper()
+	s, ok := topology.SystemPreset(system)
+	if !ok {
+		t.Fatalf("no %s preset", system)
+	}
+	m := Model{Cluster: topology.Cluster{System: s, Nodes: nodes}, Params: DefaultParams()}
+	m.Params.NVLinkAllToAll = NVLink5AllToAll()
+	return m
+}
+
+// a2aFormula is the formula's all-to-all of a buffer of S bytes per rank
+// over n GPUs of one NVLink-5 node, by hand: (n−1)·S/n at 900 GB/s × 0.78
+// times the size factor of a share S/n, plus one NVLink latency (1 µs).
+func a2aFormula(n, S float64) float64 {
+	c := S / n
+	return (n-1)*c/(900e9*0.78*c/(c+math.Min(c, 512*1024))) + 1e-6
+}
+
+// TestMeasuredAllToAll checks NCCL's measured all-to-all on NVLink 5
+// against the table's rows worked by hand: a measured size is its row, a
+// size between two rows the straight line between them, past the last row
+// the last segment continued, below the first row the formula plus the
+// measurement's excess at 64 MiB times size/64 MiB; a group size between
+// two measured ones the straight line in ranks between their times, past
+// the largest the largest's time, under the smallest, across nodes or
+// without a curve the formula. The bytes sent are the formula's.
+func TestMeasuredAllToAll(t *testing.T) {
+	mib := float64(units.MiB)
+	us := func(x float64) float64 { return x * 1e-6 }
+	tests := []struct {
+		name   string
+		system string
+		nodes  int
+		S      units.Bytes
+		place  Placement
+		curve  bool
+		want   float64
+	}{
+		{"8 GPUs, 256 MiB: the row", "dgx-b200", 1, 256 * units.MiB, Placement{Ranks: 8, PerNode: 8}, true, us(418.2)},
+		{"8 GPUs, 384 MiB: between 256 and 512 MiB", "dgx-b200", 1, 384 * units.MiB, Placement{Ranks: 8, PerNode: 8}, true, us(418.2 + 0.5*(796.3-418.2))},
+		{"8 GPUs, 32 GiB: past 16 GiB", "dgx-b200", 1, 32768 * units.MiB, Placement{Ranks: 8, PerNode: 8}, true, us(21943 + 2*(21943-11059))},
+		{"8 GPUs, 32 MiB: below 64 MiB", "dgx-b200", 1, 32 * units.MiB, Placement{Ranks: 8, PerNode: 8}, true,
+			a2aFormula(8, 32*mib) + 0.5*(us(130.1)-a2aFormula(8, 64*mib))},
+		{"4 GPUs, 128 MiB: the row", "dgx-b200", 1, 128 * units.MiB, Placement{Ranks: 4, PerNode: 4}, true, us(218.9)},
+		{"32 GPUs of an NVL72 domain, 256 MiB: between 8 and 64 ranks", "gb200-nvl72", 1, 256 * units.MiB, Placement{Ranks: 32, PerNode: 32}, true,
+			us(418.2 + 24.0/56*(463.1-418.2))},
+		{"64 GPUs, 1 GiB: the row", "gb200-nvl72", 1, 1024 * units.MiB, Placement{Ranks: 64, PerNode: 64}, true, us(1623.0)},
+		{"72 GPUs, 256 MiB: the 64-GPU row", "gb200-nvl72", 1, 256 * units.MiB, Placement{Ranks: 72, PerNode: 72}, true, us(463.1)},
+		{"2 GPUs, 256 MiB: under 4 measured, the formula", "dgx-b200", 1, 256 * units.MiB, Placement{Ranks: 2, PerNode: 2}, true, a2aFormula(2, 256*mib)},
+		{"8 GPUs, 256 MiB, no curve: the formula", "dgx-b200", 1, 256 * units.MiB, Placement{Ranks: 8, PerNode: 8}, false, a2aFormula(8, 256*mib)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := nvl5(t, tc.system, tc.nodes)
+			if !tc.curve {
+				m.Params.NVLinkAllToAll = nil
+			}
+			c, err := m.Time(AllToAll, tc.S, tc.place)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := float64(c.Time); math.Abs(got/tc.want-1) > 1e-6 {
+				t.Errorf("time %.3f µs, want %.3f µs", got*1e6, tc.want*1e6)
+			}
+			n := float64(tc.place.Ranks)
+			if want := units.Bytes((n - 1) * float64(tc.S/units.Bytes(n))); c.Sent[NVLink] != want || c.Bytes != want {
+				t.Errorf("sent %v over NVLink (%v in all), want %v", c.Sent[NVLink], c.Bytes, want)
+			}
+			if c.Latency > c.Time || c.Latency <= 0 {
+				t.Errorf("latency %v outside (0, %v]", c.Latency, c.Time)
+			}
+		})
+	}
+	// Across two DGX B200 nodes the NIC share bounds the exchange: the
+	// formula, the same with and without the curve.
+	m, f := nvl5(t, "dgx-b200", 2), nvl5(t, "dgx-b200", 2)
+	f.Params.NVLinkAllToAll = nil
+	p := Placement{Ranks: 16, PerNode: 8}
+	a, _ := m.Time(AllToAll, 256*units.MiB, p)
+	b, _ := f.Time(AllToAll, 256*units.MiB, p)
+	if a != b {
+		t.Errorf("16 GPUs on 2 nodes: %+v with the curve, %+v without", a, b)
+	}
+}
+
+// TestMeasuredAllToAllStretch checks flow mode's stretch of an all-to-all
+// by hand: the measured time less the NVLink latency over the formula's
+// less the same; the all-reduce curve's absence does not matter, and
+// without the all-to-all curve it is 1.
+func TestMeasuredAllToAllStretch(t *testing.T) {
+	m := nvl5(t, "dgx-b200", 1)
+	S := 256 * float64(units.MiB)
+	want := (418.2e-6 - 1e-6) / (a2aFormula(8, S) - 1e-6)
+	if got := m.MeasuredStretch(AllToAll, 256*units.MiB, 8); math.Abs(got/want-1) > 1e-9 {
+		t.Errorf("all-to-all, 8 GPUs, 256 MiB: stretch %.6f, want %.6f", got, want)
+	}
+	if got := m.MeasuredStretch(AllReduce, 256*units.MiB, 8); got != 1 {
+		t.Errorf("all-reduce with only the all-to-all curve: stretch %g, want 1", got)
+	}
+	m.Params.NVLinkAllToAll = nil
+	if got := m.MeasuredStretch(AllToAll, 256*units.MiB, 8); got != 1 {
+		t.Errorf("no curve: stretch %g, want 1", got)
+	}
+}
+
+// TestAllToAllCurveCovers: the NVLink-5 table prices groups of 4 GPUs and
+// more (the smallest measured), none smaller, and a missing table nothing.
+func TestAllToAllCurveCovers(t *testing.T) {
+	c := NVLink5AllToAll()
+	for _, tc := range []struct {
+		ranks int
+		want  bool
+	}{{1, false}, {2, false}, {3, false}, {4, true}, {8, true}, {32, true}, {72, true}} {
+		if got := c.Covers(tc.ranks); got != tc.want {
+			t.Errorf("Covers(%d) = %v, want %v", tc.ranks, got, tc.want)
+		}
+	}
+	var none *AllToAllCurve
+	if none.Covers(8) {
+		t.Error("a nil curve covers 8 ranks")
+	}
+	for n, ts := range c.Times {
+		for i := range ts {
+			if i > 0 && ts[i] <= ts[i-1] {
+				t.Errorf("%d GPUs: %v takes %v, not more than %v at %v", n, c.Bytes[i], ts[i], ts[i-1], c.Bytes[i-1])
+			}
+		}
 	}
 }

@@ -42,8 +42,8 @@ type flowNet struct {
 	pathW     []float64
 	done      []sim.TaskID
 	params    collective.Params
-	// coll prices a collective analytically (the measured all-reduce
-	// inside a node, MeasuredStretch).
+	// coll prices a collective analytically (the measured all-reduce and
+	// all-to-all inside a node, MeasuredStretch).
 	coll  collective.Model
 	flows int
 	// spray routes transfers across every spine (simulation.routing);
@@ -240,7 +240,8 @@ func (f *flowNet) transfersOf(i int32) []collective.Transfer {
 	oneNode := len(groups) > 0 && f.mesh.Span(groups[0]).Nodes == 1
 	intra := len(groups) == 1 && oneNode
 	if oneNode {
-		// NCCL's measured time inside a node (collective.A100AllReduce).
+		// NCCL's measured time inside a node (collective.A100AllReduce,
+		// collective.NVLink5AllToAll).
 		inflate *= units.Bytes(f.coll.MeasuredStretch(sp.op, sp.bytes, len(groups[0])))
 	}
 	// In full mode a data-parallel ring inside one node is split between

@@ -617,3 +617,48 @@ func TestDispatchFP8Bytes(t *testing.T) {
 		}
 	}
 }
+
+// TestMoEMeasuredAllToAllNVLink5: on DGX B200 nodes the expert all-to-all
+// inside a node takes NCCL's measured NVLink-5 time (collective.
+// NVLink5AllToAll), longer than the formula's, flow mode stretches its
+// transfers to agree, and the report says so; on DGX H100 nodes neither.
+func TestMoEMeasuredAllToAllNVLink5(t *testing.T) {
+	b200, ok := topology.SystemPreset("dgx-b200")
+	if !ok {
+		t.Fatal("no dgx-b200 preset")
+	}
+	j := moeJob(t, 1, 8, 1)
+	j.Training.GlobalBatch, j.Layout.Microbatch = 128, 8
+	j.Layout.OverlapGradReduce = false
+	j.Cluster.System = b200
+	a := simulate(t, j)
+	formula := j
+	formula.Calibration.NVLinkBusBandwidth = new(units.Bandwidth)
+	*formula.Calibration.NVLinkBusBandwidth = b200.NVLink.Bandwidth.Scale(0.78) // the formula's own rate
+	f := simulate(t, formula)
+	if at, ft := a.Comm["ep"].Total, f.Comm["ep"].Total; at <= ft {
+		t.Errorf("expert all-to-all on DGX B200: measured %v, not longer than the formula's %v", at, ft)
+	}
+	noted := func(r *Result) bool {
+		for _, n := range r.Notes {
+			if strings.Contains(n, "NCCL's measured time on NVLink 5") {
+				return true
+			}
+		}
+		return false
+	}
+	if !noted(a) {
+		t.Errorf("DGX B200: no note of the measured all-to-all in %q", a.Notes)
+	}
+	if noted(f) {
+		t.Error("calibrated NVLink bus bandwidth: the note of the measured all-to-all")
+	}
+	j.Options.Network = NetworkFlow
+	fl := simulate(t, j)
+	if at, ft := float64(a.Comm["ep"].Total), float64(fl.Comm["ep"].Total); math.Abs(ft/at-1) > 0.02 {
+		t.Errorf("expert-parallel transfers on DGX B200: flow %v, analytical %v", fl.Comm["ep"].Total, a.Comm["ep"].Total)
+	}
+	if h := simulate(t, moeJob(t, 1, 8, 1)); noted(h) {
+		t.Error("DGX H100: the note of the measured NVLink-5 all-to-all")
+	}
+}

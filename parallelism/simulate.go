@@ -214,6 +214,9 @@ func SimulateWith(v Valid, sc *Scratch) (*Result, error) {
 	if c := j.Calibration; c.GEMMPeakFraction != nil && len(c.GEMMs) > 0 {
 		res.Notes = append(res.Notes, "calibration: the measured GEMMs set the level of the GEMMs they correct, so calibration.gemm_peak_fraction does not change those")
 	}
+	if c := collectiveParams(j).NVLinkAllToAll; c != nil && j.Layout.EP > 1 {
+		res.Notes = append(res.Notes, "expert all-to-all inside an NVLink domain of 4 or more GPUs: NCCL's measured time on NVLink 5, not the formula ("+c.Source+")")
+	}
 	return res, nil
 }
 
@@ -229,6 +232,11 @@ func collectiveParams(j Job) collective.Params {
 		// formula inside a node (collective.A100AllReduce); a scenario's
 		// own NVLink rate or bus bandwidth keeps the formula.
 		p.NVLinkAllReduce = collective.A100AllReduce()
+	} else if j.Cluster.GPU.Family == "blackwell" && j.Cluster.NVLink.Bandwidth == nvlink5 {
+		// NCCL's all-to-all measured on NVLink 5 replaces the formula
+		// inside an NVLink domain (collective.NVLink5AllToAll); a
+		// scenario's own NVLink rate or bus bandwidth keeps the formula.
+		p.NVLinkAllToAll = collective.NVLink5AllToAll()
 	}
 	if bw := j.Calibration.NICBusBandwidth; bw != nil && j.Cluster.Network.NICBandwidth > 0 {
 		p.NICFraction = float64(*bw / j.Cluster.Network.NICBandwidth)
@@ -239,6 +247,10 @@ func collectiveParams(j Job) collective.Params {
 // a100NVLink is the A100's NVLink 3 rate per direction (12 links × 25
 // GB/s), that of the systems the measured all-reduce ran on.
 const a100NVLink = 300 * units.GBps
+
+// nvlink5 is NVLink 5's rate per GPU and direction (18 links × 50 GB/s),
+// that of the systems the measured all-to-all ran on.
+const nvlink5 = 900 * units.GBps
 
 // kernelModel returns the compute model of j's GPU with its calibration.
 func kernelModel(j Job) (compute.Model, error) {

@@ -325,7 +325,7 @@ func declarations(s *settings) []key {
 			doc: "fixed cost of one kernel launch; 0–10 ms"},
 		{name: "calibration.comm_sms", value: count(intoNew(&k.CommSMs)), def: familyParam(func(p compute.Params) string { return strconv.Itoa(p.CommSMs) }),
 			doc: "0..`gpu.sms`: SMs overlapped communication takes from computation ([model.md §1.3](model.md#13-overlapped-communication-takes-sms))"},
-		{name: "calibration.nvlink_busbw", value: quantity(intoNew(&k.NVLinkBusBandwidth), "230GB/s"), def: fmt.Sprintf("%.2f × NVLink rate; A100 nodes at 300 GB/s: NCCL's measured all-reduce", collective.DefaultParams().NVLinkFraction),
+		{name: "calibration.nvlink_busbw", value: quantity(intoNew(&k.NVLinkBusBandwidth), "230GB/s"), def: fmt.Sprintf("%.2f × NVLink rate; A100 nodes at 300 GB/s: NCCL's measured all-reduce; Blackwell at 900 GB/s: NCCL's measured all-to-all", collective.DefaultParams().NVLinkFraction),
 			doc: "≥ 100 MB/s and ≤ the NVLink rate: nccl-tests all-reduce bus bandwidth of a large message inside a node; set, it also replaces the measured A100 all-reduce times ([model.md §2.1](model.md#21-bandwidths-and-the-nccl-protocol-factor)) by the formula at this bus bandwidth"},
 		{name: "calibration.nic_busbw", value: quantity(intoNew(&k.NICBusBandwidth), "23GB/s"), def: fmt.Sprintf("%.2f × NIC rate", collective.DefaultParams().NICFraction),
 			doc: "≥ 100 MB/s and ≤ the NIC rate: bus bandwidth one NIC sustains across nodes; in flow mode the same fraction of line rate scales every non-NVLink link"},

@@ -261,6 +261,9 @@ func writePerfText(w io.Writer, tables []perfTable, m collective.Model) {
 		if c := m.Params.NVLinkAllReduce; c.Covers(t.Ranks) && t.Nodes == 1 && t.Op != "alltoall" && t.Op != "sendrecv" {
 			fmt.Fprintf(w, "# inside the node: measured, not the formula: %s\n", c.Source)
 		}
+		if c := m.Params.NVLinkAllToAll; c.Covers(t.Ranks) && t.Nodes == 1 && t.Op == "alltoall" {
+			fmt.Fprintf(w, "# inside the node: measured, not the formula: %s\n", c.Source)
+		}
 		fmt.Fprintln(w, "# the model has no in-place/out-of-place difference: one set of columns")
 		fmt.Fprintln(w, "#")
 		fmt.Fprintf(w, "# %10s  %12s  %8s  %6s  %6s  %10s  %8s  %8s  %-9s %s\n", "size", "count", "type", "redop", "root", "time", "algbw", "busbw", "algorithm", "bottleneck")
