@@ -501,3 +501,59 @@ vocab = `+map[bool]string{true: `"unknown"`, false: tc.vocab}[tc.vocab == "unkno
 		}
 	}
 }
+
+// TestMLPerfHeldOut keeps heldout/mlperf-gpt3.toml readable: every case's
+// layout multiplies out to its GPUs and its global batch divides into whole
+// micro-batches per data-parallel rank (the submissions' logs give the batch
+// and the accumulation steps; a transcription slip breaks one of these), and
+// exactly the cases that cannot be scored are listed only, each for its
+// reason: v4.0's logs time training blocks, not steps (the step time is
+// derived, [case.derived]); GB200 counts that are not whole 72-GPU racks.
+func TestMLPerfHeldOut(t *testing.T) {
+	const file = "heldout/mlperf-gpt3.toml"
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := ParseCases(file, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != 35 {
+		t.Fatalf("%d cases, want 35", len(cases))
+	}
+	scored := 0
+	for _, c := range cases {
+		var why string
+		switch {
+		case strings.HasPrefix(c.ID, "mlperf4.0-"):
+			why = "no measured metric"
+		case strings.Contains(c.ID, "-gb200-"):
+			why = "not whole 72-GPU NVLink domains"
+		}
+		if why != "" {
+			if c.Scored || !strings.Contains(c.Why, why) {
+				t.Errorf("%s: scored %v (%q), want listed only: %s", c.ID, c.Scored, c.Why, why)
+			}
+			continue
+		}
+		if !c.Scored {
+			t.Errorf("%s not scored: %s", c.ID, c.Why)
+			continue
+		}
+		scored++
+		k := c.Knobs
+		if k.TP*k.PP*k.DP*k.CP != c.GPUs {
+			t.Errorf("%s: tp %d × pp %d × dp %d × cp %d ≠ %d GPUs", c.ID, k.TP, k.PP, k.DP, k.CP, c.GPUs)
+		}
+		if k.Microbatch < 1 || c.GlobalBatch%(k.DP*k.Microbatch) != 0 {
+			t.Errorf("%s: global batch %d is not whole micro-batches of %d on %d ranks", c.ID, c.GlobalBatch, k.Microbatch, k.DP)
+		}
+		if c.Metric != StepTime || c.Measured <= 0 {
+			t.Errorf("%s: metric %v %v, want a step time", c.ID, c.Metric, c.Measured)
+		}
+	}
+	if scored != 25 {
+		t.Errorf("%d scored cases, want 25", scored)
+	}
+}
