@@ -110,14 +110,14 @@ type Params struct {
 	// AllReduce forces an all-reduce algorithm (AlgorithmRing or
 	// AlgorithmTree); empty or AlgorithmAuto lets the cheaper win.
 	AllReduce string
-	// NVLinkAllReduce, when set, is NCCL's measured all-reduce inside one
+	// NVLinkAllReduce, when set, is the measured all-reduce inside one
 	// NVLink domain: a ring all-reduce, reduce-scatter or all-gather whose
 	// ranks share one node takes the measured time of its group size
 	// (a reduce-scatter or all-gather half that of an all-reduce of the
 	// same buffer: NCCL's ring all-reduce is the one followed by the
 	// other over the same chunks) instead of the formula's.
 	NVLinkAllReduce *AllReduceCurve
-	// NVLinkAllToAll, when set, is NCCL's measured all-to-all inside one
+	// NVLinkAllToAll, when set, is the measured all-to-all inside one
 	// NVLink domain: an all-to-all whose ranks share one node (NVLink
 	// domain) takes the measured time of its group size instead of the
 	// formula's.

@@ -281,3 +281,65 @@ func TestAllToAllCurveCovers(t *testing.T) {
 		}
 	}
 }
+
+// TestHopperCollectives checks XLA's measured Hopper collectives on one DGX
+// H100 against the sm_90 rows of collective_interpolator_data.h worked by
+// hand (time = size / network_throughput_bytes_per_sec): all-reduce 128 MiB
+// over 8 GPUs at 200281921497 B/s is 670.1 µs, over 2 GPUs at 64 MiB
+// 203192713884 B/s is 330.3 µs; all-to-all 128 MiB over 4 GPUs at
+// 374926611245 B/s is 358.0 µs, 256 MiB over 8 at 353651264755 B/s 759.0
+// µs; a reduce-scatter or all-gather half the all-reduce of its buffer; a
+// size between rows the straight line, past 512 MiB the last segment
+// continued, below 32 MiB the formula plus the excess at 32 MiB scaled.
+func TestHopperCollectives(t *testing.T) {
+	s, ok := topology.SystemPreset("dgx-h100")
+	if !ok {
+		t.Fatal("no dgx-h100 preset")
+	}
+	m := Model{Cluster: topology.Cluster{System: s, Nodes: 1}, Params: DefaultParams()}
+	formula := m
+	m.Params.NVLinkAllReduce, m.Params.NVLinkAllToAll = HopperCollectives()
+	mib := float64(units.MiB)
+	us := func(x float64) float64 { return x * 1e-6 }
+	row := func(mibs, tput float64) float64 { return mibs * mib / tput }
+	// The formula's ring all-reduce over 8 GPUs of a DGX H100, by hand:
+	// 2·7/8·S at 450 GB/s × 0.78 times the size factor of S/8, 14 latencies.
+	ring8 := func(S float64) float64 {
+		c := S / 8
+		bw := 450e9 * 0.78 * c / (c + math.Min(c, 512*1024))
+		return 2*7.0/8*S/bw + 14*float64(m.Cluster.NVLink.Latency)
+	}
+	tests := []struct {
+		name string
+		op   Op
+		S    units.Bytes
+		n    int
+		want float64
+	}{
+		{"all-reduce, 8 GPUs, 128 MiB: the row", AllReduce, 128 * units.MiB, 8, row(128, 200281921497)},
+		{"all-reduce, 2 GPUs, 64 MiB: the row", AllReduce, 64 * units.MiB, 2, row(64, 203192713884)},
+		{"all-reduce, 4 GPUs, 96 MiB: between 64 and 128 MiB", AllReduce, 96 * units.MiB, 4, us(394.7 + 0.5*(738.2-394.7))},
+		{"all-reduce, 8 GPUs, 1 GiB: past 512 MiB", AllReduce, 1024 * units.MiB, 8, us(2431.6 + 2*(2431.6-1262.2))},
+		{"all-reduce, 8 GPUs, 16 MiB: below 32 MiB", AllReduce, 16 * units.MiB, 8, ring8(16*mib) + 0.5*(us(225.9)-ring8(32*mib))},
+		{"reduce-scatter, 8 GPUs, 128 MiB: half the all-reduce", ReduceScatter, 128 * units.MiB, 8, row(128, 200281921497) / 2},
+		{"all-gather, 4 GPUs, 256 MiB: half the all-reduce", AllGather, 256 * units.MiB, 4, row(256, 189098712833) / 2},
+		{"all-to-all, 4 GPUs, 128 MiB: the row", AllToAll, 128 * units.MiB, 4, row(128, 374926611245)},
+		{"all-to-all, 8 GPUs, 256 MiB: the row", AllToAll, 256 * units.MiB, 8, row(256, 353651264755)},
+		{"all-to-all, 2 GPUs, 32 MiB: the row", AllToAll, 32 * units.MiB, 2, row(32, 317942995755)},
+		{"all-to-all, 6 GPUs, 64 MiB: between 4 and 8 ranks", AllToAll, 64 * units.MiB, 6, us(232.6 + 0.5*(218.7-232.6))},
+	}
+	for _, tc := range tests {
+		c, err := m.Time(tc.op, tc.S, Placement{Ranks: tc.n, PerNode: tc.n})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		// The table's rows are kept to 0.1 µs.
+		if got := float64(c.Time); math.Abs(got-tc.want) > 0.06e-6 {
+			t.Errorf("%s: %.2f µs, want %.2f", tc.name, got*1e6, tc.want*1e6)
+		}
+		f, _ := formula.Time(tc.op, tc.S, Placement{Ranks: tc.n, PerNode: tc.n})
+		if c.Time <= f.Time && tc.n != 8 {
+			t.Errorf("%s: measured %v not above the formula's %v", tc.name, c.Time, f.Time)
+		}
+	}
+}

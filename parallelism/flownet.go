@@ -240,8 +240,8 @@ func (f *flowNet) transfersOf(i int32) []collective.Transfer {
 	oneNode := len(groups) > 0 && f.mesh.Span(groups[0]).Nodes == 1
 	intra := len(groups) == 1 && oneNode
 	if oneNode {
-		// NCCL's measured time inside a node (collective.A100AllReduce,
-		// collective.NVLink5AllToAll).
+		// The measured time inside a node (collective.A100AllReduce,
+		// collective.NVLink5AllToAll, collective.HopperCollectives).
 		inflate *= units.Bytes(f.coll.MeasuredStretch(sp.op, sp.bytes, len(groups[0])))
 	}
 	// In full mode a data-parallel ring inside one node is split between

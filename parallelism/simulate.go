@@ -214,7 +214,9 @@ func SimulateWith(v Valid, sc *Scratch) (*Result, error) {
 	if c := j.Calibration; c.GEMMPeakFraction != nil && len(c.GEMMs) > 0 {
 		res.Notes = append(res.Notes, "calibration: the measured GEMMs set the level of the GEMMs they correct, so calibration.gemm_peak_fraction does not change those")
 	}
-	if c := collectiveParams(j).NVLinkAllToAll; c != nil && j.Layout.EP > 1 {
+	if c := collectiveParams(j).NVLinkAllReduce; c != nil && j.Cluster.GPU.Family == "hopper" {
+		res.Notes = append(res.Notes, "collectives inside a node (groups of 2 to 8 GPUs): XLA's measured all-reduce and all-to-all times on NVLink 4, not the formula; reduce-scatter and all-gather half the all-reduce's ("+c.Source+")")
+	} else if c := collectiveParams(j).NVLinkAllToAll; c != nil && j.Layout.EP > 1 {
 		res.Notes = append(res.Notes, "expert all-to-all inside an NVLink domain of 4 or more GPUs: NCCL's measured time on NVLink 5, not the formula ("+c.Source+")")
 	}
 	return res, nil
@@ -237,6 +239,12 @@ func collectiveParams(j Job) collective.Params {
 		// inside an NVLink domain (collective.NVLink5AllToAll); a
 		// scenario's own NVLink rate or bus bandwidth keeps the formula.
 		p.NVLinkAllToAll = collective.NVLink5AllToAll()
+	} else if j.Cluster.GPU.Family == "hopper" && j.Cluster.NVLink.Bandwidth == nvlink4 {
+		// XLA's measured collectives on one 8-GPU Hopper host replace
+		// the formula inside a node for groups of 2 to 8 GPUs
+		// (collective.HopperCollectives); a scenario's own NVLink rate or
+		// bus bandwidth keeps the formula.
+		p.NVLinkAllReduce, p.NVLinkAllToAll = collective.HopperCollectives()
 	}
 	if bw := j.Calibration.NICBusBandwidth; bw != nil && j.Cluster.Network.NICBandwidth > 0 {
 		p.NICFraction = float64(*bw / j.Cluster.Network.NICBandwidth)
@@ -247,6 +255,10 @@ func collectiveParams(j Job) collective.Params {
 // a100NVLink is the A100's NVLink 3 rate per direction (12 links × 25
 // GB/s), that of the systems the measured all-reduce ran on.
 const a100NVLink = 300 * units.GBps
+
+// nvlink4 is NVLink 4's rate per GPU and direction (18 links × 25 GB/s),
+// that of the Hopper host XLA's measured collectives ran on.
+const nvlink4 = 450 * units.GBps
 
 // nvlink5 is NVLink 5's rate per GPU and direction (18 links × 50 GB/s),
 // that of the systems the measured all-to-all ran on.

@@ -119,8 +119,10 @@ func TestRLTable(t *testing.T) {
 	// and KV budget) and the logits' all-gather with the sampling over the
 	// whole vocabulary (model.md §9.1 items 29–30); DeepSeek-V3 −27.9 →
 	// −27.2%, the A3B one-step row +11.0 → +11.5%.
+	// Then (branch h100coll) NeMo-RL 10.2 → 9.7 (9.6%): XLA's measured
+	// Hopper all-reduce and all-to-all inside a node (model.md §7.37).
 	ceiling := map[string]float64{
-		"NeMo-RL-perf-summary":        10.2,
+		"NeMo-RL-perf-summary":        9.7,
 		"DeepSpeed-Chat-step3-e2e":    13,
 		"OpenRLHF-benchmark":          8.5,
 		"OpenRLHF-benchmark (phases)": 11,
