@@ -230,12 +230,6 @@ type Shard struct {
 	CapacityFactor float64
 	// MoEOverlap runs each all-to-all beside compute (moe.overlap).
 	MoEOverlap bool
-	// ScheduleNodes issues each MoE layer as Megatron-Core's combined 1F1B
-	// does (moe.overlap under the interleaved schedule or pp = 1): four
-	// schedule nodes a pass, each entered and left through its own stream
-	// and event calls, each node's backward its own autograd call
-	// (ScheduleNodeHostCalls).
-	ScheduleNodes bool
 	// DispatchFP8 sends the forward dispatch and the backward's gradient
 	// of the combine in FP8 (moe.dispatch_fp8): FP8DispatchBytes.
 	DispatchFP8 bool

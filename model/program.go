@@ -402,15 +402,6 @@ func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) La
 			{Name: "attention-bwd tp all-gather", Kind: Collective, Comm: AllGather, Group: mesh.TP, Bytes: act, Overlappable: true},
 		}...)
 	}
-	if sh.ScheduleNodes {
-		fwd, bwd = slices.Clone(fwd), slices.Clone(bwd)
-		fwd.addHostCalls("", nodeForward) // the attention node: the pass's first compute step
-		fwd.addHostCalls("moe-experts", 2*nodeForward)
-		fwd.addHostCalls("moe-combine", nodeForward)
-		bwd.addHostCalls("moe-combine-bwd", nodeBackward)
-		bwd.addHostCalls("moe-experts-bwd", 2*nodeBackward+nodeBackwardDW)
-		bwd.addHostCalls("moe-router-bwd", nodeBackward+nodeBackwardDW)
-	}
 	l := Layer{
 		Kind:         MoELayer,
 		Forward:      fwd,
@@ -435,42 +426,6 @@ func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) La
 		l.Recompute = selectiveRecompute(sh, coreFwd, nil, norms, opsNamed(attnOps, "q-up", "kv-up"), opsNamed(experts.Forward, "expert-activation"))
 	}
 	return l
-}
-
-// The host calls that launch no kernel which Megatron-Core's combined 1F1B
-// adds to each MoE layer and pass (Megatron-LM @ 2d1fa8d3): the layer runs as
-// four schedule nodes — attention, dispatch, MLP, combine
-// (TransformerLayerSchedulePlan, models/common/model_chunk_schedule_plan.py)
-// — each forward and each backward of a node entered through
-// ScheduleNode.stream_acquire_context (pipeline_parallel/utils.py): the
-// node's event waited on by its stream, the stream set and restored
-// (torch.cuda.stream), the event recorded. A node's forward detaches its
-// input and sets requires_grad on the copy; a node's backward is its own
-// autograd engine call (Variable._execution_engine.run_backward) and
-// record_stream on the gradient it returns. The MLP and attention nodes'
-// weight gradients are issued later as backward_dw, each in its own stream
-// context.
-const (
-	nodeForward    = 4 + 2 // event wait, stream set and restore, event record; detach, requires_grad
-	nodeBackward   = 4 + 2 // the same four; run_backward, record_stream
-	nodeBackwardDW = 2     // stream set and restore
-	// ScheduleNodeHostCalls is the sum over one MoE layer's forward and
-	// backward: four nodes each way and two backward_dw.
-	ScheduleNodeHostCalls = 4*nodeForward + 4*nodeBackward + 2*nodeBackwardDW
-)
-
-// addHostCalls adds n host calls to the first op of p's first compute step
-// named name, or of its first compute step where name is "" (copying that
-// step's ops, which other programs may share).
-func (p Program) addHostCalls(name string, n int) {
-	for i := range p {
-		if p[i].Kind == Compute && (name == "" || p[i].Name == name) && len(p[i].Ops) > 0 {
-			ops := slices.Clone(p[i].Ops)
-			ops[0].HostCalls += n
-			p[i].Ops = ops
-			return
-		}
-	}
 }
 
 // ringAttention returns the attention block's forward and backward programs
