@@ -171,7 +171,8 @@ func (m Model) MeasuredStretch(op Op, bytes units.Bytes, ranks int) float64 {
 	return max(1, float64(meas.Time-form.Latency)/float64(form.Time-form.Latency))
 }
 
-// AllToAllCurve is NCCL's measured all-to-all inside one NVLink domain:
+// AllToAllCurve is a measured all-to-all inside one NVLink domain (NCCL's
+// on NVLink 5, XLA's on Hopper):
 // Bytes is the buffer each rank sends (nccl-tests' size), Times[ranks] the
 // time of one call at each size for the group sizes measured. A group of a
 // size between two measured ones takes the time interpolated linearly in

@@ -38,7 +38,13 @@ func simulate(t testing.TB, j Job) *Result {
 // reproduces the analytical prices.
 func TestFlowAgreesWithAnalytical(t *testing.T) {
 	def := gpt3Job(t, 128, Layout{TP: 8, PP: 16, DP: 8, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull}, 1536)
-	for name, j := range map[string]Job{"default": def, "dp-heavy": dpHeavy(t, 1, NetworkAnalytical)} {
+	h100, ok := topology.SystemPreset("dgx-h100")
+	if !ok {
+		t.Fatal("no dgx-h100 preset")
+	}
+	hop := def
+	hop.Cluster.System = h100
+	for name, j := range map[string]Job{"default": def, "dp-heavy": dpHeavy(t, 1, NetworkAnalytical), "dgx-h100": hop} {
 		a := simulate(t, j)
 		j.Options.Network = NetworkFlow
 		f := simulate(t, j)
@@ -49,7 +55,7 @@ func TestFlowAgreesWithAnalytical(t *testing.T) {
 		// time in both modes (flow stretches their transfers to it). The
 		// DP-heavy case's TP traffic meets its DP rings on NVLink in flow
 		// mode (exposed TP differs there with the formula too).
-		if name == "default" {
+		if name != "dp-heavy" {
 			if e := float64(f.Breakdown.TP/a.Breakdown.TP) - 1; math.Abs(e) > 0.01 {
 				t.Errorf("%s: exposed TP flow %v vs analytical %v (%+.2f%%)", name, f.Breakdown.TP, a.Breakdown.TP, 100*e)
 			}

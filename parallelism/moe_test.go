@@ -621,7 +621,9 @@ func TestDispatchFP8Bytes(t *testing.T) {
 // TestMoEMeasuredAllToAllNVLink5: on DGX B200 nodes the expert all-to-all
 // inside a node takes NCCL's measured NVLink-5 time (collective.
 // NVLink5AllToAll), longer than the formula's, flow mode stretches its
-// transfers to agree, and the report says so; on DGX H100 nodes neither.
+// transfers to agree, and the report says so; on DGX H100 nodes the
+// NVLink-5 note is absent (XLA's Hopper table prices that all-to-all,
+// collective.HopperCollectives).
 func TestMoEMeasuredAllToAllNVLink5(t *testing.T) {
 	b200, ok := topology.SystemPreset("dgx-b200")
 	if !ok {

@@ -215,7 +215,7 @@ func SimulateWith(v Valid, sc *Scratch) (*Result, error) {
 		res.Notes = append(res.Notes, "calibration: the measured GEMMs set the level of the GEMMs they correct, so calibration.gemm_peak_fraction does not change those")
 	}
 	if c := collectiveParams(j).NVLinkAllReduce; c != nil && j.Cluster.GPU.Family == "hopper" {
-		res.Notes = append(res.Notes, "collectives inside a node (groups of 2 to 8 GPUs): XLA's measured all-reduce and all-to-all times on NVLink 4, not the formula; reduce-scatter and all-gather half the all-reduce's ("+c.Source+")")
+		res.Notes = append(res.Notes, "collectives inside a node: XLA's measured all-reduce (groups of 2, 4 or 8 GPUs; reduce-scatter and all-gather half its time) and all-to-all (groups of 2 or more GPUs, linear in ranks between 2, 4 and 8, the 8-GPU time above) on NVLink 4, not the formula ("+c.Source+")")
 	} else if c := collectiveParams(j).NVLinkAllToAll; c != nil && j.Layout.EP > 1 {
 		res.Notes = append(res.Notes, "expert all-to-all inside an NVLink domain of 4 or more GPUs: NCCL's measured time on NVLink 5, not the formula ("+c.Source+")")
 	}
@@ -241,8 +241,9 @@ func collectiveParams(j Job) collective.Params {
 		p.NVLinkAllToAll = collective.NVLink5AllToAll()
 	} else if j.Cluster.GPU.Family == "hopper" && j.Cluster.NVLink.Bandwidth == nvlink4 {
 		// XLA's measured collectives on one 8-GPU Hopper host replace
-		// the formula inside a node for groups of 2 to 8 GPUs
-		// (collective.HopperCollectives); a scenario's own NVLink rate or
+		// the formula inside a node: the all-reduce (and its halves) for
+		// groups of 2, 4 and 8 GPUs, the all-to-all for groups of 2 or
+		// more (collective.HopperCollectives); a scenario's own NVLink rate or
 		// bus bandwidth keeps the formula.
 		p.NVLinkAllReduce, p.NVLinkAllToAll = collective.HopperCollectives()
 	}
