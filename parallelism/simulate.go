@@ -214,9 +214,10 @@ func SimulateWith(v Valid, sc *Scratch) (*Result, error) {
 	if c := j.Calibration; c.GEMMPeakFraction != nil && len(c.GEMMs) > 0 {
 		res.Notes = append(res.Notes, "calibration: the measured GEMMs set the level of the GEMMs they correct, so calibration.gemm_peak_fraction does not change those")
 	}
-	if c := collectiveParams(j).NVLinkAllReduce; c != nil && j.Cluster.GPU.Family == "hopper" {
+	cp := collectiveParams(j)
+	if c := cp.NVLinkAllReduce; c != nil && j.Cluster.GPU.Family == "hopper" {
 		res.Notes = append(res.Notes, "collectives inside a node: XLA's measured all-reduce (groups of 2, 4 or 8 GPUs; reduce-scatter and all-gather half its time) and all-to-all (groups of 2 or more GPUs, linear in ranks between 2, 4 and 8, the 8-GPU time above) on NVLink 4, not the formula ("+c.Source+")")
-	} else if c := collectiveParams(j).NVLinkAllToAll; c != nil && j.Layout.EP > 1 {
+	} else if c := cp.NVLinkAllToAll; c != nil && j.Layout.EP > 1 {
 		res.Notes = append(res.Notes, "expert all-to-all inside an NVLink domain of 4 or more GPUs: NCCL's measured time on NVLink 5, not the formula ("+c.Source+")")
 	}
 	return res, nil
