@@ -682,8 +682,7 @@ func (b *builder) zeroGather(lane int, ls *layerSteps, released *sim.TaskID) {
 // micro-batch under ZeRO-2/3 (no rank holds the full gradient), else in an
 // overlapped bucket after the step's last backward through it (or with the
 // blocking end-of-step reduction).
-func (b *builder) gradients(lane int, ls *layerSteps, lastMB bool, ps *passState, chunk int) {
-	buckets := &ps.buckets
+func (b *builder) gradients(lane int, ls *layerSteps, lastMB bool, buckets *[]sim.TaskID) {
 	l := b.j.Layout
 	if l.ZeRO >= 2 && l.DP > 1 {
 		if l.ZeRO == 2 && !l.OverlapGradReduce {
@@ -695,12 +694,6 @@ func (b *builder) gradients(lane int, ls *layerSteps, lastMB bool, ps *passState
 		prev := b.seal(lane)
 		rs := b.comm(b.st[lane].dp, lane, ls.shardedRS, KindDP)
 		b.g.After(rs, prev)
-		return
-	}
-	if lastMB && ps.aligned != nil {
-		// Megatron-Core's aligned reduction: the chunk's buckets are
-		// launched together later (launchAligned).
-		ps.aligned.deferred[chunk] = append(ps.aligned.deferred[chunk], ls)
 		return
 	}
 	if lastMB && l.OverlapGradReduce && ls.kind == model.MoELayer && b.j.expertShardGroup() > 1 {
@@ -717,86 +710,6 @@ func (b *builder) gradients(lane int, ls *layerSteps, lastMB bool, ps *passState
 	id := b.comm(b.st[lane].dp, lane, ls.gradReduce, KindDP)
 	b.g.After(id, prev)
 	*buckets = append(*buckets, id)
-}
-
-// alignedGradSync returns, for lane's stage, the state of Megatron-Core's
-// aligned data-parallel gradient reduction, or nil where the layer buckets
-// are reduced as the last backward through them produces them. With
-// overlapped reduction, Megatron-LM's training loop sets the schedule's
-// grad_sync_func by default (--delay-grad-reduce of core_r0.8,
-// --align-grad-reduce from core_r0.9 on: megatron/training/training.py
-// @f2e5db402c l.1001–1004). The pipelined schedules then let only the first
-// stage of a non-interleaved pipeline reduce during its last backward pass;
-// every other stage, and every stage of the interleaved schedule, launches a
-// model chunk's reduction after a whole backward pass, when the backward
-// micro-batch counter less the stage's rank is the chunk's last micro-batch,
-// or after the stage's last backward pass when that comes first
-// (megatron/core/pipeline_parallel/schedules.py @f2e5db402c l.744–759,
-// l.1073–1078, l.1434–1458). Those chunks have one bucket each (the first
-// stage's first chunk keeps its buckets, launched together:
-// distributed_data_parallel.py l.67–73, training.py l.458).
-func (b *builder) alignedGradSync(lane int, prog []step) *alignedSync {
-	l := b.j.Layout
-	if !l.OverlapGradReduce || l.ZeRO >= 2 || l.DP == 1 || l.PP == 1 {
-		return nil
-	}
-	if l.Schedule != OneFOneB && l.Schedule != Interleaved {
-		return nil
-	}
-	stage := b.laneStage[lane]
-	if stage == 0 && l.VirtualStages == 1 {
-		return nil
-	}
-	a := &alignedSync{stage: stage, deferred: make([][]*layerSteps, l.ChunksPerGPU()), launchAt: make([]int, l.ChunksPerGPU())}
-	k := 0
-	for _, st := range prog {
-		if !st.forward && !st.weight {
-			a.launchAt[st.chunk] = k + stage
-			k++
-		}
-	}
-	return a
-}
-
-// alignedSync is one lane's deferred gradient buckets under Megatron-Core's
-// aligned reduction (alignedGradSync).
-type alignedSync struct {
-	stage    int
-	deferred [][]*layerSteps // per chunk, in backward order
-	// launchAt[c] is the number of the backward pass (from 0, in the
-	// stage's order) after which chunk c's reduction is launched.
-	launchAt []int
-	done     int // backward passes emitted
-}
-
-// launchAligned issues, after lane's backward pass just emitted (or, with
-// end, after its last one), the reductions of the chunks due then: each
-// chunk's buckets on the data-parallel stream, after the work so far.
-func (b *builder) launchAligned(lane int, ps *passState, end bool) {
-	a := ps.aligned
-	if a == nil {
-		return
-	}
-	if !end {
-		a.done++
-	}
-	for c := range a.deferred {
-		if len(a.deferred[c]) == 0 || !end && a.launchAt[c] != a.done-1 {
-			continue
-		}
-		prev := b.seal(lane)
-		for _, ls := range a.deferred[c] {
-			if ls.kind == model.MoELayer && b.j.expertShardGroup() > 1 {
-				id := b.comm(b.st[lane].dp, lane, ls.expertGrad, KindDP)
-				b.g.After(id, prev)
-				ps.buckets = append(ps.buckets, id)
-			}
-			id := b.comm(b.st[lane].dp, lane, ls.gradReduce, KindDP)
-			b.g.After(id, prev)
-			ps.buckets = append(ps.buckets, id)
-		}
-		a.deferred[c] = a.deferred[c][:0]
-	}
 }
 
 // overlapParamGather reports whether the distributed optimizer's parameter
@@ -929,7 +842,6 @@ func (b *builder) idx(lane, c, i int) int { return b.passOf(lane, b.laneStage[la
 type passState struct {
 	buckets  []sim.TaskID // overlapped gradient buckets issued
 	released sim.TaskID   // ZeRO-3's prefetch window (zeroGather)
-	aligned  *alignedSync // Megatron-Core's aligned gradient reduction, or nil
 	gath     *gathers
 	slots    []slot
 }
@@ -984,7 +896,7 @@ func (b *builder) pass(lane int, st step, ids *stepIDs, ps *passState) {
 			if sl.ls.tied && vs == 0 {
 				continue
 			}
-			b.gradients(lane, sl.ls, last, ps, st.chunk)
+			b.gradients(lane, sl.ls, last, &ps.buckets)
 		}
 		return
 	}
@@ -1075,7 +987,7 @@ func (b *builder) advance(lane int, r *passRun, ps *passState, yield bool) bool 
 			// One chunk holds the embedding too: the tied table's
 			// gradient is reduced once, with the embedding's.
 			if !r.st.split && !(sl.ls.tied && r.vs == 0) {
-				b.gradients(lane, sl.ls, last, ps, r.st.chunk)
+				b.gradients(lane, sl.ls, last, &ps.buckets)
 			}
 			r.next, r.part = r.next+1, 0
 		}
@@ -1204,8 +1116,8 @@ func (b *builder) build() ([][]step, error) {
 			if prevEnd != nil {
 				b.pending[lane] = append(b.pending[lane], prevEnd[lane])
 			}
+			ps = passState{buckets: ps.buckets[:0], released: sim.None, gath: b.paramGathers(lane, prevEnd)}
 			prog := progs[stage]
-			ps = passState{buckets: ps.buckets[:0], released: sim.None, gath: b.paramGathers(lane, prevEnd), aligned: b.alignedGradSync(lane, prog)}
 			for i := 0; i < len(prog); i++ {
 				if b.within != nil {
 					b.within.before(b, lane, i)
@@ -1213,15 +1125,10 @@ func (b *builder) build() ([][]step, error) {
 				if prog[i].pair && i+1 < len(prog) {
 					b.pairPasses(lane, prog[i], prog[i+1], &ids, &ps)
 					i++
-					b.launchAligned(lane, &ps, false)
 					continue
 				}
 				b.pass(lane, prog[i], &ids, &ps)
-				if !prog[i].forward && !prog[i].weight {
-					b.launchAligned(lane, &ps, false)
-				}
 			}
-			b.launchAligned(lane, &ps, true)
 			if b.within != nil {
 				// The end of the passes ends period J on a single stage.
 				b.within.before(b, lane, len(progs[stage]))
