@@ -215,7 +215,6 @@ func TestWindowRingAttention(t *testing.T) {
 	}
 }
 
-
 func TestWindowValidate(t *testing.T) {
 	tests := []struct {
 		name         string
