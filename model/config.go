@@ -71,6 +71,14 @@ type Config struct {
 	// places ahead from the previous depth's hidden state and the next
 	// token's embedding (mtp.go). 0: none.
 	MTPDepth int
+	// Window is the sliding-window attention width of the local layers: a
+	// query sees itself and the Window−1 keys before it (Mistral 7B 4096,
+	// Gemma 3 1024, GPT-OSS 128); 0 for full causal attention everywhere.
+	// GlobalEvery says which layers stay global (full causal attention):
+	// every GlobalEvery-th layer counting from 1, as Megatron-Core's
+	// window_attn_skip_freq (GPT-OSS and Gemma 2: 2, Gemma 3: 6); 0 makes
+	// every layer local. KindOf turns them into layer kinds (window.go).
+	Window, GlobalEvery int
 	// Source cites where the shape was published.
 	Source string
 }
@@ -436,6 +444,12 @@ func (c Config) Validate() []field.Error {
 	if c.MTPDepth < 0 {
 		errs = append(errs, field.Errorf("model.mtp_depth", "must not be negative, got %d", c.MTPDepth))
 	}
+	if c.Window < 0 {
+		errs = append(errs, field.Errorf("model.window", "must be 0 (no sliding window) or a positive number of tokens, got %d", c.Window))
+	}
+	if c.GlobalEvery < 0 || c.GlobalEvery == 1 {
+		errs = append(errs, field.Errorf("model.global_every", "must be 0 (every layer windowed) or at least 2 (layers N, 2N, … keep full attention), got %d; for no windowed layer set model.window = 0", c.GlobalEvery).Using("model.window"))
+	}
 	if c.Experts > 0 && c.Layers > 0 && c.DenseLayers >= c.Layers {
 		errs = append(errs, field.Errorf("model.dense_layers", "%d leaves no mixture-of-experts layer of %d", c.DenseLayers, c.Layers).Using("model.layers"))
 	}
@@ -452,6 +466,9 @@ func (c Config) String() string {
 	fmt.Fprintf(&b, ", ffn=%d, seq %d, vocab %d", c.FFNHidden, c.SeqLen, c.Vocab)
 	if c.MTPDepth > 0 {
 		fmt.Fprintf(&b, ", MTP depth %d", c.MTPDepth)
+	}
+	if n := c.LocalLayers(); n > 0 {
+		fmt.Fprintf(&b, ", window %d on %d layers", c.Window, n)
 	}
 	fmt.Fprintf(&b, ", %.1fB params", float64(c.Params())/1e9)
 	return b.String()

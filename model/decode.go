@@ -94,23 +94,24 @@ func (c Config) DecodePrograms(d DecodeShard) [NumLayerKinds]Layer {
 	// tokens, read its key and value (2·kv_heads/t·head_dim elements) and
 	// do a query-key product and a weighted sum for each of the heads/t
 	// query heads (4·head_dim FLOPs); the new token's K and V are written.
-	ctx := float64(max(d.Context, 0))
-	attnCore := Op{
-		Name: "decode-attention", Class: FlashAttention, Batch: b * heads, M: 1, N: max(d.Context/b, 1), K: hd,
-		FLOPs: units.FLOPs(4 * ctx * float64(heads) * float64(hd)),
-		Bytes: units.Bytes((ctx+float64(b))*float64(2*kvHeads*hd)+2*float64(b)*float64(heads*hd)) * e,
+	attnOps := func(ctx float64) []Op {
+		attnCore := Op{
+			Name: "decode-attention", Class: FlashAttention, Batch: b * heads, M: 1, N: max(d.Context/b, 1), K: hd,
+			FLOPs: units.FLOPs(4 * ctx * float64(heads) * float64(hd)),
+			Bytes: units.Bytes((ctx+float64(b))*float64(2*kvHeads*hd)+2*float64(b)*float64(heads*hd)) * e,
+		}
+		if c.MLA() {
+			// Latent attention, absorbed (KVBytesPerToken): each cached token
+			// is its latent and rotary key, d_c + d_h^R elements read once for
+			// the rank's heads; per head a score over d_c + d_h^R and a
+			// weighted sum over d_c (2 FLOPs each).
+			lat := float64(c.KVLoRARank + c.QKRopeDim)
+			attnCore.K = c.KVLoRARank + c.QKRopeDim
+			attnCore.FLOPs = units.FLOPs(2 * ctx * float64(heads) * (lat + float64(c.KVLoRARank)))
+			attnCore.Bytes = units.Bytes((ctx+float64(b))*lat+2*float64(b)*float64(heads)*lat) * e
+		}
+		return []Op{ln, linear(gemm("qkv", 1, b, qkvN, h, e)), attnCore, linear(gemm("attn-out", 1, b, h, heads*hd, e)), bda}
 	}
-	if c.MLA() {
-		// Latent attention, absorbed (KVBytesPerToken): each cached token
-		// is its latent and rotary key, d_c + d_h^R elements read once for
-		// the rank's heads; per head a score over d_c + d_h^R and a
-		// weighted sum over d_c (2 FLOPs each).
-		lat := float64(c.KVLoRARank + c.QKRopeDim)
-		attnCore.K = c.KVLoRARank + c.QKRopeDim
-		attnCore.FLOPs = units.FLOPs(2 * ctx * float64(heads) * (lat + float64(c.KVLoRARank)))
-		attnCore.Bytes = units.Bytes((ctx+float64(b))*lat+2*float64(b)*float64(heads)*lat) * e
-	}
-	attn := []Op{ln, linear(gemm("qkv", 1, b, qkvN, h, e)), attnCore, linear(gemm("attn-out", 1, b, h, heads*hd, e)), bda}
 	mlpOps := func(ffn int) []Op {
 		f := max(ffn/t, 1)
 		up := f
@@ -121,13 +122,22 @@ func (c Config) DecodePrograms(d DecodeShard) [NumLayerKinds]Layer {
 		return []Op{ln, linear(gemm("mlp-up", 1, b, up, h, e)), memop("activation", 3*act), linear(gemm("mlp-down", 1, b, h, f, e)), bda}
 	}
 	var out [NumLayerKinds]Layer
-	prog := Program{compute("decode-attention-block", attn...)}
-	prog = append(prog, allReduce("attention")...)
-	prog = append(prog, compute("decode-mlp", mlpOps(c.FFNHidden)...))
-	prog = append(prog, allReduce("mlp")...)
-	out[TransformerLayer] = Layer{Kind: TransformerLayer, Forward: prog, Params: float64(c.LayerParams()) / float64(t)}
-	if c.MoE() {
-		out[MoELayer] = Layer{Kind: MoELayer, Forward: c.decodeMoE(d, attn, allReduce), Params: float64(c.MoEDenseParams()+c.ExpertParams()) / float64(t)}
+	layers := func(dense, moe LayerKind, attn []Op) {
+		prog := Program{compute("decode-attention-block", attn...)}
+		prog = append(prog, allReduce("attention")...)
+		prog = append(prog, compute("decode-mlp", mlpOps(c.FFNHidden)...))
+		prog = append(prog, allReduce("mlp")...)
+		out[dense] = Layer{Kind: dense, Forward: prog, Params: float64(c.LayerParams()) / float64(t)}
+		if c.MoE() {
+			out[moe] = Layer{Kind: moe, Forward: c.decodeMoE(d, attn, allReduce), Params: float64(c.MoEDenseParams()+c.ExpertParams()) / float64(t)}
+		}
+	}
+	ctx := float64(max(d.Context, 0))
+	layers(TransformerLayer, MoELayer, attnOps(ctx))
+	if c.LocalLayers() > 0 {
+		// A local layer attends to at most Window cached tokens of each
+		// sequence (the context taken as spread evenly over the batch).
+		layers(LocalTransformerLayer, LocalMoELayer, attnOps(min(ctx, float64(b)*float64(c.Window))))
 	}
 	out[EmbeddingLayer] = Layer{Kind: EmbeddingLayer, Forward: append(Program{compute("decode-embedding", memop("embedding", 3*hs))}, allReduce("embedding")...)}
 	v := max(c.Vocab/t, 1)

@@ -15,7 +15,8 @@
 // Layer programs describe the step as data. Config.Programs returns, for each
 // LayerKind (EmbeddingLayer, TransformerLayer, LogitsLayer, MoELayer for a
 // mixture-of-experts model, MTPLayer for a multi-token-prediction module,
-// mtp.go), a Layer as one
+// mtp.go, LocalTransformerLayer and LocalMoELayer for the layers with
+// sliding-window attention, window.go), a Layer as one
 // GPU runs it under a Shard (tensor-parallel degree, micro-batch, sequence
 // parallelism, attention kernel, precision, recomputation): its Forward,
 // Backward and Recompute passes, each a Program — an ordered list of Steps —

@@ -33,7 +33,7 @@ func (c Config) MTPBlockKind() LayerKind { return c.KindOf(c.Layers - 1) }
 
 // mtpMoELayers is how many of the MTP modules' blocks are MoE blocks.
 func (c Config) mtpMoELayers() int {
-	if c.MTPDepth > 0 && c.MTPBlockKind() == MoELayer {
+	if c.MTPDepth > 0 && c.MTPBlockKind().MoE() {
 		return c.MTPDepth
 	}
 	return 0
@@ -51,7 +51,7 @@ func (c Config) MTPOwnParams() int64 {
 // transformer block (the block's dense part and, for a MoE block, its
 // routed experts). The shared embedding and output head are not counted.
 func (c Config) MTPModuleParams() int64 {
-	if c.MTPBlockKind() == MoELayer {
+	if c.MTPBlockKind().MoE() {
 		return c.MTPOwnParams() + c.MoEDenseParams() + c.ExpertParams()
 	}
 	return c.MTPOwnParams() + c.LayerParams()
@@ -63,8 +63,8 @@ func (c Config) MTPParams() int64 {
 }
 
 // mtpForwardFLOPs is the matrix-multiply FLOPs of the MTP modules' forward
-// pass over batch sequences, given the forward FLOPs of one dense and one
-// MoE transformer layer over them: per module the projection M (2 FLOPs per
+// pass over batch sequences, given the forward FLOPs of one transformer
+// layer of the modules' block kind (MTPBlockKind) over them: per module the projection M (2 FLOPs per
 // weight and token, 2h² weights), the block and the shared output head
 // (2·h·V per token). The RMSNorms and the loss are not matrix work and are
 // left out, as for the main model. Megatron-Bridge's count
@@ -73,15 +73,11 @@ func (c Config) MTPParams() int64 {
 // model TFLOP/s) adds the same three terms for each of mtp_num_layers
 // (one more transformer layer of the last layer's kind, "MTP eh proj" 2h²
 // and "Logit … (mtp_num_layers + 1)") and 3h per token for the norms.
-func (c Config) mtpForwardFLOPs(b, s, perLayer, perMoE float64) float64 {
+func (c Config) mtpForwardFLOPs(b, s, block float64) float64 {
 	if c.MTPDepth == 0 {
 		return 0
 	}
 	h := float64(c.Hidden)
-	block := perLayer
-	if c.MTPBlockKind() == MoELayer {
-		block = perMoE
-	}
 	return float64(c.MTPDepth) * (2*b*s*2*h*h + block + 2*b*s*h*float64(c.Vocab))
 }
 

@@ -602,7 +602,15 @@ type Block struct {
 // LayerBlocks returns one transformer layer split at its tensor-parallel
 // communication points: the attention block and the MLP block. The backward
 // lists hold the kernels of the backward pass, in the order they run.
-func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
+func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) { return c.layerBlocks(sh, 0) }
+
+// layerBlocks is LayerBlocks with the attention over a sliding window of w
+// keys (0: full causal attention). Only the fused (flash) attention kernel
+// skips the pairs outside the window; the unfused core computes and masks
+// the whole s × s score matrix whatever the window, as Megatron-Core's
+// unfused path does with its mask. The flash kernel's HBM traffic (Q, K, V
+// and the output, once each) and the layer's activations do not change.
+func (c Config) layerBlocks(sh Shard, w int) (attn, mlp Block) {
 	e := sh.Precision.ElementBytes()
 	t := sh.TP
 	cp := sh.cp()
@@ -676,6 +684,12 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 			// causal attention of the whole sequence. The softmax
 			// correction between steps (O(s/cp·h) element-wise) is left
 			// out.
+			//
+			// With a sliding window each step is priced by the pairs it
+			// computes on the busiest rank (ringStepPairs), scaled as
+			// the unwindowed step is (the causal square's FLOPs for
+			// WindowPairs(s, s) pairs); a step with none, a block
+			// wholly outside the window, is the zero Op: no kernel.
 			sc := s / cp
 			f := Op{
 				Name: "flash-attention-cp", Class: FlashAttention, Batch: b * heads, M: sc, N: sc, K: d,
@@ -683,12 +697,23 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 				Bytes: units.Bytes(float64(b*heads)*float64(sc)*float64(2*d+2*dv)) * e, Causal: true,
 			}
 			f.Slowdown = c.attnDropoutSlowdown(sh)
-			fb := f
-			fb.Name = "flash-attention-cp-bwd"
-			fb.FLOPs = f.FLOPs * 2.5
-			fb.Bytes = f.Bytes * 2
-			for range cp {
-				core = append(core, f)
+			var steps []float64
+			if w > 0 && w < s {
+				steps = ringStepPairs(s, cp, w)
+			}
+			for k := range cp {
+				fk := f
+				if steps != nil {
+					fk.FLOPs = units.FLOPs(2 * float64(b*heads) * float64(d+dv) * float64(s) * float64(s) * steps[k] / WindowPairs(s, s))
+				}
+				fb := fk
+				fb.Name = "flash-attention-cp-bwd"
+				fb.FLOPs = fk.FLOPs * 2.5
+				fb.Bytes = fk.Bytes * 2
+				if fk.FLOPs == 0 {
+					fk, fb = Op{}, Op{}
+				}
+				core = append(core, fk)
 				coreBwd = append(coreBwd, fb)
 			}
 			break
@@ -697,6 +722,13 @@ func (c Config) LayerBlocks(sh Shard) (attn, mlp Block) {
 			Name: "flash-attention", Class: FlashAttention, Batch: b * heads, M: s, N: s, K: d,
 			FLOPs: units.FLOPs(2 * float64(b*heads) * float64(s) * float64(s) * float64(d+dv)),
 			Bytes: units.Bytes(float64(b*heads)*float64(s)*float64(2*d+2*dv)) * e, Causal: true,
+		}
+		if w > 0 && w < s {
+			// A sliding window: the causal square's FLOPs scaled by the
+			// share of the causal pairs the window keeps (the kernel
+			// skips the tiles outside it; its time is priced from these
+			// FLOPs as the causal kernel's is).
+			f.FLOPs = units.FLOPs(float64(f.FLOPs) * WindowPairs(s, w) / WindowPairs(s, s))
 		}
 		f.Slowdown = c.attnDropoutSlowdown(sh)
 		fb := f
@@ -1203,21 +1235,36 @@ func (c Config) FLOPsPerStep(batch int) units.FLOPs {
 // count the MTP modules' work, as Megatron-Bridge's count does.
 func (c Config) ForwardFLOPs(batch int) units.FLOPs {
 	b, s, h := float64(batch), float64(c.SeqLen), float64(c.Hidden)
-	f := float64(c.FFNHidden)
-	m := float64(c.mlpMatrices())
-	// Attention: its linear layers (2 FLOPs per weight and token), and
-	// the scores and context products over the whole s × s square (the
-	// SC21 convention: causal masking is not discounted), heads ×
-	// (head_dim + value dim) wide.
-	attn := 2*b*s*float64(c.attnLinearWeights()) + 2*b*s*s*float64(c.Heads)*float64(c.HeadDim()+c.VDim())
-	perLayer := attn + 2*m*b*s*h*f
-	if !c.MoE() {
-		return units.FLOPs(float64(c.Layers)*perLayer + 2*b*s*h*float64(c.Vocab) + c.mtpForwardFLOPs(b, s, perLayer, 0))
+	var n [NumLayerKinds]float64
+	for i := range c.Layers {
+		n[c.KindOf(i)]++
 	}
-	// A mixture-of-experts layer: the router (h × experts), each token
-	// through top_k experts and the shared experts.
-	moe := float64(c.MoELayers())
+	per := func(k LayerKind) float64 { return c.layerForwardFLOPs(b, k) }
+	layers := n[TransformerLayer]*per(TransformerLayer) + n[MoELayer]*per(MoELayer) +
+		n[LocalTransformerLayer]*per(LocalTransformerLayer) + n[LocalMoELayer]*per(LocalMoELayer)
+	return units.FLOPs(layers + 2*b*s*h*float64(c.Vocab) + c.mtpForwardFLOPs(b, s, per(c.MTPBlockKind())))
+}
+
+// layerForwardFLOPs is the matrix-multiply FLOPs of one layer of kind k's
+// forward pass over b sequences. Attention: its linear layers (2 FLOPs per
+// weight and token), and the scores and context products over the whole
+// s × s square (the SC21 convention: causal masking is not discounted),
+// heads × (head_dim + value dim) wide; a local layer's square is scaled by
+// the share of the causal pairs its window keeps (CoreFraction), so that a
+// local and a global layer are counted alike against the pairs they
+// compute. A mixture-of-experts layer: the router (h × experts), each token
+// through top_k experts and the shared experts; a dense one its MLP.
+func (c Config) layerForwardFLOPs(b float64, k LayerKind) float64 {
+	s, h := float64(c.SeqLen), float64(c.Hidden)
+	m := float64(c.mlpMatrices())
+	core := 2 * b * s * s * float64(c.Heads) * float64(c.HeadDim()+c.VDim())
+	if f := c.CoreFraction(k); f < 1 {
+		core *= f
+	}
+	attn := 2*b*s*float64(c.attnLinearWeights()) + core
+	if !k.MoE() {
+		return attn + 2*m*b*s*h*float64(c.FFNHidden)
+	}
 	fe := float64(c.ExpertFFN())
-	perMoE := attn + 2*b*s*h*float64(c.Experts) + 2*m*b*s*h*fe*float64(c.TopK+c.SharedExperts)
-	return units.FLOPs((float64(c.Layers)-moe)*perLayer + moe*perMoE + 2*b*s*h*float64(c.Vocab) + c.mtpForwardFLOPs(b, s, perLayer, perMoE))
+	return attn + 2*b*s*h*float64(c.Experts) + 2*m*b*s*h*fe*float64(c.TopK+c.SharedExperts)
 }

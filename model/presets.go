@@ -251,11 +251,22 @@ func table() []Config {
 		{
 			Name: "gpt-oss-120b", Layers: 36, Hidden: 2880, Heads: 64, KVHeads: 8, HeadSize: 64, FFNHidden: 2880, SeqLen: 4096, Vocab: 201088, GatedMLP: true,
 			Experts: 128, TopK: 4, LinearBias: true,
+			// Sliding window of 128 tokens on every other layer, the first
+			// layer local: config.json sliding_window 128 and layer_types
+			// alternating "sliding_attention" / "full_attention"; the model
+			// card §2.1 (attention blocks alternate between a banded
+			// window 128 tokens wide and full dense attention); Megatron-Bridge
+			// GPTOSSProvider (gpt_oss_provider.py @ 5776a6d9) window_size
+			// (128, 0), window_attn_skip_freq 2, which Megatron-Core's
+			// is_layer_window_attention reads as layers 2, 4, … (from 1)
+			// global. Megatron's (128, 0) lets a query see 128 keys before
+			// it and itself, 129 in all, one more than the reference's 128.
+			Window: 128, GlobalEvery: 2,
 			Source: "openai/gpt-oss-120b config.json (num_hidden_layers 36, hidden_size 2880, intermediate_size 2880, 64 heads, 8 KV heads, head_dim 64, " +
-				"num_local_experts 128, experts_per_token 4, vocab 201088, untied output); OpenAI 2025 'gpt-oss-120b & gpt-oss-20b Model Card' Table 1 " +
-				"(116.83B total, 5.13B active per token, counting the unembedding but not the embedding). Alternating 128-token sliding-window attention " +
-				"and attention sinks are not modelled (every layer is priced as full causal attention); sequence length 4096 as NVIDIA's " +
-				"Megatron-Bridge GPT-OSS performance configurations train it (not a published pre-training figure)",
+				"num_local_experts 128, experts_per_token 4, vocab 201088, untied output, sliding_window 128 on alternate layers from the first); " +
+				"OpenAI 2025 'gpt-oss-120b & gpt-oss-20b Model Card' Table 1 (116.83B total, 5.13B active per token, counting the unembedding but not " +
+				"the embedding) and §2.1 (attention alternating between a 128-token banded window and full dense attention). Attention sinks are not " +
+				"modelled; sequence length 4096 as NVIDIA's Megatron-Bridge GPT-OSS performance configurations train it (not a published pre-training figure)",
 		},
 		{
 			Name: "llama3.1-405b", Layers: 126, Hidden: 16384, Heads: 128, KVHeads: 8, FFNHidden: 53248, SeqLen: 8192, Vocab: 128256, GatedMLP: true,

@@ -127,11 +127,39 @@ const (
 	// norms and projection, a transformer block, and the shared output
 	// head with its loss, on the last pipeline stage.
 	MTPLayer
+	// LocalTransformerLayer and LocalMoELayer are TransformerLayer and
+	// MoELayer with sliding-window attention (Config.Window; window.go):
+	// the same blocks, the attention core priced over the window.
+	LocalTransformerLayer
+	LocalMoELayer
 	NumLayerKinds
 )
 
 func (k LayerKind) String() string {
-	return [...]string{"embedding", "transformer", "logits", "moe", "mtp"}[k]
+	return [...]string{"embedding", "transformer", "logits", "moe", "mtp", "transformer-local", "moe-local"}[k]
+}
+
+// MoE reports whether a layer of kind k is a mixture-of-experts block.
+func (k LayerKind) MoE() bool { return k == MoELayer || k == LocalMoELayer }
+
+// Local reports whether a layer of kind k uses sliding-window attention.
+func (k LayerKind) Local() bool { return k == LocalTransformerLayer || k == LocalMoELayer }
+
+// Uses reports whether c has layers of kind k (the embedding, the logits
+// and TransformerLayer always count as used, as a program for them is
+// always built).
+func (c Config) Uses(k LayerKind) bool {
+	switch k {
+	case MoELayer:
+		return c.MoE()
+	case MTPLayer:
+		return c.MTPDepth > 0
+	case LocalTransformerLayer:
+		return c.LocalLayers() > 0
+	case LocalMoELayer:
+		return c.MoE() && c.LocalLayers() > 0
+	}
+	return true
 }
 
 // computeStep is a Compute step of ops: the GPU's kernels between two
@@ -208,51 +236,65 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 	}
 
 	var out [NumLayerKinds]Layer
-	attn, mlp := c.LayerBlocks(sh)
-	attnFwd := Program{computeStep("attention", attn.Forward)}
-	attnBwd := Program{computeStep("attention-bwd", attn.Backward)}
-	coreFwd := Program{computeStep("attention-core", attn.Core)}
-	if cp := sh.cp(); cp > 1 {
-		attnFwd, attnBwd, coreFwd = c.ringAttention(sh, attn)
-	}
-	fwd := slices.Concat(attnFwd, tp("attention"), Program{computeStep("mlp", mlp.Forward)}, tp("mlp"))
-	mlpBwd := slices.Concat(Program{computeStep("mlp-bwd", mlp.Backward)}, tp("mlp-bwd"))
-	attnBwdTP := slices.Concat(attnBwd, tp("attention-bwd"))
-	if sh.AsyncDgrad && sh.AsyncDgradIdle() == "" {
-		// tp's one all-reduce (no sequence parallelism), and attnBwd one
-		// step (no ring attention).
-		mlpBwd = asyncDgrad("mlp-bwd", mlp.Backward, "mlp-up", tp("mlp-bwd")[0])
-		attnBwdTP = asyncDgrad("attention-bwd", attn.Backward, "qkv", tp("attention-bwd")[0])
-	}
-	tl := Layer{
-		Kind:     TransformerLayer,
-		Forward:  fwd,
-		Backward: slices.Concat(mlpBwd, attnBwdTP),
-		Params:   float64(c.LayerParams()) / float64(t),
-		Tensors:  c.LayerTensors(),
-	}
-	switch sh.Recompute {
-	case RecomputeFull:
-		tl.Recompute = fwd
-	case RecomputeSelective:
-		// A dense layer's only norm of its own is multi-latent
-		// attention's input norm (ModuleLayernorm).
-		var norms []Op
-		if c.MLA() {
-			norms = opsNamed(attn.Forward, "layernorm")
+	// blocks returns the transformer and MoE layers built of one attention
+	// block and one MLP block: the global layers' or the local ones'.
+	blocks := func(attn, mlp Block) (Layer, Layer) {
+		attnFwd := Program{computeStep("attention", attn.Forward)}
+		attnBwd := Program{computeStep("attention-bwd", attn.Backward)}
+		coreFwd := Program{computeStep("attention-core", attn.Core)}
+		if cp := sh.cp(); cp > 1 {
+			attnFwd, attnBwd, coreFwd = ringAttention(sh, attn, c.KVBlockBytes(sh))
 		}
-		// The dense MLP's forward but its bias-dropout-add (ModuleMLP).
-		var mlpOps []Op
-		for _, o := range mlp.Forward {
-			if o.Name != "bias-dropout-add" {
-				mlpOps = append(mlpOps, o)
+		fwd := slices.Concat(attnFwd, tp("attention"), Program{computeStep("mlp", mlp.Forward)}, tp("mlp"))
+		mlpBwd := slices.Concat(Program{computeStep("mlp-bwd", mlp.Backward)}, tp("mlp-bwd"))
+		attnBwdTP := slices.Concat(attnBwd, tp("attention-bwd"))
+		if sh.AsyncDgrad && sh.AsyncDgradIdle() == "" {
+			// tp's one all-reduce (no sequence parallelism), and attnBwd one
+			// step (no ring attention).
+			mlpBwd = asyncDgrad("mlp-bwd", mlp.Backward, "mlp-up", tp("mlp-bwd")[0])
+			attnBwdTP = asyncDgrad("attention-bwd", attn.Backward, "qkv", tp("attention-bwd")[0])
+		}
+		tl := Layer{
+			Kind:     TransformerLayer,
+			Forward:  fwd,
+			Backward: slices.Concat(mlpBwd, attnBwdTP),
+			Params:   float64(c.LayerParams()) / float64(t),
+			Tensors:  c.LayerTensors(),
+		}
+		switch sh.Recompute {
+		case RecomputeFull:
+			tl.Recompute = fwd
+		case RecomputeSelective:
+			// A dense layer's only norm of its own is multi-latent
+			// attention's input norm (ModuleLayernorm).
+			var norms []Op
+			if c.MLA() {
+				norms = opsNamed(attn.Forward, "layernorm")
 			}
+			// The dense MLP's forward but its bias-dropout-add (ModuleMLP).
+			var mlpOps []Op
+			for _, o := range mlp.Forward {
+				if o.Name != "bias-dropout-add" {
+					mlpOps = append(mlpOps, o)
+				}
+			}
+			tl.Recompute = selectiveRecompute(sh, coreFwd, mlpOps, norms, opsNamed(attn.Forward, "q-up", "kv-up"), nil)
 		}
-		tl.Recompute = selectiveRecompute(sh, coreFwd, mlpOps, norms, opsNamed(attn.Forward, "q-up", "kv-up"), nil)
+		var moe Layer
+		if c.MoE() {
+			moe = c.moeLayer(sh, attnFwd, attnBwd, coreFwd, tp("attention"))
+		}
+		return tl, moe
 	}
-	out[TransformerLayer] = tl
-	if c.MoE() {
-		out[MoELayer] = c.moeLayer(sh, attnFwd, attnBwd, coreFwd, tp("attention"))
+	out[TransformerLayer], out[MoELayer] = blocks(c.LayerBlocks(sh))
+	if c.LocalLayers() > 0 {
+		// The local layers: the same blocks, the attention over the window.
+		tl, moe := blocks(c.layerBlocks(sh, c.Window))
+		tl.Kind, moe.Kind = LocalTransformerLayer, LocalMoELayer
+		out[LocalTransformerLayer] = tl
+		if c.MoE() {
+			out[LocalMoELayer] = moe
+		}
 	}
 	if c.MTPDepth > 0 {
 		out[MTPLayer] = c.mtpLayer(sh, out[c.MTPBlockKind()])
@@ -304,9 +346,18 @@ func asyncDgrad(name string, ops []Op, gemm string, ar Step) Program {
 // KindOf returns the kind of transformer layer i (0-based) of the stack:
 // every layer of a dense model is a TransformerLayer; an MoE model's first
 // DenseLayers are, the others MoELayers.
+//
+// A layer with sliding-window attention (Config.LocalLayer) is the local
+// kind of the same block: LocalTransformerLayer or LocalMoELayer.
 func (c Config) KindOf(i int) LayerKind {
-	if c.MoE() && i >= c.DenseLayers {
+	moe := c.MoE() && i >= c.DenseLayers
+	switch local := c.LocalLayer(i); {
+	case moe && local:
+		return LocalMoELayer
+	case moe:
 		return MoELayer
+	case local:
+		return LocalTransformerLayer
 	}
 	return TransformerLayer
 }
@@ -443,13 +494,21 @@ func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) La
 //     that owns the chunk (cp messages, 2·(cp − 1) chunks in all).
 //
 // The step after the ring waits for the last exchange.
-func (c Config) ringAttention(sh Shard, attn Block) (fwd, bwd, core Program) {
+//
+// Under sliding-window attention a step whose block lies wholly outside
+// every rank's window has no kernel (its op in attn.Core is the zero Op,
+// see layerBlocks): its compute step is empty, and its K/V exchange stays,
+// as the ring still passes every chunk on.
+func ringAttention(sh Shard, attn Block, kv units.Bytes) (fwd, bwd, core Program) {
 	cp := sh.cp()
-	kv := c.KVBlockBytes(sh)
 	ring := func(name string, ops []Op, bytes func(i int) units.Bytes) Program {
 		var p Program
 		for i, op := range ops {
-			p = append(p, computeStep(name, []Op{op}))
+			if op == (Op{}) {
+				p = append(p, computeStep(name, nil))
+			} else {
+				p = append(p, computeStep(name, []Op{op}))
+			}
 			if n := bytes(i); n > 0 {
 				p = append(p, Step{Name: name + " cp send/recv", Kind: Collective, Comm: SendRecv, Group: mesh.CP, Bytes: n, Overlappable: true})
 			}

@@ -696,7 +696,7 @@ func (b *builder) gradients(lane int, ls *layerSteps, lastMB bool, buckets *[]si
 		b.g.After(rs, prev)
 		return
 	}
-	if lastMB && l.OverlapGradReduce && ls.kind == model.MoELayer && b.j.expertShardGroup() > 1 {
+	if lastMB && l.OverlapGradReduce && ls.kind.MoE() && b.j.expertShardGroup() > 1 {
 		// The routed experts' bucket, over the expert data-parallel group.
 		prev := b.seal(lane)
 		id := b.comm(b.st[lane].dp, lane, ls.expertGrad, KindDP)

@@ -658,7 +658,7 @@ func (e *Estimator) dpStream(j Job) ([]sim.Time, error) {
 		}
 		for kind, layer := range j.Model.Programs(j.Shard()) {
 			lk := model.LayerKind(kind)
-			if lk == model.EmbeddingLayer || lk == model.LogitsLayer || lk == model.MoELayer && !j.Model.MoE() {
+			if lk == model.EmbeddingLayer || lk == model.LogitsLayer || !j.Model.Uses(lk) {
 				continue
 			}
 			n := layer.Params

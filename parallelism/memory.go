@@ -224,11 +224,11 @@ func (j Job) stageMoELayers(s int) int {
 		}
 		if j.Layout.holds(s, vs) {
 			for i := first; i < first+k; i++ {
-				if j.Model.KindOf(i) == model.MoELayer {
+				if j.Model.KindOf(i).MoE() {
 					n++
 				}
 			}
-			if vs == last && j.Model.MTPBlockKind() == model.MoELayer {
+			if vs == last && j.Model.MTPBlockKind().MoE() {
 				n += j.Model.MTPDepth
 			}
 		}

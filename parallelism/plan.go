@@ -67,8 +67,8 @@ func newPlan(p *pricer) (*plan, error) {
 	gradOp := l.gradReduceOp()
 	var up []specID // priced up front at every stage
 	for kind, layer := range j.Model.Programs(sh) {
-		if model.LayerKind(kind) == model.MoELayer && !j.Model.MoE() || model.LayerKind(kind) == model.MTPLayer && j.Model.MTPDepth == 0 {
-			continue // a dense model has none; a model without MTP none
+		if !j.Model.Uses(model.LayerKind(kind)) {
+			continue // a dense model has no MoE layer, a model without MTP or windows none of those
 		}
 		ls := layerSteps{
 			kind: model.LayerKind(kind),

@@ -659,7 +659,14 @@ func (j Job) recomputeFLOPs() units.FLOPs {
 		mods := j.Layout.modules()
 		var f float64
 		if mods.Has(model.ModuleCoreAttn) {
-			f += float64(m.Layers+m.MTPDepth) * 4 * b * s * s * h
+			// Each layer's attention core, a local layer's scaled to
+			// the pairs its window keeps (model.Config.CoreFraction).
+			var layers float64
+			for i := range m.Layers {
+				layers += m.CoreFraction(m.KindOf(i))
+			}
+			layers += float64(m.MTPDepth) * m.CoreFraction(m.MTPBlockKind())
+			f += layers * 4 * b * s * s * h
 		}
 		if mods.Has(model.ModuleMLAUpProj) && m.MLA() {
 			// The query and KV up-projections' GEMMs of every layer

