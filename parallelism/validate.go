@@ -256,6 +256,9 @@ func (j Job) check() []field.Error {
 	// falls back).
 	if n := j.BuiltReplayTasks(); n > MaxReplayTasks {
 		add(replayTooLarge(j, n))
+	} else if n := j.ReplayTasks(); n > MaxPeriodicTasks && j.stepsPeriodic(1) {
+		add(field.Errorf("training.steps", "%d steps stand for about %.3g tasks, more than the %.3g a periodic replay may stand for (the steps after the second are not unrolled, but each adds its sums again, in order: about a ninth of the work of replaying it); use fewer training.steps", t.Steps, n, float64(MaxPeriodicTasks)).
+			Using("training.global_batch", "parallelism.pp", "parallelism.dp", "parallelism.microbatch", "parallelism.virtual_stages", "model.layers"))
 	}
 	if !slices.Contains(Networks(), j.Options.Network) {
 		add(field.Errorf("simulation.network", "%q is not a fidelity (allowed: %s)", j.Options.Network, field.Quote(Networks())))

@@ -284,7 +284,7 @@ func declarations(s *settings) []key {
 		{name: "training.tokens", value: number(into(&t.Tokens)).or(0), def: "0 (no time-to-train)",
 			doc: "tokens of the whole run, for the time-to-train estimate; ≥ 0"},
 		{name: "training.steps", value: count(into(&t.Steps)).or(1),
-			doc: "steps replayed event by event; ≥ 1"},
+			doc: "steps replayed event by event; ≥ 1. Where the steps repeat, the third and later are extrapolated from the second (their sums added again one step at a time), up to about 1e9 tasks' worth (steps × the tasks of a step); more is refused"},
 		{name: "training.attention", value: text(into(&t.Attention)).or(model.AttentionFlash), allowed: append(names(model.Attentions()), attentionAuto),
 			doc: "how the attention core runs: `unfused` (separate score GEMMs, softmax, dropout) or `flash`; `auto` follows the GPU family: `unfused` on ampere (Megatron-LM's A100 runs of 2021 predate FlashAttention, Dao et al. 2022), `flash` on hopper and blackwell (Megatron-Core with Transformer Engine runs fused attention there by default). The embedded default scenario sets `auto`, so `--set cluster.system=dgx-h100` replays flash attention"},
 		{name: "training.fp8_recipe", value: text(into(&t.FP8Recipe)).or(model.FP8Delayed), allowed: names(model.FP8Recipes()),

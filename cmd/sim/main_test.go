@@ -166,6 +166,13 @@ func TestExitCodes(t *testing.T) {
 		// ZeRO-3's overlapped gathers fail the periodic check when run:
 		// the full replay is refused then, exit 2, the same message.
 		{"many steps, fall-back too large", []string{"run", "--set", "training.steps=1000", "--set", "parallelism.zero=3"}, 2, []string{"--set: training.steps: the replay would unroll about 2.33e+08 tasks", "more than the 40000000", "4.4 GB"}, nil},
+		// A periodic replay adds every further step's sums again: 2^31−1
+		// steps would take days, refused at once.
+		{"many steps, periodic too many", []string{"run", "--set", "training.steps=2147483647"}, 2, []string{"--set: training.steps: 2147483647 steps stand for about", "periodic replay may stand for"}, nil},
+		// The whole-run Monte Carlo plays every checkpoint: a 1 ms interval
+		// (or the best interval of a free write) would take hours.
+		{"checkpoint every millisecond", []string{"run", "--set", "job.checkpoint_interval=1ms"}, 2, []string{"job.checkpoint_interval: a checkpoint every 1 ms", "checkpoints over 1000 runs"}, nil},
+		{"free checkpoint write", []string{"run", "--set", "job.checkpoint_write=0s", "--set", "job.gpu_mtbf=50000h"}, 2, []string{"job.checkpoint_interval: a checkpoint every", "job.checkpoint_write, 0 s here"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
