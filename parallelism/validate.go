@@ -41,6 +41,12 @@ const (
 	MinBusBandwidth units.Bandwidth = 1e8
 	// MaxKernelOverhead is the most a kernel launch may cost: 10 ms.
 	MaxKernelOverhead units.Seconds = 10e-3
+	// MaxTokens is the most tokens a run may train: 1e18, ten thousand
+	// times the largest published runs (Llama 3: 15.6e12, Dubey et al.
+	// 2024), and far below where the training FLOPs (6 × parameters ×
+	// tokens) leave the float64 range (training.tokens = 1e300 made them
+	// +Inf, refused only as the report was written, without the key).
+	MaxTokens = 1e18
 )
 
 // Validate checks the model, the cluster and the job: ranges, divisibility,
@@ -247,6 +253,8 @@ func (j Job) check() []field.Error {
 	}
 	if t.Tokens < 0 {
 		add(field.Errorf("training.tokens", "must not be negative, got %g", t.Tokens))
+	} else if t.Tokens > MaxTokens {
+		add(field.Errorf("training.tokens", "%g is outside the physical range 0–%g (the largest published runs train a few times 1e13)", t.Tokens, MaxTokens))
 	}
 	if t.Steps < 1 {
 		add(field.Errorf("training.steps", "must be a positive integer, got %d", t.Steps))

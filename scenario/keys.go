@@ -282,7 +282,7 @@ func declarations(s *settings) []key {
 		{name: "training.precision", value: text(into(&t.Precision)).or(units.BF16), allowed: names(units.Precisions()),
 			doc: "the number format of the GEMMs; the GPU must have a peak for it"},
 		{name: "training.tokens", value: number(into(&t.Tokens)).or(0), def: "0 (no time-to-train)",
-			doc: "tokens of the whole run, for the time-to-train estimate; ≥ 0"},
+			doc: "tokens of the whole run, for the time-to-train estimate; 0–1e18"},
 		{name: "training.steps", value: count(into(&t.Steps)).or(1),
 			doc: "steps replayed event by event; ≥ 1. Where the steps repeat, the third and later are extrapolated from the second (their sums added again one step at a time), up to about 1e9 tasks' worth (steps × the tasks of a step); more is refused"},
 		{name: "training.attention", value: text(into(&t.Attention)).or(model.AttentionFlash), allowed: append(names(model.Attentions()), attentionAuto),
