@@ -87,6 +87,17 @@ func TestNoCascade(t *testing.T) {
 			sets: []string{"parallelism=4"},
 			want: []string{`--set: parallelism: want a table ([parallelism]), got the integer 4`},
 		},
+		{
+			name: "a value written as a table is not also missing",
+			src:  replace("nodes = 128", "nodes = {a = 1}"),
+			want: []string{`x.toml:8: cluster.nodes: want an integer, got a table`},
+		},
+		{
+			name: "a value written as a table by --set is not also missing",
+			src:  replace("nodes = 128", ""),
+			sets: []string{"cluster.nodes.a=1"},
+			want: []string{`--set: cluster.nodes: want an integer, got a table`},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -300,7 +300,11 @@ func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
 		kp := append(append([]string(nil), path...), name)
 		key := toml.Key(kp).String()
 		parent := toml.Key(path).String()
-		if _, isTable := v.(map[string]any); !isTable {
+		// A table given where a value belongs (nodes = {a = 1}) still
+		// sets the key: it is reported once, as the wrong kind, not also
+		// as missing.
+		_, declared := d.schema.keys[key]
+		if _, isTable := v.(map[string]any); !isTable || declared {
 			if bySet {
 				d.setBySet[key] = true
 			} else {
@@ -313,7 +317,7 @@ func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
 		if bySet {
 			add = func(key, msg string) { d.addAt(SetFile, 0, key, msg) }
 		}
-		k, declared := d.schema.keys[key]
+		k := d.schema.keys[key]
 		switch {
 		case declared && k.refused != "":
 			add(key, k.refused)
