@@ -47,6 +47,11 @@ const (
 	// tokens) leave the float64 range (training.tokens = 1e300 made them
 	// +Inf, refused only as the report was written, without the key).
 	MaxTokens = 1e18
+	// MinFraction is the least share of a datasheet peak or bandwidth a
+	// kernel-efficiency fraction may give: 1%. Below it the figure is a
+	// slip, not a measurement (1e-300 priced kernels past the engine's
+	// 146-year range, refused then without the key).
+	MinFraction = 0.01
 )
 
 // Validate checks the model, the cluster and the job: ranges, divisibility,
@@ -234,8 +239,8 @@ func (j Job) check() []field.Error {
 		add(field.Errorf("training.precision", "%s is not supported by %s", t.Precision, j.Cluster.GPU.Name).
 			Using("cluster.gpu.peak", "cluster.gpu.peak_fp8"))
 	}
-	if f := t.EagerHBMFraction; !(f == 0 || f > 0 && f <= 1) {
-		add(field.Errorf("training.eager_hbm_fraction", "must be a fraction in (0, 1], or 0 for the GPU family's calibration.hbm_fraction, got %g", f))
+	if f := t.EagerHBMFraction; !(f == 0 || f >= MinFraction && f <= 1) {
+		add(field.Errorf("training.eager_hbm_fraction", "must be a fraction in [%g, 1], or 0 for the GPU family's calibration.hbm_fraction, got %g", MinFraction, f))
 	}
 	if t.HostIssue < 0 || t.HostIssue > MaxKernelOverhead {
 		add(field.Errorf("training.host_issue", "%s is outside the physical range 0–%s (0: the GPU family's)", t.HostIssue, MaxKernelOverhead))
@@ -287,8 +292,8 @@ func (j Job) check() []field.Error {
 		key string
 		v   *float64
 	}{{"calibration.gemm_peak_fraction", cal.GEMMPeakFraction}, {"calibration.hbm_fraction", cal.HBMFraction}, {"calibration.flash_fraction", cal.FlashFraction}} {
-		if f.v != nil && !(*f.v > 0 && *f.v <= 1) {
-			add(field.Errorf(f.key, "must be a fraction in (0, 1], got %g", *f.v))
+		if f.v != nil && !(*f.v >= MinFraction && *f.v <= 1) {
+			add(field.Errorf(f.key, "must be a fraction in [%g, 1], got %g", MinFraction, *f.v))
 		}
 	}
 	if cal.CommSMs != nil && (*cal.CommSMs < 0 || *cal.CommSMs > j.Cluster.GPU.SMs) {

@@ -168,8 +168,12 @@ func TestExitCodes(t *testing.T) {
 		{"many steps, fall-back too large", []string{"run", "--set", "training.steps=1000", "--set", "parallelism.zero=3"}, 2, []string{"--set: training.steps: the replay would unroll about 2.33e+08 tasks", "more than the 40000000", "4.4 GB"}, nil},
 		// A periodic replay adds every further step's sums again: 2^31−1
 		// steps would take days, refused at once.
-		// 1e300 tokens made the training FLOPs +Inf: refused at the key.
-		{"tokens beyond range", []string{"run", "--set", "training.tokens=1e300"}, 2, []string{"--set: training.tokens: 1e+300 is outside the physical range 0–1e+18"}, nil},
+		// Fractions and rates so small that kernels or copies would run
+		// past the engine's range: refused at the key, not by the engine.
+		{"vanishing GEMM fraction", []string{"run", "--set", "calibration.gemm_peak_fraction=1e-300"}, 2, []string{"--set: calibration.gemm_peak_fraction: must be a fraction in [0.01, 1], got 1e-300"}, nil},
+		{"vanishing eager HBM fraction", []string{"run", "--set", "training.eager_hbm_fraction=1e-300"}, 2, []string{"--set: training.eager_hbm_fraction: must be a fraction in [0.01, 1]"}, nil},
+		{"vanishing refit rate", []string{"run", "../../scenarios/instructgpt-175b-ppo.toml", "--set", "rl.refit_rate=1e-300GB/s"}, 2, []string{"--set: rl.refit_rate: must be 0 (the hardware's rate) or from 1MB/s to 1PB/s"}, nil},
+		{"vanishing CPU Adam bandwidth", []string{"run", "../../scenarios/instructgpt-175b-ppo.toml", "--set", "rl.cpu_adam_bandwidth=1e-300GB/s"}, 2, []string{"--set: rl.cpu_adam_bandwidth: must be 0"}, nil},
 		{"many steps, periodic too many", []string{"run", "--set", "training.steps=2147483647"}, 2, []string{"--set: training.steps: 2147483647 steps stand for about", "periodic replay may stand for"}, nil},
 		// The whole-run Monte Carlo plays every checkpoint: a 1 ms interval
 		// (or the best interval of a free write) would take hours.
