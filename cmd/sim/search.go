@@ -59,6 +59,19 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 			if opt.Top < 1 {
 				return badInput(fmt.Errorf("--top: must be at least 1, got %d", opt.Top))
 			}
+			// Checked before the scenario is loaded, as --top: a negative
+			// limit or worker count is a slip, not "no limit" or "default".
+			if opt.MaxGPUs < 0 {
+				return badInput(fmt.Errorf("--max-gpus: must be 0 (no limit) or a positive GPU count, got %d", opt.MaxGPUs))
+			}
+			if cmd.Flags().Changed("workers") && opt.Workers < 1 {
+				return badInput(fmt.Errorf("--workers: want at least 1, got %d", opt.Workers))
+			}
+			for _, n := range opt.Nodes {
+				if n < 1 {
+					return badInput(fmt.Errorf("--nodes: node counts must be positive, got %d", n))
+				}
+			}
 			log, err := flags.logger(stderr)
 			if err != nil {
 				return err
