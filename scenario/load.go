@@ -165,10 +165,16 @@ func (p *Parsed) Load(sets []string) (*Scenario, error) {
 	job := d.resolve()
 	var rlc *rl.Config
 	if d.hasRL() {
+		d.missing("rl")
 		rlc = d.rlConfig(job)
 	}
 	if len(d.errs) > 0 {
 		d.validated(job)
+		if rlc != nil {
+			// The [rl] table's own rules too, so that one run shows every
+			// problem; those resting on a missing or broken key left out.
+			d.report(rlc.Check(job))
+		}
 		return nil, d.errs.err(filename)
 	}
 	sc := &Scenario{Name: d.name(job), Seed: d.set.seed, Job: job, File: filename, Stack: d.set.stack, origins: d.origins, broken: d.brokenKeys()}
