@@ -174,6 +174,9 @@ func TestExitCodes(t *testing.T) {
 		{"vanishing eager HBM fraction", []string{"run", "--set", "training.eager_hbm_fraction=1e-300"}, 2, []string{"--set: training.eager_hbm_fraction: must be a fraction in [0.01, 1]"}, nil},
 		{"vanishing refit rate", []string{"run", "../../scenarios/instructgpt-175b-ppo.toml", "--set", "rl.refit_rate=1e-300GB/s"}, 2, []string{"--set: rl.refit_rate: must be 0 (the hardware's rate) or from 1MB/s to 1PB/s"}, nil},
 		{"vanishing CPU Adam bandwidth", []string{"run", "../../scenarios/instructgpt-175b-ppo.toml", "--set", "rl.cpu_adam_bandwidth=1e-300GB/s"}, 2, []string{"--set: rl.cpu_adam_bandwidth: must be 0"}, nil},
+		// The scenario's name states its cluster; --nodes replaces it, and
+		// the header says so.
+		{"search header names --nodes", []string{"search", "--set", "model.preset=gpt-1.7b", "--set", "parallelism.pp=1", "--nodes", "1", "--top", "1"}, 0, nil, []string{"node counts searched: 1 (--nodes), not the scenario's cluster.nodes"}},
 		{"many steps, periodic too many", []string{"run", "--set", "training.steps=2147483647"}, 2, []string{"--set: training.steps: 2147483647 steps stand for about", "periodic replay may stand for"}, nil},
 		// The whole-run Monte Carlo plays every checkpoint: a 1 ms interval
 		// (or the best interval of a free write) would take hours.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -228,6 +229,14 @@ func writeSearchText(w io.Writer, name string, opt search.Options, res *search.R
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	sec := func(x float64) string { return units.Seconds(x).String() }
 	p("Layout search: %s (objective %s)\n", name, opt.Objective)
+	if len(opt.Nodes) > 0 {
+		// The scenario's name states its own cluster; --nodes replaces it.
+		n := make([]string, len(opt.Nodes))
+		for i, x := range opt.Nodes {
+			n[i] = strconv.Itoa(x)
+		}
+		p("  node counts searched: %s (--nodes), not the scenario's cluster.nodes\n", strings.Join(n, ", "))
+	}
 	p("  %d candidates enumerated; pruned without a replay or after one: %s; %d replayed; %s\n\n",
 		res.Candidates, prunedText(res.Pruned), res.Replayed, took.Round(time.Millisecond))
 	for i, e := range res.Best {
