@@ -177,6 +177,7 @@ func TestExitCodes(t *testing.T) {
 		// The scenario's name states its cluster; --nodes replaces it, and
 		// the header says so.
 		{"search header names --nodes", []string{"search", "--set", "model.preset=gpt-1.7b", "--set", "parallelism.pp=1", "--nodes", "1", "--top", "1"}, 0, nil, []string{"node counts searched: 1 (--nodes), not the scenario's cluster.nodes"}},
+		{"search from an invalid layout says why", []string{"search", "--set", "cluster.nodes=8"}, 2, []string{"parallelism.dp: defaults to GPUs", "sim search starts from the scenario as a valid job", "--nodes"}, nil},
 		{"many steps, periodic too many", []string{"run", "--set", "training.steps=2147483647"}, 2, []string{"--set: training.steps: 2147483647 steps stand for about", "periodic replay may stand for"}, nil},
 		// The whole-run Monte Carlo plays every checkpoint: a 1 ms interval
 		// (or the best interval of a free write) would take hours.

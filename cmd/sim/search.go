@@ -80,11 +80,11 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 			defer func() { _ = log.Sync() }()
 			sc, err := loadScenario(args, flags.setsWithSeed(cmd))
 			if err != nil {
-				return err
+				return layoutHint(err)
 			}
 			valid, err := prepareJob(sc, len(args) == 1)
 			if err != nil {
-				return badInput(err)
+				return layoutHint(badInput(err))
 			}
 			base := valid.Job()
 			if opt.MaxDays > 0 && base.Training.Tokens <= 0 {
@@ -220,6 +220,17 @@ func layoutText(j parallelism.Job) string {
 		b.WriteString(", MoE overlap")
 	}
 	return b.String()
+}
+
+// layoutHint adds to a scenario problem that names a layout key a line
+// saying why the search, which replaces the layout, still needs it valid: a
+// layout that no longer fits (--set cluster.nodes=8 under the default's
+// TP 8 × PP 16) is what usually stops it.
+func layoutHint(err error) error {
+	if !strings.Contains(err.Error(), "parallelism.") {
+		return err
+	}
+	return badInput(fmt.Errorf("%w\n(sim search starts from the scenario as a valid job before it replaces the layout: give parallelism keys that fit, or search other node counts with --nodes)", err))
 }
 
 // writeSearchText writes the counts, the ranking, why the best wins (its
