@@ -250,3 +250,31 @@ func TestWorkBudget(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestCheckpointBudget: a checkpoint interval far shorter than the run
+// (with or without failures; the best interval of a free checkpoint write
+// is about a millionth of the MTBF) is refused at once, naming the key,
+// instead of playing billions of checkpoints; an ordinary interval is not.
+func TestCheckpointBudget(t *testing.T) {
+	train := units.Seconds(34 * 86400)
+	tests := []struct {
+		name    string
+		c       Config
+		refused bool
+	}{
+		{"1 ms, no failures", Config{FatalFraction: 1, CheckpointInterval: 1e-3, Runs: 1}, true},
+		{"1 ms, failures", Config{GPUs: 1024, GPUMTBF: 50000 * hour, FatalFraction: 1, CheckpointInterval: 1e-3, Restart: 600, Runs: 10}, true},
+		{"best interval of a free write", Config{GPUs: 16384, GPUMTBF: 79230 * hour, FatalFraction: 1, CheckpointInterval: BestInterval(0, 600, 79230*hour/16384, train), Restart: 600, Runs: 1000}, true},
+		{"30 min, 1000 runs", Config{GPUs: 1024, GPUMTBF: 50000 * hour, FatalFraction: 1, CheckpointInterval: 1800, CheckpointWrite: 60, Restart: 600, Runs: 1000}, false},
+		{"1 s, no failures, 1 run", Config{FatalFraction: 1, CheckpointInterval: 1, CheckpointWrite: 0, Runs: 1}, false},
+	}
+	for _, tc := range tests {
+		_, err := Simulate(tc.c, Work{Train: train}, rng(1))
+		switch {
+		case tc.refused && (err == nil || !contains(err.Error(), "job.checkpoint_interval: a checkpoint every")):
+			t.Errorf("%s: want a refusal naming job.checkpoint_interval, got %v", tc.name, err)
+		case !tc.refused && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}

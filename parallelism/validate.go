@@ -41,6 +41,17 @@ const (
 	MinBusBandwidth units.Bandwidth = 1e8
 	// MaxKernelOverhead is the most a kernel launch may cost: 10 ms.
 	MaxKernelOverhead units.Seconds = 10e-3
+	// MaxTokens is the most tokens a run may train: 1e18, ten thousand
+	// times the largest published runs (Llama 3: 15.6e12, Dubey et al.
+	// 2024), and far below where the training FLOPs (6 × parameters ×
+	// tokens) leave the float64 range (training.tokens = 1e300 made them
+	// +Inf, refused only as the report was written, without the key).
+	MaxTokens = 1e18
+	// MinFraction is the least share of a datasheet peak or bandwidth a
+	// kernel-efficiency fraction may give: 1%. Below it the figure is a
+	// slip, not a measurement (1e-300 priced kernels past the engine's
+	// 146-year range, refused then without the key).
+	MinFraction = 0.01
 )
 
 // Validate checks the model, the cluster and the job: ranges, divisibility,
@@ -228,8 +239,8 @@ func (j Job) check() []field.Error {
 		add(field.Errorf("training.precision", "%s is not supported by %s", t.Precision, j.Cluster.GPU.Name).
 			Using("cluster.gpu.peak", "cluster.gpu.peak_fp8"))
 	}
-	if f := t.EagerHBMFraction; !(f == 0 || f > 0 && f <= 1) {
-		add(field.Errorf("training.eager_hbm_fraction", "must be a fraction in (0, 1], or 0 for the GPU family's calibration.hbm_fraction, got %g", f))
+	if f := t.EagerHBMFraction; !(f == 0 || f >= MinFraction && f <= 1) {
+		add(field.Errorf("training.eager_hbm_fraction", "must be a fraction in [%g, 1], or 0 for the GPU family's calibration.hbm_fraction, got %g", MinFraction, f))
 	}
 	if t.HostIssue < 0 || t.HostIssue > MaxKernelOverhead {
 		add(field.Errorf("training.host_issue", "%s is outside the physical range 0–%s (0: the GPU family's)", t.HostIssue, MaxKernelOverhead))
@@ -247,6 +258,8 @@ func (j Job) check() []field.Error {
 	}
 	if t.Tokens < 0 {
 		add(field.Errorf("training.tokens", "must not be negative, got %g", t.Tokens))
+	} else if t.Tokens > MaxTokens {
+		add(field.Errorf("training.tokens", "%g is outside the physical range 0–%g (the largest published runs train a few times 1e13)", t.Tokens, MaxTokens))
 	}
 	if t.Steps < 1 {
 		add(field.Errorf("training.steps", "must be a positive integer, got %d", t.Steps))
@@ -256,6 +269,9 @@ func (j Job) check() []field.Error {
 	// falls back).
 	if n := j.BuiltReplayTasks(); n > MaxReplayTasks {
 		add(replayTooLarge(j, n))
+	} else if n := j.ReplayTasks(); n > MaxPeriodicTasks && j.stepsPeriodic(1) {
+		add(field.Errorf("training.steps", "%d steps stand for about %.3g tasks, more than the %.3g a periodic replay may stand for (the steps after the second are not unrolled, but each adds its sums again, in order: about a ninth of the work of replaying it); use fewer training.steps", t.Steps, n, float64(MaxPeriodicTasks)).
+			Using("training.global_batch", "parallelism.pp", "parallelism.dp", "parallelism.microbatch", "parallelism.virtual_stages", "model.layers"))
 	}
 	if !slices.Contains(Networks(), j.Options.Network) {
 		add(field.Errorf("simulation.network", "%q is not a fidelity (allowed: %s)", j.Options.Network, field.Quote(Networks())))
@@ -276,8 +292,8 @@ func (j Job) check() []field.Error {
 		key string
 		v   *float64
 	}{{"calibration.gemm_peak_fraction", cal.GEMMPeakFraction}, {"calibration.hbm_fraction", cal.HBMFraction}, {"calibration.flash_fraction", cal.FlashFraction}} {
-		if f.v != nil && !(*f.v > 0 && *f.v <= 1) {
-			add(field.Errorf(f.key, "must be a fraction in (0, 1], got %g", *f.v))
+		if f.v != nil && !(*f.v >= MinFraction && *f.v <= 1) {
+			add(field.Errorf(f.key, "must be a fraction in [%g, 1], got %g", MinFraction, *f.v))
 		}
 	}
 	if cal.CommSMs != nil && (*cal.CommSMs < 0 || *cal.CommSMs > j.Cluster.GPU.SMs) {

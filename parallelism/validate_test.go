@@ -61,8 +61,9 @@ func TestValidOnlyFromValidate(t *testing.T) {
 }
 
 // TestEagerHBMFractionRange: training.eager_hbm_fraction is 0 (the
-// family's calibration.hbm_fraction) or a fraction in (0, 1]; anything
-// else, NaN and Inf included (a Job built in code, not read from TOML, can
+// family's calibration.hbm_fraction) or a fraction in [MinFraction, 1];
+// anything else, a vanishing fraction (a slip that prices kernels past the
+// engine's range), NaN and Inf included (a Job built in code, not read from TOML, can
 // hold them), is refused rather than ignored as 0 or carried into the
 // report, whose JSON cannot hold NaN.
 func TestEagerHBMFractionRange(t *testing.T) {
@@ -71,7 +72,7 @@ func TestEagerHBMFractionRange(t *testing.T) {
 		f  float64
 		ok bool
 	}{
-		{0, true}, {0.51, true}, {1, true}, {1e-9, true},
+		{0, true}, {0.51, true}, {1, true}, {MinFraction, true}, {1e-9, false}, {1e-300, false},
 		{-1, false}, {1.5, false}, {math.NaN(), false}, {math.Inf(1), false}, {math.Inf(-1), false},
 	} {
 		bad := j

@@ -100,6 +100,11 @@ func Offloads() []Offload { return []Offload{OffloadOverflow, OffloadAll} }
 // MaxHostOverhead bounds rl.engine_host_overhead.
 const MaxHostOverhead = units.Seconds(1)
 
+// minRate is the least a given refit, optimizer-swap or CPU Adam rate may
+// be: 1 MB/s. Slower is a unit slip (1e-300GB/s priced the step past the
+// engine's 146-year range, refused then without the key).
+const minRate units.Bandwidth = 1e6
+
 // Config is one RL step. The policy is the training job's model; its
 // layout, cluster, precision and calibration are the job's.
 type Config struct {
@@ -326,16 +331,16 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 	if !(c.HostOverhead >= 0 && c.HostOverhead <= MaxHostOverhead) {
 		add("rl.engine_host_overhead", "must be from 0 to %s per iteration, got %s", MaxHostOverhead, c.HostOverhead)
 	}
-	if !(c.RefitRate >= 0 && c.RefitRate <= 1e15) {
-		add("rl.refit_rate", "must be from 0 (the hardware's rate) to 1PB/s, got %s", c.RefitRate)
+	if !(c.RefitRate == 0 || c.RefitRate >= minRate && c.RefitRate <= 1e15) {
+		add("rl.refit_rate", "must be 0 (the hardware's rate) or from 1MB/s to 1PB/s, got %s", c.RefitRate)
 	}
-	if !(c.OptimizerSwapRate >= 0 && c.OptimizerSwapRate <= 1e15) {
-		add("rl.optimizer_swap_rate", "must be from 0 (the PCIe rate) to 1PB/s, got %s", c.OptimizerSwapRate)
+	if !(c.OptimizerSwapRate == 0 || c.OptimizerSwapRate >= minRate && c.OptimizerSwapRate <= 1e15) {
+		add("rl.optimizer_swap_rate", "must be 0 (the PCIe rate) or from 1MB/s to 1PB/s, got %s", c.OptimizerSwapRate)
 	} else if c.OptimizerSwapRate > 0 && c.Offload != OffloadAll {
 		errs = append(errs, field.Errorf("rl.optimizer_swap_rate", "moves the optimizer state of rl.offload = %q only, got offload %q", OffloadAll, cmp.Or(c.Offload, OffloadOverflow)).Using("rl.offload"))
 	}
-	if !(c.CPUAdamBandwidth >= 0 && c.CPUAdamBandwidth <= 1e15) {
-		add("rl.cpu_adam_bandwidth", "must be from 0 (the optimizer on the GPU) to 1PB/s, got %s", c.CPUAdamBandwidth)
+	if !(c.CPUAdamBandwidth == 0 || c.CPUAdamBandwidth >= minRate && c.CPUAdamBandwidth <= 1e15) {
+		add("rl.cpu_adam_bandwidth", "must be 0 (the optimizer on the GPU) or from 1MB/s to 1PB/s, got %s", c.CPUAdamBandwidth)
 	}
 	if c.OffloadPCIeShare < 0 || c.OffloadPCIeShare > MaxPCIeShare {
 		add("rl.offload_pcie_share", "must be from 0 or 1 (each GPU its own PCIe link to the host) to %d, got %d", MaxPCIeShare, c.OffloadPCIeShare)

@@ -87,6 +87,17 @@ func TestNoCascade(t *testing.T) {
 			sets: []string{"parallelism=4"},
 			want: []string{`--set: parallelism: want a table ([parallelism]), got the integer 4`},
 		},
+		{
+			name: "a value written as a table is not also missing",
+			src:  replace("nodes = 128", "nodes = {a = 1}"),
+			want: []string{`x.toml:8: cluster.nodes: want an integer, got a table`},
+		},
+		{
+			name: "a value written as a table by --set is not also missing",
+			src:  replace("nodes = 128", ""),
+			sets: []string{"cluster.nodes.a=1"},
+			want: []string{`--set: cluster.nodes: want an integer, got a table`},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,6 +118,51 @@ func TestNoCascade(t *testing.T) {
 			}
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestRLMissingNoCascade: an [rl] table without its required keys names
+// each as required, once, and says nothing of the keys whose defaults
+// follow them (rl.train_batch from prompts_per_step, rl.response_mean from
+// response_max) — they read "got 0" before; its other problems are still
+// reported with them. A missing key is placed at the file, as the other
+// tables' required keys are, even where --set made the table.
+func TestRLMissingNoCascade(t *testing.T) {
+	tests := []struct {
+		name string
+		sets []string
+		want []string
+	}{
+		{
+			name: "only an unknown algorithm",
+			sets: []string{"rl.algorithm=dpo"},
+			want: []string{
+				`x.toml: rl.prompts_per_step: required with [rl] (prompts per RL step)`,
+				`x.toml: rl.prompt_len: required with [rl] (tokens of every prompt)`,
+				`x.toml: rl.response_max: required with [rl] (the longest response in tokens)`,
+				`--set: rl.algorithm: must be one of [ppo grpo], got "dpo"`,
+			},
+		},
+		{
+			name: "no algorithm, a negative prompt count",
+			sets: []string{"rl.prompts_per_step=8", "rl.prompt_len=64", "rl.response_max=128", "rl.prompts=-5"},
+			want: []string{
+				`x.toml: rl.algorithm: required with [rl] (the RL algorithm: ppo or grpo)`,
+				`--set: rl.prompts: must be from 0 to 1e15, got -5`,
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load("x.toml", []byte(base), tc.sets)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			got := strings.Split(strings.TrimSpace(err.Error()), "\n")
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
 		})
 	}

@@ -165,10 +165,16 @@ func (p *Parsed) Load(sets []string) (*Scenario, error) {
 	job := d.resolve()
 	var rlc *rl.Config
 	if d.hasRL() {
+		d.missing("rl")
 		rlc = d.rlConfig(job)
 	}
 	if len(d.errs) > 0 {
 		d.validated(job)
+		if rlc != nil {
+			// The [rl] table's own rules too, so that one run shows every
+			// problem; those resting on a missing or broken key left out.
+			d.report(rlc.Check(job))
+		}
 		return nil, d.errs.err(filename)
 	}
 	sc := &Scenario{Name: d.name(job), Seed: d.set.seed, Job: job, File: filename, Stack: d.set.stack, origins: d.origins, broken: d.brokenKeys()}
@@ -300,7 +306,11 @@ func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
 		kp := append(append([]string(nil), path...), name)
 		key := toml.Key(kp).String()
 		parent := toml.Key(path).String()
-		if _, isTable := v.(map[string]any); !isTable {
+		// A table given where a value belongs (nodes = {a = 1}) still
+		// sets the key: it is reported once, as the wrong kind, not also
+		// as missing.
+		_, declared := d.schema.keys[key]
+		if _, isTable := v.(map[string]any); !isTable || declared {
 			if bySet {
 				d.setBySet[key] = true
 			} else {
@@ -313,7 +323,7 @@ func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
 		if bySet {
 			add = func(key, msg string) { d.addAt(SetFile, 0, key, msg) }
 		}
-		k, declared := d.schema.keys[key]
+		k := d.schema.keys[key]
 		switch {
 		case declared && k.refused != "":
 			add(key, k.refused)

@@ -56,6 +56,12 @@ func (d *decoder) resolve() parallelism.Job {
 // (tp defaulted to 1 after "tp = abc" does not make a GPU-count problem).
 func (d *decoder) validated(j parallelism.Job) {
 	_, errs := j.Validate()
+	d.report(errs)
+}
+
+// report adds the problems errs that are not already reported and that do
+// not rest on a broken key.
+func (d *decoder) report(errs []field.Error) {
 	before := make(map[string]bool, len(d.reported))
 	for k := range d.reported {
 		before[k] = true

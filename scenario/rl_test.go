@@ -48,7 +48,8 @@ func TestRLKeys(t *testing.T) {
 		{[]string{"rl.algorithm=grpo", "rl.placement=everywhere", "rl.prompts_per_step=8", "rl.prompt_len=64", "rl.response_max=128"}, "rl.placement", "must be one of"},
 		{[]string{"rl.algorithm=ppo", "rl.prompts_per_step=8", "rl.prompt_len=64", "rl.response_max=128"}, "rl.critic", "needs a critic"},
 		{[]string{"rl.algorithm=grpo", "rl.prompts_per_step=8", "rl.prompt_len=64", "rl.response_max=128", "rl.response_mean=500"}, "rl.response_mean", "response_max"},
-		{[]string{"rl.algorithm=grpo", "rl.prompt_len=64", "rl.response_max=128"}, "rl.prompts_per_step", "from 1"},
+		{[]string{"rl.algorithm=grpo", "rl.prompt_len=64", "rl.response_max=128"}, "rl.prompts_per_step", "required with [rl]"},
+		{[]string{"rl.algorithm=grpo", "rl.prompt_len=64", "rl.response_max=128", "rl.prompts_per_step=0"}, "rl.prompts_per_step", "from 1"},
 	} {
 		name, src := scenarios.Default()
 		sc, err := Load(name, src, c.sets)

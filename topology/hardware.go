@@ -146,6 +146,11 @@ const (
 	MinHBM              units.Bytes     = units.GiB
 	MaxHBM              units.Bytes     = 100 * units.TiB
 	MaxOversubscription                 = 1000
+	// MaxSMs bounds the streaming multiprocessors of a GPU: 1024, about
+	// seven times B200's 148 (its preset). The kernel model reads the SM
+	// count only for wave quantisation, so 10⁸ SMs ran, each GEMM a
+	// fraction of one wave, at a step of 8.5 days and an MFU of 0.001%.
+	MaxSMs = 1024
 )
 
 // GPUs returns the total GPU count.
@@ -183,6 +188,8 @@ func (c Cluster) Validate() []field.Error {
 	}
 	if c.GPU.SMs < 1 {
 		add("cluster.gpu.sms", "must be a positive integer, got %d", c.GPU.SMs)
+	} else if c.GPU.SMs > MaxSMs {
+		add("cluster.gpu.sms", "%d is outside the physical range 1–%d", c.GPU.SMs, MaxSMs)
 	}
 	if c.Network.NodesPerLeaf < 1 {
 		add("cluster.network.nodes_per_leaf", "must be a positive integer, got %d", c.Network.NodesPerLeaf)

@@ -366,7 +366,9 @@ func mapCase(r rawCase) (Case, error) {
 	m.sizeCluster(r.Parallelism)
 	m.precision(r.Parallelism["precision"])
 	m.dispatch(r.Parallelism["dispatch_precision"])
-	m.metric(r.Measured)
+	if err := m.metric(r.Measured); err != nil {
+		return c, err
+	}
 	m.software()
 	m.stack()
 	if c.Replayable && strings.EqualFold(c.Confidence, "low") {
@@ -1608,8 +1610,21 @@ func (m mapper) precision(v any) {
 	}
 }
 
-// metric picks the measured figure the prediction is compared with.
-func (m mapper) metric(meas map[string]any) {
+// metric picks the measured figure the prediction is compared with. A
+// figure that is a number but not positive (iteration_s = -60.1) is an error
+// in the file, not a measurement: scoring it gave errors such as −187%.
+func (m mapper) metric(meas map[string]any) error {
+	for _, k := range []string{"iteration_s", "tflops_per_gpu", "tokens_per_s_per_gpu", "model_tflops_per_gpu", "mfu", "gpu_hours_per_trillion_tokens"} {
+		if x, ok := number(meas[k]); ok && x <= 0 {
+			return fmt.Errorf("measured.%s: want a positive number, got %s", k, show(meas[k]))
+		}
+	}
+	m.pickMetric(meas)
+	return nil
+}
+
+// pickMetric sets the case's metric and measured figure from meas.
+func (m mapper) pickMetric(meas map[string]any) {
 	c := m.c
 	if rows, ok := meas["layer_ms"].(map[string]any); ok {
 		c.Metric = LayerForward

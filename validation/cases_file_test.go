@@ -46,6 +46,10 @@ func TestParseCases(t *testing.T) {
 		"empty":     {"# none\n", "no [[case]]"},
 		"duplicate": {dup, `duplicate case id "mt-nlg-530b-2240gpu"`},
 		"no id":     {"[[case]]\ngroup = \"g\"\n", "has no id"},
+		// A measured figure that is a number but not positive was scored
+		// (iteration_s = -60.1 gave an error of −187%).
+		"negative measurement": {"[[case]]\nid = \"x\"\n[case.hardware]\ngpus = 8\n[case.measured]\niteration_s = -60.1\n", `case "x": measured.iteration_s: want a positive number, got -60.1`},
+		"zero measurement":     {"[[case]]\nid = \"x\"\n[case.hardware]\ngpus = 8\n[case.measured]\ntflops_per_gpu = 0\n", "measured.tflops_per_gpu: want a positive number, got 0"},
 	} {
 		_, err := ParseCases("f.toml", []byte(tc.src))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -166,6 +166,23 @@ func TestExitCodes(t *testing.T) {
 		// ZeRO-3's overlapped gathers fail the periodic check when run:
 		// the full replay is refused then, exit 2, the same message.
 		{"many steps, fall-back too large", []string{"run", "--set", "training.steps=1000", "--set", "parallelism.zero=3"}, 2, []string{"--set: training.steps: the replay would unroll about 2.33e+08 tasks", "more than the 40000000", "4.4 GB"}, nil},
+		// A periodic replay adds every further step's sums again: 2^31−1
+		// steps would take days, refused at once.
+		// Fractions and rates so small that kernels or copies would run
+		// past the engine's range: refused at the key, not by the engine.
+		{"vanishing GEMM fraction", []string{"run", "--set", "calibration.gemm_peak_fraction=1e-300"}, 2, []string{"--set: calibration.gemm_peak_fraction: must be a fraction in [0.01, 1], got 1e-300"}, nil},
+		{"vanishing eager HBM fraction", []string{"run", "--set", "training.eager_hbm_fraction=1e-300"}, 2, []string{"--set: training.eager_hbm_fraction: must be a fraction in [0.01, 1]"}, nil},
+		{"vanishing refit rate", []string{"run", "../../scenarios/instructgpt-175b-ppo.toml", "--set", "rl.refit_rate=1e-300GB/s"}, 2, []string{"--set: rl.refit_rate: must be 0 (the hardware's rate) or from 1MB/s to 1PB/s"}, nil},
+		{"vanishing CPU Adam bandwidth", []string{"run", "../../scenarios/instructgpt-175b-ppo.toml", "--set", "rl.cpu_adam_bandwidth=1e-300GB/s"}, 2, []string{"--set: rl.cpu_adam_bandwidth: must be 0"}, nil},
+		// The scenario's name states its cluster; --nodes replaces it, and
+		// the header says so.
+		{"search header names --nodes", []string{"search", "--set", "model.preset=gpt-1.7b", "--set", "parallelism.pp=1", "--nodes", "1", "--top", "1"}, 0, nil, []string{"node counts searched: 1 (--nodes), not the scenario's cluster.nodes"}},
+		{"search from an invalid layout says why", []string{"search", "--set", "cluster.nodes=8"}, 2, []string{"parallelism.dp: defaults to GPUs", "sim search starts from the scenario as a valid job", "--nodes"}, nil},
+		{"many steps, periodic too many", []string{"run", "--set", "training.steps=2147483647"}, 2, []string{"--set: training.steps: 2147483647 steps stand for about", "periodic replay may stand for"}, nil},
+		// The whole-run Monte Carlo plays every checkpoint: a 1 ms interval
+		// (or the best interval of a free write) would take hours.
+		{"checkpoint every millisecond", []string{"run", "--set", "job.checkpoint_interval=1ms"}, 2, []string{"job.checkpoint_interval: a checkpoint every 1 ms", "checkpoints over 1000 runs"}, nil},
+		{"free checkpoint write", []string{"run", "--set", "job.checkpoint_write=0s", "--set", "job.gpu_mtbf=50000h"}, 2, []string{"job.checkpoint_interval: a checkpoint every", "job.checkpoint_write, 0 s here"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

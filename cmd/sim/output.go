@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // namedPath is a file the command reads or writes, with the flag or key that
@@ -61,10 +62,11 @@ func checkWritable(path string) error {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return fmt.Errorf("%s is a directory", path)
 	}
-	if special(path) {
+	target, inPlace := resolveOutput(path)
+	if inPlace {
 		return nil // /dev/null, /dev/stdout, a FIFO: written in place
 	}
-	dir := filepath.Dir(path)
+	dir := filepath.Dir(target)
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return fmt.Errorf("directory of %s: %w", path, err)
@@ -85,7 +87,8 @@ func checkWritable(path string) error {
 // path and renames it over path once complete, so that a failure (a full
 // disk) leaves the old file, or none, never a cut-off one.
 func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	if special(path) {
+	path, inPlace := resolveOutput(path)
+	if inPlace {
 		return writeInPlace(path, write)
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
@@ -117,20 +120,57 @@ func writeAtomic(path string, write func(io.Writer) error) (err error) {
 	return err
 }
 
+// resolveOutput returns the file an output named path is written to, and
+// whether it is written in place. A rename replaces what path names itself,
+// so path is followed through its symbolic links first:
+//   - a link into /proc (/dev/stdout → /proc/self/fd/1, /dev/fd/N) names an
+//     open file descriptor: written in place, whatever it is — a pipe, a
+//     terminal, or the regular file the shell redirected it to (renaming
+//     over /dev/stdout replaced the machine's /dev/stdout link with a
+//     regular file holding the report, and the shell's file got nothing);
+//   - a file that is not a regular file or a directory — a device
+//     (/dev/null), a FIFO, a socket — is written in place: renaming a
+//     temporary file over it would replace the node with a regular file
+//     (`-o /dev/null` must not destroy /dev/null);
+//   - otherwise the file the links lead to (which may not exist yet) is
+//     written through a temporary file and a rename, and the links stay.
+func resolveOutput(path string) (target string, inPlace bool) {
+	p := path
+	for range 40 { // the kernel's own bound on links followed
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return p, false // not there yet: created
+		}
+		if fi.Mode()&os.ModeSymlink == 0 {
+			return p, !fi.Mode().IsRegular() && !fi.IsDir()
+		}
+		dest, err := os.Readlink(p)
+		if err != nil {
+			return p, false
+		}
+		if !filepath.IsAbs(dest) {
+			dest = filepath.Join(filepath.Dir(p), dest)
+		}
+		if dest == "/proc" || strings.HasPrefix(dest, "/proc/") {
+			return path, true
+		}
+		p = dest
+	}
+	return path, special(path)
+}
+
 // special reports whether path exists and is not a regular file or a
-// directory: a device (/dev/null, /dev/stdout), a FIFO or a socket. Such an
-// output is written in place: renaming a temporary file over it would
-// replace the device node with a regular file (`-o /dev/null` must not
-// destroy /dev/null).
+// directory: a device (/dev/null, /dev/stdout), a FIFO or a socket.
 func special(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && !fi.Mode().IsRegular() && !fi.IsDir()
 }
 
-// writeInPlace writes to an existing special file without truncating or
-// replacing it.
+// writeInPlace writes to an existing special file or open descriptor
+// without truncating or replacing it, appending where the file has an end
+// (stdout redirected with >> keeps what it held).
 func writeInPlace(path string, write func(io.Writer) error) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return err
 	}

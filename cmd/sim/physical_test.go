@@ -22,6 +22,8 @@ func TestUnphysicalHardwareRefused(t *testing.T) {
 		{"cluster.nvlink.bandwidth", []string{"cluster.nvlink.bandwidth=1e30GB/s"}},
 		{"cluster.gpu.hbm", []string{"cluster.gpu.hbm=1MiB"}},
 		{"calibration.kernel_overhead", []string{"calibration.kernel_overhead=1h"}},
+		{"cluster.gpu.sms", []string{"cluster.gpu.sms=100000000"}},
+		{"training.tokens", []string{"training.tokens=1e300"}},
 	} {
 		args := []string{"run"}
 		for _, s := range c.sets {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,6 +60,19 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 			if opt.Top < 1 {
 				return badInput(fmt.Errorf("--top: must be at least 1, got %d", opt.Top))
 			}
+			// Checked before the scenario is loaded, as --top: a negative
+			// limit or worker count is a slip, not "no limit" or "default".
+			if opt.MaxGPUs < 0 {
+				return badInput(fmt.Errorf("--max-gpus: must be 0 (no limit) or a positive GPU count, got %d", opt.MaxGPUs))
+			}
+			if cmd.Flags().Changed("workers") && opt.Workers < 1 {
+				return badInput(fmt.Errorf("--workers: want at least 1, got %d", opt.Workers))
+			}
+			for _, n := range opt.Nodes {
+				if n < 1 {
+					return badInput(fmt.Errorf("--nodes: node counts must be positive, got %d", n))
+				}
+			}
 			log, err := flags.logger(stderr)
 			if err != nil {
 				return err
@@ -66,11 +80,11 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 			defer func() { _ = log.Sync() }()
 			sc, err := loadScenario(args, flags.setsWithSeed(cmd))
 			if err != nil {
-				return err
+				return layoutHint(err)
 			}
 			valid, err := prepareJob(sc, len(args) == 1)
 			if err != nil {
-				return badInput(err)
+				return layoutHint(badInput(err))
 			}
 			base := valid.Job()
 			if opt.MaxDays > 0 && base.Training.Tokens <= 0 {
@@ -208,6 +222,17 @@ func layoutText(j parallelism.Job) string {
 	return b.String()
 }
 
+// layoutHint adds to a scenario problem that names a layout key a line
+// saying why the search, which replaces the layout, still needs it valid: a
+// layout that no longer fits (--set cluster.nodes=8 under the default's
+// TP 8 × PP 16) is what usually stops it.
+func layoutHint(err error) error {
+	if !strings.Contains(err.Error(), "parallelism.") {
+		return err
+	}
+	return badInput(fmt.Errorf("%w\n(sim search starts from the scenario as a valid job before it replaces the layout: give parallelism keys that fit, or search other node counts with --nodes)", err))
+}
+
 // writeSearchText writes the counts, the ranking, why the best wins (its
 // breakdown next to the runner-up's), the Pareto front and the best's report.
 func writeSearchText(w io.Writer, name string, opt search.Options, res *search.Result, best, front []*report.Report, took time.Duration) error {
@@ -215,6 +240,14 @@ func writeSearchText(w io.Writer, name string, opt search.Options, res *search.R
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	sec := func(x float64) string { return units.Seconds(x).String() }
 	p("Layout search: %s (objective %s)\n", name, opt.Objective)
+	if len(opt.Nodes) > 0 {
+		// The scenario's name states its own cluster; --nodes replaces it.
+		n := make([]string, len(opt.Nodes))
+		for i, x := range opt.Nodes {
+			n[i] = strconv.Itoa(x)
+		}
+		p("  node counts searched: %s (--nodes), not the scenario's cluster.nodes\n", strings.Join(n, ", "))
+	}
 	p("  %d candidates enumerated; pruned without a replay or after one: %s; %d replayed; %s\n\n",
 		res.Candidates, prunedText(res.Pruned), res.Replayed, took.Round(time.Millisecond))
 	for i, e := range res.Best {

@@ -140,6 +140,12 @@ func TestSearchLimits(t *testing.T) {
 		{"--max-cost", "100", "--set", "training.tokens=1e10"},
 		{"--price-per-gpu-hour", "-1"},
 		{"--max-days", "-2"},
+		// A negative limit or worker count was taken as "none" or the
+		// default; a node count below 1 was blamed on the GPU limit.
+		{"--max-gpus", "-5"},
+		{"--workers", "-3"},
+		{"--nodes", "-4"},
+		{"--nodes", "0,1"},
 	} {
 		code, _, errs := runCLI(t, append([]string{"search", "--set", "model.preset=gpt-1.7b", "--set", "cluster.nodes=1", "--set", "training.global_batch=8",
 			"--set", "parallelism.pp=1", "--set", "parallelism.microbatch=1", "--set", "parallelism.virtual_stages=1", "--set", "parallelism.schedule=1f1b"}, bad...)...)

@@ -393,7 +393,8 @@ func writeManifest(dir string, m sweep.Manifest) error {
 // writeFileAtomic writes data to a temporary file beside path and renames
 // it over path, so that readers (and concurrent shards) never see half a file.
 func writeFileAtomic(path string, data []byte) error {
-	if special(path) {
+	path, inPlace := resolveOutput(path)
+	if inPlace {
 		return writeInPlace(path, func(w io.Writer) error { _, err := w.Write(data); return err })
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
