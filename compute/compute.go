@@ -37,6 +37,10 @@ type Params struct {
 	// FlashFraction is the fraction of the dense peak a fused
 	// flash-attention kernel sustains on its (unmasked) FLOPs.
 	FlashFraction float64
+	// FlashTiles are the query × key tiles of the family's flash-attention
+	// kernels by head dimension: a sliding-window kernel computes every
+	// tile the window touches whole (model.WindowTiles). See flashTiles.
+	FlashTiles []FlashTiles
 	// FP8LinearSlowdown multiplies the time of a linear layer's GEMM run
 	// in FP8 (Transformer Engine) over what the efficiency curve gives at
 	// the FP8 peak: what FP8 costs beyond the 2× peak and the modelled
@@ -100,15 +104,93 @@ func ParamsFor(family string) (Params, error) {
 	tiles := []Tile{{256, 128, 1}, {128, 256, 1}, {128, 128, 0.95}, {128, 64, 0.85}, {64, 128, 0.85}, {64, 64, 0.7}}
 	switch family {
 	case "ampere":
-		return Params{GEMMPeakFraction: 0.78, Tiles: tiles, KHalf: 64, HBMFraction: 0.85, FlashFraction: 0.60, KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, HostCall: hostIssue, CommSMs: 8}, nil
+		return Params{GEMMPeakFraction: 0.78, Tiles: tiles, KHalf: 64, HBMFraction: 0.85, FlashFraction: 0.60, FlashTiles: flashTiles(family), KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, HostCall: hostIssue, CommSMs: 8}, nil
 	case "hopper", "blackwell":
-		p := Params{GEMMPeakFraction: 0.70, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, HostCall: hostIssue, CommSMs: 8}
+		p := Params{GEMMPeakFraction: 0.70, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, FlashTiles: flashTiles(family), KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, HostCall: hostIssue, CommSMs: 8}
 		if family == "hopper" {
 			p.FP8LinearSlowdown = hopperFP8Slowdown
 		}
 		return p, nil
 	}
 	return Params{}, fmt.Errorf("compute: no kernel-efficiency constants for GPU family %q", family)
+}
+
+// FlashTile is a flash-attention kernel's tile: M queries (the rows of one
+// thread block's output) against N keys (one step of its loop).
+type FlashTile struct{ M, N int }
+
+// FlashTiles are the forward and backward tiles a flash-attention kernel
+// uses for head dimensions up to MaxHeadDim.
+type FlashTiles struct {
+	MaxHeadDim int
+	Fwd, Bwd   FlashTile
+}
+
+// flashTiles returns the tiles of the sliding-window ("local") flash
+// kernels of each GPU family, from FlashAttention's own launch code
+// (Dao-AILab/flash-attention @ 0251105a2fb19d2957484b7f023cd8c115286ced):
+//
+//   - ampere, FlashAttention-2 (the same kernel traits serve causal and
+//     local masks): forward 128×128 at head dim 64 and 128×64 at 128
+//     (csrc/flash_attn/src/flash_fwd_launch_template.h l.210, l.262;
+//     128×64 at 192 and 256 on an A100, l.286, l.316); backward 128×128
+//     at 64, 64×128 at 128, 64×64 above (flash_bwd_launch_template.h
+//     l.179, l.248, l.277, l.298);
+//   - hopper, FlashAttention-3 with is_local: forward 192×128 up to head
+//     dim 96, 128×128 at 128, 128×96 at 192, 128×64 at 256
+//     (hopper/tile_size.h l.24–25, l.30, l.32–33, l.37, l.39); backward
+//     128×128 at 64, 64×128 at 96 and 128, 64×96 at 192, 64×80 at 256
+//     (hopper/flash_bwd_launch_template.h l.320, l.337, l.351, l.367,
+//     l.380);
+//   - blackwell, FlashAttention-4 (CuTe DSL, SM100): 128×128 tiles, two
+//     query tiles per thread block (q_stage 2) whose key range is decided
+//     together, so 256×128 for the mask (flash_attn/cute/interface.py
+//     l.318, l.343–348; flash_fwd_sm100.py l.197, cta_tiler); backward
+//     128×128 (interface.py l.1940–1941).
+//
+// The fused attention these frameworks run may be cuDNN's, whose tiles are
+// not published; FlashAttention's are the public kernels of each
+// generation and stand in for them.
+func flashTiles(family string) []FlashTiles {
+	switch family {
+	case "ampere":
+		return []FlashTiles{
+			{64, FlashTile{128, 128}, FlashTile{128, 128}},
+			{128, FlashTile{128, 64}, FlashTile{64, 128}},
+			{256, FlashTile{128, 64}, FlashTile{64, 64}},
+		}
+	case "hopper":
+		return []FlashTiles{
+			{64, FlashTile{192, 128}, FlashTile{128, 128}},
+			{96, FlashTile{192, 128}, FlashTile{64, 128}},
+			{128, FlashTile{128, 128}, FlashTile{64, 128}},
+			{192, FlashTile{128, 96}, FlashTile{64, 96}},
+			{256, FlashTile{128, 64}, FlashTile{64, 80}},
+		}
+	case "blackwell":
+		return []FlashTiles{{256, FlashTile{256, 128}, FlashTile{128, 128}}}
+	}
+	return nil
+}
+
+// flashTile is the tile of the flash kernel for head dimension d, forward
+// or backward; the last row serves larger head dimensions. ok is false
+// where the family has no tiles.
+func (p Params) flashTile(d int, backward bool) (FlashTile, bool) {
+	if len(p.FlashTiles) == 0 {
+		return FlashTile{}, false
+	}
+	row := p.FlashTiles[len(p.FlashTiles)-1]
+	for _, r := range p.FlashTiles {
+		if d <= r.MaxHeadDim {
+			row = r
+			break
+		}
+	}
+	if backward {
+		return row.Bwd, row.Bwd.M > 0 && row.Bwd.N > 0
+	}
+	return row.Fwd, row.Fwd.M > 0 && row.Fwd.N > 0
 }
 
 // Limiter is what bounds a kernel's time.
@@ -190,6 +272,9 @@ func (m Model) Time(op model.Op) (units.Seconds, Limiter) {
 		if op.Causal {
 			f /= 2
 		}
+		if op.Window > 0 {
+			f, mem = m.windowedFlash(op, f, hbm)
+		}
 		t = f.At(m.Peak16.Scale(m.Params.FlashFraction * m.kEfficiency(op.K)))
 		t += units.Seconds(float64(t) * op.Slowdown)
 		lim = TensorCores
@@ -200,6 +285,37 @@ func (m Model) Time(op model.Op) (units.Seconds, Limiter) {
 		t, lim = mem, HBM
 	}
 	return t + m.Params.KernelOverhead, lim
+}
+
+// windowedFlash prices a sliding-window flash kernel at tile granularity:
+// the kernel skips only the tiles wholly outside the window and computes
+// the others whole, so its work is the tiles' area, not the window's pairs
+// (model.WindowTiles; with w = 128 and 128×128 tiles each query tile
+// computes two key tiles, twice the pairs). f, the work priced for the
+// window's pairs, is scaled by area / pairs. Its HBM traffic counts the
+// stream a thread block re-reads for every tile it computes instead of
+// once: the forward's K and V (half its bytes: Q, K, V and O once), read
+// once per query tile for each key tile it meets, N keys at a time; the
+// backward's Q and dO (a quarter of its bytes), read once per key tile
+// for each query tile it meets, M queries at a time. Without tiles for
+// the family the op is priced as built.
+func (m Model) windowedFlash(op model.Op, f units.FLOPs, hbm float64) (units.FLOPs, units.Seconds) {
+	mem := op.Bytes.Over(m.GPU.HBMBandwidth.Scale(hbm))
+	s := op.M
+	tile, ok := m.Params.flashTile(op.K, op.Backward)
+	pairs := model.WindowPairs(s, op.Window)
+	if !ok || s <= 0 || pairs <= 0 {
+		return f, mem
+	}
+	tiles := float64(model.WindowTiles(s, op.Window, tile.M, tile.N))
+	f = units.FLOPs(float64(f) * tiles * float64(tile.M) * float64(tile.N) / pairs)
+	share, step := 0.5, tile.N
+	if op.Backward {
+		share, step = 0.25, tile.M
+	}
+	reads := tiles * float64(step) / float64(s) // times each streamed row is read
+	bytes := op.Bytes + units.Bytes(float64(op.Bytes)*share*max(0, reads-1))
+	return f, bytes.Over(m.GPU.HBMBandwidth.Scale(hbm))
 }
 
 // GEMMEfficiency is the fraction of the 16-bit peak a 16-bit GEMM of

@@ -230,3 +230,178 @@ func TestFlashDropoutSlowdown(t *testing.T) {
 		}
 	}
 }
+
+// a30 is the NVIDIA A30 of the published FlashAttention-2 benchmark
+// (JakeFlasher/benchmark_flash_attention @ 1a61222a, results_varlen/*.md:
+// 56 SMs, 933 GB/s): 165 TFLOP/s dense BF16 (NVIDIA A30 datasheet), an
+// Ampere part, so FlashAttention-2's SM80 tiles.
+func a30(t *testing.T) Model {
+	t.Helper()
+	g := topology.GPU{Name: "A30", Family: "ampere", PeakDense16: 165 * units.TFLOPs,
+		HBMBandwidth: 933 * units.GBps, SMs: 56}
+	m, err := New(g, units.BF16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// flashFwd is the flash forward kernel as model.Config.Programs builds it:
+// the causal square's FLOPs, scaled to the window's pairs where windowed.
+func flashFwd(batch, s, d, w int) model.Op {
+	op := model.Op{Name: "flash-attention", Class: model.FlashAttention, Batch: batch, M: s, N: s, K: d, Causal: true,
+		FLOPs: units.FLOPs(2 * float64(batch) * float64(s) * float64(s) * float64(2*d)),
+		Bytes: units.Bytes(float64(batch) * float64(s) * float64(4*d) * 2)}
+	if w > 0 && w < s {
+		op.FLOPs = units.FLOPs(float64(op.FLOPs) * model.WindowPairs(s, w) / model.WindowPairs(s, s))
+		op.Window = w
+	}
+	return op
+}
+
+// TestWindowedFlashAgainstA30 checks the tile-granular pricing of a
+// sliding-window kernel by hand and against FlashAttention-2's published
+// forward times on an A30 (JakeFlasher/benchmark_flash_attention @
+// 1a61222a, results_varlen/seqlen-4096.md: 8 sequences of 4096 tokens, 32
+// query heads, 8 KV heads, head dim 128, BF16; causal 11.533 ms, causal
+// with a left window of 128 keys 2.259 ms, of 1024 keys 7.060 ms).
+// FlashAttention-2 runs 128 × 64 tiles at head dim 128 on SM80
+// (flash_fwd_launch_template.h l.262); a left window of L keys is w = L+1
+// here (the query itself counts).
+//
+// By hand (model.WindowTiles' test counts the tiles): each tile is 128·64
+// pairs of 2·(128+128) FLOPs for each of the 256 sequence-heads; the
+// causal convention prices s²/2 pairs where the mask keeps s(s+1)/2, a
+// factor 4096/4097 carried along. The A30's flash rate is 165 TFLOP/s ×
+// 0.60 × 128/(128+64) = 66 TFLOP/s; HBM 933 GB/s × 0.85. The forward reads
+// Q and O once (half of 256·4096·512·2 bytes) and K and V once per tile,
+// 64 keys of each at a time: 126 tiles re-read each key 126·64/4096 =
+// 1.97 times, 504 tiles 7.875 times.
+//
+// The model's flash rate (calibrated on training, forward and backward)
+// is below this forward-only benchmark's: the causal kernel is priced at
+// 16.66 ms against 11.53 measured. The check is therefore on the windowed
+// kernels' share of the causal kernel's time on the same card, where the
+// rate cancels: measured 0.196 and 0.612; the tiles give 0.123 and 0.492,
+// the exact pairs (the pricing before §7.44) 0.081 (bound by HBM) and
+// 0.438. Tile granularity closes about 40% and 30% of the gap; the rest
+// is per-query-tile work the model does not price (loading Q, writing O
+// and the softmax rescaling, amortised over only 4 or 18 key tiles; the
+// mask applied to every tile of a local kernel).
+func TestWindowedFlashAgainstA30(t *testing.T) {
+	m := a30(t)
+	const batch, s, d = 8 * 32, 4096, 128
+	rate := 165e12 * 0.60 * 128.0 / (128 + 64)
+	bw := 933e9 * 0.85
+	bytes := float64(batch) * s * 4 * d * 2
+	perTile := 2 * float64(batch) * 128 * 64 * (2 * d) * 4096.0 / 4097
+	over := float64(m.Params.KernelOverhead)
+	causal := float64(batch)*s*s*(2*d)/rate + over
+	tests := []struct {
+		name      string
+		w, tiles  int
+		reads     float64
+		published float64 // ms
+		exact     float64 // share of the causal time before §7.44
+	}{
+		{"left window 128", 129, 126, 126 * 64 / 4096.0, 2.259, 0.081},
+		{"left window 1024", 1025, 504, 504 * 64 / 4096.0, 7.060, 0.438},
+	}
+	ct, _ := m.Time(flashFwd(batch, s, d, 0))
+	if math.Abs(float64(ct)/causal-1) > 1e-9 {
+		t.Fatalf("causal kernel %v s, want %.6g s", ct, causal)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if n := model.WindowTiles(s, tc.w, 128, 64); n != tc.tiles {
+				t.Fatalf("WindowTiles = %d, want %d", n, tc.tiles)
+			}
+			compute := float64(tc.tiles) * perTile / rate
+			mem := (bytes/2 + bytes/2*tc.reads) / bw
+			want := max(compute, mem) + over
+			got, lim := m.Time(flashFwd(batch, s, d, tc.w))
+			if math.Abs(float64(got)/want-1) > 1e-9 {
+				t.Fatalf("Time = %v s, want %.6g s (compute %.4g, HBM %.4g)", got, want, compute, mem)
+			}
+			if (compute > mem) != (lim == TensorCores) {
+				t.Errorf("limiter %v, compute %.4g s against HBM %.4g s", lim, compute, mem)
+			}
+			// The pricing before §7.44, the window's exact pairs: the
+			// same model without tiles.
+			old := m
+			old.Params.FlashTiles = nil
+			ot, _ := old.Time(flashFwd(batch, s, d, tc.w))
+			if e := float64(ot) / causal; math.Abs(e-tc.exact) > 0.001 {
+				t.Errorf("exact pairs' share %.4f, want %.3f", e, tc.exact)
+			}
+			share := float64(got) / causal
+			measured := tc.published / 11.533
+			t.Logf("%s: %.3f ms, %.3f of causal (measured %.3f ms, %.3f; exact pairs %.3f)", tc.name, float64(got)*1e3, share, tc.published, measured, tc.exact)
+			// The tiles bring the share nearer the measured one than the
+			// exact pairs do, and stay below it (the per-query-tile
+			// costs are not priced).
+			if share >= measured || measured-share >= measured-tc.exact {
+				t.Errorf("share %.3f: want between the exact pairs' %.3f and the measured %.3f", share, tc.exact, measured)
+			}
+		})
+	}
+}
+
+// TestWindowedFlashTiles: the tile each family uses for the local kernel,
+// forward and backward, and the pricing's scaling on an H100 (GPT-OSS: w
+// = 128, head dim 64, FlashAttention-3's 192 × 128 forward and 128 × 128
+// backward tiles: 64 and 63 tiles, 64·192·128 and 63·128·128 pairs for
+// the window's 516160).
+func TestWindowedFlashTiles(t *testing.T) {
+	tests := []struct {
+		family   string
+		d        int
+		fwd, bwd FlashTile
+	}{
+		{"ampere", 64, FlashTile{128, 128}, FlashTile{128, 128}},
+		{"ampere", 128, FlashTile{128, 64}, FlashTile{64, 128}},
+		{"hopper", 64, FlashTile{192, 128}, FlashTile{128, 128}},
+		{"hopper", 128, FlashTile{128, 128}, FlashTile{64, 128}},
+		{"hopper", 256, FlashTile{128, 64}, FlashTile{64, 80}},
+		{"blackwell", 64, FlashTile{256, 128}, FlashTile{128, 128}},
+		{"blackwell", 128, FlashTile{256, 128}, FlashTile{128, 128}},
+	}
+	for _, tc := range tests {
+		p, err := ParamsFor(tc.family)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := p.flashTile(tc.d, false)
+		b, _ := p.flashTile(tc.d, true)
+		if f != tc.fwd || b != tc.bwd {
+			t.Errorf("%s d %d: %v / %v, want %v / %v", tc.family, tc.d, f, b, tc.fwd, tc.bwd)
+		}
+	}
+
+	g, ok := topology.GPUPreset("h100-sxm")
+	if !ok {
+		t.Fatal("no h100-sxm preset")
+	}
+	m, err := New(g, units.BF16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const batch, s, d, w = 64, 4096, 64, 128
+	fwd := flashFwd(batch, s, d, w)
+	bwd := fwd
+	bwd.FLOPs, bwd.Bytes, bwd.Backward = fwd.FLOPs*2.5, fwd.Bytes*2, true
+	pairs := model.WindowPairs(s, w)
+	rate := float64(m.Peak16) * m.Params.FlashFraction * float64(d) / (float64(d) + m.Params.KHalf)
+	for _, tc := range []struct {
+		name  string
+		op    model.Op
+		tiles float64
+		area  float64
+	}{{"forward", fwd, 64, 192 * 128}, {"backward", bwd, 63, 128 * 128}} {
+		want := float64(tc.op.FLOPs)/2*tc.tiles*tc.area/pairs/rate + float64(m.Params.KernelOverhead)
+		got, lim := m.Time(tc.op)
+		if math.Abs(float64(got)/want-1) > 1e-9 || lim != TensorCores {
+			t.Errorf("%s: %v (%v), want %.6g s on tensor cores", tc.name, got, lim, want)
+		}
+	}
+}

@@ -40,6 +40,15 @@ type Op struct {
 	Bytes units.Bytes
 	// Causal marks a flash-attention kernel that skips the masked half.
 	Causal bool
+	// Window, on a flash-attention kernel over the whole sequence (M = N =
+	// s), is the sliding window it computes (keys per query, the query
+	// itself included; 0: none): FLOPs then count the window's (query,
+	// key) pairs, and the kernel model prices the tiles the kernel runs
+	// (model.WindowTiles).
+	Window int
+	// Backward marks a flash-attention backward kernel, whose tiles
+	// differ from the forward's.
+	Backward bool
 	// Linear marks the GEMMs of linear layers (projections, MLP), the ones
 	// FP8 training (Transformer Engine) runs in FP8; attention products and
 	// the output layer stay in 16-bit.
@@ -725,14 +734,18 @@ func (c Config) layerBlocks(sh Shard, w int) (attn, mlp Block) {
 		}
 		if w > 0 && w < s {
 			// A sliding window: the causal square's FLOPs scaled by the
-			// share of the causal pairs the window keeps (the kernel
-			// skips the tiles outside it; its time is priced from these
-			// FLOPs as the causal kernel's is).
+			// share of the causal pairs the window keeps, the useful
+			// work. The kernel skips only the tiles wholly outside the
+			// window and computes the others whole, so its time follows
+			// the tiles: compute.Model prices them from Window
+			// (docs/model.md §7.44).
 			f.FLOPs = units.FLOPs(float64(f.FLOPs) * WindowPairs(s, w) / WindowPairs(s, s))
+			f.Window = w
 		}
 		f.Slowdown = c.attnDropoutSlowdown(sh)
 		fb := f
 		fb.Name = "flash-attention-bwd"
+		fb.Backward = true
 		// The backward recomputes the scores: 2.5× the forward's products
 		// (five s×s×d products instead of two).
 		fb.FLOPs = f.FLOPs * 2.5

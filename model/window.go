@@ -162,3 +162,29 @@ func ringStepPairs(s, cp, w int) []float64 {
 	}
 	return out
 }
+
+// WindowTiles is the number of (query block, key block) tiles that a flash
+// kernel with bm × bn tiles computes for causal attention with a window of
+// w over s tokens: the tiles holding at least one pair the mask keeps
+// (j ≤ i, i − j < w). Flash kernels skip only the tiles that are wholly
+// masked; a tile the window's edge or the diagonal cuts through is computed
+// whole. Query block m covers rows m·bm … min(s, (m+1)·bm) − 1, which see
+// the keys from max(0, m·bm − w + 1) to the block's last row, so it computes
+// the key blocks from ⌊max(0, m·bm − w + 1)/bn⌋ to ⌊(last row)/bn⌋. The
+// count is the same whichever side the kernel iterates over (the backward
+// runs one thread block per key block and visits the query blocks that
+// meet it). w ≤ 0 or w ≥ s is full causal attention.
+func WindowTiles(s, w, bm, bn int) int {
+	if s <= 0 || bm <= 0 || bn <= 0 {
+		return 0
+	}
+	if w <= 0 || w > s {
+		w = s
+	}
+	n := 0
+	for q0 := 0; q0 < s; q0 += bm {
+		last := min(s, q0+bm) - 1
+		n += last/bn - max(0, q0-w+1)/bn + 1
+	}
+	return n
+}

@@ -246,3 +246,82 @@ func TestWindowValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestWindowTilesAgainstMask counts the computed tiles a second way, by
+// walking every tile cell by cell and keeping those with a pair the mask
+// keeps, for small sequences, windows and tile shapes.
+func TestWindowTilesAgainstMask(t *testing.T) {
+	for s := 1; s <= 20; s++ {
+		for w := 0; w <= s+1; w++ {
+			for _, bt := range [][2]int{{1, 1}, {2, 2}, {4, 2}, {2, 4}, {3, 2}, {6, 4}, {8, 8}} {
+				bm, bn := bt[0], bt[1]
+				ww := w
+				if ww <= 0 || ww > s {
+					ww = s
+				}
+				want := 0
+				for q0 := 0; q0 < s; q0 += bm {
+					for k0 := 0; k0 < s; k0 += bn {
+						hit := false
+						for i := q0; i < min(s, q0+bm) && !hit; i++ {
+							for j := k0; j < min(s, k0+bn); j++ {
+								if j <= i && i-j < ww {
+									hit = true
+									break
+								}
+							}
+						}
+						if hit {
+							want++
+						}
+					}
+				}
+				if got := WindowTiles(s, w, bm, bn); got != want {
+					t.Fatalf("WindowTiles(s %d, w %d, %d×%d) = %d, mask count %d", s, w, bm, bn, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestWindowTilesByHand: counts worked out tile row by tile row.
+func TestWindowTilesByHand(t *testing.T) {
+	tests := []struct {
+		name         string
+		s, w, bm, bn int
+		want         int
+	}{
+		// A30 benchmark shape (FlashAttention-2, 128 × 64 tiles at head
+		// dim 128), left window 128 (w = 129 with the query itself): query
+		// block 0 computes key blocks 0–1, each later block m the four
+		// blocks 2m−2 … 2m+1: 2 + 31·4 = 126.
+		{"4096 w129 128x64", 4096, 129, 128, 64, 126},
+		// Left window 1024 (w = 1025): block m computes max(0, 2m−16) …
+		// 2m+1: 2m+2 for m ≤ 8 (2+4+…+18 = 90), 18 for m = 9 … 31 (23·18 =
+		// 414): 504.
+		{"4096 w1025 128x64", 4096, 1025, 128, 64, 90 + 414},
+		// Full causal attention, 128 × 64: block m computes 0 … 2m+1,
+		// Σ (2m+2) over m < 32 = 1056.
+		{"4096 causal 128x64", 4096, 0, 128, 64, 1056},
+		// GPT-OSS (w = 128) with 128 × 128 tiles: block 0 one tile, every
+		// later one two: 1 + 31·2 = 63 (§7.42's estimate).
+		{"4096 w128 128x128", 4096, 128, 128, 128, 63},
+		// Full causal with 128 × 128 tiles: 32·33/2 = 528.
+		{"4096 causal 128x128", 4096, 0, 128, 128, 528},
+		// FlashAttention-3's 192 × 128 forward tile at head dim 64, w =
+		// 128: block m (rows 192m … 192m+191, 22 blocks, the last one
+		// partial) computes ⌊max(0, 192m−127)/128⌋ … ⌊(192m+191)/128⌋.
+		// m = 0: 0–1 (2); then alternately 0–2 (3, m = 1), 2–4 (3), 3–5
+		// (3), 5–7 (3) …: every block from m = 1 spans three key blocks
+		// except the last, m = 21 (rows 4032–4095): 30–31 (2). 2 + 20·3 + 2
+		// = 64.
+		{"4096 w128 192x128", 4096, 128, 192, 128, 64},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := WindowTiles(tc.s, tc.w, tc.bm, tc.bn); got != tc.want {
+				t.Errorf("WindowTiles(%d, %d, %d, %d) = %d, want %d", tc.s, tc.w, tc.bm, tc.bn, got, tc.want)
+			}
+		})
+	}
+}

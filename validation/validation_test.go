@@ -394,7 +394,10 @@ var maxMAE = map[string]float64{
 	// architecture, not a fitted mechanism, and removes work, so the two
 	// over-predicted GPT-OSS rows rise (B200 +47.2 → +51.9%): 17.3 →
 	// 17.9% (+15.4%), raised by that measured 0.6.
-	"MegatronBridge-25.11":               18.0,
+	// Branch swatile lowered it 18.0 → 17.9: the windowed flash kernel
+	// priced at the tiles it computes (compute.Model.windowedFlash,
+	// docs/model.md §7.44: 17.8%, +15.3%).
+	"MegatronBridge-25.11":               17.9,
 	"NeMo-24.07-H100":                    5.2,
 	"NeMo-LongSeq-CP-H100":               3.4,
 	"DeepSeek-V3":                        2.5,
