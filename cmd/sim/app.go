@@ -411,8 +411,10 @@ func loadScenario(args, sets []string) (*scenario.Scenario, error) {
 	if len(args) == 1 {
 		name = args[0]
 		var err error
+		// inputfile.Read's errors name the file already (os.Open's
+		// "open FILE: …", "FILE: larger than 1 MiB…").
 		if src, err = inputfile.Read(name); err != nil {
-			return nil, badInput(fmt.Errorf("%s: %w", name, err))
+			return nil, badInput(err)
 		}
 	}
 	sc, err := scenario.Load(name, src, sets)
