@@ -101,6 +101,11 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 			if opt.MaxCost > 0 && (base.Training.Tokens <= 0 || opt.PricePerGPUHour <= 0) {
 				return badInput(errors.New("--max-cost: needs training.tokens and --price-per-gpu-hour"))
 			}
+			if opt.PricePerGPUHour > 0 && base.Training.Tokens <= 0 {
+				// The price is of the GPU-hours to train on them:
+				// without them there is none to show.
+				return badInput(errors.New("--price-per-gpu-hour: needs training.tokens, the tokens to train on (e.g. --set training.tokens=1e12)"))
+			}
 			start := time.Now()
 			res, err := search.Run(base, opt)
 			if err != nil {
@@ -165,7 +170,7 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.IntVar(&opt.Workers, "workers", 0, "goroutines replaying candidates (default: GOMAXPROCS); the result does not depend on it")
 	f.IntVar(&opt.MaxGPUs, "max-gpus", 0, "skip node counts with more GPUs (0: no limit)")
 	f.Float64Var(&opt.MaxDays, "max-days", 0, "drop layouts that take longer to train, in days (0: no limit; needs training.tokens)")
-	f.Float64Var(&opt.PricePerGPUHour, "price-per-gpu-hour", 0, "what one GPU-hour costs (any currency): the ranking shows each layout's price to train")
+	f.Float64Var(&opt.PricePerGPUHour, "price-per-gpu-hour", 0, "what one GPU-hour costs (any currency): the ranking shows each layout's price to train (needs training.tokens)")
 	f.Float64Var(&opt.MaxCost, "max-cost", 0, "drop layouts whose price to train is higher, in the currency of --price-per-gpu-hour (0: no limit; needs training.tokens)")
 	f.IntSliceVar(&opt.Nodes, "nodes", nil, "node counts to search, e.g. 64,128,256 (default: the scenario's cluster.nodes)")
 	return cmd
