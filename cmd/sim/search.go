@@ -50,8 +50,9 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			if flags.trace != "" {
-				return badInput(errors.New("--trace: not available with search"))
+			filter, err := traceFilter(flags.traceSteps, flags.traceStages, flags.traceRanks)
+			if err != nil {
+				return badInput(err)
 			}
 			opt.Objective = search.Objective(objective)
 			if !slices.Contains(search.Objectives(), opt.Objective) {
@@ -105,6 +106,9 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 				// The price is of the GPU-hours to train on them:
 				// without them there is none to show.
 				return badInput(errors.New("--price-per-gpu-hour: needs training.tokens, the tokens to train on (e.g. --set training.tokens=1e12)"))
+			}
+			if err := checkOutputs(runInputs(sc, len(args) == 1), []namedPath{{"-o", flags.out}, {"--trace", flags.trace}}); err != nil {
+				return err
 			}
 			start := time.Now()
 			res, err := search.Run(base, opt)
@@ -160,10 +164,17 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writeOut(flags.out, stdout, buf.Bytes())
+			if err := writeOut(flags.out, stdout, buf.Bytes()); err != nil {
+				return err
+			}
+			if flags.trace != "" {
+				return traceBest(flags.trace, sc.Name, res, filter)
+			}
+			return nil
 		},
 	}
 	flags.register(cmd)
+	registerSearchTrace(cmd, &flags)
 	f := cmd.Flags()
 	f.IntVar(&opt.Top, "top", 5, "how many layouts to report")
 	f.StringVar(&objective, "objective", string(search.StepTime), "what to minimise: step_time_s, cost (GPU-hours to train) or time_to_train")
