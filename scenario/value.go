@@ -129,23 +129,13 @@ func count(store func(int)) *slot[int] {
 	}}
 }
 
-// notInteger is the problem of v, given where want (an integer) was: a
-// whole-number float (8.0) is refused, as BurntSushi/toml refuses a float for
-// an integer field, with the integer to write instead.
-func notInteger(want string, v any) error {
-	if x, ok := v.(float64); ok && x == math.Trunc(x) && math.Abs(x) <= maxCount {
-		return fmt.Errorf("want %s, got %s (write %d)", want, describe(v), int64(x))
-	}
-	return fmt.Errorf("want %s, got %s", want, describe(v))
-}
-
 // whole is a key whose value is a non-negative TOML integer.
 func whole(store func(uint64)) *slot[uint64] {
 	show := func(u uint64) string { return strconv.FormatUint(u, 10) }
 	return &slot[uint64]{k: kindWhole, store: store, show: show, parse: func(v any) (uint64, error) {
 		n, ok := v.(int64)
 		if !ok {
-			return 0, notInteger("a non-negative integer", v)
+			return 0, fmt.Errorf("want a non-negative integer, got %s", describe(v))
 		}
 		if n < 0 {
 			return 0, fmt.Errorf("must not be negative, got %d", n)
@@ -244,4 +234,14 @@ func gemms(p *[]compute.MeasuredGEMM) *slot[[]compute.MeasuredGEMM] {
 		return list, err
 	}
 	return s
+}
+
+// notInteger is the problem of v, given where want (an integer) was: a
+// whole-number float (8.0) is refused, as BurntSushi/toml refuses a float for
+// an integer field, with the integer to write instead.
+func notInteger(want string, v any) error {
+	if x, ok := v.(float64); ok && x == math.Trunc(x) && math.Abs(x) <= maxCount {
+		return fmt.Errorf("want %s, got %s (write %d)", want, describe(v), int64(x))
+	}
+	return fmt.Errorf("want %s, got %s", want, describe(v))
 }
