@@ -7,7 +7,7 @@ import (
 
 // TestFloatForInteger: a float for an integer key is refused, as
 // BurntSushi/toml refuses one for an integer field (decode.go unifyInt,
-// v1.6.0), and the message shows it as written, 8.0 and not 8, with the
+// v1.6.0), and the message shows it as TOML writes a float, 8.0 and not 8, with the
 // integer to write when it is a whole number. A float where a string is
 // wanted is shown the same way.
 func TestFloatForInteger(t *testing.T) {
@@ -18,19 +18,19 @@ func TestFloatForInteger(t *testing.T) {
 		want string
 	}{
 		{"whole float in the file", replace("tp = 8", "tp = 8.0"), nil,
-			`x.toml:11: parallelism.tp: want an integer, got the float 8.0 (write 8)`},
+			`x.toml:11: parallelism.tp: want an integer, got the number 8.0 (write 8)`},
 		{"whole float by --set", base, []string{"parallelism.tp=8.0"},
-			`--set: parallelism.tp: want an integer, got the float 8.0 (write 8)`},
+			`--set: parallelism.tp: want an integer, got the number 8.0 (write 8)`},
 		{"exponent", base, []string{"cluster.nodes=1e2"},
-			`--set: cluster.nodes: want an integer, got the float 100.0 (write 100)`},
+			`--set: cluster.nodes: want an integer, got the number 100.0 (write 100)`},
 		{"fraction", base, []string{"parallelism.tp=8.5"},
-			`--set: parallelism.tp: want an integer, got the float 8.5`},
+			`--set: parallelism.tp: want an integer, got the number 8.5`},
 		{"too large to be a count", base, []string{"parallelism.tp=1e300"},
-			`--set: parallelism.tp: want an integer, got the float 1e+300`},
+			`--set: parallelism.tp: want an integer, got the number 1e+300`},
 		{"infinity", base, []string{"parallelism.tp=inf"},
-			`--set: parallelism.tp: want an integer, got the float inf`},
+			`--set: parallelism.tp: want an integer, got the number inf`},
 		{"a float for a string", replace(`name = "test"`, "name = 2.0"), nil,
-			`x.toml:1: name: want a string, got the float 2.0`},
+			`x.toml:1: name: want a string, got the number 2.0`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -59,7 +59,7 @@ func DescribeValue(v any) string {
 	case int64:
 		return fmt.Sprintf("the integer %d", x)
 	case float64:
-		return "the float " + tomlFloat(x)
+		return "the number " + tomlFloat(x)
 	case string:
 		return fmt.Sprintf("the string %q", x)
 	case bool:
