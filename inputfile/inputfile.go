@@ -27,7 +27,9 @@ const MaxDepth = 16
 var ErrTooLarge = errors.New("larger than 1 MiB, the limit for an input file")
 
 // Read reads the file at path, at most MaxSize bytes of it: a longer one (or
-// a device that never ends) is an error wrapping ErrTooLarge.
+// a device that never ends) is an error wrapping ErrTooLarge. Every error
+// names path once ("open PATH: …", "read PATH: …", "PATH: larger than …"), so
+// a caller adds no path of its own.
 func Read(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {

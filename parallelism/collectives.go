@@ -56,7 +56,14 @@ func GroupPlacement(v Valid, name string) (collective.Placement, error) {
 	default:
 		return collective.Placement{}, fmt.Errorf("group %q is none of %s", name, strings.Join(GroupNames(), ", "))
 	}
-	return placement(m, g, 0, 0), nil
+	p := placement(m, g, 0, 0)
+	if p.Ranks < 2 {
+		// One GPU runs no collective: a table of it would show only
+		// zeros (busbw = algbw × 0).
+		n := strings.ToLower(name)
+		return collective.Placement{}, fmt.Errorf("group %s: the layout has %s = 1 (parallelism.%s), a group of one GPU: no collective runs over it", n, n, n)
+	}
+	return p, nil
 }
 
 // ContiguousPlacement is a group of n consecutive ranks from rank 0, filling

@@ -72,7 +72,7 @@ func (s *Scenario) Position(key string) (file string, line int) { return s.origi
 func (s *Scenario) Validate() (parallelism.Valid, error) {
 	v, errs := s.Job.Validate()
 	if s.Whole != nil {
-		errs = append(errs, s.Whole.check(s.Job)...)
+		errs = append(errs, s.Whole.check(s.Job, errs)...)
 	}
 	if s.RL != nil {
 		errs = append(errs, s.RL.Check(s.Job)...)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,7 +59,7 @@ func DescribeValue(v any) string {
 	case int64:
 		return fmt.Sprintf("the integer %d", x)
 	case float64:
-		return fmt.Sprintf("the number %v", x)
+		return "the number " + tomlFloat(x)
 	case string:
 		return fmt.Sprintf("the string %q", x)
 	case bool:
@@ -73,6 +74,24 @@ func DescribeValue(v any) string {
 		return "an array"
 	}
 	return fmt.Sprintf("a value of type %T", v)
+}
+
+// tomlFloat writes x as a TOML float: with a decimal point or an exponent,
+// so that 8.0 is not shown as the integer 8; inf and nan as TOML spells them.
+func tomlFloat(x float64) string {
+	switch {
+	case math.IsNaN(x):
+		return "nan"
+	case math.IsInf(x, 1):
+		return "inf"
+	case math.IsInf(x, -1):
+		return "-inf"
+	}
+	s := strconv.FormatFloat(x, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".e") {
+		s += ".0"
+	}
+	return s
 }
 
 // sortedKeys returns the keys of m in sorted order, for a deterministic walk.

@@ -120,7 +120,7 @@ func count(store func(int)) *slot[int] {
 	return &slot[int]{k: kindCount, store: store, show: strconv.Itoa, parse: func(v any) (int, error) {
 		n, ok := v.(int64)
 		if !ok {
-			return 0, fmt.Errorf("want an integer, got %s", describe(v))
+			return 0, notInteger("an integer", v)
 		}
 		if n < -maxCount || n > maxCount {
 			return 0, fmt.Errorf("%d is out of range (at most %d)", n, maxCount)
@@ -234,4 +234,14 @@ func gemms(p *[]compute.MeasuredGEMM) *slot[[]compute.MeasuredGEMM] {
 		return list, err
 	}
 	return s
+}
+
+// notInteger is the problem of v, given where want (an integer) was: a
+// whole-number float (8.0) is refused, as BurntSushi/toml refuses a float for
+// an integer field, with the integer to write instead.
+func notInteger(want string, v any) error {
+	if x, ok := v.(float64); ok && x == math.Trunc(x) && math.Abs(x) <= maxCount {
+		return fmt.Errorf("want %s, got %s (write %d)", want, describe(v), int64(x))
+	}
+	return fmt.Errorf("want %s, got %s", want, describe(v))
 }

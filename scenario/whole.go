@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"trainsim/field"
@@ -138,8 +139,10 @@ func (d *decoder) hasWhole() bool {
 	return false
 }
 
-// check returns the problems of w for job j, each naming its key.
-func (w *Whole) check(j parallelism.Job) []field.Error {
+// check returns the problems of w for job j, each naming its key; jobErrs
+// are j's own problems (j.Validate), already reported, which a batch
+// ramp-up phase's job shares and does not repeat.
+func (w *Whole) check(j parallelism.Job, jobErrs []field.Error) []field.Error {
 	var errs []field.Error
 	for _, f := range []struct {
 		key      string
@@ -170,7 +173,11 @@ func (w *Whole) check(j parallelism.Job) []field.Error {
 	ramped := 0.0
 	for i, p := range w.Ramp {
 		ramped += p.Tokens
-		if _, perrs := rampJob(j, p).Validate(); len(perrs) > 0 {
+		_, perrs := rampJob(j, p).Validate()
+		perrs = slices.DeleteFunc(perrs, func(e field.Error) bool {
+			return slices.ContainsFunc(jobErrs, func(o field.Error) bool { return o.Field == e.Field && o.Msg == e.Msg })
+		})
+		if len(perrs) > 0 {
 			errs = append(errs, field.Errorf("job.ramp", "entry %d: global_batch %d: %s", i+1, p.GlobalBatch, perrs[0].Error()).Using("training.global_batch"))
 		}
 	}

@@ -70,7 +70,8 @@ type commonFlags struct {
 	trace  string
 	seed   uint64
 	// sim run only (registerRun).
-	timeline    bool
+	timeline bool
+	// sim run and sim search (registerTraceFilters).
 	traceSteps  int
 	traceStages string
 	traceRanks  string
@@ -93,8 +94,14 @@ func (c *commonFlags) register(cmd *cobra.Command) {
 
 // registerRun adds the flags only sim run has.
 func (c *commonFlags) registerRun(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&c.timeline, "timeline", false, "put the first step's pipeline timeline in the JSON report (always with --trace), for sim report")
+	c.registerTraceFilters(cmd)
+}
+
+// registerTraceFilters adds the flags that choose what --trace writes, for
+// sim run and sim search.
+func (c *commonFlags) registerTraceFilters(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.BoolVar(&c.timeline, "timeline", false, "put the first step's pipeline timeline in the JSON report (always with --trace), for sim report")
 	f.IntVar(&c.traceSteps, "trace-steps", 0, "with --trace: write only the first N steps (0: all)")
 	f.StringVar(&c.traceStages, "trace-stages", "", "with --trace: write only these pipeline stages, e.g. 0,2-3 (default: all)")
 	f.StringVar(&c.traceRanks, "trace-ranks", "", "with --trace: write only the replayed GPUs of these global ranks, e.g. 0,8-15 (default: all)")
@@ -411,8 +418,10 @@ func loadScenario(args, sets []string) (*scenario.Scenario, error) {
 	if len(args) == 1 {
 		name = args[0]
 		var err error
+		// inputfile.Read's errors name the file already (os.Open's
+		// "open FILE: …", "FILE: larger than 1 MiB…").
 		if src, err = inputfile.Read(name); err != nil {
-			return nil, badInput(fmt.Errorf("%s: %w", name, err))
+			return nil, badInput(err)
 		}
 	}
 	sc, err := scenario.Load(name, src, sets)

@@ -110,3 +110,27 @@ func TestCollectiveBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestCollectiveOneGPUGroup: --group names a group the layout leaves at one
+// GPU (no CP, no experts, TP 1, one data-parallel replica): refused as bad
+// input naming the group and its size, not a table of zeros.
+func TestCollectiveOneGPUGroup(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--group", "cp"}, "scenarios/gpt3-175b.toml: group cp: the layout has cp = 1 (parallelism.cp), a group of one GPU: no collective runs over it\n"},
+		{[]string{"--group", "ep"}, "scenarios/gpt3-175b.toml: group ep: the layout has ep = 1 (parallelism.ep), a group of one GPU: no collective runs over it\n"},
+		{[]string{"--group", "TP", "--set", "parallelism.tp=1"}, "scenarios/gpt3-175b.toml: group tp: the layout has tp = 1 (parallelism.tp), a group of one GPU: no collective runs over it\n"},
+		{[]string{"--group", "dp", "--set", "cluster.nodes=16"}, "scenarios/gpt3-175b.toml: group dp: the layout has dp = 1 (parallelism.dp), a group of one GPU: no collective runs over it\n"},
+	} {
+		code, out, errs := runCLI(t, append([]string{"collective"}, c.args...)...)
+		if code != exitBadInput || out != "" || errs != c.want {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and %q", c.args, code, out, errs, c.want)
+		}
+	}
+	// A group of two or more GPUs still gets its table.
+	if code, out, _ := runCLI(t, "collective", "../../scenarios/mixtral-8x7b-ep8.toml", "--group", "ep"); code != 0 || !strings.Contains(out, "ep group, 8 ranks") {
+		t.Errorf("mixtral --group ep: exit %d\n%s", code, out)
+	}
+}

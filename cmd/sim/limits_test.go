@@ -54,3 +54,33 @@ func TestInputLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestInputFileNamedOnce: a file that cannot be read (too large, missing, a
+// directory) is named once in the message, by scenario and sweep alike.
+func TestInputFileNamedOnce(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.toml")
+	if err := os.WriteFile(big, []byte("# "+strings.Repeat("x", 1<<20)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.toml")
+	out := filepath.Join(dir, "out")
+	for _, c := range []struct {
+		args []string
+		file string
+		want string
+	}{
+		{[]string{"run", big}, big, "larger than 1 MiB"},
+		{[]string{"search", big}, big, "larger than 1 MiB"},
+		{[]string{"collective", big}, big, "larger than 1 MiB"},
+		{[]string{"sweep", big, "--out", out}, big, "larger than 1 MiB"},
+		{[]string{"run", missing}, missing, "no such file"},
+		{[]string{"sweep", missing, "--out", out}, missing, "no such file"},
+		{[]string{"run", dir}, dir, "is a directory"},
+	} {
+		code, _, errs := runCLI(t, c.args...)
+		if code != 2 || !strings.Contains(errs, c.want) || strings.Count(errs, c.file) != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2, %q and the file named once", c.args, code, errs, c.want)
+		}
+	}
+}

@@ -50,8 +50,9 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := flags.check(); err != nil {
 				return err
 			}
-			if flags.trace != "" {
-				return badInput(errors.New("--trace: not available with search"))
+			filter, err := traceFilter(flags.traceSteps, flags.traceStages, flags.traceRanks)
+			if err != nil {
+				return badInput(err)
 			}
 			opt.Objective = search.Objective(objective)
 			if !slices.Contains(search.Objectives(), opt.Objective) {
@@ -100,6 +101,14 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			if opt.MaxCost > 0 && (base.Training.Tokens <= 0 || opt.PricePerGPUHour <= 0) {
 				return badInput(errors.New("--max-cost: needs training.tokens and --price-per-gpu-hour"))
+			}
+			if opt.PricePerGPUHour > 0 && base.Training.Tokens <= 0 {
+				// The price is of the GPU-hours to train on them:
+				// without them there is none to show.
+				return badInput(errors.New("--price-per-gpu-hour: needs training.tokens, the tokens to train on (e.g. --set training.tokens=1e12)"))
+			}
+			if err := checkOutputs(runInputs(sc, len(args) == 1), []namedPath{{"-o", flags.out}, {"--trace", flags.trace}}); err != nil {
+				return err
 			}
 			start := time.Now()
 			res, err := search.Run(base, opt)
@@ -155,17 +164,24 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writeOut(flags.out, stdout, buf.Bytes())
+			if err := writeOut(flags.out, stdout, buf.Bytes()); err != nil {
+				return err
+			}
+			if flags.trace != "" {
+				return traceBest(flags.trace, sc.Name, res, filter)
+			}
+			return nil
 		},
 	}
 	flags.register(cmd)
+	registerSearchTrace(cmd, &flags)
 	f := cmd.Flags()
 	f.IntVar(&opt.Top, "top", 5, "how many layouts to report")
 	f.StringVar(&objective, "objective", string(search.StepTime), "what to minimise: step_time_s, cost (GPU-hours to train) or time_to_train")
 	f.IntVar(&opt.Workers, "workers", 0, "goroutines replaying candidates (default: GOMAXPROCS); the result does not depend on it")
 	f.IntVar(&opt.MaxGPUs, "max-gpus", 0, "skip node counts with more GPUs (0: no limit)")
 	f.Float64Var(&opt.MaxDays, "max-days", 0, "drop layouts that take longer to train, in days (0: no limit; needs training.tokens)")
-	f.Float64Var(&opt.PricePerGPUHour, "price-per-gpu-hour", 0, "what one GPU-hour costs (any currency): the ranking shows each layout's price to train")
+	f.Float64Var(&opt.PricePerGPUHour, "price-per-gpu-hour", 0, "what one GPU-hour costs (any currency): the ranking shows each layout's price to train (needs training.tokens)")
 	f.Float64Var(&opt.MaxCost, "max-cost", 0, "drop layouts whose price to train is higher, in the currency of --price-per-gpu-hour (0: no limit; needs training.tokens)")
 	f.IntSliceVar(&opt.Nodes, "nodes", nil, "node counts to search, e.g. 64,128,256 (default: the scenario's cluster.nodes)")
 	return cmd

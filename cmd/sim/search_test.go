@@ -154,3 +154,27 @@ func TestSearchLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchNeedsTokens: every flag that prices or limits the run as a whole
+// (--price-per-gpu-hour, --max-days, --max-cost) on a scenario without
+// training.tokens is refused, exit 2, naming the key; the price is not
+// silently left out of the ranking.
+func TestSearchNeedsTokens(t *testing.T) {
+	small := []string{"search", "--set", "model.preset=gpt-1.7b", "--set", "cluster.nodes=1", "--set", "training.global_batch=8", "--set", "training.tokens=0",
+		"--set", "parallelism.pp=1", "--set", "parallelism.microbatch=1", "--set", "parallelism.virtual_stages=1", "--set", "parallelism.schedule=1f1b"}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--price-per-gpu-hour", "2.5"}, "--price-per-gpu-hour: needs training.tokens, the tokens to train on (e.g. --set training.tokens=1e12)\n"},
+		{[]string{"--price-per-gpu-hour", "2.5", "--format", "json"}, "--price-per-gpu-hour: needs training.tokens, the tokens to train on (e.g. --set training.tokens=1e12)\n"},
+		{[]string{"--price-per-gpu-hour", "2.5", "--objective", "cost"}, "--price-per-gpu-hour: needs training.tokens, the tokens to train on (e.g. --set training.tokens=1e12)\n"},
+		{[]string{"--max-days", "3"}, "--max-days: needs training.tokens\n"},
+		{[]string{"--max-cost", "100", "--price-per-gpu-hour", "2.5"}, "--max-cost: needs training.tokens and --price-per-gpu-hour\n"},
+	} {
+		code, out, errs := runCLI(t, append(append([]string(nil), small...), c.args...)...)
+		if code != exitBadInput || out != "" || errs != c.want {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and %q", c.args, code, out, errs, c.want)
+		}
+	}
+}

@@ -150,7 +150,7 @@ func runSweep(cmd *cobra.Command, fl *sweepFlags, file string, stdout, stderr io
 
 	src, err := inputfile.Read(file)
 	if err != nil {
-		return badInput(fmt.Errorf("%s: %w", file, err))
+		return badInput(err) // it names the file (inputfile.Read)
 	}
 	sw, err := sweep.Parse(sweep.Input{File: file, Src: src, ReadBase: inputfile.Read, ReadFile: inputfile.Read, Sets: sets})
 	if err != nil {
