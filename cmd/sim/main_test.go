@@ -173,6 +173,10 @@ func TestExitCodes(t *testing.T) {
 		{"vanishing GEMM fraction", []string{"run", "--set", "calibration.gemm_peak_fraction=1e-300"}, 2, []string{"--set: calibration.gemm_peak_fraction: must be a fraction in [0.01, 1], got 1e-300"}, nil},
 		{"vanishing eager HBM fraction", []string{"run", "--set", "training.eager_hbm_fraction=1e-300"}, 2, []string{"--set: training.eager_hbm_fraction: must be a fraction in [0.01, 1]"}, nil},
 		{"vanishing refit rate", []string{"run", "../../scenarios/instructgpt-175b-ppo.toml", "--set", "rl.refit_rate=1e-300GB/s"}, 2, []string{"--set: rl.refit_rate: must be 0 (the hardware's rate) or from 1MB/s to 1PB/s"}, nil},
+		// prompt + response that tp does not divide under sequence
+		// parallelism: padded, as the frameworks pad (was refused naming
+		// parallelism.sequence_parallel, not the rl.* keys).
+		{"rl pack padded to tp", []string{"run", "../../scenarios/instructgpt-175b-ppo.toml", "--set", "rl.response_max=257", "--set", "rl.response_mean=200"}, 0, nil, []string{"seq 520", "rl.prompt_len + rl.response_max = 513 tokens are padded to 520, a multiple of 8"}},
 		{"vanishing CPU Adam bandwidth", []string{"run", "../../scenarios/instructgpt-175b-ppo.toml", "--set", "rl.cpu_adam_bandwidth=1e-300GB/s"}, 2, []string{"--set: rl.cpu_adam_bandwidth: must be 0"}, nil},
 		// The scenario's name states its cluster; --nodes replaces it, and
 		// the header says so.
