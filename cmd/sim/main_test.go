@@ -173,6 +173,14 @@ func TestExitCodes(t *testing.T) {
 		{"vanishing GEMM fraction", []string{"run", "--set", "calibration.gemm_peak_fraction=1e-300"}, 2, []string{"--set: calibration.gemm_peak_fraction: must be a fraction in [0.01, 1], got 1e-300"}, nil},
 		{"vanishing eager HBM fraction", []string{"run", "--set", "training.eager_hbm_fraction=1e-300"}, 2, []string{"--set: training.eager_hbm_fraction: must be a fraction in [0.01, 1]"}, nil},
 		{"vanishing refit rate", []string{"run", "../../scenarios/instructgpt-175b-ppo.toml", "--set", "rl.refit_rate=1e-300GB/s"}, 2, []string{"--set: rl.refit_rate: must be 0 (the hardware's rate) or from 1MB/s to 1PB/s"}, nil},
+		// 2^31−1 tokens made one attention kernel 14 years long: refused
+		// at the key with its range, not by the engine.
+		{"huge seq_len", []string{"run", "--set", "model.seq_len=2147483647"}, 2, []string{"--set: model.seq_len: must be an integer from 1 to 16777216, got 2147483647"}, nil},
+		{"huge vocab", []string{"run", "--set", "model.vocab=2147483647"}, 2, []string{"--set: model.vocab: must be an integer from 1 to 16777216"}, nil},
+		// Sizes in range whose product is not: the micro-batches repeated
+		// past the replayed ones ran past the engine's range unchecked and
+		// wrapped to a negative step ("no fp16 peak … or empty step").
+		{"step past the engine's range", []string{"run", "--set", "model.seq_len=16777216", "--set", "cluster.gpu.peak=1TFLOP/s"}, 2, []string{"engine's range", "would end at 1.32e+10 s", "model.seq_len", "cluster.gpu.peak"}, nil},
 		// prompt + response that tp does not divide under sequence
 		// parallelism: padded, as the frameworks pad (was refused naming
 		// parallelism.sequence_parallel, not the rl.* keys).
