@@ -127,7 +127,7 @@ func declarations(s *settings) []key {
 		{name: "name", value: text(into(&s.name)), def: "the file's base name without extension (`scenario` if none)",
 			doc: "the scenario's name, as reports show it; when a `--set` override changes a `[model]` or `[cluster]` key the report is named after what it replays instead (`MODEL, N x GPU`, e.g. `llama3-405b, 1024 x h100-sxm`) unless `--set name=...` names it"},
 		{name: "seed", value: whole(into(&s.seed)).or(1),
-			doc: "seeds every random choice of the simulation; `--seed N` overrides it; it draws the slow GPUs (`job.straggler_*`) and the Monte Carlo of the whole run (`[job]`)"},
+			doc: "seeds every random choice of the simulation; 0 to 2^63 − 1 (9223372036854775807); `--seed N` overrides it; it draws the slow GPUs (`job.straggler_*`) and the Monte Carlo of the whole run (`[job]`)"},
 
 		{name: keyModelPreset, value: text(into(&s.modelPreset)), preset: true, def: "none",
 			doc: "a built-in model (`sim presets` lists them); the other `[model]` keys override what it gives"},

@@ -279,6 +279,18 @@ func parentKey(k string) string {
 func (d *decoder) syntaxError(err error) {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
+		// An integer past TOML's 64 bits is the one syntax error that
+		// is about a value: name its key (and a whole key's range).
+		if num, ok := strings.CutSuffix(pe.Message, " is out of range for int64"); ok && pe.LastKey != "" {
+			msg := num + " is past TOML's 64-bit integers (−9223372036854775808 to 9223372036854775807)"
+			for _, k := range d.keys {
+				if k.name == pe.LastKey && k.value != nil && k.value.kind() == kindWhole {
+					msg = "must be " + wholeRange + ", got " + num
+				}
+			}
+			d.addAt(d.file, pe.Position.Line, pe.LastKey, msg)
+			return
+		}
 		d.addAt(d.file, pe.Position.Line, "", "invalid TOML: "+pe.Message)
 		return
 	}

@@ -173,6 +173,12 @@ func TestExitCodes(t *testing.T) {
 		{"vanishing GEMM fraction", []string{"run", "--set", "calibration.gemm_peak_fraction=1e-300"}, 2, []string{"--set: calibration.gemm_peak_fraction: must be a fraction in [0.01, 1], got 1e-300"}, nil},
 		{"vanishing eager HBM fraction", []string{"run", "--set", "training.eager_hbm_fraction=1e-300"}, 2, []string{"--set: training.eager_hbm_fraction: must be a fraction in [0.01, 1]"}, nil},
 		{"vanishing refit rate", []string{"run", "../../scenarios/instructgpt-175b-ppo.toml", "--set", "rl.refit_rate=1e-300GB/s"}, 2, []string{"--set: rl.refit_rate: must be 0 (the hardware's rate) or from 1MB/s to 1PB/s"}, nil},
+		// A seed past 2^63 − 1 was "a string" through --set and invalid
+		// TOML in a file; --seed took up to 2^64 − 1.
+		{"seed past 2^63-1 by --set", []string{"run", "--set", "seed=9223372036854775808"}, 2, []string{"--set: seed: must be an integer from 0 to 9223372036854775807 (2^63 − 1), got 9223372036854775808"}, nil},
+		{"seed past 2^63-1 by --seed", []string{"run", "--seed", "18446744073709551615"}, 2, []string{`invalid argument "18446744073709551615" for "--seed" flag: must be an integer from 0 to 9223372036854775807`}, nil},
+		{"negative --seed", []string{"run", "--seed", "-1"}, 2, []string{`for "--seed" flag: must be an integer from 0 to 9223372036854775807`}, nil},
+		{"fractional sweep --seed", []string{"sweep", "x.toml", "--out", "o", "--seed", "1.5"}, 2, []string{`for "--seed" flag: must be an integer from 0`}, nil},
 		// 2^31−1 tokens made one attention kernel 14 years long: refused
 		// at the key with its range, not by the engine.
 		{"huge seq_len", []string{"run", "--set", "model.seq_len=2147483647"}, 2, []string{"--set: model.seq_len: must be an integer from 1 to 16777216, got 2147483647"}, nil},
