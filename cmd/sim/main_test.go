@@ -173,6 +173,13 @@ func TestExitCodes(t *testing.T) {
 		{"vanishing GEMM fraction", []string{"run", "--set", "calibration.gemm_peak_fraction=1e-300"}, 2, []string{"--set: calibration.gemm_peak_fraction: must be a fraction in [0.01, 1], got 1e-300"}, nil},
 		{"vanishing eager HBM fraction", []string{"run", "--set", "training.eager_hbm_fraction=1e-300"}, 2, []string{"--set: training.eager_hbm_fraction: must be a fraction in [0.01, 1]"}, nil},
 		{"vanishing refit rate", []string{"run", "../../scenarios/instructgpt-175b-ppo.toml", "--set", "rl.refit_rate=1e-300GB/s"}, 2, []string{"--set: rl.refit_rate: must be 0 (the hardware's rate) or from 1MB/s to 1PB/s"}, nil},
+		// sim search replaces the layout: a scenario whose own layout is
+		// not a valid job on its cluster starts from a neutral one, said
+		// in the header; a problem the layout does not decide, or a dp the
+		// file gives, stays an error.
+		{"search from a neutral layout", []string{"search", "--top", "1", "--set", "model.preset=gpt-1.7b", "--set", "cluster.nodes=2", "--set", "parallelism.pp=3", "--set", "training.global_batch=64"}, 0, nil, []string{"the scenario's own layout is not a valid job here; the search starts from TP 1 × PP 1 instead", "parallelism.dp: defaults to GPUs", "#1  step"}},
+		{"search: not a layout problem", []string{"search", "--top", "1", "--set", "model.preset=gpt-1.7b", "--set", "cluster.nodes=2", "--set", "parallelism.pp=3", "--set", "training.global_batch=0"}, 2, []string{"training.global_batch: must be a positive integer"}, nil},
+		{"search: a given dp", []string{"search", "--top", "1", "--set", "model.preset=gpt-1.7b", "--set", "cluster.nodes=2", "--set", "parallelism.pp=3", "--set", "parallelism.dp=5", "--set", "training.global_batch=64"}, 2, []string{"≠ 16 GPUs", "sim search starts from the scenario as a valid job", "parallelism.dp"}, nil},
 		// A seed past 2^63 − 1 was "a string" through --set and invalid
 		// TOML in a file; --seed took up to 2^64 − 1.
 		{"seed past 2^63-1 by --set", []string{"run", "--set", "seed=9223372036854775808"}, 2, []string{"--set: seed: must be an integer from 0 to 9223372036854775807 (2^63 − 1), got 9223372036854775808"}, nil},
@@ -195,7 +202,6 @@ func TestExitCodes(t *testing.T) {
 		// The scenario's name states its cluster; --nodes replaces it, and
 		// the header says so.
 		{"search header names --nodes", []string{"search", "--set", "model.preset=gpt-1.7b", "--set", "parallelism.pp=1", "--nodes", "1", "--top", "1"}, 0, nil, []string{"node counts searched: 1 (--nodes), not the scenario's cluster.nodes"}},
-		{"search from an invalid layout says why", []string{"search", "--set", "cluster.nodes=8"}, 2, []string{"parallelism.dp: defaults to GPUs", "sim search starts from the scenario as a valid job", "--nodes"}, nil},
 		{"many steps, periodic too many", []string{"run", "--set", "training.steps=2147483647"}, 2, []string{"--set: training.steps: 2147483647 steps stand for about", "periodic replay may stand for"}, nil},
 		// The whole-run Monte Carlo plays every checkpoint: a 1 ms interval
 		// (or the best interval of a free write) would take hours.
