@@ -180,6 +180,11 @@ func TestExitCodes(t *testing.T) {
 		{"search from a neutral layout", []string{"search", "--top", "1", "--set", "model.preset=gpt-1.7b", "--set", "cluster.nodes=2", "--set", "parallelism.pp=3", "--set", "training.global_batch=64"}, 0, nil, []string{"the scenario's own layout is not a valid job here; the search starts from TP 1 × PP 1 instead", "parallelism.dp: defaults to GPUs", "#1  step"}},
 		{"search: not a layout problem", []string{"search", "--top", "1", "--set", "model.preset=gpt-1.7b", "--set", "cluster.nodes=2", "--set", "parallelism.pp=3", "--set", "training.global_batch=0"}, 2, []string{"training.global_batch: must be a positive integer"}, nil},
 		{"search: a given dp", []string{"search", "--top", "1", "--set", "model.preset=gpt-1.7b", "--set", "cluster.nodes=2", "--set", "parallelism.pp=3", "--set", "parallelism.dp=5", "--set", "training.global_batch=64"}, 2, []string{"≠ 16 GPUs", "sim search starts from the scenario as a valid job", "parallelism.dp"}, nil},
+		// 10^9 nodes: the search enumerated the divisors of 8·10^9 GPUs
+		// one by one for minutes; and 1e300 s printed every digit.
+		{"search --nodes past the range", []string{"search", "--nodes", "1000000000"}, 2, []string{"--nodes: node counts must be from 1 to 1048576 (cluster.nodes' range), got 1000000000"}, nil},
+		{"nodes past the range", []string{"run", "--set", "cluster.nodes=1048577"}, 2, []string{"--set: cluster.nodes: must be an integer from 1 to 1048576, got 1048577"}, nil},
+		{"host issue of 1e300 s", []string{"run", "--set", "training.host_issue=1e300s"}, 2, []string{"--set: training.host_issue: 1.157e+295 days is outside the physical range 0–10 ms"}, nil},
 		// A seed past 2^63 − 1 was "a string" through --set and invalid
 		// TOML in a file; --seed took up to 2^64 − 1.
 		{"seed past 2^63-1 by --set", []string{"run", "--set", "seed=9223372036854775808"}, 2, []string{"--set: seed: must be an integer from 0 to 9223372036854775807 (2^63 − 1), got 9223372036854775808"}, nil},

@@ -19,6 +19,7 @@ import (
 	"trainsim/report"
 	"trainsim/scenario"
 	"trainsim/search"
+	"trainsim/topology"
 	"trainsim/units"
 )
 
@@ -73,8 +74,8 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 				return badInput(fmt.Errorf("--workers: want at least 1, got %d", opt.Workers))
 			}
 			for _, n := range opt.Nodes {
-				if n < 1 {
-					return badInput(fmt.Errorf("--nodes: node counts must be positive, got %d", n))
+				if n < 1 || n > topology.MaxNodes {
+					return badInput(fmt.Errorf("--nodes: node counts must be from 1 to %d (cluster.nodes' range), got %d", topology.MaxNodes, n))
 				}
 			}
 			log, err := flags.logger(stderr)
