@@ -275,7 +275,7 @@ func declarations(s *settings) []key {
 		{name: "moe.skew", value: number(into(&l.Skew)).or(1),
 			doc: "routing skew: the hottest expert-parallel rank's routed tokens over the balanced share, 1..1000; that rank's all-to-alls and expert GEMMs gate every layer (NVIDIA's published MoE runs force balance: 1)"},
 		{name: "moe.capacity_factor", value: number(into(&l.CapacityFactor)).or(0),
-			doc: "0: dropless; else 0.1..1000: an expert takes at most this multiple of the balanced share of tokens and drops the rest, so the hottest rank's load is min(skew, capacity_factor)"},
+			doc: "0: dropless; else 1..1000: an expert takes at most this multiple of the balanced share of tokens and drops the rest, so the hottest rank's load is min(skew, capacity_factor)"},
 		{name: "moe.dispatch_fp8", value: boolean(into(&l.DispatchFP8)).or(false),
 			doc: "the token dispatch all-to-all and the backward's all-to-all of the combine's gradient carry FP8 elements with one fp32 scale per 128 (1.03 bytes an element instead of 2); the combine and the dispatch's gradient stay 16-bit (DeepSeek-V3 §3.3.4); needs `training.precision = \"fp8\"`"},
 		{name: "moe.overlap", value: boolean(into(&l.MoEOverlap)).or(false),

@@ -185,6 +185,7 @@ func TestExitCodes(t *testing.T) {
 		{"search --nodes past the range", []string{"search", "--nodes", "1000000000"}, 2, []string{"--nodes: node counts must be from 1 to 1048576 (cluster.nodes' range), got 1000000000"}, nil},
 		{"nodes past the range", []string{"run", "--set", "cluster.nodes=1048577"}, 2, []string{"--set: cluster.nodes: must be an integer from 1 to 1048576, got 1048577"}, nil},
 		{"host issue of 1e300 s", []string{"run", "--set", "training.host_issue=1e300s"}, 2, []string{"--set: training.host_issue: 1.157e+295 days is outside the physical range 0–10 ms"}, nil},
+		{"capacity factor below 1", []string{"run", "../../scenarios/mixtral-8x7b-ep8.toml", "--set", "moe.capacity_factor=0.2"}, 2, []string{"--set: moe.capacity_factor: must be 0 (dropless) or from 1 to 1000"}, nil},
 		// A seed past 2^63 − 1 was "a string" through --set and invalid
 		// TOML in a file; --seed took up to 2^64 − 1.
 		{"seed past 2^63-1 by --set", []string{"run", "--set", "seed=9223372036854775808"}, 2, []string{"--set: seed: must be an integer from 0 to 9223372036854775807 (2^63 − 1), got 9223372036854775808"}, nil},
