@@ -198,7 +198,11 @@ func Simulate(c Config, w Work, rng *rand.Rand) (*Result, error) {
 		tau := math.Min(float64(c.CheckpointInterval), work)
 		wall = float64(ExpectedWall(units.Seconds(work), units.Seconds(tau), c.CheckpointWrite, c.Restart, units.Seconds(m)))
 		if n := wall / m * float64(c.Runs); !(n <= maxEvents) {
-			return nil, fmt.Errorf("%w: about %.3g interruptions over %d runs (a run expected to last %s at one every %s), more than the %g one simulation plays; fewer job.runs, a longer MTBF or a shorter checkpoint interval", ErrNeverFinishes, n, c.Runs, days(wall), units.Seconds(m), float64(maxEvents))
+			about := fmt.Sprintf("about %.3g", n)
+			if math.IsInf(n, 0) || math.IsNaN(n) {
+				about = "unboundedly many" // was "about +Inf"
+			}
+			return nil, fmt.Errorf("%w: %s interruptions over %d runs (a run expected to last %s at one every %s), more than the %g one simulation plays; fewer job.runs, longer MTBFs (job.gpu_mtbf, job.node_mtbf, job.link_mtbf), or a cheaper or more frequent checkpoint (job.checkpoint_write, job.checkpoint_interval)", ErrNeverFinishes, about, c.Runs, days(wall), units.Seconds(m), float64(maxEvents))
 		}
 	}
 	// Each run plays one turn per checkpoint: a checkpoint interval far

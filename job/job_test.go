@@ -246,8 +246,14 @@ func TestLlama3Preset(t *testing.T) {
 func TestWorkBudget(t *testing.T) {
 	c := Config{GPUs: 1024, GPUMTBF: 3600, FatalFraction: 1, CheckpointInterval: 1800, CheckpointWrite: 60, Restart: 600, Runs: 1000}
 	_, err := Simulate(c, Work{Train: 30 * 86400}, rng(1))
-	if err == nil || !contains(err.Error(), "interruptions over 1000 runs") {
+	if err == nil || !contains(err.Error(), "interruptions over 1000 runs") || !contains(err.Error(), "job.gpu_mtbf") {
 		t.Errorf("error %v", err)
+	}
+	// A run whose expected wall time overflows: no "+Inf" in the message.
+	c.GPUMTBF, c.CheckpointWrite = 1, 1e6
+	_, err = Simulate(c, Work{Train: 30 * 86400}, rng(1))
+	if err == nil || !contains(err.Error(), "unboundedly many interruptions") || contains(err.Error(), "Inf") {
+		t.Errorf("overflowing run: error %v", err)
 	}
 }
 

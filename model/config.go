@@ -382,23 +382,58 @@ func (c Config) ActiveParams() int64 {
 	return c.Params() - int64(c.MoELayers()+c.mtpMoELayers())*int64(c.Experts-c.TopK)*c.mlpParams(c.ExpertFFN())
 }
 
+// The largest model sizes Validate takes. Each is far above the largest
+// published model's (validation's cases reach 128 layers, hidden 25600, 160
+// heads, ffn_hidden 53248, a vocabulary of 256000, 256 experts and
+// sequences of 1048576 tokens), and low enough that a step of the default
+// scenario with any one of them stays well inside the event engine's range
+// of 2^62 ns (about 146 years): model.seq_len = 2^31 − 1 made one
+// attention kernel alone 14 years long, and the step ran past the range,
+// refused without naming the key.
+const (
+	MaxLayers  = 1 << 14 // 16384 layers (also the most MTP modules)
+	MaxWidth   = 1 << 20 // hidden and the latent-attention ranks: 1048576
+	MaxHeads   = 1 << 16 // heads and kv_heads: 65536
+	MaxHeadDim = 1 << 16 // head_dim and the MLA head sizes: 65536
+	MaxFFN     = 1 << 22 // ffn_hidden and moe_ffn_hidden: 4194304
+	MaxSeqLen  = 1 << 24 // seq_len: 16777216 tokens, 16 × the longest case
+	MaxVocab   = 1 << 24 // vocab: 16777216
+	// MaxExperts: 1048576 experts (and shared experts), the million-expert
+	// layer of He 2024, "Mixture of A Million Experts", arXiv:2407.04202.
+	MaxExperts = 1 << 20
+)
+
 // Validate checks that the shape is usable and returns every problem found,
 // each naming the scenario key it concerns ("model.hidden") and the other
 // keys its rule read.
 func (c Config) Validate() []field.Error {
 	var errs []field.Error
-	pos := func(key string, v int) {
-		if v <= 0 {
-			errs = append(errs, field.Errorf("model."+key, "must be a positive integer, got %d", v))
+	pos := func(key string, v, hi int) {
+		if v <= 0 || v > hi {
+			errs = append(errs, field.Errorf("model."+key, "must be an integer from 1 to %d, got %d", hi, v))
 		}
 	}
-	pos("layers", c.Layers)
-	pos("hidden", c.Hidden)
-	pos("heads", c.Heads)
-	pos("kv_heads", c.KVHeads)
-	pos("ffn_hidden", c.FFNHidden)
-	pos("seq_len", c.SeqLen)
-	pos("vocab", c.Vocab)
+	pos("layers", c.Layers, MaxLayers)
+	pos("hidden", c.Hidden, MaxWidth)
+	pos("heads", c.Heads, MaxHeads)
+	pos("kv_heads", c.KVHeads, MaxHeads)
+	pos("ffn_hidden", c.FFNHidden, MaxFFN)
+	pos("seq_len", c.SeqLen, MaxSeqLen)
+	pos("vocab", c.Vocab, MaxVocab)
+	// The optional sizes (0: unset) have the same ceilings.
+	for _, o := range []struct {
+		key   string
+		v, hi int
+	}{
+		{"moe_ffn_hidden", c.MoEFFNHidden, MaxFFN}, {"experts", c.Experts, MaxExperts}, {"shared_experts", c.SharedExperts, MaxExperts},
+		{"head_dim", c.HeadSize, MaxHeadDim}, {"q_lora_rank", c.QLoRARank, MaxWidth}, {"kv_lora_rank", c.KVLoRARank, MaxWidth},
+		{"qk_rope_head_dim", c.QKRopeDim, MaxHeadDim}, {"qk_nope_head_dim", c.QKNopeDim, MaxHeadDim}, {"v_head_dim", c.VHeadDim, MaxHeadDim},
+		{"mtp_depth", c.MTPDepth, MaxLayers},
+	} {
+		if o.v > o.hi {
+			errs = append(errs, field.Errorf("model."+o.key, "must be at most %d, got %d", o.hi, o.v))
+		}
+	}
 	if c.HeadSize < 0 || c.QLoRARank < 0 || c.KVLoRARank < 0 || c.QKRopeDim < 0 || c.QKNopeDim < 0 || c.VHeadDim < 0 {
 		errs = append(errs, field.Errorf("model.head_dim", "head_dim and the latent-attention sizes (q_lora_rank, kv_lora_rank, qk_rope_head_dim, qk_nope_head_dim, v_head_dim) must not be negative").
 			Using("model.q_lora_rank", "model.kv_lora_rank", "model.qk_rope_head_dim", "model.qk_nope_head_dim", "model.v_head_dim"))

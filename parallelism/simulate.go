@@ -1,6 +1,7 @@
 package parallelism
 
 import (
+	"errors"
 	"fmt"
 
 	"trainsim/collective"
@@ -556,7 +557,7 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("replaying the step: %w", err)
+		return nil, fmt.Errorf("replaying the step: %w%s", err, rangeHint(err))
 	}
 	if b.period != nil {
 		b.period.rec = b.rec
@@ -575,6 +576,19 @@ func runPlan(j Job, pr *pricer, pl *plan, sc *Scratch) (*replayed, error) {
 			r.fellBack = b.within
 		}
 		return r, err
+	}
+	// The steps and micro-batches not emitted extend the replayed makespan
+	// (account adds them); the whole step must stay in the engine's range
+	// too, or the sum wraps around to a negative step time.
+	end := float64(run.Makespan)
+	if b.period != nil {
+		end += float64(b.period.extra) * float64(b.period.shift)
+	}
+	if b.within != nil {
+		end += float64(b.within.extra) * float64(b.within.shift)
+	}
+	if !(end < float64(sim.Limit)) {
+		return nil, fmt.Errorf("replaying the step: %w: the replayed micro-batches and steps repeated up to the job's would end at %.3g s%s", sim.ErrRange, end*1e-9, rangeHint(sim.ErrRange))
 	}
 	if fn != nil {
 		fn.tiers(b.info)
@@ -796,4 +810,14 @@ func Models(v Valid) (compute.Model, collective.Model, error) {
 		return compute.Model{}, collective.Model{}, err
 	}
 	return cm, collective.Model{Cluster: latencyCluster(j), Params: collectiveParams(j)}, nil
+}
+
+// rangeHint is what an error past the engine's range adds: the keys whose
+// product made the step that long. Each is in range on its own (each has a
+// ceiling at its key); their product is not.
+func rangeHint(err error) string {
+	if !errors.Is(err, sim.ErrRange) {
+		return ""
+	}
+	return "; the model's sizes (model.seq_len, model.hidden, model.layers, model.ffn_hidden, model.vocab), the work per step (training.global_batch, parallelism.microbatch) and the GPU's speeds (cluster.gpu.peak, cluster.gpu.hbm_bandwidth) together make a step longer than that: make the sizes smaller or the GPU faster"
 }

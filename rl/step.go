@@ -202,6 +202,9 @@ func Run(v parallelism.Valid, c Config) (*Result, error) {
 	}
 	res.TrainingStep = tres.StepTime
 	res.TrainJob, res.TrainResult = tj, tres
+	if d := SeqMultiple(tj.Layout, policy); !c.PadPacks && c.PackLen()%d != 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("padding: the packed training sequences of rl.prompt_len + rl.response_max = %d tokens are padded to %d, a multiple of %d (what sequence or context parallelism of the training layout divides), as the frameworks pad them; the padding is computed", c.PackLen(), tj.Model.SeqLen, d))
+	}
 	res.OptimizerSteps = int(math.Ceil(float64(c.Samples())/float64(c.TrainBatch))) * c.Epochs
 	res.Memory.Training = tres.Memory.Peak
 	state := tres.Memory.Weights + tres.Memory.Gradients + tres.Memory.Optimizer
@@ -566,6 +569,11 @@ func (c Config) trainingJob(j parallelism.Job, trainN int, m model.Config) paral
 			t.Model.SeqLen = (tot + len(bins) - 1) / len(bins)
 		}
 	}
+	// The frameworks pad a packed micro-batch's length up to what the
+	// training layout divides (NeMo-RL: policy.make_sequence_length_divisible_by,
+	// the tensor-parallel size in its configs); the padding is computed.
+	d := SeqMultiple(t.Layout, m)
+	t.Model.SeqLen = (t.Model.SeqLen + d - 1) / d * d
 	unit := t.Layout.DP * t.Layout.Microbatch
 	t.Training.GlobalBatch = (packs + unit - 1) / unit * unit
 	t.Training.Steps = 1
@@ -576,6 +584,32 @@ func (c Config) trainingJob(j parallelism.Job, trainN int, m model.Config) paral
 		t.Training.GlobalBatch = (packs + unit - 1) / unit * unit
 	}
 	return t
+}
+
+// SeqMultiple is what a training layout l of model m needs a sequence's
+// length to be a multiple of (the checks of parallelism.Job.Validate): tp
+// under sequence parallelism and for a mixture-of-experts model (each rank
+// holds seq_len ÷ cp ÷ tp tokens outside the tensor-parallel regions), and
+// 2 × cp under context parallelism (the load-balanced split into 2 × cp
+// chunks); both together make cp × lcm(2, tp). An RL step's packed
+// sequences (prompt + response) are padded up to it, as NeMo-RL pads each
+// batch to policy.make_sequence_length_divisible_by
+// (NVIDIA-NeMo/RL@37b1837, nemo_rl/data/llm_message_utils.py,
+// batched_message_log_to_flat_message); the inference engines shard heads,
+// not tokens, so generation needs no such multiple.
+func SeqMultiple(l parallelism.Layout, m model.Config) int {
+	cp, two, tp := 1, 1, 1
+	if l.CP > 1 {
+		cp, two = l.CP, 2
+	}
+	if l.TP > 1 && (l.SequenceParallel || m.Experts > 0) {
+		tp = l.TP
+	}
+	g := two
+	for b := tp; b != 0; {
+		g, b = b, g%b
+	}
+	return cp * two * tp / g
 }
 
 // padded says whether the policy's micro-batches are NeMo-RL's padded bins:

@@ -279,10 +279,29 @@ func parentKey(k string) string {
 func (d *decoder) syntaxError(err error) {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
+		// An integer past TOML's 64 bits is the one syntax error that
+		// is about a value: name its key (and a whole key's range).
+		if num, ok := strings.CutSuffix(pe.Message, " is out of range for int64"); ok && pe.LastKey != "" {
+			d.addAt(d.file, pe.Position.Line, pe.LastKey, PastInt64(pe.LastKey, num))
+			return
+		}
 		d.addAt(d.file, pe.Position.Line, "", "invalid TOML: "+pe.Message)
 		return
 	}
 	d.addAt(d.file, 0, "", "invalid TOML: "+err.Error())
+}
+
+// PastInt64 is the problem with num, an integer too large for TOML's 64
+// bits, given to key: a whole key's range (seed), else TOML's. The sweep
+// file reader shares it.
+func PastInt64(key, num string) string {
+	var set settings
+	for _, k := range declarations(&set) {
+		if k.name == key && k.value != nil && k.value.kind() == kindWhole {
+			return "must be " + wholeRange + ", got " + num
+		}
+	}
+	return num + " is past TOML's 64-bit integers (−9223372036854775808 to 9223372036854775807)"
 }
 
 // depthError reports text nested too deep to hand to the TOML decoder.

@@ -285,11 +285,39 @@ func TestErrors(t *testing.T) {
 				"[cluster.network]\noversubscription = nan\n",
 			want: []string{
 				`x.toml:1: name: want a string, got the integer 3`,
-				`x.toml:2: seed: must not be negative, got -1`,
+				`x.toml:2: seed: must be an integer from 0 to 9223372036854775807 (2^63 − 1), got -1`,
 				`x.toml:12: parallelism.tp: want an integer, got the string "8"`,
 				`x.toml:13: parallelism.sequence_parallel: want true or false, got the integer 1`,
 				`x.toml:19: cluster.network.oversubscription: want a finite number, got NaN`,
 			},
+		},
+		{
+			name: "seed past 2^63 − 1 in a file",
+			src:  strings.Replace(base, `name = "test"`, "name = \"test\"\nseed = 9223372036854775808", 1),
+			want: []string{`x.toml:2: seed: must be an integer from 0 to 9223372036854775807 (2^63 − 1), got 9223372036854775808`},
+		},
+		{
+			name: "seed past 2^64 through --set",
+			src:  base,
+			sets: []string{"seed=18446744073709551616"},
+			want: []string{`--set: seed: must be an integer from 0 to 9223372036854775807 (2^63 − 1), got 18446744073709551616`},
+		},
+		{
+			name: "seed not an integer",
+			src:  base,
+			sets: []string{"seed=1.5"},
+			want: []string{`--set: seed: must be an integer from 0 to 9223372036854775807 (2^63 − 1), got the number 1.5`},
+		},
+		{
+			name: "seed a quoted number",
+			src:  base,
+			sets: []string{`seed="7"`},
+			want: []string{`--set: seed: must be an integer from 0 to 9223372036854775807 (2^63 − 1), got the string "7"`},
+		},
+		{
+			name: "any integer past TOML's 64 bits names its key",
+			src:  replace("tp = 8", "tp = 99999999999999999999"),
+			want: []string{`x.toml:11: parallelism.tp: 99999999999999999999 is past TOML's 64-bit integers (−9223372036854775808 to 9223372036854775807)`},
 		},
 		{
 			name: "count out of range",

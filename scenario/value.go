@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"trainsim/compute"
 	"trainsim/units"
@@ -135,13 +136,33 @@ func whole(store func(uint64)) *slot[uint64] {
 	return &slot[uint64]{k: kindWhole, store: store, show: show, parse: func(v any) (uint64, error) {
 		n, ok := v.(int64)
 		if !ok {
-			return 0, fmt.Errorf("want a non-negative integer, got %s", describe(v))
+			// A --set value past TOML's 64-bit integers arrives as the
+			// string of its digits.
+			if s, isText := v.(string); isText && pastInt64(s) {
+				return 0, fmt.Errorf("must be %s, got %s", wholeRange, s)
+			}
+			return 0, fmt.Errorf("must be %s, got %s", wholeRange, describe(v))
 		}
 		if n < 0 {
-			return 0, fmt.Errorf("must not be negative, got %d", n)
+			return 0, fmt.Errorf("must be %s, got %d", wholeRange, n)
 		}
 		return uint64(n), nil
 	}}
+}
+
+// wholeRange is what a whole key takes: a TOML integer (64-bit signed)
+// that is not negative.
+const wholeRange = "an integer from 0 to 9223372036854775807 (2^63 − 1)"
+
+// pastInt64 says whether s is an optionally signed run of decimal digits
+// too long for an int64.
+func pastInt64(s string) bool {
+	digits := strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return false
+	}
+	_, err := strconv.ParseInt(s, 10, 64)
+	return err != nil
 }
 
 // number is a key whose value is a finite TOML integer or float.

@@ -252,7 +252,12 @@ func (p *parser) parse() {
 	if err != nil {
 		p.fatal = true
 		var pe toml.ParseError
-		if errors.As(err, &pe) {
+		isParse := errors.As(err, &pe)
+		if num, ok := strings.CutSuffix(pe.Message, " is out of range for int64"); isParse && ok && pe.LastKey != "" {
+			// A [grid] value names the scenario key it sweeps.
+			key := strings.TrimPrefix(pe.LastKey, "grid.")
+			p.add(pe.Position.Line, key, scenario.PastInt64(key, num))
+		} else if isParse {
 			p.add(pe.Position.Line, "", "invalid TOML: "+pe.Message)
 		} else {
 			p.add(0, "", "invalid TOML: "+err.Error())

@@ -453,6 +453,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad objective", "base = \"b.toml\"\n[grid]\n\"cluster.nodes\" = [8]\n[search]\nobjective = \"speed\"\nkeep = 0\nkept = 3\n", []string{`sweeps/test.toml:5: search.objective: want "step_time_s" or "cost"`, "sweeps/test.toml:6: search.keep: want a positive integer", `sweeps/test.toml:7: search.kept: unknown key; did you mean "keep"?`}},
 		{"base not a string", "base = 3\n[grid]\n\"cluster.nodes\" = [8]\n", []string{"sweeps/test.toml:1: base: want the path of a scenario file"}},
 		{"syntax", "base = \"b.toml\"\n[grid\n", []string{"sweeps/test.toml:3: invalid TOML: expected"}},
+		// An integer past 64 bits names its key (and the seed's range).
+		{"seed past int64", "base = \"b.toml\"\n[grid]\nseed = [9223372036854775808]\n", []string{"sweeps/test.toml:3: seed: must be an integer from 0 to 9223372036854775807 (2^63 − 1), got 9223372036854775808"}},
+		{"count past int64", "base = \"b.toml\"\n[grid]\n\"cluster.nodes\" = [99999999999999999999]\n", []string{"sweeps/test.toml:3: cluster.nodes: 99999999999999999999 is past TOML's 64-bit integers"}},
 		{"no base, missing keys", "[model]\npreset = \"gpt-1.7b\"\n[grid]\n\"cluster.nodes\" = [8]\n", []string{"sweeps/test.toml: cluster.gpus_per_node: required", "sweeps/test.toml: training.global_batch: required"}},
 		{"every problem at once", "base = \"b.toml\"\n[modle]\npreset = \"gpt-1.7b\"\n[grid]\n\"parallelism.tpp\" = [4, 8]\n\"cluster.nodes\" = 8\n\"parallelism.pp\" = [1, \"2\"]\n[search]\nobjective = \"speed\"\n", []string{
 			"sweeps/test.toml:2: modle: unknown key; did you mean \"model\"?\n" +

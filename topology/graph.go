@@ -249,7 +249,7 @@ func Build(c Cluster) (*Graph, error) {
 	shape := FabricOf(c)
 	leaves, spines := shape.Leaves, shape.Spines
 	if int64(N)*(4*int64(G)+2*int64(K)+1)+2*int64(leaves)*int64(spines) > maxGraphLinks {
-		return nil, fmt.Errorf("cluster: %d nodes × (%d GPUs, %d NICs) make too large a network graph (more than %d links)", N, G, K, maxGraphLinks)
+		return nil, fmt.Errorf("cluster: %d nodes × (%d GPUs, %d NICs) make too large a network graph (more than %d links); fewer cluster.nodes, cluster.gpus_per_node or cluster.network.nics_per_node, or simulation.network = \"analytical\"", N, G, K, maxGraphLinks)
 	}
 	nv := N*(G+1+K) + leaves + spines
 	nl := N*(4*G+2*K) + 2*leaves*spines

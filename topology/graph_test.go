@@ -474,6 +474,7 @@ func TestBuildErrors(t *testing.T) {
 		{"no NVLink bandwidth", func(c *Cluster) { c.NVLink.Bandwidth = 0 }, []string{"cluster.nvlink.bandwidth"}},
 		{"negative latency", func(c *Cluster) { c.Network.Latency = -1 }, []string{"cluster.network.latency"}},
 		{"too large", func(c *Cluster) { c.Nodes = 1 << 30 }, []string{"too large"}},
+		{"too many NICs names the keys", func(c *Cluster) { c.Network.NICsPerNode = 1<<31 - 1 }, []string{"too large a network graph", "cluster.network.nics_per_node", `simulation.network = "analytical"`}},
 		{"every problem at once", func(c *Cluster) { c.Nodes, c.Network.NICsPerNode, c.Network.Topology = -3, 0, "" },
 			[]string{"cluster.nodes", "cluster.network.nics_per_node", "cluster.network.topology"}},
 	} {

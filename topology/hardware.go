@@ -151,6 +151,14 @@ const (
 	// count only for wave quantisation, so 10⁸ SMs ran, each GEMM a
 	// fraction of one wave, at a step of 8.5 days and an MFU of 0.001%.
 	MaxSMs = 1024
+	// MaxNodes and MaxGPUsPerNode bound the cluster's shape, and MaxGPUs
+	// its size: 2^20 nodes, 2^20 GPUs in one node (a pool the RL step
+	// lays out as one node), 2^24 GPUs in all, eighty times the largest
+	// clusters built (about 200,000 GPUs in 2025). sim search over 10^9
+	// nodes (8·10^9 GPUs) enumerated their divisors one by one for minutes.
+	MaxNodes       = 1 << 20
+	MaxGPUsPerNode = 1 << 20
+	MaxGPUs        = 1 << 24
 )
 
 // GPUs returns the total GPU count.
@@ -168,9 +176,16 @@ func (c Cluster) Validate() []field.Error {
 	add := func(key, format string, a ...any) { errs = append(errs, field.Errorf(key, format, a...)) }
 	if c.Nodes <= 0 {
 		add("cluster.nodes", "must be a positive integer, got %d", c.Nodes)
+	} else if c.Nodes > MaxNodes {
+		add("cluster.nodes", "must be an integer from 1 to %d, got %d", MaxNodes, c.Nodes)
 	}
 	if c.GPUsPerNode <= 0 {
 		add("cluster.gpus_per_node", "must be a positive integer, got %d", c.GPUsPerNode)
+	} else if c.GPUsPerNode > MaxGPUsPerNode {
+		add("cluster.gpus_per_node", "must be an integer from 1 to %d, got %d", MaxGPUsPerNode, c.GPUsPerNode)
+	}
+	if c.Nodes > 0 && c.Nodes <= MaxNodes && c.GPUsPerNode > 0 && c.GPUsPerNode <= MaxGPUsPerNode && c.Nodes*c.GPUsPerNode > MaxGPUs {
+		errs = append(errs, field.Errorf("cluster.nodes", "%d nodes × %d GPUs = %d GPUs, more than the %d allowed", c.Nodes, c.GPUsPerNode, c.Nodes*c.GPUsPerNode, MaxGPUs).Using("cluster.gpus_per_node"))
 	}
 	inRange := func(key string, v, lo, hi float64, show func(float64) string) {
 		if !(v >= lo && v <= hi) {

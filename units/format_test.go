@@ -27,6 +27,9 @@ func TestFormatters(t *testing.T) {
 		{"Short 1e3", Short(1e3), "1 K"},
 		{"Short 750", Short(750), "750"},
 		{"Short 1.8e15", Short(1.8e15), "1,800 T"},
+		{"Seconds 3 days", Seconds(3 * 86400).String(), "3.0 days"},
+		{"Seconds 9999999 days", Seconds(9999999 * 86400).String(), "9999999.0 days"},
+		{"Seconds 1e300 (was every digit)", Seconds(1e300).String(), "1.157e+295 days"},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %q, want %q", c.what, c.got, c.want)

@@ -79,6 +79,10 @@ func (s Seconds) String() string {
 	switch a := math.Abs(v); {
 	case a == 0:
 		return "0 s"
+	case a >= 86400*1e7:
+		// Past 10^7 days (27,000 years), %.1f would print every digit
+		// of 1e300 s.
+		return fmt.Sprintf("%.4g days", v/86400)
 	case a >= 86400*2:
 		return fmt.Sprintf("%.1f days", v/86400)
 	case a >= 1:

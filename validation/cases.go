@@ -2,6 +2,7 @@ package validation
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"sort"
@@ -1617,6 +1618,11 @@ func (m mapper) metric(meas map[string]any) error {
 	for _, k := range []string{"iteration_s", "tflops_per_gpu", "tokens_per_s_per_gpu", "model_tflops_per_gpu", "mfu", "gpu_hours_per_trillion_tokens"} {
 		if x, ok := number(meas[k]); ok && x <= 0 {
 			return fmt.Errorf("measured.%s: want a positive number, got %s", k, show(meas[k]))
+		}
+		// TOML's nan and inf are numbers too, but no measurement: they
+		// were skipped, and the case scored on another figure or none.
+		if x, ok := meas[k].(float64); ok && (math.IsNaN(x) || math.IsInf(x, 0)) {
+			return fmt.Errorf("measured.%s: want a positive finite number, got %v", k, x)
 		}
 	}
 	m.pickMetric(meas)

@@ -49,7 +49,13 @@ func TestParseCases(t *testing.T) {
 		// A measured figure that is a number but not positive was scored
 		// (iteration_s = -60.1 gave an error of −187%).
 		"negative measurement": {"[[case]]\nid = \"x\"\n[case.hardware]\ngpus = 8\n[case.measured]\niteration_s = -60.1\n", `case "x": measured.iteration_s: want a positive number, got -60.1`},
-		"zero measurement":     {"[[case]]\nid = \"x\"\n[case.hardware]\ngpus = 8\n[case.measured]\ntflops_per_gpu = 0\n", "measured.tflops_per_gpu: want a positive number, got 0"},
+		// TOML's nan and inf were skipped as no figure: the case scored on
+		// another one, or on none.
+		"nan measurement": {"[[case]]\nid = \"x\"\n[case.hardware]\ngpus = 8\n[case.measured]\nmodel_tflops_per_gpu = nan\ntokens_per_s_per_gpu = 100\n", `case "x": measured.model_tflops_per_gpu: want a positive finite number, got NaN`},
+		"inf measurement": {"[[case]]\nid = \"x\"\n[case.hardware]\ngpus = 8\n[case.measured]\niteration_s = inf\n", `measured.iteration_s: want a positive finite number, got +Inf`},
+		// An integer past 64 bits was "invalid TOML" with no key.
+		"integer past int64": {"[[case]]\nid = \"x\"\n[case.model]\nlayers = 99999999999999999999\n", `f.toml:4: case.model.layers: 99999999999999999999 is past TOML's 64-bit integers`},
+		"zero measurement":   {"[[case]]\nid = \"x\"\n[case.hardware]\ngpus = 8\n[case.measured]\ntflops_per_gpu = 0\n", "measured.tflops_per_gpu: want a positive number, got 0"},
 	} {
 		_, err := ParseCases("f.toml", []byte(tc.src))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -89,6 +89,10 @@ func decodeCases[T any](name string, src []byte, holds string) ([]T, error) {
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
+			// An integer past TOML's 64 bits names its key.
+			if num, ok := strings.CutSuffix(pe.Message, " is out of range for int64"); ok && pe.LastKey != "" {
+				return nil, fmt.Errorf("%s:%d: %s: %s is past TOML's 64-bit integers (−9223372036854775808 to 9223372036854775807)", name, pe.Position.Line, pe.LastKey, num)
+			}
 			return nil, fmt.Errorf("%s:%d: invalid TOML: %s", name, pe.Position.Line, pe.Message)
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)

@@ -86,7 +86,7 @@ func (c *commonFlags) register(cmd *cobra.Command) {
 	f.StringVar(&c.format, "format", "text", "output format: text, json or csv")
 	f.StringVarP(&c.out, "output", "o", "", "write the report to FILE instead of stdout (a .json or .csv FILE sets the format unless --format is given)")
 	f.StringVar(&c.trace, "trace", "", "write a Chrome/Perfetto trace of the replayed step(s) to FILE")
-	f.Uint64Var(&c.seed, "seed", 0, "override the scenario's seed key (a non-negative integer)")
+	f.Var((*seedFlag)(&c.seed), "seed", "override the scenario's seed key (an integer from 0 to 2^63 − 1)")
 	f.BoolVarP(&c.verbose, "verbose", "v", false, "log progress to stderr (same as --log-level=debug)")
 	f.StringVar(&c.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	f.StringVar(&c.logFormat, "log-format", "console", "log line format on stderr: console or json (one JSON object per line)")
@@ -112,6 +112,24 @@ func (c *commonFlags) registerTraceFilters(cmd *cobra.Command) {
 func (c *commonFlags) setsWithSeed(cmd *cobra.Command) []string {
 	return withSeed(c.sets, cmd.Flags().Changed("seed"), c.seed)
 }
+
+// seedFlag is the --seed flag: the seed key's range (a TOML integer, not
+// negative), refused with it at the flag.
+type seedFlag uint64
+
+func (s *seedFlag) Set(v string) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return errors.New("must be an integer from 0 to 9223372036854775807 (2^63 − 1), as the seed key")
+	}
+	*s = seedFlag(n)
+	return nil
+}
+
+func (s *seedFlag) String() string { return strconv.FormatUint(uint64(*s), 10) }
+
+// Type is what the help shows beside the flag.
+func (s *seedFlag) Type() string { return "uint" }
 
 // withSeed appends seed=N to sets when the --seed flag was given.
 func withSeed(sets []string, given bool, seed uint64) []string {

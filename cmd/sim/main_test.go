@@ -173,11 +173,41 @@ func TestExitCodes(t *testing.T) {
 		{"vanishing GEMM fraction", []string{"run", "--set", "calibration.gemm_peak_fraction=1e-300"}, 2, []string{"--set: calibration.gemm_peak_fraction: must be a fraction in [0.01, 1], got 1e-300"}, nil},
 		{"vanishing eager HBM fraction", []string{"run", "--set", "training.eager_hbm_fraction=1e-300"}, 2, []string{"--set: training.eager_hbm_fraction: must be a fraction in [0.01, 1]"}, nil},
 		{"vanishing refit rate", []string{"run", "../../scenarios/instructgpt-175b-ppo.toml", "--set", "rl.refit_rate=1e-300GB/s"}, 2, []string{"--set: rl.refit_rate: must be 0 (the hardware's rate) or from 1MB/s to 1PB/s"}, nil},
+		// sim search replaces the layout: a scenario whose own layout is
+		// not a valid job on its cluster starts from a neutral one, said
+		// in the header; a problem the layout does not decide, or a dp the
+		// file gives, stays an error.
+		{"search from a neutral layout", []string{"search", "--top", "1", "--set", "model.preset=gpt-1.7b", "--set", "cluster.nodes=2", "--set", "parallelism.pp=3", "--set", "training.global_batch=64"}, 0, nil, []string{"the scenario's own layout is not a valid job here; the search starts from TP 1 × PP 1 instead", "parallelism.dp: defaults to GPUs", "#1  step"}},
+		{"search: not a layout problem", []string{"search", "--top", "1", "--set", "model.preset=gpt-1.7b", "--set", "cluster.nodes=2", "--set", "parallelism.pp=3", "--set", "training.global_batch=0"}, 2, []string{"training.global_batch: must be a positive integer"}, nil},
+		{"search: a given dp", []string{"search", "--top", "1", "--set", "model.preset=gpt-1.7b", "--set", "cluster.nodes=2", "--set", "parallelism.pp=3", "--set", "parallelism.dp=5", "--set", "training.global_batch=64"}, 2, []string{"≠ 16 GPUs", "sim search starts from the scenario as a valid job", "parallelism.dp"}, nil},
+		// 10^9 nodes: the search enumerated the divisors of 8·10^9 GPUs
+		// one by one for minutes; and 1e300 s printed every digit.
+		{"search --nodes past the range", []string{"search", "--nodes", "1000000000"}, 2, []string{"--nodes: node counts must be from 1 to 1048576 (cluster.nodes' range), got 1000000000"}, nil},
+		{"nodes past the range", []string{"run", "--set", "cluster.nodes=1048577"}, 2, []string{"--set: cluster.nodes: must be an integer from 1 to 1048576, got 1048577"}, nil},
+		{"host issue of 1e300 s", []string{"run", "--set", "training.host_issue=1e300s"}, 2, []string{"--set: training.host_issue: 1.157e+295 days is outside the physical range 0–10 ms"}, nil},
+		{"capacity factor below 1", []string{"run", "../../scenarios/mixtral-8x7b-ep8.toml", "--set", "moe.capacity_factor=0.2"}, 2, []string{"--set: moe.capacity_factor: must be 0 (dropless) or from 1 to 1000"}, nil},
+		// A seed past 2^63 − 1 was "a string" through --set and invalid
+		// TOML in a file; --seed took up to 2^64 − 1.
+		{"seed past 2^63-1 by --set", []string{"run", "--set", "seed=9223372036854775808"}, 2, []string{"--set: seed: must be an integer from 0 to 9223372036854775807 (2^63 − 1), got 9223372036854775808"}, nil},
+		{"seed past 2^63-1 by --seed", []string{"run", "--seed", "18446744073709551615"}, 2, []string{`invalid argument "18446744073709551615" for "--seed" flag: must be an integer from 0 to 9223372036854775807`}, nil},
+		{"negative --seed", []string{"run", "--seed", "-1"}, 2, []string{`for "--seed" flag: must be an integer from 0 to 9223372036854775807`}, nil},
+		{"fractional sweep --seed", []string{"sweep", "x.toml", "--out", "o", "--seed", "1.5"}, 2, []string{`for "--seed" flag: must be an integer from 0`}, nil},
+		// 2^31−1 tokens made one attention kernel 14 years long: refused
+		// at the key with its range, not by the engine.
+		{"huge seq_len", []string{"run", "--set", "model.seq_len=2147483647"}, 2, []string{"--set: model.seq_len: must be an integer from 1 to 16777216, got 2147483647"}, nil},
+		{"huge vocab", []string{"run", "--set", "model.vocab=2147483647"}, 2, []string{"--set: model.vocab: must be an integer from 1 to 16777216"}, nil},
+		// Sizes in range whose product is not: the micro-batches repeated
+		// past the replayed ones ran past the engine's range unchecked and
+		// wrapped to a negative step ("no fp16 peak … or empty step").
+		{"step past the engine's range", []string{"run", "--set", "model.seq_len=16777216", "--set", "cluster.gpu.peak=1TFLOP/s"}, 2, []string{"engine's range", "would end at 1.32e+10 s", "model.seq_len", "cluster.gpu.peak"}, nil},
+		// prompt + response that tp does not divide under sequence
+		// parallelism: padded, as the frameworks pad (was refused naming
+		// parallelism.sequence_parallel, not the rl.* keys).
+		{"rl pack padded to tp", []string{"run", "../../scenarios/instructgpt-175b-ppo.toml", "--set", "rl.response_max=257", "--set", "rl.response_mean=200"}, 0, nil, []string{"seq 520", "rl.prompt_len + rl.response_max = 513 tokens are padded to 520, a multiple of 8"}},
 		{"vanishing CPU Adam bandwidth", []string{"run", "../../scenarios/instructgpt-175b-ppo.toml", "--set", "rl.cpu_adam_bandwidth=1e-300GB/s"}, 2, []string{"--set: rl.cpu_adam_bandwidth: must be 0"}, nil},
 		// The scenario's name states its cluster; --nodes replaces it, and
 		// the header says so.
 		{"search header names --nodes", []string{"search", "--set", "model.preset=gpt-1.7b", "--set", "parallelism.pp=1", "--nodes", "1", "--top", "1"}, 0, nil, []string{"node counts searched: 1 (--nodes), not the scenario's cluster.nodes"}},
-		{"search from an invalid layout says why", []string{"search", "--set", "cluster.nodes=8"}, 2, []string{"parallelism.dp: defaults to GPUs", "sim search starts from the scenario as a valid job", "--nodes"}, nil},
 		{"many steps, periodic too many", []string{"run", "--set", "training.steps=2147483647"}, 2, []string{"--set: training.steps: 2147483647 steps stand for about", "periodic replay may stand for"}, nil},
 		// The whole-run Monte Carlo plays every checkpoint: a 1 ms interval
 		// (or the best interval of a free write) would take hours.

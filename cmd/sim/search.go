@@ -17,7 +17,9 @@ import (
 
 	"trainsim/parallelism"
 	"trainsim/report"
+	"trainsim/scenario"
 	"trainsim/search"
+	"trainsim/topology"
 	"trainsim/units"
 )
 
@@ -30,6 +32,9 @@ type searchOutput struct {
 	Objective  string         `json:"objective"`
 	// PricePerGPUHour is --price-per-gpu-hour; CostToTrain the best's
 	// GPU-hours to train times it, in the order of Best.
+	// StartLayout says, when the scenario's own layout was not a valid
+	// job, which neutral layout the search started from instead.
+	StartLayout     string           `json:"start_layout,omitempty"`
 	PricePerGPUHour float64          `json:"price_per_gpu_hour,omitempty"`
 	CostToTrain     []float64        `json:"cost_to_train,omitempty"`
 	Best            []*report.Report `json:"best"`
@@ -70,8 +75,8 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 				return badInput(fmt.Errorf("--workers: want at least 1, got %d", opt.Workers))
 			}
 			for _, n := range opt.Nodes {
-				if n < 1 {
-					return badInput(fmt.Errorf("--nodes: node counts must be positive, got %d", n))
+				if n < 1 || n > topology.MaxNodes {
+					return badInput(fmt.Errorf("--nodes: node counts must be from 1 to %d (cluster.nodes' range), got %d", topology.MaxNodes, n))
 				}
 			}
 			log, err := flags.logger(stderr)
@@ -79,13 +84,9 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			defer func() { _ = log.Sync() }()
-			sc, err := loadScenario(args, flags.setsWithSeed(cmd))
+			sc, valid, fallback, err := loadForSearch(args, flags.setsWithSeed(cmd))
 			if err != nil {
-				return layoutHint(err)
-			}
-			valid, err := prepareJob(sc, len(args) == 1)
-			if err != nil {
-				return layoutHint(badInput(err))
+				return err
 			}
 			base := valid.Job()
 			if opt.MaxDays > 0 && base.Training.Tokens <= 0 {
@@ -144,7 +145,7 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 			var buf bytes.Buffer
 			switch flags.format {
 			case "json":
-				out := searchOutput{Candidates: res.Candidates, Pruned: res.Pruned, Replayed: res.Replayed, Objective: string(opt.Objective), Best: best, Front: front}
+				out := searchOutput{Candidates: res.Candidates, Pruned: res.Pruned, Replayed: res.Replayed, Objective: string(opt.Objective), StartLayout: fallback, Best: best, Front: front}
 				if opt.PricePerGPUHour > 0 {
 					out.PricePerGPUHour = opt.PricePerGPUHour
 					for _, e := range res.Best {
@@ -159,7 +160,7 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 			case "csv":
 				err = report.WriteCSV(&buf, best...)
 			default:
-				err = writeSearchText(&buf, sc.Name, opt, res, best, front, took)
+				err = writeSearchText(&buf, sc.Name, opt, res, best, front, took, fallback)
 			}
 			if err != nil {
 				return err
@@ -238,20 +239,83 @@ func layoutText(j parallelism.Job) string {
 	return b.String()
 }
 
+// loadForSearch loads and validates the scenario for sim search. The search
+// replaces every degree and choice of the layout (search.cand.layout), so
+// where the scenario is invalid only for its layout (the default's TP 8 ×
+// PP 16 under --set cluster.nodes=8) it starts from a neutral layout
+// instead: TP t × PP p (the first of a small grid that makes a valid job),
+// no CP, EP, interleaving or hand pipeline layout, micro-batch 1; fallback
+// says so. Other problems (the model, the cluster, the batch) stay errors.
+func loadForSearch(args, sets []string) (sc *scenario.Scenario, valid parallelism.Valid, fallback string, err error) {
+	load := func(sets []string) (*scenario.Scenario, parallelism.Valid, error) {
+		sc, err := loadScenario(args, sets)
+		if err != nil {
+			return nil, parallelism.Valid{}, err
+		}
+		v, err := prepareJob(sc, len(args) == 1)
+		if err != nil {
+			return nil, parallelism.Valid{}, badInput(err)
+		}
+		return sc, v, nil
+	}
+	sc, valid, err = load(sets)
+	if err == nil {
+		return sc, valid, "", nil
+	}
+	if !layoutOnly(err) {
+		return nil, parallelism.Valid{}, "", layoutHint(err)
+	}
+	for _, tp := range []int{1, 2, 4, 8} {
+		for _, pp := range []int{1, 2, 4, 8, 16, 32, 64} {
+			neutral := append(append([]string(nil), sets...),
+				"parallelism.tp="+strconv.Itoa(tp), "parallelism.pp="+strconv.Itoa(pp),
+				"parallelism.cp=1", "parallelism.ep=1", "parallelism.etp=1", "parallelism.microbatch=1",
+				"parallelism.schedule=1f1b", "parallelism.virtual_stages=1", `parallelism.pipeline_layout=""`,
+				"parallelism.sequence_parallel="+strconv.FormatBool(tp > 1), "parallelism.zero=0")
+			if sc2, v2, err2 := load(neutral); err2 == nil {
+				return sc2, v2, fmt.Sprintf("the scenario's own layout is not a valid job here; the search starts from TP %d × PP %d instead (it replaces the layout; the scenario's problem: %s)", tp, pp, firstLine(err)), nil
+			}
+		}
+	}
+	return nil, parallelism.Valid{}, "", layoutHint(err)
+}
+
+// layoutOnly says whether every problem of a scenario error is one the
+// search's choice of layout decides: a parallelism key, or the global
+// batch's divisibility by dp × microbatch.
+func layoutOnly(err error) bool {
+	var list scenario.ErrorList
+	if !errors.As(err, &list) || len(list) == 0 {
+		return false
+	}
+	for _, e := range list {
+		if e.Key != "parallelism" && !strings.HasPrefix(e.Key, "parallelism.") && !(e.Key == "training.global_batch" && strings.Contains(e.Msg, "dp × microbatch")) {
+			return false
+		}
+	}
+	return true
+}
+
+// firstLine is err's message up to its first line break.
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
+
 // layoutHint adds to a scenario problem that names a layout key a line
 // saying why the search, which replaces the layout, still needs it valid: a
 // layout that no longer fits (--set cluster.nodes=8 under the default's
 // TP 8 × PP 16) is what usually stops it.
 func layoutHint(err error) error {
-	if !strings.Contains(err.Error(), "parallelism.") {
+	if !strings.Contains(err.Error(), "parallelism") {
 		return err
 	}
-	return badInput(fmt.Errorf("%w\n(sim search starts from the scenario as a valid job before it replaces the layout: give parallelism keys that fit, or search other node counts with --nodes)", err))
+	return badInput(fmt.Errorf("%w\n(sim search starts from the scenario as a valid job before it replaces the layout, from a neutral layout where the scenario's own does not fit, but it keeps a parallelism.dp the scenario gives: remove it or give one that fits, or search other node counts with --nodes)", err))
 }
 
 // writeSearchText writes the counts, the ranking, why the best wins (its
 // breakdown next to the runner-up's), the Pareto front and the best's report.
-func writeSearchText(w io.Writer, name string, opt search.Options, res *search.Result, best, front []*report.Report, took time.Duration) error {
+func writeSearchText(w io.Writer, name string, opt search.Options, res *search.Result, best, front []*report.Report, took time.Duration, fallback string) error {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	sec := func(x float64) string { return units.Seconds(x).String() }
@@ -263,6 +327,9 @@ func writeSearchText(w io.Writer, name string, opt search.Options, res *search.R
 			n[i] = strconv.Itoa(x)
 		}
 		p("  node counts searched: %s (--nodes), not the scenario's cluster.nodes\n", strings.Join(n, ", "))
+	}
+	if fallback != "" {
+		p("  %s\n", fallback)
 	}
 	p("  %d candidates enumerated; pruned without a replay or after one: %s; %d replayed; %s\n\n",
 		res.Candidates, prunedText(res.Pruned), res.Replayed, took.Round(time.Millisecond))

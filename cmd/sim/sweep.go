@@ -74,7 +74,7 @@ func newSweepCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.IntVar(&flags.shards, "shards", 0, "split the grid into N shards and evaluate one (point i is in shard i mod N)")
 	f.IntVar(&flags.shardIndex, "shard-index", 0, "the shard to evaluate, 0..N-1 (default $JOB_COMPLETION_INDEX, then $SLURM_ARRAY_TASK_ID)")
 	f.StringArrayVar(&flags.sets, "set", nil, "override a scenario key for every point, after the sweep's own tables and before the grid (repeatable)")
-	f.Uint64Var(&flags.seed, "seed", 0, "override the scenario's seed key for every point (a non-negative integer)")
+	f.Var((*seedFlag)(&flags.seed), "seed", "override the scenario's seed key for every point (an integer from 0 to 2^63 − 1)")
 	f.BoolVarP(&flags.verbose, "verbose", "v", false, "log progress to stderr (same as --log-level=debug)")
 	f.StringVar(&flags.logLevel, "log-level", "info", "log level: debug, info (progress lines), warn, error")
 	f.StringVar(&flags.logFormat, "log-format", "console", "log line format on stderr: console or json (one JSON object per line)")
