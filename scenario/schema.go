@@ -59,7 +59,7 @@ func DescribeValue(v any) string {
 	case int64:
 		return fmt.Sprintf("the integer %d", x)
 	case float64:
-		return "the number " + tomlFloat(x)
+		return "the number " + TOMLFloat(x)
 	case string:
 		return fmt.Sprintf("the string %q", x)
 	case bool:
@@ -76,9 +76,9 @@ func DescribeValue(v any) string {
 	return fmt.Sprintf("a value of type %T", v)
 }
 
-// tomlFloat writes x as a TOML float: with a decimal point or an exponent,
+// TOMLFloat writes x as a TOML float: with a decimal point or an exponent,
 // so that 8.0 is not shown as the integer 8; inf and nan as TOML spells them.
-func tomlFloat(x float64) string {
+func TOMLFloat(x float64) string {
 	switch {
 	case math.IsNaN(x):
 		return "nan"
