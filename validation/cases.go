@@ -79,12 +79,7 @@ type Knobs struct {
 	// MoEOverlap overlaps the MoE all-to-alls with computation.
 	MoEOverlap bool
 	// DispatchFP8 sends the dispatch and the combine's gradient in FP8.
-	DispatchFP8 bool
-	// Dispatcher is the MoE dispatcher the row's release ran ("":
-	// NCCL's all-to-all) and DispatcherSMs its kernels' SMs (0: the key's
-	// default).
-	Dispatcher       parallelism.Dispatcher
-	DispatcherSMs    int
+	DispatchFP8      bool
 	Schedule         parallelism.Schedule
 	VirtualStages    int
 	SequenceParallel bool
@@ -140,9 +135,6 @@ func (k Knobs) String() string {
 	}
 	if k.DispatchFP8 {
 		b.WriteString(" fp8-dispatch")
-	}
-	if k.Dispatcher == parallelism.DispatcherFlex {
-		fmt.Fprintf(&b, " flex(%d SMs)", k.DispatcherSMs)
 	}
 	return b.String()
 }
@@ -267,7 +259,6 @@ func Rules() []string {
 		"cp: as given, unknown → 1; ep: as given (a mixture-of-experts case without it → not replayed); etp: as given, unknown → tp (Megatron-Core's default expert_tensor_parallel_size); fsdp > 0 → not replayed (Megatron FSDP is not modelled)",
 		"global_batch: a ramp \"A -> B …\" → B, the batch most of the run goes at",
 		"moe.overlap: on when ep_overlap says true (Megatron-Bridge's moe_a2a_overlap) or the schedule is DeepSeek's DualPipe",
-		"moe.dispatcher: the row's dispatcher field (the release's Megatron-Bridge configuration): deepep → flex with 20 SMs, hybridep → flex with 16 SMs (Megatron-Core's moe_deepep_num_sms and moe_hybridep_num_sms defaults); DeepSeek's own framework (the DualPipe schedule) with EP > 1 → flex with 20 SMs (arXiv:2412.19437 §3.2.2: node-limited dispatch by IB once per destination node, then NVLink; 20 SMs for communication); otherwise alltoall (docs/model.md §7.45)",
 		"moe.dispatch_fp8: on when dispatch_precision names FP8, or for DeepSeek's own framework (the DualPipe schedule) training in FP8 (DeepSeek-V3 §3.3.4: the activations before the up-projections and the gradients before the down-projections are dispatched in FP8, the combines kept in BF16)",
 		"schedule: a vp naming DualPipe → dualpipe (DeepSeek-V3 §3.2.1: each GPU holds stages s and pp−1−s, micro-batches fed in at both ends, forward and backward chunks of different micro-batches overlapped)",
 		"sequence_parallel: unknown → the stack's default where it sets one (megatron-deepspeed: off), else on when tp > 1, else off",
@@ -376,7 +367,6 @@ func mapCase(r rawCase) (Case, error) {
 	m.sizeCluster(r.Parallelism)
 	m.precision(r.Parallelism["precision"])
 	m.dispatch(r.Parallelism["dispatch_precision"])
-	m.dispatcher(r.Parallelism["dispatcher"])
 	if err := m.metric(r.Measured); err != nil {
 		return c, err
 	}
@@ -1571,43 +1561,6 @@ func (m mapper) recompute(v any) {
 // activations before the MoE up-projections are quantised to FP8 before the
 // dispatch, likewise the activation gradients before the down-projections;
 // the combines stay in BF16).
-// The SMs the flex backends' kernels take, as Megatron-Core defaults them
-// (TransformerConfig, megatron/core/transformer/transformer_config.py:
-// moe_deepep_num_sms 20, moe_hybridep_num_sms 16), and DeepSeek's own
-// dispatch kernels (arXiv:2412.19437 §3.2.2: "only 20 SMs").
-const (
-	deepEPSMs   = 20
-	hybridEPSMs = 16
-	deepSeekSMs = 20
-)
-
-// dispatcher maps the row's dispatcher field (the release's
-// moe_token_dispatcher_type and moe_flex_dispatcher_backend) to
-// moe.dispatcher: DeepEP or HybridEP → flex with that backend's SMs; and
-// DeepSeek's own framework (the DualPipe schedule) with expert parallelism
-// → flex, its node-limited dispatch (arXiv:2412.19437 §3.2.2: a token
-// sent by IB once to each destination node, to the GPU of the same
-// in-node index, then forwarded over NVLink).
-func (m mapper) dispatcher(v any) {
-	if !flexRule {
-		return
-	}
-	c := m.c
-	k := &c.Knobs
-	t := strings.ToLower(text(v))
-	switch {
-	case strings.HasPrefix(t, "deepep"):
-		k.Dispatcher, k.DispatcherSMs = parallelism.DispatcherFlex, deepEPSMs
-		m.assume("dispatcher %s → moe.dispatcher flex, %d SMs (Megatron-Core's moe_deepep_num_sms default)", show(v), deepEPSMs)
-	case strings.HasPrefix(t, "hybridep"):
-		k.Dispatcher, k.DispatcherSMs = parallelism.DispatcherFlex, hybridEPSMs
-		m.assume("dispatcher %s → moe.dispatcher flex, %d SMs (Megatron-Core's moe_hybridep_num_sms default)", show(v), hybridEPSMs)
-	case v == nil && k.Schedule == parallelism.DualPipe && k.EP > 1:
-		k.Dispatcher, k.DispatcherSMs = parallelism.DispatcherFlex, deepSeekSMs
-		m.assume("DualPipe (DeepSeek's framework) with EP → moe.dispatcher flex, %d SMs (arXiv:2412.19437 §3.2.2: node-limited dispatch, IB once per destination node then NVLink, 20 SMs for communication)", deepSeekSMs)
-	}
-}
-
 func (m mapper) dispatch(v any) {
 	c := m.c
 	k := &c.Knobs
@@ -1747,6 +1700,3 @@ func (m mapper) pickMetric(meas map[string]any) {
 	}
 	m.unplayable("no measured metric")
 }
-
-// flexRule turns on the dispatcher rule (mapper.dispatcher).
-const flexRule = true

@@ -97,14 +97,8 @@ func (c Case) Scenario(k Knobs) []byte {
 	if c.Stack != "" {
 		fmt.Fprintf(&b, "\n[software]\nstack = %q\n", c.Stack)
 	}
-	if k.MoEOverlap || k.DispatchFP8 || k.Dispatcher != "" {
+	if k.MoEOverlap || k.DispatchFP8 {
 		b.WriteString("\n[moe]\n")
-	}
-	if k.Dispatcher != "" {
-		fmt.Fprintf(&b, "dispatcher = %q\n", k.Dispatcher)
-		if k.DispatcherSMs > 0 {
-			fmt.Fprintf(&b, "dispatcher_sms = %d\n", k.DispatcherSMs)
-		}
 	}
 	if k.MoEOverlap {
 		b.WriteString("overlap = true\n")
