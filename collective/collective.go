@@ -63,6 +63,14 @@ type Placement struct {
 	// several leaves of an oversubscribed fabric is priced at the bound
 	// where every NIC of the leaf sends across the spine at once.
 	Cross Crossing
+	// NodeCopies, when > 0, makes an all-to-all node-level (DeepEP's and
+	// HybridEP's dispatch and combine): of each token's routed copies for
+	// the group's other nodes, one per destination node crosses the
+	// fabric and is forwarded there over NVLink. It is the expected
+	// number of distinct nodes a token's copies reach over the copies per
+	// token (model.Config.DestinationNodes / top-k); 0 is NCCL's pairwise
+	// exchange.
+	NodeCopies float64
 }
 
 // Crossing describes how a collective's transfers, all its concurrent
@@ -191,6 +199,9 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 	flowsPerNIC := 1
 	if op == AllToAll {
 		flowsPerNIC = max(1, p.Ranks-min(p.PerNode, p.Ranks))
+		if p.NodeCopies > 0 {
+			flowsPerNIC = max(1, p.Nodes()-1) // one stream per destination node
+		}
 	}
 	switch {
 	case leaves > 1 && p.Cross.Known:
@@ -234,6 +245,28 @@ func (m Model) Time(op Op, bytes units.Bytes, p Placement) (Cost, error) {
 
 	n := float64(p.Ranks)
 	nodes := p.Nodes()
+	if op == AllToAll && p.NodeCopies > 0 && nodes > 1 {
+		// Node-level: of the buffer's (n−k)/n for other nodes, NodeCopies
+		// of it crosses the fabric (one copy per destination node), each
+		// to the GPU of the sender's local index. NVLink carries the
+		// copies for the sender's own node and the forwarding of what a
+		// GPU received to its node's other GPUs: by symmetry (every GPU
+		// forwards as much as it receives for others) (k−1)/k of the
+		// buffer. The kernels pipeline the two in chunks, so the slower
+		// link bounds the time.
+		k := float64(min(p.PerNode, p.Ranks))
+		share := bytes / units.Bytes(n)
+		f := m.Params.SizeFactor(share)
+		inter := units.Bytes((n - k) / n * p.NodeCopies * float64(bytes))
+		intra := units.Bytes((k - 1) / k * float64(bytes))
+		t, tier := intra.Over(nv.Scale(f)), NVLink
+		if ti := inter.Over(nic.Scale(f)); ti > t {
+			t, tier = ti, nicTier
+		}
+		t += net.Latency
+		sent[NVLink], sent[NIC] = intra, inter
+		return Cost{Time: t, Latency: net.Latency, Algorithm: "node-level", Bottleneck: tier, Sent: p.tiers(sent), Bytes: intra + inter}, nil
+	}
 	if op == AllToAll {
 		// Every rank sends S/n to each other rank directly: (k−1) shares
 		// over NVLink to its node's ranks, n−k shares through its NIC.

@@ -27,6 +27,13 @@ type Config struct {
 	// Megatron-Core's shared experts); DenseLayers the leading layers that
 	// keep a dense MLP of FFNHidden (DeepSeek-V3's first three).
 	MoEFFNHidden, SharedExperts, DenseLayers int
+	// RouterGroups and RouterGroupTopK are group-limited routing
+	// (DeepSeek-V3 §2.1.2, "node-limited routing"; Hugging Face's n_group
+	// and topk_group, Megatron-Core's moe_router_num_groups and
+	// moe_router_group_topk): the experts fall into RouterGroups equal
+	// groups and a token's TopK experts come from RouterGroupTopK of them.
+	// Zero: no groups. Read by the node-level (flex) dispatcher only.
+	RouterGroups, RouterGroupTopK int
 	// GatedMLP marks a SwiGLU-style MLP with three weight matrices (Llama,
 	// PaLM) instead of GPT's two.
 	GatedMLP bool
@@ -457,6 +464,18 @@ func (c Config) Validate() []field.Error {
 	}
 	if c.Experts > 0 && (c.TopK < 1 || c.TopK > c.Experts) {
 		errs = append(errs, field.Errorf("model.top_k", "must be between 1 and experts (%d) for an MoE model, got %d", c.Experts, c.TopK).Using("model.experts"))
+	}
+	switch {
+	case c.RouterGroups < 0 || c.RouterGroupTopK < 0:
+		errs = append(errs, field.Errorf("model.router_groups", "router_groups and router_group_topk must not be negative").Using("model.router_group_topk"))
+	case c.RouterGroups > 0 && (c.Experts == 0 || c.Experts%c.RouterGroups != 0):
+		errs = append(errs, field.Errorf("model.router_groups", "must divide experts (%d) for an MoE model, got %d", c.Experts, c.RouterGroups).Using("model.experts"))
+	case c.RouterGroups > 0 && (c.RouterGroupTopK < 1 || c.RouterGroupTopK > c.RouterGroups):
+		errs = append(errs, field.Errorf("model.router_group_topk", "must be between 1 and router_groups (%d), got %d", c.RouterGroups, c.RouterGroupTopK).Using("model.router_groups"))
+	case c.RouterGroups > 0 && c.RouterGroupTopK*(c.Experts/c.RouterGroups) < c.TopK:
+		errs = append(errs, field.Errorf("model.router_group_topk", "router_group_topk (%d) groups of %d experts hold fewer than top_k (%d)", c.RouterGroupTopK, c.Experts/c.RouterGroups, c.TopK).Using("model.router_groups", "model.top_k"))
+	case c.RouterGroups == 0 && c.RouterGroupTopK > 0:
+		errs = append(errs, field.Errorf("model.router_group_topk", "needs router_groups > 0, got router_group_topk %d", c.RouterGroupTopK).Using("model.router_groups"))
 	}
 	if c.MoEFFNHidden < 0 || c.SharedExperts < 0 || c.DenseLayers < 0 {
 		errs = append(errs, field.Errorf("model.moe_ffn_hidden", "moe_ffn_hidden, shared_experts and dense_layers must not be negative").Using("model.shared_experts", "model.dense_layers"))

@@ -242,6 +242,9 @@ type Shard struct {
 	// DispatchFP8 sends the forward dispatch and the backward's gradient
 	// of the combine in FP8 (moe.dispatch_fp8): FP8DispatchBytes.
 	DispatchFP8 bool
+	// FlexDispatch runs the dispatch and combine all-to-alls node-level
+	// (moe.dispatcher = "flex": DeepEP, HybridEP): Step.NodeLevel.
+	FlexDispatch bool
 	// MegatronKernels adds the memory-bound kernels of Megatron-LM's
 	// 2021–22 unfused-attention layer that the op list merges
 	// (megatronKernels).

@@ -226,12 +226,12 @@ func table() []Config {
 		},
 		{
 			Name: "deepseek-v3", Layers: 61, Hidden: 7168, Heads: 128, KVHeads: 128, FFNHidden: 18432, SeqLen: 4096, Vocab: 129280, GatedMLP: true,
-			Experts: 256, TopK: 8, MoEFFNHidden: 2048, SharedExperts: 1, DenseLayers: 3,
+			Experts: 256, TopK: 8, MoEFFNHidden: 2048, SharedExperts: 1, DenseLayers: 3, RouterGroups: 8, RouterGroupTopK: 4,
 			QLoRARank: 1536, KVLoRARank: 512, QKRopeDim: 64, QKNopeDim: 128, VHeadDim: 128,
 			Source: "DeepSeek-AI 2024 'DeepSeek-V3 Technical Report' arXiv:2412.19437 §4.2 (61 layers, hidden 7168, 128 heads, d_c 512, d_c' 1536, " +
 				"per-head d_h 128 and rotary d_h^R 64, 1 shared + 256 routed experts of width 2048, 8 activated, first 3 layers dense, sequence length 4K, " +
 				"671B total / 37B activated parameters) and deepseek-ai/DeepSeek-V3 config.json (intermediate_size 18432, vocab_size 129280, " +
-				"v_head_dim 128). The multi-token-prediction module (§2.2, depth 1; 14B with its own copies of the embedding and head) is left out " +
+				"v_head_dim 128; n_group 8, topk_group 4: §2.1.2's node-limited routing). The multi-token-prediction module (§2.2, depth 1; 14B with its own copies of the embedding and head) is left out " +
 				"of the preset: set model.mtp_depth = 1 to train it",
 		},
 		{

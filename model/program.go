@@ -67,6 +67,11 @@ type Step struct {
 	// otherwise, and always without the mark, it runs after the compute,
 	// and the GPU waits for it.
 	Overlappable bool
+	// NodeLevel marks an expert all-to-all run by a node-level (flex)
+	// dispatcher (Shard.FlexDispatch): a token crosses the fabric once per
+	// destination node and is forwarded there over NVLink
+	// (collective.Placement.NodeCopies).
+	NodeLevel bool
 	// Async marks a collective that always runs beside the compute step
 	// before it, whatever the layout's tp_overlap: Megatron-LM's
 	// asynchronous input-gradient all-reduce of a column-parallel layer,
@@ -392,7 +397,7 @@ func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) La
 		if fp8 && sh.DispatchFP8 {
 			b = c.FP8DispatchBytes(sh)
 		}
-		return Program{{Name: name, Kind: Collective, Comm: AllToAll, Group: mesh.EP, Bytes: b, Expert: true, Overlappable: sh.MoEOverlap}}
+		return Program{{Name: name, Kind: Collective, Comm: AllToAll, Group: mesh.EP, Bytes: b, Expert: true, Overlappable: sh.MoEOverlap, NodeLevel: sh.FlexDispatch}}
 	}
 	// Before its dispatch the all-to-all dispatcher all-gathers every
 	// rank's token count per expert over the expert TP×EP group and copies

@@ -528,7 +528,7 @@ func (b *builder) commIn(r sim.ResourceID, lane int, id specID, k sim.Kind, inCh
 		t = b.task(r, lane, d, k)
 		// Running beside computation, its kernels take SMs from it.
 		if b.contention != nil {
-			b.contention[lane] += sim.Time(b.pr.cm.CommSlowdown() * float64(toTime(c.Time)))
+			b.contention[lane] += sim.Time(b.pr.commSlowdown(id) * float64(toTime(c.Time)))
 		}
 	}
 	b.info[t].spec = id

@@ -41,9 +41,48 @@ func RecomputePolicies() []Recompute {
 	return []Recompute{RecomputeNone, RecomputeSelective, RecomputeFull}
 }
 
+// Dispatcher is how the MoE layer's tokens reach their experts
+// (moe.dispatcher).
+type Dispatcher string
+
+// The dispatchers.
+const (
+	// DispatcherAllToAll is NCCL's pairwise all-to-all (Megatron-Core's
+	// "alltoall" token dispatcher): every routed copy for a GPU of another
+	// node goes through the sender's NIC.
+	DispatcherAllToAll Dispatcher = "alltoall"
+	// DispatcherFlex is a node-level dispatch (Megatron-Core's "flex"
+	// dispatcher with DeepEP or HybridEP): a token crosses the fabric once
+	// to each destination node, to the GPU of the sender's local index,
+	// which forwards it over NVLink to its experts' GPUs; the combine
+	// mirrors it, reducing a node's partial outputs before they go back.
+	DispatcherFlex Dispatcher = "flex"
+)
+
+// Dispatchers lists the MoE dispatchers (moe.dispatcher).
+func Dispatchers() []Dispatcher { return []Dispatcher{DispatcherAllToAll, DispatcherFlex} }
+
+// DefaultFlexSMs is the SMs the flex dispatcher's kernels take when
+// moe.dispatcher_sms is not set: Megatron-Core's moe_deepep_num_sms
+// default (20, TransformerConfig in megatron/core/transformer/
+// transformer_config.py), which DeepEP's Buffer also defaults to.
+const DefaultFlexSMs = 20
+
 // ZeROStages lists the optimizer-sharding stages (parallelism.zero; see
 // Layout.ZeRO).
 func ZeROStages() []int { return []int{0, 1, 2, 3} }
+
+// Flex reports whether the layout runs the node-level (flex) dispatcher.
+func (l Layout) Flex() bool { return l.Dispatcher == DispatcherFlex }
+
+// FlexSMs is the SMs the flex dispatcher's kernels take (DispatcherSMs,
+// else DefaultFlexSMs).
+func (l Layout) FlexSMs() int {
+	if l.DispatcherSMs > 0 {
+		return l.DispatcherSMs
+	}
+	return DefaultFlexSMs
+}
 
 // Layout is how a training job is split over the GPUs.
 type Layout struct {
@@ -64,6 +103,13 @@ type Layout struct {
 	// DispatchFP8 sends the token dispatch and the combine's gradient in
 	// FP8 (moe.dispatch_fp8; DeepSeek-V3 §3.3.4).
 	DispatchFP8 bool
+	// Dispatcher is the MoE token dispatcher (moe.dispatcher; empty:
+	// DispatcherAllToAll).
+	Dispatcher Dispatcher
+	// DispatcherSMs is the SMs the flex dispatcher's kernels take from
+	// computation while they run beside it (moe.dispatcher_sms; 0:
+	// DefaultFlexSMs). Read with DispatcherFlex only.
+	DispatcherSMs int
 	// Microbatch is the micro-batch size in sequences.
 	Microbatch int
 	Schedule   Schedule

@@ -66,6 +66,10 @@ type commSpec struct {
 	shardParams float64
 	// backward marks a pipeline send to the previous stage.
 	backward bool
+	// nodeLevel marks an expert all-to-all of the flex dispatcher
+	// (model.Step.NodeLevel): priced with collective.Placement.NodeCopies,
+	// its kernels taking Layout.FlexSMs SMs from overlapped computation.
+	nodeLevel bool
 }
 
 // pricedStep is one step of a layer program, priced.
@@ -152,7 +156,7 @@ func (p *pricer) compile(prog model.Program) []stepID {
 				ps.flops += op.FLOPs
 			}
 		case model.Collective:
-			ps.spec = p.spec(commSpec{op: collOp(st.Comm), bytes: st.Bytes, group: groupOf(st.Group, st.Expert)})
+			ps.spec = p.spec(commSpec{op: collOp(st.Comm), bytes: st.Bytes, group: groupOf(st.Group, st.Expert), nodeLevel: st.NodeLevel && st.Comm == model.AllToAll})
 			ps.overlap = st.Async || st.Overlappable && p.overlaps(st.Group)
 		}
 		p.steps = append(p.steps, ps)
@@ -166,6 +170,17 @@ func (p *pricer) compile(prog model.Program) []stepID {
 func (p *pricer) computeStep(d sim.Time) stepID {
 	p.steps = append(p.steps, pricedStep{kind: model.Compute, d: d})
 	return stepID(len(p.steps) - 1)
+}
+
+// commSlowdown is the share of the SMs collective spec id's kernels take
+// from computation running beside them: the flex dispatcher's own SM
+// count (Layout.FlexSMs) for its all-to-alls, compute.Model.CommSlowdown
+// (NCCL's channels) for the rest.
+func (p *pricer) commSlowdown(id specID) float64 {
+	if p.specs[id].nodeLevel && p.cm.GPU.SMs > 0 {
+		return min(1, float64(p.j.Layout.FlexSMs())/float64(p.cm.GPU.SMs))
+	}
+	return p.cm.CommSlowdown()
 }
 
 // overlaps reports whether the layout overlaps collectives over dimension d
@@ -238,6 +253,9 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 	sp := &p.specs[id]
 	peer := p.peerOf(sp, s)
 	pl := p.placementAt(sp.op, sp.group, s, peer)
+	if sp.nodeLevel && p.j.Model.TopK > 0 {
+		pl.NodeCopies = p.j.Model.DestinationNodes(pl.Nodes()) / float64(p.j.Model.TopK)
+	}
 	c, err := p.coll.Time(sp.op, sp.bytes, pl)
 	if err != nil {
 		return c, fmt.Errorf("pricing %s of %s: %w", sp.op, sp.bytes, err)

@@ -759,7 +759,6 @@ func LayerTimes(v Valid) (fwd, bwd units.Seconds, err error) {
 // or, with none left in the pass, the pass itself (the next layer's first
 // step would pay them).
 func (p *pricer) passTime(lists ...[]stepID) (sim.Time, error) {
-	slow := p.cm.CommSlowdown()
 	var t, owed sim.Time
 	for _, list := range lists {
 		for i := 0; i < len(list); i++ {
@@ -788,7 +787,7 @@ func (p *pricer) passTime(lists ...[]stepID) (sim.Time, error) {
 				} else {
 					tp += ct
 				}
-				owed += sim.Time(slow * float64(ct))
+				owed += sim.Time(p.commSlowdown(spec) * float64(ct))
 			}
 			t += max(d, tp, cp)
 		}

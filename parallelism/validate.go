@@ -167,6 +167,16 @@ func (j Job) check() []field.Error {
 	} else if l.DispatchFP8 && j.Training.Precision != units.FP8 {
 		add(field.Errorf("moe.dispatch_fp8", "FP8 dispatch goes with FP8 training (DeepSeek-V3 quantizes the up-projection's input, which its FP8 GEMM takes); training.precision is %q", j.Training.Precision).Using("training.precision"))
 	}
+	if l.Dispatcher != "" && !slices.Contains(Dispatchers(), l.Dispatcher) {
+		add(field.Errorf("moe.dispatcher", "%q is not a dispatcher (allowed: %s)", l.Dispatcher, field.Quote(Dispatchers())))
+	} else if l.Flex() && m.Experts == 0 {
+		add(field.Errorf("moe.dispatcher", "\"flex\" needs a mixture-of-experts model (model.experts > 0)").Using("model.experts"))
+	} else if l.Flex() && j.Options.Network == NetworkFlow {
+		add(field.Errorf("moe.dispatcher", "\"flex\" is priced by the analytic network only: the flow-level network (simulation.network = %q) carries the pairwise exchange; use alltoall there", NetworkFlow).Using("simulation.network"))
+	}
+	if l.DispatcherSMs < 0 || l.DispatcherSMs > j.Cluster.GPU.SMs {
+		add(field.Errorf("moe.dispatcher_sms", "must be between 0 (the default, %d) and the GPU's %d SMs, got %d", DefaultFlexSMs, j.Cluster.GPU.SMs, l.DispatcherSMs).Using("cluster.gpu.sms"))
+	}
 	if m.Experts == 0 && (l.Skew > 1 || l.CapacityFactor > 0 || l.MoEOverlap) {
 		add(field.Errorf("moe.skew", "moe.skew, moe.capacity_factor and moe.overlap need a mixture-of-experts model (model.experts > 0)").Using("model.experts", "moe.capacity_factor", "moe.overlap"))
 	}

@@ -133,6 +133,15 @@ type MoELayout struct {
 	// DispatchFP8: the dispatch and the combine's gradient sent in FP8
 	// (moe.dispatch_fp8).
 	DispatchFP8 bool `json:"dispatch_fp8,omitempty"`
+	// Dispatcher is "flex" under the node-level dispatcher (moe.dispatcher;
+	// empty: NCCL's all-to-all); DispatcherSMs the SMs its kernels take,
+	// EPNodes the nodes one expert group spans (in the default rank order:
+	// ETP·EP consecutive ranks) and DestinationNodes the expected distinct
+	// nodes of those a token's routed copies reach.
+	Dispatcher       string  `json:"dispatcher,omitempty"`
+	DispatcherSMs    int     `json:"dispatcher_sms,omitempty"`
+	EPNodes          int     `json:"ep_nodes,omitempty"`
+	DestinationNodes float64 `json:"destination_nodes,omitempty"`
 	// ActiveParams is the parameters one token uses.
 	ActiveParams float64 `json:"active_params"`
 }
@@ -588,10 +597,19 @@ func moeLayout(j parallelism.Job) *MoELayout {
 	if skew == 0 {
 		skew = 1
 	}
-	return &MoELayout{
+	out := &MoELayout{
 		Experts: j.Model.Experts, TopK: j.Model.TopK, ETP: etp,
 		ExpertDP: j.Cluster.GPUs() / (etp * ep * max(l.PP, 1)),
 		Skew:     skew, CapacityFactor: l.CapacityFactor, Overlap: l.MoEOverlap, DispatchFP8: l.DispatchFP8,
 		ActiveParams: float64(j.Model.ActiveParams()),
 	}
+	if l.Flex() {
+		out.Dispatcher, out.DispatcherSMs = string(l.Dispatcher), l.FlexSMs()
+		out.EPNodes = 1
+		if g := j.Cluster.GPUsPerNode; g > 0 && etp*ep > g {
+			out.EPNodes = (etp*ep + g - 1) / g
+		}
+		out.DestinationNodes = j.Model.DestinationNodes(out.EPNodes)
+	}
+	return out
 }

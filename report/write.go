@@ -171,6 +171,10 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 		if m.DispatchFP8 {
 			p("; dispatch in FP8")
 		}
+		if m.Dispatcher != "" {
+			p("; %s dispatcher (node-level: a token crosses the fabric once per destination node, %.2f of the %d nodes the expert group spans; %d SMs)",
+				m.Dispatcher, m.DestinationNodes, m.EPNodes, m.DispatcherSMs)
+		}
 		p("\n")
 	}
 	sw := softwareKnobs(rep, j)
