@@ -49,3 +49,27 @@ func TestCountRootNoCascade(t *testing.T) {
 		})
 	}
 }
+
+// TestLongNameClipped: an unknown preset's name of 100,000 characters, and
+// an unknown key as long, are echoed cut to 80 characters ending in "…".
+func TestLongNameClipped(t *testing.T) {
+	long := strings.Repeat("x", 100000)
+	cut := strings.Repeat("x", 79) + "…"
+	tests := []struct {
+		name, set, prefix string
+	}{
+		{"model preset", "model.preset=" + long, `--set: model.preset: no built-in model called "` + cut + `"; `},
+		{"system", "cluster.system=" + long, `--set: cluster.system: no built-in system called "` + cut + `"; `},
+		{"unknown key", long + "=1", `--set: ` + cut + `: unknown key`},
+	}
+	for _, tt := range tests {
+		_, err := Load("x.toml", []byte(base), []string{tt.set})
+		if err == nil {
+			t.Fatalf("%s: no error", tt.name)
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, tt.prefix) || len(msg) > 2000 {
+			t.Errorf("%s: %d bytes: %.300s", tt.name, len(msg), msg)
+		}
+	}
+}
