@@ -2,7 +2,10 @@ package field
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error is one problem with a configuration key.
@@ -42,4 +45,38 @@ func Quote[T ~string](values []T) string {
 		parts[i] = fmt.Sprintf("%q", v)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// MaxEcho is the most characters (runes) of a user's string that an error
+// message repeats; a longer one is cut to MaxEcho−1 and ends in "…".
+const MaxEcho = 80
+
+// Clip returns s cut to at most MaxEcho runes, the last of them "…" when
+// it was cut. It is idempotent: a clipped string is left as it is.
+func Clip(s string) string {
+	if utf8.RuneCountInString(s) <= MaxEcho {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:MaxEcho-1]) + "…"
+}
+
+// quoted matches a Go double-quoted string literal (as %q writes one).
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// ClipQuoted returns msg with every double-quoted string in it (the way the
+// messages echo a user's value, with %q) clipped by Clip and quoted again,
+// so that a name of 100,000 characters is not repeated whole. It is the one
+// place error messages shorten what they echo.
+func ClipQuoted(msg string) string {
+	if len(msg) <= MaxEcho {
+		return msg
+	}
+	return quoted.ReplaceAllStringFunc(msg, func(q string) string {
+		s, err := strconv.Unquote(q)
+		if err != nil || utf8.RuneCountInString(s) <= MaxEcho {
+			return q
+		}
+		return strconv.Quote(Clip(s))
+	})
 }

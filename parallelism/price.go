@@ -254,7 +254,7 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 	peer := p.peerOf(sp, s)
 	pl := p.placementAt(sp.op, sp.group, s, peer)
 	if sp.nodeLevel && p.j.Model.TopK > 0 {
-		pl.NodeCopies = p.j.Model.DestinationNodes(pl.Nodes()) / float64(p.j.Model.TopK)
+		pl.NodeCopies = p.j.flexSpan(pl).Destinations / float64(p.j.Model.TopK)
 	}
 	c, err := p.coll.Time(sp.op, sp.bytes, pl)
 	if err != nil {

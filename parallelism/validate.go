@@ -125,7 +125,7 @@ func (j Job) check() []field.Error {
 			add(field.Errorf("parallelism.ep", "%d does not divide model.experts (%d)", l.EP, m.Experts).Using("model.experts"))
 		}
 		if w := l.TP * l.CP * l.DP * l.PP; l.EP*l.PP > w || w%(l.EP*l.PP) != 0 {
-			add(field.Errorf("parallelism.ep", "ep × pp (%d × %d) does not divide the %d GPUs (the expert sub-mesh is etp × ep × expert-dp × pp)", l.EP, l.PP, w).Using("parallelism.pp"))
+			add(field.Errorf("parallelism.ep", "ep × pp (%d × %d) does not divide the %d GPUs (the expert sub-mesh is etp × ep × expert-dp × pp)", l.EP, l.PP, w).Using("parallelism.pp", "parallelism.tp", "parallelism.cp", "parallelism.dp"))
 		}
 		if l.ZeRO > 1 {
 			add(field.Errorf("parallelism.zero", "mixture-of-experts models support ZeRO 0 and 1 (the distributed optimizer), got %d", l.ZeRO).Using("model.experts"))
@@ -148,7 +148,7 @@ func (j Job) check() []field.Error {
 			add(field.Errorf("parallelism.etp", "%d does not divide the expert width model.moe_ffn_hidden (%d)", l.ETP, m.ExpertFFN()).Using("model.moe_ffn_hidden", "model.ffn_hidden"))
 		}
 		if w := l.TP * l.CP * l.DP * l.PP; l.EP > 0 && (l.ETP*l.EP*l.PP > w || w%(l.ETP*l.EP*l.PP) != 0) {
-			add(field.Errorf("parallelism.etp", "etp × ep × pp (%d × %d × %d) does not divide the %d GPUs (the expert sub-mesh is etp × ep × expert-dp × pp)", l.ETP, l.EP, l.PP, w).Using("parallelism.ep", "parallelism.pp"))
+			add(field.Errorf("parallelism.etp", "etp × ep × pp (%d × %d × %d) does not divide the %d GPUs (the expert sub-mesh is etp × ep × expert-dp × pp)", l.ETP, l.EP, l.PP, w).Using("parallelism.ep", "parallelism.pp", "parallelism.tp", "parallelism.cp", "parallelism.dp"))
 		}
 	}
 	if l.Skew != 0 && !(l.Skew >= 1 && l.Skew <= 1000) {

@@ -135,9 +135,10 @@ type MoELayout struct {
 	DispatchFP8 bool `json:"dispatch_fp8,omitempty"`
 	// Dispatcher is "flex" under the node-level dispatcher (moe.dispatcher;
 	// empty: NCCL's all-to-all); DispatcherSMs the SMs its kernels take,
-	// EPNodes the nodes one expert group spans (in the default rank order:
-	// ETP·EP consecutive ranks) and DestinationNodes the expected distinct
-	// nodes of those a token's routed copies reach.
+	// EPNodes the nodes one expert-parallel group spans on the device mesh
+	// and DestinationNodes the expected distinct nodes of those a token's
+	// routed copies reach: the figures the all-to-all is priced with
+	// (parallelism.Job.FlexSpan; the widest pipeline stage's).
 	Dispatcher       string  `json:"dispatcher,omitempty"`
 	DispatcherSMs    int     `json:"dispatcher_sms,omitempty"`
 	EPNodes          int     `json:"ep_nodes,omitempty"`
@@ -605,11 +606,11 @@ func moeLayout(j parallelism.Job) *MoELayout {
 	}
 	if l.Flex() {
 		out.Dispatcher, out.DispatcherSMs = string(l.Dispatcher), l.FlexSMs()
-		out.EPNodes = 1
-		if g := j.Cluster.GPUsPerNode; g > 0 && etp*ep > g {
-			out.EPNodes = (etp*ep + g - 1) / g
+		// The pricer's own figures (parallelism.Job.FlexSpan); a job whose
+		// mesh cannot be built was refused before it was priced.
+		if sp, err := j.FlexSpan(); err == nil {
+			out.EPNodes, out.DestinationNodes = sp.Nodes, sp.Destinations
 		}
-		out.DestinationNodes = j.Model.DestinationNodes(out.EPNodes)
 	}
 	return out
 }

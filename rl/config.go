@@ -371,9 +371,9 @@ func (c Config) Check(j parallelism.Job) []field.Error {
 	}
 	gen := c.genGPUs(gpus)
 	if gen%c.GenTP != 0 {
-		errs = append(errs, field.Errorf("rl.gen_tp", "must divide the %d generation GPUs, got %d", gen, c.GenTP).Using("rl.gen_gpus"))
+		errs = append(errs, field.Errorf("rl.gen_tp", "must divide the %d generation GPUs, got %d", gen, c.GenTP).Using("rl.gen_gpus", "cluster.nodes", "cluster.gpus_per_node"))
 	} else if gen/c.GenTP > MaxReplicas {
-		add("rl.gen_tp", "gives %d engine replicas, more than the %d a replay holds", gen/c.GenTP, MaxReplicas)
+		errs = append(errs, field.Errorf("rl.gen_tp", "gives %d engine replicas, more than the %d a replay holds", gen/c.GenTP, MaxReplicas).Using("rl.gen_gpus", "cluster.nodes", "cluster.gpus_per_node"))
 	}
 	if c.GenTP > 1 && j.Model.Heads%c.GenTP != 0 {
 		errs = append(errs, field.Errorf("rl.gen_tp", "must divide the policy's %d heads, got %d", j.Model.Heads, c.GenTP).Using("model.heads"))

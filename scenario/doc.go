@@ -30,7 +30,9 @@
 // wrong kind at its default, a misspelt key's intended key, the keys of a
 // preset that does not exist, a dp that could not be derived) raises no
 // problems of its own: validation problems whose key, or a key their rule
-// read (field.Error.Uses), is such a value are left out.
+// read (field.Error.Uses), is such a value are left out. A node or GPU
+// count out of range is reported alone in the same way: the rules that read
+// it (the dp derived from it, the GPU-count product) are left out.
 //
 // Quantities with units are strings with the unit written ("80GiB", "2.5us",
 // "312TFLOP/s", "200Gb/s") and are parsed by the units package; bare numbers

@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"trainsim/field"
 )
 
 // SetFile is the file name that errors caused by a --set override carry.
@@ -24,7 +26,8 @@ type Error struct {
 }
 
 // Error formats e as "file:line: key: msg", leaving out the line and the key
-// when they are not known.
+// when they are not known. A long key, and a long quoted value in msg (an
+// unknown preset's name), are clipped (field.Clip, field.ClipQuoted).
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
@@ -34,10 +37,10 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(": ")
 	if e.Key != "" {
-		b.WriteString(e.Key)
+		b.WriteString(field.Clip(e.Key))
 		b.WriteString(": ")
 	}
-	b.WriteString(e.Msg)
+	b.WriteString(field.ClipQuoted(e.Msg))
 	return b.String()
 }
 

@@ -80,10 +80,22 @@ func (s *Scenario) Validate() (parallelism.Valid, error) {
 	if len(errs) == 0 {
 		return v, nil
 	}
+	root, rest, keys := countRoot(s.Job.Cluster, errs)
+	broken := s.broken
+	if len(keys) > 0 {
+		broken = brokenSet{}
+		for k := range s.broken {
+			broken[k] = true
+		}
+		for _, k := range keys {
+			broken[k] = true
+		}
+	}
+	errs = append(root, rest...)
 	var list ErrorList
 	for _, drop := range []bool{true, false} {
-		for _, e := range errs {
-			if drop && s.broken.covers(e) {
+		for i, e := range errs {
+			if drop && i >= len(root) && broken.covers(e) {
 				continue
 			}
 			file, line := s.origins.place(e.Field)

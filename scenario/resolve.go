@@ -54,9 +54,41 @@ func (d *decoder) resolve() parallelism.Job {
 // repeated, and a problem that rests on a broken key — its own or one its
 // rule read — is left out: it would only be a consequence of the first
 // (tp defaulted to 1 after "tp = abc" does not make a GPU-count problem).
+//
+// A node or GPU count out of range is a root cause (countRoot): its own
+// problems are reported first, then the count is taken as broken, so that
+// every rule that read it stays silent.
 func (d *decoder) validated(j parallelism.Job) {
 	_, errs := j.Validate()
-	d.report(errs)
+	root, rest, keys := countRoot(j.Cluster, errs)
+	d.report(root)
+	for _, k := range keys {
+		d.broken[k] = true
+	}
+	d.report(rest)
+}
+
+// countRoot splits errs when c's node or GPU count is out of range
+// (topology.Cluster.CountsOK): root holds the problems of cluster.nodes and
+// cluster.gpus_per_node, rest the others, and keys the count keys that have
+// a problem, to take as broken for rest: the GPU-count product, the dp
+// derived from it and the generation engines only follow from them. With
+// the counts in range, rest is errs.
+func countRoot(c topology.Cluster, errs []field.Error) (root, rest []field.Error, keys []string) {
+	if c.CountsOK() {
+		return nil, errs, nil
+	}
+	for _, e := range errs {
+		if e.Field == "cluster.nodes" || e.Field == "cluster.gpus_per_node" {
+			root = append(root, e)
+			if !slices.Contains(keys, e.Field) {
+				keys = append(keys, e.Field)
+			}
+		} else {
+			rest = append(rest, e)
+		}
+	}
+	return root, rest, keys
 }
 
 // report adds the problems errs that are not already reported and that do
@@ -268,9 +300,10 @@ func (d *decoder) deriveLayout(clusterOK bool) {
 	}
 	l.DP = 1
 	gpus := j.Cluster.GPUs()
-	if !clusterOK || gpus <= 0 {
-		// Without the GPU count there is no dp to derive; the 1 that stands
-		// in is no one's choice.
+	if !clusterOK || !j.Cluster.CountsOK() {
+		// Without a valid GPU count (nodes or gpus_per_node missing or out
+		// of range, a problem of their own) there is no dp to derive; the 1
+		// that stands in is no one's choice.
 		d.broken["parallelism.dp"] = true
 	} else if l.TP > 0 && l.PP > 0 && l.CP > 0 {
 		// Divide step by step: tp × pp × cp may not fit in an int.

@@ -169,6 +169,14 @@ func (s System) NICBandwidthPerGPU() units.Bandwidth {
 	return units.Bandwidth(float64(s.Network.NICBandwidth) * float64(s.Network.NICsPerNode) / float64(s.GPUsPerNode))
 }
 
+// CountsOK reports whether the cluster's node and GPU counts are within the
+// bounds Validate checks: 1–MaxNodes nodes of 1–MaxGPUsPerNode GPUs, at most
+// MaxGPUs in all. A GPU count from counts that are not is no one's choice.
+func (c Cluster) CountsOK() bool {
+	return c.Nodes >= 1 && c.Nodes <= MaxNodes && c.GPUsPerNode >= 1 && c.GPUsPerNode <= MaxGPUsPerNode &&
+		c.Nodes*c.GPUsPerNode <= MaxGPUs
+}
+
 // Validate returns every problem with the cluster description, each naming
 // the scenario key and the rule.
 func (c Cluster) Validate() []field.Error {
@@ -184,7 +192,7 @@ func (c Cluster) Validate() []field.Error {
 	} else if c.GPUsPerNode > MaxGPUsPerNode {
 		add("cluster.gpus_per_node", "must be an integer from 1 to %d, got %d", MaxGPUsPerNode, c.GPUsPerNode)
 	}
-	if c.Nodes > 0 && c.Nodes <= MaxNodes && c.GPUsPerNode > 0 && c.GPUsPerNode <= MaxGPUsPerNode && c.Nodes*c.GPUsPerNode > MaxGPUs {
+	if c.Nodes > 0 && c.Nodes <= MaxNodes && c.GPUsPerNode > 0 && c.GPUsPerNode <= MaxGPUsPerNode && !c.CountsOK() {
 		errs = append(errs, field.Errorf("cluster.nodes", "%d nodes × %d GPUs = %d GPUs, more than the %d allowed", c.Nodes, c.GPUsPerNode, c.Nodes*c.GPUsPerNode, MaxGPUs).Using("cluster.gpus_per_node"))
 	}
 	inRange := func(key string, v, lo, hi float64, show func(float64) string) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"trainsim/field"
 	"trainsim/scenarios"
 )
 
@@ -36,7 +37,7 @@ func newScenarioCmd(stdout io.Writer) *cobra.Command {
 			}
 			_, src, ok := scenarios.Lookup(args[0])
 			if !ok {
-				return badInput(fmt.Errorf("sim scenario: no built-in scenario called %q (built in: %s)", args[0], strings.Join(scenarios.LookupNames(), ", ")))
+				return badInput(fmt.Errorf("sim scenario: no built-in scenario called %q (built in: %s)", field.Clip(args[0]), strings.Join(scenarios.LookupNames(), ", ")))
 			}
 			_, err := stdout.Write(src)
 			return err
