@@ -246,6 +246,9 @@ func (m Model) Time(op model.Op) (units.Seconds, Limiter) {
 	var t units.Seconds
 	lim := HBM
 	switch op.Class {
+	case model.HostSync:
+		// No kernel: the host's wait is priced by the issue bound (SumHost).
+		return 0, HBM
 	case model.GEMM:
 		peak, eff := m.Peak16, m.GEMMEfficiency(op.Batch, op.M, op.N, op.K)
 		if op.Linear || m.Peak == m.Peak16 {
@@ -397,7 +400,8 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 //
 // The host issues the kernels one after the other, HostIssue each (an op
 // the framework launches as several kernels, Op.Launches, counts each; an
-// op's calls that launch no kernel, Op.HostCalls, add HostCall each), while
+// op's calls that launch no kernel, Op.HostCalls, add HostCall each; a
+// model.HostSync op adds its Op.Wait, the host blocked on the GPU), while
 // the GPU runs those already issued: the run takes the longer of the two
 // (the host and the GPU start the run together — the frameworks replayed
 // synchronise them at every communication step). A run of kernels shorter
@@ -426,7 +430,7 @@ func (m Model) SumHost(ops []model.Op) (total, tensor, hbm, host units.Seconds) 
 		if op.IssueEach > 0 {
 			each = op.IssueEach
 		}
-		issue += units.Seconds(op.Kernels())*each + units.Seconds(op.HostCalls)*m.Params.HostCall
+		issue += units.Seconds(op.Kernels())*each + units.Seconds(op.HostCalls)*m.Params.HostCall + op.Wait
 	}
 	if issue > total {
 		host = issue - total

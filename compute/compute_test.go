@@ -171,6 +171,15 @@ func TestHostIssueBound(t *testing.T) {
 		// bookkeeping) at HostCall = 10 µs each: the host needs 10 + 16 ×
 		// 10 = 170 µs, the GPU 4.000577 µs (one kernel, not 17).
 		{"host calls", []model.Op{{Class: model.Memory, Bytes: 1e3, HostCalls: 16}}, 170e-6, 170e-6 - (1e3/1733.15e9 + 4e-6)},
+		// The MoE dispatch sync alone (model.HostSync, docs/model.md
+		// §7.47): four 6 µs device-to-host copies waited for, then two
+		// all-to-all calls at 10 µs: 24 + 20 = 44 µs, all of it the GPU
+		// waiting (no kernel, no KernelOverhead).
+		{"dispatch sync", []model.Op{{Class: model.HostSync, Wait: 24e-6, HostCalls: 2}}, 44e-6, 44e-6},
+		// The sync joined to five 1 KB kernels (the router's step under
+		// moe.overlap): the host needs 5 × 10 + 44 = 94 µs, the GPU
+		// 5 × 4.000577 µs.
+		{"sync in a step", []model.Op{mem(1e3), mem(1e3), mem(1e3), mem(1e3), mem(1e3), {Class: model.HostSync, Wait: 24e-6, HostCalls: 2}}, 94e-6, 94e-6 - 5*(1e3/1733.15e9+4e-6)},
 	}
 	for _, tc := range tests {
 		total, tensor, hbm, host := m.SumHost(tc.ops)

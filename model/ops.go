@@ -26,6 +26,13 @@ const (
 	// libraries run as split-K GEMV-style kernels that stream the weights:
 	// priced as a roofline, no tile quantization.
 	SkinnyGEMM
+	// HostSync is no kernel: the host blocks until the GPU has produced
+	// values it needs on the host (a device-to-host copy and an event
+	// synchronisation), then issues the calls that follow. The GPU runs
+	// nothing of it: the kernel model prices it at zero and the host issue
+	// bound (compute.Model.SumHost) at Op.Wait plus Op.HostCalls calls, so
+	// a step of it alone is time the GPU waits for its host.
+	HostSync
 )
 
 // Op is one kernel as it runs on one GPU, after the parallel split.
@@ -77,6 +84,9 @@ type Op struct {
 	// weight-gradient GEMM, one per parameter tensor it produces (see
 	// dgradWgrad). Only the host issue bound reads it.
 	HostCalls int
+	// Wait, on a HostSync op, is how long the host blocks before it can
+	// issue anything more: the device-to-host copies it waits for.
+	Wait units.Seconds
 	// Eager marks a kernel PyTorch itself launches for one tensor
 	// operation (an ATen element-wise kernel, a reduction or a copy) where
 	// the framework runs no fused kernel of its own: the attention dropout
@@ -112,8 +122,52 @@ const AttnDropoutCost = 0.614/0.594 - 1
 // the stream hand-offs), taken as the same on every GPU as HostIssue is.
 const GroupedGEMMIssue = 25 * units.Microsecond
 
-// Kernels is the number of kernel launches the host issues for o.
-func (o Op) Kernels() int { return max(o.Launches, 1) }
+// Kernels is the number of kernel launches the host issues for o (none
+// for a HostSync).
+func (o Op) Kernels() int {
+	if o.Class == HostSync {
+		return 0
+	}
+	return max(o.Launches, 1)
+}
+
+// D2HCopyLatency is the time one small device-to-host cudaMemcpyAsync takes
+// from its submission to its completion: 5–7 µs per call, measured for
+// many small copies (Wu et al., "DualPath: Breaking the Storage Bandwidth
+// Bottleneck in Agentic LLM Inference", arXiv:2602.21548, 2026, §5.2);
+// the middle of that range. docs/model.md §7.47.
+const D2HCopyLatency = 6 * units.Microsecond
+
+// DispatchSync is the host synchronisation in an MoE layer's forward
+// before its dispatch (docs/model.md §7.47). Megatron-Core's all-to-all
+// dispatcher copies the token counts it needs as Python values to the host
+// on a side stream after the count all-gather and blocks on that copy's
+// event before the all-to-all (MoEAlltoAllTokenDispatcher.
+// _maybe_dtoh_and_synchronize, cuda_sync_point "before_ep_alltoall",
+// megatron/core/transformer/moe/token_dispatcher.py @ core_v0.15.0, the
+// same through core_v0.19.0): with EP or expert TP > 1 it copies four
+// tensors (tokens_per_expert, input_splits, output_splits,
+// output_splits_tp; num_out_tokens is a Python int when dropless), one
+// after the other on that stream, without them one; after the wait the
+// host issues the two all-to-alls (tokens and routing probabilities)
+// before the GPU can start them. DeepEP's normal-mode dispatch, under the
+// flex dispatcher, spins on the host until its notify kernel has written
+// the received counts into mapped host memory (Buffer::intranode_dispatch
+// and internode_dispatch, csrc/deep_ep.cpp @ v1.2.1, l. 449–466 and
+// 816–832; Megatron-Core passes no num_worst_tokens, fused_a2a.py @
+// core_v0.15.0), then launches the dispatch: one transfer, one call.
+// Token dropping padded to capacity skips the copy; the replay has no key
+// for that padding (moe.capacity_factor alone still synchronises).
+func (c Config) DispatchSync(sh Shard) Op {
+	copies, calls := 4, 2
+	switch {
+	case sh.FlexDispatch:
+		copies, calls = 1, 1
+	case sh.ep()*sh.etp() == 1:
+		copies, calls = 1, 0
+	}
+	return Op{Name: "moe dispatch sync", Class: HostSync, Wait: units.Seconds(copies) * D2HCopyLatency, HostCalls: calls}
+}
 
 func gemm(name string, batch, m, n, k int, elem units.Bytes) Op {
 	b, mf, nf, kf := float64(batch), float64(m), float64(n), float64(k)

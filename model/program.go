@@ -443,11 +443,20 @@ func (c Config) moeLayer(sh Shard, attnFwd, attnBwd, coreFwd, attnTP Program) La
 	routerFwd := Program{computeStep("moe-router", router.Forward)}
 	expertsFwd := Program{computeStep("moe-experts", experts.Forward)}
 	combineFwd := Program{computeStep("moe-combine", combine.Forward)}
+	// The host blocks on the token counts before the dispatch (DispatchSync,
+	// docs/model.md §7.47): its own step between the count all-gather and
+	// the dispatch, the GPU idle while the host waits for the copies and
+	// then issues the all-to-alls. Under moe.overlap another micro-batch's
+	// kernels, already issued, run while the host waits: the wait joins the
+	// router's step, which the host issue bound prices as max(GPU, host).
+	sync := c.DispatchSync(sh)
 	var fwd Program
 	if sh.MoEOverlap {
+		routerFwd = Program{computeStep("moe-router", append(slices.Clip(router.Forward), sync))}
 		fwd = slices.Concat(attnFwd, rs, routerFwd, sharedFwd, counts, a2a("moe dispatch all-to-all", true), etpAG, expertsFwd, a2a("moe combine all-to-all", false), etpRS, combineFwd, ag)
 	} else {
-		fwd = slices.Concat(attnFwd, rs, routerFwd, counts, a2a("moe dispatch all-to-all", true), etpAG, expertsFwd, etpRS, a2a("moe combine all-to-all", false), sharedFwd, combineFwd, ag)
+		syncFwd := Program{computeStep("moe-dispatch-sync", []Op{sync})}
+		fwd = slices.Concat(attnFwd, rs, routerFwd, counts, syncFwd, a2a("moe dispatch all-to-all", true), etpAG, expertsFwd, etpRS, a2a("moe combine all-to-all", false), sharedFwd, combineFwd, ag)
 	}
 	bwd := slices.Concat(Program{computeStep("moe-combine-bwd", combine.Backward)}, sharedBwd,
 		a2a("moe combine-bwd all-to-all", true), etpAG, Program{computeStep("moe-experts-bwd", experts.Backward)}, a2a("moe dispatch-bwd all-to-all", false), etpRS,

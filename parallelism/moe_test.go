@@ -515,9 +515,10 @@ func TestMoEDispatcherLaunches(t *testing.T) {
 }
 
 // TestMoETokenCountsKeepOverlap: the token-count all-gather sits between the
-// router and the dispatch; under moe.overlap it is overlappable too, so the
-// dispatch still runs beside the compute step before them (here the shared
-// experts); without moe.overlap neither is.
+// router and the dispatch (without moe.overlap with the host's dispatch
+// sync between it and the dispatch); under moe.overlap it is overlappable
+// too, so the dispatch still runs beside the compute step before them (here
+// the shared experts); without moe.overlap neither is.
 func TestMoETokenCountsKeepOverlap(t *testing.T) {
 	for _, overlap := range []bool{false, true} {
 		j := moeJob(t, 1, 4, 1)
@@ -526,6 +527,12 @@ func TestMoETokenCountsKeepOverlap(t *testing.T) {
 		for i, st := range fwd {
 			if st.Name != "moe dispatch all-to-all" {
 				continue
+			}
+			if !overlap {
+				if fwd[i-1].Name != "moe-dispatch-sync" {
+					t.Fatalf("%q before the dispatch, want the dispatch sync", fwd[i-1].Name)
+				}
+				i--
 			}
 			counts := fwd[i-1]
 			if counts.Name != "moe token-count all-gather" {
@@ -665,5 +672,66 @@ func TestMoEMeasuredAllToAllNVLink5(t *testing.T) {
 	}
 	if h := simulate(t, moeJob(t, 1, 8, 1)); noted(h) {
 		t.Error("DGX H100: the note of the measured NVLink-5 all-to-all")
+	}
+}
+
+// TestMoEDispatchSync: every MoE layer's forward has one host
+// synchronisation before its dispatch (docs/model.md §7.47), the backward
+// none. By hand at the default 10 µs per host call: with EP 4 the host
+// waits for four 6 µs copies and issues two all-to-alls, 24 + 20 = 44 µs;
+// with EP 1 one copy and no all-to-all, 6 µs; under the flex dispatcher
+// one transfer and one launch, 16 µs. Without moe.overlap it is its own
+// step between the count all-gather and the dispatch, all of it the GPU
+// waiting; under moe.overlap it joins the router's step.
+func TestMoEDispatchSync(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		ep            int
+		flex, overlap bool
+		want          float64 // seconds
+	}{
+		{"ep 4", 4, false, false, 44e-6},
+		{"ep 1", 1, false, false, 6e-6},
+		{"flex ep 4", 4, true, false, 16e-6},
+		{"ep 4 overlap", 4, false, true, 44e-6},
+	} {
+		j := moeJob(t, 1, tc.ep, 1)
+		j.Layout.MoEOverlap = tc.overlap
+		sh := j.Shard()
+		sh.FlexDispatch = tc.flex
+		sync := j.Model.DispatchSync(sh)
+		cm, err := kernelModel(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total, tensor, _, host := cm.SumHost([]model.Op{sync})
+		if math.Abs(float64(total)-tc.want) > 1e-12 || host != total || tensor != 0 {
+			t.Errorf("%s: sync %v (host %v, tensor %v), want %g s, all host", tc.name, total, host, tensor, tc.want)
+		}
+		l := j.Model.Programs(sh)[model.MoELayer]
+		count := func(p model.Program) (steps, ops int) {
+			for _, st := range p {
+				if st.Name == "moe-dispatch-sync" {
+					steps++
+				}
+				for _, op := range st.Ops {
+					if op.Class == model.HostSync {
+						ops++
+					}
+				}
+			}
+			return steps, ops
+		}
+		steps, ops := count(l.Forward)
+		wantSteps := 1
+		if tc.overlap {
+			wantSteps = 0
+		}
+		if steps != wantSteps || ops != 1 {
+			t.Errorf("%s: forward has %d sync steps and %d sync ops, want %d and 1", tc.name, steps, ops, wantSteps)
+		}
+		if steps, ops := count(l.Backward); steps != 0 || ops != 0 {
+			t.Errorf("%s: backward has %d sync steps and %d sync ops, want none", tc.name, steps, ops)
+		}
 	}
 }

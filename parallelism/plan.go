@@ -1,6 +1,8 @@
 package parallelism
 
 import (
+	"fmt"
+
 	"trainsim/collective"
 	"trainsim/model"
 	"trainsim/units"
@@ -24,6 +26,22 @@ type plan struct {
 	// reduction and (ZeRO-1) parameter all-gather of the routed experts
 	// over the expert data-parallel group; -1 where the stage has none.
 	expertGrad, expertGather []specID
+}
+
+// DispatchSync is the host's wait before each MoE layer's dispatch, per
+// layer and forward pass (model.Config.DispatchSync priced on j's kernel
+// model: the GPU idle while the host waits for the token counts and issues
+// the dispatch; docs/model.md §7.47); 0 for a dense model.
+func (j Job) DispatchSync() (units.Seconds, error) {
+	if !j.Model.MoE() {
+		return 0, nil
+	}
+	cm, err := kernelModel(j)
+	if err != nil {
+		return 0, fmt.Errorf("dispatch sync: %w", err)
+	}
+	t, _, _ := cm.Sum([]model.Op{j.Model.DispatchSync(j.Shard())})
+	return t, nil
 }
 
 // Shard is how the job splits one layer's work over its GPUs.

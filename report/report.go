@@ -143,6 +143,12 @@ type MoELayout struct {
 	DispatcherSMs    int     `json:"dispatcher_sms,omitempty"`
 	EPNodes          int     `json:"ep_nodes,omitempty"`
 	DestinationNodes float64 `json:"destination_nodes,omitempty"`
+	// DispatchSyncS is the host's wait before each MoE layer's dispatch,
+	// per layer and forward pass: the GPU idle while the host waits for the
+	// token counts and issues the dispatch (parallelism.Job.DispatchSync,
+	// docs/model.md §7.47). It is in breakdown.compute_s (recompute_s
+	// where the forward is re-run) and, as all host waits, hbm_bound_s.
+	DispatchSyncS float64 `json:"dispatch_sync_s"`
 	// ActiveParams is the parameters one token uses.
 	ActiveParams float64 `json:"active_params"`
 }
@@ -603,6 +609,11 @@ func moeLayout(j parallelism.Job) *MoELayout {
 		ExpertDP: j.Cluster.GPUs() / (etp * ep * max(l.PP, 1)),
 		Skew:     skew, CapacityFactor: l.CapacityFactor, Overlap: l.MoEOverlap, DispatchFP8: l.DispatchFP8,
 		ActiveParams: float64(j.Model.ActiveParams()),
+	}
+	// A job whose kernel model cannot be built was refused before it was
+	// priced.
+	if t, err := j.DispatchSync(); err == nil {
+		out.DispatchSyncS = float64(t)
 	}
 	if l.Flex() {
 		out.Dispatcher, out.DispatcherSMs = string(l.Dispatcher), l.FlexSMs()

@@ -175,6 +175,13 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 			p("; %s dispatcher (node-level: a token crosses the fabric once per destination node, %.2f of the %d nodes the expert group spans; %d SMs)",
 				m.Dispatcher, m.DestinationNodes, m.EPNodes, m.DispatcherSMs)
 		}
+		if m.DispatchSyncS > 0 {
+			where := "the GPU idle; in compute"
+			if m.Overlap {
+				where = "in the router's step, beside its kernels"
+			}
+			p("; host sync before each dispatch %s (%s)", units.Seconds(m.DispatchSyncS), where)
+		}
 		p("\n")
 	}
 	sw := softwareKnobs(rep, j)
