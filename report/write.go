@@ -2,7 +2,6 @@ package report
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -13,12 +12,9 @@ import (
 	"trainsim/units"
 )
 
-// WriteJSON writes rep as one indented JSON object.
-func WriteJSON(w io.Writer, rep *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rep)
-}
+// WriteJSON writes rep as one indented JSON object, its floats as
+// units.Number writes them (EncodeJSON).
+func WriteJSON(w io.Writer, rep *Report) error { return EncodeJSON(w, rep) }
 
 // csvColumn is one flat field of a report.
 type csvColumn struct {
@@ -71,7 +67,9 @@ func csvColumns() []csvColumn {
 	}
 }
 
-func f(x float64) string { return strconv.FormatFloat(x, 'g', 8, 64) }
+// f writes a float cell as every machine-readable report writes a float
+// (units.Number): the same digits as the JSON report's field.
+func f(x float64) string { return units.Number(x) }
 
 // sci prints a large number in scientific notation without the exponent's
 // plus sign: 3.23e23.

@@ -170,7 +170,10 @@ func (s *Sweep) EvaluateWith(i int, prepare func(*scenario.Scenario) error, scra
 		rec.Reason = err.Error()
 		return rec
 	}
-	rec.Report = rep
+	// The figures the results line holds (rounded as every report writes
+	// them, units.Number): a sweep then ranks the same numbers whether it
+	// replayed a point now or read it back (a resumed run, a merge).
+	rec.Report = report.RoundFloats(rep)
 	return rec
 }
 

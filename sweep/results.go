@@ -72,7 +72,7 @@ func (r *Record) MarshalLine() ([]byte, error) {
 	var rest []byte
 	var err error
 	if r.Report != nil {
-		rest, err = json.Marshal(r.Report)
+		rest, err = report.Marshal(r.Report)
 	} else {
 		rest, err = json.Marshal(struct {
 			Scenario string `json:"scenario"`

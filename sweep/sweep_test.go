@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	"trainsim/report"
 	"trainsim/scenario"
 	"trainsim/scenarios"
+	"trainsim/units"
 )
 
 // readDefault stands in for the file system: every base is the embedded
@@ -697,7 +697,7 @@ global_batch = 256
 		}
 		row := rows[i+1]
 		want := map[string]string{
-			"gpu_hours": strconv.FormatFloat(r.Report.GPUHours, 'g', 8, 64), "nodes": []string{"8", "16"}[i],
+			"gpu_hours": units.Number(r.Report.GPUHours), "nodes": []string{"8", "16"}[i],
 			"zero": "1", "sequence_parallel": "true", "virtual_stages": "2", "cluster.nodes": []string{"8", "16"}[i],
 		}
 		for k, v := range want {

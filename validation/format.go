@@ -8,17 +8,20 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"trainsim/report"
 )
 
 // RegenerateCommand is the command that writes docs/validation.md.
 const RegenerateCommand = "go run ./cmd/sim validate --format markdown -o docs/validation.md"
 
-// WriteJSON writes rep as one indented JSON object.
+// WriteJSON writes rep as one indented JSON object, its floats as every
+// machine-readable report writes them (report.RoundFloats, units.Number).
 func WriteJSON(w io.Writer, rep *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(rep); err != nil {
+	if err := enc.Encode(report.RoundFloats(rep)); err != nil {
 		return fmt.Errorf("encoding the validation report: %w", err)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 
 	"trainsim/collective"
 	"trainsim/parallelism"
+	"trainsim/report"
 	"trainsim/units"
 )
 
@@ -99,9 +100,17 @@ type perfRowJSON struct {
 	Bottleneck string      `json:"bottleneck"`
 }
 
+// fixed writes x with prec decimals: the text table's columns, as
+// nccl-tests prints them.
 func fixed(x float64, prec int) json.Number {
 	return json.Number(strconv.FormatFloat(x, 'f', prec, 64))
 }
+
+// reportNumber writes x as every machine-readable report writes a float
+// (units.Number), for the JSON and CSV tables: no fixed decimals there, so
+// that a small bandwidth (8 B across nodes: 0.0003 GB/s) is not written
+// as 0.000.
+func reportNumber(x float64, _ int) json.Number { return json.Number(units.Number(x)) }
 
 func newCollectiveCmd(stdout, stderr io.Writer) *cobra.Command {
 	var f collectiveFlags
@@ -188,20 +197,22 @@ See docs/outputs.md.`,
 			if err != nil {
 				return badInput(fmt.Errorf("%s: %w", sc.File, err))
 			}
+			num := fixed
+			if f.format != "text" {
+				num = reportNumber
+			}
 			var tables []perfTable
 			for _, op := range ops {
 				rows, err := m.Perf(op, place, sizes, elem)
 				if err != nil {
 					return err
 				}
-				tables = append(tables, makeTable(sc.Name, op, group, f.typ, place, rows))
+				tables = append(tables, makeTable(sc.Name, op, group, f.typ, place, rows, num))
 			}
 			var buf bytes.Buffer
 			switch f.format {
 			case "json":
-				enc := json.NewEncoder(&buf)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(tables)
+				err = report.EncodeJSON(&buf, tables)
 			case "csv":
 				err = writePerfCSV(&buf, tables)
 			default:
@@ -227,23 +238,25 @@ See docs/outputs.md.`,
 	return cmd
 }
 
-func makeTable(scenario string, op collective.Op, group, typ string, p collective.Placement, rows []collective.PerfRow) perfTable {
+// makeTable builds one operation's table, its figures written by num
+// (fixed for the text columns, reportNumber for JSON and CSV).
+func makeTable(scenario string, op collective.Op, group, typ string, p collective.Placement, rows []collective.PerfRow, num func(float64, int) json.Number) perfTable {
 	redop := "none"
 	if op.Reduces() {
 		redop = "sum"
 	}
 	t := perfTable{Scenario: scenario, Op: op.TestName(), Group: group, Ranks: p.Ranks, PerNode: min(p.PerNode, p.Ranks), Nodes: p.Nodes(),
-		Type: typ, Redop: redop, Root: -1, BusFactor: fixed(collective.BusFactor(op, p.Ranks), 6), Rows: []perfRowJSON{}}
+		Type: typ, Redop: redop, Root: -1, BusFactor: num(collective.BusFactor(op, p.Ranks), 6), Rows: []perfRowJSON{}}
 	sum := 0.0
 	for _, r := range rows {
-		t.Rows = append(t.Rows, perfRowJSON{Size: int64(r.Bytes), Count: r.Count, TimeUS: fixed(float64(r.Time)*1e6, 3),
-			AlgBW: fixed(float64(r.AlgBW)/1e9, 3), BusBW: fixed(float64(r.BusBW)/1e9, 3), Algorithm: r.Algorithm, Bottleneck: r.Bottleneck})
+		t.Rows = append(t.Rows, perfRowJSON{Size: int64(r.Bytes), Count: r.Count, TimeUS: num(float64(r.Time)*1e6, 3),
+			AlgBW: num(float64(r.AlgBW)/1e9, 3), BusBW: num(float64(r.BusBW)/1e9, 3), Algorithm: r.Algorithm, Bottleneck: r.Bottleneck})
 		sum += float64(r.BusBW) / 1e9
 	}
 	if len(rows) > 0 {
 		sum /= float64(len(rows))
 	}
-	t.AvgBusBW = fixed(sum, 3)
+	t.AvgBusBW = num(sum, 3)
 	return t
 }
 

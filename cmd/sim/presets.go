@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"trainsim/model"
+	"trainsim/report"
 	"trainsim/topology"
 	"trainsim/units"
 )
@@ -210,10 +210,5 @@ func writePresetsJSON(w io.Writer) error {
 			Oversubscription: n.Oversubscription, NodesPerLeaf: n.NodesPerLeaf, Source: s.Source,
 		})
 	}
-	data, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(data, '\n'))
-	return err
+	return report.EncodeJSON(w, out)
 }

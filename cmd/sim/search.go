@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -152,11 +151,9 @@ func newSearchCmd(stdout, stderr io.Writer) *cobra.Command {
 						out.CostToTrain = append(out.CostToTrain, opt.Cost(e.Job, e.Result.StepTime))
 					}
 				}
-				data, err := json.MarshalIndent(out, "", "  ")
-				if err != nil {
+				if err := report.EncodeJSON(&buf, out); err != nil {
 					return err
 				}
-				buf.Write(append(data, '\n'))
 			case "csv":
 				err = report.WriteCSV(&buf, best...)
 			default:
