@@ -19,6 +19,7 @@ import (
 func EncodeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // link names such as "node0->leaf0" stay readable
 	return enc.Encode(RoundFloats(v))
 }
 
@@ -27,6 +28,7 @@ func EncodeJSON(w io.Writer, v any) error {
 func Marshal(v any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
 	if err := enc.Encode(RoundFloats(v)); err != nil {
 		return nil, err
 	}

@@ -108,12 +108,14 @@ func (opt Options) Cost(j parallelism.Job, step units.Seconds) float64 {
 }
 
 // overLimits returns why a layout whose step is at least step breaks a
-// limit of opt (PrunedMaxDays, PrunedMaxCost), or "".
+// limit of opt (PrunedMaxDays, PrunedMaxCost), or "". The days and the cost
+// are compared as a report writes them (units.Clean, 12 significant
+// digits), so a limit pasted from a report's figure keeps that layout.
 func (opt Options) overLimits(j parallelism.Job, step units.Seconds) string {
 	switch {
-	case opt.MaxDays > 0 && trainDays(j, step) > opt.MaxDays:
+	case opt.MaxDays > 0 && units.Clean(trainDays(j, step)) > opt.MaxDays:
 		return PrunedMaxDays
-	case opt.MaxCost > 0 && opt.Cost(j, step) > opt.MaxCost:
+	case opt.MaxCost > 0 && units.Clean(opt.Cost(j, step)) > opt.MaxCost:
 		return PrunedMaxCost
 	}
 	return ""

@@ -109,7 +109,7 @@ func TestSearchLimits(t *testing.T) {
 	}
 
 	ranked := runSearch(t, "--top", "12")
-	days := ranked.Best[5].TimeToTrainS / 86400 * (1 + 1e-11) // above the rounding of the written figure
+	days := ranked.Best[5].TimeToTrainS / 86400 // the written figure: the limit keeps that layout
 	limited := runSearch(t, "--top", "12", "--max-days", strconv.FormatFloat(days, 'g', -1, 64))
 	if limited.Pruned["max_days"] == 0 || len(limited.Best) != 6 {
 		t.Fatalf("--max-days %g: %d best, pruned %v", days, len(limited.Best), limited.Pruned)
@@ -129,9 +129,9 @@ func TestSearchLimits(t *testing.T) {
 			t.Errorf("#%d: cost %v, GPU-hours %v × 2.5", i, c, e.GPUHours)
 		}
 	}
-	// The JSON's figures are rounded to 12 significant digits (units.Number):
-	// a limit a hair above the 4th layout's written cost keeps it.
-	budget := priced.CostToTrain[3] * (1 + 1e-11)
+	// The 4th layout's cost as the JSON writes it (12 significant digits,
+	// units.Number): the limit compares at that precision and keeps it.
+	budget := priced.CostToTrain[3]
 	within := runSearch(t, "--top", "12", "--objective", "cost", "--price-per-gpu-hour", "2.5", "--max-cost", strconv.FormatFloat(budget, 'g', -1, 64))
 	if within.Pruned["max_cost"] == 0 || len(within.Best) != 4 {
 		t.Fatalf("--max-cost %g: %d best, pruned %v", budget, len(within.Best), within.Pruned)
