@@ -662,7 +662,7 @@ func (e *Estimator) dpStream(j Job) ([]sim.Time, error) {
 				continue
 			}
 			n := layer.Params
-			rs := pr.spec(commSpec{op: collective.ReduceScatter, bytes: units.Bytes(n * shardedGradBytesPerParam), group: groupDP})
+			rs := pr.spec(commSpec{op: collective.ReduceScatter, bytes: units.Bytes(n * j.shardedGradBytes()), group: groupDP})
 			gather := pr.spec(commSpec{op: collective.AllGather, bytes: units.Bytes(n * weightBytesPerParam), group: groupDP})
 			if layer.Tensors != nil {
 				gather = pr.spec(commSpec{op: collective.AllGather, bytes: weightBytesPerParam, group: groupDP, tensors: layer.Tensors, shardParams: n})

@@ -155,6 +155,15 @@ type Layout struct {
 	// parameters' all-gather after the step is unchanged. Read only with
 	// ZeRO = 1. Scenario key parallelism.zero1_allreduce.
 	ZeRO1AllReduce bool
+	// ZeROFP32Reduce reduce-scatters ZeRO-2/3's per-micro-batch gradients
+	// in fp32 (PyTorch FSDP with reduce_dtype float32: torchtitan's
+	// training.mixed_precision_reduce default, torchtitan/config_manager.py
+	// @9dec370; Composer's DEFAULT mixed precision, mosaicml/composer
+	// @fb1dd382 composer/trainer/mosaic_fsdp_utils.py get_mixed_precision);
+	// false: the 16-bit gradients, as DeepSpeed reduces them (its
+	// communication_data_type defaults to the training precision). Read
+	// only with ZeRO = 2 or 3. Scenario key parallelism.zero_fp32_reduce.
+	ZeROFP32Reduce bool
 	// PipelineLayout places the transformer layers, the embedding, the
 	// loss and the multi-token-prediction modules on the virtual stages by
 	// hand, in Megatron-Core's string form ("Etttt|(tttt|)*14tmL";

@@ -35,10 +35,6 @@ const (
 	// training keeps per linear-layer weight.
 	fp8WeightCopyBytes     = 2
 	optimizerBytesPerParam = 12
-	// shardedGradBytesPerParam is what ZeRO-2/3 (DeepSpeed) reduce-scatter
-	// per parameter: the 16-bit gradients, before the fp32 optimizer update
-	// of the local shard.
-	shardedGradBytesPerParam = 2
 )
 
 // layerActivationBytes is the activation memory one transformer layer keeps
@@ -265,6 +261,17 @@ func (j Job) gradBytes() float64 {
 		return grad16BytesPerParam
 	}
 	return gradBytesPerParam
+}
+
+// shardedGradBytes is what ZeRO-2/3 reduce-scatter per parameter after
+// each micro-batch's backward pass: the 16-bit gradients, before the fp32
+// optimizer update of the local shard, as DeepSpeed reduces them; fp32
+// with Layout.ZeROFP32Reduce (PyTorch FSDP's reduce_dtype float32).
+func (j Job) shardedGradBytes() float64 {
+	if j.Layout.ZeROFP32Reduce {
+		return gradBytesPerParam
+	}
+	return grad16BytesPerParam
 }
 
 // stageMemory returns the memory of one GPU of stage s, holding the

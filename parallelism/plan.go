@@ -101,7 +101,7 @@ func newPlan(p *pricer) (*plan, error) {
 		}
 		n := layer.Params
 		ls.gradReduce = p.spec(commSpec{op: gradOp, bytes: units.Bytes(n * j.gradBytes()), group: groupDP})
-		ls.shardedRS = p.spec(commSpec{op: collective.ReduceScatter, bytes: units.Bytes(n * shardedGradBytesPerParam), group: groupDP})
+		ls.shardedRS = p.spec(commSpec{op: collective.ReduceScatter, bytes: units.Bytes(n * j.shardedGradBytes()), group: groupDP})
 		ls.gather = p.spec(commSpec{op: collective.AllGather, bytes: units.Bytes(n * weightBytesPerParam), group: groupDP})
 		ls.zeroGather = ls.gather
 		if layer.Tensors != nil {

@@ -52,6 +52,10 @@ func TestSoftwareKnobsShown(t *testing.T) {
 			func(j *parallelism.Job) { j.Layout.ZeRO = 1 },
 			func(j *parallelism.Job) { j.Layout.ZeRO1AllReduce = true },
 			func(off, on *Report) bool { return on.Comm["dp"].Bytes > off.Comm["dp"].Bytes }, "comm.dp.bytes up"},
+		{"zero_fp32_reduce", "layout",
+			func(j *parallelism.Job) { j.Layout.ZeRO = 3 },
+			func(j *parallelism.Job) { j.Layout.ZeROFP32Reduce = true },
+			func(off, on *Report) bool { return on.Comm["dp"].Bytes > off.Comm["dp"].Bytes }, "comm.dp.bytes up"},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			j := testJob(t)
@@ -98,6 +102,7 @@ func TestSoftwareKnobsNoEffect(t *testing.T) {
 			j.Layout.AsyncTPAllReduce = true
 		}},
 		{"zero1_allreduce", "ZeRO 0", func(j *parallelism.Job) { j.Layout.ZeRO1AllReduce = true }},
+		{"zero_fp32_reduce", "ZeRO 0", func(j *parallelism.Job) { j.Layout.ZeROFP32Reduce = true }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			j := testJob(t)

@@ -104,7 +104,11 @@ type Layout struct {
 	// ZeRO1AllReduce: ZeRO-1's gradients all-reduced instead of
 	// reduce-scattered (parallelism.zero1_allreduce); omitted when false.
 	// Its time is in breakdown.dp_exposed_s and comm.dp.
-	ZeRO1AllReduce  bool `json:"zero1_allreduce,omitempty"`
+	ZeRO1AllReduce bool `json:"zero1_allreduce,omitempty"`
+	// ZeROFP32Reduce: ZeRO-2/3's per-micro-batch reduce-scatter in fp32
+	// (parallelism.zero_fp32_reduce, PyTorch FSDP's reduce_dtype float32);
+	// omitted when false. Its time is in breakdown.dp_exposed_s and comm.dp.
+	ZeROFP32Reduce  bool `json:"zero_fp32_reduce,omitempty"`
 	PPOverlap       bool `json:"pp_overlap"`
 	PPScatterGather bool `json:"pp_scatter_gather"`
 	// MoE is the mixture-of-experts layout; omitted for a dense model.
@@ -307,7 +311,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 			Schedule: string(j.Layout.Schedule), VirtualStages: j.Layout.VirtualStages,
 			SequenceParallel: j.Layout.SequenceParallel, Recompute: string(j.Layout.Recompute), RecomputeModules: j.Layout.RecomputeModules,
 			ZeRO: j.Layout.ZeRO, OverlapGradReduce: j.Layout.OverlapGradReduce, TPOverlap: j.Layout.TPOverlap, PPOverlap: j.Layout.PPOverlap,
-			AsyncTPAllReduce: j.Layout.AsyncTPAllReduce, ZeRO1AllReduce: j.Layout.ZeRO1AllReduce,
+			AsyncTPAllReduce: j.Layout.AsyncTPAllReduce, ZeRO1AllReduce: j.Layout.ZeRO1AllReduce, ZeROFP32Reduce: j.Layout.ZeROFP32Reduce,
 			PPScatterGather: !j.Layout.NoPPScatterGather,
 			MoE:             moeLayout(j),
 			PipelineLayout:  j.Layout.PipelineLayout,

@@ -463,5 +463,12 @@ func softwareKnobs(rep *Report, j parallelism.Job) []string {
 		}
 		add("zero1_allreduce: ZeRO-1's gradients all-reduced, not reduce-scattered (in DP comm)", why)
 	}
+	if l.ZeROFP32Reduce {
+		why := ""
+		if l.ZeRO < 2 {
+			why = fmt.Sprintf("ZeRO %d", l.ZeRO)
+		}
+		add("zero_fp32_reduce: ZeRO-2/3's per-micro-batch gradient reduce-scatter in fp32 (in DP comm)", why)
+	}
 	return out
 }

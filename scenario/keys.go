@@ -276,6 +276,9 @@ func declarations(s *settings) []key {
 		{name: "parallelism.zero1_allreduce", value: boolean(into(&l.ZeRO1AllReduce)).or(false),
 			doc: "with `zero = 1`: reduce the gradients with an all-reduce (each rank then updates its shard of the optimizer state) instead of a reduce-scatter, as DeepSpeed's BF16_Optimizer does under its pipeline engine (`_bf16_reduce_grads` → `buffered_allreduce_fallback` over the fp32 gradients, deepspeed/runtime/pipe/engine.py @56c522386); the parameters' all-gather after the step stays. No effect with another `zero`"},
 
+		{name: "parallelism.zero_fp32_reduce", value: boolean(into(&l.ZeROFP32Reduce)).or(false),
+			doc: "with `zero = 2` or `3`: reduce-scatter each micro-batch's gradients in fp32 (4 bytes per parameter), as PyTorch FSDP does with `reduce_dtype` float32 — torchtitan's default (`training.mixed_precision_reduce = \"float32\"`, torchtitan/config_manager.py @9dec370) and Composer's `DEFAULT` FSDP mixed precision (mosaicml/composer @fb1dd382, composer/trainer/mosaic_fsdp_utils.py); false: the 16-bit gradients (2 bytes), as DeepSpeed reduces them (its `communication_data_type` defaults to the training precision). The stack `pytorch-fsdp` sets true ([model.md §7.46](model.md#746-pytorch-native-fsdp-torchtitan-and-llm-foundry-as-a-held-out-family)). No effect with another `zero`"},
+
 		{name: "moe.skew", value: number(into(&l.Skew)).or(1),
 			doc: "routing skew: the hottest expert-parallel rank's routed tokens over the balanced share, 1..1000; that rank's all-to-alls and expert GEMMs gate every layer (NVIDIA's published MoE runs force balance: 1)"},
 		{name: "moe.capacity_factor", value: number(into(&l.CapacityFactor)).or(0),

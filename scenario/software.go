@@ -141,6 +141,37 @@ func stacks() []stack {
 	// conf/training/llama/*.yaml) sets activations_checkpoint_granularity:
 	// null, so the default recomputation is Megatron-Core's, none (the
 	// selective of 2023, 5aeb4ab8 to 5d011e3b, is gone by then).
+	// PyTorch's own FSDP trainers (torchtitan, MosaicML llm-foundry /
+	// Composer, Hugging Face Accelerate): every parameter, gradient and
+	// optimizer state sharded over the data-parallel ranks, each block's
+	// parameters all-gathered before its forward and backward and its
+	// gradients reduce-scattered as the backward pass produces them, on
+	// streams of their own (FSDP1's FULL_SHARD with backward prefetch,
+	// torch/distributed/fsdp; FSDP2's fully_shard, which torchtitan
+	// @9dec370 applies per transformer block). The gradient reduction is
+	// fp32: torchtitan's training.mixed_precision_reduce defaults to
+	// "float32" (torchtitan/config_manager.py @9dec370) and Composer's
+	// DEFAULT mixed precision sets reduce_dtype float32
+	// (mosaicml/composer@fb1dd382 composer/trainer/mosaic_fsdp_utils.py,
+	// get_mixed_precision). Attention through PyTorch's SDPA flash kernel
+	// (torchtitan) or FlashAttention / its Triton port (llm-foundry's
+	// attn_impl); autograd's own accumulation into .grad (no fused
+	// weight-gradient accumulation); pipeline sends of
+	// torch.distributed.pipelining are asynchronous (batch_isend_irecv).
+	// Kernels are eager PyTorch operators (no Transformer Engine), so the
+	// host cost per kernel stays at training.host_issue's default.
+	fsdp := [][2]string{
+		{"parallelism.zero", "3"},
+		{"parallelism.zero_fp32_reduce", "true"},
+		{"parallelism.overlap_grad_reduce", "true"},
+		{"parallelism.pp_overlap", "true"},
+		{"parallelism.pp_scatter_gather", "false"},
+		{"parallelism.tp_overlap", "false"},
+		{"training.grad_accum_fusion", "false"},
+		{"training.fp32_grads", "true"},
+		{"training.precision", `"bf16"`},
+		{"training.attention", `"flash"`},
+	}
 	nemo2407 := make([][2]string, 0, len(core2024))
 	for _, kv := range core2024 {
 		if kv[0] == "training.fp32_grads" {
@@ -161,6 +192,8 @@ func stacks() []stack {
 			doc: "Megatron-LM of Korthikanti et al. 2022: blocking pipeline sends with scatter/gather, gradient-accumulation fusion, fp32 gradients, fp16, unfused attention with the layer's unmerged element-wise kernels (megatron_elementwise), the column-parallel layers' input-gradient all-reduce beside their weight-gradient GEMM (async_tp_allreduce)"},
 		{name: "megatron-core-2024", values: core2024,
 			doc: "Megatron-Core (2024 README): overlapped pipeline sends of whole activations, the distributed optimizer (ZeRO-1) with overlapped gradient reduce-scatter and parameter all-gather, TP communication overlap, bf16, flash attention, fp32 gradients, 27 µs of host time per kernel (Transformer Engine's modules, TransformerEngine issue #2053)"},
+		{name: "pytorch-fsdp", values: fsdp,
+			doc: "PyTorch's own FSDP (FSDP1 FULL_SHARD, FSDP2 fully_shard) as torchtitan, MosaicML llm-foundry / Composer and Hugging Face Accelerate train with it: ZeRO-3 sharding over data parallelism with per-block parameter gathers and gradient reduce-scatters beside the computation, fp32 gradient reduce-scatters (zero_fp32_reduce: torchtitan's mixed_precision_reduce and Composer's DEFAULT mixed precision), bf16, flash attention, eager PyTorch kernels (no Transformer Engine), asynchronous pipeline sends, no fused gradient accumulation"},
 		{name: "nemo-24.07", values: nemo2407,
 			doc: "NeMo 24.07: megatron-core-2024 with NeMo's 16-bit gradient reduction (grad_sync_dtype=bf16 in every H100 training example of NeMo-Framework-Launcher's 24.07 tag and in NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration) and no recomputation (activations_checkpoint_granularity null in every GPT-3 and Llama configuration of that tag)"},
 	}

@@ -101,6 +101,9 @@ type Knobs struct {
 	// ZeRO1AllReduce reduces a ZeRO-1 layout's gradients with an
 	// all-reduce (parallelism.zero1_allreduce).
 	ZeRO1AllReduce bool
+	// ZeROFP32Reduce reduce-scatters a ZeRO-2/3 layout's gradients in
+	// fp32 (parallelism.zero_fp32_reduce: PyTorch FSDP's reduce_dtype).
+	ZeROFP32Reduce bool
 }
 
 // String is a compact description: "TP8 PP8 DP1 mb1 interleaved×3 SP selective ZeRO-0".
@@ -209,6 +212,22 @@ type Case struct {
 	// the stack's default, else tp > 1, decides it.
 	spUnknown bool
 	spSource  string
+	// fsdp is set when the case's sharding names PyTorch FSDP (zero or
+	// sharding_strategy: FULL_SHARD, SHARD_GRAD_OP, fully_shard, FSDP) or
+	// it gives Composer's FSDP mixed-precision mode; fsdpReduce is that
+	// mode's gradient-reduction width ("16" for PURE, "32" for DEFAULT
+	// and FULL, "" when not given).
+	fsdp       bool
+	fsdpReduce string
+	// noShard is set when the case states FSDP's NO_SHARD: zero 0 that
+	// the stack's default does not replace.
+	noShard bool
+	// compile is the case's compile field (torch.compile), as given.
+	compile any
+	// Eager runs the layers' element-wise work one PyTorch kernel per
+	// tensor operation (training.eager_elementwise): a torchtitan or
+	// Accelerate run without torch.compile.
+	Eager bool
 	// free is set when the source leaves tp or pp unknown: the layout is
 	// the fastest the search finds within what the source states
 	// (layoutsearch.go); nil otherwise.
@@ -250,11 +269,11 @@ func Rules() []string {
 	return []string{
 		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB, or a DGX A100's 320GB, is stated; a stated size wins over the system's), H100 → dgx-h100, H200 → dgx-h200, H800 → hgx-h800, B200 → dgx-b200, GB200 → gb200-nvl72 when the GPUs are whole 72-GPU NVLink domains; a Megatron-Bridge GB200 run on 4-GPU nodes that are not → racks of segment × 4 GPUs, the segment its performance scripts give Slurm (executors.py @ 5776a6d9: the node count up to 18, else its largest divisor up to 18: 256 GPUs → 64 per rack), one NIC per GPU; else not replayed (the domain size is not stated); a vendor, cloud or MLPerf-style system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\", \"8x A100 80GB SXM\", \"dgxh100_n64\") or documenting one (AWS p4d → A100 40GB with 400 Gb/s per node, p4de → A100 80GB with 400 Gb/s, p5 → H100, p5e/p5en → H200; Azure ND A100 v4 / ND96asr → A100 40GB, NDm A100 v4 / ND96amsr → A100 80GB; Google a2-highgpu/megagpu → A100 40GB, a2-ultragpu → A100 80GB, a3-highgpu/megagpu/edgegpu → H100, a3-ultragpu → H200; Selene → DGX A100 80GB; Eos → DGX H100) → that GPU's DGX/HGX node, said in the case (also for a PCIe or NVL card, replayed on the SXM node, and for a GPU name followed by more than a size, a form factor or a note in parentheses, \"A100-class GPUs\"); the gpu field first, then system, system_name, accelerator, accelerator_model_name, node, node_type, instance, instance_type, machine, platform, cluster; A800 → dgx-a100-80gb with its 200 GB/s NVLink per direction (cluster.nvlink.bandwidth); any other GPU (V100, H20, GH200, TPU, MI250X) → not replayed; gpus, nodes, gpus_per_node, tp, pp, dp, cp and ep: a count followed by a space or a note (\"1024 (128 nodes)\") is the count, \"1,024\" or \"8-way\" is not; gpus unknown → nodes × gpus_per_node when nodes is given, else tp·pp·dp·cp when dp is given, else not replayed; fewer GPUs than a node → one node of that many GPUs (cluster.gpus_per_node); a stated gpus_per_node other than the system's → that node size; otherwise nodes = GPUs / gpus_per_node (8); H200, H800, B200 and GB200 cases follow the H100 (Megatron-Core era) rules below",
 		"network: a stated inter-node bandwidth per node (inter_node_Gbps_per_node…), else the cloud system's documented one (above) → nics_per_node = that ÷ the system's NIC bandwidth (200 Gb/s HDR on DGX A100, 400 Gb/s NDR on DGX H100 and H200) when it divides into whole NICs; otherwise the system's 8",
-		"software stack: the source and its date pick software.stack, and the case takes from the stack (scenario/software.go, which documents each) every behaviour it does not state itself — overlaps, pipeline scatter/gather, gradient accumulation fusion and precision, attention kernel, distributed optimizer, default recomputation, sequence parallelism: ZeRO-3 dated 2021 or earlier → deepspeed-zero3-2021; Megatron-DeepSpeed (or both DeepSpeed and Megatron) named → megatron-deepspeed; Megatron-Bridge → megatron-core-2024 (it trains with Megatron-Core); NeMo → nemo-24.07; other H100, H800, B200 and GB200 cases → megatron-core-2024; A100 cases dated before 2021-04-09 (the SC21 paper, arXiv 2104.04473, introduced the pipeline scatter/gather) → megatron-lm-2021-01, dated 2021 (the first year the source names) → megatron-lm-2021, later → megatron-lm-2022. The stack's precision is not used (see precision)",
+		"software stack: the source and its date pick software.stack, and the case takes from the stack (scenario/software.go, which documents each) every behaviour it does not state itself — overlaps, pipeline scatter/gather, gradient accumulation fusion and precision, attention kernel, distributed optimizer, default recomputation, sequence parallelism: a source naming one of PyTorch's own FSDP trainers (torchtitan, llm-foundry, Composer, Hugging Face Accelerate, PyTorch FSDP / FSDP2), or a sharding stated in FSDP's words (zero below) or Composer's FSDP mixed-precision mode → pytorch-fsdp (ZeRO-3 with per-block gathers and reduce-scatters beside the computation, fp32 reduce-scatters, flash attention, eager PyTorch kernels: scenario/software.go); ZeRO-3 dated 2021 or earlier → deepspeed-zero3-2021; Megatron-DeepSpeed (or both DeepSpeed and Megatron) named → megatron-deepspeed; Megatron-Bridge → megatron-core-2024 (it trains with Megatron-Core); NeMo → nemo-24.07; other H100, H800, B200 and GB200 cases → megatron-core-2024; A100 cases dated before 2021-04-09 (the SC21 paper, arXiv 2104.04473, introduced the pipeline scatter/gather) → megatron-lm-2021-01, dated 2021 (the first year the source names) → megatron-lm-2021, later → megatron-lm-2022. The stack's precision is not used (see precision)",
 		"model: shape fields as given (a count followed by a note, \"12288 (provider ffn_hidden_size …)\", is the count; ffn is ffn_hidden); experts, experts_per_token, moe_ffn, shared_experts, head_dim as given; moe_layers \"all …\" → no dense layers, \"all except the first N …\" → N dense layers, another form → not replayed; the built-in model preset that matches every given field (then, if none does, every field but seq_len; preferring a preset whose name appears in the case's model name, then name order) fills the fields the source leaves unknown and the structure it does not describe (SwiGLU MLP, multi-head latent attention, sliding-window attention: GPT-OSS's 128-token window on alternate layers, docs/model.md §7.42); no preset matches and the source names a GPT model (the name begins with GPT, not GPT-OSS) → linear biases (Megatron-Core's add_bias_linear default; NeMo's build_transformer_config reads cfg.get('bias', True), and no GPT-3 configuration of NeMo-Framework-Launcher sets it; docs/model.md §7.27); kv_heads naming MLA with no matching MLA preset → not replayed; a required field unknown and no match → not scored",
 		"multi-token prediction: a run that trains an MTP module (a row labelled \"w/ MTP\", or a model with an mtp field whose row does not say \"w/o MTP\") → model.mtp_depth as the mtp field states (\"depth N\"), else 1 (DeepSeek-V3's, arXiv:2412.19437 §2.2, and Megatron-Bridge's recipe default); a \"w/o MTP\" row → 0",
 		"pipeline layout: as the case states (pipeline_layout, Megatron-Core's string); else a Megatron-Bridge DeepSeek-V3 run with a (pp, vp) its recipe lists (deepseek_v3.py @ 5776a6d9: (4,1) 16/16/13, (8,1) and (4,2) 8/8/5, (16,1), (8,2) and (4,4) 4/4/1 decoder layers on the first, each middle and the last virtual stage) → that layout, the embedding in the first stage, the MTP modules and the loss in the last; otherwise the replay's even split (the remainder one layer each to virtual stages 1, 2, …, each MTP module counted as a layer of the last virtual stage, which runs it; docs/model.md §3.1)",
-		"precision: FP8 → fp8; bf16 named → bf16; otherwise (16-bit, mixed, fp16, half, unknown) fp16 on A100 (Megatron-LM 2021–22 ran --fp16) and bf16 on H100. FP8 recipe (training.fp8_recipe): FP8-MX or MXFP8 named → mxfp8, FP8-CS or current scaling → tensorwise, 1×128 / 128×128 blocks → blockwise, otherwise Megatron-Core's default, delayed",
+		"precision: FP8 → fp8; PyTorch's Float8 (torchao's Float8Linear, torchtitan's Float8: dynamic scaling from each tensor's current amax) → fp8 with fp8_recipe tensorwise; bf16 named → bf16 (amp_bf16 too); otherwise (16-bit, mixed, fp16, half, unknown) fp16 on A100 (Megatron-LM 2021–22 ran --fp16) and bf16 on H100. FP8 recipe (training.fp8_recipe): FP8-MX or MXFP8 named → mxfp8, FP8-CS or current scaling → tensorwise, 1×128 / 128×128 blocks → blockwise, otherwise Megatron-Core's default, delayed",
 		"microbatch: unknown → 1 (a count followed by a note is the count)",
 		"cp: as given, unknown → 1; ep: as given (a mixture-of-experts case without it → not replayed); etp: as given, unknown → tp (Megatron-Core's default expert_tensor_parallel_size); fsdp > 0 → not replayed (Megatron FSDP is not modelled)",
 		"global_batch: a ramp \"A -> B …\" → B, the batch most of the run goes at",
@@ -263,10 +282,11 @@ func Rules() []string {
 		"schedule: a vp naming DualPipe → dualpipe (DeepSeek-V3 §3.2.1: each GPU holds stages s and pp−1−s, micro-batches fed in at both ends, forward and backward chunks of different micro-batches overlapped)",
 		"sequence_parallel: unknown → the stack's default where it sets one (megatron-deepspeed: off), else on when tp > 1, else off",
 		"interleave (or vp where interleave is absent): \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
-		"zero: \"ZeRO-N …\" → N; unknown → the stack's (1 for megatron-core-2024 and nemo-24.07: the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is), else 0",
+		"zero: \"ZeRO-N …\" → N; PyTorch FSDP's words in zero (else sharding_strategy): FULL_SHARD, FSDP2's fully_shard or FSDP alone → 3 (FULL_SHARD is FSDP's default sharding_strategy), SHARD_GRAD_OP → 2, NO_SHARD → 0, hybrid sharding (HYBRID_SHARD, HSDP: sharded inside a group, replicated across) → not replayed; unknown → the stack's (1 for megatron-core-2024 and nemo-24.07: the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is), else 0",
 		"data-parallel implementation: stack megatron-lm-2021 or -2021-01 with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass) — for megatron-lm-2021-01 only when a step has one micro-batch (global batch = dp × micro-batch): its training.py (@152aab304d) asserts --DDP-impl local whenever there are more, a restriction lifted on 2021-02-26 (merge torch_ddp); with pp > 1 the stack's false (--DDP-impl local: one all-reduce after the backward pass)",
-		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); nemo-24.07 false (grad_sync_dtype=bf16 in NeMo-Framework-Launcher 24.07's H100 training examples and NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration); a bf16 or FP8 run of another stack → fp32_grads true whatever the stack says (Megatron-LM forces fp32 accumulation and reduction with bf16); a bf16 Megatron-DeepSpeed run with ZeRO-1 → zero1_allreduce true (DeepSpeed's pipeline engine runs bf16 through BF16_Optimizer, microsoft/DeepSpeed PR #1801, whose _bf16_reduce_grads all-reduces the fp32 gradients before each rank updates its shard)",
-		"recompute: \"full …\", \"yes …\", true, \"on\", activation or gradient checkpointing, --checkpoint-activations, \"activation recomputation\" → full; \"selective …\" or --recompute-activations (Megatron-LM sets granularity selective for it) → selective; \"none\", \"no …\", false, \"off\" → none; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 none too (activations_checkpoint_granularity: null in every GPT-3 and Llama configuration of NeMo-Framework-Launcher's 24.07 tag, conf/training/gpt3/*.yaml and conf/training/llama/*.yaml, and in NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration; the selective of conf/training/gpt3/175b.yaml and 20b.yaml lasted from 5aeb4ab8 to 5d011e3b, 2023); Megatron-Bridge none (its performance configurations list the modules they recompute). Megatron-Core's recompute modules named by their own names (\"selective modules layernorm, moe_act\", \"mla_up_proj\", \"mla_up_proj, mlp\", as Megatron-Bridge's performance configurations list them) → selective with parallelism.recompute_modules set to them (the attention core is then not recomputed, as in Megatron-Core, whose recompute_modules replaces its default [\"core_attn\"]); DeepSeek-V3's own words (\"RMSNorm and MLA up-projection recomputed in backward\", §3.2.4: every RMSNorm and the MLA up-projections recomputed, their outputs not kept) → selective with recompute_modules layernorm, mla_up_proj; other module lists in other words → none: cheap kernels",
+		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); nemo-24.07 false (grad_sync_dtype=bf16 in NeMo-Framework-Launcher 24.07's H100 training examples and NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration); a bf16 or FP8 run of another stack → fp32_grads true whatever the stack says (Megatron-LM forces fp32 accumulation and reduction with bf16); Composer's FSDP mixed precision (fsdp_mixed_precision, llm-foundry's \"MP Mode\") PURE → fp32_grads false and zero_fp32_reduce false (reduce_dtype = the 16-bit precision), DEFAULT or FULL → fp32 (mosaicml/composer@fb1dd382 composer/trainer/mosaic_fsdp_utils.py get_mixed_precision); the pytorch-fsdp stack otherwise reduce-scatters in fp32 (zero_fp32_reduce: torchtitan's training.mixed_precision_reduce default float32, torchtitan/config_manager.py @9dec370); a bf16 Megatron-DeepSpeed run with ZeRO-1 → zero1_allreduce true (DeepSpeed's pipeline engine runs bf16 through BF16_Optimizer, microsoft/DeepSpeed PR #1801, whose _bf16_reduce_grads all-reduces the fp32 gradients before each rank updates its shard)",
+		"recompute: \"full …\", \"yes …\", true, \"on\", activation or gradient checkpointing, --checkpoint-activations, \"activation recomputation\" → full; \"selective …\" or --recompute-activations (Megatron-LM sets granularity selective for it) → selective; \"none\", \"no …\", false, \"off\" → none; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 none too (activations_checkpoint_granularity: null in every GPT-3 and Llama configuration of NeMo-Framework-Launcher's 24.07 tag, conf/training/gpt3/*.yaml and conf/training/llama/*.yaml, and in NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration; the selective of conf/training/gpt3/175b.yaml and 20b.yaml lasted from 5aeb4ab8 to 5d011e3b, 2023); Megatron-Bridge none (its performance configurations list the modules they recompute). Megatron-Core's recompute modules named by their own names (\"selective modules layernorm, moe_act\", \"mla_up_proj\", \"mla_up_proj, mlp\", as Megatron-Bridge's performance configurations list them) → selective with parallelism.recompute_modules set to them (the attention core is then not recomputed, as in Megatron-Core, whose recompute_modules replaces its default [\"core_attn\"]); DeepSeek-V3's own words (\"RMSNorm and MLA up-projection recomputed in backward\", §3.2.4: every RMSNorm and the MLA up-projections recomputed, their outputs not kept) → selective with recompute_modules layernorm, mla_up_proj; other module lists in other words → none: cheap kernels; torchtitan's op-level selective checkpointing (\"selective op\") → selective (it keeps the attention output; the every-second matmul it recomputes is not priced); a checkpoint of every Nth layer only (torchtitan's \"selective layer\", selective_ac_option N) → not replayed (no policy expresses it)",
+		"eager element-wise kernels: a torchtitan or Hugging Face Accelerate run without torch.compile (compile false, unknown or absent: torchtitan's training.compile defaults to false) → training.eager_elementwise true (torchtitan/models/llama/model.py and models/norms.py @9dec370: RMSNorm on x.float() in pieces, rotary embedding through fp32 complex numbers, F.silu(w1 x) · w3 x, one kernel per tensor operation); compile true → the fused kernels (Inductor fuses them)",
 		"dp: as given; unknown → GPUs / (tp·pp·cp); tp \"none …\" → 1",
 		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU (NVIDIA's model FLOPs, no recompute); else mfu → MFU; else gpu_hours_per_trillion_tokens → tokens/s per GPU = 10¹² / (GPU-hours × 3600)",
 		"error: (predicted − measured) / measured, for every metric; MAE is the mean of |error|, bias the mean of error",
@@ -899,7 +919,15 @@ func (m mapper) stack() {
 	old := c.Year > 0 && c.Year <= 2021
 	deepspeed := strings.Contains(src, "megatron-deepspeed") || strings.Contains(src, "deepspeed") && strings.Contains(src, "megatron")
 	why := ""
+	fsdpSource := fsdpTrainer.FindString(src)
 	switch {
+	case fsdpSource != "" || c.fsdp:
+		// PyTorch's own FSDP trainers, or a sharding stated in FSDP's
+		// words.
+		c.Stack, why = "pytorch-fsdp", "sharding stated in PyTorch FSDP's words"
+		if fsdpSource != "" {
+			why = "source names " + fsdpSource
+		}
 	case c.Knobs.ZeRO == 3 && old:
 		c.Stack, why = "deepspeed-zero3-2021", fmt.Sprintf("ZeRO-3, source dated %d", c.Year)
 	case deepspeed:
@@ -950,7 +978,23 @@ func (m mapper) stack() {
 	// Megatron-LM forces fp32 gradient accumulation and reduction for bf16
 	// (arguments.py); NeMo's distributed_fused_adam reduces in the
 	// grad_sync_dtype its stack gives.
-	if c.Precision != units.FP16 && !c.FP32Grads && c.Stack != "nemo-24.07" {
+	if eagerTrainer.MatchString(src) && !compiled(c.compile) {
+		// torchtitan's Llama (torchtitan/models/llama/model.py and
+		// models/norms.py @9dec370: RMSNorm on x.float() in pieces,
+		// rotary embedding through fp32 complex numbers, F.silu(w1 x) ·
+		// w3 x) and Accelerate's Hugging Face models run their
+		// element-wise work one eager kernel per tensor operation unless
+		// torch.compile fuses it; torchtitan's training.compile defaults
+		// to false (config_manager.py @9dec370).
+		c.Eager = true
+		note += fmt.Sprintf("; eager_elementwise true (compile %s: the model's own PyTorch modules, one kernel per tensor operation)", show(c.compile))
+	}
+	if c.fsdpReduce == "16" {
+		// Composer's PURE mixed precision reduces in the training
+		// precision whatever the stack says.
+		c.FP32Grads, k.ZeROFP32Reduce = false, false
+		note += "; fp32_grads false, zero_fp32_reduce false (FSDP mixed_precision PURE: reduce_dtype = the 16-bit precision)"
+	} else if c.Precision != units.FP16 && !c.FP32Grads && c.Stack != "nemo-24.07" {
 		c.FP32Grads = true
 		note += fmt.Sprintf("; fp32_grads true (%s)", c.Precision)
 	}
@@ -963,6 +1007,30 @@ func (m mapper) stack() {
 		note += "; zero1_allreduce true (bf16 ZeRO-1 under DeepSpeed's pipeline engine: BF16_Optimizer all-reduces the fp32 gradients)"
 	}
 	m.assume("%s", note)
+}
+
+// fsdpTrainer matches a source that names one of PyTorch's own FSDP
+// trainers: torchtitan, MosaicML's llm-foundry or Composer, Hugging Face
+// Accelerate, or PyTorch FSDP / FSDP2 itself (lower-cased text).
+var fsdpTrainer = regexp.MustCompile(`torchtitan|llm-foundry|llm foundry|mosaicml/composer|\bcomposer\b|huggingface/accelerate|hugging face accelerate|pytorch fsdp|\bfsdp2\b`)
+
+// eagerTrainer matches a source whose trainer runs the model's own eager
+// PyTorch modules: torchtitan, Hugging Face Accelerate.
+var eagerTrainer = regexp.MustCompile(`torchtitan|huggingface/accelerate|hugging face accelerate`)
+
+// compiled reports whether a compile field says torch.compile was on:
+// true, or a text that starts with yes / true / on / torch.compile.
+func compiled(v any) bool {
+	if b, ok := v.(bool); ok {
+		return b
+	}
+	s := text(v)
+	for _, w := range []string{"yes", "true", "on", "torch.compile", "compiled"} {
+		if strings.HasPrefix(s, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // applyStack gives the case the behaviours its stack sets and the source
@@ -1006,14 +1074,20 @@ func (m mapper) applyStack() ([]string, error) {
 			if err != nil {
 				return nil, fmt.Errorf("software stack %s: zero %q: %w", c.Stack, v, err)
 			}
-			if k.ZeRO != 0 || n == 0 {
+			if k.ZeRO != 0 || n == 0 || c.noShard {
 				continue
 			}
 			k.ZeRO = n
+			if c.Stack == "pytorch-fsdp" {
+				m.assume("zero unknown → %d (stack %s: FSDP's default sharding, FULL_SHARD)", n, c.Stack)
+				continue
+			}
 			m.assume("zero unknown → %d (stack %s: the distributed optimizer)", n, c.Stack)
 			continue
 		case "training.precision":
 			continue
+		case "parallelism.zero_fp32_reduce":
+			k.ZeROFP32Reduce = flag
 		case "training.host_issue", "training.megatron_elementwise", "parallelism.async_tp_allreduce", "training.grad_accum_cast", "training.eager_hbm_fraction":
 			// The scenario names the stack (software.stack), which sets
 			// these when the case is loaded; nothing to copy.
@@ -1373,12 +1447,83 @@ func (m mapper) layout(p map[string]any) {
 	if strings.Contains(text(p["ep_overlap"]), "true") {
 		k.MoEOverlap = true
 	}
+	c.compile = p["compile"]
 	m.recompute(p["recompute"])
 	if z := zeroStage.FindStringSubmatch(text(p["zero"])); z != nil {
 		k.ZeRO = int(z[1][0] - '0')
 	} else if n, ok := integer(p["zero"]); ok {
 		k.ZeRO = n
+	} else {
+		m.fsdpSharding(p)
 	}
+	m.fsdpReduce(p["fsdp_mixed_precision"])
+}
+
+// fsdpHybrid matches PyTorch FSDP's hybrid sharding (HYBRID_SHARD,
+// _HYBRID_SHARD_ZERO2, FSDP2's HSDP: sharded inside a group, replicated
+// across groups), which trainsim does not model.
+var fsdpHybrid = regexp.MustCompile(`hybrid[\s_-]*shard|\bhsdp\b`)
+
+// fsdpFull and fsdpGradOp match PyTorch FSDP's full sharding (FSDP1's
+// FULL_SHARD, FSDP2's fully_shard, or FSDP named alone: FULL_SHARD is
+// FSDP1's default sharding_strategy) and its SHARD_GRAD_OP (parameters
+// kept gathered between forward and backward: ZeRO-2); fsdpNone matches
+// NO_SHARD (DDP).
+var (
+	fsdpGradOp = regexp.MustCompile(`shard[\s_-]*grad[\s_-]*op`)
+	fsdpNone   = regexp.MustCompile(`no[\s_-]*shard`)
+	fsdpFull   = regexp.MustCompile(`full[\s_-]*shard|fully[\s_-]*shard|\bfsdp\d?\b`)
+)
+
+// fsdpSharding reads a zero field (else sharding_strategy) that names
+// PyTorch FSDP's sharding instead of a ZeRO stage: FULL_SHARD,
+// fully_shard or FSDP → ZeRO-3, SHARD_GRAD_OP → ZeRO-2, NO_SHARD → 0; a
+// hybrid sharding (HYBRID_SHARD, HSDP) is not replayed. The case is then
+// a PyTorch FSDP run (the stack rule).
+func (m mapper) fsdpSharding(p map[string]any) {
+	c, k := m.c, &m.c.Knobs
+	key := "zero"
+	s := text(p[key])
+	if s == "" || strings.HasPrefix(s, "unknown") {
+		key = "sharding_strategy"
+		s = text(p[key])
+	}
+	if s == "" {
+		return
+	}
+	switch {
+	case fsdpHybrid.MatchString(s):
+		m.unplayable("%s %s: FSDP's hybrid sharding (sharded inside a group, replicated across) is not modelled", key, show(p[key]))
+		return
+	case fsdpGradOp.MatchString(s):
+		k.ZeRO = 2
+	case fsdpNone.MatchString(s):
+		k.ZeRO, c.noShard = 0, true
+	case fsdpFull.MatchString(s):
+		k.ZeRO = 3
+	default:
+		return
+	}
+	c.fsdp = true
+	m.assume("%s %s → zero %d (PyTorch FSDP: FULL_SHARD / fully_shard = ZeRO-3, SHARD_GRAD_OP = ZeRO-2, NO_SHARD = 0)", key, show(p[key]), k.ZeRO)
+}
+
+// fsdpReduce reads Composer's FSDP mixed_precision mode (llm-foundry's "MP
+// Mode"): PURE reduces the gradients in the 16-bit training precision,
+// DEFAULT in fp32 (reduce_dtype = float32), FULL in fp32 too
+// (mosaicml/composer@fb1dd382 composer/trainer/mosaic_fsdp_utils.py,
+// get_mixed_precision).
+func (m mapper) fsdpReduce(v any) {
+	c := m.c
+	switch s := text(v); {
+	case strings.HasPrefix(s, "pure"):
+		c.fsdpReduce = "16"
+	case strings.HasPrefix(s, "default"), strings.HasPrefix(s, "full"):
+		c.fsdpReduce = "32"
+	default:
+		return
+	}
+	c.fsdp = true
 }
 
 // splitModelParallel splits a stated model-parallel size (tp·pp, tp and pp
@@ -1530,6 +1675,21 @@ func (m mapper) recompute(v any) {
 	}
 	s = strings.ReplaceAll(s, "_", "-")
 	switch {
+	case everyNthLayer.MatchString(s):
+		// torchtitan's "selective layer" AC (selective_ac_option N):
+		// every Nth block checkpointed whole, the others keep their
+		// activations — a share of full recomputation trainsim's
+		// policies do not express.
+		m.unplayable("recompute %s: checkpointing every Nth layer is not modelled", show(v))
+		return
+	case strings.HasPrefix(s, "selective op"), strings.Contains(s, "op-level sac"):
+		// torchtitan's op-level selective AC keeps the matmul and
+		// attention outputs but every second matmul's and recomputes
+		// the rest (torchtitan/parallelisms/parallelize_llama.py
+		// @9dec370, _save_list): read as selective, which keeps the
+		// linear layers' outputs; the recomputed matmuls are not priced.
+		k.Recompute = string(parallelism.RecomputeSelective)
+		m.assume("recompute %s → selective (torchtitan's op-level SAC saves the attention output; the every-second matmul it also recomputes is not priced)", show(v))
 	case strings.HasPrefix(s, "selective"),
 		// Megatron-LM's --recompute-activations sets
 		// recompute_granularity = 'selective' (megatron/training/
@@ -1555,6 +1715,11 @@ func (m mapper) recompute(v any) {
 	}
 }
 
+// everyNthLayer matches a recomputation of every Nth layer only
+// (torchtitan's "selective layer" activation checkpointing,
+// selective_ac_option = N).
+var everyNthLayer = regexp.MustCompile(`^selective[ -]layer|every (second|other|\d+(st|nd|rd|th)?) layer`)
+
 // dispatch applies the FP8-dispatch rule: a dispatch_precision naming FP8,
 // or DeepSeek's own framework (the DualPipe schedule) training in FP8, which
 // dispatches in FP8 (DeepSeek-V3 §3.3.4, "Low-Precision Communication": the
@@ -1579,8 +1744,19 @@ func (m mapper) precision(v any) {
 	c := m.c
 	s := text(v)
 	switch {
-	case strings.Contains(s, "fp8"):
+	case strings.Contains(s, "fp8"), strings.Contains(s, "float8"):
 		c.Precision = units.FP8
+		if !strings.Contains(s, "fp8") {
+			// PyTorch's name for it (torchao's Float8Linear, which
+			// torchtitan's Float8 converts nn.Linear to): dynamic
+			// scaling, each tensor's scale from its own current amax —
+			// Transformer Engine's current (tensorwise) scaling
+			// (torchao/float8 @ eab345c: ScalingType.DYNAMIC the default
+			// for input, weight and gradient).
+			c.FP8Recipe = model.FP8Tensorwise
+			m.assume("precision %s → fp8 with fp8_recipe tensorwise (torchao's Float8Linear: dynamic per-tensor scaling from the current amax)", show(v))
+			return
+		}
 		// The recipe the text names first ("FP8-CS (alt FP8-MX)" ran
 		// FP8-CS, the alternative is another row's).
 		at := len(s)

@@ -94,6 +94,11 @@ func (c Case) Scenario(k Knobs) []byte {
 	if k.ZeRO1AllReduce {
 		b.WriteString("zero1_allreduce = true\n")
 	}
+	if k.ZeROFP32Reduce || c.Stack == "pytorch-fsdp" {
+		// Written either way under the FSDP stack, whose default (true)
+		// a PURE run overrides.
+		fmt.Fprintf(&b, "zero_fp32_reduce = %v\n", k.ZeROFP32Reduce)
+	}
 	if c.Stack != "" {
 		fmt.Fprintf(&b, "\n[software]\nstack = %q\n", c.Stack)
 	}
@@ -107,6 +112,9 @@ func (c Case) Scenario(k Knobs) []byte {
 		b.WriteString("dispatch_fp8 = true\n")
 	}
 	fmt.Fprintf(&b, "\n[training]\nglobal_batch = %d\nprecision = %q\nattention = %q\ngrad_accum_fusion = %v\nfp32_grads = %v\n", c.GlobalBatch, c.Precision, c.Attention, c.GradAccumFusion, c.FP32Grads)
+	if c.Eager {
+		b.WriteString("eager_elementwise = true\n")
+	}
 	if c.FP8Recipe != "" {
 		fmt.Fprintf(&b, "fp8_recipe = %q\n", c.FP8Recipe)
 	}

@@ -248,6 +248,8 @@ func TestStacksMapped(t *testing.T) {
 		{"nemo-24.07", true, true, false, false, 1, model.AttentionFlash, "none"},
 		// DeepSpeed's pipeline engine partitions its sends over the TP group.
 		{"megatron-deepspeed", false, false, true, false, 0, model.AttentionUnfused, "none"},
+		// PyTorch FSDP: ZeRO-3 with overlapped per-block reduce-scatters.
+		{"pytorch-fsdp", true, false, false, true, 3, model.AttentionFlash, "none"},
 	}
 	for _, tc := range tests {
 		c := Case{Stack: tc.stack, Replayable: true}
