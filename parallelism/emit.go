@@ -1172,6 +1172,11 @@ func (b *builder) build() ([][]step, error) {
 			b.contention[lane] = 0
 			b.g.After(opt, barrier)
 			b.seal(lane)
+			if g := b.plan.persistGather[stage]; g >= 0 {
+				// DeepSpeed 2021's stage 3 re-gathers the tensors it keeps
+				// gathered after every step (_post_step, zero3loops.go).
+				b.comm(b.st[lane].main, lane, g, KindDP)
+			}
 			if (l.ZeRO == 1 || l.ZeRO == 2) && l.DP > 1 && !b.overlapParamGather() {
 				b.comm(b.st[lane].main, lane, b.plan.paramGather[stage], KindDP)
 			}

@@ -64,6 +64,10 @@ type commSpec struct {
 	// sum on one TP rank, the bytes moved in all being bytes × shardParams.
 	tensors     []int64
 	shardParams float64
+	// host is host time each call of the collective adds before it
+	// completes (per tensor where tensors lists them): ZeRO-3's per-rank
+	// loops of DeepSpeed 2021 (zero3loops.go), a fixed latency.
+	host units.Seconds
 	// backward marks a pipeline send to the previous stage.
 	backward bool
 	// nodeLevel marks an expert all-to-all of the flex dispatcher
@@ -100,7 +104,12 @@ type layerSteps struct {
 	gather             specID // the parameter all-gather (distributed optimizer; ZeRO-3 tables)
 	zeroGather         specID // ZeRO-3's before-each-pass gather (per tensor where listed)
 	zeroGatherPerLayer bool   // zeroGather runs with the one-layer prefetch window
-	expertGrad         specID // the routed experts' gradient bucket (MoE; -1 otherwise)
+	// persist and persistParams are the layer's tensors that ZeRO-3 keeps
+	// gathered (DeepSpeed's persistence threshold, zero3loops.go) and their
+	// parameters on one TP rank; 0 without Layout.ZeRO3RankLoops.
+	persist       int
+	persistParams float64
+	expertGrad    specID // the routed experts' gradient bucket (MoE; -1 otherwise)
 }
 
 // pricer turns steps and collectives into durations on one job's hardware.
@@ -286,6 +295,15 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 		// the separate calls stays a fixed latency.
 		sum.Latency = sum.Time - (whole.Time - whole.Latency)
 		c = sum
+	}
+	if sp.host > 0 {
+		calls := 1
+		if sp.tensors != nil {
+			calls = len(sp.tensors)
+		}
+		h := sp.host * units.Seconds(calls)
+		c.Time += h
+		c.Latency += h
 	}
 	if sp.gatherAfter > 0 {
 		ag, err := p.coll.Time(collective.AllGather, sp.gatherAfter, p.placementAt(collective.AllGather, groupTP, peer, peer))

@@ -276,6 +276,9 @@ func declarations(s *settings) []key {
 		{name: "parallelism.zero1_allreduce", value: boolean(into(&l.ZeRO1AllReduce)).or(false),
 			doc: "with `zero = 1`: reduce the gradients with an all-reduce (each rank then updates its shard of the optimizer state) instead of a reduce-scatter, as DeepSpeed's BF16_Optimizer does under its pipeline engine (`_bf16_reduce_grads` → `buffered_allreduce_fallback` over the fp32 gradients, deepspeed/runtime/pipe/engine.py @56c522386); the parameters' all-gather after the step stays. No effect with another `zero`"},
 
+		{name: "parallelism.zero3_rank_loops", value: boolean(into(&l.ZeRO3RankLoops)).or(false),
+			doc: "with `zero = 3`: DeepSpeed's stage 3 of 2021 (v0.3.13–v0.4.x) on PyTorch ≤ 1.8, whose collectives loop over the data-parallel ranks on the host: each parameter gather costs N × (one view call + one copy kernel) of host time (`_allgather_param`'s per-rank `narrow`, c10d's per-rank `copy_` out of its flat buffer), each gradient reduce-scatter, one per parameter tensor, N × (two view calls + one copy kernel); tensors under 100,000 elements (`stage3_param_persistence_threshold`) are not gathered before each pass but re-gathered after every optimizer step, N × (three view calls + one copy kernel) each (`_allgather_params`), at `training.host_issue` per kernel and 10 µs per call ([model.md §7.48](model.md)). No effect with another `zero`"},
+
 		{name: "moe.skew", value: number(into(&l.Skew)).or(1),
 			doc: "routing skew: the hottest expert-parallel rank's routed tokens over the balanced share, 1..1000; that rank's all-to-alls and expert GEMMs gate every layer (NVIDIA's published MoE runs force balance: 1)"},
 		{name: "moe.capacity_factor", value: number(into(&l.CapacityFactor)).or(0),
