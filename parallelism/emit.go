@@ -526,9 +526,10 @@ func (b *builder) commIn(r sim.ResourceID, lane int, id specID, k sim.Kind, inCh
 		b.acc[lane].chain = inChain && b.members
 	} else {
 		t = b.task(r, lane, d, k)
-		// Running beside computation, its kernels take SMs from it.
+		// Running beside computation, its kernels take SMs from it (not
+		// during its host time).
 		if b.contention != nil {
-			b.contention[lane] += sim.Time(b.pr.commSlowdown(id) * float64(toTime(c.Time)))
+			b.contention[lane] += sim.Time(b.pr.commSlowdown(id) * float64(toTime(c.Time-b.pr.hosts[int(id)*b.j.Layout.PP+stage])))
 		}
 	}
 	b.info[t].spec = id

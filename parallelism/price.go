@@ -64,10 +64,12 @@ type commSpec struct {
 	// sum on one TP rank, the bytes moved in all being bytes × shardParams.
 	tensors     []int64
 	shardParams float64
-	// host is host time each call of the collective adds before it
-	// completes (per tensor where tensors lists them): ZeRO-3's per-rank
+	// host is host time each call of the collective (each tensor where
+	// tensors lists them) spends before its transfer can start, and
+	// hostBeside host time the host spends while the transfer runs, which
+	// lengthens the call only where it is the longer: ZeRO-3's per-rank
 	// loops of DeepSpeed 2021 (zero3loops.go), a fixed latency.
-	host units.Seconds
+	host, hostBeside units.Seconds
 	// backward marks a pipeline send to the previous stage.
 	backward bool
 	// nodeLevel marks an expert all-to-all of the flex dispatcher
@@ -125,6 +127,9 @@ type pricer struct {
 	// are filled.
 	costs []collective.Cost
 	ok    []bool
+	// hosts[spec·PP + stage] is the part of costs' Time that is host time
+	// (commSpec.host, hostBeside), during which no kernel takes SMs.
+	hosts []units.Seconds
 	// places remembers placementAt's results: many collectives share an
 	// operation, group, stage and peer, and finding how their copies
 	// cross the spine enumerates every copy's transfers.
@@ -249,17 +254,26 @@ func (p *pricer) peerOf(sp *commSpec, s int) int {
 	return s
 }
 
+// callHost is the time the host adds to one call of sp whose transfer
+// takes transfer: all of host, and of hostBeside what outlasts the
+// transfer.
+func (sp *commSpec) callHost(transfer units.Seconds) units.Seconds {
+	return sp.host + max(0, sp.hostBeside-transfer)
+}
+
 // price returns the analytical cost of collective id at stage s.
 func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 	i := int(id)*p.j.Layout.PP + s
 	for i >= len(p.costs) {
 		p.costs = append(p.costs, collective.Cost{})
 		p.ok = append(p.ok, false)
+		p.hosts = append(p.hosts, 0)
 	}
 	if p.ok[i] {
 		return p.costs[i], nil
 	}
 	sp := &p.specs[id]
+	var host units.Seconds // the host time in c.Time
 	peer := p.peerOf(sp, s)
 	pl := p.placementAt(sp.op, sp.group, s, peer)
 	if sp.nodeLevel && p.j.Model.TopK > 0 {
@@ -280,7 +294,9 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 				return c, fmt.Errorf("pricing %s of %s: %w", sp.op, bytes, err)
 			}
 			total += bytes
-			sum.Time += one.Time
+			h := sp.callHost(one.Time)
+			host += h
+			sum.Time += one.Time + h
 			for t := range sum.Sent {
 				sum.Sent[t] += one.Sent[t]
 			}
@@ -296,14 +312,10 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 		sum.Latency = sum.Time - (whole.Time - whole.Latency)
 		c = sum
 	}
-	if sp.host > 0 {
-		calls := 1
-		if sp.tensors != nil {
-			calls = len(sp.tensors)
-		}
-		h := sp.host * units.Seconds(calls)
-		c.Time += h
-		c.Latency += h
+	if sp.tensors == nil {
+		host = sp.callHost(c.Time)
+		c.Time += host
+		c.Latency += host
 	}
 	if sp.gatherAfter > 0 {
 		ag, err := p.coll.Time(collective.AllGather, sp.gatherAfter, p.placementAt(collective.AllGather, groupTP, peer, peer))
@@ -317,6 +329,6 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 		}
 		c.Bytes += ag.Bytes
 	}
-	p.costs[i], p.ok[i] = c, true
+	p.costs[i], p.ok[i], p.hosts[i] = c, true, host
 	return c, nil
 }

@@ -94,7 +94,12 @@ func (p *pricer) zero3LayerSpecs(layer model.Layer) (gather, rs specID, persist 
 	rsSpec := commSpec{op: collective.ReduceScatter, bytes: units.Bytes(n * shardedGradBytesPerParam), group: groupDP}
 	gatherSpec := commSpec{op: collective.AllGather, bytes: units.Bytes(n * weightBytesPerParam), group: groupDP}
 	if loops {
-		gatherSpec.host = p.zero3Host(j.Layout.DP, gatherViewsPerRank, copiesPerRank)
+		// The gather's views come after the device is synchronised and
+		// before the collective; c10d issues its copies after the NCCL
+		// kernel, while it runs. The reduce-scatter's views and c10d's
+		// copies into its flat input both come before the NCCL kernel.
+		gatherSpec.host = p.zero3Host(j.Layout.DP, gatherViewsPerRank, 0)
+		gatherSpec.hostBeside = p.zero3Host(j.Layout.DP, 0, copiesPerRank)
 		rsSpec.host = p.zero3Host(j.Layout.DP, rsViewsPerRank, copiesPerRank)
 	}
 	if layer.Tensors != nil {
@@ -119,7 +124,10 @@ func (p *pricer) zero3LayerSpecs(layer model.Layer) (gather, rs specID, persist 
 func (p *pricer) zero3PersistSpec(tensors int, params float64) specID {
 	n := p.j.Layout.DP
 	sp := commSpec{op: collective.AllGather, bytes: units.Bytes(params * weightBytesPerParam), group: groupDP}
-	sp.host = p.zero3Host(n, 0, copiesPerRank) + units.Seconds(tensors)*p.zero3Host(n, persistViewsPerRank, copiesPerRank)
+	// c10d's copies run beside the coalesced transfer; the Python loop
+	// over tensors and ranks follows it (its copies need the data).
+	sp.hostBeside = p.zero3Host(n, 0, copiesPerRank)
+	sp.host = units.Seconds(tensors) * p.zero3Host(n, persistViewsPerRank, copiesPerRank)
 	return p.spec(sp)
 }
 
@@ -142,9 +150,10 @@ func (j Job) zero3LoopsNote() (string, error) {
 		gathered += len(g)
 		persist += np
 	}
-	g := p.zero3Host(n, gatherViewsPerRank, copiesPerRank)
+	g := p.zero3Host(n, gatherViewsPerRank, 0)
+	copies := p.zero3Host(n, 0, copiesPerRank)
 	rs := p.zero3Host(n, rsViewsPerRank, copiesPerRank)
-	per := p.zero3Host(n, 0, copiesPerRank) + units.Seconds(persist)*p.zero3Host(n, persistViewsPerRank, copiesPerRank)
-	return fmt.Sprintf("ZeRO-3 per-rank host loops (parallelism.zero3_rank_loops, DeepSpeed 2021 on PyTorch ≤ 1.8), in the DP time: over %d ranks each parameter gather costs %s of host time (%d gathered tensors in the transformer layers, gathered before the forward and again before the recompute and backward), each gradient reduce-scatter %s (one per parameter tensor), and the re-gather of the %d tensors under %d elements after the optimizer step %s",
-		n, g, gathered, rs, persist, zero3PersistenceThreshold, per), nil
+	per := units.Seconds(persist) * p.zero3Host(n, persistViewsPerRank, copiesPerRank)
+	return fmt.Sprintf("ZeRO-3 per-rank host loops (parallelism.zero3_rank_loops, DeepSpeed 2021 on PyTorch ≤ 1.8), in the DP time: over %d ranks each parameter gather costs %s of host time before its transfer and %s of copies beside it (%d gathered tensors in the transformer layers, gathered before the forward and again before the recompute and backward), each gradient reduce-scatter %s (one per parameter tensor), and the re-gather of the %d tensors under %d elements after the optimizer step %s",
+		n, g, copies, gathered, rs, persist, zero3PersistenceThreshold, per), nil
 }
