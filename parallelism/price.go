@@ -254,6 +254,15 @@ func (p *pricer) peerOf(sp *commSpec, s int) int {
 	return s
 }
 
+// hostOf is the host time in the cost of collective id at stage s (0 where
+// it was not priced by price, as in a plan written by hand).
+func (p *pricer) hostOf(id specID, s int) units.Seconds {
+	if i := int(id)*p.j.Layout.PP + s; i < len(p.hosts) {
+		return p.hosts[i]
+	}
+	return 0
+}
+
 // callHost is the time the host adds to one call of sp whose transfer
 // takes transfer: all of host, and of hostBeside what outlasts the
 // transfer.
@@ -267,7 +276,6 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 	for i >= len(p.costs) {
 		p.costs = append(p.costs, collective.Cost{})
 		p.ok = append(p.ok, false)
-		p.hosts = append(p.hosts, 0)
 	}
 	if p.ok[i] {
 		return p.costs[i], nil
@@ -329,6 +337,12 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 		}
 		c.Bytes += ag.Bytes
 	}
-	p.costs[i], p.ok[i], p.hosts[i] = c, true, host
+	p.costs[i], p.ok[i] = c, true
+	if host > 0 {
+		for i >= len(p.hosts) {
+			p.hosts = append(p.hosts, 0)
+		}
+		p.hosts[i] = host
+	}
 	return c, nil
 }
