@@ -526,9 +526,10 @@ func (b *builder) commIn(r sim.ResourceID, lane int, id specID, k sim.Kind, inCh
 		b.acc[lane].chain = inChain && b.members
 	} else {
 		t = b.task(r, lane, d, k)
-		// Running beside computation, its kernels take SMs from it.
+		// Running beside computation, its kernels take SMs from it (not
+		// during its host time).
 		if b.contention != nil {
-			b.contention[lane] += sim.Time(b.pr.commSlowdown(id) * float64(toTime(c.Time)))
+			b.contention[lane] += sim.Time(b.pr.commSlowdown(id) * float64(toTime(c.Time-b.pr.hostOf(id, stage))))
 		}
 	}
 	b.info[t].spec = id
@@ -1172,6 +1173,11 @@ func (b *builder) build() ([][]step, error) {
 			b.contention[lane] = 0
 			b.g.After(opt, barrier)
 			b.seal(lane)
+			if g := b.plan.persistGather; g != nil && g[stage] >= 0 {
+				// DeepSpeed 2021's stage 3 re-gathers the tensors it keeps
+				// gathered after every step (_post_step, zero3loops.go).
+				b.comm(b.st[lane].main, lane, g[stage], KindDP)
+			}
 			if (l.ZeRO == 1 || l.ZeRO == 2) && l.DP > 1 && !b.overlapParamGather() {
 				b.comm(b.st[lane].main, lane, b.plan.paramGather[stage], KindDP)
 			}

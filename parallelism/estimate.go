@@ -628,6 +628,10 @@ type dpKey struct {
 	nodes      int
 	sizes      [6]int // tp, cp, ep, dp, pp, etp
 	precision  units.Precision
+	// loops and host: ZeRO-3's per-rank host loops and the host time per
+	// kernel they are priced with (zero3loops.go).
+	loops bool
+	host  units.Seconds
 }
 
 // dpStream returns, per stage, the time the data-parallel stream is busy
@@ -646,7 +650,7 @@ func (e *Estimator) dpStream(j Job) ([]sim.Time, error) {
 		// known here.
 		return nil, nil
 	}
-	k := dpKey{j.Model.Name, j.Cluster.GPU.Name, j.Cluster.Nodes, [6]int{l.TP, l.CP, l.EP, l.DP, l.PP, l.ETP}, j.Training.Precision}
+	k := dpKey{j.Model.Name, j.Cluster.GPU.Name, j.Cluster.Nodes, [6]int{l.TP, l.CP, l.EP, l.DP, l.PP, l.ETP}, j.Training.Precision, j.zero3Loops(), j.Training.HostIssue}
 	perLayer, ok := [2][model.NumLayerKinds]sim.Time{}, false
 	e.mu.Lock()
 	perLayer, ok = e.dp[k]
@@ -661,12 +665,7 @@ func (e *Estimator) dpStream(j Job) ([]sim.Time, error) {
 			if lk == model.EmbeddingLayer || lk == model.LogitsLayer || !j.Model.Uses(lk) {
 				continue
 			}
-			n := layer.Params
-			rs := pr.spec(commSpec{op: collective.ReduceScatter, bytes: units.Bytes(n * j.shardedGradBytes()), group: groupDP})
-			gather := pr.spec(commSpec{op: collective.AllGather, bytes: units.Bytes(n * weightBytesPerParam), group: groupDP})
-			if layer.Tensors != nil {
-				gather = pr.spec(commSpec{op: collective.AllGather, bytes: weightBytesPerParam, group: groupDP, tensors: layer.Tensors, shardParams: n})
-			}
+			gather, rs, _, _ := pr.zero3LayerSpecs(layer)
 			for i, id := range []specID{rs, gather} {
 				for s := 0; s < l.PP; s++ {
 					c, err := pr.price(id, s)

@@ -164,6 +164,15 @@ type Layout struct {
 	// communication_data_type defaults to the training precision). Read
 	// only with ZeRO = 2 or 3. Scenario key parallelism.zero_fp32_reduce.
 	ZeROFP32Reduce bool
+	// ZeRO3RankLoops prices ZeRO-3 as DeepSpeed 0.3–0.4 (2021) ran it on
+	// PyTorch ≤ 1.8: every parameter gather and gradient reduce-scatter
+	// loops over the data-parallel ranks on the host (one view per rank in
+	// DeepSpeed's Python, one copy kernel per rank in c10d's list-form
+	// collective), tensors under DeepSpeed's persistence threshold stay
+	// gathered, and after every optimizer step those are re-gathered with a
+	// Python loop over tensors and ranks (zero3loops.go). Read only with
+	// ZeRO = 3. Scenario key parallelism.zero3_rank_loops.
+	ZeRO3RankLoops bool
 	// PipelineLayout places the transformer layers, the embedding, the
 	// loss and the multi-token-prediction modules on the virtual stages by
 	// hand, in Megatron-Core's string form ("Etttt|(tttt|)*14tmL";

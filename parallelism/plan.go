@@ -26,6 +26,10 @@ type plan struct {
 	// reduction and (ZeRO-1) parameter all-gather of the routed experts
 	// over the expert data-parallel group; -1 where the stage has none.
 	expertGrad, expertGather []specID
+	// persistGather is, per stage, ZeRO-3's re-gather of the tensors it
+	// keeps gathered, after the optimizer step (Layout.ZeRO3RankLoops;
+	// -1 where there is none).
+	persistGather []specID
 }
 
 // DispatchSync is the host's wait before each MoE layer's dispatch, per
@@ -101,13 +105,14 @@ func newPlan(p *pricer) (*plan, error) {
 		}
 		n := layer.Params
 		ls.gradReduce = p.spec(commSpec{op: gradOp, bytes: units.Bytes(n * j.gradBytes()), group: groupDP})
-		ls.shardedRS = p.spec(commSpec{op: collective.ReduceScatter, bytes: units.Bytes(n * j.shardedGradBytes()), group: groupDP})
 		ls.gather = p.spec(commSpec{op: collective.AllGather, bytes: units.Bytes(n * weightBytesPerParam), group: groupDP})
-		ls.zeroGather = ls.gather
-		if layer.Tensors != nil {
-			// ZeRO-3 (DeepSpeed) gathers each parameter tensor with its own call.
-			ls.zeroGather = p.spec(commSpec{op: collective.AllGather, bytes: weightBytesPerParam, group: groupDP, tensors: layer.Tensors, shardParams: n})
-			ls.zeroGatherPerLayer = true
+		// ZeRO-3 (DeepSpeed) gathers each parameter tensor with its own
+		// call; with its 2021 per-rank loops the small tensors persist and
+		// each gradient tensor is reduce-scattered on its own.
+		ls.zeroGather, ls.shardedRS, ls.persist, ls.persistParams = p.zero3LayerSpecs(layer)
+		ls.zeroGatherPerLayer = layer.Tensors != nil
+		if !ls.zeroGatherPerLayer && !j.zero3Loops() {
+			ls.zeroGather = ls.gather
 		}
 		for _, ids := range [][]stepID{ls.fwd, ls.bwd, ls.rec, ls.bIn, ls.wgt} {
 			for _, id := range ids {
@@ -170,6 +175,28 @@ func newPlan(p *pricer) (*plan, error) {
 		}
 		if l.PP > 1 && (s == 0 || s == l.PP-1) {
 			pl.embGrad[s] = p.spec(commSpec{op: collective.AllReduce, bytes: units.Bytes(embParams * j.gradBytes()), group: groupEmb})
+		}
+	}
+	pl.persistGather = make([]specID, l.PP)
+	for s := range pl.persistGather {
+		pl.persistGather[s] = -1
+	}
+	if j.zero3Loops() {
+		tensors, params := make([]int, l.PP), make([]float64, l.PP)
+		first := 0
+		for vs, n := range j.StageLayers() {
+			for i := first; i < first+n; i++ {
+				ls := &pl.layers[j.Model.KindOf(i)]
+				tensors[vs%l.PP] += ls.persist
+				params[vs%l.PP] += ls.persistParams
+			}
+			first += n
+		}
+		for s := range pl.persistGather {
+			if tensors[s] > 0 {
+				pl.persistGather[s] = p.zero3PersistSpec(tensors[s], params[s])
+				up = append(up, pl.persistGather[s])
+			}
 		}
 	}
 	for s := 0; s < l.PP; s++ {

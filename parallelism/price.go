@@ -64,6 +64,12 @@ type commSpec struct {
 	// sum on one TP rank, the bytes moved in all being bytes × shardParams.
 	tensors     []int64
 	shardParams float64
+	// host is host time each call of the collective (each tensor where
+	// tensors lists them) spends before its transfer can start, and
+	// hostBeside host time the host spends while the transfer runs, which
+	// lengthens the call only where it is the longer: ZeRO-3's per-rank
+	// loops of DeepSpeed 2021 (zero3loops.go), a fixed latency.
+	host, hostBeside units.Seconds
 	// backward marks a pipeline send to the previous stage.
 	backward bool
 	// nodeLevel marks an expert all-to-all of the flex dispatcher
@@ -100,7 +106,12 @@ type layerSteps struct {
 	gather             specID // the parameter all-gather (distributed optimizer; ZeRO-3 tables)
 	zeroGather         specID // ZeRO-3's before-each-pass gather (per tensor where listed)
 	zeroGatherPerLayer bool   // zeroGather runs with the one-layer prefetch window
-	expertGrad         specID // the routed experts' gradient bucket (MoE; -1 otherwise)
+	// persist and persistParams are the layer's tensors that ZeRO-3 keeps
+	// gathered (DeepSpeed's persistence threshold, zero3loops.go) and their
+	// parameters on one TP rank; 0 without Layout.ZeRO3RankLoops.
+	persist       int
+	persistParams float64
+	expertGrad    specID // the routed experts' gradient bucket (MoE; -1 otherwise)
 }
 
 // pricer turns steps and collectives into durations on one job's hardware.
@@ -116,6 +127,9 @@ type pricer struct {
 	// are filled.
 	costs []collective.Cost
 	ok    []bool
+	// hosts[spec·PP + stage] is the part of costs' Time that is host time
+	// (commSpec.host, hostBeside), during which no kernel takes SMs.
+	hosts []units.Seconds
 	// places remembers placementAt's results: many collectives share an
 	// operation, group, stage and peer, and finding how their copies
 	// cross the spine enumerates every copy's transfers.
@@ -240,6 +254,22 @@ func (p *pricer) peerOf(sp *commSpec, s int) int {
 	return s
 }
 
+// hostOf is the host time in the cost of collective id at stage s (0 where
+// it was not priced by price, as in a plan written by hand).
+func (p *pricer) hostOf(id specID, s int) units.Seconds {
+	if i := int(id)*p.j.Layout.PP + s; i < len(p.hosts) {
+		return p.hosts[i]
+	}
+	return 0
+}
+
+// callHost is the time the host adds to one call of sp whose transfer
+// takes transfer: all of host, and of hostBeside what outlasts the
+// transfer.
+func (sp *commSpec) callHost(transfer units.Seconds) units.Seconds {
+	return sp.host + max(0, sp.hostBeside-transfer)
+}
+
 // price returns the analytical cost of collective id at stage s.
 func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 	i := int(id)*p.j.Layout.PP + s
@@ -251,6 +281,7 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 		return p.costs[i], nil
 	}
 	sp := &p.specs[id]
+	var host units.Seconds // the host time in c.Time
 	peer := p.peerOf(sp, s)
 	pl := p.placementAt(sp.op, sp.group, s, peer)
 	if sp.nodeLevel && p.j.Model.TopK > 0 {
@@ -271,7 +302,9 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 				return c, fmt.Errorf("pricing %s of %s: %w", sp.op, bytes, err)
 			}
 			total += bytes
-			sum.Time += one.Time
+			h := sp.callHost(one.Time)
+			host += h
+			sum.Time += one.Time + h
 			for t := range sum.Sent {
 				sum.Sent[t] += one.Sent[t]
 			}
@@ -287,6 +320,11 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 		sum.Latency = sum.Time - (whole.Time - whole.Latency)
 		c = sum
 	}
+	if sp.tensors == nil {
+		host = sp.callHost(c.Time)
+		c.Time += host
+		c.Latency += host
+	}
 	if sp.gatherAfter > 0 {
 		ag, err := p.coll.Time(collective.AllGather, sp.gatherAfter, p.placementAt(collective.AllGather, groupTP, peer, peer))
 		if err != nil {
@@ -300,5 +338,11 @@ func (p *pricer) price(id specID, s int) (collective.Cost, error) {
 		c.Bytes += ag.Bytes
 	}
 	p.costs[i], p.ok[i] = c, true
+	if host > 0 {
+		for i >= len(p.hosts) {
+			p.hosts = append(p.hosts, 0)
+		}
+		p.hosts[i] = host
+	}
 	return c, nil
 }

@@ -212,6 +212,11 @@ func SimulateWith(v Valid, sc *Scratch) (*Result, error) {
 	if l := j.Layout; l.ZeRO == 3 && !l.OverlapGradReduce && l.DP*l.CP > 1 {
 		res.Notes = append(res.Notes, "ZeRO-3: the gradient reduce-scatter runs beside the backward pass whatever parallelism.overlap_grad_reduce says (DeepSpeed's stage-3 default, overlap_comm = true); a blocking ZeRO-3 reduction is not modelled")
 	}
+	if note, err := j.zero3LoopsNote(); err != nil {
+		return nil, err
+	} else if note != "" {
+		res.Notes = append(res.Notes, note)
+	}
 	if c := j.Calibration; c.GEMMPeakFraction != nil && len(c.GEMMs) > 0 {
 		res.Notes = append(res.Notes, "calibration: the measured GEMMs set the level of the GEMMs they correct, so calibration.gemm_peak_fraction does not change those")
 	}

@@ -129,6 +129,11 @@ func stacks() []stack {
 		{"training.fp32_grads", "false"},
 		{"training.precision", `"fp16"`},
 		{"training.attention", `"unfused"`},
+		// DeepSpeed v0.3.13–v0.4.x: per-rank host loops in every gather and
+		// reduce-scatter, persistent small tensors re-gathered after each
+		// step (deepspeed/runtime/zero/partition_parameters.py,
+		// stage3.py; docs/model.md §7.48).
+		{"parallelism.zero3_rank_loops", "true"},
 	}
 	// NeMo 24.07 (NVIDIA/NeMo-Framework-Launcher, tag 24.07): every H100
 	// training example, BF16 and FP8 (examples/training/gpt/h100/*.sh,
@@ -183,7 +188,7 @@ func stacks() []stack {
 		{name: "megatron-deepspeed", values: megatronDeepSpeed,
 			doc: "Megatron-DeepSpeed (Microsoft's fork under DeepSpeed's engine, 2021–2023): no sequence parallelism, blocking pipeline sends split over the tensor-parallel ranks (DeepSpeed's partitioned sends), autograd's unfused accumulation into 16-bit gradients (with bf16: BF16_Optimizer's per-micro-batch cast and add into fp32 gradients, grad_accum_cast), one data-parallel all-reduce after the backward pass, fp16, unfused attention with the layer's unmerged element-wise kernels (megatron_elementwise)"},
 		{name: "deepspeed-zero3-2021", values: zero3,
-			doc: "DeepSpeed ZeRO-3 of 2021 (the SC21 paper's Table 2 baseline): everything sharded over data parallelism, per-tensor parameter gathers, gradient reduce-scatter overlapped with the backward pass, fp16 with 16-bit gradients, unfused attention, full recomputation"},
+			doc: "DeepSpeed ZeRO-3 of 2021 (the SC21 paper's Table 2 baseline): everything sharded over data parallelism, per-tensor parameter gathers, gradient reduce-scatter overlapped with the backward pass, per-rank host loops in every gather and reduce-scatter (zero3_rank_loops), fp16 with 16-bit gradients, unfused attention, full recomputation"},
 		{name: "megatron-lm-2021-01", values: append(append([][2]string(nil), megatron2021...), [2]string{"parallelism.pp_scatter_gather", "false"}),
 			doc: "Megatron-LM as of January 2021 (the README's GPT-3 175B run): blocking pipeline sends, whole activations between stages (the scatter/gather came with the SC21 paper, April 2021), one data-parallel all-reduce after the backward pass, unfused gradient accumulation, fp16 with 16-bit gradients, unfused attention with the layer's unmerged element-wise kernels (megatron_elementwise), PyTorch 1.8's own kernels at 51% of the HBM bandwidth (eager_hbm_fraction, from the SC21 paper's fusion experiment)"},
 		{name: "megatron-lm-2021", values: append(append([][2]string(nil), megatron2021...), [2]string{"parallelism.pp_scatter_gather", "true"}),

@@ -322,10 +322,15 @@ func TestStackSequenceParallel(t *testing.T) {
 // at the HBM share SC21's fusion experiment gives
 // (training.eager_hbm_fraction 0.51, model.md §7.24): 2.0%, 2.5%, 9.8%;
 // Table 2 48.7 → 49.0% (its PTD rows −3.6…+0.8%), inside its level.
+// Branch zero3 lowered SC21 Table 2 49.0 → 12.0 and the overall level
+// 10.0 → 6.5: DeepSpeed 2021's per-rank host loops in every ZeRO-3 gather
+// and reduce-scatter and the persistent tensors' re-gather after each step
+// (parallelism.zero3_rank_loops, set by the deepspeed-zero3-2021 stack,
+// docs/model.md §7.48): 11.6% (−8.7%), overall 5.9%; no other group moves.
 var maxMAE = map[string]float64{
 	"Narayanan2021-SC21-Table1": 2.5,
 	"vTrain-ground-truth-multi": 5.5,
-	"Narayanan2021-SC21-Table2": 49.0,
+	"Narayanan2021-SC21-Table2": 12.0,
 	// The two README groups were re-recorded when their case set grew, not
 	// the model: the layout rule (the search's fastest layout where tp or
 	// pp is unknown) made the ten January-2021 rows and the two GPT-3
@@ -406,7 +411,7 @@ var maxMAE = map[string]float64{
 	"NeMo-24.07-H100":                    5.2,
 	"NeMo-LongSeq-CP-H100":               3.4,
 	"DeepSeek-V3":                        2.5,
-	"overall":                            10.0,
+	"overall":                            6.5,
 	MemoryGroup + " (GiB, Fig. 1)":       0.5,
 	MemoryGroup + " (% of none, Fig. 7)": 0.5,
 }
