@@ -1088,7 +1088,7 @@ func (m mapper) applyStack() ([]string, error) {
 			continue
 		case "parallelism.zero_fp32_reduce":
 			k.ZeROFP32Reduce = flag
-		case "training.host_issue", "training.megatron_elementwise", "parallelism.async_tp_allreduce", "training.grad_accum_cast", "training.eager_hbm_fraction":
+		case "training.host_issue", "training.megatron_elementwise", "parallelism.async_tp_allreduce", "training.grad_accum_cast", "training.eager_hbm_fraction", "training.flash_kernel":
 			// The scenario names the stack (software.stack), which sets
 			// these when the case is loaded; nothing to copy.
 		case "parallelism.sequence_parallel":
