@@ -264,7 +264,7 @@ type Shard struct {
 	// FlashKernel is the library whose kernel runs the flash-attention
 	// core ("" is FlashFused); read only with AttentionFlash.
 	FlashKernel FlashKernel
-	Precision        units.Precision
+	Precision   units.Precision
 	// FP8Recipe is the FP8 scaling recipe ("" is FP8Delayed); read only
 	// when Precision is FP8.
 	FP8Recipe FP8Recipe
