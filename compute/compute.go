@@ -37,6 +37,12 @@ type Params struct {
 	// FlashFraction is the fraction of the dense peak a fused
 	// flash-attention kernel sustains on its (unmasked) FLOPs.
 	FlashFraction float64
+	// FA2Fwd and FA2Bwd, where above 0, are the shares of the fused
+	// kernel's rate (FlashFraction) that FlashAttention-2 reaches in the
+	// forward and the backward pass on this family (model.Op.FA2); 0: the
+	// same rate (ampere, where FlashFraction stands for FlashAttention-2
+	// itself; blackwell, with no published measurement). See fa2Fwd.
+	FA2Fwd, FA2Bwd float64
 	// FlashTiles are the query × key tiles of the family's flash-attention
 	// kernels by head dimension: a sliding-window kernel computes every
 	// tile the window touches whole (model.WindowTiles). See flashTiles.
@@ -98,6 +104,22 @@ const hostIssue = 10 * units.Microsecond
 // pair here and keeps 1.
 const hopperFP8Slowdown = 1.14
 
+// fa2Fwd and fa2Bwd are FlashAttention-2's rate as a share of cuDNN's
+// fused attention on the H100, the kernel Transformer Engine prefers on
+// sm90 and the one the family's FlashFraction was set against: the
+// FlashAttention-3 paper's H100 SXM5 measurements (Shah et al. 2024,
+// arXiv:2407.08608, Fig. 5 and 6; BF16, head dimension 128, 16k tokens
+// per batch, sequence 4k; FlashAttention 2.5.8 against cuDNN 9.1.1):
+// causal forward 319 against 518 TFLOP/s, backward (not causal, the only
+// one published) 310 against 499. The share stays within 0.61–0.64 from
+// 1k to 16k tokens in both passes. FlashAttention-2 runs Ampere's
+// mma.sync kernels on Hopper, without its wgmma and TMA. See
+// docs/model.md §7.49.
+const (
+	fa2Fwd = 319.0 / 518.0
+	fa2Bwd = 310.0 / 499.0
+)
+
 // ParamsFor returns the documented constants for a GPU family. See
 // docs/model.md for the sources of each number.
 func ParamsFor(family string) (Params, error) {
@@ -109,6 +131,7 @@ func ParamsFor(family string) (Params, error) {
 		p := Params{GEMMPeakFraction: 0.70, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, FlashTiles: flashTiles(family), KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, HostCall: hostIssue, CommSMs: 8}
 		if family == "hopper" {
 			p.FP8LinearSlowdown = hopperFP8Slowdown
+			p.FA2Fwd, p.FA2Bwd = fa2Fwd, fa2Bwd
 		}
 		return p, nil
 	}
@@ -278,7 +301,7 @@ func (m Model) Time(op model.Op) (units.Seconds, Limiter) {
 		if op.Window > 0 {
 			f, mem = m.windowedFlash(op, f, hbm)
 		}
-		t = f.At(m.Peak16.Scale(m.Params.FlashFraction * m.kEfficiency(op.K)))
+		t = f.At(m.Peak16.Scale(m.flashFraction(op) * m.kEfficiency(op.K)))
 		t += units.Seconds(float64(t) * op.Slowdown)
 		lim = TensorCores
 	default:
@@ -288,6 +311,25 @@ func (m Model) Time(op model.Op) (units.Seconds, Limiter) {
 		t, lim = mem, HBM
 	}
 	return t + m.Params.KernelOverhead, lim
+}
+
+// flashFraction is the share of the dense peak the flash kernel op
+// sustains before the head-dimension efficiency: FlashFraction, times
+// FlashAttention-2's share of it in op's pass where op runs
+// FlashAttention-2 and the family has one.
+func (m Model) flashFraction(op model.Op) float64 {
+	f := m.Params.FlashFraction
+	if !op.FA2 {
+		return f
+	}
+	share := m.Params.FA2Fwd
+	if op.Backward {
+		share = m.Params.FA2Bwd
+	}
+	if share > 0 {
+		f *= share
+	}
+	return f
 }
 
 // windowedFlash prices a sliding-window flash kernel at tile granularity:

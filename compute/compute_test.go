@@ -414,3 +414,54 @@ func TestWindowedFlashTiles(t *testing.T) {
 		}
 	}
 }
+
+// TestFA2Kernel checks FlashAttention-2's price (model.Op.FA2) by hand: a
+// causal flash kernel of 32 heads × 4096 tokens at head dimension 128 does
+// 2·32·4096²·256 FLOPs, half of them unmasked: 1.3744e14. On the H100
+// (989.4 TFLOP/s dense BF16) the fused kernel runs at 0.55 × 128/224 of
+// the peak, 310.95 TFLOP/s: 441.99 µs. FlashAttention-2 reaches 319/518 of
+// that in the forward pass (191.50 TFLOP/s: 717.72 µs) and, on the
+// backward's 2.5× the FLOPs, 310/499 (193.18 TFLOP/s: 1778.66 µs against
+// 1104.98). On the A100 (312 TFLOP/s, 0.60 × 128/192: 124.8 TFLOP/s)
+// FlashAttention-2 is the family's rate itself: 1101.27 µs either way.
+// Each time adds the 4 µs launch overhead.
+func TestFA2Kernel(t *testing.T) {
+	model16 := func(gpu string) Model {
+		g, ok := topology.GPUPreset(gpu)
+		if !ok {
+			t.Fatalf("no %s preset", gpu)
+		}
+		m, err := New(g, units.BF16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	h100, a100 := model16("h100-sxm"), model16("a100-80gb")
+	fwd := model.Op{Class: model.FlashAttention, Batch: 32, M: 4096, N: 4096, K: 128, Causal: true,
+		FLOPs: units.FLOPs(2 * 32 * 4096.0 * 4096 * 256), Bytes: units.Bytes(32 * 4096 * 512 * 2)}
+	bwd := fwd
+	bwd.Backward, bwd.FLOPs, bwd.Bytes = true, fwd.FLOPs*2.5, fwd.Bytes*2
+	for _, tc := range []struct {
+		name   string
+		m      Model
+		op     model.Op
+		fa2    bool
+		wantUS float64
+	}{
+		{"h100 fused forward", h100, fwd, false, 441.99},
+		{"h100 fa2 forward", h100, fwd, true, 717.72},
+		{"h100 fused backward", h100, bwd, false, 1104.98},
+		{"h100 fa2 backward", h100, bwd, true, 1778.66},
+		{"a100 fused forward", a100, fwd, false, 1101.27},
+		{"a100 fa2 forward", a100, fwd, true, 1101.27},
+	} {
+		op := tc.op
+		op.FA2 = tc.fa2
+		got, lim := tc.m.Time(op)
+		want := tc.wantUS*1e-6 + float64(tc.m.Params.KernelOverhead)
+		if math.Abs(float64(got)/want-1) > 2e-5 || lim != TensorCores {
+			t.Errorf("%s: %v (%v), want %.6g s on tensor cores", tc.name, got, lim, want)
+		}
+	}
+}

@@ -98,6 +98,12 @@ type Op struct {
 	// a fused attention kernel that applies dropout (AttnDropoutCost).
 	// Only the flash-attention class reads it.
 	Slowdown float64
+	// FA2 marks a flash-attention kernel that runs FlashAttention-2
+	// (Shard.FlashKernel = FlashFA2) instead of the family's fused kernel:
+	// the kernel model prices it at FlashAttention-2's measured share of
+	// the fused kernel's rate (compute.Params.FA2Fwd, FA2Bwd). Only the
+	// flash-attention class reads it.
+	FA2 bool
 }
 
 // AttnDropoutCost is the share of a fused attention kernel's time that
@@ -207,6 +213,27 @@ const (
 // (training.attention), in the order messages list them.
 func Attentions() []Attention { return []Attention{AttentionUnfused, AttentionFlash} }
 
+// FlashKernel is which library's kernel runs a flash-attention core
+// (training.flash_kernel).
+type FlashKernel string
+
+// Flash-attention kernels.
+const (
+	// FlashFused is the GPU family's fused attention kernel, the one its
+	// flash-attention rate (compute.Params.FlashFraction) stands for:
+	// Transformer Engine's choice, cuDNN's fused attention on Hopper and
+	// Blackwell (it prefers it to FlashAttention-2 on sm90 and later).
+	FlashFused FlashKernel = "fused"
+	// FlashFA2 is FlashAttention-2 (Dao 2023; the flash-attn 2.x package,
+	// PyTorch SDPA's flash backend), whose kernels use Ampere's mma.sync
+	// instructions on every family: no Hopper wgmma or TMA.
+	FlashFA2 FlashKernel = "fa2"
+)
+
+// FlashKernels lists the flash-attention kernels a scenario may name
+// (training.flash_kernel), in the order messages list them.
+func FlashKernels() []FlashKernel { return []FlashKernel{FlashFused, FlashFA2} }
+
 // FP8Recipe is Transformer Engine's FP8 scaling recipe (Megatron-Core's
 // --fp8-recipe, default delayed, megatron/training/arguments.py @
 // core_v0.15.0). Only the grouped expert GEMMs read it: with delayed scaling
@@ -234,7 +261,10 @@ type Shard struct {
 	Microbatch       int  // sequences per micro-batch
 	SequenceParallel bool // layer norms and dropouts split over TP ranks
 	Attention        Attention
-	Precision        units.Precision
+	// FlashKernel is the library whose kernel runs the flash-attention
+	// core ("" is FlashFused); read only with AttentionFlash.
+	FlashKernel FlashKernel
+	Precision   units.Precision
 	// FP8Recipe is the FP8 scaling recipe ("" is FP8Delayed); read only
 	// when Precision is FP8.
 	FP8Recipe FP8Recipe
@@ -763,6 +793,7 @@ func (c Config) layerBlocks(sh Shard, w int) (attn, mlp Block) {
 				Bytes: units.Bytes(float64(b*heads)*float64(sc)*float64(2*d+2*dv)) * e, Causal: true,
 			}
 			f.Slowdown = c.attnDropoutSlowdown(sh)
+			f.FA2 = sh.FlashKernel == FlashFA2
 			var steps []float64
 			if w > 0 && w < s {
 				steps = ringStepPairs(s, cp, w)
@@ -774,6 +805,7 @@ func (c Config) layerBlocks(sh Shard, w int) (attn, mlp Block) {
 				}
 				fb := fk
 				fb.Name = "flash-attention-cp-bwd"
+				fb.Backward = true
 				fb.FLOPs = fk.FLOPs * 2.5
 				fb.Bytes = fk.Bytes * 2
 				if fk.FLOPs == 0 {
@@ -800,6 +832,7 @@ func (c Config) layerBlocks(sh Shard, w int) (attn, mlp Block) {
 			f.Window = w
 		}
 		f.Slowdown = c.attnDropoutSlowdown(sh)
+		f.FA2 = sh.FlashKernel == FlashFA2
 		fb := f
 		fb.Name = "flash-attention-bwd"
 		fb.Backward = true

@@ -602,3 +602,47 @@ func TestTrainingProperties(t *testing.T) {
 		})
 	}
 }
+
+// TestFlashKernelFA2: training.flash_kernel = "fa2" marks every flash
+// kernel of the attention core FA2, forward and backward, with and without
+// context parallelism (whose per-step backward kernels are marked Backward
+// too, so the kernel model prices them at the backward share), and the
+// family's fused kernel marks none.
+func TestFlashKernelFA2(t *testing.T) {
+	c := Config{Layers: 2, Hidden: 1024, Heads: 16, KVHeads: 16, FFNHidden: 4096, SeqLen: 4096, Vocab: 51200}
+	for _, tc := range []struct {
+		name   string
+		kernel FlashKernel
+		cp     int
+		want   bool
+	}{
+		{"fused", FlashFused, 1, false},
+		{"default", "", 1, false},
+		{"fa2", FlashFA2, 1, true},
+		{"fa2, cp 2", FlashFA2, 2, true},
+		{"fused, cp 2", FlashFused, 2, false},
+	} {
+		sh := Shard{TP: 1, Microbatch: 1, Attention: AttentionFlash, Precision: units.BF16, CP: tc.cp, FlashKernel: tc.kernel}
+		attn, _ := c.LayerBlocks(sh)
+		fwd, bwd := 0, 0
+		for _, o := range attn.Core {
+			if o.Class == FlashAttention {
+				fwd++
+				if o.FA2 != tc.want || o.Backward {
+					t.Errorf("%s: forward %s FA2 %v Backward %v, want %v false", tc.name, o.Name, o.FA2, o.Backward, tc.want)
+				}
+			}
+		}
+		for _, o := range attn.CoreBackward {
+			if o.Class == FlashAttention {
+				bwd++
+				if o.FA2 != tc.want || !o.Backward {
+					t.Errorf("%s: backward %s FA2 %v Backward %v, want %v true", tc.name, o.Name, o.FA2, o.Backward, tc.want)
+				}
+			}
+		}
+		if fwd != tc.cp || bwd != tc.cp {
+			t.Errorf("%s: %d forward and %d backward flash kernels, want %d each", tc.name, fwd, bwd, tc.cp)
+		}
+	}
+}

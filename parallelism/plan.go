@@ -52,7 +52,7 @@ func (j Job) DispatchSync() (units.Seconds, error) {
 func (j Job) Shard() model.Shard {
 	l := j.Layout
 	return model.Shard{TP: l.TP, Microbatch: l.Microbatch, SequenceParallel: l.SequenceParallel,
-		Attention: j.Training.Attention, Precision: j.Training.Precision, FP8Recipe: j.Training.FP8Recipe,
+		Attention: j.Training.Attention, FlashKernel: j.Training.FlashKernel, Precision: j.Training.Precision, FP8Recipe: j.Training.FP8Recipe,
 		UnfusedGradAccum: j.Training.UnfusedGradAccum, Grads16: j.Training.Grads16, GradAccumCast: j.Training.GradAccumCast, Eager: j.Training.Eager,
 		Recompute: model.Recompute(l.Recompute), Modules: l.modules(), CP: l.CP, PP: l.PP, EP: l.EP, Skew: l.Skew,
 		ETP: l.ETP, CapacityFactor: l.CapacityFactor, MoEOverlap: l.MoEOverlap, DispatchFP8: l.DispatchFP8, FlexDispatch: l.Flex(), MegatronKernels: j.Training.MegatronElementwise, AsyncDgrad: l.AsyncTPAllReduce}

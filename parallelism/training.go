@@ -42,6 +42,10 @@ type Training struct {
 	// Attention is how the attention core runs: model.AttentionUnfused or
 	// model.AttentionFlash.
 	Attention model.Attention
+	// FlashKernel is the library whose kernel runs flash attention:
+	// model.FlashFused ("" too) or model.FlashFA2. Scenario key
+	// training.flash_kernel.
+	FlashKernel model.FlashKernel
 	// FP8Recipe is the FP8 scaling recipe (read only in FP8).
 	FP8Recipe model.FP8Recipe
 	// HostIssue is the host time the framework spends to issue one kernel

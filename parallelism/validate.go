@@ -271,6 +271,9 @@ func (j Job) check() []field.Error {
 	if !slices.Contains(model.Attentions(), t.Attention) {
 		add(field.Errorf("training.attention", "%q is not an implementation (allowed: %s)", t.Attention, field.Quote(model.Attentions())))
 	}
+	if t.FlashKernel != "" && !slices.Contains(model.FlashKernels(), t.FlashKernel) {
+		add(field.Errorf("training.flash_kernel", "%q is not a flash-attention kernel (allowed: %s)", t.FlashKernel, field.Quote(model.FlashKernels())))
+	}
 	if t.Tokens < 0 {
 		add(field.Errorf("training.tokens", "must not be negative, got %g", t.Tokens))
 	} else if t.Tokens > MaxTokens {

@@ -183,6 +183,18 @@ type Training struct {
 	// HostIssueS is the host time per kernel launch the scenario set
 	// (training.host_issue); omitted for 0, the GPU family's.
 	HostIssueS float64 `json:"host_issue_s,omitempty"`
+	// FlashKernel is the flash-attention kernel the scenario named
+	// (training.flash_kernel); omitted for the family's fused kernel.
+	FlashKernel string `json:"flash_kernel,omitempty"`
+}
+
+// flashKernel is the report's flash_kernel: "" for the family's fused
+// kernel, the default.
+func flashKernel(k model.FlashKernel) string {
+	if k == model.FlashFused {
+		return ""
+	}
+	return string(k)
 }
 
 // Calibration echoes the site measurements the replay used in place of the
@@ -324,6 +336,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 			EagerElementwise: j.Training.Eager, MegatronElementwise: j.Training.MegatronElementwise,
 			GradAccumCast: j.Training.GradAccumCast, HostIssueS: float64(j.Training.HostIssue),
 			EagerHBMFraction: j.Training.EagerHBMFraction,
+			FlashKernel:      flashKernel(j.Training.FlashKernel),
 		},
 		SoftwareStack:        in.Stack,
 		Calibration:          calibrationOf(j.Calibration),

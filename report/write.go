@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"trainsim/compute"
 	"trainsim/model"
 	"trainsim/parallelism"
 	"trainsim/units"
@@ -420,6 +421,20 @@ func modelProperties(j parallelism.Job) []string {
 	return out
 }
 
+// flashKernelIdle says why training.flash_kernel = "fa2" changes nothing
+// in j ("" where it does): no flash attention, or a GPU family whose
+// flash rate FlashAttention-2 shares (compute.Params.FA2Fwd, FA2Bwd 0).
+func flashKernelIdle(j parallelism.Job, sh model.Shard) string {
+	if sh.Attention != model.AttentionFlash {
+		return "attention " + string(sh.Attention)
+	}
+	p, err := compute.ParamsFor(j.Cluster.GPU.Family)
+	if err == nil && p.FA2Fwd == 0 && p.FA2Bwd == 0 {
+		return "the " + j.Cluster.GPU.Family + " flash rate is FlashAttention-2's own or has no FlashAttention-2 measurement"
+	}
+	return ""
+}
+
 // softwareKnobs lists the framework behaviours the scenario turned on that
 // the layout line does not show (off by default, so a default report has
 // none), each under its key, with the part of the breakdown its time is in
@@ -449,6 +464,9 @@ func softwareKnobs(rep *Report, j parallelism.Job) []string {
 	}
 	if t.EagerHBMFraction > 0 {
 		add(fmt.Sprintf("eager_hbm_fraction: PyTorch's own element-wise kernels at %g of the HBM bandwidth (in compute, HBM-bound)", t.EagerHBMFraction), j.Model.EagerKernelsIdle(sh))
+	}
+	if t.FlashKernel != "" {
+		add(fmt.Sprintf("flash_kernel %s: FlashAttention-2's flash-attention kernels, at its measured share of the family's fused rate (in compute)", t.FlashKernel), flashKernelIdle(j, sh))
 	}
 	if t.HostIssueS > 0 {
 		add(fmt.Sprintf("host_issue %s per kernel launch (in compute where the host is slower than the GPU)", units.Seconds(t.HostIssueS)), "")
