@@ -89,7 +89,7 @@ func TestHeldOutFiles(t *testing.T) {
 	for _, tc := range []struct {
 		file  string
 		cases int
-	}{{"heldout/nemo-h100-fp8.toml", 5}, {"heldout/megatron-deepspeed.toml", 2}, {"heldout/mbridge-moe-releases.toml", 12}, {"heldout/mbridge-dense-fp8.toml", 6}, {"heldout/dgxc-h100.toml", 6}, {"heldout/dgxc-h100-2504.toml", 11}, {"heldout/vtrain-extra.toml", 73}, {"heldout/mbridge-2511-moe-rest.toml", 4}, {"heldout/mbridge-dsv3-mtp.toml", 6}} {
+	}{{"heldout/nemo-h100-fp8.toml", 5}, {"heldout/megatron-deepspeed.toml", 2}, {"heldout/mbridge-moe-releases.toml", 12}, {"heldout/mbridge-dense-fp8.toml", 6}, {"heldout/dgxc-h100.toml", 6}, {"heldout/dgxc-h100-2504.toml", 11}, {"heldout/vtrain-extra.toml", 73}, {"heldout/mbridge-2511-moe-rest.toml", 4}, {"heldout/mbridge-dsv3-mtp.toml", 6}, {"heldout/nemo-mixtral.toml", 4}} {
 		src, err := os.ReadFile(tc.file)
 		if err != nil {
 			t.Fatal(err)
@@ -110,6 +110,36 @@ func TestHeldOutFiles(t *testing.T) {
 			t.Errorf("%s: %d scored cases, want %d", tc.file, scored, tc.cases)
 		}
 	}
+}
+
+// TestNeMoMixtralGB200: the NeMo 25.04 Mixtral 8x22B row on 256 GB200s
+// (64 4-GPU nodes) is replayed on NVLink domains of 64 GPUs — the segment
+// of 16 nodes NeMo's performance scripts ask Slurm for — with the preset's
+// shape, expert TP at Megatron-Core's default (tp 2) and the global batch
+// of 64 sequences that the row's GA 16 and dp 4 imply.
+func TestNeMoMixtralGB200(t *testing.T) {
+	const file = "heldout/nemo-mixtral.toml"
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := ParseCases(file, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		if c.ID != "nemo-25.04-gb200-mixtral-8x22b-256gpu-cp8-ep8" {
+			continue
+		}
+		scn := string(c.Scenario(c.Knobs))
+		for _, want := range []string{`system = "gb200-nvl72"`, "nodes = 4", "gpus_per_node = 64", "nics_per_node = 64", `preset = "mixtral-8x22b"`, "etp = 2", "global_batch = 64", "microbatch = 1", "cp = 8", "ep = 8"} {
+			if !strings.Contains(scn, want) {
+				t.Errorf("%s: scenario lacks %q:\n%s", c.ID, want, scn)
+			}
+		}
+		return
+	}
+	t.Errorf("%s: case not found", file)
 }
 
 // TestVendorSystems: a case whose hardware is a vendor, cloud or MLPerf-style

@@ -578,13 +578,16 @@ func TestFP8RecipeRule(t *testing.T) {
 	t.Error("case mbridge-25.11-b200-qwen3-235b-a22b-64gpu not found")
 }
 
-// TestGB200Segments: a Megatron-Bridge GB200 run on 4-GPU nodes that are not
-// whole NVL72 racks gets the NVLink domain its Slurm executor asks for: the
+// TestGB200Segments: a GB200 run of Megatron-Bridge's or NeMo's (release
+// 25.04 or later) performance scripts on 4-GPU nodes that are not whole
+// NVL72 racks gets the NVLink domain their Slurm executor asks for: the
 // node count up to 18 nodes, else its largest divisor up to 18 (64 nodes →
-// 16, 40 → 10, 38 → 2, 10 → 10); other sources, other node sizes and
-// partial nodes get none (not replayed).
+// 16, 40 → 10, 38 → 2, 10 → 10, 16 → 16); other sources (NeMo before
+// 25.04, whose scripts asked for no segment), other node sizes and partial
+// nodes get none (not replayed).
 func TestGB200Segments(t *testing.T) {
 	const mb = "NVIDIA-NeMo/Megatron-Bridge docs/performance-summary.md"
+	const nemo2504 = "NVIDIA NeMo Framework User Guide, Performance page, release NeMo 25.04"
 	for _, tc := range []struct {
 		source  string
 		gpus    int
@@ -593,8 +596,10 @@ func TestGB200Segments(t *testing.T) {
 	}{
 		{mb, 256, int64(4), 64}, {mb, 160, int64(4), 40}, {mb, 152, int64(4), 8}, {mb, 40, int64(4), 40},
 		{"NeMo performance summary", 256, int64(4), 0}, {mb, 256, int64(8), 0}, {mb, 256, nil, 0}, {mb, 258, int64(4), 0},
+		{nemo2504, 256, int64(4), 64}, {nemo2504, 64, int64(4), 64}, {"User Guide, release NeMo 25.07", 160, int64(4), 40},
+		{"User Guide, release NeMo 25.02", 256, int64(4), 0}, {"NeMo 24.07 perf summary", 64, int64(4), 0}, {nemo2504, 64, int64(8), 0},
 	} {
-		if got := megatronBridgeGB200Domain(tc.source, tc.gpus, tc.perNode); got != tc.want {
+		if got := perfScriptGB200Domain(tc.source, tc.gpus, tc.perNode); got != tc.want {
 			t.Errorf("%q %d GPUs, %v per node: domain %d, want %d", tc.source, tc.gpus, tc.perNode, got, tc.want)
 		}
 	}
