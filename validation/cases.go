@@ -267,7 +267,7 @@ type Case struct {
 // they are the same for every case, and reports print them.
 func Rules() []string {
 	return []string{
-		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB, or a DGX A100's 320GB, is stated; a stated size wins over the system's), H100 → dgx-h100, H200 → dgx-h200, H800 → hgx-h800, B200 → dgx-b200, GB200 → gb200-nvl72 when the GPUs are whole 72-GPU NVLink domains; a GB200 run of Megatron-Bridge's or NeMo's (release 25.04 or later) performance scripts on 4-GPU nodes that are not → racks of segment × 4 GPUs, the segment those scripts give Slurm (Megatron-Bridge executors.py @ 5776a6d9, NeMo scripts/performance/utils.py @ v2.3.0: the node count up to 18, else its largest divisor up to 18: 256 GPUs → 64 per rack), one NIC per GPU; else not replayed (the domain size is not stated); a vendor, cloud or MLPerf-style system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\", \"8x A100 80GB SXM\", \"dgxh100_n64\") or documenting one (AWS p4d → A100 40GB with 400 Gb/s per node, p4de → A100 80GB with 400 Gb/s, p5 → H100, p5e/p5en → H200; Azure ND A100 v4 / ND96asr → A100 40GB, NDm A100 v4 / ND96amsr → A100 80GB; Google a2-highgpu/megagpu → A100 40GB, a2-ultragpu → A100 80GB, a3-highgpu/megagpu/edgegpu → H100, a3-ultragpu → H200; Selene → DGX A100 80GB; Eos → DGX H100) → that GPU's DGX/HGX node, said in the case (also for a PCIe or NVL card, replayed on the SXM node, and for a GPU name followed by more than a size, a form factor or a note in parentheses, \"A100-class GPUs\"); the gpu field first, then system, system_name, accelerator, accelerator_model_name, node, node_type, instance, instance_type, machine, platform, cluster; A800 → dgx-a100-80gb with its 200 GB/s NVLink per direction (cluster.nvlink.bandwidth); any other GPU (V100, H20, GH200, TPU, MI250X) → not replayed; gpus, nodes, gpus_per_node, tp, pp, dp, cp and ep: a count followed by a space or a note (\"1024 (128 nodes)\") is the count, \"1,024\" or \"8-way\" is not; gpus unknown → nodes × gpus_per_node when nodes is given, else tp·pp·dp·cp when dp is given, else not replayed; fewer GPUs than a node → one node of that many GPUs (cluster.gpus_per_node); a stated gpus_per_node other than the system's → that node size; otherwise nodes = GPUs / gpus_per_node (8); H200, H800, B200 and GB200 cases follow the H100 (Megatron-Core era) rules below",
+		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB, or a DGX A100's 320GB, is stated; a stated size wins over the system's), H100 → dgx-h100, H200 → dgx-h200, H800 → hgx-h800, B200 → dgx-b200, GB200 → gb200-nvl72 when the GPUs are whole 72-GPU NVLink domains; a GB200 run whose system description counts the NVL72 racks it ran on (MLPerf's system_name \"Tyche (8x NVIDIA GB200 NVL72)\" with its number_of_nodes, mlcommons/training_results_v5.0 @0fdc28f0 systems/*.json) → racks of GPUs ÷ racks used GPUs each when the racks divide the GPUs into whole nodes of at most 72 GPUs (512 GPUs on 8 racks → 64 per rack), one NIC per GPU; else a GB200 run of Megatron-Bridge's or NeMo's (release 25.04 or later) performance scripts on 4-GPU nodes that are not → racks of segment × 4 GPUs, the segment those scripts give Slurm (Megatron-Bridge executors.py @ 5776a6d9, NeMo scripts/performance/utils.py @ v2.3.0: the node count up to 18, else its largest divisor up to 18: 256 GPUs → 64 per rack), one NIC per GPU; else not replayed (the domain size is not stated); a vendor, cloud or MLPerf-style system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\", \"8x A100 80GB SXM\", \"dgxh100_n64\") or documenting one (AWS p4d → A100 40GB with 400 Gb/s per node, p4de → A100 80GB with 400 Gb/s, p5 → H100, p5e/p5en → H200; Azure ND A100 v4 / ND96asr → A100 40GB, NDm A100 v4 / ND96amsr → A100 80GB; Google a2-highgpu/megagpu → A100 40GB, a2-ultragpu → A100 80GB, a3-highgpu/megagpu/edgegpu → H100, a3-ultragpu → H200; Selene → DGX A100 80GB; Eos → DGX H100) → that GPU's DGX/HGX node, said in the case (also for a PCIe or NVL card, replayed on the SXM node, and for a GPU name followed by more than a size, a form factor or a note in parentheses, \"A100-class GPUs\"); the gpu field first, then system, system_name, accelerator, accelerator_model_name, node, node_type, instance, instance_type, machine, platform, cluster; A800 → dgx-a100-80gb with its 200 GB/s NVLink per direction (cluster.nvlink.bandwidth); any other GPU (V100, H20, GH200, TPU, MI250X) → not replayed; gpus, nodes, gpus_per_node, tp, pp, dp, cp and ep: a count followed by a space or a note (\"1024 (128 nodes)\") is the count, \"1,024\" or \"8-way\" is not; gpus unknown → nodes × gpus_per_node when nodes is given, else tp·pp·dp·cp when dp is given, else not replayed; fewer GPUs than a node → one node of that many GPUs (cluster.gpus_per_node); a stated gpus_per_node other than the system's → that node size; otherwise nodes = GPUs / gpus_per_node (8); H200, H800, B200 and GB200 cases follow the H100 (Megatron-Core era) rules below",
 		"network: a stated inter-node bandwidth per node (inter_node_Gbps_per_node…), else the cloud system's documented one (above) → nics_per_node = that ÷ the system's NIC bandwidth (200 Gb/s HDR on DGX A100, 400 Gb/s NDR on DGX H100 and H200) when it divides into whole NICs; otherwise the system's 8",
 		"software stack: the source and its date pick software.stack, and the case takes from the stack (scenario/software.go, which documents each) every behaviour it does not state itself — overlaps, pipeline scatter/gather, gradient accumulation fusion and precision, attention kernel, distributed optimizer, default recomputation, sequence parallelism: a source naming one of PyTorch's own FSDP trainers (torchtitan, llm-foundry, Composer, Hugging Face Accelerate, PyTorch FSDP / FSDP2), or a sharding stated in FSDP's words (zero below) or Composer's FSDP mixed-precision mode → pytorch-fsdp (ZeRO-3 with per-block gathers and reduce-scatters beside the computation, fp32 reduce-scatters, flash attention by FlashAttention-2 (flash_kernel fa2: PyTorch SDPA's flash backend, llm-foundry's flash-attn 2 or Triton kernel, not the cuDNN kernel Transformer Engine picks on Hopper), eager PyTorch kernels: scenario/software.go); ZeRO-3 dated 2021 or earlier → deepspeed-zero3-2021; Megatron-DeepSpeed (or both DeepSpeed and Megatron) named → megatron-deepspeed; Megatron-Bridge → megatron-core-2024 (it trains with Megatron-Core); NeMo → nemo-24.07; other H100, H800, B200 and GB200 cases → megatron-core-2024; A100 cases dated before 2021-04-09 (the SC21 paper, arXiv 2104.04473, introduced the pipeline scatter/gather) → megatron-lm-2021-01, dated 2021 (the first year the source names) → megatron-lm-2021, later → megatron-lm-2022. The stack's precision is not used (see precision)",
 		"model: shape fields as given (a count followed by a note, \"12288 (provider ffn_hidden_size …)\", is the count; ffn is ffn_hidden); experts, experts_per_token, moe_ffn, shared_experts, head_dim as given; moe_layers \"all …\" → no dense layers, \"all except the first N …\" → N dense layers, another form → not replayed; the built-in model preset that matches every given field (then, if none does, every field but seq_len; preferring a preset whose name appears in the case's model name, then name order) fills the fields the source leaves unknown and the structure it does not describe (SwiGLU MLP, multi-head latent attention, sliding-window attention: GPT-OSS's 128-token window on alternate layers, docs/model.md §7.42); no preset matches and the source names a GPT model (the name begins with GPT, not GPT-OSS) → linear biases (Megatron-Core's add_bias_linear default; NeMo's build_transformer_config reads cfg.get('bias', True), and no GPT-3 configuration of NeMo-Framework-Launcher sets it; docs/model.md §7.27); kv_heads naming MLA with no matching MLA preset → not replayed; a required field unknown and no match → not scored",
@@ -553,7 +553,11 @@ func (m mapper) hardware(h map[string]any) error {
 		// number of GPUs that is not whole racks (or whose domain size
 		// the source does not give) has no built-in system.
 		n, ok := integer(h["gpus"])
-		if !ok || n%72 != 0 {
+		if domain, k, racks := statedGB200Domain(h, n); domain > 0 && domain != 72 {
+			// The system description states the racks the run used.
+			c.GPUsPerNode, c.NICsPerNode = domain, domain
+			m.assume("hardware %s %s: %d GPUs on %d GB200 NVL72 racks → racks of %d used GPUs each (the NVLink domain), one 400 Gb/s NIC per GPU", k, show(h[k]), n, racks, domain)
+		} else if !ok || n%72 != 0 {
 			domain := perfScriptGB200Domain(c.Source, n, h["gpus_per_node"])
 			if domain == 0 {
 				m.unplayable("hardware %s: %s GPUs are not whole 72-GPU NVLink domains (gb200-nvl72), and the source does not state the domain size", show(h[field]), show(h["gpus"]))
@@ -802,6 +806,41 @@ func identifyGPU(s string) (g gpuSystem, named, ok bool) {
 		}
 	}
 	return g, named, ok
+}
+
+// nvl72Racks matches a system description that counts its GB200 NVL72
+// racks, as MLPerf's system descriptions name a system
+// ("Tyche (8x NVIDIA GB200 NVL72)", "Carina (39x NVIDIA GB200 NVL72)" in
+// mlcommons/training_results_v5.0 systems/*.json), in hardwareText's form.
+var nvl72Racks = regexp.MustCompile(`\b(\d+) ?(?:x|×) ?(?:nvidia )?gb200 nvl72\b`)
+
+// statedGB200Domain is the NVLink domain, in GPUs, of a GB200 run whose
+// hardware fields (gpu, then systemFields) state the NVL72 racks its GPUs
+// filled: the GPUs over the racks, when the racks divide them, the share is
+// at most a rack's 72 GPUs and whole nodes of the stated gpus_per_node
+// (each rack then runs that many GPUs, its other trays idle). It returns the
+// domain, the field that states the racks and their count; 0 when no field
+// states them or the count does not fit.
+func statedGB200Domain(h map[string]any, gpus int) (domain int, field string, racks int) {
+	if gpus <= 0 {
+		return 0, "", 0
+	}
+	for _, k := range append([]string{"gpu"}, systemFields...) {
+		g := nvl72Racks.FindStringSubmatch(hardwareText(h[k]))
+		if g == nil {
+			continue
+		}
+		r, err := strconv.Atoi(g[1])
+		if err != nil || r <= 0 || gpus%r != 0 || gpus/r > 72 {
+			return 0, "", 0
+		}
+		d := gpus / r
+		if per, ok := integer(h["gpus_per_node"]); ok && (per <= 0 || d%per != 0) {
+			return 0, "", 0
+		}
+		return d, k, r
+	}
+	return 0, "", 0
 }
 
 // perfScriptGB200Domain is the NVLink domain, in GPUs, of a run of
