@@ -150,7 +150,9 @@ func software(rep *report.Report) string {
 		name string
 	}{{t.EagerElementwise, "eager_elementwise"}, {t.MegatronElementwise, "megatron_elementwise"}, {t.GradAccumCast, "grad_accum_cast"},
 		{t.EagerHBMFraction > 0, fmt.Sprintf("eager_hbm_fraction %g", t.EagerHBMFraction)},
-		{t.HostIssueS > 0, "host_issue " + secs(t.HostIssueS)}, {l.AsyncTPAllReduce, "async_tp_allreduce"}, {l.ZeRO1AllReduce, "zero1_allreduce"}} {
+		{t.FlashKernel != "", "flash_kernel " + t.FlashKernel},
+		{t.HostIssueS > 0, "host_issue " + secs(t.HostIssueS)}, {l.AsyncTPAllReduce, "async_tp_allreduce"}, {l.ZeRO1AllReduce, "zero1_allreduce"},
+		{l.ZeROFP32Reduce, "zero_fp32_reduce"}, {l.ZeRO3RankLoops, "zero3_rank_loops"}} {
 		if k.on {
 			s = append(s, k.name)
 		}
