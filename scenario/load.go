@@ -378,6 +378,17 @@ func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
 			d.walk(kp, sub, bySet)
 		case megatronKey(name) != "":
 			add(key, fmt.Sprintf("unknown key; did you mean %q? (Megatron-LM's %s)", megatronKey(name), name))
+		case suggest(name, d.schema.children[parent]) == "" && d.schema.elsewhere(name, parent) != "":
+			full := d.schema.elsewhere(name, parent)
+			table := full[:max(0, strings.LastIndex(full, "."))]
+			where := "at the top level"
+			if table != "" {
+				where = "in [" + table + "]"
+			}
+			add(key, fmt.Sprintf("unknown key; did you mean %q? (the key %s is %s)", full, name, where))
+			if !d.isSet(full) {
+				d.broken[full] = true
+			}
 		default:
 			add(key, "unknown key; "+didYouMean(name, d.schema.children[parent]))
 			// A misspelt key most likely meant the key suggested, which then

@@ -10,7 +10,8 @@ import (
 // TestNewKeysBadInput: each of the keys parallelism.zero_fp32_reduce,
 // parallelism.zero3_rank_loops and training.flash_kernel refuses a value of
 // the wrong kind or outside its list with one error naming the file, the
-// line, the key and what it takes, from the file and from --set alike.
+// line, the key and what it takes, from the file and from --set alike; a
+// key written under the wrong table is pointed to the table it is in.
 func TestNewKeysBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		name, table, line string // line goes first in base's table (a new one at the end)
@@ -43,6 +44,16 @@ func TestNewKeysBadInput(t *testing.T) {
 			`--set: training.flash_kernel: "fa3" is not a flash-attention kernel (allowed: "fused", "fa2")`},
 		{"--set stack", "", "", []string{"software.stack=fsdp"},
 			`--set: software.stack: no built-in software stack called "fsdp"; did you mean "pytorch-fsdp"?`},
+		{"stack under training", "training", "stack = \"pytorch-fsdp\"", nil,
+			`x.toml:15: training.stack: unknown key; did you mean "software.stack"? (the key stack is in [software])`},
+		{"kernel under parallelism", "parallelism", "flash_kernel = \"fa2\"", nil,
+			`x.toml:11: parallelism.flash_kernel: unknown key; did you mean "training.flash_kernel"? (the key flash_kernel is in [training])`},
+		{"--set reduce under training", "", "", []string{"training.zero_fp32_reduce=true"},
+			`--set: training.zero_fp32_reduce: unknown key; did you mean "parallelism.zero_fp32_reduce"? (the key zero_fp32_reduce is in [parallelism])`},
+		{"--set seed under model", "", "", []string{"model.seed=3"},
+			`--set: model.seed: unknown key; did you mean "seed"? (the key seed is at the top level)`},
+		{"close name in its own table first", "training", "precison = \"bf16\"", nil,
+			`x.toml:15: training.precison: unknown key; did you mean "precision"?`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checkOneError(t, withLine(base, tc.table, tc.line), tc.sets, tc.want)
