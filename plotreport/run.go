@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"trainsim/field"
 	"trainsim/report"
 )
 
@@ -110,7 +111,7 @@ func layout(l report.Layout) string {
 	if l.EP > 1 {
 		fmt.Fprintf(&b, " × EP %d", l.EP)
 	}
-	fmt.Fprintf(&b, "; micro-batch %d, %d micro-batches per step; schedule %s", l.Microbatch, l.Microbatches, l.Schedule)
+	fmt.Fprintf(&b, "; micro-batch %d, %s per step; schedule %s", l.Microbatch, field.Count(l.Microbatches, "micro-batch", "micro-batches"), l.Schedule)
 	if l.VirtualStages > 1 {
 		fmt.Fprintf(&b, " (%d chunks per GPU)", l.VirtualStages)
 	}

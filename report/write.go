@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"trainsim/compute"
+	"trainsim/field"
 	"trainsim/model"
 	"trainsim/parallelism"
 	"trainsim/units"
@@ -131,7 +132,7 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 	if l.CP > 1 {
 		cp = fmt.Sprintf(" × CP %d", l.CP)
 	}
-	p("  layout   TP %d × PP %d × DP %d%s; micro-batch %d, %d micro-batches per step; %s", l.TP, l.PP, l.DP, cp, l.Microbatch, l.Microbatches, l.Schedule)
+	p("  layout   TP %d × PP %d × DP %d%s; micro-batch %d, %s per step; %s", l.TP, l.PP, l.DP, cp, l.Microbatch, field.Count(l.Microbatches, "micro-batch", "micro-batches"), l.Schedule)
 	if l.VirtualStages > 1 {
 		p(" (%d chunks per GPU)", l.VirtualStages)
 	}
