@@ -43,6 +43,10 @@ type Params struct {
 	// same rate (ampere, where FlashFraction stands for FlashAttention-2
 	// itself; blackwell, with no published measurement). See fa2Fwd.
 	FA2Fwd, FA2Bwd float64
+	// FA2Own says that FlashFraction is FlashAttention-2's own rate (ampere),
+	// so FA2Fwd and FA2Bwd are 0 because there is nothing to scale, not for
+	// want of a measurement (blackwell).
+	FA2Own bool
 	// FlashTiles are the query × key tiles of the family's flash-attention
 	// kernels by head dimension: a sliding-window kernel computes every
 	// tile the window touches whole (model.WindowTiles). See flashTiles.
@@ -126,7 +130,7 @@ func ParamsFor(family string) (Params, error) {
 	tiles := []Tile{{256, 128, 1}, {128, 256, 1}, {128, 128, 0.95}, {128, 64, 0.85}, {64, 128, 0.85}, {64, 64, 0.7}}
 	switch family {
 	case "ampere":
-		return Params{GEMMPeakFraction: 0.78, Tiles: tiles, KHalf: 64, HBMFraction: 0.85, FlashFraction: 0.60, FlashTiles: flashTiles(family), KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, HostCall: hostIssue, CommSMs: 8}, nil
+		return Params{GEMMPeakFraction: 0.78, Tiles: tiles, KHalf: 64, HBMFraction: 0.85, FlashFraction: 0.60, FA2Own: true, FlashTiles: flashTiles(family), KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, HostCall: hostIssue, CommSMs: 8}, nil
 	case "hopper", "blackwell":
 		p := Params{GEMMPeakFraction: 0.70, Tiles: tiles, KHalf: 96, HBMFraction: 0.85, FlashFraction: 0.55, FlashTiles: flashTiles(family), KernelOverhead: 4 * units.Microsecond, HostIssue: hostIssue, HostCall: hostIssue, CommSMs: 8}
 		if family == "hopper" {

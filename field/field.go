@@ -80,3 +80,12 @@ func ClipQuoted(msg string) string {
 		return strconv.Quote(Clip(s))
 	})
 }
+
+// Count writes n with the noun in its number: "1 stage", "16 stages"
+// (one for n = 1 and −1, many otherwise).
+func Count(n int, one, many string) string {
+	if n == 1 || n == -1 {
+		return strconv.Itoa(n) + " " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}

@@ -6,6 +6,7 @@ import (
 
 	"trainsim/collective"
 	"trainsim/compute"
+	"trainsim/field"
 	"trainsim/mesh"
 	"trainsim/model"
 	"trainsim/sim"
@@ -205,9 +206,9 @@ func SimulateWith(v Valid, sc *Scratch) (*Result, error) {
 	res.ModelFLOPs = j.Model.FLOPsPerStep(j.Training.GlobalBatch)
 	res.HardwareFLOPs = res.ModelFLOPs + j.recomputeFLOPs()
 	if j.Options.Ranks == RanksFull {
-		res.Notes = append(res.Notes, fmt.Sprintf("full replay: all %d data-parallel pipelines of %d stages simulated, one rank per tensor-parallel group; data-parallel collectives start when every replica reaches them", j.Layout.DP, j.Layout.PP))
+		res.Notes = append(res.Notes, fmt.Sprintf("full replay: all %s of %s simulated, one rank per tensor-parallel group; data-parallel collectives start when every replica reaches them", field.Count(j.Layout.DP, "data-parallel pipeline", "data-parallel pipelines"), field.Count(j.Layout.PP, "stage", "stages")))
 	} else if !j.Variation.Set() {
-		res.Notes = append(res.Notes, fmt.Sprintf("symmetric replay: one pipeline of %d stages simulated, one rank per tensor-parallel group; the %d data-parallel replicas run the same program", j.Layout.PP, j.Layout.DP))
+		res.Notes = append(res.Notes, fmt.Sprintf("symmetric replay: one pipeline of %s simulated, one rank per tensor-parallel group; %s", field.Count(j.Layout.PP, "stage", "stages"), replicasNote(j.Layout.DP)))
 	}
 	if l := j.Layout; l.ZeRO == 3 && !l.OverlapGradReduce && l.DP*l.CP > 1 {
 		res.Notes = append(res.Notes, "ZeRO-3: the gradient reduce-scatter runs beside the backward pass whatever parallelism.overlap_grad_reduce says (DeepSpeed's stage-3 default, overlap_comm = true); a blocking ZeRO-3 reduction is not modelled")
@@ -824,4 +825,13 @@ func rangeHint(err error) string {
 		return ""
 	}
 	return "; the model's sizes (model.seq_len, model.hidden, model.layers, model.ffn_hidden, model.vocab), the work per step (training.global_batch, parallelism.microbatch) and the GPU's speeds (cluster.gpu.peak, cluster.gpu.hbm_bandwidth) together make a step longer than that: make the sizes smaller or the GPU faster"
+}
+
+// replicasNote says, for the symmetric replay's note, what the dp
+// data-parallel replicas do.
+func replicasNote(dp int) string {
+	if dp == 1 {
+		return "one data-parallel replica"
+	}
+	return fmt.Sprintf("the %d data-parallel replicas run the same program", dp)
 }

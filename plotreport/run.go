@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"trainsim/field"
 	"trainsim/report"
 )
 
@@ -110,7 +111,7 @@ func layout(l report.Layout) string {
 	if l.EP > 1 {
 		fmt.Fprintf(&b, " × EP %d", l.EP)
 	}
-	fmt.Fprintf(&b, "; micro-batch %d, %d micro-batches per step; schedule %s", l.Microbatch, l.Microbatches, l.Schedule)
+	fmt.Fprintf(&b, "; micro-batch %d, %s per step; schedule %s", l.Microbatch, field.Count(l.Microbatches, "micro-batch", "micro-batches"), l.Schedule)
 	if l.VirtualStages > 1 {
 		fmt.Fprintf(&b, " (%d chunks per GPU)", l.VirtualStages)
 	}
@@ -150,7 +151,9 @@ func software(rep *report.Report) string {
 		name string
 	}{{t.EagerElementwise, "eager_elementwise"}, {t.MegatronElementwise, "megatron_elementwise"}, {t.GradAccumCast, "grad_accum_cast"},
 		{t.EagerHBMFraction > 0, fmt.Sprintf("eager_hbm_fraction %g", t.EagerHBMFraction)},
-		{t.HostIssueS > 0, "host_issue " + secs(t.HostIssueS)}, {l.AsyncTPAllReduce, "async_tp_allreduce"}, {l.ZeRO1AllReduce, "zero1_allreduce"}} {
+		{t.FlashKernel != "", "flash_kernel " + t.FlashKernel},
+		{t.HostIssueS > 0, "host_issue " + secs(t.HostIssueS)}, {l.AsyncTPAllReduce, "async_tp_allreduce"}, {l.ZeRO1AllReduce, "zero1_allreduce"},
+		{l.ZeROFP32Reduce, "zero_fp32_reduce"}, {l.ZeRO3RankLoops, "zero3_rank_loops"}} {
 		if k.on {
 			s = append(s, k.name)
 		}

@@ -21,6 +21,12 @@ func TestSoftwareLine(t *testing.T) {
 		{"layout", report.Report{Layout: report.Layout{AsyncTPAllReduce: true, ZeRO1AllReduce: true}},
 			"Software: async_tp_allreduce, zero1_allreduce"},
 		{"eager", report.Report{Training: report.Training{EagerElementwise: true}}, "Software: eager_elementwise"},
+		{"zero", report.Report{Layout: report.Layout{ZeROFP32Reduce: true, ZeRO3RankLoops: true}},
+			"Software: zero_fp32_reduce, zero3_rank_loops"},
+		{"flash_kernel", report.Report{Training: report.Training{FlashKernel: "fa2", HostIssueS: 1e-5}},
+			"Software: flash_kernel fa2, host_issue 10 us"},
+		{"pytorch-fsdp", report.Report{SoftwareStack: "pytorch-fsdp", Training: report.Training{FlashKernel: "fa2"}, Layout: report.Layout{ZeROFP32Reduce: true}},
+			"Software: stack pytorch-fsdp, flash_kernel fa2, zero_fp32_reduce"},
 		{"stack", report.Report{SoftwareStack: "megatron-lm-2022", Training: report.Training{MegatronElementwise: true}},
 			"Software: stack megatron-lm-2022, megatron_elementwise"},
 	} {

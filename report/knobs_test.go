@@ -9,6 +9,7 @@ import (
 	"trainsim/model"
 	"trainsim/parallelism"
 	"trainsim/rl"
+	"trainsim/topology"
 	"trainsim/units"
 )
 
@@ -56,6 +57,16 @@ func TestSoftwareKnobsShown(t *testing.T) {
 			func(j *parallelism.Job) { j.Layout.ZeRO = 3 },
 			func(j *parallelism.Job) { j.Layout.ZeROFP32Reduce = true },
 			func(off, on *Report) bool { return on.Comm["dp"].Bytes > off.Comm["dp"].Bytes }, "comm.dp.bytes up"},
+		{"zero3_rank_loops", "layout",
+			func(j *parallelism.Job) { j.Layout.ZeRO = 3 },
+			func(j *parallelism.Job) { j.Layout.ZeRO3RankLoops = true },
+			func(off, on *Report) bool {
+				return on.Breakdown.DPS > off.Breakdown.DPS && on.Comm["dp"].TotalS > off.Comm["dp"].TotalS
+			}, "dp_exposed_s and comm.dp.total_s up"},
+		{"flash_kernel", "training",
+			func(j *parallelism.Job) { j.Cluster.System, _ = topology.SystemPreset("dgx-h100") },
+			func(j *parallelism.Job) { j.Training.FlashKernel = model.FlashFA2 },
+			func(off, on *Report) bool { return on.Breakdown.ComputeS > off.Breakdown.ComputeS }, "compute_s up"},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			j := testJob(t)
@@ -93,21 +104,43 @@ func TestSoftwareKnobsNoEffect(t *testing.T) {
 	for _, tc := range []struct {
 		name, why string
 		set       func(j *parallelism.Job)
+		// prepare, where not nil, sets the layout both runs share.
+		prepare func(j *parallelism.Job)
 	}{
-		{"megatron_elementwise", "flash attention", func(j *parallelism.Job) { j.Training.MegatronElementwise = true }},
-		{"grad_accum_cast", "grad_accum_fusion", func(j *parallelism.Job) { j.Training.GradAccumCast = true }},
-		{"eager_hbm_fraction", "flash attention and no megatron_elementwise", func(j *parallelism.Job) { j.Training.EagerHBMFraction = 0.5 }},
+		{"megatron_elementwise", "flash attention", func(j *parallelism.Job) { j.Training.MegatronElementwise = true }, nil},
+		{"grad_accum_cast", "grad_accum_fusion", func(j *parallelism.Job) { j.Training.GradAccumCast = true }, nil},
+		{"eager_hbm_fraction", "flash attention and no megatron_elementwise", func(j *parallelism.Job) { j.Training.EagerHBMFraction = 0.5 }, nil},
 		{"async_tp_allreduce", "sequence parallel", func(j *parallelism.Job) {
 			j.Layout.SequenceParallel = true
 			j.Layout.AsyncTPAllReduce = true
-		}},
-		{"zero1_allreduce", "ZeRO 0", func(j *parallelism.Job) { j.Layout.ZeRO1AllReduce = true }},
-		{"zero_fp32_reduce", "ZeRO 0", func(j *parallelism.Job) { j.Layout.ZeROFP32Reduce = true }},
+		}, nil},
+		{"zero1_allreduce", "ZeRO 0", func(j *parallelism.Job) { j.Layout.ZeRO1AllReduce = true }, nil},
+		{"zero_fp32_reduce", "ZeRO 0", func(j *parallelism.Job) { j.Layout.ZeROFP32Reduce = true }, nil},
+		{"zero_fp32_reduce", "ZeRO 1", func(j *parallelism.Job) { j.Layout.ZeROFP32Reduce = true },
+			func(j *parallelism.Job) { j.Layout.ZeRO = 1 }},
+		{"zero3_rank_loops", "ZeRO 0", func(j *parallelism.Job) { j.Layout.ZeRO3RankLoops = true }, nil},
+		{"zero3_rank_loops", "ZeRO 2", func(j *parallelism.Job) { j.Layout.ZeRO3RankLoops = true },
+			func(j *parallelism.Job) { j.Layout.ZeRO = 2 }},
+		{"zero3_rank_loops", "DP 1", func(j *parallelism.Job) { j.Layout.ZeRO3RankLoops = true },
+			func(j *parallelism.Job) { j.Layout.ZeRO, j.Layout.DP, j.Cluster.Nodes = 3, 1, 2 }},
+		{"flash_kernel fa2", "the ampere flash rate is FlashAttention-2's own",
+			func(j *parallelism.Job) { j.Training.FlashKernel = model.FlashFA2 }, nil},
+		{"flash_kernel fa2", "the blackwell flash rate has no FlashAttention-2 measurement",
+			func(j *parallelism.Job) { j.Training.FlashKernel = model.FlashFA2 },
+			func(j *parallelism.Job) { j.Cluster.System, _ = topology.SystemPreset("dgx-b200") }},
+		{"flash_kernel fa2", "attention unfused", func(j *parallelism.Job) { j.Training.FlashKernel = model.FlashFA2 },
+			func(j *parallelism.Job) {
+				j.Cluster.System, _ = topology.SystemPreset("dgx-h100")
+				j.Training.Attention = model.AttentionUnfused
+			}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.name+" "+tc.why, func(t *testing.T) {
 			j := testJob(t)
 			if tc.name == "async_tp_allreduce" {
 				j.Layout.SequenceParallel = true
+			}
+			if tc.prepare != nil {
+				tc.prepare(&j)
 			}
 			off, _, _ := knobReport(t, j)
 			tc.set(&j)

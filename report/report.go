@@ -108,7 +108,11 @@ type Layout struct {
 	// ZeROFP32Reduce: ZeRO-2/3's per-micro-batch reduce-scatter in fp32
 	// (parallelism.zero_fp32_reduce, PyTorch FSDP's reduce_dtype float32);
 	// omitted when false. Its time is in breakdown.dp_exposed_s and comm.dp.
-	ZeROFP32Reduce  bool `json:"zero_fp32_reduce,omitempty"`
+	ZeROFP32Reduce bool `json:"zero_fp32_reduce,omitempty"`
+	// ZeRO3RankLoops: DeepSpeed 2021's per-rank host loops in every ZeRO-3
+	// gather and reduce-scatter (parallelism.zero3_rank_loops); omitted
+	// when false. Its time is in breakdown.dp_exposed_s and comm.dp.
+	ZeRO3RankLoops  bool `json:"zero3_rank_loops,omitempty"`
 	PPOverlap       bool `json:"pp_overlap"`
 	PPScatterGather bool `json:"pp_scatter_gather"`
 	// MoE is the mixture-of-experts layout; omitted for a dense model.
@@ -324,6 +328,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 			SequenceParallel: j.Layout.SequenceParallel, Recompute: string(j.Layout.Recompute), RecomputeModules: j.Layout.RecomputeModules,
 			ZeRO: j.Layout.ZeRO, OverlapGradReduce: j.Layout.OverlapGradReduce, TPOverlap: j.Layout.TPOverlap, PPOverlap: j.Layout.PPOverlap,
 			AsyncTPAllReduce: j.Layout.AsyncTPAllReduce, ZeRO1AllReduce: j.Layout.ZeRO1AllReduce, ZeROFP32Reduce: j.Layout.ZeROFP32Reduce,
+			ZeRO3RankLoops:  j.Layout.ZeRO3RankLoops,
 			PPScatterGather: !j.Layout.NoPPScatterGather,
 			MoE:             moeLayout(j),
 			PipelineLayout:  j.Layout.PipelineLayout,

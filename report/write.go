@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"trainsim/compute"
+	"trainsim/field"
 	"trainsim/model"
 	"trainsim/parallelism"
 	"trainsim/units"
@@ -131,7 +132,7 @@ func WriteText(w io.Writer, rep *Report, j parallelism.Job) error {
 	if l.CP > 1 {
 		cp = fmt.Sprintf(" × CP %d", l.CP)
 	}
-	p("  layout   TP %d × PP %d × DP %d%s; micro-batch %d, %d micro-batches per step; %s", l.TP, l.PP, l.DP, cp, l.Microbatch, l.Microbatches, l.Schedule)
+	p("  layout   TP %d × PP %d × DP %d%s; micro-batch %d, %s per step; %s", l.TP, l.PP, l.DP, cp, l.Microbatch, field.Count(l.Microbatches, "micro-batch", "micro-batches"), l.Schedule)
 	if l.VirtualStages > 1 {
 		p(" (%d chunks per GPU)", l.VirtualStages)
 	}
@@ -423,16 +424,21 @@ func modelProperties(j parallelism.Job) []string {
 
 // flashKernelIdle says why training.flash_kernel = "fa2" changes nothing
 // in j ("" where it does): no flash attention, or a GPU family whose
-// flash rate FlashAttention-2 shares (compute.Params.FA2Fwd, FA2Bwd 0).
+// flash rate FlashAttention-2 shares (compute.Params.FA2Fwd, FA2Bwd 0):
+// its own (compute.Params.FA2Own) or one with no FlashAttention-2
+// measurement to scale it by.
 func flashKernelIdle(j parallelism.Job, sh model.Shard) string {
 	if sh.Attention != model.AttentionFlash {
 		return "attention " + string(sh.Attention)
 	}
 	p, err := compute.ParamsFor(j.Cluster.GPU.Family)
-	if err == nil && p.FA2Fwd == 0 && p.FA2Bwd == 0 {
-		return "the " + j.Cluster.GPU.Family + " flash rate is FlashAttention-2's own or has no FlashAttention-2 measurement"
+	switch {
+	case err != nil || p.FA2Fwd != 0 || p.FA2Bwd != 0:
+		return ""
+	case p.FA2Own:
+		return "the " + j.Cluster.GPU.Family + " flash rate is FlashAttention-2's own"
 	}
-	return ""
+	return "the " + j.Cluster.GPU.Family + " flash rate has no FlashAttention-2 measurement"
 }
 
 // softwareKnobs lists the framework behaviours the scenario turned on that
@@ -487,6 +493,16 @@ func softwareKnobs(rep *Report, j parallelism.Job) []string {
 			why = fmt.Sprintf("ZeRO %d", l.ZeRO)
 		}
 		add("zero_fp32_reduce: ZeRO-2/3's per-micro-batch gradient reduce-scatter in fp32 (in DP comm)", why)
+	}
+	if l.ZeRO3RankLoops {
+		why := ""
+		switch {
+		case l.ZeRO != 3:
+			why = fmt.Sprintf("ZeRO %d", l.ZeRO)
+		case l.DP == 1:
+			why = "DP 1"
+		}
+		add("zero3_rank_loops: DeepSpeed 2021's per-rank host loops in each ZeRO-3 gather and reduce-scatter (in DP comm)", why)
 	}
 	return out
 }

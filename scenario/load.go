@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 
+	"trainsim/field"
 	"trainsim/inputfile"
 	"trainsim/parallelism"
 	"trainsim/rl"
@@ -362,6 +364,9 @@ func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
 			if err := k.value.decode(v); err != nil {
 				add(key, err.Error())
 				d.broken[key] = true
+			} else if msg := emptyChoice(k, v); msg != "" {
+				add(key, msg)
+				d.broken[key] = true
 			}
 		case d.schema.isTable(key):
 			sub, ok := v.(map[string]any)
@@ -373,6 +378,17 @@ func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
 			d.walk(kp, sub, bySet)
 		case megatronKey(name) != "":
 			add(key, fmt.Sprintf("unknown key; did you mean %q? (Megatron-LM's %s)", megatronKey(name), name))
+		case suggest(name, d.schema.children[parent]) == "" && d.schema.elsewhere(name, parent) != "":
+			full := d.schema.elsewhere(name, parent)
+			table := full[:max(0, strings.LastIndex(full, "."))]
+			where := "at the top level"
+			if table != "" {
+				where = "in [" + table + "]"
+			}
+			add(key, fmt.Sprintf("unknown key; did you mean %q? (the key %s is %s)", full, name, where))
+			if !d.isSet(full) {
+				d.broken[full] = true
+			}
 		default:
 			add(key, "unknown key; "+didYouMean(name, d.schema.children[parent]))
 			// A misspelt key most likely meant the key suggested, which then
@@ -382,6 +398,17 @@ func (d *decoder) walk(path []string, m map[string]any, bySet bool) {
 			}
 		}
 	}
+}
+
+// emptyChoice says why v, an empty string given for an enumeration (a
+// key with allowed values that names no preset), is refused: "" would
+// otherwise stand for the key's default in some validators and not in
+// others. "" for any other value.
+func emptyChoice(k key, v any) string {
+	if s, ok := v.(string); !ok || s != "" || k.preset || len(k.allowed) == 0 || slices.Contains(k.allowed, "") {
+		return ""
+	}
+	return fmt.Sprintf("an empty string is not a value of this key (allowed: %s; leave the key out for its default)", field.Quote(k.allowed))
 }
 
 // applySet applies one --set KEY=VALUE override.

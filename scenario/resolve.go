@@ -341,7 +341,7 @@ func (d *decoder) deriveAttention() {
 	switch {
 	case t.Attention == attentionAuto:
 		t.Attention = AutoAttention(d.set.job.Cluster.GPU.Family)
-	case d.given("training.attention") && !slices.Contains(model.Attentions(), t.Attention):
+	case d.given("training.attention") && !d.broken["training.attention"] && !slices.Contains(model.Attentions(), t.Attention):
 		allowed := append(names(model.Attentions()), attentionAuto)
 		d.add("training.attention", fmt.Sprintf("%q is not an implementation (allowed: %s)", t.Attention, field.Quote(allowed)))
 		d.broken["training.attention"] = true

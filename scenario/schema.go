@@ -172,3 +172,21 @@ func tableRows(v any, rowWant, want string) ([]map[string]any, error) {
 	}
 	return nil, fmt.Errorf("want an array of tables (%s), got %s", want, describe(v))
 }
+
+// elsewhere returns the one declared key named name (its last part) in a
+// table other than parent, or "" where none or several are: the key the
+// user most likely meant by a known name under the wrong table
+// (training.stack for software.stack). Keys refused on sight are left out.
+func (s schema) elsewhere(name, parent string) string {
+	found := ""
+	for full, k := range s.keys {
+		if k.refused != "" || full == join(parent, name) || !strings.HasSuffix(full, "."+name) && full != name {
+			continue
+		}
+		if found != "" {
+			return ""
+		}
+		found = full
+	}
+	return found
+}

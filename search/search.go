@@ -108,14 +108,18 @@ func (opt Options) Cost(j parallelism.Job, step units.Seconds) float64 {
 }
 
 // overLimits returns why a layout whose step is at least step breaks a
-// limit of opt (PrunedMaxDays, PrunedMaxCost), or "". The days and the cost
-// are compared as a report writes them (units.Clean, 12 significant
-// digits), so a limit pasted from a report's figure keeps that layout.
+// limit of opt (PrunedMaxDays, PrunedMaxCost), or "". Both sides are
+// compared at the precision a report writes (units.Clean, 12 significant
+// digits), the time to train both in days and in seconds, as the report's
+// time_to_train_s gives it (over only where over in both): a limit pasted
+// from a report's cost_to_train, or its time_to_train_s ÷ 86400 at full or
+// 12-digit precision, keeps that layout.
 func (opt Options) overLimits(j parallelism.Job, step units.Seconds) string {
+	days := trainDays(j, step)
 	switch {
-	case opt.MaxDays > 0 && units.Clean(trainDays(j, step)) > opt.MaxDays:
+	case opt.MaxDays > 0 && units.Clean(days) > units.Clean(opt.MaxDays) && units.Clean(days*86400) > units.Clean(opt.MaxDays*86400):
 		return PrunedMaxDays
-	case opt.MaxCost > 0 && units.Clean(opt.Cost(j, step)) > opt.MaxCost:
+	case opt.MaxCost > 0 && units.Clean(opt.Cost(j, step)) > units.Clean(opt.MaxCost):
 		return PrunedMaxCost
 	}
 	return ""

@@ -12,8 +12,9 @@ import (
 // TestReportFieldsDocumented: every field of the JSON report and every CSV
 // column is named in docs/scenario.md, the reference users read. The reports
 // come from runs that between them fill every optional field: the default,
-// a calibrated run with a calibration file, an infeasible one, and a
-// flow-mode run whose links run at capacity.
+// a calibrated run with a calibration file, an infeasible one, a flow-mode
+// run whose links run at capacity, one with a stack's behaviours and a
+// mixture of experts under the flex dispatcher.
 func TestReportFieldsDocumented(t *testing.T) {
 	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "scenario.md"))
 	if err != nil {
@@ -32,6 +33,12 @@ func TestReportFieldsDocumented(t *testing.T) {
 			"--set", `calibration.gemm=[{m=2048, n=4608, k=12288, tflops="200TFLOP/s"}]`},
 		{"run", "--format", "json", "--set", "parallelism.recompute=none", "--set", "parallelism.pp=8", "--set", "cluster.nodes=64"},
 		{"run", "--format", "json", "../../scenarios/gpt3-13b-dp-heavy.toml", "--set", "simulation.network=flow", "--set", "cluster.network.oversubscription=8"},
+		// The framework behaviours of the stacks (layout.zero_fp32_reduce,
+		// layout.zero3_rank_loops, training.flash_kernel, software_stack).
+		{"run", "--format", "json", "--set", "software.stack=pytorch-fsdp", "--set", "parallelism.zero3_rank_loops=true", "--set", "cluster.system=dgx-h100"},
+		// A mixture of experts under the flex dispatcher (layout.moe, its
+		// dispatch_sync_s and the flex fields).
+		{"run", "--format", "json", "../../scenarios/mixtral-8x7b-ep8.toml", "--set", "moe.dispatcher=flex"},
 	}
 	fields := map[string]bool{}
 	var collect func(v any)
@@ -63,7 +70,8 @@ func TestReportFieldsDocumented(t *testing.T) {
 	for _, col := range strings.Split(strings.SplitN(csv, "\n", 2)[0], ",") {
 		fields[col] = true
 	}
-	for _, want := range []string{"calibration", "file", "kernel_overhead_s", "reason", "saturated_fraction", "measured_gemms"} {
+	for _, want := range []string{"calibration", "file", "kernel_overhead_s", "reason", "saturated_fraction", "measured_gemms",
+		"software_stack", "zero_fp32_reduce", "zero3_rank_loops", "flash_kernel", "moe", "dispatch_sync_s", "ep_nodes", "destination_nodes"} {
 		if !fields[want] {
 			t.Errorf("no run filled %q: the runs miss an optional field", want)
 		}
