@@ -228,6 +228,10 @@ type Case struct {
 	// tensor operation (training.eager_elementwise): a torchtitan or
 	// Accelerate run without torch.compile.
 	Eager bool
+	// FlashKernel is the flash-attention kernel the rules read from the
+	// case's Transformer Engine era on Hopper (training.flash_kernel); ""
+	// leaves the stack's.
+	FlashKernel string
 	// free is set when the source leaves tp or pp unknown: the layout is
 	// the fastest the search finds within what the source states
 	// (layoutsearch.go); nil otherwise.
@@ -286,6 +290,7 @@ func Rules() []string {
 		"data-parallel implementation: stack megatron-lm-2021 or -2021-01 with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass) — for megatron-lm-2021-01 only when a step has one micro-batch (global batch = dp × micro-batch): its training.py (@152aab304d) asserts --DDP-impl local whenever there are more, a restriction lifted on 2021-02-26 (merge torch_ddp); with pp > 1 the stack's false (--DDP-impl local: one all-reduce after the backward pass)",
 		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); nemo-24.07 false (grad_sync_dtype=bf16 in NeMo-Framework-Launcher 24.07's H100 training examples and NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration); a bf16 or FP8 run of another stack → fp32_grads true whatever the stack says (Megatron-LM forces fp32 accumulation and reduction with bf16); Composer's FSDP mixed precision (fsdp_mixed_precision, llm-foundry's \"MP Mode\") PURE → fp32_grads false and zero_fp32_reduce false (reduce_dtype = the 16-bit precision), DEFAULT or FULL → fp32 (mosaicml/composer@fb1dd382 composer/trainer/mosaic_fsdp_utils.py get_mixed_precision); the pytorch-fsdp stack otherwise reduce-scatters in fp32 (zero_fp32_reduce: torchtitan's training.mixed_precision_reduce default float32, torchtitan/config_manager.py @9dec370); a bf16 Megatron-DeepSpeed run with ZeRO-1 → zero1_allreduce true (DeepSpeed's pipeline engine runs bf16 through BF16_Optimizer, microsoft/DeepSpeed PR #1801, whose _bf16_reduce_grads all-reduces the fp32 gradients before each rank updates its shard)",
 		"recompute: \"full …\", \"yes …\", true, \"on\", activation or gradient checkpointing, --checkpoint-activations, \"activation recomputation\" → full; \"selective …\" or --recompute-activations (Megatron-LM sets granularity selective for it) → selective; \"none\", \"no …\", false, \"off\" → none; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 none too (activations_checkpoint_granularity: null in every GPT-3 and Llama configuration of NeMo-Framework-Launcher's 24.07 tag, conf/training/gpt3/*.yaml and conf/training/llama/*.yaml, and in NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration; the selective of conf/training/gpt3/175b.yaml and 20b.yaml lasted from 5aeb4ab8 to 5d011e3b, 2023); Megatron-Bridge none (its performance configurations list the modules they recompute). Megatron-Core's recompute modules named by their own names (\"selective modules layernorm, moe_act\", \"mla_up_proj\", \"mla_up_proj, mlp\", as Megatron-Bridge's performance configurations list them) → selective with parallelism.recompute_modules set to them (the attention core is then not recomputed, as in Megatron-Core, whose recompute_modules replaces its default [\"core_attn\"]); DeepSeek-V3's own words (\"RMSNorm and MLA up-projection recomputed in backward\", §3.2.4: every RMSNorm and the MLA up-projections recomputed, their outputs not kept) → selective with recompute_modules layernorm, mla_up_proj; other module lists in other words → none: cheap kernels; torchtitan's op-level selective checkpointing (\"selective op\") → selective (it keeps the attention output; the every-second matmul it recomputes is not priced); a checkpoint of every Nth layer only (torchtitan's \"selective layer\", selective_ac_option N) → not replayed (no policy expresses it)",
+		"attention kernel of a Transformer Engine stack (megatron-core-2024, nemo-24.07) on Hopper (H100, H200, H800), read from the source and notes: TE prefers cuDNN's fused attention to flash-attn on sm90 only from NVIDIA/TransformerEngine commit 32db39288 (2023-12-07, first released in v1.2 of 2023-12-15; attention.py \"Select FusedAttention on sm90 and FlashAttention on others for performance\"); before it TE ran flash-attn whenever flash-attn supported the shape (v1.1 and TE @09ba8427: the flash-attn branch comes before the fused one). So a stated NVTE_FUSED_ATTN=0 (TE's cuDNN attention switched off), a stated Transformer Engine version before 1.2 (release_v0.8, v1.1) or commit dated before 2023-12-07, or a source dated before 2023-12-07 → TE ran flash-attn; its version as stated (flash-attn 2.x, flash_attn==1.x, \"flash-attention 2\"), else FlashAttention-1 for a source dated before flash-attn 2.0.0 (2023-07-17), else FlashAttention-2 under NVTE_FUSED_ATTN=0 with TE v1.3 or later (whose setup.py requires flash-attn ≥ 2.0.6) → FlashAttention-2: training.flash_kernel fa2 (docs/model.md §7.49, §7.53); FlashAttention-1 or a version not stated → the fused kernel's rate, said in the case (no H100 measurement of FlashAttention-1 is published); everything else (TE v1.2 or later, or the era unknown) → fused",
 		"eager element-wise kernels: a torchtitan or Hugging Face Accelerate run without torch.compile (compile false, unknown or absent: torchtitan's training.compile defaults to false) → training.eager_elementwise true (torchtitan/models/llama/model.py and models/norms.py @9dec370: RMSNorm on x.float() in pieces, rotary embedding through fp32 complex numbers, F.silu(w1 x) · w3 x, one kernel per tensor operation); compile true → the fused kernels (Inductor fuses them)",
 		"dp: as given; unknown → GPUs / (tp·pp·cp); tp \"none …\" → 1",
 		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU (NVIDIA's model FLOPs, no recompute); else mfu → MFU; else gpu_hours_per_trillion_tokens → tokens/s per GPU = 10¹² / (GPU-hours × 3600)",
@@ -392,6 +397,7 @@ func mapCase(r rawCase) (Case, error) {
 	}
 	m.software()
 	m.stack()
+	m.teFlashKernel(r.Source + " " + r.Notes)
 	if c.Replayable && strings.EqualFold(c.Confidence, "low") {
 		c.Scored = false
 		c.Why = "confidence low"
@@ -1070,6 +1076,98 @@ func (m mapper) stack() {
 		note += "; zero1_allreduce true (bf16 ZeRO-1 under DeepSpeed's pipeline engine: BF16_Optimizer all-reduces the fp32 gradients)"
 	}
 	m.assume("%s", note)
+}
+
+// teHopperFusedSince is the day Transformer Engine began to prefer cuDNN's
+// fused attention to flash-attn on sm90 (NVIDIA/TransformerEngine 32db39288,
+// "Integrate cuDNN frontend v1 to fused attention (#497)", 2023-12-07, which
+// carries 225b560e9 "change selection logic to prefer fused attn on sm90";
+// first release v1.2, 2023-12-15). Before it DotProductAttention returned
+// flash-attn's result whenever flash-attn supported the shape (v1.1 and TE
+// @09ba8427, attention.py: the flash-attn branch precedes the fused one).
+const teHopperFusedSince = "2023-12-07"
+
+// flashAttn2Since is flash-attn 2.0.0's release (Dao-AILab/flash-attention,
+// 2023-07-17; Dao 2023, arXiv 2307.08691): a run before it had only
+// FlashAttention-1.
+const flashAttn2Since = "2023-07-17"
+
+var (
+	// teVersionRe reads a stated Transformer Engine version ("Transformer
+	// Engine release_v0.8", "TE v1.1") from lower-cased text.
+	teVersionRe = regexp.MustCompile(`(?:transformer engine|\bte) (?:release_)?v?(\d+)\.(\d+)`)
+	// teCommitRe reads a stated Transformer Engine commit and its date
+	// ("Transformer Engine @09ba8427 (2023-10-01)").
+	teCommitRe = regexp.MustCompile(`(?:transformer engine|\bte) @[0-9a-f]{7,40} \((20\d\d-\d\d-\d\d)\)`)
+	// flashAttnRe reads a stated flash-attn major version ("flash-attn
+	// 2.0.8", "flash_attn==1.0.5", "flash-attention 2").
+	flashAttnRe = regexp.MustCompile(`flash[-_ ]?att(?:n|ention)[- ]?(?:==?)? ?v?(\d)\b`)
+	// fusedAttnOffRe reads NVTE_FUSED_ATTN=0, which switches TE's cuDNN
+	// attention off.
+	fusedAttnOffRe = regexp.MustCompile(`nvte_fused_attn ?= ?0\b`)
+)
+
+// teFlashKernel reads which flash-attention kernel a Transformer Engine
+// stack ran on Hopper from the case's software era (text: its source and
+// notes): FlashAttention-2 → training.flash_kernel fa2. FlashAttention-1 has
+// no published H100 rate, so it keeps the fused rate and says so; a case
+// whose era is not stated keeps the stack's fused kernel silently.
+func (m mapper) teFlashKernel(text string) {
+	c := m.c
+	if !c.Replayable || (c.Stack != "megatron-core-2024" && c.Stack != "nemo-24.07") {
+		return
+	}
+	switch c.Generation {
+	case "h100", "h200", "h800":
+	default:
+		return
+	}
+	t := strings.ToLower(text)
+	date := sourceDate.FindString(c.Source)
+	var why string
+	teOld, teNew := false, false
+	if v := teVersionRe.FindStringSubmatch(t); v != nil {
+		major, _ := strconv.Atoi(v[1])
+		minor, _ := strconv.Atoi(v[2])
+		teOld = major == 0 || major == 1 && minor < 2
+		teNew = major > 1 || major == 1 && minor >= 3
+		why = "Transformer Engine " + v[0][strings.LastIndex(v[0], " ")+1:]
+	} else if v := teCommitRe.FindStringSubmatch(t); v != nil {
+		teOld = v[1] < teHopperFusedSince
+		why = strings.TrimSpace(v[0][strings.Index(v[0], "@"):])
+		why = "Transformer Engine " + why
+	}
+	switch {
+	case fusedAttnOffRe.MatchString(t):
+		why = "NVTE_FUSED_ATTN=0 (TE's cuDNN attention off)"
+	case teOld:
+		why += fmt.Sprintf(", before TE preferred cuDNN's fused attention on sm90 (%s, v1.2)", teHopperFusedSince)
+	case why == "" && date != "" && date < teHopperFusedSince:
+		why = fmt.Sprintf("source dated %s, before TE preferred cuDNN's fused attention on sm90 (%s, v1.2)", date, teHopperFusedSince)
+	default:
+		return
+	}
+	major := 0
+	if v := flashAttnRe.FindStringSubmatch(t); v != nil {
+		major, _ = strconv.Atoi(v[1])
+	}
+	src := fmt.Sprintf("flash-attn %d stated", major)
+	switch {
+	case major != 0:
+	case date != "" && date < flashAttn2Since:
+		major, src = 1, fmt.Sprintf("dated before flash-attn 2.0.0 (%s)", flashAttn2Since)
+	case teNew:
+		major, src = 2, "TE v1.3 and later require flash-attn ≥ 2.0.6"
+	}
+	switch major {
+	case 2:
+		c.FlashKernel = string(model.FlashFA2)
+		m.assume("attention kernel: %s → TE runs flash-attn; %s → FlashAttention-2: flash_kernel fa2", why, src)
+	case 1:
+		m.assume("attention kernel: %s → TE runs flash-attn; %s → FlashAttention-1, which has no published H100 rate → flash_kernel fused (the fused kernel's rate: too fast for this run)", why, src)
+	default:
+		m.assume("attention kernel: %s → TE runs flash-attn, version not stated → flash_kernel fused", why)
+	}
 }
 
 // fsdpTrainer matches a source that names one of PyTorch's own FSDP

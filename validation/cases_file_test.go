@@ -654,3 +654,70 @@ func TestStatedNVL72Racks(t *testing.T) {
 		t.Errorf("%d GB200 rows, want 7", n)
 	}
 }
+
+// TestTEFlashKernel checks the Transformer Engine era rule: a TE stack on
+// Hopper ran flash-attn before TE preferred cuDNN's fused attention on sm90
+// (2023-12-07, v1.2) or under NVTE_FUSED_ATTN=0, and only FlashAttention-2
+// has an H100 rate (flash_kernel fa2).
+func TestTEFlashKernel(t *testing.T) {
+	for _, tc := range []struct {
+		name, gen, stack, source, notes string
+		want                            string // the flash_kernel set ("" = the stack's)
+		say                             string // part of the assumption ("" = none)
+	}{
+		{"MLPerf v3.1: TE commit before v1.2, flash-attn 2", "h100", "nemo-24.07", "MLPerf Training v3.1 (2023)", "Transformer Engine @09ba8427 (2023-10-01), flash-attn==2.0.8", "fa2", "FlashAttention-2: flash_kernel fa2"},
+		{"MLPerf v3.0: TE 0.8, flash-attn 1", "h100", "nemo-24.07", "MLPerf Training v3.0 (2023)", "Transformer Engine release_v0.8, flash_attn==1.0.5", "", "FlashAttention-1, which has no published H100 rate"},
+		{"NVTE_FUSED_ATTN=0 with flash-attention 2 stated", "h100", "nemo-24.07", "dgxc v24.11.1 (NeMo 24.05 container)", "NVTE_FUSED_ATTN=0 (flash-attention 2)", "fa2", "NVTE_FUSED_ATTN=0"},
+		{"NVTE_FUSED_ATTN=0 with TE 1.6: flash-attn 2 required", "h200", "megatron-core-2024", "x", "TE v1.6, NVTE_FUSED_ATTN=0", "fa2", "require flash-attn ≥ 2.0.6"},
+		{"dated before flash-attn 2.0.0", "h100", "megatron-core-2024", "a run of 2023-05-10", "", "", "dated before flash-attn 2.0.0"},
+		{"dated 2023-09, version not stated", "h800", "megatron-core-2024", "a run of 2023-09-01", "", "", "version not stated"},
+		{"TE v1.2 stated: cuDNN", "h100", "nemo-24.07", "x", "Transformer Engine v1.2", "", ""},
+		{"dated 2024: cuDNN", "h100", "megatron-core-2024", "README (added 2024-07-15)", "", "", ""},
+		{"era unknown", "h100", "nemo-24.07", "NeMo perf summary", "", "", ""},
+		{"A100: not Hopper", "a100", "megatron-lm-2022", "a run of 2023-05-10", "NVTE_FUSED_ATTN=0", "", ""},
+		{"B200: no FlashAttention-2 rate", "b200", "megatron-core-2024", "x", "NVTE_FUSED_ATTN=0 (flash-attention 2)", "", ""},
+		{"pytorch-fsdp keeps its own kernel", "h100", "pytorch-fsdp", "a run of 2023-05-10", "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Case{Source: tc.source, Stack: tc.stack, Generation: tc.gen, Replayable: true}
+			mapper{&c}.teFlashKernel(tc.source + " " + tc.notes)
+			if c.FlashKernel != tc.want {
+				t.Errorf("flash kernel %q, want %q (%q)", c.FlashKernel, tc.want, c.Assumptions)
+			}
+			got := strings.Join(c.Assumptions, "; ")
+			if tc.say == "" && got != "" || !strings.Contains(got, tc.say) {
+				t.Errorf("assumptions %q, want one saying %q", got, tc.say)
+			}
+		})
+	}
+}
+
+// TestMLPerfFlashKernel: the MLPerf GPT-3 rows of v3.1 (TE @09ba8427 or
+// @4ee8e8ec with flash-attn 2.0.8) replay FlashAttention-2; v3.0 (TE 0.8 with
+// flash-attn 1.0.5) and v4.x (TE 1.6 and later: cuDNN) keep the fused kernel.
+func TestMLPerfFlashKernel(t *testing.T) {
+	src, err := os.ReadFile("heldout/mlperf-gpt3.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := ParseCases("heldout/mlperf-gpt3.toml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range cases {
+		want := ""
+		if strings.HasPrefix(c.ID, "mlperf3.1-") {
+			want, n = "fa2", n+1
+		}
+		if c.FlashKernel != want {
+			t.Errorf("%s: flash kernel %q, want %q", c.ID, c.FlashKernel, want)
+		}
+		if got := strings.Contains(string(c.Scenario(c.Knobs)), `flash_kernel = "fa2"`); got != (want == "fa2") {
+			t.Errorf("%s: scenario has flash_kernel fa2: %v", c.ID, got)
+		}
+	}
+	if n != 8 {
+		t.Errorf("%d v3.1 rows, want 8", n)
+	}
+}

@@ -115,6 +115,9 @@ func (c Case) Scenario(k Knobs) []byte {
 	if c.Eager {
 		b.WriteString("eager_elementwise = true\n")
 	}
+	if c.FlashKernel != "" {
+		fmt.Fprintf(&b, "flash_kernel = %q\n", c.FlashKernel)
+	}
 	if c.FP8Recipe != "" {
 		fmt.Fprintf(&b, "fp8_recipe = %q\n", c.FP8Recipe)
 	}
