@@ -530,3 +530,36 @@ func TestRLRulesQuoteTheirConstants(t *testing.T) {
 		}
 	}
 }
+
+// TestNeMoRLAttentionKernel checks the attention kernel of NeMo-RL's
+// training stack rule: every scored NeMo-RL case trains on the Megatron
+// policy, whose Transformer Engine picks cuDNN's fused attention on
+// Hopper, so its scenario names no flash_kernel (the fused default) and
+// the case says so in its assumptions (docs/model.md §7.55).
+func TestNeMoRLAttentionKernel(t *testing.T) {
+	raws, err := readRL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range raws {
+		if !strings.HasPrefix(c.Group, "NeMo-RL") {
+			continue
+		}
+		n++
+		p := planRL(c)
+		if p.why != "" {
+			t.Errorf("%s: not replayed: %s", c.ID, p.why)
+			continue
+		}
+		if strings.Contains(p.scenario, "flash_kernel") {
+			t.Errorf("%s: scenario names a flash kernel; want TE's fused (cuDNN) default:\n%s", c.ID, p.scenario)
+		}
+		if !strings.Contains(strings.Join(p.assumptions, "\n"), "cuDNN's fused attention") {
+			t.Errorf("%s: assumptions do not name cuDNN's fused attention: %q", c.ID, p.assumptions)
+		}
+	}
+	if n != 5 {
+		t.Errorf("%d NeMo-RL cases, want 5", n)
+	}
+}
