@@ -12,6 +12,7 @@ import (
 
 	"trainsim/model"
 	"trainsim/parallelism"
+	"trainsim/topology"
 	"trainsim/units"
 )
 
@@ -247,6 +248,9 @@ type Case struct {
 	// NVLinkGBps is the NVLink bandwidth per direction of a GPU whose NVLink
 	// differs from its node's (the A800's 200 GB/s); 0 keeps the node's.
 	NVLinkGBps float64
+	// HBM is the GPU memory the source states where it differs from the
+	// system's GPU (cluster.gpu.hbm); 0 keeps the system's.
+	HBM units.Bytes
 	// perNode is the node size while the GPU count waits for the layout
 	// (gpus unknown); 0 once the cluster is sized.
 	perNode int
@@ -271,7 +275,7 @@ type Case struct {
 // they are the same for every case, and reports print them.
 func Rules() []string {
 	return []string{
-		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB, or a DGX A100's 320GB, is stated; a stated size wins over the system's), H100 → dgx-h100, H200 → dgx-h200, H800 → hgx-h800, B200 → dgx-b200, GB200 → gb200-nvl72 when the GPUs are whole 72-GPU NVLink domains; a GB200 run whose system description counts the NVL72 racks it ran on (MLPerf's system_name \"Tyche (8x NVIDIA GB200 NVL72)\" with its number_of_nodes, mlcommons/training_results_v5.0 @0fdc28f0 systems/*.json) → racks of GPUs ÷ racks used GPUs each when the racks divide the GPUs into whole nodes of at most 72 GPUs (512 GPUs on 8 racks → 64 per rack), one NIC per GPU; else a GB200 run of Megatron-Bridge's or NeMo's (release 25.04 or later) performance scripts on 4-GPU nodes that are not → racks of segment × 4 GPUs, the segment those scripts give Slurm (Megatron-Bridge executors.py @ 5776a6d9, NeMo scripts/performance/utils.py @ v2.3.0: the node count up to 18, else its largest divisor up to 18: 256 GPUs → 64 per rack), one NIC per GPU; else not replayed (the domain size is not stated); a vendor, cloud or MLPerf-style system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\", \"8x A100 80GB SXM\", \"dgxh100_n64\") or documenting one (AWS p4d → A100 40GB with 400 Gb/s per node, p4de → A100 80GB with 400 Gb/s, p5 → H100, p5e/p5en → H200; Azure ND A100 v4 / ND96asr → A100 40GB, NDm A100 v4 / ND96amsr → A100 80GB; Google a2-highgpu/megagpu → A100 40GB, a2-ultragpu → A100 80GB, a3-highgpu/megagpu/edgegpu → H100, a3-ultragpu → H200; Selene → DGX A100 80GB; Eos → DGX H100) → that GPU's DGX/HGX node, said in the case (also for a PCIe or NVL card, replayed on the SXM node, and for a GPU name followed by more than a size, a form factor or a note in parentheses, \"A100-class GPUs\"); the gpu field first, then system, system_name, accelerator, accelerator_model_name, node, node_type, instance, instance_type, machine, platform, cluster; A800 → dgx-a100-80gb with its 200 GB/s NVLink per direction (cluster.nvlink.bandwidth); any other GPU (V100, H20, GH200, TPU, MI250X) → not replayed; gpus, nodes, gpus_per_node, tp, pp, dp, cp and ep: a count followed by a space or a note (\"1024 (128 nodes)\") is the count, \"1,024\" or \"8-way\" is not; gpus unknown → nodes × gpus_per_node when nodes is given, else tp·pp·dp·cp when dp is given, else not replayed; fewer GPUs than a node → one node of that many GPUs (cluster.gpus_per_node); a stated gpus_per_node other than the system's → that node size; otherwise nodes = GPUs / gpus_per_node (8); H200, H800, B200 and GB200 cases follow the H100 (Megatron-Core era) rules below",
+		"hardware: a GPU named A100 → system dgx-a100-80gb (dgx-a100-40gb where 40GB, or a DGX A100's 320GB, is stated; a stated size wins over the system's), H100 → dgx-h100, H200 → dgx-h200, H800 → hgx-h800, B200 → dgx-b200, GB200 → gb200-nvl72 when the GPUs are whole 72-GPU NVLink domains; a GB200 run whose system description counts the NVL72 racks it ran on (MLPerf's system_name \"Tyche (8x NVIDIA GB200 NVL72)\" with its number_of_nodes, mlcommons/training_results_v5.0 @0fdc28f0 systems/*.json) → racks of GPUs ÷ racks used GPUs each when the racks divide the GPUs into whole nodes of at most 72 GPUs (512 GPUs on 8 racks → 64 per rack), one NIC per GPU; else a GB200 run of Megatron-Bridge's or NeMo's (release 25.04 or later) performance scripts on 4-GPU nodes that are not → racks of segment × 4 GPUs, the segment those scripts give Slurm (Megatron-Bridge executors.py @ 5776a6d9, NeMo scripts/performance/utils.py @ v2.3.0: the node count up to 18, else its largest divisor up to 18: 256 GPUs → 64 per rack), one NIC per GPU; else not replayed (the domain size is not stated); a vendor, cloud or MLPerf-style system naming one of them (\"NVIDIA DGX H100 (Eos)\", \"Azure ND H100 v5\", \"8x A100 80GB SXM\", \"dgxh100_n64\") or documenting one (AWS p4d → A100 40GB with 400 Gb/s per node, p4de → A100 80GB with 400 Gb/s, p5 → H100, p5e/p5en → H200; Azure ND A100 v4 / ND96asr → A100 40GB, NDm A100 v4 / ND96amsr → A100 80GB; Google a2-highgpu/megagpu → A100 40GB, a2-ultragpu → A100 80GB, a3-highgpu/megagpu/edgegpu → H100, a3-ultragpu → H200; Selene → DGX A100 80GB; Eos → DGX H100) → that GPU's DGX/HGX node, said in the case (also for a PCIe or NVL card, replayed on the SXM node, and for a GPU name followed by more than a size, a form factor or a note in parentheses, \"A100-class GPUs\"); the gpu field first, then system, system_name, accelerator, accelerator_model_name, node, node_type, instance, instance_type, machine, platform, cluster; A800 → dgx-a100-80gb with its 200 GB/s NVLink per direction (cluster.nvlink.bandwidth); a per-GPU memory size the field that names the GPU states, other than the system's GPU's and between half and twice it (\"H100 96GB HBM2e\" of Meta's Grand Teton, \"H100 NVL 94GB\", \"H200 141GB\"; a node's total such as a DGX H100's 640GB is not a GPU's) → cluster.gpu.hbm that size (N GB read as N GiB, as the presets read a marketed size: the 80 GB H100 is 80 GiB), the preset's compute, bandwidth and driver reservation kept (the A100's 40GB and 80GB parts are the two systems above); any other GPU (V100, H20, GH200, TPU, MI250X) → not replayed; gpus, nodes, gpus_per_node, tp, pp, dp, cp and ep: a count followed by a space or a note (\"1024 (128 nodes)\") is the count, \"1,024\" or \"8-way\" is not; gpus unknown → nodes × gpus_per_node when nodes is given, else tp·pp·dp·cp when dp is given, else not replayed; fewer GPUs than a node → one node of that many GPUs (cluster.gpus_per_node); a stated gpus_per_node other than the system's → that node size; otherwise nodes = GPUs / gpus_per_node (8); H200, H800, B200 and GB200 cases follow the H100 (Megatron-Core era) rules below",
 		"network: a stated inter-node bandwidth per node (inter_node_Gbps_per_node…), else the cloud system's documented one (above) → nics_per_node = that ÷ the system's NIC bandwidth (200 Gb/s HDR on DGX A100, 400 Gb/s NDR on DGX H100 and H200) when it divides into whole NICs; otherwise the system's 8",
 		"software stack: the source and its date pick software.stack, and the case takes from the stack (scenario/software.go, which documents each) every behaviour it does not state itself — overlaps, pipeline scatter/gather, gradient accumulation fusion and precision, attention kernel, distributed optimizer, default recomputation, sequence parallelism: a source naming one of PyTorch's own FSDP trainers (torchtitan, llm-foundry, Composer, Hugging Face Accelerate, PyTorch FSDP / FSDP2), or a sharding stated in FSDP's words (zero below) or Composer's FSDP mixed-precision mode → pytorch-fsdp (ZeRO-3 with per-block gathers and reduce-scatters beside the computation, fp32 reduce-scatters, flash attention by FlashAttention-2 (flash_kernel fa2: PyTorch SDPA's flash backend, llm-foundry's flash-attn 2 or Triton kernel, not the cuDNN kernel Transformer Engine picks on Hopper), eager PyTorch kernels: scenario/software.go); ZeRO-3 dated 2021 or earlier → deepspeed-zero3-2021; Megatron-DeepSpeed (or both DeepSpeed and Megatron) named → megatron-deepspeed; Megatron-Bridge → megatron-core-2024 (it trains with Megatron-Core); NeMo → nemo-24.07; other H100, H800, B200 and GB200 cases → megatron-core-2024; A100 cases dated before 2021-04-09 (the SC21 paper, arXiv 2104.04473, introduced the pipeline scatter/gather) → megatron-lm-2021-01, dated 2021 (the first year the source names) → megatron-lm-2021, later → megatron-lm-2022. The stack's precision is not used (see precision)",
 		"model: shape fields as given (a count followed by a note, \"12288 (provider ffn_hidden_size …)\", is the count; ffn is ffn_hidden); experts, experts_per_token, moe_ffn, shared_experts, head_dim as given; moe_layers \"all …\" → no dense layers, \"all except the first N …\" → N dense layers, another form → not replayed; the built-in model preset that matches every given field (then, if none does, every field but seq_len; preferring a preset whose name appears in the case's model name, then name order) fills the fields the source leaves unknown and the structure it does not describe (SwiGLU MLP, multi-head latent attention, sliding-window attention: GPT-OSS's 128-token window on alternate layers, docs/model.md §7.42); no preset matches and the source names a GPT model (the name begins with GPT, not GPT-OSS) → linear biases (Megatron-Core's add_bias_linear default; NeMo's build_transformer_config reads cfg.get('bias', True), and no GPT-3 configuration of NeMo-Framework-Launcher sets it; docs/model.md §7.27); kv_heads naming MLA with no matching MLA preset → not replayed; a required field unknown and no match → not scored",
@@ -291,7 +295,7 @@ func Rules() []string {
 		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); nemo-24.07 false (grad_sync_dtype=bf16 in NeMo-Framework-Launcher 24.07's H100 training examples and NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration); a bf16 or FP8 run of another stack → fp32_grads true whatever the stack says (Megatron-LM forces fp32 accumulation and reduction with bf16); Composer's FSDP mixed precision (fsdp_mixed_precision, llm-foundry's \"MP Mode\") PURE → fp32_grads false and zero_fp32_reduce false (reduce_dtype = the 16-bit precision), DEFAULT or FULL → fp32 (mosaicml/composer@fb1dd382 composer/trainer/mosaic_fsdp_utils.py get_mixed_precision); the pytorch-fsdp stack otherwise reduce-scatters in fp32 (zero_fp32_reduce: torchtitan's training.mixed_precision_reduce default float32, torchtitan/config_manager.py @9dec370); a bf16 Megatron-DeepSpeed run with ZeRO-1 → zero1_allreduce true (DeepSpeed's pipeline engine runs bf16 through BF16_Optimizer, microsoft/DeepSpeed PR #1801, whose _bf16_reduce_grads all-reduces the fp32 gradients before each rank updates its shard)",
 		"recompute: \"full …\", \"yes …\", true, \"on\", activation or gradient checkpointing, --checkpoint-activations, \"activation recomputation\" → full; \"selective …\" or --recompute-activations (Megatron-LM sets granularity selective for it) → selective; \"none\", \"no …\", false, \"off\" → none; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 none too (activations_checkpoint_granularity: null in every GPT-3 and Llama configuration of NeMo-Framework-Launcher's 24.07 tag, conf/training/gpt3/*.yaml and conf/training/llama/*.yaml, and in NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration; the selective of conf/training/gpt3/175b.yaml and 20b.yaml lasted from 5aeb4ab8 to 5d011e3b, 2023); Megatron-Bridge none (its performance configurations list the modules they recompute). Megatron-Core's recompute modules named by their own names (\"selective modules layernorm, moe_act\", \"mla_up_proj\", \"mla_up_proj, mlp\", as Megatron-Bridge's performance configurations list them) → selective with parallelism.recompute_modules set to them (the attention core is then not recomputed, as in Megatron-Core, whose recompute_modules replaces its default [\"core_attn\"]); DeepSeek-V3's own words (\"RMSNorm and MLA up-projection recomputed in backward\", §3.2.4: every RMSNorm and the MLA up-projections recomputed, their outputs not kept) → selective with recompute_modules layernorm, mla_up_proj; other module lists in other words → none: cheap kernels; torchtitan's op-level selective checkpointing (\"selective op\") → selective (it keeps the attention output; the every-second matmul it recomputes is not priced); a checkpoint of every Nth layer only (torchtitan's \"selective layer\", selective_ac_option N) → not replayed (no policy expresses it)",
 		"attention kernel of a Transformer Engine stack (megatron-core-2024, nemo-24.07) on Hopper (H100, H200, H800), read from the source and notes: TE prefers cuDNN's fused attention to flash-attn on sm90 only from NVIDIA/TransformerEngine commit 32db39288 (2023-12-07, first released in v1.2 of 2023-12-15; attention.py \"Select FusedAttention on sm90 and FlashAttention on others for performance\"); before it TE ran flash-attn whenever flash-attn supported the shape (v1.1 and TE @09ba8427: the flash-attn branch comes before the fused one). So a stated NVTE_FUSED_ATTN=0 (TE's cuDNN attention switched off), a stated Transformer Engine version before 1.2 (release_v0.8, v1.1) or commit dated before 2023-12-07, or a source dated before 2023-12-07 → TE ran flash-attn; its version as stated (flash-attn 2.x, flash_attn==1.x, \"flash-attention 2\"), else FlashAttention-1 for a source dated before flash-attn 2.0.0 (2023-07-17), else FlashAttention-2 under NVTE_FUSED_ATTN=0 with TE v1.3 or later (whose setup.py requires flash-attn ≥ 2.0.6) → FlashAttention-2: training.flash_kernel fa2 (docs/model.md §7.49, §7.53); FlashAttention-1 or a version not stated → the fused kernel's rate, said in the case (no H100 measurement of FlashAttention-1 is published); everything else (TE v1.2 or later, or the era unknown) → fused",
-		"eager element-wise kernels: a torchtitan or Hugging Face Accelerate run without torch.compile (compile false, unknown or absent: torchtitan's training.compile defaults to false) → training.eager_elementwise true (torchtitan/models/llama/model.py and models/norms.py @9dec370: RMSNorm on x.float() in pieces, rotary embedding through fp32 complex numbers, F.silu(w1 x) · w3 x, one kernel per tensor operation); compile true → the fused kernels (Inductor fuses them)",
+		"eager element-wise kernels: a torchtitan or Hugging Face Accelerate run without torch.compile (compile false, 0, unknown or absent: torchtitan's training.compile defaults to false; an integer other than 0 or 1 is read as unknown, and said) → training.eager_elementwise true (torchtitan/models/llama/model.py and models/norms.py @9dec370: RMSNorm on x.float() in pieces, rotary embedding through fp32 complex numbers, F.silu(w1 x) · w3 x, one kernel per tensor operation); compile true, 1, \"1\" or a text starting yes / true / on / torch.compile / compiled → the fused kernels (Inductor fuses them)",
 		"dp: as given; unknown → GPUs / (tp·pp·cp); tp \"none …\" → 1",
 		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU (NVIDIA's model FLOPs, no recompute); else mfu → MFU; else gpu_hours_per_trillion_tokens → tokens/s per GPU = 10¹² / (GPU-hours × 3600)",
 		"error: (predicted − measured) / measured, for every metric; MAE is the mean of |error|, bias the mean of error",
@@ -578,6 +582,9 @@ func (m mapper) hardware(h map[string]any) error {
 		named = false // another GPU's node
 		m.assume("hardware %s %s: NVLink %v GB/s per direction (cluster.nvlink.bandwidth)", field, show(h[field]), g.nvlinkGBps)
 	}
+	if err := m.statedHBM(field, h[field]); err != nil {
+		return err
+	}
 	if pcie.MatchString(hardwareText(h[field])) {
 		// A PCIe or NVL card: no NVSwitch node and a lower clock than the
 		// SXM part; replayed on the SXM node all the same, and said.
@@ -814,6 +821,42 @@ func identifyGPU(s string) (g gpuSystem, named, ok bool) {
 	return g, named, ok
 }
 
+// gpuSize matches a per-GPU memory size stated in a hardware text, in GB
+// or GiB ("H100 96GB HBM2e", "H200 141GB", "A100-SXM4-80GB"); a bandwidth
+// ("400 Gb/s") is not one.
+var gpuSize = regexp.MustCompile(`(?:^|[^0-9.])(\d+(?:\.\d+)?) ?gi?b(?:$|[^/a-z0-9])`)
+
+// statedHBM gives the case the GPU memory its hardware field states where
+// that differs from the system preset's GPU (H100 96 GB HBM2e of Meta's
+// Grand Teton, H100 NVL 94 GB, H200 141 GB): cluster.gpu.hbm, nothing else
+// (the preset's compute, bandwidth and driver reservation stay). A size is
+// read as the presets read a marketed one, N GB as N GiB (the 80 GB H100 is
+// 80 GiB there), and only between half and twice the preset's: a node's
+// total (a DGX H100's 640 GB) is not a GPU's. The A100's 40 GB and 80 GB
+// parts are two systems (identifyGPU), so their stated sizes match.
+func (m mapper) statedHBM(field string, v any) error {
+	c := m.c
+	g := gpuSize.FindStringSubmatch(text(v))
+	if g == nil {
+		return nil
+	}
+	sys, ok := topology.SystemPreset(c.System)
+	if !ok {
+		return fmt.Errorf("hardware %s: system %q is not built in", field, c.System)
+	}
+	n, err := strconv.ParseFloat(g[1], 64)
+	if err != nil {
+		return fmt.Errorf("hardware %s %s: size %q: %w", field, show(v), g[1], err)
+	}
+	size, preset := units.Bytes(n)*units.GiB, sys.GPU.HBM
+	if size == preset || size < preset/2 || size >= 2*preset {
+		return nil
+	}
+	c.HBM = size
+	m.assume("hardware %s %s: %g GB stated → cluster.gpu.hbm %g GiB (%s's GPU has %g; a marketed GB read as GiB, as the presets do); compute and bandwidth of the preset", field, show(v), n, n, c.System, float64(preset/units.GiB))
+	return nil
+}
+
 // nvl72Racks matches a system description that counts its GB200 NVL72
 // racks, as MLPerf's system descriptions name a system
 // ("Tyche (8x NVIDIA GB200 NVL72)", "Carina (39x NVIDIA GB200 NVL72)" in
@@ -1047,7 +1090,11 @@ func (m mapper) stack() {
 	// Megatron-LM forces fp32 gradient accumulation and reduction for bf16
 	// (arguments.py); NeMo's distributed_fused_adam reduces in the
 	// grad_sync_dtype its stack gives.
-	if eagerTrainer.MatchString(src) && !compiled(c.compile) {
+	on, odd := compiled(c.compile)
+	if odd {
+		m.assume("compile %s: neither 0 nor 1 → unknown (torchtitan's training.compile defaults to false)", show(c.compile))
+	}
+	if eagerTrainer.MatchString(src) && !on {
 		// torchtitan's Llama (torchtitan/models/llama/model.py and
 		// models/norms.py @9dec370: RMSNorm on x.float() in pieces,
 		// rotary embedding through fp32 complex numbers, F.silu(w1 x) ·
@@ -1180,18 +1227,31 @@ var fsdpTrainer = regexp.MustCompile(`torchtitan|llm-foundry|llm foundry|mosaicm
 var eagerTrainer = regexp.MustCompile(`torchtitan|huggingface/accelerate|hugging face accelerate`)
 
 // compiled reports whether a compile field says torch.compile was on:
-// true, or a text that starts with yes / true / on / torch.compile.
-func compiled(v any) bool {
-	if b, ok := v.(bool); ok {
-		return b
+// true, 1, or a text that is 1 or starts with yes / true / on /
+// torch.compile / compiled. An integer is read as the boolean-ish fields
+// with integers are (mtp, interleave): 0 is off, 1 is on; another integer
+// is no flag at all, and odd is then true (the field says something the
+// rule cannot read: compile is then unknown, as when it is absent).
+func compiled(v any) (on, odd bool) {
+	switch x := v.(type) {
+	case bool:
+		return x, false
+	case int64:
+		if x != 0 && x != 1 {
+			return false, true
+		}
+		return x == 1, false
 	}
 	s := text(v)
+	if s == "1" {
+		return true, false
+	}
 	for _, w := range []string{"yes", "true", "on", "torch.compile", "compiled"} {
 		if strings.HasPrefix(s, w) {
-			return true
+			return true, false
 		}
 	}
-	return false
+	return false, false
 }
 
 // applyStack gives the case the behaviours its stack sets and the source

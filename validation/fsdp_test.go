@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"trainsim/model"
+	"trainsim/topology"
 	"trainsim/units"
 )
 
@@ -71,6 +72,13 @@ func TestFSDPRules(t *testing.T) {
 		{"source names torchtitan", "pytorch/torchtitan 2024-12 benchmarks", `zero = "unknown"`, "bf16", true, 3, "pytorch-fsdp", true, true, true},
 		{"torchtitan compiled", "pytorch/torchtitan 2024-12 benchmarks", "zero = \"FSDP\"\ncompile = true", "bf16", true, 3, "pytorch-fsdp", true, true, false},
 		{"torchtitan compile false", "pytorch/torchtitan 2024-12 benchmarks", "zero = \"FSDP\"\ncompile = false", "bf16", true, 3, "pytorch-fsdp", true, true, true},
+		// compile as an integer, as mtp and interleave read integers: 1 on, 0 off.
+		{"torchtitan compile 1", "pytorch/torchtitan 2024-12 benchmarks", "zero = \"FSDP\"\ncompile = 1", "bf16", true, 3, "pytorch-fsdp", true, true, false},
+		{"torchtitan compile 0", "pytorch/torchtitan 2024-12 benchmarks", "zero = \"FSDP\"\ncompile = 0", "bf16", true, 3, "pytorch-fsdp", true, true, true},
+		{"torchtitan compile \"1\"", "pytorch/torchtitan 2024-12 benchmarks", "zero = \"FSDP\"\ncompile = \"1\"", "bf16", true, 3, "pytorch-fsdp", true, true, false},
+		{"torchtitan compile \"yes (Inductor)\"", "pytorch/torchtitan 2024-12 benchmarks", "zero = \"FSDP\"\ncompile = \"yes (Inductor)\"", "bf16", true, 3, "pytorch-fsdp", true, true, false},
+		// Another integer is no flag: unknown, torchtitan's default (eager), said.
+		{"torchtitan compile 2", "pytorch/torchtitan 2024-12 benchmarks", "zero = \"FSDP\"\ncompile = 2", "bf16", true, 3, "pytorch-fsdp", true, true, true},
 		{"Composer named", "MosaicML Composer 2023", `zero = "unknown"`, "bf16", true, 3, "pytorch-fsdp", true, true, false},
 		// Not FSDP: a ZeRO stage in DeepSpeed's words keeps its stack.
 		{"DeepSpeed ZeRO-3", "Some 2024 report", `zero = "ZeRO-3"`, "bf16", true, 3, "megatron-lm-2022", false, true, false},
@@ -182,5 +190,97 @@ func TestFSDPHeldOut(t *testing.T) {
 	}
 	if len(cases) != 100 || scored != 98 {
 		t.Errorf("%d cases, %d scored; want 100 and 98", len(cases), scored)
+	}
+}
+
+// TestCompiled: the compile field's values, read as the other boolean-ish
+// fields are (booleans; integers 0 and 1; words).
+func TestCompiled(t *testing.T) {
+	tests := []struct {
+		v       any
+		on, odd bool
+	}{
+		{true, true, false},
+		{false, false, false},
+		{int64(1), true, false},
+		{int64(0), false, false},
+		{int64(2), false, true},
+		{int64(-1), false, true},
+		{"1", true, false},
+		{"0", false, false},
+		{"yes", true, false},
+		{"torch.compile (Inductor)", true, false},
+		{"no", false, false},
+		{"unknown", false, false},
+		{nil, false, false},
+	}
+	for _, tc := range tests {
+		if on, odd := compiled(tc.v); on != tc.on || odd != tc.odd {
+			t.Errorf("compiled(%#v) = %v, %v; want %v, %v", tc.v, on, odd, tc.on, tc.odd)
+		}
+	}
+	// An integer other than 0 or 1 is said.
+	cases, err := ParseCases("f.toml", []byte(fsdpCase("pytorch/torchtitan 2024-12 benchmarks", "zero = \"FSDP\"\ncompile = 2", "bf16")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := strings.Join(cases[0].Assumptions, "; "); !strings.Contains(a, "compile 2: neither 0 nor 1 → unknown") {
+		t.Errorf("compile 2 not said: %s", a)
+	}
+}
+
+// TestStatedHBM: a per-GPU memory size stated in the hardware text, other
+// than the system's GPU's, replays with that capacity (cluster.gpu.hbm) and
+// the preset's compute and bandwidth, and says so; the A100's 40/80 GB
+// parts stay two systems; a node's total or a bandwidth is not a GPU's size.
+func TestStatedHBM(t *testing.T) {
+	tests := []struct {
+		gpu    string
+		system string
+		hbm    units.Bytes // the loaded scenario's GPU memory
+		said   bool        // an override, stated
+	}{
+		{"H100 96GB HBM2e (Grand Teton, 500 W power limit)", "dgx-h100", 96 * units.GiB, true},
+		{"H100 95GB HBM2e, lower-TDP SXM", "dgx-h100", 95 * units.GiB, true},
+		{"H100 NVL 94GB", "dgx-h100", 94 * units.GiB, true},
+		{"H100 NVL 94 GB", "dgx-h100", 94 * units.GiB, true},
+		{"H100 80GB", "dgx-h100", 80 * units.GiB, false},
+		{"H100", "dgx-h100", 80 * units.GiB, false},
+		{"H200 141GB", "dgx-h200", 141 * units.GiB, false},
+		{"H800 80GB", "hgx-h800", 80 * units.GiB, false},
+		{"B200 192GB", "dgx-b200", 192 * units.GiB, true},
+		{"A100 40GB", "dgx-a100-40gb", 40 * units.GiB, false},
+		{"A100-SXM4-80GB (DGX A100, Selene)", "dgx-a100-80gb", 80 * units.GiB, false},
+		{"DGX A100 320GB", "dgx-a100-40gb", 40 * units.GiB, false},    // the node's total
+		{"NVIDIA DGX H100 640GB", "dgx-h100", 80 * units.GiB, false},  // the node's total
+		{"H100 (NVLink 900 GB/s)", "dgx-h100", 80 * units.GiB, false}, // a bandwidth
+	}
+	for _, tc := range tests {
+		s := strings.Replace(fsdpCase("Some 2024 report", `zero = "FSDP"`, "bf16"), `gpu = "A100 80GB"`, `gpu = "`+tc.gpu+`"`, 1)
+		cases, err := ParseCases("f.toml", []byte(s))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.gpu, err)
+		}
+		c := cases[0]
+		if !c.Scored || c.System != tc.system {
+			t.Errorf("%q: scored %v on %s (%s), want %s", tc.gpu, c.Scored, c.System, c.Why, tc.system)
+			continue
+		}
+		a := strings.Join(c.Assumptions, "; ")
+		if said := strings.Contains(a, "→ cluster.gpu.hbm"); said != tc.said {
+			t.Errorf("%q: override stated %v, want %v: %s", tc.gpu, said, tc.said, a)
+		}
+		sc, _, err := c.load(c.Knobs)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.gpu, err)
+		}
+		g := sc.Job.Cluster.GPU
+		if g.HBM != tc.hbm {
+			t.Errorf("%q: HBM %v GiB, want %v GiB", tc.gpu, g.HBM/units.GiB, tc.hbm/units.GiB)
+		}
+		preset, _ := topology.SystemPreset(tc.system)
+		if g.PeakDense16 != preset.GPU.PeakDense16 || g.HBMBandwidth != preset.GPU.HBMBandwidth || g.DriverReserved != preset.GPU.DriverReserved {
+			t.Errorf("%q: compute or bandwidth changed: %+v, preset %+v", tc.gpu, g, preset.GPU)
+		}
 	}
 }

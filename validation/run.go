@@ -10,6 +10,7 @@ import (
 	"trainsim/parallelism"
 	"trainsim/report"
 	"trainsim/scenario"
+	"trainsim/units"
 )
 
 // Result is one comparison of a prediction with a measurement: a case, or one
@@ -71,6 +72,9 @@ func (c Case) Scenario(k Knobs) []byte {
 	}
 	if c.NVLinkGBps > 0 {
 		fmt.Fprintf(&b, "\n[cluster.nvlink]\nbandwidth = \"%gGB/s\"\n", c.NVLinkGBps)
+	}
+	if c.HBM > 0 {
+		fmt.Fprintf(&b, "\n[cluster.gpu]\nhbm = \"%gGiB\"\n", float64(c.HBM/units.GiB))
 	}
 	fmt.Fprintf(&b, "\n[parallelism]\ntp = %d\npp = %d\ndp = %d\nmicrobatch = %d\n", k.TP, k.PP, k.DP, k.Microbatch)
 	if k.CP > 1 {
