@@ -236,9 +236,9 @@ func TestMemoryBoundAgainstLiger(t *testing.T) {
 	}
 }
 
-// TestFP8LinearSlowdown: only FP8 linear-layer GEMMs on Hopper carry the
-// slowdown calibrated on NVIDIA's BF16/FP8 pairs; 16-bit runs, GEMMs outside
-// linear layers and Blackwell (no such pair) are priced as before.
+// TestFP8LinearSlowdown: only FP8 linear-layer GEMMs carry the slowdown
+// calibrated on NVIDIA's BF16/FP8 pairs (Hopper 1.14, Blackwell 1.14); 16-bit
+// runs and GEMMs outside linear layers are priced as before.
 func TestFP8LinearSlowdown(t *testing.T) {
 	for _, tc := range []struct {
 		gpu    string
@@ -249,7 +249,9 @@ func TestFP8LinearSlowdown(t *testing.T) {
 		{"h100-sxm", units.FP8, true, 1.14},
 		{"h100-sxm", units.FP8, false, 1},
 		{"h100-sxm", units.BF16, true, 1},
-		{"b200", units.FP8, true, 1},
+		{"b200", units.FP8, true, 1.14},
+		{"b200", units.FP8, false, 1},
+		{"b200", units.BF16, true, 1},
 	} {
 		g, ok := topology.GPUPreset(tc.gpu)
 		if !ok {

@@ -280,7 +280,7 @@ func kernelModel(j Job) (compute.Model, error) {
 		return cm, err
 	}
 	// FP8LinearSlowdown was measured on delayed-scaling runs (Transformer
-	// Engine's default recipe, compute.hopperFP8Slowdown); the other
+	// Engine's default recipe, on Hopper and Blackwell alike); the other
 	// recipes carry their own modelled quantisation kernels and no such
 	// measurement, so they keep the efficiency curve.
 	if r := j.Training.FP8Recipe; r != "" && r != model.FP8Delayed {

@@ -89,7 +89,7 @@ func TestHeldOutFiles(t *testing.T) {
 	for _, tc := range []struct {
 		file  string
 		cases int
-	}{{"heldout/nemo-h100-fp8.toml", 5}, {"heldout/megatron-deepspeed.toml", 2}, {"heldout/mbridge-moe-releases.toml", 12}, {"heldout/mbridge-dense-fp8.toml", 6}, {"heldout/dgxc-h100.toml", 6}, {"heldout/dgxc-h100-2504.toml", 11}, {"heldout/vtrain-extra.toml", 73}, {"heldout/mbridge-2511-moe-rest.toml", 4}, {"heldout/mbridge-dsv3-mtp.toml", 6}, {"heldout/nemo-mixtral.toml", 4}} {
+	}{{"heldout/nemo-h100-fp8.toml", 5}, {"heldout/megatron-deepspeed.toml", 2}, {"heldout/mbridge-moe-releases.toml", 12}, {"heldout/mbridge-dense-fp8.toml", 6}, {"heldout/dgxc-h100.toml", 6}, {"heldout/dgxc-h100-2504.toml", 11}, {"heldout/vtrain-extra.toml", 73}, {"heldout/mbridge-2511-moe-rest.toml", 4}, {"heldout/mbridge-dsv3-mtp.toml", 6}, {"heldout/nemo-mixtral.toml", 4}, {"heldout/dgxc-gb200-2505.toml", 4}} {
 		src, err := os.ReadFile(tc.file)
 		if err != nil {
 			t.Fatal(err)
