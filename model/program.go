@@ -179,6 +179,10 @@ const (
 	RecomputeNone      Recompute = "none"
 	RecomputeSelective Recompute = "selective" // re-run the attention core only
 	RecomputeFull      Recompute = "full"      // re-run each layer's forward
+	// RecomputeOpSAC is torchtitan's op-level selective activation
+	// checkpointing (opSACRecompute): the outputs of every other matmul
+	// and of the attention kernel are kept, everything else re-run.
+	RecomputeOpSAC Recompute = "op_sac"
 )
 
 // Layer is one kind of layer as one GPU runs it after the parallel split:
@@ -284,6 +288,8 @@ func (c Config) Programs(sh Shard) [NumLayerKinds]Layer {
 				}
 			}
 			tl.Recompute = selectiveRecompute(sh, coreFwd, mlpOps, norms, opsNamed(attn.Forward, "q-up", "kv-up"), nil)
+		case RecomputeOpSAC:
+			tl.Recompute = opSACRecompute(c, sh, attn.Forward, mlp.Forward)
 		}
 		var moe Layer
 		if c.MoE() {

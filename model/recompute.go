@@ -3,6 +3,8 @@ package model
 import (
 	"fmt"
 	"strings"
+
+	"trainsim/units"
 )
 
 // RecomputeModule is one of the modules Megatron-Core's selective
@@ -135,4 +137,68 @@ func opsNamed(ops []Op, names ...string) []Op {
 		}
 	}
 	return out
+}
+
+// opSACRecompute is what a dense layer's backward pass re-runs first under
+// torchtitan's op-level selective activation checkpointing
+// (selective_ac_option = "op"; torchtitan @9dec370
+// torchtitan/parallelisms/parallelize_llama.py, _save_list and
+// _custom_policy). The policy keeps the outputs of the ops in its save list
+// (aten.mm, the flash and memory-efficient SDPA kernels, the functional
+// reduce-scatter, abs and max), except every second mm of the block, and
+// re-runs everything else. A Llama block (torchtitan/models/llama/model.py)
+// calls its matmuls in the order wq, wk, wv, wo, then w1, w3, w2 (gated
+// MLP; w1, w2 without the gate), so the 2nd, 4th and 6th are re-run: the
+// K projection, the output projection and the MLP's gate-partner (w3) or,
+// ungated, its down projection. The recomputation stops once every tensor
+// the backward pass needs is back (PyTorch's checkpoint early stop), after
+// the MLP's activation product: a gated MLP's w2 output is kept anyway and
+// an ungated MLP's w2 output is needed by no backward kernel. So it re-runs:
+// every memory-bound kernel of the attention block (norm, residual add and,
+// in eager PyTorch, the rotary embedding's kernels), the K part of the QKV
+// GEMM, the output projection, the MLP's norm, w3 (half the fused gate-and-up
+// GEMM) and the activation; not the attention core, whose output and
+// log-sum-exp are kept.
+func opSACRecompute(c Config, sh Shard, attn, mlp []Op) Program {
+	t := max(sh.TP, 1)
+	heads, kvHeads := c.Heads/t, max(c.KVHeads/t, 1)
+	var ops []Op
+	for _, o := range attn {
+		switch {
+		case o.Class == FlashAttention:
+			// The attention kernel's output and log-sum-exp are kept.
+			continue
+		case o.Name == "qkv":
+			// The K projection: kvHeads of the heads + 2·kvHeads columns.
+			ops = append(ops, narrowed(o, "qkv-k", o.N*kvHeads/(heads+2*kvHeads)))
+		default:
+			ops = append(ops, o)
+		}
+	}
+	for _, o := range mlp {
+		if o.Name == "mlp-down" {
+			break
+		}
+		if o.Name == "mlp-up" {
+			if !c.GatedMLP {
+				continue // w1, the first MLP matmul, is kept
+			}
+			// w3: half the fused gate-and-up GEMM.
+			o = narrowed(o, "mlp-up-w3", o.N/2)
+		}
+		ops = append(ops, o)
+	}
+	return Program{computeStep("op-sac-recompute", ops)}
+}
+
+// narrowed is GEMM o with n output columns instead of o.N: its FLOPs scale
+// with n, its bytes are recounted at o's element size.
+func narrowed(o Op, name string, n int) Op {
+	b, m, k := float64(o.Batch), float64(o.M), float64(o.K)
+	elem := float64(o.Bytes) / (b * (m*k + k*float64(o.N) + m*float64(o.N)))
+	o.Name = name
+	o.FLOPs = o.FLOPs * units.FLOPs(n) / units.FLOPs(o.N)
+	o.Bytes = units.Bytes(b * (m*k + k*float64(n) + m*float64(n)) * elem)
+	o.N = n
+	return o
 }

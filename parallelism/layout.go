@@ -33,11 +33,21 @@ const (
 	RecomputeNone      Recompute = "none"
 	RecomputeSelective Recompute = "selective" // re-run the attention core only
 	RecomputeFull      Recompute = "full"      // re-run each layer's forward
+	// RecomputeOpSAC is torchtitan's op-level selective checkpointing
+	// (model.RecomputeOpSAC).
+	RecomputeOpSAC Recompute = "op_sac"
 )
 
 // RecomputePolicies lists the recomputation policies (parallelism.recompute),
 // in the order messages and the scenario reference list them.
 func RecomputePolicies() []Recompute {
+	return []Recompute{RecomputeNone, RecomputeSelective, RecomputeFull, RecomputeOpSAC}
+}
+
+// SearchedRecomputes lists the policies a layout search tries, from the
+// least recomputation to the most: Korthikanti et al.'s three. op_sac is
+// one framework's policy (torchtitan's), replayed where a run states it.
+func SearchedRecomputes() []Recompute {
 	return []Recompute{RecomputeNone, RecomputeSelective, RecomputeFull}
 }
 

@@ -80,6 +80,9 @@ func (j Job) activationBytes(routed float64) units.Bytes {
 		}
 		return units.Bytes(2 * sbh / cp)
 	}
+	if l.Recompute == RecomputeOpSAC {
+		return j.opSACActivationBytes()
+	}
 	// Korthikanti et al.'s count, tensor by tensor (2-byte activations, 1-byte
 	// dropout masks), in units of sbh:
 	//   kept whole by every TP rank without sequence parallelism (10): the
@@ -164,6 +167,39 @@ func (j Job) activationBytes(routed float64) units.Bytes {
 		return units.Bytes(sbh / t * (replicated + split + core) / cp)
 	}
 	return units.Bytes(sbh * (replicated + split/t + core/t) / cp)
+}
+
+// opSACActivationBytes is what one dense layer keeps for one micro-batch
+// under torchtitan's op-level selective checkpointing (model.RecomputeOpSAC):
+// the block's input (the checkpoint's input, h wide), the kept matmul
+// outputs, wq's (heads·d) and wv's (kv_heads·d), and with a gated MLP w1's
+// (ffn) and w2's (h), without the gate w1's only, and the flash-attention
+// kernel's output (heads·d_v) and fp32 log-sum-exp (4 B per head and
+// token); every tensor of the 16-bit compute dtype (2 B per element, also
+// under FP8, whose matmuls write 16-bit outputs). With tensor parallelism
+// the head- and ffn-wide tensors are split over the TP ranks and the two
+// row-parallel matmuls' outputs are partial sums on every rank; their
+// reduce-scatter outputs (saved too) are left out. Per token, a Llama 3.1
+// 8B layer: 2·(4h + kv_heads·d + ffn) + 4·heads = 63,616 B, against the
+// 36·h = 147,456 B of selective recomputation's count.
+func (j Job) opSACActivationBytes() units.Bytes {
+	m, l := j.Model, j.Layout
+	s, b, h := float64(m.SeqLen), float64(l.Microbatch), float64(m.Hidden)
+	t := float64(l.TP)
+	cp := float64(max(l.CP, 1))
+	a, kv := float64(m.Heads), float64(m.KVHeads)
+	d, dv := float64(m.HeadDim()), float64(m.VDim())
+	const e = 2.0
+	replicated := e * h // the block input
+	split := e*(a*d+kv*d+a*dv) + 4*a
+	if m.GatedMLP {
+		replicated += e * h // w2's output
+	}
+	split += e * float64(m.FFNHidden) // w1's output
+	if l.SequenceParallel {
+		return units.Bytes(s * b * (replicated + split) / t / cp)
+	}
+	return units.Bytes(s * b * (replicated + split/t) / cp)
 }
 
 // stageParams returns the parameters held by one GPU of pipeline stage s:

@@ -706,6 +706,15 @@ func (j Job) recomputeFLOPs() units.FLOPs {
 		}
 		// The norms and the expert activation are memory-bound kernels.
 		return units.FLOPs(f)
+	case RecomputeOpSAC:
+		// Every layer's re-run matmuls (model.opSACRecompute): the K
+		// projection (kv_heads·d), the output projection (heads·d_v)
+		// and, with a gated MLP, w3 (ffn), each 2·B·s·h·n.
+		n := float64(m.KVHeads*m.HeadDim() + m.Heads*m.VDim())
+		if m.GatedMLP {
+			n += float64(m.FFNHidden)
+		}
+		return units.FLOPs(float64(m.Layers) * 2 * b * s * h * n)
 	}
 	return 0
 }

@@ -212,6 +212,19 @@ func (j Job) check() []field.Error {
 	if !slices.Contains(RecomputePolicies(), l.Recompute) {
 		add(field.Errorf("parallelism.recompute", "%q is not a policy (allowed: %s)", l.Recompute, field.Quote(RecomputePolicies())))
 	}
+	if l.Recompute == RecomputeOpSAC {
+		// torchtitan's op-level policy as trainsim replays it: a Llama
+		// block (dense MLP, standard attention) whose attention is the
+		// flash SDPA kernel the policy keeps.
+		switch {
+		case m.MoE():
+			add(field.Errorf("parallelism.recompute", "op_sac is replayed for dense models only (model.experts is %d)", m.Experts).Using("model.experts"))
+		case m.MLA():
+			add(field.Errorf("parallelism.recompute", "op_sac is replayed for standard attention only (model.kv_lora_rank is %d)", m.KVLoRARank).Using("model.kv_lora_rank"))
+		case j.Training.Attention != model.AttentionFlash:
+			add(field.Errorf("parallelism.recompute", "op_sac keeps the flash-attention kernel's output: it needs training.attention = %q (it is %q)", model.AttentionFlash, j.Training.Attention).Using("training.attention"))
+		}
+	}
 	if mods, err := model.ParseModules(l.RecomputeModules); err != nil {
 		add(field.Errorf("parallelism.recompute_modules", "%v (allowed: %s, separated by commas)", err, field.Quote(model.RecomputeModuleNames())))
 	} else if l.RecomputeModules != "" {

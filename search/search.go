@@ -159,7 +159,7 @@ type cand struct {
 	boundStep               units.Seconds // its StepLowerBound, once computed
 }
 
-var recomputes = parallelism.RecomputePolicies()
+var recomputes = parallelism.SearchedRecomputes()
 
 func (c *cand) job(base parallelism.Job) parallelism.Job {
 	j := base

@@ -148,8 +148,9 @@ func TestFSDPWords(t *testing.T) {
 		want      string
 		scored    bool
 	}{
-		{"selective op (torchtitan op-level SAC)", "selective", true},
-		{"selective_op", "selective", true},
+		{"selective op (torchtitan op-level SAC)", "op_sac", true},
+		{"selective_op", "op_sac", true},
+		{"selective (torchtitan selective_ac_option 'op': op-level SAC)", "op_sac", true},
 		{"selective layer (every second layer checkpointed)", "", false},
 		{"checkpoint every 2nd layer", "", false},
 		{"activation checkpointing", "full", true},

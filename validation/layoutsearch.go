@@ -98,7 +98,7 @@ func (f *freeLayout) interleave(v any) {
 func (f *freeLayout) keep(c Case, k Knobs, layers, gb int) func(parallelism.Layout) bool {
 	recs := []parallelism.Recompute{parallelism.Recompute(k.Recompute)}
 	if k.Recompute == Auto {
-		all := parallelism.RecomputePolicies()
+		all := parallelism.SearchedRecomputes()
 		recs = all
 		for i, p := range all {
 			if string(p) == c.RecomputeDefault {
