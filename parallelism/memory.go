@@ -379,12 +379,13 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 		}
 	}
 	if l.holdsLast(s) {
-		// fp32 logits over this rank's vocabulary slice, and the final
-		// layer norm's input; with multi-token prediction, each MTP
-		// module's logits too (the main loss's softmax is kept for its
-		// backward while the modules run their forward).
+		// The loss's working copies of the logits over this rank's
+		// vocabulary slice (lossBytesPerLogit), and the final layer norm's
+		// input; with multi-token prediction, each MTP module's logits too
+		// (the main loss's softmax is kept for its backward while the
+		// modules run their forward).
 		heads := float64(1 + j.Model.MTPDepth)
-		mem.Transient += units.Bytes(heads*4*float64(j.Model.SeqLen/max(l.CP, 1)*l.Microbatch)*float64(j.Model.Vocab)/float64(l.TP)) + sbh
+		mem.Transient += units.Bytes(heads*j.lossBytesPerLogit()*float64(j.Model.SeqLen/max(l.CP, 1)*l.Microbatch)*float64(j.Model.Vocab)/float64(l.TP)) + sbh
 		// An MTP module keeps, beyond its block's activations (counted
 		// with the stage's layers), the inputs of its two norms, the
 		// concatenation that is the projection's input (2h) and the
@@ -395,6 +396,48 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 	}
 	mem.Peak = mem.Weights + mem.Gradients + mem.Optimizer + mem.Activations + mem.Transient
 	return mem
+}
+
+// Bytes per element of the [tokens, vocabulary/tp] logits that the loss
+// holds at once on the last pipeline stage.
+const (
+	// fusedLossBytesPerLogit: the fp32 logits of a fused vocab-parallel
+	// cross-entropy (Megatron-Core's), which works on them in place.
+	fusedLossBytesPerLogit = 4
+	// eagerLossBytesPerLogit: PyTorch's eager cross_entropy on the fp32
+	// upcast (log_softmax, then nll_loss: aten/src/ATen/native/LossNLL.cpp
+	// cross_entropy_loss_symint, pytorch/pytorch@0321fa77). Its peak is at
+	// the start of the backward pass: the fp32 log-probabilities
+	// log_softmax saved, the dense fp32 gradient nll_loss's backward writes
+	// (cuda/Loss.cu nll_loss_backward_out_cuda: zeros of the input's shape,
+	// −1/N at each label), and the fp32 gradient log_softmax's backward
+	// writes from them (4 + 4 + 4). The forward holds less: the 16-bit
+	// logits, their fp32 copy and the log-probabilities (2 + 4 + 4); the
+	// fp32 copy is not saved, and torchtitan frees the 16-bit logits before
+	// the backward (train.py @9dec370: del pred).
+	eagerLossBytesPerLogit = 12
+	// eagerLossParallelBytesPerLogit: the same loss split over the
+	// tensor-parallel ranks' vocabulary shards by PyTorch's loss_parallel
+	// (torch/distributed/tensor/parallel/loss.py @02eef6b8, which torchtitan
+	// enables whenever tp > 1): its backward fuses nll_loss's and log_softmax's
+	// as (zeros_like(x) with −1 at the labels + exp(x)) × grad, holding the
+	// saved log-probabilities, the zeros, exp(x) and their sum, then the
+	// product (4 × 4).
+	eagerLossParallelBytesPerLogit = 16
+)
+
+// lossBytesPerLogit is the bytes per element of this rank's logits slice
+// that the loss holds at its peak: fusedLossBytesPerLogit, or with
+// Training.EagerCrossEntropy eagerLossBytesPerLogit
+// (eagerLossParallelBytesPerLogit when tp > 1).
+func (j Job) lossBytesPerLogit() float64 {
+	switch {
+	case !j.Training.EagerCrossEntropy:
+		return fusedLossBytesPerLogit
+	case j.Layout.TP > 1:
+		return eagerLossParallelBytesPerLogit
+	}
+	return eagerLossBytesPerLogit
 }
 
 // stageLayerActivation is the activation memory one layer of stage s keeps

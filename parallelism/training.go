@@ -37,8 +37,14 @@ type Training struct {
 	// list holds (model.Shard.MegatronKernels). Scenario key
 	// training.megatron_elementwise.
 	MegatronElementwise bool
-	Tokens              float64 // tokens of the whole run, for time-to-train
-	Steps               int     // steps replayed event by event
+	// EagerCrossEntropy computes the loss as PyTorch's eager
+	// cross_entropy on the fp32 upcast of the logits (torchtitan, Hugging
+	// Face transformers), which holds more of the [tokens, vocab] logits
+	// at once than a fused vocab-parallel cross-entropy: memory only
+	// (Job.lossBytesPerLogit). Scenario key training.eager_cross_entropy.
+	EagerCrossEntropy bool
+	Tokens            float64 // tokens of the whole run, for time-to-train
+	Steps             int     // steps replayed event by event
 	// Attention is how the attention core runs: model.AttentionUnfused or
 	// model.AttentionFlash.
 	Attention model.Attention

@@ -172,6 +172,10 @@ type Training struct {
 	// EagerElementwise: the element-wise work ran as Hugging Face's eager
 	// modules (training.eager_elementwise); omitted when false.
 	EagerElementwise bool `json:"eager_elementwise,omitempty"`
+	// EagerCrossEntropy: the loss ran as PyTorch's eager cross-entropy on
+	// fp32 logits (training.eager_cross_entropy), which memory counts at
+	// the last stage; omitted when false.
+	EagerCrossEntropy bool `json:"eager_cross_entropy,omitempty"`
 	// MegatronElementwise: Megatron-LM's unmerged element-wise kernels
 	// added (training.megatron_elementwise); GradAccumCast: the fp32
 	// gradient accumulated through a cast (training.grad_accum_cast). Both
@@ -339,7 +343,8 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 			GlobalBatch: j.Training.GlobalBatch, Precision: string(j.Training.Precision), Attention: string(j.Training.Attention),
 			GradAccumFusion: !j.Training.UnfusedGradAccum, FP32Grads: !j.Training.Grads16,
 			EagerElementwise: j.Training.Eager, MegatronElementwise: j.Training.MegatronElementwise,
-			GradAccumCast: j.Training.GradAccumCast, HostIssueS: float64(j.Training.HostIssue),
+			EagerCrossEntropy: j.Training.EagerCrossEntropy,
+			GradAccumCast:     j.Training.GradAccumCast, HostIssueS: float64(j.Training.HostIssue),
 			EagerHBMFraction: j.Training.EagerHBMFraction,
 			FlashKernel:      flashKernel(j.Training.FlashKernel),
 		},

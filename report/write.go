@@ -462,6 +462,9 @@ func softwareKnobs(rep *Report, j parallelism.Job) []string {
 	if t.EagerElementwise {
 		add("eager_elementwise: Hugging Face's eager element-wise kernels, one per tensor operation (in compute, HBM-bound)", "")
 	}
+	if t.EagerCrossEntropy {
+		add("eager_cross_entropy: PyTorch's eager cross-entropy on fp32 logits (in memory: the last stage's transient)", "")
+	}
 	if t.MegatronElementwise {
 		add("megatron_elementwise: Megatron-LM's unmerged element-wise kernels (in compute, HBM-bound)", j.Model.MegatronKernelsIdle(sh))
 	}

@@ -178,6 +178,12 @@ func stacks() []stack {
 		{"training.precision", `"bf16"`},
 		{"training.attention", `"flash"`},
 		{"training.flash_kernel", `"fa2"`},
+		// The loss is PyTorch's eager cross_entropy on the fp32 logits:
+		// torchtitan's loss_fn (train.py @9dec370, its compilation
+		// commented out) and Hugging Face transformers' ForCausalLMLoss
+		// (src/transformers/loss/loss_utils.py @0114da07); memory only
+		// (docs/model.md §7.57).
+		{"training.eager_cross_entropy", "true"},
 	}
 	nemo2407 := make([][2]string, 0, len(core2024))
 	for _, kv := range core2024 {
@@ -200,7 +206,7 @@ func stacks() []stack {
 		{name: "megatron-core-2024", values: core2024,
 			doc: "Megatron-Core (2024 README): overlapped pipeline sends of whole activations, the distributed optimizer (ZeRO-1) with overlapped gradient reduce-scatter and parameter all-gather, TP communication overlap, bf16, flash attention, fp32 gradients, 27 µs of host time per kernel (Transformer Engine's modules, TransformerEngine issue #2053)"},
 		{name: "pytorch-fsdp", values: fsdp,
-			doc: "PyTorch's own FSDP (FSDP1 FULL_SHARD, FSDP2 fully_shard) as torchtitan, MosaicML llm-foundry / Composer and Hugging Face Accelerate train with it: ZeRO-3 sharding over data parallelism with per-block parameter gathers and gradient reduce-scatters beside the computation, fp32 gradient reduce-scatters (zero_fp32_reduce: torchtitan's mixed_precision_reduce and Composer's DEFAULT mixed precision), bf16, flash attention by FlashAttention-2 (flash_kernel fa2: PyTorch SDPA's flash backend, which PyTorch ranks before cuDNN's except in 2.5.0, and llm-foundry's flash-attn 2 or Triton kernels), eager PyTorch kernels (no Transformer Engine), asynchronous pipeline sends, no fused gradient accumulation"},
+			doc: "PyTorch's own FSDP (FSDP1 FULL_SHARD, FSDP2 fully_shard) as torchtitan, MosaicML llm-foundry / Composer and Hugging Face Accelerate train with it: ZeRO-3 sharding over data parallelism with per-block parameter gathers and gradient reduce-scatters beside the computation, fp32 gradient reduce-scatters (zero_fp32_reduce: torchtitan's mixed_precision_reduce and Composer's DEFAULT mixed precision), bf16, flash attention by FlashAttention-2 (flash_kernel fa2: PyTorch SDPA's flash backend, which PyTorch ranks before cuDNN's except in 2.5.0, and llm-foundry's flash-attn 2 or Triton kernels), eager PyTorch kernels (no Transformer Engine), the loss as PyTorch's eager cross-entropy on fp32 logits (eager_cross_entropy: torchtitan, Hugging Face transformers), asynchronous pipeline sends, no fused gradient accumulation"},
 		{name: "nemo-24.07", values: nemo2407,
 			doc: "NeMo 24.07: megatron-core-2024 with NeMo's 16-bit gradient reduction (grad_sync_dtype=bf16 in every H100 training example of NeMo-Framework-Launcher's 24.07 tag and in NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration) and no recomputation (activations_checkpoint_granularity null in every GPT-3 and Llama configuration of that tag)"},
 	}

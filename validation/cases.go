@@ -229,6 +229,10 @@ type Case struct {
 	// tensor operation (training.eager_elementwise): a torchtitan or
 	// Accelerate run without torch.compile.
 	Eager bool
+	// EagerCE computes the loss as PyTorch's eager cross-entropy on the
+	// fp32 logits (training.eager_cross_entropy): the pytorch-fsdp stack's,
+	// but not llm-foundry's fused one.
+	EagerCE bool
 	// FlashKernel is the flash-attention kernel the rules read from the
 	// case's Transformer Engine era on Hopper (training.flash_kernel); ""
 	// leaves the stack's.
@@ -296,6 +300,7 @@ func Rules() []string {
 		"recompute: \"full …\", \"yes …\", true, \"on\", activation or gradient checkpointing, --checkpoint-activations, \"activation recomputation\" → full; \"selective …\" or --recompute-activations (Megatron-LM sets granularity selective for it) → selective; \"none\", \"no …\", false, \"off\" → none; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 none too (activations_checkpoint_granularity: null in every GPT-3 and Llama configuration of NeMo-Framework-Launcher's 24.07 tag, conf/training/gpt3/*.yaml and conf/training/llama/*.yaml, and in NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration; the selective of conf/training/gpt3/175b.yaml and 20b.yaml lasted from 5aeb4ab8 to 5d011e3b, 2023); Megatron-Bridge none (its performance configurations list the modules they recompute). Megatron-Core's recompute modules named by their own names (\"selective modules layernorm, moe_act\", \"mla_up_proj\", \"mla_up_proj, mlp\", as Megatron-Bridge's performance configurations list them) → selective with parallelism.recompute_modules set to them (the attention core is then not recomputed, as in Megatron-Core, whose recompute_modules replaces its default [\"core_attn\"]); DeepSeek-V3's own words (\"RMSNorm and MLA up-projection recomputed in backward\", §3.2.4: every RMSNorm and the MLA up-projections recomputed, their outputs not kept) → selective with recompute_modules layernorm, mla_up_proj; other module lists in other words → none: cheap kernels; torchtitan's op-level selective checkpointing (\"selective op\", selective_ac_option 'op') → op_sac (torchtitan @9dec370 parallelize_llama.py _save_list: wq, wv, w1, w2 and the flash-attention outputs kept, wk, wo, w3 and the memory-bound kernels re-run); a checkpoint of every Nth layer only (torchtitan's \"selective layer\", selective_ac_option N) → not replayed (no policy expresses it)",
 		"attention kernel of a Transformer Engine stack (megatron-core-2024, nemo-24.07) on Hopper (H100, H200, H800), read from the source and notes: TE prefers cuDNN's fused attention to flash-attn on sm90 only from NVIDIA/TransformerEngine commit 32db39288 (2023-12-07, first released in v1.2 of 2023-12-15; attention.py \"Select FusedAttention on sm90 and FlashAttention on others for performance\"); before it TE ran flash-attn whenever flash-attn supported the shape (v1.1 and TE @09ba8427: the flash-attn branch comes before the fused one). So a stated NVTE_FUSED_ATTN=0 (TE's cuDNN attention switched off), a stated Transformer Engine version before 1.2 (release_v0.8, v1.1) or commit dated before 2023-12-07, or a source dated before 2023-12-07 → TE ran flash-attn; its version as stated (flash-attn 2.x, flash_attn==1.x, \"flash-attention 2\"), else FlashAttention-1 for a source dated before flash-attn 2.0.0 (2023-07-17), else FlashAttention-2 under NVTE_FUSED_ATTN=0 with TE v1.3 or later (whose setup.py requires flash-attn ≥ 2.0.6) → FlashAttention-2: training.flash_kernel fa2 (docs/model.md §7.49, §7.53); FlashAttention-1 or a version not stated → the fused kernel's rate, said in the case (no H100 measurement of FlashAttention-1 is published); everything else (TE v1.2 or later, or the era unknown) → fused",
 		"eager element-wise kernels: a torchtitan or Hugging Face Accelerate run without torch.compile (compile false, 0, unknown or absent: torchtitan's training.compile defaults to false; an integer other than 0 or 1 is read as unknown, and said) → training.eager_elementwise true (torchtitan/models/llama/model.py and models/norms.py @9dec370: RMSNorm on x.float() in pieces, rotary embedding through fp32 complex numbers, F.silu(w1 x) · w3 x, one kernel per tensor operation); compile true, 1, \"1\" or a text starting yes / true / on / torch.compile / compiled → the fused kernels (Inductor fuses them)",
+		"loss: the pytorch-fsdp stack computes it as PyTorch's eager cross-entropy on the fp32 logits (training.eager_cross_entropy true: torchtitan's loss_fn, cross_entropy(pred.flatten(0, 1).float(), …), not compiled at train.py @9dec370 (e8977b007, 2024-12-18, turned its compilation off) and upcast in the model at @3faaa1a0; Hugging Face transformers' ForCausalLMLoss, logits.float(), src/transformers/loss/loss_utils.py @0114da07); memory only; a source naming llm-foundry → false (its MPT loss is flash-attn's fused cross-entropy, loss_fn 'fused_crossentropy' by default, llmfoundry/models/mpt/modeling_mpt.py @5e85bd62)",
 		"dp: as given; unknown → GPUs / (tp·pp·cp); tp \"none …\" → 1",
 		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU (NVIDIA's model FLOPs, no recompute); else mfu → MFU; else gpu_hours_per_trillion_tokens → tokens/s per GPU = 10¹² / (GPU-hours × 3600)",
 		"error: (predicted − measured) / measured, for every metric; MAE is the mean of |error|, bias the mean of error",
@@ -1105,6 +1110,15 @@ func (m mapper) stack() {
 		c.Eager = true
 		note += fmt.Sprintf("; eager_elementwise true (compile %s: the model's own PyTorch modules, one kernel per tensor operation)", show(c.compile))
 	}
+	if c.EagerCE && fusedLossTrainer.MatchString(src) {
+		// llm-foundry's MPT computes its loss with flash-attn's fused
+		// cross-entropy unless a YAML sets loss_fn: torch_crossentropy
+		// (llmfoundry/models/mpt/modeling_mpt.py @5e85bd62, the default
+		// 'fused_crossentropy'; b2a43a14 the same; none of the benchmark's
+		// mpt-*.yaml sets it).
+		c.EagerCE = false
+		note += "; eager_cross_entropy false (llm-foundry: flash-attn's fused cross-entropy, loss_fn 'fused_crossentropy' by default)"
+	}
 	if c.fsdpReduce == "16" {
 		// Composer's PURE mixed precision reduces in the training
 		// precision whatever the stack says.
@@ -1226,6 +1240,11 @@ var fsdpTrainer = regexp.MustCompile(`torchtitan|llm-foundry|llm foundry|mosaicm
 // PyTorch modules: torchtitan, Hugging Face Accelerate.
 var eagerTrainer = regexp.MustCompile(`torchtitan|huggingface/accelerate|hugging face accelerate`)
 
+// fusedLossTrainer matches a source whose trainer's loss is a fused
+// cross-entropy kernel rather than PyTorch's eager one on fp32 logits:
+// llm-foundry (flash-attn's CrossEntropyLoss, its MPT default).
+var fusedLossTrainer = regexp.MustCompile(`llm-foundry|llm foundry`)
+
 // compiled reports whether a compile field says torch.compile was on:
 // true, 1, or a text that is 1 or starts with yes / true / on /
 // torch.compile / compiled. An integer is read as the boolean-ish fields
@@ -1309,6 +1328,8 @@ func (m mapper) applyStack() ([]string, error) {
 			continue
 		case "parallelism.zero_fp32_reduce":
 			k.ZeROFP32Reduce = flag
+		case "training.eager_cross_entropy":
+			c.EagerCE = flag
 		case "training.host_issue", "training.megatron_elementwise", "parallelism.async_tp_allreduce", "training.grad_accum_cast", "training.eager_hbm_fraction", "parallelism.zero3_rank_loops", "training.flash_kernel":
 			// The scenario names the stack (software.stack), which sets
 			// these when the case is loaded; nothing to copy.

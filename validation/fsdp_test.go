@@ -122,6 +122,48 @@ func TestFSDPRules(t *testing.T) {
 	}
 }
 
+// TestEagerCrossEntropyRule: the pytorch-fsdp stack computes the loss as
+// PyTorch's eager cross-entropy on fp32 logits (torchtitan, Hugging Face
+// Accelerate, FSDP stated alone, Composer) and llm-foundry's flash-attn
+// fused cross-entropy does not, compiled or not; the other stacks keep
+// the fused loss. The loaded scenario says the same, and so does the
+// scenario text sim validate --scenario writes.
+func TestEagerCrossEntropyRule(t *testing.T) {
+	for _, tc := range []struct {
+		name, source, par string
+		eager             bool
+	}{
+		{"torchtitan", "pytorch/torchtitan 2024-12 benchmarks", `zero = "FSDP"`, true},
+		{"torchtitan compiled", "pytorch/torchtitan 2024-12 benchmarks", "zero = \"FSDP\"\ncompile = true", true},
+		{"Accelerate", "huggingface/accelerate 2024 benchmarks", `zero = "FSDP"`, true},
+		{"FSDP words alone", "Some 2024 report", `zero = "FSDP FULL_SHARD"`, true},
+		{"Composer named", "MosaicML Composer 2023", `zero = "unknown"`, true},
+		{"llm-foundry", "mosaicml/llm-foundry 2023 benchmarks", `zero = "FSDP FULL_SHARD"`, false},
+		{"llm-foundry PURE", "mosaicml/llm-foundry 2023 benchmarks", "zero = \"FSDP FULL_SHARD\"\nfsdp_mixed_precision = \"PURE\"", false},
+		{"Megatron", "Some 2024 report", `zero = "ZeRO-1"`, false},
+	} {
+		cases, err := ParseCases("f.toml", []byte(fsdpCase(tc.source, tc.par, "bf16")))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		c := cases[0]
+		if c.EagerCE != tc.eager {
+			t.Errorf("%s: eager_cross_entropy %v, want %v (assumed %q)", tc.name, c.EagerCE, tc.eager, c.Assumptions)
+		}
+		sc, _, err := c.load(c.Knobs)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := sc.Job.Training.EagerCrossEntropy; got != tc.eager {
+			t.Errorf("%s: loaded scenario eager_cross_entropy %v, want %v", tc.name, got, tc.eager)
+		}
+		text := string(c.Scenario(c.Knobs))
+		if written := strings.Contains(text, "eager_cross_entropy = true"); written != tc.eager {
+			t.Errorf("%s: scenario text says eager_cross_entropy = true: %v, want %v", tc.name, written, tc.eager)
+		}
+	}
+}
+
 // TestFSDPWords: torchtitan's Float8 (torchao's dynamic per-tensor
 // scaling) is FP8 with the tensorwise recipe; "selective op" activation
 // checkpointing is selective and "selective layer" (every Nth layer) is

@@ -119,6 +119,11 @@ func (c Case) Scenario(k Knobs) []byte {
 	if c.Eager {
 		b.WriteString("eager_elementwise = true\n")
 	}
+	if c.EagerCE || c.Stack == "pytorch-fsdp" {
+		// Written either way under the FSDP stack, whose default (true)
+		// an llm-foundry run overrides.
+		fmt.Fprintf(&b, "eager_cross_entropy = %v\n", c.EagerCE)
+	}
 	if c.FlashKernel != "" {
 		fmt.Fprintf(&b, "flash_kernel = %q\n", c.FlashKernel)
 	}
