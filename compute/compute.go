@@ -47,6 +47,11 @@ type Params struct {
 	// so FA2Fwd and FA2Bwd are 0 because there is nothing to scale, not for
 	// want of a measurement (blackwell).
 	FA2Own bool
+	// WindowFwd and WindowBwd, where above 0, multiply the time of a
+	// sliding-window flash kernel's forward and backward over its price at
+	// the tiles it computes (windowedFlash); 0: none (ampere, hopper). See
+	// blackwellWindowFwd.
+	WindowFwd, WindowBwd float64
 	// FlashTiles are the query × key tiles of the family's flash-attention
 	// kernels by head dimension: a sliding-window kernel computes every
 	// tile the window touches whole (model.WindowTiles). See flashTiles.
@@ -156,6 +161,26 @@ const (
 	fa2Bwd = 310.0 / 499.0
 )
 
+// blackwellWindowFwd and blackwellWindowBwd are WindowFwd and WindowBwd on
+// Blackwell: how much slower cuDNN's sliding-window kernel runs on Blackwell
+// than the tile price gives, relative to Hopper, where the tile price holds.
+// NVIDIA's cuDNN SDPA benchmark run with one release and one script on an
+// H200 and a GB200 (NVIDIA/cudnn-frontend @ df73764,
+// benchmark/sdpa_benchmark_training/results/{h200,gb200}_919_only_cudnn/,
+// cuDNN 9.19.1, BF16): the GPT-OSS shape (d 64, window 1024, 64 heads,
+// batch 2) over the Llama 3.1 shape (d 128, causal) of the same run, each as
+// measured over modelled time, is 1.03 forward and 1.13 backward on the H200
+// and 1.45 and 1.28 on the GB200 (geometric means over s 4k–32k): the GB200's
+// over the H200's, 1.41 forward (1.35–1.43 per length) and 1.13 backward
+// (1.11–1.15). The d-64 rate itself is not the cause: cuDNN's and
+// FlashAttention-4's unwindowed d 64 run at 0.66–0.70 of d 128 on Blackwell
+// (Dao-AILab/flash-attention PR #2605), as d/(d+K½) gives (0.70). See
+// docs/model.md §7.60 and TestFlashHeadDimAgainstCuDNN.
+const (
+	blackwellWindowFwd = 1.41
+	blackwellWindowBwd = 1.13
+)
+
 // ParamsFor returns the documented constants for a GPU family. See
 // docs/model.md for the sources of each number.
 func ParamsFor(family string) (Params, error) {
@@ -171,6 +196,7 @@ func ParamsFor(family string) (Params, error) {
 		} else {
 			p.GEMMPeakFraction = blackwellGEMMPeakFraction
 			p.FP8LinearSlowdown = blackwellFP8Slowdown
+			p.WindowFwd, p.WindowBwd = blackwellWindowFwd, blackwellWindowBwd
 		}
 		return p, nil
 	}
@@ -341,6 +367,9 @@ func (m Model) Time(op model.Op) (units.Seconds, Limiter) {
 			f, mem = m.windowedFlash(op, f, hbm)
 		}
 		t = f.At(m.Peak16.Scale(m.flashFraction(op) * m.kEfficiency(op.K)))
+		if op.Window > 0 {
+			t = units.Seconds(float64(t) * m.windowFactor(op.Backward))
+		}
 		t += units.Seconds(float64(t) * op.Slowdown)
 		lim = TensorCores
 	default:
@@ -369,6 +398,19 @@ func (m Model) flashFraction(op model.Op) float64 {
 		f *= share
 	}
 	return f
+}
+
+// windowFactor is WindowFwd or WindowBwd, for op's pass, where set; 1
+// otherwise.
+func (m Model) windowFactor(backward bool) float64 {
+	w := m.Params.WindowFwd
+	if backward {
+		w = m.Params.WindowBwd
+	}
+	if w > 0 {
+		return w
+	}
+	return 1
 }
 
 // windowedFlash prices a sliding-window flash kernel at tile granularity:
