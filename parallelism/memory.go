@@ -394,9 +394,51 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 		// flight, as the last stage of 1F1B holds.
 		mem.Activations += units.Bytes(5 * float64(j.Model.MTPDepth) * float64(sbh))
 	}
+	mem.Activations += j.keptOutputBytes(s)
 	mem.Peak = mem.Weights + mem.Gradients + mem.Optimizer + mem.Activations + mem.Transient
 	return mem
 }
+
+// keptOutputBytes is what stage s holds, with Training.PPKeepOutputs and
+// pp > 1, of its stage outputs kept until the step ends: for each of its
+// virtual stages, every micro-batch's output, appended to the stage's
+// output_chunks in forward_one_chunk and cleared only by the next step's
+// clear_runtime_states (torch/distributed/pipelining/stage.py and
+// schedules.py as of pytorch/pytorch PR #138504, 2024-10-21, which
+// detaches the last stage's outputs after its backward but keeps them for
+// the step's merged return, to PR #153383, 2025-05-13, which keeps them on
+// the last stage only). A virtual stage's output is the micro-batch's
+// hidden states, [mb, s/cp, h] split over tp under sequence parallelism;
+// the last virtual stage's is the logits, [mb, s/cp, vocab/tp]; both
+// 16-bit (2 B: the output layer is left in bf16 under FP8, torchao's
+// Float8 skipping it as torchtitan converts the model). The count is the
+// step's end; a stage's activation peak comes after its last forward in
+// 1F1B once micro-batches ≥ pp, so all of them are counted.
+func (j Job) keptOutputBytes(s int) units.Bytes {
+	m, l := j.Model, j.Layout
+	if !j.Training.PPKeepOutputs || l.PP < 2 {
+		return 0
+	}
+	tokens := float64(m.SeqLen/max(l.CP, 1)) * float64(l.Microbatch)
+	hidden := tokens * float64(m.Hidden) * keptOutputBytesPerElement
+	if l.SequenceParallel {
+		hidden /= float64(l.TP)
+	}
+	logits := tokens * float64(m.Vocab) / float64(l.TP) * keptOutputBytesPerElement
+	last := l.PP*l.VirtualStages - 1
+	total := 0.0
+	for c := 0; c < l.ChunksPerGPU(); c++ {
+		if l.vsOf(s, c) == last {
+			total += logits
+		} else {
+			total += hidden
+		}
+	}
+	return units.Bytes(total * float64(j.Microbatches()))
+}
+
+// keptOutputBytesPerElement is the 16-bit stage output's element size.
+const keptOutputBytesPerElement = 2
 
 // Bytes per element of the [tokens, vocabulary/tp] logits that the loss
 // holds at once on the last pipeline stage.

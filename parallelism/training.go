@@ -43,8 +43,15 @@ type Training struct {
 	// at once than a fused vocab-parallel cross-entropy: memory only
 	// (Job.lossBytesPerLogit). Scenario key training.eager_cross_entropy.
 	EagerCrossEntropy bool
-	Tokens            float64 // tokens of the whole run, for time-to-train
-	Steps             int     // steps replayed event by event
+	// PPKeepOutputs keeps every micro-batch's stage output on each
+	// pipeline stage until the step ends, as torch.distributed.pipelining
+	// did before pytorch/pytorch PR #153383 (2025-05-13: the output_chunks
+	// list of each stage): the 16-bit hidden states, and on the last
+	// virtual stage the 16-bit logits: memory only
+	// (Job.keptOutputBytes). Scenario key training.pp_keep_outputs.
+	PPKeepOutputs bool
+	Tokens        float64 // tokens of the whole run, for time-to-train
+	Steps         int     // steps replayed event by event
 	// Attention is how the attention core runs: model.AttentionUnfused or
 	// model.AttentionFlash.
 	Attention model.Attention

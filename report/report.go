@@ -176,6 +176,10 @@ type Training struct {
 	// fp32 logits (training.eager_cross_entropy), which memory counts at
 	// the last stage; omitted when false.
 	EagerCrossEntropy bool `json:"eager_cross_entropy,omitempty"`
+	// PPKeepOutputs: every pipeline stage kept each micro-batch's output
+	// until the step's end (training.pp_keep_outputs), counted in memory;
+	// omitted when false.
+	PPKeepOutputs bool `json:"pp_keep_outputs,omitempty"`
 	// MegatronElementwise: Megatron-LM's unmerged element-wise kernels
 	// added (training.megatron_elementwise); GradAccumCast: the fp32
 	// gradient accumulated through a cast (training.grad_accum_cast). Both
@@ -344,6 +348,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 			GradAccumFusion: !j.Training.UnfusedGradAccum, FP32Grads: !j.Training.Grads16,
 			EagerElementwise: j.Training.Eager, MegatronElementwise: j.Training.MegatronElementwise,
 			EagerCrossEntropy: j.Training.EagerCrossEntropy,
+			PPKeepOutputs:     j.Training.PPKeepOutputs,
 			GradAccumCast:     j.Training.GradAccumCast, HostIssueS: float64(j.Training.HostIssue),
 			EagerHBMFraction: j.Training.EagerHBMFraction,
 			FlashKernel:      flashKernel(j.Training.FlashKernel),

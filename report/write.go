@@ -465,6 +465,9 @@ func softwareKnobs(rep *Report, j parallelism.Job) []string {
 	if t.EagerCrossEntropy {
 		add("eager_cross_entropy: PyTorch's eager cross-entropy on fp32 logits (in memory: the last stage's transient)", "")
 	}
+	if t.PPKeepOutputs {
+		add("pp_keep_outputs: each pipeline stage keeps every micro-batch's output until the step ends (in memory: the activations)", "")
+	}
 	if t.MegatronElementwise {
 		add("megatron_elementwise: Megatron-LM's unmerged element-wise kernels (in compute, HBM-bound)", j.Model.MegatronKernelsIdle(sh))
 	}

@@ -233,6 +233,10 @@ type Case struct {
 	// fp32 logits (training.eager_cross_entropy): the pytorch-fsdp stack's,
 	// but not llm-foundry's fused one.
 	EagerCE bool
+	// PPKeepOutputs keeps every micro-batch's stage output until the step
+	// ends (training.pp_keep_outputs): torchtitan under pipeline
+	// parallelism, on torch.distributed.pipelining.
+	PPKeepOutputs bool
 	// FlashKernel is the flash-attention kernel the rules read from the
 	// case's Transformer Engine era on Hopper (training.flash_kernel); ""
 	// leaves the stack's.
@@ -294,13 +298,14 @@ func Rules() []string {
 		"schedule: a vp naming DualPipe → dualpipe (DeepSeek-V3 §3.2.1: each GPU holds stages s and pp−1−s, micro-batches fed in at both ends, forward and backward chunks of different micro-batches overlapped)",
 		"sequence_parallel: unknown → the stack's default where it sets one (megatron-deepspeed: off), else on when tp > 1, else off",
 		"interleave (or vp where interleave is absent): \"yes, N …\" or an integer N → interleaved with N model chunks; \"yes\" without a count → interleaved with the largest v in {2, 3, 4} such that layers % (pp·v) = 0 and micro-batches % pp = 0, else 1f1b; \"no\", \"not stated\", \"unknown\", false → 1f1b; pp = 1 → 1f1b",
-		"zero: \"ZeRO-N …\" → N; PyTorch FSDP's words in zero (else sharding_strategy): FULL_SHARD, FSDP2's fully_shard or FSDP alone → 3 (FULL_SHARD is FSDP's default sharding_strategy), SHARD_GRAD_OP → 2, NO_SHARD → 0, hybrid sharding (HYBRID_SHARD, HSDP: sharded inside a group, replicated across) → not replayed; unknown → the stack's (1 for megatron-core-2024 and nemo-24.07: the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is), else 0",
+		"zero: \"ZeRO-N …\" → N; PyTorch FSDP's words in zero (else sharding_strategy): FULL_SHARD, FSDP2's fully_shard or FSDP alone → 3 (FULL_SHARD is FSDP's default sharding_strategy), SHARD_GRAD_OP → 2, NO_SHARD → 0, hybrid sharding (HYBRID_SHARD, HSDP: sharded inside a group, replicated across) → not replayed; unknown → the stack's (1 for megatron-core-2024 and nemo-24.07: the distributed optimizer that --overlap-param-gather requires and NeMo's distributed_fused_adam is), else 0; a torchtitan run with pp > 1 read as 3 → 1: torchtitan turns FSDP's reshard_after_forward off for every block and the root whenever pipeline parallelism is on (apply_fsdp, torchtitan/parallelisms/parallelize_llama.py @9dec370; the \"default\" of the later fsdp_reshard_after_forward option, 5940ddeb 2025-02-06, is the same), and torch.distributed.pipelining runs every micro-batch's backward with reshard_after_backward and gradient sync off, the unsharded gradients accumulated in the fp32 reduce_dtype, and reduce-scatters them once after the stage's last backward (stage.py backward_maybe_with_nosync, pytorch/pytorch PR #134052, 2024-08): full 16-bit weights and full gradients through the step, one all-gather and one reduce-scatter per step, the combination FSDP2's set_reshard_after_backward PR calls ZeRO-1 (pytorch/pytorch PR #124319)",
 		"data-parallel implementation: stack megatron-lm-2021 or -2021-01 with pp = 1 and no ZeRO → overlap_grad_reduce true (Megatron-LM's authors ran those with PyTorch DDP, --DDP-impl torch, in examples/sc21/run_table_1.sh; it all-reduces buckets during the last micro-batch's backward pass) — for megatron-lm-2021-01 only when a step has one micro-batch (global batch = dp × micro-batch): its training.py (@152aab304d) asserts --DDP-impl local whenever there are more, a restriction lifted on 2021-02-26 (merge torch_ddp); with pp > 1 the stack's false (--DDP-impl local: one all-reduce after the backward pass)",
 		"gradient precision: the stack's fp32_grads (false for the 2021 Megatron-LM, Megatron-DeepSpeed and ZeRO-3 stacks: 16-bit gradient buffer and reduction, the default with --fp16); nemo-24.07 false (grad_sync_dtype=bf16 in NeMo-Framework-Launcher 24.07's H100 training examples and NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration); a bf16 or FP8 run of another stack → fp32_grads true whatever the stack says (Megatron-LM forces fp32 accumulation and reduction with bf16); Composer's FSDP mixed precision (fsdp_mixed_precision, llm-foundry's \"MP Mode\") PURE → fp32_grads false and zero_fp32_reduce false (reduce_dtype = the 16-bit precision), DEFAULT or FULL → fp32 (mosaicml/composer@fb1dd382 composer/trainer/mosaic_fsdp_utils.py get_mixed_precision); the pytorch-fsdp stack otherwise reduce-scatters in fp32 (zero_fp32_reduce: torchtitan's training.mixed_precision_reduce default float32, torchtitan/config_manager.py @9dec370); a bf16 Megatron-DeepSpeed run with ZeRO-1 → zero1_allreduce true (DeepSpeed's pipeline engine runs bf16 through BF16_Optimizer, microsoft/DeepSpeed PR #1801, whose _bf16_reduce_grads all-reduces the fp32 gradients before each rank updates its shard)",
 		"recompute: \"full …\", \"yes …\", true, \"on\", activation or gradient checkpointing, --checkpoint-activations, \"activation recomputation\" → full; \"selective …\" or --recompute-activations (Megatron-LM sets granularity selective for it) → selective; \"none\", \"no …\", false, \"off\" → none; unknown → the framework's default if it fits in memory, else the least more that fits (none, then selective, then full; the case says which). Defaults (the stack's recompute): Megatron-LM and Megatron-Core none (--recompute-granularity unset); nemo-24.07 none too (activations_checkpoint_granularity: null in every GPT-3 and Llama configuration of NeMo-Framework-Launcher's 24.07 tag, conf/training/gpt3/*.yaml and conf/training/llama/*.yaml, and in NVIDIA's DGX Cloud Benchmarking GPT-3 175B configuration; the selective of conf/training/gpt3/175b.yaml and 20b.yaml lasted from 5aeb4ab8 to 5d011e3b, 2023); Megatron-Bridge none (its performance configurations list the modules they recompute). Megatron-Core's recompute modules named by their own names (\"selective modules layernorm, moe_act\", \"mla_up_proj\", \"mla_up_proj, mlp\", as Megatron-Bridge's performance configurations list them) → selective with parallelism.recompute_modules set to them (the attention core is then not recomputed, as in Megatron-Core, whose recompute_modules replaces its default [\"core_attn\"]); DeepSeek-V3's own words (\"RMSNorm and MLA up-projection recomputed in backward\", §3.2.4: every RMSNorm and the MLA up-projections recomputed, their outputs not kept) → selective with recompute_modules layernorm, mla_up_proj; other module lists in other words → none: cheap kernels; torchtitan's op-level selective checkpointing (\"selective op\", selective_ac_option 'op') → op_sac (torchtitan @9dec370 parallelize_llama.py _save_list: wq, wv, w1, w2 and the flash-attention outputs kept, wk, wo, w3 and the memory-bound kernels re-run); a checkpoint of every Nth layer only (torchtitan's \"selective layer\", selective_ac_option N) → not replayed (no policy expresses it)",
 		"attention kernel of a Transformer Engine stack (megatron-core-2024, nemo-24.07) on Hopper (H100, H200, H800), read from the source and notes: TE prefers cuDNN's fused attention to flash-attn on sm90 only from NVIDIA/TransformerEngine commit 32db39288 (2023-12-07, first released in v1.2 of 2023-12-15; attention.py \"Select FusedAttention on sm90 and FlashAttention on others for performance\"); before it TE ran flash-attn whenever flash-attn supported the shape (v1.1 and TE @09ba8427: the flash-attn branch comes before the fused one). So a stated NVTE_FUSED_ATTN=0 (TE's cuDNN attention switched off), a stated Transformer Engine version before 1.2 (release_v0.8, v1.1) or commit dated before 2023-12-07, or a source dated before 2023-12-07 → TE ran flash-attn; its version as stated (flash-attn 2.x, flash_attn==1.x, \"flash-attention 2\"), else FlashAttention-1 for a source dated before flash-attn 2.0.0 (2023-07-17), else FlashAttention-2 under NVTE_FUSED_ATTN=0 with TE v1.3 or later (whose setup.py requires flash-attn ≥ 2.0.6) → FlashAttention-2: training.flash_kernel fa2 (docs/model.md §7.49, §7.53); FlashAttention-1 or a version not stated → the fused kernel's rate, said in the case (no H100 measurement of FlashAttention-1 is published); everything else (TE v1.2 or later, or the era unknown) → fused",
 		"eager element-wise kernels: a torchtitan or Hugging Face Accelerate run without torch.compile (compile false, 0, unknown or absent: torchtitan's training.compile defaults to false; an integer other than 0 or 1 is read as unknown, and said) → training.eager_elementwise true (torchtitan/models/llama/model.py and models/norms.py @9dec370: RMSNorm on x.float() in pieces, rotary embedding through fp32 complex numbers, F.silu(w1 x) · w3 x, one kernel per tensor operation); compile true, 1, \"1\" or a text starting yes / true / on / torch.compile / compiled → the fused kernels (Inductor fuses them)",
 		"loss: the pytorch-fsdp stack computes it as PyTorch's eager cross-entropy on the fp32 logits (training.eager_cross_entropy true: torchtitan's loss_fn, cross_entropy(pred.flatten(0, 1).float(), …), not compiled at train.py @9dec370 (e8977b007, 2024-12-18, turned its compilation off) and upcast in the model at @3faaa1a0; Hugging Face transformers' ForCausalLMLoss, logits.float(), src/transformers/loss/loss_utils.py @0114da07); memory only; a source naming llm-foundry → false (its MPT loss is flash-attn's fused cross-entropy, loss_fn 'fused_crossentropy' by default, llmfoundry/models/mpt/modeling_mpt.py @5e85bd62)",
+		"pipeline outputs: a torchtitan run with pp > 1 → training.pp_keep_outputs true: torch.distributed.pipelining appends every micro-batch's stage output to the stage's output_chunks, emptied only by the next step's clear_runtime_states, on every stage from PR #138504 (2024-10-21, which keeps the last stage's outputs, detached, for the step's merged return) to PR #153383 (2025-05-13, the last stage only) (torch/distributed/pipelining/stage.py forward_one_chunk, schedules.py step); memory only",
 		"dp: as given; unknown → GPUs / (tp·pp·cp); tp \"none …\" → 1",
 		"metric: iteration_s when numeric → step time; else tflops_per_gpu → FLOP/s per GPU counting recomputation (SC21, README 2021), or model FLOP/s per GPU where the case also gives an MFU (README 2024); else tokens_per_s_per_gpu → tokens/s per GPU (NeMo); else model_tflops_per_gpu → model FLOP/s per GPU (NVIDIA's model FLOPs, no recompute); else mfu → MFU; else gpu_hours_per_trillion_tokens → tokens/s per GPU = 10¹² / (GPU-hours × 3600)",
 		"error: (predicted − measured) / measured, for every metric; MAE is the mean of |error|, bias the mean of error",
@@ -1119,6 +1124,30 @@ func (m mapper) stack() {
 		c.EagerCE = false
 		note += "; eager_cross_entropy false (llm-foundry: flash-attn's fused cross-entropy, loss_fn 'fused_crossentropy' by default)"
 	}
+	if c.Stack == "pytorch-fsdp" && k.ZeRO == 3 && k.PP > 1 && c.free == nil && torchtitanSource.MatchString(src) {
+		// torchtitan keeps each pipeline stage's FSDP parameters gathered
+		// from the first micro-batch's forward (apply_fsdp @9dec370:
+		// reshard_after_forward = False whenever pp is enabled), and
+		// torch.distributed.pipelining turns off resharding after
+		// backward and the gradient reduce-scatter for every micro-batch's
+		// backward, accumulating the unsharded gradients (in the fp32
+		// reduce_dtype) and reduce-scattering them after the stage's last
+		// backward (stage.py backward_maybe_with_nosync, pytorch/pytorch
+		// PR #134052): FSDP2's own description of that combination is
+		// ZeRO-1 (PR #124319) — full 16-bit weights and full gradients
+		// through the step, the optimizer state sharded, one parameter
+		// all-gather and one reduce-scatter per step.
+		k.ZeRO = 1
+		note += fmt.Sprintf("; zero 1 (torchtitan under pp %d: FSDP2 with reshard_after_forward false and pipelining's per-micro-batch no-sync / no-reshard-after-backward, FSDP2's \"ZeRO-1\")", k.PP)
+	}
+	if c.Stack == "pytorch-fsdp" && k.PP > 1 && torchtitanSource.MatchString(src) {
+		// torch.distributed.pipelining appends every micro-batch's stage
+		// output to output_chunks and empties it at the next step
+		// (stage.py forward_one_chunk, schedules.py step: PR #138504 to
+		// PR #153383).
+		c.PPKeepOutputs = true
+		note += "; pp_keep_outputs true (torch.distributed.pipelining keeps each micro-batch's stage output, the last stage's logits, until the step ends)"
+	}
 	if c.fsdpReduce == "16" {
 		// Composer's PURE mixed precision reduces in the training
 		// precision whatever the stack says.
@@ -1244,6 +1273,10 @@ var eagerTrainer = regexp.MustCompile(`torchtitan|huggingface/accelerate|hugging
 // cross-entropy kernel rather than PyTorch's eager one on fp32 logits:
 // llm-foundry (flash-attn's CrossEntropyLoss, its MPT default).
 var fusedLossTrainer = regexp.MustCompile(`llm-foundry|llm foundry`)
+
+// torchtitanSource matches a source that names torchtitan (lower-cased
+// text).
+var torchtitanSource = regexp.MustCompile(`torchtitan`)
 
 // compiled reports whether a compile field says torch.compile was on:
 // true, 1, or a text that is 1 or starts with yes / true / on /

@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -207,8 +208,9 @@ func TestFSDPWords(t *testing.T) {
 }
 
 // TestFSDPHeldOut keeps heldout/fsdp.toml readable: every case on the
-// pytorch-fsdp stack with ZeRO 2 or 3, and only the two every-Nth-layer
-// checkpointing rows left unscored.
+// pytorch-fsdp stack with ZeRO 2 or 3 — ZeRO-1 for torchtitan's pipeline
+// rows (TestTorchtitanPipelineRule), which also keep their stage outputs —
+// and only the two every-Nth-layer checkpointing rows left unscored.
 func TestFSDPHeldOut(t *testing.T) {
 	src, err := os.ReadFile("heldout/fsdp.toml")
 	if err != nil {
@@ -227,7 +229,14 @@ func TestFSDPHeldOut(t *testing.T) {
 			continue
 		}
 		scored++
-		if c.Stack != "pytorch-fsdp" || c.Knobs.ZeRO < 2 {
+		want := 2
+		if c.Knobs.PP > 1 {
+			want = 1
+			if c.Knobs.ZeRO != 1 || !c.PPKeepOutputs {
+				t.Errorf("%s: pp %d, zero %d, pp_keep_outputs %v; want zero 1 and the outputs kept", c.ID, c.Knobs.PP, c.Knobs.ZeRO, c.PPKeepOutputs)
+			}
+		}
+		if c.Stack != "pytorch-fsdp" || c.Knobs.ZeRO < want {
 			t.Errorf("%s: stack %s zero %d", c.ID, c.Stack, c.Knobs.ZeRO)
 		}
 	}
@@ -324,6 +333,64 @@ func TestStatedHBM(t *testing.T) {
 		preset, _ := topology.SystemPreset(tc.system)
 		if g.PeakDense16 != preset.GPU.PeakDense16 || g.HBMBandwidth != preset.GPU.HBMBandwidth || g.DriverReserved != preset.GPU.DriverReserved {
 			t.Errorf("%q: compute or bandwidth changed: %+v, preset %+v", tc.gpu, g, preset.GPU)
+		}
+	}
+}
+
+// TestTorchtitanPipelineRule: a torchtitan run with pipeline parallelism
+// keeps each stage's FSDP parameters and gradients unsharded through the
+// step (reshard_after_forward off under PP in apply_fsdp @9dec370, and
+// torch.distributed.pipelining's no-sync backward until the stage's last
+// micro-batch), which is ZeRO-1, and keeps every micro-batch's stage output
+// until the step ends (pp_keep_outputs). Without PP, or from another
+// trainer, neither.
+func TestTorchtitanPipelineRule(t *testing.T) {
+	for _, tc := range []struct {
+		name, source, zero string
+		pp                 int
+		wantZeRO           int
+		keep               bool
+	}{
+		{"torchtitan pp 2", "pytorch/torchtitan 2024-12 benchmarks", `"FSDP (FSDP2 fully_shard)"`, 2, 1, true},
+		{"torchtitan pp 1", "pytorch/torchtitan 2024-12 benchmarks", `"FSDP (FSDP2 fully_shard)"`, 1, 3, false},
+		{"torchtitan pp 2, SHARD_GRAD_OP", "pytorch/torchtitan 2024-12 benchmarks", `"SHARD_GRAD_OP"`, 2, 2, true},
+		{"llm-foundry pp 2", "mosaicml/llm-foundry 2023 benchmarks", `"FSDP FULL_SHARD"`, 2, 3, false},
+		{"Megatron pp 2", "Some 2024 report", `"ZeRO-1"`, 2, 1, false},
+	} {
+		text := fsdpCase(tc.source, "zero = "+tc.zero, "bf16")
+		if tc.pp != 1 {
+			text = strings.Replace(text, "pp = 1\ndp = 8", fmt.Sprintf("pp = %d\ndp = %d", tc.pp, 8/tc.pp), 1)
+		}
+		cases, err := ParseCases("f.toml", []byte(text))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		c := cases[0]
+		if !c.Replayable {
+			t.Fatalf("%s: not replayed: %q", tc.name, c.Assumptions)
+		}
+		if c.Knobs.PP != tc.pp || c.Knobs.ZeRO != tc.wantZeRO {
+			t.Errorf("%s: pp %d zero %d, want pp %d zero %d (assumed %q)", tc.name, c.Knobs.PP, c.Knobs.ZeRO, tc.pp, tc.wantZeRO, c.Assumptions)
+		}
+		if c.PPKeepOutputs != tc.keep {
+			t.Errorf("%s: pp_keep_outputs %v, want %v", tc.name, c.PPKeepOutputs, tc.keep)
+		}
+		sc, _, err := c.load(c.Knobs)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := sc.Job.Layout.ZeRO; got != tc.wantZeRO {
+			t.Errorf("%s: loaded scenario zero %d, want %d", tc.name, got, tc.wantZeRO)
+		}
+		if got := sc.Job.Training.PPKeepOutputs; got != tc.keep {
+			t.Errorf("%s: loaded scenario pp_keep_outputs %v, want %v", tc.name, got, tc.keep)
+		}
+		written := string(c.Scenario(c.Knobs))
+		if got := strings.Contains(written, "pp_keep_outputs = true"); got != tc.keep {
+			t.Errorf("%s: scenario text says pp_keep_outputs = true: %v, want %v", tc.name, got, tc.keep)
+		}
+		if got := strings.Contains(written, fmt.Sprintf("zero = %d\n", tc.wantZeRO)); !got {
+			t.Errorf("%s: scenario text lacks zero = %d:\n%s", tc.name, tc.wantZeRO, written)
 		}
 	}
 }

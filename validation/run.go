@@ -124,6 +124,9 @@ func (c Case) Scenario(k Knobs) []byte {
 		// an llm-foundry run overrides.
 		fmt.Fprintf(&b, "eager_cross_entropy = %v\n", c.EagerCE)
 	}
+	if c.PPKeepOutputs {
+		b.WriteString("pp_keep_outputs = true\n")
+	}
 	if c.FlashKernel != "" {
 		fmt.Fprintf(&b, "flash_kernel = %q\n", c.FlashKernel)
 	}
