@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -118,6 +119,22 @@ func TestPresetsOutput(t *testing.T) {
 	for _, s := range p.Systems {
 		if s.Name == "dgx-h100" && (s.GPU != "h100-sxm" || s.GPUsPerNode != 8 || s.NICBpS != 400e9/8) {
 			t.Errorf("dgx-h100: %+v", s)
+		}
+	}
+	// The GPU families' defaults, as docs/model.md's Constants table and
+	// docs/scenario.md's calibration keys give them.
+	want := []familyJSON{
+		{Name: "ampere", GEMMPeakFraction: 0.78, FlashFraction: 0.60, HBMFraction: 0.85, KernelOverheadS: 4e-6, CommSMs: 8, KHalf: 64},
+		{Name: "hopper", GEMMPeakFraction: 0.70, FlashFraction: 0.55, HBMFraction: 0.85, KernelOverheadS: 4e-6, CommSMs: 8, KHalf: 96, FP8LinearSlowdown: 1.14},
+		{Name: "blackwell", GEMMPeakFraction: 0.59, FlashFraction: 0.55, HBMFraction: 0.85, KernelOverheadS: 4e-6, CommSMs: 8, KHalf: 96, FP8LinearSlowdown: 1.14, WindowFwd: 1.41, WindowBwd: 1.13},
+	}
+	if !reflect.DeepEqual(p.Families, want) {
+		t.Errorf("families %+v, want %+v", p.Families, want)
+	}
+	_, text, _ := runCLI(t, "presets")
+	for _, row := range []string{"\nampere        0.78  0.6    0.85  4 us", "\nblackwell     0.59  0.55   0.85  4 us             8         96  1.14        1.41 / 1.13\n"} {
+		if !strings.Contains(text, row) {
+			t.Errorf("presets text lacks the row %q", row)
 		}
 	}
 	if code, _, errs := runCLI(t, "presets", "--format", "csv"); code != 2 || !strings.Contains(errs, "--format") {

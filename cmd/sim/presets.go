@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"trainsim/compute"
 	"trainsim/model"
 	"trainsim/report"
 	"trainsim/topology"
@@ -18,10 +19,11 @@ func newPresetsCmd(stdout io.Writer) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "presets",
-		Short: "list the built-in models, GPUs and systems with their key numbers and sources",
+		Short: "list the built-in models, GPUs and systems with their key numbers and sources, and each GPU family's efficiency defaults",
 		Long: "List the built-in models, GPUs and systems: one row of key numbers per preset, then the source of each\n" +
-			"preset's figures, wrapped. With --format json, one object with the arrays models, gpus and systems, in SI\n" +
-			"units (bytes, FLOP/s, bytes/s, seconds).",
+			"preset's figures, wrapped; then each GPU family's kernel-efficiency defaults (what a scenario's\n" +
+			"[calibration] keys replace). With --format json, one object with the arrays models, gpus, systems and\n" +
+			"families, in SI units (bytes, FLOP/s, bytes/s, seconds).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch format {
@@ -81,8 +83,57 @@ func writePresets(w io.Writer) error {
 	}
 	tw.Flush()
 	writeSources(&b, sources)
+
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nGPU FAMILIES\tGEMM\tflash\tHBM\tkernel overhead\tcomm SMs\tK½\tFP8 linear\twindow fwd/bwd")
+	for _, f := range families() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Name, units.Format(f.GEMMPeakFraction), units.Format(f.FlashFraction),
+			units.Format(f.HBMFraction), units.Seconds(f.KernelOverheadS), fmt.Sprint(f.CommSMs), units.Format(f.KHalf), orDash(f.FP8LinearSlowdown), orDash(f.WindowFwd, f.WindowBwd))
+	}
+	tw.Flush()
+	for _, line := range wrap(familiesNote, presetWidth, "  ") {
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// familiesNote says what the GPU FAMILIES table of `sim presets` holds.
+const familiesNote = "Defaults of calibration.gemm_peak_fraction (GEMM), flash_fraction, hbm_fraction, kernel_overhead " +
+	"and comm_sms, which a scenario's [calibration] table replaces, and the kernel model's K½ (a GEMM tile's " +
+	"prologue and epilogue in K), FP8 linear-layer slowdown and sliding-window flash factors; every source is in " +
+	"docs/model.md, Constants."
+
+// orDash formats the factors as "a / b", or "-" when the first is 0 (the
+// family has none).
+func orDash(f ...float64) string {
+	if len(f) == 0 || f[0] == 0 {
+		return "-"
+	}
+	parts := make([]string, len(f))
+	for i, x := range f {
+		parts[i] = units.Format(x)
+	}
+	return strings.Join(parts, " / ")
+}
+
+// families returns every GPU family's kernel-efficiency defaults
+// (compute.ParamsFor), in topology.Families' order.
+func families() []familyJSON {
+	var out []familyJSON
+	for _, name := range topology.Families() {
+		p, err := compute.ParamsFor(name)
+		if err != nil {
+			continue // every listed family has constants (topology.Families)
+		}
+		out = append(out, familyJSON{
+			Name: name, GEMMPeakFraction: p.GEMMPeakFraction, FlashFraction: p.FlashFraction, HBMFraction: p.HBMFraction,
+			KernelOverheadS: float64(p.KernelOverhead), CommSMs: p.CommSMs, KHalf: p.KHalf,
+			FP8LinearSlowdown: p.FP8LinearSlowdown, WindowFwd: p.WindowFwd, WindowBwd: p.WindowBwd,
+		})
+	}
+	return out
 }
 
 // params formats a parameter count in billions, or millions below one
@@ -139,6 +190,25 @@ type presetsJSON struct {
 	Models  []modelJSON  `json:"models"`
 	GPUs    []gpuJSON    `json:"gpus"`
 	Systems []systemJSON `json:"systems"`
+	// Families: each GPU family's kernel-efficiency defaults.
+	Families []familyJSON `json:"families"`
+}
+
+// familyJSON is one GPU family's defaults: the [calibration] keys'
+// (gemm_peak_fraction, flash_fraction, hbm_fraction, kernel_overhead,
+// comm_sms) and the kernel model's K½, FP8 linear-layer slowdown and
+// sliding-window flash factors (each omitted where the family has none).
+type familyJSON struct {
+	Name              string  `json:"name"`
+	GEMMPeakFraction  float64 `json:"gemm_peak_fraction"`
+	FlashFraction     float64 `json:"flash_fraction"`
+	HBMFraction       float64 `json:"hbm_fraction"`
+	KernelOverheadS   float64 `json:"kernel_overhead_s"`
+	CommSMs           int     `json:"comm_sms"`
+	KHalf             float64 `json:"k_half"`
+	FP8LinearSlowdown float64 `json:"fp8_linear_slowdown,omitempty"`
+	WindowFwd         float64 `json:"window_fwd,omitempty"`
+	WindowBwd         float64 `json:"window_bwd,omitempty"`
 }
 
 type modelJSON struct {
@@ -210,5 +280,6 @@ func writePresetsJSON(w io.Writer) error {
 			Oversubscription: n.Oversubscription, NodesPerLeaf: n.NodesPerLeaf, Source: s.Source,
 		})
 	}
+	out.Families = families()
 	return report.EncodeJSON(w, out)
 }
