@@ -426,18 +426,7 @@ func TestWindowedFlashTiles(t *testing.T) {
 // FlashAttention-2 is the family's rate itself: 1101.27 µs either way.
 // Each time adds the 4 µs launch overhead.
 func TestFA2Kernel(t *testing.T) {
-	model16 := func(gpu string) Model {
-		g, ok := topology.GPUPreset(gpu)
-		if !ok {
-			t.Fatalf("no %s preset", gpu)
-		}
-		m, err := New(g, units.BF16)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	h100, a100 := model16("h100-sxm"), model16("a100-80gb")
+	h100, a100 := bf16Model(t, "h100-sxm"), bf16Model(t, "a100-80gb")
 	fwd := model.Op{Class: model.FlashAttention, Batch: 32, M: 4096, N: 4096, K: 128, Causal: true,
 		FLOPs: units.FLOPs(2 * 32 * 4096.0 * 4096 * 256), Bytes: units.Bytes(32 * 4096 * 512 * 2)}
 	bwd := fwd
@@ -464,4 +453,19 @@ func TestFA2Kernel(t *testing.T) {
 			t.Errorf("%s: %v (%v), want %.6g s on tensor cores", tc.name, got, lim, want)
 		}
 	}
+}
+
+// bf16Model is the compute model of a built-in GPU at BF16, the tests'
+// common starting point.
+func bf16Model(t *testing.T, gpu string) Model {
+	t.Helper()
+	g, ok := topology.GPUPreset(gpu)
+	if !ok {
+		t.Fatalf("no %s preset", gpu)
+	}
+	m, err := New(g, units.BF16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"trainsim/model"
-	"trainsim/topology"
 	"trainsim/units"
 )
 
@@ -100,18 +99,7 @@ func cudnnOp(sh cudnnShape, s int, backward bool) model.Op {
 // the window factor; 1.41 and 1.13 without). Logged only: the DeepSeek-V3
 // backward (deterministic in the benchmark, the Llama backward not).
 func TestFlashHeadDimAgainstCuDNN(t *testing.T) {
-	newModel := func(name string) Model {
-		g, ok := topology.GPUPreset(name)
-		if !ok {
-			t.Fatalf("no %s preset", name)
-		}
-		m, err := New(g, units.BF16)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	h200, b200 := newModel("h200"), newModel("b200")
+	h200, b200 := bf16Model(t, "h200"), bf16Model(t, "b200")
 
 	// Two model times by hand (H200, s 8192, forward; F' the causal half):
 	// Llama: F' = 64·8192²·256 = 1.0995e12 FLOP at 989.4 TFLOP/s × 0.55 ×

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"trainsim/model"
-	"trainsim/topology"
 	"trainsim/units"
 )
 
@@ -59,18 +58,7 @@ var cudnnSDPA919Points = []cudnnSDPA919{
 // kernel reached inside training (docs/model.md §7.32, §7.49), about 0.6 of
 // a kernel benchmark's on Hopper.
 func TestBlackwellFlashAgainstHopper(t *testing.T) {
-	newModel := func(name string) Model {
-		g, ok := topology.GPUPreset(name)
-		if !ok {
-			t.Fatalf("no %s preset", name)
-		}
-		m, err := New(g, units.BF16)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	h200, b200 := newModel("h200"), newModel("b200")
+	h200, b200 := bf16Model(t, "h200"), bf16Model(t, "b200")
 	const heads, kvHeads, d = 64, 8, 128
 	var logSum, logRel float64
 	var n int
