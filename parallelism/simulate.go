@@ -227,6 +227,10 @@ func SimulateWith(v Valid, sc *Scratch) (*Result, error) {
 	} else if c := cp.NVLinkAllToAll; c != nil && j.Layout.EP > 1 {
 		res.Notes = append(res.Notes, "expert all-to-all inside an NVLink domain of 4 or more GPUs: NCCL's measured time on NVLink 5, not the formula ("+c.Source+")")
 	}
+	if n := j.Cluster.NICNote(); n != "" {
+		// An assumption about the hardware: before the notes on the replay.
+		res.Notes = append([]string{n}, res.Notes...)
+	}
 	return res, nil
 }
 

@@ -310,6 +310,15 @@ func (j Job) check() []field.Error {
 	if a := j.Options.AllReduce; a != "" && !slices.Contains(collective.Algorithms(), a) {
 		add(field.Errorf("simulation.allreduce", "%q is not an algorithm (allowed: %s)", a, field.Quote(collective.Algorithms())))
 	}
+	if c := j.Cluster; j.Options.Network == NetworkFlow && c.Network.File == "" && c.GPUsPerNode > 0 && c.Network.NICsPerNode > c.GPUsPerNode {
+		// The flow graph attaches GPU i to the one NIC i × nics ÷ gpus
+		// (topology.Build), so the NICs no GPU lands on would carry
+		// nothing, while the analytical network gives each GPU
+		// nics ÷ gpus NICs' bandwidth: the two would disagree silently.
+		add(field.Errorf("cluster.network.nics_per_node", "%d NICs per node for %d GPUs (cluster.gpus_per_node): the flow-level network (simulation.network = %q) attaches each GPU to one NIC, so %d of them would carry nothing; give at most %d NICs per node, or use simulation.network = %q, which splits all %d NICs' bandwidth over the GPUs",
+			c.Network.NICsPerNode, c.GPUsPerNode, NetworkFlow, c.Network.NICsPerNode-c.GPUsPerNode, c.GPUsPerNode, NetworkAnalytical, c.Network.NICsPerNode).
+			Using("cluster.gpus_per_node", "simulation.network"))
+	}
 	if f := j.Cluster.Network.File; f != "" {
 		if j.Options.Network != NetworkFlow {
 			add(field.Errorf("cluster.network.file", "an explicit topology is used by the flow-level network only; set simulation.network = \"flow\"").Using("simulation.network"))

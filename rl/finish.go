@@ -117,6 +117,11 @@ func (res *Result) finish(c Config, j parallelism.Job, runs []engineRun, scoreFL
 	if c.Prompts > 0 {
 		res.PromptsTime = units.Seconds(math.Ceil(c.Prompts/float64(c.PromptsPerStep))) * res.Step
 	}
+	if n := j.Cluster.NICNote(); n != "" {
+		// The hardware assumption of the scenario's cluster (its training
+		// replays' notes are not the RL step's).
+		res.Notes = append(res.Notes, n)
+	}
 	res.Notes = append(res.Notes,
 		fmt.Sprintf("generation: %d engine replicas of tp %d, %s batching, at most %d sequences each (max_batch %d; the KV cache holds %d tokens per engine: %s); responses %d tokens on average, at most %d (quantiles max·u^p); decode iterations are aggregated between changes of the batch (one task per run of iterations and one for its all-reduces)",
 			res.Replicas, c.GenTP, c.Batching, res.Slots, c.MaxBatch, res.KVCapacity, res.KVBudget, c.ResponseMean, c.ResponseMax),

@@ -536,6 +536,10 @@ func (c Config) trainingJob(j parallelism.Job, trainN int, m model.Config) paral
 	t := j
 	t.Model = m
 	t.Model.SeqLen = c.PackLen()
+	// The RL step's notes say once that the scenario's NICs were scaled
+	// to its gpus_per_node (finish); the pool's replay would repeat it,
+	// and of a one-node pool reshaped below, wrongly.
+	t.Cluster.Network.Scaling = topology.NICScaling{}
 	if trainN != j.Cluster.GPUs() {
 		per := j.Cluster.GPUsPerNode
 		if trainN%per == 0 {

@@ -38,6 +38,7 @@ func (d *decoder) resolve() parallelism.Job {
 	}
 	d.deriveModel(base, hasBase)
 	d.deriveAttention()
+	d.deriveNICs(sys)
 	d.checkCluster()
 	d.deriveLayout(clusterOK)
 	d.missing("training")
@@ -271,6 +272,23 @@ func (d *decoder) clusterBase() (sys topology.System, ok bool) {
 		sys.GPU.Name = "custom"
 	}
 	return sys, ok
+}
+
+// deriveNICs scales the system's NIC count to the GPUs per node the
+// scenario gives when it overrides cluster.gpus_per_node and does not state
+// cluster.network.nics_per_node: the node keeps the system's NICs per GPU
+// (a DGX's 8 NICs for 8 GPUs become 4 for 4, not 8 NICs for 4 GPUs, which
+// would double each GPU's fabric bandwidth), rounded up to a whole NIC, at
+// least 1 (topology.ScaleNICs). The report's notes say so
+// (topology.System.NICNote). A stated nics_per_node wins; a custom node
+// (no cluster.system) states its NICs itself.
+func (d *decoder) deriveNICs(sys topology.System) {
+	if !d.given(keySystem) || !d.given("cluster.gpus_per_node") || d.given("cluster.network.nics_per_node") || sys.GPUsPerNode <= 0 {
+		return
+	}
+	c := &d.set.job.Cluster
+	scaled := sys.WithGPUsPerNode(c.GPUsPerNode)
+	c.Network.NICsPerNode, c.Network.Scaling = scaled.Network.NICsPerNode, scaled.Network.Scaling
 }
 
 // checkCluster reports a non-positive count given for gpu.sms or

@@ -112,6 +112,11 @@ type Network struct {
 	// File names an explicit topology (see ReadGraph) to use instead of the
 	// template in the flow-level network; the caller loads it.
 	File string
+	// Scaling records a NICsPerNode scaled from a system built for another
+	// number of GPUs per node (System.WithGPUsPerNode); zero when the count
+	// is the system's own or was stated. It changes no figure, only what
+	// the report says was assumed (System.NICNote).
+	Scaling NICScaling
 }
 
 // System is a node type: its GPUs, their NVLink/NVSwitch domain and its NICs.
