@@ -604,10 +604,12 @@ func (e *Estimator) stepEnd(j Job) (before, after []sim.Time, err error) {
 			errs[1] = add(before, s, commSpec{op: gradOp, bytes: units.Bytes(experts * j.gradBytes()), group: groupEDP})
 		}
 		if (l.ZeRO == 1 || l.ZeRO == 2) && l.DP > 1 && !l.OverlapGradReduce {
-			errs[2] = add(after, s, commSpec{op: collective.AllGather, bytes: units.Bytes(params * weightBytesPerParam), group: groupDP})
+			gather, _ := j.gatherBytes(s)
+			errs[2] = add(after, s, commSpec{op: collective.AllGather, bytes: gather, group: groupDP})
 		}
 		if experts > 0 && edp && l.ZeRO == 1 {
-			errs[3] = add(after, s, commSpec{op: collective.AllGather, bytes: units.Bytes(experts * weightBytesPerParam), group: groupEDP})
+			_, gather := j.gatherBytes(s)
+			errs[3] = add(after, s, commSpec{op: collective.AllGather, bytes: gather, group: groupEDP})
 		}
 		for _, err := range errs {
 			if err != nil {

@@ -202,6 +202,41 @@ func (j Job) opSACActivationBytes() units.Bytes {
 	return units.Bytes(s * b * (replicated + split/t) / cp)
 }
 
+// stageLinearWeights returns the linear-layer weights one GPU of stage s
+// holds: those of its layers' own (attention, dense MLP, shared experts,
+// router, split over TP; the MTP modules' projections on the last stage)
+// and its routed experts' (Experts/(EP·ETP) of them). FP8 training keeps
+// these in FP8 as well (Job.stageMemory), and with Training.FP8Param only
+// in FP8.
+func (j Job) stageLinearWeights(s int) (dense, experts float64) {
+	l := j.Layout
+	layers := j.stageLayers(s)
+	moe := j.stageMoELayers(s)
+	linear := float64(layers-moe)*float64(j.Model.LinearWeights()) + float64(moe)*float64(j.Model.MoELinearWeights())
+	if l.holdsLast(s) {
+		// The MTP modules' projections M (2h × h each).
+		linear += float64(j.Model.MTPDepth) * 2 * float64(j.Model.Hidden) * float64(j.Model.Hidden)
+	}
+	dense = linear / float64(l.TP)
+	experts = float64(moe) * float64(j.Model.ExpertLinearWeights()) / float64(max(l.EP, 1)*max(l.ETP, 1))
+	return dense, experts
+}
+
+// gatherBytes returns what the data-parallel parameter all-gather of stage
+// s moves (ZeRO-1/2: the updated weights after the optimizer step): the
+// stage's own parameters and its routed experts', 16-bit, and with FP8
+// parameters (Training.FP8Param, Megatron-Core's --fp8-param-gather:
+// "perform the param all-gather in fp8") the linear weights at one byte.
+func (j Job) gatherBytes(s int) (params, experts units.Bytes) {
+	p, e := j.stageParams(s)*weightBytesPerParam, j.stageExpertParams(s)*weightBytesPerParam
+	if j.Training.Precision == units.FP8 && j.Training.FP8Param {
+		dense, ex := j.stageLinearWeights(s)
+		p -= (weightBytesPerParam - 1) * dense
+		e -= (weightBytesPerParam - 1) * ex
+	}
+	return units.Bytes(p), units.Bytes(e)
+}
+
 // stageParams returns the parameters held by one GPU of pipeline stage s:
 // its layers' share under tensor parallelism, plus the embedding table on the
 // first stage and its tied copy on the last.
@@ -320,16 +355,13 @@ func (j Job) stageMemory(s, inFlightLayers int) Memory {
 	if j.Training.Precision == units.FP8 {
 		// Transformer Engine keeps each linear weight cast to FP8, and its
 		// transpose for the backward GEMMs, across the micro-batches of a step.
-		layers := j.stageLayers(s)
-		moe := j.stageMoELayers(s)
-		linear := float64(layers-moe)*float64(j.Model.LinearWeights()) + float64(moe)*float64(j.Model.MoELinearWeights())
-		if l.holdsLast(s) {
-			// The MTP modules' projections M (2h × h each).
-			linear += float64(j.Model.MTPDepth) * 2 * float64(j.Model.Hidden) * float64(j.Model.Hidden)
+		dense, experts := j.stageLinearWeights(s)
+		weights += fp8WeightCopyBytes * (dense + experts)
+		if j.Training.FP8Param {
+			// FP8 parameters: the linear weights have no 16-bit copy
+			// (the routed experts' is added below, and taken off here).
+			weights -= weightBytesPerParam * (dense + experts)
 		}
-		weights += fp8WeightCopyBytes * linear / float64(l.TP)
-		// The routed experts' FP8 copies, Experts/(EP·ETP) of them.
-		weights += fp8WeightCopyBytes * float64(moe) * float64(j.Model.ExpertLinearWeights()) / float64(max(l.EP, 1)*max(l.ETP, 1))
 	}
 	mem := Memory{
 		Weights:   units.Bytes(weights),

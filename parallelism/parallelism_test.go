@@ -3,9 +3,11 @@ package parallelism
 import (
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 
 	"trainsim/collective"
+	"trainsim/field"
 	"trainsim/model"
 	"trainsim/topology"
 	"trainsim/units"
@@ -416,6 +418,50 @@ func TestAttentionAndFP8Memory(t *testing.T) {
 	extra := fp8.stageMemory(1, 12).Weights - flash.stageMemory(1, 12).Weights
 	if want := units.Bytes(2 * float64(layers) * 12 * h * h / tp); extra != want {
 		t.Errorf("FP8 weight copies: %v, want %v", extra, want)
+	}
+}
+
+// TestFP8ParamMemory checks training.fp8_param by hand on the GPT-3 175B
+// stage of TestAttentionAndFP8Memory (TP 8, PP 8, 12 layers on stage 1) and
+// a DP 4 ZeRO-1 copy: every layer's four linear weights (12·h² of them)
+// lose their 16-bit copy, 2 B each over TP, leaving the FP8 weight and its
+// transpose beside no 16-bit weight; the layer norms' and biases' weights
+// (13·h per layer) stay 16-bit; the parameter all-gather moves the linear
+// weights in 1 B instead of 2. A 16-bit run refuses the key.
+func TestFP8ParamMemory(t *testing.T) {
+	const h, tp = 12288.0, 8.0
+	cases := []struct {
+		name    string
+		param   bool
+		weights float64 // stage 1's weight bytes beyond the 16-bit parameters' 2 B each
+		gather  float64 // all-gather bytes below the 16-bit parameters' 2 B each
+	}{
+		{"fp8 weights beside 16-bit ones", false, 2 * 12 * h * h / tp, 0},
+		{"fp8 parameters only", true, 0, 12 * h * h / tp},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := Layout{TP: 8, PP: 8, DP: 4, ZeRO: 1, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeNone, SequenceParallel: true}
+			j := gpt3Job(t, 32, l, 8)
+			j.Training.Attention = model.AttentionFlash
+			j.Training.Precision = units.FP8
+			j.Training.FP8Param = c.param
+			layers := float64(j.stageLayers(1))
+			base := 2 * j.stageParams(1)
+			if got, want := float64(j.stageMemory(1, 12).Weights), base+layers*c.weights; math.Abs(got-want) > 1 {
+				t.Errorf("weights %g B, want %g", got, want)
+			}
+			gather, _ := j.gatherBytes(1)
+			if got, want := float64(gather), base-layers*c.gather; math.Abs(got-want) > 1 {
+				t.Errorf("parameter all-gather %g B, want %g", got, want)
+			}
+		})
+	}
+	j := gpt3Job(t, 8, Layout{TP: 8, PP: 8, DP: 1, Microbatch: 1, Schedule: OneFOneB, Recompute: RecomputeFull, SequenceParallel: true}, 8)
+	j.Training.FP8Param = true
+	_, errs := j.Validate()
+	if !slices.ContainsFunc(errs, func(e field.Error) bool { return e.Field == "training.fp8_param" }) {
+		t.Errorf("fp8_param with %s: errors %v, want one on training.fp8_param", j.Training.Precision, errs)
 	}
 }
 

@@ -164,13 +164,14 @@ func newPlan(p *pricer) (*plan, error) {
 		t, _, _ := p.cm.Sum(model.OptimizerOps(shard, buffer, sh))
 		pl.optimizer[s] = p.computeStep(toTime(t))
 		pl.gradReduce[s] = p.spec(commSpec{op: gradOp, bytes: units.Bytes(params * j.gradBytes()), group: groupDP})
-		pl.paramGather[s] = p.spec(commSpec{op: collective.AllGather, bytes: units.Bytes(params * weightBytesPerParam), group: groupDP})
+		gather, expertGather := j.gatherBytes(s)
+		pl.paramGather[s] = p.spec(commSpec{op: collective.AllGather, bytes: gather, group: groupDP})
 		pl.embGrad[s] = -1
 		pl.expertGrad = append(pl.expertGrad, -1)
 		pl.expertGather = append(pl.expertGather, -1)
 		if experts := j.stageExpertParams(s); experts > 0 {
 			pl.expertGrad[s] = p.spec(commSpec{op: gradOp, bytes: units.Bytes(experts * j.gradBytes()), group: groupEDP})
-			pl.expertGather[s] = p.spec(commSpec{op: collective.AllGather, bytes: units.Bytes(experts * weightBytesPerParam), group: groupEDP})
+			pl.expertGather[s] = p.spec(commSpec{op: collective.AllGather, bytes: expertGather, group: groupEDP})
 			up = append(up, pl.expertGrad[s], pl.expertGather[s])
 		}
 		if l.PP > 1 && (s == 0 || s == l.PP-1) {

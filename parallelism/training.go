@@ -61,6 +61,12 @@ type Training struct {
 	FlashKernel model.FlashKernel
 	// FP8Recipe is the FP8 scaling recipe (read only in FP8).
 	FP8Recipe model.FP8Recipe
+	// FP8Param keeps the linear layers' weights in FP8 only, with no
+	// 16-bit copy, and all-gathers them in FP8 after the optimizer step
+	// (Megatron-Core's --fp8-param-gather, TransformerConfig.fp8_param;
+	// Job.stageMemory, Job.gatherBytes). Read only in FP8. Scenario key
+	// training.fp8_param.
+	FP8Param bool
 	// HostIssue is the host time the framework spends to issue one kernel
 	// (compute.Params.HostIssue); 0 keeps the GPU family's, eager
 	// PyTorch's 10 µs. Scenario key training.host_issue, which the

@@ -281,6 +281,10 @@ func (j Job) check() []field.Error {
 		add(field.Errorf("training.fp8_recipe", "%q is read only when training.precision = \"fp8\" (precision is %q); set precision = \"fp8\" or leave the recipe out", t.FP8Recipe, t.Precision).
 			Using("training.precision"))
 	}
+	if t.FP8Param && t.Precision != units.FP8 {
+		add(field.Errorf("training.fp8_param", "FP8 parameters are read only when training.precision = \"fp8\" (precision is %q); set precision = \"fp8\" or leave fp8_param out", t.Precision).
+			Using("training.precision"))
+	}
 	if !slices.Contains(model.Attentions(), t.Attention) {
 		add(field.Errorf("training.attention", "%q is not an implementation (allowed: %s)", t.Attention, field.Quote(model.Attentions())))
 	}

@@ -149,7 +149,7 @@ func software(rep *report.Report) string {
 	for _, k := range []struct {
 		on   bool
 		name string
-	}{{t.EagerElementwise, "eager_elementwise"}, {t.EagerCrossEntropy, "eager_cross_entropy"}, {t.PPKeepOutputs, "pp_keep_outputs"}, {t.MegatronElementwise, "megatron_elementwise"}, {t.GradAccumCast, "grad_accum_cast"},
+	}{{t.EagerElementwise, "eager_elementwise"}, {t.EagerCrossEntropy, "eager_cross_entropy"}, {t.PPKeepOutputs, "pp_keep_outputs"}, {t.FP8Param, "fp8_param"}, {t.MegatronElementwise, "megatron_elementwise"}, {t.GradAccumCast, "grad_accum_cast"},
 		{t.EagerHBMFraction > 0, fmt.Sprintf("eager_hbm_fraction %g", t.EagerHBMFraction)},
 		{t.FlashKernel != "", "flash_kernel " + t.FlashKernel},
 		{t.HostIssueS > 0, "host_issue " + secs(t.HostIssueS)}, {l.AsyncTPAllReduce, "async_tp_allreduce"}, {l.ZeRO1AllReduce, "zero1_allreduce"},

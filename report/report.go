@@ -180,6 +180,10 @@ type Training struct {
 	// until the step's end (training.pp_keep_outputs), counted in memory;
 	// omitted when false.
 	PPKeepOutputs bool `json:"pp_keep_outputs,omitempty"`
+	// FP8Param: the linear weights kept in FP8 only and all-gathered in
+	// FP8 (training.fp8_param), counted in memory_per_gpu_bytes.weights
+	// and the data-parallel all-gather; omitted when false.
+	FP8Param bool `json:"fp8_param,omitempty"`
 	// MegatronElementwise: Megatron-LM's unmerged element-wise kernels
 	// added (training.megatron_elementwise); GradAccumCast: the fp32
 	// gradient accumulated through a cast (training.grad_accum_cast). Both
@@ -349,6 +353,7 @@ func Build(in Input, r *parallelism.Result) (*Report, error) {
 			EagerElementwise: j.Training.Eager, MegatronElementwise: j.Training.MegatronElementwise,
 			EagerCrossEntropy: j.Training.EagerCrossEntropy,
 			PPKeepOutputs:     j.Training.PPKeepOutputs,
+			FP8Param:          j.Training.FP8Param,
 			GradAccumCast:     j.Training.GradAccumCast, HostIssueS: float64(j.Training.HostIssue),
 			EagerHBMFraction: j.Training.EagerHBMFraction,
 			FlashKernel:      flashKernel(j.Training.FlashKernel),

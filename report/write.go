@@ -468,6 +468,9 @@ func softwareKnobs(rep *Report, j parallelism.Job) []string {
 	if t.PPKeepOutputs {
 		add("pp_keep_outputs: each pipeline stage keeps every micro-batch's output until the step ends (in memory: the activations)", "")
 	}
+	if t.FP8Param {
+		add("fp8_param: the linear weights in FP8 only, all-gathered in FP8 (in memory: the weights; in the data-parallel all-gather)", "")
+	}
 	if t.MegatronElementwise {
 		add("megatron_elementwise: Megatron-LM's unmerged element-wise kernels (in compute, HBM-bound)", j.Model.MegatronKernelsIdle(sh))
 	}
