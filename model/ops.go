@@ -777,9 +777,12 @@ func (c Config) layerBlocks(sh Shard, w int) (attn, mlp Block) {
 			// keys or all the queries see half of them (each rank holds
 			// chunks i and 2cp−1−i). So every step is priced as a causal
 			// (s/cp)×(s/cp) block, and the cp steps sum to 1/cp of the
-			// causal attention of the whole sequence. The softmax
-			// correction between steps (O(s/cp·h) element-wise) is left
-			// out.
+			// causal attention of the whole sequence. Transformer
+			// Engine's copies and corrections around the ring (K/V packing,
+			// half-chunk copies, the softmax and output corrections, dQ and
+			// dK/dV accumulation: O(s/cp·h) bytes per step) are left out;
+			// priced from bytes they were examined and not kept
+			// (docs/model.md §7.68).
 			//
 			// With a sliding window each step is priced by the pairs it
 			// computes on the busiest rank (ringStepPairs), scaled as
