@@ -52,6 +52,14 @@ var overrideSeeds = []struct {
 	{"gpt3-13b-dp-heavy.toml", overrideSmall + "model.window=100\x00model.global_every=2\x00training.global_batch=32\x00training.steps=2", ""},
 	{"gpt3-13b-dp-heavy.toml", overrideSmall + "model.window=7\x00model.global_every=0\x00parallelism.cp=2\x00cluster.nodes=4\x00parallelism.recompute=selective\x00training.global_batch=32", ""},
 	{"gpt3-13b-dp-heavy.toml", overrideSmall + "model.window=-3\x00model.global_every=1", "model.window: must be 0 (no sliding window) or a positive number of tokens, got -3"},
+	// training.fp8_param (FP8-only linear weights, FP8 parameter
+	// all-gather) replays in fp8 and is refused in a 16-bit precision; a
+	// system cut to 4 GPUs a node keeps its NICs per GPU, and the
+	// flow-level network refuses more NICs than GPUs a node.
+	{"gpt3-175b.toml", overrideSmall + "cluster.system=dgx-h100\x00training.precision=fp8\x00training.fp8_param=true\x00parallelism.zero=1\x00training.global_batch=32\x00training.steps=2", ""},
+	{"gpt3-175b.toml", overrideSmall + "training.precision=bf16\x00training.fp8_param=true\x00training.global_batch=32", "training.fp8_param: FP8 parameters are read only when training.precision = \"fp8\""},
+	{"gpt3-175b.toml", overrideSmall + "cluster.system=dgx-h100\x00cluster.gpus_per_node=4\x00cluster.nodes=4\x00training.global_batch=32\x00training.steps=2", ""},
+	{"gpt3-175b.toml", overrideSmall + "cluster.system=dgx-h100\x00cluster.gpus_per_node=4\x00cluster.nodes=4\x00cluster.network.nics_per_node=8\x00simulation.network=flow\x00training.global_batch=32", "cluster.network.nics_per_node: 8 NICs per node for 4 GPUs"},
 	// training.eager_cross_entropy (memory only) with tp > 1, cp, MTP
 	// heads and a pipeline layout, and the Blackwell constants (GEMM
 	// fraction, windowed flash factors) on dgx-b200 and on a GB200 node
